@@ -1,1 +1,13 @@
 //! npvrisk: a Monte Carlo sensitivity engine for public-sector cost-benefit (NPV) models.
+//!
+//! The library computes; the `npvrisk` binary parses arguments, prints and exits. See
+//! ARCHITECTURE.md for the code map and invariants.
+
+pub mod calibrate;
+pub mod error;
+pub mod format;
+pub mod model;
+pub mod output;
+pub mod published;
+pub mod reproduce;
+pub mod text;

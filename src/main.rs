@@ -1,3 +1,260 @@
-fn main() {
-    println!("Hello, world!");
+//! The `npvrisk` command: parses arguments, calls the library, prints and exits.
+//!
+//! Exit codes: 0 success, 2 bad input or usage, 1 internal failure. Data goes to stdout, messages
+//! to stderr; a closed stdout (e.g. `| head`) is not an error.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use npvrisk::calibrate::{self, EY2013_MODEL, EY2013_MODEL_FILE};
+use npvrisk::format::parse_model;
+use npvrisk::model::ModelSpec;
+use npvrisk::output::write_atomic;
+use npvrisk::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_published};
+use npvrisk::{reproduce, text};
+
+#[derive(Parser)]
+#[command(
+    name = "npvrisk",
+    version,
+    about = "Monte Carlo sensitivity engine for public-sector cost-benefit (NPV) models"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compare the model with every figure of the 2013 report and write results/ey2013/.
+    Reproduce {
+        /// Model file (default: the embedded 2013 model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Published-figures file (default: the embedded 2013 figures).
+        #[arg(long)]
+        published: Option<PathBuf>,
+        /// Folder for reproduction.csv, reproduction.md and README.md.
+        #[arg(long, default_value = "results/ey2013")]
+        out: PathBuf,
+        /// Print the table only; write no files.
+        #[arg(long)]
+        no_write: bool,
+    },
+    /// Evaluate a model deterministically in every scenario.
+    Evaluate {
+        /// Model file (default: the embedded 2013 model).
+        model: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Evaluate one scenario only.
+        #[arg(long)]
+        scenario: Option<String>,
+    },
+    /// Check model files and report the first mistake in each.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Derive the embedded model from the published figures (prints it, or writes --out).
+    Calibrate {
+        #[arg(long)]
+        published: Option<PathBuf>,
+        /// Write the model file here (atomically) instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Fail (exit 1) unless the embedded model equals the calibration's output.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Why the command failed, which decides the exit code.
+enum Failure {
+    /// Bad input or usage: exit 2.
+    Input(String),
+    /// A bug or an environment failure: exit 1.
+    Internal(String),
+}
+
+fn read(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::Input(format!("cannot read `{}`: {e}", path.display())))
+}
+
+fn load_model(path: Option<&Path>) -> Result<(String, ModelSpec), Failure> {
+    let (name, src) = match path {
+        Some(p) => (p.display().to_string(), read(p)?),
+        None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
+    };
+    let m = parse_model(&name, &src).map_err(|e| Failure::Input(e.to_string()))?;
+    Ok((name, m))
+}
+
+fn load_published(path: Option<&Path>) -> Result<(String, npvrisk::published::Published), Failure> {
+    let (name, src) = match path {
+        Some(p) => (p.display().to_string(), read(p)?),
+        None => (
+            EY2013_PUBLISHED_FILE.to_string(),
+            EY2013_PUBLISHED.to_string(),
+        ),
+    };
+    let p = parse_published(&name, &src).map_err(|e| Failure::Input(e.to_string()))?;
+    Ok((name, p))
+}
+
+fn out(s: &str) -> Result<(), Failure> {
+    let mut o = std::io::stdout().lock();
+    match o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::Internal(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command.unwrap_or(Command::Evaluate {
+        model: None,
+        format: Format::Table,
+        scenario: None,
+    }) {
+        Command::Reproduce {
+            model,
+            published,
+            out: dir,
+            no_write,
+        } => {
+            let (mname, m) = load_model(model.as_deref())?;
+            let (pname, p) = load_published(published.as_deref())?;
+            let rows = reproduce::compare(&p, &m).map_err(Failure::Input)?;
+            out(&reproduce::to_table(&rows))?;
+            if !no_write {
+                let files = [
+                    ("reproduction.csv", reproduce::to_csv(&rows)),
+                    (
+                        "reproduction.md",
+                        reproduce::to_markdown(&rows, &mname, &pname),
+                    ),
+                    ("README.md", reproduce::to_readme(&rows)),
+                ];
+                for (f, body) in files {
+                    write_atomic(&dir.join(f), body.as_bytes()).map_err(Failure::Input)?;
+                }
+                eprintln!(
+                    "wrote {}/reproduction.csv, reproduction.md, README.md",
+                    dir.display()
+                );
+            }
+            Ok(())
+        }
+        Command::Evaluate {
+            model,
+            format,
+            scenario,
+        } => {
+            let (_, m) = load_model(model.as_deref())?;
+            let which: Vec<usize> = match scenario {
+                None => (0..m.scenarios.len()).collect(),
+                Some(s) => vec![m.scenario_index(&s).ok_or_else(|| {
+                    Failure::Input(format!(
+                        "no scenario `{s}` in the model; it has {:?}",
+                        m.scenarios
+                    ))
+                })?],
+            };
+            let evals: Vec<_> = which.into_iter().map(|s| (s, m.evaluate(s))).collect();
+            out(&match format {
+                Format::Table => text::evaluation_table(&m, &evals),
+                Format::Json => text::evaluation_json(&m, &evals),
+                Format::Csv => text::evaluation_csv(&m, &evals),
+            })
+        }
+        Command::Validate { files } => {
+            let mut bad = 0;
+            for f in &files {
+                let src = read(f)?;
+                match parse_model(&f.display().to_string(), &src) {
+                    Ok(m) => eprintln!(
+                        "{}: ok ({} themes, {} partners, scenarios {:?})",
+                        f.display(),
+                        m.themes.len(),
+                        m.partners.len(),
+                        m.scenarios
+                    ),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        bad += 1;
+                    }
+                }
+            }
+            if bad > 0 {
+                Err(Failure::Input(format!(
+                    "{bad} of {} files rejected",
+                    files.len()
+                )))
+            } else {
+                Ok(())
+            }
+        }
+        Command::Calibrate {
+            published,
+            out: dest,
+            check,
+        } => {
+            let (_, p) = load_published(published.as_deref())?;
+            let cal = calibrate::calibrate(&p).map_err(Failure::Input)?;
+            let toml = calibrate::model_toml(&p, &cal);
+            parse_model("calibrated model", &toml).map_err(|e| {
+                Failure::Internal(format!("the calibrated model does not validate: {e}"))
+            })?;
+            if check {
+                if toml != EY2013_MODEL {
+                    return Err(Failure::Internal(format!(
+                        "{EY2013_MODEL_FILE} differs from the calibration of the published figures\nhint: run `npvrisk calibrate --out {EY2013_MODEL_FILE}` and rebuild"
+                    )));
+                }
+                eprintln!("{EY2013_MODEL_FILE} matches the calibration");
+                return Ok(());
+            }
+            match dest {
+                Some(d) => write_atomic(&d, toml.as_bytes()).map_err(Failure::Input),
+                None => out(&toml),
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Internal(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -1,0 +1,131 @@
+//! Errors for bad input: every one names the file, line and column, the field, the value and what
+//! is allowed, so a user can fix the file without reading code.
+
+use std::fmt;
+
+/// A located problem in an input file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputError {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub kind: InputErrorKind,
+}
+
+/// What is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputErrorKind {
+    /// A field has a value outside what is allowed.
+    Value {
+        field: String,
+        value: String,
+        allowed: String,
+    },
+    /// The file is not well-formed or does not match the schema (unknown or missing field, wrong
+    /// type); the message comes from the parser.
+    Syntax { message: String },
+}
+
+impl InputError {
+    /// A value error at byte `offset` of `src`.
+    pub fn value(
+        file: &str,
+        src: &str,
+        offset: usize,
+        field: impl Into<String>,
+        value: impl Into<String>,
+        allowed: impl Into<String>,
+    ) -> Self {
+        let (line, col) = line_col(src, offset);
+        InputError {
+            file: file.to_string(),
+            line,
+            col,
+            kind: InputErrorKind::Value {
+                field: field.into(),
+                value: value.into(),
+                allowed: allowed.into(),
+            },
+        }
+    }
+
+    /// A parser error at byte `offset` of `src`.
+    pub fn syntax(file: &str, src: &str, offset: usize, message: impl Into<String>) -> Self {
+        let (line, col) = line_col(src, offset);
+        InputError {
+            file: file.to_string(),
+            line,
+            col,
+            kind: InputErrorKind::Syntax {
+                message: message.into(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.col)?;
+        match &self.kind {
+            InputErrorKind::Value {
+                field,
+                value,
+                allowed,
+            } => write!(f, "`{field}` = {value}: {allowed}"),
+            InputErrorKind::Syntax { message } => write!(f, "{}", message.trim_end()),
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// 1-based line and column (in characters) of byte `offset` in `src`.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = src[line_start..offset].chars().count() + 1;
+    (line, col)
+}
+
+/// Format a number for an error message: shortest round-trip form, `nan`/`inf` spelt out.
+pub fn show(v: f64) -> String {
+    if v.is_nan() {
+        "nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        let s = "ab\ncde\nf";
+        assert_eq!(line_col(s, 0), (1, 1));
+        assert_eq!(line_col(s, 4), (2, 2));
+        assert_eq!(line_col(s, 7), (3, 1));
+    }
+
+    #[test]
+    fn nearest_suggests_typos_only() {
+        let c = ["realisation", "cashability", "delay_years"];
+        assert_eq!(nearest("realisaton", c), Some("realisation"));
+        assert_eq!(nearest("zzzz", c), None);
+    }
+}

@@ -1,0 +1,808 @@
+//! The model file format (TOML) and its conversion into validated domain types.
+//!
+//! The serde types here mirror the file and are only parsed; [`parse_model`] is the single place
+//! where a model file is checked. Every rejection is an [`InputError`] naming the file,
+//! line:column, the field (as a parameter path such as `themes.work_skills.realisation`), the
+//! value and what is allowed. Nothing outside this module sees the raw types.
+//!
+//! Any numeric parameter may be written as one number (the same in every scenario) or as a table
+//! keyed by scenario name, e.g. `realisation = { prudent = 0.64, base = 1.0 }`; yearly lists
+//! likewise (`one_off_costs_bn = { prudent = [..], base = [..] }`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use toml::Spanned;
+
+use crate::error::{InputError, show};
+use crate::model::{BenefitBasis, BudgetClass, ModelSpec, Param, Partner, ScaledCost, ThemeSpec};
+
+/// Tolerance on the sum of a theme's partner shares (the shares are published to whole percent;
+/// any remainder must be modelled explicitly, e.g. as an `unallocated` partner).
+pub const SHARE_SUM_TOLERANCE: f64 = 1e-6;
+
+/// Longest horizon accepted, in years.
+pub const MAX_HORIZON: i64 = 200;
+
+/// A number, or a table of numbers keyed by scenario.
+#[derive(Debug)]
+enum RawScalar {
+    Same(Spanned<f64>),
+    PerScenario(Vec<(String, Spanned<f64>)>),
+}
+
+/// A list of numbers, or a table of lists keyed by scenario.
+#[derive(Debug)]
+enum RawVector {
+    Same(Vec<Spanned<f64>>),
+    PerScenario(Vec<(String, Vec<Spanned<f64>>)>),
+}
+
+impl<'de> Deserialize<'de> for RawScalar {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawScalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or a table of numbers keyed by scenario")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawScalar, E> {
+                Ok(RawScalar::Same(Spanned::new(0..0, v as f64)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawScalar, E> {
+                Ok(RawScalar::Same(Spanned::new(0..0, v as f64)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawScalar, E> {
+                Ok(RawScalar::Same(Spanned::new(0..0, v)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawScalar, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = m.next_key::<String>()? {
+                    out.push((k, m.next_value::<Spanned<f64>>()?));
+                }
+                Ok(RawScalar::PerScenario(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawVector {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawVector;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of numbers or a table of lists keyed by scenario")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<RawVector, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = s.next_element::<Spanned<f64>>()? {
+                    out.push(v);
+                }
+                Ok(RawVector::Same(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawVector, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = m.next_key::<String>()? {
+                    out.push((k, m.next_value::<Vec<Spanned<f64>>>()?));
+                }
+                Ok(RawVector::PerScenario(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    model: RawMeta,
+    #[serde(default)]
+    partners: Vec<Spanned<RawPartner>>,
+    #[serde(default)]
+    themes: Vec<Spanned<RawTheme>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeta {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    price_base: String,
+    horizon_years: Spanned<i64>,
+    #[serde(default)]
+    discount_rate: Option<Spanned<RawRate>>,
+    #[serde(default)]
+    undiscounted_year: Option<Spanned<i64>>,
+    scenarios: Spanned<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawRate {
+    One(f64),
+    PerYear(Vec<f64>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPartner {
+    id: Spanned<String>,
+    name: String,
+    #[serde(default)]
+    budget_class: Option<Spanned<String>>,
+    #[serde(default)]
+    budget_bn: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTheme {
+    id: Spanned<String>,
+    name: String,
+    #[serde(default)]
+    indicative: bool,
+    addressable_spend_bn: Spanned<RawScalar>,
+    profile: Spanned<RawVector>,
+    #[serde(default)]
+    delay_years: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    gross_benefit_bn: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    cohort: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    engagement: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    benefit_per_engaged_gbp: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    realisation: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    cashability: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    optimism_bias_benefit: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    optimism_bias_cost: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    one_off_costs_bn: Option<Spanned<RawVector>>,
+    #[serde(default)]
+    ongoing_costs_bn: Option<Spanned<RawVector>>,
+    #[serde(default)]
+    scaled_cost_bn: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    cost_per_engaged_gbp: Option<Spanned<RawScalar>>,
+    partner_shares: Spanned<BTreeMap<String, Spanned<RawScalar>>>,
+}
+
+/// What values a numeric field accepts.
+#[derive(Clone, Copy)]
+enum Domain {
+    /// Any finite number ≥ 0.
+    NonNegative,
+    /// Finite and > 0.
+    Positive,
+    /// A share in [0, 1].
+    Share,
+}
+
+impl Domain {
+    fn check(self, v: f64) -> Result<(), &'static str> {
+        let ok = match self {
+            Domain::NonNegative => v.is_finite() && v >= 0.0,
+            Domain::Positive => v.is_finite() && v > 0.0,
+            Domain::Share => (0.0..=1.0).contains(&v),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(match self {
+                Domain::NonNegative => "must be a finite number ≥ 0",
+                Domain::Positive => "must be a finite number > 0",
+                Domain::Share => "must be a share in [0, 1]",
+            })
+        }
+    }
+}
+
+/// Conversion context: the file being read and its scenarios.
+struct Ctx<'a> {
+    file: &'a str,
+    src: &'a str,
+    scenarios: Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn err(&self, span: Range<usize>, field: &str, value: String, allowed: &str) -> InputError {
+        InputError::value(self.file, self.src, span.start, field, value, allowed)
+    }
+
+    /// Resolve a per-scenario table into values in scenario order.
+    fn scenario_keys<T>(
+        &self,
+        span: Range<usize>,
+        field: &str,
+        entries: Vec<(String, T)>,
+    ) -> Result<Vec<T>, InputError> {
+        let mut slots: Vec<Option<T>> = self.scenarios.iter().map(|_| None).collect();
+        for (k, v) in entries {
+            match self.scenarios.iter().position(|s| *s == k) {
+                Some(i) => slots[i] = Some(v),
+                None => {
+                    let hint = crate::error::nearest(&k, self.scenarios.iter().map(|s| s.as_str()))
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    return Err(self.err(
+                        span,
+                        field,
+                        format!("a table with key `{k}`"),
+                        &format!(
+                            "keys must be the model's scenarios {:?}{hint}",
+                            self.scenarios
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(i) = slots.iter().position(|s| s.is_none()) {
+            return Err(self.err(
+                span,
+                field,
+                "a per-scenario table".into(),
+                &format!("missing scenario `{}`", self.scenarios[i]),
+            ));
+        }
+        Ok(slots.into_iter().map(|s| s.unwrap()).collect())
+    }
+
+    fn number(
+        &self,
+        v: &Spanned<f64>,
+        outer: &Range<usize>,
+        field: &str,
+        dom: Domain,
+    ) -> Result<f64, InputError> {
+        let span = if v.span().is_empty() {
+            outer.clone()
+        } else {
+            v.span()
+        };
+        dom.check(*v.get_ref())
+            .map_err(|allowed| self.err(span, field, show(*v.get_ref()), allowed))?;
+        Ok(*v.get_ref())
+    }
+
+    fn scalar(
+        &self,
+        raw: Spanned<RawScalar>,
+        field: &str,
+        dom: Domain,
+    ) -> Result<Param<f64>, InputError> {
+        let span = raw.span();
+        match raw.into_inner() {
+            RawScalar::Same(v) => Ok(Param::Same(self.number(&v, &span, field, dom)?)),
+            RawScalar::PerScenario(entries) => {
+                let vals = self.scenario_keys(span.clone(), field, entries)?;
+                let mut out = Vec::with_capacity(vals.len());
+                for (s, v) in self.scenarios.iter().zip(&vals) {
+                    out.push(self.number(v, &span, &format!("{field}.{s}"), dom)?);
+                }
+                Ok(Param::PerScenario(out))
+            }
+        }
+    }
+
+    fn opt_scalar(
+        &self,
+        raw: Option<Spanned<RawScalar>>,
+        field: &str,
+        dom: Domain,
+        default: f64,
+    ) -> Result<Param<f64>, InputError> {
+        match raw {
+            Some(r) => self.scalar(r, field, dom),
+            None => Ok(Param::Same(default)),
+        }
+    }
+
+    fn list(
+        &self,
+        vals: &[Spanned<f64>],
+        span: &Range<usize>,
+        field: &str,
+        dom: Domain,
+        len: LenRule,
+    ) -> Result<Vec<f64>, InputError> {
+        let n = vals.len();
+        let ok = match len {
+            LenRule::Exactly(h) => n == h,
+            LenRule::UpTo(h) => (1..=h).contains(&n),
+        };
+        if !ok {
+            let allowed = match len {
+                LenRule::Exactly(h) => {
+                    format!("must list exactly {h} values, one per year of the horizon")
+                }
+                LenRule::UpTo(h) => format!(
+                    "must list 1 to {h} values (years after the last listed one hold its value)"
+                ),
+            };
+            return Err(self.err(
+                span.clone(),
+                field,
+                format!("a list of {n} values"),
+                &allowed,
+            ));
+        }
+        vals.iter()
+            .enumerate()
+            .map(|(i, v)| self.number(v, span, &format!("{field}[{i}]"), dom))
+            .collect()
+    }
+
+    fn vector(
+        &self,
+        raw: Spanned<RawVector>,
+        field: &str,
+        dom: Domain,
+        len: LenRule,
+    ) -> Result<Param<Vec<f64>>, InputError> {
+        let span = raw.span();
+        match raw.into_inner() {
+            RawVector::Same(v) => Ok(Param::Same(self.list(&v, &span, field, dom, len)?)),
+            RawVector::PerScenario(entries) => {
+                let vals = self.scenario_keys(span.clone(), field, entries)?;
+                let mut out = Vec::with_capacity(vals.len());
+                for (s, v) in self.scenarios.iter().zip(&vals) {
+                    out.push(self.list(v, &span, &format!("{field}.{s}"), dom, len)?);
+                }
+                Ok(Param::PerScenario(out))
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum LenRule {
+    Exactly(usize),
+    UpTo(usize),
+}
+
+/// Parse and validate a model file. `file` names the file in messages.
+pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
+    let raw: RawFile = toml::from_str(src).map_err(|e| {
+        let at = e.span().map_or(0, |s| s.start);
+        InputError::syntax(file, src, at, with_suggestion(e.message()))
+    })?;
+    let meta = raw.model;
+    let mut ctx = Ctx {
+        file,
+        src,
+        scenarios: Vec::new(),
+    };
+
+    // Scenarios.
+    let sc_span = meta.scenarios.span();
+    let scenarios = meta.scenarios.into_inner();
+    if scenarios.is_empty() {
+        return Err(ctx.err(
+            sc_span,
+            "model.scenarios",
+            "[]".into(),
+            "must name at least one scenario",
+        ));
+    }
+    for (i, s) in scenarios.iter().enumerate() {
+        if !valid_id(s.get_ref()) {
+            return Err(ctx.err(
+                s.span(),
+                "model.scenarios",
+                format!("{:?}", s.get_ref()),
+                ID_RULE,
+            ));
+        }
+        if scenarios[..i].iter().any(|p| p.get_ref() == s.get_ref()) {
+            return Err(ctx.err(
+                s.span(),
+                "model.scenarios",
+                format!("{:?}", s.get_ref()),
+                "scenario names must be unique",
+            ));
+        }
+    }
+    ctx.scenarios = scenarios.into_iter().map(|s| s.into_inner()).collect();
+
+    // Horizon and discounting.
+    let h = *meta.horizon_years.get_ref();
+    if !(1..=MAX_HORIZON).contains(&h) {
+        return Err(ctx.err(
+            meta.horizon_years.span(),
+            "model.horizon_years",
+            h.to_string(),
+            &format!("must be a whole number of years in [1, {MAX_HORIZON}]"),
+        ));
+    }
+    let h = h as usize;
+    let rates = match meta.discount_rate {
+        None => vec![0.035; h],
+        Some(r) => {
+            let span = r.span();
+            let rates = match r.into_inner() {
+                RawRate::One(v) => vec![v; h],
+                RawRate::PerYear(v) => {
+                    if v.len() != h {
+                        return Err(ctx.err(
+                            span,
+                            "model.discount_rate",
+                            format!("a list of {} rates", v.len()),
+                            &format!(
+                                "must be one rate, or a list of exactly {h} rates (one per year)"
+                            ),
+                        ));
+                    }
+                    v
+                }
+            };
+            for v in &rates {
+                if !v.is_finite() || *v <= -1.0 {
+                    return Err(ctx.err(
+                        span,
+                        "model.discount_rate",
+                        show(*v),
+                        "must be a finite rate > -1 (that is, above -100%)",
+                    ));
+                }
+            }
+            rates
+        }
+    };
+    let undiscounted_year = match meta.undiscounted_year {
+        None => 1,
+        Some(u) => {
+            let v = *u.get_ref();
+            if !(1..=h as i64).contains(&v) {
+                return Err(ctx.err(
+                    u.span(),
+                    "model.undiscounted_year",
+                    v.to_string(),
+                    &format!("must be a year of the horizon, in [1, {h}]"),
+                ));
+            }
+            v as usize
+        }
+    };
+
+    // Partners.
+    let mut partners = Vec::with_capacity(raw.partners.len());
+    for p in raw.partners {
+        let pspan = p.span();
+        let p = p.into_inner();
+        let id = p.id.get_ref().clone();
+        if !valid_id(&id) {
+            return Err(ctx.err(p.id.span(), "partners.id", format!("{id:?}"), ID_RULE));
+        }
+        if partners.iter().any(|q: &Partner| q.id == id) {
+            return Err(ctx.err(
+                p.id.span(),
+                "partners.id",
+                format!("{id:?}"),
+                "partner ids must be unique",
+            ));
+        }
+        let budget = match (p.budget_class, p.budget_bn) {
+            (None, None) => None,
+            (Some(c), Some(b)) => {
+                let class = match c.get_ref().as_str() {
+                    "DEL" => BudgetClass::Del,
+                    "AME" => BudgetClass::Ame,
+                    other => {
+                        return Err(ctx.err(
+                            c.span(),
+                            &format!("partners.{id}.budget_class"),
+                            format!("{other:?}"),
+                            "must be \"DEL\" or \"AME\"",
+                        ));
+                    }
+                };
+                let v = ctx.number(
+                    &b,
+                    &pspan,
+                    &format!("partners.{id}.budget_bn"),
+                    Domain::Positive,
+                )?;
+                Some((class, v))
+            }
+            (Some(c), None) => {
+                return Err(ctx.err(
+                    c.span(),
+                    &format!("partners.{id}.budget_bn"),
+                    "missing".into(),
+                    "a partner with a budget_class needs budget_bn (£bn), or give neither",
+                ));
+            }
+            (None, Some(b)) => {
+                return Err(ctx.err(b.span(), &format!("partners.{id}.budget_class"), "missing".into(), "a partner with a budget_bn needs budget_class (\"DEL\" or \"AME\"), or give neither"));
+            }
+        };
+        partners.push(Partner {
+            id,
+            name: p.name,
+            budget,
+        });
+    }
+
+    // Themes.
+    if raw.themes.is_empty() {
+        return Err(ctx.err(
+            0..0,
+            "themes",
+            "none".into(),
+            "a model needs at least one [[themes]] entry",
+        ));
+    }
+    let mut themes: Vec<ThemeSpec> = Vec::new();
+    for t in raw.themes {
+        let tspan = t.span();
+        let t = t.into_inner();
+        let id = t.id.get_ref().clone();
+        if !valid_id(&id) {
+            return Err(ctx.err(t.id.span(), "themes.id", format!("{id:?}"), ID_RULE));
+        }
+        if themes.iter().any(|q| q.id == id) {
+            return Err(ctx.err(
+                t.id.span(),
+                "themes.id",
+                format!("{id:?}"),
+                "theme ids must be unique",
+            ));
+        }
+        let f = |name: &str| format!("themes.{id}.{name}");
+        let zeros = Param::Same(vec![0.0; h]);
+
+        let benefit = match (
+            t.gross_benefit_bn,
+            t.cohort,
+            t.engagement,
+            t.benefit_per_engaged_gbp,
+        ) {
+            (Some(g), None, None, None) => BenefitBasis::Total {
+                gross_benefit_bn: ctx.scalar(g, &f("gross_benefit_bn"), Domain::NonNegative)?,
+            },
+            (None, Some(c), e, Some(b)) => BenefitBasis::PerMember {
+                cohort: ctx.scalar(c, &f("cohort"), Domain::NonNegative)?,
+                engagement: ctx.opt_scalar(e, &f("engagement"), Domain::Share, 1.0)?,
+                benefit_per_engaged_gbp: ctx.scalar(
+                    b,
+                    &f("benefit_per_engaged_gbp"),
+                    Domain::NonNegative,
+                )?,
+            },
+            _ => {
+                return Err(ctx.err(tspan, &f("gross_benefit_bn"), "an incomplete or mixed benefit statement".into(), "give either gross_benefit_bn (£bn a year at full potential), or cohort and benefit_per_engaged_gbp (with an optional engagement share), not both"));
+            }
+        };
+        let per_member = matches!(benefit, BenefitBasis::PerMember { .. });
+        let scaled_cost = match (t.scaled_cost_bn, t.cost_per_engaged_gbp) {
+            (Some(s), None) => {
+                ScaledCost::Total(ctx.scalar(s, &f("scaled_cost_bn"), Domain::NonNegative)?)
+            }
+            (None, Some(c)) => {
+                if !per_member {
+                    return Err(ctx.err(c.span(), &f("cost_per_engaged_gbp"), "given".into(), "a cost per engaged member needs the benefit stated per member (cohort and benefit_per_engaged_gbp); use scaled_cost_bn otherwise"));
+                }
+                ScaledCost::PerEngaged(ctx.scalar(
+                    c,
+                    &f("cost_per_engaged_gbp"),
+                    Domain::NonNegative,
+                )?)
+            }
+            (None, None) => ScaledCost::Total(Param::Same(0.0)),
+            (Some(_), Some(c)) => {
+                return Err(ctx.err(
+                    c.span(),
+                    &f("cost_per_engaged_gbp"),
+                    "given with scaled_cost_bn".into(),
+                    "give at most one of scaled_cost_bn and cost_per_engaged_gbp",
+                ));
+            }
+        };
+
+        // Partner shares: every key must be a partner; the shares must sum to 1 per scenario.
+        let ps_span = t.partner_shares.span();
+        let raw_shares = t.partner_shares.into_inner();
+        let mut by_partner: Vec<Param<f64>> = vec![Param::Same(0.0); partners.len()];
+        for (k, v) in raw_shares {
+            let Some(i) = partners.iter().position(|p| p.id == k) else {
+                let hint = crate::error::nearest(&k, partners.iter().map(|p| p.id.as_str()))
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(ctx.err(
+                    v.span(),
+                    &f(&format!("partner_shares.{k}")),
+                    format!("{k:?}"),
+                    &format!("must name a partner declared in [[partners]]{hint}"),
+                ));
+            };
+            by_partner[i] = ctx.scalar(v, &f(&format!("partner_shares.{k}")), Domain::Share)?;
+        }
+        let n_sc = ctx.scenarios.len();
+        let per_scenario: Vec<Vec<f64>> = (0..n_sc)
+            .map(|s| by_partner.iter().map(|p| p.get(s)).collect())
+            .collect();
+        for (s, shares) in per_scenario.iter().enumerate() {
+            let sum: f64 = shares.iter().sum();
+            if (sum - 1.0).abs() > SHARE_SUM_TOLERANCE {
+                return Err(ctx.err(ps_span, &f("partner_shares"), format!("shares summing to {} in scenario `{}`", show(sum), ctx.scenarios[s]), &format!("must sum to 1 (tolerance {SHARE_SUM_TOLERANCE}); model any remainder as an explicit partner such as `unallocated`")));
+            }
+        }
+        let partner_shares = if per_scenario.windows(2).all(|w| w[0] == w[1]) {
+            Param::Same(per_scenario[0].clone())
+        } else {
+            Param::PerScenario(per_scenario)
+        };
+
+        let ob_cost = ctx.opt_scalar(
+            t.optimism_bias_cost,
+            &f("optimism_bias_cost"),
+            Domain::NonNegative,
+            0.0,
+        )?;
+        themes.push(ThemeSpec {
+            name: t.name,
+            indicative: t.indicative,
+            addressable_spend_bn: ctx.scalar(
+                t.addressable_spend_bn,
+                &f("addressable_spend_bn"),
+                Domain::Positive,
+            )?,
+            profile: ctx.vector(
+                t.profile,
+                &f("profile"),
+                Domain::NonNegative,
+                LenRule::UpTo(h),
+            )?,
+            delay_years: ctx.opt_scalar(
+                t.delay_years,
+                &f("delay_years"),
+                Domain::NonNegative,
+                0.0,
+            )?,
+            benefit,
+            realisation: ctx.opt_scalar(t.realisation, &f("realisation"), Domain::Share, 1.0)?,
+            cashability: ctx.opt_scalar(t.cashability, &f("cashability"), Domain::Share, 1.0)?,
+            optimism_bias_benefit: ctx.opt_scalar(
+                t.optimism_bias_benefit,
+                &f("optimism_bias_benefit"),
+                Domain::Share,
+                0.0,
+            )?,
+            optimism_bias_cost: ob_cost,
+            one_off_costs_bn: match t.one_off_costs_bn {
+                Some(v) => ctx.vector(
+                    v,
+                    &f("one_off_costs_bn"),
+                    Domain::NonNegative,
+                    LenRule::Exactly(h),
+                )?,
+                None => zeros.clone(),
+            },
+            ongoing_costs_bn: match t.ongoing_costs_bn {
+                Some(v) => ctx.vector(
+                    v,
+                    &f("ongoing_costs_bn"),
+                    Domain::NonNegative,
+                    LenRule::Exactly(h),
+                )?,
+                None => zeros,
+            },
+            scaled_cost,
+            partner_shares,
+            id,
+        });
+    }
+    let _ = meta.description;
+    Ok(ModelSpec {
+        name: meta.name,
+        price_base: meta.price_base,
+        horizon_years: h,
+        discount_rates: rates,
+        undiscounted_year,
+        scenarios: ctx.scenarios,
+        partners,
+        themes,
+    })
+}
+
+const ID_RULE: &str = "must be 1-64 characters of letters, digits and `_`, starting with a letter";
+
+fn valid_id(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic())
+        && s.len() <= 64
+        && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+/// Add a "did you mean" to serde's unknown-field message.
+fn with_suggestion(msg: &str) -> String {
+    let Some(rest) = msg.strip_prefix("unknown field `") else {
+        return msg.to_string();
+    };
+    let Some((word, rest)) = rest.split_once('`') else {
+        return msg.to_string();
+    };
+    let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    match crate::error::nearest(word, candidates.iter().copied()) {
+        Some(s) => format!("{}\nhint: did you mean `{s}`?", msg.trim_end()),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[model]
+name = "m"
+price_base = "2012-13"
+horizon_years = 3
+scenarios = ["prudent", "base"]
+
+[[partners]]
+id = "A"
+name = "A"
+budget_class = "DEL"
+budget_bn = 10.0
+
+[[themes]]
+id = "t"
+name = "T"
+addressable_spend_bn = 5.0
+profile = [0.5, 1.0]
+gross_benefit_bn = { prudent = 1.0, base = 2.0 }
+one_off_costs_bn = [1.0, 0, 0]
+partner_shares = { A = 1.0 }
+"#;
+
+    #[test]
+    fn minimal_model_parses_with_defaults() {
+        let m = parse_model("m.toml", MINIMAL).unwrap();
+        assert_eq!(m.horizon_years, 3);
+        assert_eq!(m.discount_rates, vec![0.035; 3]);
+        assert_eq!(m.undiscounted_year, 1);
+        let t = &m.themes[0];
+        assert_eq!(t.realisation, Param::Same(1.0));
+        assert_eq!(t.ongoing_costs_bn, Param::Same(vec![0.0; 3]));
+        let i = m.inputs(1);
+        assert_eq!(i.themes[0].gross_benefit, 2.0);
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_value() {
+        let src = MINIMAL.replace("budget_bn = 10.0", "budget_bn = -10.0");
+        let e = parse_model("m.toml", &src).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "m.toml:12:13: `partners.A.budget_bn` = -10: must be a finite number > 0"
+        );
+    }
+
+    #[test]
+    fn per_scenario_values_are_located_individually() {
+        let src = MINIMAL.replace("base = 2.0", "base = nan");
+        let e = parse_model("m.toml", &src).unwrap_err().to_string();
+        assert!(e.starts_with("m.toml:19:44:"), "{e}");
+        assert!(e.contains("`themes.t.gross_benefit_bn.base` = nan"), "{e}");
+    }
+
+    #[test]
+    fn unknown_field_gets_a_suggestion() {
+        let src = MINIMAL.replace("profile =", "profle =");
+        let e = parse_model("m.toml", &src).unwrap_err().to_string();
+        assert!(e.contains("unknown field `profle`"), "{e}");
+        assert!(e.contains("did you mean `profile`?"), "{e}");
+    }
+}

@@ -1,0 +1,741 @@
+//! The deterministic NPV model: validated domain types and one evaluation.
+//!
+//! This module owns the arithmetic of a business case of the Whole Place Community Budgets shape
+//! (themes with a benefit ramp-up profile, costs, partner shares) and nothing else: it never reads
+//! files, never prints and never exits. Values reach it already validated by [`crate::format`];
+//! a [`ModelSpec`] holds every parameter per scenario and [`ModelSpec::inputs`] resolves one scenario
+//! into plain numbers ([`Inputs`]) that the Monte Carlo engine perturbs draw by draw.
+//!
+//! Money is in £bn throughout, except the per-member amounts whose names end in `_gbp` (£).
+//!
+//! Conventions (chosen because they reproduce the published yearly rows of
+//! `sources/000_25c48aa7d4c44639.txt`, §6.2–6.4; see ARCHITECTURE.md):
+//! - year 1 is the price-base year (2012-13) and is undiscounted: the discount factor of year `t`
+//!   is `1 / Π_{j=2..t} (1 + r_j)` (with a constant rate, `1/(1+r)^(t-1)`);
+//! - the profile is the share of full potential activity in each year; both the gross benefits and
+//!   the costs that scale with activity follow it; years past the listed ones hold the last value;
+//! - a delay slides the *benefit* stream later by `d` years (linear within a year), costs unchanged
+//!   (the report's scenario 3);
+//! - optimism bias lowers benefits by `optimism_bias_benefit` and raises every cost line by
+//!   `optimism_bias_cost`.
+
+/// Whether a partner's budget is a Departmental Expenditure Limit or Annually Managed Expenditure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum BudgetClass {
+    /// Departmental Expenditure Limit (controlled budgets).
+    Del,
+    /// Annually Managed Expenditure (demand-led, e.g. social security).
+    Ame,
+}
+
+impl BudgetClass {
+    /// Short label as used in the report.
+    pub fn label(self) -> &'static str {
+        match self {
+            BudgetClass::Del => "DEL",
+            BudgetClass::Ame => "AME",
+        }
+    }
+}
+
+/// A department (or the explicit "unallocated" remainder) that receives a share of net benefit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partner {
+    /// Short identifier used in files and paths (e.g. `DH`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Budget class and annual budget in £bn; `None` for a remainder with no budget.
+    pub budget: Option<(BudgetClass, f64)>,
+}
+
+/// A value that is either the same in every scenario or given per scenario (in scenario order).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param<T> {
+    /// Same value in every scenario.
+    Same(T),
+    /// One value per scenario, in the order of [`ModelSpec::scenarios`].
+    PerScenario(Vec<T>),
+}
+
+impl<T: Clone> Param<T> {
+    /// The value in scenario number `s`.
+    pub fn get(&self, s: usize) -> T {
+        match self {
+            Param::Same(v) => v.clone(),
+            Param::PerScenario(vs) => vs[s].clone(),
+        }
+    }
+}
+
+/// How a theme's full-potential gross benefit is stated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BenefitBasis {
+    /// A theme-level annual gross benefit at full realisation, £bn.
+    Total { gross_benefit_bn: Param<f64> },
+    /// Cohort × engagement share × benefit per engaged member (£).
+    PerMember {
+        cohort: Param<f64>,
+        engagement: Param<f64>,
+        benefit_per_engaged_gbp: Param<f64>,
+    },
+}
+
+/// How a theme's activity-scaled annual cost is stated (it follows the profile).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScaledCost {
+    /// Annual cost at full activity, £bn.
+    Total(Param<f64>),
+    /// Annual cost per engaged member, £ (needs a [`BenefitBasis::PerMember`] cohort).
+    PerEngaged(Param<f64>),
+}
+
+/// One theme of the model, with parameters per scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThemeSpec {
+    pub id: String,
+    pub name: String,
+    /// Indicative themes are evaluated and reported but left out of headline totals.
+    pub indicative: bool,
+    pub addressable_spend_bn: Param<f64>,
+    /// Share of full potential per year (listed years; later years hold the last value).
+    pub profile: Param<Vec<f64>>,
+    pub delay_years: Param<f64>,
+    pub benefit: BenefitBasis,
+    pub realisation: Param<f64>,
+    pub cashability: Param<f64>,
+    pub optimism_bias_benefit: Param<f64>,
+    pub optimism_bias_cost: Param<f64>,
+    /// One-off costs by year, £bn (length = horizon).
+    pub one_off_costs_bn: Param<Vec<f64>>,
+    /// Fixed ongoing costs by year, £bn (length = horizon; steady state = last year).
+    pub ongoing_costs_bn: Param<Vec<f64>>,
+    pub scaled_cost: ScaledCost,
+    /// Share of net benefit per partner, aligned with [`ModelSpec::partners`]; sums to 1.
+    pub partner_shares: Param<Vec<f64>>,
+}
+
+/// A validated model: the only way to build one is through [`crate::format`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSpec {
+    pub name: String,
+    pub price_base: String,
+    pub horizon_years: usize,
+    /// Discount rate applied between year `t-1` and `t`, per year (index 0 unused when year 1 is
+    /// the undiscounted year).
+    pub discount_rates: Vec<f64>,
+    /// The year whose discount factor is 1 (1-based).
+    pub undiscounted_year: usize,
+    pub scenarios: Vec<String>,
+    pub partners: Vec<Partner>,
+    pub themes: Vec<ThemeSpec>,
+}
+
+/// One theme's parameters resolved for one scenario: plain numbers the engine can perturb.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThemeInputs {
+    pub addressable_spend_bn: f64,
+    pub profile: Vec<f64>,
+    pub delay_years: f64,
+    /// `None` when the benefit is stated at theme level.
+    pub cohort: Option<f64>,
+    pub engagement: f64,
+    /// £bn at theme level, or £ per engaged member when `cohort` is set.
+    pub gross_benefit: f64,
+    pub realisation: f64,
+    pub cashability: f64,
+    pub optimism_bias_benefit: f64,
+    pub optimism_bias_cost: f64,
+    pub one_off_costs_bn: Vec<f64>,
+    pub ongoing_costs_bn: Vec<f64>,
+    /// £bn at full activity, or £ per engaged member when `cohort` is set.
+    pub scaled_cost: f64,
+    pub partner_shares: Vec<f64>,
+}
+
+impl ThemeInputs {
+    /// Engaged members (1 when the theme is stated at theme level, so amounts are £bn).
+    fn scale(&self) -> f64 {
+        match self.cohort {
+            Some(c) => c * self.engagement * 1e-9,
+            None => 1.0,
+        }
+    }
+
+    /// Full-potential annual gross benefit after realisation, cashability and optimism bias, £bn.
+    pub fn full_gross_bn(&self) -> f64 {
+        self.scale()
+            * self.gross_benefit
+            * self.realisation
+            * self.cashability
+            * (1.0 - self.optimism_bias_benefit)
+    }
+
+    /// Activity-scaled annual cost at full activity, after optimism bias, £bn.
+    pub fn full_scaled_cost_bn(&self) -> f64 {
+        self.scale() * self.scaled_cost * (1.0 + self.optimism_bias_cost)
+    }
+
+    /// Profile value for (1-based, possibly fractional-free) year `j`: 0 before year 1, the last
+    /// listed value after the list.
+    fn profile_at(&self, j: i64) -> f64 {
+        if j < 1 {
+            0.0
+        } else {
+            let i = (j as usize - 1).min(self.profile.len() - 1);
+            self.profile[i]
+        }
+    }
+
+    /// Share of full benefit in year `t` (1-based) when benefits slide by `delay` years.
+    fn delayed_profile(&self, t: usize, delay: f64) -> f64 {
+        let k = delay.floor();
+        let f = delay - k;
+        let j = t as i64 - k as i64;
+        (1.0 - f) * self.profile_at(j) + f * self.profile_at(j - 1)
+    }
+}
+
+/// One scenario's inputs for the whole model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inputs {
+    /// Discount factor per year (index 0 = year 1).
+    pub discount_factors: Vec<f64>,
+    pub themes: Vec<ThemeInputs>,
+    /// Which themes count in the headline total.
+    pub headline: Vec<bool>,
+}
+
+/// Yearly flows of one theme (or the total), £bn.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Flows {
+    pub gross_benefits: Vec<f64>,
+    pub costs: Vec<f64>,
+    pub net: Vec<f64>,
+    pub discounted_net: Vec<f64>,
+}
+
+/// Outcome of a delay-to-zero search.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct DelayToZero {
+    /// Smallest whole number of years of delay at which NPV ≤ 0.
+    pub whole_years: u32,
+    /// The exact (fractional) delay at which NPV first reaches 0.
+    pub exact_years: f64,
+}
+
+/// Everything one evaluation reports for a theme or for the total.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Outcome {
+    pub flows: Flows,
+    pub npv: f64,
+    pub pv_benefits: f64,
+    pub pv_costs: f64,
+    /// Steady-state annual net benefit, £bn.
+    pub net_annual: f64,
+    pub addressable_spend: f64,
+    /// Net annual benefit as a share of addressable spend.
+    pub share_of_addressable: f64,
+    /// Share of benefits that can be lost before NPV reaches zero; `None` = already ≤ 0.
+    pub leakage_to_zero: Option<f64>,
+    pub delay_to_zero: DelayToZero,
+    /// First year (1-based) whose cumulative discounted net benefit is ≥ 0; `None` = not within
+    /// the horizon.
+    pub breakeven_year: Option<u32>,
+}
+
+/// One partner's allocation from one theme (or the total).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Allocation {
+    pub partner: usize,
+    pub share: f64,
+    /// Share of the steady-state annual net benefit, £bn.
+    pub annual_bn: f64,
+    /// `annual_bn` as a share of the partner's budget (None without a budget).
+    pub share_of_budget: Option<f64>,
+    /// Share of the five-year NPV, £bn.
+    pub npv_bn: f64,
+    /// NPV left when this partner's share of benefits is removed (costs unchanged).
+    pub npv_without: f64,
+    /// NPV if this partner led alone: its share of benefits, all costs.
+    pub npv_single_party: f64,
+}
+
+/// The result of one evaluation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Evaluation {
+    pub themes: Vec<Outcome>,
+    pub total: Outcome,
+    /// Per theme, per partner.
+    pub allocations: Vec<Vec<Allocation>>,
+    /// Per partner, summed over headline themes.
+    pub total_allocations: Vec<Allocation>,
+}
+
+impl ModelSpec {
+    /// Number of years evaluated.
+    pub fn horizon(&self) -> usize {
+        self.horizon_years
+    }
+
+    /// Discount factors, index 0 = year 1.
+    pub fn discount_factors(&self) -> Vec<f64> {
+        discount_factors(&self.discount_rates, self.undiscounted_year)
+    }
+
+    /// Position of a scenario by name.
+    pub fn scenario_index(&self, name: &str) -> Option<usize> {
+        self.scenarios.iter().position(|s| s == name)
+    }
+
+    /// Resolve scenario number `s` into plain numbers.
+    pub fn inputs(&self, s: usize) -> Inputs {
+        let themes = self
+            .themes
+            .iter()
+            .map(|t| {
+                let (cohort, engagement, gross_benefit) = match &t.benefit {
+                    BenefitBasis::Total { gross_benefit_bn } => {
+                        (None, 1.0, gross_benefit_bn.get(s))
+                    }
+                    BenefitBasis::PerMember {
+                        cohort,
+                        engagement,
+                        benefit_per_engaged_gbp,
+                    } => (
+                        Some(cohort.get(s)),
+                        engagement.get(s),
+                        benefit_per_engaged_gbp.get(s),
+                    ),
+                };
+                let scaled_cost = match &t.scaled_cost {
+                    ScaledCost::Total(p) | ScaledCost::PerEngaged(p) => p.get(s),
+                };
+                ThemeInputs {
+                    addressable_spend_bn: t.addressable_spend_bn.get(s),
+                    profile: t.profile.get(s),
+                    delay_years: t.delay_years.get(s),
+                    cohort,
+                    engagement,
+                    gross_benefit,
+                    realisation: t.realisation.get(s),
+                    cashability: t.cashability.get(s),
+                    optimism_bias_benefit: t.optimism_bias_benefit.get(s),
+                    optimism_bias_cost: t.optimism_bias_cost.get(s),
+                    one_off_costs_bn: t.one_off_costs_bn.get(s),
+                    ongoing_costs_bn: t.ongoing_costs_bn.get(s),
+                    scaled_cost,
+                    partner_shares: t.partner_shares.get(s),
+                }
+            })
+            .collect();
+        Inputs {
+            discount_factors: self.discount_factors(),
+            themes,
+            headline: self.themes.iter().map(|t| !t.indicative).collect(),
+        }
+    }
+
+    /// Evaluate scenario number `s`.
+    pub fn evaluate(&self, s: usize) -> Evaluation {
+        evaluate(&self.inputs(s), &self.partners)
+    }
+}
+
+/// Discount factors for years 1..=n given per-year rates (`rates[t-1]` applies between year t-1
+/// and t) and the undiscounted year (Green Book: factor 1/(1+r)^k, k years from the base year).
+pub fn discount_factors(rates: &[f64], undiscounted_year: usize) -> Vec<f64> {
+    let n = rates.len();
+    let base = undiscounted_year - 1;
+    let mut df = vec![1.0; n];
+    for t in base + 1..n {
+        df[t] = df[t - 1] / (1.0 + rates[t]);
+    }
+    for t in (0..base).rev() {
+        df[t] = df[t + 1] * (1.0 + rates[t + 1]);
+    }
+    df
+}
+
+/// Present values of a theme's benefits and costs at a given delay (costs do not depend on it).
+fn pv_benefits_at(theme: &ThemeInputs, df: &[f64], delay: f64) -> f64 {
+    let g = theme.full_gross_bn();
+    let mut pv = 0.0;
+    for (i, d) in df.iter().enumerate() {
+        pv += g * theme.delayed_profile(i + 1, delay) * d;
+    }
+    pv
+}
+
+/// Yearly flows of one theme.
+pub fn theme_flows(theme: &ThemeInputs, df: &[f64]) -> Flows {
+    let n = df.len();
+    let g = theme.full_gross_bn();
+    let scaled = theme.full_scaled_cost_bn();
+    let uplift = 1.0 + theme.optimism_bias_cost;
+    let mut flows = Flows {
+        gross_benefits: Vec::with_capacity(n),
+        costs: Vec::with_capacity(n),
+        net: Vec::with_capacity(n),
+        discounted_net: Vec::with_capacity(n),
+    };
+    for (i, d) in df.iter().enumerate() {
+        let t = i + 1;
+        let gross = g * theme.delayed_profile(t, theme.delay_years);
+        let activity = theme.profile_at(t as i64);
+        let cost =
+            (theme.one_off_costs_bn[i] + theme.ongoing_costs_bn[i]) * uplift + scaled * activity;
+        let net = gross - cost;
+        flows.gross_benefits.push(gross);
+        flows.costs.push(cost);
+        flows.net.push(net);
+        flows.discounted_net.push(net * d);
+    }
+    flows
+}
+
+/// Smallest whole-year and exact extra delay at which `npv(delay) ≤ 0`, for an NPV that is
+/// piecewise linear in the delay between whole years. `npv_at(k)` gives the NPV at `k` extra
+/// whole years; `max_years` bounds the search (at that delay no benefit falls in the horizon).
+fn delay_to_zero(npv_at: impl Fn(u32) -> f64, max_years: u32) -> DelayToZero {
+    let mut prev = npv_at(0);
+    if prev <= 0.0 {
+        return DelayToZero {
+            whole_years: 0,
+            exact_years: 0.0,
+        };
+    }
+    for k in 1..=max_years {
+        let cur = npv_at(k);
+        if cur <= 0.0 {
+            // Linear within the year: the root of prev + (cur - prev) x on [0, 1].
+            let x = prev / (prev - cur);
+            return DelayToZero {
+                whole_years: k,
+                exact_years: (k - 1) as f64 + x,
+            };
+        }
+        prev = cur;
+    }
+    // Unreachable for valid inputs (no benefits remain at `max_years`), but stay total.
+    DelayToZero {
+        whole_years: max_years,
+        exact_years: max_years as f64,
+    }
+}
+
+fn breakeven(discounted_net: &[f64]) -> Option<u32> {
+    let mut cum = 0.0;
+    for (i, v) in discounted_net.iter().enumerate() {
+        cum += v;
+        if cum >= 0.0 {
+            return Some(i as u32 + 1);
+        }
+    }
+    None
+}
+
+fn leakage(npv: f64, pv_benefits: f64) -> Option<f64> {
+    if npv > 0.0 {
+        Some(npv / pv_benefits)
+    } else {
+        None
+    }
+}
+
+/// Evaluate one scenario's inputs.
+pub fn evaluate(inputs: &Inputs, partners: &[Partner]) -> Evaluation {
+    let df = &inputs.discount_factors;
+    let n = df.len();
+    let max_delay = n as u32 + 1;
+    let mut themes = Vec::with_capacity(inputs.themes.len());
+    let mut allocations = Vec::with_capacity(inputs.themes.len());
+    for th in &inputs.themes {
+        let flows = theme_flows(th, df);
+        let npv: f64 = flows.discounted_net.iter().sum();
+        let pv_costs: f64 = flows.costs.iter().zip(df).map(|(c, d)| c * d).sum();
+        let pv_benefits = npv + pv_costs;
+        let steady_costs =
+            th.ongoing_costs_bn[n - 1] * (1.0 + th.optimism_bias_cost) + th.full_scaled_cost_bn();
+        let net_annual = th.full_gross_bn() - steady_costs;
+        let delay = delay_to_zero(
+            |k| pv_benefits_at(th, df, th.delay_years + k as f64) - pv_costs,
+            max_delay,
+        );
+        let outcome = Outcome {
+            breakeven_year: breakeven(&flows.discounted_net),
+            flows,
+            npv,
+            pv_benefits,
+            pv_costs,
+            net_annual,
+            addressable_spend: th.addressable_spend_bn,
+            share_of_addressable: net_annual / th.addressable_spend_bn,
+            leakage_to_zero: leakage(npv, pv_benefits),
+            delay_to_zero: delay,
+        };
+        allocations.push(allocate(
+            &th.partner_shares,
+            partners,
+            net_annual,
+            npv,
+            pv_benefits,
+            pv_costs,
+        ));
+        themes.push(outcome);
+    }
+    let total = total_outcome(inputs, &themes, max_delay);
+    let mut total_allocations = Vec::with_capacity(partners.len());
+    for (p, partner) in partners.iter().enumerate() {
+        let mut a = Allocation {
+            partner: p,
+            share: 0.0,
+            annual_bn: 0.0,
+            share_of_budget: None,
+            npv_bn: 0.0,
+            npv_without: total.npv,
+            npv_single_party: -total.pv_costs,
+        };
+        for (t, alloc) in allocations.iter().enumerate() {
+            if inputs.headline[t] {
+                let x = &alloc[p];
+                a.annual_bn += x.annual_bn;
+                a.npv_bn += x.npv_bn;
+                a.npv_without -= x.share * themes[t].pv_benefits;
+                a.npv_single_party += x.share * themes[t].pv_benefits;
+            }
+        }
+        a.share = if total.net_annual != 0.0 {
+            a.annual_bn / total.net_annual
+        } else {
+            0.0
+        };
+        a.share_of_budget = partner.budget.map(|(_, b)| a.annual_bn / b);
+        total_allocations.push(a);
+    }
+    Evaluation {
+        themes,
+        total,
+        allocations,
+        total_allocations,
+    }
+}
+
+fn allocate(
+    shares: &[f64],
+    partners: &[Partner],
+    net_annual: f64,
+    npv: f64,
+    pv_benefits: f64,
+    pv_costs: f64,
+) -> Vec<Allocation> {
+    partners
+        .iter()
+        .zip(shares)
+        .enumerate()
+        .map(|(p, (partner, &share))| {
+            let annual_bn = share * net_annual;
+            Allocation {
+                partner: p,
+                share,
+                annual_bn,
+                share_of_budget: partner.budget.map(|(_, b)| annual_bn / b),
+                npv_bn: share * npv,
+                npv_without: npv - share * pv_benefits,
+                npv_single_party: share * pv_benefits - pv_costs,
+            }
+        })
+        .collect()
+}
+
+fn total_outcome(inputs: &Inputs, themes: &[Outcome], max_delay: u32) -> Outcome {
+    let df = &inputs.discount_factors;
+    let n = df.len();
+    let mut flows = Flows {
+        gross_benefits: vec![0.0; n],
+        costs: vec![0.0; n],
+        net: vec![0.0; n],
+        discounted_net: vec![0.0; n],
+    };
+    let (mut npv, mut pv_b, mut pv_c, mut annual, mut spend) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (t, o) in themes.iter().enumerate() {
+        if !inputs.headline[t] {
+            continue;
+        }
+        for i in 0..n {
+            flows.gross_benefits[i] += o.flows.gross_benefits[i];
+            flows.costs[i] += o.flows.costs[i];
+            flows.net[i] += o.flows.net[i];
+            flows.discounted_net[i] += o.flows.discounted_net[i];
+        }
+        npv += o.npv;
+        pv_b += o.pv_benefits;
+        pv_c += o.pv_costs;
+        annual += o.net_annual;
+        spend += o.addressable_spend;
+    }
+    let delay = delay_to_zero(
+        |k| {
+            let mut v = -pv_c;
+            for (t, th) in inputs.themes.iter().enumerate() {
+                if inputs.headline[t] {
+                    v += pv_benefits_at(th, df, th.delay_years + k as f64);
+                }
+            }
+            v
+        },
+        max_delay,
+    );
+    Outcome {
+        breakeven_year: breakeven(&flows.discounted_net),
+        flows,
+        npv,
+        pv_benefits: pv_b,
+        pv_costs: pv_c,
+        net_annual: annual,
+        addressable_spend: spend,
+        share_of_addressable: if spend > 0.0 { annual / spend } else { 0.0 },
+        leakage_to_zero: leakage(npv, pv_b),
+        delay_to_zero: delay,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn theme(profile: Vec<f64>, gross: f64, one_off: Vec<f64>, scaled: f64) -> ThemeInputs {
+        let n = one_off.len();
+        ThemeInputs {
+            addressable_spend_bn: 10.0,
+            profile,
+            delay_years: 0.0,
+            cohort: None,
+            engagement: 1.0,
+            gross_benefit: gross,
+            realisation: 1.0,
+            cashability: 1.0,
+            optimism_bias_benefit: 0.0,
+            optimism_bias_cost: 0.0,
+            one_off_costs_bn: one_off,
+            ongoing_costs_bn: vec![0.0; n],
+            scaled_cost: scaled,
+            partner_shares: vec![1.0],
+        }
+    }
+
+    fn partners() -> Vec<Partner> {
+        vec![Partner {
+            id: "A".into(),
+            name: "A".into(),
+            budget: Some((BudgetClass::Del, 100.0)),
+        }]
+    }
+
+    fn inputs(t: ThemeInputs, rate: f64) -> Inputs {
+        let n = t.one_off_costs_bn.len();
+        Inputs {
+            discount_factors: discount_factors(&vec![rate; n], 1),
+            themes: vec![t],
+            headline: vec![true],
+        }
+    }
+
+    #[test]
+    fn discount_factors_follow_green_book_from_the_undiscounted_year() {
+        let df = discount_factors(&[0.035; 5], 1);
+        for (t, d) in df.iter().enumerate() {
+            assert!((d - 1.035f64.powi(-(t as i32))).abs() < 1e-15);
+        }
+        let df2 = discount_factors(&[0.035; 5], 2);
+        assert!((df2[0] - 1.035).abs() < 1e-15 && df2[1] == 1.0);
+    }
+
+    #[test]
+    fn npv_matches_closed_form_annuity() {
+        // Constant benefit 2, constant one-off 1 each year, r = 5%: NPV = Σ (2-1)/1.05^(t-1).
+        let t = theme(vec![1.0; 4], 2.0, vec![1.0; 4], 0.0);
+        let e = evaluate(&inputs(t, 0.05), &partners());
+        let expected: f64 = (0..4).map(|k| 1.05f64.powi(-k)).sum();
+        assert!((e.total.npv - expected).abs() < 1e-12);
+        assert!((e.total.pv_benefits - 2.0 * expected).abs() < 1e-12);
+        assert!((e.total.leakage_to_zero.unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(e.total.breakeven_year, Some(1));
+    }
+
+    #[test]
+    fn leakage_to_zero_removes_exactly_the_npv() {
+        let t = theme(vec![0.3, 0.6, 1.0], 5.0, vec![2.0, 0.5, 0.0], 1.0);
+        let e = evaluate(&inputs(t.clone(), 0.035), &partners());
+        let l = e.total.leakage_to_zero.unwrap();
+        let mut leaked = t;
+        leaked.realisation = 1.0 - l;
+        let e2 = evaluate(&inputs(leaked, 0.035), &partners());
+        assert!(e2.total.npv.abs() < 1e-12, "{}", e2.total.npv);
+        assert_eq!(e2.total.leakage_to_zero, None);
+    }
+
+    #[test]
+    fn exact_delay_to_zero_gives_zero_npv_and_whole_delay_is_its_ceiling() {
+        let t = theme(
+            vec![0.5, 0.8, 1.0, 1.0, 1.0],
+            3.0,
+            vec![4.0, 0.0, 0.0, 0.0, 0.0],
+            0.2,
+        );
+        let e = evaluate(&inputs(t.clone(), 0.035), &partners());
+        let d = e.total.delay_to_zero;
+        let mut delayed = t;
+        delayed.delay_years = d.exact_years;
+        let e2 = evaluate(&inputs(delayed, 0.035), &partners());
+        assert!(e2.total.npv.abs() < 1e-12, "{}", e2.total.npv);
+        assert_eq!(d.whole_years, d.exact_years.ceil() as u32);
+    }
+
+    #[test]
+    fn negative_npv_reports_already_negative() {
+        let t = theme(vec![1.0; 3], 1.0, vec![5.0, 0.0, 0.0], 0.0);
+        let e = evaluate(&inputs(t, 0.035), &partners());
+        assert!(e.total.npv < 0.0);
+        assert_eq!(e.total.leakage_to_zero, None);
+        assert_eq!(e.total.delay_to_zero.whole_years, 0);
+        assert_eq!(e.total.breakeven_year, None);
+    }
+
+    #[test]
+    fn fractional_delay_interpolates_between_whole_years() {
+        let t = theme(vec![0.2, 0.6, 1.0], 1.0, vec![0.0; 3], 0.0);
+        let df = discount_factors(&[0.0; 3], 1);
+        let a = pv_benefits_at(&t, &df, 1.0);
+        let b = pv_benefits_at(&t, &df, 2.0);
+        let m = pv_benefits_at(&t, &df, 1.25);
+        assert!((m - (0.75 * a + 0.25 * b)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn per_member_basis_scales_benefits_and_costs_with_the_cohort() {
+        let mut t = theme(vec![1.0; 2], 2000.0, vec![0.0; 2], 500.0);
+        t.cohort = Some(1e6);
+        t.engagement = 0.5;
+        // 1e6 × 0.5 × £2,000 = £1bn gross; × £500 = £0.25bn cost.
+        assert!((t.full_gross_bn() - 1.0).abs() < 1e-12);
+        assert!((t.full_scaled_cost_bn() - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn removing_a_partner_removes_its_share_of_benefits_only() {
+        let mut t = theme(vec![1.0; 2], 2.0, vec![1.0, 0.0], 0.0);
+        t.partner_shares = vec![0.7, 0.3];
+        let ps = vec![partners()[0].clone(), {
+            let mut p = partners()[0].clone();
+            p.id = "B".into();
+            p
+        }];
+        let e = evaluate(&inputs(t, 0.0), &ps);
+        let a = &e.allocations[0][0];
+        assert!((a.npv_without - (3.0 - 0.7 * 4.0)).abs() < 1e-12);
+        assert!((a.npv_single_party - (0.7 * 4.0 - 1.0)).abs() < 1e-12);
+        assert!((a.annual_bn - 1.4).abs() < 1e-12);
+        assert!((a.share_of_budget.unwrap() - 0.014).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,383 @@
+//! The figure-by-figure comparison of a model with a report's published figures, and its
+//! renderings (CSV, Markdown, a README summary). Computes and formats; the binary writes files.
+
+use std::fmt::Write as _;
+
+use crate::model::{Evaluation, ModelSpec, Outcome};
+use crate::published::{Figures, Printed, Published, Unit, note};
+
+/// One compared figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub theme: String,
+    pub figure: String,
+    pub scenario: String,
+    pub published: Printed,
+    /// The model's value in model units (`None`: the model has no such value, e.g. the leakage of
+    /// an NPV that is already negative).
+    pub model: Option<f64>,
+    pub within: bool,
+    /// Why a figure is not reproduced (from the published file's notes).
+    pub note: Option<String>,
+}
+
+impl Comparison {
+    /// Multiplier from model units to display units (percentages in percentage points).
+    fn display_scale(&self) -> f64 {
+        if self.published.unit == Unit::Pct {
+            100.0
+        } else {
+            1.0
+        }
+    }
+    pub fn published_display(&self) -> f64 {
+        self.published.value * self.display_scale()
+    }
+    pub fn model_display(&self) -> Option<f64> {
+        self.model.map(|m| m * self.display_scale())
+    }
+    pub fn difference_display(&self) -> Option<f64> {
+        self.model
+            .map(|m| (m - self.published.value) * self.display_scale())
+    }
+    pub fn tolerance_display(&self) -> f64 {
+        self.published.tolerance * self.display_scale()
+    }
+}
+
+/// Slack for floating-point noise when comparing against a rounding tolerance.
+const EPS: f64 = 1e-9;
+
+struct Collector<'a> {
+    out: Vec<Comparison>,
+    scenarios: &'a [String],
+}
+
+impl Collector<'_> {
+    fn add(
+        &mut self,
+        theme: &str,
+        figure: &str,
+        published: &[Printed],
+        model: impl Fn(usize) -> Option<f64>,
+        note_of: impl Fn(usize) -> Option<String>,
+    ) {
+        for (s, p) in published.iter().enumerate() {
+            let m = model(s);
+            let within = m.is_some_and(|v| (v - p.value).abs() <= p.tolerance + EPS);
+            self.out.push(Comparison {
+                theme: theme.to_string(),
+                figure: figure.to_string(),
+                scenario: self.scenarios[s].clone(),
+                published: p.clone(),
+                model: m,
+                within,
+                note: if within { None } else { note_of(s) },
+            });
+        }
+    }
+}
+
+/// Looks up the explanation of a figure: (figure, partner, scenario index) → note.
+type NoteFn<'a> = &'a dyn Fn(&str, Option<&str>, usize) -> Option<String>;
+/// A published figure of an outcome and how to read it off the model.
+type OutcomeFigure<'a> = (
+    &'a str,
+    &'a Option<Vec<Printed>>,
+    fn(&Outcome) -> Option<f64>,
+);
+
+fn outcome_figures(
+    c: &mut Collector,
+    theme: &str,
+    figs: &Figures,
+    get: &dyn Fn(usize) -> (Outcome, Vec<crate::model::Allocation>),
+    partner_index: &dyn Fn(&str) -> Option<usize>,
+    notes: NoteFn,
+) {
+    if let Some(rows) = &figs.rows {
+        let h = rows[0].len();
+        for t in 0..h {
+            let per: Vec<Printed> = rows.iter().map(|r| r[t].clone()).collect();
+            let name = format!("year_{}", t + 1);
+            c.add(
+                theme,
+                &name,
+                &per,
+                |s| Some(get(s).0.flows.discounted_net[t]),
+                |s| notes("rows", None, s).or_else(|| notes(&name, None, s)),
+            );
+        }
+    }
+    let simple: [OutcomeFigure; 7] = [
+        ("npv_5yr", &figs.npv_5yr, |o| Some(o.npv)),
+        ("pilot_total", &figs.pilot_totals, |o| Some(o.npv)),
+        ("net_annual", &figs.net_annual, |o| Some(o.net_annual)),
+        ("addressable_spend", &figs.addressable_spend, |o| {
+            Some(o.addressable_spend)
+        }),
+        ("pct_addressable", &figs.pct_addressable, |o| {
+            Some(o.share_of_addressable)
+        }),
+        ("leakage_to_zero", &figs.leakage_to_zero, |o| {
+            o.leakage_to_zero
+        }),
+        ("delay_to_zero", &figs.delay_to_zero, |o| {
+            Some(o.delay_to_zero.whole_years as f64)
+        }),
+    ];
+    for (name, vals, f) in simple {
+        if let Some(v) = vals {
+            c.add(theme, name, v, |s| f(&get(s).0), |s| notes(name, None, s));
+        }
+    }
+    for (pid, figures) in &figs.partners {
+        let Some(pi) = partner_index(pid) else {
+            continue;
+        };
+        for (fname, vals) in figures {
+            let pick: fn(&crate::model::Allocation) -> Option<f64> = match fname.as_str() {
+                "annual" | "budget_table_annual" => |a| Some(a.annual_bn),
+                "pct_budget" => |a| a.share_of_budget,
+                "npv_share" => |a| Some(a.npv_bn),
+                "npv_without" => |a| Some(a.npv_without),
+                "single_party" => |a| Some(a.npv_single_party),
+                _ => |_| None,
+            };
+            let label = format!("{fname}.{pid}");
+            c.add(
+                theme,
+                &label,
+                vals,
+                |s| pick(&get(s).1[pi]),
+                |s| notes(fname, Some(pid), s),
+            );
+        }
+    }
+}
+
+/// Compare every published figure with the model. Scenarios are matched by name.
+pub fn compare(p: &Published, m: &ModelSpec) -> Result<Vec<Comparison>, String> {
+    let idx: Vec<usize> = p
+        .scenarios
+        .iter()
+        .map(|s| {
+            m.scenario_index(s)
+                .ok_or_else(|| format!("the model has no scenario `{s}`"))
+        })
+        .collect::<Result<_, _>>()?;
+    let evals: Vec<Evaluation> = idx.iter().map(|&s| m.evaluate(s)).collect();
+    let partner_index = |id: &str| m.partners.iter().position(|q| q.id == id);
+    let mut c = Collector {
+        out: Vec::new(),
+        scenarios: &p.scenarios,
+    };
+    for t in &p.themes {
+        let ti = m
+            .themes
+            .iter()
+            .position(|x| x.id == t.id)
+            .ok_or_else(|| format!("the model has no theme `{}`", t.id))?;
+        let get = |s: usize| {
+            (
+                evals[s].themes[ti].clone(),
+                evals[s].allocations[ti].clone(),
+            )
+        };
+        let notes = |f: &str, pid: Option<&str>, s: usize| {
+            t.note(f, pid, &p.scenarios[s]).map(str::to_string)
+        };
+        outcome_figures(&mut c, &t.id, &t.figures, &get, &partner_index, &notes);
+    }
+    let get = |s: usize| (evals[s].total.clone(), evals[s].total_allocations.clone());
+    let notes = |f: &str, pid: Option<&str>, s: usize| {
+        note(&p.total_notes, f, pid, &p.scenarios[s]).map(str::to_string)
+    };
+    outcome_figures(&mut c, "total", &p.total, &get, &partner_index, &notes);
+    Ok(c.out)
+}
+
+fn fmt4(x: Option<f64>) -> String {
+    match x {
+        Some(v) => {
+            let s = format!("{v:.4}");
+            if s == "-0.0000" { "0.0000".into() } else { s }
+        }
+        None => "".into(),
+    }
+}
+
+/// CSV with the columns `theme,figure,scenario,published,model,difference,tolerance,within`
+/// (money in £bn, percentages in percentage points, delays in years).
+pub fn to_csv(rows: &[Comparison]) -> String {
+    let mut o = String::from("theme,figure,scenario,published,model,difference,tolerance,within\n");
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{},{}",
+            r.theme,
+            r.figure,
+            r.scenario,
+            fmt4(Some(r.published_display())),
+            fmt4(r.model_display()),
+            fmt4(r.difference_display()),
+            fmt4(Some(r.tolerance_display())),
+            r.within
+        );
+    }
+    o
+}
+
+/// Counts of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub total: usize,
+    pub within: usize,
+    pub explained: usize,
+    pub unexplained: usize,
+}
+
+pub fn tally(rows: &[Comparison]) -> Tally {
+    let within = rows.iter().filter(|r| r.within).count();
+    let explained = rows
+        .iter()
+        .filter(|r| !r.within && r.note.is_some())
+        .count();
+    Tally {
+        total: rows.len(),
+        within,
+        explained,
+        unexplained: rows.len() - within - explained,
+    }
+}
+
+fn model_text(r: &Comparison) -> String {
+    match r.model_display() {
+        Some(v) => format!("{v:.3}"),
+        None => "negative NPV".into(),
+    }
+}
+
+/// The side-by-side table as plain text (for the terminal).
+pub fn to_table(rows: &[Comparison]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{:<24} {:<28} {:<8} {:>10} {:>13} {:>9}  ok",
+        "theme", "figure", "scenario", "published", "model", "tolerance"
+    );
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "{:<24} {:<28} {:<8} {:>10} {:>13} {:>9}  {}",
+            r.theme,
+            r.figure,
+            r.scenario,
+            r.published.text,
+            model_text(r),
+            format!("±{}", trim(r.tolerance_display())),
+            if r.within {
+                "yes"
+            } else if r.note.is_some() {
+                "no (explained)"
+            } else {
+                "NO"
+            }
+        );
+    }
+    let t = tally(rows);
+    let _ = writeln!(
+        o,
+        "\n{} figures: {} within tolerance, {} documented discrepancies, {} unexplained.",
+        t.total, t.within, t.explained, t.unexplained
+    );
+    o
+}
+
+fn trim(x: f64) -> String {
+    let s = format!("{x:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The full comparison as Markdown.
+pub fn to_markdown(rows: &[Comparison], model_file: &str, published_file: &str) -> String {
+    let t = tally(rows);
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "# Reproduction of the 2013 aggregation report's published figures\n"
+    );
+    let _ = writeln!(
+        o,
+        "Model: `{model_file}`. Published figures: `{published_file}`. Regenerate with `cargo run --release -- reproduce`.\n"
+    );
+    let _ = writeln!(
+        o,
+        "Money in £bn, percentages in percentage points, delays in whole years. Tolerance is half a unit in the last printed digit.\n"
+    );
+    let _ = writeln!(
+        o,
+        "**{} figures: {} within tolerance, {} documented discrepancies, {} unexplained.**\n",
+        t.total, t.within, t.explained, t.unexplained
+    );
+    let _ = writeln!(
+        o,
+        "| theme | figure | scenario | published | model | difference | tolerance | within | why not |"
+    );
+    let _ = writeln!(o, "|---|---|---|---:|---:|---:|---:|:---:|---|");
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | ±{} | {} | {} |",
+            r.theme,
+            r.figure,
+            r.scenario,
+            r.published.text,
+            model_text(r),
+            r.difference_display()
+                .map_or(String::new(), |d| format!("{d:+.3}")),
+            trim(r.tolerance_display()),
+            if r.within { "yes" } else { "**no**" },
+            r.note.as_deref().unwrap_or("")
+        );
+    }
+    o
+}
+
+/// A short README: what is reproduced, what is not and why.
+pub fn to_readme(rows: &[Comparison]) -> String {
+    let t = tally(rows);
+    let mut o = String::new();
+    let _ = writeln!(o, "# The 2013 aggregation, reproduced\n");
+    let _ = writeln!(
+        o,
+        "`cargo run --release -- reproduce` evaluates the embedded model (`distributions/ey2013.toml`, calibrated from `distributions/ey2013_published.toml` by `npvrisk calibrate`) at the prudent and base scenarios and compares it with every figure the report prints. `reproduction.csv` and `reproduction.md` hold the figure-by-figure table; this file is generated with them.\n"
+    );
+    let _ = writeln!(
+        o,
+        "Of {} published figures, **{} are reproduced within their rounding tolerance**, {} are documented discrepancies and {} are unexplained.\n",
+        t.total, t.within, t.explained, t.unexplained
+    );
+    let _ = writeln!(o, "## Reproduced, by theme\n");
+    let mut themes: Vec<&str> = rows.iter().map(|r| r.theme.as_str()).collect();
+    themes.dedup();
+    for th in &themes {
+        let of: Vec<&Comparison> = rows.iter().filter(|r| r.theme == *th).collect();
+        let ok = of.iter().filter(|r| r.within).count();
+        let _ = writeln!(o, "- `{th}`: {ok} of {}", of.len());
+    }
+    let _ = writeln!(o, "\n## Not reproduced, and why\n");
+    for r in rows.iter().filter(|r| !r.within) {
+        let _ = writeln!(
+            o,
+            "- `{}` {} ({}): published {}, model {}. {}",
+            r.theme,
+            r.figure,
+            r.scenario,
+            r.published.text,
+            model_text(r),
+            r.note.as_deref().unwrap_or("UNEXPLAINED.")
+        );
+    }
+    o
+}
