@@ -373,10 +373,7 @@ enum LenRule {
 
 /// Parse and validate a model file. `file` names the file in messages.
 pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
-    let raw: RawFile = toml::from_str(src).map_err(|e| {
-        let at = e.span().map_or(0, |s| s.start);
-        InputError::syntax(file, src, at, with_suggestion(e.message()))
-    })?;
+    let raw: RawFile = toml::from_str(src).map_err(|e| parser_error(file, src, e))?;
     let meta = raw.model;
     let mut ctx = Ctx {
         file,
@@ -635,7 +632,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         for (s, shares) in per_scenario.iter().enumerate() {
             let sum: f64 = shares.iter().sum();
             if (sum - 1.0).abs() > SHARE_SUM_TOLERANCE {
-                return Err(ctx.err(ps_span, &f("partner_shares"), format!("shares summing to {} in scenario `{}`", show(sum), ctx.scenarios[s]), &format!("must sum to 1 (tolerance {SHARE_SUM_TOLERANCE}); model any remainder as an explicit partner such as `unallocated`")));
+                return Err(ctx.err(ps_span, &f("partner_shares"), format!("shares summing to {} in scenario `{}`", show((sum * 1e12).round() / 1e12), ctx.scenarios[s]), &format!("must sum to 1 (tolerance {SHARE_SUM_TOLERANCE}); model any remainder as an explicit partner such as `unallocated`")));
             }
         }
         let partner_shares = if per_scenario.windows(2).all(|w| w[0] == w[1]) {
@@ -723,6 +720,35 @@ fn valid_id(s: &str) -> bool {
     matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic())
         && s.len() <= 64
         && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+/// Turn a parser error into a located error that names the field (the parser keeps the key path
+/// private but prints it when no input is attached) and the offending text.
+pub fn parser_error(file: &str, src: &str, mut e: toml::de::Error) -> InputError {
+    let span = e.span().unwrap_or(0..0);
+    e.set_input(None);
+    let shown = e.to_string();
+    let key = shown
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("in `").and_then(|k| k.strip_suffix('`')))
+        .map(str::to_string);
+    let message = with_suggestion(e.message());
+    let text = src.get(span.clone()).unwrap_or("").trim();
+    match key {
+        Some(k)
+            if !text.is_empty()
+                && !text.contains('\n')
+                && !message.starts_with("unknown field") =>
+        {
+            InputError::value(file, src, span.start, k, text.to_string(), message)
+        }
+        Some(k) if message.starts_with("missing field") => {
+            let m = format!("{message} in `{k}`");
+            InputError::syntax(file, src, span.start, m)
+        }
+        _ => InputError::syntax(file, src, span.start, message),
+    }
 }
 
 /// Add a "did you mean" to serde's unknown-field message.

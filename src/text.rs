@@ -149,16 +149,31 @@ pub fn evaluation_csv(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
     o
 }
 
+/// Display unit for money: £bn, or £m when every total is below £1bn.
+fn money_unit(evals: &[(usize, Evaluation)]) -> (&'static str, f64) {
+    let largest = evals
+        .iter()
+        .flat_map(|(_, e)| e.themes.iter().chain(std::iter::once(&e.total)))
+        .map(|o| o.pv_benefits.abs().max(o.pv_costs.abs()))
+        .fold(0.0, f64::max);
+    if largest < 1.0 {
+        ("£m", 1000.0)
+    } else {
+        ("£bn", 1.0)
+    }
+}
+
 /// A readable summary table per scenario.
 pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
     let mut o = String::new();
+    let (unit, k) = money_unit(evals);
     let _ = writeln!(
         o,
         "{} ({} prices, {} years)",
         m.name, m.price_base, m.horizon_years
     );
     for (s, e) in evals {
-        let _ = writeln!(o, "\nScenario `{}` (£bn)", m.scenarios[*s]);
+        let _ = writeln!(o, "\nScenario `{}` ({unit})", m.scenarios[*s]);
         let _ = writeln!(
             o,
             "{:<26} {:>8} {:>8} {:>8} {:>9} {:>7} {:>9} {:>11} {:>10}",
@@ -177,10 +192,10 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
                 o,
                 "{:<26} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>6.1}% {:>9} {:>11} {:>10}",
                 name,
-                x.npv,
-                x.pv_benefits,
-                x.pv_costs,
-                x.net_annual,
+                x.npv * k,
+                x.pv_benefits * k,
+                x.pv_costs * k,
+                x.net_annual * k,
                 x.share_of_addressable * 100.0,
                 opt(
                     x.leakage_to_zero,
@@ -214,13 +229,13 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
                 x.flows
                     .discounted_net
                     .iter()
-                    .map(|v| format!("{v:>8.2}"))
+                    .map(|v| format!("{:>8.2}", v * k))
                     .collect::<String>()
             );
         }
         let _ = writeln!(
             o,
-            "\nPartner allocations of the headline total (annual net £bn, % of budget, NPV share)"
+            "\nPartner allocations of the headline total (annual net {unit}, % of budget, NPV share {unit})"
         );
         for a in e.total_allocations.iter().filter(|a| a.share != 0.0) {
             let p = &m.partners[a.partner];
@@ -228,7 +243,7 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
                 o,
                 "  {:<12} {:>6.2} {:>10} {:>8.2}",
                 p.id,
-                a.annual_bn,
+                a.annual_bn * k,
                 opt(
                     a.share_of_budget,
                     |b| format!(
@@ -238,7 +253,7 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
                     ),
                     "-"
                 ),
-                a.npv_bn
+                a.npv_bn * k
             );
         }
     }

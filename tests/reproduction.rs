@@ -1,0 +1,110 @@
+use std::collections::BTreeMap;
+use std::fs;
+
+use npvrisk::calibrate::{EY2013_MODEL, calibrate, model_toml};
+use npvrisk::format::parse_model;
+use npvrisk::published::{EY2013_PUBLISHED, parse_published};
+use npvrisk::reproduce::{compare, tally};
+
+use crate::{bin, temp_dir};
+
+fn rows() -> Vec<npvrisk::reproduce::Comparison> {
+    let p = parse_published("published", EY2013_PUBLISHED).unwrap();
+    let m = parse_model("model", EY2013_MODEL).unwrap();
+    compare(&p, &m).unwrap()
+}
+
+#[test]
+fn the_shipped_model_is_exactly_the_calibration_of_the_published_figures() {
+    let p = parse_published("published", EY2013_PUBLISHED).unwrap();
+    let cal = calibrate(&p).unwrap();
+    assert_eq!(model_toml(&p, &cal), EY2013_MODEL);
+}
+
+#[test]
+fn no_figure_reproduced_in_the_committed_results_has_left_its_tolerance() {
+    let committed = fs::read_to_string("results/ey2013/reproduction.csv").unwrap();
+    let mut was_within = BTreeMap::new();
+    for line in committed.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        was_within.insert(
+            (f[0].to_string(), f[1].to_string(), f[2].to_string()),
+            f[7] == "true",
+        );
+    }
+    let now = rows();
+    assert_eq!(
+        now.len(),
+        was_within.len(),
+        "the set of compared figures changed"
+    );
+    for r in &now {
+        let key = (r.theme.clone(), r.figure.clone(), r.scenario.clone());
+        let before = was_within
+            .get(&key)
+            .copied()
+            .unwrap_or_else(|| panic!("new figure {key:?}"));
+        assert!(
+            !before || r.within,
+            "{key:?} was reproduced and is now {:?} against {}",
+            r.model,
+            r.published.text
+        );
+    }
+}
+
+#[test]
+fn every_discrepancy_is_explained() {
+    let t = tally(&rows());
+    assert_eq!(t.unexplained, 0, "{t:?}");
+}
+
+#[test]
+fn the_headline_figures_are_reproduced() {
+    // The five-year NPVs, yearly rows and leakage-to-zero of the three headline themes, and the
+    // total NPV, must all be within rounding (the acceptance list; work and skills' net
+    // annual benefit and delay are documented discrepancies).
+    for r in rows() {
+        let headline = [
+            "health_social_care",
+            "families_complex_needs",
+            "work_skills",
+            "total",
+        ]
+        .contains(&r.theme.as_str());
+        let key_figure =
+            r.figure.starts_with("year_") || r.figure == "npv_5yr" || r.figure == "leakage_to_zero";
+        if headline && key_figure {
+            assert!(
+                r.within,
+                "{} {} {}: published {}, model {:?}",
+                r.theme, r.figure, r.scenario, r.published.text, r.model
+            );
+        }
+    }
+}
+
+#[test]
+fn reproduce_regenerates_the_committed_results_byte_for_byte() {
+    let dir = temp_dir("reproduce");
+    let out = bin()
+        .args(["reproduce", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["reproduction.csv", "reproduction.md", "README.md"] {
+        let fresh = fs::read(dir.join(f)).unwrap();
+        let committed = fs::read(format!("results/ey2013/{f}")).unwrap();
+        assert!(
+            fresh == committed,
+            "results/ey2013/{f} is stale: run `cargo run --release -- reproduce`"
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,21 @@
+//! Integration tests, compiled into one binary. Each module states what it checks.
+
+/// One example file per kind of bad model input, each with its expected message.
+mod bad_input;
+/// The binary's exit codes, output streams and formats.
+mod cli;
+/// The 2013 reproduction: calibration, committed results, figures that must stay reproduced.
+mod reproduction;
+
+/// Path of the built `npvrisk` binary.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_npvrisk"))
+}
+
+/// A fresh empty folder under the system temp folder.
+pub fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("npvrisk-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
