@@ -8,6 +8,7 @@ pub mod error;
 pub mod format;
 pub mod model;
 pub mod output;
+pub mod params;
 pub mod published;
 pub mod reproduce;
 pub mod text;

@@ -40,10 +40,11 @@ impl Printed {
             Some(inner) => (true, inner),
             None => (false, t),
         };
+        // Divide (not multiply by 0.01) so that "57%" is the double nearest 0.57.
         let (body, unit, scale) = if let Some(b) = body.strip_suffix('%') {
-            (b, Unit::Pct, 0.01)
+            (b, Unit::Pct, 100.0)
         } else if let Some(b) = body.strip_suffix('m') {
-            (b, Unit::Bn, 0.001)
+            (b, Unit::Bn, 1000.0)
         } else if money {
             (body, Unit::Bn, 1.0)
         } else {
@@ -60,8 +61,8 @@ impl Printed {
         let half_ulp = 0.5 * 10f64.powi(-(decimals as i32));
         Ok(Printed {
             text: text.to_string(),
-            value: if neg { -v * scale } else { v * scale },
-            tolerance: half_ulp * scale,
+            value: if neg { -v / scale } else { v / scale },
+            tolerance: half_ulp / scale,
             unit,
         })
     }

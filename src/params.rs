@@ -1,0 +1,413 @@
+//! Parameter paths: every model parameter a distribution can be assigned to, addressed by a path
+//! such as `themes.work_skills.realisation`, `themes.fcn.one_off_costs_bn` (the whole yearly list),
+//! `themes.fcn.one_off_costs_bn[2]` (one year) or `themes.hsc.partner_shares.DH`.
+//!
+//! A [`ParamRef`] knows the parameter's physical domain (so a share cannot be given a distribution
+//! that leaves [0, 1]), its point value in each scenario, and how to write a sampled value into
+//! resolved [`Inputs`]. Paths are the same as the field names in model-file error messages.
+
+use crate::model::{BenefitBasis, Inputs, ModelSpec, ScaledCost, discount_factors};
+
+/// The physical range of a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// A share in [0, 1].
+    Share,
+    /// Any number ≥ 0.
+    NonNegative,
+    /// A discount rate > -1.
+    Rate,
+}
+
+impl Domain {
+    /// Whether the interval [lo, hi] lies inside the domain.
+    pub fn contains_interval(self, lo: f64, hi: f64) -> bool {
+        match self {
+            Domain::Share => lo >= 0.0 && hi <= 1.0,
+            Domain::NonNegative => lo >= 0.0,
+            Domain::Rate => lo > -1.0 && hi.is_finite(),
+        }
+    }
+
+    /// Human description for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Domain::Share => "a share in [0, 1]",
+            Domain::NonNegative => "a number ≥ 0",
+            Domain::Rate => "a finite rate > -1",
+        }
+    }
+}
+
+/// Which field of a theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThemeField {
+    AddressableSpend,
+    Delay,
+    Cohort,
+    Engagement,
+    GrossBenefit,
+    Realisation,
+    Cashability,
+    OptimismBiasBenefit,
+    OptimismBiasCost,
+    ScaledCost,
+    /// A yearly list; `None` = every year (one draw moves the whole list).
+    Profile(Option<usize>),
+    OneOff(Option<usize>),
+    Ongoing(Option<usize>),
+    /// A partner's share (index into the model's partners); the other shares are rescaled so
+    /// that the shares still sum to 1.
+    Share(usize),
+}
+
+/// Where a parameter lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The discount rate, the same in every year.
+    DiscountRate,
+    Theme(usize, ThemeField),
+}
+
+/// A resolved parameter path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamRef {
+    pub path: String,
+    pub target: Target,
+    pub domain: Domain,
+    /// Point values per scenario; one value per element (a whole yearly list has several).
+    pub values: Vec<Vec<f64>>,
+}
+
+impl ParamRef {
+    /// Number of values one draw writes (1, or the length of a whole yearly list).
+    pub fn width(&self) -> usize {
+        self.values[0].len()
+    }
+}
+
+const SCALAR_FIELDS: [(&str, ThemeField, Domain); 10] = [
+    (
+        "addressable_spend_bn",
+        ThemeField::AddressableSpend,
+        Domain::NonNegative,
+    ),
+    ("delay_years", ThemeField::Delay, Domain::NonNegative),
+    ("cohort", ThemeField::Cohort, Domain::NonNegative),
+    ("engagement", ThemeField::Engagement, Domain::Share),
+    ("realisation", ThemeField::Realisation, Domain::Share),
+    ("cashability", ThemeField::Cashability, Domain::Share),
+    (
+        "optimism_bias_benefit",
+        ThemeField::OptimismBiasBenefit,
+        Domain::Share,
+    ),
+    (
+        "optimism_bias_cost",
+        ThemeField::OptimismBiasCost,
+        Domain::NonNegative,
+    ),
+    (
+        "gross_benefit_bn",
+        ThemeField::GrossBenefit,
+        Domain::NonNegative,
+    ),
+    (
+        "scaled_cost_bn",
+        ThemeField::ScaledCost,
+        Domain::NonNegative,
+    ),
+];
+
+/// Every path a model accepts (for suggestions and listings), whole lists only.
+pub fn all_paths(m: &ModelSpec) -> Vec<String> {
+    let mut out = vec!["discount_rate".to_string()];
+    for t in &m.themes {
+        for name in field_names(t) {
+            out.push(format!("themes.{}.{name}", t.id));
+        }
+        for p in &m.partners {
+            out.push(format!("themes.{}.partner_shares.{}", t.id, p.id));
+        }
+    }
+    out
+}
+
+fn field_names(t: &crate::model::ThemeSpec) -> Vec<&'static str> {
+    let mut v = vec![
+        "addressable_spend_bn",
+        "delay_years",
+        "realisation",
+        "cashability",
+        "optimism_bias_benefit",
+        "optimism_bias_cost",
+        "profile",
+        "one_off_costs_bn",
+        "ongoing_costs_bn",
+    ];
+    match t.benefit {
+        BenefitBasis::Total { .. } => v.push("gross_benefit_bn"),
+        BenefitBasis::PerMember { .. } => {
+            v.extend(["cohort", "engagement", "benefit_per_engaged_gbp"])
+        }
+    }
+    match t.scaled_cost {
+        ScaledCost::Total(_) => v.push("scaled_cost_bn"),
+        ScaledCost::PerEngaged(_) => v.push("cost_per_engaged_gbp"),
+    }
+    v
+}
+
+/// Resolve a path against a model. The error names what is wrong and suggests the nearest path.
+pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
+    let scenarios = 0..m.scenarios.len();
+    let unknown = || {
+        let all = all_paths(m);
+        let hint = crate::error::nearest(path, all.iter().map(|s| s.as_str()))
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        format!("names no parameter of the model{hint}")
+    };
+    if path == "discount_rate" {
+        let r = m.discount_rates[m.discount_rates.len() - 1];
+        return Ok(ParamRef {
+            path: path.into(),
+            target: Target::DiscountRate,
+            domain: Domain::Rate,
+            values: scenarios.map(|_| vec![r]).collect(),
+        });
+    }
+    let rest = path.strip_prefix("themes.").ok_or_else(unknown)?;
+    let (id, field) = rest.split_once('.').ok_or_else(unknown)?;
+    let ti = m
+        .themes
+        .iter()
+        .position(|t| t.id == id)
+        .ok_or_else(unknown)?;
+    let theme = &m.themes[ti];
+    let inputs: Vec<Inputs> = scenarios.clone().map(|s| m.inputs(s)).collect();
+    let ti_inputs = |s: usize| &inputs[s].themes[ti];
+
+    if let Some(pid) = field.strip_prefix("partner_shares.") {
+        let pi = m
+            .partners
+            .iter()
+            .position(|p| p.id == pid)
+            .ok_or_else(unknown)?;
+        return Ok(ParamRef {
+            path: path.into(),
+            target: Target::Theme(ti, ThemeField::Share(pi)),
+            domain: Domain::Share,
+            values: scenarios
+                .map(|s| vec![ti_inputs(s).partner_shares[pi]])
+                .collect(),
+        });
+    }
+    // Yearly lists, whole or one element.
+    let (name, index) = match field.split_once('[') {
+        Some((n, idx)) => {
+            let i: usize = idx
+                .strip_suffix(']')
+                .and_then(|x| x.parse().ok())
+                .ok_or_else(|| format!("`{idx}` is not a year index like `[0]`"))?;
+            (n, Some(i))
+        }
+        None => (field, None),
+    };
+    let list = match name {
+        "profile" => Some((ThemeField::Profile(index), Domain::NonNegative)),
+        "one_off_costs_bn" => Some((ThemeField::OneOff(index), Domain::NonNegative)),
+        "ongoing_costs_bn" => Some((ThemeField::Ongoing(index), Domain::NonNegative)),
+        _ => None,
+    };
+    if let Some((f, dom)) = list {
+        let get = |s: usize| -> &Vec<f64> {
+            let t = ti_inputs(s);
+            match f {
+                ThemeField::Profile(_) => &t.profile,
+                ThemeField::OneOff(_) => &t.one_off_costs_bn,
+                _ => &t.ongoing_costs_bn,
+            }
+        };
+        let len = get(0).len();
+        if let Some(i) = index
+            && i >= len
+        {
+            return Err(format!(
+                "year index {i} is outside the list of {len} years (0 to {})",
+                len - 1
+            ));
+        }
+        if matches!(f, ThemeField::Profile(None))
+            && inputs.iter().any(|x| x.themes[ti].profile.len() != len)
+        {
+            return Err("the profile has a different length in each scenario".into());
+        }
+        return Ok(ParamRef {
+            path: path.into(),
+            target: Target::Theme(ti, f),
+            domain: dom,
+            values: scenarios
+                .map(|s| match index {
+                    Some(i) => vec![get(s)[i]],
+                    None => get(s).clone(),
+                })
+                .collect(),
+        });
+    }
+    if index.is_some() {
+        return Err(unknown());
+    }
+    // Scalars; the per-member and theme-level names map to the same slot.
+    let (f, dom) = match name {
+        "benefit_per_engaged_gbp" => (ThemeField::GrossBenefit, Domain::NonNegative),
+        "cost_per_engaged_gbp" => (ThemeField::ScaledCost, Domain::NonNegative),
+        other => SCALAR_FIELDS
+            .iter()
+            .find(|(n, _, _)| *n == other)
+            .map(|(_, f, d)| (*f, *d))
+            .ok_or_else(unknown)?,
+    };
+    if !field_names(theme).contains(&name) {
+        return Err(unknown());
+    }
+    let values = scenarios.map(|s| vec![read(ti_inputs(s), f)]).collect();
+    Ok(ParamRef {
+        path: path.into(),
+        target: Target::Theme(ti, f),
+        domain: dom,
+        values,
+    })
+}
+
+fn read(t: &crate::model::ThemeInputs, f: ThemeField) -> f64 {
+    match f {
+        ThemeField::AddressableSpend => t.addressable_spend_bn,
+        ThemeField::Delay => t.delay_years,
+        ThemeField::Cohort => t.cohort.unwrap_or(0.0),
+        ThemeField::Engagement => t.engagement,
+        ThemeField::GrossBenefit => t.gross_benefit,
+        ThemeField::Realisation => t.realisation,
+        ThemeField::Cashability => t.cashability,
+        ThemeField::OptimismBiasBenefit => t.optimism_bias_benefit,
+        ThemeField::OptimismBiasCost => t.optimism_bias_cost,
+        ThemeField::ScaledCost => t.scaled_cost,
+        _ => f64::NAN,
+    }
+}
+
+/// Write sampled values into resolved inputs. `values.len()` is the parameter's width.
+pub fn apply(inputs: &mut Inputs, target: Target, values: &[f64]) {
+    match target {
+        Target::DiscountRate => {
+            let n = inputs.discount_factors.len();
+            inputs.discount_factors = discount_factors(&vec![values[0]; n], 1);
+        }
+        Target::Theme(ti, f) => {
+            let t = &mut inputs.themes[ti];
+            let v = values[0];
+            match f {
+                ThemeField::AddressableSpend => t.addressable_spend_bn = v,
+                ThemeField::Delay => t.delay_years = v,
+                ThemeField::Cohort => t.cohort = Some(v),
+                ThemeField::Engagement => t.engagement = v,
+                ThemeField::GrossBenefit => t.gross_benefit = v,
+                ThemeField::Realisation => t.realisation = v,
+                ThemeField::Cashability => t.cashability = v,
+                ThemeField::OptimismBiasBenefit => t.optimism_bias_benefit = v,
+                ThemeField::OptimismBiasCost => t.optimism_bias_cost = v,
+                ThemeField::ScaledCost => t.scaled_cost = v,
+                ThemeField::Profile(i) => write_list(&mut t.profile, i, values),
+                ThemeField::OneOff(i) => write_list(&mut t.one_off_costs_bn, i, values),
+                ThemeField::Ongoing(i) => write_list(&mut t.ongoing_costs_bn, i, values),
+                ThemeField::Share(p) if t.partner_shares[p] == v => {}
+                ThemeField::Share(p) => {
+                    // Rescale the other shares so the total stays 1.
+                    let others: f64 = t
+                        .partner_shares
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != p)
+                        .map(|(_, s)| s)
+                        .sum();
+                    let scale = if others > 0.0 {
+                        (1.0 - v) / others
+                    } else {
+                        0.0
+                    };
+                    for (j, s) in t.partner_shares.iter_mut().enumerate() {
+                        *s = if j == p { v } else { *s * scale };
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn write_list(list: &mut [f64], index: Option<usize>, values: &[f64]) {
+    match index {
+        Some(i) => list[i] = values[0],
+        None => list.copy_from_slice(values),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
+    use crate::format::parse_model;
+
+    fn model() -> ModelSpec {
+        parse_model(EY2013_MODEL_FILE, EY2013_MODEL).unwrap()
+    }
+
+    #[test]
+    fn paths_resolve_to_scenario_values() {
+        let m = model();
+        let r = resolve(&m, "themes.health_social_care.realisation").unwrap();
+        assert_eq!(r.domain, Domain::Share);
+        assert!(r.values[0][0] < 1.0 && r.values[1][0] == 1.0);
+        let r = resolve(&m, "themes.families_complex_needs.one_off_costs_bn").unwrap();
+        assert_eq!(r.width(), 5);
+        let r = resolve(&m, "themes.families_complex_needs.one_off_costs_bn[4]").unwrap();
+        assert_eq!(r.width(), 1);
+        let r = resolve(&m, "themes.families_complex_needs.cost_per_engaged_gbp").unwrap();
+        assert_eq!(r.target, Target::Theme(1, ThemeField::ScaledCost));
+    }
+
+    #[test]
+    fn unknown_paths_suggest_the_nearest() {
+        let m = model();
+        let e = resolve(&m, "themes.health_social_care.realisaton").unwrap_err();
+        assert!(
+            e.contains("did you mean `themes.health_social_care.realisation`?"),
+            "{e}"
+        );
+        assert!(resolve(&m, "themes.work_skills.cohort").is_err());
+        let e = resolve(&m, "themes.work_skills.profile[7]").unwrap_err();
+        assert!(e.contains("outside"), "{e}");
+    }
+
+    #[test]
+    fn applying_a_share_keeps_the_shares_summing_to_one() {
+        let m = model();
+        let r = resolve(&m, "themes.work_skills.partner_shares.DWP").unwrap();
+        let mut i = m.inputs(1);
+        apply(&mut i, r.target, &[0.5]);
+        let s: f64 = i.themes[2].partner_shares.iter().sum();
+        assert!((s - 1.0).abs() < 1e-12);
+        assert_eq!(i.themes[2].partner_shares[2], 0.5);
+    }
+
+    #[test]
+    fn applying_the_scenario_values_reproduces_the_scenario() {
+        let m = model();
+        let mut i = m.inputs(1);
+        for p in all_paths(&m) {
+            let r = resolve(&m, &p).unwrap();
+            apply(&mut i, r.target, &r.values[0]);
+        }
+        let prudent = m.inputs(0);
+        assert_eq!(i.themes, prudent.themes);
+    }
+}
