@@ -4,6 +4,9 @@
 //! ARCHITECTURE.md for the code map and invariants.
 
 pub mod calibrate;
+pub mod dist;
+pub mod distfile;
+pub mod engine;
 pub mod error;
 pub mod format;
 pub mod model;
@@ -11,4 +14,8 @@ pub mod output;
 pub mod params;
 pub mod published;
 pub mod reproduce;
+pub mod rng;
+pub mod sampler;
+pub mod stats;
+pub mod summary;
 pub mod text;

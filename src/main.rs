@@ -16,6 +16,8 @@ use npvrisk::output::write_atomic;
 use npvrisk::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_published};
 use npvrisk::{reproduce, text};
 
+mod montecarlo;
+
 #[derive(Parser)]
 #[command(
     name = "npvrisk",
@@ -29,6 +31,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Monte Carlo run: sample the uncertain inputs, evaluate the model per draw, summarise.
+    Run(RunArgs),
     /// Compare the model with every figure of the 2013 report and write results/ey2013/.
     Reproduce {
         /// Model file (default: the embedded 2013 model).
@@ -70,6 +74,70 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+}
+
+#[derive(clap::Args, Clone)]
+struct RunArgs {
+    /// Model file (default: the embedded 2013 model).
+    model: Option<PathBuf>,
+    /// Distribution file; repeatable, later files override earlier ones (default: the embedded
+    /// set for the embedded model).
+    #[arg(long = "dist")]
+    dist: Vec<PathBuf>,
+    /// Number of draws.
+    #[arg(long, default_value_t = 200_000)]
+    draws: u64,
+    /// Seed of the random numbers.
+    #[arg(long, default_value_t = 20130110)]
+    seed: u64,
+    #[arg(long, value_enum, default_value_t = SamplerArg::Mc)]
+    sampler: SamplerArg,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Keep doubling the draws until every reported NPV percentile of the headline themes and
+    /// the total has a relative standard error below this (up to --max-draws).
+    #[arg(long)]
+    precision: Option<f64>,
+    /// Upper limit of draws for --precision.
+    #[arg(long, default_value_t = 10_000_000)]
+    max_draws: u64,
+    /// Scenario whose point values the inputs without a distribution take.
+    #[arg(long, default_value = "base")]
+    scenario: String,
+    /// Folder for summary.json, summary.csv (and draws.csv with --keep-draws).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Also write every draw's inputs and outcomes (draws.csv) to --out.
+    #[arg(long)]
+    keep_draws: bool,
+    /// Percentiles to report, comma-separated, each in (0, 1).
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.5,0.9,0.95")]
+    percentiles: Vec<f64>,
+    /// Level of the central interval, in (0, 1).
+    #[arg(long, default_value_t = 0.9)]
+    interval: f64,
+    /// Report P(NPV < X) for these thresholds (£bn) besides 0; repeatable.
+    #[arg(long = "threshold")]
+    thresholds: Vec<f64>,
+    /// Draws per block (results do not depend on it).
+    #[arg(long, default_value_t = npvrisk::engine::DEFAULT_BLOCK)]
+    block_size: u64,
+    /// Count and skip draws whose outcome is not finite instead of stopping.
+    #[arg(long)]
+    skip_nonfinite: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum SamplerArg {
+    /// Plain Monte Carlo.
+    Mc,
+    /// Latin hypercube.
+    Lhs,
+    /// Scrambled Sobol (quasi Monte Carlo).
+    Sobol,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -123,11 +191,13 @@ fn out(s: &str) -> Result<(), Failure> {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    match cli.command.unwrap_or(Command::Evaluate {
-        model: None,
-        format: Format::Table,
-        scenario: None,
-    }) {
+    let default_run = || {
+        Cli::parse_from(["npvrisk", "run"])
+            .command
+            .expect("run parses")
+    };
+    match cli.command.unwrap_or_else(default_run) {
+        Command::Run(args) => montecarlo::run(args),
         Command::Reproduce {
             model,
             published,

@@ -178,7 +178,7 @@ impl ThemeInputs {
 
     /// Profile value for (1-based, possibly fractional-free) year `j`: 0 before year 1, the last
     /// listed value after the list.
-    fn profile_at(&self, j: i64) -> f64 {
+    pub(crate) fn profile_at(&self, j: i64) -> f64 {
         if j < 1 {
             0.0
         } else {
@@ -188,7 +188,7 @@ impl ThemeInputs {
     }
 
     /// Share of full benefit in year `t` (1-based) when benefits slide by `delay` years.
-    fn delayed_profile(&self, t: usize, delay: f64) -> f64 {
+    pub(crate) fn delayed_profile(&self, t: usize, delay: f64) -> f64 {
         let k = delay.floor();
         let f = delay - k;
         let j = t as i64 - k as i64;
@@ -204,6 +204,30 @@ pub struct Inputs {
     pub themes: Vec<ThemeInputs>,
     /// Which themes count in the headline total.
     pub headline: Vec<bool>,
+}
+
+impl Inputs {
+    /// Overwrite `self` with `other` without reallocating (both come from the same model).
+    pub fn copy_from(&mut self, other: &Inputs) {
+        self.discount_factors
+            .copy_from_slice(&other.discount_factors);
+        for (a, b) in self.themes.iter_mut().zip(&other.themes) {
+            a.addressable_spend_bn = b.addressable_spend_bn;
+            a.profile.copy_from_slice(&b.profile);
+            a.delay_years = b.delay_years;
+            a.cohort = b.cohort;
+            a.engagement = b.engagement;
+            a.gross_benefit = b.gross_benefit;
+            a.realisation = b.realisation;
+            a.cashability = b.cashability;
+            a.optimism_bias_benefit = b.optimism_bias_benefit;
+            a.optimism_bias_cost = b.optimism_bias_cost;
+            a.one_off_costs_bn.copy_from_slice(&b.one_off_costs_bn);
+            a.ongoing_costs_bn.copy_from_slice(&b.ongoing_costs_bn);
+            a.scaled_cost = b.scaled_cost;
+            a.partner_shares.copy_from_slice(&b.partner_shares);
+        }
+    }
 }
 
 /// Yearly flows of one theme (or the total), £bn.
@@ -358,7 +382,7 @@ pub fn discount_factors(rates: &[f64], undiscounted_year: usize) -> Vec<f64> {
 }
 
 /// Present values of a theme's benefits and costs at a given delay (costs do not depend on it).
-fn pv_benefits_at(theme: &ThemeInputs, df: &[f64], delay: f64) -> f64 {
+pub(crate) fn pv_benefits_at(theme: &ThemeInputs, df: &[f64], delay: f64) -> f64 {
     let g = theme.full_gross_bn();
     let mut pv = 0.0;
     for (i, d) in df.iter().enumerate() {
@@ -397,7 +421,7 @@ pub fn theme_flows(theme: &ThemeInputs, df: &[f64]) -> Flows {
 /// Smallest whole-year and exact extra delay at which `npv(delay) ≤ 0`, for an NPV that is
 /// piecewise linear in the delay between whole years. `npv_at(k)` gives the NPV at `k` extra
 /// whole years; `max_years` bounds the search (at that delay no benefit falls in the horizon).
-fn delay_to_zero(npv_at: impl Fn(u32) -> f64, max_years: u32) -> DelayToZero {
+pub(crate) fn delay_to_zero(npv_at: impl Fn(u32) -> f64, max_years: u32) -> DelayToZero {
     let mut prev = npv_at(0);
     if prev <= 0.0 {
         return DelayToZero {
@@ -424,7 +448,7 @@ fn delay_to_zero(npv_at: impl Fn(u32) -> f64, max_years: u32) -> DelayToZero {
     }
 }
 
-fn breakeven(discounted_net: &[f64]) -> Option<u32> {
+pub(crate) fn breakeven(discounted_net: &[f64]) -> Option<u32> {
     let mut cum = 0.0;
     for (i, v) in discounted_net.iter().enumerate() {
         cum += v;

@@ -265,3 +265,217 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
     }
     o
 }
+
+/// Long-form CSV of a run summary: `entity,measure,statistic,value,se`.
+pub fn summary_csv(s: &crate::summary::Summary) -> String {
+    use crate::summary::Stat;
+    let mut o = String::from("entity,measure,statistic,value,se\n");
+    let mut stat = |entity: &str, measure: &str, st: &Stat| {
+        let _ = writeln!(o, "{entity},{measure},mean,{},{}", st.mean, st.se_mean);
+        let _ = writeln!(o, "{entity},{measure},sd,{},", st.sd);
+        for p in &st.percentiles {
+            let _ = writeln!(
+                o,
+                "{entity},{measure},p{},{},{}",
+                pct_label(p.p),
+                p.value,
+                p.se
+            );
+        }
+        let _ = writeln!(
+            o,
+            "{entity},{measure},interval{}_low,{},",
+            pct_label(st.interval[0]),
+            st.interval[1]
+        );
+        let _ = writeln!(
+            o,
+            "{entity},{measure},interval{}_high,{},",
+            pct_label(st.interval[0]),
+            st.interval[2]
+        );
+        for b in &st.below {
+            let _ = writeln!(
+                o,
+                "{entity},{measure},p_below_{},{},{}",
+                b.threshold, b.p, b.se
+            );
+        }
+    };
+    for e in &s.outcomes {
+        stat(&e.id, "npv", &e.npv);
+        stat(&e.id, "pv_benefits", &e.pv_benefits);
+        stat(&e.id, "pv_costs", &e.pv_costs);
+        stat(&e.id, "leakage_to_zero", &e.leakage_to_zero);
+        stat(&e.id, "delay_to_zero", &e.delay_to_zero);
+    }
+    for p in &s.partners {
+        stat(&format!("partner.{}", p.id), "npv", &p.npv);
+    }
+    o
+}
+
+fn pct_label(p: f64) -> String {
+    let s = format!("{}", p * 100.0);
+    s.trim_end_matches(".0").replace('.', "_")
+}
+
+/// A readable summary of a run.
+pub fn summary_table(s: &crate::summary::Summary) -> String {
+    let m = &s.metadata;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "npvrisk {} | scenario `{}` | {} draws ({} sampler, seed {}){}",
+        m.npvrisk_version,
+        m.scenario,
+        s.kept_draws,
+        m.sampler,
+        m.seed,
+        if s.skipped_nonfinite > 0 {
+            format!(", {} non-finite draws skipped", s.skipped_nonfinite)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        o,
+        "{} uncertain inputs; five-year NPV, £bn, with Monte Carlo standard errors in brackets\n",
+        s.inputs.len()
+    );
+    let pcts: Vec<String> = s.outcomes.first().map_or(vec![], |e| {
+        e.npv
+            .percentiles
+            .iter()
+            .map(|p| format!("P{}", pct_label(p.p)))
+            .collect()
+    });
+    let _ = write!(o, "{:<26} {:>16}", "NPV", "mean");
+    for p in &pcts {
+        let _ = write!(o, " {p:>15}");
+    }
+    let _ = writeln!(o, " {:>16}", "P(NPV<0)");
+    for e in &s.outcomes {
+        let name = if e.headline {
+            e.id.clone()
+        } else {
+            format!("{} *", e.id)
+        };
+        let _ = write!(
+            o,
+            "{:<26} {:>16}",
+            name,
+            format!("{:.2} ({:.3})", e.npv.mean, e.npv.se_mean)
+        );
+        for p in &e.npv.percentiles {
+            let _ = write!(o, " {:>15}", format!("{:.2} ({:.3})", p.value, p.se));
+        }
+        let b = &e.npv.below[0];
+        let _ = writeln!(
+            o,
+            " {:>16}",
+            format!("{:.1}% ({:.1})", b.p * 100.0, b.se * 100.0)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nHeadline review: where the published scenarios fall in the simulated distribution"
+    );
+    for r in &s.headline_review {
+        let pts: Vec<String> = r
+            .points
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {:.1} at P{:.0}",
+                    p.label,
+                    p.npv,
+                    p.percentile_rank * 100.0
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "  {:<24} {}; P({:.1} ≤ NPV ≤ {:.1}) = {:.1}%",
+            r.id,
+            pts.join(", "),
+            r.range[0],
+            r.range[1],
+            r.p_within_range * 100.0
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nThresholds (median [P10, P90]); breakeven year probabilities"
+    );
+    for e in s.outcomes.iter().filter(|e| e.headline) {
+        let q = |st: &crate::summary::Stat, p: f64| {
+            st.percentiles
+                .iter()
+                .find(|x| (x.p - p).abs() < 1e-12)
+                .map(|x| x.value)
+        };
+        let span = |st: &crate::summary::Stat, scale: f64, unit: &str| match (
+            q(st, 0.5),
+            q(st, 0.1),
+            q(st, 0.9),
+        ) {
+            (Some(a), Some(b), Some(c)) => format!(
+                "{:.1}{unit} [{:.1}, {:.1}]",
+                a * scale,
+                b * scale,
+                c * scale
+            ),
+            _ => format!("mean {:.1}{unit}", st.mean * scale),
+        };
+        let be: Vec<String> = e
+            .breakeven_year
+            .iter()
+            .filter(|y| y.p > 0.0)
+            .map(|y| {
+                format!(
+                    "{}: {:.0}%",
+                    y.year.map_or("none".into(), |v| format!("Y{v}")),
+                    y.p * 100.0
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "  {:<24} leakage-to-zero {}  delay-to-zero {}  breakeven {}",
+            e.id,
+            span(&e.leakage_to_zero, 100.0, "%"),
+            span(&e.delay_to_zero, 1.0, "y"),
+            be.join(" ")
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nWho bears the risk: each partner's share of the headline NPV"
+    );
+    for p in s.partners.iter().filter(|p| p.npv.mean != 0.0) {
+        let _ = writeln!(
+            o,
+            "  {:<12} mean {:>7.2}  P(net benefit < 0) = {:.1}%",
+            p.id,
+            p.npv.mean,
+            p.p_negative * 100.0
+        );
+    }
+    if let Some(c) = &s.correlation {
+        let _ = writeln!(o, "\nRank correlations, target → achieved");
+        for i in 0..c.inputs.len() {
+            for j in 0..i {
+                let _ = writeln!(
+                    o,
+                    "  {} ~ {}: {:.3} → {:.3}",
+                    c.inputs[i], c.inputs[j], c.target[i][j], c.achieved[i][j]
+                );
+            }
+        }
+    }
+    if s.outcomes.iter().any(|e| !e.headline) {
+        let _ = writeln!(o, "\n* indicative theme, left out of the total");
+    }
+    o
+}

@@ -1,0 +1,869 @@
+//! Distribution files: which model parameters are uncertain and how, overlaid on a model.
+//!
+//! A distribution file (TOML) lists `[[input]]` entries, each assigning a distribution to a
+//! parameter path ([`crate::params`]), and optionally a `[correlation]` section with a target
+//! rank-correlation matrix. Several files can be overlaid: an input for a path given in a later
+//! file replaces the earlier one; a later `[correlation]` replaces an earlier one. Parameters
+//! without a distribution stay at their point value in the chosen scenario.
+//!
+//! This module is the single place where distribution files are checked; every error names the
+//! file, line:column, the field, the value and what is allowed.
+//!
+//! Kinds: `fixed`, `uniform`, `triangular`, `pert`, `normal`, `truncated_normal`, `lognormal`
+//! (mean/sd, median/p90 or p10/p90), `beta` (alpha/beta or mean/sd, optionally on [min, max]),
+//! `gamma`, `discrete`, `bernoulli`, `empirical` (a CSV column), `quantiles` (an expert's
+//! P10/P50/P90) and `between_scenarios`, the probabilistic replacement for a base/prudent pair:
+//! the parameter moves along the line from its low-scenario value to its mode-scenario value,
+//! `θ = θ_low + t (θ_mode − θ_low)`, with `t` PERT-distributed, most likely 1 (the mode scenario)
+//! and with the low scenario at a chosen percentile (default: prudent is the 10th percentile).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::dist::{Dist, DistError};
+use crate::error::{InputError, show};
+use crate::model::ModelSpec;
+use crate::params::{self, Domain, ParamRef};
+
+/// How one input's values are drawn from a uniform `u`.
+#[derive(Debug, Clone)]
+pub enum InputDist {
+    /// One distribution for a single-valued parameter.
+    Direct(Dist),
+    /// `θ = low + t (mode − low)` element-wise, with `t ~ t_dist`.
+    Between {
+        low: Vec<f64>,
+        mode: Vec<f64>,
+        t_dist: Dist,
+    },
+}
+
+impl InputDist {
+    /// Write the values for uniform `u` into `out` (length = the parameter's width).
+    pub fn values(&self, u: f64, out: &mut [f64]) {
+        match self {
+            InputDist::Direct(d) => out[0] = d.quantile(u),
+            InputDist::Between { low, mode, t_dist } => {
+                let t = t_dist.quantile(u);
+                for ((o, l), m) in out.iter_mut().zip(low).zip(mode) {
+                    *o = l + t * (m - l);
+                }
+            }
+        }
+    }
+
+    /// A short description for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            InputDist::Direct(d) => d.kind_name().to_string(),
+            InputDist::Between { .. } => "between_scenarios".to_string(),
+        }
+    }
+}
+
+/// One uncertain input.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub param: ParamRef,
+    pub dist: InputDist,
+    /// The name whose key seeds this input's random numbers: its path, or a shared `stream`
+    /// name (inputs sharing a stream move together, rank correlation 1).
+    pub stream: String,
+    /// Where the distribution comes from (free text from the file).
+    pub source: Option<String>,
+    /// File that defined this input.
+    pub file: String,
+}
+
+/// A validated target rank-correlation matrix over named inputs.
+#[derive(Debug, Clone)]
+pub struct Correlation {
+    /// Indices into [`DistSet::inputs`].
+    pub inputs: Vec<usize>,
+    /// Target Spearman rank correlations.
+    pub rank: Vec<Vec<f64>>,
+    /// Factor `A` with `A Aᵀ = R`, R the normal-score correlation `2 sin(π ρ_s / 6)`
+    /// (Gaussian copula); row-major.
+    pub factor: Vec<Vec<f64>>,
+}
+
+/// The overlaid distribution set for one model and scenario.
+#[derive(Debug, Clone, Default)]
+pub struct DistSet {
+    pub inputs: Vec<Input>,
+    pub correlation: Option<Correlation>,
+    /// (file name, contents) of every file read, in order (for hashes in run metadata).
+    pub files: Vec<(String, String)>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    input: Vec<Spanned<RawInput>>,
+    #[serde(default)]
+    correlation: Option<Spanned<RawCorrelation>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCorrelation {
+    inputs: Spanned<Vec<Spanned<String>>>,
+    rank: Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+type Num = Option<Spanned<f64>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    path: Spanned<String>,
+    kind: Spanned<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    stream: Option<Spanned<String>>,
+    #[serde(default)]
+    value: Num,
+    #[serde(default)]
+    min: Num,
+    #[serde(default)]
+    mode: Num,
+    #[serde(default)]
+    max: Num,
+    #[serde(default)]
+    shape: Num,
+    #[serde(default)]
+    mean: Num,
+    #[serde(default)]
+    sd: Num,
+    #[serde(default)]
+    median: Num,
+    #[serde(default)]
+    p10: Num,
+    #[serde(default)]
+    p50: Num,
+    #[serde(default)]
+    p90: Num,
+    #[serde(default)]
+    alpha: Num,
+    #[serde(default)]
+    beta: Num,
+    #[serde(default)]
+    scale: Num,
+    #[serde(default)]
+    p: Num,
+    #[serde(default)]
+    values: Option<Spanned<Vec<f64>>>,
+    #[serde(default)]
+    weights: Option<Spanned<Vec<f64>>>,
+    #[serde(default)]
+    csv: Option<Spanned<String>>,
+    #[serde(default)]
+    column: Option<Spanned<String>>,
+    #[serde(default)]
+    low_scenario: Option<Spanned<String>>,
+    #[serde(default)]
+    mode_scenario: Option<Spanned<String>>,
+    #[serde(default)]
+    low_percentile: Num,
+    #[serde(default)]
+    extend: Option<Spanned<String>>,
+}
+
+const KINDS: [&str; 15] = [
+    "fixed",
+    "uniform",
+    "triangular",
+    "pert",
+    "normal",
+    "truncated_normal",
+    "lognormal",
+    "beta",
+    "gamma",
+    "discrete",
+    "bernoulli",
+    "empirical",
+    "quantiles",
+    "between_scenarios",
+    "from_quantiles",
+];
+
+struct Ctx<'a> {
+    file: &'a str,
+    src: &'a str,
+    dir: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn err(&self, at: usize, field: &str, value: String, allowed: &str) -> InputError {
+        InputError::value(self.file, self.src, at, field, value, allowed)
+    }
+}
+
+/// Which numeric fields a kind takes; used to reject fields that do not belong to it.
+fn numeric_fields(r: &RawInput) -> Vec<(&'static str, &Num)> {
+    vec![
+        ("value", &r.value),
+        ("min", &r.min),
+        ("mode", &r.mode),
+        ("max", &r.max),
+        ("shape", &r.shape),
+        ("mean", &r.mean),
+        ("sd", &r.sd),
+        ("median", &r.median),
+        ("p10", &r.p10),
+        ("p50", &r.p50),
+        ("p90", &r.p90),
+        ("alpha", &r.alpha),
+        ("beta", &r.beta),
+        ("scale", &r.scale),
+        ("p", &r.p),
+        ("low_percentile", &r.low_percentile),
+    ]
+}
+
+/// The field a distribution error is about (to locate it in the file).
+fn dist_error_field(e: &DistError) -> Option<&str> {
+    match e {
+        DistError::NotFinite { field, .. }
+        | DistError::NotANumber { field }
+        | DistError::NotPositive { field, .. }
+        | DistError::Negative { field, .. }
+        | DistError::OutOfRange { field, .. }
+        | DistError::Order { field, .. } => Some(field),
+        DistError::WeightSum { .. } | DistError::LengthMismatch { .. } => Some("weights"),
+        DistError::Empty { field } => Some(field),
+        DistError::NoMass { .. } => Some("min"),
+    }
+}
+
+/// A parsed `[correlation]` section: its location, input names and target matrix.
+type RawCorrelationSection = (Spanned<()>, Vec<String>, Vec<Vec<f64>>);
+
+/// Parse one distribution file against a model; `scenario` is the scenario whose point values
+/// the non-uncertain parameters take (used to check `between_scenarios` names).
+#[allow(clippy::needless_range_loop)] // matrix indices
+pub fn parse_dist_file(
+    file: &str,
+    src: &str,
+    model: &ModelSpec,
+) -> Result<(Vec<Input>, Option<RawCorrelationSection>), InputError> {
+    let dir = Path::new(file).parent().unwrap_or(Path::new("."));
+    let ctx = Ctx { file, src, dir };
+    let raw: RawFile =
+        toml::from_str(src).map_err(|e| crate::format::parser_error(file, src, e))?;
+    let _ = raw.description;
+    let mut inputs: Vec<Input> = Vec::new();
+    for ri in raw.input {
+        let span = ri.span();
+        let ri = ri.into_inner();
+        let path = ri.path.get_ref().clone();
+        let param = params::resolve(model, &path)
+            .map_err(|m| ctx.err(ri.path.span().start, "input.path", format!("{path:?}"), &m))?;
+        if inputs.iter().any(|i| i.param.path == path) {
+            return Err(ctx.err(
+                ri.path.span().start,
+                "input.path",
+                format!("{path:?}"),
+                "each path may appear once per file",
+            ));
+        }
+        let dist = build(&ctx, &ri, &param, model, span.start)?;
+        let stream = match &ri.stream {
+            Some(s) => s.get_ref().clone(),
+            None => path.clone(),
+        };
+        inputs.push(Input {
+            param,
+            dist,
+            stream,
+            source: ri.source.clone(),
+            file: file.to_string(),
+        });
+    }
+    let corr = match raw.correlation {
+        None => None,
+        Some(c) => {
+            let at = c.span();
+            let c = c.into_inner();
+            let _ = c.source;
+            let names: Vec<String> = c
+                .inputs
+                .get_ref()
+                .iter()
+                .map(|s| s.get_ref().clone())
+                .collect();
+            for (i, n) in c.inputs.get_ref().iter().enumerate() {
+                if names[..i].contains(n.get_ref()) {
+                    return Err(ctx.err(
+                        n.span().start,
+                        "correlation.inputs",
+                        format!("{:?}", n.get_ref()),
+                        "each input may appear once",
+                    ));
+                }
+            }
+            let k = names.len();
+            let rows = c.rank.get_ref();
+            if rows.len() != k || rows.iter().any(|r| r.get_ref().len() != k) {
+                return Err(ctx.err(
+                    c.rank.span().start,
+                    "correlation.rank",
+                    format!("a {}-row matrix", rows.len()),
+                    &format!("must be a {k}×{k} matrix, one row and column per name in `inputs`"),
+                ));
+            }
+            let mut m = vec![vec![0.0; k]; k];
+            for (i, r) in rows.iter().enumerate() {
+                for (j, v) in r.get_ref().iter().enumerate() {
+                    let x = *v.get_ref();
+                    let field = format!("correlation.rank[{i}][{j}]");
+                    if !(-1.0..=1.0).contains(&x) {
+                        return Err(ctx.err(
+                            v.span().start,
+                            &field,
+                            show(x),
+                            "must lie in [-1, 1]",
+                        ));
+                    }
+                    if i == j && x != 1.0 {
+                        return Err(ctx.err(
+                            v.span().start,
+                            &field,
+                            show(x),
+                            "diagonal entries must be 1",
+                        ));
+                    }
+                    m[i][j] = x;
+                }
+            }
+            for i in 0..k {
+                for j in 0..i {
+                    if (m[i][j] - m[j][i]).abs() > 1e-12 {
+                        let v = &rows[i].get_ref()[j];
+                        return Err(ctx.err(
+                            v.span().start,
+                            &format!("correlation.rank[{i}][{j}]"),
+                            show(m[i][j]),
+                            &format!(
+                                "must equal rank[{j}][{i}] = {}: the matrix must be symmetric",
+                                show(m[j][i])
+                            ),
+                        ));
+                    }
+                }
+            }
+            if let Some(lambda) = min_eigenvalue(&m)
+                && lambda < -1e-10
+            {
+                return Err(ctx.err(
+                    c.rank.span().start,
+                    "correlation.rank",
+                    format!("a matrix with smallest eigenvalue {lambda:.4}"),
+                    "must be positive semi-definite (no eigenvalue below 0)",
+                ));
+            }
+            Some((Spanned::new(at, ()), names, m))
+        }
+    };
+    Ok((inputs, corr))
+}
+
+fn need(ctx: &Ctx, v: &Num, name: &str, kind: &str, at: usize) -> Result<f64, InputError> {
+    match v {
+        Some(x) => Ok(*x.get_ref()),
+        None => Err(ctx.err(
+            at,
+            name,
+            "missing".into(),
+            &format!("kind `{kind}` needs `{name}`"),
+        )),
+    }
+}
+
+fn build(
+    ctx: &Ctx,
+    r: &RawInput,
+    param: &ParamRef,
+    model: &ModelSpec,
+    at: usize,
+) -> Result<InputDist, InputError> {
+    let kind = r.kind.get_ref().as_str();
+    let kind_at = r.kind.span().start;
+    if !KINDS.contains(&kind) {
+        let hint = crate::error::nearest(kind, KINDS)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Err(ctx.err(
+            kind_at,
+            "input.kind",
+            format!("{kind:?}"),
+            &format!("must be one of {}{hint}", KINDS.join(", ")),
+        ));
+    }
+    let allowed: &[&str] = match kind {
+        "fixed" => &["value"],
+        "uniform" => &["min", "max"],
+        "triangular" => &["min", "mode", "max"],
+        "pert" => &["min", "mode", "max", "shape"],
+        "normal" => &["mean", "sd"],
+        "truncated_normal" => &["mean", "sd", "min", "max"],
+        "lognormal" => &["mean", "sd", "median", "p10", "p90"],
+        "beta" => &["alpha", "beta", "mean", "sd", "min", "max"],
+        "gamma" => &["shape", "scale"],
+        "discrete" | "bernoulli" | "empirical" => &["p"],
+        "quantiles" | "from_quantiles" => &["p10", "p50", "p90", "min", "max"],
+        "between_scenarios" => &["low_percentile", "shape"],
+        _ => &[],
+    };
+    for (name, v) in numeric_fields(r) {
+        if let Some(x) = v
+            && !allowed.contains(&name)
+            && !(kind == "discrete" && name == "p")
+        {
+            return Err(ctx.err(
+                x.span().start,
+                &format!("input.{name}"),
+                show(*x.get_ref()),
+                &format!(
+                    "kind `{kind}` does not take `{name}`; it takes {}",
+                    if allowed.is_empty() {
+                        "no numeric fields".to_string()
+                    } else {
+                        allowed.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    let field_at = |name: &str| -> usize {
+        numeric_fields(r)
+            .into_iter()
+            .find(|(n, v)| *n == name && v.is_some())
+            .map_or(at, |(_, v)| v.as_ref().unwrap().span().start)
+    };
+    let map_err = |e: DistError| {
+        let f = dist_error_field(&e).unwrap_or("kind");
+        let pos = match f {
+            "weights" => r.weights.as_ref().map_or(at, |w| w.span().start),
+            "values" => r.values.as_ref().map_or(at, |w| w.span().start),
+            _ => field_at(f),
+        };
+        InputError::syntax(
+            ctx.file,
+            ctx.src,
+            pos,
+            format!("input `{}`: {e}", param.path),
+        )
+    };
+    if kind == "between_scenarios" {
+        return between(ctx, r, param, model, at);
+    }
+    if param.width() != 1 {
+        return Err(ctx.err(r.path.span().start, "input.path", format!("{:?}", param.path), &format!("kind `{kind}` draws one number, but this path is a list of {} years: name one year (e.g. `{}[0]`) or use kind `between_scenarios`", param.width(), param.path)));
+    }
+    let n = |name: &str, v: &Num| need(ctx, v, name, kind, at);
+    let d = match kind {
+        "fixed" => Dist::fixed(n("value", &r.value)?),
+        "uniform" => Dist::uniform(n("min", &r.min)?, n("max", &r.max)?),
+        "triangular" => Dist::triangular(n("min", &r.min)?, n("mode", &r.mode)?, n("max", &r.max)?),
+        "pert" => Dist::pert(
+            n("min", &r.min)?,
+            n("mode", &r.mode)?,
+            n("max", &r.max)?,
+            r.shape.as_ref().map_or(4.0, |s| *s.get_ref()),
+        ),
+        "normal" => Dist::normal(n("mean", &r.mean)?, n("sd", &r.sd)?),
+        "truncated_normal" => Dist::truncated_normal(
+            n("mean", &r.mean)?,
+            n("sd", &r.sd)?,
+            r.min.as_ref().map_or(f64::NEG_INFINITY, |x| *x.get_ref()),
+            r.max.as_ref().map_or(f64::INFINITY, |x| *x.get_ref()),
+        ),
+        "lognormal" => match (&r.mean, &r.sd, &r.median, &r.p10, &r.p90) {
+            (Some(m), Some(s), None, None, None) => {
+                Dist::lognormal_mean_sd(*m.get_ref(), *s.get_ref())
+            }
+            (None, None, Some(m), None, Some(p)) => {
+                Dist::lognormal_median_p90(*m.get_ref(), *p.get_ref())
+            }
+            (None, None, None, Some(a), Some(b)) => {
+                Dist::lognormal_p10_p90(*a.get_ref(), *b.get_ref())
+            }
+            _ => {
+                return Err(ctx.err(
+                    kind_at,
+                    "input.kind",
+                    "\"lognormal\"".into(),
+                    "give exactly one of: mean and sd; median and p90; p10 and p90",
+                ));
+            }
+        },
+        "beta" => match (&r.alpha, &r.beta, &r.mean, &r.sd) {
+            (Some(a), Some(b), None, None) => Dist::beta_scaled(
+                *a.get_ref(),
+                *b.get_ref(),
+                r.min.as_ref().map_or(0.0, |x| *x.get_ref()),
+                r.max.as_ref().map_or(1.0, |x| *x.get_ref()),
+            ),
+            (None, None, Some(m), Some(s)) if r.min.is_none() && r.max.is_none() => {
+                Dist::beta_mean_sd(*m.get_ref(), *s.get_ref())
+            }
+            _ => {
+                return Err(ctx.err(
+                    kind_at,
+                    "input.kind",
+                    "\"beta\"".into(),
+                    "give alpha and beta (optionally min and max), or mean and sd (on [0, 1])",
+                ));
+            }
+        },
+        "gamma" => Dist::gamma(n("shape", &r.shape)?, n("scale", &r.scale)?),
+        "discrete" => {
+            let v = r.values.as_ref().ok_or_else(|| {
+                ctx.err(
+                    at,
+                    "input.values",
+                    "missing".into(),
+                    "kind `discrete` needs `values` and `weights`",
+                )
+            })?;
+            let w = r.weights.as_ref().ok_or_else(|| {
+                ctx.err(
+                    at,
+                    "input.weights",
+                    "missing".into(),
+                    "kind `discrete` needs `values` and `weights`",
+                )
+            })?;
+            Dist::discrete(v.get_ref().clone(), w.get_ref().clone())
+        }
+        "bernoulli" => Dist::bernoulli(n("p", &r.p)?),
+        "empirical" => Dist::empirical(read_column(ctx, r, at)?),
+        "quantiles" | "from_quantiles" => {
+            let bounds = match (&r.min, &r.max) {
+                (None, None) => None,
+                (lo, hi) => Some((
+                    lo.as_ref().map_or(f64::NEG_INFINITY, |x| *x.get_ref()),
+                    hi.as_ref().map_or(f64::INFINITY, |x| *x.get_ref()),
+                )),
+            };
+            Dist::from_quantiles(
+                n("p10", &r.p10)?,
+                n("p50", &r.p50)?,
+                n("p90", &r.p90)?,
+                bounds,
+            )
+        }
+        _ => unreachable!("kinds are checked above"),
+    }
+    .map_err(map_err)?;
+    let (lo, hi) = d.support();
+    if !param.domain.contains_interval(lo, hi) {
+        return Err(ctx.err(kind_at, &param.path, format!("a {kind} distribution on [{}, {}]", show(lo), show(hi)), &format!("the parameter is {}: its distribution must stay inside that range (truncate or bound it)", param.domain.describe())));
+    }
+    Ok(InputDist::Direct(d))
+}
+
+/// Read the numbers of one CSV column for an empirical distribution.
+fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputError> {
+    let csv = r.csv.as_ref().ok_or_else(|| {
+        ctx.err(
+            at,
+            "input.csv",
+            "missing".into(),
+            "kind `empirical` needs `csv` (a file, relative to this one) and `column`",
+        )
+    })?;
+    let col = r.column.as_ref().ok_or_else(|| {
+        ctx.err(
+            at,
+            "input.column",
+            "missing".into(),
+            "kind `empirical` needs `column` (a header name in the CSV)",
+        )
+    })?;
+    let path = ctx.dir.join(csv.get_ref());
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        ctx.err(
+            csv.span().start,
+            "input.csv",
+            format!("{:?}", csv.get_ref()),
+            &format!("cannot read `{}`: {e}", path.display()),
+        )
+    })?;
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or("");
+    let names: Vec<&str> = header.split(',').map(|s| s.trim()).collect();
+    let ci = names
+        .iter()
+        .position(|n| n == col.get_ref())
+        .ok_or_else(|| {
+            ctx.err(
+                col.span().start,
+                "input.column",
+                format!("{:?}", col.get_ref()),
+                &format!(
+                    "`{}` has no such column; its header is {:?}",
+                    path.display(),
+                    names
+                ),
+            )
+        })?;
+    let mut out = Vec::new();
+    for (i, line) in lines.enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cell = line.split(',').nth(ci).map(str::trim).unwrap_or("");
+        let v: f64 = cell.parse().map_err(|_| {
+            InputError::syntax(
+                &path.display().to_string(),
+                &text,
+                0,
+                format!(
+                    "line {}, column `{}`: {cell:?} is not a number",
+                    i + 2,
+                    col.get_ref()
+                ),
+            )
+        })?;
+        if !v.is_finite() {
+            return Err(InputError::syntax(
+                &path.display().to_string(),
+                &text,
+                0,
+                format!(
+                    "line {}, column `{}`: {cell:?} is not finite",
+                    i + 2,
+                    col.get_ref()
+                ),
+            ));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// The physical range of `t` that keeps every element of `low + t (mode − low)` in the domain.
+fn t_range(domain: Domain, low: &[f64], mode: &[f64]) -> (f64, f64) {
+    let (lo_b, hi_b) = match domain {
+        Domain::Share => (0.0, 1.0),
+        Domain::NonNegative => (0.0, f64::INFINITY),
+        Domain::Rate => (-1.0 + 1e-9, f64::INFINITY),
+    };
+    let (mut tmin, mut tmax) = (f64::NEG_INFINITY, f64::INFINITY);
+    for (l, m) in low.iter().zip(mode) {
+        let d = m - l;
+        if d == 0.0 {
+            continue;
+        }
+        let (a, b) = ((lo_b - l) / d, (hi_b - l) / d);
+        let (a, b) = if d > 0.0 { (a, b) } else { (b, a) };
+        tmin = tmin.max(a);
+        tmax = tmax.min(b);
+    }
+    (tmin, tmax)
+}
+
+fn between(
+    ctx: &Ctx,
+    r: &RawInput,
+    param: &ParamRef,
+    model: &ModelSpec,
+    at: usize,
+) -> Result<InputDist, InputError> {
+    let scen =
+        |v: &Option<Spanned<String>>, default: &str, field: &str| -> Result<usize, InputError> {
+            let (name, pos) = match v {
+                Some(s) => (s.get_ref().clone(), s.span().start),
+                None => (default.to_string(), at),
+            };
+            model.scenario_index(&name).ok_or_else(|| {
+                ctx.err(
+                    pos,
+                    field,
+                    format!("{name:?}"),
+                    &format!("must be one of the model's scenarios {:?}", model.scenarios),
+                )
+            })
+        };
+    let lo_s = scen(&r.low_scenario, "prudent", "input.low_scenario")?;
+    let mo_s = scen(&r.mode_scenario, "base", "input.mode_scenario")?;
+    let low = param.values[lo_s].clone();
+    let mode = param.values[mo_s].clone();
+    let q = r.low_percentile.as_ref().map_or(0.10, |x| *x.get_ref());
+    if !(0.0..0.5).contains(&q) {
+        return Err(ctx.err(r.low_percentile.as_ref().map_or(at, |x| x.span().start), "input.low_percentile", show(q), "must lie in [0, 0.5): the low scenario is a lower percentile of the position between the scenarios (0: the low scenario is the minimum)"));
+    }
+    let shape = r.shape.as_ref().map_or(4.0, |x| *x.get_ref());
+    if low == mode {
+        return Ok(InputDist::Between {
+            low,
+            mode,
+            t_dist: Dist::fixed(1.0).expect("1 is finite"),
+        });
+    }
+    let (tmin, tmax) = t_range(param.domain, &low, &mode);
+    let extend = r
+        .extend
+        .as_ref()
+        .map_or("symmetric", |e| e.get_ref().as_str());
+    let upper = |a: f64| match extend {
+        "none" => 1.0,
+        _ => (1.0 + (1.0 - a)).min(tmax),
+    };
+    if !matches!(extend, "symmetric" | "none") {
+        let e = r.extend.as_ref().unwrap();
+        return Err(ctx.err(e.span().start, "input.extend", format!("{extend:?}"), "must be \"symmetric\" (the range above the mode scenario mirrors the range below, clipped at the physical bound) or \"none\" (the mode scenario is the maximum)"));
+    }
+    if q == 0.0 {
+        let t_dist = Dist::pert(0.0, 1.0, upper(0.0).max(1.0), shape).map_err(|e| {
+            InputError::syntax(
+                ctx.file,
+                ctx.src,
+                at,
+                format!("input `{}`: {e}", param.path),
+            )
+        })?;
+        return Ok(InputDist::Between { low, mode, t_dist });
+    }
+    // P(t ≤ 0) as a function of the lower end a < 0 rises from 0 (a → 0) as a falls; find the a
+    // where it equals q by bisection. The search floor is the physical bound, or −1000.
+    let cdf0 = |a: f64| {
+        Dist::pert(a, 1.0, upper(a).max(1.0), shape)
+            .map(|d| d.cdf(0.0))
+            .unwrap_or(f64::NAN)
+    };
+    let floor = tmin.max(-1000.0);
+    let at_floor = cdf0(floor);
+    if at_floor.is_nan() || at_floor < q {
+        return Err(ctx.err(at, &param.path, format!("low scenario {:?} at percentile {}", low, show(q)), &format!("cannot be the {} percentile of a PERT around the mode scenario inside the parameter's physical range ({}); lower `low_percentile` or use another kind", show(q), param.domain.describe())));
+    }
+    let (mut a, mut b) = (floor, -1e-12);
+    for _ in 0..200 {
+        let mid = 0.5 * (a + b);
+        if cdf0(mid) >= q {
+            a = mid
+        } else {
+            b = mid
+        }
+        if b - a < 1e-14 {
+            break;
+        }
+    }
+    let t_dist = Dist::pert(a, 1.0, upper(a).max(1.0), shape).map_err(|e| {
+        InputError::syntax(
+            ctx.file,
+            ctx.src,
+            at,
+            format!("input `{}`: {e}", param.path),
+        )
+    })?;
+    Ok(InputDist::Between { low, mode, t_dist })
+}
+
+/// Smallest eigenvalue of a symmetric matrix (None if the decomposition fails).
+fn min_eigenvalue(m: &[Vec<f64>]) -> Option<f64> {
+    let k = m.len();
+    let mat = nalgebra::DMatrix::from_fn(k, k, |i, j| m[i][j]);
+    let eig = nalgebra::SymmetricEigen::try_new(mat, 1e-14, 10_000)?;
+    eig.eigenvalues.iter().cloned().reduce(f64::min)
+}
+
+/// A factor `A` with `A Aᵀ = R` for a positive semi-definite `R` (eigen decomposition, so a
+/// singular matrix, e.g. a correlation of exactly 1, is fine).
+#[allow(clippy::needless_range_loop)] // matrix indices read clearer than iterator chains
+fn psd_factor(r: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let k = r.len();
+    let mat = nalgebra::DMatrix::from_fn(k, k, |i, j| r[i][j]);
+    let eig = nalgebra::SymmetricEigen::try_new(mat, 1e-14, 10_000)?;
+    let mut a = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        for j in 0..k {
+            let l = eig.eigenvalues[j].max(0.0);
+            a[i][j] = eig.eigenvectors[(i, j)] * l.sqrt();
+        }
+    }
+    Some(a)
+}
+
+/// Overlay distribution files (in order) on a model. `files` are (name, contents).
+pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, InputError> {
+    let mut by_path: BTreeMap<String, Input> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut corr = None;
+    for (name, src) in files {
+        let (inputs, c) = parse_dist_file(name, src, model)?;
+        for i in inputs {
+            if !by_path.contains_key(&i.param.path) {
+                order.push(i.param.path.clone());
+            }
+            by_path.insert(i.param.path.clone(), i);
+        }
+        if let Some(c) = c {
+            corr = Some((name.clone(), src.clone(), c));
+        }
+    }
+    // Sorted by path: the order of inputs (and Sobol dimensions) does not depend on file order.
+    order.sort();
+    let inputs: Vec<Input> = order.iter().map(|p| by_path.remove(p).unwrap()).collect();
+    let correlation = match corr {
+        None => None,
+        Some((file, src, (span, names, rank))) => {
+            let mut idx = Vec::new();
+            for n in &names {
+                match inputs.iter().position(|i| i.param.path == *n) {
+                    Some(i) => idx.push(i),
+                    None => {
+                        return Err(InputError::value(
+                            &file,
+                            &src,
+                            span.span().start,
+                            "correlation.inputs",
+                            format!("{n:?}"),
+                            "every correlated name must be an input with a distribution (in this or an earlier file)",
+                        ));
+                    }
+                }
+            }
+            let k = names.len();
+            let normal: Vec<Vec<f64>> = (0..k)
+                .map(|i| {
+                    (0..k)
+                        .map(|j| {
+                            if i == j {
+                                1.0
+                            } else {
+                                2.0 * libm::sin(std::f64::consts::PI * rank[i][j] / 6.0)
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let factor = match min_eigenvalue(&normal) {
+                Some(l) if l >= -1e-10 => psd_factor(&normal),
+                _ => None,
+            }
+            .ok_or_else(|| InputError::value(&file, &src, span.span().start, "correlation.rank", "the matrix", "its normal-score form 2 sin(π ρ / 6) (Gaussian copula) is not positive semi-definite; move the entries away from the boundary"))?;
+            Some(Correlation {
+                inputs: idx,
+                rank,
+                factor,
+            })
+        }
+    };
+    Ok(DistSet {
+        inputs,
+        correlation,
+        files: files.to_vec(),
+    })
+}

@@ -1,0 +1,296 @@
+//! The `run` subcommand: loads the model and distributions, runs the engine with a progress bar,
+//! prints the summary and writes the output folder.
+
+use std::path::Path;
+use std::time::Instant;
+
+use npvrisk::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
+use npvrisk::distfile;
+use npvrisk::engine::{Plan, RunOptions};
+use npvrisk::output::write_atomic;
+use npvrisk::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_published};
+use npvrisk::sampler::SamplerKind;
+use npvrisk::summary::{self, FileHash, Metadata, ReviewPoints, SummaryOptions};
+use npvrisk::text;
+
+use crate::{Failure, Format, RunArgs, SamplerArg, out, read};
+
+/// The embedded default distribution set for the embedded model.
+pub const EY2013_DISTS: &str = include_str!("../distributions/ey2013_default.toml");
+pub const EY2013_DISTS_FILE: &str = "distributions/ey2013_default.toml";
+
+fn check_options(a: &RunArgs) -> Result<(), Failure> {
+    let bad = |m: String| Err(Failure::Input(m));
+    if a.draws == 0 {
+        return bad("`--draws` = 0: must be at least 1".into());
+    }
+    for p in &a.percentiles {
+        if !(*p > 0.0 && *p < 1.0) {
+            return bad(format!(
+                "`--percentiles` contains {p}: each must lie in (0, 1)"
+            ));
+        }
+    }
+    if !(a.interval > 0.0 && a.interval < 1.0) {
+        return bad(format!("`--interval` = {}: must lie in (0, 1)", a.interval));
+    }
+    if let Some(x) = a.precision
+        && !(x > 0.0 && x < 1.0)
+    {
+        return bad(format!(
+            "`--precision` = {x}: must be a relative standard error in (0, 1), e.g. 0.01"
+        ));
+    }
+    if a.threads == Some(0) {
+        return bad("`--threads` = 0: must be at least 1".into());
+    }
+    if a.block_size == 0 {
+        return bad("`--block-size` = 0: must be at least 1".into());
+    }
+    if a.keep_draws && a.out.is_none() {
+        return bad("`--keep-draws` needs `--out DIR` to write the draws to".into());
+    }
+    for t in &a.thresholds {
+        if !t.is_finite() {
+            return bad(format!(
+                "`--threshold` = {t}: must be a finite amount in £bn"
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn run(a: RunArgs) -> Result<(), Failure> {
+    check_options(&a)?;
+    let embedded = a.model.is_none();
+    let (model_name, model_src) = match &a.model {
+        Some(p) => (p.display().to_string(), read(p)?),
+        None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
+    };
+    let model = npvrisk::format::parse_model(&model_name, &model_src)
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    let scenario = model.scenario_index(&a.scenario).ok_or_else(|| {
+        Failure::Input(format!(
+            "`--scenario` = {:?}: the model's scenarios are {:?}",
+            a.scenario, model.scenarios
+        ))
+    })?;
+    let mut files = Vec::new();
+    if a.dist.is_empty() && embedded {
+        files.push((EY2013_DISTS_FILE.to_string(), EY2013_DISTS.to_string()));
+    }
+    for d in &a.dist {
+        files.push((d.display().to_string(), read(d)?));
+    }
+    let set = distfile::load(&model, &files).map_err(|e| Failure::Input(e.to_string()))?;
+    if set.inputs.is_empty() {
+        eprintln!(
+            "warning: no input has a distribution; every draw equals the `{}` scenario",
+            a.scenario
+        );
+    }
+    let meta_files: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
+    let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
+    let extra: ReviewPoints = if embedded {
+        published_points()
+    } else {
+        Vec::new()
+    };
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
+    let sampler = match a.sampler {
+        SamplerArg::Mc => SamplerKind::MonteCarlo,
+        SamplerArg::Lhs => SamplerKind::LatinHypercube,
+        SamplerArg::Sobol => SamplerKind::Sobol,
+    };
+    let sopts = SummaryOptions {
+        percentiles: a.percentiles.clone(),
+        interval: a.interval,
+        thresholds: a.thresholds.clone(),
+    };
+    let started = Instant::now();
+    let mut draws_n = a.draws;
+    let (summary, draws) = loop {
+        let opts = RunOptions {
+            draws: draws_n,
+            seed: a.seed,
+            sampler,
+            block_size: a.block_size,
+            skip_nonfinite: a.skip_nonfinite,
+        };
+        let bar = progress_bar(draws_n);
+        let draws = pool
+            .install(|| plan.run(&opts, &|k| bar.inc(k)))
+            .map_err(|e| match e {
+                npvrisk::engine::RunError::Options(m) => Failure::Input(m),
+                other => Failure::Input(other.to_string()),
+            })?;
+        bar.finish_and_clear();
+        if draws.n == 0 {
+            return Err(Failure::Input(format!(
+                "all {} draws gave non-finite outcomes",
+                draws.skipped.len()
+            )));
+        }
+        let meta = Metadata {
+            npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
+            model: FileHash::of(&model_name, &model_src),
+            distributions: meta_files.clone(),
+            scenario: a.scenario.clone(),
+            seed: a.seed,
+            sampler: sampler.name().to_string(),
+            draws: draws_n,
+            block_size: a.block_size,
+            standard_errors: "independent-draw formulas (conservative for lhs and sobol)".into(),
+            percentile_method: "exact order statistics, linear interpolation (type 7)".into(),
+        };
+        let s = summary::summarise(&plan, &draws, meta, &sopts, &extra);
+        match a.precision {
+            Some(x) if summary::worst_relative_se(&s) >= x && draws_n < a.max_draws => {
+                eprintln!(
+                    "{} draws: largest relative standard error {:.4} ≥ {x}; doubling",
+                    draws_n,
+                    summary::worst_relative_se(&s)
+                );
+                draws_n = (draws_n * 2).min(a.max_draws);
+            }
+            Some(x) if summary::worst_relative_se(&s) >= x => {
+                eprintln!(
+                    "warning: stopped at --max-draws {}: largest relative standard error {:.4} is still ≥ {x}",
+                    draws_n,
+                    summary::worst_relative_se(&s)
+                );
+                break (s, draws);
+            }
+            _ => break (s, draws),
+        }
+    };
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{} draws in {:.2} s ({:.0} draws/s)",
+        summary.metadata.draws,
+        secs,
+        summary.metadata.draws as f64 / secs
+    );
+    let json = summary_json(&summary, secs);
+    if let Some(dir) = &a.out {
+        write_outputs(
+            dir,
+            &json,
+            &summary,
+            a.keep_draws.then_some((&plan, &draws)),
+        )?;
+        eprintln!("wrote {}", dir.display());
+    }
+    out(&match a.format {
+        Format::Table => text::summary_table(&summary),
+        Format::Json => json,
+        Format::Csv => text::summary_csv(&summary),
+    })
+}
+
+/// Summary JSON with timing appended as its own top-level field (the only field that differs
+/// between identical runs).
+fn summary_json(s: &summary::Summary, secs: f64) -> String {
+    let mut v = serde_json::to_value(s).expect("summary serialises");
+    v.as_object_mut().unwrap().insert(
+        "timing".into(),
+        serde_json::json!({ "seconds": secs, "draws_per_second": s.metadata.draws as f64 / secs }),
+    );
+    let mut t = serde_json::to_string_pretty(&v).expect("summary serialises");
+    t.push('\n');
+    t
+}
+
+fn write_outputs(
+    dir: &Path,
+    json: &str,
+    s: &summary::Summary,
+    keep: Option<(&Plan, &npvrisk::engine::Draws)>,
+) -> Result<(), Failure> {
+    write_atomic(&dir.join("summary.json"), json.as_bytes()).map_err(Failure::Input)?;
+    write_atomic(&dir.join("summary.csv"), text::summary_csv(s).as_bytes())
+        .map_err(Failure::Input)?;
+    if let Some((plan, d)) = keep {
+        write_atomic(&dir.join("draws.csv"), draws_csv(plan, d).as_bytes())
+            .map_err(Failure::Input)?;
+    }
+    Ok(())
+}
+
+fn draws_csv(plan: &Plan, d: &npvrisk::engine::Draws) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::from("draw");
+    for i in &plan.set.inputs {
+        let _ = write!(o, ",input:{}", i.param.path);
+    }
+    for c in 0..plan.n_outcomes() {
+        let _ = write!(o, ",{}", plan.outcome_name(c));
+    }
+    for e in &plan.entities {
+        let _ = write!(o, ",{e}.delay_to_zero_whole,{e}.breakeven_year");
+    }
+    o.push('\n');
+    // Kept draws are all draws except the skipped ones, in order.
+    let mut skipped = d.skipped.iter().peekable();
+    let mut idx = 0u64;
+    for r in 0..d.n {
+        while skipped.peek() == Some(&&idx) {
+            skipped.next();
+            idx += 1;
+        }
+        let _ = write!(o, "{idx}");
+        for col in &d.inputs {
+            let _ = write!(o, ",{}", col[r]);
+        }
+        for col in &d.outcomes {
+            let _ = write!(o, ",{}", col[r]);
+        }
+        for e in 0..plan.entities.len() {
+            let _ = write!(o, ",{},{}", d.delay_whole[e][r], d.breakeven[e][r]);
+        }
+        o.push('\n');
+        idx += 1;
+    }
+    o
+}
+
+fn progress_bar(n: u64) -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(n), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} draws ({eta} left)")
+    {
+        bar.set_style(style);
+    }
+    // Only show the bar for runs that last more than about a second.
+    bar.enable_steady_tick(std::time::Duration::from_millis(1000));
+    bar
+}
+
+/// The printed five-year NPVs of the 2013 report, for the headline review of the embedded model.
+fn published_points() -> ReviewPoints {
+    let Ok(p) = parse_published(EY2013_PUBLISHED_FILE, EY2013_PUBLISHED) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut push = |id: &str, figs: &npvrisk::published::Figures| {
+        if let Some(v) = &figs.npv_5yr {
+            let pts = p
+                .scenarios
+                .iter()
+                .zip(v)
+                .map(|(s, x)| (format!("published {s}"), x.value))
+                .collect();
+            out.push((id.to_string(), pts));
+        }
+    };
+    for t in p.themes.iter().filter(|t| !t.indicative) {
+        push(&t.id, &t.figures);
+    }
+    push("total", &p.total);
+    out
+}
