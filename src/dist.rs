@@ -10,9 +10,10 @@
 //! all transcendental functions come from `libm` (pure Rust, independent of the platform
 //! libm), no fused multiply-add is used, and the inversion tables are built by a
 //! deterministic algorithm. Kinds whose inverse CDF has no closed form (beta, PERT,
-//! gamma) invert through a table built once at construction whose error is checked
-//! against the exact CDF while it is built: |cdf(quantile(u)) - u| <= 1e-13, and at most
-//! 1e-10 relative to min(u, 1 - u) in the tails.
+//! gamma) invert through a table built once at construction (0.1-10 ms) whose error is
+//! checked against the exact CDF while it is built: |cdf(quantile(u)) - u| <= 1e-13 and
+//! <= 1e-10 min(u, 1 - u), or up to 100 times that where the CDF's own rounding noise
+//! stops the refinement (very large shapes); u below 9.5e-18 is solved exactly instead.
 
 // `!(x > 0.0)` is how the validators reject NaN together with the out-of-range values;
 // the rewrite clippy suggests (`x <= 0.0`) would let NaN through.
@@ -31,9 +32,9 @@ pub const WEIGHT_SUM_TOLERANCE: f64 = 1e-9;
 
 /// Accepted range of beta, PERT-implied and gamma shape parameters. Inside it the
 /// incomplete beta and gamma functions stay accurate to ~1e-12 or better and a table
-/// builds in a few milliseconds. Above it, a lopsided beta (one shape small, the other
-/// huge) loses ~ shape * eps in its upper tail; below it, the quantile underflows to 0
-/// for most u and the tables grow large.
+/// builds in at most ~10 ms. Above it, the continued fraction's rounding noise in the
+/// upper tail of a lopsided beta (one shape small, the other huge) passes 1e-11; below
+/// it, quantiles underflow to 0 for most u and the tables pass 8192 intervals.
 pub const SHAPE_RANGE: (f64, f64) = (1e-2, 1e5);
 
 /// Smallest normal probability a truncated normal's interval may carry; below it the
@@ -59,13 +60,15 @@ pub enum DistError {
     NotPositive { field: String, value: f64 },
     /// Must be non-negative.
     Negative { field: String, value: f64 },
-    /// Must lie in the closed interval `[lo, hi]`, called `range` when it is not empty.
+    /// Must lie in the interval from `lo` to `hi` (open if `open`, else closed), called
+    /// `range` when that is not empty.
     OutOfRange {
         field: String,
         value: f64,
         range: &'static str,
         lo: f64,
         hi: f64,
+        open: bool,
     },
     /// Must stand in `relation` ("<" or ">") to another quantity.
     Order {
@@ -83,6 +86,14 @@ pub enum DistError {
     LengthMismatch { values: usize, weights: usize },
     /// A truncated normal's interval carries (almost) no probability.
     NoMass { min: f64, max: f64, mass: f64 },
+    /// Two expert quantiles too close (relative to the third) to be told apart once
+    /// transformed to the scale on which the J-QPD constants are computed.
+    Indistinct {
+        field: &'static str,
+        value: f64,
+        other: &'static str,
+        other_value: f64,
+    },
 }
 
 /// Prints a parameter value compactly: plain notation for ordinary magnitudes,
@@ -125,12 +136,14 @@ impl fmt::Display for DistError {
                 range,
                 lo,
                 hi,
+                open,
             } => {
                 write!(f, "`{field}` = {}: must lie in ", Num(*value))?;
                 if !range.is_empty() {
                     write!(f, "{range} = ")?;
                 }
-                write!(f, "[{}, {}]", Num(*lo), Num(*hi))
+                let (l, r) = if *open { ("(", ")") } else { ("[", "]") };
+                write!(f, "{l}{}, {}{r}", Num(*lo), Num(*hi))
             }
             Self::Order {
                 field,
@@ -164,6 +177,18 @@ impl fmt::Display for DistError {
                 Num(*max),
                 Num(MIN_TRUNCATED_MASS),
                 Num(*mass)
+            ),
+            Self::Indistinct {
+                field,
+                value,
+                other,
+                other_value,
+            } => write!(
+                f,
+                "`{field}` = {}: must differ from `{other}` = {} by more than rounding on the \
+                 transformed scale",
+                Num(*value),
+                Num(*other_value)
             ),
         }
     }
@@ -239,6 +264,7 @@ fn in_range(
             range,
             lo,
             hi,
+            open: false,
         })
     }
 }
@@ -584,10 +610,10 @@ impl BetaFn {
     fn pq(&self, p: &BetaPoint, ln_front: f64) -> (f64, f64) {
         let (a, b) = (self.a, self.b);
         if p.x < (a + 1.0) / (a + b + 2.0) {
-            let lower = libm::exp(ln_front) * beta_cf(a, b, p.x) / a;
+            let lower = libm::exp(ln_front) * beta_cf(a, b, p.x, p.xc) / a;
             (lower, 1.0 - lower)
         } else {
-            let upper = libm::exp(ln_front) * beta_cf(b, a, p.xc) / b;
+            let upper = libm::exp(ln_front) * beta_cf(b, a, p.xc, p.x) / b;
             (1.0 - upper, upper)
         }
     }
@@ -605,28 +631,49 @@ impl BetaFn {
 }
 
 /// Continued fraction for I_x(a, b) (Numerical Recipes, 3rd ed., eq. 6.4.5), evaluated by
-/// the modified Lentz method. Used only below (a + 1) / (a + b + 2), where it converges
-/// in O(sqrt(max(a, b))) terms. Its value moves by ~ a eps relative when a rounded
-/// x near 1 is passed (the upper-tail call with a large first shape): that noise is what
-/// bounds [`SHAPE_RANGE`] above.
-fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
+/// the modified Lentz method; called below (a + 1) / (a + b + 2), where it converges in
+/// O(sqrt(max(a, b))) terms. Takes x and xc = 1 - x, each accurate on its own: when x is
+/// the one near 1, the step 1 + K x d is formed as (1 + K d) - K xc d. A rounded 1 - xc
+/// would shift every partial numerator by the same relative eps, i.e. move the point of
+/// evaluation, which costs ~ a eps relative for a large first shape (Beta(1e5, 1) near
+/// x = 1: 6e-12 instead of 2e-14). Some of that sensitivity remains in the recurrence
+/// itself for lopsided shapes, which is what bounds [`SHAPE_RANGE`] above.
+fn beta_cf(a: f64, b: f64, x: f64, xc: f64) -> f64 {
+    let near_one = x > 0.5;
+    // 1 + k x d, with x = 1 - xc when x is near 1.
+    let step = |k: f64, d: f64| {
+        let v = if near_one {
+            (1.0 + k * d) - k * xc * d
+        } else {
+            1.0 + k * x * d
+        };
+        if v.abs() < LENTZ_TINY { LENTZ_TINY } else { v }
+    };
+    // 1 + k x / c
+    let step_c = |k: f64, c: f64| {
+        let v = if near_one {
+            (1.0 + k / c) - k * xc / c
+        } else {
+            1.0 + k * x / c
+        };
+        if v.abs() < LENTZ_TINY { LENTZ_TINY } else { v }
+    };
     let qab = a + b;
     let qap = a + 1.0;
     let qam = a - 1.0;
-    let tiny = |v: f64| if v.abs() < LENTZ_TINY { LENTZ_TINY } else { v };
     let mut c = 1.0;
-    let mut d = 1.0 / tiny(1.0 - qab * x / qap);
+    let mut d = 1.0 / step(-qab / qap, 1.0);
     let mut h = d;
     for m in 1..MAX_TERMS {
         let m = m as f64;
         let m2 = 2.0 * m;
-        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1.0 / tiny(1.0 + aa * d);
-        c = tiny(1.0 + aa / c);
+        let k = m * (b - m) / ((qam + m2) * (a + m2));
+        d = 1.0 / step(k, d);
+        c = step_c(k, c);
         h *= d * c;
-        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1.0 / tiny(1.0 + aa * d);
-        c = tiny(1.0 + aa / c);
+        let k = -(a + m) * (qab + m) / ((a + m2) * (qap + m2));
+        d = 1.0 / step(k, d);
+        c = step_c(k, c);
         let del = d * c;
         h *= del;
         if (del - 1.0).abs() <= f64::EPSILON {
@@ -831,9 +878,10 @@ impl Family for GammaFn {
 }
 
 /// Solves P(Y <= y) = target (`lower`) or P(Y > y) = target (upper tail) for y, given
-/// ln target. Newton's method on ln P (or -ln Q), which is concave (convex) in y since
-/// the families' densities are log-concave in y, so the iteration cannot cycle; a
-/// bracket kept from the signs seen so far catches any step that leaves it, and an
+/// ln target. Newton's method on ln P (or -ln Q): the densities of Y are log-concave
+/// (d^2 ln w / dy^2 is -(a + b) x (1 - x) for beta, -x for gamma), hence so are P and Q
+/// (Bagnoli & Bergstrom, Economic Theory 26(2), 2005), so the iteration cannot cycle;
+/// a bracket kept from the signs seen so far catches any step that leaves it, and an
 /// expanding search finds the bracket when the start is far off.
 fn solve_y<F: Family>(fam: &F, lower: bool, ln_target: f64, guess: f64) -> f64 {
     let mut lo = f64::NEG_INFINITY;
@@ -999,17 +1047,8 @@ impl InvTable {
                 let u_err = libm::exp(exact.ln_w) * (y_interp - exact.y).abs();
                 let tol = TABLE_TOL_ABS.min(TABLE_TOL_REL * std_normal_cdf(-z.abs()));
                 worst = worst.max(u_err / tol);
-                if std::env::var("DBG2").is_ok() && u_err > tol {
-                    eprintln!(
-                        "  n={n} z={z} y={} yi={y_interp} u_err={u_err:e} tol={tol:e}",
-                        exact.y
-                    );
-                }
                 monotone &= increasing(c);
                 mids.push(exact);
-            }
-            if std::env::var("DBG").is_ok() {
-                eprintln!("n={n} worst={worst:e} monotone={monotone}");
             }
             // Accept at tolerance, or once halving h stops paying (the u-error no longer
             // falls by the ~64x a sixth-order method gives): then what is left is the
@@ -1185,8 +1224,9 @@ impl TruncNormal {
     }
 
     fn mean(&self) -> f64 {
-        // E[X] = mu + sigma (phi(alpha) - phi(beta)) / Z (Johnson, Kotz & Balakrishnan,
-        // Continuous Univariate Distributions vol. 1, 2nd ed., eq. 13.134).
+        // E[X] = mu + sigma (phi(alpha) - phi(beta)) / Z, the truncated-normal mean
+        // (Johnson, Kotz & Balakrishnan, Continuous Univariate Distributions vol. 1,
+        // 2nd ed., ch. 13).
         let pdf = |t: f64| {
             if t.is_finite() {
                 libm::exp(ln_std_normal_pdf(t))
@@ -1342,10 +1382,14 @@ struct JqpdB {
 }
 
 impl JqpdB {
-    fn new(p10: f64, p50: f64, p90: f64, lo: f64, hi: f64) -> Self {
+    /// Normal score of x in [lo, hi] scaled to [0, 1], by the nearer end.
+    fn score(x: f64, lo: f64, hi: f64) -> f64 {
+        normal_score((x - lo) / (hi - lo), (hi - x) / (hi - lo))
+    }
+
+    /// From the scores l < b < h of P10, P50, P90.
+    fn new(l: f64, b: f64, h: f64, lo: f64, hi: f64) -> Self {
         let width = hi - lo;
-        let score = |x: f64| normal_score((x - lo) / width, (hi - x) / width);
-        let (l, b, h) = (score(p10), score(p50), score(p90));
         let c = std_normal_quantile(0.9);
         let skew = l + h - 2.0 * b;
         let r = (h - l) / (2.0 * (b - l).min(h - b));
@@ -1441,12 +1485,12 @@ struct JqpdS {
 
 impl JqpdS {
     /// `d10 < d50 < d90` are the distances of the quantiles from the bound, ordered
-    /// in the mirrored space.
-    fn new(bound: f64, dir: f64, d10: f64, d50: f64, d90: f64) -> Self {
+    /// in the mirrored space, and `ln_d` their logarithms.
+    fn new(bound: f64, dir: f64, d: [f64; 3], ln_d: [f64; 3]) -> Self {
         let c = std_normal_quantile(0.9);
-        let (hyp, s) = Hyperbola::fit(libm::log(d10), libm::log(d50), libm::log(d90), c);
+        let (hyp, s) = Hyperbola::fit(ln_d[0], ln_d[1], ln_d[2], c);
         // theta is the input distance itself, so the anchoring quantile is exact.
-        let theta = hyp.pick(d10, d50, d90);
+        let theta = hyp.pick(d[0], d[1], d[2]);
         let ln_theta = libm::log(theta);
         let ex = hyp.expectation(|h, ln_pdf| libm::exp(s * h + ln_pdf + ln_theta));
         Self {
@@ -1732,9 +1776,10 @@ impl Dist {
             return Err(DistError::OutOfRange {
                 field: "mean".to_owned(),
                 value: mean,
-                range: "(0, 1) open, i.e.",
+                range: "",
                 lo: 0.0,
                 hi: 1.0,
+                open: true,
             });
         }
         positive("sd", sd)?;
@@ -1847,8 +1892,11 @@ impl Dist {
     /// - lo and hi finite: J-QPD-B (Hadlock & Bickel, Decision Analysis 14(1), 2017);
     /// - lo finite, hi = +inf: J-QPD-S, same paper;
     /// - lo = -inf, hi finite: J-QPD-S mirrored about hi;
-    /// - no bounds (or both infinite): the sinh-arcsinh form of [`JqpdU`], the J-QPD-S
-    ///   construction without the logarithm, which has normal-like tails.
+    /// - no bounds (or both infinite): the J-QPD-S construction applied to the quantiles
+    ///   themselves rather than their logarithms, Q(p) = P_anchor + lambda
+    ///   sinh(asinh(delta z) + asinh(n c delta)), z = Phi^-1(p): a sinh-arcsinh transform
+    ///   of a normal (Jones & Pewsey, Biometrika 96(4), 2009) with normal-like tails on
+    ///   both sides; a symmetric triplet gives the normal with sd (P90 - P10) / (2 c).
     ///
     /// All reproduce the three quantiles exactly (up to rounding) and have closed-form
     /// quantile and CDF functions.
@@ -1876,11 +1924,27 @@ impl Dist {
         let kind = match (lo.is_finite(), hi.is_finite()) {
             (true, true) => {
                 finite("hi - lo", hi - lo)?;
-                Kind::JqpdB(JqpdB::new(p10, p50, p90, lo, hi))
+                let t = [p10, p50, p90].map(|x| JqpdB::score(x, lo, hi));
+                resolvable(t, ["p10", "p50", "p90"], [p10, p50, p90])?;
+                Kind::JqpdB(JqpdB::new(t[0], t[1], t[2], lo, hi))
             }
-            (true, false) => Kind::JqpdS(JqpdS::new(lo, 1.0, p10 - lo, p50 - lo, p90 - lo)),
-            (false, true) => Kind::JqpdS(JqpdS::new(hi, -1.0, hi - p90, hi - p50, hi - p10)),
-            (false, false) => Kind::JqpdU(JqpdU::new(p10, p50, p90)),
+            (true, false) => {
+                let d = [p10 - lo, p50 - lo, p90 - lo];
+                let t = d.map(libm::log);
+                resolvable(t, ["p10", "p50", "p90"], [p10, p50, p90])?;
+                Kind::JqpdS(JqpdS::new(lo, 1.0, d, t))
+            }
+            (false, true) => {
+                let d = [hi - p90, hi - p50, hi - p10];
+                let t = d.map(libm::log);
+                resolvable(t, ["p90", "p50", "p10"], [p90, p50, p10])?;
+                Kind::JqpdS(JqpdS::new(hi, -1.0, d, t))
+            }
+            (false, false) => {
+                let t = [p10, p50, p90];
+                resolvable(t, ["p10", "p50", "p90"], t)?;
+                Kind::JqpdU(JqpdU::new(p10, p50, p90))
+            }
         };
         Ok(Dist(kind))
     }
@@ -1901,16 +1965,7 @@ impl Dist {
                 mode,
                 max,
                 f_mode,
-            } => {
-                // Inverse of the piecewise-quadratic CDF (Johnson, Kotz & Balakrishnan,
-                // vol. 2, ch. 26); the upper branch uses 1 - u, exact for u >= 1/2.
-                let x = if u < *f_mode {
-                    min + libm::sqrt(u * (max - min) * (mode - min))
-                } else {
-                    max - libm::sqrt((1.0 - u) * (max - min) * (max - mode))
-                };
-                x.clamp(*min, *max)
-            }
+            } => triangular_quantile(*min, *mode, *max, *f_mode, u),
             Kind::Pert(beta) | Kind::Beta(beta) => beta.quantile(u),
             Kind::Normal { mean, sd } => mean + sd * std_normal_quantile(u),
             Kind::TruncatedNormal(t) => t.quantile(u),
@@ -1958,24 +2013,7 @@ impl Dist {
         match &self.0 {
             Kind::Fixed(v) => step(x >= *v),
             Kind::Uniform { min, width, .. } => ((x - min) / width).clamp(0.0, 1.0),
-            Kind::Triangular {
-                min,
-                mode,
-                max,
-                f_mode,
-            } => {
-                if x <= *min {
-                    0.0
-                } else if x >= *max {
-                    1.0
-                } else if x <= *mode {
-                    let d = x - min;
-                    (d * d / ((max - min) * (mode - min))).min(*f_mode)
-                } else {
-                    let d = max - x;
-                    (1.0 - d * d / ((max - min) * (max - mode))).max(*f_mode)
-                }
-            }
+            Kind::Triangular { min, mode, max, .. } => triangular_cdf(*min, *mode, *max, x),
             Kind::Pert(beta) | Kind::Beta(beta) => beta.cdf(x),
             Kind::Normal { mean, sd } => std_normal_cdf((x - mean) / sd),
             Kind::TruncatedNormal(t) => t.cdf(x),
@@ -2009,7 +2047,7 @@ impl Dist {
         }
     }
 
-    /// E[X]: analytic where a formula exists; for the quantile-parameterised kinds the
+    /// The mean E(X): analytic where a formula exists; for the quantile-parameterised kinds the
     /// integral of the quantile against the normal density, computed once at
     /// construction to ~1e-14 relative.
     pub fn mean(&self) -> f64 {
@@ -2076,6 +2114,72 @@ impl Dist {
             Kind::JqpdU(_) => "jqpd_unbounded",
         }
     }
+}
+
+/// Inverse of the triangular CDF, the piecewise quadratic F(x) = (x - min)^2 / (W L)
+/// up to the mode: min + sqrt(u W L) below F(mode), else
+/// max - sqrt((1 - u) W R), with W = max - min, L = mode - min, R = max - mode. Where a
+/// branch lands in the far half of the support, the distance to the other end is
+/// rationalised, e.g. W - sqrt((1 - u) W R) = W (L + u R) / (W + sqrt((1 - u) W R)), so
+/// that no difference of nearly equal numbers is formed in either tail.
+fn triangular_quantile(min: f64, mode: f64, max: f64, f_mode: f64, u: f64) -> f64 {
+    let (w, l, r) = (max - min, mode - min, max - mode);
+    let x = if u < f_mode {
+        let t = libm::sqrt(u * w * l);
+        if t <= 0.5 * w {
+            min + t
+        } else {
+            max - w * (r + (1.0 - u) * l) / (w + t)
+        }
+    } else {
+        let t = libm::sqrt((1.0 - u) * w * r);
+        if t <= 0.5 * w {
+            max - t
+        } else {
+            min + w * (l + u * r) / (w + t)
+        }
+    };
+    x.clamp(min, max)
+}
+
+/// Triangular CDF; above the mode 1 - (max - x)^2 / (W R) is evaluated as
+/// (L R + (x - mode)(R + max - x)) / (W R), which has no cancellation near min when
+/// mode = min.
+fn triangular_cdf(min: f64, mode: f64, max: f64, x: f64) -> f64 {
+    let (w, l, r) = (max - min, mode - min, max - mode);
+    if x <= min {
+        0.0
+    } else if x >= max {
+        1.0
+    } else if x <= mode {
+        let d = x - min;
+        d * d / (w * l)
+    } else {
+        ((l * r + (x - mode) * (r + (max - x))) / (w * r)).min(1.0)
+    }
+}
+
+/// The J-QPD constants divide by the gaps between the transformed quantiles `t` and
+/// by their ratio's square; quantiles so close that a gap rounds to nothing, or so
+/// lopsided that the ratio overflows, cannot define a distribution.
+fn resolvable(t: [f64; 3], names: [&'static str; 3], values: [f64; 3]) -> Result<(), DistError> {
+    let gaps = [t[1] - t[0], t[2] - t[1]];
+    let err = |i: usize| DistError::Indistinct {
+        field: names[i + 1],
+        value: values[i + 1],
+        other: names[i],
+        other_value: values[i],
+    };
+    for (i, g) in gaps.iter().enumerate() {
+        if !(*g > 0.0) {
+            return Err(err(i));
+        }
+    }
+    let r = (t[2] - t[0]) / (2.0 * gaps[0].min(gaps[1]));
+    if !(r * r).is_finite() {
+        return Err(err(if gaps[0] <= gaps[1] { 0 } else { 1 }));
+    }
+    Ok(())
 }
 
 fn step(b: bool) -> f64 {

@@ -240,7 +240,7 @@ fn dist_error_field(e: &DistError) -> Option<&str> {
         | DistError::OutOfRange { field, .. }
         | DistError::Order { field, .. } => Some(field),
         DistError::WeightSum { .. } | DistError::LengthMismatch { .. } => Some("weights"),
-        DistError::Empty { field } => Some(field),
+        DistError::Empty { field } | DistError::Indistinct { field, .. } => Some(field),
         DistError::NoMass { .. } => Some("min"),
     }
 }
@@ -452,10 +452,12 @@ fn build(
     };
     let map_err = |e: DistError| {
         let f = dist_error_field(&e).unwrap_or("kind");
-        let pos = match f {
-            "weights" => r.weights.as_ref().map_or(at, |w| w.span().start),
-            "values" => r.values.as_ref().map_or(at, |w| w.span().start),
-            _ => field_at(f),
+        let pos = if f.starts_with("weights") {
+            r.weights.as_ref().map_or(at, |w| w.span().start)
+        } else if f.starts_with("values") {
+            r.values.as_ref().map_or(at, |w| w.span().start)
+        } else {
+            field_at(f)
         };
         InputError::syntax(
             ctx.file,
@@ -619,36 +621,28 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
             )
         })?;
     let mut out = Vec::new();
-    for (i, line) in lines.enumerate() {
+    let csv_name = path.display().to_string();
+    let mut offset = header.len() + 1;
+    for line in lines {
+        let here = offset;
+        offset += line.len() + 1;
         if line.trim().is_empty() {
             continue;
         }
         let cell = line.split(',').nth(ci).map(str::trim).unwrap_or("");
-        let v: f64 = cell.parse().map_err(|_| {
-            InputError::syntax(
-                &path.display().to_string(),
-                &text,
-                0,
-                format!(
-                    "line {}, column `{}`: {cell:?} is not a number",
-                    i + 2,
-                    col.get_ref()
-                ),
-            )
-        })?;
-        if !v.is_finite() {
-            return Err(InputError::syntax(
-                &path.display().to_string(),
-                &text,
-                0,
-                format!(
-                    "line {}, column `{}`: {cell:?} is not finite",
-                    i + 2,
-                    col.get_ref()
-                ),
-            ));
+        match cell.parse::<f64>() {
+            Ok(v) if v.is_finite() => out.push(v),
+            _ => {
+                return Err(InputError::value(
+                    &csv_name,
+                    &text,
+                    here,
+                    col.get_ref().clone(),
+                    format!("{cell:?}"),
+                    "must be a finite number",
+                ));
+            }
         }
-        out.push(v);
     }
     Ok(out)
 }

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::dist::{std_normal_cdf, std_normal_quantile};
 use crate::distfile::DistSet;
-use crate::model::{Inputs, ModelSpec, breakeven, delay_to_zero, pv_benefits_at};
+use crate::model::{Inputs, ModelSpec, breakeven, delay_to_zero};
 use crate::params::apply;
 use crate::rng::path_key;
 use crate::sampler::{Dimension, Sampler, SamplerKind};
@@ -223,6 +223,18 @@ impl Plan {
         firsts: &mut [f64],
     ) {
         work.copy_from(&self.template);
+        self.sample_uniforms(sampler, i, u);
+        for (k, input) in self.set.inputs.iter().enumerate() {
+            let w = input.param.width();
+            buf.resize(w, 0.0);
+            input.dist.values(u[self.input_stream[k]], &mut buf[..w]);
+            firsts[k] = buf[0];
+            apply(work, input.param.target, &buf[..w]);
+        }
+    }
+
+    /// The uniforms of draw `i`, one per stream, after the copula.
+    fn sample_uniforms(&self, sampler: &Sampler, i: u64, u: &mut [f64]) {
         for (k, d) in self.dims.iter().enumerate() {
             u[k] = sampler.uniform(d, i);
         }
@@ -242,16 +254,13 @@ impl Plan {
                 u[k] = std_normal_cdf(s).clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
             }
         }
-        for (k, input) in self.set.inputs.iter().enumerate() {
-            let w = input.param.width();
-            buf.resize(w, 0.0);
-            input.dist.values(u[self.input_stream[k]], &mut buf[..w]);
-            firsts[k] = buf[0];
-            apply(work, input.param.target, &buf[..w]);
-        }
     }
 
     /// Evaluate one draw's inputs into `out` (continuous outcomes) and the discrete outcomes.
+    ///
+    /// Same arithmetic as [`crate::model::evaluate`] (a test holds them equal), organised for
+    /// speed: the present value of each theme's benefits at every whole-year extra delay is
+    /// computed once from shifted-profile sums and reused for the headline total.
     fn evaluate(
         &self,
         x: &Inputs,
@@ -262,7 +271,7 @@ impl Plan {
     ) {
         let df = &x.discount_factors;
         let h = df.len();
-        let max_delay = h as u32 + 1;
+        let kmax = h + 1; // at this extra delay no benefit falls inside the horizon
         let n_t = x.themes.len();
         let k = ENTITY_MEASURES.len();
         let n_p = self.model.partners.len();
@@ -270,14 +279,32 @@ impl Plan {
         for p in 0..n_p {
             out[partner_base + p] = 0.0;
         }
+        // scratch: [total discounted net by year (h) | theme discounted net (h) | total PV of
+        // benefits per extra delay (kmax+1) | theme PV per extra delay (kmax+1) | shifted sums]
+        let need = 2 * h + 2 * (kmax + 1) + (h + kmax + 2);
         scratch.clear();
-        scratch.resize(h, 0.0); // total discounted net by year
+        scratch.resize(need, 0.0);
+        let (total_disc, rest) = scratch.split_at_mut(h);
+        let (theme_disc, rest) = rest.split_at_mut(h);
+        let (total_pvk, rest) = rest.split_at_mut(kmax + 1);
+        let (theme_pvk, shifted) = rest.split_at_mut(kmax + 1);
         let (mut tn, mut tb, mut tc) = (0.0, 0.0, 0.0);
-        let mut theme_disc = vec![0.0; h];
         for (ti, th) in x.themes.iter().enumerate() {
             let g = th.full_gross_bn();
             let scaled = th.full_scaled_cost_bn();
             let uplift = 1.0 + th.optimism_bias_cost;
+            // shifted[j] = Σ_t d_t p(t − j): the discounted profile slid by j whole years.
+            let base = th.delay_years.floor();
+            let f = th.delay_years - base;
+            let k0 = base as usize;
+            for (j, sj) in shifted.iter_mut().enumerate() {
+                let jj = k0 + j;
+                let mut acc = 0.0;
+                for (t, d) in df.iter().enumerate().skip(jj) {
+                    acc += d * th.profile_at((t + 1 - jj) as i64);
+                }
+                *sj = acc;
+            }
             let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
             for (i, d) in df.iter().enumerate() {
                 let t = i + 1;
@@ -290,10 +317,10 @@ impl Plan {
                 pvb += gross * d;
                 pvc += cost * d;
             }
-            let delay = delay_to_zero(
-                |kk| pv_benefits_at(th, df, th.delay_years + kk as f64) - pvc,
-                max_delay,
-            );
+            for (kk, v) in theme_pvk.iter_mut().enumerate() {
+                *v = g * ((1.0 - f) * shifted[kk] + f * shifted[kk + 1]);
+            }
+            let delay = delay_to_zero(|kk| theme_pvk[kk as usize] - pvc, kmax as u32);
             let o = &mut out[ti * k..(ti + 1) * k];
             o[0] = npv;
             o[1] = pvb;
@@ -301,31 +328,23 @@ impl Plan {
             o[3] = if npv > 0.0 { npv / pvb } else { 0.0 };
             o[4] = delay.exact_years;
             delay_whole[ti] = delay.whole_years as u8;
-            be[ti] = breakeven(&theme_disc).unwrap_or(0) as u8;
+            be[ti] = breakeven(theme_disc).unwrap_or(0) as u8;
             if x.headline[ti] {
                 tn += npv;
                 tb += pvb;
                 tc += pvc;
                 for i in 0..h {
-                    scratch[i] += theme_disc[i];
+                    total_disc[i] += theme_disc[i];
+                }
+                for (a, b) in total_pvk.iter_mut().zip(theme_pvk.iter()) {
+                    *a += b;
                 }
                 for (p, share) in th.partner_shares.iter().enumerate() {
                     out[partner_base + p] += share * npv;
                 }
             }
         }
-        let delay = delay_to_zero(
-            |kk| {
-                let mut v = -tc;
-                for (ti, th) in x.themes.iter().enumerate() {
-                    if x.headline[ti] {
-                        v += pv_benefits_at(th, df, th.delay_years + kk as f64);
-                    }
-                }
-                v
-            },
-            max_delay,
-        );
+        let delay = delay_to_zero(|kk| total_pvk[kk as usize] - tc, kmax as u32);
         let o = &mut out[n_t * k..(n_t + 1) * k];
         o[0] = tn;
         o[1] = tb;
@@ -333,7 +352,7 @@ impl Plan {
         o[3] = if tn > 0.0 { tn / tb } else { 0.0 };
         o[4] = delay.exact_years;
         delay_whole[n_t] = delay.whole_years as u8;
-        be[n_t] = breakeven(scratch).unwrap_or(0) as u8;
+        be[n_t] = breakeven(total_disc).unwrap_or(0) as u8;
     }
 
     fn run_block(
@@ -448,5 +467,37 @@ impl Plan {
         let mut be = vec![0u8; self.entities.len()];
         self.evaluate(x, &mut out, &mut dw, &mut be, &mut Vec::new());
         out
+    }
+}
+
+impl Plan {
+    /// The RNG floor: generate exactly the variates a run of `opts` draws (uniforms, copula,
+    /// quantile transforms) in the same parallel blocks, and do nothing else. Returns a checksum
+    /// so the work cannot be optimised away.
+    pub fn rng_floor(&self, opts: &RunOptions) -> Result<f64, RunError> {
+        let sampler = Sampler::new(opts.sampler, opts.seed, opts.draws)
+            .map_err(|e| RunError::Options(e.to_string()))?;
+        let blocks = opts.draws.div_ceil(opts.block_size);
+        let sums: Vec<f64> = (0..blocks)
+            .into_par_iter()
+            .map(|b| {
+                let start = b * opts.block_size;
+                let end = (start + opts.block_size).min(opts.draws);
+                let mut u = vec![0.0; self.dims.len()];
+                let mut buf = Vec::new();
+                let mut acc = 0.0;
+                for i in start..end {
+                    self.sample_uniforms(&sampler, i, &mut u);
+                    for (k, input) in self.set.inputs.iter().enumerate() {
+                        let w = input.param.width();
+                        buf.resize(w, 0.0);
+                        input.dist.values(u[self.input_stream[k]], &mut buf[..w]);
+                        acc += buf[0];
+                    }
+                }
+                acc
+            })
+            .collect();
+        Ok(sums.iter().sum())
     }
 }

@@ -33,6 +33,8 @@ struct Cli {
 enum Command {
     /// Monte Carlo run: sample the uncertain inputs, evaluate the model per draw, summarise.
     Run(RunArgs),
+    /// Measure engine throughput (draws/s with every outcome) next to the RNG floor, in one run.
+    Throughput(RunArgs),
     /// Compare the model with every figure of the 2013 report and write results/ey2013/.
     Reproduce {
         /// Model file (default: the embedded 2013 model).
@@ -102,9 +104,10 @@ struct RunArgs {
     /// Upper limit of draws for --precision.
     #[arg(long, default_value_t = 10_000_000)]
     max_draws: u64,
-    /// Scenario whose point values the inputs without a distribution take.
-    #[arg(long, default_value = "base")]
-    scenario: String,
+    /// Scenario whose point values the inputs without a distribution take (default: `base` if
+    /// the model has it, else its last scenario).
+    #[arg(long)]
+    scenario: Option<String>,
     /// Folder for summary.json, summary.csv (and draws.csv with --keep-draws).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -198,6 +201,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     };
     match cli.command.unwrap_or_else(default_run) {
         Command::Run(args) => montecarlo::run(args),
+        Command::Throughput(args) => montecarlo::throughput(args),
         Command::Reproduce {
             model,
             published,

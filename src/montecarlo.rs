@@ -63,34 +63,13 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
 pub fn run(a: RunArgs) -> Result<(), Failure> {
     check_options(&a)?;
     let embedded = a.model.is_none();
-    let (model_name, model_src) = match &a.model {
-        Some(p) => (p.display().to_string(), read(p)?),
-        None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
-    };
-    let model = npvrisk::format::parse_model(&model_name, &model_src)
-        .map_err(|e| Failure::Input(e.to_string()))?;
-    let scenario = model.scenario_index(&a.scenario).ok_or_else(|| {
-        Failure::Input(format!(
-            "`--scenario` = {:?}: the model's scenarios are {:?}",
-            a.scenario, model.scenarios
-        ))
-    })?;
-    let mut files = Vec::new();
-    if a.dist.is_empty() && embedded {
-        files.push((EY2013_DISTS_FILE.to_string(), EY2013_DISTS.to_string()));
-    }
-    for d in &a.dist {
-        files.push((d.display().to_string(), read(d)?));
-    }
-    let set = distfile::load(&model, &files).map_err(|e| Failure::Input(e.to_string()))?;
-    if set.inputs.is_empty() {
+    let (plan, (model_name, model_src), meta_files) = load_plan(&a)?;
+    if plan.set.inputs.is_empty() {
         eprintln!(
             "warning: no input has a distribution; every draw equals the `{}` scenario",
-            a.scenario
+            plan.model.scenarios[plan.scenario]
         );
     }
-    let meta_files: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
-    let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
     let extra: ReviewPoints = if embedded {
         published_points()
     } else {
@@ -101,11 +80,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         .num_threads(a.threads.unwrap_or(0))
         .build()
         .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
-    let sampler = match a.sampler {
-        SamplerArg::Mc => SamplerKind::MonteCarlo,
-        SamplerArg::Lhs => SamplerKind::LatinHypercube,
-        SamplerArg::Sobol => SamplerKind::Sobol,
-    };
+    let sampler = sampler_kind(a.sampler);
     let sopts = SummaryOptions {
         percentiles: a.percentiles.clone(),
         interval: a.interval,
@@ -139,7 +114,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
             model: FileHash::of(&model_name, &model_src),
             distributions: meta_files.clone(),
-            scenario: a.scenario.clone(),
+            scenario: plan.model.scenarios[plan.scenario].clone(),
             seed: a.seed,
             sampler: sampler.name().to_string(),
             draws: draws_n,
@@ -293,4 +268,101 @@ fn published_points() -> ReviewPoints {
     }
     push("total", &p.total);
     out
+}
+
+/// `npvrisk throughput`: time the engine (every outcome, draws kept in memory) and the RNG floor
+/// on the same plan, alternating three times each, and print the best of each.
+pub fn throughput(a: RunArgs) -> Result<(), Failure> {
+    check_options(&a)?;
+    let (plan, _, _) = load_plan(&a)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
+    let opts = RunOptions {
+        draws: a.draws,
+        seed: a.seed,
+        sampler: sampler_kind(a.sampler),
+        block_size: a.block_size,
+        skip_nonfinite: a.skip_nonfinite,
+    };
+    let (mut engine, mut floor) = (f64::INFINITY, f64::INFINITY);
+    let mut check = 0.0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let d = pool
+            .install(|| plan.run(&opts, &|_| {}))
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        engine = engine.min(t.elapsed().as_secs_f64());
+        check += d.outcomes[0][0];
+        drop(d);
+        let t = Instant::now();
+        check += pool
+            .install(|| plan.rng_floor(&opts))
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        floor = floor.min(t.elapsed().as_secs_f64());
+    }
+    let n = a.draws as f64;
+    let bytes = plan_bytes_per_draw(&plan);
+    out(&format!(
+        "threads {}, {} draws, {} inputs, sampler {}\nengine     {:>12.0} draws/s ({:.3} s)\nrng floor  {:>12.0} draws/s ({:.3} s)\nratio      {:.2} (engine throughput / RNG floor)\nmemory     {} bytes per kept draw\n(checksum {check:e})\n",
+        pool.current_num_threads(),
+        a.draws,
+        plan.set.inputs.len(),
+        opts.sampler.name(),
+        n / engine,
+        engine,
+        n / floor,
+        floor,
+        floor / engine,
+        bytes
+    ))
+}
+
+/// Memory the engine keeps per draw: every outcome column (8 bytes), two small per-entity
+/// integers, and each input's value.
+fn plan_bytes_per_draw(plan: &Plan) -> usize {
+    plan.n_outcomes() * 8 + plan.entities.len() * 2 + plan.set.inputs.len() * 8
+}
+
+fn sampler_kind(s: SamplerArg) -> SamplerKind {
+    match s {
+        SamplerArg::Mc => SamplerKind::MonteCarlo,
+        SamplerArg::Lhs => SamplerKind::LatinHypercube,
+        SamplerArg::Sobol => SamplerKind::Sobol,
+    }
+}
+
+type LoadedPlan = (Plan, (String, String), Vec<FileHash>);
+
+/// Load the model and distribution files of a run into a plan.
+fn load_plan(a: &RunArgs) -> Result<LoadedPlan, Failure> {
+    let (model_name, model_src) = match &a.model {
+        Some(p) => (p.display().to_string(), read(p)?),
+        None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
+    };
+    let model = npvrisk::format::parse_model(&model_name, &model_src)
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    let scenario = match &a.scenario {
+        Some(name) => model.scenario_index(name).ok_or_else(|| {
+            Failure::Input(format!(
+                "`--scenario` = {name:?}: the model's scenarios are {:?}",
+                model.scenarios
+            ))
+        })?,
+        None => model
+            .scenario_index("base")
+            .unwrap_or(model.scenarios.len() - 1),
+    };
+    let mut files = Vec::new();
+    if a.dist.is_empty() && a.model.is_none() {
+        files.push((EY2013_DISTS_FILE.to_string(), EY2013_DISTS.to_string()));
+    }
+    for d in &a.dist {
+        files.push((d.display().to_string(), read(d)?));
+    }
+    let set = distfile::load(&model, &files).map_err(|e| Failure::Input(e.to_string()))?;
+    let hashes: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
+    let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
+    Ok((plan, (model_name, model_src), hashes))
 }

@@ -15,7 +15,7 @@ impl Sorted {
         if v.is_empty() || v.iter().any(|x| !x.is_finite()) {
             return None;
         }
-        v.sort_by(|a, b| a.total_cmp(b));
+        v.sort_unstable_by(|a, b| a.total_cmp(b));
         Some(Sorted(v))
     }
 
@@ -91,7 +91,7 @@ pub fn proportion_se(p: f64, n: usize) -> f64 {
 /// Ranks (1-based, ties averaged) of a sample, in its original order.
 pub fn ranks(v: &[f64]) -> Vec<f64> {
     let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]).then(a.cmp(&b)));
+    idx.sort_unstable_by(|&a, &b| v[a].total_cmp(&v[b]).then(a.cmp(&b)));
     let mut r = vec![0.0; v.len()];
     let mut i = 0;
     while i < idx.len() {

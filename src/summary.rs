@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::engine::{Draws, ENTITY_MEASURES, Plan};
-use crate::stats::{Sorted, mean_sd, proportion_se, spearman};
+use crate::stats::{Sorted, mean_sd, pearson, proportion_se, ranks};
 
 /// What the summary reports, chosen by the user.
 #[derive(Debug, Clone)]
@@ -90,9 +90,9 @@ pub struct Stat {
     pub below: Vec<Probability>,
 }
 
-fn stat(v: &[f64], o: &SummaryOptions) -> Stat {
+/// Statistics of a sample `v` (in draw order, for the moments) and its sorted copy `s`.
+fn stat(v: &[f64], s: &Sorted, o: &SummaryOptions) -> Stat {
     let (mean, sd) = mean_sd(v);
-    let s = Sorted::new(v.to_vec()).expect("the engine keeps only finite draws");
     let n = s.len();
     let mut th = vec![0.0];
     th.extend(o.thresholds.iter().copied().filter(|t| *t != 0.0));
@@ -158,6 +158,9 @@ pub struct EntitySummary {
     pub leakage_curve: Vec<CurvePoint>,
     /// P(NPV > 0) when benefits slip by x years, x = 0, 0.25, ..., horizon.
     pub delay_curve: Vec<CurvePoint>,
+    /// Moved into [`Summary::headline_review`] once computed.
+    #[serde(skip)]
+    review: Option<Review>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -248,6 +251,55 @@ fn year_probs(v: &[u8], max: u8, zero_is_none: bool) -> Vec<YearProbability> {
     out
 }
 
+/// Where the deterministic scenarios (and extra points) fall in entity `e`'s simulated NPVs.
+fn review(
+    plan: &Plan,
+    e: usize,
+    s: &Sorted,
+    scen: &[Vec<f64>],
+    extra: &ReviewPoints,
+) -> Option<Review> {
+    let k = ENTITY_MEASURES.len();
+    let id = &plan.entities[e];
+    let headline = e == plan.entities.len() - 1 || !plan.model.themes[e].indicative;
+    if !headline {
+        return None;
+    }
+    let mut points: Vec<ReviewPoint> = plan
+        .model
+        .scenarios
+        .iter()
+        .zip(scen)
+        .map(|(name, v)| ReviewPoint {
+            label: format!("model {name}"),
+            npv: v[e * k],
+            percentile_rank: s.ecdf(v[e * k]),
+        })
+        .collect();
+    if let Some((_, pts)) = extra.iter().find(|(eid, _)| eid == id) {
+        for (label, v) in pts {
+            points.push(ReviewPoint {
+                label: label.clone(),
+                npv: *v,
+                percentile_rank: s.ecdf(*v),
+            });
+        }
+    }
+    let lo = points.iter().map(|p| p.npv).fold(f64::INFINITY, f64::min);
+    let hi = points
+        .iter()
+        .map(|p| p.npv)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let p = s.ecdf(hi) - s.below(lo);
+    Some(Review {
+        id: id.clone(),
+        points,
+        p_within_range: p,
+        p_within_range_se: proportion_se(p, s.len()),
+        range: [lo, hi],
+    })
+}
+
 /// Summarise a run.
 pub fn summarise(
     plan: &Plan,
@@ -259,48 +311,63 @@ pub fn summarise(
     let k = ENTITY_MEASURES.len();
     let h = plan.model.horizon_years;
     let n = draws.n;
-    let mut outcomes = Vec::new();
-    for (e, id) in plan.entities.iter().enumerate() {
-        let col = |m: usize| &draws.outcomes[e * k + m];
-        let leak = Sorted::new(col(3).clone()).unwrap();
-        let delay = Sorted::new(col(4).clone()).unwrap();
-        let headline = e == plan.entities.len() - 1 || !plan.model.themes[e].indicative;
-        outcomes.push(EntitySummary {
-            id: id.clone(),
-            headline,
-            npv: stat(col(0), o),
-            pv_benefits: stat(col(1), o),
-            pv_costs: stat(col(2), o),
-            leakage_to_zero: stat(col(3), o),
-            delay_to_zero: stat(col(4), o),
-            delay_to_zero_whole: year_probs(&draws.delay_whole[e], h as u8 + 1, false),
-            breakeven_year: year_probs(&draws.breakeven[e], h as u8, true),
-            // NPV stays positive under leakage x iff the draw's leakage-to-zero exceeds x.
-            leakage_curve: (0..=20)
-                .map(|i| {
-                    let x = i as f64 / 20.0;
-                    CurvePoint {
-                        x,
-                        p_npv_positive: 1.0 - leak.ecdf(x),
-                    }
-                })
-                .collect(),
-            delay_curve: (0..=(4 * h))
-                .map(|i| {
-                    let x = i as f64 / 4.0;
-                    CurvePoint {
-                        x,
-                        p_npv_positive: 1.0 - delay.ecdf(x),
-                    }
-                })
-                .collect(),
-        });
-    }
+    // The model's deterministic scenarios, for the headline review.
+    let scen: Vec<Vec<f64>> = (0..plan.model.scenarios.len())
+        .map(|s| plan.evaluate_inputs(&plan.model.inputs(s)))
+        .collect();
+    // Entities are summarised in parallel; each one's statistics are computed sequentially over
+    // its own columns, so the result does not depend on the number of threads.
+    use rayon::prelude::*;
+    let mut outcomes: Vec<EntitySummary> = plan
+        .entities
+        .par_iter()
+        .enumerate()
+        .map(|(e, id)| {
+            let col = |m: usize| &draws.outcomes[e * k + m];
+            let sorted =
+                |m: usize| Sorted::new(col(m).clone()).expect("the engine keeps only finite draws");
+            let npv = sorted(0);
+            let leak = sorted(3);
+            let delay = sorted(4);
+            let headline = e == plan.entities.len() - 1 || !plan.model.themes[e].indicative;
+            EntitySummary {
+                id: id.clone(),
+                headline,
+                npv: stat(col(0), &npv, o),
+                pv_benefits: stat(col(1), &sorted(1), o),
+                pv_costs: stat(col(2), &sorted(2), o),
+                leakage_to_zero: stat(col(3), &leak, o),
+                delay_to_zero: stat(col(4), &delay, o),
+                review: review(plan, e, &npv, &scen, extra),
+                delay_to_zero_whole: year_probs(&draws.delay_whole[e], h as u8 + 1, false),
+                breakeven_year: year_probs(&draws.breakeven[e], h as u8, true),
+                // NPV stays positive under leakage x iff the draw's leakage-to-zero exceeds x.
+                leakage_curve: (0..=20)
+                    .map(|i| {
+                        let x = i as f64 / 20.0;
+                        CurvePoint {
+                            x,
+                            p_npv_positive: 1.0 - leak.ecdf(x),
+                        }
+                    })
+                    .collect(),
+                delay_curve: (0..=(4 * h))
+                    .map(|i| {
+                        let x = i as f64 / 4.0;
+                        CurvePoint {
+                            x,
+                            p_npv_positive: 1.0 - delay.ecdf(x),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
     let pb = plan.entities.len() * k;
     let partners = plan
         .model
         .partners
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(p, partner)| {
             let v = &draws.outcomes[pb + p];
@@ -308,60 +375,20 @@ pub fn summarise(
             let pn = s.below(0.0);
             PartnerSummary {
                 id: partner.id.clone(),
-                npv: stat(v, o),
+                npv: stat(v, &s, o),
                 p_negative: pn,
                 p_negative_se: proportion_se(pn, n),
             }
         })
         .collect();
-    // Headline review: where the deterministic scenarios fall in the simulated distribution.
-    let scen: Vec<Vec<f64>> = (0..plan.model.scenarios.len())
-        .map(|s| plan.evaluate_inputs(&plan.model.inputs(s)))
+    let headline_review: Vec<Review> = outcomes
+        .iter_mut()
+        .filter_map(|e| e.review.take())
         .collect();
-    let mut headline_review = Vec::new();
-    for (e, id) in plan.entities.iter().enumerate() {
-        if !outcomes[e].headline {
-            continue;
-        }
-        let s = Sorted::new(draws.outcomes[e * k].clone()).unwrap();
-        let mut points: Vec<ReviewPoint> = plan
-            .model
-            .scenarios
-            .iter()
-            .zip(&scen)
-            .map(|(name, v)| ReviewPoint {
-                label: format!("model {name}"),
-                npv: v[e * k],
-                percentile_rank: s.ecdf(v[e * k]),
-            })
-            .collect();
-        if let Some((_, pts)) = extra.iter().find(|(eid, _)| eid == id) {
-            for (label, v) in pts {
-                points.push(ReviewPoint {
-                    label: label.clone(),
-                    npv: *v,
-                    percentile_rank: s.ecdf(*v),
-                });
-            }
-        }
-        let lo = points.iter().map(|p| p.npv).fold(f64::INFINITY, f64::min);
-        let hi = points
-            .iter()
-            .map(|p| p.npv)
-            .fold(f64::NEG_INFINITY, f64::max);
-        let p = s.ecdf(hi) - s.below(lo);
-        headline_review.push(Review {
-            id: id.clone(),
-            points,
-            p_within_range: p,
-            p_within_range_se: proportion_se(p, n),
-            range: [lo, hi],
-        });
-    }
     let inputs: Vec<InputSummary> = plan
         .set
         .inputs
-        .iter()
+        .par_iter()
         .zip(&draws.inputs)
         .map(|(i, v)| {
             let s = Sorted::new(v.clone()).unwrap();
@@ -384,17 +411,19 @@ pub fn summarise(
             .iter()
             .map(|&i| plan.set.inputs[i].param.path.clone())
             .collect();
-        let achieved = c
+        let ranked: Vec<Vec<f64>> = c
             .inputs
-            .iter()
-            .map(|&a| {
-                c.inputs
-                    .iter()
-                    .map(|&b| {
+            .par_iter()
+            .map(|&a| ranks(&draws.inputs[a]))
+            .collect();
+        let achieved = (0..c.inputs.len())
+            .map(|a| {
+                (0..c.inputs.len())
+                    .map(|b| {
                         if a == b {
                             1.0
                         } else {
-                            spearman(&draws.inputs[a], &draws.inputs[b])
+                            pearson(&ranked[a], &ranked[b])
                         }
                     })
                     .collect()

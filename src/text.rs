@@ -324,6 +324,23 @@ fn pct_label(p: f64) -> String {
 pub fn summary_table(s: &crate::summary::Summary) -> String {
     let m = &s.metadata;
     let mut o = String::new();
+    // £m when every headline amount is below £1bn, so small business cases stay readable.
+    let largest = s
+        .outcomes
+        .iter()
+        .flat_map(|e| {
+            e.npv
+                .percentiles
+                .iter()
+                .map(|p| p.value.abs())
+                .chain([e.npv.mean.abs()])
+        })
+        .fold(0.0, f64::max);
+    let (unit, k) = if largest < 1.0 {
+        ("£m", 1000.0)
+    } else {
+        ("£bn", 1.0)
+    };
     let _ = writeln!(
         o,
         "npvrisk {} | scenario `{}` | {} draws ({} sampler, seed {}){}",
@@ -340,7 +357,7 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
     );
     let _ = writeln!(
         o,
-        "{} uncertain inputs; five-year NPV, £bn, with Monte Carlo standard errors in brackets\n",
+        "{} uncertain inputs; five-year NPV, {unit}, with Monte Carlo standard errors in brackets\n",
         s.inputs.len()
     );
     let pcts: Vec<String> = s.outcomes.first().map_or(vec![], |e| {
@@ -365,10 +382,14 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             o,
             "{:<26} {:>16}",
             name,
-            format!("{:.2} ({:.3})", e.npv.mean, e.npv.se_mean)
+            format!("{:.2} ({:.3})", e.npv.mean * k, e.npv.se_mean * k)
         );
         for p in &e.npv.percentiles {
-            let _ = write!(o, " {:>15}", format!("{:.2} ({:.3})", p.value, p.se));
+            let _ = write!(
+                o,
+                " {:>15}",
+                format!("{:.2} ({:.3})", p.value * k, p.se * k)
+            );
         }
         let b = &e.npv.below[0];
         let _ = writeln!(
@@ -379,7 +400,7 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
     }
     let _ = writeln!(
         o,
-        "\nHeadline review: where the published scenarios fall in the simulated distribution"
+        "\nHeadline review: where the scenario values fall in the simulated distribution"
     );
     for r in &s.headline_review {
         let pts: Vec<String> = r
@@ -389,7 +410,7 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
                 format!(
                     "{} {:.1} at P{:.0}",
                     p.label,
-                    p.npv,
+                    p.npv * k,
                     p.percentile_rank * 100.0
                 )
             })
@@ -399,8 +420,8 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             "  {:<24} {}; P({:.1} ≤ NPV ≤ {:.1}) = {:.1}%",
             r.id,
             pts.join(", "),
-            r.range[0],
-            r.range[1],
+            r.range[0] * k,
+            r.range[1] * k,
             r.p_within_range * 100.0
         );
     }
@@ -458,7 +479,7 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             o,
             "  {:<12} mean {:>7.2}  P(net benefit < 0) = {:.1}%",
             p.id,
-            p.npv.mean,
+            p.npv.mean * k,
             p.p_negative * 100.0
         );
     }

@@ -4,6 +4,8 @@
 mod bad_input;
 /// The binary's exit codes, output streams and formats.
 mod cli;
+/// The Monte Carlo engine: determinism, accuracy, correlations, bad distribution files.
+mod engine;
 /// The 2013 reproduction: calibration, committed results, figures that must stay reproduced.
 mod reproduction;
 
