@@ -16,8 +16,8 @@ use rayon::prelude::*;
 
 use crate::dist::{std_normal_cdf, std_normal_quantile};
 use crate::distfile::DistSet;
-use crate::model::{Inputs, ModelSpec, breakeven, delay_to_zero};
-use crate::params::apply;
+use crate::model::{Inputs, ModelSpec, ThemeInputs, breakeven, delay_to_zero};
+use crate::params::{Target, ThemeField, apply};
 use crate::rng::path_key;
 use crate::sampler::{Dimension, Sampler, SamplerKind};
 
@@ -56,6 +56,11 @@ pub struct Plan {
     input_stream: Vec<usize>,
     /// Stream index of each correlated input (copula order).
     corr_streams: Vec<usize>,
+    /// Per theme: its evaluation when no uncertain input touches it (computed once).
+    constant: Vec<Option<ThemeEval>>,
+    /// Whether a draw must start from a fresh copy of the template (partner-share inputs
+    /// rescale the other shares; every other input overwrites its own field each draw).
+    needs_reset: bool,
     /// Entities: the themes, then the headline total.
     pub entities: Vec<String>,
 }
@@ -111,38 +116,107 @@ pub struct Draws {
 }
 
 impl Draws {
-    fn empty(n_out: usize, n_ent: usize, n_in: usize, cap: usize) -> Draws {
-        Draws {
-            n: 0,
-            outcomes: (0..n_out).map(|_| Vec::with_capacity(cap)).collect(),
-            delay_whole: (0..n_ent).map(|_| Vec::with_capacity(cap)).collect(),
-            breakeven: (0..n_ent).map(|_| Vec::with_capacity(cap)).collect(),
-            inputs: (0..n_in).map(|_| Vec::with_capacity(cap)).collect(),
-            skipped: Vec::new(),
-        }
-    }
-
-    fn append(&mut self, mut other: Draws) {
-        self.n += other.n;
-        for (a, b) in self.outcomes.iter_mut().zip(&mut other.outcomes) {
-            a.append(b);
-        }
-        for (a, b) in self.delay_whole.iter_mut().zip(&mut other.delay_whole) {
-            a.append(b);
-        }
-        for (a, b) in self.breakeven.iter_mut().zip(&mut other.breakeven) {
-            a.append(b);
-        }
-        for (a, b) in self.inputs.iter_mut().zip(&mut other.inputs) {
-            a.append(b);
-        }
-        self.skipped.append(&mut other.skipped);
-    }
-
     /// Column index of an entity's measure.
     pub fn col(entity: usize, measure: usize) -> usize {
         entity * ENTITY_MEASURES.len() + measure
     }
+}
+
+/// One theme's evaluation for one draw.
+#[derive(Debug, Clone, Default)]
+struct ThemeEval {
+    /// `ENTITY_MEASURES` of the theme.
+    out: [f64; 5],
+    delay_whole: u8,
+    breakeven: u8,
+    /// Discounted net benefit by year.
+    disc: Vec<f64>,
+    /// Present value of benefits at each whole-year extra delay 0..=horizon+1.
+    pvk: Vec<f64>,
+    /// Discounted profile slid by j whole years, j = 0..=horizon+2 (scratch).
+    shifted: Vec<f64>,
+}
+
+impl ThemeEval {
+    fn compute(&mut self, th: &ThemeInputs, df: &[f64]) {
+        let h = df.len();
+        let kmax = h + 1;
+        let g = th.full_gross_bn();
+        let scaled = th.full_scaled_cost_bn();
+        let uplift = 1.0 + th.optimism_bias_cost;
+        // shifted[j] = Σ_t d_t p(t − j − k0) for the whole part k0 of the theme's own delay.
+        let k0 = th.delay_years.floor();
+        let f = th.delay_years - k0;
+        let k0 = k0 as usize;
+        self.shifted.clear();
+        for j in 0..kmax + 2 {
+            let jj = k0 + j;
+            let mut acc = 0.0;
+            for (t, d) in df.iter().enumerate().skip(jj) {
+                acc += d * th.profile_at((t + 1 - jj) as i64);
+            }
+            self.shifted.push(acc);
+        }
+        self.disc.clear();
+        let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
+        for (i, d) in df.iter().enumerate() {
+            let t = i + 1;
+            let gross = g * th.delayed_profile(t, th.delay_years);
+            let cost = (th.one_off_costs_bn[i] + th.ongoing_costs_bn[i]) * uplift
+                + scaled * th.profile_at(t as i64);
+            let dn = (gross - cost) * d;
+            self.disc.push(dn);
+            npv += dn;
+            pvb += gross * d;
+            pvc += cost * d;
+        }
+        self.pvk.clear();
+        for kk in 0..=kmax {
+            self.pvk
+                .push(g * ((1.0 - f) * self.shifted[kk] + f * self.shifted[kk + 1]));
+        }
+        let pvk = &self.pvk;
+        let delay = delay_to_zero(|kk| pvk[kk as usize] - pvc, kmax as u32);
+        self.out = [
+            npv,
+            pvb,
+            pvc,
+            if npv > 0.0 { npv / pvb } else { 0.0 },
+            delay.exact_years,
+        ];
+        self.delay_whole = delay.whole_years as u8;
+        self.breakeven = breakeven(&self.disc).unwrap_or(0) as u8;
+    }
+}
+
+/// Reusable scratch space of one worker.
+#[derive(Debug, Default)]
+struct Workspace {
+    theme: ThemeEval,
+    total_disc: Vec<f64>,
+    total_pvk: Vec<f64>,
+}
+
+/// One block's share of the output columns.
+struct BlockSlices<'a> {
+    outcomes: Vec<&'a mut [f64]>,
+    delay_whole: Vec<&'a mut [u8]>,
+    breakeven: Vec<&'a mut [u8]>,
+    inputs: Vec<&'a mut [f64]>,
+    kept: &'a mut [bool],
+}
+
+/// Split full-length columns into per-block slices (block b gets rows b·size..).
+fn split_columns<T>(cols: &mut [Vec<T>], size: usize, blocks: usize) -> Vec<Vec<&mut [T]>> {
+    let mut per: Vec<Vec<&mut [T]>> = (0..blocks)
+        .map(|_| Vec::with_capacity(cols.len()))
+        .collect();
+    for col in cols.iter_mut() {
+        for (b, chunk) in col.chunks_mut(size).enumerate() {
+            per[b].push(chunk);
+        }
+    }
+    per
 }
 
 impl Plan {
@@ -181,6 +255,25 @@ impl Plan {
         }
         let mut entities: Vec<String> = model.themes.iter().map(|t| t.id.clone()).collect();
         entities.push("total".into());
+        let touched = |ti: usize| {
+            set.inputs.iter().any(|i| match i.param.target {
+                Target::DiscountRate => true,
+                Target::Theme(t, _) => t == ti,
+            })
+        };
+        let constant = (0..template.themes.len())
+            .map(|ti| {
+                (!touched(ti)).then(|| {
+                    let mut e = ThemeEval::default();
+                    e.compute(&template.themes[ti], &template.discount_factors);
+                    e
+                })
+            })
+            .collect();
+        let needs_reset = set
+            .inputs
+            .iter()
+            .any(|i| matches!(i.param.target, Target::Theme(_, ThemeField::Share(_))));
         Ok(Plan {
             model,
             scenario,
@@ -189,6 +282,8 @@ impl Plan {
             dims,
             input_stream,
             corr_streams,
+            constant,
+            needs_reset,
             entities,
         })
     }
@@ -222,7 +317,9 @@ impl Plan {
         buf: &mut Vec<f64>,
         firsts: &mut [f64],
     ) {
-        work.copy_from(&self.template);
+        if self.needs_reset {
+            work.copy_from(&self.template);
+        }
         self.sample_uniforms(sampler, i, u);
         for (k, input) in self.set.inputs.iter().enumerate() {
             let w = input.param.width();
@@ -259,91 +356,60 @@ impl Plan {
     /// Evaluate one draw's inputs into `out` (continuous outcomes) and the discrete outcomes.
     ///
     /// Same arithmetic as [`crate::model::evaluate`] (a test holds them equal), organised for
-    /// speed: the present value of each theme's benefits at every whole-year extra delay is
-    /// computed once from shifted-profile sums and reused for the headline total.
+    /// speed: each theme's present value of benefits at every whole-year extra delay is computed
+    /// once and reused for the headline total, and themes no input touches are not recomputed.
+    /// `cached`: whether `x` is a draw of this plan's scenario, so that themes no input touches
+    /// can take their precomputed evaluation.
     fn evaluate(
         &self,
         x: &Inputs,
+        cached: bool,
         out: &mut [f64],
         delay_whole: &mut [u8],
         be: &mut [u8],
-        scratch: &mut Vec<f64>,
+        ws: &mut Workspace,
     ) {
         let df = &x.discount_factors;
         let h = df.len();
-        let kmax = h + 1; // at this extra delay no benefit falls inside the horizon
+        let kmax = h + 1;
         let n_t = x.themes.len();
         let k = ENTITY_MEASURES.len();
-        let n_p = self.model.partners.len();
         let partner_base = (n_t + 1) * k;
-        for p in 0..n_p {
-            out[partner_base + p] = 0.0;
+        for v in out[partner_base..].iter_mut() {
+            *v = 0.0;
         }
-        // scratch: [total discounted net by year (h) | theme discounted net (h) | total PV of
-        // benefits per extra delay (kmax+1) | theme PV per extra delay (kmax+1) | shifted sums]
-        let need = 2 * h + 2 * (kmax + 1) + (h + kmax + 2);
-        scratch.clear();
-        scratch.resize(need, 0.0);
-        let (total_disc, rest) = scratch.split_at_mut(h);
-        let (theme_disc, rest) = rest.split_at_mut(h);
-        let (total_pvk, rest) = rest.split_at_mut(kmax + 1);
-        let (theme_pvk, shifted) = rest.split_at_mut(kmax + 1);
+        ws.total_disc.clear();
+        ws.total_disc.resize(h, 0.0);
+        ws.total_pvk.clear();
+        ws.total_pvk.resize(kmax + 1, 0.0);
         let (mut tn, mut tb, mut tc) = (0.0, 0.0, 0.0);
         for (ti, th) in x.themes.iter().enumerate() {
-            let g = th.full_gross_bn();
-            let scaled = th.full_scaled_cost_bn();
-            let uplift = 1.0 + th.optimism_bias_cost;
-            // shifted[j] = Σ_t d_t p(t − j): the discounted profile slid by j whole years.
-            let base = th.delay_years.floor();
-            let f = th.delay_years - base;
-            let k0 = base as usize;
-            for (j, sj) in shifted.iter_mut().enumerate() {
-                let jj = k0 + j;
-                let mut acc = 0.0;
-                for (t, d) in df.iter().enumerate().skip(jj) {
-                    acc += d * th.profile_at((t + 1 - jj) as i64);
+            let e = match &self.constant[ti] {
+                Some(c) if cached => c,
+                _ => {
+                    ws.theme.compute(th, df);
+                    &ws.theme
                 }
-                *sj = acc;
-            }
-            let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
-            for (i, d) in df.iter().enumerate() {
-                let t = i + 1;
-                let gross = g * th.delayed_profile(t, th.delay_years);
-                let cost = (th.one_off_costs_bn[i] + th.ongoing_costs_bn[i]) * uplift
-                    + scaled * th.profile_at(t as i64);
-                let dn = (gross - cost) * d;
-                theme_disc[i] = dn;
-                npv += dn;
-                pvb += gross * d;
-                pvc += cost * d;
-            }
-            for (kk, v) in theme_pvk.iter_mut().enumerate() {
-                *v = g * ((1.0 - f) * shifted[kk] + f * shifted[kk + 1]);
-            }
-            let delay = delay_to_zero(|kk| theme_pvk[kk as usize] - pvc, kmax as u32);
-            let o = &mut out[ti * k..(ti + 1) * k];
-            o[0] = npv;
-            o[1] = pvb;
-            o[2] = pvc;
-            o[3] = if npv > 0.0 { npv / pvb } else { 0.0 };
-            o[4] = delay.exact_years;
-            delay_whole[ti] = delay.whole_years as u8;
-            be[ti] = breakeven(theme_disc).unwrap_or(0) as u8;
+            };
+            out[ti * k..(ti + 1) * k].copy_from_slice(&e.out);
+            delay_whole[ti] = e.delay_whole;
+            be[ti] = e.breakeven;
             if x.headline[ti] {
-                tn += npv;
-                tb += pvb;
-                tc += pvc;
-                for i in 0..h {
-                    total_disc[i] += theme_disc[i];
+                tn += e.out[0];
+                tb += e.out[1];
+                tc += e.out[2];
+                for (a, b) in ws.total_disc.iter_mut().zip(&e.disc) {
+                    *a += b;
                 }
-                for (a, b) in total_pvk.iter_mut().zip(theme_pvk.iter()) {
+                for (a, b) in ws.total_pvk.iter_mut().zip(&e.pvk) {
                     *a += b;
                 }
                 for (p, share) in th.partner_shares.iter().enumerate() {
-                    out[partner_base + p] += share * npv;
+                    out[partner_base + p] += share * e.out[0];
                 }
             }
         }
+        let total_pvk = &ws.total_pvk;
         let delay = delay_to_zero(|kk| total_pvk[kk as usize] - tc, kmax as u32);
         let o = &mut out[n_t * k..(n_t + 1) * k];
         o[0] = tn;
@@ -352,20 +418,21 @@ impl Plan {
         o[3] = if tn > 0.0 { tn / tb } else { 0.0 };
         o[4] = delay.exact_years;
         delay_whole[n_t] = delay.whole_years as u8;
-        be[n_t] = breakeven(total_disc).unwrap_or(0) as u8;
+        be[n_t] = breakeven(&ws.total_disc).unwrap_or(0) as u8;
     }
 
+    /// Fill one block's rows. Returns the draw indices whose outcome was not finite (only when
+    /// `skip` is set; otherwise the first one is an error).
     fn run_block(
         &self,
         sampler: &Sampler,
         start: u64,
-        end: u64,
+        cols: BlockSlices,
         skip: bool,
-    ) -> Result<Draws, RunError> {
+    ) -> Result<Vec<u64>, RunError> {
         let n_in = self.set.inputs.len();
         let n_ent = self.entities.len();
         let n_out = self.n_outcomes();
-        let mut d = Draws::empty(n_out, n_ent, n_in, (end - start) as usize);
         let mut work = self.template.clone();
         let mut u = vec![0.0; self.dims.len()];
         let mut buf = Vec::new();
@@ -373,13 +440,23 @@ impl Plan {
         let mut out = vec![0.0; n_out];
         let mut dw = vec![0u8; n_ent];
         let mut be = vec![0u8; n_ent];
-        let mut scratch = Vec::new();
-        for i in start..end {
+        let mut ws = Workspace::default();
+        let mut skipped = Vec::new();
+        let BlockSlices {
+            mut outcomes,
+            mut delay_whole,
+            mut breakeven,
+            mut inputs,
+            kept,
+        } = cols;
+        for (r, keep) in kept.iter_mut().enumerate() {
+            let i = start + r as u64;
             self.draw_inputs(sampler, i, &mut work, &mut u, &mut buf, &mut firsts);
-            self.evaluate(&work, &mut out, &mut dw, &mut be, &mut scratch);
+            self.evaluate(&work, true, &mut out, &mut dw, &mut be, &mut ws);
             if let Some(c) = out.iter().position(|v| !v.is_finite()) {
                 if skip {
-                    d.skipped.push(i);
+                    skipped.push(i);
+                    *keep = false;
                     continue;
                 }
                 return Err(RunError::NonFinite {
@@ -394,19 +471,19 @@ impl Plan {
                     measure: self.outcome_name(c),
                 });
             }
-            d.n += 1;
-            for (col, v) in d.outcomes.iter_mut().zip(&out) {
-                col.push(*v);
+            *keep = true;
+            for (col, v) in outcomes.iter_mut().zip(&out) {
+                col[r] = *v;
             }
             for e in 0..n_ent {
-                d.delay_whole[e].push(dw[e]);
-                d.breakeven[e].push(be[e]);
+                delay_whole[e][r] = dw[e];
+                breakeven[e][r] = be[e];
             }
-            for (col, v) in d.inputs.iter_mut().zip(&firsts) {
-                col.push(*v);
+            for (col, v) in inputs.iter_mut().zip(&firsts) {
+                col[r] = *v;
             }
         }
-        Ok(d)
+        Ok(skipped)
     }
 
     /// Run all draws. `progress` is called with the number of draws finished in each block.
@@ -428,27 +505,83 @@ impl Plan {
         sampler
             .check_dimensions(self.dims.len())
             .map_err(|e| RunError::Options(e.to_string()))?;
-        let blocks = opts.draws.div_ceil(opts.block_size);
-        let results: Vec<Result<Draws, RunError>> = (0..blocks)
-            .into_par_iter()
-            .map(|b| {
-                let start = b * opts.block_size;
-                let end = (start + opts.block_size).min(opts.draws);
-                let r = self.run_block(&sampler, start, end, opts.skip_nonfinite);
-                progress(end - start);
-                r
-            })
-            .collect();
-        let mut all = Draws::empty(
-            self.n_outcomes(),
-            self.entities.len(),
-            self.set.inputs.len(),
-            opts.draws as usize,
-        );
+        let n = usize::try_from(opts.draws).map_err(|_| {
+            RunError::Options(format!(
+                "`draws` = {}: too many for this machine's memory",
+                opts.draws
+            ))
+        })?;
+        let size = usize::try_from(opts.block_size)
+            .unwrap_or(usize::MAX)
+            .min(n);
+        let blocks = n.div_ceil(size);
+        let n_ent = self.entities.len();
+        let mut d = Draws {
+            n,
+            outcomes: (0..self.n_outcomes()).map(|_| vec![0.0; n]).collect(),
+            delay_whole: (0..n_ent).map(|_| vec![0u8; n]).collect(),
+            breakeven: (0..n_ent).map(|_| vec![0u8; n]).collect(),
+            inputs: (0..self.set.inputs.len()).map(|_| vec![0.0; n]).collect(),
+            skipped: Vec::new(),
+        };
+        let mut kept = vec![true; n];
+        let results: Vec<Result<Vec<u64>, RunError>> = {
+            let outcomes = split_columns(&mut d.outcomes, size, blocks);
+            let dws = split_columns(&mut d.delay_whole, size, blocks);
+            let bes = split_columns(&mut d.breakeven, size, blocks);
+            let ins = split_columns(&mut d.inputs, size, blocks);
+            let mut slices: Vec<BlockSlices> = Vec::with_capacity(blocks);
+            for ((((o, w), b), i), k) in outcomes
+                .into_iter()
+                .zip(dws)
+                .zip(bes)
+                .zip(ins)
+                .zip(kept.chunks_mut(size))
+            {
+                slices.push(BlockSlices {
+                    outcomes: o,
+                    delay_whole: w,
+                    breakeven: b,
+                    inputs: i,
+                    kept: k,
+                });
+            }
+            slices
+                .into_par_iter()
+                .enumerate()
+                .map(|(b, cols)| {
+                    let start = (b * size) as u64;
+                    let rows = cols.kept.len() as u64;
+                    let r = self.run_block(&sampler, start, cols, opts.skip_nonfinite);
+                    progress(rows);
+                    r
+                })
+                .collect()
+        };
         for r in results {
-            all.append(r?);
+            d.skipped.extend(r?);
         }
-        Ok(all)
+        if !d.skipped.is_empty() {
+            // Drop skipped rows, keeping draw order.
+            fn compact<T: Copy>(col: &mut Vec<T>, kept: &[bool]) {
+                let mut w = 0;
+                for r in 0..col.len() {
+                    if kept[r] {
+                        col[w] = col[r];
+                        w += 1;
+                    }
+                }
+                col.truncate(w);
+            }
+            for c in d.outcomes.iter_mut().chain(d.inputs.iter_mut()) {
+                compact(c, &kept);
+            }
+            for c in d.delay_whole.iter_mut().chain(d.breakeven.iter_mut()) {
+                compact(c, &kept);
+            }
+            d.n = n - d.skipped.len();
+        }
+        Ok(d)
     }
 
     /// Deterministic evaluation of the plan's scenario (no draws), in the engine's layout.
@@ -456,7 +589,14 @@ impl Plan {
         let mut out = vec![0.0; self.n_outcomes()];
         let mut dw = vec![0u8; self.entities.len()];
         let mut be = vec![0u8; self.entities.len()];
-        self.evaluate(&self.template, &mut out, &mut dw, &mut be, &mut Vec::new());
+        self.evaluate(
+            &self.template,
+            true,
+            &mut out,
+            &mut dw,
+            &mut be,
+            &mut Workspace::default(),
+        );
         out
     }
 
@@ -465,7 +605,14 @@ impl Plan {
         let mut out = vec![0.0; self.n_outcomes()];
         let mut dw = vec![0u8; self.entities.len()];
         let mut be = vec![0u8; self.entities.len()];
-        self.evaluate(x, &mut out, &mut dw, &mut be, &mut Vec::new());
+        self.evaluate(
+            x,
+            false,
+            &mut out,
+            &mut dw,
+            &mut be,
+            &mut Workspace::default(),
+        );
         out
     }
 }
