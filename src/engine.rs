@@ -21,14 +21,10 @@ use crate::params::{Target, ThemeField, apply};
 use crate::rng::path_key;
 use crate::sampler::{Dimension, Sampler, SamplerKind};
 
-/// Per-entity continuous outcomes, in column order.
-pub const ENTITY_MEASURES: [&str; 5] = [
-    "npv",
-    "pv_benefits",
-    "pv_costs",
-    "leakage_to_zero",
-    "delay_to_zero",
-];
+/// Per-entity continuous outcomes kept per draw, in column order. The present value of costs
+/// (PV of benefits − NPV) and leakage-to-zero (max(NPV, 0) / PV of benefits) are derived from
+/// these when summarising, which saves two columns per entity.
+pub const ENTITY_MEASURES: [&str; 3] = ["npv", "pv_benefits", "delay_to_zero"];
 
 /// Default number of draws per block.
 pub const DEFAULT_BLOCK: u64 = 4096;
@@ -126,7 +122,9 @@ impl Draws {
 #[derive(Debug, Clone, Default)]
 struct ThemeEval {
     /// `ENTITY_MEASURES` of the theme.
-    out: [f64; 5],
+    out: [f64; 3],
+    /// Present value of costs.
+    pvc: f64,
     delay_whole: u8,
     breakeven: u8,
     /// Discounted net benefit by year.
@@ -177,13 +175,8 @@ impl ThemeEval {
         }
         let pvk = &self.pvk;
         let delay = delay_to_zero(|kk| pvk[kk as usize] - pvc, kmax as u32);
-        self.out = [
-            npv,
-            pvb,
-            pvc,
-            if npv > 0.0 { npv / pvb } else { 0.0 },
-            delay.exact_years,
-        ];
+        self.out = [npv, pvb, delay.exact_years];
+        self.pvc = pvc;
         self.delay_whole = delay.whole_years as u8;
         self.breakeven = breakeven(&self.disc).unwrap_or(0) as u8;
     }
@@ -397,7 +390,7 @@ impl Plan {
             if x.headline[ti] {
                 tn += e.out[0];
                 tb += e.out[1];
-                tc += e.out[2];
+                tc += e.pvc;
                 for (a, b) in ws.total_disc.iter_mut().zip(&e.disc) {
                     *a += b;
                 }
@@ -414,9 +407,7 @@ impl Plan {
         let o = &mut out[n_t * k..(n_t + 1) * k];
         o[0] = tn;
         o[1] = tb;
-        o[2] = tc;
-        o[3] = if tn > 0.0 { tn / tb } else { 0.0 };
-        o[4] = delay.exact_years;
+        o[2] = delay.exact_years;
         delay_whole[n_t] = delay.whole_years as u8;
         be[n_t] = breakeven(&ws.total_disc).unwrap_or(0) as u8;
     }

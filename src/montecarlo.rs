@@ -87,6 +87,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         thresholds: a.thresholds.clone(),
     };
     let started = Instant::now();
+    let mut engine_secs = 0.0;
     let mut draws_n = a.draws;
     let (summary, draws) = loop {
         let opts = RunOptions {
@@ -104,6 +105,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
                 other => Failure::Input(other.to_string()),
             })?;
         bar.finish_and_clear();
+        engine_secs += started.elapsed().as_secs_f64() - engine_secs;
         if draws.n == 0 {
             return Err(Failure::Input(format!(
                 "all {} draws gave non-finite outcomes",
@@ -145,10 +147,12 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     };
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "{} draws in {:.2} s ({:.0} draws/s)",
+        "{} draws in {:.2} s ({:.0} draws/s; last engine pass ended at {:.2} s, summary {:.2} s)",
         summary.metadata.draws,
         secs,
-        summary.metadata.draws as f64 / secs
+        summary.metadata.draws as f64 / secs,
+        engine_secs,
+        secs - engine_secs
     );
     let json = summary_json(&summary, secs);
     if let Some(dir) = &a.out {

@@ -15,7 +15,11 @@ impl Sorted {
         if v.is_empty() || v.iter().any(|x| !x.is_finite()) {
             return None;
         }
-        v.sort_unstable_by(|a, b| a.total_cmp(b));
+        // Radix sort: the same order as `total_cmp`, several times faster on large samples.
+        // Constant outcomes (e.g. a theme no input touches) are already in order.
+        if !v.is_sorted_by(|a, b| a <= b) {
+            radsort::sort(&mut v);
+        }
         Some(Sorted(v))
     }
 
@@ -90,8 +94,10 @@ pub fn proportion_se(p: f64, n: usize) -> f64 {
 
 /// Ranks (1-based, ties averaged) of a sample, in its original order.
 pub fn ranks(v: &[f64]) -> Vec<f64> {
+    // Stable radix sort of the indices by value: ties stay in index order, as a stable
+    // comparison sort would leave them.
     let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_unstable_by(|&a, &b| v[a].total_cmp(&v[b]).then(a.cmp(&b)));
+    radsort::sort_by_key(&mut idx, |&i| v[i]);
     let mut r = vec![0.0; v.len()];
     let mut i = 0;
     while i < idx.len() {

@@ -90,9 +90,26 @@ pub struct Stat {
     pub below: Vec<Probability>,
 }
 
+/// Sort a copy of an engine column (the engine keeps only finite draws).
+fn sorted(v: Vec<f64>) -> Sorted {
+    Sorted::new(v).expect("the engine keeps only finite draws")
+}
+
+/// Statistics of a derived column: moments in draw order, then the column itself is sorted.
+fn moments_then_sort(v: Vec<f64>, o: &SummaryOptions) -> (Stat, Sorted) {
+    let (mean, sd) = mean_sd(&v);
+    let s = sorted(v);
+    let st = stat_from(mean, sd, &s, o);
+    (st, s)
+}
+
 /// Statistics of a sample `v` (in draw order, for the moments) and its sorted copy `s`.
 fn stat(v: &[f64], s: &Sorted, o: &SummaryOptions) -> Stat {
     let (mean, sd) = mean_sd(v);
+    stat_from(mean, sd, s, o)
+}
+
+fn stat_from(mean: f64, sd: f64, s: &Sorted, o: &SummaryOptions) -> Stat {
     let n = s.len();
     let mut th = vec![0.0];
     th.extend(o.thresholds.iter().copied().filter(|t| *t != 0.0));
@@ -324,42 +341,65 @@ pub fn summarise(
         .enumerate()
         .map(|(e, id)| {
             let col = |m: usize| &draws.outcomes[e * k + m];
-            let sorted =
-                |m: usize| Sorted::new(col(m).clone()).expect("the engine keeps only finite draws");
-            let npv = sorted(0);
-            let leak = sorted(3);
-            let delay = sorted(4);
+            let (npv_v, pvb_v, delay_v) = (col(0), col(1), col(2));
             let headline = e == plan.entities.len() - 1 || !plan.model.themes[e].indicative;
-            EntitySummary {
-                id: id.clone(),
-                headline,
-                npv: stat(col(0), &npv, o),
-                pv_benefits: stat(col(1), &sorted(1), o),
-                pv_costs: stat(col(2), &sorted(2), o),
-                leakage_to_zero: stat(col(3), &leak, o),
-                delay_to_zero: stat(col(4), &delay, o),
-                review: review(plan, e, &npv, &scen, extra),
-                delay_to_zero_whole: year_probs(&draws.delay_whole[e], h as u8 + 1, false),
-                breakeven_year: year_probs(&draws.breakeven[e], h as u8, true),
+            // One sorted copy at a time, dropped as soon as its statistics are taken, to bound
+            // memory on large runs.
+            let (npv, review) = {
+                let s = sorted(npv_v.clone());
+                (stat(npv_v, &s, o), review(plan, e, &s, &scen, extra))
+            };
+            let pv_benefits = stat(pvb_v, &sorted(pvb_v.clone()), o);
+            let pv_costs = {
+                let v: Vec<f64> = pvb_v.iter().zip(npv_v).map(|(b, n)| b - n).collect();
+                let st = moments_then_sort(v, o);
+                st.0
+            };
+            let (leakage_to_zero, leakage_curve) = {
+                let v: Vec<f64> = npv_v
+                    .iter()
+                    .zip(pvb_v)
+                    .map(|(n, b)| if *n > 0.0 { n / b } else { 0.0 })
+                    .collect();
+                let (st, s) = moments_then_sort(v, o);
                 // NPV stays positive under leakage x iff the draw's leakage-to-zero exceeds x.
-                leakage_curve: (0..=20)
+                let curve = (0..=20)
                     .map(|i| {
                         let x = i as f64 / 20.0;
                         CurvePoint {
                             x,
-                            p_npv_positive: 1.0 - leak.ecdf(x),
+                            p_npv_positive: 1.0 - s.ecdf(x),
                         }
                     })
-                    .collect(),
-                delay_curve: (0..=(4 * h))
+                    .collect();
+                (st, curve)
+            };
+            let (delay_to_zero, delay_curve) = {
+                let s = sorted(delay_v.clone());
+                let curve = (0..=(4 * h))
                     .map(|i| {
                         let x = i as f64 / 4.0;
                         CurvePoint {
                             x,
-                            p_npv_positive: 1.0 - delay.ecdf(x),
+                            p_npv_positive: 1.0 - s.ecdf(x),
                         }
                     })
-                    .collect(),
+                    .collect();
+                (stat(delay_v, &s, o), curve)
+            };
+            EntitySummary {
+                id: id.clone(),
+                headline,
+                npv,
+                pv_benefits,
+                pv_costs,
+                leakage_to_zero,
+                delay_to_zero,
+                review,
+                delay_to_zero_whole: year_probs(&draws.delay_whole[e], h as u8 + 1, false),
+                breakeven_year: year_probs(&draws.breakeven[e], h as u8, true),
+                leakage_curve,
+                delay_curve,
             }
         })
         .collect();
