@@ -60,6 +60,11 @@ enum Command {
         #[arg(long)]
         scenario: Option<String>,
     },
+    /// List the parameter paths of a model that a distribution file can assign distributions to.
+    Paths {
+        /// Model file (default: the embedded 2013 model).
+        model: Option<PathBuf>,
+    },
     /// Check model files and report the first mistake in each.
     Validate {
         #[arg(required = true)]
@@ -252,6 +257,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Format::Json => text::evaluation_json(&m, &evals),
                 Format::Csv => text::evaluation_csv(&m, &evals),
             })
+        }
+        Command::Paths { model } => {
+            let (_, m) = load_model(model.as_deref())?;
+            let mut o = String::new();
+            for p in npvrisk::params::all_paths(&m) {
+                let r = npvrisk::params::resolve(&m, &p).map_err(Failure::Internal)?;
+                let vals: Vec<String> = m
+                    .scenarios
+                    .iter()
+                    .zip(&r.values)
+                    .map(|(s, v)| {
+                        let shown: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
+                        format!("{s} = {}", shown.join(" "))
+                    })
+                    .collect();
+                o.push_str(&format!("{p}\t{}\t{}\n", r.domain.describe(), vals.join("; ")));
+            }
+            out(&o)
         }
         Command::Validate { files } => {
             let mut bad = 0;

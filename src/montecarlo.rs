@@ -97,14 +97,14 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             block_size: a.block_size,
             skip_nonfinite: a.skip_nonfinite,
         };
-        let bar = progress_bar(draws_n);
+        let bar = Progress::new(draws_n);
         let draws = pool
             .install(|| plan.run(&opts, &|k| bar.inc(k)))
             .map_err(|e| match e {
                 npvrisk::engine::RunError::Options(m) => Failure::Input(m),
                 other => Failure::Input(other.to_string()),
             })?;
-        bar.finish_and_clear();
+        bar.finish();
         engine_secs += started.elapsed().as_secs_f64() - engine_secs;
         if draws.n == 0 {
             return Err(Failure::Input(format!(
@@ -237,17 +237,39 @@ fn draws_csv(plan: &Plan, d: &npvrisk::engine::Draws) -> String {
     o
 }
 
-fn progress_bar(n: u64) -> indicatif::ProgressBar {
-    let bar =
-        indicatif::ProgressBar::with_draw_target(Some(n), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} draws ({eta} left)")
-    {
-        bar.set_style(style);
+/// A progress bar on stderr that appears only once a run has lasted about a second, and never
+/// when stderr is not a terminal.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    started: Instant,
+    shown: std::sync::atomic::AtomicBool,
+}
+
+impl Progress {
+    fn new(n: u64) -> Progress {
+        let bar = indicatif::ProgressBar::with_draw_target(Some(n), indicatif::ProgressDrawTarget::hidden());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} draws ({eta} left)") {
+            bar.set_style(style);
+        }
+        Progress { bar, started: Instant::now(), shown: std::sync::atomic::AtomicBool::new(false) }
     }
-    // Only show the bar for runs that last more than about a second.
-    bar.enable_steady_tick(std::time::Duration::from_millis(1000));
-    bar
+
+    fn inc(&self, k: u64) {
+        use std::io::IsTerminal;
+        use std::sync::atomic::Ordering;
+        if !self.shown.load(Ordering::Relaxed)
+            && self.started.elapsed().as_secs_f64() > 1.0
+            && std::io::stderr().is_terminal()
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        self.bar.inc(k);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 /// The printed five-year NPVs of the 2013 report, for the headline review of the embedded model.

@@ -395,7 +395,7 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
         let _ = writeln!(
             o,
             " {:>16}",
-            format!("{:.1}% ({:.1})", b.p * 100.0, b.se * 100.0)
+            format!("{:.1}% ({:.2})", b.p * 100.0, b.se * 100.0)
         );
     }
     let _ = writeln!(
