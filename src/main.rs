@@ -272,7 +272,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         format!("{s} = {}", shown.join(" "))
                     })
                     .collect();
-                o.push_str(&format!("{p}\t{}\t{}\n", r.domain.describe(), vals.join("; ")));
+                o.push_str(&format!(
+                    "{p}\t{}\t{}\n",
+                    r.domain.describe(),
+                    vals.join("; ")
+                ));
             }
             out(&o)
         }

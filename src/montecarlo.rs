@@ -247,11 +247,20 @@ struct Progress {
 
 impl Progress {
     fn new(n: u64) -> Progress {
-        let bar = indicatif::ProgressBar::with_draw_target(Some(n), indicatif::ProgressDrawTarget::hidden());
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} draws ({eta} left)") {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(n),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} draws ({eta} left)")
+        {
             bar.set_style(style);
         }
-        Progress { bar, started: Instant::now(), shown: std::sync::atomic::AtomicBool::new(false) }
+        Progress {
+            bar,
+            started: Instant::now(),
+            shown: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     fn inc(&self, k: u64) {
@@ -262,7 +271,8 @@ impl Progress {
             && std::io::stderr().is_terminal()
             && !self.shown.swap(true, Ordering::Relaxed)
         {
-            self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
         }
         self.bar.inc(k);
     }

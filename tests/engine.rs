@@ -323,3 +323,89 @@ fn keep_draws_writes_every_draw_and_nothing_else_in_the_folder() {
     assert_eq!(names, ["draws.csv", "summary.csv", "summary.json"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_non_finite_draw_is_an_error_naming_the_draw_and_its_inputs_or_is_counted_on_request() {
+    let args = [
+        "run",
+        "tests/data/council.toml",
+        "--dist",
+        "tests/data/overflow_dists.toml",
+        "--draws",
+        "2000",
+    ];
+    let o = bin().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("gave a non-finite"), "{stderr}");
+    assert!(
+        stderr.contains("themes.families.benefit_per_engaged_gbp = "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("NaN"), "{stderr}");
+
+    let o = bin()
+        .args(args)
+        .args(["--skip-nonfinite", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let skipped = v["skipped_nonfinite"].as_u64().unwrap();
+    let kept = v["kept_draws"].as_u64().unwrap();
+    assert!(
+        skipped > 0 && kept > 0 && skipped + kept == 2000,
+        "{skipped} + {kept}"
+    );
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("NaN"));
+}
+
+#[test]
+fn precision_doubles_the_draws_until_every_reported_percentile_is_precise_enough() {
+    let target = 0.1;
+    let o = bin()
+        .args([
+            "run",
+            "--draws",
+            "500",
+            "--precision",
+            "0.1",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let draws = v["metadata"]["draws"].as_u64().unwrap();
+    assert!(draws > 500 && (draws / 500).is_power_of_two(), "{draws}");
+    for e in v["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["headline"] == true)
+    {
+        for p in e["npv"]["percentiles"].as_array().unwrap() {
+            let (value, se) = (p["value"].as_f64().unwrap(), p["se"].as_f64().unwrap());
+            if value != 0.0 {
+                assert!(
+                    se / value.abs() < target,
+                    "{}: P{} relative se {}",
+                    e["id"],
+                    p["p"],
+                    se / value.abs()
+                );
+            }
+        }
+    }
+}
