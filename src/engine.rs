@@ -639,3 +639,59 @@ impl Plan {
         Ok(sums.iter().sum())
     }
 }
+
+/// A factor for one-at-a-time and variance-based sensitivity: one random stream and the inputs
+/// that draw from it (usually one input; several when inputs share a `stream`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factor {
+    pub name: String,
+    /// Indices into the plan's inputs.
+    pub inputs: Vec<usize>,
+}
+
+impl Plan {
+    /// The factors of the plan, one per distinct stream, in stream order.
+    pub fn factors(&self) -> Vec<Factor> {
+        let mut names: Vec<String> = self.set.inputs.iter().map(|i| i.stream.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(k, name)| Factor {
+                inputs: (0..self.set.inputs.len())
+                    .filter(|&i| self.input_stream[i] == k)
+                    .collect(),
+                name,
+            })
+            .collect()
+    }
+
+    /// Evaluate with each factor at quantile position `u[k]` (no copula: factors independent),
+    /// optionally overriding one input's values, in the engine's outcome layout.
+    pub fn evaluate_at(&self, u: &[f64], set_input: Option<(usize, &[f64])>) -> Vec<f64> {
+        let mut work = self.template.clone();
+        let mut buf = Vec::new();
+        for (k, input) in self.set.inputs.iter().enumerate() {
+            let w = input.param.width();
+            buf.resize(w, 0.0);
+            match set_input {
+                Some((i, v)) if i == k => buf.copy_from_slice(v),
+                _ => input.dist.values(u[self.input_stream[k]], &mut buf[..w]),
+            }
+            apply(&mut work, input.param.target, &buf[..w]);
+        }
+        let mut out = vec![0.0; self.n_outcomes()];
+        let mut dw = vec![0u8; self.entities.len()];
+        let mut be = vec![0u8; self.entities.len()];
+        self.evaluate(
+            &work,
+            true,
+            &mut out,
+            &mut dw,
+            &mut be,
+            &mut Workspace::default(),
+        );
+        out
+    }
+}

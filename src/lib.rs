@@ -16,6 +16,8 @@ pub mod published;
 pub mod reproduce;
 pub mod rng;
 pub mod sampler;
+pub mod sensitivity;
+pub mod sobol_indices;
 pub mod stats;
 pub mod summary;
 pub mod text;

@@ -35,6 +35,8 @@ enum Command {
     Run(RunArgs),
     /// Measure engine throughput (draws/s with every outcome) next to the RNG floor, in one run.
     Throughput(RunArgs),
+    /// Sensitivity analysis: tornado, switching values, rank correlations, Sobol indices.
+    Sensitivity(SensArgs),
     /// Compare the model with every figure of the 2013 report and write results/ey2013/.
     Reproduce {
         /// Model file (default: the embedded 2013 model).
@@ -138,6 +140,36 @@ struct RunArgs {
     skip_nonfinite: bool,
 }
 
+#[derive(clap::Args, Clone)]
+struct SensArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Which analyses to run.
+    #[arg(long, value_enum, default_value_t = Method::All)]
+    method: Method,
+    /// Low and high quantile levels of the tornado, each in (0, 1).
+    #[arg(long, value_delimiter = ',', default_value = "0.1,0.9")]
+    levels: Vec<f64>,
+    /// Base draws N of the Sobol design (N(k+2) model runs, k factors).
+    #[arg(long, default_value_t = 4096)]
+    sobol_n: u64,
+    /// Bootstrap resamples for the Sobol confidence intervals.
+    #[arg(long, default_value_t = 500)]
+    bootstrap: usize,
+    /// Level of the Sobol confidence intervals, in (0, 1).
+    #[arg(long, default_value_t = 0.95)]
+    confidence: f64,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Method {
+    Tornado,
+    Switching,
+    Rank,
+    Sobol,
+    All,
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum SamplerArg {
     /// Plain Monte Carlo.
@@ -207,6 +239,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command.unwrap_or_else(default_run) {
         Command::Run(args) => montecarlo::run(args),
         Command::Throughput(args) => montecarlo::throughput(args),
+        Command::Sensitivity(args) => montecarlo::sensitivity(args),
         Command::Reproduce {
             model,
             published,

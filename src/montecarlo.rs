@@ -402,3 +402,99 @@ fn load_plan(a: &RunArgs) -> Result<LoadedPlan, Failure> {
     let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
     Ok((plan, (model_name, model_src), hashes))
 }
+
+/// `npvrisk sensitivity`: the analyses a reviewer expects, as tables (stdout) and files (--out).
+pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
+    use crate::Method;
+    use npvrisk::sensitivity::{self, Sensitivity, SensitivityOptions};
+    check_options(&a.run)?;
+    if a.levels.len() != 2
+        || !a.levels.iter().all(|l| *l > 0.0 && *l < 1.0)
+        || a.levels[0] >= a.levels[1]
+    {
+        return Err(Failure::Input(format!(
+            "`--levels` = {:?}: must be two quantile levels low,high with 0 < low < high < 1, e.g. 0.1,0.9",
+            a.levels
+        )));
+    }
+    if !(a.confidence > 0.0 && a.confidence < 1.0) {
+        return Err(Failure::Input(format!(
+            "`--confidence` = {}: must lie in (0, 1)",
+            a.confidence
+        )));
+    }
+    let (plan, _, _) = load_plan(&a.run)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.run.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
+    let want = |m: Method| a.method == Method::All || a.method == m;
+    if plan.set.inputs.is_empty() {
+        return Err(Failure::Input("no input has a distribution: there is nothing to analyse\nhint: pass a distribution file with --dist".into()));
+    }
+    let o = SensitivityOptions {
+        levels: (a.levels[0], a.levels[1]),
+        sobol_base: a.sobol_n,
+        bootstrap: a.bootstrap,
+        confidence: a.confidence,
+        seed: a.run.seed,
+    };
+    let result = pool.install(|| -> Result<Sensitivity, Failure> {
+        let rank = if want(Method::Rank) {
+            let opts = RunOptions {
+                draws: a.run.draws,
+                seed: a.run.seed,
+                sampler: sampler_kind(a.run.sampler),
+                block_size: a.run.block_size,
+                skip_nonfinite: a.run.skip_nonfinite,
+            };
+            let d = plan
+                .run(&opts, &|_| {})
+                .map_err(|e| Failure::Input(e.to_string()))?;
+            sensitivity::rank_correlations(&plan, &d)
+        } else {
+            Vec::new()
+        };
+        Ok(Sensitivity {
+            central_npv: sensitivity::central(&plan),
+            tornado: if want(Method::Tornado) {
+                sensitivity::tornado(&plan, o.levels)
+            } else {
+                Vec::new()
+            },
+            switching: if want(Method::Switching) {
+                sensitivity::switching_values(&plan)
+            } else {
+                Vec::new()
+            },
+            rank,
+            sobol: if want(Method::Sobol) {
+                sensitivity::sobol(&plan, &o).map_err(Failure::Input)?
+            } else {
+                Vec::new()
+            },
+            notes: sensitivity::notes(&plan),
+        })
+    })?;
+    let json = {
+        let mut t = serde_json::to_string_pretty(&result).expect("sensitivity serialises");
+        t.push('\n');
+        t
+    };
+    if let Some(dir) = &a.run.out {
+        let files = vec![
+            ("sensitivity.json".to_string(), json.clone()),
+            ("tornado.csv".to_string(), text::tornado_csv(&result)),
+            ("switching.csv".to_string(), text::switching_csv(&result)),
+            ("rank.csv".to_string(), text::rank_csv(&result)),
+            ("sobol.csv".to_string(), text::sobol_csv(&result)),
+        ];
+        npvrisk::output::write_all_atomic(dir, &files).map_err(Failure::Input)?;
+        eprintln!("wrote {}", dir.display());
+    }
+    out(&match a.run.format {
+        Format::Table => text::sensitivity_table(&result),
+        Format::Json => json,
+        Format::Csv => text::tornado_csv(&result),
+    })
+}

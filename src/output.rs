@@ -34,6 +34,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     })
 }
 
+/// Write several files into `dir` as a set: every file is first written to a temporary file, and
+/// only when all have been written are they renamed into place; on failure the temporaries are
+/// removed and no destination file is touched.
+pub fn write_all_atomic(dir: &Path, files: &[(String, String)]) -> Result<(), String> {
+    fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create folder `{}`: {e}", dir.display()))?;
+    let mut temps = Vec::new();
+    let cleanup = |temps: &[std::path::PathBuf]| {
+        for t in temps {
+            let _ = fs::remove_file(t);
+        }
+    };
+    for (name, body) in files {
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let r = (|| {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(body.as_bytes())?;
+            f.sync_all()
+        })();
+        if let Err(e) = r {
+            let _ = fs::remove_file(&tmp);
+            cleanup(&temps);
+            return Err(format!("cannot write `{}`: {e}", dir.join(name).display()));
+        }
+        temps.push(tmp);
+    }
+    for (tmp, (name, _)) in temps.iter().zip(files) {
+        fs::rename(tmp, dir.join(name)).map_err(|e| {
+            cleanup(&temps);
+            format!("cannot write `{}`: {e}", dir.join(name).display())
+        })?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

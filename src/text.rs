@@ -500,3 +500,173 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
     }
     o
 }
+
+/// Tornado bars as CSV.
+pub fn tornado_csv(s: &crate::sensitivity::Sensitivity) -> String {
+    let mut o = String::from(
+        "factor,inputs,central_value,low_value,high_value,total_npv_low,total_npv_high,swing\n",
+    );
+    for b in &s.tornado {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{},{}",
+            b.factor,
+            b.inputs.join(" "),
+            b.central_value,
+            b.low_value,
+            b.high_value,
+            b.total_low,
+            b.total_high,
+            b.swing
+        );
+    }
+    o
+}
+
+/// Switching values as CSV.
+pub fn switching_csv(s: &crate::sensitivity::Sensitivity) -> String {
+    let mut o = String::from(
+        "factor,input,entity,central_value,switching_value,change_pct,inside_distribution,percentile,note\n",
+    );
+    let f = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    for v in &s.switching {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{},{},\"{}\"",
+            v.factor,
+            v.input,
+            v.entity,
+            v.central_value,
+            f(v.switching_value),
+            f(v.change_pct),
+            v.inside_distribution,
+            f(v.percentile),
+            v.note.replace('"', "'")
+        );
+    }
+    o
+}
+
+/// Rank correlations as CSV.
+pub fn rank_csv(s: &crate::sensitivity::Sensitivity) -> String {
+    let mut o = String::from("input,entity,spearman,contribution_to_variance\n");
+    for r in &s.rank {
+        let _ = writeln!(
+            o,
+            "{},{},{},{}",
+            r.input, r.entity, r.spearman, r.contribution
+        );
+    }
+    o
+}
+
+/// Sobol indices as CSV.
+pub fn sobol_csv(s: &crate::sensitivity::Sensitivity) -> String {
+    let mut o =
+        String::from("entity,factor,first,first_low,first_high,total,total_low,total_high\n");
+    for r in &s.sobol {
+        for f in &r.factors {
+            let _ = writeln!(
+                o,
+                "{},{},{},{},{},{},{},{}",
+                r.entity,
+                f.factor,
+                f.first[0],
+                f.first[1],
+                f.first[2],
+                f.total[0],
+                f.total[1],
+                f.total[2]
+            );
+        }
+    }
+    o
+}
+
+/// A readable sensitivity report for the terminal.
+pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
+    let mut o = String::new();
+    let central: Vec<String> = s
+        .central_npv
+        .iter()
+        .map(|(id, v)| format!("{id} {v:.2}"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "Central NPVs (every input at its median), £bn: {}",
+        central.join(", ")
+    );
+    if !s.tornado.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nTornado: total NPV with one factor at its low / high level, the others at their medians (£bn)"
+        );
+        for b in &s.tornado {
+            let _ = writeln!(
+                o,
+                "  {:<48} {:>8.2} {:>8.2}   swing {:>6.2}   ({} {:.3} .. {:.3})",
+                b.factor,
+                b.total_low,
+                b.total_high,
+                b.swing,
+                b.inputs[0],
+                b.low_value,
+                b.high_value
+            );
+        }
+    }
+    if !s.switching.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nSwitching values: the value at which the NPV reaches zero, the others at their medians"
+        );
+        for v in &s.switching {
+            let sv = match (v.switching_value, v.change_pct) {
+                (Some(x), Some(c)) => format!("{x:.4} ({c:+.1}% from {:.4})", v.central_value),
+                (Some(x), None) => format!("{x:.4}"),
+                _ => "none".into(),
+            };
+            let _ = writeln!(
+                o,
+                "  {:<48} {:<24} {:<34} {}",
+                v.factor, v.entity, sv, v.note
+            );
+        }
+    }
+    if !s.rank.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nRank correlation with the total NPV (Spearman) and share of variance (normalised ρ²)"
+        );
+        let mut r: Vec<&crate::sensitivity::RankCorrelation> =
+            s.rank.iter().filter(|r| r.entity == "total").collect();
+        r.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+        for x in r {
+            let _ = writeln!(
+                o,
+                "  {:<52} {:>7.3} {:>7.1}%",
+                x.input,
+                x.spearman,
+                x.contribution * 100.0
+            );
+        }
+    }
+    for r in s.sobol.iter().filter(|r| r.entity == "total") {
+        let _ = writeln!(
+            o,
+            "\nSobol indices of the total NPV ({} base draws, {} model runs; 95% bootstrap intervals)",
+            r.base_draws, r.model_runs
+        );
+        for f in &r.factors {
+            let _ = writeln!(
+                o,
+                "  {:<48} first {:.3} [{:.3}, {:.3}]  total {:.3} [{:.3}, {:.3}]",
+                f.factor, f.first[0], f.first[1], f.first[2], f.total[0], f.total[1], f.total[2]
+            );
+        }
+    }
+    for n in &s.notes {
+        let _ = writeln!(o, "\nnote: {n}");
+    }
+    o
+}

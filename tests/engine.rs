@@ -85,7 +85,7 @@ fn the_engine_evaluates_exactly_as_the_deterministic_model() {
 /// One theme, no discounting, profile 1: NPV = 3 G − C with G ~ N(10, 1) and C ~ N(3, 0.5)
 /// (truncated at 0, which at 10 and 6 standard deviations changes nothing measurable), so
 /// NPV ~ N(27, √(9 + 0.25)).
-const LINEAR_MODEL: &str = r#"
+pub const LINEAR_MODEL: &str = r#"
 [model]
 name = "linear"
 price_base = "test"
@@ -107,7 +107,7 @@ one_off_costs_bn = [3.0, 0.0, 0.0]
 partner_shares = { A = 1.0 }
 "#;
 
-const LINEAR_DISTS: &str = r#"
+pub const LINEAR_DISTS: &str = r#"
 [[input]]
 path = "themes.t.gross_benefit_bn"
 kind = "truncated_normal"

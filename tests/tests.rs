@@ -8,6 +8,8 @@ mod cli;
 mod engine;
 /// The 2013 reproduction: calibration, committed results, figures that must stay reproduced.
 mod reproduction;
+/// Sensitivity analysis: closed-form checks on a linear model, CLI errors.
+mod sensitivity;
 
 /// Path of the built `npvrisk` binary.
 pub fn bin() -> std::process::Command {

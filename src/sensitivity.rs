@@ -1,0 +1,466 @@
+//! Sensitivity analysis of a plan: tornado (one at a time), switching values, rank correlations
+//! from Monte Carlo draws, and variance-based (Sobol) indices on the same deterministic engine.
+//!
+//! A *factor* is one random stream of the plan: usually one input, or several inputs that share a
+//! `stream` and move together (e.g. a theme's realisation and the costs that scale with it).
+//! "Central" means every factor at its median (quantile position 0.5).
+//!
+//! - Tornado: each factor at its low and high quantile (default P10 and P90), the others central.
+//! - Switching value (Green Book): the value of a factor at which an NPV reaches zero, the others
+//!   central. For a factor with one single-valued input the search covers the parameter's whole
+//!   physical range (a share in [0, 1], an amount ≥ 0); for grouped or list-valued factors it
+//!   covers the factor's own distribution (quantile positions 0 to 1).
+//! - Rank correlation: Spearman correlation of each input with each NPV over the Monte Carlo
+//!   draws, and its normalised square as a contribution to variance.
+//! - Sobol indices: first- and total-order, Saltelli (2010) design on a scrambled Sobol sequence,
+//!   bootstrap intervals ([`crate::sobol_indices`]). The factors are treated as independent: the
+//!   plan's rank correlations are not applied in this design (see the notes in the output).
+
+use serde::Serialize;
+
+use crate::distfile::InputDist;
+use crate::engine::{Draws, ENTITY_MEASURES, Plan};
+use crate::params::Domain;
+use crate::rng::path_key;
+use crate::sampler::{Dimension, Sampler, SamplerKind};
+use crate::sobol_indices::{SobolConfig, SobolIndices, sobol_indices_multi};
+use crate::stats::{pearson, ranks};
+
+/// What to compute and how.
+#[derive(Debug, Clone)]
+pub struct SensitivityOptions {
+    /// Low and high quantile levels of the tornado, each in (0, 1).
+    pub levels: (f64, f64),
+    /// Base draws N of the Sobol design (N(k+2) model runs).
+    pub sobol_base: u64,
+    pub bootstrap: usize,
+    pub confidence: f64,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EntityValue {
+    pub id: String,
+    pub low: f64,
+    pub high: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TornadoBar {
+    pub factor: String,
+    pub inputs: Vec<String>,
+    /// The first input's value at the central, low and high positions.
+    pub central_value: f64,
+    pub low_value: f64,
+    pub high_value: f64,
+    /// Total NPV with the factor low and high.
+    pub total_low: f64,
+    pub total_high: f64,
+    pub swing: f64,
+    /// Headline themes' NPVs with the factor low and high.
+    pub themes: Vec<EntityValue>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SwitchingValue {
+    pub factor: String,
+    pub input: String,
+    pub entity: String,
+    pub central_value: f64,
+    /// The value at which the entity's NPV reaches zero, if any in the searched range.
+    pub switching_value: Option<f64>,
+    pub change_pct: Option<f64>,
+    /// Whether the switching value lies inside the input's own distribution, and where.
+    pub inside_distribution: bool,
+    pub percentile: Option<f64>,
+    /// What was searched, and the outcome in words.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RankCorrelation {
+    pub input: String,
+    pub entity: String,
+    pub spearman: f64,
+    /// ρ² / Σ ρ² over the inputs, for this entity.
+    pub contribution: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SobolFactor {
+    pub factor: String,
+    pub first: [f64; 3],
+    pub total: [f64; 3],
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SobolResult {
+    pub entity: String,
+    pub variance: f64,
+    pub base_draws: u64,
+    pub model_runs: u64,
+    /// Estimate, low, high of each index (bootstrap percentile interval).
+    pub factors: Vec<SobolFactor>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sensitivity {
+    pub central_npv: Vec<(String, f64)>,
+    pub tornado: Vec<TornadoBar>,
+    pub switching: Vec<SwitchingValue>,
+    pub rank: Vec<RankCorrelation>,
+    pub sobol: Vec<SobolResult>,
+    pub notes: Vec<String>,
+}
+
+/// Headline entities: indices of headline themes, then the total.
+fn headline_entities(plan: &Plan) -> Vec<usize> {
+    let n_t = plan.model.themes.len();
+    let mut v: Vec<usize> = (0..n_t)
+        .filter(|&t| !plan.model.themes[t].indicative)
+        .collect();
+    v.push(n_t);
+    v
+}
+
+fn npv(out: &[f64], e: usize) -> f64 {
+    out[e * ENTITY_MEASURES.len()]
+}
+
+/// Tornado bars sorted by swing of the total NPV (largest first).
+pub fn tornado(plan: &Plan, levels: (f64, f64)) -> Vec<TornadoBar> {
+    let factors = plan.factors();
+    let central = vec![0.5; factors.len()];
+    let total = plan.entities.len() - 1;
+    let themes: Vec<usize> = headline_entities(plan)
+        .into_iter()
+        .filter(|&e| e != total)
+        .collect();
+    let mut bars: Vec<TornadoBar> = factors
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let at = |u: f64| {
+                let mut pos = central.clone();
+                pos[k] = u;
+                plan.evaluate_at(&pos, None)
+            };
+            let (lo, hi) = (at(levels.0), at(levels.1));
+            let first = &plan.set.inputs[f.inputs[0]];
+            let value = |u: f64| {
+                let mut b = vec![0.0; first.param.width()];
+                first.dist.values(u, &mut b);
+                b[0]
+            };
+            TornadoBar {
+                factor: f.name.clone(),
+                inputs: f
+                    .inputs
+                    .iter()
+                    .map(|&i| plan.set.inputs[i].param.path.clone())
+                    .collect(),
+                central_value: value(0.5),
+                low_value: value(levels.0),
+                high_value: value(levels.1),
+                total_low: npv(&lo, total),
+                total_high: npv(&hi, total),
+                swing: (npv(&hi, total) - npv(&lo, total)).abs(),
+                themes: themes
+                    .iter()
+                    .map(|&e| EntityValue {
+                        id: plan.entities[e].clone(),
+                        low: npv(&lo, e),
+                        high: npv(&hi, e),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    // Stable sort by swing, largest first; ties keep stream order.
+    bars.sort_by(|a, b| b.swing.total_cmp(&a.swing));
+    bars
+}
+
+/// Find a root of `g` on [a, b] given g(a), g(b) of opposite signs (bisection, 200 steps).
+fn bisect(g: &dyn Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
+    let mut ga = g(a);
+    for _ in 0..200 {
+        let m = 0.5 * (a + b);
+        let gm = g(m);
+        if gm == 0.0 {
+            return m;
+        }
+        if (gm < 0.0) == (ga < 0.0) {
+            a = m;
+            ga = gm;
+        } else {
+            b = m;
+        }
+        if (b - a).abs() <= 1e-12 * (1.0 + a.abs()) {
+            break;
+        }
+    }
+    0.5 * (a + b)
+}
+
+/// Nearest root of `g` to `x0` within [lo, hi] (bounds may be infinite), if any.
+fn nearest_root(g: &dyn Fn(f64) -> f64, x0: f64, lo: f64, hi: f64) -> Option<f64> {
+    let g0 = g(x0);
+    if g0 == 0.0 {
+        return Some(x0);
+    }
+    let scale = x0.abs().max(1e-9);
+    let mut best: Option<f64> = None;
+    for dir in [-1.0, 1.0] {
+        let bound = if dir < 0.0 { lo } else { hi };
+        let mut prev = x0;
+        for j in 0..64 {
+            let mut x = x0 + dir * scale * (2f64.powi(j) * 0.01);
+            if (dir < 0.0 && x < bound) || (dir > 0.0 && x > bound) {
+                x = bound;
+            }
+            if !x.is_finite() {
+                break;
+            }
+            let gx = g(x);
+            if (gx < 0.0) != (g0 < 0.0) || gx == 0.0 {
+                let r = bisect(g, prev, x);
+                if best.is_none_or(|b| (r - x0).abs() < (b - x0).abs()) {
+                    best = Some(r);
+                }
+                break;
+            }
+            if x == bound {
+                break;
+            }
+            prev = x;
+        }
+    }
+    best
+}
+
+/// The percentile of value `x` of input `i`'s distribution, if `x` lies inside its support.
+fn percentile_of(dist: &InputDist, x: f64) -> Option<f64> {
+    match dist {
+        InputDist::Direct(d) => {
+            let (lo, hi) = d.support();
+            (x >= lo && x <= hi).then(|| d.cdf(x))
+        }
+        InputDist::Between { low, mode, t_dist } => {
+            let d = mode[0] - low[0];
+            if d == 0.0 {
+                return None;
+            }
+            let t = (x - low[0]) / d;
+            let (lo, hi) = t_dist.support();
+            (t >= lo && t <= hi).then(|| {
+                if d > 0.0 {
+                    t_dist.cdf(t)
+                } else {
+                    1.0 - t_dist.cdf(t)
+                }
+            })
+        }
+    }
+}
+
+/// Switching values of every factor for every headline entity it affects.
+pub fn switching_values(plan: &Plan) -> Vec<SwitchingValue> {
+    let factors = plan.factors();
+    let central = vec![0.5; factors.len()];
+    let total = plan.entities.len() - 1;
+    let mut out = Vec::new();
+    for (k, f) in factors.iter().enumerate() {
+        let first = &plan.set.inputs[f.inputs[0]];
+        let mut cv = vec![0.0; first.param.width()];
+        first.dist.values(0.5, &mut cv);
+        let touches = |e: usize| {
+            e == total
+                || f.inputs
+                    .iter()
+                    .any(|&i| match plan.set.inputs[i].param.target {
+                        crate::params::Target::DiscountRate => true,
+                        crate::params::Target::Theme(t, _) => t == e,
+                    })
+        };
+        for e in headline_entities(plan).into_iter().filter(|&e| touches(e)) {
+            let single = f.inputs.len() == 1 && first.param.width() == 1;
+            let (sv, note, pct) = if single {
+                let (lo, hi) = match first.param.domain {
+                    Domain::Share => (0.0, 1.0),
+                    Domain::NonNegative => (0.0, f64::INFINITY),
+                    Domain::Rate => (-1.0 + 1e-9, f64::INFINITY),
+                };
+                let g = |x: f64| npv(&plan.evaluate_at(&central, Some((f.inputs[0], &[x]))), e);
+                match nearest_root(&g, cv[0], lo, hi) {
+                    Some(x) => {
+                        let p = percentile_of(&first.dist, x);
+                        let note = match p {
+                            Some(p) => format!(
+                                "inside its distribution, at the {:.1}th percentile",
+                                p * 100.0
+                            ),
+                            None => {
+                                "outside its distribution, inside the physical range".to_string()
+                            }
+                        };
+                        (Some(x), note, p)
+                    }
+                    None => (
+                        None,
+                        format!(
+                            "no switching value in the physical range ({})",
+                            first.param.domain.describe()
+                        ),
+                        None,
+                    ),
+                }
+            } else {
+                let g = |u: f64| {
+                    let mut pos = central.clone();
+                    pos[k] = u;
+                    npv(&plan.evaluate_at(&pos, None), e)
+                };
+                match nearest_root(&g, 0.5, 1e-9, 1.0 - 1e-9) {
+                    Some(u) => {
+                        let mut v = vec![0.0; first.param.width()];
+                        first.dist.values(u, &mut v);
+                        (Some(v[0]), format!("inside its distribution, at the {:.1}th percentile (grouped or list-valued factor: searched within its distribution)", u * 100.0), Some(u))
+                    }
+                    None => (None, "no switching value inside its distribution (grouped or list-valued factor: searched within its distribution only)".to_string(), None),
+                }
+            };
+            out.push(SwitchingValue {
+                factor: f.name.clone(),
+                input: first.param.path.clone(),
+                entity: plan.entities[e].clone(),
+                central_value: cv[0],
+                switching_value: sv,
+                change_pct: sv.and_then(|x| (cv[0] != 0.0).then(|| (x - cv[0]) / cv[0] * 100.0)),
+                inside_distribution: pct.is_some(),
+                percentile: pct,
+                note,
+            });
+        }
+    }
+    out
+}
+
+/// Spearman rank correlation of every input with every headline NPV over the draws.
+pub fn rank_correlations(plan: &Plan, draws: &Draws) -> Vec<RankCorrelation> {
+    use rayon::prelude::*;
+    let input_ranks: Vec<Vec<f64>> = draws.inputs.par_iter().map(|v| ranks(v)).collect();
+    let mut out = Vec::new();
+    for e in headline_entities(plan) {
+        let y = ranks(&draws.outcomes[e * ENTITY_MEASURES.len()]);
+        let rho: Vec<f64> = input_ranks
+            .iter()
+            .map(|r| pearson(r, &y))
+            .map(|x| if x.is_nan() { 0.0 } else { x })
+            .collect();
+        let sum: f64 = rho.iter().map(|r| r * r).sum();
+        for (i, r) in rho.iter().enumerate() {
+            out.push(RankCorrelation {
+                input: plan.set.inputs[i].param.path.clone(),
+                entity: plan.entities[e].clone(),
+                spearman: *r,
+                contribution: if sum > 0.0 { r * r / sum } else { 0.0 },
+            });
+        }
+    }
+    out
+}
+
+/// First- and total-order Sobol indices of every factor for every headline NPV.
+pub fn sobol(plan: &Plan, o: &SensitivityOptions) -> Result<Vec<SobolResult>, String> {
+    let factors = plan.factors();
+    let k = factors.len();
+    if k == 0 {
+        return Err(
+            "Sobol indices need at least one uncertain input; the distribution files give none"
+                .into(),
+        );
+    }
+    let sampler =
+        Sampler::new(SamplerKind::Sobol, o.seed, o.sobol_base).map_err(|e| e.to_string())?;
+    sampler.check_dimensions(2 * k).map_err(|e| e.to_string())?;
+    let dims: Vec<Dimension> = (0..2 * k)
+        .map(|j| Dimension {
+            stream: path_key(&format!("saltelli.{j}")),
+            index: j as u32,
+        })
+        .collect();
+    let uniform = |row: u64, col: usize| sampler.uniform(&dims[col], row);
+    let entities = headline_entities(plan);
+    let model = |u: &[f64], out: &mut [f64]| {
+        let r = plan.evaluate_at(u, None);
+        for (o, &e) in out.iter_mut().zip(&entities) {
+            *o = npv(&r, e);
+        }
+    };
+    let mut cfg = SobolConfig::new(o.sobol_base, o.seed);
+    cfg.resamples = o.bootstrap;
+    cfg.level = o.confidence;
+    let res: Vec<SobolIndices> = sobol_indices_multi(k, entities.len(), &cfg, &uniform, &model)
+        .map_err(|e| e.to_string())?;
+    Ok(entities
+        .iter()
+        .zip(res)
+        .map(|(&e, r)| SobolResult {
+            entity: plan.entities[e].clone(),
+            variance: r.variance,
+            base_draws: r.n_base,
+            model_runs: r.runs,
+            factors: factors
+                .iter()
+                .enumerate()
+                .map(|(i, f)| SobolFactor {
+                    factor: f.name.clone(),
+                    first: [r.first[i].estimate, r.first[i].low, r.first[i].high],
+                    total: [r.total[i].estimate, r.total[i].low, r.total[i].high],
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// Notes a reader needs: correlated inputs, grouped factors, what Sobol assumes.
+pub fn notes(plan: &Plan) -> Vec<String> {
+    let mut n = Vec::new();
+    for f in plan.factors().iter().filter(|f| f.inputs.len() > 1) {
+        let names: Vec<&str> = f
+            .inputs
+            .iter()
+            .map(|&i| plan.set.inputs[i].param.path.as_str())
+            .collect();
+        n.push(format!("Factor `{}` moves {} together (one stream): one-at-a-time results treat them as one factor, and their rank correlations with an outcome are not separable.", f.name, names.join(", ")));
+    }
+    if let Some(c) = &plan.set.correlation {
+        let mut pairs = Vec::new();
+        for a in 0..c.inputs.len() {
+            for b in 0..a {
+                if c.rank[a][b] != 0.0 {
+                    pairs.push(format!(
+                        "{} ~ {} ({})",
+                        plan.set.inputs[c.inputs[a]].param.path,
+                        plan.set.inputs[c.inputs[b]].param.path,
+                        c.rank[a][b]
+                    ));
+                }
+            }
+        }
+        if !pairs.is_empty() {
+            n.push(format!("Inputs correlated by design: {}. Their rank correlations with an outcome include each other's influence. Tornado, switching values and Sobol indices vary factors independently of these correlations; with correlated inputs, first-order Sobol indices of independent factors understate what a correlated group moves together.", pairs.join("; ")));
+        }
+    }
+    n
+}
+
+/// Central NPVs of the headline entities.
+pub fn central(plan: &Plan) -> Vec<(String, f64)> {
+    let r = plan.evaluate_at(&vec![0.5; plan.factors().len()], None);
+    headline_entities(plan)
+        .into_iter()
+        .map(|e| (plan.entities[e].clone(), npv(&r, e)))
+        .collect()
+}
