@@ -4,6 +4,7 @@
 //! ARCHITECTURE.md for the code map and invariants.
 
 pub mod calibrate;
+pub mod charts;
 pub mod dist;
 pub mod distfile;
 pub mod engine;
@@ -13,6 +14,7 @@ pub mod model;
 pub mod output;
 pub mod params;
 pub mod published;
+pub mod report;
 pub mod reproduce;
 pub mod rng;
 pub mod sampler;
@@ -21,3 +23,4 @@ pub mod sobol_indices;
 pub mod stats;
 pub mod summary;
 pub mod text;
+pub mod xlsx;

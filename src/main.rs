@@ -37,6 +37,9 @@ enum Command {
     Throughput(RunArgs),
     /// Sensitivity analysis: tornado, switching values, rank correlations, Sobol indices.
     Sensitivity(SensArgs),
+    /// The reviewer's report: run, sensitivity, charts, one self-contained HTML file and an
+    /// Excel workbook in --out (default `npvrisk-report`).
+    Report(SensArgs),
     /// Compare the model with every figure of the 2013 report and write results/ey2013/.
     Reproduce {
         /// Model file (default: the embedded 2013 model).
@@ -180,11 +183,13 @@ enum SamplerArg {
     Sobol,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Format {
     Table,
     Json,
     Csv,
+    /// An Excel workbook, one sheet per table (written to --out; `run`, `sensitivity`, `report`).
+    Xlsx,
 }
 
 /// Why the command failed, which decides the exit code.
@@ -240,6 +245,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Run(args) => montecarlo::run(args),
         Command::Throughput(args) => montecarlo::throughput(args),
         Command::Sensitivity(args) => montecarlo::sensitivity(args),
+        Command::Report(args) => montecarlo::report(args),
         Command::Reproduce {
             model,
             published,
@@ -286,7 +292,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             let evals: Vec<_> = which.into_iter().map(|s| (s, m.evaluate(s))).collect();
             out(&match format {
-                Format::Table => text::evaluation_table(&m, &evals),
+                Format::Table | Format::Xlsx => text::evaluation_table(&m, &evals),
                 Format::Json => text::evaluation_json(&m, &evals),
                 Format::Csv => text::evaluation_csv(&m, &evals),
             })

@@ -47,6 +47,11 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
     if a.block_size == 0 {
         return bad("`--block-size` = 0: must be at least 1".into());
     }
+    if a.format == Format::Xlsx && a.out.is_none() {
+        return bad(
+            "`--format xlsx` writes a workbook into the output folder: give `--out DIR`".into(),
+        );
+    }
     if a.keep_draws && a.out.is_none() {
         return bad("`--keep-draws` needs `--out DIR` to write the draws to".into());
     }
@@ -164,11 +169,18 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         )?;
         eprintln!("wrote {}", dir.display());
     }
-    out(&match a.format {
-        Format::Table => text::summary_table(&summary),
-        Format::Json => json,
-        Format::Csv => text::summary_csv(&summary),
-    })
+    match a.format {
+        Format::Table => out(&text::summary_table(&summary)),
+        Format::Json => out(&json),
+        Format::Csv => out(&text::summary_csv(&summary)),
+        Format::Xlsx => {
+            let dir = a.out.as_ref().expect("checked above");
+            let book = npvrisk::xlsx::workbook(&summary, None).map_err(Failure::Internal)?;
+            write_atomic(&dir.join("summary.xlsx"), &book).map_err(Failure::Input)?;
+            eprintln!("wrote {}", dir.join("summary.xlsx").display());
+            Ok(())
+        }
+    }
 }
 
 /// Summary JSON with timing appended as its own top-level field (the only field that differs
@@ -492,9 +504,160 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
         npvrisk::output::write_all_atomic(dir, &files).map_err(Failure::Input)?;
         eprintln!("wrote {}", dir.display());
     }
-    out(&match a.run.format {
-        Format::Table => text::sensitivity_table(&result),
-        Format::Json => json,
-        Format::Csv => text::tornado_csv(&result),
-    })
+    match a.run.format {
+        Format::Table => out(&text::sensitivity_table(&result)),
+        Format::Json => out(&json),
+        Format::Csv => out(&text::tornado_csv(&result)),
+        Format::Xlsx => Err(Failure::Input("`npvrisk sensitivity --format xlsx`: the workbook combines the run summary and the sensitivity tables; use `npvrisk report`, which writes report.xlsx".into())),
+    }
+}
+
+/// `npvrisk report`: one run, every sensitivity analysis, charts, HTML and workbook, written
+/// into the output folder as a set (nothing is written unless everything is ready).
+pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
+    use npvrisk::sensitivity::{self, Sensitivity, SensitivityOptions};
+    let dir = a
+        .run
+        .out
+        .take()
+        .unwrap_or_else(|| std::path::PathBuf::from("npvrisk-report"));
+    check_options(&a.run)?;
+    if a.levels.len() != 2
+        || !a.levels.iter().all(|l| *l > 0.0 && *l < 1.0)
+        || a.levels[0] >= a.levels[1]
+    {
+        return Err(Failure::Input(format!(
+            "`--levels` = {:?}: must be two quantile levels low,high with 0 < low < high < 1, e.g. 0.1,0.9",
+            a.levels
+        )));
+    }
+    if !(a.confidence > 0.0 && a.confidence < 1.0) {
+        return Err(Failure::Input(format!(
+            "`--confidence` = {}: must lie in (0, 1)",
+            a.confidence
+        )));
+    }
+    let embedded = a.run.model.is_none();
+    let (plan, (model_name, model_src), meta_files) = load_plan(&a.run)?;
+    if plan.set.inputs.is_empty() {
+        return Err(Failure::Input("no input has a distribution: there is nothing to report\nhint: pass a distribution file with --dist".into()));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.run.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
+    let sampler = sampler_kind(a.run.sampler);
+    let opts = RunOptions {
+        draws: a.run.draws,
+        seed: a.run.seed,
+        sampler,
+        block_size: a.run.block_size,
+        skip_nonfinite: a.run.skip_nonfinite,
+    };
+    let so = SensitivityOptions {
+        levels: (a.levels[0], a.levels[1]),
+        sobol_base: a.sobol_n,
+        bootstrap: a.bootstrap,
+        confidence: a.confidence,
+        seed: a.run.seed,
+    };
+    let extra: ReviewPoints = if embedded {
+        published_points()
+    } else {
+        Vec::new()
+    };
+    let (summary, sens, draws) = pool.install(|| -> Result<_, Failure> {
+        let bar = Progress::new(opts.draws);
+        let draws = plan
+            .run(&opts, &|k| bar.inc(k))
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        bar.finish();
+        if draws.n == 0 {
+            return Err(Failure::Input(format!(
+                "all {} draws gave non-finite outcomes",
+                draws.skipped.len()
+            )));
+        }
+        let meta = Metadata {
+            npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
+            model: FileHash::of(&model_name, &model_src),
+            distributions: meta_files.clone(),
+            scenario: plan.model.scenarios[plan.scenario].clone(),
+            seed: a.run.seed,
+            sampler: sampler.name().to_string(),
+            draws: opts.draws,
+            block_size: opts.block_size,
+            standard_errors: "independent-draw formulas (conservative for lhs and sobol)".into(),
+            percentile_method: "exact order statistics, linear interpolation (type 7)".into(),
+        };
+        let sopts = SummaryOptions {
+            percentiles: a.run.percentiles.clone(),
+            interval: a.run.interval,
+            thresholds: a.run.thresholds.clone(),
+        };
+        let summary = summary::summarise(&plan, &draws, meta, &sopts, &extra);
+        let sens = Sensitivity {
+            central_npv: sensitivity::central(&plan),
+            tornado: sensitivity::tornado(&plan, so.levels),
+            switching: sensitivity::switching_values(&plan),
+            rank: sensitivity::rank_correlations(&plan, &draws),
+            sobol: sensitivity::sobol(&plan, &so).map_err(Failure::Input)?,
+            notes: sensitivity::notes(&plan),
+        };
+        Ok((summary, sens, draws))
+    })?;
+    let reproduction = if embedded {
+        let p = parse_published(EY2013_PUBLISHED_FILE, EY2013_PUBLISHED)
+            .map_err(|e| Failure::Internal(e.to_string()))?;
+        let rows = npvrisk::reproduce::compare(&p, &plan.model).map_err(Failure::Internal)?;
+        let t = npvrisk::reproduce::tally(&rows);
+        Some(format!(
+            "Deterministic reproduction of the 2013 report: of {} published figures, {} are reproduced within rounding and {} are documented discrepancies ({} unexplained); see results/ey2013/README.md.",
+            t.total, t.within, t.explained, t.unexplained
+        ))
+    } else {
+        None
+    };
+    let charts = npvrisk::report::charts(&plan, &summary, &sens, &draws);
+    let html = npvrisk::report::html(&plan, &summary, &sens, &charts, reproduction.as_deref());
+    let book = npvrisk::xlsx::workbook(&summary, Some(&sens)).map_err(Failure::Internal)?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("report.html".into(), html.into_bytes()),
+        ("report.xlsx".into(), book),
+        (
+            "summary.json".into(),
+            summary_json(&summary, 0.0).into_bytes(),
+        ),
+        (
+            "summary.csv".into(),
+            text::summary_csv(&summary).into_bytes(),
+        ),
+        ("sensitivity.json".into(), {
+            let mut t = serde_json::to_string_pretty(&sens).expect("serialises");
+            t.push('\n');
+            t.into_bytes()
+        }),
+        ("tornado.csv".into(), text::tornado_csv(&sens).into_bytes()),
+        (
+            "switching.csv".into(),
+            text::switching_csv(&sens).into_bytes(),
+        ),
+        ("rank.csv".into(), text::rank_csv(&sens).into_bytes()),
+        ("sobol.csv".into(), text::sobol_csv(&sens).into_bytes()),
+    ];
+    for (name, svg) in &charts {
+        files.push((format!("charts/{name}.svg"), svg.clone().into_bytes()));
+        #[cfg(feature = "png")]
+        files.push((
+            format!("charts/{name}.png"),
+            npvrisk::charts::svg_to_png(svg, 2.0).map_err(Failure::Internal)?,
+        ));
+    }
+    npvrisk::output::write_set_atomic(&dir, &files).map_err(Failure::Input)?;
+    eprintln!(
+        "wrote {} ({} files; open report.html in a browser)",
+        dir.display(),
+        files.len()
+    );
+    Ok(())
 }

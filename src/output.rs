@@ -36,27 +36,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// Write several files into `dir` as a set: every file is first written to a temporary file, and
 /// only when all have been written are they renamed into place; on failure the temporaries are
-/// removed and no destination file is touched.
-pub fn write_all_atomic(dir: &Path, files: &[(String, String)]) -> Result<(), String> {
-    fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create folder `{}`: {e}", dir.display()))?;
-    let mut temps = Vec::new();
+/// removed and no destination file is touched. Names may contain one level of subfolder.
+pub fn write_set_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+    let mut temps: Vec<std::path::PathBuf> = Vec::new();
     let cleanup = |temps: &[std::path::PathBuf]| {
         for t in temps {
             let _ = fs::remove_file(t);
         }
     };
     for (name, body) in files {
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let dest = dir.join(name);
+        let parent = dest.parent().unwrap_or(dir).to_path_buf();
+        if let Err(e) = fs::create_dir_all(&parent) {
+            cleanup(&temps);
+            return Err(format!("cannot create folder `{}`: {e}", parent.display()));
+        }
+        let file = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let tmp = parent.join(format!(".{file}.{}.tmp", std::process::id()));
         let r = (|| {
             let mut f = fs::File::create(&tmp)?;
-            f.write_all(body.as_bytes())?;
+            f.write_all(body)?;
             f.sync_all()
         })();
         if let Err(e) = r {
             let _ = fs::remove_file(&tmp);
             cleanup(&temps);
-            return Err(format!("cannot write `{}`: {e}", dir.join(name).display()));
+            return Err(format!("cannot write `{}`: {e}", dest.display()));
         }
         temps.push(tmp);
     }
@@ -67,6 +75,15 @@ pub fn write_all_atomic(dir: &Path, files: &[(String, String)]) -> Result<(), St
         })?;
     }
     Ok(())
+}
+
+/// [`write_set_atomic`] for text files.
+pub fn write_all_atomic(dir: &Path, files: &[(String, String)]) -> Result<(), String> {
+    let bytes: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(n, b)| (n.clone(), b.clone().into_bytes()))
+        .collect();
+    write_set_atomic(dir, &bytes)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 /// One example file per kind of bad model input, each with its expected message.
 mod bad_input;
+/// The report: HTML in a headless browser (ignored without chromium), Excel workbook.
+mod browser;
 /// The binary's exit codes, output streams and formats.
 mod cli;
 /// The Monte Carlo engine: determinism, accuracy, correlations, bad distribution files.

@@ -1,0 +1,546 @@
+//! The reviewer's report: one self-contained HTML file (charts inline as SVG, no network access)
+//! with the headline review, the summary table with Monte Carlo standard errors, thresholds,
+//! breakeven years, partner risk, sensitivity results and the run's metadata. Produces text; the
+//! binary writes files.
+
+use std::fmt::Write as _;
+
+use crate::charts::{self, BoxStats};
+use crate::engine::{Draws, ENTITY_MEASURES, Plan};
+use crate::sensitivity::Sensitivity;
+use crate::stats::{Sorted, mean_sd};
+use crate::summary::{Stat, Summary};
+
+/// A chart: file stem and SVG document.
+pub type Chart = (String, String);
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn bn(x: f64) -> String {
+    format!("£{x:.1}bn")
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+/// Every chart of the report, in order.
+pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Chart> {
+    let k = ENTITY_MEASURES.len();
+    let mut out = Vec::new();
+    let headline: Vec<usize> = s
+        .outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.headline)
+        .map(|(i, _)| i)
+        .collect();
+    // Distribution of NPV with the published / scenario values marked; the total first.
+    let mut order = headline.clone();
+    order.rotate_right(1);
+    for &e in &order {
+        let id = &s.outcomes[e].id;
+        let sorted = Sorted::new(d.outcomes[e * k].clone())
+            .map(|x| x.values().to_vec())
+            .unwrap_or_default();
+        let markers: Vec<(String, f64)> = s
+            .headline_review
+            .iter()
+            .find(|r| &r.id == id)
+            .map(|r| {
+                let published: Vec<_> = r
+                    .points
+                    .iter()
+                    .filter(|p| p.label.starts_with("published"))
+                    .collect();
+                let chosen = if published.is_empty() {
+                    r.points.iter().collect()
+                } else {
+                    published
+                };
+                chosen
+                    .iter()
+                    .map(|p| (format!("{} {}", p.label, bn(p.npv)), p.npv))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push((
+            format!("npv_{id}"),
+            charts::histogram_cdf(
+                &format!(
+                    "Five-year NPV, {}: simulated distribution and S-curve",
+                    label(id)
+                ),
+                "Five-year NPV (£bn, 2012-13 prices)",
+                &sorted,
+                &markers,
+                &bn,
+            ),
+        ));
+    }
+    if let Some(total) = sens.central_npv.iter().find(|(id, _)| id == "total") {
+        let bars: Vec<(String, f64, f64)> = sens
+            .tornado
+            .iter()
+            .map(|b| (factor_label(&b.factor), b.total_low, b.total_high))
+            .collect();
+        out.push((
+            "tornado".into(),
+            charts::tornado(
+                "Tornado: total NPV with each input at its P10 and P90, others at their medians",
+                "Total five-year NPV (£bn)",
+                total.1,
+                &bars,
+                &bn,
+            ),
+        ));
+    }
+    let leak: Vec<(String, Vec<(f64, f64)>)> = headline
+        .iter()
+        .map(|&e| {
+            (
+                label(&s.outcomes[e].id),
+                s.outcomes[e]
+                    .leakage_curve
+                    .iter()
+                    .map(|c| (c.x, c.p_npv_positive))
+                    .collect(),
+            )
+        })
+        .collect();
+    out.push((
+        "leakage_curve".into(),
+        charts::curves(
+            "Leakage: probability that the NPV stays positive when a share of benefits leaks",
+            "Share of benefits lost",
+            "P(NPV > 0)",
+            &leak,
+            &pct,
+            &pct,
+        ),
+    ));
+    let delay: Vec<(String, Vec<(f64, f64)>)> = headline
+        .iter()
+        .map(|&e| {
+            (
+                label(&s.outcomes[e].id),
+                s.outcomes[e]
+                    .delay_curve
+                    .iter()
+                    .map(|c| (c.x, c.p_npv_positive))
+                    .collect(),
+            )
+        })
+        .collect();
+    out.push((
+        "delay_curve".into(),
+        charts::curves(
+            "Delay: probability that the NPV stays positive when benefits slip",
+            "Extra delay of benefits (years)",
+            "P(NPV > 0)",
+            &delay,
+            &|x| format!("{x:.1}"),
+            &pct,
+        ),
+    ));
+    let years: Vec<String> = s.outcomes[0]
+        .breakeven_year
+        .iter()
+        .map(|y| {
+            y.year
+                .map_or("not within 5 years".to_string(), |v| format!("Year {v}"))
+        })
+        .collect();
+    let be: Vec<(String, Vec<f64>)> = headline
+        .iter()
+        .map(|&e| {
+            (
+                label(&s.outcomes[e].id),
+                s.outcomes[e].breakeven_year.iter().map(|y| y.p).collect(),
+            )
+        })
+        .collect();
+    out.push((
+        "breakeven".into(),
+        charts::bars(
+            "Breakeven year: first year cumulative discounted net benefit is at least zero",
+            "Breakeven year",
+            "Probability",
+            &years,
+            &be,
+            &pct,
+        ),
+    ));
+    let pb = plan.entities.len() * k;
+    let boxes: Vec<(String, BoxStats)> = plan
+        .model
+        .partners
+        .iter()
+        .enumerate()
+        .filter(|(p, _)| s.partners[*p].npv.mean != 0.0)
+        .filter_map(|(p, partner)| {
+            let v = &d.outcomes[pb + p];
+            let st = Sorted::new(v.clone())?;
+            Some((
+                partner.id.clone(),
+                BoxStats {
+                    p5: st.quantile(0.05),
+                    p25: st.quantile(0.25),
+                    p50: st.quantile(0.5),
+                    p75: st.quantile(0.75),
+                    p95: st.quantile(0.95),
+                    mean: mean_sd(v).0,
+                },
+            ))
+        })
+        .collect();
+    out.push(("partners".into(), charts::boxplots("Who bears the risk: each department's share of the headline five-year NPV (box P25-P75, whiskers P5-P95)", "Share of five-year NPV (£bn)", &boxes, &bn)));
+    if let Some(sob) = sens.sobol.iter().find(|r| r.entity == "total") {
+        let items: Vec<(String, charts::Estimate, charts::Estimate)> = sob
+            .factors
+            .iter()
+            .map(|f| {
+                (
+                    factor_label(&f.factor),
+                    (f.first[0], f.first[1], f.first[2]),
+                    (f.total[0], f.total[1], f.total[2]),
+                )
+            })
+            .collect();
+        out.push((
+            "sobol".into(),
+            charts::interval_bars(
+                &format!(
+                    "Sobol indices of the total NPV ({} base draws, {} model runs)",
+                    sob.base_draws, sob.model_runs
+                ),
+                "Share of the variance of the total NPV",
+                &items,
+            ),
+        ));
+    }
+    out
+}
+
+/// A readable name for a factor or input path: `themes.work_skills.delay_years` becomes
+/// "work skills: delay years".
+pub fn factor_label(name: &str) -> String {
+    let words = |s: &str| s.replace(['_', '.'], " ");
+    match name.strip_prefix("themes.").and_then(|r| r.split_once('.')) {
+        Some((theme, field)) => format!("{}: {}", words(theme), words(field)),
+        None => match name.split_once('.') {
+            Some((a, b)) => format!("{}: {}", words(a), words(b)),
+            None => words(name),
+        },
+    }
+}
+
+fn label(id: &str) -> String {
+    match id {
+        "total" => "headline total".to_string(),
+        other => other.replace('_', " "),
+    }
+}
+
+fn stat_cells(st: &Stat, f: &dyn Fn(f64) -> String) -> String {
+    let mut c = format!("<td>{} <small>±{}</small></td>", f(st.mean), f(st.se_mean));
+    for p in &st.percentiles {
+        let _ = write!(c, "<td>{} <small>±{}</small></td>", f(p.value), f(p.se));
+    }
+    c
+}
+
+/// The HTML report.
+pub fn html(
+    plan: &Plan,
+    s: &Summary,
+    sens: &Sensitivity,
+    charts: &[Chart],
+    reproduction: Option<&str>,
+) -> String {
+    let m = &s.metadata;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>npvrisk report: {name}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }}
+h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: .9em; }}
+th, td {{ border: 1px solid #ddd; padding: .3em .6em; text-align: right; }}
+th:first-child, td:first-child {{ text-align: left; }}
+th {{ background: #f3f3f3; }} small {{ color: #666; }}
+figure {{ margin: 1.5em 0; }} figure svg {{ max-width: 100%; height: auto; }}
+.note {{ background: #f7f7f0; border-left: 4px solid #cc9; padding: .5em 1em; }}
+code {{ font-size: .9em; }}
+</style></head><body>
+<h1>npvrisk report: {name}</h1>
+<p>Monte Carlo sensitivity analysis of the five-year net present value, {draws} draws. Money in £bn at 2012-13 prices unless stated. Figures after ± are Monte Carlo standard errors.</p>
+"#,
+        name = esc(&plan.model.name),
+        draws = s.kept_draws
+    );
+    // Headline review.
+    let _ = writeln!(
+        o,
+        "<h2>Headline review: how likely are the published figures?</h2>"
+    );
+    let _ = writeln!(
+        o,
+        "<table><tr><th>theme</th><th>point</th><th>NPV</th><th>percentile in the simulation</th></tr>"
+    );
+    for r in &s.headline_review {
+        for p in &r.points {
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td></tr>",
+                esc(&label(&r.id)),
+                esc(&p.label),
+                bn(p.npv),
+                p.percentile_rank * 100.0
+            );
+        }
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td><b>P({} ≤ NPV ≤ {})</b></td><td colspan=\"2\"><b>{:.1}%</b> <small>±{:.2}</small></td></tr>",
+            esc(&label(&r.id)),
+            bn(r.range[0]),
+            bn(r.range[1]),
+            r.p_within_range * 100.0,
+            r.p_within_range_se * 100.0
+        );
+    }
+    let _ = writeln!(o, "</table>");
+    for (name, svg) in charts.iter().filter(|(n, _)| n.starts_with("npv_")) {
+        let _ = writeln!(
+            o,
+            "<figure id=\"{}\">{}</figure>",
+            esc(name),
+            strip_xml_decl(svg)
+        );
+    }
+    // Summary table.
+    let _ = writeln!(
+        o,
+        "<h2>Summary of the five-year NPV</h2><table><tr><th>theme</th><th>mean</th>"
+    );
+    if let Some(e) = s.outcomes.first() {
+        for p in &e.npv.percentiles {
+            let _ = write!(o, "<th>P{}</th>", p.p * 100.0);
+        }
+    }
+    let _ = writeln!(o, "<th>P(NPV &lt; 0)</th></tr>");
+    for e in &s.outcomes {
+        let name = if e.headline {
+            label(&e.id)
+        } else {
+            format!("{} (indicative, not in total)", label(&e.id))
+        };
+        let b = &e.npv.below[0];
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td>{}<td>{:.1}% <small>±{:.2}</small></td></tr>",
+            esc(&name),
+            stat_cells(&e.npv, &|x| format!("{x:.2}")),
+            b.p * 100.0,
+            b.se * 100.0
+        );
+    }
+    let _ = writeln!(o, "</table>");
+    // Thresholds.
+    let _ = writeln!(
+        o,
+        "<h2>Thresholds: how much can go wrong before the NPV reaches zero</h2>"
+    );
+    let _ = writeln!(
+        o,
+        "<table><tr><th>theme</th><th>leakage-to-zero: median [P10, P90]</th><th>delay-to-zero (years): median [P10, P90]</th></tr>"
+    );
+    for e in s.outcomes.iter().filter(|e| e.headline) {
+        let q = |st: &Stat, p: f64| {
+            st.percentiles
+                .iter()
+                .find(|x| (x.p - p).abs() < 1e-12)
+                .map_or(f64::NAN, |x| x.value)
+        };
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{:.0}% [{:.0}%, {:.0}%]</td><td>{:.1} [{:.1}, {:.1}]</td></tr>",
+            esc(&label(&e.id)),
+            q(&e.leakage_to_zero, 0.5) * 100.0,
+            q(&e.leakage_to_zero, 0.1) * 100.0,
+            q(&e.leakage_to_zero, 0.9) * 100.0,
+            q(&e.delay_to_zero, 0.5),
+            q(&e.delay_to_zero, 0.1),
+            q(&e.delay_to_zero, 0.9)
+        );
+    }
+    let _ = writeln!(o, "</table>");
+    for name in ["leakage_curve", "delay_curve", "breakeven"] {
+        if let Some((_, svg)) = charts.iter().find(|(n, _)| n == name) {
+            let _ = writeln!(o, "<figure id=\"{name}\">{}</figure>", strip_xml_decl(svg));
+        }
+    }
+    // Partners.
+    let _ = writeln!(
+        o,
+        "<h2>Who bears the risk</h2><table><tr><th>department</th><th>mean share of NPV</th><th>P5</th><th>P95</th><th>P(net benefit &lt; 0)</th></tr>"
+    );
+    for p in s.partners.iter().filter(|p| p.npv.mean != 0.0) {
+        let q = |x: f64| {
+            p.npv
+                .percentiles
+                .iter()
+                .find(|y| (y.p - x).abs() < 1e-12)
+                .map_or(f64::NAN, |y| y.value)
+        };
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.1}%</td></tr>",
+            esc(&p.id),
+            p.npv.mean,
+            q(0.05),
+            q(0.95),
+            p.p_negative * 100.0
+        );
+    }
+    let _ = writeln!(o, "</table>");
+    if let Some((_, svg)) = charts.iter().find(|(n, _)| n == "partners") {
+        let _ = writeln!(
+            o,
+            "<figure id=\"partners\">{}</figure>",
+            strip_xml_decl(svg)
+        );
+    }
+    // Sensitivity.
+    let _ = writeln!(o, "<h2>Which assumptions drive the answer</h2>");
+    if let Some((_, svg)) = charts.iter().find(|(n, _)| n == "tornado") {
+        let _ = writeln!(o, "<figure id=\"tornado\">{}</figure>", strip_xml_decl(svg));
+    }
+    let _ = writeln!(
+        o,
+        "<h3>Switching values (Green Book): the value at which the NPV reaches zero, other inputs at their medians</h3><table><tr><th>input</th><th>NPV of</th><th>median value</th><th>switching value</th><th>change</th><th>where</th></tr>"
+    );
+    for v in &sens.switching {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{:.4}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            esc(&v.factor),
+            esc(&label(&v.entity)),
+            v.central_value,
+            v.switching_value
+                .map_or("none".to_string(), |x| format!("{x:.4}")),
+            v.change_pct.map_or(String::new(), |c| format!("{c:+.0}%")),
+            esc(&v.note)
+        );
+    }
+    let _ = writeln!(o, "</table>");
+    let _ = writeln!(
+        o,
+        "<h3>Rank correlation with the total NPV</h3><table><tr><th>input</th><th>Spearman</th><th>share of variance (normalised ρ²)</th></tr>"
+    );
+    let mut rank: Vec<_> = sens.rank.iter().filter(|r| r.entity == "total").collect();
+    rank.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+    for r in rank {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{:.3}</td><td>{:.1}%</td></tr>",
+            esc(&r.input),
+            r.spearman,
+            r.contribution * 100.0
+        );
+    }
+    let _ = writeln!(o, "</table>");
+    if let Some((_, svg)) = charts.iter().find(|(n, _)| n == "sobol") {
+        let _ = writeln!(
+            o,
+            "<h3>Variance-based (Sobol) indices</h3><figure id=\"sobol\">{}</figure>",
+            strip_xml_decl(svg)
+        );
+    }
+    for n in &sens.notes {
+        let _ = writeln!(o, "<p class=\"note\">{}</p>", esc(n));
+    }
+    // Metadata.
+    let _ = writeln!(o, "<h2>Run</h2><table>");
+    let rows = [
+        ("npvrisk version", m.npvrisk_version.clone()),
+        (
+            "model",
+            format!("{} (sha256 {})", m.model.file, m.model.sha256),
+        ),
+        (
+            "distributions",
+            m.distributions
+                .iter()
+                .map(|d| format!("{} (sha256 {})", d.file, d.sha256))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        ("scenario for fixed inputs", m.scenario.clone()),
+        ("seed", m.seed.to_string()),
+        ("sampler", m.sampler.clone()),
+        ("draws", m.draws.to_string()),
+        ("standard errors", m.standard_errors.clone()),
+        ("percentiles", m.percentile_method.clone()),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td style=\"text-align:left\"><code>{}</code></td></tr>",
+            k,
+            esc(&v)
+        );
+    }
+    let _ = writeln!(o, "</table>");
+    let _ = writeln!(
+        o,
+        "<h3>Uncertain inputs</h3><table><tr><th>input</th><th>kind</th><th>P10</th><th>P50</th><th>P90</th><th>source</th></tr>"
+    );
+    for i in &s.inputs {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td style=\"text-align:left\">{}</td></tr>",
+            esc(&i.path),
+            esc(&i.kind),
+            i.p10,
+            i.p50,
+            i.p90,
+            esc(i.source.as_deref().unwrap_or(""))
+        );
+    }
+    let _ = writeln!(o, "</table>");
+    if let Some(r) = reproduction {
+        let _ = writeln!(o, "<p>{}</p>", esc(r));
+    }
+    // A self-check the browser test reads: every chart laid out with a non-zero size.
+    let _ = writeln!(
+        o,
+        r#"<script>
+window.addEventListener('load', function () {{
+  var charts = document.querySelectorAll('figure svg');
+  var bad = 0;
+  charts.forEach(function (c) {{ var r = c.getBoundingClientRect(); if (!(r.width > 0 && r.height > 0)) bad++; }});
+  document.body.setAttribute('data-check', (bad === 0 ? 'ok:' : 'bad:') + charts.length);
+  console.log('npvrisk-report-check ' + document.body.getAttribute('data-check'));
+}});
+</script>
+</body></html>"#
+    );
+    o
+}
+
+/// Inline SVG must not carry an XML declaration.
+fn strip_xml_decl(svg: &str) -> &str {
+    match svg.strip_prefix("<?xml") {
+        Some(rest) => rest.split_once("?>").map_or(svg, |(_, r)| r.trim_start()),
+        None => svg,
+    }
+}

@@ -1,0 +1,144 @@
+//! The HTML report in a real headless browser (Debian's chromium). Ignored by the plain test
+//! command because it needs chromium; `.ci/run` installs chromium and runs it with `--ignored`.
+//! It fails, rather than skips, when chromium is missing.
+
+use std::process::Command;
+
+use crate::{bin, temp_dir};
+
+fn chromium() -> String {
+    for c in ["chromium", "chromium-browser", "google-chrome"] {
+        if Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return c.to_string();
+        }
+    }
+    panic!("no chromium found: install Debian's `chromium` package (.ci/run does)");
+}
+
+fn headless(browser: &str, profile: &std::path::Path) -> Command {
+    let mut c = Command::new(browser);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+    ]);
+    c.arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+#[test]
+#[ignore = "needs chromium; run by .ci/run"]
+fn the_report_renders_in_a_headless_browser_without_console_errors_or_missing_charts() {
+    let browser = chromium();
+    let dir = temp_dir("report");
+    let out = dir.join("report");
+    let o = bin()
+        .args(["report", "--draws", "20000", "--sobol-n", "256", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let figures = html.matches("<figure").count();
+    assert!(figures >= 9, "{figures} figures");
+    assert!(!html.contains("<img"), "charts are inline SVG");
+    for fetch in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(!html.contains(fetch), "no network references ({fetch})");
+    }
+    let url = format!("file://{}", out.join("report.html").display());
+
+    let dom = headless(&browser, &dir.join("profile"))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.status.success(), "{stderr}");
+    assert!(
+        dom_text.contains(&format!("data-check=\"ok:{figures}\"")),
+        "every chart laid out with a size; stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("npvrisk-report-check ok"),
+        "the page's console output reached the log: {stderr}"
+    );
+    for line in stderr.lines().filter(|l| l.contains("CONSOLE")) {
+        assert!(
+            !line.contains("Uncaught") && !line.to_lowercase().contains("error"),
+            "console error: {line}"
+        );
+    }
+
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
+    let _ = std::fs::remove_file(&shot);
+    let s = headless(&browser, &dir.join("profile2"))
+        .arg("--window-size=1200,6000")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size > 50_000,
+        "screenshot {} is {size} bytes",
+        shot.display()
+    );
+    eprintln!("screenshot saved to {}", shot.display());
+}
+
+#[test]
+fn the_report_workbook_has_one_sheet_per_table() {
+    use calamine::{Reader, Xlsx, open_workbook};
+    let dir = temp_dir("report-xlsx");
+    let out = dir.join("r");
+    let o = bin()
+        .args(["report", "--draws", "5000", "--sobol-n", "128", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut wb: Xlsx<_> = open_workbook(out.join("report.xlsx")).unwrap();
+    let names = wb.sheet_names();
+    for s in [
+        "Run",
+        "NPV",
+        "Headline review",
+        "Partners",
+        "Tornado",
+        "Switching values",
+        "Rank correlation",
+        "Sobol",
+    ] {
+        assert!(names.iter().any(|n| n == s), "missing sheet {s}: {names:?}");
+    }
+    let npv = wb.worksheet_range("NPV").unwrap();
+    assert_eq!(
+        npv.get_value((0, 0)).map(|c| c.to_string()),
+        Some("entity".to_string())
+    );
+    assert!(npv.height() >= 7);
+}
