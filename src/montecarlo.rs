@@ -81,10 +81,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         Vec::new()
     };
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
+    let pool = thread_pool(a.threads)?;
     let sampler = sampler_kind(a.sampler);
     let sopts = SummaryOptions {
         percentiles: a.percentiles.clone(),
@@ -117,18 +114,14 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
                 draws.skipped.len()
             )));
         }
-        let meta = Metadata {
-            npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
-            model: FileHash::of(&model_name, &model_src),
-            distributions: meta_files.clone(),
-            scenario: plan.model.scenarios[plan.scenario].clone(),
-            seed: a.seed,
-            sampler: sampler.name().to_string(),
-            draws: draws_n,
-            block_size: a.block_size,
-            standard_errors: "independent-draw formulas (conservative for lhs and sobol)".into(),
-            percentile_method: "exact order statistics, linear interpolation (type 7)".into(),
-        };
+        let meta = metadata(
+            &plan,
+            (&model_name, &model_src),
+            &meta_files,
+            a.seed,
+            sampler,
+            &opts,
+        );
         let s = summary::summarise(&plan, &draws, meta, &sopts, &extra);
         match a.precision {
             Some(x) if summary::worst_relative_se(&s) >= x && draws_n < a.max_draws => {
@@ -323,10 +316,7 @@ fn published_points() -> ReviewPoints {
 pub fn throughput(a: RunArgs) -> Result<(), Failure> {
     check_options(&a)?;
     let (plan, _, _) = load_plan(&a)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
+    let pool = thread_pool(a.threads)?;
     let opts = RunOptions {
         draws: a.draws,
         seed: a.seed,
@@ -420,26 +410,9 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
     use crate::Method;
     use npvrisk::sensitivity::{self, Sensitivity, SensitivityOptions};
     check_options(&a.run)?;
-    if a.levels.len() != 2
-        || !a.levels.iter().all(|l| *l > 0.0 && *l < 1.0)
-        || a.levels[0] >= a.levels[1]
-    {
-        return Err(Failure::Input(format!(
-            "`--levels` = {:?}: must be two quantile levels low,high with 0 < low < high < 1, e.g. 0.1,0.9",
-            a.levels
-        )));
-    }
-    if !(a.confidence > 0.0 && a.confidence < 1.0) {
-        return Err(Failure::Input(format!(
-            "`--confidence` = {}: must lie in (0, 1)",
-            a.confidence
-        )));
-    }
+    check_sens_options(&a)?;
     let (plan, _, _) = load_plan(&a.run)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.run.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
+    let pool = thread_pool(a.run.threads)?;
     let want = |m: Method| a.method == Method::All || a.method == m;
     if plan.set.inputs.is_empty() {
         return Err(Failure::Input("no input has a distribution: there is nothing to analyse\nhint: pass a distribution file with --dist".into()));
@@ -522,30 +495,13 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
         .take()
         .unwrap_or_else(|| std::path::PathBuf::from("npvrisk-report"));
     check_options(&a.run)?;
-    if a.levels.len() != 2
-        || !a.levels.iter().all(|l| *l > 0.0 && *l < 1.0)
-        || a.levels[0] >= a.levels[1]
-    {
-        return Err(Failure::Input(format!(
-            "`--levels` = {:?}: must be two quantile levels low,high with 0 < low < high < 1, e.g. 0.1,0.9",
-            a.levels
-        )));
-    }
-    if !(a.confidence > 0.0 && a.confidence < 1.0) {
-        return Err(Failure::Input(format!(
-            "`--confidence` = {}: must lie in (0, 1)",
-            a.confidence
-        )));
-    }
+    check_sens_options(&a)?;
     let embedded = a.run.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(&a.run)?;
     if plan.set.inputs.is_empty() {
         return Err(Failure::Input("no input has a distribution: there is nothing to report\nhint: pass a distribution file with --dist".into()));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.run.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
+    let pool = thread_pool(a.run.threads)?;
     let sampler = sampler_kind(a.run.sampler);
     let opts = RunOptions {
         draws: a.run.draws,
@@ -578,18 +534,14 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
                 draws.skipped.len()
             )));
         }
-        let meta = Metadata {
-            npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
-            model: FileHash::of(&model_name, &model_src),
-            distributions: meta_files.clone(),
-            scenario: plan.model.scenarios[plan.scenario].clone(),
-            seed: a.run.seed,
-            sampler: sampler.name().to_string(),
-            draws: opts.draws,
-            block_size: opts.block_size,
-            standard_errors: "independent-draw formulas (conservative for lhs and sobol)".into(),
-            percentile_method: "exact order statistics, linear interpolation (type 7)".into(),
-        };
+        let meta = metadata(
+            &plan,
+            (&model_name, &model_src),
+            &meta_files,
+            a.run.seed,
+            sampler,
+            &opts,
+        );
         let sopts = SummaryOptions {
             percentiles: a.run.percentiles.clone(),
             interval: a.run.interval,
@@ -660,4 +612,55 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
         files.len()
     );
     Ok(())
+}
+
+/// A worker pool with `threads` threads (default: all cores).
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))
+}
+
+/// Options of `sensitivity` and `report` beyond those of `run`.
+fn check_sens_options(a: &crate::SensArgs) -> Result<(), Failure> {
+    if a.levels.len() != 2
+        || !a.levels.iter().all(|l| *l > 0.0 && *l < 1.0)
+        || a.levels[0] >= a.levels[1]
+    {
+        return Err(Failure::Input(format!(
+            "`--levels` = {:?}: must be two quantile levels low,high with 0 < low < high < 1, e.g. 0.1,0.9",
+            a.levels
+        )));
+    }
+    if !(a.confidence > 0.0 && a.confidence < 1.0) {
+        return Err(Failure::Input(format!(
+            "`--confidence` = {}: must lie in (0, 1)",
+            a.confidence
+        )));
+    }
+    Ok(())
+}
+
+/// The metadata recorded with a run's summary.
+fn metadata(
+    plan: &Plan,
+    model: (&str, &str),
+    files: &[FileHash],
+    seed: u64,
+    sampler: SamplerKind,
+    opts: &RunOptions,
+) -> Metadata {
+    Metadata {
+        npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
+        model: FileHash::of(model.0, model.1),
+        distributions: files.to_vec(),
+        scenario: plan.model.scenarios[plan.scenario].clone(),
+        seed,
+        sampler: sampler.name().to_string(),
+        draws: opts.draws,
+        block_size: opts.block_size,
+        standard_errors: "independent-draw formulas (conservative for lhs and sobol)".into(),
+        percentile_method: "exact order statistics, linear interpolation (type 7)".into(),
+    }
 }
