@@ -112,6 +112,24 @@ pub struct Draws {
 }
 
 impl Draws {
+    /// Append the draws that follow these ones (e.g. the next shard's blocks).
+    pub fn append(&mut self, mut other: Draws) {
+        self.n += other.n;
+        for (a, b) in self.outcomes.iter_mut().zip(&mut other.outcomes) {
+            a.append(b);
+        }
+        for (a, b) in self.delay_whole.iter_mut().zip(&mut other.delay_whole) {
+            a.append(b);
+        }
+        for (a, b) in self.breakeven.iter_mut().zip(&mut other.breakeven) {
+            a.append(b);
+        }
+        for (a, b) in self.inputs.iter_mut().zip(&mut other.inputs) {
+            a.append(b);
+        }
+        self.skipped.append(&mut other.skipped);
+    }
+
     /// Column index of an entity's measure.
     pub fn col(entity: usize, measure: usize) -> usize {
         entity * ENTITY_MEASURES.len() + measure
@@ -483,6 +501,12 @@ impl Plan {
         opts: &RunOptions,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Draws, RunError> {
+        let blocks = Self::block_count(opts)?;
+        self.run_blocks(opts, 0, blocks, progress)
+    }
+
+    /// Number of blocks of a run (checks the options).
+    pub fn block_count(opts: &RunOptions) -> Result<u64, RunError> {
         if opts.draws == 0 {
             return Err(RunError::Options("`draws` = 0: must be at least 1".into()));
         }
@@ -491,20 +515,43 @@ impl Plan {
                 "`block_size` = 0: must be at least 1".into(),
             ));
         }
+        Ok(opts.draws.div_ceil(opts.block_size.min(opts.draws)))
+    }
+
+    /// Run blocks `first..end` of a run (rows `first·size` up to `end·size` or the last draw).
+    /// The rows are exactly those a full run computes for these blocks, bit for bit.
+    pub fn run_blocks(
+        &self,
+        opts: &RunOptions,
+        first: u64,
+        end: u64,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Draws, RunError> {
+        let total_blocks = Self::block_count(opts)?;
+        if first >= end || end > total_blocks {
+            return Err(RunError::Options(format!(
+                "blocks {first}..{end} are not inside the run's {total_blocks} blocks"
+            )));
+        }
         let sampler = Sampler::new(opts.sampler, opts.seed, opts.draws)
             .map_err(|e| RunError::Options(e.to_string()))?;
         sampler
             .check_dimensions(self.dims.len())
             .map_err(|e| RunError::Options(e.to_string()))?;
-        let n = usize::try_from(opts.draws).map_err(|_| {
+        let too_many = || {
             RunError::Options(format!(
                 "`draws` = {}: too many for this machine's memory",
                 opts.draws
             ))
-        })?;
-        let size = usize::try_from(opts.block_size)
-            .unwrap_or(usize::MAX)
-            .min(n);
+        };
+        let size = usize::try_from(opts.block_size.min(opts.draws)).map_err(|_| too_many())?;
+        let r0 = usize::try_from(first)
+            .map_err(|_| too_many())?
+            .checked_mul(size)
+            .ok_or_else(too_many)?;
+        let r1 = usize::try_from((end * opts.block_size.min(opts.draws)).min(opts.draws))
+            .map_err(|_| too_many())?;
+        let n = r1 - r0;
         let blocks = n.div_ceil(size);
         let n_ent = self.entities.len();
         let mut d = Draws {
@@ -541,7 +588,7 @@ impl Plan {
                 .into_par_iter()
                 .enumerate()
                 .map(|(b, cols)| {
-                    let start = (b * size) as u64;
+                    let start = (r0 + b * size) as u64;
                     let rows = cols.kept.len() as u64;
                     let r = self.run_block(&sampler, start, cols, opts.skip_nonfinite);
                     progress(rows);
@@ -693,5 +740,20 @@ impl Plan {
             &mut Workspace::default(),
         );
         out
+    }
+}
+
+impl Plan {
+    /// Draws with no rows, in this plan's layout (a shard that holds no block).
+    pub fn empty_draws(&self) -> Draws {
+        let n_ent = self.entities.len();
+        Draws {
+            n: 0,
+            outcomes: vec![Vec::new(); self.n_outcomes()],
+            delay_whole: vec![Vec::new(); n_ent],
+            breakeven: vec![Vec::new(); n_ent],
+            inputs: vec![Vec::new(); self.set.inputs.len()],
+            skipped: Vec::new(),
+        }
     }
 }

@@ -19,6 +19,7 @@ pub mod reproduce;
 pub mod rng;
 pub mod sampler;
 pub mod sensitivity;
+pub mod shard;
 pub mod sobol_indices;
 pub mod stats;
 pub mod summary;

@@ -65,6 +65,16 @@ enum Command {
         #[arg(long)]
         scenario: Option<String>,
     },
+    /// Merge shard files of one run into the outputs a single-process run would write.
+    Merge {
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Folder for summary.json and summary.csv.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// List the parameter paths of a model that a distribution file can assign distributions to.
     Paths {
         /// Model file (default: the embedded 2013 model).
@@ -141,6 +151,11 @@ struct RunArgs {
     /// Count and skip draws whose outcome is not finite instead of stopping.
     #[arg(long)]
     skip_nonfinite: bool,
+    /// Compute only shard K of N (0 ≤ K < N) and write it to --out as a shard file for
+    /// `npvrisk merge`. Without it, SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (when both
+    /// are set) define the shard.
+    #[arg(long)]
+    shard: Option<String>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -246,6 +261,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Throughput(args) => montecarlo::throughput(args),
         Command::Sensitivity(args) => montecarlo::sensitivity(args),
         Command::Report(args) => montecarlo::report(args),
+        Command::Merge {
+            shards,
+            out,
+            format,
+        } => montecarlo::merge(&shards, out.as_deref(), format),
         Command::Reproduce {
             model,
             published,

@@ -67,6 +67,9 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
 
 pub fn run(a: RunArgs) -> Result<(), Failure> {
     check_options(&a)?;
+    if let Some((k, n)) = shard_of(&a)? {
+        return run_shard(&a, k, n);
+    }
     let embedded = a.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(&a)?;
     if plan.set.inputs.is_empty() {
@@ -662,5 +665,224 @@ fn metadata(
         block_size: opts.block_size,
         standard_errors: "independent-draw formulas (conservative for lhs and sobol)".into(),
         percentile_method: "exact order statistics, linear interpolation (type 7)".into(),
+    }
+}
+
+/// The shard this process computes: `--shard`, else Slurm's array variables, else none.
+fn shard_of(a: &RunArgs) -> Result<Option<(u64, u64)>, Failure> {
+    if let Some(s) = &a.shard {
+        return npvrisk::shard::parse_shard(s)
+            .map(Some)
+            .map_err(Failure::Input);
+    }
+    let var = |n: &str| std::env::var(n).ok();
+    match (var("SLURM_ARRAY_TASK_ID"), var("SLURM_ARRAY_TASK_COUNT")) {
+        (Some(id), Some(count)) => {
+            let min = var("SLURM_ARRAY_TASK_MIN")
+                .and_then(|m| m.parse::<u64>().ok())
+                .unwrap_or(0);
+            let id: u64 = id.parse().map_err(|_| {
+                Failure::Input(format!("SLURM_ARRAY_TASK_ID = {id:?}: not a whole number"))
+            })?;
+            let k = id.checked_sub(min).ok_or_else(|| {
+                Failure::Input(format!(
+                    "SLURM_ARRAY_TASK_ID = {id} is below SLURM_ARRAY_TASK_MIN = {min}"
+                ))
+            })?;
+            npvrisk::shard::parse_shard(&format!("{k}/{count}"))
+                .map(Some)
+                .map_err(|e| {
+                    Failure::Input(format!(
+                        "{e} (from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT)"
+                    ))
+                })
+        }
+        _ => Ok(None),
+    }
+}
+
+/// File name of shard `k` of `n`.
+pub fn shard_file_name(k: u64, n: u64) -> String {
+    format!("shard-{k:05}-of-{n:05}.npvshard")
+}
+
+fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
+    use npvrisk::shard::{self, ShardHeader, SourceFile};
+    let dir = a
+        .out
+        .as_ref()
+        .ok_or_else(|| Failure::Input("`--shard` writes a shard file: give `--out DIR`".into()))?;
+    if a.precision.is_some() {
+        return Err(Failure::Input(
+            "`--precision` cannot be used with `--shard`: every shard must compute the same run"
+                .into(),
+        ));
+    }
+    let (plan, (model_name, model_src), _) = load_plan(a)?;
+    let pool = thread_pool(a.threads)?;
+    let sampler = sampler_kind(a.sampler);
+    let opts = RunOptions {
+        draws: a.draws,
+        seed: a.seed,
+        sampler,
+        block_size: a.block_size,
+        skip_nonfinite: a.skip_nonfinite,
+    };
+    let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
+    let (first, end) = shard::shard_blocks(k, n, blocks);
+    let started = Instant::now();
+    let draws = if first == end {
+        plan.empty_draws()
+    } else {
+        let bar = Progress::new(0);
+        let d = pool
+            .install(|| plan.run_blocks(&opts, first, end, &|x| bar.inc(x)))
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        bar.finish();
+        d
+    };
+    let (outcome_columns, entities, input_columns) = shard::columns(&plan);
+    let source = |name: &str, src: &str| SourceFile {
+        file: name.to_string(),
+        sha256: FileHash::of(name, src).sha256,
+        contents: src.to_string(),
+    };
+    let header = ShardHeader {
+        format_version: shard::FORMAT_VERSION,
+        npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
+        embedded_model: a.model.is_none(),
+        model: source(&model_name, &model_src),
+        distributions: plan
+            .set
+            .files
+            .iter()
+            .map(|(nm, src)| source(nm, src))
+            .collect(),
+        scenario: plan.model.scenarios[plan.scenario].clone(),
+        seed: a.seed,
+        sampler: sampler.name().to_string(),
+        draws: a.draws,
+        block_size: a.block_size,
+        skip_nonfinite: a.skip_nonfinite,
+        percentiles: a.percentiles.clone(),
+        interval: a.interval,
+        thresholds: a.thresholds.clone(),
+        shard: k,
+        shards: n,
+        first_block: first,
+        end_block: end,
+        rows: draws.n as u64,
+        outcome_columns,
+        entities,
+        input_columns,
+    };
+    let path = dir.join(shard_file_name(k, n));
+    write_atomic(&path, &shard::encode(&header, &draws)).map_err(Failure::Input)?;
+    eprintln!(
+        "shard {k} of {n}: blocks {first}..{end} ({} draws) in {:.2} s, wrote {}",
+        draws.n,
+        started.elapsed().as_secs_f64(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// `npvrisk merge`: check and join shard files, then summarise exactly as a single run would.
+pub fn merge(
+    files: &[std::path::PathBuf],
+    out_dir: Option<&Path>,
+    format: Format,
+) -> Result<(), Failure> {
+    use npvrisk::shard;
+    let started = Instant::now();
+    let mut shards = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(f)
+            .map_err(|e| Failure::Input(format!("cannot read `{}`: {e}", f.display())))?;
+        let (h, d) = shard::decode(&f.display().to_string(), &bytes).map_err(Failure::Input)?;
+        shards.push((f.display().to_string(), h, d));
+    }
+    let (h, draws) = shard::merge(shards).map_err(Failure::Input)?;
+    if h.npvrisk_version != env!("CARGO_PKG_VERSION") {
+        return Err(Failure::Input(format!(
+            "the shards were made by npvrisk {}; this is npvrisk {}: merge with the same version",
+            h.npvrisk_version,
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    let model = npvrisk::format::parse_model(&h.model.file, &h.model.contents)
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    let scenario = model.scenario_index(&h.scenario).ok_or_else(|| {
+        Failure::Input(format!(
+            "the shards' scenario `{}` is not in their model",
+            h.scenario
+        ))
+    })?;
+    let dist_files: Vec<(String, String)> = h
+        .distributions
+        .iter()
+        .map(|d| (d.file.clone(), d.contents.clone()))
+        .collect();
+    let set = distfile::load(&model, &dist_files).map_err(|e| Failure::Input(e.to_string()))?;
+    let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
+    let sampler = match h.sampler.as_str() {
+        "mc" => SamplerKind::MonteCarlo,
+        "lhs" => SamplerKind::LatinHypercube,
+        "sobol" => SamplerKind::Sobol,
+        other => {
+            return Err(Failure::Input(format!(
+                "the shards name an unknown sampler `{other}`"
+            )));
+        }
+    };
+    let opts = RunOptions {
+        draws: h.draws,
+        seed: h.seed,
+        sampler,
+        block_size: h.block_size,
+        skip_nonfinite: h.skip_nonfinite,
+    };
+    let hashes: Vec<FileHash> = h
+        .distributions
+        .iter()
+        .map(|d| FileHash {
+            file: d.file.clone(),
+            sha256: d.sha256.clone(),
+        })
+        .collect();
+    let meta = metadata(
+        &plan,
+        (&h.model.file, &h.model.contents),
+        &hashes,
+        h.seed,
+        sampler,
+        &opts,
+    );
+    let extra: ReviewPoints = if h.embedded_model {
+        published_points()
+    } else {
+        Vec::new()
+    };
+    let sopts = SummaryOptions {
+        percentiles: h.percentiles.clone(),
+        interval: h.interval,
+        thresholds: h.thresholds.clone(),
+    };
+    let summary = summary::summarise(&plan, &draws, meta, &sopts, &extra);
+    let secs = started.elapsed().as_secs_f64();
+    let json = summary_json(&summary, secs);
+    if let Some(dir) = out_dir {
+        write_outputs(dir, &json, &summary, None)?;
+        eprintln!(
+            "merged {} shards ({} draws) into {}",
+            files.len(),
+            draws.n,
+            dir.display()
+        );
+    }
+    match format {
+        Format::Json => out(&json),
+        Format::Csv => out(&text::summary_csv(&summary)),
+        _ => out(&text::summary_table(&summary)),
     }
 }

@@ -12,6 +12,8 @@ mod engine;
 mod reproduction;
 /// Sensitivity analysis: closed-form checks on a linear model, CLI errors.
 mod sensitivity;
+/// Shards: exact merge in any order, Slurm array variables, bad shard files.
+mod shards;
 
 /// Path of the built `npvrisk` binary.
 pub fn bin() -> std::process::Command {

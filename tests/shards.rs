@@ -1,0 +1,189 @@
+use std::path::{Path, PathBuf};
+
+use crate::{bin, temp_dir};
+
+const RUN: [&str; 5] = ["run", "--draws", "30000", "--block-size", "1000"];
+
+/// The summary JSON without its `timing` field (the last key), as bytes.
+fn without_timing(path: &Path) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let cut = text
+        .find(",\n  \"timing\"")
+        .expect("timing is the last field");
+    text[..cut].as_bytes().to_vec()
+}
+
+fn shards(dir: &Path, n: u64) -> Vec<PathBuf> {
+    for k in 0..n {
+        let o = bin()
+            .args(RUN)
+            .args(["--shard", &format!("{k}/{n}"), "--out"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len() as u64, n);
+    files
+}
+
+fn merge(files: &[PathBuf], out: &Path) -> std::process::Output {
+    bin()
+        .arg("merge")
+        .args(files)
+        .arg("--out")
+        .arg(out)
+        .args(["--format", "json"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn shards_merged_in_any_order_give_the_single_process_summary_byte_for_byte() {
+    let dir = temp_dir("shards");
+    let single = dir.join("single");
+    let o = bin()
+        .args(RUN)
+        .args(["--format", "json", "--out"])
+        .arg(&single)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let reference = without_timing(&single.join("summary.json"));
+    for n in [4u64, 7] {
+        let files = shards(&dir.join(format!("s{n}")), n);
+        // Two shuffled orders: reversed, and odd positions first.
+        let reversed: Vec<PathBuf> = files.iter().rev().cloned().collect();
+        let interleaved: Vec<PathBuf> = files
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .chain(files.iter().step_by(2))
+            .cloned()
+            .collect();
+        for (i, order) in [reversed, interleaved].iter().enumerate() {
+            let out = dir.join(format!("m{n}-{i}"));
+            let o = merge(order, &out);
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(
+                without_timing(&out.join("summary.json")) == reference,
+                "{n} shards, order {i}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn slurm_array_variables_choose_the_shard() {
+    let dir = temp_dir("slurm-env");
+    let o = bin()
+        .args(RUN)
+        .arg("--out")
+        .arg(&dir)
+        .env("SLURM_ARRAY_TASK_ID", "2")
+        .env("SLURM_ARRAY_TASK_COUNT", "3")
+        .env("SLURM_ARRAY_TASK_MIN", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(dir.join("shard-00001-of-00003.npvshard").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_shards_are_rejected_naming_the_file_and_the_mismatch_and_nothing_is_written() {
+    let dir = temp_dir("bad-shards");
+    let files = shards(&dir.join("s"), 3);
+    let out = dir.join("out");
+    let check = |files: &[PathBuf], needle: &str| {
+        let o = merge(files, &out);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "expected {needle:?} in {err}");
+        assert!(!out.exists(), "a failed merge wrote {}", out.display());
+    };
+    // A block range missing, and one given twice.
+    check(&files[..2], "blocks 20..30 are missing");
+    check(
+        &[
+            files[0].clone(),
+            files[1].clone(),
+            files[1].clone(),
+            files[2].clone(),
+        ],
+        "appear twice",
+    );
+    // A shard of another run (another seed).
+    let other = dir.join("other");
+    let o = bin()
+        .args(RUN)
+        .args(["--seed", "99", "--shard", "2/3", "--out"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let foreign = other.join("shard-00002-of-00003.npvshard");
+    check(
+        &[files[0].clone(), files[1].clone(), foreign.clone()],
+        "comes from a different run",
+    );
+    check(
+        &[files[0].clone(), files[1].clone(), foreign],
+        "seed 99 against",
+    );
+    // Truncated, and one flipped byte.
+    let bytes = std::fs::read(&files[2]).unwrap();
+    let cut = dir.join("truncated.npvshard");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    check(
+        &[files[0].clone(), files[1].clone(), cut.clone()],
+        "truncated.npvshard` is truncated or corrupted",
+    );
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 3] ^= 0x40;
+    let bad = dir.join("flipped.npvshard");
+    std::fs::write(&bad, &flipped).unwrap();
+    check(
+        &[files[0].clone(), files[1].clone(), bad],
+        "flipped.npvshard` is truncated or corrupted",
+    );
+    let not = dir.join("not-a-shard.npvshard");
+    std::fs::write(&not, "hello").unwrap();
+    check(&[not], "is not an npvrisk shard file");
+    // Shard ids out of range.
+    for spec in ["0/0", "3/3", "x/2"] {
+        let o = bin()
+            .args(RUN)
+            .args(["--shard", spec, "--out"])
+            .arg(dir.join("x"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{spec}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("`--shard`"),
+            "{spec}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
