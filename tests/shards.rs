@@ -10,7 +10,7 @@ fn without_timing(path: &Path) -> Vec<u8> {
     let cut = text
         .find(",\n  \"timing\"")
         .expect("timing is the last field");
-    text[..cut].as_bytes().to_vec()
+    text.as_bytes()[..cut].to_vec()
 }
 
 fn shards(dir: &Path, n: u64) -> Vec<PathBuf> {
