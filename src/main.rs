@@ -65,6 +65,25 @@ enum Command {
         #[arg(long)]
         scenario: Option<String>,
     },
+    /// Print a Slurm batch script: a job array computing N shards of a run, and a merge job that
+    /// runs when all succeeded. Every option after `--` is passed to `npvrisk run`.
+    Slurm {
+        /// Number of shards (array tasks).
+        #[arg(long)]
+        shards: u64,
+        /// Folder for the shards, logs and the merged summary.
+        #[arg(long)]
+        out: PathBuf,
+        /// CPUs per array task (RAYON_NUM_THREADS is taken from SLURM_CPUS_PER_TASK).
+        #[arg(long, default_value_t = 2)]
+        cpus_per_task: u32,
+        /// Path of the npvrisk binary on the cluster.
+        #[arg(long, default_value = "npvrisk")]
+        npvrisk: String,
+        /// Options for `npvrisk run` (model, --dist, --draws, --seed, ...).
+        #[arg(last = true)]
+        run_args: Vec<String>,
+    },
     /// Merge shard files of one run into the outputs a single-process run would write.
     Merge {
         #[arg(required = true)]
@@ -266,6 +285,44 @@ fn run(cli: Cli) -> Result<(), Failure> {
             out,
             format,
         } => montecarlo::merge(&shards, out.as_deref(), format),
+        Command::Slurm {
+            shards,
+            out: dir,
+            cpus_per_task,
+            npvrisk,
+            run_args,
+        } => {
+            if shards == 0 {
+                return Err(Failure::Input("`--shards` = 0: must be at least 1".into()));
+            }
+            for a in &run_args {
+                if a == "--shard"
+                    || a == "--out"
+                    || a.starts_with("--shard=")
+                    || a.starts_with("--out=")
+                {
+                    return Err(Failure::Input(format!(
+                        "`{a}` after `--`: the script sets the shard and the output folder itself"
+                    )));
+                }
+            }
+            // Check the run options now rather than on the cluster.
+            let mut probe = vec!["npvrisk".to_string(), "run".to_string()];
+            probe.extend(run_args.iter().cloned());
+            Cli::try_parse_from(&probe).map_err(|e| {
+                Failure::Input(format!(
+                    "the options after `--` are not valid for `npvrisk run`: {}",
+                    e.to_string().lines().next().unwrap_or("")
+                ))
+            })?;
+            out(&montecarlo::slurm_script(
+                shards,
+                &dir,
+                cpus_per_task,
+                &npvrisk,
+                &run_args,
+            ))
+        }
         Command::Reproduce {
             model,
             published,

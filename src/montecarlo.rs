@@ -886,3 +886,49 @@ pub fn merge(
         _ => out(&text::summary_table(&summary)),
     }
 }
+
+/// Quote a word for a POSIX shell.
+fn sh_quote(w: &str) -> String {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+%".contains(c))
+    {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
+}
+
+/// The Slurm batch script of `npvrisk slurm`.
+pub fn slurm_script(
+    shards: u64,
+    dir: &Path,
+    cpus: u32,
+    npvrisk: &str,
+    run_args: &[String],
+) -> String {
+    let args: Vec<String> = run_args.iter().map(|a| sh_quote(a)).collect();
+    let out = sh_quote(&dir.display().to_string());
+    let bin = sh_quote(npvrisk);
+    format!(
+        r#"#!/bin/bash
+# npvrisk on Slurm: {shards} shards as a job array, then an exact merge once all have succeeded.
+# Run this script on the login node: `bash npvrisk-slurm.sh`. It submits two jobs and prints
+# their ids. The merged summary is byte-identical (apart from timing) to a single-process run.
+#
+# A failed array task can be resubmitted alone, with the same command and its id, e.g.
+#   sbatch --array=3,5 --cpus-per-task={cpus} --output={out}/logs/shard-%a.log --wrap="$SHARD_CMD"
+# and the merge then run by hand: {bin} merge {out}/shards/*.npvshard --out {out}
+set -euo pipefail
+mkdir -p {out}/shards {out}/logs
+SHARD_CMD='RAYON_NUM_THREADS=${{SLURM_CPUS_PER_TASK:-1}} {bin} run {args} --shard ${{SLURM_ARRAY_TASK_ID}}/{shards} --out {out}/shards'
+ARRAY_JOB=$(sbatch --parsable --job-name=npvrisk-shards --array=0-{last} --cpus-per-task={cpus} \
+    --output={out}/logs/shard-%a.log --wrap="$SHARD_CMD")
+MERGE_JOB=$(sbatch --parsable --job-name=npvrisk-merge --dependency=afterok:"$ARRAY_JOB" \
+    --output={out}/logs/merge.log --wrap="{bin} merge {out}/shards/*.npvshard --out {out} --format json > {out}/merged-stdout.json")
+echo "submitted shard array $ARRAY_JOB and merge job $MERGE_JOB"
+"#,
+        last = shards - 1,
+        args = args.join(" ")
+    )
+}

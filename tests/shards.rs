@@ -187,3 +187,64 @@ fn bad_shards_are_rejected_naming_the_file_and_the_mismatch_and_nothing_is_writt
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_slurm_script_runs_an_array_then_a_dependent_merge() {
+    let o = bin()
+        .args([
+            "slurm",
+            "--shards",
+            "4",
+            "--out",
+            "/scratch/r",
+            "--cpus-per-task",
+            "8",
+            "--",
+            "--draws",
+            "1000000",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let script = String::from_utf8(o.stdout).unwrap();
+    assert!(script.starts_with("#!/bin/bash"));
+    assert!(script.contains("--array=0-3 --cpus-per-task=8"));
+    assert!(script.contains("RAYON_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}"));
+    assert!(
+        script.contains(
+            "run --draws 1000000 --shard ${SLURM_ARRAY_TASK_ID}/4 --out /scratch/r/shards"
+        )
+    );
+    assert!(script.contains("--dependency=afterok:\"$ARRAY_JOB\""));
+    assert!(script.contains("merge /scratch/r/shards/*.npvshard --out /scratch/r"));
+    for (args, needle) in [
+        (
+            vec!["slurm", "--shards", "0", "--out", "x"],
+            "`--shards` = 0",
+        ),
+        (
+            vec![
+                "slurm", "--shards", "2", "--out", "x", "--", "--draws", "zero",
+            ],
+            "not valid for `npvrisk run`",
+        ),
+        (
+            vec![
+                "slurm", "--shards", "2", "--out", "x", "--", "--shard", "1/2",
+            ],
+            "sets the shard",
+        ),
+    ] {
+        let o = bin().args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(needle),
+            "{args:?}"
+        );
+    }
+}
