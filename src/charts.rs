@@ -15,7 +15,7 @@
 //! labelled by a formatter the caller chooses, so money, percentages and years read as the rest of
 //! the report.
 //!
-//! With the `png` feature, [`svg_to_png`] rasterises a chart with `resvg` for documents that cannot
+//! With the `png` feature, `svg_to_png` rasterises a chart with `resvg` for documents that cannot
 //! embed SVG; that is the only function here that touches the file system (to find fonts).
 
 use std::fmt::Write as _;
@@ -49,15 +49,16 @@ const MAX_ROW_LABEL_W: f64 = 240.0;
 const MAX_CATEGORY_LABEL_W: f64 = 170.0;
 /// Longest legend entry before it is cut.
 const MAX_LEGEND_LABEL_W: f64 = 320.0;
-/// Longest marker label before it is cut; half the canvas, so it fits on one side of any marker.
-const MAX_MARKER_LABEL_W: f64 = 360.0;
+/// Longest marker label before it is cut: a third of the canvas, so it fits on one side of any
+/// marker with room to spare for its neighbours.
+const MAX_MARKER_LABEL_W: f64 = 260.0;
 
 const INK: &str = "#222222";
 const AXIS_INK: &str = "#555555";
 const GRID: &str = "#e4e4e4";
 const MUTED: &str = "#666666";
-/// Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), darkened
-/// yellow replaced by grey.
+/// Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), without the
+/// yellow, which is too light on white.
 const PALETTE: [&str; 7] = [
     "#0072b2", "#d55e00", "#009e73", "#e69f00", "#cc79a7", "#56b4e9", "#000000",
 ];
@@ -69,6 +70,9 @@ const HIST_FILL: &str = "#9ecae1";
 const CDF_INK: &str = "#08306b";
 const LOW_FILL: &str = "#f0a35e";
 const HIGH_FILL: &str = "#5b9bd5";
+/// Text in the colour of its bar, dark enough to read on white.
+const LOW_INK: &str = "#a34f00";
+const HIGH_INK: &str = "#1f5f99";
 const BOX_FILL: &str = "#c6dbef";
 const FIRST_FILL: &str = "#9ecae1";
 const TOTAL_FILL: &str = "#2171b5";
@@ -203,13 +207,16 @@ pub fn histogram_cdf<S: AsRef<str>>(
     let cdf_px: Vec<(f64, f64)> = cdf.iter().map(|&(x, f)| (xs.at(x), cs.at(f))).collect();
     svg.polyline("cdf", &cdf_px, Stroke::solid(CDF_INK, 2.0));
 
-    // Marker lines run from the plot's bottom to the middle of their label's row.
+    // Marker lines run from the plot's bottom to the middle of their label's row (a label beside
+    // the line) or to just under it (a label on top of the line).
     for (i, p) in placed.iter().enumerate() {
         let colour = MARKER_COLOURS[i % MARKER_COLOURS.len()];
         let x = anchors[i].1;
         let baseline = plot.y - band_gap - DESCENT * ANNOT_SIZE - p.row as f64 * row_pitch;
         let top_y = if p.text.is_empty() {
             plot.y
+        } else if p.on_top {
+            baseline + DESCENT * ANNOT_SIZE + 1.5
         } else {
             baseline - 0.3 * ANNOT_SIZE
         };
@@ -219,12 +226,8 @@ pub fn histogram_cdf<S: AsRef<str>>(
             (x, top_y),
             Stroke::dashed(colour, 1.5, "6 3"),
         );
-        let tx = match p.anchor {
-            Anchor::End => x - GAP,
-            _ => x + GAP,
-        };
         let style = Style::new(ANNOT_SIZE, p.anchor).fill(colour);
-        svg.text("marker-label", tx, baseline, &p.text, style);
+        svg.text("marker-label", p.x, baseline, &p.text, style);
     }
 
     draw_left_axis(&mut svg, plot, &ys, &share_ticks, "Share of draws");
@@ -394,7 +397,7 @@ pub fn tornado<S: AsRef<str>>(
                 Side::Left => (x - GAP, Anchor::End),
                 Side::Right => (x + GAP, Anchor::Start),
             };
-            let style = Style::new(ANNOT_SIZE, anchor);
+            let style = Style::new(ANNOT_SIZE, anchor).fill(e.ink);
             svg.text(
                 "value-label",
                 tx,
@@ -905,12 +908,13 @@ enum Side {
     Right,
 }
 
-/// A tornado row's value label: its text, the value it is anchored at and on which side of that
-/// point it extends.
+/// A tornado row's value label: its text, the value it is anchored at, on which side of that
+/// point it extends, and its colour (that of its bar).
 struct EndLabel {
     text: String,
     at: f64,
     side: Side,
+    ink: &'static str,
 }
 
 fn end_labels(
@@ -924,47 +928,35 @@ fn end_labels(
         Side::Left => Side::Right,
         Side::Right => Side::Left,
     };
+    let label = |v: f64, at: f64, side: Side, ink: &'static str| EndLabel {
+        text: fmt(v),
+        at,
+        side,
+        ink,
+    };
     match (low, high) {
         (Some(l), Some(h)) => {
-            let (near, far) = if (l - base).abs() <= (h - base).abs() {
-                (l, h)
+            let ((near, near_ink), (far, far_ink)) = if (l - base).abs() <= (h - base).abs() {
+                ((l, LOW_INK), (h, HIGH_INK))
             } else {
-                (h, l)
+                ((h, HIGH_INK), (l, LOW_INK))
             };
             let far_side = side_of(far);
-            let near_own = if near == base {
+            let near_side = if near == base {
                 flip(far_side)
             } else {
                 side_of(near)
             };
-            let near_label = if near_own == far_side {
+            let near_label = if near_side == far_side {
                 // Same side as the far end: put the label on the empty side of the base line.
-                EndLabel {
-                    text: fmt(near),
-                    at: base,
-                    side: flip(far_side),
-                }
+                label(near, base, flip(far_side), near_ink)
             } else {
-                EndLabel {
-                    text: fmt(near),
-                    at: near,
-                    side: near_own,
-                }
+                label(near, near, near_side, near_ink)
             };
-            vec![
-                near_label,
-                EndLabel {
-                    text: fmt(far),
-                    at: far,
-                    side: far_side,
-                },
-            ]
+            vec![near_label, label(far, far, far_side, far_ink)]
         }
-        (Some(v), None) | (None, Some(v)) => vec![EndLabel {
-            text: fmt(v),
-            at: v,
-            side: side_of(v),
-        }],
+        (Some(v), None) => vec![label(v, v, side_of(v), LOW_INK)],
+        (None, Some(v)) => vec![label(v, v, side_of(v), HIGH_INK)],
         (None, None) => Vec::new(),
     }
 }
@@ -1298,7 +1290,9 @@ fn widen(lo: f64, hi: f64) -> (f64, f64) {
 fn choose_ticks(lo: f64, hi: f64, axis_px: f64, fmt: &TickFmt, orient: Orient) -> Ticks {
     let (lo, hi) = widen(lo, hi);
     let k0 = (hi - lo).log10().floor() as i32;
-    let mut fallback: Option<(Ticks, f64)> = None;
+    // When no step passes every test: the finest step whose labels fit and differ, else the
+    // coarsest whose labels fit, else the coarsest.
+    let mut fallback: Option<(u8, Ticks, f64)> = None;
     for k in (k0 - 2)..=(k0 + 1) {
         let unit = 10f64.powi(k);
         for m in [1.0, 2.0, 2.5, 5.0] {
@@ -1331,15 +1325,25 @@ fn choose_ticks(lo: f64, hi: f64, axis_px: f64, fmt: &TickFmt, orient: Orient) -
             if fits && distinct && exact {
                 return ticks;
             }
-            if distinct || fallback.is_none() {
-                fallback = Some((ticks, spacing));
+            let rank = match (fits, distinct) {
+                (true, true) => 2,
+                (true, false) => 1,
+                _ => 0,
+            };
+            let better = match &fallback {
+                None => true,
+                Some((best, ..)) => rank > *best || (rank == *best && rank < 2),
+            };
+            if better {
+                fallback = Some((rank, ticks, spacing));
             }
         }
     }
     // Unreachable in practice: the coarsest steps always give two or three ticks.
-    let (mut ticks, spacing) = fallback.unwrap_or_else(|| {
+    let (_, mut ticks, spacing) = fallback.unwrap_or_else(|| {
         let labels = vec![fmt.label(lo, hi - lo), fmt.label(hi, hi - lo)];
         (
+            0,
             Ticks {
                 values: vec![lo, hi],
                 labels,
@@ -1752,100 +1756,297 @@ fn draw_legend(svg: &mut Svg, entries: &[LegendEntry], x0: f64, x1: f64, top: f6
     top + (row + 1) as f64 * ROW
 }
 
-/// Where a marker's label goes: a row above the plot (0 nearest) and a side of the marker line.
+/// Where a marker's label goes: a row above the plot (0 nearest), where its text is anchored and
+/// whether it sits on top of the marker's line rather than beside it.
 #[derive(Debug, Clone)]
 struct PlacedLabel {
     row: usize,
     anchor: Anchor,
+    x: f64,
+    on_top: bool,
     text: String,
-    /// Horizontal extent of the label.
-    span: (f64, f64),
+}
+
+/// How a marker's label is attached to its line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Attach {
+    /// Beside the line, which rises to the middle of the label's row; the label starts (`Start`)
+    /// or ends (`End`) a little away from it.
+    Beside(Anchor),
+    /// On top of the line, which stops just under the label; the label starts at `start`.
+    OnTop { start: f64 },
+}
+
+/// How far a label on top of its line reaches past the line at least.
+const OVER: f64 = 2.0;
+
+impl Attach {
+    /// The text's anchor, anchor x and horizontal extent for a label of width `w` on the line at
+    /// `x`.
+    fn place(self, x: f64, w: f64) -> (Anchor, f64, (f64, f64)) {
+        match self {
+            Attach::Beside(Anchor::End) => (Anchor::End, x - GAP, (x - GAP - w, x - GAP)),
+            Attach::Beside(_) => (Anchor::Start, x + GAP, (x + GAP, x + GAP + w)),
+            Attach::OnTop { start } => (Anchor::Start, start, (start, start + w)),
+        }
+    }
 }
 
 /// Stagger marker labels (text, x in pixels) in rows above the plot.
 ///
-/// A label sits beside its marker's line, on the right unless it would leave the canvas. Hard
-/// rule: labels in one row never overlap. Soft rules, kept unless impossible: a label does not
-/// cover another marker's line where it passes through the label's row, and a marker's line does
-/// not cross labels in the rows below its own. Right-facing labels are placed from the right so
-/// that a cluster of close markers becomes a staircase; left-facing ones from the left.
+/// Rules: labels in one row never overlap (always kept); a label does not cover another marker's
+/// line where that line passes through the label's row, and a line does not cross labels in the
+/// rows below its own (kept whenever possible). If label i covers marker j's position, j's label
+/// must go in a lower row; these constraints are satisfiable exactly when they have no cycle, and
+/// then placing labels with covered markers first, each in the lowest row that works, keeps
+/// every rule.
+///
+/// Labels sit beside their line, facing right unless that leaves the canvas: a right-facing label
+/// only covers markers to its right, so a cluster of close markers becomes a staircase. When
+/// labels facing each other would cover each other, more markers on the right face left; failing
+/// that, labels that fit on one side only move on top of their line, facing the other way; failing
+/// that, labels move on top of their line between its neighbours where they fit there.
 fn place_marker_labels(markers: &[(String, f64)], min_x: f64, max_x: f64) -> Vec<PlacedLabel> {
-    const CLEAR: f64 = 4.0;
-    let mut placed: Vec<Option<PlacedLabel>> = vec![None; markers.len()];
-    let prepared: Vec<(String, f64, Anchor)> = markers
+    let n = markers.len();
+    let prepared: Vec<(String, f64)> = markers
         .iter()
-        .map(|(label, x)| {
+        .map(|(label, _)| {
             let text = ellipsize(label, ANNOT_SIZE, false, MAX_MARKER_LABEL_W);
             let w = text_width(&text, ANNOT_SIZE, false);
-            let anchor = if x + GAP + w <= max_x || x - GAP - w < min_x {
-                Anchor::Start
-            } else {
-                Anchor::End
-            };
-            (text, w, anchor)
+            (text, w)
         })
         .collect();
-    let mut order: Vec<usize> = (0..markers.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (fa, fb) = (prepared[a].2 == Anchor::End, prepared[b].2 == Anchor::End);
-        // Left-facing first, left to right; then right-facing, right to left.
-        fb.cmp(&fa)
-            .then_with(|| {
-                let (xa, xb) = (markers[a].1, markers[b].1);
-                if fa {
-                    xa.total_cmp(&xb)
+    let x = |i: usize| markers[i].1;
+    let fits = |i: usize, a: Attach| {
+        let (_, _, span) = a.place(x(i), prepared[i].1);
+        span.0 >= min_x && span.1 <= max_x
+    };
+    let mut by_x: Vec<usize> = (0..n).collect();
+    by_x.sort_by(|&a, &b| x(a).total_cmp(&x(b)).then(a.cmp(&b)));
+
+    let right = Attach::Beside(Anchor::Start);
+    let left = Attach::Beside(Anchor::End);
+    let prefer_right = |i: usize| {
+        if fits(i, right) || !fits(i, left) {
+            right
+        } else {
+            left
+        }
+    };
+    // Beside, facing right wherever it fits; then markers from the k-th (in x order) on facing
+    // left where that fits, for k from n down to 0.
+    let mut candidates: Vec<Vec<Attach>> = vec![(0..n).map(prefer_right).collect()];
+    for k in (0..n).rev() {
+        let mut choice: Vec<Attach> = (0..n).map(prefer_right).collect();
+        for &i in &by_x[k..] {
+            if fits(i, left) {
+                choice[i] = left;
+            }
+        }
+        candidates.push(choice);
+    }
+    // The same with one-sided labels on top of their line, facing the other way.
+    let flipped: Vec<Vec<Attach>> = candidates
+        .iter()
+        .map(|choice| {
+            (0..n)
+                .map(|i| {
+                    let a = choice[i];
+                    let w = prepared[i].1;
+                    let other = match a {
+                        Attach::Beside(Anchor::Start) => Attach::OnTop {
+                            start: x(i) + OVER - w,
+                        },
+                        _ => Attach::OnTop { start: x(i) - OVER },
+                    };
+                    let one_sided = !(fits(i, right) && fits(i, left));
+                    if one_sided && fits(i, other) {
+                        other
+                    } else {
+                        a
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    candidates.extend(flipped);
+    // Finally, labels that cover other markers moved on top of their own line, in the gap between
+    // its neighbours when the gap is wide enough: a label that covers nothing cannot be part of
+    // a cycle.
+    let gap_fit = |i: usize| -> Option<Attach> {
+        const CLEAR: f64 = 4.5;
+        let w = prepared[i].1;
+        let prev = (0..n)
+            .filter(|&j| j != i && x(j) <= x(i))
+            .map(|j| x(j) + CLEAR)
+            .fold(min_x, f64::max);
+        let next = (0..n)
+            .filter(|&j| j != i && x(j) >= x(i))
+            .map(|j| x(j) - CLEAR)
+            .fold(max_x, f64::min);
+        let lo = prev.max(x(i) + OVER - w);
+        let hi = (next - w).min(x(i) - OVER);
+        (lo <= hi).then(|| Attach::OnTop {
+            start: (x(i) - w / 2.0).clamp(lo, hi),
+        })
+    };
+    let gapped: Vec<Vec<Attach>> = candidates
+        .iter()
+        .map(|choice| {
+            (0..n)
+                .map(|i| {
+                    let (_, _, span) = choice[i].place(x(i), prepared[i].1);
+                    let covering = (0..n).any(|j| j != i && covers(span, x(j)));
+                    match gap_fit(i) {
+                        Some(a) if covering && !prepared[i].0.is_empty() => a,
+                        _ => choice[i],
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    candidates.extend(gapped);
+
+    let layout = |choice: &[Attach]| -> Vec<(Anchor, f64, (f64, f64))> {
+        (0..n)
+            .map(|i| {
+                let placed = choice[i].place(x(i), prepared[i].1);
+                if prepared[i].0.is_empty() {
+                    (placed.0, placed.1, (x(i), x(i)))
                 } else {
-                    xb.total_cmp(&xa)
+                    placed
                 }
             })
-            .then(a.cmp(&b))
-    });
-    for &i in &order {
-        let (text, w, anchor) = &prepared[i];
-        let x = markers[i].1;
-        let span = if text.is_empty() {
-            (x, x)
-        } else if *anchor == Anchor::Start {
-            (x + GAP, x + GAP + w)
-        } else {
-            (x - GAP - w, x - GAP)
+            .collect()
+    };
+    let finish = |choice: &[Attach], rows: &[usize]| {
+        let placed = layout(choice);
+        (0..n)
+            .map(|i| PlacedLabel {
+                row: rows[i],
+                anchor: placed[i].0,
+                x: placed[i].1,
+                on_top: matches!(choice[i], Attach::OnTop { .. }),
+                text: prepared[i].0.clone(),
+            })
+            .collect()
+    };
+    let spans_of =
+        |choice: &[Attach]| -> Vec<(f64, f64)> { layout(choice).iter().map(|p| p.2).collect() };
+    for choice in &candidates {
+        let spans = spans_of(choice);
+        if let Some(order) = covered_first(&spans, markers, &by_x, false) {
+            let (rows, _) = stack_labels(&order, &spans, &prepared, markers);
+            return finish(choice, &rows);
+        }
+    }
+    // Cyclic whatever the attachment (long labels crowded together): keep the hard rule and break
+    // the soft ones for as few labels as the candidates allow.
+    let mut best: Option<(usize, usize, Vec<usize>)> = None;
+    for (c, choice) in candidates.iter().enumerate() {
+        let spans = spans_of(choice);
+        let order = covered_first(&spans, markers, &by_x, true).unwrap_or_else(|| by_x.clone());
+        let (rows, broken) = stack_labels(&order, &spans, &prepared, markers);
+        if best.as_ref().is_none_or(|b| broken < b.1) {
+            best = Some((c, broken, rows));
+        }
+    }
+    match best {
+        Some((c, _, rows)) => finish(&candidates[c], &rows),
+        None => Vec::new(),
+    }
+}
+
+/// Whether a label spanning `span` covers the line at `x` (with a little clearance).
+fn covers(span: (f64, f64), x: f64) -> bool {
+    const CLEAR: f64 = 4.0;
+    span.0 < span.1 && span.0 - CLEAR < x && x < span.1 + CLEAR
+}
+
+/// An order in which every marker comes after all the markers its label covers, or `None` if the
+/// covering relation has a cycle. Ties go in x order. With `relaxed`, a cycle is broken at the
+/// marker with the fewest covered markers still to place.
+fn covered_first(
+    spans: &[(f64, f64)],
+    markers: &[(String, f64)],
+    by_x: &[usize],
+    relaxed: bool,
+) -> Option<Vec<usize>> {
+    let n = spans.len();
+    let mut done = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    while order.len() < n {
+        let waiting = |i: usize| {
+            (0..n)
+                .filter(|&j| j != i && !done[j] && covers(spans[i], markers[j].1))
+                .count()
         };
-        let others: Vec<(f64, &PlacedLabel)> = placed
+        let free = by_x.iter().copied().find(|&i| !done[i] && waiting(i) == 0);
+        let next = match free {
+            Some(i) => i,
+            None if relaxed => by_x
+                .iter()
+                .copied()
+                .filter(|&i| !done[i])
+                .min_by_key(|&i| waiting(i))?,
+            None => return None,
+        };
+        done[next] = true;
+        order.push(next);
+    }
+    Some(order)
+}
+
+/// The row of each label: in `order`, the lowest row where it overlaps no label of that row and,
+/// if possible, breaks no soft rule (see `place_marker_labels`). Also returns how many labels
+/// had to break a soft rule.
+fn stack_labels(
+    order: &[usize],
+    spans: &[(f64, f64)],
+    prepared: &[(String, f64)],
+    markers: &[(String, f64)],
+) -> (Vec<usize>, usize) {
+    const CLEAR: f64 = 4.0;
+    let mut rows: Vec<Option<usize>> = vec![None; markers.len()];
+    let mut broken = 0;
+    for &i in order {
+        let x = markers[i].1;
+        let empty = prepared[i].0.is_empty();
+        let placed: Vec<(usize, usize)> = rows
             .iter()
             .enumerate()
-            .filter_map(|(j, p)| p.as_ref().map(|p| (markers[j].1, p)))
+            .filter_map(|(j, r)| r.map(|r| (j, r)))
             .collect();
-        let covers = |s: (f64, f64), x: f64| s.0 - CLEAR < x && x < s.1 + CLEAR;
         let hard_ok = |row: usize| {
-            text.is_empty()
-                || others.iter().all(|(_, p)| {
-                    p.row != row
-                        || p.text.is_empty()
-                        || span.1 + CLEAR <= p.span.0
-                        || p.span.1 + CLEAR <= span.0
+            empty
+                || placed.iter().all(|&(j, r)| {
+                    r != row
+                        || prepared[j].0.is_empty()
+                        || spans[i].1 + CLEAR <= spans[j].0
+                        || spans[j].1 + CLEAR <= spans[i].0
                 })
         };
         let soft_ok = |row: usize| {
-            others.iter().all(|(xo, p)| {
-                let my_label_clear = text.is_empty() || p.row < row || !covers(span, *xo);
-                let my_line_clear = p.text.is_empty() || p.row > row || !covers(p.span, x);
-                my_label_clear && my_line_clear
+            placed.iter().all(|&(j, r)| {
+                let label_clear = empty || r < row || !covers(spans[i], markers[j].1);
+                let line_clear = r > row || !covers(spans[j], x);
+                label_clear && line_clear
             })
         };
-        let rows = 0..=others.len();
-        let row = rows
-            .clone()
-            .find(|&r| hard_ok(r) && soft_ok(r))
-            .or_else(|| rows.clone().find(|&r| hard_ok(r)))
-            .unwrap_or(others.len());
-        placed[i] = Some(PlacedLabel {
-            row,
-            anchor: *anchor,
-            text: text.clone(),
-            span,
-        });
+        let candidates = 0..=placed.len();
+        let row = match candidates.clone().find(|&r| hard_ok(r) && soft_ok(r)) {
+            Some(r) => r,
+            None => {
+                broken += 1;
+                candidates
+                    .clone()
+                    .find(|&r| hard_ok(r))
+                    .unwrap_or(placed.len())
+            }
+        };
+        rows[i] = Some(row);
     }
-    placed.into_iter().flatten().collect()
+    (rows.into_iter().map(|r| r.unwrap_or(0)).collect(), broken)
 }
 
 /// A chart with only its title and a note, for inputs with nothing to draw.

@@ -479,7 +479,7 @@ fn histogram_degenerate() {
 
 #[test]
 fn freedman_diaconis_bin_counts() {
-    let mut rng = SplitMix(9);
+    let mut rng = SplitMix(2024);
     let mut v: Vec<f64> = (0..1000).map(|_| rng.next_f64()).collect();
     v.sort_by(f64::total_cmp);
     // IQR ≈ 0.5, h = 2·0.5/10 = 0.1: about ten bins.
@@ -1226,7 +1226,7 @@ fn random_inputs_keep_the_layout_invariants() {
         let markers: Vec<(String, f64)> = (0..(rng.next_f64() * 8.0) as usize)
             .map(|_| {
                 (
-                    random_label(&mut rng, 6),
+                    random_label(&mut rng, 8),
                     random_value(&mut rng, centre, scale * 0.3),
                 )
             })
