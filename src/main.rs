@@ -175,6 +175,15 @@ struct RunArgs {
     /// are set) define the shard.
     #[arg(long)]
     shard: Option<String>,
+    /// Write finished chunks of blocks to this folder as the run goes, so that an interrupted
+    /// run can be resumed; Ctrl-C then stops at the next chunk and says how to resume.
+    #[arg(long, conflicts_with = "resume")]
+    checkpoint: Option<PathBuf>,
+    /// Resume a checkpointed run from its folder (same options as the interrupted run): the
+    /// chunks already there are kept, the rest computed; the result is the same bits as an
+    /// uninterrupted run.
+    #[arg(long)]
+    resume: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -232,6 +241,8 @@ enum Failure {
     Input(String),
     /// A bug or an environment failure: exit 1.
     Internal(String),
+    /// Stopped by Ctrl-C or SIGTERM after saving its work: exit 130.
+    Interrupted,
 }
 
 fn read(path: &Path) -> Result<String, Failure> {
@@ -473,5 +484,6 @@ fn main() -> ExitCode {
             eprintln!("error: {m}");
             ExitCode::from(1)
         }
+        Err(Failure::Interrupted) => ExitCode::from(130),
     }
 }

@@ -70,6 +70,9 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     if let Some((k, n)) = shard_of(&a)? {
         return run_shard(&a, k, n);
     }
+    if a.checkpoint.is_some() || a.resume.is_some() {
+        return run_checkpointed(&a);
+    }
     let embedded = a.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(&a)?;
     if plan.set.inputs.is_empty() {
@@ -931,4 +934,225 @@ echo "submitted shard array $ARRAY_JOB and merge job $MERGE_JOB"
         last = shards - 1,
         args = args.join(" ")
     )
+}
+
+/// Blocks per checkpoint chunk: a chunk of the default block size is 65,536 draws, a fraction of
+/// a second of work, so Ctrl-C stops promptly and a lost chunk costs little.
+const CHUNK_BLOCKS: u64 = 16;
+
+/// The identity of a run as recorded in a checkpoint folder's `run.npvshard` (a shard header
+/// with no rows): a resumed run must match it.
+fn run_identity(
+    a: &RunArgs,
+    plan: &Plan,
+    model: (&str, &str),
+    blocks: u64,
+) -> npvrisk::shard::ShardHeader {
+    use npvrisk::shard::{self, ShardHeader, SourceFile};
+    let (outcome_columns, entities, input_columns) = shard::columns(plan);
+    let source = |name: &str, src: &str| SourceFile {
+        file: name.to_string(),
+        sha256: FileHash::of(name, src).sha256,
+        contents: src.to_string(),
+    };
+    ShardHeader {
+        format_version: shard::FORMAT_VERSION,
+        npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
+        embedded_model: a.model.is_none(),
+        model: source(model.0, model.1),
+        distributions: plan.set.files.iter().map(|(n, s)| source(n, s)).collect(),
+        scenario: plan.model.scenarios[plan.scenario].clone(),
+        seed: a.seed,
+        sampler: sampler_kind(a.sampler).name().to_string(),
+        draws: a.draws,
+        block_size: a.block_size,
+        skip_nonfinite: a.skip_nonfinite,
+        percentiles: a.percentiles.clone(),
+        interval: a.interval,
+        thresholds: a.thresholds.clone(),
+        shard: 0,
+        shards: blocks.div_ceil(CHUNK_BLOCKS),
+        first_block: 0,
+        end_block: blocks,
+        rows: 0,
+        outcome_columns,
+        entities,
+        input_columns,
+    }
+}
+
+fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
+    use npvrisk::shard;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let resuming = a.resume.is_some();
+    let dir = a
+        .resume
+        .as_ref()
+        .or(a.checkpoint.as_ref())
+        .expect("one of them is set")
+        .clone();
+    if a.precision.is_some() {
+        return Err(Failure::Input(
+            "`--precision` cannot be used with `--checkpoint` or `--resume`".into(),
+        ));
+    }
+    let started = Instant::now();
+    let embedded = a.model.is_none();
+    let (plan, (model_name, model_src), meta_files) = load_plan(a)?;
+    let sampler = sampler_kind(a.sampler);
+    let opts = RunOptions {
+        draws: a.draws,
+        seed: a.seed,
+        sampler,
+        block_size: a.block_size,
+        skip_nonfinite: a.skip_nonfinite,
+    };
+    let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
+    let identity = run_identity(a, &plan, (&model_name, &model_src), blocks);
+    let id_file = dir.join("run.npvshard");
+    if resuming {
+        let bytes = std::fs::read(&id_file).map_err(|e| {
+            Failure::Input(format!(
+                "`{}` is not a checkpoint folder of npvrisk: cannot read `{}`: {e}",
+                dir.display(),
+                id_file.display()
+            ))
+        })?;
+        let (h, _) =
+            shard::decode(&id_file.display().to_string(), &bytes).map_err(Failure::Input)?;
+        if h != identity {
+            let what = shard::merge(vec![
+                ("this run".into(), identity.clone(), plan.empty_draws()),
+                (id_file.display().to_string(), h, plan.empty_draws()),
+            ])
+            .err()
+            .unwrap_or_else(|| "its settings differ".into());
+            return Err(Failure::Input(format!(
+                "`{}` holds a different run; resume with the options it was started with ({what})",
+                dir.display()
+            )));
+        }
+    } else {
+        if id_file.exists() {
+            return Err(Failure::Input(format!(
+                "`{}` already holds a checkpointed run; use `--resume {}` to continue it, or another folder",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        write_atomic(&id_file, &shard::encode(&identity, &plan.empty_draws()))
+            .map_err(Failure::Input)?;
+    }
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second handler cannot be installed in the same process; ignore that case.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let pool = thread_pool(a.threads)?;
+    let chunks = blocks.div_ceil(CHUNK_BLOCKS);
+    let chunk_file = |c: u64| dir.join(format!("chunk-{c:06}-of-{chunks:06}.npvshard"));
+    let bar = Progress::new(a.draws);
+    let mut parts = Vec::new();
+    for c in 0..chunks {
+        let (first, end) = (c * CHUNK_BLOCKS, ((c + 1) * CHUNK_BLOCKS).min(blocks));
+        let path = chunk_file(c);
+        if let Ok(bytes) = std::fs::read(&path) {
+            // A chunk left by an earlier attempt: keep it if it is intact and of this run.
+            if let Ok((h, d)) = shard::decode(&path.display().to_string(), &bytes)
+                && chunk_matches(&h, &identity, first, end)
+            {
+                bar.inc(d.n as u64 + d.skipped.len() as u64);
+                parts.push((path.display().to_string(), h, d));
+                continue;
+            }
+        }
+        if stop.load(Ordering::SeqCst) {
+            bar.finish();
+            let mut cmd: Vec<String> = std::env::args().collect();
+            if let Some(i) = cmd.iter().position(|x| x == "--checkpoint") {
+                cmd[i] = "--resume".into();
+            }
+            eprintln!(
+                "interrupted: {} of {chunks} chunks are saved in `{}`\nhint: resume with `{}`",
+                c,
+                dir.display(),
+                cmd.join(" ")
+            );
+            return Err(Failure::Interrupted);
+        }
+        let d = pool
+            .install(|| plan.run_blocks(&opts, first, end, &|k| bar.inc(k)))
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        let h = npvrisk::shard::ShardHeader {
+            shard: c,
+            first_block: first,
+            end_block: end,
+            rows: d.n as u64,
+            ..identity.clone()
+        };
+        write_atomic(&path, &shard::encode(&h, &d)).map_err(Failure::Input)?;
+        parts.push((path.display().to_string(), h, d));
+    }
+    bar.finish();
+    let (_, draws) = shard::merge(parts).map_err(Failure::Internal)?;
+    let meta = metadata(
+        &plan,
+        (&model_name, &model_src),
+        &meta_files,
+        a.seed,
+        sampler,
+        &opts,
+    );
+    let extra: ReviewPoints = if embedded {
+        published_points()
+    } else {
+        Vec::new()
+    };
+    let sopts = SummaryOptions {
+        percentiles: a.percentiles.clone(),
+        interval: a.interval,
+        thresholds: a.thresholds.clone(),
+    };
+    let summary = summary::summarise(&plan, &draws, meta, &sopts, &extra);
+    let secs = started.elapsed().as_secs_f64();
+    let json = summary_json(&summary, secs);
+    if let Some(out_dir) = &a.out {
+        write_outputs(
+            out_dir,
+            &json,
+            &summary,
+            a.keep_draws.then_some((&plan, &draws)),
+        )?;
+    }
+    eprintln!(
+        "{} draws ({} chunks in `{}`) in {:.2} s",
+        draws.n,
+        chunks,
+        dir.display(),
+        secs
+    );
+    match a.format {
+        Format::Json => out(&json),
+        Format::Csv => out(&text::summary_csv(&summary)),
+        _ => out(&text::summary_table(&summary)),
+    }
+}
+
+/// Whether a chunk file found in a checkpoint folder is chunk `first..end` of this run.
+fn chunk_matches(
+    h: &npvrisk::shard::ShardHeader,
+    identity: &npvrisk::shard::ShardHeader,
+    first: u64,
+    end: u64,
+) -> bool {
+    h.first_block == first
+        && h.end_block == end
+        && npvrisk::shard::ShardHeader {
+            shard: 0,
+            first_block: 0,
+            end_block: identity.end_block,
+            rows: 0,
+            ..h.clone()
+        } == *identity
 }

@@ -312,3 +312,180 @@ fn a_real_slurm_array_and_merge_give_the_single_process_summary() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const CKPT_RUN: [&str; 5] = ["run", "--draws", "300000", "--block-size", "1000"];
+
+#[test]
+fn a_resumed_run_is_byte_identical_to_an_uninterrupted_one() {
+    let dir = temp_dir("resume");
+    let plain = dir.join("plain");
+    let o = bin()
+        .args(CKPT_RUN)
+        .args(["--format", "json", "--out"])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let reference = without_timing(&plain.join("summary.json"));
+
+    // Checkpointed from the start.
+    let ck = dir.join("ck");
+    let o = bin()
+        .args(CKPT_RUN)
+        .arg("--checkpoint")
+        .arg(&ck)
+        .arg("--out")
+        .arg(dir.join("a"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(without_timing(&dir.join("a/summary.json")) == reference);
+
+    // Lose two chunks and corrupt a third, as a killed node would leave them: resume recomputes them.
+    let mut chunks: Vec<_> = std::fs::read_dir(&ck)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("chunk-"))
+        .collect();
+    chunks.sort();
+    assert!(chunks.len() >= 4, "{}", chunks.len());
+    std::fs::remove_file(&chunks[0]).unwrap();
+    std::fs::remove_file(&chunks[2]).unwrap();
+    let mut b = std::fs::read(&chunks[3]).unwrap();
+    b.truncate(b.len() - 100);
+    std::fs::write(&chunks[3], b).unwrap();
+    let o = bin()
+        .args(CKPT_RUN)
+        .arg("--resume")
+        .arg(&ck)
+        .arg("--out")
+        .arg(dir.join("b"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(without_timing(&dir.join("b/summary.json")) == reference);
+
+    // A folder of another run is refused, and left as it was.
+    let before: Vec<_> = chunks.iter().map(|c| std::fs::read(c).unwrap()).collect();
+    let o = bin()
+        .args(CKPT_RUN)
+        .args(["--seed", "5", "--resume"])
+        .arg(&ck)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("holds a different run"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let after: Vec<_> = chunks.iter().map(|c| std::fs::read(c).unwrap()).collect();
+    assert!(before == after);
+    let o = bin()
+        .args(CKPT_RUN)
+        .arg("--resume")
+        .arg(dir.join("nothing-here"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ctrl_c_stops_a_checkpointed_run_and_says_how_to_resume() {
+    let dir = temp_dir("sigint");
+    let ck = dir.join("ck");
+    let big = [
+        "run",
+        "--draws",
+        "1000000",
+        "--block-size",
+        "1000",
+        "--threads",
+        "1",
+    ];
+    let child = bin()
+        .args(big)
+        .arg("--checkpoint")
+        .arg(&ck)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the first chunk, then interrupt.
+    let started = std::time::Instant::now();
+    loop {
+        let n = std::fs::read_dir(&ck)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with("chunk-")
+                })
+                .count()
+            })
+            .unwrap_or(0);
+        if n >= 1 {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "no chunk written");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted") && err.contains("--resume"),
+        "{err}"
+    );
+    let done = std::fs::read_dir(&ck)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("chunk-")
+        })
+        .count();
+    assert!(done < 63, "stopped before the end ({done} of 63 chunks)");
+    let o = bin()
+        .args(big)
+        .arg("--resume")
+        .arg(&ck)
+        .arg("--out")
+        .arg(dir.join("resumed"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = bin()
+        .args(big)
+        .arg("--out")
+        .arg(dir.join("plain"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        without_timing(&dir.join("resumed/summary.json"))
+            == without_timing(&dir.join("plain/summary.json"))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
