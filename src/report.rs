@@ -21,8 +21,32 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn bn(x: f64) -> String {
-    format!("£{x:.1}bn")
+/// Money formatter: £bn, or £m for business cases whose amounts are all below £1bn.
+fn money(s: &Summary) -> (&'static str, fn(f64) -> String) {
+    let largest = s
+        .outcomes
+        .iter()
+        .flat_map(|e| {
+            e.npv
+                .percentiles
+                .iter()
+                .map(|p| p.value.abs())
+                .chain([e.npv.mean.abs()])
+        })
+        .fold(0.0, f64::max);
+    if largest < 1.0 {
+        ("£m", |x| {
+            format!(
+                "{}£{:.1}m",
+                if x < 0.0 { "-" } else { "" },
+                x.abs() * 1000.0
+            )
+        })
+    } else {
+        ("£bn", |x| {
+            format!("{}£{:.1}bn", if x < 0.0 { "-" } else { "" }, x.abs())
+        })
+    }
 }
 
 fn pct(x: f64) -> String {
@@ -32,6 +56,7 @@ fn pct(x: f64) -> String {
 /// Every chart of the report, in order.
 pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Chart> {
     let k = ENTITY_MEASURES.len();
+    let (unit, bn) = money(s);
     let mut out = Vec::new();
     let headline: Vec<usize> = s
         .outcomes
@@ -76,7 +101,7 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
                     "Five-year NPV, {}: simulated distribution and S-curve",
                     label(id)
                 ),
-                "Five-year NPV (£bn, 2012-13 prices)",
+                &format!("Five-year NPV ({unit}, {} prices)", plan.model.price_base),
                 &sorted,
                 &markers,
                 &bn,
@@ -93,7 +118,7 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
             "tornado".into(),
             charts::tornado(
                 "Tornado: total NPV with each input at its P10 and P90, others at their medians",
-                "Total five-year NPV (£bn)",
+                &format!("Total five-year NPV ({unit})"),
                 total.1,
                 &bars,
                 &bn,
@@ -199,7 +224,7 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
             ))
         })
         .collect();
-    out.push(("partners".into(), charts::boxplots("Who bears the risk: each department's share of the headline five-year NPV (box P25-P75, whiskers P5-P95)", "Share of five-year NPV (£bn)", &boxes, &bn)));
+    out.push(("partners".into(), charts::boxplots("Who bears the risk: each department's share of the headline five-year NPV (box P25-P75, whiskers P5-P95)", &format!("Share of five-year NPV ({unit})"), &boxes, &bn)));
     if let Some(sob) = sens.sobol.iter().find(|r| r.entity == "total") {
         let items: Vec<(String, charts::Estimate, charts::Estimate)> = sob
             .factors
@@ -264,6 +289,8 @@ pub fn html(
     reproduction: Option<&str>,
 ) -> String {
     let m = &s.metadata;
+    let (unit, bn) = money(s);
+    let k = if unit == "£m" { 1000.0 } else { 1.0 };
     let mut o = String::new();
     let _ = write!(
         o,
@@ -282,10 +309,11 @@ figure {{ margin: 1.5em 0; }} figure svg {{ max-width: 100%; height: auto; }}
 code {{ font-size: .9em; }}
 </style></head><body>
 <h1>npvrisk report: {name}</h1>
-<p>Monte Carlo sensitivity analysis of the five-year net present value, {draws} draws. Money in £bn at 2012-13 prices unless stated. Figures after ± are Monte Carlo standard errors.</p>
+<p>Monte Carlo sensitivity analysis of the five-year net present value, {draws} draws. Money in {unit} at {base} prices unless stated. Figures after ± are Monte Carlo standard errors.</p>
 "#,
         name = esc(&plan.model.name),
-        draws = s.kept_draws
+        draws = s.kept_draws,
+        base = esc(&plan.model.price_base)
     );
     // Headline review.
     let _ = writeln!(
@@ -348,7 +376,7 @@ code {{ font-size: .9em; }}
             o,
             "<tr><td>{}</td>{}<td>{:.1}% <small>±{:.2}</small></td></tr>",
             esc(&name),
-            stat_cells(&e.npv, &|x| format!("{x:.2}")),
+            stat_cells(&e.npv, &|x| format!("{:.2}", x * k)),
             b.p * 100.0,
             b.se * 100.0
         );
