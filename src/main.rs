@@ -16,6 +16,7 @@ use npvrisk::output::write_atomic;
 use npvrisk::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_published};
 use npvrisk::{reproduce, text};
 
+mod batch;
 mod montecarlo;
 
 #[derive(Parser)]
@@ -83,6 +84,18 @@ enum Command {
         /// Options for `npvrisk run` (model, --dist, --draws, --seed, ...).
         #[arg(last = true)]
         run_args: Vec<String>,
+    },
+    /// Run many scenarios with common random numbers and compare them with a reference.
+    Batch {
+        /// The batch manifest (TOML): model, distributions, draws, seed, scenarios, grid.
+        manifest: PathBuf,
+        /// Folder for comparison.csv and one summary per scenario.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        threads: Option<usize>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Merge shard files of one run into the outputs a single-process run would write.
     Merge {
@@ -334,6 +347,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 &run_args,
             ))
         }
+        Command::Batch {
+            manifest,
+            out: dir,
+            threads,
+            format,
+        } => batch::batch(&manifest, dir.as_deref(), threads, format),
         Command::Reproduce {
             model,
             published,

@@ -120,7 +120,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
                 draws.skipped.len()
             )));
         }
-        let meta = metadata(
+        let meta = metadata_for(
             &plan,
             (&model_name, &model_src),
             &meta_files,
@@ -184,7 +184,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
 
 /// Summary JSON with timing appended as its own top-level field (the only field that differs
 /// between identical runs).
-fn summary_json(s: &summary::Summary, secs: f64) -> String {
+pub fn summary_json(s: &summary::Summary, secs: f64) -> String {
     let mut v = serde_json::to_value(s).expect("summary serialises");
     v.as_object_mut().unwrap().insert(
         "timing".into(),
@@ -294,7 +294,7 @@ impl Progress {
 }
 
 /// The printed five-year NPVs of the 2013 report, for the headline review of the embedded model.
-fn published_points() -> ReviewPoints {
+pub fn published_points() -> ReviewPoints {
     let Ok(p) = parse_published(EY2013_PUBLISHED_FILE, EY2013_PUBLISHED) else {
         return Vec::new();
     };
@@ -540,7 +540,7 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
                 draws.skipped.len()
             )));
         }
-        let meta = metadata(
+        let meta = metadata_for(
             &plan,
             (&model_name, &model_src),
             &meta_files,
@@ -649,7 +649,7 @@ fn check_sens_options(a: &crate::SensArgs) -> Result<(), Failure> {
 }
 
 /// The metadata recorded with a run's summary.
-fn metadata(
+pub fn metadata_for(
     plan: &Plan,
     model: (&str, &str),
     files: &[FileHash],
@@ -853,7 +853,7 @@ pub fn merge(
             sha256: d.sha256.clone(),
         })
         .collect();
-    let meta = metadata(
+    let meta = metadata_for(
         &plan,
         (&h.model.file, &h.model.contents),
         &hashes,
@@ -1096,7 +1096,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     }
     bar.finish();
     let (_, draws) = shard::merge(parts).map_err(Failure::Internal)?;
-    let meta = metadata(
+    let meta = metadata_for(
         &plan,
         (&model_name, &model_src),
         &meta_files,

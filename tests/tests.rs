@@ -2,6 +2,8 @@
 
 /// One example file per kind of bad model input, each with its expected message.
 mod bad_input;
+/// Batches of scenarios with common random numbers.
+mod batch;
 /// The report: HTML in a headless browser (ignored without chromium), Excel workbook.
 mod browser;
 /// The binary's exit codes, output streams and formats.
