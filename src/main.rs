@@ -192,6 +192,11 @@ struct RunArgs {
     /// run can be resumed; Ctrl-C then stops at the next chunk and says how to resume.
     #[arg(long, conflicts_with = "resume")]
     checkpoint: Option<PathBuf>,
+    /// Under `mpirun -n P`: rank r computes its share of the blocks, rank 0 gathers them in block
+    /// order and writes the same outputs as a single process (build with `--features mpi`).
+    #[cfg(feature = "mpi")]
+    #[arg(long, conflicts_with_all = ["shard", "checkpoint", "resume"])]
+    mpi: bool,
     /// Resume a checkpointed run from its folder (same options as the interrupted run): the
     /// chunks already there are kept, the rest computed; the result is the same bits as an
     /// uninterrupted run.

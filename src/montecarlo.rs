@@ -67,6 +67,10 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
 
 pub fn run(a: RunArgs) -> Result<(), Failure> {
     check_options(&a)?;
+    #[cfg(feature = "mpi")]
+    if a.mpi {
+        return run_mpi(&a);
+    }
     if let Some((k, n)) = shard_of(&a)? {
         return run_shard(&a, k, n);
     }
@@ -709,31 +713,27 @@ pub fn shard_file_name(k: u64, n: u64) -> String {
     format!("shard-{k:05}-of-{n:05}.npvshard")
 }
 
-fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
-    use npvrisk::shard::{self, ShardHeader, SourceFile};
-    let dir = a
-        .out
-        .as_ref()
-        .ok_or_else(|| Failure::Input("`--shard` writes a shard file: give `--out DIR`".into()))?;
+/// Compute shard `k` of `n` of the run `a` describes, in memory.
+fn compute_shard(
+    a: &RunArgs,
+    k: u64,
+    n: u64,
+) -> Result<(npvrisk::shard::ShardHeader, npvrisk::engine::Draws), Failure> {
+    use npvrisk::shard::{self, ShardHeader};
     if a.precision.is_some() {
-        return Err(Failure::Input(
-            "`--precision` cannot be used with `--shard`: every shard must compute the same run"
-                .into(),
-        ));
+        return Err(Failure::Input("`--precision` cannot be used with `--shard` or `--mpi`: every shard must compute the same run".into()));
     }
     let (plan, (model_name, model_src), _) = load_plan(a)?;
     let pool = thread_pool(a.threads)?;
-    let sampler = sampler_kind(a.sampler);
     let opts = RunOptions {
         draws: a.draws,
         seed: a.seed,
-        sampler,
+        sampler: sampler_kind(a.sampler),
         block_size: a.block_size,
         skip_nonfinite: a.skip_nonfinite,
     };
     let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
     let (first, end) = shard::shard_blocks(k, n, blocks);
-    let started = Instant::now();
     let draws = if first == end {
         plan.empty_draws()
     } else {
@@ -744,45 +744,30 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
         bar.finish();
         d
     };
-    let (outcome_columns, entities, input_columns) = shard::columns(&plan);
-    let source = |name: &str, src: &str| SourceFile {
-        file: name.to_string(),
-        sha256: FileHash::of(name, src).sha256,
-        contents: src.to_string(),
-    };
     let header = ShardHeader {
-        format_version: shard::FORMAT_VERSION,
-        npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
-        embedded_model: a.model.is_none(),
-        model: source(&model_name, &model_src),
-        distributions: plan
-            .set
-            .files
-            .iter()
-            .map(|(nm, src)| source(nm, src))
-            .collect(),
-        scenario: plan.model.scenarios[plan.scenario].clone(),
-        seed: a.seed,
-        sampler: sampler.name().to_string(),
-        draws: a.draws,
-        block_size: a.block_size,
-        skip_nonfinite: a.skip_nonfinite,
-        percentiles: a.percentiles.clone(),
-        interval: a.interval,
-        thresholds: a.thresholds.clone(),
         shard: k,
         shards: n,
         first_block: first,
         end_block: end,
         rows: draws.n as u64,
-        outcome_columns,
-        entities,
-        input_columns,
+        ..run_identity(a, &plan, (&model_name, &model_src), blocks)
     };
+    Ok((header, draws))
+}
+
+fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
+    let dir = a
+        .out
+        .as_ref()
+        .ok_or_else(|| Failure::Input("`--shard` writes a shard file: give `--out DIR`".into()))?;
+    let started = Instant::now();
+    let (header, draws) = compute_shard(a, k, n)?;
     let path = dir.join(shard_file_name(k, n));
-    write_atomic(&path, &shard::encode(&header, &draws)).map_err(Failure::Input)?;
+    write_atomic(&path, &npvrisk::shard::encode(&header, &draws)).map_err(Failure::Input)?;
     eprintln!(
-        "shard {k} of {n}: blocks {first}..{end} ({} draws) in {:.2} s, wrote {}",
+        "shard {k} of {n}: blocks {}..{} ({} draws) in {:.2} s, wrote {}",
+        header.first_block,
+        header.end_block,
         draws.n,
         started.elapsed().as_secs_f64(),
         path.display()
@@ -806,6 +791,18 @@ pub fn merge(
         shards.push((f.display().to_string(), h, d));
     }
     let (h, draws) = shard::merge(shards).map_err(Failure::Input)?;
+    summarise_merged(h, draws, out_dir, format, started, files.len())
+}
+
+/// Summarise the draws of a merged run exactly as a single process would, and write/print them.
+fn summarise_merged(
+    h: npvrisk::shard::ShardHeader,
+    draws: npvrisk::engine::Draws,
+    out_dir: Option<&Path>,
+    format: Format,
+    started: Instant,
+    parts: usize,
+) -> Result<(), Failure> {
     if h.npvrisk_version != env!("CARGO_PKG_VERSION") {
         return Err(Failure::Input(format!(
             "the shards were made by npvrisk {}; this is npvrisk {}: merge with the same version",
@@ -878,7 +875,7 @@ pub fn merge(
         write_outputs(dir, &json, &summary, None)?;
         eprintln!(
             "merged {} shards ({} draws) into {}",
-            files.len(),
+            parts,
             draws.n,
             dir.display()
         );
@@ -1155,4 +1152,38 @@ fn chunk_matches(
             rows: 0,
             ..h.clone()
         } == *identity
+}
+
+/// `run --mpi`: every rank computes shard `rank` of `size`; the others send their shard bytes to
+/// rank 0, which merges them in block order and summarises exactly as a single process would.
+#[cfg(feature = "mpi")]
+fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
+    use mpi::traits::*;
+    let universe = mpi::initialize().ok_or_else(|| {
+        Failure::Internal("MPI could not be initialised (already initialised?)".into())
+    })?;
+    let world = universe.world();
+    let (rank, size) = (world.rank(), world.size());
+    let started = Instant::now();
+    let (header, draws) = compute_shard(a, rank as u64, size as u64)?;
+    let bytes = npvrisk::shard::encode(&header, &draws);
+    if bytes.len() > i32::MAX as usize {
+        return Err(Failure::Input(format!(
+            "rank {rank}'s share is {} bytes, more than one MPI message can carry (2 GiB): use more ranks",
+            bytes.len()
+        )));
+    }
+    if rank != 0 {
+        world.process_at_rank(0).send(&bytes[..]);
+        return Ok(());
+    }
+    let mut parts = vec![("rank 0".to_string(), header, draws)];
+    for r in 1..size {
+        let (msg, _) = world.process_at_rank(r).receive_vec::<u8>();
+        let (h, d) =
+            npvrisk::shard::decode(&format!("rank {r}"), &msg).map_err(Failure::Internal)?;
+        parts.push((format!("rank {r}"), h, d));
+    }
+    let (h, all) = npvrisk::shard::merge(parts).map_err(Failure::Internal)?;
+    summarise_merged(h, all, a.out.as_deref(), a.format, started, size as usize)
 }

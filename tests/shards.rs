@@ -489,3 +489,46 @@ fn ctrl_c_stops_a_checkpointed_run_and_says_how_to_resume() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+#[cfg(feature = "mpi")]
+#[ignore = "needs Open MPI's mpirun; .ci/run installs it and runs this with --features mpi"]
+fn mpi_runs_with_2_and_3_ranks_give_the_single_process_summary() {
+    let dir = temp_dir("mpi");
+    let single = dir.join("single");
+    let o = bin()
+        .args(RUN)
+        .args(["--format", "json", "--out"])
+        .arg(&single)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let reference = without_timing(&single.join("summary.json"));
+    for ranks in ["2", "3"] {
+        let out = dir.join(format!("mpi{ranks}"));
+        let o = std::process::Command::new("mpirun")
+            .args([
+                "--allow-run-as-root",
+                "--oversubscribe",
+                "-n",
+                ranks,
+                env!("CARGO_BIN_EXE_npvrisk"),
+            ])
+            .args(RUN)
+            .args(["--mpi", "--format", "json", "--out"])
+            .arg(&out)
+            .output()
+            .expect("mpirun (Open MPI) must be installed for this test");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{ranks} ranks: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            without_timing(&out.join("summary.json")) == reference,
+            "{ranks} ranks"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
