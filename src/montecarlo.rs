@@ -858,17 +858,13 @@ fn summarise_merged(
         sampler,
         &opts,
     );
-    let extra: ReviewPoints = if h.embedded_model {
-        published_points()
-    } else {
-        Vec::new()
-    };
-    let sopts = SummaryOptions {
-        percentiles: h.percentiles.clone(),
-        interval: h.interval,
-        thresholds: h.thresholds.clone(),
-    };
-    let summary = summary::summarise(&plan, &draws, meta, &sopts, &extra);
+    let summary = summarise_with(
+        &plan,
+        &draws,
+        meta,
+        (&h.percentiles, h.interval, &h.thresholds),
+        h.embedded_model,
+    );
     let secs = started.elapsed().as_secs_f64();
     let json = summary_json(&summary, secs);
     if let Some(dir) = out_dir {
@@ -1101,17 +1097,13 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
         sampler,
         &opts,
     );
-    let extra: ReviewPoints = if embedded {
-        published_points()
-    } else {
-        Vec::new()
-    };
-    let sopts = SummaryOptions {
-        percentiles: a.percentiles.clone(),
-        interval: a.interval,
-        thresholds: a.thresholds.clone(),
-    };
-    let summary = summary::summarise(&plan, &draws, meta, &sopts, &extra);
+    let summary = summarise_with(
+        &plan,
+        &draws,
+        meta,
+        (&a.percentiles, a.interval, &a.thresholds),
+        embedded,
+    );
     let secs = started.elapsed().as_secs_f64();
     let json = summary_json(&summary, secs);
     if let Some(out_dir) = &a.out {
@@ -1186,4 +1178,26 @@ fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
     }
     let (h, all) = npvrisk::shard::merge(parts).map_err(Failure::Internal)?;
     summarise_merged(h, all, a.out.as_deref(), a.format, started, size as usize)
+}
+
+/// Summarise draws with the reported percentiles, interval and thresholds; the embedded model's
+/// review also shows the report's printed figures.
+fn summarise_with(
+    plan: &Plan,
+    draws: &npvrisk::engine::Draws,
+    meta: Metadata,
+    report: (&[f64], f64, &[f64]),
+    embedded: bool,
+) -> summary::Summary {
+    let extra: ReviewPoints = if embedded {
+        published_points()
+    } else {
+        Vec::new()
+    };
+    let sopts = SummaryOptions {
+        percentiles: report.0.to_vec(),
+        interval: report.1,
+        thresholds: report.2.to_vec(),
+    };
+    summary::summarise(plan, draws, meta, &sopts, &extra)
 }

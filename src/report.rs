@@ -23,17 +23,7 @@ fn esc(s: &str) -> String {
 
 /// Money formatter: £bn, or £m for business cases whose amounts are all below £1bn.
 fn money(s: &Summary) -> (&'static str, fn(f64) -> String) {
-    let largest = s
-        .outcomes
-        .iter()
-        .flat_map(|e| {
-            e.npv
-                .percentiles
-                .iter()
-                .map(|p| p.value.abs())
-                .chain([e.npv.mean.abs()])
-        })
-        .fold(0.0, f64::max);
+    let largest = s.largest_npv();
     if largest < 1.0 {
         ("£m", |x| {
             format!(

@@ -240,6 +240,23 @@ pub struct Summary {
     pub headline_review: Vec<Review>,
 }
 
+impl Summary {
+    /// The largest absolute NPV figure reported (means and percentiles), £bn: used to choose
+    /// between £bn and £m when displaying a small business case.
+    pub fn largest_npv(&self) -> f64 {
+        self.outcomes
+            .iter()
+            .flat_map(|e| {
+                e.npv
+                    .percentiles
+                    .iter()
+                    .map(|p| p.value.abs())
+                    .chain([e.npv.mean.abs()])
+            })
+            .fold(0.0, f64::max)
+    }
+}
+
 /// Extra comparison points per entity (label, NPV), e.g. the report's printed figures.
 pub type ReviewPoints = Vec<(String, Vec<(String, f64)>)>;
 

@@ -325,17 +325,7 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
     let m = &s.metadata;
     let mut o = String::new();
     // £m when every headline amount is below £1bn, so small business cases stay readable.
-    let largest = s
-        .outcomes
-        .iter()
-        .flat_map(|e| {
-            e.npv
-                .percentiles
-                .iter()
-                .map(|p| p.value.abs())
-                .chain([e.npv.mean.abs()])
-        })
-        .fold(0.0, f64::max);
+    let largest = s.largest_npv();
     let (unit, k) = if largest < 1.0 {
         ("£m", 1000.0)
     } else {
