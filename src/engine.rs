@@ -129,11 +129,6 @@ impl Draws {
         }
         self.skipped.append(&mut other.skipped);
     }
-
-    /// Column index of an entity's measure.
-    pub fn col(entity: usize, measure: usize) -> usize {
-        entity * ENTITY_MEASURES.len() + measure
-    }
 }
 
 /// One theme's evaluation for one draw.
@@ -341,18 +336,24 @@ impl Plan {
         }
     }
 
-    /// The uniforms of draw `i`, one per stream, after the copula.
+    /// Length of the scratch buffer of [`Plan::sample_uniforms`]: one uniform per stream, then one
+    /// normal score per correlated stream.
+    fn uniforms_len(&self) -> usize {
+        self.dims.len() + self.corr_streams.len()
+    }
+
+    /// The uniforms of draw `i`, one per stream, after the copula, in `u[..streams]`; the tail of
+    /// `u` holds the copula's normal scores, so the per-draw loop allocates nothing.
     fn sample_uniforms(&self, sampler: &Sampler, i: u64, u: &mut [f64]) {
+        let (u, z) = u.split_at_mut(self.dims.len());
         for (k, d) in self.dims.iter().enumerate() {
             u[k] = sampler.uniform(d, i);
         }
         if let Some(c) = &self.set.correlation {
             // Gaussian copula: normal scores, mixed by the factor of the normal correlation.
-            let z: Vec<f64> = self
-                .corr_streams
-                .iter()
-                .map(|&k| std_normal_quantile(u[k]))
-                .collect();
+            for (zj, &k) in z.iter_mut().zip(&self.corr_streams) {
+                *zj = std_normal_quantile(u[k]);
+            }
             for (row, &k) in self.corr_streams.iter().enumerate() {
                 let mut s = 0.0;
                 for (j, zj) in z.iter().enumerate() {
@@ -443,7 +444,7 @@ impl Plan {
         let n_ent = self.entities.len();
         let n_out = self.n_outcomes();
         let mut work = self.template.clone();
-        let mut u = vec![0.0; self.dims.len()];
+        let mut u = vec![0.0; self.uniforms_len()];
         let mut buf = Vec::new();
         let mut firsts = vec![0.0; n_in];
         let mut out = vec![0.0; n_out];
@@ -622,22 +623,6 @@ impl Plan {
         Ok(d)
     }
 
-    /// Deterministic evaluation of the plan's scenario (no draws), in the engine's layout.
-    pub fn point(&self) -> Vec<f64> {
-        let mut out = vec![0.0; self.n_outcomes()];
-        let mut dw = vec![0u8; self.entities.len()];
-        let mut be = vec![0u8; self.entities.len()];
-        self.evaluate(
-            &self.template,
-            true,
-            &mut out,
-            &mut dw,
-            &mut be,
-            &mut Workspace::default(),
-        );
-        out
-    }
-
     /// Evaluate arbitrary inputs (e.g. another scenario of the same model) in the engine's layout.
     pub fn evaluate_inputs(&self, x: &Inputs) -> Vec<f64> {
         let mut out = vec![0.0; self.n_outcomes()];
@@ -668,7 +653,7 @@ impl Plan {
             .map(|b| {
                 let start = b * opts.block_size;
                 let end = (start + opts.block_size).min(opts.draws);
-                let mut u = vec![0.0; self.dims.len()];
+                let mut u = vec![0.0; self.uniforms_len()];
                 let mut buf = Vec::new();
                 let mut acc = 0.0;
                 for i in start..end {

@@ -85,29 +85,16 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             plan.model.scenarios[plan.scenario]
         );
     }
-    let extra: ReviewPoints = if embedded {
-        published_points()
-    } else {
-        Vec::new()
-    };
 
     let pool = thread_pool(a.threads)?;
     let sampler = sampler_kind(a.sampler);
-    let sopts = SummaryOptions {
-        percentiles: a.percentiles.clone(),
-        interval: a.interval,
-        thresholds: a.thresholds.clone(),
-    };
     let started = Instant::now();
     let mut engine_secs = 0.0;
     let mut draws_n = a.draws;
     let (summary, draws) = loop {
         let opts = RunOptions {
             draws: draws_n,
-            seed: a.seed,
-            sampler,
-            block_size: a.block_size,
-            skip_nonfinite: a.skip_nonfinite,
+            ..run_options(&a)
         };
         let bar = Progress::new(draws_n);
         let draws = pool
@@ -118,12 +105,6 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             })?;
         bar.finish();
         engine_secs += started.elapsed().as_secs_f64() - engine_secs;
-        if draws.n == 0 {
-            return Err(Failure::Input(format!(
-                "all {} draws gave non-finite outcomes",
-                draws.skipped.len()
-            )));
-        }
         let meta = metadata_for(
             &plan,
             (&model_name, &model_src),
@@ -132,21 +113,24 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             sampler,
             &opts,
         );
-        let s = summary::summarise(&plan, &draws, meta, &sopts, &extra);
+        let s = summarise_with(
+            &plan,
+            &draws,
+            meta,
+            (&a.percentiles, a.interval, &a.thresholds),
+            embedded,
+        )?;
+        let worst = summary::worst_relative_se(&s);
         match a.precision {
-            Some(x) if summary::worst_relative_se(&s) >= x && draws_n < a.max_draws => {
+            Some(x) if worst >= x && draws_n < a.max_draws => {
                 eprintln!(
-                    "{} draws: largest relative standard error {:.4} ≥ {x}; doubling",
-                    draws_n,
-                    summary::worst_relative_se(&s)
+                    "{draws_n} draws: largest relative standard error {worst:.4} ≥ {x}; doubling"
                 );
                 draws_n = (draws_n * 2).min(a.max_draws);
             }
-            Some(x) if summary::worst_relative_se(&s) >= x => {
+            Some(x) if worst >= x => {
                 eprintln!(
-                    "warning: stopped at --max-draws {}: largest relative standard error {:.4} is still ≥ {x}",
-                    draws_n,
-                    summary::worst_relative_se(&s)
+                    "warning: stopped at --max-draws {draws_n}: largest relative standard error {worst:.4} is still ≥ {x}"
                 );
                 break (s, draws);
             }
@@ -327,13 +311,7 @@ pub fn throughput(a: RunArgs) -> Result<(), Failure> {
     check_options(&a)?;
     let (plan, _, _) = load_plan(&a)?;
     let pool = thread_pool(a.threads)?;
-    let opts = RunOptions {
-        draws: a.draws,
-        seed: a.seed,
-        sampler: sampler_kind(a.sampler),
-        block_size: a.block_size,
-        skip_nonfinite: a.skip_nonfinite,
-    };
+    let opts = run_options(&a);
     let (mut engine, mut floor) = (f64::INFINITY, f64::INFINITY);
     let mut check = 0.0;
     for _ in 0..3 {
@@ -436,13 +414,7 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
     };
     let result = pool.install(|| -> Result<Sensitivity, Failure> {
         let rank = if want(Method::Rank) {
-            let opts = RunOptions {
-                draws: a.run.draws,
-                seed: a.run.seed,
-                sampler: sampler_kind(a.run.sampler),
-                block_size: a.run.block_size,
-                skip_nonfinite: a.run.skip_nonfinite,
-            };
+            let opts = run_options(&a.run);
             let d = plan
                 .run(&opts, &|_| {})
                 .map_err(|e| Failure::Input(e.to_string()))?;
@@ -478,13 +450,22 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
     };
     if let Some(dir) = &a.run.out {
         let files = vec![
-            ("sensitivity.json".to_string(), json.clone()),
-            ("tornado.csv".to_string(), text::tornado_csv(&result)),
-            ("switching.csv".to_string(), text::switching_csv(&result)),
-            ("rank.csv".to_string(), text::rank_csv(&result)),
-            ("sobol.csv".to_string(), text::sobol_csv(&result)),
+            ("sensitivity.json".to_string(), json.clone().into_bytes()),
+            (
+                "tornado.csv".to_string(),
+                text::tornado_csv(&result).into_bytes(),
+            ),
+            (
+                "switching.csv".to_string(),
+                text::switching_csv(&result).into_bytes(),
+            ),
+            ("rank.csv".to_string(), text::rank_csv(&result).into_bytes()),
+            (
+                "sobol.csv".to_string(),
+                text::sobol_csv(&result).into_bytes(),
+            ),
         ];
-        npvrisk::output::write_all_atomic(dir, &files).map_err(Failure::Input)?;
+        npvrisk::output::write_set_atomic(dir, &files).map_err(Failure::Input)?;
         eprintln!("wrote {}", dir.display());
     }
     match a.run.format {
@@ -513,13 +494,7 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
     }
     let pool = thread_pool(a.run.threads)?;
     let sampler = sampler_kind(a.run.sampler);
-    let opts = RunOptions {
-        draws: a.run.draws,
-        seed: a.run.seed,
-        sampler,
-        block_size: a.run.block_size,
-        skip_nonfinite: a.run.skip_nonfinite,
-    };
+    let opts = run_options(&a.run);
     let so = SensitivityOptions {
         levels: (a.levels[0], a.levels[1]),
         sobol_base: a.sobol_n,
@@ -527,23 +502,12 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
         confidence: a.confidence,
         seed: a.run.seed,
     };
-    let extra: ReviewPoints = if embedded {
-        published_points()
-    } else {
-        Vec::new()
-    };
     let (summary, sens, draws) = pool.install(|| -> Result<_, Failure> {
         let bar = Progress::new(opts.draws);
         let draws = plan
             .run(&opts, &|k| bar.inc(k))
             .map_err(|e| Failure::Input(e.to_string()))?;
         bar.finish();
-        if draws.n == 0 {
-            return Err(Failure::Input(format!(
-                "all {} draws gave non-finite outcomes",
-                draws.skipped.len()
-            )));
-        }
         let meta = metadata_for(
             &plan,
             (&model_name, &model_src),
@@ -552,12 +516,13 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
             sampler,
             &opts,
         );
-        let sopts = SummaryOptions {
-            percentiles: a.run.percentiles.clone(),
-            interval: a.run.interval,
-            thresholds: a.run.thresholds.clone(),
-        };
-        let summary = summary::summarise(&plan, &draws, meta, &sopts, &extra);
+        let summary = summarise_with(
+            &plan,
+            &draws,
+            meta,
+            (&a.run.percentiles, a.run.interval, &a.run.thresholds),
+            embedded,
+        )?;
         let sens = Sensitivity {
             central_npv: sensitivity::central(&plan),
             tornado: sensitivity::tornado(&plan, so.levels),
@@ -622,6 +587,17 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
         files.len()
     );
     Ok(())
+}
+
+/// The engine options a run's arguments describe.
+fn run_options(a: &RunArgs) -> RunOptions {
+    RunOptions {
+        draws: a.draws,
+        seed: a.seed,
+        sampler: sampler_kind(a.sampler),
+        block_size: a.block_size,
+        skip_nonfinite: a.skip_nonfinite,
+    }
 }
 
 /// A worker pool with `threads` threads (default: all cores).
@@ -725,13 +701,7 @@ fn compute_shard(
     }
     let (plan, (model_name, model_src), _) = load_plan(a)?;
     let pool = thread_pool(a.threads)?;
-    let opts = RunOptions {
-        draws: a.draws,
-        seed: a.seed,
-        sampler: sampler_kind(a.sampler),
-        block_size: a.block_size,
-        skip_nonfinite: a.skip_nonfinite,
-    };
+    let opts = run_options(a);
     let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
     let (first, end) = shard::shard_blocks(k, n, blocks);
     let draws = if first == end {
@@ -864,7 +834,7 @@ fn summarise_merged(
         meta,
         (&h.percentiles, h.interval, &h.thresholds),
         h.embedded_model,
-    );
+    )?;
     let secs = started.elapsed().as_secs_f64();
     let json = summary_json(&summary, secs);
     if let Some(dir) = out_dir {
@@ -993,13 +963,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     let embedded = a.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(a)?;
     let sampler = sampler_kind(a.sampler);
-    let opts = RunOptions {
-        draws: a.draws,
-        seed: a.seed,
-        sampler,
-        block_size: a.block_size,
-        skip_nonfinite: a.skip_nonfinite,
-    };
+    let opts = run_options(a);
     let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
     let identity = run_identity(a, &plan, (&model_name, &model_src), blocks);
     let id_file = dir.join("run.npvshard");
@@ -1013,13 +977,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
         })?;
         let (h, _) =
             shard::decode(&id_file.display().to_string(), &bytes).map_err(Failure::Input)?;
-        if h != identity {
-            let what = shard::merge(vec![
-                ("this run".into(), identity.clone(), plan.empty_draws()),
-                (id_file.display().to_string(), h, plan.empty_draws()),
-            ])
-            .err()
-            .unwrap_or_else(|| "its settings differ".into());
+        if let Some(what) = shard::identity_mismatch(&identity, &h) {
             return Err(Failure::Input(format!(
                 "`{}` holds a different run; resume with the options it was started with ({what})",
                 dir.display()
@@ -1103,7 +1061,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
         meta,
         (&a.percentiles, a.interval, &a.thresholds),
         embedded,
-    );
+    )?;
     let secs = started.elapsed().as_secs_f64();
     let json = summary_json(&summary, secs);
     if let Some(out_dir) = &a.out {
@@ -1137,13 +1095,7 @@ fn chunk_matches(
 ) -> bool {
     h.first_block == first
         && h.end_block == end
-        && npvrisk::shard::ShardHeader {
-            shard: 0,
-            first_block: 0,
-            end_block: identity.end_block,
-            rows: 0,
-            ..h.clone()
-        } == *identity
+        && npvrisk::shard::identity_mismatch(h, identity).is_none()
 }
 
 /// `run --mpi`: every rank computes shard `rank` of `size`; the others send their shard bytes to
@@ -1180,24 +1132,30 @@ fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
     summarise_merged(h, all, a.out.as_deref(), a.format, started, size as usize)
 }
 
-/// Summarise draws with the reported percentiles, interval and thresholds; the embedded model's
-/// review also shows the report's printed figures.
+/// Summarise draws with the reported percentiles, interval and thresholds (an error when every
+/// draw was skipped); the embedded model's review also shows the report's printed figures.
 fn summarise_with(
     plan: &Plan,
     draws: &npvrisk::engine::Draws,
     meta: Metadata,
     report: (&[f64], f64, &[f64]),
     embedded: bool,
-) -> summary::Summary {
-    let extra: ReviewPoints = if embedded {
-        published_points()
-    } else {
-        Vec::new()
-    };
+) -> Result<summary::Summary, Failure> {
+    if draws.n == 0 {
+        return Err(Failure::Input(format!(
+            "all {} draws gave non-finite outcomes",
+            draws.skipped.len()
+        )));
+    }
     let sopts = SummaryOptions {
         percentiles: report.0.to_vec(),
         interval: report.1,
         thresholds: report.2.to_vec(),
     };
-    summary::summarise(plan, draws, meta, &sopts, &extra)
+    let extra: ReviewPoints = if embedded {
+        published_points()
+    } else {
+        Vec::new()
+    };
+    Ok(summary::summarise(plan, draws, meta, &sopts, &extra))
 }

@@ -77,15 +77,6 @@ pub fn write_set_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), S
     Ok(())
 }
 
-/// [`write_set_atomic`] for text files.
-pub fn write_all_atomic(dir: &Path, files: &[(String, String)]) -> Result<(), String> {
-    let bytes: Vec<(String, Vec<u8>)> = files
-        .iter()
-        .map(|(n, b)| (n.clone(), b.clone().into_bytes()))
-        .collect();
-    write_set_atomic(dir, &bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

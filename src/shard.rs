@@ -235,6 +235,57 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<(ShardHeader, Draws), String> 
     ))
 }
 
+/// What differs between the runs two shard headers come from, if anything (a shard's own part,
+/// its blocks and rows, is not part of a run's identity).
+pub fn identity_mismatch(a: &ShardHeader, b: &ShardHeader) -> Option<String> {
+    let (id, reference) = (a.identity(), b.identity());
+    if id == reference {
+        return None;
+    }
+    let what = if id.model.sha256 != reference.model.sha256 {
+        format!(
+            "model {} (sha256 {}) against {} (sha256 {})",
+            id.model.file,
+            &id.model.sha256[..12],
+            reference.model.file,
+            &reference.model.sha256[..12]
+        )
+    } else if id.distributions != reference.distributions {
+        "distribution files (names or SHA-256 differ)".to_string()
+    } else if id.seed != reference.seed {
+        format!("seed {} against {}", id.seed, reference.seed)
+    } else if id.sampler != reference.sampler {
+        format!("sampler {} against {}", id.sampler, reference.sampler)
+    } else if id.draws != reference.draws {
+        format!("draws {} against {}", id.draws, reference.draws)
+    } else if id.block_size != reference.block_size {
+        format!(
+            "block size {} against {}",
+            id.block_size, reference.block_size
+        )
+    } else if id.npvrisk_version != reference.npvrisk_version {
+        format!(
+            "npvrisk version {} against {}",
+            id.npvrisk_version, reference.npvrisk_version
+        )
+    } else if id.scenario != reference.scenario {
+        format!("scenario {} against {}", id.scenario, reference.scenario)
+    } else if id.percentiles != reference.percentiles
+        || id.interval != reference.interval
+        || id.thresholds != reference.thresholds
+    {
+        "reported percentiles, interval or thresholds".to_string()
+    } else if id.shards != reference.shards {
+        format!(
+            "a split into {} shards against {}",
+            id.shards, reference.shards
+        )
+    } else {
+        "run settings".to_string()
+    };
+    Some(what)
+}
+
 /// Check that shards come from one run and together hold every block exactly once, and join
 /// them in block order. `shards` are (file name, header, draws) in any order.
 pub fn merge(
@@ -243,51 +294,10 @@ pub fn merge(
     let Some((first_name, first, _)) = shards.first() else {
         return Err("no shard files given".into());
     };
-    let (first_name, reference) = (first_name.clone(), first.identity());
+    let (first_name, first) = (first_name.clone(), first.clone());
+    let reference = first.identity();
     for (name, h, _) in &shards {
-        let id = h.identity();
-        if id != reference {
-            let what = if id.model.sha256 != reference.model.sha256 {
-                format!(
-                    "model {} (sha256 {}) against {} (sha256 {})",
-                    id.model.file,
-                    &id.model.sha256[..12],
-                    reference.model.file,
-                    &reference.model.sha256[..12]
-                )
-            } else if id.distributions != reference.distributions {
-                "distribution files (names or SHA-256 differ)".to_string()
-            } else if id.seed != reference.seed {
-                format!("seed {} against {}", id.seed, reference.seed)
-            } else if id.sampler != reference.sampler {
-                format!("sampler {} against {}", id.sampler, reference.sampler)
-            } else if id.draws != reference.draws {
-                format!("draws {} against {}", id.draws, reference.draws)
-            } else if id.block_size != reference.block_size {
-                format!(
-                    "block size {} against {}",
-                    id.block_size, reference.block_size
-                )
-            } else if id.npvrisk_version != reference.npvrisk_version {
-                format!(
-                    "npvrisk version {} against {}",
-                    id.npvrisk_version, reference.npvrisk_version
-                )
-            } else if id.scenario != reference.scenario {
-                format!("scenario {} against {}", id.scenario, reference.scenario)
-            } else if id.percentiles != reference.percentiles
-                || id.interval != reference.interval
-                || id.thresholds != reference.thresholds
-            {
-                "reported percentiles, interval or thresholds".to_string()
-            } else if id.shards != reference.shards {
-                format!(
-                    "a split into {} shards against {}",
-                    id.shards, reference.shards
-                )
-            } else {
-                "run settings".to_string()
-            };
+        if let Some(what) = identity_mismatch(h, &first) {
             return Err(format!(
                 "`{name}` comes from a different run than `{first_name}`: {what}"
             ));

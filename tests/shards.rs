@@ -313,6 +313,22 @@ fn a_real_slurm_array_and_merge_give_the_single_process_summary() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The checkpoint chunk files in a folder, sorted (none if the folder does not exist yet).
+fn chunk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("chunk-"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 const CKPT_RUN: [&str; 5] = ["run", "--draws", "300000", "--block-size", "1000"];
 
 #[test]
@@ -347,12 +363,7 @@ fn a_resumed_run_is_byte_identical_to_an_uninterrupted_one() {
     assert!(without_timing(&dir.join("a/summary.json")) == reference);
 
     // Lose two chunks and corrupt a third, as a killed node would leave them: resume recomputes them.
-    let mut chunks: Vec<_> = std::fs::read_dir(&ck)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().contains("chunk-"))
-        .collect();
-    chunks.sort();
+    let chunks = chunk_files(&ck);
     assert!(chunks.len() >= 4, "{}", chunks.len());
     std::fs::remove_file(&chunks[0]).unwrap();
     std::fs::remove_file(&chunks[2]).unwrap();
@@ -425,19 +436,7 @@ fn ctrl_c_stops_a_checkpointed_run_and_says_how_to_resume() {
     // Wait for the first chunk, then interrupt.
     let started = std::time::Instant::now();
     loop {
-        let n = std::fs::read_dir(&ck)
-            .map(|d| {
-                d.filter(|e| {
-                    e.as_ref()
-                        .unwrap()
-                        .file_name()
-                        .to_string_lossy()
-                        .starts_with("chunk-")
-                })
-                .count()
-            })
-            .unwrap_or(0);
-        if n >= 1 {
+        if !chunk_files(&ck).is_empty() {
             break;
         }
         assert!(started.elapsed().as_secs() < 60, "no chunk written");
@@ -451,16 +450,7 @@ fn ctrl_c_stops_a_checkpointed_run_and_says_how_to_resume() {
         err.contains("interrupted") && err.contains("--resume"),
         "{err}"
     );
-    let done = std::fs::read_dir(&ck)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("chunk-")
-        })
-        .count();
+    let done = chunk_files(&ck).len();
     assert!(done < 63, "stopped before the end ({done} of 63 chunks)");
     let o = bin()
         .args(big)
