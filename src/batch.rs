@@ -60,8 +60,8 @@ struct RawScenario {
     set: BTreeMap<String, f64>,
 }
 
-/// A finished scenario: its name, each headline entity's NPV per draw, its summary.
-type ScenarioResult = (String, Vec<(String, Vec<f64>)>, summary::Summary);
+/// A finished scenario: its name, each headline entity's NPV per draw, its summary, seconds.
+type ScenarioResult = (String, Vec<(String, Vec<f64>)>, summary::Summary, f64);
 
 /// One resolved scenario: its name, extra distribution files, fixed parameter values.
 struct Scenario {
@@ -242,6 +242,7 @@ pub fn batch(
     // Per scenario: the headline entities' NPV per draw, and the summary.
     let mut results: Vec<ScenarioResult> = Vec::new();
     for s in &scenarios {
+        let started = std::time::Instant::now();
         let mut files = base_files.clone();
         files.extend(s.dist.iter().cloned());
         if !s.set.is_empty() {
@@ -281,7 +282,7 @@ pub fn batch(
             .map(|(e, o)| (o.id.clone(), draws.outcomes[e * k].clone()))
             .collect();
         eprintln!("scenario `{}`: {} draws", s.name, draws.n);
-        results.push((s.name.clone(), npvs, sum));
+        results.push((s.name.clone(), npvs, sum, started.elapsed().as_secs_f64()));
     }
     // Comparison with the reference, per headline entity.
     let mut csv = String::from(
@@ -299,8 +300,8 @@ pub fn batch(
         "{:<40} {:<24} {:>9} {:>9} {:>10} {:>9} {:>12}",
         "scenario", "entity", "mean", "P(<0)", "difference", "se(diff)", "se if indep."
     );
-    let (_, ref_npvs, _) = &results[reference];
-    for (sname, npvs, _) in &results {
+    let (_, ref_npvs, _, _) = &results[reference];
+    for (sname, npvs, _, _) in &results {
         for ((id, v), (_, r)) in npvs.iter().zip(ref_npvs) {
             let (mean, sd) = mean_sd(v);
             let n = v.len() as f64;
@@ -336,10 +337,10 @@ pub fn batch(
     if let Some(dir) = out_dir {
         let mut files: Vec<(String, Vec<u8>)> =
             vec![("comparison.csv".into(), csv.clone().into_bytes())];
-        for (sname, _, sum) in &results {
+        for (sname, _, sum, secs) in &results {
             files.push((
                 format!("{sname}/summary.json"),
-                summary_json(sum, 0.0).into_bytes(),
+                summary_json(sum, *secs).into_bytes(),
             ));
         }
         npvrisk::output::write_set_atomic(dir, &files).map_err(Failure::Input)?;

@@ -480,6 +480,7 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
 /// into the output folder as a set (nothing is written unless everything is ready).
 pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
     use npvrisk::sensitivity::{self, Sensitivity, SensitivityOptions};
+    let started = Instant::now();
     let dir = a
         .run
         .out
@@ -553,7 +554,7 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
         ("report.xlsx".into(), book),
         (
             "summary.json".into(),
-            summary_json(&summary, 0.0).into_bytes(),
+            summary_json(&summary, started.elapsed().as_secs_f64()).into_bytes(),
         ),
         (
             "summary.csv".into(),
