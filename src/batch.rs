@@ -19,7 +19,7 @@ use npvrisk::distfile;
 use npvrisk::engine::{ENTITY_MEASURES, Plan, RunOptions};
 use npvrisk::error::{InputError, show};
 use npvrisk::sampler::SamplerKind;
-use npvrisk::stats::{Sorted, mean_sd};
+use npvrisk::stats::{OrderStats, Sorted, mean_sd};
 use npvrisk::summary::{self, FileHash, ReviewPoints, SummaryOptions};
 
 use crate::montecarlo::{

@@ -112,6 +112,23 @@ pub struct Draws {
 }
 
 impl Draws {
+    /// A copy of the first `rows` rows (with every skipped draw index).
+    pub fn clone_rows(&self, rows: usize) -> Draws {
+        let rows = rows.min(self.n);
+        Draws {
+            n: rows,
+            outcomes: self.outcomes.iter().map(|c| c[..rows].to_vec()).collect(),
+            delay_whole: self
+                .delay_whole
+                .iter()
+                .map(|c| c[..rows].to_vec())
+                .collect(),
+            breakeven: self.breakeven.iter().map(|c| c[..rows].to_vec()).collect(),
+            inputs: self.inputs.iter().map(|c| c[..rows].to_vec()).collect(),
+            skipped: self.skipped.clone(),
+        }
+    }
+
     /// Append the draws that follow these ones (e.g. the next shard's blocks).
     pub fn append(&mut self, mut other: Draws) {
         self.n += other.n;

@@ -22,6 +22,7 @@ pub mod sensitivity;
 pub mod shard;
 pub mod sobol_indices;
 pub mod stats;
+pub mod stream;
 pub mod summary;
 pub mod text;
 pub mod xlsx;

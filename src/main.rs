@@ -183,6 +183,11 @@ struct RunArgs {
     /// Count and skip draws whose outcome is not finite instead of stopping.
     #[arg(long)]
     skip_nonfinite: bool,
+    /// Do not keep the draws: compute the summary in passes over the blocks, regenerating the
+    /// draws each pass, in memory bounded whatever `--draws`. The summary is the same bits as
+    /// with the draws in memory. Chosen automatically when the draws would not fit in 4 GiB.
+    #[arg(long)]
+    stream: bool,
     /// Compute only shard K of N (0 ≤ K < N) and write it to --out as a shard file for
     /// `npvrisk merge`. Without it, SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (when both
     /// are set) define the shard.

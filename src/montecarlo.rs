@@ -10,6 +10,7 @@ use npvrisk::engine::{Plan, RunOptions};
 use npvrisk::output::write_atomic;
 use npvrisk::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_published};
 use npvrisk::sampler::SamplerKind;
+use npvrisk::stream::StreamConfig;
 use npvrisk::summary::{self, FileHash, Metadata, ReviewPoints, SummaryOptions};
 use npvrisk::text;
 
@@ -52,6 +53,9 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
             "`--format xlsx` writes a workbook into the output folder: give `--out DIR`".into(),
         );
     }
+    if a.keep_draws && a.stream {
+        return bad("`--keep-draws` writes every draw, `--stream` keeps none: choose one".into());
+    }
     if a.keep_draws && a.out.is_none() {
         return bad("`--keep-draws` needs `--out DIR` to write the draws to".into());
     }
@@ -89,22 +93,15 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     let pool = thread_pool(a.threads)?;
     let sampler = sampler_kind(a.sampler);
     let started = Instant::now();
-    let mut engine_secs = 0.0;
+    let mut engine_secs;
     let mut draws_n = a.draws;
-    let (summary, draws) = loop {
+    let per_draw = plan_bytes_per_draw(&plan) as u64;
+    let (summary, draws, passes) = loop {
         let opts = RunOptions {
             draws: draws_n,
             ..run_options(&a)
         };
-        let bar = Progress::new(draws_n);
-        let draws = pool
-            .install(|| plan.run(&opts, &|k| bar.inc(k)))
-            .map_err(|e| match e {
-                npvrisk::engine::RunError::Options(m) => Failure::Input(m),
-                other => Failure::Input(other.to_string()),
-            })?;
-        bar.finish();
-        engine_secs += started.elapsed().as_secs_f64() - engine_secs;
+        let stream = a.stream || draws_n.saturating_mul(per_draw) > IN_MEMORY_LIMIT;
         let meta = metadata_for(
             &plan,
             (&model_name, &model_src),
@@ -113,13 +110,51 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             sampler,
             &opts,
         );
-        let s = summarise_with(
-            &plan,
-            &draws,
-            meta,
-            (&a.percentiles, a.interval, &a.thresholds),
-            embedded,
-        )?;
+        let (s, draws, passes) = if stream {
+            if !a.stream {
+                eprintln!(
+                    "note: {draws_n} draws need {:.1} GB in memory; streaming them instead (--stream)",
+                    (draws_n * per_draw) as f64 / 1e9
+                );
+            }
+            let bar = Progress::new(draws_n);
+            let (s, passes) = pool
+                .install(|| {
+                    npvrisk::stream::run_streamed(
+                        &plan,
+                        &opts,
+                        meta,
+                        &summary_options(&a.percentiles, a.interval, &a.thresholds),
+                        &review_points(embedded),
+                        &StreamConfig::default(),
+                        &|k| bar.inc(k),
+                    )
+                })
+                .map_err(stream_failure)?;
+            bar.finish();
+            engine_secs = started.elapsed().as_secs_f64();
+            (s, None, passes)
+        } else {
+            let bar = Progress::new(draws_n);
+            let draws = pool
+                .install(|| plan.run(&opts, &|k| bar.inc(k)))
+                .map_err(|e| match e {
+                    npvrisk::engine::RunError::Options(m) => Failure::Input(m),
+                    other => Failure::Input(other.to_string()),
+                })?;
+            bar.finish();
+            engine_secs = started.elapsed().as_secs_f64();
+            let s = pool.install(|| {
+                summarise_with(
+                    &plan,
+                    &draws,
+                    meta,
+                    (&a.percentiles, a.interval, &a.thresholds),
+                    embedded,
+                )
+            })?;
+            (s, Some(draws), 1)
+        };
         let worst = summary::worst_relative_se(&s);
         match a.precision {
             Some(x) if worst >= x && draws_n < a.max_draws => {
@@ -132,27 +167,36 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
                 eprintln!(
                     "warning: stopped at --max-draws {draws_n}: largest relative standard error {worst:.4} is still ≥ {x}"
                 );
-                break (s, draws);
+                break (s, draws, passes);
             }
-            _ => break (s, draws),
+            _ => break (s, draws, passes),
         }
     };
     let secs = started.elapsed().as_secs_f64();
-    eprintln!(
-        "{} draws in {:.2} s ({:.0} draws/s; last engine pass ended at {:.2} s, summary {:.2} s)",
-        summary.metadata.draws,
-        secs,
-        summary.metadata.draws as f64 / secs,
-        engine_secs,
-        secs - engine_secs
-    );
+    if draws.is_some() {
+        eprintln!(
+            "{} draws in {:.2} s ({:.0} draws/s; last engine pass ended at {:.2} s, summary {:.2} s)",
+            summary.metadata.draws,
+            secs,
+            summary.metadata.draws as f64 / secs,
+            engine_secs,
+            secs - engine_secs
+        );
+    } else {
+        eprintln!(
+            "{} draws streamed in {:.2} s ({passes} passes over the draws, {:.0} draws/s per pass)",
+            summary.metadata.draws,
+            secs,
+            (summary.metadata.draws * passes as u64) as f64 / secs,
+        );
+    }
     let json = summary_json(&summary, secs);
     if let Some(dir) = &a.out {
         write_outputs(
             dir,
             &json,
             &summary,
-            a.keep_draws.then_some((&plan, &draws)),
+            draws.as_ref().filter(|_| a.keep_draws).map(|d| (&plan, d)),
         )?;
         eprintln!("wrote {}", dir.display());
     }
@@ -1148,15 +1192,43 @@ fn summarise_with(
             draws.skipped.len()
         )));
     }
-    let sopts = SummaryOptions {
-        percentiles: report.0.to_vec(),
-        interval: report.1,
-        thresholds: report.2.to_vec(),
-    };
-    let extra: ReviewPoints = if embedded {
+    Ok(summary::summarise(
+        plan,
+        draws,
+        meta,
+        &summary_options(report.0, report.1, report.2),
+        &review_points(embedded),
+    ))
+}
+
+/// What the summary reports, from the run's options.
+fn summary_options(percentiles: &[f64], interval: f64, thresholds: &[f64]) -> SummaryOptions {
+    SummaryOptions {
+        percentiles: percentiles.to_vec(),
+        interval,
+        thresholds: thresholds.to_vec(),
+    }
+}
+
+/// Extra review points: the report's printed figures for the embedded model.
+fn review_points(embedded: bool) -> ReviewPoints {
+    if embedded {
         published_points()
     } else {
         Vec::new()
-    };
-    Ok(summary::summarise(plan, draws, meta, &sopts, &extra))
+    }
 }
+
+/// A failed streamed summary as the command's failure.
+fn stream_failure(e: npvrisk::stream::StreamError) -> Failure {
+    use npvrisk::engine::RunError;
+    use npvrisk::stream::StreamError;
+    match e {
+        StreamError::Run(RunError::Options(m)) => Failure::Input(m),
+        StreamError::Inconsistent(m) => Failure::Internal(m),
+        other => Failure::Input(other.to_string()),
+    }
+}
+
+/// Runs whose draws would take more memory than this are streamed.
+const IN_MEMORY_LIMIT: u64 = 4 << 30;

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use crate::charts::{self, BoxStats};
 use crate::engine::{Draws, ENTITY_MEASURES, Plan};
 use crate::sensitivity::Sensitivity;
-use crate::stats::{Sorted, mean_sd};
+use crate::stats::{OrderStats, Sorted, mean_sd};
 use crate::summary::{Stat, Summary};
 
 /// A chart: file stem and SVG document.

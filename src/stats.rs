@@ -23,50 +23,87 @@ impl Sorted {
         Some(Sorted(v))
     }
 
-    pub fn len(&self) -> usize {
+    pub fn values(&self) -> &[f64] {
+        &self.0
+    }
+}
+
+impl OrderStats for Sorted {
+    fn len(&self) -> usize {
         self.0.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    fn at(&self, r: usize) -> f64 {
+        self.0[r]
+    }
+
+    fn count_le(&self, x: f64) -> usize {
+        self.0.partition_point(|v| *v <= x)
+    }
+
+    fn count_lt(&self, x: f64) -> usize {
+        self.0.partition_point(|v| *v < x)
+    }
+}
+
+/// What the summary needs of a sample's distribution: its size, its order statistics and counts
+/// below thresholds. Implemented by a sorted sample ([`Sorted`]) and by the passes of
+/// [`crate::stream`], which find the same order statistics without holding the sample.
+pub trait OrderStats {
+    /// Size of the sample (at least 1).
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The order statistic of 0-based rank `r` (the `r+1`-th smallest value).
+    fn at(&self, r: usize) -> f64;
+    /// Number of values ≤ x.
+    fn count_le(&self, x: f64) -> usize;
+    /// Number of values < x.
+    fn count_lt(&self, x: f64) -> usize;
+
+    fn min(&self) -> f64 {
+        self.at(0)
+    }
+
+    fn max(&self) -> f64 {
+        self.at(self.len() - 1)
     }
 
     /// The p-quantile, linear interpolation between order statistics (Hyndman & Fan type 7).
-    pub fn quantile(&self, p: f64) -> f64 {
-        let n = self.0.len();
+    fn quantile(&self, p: f64) -> f64 {
+        let n = self.len();
         let h = (n - 1) as f64 * p.clamp(0.0, 1.0);
         let lo = h.floor() as usize;
         let hi = (lo + 1).min(n - 1);
-        self.0[lo] + (h - lo as f64) * (self.0[hi] - self.0[lo])
+        let (a, b) = (self.at(lo), self.at(hi));
+        a + (h - lo as f64) * (b - a)
     }
 
     /// Monte Carlo standard error of the p-quantile, from the distribution-free confidence
     /// interval of order statistics: ranks `np ± z √(np(1−p))` bound a ≈95% interval (z = 1.96),
     /// whose half-width / z estimates the standard error.
-    pub fn quantile_se(&self, p: f64) -> f64 {
-        let n = self.0.len() as f64;
-        if self.0.len() < 2 {
+    fn quantile_se(&self, p: f64) -> f64 {
+        let len = self.len();
+        let n = len as f64;
+        if len < 2 {
             return f64::NAN;
         }
         let z = 1.96;
         let half = z * (n * p * (1.0 - p)).sqrt();
-        let lo = ((n * p - half).floor().max(0.0) as usize).min(self.0.len() - 1);
-        let hi = ((n * p + half).ceil().max(0.0) as usize).min(self.0.len() - 1);
-        (self.0[hi] - self.0[lo]) / (2.0 * z)
+        let lo = ((n * p - half).floor().max(0.0) as usize).min(len - 1);
+        let hi = ((n * p + half).ceil().max(0.0) as usize).min(len - 1);
+        (self.at(hi) - self.at(lo)) / (2.0 * z)
     }
 
     /// Share of the sample ≤ x (the empirical CDF).
-    pub fn ecdf(&self, x: f64) -> f64 {
-        self.0.partition_point(|v| *v <= x) as f64 / self.0.len() as f64
+    fn ecdf(&self, x: f64) -> f64 {
+        self.count_le(x) as f64 / self.len() as f64
     }
 
     /// Share of the sample strictly below x.
-    pub fn below(&self, x: f64) -> f64 {
-        self.0.partition_point(|v| *v < x) as f64 / self.0.len() as f64
-    }
-
-    pub fn values(&self) -> &[f64] {
-        &self.0
+    fn below(&self, x: f64) -> f64 {
+        self.count_lt(x) as f64 / self.len() as f64
     }
 }
 

@@ -1,12 +1,15 @@
 //! The summary of a Monte Carlo run: statistics of every outcome with their Monte Carlo standard
 //! errors, the headline review against the published scenario values, risk curves, partner risk,
-//! achieved correlations and the run's metadata. Computed from [`Draws`] in draw order, so it is
-//! identical whatever the number of threads. Layout documented in `docs/summary-json.md`.
+//! achieved correlations and the run's metadata. The statistics come from [`crate::stream`]:
+//! moments reduced over a fixed tree of blocks, exact order statistics and exact counts, so the
+//! summary is identical whatever the number of threads, shards or passes. Layout documented in
+//! `docs/summary-json.md`.
 
 use serde::Serialize;
 
 use crate::engine::{Draws, ENTITY_MEASURES, Plan};
-use crate::stats::{Sorted, mean_sd, pearson, proportion_se, ranks};
+use crate::stats::{OrderStats, proportion_se};
+use crate::stream::SUMMARY_MEASURES;
 
 /// What the summary reports, chosen by the user.
 #[derive(Debug, Clone)]
@@ -90,26 +93,7 @@ pub struct Stat {
     pub below: Vec<Probability>,
 }
 
-/// Sort a copy of an engine column (the engine keeps only finite draws).
-fn sorted(v: Vec<f64>) -> Sorted {
-    Sorted::new(v).expect("the engine keeps only finite draws")
-}
-
-/// Statistics of a derived column: moments in draw order, then the column itself is sorted.
-fn moments_then_sort(v: Vec<f64>, o: &SummaryOptions) -> (Stat, Sorted) {
-    let (mean, sd) = mean_sd(&v);
-    let s = sorted(v);
-    let st = stat_from(mean, sd, &s, o);
-    (st, s)
-}
-
-/// Statistics of a sample `v` (in draw order, for the moments) and its sorted copy `s`.
-fn stat(v: &[f64], s: &Sorted, o: &SummaryOptions) -> Stat {
-    let (mean, sd) = mean_sd(v);
-    stat_from(mean, sd, s, o)
-}
-
-fn stat_from(mean: f64, sd: f64, s: &Sorted, o: &SummaryOptions) -> Stat {
+fn stat_from(mean: f64, sd: f64, s: &dyn OrderStats, o: &SummaryOptions) -> Stat {
     let n = s.len();
     let mut th = vec![0.0];
     th.extend(o.thresholds.iter().copied().filter(|t| *t != 0.0));
@@ -118,8 +102,8 @@ fn stat_from(mean: f64, sd: f64, s: &Sorted, o: &SummaryOptions) -> Stat {
         mean,
         se_mean: sd / (n as f64).sqrt(),
         sd,
-        min: s.values()[0],
-        max: s.values()[n - 1],
+        min: s.min(),
+        max: s.max(),
         percentiles: o
             .percentiles
             .iter()
@@ -223,6 +207,9 @@ pub struct InputSummary {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CorrelationSummary {
+    /// Number of draws the achieved correlations are measured on: the draws numbered below
+    /// [`crate::stream::PILOT_DRAWS`] (all of them in smaller runs).
+    pub draws: usize,
     pub inputs: Vec<String>,
     pub target: Vec<Vec<f64>>,
     pub achieved: Vec<Vec<f64>>,
@@ -260,12 +247,8 @@ impl Summary {
 /// Extra comparison points per entity (label, NPV), e.g. the report's printed figures.
 pub type ReviewPoints = Vec<(String, Vec<(String, f64)>)>;
 
-fn year_probs(v: &[u8], max: u8, zero_is_none: bool) -> Vec<YearProbability> {
-    let mut counts = vec![0usize; max as usize + 1];
-    for &x in v {
-        counts[x as usize] += 1;
-    }
-    let n = v.len() as f64;
+fn year_probs(counts: &[u64], zero_is_none: bool) -> Vec<YearProbability> {
+    let n = counts.iter().sum::<u64>() as f64;
     let mut out = Vec::new();
     for (k, c) in counts.iter().enumerate() {
         if zero_is_none && k == 0 {
@@ -289,7 +272,7 @@ fn year_probs(v: &[u8], max: u8, zero_is_none: bool) -> Vec<YearProbability> {
 fn review(
     plan: &Plan,
     e: usize,
-    s: &Sorted,
+    s: &dyn OrderStats,
     scen: &[Vec<f64>],
     extra: &ReviewPoints,
 ) -> Option<Review> {
@@ -334,7 +317,19 @@ fn review(
     })
 }
 
-/// Summarise a run.
+/// The statistics a summary is assembled from, one entry per column of
+/// [`crate::stream::columns`].
+pub struct ColumnStats<'a> {
+    pub stats: Vec<&'a dyn OrderStats>,
+    /// Mean and standard deviation of each column.
+    pub moments: Vec<(f64, f64)>,
+    /// Per entity: counts of each whole-year delay-to-zero (0..=horizon+1) and of each breakeven
+    /// year (0 = not within the horizon).
+    pub delay_whole: &'a [Vec<u64>],
+    pub breakeven: &'a [Vec<u64>],
+}
+
+/// Summarise a run whose draws are all in memory (see [`crate::stream::summarise_draws`]).
 pub fn summarise(
     plan: &Plan,
     draws: &Draws,
@@ -342,99 +337,79 @@ pub fn summarise(
     o: &SummaryOptions,
     extra: &ReviewPoints,
 ) -> Summary {
-    let k = ENTITY_MEASURES.len();
+    crate::stream::summarise_draws(plan, draws, meta, o, extra)
+        .expect("the draws in memory hold at least one kept draw")
+}
+
+/// Assemble a summary from the statistics of every column. Only order statistics, counts and
+/// moments of `c` are read, so the same code serves in-memory and streamed runs.
+#[allow(clippy::too_many_arguments)]
+pub fn assemble(
+    plan: &Plan,
+    c: &ColumnStats,
+    correlation: Option<CorrelationSummary>,
+    kept: usize,
+    skipped: usize,
+    inputs_meta: Metadata,
+    o: &SummaryOptions,
+    extra: &ReviewPoints,
+) -> Summary {
+    let m = SUMMARY_MEASURES.len();
     let h = plan.model.horizon_years;
-    let n = draws.n;
     // The model's deterministic scenarios, for the headline review.
     let scen: Vec<Vec<f64>> = (0..plan.model.scenarios.len())
         .map(|s| plan.evaluate_inputs(&plan.model.inputs(s)))
         .collect();
-    // Entities are summarised in parallel; each one's statistics are computed sequentially over
-    // its own columns, so the result does not depend on the number of threads.
-    use rayon::prelude::*;
+    let st = |col: usize| {
+        let (mean, sd) = c.moments[col];
+        stat_from(mean, sd, c.stats[col], o)
+    };
+    // P(NPV > 0) under leakage x (the draw's leakage-to-zero exceeds x), or delay x.
+    let curve = |col: usize, xs: Vec<f64>| -> Vec<CurvePoint> {
+        xs.into_iter()
+            .map(|x| CurvePoint {
+                x,
+                p_npv_positive: 1.0 - c.stats[col].ecdf(x),
+            })
+            .collect()
+    };
     let mut outcomes: Vec<EntitySummary> = plan
         .entities
-        .par_iter()
+        .iter()
         .enumerate()
         .map(|(e, id)| {
-            let col = |m: usize| &draws.outcomes[e * k + m];
-            let (npv_v, pvb_v, delay_v) = (col(0), col(1), col(2));
+            let b = e * m;
             let headline = e == plan.entities.len() - 1 || !plan.model.themes[e].indicative;
-            // One sorted copy at a time, dropped as soon as its statistics are taken, to bound
-            // memory on large runs.
-            let (npv, review) = {
-                let s = sorted(npv_v.clone());
-                (stat(npv_v, &s, o), review(plan, e, &s, &scen, extra))
-            };
-            let pv_benefits = stat(pvb_v, &sorted(pvb_v.clone()), o);
-            let pv_costs = {
-                let v: Vec<f64> = pvb_v.iter().zip(npv_v).map(|(b, n)| b - n).collect();
-                let st = moments_then_sort(v, o);
-                st.0
-            };
-            let (leakage_to_zero, leakage_curve) = {
-                let v: Vec<f64> = npv_v
-                    .iter()
-                    .zip(pvb_v)
-                    .map(|(n, b)| if *n > 0.0 { n / b } else { 0.0 })
-                    .collect();
-                let (st, s) = moments_then_sort(v, o);
-                // NPV stays positive under leakage x iff the draw's leakage-to-zero exceeds x.
-                let curve = (0..=20)
-                    .map(|i| {
-                        let x = i as f64 / 20.0;
-                        CurvePoint {
-                            x,
-                            p_npv_positive: 1.0 - s.ecdf(x),
-                        }
-                    })
-                    .collect();
-                (st, curve)
-            };
-            let (delay_to_zero, delay_curve) = {
-                let s = sorted(delay_v.clone());
-                let curve = (0..=(4 * h))
-                    .map(|i| {
-                        let x = i as f64 / 4.0;
-                        CurvePoint {
-                            x,
-                            p_npv_positive: 1.0 - s.ecdf(x),
-                        }
-                    })
-                    .collect();
-                (stat(delay_v, &s, o), curve)
-            };
             EntitySummary {
                 id: id.clone(),
                 headline,
-                npv,
-                pv_benefits,
-                pv_costs,
-                leakage_to_zero,
-                delay_to_zero,
-                review,
-                delay_to_zero_whole: year_probs(&draws.delay_whole[e], h as u8 + 1, false),
-                breakeven_year: year_probs(&draws.breakeven[e], h as u8, true),
-                leakage_curve,
-                delay_curve,
+                npv: st(b),
+                review: review(plan, e, c.stats[b], &scen, extra),
+                pv_benefits: st(b + 1),
+                pv_costs: st(b + 2),
+                leakage_to_zero: st(b + 3),
+                leakage_curve: curve(b + 3, (0..=20).map(|i| i as f64 / 20.0).collect()),
+                delay_to_zero: st(b + 4),
+                delay_curve: curve(b + 4, (0..=(4 * h)).map(|i| i as f64 / 4.0).collect()),
+                delay_to_zero_whole: year_probs(&c.delay_whole[e], false),
+                breakeven_year: year_probs(&c.breakeven[e], true),
             }
         })
         .collect();
-    let pb = plan.entities.len() * k;
+    let pb = plan.entities.len() * m;
     let partners = plan
         .model
         .partners
-        .par_iter()
+        .iter()
         .enumerate()
         .map(|(p, partner)| {
-            let v = &draws.outcomes[pb + p];
-            let s = Sorted::new(v.clone()).unwrap();
+            let s = c.stats[pb + p];
             let pn = s.below(0.0);
             PartnerSummary {
                 id: partner.id.clone(),
-                npv: stat(v, &s, o),
+                npv: st(pb + p),
                 p_negative: pn,
-                p_negative_se: proportion_se(pn, n),
+                p_negative_se: proportion_se(pn, kept),
             }
         })
         .collect();
@@ -442,60 +417,31 @@ pub fn summarise(
         .iter_mut()
         .filter_map(|e| e.review.take())
         .collect();
+    let ib = pb + plan.model.partners.len();
     let inputs: Vec<InputSummary> = plan
         .set
         .inputs
-        .par_iter()
-        .zip(&draws.inputs)
-        .map(|(i, v)| {
-            let s = Sorted::new(v.clone()).unwrap();
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            let s = c.stats[ib + k];
             InputSummary {
                 path: i.param.path.clone(),
                 kind: i.dist.describe(),
                 stream: i.stream.clone(),
                 source: i.source.clone(),
                 file: i.file.clone(),
-                mean: mean_sd(v).0,
+                mean: c.moments[ib + k].0,
                 p10: s.quantile(0.1),
                 p50: s.quantile(0.5),
                 p90: s.quantile(0.9),
             }
         })
         .collect();
-    let correlation = plan.set.correlation.as_ref().map(|c| {
-        let names: Vec<String> = c
-            .inputs
-            .iter()
-            .map(|&i| plan.set.inputs[i].param.path.clone())
-            .collect();
-        let ranked: Vec<Vec<f64>> = c
-            .inputs
-            .par_iter()
-            .map(|&a| ranks(&draws.inputs[a]))
-            .collect();
-        let achieved = (0..c.inputs.len())
-            .map(|a| {
-                (0..c.inputs.len())
-                    .map(|b| {
-                        if a == b {
-                            1.0
-                        } else {
-                            pearson(&ranked[a], &ranked[b])
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        CorrelationSummary {
-            inputs: names,
-            target: c.rank.clone(),
-            achieved,
-        }
-    });
     Summary {
-        metadata: meta,
-        kept_draws: n,
-        skipped_nonfinite: draws.skipped.len(),
+        metadata: inputs_meta,
+        kept_draws: kept,
+        skipped_nonfinite: skipped,
         inputs,
         correlation,
         outcomes,
@@ -503,7 +449,6 @@ pub fn summarise(
         headline_review,
     }
 }
-
 /// Largest relative standard error among the reported NPV percentiles of the headline entities
 /// (percentiles equal to 0 are left out: their relative error is undefined).
 pub fn worst_relative_se(s: &Summary) -> f64 {

@@ -6,7 +6,7 @@ use npvrisk::distfile;
 use npvrisk::engine::{Draws, ENTITY_MEASURES, Plan, RunOptions};
 use npvrisk::format::parse_model;
 use npvrisk::sampler::SamplerKind;
-use npvrisk::stats::{Sorted, mean_sd, spearman};
+use npvrisk::stats::{OrderStats, Sorted, mean_sd, spearman};
 
 use crate::{bin, temp_dir};
 

@@ -16,6 +16,8 @@ mod reproduction;
 mod sensitivity;
 /// Shards: exact merge in any order, Slurm array variables, bad shard files.
 mod shards;
+/// Streamed summaries: the same bits as in memory, exact order statistics.
+mod stream;
 
 /// Path of the built `npvrisk` binary.
 pub fn bin() -> std::process::Command {

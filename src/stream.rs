@@ -1,0 +1,1419 @@
+//! Summary statistics in passes over the blocks of a run, exact and in bounded memory.
+//!
+//! A run's summary needs, for every column (each entity's NPV, PV of benefits, PV of costs,
+//! leakage-to-zero and delay-to-zero, each partner's NPV, each input): its mean and standard
+//! deviation, counts below fixed thresholds, and a few order statistics (percentiles, the ranks of
+//! their standard errors, the minimum and maximum). None of these needs the draws to be kept:
+//!
+//! - **Moments** are reduced over a fixed binary tree of blocks: each block gives (count, mean,
+//!   sum of squared deviations), computed in draw order, and sibling nodes are combined with Chan's
+//!   formula. The tree depends only on the number of blocks, so a shard can reduce the aligned
+//!   subtrees inside its own blocks and a merge completes the rest: the same bits for any
+//!   split into shards, chunks or threads.
+//! - **Counts** (values ≤ or < a threshold, whole-year outcomes) are integers, added in any order.
+//! - **Order statistics** are found exactly, not estimated. A *pilot* (the draws numbered below
+//!   [`PILOT_DRAWS`], the same whatever the split) brackets each wanted rank; pass 1 counts every
+//!   value into cells: fine bins inside the brackets, one cell for each gap between them, each cell
+//!   keeping its count, minimum and maximum. The cell holding a rank is then either a single value
+//!   (resolved), or small enough to be collected whole in the next pass (the draws are regenerated,
+//!   since the inputs of draw `i` depend only on the seed and `i`), or subdivided again. Most
+//!   ranks are resolved after two passes; a point mass (e.g. NPV ≤ 0 giving leakage 0) is resolved
+//!   from its cell's minimum and maximum after one.
+//!
+//! The result equals what sorting every column would give, bit for bit, so a summary streamed over
+//! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
+//! Memory: the pilot (≈300 bytes × 2¹⁸ draws), the cells (a few MB per column), one chunk of
+//! draws and at most `collect_cap` values per wanted rank.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::engine::{Draws, ENTITY_MEASURES, Plan, RunError, RunOptions};
+use crate::stats::{OrderStats, Sorted, pearson, ranks};
+use crate::summary::{
+    self, ColumnStats, CorrelationSummary, Metadata, ReviewPoints, Summary, SummaryOptions,
+};
+
+/// Draws numbered below this form the pilot: they bracket the wanted ranks and measure the
+/// achieved rank correlations.
+pub const PILOT_DRAWS: u64 = 1 << 18;
+
+/// Columns summarised per entity, in order.
+pub const SUMMARY_MEASURES: [&str; 5] = [
+    "npv",
+    "pv_benefits",
+    "pv_costs",
+    "leakage_to_zero",
+    "delay_to_zero",
+];
+
+/// Tuning of the passes. The summary does not depend on it; only time and memory do. (The pilot's
+/// size, [`PILOT_DRAWS`], is fixed: the achieved correlations are measured on it.)
+#[derive(Debug, Clone)]
+pub struct StreamConfig {
+    /// Blocks regenerated at a time.
+    pub chunk_blocks: u64,
+    /// Bins of a bracket or of a subdivided cell.
+    pub bins: u32,
+    /// Largest cell collected whole; larger cells are subdivided.
+    pub collect_cap: u64,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            chunk_blocks: 64,
+            bins: 4096,
+            collect_cap: 1 << 20,
+        }
+    }
+}
+
+/// One summarised column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Col {
+    /// An engine outcome column.
+    Outcome(usize),
+    /// PV of benefits − NPV of an entity.
+    PvCosts(usize),
+    /// max(NPV, 0) / PV of benefits of an entity (0 when NPV ≤ 0).
+    Leakage(usize),
+    /// An input's first value.
+    Input(usize),
+}
+
+/// The summarised columns: `SUMMARY_MEASURES` per entity, each partner's NPV, each input.
+pub fn columns(plan: &Plan) -> Vec<Col> {
+    let k = ENTITY_MEASURES.len();
+    let mut c = Vec::new();
+    for e in 0..plan.entities.len() {
+        c.extend([
+            Col::Outcome(e * k),
+            Col::Outcome(e * k + 1),
+            Col::PvCosts(e),
+            Col::Leakage(e),
+            Col::Outcome(e * k + 2),
+        ]);
+    }
+    let pb = plan.entities.len() * k;
+    c.extend((0..plan.model.partners.len()).map(|p| Col::Outcome(pb + p)));
+    c.extend((0..plan.set.inputs.len()).map(Col::Input));
+    c
+}
+
+/// The values of column `c` in rows `rows` of `d` (derived columns are written into `buf`).
+fn values<'a>(d: &'a Draws, c: Col, rows: Range<usize>, buf: &'a mut Vec<f64>) -> &'a [f64] {
+    let k = ENTITY_MEASURES.len();
+    match c {
+        Col::Outcome(j) => &d.outcomes[j][rows],
+        Col::Input(i) => &d.inputs[i][rows],
+        Col::PvCosts(e) | Col::Leakage(e) => {
+            let npv = &d.outcomes[e * k][rows.clone()];
+            let pvb = &d.outcomes[e * k + 1][rows];
+            buf.clear();
+            if matches!(c, Col::PvCosts(_)) {
+                buf.extend(pvb.iter().zip(npv).map(|(b, n)| b - n));
+            } else {
+                buf.extend(
+                    npv.iter()
+                        .zip(pvb)
+                        .map(|(n, b)| if *n > 0.0 { n / b } else { 0.0 }),
+                );
+            }
+            buf
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Moments over a fixed tree of blocks.
+
+/// Count, mean and sum of squared deviations of some draws.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Moments {
+    pub n: u64,
+    pub mean: f64,
+    pub m2: f64,
+}
+
+impl Moments {
+    /// Of one block's values, in draw order (two passes over the block).
+    pub fn of(v: &[f64]) -> Moments {
+        if v.is_empty() {
+            return Moments::default();
+        }
+        if v.iter().all(|x| *x == v[0]) {
+            // Exactly: a sum divided by the count need not give the value back.
+            return Moments {
+                n: v.len() as u64,
+                mean: v[0],
+                m2: 0.0,
+            };
+        }
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let m2 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+        Moments {
+            n: v.len() as u64,
+            mean,
+            m2,
+        }
+    }
+
+    /// Of the draws of `a` then `b` (Chan, Golub & LeVeque).
+    pub fn combine(a: Moments, b: Moments) -> Moments {
+        if a.n == 0 {
+            return b;
+        }
+        if b.n == 0 {
+            return a;
+        }
+        let n = a.n + b.n;
+        let d = b.mean - a.mean;
+        let nf = n as f64;
+        Moments {
+            n,
+            mean: a.mean + d * (b.n as f64 / nf),
+            m2: a.m2 + b.m2 + d * d * (a.n as f64 * (b.n as f64 / nf)),
+        }
+    }
+
+    /// Mean and sample standard deviation (0 for a single draw).
+    pub fn mean_sd(&self) -> (f64, f64) {
+        let sd = if self.n > 1 {
+            (self.m2 / (self.n - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
+        (self.mean, sd)
+    }
+}
+
+/// Moments of consecutive blocks, reduced as far as the fixed tree allows: node (level l, index
+/// i) covers blocks `i·2^l .. (i+1)·2^l` and is the combination of its two children. Blocks are
+/// pushed in order; the nodes left are the maximal aligned subtrees of the blocks pushed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tree {
+    pub nodes: Vec<(u32, u64, Moments)>,
+}
+
+impl Tree {
+    pub fn push(&mut self, block: u64, m: Moments) {
+        self.nodes.push((0, block, m));
+        while self.nodes.len() >= 2 {
+            let (lb, ib, mb) = self.nodes[self.nodes.len() - 1];
+            let (la, ia, ma) = self.nodes[self.nodes.len() - 2];
+            if la != lb || ia % 2 != 0 || ib != ia + 1 {
+                break;
+            }
+            self.nodes.truncate(self.nodes.len() - 2);
+            self.nodes.push((la + 1, ia / 2, Moments::combine(ma, mb)));
+        }
+    }
+
+    /// The moments of blocks `0..blocks`, from the nodes of trees that together cover them (in
+    /// any order). `None` when a block is missing.
+    pub fn root<'a>(
+        nodes: impl IntoIterator<Item = &'a (u32, u64, Moments)>,
+        blocks: u64,
+    ) -> Option<Moments> {
+        let map: HashMap<(u32, u64), Moments> =
+            nodes.into_iter().map(|(l, i, m)| ((*l, *i), *m)).collect();
+        fn value(
+            map: &HashMap<(u32, u64), Moments>,
+            l: u32,
+            i: u64,
+            blocks: u64,
+        ) -> Option<Moments> {
+            if let Some(m) = map.get(&(l, i)) {
+                return Some(*m);
+            }
+            if l == 0 {
+                return None;
+            }
+            let left = value(map, l - 1, 2 * i, blocks)?;
+            if ((2 * i + 1) << (l - 1)) >= blocks {
+                return Some(left);
+            }
+            Some(Moments::combine(
+                left,
+                value(map, l - 1, 2 * i + 1, blocks)?,
+            ))
+        }
+        let top = 64 - (blocks.max(1) - 1).leading_zeros();
+        value(&map, top, 0, blocks)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cells.
+
+/// A closed value range `[lo, hi]` either split into `bins` equal bins or (`bins` = 0) whose
+/// values are collected.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Region {
+    pub lo: f64,
+    pub hi: f64,
+    pub bins: u32,
+    scale: f64,
+}
+
+impl Region {
+    pub fn new(lo: f64, hi: f64, bins: u32) -> Region {
+        let w = hi - lo;
+        let scale = if bins > 0 && w > 0.0 && w.is_finite() {
+            bins as f64 / w
+        } else {
+            0.0
+        };
+        Region {
+            lo,
+            hi,
+            bins,
+            scale,
+        }
+    }
+
+    /// Bin of `v` in `[lo, hi]`: non-decreasing in `v`.
+    fn bin(&self, v: f64) -> usize {
+        (((v - self.lo) * self.scale) as usize).min(self.bins as usize - 1)
+    }
+}
+
+/// Count, minimum and maximum of the values in a cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    pub n: u64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Default for Cell {
+    fn default() -> Self {
+        Cell {
+            n: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl Cell {
+    fn add(&mut self, v: f64) {
+        self.n += 1;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
+    fn merge(&mut self, o: &Cell) {
+        self.n += o.n;
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+    }
+}
+
+/// Disjoint regions in increasing order; cells are, in value order: the gap before region 0,
+/// region 0's bins, the gap before region 1, …, the gap after the last region.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Grid {
+    pub regions: Vec<Region>,
+    /// Cell index of each region's first bin.
+    starts: Vec<usize>,
+    cells: usize,
+}
+
+enum Place {
+    Cell(usize),
+    Collect(usize),
+}
+
+impl Grid {
+    pub fn new(regions: Vec<Region>) -> Grid {
+        let mut starts = Vec::with_capacity(regions.len());
+        let mut at = 0;
+        for r in &regions {
+            at += 1;
+            starts.push(at);
+            at += r.bins as usize;
+        }
+        Grid {
+            regions,
+            starts,
+            cells: at + 1,
+        }
+    }
+
+    /// Cell index of the gap before region `i` (`i` = number of regions: the last gap).
+    fn gap(&self, i: usize) -> usize {
+        if i < self.regions.len() {
+            self.starts[i] - 1
+        } else {
+            self.cells - 1
+        }
+    }
+
+    fn place(&self, v: f64) -> Place {
+        let i = self.regions.partition_point(|r| r.hi < v);
+        match self.regions.get(i) {
+            Some(r) if v >= r.lo => {
+                if r.bins == 0 {
+                    Place::Collect(i)
+                } else {
+                    Place::Cell(self.starts[i] + r.bin(v))
+                }
+            }
+            _ => Place::Cell(self.gap(i)),
+        }
+    }
+}
+
+/// What one pass gathers for one column: its cells and the values of its collected regions.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ColPass {
+    pub cells: Vec<Cell>,
+    pub collected: Vec<Vec<f64>>,
+}
+
+impl ColPass {
+    fn new(g: &Grid) -> ColPass {
+        ColPass {
+            cells: vec![Cell::default(); g.cells],
+            collected: vec![Vec::new(); g.regions.len()],
+        }
+    }
+
+    /// Add values to the cells (gaps included: pass 1).
+    fn add(&mut self, g: &Grid, vals: &[f64]) {
+        if g.regions.is_empty() {
+            let c = &mut self.cells[0];
+            for &v in vals {
+                c.add(v);
+            }
+            return;
+        }
+        for &v in vals {
+            match g.place(v) {
+                Place::Cell(i) => self.cells[i].add(v),
+                Place::Collect(r) => self.collected[r].push(v),
+            }
+        }
+    }
+
+    /// Add the values that fall inside the regions (later passes: the gaps are not needed).
+    fn add_inside(&mut self, g: &Grid, vals: &[f64]) {
+        let (Some(first), Some(last)) = (g.regions.first(), g.regions.last()) else {
+            return;
+        };
+        let (lo, hi) = (first.lo, last.hi);
+        for &v in vals {
+            if v < lo || v > hi {
+                continue;
+            }
+            let i = g.regions.partition_point(|r| r.hi < v);
+            let r = &g.regions[i];
+            if v >= r.lo {
+                if r.bins == 0 {
+                    self.collected[i].push(v);
+                } else {
+                    self.cells[g.starts[i] + r.bin(v)].add(v);
+                }
+            }
+        }
+    }
+
+    pub fn merge(&mut self, o: ColPass) {
+        for (a, b) in self.cells.iter_mut().zip(&o.cells) {
+            a.merge(b);
+        }
+        for (a, mut b) in self.collected.iter_mut().zip(o.collected) {
+            a.append(&mut b);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pass 1: everything but the order statistics inside cells.
+
+/// Thresholds of one column and the number of values in each bucket between them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Counts {
+    /// Sorted, distinct.
+    pub at: Vec<f64>,
+    /// Bucket j: values v with at[j-1] < v ≤ at[j] (`le`) or at[j-1] ≤ v < at[j] (`lt`); the last
+    /// bucket holds the values above every threshold.
+    pub buckets: Vec<u64>,
+}
+
+impl Counts {
+    fn new(mut at: Vec<f64>) -> Counts {
+        at.sort_by(f64::total_cmp);
+        at.dedup_by(|a, b| a.to_bits() == b.to_bits());
+        Counts {
+            buckets: vec![0; at.len() + 1],
+            at,
+        }
+    }
+
+    fn count(&self, x: f64) -> Option<u64> {
+        let j = self.at.iter().position(|t| t.to_bits() == x.to_bits())?;
+        Some(self.buckets[..=j].iter().sum())
+    }
+
+    fn merge(&mut self, o: &Counts) {
+        for (a, b) in self.buckets.iter_mut().zip(&o.buckets) {
+            *a += b;
+        }
+    }
+}
+
+/// Pass-1 statistics of one column.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ColFirst {
+    pub tree: Tree,
+    pub le: Counts,
+    pub lt: Counts,
+    pub pass: ColPass,
+}
+
+/// Pass-1 statistics of a run or of some of its blocks; merged across shards exactly.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct First {
+    pub kept: u64,
+    pub skipped: u64,
+    pub cols: Vec<ColFirst>,
+    /// Per entity: counts of whole-year delay-to-zero and of breakeven year.
+    pub delay_whole: Vec<Vec<u64>>,
+    pub breakeven: Vec<Vec<u64>>,
+}
+
+impl First {
+    pub fn merge(&mut self, o: First) {
+        self.kept += o.kept;
+        self.skipped += o.skipped;
+        for (a, b) in self.cols.iter_mut().zip(o.cols) {
+            a.tree.nodes.extend(b.tree.nodes);
+            a.le.merge(&b.le);
+            a.lt.merge(&b.lt);
+            a.pass.merge(b.pass);
+        }
+        for (a, b) in self
+            .delay_whole
+            .iter_mut()
+            .zip(&o.delay_whole)
+            .chain(self.breakeven.iter_mut().zip(&o.breakeven))
+        {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+}
+
+/// Rows of some consecutive blocks of a run, held in `d` from row `row0`.
+pub struct Chunk<'a> {
+    pub d: &'a Draws,
+    pub row0: usize,
+    pub first_block: u64,
+    /// Kept rows of each block, in order.
+    pub block_rows: Vec<usize>,
+}
+
+impl Chunk<'_> {
+    fn rows(&self) -> Range<usize> {
+        self.row0..self.row0 + self.block_rows.iter().sum::<usize>()
+    }
+}
+
+/// Kept rows of blocks `first..end` of a run, given the skipped draws (sorted) among them.
+fn block_rows(first: u64, end: u64, block: u64, draws: u64, skipped: &[u64]) -> Vec<usize> {
+    (first..end)
+        .map(|b| {
+            let (s, e) = (b * block, ((b + 1) * block).min(draws));
+            let sk = skipped.partition_point(|&i| i < e) - skipped.partition_point(|&i| i < s);
+            (e - s) as usize - sk
+        })
+        .collect()
+}
+
+/// What a run is summarised for: thresholds and wanted ranks of every column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queries {
+    pub le: Vec<Vec<f64>>,
+    pub lt: Vec<Vec<f64>>,
+    /// Wanted ranks per column, for a run keeping `n` draws.
+    pub ranks: Vec<Vec<u64>>,
+}
+
+/// Records what the summary reads of a column.
+struct Recorder {
+    n: usize,
+    ranks: std::cell::RefCell<Vec<u64>>,
+    le: std::cell::RefCell<Vec<f64>>,
+    lt: std::cell::RefCell<Vec<f64>>,
+}
+
+impl OrderStats for Recorder {
+    fn len(&self) -> usize {
+        self.n
+    }
+    fn at(&self, r: usize) -> f64 {
+        self.ranks.borrow_mut().push(r as u64);
+        0.0
+    }
+    fn count_le(&self, x: f64) -> usize {
+        self.le.borrow_mut().push(x);
+        0
+    }
+    fn count_lt(&self, x: f64) -> usize {
+        self.lt.borrow_mut().push(x);
+        0
+    }
+}
+
+/// The thresholds and ranks a summary of `n` kept draws reads, found by assembling it once from
+/// recorders (so they can never disagree with what [`summary::assemble`] asks for).
+pub fn queries(plan: &Plan, n: u64, o: &SummaryOptions, extra: &ReviewPoints) -> Queries {
+    let cols = columns(plan).len();
+    let recs: Vec<Recorder> = (0..cols)
+        .map(|_| Recorder {
+            n: n as usize,
+            ranks: Default::default(),
+            le: Default::default(),
+            lt: Default::default(),
+        })
+        .collect();
+    let zeros = |len: usize| vec![vec![0u64; len]; plan.entities.len()];
+    let h = plan.model.horizon_years;
+    let (dw, be) = (zeros(h + 2), zeros(h + 1));
+    let cs = ColumnStats {
+        stats: recs.iter().map(|r| r as &dyn OrderStats).collect(),
+        moments: vec![(0.0, 0.0); cols],
+        delay_whole: &dw,
+        breakeven: &be,
+    };
+    let meta = dummy_meta();
+    summary::assemble(plan, &cs, None, n as usize, 0, meta, o, extra);
+    let mut q = Queries {
+        le: Vec::new(),
+        lt: Vec::new(),
+        ranks: Vec::new(),
+    };
+    for r in recs {
+        let mut ranks = r.ranks.into_inner();
+        ranks.sort_unstable();
+        ranks.dedup();
+        q.ranks.push(ranks);
+        q.le.push(r.le.into_inner());
+        q.lt.push(r.lt.into_inner());
+    }
+    q
+}
+
+fn dummy_meta() -> Metadata {
+    Metadata {
+        npvrisk_version: String::new(),
+        model: summary::FileHash {
+            file: String::new(),
+            sha256: String::new(),
+        },
+        distributions: Vec::new(),
+        scenario: String::new(),
+        seed: 0,
+        sampler: String::new(),
+        draws: 0,
+        block_size: 0,
+        standard_errors: String::new(),
+        percentile_method: String::new(),
+    }
+}
+
+/// Rows of `d` (whose first row is draw 0's block) that are draws numbered below `limit`.
+fn pilot_rows(d: &Draws, limit: u64) -> usize {
+    let below = d.skipped.partition_point(|&i| i < limit) as u64;
+    (limit.saturating_sub(below) as usize).min(d.n)
+}
+
+/// Pass-1 grids: around each wanted rank (for `n` draws) a bracket of the pilot's order
+/// statistics wide enough to hold it with near certainty; overlapping brackets are joined.
+fn first_grids(
+    plan: &Plan,
+    pilot: &Draws,
+    rows: usize,
+    ranks: &[Vec<u64>],
+    n: u64,
+    cfg: &StreamConfig,
+) -> Vec<Grid> {
+    columns(plan)
+        .par_iter()
+        .zip(ranks)
+        .map(|(&c, ranks)| {
+            if rows == 0 {
+                return Grid::new(Vec::new());
+            }
+            let mut buf = Vec::new();
+            let s = Sorted::new(values(pilot, c, 0..rows, &mut buf).to_vec())
+                .expect("the engine keeps only finite draws");
+            let v = s.values();
+            let p = v.len() as f64;
+            let mut br: Vec<(f64, f64)> = ranks
+                .iter()
+                .map(|&r| {
+                    let q = if n > 1 {
+                        r as f64 / (n - 1) as f64
+                    } else {
+                        0.0
+                    };
+                    let i = q * (p - 1.0);
+                    let d = 6.0 * (p * q * (1.0 - q)).sqrt() + 2.0;
+                    let lo = (i - d).floor().clamp(0.0, p - 1.0) as usize;
+                    let hi = (i + d).ceil().clamp(0.0, p - 1.0) as usize;
+                    (v[lo], v[hi])
+                })
+                .collect();
+            br.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut joined: Vec<(f64, f64)> = Vec::new();
+            for (lo, hi) in br {
+                match joined.last_mut() {
+                    Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+                    _ => joined.push((lo, hi)),
+                }
+            }
+            Grid::new(
+                joined
+                    .into_iter()
+                    .map(|(lo, hi)| Region::new(lo, hi, if lo < hi { cfg.bins } else { 1 }))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Add a chunk's rows to pass-1 statistics.
+fn add_first(plan: &Plan, cols: &[Col], grids: &[Grid], acc: &mut First, ch: &Chunk) {
+    let rows = ch.rows();
+    acc.kept += rows.len() as u64;
+    acc.cols
+        .par_iter_mut()
+        .zip(cols)
+        .zip(grids)
+        .for_each(|((a, &c), g)| {
+            let mut buf = Vec::new();
+            let v = values(ch.d, c, rows.clone(), &mut buf);
+            let mut at = 0;
+            for (b, &r) in ch.block_rows.iter().enumerate() {
+                a.tree
+                    .push(ch.first_block + b as u64, Moments::of(&v[at..at + r]));
+                at += r;
+            }
+            if !a.le.at.is_empty() {
+                for &x in v {
+                    a.le.buckets[a.le.at.partition_point(|t| *t < x)] += 1;
+                }
+            }
+            if !a.lt.at.is_empty() {
+                for &x in v {
+                    a.lt.buckets[a.lt.at.partition_point(|t| *t <= x)] += 1;
+                }
+            }
+            a.pass.add(g, v);
+        });
+    for e in 0..plan.entities.len() {
+        for &x in &ch.d.delay_whole[e][rows.clone()] {
+            acc.delay_whole[e][x as usize] += 1;
+        }
+        for &x in &ch.d.breakeven[e][rows.clone()] {
+            acc.breakeven[e][x as usize] += 1;
+        }
+    }
+}
+
+fn add_pass(cols: &[Col], grids: &[Grid], acc: &mut [ColPass], ch: &Chunk) {
+    let rows = ch.rows();
+    acc.par_iter_mut()
+        .zip(cols)
+        .zip(grids)
+        .filter(|(_, g)| !g.regions.is_empty())
+        .for_each(|((a, &c), g)| {
+            let mut buf = Vec::new();
+            a.add_inside(g, values(ch.d, c, rows.clone(), &mut buf));
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources of draws.
+
+/// Where a pass gets its draws: from memory or by running the engine again.
+pub trait Source: Sync {
+    /// Call `f` with the rows of blocks `first..end`, in consecutive chunks in block order.
+    fn chunks(
+        &self,
+        first: u64,
+        end: u64,
+        f: &mut dyn FnMut(&Chunk) -> Result<(), RunError>,
+    ) -> Result<(), RunError>;
+}
+
+/// Draws of a whole run, in memory.
+pub struct InMemory<'a> {
+    pub d: &'a Draws,
+    pub block: u64,
+    pub draws: u64,
+}
+
+impl Source for InMemory<'_> {
+    fn chunks(
+        &self,
+        first: u64,
+        end: u64,
+        f: &mut dyn FnMut(&Chunk) -> Result<(), RunError>,
+    ) -> Result<(), RunError> {
+        let before = block_rows(0, first, self.block, self.draws, &self.d.skipped);
+        f(&Chunk {
+            d: self.d,
+            row0: before.iter().sum(),
+            first_block: first,
+            block_rows: block_rows(first, end, self.block, self.draws, &self.d.skipped),
+        })
+    }
+}
+
+/// Draws regenerated by the engine, `chunk_blocks` blocks at a time.
+pub struct Regenerate<'a> {
+    pub plan: &'a Plan,
+    pub opts: &'a RunOptions,
+    pub chunk_blocks: u64,
+    /// Called with the number of draws finished.
+    pub progress: &'a (dyn Fn(u64) + Sync),
+}
+
+impl Source for Regenerate<'_> {
+    fn chunks(
+        &self,
+        first: u64,
+        end: u64,
+        f: &mut dyn FnMut(&Chunk) -> Result<(), RunError>,
+    ) -> Result<(), RunError> {
+        let size = self.opts.block_size.min(self.opts.draws);
+        let mut b = first;
+        while b < end {
+            let e = (b + self.chunk_blocks.max(1)).min(end);
+            let d = self.plan.run_blocks(self.opts, b, e, self.progress)?;
+            let block_rows = block_rows(b, e, size, self.opts.draws, &d.skipped);
+            f(&Chunk {
+                d: &d,
+                row0: 0,
+                first_block: b,
+                block_rows,
+            })?;
+            b = e;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole computation.
+
+/// A run's pilot, its pass-1 grids and what the summary reads: the same in every shard.
+pub struct Setup {
+    pub pilot: Draws,
+    pub pilot_rows: usize,
+    pub grids: Vec<Grid>,
+    pub queries: Queries,
+}
+
+impl Setup {
+    /// `pilot`: the run's draws from block 0 on, covering at least the draws numbered below
+    /// `PILOT_DRAWS` (or all draws).
+    pub fn new(
+        plan: &Plan,
+        draws: u64,
+        pilot: Draws,
+        o: &SummaryOptions,
+        extra: &ReviewPoints,
+        cfg: &StreamConfig,
+    ) -> Setup {
+        let rows = pilot_rows(&pilot, PILOT_DRAWS);
+        let queries = queries(plan, draws, o, extra);
+        let grids = first_grids(plan, &pilot, rows, &queries.ranks, draws, cfg);
+        Setup {
+            pilot,
+            pilot_rows: rows,
+            grids,
+            queries,
+        }
+    }
+
+    /// Compute the pilot by running the engine (blocks from 0 up to `PILOT_DRAWS`).
+    pub fn run_pilot(plan: &Plan, opts: &RunOptions) -> Result<Draws, RunError> {
+        let size = opts.block_size.min(opts.draws);
+        let end = PILOT_DRAWS.min(opts.draws).div_ceil(size).max(1);
+        plan.run_blocks(opts, 0, end, &|_| {})
+    }
+
+    /// Empty pass-1 statistics.
+    pub fn empty_first(&self, plan: &Plan) -> First {
+        let h = plan.model.horizon_years;
+        First {
+            kept: 0,
+            skipped: 0,
+            cols: self
+                .grids
+                .iter()
+                .enumerate()
+                .map(|(c, g)| ColFirst {
+                    tree: Tree::default(),
+                    le: Counts::new(self.queries.le[c].clone()),
+                    lt: Counts::new(self.queries.lt[c].clone()),
+                    pass: ColPass::new(g),
+                })
+                .collect(),
+            delay_whole: vec![vec![0; h + 2]; plan.entities.len()],
+            breakeven: vec![vec![0; h + 1]; plan.entities.len()],
+        }
+    }
+
+    /// Pass 1 over blocks `first..end`.
+    pub fn first_pass(
+        &self,
+        plan: &Plan,
+        src: &dyn Source,
+        first: u64,
+        end: u64,
+    ) -> Result<First, RunError> {
+        let cols = columns(plan);
+        let mut acc = self.empty_first(plan);
+        src.chunks(first, end, &mut |ch| {
+            add_first(plan, &cols, &self.grids, &mut acc, ch);
+            acc.skipped += ch.d.skipped.len() as u64;
+            Ok(())
+        })?;
+        Ok(acc)
+    }
+}
+
+/// A later pass over blocks `first..end` with one grid per column (columns with no region are
+/// skipped).
+pub fn pass(
+    plan: &Plan,
+    src: &dyn Source,
+    grids: &[Grid],
+    first: u64,
+    end: u64,
+) -> Result<Vec<ColPass>, RunError> {
+    let cols = columns(plan);
+    let mut acc: Vec<ColPass> = grids.iter().map(ColPass::new).collect();
+    src.chunks(first, end, &mut |ch| {
+        add_pass(&cols, grids, &mut acc, ch);
+        Ok(())
+    })?;
+    Ok(acc)
+}
+
+/// Where a wanted rank is known to lie: `count` values in `[lo, hi]`, `offset` values below.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Bracket {
+    offset: u64,
+    count: u64,
+    lo: f64,
+    hi: f64,
+}
+
+/// The search for every wanted order statistic of every column.
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    /// Per column: (rank, where it lies, or its value once found).
+    targets: Vec<Vec<(u64, Result<f64, Bracket>)>>,
+    passes: u32,
+}
+
+/// Find rank `r` among the cells of `cells` (whose values all lie above `offset` others).
+fn locate(cells: &[Cell], offset: u64, r: u64) -> Result<f64, Bracket> {
+    let mut cum = offset;
+    for c in cells {
+        if r < cum + c.n {
+            let b = Bracket {
+                offset: cum,
+                count: c.n,
+                lo: c.min,
+                hi: c.max,
+            };
+            return if c.min == c.max || r == cum {
+                Ok(c.min)
+            } else if r == cum + c.n - 1 {
+                Ok(c.max)
+            } else {
+                Err(b)
+            };
+        }
+        cum += c.n;
+    }
+    unreachable!("rank {r} lies beyond the cells' {cum} values")
+}
+
+impl Resolver {
+    /// Place each wanted rank (for the `first.kept` draws kept) in pass 1's cells.
+    pub fn new(first: &First, ranks: &[Vec<u64>]) -> Resolver {
+        let targets = first
+            .cols
+            .iter()
+            .zip(ranks)
+            .map(|(c, rs)| {
+                rs.iter()
+                    .map(|&r| (r, locate(&c.pass.cells, 0, r)))
+                    .collect()
+            })
+            .collect();
+        Resolver { targets, passes: 1 }
+    }
+
+    /// Grids of the next pass: each unresolved bracket collected when small, else subdivided.
+    /// `None` when every rank is resolved.
+    pub fn next(&self, cfg: &StreamConfig) -> Option<Vec<Grid>> {
+        let mut any = false;
+        let grids = self
+            .targets
+            .iter()
+            .map(|ts| {
+                let mut br: Vec<Bracket> = ts.iter().filter_map(|(_, t)| t.err()).collect();
+                br.sort_by(|a, b| a.lo.total_cmp(&b.lo));
+                br.dedup();
+                any |= !br.is_empty();
+                // After several subdivisions a bracket is collected whatever its size: only
+                // values equal to many decimal places are left, and the passes must end.
+                let collect = |b: &Bracket| b.count <= cfg.collect_cap || self.passes >= 4;
+                Grid::new(
+                    br.iter()
+                        .map(|b| Region::new(b.lo, b.hi, if collect(b) { 0 } else { cfg.bins }))
+                        .collect(),
+                )
+            })
+            .collect();
+        any.then_some(grids)
+    }
+
+    /// Take in a pass's results (merged over every block of the run).
+    pub fn apply(&mut self, grids: &[Grid], mut res: Vec<ColPass>) -> Result<(), String> {
+        self.passes += 1;
+        for ((ts, g), p) in self.targets.iter_mut().zip(grids).zip(res.iter_mut()) {
+            for v in &mut p.collected {
+                v.sort_by(f64::total_cmp);
+            }
+            for (r, t) in ts.iter_mut() {
+                let Err(b) = *t else { continue };
+                let i = g
+                    .regions
+                    .iter()
+                    .position(|x| x.lo == b.lo && x.hi == b.hi)
+                    .ok_or("a bracket has no region in its pass")?;
+                let reg = &g.regions[i];
+                if reg.bins == 0 {
+                    let v = &p.collected[i];
+                    if v.len() as u64 != b.count {
+                        return Err(format!(
+                            "a pass collected {} values where pass 1 counted {}: the draws differ between passes",
+                            v.len(),
+                            b.count
+                        ));
+                    }
+                    *t = Ok(v[(*r - b.offset) as usize]);
+                } else {
+                    let cells = &p.cells[g.starts[i]..g.starts[i] + reg.bins as usize];
+                    let n: u64 = cells.iter().map(|c| c.n).sum();
+                    if n != b.count {
+                        return Err(format!(
+                            "a pass counted {n} values where the previous one counted {}: the draws differ between passes",
+                            b.count
+                        ));
+                    }
+                    *t = locate(cells, b.offset, *r);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn passes(&self) -> u32 {
+        self.passes
+    }
+}
+
+/// A column's statistics once every wanted rank is resolved.
+struct Resolved {
+    n: usize,
+    at: HashMap<u64, f64>,
+    le: Counts,
+    lt: Counts,
+}
+
+impl OrderStats for Resolved {
+    fn len(&self) -> usize {
+        self.n
+    }
+    fn at(&self, r: usize) -> f64 {
+        self.at[&(r as u64)]
+    }
+    fn count_le(&self, x: f64) -> usize {
+        self.le
+            .count(x)
+            .expect("thresholds are recorded before pass 1") as usize
+    }
+    fn count_lt(&self, x: f64) -> usize {
+        self.lt
+            .count(x)
+            .expect("thresholds are recorded before pass 1") as usize
+    }
+}
+
+/// Achieved rank correlations of the correlated inputs, on the pilot's draws.
+fn correlation(plan: &Plan, pilot: &Draws, rows: usize) -> Option<CorrelationSummary> {
+    let c = plan.set.correlation.as_ref()?;
+    let names = c
+        .inputs
+        .iter()
+        .map(|&i| plan.set.inputs[i].param.path.clone())
+        .collect();
+    let ranked: Vec<Vec<f64>> = c
+        .inputs
+        .par_iter()
+        .map(|&a| ranks(&pilot.inputs[a][..rows]))
+        .collect();
+    let achieved = (0..c.inputs.len())
+        .map(|a| {
+            (0..c.inputs.len())
+                .map(|b| {
+                    if a == b {
+                        1.0
+                    } else {
+                        pearson(&ranked[a], &ranked[b])
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Some(CorrelationSummary {
+        draws: rows,
+        inputs: names,
+        target: c.rank.clone(),
+        achieved,
+    })
+}
+
+/// Why a streamed summary failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamError {
+    Run(RunError),
+    /// Every draw was skipped.
+    NoDraws {
+        skipped: u64,
+    },
+    /// An internal inconsistency (e.g. shards or passes that disagree).
+    Inconsistent(String),
+}
+
+impl std::fmt::Display for StreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamError::Run(e) => write!(f, "{e}"),
+            StreamError::NoDraws { skipped } => {
+                write!(f, "all {skipped} draws gave non-finite outcomes")
+            }
+            StreamError::Inconsistent(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl From<RunError> for StreamError {
+    fn from(e: RunError) -> Self {
+        StreamError::Run(e)
+    }
+}
+
+/// Runs a later pass over every block of the run with the given grids, merged.
+pub type MorePasses<'a> = dyn FnMut(&[Grid]) -> Result<Vec<ColPass>, StreamError> + 'a;
+
+/// Finish a summary from merged pass-1 statistics, running any further passes with `more`
+/// (which gets the grids and returns the merged results over every block).
+#[allow(clippy::too_many_arguments)]
+pub fn finish(
+    plan: &Plan,
+    setup: &Setup,
+    first: First,
+    blocks: u64,
+    meta: Metadata,
+    o: &SummaryOptions,
+    extra: &ReviewPoints,
+    cfg: &StreamConfig,
+    more: &mut MorePasses,
+) -> Result<(Summary, u32), StreamError> {
+    if first.kept == 0 {
+        return Err(StreamError::NoDraws {
+            skipped: first.skipped,
+        });
+    }
+    let n = first.kept;
+    let ranks = if n == meta.draws {
+        setup.queries.ranks.clone()
+    } else {
+        queries(plan, n, o, extra).ranks
+    };
+    let mut res = Resolver::new(&first, &ranks);
+    while let Some(grids) = res.next(cfg) {
+        let r = more(&grids)?;
+        res.apply(&grids, r).map_err(StreamError::Inconsistent)?;
+    }
+    let passes = res.passes();
+    let mut moments = Vec::new();
+    let mut resolved = Vec::new();
+    for (c, ts) in first.cols.into_iter().zip(res.targets) {
+        let m = Tree::root(&c.tree.nodes, blocks).ok_or_else(|| {
+            StreamError::Inconsistent("the blocks' moments do not cover the run".into())
+        })?;
+        moments.push(m.mean_sd());
+        resolved.push(Resolved {
+            n: n as usize,
+            at: ts
+                .into_iter()
+                .map(|(r, v)| (r, v.expect("resolved")))
+                .collect(),
+            le: c.le,
+            lt: c.lt,
+        });
+    }
+    let cs = ColumnStats {
+        stats: resolved.iter().map(|r| r as &dyn OrderStats).collect(),
+        moments,
+        delay_whole: &first.delay_whole,
+        breakeven: &first.breakeven,
+    };
+    let corr = correlation(plan, &setup.pilot, setup.pilot_rows);
+    Ok((
+        summary::assemble(
+            plan,
+            &cs,
+            corr,
+            n as usize,
+            first.skipped as usize,
+            meta,
+            o,
+            extra,
+        ),
+        passes,
+    ))
+}
+
+/// Number of blocks of a run described by its metadata.
+fn blocks_of(meta: &Metadata) -> u64 {
+    meta.draws.div_ceil(meta.block_size.min(meta.draws))
+}
+
+/// Summarise a run whose draws are all in memory.
+pub fn summarise_draws(
+    plan: &Plan,
+    d: &Draws,
+    meta: Metadata,
+    o: &SummaryOptions,
+    extra: &ReviewPoints,
+) -> Result<Summary, StreamError> {
+    let cfg = StreamConfig::default();
+    let blocks = blocks_of(&meta);
+    let src = InMemory {
+        d,
+        block: meta.block_size.min(meta.draws),
+        draws: meta.draws,
+    };
+    let pilot = d.clone_rows(pilot_rows(d, PILOT_DRAWS));
+    let setup = Setup::new(plan, meta.draws, pilot, o, extra, &cfg);
+    let first = setup.first_pass(plan, &src, 0, blocks)?;
+    let r = finish(
+        plan,
+        &setup,
+        first,
+        blocks,
+        meta,
+        o,
+        extra,
+        &cfg,
+        &mut |g| Ok(pass(plan, &src, g, 0, blocks)?),
+    )?;
+    Ok(r.0)
+}
+
+/// Run and summarise `opts.draws` draws without keeping them: pass 1 and each further pass
+/// regenerate the draws chunk by chunk. Returns the summary and the number of passes.
+#[allow(clippy::too_many_arguments)]
+pub fn run_streamed(
+    plan: &Plan,
+    opts: &RunOptions,
+    meta: Metadata,
+    o: &SummaryOptions,
+    extra: &ReviewPoints,
+    cfg: &StreamConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(Summary, u32), StreamError> {
+    let blocks = Plan::block_count(opts)?;
+    let src = Regenerate {
+        plan,
+        opts,
+        chunk_blocks: cfg.chunk_blocks,
+        progress,
+    };
+    let setup = Setup::new(
+        plan,
+        opts.draws,
+        Setup::run_pilot(plan, opts)?,
+        o,
+        extra,
+        cfg,
+    );
+    let first = setup.first_pass(plan, &src, 0, blocks)?;
+    finish(plan, &setup, first, blocks, meta, o, extra, cfg, &mut |g| {
+        Ok(pass(plan, &src, g, 0, blocks)?)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moments_naive(v: &[f64]) -> (f64, f64) {
+        let n = v.len() as f64;
+        let m = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+        (m, var.sqrt())
+    }
+
+    fn block_values(b: u64) -> Vec<f64> {
+        (0..7)
+            .map(|i| ((b * 7 + i) as f64 * 0.37).sin() * 10.0 + 3.0)
+            .collect()
+    }
+
+    #[test]
+    fn the_tree_of_blocks_gives_the_same_bits_for_any_split() {
+        for blocks in [1u64, 2, 5, 8, 13, 64, 100] {
+            let mut whole = Tree::default();
+            for b in 0..blocks {
+                whole.push(b, Moments::of(&block_values(b)));
+            }
+            let one = Tree::root(&whole.nodes, blocks).unwrap();
+            let all: Vec<f64> = (0..blocks).flat_map(block_values).collect();
+            let (m, sd) = moments_naive(&all);
+            let (m1, sd1) = one.mean_sd();
+            assert!((m - m1).abs() < 1e-12 && (sd - sd1).abs() < 1e-12);
+            // Split at every pair of cut points, merged in reverse order.
+            for a in 0..blocks {
+                for c in a..=blocks {
+                    let mut parts = [Tree::default(), Tree::default(), Tree::default()];
+                    for b in 0..blocks {
+                        let k = if b < a {
+                            0
+                        } else if b < c {
+                            1
+                        } else {
+                            2
+                        };
+                        parts[k].push(b, Moments::of(&block_values(b)));
+                    }
+                    let nodes: Vec<_> = parts.iter().rev().flat_map(|t| t.nodes.iter()).collect();
+                    let r = Tree::root(nodes, blocks).unwrap();
+                    assert_eq!(r.mean.to_bits(), one.mean.to_bits(), "{blocks} {a} {c}");
+                    assert_eq!(r.m2.to_bits(), one.m2.to_bits(), "{blocks} {a} {c}");
+                }
+            }
+            if blocks > 1 {
+                // The last block missing is noticed.
+                let mut t = Tree::default();
+                for b in 0..blocks - 1 {
+                    t.push(b, Moments::of(&block_values(b)));
+                }
+                assert!(Tree::root(&t.nodes, blocks).is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn cells_are_in_value_order() {
+        let g = Grid::new(vec![
+            Region::new(-1.0, 1.0, 8),
+            Region::new(2.0, 2.0, 1),
+            Region::new(3.0, 5.0, 0),
+        ]);
+        let mut last = 0;
+        let mut x = -3.0;
+        while x < 2.9 {
+            match g.place(x) {
+                Place::Cell(i) => {
+                    assert!(i >= last, "{x}");
+                    last = i;
+                }
+                Place::Collect(_) => panic!("{x} collected"),
+            }
+            x += 0.01;
+        }
+        assert!(matches!(g.place(4.0), Place::Collect(2)));
+        assert!(matches!(g.place(5.5), Place::Cell(c) if c == g.cells - 1));
+        assert!(matches!(g.place(1.0), Place::Cell(8)));
+    }
+
+    #[test]
+    fn passes_find_exact_order_statistics_of_awkward_samples() {
+        // Point masses, a heavy tail and duplicates: every rank must match the sorted sample.
+        let mut v: Vec<f64> = (0..20_000)
+            .map(|i| {
+                let u = ((i as f64 + 0.5) * 0.618_033_988_7).fract();
+                match i % 5 {
+                    0 => 0.0,
+                    1 => 1.0 / (1.0 - u).max(1e-9),
+                    2 => (u * 4.0).floor(),
+                    _ => u - 0.5,
+                }
+            })
+            .collect();
+        v.push(1e12);
+        let cfg = StreamConfig {
+            bins: 16,
+            collect_cap: 50,
+            ..StreamConfig::default()
+        };
+        let sorted = Sorted::new(v.clone()).unwrap();
+        let n = v.len() as u64;
+        let ranks: Vec<u64> = vec![0, 1, 17, n / 5, n / 2, n / 2 + 1, n - 3, n - 1];
+        // Pass 1 with a grid bracketing a few of the ranks from a small "pilot".
+        let pilot = Sorted::new(v[..500].to_vec()).unwrap();
+        let g = Grid::new(vec![
+            Region::new(pilot.values()[100], pilot.values()[200], cfg.bins),
+            Region::new(pilot.values()[300], pilot.values()[300], 1),
+        ]);
+        let mut p = ColPass::new(&g);
+        p.add(&g, &v);
+        let first = First {
+            kept: n,
+            cols: vec![ColFirst {
+                pass: p,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut res = Resolver::new(&first, std::slice::from_ref(&ranks));
+        while let Some(grids) = res.next(&cfg) {
+            let mut p = ColPass::new(&grids[0]);
+            // Values arrive in two halves, merged: a pass's result does not depend on order.
+            let (a, b) = v.split_at(v.len() / 3);
+            p.add(&grids[0], b);
+            let mut q = ColPass::new(&grids[0]);
+            q.add(&grids[0], a);
+            q.merge(p);
+            res.apply(&grids, vec![q]).unwrap();
+        }
+        assert!(res.passes() > 2, "the small cap must force subdivision");
+        for (r, t) in &res.targets[0] {
+            assert_eq!(
+                t.unwrap().to_bits(),
+                sorted.at(*r as usize).to_bits(),
+                "rank {r}"
+            );
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Streamed summaries: the same bits as a summary of the draws in memory, and exact order
+//! statistics (checked against sorting the draws).
+
+use npvrisk::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
+use npvrisk::distfile;
+use npvrisk::engine::{ENTITY_MEASURES, Plan, RunOptions};
+use npvrisk::format::parse_model;
+use npvrisk::sampler::SamplerKind;
+use npvrisk::stats::{OrderStats, Sorted};
+use npvrisk::stream::{StreamConfig, run_streamed};
+use npvrisk::summary::{FileHash, Metadata, SummaryOptions, summarise};
+
+use crate::bin;
+
+const DEFAULT_DISTS: &str = include_str!("../distributions/ey2013_default.toml");
+
+fn default_plan() -> Plan {
+    let m = parse_model(EY2013_MODEL_FILE, EY2013_MODEL).unwrap();
+    let set = distfile::load(&m, &[("d.toml".into(), DEFAULT_DISTS.into())]).unwrap();
+    let s = m.scenario_index("base").unwrap();
+    Plan::new(m, s, set).unwrap()
+}
+
+fn meta(o: &RunOptions) -> Metadata {
+    Metadata {
+        npvrisk_version: "test".into(),
+        model: FileHash::of("m", "m"),
+        distributions: Vec::new(),
+        scenario: "base".into(),
+        seed: o.seed,
+        sampler: o.sampler.name().into(),
+        draws: o.draws,
+        block_size: o.block_size,
+        standard_errors: String::new(),
+        percentile_method: String::new(),
+    }
+}
+
+#[test]
+fn a_streamed_summary_is_the_same_bits_as_the_summary_of_the_draws_in_memory() {
+    let plan = default_plan();
+    let so = SummaryOptions {
+        percentiles: vec![0.001, 0.05, 0.1, 0.5, 0.9, 0.95, 0.999],
+        interval: 0.8,
+        thresholds: vec![5.0, -1.0],
+    };
+    // Tiny bins and collection cap force subdivision over several passes; chunks of three
+    // blocks split the run unevenly.
+    let cfg = StreamConfig {
+        chunk_blocks: 3,
+        bins: 4,
+        collect_cap: 16,
+    };
+    for sampler in [
+        SamplerKind::MonteCarlo,
+        SamplerKind::LatinHypercube,
+        SamplerKind::Sobol,
+    ] {
+        let o = RunOptions {
+            draws: 30_011,
+            seed: 11,
+            sampler,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let draws = plan.run(&o, &|_| {}).unwrap();
+        let mem = summarise(&plan, &draws, meta(&o), &so, &Vec::new());
+        let (streamed, passes) =
+            run_streamed(&plan, &o, meta(&o), &so, &Vec::new(), &cfg, &|_| {}).unwrap();
+        assert!(passes >= 3, "{passes} passes: subdivision not exercised");
+        assert_eq!(
+            serde_json::to_string(&mem).unwrap(),
+            serde_json::to_string(&streamed).unwrap(),
+            "{sampler:?}"
+        );
+        // And the percentiles are those of the sorted draws, exactly.
+        let k = ENTITY_MEASURES.len();
+        for (e, ent) in mem.outcomes.iter().enumerate() {
+            let s = Sorted::new(draws.outcomes[e * k].clone()).unwrap();
+            for p in &ent.npv.percentiles {
+                assert_eq!(p.value.to_bits(), s.quantile(p.p).to_bits(), "{}", ent.id);
+                assert_eq!(p.se.to_bits(), s.quantile_se(p.p).to_bits(), "{}", ent.id);
+            }
+            assert_eq!(ent.npv.min, s.values()[0]);
+            assert_eq!(ent.npv.max, *s.values().last().unwrap());
+            assert_eq!(ent.npv.below[0].p, s.below(0.0));
+            let naive = draws.outcomes[e * k].iter().sum::<f64>() / draws.n as f64;
+            assert!(
+                (ent.npv.mean - naive).abs() <= 1e-12 * naive.abs().max(1.0),
+                "{}: {} vs {naive}",
+                ent.id,
+                ent.npv.mean
+            );
+        }
+    }
+}
+
+fn json_without_timing(out: &std::process::Output) -> serde_json::Value {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_object_mut().unwrap().remove("timing");
+    v
+}
+
+#[test]
+fn run_stream_gives_the_in_memory_summary_also_when_draws_are_skipped() {
+    let args = [
+        "run",
+        "tests/data/council.toml",
+        "--dist",
+        "tests/data/overflow_dists.toml",
+        "--draws",
+        "3000",
+        "--block-size",
+        "128",
+        "--skip-nonfinite",
+        "--format",
+        "json",
+    ];
+    let mem = json_without_timing(&bin().args(args).output().unwrap());
+    let streamed = json_without_timing(&bin().args(args).arg("--stream").output().unwrap());
+    assert!(mem["skipped_nonfinite"].as_u64().unwrap() > 0);
+    assert_eq!(mem, streamed);
+}
+
+#[test]
+fn stream_and_keep_draws_together_are_refused() {
+    let out = bin()
+        .args(["run", "--draws", "100", "--stream", "--keep-draws", "--out"])
+        .arg(std::env::temp_dir().join("npvrisk-never-written"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--stream") && err.contains("--keep-draws"),
+        "{err}"
+    );
+}
