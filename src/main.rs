@@ -97,10 +97,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Merge shard files of one run into the outputs a single-process run would write.
+    /// Merge shard files of one run into the outputs a single-process run would write. Order
+    /// statistics need a second pass over the draws: give its shard files (from `run --shard K/N
+    /// --pass PLAN`), or let merge compute it here, or write its plan with --next-pass.
     Merge {
         #[arg(required = true)]
         shards: Vec<PathBuf>,
+        /// Write the plan of the next pass here for the shards to run, instead of computing it.
+        #[arg(long)]
+        next_pass: Option<PathBuf>,
         /// Folder for summary.json and summary.csv.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -188,6 +193,10 @@ struct RunArgs {
     /// with the draws in memory. Chosen automatically when the draws would not fit in 4 GiB.
     #[arg(long)]
     stream: bool,
+    /// With `--shard`: run a later pass of a sharded run, from the plan `npvrisk merge
+    /// --next-pass PLAN` wrote, and write its results next to the shard files.
+    #[arg(long, requires = "shard")]
+    pass: Option<PathBuf>,
     /// Compute only shard K of N (0 ≤ K < N) and write it to --out as a shard file for
     /// `npvrisk merge`. Without it, SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (when both
     /// are set) define the shard.
@@ -316,9 +325,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Report(args) => montecarlo::report(args),
         Command::Merge {
             shards,
+            next_pass,
             out,
             format,
-        } => montecarlo::merge(&shards, out.as_deref(), format),
+        } => montecarlo::merge(&shards, out.as_deref(), format, next_pass.as_deref()),
         Command::Slurm {
             shards,
             out: dir,

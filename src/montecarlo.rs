@@ -10,7 +10,7 @@ use npvrisk::engine::{Plan, RunOptions};
 use npvrisk::output::write_atomic;
 use npvrisk::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_published};
 use npvrisk::sampler::SamplerKind;
-use npvrisk::stream::StreamConfig;
+use npvrisk::stream::{ColPass, First, Grid, Regenerate, Setup, StreamConfig, StreamError};
 use npvrisk::summary::{self, FileHash, Metadata, ReviewPoints, SummaryOptions};
 use npvrisk::text;
 
@@ -734,90 +734,352 @@ pub fn shard_file_name(k: u64, n: u64) -> String {
     format!("shard-{k:05}-of-{n:05}.npvshard")
 }
 
-/// Compute shard `k` of `n` of the run `a` describes, in memory.
-fn compute_shard(
-    a: &RunArgs,
-    k: u64,
-    n: u64,
-) -> Result<(npvrisk::shard::ShardHeader, npvrisk::engine::Draws), Failure> {
-    use npvrisk::shard::{self, ShardHeader};
-    if a.precision.is_some() {
-        return Err(Failure::Input("`--precision` cannot be used with `--shard` or `--mpi`: every shard must compute the same run".into()));
+/// A shard's process: the run's plan, options and identity, and its worker pool.
+struct ShardRun {
+    plan: Plan,
+    opts: RunOptions,
+    header: npvrisk::shard::ShardHeader,
+    pool: rayon::ThreadPool,
+}
+
+impl ShardRun {
+    fn new(a: &RunArgs, k: u64, n: u64) -> Result<ShardRun, Failure> {
+        if a.precision.is_some() {
+            return Err(Failure::Input("`--precision` cannot be used with `--shard` or `--mpi`: every shard must compute the same run".into()));
+        }
+        let (plan, (model_name, model_src), _) = load_plan(a)?;
+        let opts = run_options(a);
+        let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
+        let (first, end) = npvrisk::shard::shard_blocks(k, n, blocks);
+        let header = npvrisk::shard::ShardHeader {
+            shard: k,
+            shards: n,
+            first_block: first,
+            end_block: end,
+            ..run_identity(a, &plan, (&model_name, &model_src), blocks)
+        };
+        Ok(ShardRun {
+            plan,
+            opts,
+            header,
+            pool: thread_pool(a.threads)?,
+        })
     }
-    let (plan, (model_name, model_src), _) = load_plan(a)?;
-    let pool = thread_pool(a.threads)?;
-    let opts = run_options(a);
-    let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
-    let (first, end) = shard::shard_blocks(k, n, blocks);
-    let draws = if first == end {
-        plan.empty_draws()
-    } else {
+
+    fn source<'a>(&'a self, progress: &'a (dyn Fn(u64) + Sync)) -> Regenerate<'a> {
+        Regenerate {
+            plan: &self.plan,
+            opts: &self.opts,
+            chunk_blocks: StreamConfig::default().chunk_blocks,
+            progress,
+        }
+    }
+
+    /// Pass 1 over the shard's blocks: the statistics a merge needs (header `content` = `stats`).
+    fn first_pass(&self, setup: &Setup) -> Result<(npvrisk::shard::ShardHeader, First), Failure> {
+        let (b0, b1) = (self.header.first_block, self.header.end_block);
         let bar = Progress::new(0);
-        let d = pool
-            .install(|| plan.run_blocks(&opts, first, end, &|x| bar.inc(x)))
-            .map_err(|e| Failure::Input(e.to_string()))?;
+        let f = if b0 == b1 {
+            setup.empty_first(&self.plan)
+        } else {
+            self.pool
+                .install(|| setup.first_pass(&self.plan, &self.source(&|x| bar.inc(x)), b0, b1))
+                .map_err(|e| Failure::Input(e.to_string()))?
+        };
         bar.finish();
-        d
-    };
-    let header = ShardHeader {
-        shard: k,
-        shards: n,
-        first_block: first,
-        end_block: end,
-        rows: draws.n as u64,
-        ..run_identity(a, &plan, (&model_name, &model_src), blocks)
-    };
-    Ok((header, draws))
+        let h = npvrisk::shard::ShardHeader {
+            content: "stats".into(),
+            rows: f.kept,
+            ..self.header.clone()
+        };
+        Ok((h, f))
+    }
+
+    /// A later pass over the shard's blocks with a plan's grids.
+    fn later_pass(&self, grids: &[Grid]) -> Result<Vec<ColPass>, Failure> {
+        let (b0, b1) = (self.header.first_block, self.header.end_block);
+        self.pool
+            .install(|| npvrisk::stream::pass(&self.plan, &self.source(&|_| {}), grids, b0, b1))
+            .map_err(|e| Failure::Input(e.to_string()))
+    }
+}
+
+/// The pilot and pass-1 grids of the run a header describes (the same in every process); `full`
+/// for the process that finishes the summary (its pilot also measures the correlations).
+fn setup_of(r: &ShardRun, h: &npvrisk::shard::ShardHeader, full: bool) -> Result<Setup, Failure> {
+    let pilot = r
+        .pool
+        .install(|| Setup::run_pilot(&r.plan, &r.opts, full))
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    Ok(r.pool.install(|| {
+        Setup::new(
+            &r.plan,
+            r.opts.draws,
+            pilot,
+            full,
+            &summary_options(&h.percentiles, h.interval, &h.thresholds),
+            &review_points(h.embedded_model),
+            &StreamConfig::default(),
+        )
+    }))
 }
 
 fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
+    use npvrisk::shard::{self, ShardHeader};
     let dir = a
         .out
         .as_ref()
         .ok_or_else(|| Failure::Input("`--shard` writes a shard file: give `--out DIR`".into()))?;
     let started = Instant::now();
-    let (header, draws) = compute_shard(a, k, n)?;
-    let path = dir.join(shard_file_name(k, n));
-    write_atomic(&path, &npvrisk::shard::encode(&header, &draws)).map_err(Failure::Input)?;
+    let r = ShardRun::new(a, k, n)?;
+    let (path, bytes, what) = if let Some(plan_file) = &a.pass {
+        let (ph, grids) = read_pass_plan(plan_file, &r.header)?;
+        if grids.is_empty() {
+            eprintln!(
+                "`{}` plans no further pass: nothing to do",
+                plan_file.display()
+            );
+            return Ok(());
+        }
+        let res = r.later_pass(&grids)?;
+        let h = ShardHeader {
+            content: "pass".into(),
+            pass: ph.pass,
+            grids_sha256: ph.grids_sha256.clone(),
+            ..r.header.clone()
+        };
+        (
+            dir.join(format!("pass{}-{}", ph.pass, shard_file_name(k, n))),
+            shard::encode_body(&h, &npvrisk::stream::encode_passes(&res)),
+            format!("pass {}", ph.pass),
+        )
+    } else {
+        let setup = setup_of(&r, &r.header, false)?;
+        let (h, f) = r.first_pass(&setup)?;
+        (
+            dir.join(shard_file_name(k, n)),
+            shard::encode_body(&h, &f.encode()),
+            "pass 1".to_string(),
+        )
+    };
+    write_atomic(&path, &bytes).map_err(Failure::Input)?;
     eprintln!(
-        "shard {k} of {n}: blocks {}..{} ({} draws) in {:.2} s, wrote {}",
-        header.first_block,
-        header.end_block,
-        draws.n,
+        "shard {k} of {n}, {what}: blocks {}..{} in {:.2} s, wrote {}",
+        r.header.first_block,
+        r.header.end_block,
         started.elapsed().as_secs_f64(),
         path.display()
     );
     Ok(())
 }
 
-/// `npvrisk merge`: check and join shard files, then summarise exactly as a single run would.
+/// Read a pass plan written by `merge --next-pass` and check it belongs to this run.
+fn read_pass_plan(
+    file: &Path,
+    run: &npvrisk::shard::ShardHeader,
+) -> Result<(npvrisk::shard::ShardHeader, Vec<Grid>), Failure> {
+    use npvrisk::shard;
+    let name = file.display().to_string();
+    let bytes =
+        std::fs::read(file).map_err(|e| Failure::Input(format!("cannot read `{name}`: {e}")))?;
+    let (h, body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
+    if h.content != "plan" {
+        return Err(Failure::Input(format!(
+            "`{name}` holds {} of a run, not a pass plan (made by `npvrisk merge --next-pass`)",
+            h.content
+        )));
+    }
+    if let Some(what) = shard::identity_mismatch(run, &h) {
+        return Err(Failure::Input(format!(
+            "`{name}` is the plan of a different run: {what}"
+        )));
+    }
+    let grids = npvrisk::stream::decode_grids(body)
+        .ok_or_else(|| Failure::Input(format!("`{name}` is corrupted: unreadable grids")))?;
+    Ok((h, grids))
+}
+
+/// SHA-256 (hex) of a pass plan's grids.
+fn grids_hash(grids: &[Grid]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(npvrisk::stream::encode_grids(grids))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `npvrisk merge`: check and join shard files (pass-1 statistics, and the results of later
+/// passes when given), then summarise exactly as a single run would. A pass whose results are not
+/// among the files is computed here, or, with `next_pass`, only planned for the shards to run.
 pub fn merge(
     files: &[std::path::PathBuf],
     out_dir: Option<&Path>,
     format: Format,
+    next_pass: Option<&Path>,
 ) -> Result<(), Failure> {
     use npvrisk::shard;
     let started = Instant::now();
-    let mut shards = Vec::new();
+    let mut stats = Vec::new();
+    let mut passes = Vec::new();
     for f in files {
-        let bytes = std::fs::read(f)
-            .map_err(|e| Failure::Input(format!("cannot read `{}`: {e}", f.display())))?;
-        let (h, d) = shard::decode(&f.display().to_string(), &bytes).map_err(Failure::Input)?;
-        shards.push((f.display().to_string(), h, d));
+        let name = f.display().to_string();
+        let bytes =
+            std::fs::read(f).map_err(|e| Failure::Input(format!("cannot read `{name}`: {e}")))?;
+        let (h, body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
+        match h.content.as_str() {
+            "stats" => stats.push((name, h, body.to_vec())),
+            "pass" => passes.push((name, h, body.to_vec())),
+            other => {
+                return Err(Failure::Input(format!(
+                    "`{name}` holds {other} of a run, not a shard: give the shard files (`shard-*.npvshard`, `pass*-shard-*.npvshard`)"
+                )));
+            }
+        }
     }
-    let (h, draws) = shard::merge(shards).map_err(Failure::Input)?;
-    summarise_merged(h, draws, out_dir, format, started, files.len())
+    let blocks = shard::check_parts(
+        &stats
+            .iter()
+            .map(|(n, h, _)| (n.clone(), h))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(Failure::Input)?;
+    let h0 = stats[0].1.clone();
+    for (name, h, _) in &passes {
+        if let Some(what) = shard::identity_mismatch(h, &h0) {
+            return Err(Failure::Input(format!(
+                "`{name}` comes from a different run than `{}`: {what}",
+                stats[0].0
+            )));
+        }
+    }
+    let ctx = run_of_header(&h0)?;
+    let r = ShardRun {
+        plan: ctx.0,
+        opts: ctx.1,
+        header: h0.clone(),
+        pool: thread_pool(None)?,
+    };
+    let setup = setup_of(&r, &h0, true)?;
+    let mut first = setup.empty_first(&r.plan);
+    for (name, _, body) in &stats {
+        let f = First::decode(body).ok_or_else(|| {
+            Failure::Input(format!("`{name}` is corrupted: unreadable statistics"))
+        })?;
+        if !f.matches(&setup) {
+            return Err(Failure::Input(format!(
+                "`{name}` does not match the run's pass-1 grids: make every shard with the same npvrisk"
+            )));
+        }
+        first.merge(f);
+    }
+    let sopts = summary_options(&h0.percentiles, h0.interval, &h0.thresholds);
+    let extra = review_points(h0.embedded_model);
+    let mut pass_no = 1u32;
+    let mut here = Vec::new();
+    let result = npvrisk::stream::finish(
+        &r.plan,
+        &setup,
+        first,
+        blocks,
+        ctx.2,
+        &sopts,
+        &extra,
+        &StreamConfig::default(),
+        &mut |grids| {
+            pass_no += 1;
+            let hash = grids_hash(grids);
+            let mine: Vec<&(String, shard::ShardHeader, Vec<u8>)> = passes
+                .iter()
+                .filter(|(_, h, _)| h.grids_sha256 == hash)
+                .collect();
+            if !mine.is_empty() {
+                shard::check_parts(
+                    &mine
+                        .iter()
+                        .map(|(n, h, _)| (n.clone(), h))
+                        .collect::<Vec<_>>(),
+                )
+                .map_err(|e| StreamError::Stopped(format!("pass {pass_no}: {e}")))?;
+                let parts = mine
+                    .iter()
+                    .map(|(n, _, b)| {
+                        npvrisk::stream::decode_passes(b).ok_or_else(|| {
+                            StreamError::Stopped(format!("`{n}` is corrupted: unreadable pass"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                return npvrisk::stream::merge_passes(parts).ok_or_else(|| {
+                    StreamError::Stopped(format!(
+                        "pass {pass_no}: the pass files do not match its plan"
+                    ))
+                });
+            }
+            if let Some(path) = next_pass {
+                let h = shard::ShardHeader {
+                    content: "plan".into(),
+                    pass: pass_no,
+                    grids_sha256: hash,
+                    shard: 0,
+                    first_block: 0,
+                    end_block: blocks,
+                    rows: 0,
+                    ..h0.clone()
+                };
+                let bytes = shard::encode_body(&h, &npvrisk::stream::encode_grids(grids));
+                write_atomic(path, &bytes)
+                    .map_err(|e| StreamError::Stopped(format!("cannot write the plan: {e}")))?;
+                return Err(StreamError::Stopped(format!(
+                    "wrote the plan of pass {pass_no} to {}: run `npvrisk run <same options> --shard K/{} --pass {}` for every K, then merge all the files",
+                    path.display(),
+                    h0.shards,
+                    path.display()
+                )));
+            }
+            here.push(pass_no);
+            r.pool
+                .install(|| npvrisk::stream::pass(&r.plan, &r.source(&|_| {}), grids, 0, blocks))
+                .map_err(StreamError::from)
+        },
+    );
+    let (summary, _) = match result {
+        Err(StreamError::Stopped(m)) if next_pass.is_some() && m.starts_with("wrote the plan") => {
+            eprintln!("{m}");
+            return Ok(());
+        }
+        Err(StreamError::Stopped(m)) => return Err(Failure::Input(m)),
+        other => other.map_err(stream_failure)?,
+    };
+    if let Some(path) = next_pass {
+        // Nothing left to compute: an empty plan tells the shards there is no further pass.
+        let h = shard::ShardHeader {
+            content: "plan".into(),
+            shard: 0,
+            first_block: 0,
+            end_block: blocks,
+            rows: 0,
+            ..h0.clone()
+        };
+        write_atomic(
+            path,
+            &shard::encode_body(&h, &npvrisk::stream::encode_grids(&[])),
+        )
+        .map_err(Failure::Input)?;
+        eprintln!(
+            "no further pass is needed: every order statistic was found in pass 1 ({} says so)",
+            path.display()
+        );
+    }
+    if !here.is_empty() {
+        eprintln!(
+            "note: pass(es) {here:?} were computed here over all {} draws; on a cluster, `merge --next-pass PLAN` and `run --shard K/N --pass PLAN` spread them over the shards",
+            h0.draws
+        );
+    }
+    finish_merged(&summary, out_dir, format, started, stats.len())
 }
 
-/// Summarise the draws of a merged run exactly as a single process would, and write/print them.
-fn summarise_merged(
-    h: npvrisk::shard::ShardHeader,
-    draws: npvrisk::engine::Draws,
-    out_dir: Option<&Path>,
-    format: Format,
-    started: Instant,
-    parts: usize,
-) -> Result<(), Failure> {
+/// The plan, options and metadata of the run a shard header describes.
+fn run_of_header(h: &npvrisk::shard::ShardHeader) -> Result<(Plan, RunOptions, Metadata), Failure> {
     if h.npvrisk_version != env!("CARGO_PKG_VERSION") {
         return Err(Failure::Input(format!(
             "the shards were made by npvrisk {}; this is npvrisk {}: merge with the same version",
@@ -873,28 +1135,32 @@ fn summarise_merged(
         sampler,
         &opts,
     );
-    let summary = summarise_with(
-        &plan,
-        &draws,
-        meta,
-        (&h.percentiles, h.interval, &h.thresholds),
-        h.embedded_model,
-    )?;
+    Ok((plan, opts, meta))
+}
+
+/// Write and print a merged summary.
+fn finish_merged(
+    summary: &summary::Summary,
+    out_dir: Option<&Path>,
+    format: Format,
+    started: Instant,
+    parts: usize,
+) -> Result<(), Failure> {
     let secs = started.elapsed().as_secs_f64();
-    let json = summary_json(&summary, secs);
+    let json = summary_json(summary, secs);
     if let Some(dir) = out_dir {
-        write_outputs(dir, &json, &summary, None)?;
+        write_outputs(dir, &json, summary, None)?;
         eprintln!(
             "merged {} shards ({} draws) into {}",
             parts,
-            draws.n,
+            summary.metadata.draws,
             dir.display()
         );
     }
     match format {
         Format::Json => out(&json),
-        Format::Csv => out(&text::summary_csv(&summary)),
-        _ => out(&text::summary_table(&summary)),
+        Format::Csv => out(&text::summary_csv(summary)),
+        _ => out(&text::summary_table(summary)),
     }
 }
 
@@ -923,21 +1189,32 @@ pub fn slurm_script(
     let bin = sh_quote(npvrisk);
     format!(
         r#"#!/bin/bash
-# npvrisk on Slurm: {shards} shards as a job array, then an exact merge once all have succeeded.
-# Run this script on the login node: `bash npvrisk-slurm.sh`. It submits two jobs and prints
-# their ids. The merged summary is byte-identical (apart from timing) to a single-process run.
+# npvrisk on Slurm: {shards} shards as a job array (pass 1), a job that merges their statistics and
+# plans pass 2, a second job array running pass 2, and the final merge, each waiting for the
+# previous one to succeed. Run this script on the login node: `bash npvrisk-slurm.sh`. The merged
+# summary is byte-identical (apart from timing) to a single-process run.
 #
 # A failed array task can be resubmitted alone, with the same command and its id, e.g.
 #   sbatch --array=3,5 --cpus-per-task={cpus} --output={out}/logs/shard-%a.log --wrap="$SHARD_CMD"
-# and the merge then run by hand: {bin} merge {out}/shards/*.npvshard --out {out}
+# (or "$PASS_CMD" for pass 2), and the following steps then run by hand:
+#   {bin} merge {out}/shards/*.npvshard --next-pass {out}/pass2.npvplan
+#   {bin} merge {out}/shards/*.npvshard --out {out}
 set -euo pipefail
 mkdir -p {out}/shards {out}/logs
-SHARD_CMD='RAYON_NUM_THREADS=${{SLURM_CPUS_PER_TASK:-1}} {bin} run {args} --shard ${{SLURM_ARRAY_TASK_ID}}/{shards} --out {out}/shards'
+RUN='RAYON_NUM_THREADS=${{SLURM_CPUS_PER_TASK:-1}} {bin} run {args} --shard ${{SLURM_ARRAY_TASK_ID}}/{shards} --out {out}/shards'
+SHARD_CMD="$RUN"
+PASS_CMD="$RUN --pass {out}/pass2.npvplan"
 ARRAY_JOB=$(sbatch --parsable --job-name=npvrisk-shards --array=0-{last} --cpus-per-task={cpus} \
     --output={out}/logs/shard-%a.log --wrap="$SHARD_CMD")
-MERGE_JOB=$(sbatch --parsable --job-name=npvrisk-merge --dependency=afterok:"$ARRAY_JOB" \
-    --output={out}/logs/merge.log --wrap="{bin} merge {out}/shards/*.npvshard --out {out} --format json > {out}/merged-stdout.json")
-echo "submitted shard array $ARRAY_JOB and merge job $MERGE_JOB"
+PLAN_JOB=$(sbatch --parsable --job-name=npvrisk-plan --dependency=afterok:"$ARRAY_JOB" \
+    --cpus-per-task={cpus} --output={out}/logs/plan.log \
+    --wrap="{bin} merge {out}/shards/*.npvshard --next-pass {out}/pass2.npvplan")
+PASS_JOB=$(sbatch --parsable --job-name=npvrisk-pass2 --dependency=afterok:"$PLAN_JOB" \
+    --array=0-{last} --cpus-per-task={cpus} --output={out}/logs/pass2-%a.log --wrap="$PASS_CMD")
+MERGE_JOB=$(sbatch --parsable --job-name=npvrisk-merge --dependency=afterok:"$PASS_JOB" \
+    --cpus-per-task={cpus} --output={out}/logs/merge.log \
+    --wrap="{bin} merge {out}/shards/*.npvshard --out {out} --format json > {out}/merged-stdout.json")
+echo "submitted shard array $ARRAY_JOB, plan job $PLAN_JOB, pass-2 array $PASS_JOB and merge job $MERGE_JOB"
 "#,
         last = shards - 1,
         args = args.join(" ")
@@ -986,6 +1263,9 @@ fn run_identity(
         outcome_columns,
         entities,
         input_columns,
+        content: String::new(),
+        pass: 0,
+        grids_sha256: String::new(),
     }
 }
 
@@ -1143,8 +1423,9 @@ fn chunk_matches(
         && npvrisk::shard::identity_mismatch(h, identity).is_none()
 }
 
-/// `run --mpi`: every rank computes shard `rank` of `size`; the others send their shard bytes to
-/// rank 0, which merges them in block order and summarises exactly as a single process would.
+/// `run --mpi`: every rank computes pass 1 over shard `rank` of `size` and sends its statistics to
+/// rank 0, which merges them; each later pass's grids go out from rank 0, every rank runs the pass
+/// over its blocks and rank 0 merges the results. The summary is the same bits as one process's.
 #[cfg(feature = "mpi")]
 fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
     use mpi::traits::*;
@@ -1154,27 +1435,68 @@ fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
     let world = universe.world();
     let (rank, size) = (world.rank(), world.size());
     let started = Instant::now();
-    let (header, draws) = compute_shard(a, rank as u64, size as u64)?;
-    let bytes = npvrisk::shard::encode(&header, &draws);
-    if bytes.len() > i32::MAX as usize {
-        return Err(Failure::Input(format!(
-            "rank {rank}'s share is {} bytes, more than one MPI message can carry (2 GiB): use more ranks",
-            bytes.len()
-        )));
-    }
+    let r = ShardRun::new(a, rank as u64, size as u64)?;
+    let setup = setup_of(&r, &r.header, rank == 0)?;
+    let (_, f) = r.first_pass(&setup)?;
+    let root = world.process_at_rank(0);
     if rank != 0 {
-        world.process_at_rank(0).send(&bytes[..]);
-        return Ok(());
+        root.send(&f.encode()[..]);
+        // Later passes until rank 0 sends an empty plan.
+        loop {
+            let (msg, _) = root.receive_vec::<u8>();
+            if msg.is_empty() {
+                return Ok(());
+            }
+            let grids = npvrisk::stream::decode_grids(&msg)
+                .ok_or_else(|| Failure::Internal("unreadable grids from rank 0".into()))?;
+            let res = r.later_pass(&grids)?;
+            root.send(&npvrisk::stream::encode_passes(&res)[..]);
+        }
     }
-    let mut parts = vec![("rank 0".to_string(), header, draws)];
-    for r in 1..size {
-        let (msg, _) = world.process_at_rank(r).receive_vec::<u8>();
-        let (h, d) =
-            npvrisk::shard::decode(&format!("rank {r}"), &msg).map_err(Failure::Internal)?;
-        parts.push((format!("rank {r}"), h, d));
+    let mut first = f;
+    for q in 1..size {
+        let (msg, _) = world.process_at_rank(q).receive_vec::<u8>();
+        let part = First::decode(&msg)
+            .ok_or_else(|| Failure::Internal(format!("unreadable statistics from rank {q}")))?;
+        first.merge(part);
     }
-    let (h, all) = npvrisk::shard::merge(parts).map_err(Failure::Internal)?;
-    summarise_merged(h, all, a.out.as_deref(), a.format, started, size as usize)
+    let blocks = Plan::block_count(&r.opts).map_err(|e| Failure::Input(e.to_string()))?;
+    let meta = run_of_header(&r.header)?.2;
+    let h = &r.header;
+    let result = npvrisk::stream::finish(
+        &r.plan,
+        &setup,
+        first,
+        blocks,
+        meta,
+        &summary_options(&h.percentiles, h.interval, &h.thresholds),
+        &review_points(h.embedded_model),
+        &StreamConfig::default(),
+        &mut |grids| {
+            let msg = npvrisk::stream::encode_grids(grids);
+            for q in 1..size {
+                world.process_at_rank(q).send(&msg[..]);
+            }
+            let mut parts = vec![r.later_pass(grids).map_err(|e| match e {
+                Failure::Input(m) | Failure::Internal(m) => StreamError::Inconsistent(m),
+                Failure::Interrupted => StreamError::Inconsistent("interrupted".into()),
+            })?];
+            for q in 1..size {
+                let (m, _) = world.process_at_rank(q).receive_vec::<u8>();
+                parts.push(npvrisk::stream::decode_passes(&m).ok_or_else(|| {
+                    StreamError::Inconsistent(format!("unreadable pass results from rank {q}"))
+                })?);
+            }
+            npvrisk::stream::merge_passes(parts).ok_or_else(|| {
+                StreamError::Inconsistent("the ranks' pass results do not match".into())
+            })
+        },
+    );
+    for q in 1..size {
+        world.process_at_rank(q).send(&[0u8; 0][..]);
+    }
+    let (summary, _) = result.map_err(stream_failure)?;
+    finish_merged(&summary, a.out.as_deref(), a.format, started, size as usize)
 }
 
 /// Summarise draws with the reported percentiles, interval and thresholds (an error when every

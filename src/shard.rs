@@ -1,9 +1,17 @@
-//! Shard files: one shard's share of a run's draws, and the exact merge of shards.
+//! Shard files: one shard's share of a run, and the exact merge of shards.
 //!
 //! A run of B blocks split into N shards gives shard K (0-based) the contiguous blocks
 //! `⌊K·B/N⌋ .. ⌊(K+1)·B/N⌋`. Because the inputs of a draw depend only on (seed, stream, draw),
-//! a shard computes exactly the rows a single process would, and merging the shards in block
-//! order rebuilds the single-process draws bit for bit, whatever order the files are given in.
+//! a shard computes exactly what a single process would for those blocks.
+//!
+//! The same container holds three kinds of content (the header's `content`):
+//!
+//! - `stats`: a shard's pass-1 statistics ([`crate::stream::First`]: the moments of its aligned
+//!   subtrees of blocks, threshold counts, whole-year counts, and cells of count/min/max), a few
+//!   megabytes whatever the number of draws. Merged exactly in any order.
+//! - `pass`: a shard's results of a later pass ([`crate::stream::ColPass`] per column: cells and
+//!   collected values), for the grids of the pass plan whose SHA-256 is `grids_sha256`.
+//! - `draws`: every kept draw of some blocks (the chunks of a checkpointed run).
 //!
 //! Layout (all integers little-endian):
 //!
@@ -11,11 +19,8 @@
 //! |---|---|---|
 //! | 0 | 8 | magic `NPVRSHRD` |
 //! | 8 | 8 | header length H (u64) |
-//! | 16 | H | header, UTF-8 JSON ([`ShardHeader`]): format version, npvrisk version, model and distribution files (name, SHA-256, contents), scenario, seed, sampler, draws, block size, shard K of N, blocks `first..end`, kept rows R, column counts |
-//! | 16+H | 8 + 8·S | S (u64), then the S skipped draw indices (u64) |
-//! | … | 8·R per column | each outcome column (f64), in the engine's column order |
-//! | … | R per column | each entity's whole-year delay-to-zero (u8), then each breakeven year (u8) |
-//! | … | 8·R per column | each input column (f64) |
+//! | 16 | H | header, UTF-8 JSON ([`ShardHeader`]): format version, npvrisk version, content, model and distribution files (name, SHA-256, contents), scenario, seed, sampler, draws, block size, reported percentiles/interval/thresholds, shard K of N, blocks `first..end`, kept rows, column counts, pass number and grids hash |
+//! | 16+H | … | the body: for `draws`, S (u64) then the S skipped draw indices (u64), each outcome column (8·R bytes, f64), each entity's whole-year delay-to-zero (R bytes) then each breakeven year (R bytes), each input column (8·R bytes); for `stats` and `pass`, the encoding of [`crate::stream::First`] or of the per-column pass results (documented there) |
 //! | end − 32 | 32 | SHA-256 of every byte before it |
 
 use serde::{Deserialize, Serialize};
@@ -23,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{Draws, Plan};
 
 /// Version of the shard layout.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"NPVRSHRD";
 
 /// A file a run was made from, with its contents so that a merge can rebuild the plan.
@@ -39,6 +44,8 @@ pub struct SourceFile {
 pub struct ShardHeader {
     pub format_version: u32,
     pub npvrisk_version: String,
+    /// `stats`, `pass` or `draws`.
+    pub content: String,
     /// Whether the model is the embedded default (its review shows the published figures).
     pub embedded_model: bool,
     pub model: SourceFile,
@@ -61,6 +68,9 @@ pub struct ShardHeader {
     pub outcome_columns: u64,
     pub entities: u64,
     pub input_columns: u64,
+    /// For `pass` content: the pass (2, 3, …) and the SHA-256 of its plan's grids.
+    pub pass: u32,
+    pub grids_sha256: String,
 }
 
 impl ShardHeader {
@@ -71,6 +81,9 @@ impl ShardHeader {
             first_block: 0,
             end_block: 0,
             rows: 0,
+            content: String::new(),
+            pass: 0,
+            grids_sha256: String::new(),
             ..self.clone()
         }
     }
@@ -105,55 +118,86 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(bytes).into()
 }
 
-/// Encode a shard.
-pub fn encode(h: &ShardHeader, d: &Draws) -> Vec<u8> {
+/// Encode a file: header, body, checksum.
+pub fn encode_body(h: &ShardHeader, body: &[u8]) -> Vec<u8> {
     let header = serde_json::to_vec(h).expect("header serialises");
-    let rows = d.n;
-    let mut o = Vec::with_capacity(
-        64 + header.len()
-            + rows * (8 * (d.outcomes.len() + d.inputs.len()) + 2 * d.breakeven.len()),
-    );
+    let mut o = Vec::with_capacity(64 + header.len() + body.len());
     o.extend_from_slice(MAGIC);
     o.extend_from_slice(&(header.len() as u64).to_le_bytes());
     o.extend_from_slice(&header);
-    o.extend_from_slice(&(d.skipped.len() as u64).to_le_bytes());
-    for s in &d.skipped {
-        o.extend_from_slice(&s.to_le_bytes());
-    }
-    for col in &d.outcomes {
-        for v in col {
-            o.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    for col in d.delay_whole.iter().chain(&d.breakeven) {
-        o.extend_from_slice(col);
-    }
-    for col in &d.inputs {
-        for v in col {
-            o.extend_from_slice(&v.to_le_bytes());
-        }
-    }
+    o.extend_from_slice(body);
     let sum = sha256(&o);
     o.extend_from_slice(&sum);
     o
 }
 
-struct Reader<'a> {
+/// Encode some blocks' draws (`content` = `draws`).
+pub fn encode(h: &ShardHeader, d: &Draws) -> Vec<u8> {
+    let mut o = Vec::with_capacity(
+        16 + d.n * (8 * (d.outcomes.len() + d.inputs.len()) + 2 * d.breakeven.len()),
+    );
+    put_u64(&mut o, d.skipped.len() as u64);
+    for s in &d.skipped {
+        put_u64(&mut o, *s);
+    }
+    for col in &d.outcomes {
+        put_f64s(&mut o, col);
+    }
+    for col in d.delay_whole.iter().chain(&d.breakeven) {
+        o.extend_from_slice(col);
+    }
+    for col in &d.inputs {
+        put_f64s(&mut o, col);
+    }
+    let h = ShardHeader {
+        content: "draws".into(),
+        ..h.clone()
+    };
+    encode_body(&h, &o)
+}
+
+pub fn put_u64(o: &mut Vec<u8>, v: u64) {
+    o.extend_from_slice(&v.to_le_bytes());
+}
+
+pub fn put_f64s(o: &mut Vec<u8>, v: &[f64]) {
+    for x in v {
+        o.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+/// Reads a body written with [`put_u64`] and [`put_f64s`]; `None` when it is cut short.
+pub struct Reader<'a> {
     b: &'a [u8],
     at: usize,
 }
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
+impl<'a> Reader<'a> {
+    pub fn new(b: &'a [u8]) -> Reader<'a> {
+        Reader { b, at: 0 }
+    }
+    /// Whether every byte was read.
+    pub fn done(&self) -> bool {
+        self.at == self.b.len()
+    }
+    pub fn take(&mut self, n: usize) -> Option<&[u8]> {
         let end = self.at.checked_add(n)?;
         let s = self.b.get(self.at..end)?;
         self.at = end;
         Some(s)
     }
-    fn u64(&mut self) -> Option<u64> {
+    pub fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
-    fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
+    pub fn f64(&mut self) -> Option<f64> {
+        Some(f64::from_bits(self.u64()?))
+    }
+    /// A length, checked against the bytes left (each item at least `min_bytes` long).
+    pub fn len(&mut self, min_bytes: usize) -> Option<usize> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        (n.checked_mul(min_bytes)? <= self.b.len() - self.at).then_some(n)
+    }
+    pub fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
         let raw = self.take(n.checked_mul(8)?)?;
         Some(
             raw.chunks_exact(8)
@@ -163,8 +207,8 @@ impl Reader<'_> {
     }
 }
 
-/// Decode and verify a shard file. `name` is used in error messages.
-pub fn decode(name: &str, bytes: &[u8]) -> Result<(ShardHeader, Draws), String> {
+/// Verify a file's checksum and read its header; returns the header and the body.
+pub fn decode_body<'a>(name: &str, bytes: &'a [u8]) -> Result<(ShardHeader, &'a [u8]), String> {
     if bytes.len() < 8 + 8 + 32 || &bytes[..8] != MAGIC {
         return Err(format!(
             "`{name}` is not an npvrisk shard file (no `NPVRSHRD` header)"
@@ -180,15 +224,31 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<(ShardHeader, Draws), String> 
     let mut r = Reader { b: body, at: 8 };
     let hlen = usize::try_from(r.u64().ok_or_else(|| corrupt("no header length"))?)
         .map_err(|_| corrupt("header length"))?;
-    let h: ShardHeader =
-        serde_json::from_slice(r.take(hlen).ok_or_else(|| corrupt("header cut short"))?)
-            .map_err(|e| corrupt(&format!("unreadable header: {e}")))?;
-    if h.format_version != FORMAT_VERSION {
+    let raw = r.take(hlen).ok_or_else(|| corrupt("header cut short"))?;
+    let version: serde_json::Value =
+        serde_json::from_slice(raw).map_err(|e| corrupt(&format!("unreadable header: {e}")))?;
+    if version["format_version"] != FORMAT_VERSION {
         return Err(format!(
-            "`{name}` has shard format version {}; this npvrisk reads version {FORMAT_VERSION}",
-            h.format_version
+            "`{name}` has shard format version {}; this npvrisk reads version {FORMAT_VERSION}: make the shards again with this version",
+            version["format_version"]
         ));
     }
+    let h: ShardHeader =
+        serde_json::from_slice(raw).map_err(|e| corrupt(&format!("unreadable header: {e}")))?;
+    Ok((h, &body[r.at..]))
+}
+
+/// Decode and verify a file of draws (`content` = `draws`). `name` is used in error messages.
+pub fn decode(name: &str, bytes: &[u8]) -> Result<(ShardHeader, Draws), String> {
+    let (h, body) = decode_body(name, bytes)?;
+    if h.content != "draws" {
+        return Err(format!(
+            "`{name}` holds {} of a run, not its draws",
+            h.content
+        ));
+    }
+    let corrupt = |what: &str| format!("`{name}` is corrupted: {what}");
+    let mut r = Reader::new(body);
     let rows = usize::try_from(h.rows).map_err(|_| corrupt("row count"))?;
     let skipped_n = usize::try_from(r.u64().ok_or_else(|| corrupt("no skipped count"))?)
         .map_err(|_| corrupt("skipped count"))?;
@@ -219,7 +279,7 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<(ShardHeader, Draws), String> 
                 .ok_or_else(|| corrupt("input columns cut short"))?,
         );
     }
-    if r.at != body.len() {
+    if !r.done() {
         return Err(corrupt("bytes left over after the last column"));
     }
     Ok((
@@ -286,31 +346,26 @@ pub fn identity_mismatch(a: &ShardHeader, b: &ShardHeader) -> Option<String> {
     Some(what)
 }
 
-/// Check that shards come from one run and together hold every block exactly once, and join
-/// them in block order. `shards` are (file name, header, draws) in any order.
-pub fn merge(
-    mut shards: Vec<(String, ShardHeader, Draws)>,
-) -> Result<(ShardHeader, Draws), String> {
-    let Some((first_name, first, _)) = shards.first() else {
+/// Check that parts (file name, header) come from one run and together hold every block exactly
+/// once. Returns the run's number of blocks.
+pub fn check_parts(parts: &[(String, &ShardHeader)]) -> Result<u64, String> {
+    let Some((first_name, first)) = parts.first() else {
         return Err("no shard files given".into());
     };
-    let (first_name, first) = (first_name.clone(), first.clone());
-    let reference = first.identity();
-    for (name, h, _) in &shards {
-        if let Some(what) = identity_mismatch(h, &first) {
+    for (name, h) in parts {
+        if let Some(what) = identity_mismatch(h, first) {
             return Err(format!(
                 "`{name}` comes from a different run than `{first_name}`: {what}"
             ));
         }
     }
-    shards.sort_by_key(|(_, h, _)| (h.first_block, h.end_block));
-    let blocks = reference
-        .draws
-        .div_ceil(reference.block_size.min(reference.draws));
+    let mut sorted: Vec<&(String, &ShardHeader)> = parts.iter().collect();
+    sorted.sort_by_key(|(_, h)| (h.first_block, h.end_block));
+    let blocks = first.draws.div_ceil(first.block_size.min(first.draws));
     let mut problems = Vec::new();
     let mut next = 0u64;
     let mut prev_name = String::new();
-    for (name, h, _) in &shards {
+    for (name, h) in sorted {
         if h.first_block > next {
             problems.push(format!(
                 "blocks {}..{} are missing (no shard holds them)",
@@ -339,8 +394,21 @@ pub fn merge(
             problems.join("; ")
         ));
     }
-    let mut it = shards.into_iter();
-    let (_, h0, mut all) = it.next().expect("at least one shard");
+    Ok(blocks)
+}
+
+/// Check that parts of draws come from one run and hold every block exactly once, and join them
+/// in block order. `parts` are (file name, header, draws) in any order.
+pub fn merge(mut parts: Vec<(String, ShardHeader, Draws)>) -> Result<(ShardHeader, Draws), String> {
+    let blocks = check_parts(
+        &parts
+            .iter()
+            .map(|(n, h, _)| (n.clone(), h))
+            .collect::<Vec<_>>(),
+    )?;
+    parts.sort_by_key(|(_, h, _)| (h.first_block, h.end_block));
+    let mut it = parts.into_iter();
+    let (_, h0, mut all) = it.next().expect("at least one part");
     for (_, _, d) in it {
         all.append(d);
     }

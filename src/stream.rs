@@ -36,9 +36,11 @@ use crate::summary::{
     self, ColumnStats, CorrelationSummary, Metadata, ReviewPoints, Summary, SummaryOptions,
 };
 
-/// Draws numbered below this form the pilot: they bracket the wanted ranks and measure the
-/// achieved rank correlations.
+/// Draws numbered below this form the pilot on which the achieved rank correlations are measured.
 pub const PILOT_DRAWS: u64 = 1 << 18;
+
+/// Draws numbered below this bracket the wanted ranks for pass 1 (a shard computes them itself).
+pub const GRID_PILOT_DRAWS: u64 = 1 << 14;
 
 /// Columns summarised per entity, in order.
 pub const SUMMARY_MEASURES: [&str; 5] = [
@@ -818,37 +820,41 @@ impl Source for Regenerate<'_> {
 /// A run's pilot, its pass-1 grids and what the summary reads: the same in every shard.
 pub struct Setup {
     pub pilot: Draws,
-    pub pilot_rows: usize,
+    /// Pilot rows measuring the achieved correlations (`None`: a shard's pilot, grids only).
+    pub corr_rows: Option<usize>,
     pub grids: Vec<Grid>,
     pub queries: Queries,
 }
 
 impl Setup {
     /// `pilot`: the run's draws from block 0 on, covering at least the draws numbered below
-    /// `PILOT_DRAWS` (or all draws).
+    /// `GRID_PILOT_DRAWS`, and below `PILOT_DRAWS` when `full` (or all draws).
     pub fn new(
         plan: &Plan,
         draws: u64,
         pilot: Draws,
+        full: bool,
         o: &SummaryOptions,
         extra: &ReviewPoints,
         cfg: &StreamConfig,
     ) -> Setup {
-        let rows = pilot_rows(&pilot, PILOT_DRAWS);
+        let rows = pilot_rows(&pilot, GRID_PILOT_DRAWS);
         let queries = queries(plan, draws, o, extra);
         let grids = first_grids(plan, &pilot, rows, &queries.ranks, draws, cfg);
         Setup {
+            corr_rows: full.then(|| pilot_rows(&pilot, PILOT_DRAWS)),
             pilot,
-            pilot_rows: rows,
             grids,
             queries,
         }
     }
 
-    /// Compute the pilot by running the engine (blocks from 0 up to `PILOT_DRAWS`).
-    pub fn run_pilot(plan: &Plan, opts: &RunOptions) -> Result<Draws, RunError> {
+    /// Compute the pilot by running the engine: the blocks holding the draws numbered below
+    /// `PILOT_DRAWS` when `full`, else below `GRID_PILOT_DRAWS`.
+    pub fn run_pilot(plan: &Plan, opts: &RunOptions, full: bool) -> Result<Draws, RunError> {
         let size = opts.block_size.min(opts.draws);
-        let end = PILOT_DRAWS.min(opts.draws).div_ceil(size).max(1);
+        let limit = if full { PILOT_DRAWS } else { GRID_PILOT_DRAWS };
+        let end = limit.min(opts.draws).div_ceil(size).max(1);
         plan.run_blocks(opts, 0, end, &|_| {})
     }
 
@@ -1110,6 +1116,8 @@ pub enum StreamError {
     },
     /// An internal inconsistency (e.g. shards or passes that disagree).
     Inconsistent(String),
+    /// Stopped on purpose before the next pass (its plan was written for shards to run).
+    Stopped(String),
 }
 
 impl std::fmt::Display for StreamError {
@@ -1119,7 +1127,7 @@ impl std::fmt::Display for StreamError {
             StreamError::NoDraws { skipped } => {
                 write!(f, "all {skipped} draws gave non-finite outcomes")
             }
-            StreamError::Inconsistent(m) => write!(f, "{m}"),
+            StreamError::Inconsistent(m) | StreamError::Stopped(m) => write!(f, "{m}"),
         }
     }
 }
@@ -1187,7 +1195,16 @@ pub fn finish(
         delay_whole: &first.delay_whole,
         breakeven: &first.breakeven,
     };
-    let corr = correlation(plan, &setup.pilot, setup.pilot_rows);
+    let corr = match setup.corr_rows {
+        Some(rows) => correlation(plan, &setup.pilot, rows),
+        None if plan.set.correlation.is_none() => None,
+        None => {
+            return Err(StreamError::Inconsistent(
+                "the pilot holds no correlation sample (a shard's pilot cannot finish a summary)"
+                    .into(),
+            ));
+        }
+    };
     Ok((
         summary::assemble(
             plan,
@@ -1224,7 +1241,7 @@ pub fn summarise_draws(
         draws: meta.draws,
     };
     let pilot = d.clone_rows(pilot_rows(d, PILOT_DRAWS));
-    let setup = Setup::new(plan, meta.draws, pilot, o, extra, &cfg);
+    let setup = Setup::new(plan, meta.draws, pilot, true, o, extra, &cfg);
     let first = setup.first_pass(plan, &src, 0, blocks)?;
     let r = finish(
         plan,
@@ -1262,7 +1279,8 @@ pub fn run_streamed(
     let setup = Setup::new(
         plan,
         opts.draws,
-        Setup::run_pilot(plan, opts)?,
+        Setup::run_pilot(plan, opts, true)?,
+        true,
         o,
         extra,
         cfg,
@@ -1271,6 +1289,236 @@ pub fn run_streamed(
     finish(plan, &setup, first, blocks, meta, o, extra, cfg, &mut |g| {
         Ok(pass(plan, &src, g, 0, blocks)?)
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary encoding, for shard files (little-endian u64 and f64; every list preceded by its length).
+//
+// - [`First`]: kept, skipped; entities E, then per entity its whole-year delay counts and its
+//   breakeven counts (each a list of u64); columns C, then per column: its tree nodes (level,
+//   index, n as u64; mean, m2 as f64), its `le` thresholds (f64) and buckets (u64), the same for
+//   `lt`, and its pass-1 [`ColPass`].
+// - [`ColPass`]: number of cells, then the non-empty cells (index, n as u64; min, max as f64), then
+//   the collected regions, each a list of f64.
+// - grids (a pass plan): columns C, then per column its regions (lo, hi as f64; bins as u64).
+
+use crate::shard::{Reader, put_f64s, put_u64};
+
+fn put_u64s(o: &mut Vec<u8>, v: &[u64]) {
+    put_u64(o, v.len() as u64);
+    for x in v {
+        put_u64(o, *x);
+    }
+}
+
+fn get_u64s(r: &mut Reader) -> Option<Vec<u64>> {
+    let n = r.len(8)?;
+    (0..n).map(|_| r.u64()).collect()
+}
+
+fn put_counts(o: &mut Vec<u8>, c: &Counts) {
+    put_u64(o, c.at.len() as u64);
+    put_f64s(o, &c.at);
+    put_u64s(o, &c.buckets);
+}
+
+fn get_counts(r: &mut Reader) -> Option<Counts> {
+    let n = r.len(8)?;
+    let at = r.f64s(n)?;
+    let buckets = get_u64s(r)?;
+    (buckets.len() == at.len() + 1).then_some(Counts { at, buckets })
+}
+
+impl ColPass {
+    pub fn encode(&self, o: &mut Vec<u8>) {
+        put_u64(o, self.cells.len() as u64);
+        let full: Vec<usize> = (0..self.cells.len())
+            .filter(|&i| self.cells[i].n > 0)
+            .collect();
+        put_u64(o, full.len() as u64);
+        for i in full {
+            let c = &self.cells[i];
+            put_u64(o, i as u64);
+            put_u64(o, c.n);
+            put_f64s(o, &[c.min, c.max]);
+        }
+        put_u64(o, self.collected.len() as u64);
+        for v in &self.collected {
+            put_u64(o, v.len() as u64);
+            put_f64s(o, v);
+        }
+    }
+
+    pub fn decode(r: &mut Reader) -> Option<ColPass> {
+        let n = usize::try_from(r.u64()?).ok()?;
+        if n > 1 << 32 {
+            return None;
+        }
+        let mut cells = vec![Cell::default(); n];
+        for _ in 0..r.len(32)? {
+            let i = usize::try_from(r.u64()?).ok()?;
+            let c = cells.get_mut(i)?;
+            c.n = r.u64()?;
+            c.min = r.f64()?;
+            c.max = r.f64()?;
+        }
+        let mut collected = Vec::new();
+        for _ in 0..r.len(8)? {
+            let k = r.len(8)?;
+            collected.push(r.f64s(k)?);
+        }
+        Some(ColPass { cells, collected })
+    }
+}
+
+impl First {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut o = Vec::new();
+        put_u64(&mut o, self.kept);
+        put_u64(&mut o, self.skipped);
+        put_u64(&mut o, self.delay_whole.len() as u64);
+        for (d, b) in self.delay_whole.iter().zip(&self.breakeven) {
+            put_u64s(&mut o, d);
+            put_u64s(&mut o, b);
+        }
+        put_u64(&mut o, self.cols.len() as u64);
+        for c in &self.cols {
+            put_u64(&mut o, c.tree.nodes.len() as u64);
+            for (l, i, m) in &c.tree.nodes {
+                put_u64(&mut o, *l as u64);
+                put_u64(&mut o, *i);
+                put_u64(&mut o, m.n);
+                put_f64s(&mut o, &[m.mean, m.m2]);
+            }
+            put_counts(&mut o, &c.le);
+            put_counts(&mut o, &c.lt);
+            c.pass.encode(&mut o);
+        }
+        o
+    }
+
+    /// Decode; `None` when the bytes are not a whole encoding.
+    pub fn decode(b: &[u8]) -> Option<First> {
+        let mut r = Reader::new(b);
+        let kept = r.u64()?;
+        let skipped = r.u64()?;
+        let (mut delay_whole, mut breakeven) = (Vec::new(), Vec::new());
+        for _ in 0..r.len(16)? {
+            delay_whole.push(get_u64s(&mut r)?);
+            breakeven.push(get_u64s(&mut r)?);
+        }
+        let mut cols = Vec::new();
+        for _ in 0..r.len(8)? {
+            let mut tree = Tree::default();
+            for _ in 0..r.len(40)? {
+                let l = u32::try_from(r.u64()?).ok()?;
+                let i = r.u64()?;
+                let n = r.u64()?;
+                let (mean, m2) = (r.f64()?, r.f64()?);
+                tree.nodes.push((l, i, Moments { n, mean, m2 }));
+            }
+            let le = get_counts(&mut r)?;
+            let lt = get_counts(&mut r)?;
+            let pass = ColPass::decode(&mut r)?;
+            cols.push(ColFirst { tree, le, lt, pass });
+        }
+        r.done().then_some(First {
+            kept,
+            skipped,
+            cols,
+            delay_whole,
+            breakeven,
+        })
+    }
+
+    /// Whether these statistics were gathered with the grids and thresholds of `setup` (shards
+    /// of the same run always are).
+    pub fn matches(&self, setup: &Setup) -> bool {
+        self.cols.len() == setup.grids.len()
+            && self
+                .cols
+                .iter()
+                .zip(&setup.grids)
+                .enumerate()
+                .all(|(c, (f, g))| {
+                    f.pass.cells.len() == g.cells
+                        && bits(&f.le.at) == bits(&Counts::new(setup.queries.le[c].clone()).at)
+                        && bits(&f.lt.at) == bits(&Counts::new(setup.queries.lt[c].clone()).at)
+                })
+    }
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Encode a pass's results, one per column.
+pub fn encode_passes(p: &[ColPass]) -> Vec<u8> {
+    let mut o = Vec::new();
+    put_u64(&mut o, p.len() as u64);
+    for c in p {
+        c.encode(&mut o);
+    }
+    o
+}
+
+pub fn decode_passes(b: &[u8]) -> Option<Vec<ColPass>> {
+    let mut r = Reader::new(b);
+    let n = r.len(16)?;
+    let v = (0..n)
+        .map(|_| ColPass::decode(&mut r))
+        .collect::<Option<Vec<_>>>()?;
+    r.done().then_some(v)
+}
+
+/// Encode a pass plan's grids.
+pub fn encode_grids(g: &[Grid]) -> Vec<u8> {
+    let mut o = Vec::new();
+    put_u64(&mut o, g.len() as u64);
+    for grid in g {
+        put_u64(&mut o, grid.regions.len() as u64);
+        for r in &grid.regions {
+            put_f64s(&mut o, &[r.lo, r.hi]);
+            put_u64(&mut o, r.bins as u64);
+        }
+    }
+    o
+}
+
+pub fn decode_grids(b: &[u8]) -> Option<Vec<Grid>> {
+    let mut r = Reader::new(b);
+    let mut out = Vec::new();
+    for _ in 0..r.len(8)? {
+        let mut regions = Vec::new();
+        for _ in 0..r.len(24)? {
+            let (lo, hi) = (r.f64()?, r.f64()?);
+            let bins = u32::try_from(r.u64()?).ok()?;
+            if !(lo <= hi) || bins > 1 << 20 {
+                return None;
+            }
+            regions.push(Region::new(lo, hi, bins));
+        }
+        out.push(Grid::new(regions));
+    }
+    r.done().then_some(out)
+}
+
+/// Merge pass results from several parts of the run.
+pub fn merge_passes(parts: Vec<Vec<ColPass>>) -> Option<Vec<ColPass>> {
+    let mut it = parts.into_iter();
+    let mut acc = it.next()?;
+    for p in it {
+        if p.len() != acc.len() {
+            return None;
+        }
+        for (a, b) in acc.iter_mut().zip(p) {
+            if a.cells.len() != b.cells.len() || a.collected.len() != b.collected.len() {
+                return None;
+            }
+            a.merge(b);
+        }
+    }
+    Some(acc)
 }
 
 #[cfg(test)]

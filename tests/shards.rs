@@ -90,6 +90,90 @@ fn shards_merged_in_any_order_give_the_single_process_summary_byte_for_byte() {
 }
 
 #[test]
+fn a_second_pass_planned_by_merge_and_run_by_the_shards_gives_the_single_process_summary() {
+    let dir = temp_dir("shards-pass2");
+    let single = dir.join("single");
+    let o = bin()
+        .args(RUN)
+        .args(["--format", "json", "--out"])
+        .arg(&single)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let n = 5u64;
+    let sdir = dir.join("s");
+    let files = shards(&sdir, n);
+    let plan = dir.join("pass2.npvplan");
+    let o = bin()
+        .arg("merge")
+        .args(&files)
+        .arg("--next-pass")
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("wrote the plan of pass 2"), "{err}");
+    for k in (0..n).rev() {
+        let o = bin()
+            .args(RUN)
+            .args(["--shard", &format!("{k}/{n}"), "--pass"])
+            .arg(&plan)
+            .arg("--out")
+            .arg(&sdir)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let mut all: Vec<PathBuf> = std::fs::read_dir(&sdir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    all.sort();
+    assert_eq!(all.len() as u64, 2 * n);
+    all.reverse();
+    let out = dir.join("merged");
+    let o = merge(&all, &out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("computed here"), "{err}");
+    assert!(
+        without_timing(&out.join("summary.json")) == without_timing(&single.join("summary.json"))
+    );
+    // A pass file missing is named; a plan of another run is refused.
+    let some: Vec<PathBuf> = all
+        .iter()
+        .filter(|p| !p.ends_with(format!("pass2-shard-00003-of-0000{n}.npvshard")))
+        .cloned()
+        .collect();
+    let o = merge(&some, &dir.join("never"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("pass 2") && err.contains("missing"), "{err}");
+    assert!(!dir.join("never").exists());
+    let o = bin()
+        .args(RUN)
+        .args(["--seed", "5", "--shard", "0/5", "--pass"])
+        .arg(&plan)
+        .arg("--out")
+        .arg(dir.join("never"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("plan of a different run") && err.contains("seed 5"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn slurm_array_variables_choose_the_shard() {
     let dir = temp_dir("slurm-env");
     let o = bin()
@@ -189,7 +273,7 @@ fn bad_shards_are_rejected_naming_the_file_and_the_mismatch_and_nothing_is_writt
 }
 
 #[test]
-fn the_slurm_script_runs_an_array_then_a_dependent_merge() {
+fn the_slurm_script_runs_an_array_a_plan_a_second_array_and_a_merge_in_order() {
     let o = bin()
         .args([
             "slurm",
@@ -221,6 +305,12 @@ fn the_slurm_script_runs_an_array_then_a_dependent_merge() {
         )
     );
     assert!(script.contains("--dependency=afterok:\"$ARRAY_JOB\""));
+    assert!(
+        script.contains("merge /scratch/r/shards/*.npvshard --next-pass /scratch/r/pass2.npvplan")
+    );
+    assert!(script.contains("--dependency=afterok:\"$PLAN_JOB\""));
+    assert!(script.contains("--pass /scratch/r/pass2.npvplan"));
+    assert!(script.contains("--dependency=afterok:\"$PASS_JOB\""));
     assert!(script.contains("merge /scratch/r/shards/*.npvshard --out /scratch/r"));
     for (args, needle) in [
         (
@@ -306,10 +396,13 @@ fn a_real_slurm_array_and_merge_give_the_single_process_summary() {
     }
     // The merge writes atomically, so once the file exists it is complete.
     assert!(without_timing(&merged) == without_timing(&single.join("summary.json")));
+    // Four pass-1 shards and four pass-2 files: the second pass ran on the array, not in the merge.
     assert_eq!(
         std::fs::read_dir(cluster.join("shards")).unwrap().count(),
-        4
+        8
     );
+    let log = std::fs::read_to_string(cluster.join("logs/merge.log")).unwrap();
+    assert!(!log.contains("computed here"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
