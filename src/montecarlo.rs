@@ -53,6 +53,11 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
             "`--format xlsx` writes a workbook into the output folder: give `--out DIR`".into(),
         );
     }
+    if a.stream && (a.checkpoint.is_some() || a.resume.is_some()) {
+        return bad(
+            "`--checkpoint`/`--resume` keep the draws of finished chunks, `--stream` keeps none: a streamed run cannot be checkpointed yet; split it with `--shard` instead".into(),
+        );
+    }
     if a.keep_draws && a.stream {
         return bad("`--keep-draws` writes every draw, `--stream` keeps none: choose one".into());
     }
@@ -111,6 +116,12 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             &opts,
         );
         let (s, draws, passes) = if stream {
+            if a.keep_draws {
+                return Err(Failure::Input(format!(
+                    "`--keep-draws` with {draws_n} draws: they need {:.1} GB in memory and more on disk; keep fewer draws",
+                    (draws_n * per_draw) as f64 / 1e9
+                )));
+            }
             if !a.stream {
                 eprintln!(
                     "note: {draws_n} draws need {:.1} GB in memory; streaming them instead (--stream)",
@@ -1290,6 +1301,14 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     let sampler = sampler_kind(a.sampler);
     let opts = run_options(a);
     let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
+    let need = a.draws.saturating_mul(plan_bytes_per_draw(&plan) as u64);
+    if need > IN_MEMORY_LIMIT {
+        return Err(Failure::Input(format!(
+            "`--draws` = {}: a checkpointed run keeps its draws in memory ({:.1} GB); split it with `--shard` (each shard can be resubmitted alone) or run it with `--stream`",
+            a.draws,
+            need as f64 / 1e9
+        )));
+    }
     let identity = run_identity(a, &plan, (&model_name, &model_src), blocks);
     let id_file = dir.join("run.npvshard");
     if resuming {

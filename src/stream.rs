@@ -1493,7 +1493,7 @@ pub fn decode_grids(b: &[u8]) -> Option<Vec<Grid>> {
         for _ in 0..r.len(24)? {
             let (lo, hi) = (r.f64()?, r.f64()?);
             let bins = u32::try_from(r.u64()?).ok()?;
-            if !(lo <= hi) || bins > 1 << 20 {
+            if !lo.is_finite() || !hi.is_finite() || lo > hi || bins > 1 << 20 {
                 return None;
             }
             regions.push(Region::new(lo, hi, bins));
