@@ -936,10 +936,12 @@ pub fn merge(
         let name = f.display().to_string();
         let bytes =
             std::fs::read(f).map_err(|e| Failure::Input(format!("cannot read `{name}`: {e}")))?;
-        let (h, body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
+        let (h, _body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
         match h.content.as_str() {
-            "stats" => stats.push((name, h, body.to_vec())),
-            "pass" => passes.push((name, h, body.to_vec())),
+            // Bodies are read again one at a time when merged, so that a thousand shards do not
+            // sit in memory together.
+            "stats" => stats.push((name, h, f.clone())),
+            "pass" => passes.push((name, h, f.clone())),
             other => {
                 return Err(Failure::Input(format!(
                     "`{name}` holds {other} of a run, not a shard: give the shard files (`shard-*.npvshard`, `pass*-shard-*.npvshard`)"
@@ -972,8 +974,13 @@ pub fn merge(
     };
     let setup = setup_of(&r, &h0, true)?;
     let mut first = setup.empty_first(&r.plan);
-    for (name, _, body) in &stats {
-        let f = First::decode(body).ok_or_else(|| {
+    let body_of = |name: &str, path: &Path| -> Result<Vec<u8>, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{name}` again: {e}"))?;
+        Ok(shard::decode_body(name, &bytes)?.1.to_vec())
+    };
+    for (name, _, path) in &stats {
+        let body = body_of(name, path).map_err(Failure::Input)?;
+        let f = First::decode(&body).ok_or_else(|| {
             Failure::Input(format!("`{name}` is corrupted: unreadable statistics"))
         })?;
         if !f.matches(&setup) {
@@ -999,7 +1006,7 @@ pub fn merge(
         &mut |grids| {
             pass_no += 1;
             let hash = grids_hash(grids);
-            let mine: Vec<&(String, shard::ShardHeader, Vec<u8>)> = passes
+            let mine: Vec<&(String, shard::ShardHeader, std::path::PathBuf)> = passes
                 .iter()
                 .filter(|(_, h, _)| h.grids_sha256 == hash)
                 .collect();
@@ -1011,19 +1018,20 @@ pub fn merge(
                         .collect::<Vec<_>>(),
                 )
                 .map_err(|e| StreamError::Stopped(format!("pass {pass_no}: {e}")))?;
-                let parts = mine
-                    .iter()
-                    .map(|(n, _, b)| {
-                        npvrisk::stream::decode_passes(b).ok_or_else(|| {
-                            StreamError::Stopped(format!("`{n}` is corrupted: unreadable pass"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                return npvrisk::stream::merge_passes(parts).ok_or_else(|| {
-                    StreamError::Stopped(format!(
-                        "pass {pass_no}: the pass files do not match its plan"
-                    ))
-                });
+                let mut acc: Option<Vec<ColPass>> = None;
+                for (n, _, path) in mine {
+                    let body = body_of(n, path).map_err(StreamError::Stopped)?;
+                    let part = npvrisk::stream::decode_passes(&body).ok_or_else(|| {
+                        StreamError::Stopped(format!("`{n}` is corrupted: unreadable pass"))
+                    })?;
+                    let parts = acc.take().into_iter().chain([part]).collect();
+                    acc = Some(npvrisk::stream::merge_passes(parts).ok_or_else(|| {
+                        StreamError::Stopped(format!(
+                            "pass {pass_no}: `{n}` does not match the pass's plan"
+                        ))
+                    })?);
+                }
+                return Ok(acc.expect("at least one pass file"));
             }
             if let Some(path) = next_pass {
                 let h = shard::ShardHeader {

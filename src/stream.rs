@@ -442,7 +442,7 @@ impl ColPass {
 pub struct Counts {
     /// Sorted, distinct.
     pub at: Vec<f64>,
-    /// Bucket j: values v with at[j-1] < v ≤ at[j] (`le`) or at[j-1] ≤ v < at[j] (`lt`); the last
+    /// Bucket `j`: values `v` with `at[j-1] < v ≤ at[j]` (`le`) or `at[j-1] ≤ v < at[j]` (`lt`); the last
     /// bucket holds the values above every threshold.
     pub buckets: Vec<u64>,
 }
