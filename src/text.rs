@@ -474,7 +474,11 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
         );
     }
     if let Some(c) = &s.correlation {
-        let _ = writeln!(o, "\nRank correlations, target → achieved");
+        let _ = writeln!(
+            o,
+            "\nRank correlations, target → achieved (on {} draws)",
+            c.draws
+        );
         for i in 0..c.inputs.len() {
             for j in 0..i {
                 let _ = writeln!(
