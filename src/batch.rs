@@ -13,11 +13,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use npvrisk::distfile;
 use npvrisk::engine::{ENTITY_MEASURES, Plan, RunOptions};
 use npvrisk::error::{InputError, show};
+use npvrisk::model::ModelSpec;
 use npvrisk::sampler::SamplerKind;
 use npvrisk::stats::{OrderStats, Sorted, mean_sd};
 use npvrisk::summary::{self, FileHash, ReviewPoints, SummaryOptions};
@@ -60,9 +61,6 @@ struct RawScenario {
     set: BTreeMap<String, f64>,
 }
 
-/// A finished scenario: its name, each headline entity's NPV per draw, its summary, seconds.
-type ScenarioResult = (String, Vec<(String, Vec<f64>)>, summary::Summary, f64);
-
 /// One resolved scenario: its name, extra distribution files, fixed parameter values.
 struct Scenario {
     name: String,
@@ -76,13 +74,241 @@ fn valid_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_-.=".contains(c))
 }
 
-/// Run a batch manifest.
+/// A manifest read and checked: everything needed to run any of its scenarios.
+struct Prepared {
+    name: String,
+    draws: u64,
+    seed: u64,
+    reference_name: String,
+    model_name: String,
+    model_src: String,
+    model: ModelSpec,
+    base_files: Vec<(String, String)>,
+    scenarios: Vec<Scenario>,
+    reference: usize,
+    scen_index: usize,
+    sampler: SamplerKind,
+    opts: RunOptions,
+    extra: ReviewPoints,
+    /// SHA-256 over the manifest and every file it reads: the shards of a batch must agree on it.
+    identity: String,
+}
+
+/// One headline entity's figures in one scenario, and its difference from the reference.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Row {
+    entity: String,
+    /// The bits of mean, se_mean, p10, p50, p90, p_negative, diff_mean, diff_se,
+    /// diff_se_if_independent (bits, so that a shard file carries them exactly).
+    bits: [u64; 9],
+}
+
+/// A finished scenario: its position in the manifest, name, summary JSON and comparison rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Done {
+    index: usize,
+    name: String,
+    summary_json: String,
+    rows: Vec<Row>,
+}
+
+/// The file a batch shard writes: which scenarios it computed, for `batch --merge`.
+#[derive(Debug, Serialize, Deserialize)]
+struct BatchShard {
+    format_version: u32,
+    npvrisk_version: String,
+    manifest: String,
+    identity: String,
+    shard: u64,
+    shards: u64,
+    scenarios: usize,
+    done: Vec<Done>,
+}
+
+const BATCH_SHARD_VERSION: u32 = 1;
+const BATCH_SHARD_MAGIC: &str = "npvrisk-batch-shard sha256=";
+
+/// File name of batch shard `k` of `n`.
+fn batch_shard_name(k: u64, n: u64) -> String {
+    format!("batch-shard-{k:05}-of-{n:05}.json")
+}
+
+/// Run a batch manifest: every scenario in this process, or with `shard = Some((k, n))` only the
+/// scenarios `i` with `i mod n = k`, written to `out_dir` as a shard file for `batch --merge`.
 pub fn batch(
     manifest: &Path,
     out_dir: Option<&Path>,
     threads: Option<usize>,
     format: Format,
+    shard: Option<(u64, u64)>,
 ) -> Result<(), Failure> {
+    let p = prepare(manifest)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
+    match shard {
+        None => {
+            let all: Vec<usize> = (0..p.scenarios.len()).collect();
+            let done = compute(&p, &all, &pool)?;
+            finish(&p, done, out_dir, format)
+        }
+        Some((k, n)) => {
+            let dir = out_dir.ok_or_else(|| {
+                Failure::Input("`--shard` writes a shard file: give `--out DIR`".into())
+            })?;
+            let mine: Vec<usize> = (0..p.scenarios.len())
+                .filter(|i| *i as u64 % n == k)
+                .collect();
+            let done = compute(&p, &mine, &pool)?;
+            let shard = BatchShard {
+                format_version: BATCH_SHARD_VERSION,
+                npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
+                manifest: p.name.clone(),
+                identity: p.identity.clone(),
+                shard: k,
+                shards: n,
+                scenarios: p.scenarios.len(),
+                done,
+            };
+            let json = serde_json::to_string(&shard).expect("a batch shard serialises");
+            let text = format!("{BATCH_SHARD_MAGIC}{}\n{json}", sha256_hex(json.as_bytes()));
+            let path = dir.join(batch_shard_name(k, n));
+            npvrisk::output::write_atomic(&path, text.as_bytes()).map_err(Failure::Input)?;
+            eprintln!(
+                "batch shard {k} of {n}: {} of {} scenarios, wrote {}",
+                mine.len(),
+                p.scenarios.len(),
+                path.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Merge the shard files in `shards_dir` (from `batch --shard K/N`) into the outputs a
+/// single-process batch writes.
+pub fn merge(
+    manifest: &Path,
+    shards_dir: &Path,
+    out_dir: Option<&Path>,
+    format: Format,
+) -> Result<(), Failure> {
+    let p = prepare(manifest)?;
+    let dir_name = shards_dir.display().to_string();
+    let entries = std::fs::read_dir(shards_dir)
+        .map_err(|e| Failure::Input(format!("cannot read folder `{dir_name}`: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| {
+            f.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("batch-shard-") && n.ends_with(".json"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Failure::Input(format!(
+            "`{dir_name}` holds no batch shard files (batch-shard-K-of-N.json): run `npvrisk batch {} --shard K/N --out {dir_name}` for every K first",
+            p.name
+        )));
+    }
+    let mut shards: Vec<(String, BatchShard)> = Vec::new();
+    for f in &files {
+        let fname = f.display().to_string();
+        let text = read(f)?;
+        let corrupt = |why: &str| {
+            Failure::Input(format!(
+                "`{fname}` is not a readable batch shard ({why}): compute it again"
+            ))
+        };
+        let (first, json) = text
+            .split_once('\n')
+            .ok_or_else(|| corrupt("no header line"))?;
+        let sum = first
+            .strip_prefix(BATCH_SHARD_MAGIC)
+            .ok_or_else(|| corrupt("no header line"))?;
+        if sha256_hex(json.as_bytes()) != sum {
+            return Err(corrupt(
+                "checksum mismatch: the file is truncated or corrupted",
+            ));
+        }
+        let s: BatchShard = serde_json::from_str(json).map_err(|e| corrupt(&e.to_string()))?;
+        if s.format_version != BATCH_SHARD_VERSION {
+            return Err(Failure::Input(format!(
+                "`{fname}` has batch shard format {}, this npvrisk reads {BATCH_SHARD_VERSION}",
+                s.format_version
+            )));
+        }
+        if s.npvrisk_version != env!("CARGO_PKG_VERSION") {
+            return Err(Failure::Input(format!(
+                "`{fname}` was made by npvrisk {}, this is {}: make every shard with the same npvrisk",
+                s.npvrisk_version,
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        if s.identity != p.identity || s.scenarios != p.scenarios.len() {
+            return Err(Failure::Input(format!(
+                "`{fname}` comes from a different batch: the manifest `{}` or a file it names is not what the shard was computed from",
+                p.name
+            )));
+        }
+        shards.push((fname, s));
+    }
+    let n = shards[0].1.shards;
+    if let Some((f, s)) = shards.iter().find(|(_, s)| s.shards != n) {
+        return Err(Failure::Input(format!(
+            "`{f}` is shard {} of {}, but `{}` is of {n}: the shards come from different splits",
+            s.shard, s.shards, shards[0].0
+        )));
+    }
+    let mut seen: Vec<Vec<&str>> = vec![Vec::new(); n as usize];
+    for (f, s) in &shards {
+        seen[s.shard as usize].push(f);
+    }
+    let missing: Vec<String> = (0..n)
+        .filter(|k| seen[*k as usize].is_empty())
+        .map(|k| k.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Failure::Input(format!(
+            "batch shards {} of {n} are missing from `{dir_name}`: run `npvrisk batch {} --shard K/{n} --out {dir_name}` for them",
+            missing.join(", "),
+            p.name
+        )));
+    }
+    if let Some(twice) = seen.iter().find(|v| v.len() > 1) {
+        return Err(Failure::Input(format!(
+            "the same batch shard is in more than one file: {}",
+            twice.join(", ")
+        )));
+    }
+    let mut done: Vec<Done> = shards.into_iter().flat_map(|(_, s)| s.done).collect();
+    done.sort_by_key(|d| d.index);
+    if done.len() != p.scenarios.len()
+        || done
+            .iter()
+            .zip(&p.scenarios)
+            .enumerate()
+            .any(|(i, (d, s))| d.index != i || d.name != s.name)
+    {
+        return Err(Failure::Input(format!(
+            "the batch shards in `{dir_name}` do not hold each scenario once"
+        )));
+    }
+    finish(&p, done, out_dir, format)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Read, check and resolve a manifest.
+fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     let name = manifest.display().to_string();
     let src = read(manifest)?;
     let m: Manifest = toml::from_str(&src)
@@ -223,10 +449,6 @@ pub fn batch(
     let scen_index = model
         .scenario_index("base")
         .unwrap_or(model.scenarios.len() - 1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .build()
-        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
     let opts = RunOptions {
         draws: m.draws,
         seed: m.seed,
@@ -239,110 +461,198 @@ pub fn batch(
     } else {
         Vec::new()
     };
-    // Per scenario: the headline entities' NPV per draw, and the summary.
-    let mut results: Vec<ScenarioResult> = Vec::new();
-    for s in &scenarios {
-        let started = std::time::Instant::now();
-        let mut files = base_files.clone();
-        files.extend(s.dist.iter().cloned());
-        if !s.set.is_empty() {
-            let mut t = String::new();
-            for (k, v) in &s.set {
-                let _ = writeln!(
-                    t,
-                    "[[input]]\npath = {k:?}\nkind = \"fixed\"\nvalue = {}\nsource = \"batch scenario {}\"\n",
-                    show(*v),
-                    s.name
-                );
-            }
-            files.push((format!("{name}#{}.set", s.name), t));
-        }
-        let set = distfile::load(&model, &files)
-            .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", s.name)))?;
-        let hashes: Vec<FileHash> = set.files.iter().map(|(n, c)| FileHash::of(n, c)).collect();
-        let plan = Plan::new(model.clone(), scen_index, set).map_err(Failure::Input)?;
-        let draws = pool
-            .install(|| plan.run(&opts, &|_| {}))
-            .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", s.name)))?;
-        let meta = metadata_for(
-            &plan,
-            (&model_name, &model_src),
-            &hashes,
-            m.seed,
-            sampler,
-            &opts,
-        );
-        let sum = summary::summarise(&plan, &draws, meta, &SummaryOptions::default(), &extra);
-        let k = ENTITY_MEASURES.len();
-        let npvs: Vec<(String, Vec<f64>)> = sum
-            .outcomes
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.headline)
-            .map(|(e, o)| (o.id.clone(), draws.outcomes[e * k].clone()))
-            .collect();
-        eprintln!("scenario `{}`: {} draws", s.name, draws.n);
-        results.push((s.name.clone(), npvs, sum, started.elapsed().as_secs_f64()));
+    let mut ident = format!("{}\n", sha256_hex(src.as_bytes()));
+    for (n, c) in std::iter::once((&model_name, &model_src))
+        .chain(base_files.iter().map(|(n, c)| (n, c)))
+        .chain(
+            scenarios
+                .iter()
+                .flat_map(|s| s.dist.iter().map(|(n, c)| (n, c))),
+        )
+    {
+        let _ = writeln!(ident, "{n} {}", sha256_hex(c.as_bytes()));
     }
-    // Comparison with the reference, per headline entity.
+    Ok(Prepared {
+        identity: sha256_hex(ident.as_bytes()),
+        name,
+        draws: m.draws,
+        seed: m.seed,
+        reference_name: m.reference,
+        model_name,
+        model_src,
+        model,
+        base_files,
+        scenarios,
+        reference,
+        scen_index,
+        sampler,
+        opts,
+        extra,
+    })
+}
+
+/// Each headline entity's NPV per draw in one scenario.
+type Npvs = Vec<(String, Vec<f64>)>;
+
+/// Run scenario `i`: its summary JSON and its headline NPVs per draw.
+fn run_scenario(
+    p: &Prepared,
+    i: usize,
+    pool: &rayon::ThreadPool,
+) -> Result<(String, Npvs), Failure> {
+    let s = &p.scenarios[i];
+    let started = std::time::Instant::now();
+    let mut files = p.base_files.clone();
+    files.extend(s.dist.iter().cloned());
+    if !s.set.is_empty() {
+        let mut t = String::new();
+        for (k, v) in &s.set {
+            let _ = writeln!(
+                t,
+                "[[input]]\npath = {k:?}\nkind = \"fixed\"\nvalue = {}\nsource = \"batch scenario {}\"\n",
+                show(*v),
+                s.name
+            );
+        }
+        files.push((format!("{}#{}.set", p.name, s.name), t));
+    }
+    let set = distfile::load(&p.model, &files)
+        .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", s.name)))?;
+    let hashes: Vec<FileHash> = set.files.iter().map(|(n, c)| FileHash::of(n, c)).collect();
+    let plan = Plan::new(p.model.clone(), p.scen_index, set).map_err(Failure::Input)?;
+    let draws = pool
+        .install(|| plan.run(&p.opts, &|_| {}))
+        .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", s.name)))?;
+    let meta = metadata_for(
+        &plan,
+        (&p.model_name, &p.model_src),
+        &hashes,
+        p.seed,
+        p.sampler,
+        &p.opts,
+    );
+    let sum = summary::summarise(&plan, &draws, meta, &SummaryOptions::default(), &p.extra);
+    let k = ENTITY_MEASURES.len();
+    let npvs: Npvs = sum
+        .outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.headline)
+        .map(|(e, o)| (o.id.clone(), draws.outcomes[e * k].clone()))
+        .collect();
+    eprintln!("scenario `{}`: {} draws", s.name, draws.n);
+    Ok((summary_json(&sum, started.elapsed().as_secs_f64()), npvs))
+}
+
+/// Scenarios `which` (in manifest order), each compared with the reference, which is run first;
+/// only the reference's draws are kept while the others run.
+fn compute(p: &Prepared, which: &[usize], pool: &rayon::ThreadPool) -> Result<Vec<Done>, Failure> {
+    if which.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (ref_json, ref_npvs) = run_scenario(p, p.reference, pool)?;
+    let mut done = Vec::with_capacity(which.len());
+    for &i in which {
+        let (summary_json, rows) = if i == p.reference {
+            (ref_json.clone(), rows(&ref_npvs, &ref_npvs)?)
+        } else {
+            let (json, npvs) = run_scenario(p, i, pool)?;
+            (json, rows(&npvs, &ref_npvs)?)
+        };
+        done.push(Done {
+            index: i,
+            name: p.scenarios[i].name.clone(),
+            summary_json,
+            rows,
+        });
+    }
+    Ok(done)
+}
+
+/// The comparison rows of a scenario against the reference, per headline entity.
+fn rows(npvs: &Npvs, ref_npvs: &Npvs) -> Result<Vec<Row>, Failure> {
+    let mut out = Vec::with_capacity(npvs.len());
+    for ((id, v), (_, r)) in npvs.iter().zip(ref_npvs) {
+        let (mean, sd) = mean_sd(v);
+        let n = v.len() as f64;
+        let s = Sorted::new(v.clone())
+            .ok_or_else(|| Failure::Internal("non-finite draws in a batch".into()))?;
+        let diffs: Vec<f64> = v.iter().zip(r).map(|(a, b)| a - b).collect();
+        let (dmean, dsd) = mean_sd(&diffs);
+        let (_, rsd) = mean_sd(r);
+        let indep = (sd * sd / n + rsd * rsd / n).sqrt();
+        let values = [
+            mean,
+            sd / n.sqrt(),
+            s.quantile(0.1),
+            s.quantile(0.5),
+            s.quantile(0.9),
+            s.below(0.0),
+            dmean,
+            dsd / n.sqrt(),
+            indep,
+        ];
+        out.push(Row {
+            entity: id.clone(),
+            bits: values.map(f64::to_bits),
+        });
+    }
+    Ok(out)
+}
+
+/// Write and print the outputs of a finished batch (all scenarios, in manifest order).
+fn finish(
+    p: &Prepared,
+    done: Vec<Done>,
+    out_dir: Option<&Path>,
+    format: Format,
+) -> Result<(), Failure> {
     let mut csv = String::from(
         "scenario,entity,mean_npv,se_mean,p10,p50,p90,p_negative,diff_mean,diff_se,diff_se_if_independent\n",
     );
     let mut table = format!(
         "Batch of {} scenarios, {} draws each, common random numbers (seed {}); differences from `{}`, £bn\n\n",
-        results.len(),
-        m.draws,
-        m.seed,
-        m.reference
+        done.len(),
+        p.draws,
+        p.seed,
+        p.reference_name
     );
     let _ = writeln!(
         table,
         "{:<40} {:<24} {:>9} {:>9} {:>10} {:>9} {:>12}",
         "scenario", "entity", "mean", "P(<0)", "difference", "se(diff)", "se if indep."
     );
-    let (_, ref_npvs, _, _) = &results[reference];
-    for (sname, npvs, _, _) in &results {
-        for ((id, v), (_, r)) in npvs.iter().zip(ref_npvs) {
-            let (mean, sd) = mean_sd(v);
-            let n = v.len() as f64;
-            let s = Sorted::new(v.clone())
-                .ok_or_else(|| Failure::Internal("non-finite draws in a batch".into()))?;
-            let diffs: Vec<f64> = v.iter().zip(r).map(|(a, b)| a - b).collect();
-            let (dmean, dsd) = mean_sd(&diffs);
-            let (_, rsd) = mean_sd(r);
-            let indep = (sd * sd / n + rsd * rsd / n).sqrt();
-            let pneg = s.below(0.0);
+    for d in &done {
+        for r in &d.rows {
+            let [mean, se, p10, p50, p90, pneg, dmean, dse, indep] = r.bits.map(f64::from_bits);
             let _ = writeln!(
                 csv,
-                "{sname},{id},{mean},{},{},{},{},{pneg},{dmean},{},{indep}",
-                sd / n.sqrt(),
-                s.quantile(0.1),
-                s.quantile(0.5),
-                s.quantile(0.9),
-                dsd / n.sqrt()
+                "{},{},{mean},{se},{p10},{p50},{p90},{pneg},{dmean},{dse},{indep}",
+                d.name, r.entity
             );
             let _ = writeln!(
                 table,
                 "{:<40} {:<24} {:>9.3} {:>8.1}% {:>+10.3} {:>9.4} {:>12.4}",
-                sname,
-                id,
+                d.name,
+                r.entity,
                 mean,
                 pneg * 100.0,
                 dmean,
-                dsd / n.sqrt(),
+                dse,
                 indep
             );
         }
     }
     if let Some(dir) = out_dir {
-        let mut files: Vec<(String, Vec<u8>)> =
-            vec![("comparison.csv".into(), csv.clone().into_bytes())];
-        for (sname, _, sum, secs) in &results {
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        for d in done {
             files.push((
-                format!("{sname}/summary.json"),
-                summary_json(sum, *secs).into_bytes(),
+                format!("{}/summary.json", d.name),
+                d.summary_json.into_bytes(),
             ));
         }
+        // Renamed into place last: once comparison.csv is there, the whole batch is.
+        files.push(("comparison.csv".into(), csv.clone().into_bytes()));
         npvrisk::output::write_set_atomic(dir, &files).map_err(Failure::Input)?;
         eprintln!("wrote {}", dir.display());
     }
@@ -350,4 +660,55 @@ pub fn batch(
         Format::Csv => out(&csv),
         _ => out(&table),
     }
+}
+
+/// The Slurm batch script of `npvrisk slurm --batch MANIFEST`: a job array whose task K runs
+/// `batch MANIFEST --shard K/N`, and a merge job when every task succeeded. The manifest is
+/// checked here, on the login node, rather than on the cluster.
+pub fn slurm_script(
+    manifest: &Path,
+    shards: u64,
+    dir: &Path,
+    cpus: u32,
+    npvrisk: &str,
+) -> Result<String, Failure> {
+    let p = prepare(manifest)?;
+    let word = |s: &str| crate::montecarlo::script_word(s);
+    let (m, out, bin) = (
+        word(&manifest.display().to_string()),
+        word(&dir.display().to_string()),
+        word(npvrisk),
+    );
+    let out_p = crate::montecarlo::sh_quote(&dir.display().to_string());
+    let merge_cmd = format!(
+        "{} batch {} --merge {out_p}/shards --out {out_p}",
+        crate::montecarlo::sh_quote(npvrisk),
+        crate::montecarlo::sh_quote(&manifest.display().to_string())
+    );
+    Ok(format!(
+        r#"#!/bin/bash
+# npvrisk batch on Slurm: the {count} scenarios of {name} split over {shards} array tasks (task K
+# runs the scenarios i with i mod {shards} = K, and the reference for the differences), then a
+# merge job once every task has succeeded. Run this script on the login node, from the folder the
+# manifest's paths are relative to. The merged outputs are byte-identical (apart from timing) to
+# `npvrisk batch` in one process.
+#
+# A failed task can be resubmitted alone with its id, e.g.
+#   sbatch --array=3 --cpus-per-task={cpus} --output={out_p}/logs/batch-%a.log --wrap="$SHARD_CMD"
+# and the merge then run by hand:
+#   {merge_cmd}
+set -euo pipefail
+mkdir -p {out_p}/shards {out_p}/logs
+SHARD_CMD="RAYON_NUM_THREADS=\${{SLURM_CPUS_PER_TASK:-1}} {bin} batch {m} --shard \${{SLURM_ARRAY_TASK_ID}}/{shards} --out {out}/shards"
+ARRAY_JOB=$(sbatch --parsable --job-name=npvrisk-batch --array=0-{last} --cpus-per-task={cpus} \
+    --output={out_p}/logs/batch-%a.log --wrap="$SHARD_CMD")
+MERGE_JOB=$(sbatch --parsable --job-name=npvrisk-batch-merge --dependency=afterok:"$ARRAY_JOB" \
+    --cpus-per-task=1 --output={out_p}/logs/merge.log \
+    --wrap="{bin} batch {m} --merge {out}/shards --out {out} --format csv > {out}/comparison-stdout.csv")
+echo "submitted batch array $ARRAY_JOB and merge job $MERGE_JOB"
+"#,
+        count = p.scenarios.len(),
+        name = p.name,
+        last = shards - 1,
+    ))
 }

@@ -81,6 +81,9 @@ enum Command {
         /// Path of the npvrisk binary on the cluster.
         #[arg(long, default_value = "npvrisk")]
         npvrisk: String,
+        /// Shard this batch manifest's scenarios over the array instead of a run's draws.
+        #[arg(long)]
+        batch: Option<PathBuf>,
         /// Options for `npvrisk run` (model, --dist, --draws, --seed, ...).
         #[arg(last = true)]
         run_args: Vec<String>,
@@ -96,6 +99,15 @@ enum Command {
         threads: Option<usize>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Compute only the scenarios i with i mod N = K (and the reference, for the differences)
+        /// and write them to --out as a batch shard file for `--merge`. Without it,
+        /// SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (when both are set) define the shard.
+        #[arg(long, conflicts_with = "merge")]
+        shard: Option<String>,
+        /// Merge the batch shard files in this folder (from `--shard K/N`) into the outputs of the
+        /// whole batch: the same bytes as running it in one process, apart from timing.
+        #[arg(long)]
+        merge: Option<PathBuf>,
     },
     /// Merge shard files of one run into the outputs a single-process run would write. Order
     /// statistics need a second pass over the draws: give its shard files (from `run --shard K/N
@@ -334,10 +346,25 @@ fn run(cli: Cli) -> Result<(), Failure> {
             out: dir,
             cpus_per_task,
             npvrisk,
+            batch: manifest,
             run_args,
         } => {
             if shards == 0 {
                 return Err(Failure::Input("`--shards` = 0: must be at least 1".into()));
+            }
+            if let Some(m) = manifest {
+                if let Some(a) = run_args.first() {
+                    return Err(Failure::Input(format!(
+                        "`{a}` after `--` with `--batch`: a batch takes its options from the manifest"
+                    )));
+                }
+                return out(&batch::slurm_script(
+                    &m,
+                    shards,
+                    &dir,
+                    cpus_per_task,
+                    &npvrisk,
+                )?);
             }
             for a in &run_args {
                 if a == "--shard"
@@ -372,7 +399,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             out: dir,
             threads,
             format,
-        } => batch::batch(&manifest, dir.as_deref(), threads, format),
+            shard,
+            merge,
+        } => match merge {
+            Some(shards) => batch::merge(&manifest, &shards, dir.as_deref(), format),
+            None => batch::batch(
+                &manifest,
+                dir.as_deref(),
+                threads,
+                format,
+                montecarlo::shard_from(shard.as_deref())?,
+            ),
+        },
         Command::Reproduce {
             model,
             published,

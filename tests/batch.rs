@@ -1,9 +1,271 @@
+use std::path::{Path, PathBuf};
+
 use crate::{bin, temp_dir};
 
 fn without_timing(text: &str) -> &str {
     &text[..text
         .find(",\n  \"timing\"")
         .expect("timing is the last field")]
+}
+
+/// Four scenarios: the reference, a discount rate, and a two-point grid over a delay.
+const MANIFEST: &str = "draws = 20000\nreference = \"default\"\n\n[[scenario]]\nname = \"default\"\n\n[[scenario]]\nname = \"rate5\"\nset = { \"discount_rate\" = 0.05 }\n\n[grid]\n\"themes.work_skills.delay_years\" = [0.0, 1.0]\n";
+
+/// The scenario folders of a batch output.
+const SCENARIOS: [&str; 4] = [
+    "default",
+    "rate5",
+    "grid.delay_years=0",
+    "grid.delay_years=1",
+];
+
+/// Run `npvrisk` with `args`, expecting success; its stdout.
+fn ok(args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let o = bin().args(args).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+/// Run `npvrisk` with `args`, expecting exit code 2; its stderr.
+fn fails(args: &[&std::ffi::OsStr]) -> String {
+    let o = bin().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    err
+}
+
+fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+#[test]
+fn a_batch_split_over_shards_and_merged_gives_the_bytes_of_one_process() {
+    let dir = temp_dir("batch-shards");
+    let manifest = dir.join("batch.toml");
+    std::fs::write(&manifest, MANIFEST).unwrap();
+    let single = dir.join("single");
+    let csv = ok(&[
+        os("batch"),
+        os(&manifest),
+        os("--out"),
+        os(&single),
+        os("--format"),
+        os("csv"),
+    ]);
+    for (n, order) in [
+        (2, vec![1, 0]),
+        (3, vec![2, 0, 1]),
+        (5, vec![4, 2, 0, 3, 1]),
+    ] {
+        let parts = dir.join(format!("parts{n}"));
+        for k in order {
+            ok(&[
+                os("batch"),
+                os(&manifest),
+                os("--shard"),
+                os(&format!("{k}/{n}")),
+                os("--out"),
+                os(&parts),
+            ]);
+        }
+        let merged = dir.join(format!("merged{n}"));
+        let merged_csv = ok(&[
+            os("batch"),
+            os(&manifest),
+            os("--merge"),
+            os(&parts),
+            os("--out"),
+            os(&merged),
+            os("--format"),
+            os("csv"),
+        ]);
+        assert!(merged_csv == csv, "{n} shards: printed comparison differs");
+        assert!(
+            std::fs::read(merged.join("comparison.csv")).unwrap()
+                == std::fs::read(single.join("comparison.csv")).unwrap(),
+            "{n} shards: comparison.csv differs"
+        );
+        for s in SCENARIOS {
+            let a = std::fs::read_to_string(single.join(s).join("summary.json")).unwrap();
+            let b = std::fs::read_to_string(merged.join(s).join("summary.json")).unwrap();
+            assert!(
+                without_timing(&a) == without_timing(&b),
+                "{n} shards: {s}/summary.json differs"
+            );
+        }
+    }
+    // Slurm's array variables choose the shard when --shard is not given.
+    let env_parts = dir.join("env");
+    let o = bin()
+        .arg("batch")
+        .arg(&manifest)
+        .arg("--out")
+        .arg(&env_parts)
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env("SLURM_ARRAY_TASK_COUNT", "2")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let made = std::fs::read_to_string(env_parts.join("batch-shard-00001-of-00002.json")).unwrap();
+    assert!(
+        made.contains("\"shard\":1,\"shards\":2,"),
+        "{}",
+        &made[..200]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_batch_shards_exit_2_naming_the_file_and_the_mismatch_and_damage_nothing() {
+    let dir = temp_dir("batch-shards-bad");
+    let manifest = dir.join("batch.toml");
+    std::fs::write(&manifest, MANIFEST.replace("20000", "3000")).unwrap();
+    let parts = dir.join("parts");
+    for k in 0..3 {
+        ok(&[
+            os("batch"),
+            os(&manifest),
+            os("--shard"),
+            os(&format!("{k}/3")),
+            os("--out"),
+            os(&parts),
+        ]);
+    }
+    let out = dir.join("out");
+    ok(&[
+        os("batch"),
+        os(&manifest),
+        os("--merge"),
+        os(&parts),
+        os("--out"),
+        os(&out),
+    ]);
+    let before = std::fs::read(out.join("comparison.csv")).unwrap();
+    let name = |k: usize| format!("batch-shard-{k:05}-of-00003.json");
+    // A folder holding a copy of the shards, changed by `edit`.
+    let case = |tag: &str, edit: &dyn Fn(&Path)| -> PathBuf {
+        let d = dir.join(tag);
+        std::fs::create_dir_all(&d).unwrap();
+        for k in 0..3 {
+            std::fs::copy(parts.join(name(k)), d.join(name(k))).unwrap();
+        }
+        edit(&d);
+        d
+    };
+    let flip = |d: &Path| {
+        let p = d.join(name(2));
+        let mut b = std::fs::read(&p).unwrap();
+        let at = b.len() / 2;
+        b[at] = if b[at] == b'1' { b'2' } else { b'1' };
+        std::fs::write(&p, b).unwrap();
+    };
+    let truncate = |d: &Path| {
+        let p = d.join(name(1));
+        let b = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &b[..b.len() - 100]).unwrap();
+    };
+    let drop_one = |d: &Path| std::fs::remove_file(d.join(name(1))).unwrap();
+    let twice = |d: &Path| {
+        std::fs::copy(d.join(name(0)), d.join("batch-shard-copy.json")).unwrap();
+    };
+    let other_split = |d: &Path| {
+        std::fs::remove_file(d.join(name(2))).unwrap();
+        ok(&[
+            os("batch"),
+            os(&manifest),
+            os("--shard"),
+            os("1/2"),
+            os("--out"),
+            os(d),
+        ]);
+    };
+    let empty = |d: &Path| {
+        for k in 0..3 {
+            std::fs::remove_file(d.join(name(k))).unwrap();
+        }
+    };
+    type Edit<'a> = &'a dyn Fn(&Path);
+    let cases: [(&str, Edit, String); 6] = [
+        (
+            "flip",
+            &flip,
+            format!(
+                "{}` is not a readable batch shard (checksum mismatch",
+                name(2)
+            ),
+        ),
+        (
+            "truncate",
+            &truncate,
+            format!(
+                "{}` is not a readable batch shard (checksum mismatch",
+                name(1)
+            ),
+        ),
+        (
+            "missing",
+            &drop_one,
+            "batch shards 1 of 3 are missing".into(),
+        ),
+        (
+            "twice",
+            &twice,
+            "the same batch shard is in more than one file".into(),
+        ),
+        ("split", &other_split, "come from different splits".into()),
+        ("empty", &empty, "holds no batch shard files".into()),
+    ];
+    for (tag, edit, needle) in cases {
+        let d = case(tag, edit);
+        let err = fails(&[
+            os("batch"),
+            os(&manifest),
+            os("--merge"),
+            os(&d),
+            os("--out"),
+            os(&out),
+        ]);
+        assert!(err.contains(&needle), "{tag}: {needle:?} not in {err}");
+    }
+    // Shards of a different batch: the manifest has changed since.
+    let changed = dir.join("changed.toml");
+    std::fs::write(&changed, MANIFEST.replace("20000", "4000")).unwrap();
+    let err = fails(&[
+        os("batch"),
+        os(&changed),
+        os("--merge"),
+        os(&parts),
+        os("--out"),
+        os(&out),
+    ]);
+    assert!(err.contains("comes from a different batch"), "{err}");
+    assert!(err.contains("batch-shard-00000-of-00003.json"), "{err}");
+    // Bad shard specifications.
+    for (spec, needle) in [
+        ("0/0", "must be K/N"),
+        ("3/3", "must be K/N"),
+        ("x", "must be K/N"),
+    ] {
+        let err = fails(&[
+            os("batch"),
+            os(&manifest),
+            os("--shard"),
+            os(spec),
+            os("--out"),
+            os(&parts),
+        ]);
+        assert!(err.contains(needle), "{spec}: {err}");
+    }
+    let err = fails(&[os("batch"), os(&manifest), os("--shard"), os("0/2")]);
+    assert!(err.contains("give `--out DIR`"), "{err}");
+    // Nothing already written was damaged by the failed merges.
+    assert!(std::fs::read(out.join("comparison.csv")).unwrap() == before);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -298,12 +298,11 @@ fn the_slurm_script_runs_an_array_a_plan_a_second_array_and_a_merge_in_order() {
     let script = String::from_utf8(o.stdout).unwrap();
     assert!(script.starts_with("#!/bin/bash"));
     assert!(script.contains("--array=0-3 --cpus-per-task=8"));
-    assert!(script.contains("RAYON_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}"));
-    assert!(
-        script.contains(
-            "run --draws 1000000 --shard ${SLURM_ARRAY_TASK_ID}/4 --out /scratch/r/shards"
-        )
-    );
+    // The shard command sits in double quotes: `$` is escaped so that the array task expands it.
+    assert!(script.contains("RAYON_NUM_THREADS=\\${SLURM_CPUS_PER_TASK:-1}"));
+    assert!(script.contains(
+        "run --draws 1000000 --shard \\${SLURM_ARRAY_TASK_ID}/4 --out /scratch/r/shards"
+    ));
     assert!(script.contains("--dependency=afterok:\"$ARRAY_JOB\""));
     assert!(
         script.contains("merge /scratch/r/shards/*.npvshard --next-pass /scratch/r/pass2.npvplan")
@@ -613,5 +612,147 @@ fn mpi_runs_with_2_and_3_ranks_give_the_single_process_summary() {
             "{ranks} ranks"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_slurm_script_of_a_batch_runs_an_array_of_scenario_shards_and_a_merge() {
+    let dir = temp_dir("slurm-batch-script");
+    let manifest = dir.join("batch.toml");
+    std::fs::write(
+        &manifest,
+        "draws = 1000\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\nset = { \"discount_rate\" = 0.05 }\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args([
+            "slurm",
+            "--shards",
+            "3",
+            "--out",
+            "/scratch/my batch",
+            "--batch",
+        ])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let script = String::from_utf8(o.stdout).unwrap();
+    let m = manifest.display().to_string();
+    assert!(script.contains("--array=0-2 --cpus-per-task=2"));
+    // A folder name with a space is quoted for the shell inside the double-quoted command.
+    assert!(script.contains(&format!(
+        "batch {m} --shard \\${{SLURM_ARRAY_TASK_ID}}/3 --out '/scratch/my batch'/shards\""
+    )));
+    assert!(script.contains("mkdir -p '/scratch/my batch'/shards '/scratch/my batch'/logs"));
+    assert!(script.contains("--dependency=afterok:\"$ARRAY_JOB\""));
+    assert!(script.contains(&format!(
+        "batch {m} --merge '/scratch/my batch'/shards --out '/scratch/my batch' --format csv"
+    )));
+    // The manifest is checked before anything is submitted; run options do not apply.
+    std::fs::write(&manifest, "draws = 0\n").unwrap();
+    let o = bin()
+        .args(["slurm", "--shards", "3", "--out", "x", "--batch"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = bin()
+        .args(["slurm", "--shards", "3", "--out", "x", "--batch"])
+        .arg(&manifest)
+        .args(["--", "--draws", "10"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("takes its options from the manifest"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs a running Slurm cluster; .ci/run starts a single-node one and runs this"]
+fn a_real_slurm_batch_array_and_merge_give_the_single_process_batch() {
+    let dir = temp_dir("slurm-real-batch");
+    let manifest = dir.join("batch.toml");
+    std::fs::write(
+        &manifest,
+        "draws = 20000\nreference = \"default\"\n[[scenario]]\nname = \"default\"\n[[scenario]]\nname = \"rate5\"\nset = { \"discount_rate\" = 0.05 }\n[grid]\n\"themes.work_skills.delay_years\" = [0.0, 1.0]\n",
+    )
+    .unwrap();
+    let single = dir.join("single");
+    let o = bin()
+        .arg("batch")
+        .arg(&manifest)
+        .arg("--out")
+        .arg(&single)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let cluster = dir.join("cluster");
+    let o = bin()
+        .args([
+            "slurm",
+            "--shards",
+            "3",
+            "--cpus-per-task",
+            "1",
+            "--npvrisk",
+        ])
+        .arg(env!("CARGO_BIN_EXE_npvrisk"))
+        .arg("--out")
+        .arg(&cluster)
+        .arg("--batch")
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let script = dir.join("submit.sh");
+    std::fs::write(&script, &o.stdout).unwrap();
+    let s = std::process::Command::new("bash")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        s.status.success(),
+        "submission failed: {}",
+        String::from_utf8_lossy(&s.stderr)
+    );
+    let merged = cluster.join("comparison.csv");
+    let started = std::time::Instant::now();
+    while !merged.exists() {
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "the batch merge job did not finish in 5 minutes; logs in {}",
+            cluster.join("logs").display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // The merge renames comparison.csv into place last, so once it exists every file is complete.
+    assert!(
+        std::fs::read(&merged).unwrap() == std::fs::read(single.join("comparison.csv")).unwrap()
+    );
+    for s in [
+        "default",
+        "rate5",
+        "grid.delay_years=0",
+        "grid.delay_years=1",
+    ] {
+        let a = single.join(s).join("summary.json");
+        let b = cluster.join(s).join("summary.json");
+        assert!(without_timing(&a) == without_timing(&b), "{s}");
+    }
+    assert_eq!(
+        std::fs::read_dir(cluster.join("shards")).unwrap().count(),
+        3
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
