@@ -214,8 +214,10 @@ struct RunArgs {
     /// are set) define the shard.
     #[arg(long)]
     shard: Option<String>,
-    /// Write finished chunks of blocks to this folder as the run goes, so that an interrupted
-    /// run can be resumed; Ctrl-C then stops at the next chunk and says how to resume.
+    /// Save the run's progress to this folder as it goes (finished chunks of draws for a run
+    /// held in memory; the state of the current pass, every 30 s, for a streamed run or a shard),
+    /// so that an interrupted run can be resumed; Ctrl-C then stops at the next chunk, saves and
+    /// says how to resume.
     #[arg(long, conflicts_with = "resume")]
     checkpoint: Option<PathBuf>,
     /// Under `mpirun -n P`: rank r computes its share of the blocks, rank 0 gathers them in block

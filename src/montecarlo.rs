@@ -53,11 +53,6 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
             "`--format xlsx` writes a workbook into the output folder: give `--out DIR`".into(),
         );
     }
-    if a.stream && (a.checkpoint.is_some() || a.resume.is_some()) {
-        return bad(
-            "`--checkpoint`/`--resume` keep the draws of finished chunks, `--stream` keeps none: a streamed run cannot be checkpointed yet; split it with `--shard` instead".into(),
-        );
-    }
     if a.keep_draws && a.stream {
         return bad("`--keep-draws` writes every draw, `--stream` keeps none: choose one".into());
     }
@@ -803,12 +798,16 @@ impl ShardRun {
                 .map_err(|e| Failure::Input(e.to_string()))?
         };
         bar.finish();
-        let h = npvrisk::shard::ShardHeader {
+        Ok((self.stats_header(&f), f))
+    }
+
+    /// The header of the shard's pass-1 statistics `f`.
+    fn stats_header(&self, f: &First) -> npvrisk::shard::ShardHeader {
+        npvrisk::shard::ShardHeader {
             content: "stats".into(),
             rows: f.kept,
             ..self.header.clone()
-        };
-        Ok((h, f))
+        }
     }
 
     /// A later pass over the shard's blocks with a plan's grids.
@@ -848,6 +847,28 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
         .ok_or_else(|| Failure::Input("`--shard` writes a shard file: give `--out DIR`".into()))?;
     let started = Instant::now();
     let r = ShardRun::new(a, k, n)?;
+    // With --checkpoint/--resume the shard saves its pass's state as it goes, like a streamed run.
+    let identity = ShardHeader {
+        content: STREAMED.into(),
+        ..r.header.clone()
+    };
+    let ck_dir = a.checkpoint.as_ref().or(a.resume.as_ref());
+    // Ctrl-C is caught only when there is a checkpoint to save.
+    let stop = match ck_dir {
+        Some(_) => stop_flag(),
+        None => Default::default(),
+    };
+    let ck = match ck_dir {
+        Some(d) => {
+            open_checkpoint(d, &identity, a.resume.is_some())?;
+            Some(StreamCheckpoint {
+                dir: d,
+                identity: &identity,
+                stop: &stop,
+            })
+        }
+        None => None,
+    };
     let (path, bytes, what) = if let Some(plan_file) = &a.pass {
         let (ph, grids) = read_pass_plan(plan_file, &r.header)?;
         if grids.is_empty() {
@@ -857,7 +878,12 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
             );
             return Ok(());
         }
-        let res = r.later_pass(&grids)?;
+        let res = match &ck {
+            Some(ck) => r
+                .pool
+                .install(|| ck.later_pass(&r.plan, &r.source(&|_| {}), &grids, ph.pass))?,
+            None => r.later_pass(&grids)?,
+        };
         let h = ShardHeader {
             content: "pass".into(),
             pass: ph.pass,
@@ -871,7 +897,15 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
         )
     } else {
         let setup = setup_of(&r, &r.header, false)?;
-        let (h, f) = r.first_pass(&setup)?;
+        let (h, f) = match &ck {
+            Some(ck) => {
+                let f = r
+                    .pool
+                    .install(|| ck.first_pass(&r.plan, &setup, &r.source(&|_| {})))?;
+                (r.stats_header(&f), f)
+            }
+            None => r.first_pass(&setup)?,
+        };
         (
             dir.join(shard_file_name(k, n)),
             shard::encode_body(&h, &f.encode()),
@@ -1309,9 +1343,103 @@ fn run_identity(
     }
 }
 
+/// Start a checkpoint folder for the run `identity` (refusing a folder that already holds one),
+/// or, when resuming, check that the folder's `run.npvshard` is this run's.
+fn open_checkpoint(
+    dir: &Path,
+    identity: &npvrisk::shard::ShardHeader,
+    resuming: bool,
+) -> Result<(), Failure> {
+    use npvrisk::shard;
+    let id_file = dir.join("run.npvshard");
+    if resuming {
+        let bytes = std::fs::read(&id_file).map_err(|e| {
+            Failure::Input(format!(
+                "`{}` is not a checkpoint folder of npvrisk: cannot read `{}`: {e}",
+                dir.display(),
+                id_file.display()
+            ))
+        })?;
+        let (h, _) =
+            shard::decode_body(&id_file.display().to_string(), &bytes).map_err(Failure::Input)?;
+        if let Some(what) = shard::identity_mismatch(identity, &h) {
+            return Err(Failure::Input(format!(
+                "`{}` holds a different run; resume with the options it was started with ({what})",
+                dir.display()
+            )));
+        }
+        if (h.shard, h.first_block, h.end_block)
+            != (identity.shard, identity.first_block, identity.end_block)
+        {
+            return Err(Failure::Input(format!(
+                "`{}` holds shard {} of {} (blocks {}..{}), this is shard {} (blocks {}..{}): resume each shard from its own folder",
+                dir.display(),
+                h.shard,
+                h.shards,
+                h.first_block,
+                h.end_block,
+                identity.shard,
+                identity.first_block,
+                identity.end_block
+            )));
+        }
+        if h.content != identity.content {
+            let how = |c: &str| {
+                if c == STREAMED {
+                    "streamed (--stream, or more draws than fit in memory)"
+                } else {
+                    "kept in memory"
+                }
+            };
+            return Err(Failure::Input(format!(
+                "`{}` holds a run whose draws were {}, this one's are {}: resume with the options it was started with",
+                dir.display(),
+                how(&h.content),
+                how(&identity.content)
+            )));
+        }
+    } else {
+        if id_file.exists() {
+            return Err(Failure::Input(format!(
+                "`{}` already holds a checkpointed run; use `--resume {}` to continue it, or another folder",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        write_atomic(&id_file, &shard::encode_body(identity, &[])).map_err(Failure::Input)?;
+    }
+    Ok(())
+}
+
+/// Set by Ctrl-C or SIGTERM: a checkpointed run saves what it has and stops.
+fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = stop.clone();
+    // A second handler cannot be installed in the same process; ignore that case.
+    let _ = ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::SeqCst));
+    stop
+}
+
+/// The failure of an interrupted checkpointed run, after saying what is saved and how to resume.
+fn interrupted(saved: &str, dir: &Path) -> Failure {
+    let mut cmd: Vec<String> = std::env::args().collect();
+    if let Some(i) = cmd.iter().position(|x| x == "--checkpoint") {
+        cmd[i] = "--resume".into();
+    }
+    eprintln!(
+        "interrupted: {saved} are saved in `{}`\nhint: resume with `{}`",
+        dir.display(),
+        cmd.join(" ")
+    );
+    Failure::Interrupted
+}
+
+/// `content` of the identity of a streamed checkpointed run.
+const STREAMED: &str = "streamed run";
+
 fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     use npvrisk::shard;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
     let resuming = a.resume.is_some();
     let dir = a
         .resume
@@ -1331,49 +1459,45 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     let opts = run_options(a);
     let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
     let need = a.draws.saturating_mul(plan_bytes_per_draw(&plan) as u64);
-    if need > IN_MEMORY_LIMIT {
+    let streamed = a.stream || need > IN_MEMORY_LIMIT;
+    if streamed && a.keep_draws {
         return Err(Failure::Input(format!(
-            "`--draws` = {}: a checkpointed run keeps its draws in memory ({:.1} GB); split it with `--shard` (each shard can be resubmitted alone) or run it with `--stream`",
+            "`--keep-draws` with {} draws: they need {:.1} GB in memory and more on disk; keep fewer draws",
             a.draws,
             need as f64 / 1e9
         )));
     }
-    let identity = run_identity(a, &plan, (&model_name, &model_src), blocks);
-    let id_file = dir.join("run.npvshard");
-    if resuming {
-        let bytes = std::fs::read(&id_file).map_err(|e| {
-            Failure::Input(format!(
-                "`{}` is not a checkpoint folder of npvrisk: cannot read `{}`: {e}",
-                dir.display(),
-                id_file.display()
-            ))
-        })?;
-        let (h, _) =
-            shard::decode(&id_file.display().to_string(), &bytes).map_err(Failure::Input)?;
-        if let Some(what) = shard::identity_mismatch(&identity, &h) {
-            return Err(Failure::Input(format!(
-                "`{}` holds a different run; resume with the options it was started with ({what})",
-                dir.display()
-            )));
-        }
-    } else {
-        if id_file.exists() {
-            return Err(Failure::Input(format!(
-                "`{}` already holds a checkpointed run; use `--resume {}` to continue it, or another folder",
-                dir.display(),
-                dir.display()
-            )));
-        }
-        write_atomic(&id_file, &shard::encode(&identity, &plan.empty_draws()))
-            .map_err(Failure::Input)?;
+    let mut identity = run_identity(a, &plan, (&model_name, &model_src), blocks);
+    if streamed {
+        identity.content = STREAMED.into();
     }
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second handler cannot be installed in the same process; ignore that case.
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
-    }
+    open_checkpoint(&dir, &identity, resuming)?;
+    let stop = stop_flag();
     let pool = thread_pool(a.threads)?;
+    let meta = metadata_for(
+        &plan,
+        (&model_name, &model_src),
+        &meta_files,
+        a.seed,
+        sampler,
+        &opts,
+    );
+    if streamed {
+        let ck = StreamCheckpoint {
+            dir: &dir,
+            identity: &identity,
+            stop: &stop,
+        };
+        let (summary, passes) = pool.install(|| ck.run(&plan, &opts, meta, a, embedded))?;
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{} draws streamed in {:.2} s ({passes} passes; checkpoints in `{}`)",
+            a.draws,
+            secs,
+            dir.display()
+        );
+        return finish_checkpointed(a, &summary, None, secs);
+    }
     let chunks = blocks.div_ceil(CHUNK_BLOCKS);
     let chunk_file = |c: u64| dir.join(format!("chunk-{c:06}-of-{chunks:06}.npvshard"));
     let bar = Progress::new(a.draws);
@@ -1393,17 +1517,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
         }
         if stop.load(Ordering::SeqCst) {
             bar.finish();
-            let mut cmd: Vec<String> = std::env::args().collect();
-            if let Some(i) = cmd.iter().position(|x| x == "--checkpoint") {
-                cmd[i] = "--resume".into();
-            }
-            eprintln!(
-                "interrupted: {} of {chunks} chunks are saved in `{}`\nhint: resume with `{}`",
-                c,
-                dir.display(),
-                cmd.join(" ")
-            );
-            return Err(Failure::Interrupted);
+            return Err(interrupted(&format!("{c} of {chunks} chunks"), &dir));
         }
         let d = pool
             .install(|| plan.run_blocks(&opts, first, end, &|k| bar.inc(k)))
@@ -1420,14 +1534,6 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     }
     bar.finish();
     let (_, draws) = shard::merge(parts).map_err(Failure::Internal)?;
-    let meta = metadata_for(
-        &plan,
-        (&model_name, &model_src),
-        &meta_files,
-        a.seed,
-        sampler,
-        &opts,
-    );
     let summary = summarise_with(
         &plan,
         &draws,
@@ -1436,15 +1542,6 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
         embedded,
     )?;
     let secs = started.elapsed().as_secs_f64();
-    let json = summary_json(&summary, secs);
-    if let Some(out_dir) = &a.out {
-        write_outputs(
-            out_dir,
-            &json,
-            &summary,
-            a.keep_draws.then_some((&plan, &draws)),
-        )?;
-    }
     eprintln!(
         "{} draws ({} chunks in `{}`) in {:.2} s",
         draws.n,
@@ -1452,10 +1549,220 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
         dir.display(),
         secs
     );
+    finish_checkpointed(a, &summary, a.keep_draws.then_some((&plan, &draws)), secs)
+}
+
+/// Write and print the summary of a finished checkpointed run.
+fn finish_checkpointed(
+    a: &RunArgs,
+    summary: &summary::Summary,
+    keep: Option<(&Plan, &npvrisk::engine::Draws)>,
+    secs: f64,
+) -> Result<(), Failure> {
+    let json = summary_json(summary, secs);
+    if let Some(out_dir) = &a.out {
+        write_outputs(out_dir, &json, summary, keep)?;
+    }
     match a.format {
         Format::Json => out(&json),
-        Format::Csv => out(&text::summary_csv(&summary)),
-        _ => out(&text::summary_table(&summary)),
+        Format::Csv => out(&text::summary_csv(summary)),
+        _ => out(&text::summary_table(summary)),
+    }
+}
+
+/// Blocks a streamed checkpointed run computes between two looks at Ctrl-C: a few seconds.
+const STREAM_CHUNK_BLOCKS: u64 = 256;
+
+/// Seconds between two saves of a streamed run's state: what a killed node can lose.
+const STREAM_SAVE_SECONDS: f64 = 30.0;
+
+/// A streamed run that saves its state to a checkpoint folder as it goes: the pass-1 statistics
+/// of blocks `0..e` (`stream-pass1.npvshard`), then each later pass's results over blocks `0..e`
+/// (`stream-pass{p}.npvshard`, with the hash of the pass's grids). Each file is rewritten
+/// atomically every [`STREAM_SAVE_SECONDS`] and when stopped; a resumed run continues each pass
+/// from where its file ends. Statistics of blocks merge exactly whatever the split, so the
+/// result is the same bits as an uninterrupted run.
+struct StreamCheckpoint<'a> {
+    dir: &'a Path,
+    identity: &'a npvrisk::shard::ShardHeader,
+    stop: &'a std::sync::atomic::AtomicBool,
+}
+
+impl StreamCheckpoint<'_> {
+    fn file(&self, pass: u32) -> std::path::PathBuf {
+        self.dir.join(format!("stream-pass{pass}.npvshard"))
+    }
+
+    /// The saved state of `pass` if the folder holds one of this run (and of these grids).
+    fn load(&self, pass: u32, grids_sha256: &str) -> Option<(u64, Vec<u8>)> {
+        let path = self.file(pass);
+        let bytes = std::fs::read(&path).ok()?;
+        let (h, body) = npvrisk::shard::decode_body(&path.display().to_string(), &bytes).ok()?;
+        (npvrisk::shard::identity_mismatch(&h, self.identity).is_none()
+            && h.pass == pass
+            && h.grids_sha256 == grids_sha256
+            && h.first_block == self.identity.first_block
+            && (h.first_block..=self.identity.end_block).contains(&h.end_block))
+        .then(|| (h.end_block, body.to_vec()))
+    }
+
+    fn save(&self, pass: u32, grids_sha256: &str, end: u64, body: &[u8]) -> Result<(), String> {
+        let h = npvrisk::shard::ShardHeader {
+            content: if pass == 1 { "stats" } else { "pass" }.into(),
+            pass,
+            grids_sha256: grids_sha256.into(),
+            end_block: end,
+            ..self.identity.clone()
+        };
+        write_atomic(&self.file(pass), &npvrisk::shard::encode_body(&h, body))
+    }
+
+    /// Run `pass` over every block in chunks from `start` (the end of its saved state `acc`),
+    /// adding each chunk's results with `add` and saving `acc` with `encode` from time to time
+    /// and when stopped.
+    fn chunks<T>(
+        &self,
+        pass: u32,
+        grids_sha256: &str,
+        (start, mut acc): (u64, T),
+        compute: &mut dyn FnMut(u64, u64) -> Result<T, Failure>,
+        add: &dyn Fn(T, T) -> Result<T, Failure>,
+        encode: &dyn Fn(&T) -> Vec<u8>,
+    ) -> Result<T, Failure> {
+        use std::sync::atomic::Ordering;
+        let (lo, blocks) = (self.identity.first_block, self.identity.end_block);
+        let (mut b, mut saved_at, mut last_save) = (start, start, Instant::now());
+        while b < blocks {
+            // Each attempt makes progress: Ctrl-C is looked at after the first chunk.
+            if b > start && self.stop.load(Ordering::SeqCst) {
+                if b > saved_at {
+                    self.save(pass, grids_sha256, b, &encode(&acc))
+                        .map_err(Failure::Input)?;
+                }
+                return Err(interrupted(
+                    &format!("pass {pass} over {} of {} blocks", b - lo, blocks - lo),
+                    self.dir,
+                ));
+            }
+            let e = (b + STREAM_CHUNK_BLOCKS).min(blocks);
+            acc = add(acc, compute(b, e)?)?;
+            b = e;
+            if b == blocks || last_save.elapsed().as_secs_f64() > STREAM_SAVE_SECONDS {
+                self.save(pass, grids_sha256, b, &encode(&acc))
+                    .map_err(Failure::Input)?;
+                (saved_at, last_save) = (b, Instant::now());
+            }
+        }
+        Ok(acc)
+    }
+
+    /// The whole streamed run, resuming each pass from its saved state.
+    fn run(
+        &self,
+        plan: &Plan,
+        opts: &RunOptions,
+        meta: summary::Metadata,
+        a: &RunArgs,
+        embedded: bool,
+    ) -> Result<(summary::Summary, u32), Failure> {
+        use npvrisk::stream::{self, StreamError};
+        let cfg = StreamConfig::default();
+        let sopts = summary_options(&a.percentiles, a.interval, &a.thresholds);
+        let extra = review_points(embedded);
+        let blocks = self.identity.end_block;
+        let bar = Progress::new(opts.draws);
+        let progress = |k| bar.inc(k);
+        let src = Regenerate {
+            plan,
+            opts,
+            chunk_blocks: cfg.chunk_blocks,
+            progress: &progress,
+        };
+        let pilot =
+            Setup::run_pilot(plan, opts, true).map_err(|e| Failure::Input(e.to_string()))?;
+        let setup = Setup::new(plan, opts.draws, pilot, true, &sopts, &extra, &cfg);
+        let first = self.first_pass(plan, &setup, &src)?;
+        let mut pass_no = 1u32;
+        let mut failure = None;
+        let result = stream::finish(
+            plan,
+            &setup,
+            first,
+            blocks,
+            meta,
+            &sopts,
+            &extra,
+            &cfg,
+            &mut |grids| {
+                pass_no += 1;
+                self.later_pass(plan, &src, grids, pass_no).map_err(|f| {
+                    failure = Some(f);
+                    StreamError::Stopped(String::new())
+                })
+            },
+        );
+        bar.finish();
+        match (result, failure) {
+            (_, Some(f)) => Err(f),
+            (r, None) => r.map_err(stream_failure),
+        }
+    }
+
+    /// Pass 1 over the identity's blocks, from its saved state if there is one.
+    fn first_pass(&self, plan: &Plan, setup: &Setup, src: &Regenerate) -> Result<First, Failure> {
+        let lo = self.identity.first_block;
+        let (start, acc) = self
+            .load(1, "")
+            .and_then(|(end, body)| Some((end, First::decode(&body).filter(|f| f.matches(setup))?)))
+            .unwrap_or_else(|| (lo, setup.empty_first(plan)));
+        self.chunks(
+            1,
+            "",
+            (start, acc),
+            &mut |b, e| {
+                setup
+                    .first_pass(plan, src, b, e)
+                    .map_err(|e| Failure::Input(e.to_string()))
+            },
+            &|mut x, y| {
+                x.merge(y);
+                Ok(x)
+            },
+            &|f| f.encode(),
+        )
+    }
+
+    /// Later pass `pass` (with `grids`) over the identity's blocks, from its saved state if there
+    /// is one for these grids.
+    fn later_pass(
+        &self,
+        plan: &Plan,
+        src: &Regenerate,
+        grids: &[Grid],
+        pass: u32,
+    ) -> Result<Vec<ColPass>, Failure> {
+        use npvrisk::stream;
+        let hash = grids_hash(grids);
+        let empty: Vec<ColPass> = grids.iter().map(ColPass::new).collect();
+        let (start, acc) = self
+            .load(pass, &hash)
+            .and_then(|(end, body)| Some((end, stream::decode_passes(&body)?)))
+            .filter(|(_, p)| stream::merge_passes(vec![empty.clone(), p.clone()]).is_some())
+            .unwrap_or((self.identity.first_block, empty));
+        self.chunks(
+            pass,
+            &hash,
+            (start, acc),
+            &mut |b, e| {
+                stream::pass(plan, src, grids, b, e).map_err(|e| Failure::Input(e.to_string()))
+            },
+            &|x, y| {
+                stream::merge_passes(vec![x, y]).ok_or_else(|| {
+                    Failure::Internal("a pass's chunks do not match its grids".into())
+                })
+            },
+            &|p| stream::encode_passes(p),
+        )
     }
 }
 

@@ -378,7 +378,8 @@ pub struct ColPass {
 }
 
 impl ColPass {
-    fn new(g: &Grid) -> ColPass {
+    /// Nothing counted yet, on grid `g`.
+    pub fn new(g: &Grid) -> ColPass {
         ColPass {
             cells: vec![Cell::default(); g.cells],
             collected: vec![Vec::new(); g.regions.len()],

@@ -756,3 +756,196 @@ fn a_real_slurm_batch_array_and_merge_give_the_single_process_batch() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Send SIGINT to a child, as Ctrl-C would.
+fn interrupt(child: &std::process::Child) {
+    let s = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(s.success());
+}
+
+/// Wait until `f` holds, up to two minutes.
+fn wait_for(what: &str, f: &dyn Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !f() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "waited 2 minutes for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+const STREAM_RUN: [&str; 6] = [
+    "run",
+    "--draws",
+    "1000000",
+    "--block-size",
+    "1024",
+    "--stream",
+];
+
+#[test]
+fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
+    let dir = temp_dir("resume-stream");
+    let plain = dir.join("plain");
+    let o = bin()
+        .args(STREAM_RUN)
+        .args(["--format", "json", "--out"])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let reference = without_timing(&plain.join("summary.json"));
+    let ck = dir.join("ck");
+    let out = dir.join("out");
+    let start = |flag: &str| {
+        bin()
+            .args(STREAM_RUN)
+            .arg(flag)
+            .arg(&ck)
+            .arg("--out")
+            .arg(&out)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Ctrl-C in pass 1: once the run has started (its identity is written, then the pilot runs),
+    // it stops at the next chunk of blocks and saves pass 1 so far.
+    let child = start("--checkpoint");
+    wait_for("the checkpoint folder", &|| {
+        ck.join("run.npvshard").exists()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    interrupt(&child);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted: pass 1 over"), "{err}");
+    assert!(err.contains("hint: resume with"), "{err}");
+    assert!(err.contains("--resume"), "{err}");
+    let pass1 = ck.join("stream-pass1.npvshard");
+    let saved = std::fs::metadata(&pass1).unwrap().modified().unwrap();
+    assert!(!out.join("summary.json").exists());
+
+    // Resumed, then Ctrl-C again once pass 1 is complete (its file is saved again): it stops in
+    // pass 2 and saves pass 2 so far.
+    let child = start("--resume");
+    wait_for("the end of pass 1", &|| {
+        std::fs::metadata(&pass1).and_then(|m| m.modified()).ok() != Some(saved)
+    });
+    interrupt(&child);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted: pass 2 over"), "{err}");
+    assert!(ck.join("stream-pass2.npvshard").exists());
+
+    // Resumed to the end: the same bytes as the uninterrupted run.
+    let o = start("--resume").wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(without_timing(&out.join("summary.json")) == reference);
+
+    // The folder of a streamed run is not resumed as a run held in memory, nor by another run.
+    for (extra, needle) in [
+        (vec![], "whose draws were streamed"),
+        (vec!["--seed", "5", "--stream"], "holds a different run"),
+    ] {
+        let o = bin()
+            .args(["run", "--draws", "1000000", "--block-size", "1024"])
+            .args(&extra)
+            .arg("--resume")
+            .arg(&ck)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_interrupted_shard_resumes_and_merges_to_the_same_summary() {
+    let dir = temp_dir("resume-shard");
+    const SHARD_RUN: [&str; 5] = ["run", "--draws", "2000000", "--block-size", "512"];
+    let shard = |k: u64, extra: &[&std::ffi::OsStr], out: &Path| {
+        bin()
+            .args(SHARD_RUN)
+            .arg("--shard")
+            .arg(format!("{k}/2"))
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let whole = dir.join("whole");
+    for k in 0..2 {
+        let o = shard(k, &[], &whole).wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0));
+    }
+    let resumed = dir.join("resumed");
+    let o = shard(0, &[], &resumed).wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    // Shard 1, checkpointed, interrupted during pass 1, then resumed.
+    let ck = dir.join("ck");
+    let child = shard(1, &["--checkpoint".as_ref(), ck.as_os_str()], &resumed);
+    wait_for("the checkpoint folder", &|| {
+        ck.join("run.npvshard").exists()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    interrupt(&child);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted: pass 1 over"), "{err}");
+    assert!(!resumed.join("shard-00001-of-00002.npvshard").exists());
+    // Another shard's folder is refused.
+    let o = shard(0, &["--resume".as_ref(), ck.as_os_str()], &resumed)
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("holds shard 1 of 2"));
+    let o = shard(1, &["--resume".as_ref(), ck.as_os_str()], &resumed)
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let merge = |from: &Path, to: &Path| {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(from)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let o = bin()
+            .arg("merge")
+            .args(&files)
+            .arg("--out")
+            .arg(to)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        without_timing(&to.join("summary.json"))
+    };
+    assert!(merge(&whole, &dir.join("m1")) == merge(&resumed, &dir.join("m2")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
