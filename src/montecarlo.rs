@@ -1019,15 +1019,11 @@ pub fn merge(
     };
     for (name, _, path) in &stats {
         let body = body_of(name, path).map_err(Failure::Input)?;
-        let f = First::decode(&body).ok_or_else(|| {
-            Failure::Input(format!("`{name}` is corrupted: unreadable statistics"))
+        first.add_encoded(&body).ok_or_else(|| {
+            Failure::Input(format!(
+                "`{name}` holds statistics that do not fit the run's pass-1 grids (unreadable, or made by another npvrisk): make every shard with the same npvrisk"
+            ))
         })?;
-        if !f.matches(&setup) {
-            return Err(Failure::Input(format!(
-                "`{name}` does not match the run's pass-1 grids: make every shard with the same npvrisk"
-            )));
-        }
-        first.merge(f);
     }
     let sopts = summary_options(&h0.percentiles, h0.interval, &h0.thresholds);
     let extra = review_points(h0.embedded_model);
@@ -1057,20 +1053,16 @@ pub fn merge(
                         .collect::<Vec<_>>(),
                 )
                 .map_err(|e| StreamError::Stopped(format!("pass {pass_no}: {e}")))?;
-                let mut acc: Option<Vec<ColPass>> = None;
+                let mut acc: Vec<ColPass> = grids.iter().map(ColPass::new).collect();
                 for (n, _, path) in mine {
                     let body = body_of(n, path).map_err(StreamError::Stopped)?;
-                    let part = npvrisk::stream::decode_passes(&body).ok_or_else(|| {
-                        StreamError::Stopped(format!("`{n}` is corrupted: unreadable pass"))
-                    })?;
-                    let parts = acc.take().into_iter().chain([part]).collect();
-                    acc = Some(npvrisk::stream::merge_passes(parts).ok_or_else(|| {
+                    npvrisk::stream::add_encoded_passes(&mut acc, &body).ok_or_else(|| {
                         StreamError::Stopped(format!(
-                            "pass {pass_no}: `{n}` does not match the pass's plan"
+                            "pass {pass_no}: `{n}` does not match the pass's plan (unreadable, or made by another npvrisk)"
                         ))
-                    })?);
+                    })?;
                 }
-                return Ok(acc.expect("at least one pass file"));
+                return Ok(acc);
             }
             if let Some(path) = next_pass {
                 let h = shard::ShardHeader {
@@ -1713,7 +1705,11 @@ impl StreamCheckpoint<'_> {
         let lo = self.identity.first_block;
         let (start, acc) = self
             .load(1, "")
-            .and_then(|(end, body)| Some((end, First::decode(&body).filter(|f| f.matches(setup))?)))
+            .and_then(|(end, body)| {
+                let mut f = setup.empty_first(plan);
+                f.add_encoded(&body)?;
+                Some((end, f))
+            })
             .unwrap_or_else(|| (lo, setup.empty_first(plan)));
         self.chunks(
             1,
@@ -1746,8 +1742,11 @@ impl StreamCheckpoint<'_> {
         let empty: Vec<ColPass> = grids.iter().map(ColPass::new).collect();
         let (start, acc) = self
             .load(pass, &hash)
-            .and_then(|(end, body)| Some((end, stream::decode_passes(&body)?)))
-            .filter(|(_, p)| stream::merge_passes(vec![empty.clone(), p.clone()]).is_some())
+            .and_then(|(end, body)| {
+                let mut p = empty.clone();
+                stream::add_encoded_passes(&mut p, &body)?;
+                Some((end, p))
+            })
             .unwrap_or((self.identity.first_block, empty));
         self.chunks(
             pass,
@@ -1811,9 +1810,9 @@ fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
     let mut first = f;
     for q in 1..size {
         let (msg, _) = world.process_at_rank(q).receive_vec::<u8>();
-        let part = First::decode(&msg)
+        first
+            .add_encoded(&msg)
             .ok_or_else(|| Failure::Internal(format!("unreadable statistics from rank {q}")))?;
-        first.merge(part);
     }
     let blocks = Plan::block_count(&r.opts).map_err(|e| Failure::Input(e.to_string()))?;
     let meta = run_of_header(&r.header)?.2;
@@ -1832,19 +1831,19 @@ fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
             for q in 1..size {
                 world.process_at_rank(q).send(&msg[..]);
             }
-            let mut parts = vec![r.later_pass(grids).map_err(|e| match e {
+            let mut acc = r.later_pass(grids).map_err(|e| match e {
                 Failure::Input(m) | Failure::Internal(m) => StreamError::Inconsistent(m),
                 Failure::Interrupted => StreamError::Inconsistent("interrupted".into()),
-            })?];
+            })?;
             for q in 1..size {
                 let (m, _) = world.process_at_rank(q).receive_vec::<u8>();
-                parts.push(npvrisk::stream::decode_passes(&m).ok_or_else(|| {
-                    StreamError::Inconsistent(format!("unreadable pass results from rank {q}"))
-                })?);
+                npvrisk::stream::add_encoded_passes(&mut acc, &m).ok_or_else(|| {
+                    StreamError::Inconsistent(format!(
+                        "pass results from rank {q} are unreadable or do not match rank 0's"
+                    ))
+                })?;
             }
-            npvrisk::stream::merge_passes(parts).ok_or_else(|| {
-                StreamError::Inconsistent("the ranks' pass results do not match".into())
-            })
+            Ok(acc)
         },
     );
     for q in 1..size {

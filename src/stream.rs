@@ -1350,25 +1350,30 @@ impl ColPass {
         }
     }
 
-    pub fn decode(r: &mut Reader) -> Option<ColPass> {
-        let n = usize::try_from(r.u64()?).ok()?;
-        if n > 1 << 32 {
+    /// Add an encoded pass of the same grid to this one, cell by cell (an encoding holds only
+    /// its non-empty cells; it is never expanded into a second full set); `None` when it is
+    /// unreadable or its grid has another shape.
+    pub fn add_encoded(&mut self, r: &mut Reader) -> Option<()> {
+        if usize::try_from(r.u64()?).ok()? != self.cells.len() {
             return None;
         }
-        let mut cells = vec![Cell::default(); n];
         for _ in 0..r.len(32)? {
             let i = usize::try_from(r.u64()?).ok()?;
-            let c = cells.get_mut(i)?;
-            c.n = r.u64()?;
-            c.min = r.f64()?;
-            c.max = r.f64()?;
+            let c = Cell {
+                n: r.u64()?,
+                min: r.f64()?,
+                max: r.f64()?,
+            };
+            self.cells.get_mut(i)?.merge(&c);
         }
-        let mut collected = Vec::new();
-        for _ in 0..r.len(8)? {
-            let k = r.len(8)?;
-            collected.push(r.f64s(k)?);
+        if r.len(8)? != self.collected.len() {
+            return None;
         }
-        Some(ColPass { cells, collected })
+        for v in &mut self.collected {
+            let m = r.len(8)?;
+            v.extend(r.f64s(m)?);
+        }
+        Some(())
     }
 }
 
@@ -1398,54 +1403,45 @@ impl First {
         o
     }
 
-    /// Decode; `None` when the bytes are not a whole encoding.
-    pub fn decode(b: &[u8]) -> Option<First> {
-        let mut r = Reader::new(b);
-        let kept = r.u64()?;
-        let skipped = r.u64()?;
-        let (mut delay_whole, mut breakeven) = (Vec::new(), Vec::new());
-        for _ in 0..r.len(16)? {
-            delay_whole.push(get_u64s(&mut r)?);
-            breakeven.push(get_u64s(&mut r)?);
+    /// Add encoded statistics of other blocks of the same run, as [`First::merge`] would, without
+    /// expanding them into a second full set of cells; `None` when they are unreadable or were
+    /// gathered with other grids or thresholds (then `self` is partly added to and must be
+    /// dropped). Start from [`Setup::empty_first`].
+    pub fn add_encoded(&mut self, b: &[u8]) -> Option<()> {
+        fn add(a: &mut [u64], b: Vec<u64>) -> Option<()> {
+            (a.len() == b.len()).then(|| a.iter_mut().zip(b).for_each(|(x, y)| *x += y))
         }
-        let mut cols = Vec::new();
-        for _ in 0..r.len(8)? {
-            let mut tree = Tree::default();
+        let mut r = Reader::new(b);
+        self.kept += r.u64()?;
+        self.skipped += r.u64()?;
+        if r.len(16)? != self.delay_whole.len() {
+            return None;
+        }
+        for (d, b) in self.delay_whole.iter_mut().zip(&mut self.breakeven) {
+            add(d, get_u64s(&mut r)?)?;
+            add(b, get_u64s(&mut r)?)?;
+        }
+        if r.len(8)? != self.cols.len() {
+            return None;
+        }
+        for c in &mut self.cols {
             for _ in 0..r.len(40)? {
                 let l = u32::try_from(r.u64()?).ok()?;
                 let i = r.u64()?;
                 let n = r.u64()?;
                 let (mean, m2) = (r.f64()?, r.f64()?);
-                tree.nodes.push((l, i, Moments { n, mean, m2 }));
+                c.tree.nodes.push((l, i, Moments { n, mean, m2 }));
             }
-            let le = get_counts(&mut r)?;
-            let lt = get_counts(&mut r)?;
-            let pass = ColPass::decode(&mut r)?;
-            cols.push(ColFirst { tree, le, lt, pass });
+            for a in [&mut c.le, &mut c.lt] {
+                let b = get_counts(&mut r)?;
+                if bits(&a.at) != bits(&b.at) {
+                    return None;
+                }
+                a.merge(&b);
+            }
+            c.pass.add_encoded(&mut r)?;
         }
-        r.done().then_some(First {
-            kept,
-            skipped,
-            cols,
-            delay_whole,
-            breakeven,
-        })
-    }
-
-    /// Whether these statistics were gathered with the grids and thresholds of `setup` (shards
-    /// of the same run always are).
-    pub fn matches(&self, setup: &Setup) -> bool {
-        self.cols.len() == setup.grids.len()
-            && self
-                .cols
-                .iter()
-                .zip(&setup.grids)
-                .enumerate()
-                .all(|(c, (f, g))| {
-                    f.pass.cells.len() == g.cells
-                        && bits(&f.le.at) == bits(&Counts::new(setup.queries.le[c].clone()).at)
-                        && bits(&f.lt.at) == bits(&Counts::new(setup.queries.lt[c].clone()).at)
-                })
+        r.done().then_some(())
     }
 }
 
@@ -1461,15 +1457,6 @@ pub fn encode_passes(p: &[ColPass]) -> Vec<u8> {
         c.encode(&mut o);
     }
     o
-}
-
-pub fn decode_passes(b: &[u8]) -> Option<Vec<ColPass>> {
-    let mut r = Reader::new(b);
-    let n = r.len(16)?;
-    let v = (0..n)
-        .map(|_| ColPass::decode(&mut r))
-        .collect::<Option<Vec<_>>>()?;
-    r.done().then_some(v)
 }
 
 /// Encode a pass plan's grids.
@@ -1520,6 +1507,19 @@ pub fn merge_passes(parts: Vec<Vec<ColPass>>) -> Option<Vec<ColPass>> {
         }
     }
     Some(acc)
+}
+
+/// Add an encoded pass (one [`ColPass`] per column, as [`encode_passes`] writes) to `acc`, as
+/// [`merge_passes`] would; `None` when it is unreadable or its grids have another shape.
+pub fn add_encoded_passes(acc: &mut [ColPass], b: &[u8]) -> Option<()> {
+    let mut r = Reader::new(b);
+    if r.len(16)? != acc.len() {
+        return None;
+    }
+    for a in acc.iter_mut() {
+        a.add_encoded(&mut r)?;
+    }
+    r.done().then_some(())
 }
 
 #[cfg(test)]
@@ -1604,6 +1604,34 @@ mod tests {
         assert!(matches!(g.place(4.0), Place::Collect(2)));
         assert!(matches!(g.place(5.5), Place::Cell(c) if c == g.cells - 1));
         assert!(matches!(g.place(1.0), Place::Cell(8)));
+    }
+
+    #[test]
+    fn an_encoded_pass_adds_like_a_merge_and_another_grid_is_refused() {
+        let g = Grid::new(vec![Region::new(-1.0, 1.0, 8), Region::new(3.0, 5.0, 0)]);
+        let v: Vec<f64> = (0..1000)
+            .map(|i| (i as f64 * 0.618_033_988_7).fract() * 7.0 - 2.0)
+            .collect();
+        let (a, b) = v.split_at(400);
+        let (mut pa, mut pb) = (ColPass::new(&g), ColPass::new(&g));
+        pa.add(&g, a);
+        pb.add(&g, b);
+        assert!(pb.collected[1].len() > 100 && pb.cells.iter().any(|c| c.n == 0));
+        let mut merged = pa.clone();
+        merged.merge(pb.clone());
+        let bytes = encode_passes(std::slice::from_ref(&pb));
+        let mut added = pa.clone();
+        add_encoded_passes(std::slice::from_mut(&mut added), &bytes).unwrap();
+        assert_eq!(added, merged);
+        // A pass over another grid, or a truncated encoding, is refused.
+        let g2 = Grid::new(vec![Region::new(-1.0, 1.0, 9), Region::new(3.0, 5.0, 0)]);
+        let mut other = ColPass::new(&g2);
+        assert!(add_encoded_passes(std::slice::from_mut(&mut other), &bytes).is_none());
+        let mut cut = pa.clone();
+        assert!(
+            add_encoded_passes(std::slice::from_mut(&mut cut), &bytes[..bytes.len() - 1])
+                .is_none()
+        );
     }
 
     #[test]
