@@ -1629,8 +1629,7 @@ mod tests {
         assert!(add_encoded_passes(std::slice::from_mut(&mut other), &bytes).is_none());
         let mut cut = pa.clone();
         assert!(
-            add_encoded_passes(std::slice::from_mut(&mut cut), &bytes[..bytes.len() - 1])
-                .is_none()
+            add_encoded_passes(std::slice::from_mut(&mut cut), &bytes[..bytes.len() - 1]).is_none()
         );
     }
 
