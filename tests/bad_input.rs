@@ -1,6 +1,6 @@
 use std::fs;
 
-use crate::bin;
+use crate::{bin, run_expect, run_ok};
 
 #[test]
 fn every_bad_example_gives_its_expected_message_and_exit_code_2() {
@@ -35,28 +35,15 @@ fn every_bad_example_gives_its_expected_message_and_exit_code_2() {
 
 #[test]
 fn the_valid_example_and_the_embedded_model_validate() {
-    let out = bin()
-        .args([
-            "validate",
-            "tests/data/council.toml",
-            "distributions/ey2013.toml",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(bin().args([
+        "validate",
+        "tests/data/council.toml",
+        "distributions/ey2013.toml",
+    ]));
 }
 
 #[test]
 fn a_missing_file_is_bad_input_naming_the_path() {
-    let out = bin()
-        .args(["evaluate", "no/such/model.toml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = run_expect(2, bin().args(["evaluate", "no/such/model.toml"]));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/model.toml"));
 }

@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use crate::{bin, temp_dir};
+use crate::{bin, run_ok, temp_dir};
 
 fn without_timing(text: &str) -> &str {
     &text[..text
@@ -101,16 +101,15 @@ fn a_batch_split_over_shards_and_merged_gives_the_bytes_of_one_process() {
     }
     // Slurm's array variables choose the shard when --shard is not given.
     let env_parts = dir.join("env");
-    let o = bin()
-        .arg("batch")
-        .arg(&manifest)
-        .arg("--out")
-        .arg(&env_parts)
-        .env("SLURM_ARRAY_TASK_ID", "1")
-        .env("SLURM_ARRAY_TASK_COUNT", "2")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    run_ok(
+        bin()
+            .arg("batch")
+            .arg(&manifest)
+            .arg("--out")
+            .arg(&env_parts)
+            .env("SLURM_ARRAY_TASK_ID", "1")
+            .env("SLURM_ARRAY_TASK_COUNT", "2"),
+    );
     let made = std::fs::read_to_string(env_parts.join("batch-shard-00001-of-00002.json")).unwrap();
     assert!(
         made.contains("\"shard\":1,\"shards\":2,"),
@@ -278,19 +277,13 @@ fn a_batch_shares_random_numbers_so_differences_are_precise_and_the_reference_is
     )
     .unwrap();
     let out = dir.join("out");
-    let o = bin()
-        .arg("batch")
-        .arg(&manifest)
-        .arg("--out")
-        .arg(&out)
-        .args(["--format", "csv"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let o = run_ok(
+        bin()
+            .arg("batch")
+            .arg(&manifest)
+            .arg("--out")
+            .arg(&out)
+            .args(["--format", "csv"]),
     );
     let csv = String::from_utf8(o.stdout).unwrap();
     let rows: Vec<Vec<&str>> = csv
@@ -328,12 +321,7 @@ fn a_batch_shares_random_numbers_so_differences_are_precise_and_the_reference_is
     }
     // The reference scenario's summary is exactly a plain run's.
     let plain = dir.join("plain");
-    let o = bin()
-        .args(["run", "--draws", "20000", "--out"])
-        .arg(&plain)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    run_ok(bin().args(["run", "--draws", "20000", "--out"]).arg(&plain));
     let a = std::fs::read_to_string(out.join("default/summary.json")).unwrap();
     let b = std::fs::read_to_string(plain.join("summary.json")).unwrap();
     assert!(without_timing(&a) == without_timing(&b));

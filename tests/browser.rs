@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::{bin, temp_dir};
+use crate::{bin, run_ok, temp_dir};
 
 fn chromium() -> String {
     for c in ["chromium", "chromium-browser", "google-chrome"] {
@@ -44,16 +44,10 @@ fn the_report_renders_in_a_headless_browser_without_console_errors_or_missing_ch
     let browser = chromium();
     let dir = temp_dir("report");
     let out = dir.join("report");
-    let o = bin()
-        .args(["report", "--draws", "20000", "--sobol-n", "256", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    run_ok(
+        bin()
+            .args(["report", "--draws", "20000", "--sobol-n", "256", "--out"])
+            .arg(&out),
     );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let figures = html.matches("<figure").count();
@@ -110,16 +104,10 @@ fn the_report_workbook_has_one_sheet_per_table() {
     use calamine::{Reader, Xlsx, open_workbook};
     let dir = temp_dir("report-xlsx");
     let out = dir.join("r");
-    let o = bin()
-        .args(["report", "--draws", "5000", "--sobol-n", "128", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    run_ok(
+        bin()
+            .args(["report", "--draws", "5000", "--sobol-n", "128", "--out"])
+            .arg(&out),
     );
     let mut wb: Xlsx<_> = open_workbook(out.join("report.xlsx")).unwrap();
     let names = wb.sheet_names();

@@ -1,12 +1,8 @@
-use crate::{bin, temp_dir};
+use crate::{bin, run_expect, run_ok, temp_dir};
 
 #[test]
 fn evaluate_json_is_valid_and_matches_the_table_totals() {
-    let out = bin()
-        .args(["evaluate", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let out = run_ok(bin().args(["evaluate", "--format", "json"]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let scenarios = v.as_array().unwrap();
     assert_eq!(scenarios.len(), 2);
@@ -27,18 +23,14 @@ fn evaluate_json_is_valid_and_matches_the_table_totals() {
 
 #[test]
 fn evaluate_csv_has_a_header_and_long_rows() {
-    let out = bin()
-        .args([
-            "evaluate",
-            "tests/data/council.toml",
-            "--format",
-            "csv",
-            "--scenario",
-            "central",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let out = run_ok(bin().args([
+        "evaluate",
+        "tests/data/council.toml",
+        "--format",
+        "csv",
+        "--scenario",
+        "central",
+    ]));
     let s = String::from_utf8(out.stdout).unwrap();
     let mut lines = s.lines();
     assert_eq!(lines.next(), Some("scenario,theme,measure,year,value"));
@@ -47,19 +39,10 @@ fn evaluate_csv_has_a_header_and_long_rows() {
 
 #[test]
 fn unknown_scenario_and_bad_usage_exit_2() {
-    let out = bin()
-        .args(["evaluate", "--scenario", "optimistic"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = run_expect(2, bin().args(["evaluate", "--scenario", "optimistic"]));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no scenario `optimistic`"));
-    let out = bin()
-        .args(["evaluate", "--format", "yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let out = bin().args(["no-such-command"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    run_expect(2, bin().args(["evaluate", "--format", "yaml"]));
+    run_expect(2, bin().args(["no-such-command"]));
 }
 
 #[test]
@@ -67,19 +50,16 @@ fn an_unwritable_output_folder_is_bad_input_and_leaves_nothing() {
     let dir = temp_dir("unwritable");
     let blocker = dir.join("file");
     std::fs::write(&blocker, "not a folder").unwrap();
-    let out = bin()
-        .args(["reproduce", "--out"])
-        .arg(blocker.join("sub"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = run_expect(
+        2,
+        bin().args(["reproduce", "--out"]).arg(blocker.join("sub")),
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot create folder"));
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 }
 
 #[test]
 fn no_subcommand_runs_the_default_model() {
-    let out = bin().output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let out = run_ok(&mut bin());
     assert!(!out.stdout.is_empty());
 }

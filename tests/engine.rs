@@ -8,7 +8,7 @@ use npvrisk::format::parse_model;
 use npvrisk::sampler::SamplerKind;
 use npvrisk::stats::{OrderStats, Sorted, mean_sd, spearman};
 
-use crate::{bin, temp_dir};
+use crate::{bin, run_ok, temp_dir};
 
 const DEFAULT_DISTS: &str = include_str!("../distributions/ey2013_default.toml");
 
@@ -209,25 +209,19 @@ fn run_summary_json_is_identical_for_one_and_two_threads_apart_from_timing() {
     let mut jsons = Vec::new();
     for t in ["1", "2"] {
         let out = dir.join(t);
-        let o = bin()
-            .args([
-                "run",
-                "--draws",
-                "20000",
-                "--threads",
-                t,
-                "--format",
-                "json",
-                "--out",
-            ])
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+        run_ok(
+            bin()
+                .args([
+                    "run",
+                    "--draws",
+                    "20000",
+                    "--threads",
+                    t,
+                    "--format",
+                    "json",
+                    "--out",
+                ])
+                .arg(&out),
         );
         let mut v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
@@ -293,25 +287,19 @@ fn bad_run_options_exit_2_with_a_clear_message() {
 #[test]
 fn keep_draws_writes_every_draw_and_nothing_else_in_the_folder() {
     let dir = temp_dir("keep");
-    let o = bin()
-        .args([
-            "run",
-            "tests/data/council.toml",
-            "--dist",
-            "tests/data/council_dists.toml",
-            "--draws",
-            "500",
-            "--keep-draws",
-            "--out",
-        ])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    run_ok(
+        bin()
+            .args([
+                "run",
+                "tests/data/council.toml",
+                "--dist",
+                "tests/data/council_dists.toml",
+                "--draws",
+                "500",
+                "--keep-draws",
+                "--out",
+            ])
+            .arg(&dir),
     );
     let csv = std::fs::read_to_string(dir.join("draws.csv")).unwrap();
     assert_eq!(csv.lines().count(), 501);
@@ -344,16 +332,10 @@ fn a_non_finite_draw_is_an_error_naming_the_draw_and_its_inputs_or_is_counted_on
     );
     assert!(!stderr.contains("NaN"), "{stderr}");
 
-    let o = bin()
-        .args(args)
-        .args(["--skip-nonfinite", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let o = run_ok(
+        bin()
+            .args(args)
+            .args(["--skip-nonfinite", "--format", "json"]),
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let skipped = v["skipped_nonfinite"].as_u64().unwrap();
@@ -368,24 +350,15 @@ fn a_non_finite_draw_is_an_error_naming_the_draw_and_its_inputs_or_is_counted_on
 #[test]
 fn precision_doubles_the_draws_until_every_reported_percentile_is_precise_enough() {
     let target = 0.1;
-    let o = bin()
-        .args([
-            "run",
-            "--draws",
-            "500",
-            "--precision",
-            "0.1",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = run_ok(bin().args([
+        "run",
+        "--draws",
+        "500",
+        "--precision",
+        "0.1",
+        "--format",
+        "json",
+    ]));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let draws = v["metadata"]["draws"].as_u64().unwrap();
     assert!(draws > 500 && (draws / 500).is_power_of_two(), "{draws}");

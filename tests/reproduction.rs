@@ -6,7 +6,7 @@ use npvrisk::format::parse_model;
 use npvrisk::published::{EY2013_PUBLISHED, parse_published};
 use npvrisk::reproduce::{compare, tally};
 
-use crate::{bin, temp_dir};
+use crate::{bin, run_ok, temp_dir};
 
 fn rows() -> Vec<npvrisk::reproduce::Comparison> {
     let p = parse_published("published", EY2013_PUBLISHED).unwrap();
@@ -87,17 +87,7 @@ fn the_headline_figures_are_reproduced() {
 #[test]
 fn reproduce_regenerates_the_committed_results_byte_for_byte() {
     let dir = temp_dir("reproduce");
-    let out = bin()
-        .args(["reproduce", "--out"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(bin().args(["reproduce", "--out"]).arg(&dir));
     for f in ["reproduction.csv", "reproduction.md", "README.md"] {
         let fresh = fs::read(dir.join(f)).unwrap();
         let committed = fs::read(format!("results/ey2013/{f}")).unwrap();

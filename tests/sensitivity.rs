@@ -4,7 +4,7 @@ use npvrisk::format::parse_model;
 use npvrisk::sensitivity::{self, SensitivityOptions};
 
 use crate::engine::{LINEAR_DISTS, LINEAR_MODEL};
-use crate::{bin, temp_dir};
+use crate::{bin, run_expect, run_ok, temp_dir};
 
 /// NPV = 3 G − C with G ~ N(10, 1), C ~ N(3, 0.5) (both truncated at 0, immaterially).
 fn linear_plan() -> Plan {
@@ -145,12 +145,12 @@ fn sensitivity_bad_input_exits_2_and_leaves_no_files() {
     }
     let dir = temp_dir("sens-unwritable");
     std::fs::write(dir.join("blocker"), "x").unwrap();
-    let o = bin()
-        .args(["sensitivity", "--method", "tornado", "--out"])
-        .arg(dir.join("blocker/out"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    run_expect(
+        2,
+        bin()
+            .args(["sensitivity", "--method", "tornado", "--out"])
+            .arg(dir.join("blocker/out")),
+    );
     assert_eq!(
         std::fs::read_dir(&dir).unwrap().count(),
         1,
@@ -161,23 +161,17 @@ fn sensitivity_bad_input_exits_2_and_leaves_no_files() {
 #[test]
 fn sensitivity_writes_its_tables_to_the_output_folder() {
     let dir = temp_dir("sens-out");
-    let o = bin()
-        .args([
-            "sensitivity",
-            "--draws",
-            "20000",
-            "--sobol-n",
-            "256",
-            "--out",
-        ])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    run_ok(
+        bin()
+            .args([
+                "sensitivity",
+                "--draws",
+                "20000",
+                "--sobol-n",
+                "256",
+                "--out",
+            ])
+            .arg(&dir),
     );
     for f in [
         "sensitivity.json",

@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use crate::{bin, temp_dir};
+use crate::{bin, run_expect, run_ok, temp_dir};
 
 const RUN: [&str; 5] = ["run", "--draws", "30000", "--block-size", "1000"];
 
@@ -15,17 +15,11 @@ fn without_timing(path: &Path) -> Vec<u8> {
 
 fn shards(dir: &Path, n: u64) -> Vec<PathBuf> {
     for k in 0..n {
-        let o = bin()
-            .args(RUN)
-            .args(["--shard", &format!("{k}/{n}"), "--out"])
-            .arg(dir)
-            .output()
-            .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+        run_ok(
+            bin()
+                .args(RUN)
+                .args(["--shard", &format!("{k}/{n}"), "--out"])
+                .arg(dir),
         );
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -52,13 +46,12 @@ fn merge(files: &[PathBuf], out: &Path) -> std::process::Output {
 fn shards_merged_in_any_order_give_the_single_process_summary_byte_for_byte() {
     let dir = temp_dir("shards");
     let single = dir.join("single");
-    let o = bin()
-        .args(RUN)
-        .args(["--format", "json", "--out"])
-        .arg(&single)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    run_ok(
+        bin()
+            .args(RUN)
+            .args(["--format", "json", "--out"])
+            .arg(&single),
+    );
     let reference = without_timing(&single.join("summary.json"));
     for n in [4u64, 7] {
         let files = shards(&dir.join(format!("s{n}")), n);
@@ -93,41 +86,33 @@ fn shards_merged_in_any_order_give_the_single_process_summary_byte_for_byte() {
 fn a_second_pass_planned_by_merge_and_run_by_the_shards_gives_the_single_process_summary() {
     let dir = temp_dir("shards-pass2");
     let single = dir.join("single");
-    let o = bin()
-        .args(RUN)
-        .args(["--format", "json", "--out"])
-        .arg(&single)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    run_ok(
+        bin()
+            .args(RUN)
+            .args(["--format", "json", "--out"])
+            .arg(&single),
+    );
     let n = 5u64;
     let sdir = dir.join("s");
     let files = shards(&sdir, n);
     let plan = dir.join("pass2.npvplan");
-    let o = bin()
-        .arg("merge")
-        .args(&files)
-        .arg("--next-pass")
-        .arg(&plan)
-        .output()
-        .unwrap();
+    let o = run_ok(
+        bin()
+            .arg("merge")
+            .args(&files)
+            .arg("--next-pass")
+            .arg(&plan),
+    );
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("wrote the plan of pass 2"), "{err}");
     for k in (0..n).rev() {
-        let o = bin()
-            .args(RUN)
-            .args(["--shard", &format!("{k}/{n}"), "--pass"])
-            .arg(&plan)
-            .arg("--out")
-            .arg(&sdir)
-            .output()
-            .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+        run_ok(
+            bin()
+                .args(RUN)
+                .args(["--shard", &format!("{k}/{n}"), "--pass"])
+                .arg(&plan)
+                .arg("--out")
+                .arg(&sdir),
         );
     }
     let mut all: Vec<PathBuf> = std::fs::read_dir(&sdir)
@@ -156,16 +141,16 @@ fn a_second_pass_planned_by_merge_and_run_by_the_shards_gives_the_single_process
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("pass 2") && err.contains("missing"), "{err}");
     assert!(!dir.join("never").exists());
-    let o = bin()
-        .args(RUN)
-        .args(["--seed", "5", "--shard", "0/5", "--pass"])
-        .arg(&plan)
-        .arg("--out")
-        .arg(dir.join("never"))
-        .output()
-        .unwrap();
+    let o = run_expect(
+        2,
+        bin()
+            .args(RUN)
+            .args(["--seed", "5", "--shard", "0/5", "--pass"])
+            .arg(&plan)
+            .arg("--out")
+            .arg(dir.join("never")),
+    );
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
         err.contains("plan of a different run") && err.contains("seed 5"),
         "{err}"
@@ -176,20 +161,14 @@ fn a_second_pass_planned_by_merge_and_run_by_the_shards_gives_the_single_process
 #[test]
 fn slurm_array_variables_choose_the_shard() {
     let dir = temp_dir("slurm-env");
-    let o = bin()
-        .args(RUN)
-        .arg("--out")
-        .arg(&dir)
-        .env("SLURM_ARRAY_TASK_ID", "2")
-        .env("SLURM_ARRAY_TASK_COUNT", "3")
-        .env("SLURM_ARRAY_TASK_MIN", "1")
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    run_ok(
+        bin()
+            .args(RUN)
+            .arg("--out")
+            .arg(&dir)
+            .env("SLURM_ARRAY_TASK_ID", "2")
+            .env("SLURM_ARRAY_TASK_COUNT", "3")
+            .env("SLURM_ARRAY_TASK_MIN", "1"),
     );
     assert!(dir.join("shard-00001-of-00003.npvshard").exists());
     let _ = std::fs::remove_dir_all(&dir);
@@ -220,13 +199,12 @@ fn bad_shards_are_rejected_naming_the_file_and_the_mismatch_and_nothing_is_writt
     );
     // A shard of another run (another seed).
     let other = dir.join("other");
-    let o = bin()
-        .args(RUN)
-        .args(["--seed", "99", "--shard", "2/3", "--out"])
-        .arg(&other)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    run_ok(
+        bin()
+            .args(RUN)
+            .args(["--seed", "99", "--shard", "2/3", "--out"])
+            .arg(&other),
+    );
     let foreign = other.join("shard-00002-of-00003.npvshard");
     check(
         &[files[0].clone(), files[1].clone(), foreign.clone()],
@@ -274,27 +252,18 @@ fn bad_shards_are_rejected_naming_the_file_and_the_mismatch_and_nothing_is_writt
 
 #[test]
 fn the_slurm_script_runs_an_array_a_plan_a_second_array_and_a_merge_in_order() {
-    let o = bin()
-        .args([
-            "slurm",
-            "--shards",
-            "4",
-            "--out",
-            "/scratch/r",
-            "--cpus-per-task",
-            "8",
-            "--",
-            "--draws",
-            "1000000",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = run_ok(bin().args([
+        "slurm",
+        "--shards",
+        "4",
+        "--out",
+        "/scratch/r",
+        "--cpus-per-task",
+        "8",
+        "--",
+        "--draws",
+        "1000000",
+    ]));
     let script = String::from_utf8(o.stdout).unwrap();
     assert!(script.starts_with("#!/bin/bash"));
     assert!(script.contains("--array=0-3 --cpus-per-task=8"));
@@ -343,13 +312,12 @@ fn the_slurm_script_runs_an_array_a_plan_a_second_array_and_a_merge_in_order() {
 fn a_real_slurm_array_and_merge_give_the_single_process_summary() {
     let dir = temp_dir("slurm-real");
     let single = dir.join("single");
-    let o = bin()
-        .args(RUN)
-        .args(["--format", "json", "--out"])
-        .arg(&single)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    run_ok(
+        bin()
+            .args(RUN)
+            .args(["--format", "json", "--out"])
+            .arg(&single),
+    );
     let cluster = dir.join("cluster");
     let mut args = vec![
         "slurm",
@@ -365,13 +333,7 @@ fn a_real_slurm_array_and_merge_give_the_single_process_summary() {
     args.push(&cluster_s);
     args.push("--");
     args.extend(&RUN[1..]);
-    let o = bin().args(&args).output().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = run_ok(bin().args(&args));
     let script = dir.join("submit.sh");
     std::fs::write(&script, &o.stdout).unwrap();
     let s = std::process::Command::new("bash")
@@ -427,30 +389,23 @@ const CKPT_RUN: [&str; 5] = ["run", "--draws", "300000", "--block-size", "1000"]
 fn a_resumed_run_is_byte_identical_to_an_uninterrupted_one() {
     let dir = temp_dir("resume");
     let plain = dir.join("plain");
-    let o = bin()
-        .args(CKPT_RUN)
-        .args(["--format", "json", "--out"])
-        .arg(&plain)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    run_ok(
+        bin()
+            .args(CKPT_RUN)
+            .args(["--format", "json", "--out"])
+            .arg(&plain),
+    );
     let reference = without_timing(&plain.join("summary.json"));
 
     // Checkpointed from the start.
     let ck = dir.join("ck");
-    let o = bin()
-        .args(CKPT_RUN)
-        .arg("--checkpoint")
-        .arg(&ck)
-        .arg("--out")
-        .arg(dir.join("a"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    run_ok(
+        bin()
+            .args(CKPT_RUN)
+            .arg("--checkpoint")
+            .arg(&ck)
+            .arg("--out")
+            .arg(dir.join("a")),
     );
     assert!(without_timing(&dir.join("a/summary.json")) == reference);
 
@@ -462,31 +417,25 @@ fn a_resumed_run_is_byte_identical_to_an_uninterrupted_one() {
     let mut b = std::fs::read(&chunks[3]).unwrap();
     b.truncate(b.len() - 100);
     std::fs::write(&chunks[3], b).unwrap();
-    let o = bin()
-        .args(CKPT_RUN)
-        .arg("--resume")
-        .arg(&ck)
-        .arg("--out")
-        .arg(dir.join("b"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    run_ok(
+        bin()
+            .args(CKPT_RUN)
+            .arg("--resume")
+            .arg(&ck)
+            .arg("--out")
+            .arg(dir.join("b")),
     );
     assert!(without_timing(&dir.join("b/summary.json")) == reference);
 
     // A folder of another run is refused, and left as it was.
     let before: Vec<_> = chunks.iter().map(|c| std::fs::read(c).unwrap()).collect();
-    let o = bin()
-        .args(CKPT_RUN)
-        .args(["--seed", "5", "--resume"])
-        .arg(&ck)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    let o = run_expect(
+        2,
+        bin()
+            .args(CKPT_RUN)
+            .args(["--seed", "5", "--resume"])
+            .arg(&ck),
+    );
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("holds a different run"),
         "{}",
@@ -494,13 +443,13 @@ fn a_resumed_run_is_byte_identical_to_an_uninterrupted_one() {
     );
     let after: Vec<_> = chunks.iter().map(|c| std::fs::read(c).unwrap()).collect();
     assert!(before == after);
-    let o = bin()
-        .args(CKPT_RUN)
-        .arg("--resume")
-        .arg(dir.join("nothing-here"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    run_expect(
+        2,
+        bin()
+            .args(CKPT_RUN)
+            .arg("--resume")
+            .arg(dir.join("nothing-here")),
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -544,27 +493,15 @@ fn ctrl_c_stops_a_checkpointed_run_and_says_how_to_resume() {
     );
     let done = chunk_files(&ck).len();
     assert!(done < 63, "stopped before the end ({done} of 63 chunks)");
-    let o = bin()
-        .args(big)
-        .arg("--resume")
-        .arg(&ck)
-        .arg("--out")
-        .arg(dir.join("resumed"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    run_ok(
+        bin()
+            .args(big)
+            .arg("--resume")
+            .arg(&ck)
+            .arg("--out")
+            .arg(dir.join("resumed")),
     );
-    let o = bin()
-        .args(big)
-        .arg("--out")
-        .arg(dir.join("plain"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    run_ok(bin().args(big).arg("--out").arg(dir.join("plain")));
     assert!(
         without_timing(&dir.join("resumed/summary.json"))
             == without_timing(&dir.join("plain/summary.json"))
@@ -578,13 +515,12 @@ fn ctrl_c_stops_a_checkpointed_run_and_says_how_to_resume() {
 fn mpi_runs_with_2_and_3_ranks_give_the_single_process_summary() {
     let dir = temp_dir("mpi");
     let single = dir.join("single");
-    let o = bin()
-        .args(RUN)
-        .args(["--format", "json", "--out"])
-        .arg(&single)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    run_ok(
+        bin()
+            .args(RUN)
+            .args(["--format", "json", "--out"])
+            .arg(&single),
+    );
     let reference = without_timing(&single.join("summary.json"));
     for ranks in ["2", "3"] {
         let out = dir.join(format!("mpi{ranks}"));
@@ -624,23 +560,17 @@ fn the_slurm_script_of_a_batch_runs_an_array_of_scenario_shards_and_a_merge() {
         "draws = 1000\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\nset = { \"discount_rate\" = 0.05 }\n",
     )
     .unwrap();
-    let o = bin()
-        .args([
-            "slurm",
-            "--shards",
-            "3",
-            "--out",
-            "/scratch/my batch",
-            "--batch",
-        ])
-        .arg(&manifest)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let o = run_ok(
+        bin()
+            .args([
+                "slurm",
+                "--shards",
+                "3",
+                "--out",
+                "/scratch/my batch",
+                "--batch",
+            ])
+            .arg(&manifest),
     );
     let script = String::from_utf8(o.stdout).unwrap();
     let m = manifest.display().to_string();
@@ -656,19 +586,19 @@ fn the_slurm_script_of_a_batch_runs_an_array_of_scenario_shards_and_a_merge() {
     )));
     // The manifest is checked before anything is submitted; run options do not apply.
     std::fs::write(&manifest, "draws = 0\n").unwrap();
-    let o = bin()
-        .args(["slurm", "--shards", "3", "--out", "x", "--batch"])
-        .arg(&manifest)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let o = bin()
-        .args(["slurm", "--shards", "3", "--out", "x", "--batch"])
-        .arg(&manifest)
-        .args(["--", "--draws", "10"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    run_expect(
+        2,
+        bin()
+            .args(["slurm", "--shards", "3", "--out", "x", "--batch"])
+            .arg(&manifest),
+    );
+    let o = run_expect(
+        2,
+        bin()
+            .args(["slurm", "--shards", "3", "--out", "x", "--batch"])
+            .arg(&manifest)
+            .args(["--", "--draws", "10"]),
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("takes its options from the manifest"));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -684,36 +614,23 @@ fn a_real_slurm_batch_array_and_merge_give_the_single_process_batch() {
     )
     .unwrap();
     let single = dir.join("single");
-    let o = bin()
-        .arg("batch")
-        .arg(&manifest)
-        .arg("--out")
-        .arg(&single)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    run_ok(bin().arg("batch").arg(&manifest).arg("--out").arg(&single));
     let cluster = dir.join("cluster");
-    let o = bin()
-        .args([
-            "slurm",
-            "--shards",
-            "3",
-            "--cpus-per-task",
-            "1",
-            "--npvrisk",
-        ])
-        .arg(env!("CARGO_BIN_EXE_npvrisk"))
-        .arg("--out")
-        .arg(&cluster)
-        .arg("--batch")
-        .arg(&manifest)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let o = run_ok(
+        bin()
+            .args([
+                "slurm",
+                "--shards",
+                "3",
+                "--cpus-per-task",
+                "1",
+                "--npvrisk",
+            ])
+            .arg(env!("CARGO_BIN_EXE_npvrisk"))
+            .arg("--out")
+            .arg(&cluster)
+            .arg("--batch")
+            .arg(&manifest),
     );
     let script = dir.join("submit.sh");
     std::fs::write(&script, &o.stdout).unwrap();
@@ -791,13 +708,12 @@ const STREAM_RUN: [&str; 6] = [
 fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
     let dir = temp_dir("resume-stream");
     let plain = dir.join("plain");
-    let o = bin()
-        .args(STREAM_RUN)
-        .args(["--format", "json", "--out"])
-        .arg(&plain)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    run_ok(
+        bin()
+            .args(STREAM_RUN)
+            .args(["--format", "json", "--out"])
+            .arg(&plain),
+    );
     let reference = without_timing(&plain.join("summary.json"));
     let ck = dir.join("ck");
     let out = dir.join("out");
@@ -859,14 +775,14 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
         (vec![], "whose draws were streamed"),
         (vec!["--seed", "5", "--stream"], "holds a different run"),
     ] {
-        let o = bin()
-            .args(["run", "--draws", "1000000", "--block-size", "1024"])
-            .args(&extra)
-            .arg("--resume")
-            .arg(&ck)
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(2));
+        let o = run_expect(
+            2,
+            bin()
+                .args(["run", "--draws", "1000000", "--block-size", "1024"])
+                .args(&extra)
+                .arg("--resume")
+                .arg(&ck),
+        );
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(needle), "{needle:?} not in {err}");
     }
@@ -931,19 +847,7 @@ fn an_interrupted_shard_resumes_and_merges_to_the_same_summary() {
             .map(|e| e.unwrap().path())
             .collect();
         files.sort();
-        let o = bin()
-            .arg("merge")
-            .args(&files)
-            .arg("--out")
-            .arg(to)
-            .output()
-            .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        run_ok(bin().arg("merge").args(&files).arg("--out").arg(to));
         without_timing(&to.join("summary.json"))
     };
     assert!(merge(&whole, &dir.join("m1")) == merge(&resumed, &dir.join("m2")));

@@ -10,7 +10,7 @@ use npvrisk::stats::{OrderStats, Sorted};
 use npvrisk::stream::{StreamConfig, run_streamed};
 use npvrisk::summary::{FileHash, Metadata, SummaryOptions, summarise};
 
-use crate::bin;
+use crate::{bin, run_expect};
 
 const DEFAULT_DISTS: &str = include_str!("../distributions/ey2013_default.toml");
 
@@ -130,12 +130,12 @@ fn run_stream_gives_the_in_memory_summary_also_when_draws_are_skipped() {
 
 #[test]
 fn stream_and_keep_draws_together_are_refused() {
-    let out = bin()
-        .args(["run", "--draws", "100", "--stream", "--keep-draws", "--out"])
-        .arg(std::env::temp_dir().join("npvrisk-never-written"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = run_expect(
+        2,
+        bin()
+            .args(["run", "--draws", "100", "--stream", "--keep-draws", "--out"])
+            .arg(std::env::temp_dir().join("npvrisk-never-written")),
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("--stream") && err.contains("--keep-draws"),

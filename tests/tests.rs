@@ -31,3 +31,21 @@ pub fn temp_dir(tag: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Run `cmd` to completion and check that it exited with `code`, showing the command and its
+/// stderr when it did not; its output.
+pub fn run_expect(code: i32, cmd: &mut std::process::Command) -> std::process::Output {
+    let o = cmd.output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// Run `cmd` and check that it succeeded (exit code 0); its output.
+pub fn run_ok(cmd: &mut std::process::Command) -> std::process::Output {
+    run_expect(0, cmd)
+}
