@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
 
 use npvrisk::distfile;
 use npvrisk::engine::{ENTITY_MEASURES, Plan, RunOptions};
@@ -35,16 +36,16 @@ struct Manifest {
     model: Option<String>,
     #[serde(default)]
     dist: Vec<String>,
-    draws: u64,
+    draws: Spanned<u64>,
     #[serde(default = "default_seed")]
     seed: u64,
     #[serde(default)]
-    sampler: Option<String>,
-    reference: String,
+    sampler: Option<Spanned<String>>,
+    reference: Spanned<String>,
     #[serde(default)]
     scenario: Vec<RawScenario>,
     #[serde(default)]
-    grid: BTreeMap<String, Vec<f64>>,
+    grid: BTreeMap<Spanned<String>, Spanned<Vec<f64>>>,
 }
 
 fn default_seed() -> u64 {
@@ -54,11 +55,11 @@ fn default_seed() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
-    name: String,
+    name: Spanned<String>,
     #[serde(default)]
     dist: Vec<String>,
     #[serde(default)]
-    set: BTreeMap<String, f64>,
+    set: BTreeMap<Spanned<String>, Spanned<f64>>,
 }
 
 /// One resolved scenario: its name, extra distribution files, fixed parameter values.
@@ -313,27 +314,27 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     let src = read(manifest)?;
     let m: Manifest = toml::from_str(&src)
         .map_err(|e| Failure::Input(npvrisk::format::parser_error(&name, &src, e).to_string()))?;
-    // Locate a field by its key's first appearance in the manifest (the manifest is small and
-    // its keys are distinct enough for this to point at the right line).
-    let err = |field: &str, value: String, allowed: &str| {
-        let key = field.split('.').next_back().unwrap_or(field);
-        let at = src
-            .find(&format!("{key} ="))
-            .or_else(|| src.find(key))
-            .unwrap_or(0);
+    // An error at byte `at` of the manifest (a value's span as the parser saw it).
+    let err = |at: usize, field: &str, value: String, allowed: &str| {
         Failure::Input(InputError::value(&name, &src, at, field, value, allowed).to_string())
     };
     let base_dir = manifest.parent().unwrap_or(Path::new("."));
     let path_of = |p: &str| -> PathBuf { base_dir.join(p) };
-    if m.draws == 0 {
-        return Err(err("draws", "0".into(), "must be at least 1"));
+    if *m.draws.get_ref() == 0 {
+        return Err(err(
+            m.draws.span().start,
+            "draws",
+            "0".into(),
+            "must be at least 1",
+        ));
     }
-    let sampler = match m.sampler.as_deref().unwrap_or("mc") {
-        "mc" => SamplerKind::MonteCarlo,
-        "lhs" => SamplerKind::LatinHypercube,
-        "sobol" => SamplerKind::Sobol,
-        other => {
+    let sampler = match m.sampler.as_ref().map(|s| s.get_ref().as_str()) {
+        None | Some("mc") => SamplerKind::MonteCarlo,
+        Some("lhs") => SamplerKind::LatinHypercube,
+        Some("sobol") => SamplerKind::Sobol,
+        Some(other) => {
             return Err(err(
+                m.sampler.as_ref().map_or(0, |s| s.span().start),
                 "sampler",
                 format!("{other:?}"),
                 "must be \"mc\", \"lhs\" or \"sobol\"",
@@ -356,30 +357,71 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     for d in &m.dist {
         base_files.push((d.clone(), read(&path_of(d))?));
     }
+    // A fixed parameter value (`set` or `grid`): the path must name a parameter of the model
+    // and the value must lie in its domain.
+    let check_set = |field: &str, key: &Spanned<String>, v: f64, at: usize| {
+        let param = npvrisk::params::resolve(&model, key.get_ref()).map_err(|why| {
+            err(
+                key.span().start,
+                field,
+                format!("{:?}", key.get_ref()),
+                &why,
+            )
+        })?;
+        if param.domain.contains_interval(v, v) {
+            Ok(())
+        } else {
+            Err(err(
+                at,
+                &format!("{field}.{}", key.get_ref()),
+                show(v),
+                &format!("the parameter is {}", param.domain.describe()),
+            ))
+        }
+    };
     // Scenarios from the list and the grid.
     let mut scenarios: Vec<Scenario> = Vec::new();
+    // Where each scenario's name is given (grid scenarios: the grid's first key).
+    let mut name_at: Vec<usize> = Vec::new();
     for s in &m.scenario {
+        for (k, v) in &s.set {
+            check_set("scenario.set", k, *v.get_ref(), v.span().start)?;
+        }
         let mut files = Vec::new();
         for d in &s.dist {
             files.push((d.clone(), read(&path_of(d))?));
         }
         scenarios.push(Scenario {
-            name: s.name.clone(),
+            name: s.name.get_ref().clone(),
             dist: files,
-            set: s.set.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            set: s
+                .set
+                .iter()
+                .map(|(k, v)| (k.get_ref().clone(), *v.get_ref()))
+                .collect(),
         });
+        name_at.push(s.name.span().start);
     }
     if !m.grid.is_empty() {
-        let axes: Vec<(&String, &Vec<f64>)> = m.grid.iter().collect();
-        for (k, vs) in &axes {
-            if vs.is_empty() {
+        let axes: Vec<(&String, &Vec<f64>)> = m
+            .grid
+            .iter()
+            .map(|(k, v)| (k.get_ref(), v.get_ref()))
+            .collect();
+        for (k, vs) in &m.grid {
+            if vs.get_ref().is_empty() {
                 return Err(err(
-                    &format!("grid.{k}"),
+                    vs.span().start,
+                    &format!("grid.{}", k.get_ref()),
                     "[]".into(),
                     "must list at least one value",
                 ));
             }
+            for v in vs.get_ref() {
+                check_set("grid", k, *v, vs.span().start)?;
+            }
         }
+        let grid_at = m.grid.keys().next().map_or(0, |k| k.span().start);
         let mut idx = vec![0usize; axes.len()];
         loop {
             let set: Vec<(String, f64)> = axes
@@ -396,6 +438,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
                 dist: Vec::new(),
                 set,
             });
+            name_at.push(grid_at);
             let mut a = 0;
             loop {
                 if a == axes.len() {
@@ -415,6 +458,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     }
     if scenarios.is_empty() {
         return Err(err(
+            0,
             "scenario",
             "none".into(),
             "a batch needs at least one [[scenario]] or a [grid]",
@@ -423,6 +467,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     for (i, s) in scenarios.iter().enumerate() {
         if !valid_name(&s.name) {
             return Err(err(
+                name_at[i],
                 "scenario.name",
                 format!("{:?}", s.name),
                 "must be letters, digits and _-.= (it names an output folder)",
@@ -430,6 +475,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         }
         if scenarios[..i].iter().any(|p| p.name == s.name) {
             return Err(err(
+                name_at[i],
                 "scenario.name",
                 format!("{:?}", s.name),
                 "scenario names must be unique",
@@ -438,11 +484,12 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     }
     let reference = scenarios
         .iter()
-        .position(|s| s.name == m.reference)
+        .position(|s| s.name == *m.reference.get_ref())
         .ok_or_else(|| {
             err(
+                m.reference.span().start,
                 "reference",
-                format!("{:?}", m.reference),
+                format!("{:?}", m.reference.get_ref()),
                 "must name one of the scenarios",
             )
         })?;
@@ -450,7 +497,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         .scenario_index("base")
         .unwrap_or(model.scenarios.len() - 1);
     let opts = RunOptions {
-        draws: m.draws,
+        draws: *m.draws.get_ref(),
         seed: m.seed,
         sampler,
         block_size: npvrisk::engine::DEFAULT_BLOCK,
@@ -475,9 +522,9 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     Ok(Prepared {
         identity: sha256_hex(ident.as_bytes()),
         name,
-        draws: m.draws,
+        draws: *m.draws.get_ref(),
         seed: m.seed,
-        reference_name: m.reference,
+        reference_name: m.reference.into_inner(),
         model_name,
         model_src,
         model,

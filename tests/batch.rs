@@ -330,31 +330,42 @@ fn a_batch_shares_random_numbers_so_differences_are_precise_and_the_reference_is
 
 #[test]
 fn bad_batch_manifests_exit_2_naming_the_problem() {
+    // Each message names the file, line and column of the value at fault (`m.toml:L:C`).
     let dir = temp_dir("batch-bad");
     for (body, needle) in [
         (
             "draws = 100\nreference = \"x\"\n[[scenario]]\nname = \"a\"\n",
-            "`reference` = \"x\": must name one of the scenarios",
+            "m.toml:2:13: `reference` = \"x\": must name one of the scenarios",
         ),
         (
+            // The second of two equal names is the one at fault.
             "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"a\"\n",
-            "scenario names must be unique",
+            "m.toml:6:8: `scenario.name` = \"a\": scenario names must be unique",
         ),
         (
-            "draws = 0\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n",
-            "`draws` = 0",
+            // A comment mentioning the key does not mislead the location.
+            "# draws: how many\ndraws = 0\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n",
+            "m.toml:2:9: `draws` = 0",
         ),
         (
-            "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\nset = { \"themes.work_skills.realisaton\" = 0.5 }\n",
-            "did you mean `themes.work_skills.realisation`",
+            "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\nset = { \"themes.work_skills.realisaton\" = 0.5 }\n",
+            "m.toml:7:9: `scenario.set` = \"themes.work_skills.realisaton\": names no parameter of the model (did you mean `themes.work_skills.realisation`?)",
         ),
         (
             "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\nset = { \"themes.work_skills.realisation\" = 1.5 }\n",
-            "must stay inside that range",
+            "m.toml:5:44: `scenario.set.themes.work_skills.realisation` = 1.5: the parameter is a share in [0, 1]",
+        ),
+        (
+            "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[grid]\n\"discount_rate\" = [0.03, -2]\n",
+            "m.toml:6:19: `grid.discount_rate` = -2",
+        ),
+        (
+            "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[grid]\n\"discount_rate\" = []\n",
+            "m.toml:6:19: `grid.discount_rate` = []: must list at least one value",
         ),
         (
             "draws = 100\nreference = \"a\"\nsampler = \"halton\"\n[[scenario]]\nname = \"a\"\n",
-            "`sampler`",
+            "m.toml:3:11: `sampler` = \"halton\"",
         ),
         ("drawz = 100\n", "unknown field `drawz`"),
     ] {
