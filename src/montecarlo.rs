@@ -1787,6 +1787,27 @@ fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
         Failure::Internal("MPI could not be initialised (already initialised?)".into())
     })?;
     let world = universe.world();
+    let result = run_mpi_rank(a, &world);
+    if let Err(e) = &result
+        && world.size() > 1
+    {
+        // The other ranks may be waiting for this one: stop them all rather than leave the job
+        // hanging until its time limit.
+        let (m, code) = match e {
+            Failure::Input(m) => (m.as_str(), 2),
+            Failure::Internal(m) => (m.as_str(), 1),
+            Failure::Interrupted => ("interrupted", 130),
+        };
+        eprintln!("error: rank {}: {m}", world.rank());
+        world.abort(code);
+    }
+    result
+}
+
+/// One rank's share of an MPI run (rank 0 also merges and writes the outputs).
+#[cfg(feature = "mpi")]
+fn run_mpi_rank(a: &RunArgs, world: &mpi::topology::SimpleCommunicator) -> Result<(), Failure> {
+    use mpi::traits::*;
     let (rank, size) = (world.rank(), world.size());
     let started = Instant::now();
     let r = ShardRun::new(a, rank as u64, size as u64)?;
@@ -1794,7 +1815,8 @@ fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
     let (_, f) = r.first_pass(&setup)?;
     let root = world.process_at_rank(0);
     if rank != 0 {
-        root.send(&f.encode()[..]);
+        // With the run's header, so that rank 0 can check every rank runs the same run.
+        root.send(&npvrisk::shard::encode_body(&r.header, &f.encode())[..]);
         // Later passes until rank 0 sends an empty plan.
         loop {
             let (msg, _) = root.receive_vec::<u8>();
@@ -1810,8 +1832,15 @@ fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
     let mut first = f;
     for q in 1..size {
         let (msg, _) = world.process_at_rank(q).receive_vec::<u8>();
+        let name = format!("rank {q}'s statistics");
+        let (h, body) = npvrisk::shard::decode_body(&name, &msg).map_err(Failure::Internal)?;
+        if let Some(what) = npvrisk::shard::identity_mismatch(&h, &r.header) {
+            return Err(Failure::Input(format!(
+                "rank {q} runs a different run than rank 0 (give every rank the same options and files): {what}"
+            )));
+        }
         first
-            .add_encoded(&msg)
+            .add_encoded(body)
             .ok_or_else(|| Failure::Internal(format!("unreadable statistics from rank {q}")))?;
     }
     let blocks = Plan::block_count(&r.opts).map_err(|e| Failure::Input(e.to_string()))?;

@@ -552,6 +552,38 @@ fn mpi_runs_with_2_and_3_ranks_give_the_single_process_summary() {
 }
 
 #[test]
+#[cfg(feature = "mpi")]
+#[ignore = "needs Open MPI's mpirun; .ci/run installs it and runs this with --features mpi"]
+fn mpi_runs_whose_ranks_disagree_stop_every_rank_with_exit_2_and_write_nothing() {
+    // Rank 1 is given another seed (MPMD syntax): rank 0 must refuse its statistics and stop the
+    // whole job, not merge them, and rank 1 must not be left waiting for a plan. `timeout` turns
+    // a hang into a failure (exit 124).
+    let dir = temp_dir("mpi-mismatch");
+    let out = dir.join("out");
+    let exe = env!("CARGO_BIN_EXE_npvrisk");
+    let o = std::process::Command::new("timeout")
+        .args(["120", "mpirun", "--allow-run-as-root", "--oversubscribe"])
+        .args(["-n", "1", exe])
+        .args(RUN)
+        .args(["--mpi", "--out"])
+        .arg(&out)
+        .args([":", "-n", "1", exe])
+        .args(RUN)
+        .args(["--mpi", "--seed", "7", "--out"])
+        .arg(&out)
+        .output()
+        .expect("timeout and mpirun (Open MPI) must be installed for this test");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("rank 1 runs a different run than rank 0") && err.contains("seed 7"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing is written");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn the_slurm_script_of_a_batch_runs_an_array_of_scenario_shards_and_a_merge() {
     let dir = temp_dir("slurm-batch-script");
     let manifest = dir.join("batch.toml");
