@@ -22,10 +22,10 @@ use npvrisk::error::{InputError, show};
 use npvrisk::model::ModelSpec;
 use npvrisk::sampler::SamplerKind;
 use npvrisk::stats::{OrderStats, Sorted, mean_sd};
-use npvrisk::summary::{self, FileHash, ReviewPoints, SummaryOptions};
+use npvrisk::summary::{self, FileHash, ReviewPoints, SummaryOptions, sha256_hex};
 
 use crate::montecarlo::{
-    EY2013_DISTS, EY2013_DISTS_FILE, metadata_for, published_points, summary_json,
+    EY2013_DISTS, EY2013_DISTS_FILE, metadata_for, published_points, summary_json, thread_pool,
 };
 use crate::{Failure, Format, out, read};
 
@@ -144,10 +144,7 @@ pub fn batch(
     shard: Option<(u64, u64)>,
 ) -> Result<(), Failure> {
     let p = prepare(manifest)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .build()
-        .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))?;
+    let pool = thread_pool(threads)?;
     match shard {
         None => {
             let all: Vec<usize> = (0..p.scenarios.len()).collect();
@@ -298,14 +295,6 @@ pub fn merge(
         )));
     }
     finish(&p, done, out_dir, format)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Read, check and resolve a manifest.

@@ -101,7 +101,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             draws: draws_n,
             ..run_options(&a)
         };
-        let stream = a.stream || draws_n.saturating_mul(per_draw) > IN_MEMORY_LIMIT;
+        let stream = streams(&a, draws_n, per_draw)?;
         let meta = metadata_for(
             &plan,
             (&model_name, &model_src),
@@ -111,18 +111,6 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             &opts,
         );
         let (s, draws, passes) = if stream {
-            if a.keep_draws {
-                return Err(Failure::Input(format!(
-                    "`--keep-draws` with {draws_n} draws: they need {:.1} GB in memory and more on disk; keep fewer draws",
-                    (draws_n * per_draw) as f64 / 1e9
-                )));
-            }
-            if !a.stream {
-                eprintln!(
-                    "note: {draws_n} draws need {:.1} GB in memory; streaming them instead (--stream)",
-                    (draws_n * per_draw) as f64 / 1e9
-                );
-            }
             let bar = Progress::new(draws_n);
             let (s, passes) = pool
                 .install(|| {
@@ -652,7 +640,7 @@ fn run_options(a: &RunArgs) -> RunOptions {
 }
 
 /// A worker pool with `threads` threads (default: all cores).
-fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
@@ -786,36 +774,46 @@ impl ShardRun {
         }
     }
 
-    /// Pass 1 over the shard's blocks: the statistics a merge needs (header `content` = `stats`).
-    fn first_pass(&self, setup: &Setup) -> Result<(npvrisk::shard::ShardHeader, First), Failure> {
+    /// Pass 1 over the shard's blocks: the statistics a merge needs (header `content` = `stats`),
+    /// saving its progress to `ck` as it goes when given.
+    fn first_pass(
+        &self,
+        setup: &Setup,
+        ck: Option<&StreamCheckpoint>,
+    ) -> Result<(npvrisk::shard::ShardHeader, First), Failure> {
         let (b0, b1) = (self.header.first_block, self.header.end_block);
         let bar = Progress::new(0);
-        let f = if b0 == b1 {
-            setup.empty_first(&self.plan)
-        } else {
-            self.pool
-                .install(|| setup.first_pass(&self.plan, &self.source(&|x| bar.inc(x)), b0, b1))
-                .map_err(|e| Failure::Input(e.to_string()))?
-        };
+        let progress = |x| bar.inc(x);
+        let src = self.source(&progress);
+        let f = self.pool.install(|| match ck {
+            Some(ck) => ck.first_pass(&self.plan, setup, &src),
+            None => setup
+                .first_pass(&self.plan, &src, b0, b1)
+                .map_err(|e| Failure::Input(e.to_string())),
+        })?;
         bar.finish();
-        Ok((self.stats_header(&f), f))
-    }
-
-    /// The header of the shard's pass-1 statistics `f`.
-    fn stats_header(&self, f: &First) -> npvrisk::shard::ShardHeader {
-        npvrisk::shard::ShardHeader {
+        let h = npvrisk::shard::ShardHeader {
             content: "stats".into(),
             rows: f.kept,
             ..self.header.clone()
-        }
+        };
+        Ok((h, f))
     }
 
-    /// A later pass over the shard's blocks with a plan's grids.
-    fn later_pass(&self, grids: &[Grid]) -> Result<Vec<ColPass>, Failure> {
+    /// A later pass over the shard's blocks with a plan's grids, saving its progress as it goes
+    /// when given a checkpoint (and the pass's number).
+    fn later_pass(
+        &self,
+        grids: &[Grid],
+        ck: Option<(&StreamCheckpoint, u32)>,
+    ) -> Result<Vec<ColPass>, Failure> {
         let (b0, b1) = (self.header.first_block, self.header.end_block);
-        self.pool
-            .install(|| npvrisk::stream::pass(&self.plan, &self.source(&|_| {}), grids, b0, b1))
-            .map_err(|e| Failure::Input(e.to_string()))
+        let src = self.source(&|_| {});
+        self.pool.install(|| match ck {
+            Some((ck, pass)) => ck.later_pass(&self.plan, &src, grids, pass),
+            None => npvrisk::stream::pass(&self.plan, &src, grids, b0, b1)
+                .map_err(|e| Failure::Input(e.to_string())),
+        })
     }
 }
 
@@ -878,12 +876,7 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
             );
             return Ok(());
         }
-        let res = match &ck {
-            Some(ck) => r
-                .pool
-                .install(|| ck.later_pass(&r.plan, &r.source(&|_| {}), &grids, ph.pass))?,
-            None => r.later_pass(&grids)?,
-        };
+        let res = r.later_pass(&grids, ck.as_ref().map(|ck| (ck, ph.pass)))?;
         let h = ShardHeader {
             content: "pass".into(),
             pass: ph.pass,
@@ -897,15 +890,7 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
         )
     } else {
         let setup = setup_of(&r, &r.header, false)?;
-        let (h, f) = match &ck {
-            Some(ck) => {
-                let f = r
-                    .pool
-                    .install(|| ck.first_pass(&r.plan, &setup, &r.source(&|_| {})))?;
-                (r.stats_header(&f), f)
-            }
-            None => r.first_pass(&setup)?,
-        };
+        let (h, f) = r.first_pass(&setup, ck.as_ref())?;
         (
             dir.join(shard_file_name(k, n)),
             shard::encode_body(&h, &f.encode()),
@@ -951,11 +936,7 @@ fn read_pass_plan(
 
 /// SHA-256 (hex) of a pass plan's grids.
 fn grids_hash(grids: &[Grid]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(npvrisk::stream::encode_grids(grids))
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    npvrisk::summary::sha256_hex(&npvrisk::stream::encode_grids(grids))
 }
 
 /// `npvrisk merge`: check and join shard files (pass-1 statistics, and the results of later
@@ -1426,6 +1407,28 @@ fn interrupted(saved: &str, dir: &Path) -> Failure {
     Failure::Interrupted
 }
 
+/// Whether a run of `draws` draws of `per_draw` bytes each streams its summary: when asked
+/// (`--stream`), or, with a note, when the draws would not fit in memory; an error when the draws
+/// are also to be kept.
+fn streams(a: &RunArgs, draws: u64, per_draw: u64) -> Result<bool, Failure> {
+    let need = draws.saturating_mul(per_draw);
+    let gb = need as f64 / 1e9;
+    if !a.stream && need <= IN_MEMORY_LIMIT {
+        return Ok(false);
+    }
+    if a.keep_draws {
+        return Err(Failure::Input(format!(
+            "`--keep-draws` with {draws} draws: they need {gb:.1} GB in memory and more on disk; keep fewer draws"
+        )));
+    }
+    if !a.stream {
+        eprintln!(
+            "note: {draws} draws need {gb:.1} GB in memory; streaming them instead (--stream)"
+        );
+    }
+    Ok(true)
+}
+
 /// `content` of the identity of a streamed checkpointed run.
 const STREAMED: &str = "streamed run";
 
@@ -1450,15 +1453,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     let sampler = sampler_kind(a.sampler);
     let opts = run_options(a);
     let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
-    let need = a.draws.saturating_mul(plan_bytes_per_draw(&plan) as u64);
-    let streamed = a.stream || need > IN_MEMORY_LIMIT;
-    if streamed && a.keep_draws {
-        return Err(Failure::Input(format!(
-            "`--keep-draws` with {} draws: they need {:.1} GB in memory and more on disk; keep fewer draws",
-            a.draws,
-            need as f64 / 1e9
-        )));
-    }
+    let streamed = streams(a, a.draws, plan_bytes_per_draw(&plan) as u64)?;
     let mut identity = run_identity(a, &plan, (&model_name, &model_src), blocks);
     if streamed {
         identity.content = STREAMED.into();
@@ -1812,7 +1807,7 @@ fn run_mpi_rank(a: &RunArgs, world: &mpi::topology::SimpleCommunicator) -> Resul
     let started = Instant::now();
     let r = ShardRun::new(a, rank as u64, size as u64)?;
     let setup = setup_of(&r, &r.header, rank == 0)?;
-    let (_, f) = r.first_pass(&setup)?;
+    let (_, f) = r.first_pass(&setup, None)?;
     let root = world.process_at_rank(0);
     if rank != 0 {
         // With the run's header, so that rank 0 can check every rank runs the same run.
@@ -1825,7 +1820,7 @@ fn run_mpi_rank(a: &RunArgs, world: &mpi::topology::SimpleCommunicator) -> Resul
             }
             let grids = npvrisk::stream::decode_grids(&msg)
                 .ok_or_else(|| Failure::Internal("unreadable grids from rank 0".into()))?;
-            let res = r.later_pass(&grids)?;
+            let res = r.later_pass(&grids, None)?;
             root.send(&npvrisk::stream::encode_passes(&res)[..]);
         }
     }
@@ -1860,7 +1855,7 @@ fn run_mpi_rank(a: &RunArgs, world: &mpi::topology::SimpleCommunicator) -> Resul
             for q in 1..size {
                 world.process_at_rank(q).send(&msg[..]);
             }
-            let mut acc = r.later_pass(grids).map_err(|e| match e {
+            let mut acc = r.later_pass(grids, None).map_err(|e| match e {
                 Failure::Input(m) | Failure::Internal(m) => StreamError::Inconsistent(m),
                 Failure::Interrupted => StreamError::Inconsistent("interrupted".into()),
             })?;

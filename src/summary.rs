@@ -56,13 +56,20 @@ pub struct FileHash {
 
 impl FileHash {
     pub fn of(file: &str, contents: &str) -> FileHash {
-        use sha2::Digest;
-        let h = sha2::Sha256::digest(contents.as_bytes());
         FileHash {
             file: file.to_string(),
-            sha256: h.iter().map(|b| format!("{b:02x}")).collect(),
+            sha256: sha256_hex(contents.as_bytes()),
         }
     }
+}
+
+/// SHA-256 of `bytes` as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]

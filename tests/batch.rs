@@ -9,7 +9,8 @@ fn without_timing(text: &str) -> &str {
 }
 
 /// Four scenarios: the reference, a discount rate, and a two-point grid over a delay.
-const MANIFEST: &str = "draws = 20000\nreference = \"default\"\n\n[[scenario]]\nname = \"default\"\n\n[[scenario]]\nname = \"rate5\"\nset = { \"discount_rate\" = 0.05 }\n\n[grid]\n\"themes.work_skills.delay_years\" = [0.0, 1.0]\n";
+/// A batch of the default model: a reference, a changed discount rate and a two-point grid.
+pub const MANIFEST: &str = "draws = 20000\nreference = \"default\"\n\n[[scenario]]\nname = \"default\"\n\n[[scenario]]\nname = \"rate5\"\nset = { \"discount_rate\" = 0.05 }\n\n[grid]\n\"themes.work_skills.delay_years\" = [0.0, 1.0]\n";
 
 /// The scenario folders of a batch output.
 const SCENARIOS: [&str; 4] = [
@@ -271,11 +272,7 @@ fn bad_batch_shards_exit_2_naming_the_file_and_the_mismatch_and_damage_nothing()
 fn a_batch_shares_random_numbers_so_differences_are_precise_and_the_reference_is_a_plain_run() {
     let dir = temp_dir("batch");
     let manifest = dir.join("batch.toml");
-    std::fs::write(
-        &manifest,
-        "draws = 20000\nreference = \"default\"\n\n[[scenario]]\nname = \"default\"\n\n[[scenario]]\nname = \"rate5\"\nset = { \"discount_rate\" = 0.05 }\n\n[grid]\n\"themes.work_skills.delay_years\" = [0.0, 1.0]\n",
-    )
-    .unwrap();
+    std::fs::write(&manifest, MANIFEST).unwrap();
     let out = dir.join("out");
     let o = run_ok(
         bin()

@@ -334,27 +334,8 @@ fn a_real_slurm_array_and_merge_give_the_single_process_summary() {
     args.push("--");
     args.extend(&RUN[1..]);
     let o = run_ok(bin().args(&args));
-    let script = dir.join("submit.sh");
-    std::fs::write(&script, &o.stdout).unwrap();
-    let s = std::process::Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(
-        s.status.success(),
-        "submission failed: {}",
-        String::from_utf8_lossy(&s.stderr)
-    );
     let merged = cluster.join("summary.json");
-    let started = std::time::Instant::now();
-    while !merged.exists() {
-        assert!(
-            started.elapsed().as_secs() < 300,
-            "the merge job did not finish in 5 minutes; logs in {}",
-            cluster.join("logs").display()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    submit_and_wait(&dir, &o.stdout, &cluster, &merged);
     // The merge writes atomically, so once the file exists it is complete.
     assert!(without_timing(&merged) == without_timing(&single.join("summary.json")));
     // Four pass-1 shards and four pass-2 files: the second pass ran on the array, not in the merge.
@@ -640,11 +621,7 @@ fn the_slurm_script_of_a_batch_runs_an_array_of_scenario_shards_and_a_merge() {
 fn a_real_slurm_batch_array_and_merge_give_the_single_process_batch() {
     let dir = temp_dir("slurm-real-batch");
     let manifest = dir.join("batch.toml");
-    std::fs::write(
-        &manifest,
-        "draws = 20000\nreference = \"default\"\n[[scenario]]\nname = \"default\"\n[[scenario]]\nname = \"rate5\"\nset = { \"discount_rate\" = 0.05 }\n[grid]\n\"themes.work_skills.delay_years\" = [0.0, 1.0]\n",
-    )
-    .unwrap();
+    std::fs::write(&manifest, crate::batch::MANIFEST).unwrap();
     let single = dir.join("single");
     run_ok(bin().arg("batch").arg(&manifest).arg("--out").arg(&single));
     let cluster = dir.join("cluster");
@@ -664,27 +641,8 @@ fn a_real_slurm_batch_array_and_merge_give_the_single_process_batch() {
             .arg("--batch")
             .arg(&manifest),
     );
-    let script = dir.join("submit.sh");
-    std::fs::write(&script, &o.stdout).unwrap();
-    let s = std::process::Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(
-        s.status.success(),
-        "submission failed: {}",
-        String::from_utf8_lossy(&s.stderr)
-    );
     let merged = cluster.join("comparison.csv");
-    let started = std::time::Instant::now();
-    while !merged.exists() {
-        assert!(
-            started.elapsed().as_secs() < 300,
-            "the batch merge job did not finish in 5 minutes; logs in {}",
-            cluster.join("logs").display()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    submit_and_wait(&dir, &o.stdout, &cluster, &merged);
     // The merge renames comparison.csv into place last, so once it exists every file is complete.
     assert!(
         std::fs::read(&merged).unwrap() == std::fs::read(single.join("comparison.csv")).unwrap()
@@ -715,16 +673,35 @@ fn interrupt(child: &std::process::Child) {
     assert!(s.success());
 }
 
-/// Wait until `f` holds, up to two minutes.
-fn wait_for(what: &str, f: &dyn Fn() -> bool) {
+/// Wait until `f` holds, up to `secs` seconds.
+fn wait_for(what: &str, secs: u64, f: &dyn Fn() -> bool) {
     let started = std::time::Instant::now();
     while !f() {
         assert!(
-            started.elapsed().as_secs() < 120,
-            "waited 2 minutes for {what}"
+            started.elapsed().as_secs() < secs,
+            "waited {secs} s for {what}"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Submit a script `npvrisk slurm` printed (`script`, saved in `dir`) and wait up to 5 minutes
+/// for its merge job to write `merged` (renamed into place last, so complete once it exists).
+fn submit_and_wait(dir: &Path, script: &[u8], cluster: &Path, merged: &Path) {
+    let path = dir.join("submit.sh");
+    std::fs::write(&path, script).unwrap();
+    let s = std::process::Command::new("bash")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        s.status.success(),
+        "submission failed: {}",
+        String::from_utf8_lossy(&s.stderr)
+    );
+    let logs = cluster.join("logs");
+    let what = format!("the merge job (logs in {})", logs.display());
+    wait_for(&what, 300, &|| merged.exists());
 }
 
 const STREAM_RUN: [&str; 6] = [
@@ -764,7 +741,7 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
     // Ctrl-C in pass 1: once the run has started (its identity is written, then the pilot runs),
     // it stops at the next chunk of blocks and saves pass 1 so far.
     let child = start("--checkpoint");
-    wait_for("the checkpoint folder", &|| {
+    wait_for("the checkpoint folder", 120, &|| {
         ck.join("run.npvshard").exists()
     });
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -782,7 +759,7 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
     // Resumed, then Ctrl-C again once pass 1 is complete (its file is saved again): it stops in
     // pass 2 and saves pass 2 so far.
     let child = start("--resume");
-    wait_for("the end of pass 1", &|| {
+    wait_for("the end of pass 1", 120, &|| {
         std::fs::metadata(&pass1).and_then(|m| m.modified()).ok() != Some(saved)
     });
     interrupt(&child);
@@ -792,7 +769,9 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
     assert!(err.contains("interrupted: pass 2 over"), "{err}");
     assert!(ck.join("stream-pass2.npvshard").exists());
 
-    // Resumed to the end: the same bytes as the uninterrupted run.
+    // Resumed to the end: the same bytes as the uninterrupted run. Pass 1 is complete in the
+    // folder, so it is read back, not computed (and saved) again.
+    let pass1_done = std::fs::metadata(&pass1).unwrap().modified().unwrap();
     let o = start("--resume").wait_with_output().unwrap();
     assert_eq!(
         o.status.code(),
@@ -801,6 +780,11 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(without_timing(&out.join("summary.json")) == reference);
+    assert_eq!(
+        std::fs::metadata(&pass1).unwrap().modified().unwrap(),
+        pass1_done,
+        "the saved pass 1 was not used"
+    );
 
     // The folder of a streamed run is not resumed as a run held in memory, nor by another run.
     for (extra, needle) in [
@@ -848,7 +832,7 @@ fn an_interrupted_shard_resumes_and_merges_to_the_same_summary() {
     // Shard 1, checkpointed, interrupted during pass 1, then resumed.
     let ck = dir.join("ck");
     let child = shard(1, &["--checkpoint".as_ref(), ck.as_os_str()], &resumed);
-    wait_for("the checkpoint folder", &|| {
+    wait_for("the checkpoint folder", 120, &|| {
         ck.join("run.npvshard").exists()
     });
     std::thread::sleep(std::time::Duration::from_millis(300));
