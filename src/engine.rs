@@ -16,7 +16,8 @@ use rayon::prelude::*;
 
 use crate::dist::{std_normal_cdf, std_normal_quantile};
 use crate::distfile::DistSet;
-use crate::model::{Inputs, ModelSpec, ThemeInputs, breakeven, delay_to_zero};
+use crate::kernel::{ThemeEval, TotalEval, slid_profile_pv};
+use crate::model::{Inputs, ModelSpec};
 use crate::params::{Target, ThemeField, apply};
 use crate::rng::path_key;
 use crate::sampler::{Dimension, Sampler, SamplerKind};
@@ -54,6 +55,9 @@ pub struct Plan {
     corr_streams: Vec<usize>,
     /// Per theme: its evaluation when no uncertain input touches it (computed once).
     constant: Vec<Option<ThemeEval>>,
+    /// Per theme: its slid profile PVs ([`slid_profile_pv`]) when no input moves its profile or
+    /// the discount rate (computed once).
+    slid: Vec<Option<Vec<f64>>>,
     /// Whether a draw must start from a fresh copy of the template (partner-share inputs
     /// rescale the other shares; every other input overwrites its own field each draw).
     needs_reset: bool,
@@ -148,76 +152,14 @@ impl Draws {
     }
 }
 
-/// One theme's evaluation for one draw.
-#[derive(Debug, Clone, Default)]
-struct ThemeEval {
-    /// `ENTITY_MEASURES` of the theme.
-    out: [f64; 3],
-    /// Present value of costs.
-    pvc: f64,
-    delay_whole: u8,
-    breakeven: u8,
-    /// Discounted net benefit by year.
-    disc: Vec<f64>,
-    /// Present value of benefits at each whole-year extra delay 0..=horizon+1.
-    pvk: Vec<f64>,
-    /// Discounted profile slid by j whole years, j = 0..=horizon+2 (scratch).
-    shifted: Vec<f64>,
-}
-
-impl ThemeEval {
-    fn compute(&mut self, th: &ThemeInputs, df: &[f64]) {
-        let h = df.len();
-        let kmax = h + 1;
-        let g = th.full_gross_bn();
-        let scaled = th.full_scaled_cost_bn();
-        let uplift = 1.0 + th.optimism_bias_cost;
-        // shifted[j] = Σ_t d_t p(t − j − k0) for the whole part k0 of the theme's own delay.
-        let k0 = th.delay_years.floor();
-        let f = th.delay_years - k0;
-        let k0 = k0 as usize;
-        self.shifted.clear();
-        for j in 0..kmax + 2 {
-            let jj = k0 + j;
-            let mut acc = 0.0;
-            for (t, d) in df.iter().enumerate().skip(jj) {
-                acc += d * th.profile_at((t + 1 - jj) as i64);
-            }
-            self.shifted.push(acc);
-        }
-        self.disc.clear();
-        let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
-        for (i, d) in df.iter().enumerate() {
-            let t = i + 1;
-            let gross = g * th.delayed_profile(t, th.delay_years);
-            let cost = (th.one_off_costs_bn[i] + th.ongoing_costs_bn[i]) * uplift
-                + scaled * th.profile_at(t as i64);
-            let dn = (gross - cost) * d;
-            self.disc.push(dn);
-            npv += dn;
-            pvb += gross * d;
-            pvc += cost * d;
-        }
-        self.pvk.clear();
-        for kk in 0..=kmax {
-            self.pvk
-                .push(g * ((1.0 - f) * self.shifted[kk] + f * self.shifted[kk + 1]));
-        }
-        let pvk = &self.pvk;
-        let delay = delay_to_zero(|kk| pvk[kk as usize] - pvc, kmax as u32);
-        self.out = [npv, pvb, delay.exact_years];
-        self.pvc = pvc;
-        self.delay_whole = delay.whole_years as u8;
-        self.breakeven = breakeven(&self.disc).unwrap_or(0) as u8;
-    }
-}
-
 /// Reusable scratch space of one worker.
 #[derive(Debug, Default)]
 struct Workspace {
-    theme: ThemeEval,
-    total_disc: Vec<f64>,
-    total_pvk: Vec<f64>,
+    themes: Vec<ThemeEval>,
+    /// Whether `themes[t]` holds the plan's precomputed evaluation of an untouched theme.
+    holds_constant: Vec<bool>,
+    total: TotalEval,
+    slid: Vec<f64>,
 }
 
 /// One block's share of the output columns.
@@ -284,11 +226,29 @@ impl Plan {
                 Target::Theme(t, _) => t == ti,
             })
         };
+        let moves_profile = |ti: usize| {
+            set.inputs.iter().any(|i| match i.param.target {
+                Target::DiscountRate => true,
+                Target::Theme(t, f) => t == ti && matches!(f, ThemeField::Profile(_)),
+            })
+        };
+        let df = &template.discount_factors;
+        let slid: Vec<Option<Vec<f64>>> = (0..template.themes.len())
+            .map(|ti| {
+                (!moves_profile(ti)).then(|| {
+                    let mut v = Vec::new();
+                    slid_profile_pv(&template.themes[ti], df, &mut v);
+                    v
+                })
+            })
+            .collect();
         let constant = (0..template.themes.len())
             .map(|ti| {
                 (!touched(ti)).then(|| {
                     let mut e = ThemeEval::default();
-                    e.compute(&template.themes[ti], &template.discount_factors);
+                    let mut v = Vec::new();
+                    slid_profile_pv(&template.themes[ti], df, &mut v);
+                    e.compute(&template.themes[ti], df, &v);
                     e
                 })
             })
@@ -306,6 +266,7 @@ impl Plan {
             input_stream,
             corr_streams,
             constant,
+            slid,
             needs_reset,
             entities,
         })
@@ -382,13 +343,12 @@ impl Plan {
         }
     }
 
-    /// Evaluate one draw's inputs into `out` (continuous outcomes) and the discrete outcomes.
+    /// Evaluate one draw's inputs into `out` (continuous outcomes) and the discrete outcomes,
+    /// with the kernel ([`crate::kernel`]) that `model::evaluate` uses.
     ///
-    /// Same arithmetic as [`crate::model::evaluate`] (a test holds them equal), organised for
-    /// speed: each theme's present value of benefits at every whole-year extra delay is computed
-    /// once and reused for the headline total, and themes no input touches are not recomputed.
     /// `cached`: whether `x` is a draw of this plan's scenario, so that themes no input touches
-    /// can take their precomputed evaluation.
+    /// can take their precomputed evaluation and themes whose profile and discount rate no input
+    /// moves their precomputed slid profile PVs.
     fn evaluate(
         &self,
         x: &Inputs,
@@ -399,53 +359,51 @@ impl Plan {
         ws: &mut Workspace,
     ) {
         let df = &x.discount_factors;
-        let h = df.len();
-        let kmax = h + 1;
         let n_t = x.themes.len();
         let k = ENTITY_MEASURES.len();
         let partner_base = (n_t + 1) * k;
+        ws.themes.resize_with(n_t, ThemeEval::default);
+        ws.holds_constant.resize(n_t, false);
+        for (ti, th) in x.themes.iter().enumerate() {
+            let e = &mut ws.themes[ti];
+            match &self.constant[ti] {
+                Some(c) if cached => {
+                    if !ws.holds_constant[ti] {
+                        e.clone_from(c);
+                        ws.holds_constant[ti] = true;
+                    }
+                }
+                _ => {
+                    ws.holds_constant[ti] = false;
+                    let slid = match &self.slid[ti] {
+                        Some(s) if cached => s,
+                        _ => {
+                            slid_profile_pv(th, df, &mut ws.slid);
+                            &ws.slid
+                        }
+                    };
+                    e.compute(th, df, slid);
+                }
+            }
+            out[ti * k..(ti + 1) * k].copy_from_slice(&[e.npv, e.pv_benefits, e.delay.exact_years]);
+            delay_whole[ti] = e.delay.whole_years as u8;
+            be[ti] = e.breakeven.unwrap_or(0) as u8;
+        }
         for v in out[partner_base..].iter_mut() {
             *v = 0.0;
         }
-        ws.total_disc.clear();
-        ws.total_disc.resize(h, 0.0);
-        ws.total_pvk.clear();
-        ws.total_pvk.resize(kmax + 1, 0.0);
-        let (mut tn, mut tb, mut tc) = (0.0, 0.0, 0.0);
         for (ti, th) in x.themes.iter().enumerate() {
-            let e = match &self.constant[ti] {
-                Some(c) if cached => c,
-                _ => {
-                    ws.theme.compute(th, df);
-                    &ws.theme
-                }
-            };
-            out[ti * k..(ti + 1) * k].copy_from_slice(&e.out);
-            delay_whole[ti] = e.delay_whole;
-            be[ti] = e.breakeven;
             if x.headline[ti] {
-                tn += e.out[0];
-                tb += e.out[1];
-                tc += e.pvc;
-                for (a, b) in ws.total_disc.iter_mut().zip(&e.disc) {
-                    *a += b;
-                }
-                for (a, b) in ws.total_pvk.iter_mut().zip(&e.pvk) {
-                    *a += b;
-                }
                 for (p, share) in th.partner_shares.iter().enumerate() {
-                    out[partner_base + p] += share * e.out[0];
+                    out[partner_base + p] += share * ws.themes[ti].npv;
                 }
             }
         }
-        let total_pvk = &ws.total_pvk;
-        let delay = delay_to_zero(|kk| total_pvk[kk as usize] - tc, kmax as u32);
-        let o = &mut out[n_t * k..(n_t + 1) * k];
-        o[0] = tn;
-        o[1] = tb;
-        o[2] = delay.exact_years;
-        delay_whole[n_t] = delay.whole_years as u8;
-        be[n_t] = breakeven(&ws.total_disc).unwrap_or(0) as u8;
+        ws.total.compute(&ws.themes, &x.headline);
+        let t = &ws.total;
+        out[n_t * k..(n_t + 1) * k].copy_from_slice(&[t.npv, t.pv_benefits, t.delay.exact_years]);
+        delay_whole[n_t] = t.delay.whole_years as u8;
+        be[n_t] = t.breakeven.unwrap_or(0) as u8;
     }
 
     /// Fill one block's rows. Returns the draw indices whose outcome was not finite (only when

@@ -19,6 +19,8 @@
 //! - optimism bias lowers benefits by `optimism_bias_benefit` and raises every cost line by
 //!   `optimism_bias_cost`.
 
+use crate::kernel::{ThemeEval, TotalEval, slid_profile_pv};
+
 /// Whether a partner's budget is a Departmental Expenditure Limit or Annually Managed Expenditure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum BudgetClass {
@@ -240,7 +242,7 @@ pub struct Flows {
 }
 
 /// Outcome of a delay-to-zero search.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct DelayToZero {
     /// Smallest whole number of years of delay at which NPV ≤ 0.
     pub whole_years: u32,
@@ -381,82 +383,15 @@ pub fn discount_factors(rates: &[f64], undiscounted_year: usize) -> Vec<f64> {
     df
 }
 
-/// Present values of a theme's benefits and costs at a given delay (costs do not depend on it).
-pub(crate) fn pv_benefits_at(theme: &ThemeInputs, df: &[f64], delay: f64) -> f64 {
-    let g = theme.full_gross_bn();
-    let mut pv = 0.0;
-    for (i, d) in df.iter().enumerate() {
-        pv += g * theme.delayed_profile(i + 1, delay) * d;
-    }
-    pv
-}
-
-/// Yearly flows of one theme.
-pub fn theme_flows(theme: &ThemeInputs, df: &[f64]) -> Flows {
-    let n = df.len();
-    let g = theme.full_gross_bn();
-    let scaled = theme.full_scaled_cost_bn();
-    let uplift = 1.0 + theme.optimism_bias_cost;
-    let mut flows = Flows {
-        gross_benefits: Vec::with_capacity(n),
-        costs: Vec::with_capacity(n),
-        net: Vec::with_capacity(n),
-        discounted_net: Vec::with_capacity(n),
-    };
-    for (i, d) in df.iter().enumerate() {
-        let t = i + 1;
-        let gross = g * theme.delayed_profile(t, theme.delay_years);
-        let activity = theme.profile_at(t as i64);
-        let cost =
-            (theme.one_off_costs_bn[i] + theme.ongoing_costs_bn[i]) * uplift + scaled * activity;
-        let net = gross - cost;
-        flows.gross_benefits.push(gross);
-        flows.costs.push(cost);
-        flows.net.push(net);
-        flows.discounted_net.push(net * d);
-    }
-    flows
-}
-
-/// Smallest whole-year and exact extra delay at which `npv(delay) ≤ 0`, for an NPV that is
-/// piecewise linear in the delay between whole years. `npv_at(k)` gives the NPV at `k` extra
-/// whole years; `max_years` bounds the search (at that delay no benefit falls in the horizon).
-pub(crate) fn delay_to_zero(npv_at: impl Fn(u32) -> f64, max_years: u32) -> DelayToZero {
-    let mut prev = npv_at(0);
-    if prev <= 0.0 {
-        return DelayToZero {
-            whole_years: 0,
-            exact_years: 0.0,
-        };
-    }
-    for k in 1..=max_years {
-        let cur = npv_at(k);
-        if cur <= 0.0 {
-            // Linear within the year: the root of prev + (cur - prev) x on [0, 1].
-            let x = prev / (prev - cur);
-            return DelayToZero {
-                whole_years: k,
-                exact_years: (k - 1) as f64 + x,
-            };
-        }
-        prev = cur;
-    }
-    // Unreachable for valid inputs (no benefits remain at `max_years`), but stay total.
-    DelayToZero {
-        whole_years: max_years,
-        exact_years: max_years as f64,
-    }
-}
-
-pub(crate) fn breakeven(discounted_net: &[f64]) -> Option<u32> {
-    let mut cum = 0.0;
-    for (i, v) in discounted_net.iter().enumerate() {
-        cum += v;
-        if cum >= 0.0 {
-            return Some(i as u32 + 1);
+impl Flows {
+    fn of(e: &ThemeEval) -> Flows {
+        Flows {
+            gross_benefits: e.gross.clone(),
+            costs: e.costs.clone(),
+            net: e.gross.iter().zip(&e.costs).map(|(g, c)| g - c).collect(),
+            discounted_net: e.discounted_net.clone(),
         }
     }
-    None
 }
 
 fn leakage(npv: f64, pv_benefits: f64) -> Option<f64> {
@@ -467,48 +402,47 @@ fn leakage(npv: f64, pv_benefits: f64) -> Option<f64> {
     }
 }
 
-/// Evaluate one scenario's inputs.
+/// Evaluate one scenario's inputs: the kernel ([`crate::kernel`]) per theme and for the headline
+/// total, then the report's derived figures (steady state, shares, partner allocations).
 pub fn evaluate(inputs: &Inputs, partners: &[Partner]) -> Evaluation {
     let df = &inputs.discount_factors;
-    let n = df.len();
-    let max_delay = n as u32 + 1;
+    let mut slid = Vec::new();
+    let evals: Vec<ThemeEval> = inputs
+        .themes
+        .iter()
+        .map(|th| {
+            slid_profile_pv(th, df, &mut slid);
+            let mut e = ThemeEval::default();
+            e.compute(th, df, &slid);
+            e
+        })
+        .collect();
     let mut themes = Vec::with_capacity(inputs.themes.len());
     let mut allocations = Vec::with_capacity(inputs.themes.len());
-    for th in &inputs.themes {
-        let flows = theme_flows(th, df);
-        let npv: f64 = flows.discounted_net.iter().sum();
-        let pv_costs: f64 = flows.costs.iter().zip(df).map(|(c, d)| c * d).sum();
-        let pv_benefits = npv + pv_costs;
-        let steady_costs =
-            th.ongoing_costs_bn[n - 1] * (1.0 + th.optimism_bias_cost) + th.full_scaled_cost_bn();
-        let net_annual = th.full_gross_bn() - steady_costs;
-        let delay = delay_to_zero(
-            |k| pv_benefits_at(th, df, th.delay_years + k as f64) - pv_costs,
-            max_delay,
-        );
+    for (th, e) in inputs.themes.iter().zip(&evals) {
         let outcome = Outcome {
-            breakeven_year: breakeven(&flows.discounted_net),
-            flows,
-            npv,
-            pv_benefits,
-            pv_costs,
-            net_annual,
+            flows: Flows::of(e),
+            npv: e.npv,
+            pv_benefits: e.pv_benefits,
+            pv_costs: e.pv_costs,
+            net_annual: e.net_annual,
             addressable_spend: th.addressable_spend_bn,
-            share_of_addressable: net_annual / th.addressable_spend_bn,
-            leakage_to_zero: leakage(npv, pv_benefits),
-            delay_to_zero: delay,
+            share_of_addressable: e.net_annual / th.addressable_spend_bn,
+            leakage_to_zero: leakage(e.npv, e.pv_benefits),
+            delay_to_zero: e.delay,
+            breakeven_year: e.breakeven,
         };
         allocations.push(allocate(
             &th.partner_shares,
             partners,
-            net_annual,
-            npv,
-            pv_benefits,
-            pv_costs,
+            e.net_annual,
+            e.npv,
+            e.pv_benefits,
+            e.pv_costs,
         ));
         themes.push(outcome);
     }
-    let total = total_outcome(inputs, &themes, max_delay);
+    let total = total_outcome(inputs, &evals, &themes);
     let mut total_allocations = Vec::with_capacity(partners.len());
     for (p, partner) in partners.iter().enumerate() {
         let mut a = Allocation {
@@ -572,16 +506,17 @@ fn allocate(
         .collect()
 }
 
-fn total_outcome(inputs: &Inputs, themes: &[Outcome], max_delay: u32) -> Outcome {
-    let df = &inputs.discount_factors;
-    let n = df.len();
+fn total_outcome(inputs: &Inputs, evals: &[ThemeEval], themes: &[Outcome]) -> Outcome {
+    let n = inputs.discount_factors.len();
+    let mut total = TotalEval::default();
+    total.compute(evals, &inputs.headline);
     let mut flows = Flows {
         gross_benefits: vec![0.0; n],
         costs: vec![0.0; n],
         net: vec![0.0; n],
-        discounted_net: vec![0.0; n],
+        discounted_net: total.discounted_net.clone(),
     };
-    let (mut npv, mut pv_b, mut pv_c, mut annual, mut spend) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut annual, mut spend) = (0.0, 0.0);
     for (t, o) in themes.iter().enumerate() {
         if !inputs.headline[t] {
             continue;
@@ -590,37 +525,21 @@ fn total_outcome(inputs: &Inputs, themes: &[Outcome], max_delay: u32) -> Outcome
             flows.gross_benefits[i] += o.flows.gross_benefits[i];
             flows.costs[i] += o.flows.costs[i];
             flows.net[i] += o.flows.net[i];
-            flows.discounted_net[i] += o.flows.discounted_net[i];
         }
-        npv += o.npv;
-        pv_b += o.pv_benefits;
-        pv_c += o.pv_costs;
         annual += o.net_annual;
         spend += o.addressable_spend;
     }
-    let delay = delay_to_zero(
-        |k| {
-            let mut v = -pv_c;
-            for (t, th) in inputs.themes.iter().enumerate() {
-                if inputs.headline[t] {
-                    v += pv_benefits_at(th, df, th.delay_years + k as f64);
-                }
-            }
-            v
-        },
-        max_delay,
-    );
     Outcome {
-        breakeven_year: breakeven(&flows.discounted_net),
+        breakeven_year: total.breakeven,
         flows,
-        npv,
-        pv_benefits: pv_b,
-        pv_costs: pv_c,
+        npv: total.npv,
+        pv_benefits: total.pv_benefits,
+        pv_costs: total.pv_costs,
         net_annual: annual,
         addressable_spend: spend,
         share_of_addressable: if spend > 0.0 { annual / spend } else { 0.0 },
-        leakage_to_zero: leakage(npv, pv_b),
-        delay_to_zero: delay,
+        leakage_to_zero: leakage(total.npv, total.pv_benefits),
+        delay_to_zero: total.delay,
     }
 }
 
@@ -730,10 +649,16 @@ mod tests {
     fn fractional_delay_interpolates_between_whole_years() {
         let t = theme(vec![0.2, 0.6, 1.0], 1.0, vec![0.0; 3], 0.0);
         let df = discount_factors(&[0.0; 3], 1);
-        let a = pv_benefits_at(&t, &df, 1.0);
-        let b = pv_benefits_at(&t, &df, 2.0);
-        let m = pv_benefits_at(&t, &df, 1.25);
+        let mut slid = Vec::new();
+        crate::kernel::slid_profile_pv(&t, &df, &mut slid);
+        let mut e = ThemeEval::default();
+        e.compute(&t, &df, &slid);
+        let a = e.pv_benefits_delayed(1.0);
+        let b = e.pv_benefits_delayed(2.0);
+        let m = e.pv_benefits_delayed(1.25);
         assert!((m - (0.75 * a + 0.25 * b)).abs() < 1e-12);
+        // Without discounting, a delay of 1 leaves the profile's first two years: 0.2 + 0.6.
+        assert!((a - 0.8).abs() < 1e-12 && (b - 0.2).abs() < 1e-12);
     }
 
     #[test]
