@@ -26,7 +26,7 @@ use toml::Spanned;
 use crate::dist::{Dist, DistError};
 use crate::error::{InputError, show};
 use crate::model::ModelSpec;
-use crate::params::{self, Domain, ParamRef};
+use crate::params::{self, Domain, ParamRef, Target, ThemeField};
 
 /// How one input's values are drawn from a uniform `u`.
 #[derive(Debug, Clone)]
@@ -277,6 +277,7 @@ pub fn parse_dist_file(
             ));
         }
         let dist = build(&ctx, &ri, &param, model, span.start)?;
+        check_share(&ctx, ri.path.span().start, &param, model, &inputs)?;
         let stream = match &ri.stream {
             Some(s) => s.get_ref().clone(),
             None => path.clone(),
@@ -790,6 +791,58 @@ fn psd_factor(r: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     Some(a)
 }
 
+/// A drawn partner share is balanced by rescaling the theme's other shares in proportion to
+/// their point values (`params::apply`), so that the shares still sum to 1. That needs other
+/// shares to rescale, and it keeps only one drawn share per theme exact: a second drawn share of
+/// the same theme would be rescaled by the first, so it is refused rather than silently changed.
+fn check_share(
+    ctx: &Ctx,
+    at: usize,
+    param: &ParamRef,
+    model: &ModelSpec,
+    earlier: &[Input],
+) -> Result<(), InputError> {
+    let Target::Theme(ti, ThemeField::Share(p)) = param.target else {
+        return Ok(());
+    };
+    let theme = &model.themes[ti];
+    if let Some(other) = earlier
+        .iter()
+        .find(|i| matches!(i.param.target, Target::Theme(t, ThemeField::Share(_)) if t == ti))
+    {
+        return Err(ctx.err(
+            at,
+            "input.path",
+            format!("{:?}", param.path),
+            &format!(
+                "one partner share per theme can be drawn, and `{}` already draws one of theme `{}`: the other shares are rescaled so the shares sum to 1, which would change the first draw; draw one share, or give the partners one stream and a position (`between_scenarios`)",
+                other.param.path, theme.id
+            ),
+        ));
+    }
+    for s in 0..model.scenarios.len() {
+        let shares = theme.partner_shares.get(s);
+        let others: f64 = shares
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != p)
+            .map(|(_, v)| v)
+            .sum();
+        if others <= 0.0 {
+            return Err(ctx.err(
+                at,
+                "input.path",
+                format!("{:?}", param.path),
+                &format!(
+                    "every other partner's share of theme `{}` is 0 in scenario `{}`, so a drawn share below 1 cannot be balanced to keep the shares summing to 1; give the partner that takes the rest a non-zero share in the model",
+                    theme.id, model.scenarios[s]
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Overlay distribution files (in order) on a model. `files` are (name, contents).
 pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, InputError> {
     let mut by_path: BTreeMap<String, Input> = BTreeMap::new();
@@ -805,6 +858,30 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
         }
         if let Some(c) = c {
             corr = Some((name.clone(), src.clone(), c));
+        }
+    }
+    // One drawn share per theme across files too (`check_share`).
+    for (a, pa) in order.iter().enumerate() {
+        let ta = by_path[pa].param.target;
+        if let Target::Theme(ti, ThemeField::Share(_)) = ta
+            && let Some(pb) = order[..a].iter().find(|pb| {
+                matches!(by_path[*pb].param.target, Target::Theme(t, ThemeField::Share(_)) if t == ti)
+            })
+        {
+            let i = &by_path[pa];
+            let (name, src) = files.iter().find(|(n, _)| *n == i.file).expect("the input's file");
+            let at = src.find(pa.as_str()).unwrap_or(0);
+            return Err(InputError::value(
+                name,
+                src,
+                at,
+                "input.path",
+                format!("{pa:?}"),
+                &format!(
+                    "one partner share per theme can be drawn, and `{pb}` (in `{}`) already draws one of theme `{}`: the other shares are rescaled so the shares sum to 1, which would change the first draw",
+                    by_path[pb].file, model.themes[ti].id
+                ),
+            ));
         }
     }
     // Sorted by path: the order of inputs (and Sobol dimensions) does not depend on file order.

@@ -222,13 +222,13 @@ impl Plan {
         entities.push("total".into());
         let touched = |ti: usize| {
             set.inputs.iter().any(|i| match i.param.target {
-                Target::DiscountRate => true,
+                Target::DiscountRate(_) => true,
                 Target::Theme(t, _) => t == ti,
             })
         };
         let moves_profile = |ti: usize| {
             set.inputs.iter().any(|i| match i.param.target {
-                Target::DiscountRate => true,
+                Target::DiscountRate(_) => true,
                 Target::Theme(t, f) => t == ti && matches!(f, ThemeField::Profile(_)),
             })
         };
@@ -253,10 +253,14 @@ impl Plan {
                 })
             })
             .collect();
-        let needs_reset = set
-            .inputs
-            .iter()
-            .any(|i| matches!(i.param.target, Target::Theme(_, ThemeField::Share(_))));
+        // Partner shares rescale the other shares and a whole rate schedule shifts relative to
+        // the model's: both read what they overwrite, so each draw starts from the template.
+        let needs_reset = set.inputs.iter().any(|i| {
+            matches!(
+                i.param.target,
+                Target::Theme(_, ThemeField::Share(_)) | Target::DiscountRate(None)
+            )
+        });
         Ok(Plan {
             model,
             scenario,

@@ -393,6 +393,8 @@ mod tests {
         );
         let c = theme(vec![1.0; 5], 9.0, vec![0.0; 5], 0.5);
         let inputs = Inputs {
+            discount_rates: vec![0.035; 5],
+            undiscounted_year: 1,
             discount_factors: df.clone(),
             themes: vec![a.clone(), b.clone(), c],
             headline: vec![true, true, false],

@@ -201,6 +201,10 @@ impl ThemeInputs {
 /// One scenario's inputs for the whole model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inputs {
+    /// Discount rate per year, as [`ModelSpec::discount_rates`], and the undiscounted year: what a
+    /// sampled rate moves ([`crate::params::apply`] rebuilds the factors from them).
+    pub discount_rates: Vec<f64>,
+    pub undiscounted_year: usize,
     /// Discount factor per year (index 0 = year 1).
     pub discount_factors: Vec<f64>,
     pub themes: Vec<ThemeInputs>,
@@ -211,6 +215,8 @@ pub struct Inputs {
 impl Inputs {
     /// Overwrite `self` with `other` without reallocating (both come from the same model).
     pub fn copy_from(&mut self, other: &Inputs) {
+        self.discount_rates.copy_from_slice(&other.discount_rates);
+        self.undiscounted_year = other.undiscounted_year;
         self.discount_factors
             .copy_from_slice(&other.discount_factors);
         for (a, b) in self.themes.iter_mut().zip(&other.themes) {
@@ -356,6 +362,8 @@ impl ModelSpec {
             })
             .collect();
         Inputs {
+            discount_rates: self.discount_rates.clone(),
+            undiscounted_year: self.undiscounted_year,
             discount_factors: self.discount_factors(),
             themes,
             headline: self.themes.iter().map(|t| !t.indicative).collect(),
@@ -578,6 +586,8 @@ mod tests {
     fn inputs(t: ThemeInputs, rate: f64) -> Inputs {
         let n = t.one_off_costs_bn.len();
         Inputs {
+            discount_rates: vec![rate; n],
+            undiscounted_year: 1,
             discount_factors: discount_factors(&vec![rate; n], 1),
             themes: vec![t],
             headline: vec![true],

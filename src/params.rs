@@ -64,8 +64,11 @@ pub enum ThemeField {
 /// Where a parameter lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// The discount rate, the same in every year.
-    DiscountRate,
+    /// The discount rate schedule: `None` moves the whole schedule (every year's rate shifts by
+    /// the same amount, so the value drawn is the last year's rate, the path's point value), `Some(i)`
+    /// the rate of list element `i` (as in the model file's `discount_rate` list). The undiscounted
+    /// year stays the model's.
+    DiscountRate(Option<usize>),
     Theme(usize, ThemeField),
 }
 
@@ -168,11 +171,29 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
             .unwrap_or_default();
         format!("names no parameter of the model{hint}")
     };
-    if path == "discount_rate" {
-        let r = m.discount_rates[m.discount_rates.len() - 1];
+    if let Some(rest) = path.strip_prefix("discount_rate") {
+        let n = m.discount_rates.len();
+        let index = match rest {
+            "" => None,
+            _ => {
+                let i: usize = rest
+                    .strip_prefix('[')
+                    .and_then(|x| x.strip_suffix(']'))
+                    .and_then(|x| x.parse().ok())
+                    .ok_or_else(unknown)?;
+                if i >= n {
+                    return Err(format!(
+                        "year index {i} is outside the list of {n} rates (0 to {})",
+                        n - 1
+                    ));
+                }
+                Some(i)
+            }
+        };
+        let r = m.discount_rates[index.unwrap_or(n - 1)];
         return Ok(ParamRef {
             path: path.into(),
-            target: Target::DiscountRate,
+            target: Target::DiscountRate(index),
             domain: Domain::Rate,
             values: scenarios.map(|_| vec![r]).collect(),
         });
@@ -299,9 +320,22 @@ fn read(t: &crate::model::ThemeInputs, f: ThemeField) -> f64 {
 /// Write sampled values into resolved inputs. `values.len()` is the parameter's width.
 pub fn apply(inputs: &mut Inputs, target: Target, values: &[f64]) {
     match target {
-        Target::DiscountRate => {
-            let n = inputs.discount_factors.len();
-            inputs.discount_factors = discount_factors(&vec![values[0]; n], 1);
+        Target::DiscountRate(index) => {
+            let rates = &mut inputs.discount_rates;
+            match index {
+                Some(i) => rates[i] = values[0],
+                None => {
+                    let shift = values[0] - rates[rates.len() - 1];
+                    for r in rates.iter_mut() {
+                        *r += shift;
+                    }
+                    // Exactly the drawn value in the reference year, whatever the rounding.
+                    let last = rates.len() - 1;
+                    rates[last] = values[0];
+                }
+            }
+            let df = discount_factors(rates, inputs.undiscounted_year);
+            inputs.discount_factors.copy_from_slice(&df);
         }
         Target::Theme(ti, f) => {
             let t = &mut inputs.themes[ti];

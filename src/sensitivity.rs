@@ -279,7 +279,7 @@ pub fn switching_values(plan: &Plan) -> Vec<SwitchingValue> {
                 || f.inputs
                     .iter()
                     .any(|&i| match plan.set.inputs[i].param.target {
-                        crate::params::Target::DiscountRate => true,
+                        crate::params::Target::DiscountRate(_) => true,
                         crate::params::Target::Theme(t, _) => t == e,
                     })
         };

@@ -382,3 +382,175 @@ fn precision_doubles_the_draws_until_every_reported_percentile_is_precise_enough
         }
     }
 }
+
+/// A model with a per-year rate schedule and year 2 as the undiscounted year, so that a sampled
+/// rate that rebuilt the factors from a flat rate and year 1 would change the NPV.
+const SCHEDULE_MODEL: &str = r#"
+[model]
+name = "schedule"
+price_base = "2024-25"
+horizon_years = 4
+discount_rate = [0.035, 0.035, 0.03, 0.025]
+undiscounted_year = 2
+scenarios = ["central"]
+
+[[partners]]
+id = "council"
+name = "Council"
+budget_class = "DEL"
+budget_bn = 1.0
+
+[[partners]]
+id = "NHS"
+name = "NHS"
+budget_class = "DEL"
+budget_bn = 2.0
+
+[[themes]]
+id = "a"
+name = "A"
+addressable_spend_bn = 1.0
+profile = [0.5, 1.0]
+gross_benefit_bn = 0.4
+realisation = 1.0
+cashability = 1.0
+optimism_bias_benefit = 0.0
+optimism_bias_cost = 0.0
+one_off_costs_bn = [0.3, 0.1, 0, 0]
+ongoing_costs_bn = [0.02, 0.02, 0.02, 0.02]
+scaled_cost_bn = 0.05
+[themes.partner_shares]
+council = 0.6
+NHS = 0.4
+"#;
+
+fn plan_with(model: &str, dists: &str) -> Result<Plan, String> {
+    let m = parse_model("m.toml", model).map_err(|e| e.to_string())?;
+    let set = distfile::load(&m, &[("d.toml".into(), dists.into())]).map_err(|e| e.to_string())?;
+    Plan::new(m, 0, set)
+}
+
+fn npv_of_fixed_run(plan: &Plan) -> Vec<f64> {
+    let d = plan
+        .run(&opts(3, SamplerKind::MonteCarlo, 2), &|_| {})
+        .unwrap();
+    d.outcomes.iter().map(|c| c[2]).collect()
+}
+
+#[test]
+fn fixed_distributions_at_the_point_values_reproduce_the_deterministic_model() {
+    // Discount rate (whole schedule, the reference year's value 0.025, and one year), a partner
+    // share and a scalar, each fixed at the model's own value: the run equals `evaluate`.
+    let dists = r#"
+[[input]]
+path = "discount_rate"
+kind = "fixed"
+value = 0.025
+[[input]]
+path = "discount_rate[2]"
+kind = "fixed"
+value = 0.03
+[[input]]
+path = "themes.a.partner_shares.council"
+kind = "fixed"
+value = 0.6
+[[input]]
+path = "themes.a.realisation"
+kind = "fixed"
+value = 1.0
+"#;
+    let plan = plan_with(SCHEDULE_MODEL, dists).unwrap();
+    let e = plan.model.evaluate(0);
+    let run = npv_of_fixed_run(&plan);
+    let layout = plan.evaluate_inputs(&plan.model.inputs(0));
+    assert_eq!(run, layout, "a fixed run differs from the point evaluation");
+    let npv = |name: &str| {
+        run[(0..plan.n_outcomes())
+            .find(|&c| plan.outcome_name(c) == name)
+            .unwrap()]
+    };
+    assert_eq!(npv("total.npv"), e.total.npv);
+    assert_eq!(npv("partner.council.npv"), 0.6 * e.total.npv);
+    assert_eq!(npv("partner.NHS.npv"), 0.4 * e.total.npv);
+    // The embedded model: a fixed discount rate at its own 3.5% leaves every NPV unchanged.
+    let m = parse_model(EY2013_MODEL_FILE, EY2013_MODEL).unwrap();
+    let s = m.scenario_index("base").unwrap();
+    let set = distfile::load(
+        &m,
+        &[(
+            "d.toml".into(),
+            "[[input]]\npath = \"discount_rate\"\nkind = \"fixed\"\nvalue = 0.035\n".into(),
+        )],
+    )
+    .unwrap();
+    let plan = Plan::new(m, s, set).unwrap();
+    let e = plan.model.evaluate(s);
+    let run = npv_of_fixed_run(&plan);
+    let total = (0..plan.n_outcomes())
+        .find(|&c| plan.outcome_name(c) == "total.npv")
+        .unwrap();
+    assert_eq!(run[total], e.total.npv);
+}
+
+#[test]
+fn a_sampled_rate_shifts_the_schedule_and_keeps_the_undiscounted_year() {
+    // 1 point more in the reference year moves every year's rate by 1 point; year 2 stays at 1.
+    let plan = plan_with(
+        SCHEDULE_MODEL,
+        "[[input]]\npath = \"discount_rate\"\nkind = \"fixed\"\nvalue = 0.035\n",
+    )
+    .unwrap();
+    let mut x = plan.model.inputs(0);
+    x.discount_factors = vec![1.045, 1.0, 1.0 / 1.04, 1.0 / (1.04 * 1.035)];
+    let expected = plan.evaluate_inputs(&x);
+    assert_eq!(npv_of_fixed_run(&plan), expected);
+}
+
+#[test]
+fn a_drawn_share_keeps_the_shares_summing_to_one_or_is_refused() {
+    let plan = plan_with(
+        SCHEDULE_MODEL,
+        "[[input]]\npath = \"themes.a.partner_shares.NHS\"\nkind = \"uniform\"\nmin = 0\nmax = 1\n",
+    )
+    .unwrap();
+    let d = plan
+        .run(&opts(500, SamplerKind::MonteCarlo, 64), &|_| {})
+        .unwrap();
+    let col = |name: &str| {
+        &d.outcomes[(0..plan.n_outcomes())
+            .find(|&c| plan.outcome_name(c) == name)
+            .unwrap()]
+    };
+    let (total, council, nhs) = (
+        col("total.npv"),
+        col("partner.council.npv"),
+        col("partner.NHS.npv"),
+    );
+    for r in 0..d.n {
+        assert!((council[r] + nhs[r] - total[r]).abs() <= 1e-12 * total[r].abs());
+        assert!((nhs[r] / total[r] - d.inputs[0][r]).abs() < 1e-12);
+    }
+    // Council 1 / NHS 0: nothing can absorb a drawn council share below 1.
+    let lopsided = SCHEDULE_MODEL.replace("council = 0.6\nNHS = 0.4", "council = 1\nNHS = 0");
+    let err = plan_with(
+        &lopsided,
+        "[[input]]\npath = \"themes.a.partner_shares.council\"\nkind = \"uniform\"\nmin = 0.5\nmax = 1\n",
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.contains("d.toml:2:8") && err.contains("every other partner's share"),
+        "{err}"
+    );
+    // Two drawn shares of one theme: refused at the second, located.
+    let err = plan_with(
+        SCHEDULE_MODEL,
+        "[[input]]\npath = \"themes.a.partner_shares.NHS\"\nkind = \"fixed\"\nvalue = 0.4\n[[input]]\npath = \"themes.a.partner_shares.council\"\nkind = \"fixed\"\nvalue = 0.6\n",
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.contains("d.toml:6:8") && err.contains("one partner share per theme"),
+        "{err}"
+    );
+}
