@@ -877,7 +877,7 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
                 at,
                 "input.path",
                 format!("{pa:?}"),
-                &format!(
+                format!(
                     "one partner share per theme can be drawn, and `{pb}` (in `{}`) already draws one of theme `{}`: the other shares are rescaled so the shares sum to 1, which would change the first draw",
                     by_path[pb].file, model.themes[ti].id
                 ),
