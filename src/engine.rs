@@ -507,6 +507,24 @@ impl Plan {
         end: u64,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Draws, RunError> {
+        let mut d = self.empty_draws();
+        let mut kept = Vec::new();
+        self.run_blocks_into(opts, first, end, progress, &mut d, &mut kept)?;
+        Ok(d)
+    }
+
+    /// [`Plan::run_blocks`] into `d` (which must have this plan's layout), reusing its columns'
+    /// memory: a pass over many chunks touches its pages once, not once per chunk. `kept` is
+    /// scratch space.
+    pub fn run_blocks_into(
+        &self,
+        opts: &RunOptions,
+        first: u64,
+        end: u64,
+        progress: &(dyn Fn(u64) + Sync),
+        d: &mut Draws,
+        kept: &mut Vec<bool>,
+    ) -> Result<(), RunError> {
         let total_blocks = Self::block_count(opts)?;
         if first >= end || end > total_blocks {
             return Err(RunError::Options(format!(
@@ -533,16 +551,17 @@ impl Plan {
             .map_err(|_| too_many())?;
         let n = r1 - r0;
         let blocks = n.div_ceil(size);
-        let n_ent = self.entities.len();
-        let mut d = Draws {
-            n,
-            outcomes: (0..self.n_outcomes()).map(|_| vec![0.0; n]).collect(),
-            delay_whole: (0..n_ent).map(|_| vec![0u8; n]).collect(),
-            breakeven: (0..n_ent).map(|_| vec![0u8; n]).collect(),
-            inputs: (0..self.set.inputs.len()).map(|_| vec![0.0; n]).collect(),
-            skipped: Vec::new(),
-        };
-        let mut kept = vec![true; n];
+        // Every row is written by its block (or dropped below), so old contents may stay.
+        d.n = n;
+        d.skipped.clear();
+        for c in d.outcomes.iter_mut().chain(d.inputs.iter_mut()) {
+            c.resize(n, 0.0);
+        }
+        for c in d.delay_whole.iter_mut().chain(d.breakeven.iter_mut()) {
+            c.resize(n, 0);
+        }
+        kept.clear();
+        kept.resize(n, true);
         let results: Vec<Result<Vec<u64>, RunError>> = {
             let outcomes = split_columns(&mut d.outcomes, size, blocks);
             let dws = split_columns(&mut d.delay_whole, size, blocks);
@@ -592,14 +611,14 @@ impl Plan {
                 col.truncate(w);
             }
             for c in d.outcomes.iter_mut().chain(d.inputs.iter_mut()) {
-                compact(c, &kept);
+                compact(c, kept);
             }
             for c in d.delay_whole.iter_mut().chain(d.breakeven.iter_mut()) {
-                compact(c, &kept);
+                compact(c, kept);
             }
             d.n = n - d.skipped.len();
         }
-        Ok(d)
+        Ok(())
     }
 
     /// Evaluate arbitrary inputs (e.g. another scenario of the same model) in the engine's layout.

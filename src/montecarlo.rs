@@ -101,7 +101,9 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             draws: draws_n,
             ..run_options(&a)
         };
-        let stream = streams(&a, draws_n, per_draw)?;
+        // A run that does not keep its draws never holds them: its summary is streamed over
+        // blocks (the same bits as summarising draws held in memory).
+        let stream = !a.keep_draws || streams(&a, draws_n, per_draw)?;
         let meta = metadata_for(
             &plan,
             (&model_name, &model_src),
@@ -120,7 +122,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
                         meta,
                         &summary_options(&a.percentiles, a.interval, &a.thresholds),
                         &review_points(embedded),
-                        &StreamConfig::default(),
+                        &StreamConfig::single_process(),
                         &|k| bar.inc(k),
                     )
                 })

@@ -61,6 +61,26 @@ pub struct StreamConfig {
     pub bins: u32,
     /// Largest cell collected whole; larger cells are subdivided.
     pub collect_cap: u64,
+    /// Draws numbered below this bracket the wanted ranks for pass 1. Every part of a run must
+    /// use the same grids, so shards, merges and checkpoints keep [`GRID_PILOT_DRAWS`]; a run in
+    /// one process has the larger [`PILOT_DRAWS`] pilot anyway and gets tighter brackets from it.
+    pub grid_pilot: u64,
+    /// Pass 1 collects the values of a bracket whose expected count is at most this (0: never),
+    /// instead of counting them into bins: the rank is then found without a second pass.
+    pub collect_first: u64,
+}
+
+impl StreamConfig {
+    /// The configuration of a run in one process: brackets from the full pilot, collected in
+    /// pass 1 while they hold at most 2¹⁶ values each (about 0.5 MB), so that runs up to a few
+    /// million draws finish in one pass over the draws.
+    pub fn single_process() -> StreamConfig {
+        StreamConfig {
+            grid_pilot: PILOT_DRAWS,
+            collect_first: 1 << 16,
+            ..StreamConfig::default()
+        }
+    }
 }
 
 impl Default for StreamConfig {
@@ -69,6 +89,8 @@ impl Default for StreamConfig {
             chunk_blocks: 64,
             bins: 4096,
             collect_cap: 1 << 20,
+            grid_pilot: GRID_PILOT_DRAWS,
+            collect_first: 0,
         }
     }
 }
@@ -659,7 +681,8 @@ fn first_grids(
                 .expect("the engine keeps only finite draws");
             let v = s.values();
             let p = v.len() as f64;
-            let mut br: Vec<(f64, f64)> = ranks
+            // Brackets as pilot indices, joined where their values overlap.
+            let mut br: Vec<(usize, usize)> = ranks
                 .iter()
                 .map(|&r| {
                     let q = if n > 1 {
@@ -671,21 +694,33 @@ fn first_grids(
                     let d = 6.0 * (p * q * (1.0 - q)).sqrt() + 2.0;
                     let lo = (i - d).floor().clamp(0.0, p - 1.0) as usize;
                     let hi = (i + d).ceil().clamp(0.0, p - 1.0) as usize;
-                    (v[lo], v[hi])
+                    (lo, hi)
                 })
                 .collect();
-            br.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let mut joined: Vec<(f64, f64)> = Vec::new();
+            br.sort_unstable();
+            let mut joined: Vec<(usize, usize)> = Vec::new();
             for (lo, hi) in br {
                 match joined.last_mut() {
-                    Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+                    Some(last) if v[lo] <= v[last.1] => last.1 = last.1.max(hi),
                     _ => joined.push((lo, hi)),
                 }
             }
             Grid::new(
                 joined
                     .into_iter()
-                    .map(|(lo, hi)| Region::new(lo, hi, if lo < hi { cfg.bins } else { 1 }))
+                    .map(|(lo, hi)| {
+                        let (a, b) = (v[lo], v[hi]);
+                        // Expected number of the run's values in [a, b], from the pilot's share.
+                        let expect = (hi - lo + 1) as f64 / p * n as f64;
+                        let bins = if expect <= cfg.collect_first as f64 {
+                            0
+                        } else if a < b {
+                            cfg.bins
+                        } else {
+                            1
+                        };
+                        Region::new(a, b, bins)
+                    })
                     .collect(),
             )
         })
@@ -799,9 +834,13 @@ impl Source for Regenerate<'_> {
     ) -> Result<(), RunError> {
         let size = self.opts.block_size.min(self.opts.draws);
         let mut b = first;
+        // One buffer for the whole pass: its pages are touched once, not once per chunk.
+        let mut d = self.plan.empty_draws();
+        let mut kept = Vec::new();
         while b < end {
             let e = (b + self.chunk_blocks.max(1)).min(end);
-            let d = self.plan.run_blocks(self.opts, b, e, self.progress)?;
+            self.plan
+                .run_blocks_into(self.opts, b, e, self.progress, &mut d, &mut kept)?;
             let block_rows = block_rows(b, e, size, self.opts.draws, &d.skipped);
             f(&Chunk {
                 d: &d,
@@ -839,7 +878,7 @@ impl Setup {
         extra: &ReviewPoints,
         cfg: &StreamConfig,
     ) -> Setup {
-        let rows = pilot_rows(&pilot, GRID_PILOT_DRAWS);
+        let rows = pilot_rows(&pilot, cfg.grid_pilot);
         let queries = queries(plan, draws, o, extra);
         let grids = first_grids(plan, &pilot, rows, &queries.ranks, draws, cfg);
         Setup {
@@ -959,16 +998,48 @@ fn locate(cells: &[Cell], offset: u64, r: u64) -> Result<f64, Bracket> {
     unreachable!("rank {r} lies beyond the cells' {cum} values")
 }
 
+/// Find rank `r` in pass 1's results on grid `g`: its cells in value order, with each collected
+/// region's sorted values in its place.
+fn locate_first(g: &Grid, cells: &[Cell], collected: &[Vec<f64>], r: u64) -> Result<f64, Bracket> {
+    let mut offset = 0;
+    let mut at = 0;
+    for (i, reg) in g.regions.iter().enumerate() {
+        if reg.bins > 0 {
+            continue;
+        }
+        // The cells before this collected region, then its values.
+        let before = &cells[at..g.starts[i]];
+        let n: u64 = before.iter().map(|c| c.n).sum();
+        if r < offset + n {
+            return locate(before, offset, r);
+        }
+        offset += n;
+        let v = &collected[i];
+        if r < offset + v.len() as u64 {
+            return Ok(v[(r - offset) as usize]);
+        }
+        offset += v.len() as u64;
+        at = g.starts[i];
+    }
+    locate(&cells[at..], offset, r)
+}
+
 impl Resolver {
-    /// Place each wanted rank (for the `first.kept` draws kept) in pass 1's cells.
-    pub fn new(first: &First, ranks: &[Vec<u64>]) -> Resolver {
+    /// Place each wanted rank (for the `first.kept` draws kept) in pass 1's cells and collected
+    /// regions (`grids`: pass 1's grids).
+    pub fn new(first: &First, ranks: &[Vec<u64>], grids: &[Grid]) -> Resolver {
         let targets = first
             .cols
             .iter()
             .zip(ranks)
-            .map(|(c, rs)| {
+            .zip(grids)
+            .map(|((c, rs), g)| {
+                let mut collected = c.pass.collected.clone();
+                for v in &mut collected {
+                    v.sort_by(f64::total_cmp);
+                }
                 rs.iter()
-                    .map(|&r| (r, locate(&c.pass.cells, 0, r)))
+                    .map(|&r| (r, locate_first(g, &c.pass.cells, &collected, r)))
                     .collect()
             })
             .collect();
@@ -1167,7 +1238,7 @@ pub fn finish(
     } else {
         queries(plan, n, o, extra).ranks
     };
-    let mut res = Resolver::new(&first, &ranks);
+    let mut res = Resolver::new(&first, &ranks, &setup.grids);
     while let Some(grids) = res.next(cfg) {
         let r = more(&grids)?;
         res.apply(&grids, r).map_err(StreamError::Inconsistent)?;
@@ -1277,16 +1348,28 @@ pub fn run_streamed(
         chunk_blocks: cfg.chunk_blocks,
         progress,
     };
-    let setup = Setup::new(
-        plan,
-        opts.draws,
-        Setup::run_pilot(plan, opts, true)?,
-        true,
-        o,
-        extra,
-        cfg,
-    );
-    let first = setup.first_pass(plan, &src, 0, blocks)?;
+    // The pilot is pass 1's first blocks: summarised from memory, not run twice.
+    let size = opts.block_size.min(opts.draws);
+    let pilot_blocks = PILOT_DRAWS.min(opts.draws).div_ceil(size).max(1);
+    let pilot = plan.run_blocks(opts, 0, pilot_blocks, progress)?;
+    let mut setup = Setup::new(plan, opts.draws, pilot, true, o, extra, cfg);
+    let in_memory = InMemory {
+        d: &setup.pilot,
+        block: size,
+        draws: opts.draws,
+    };
+    let mut first = setup.first_pass(plan, &in_memory, 0, pilot_blocks)?;
+    // Only the pilot's inputs are read again (the achieved correlations).
+    let p = &mut setup.pilot;
+    for c in p.outcomes.iter_mut() {
+        *c = Vec::new();
+    }
+    for c in p.delay_whole.iter_mut().chain(p.breakeven.iter_mut()) {
+        *c = Vec::new();
+    }
+    if pilot_blocks < blocks {
+        first.merge(setup.first_pass(plan, &src, pilot_blocks, blocks)?);
+    }
     finish(plan, &setup, first, blocks, meta, o, extra, cfg, &mut |g| {
         Ok(pass(plan, &src, g, 0, blocks)?)
     })
@@ -1672,7 +1755,11 @@ mod tests {
             }],
             ..Default::default()
         };
-        let mut res = Resolver::new(&first, std::slice::from_ref(&ranks));
+        let mut res = Resolver::new(
+            &first,
+            std::slice::from_ref(&ranks),
+            std::slice::from_ref(&g),
+        );
         while let Some(grids) = res.next(&cfg) {
             let mut p = ColPass::new(&grids[0]);
             // Values arrive in two halves, merged: a pass's result does not depend on order.
