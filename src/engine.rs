@@ -30,6 +30,9 @@ pub const ENTITY_MEASURES: [&str; 3] = ["npv", "pv_benefits", "delay_to_zero"];
 /// Default number of draws per block.
 pub const DEFAULT_BLOCK: u64 = 4096;
 
+/// Draws evaluated together before their outcomes are written to the columns.
+const BATCH: usize = 64;
+
 /// Options of one run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -412,6 +415,11 @@ impl Plan {
 
     /// Fill one block's rows. Returns the draw indices whose outcome was not finite (only when
     /// `skip` is set; otherwise the first one is an error).
+    ///
+    /// Draws are evaluated in batches of [`BATCH`] rows into a row-major scratch buffer, then
+    /// written column by column: one contiguous run per column instead of a store into every
+    /// column per draw (the columns are page-aligned, so per-draw stores into all of them alias
+    /// in the cache).
     fn run_block(
         &self,
         sampler: &Sampler,
@@ -425,12 +433,13 @@ impl Plan {
         let mut work = self.template.clone();
         let mut u = vec![0.0; self.uniforms_len()];
         let mut buf = Vec::new();
-        let mut firsts = vec![0.0; n_in];
-        let mut out = vec![0.0; n_out];
-        let mut dw = vec![0u8; n_ent];
-        let mut be = vec![0u8; n_ent];
         let mut ws = Workspace::default();
         let mut skipped = Vec::new();
+        // Row-major scratch of one batch: outcomes, inputs, whole-year delays, breakeven years.
+        let mut b_out = vec![0.0; BATCH * n_out];
+        let mut b_in = vec![0.0; BATCH * n_in];
+        let mut b_dw = vec![0u8; BATCH * n_ent];
+        let mut b_be = vec![0u8; BATCH * n_ent];
         let BlockSlices {
             mut outcomes,
             mut delay_whole,
@@ -438,39 +447,62 @@ impl Plan {
             mut inputs,
             kept,
         } = cols;
-        for (r, keep) in kept.iter_mut().enumerate() {
-            let i = start + r as u64;
-            self.draw_inputs(sampler, i, &mut work, &mut u, &mut buf, &mut firsts);
-            self.evaluate(&work, true, &mut out, &mut dw, &mut be, &mut ws);
-            if let Some(c) = out.iter().position(|v| !v.is_finite()) {
-                if skip {
-                    skipped.push(i);
-                    *keep = false;
-                    continue;
+        let rows = kept.len();
+        let mut r0 = 0;
+        while r0 < rows {
+            let m = BATCH.min(rows - r0);
+            for j in 0..m {
+                let r = r0 + j;
+                let i = start + r as u64;
+                let firsts = &mut b_in[j * n_in..(j + 1) * n_in];
+                self.draw_inputs(sampler, i, &mut work, &mut u, &mut buf, firsts);
+                let out = &mut b_out[j * n_out..(j + 1) * n_out];
+                self.evaluate(
+                    &work,
+                    true,
+                    out,
+                    &mut b_dw[j * n_ent..(j + 1) * n_ent],
+                    &mut b_be[j * n_ent..(j + 1) * n_ent],
+                    &mut ws,
+                );
+                kept[r] = true;
+                if let Some(c) = out.iter().position(|v| !v.is_finite()) {
+                    if skip {
+                        skipped.push(i);
+                        kept[r] = false;
+                        continue;
+                    }
+                    return Err(RunError::NonFinite {
+                        draw: i,
+                        inputs: self
+                            .set
+                            .inputs
+                            .iter()
+                            .zip(firsts.iter())
+                            .map(|(inp, v)| (inp.param.path.clone(), *v))
+                            .collect(),
+                        measure: self.outcome_name(c),
+                    });
                 }
-                return Err(RunError::NonFinite {
-                    draw: i,
-                    inputs: self
-                        .set
-                        .inputs
-                        .iter()
-                        .zip(&firsts)
-                        .map(|(inp, v)| (inp.param.path.clone(), *v))
-                        .collect(),
-                    measure: self.outcome_name(c),
-                });
             }
-            *keep = true;
-            for (col, v) in outcomes.iter_mut().zip(&out) {
-                col[r] = *v;
+            // Skipped rows are written too (they are dropped afterwards by `kept`).
+            for (c, col) in outcomes.iter_mut().enumerate() {
+                for (j, v) in col[r0..r0 + m].iter_mut().enumerate() {
+                    *v = b_out[j * n_out + c];
+                }
+            }
+            for (c, col) in inputs.iter_mut().enumerate() {
+                for (j, v) in col[r0..r0 + m].iter_mut().enumerate() {
+                    *v = b_in[j * n_in + c];
+                }
             }
             for e in 0..n_ent {
-                delay_whole[e][r] = dw[e];
-                breakeven[e][r] = be[e];
+                for j in 0..m {
+                    delay_whole[e][r0 + j] = b_dw[j * n_ent + e];
+                    breakeven[e][r0 + j] = b_be[j * n_ent + e];
+                }
             }
-            for (col, v) in inputs.iter_mut().zip(&firsts) {
-                col[r] = *v;
-            }
+            r0 += m;
         }
         Ok(skipped)
     }

@@ -115,17 +115,13 @@ impl ThemeEval {
 
 /// `g·((1 − f)·S(K) + f·S(K + 1))` at total delay `delay = K + f`, from the table `g·S(K)`.
 fn pv_at(slid: &[f64], delay: f64) -> f64 {
-    let k = delay.floor();
-    let f = delay - k;
-    let s = |j: f64| -> f64 {
-        if j < 0.0 {
-            // Delays are ≥ 0 (validated), so this is only reached by rounding below 0.
-            slid.first().copied().unwrap_or(0.0)
-        } else {
-            slid.get(j as usize).copied().unwrap_or(0.0)
-        }
-    };
-    (1.0 - f) * s(k) + f * s(k + 1.0)
+    // Delays are ≥ 0 (validated; a hair below 0 only by rounding, clamped), so truncation is the
+    // floor, without a call to `floor`.
+    let delay = delay.max(0.0);
+    let k = delay as usize;
+    let f = delay - k as f64;
+    let s = |j: usize| -> f64 { slid.get(j).copied().unwrap_or(0.0) };
+    (1.0 - f) * s(k) + f * s(k + 1)
 }
 
 /// The themes a delay search covers: all of `themes`, or those whose `mask` entry is set.
@@ -172,20 +168,16 @@ pub fn delay_to_zero(themes: Themes, pv_costs: f64, npv0: f64, h: usize) -> Dela
         };
     }
     let end = h as f64 + 1.0;
-    // Whole years.
-    let mut whole = h as u32 + 1;
-    for k in 1..=h as u32 + 1 {
-        if npv_delayed(themes, pv_costs, k as f64) <= 0.0 {
-            whole = k;
-            break;
-        }
+    let mut sel = themes.iter();
+    if let (Some(t), None) = (sel.next(), sel.next()) {
+        return delay_to_zero_one(t, pv_costs, npv0, h);
     }
     // Exact root: walk the breakpoints. Each theme's next kink is at `floor(own + x) + 1 − own`.
     let next_kink = |x: f64| -> f64 {
         let mut best = end;
         for t in themes.iter() {
             let total = t.own_delay + x;
-            let mut k = total.floor() + 1.0 - t.own_delay;
+            let mut k = (total as u64) as f64 + 1.0 - t.own_delay;
             // Rounding can put `own + x` a hair below a whole number we already passed.
             if k <= x {
                 k += 1.0;
@@ -195,26 +187,57 @@ pub fn delay_to_zero(themes: Themes, pv_costs: f64, npv0: f64, h: usize) -> Dela
         best
     };
     let (mut x0, mut v0) = (0.0, npv0);
-    loop {
+    let exact = loop {
         let x1 = next_kink(x0);
         let v1 = npv_delayed(themes, pv_costs, x1);
         if v1 <= 0.0 {
             // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
-            let exact = x0 + (x1 - x0) * v0 / (v0 - v1);
-            return DelayToZero {
-                whole_years: whole,
-                exact_years: exact,
-            };
+            break x0 + (x1 - x0) * v0 / (v0 - v1);
         }
         if x1 >= end {
             // Unreachable with non-negative costs (no benefit remains), but stay total.
-            return DelayToZero {
-                whole_years: whole,
-                exact_years: end,
-            };
+            break end;
         }
         x0 = x1;
         v0 = v1;
+    };
+    // Whole years: the NPV is positive before the first root, so the first whole year with
+    // NPV ≤ 0 is not before it (from its floor, in case rounding put the root a hair past a
+    // whole year where the NPV is already 0).
+    let from = (exact.floor() as u32).max(1);
+    let whole = (from..=h as u32 + 1)
+        .find(|&k| npv_delayed(themes, pv_costs, k as f64) <= 0.0)
+        .unwrap_or(h as u32 + 1);
+    DelayToZero {
+        whole_years: whole,
+        exact_years: exact,
+    }
+}
+
+/// [`delay_to_zero`] of one theme: its kinks are at the whole total delays `K > own`, where the
+/// PV of benefits is the table entry `g·S(K)` itself.
+fn delay_to_zero_one(t: &ThemeEval, pv_costs: f64, npv0: f64, h: usize) -> DelayToZero {
+    let own = t.own_delay.max(0.0);
+    let k0 = own as usize;
+    let (mut x0, mut v0) = (0.0, npv0);
+    let mut exact = h as f64 + 1.0;
+    for k in k0 + 1..=k0 + h + 1 {
+        let x1 = k as f64 - own;
+        let v1 = t.slid_pv.get(k).copied().unwrap_or(0.0) - pv_costs;
+        if v1 <= 0.0 {
+            exact = x0 + (x1 - x0) * v0 / (v0 - v1);
+            break;
+        }
+        x0 = x1;
+        v0 = v1;
+    }
+    let from = (exact.floor() as u32).max(1);
+    let whole = (from..=h as u32 + 1)
+        .find(|&k| t.pv_benefits_delayed(k as f64) - pv_costs <= 0.0)
+        .unwrap_or(h as u32 + 1);
+    DelayToZero {
+        whole_years: whole,
+        exact_years: exact,
     }
 }
 

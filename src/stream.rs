@@ -61,9 +61,10 @@ pub struct StreamConfig {
     pub bins: u32,
     /// Largest cell collected whole; larger cells are subdivided.
     pub collect_cap: u64,
-    /// Draws numbered below this bracket the wanted ranks for pass 1. Every part of a run must
-    /// use the same grids, so shards, merges and checkpoints keep [`GRID_PILOT_DRAWS`]; a run in
-    /// one process has the larger [`PILOT_DRAWS`] pilot anyway and gets tighter brackets from it.
+    /// Draws numbered below this (at most [`PILOT_DRAWS`]) bracket the wanted ranks for pass 1.
+    /// Every part of a run must use the same grids, so shards, merges and checkpoints keep
+    /// [`GRID_PILOT_DRAWS`]; a run in one process has the larger pilot anyway and gets tighter
+    /// brackets from more of it.
     pub grid_pilot: u64,
     /// Pass 1 collects the values of a bracket whose expected count is at most this (0: never),
     /// instead of counting them into bins: the rank is then found without a second pass.
@@ -71,12 +72,15 @@ pub struct StreamConfig {
 }
 
 impl StreamConfig {
-    /// The configuration of a run in one process: brackets from the full pilot, collected in
-    /// pass 1 while they hold at most 2¹⁶ values each (about 0.5 MB), so that runs up to a few
-    /// million draws finish in one pass over the draws.
+    /// The configuration of a run in one process: brackets from the first 2¹⁶ draws of the
+    /// pilot (4 times the shards' grid pilot: brackets half as wide; sorting the whole 2¹⁸-draw
+    /// pilot would cost more than it saves), collected in pass 1 while they hold at most 2¹⁶
+    /// values each (about 0.5 MB), so that runs up to a few million draws finish in one pass over
+    /// the draws; chunks of 16 blocks (about 20 MB of draws for the embedded model).
     pub fn single_process() -> StreamConfig {
         StreamConfig {
-            grid_pilot: PILOT_DRAWS,
+            chunk_blocks: 16,
+            grid_pilot: 1 << 16,
             collect_first: 1 << 16,
             ..StreamConfig::default()
         }
