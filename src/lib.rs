@@ -5,6 +5,7 @@
 
 pub mod calibrate;
 pub mod charts;
+pub mod copula;
 pub mod dist;
 pub mod distfile;
 pub mod engine;
