@@ -246,19 +246,23 @@ fn percentile_of(dist: &InputDist, x: f64) -> Option<f64> {
             let (lo, hi) = d.support();
             (x >= lo && x <= hi).then(|| d.cdf(x))
         }
-        InputDist::Between { low, mode, t_dist } => {
+        InputDist::Between {
+            low,
+            mode,
+            t_dist,
+            clip,
+        } => {
             let d = mode[0] - low[0];
             if d == 0.0 {
                 return None;
             }
             let t = (x - low[0]) / d;
             let (lo, hi) = t_dist.support();
+            let (lo, hi) = (lo.max(clip.0), hi.min(clip.1));
             (t >= lo && t <= hi).then(|| {
-                if d > 0.0 {
-                    t_dist.cdf(t)
-                } else {
-                    1.0 - t_dist.cdf(t)
-                }
+                // P(position ≤ t), the position being clipped to [lo, hi].
+                let p = if t >= hi { 1.0 } else { t_dist.cdf(t) };
+                if d > 0.0 { p } else { 1.0 - p }
             })
         }
     }
