@@ -21,6 +21,7 @@ pub mod reproduce;
 pub mod rng;
 pub mod sampler;
 pub mod sensitivity;
+pub mod shapley;
 pub mod shard;
 pub mod sobol_indices;
 pub mod stats;
