@@ -1,6 +1,7 @@
-//! Correlations that are met and inputs that move together: the default's achieved rank
-//! correlations, the families theme at its prudent realisation, `follow` and the repair of a
-//! copula matrix, and located errors for bad `follow` entries.
+//! Correlations that are met, inputs that move together and sensitivity that respects them:
+//! the default's achieved rank correlations, the families theme at its prudent realisation,
+//! `follow` and the repair of a copula matrix, located errors for bad `follow` entries, Shapley
+//! effects under the run's joint distribution, and the driver of a grouped factor.
 
 use npvrisk::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
 use npvrisk::distfile::{self, InputDist};
@@ -268,4 +269,85 @@ fn bad_follow_entries_get_located_errors() {
         let e = load_err(&src);
         assert!(e.contains(at) && e.contains(what), "{src}\n→ {e}");
     }
+}
+
+fn sens_options(sobol_base: u64) -> npvrisk::sensitivity::SensitivityOptions {
+    npvrisk::sensitivity::SensitivityOptions {
+        levels: (0.1, 0.9),
+        sobol_base,
+        bootstrap: 200,
+        confidence: 0.95,
+        seed: 20130110,
+    }
+}
+
+#[test]
+fn shapley_effects_of_the_default_use_the_runs_joint_distribution() {
+    use npvrisk::sensitivity;
+    let plan = default_plan();
+    let sh = sensitivity::shapley(&plan, &sens_options(8192)).unwrap();
+    let total = sh.last().unwrap();
+    assert!(total.all_subsets);
+    let sum: f64 = total.shares.iter().map(|s| s.estimate).sum();
+    assert!((sum - 1.0).abs() < 1e-12, "shares sum to {sum}");
+    // Non-negative within their bootstrap error.
+    for s in &total.shares {
+        assert!(s.estimate > -3.0 * s.std_error - 1e-12, "{s:?}");
+    }
+    // The variance they share is the run's (copula included), not the independent one.
+    let n = 1u64 << 17;
+    let o = RunOptions {
+        draws: n,
+        seed: 99,
+        sampler: SamplerKind::MonteCarlo,
+        block_size: 4096,
+        skip_nonfinite: false,
+    };
+    let d = plan.run(&o, &|_| {}).unwrap();
+    let y = &d.outcomes[(plan.entities.len() - 1) * ENTITY_MEASURES.len()];
+    let mean = y.iter().sum::<f64>() / n as f64;
+    let var = y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0);
+    let m4 = y.iter().map(|v| (v - mean).powi(4)).sum::<f64>() / n as f64;
+    // Standard errors: of the run's variance, √((μ₄ − σ⁴)/n); of the Shapley rows' estimate
+    // E[(Y − Y')²]/2 over its rows, √((μ₄ + σ⁴)/(2 rows)).
+    let rows = total.n_base as f64;
+    let se = ((m4 - var * var) / n as f64 + (m4 + var * var) / (2.0 * rows)).sqrt();
+    assert!(
+        (total.variance - var).abs() < 4.0 * se,
+        "Shapley variance {} vs run {var} (se {se})",
+        total.variance
+    );
+    // ... and is larger than the independent factors' (the realisations and delays are
+    // positively correlated): the Sobol design's variance is well below it.
+    let sob = sensitivity::sobol(&plan, &sens_options(2048)).unwrap();
+    let t = sob.iter().find(|r| r.entity == "total").unwrap();
+    assert!(t.variance < 0.8 * var, "{} vs {var}", t.variance);
+    assert_eq!(t.shapley.variance, {
+        let s = sensitivity::shapley(&plan, &sens_options(2048)).unwrap();
+        s.last().unwrap().variance
+    });
+}
+
+#[test]
+fn grouped_factors_report_their_driver() {
+    use npvrisk::sensitivity;
+    let plan = default_plan();
+    let sv = sensitivity::switching_values(&plan);
+    let fam = sv
+        .iter()
+        .find(|v| v.factor == "families_complex_needs.scale" && v.entity == "families_complex_needs")
+        .unwrap();
+    assert_eq!(fam.input, "themes.families_complex_needs.realisation");
+    // The realisation at which the families NPV reaches zero lies below its prudent value.
+    let x = fam.switching_value.unwrap();
+    assert!(x > 0.0 && x < 0.29, "{x}");
+    let bars = sensitivity::tornado(&plan, (0.1, 0.9));
+    let bar = bars
+        .iter()
+        .find(|b| b.factor == "families_complex_needs.scale")
+        .unwrap();
+    assert_eq!(bar.inputs[0], "themes.families_complex_needs.realisation");
+    assert_eq!(bar.inputs.len(), 3);
+    // At the tornado's low level (P10) the realisation is its prudent value.
+    assert!((bar.low_value - 0.29).abs() < 0.01, "{}", bar.low_value);
 }
