@@ -161,7 +161,13 @@ fn phi(z: f64) -> f64 {
 }
 
 /// E_W[G₂(Φ(m + s W))], W standard normal.
-fn inner(gl: &[(f64, f64)], b: &Marginal, pieces: &[(f64, f64, Option<f64>)], m: f64, s: f64) -> f64 {
+fn inner(
+    gl: &[(f64, f64)],
+    b: &Marginal,
+    pieces: &[(f64, f64, Option<f64>)],
+    m: f64,
+    s: f64,
+) -> f64 {
     if s <= 1e-12 {
         // |r| = 1: Z₂ = m exactly.
         let u = std_normal_cdf(m);
@@ -222,10 +228,7 @@ pub fn spearman(r: f64, a: &Marginal, b: &Marginal) -> f64 {
     for w in cuts.windows(2) {
         let (lo, hi) = (w[0], w[1]);
         let zm = 0.5 * (lo + hi);
-        let mid = pa
-            .iter()
-            .find(|p| zm >= p.0 && zm <= p.1)
-            .and_then(|p| p.2);
+        let mid = pa.iter().find(|p| zm >= p.0 && zm <= p.1).and_then(|p| p.2);
         e += integrate(&gl, lo, hi, &mut |z| {
             let g1 = mid.unwrap_or_else(|| std_normal_cdf(z));
             phi(z) * g1 * inner(&gl, b, &pb, r * z, s)
@@ -343,7 +346,8 @@ pub fn nearest_correlation(a: &[Vec<f64>], tol: f64) -> Vec<Vec<f64>> {
         for v in l.iter_mut() {
             *v = v.max(0.0);
         }
-        let x = &eig.eigenvectors * nalgebra::DMatrix::from_diagonal(&l) * eig.eigenvectors.transpose();
+        let x =
+            &eig.eigenvectors * nalgebra::DMatrix::from_diagonal(&l) * eig.eigenvectors.transpose();
         let x = (&x + x.transpose()) * 0.5;
         ds = &x - &r;
         // Projection onto unit-diagonal matrices.
@@ -357,7 +361,9 @@ pub fn nearest_correlation(a: &[Vec<f64>], tol: f64) -> Vec<Vec<f64>> {
             break;
         }
     }
-    (0..k).map(|i| (0..k).map(|j| y[(i, j)]).collect()).collect()
+    (0..k)
+        .map(|i| (0..k).map(|j| y[(i, j)]).collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -381,7 +387,10 @@ mod tests {
         let nearly = Marginal::with_flats(1.0, vec![(0.5, 0.5 + 1e-9)]);
         for r in [-0.8, 0.3, 0.6, 0.9] {
             let exact = 6.0 / std::f64::consts::PI * (r / 2.0f64).asin();
-            assert!((spearman(r, &nearly, &nearly) - exact).abs() < 1e-8, "r = {r}");
+            assert!(
+                (spearman(r, &nearly, &nearly) - exact).abs() < 1e-8,
+                "r = {r}"
+            );
             assert!((spearman(r, &nearly, &c) - exact).abs() < 1e-8, "r = {r}");
         }
     }
@@ -458,7 +467,11 @@ mod tests {
             vec![0.0, 1.0, 1.0],
         ];
         let x = nearest_correlation(&a, 1e-12);
-        let want = [[1.0, 0.7607, 0.1573], [0.7607, 1.0, 0.7607], [0.1573, 0.7607, 1.0]];
+        let want = [
+            [1.0, 0.7607, 0.1573],
+            [0.7607, 1.0, 0.7607],
+            [0.1573, 0.7607, 1.0],
+        ];
         for i in 0..3 {
             for j in 0..3 {
                 assert!((x[i][j] - want[i][j]).abs() < 1e-4, "{x:?}");

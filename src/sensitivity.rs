@@ -27,10 +27,10 @@
 use serde::Serialize;
 
 use crate::distfile::InputDist;
+use crate::engine::Factor;
 use crate::engine::{Draws, ENTITY_MEASURES, Plan};
 use crate::params::Domain;
 use crate::rng::path_key;
-use crate::engine::Factor;
 use crate::sampler::{Dimension, Sampler, SamplerKind};
 use crate::shapley::{ShapleyConfig, shapley_effects};
 use crate::sobol_indices::{SobolConfig, SobolIndices, sobol_indices_multi};

@@ -213,7 +213,9 @@ pub fn shapley_effects(
         return Err("Shapley effects need at least one input and one output".into());
     }
     if k > 40 {
-        return Err(format!("{k} factors: Shapley effects are computed for at most 40"));
+        return Err(format!(
+            "{k} factors: Shapley effects are computed for at most 40"
+        ));
     }
     if corr.len() != k || corr.iter().any(|r| r.len() != k) {
         return Err(format!("the correlation matrix must be {k} × {k}"));
@@ -379,7 +381,8 @@ pub fn linear_gaussian_shapley(beta: &[f64], cov: &[Vec<f64>]) -> Vec<f64> {
             sss
         } else {
             let so = nalgebra::DMatrix::from_fn(ins.len(), outs.len(), |a, b| cov[ins[a]][outs[b]]);
-            let oo = nalgebra::DMatrix::from_fn(outs.len(), outs.len(), |a, b| cov[outs[a]][outs[b]]);
+            let oo =
+                nalgebra::DMatrix::from_fn(outs.len(), outs.len(), |a, b| cov[outs[a]][outs[b]]);
             let inv = oo.pseudo_inverse(1e-12).expect("pseudo-inverse");
             &sss - &so * inv * so.transpose()
         };
@@ -427,6 +430,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)] // inputs indexed alike in several arrays
     fn the_estimator_matches_the_linear_gaussian_closed_form() {
         // Four inputs with unequal scales, a correlated block, a negative correlation and an
         // independent input; the model maps the uniforms to normals itself.
@@ -501,7 +505,10 @@ mod tests {
         assert!(e[1].shares[0].estimate.abs() < 1e-15);
         assert!((e[1].shares[1].estimate - 1.0).abs() < 1e-15);
         // Deterministic and thread-independent.
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
         let again = pool.install(|| shapley_effects(2, 2, &r, &cfg, &uniform, &model).unwrap());
         assert_eq!(again, e);
     }
