@@ -310,15 +310,14 @@ fn dist_error_field(e: &DistError) -> Option<&str> {
 /// A parsed `[correlation]` section: its location, input names and target matrix.
 type RawCorrelationSection = (Spanned<()>, Vec<String>, Vec<Vec<f64>>);
 
+/// One parsed file: its inputs, the offset of each one's `follow` field, its correlation.
+type ParsedFile = (Vec<Input>, Vec<usize>, Option<RawCorrelationSection>);
+
 /// Parse one distribution file against a model. Returns its inputs, the offset of each one's
 /// `follow` field (0 when it has none; followed inputs are resolved by [`load`], after
 /// overlaying) and its correlation section.
 #[allow(clippy::needless_range_loop)] // matrix indices
-pub fn parse_dist_file(
-    file: &str,
-    src: &str,
-    model: &ModelSpec,
-) -> Result<(Vec<Input>, Vec<usize>, Option<RawCorrelationSection>), InputError> {
+pub fn parse_dist_file(file: &str, src: &str, model: &ModelSpec) -> Result<ParsedFile, InputError> {
     let dir = Path::new(file).parent().unwrap_or(Path::new("."));
     let ctx = Ctx { file, src, dir };
     let raw: RawFile =
@@ -351,7 +350,12 @@ pub fn parse_dist_file(
                 return Err(ctx.err(s.span().start, "input.stream", format!("{:?}", s.get_ref()), "an input with `follow` draws from the stream of the input it follows: remove `stream`"));
             }
             if f.get_ref() == &path {
-                return Err(ctx.err(f.span().start, "input.follow", format!("{:?}", f.get_ref()), "must name another input"));
+                return Err(ctx.err(
+                    f.span().start,
+                    "input.follow",
+                    format!("{:?}", f.get_ref()),
+                    "must name another input",
+                ));
             }
         }
         inputs.push(Input {
@@ -879,9 +883,24 @@ fn follower(
 ) -> Result<InputDist, InputError> {
     let f = r.follow.as_ref().expect("called for followers");
     let own = [
-        ("input.low_percentile", r.low_percentile.as_ref().map(|x| (x.span().start, show(*x.get_ref())))),
-        ("input.shape", r.shape.as_ref().map(|x| (x.span().start, show(*x.get_ref())))),
-        ("input.extend", r.extend.as_ref().map(|x| (x.span().start, format!("{:?}", x.get_ref())))),
+        (
+            "input.low_percentile",
+            r.low_percentile
+                .as_ref()
+                .map(|x| (x.span().start, show(*x.get_ref()))),
+        ),
+        (
+            "input.shape",
+            r.shape
+                .as_ref()
+                .map(|x| (x.span().start, show(*x.get_ref()))),
+        ),
+        (
+            "input.extend",
+            r.extend
+                .as_ref()
+                .map(|x| (x.span().start, format!("{:?}", x.get_ref()))),
+        ),
     ];
     for (name, v) in own {
         if let Some((pos, value)) = v {
@@ -889,22 +908,51 @@ fn follower(
         }
     }
     let (tmin, tmax) = t_range(param.domain, &low, &mode);
-    let lo = r.min_position.as_ref().map_or(f64::NEG_INFINITY, |x| *x.get_ref());
-    let hi = r.max_position.as_ref().map_or(f64::INFINITY, |x| *x.get_ref());
-    for (v, name) in [(&r.min_position, "input.min_position"), (&r.max_position, "input.max_position")] {
+    let lo = r
+        .min_position
+        .as_ref()
+        .map_or(f64::NEG_INFINITY, |x| *x.get_ref());
+    let hi = r
+        .max_position
+        .as_ref()
+        .map_or(f64::INFINITY, |x| *x.get_ref());
+    for (v, name) in [
+        (&r.min_position, "input.min_position"),
+        (&r.max_position, "input.max_position"),
+    ] {
         if let Some(x) = v
             && !x.get_ref().is_finite()
         {
-            return Err(ctx.err(x.span().start, name, show(*x.get_ref()), "must be a finite position (0 = the low scenario, 1 = the mode scenario)"));
+            return Err(ctx.err(
+                x.span().start,
+                name,
+                show(*x.get_ref()),
+                "must be a finite position (0 = the low scenario, 1 = the mode scenario)",
+            ));
         }
     }
     if lo > hi {
         let x = r.max_position.as_ref().expect("both given when lo > hi");
-        return Err(ctx.err(x.span().start, "input.max_position", show(hi), &format!("must not be below min_position = {}", show(lo))));
+        return Err(ctx.err(
+            x.span().start,
+            "input.max_position",
+            show(hi),
+            &format!("must not be below min_position = {}", show(lo)),
+        ));
     }
     let clip = (lo.max(tmin), hi.min(tmax));
     if clip.0 > clip.1 {
-        return Err(ctx.err(at, &param.path, format!("positions [{}, {}]", show(lo), show(hi)), &format!("the parameter is {}: only positions in [{}, {}] keep it there", param.domain.describe(), show(tmin), show(tmax))));
+        return Err(ctx.err(
+            at,
+            &param.path,
+            format!("positions [{}, {}]", show(lo), show(hi)),
+            &format!(
+                "the parameter is {}: only positions in [{}, {}] keep it there",
+                param.domain.describe(),
+                show(tmin),
+                show(tmax)
+            ),
+        ));
     }
     Ok(InputDist::Between {
         low,
@@ -997,6 +1045,8 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
     let mut by_path: BTreeMap<String, (Input, usize, usize)> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut corr = None;
+    // Each correlated input as it stood in the file that gave the correlation (see below).
+    let mut at_correlation: BTreeMap<String, Input> = BTreeMap::new();
     for (fi, (name, src)) in files.iter().enumerate() {
         let (inputs, follow_at, c) = parse_dist_file(name, src, model)?;
         for (i, at) in inputs.into_iter().zip(follow_at) {
@@ -1006,7 +1056,11 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
             by_path.insert(i.param.path.clone(), (i, fi, at));
         }
         if let Some(c) = c {
-            corr = Some((name.clone(), src.clone(), c));
+            at_correlation =
+                c.1.iter()
+                    .filter_map(|n| by_path.get(n).map(|(i, _, _)| (n.clone(), i.clone())))
+                    .collect();
+            corr = Some((name.clone(), src.clone(), fi, c));
         }
     }
     // One drawn share per theme across files too (`check_share`).
@@ -1043,16 +1097,31 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
         if let Some(leader) = &input.follows {
             let (file, src) = &files[*fi];
             let bad = |allowed: &str| {
-                InputError::value(file, src, *at, "input.follow", format!("{leader:?}"), allowed)
+                InputError::value(
+                    file,
+                    src,
+                    *at,
+                    "input.follow",
+                    format!("{leader:?}"),
+                    allowed,
+                )
             };
             let Some((l, _, _)) = placed.iter().find(|(l, _, _)| l.param.path == *leader) else {
-                return Err(bad("must name an input with a distribution (in this or an earlier file)"));
+                return Err(bad(
+                    "must name an input with a distribution (in this or an earlier file)",
+                ));
             };
             if l.follows.is_some() {
-                return Err(bad(&format!("`{leader}` itself follows `{}`: follow that input instead", l.follows.as_deref().unwrap_or(""))));
+                return Err(bad(&format!(
+                    "`{leader}` itself follows `{}`: follow that input instead",
+                    l.follows.as_deref().unwrap_or("")
+                )));
             }
             let InputDist::Between { t_dist, .. } = &l.dist else {
-                return Err(bad(&format!("`{leader}` is a `{}` input: only the position of a `between_scenarios` input can be followed", l.dist.describe())));
+                return Err(bad(&format!(
+                    "`{leader}` is a `{}` input: only the position of a `between_scenarios` input can be followed",
+                    l.dist.describe()
+                )));
             };
             if let InputDist::Between { t_dist: mine, .. } = &mut input.dist {
                 *mine = t_dist.clone();
@@ -1063,7 +1132,7 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
     }
     let correlation = match corr {
         None => None,
-        Some((file, src, (span, names, rank))) => {
+        Some((file, src, cfi, (span, names, rank))) => {
             let mut idx = Vec::new();
             for n in &names {
                 match inputs.iter().position(|i| i.param.path == *n) {
@@ -1080,7 +1149,35 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
                     }
                 }
             }
-            let c = solve_correlation(&inputs, idx, &names, rank).ok_or_else(|| InputError::value(&file, &src, span.span().start, "correlation.rank", "the matrix", "its normal-score form could not be factored (an eigen decomposition failed to converge)"))?;
+            // The copula is solved for the inputs' distributions as they stood in the file that
+            // gave the correlation: a later file that changes a correlated input's distribution
+            // (e.g. a batch scenario fixing it) keeps the copula, so every other input's draws
+            // stay the same (common random numbers); its own rank correlations then follow from
+            // that copula, and a note says so unless it is now constant.
+            let mut marginals = Vec::with_capacity(idx.len());
+            let mut kept = Vec::new();
+            for (&i, n) in idx.iter().zip(&names) {
+                let now = inputs[i].dist.marginal();
+                let then = match at_correlation.get(n) {
+                    Some(old) if placed[i].1 > cfi => {
+                        let mut old = old.clone();
+                        if let (Some(l), InputDist::Between { t_dist, .. }) =
+                            (&old.follows, &mut old.dist)
+                            && let Some(InputDist::Between { t_dist: lt, .. }) =
+                                inputs.iter().find(|x| x.param.path == *l).map(|x| &x.dist)
+                        {
+                            *t_dist = lt.clone();
+                        }
+                        old.dist.marginal()
+                    }
+                    _ => now.clone(),
+                };
+                if then != now && now.direction != 0.0 {
+                    kept.push(format!("{n} (redefined in {})", inputs[i].file));
+                }
+                marginals.push(then);
+            }
+            let c = solve_correlation(&inputs, idx, &names, rank, &marginals, &kept).ok_or_else(|| InputError::value(&file, &src, span.span().start, "correlation.rank", "the matrix", "its normal-score form could not be factored (an eigen decomposition failed to converge)"))?;
             Some(c)
         }
     };
@@ -1100,11 +1197,18 @@ fn solve_correlation(
     idx: Vec<usize>,
     names: &[String],
     rank: Vec<Vec<f64>>,
+    marginals: &[Marginal],
+    kept: &[String],
 ) -> Option<Correlation> {
     let k = idx.len();
-    let marginals: Vec<Marginal> = idx.iter().map(|&i| inputs[i].dist.marginal()).collect();
     let mut solved = vec![vec![0.0; k]; k];
     let mut notes = Vec::new();
+    if !kept.is_empty() {
+        notes.push(format!(
+            "The copula was solved for the distributions in the file that gives the correlation; {} changed afterwards, so the copula is kept (the other inputs' draws are unchanged) and its achieved rank correlations can differ from the targets. Repeat the [correlation] section in the later file to solve it for the new distributions.",
+            kept.join(", ")
+        ));
+    }
     for i in 0..k {
         solved[i][i] = 1.0;
         for j in 0..i {
@@ -1136,10 +1240,11 @@ fn solve_correlation(
     } else {
         solved.clone()
     };
+    let now: Vec<Marginal> = idx.iter().map(|&i| inputs[i].dist.marginal()).collect();
     let mut expected = vec![vec![1.0; k]; k];
     for i in 0..k {
         for j in 0..i {
-            let e = copula::spearman(normal[i][j], &marginals[i], &marginals[j]);
+            let e = copula::spearman(normal[i][j], &now[i], &now[j]);
             expected[i][j] = e;
             expected[j][i] = e;
         }

@@ -74,7 +74,11 @@ fn the_default_rank_correlations_are_met_on_2_18_draws() {
         c.inputs.iter().position(|&i| i == hsc).unwrap(),
         c.inputs.iter().position(|&i| i == ws).unwrap(),
     );
-    assert!((c.normal[a][b] - 0.604).abs() < 0.0005, "{}", c.normal[a][b]);
+    assert!(
+        (c.normal[a][b] - 0.604).abs() < 0.0005,
+        "{}",
+        c.normal[a][b]
+    );
     assert!(worst < 0.01);
 }
 
@@ -123,7 +127,10 @@ fn at_its_prudent_realisation_the_families_theme_has_its_prudent_costs_and_npv()
         .unwrap();
     let npv = out[t * ENTITY_MEASURES.len()];
     let model_prudent = plan.model.evaluate(prudent).themes[t].npv;
-    assert!((npv - model_prudent).abs() < 1e-6, "{npv} vs {model_prudent}");
+    assert!(
+        (npv - model_prudent).abs() < 1e-6,
+        "{npv} vs {model_prudent}"
+    );
     assert!((npv - 0.5).abs() < 0.05, "{npv}: the report prints 0.5");
     // Below the prudent realisation the costs stay at the prudent schedule; at base, base costs.
     let base = plan.model.scenario_index("base").unwrap();
@@ -137,7 +144,11 @@ fn at_its_prudent_realisation_the_families_theme_has_its_prudent_costs_and_npv()
             assert_eq!(lo, input.param.values[prudent], "{}", input.param.path);
         }
         for (x, b) in hi.iter().zip(&input.param.values[base]) {
-            assert!((x - b).abs() < 1e-6 * (1.0 + b.abs()), "{}", input.param.path);
+            assert!(
+                (x - b).abs() < 1e-6 * (1.0 + b.abs()),
+                "{}",
+                input.param.path
+            );
         }
     }
 }
@@ -192,7 +203,11 @@ rank = [[1.0, 0.5, 0.5], [0.5, 1.0, -0.5], [0.5, -0.5, 1.0]]
     let set = distfile::load(&m, &[("c.toml".into(), dists.into())]).unwrap();
     let c = set.correlation.clone().unwrap();
     assert_eq!(c.notes.len(), 1, "{:?}", c.notes);
-    assert!(c.notes[0].contains("nearest correlation matrix"), "{}", c.notes[0]);
+    assert!(
+        c.notes[0].contains("nearest correlation matrix"),
+        "{}",
+        c.notes[0]
+    );
     assert!(npvrisk::copula::min_eigenvalue(&c.normal) > -1e-9);
     assert!(npvrisk::copula::min_eigenvalue(&c.solved) < -0.01);
     for i in 0..3 {
@@ -335,7 +350,9 @@ fn grouped_factors_report_their_driver() {
     let sv = sensitivity::switching_values(&plan);
     let fam = sv
         .iter()
-        .find(|v| v.factor == "families_complex_needs.scale" && v.entity == "families_complex_needs")
+        .find(|v| {
+            v.factor == "families_complex_needs.scale" && v.entity == "families_complex_needs"
+        })
         .unwrap();
     assert_eq!(fam.input, "themes.families_complex_needs.realisation");
     // The realisation at which the families NPV reaches zero lies below its prudent value.
@@ -350,4 +367,53 @@ fn grouped_factors_report_their_driver() {
     assert_eq!(bar.inputs.len(), 3);
     // At the tornado's low level (P10) the realisation is its prudent value.
     assert!((bar.low_value - 0.29).abs() < 0.01, "{}", bar.low_value);
+}
+
+#[test]
+fn a_later_file_changing_a_correlated_input_keeps_the_copula() {
+    // A batch scenario fixes an input with a later file: the other inputs' draws must not
+    // change (common random numbers), so the copula solved for the first file is kept.
+    let m = model();
+    let s = m.scenario_index("base").unwrap();
+    let fixed =
+        "[[input]]\npath = \"themes.work_skills.delay_years\"\nkind = \"fixed\"\nvalue = 1.0\n";
+    let other = "[[input]]\npath = \"themes.work_skills.delay_years\"\nkind = \"discrete\"\nvalues = [0.0, 3.0]\nweights = [0.9, 0.1]\n";
+    let base = default_plan();
+    let o = RunOptions {
+        draws: 2000,
+        seed: 5,
+        sampler: SamplerKind::MonteCarlo,
+        block_size: 4096,
+        skip_nonfinite: false,
+    };
+    let d0 = base.run(&o, &|_| {}).unwrap();
+    let hsc = base
+        .set
+        .inputs
+        .iter()
+        .position(|i| i.param.path == "themes.health_social_care.delay_years")
+        .unwrap();
+    for (extra, note) in [(fixed, false), (other, true)] {
+        let set = distfile::load(
+            &m,
+            &[
+                ("d.toml".into(), DEFAULT_DISTS.into()),
+                ("later.toml".into(), extra.into()),
+            ],
+        )
+        .unwrap();
+        let c = set.correlation.clone().unwrap();
+        assert_eq!(c.normal, base.set.correlation.as_ref().unwrap().normal);
+        assert_eq!(
+            c.notes
+                .iter()
+                .any(|n| n.contains("themes.work_skills.delay_years (redefined in later.toml)")),
+            note,
+            "{:?}",
+            c.notes
+        );
+        let plan = Plan::new(m.clone(), s, set).unwrap();
+        let d = plan.run(&o, &|_| {}).unwrap();
+        assert_eq!(d.inputs[hsc], d0.inputs[hsc]);
+    }
 }
