@@ -23,7 +23,9 @@
 //! Target rank correlations are met for any marginals: the copula's normal-score correlations
 //! are solved pair by pair for the inputs' own marginals (ties included) and, when the solved
 //! matrix is not positive semi-definite, repaired to the nearest correlation matrix
-//! ([`crate::copula`]).
+//! ([`crate::copula`]). They are solved for the distributions as they stand in the file that
+//! gives the correlation; a later file changing a correlated input keeps that copula (common
+//! random numbers for the other inputs).
 
 use std::collections::BTreeMap;
 use std::path::Path;
