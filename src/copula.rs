@@ -38,6 +38,8 @@ use crate::dist::{std_normal_cdf, std_normal_quantile};
 
 /// Normal scores beyond ±`Z_MAX` are ignored in the integrals (Φ(−8.5) ≈ 1e-17).
 const Z_MAX: f64 = 8.5;
+/// Atoms smaller than this are treated as continuous (see [`Marginal::with_flats`]).
+pub const SMALLEST_ATOM: f64 = 1e-3;
 /// Widest quadrature panel in normal-score units.
 const PANEL: f64 = 0.25;
 
@@ -62,9 +64,12 @@ impl Marginal {
     }
 
     /// A marginal with the given atoms (intervals of the uniform), increasing elsewhere.
-    /// Overlapping or touching-and-equal intervals are merged; empty ones dropped.
+    /// Overlapping intervals are merged. Atoms of probability below [`SMALLEST_ATOM`] are
+    /// treated as continuous: they change a rank correlation by less than the square of their
+    /// size (1e-6), far below any Monte Carlo error, and an empirical distribution of many
+    /// distinct values would otherwise make the quadrature slow.
     pub fn with_flats(direction: f64, mut flats: Vec<(f64, f64)>) -> Marginal {
-        flats.retain(|(a, b)| b > a);
+        flats.retain(|(a, b)| b - a >= SMALLEST_ATOM);
         flats.sort_by(|x, y| x.0.total_cmp(&y.0));
         let mut merged: Vec<(f64, f64)> = Vec::with_capacity(flats.len());
         for (a, b) in flats {
@@ -382,9 +387,9 @@ mod tests {
             let s = solve(rho, &c, &c);
             assert!((s.r - 2.0 * (std::f64::consts::PI * rho / 6.0).sin()).abs() < 1e-15);
         }
-        // The quadrature path, forced with an atom of probability zero width removed: a flat of
-        // tiny width leaves the closed form within its own size.
-        let nearly = Marginal::with_flats(1.0, vec![(0.5, 0.5 + 1e-9)]);
+        // The quadrature path, forced with one small atom: it moves the Spearman correlation by
+        // less than the cube of its size.
+        let nearly = Marginal::with_flats(1.0, vec![(0.5, 0.5 + 1e-3)]);
         for r in [-0.8, 0.3, 0.6, 0.9] {
             let exact = 6.0 / std::f64::consts::PI * (r / 2.0f64).asin();
             assert!(
@@ -393,6 +398,21 @@ mod tests {
             );
             assert!((spearman(r, &nearly, &c) - exact).abs() < 1e-8, "r = {r}");
         }
+    }
+
+    #[test]
+    fn many_small_atoms_count_as_continuous() {
+        // An empirical distribution of 5,000 distinct values: its atoms (2e-4 each) are
+        // dropped, and the closed form applies.
+        let d = crate::dist::Dist::empirical((0..5000).map(|i| i as f64).collect()).unwrap();
+        let m = Marginal::with_flats(1.0, d.atoms());
+        assert!(m.flats.is_empty());
+        // Fifty distinct values (atoms of 0.02) keep their ties, and solve quickly.
+        let d = crate::dist::Dist::empirical((0..5000).map(|i| (i % 50) as f64).collect()).unwrap();
+        let m = Marginal::with_flats(1.0, d.atoms());
+        assert_eq!(m.flats.len(), 50);
+        let s = solve(0.5, &m, &m);
+        assert!(s.reachable && (s.spearman - 0.5).abs() < 1e-10 && s.r > 0.5176);
     }
 
     #[test]
