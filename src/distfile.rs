@@ -1109,9 +1109,15 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
                 )
             };
             let Some((l, _, _)) = placed.iter().find(|(l, _, _)| l.param.path == *leader) else {
-                return Err(bad(
-                    "must name an input with a distribution (in this or an earlier file)",
-                ));
+                let hint = crate::error::nearest(
+                    leader,
+                    placed.iter().map(|(l, _, _)| l.param.path.as_str()),
+                )
+                .map(|p| format!(" (did you mean `{p}`?)"))
+                .unwrap_or_default();
+                return Err(bad(&format!(
+                    "must name an input with a distribution (in this or an earlier file){hint}"
+                )));
             };
             if l.follows.is_some() {
                 return Err(bad(&format!(

@@ -250,9 +250,9 @@ fn bad_follow_entries_get_located_errors() {
     let real = "[[input]]\npath = \"themes.families_complex_needs.realisation\"\nkind = \"between_scenarios\"\nshape = 0.8\n";
     let cases: [(String, &str, &str); 6] = [
         (
-            "[[input]]\npath = \"themes.families_complex_needs.cost_per_engaged_gbp\"\nkind = \"between_scenarios\"\nfollow = \"themes.families_complex_needs.realisaton\"\n".into(),
-            "bad.toml:4:10",
-            "must name an input with a distribution",
+            format!("{real}[[input]]\npath = \"themes.families_complex_needs.cost_per_engaged_gbp\"\nkind = \"between_scenarios\"\nfollow = \"themes.families_complex_needs.realisaton\"\n"),
+            "bad.toml:8:10",
+            "must name an input with a distribution (in this or an earlier file) (did you mean `themes.families_complex_needs.realisation`?)",
         ),
         (
             format!("{real}[[input]]\npath = \"themes.families_complex_needs.cost_per_engaged_gbp\"\nkind = \"pert\"\nmin = 0.0\nmode = 1.0\nmax = 2.0\nfollow = \"themes.families_complex_needs.realisation\"\n"),
