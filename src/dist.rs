@@ -2094,6 +2094,48 @@ impl Dist {
         }
     }
 
+    /// The atoms of the distribution as intervals of the uniform: the `[a, b]` on which
+    /// [`Dist::quantile`] is constant, `b − a` being the atom's probability. Sorted and
+    /// disjoint; empty for the continuous kinds, `[(0, 1)]` for a constant. Used to turn target
+    /// rank correlations into copula correlations when there are ties ([`crate::copula`]).
+    pub fn atoms(&self) -> Vec<(f64, f64)> {
+        match &self.0 {
+            Kind::Fixed(_) => vec![(0.0, 1.0)],
+            Kind::Discrete { cum, .. } => {
+                let mut at = 0.0;
+                cum.iter()
+                    .map(|&c| {
+                        let a = (at, c);
+                        at = c;
+                        a
+                    })
+                    .collect()
+            }
+            Kind::Bernoulli(p) => {
+                let q = 1.0 - p;
+                [(0.0, q), (q, 1.0)]
+                    .into_iter()
+                    .filter(|(a, b)| b > a)
+                    .collect()
+            }
+            Kind::Empirical { sorted, .. } => {
+                let n = sorted.len();
+                let mut out = Vec::new();
+                let mut i = 0;
+                while i < n {
+                    let mut j = i + 1;
+                    while j < n && sorted[j] == sorted[i] {
+                        j += 1;
+                    }
+                    out.push((i as f64 / n as f64, j as f64 / n as f64));
+                    i = j;
+                }
+                out
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Stable lower-case name of the kind, for messages and reports.
     pub fn kind_name(&self) -> &'static str {
         match &self.0 {

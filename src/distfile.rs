@@ -16,6 +16,16 @@
 //! the parameter moves along the line from its low-scenario value to its mode-scenario value,
 //! `θ = θ_low + t (θ_mode − θ_low)`, with `t` PERT-distributed, most likely 1 (the mode scenario)
 //! and with the low scenario at a chosen percentile (default: prudent is the 10th percentile).
+//! A `between_scenarios` input may instead `follow` another one: it takes that input's position
+//! `t` (clipped to its own `min_position`/`max_position` and physical range), so inputs that
+//! move together are at their prudent values together.
+//!
+//! Target rank correlations are met for any marginals: the copula's normal-score correlations
+//! are solved pair by pair for the inputs' own marginals (ties included) and, when the solved
+//! matrix is not positive semi-definite, repaired to the nearest correlation matrix
+//! ([`crate::copula`]). They are solved for the distributions as they stand in the file that
+//! gives the correlation; a later file changing a correlated input keeps that copula (common
+//! random numbers for the other inputs).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,6 +33,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::copula::{self, Marginal};
 use crate::dist::{Dist, DistError};
 use crate::error::{InputError, show};
 use crate::model::ModelSpec;
@@ -33,11 +44,13 @@ use crate::params::{self, Domain, ParamRef, Target, ThemeField};
 pub enum InputDist {
     /// One distribution for a single-valued parameter.
     Direct(Dist),
-    /// `θ = low + t (mode − low)` element-wise, with `t ~ t_dist`.
+    /// `θ = low + t (mode − low)` element-wise, with `t ~ t_dist` clipped to `clip` (the
+    /// clip only binds for an input that follows another's position).
     Between {
         low: Vec<f64>,
         mode: Vec<f64>,
         t_dist: Dist,
+        clip: (f64, f64),
     },
 }
 
@@ -46,11 +59,43 @@ impl InputDist {
     pub fn values(&self, u: f64, out: &mut [f64]) {
         match self {
             InputDist::Direct(d) => out[0] = d.quantile(u),
-            InputDist::Between { low, mode, t_dist } => {
-                let t = t_dist.quantile(u);
+            InputDist::Between {
+                low,
+                mode,
+                t_dist,
+                clip,
+            } => {
+                let t = t_dist.quantile(u).clamp(clip.0, clip.1);
                 for ((o, l), m) in out.iter_mut().zip(low).zip(mode) {
                     *o = l + t * (m - l);
                 }
+            }
+        }
+    }
+
+    /// How the input's (first) value depends on its uniform, for rank correlations.
+    pub fn marginal(&self) -> Marginal {
+        match self {
+            InputDist::Direct(d) => Marginal::with_flats(1.0, d.atoms()),
+            InputDist::Between {
+                low,
+                mode,
+                t_dist,
+                clip,
+            } => {
+                let d = mode[0] - low[0];
+                if d == 0.0 {
+                    return Marginal::with_flats(1.0, vec![(0.0, 1.0)]);
+                }
+                let mut flats = t_dist.atoms();
+                let (lo, hi) = t_dist.support();
+                if clip.0 > lo {
+                    flats.push((0.0, t_dist.cdf(clip.0)));
+                }
+                if clip.1 < hi {
+                    flats.push((t_dist.cdf(clip.1), 1.0));
+                }
+                Marginal::with_flats(d.signum(), flats)
             }
         }
     }
@@ -76,6 +121,8 @@ pub struct Input {
     pub source: Option<String>,
     /// File that defined this input.
     pub file: String,
+    /// The path of the input whose position between the scenarios this one follows, if any.
+    pub follows: Option<String>,
 }
 
 /// A validated target rank-correlation matrix over named inputs.
@@ -85,8 +132,17 @@ pub struct Correlation {
     pub inputs: Vec<usize>,
     /// Target Spearman rank correlations.
     pub rank: Vec<Vec<f64>>,
-    /// Factor `A` with `A Aᵀ = R`, R the normal-score correlation `2 sin(π ρ_s / 6)`
-    /// (Gaussian copula); row-major.
+    /// Normal-score correlations solved pair by pair for the inputs' marginals (before repair).
+    pub solved: Vec<Vec<f64>>,
+    /// The normal-score correlation matrix the copula uses: `solved`, or its nearest
+    /// correlation matrix when `solved` is not positive semi-definite.
+    pub normal: Vec<Vec<f64>>,
+    /// The Spearman correlations `normal` gives (the targets, unless a target is out of reach
+    /// of the marginals or the matrix was repaired).
+    pub expected: Vec<Vec<f64>>,
+    /// What was adjusted and why (unreachable targets, repair), for the reader.
+    pub notes: Vec<String>,
+    /// Factor `A` with `A Aᵀ = normal` (Gaussian copula); row-major.
     pub factor: Vec<Vec<f64>>,
 }
 
@@ -176,6 +232,12 @@ struct RawInput {
     low_percentile: Num,
     #[serde(default)]
     extend: Option<Spanned<String>>,
+    #[serde(default)]
+    follow: Option<Spanned<String>>,
+    #[serde(default)]
+    min_position: Num,
+    #[serde(default)]
+    max_position: Num,
 }
 
 const KINDS: [&str; 15] = [
@@ -227,6 +289,8 @@ fn numeric_fields(r: &RawInput) -> Vec<(&'static str, &Num)> {
         ("scale", &r.scale),
         ("p", &r.p),
         ("low_percentile", &r.low_percentile),
+        ("min_position", &r.min_position),
+        ("max_position", &r.max_position),
     ]
 }
 
@@ -248,20 +312,21 @@ fn dist_error_field(e: &DistError) -> Option<&str> {
 /// A parsed `[correlation]` section: its location, input names and target matrix.
 type RawCorrelationSection = (Spanned<()>, Vec<String>, Vec<Vec<f64>>);
 
-/// Parse one distribution file against a model; `scenario` is the scenario whose point values
-/// the non-uncertain parameters take (used to check `between_scenarios` names).
+/// One parsed file: its inputs, the offset of each one's `follow` field, its correlation.
+type ParsedFile = (Vec<Input>, Vec<usize>, Option<RawCorrelationSection>);
+
+/// Parse one distribution file against a model. Returns its inputs, the offset of each one's
+/// `follow` field (0 when it has none; followed inputs are resolved by [`load`], after
+/// overlaying) and its correlation section.
 #[allow(clippy::needless_range_loop)] // matrix indices
-pub fn parse_dist_file(
-    file: &str,
-    src: &str,
-    model: &ModelSpec,
-) -> Result<(Vec<Input>, Option<RawCorrelationSection>), InputError> {
+pub fn parse_dist_file(file: &str, src: &str, model: &ModelSpec) -> Result<ParsedFile, InputError> {
     let dir = Path::new(file).parent().unwrap_or(Path::new("."));
     let ctx = Ctx { file, src, dir };
     let raw: RawFile =
         toml::from_str(src).map_err(|e| crate::format::parser_error(file, src, e))?;
     let _ = raw.description;
     let mut inputs: Vec<Input> = Vec::new();
+    let mut follow_at: Vec<usize> = Vec::new();
     for ri in raw.input {
         let span = ri.span();
         let ri = ri.into_inner();
@@ -282,13 +347,28 @@ pub fn parse_dist_file(
             Some(s) => s.get_ref().clone(),
             None => path.clone(),
         };
+        if let Some(f) = &ri.follow {
+            if let Some(s) = &ri.stream {
+                return Err(ctx.err(s.span().start, "input.stream", format!("{:?}", s.get_ref()), "an input with `follow` draws from the stream of the input it follows: remove `stream`"));
+            }
+            if f.get_ref() == &path {
+                return Err(ctx.err(
+                    f.span().start,
+                    "input.follow",
+                    format!("{:?}", f.get_ref()),
+                    "must name another input",
+                ));
+            }
+        }
         inputs.push(Input {
             param,
             dist,
             stream,
             source: ri.source.clone(),
             file: file.to_string(),
+            follows: ri.follow.as_ref().map(|f| f.get_ref().clone()),
         });
+        follow_at.push(ri.follow.as_ref().map_or(0, |f| f.span().start));
     }
     let corr = match raw.correlation {
         None => None,
@@ -375,7 +455,7 @@ pub fn parse_dist_file(
             Some((Spanned::new(at, ()), names, m))
         }
     };
-    Ok((inputs, corr))
+    Ok((inputs, follow_at, corr))
 }
 
 fn need(ctx: &Ctx, v: &Num, name: &str, kind: &str, at: usize) -> Result<f64, InputError> {
@@ -422,7 +502,7 @@ fn build(
         "gamma" => &["shape", "scale"],
         "discrete" | "bernoulli" | "empirical" => &["p"],
         "quantiles" | "from_quantiles" => &["p10", "p50", "p90", "min", "max"],
-        "between_scenarios" => &["low_percentile", "shape"],
+        "between_scenarios" => &["low_percentile", "shape", "min_position", "max_position"],
         _ => &[],
     };
     for (name, v) in numeric_fields(r) {
@@ -469,6 +549,9 @@ fn build(
     };
     if kind == "between_scenarios" {
         return between(ctx, r, param, model, at);
+    }
+    if let Some(f) = &r.follow {
+        return Err(ctx.err(f.span().start, "input.follow", format!("{:?}", f.get_ref()), &format!("kind `{kind}` cannot follow another input; only `between_scenarios` inputs follow another's position between the scenarios")));
     }
     if param.width() != 1 {
         return Err(ctx.err(r.path.span().start, "input.path", format!("{:?}", param.path), &format!("kind `{kind}` draws one number, but this path is a list of {} years: name one year (e.g. `{}[0]`) or use kind `between_scenarios`", param.width(), param.path)));
@@ -695,6 +778,18 @@ fn between(
     let mo_s = scen(&r.mode_scenario, "base", "input.mode_scenario")?;
     let low = param.values[lo_s].clone();
     let mode = param.values[mo_s].clone();
+    let no_clip = (f64::NEG_INFINITY, f64::INFINITY);
+    if r.follow.is_some() {
+        return follower(ctx, r, param, low, mode, at);
+    }
+    for (v, name) in [
+        (&r.min_position, "input.min_position"),
+        (&r.max_position, "input.max_position"),
+    ] {
+        if let Some(x) = v {
+            return Err(ctx.err(x.span().start, name, show(*x.get_ref()), "only an input that follows another (`follow`) takes `min_position` and `max_position`; its own position is drawn from `low_percentile`, `extend` and `shape`"));
+        }
+    }
     let q = r.low_percentile.as_ref().map_or(0.10, |x| *x.get_ref());
     if !(0.0..0.5).contains(&q) {
         return Err(ctx.err(r.low_percentile.as_ref().map_or(at, |x| x.span().start), "input.low_percentile", show(q), "must lie in [0, 0.5): the low scenario is a lower percentile of the position between the scenarios (0: the low scenario is the minimum)"));
@@ -705,6 +800,7 @@ fn between(
             low,
             mode,
             t_dist: Dist::fixed(1.0).expect("1 is finite"),
+            clip: no_clip,
         });
     }
     let (tmin, tmax) = t_range(param.domain, &low, &mode);
@@ -729,7 +825,12 @@ fn between(
                 format!("input `{}`: {e}", param.path),
             )
         })?;
-        return Ok(InputDist::Between { low, mode, t_dist });
+        return Ok(InputDist::Between {
+            low,
+            mode,
+            t_dist,
+            clip: no_clip,
+        });
     }
     // P(t ≤ 0) as a function of the lower end a < 0 rises from 0 (a → 0) as a falls; find the a
     // where it equals q by bisection. The search floor is the physical bound, or −1000.
@@ -763,7 +864,104 @@ fn between(
             format!("input `{}`: {e}", param.path),
         )
     })?;
-    Ok(InputDist::Between { low, mode, t_dist })
+    Ok(InputDist::Between {
+        low,
+        mode,
+        t_dist,
+        clip: no_clip,
+    })
+}
+
+/// A `between_scenarios` input that follows another's position: its line from `low` to `mode`
+/// and the clip of the position; the position's distribution is the followed input's, filled
+/// in by [`load`].
+fn follower(
+    ctx: &Ctx,
+    r: &RawInput,
+    param: &ParamRef,
+    low: Vec<f64>,
+    mode: Vec<f64>,
+    at: usize,
+) -> Result<InputDist, InputError> {
+    let f = r.follow.as_ref().expect("called for followers");
+    let own = [
+        (
+            "input.low_percentile",
+            r.low_percentile
+                .as_ref()
+                .map(|x| (x.span().start, show(*x.get_ref()))),
+        ),
+        (
+            "input.shape",
+            r.shape
+                .as_ref()
+                .map(|x| (x.span().start, show(*x.get_ref()))),
+        ),
+        (
+            "input.extend",
+            r.extend
+                .as_ref()
+                .map(|x| (x.span().start, format!("{:?}", x.get_ref()))),
+        ),
+    ];
+    for (name, v) in own {
+        if let Some((pos, value)) = v {
+            return Err(ctx.err(pos, name, value, &format!("an input that follows `{}` takes its position from it; bound the position with `min_position` / `max_position` instead", f.get_ref())));
+        }
+    }
+    let (tmin, tmax) = t_range(param.domain, &low, &mode);
+    let lo = r
+        .min_position
+        .as_ref()
+        .map_or(f64::NEG_INFINITY, |x| *x.get_ref());
+    let hi = r
+        .max_position
+        .as_ref()
+        .map_or(f64::INFINITY, |x| *x.get_ref());
+    for (v, name) in [
+        (&r.min_position, "input.min_position"),
+        (&r.max_position, "input.max_position"),
+    ] {
+        if let Some(x) = v
+            && !x.get_ref().is_finite()
+        {
+            return Err(ctx.err(
+                x.span().start,
+                name,
+                show(*x.get_ref()),
+                "must be a finite position (0 = the low scenario, 1 = the mode scenario)",
+            ));
+        }
+    }
+    if lo > hi {
+        let x = r.max_position.as_ref().expect("both given when lo > hi");
+        return Err(ctx.err(
+            x.span().start,
+            "input.max_position",
+            show(hi),
+            &format!("must not be below min_position = {}", show(lo)),
+        ));
+    }
+    let clip = (lo.max(tmin), hi.min(tmax));
+    if clip.0 > clip.1 {
+        return Err(ctx.err(
+            at,
+            &param.path,
+            format!("positions [{}, {}]", show(lo), show(hi)),
+            &format!(
+                "the parameter is {}: only positions in [{}, {}] keep it there",
+                param.domain.describe(),
+                show(tmin),
+                show(tmax)
+            ),
+        ));
+    }
+    Ok(InputDist::Between {
+        low,
+        mode,
+        t_dist: Dist::fixed(1.0).expect("1 is finite"),
+        clip,
+    })
 }
 
 /// Smallest eigenvalue of a symmetric matrix (None if the decomposition fails).
@@ -845,31 +1043,38 @@ fn check_share(
 
 /// Overlay distribution files (in order) on a model. `files` are (name, contents).
 pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, InputError> {
-    let mut by_path: BTreeMap<String, Input> = BTreeMap::new();
+    // Per path: the input, and where its `follow` is (file index, offset).
+    let mut by_path: BTreeMap<String, (Input, usize, usize)> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut corr = None;
-    for (name, src) in files {
-        let (inputs, c) = parse_dist_file(name, src, model)?;
-        for i in inputs {
+    // Each correlated input as it stood in the file that gave the correlation (see below).
+    let mut at_correlation: BTreeMap<String, Input> = BTreeMap::new();
+    for (fi, (name, src)) in files.iter().enumerate() {
+        let (inputs, follow_at, c) = parse_dist_file(name, src, model)?;
+        for (i, at) in inputs.into_iter().zip(follow_at) {
             if !by_path.contains_key(&i.param.path) {
                 order.push(i.param.path.clone());
             }
-            by_path.insert(i.param.path.clone(), i);
+            by_path.insert(i.param.path.clone(), (i, fi, at));
         }
         if let Some(c) = c {
-            corr = Some((name.clone(), src.clone(), c));
+            at_correlation =
+                c.1.iter()
+                    .filter_map(|n| by_path.get(n).map(|(i, _, _)| (n.clone(), i.clone())))
+                    .collect();
+            corr = Some((name.clone(), src.clone(), fi, c));
         }
     }
     // One drawn share per theme across files too (`check_share`).
     for (a, pa) in order.iter().enumerate() {
-        let ta = by_path[pa].param.target;
+        let ta = by_path[pa].0.param.target;
         if let Target::Theme(ti, ThemeField::Share(_)) = ta
             && let Some(pb) = order[..a].iter().find(|pb| {
-                matches!(by_path[*pb].param.target, Target::Theme(t, ThemeField::Share(_)) if t == ti)
+                matches!(by_path[*pb].0.param.target, Target::Theme(t, ThemeField::Share(_)) if t == ti)
             })
         {
             let i = &by_path[pa];
-            let (name, src) = files.iter().find(|(n, _)| *n == i.file).expect("the input's file");
+            let (name, src) = files.iter().find(|(n, _)| *n == i.0.file).expect("the input's file");
             let at = src.find(pa.as_str()).unwrap_or(0);
             return Err(InputError::value(
                 name,
@@ -879,17 +1084,63 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
                 format!("{pa:?}"),
                 format!(
                     "one partner share per theme can be drawn, and `{pb}` (in `{}`) already draws one of theme `{}`: the other shares are rescaled so the shares sum to 1, which would change the first draw",
-                    by_path[pb].file, model.themes[ti].id
+                    by_path[pb].0.file, model.themes[ti].id
                 ),
             ));
         }
     }
     // Sorted by path: the order of inputs (and Sobol dimensions) does not depend on file order.
     order.sort();
-    let inputs: Vec<Input> = order.iter().map(|p| by_path.remove(p).unwrap()).collect();
+    let placed: Vec<(Input, usize, usize)> =
+        order.iter().map(|p| by_path.remove(p).unwrap()).collect();
+    let mut inputs: Vec<Input> = Vec::with_capacity(placed.len());
+    for (input, fi, at) in &placed {
+        let mut input = input.clone();
+        if let Some(leader) = &input.follows {
+            let (file, src) = &files[*fi];
+            let bad = |allowed: &str| {
+                InputError::value(
+                    file,
+                    src,
+                    *at,
+                    "input.follow",
+                    format!("{leader:?}"),
+                    allowed,
+                )
+            };
+            let Some((l, _, _)) = placed.iter().find(|(l, _, _)| l.param.path == *leader) else {
+                let hint = crate::error::nearest(
+                    leader,
+                    placed.iter().map(|(l, _, _)| l.param.path.as_str()),
+                )
+                .map(|p| format!(" (did you mean `{p}`?)"))
+                .unwrap_or_default();
+                return Err(bad(&format!(
+                    "must name an input with a distribution (in this or an earlier file){hint}"
+                )));
+            };
+            if l.follows.is_some() {
+                return Err(bad(&format!(
+                    "`{leader}` itself follows `{}`: follow that input instead",
+                    l.follows.as_deref().unwrap_or("")
+                )));
+            }
+            let InputDist::Between { t_dist, .. } = &l.dist else {
+                return Err(bad(&format!(
+                    "`{leader}` is a `{}` input: only the position of a `between_scenarios` input can be followed",
+                    l.dist.describe()
+                )));
+            };
+            if let InputDist::Between { t_dist: mine, .. } = &mut input.dist {
+                *mine = t_dist.clone();
+            }
+            input.stream = l.stream.clone();
+        }
+        inputs.push(input);
+    }
     let correlation = match corr {
         None => None,
-        Some((file, src, (span, names, rank))) => {
+        Some((file, src, cfi, (span, names, rank))) => {
             let mut idx = Vec::new();
             for n in &names {
                 match inputs.iter().position(|i| i.param.path == *n) {
@@ -906,35 +1157,114 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
                     }
                 }
             }
-            let k = names.len();
-            let normal: Vec<Vec<f64>> = (0..k)
-                .map(|i| {
-                    (0..k)
-                        .map(|j| {
-                            if i == j {
-                                1.0
-                            } else {
-                                2.0 * libm::sin(std::f64::consts::PI * rank[i][j] / 6.0)
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
-            let factor = match min_eigenvalue(&normal) {
-                Some(l) if l >= -1e-10 => psd_factor(&normal),
-                _ => None,
+            // The copula is solved for the inputs' distributions as they stood in the file that
+            // gave the correlation: a later file that changes a correlated input's distribution
+            // (e.g. a batch scenario fixing it) keeps the copula, so every other input's draws
+            // stay the same (common random numbers); its own rank correlations then follow from
+            // that copula, and a note says so unless it is now constant.
+            let mut marginals = Vec::with_capacity(idx.len());
+            let mut kept = Vec::new();
+            for (&i, n) in idx.iter().zip(&names) {
+                let now = inputs[i].dist.marginal();
+                let then = match at_correlation.get(n) {
+                    Some(old) if placed[i].1 > cfi => {
+                        let mut old = old.clone();
+                        if let (Some(l), InputDist::Between { t_dist, .. }) =
+                            (&old.follows, &mut old.dist)
+                            && let Some(InputDist::Between { t_dist: lt, .. }) =
+                                inputs.iter().find(|x| x.param.path == *l).map(|x| &x.dist)
+                        {
+                            *t_dist = lt.clone();
+                        }
+                        old.dist.marginal()
+                    }
+                    _ => now.clone(),
+                };
+                if then != now && now.direction != 0.0 {
+                    kept.push(format!("{n} (redefined in {})", inputs[i].file));
+                }
+                marginals.push(then);
             }
-            .ok_or_else(|| InputError::value(&file, &src, span.span().start, "correlation.rank", "the matrix", "its normal-score form 2 sin(π ρ / 6) (Gaussian copula) is not positive semi-definite; move the entries away from the boundary"))?;
-            Some(Correlation {
-                inputs: idx,
-                rank,
-                factor,
-            })
+            let c = solve_correlation(&inputs, idx, &names, rank, &marginals, &kept).ok_or_else(|| InputError::value(&file, &src, span.span().start, "correlation.rank", "the matrix", "its normal-score form could not be factored (an eigen decomposition failed to converge)"))?;
+            Some(c)
         }
     };
     Ok(DistSet {
         inputs,
         correlation,
         files: files.to_vec(),
+    })
+}
+
+/// The copula for target rank correlations `rank` among `inputs[idx]`: normal-score
+/// correlations solved per pair for the inputs' marginals, repaired to the nearest correlation
+/// matrix if needed, and its factor. None if the factorisation fails.
+#[allow(clippy::needless_range_loop)] // matrix indices
+fn solve_correlation(
+    inputs: &[Input],
+    idx: Vec<usize>,
+    names: &[String],
+    rank: Vec<Vec<f64>>,
+    marginals: &[Marginal],
+    kept: &[String],
+) -> Option<Correlation> {
+    let k = idx.len();
+    let mut solved = vec![vec![0.0; k]; k];
+    let mut notes = Vec::new();
+    if !kept.is_empty() {
+        notes.push(format!(
+            "The copula was solved for the distributions in the file that gives the correlation; {} changed afterwards, so the copula is kept (the other inputs' draws are unchanged) and its achieved rank correlations can differ from the targets. Repeat the [correlation] section in the later file to solve it for the new distributions.",
+            kept.join(", ")
+        ));
+    }
+    for i in 0..k {
+        solved[i][i] = 1.0;
+        for j in 0..i {
+            let s = copula::solve(rank[i][j], &marginals[i], &marginals[j]);
+            if !s.reachable {
+                notes.push(format!(
+                    "The target rank correlation {} of {} ~ {} is out of reach of their distributions (ties or a constant input); the closest, {:.3}, is used.",
+                    show(rank[i][j]),
+                    names[i],
+                    names[j],
+                    s.spearman
+                ));
+            }
+            solved[i][j] = s.r;
+            solved[j][i] = s.r;
+        }
+    }
+    let lambda = copula::min_eigenvalue(&solved);
+    let normal = if lambda < -1e-12 {
+        let repaired = copula::nearest_correlation(&solved, 1e-13);
+        let change = (0..k)
+            .flat_map(|i| (0..k).map(move |j| (i, j)))
+            .map(|(i, j)| (repaired[i][j] - solved[i][j]).abs())
+            .fold(0.0, f64::max);
+        notes.push(format!(
+            "The normal-score correlations solved for the target rank correlations form a matrix that is not positive semi-definite (smallest eigenvalue {lambda:.4}); it was replaced by the nearest correlation matrix (Higham 2002), which changes an entry by at most {change:.4}, so some achieved rank correlations differ from their targets."
+        ));
+        repaired
+    } else {
+        solved.clone()
+    };
+    let now: Vec<Marginal> = idx.iter().map(|&i| inputs[i].dist.marginal()).collect();
+    let mut expected = vec![vec![1.0; k]; k];
+    for i in 0..k {
+        for j in 0..i {
+            let e = copula::spearman(normal[i][j], &now[i], &now[j]);
+            expected[i][j] = e;
+            expected[j][i] = e;
+        }
+    }
+    let factor = psd_factor(&normal)?;
+    Some(Correlation {
+        inputs: idx,
+        rank,
+        solved,
+        normal,
+        expected,
+        notes,
+        factor,
     })
 }

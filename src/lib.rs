@@ -5,6 +5,7 @@
 
 pub mod calibrate;
 pub mod charts;
+pub mod copula;
 pub mod dist;
 pub mod distfile;
 pub mod engine;
@@ -20,6 +21,7 @@ pub mod reproduce;
 pub mod rng;
 pub mod sampler;
 pub mod sensitivity;
+pub mod shapley;
 pub mod shard;
 pub mod sobol_indices;
 pub mod stats;

@@ -15,14 +15,24 @@
 //! - Sobol indices: first- and total-order, Saltelli (2010) design on a scrambled Sobol sequence,
 //!   bootstrap intervals ([`crate::sobol_indices`]). The factors are treated as independent: the
 //!   plan's rank correlations are not applied in this design (see the notes in the output).
+//! - Shapley effects ([`crate::shapley`]): each factor's share of the NPV's variance under the
+//!   run's own joint distribution, copula included; they sum to 1 and stay meaningful when the
+//!   factors are correlated. Computed on `sobol_base / 4` rows (at least 64), every subset of
+//!   the factors when there are at most 10, sampled orderings above.
+//!
+//! A grouped factor is named by its stream; its *driver* is the input the others follow
+//! (`follow`), or its first input when none is followed. Tornado values and switching values are
+//! given for the driver, which comes first in a tornado bar's `inputs`.
 
 use serde::Serialize;
 
 use crate::distfile::InputDist;
+use crate::engine::Factor;
 use crate::engine::{Draws, ENTITY_MEASURES, Plan};
 use crate::params::Domain;
 use crate::rng::path_key;
 use crate::sampler::{Dimension, Sampler, SamplerKind};
+use crate::shapley::{ShapleyConfig, shapley_effects};
 use crate::sobol_indices::{SobolConfig, SobolIndices, sobol_indices_multi};
 use crate::stats::{pearson, ranks};
 
@@ -48,8 +58,9 @@ pub struct EntityValue {
 #[derive(Debug, Clone, Serialize)]
 pub struct TornadoBar {
     pub factor: String,
+    /// The factor's inputs, its driver first.
     pub inputs: Vec<String>,
-    /// The first input's value at the central, low and high positions.
+    /// The driver's value at the central, low and high positions.
     pub central_value: f64,
     pub low_value: f64,
     pub high_value: f64,
@@ -89,16 +100,35 @@ pub struct RankCorrelation {
 #[derive(Debug, Clone, Serialize)]
 pub struct SobolFactor {
     pub factor: String,
+    /// The inputs drawn from the factor's stream.
+    pub inputs: Vec<String>,
+    /// First- and total-order Sobol indices, factors independent (the copula is not applied).
     pub first: [f64; 3],
     pub total: [f64; 3],
+    /// Shapley effect as a share of the variance under the run's joint distribution (copula
+    /// included).
+    pub shapley: [f64; 3],
+}
+
+/// How the Shapley effects were computed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShapleySummary {
+    /// Variance of the NPV under the run's joint distribution (correlations included).
+    pub variance: f64,
+    pub base_draws: u64,
+    pub model_runs: u64,
+    /// Every subset of the factors evaluated (exact Shapley weights), or orderings sampled.
+    pub all_subsets: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SobolResult {
     pub entity: String,
+    /// Variance of the NPV with the factors independent (the Sobol design's).
     pub variance: f64,
     pub base_draws: u64,
     pub model_runs: u64,
+    pub shapley: ShapleySummary,
     /// Estimate, low, high of each index (bootstrap percentile interval).
     pub factors: Vec<SobolFactor>,
 }
@@ -127,6 +157,30 @@ fn npv(out: &[f64], e: usize) -> f64 {
     out[e * ENTITY_MEASURES.len()]
 }
 
+/// The input of a factor a reader recognises as its driver: the one the others follow, else the
+/// first.
+pub fn driver(plan: &Plan, f: &Factor) -> usize {
+    f.inputs
+        .iter()
+        .copied()
+        .find(|&i| {
+            let path = &plan.set.inputs[i].param.path;
+            f.inputs
+                .iter()
+                .any(|&j| plan.set.inputs[j].follows.as_deref() == Some(path.as_str()))
+        })
+        .unwrap_or(f.inputs[0])
+}
+
+/// The factor's input paths, its driver first.
+fn input_names(plan: &Plan, f: &Factor) -> Vec<String> {
+    let d = driver(plan, f);
+    std::iter::once(d)
+        .chain(f.inputs.iter().copied().filter(|&i| i != d))
+        .map(|i| plan.set.inputs[i].param.path.clone())
+        .collect()
+}
+
 /// Tornado bars sorted by swing of the total NPV (largest first).
 pub fn tornado(plan: &Plan, levels: (f64, f64)) -> Vec<TornadoBar> {
     let factors = plan.factors();
@@ -146,7 +200,7 @@ pub fn tornado(plan: &Plan, levels: (f64, f64)) -> Vec<TornadoBar> {
                 plan.evaluate_at(&pos, None)
             };
             let (lo, hi) = (at(levels.0), at(levels.1));
-            let first = &plan.set.inputs[f.inputs[0]];
+            let first = &plan.set.inputs[driver(plan, f)];
             let value = |u: f64| {
                 let mut b = vec![0.0; first.param.width()];
                 first.dist.values(u, &mut b);
@@ -154,11 +208,7 @@ pub fn tornado(plan: &Plan, levels: (f64, f64)) -> Vec<TornadoBar> {
             };
             TornadoBar {
                 factor: f.name.clone(),
-                inputs: f
-                    .inputs
-                    .iter()
-                    .map(|&i| plan.set.inputs[i].param.path.clone())
-                    .collect(),
+                inputs: input_names(plan, f),
                 central_value: value(0.5),
                 low_value: value(levels.0),
                 high_value: value(levels.1),
@@ -246,19 +296,23 @@ fn percentile_of(dist: &InputDist, x: f64) -> Option<f64> {
             let (lo, hi) = d.support();
             (x >= lo && x <= hi).then(|| d.cdf(x))
         }
-        InputDist::Between { low, mode, t_dist } => {
+        InputDist::Between {
+            low,
+            mode,
+            t_dist,
+            clip,
+        } => {
             let d = mode[0] - low[0];
             if d == 0.0 {
                 return None;
             }
             let t = (x - low[0]) / d;
             let (lo, hi) = t_dist.support();
+            let (lo, hi) = (lo.max(clip.0), hi.min(clip.1));
             (t >= lo && t <= hi).then(|| {
-                if d > 0.0 {
-                    t_dist.cdf(t)
-                } else {
-                    1.0 - t_dist.cdf(t)
-                }
+                // P(position ≤ t), the position being clipped to [lo, hi].
+                let p = if t >= hi { 1.0 } else { t_dist.cdf(t) };
+                if d > 0.0 { p } else { 1.0 - p }
             })
         }
     }
@@ -271,7 +325,8 @@ pub fn switching_values(plan: &Plan) -> Vec<SwitchingValue> {
     let total = plan.entities.len() - 1;
     let mut out = Vec::new();
     for (k, f) in factors.iter().enumerate() {
-        let first = &plan.set.inputs[f.inputs[0]];
+        let d = driver(plan, f);
+        let first = &plan.set.inputs[d];
         let mut cv = vec![0.0; first.param.width()];
         first.dist.values(0.5, &mut cv);
         let touches = |e: usize| {
@@ -291,7 +346,7 @@ pub fn switching_values(plan: &Plan) -> Vec<SwitchingValue> {
                     Domain::NonNegative => (0.0, f64::INFINITY),
                     Domain::Rate => (-1.0 + 1e-9, f64::INFINITY),
                 };
-                let g = |x: f64| npv(&plan.evaluate_at(&central, Some((f.inputs[0], &[x]))), e);
+                let g = |x: f64| npv(&plan.evaluate_at(&central, Some((d, &[x]))), e);
                 match nearest_root(&g, cv[0], lo, hi) {
                     Some(x) => {
                         let p = percentile_of(&first.dist, x);
@@ -403,25 +458,95 @@ pub fn sobol(plan: &Plan, o: &SensitivityOptions) -> Result<Vec<SobolResult>, St
     cfg.level = o.confidence;
     let res: Vec<SobolIndices> = sobol_indices_multi(k, entities.len(), &cfg, &uniform, &model)
         .map_err(|e| e.to_string())?;
+    let sh = shapley(plan, o)?;
     Ok(entities
         .iter()
         .zip(res)
-        .map(|(&e, r)| SobolResult {
+        .zip(sh)
+        .map(|((&e, r), s)| SobolResult {
             entity: plan.entities[e].clone(),
             variance: r.variance,
             base_draws: r.n_base,
             model_runs: r.runs,
+            shapley: ShapleySummary {
+                variance: s.variance,
+                base_draws: s.n_base,
+                model_runs: s.runs,
+                all_subsets: s.all_subsets,
+            },
             factors: factors
                 .iter()
                 .enumerate()
                 .map(|(i, f)| SobolFactor {
                     factor: f.name.clone(),
+                    inputs: input_names(plan, f),
                     first: [r.first[i].estimate, r.first[i].low, r.first[i].high],
                     total: [r.total[i].estimate, r.total[i].low, r.total[i].high],
+                    shapley: [s.shares[i].estimate, s.shares[i].low, s.shares[i].high],
                 })
                 .collect(),
         })
         .collect())
+}
+
+/// The normal-score correlation matrix of the plan's factors: the copula's, between the
+/// factors of correlated inputs; 0 elsewhere.
+pub fn factor_correlation(plan: &Plan) -> Vec<Vec<f64>> {
+    let factors = plan.factors();
+    let k = factors.len();
+    let mut r: Vec<Vec<f64>> = (0..k)
+        .map(|i| (0..k).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+        .collect();
+    if let Some(c) = &plan.set.correlation {
+        let of = |input: usize| factors.iter().position(|f| f.inputs.contains(&input));
+        for (a, &ia) in c.inputs.iter().enumerate() {
+            for (b, &ib) in c.inputs.iter().enumerate() {
+                if let (Some(fa), Some(fb)) = (of(ia), of(ib))
+                    && fa != fb
+                {
+                    r[fa][fb] = c.normal[a][b];
+                }
+            }
+        }
+    }
+    r
+}
+
+/// Shapley effects of every factor for every headline NPV, under the run's joint distribution
+/// (the copula included), on `sobol_base / 4` rows (at least 64).
+pub fn shapley(
+    plan: &Plan,
+    o: &SensitivityOptions,
+) -> Result<Vec<crate::shapley::ShapleyEffects>, String> {
+    let k = plan.factors().len();
+    let rows = (o.sobol_base / 4).max(crate::sobol_indices::MIN_BASE_DRAWS);
+    let sampler = Sampler::new(SamplerKind::Sobol, o.seed, rows).map_err(|e| e.to_string())?;
+    sampler.check_dimensions(2 * k).map_err(|e| e.to_string())?;
+    let dims: Vec<Dimension> = (0..2 * k)
+        .map(|j| Dimension {
+            stream: path_key(&format!("shapley.{j}")),
+            index: j as u32,
+        })
+        .collect();
+    let uniform = |row: u64, col: usize| sampler.uniform(&dims[col], row);
+    let entities = headline_entities(plan);
+    let model = |u: &[f64], out: &mut [f64]| {
+        let r = plan.evaluate_at(u, None);
+        for (o, &e) in out.iter_mut().zip(&entities) {
+            *o = npv(&r, e);
+        }
+    };
+    let mut cfg = ShapleyConfig::new(rows, o.seed);
+    cfg.resamples = o.bootstrap;
+    cfg.level = o.confidence;
+    shapley_effects(
+        k,
+        entities.len(),
+        &factor_correlation(plan),
+        &cfg,
+        &uniform,
+        &model,
+    )
 }
 
 /// Notes a reader needs: correlated inputs, grouped factors, what Sobol assumes.
@@ -433,7 +558,8 @@ pub fn notes(plan: &Plan) -> Vec<String> {
             .iter()
             .map(|&i| plan.set.inputs[i].param.path.as_str())
             .collect();
-        n.push(format!("Factor `{}` moves {} together (one stream): one-at-a-time results treat them as one factor, and their rank correlations with an outcome are not separable.", f.name, names.join(", ")));
+        let d = &plan.set.inputs[driver(plan, f)].param.path;
+        n.push(format!("Factor `{}` moves {} together (one stream): one-at-a-time results treat them as one factor (its tornado and switching values are given for its driver, {d}), and their rank correlations with an outcome are not separable.", f.name, names.join(", ")));
     }
     if let Some(c) = &plan.set.correlation {
         let mut pairs = Vec::new();
@@ -450,8 +576,32 @@ pub fn notes(plan: &Plan) -> Vec<String> {
             }
         }
         if !pairs.is_empty() {
-            n.push(format!("Inputs correlated by design: {}. Their rank correlations with an outcome include each other's influence. Tornado, switching values and Sobol indices vary factors independently of these correlations; with correlated inputs, first-order Sobol indices of independent factors understate what a correlated group moves together.", pairs.join("; ")));
+            n.push(format!("Inputs correlated by design: {}. Their rank correlations with an outcome include each other's influence. Tornado, switching values and Sobol indices vary factors independently of these correlations (Sobol indices assume independent factors; with correlated inputs, first-order Sobol indices of independent factors understate what a correlated group moves together); Shapley effects are computed under the run's joint distribution, correlations included, and share what correlated factors move together among them.", pairs.join("; ")));
         }
+        let mut solved = Vec::new();
+        for a in 0..c.inputs.len() {
+            for b in 0..a {
+                let continuous = 2.0 * libm::sin(std::f64::consts::PI * c.rank[a][b] / 6.0);
+                if c.rank[a][b] != 0.0 && (c.normal[a][b] - continuous).abs() > 1e-9 {
+                    solved.push(format!(
+                        "{} ~ {}: {:.3} (2 sin(πρ/6) would give {:.3}, rank correlation {:.3})",
+                        plan.set.inputs[c.inputs[a]].param.path,
+                        plan.set.inputs[c.inputs[b]].param.path,
+                        c.normal[a][b],
+                        continuous,
+                        crate::copula::spearman(
+                            continuous,
+                            &plan.set.inputs[c.inputs[a]].dist.marginal(),
+                            &plan.set.inputs[c.inputs[b]].dist.marginal()
+                        )
+                    ));
+                }
+            }
+        }
+        if !solved.is_empty() {
+            n.push(format!("Normal-score correlations of the copula solved for inputs with ties or clipped ends, so that their rank correlations meet the targets: {}.", solved.join("; ")));
+        }
+        n.extend(c.notes.iter().cloned());
     }
     n
 }

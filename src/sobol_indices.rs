@@ -481,6 +481,17 @@ fn estimate(column: &[f64], k: usize, weights: &[u64], ratios: &mut [f64]) -> f6
 }
 
 /// Fills `counts` with the multiplicities of a resample of `counts.len()` rows drawn with
+/// replacement, from the generator of resample `r` (shared with [`crate::shapley`]).
+pub(crate) fn bootstrap_counts(seed: u64, r: usize, counts: &mut [u64]) {
+    resample(seed, r, counts)
+}
+
+/// The bootstrap summary of an estimate from its replicates (shared with [`crate::shapley`]).
+pub(crate) fn bootstrap_summary(estimate: f64, sample: &mut [f64], level: f64) -> Index {
+    summarise(estimate, sample, level)
+}
+
+/// Fills `counts` with the multiplicities of a resample of `counts.len()` rows drawn with
 /// replacement, from the generator of resample `r`.
 fn resample(seed: u64, r: usize, counts: &mut [u64]) {
     counts.fill(0);
@@ -530,13 +541,13 @@ fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// SplitMix64: the bootstrap's generator.
-struct SplitMix64 {
+/// SplitMix64: the bootstrap's generator (also the Shapley estimator's, [`crate::shapley`]).
+pub(crate) struct SplitMix64 {
     state: u64,
 }
 
 impl SplitMix64 {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         SplitMix64 { state: seed }
     }
 
@@ -547,7 +558,7 @@ impl SplitMix64 {
 
     /// A draw in `0..n` by multiply-high (Lemire 2019); the bias, at most `n / 2^64`, is
     /// negligible for any design that fits in memory.
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 }

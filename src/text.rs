@@ -554,15 +554,17 @@ pub fn rank_csv(s: &crate::sensitivity::Sensitivity) -> String {
     o
 }
 
-/// Sobol indices as CSV.
+/// Sobol indices (factors independent) and Shapley effects (under the run's joint
+/// distribution) as CSV.
 pub fn sobol_csv(s: &crate::sensitivity::Sensitivity) -> String {
-    let mut o =
-        String::from("entity,factor,first,first_low,first_high,total,total_low,total_high\n");
+    let mut o = String::from(
+        "entity,factor,first,first_low,first_high,total,total_low,total_high,shapley,shapley_low,shapley_high,inputs\n",
+    );
     for r in &s.sobol {
         for f in &r.factors {
             let _ = writeln!(
                 o,
-                "{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
                 r.entity,
                 f.factor,
                 f.first[0],
@@ -570,7 +572,11 @@ pub fn sobol_csv(s: &crate::sensitivity::Sensitivity) -> String {
                 f.first[2],
                 f.total[0],
                 f.total[1],
-                f.total[2]
+                f.total[2],
+                f.shapley[0],
+                f.shapley[1],
+                f.shapley[2],
+                f.inputs.join(" ")
             );
         }
     }
@@ -648,14 +654,33 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
     for r in s.sobol.iter().filter(|r| r.entity == "total") {
         let _ = writeln!(
             o,
-            "\nSobol indices of the total NPV ({} base draws, {} model runs; 95% bootstrap intervals)",
-            r.base_draws, r.model_runs
+            "\nVariance of the total NPV: Sobol indices assume independent factors (the copula is not applied; variance {:.3}, {} base draws, {} model runs); Shapley effects are shares of the variance under the run's joint distribution, correlations included (variance {:.3}, {} rows, {} model runs{}). 95% bootstrap intervals.",
+            r.variance,
+            r.base_draws,
+            r.model_runs,
+            r.shapley.variance,
+            r.shapley.base_draws,
+            r.shapley.model_runs,
+            if r.shapley.all_subsets {
+                ", every subset of the factors"
+            } else {
+                ", sampled orderings"
+            }
         );
         for f in &r.factors {
             let _ = writeln!(
                 o,
-                "  {:<48} first {:.3} [{:.3}, {:.3}]  total {:.3} [{:.3}, {:.3}]",
-                f.factor, f.first[0], f.first[1], f.first[2], f.total[0], f.total[1], f.total[2]
+                "  {:<48} Sobol first {:.3} [{:.3}, {:.3}]  total {:.3} [{:.3}, {:.3}]   Shapley {:.3} [{:.3}, {:.3}]",
+                f.factor,
+                f.first[0],
+                f.first[1],
+                f.first[2],
+                f.total[0],
+                f.total[1],
+                f.total[2],
+                f.shapley[0],
+                f.shapley[1],
+                f.shapley[2]
             );
         }
     }

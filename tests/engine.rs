@@ -197,10 +197,12 @@ fn golden_values_are_pinned_to_a_seed() {
     );
 }
 
+// Updated when the delays' copula correlation was solved for their discrete distribution
+// (0.604 instead of 0.518) and the families cost lines came to follow realisation's position.
 const GOLDEN: [u64; 3] = [
-    4621956943724402268,
-    4623741126895565624,
-    4625273199423980667,
+    4622098167291010945,
+    4623784053051991382,
+    4625322858388293985,
 ];
 
 #[test]
