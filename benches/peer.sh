@@ -7,7 +7,9 @@
 #   benches/peer.sh [DRAWS] [ROUNDS] [THREADS]      (defaults: 1000000 5 2)
 #
 # Needs python3 with numpy and scipy (`pip install numpy scipy`). The peer is run, not copied: it
-# lives outside this repository (PEER=path overrides where it is looked for).
+# lives outside this repository (PEER=path overrides where it is looked for). Both programs run the
+# embedded model with benches/peer_dists.toml (the peer reads only the distribution kinds that
+# file uses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${1:-1000000}
@@ -18,6 +20,7 @@ PEER=${PEER:-../shared/peers/np_peer.py}
 python3 -c 'import numpy, scipy' 2>/dev/null || { echo "the peer needs numpy and scipy: pip install numpy scipy" >&2; exit 2; }
 cargo build --release --quiet
 BIN=target/release/npvrisk
+DISTS=benches/peer_dists.toml
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
@@ -31,8 +34,8 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 echo "draws $D, $R rounds, npvrisk with $T threads, the peer as it runs (one Python process)"
 echo "round  npvrisk_s  npvrisk_kB  peer_s  peer_kB"
 for r in $(seq 1 "$R"); do
-    read -r ns nk < <(timed "$BIN" run --draws "$D" --threads "$T" --format json)
-    read -r ps pk < <(timed python3 "$PEER" --draws "$D" --quiet)
+    read -r ns nk < <(timed "$BIN" run --dist "$DISTS" --draws "$D" --threads "$T" --format json)
+    read -r ps pk < <(timed python3 "$PEER" --dists "$DISTS" --draws "$D" --quiet)
     echo "$r  $ns  $nk  $ps  $pk"
     echo "$ns $nk" >>"$W/n"
     echo "$ps $pk" >>"$W/p"

@@ -60,6 +60,7 @@ pub struct ThemeEval {
     pub own_delay: f64,
     /// `g·S(K)`, K = 0..h: PV of benefits with the profile slid by K whole years.
     pub slid_pv: Vec<f64>,
+    scratch: DelayScratch,
 }
 
 impl ThemeEval {
@@ -96,144 +97,144 @@ impl ThemeEval {
         self.slid_pv.clear();
         self.slid_pv.extend(slid_unit.iter().map(|s| g * s));
         self.breakeven = breakeven(&self.discounted_net);
-        self.delay = delay_to_zero(
-            Themes {
-                themes: std::slice::from_ref(self),
-                mask: None,
-            },
-            pvc,
-            npv,
-            h,
-        );
+        let mut scratch = std::mem::take(&mut self.scratch);
+        self.delay = delay_to_zero(std::slice::from_ref(self), None, pvc, npv, h, &mut scratch);
+        self.scratch = scratch;
     }
 
     /// Present value of benefits with `extra` years of delay on top of the theme's own.
     pub fn pv_benefits_delayed(&self, extra: f64) -> f64 {
-        pv_at(&self.slid_pv, self.own_delay + extra)
+        interp(&self.slid_pv, self.own_delay + extra)
     }
 }
 
-/// `g·((1 − f)·S(K) + f·S(K + 1))` at total delay `delay = K + f`, from the table `g·S(K)`.
-fn pv_at(slid: &[f64], delay: f64) -> f64 {
-    // Delays are ≥ 0 (validated; a hair below 0 only by rounding, clamped), so truncation is the
-    // floor, without a call to `floor`.
-    let delay = delay.max(0.0);
-    let k = delay as usize;
-    let f = delay - k as f64;
-    let s = |j: usize| -> f64 { slid.get(j).copied().unwrap_or(0.0) };
+/// Scratch space of a delay search over several themes: the themes grouped by the fractional
+/// part (phase) of their own delay, each group's slid tables summed into one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DelayScratch {
+    phases: Vec<f64>,
+    /// `phases.len()` tables of `h + 1` entries each.
+    tables: Vec<f64>,
+}
+
+/// The PV of benefits at total delay `y` (≥ 0) from a table of PVs at whole delays (0 beyond it):
+/// linear between whole years.
+fn interp(table: &[f64], y: f64) -> f64 {
+    let y = y.max(0.0);
+    let k = y as usize;
+    let f = y - k as f64;
+    let s = |j: usize| -> f64 { table.get(j).copied().unwrap_or(0.0) };
     (1.0 - f) * s(k) + f * s(k + 1)
 }
 
-/// The themes a delay search covers: all of `themes`, or those whose `mask` entry is set.
-#[derive(Clone, Copy)]
-pub struct Themes<'a> {
-    pub themes: &'a [ThemeEval],
-    pub mask: Option<&'a [bool]>,
-}
-
-impl<'a> Themes<'a> {
-    fn iter(self) -> impl Iterator<Item = &'a ThemeEval> {
-        let mask = self.mask;
-        self.themes
-            .iter()
-            .enumerate()
-            .filter(move |(i, _)| mask.is_none_or(|m| m[*i]))
-            .map(|(_, t)| t)
-    }
-}
-
-/// The NPV of a set of themes when each takes `extra` years of delay on top of its own.
-fn npv_delayed(themes: Themes, pv_costs: f64, extra: f64) -> f64 {
-    let mut v = -pv_costs;
-    for t in themes.iter() {
-        v += t.pv_benefits_delayed(extra);
-    }
-    v
-}
-
-/// Delay-to-zero of a set of themes taking the same extra delay, whose costs have present value
-/// `pv_costs` and whose NPV at no extra delay is `npv0`; `h` is the horizon.
+/// Delay-to-zero of a set of themes (`mask`: which of `themes` count) taking the same extra delay,
+/// whose costs have present value `pv_costs` and whose NPV at no extra delay is `npv0`; `h` is the
+/// horizon.
 ///
 /// The NPV is piecewise linear in the extra delay `x`, with a kink wherever some theme's total
-/// delay `own + x` is a whole number. The breakpoints are visited in increasing order (a merge of
-/// each theme's `K + 1 − own`, `K + 2 − own`, …); the root lies between the last breakpoint with a
-/// positive NPV and the first with NPV ≤ 0, where the path is linear, so linear interpolation
-/// there is exact. The whole-year figure is the smallest whole extra delay with NPV ≤ 0. At an
-/// extra delay of `h` years no benefit is left in the horizon, which bounds both searches.
-pub fn delay_to_zero(themes: Themes, pv_costs: f64, npv0: f64, h: usize) -> DelayToZero {
+/// delay `own + x` is a whole number. Themes whose own delays share a fractional part `φ` share
+/// their kinks, so their tables are summed: theme `t` with own delay `K_t + φ` contributes its
+/// `g·S(K_t + m)` at `x = m − φ`. The breakpoints of every group are visited in increasing order;
+/// the root lies between the last breakpoint with a positive NPV and the first with NPV ≤ 0,
+/// where the path is linear, so linear interpolation there is exact. The whole-year figure is the
+/// smallest whole extra delay with NPV ≤ 0. At an extra delay of `h` years no benefit is left in
+/// the horizon, which bounds both searches.
+pub fn delay_to_zero(
+    themes: &[ThemeEval],
+    mask: Option<&[bool]>,
+    pv_costs: f64,
+    npv0: f64,
+    h: usize,
+    scratch: &mut DelayScratch,
+) -> DelayToZero {
     if npv0 <= 0.0 {
-        return DelayToZero {
-            whole_years: 0,
-            exact_years: 0.0,
-        };
+        return DelayToZero::default();
     }
-    let end = h as f64 + 1.0;
-    let mut sel = themes.iter();
-    if let (Some(t), None) = (sel.next(), sel.next()) {
-        return delay_to_zero_one(t, pv_costs, npv0, h);
-    }
-    // Exact root: walk the breakpoints. Each theme's next kink is at `floor(own + x) + 1 − own`.
-    let next_kink = |x: f64| -> f64 {
-        let mut best = end;
-        for t in themes.iter() {
-            let total = t.own_delay + x;
-            let mut k = (total as u64) as f64 + 1.0 - t.own_delay;
-            // Rounding can put `own + x` a hair below a whole number we already passed.
-            if k <= x {
-                k += 1.0;
+    let len = h + 1;
+    scratch.phases.clear();
+    scratch.tables.clear();
+    let selected = themes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask.is_none_or(|m| m[*i]));
+    for (_, t) in selected {
+        let own = t.own_delay.max(0.0);
+        let k = own as usize;
+        let phase = own - k as f64;
+        let g = match scratch.phases.iter().position(|p| *p == phase) {
+            Some(g) => g,
+            None => {
+                scratch.phases.push(phase);
+                scratch.tables.resize(scratch.tables.len() + len, 0.0);
+                scratch.phases.len() - 1
             }
-            best = best.min(k);
+        };
+        let table = &mut scratch.tables[g * len..(g + 1) * len];
+        for (m, v) in table.iter_mut().enumerate() {
+            *v += t.slid_pv.get(k + m).copied().unwrap_or(0.0);
         }
-        best
+    }
+    let (phases, tables) = (&scratch.phases, &scratch.tables);
+    let npv_at = |x: f64| -> f64 {
+        let mut v = -pv_costs;
+        for (g, p) in phases.iter().enumerate() {
+            v += interp(&tables[g * len..(g + 1) * len], p + x);
+        }
+        v
     };
-    let (mut x0, mut v0) = (0.0, npv0);
-    let exact = loop {
-        let x1 = next_kink(x0);
-        let v1 = npv_delayed(themes, pv_costs, x1);
-        if v1 <= 0.0 {
-            // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
-            break x0 + (x1 - x0) * v0 / (v0 - v1);
+    let end = h as f64 + 1.0;
+    let exact = if phases.len() == 1 {
+        // One group: the breakpoints are x = m − φ, where the PV is the table entry itself.
+        let (p, table) = (phases[0], &tables[..]);
+        let (mut x0, mut v0) = (0.0, npv0);
+        let mut exact = end;
+        for m in 1..=len {
+            let x1 = m as f64 - p;
+            let v1 = table.get(m).copied().unwrap_or(0.0) - pv_costs;
+            if v1 <= 0.0 {
+                exact = x0 + (x1 - x0) * v0 / (v0 - v1);
+                break;
+            }
+            x0 = x1;
+            v0 = v1;
         }
-        if x1 >= end {
-            // Unreachable with non-negative costs (no benefit remains), but stay total.
-            break end;
+        exact
+    } else {
+        // Each group's next kink after x is at `floor(φ + x) + 1 − φ`.
+        let next_kink = |x: f64| -> f64 {
+            let mut best = end;
+            for p in phases {
+                let mut k = ((p + x) as u64) as f64 + 1.0 - p;
+                // Rounding can put `φ + x` a hair below a whole number already passed.
+                if k <= x {
+                    k += 1.0;
+                }
+                best = best.min(k);
+            }
+            best
+        };
+        let (mut x0, mut v0) = (0.0, npv0);
+        loop {
+            let x1 = next_kink(x0);
+            let v1 = npv_at(x1);
+            if v1 <= 0.0 {
+                // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
+                break x0 + (x1 - x0) * v0 / (v0 - v1);
+            }
+            if x1 >= end {
+                // Unreachable with non-negative costs (no benefit remains), but stay total.
+                break end;
+            }
+            x0 = x1;
+            v0 = v1;
         }
-        x0 = x1;
-        v0 = v1;
     };
     // Whole years: the NPV is positive before the first root, so the first whole year with
     // NPV ≤ 0 is not before it (from its floor, in case rounding put the root a hair past a
     // whole year where the NPV is already 0).
     let from = (exact.floor() as u32).max(1);
     let whole = (from..=h as u32 + 1)
-        .find(|&k| npv_delayed(themes, pv_costs, k as f64) <= 0.0)
-        .unwrap_or(h as u32 + 1);
-    DelayToZero {
-        whole_years: whole,
-        exact_years: exact,
-    }
-}
-
-/// [`delay_to_zero`] of one theme: its kinks are at the whole total delays `K > own`, where the
-/// PV of benefits is the table entry `g·S(K)` itself.
-fn delay_to_zero_one(t: &ThemeEval, pv_costs: f64, npv0: f64, h: usize) -> DelayToZero {
-    let own = t.own_delay.max(0.0);
-    let k0 = own as usize;
-    let (mut x0, mut v0) = (0.0, npv0);
-    let mut exact = h as f64 + 1.0;
-    for k in k0 + 1..=k0 + h + 1 {
-        let x1 = k as f64 - own;
-        let v1 = t.slid_pv.get(k).copied().unwrap_or(0.0) - pv_costs;
-        if v1 <= 0.0 {
-            exact = x0 + (x1 - x0) * v0 / (v0 - v1);
-            break;
-        }
-        x0 = x1;
-        v0 = v1;
-    }
-    let from = (exact.floor() as u32).max(1);
-    let whole = (from..=h as u32 + 1)
-        .find(|&k| t.pv_benefits_delayed(k as f64) - pv_costs <= 0.0)
+        .find(|&k| npv_at(k as f64) <= 0.0)
         .unwrap_or(h as u32 + 1);
     DelayToZero {
         whole_years: whole,
@@ -262,20 +263,17 @@ pub struct TotalEval {
     pub pv_costs: f64,
     pub delay: DelayToZero,
     pub breakeven: Option<u32>,
+    scratch: DelayScratch,
 }
 
 impl TotalEval {
     /// Sum the headline themes (`headline[t]`) of `themes`.
     pub fn compute(&mut self, themes: &[ThemeEval], headline: &[bool]) {
-        let sel = Themes {
-            themes,
-            mask: Some(headline),
-        };
         let h = themes.first().map(|e| e.discounted_net.len()).unwrap_or(0);
         self.discounted_net.clear();
         self.discounted_net.resize(h, 0.0);
         let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
-        for e in sel.iter() {
+        for (e, _) in themes.iter().zip(headline).filter(|(_, h)| **h) {
             for (a, b) in self.discounted_net.iter_mut().zip(&e.discounted_net) {
                 *a += b;
             }
@@ -287,7 +285,7 @@ impl TotalEval {
         self.pv_benefits = pvb;
         self.pv_costs = pvc;
         self.breakeven = breakeven(&self.discounted_net);
-        self.delay = delay_to_zero(sel, pvc, npv, h);
+        self.delay = delay_to_zero(themes, Some(headline), pvc, npv, h, &mut self.scratch);
     }
 }
 
@@ -401,43 +399,55 @@ mod tests {
 
     #[test]
     fn the_total_takes_one_extra_delay_on_top_of_each_theme_own() {
-        let df = discount_factors(&[0.035; 5], 1);
-        let a = theme(
-            vec![0.3, 0.7, 1.0, 1.0, 1.0],
-            2.0,
-            vec![1.0, 0.2, 0.0, 0.0, 0.0],
-            0.3,
-        );
-        let b = theme(
-            vec![0.1, 0.4, 0.9, 1.0, 1.0],
-            3.0,
-            vec![0.5, 0.5, 0.5, 0.0, 0.0],
-            1.7,
-        );
-        let c = theme(vec![1.0; 5], 9.0, vec![0.0; 5], 0.5);
-        let inputs = Inputs {
-            discount_rates: vec![0.035; 5],
-            undiscounted_year: 1,
-            discount_factors: df.clone(),
-            themes: vec![a.clone(), b.clone(), c],
-            headline: vec![true, true, false],
-        };
-        let partners = [Partner {
-            id: "A".into(),
-            name: "A".into(),
-            budget: None,
-        }];
-        let e = evaluate(&inputs, &partners);
-        let x = e.total.delay_to_zero.exact_years;
-        let npv = |x: f64| npv_at_delay(&a, &df, 0.3 + x) + npv_at_delay(&b, &df, 1.7 + x);
-        assert!((e.total.npv - npv(0.0)).abs() < 1e-12);
-        assert!(npv(x).abs() <= 1e-9 * e.total.pv_benefits, "{}", npv(x));
-        let mut s = 0.0;
-        while s < x - 1e-3 {
-            assert!(npv(s) > 0.0);
-            s += 1e-3;
+        // Own delays with different fractional parts (two groups of kinks), with the same one
+        // (one group, tables summed), and whole.
+        for (da, db) in [(0.3, 1.7), (0.5, 1.5), (0.0, 2.0), (0.25, 0.6)] {
+            let df = discount_factors(&[0.035; 5], 1);
+            let a = theme(
+                vec![0.3, 0.7, 1.0, 1.0, 1.0],
+                2.0,
+                vec![1.0, 0.2, 0.0, 0.0, 0.0],
+                da,
+            );
+            let b = theme(
+                vec![0.1, 0.4, 0.9, 1.0, 1.0],
+                3.0,
+                vec![0.5, 0.5, 0.5, 0.0, 0.0],
+                db,
+            );
+            let c = theme(vec![1.0; 5], 9.0, vec![0.0; 5], 0.5);
+            let inputs = Inputs {
+                discount_rates: vec![0.035; 5],
+                undiscounted_year: 1,
+                discount_factors: df.clone(),
+                themes: vec![a.clone(), b.clone(), c],
+                headline: vec![true, true, false],
+            };
+            let partners = [Partner {
+                id: "A".into(),
+                name: "A".into(),
+                budget: None,
+            }];
+            let e = evaluate(&inputs, &partners);
+            let x = e.total.delay_to_zero.exact_years;
+            let npv = |x: f64| npv_at_delay(&a, &df, da + x) + npv_at_delay(&b, &df, db + x);
+            assert!((e.total.npv - npv(0.0)).abs() < 1e-12);
+            assert!(
+                npv(0.0) > 0.0 && x > 0.0,
+                "{da}, {db}: the fixture must start positive"
+            );
+            assert!(
+                npv(x).abs() <= 1e-9 * e.total.pv_benefits,
+                "{da}, {db}: NPV {} at the root {x}",
+                npv(x)
+            );
+            let mut s = 0.0;
+            while s < x - 1e-3 {
+                assert!(npv(s) > 0.0, "{da}, {db}: NPV ≤ 0 at {s}");
+                s += 1e-3;
+            }
+            let whole = (1..=7).find(|&k| npv(k as f64) <= 0.0).unwrap();
+            assert_eq!(e.total.delay_to_zero.whole_years, whole, "{da}, {db}");
         }
-        let whole = (1..=7).find(|&k| npv(k as f64) <= 0.0).unwrap();
-        assert_eq!(e.total.delay_to_zero.whole_years, whole);
     }
 }

@@ -1031,19 +1031,20 @@ fn locate_first(g: &Grid, cells: &[Cell], collected: &[Vec<f64>], r: u64) -> Res
 impl Resolver {
     /// Place each wanted rank (for the `first.kept` draws kept) in pass 1's cells and collected
     /// regions (`grids`: pass 1's grids).
-    pub fn new(first: &First, ranks: &[Vec<u64>], grids: &[Grid]) -> Resolver {
+    /// Sorts the collected values in place.
+    pub fn new(first: &mut First, ranks: &[Vec<u64>], grids: &[Grid]) -> Resolver {
         let targets = first
             .cols
-            .iter()
+            .par_iter_mut()
             .zip(ranks)
             .zip(grids)
             .map(|((c, rs), g)| {
-                let mut collected = c.pass.collected.clone();
-                for v in &mut collected {
-                    v.sort_by(f64::total_cmp);
+                for v in &mut c.pass.collected {
+                    // Draws are finite (the engine keeps no other), so the radix order is total.
+                    radsort::sort(v);
                 }
                 rs.iter()
-                    .map(|&r| (r, locate_first(g, &c.pass.cells, &collected, r)))
+                    .map(|&r| (r, locate_first(g, &c.pass.cells, &c.pass.collected, r)))
                     .collect()
             })
             .collect();
@@ -1242,7 +1243,8 @@ pub fn finish(
     } else {
         queries(plan, n, o, extra).ranks
     };
-    let mut res = Resolver::new(&first, &ranks, &setup.grids);
+    let mut first = first;
+    let mut res = Resolver::new(&mut first, &ranks, &setup.grids);
     while let Some(grids) = res.next(cfg) {
         let r = more(&grids)?;
         res.apply(&grids, r).map_err(StreamError::Inconsistent)?;
@@ -1751,7 +1753,7 @@ mod tests {
         ]);
         let mut p = ColPass::new(&g);
         p.add(&g, &v);
-        let first = First {
+        let mut first = First {
             kept: n,
             cols: vec![ColFirst {
                 pass: p,
@@ -1760,7 +1762,7 @@ mod tests {
             ..Default::default()
         };
         let mut res = Resolver::new(
-            &first,
+            &mut first,
             std::slice::from_ref(&ranks),
             std::slice::from_ref(&g),
         );
