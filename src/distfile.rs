@@ -313,6 +313,14 @@ pub fn parse_dist_file(
                 }
             }
             let k = names.len();
+            if k == 0 {
+                return Err(ctx.err(
+                    c.inputs.span().start,
+                    "correlation.inputs",
+                    "[]".into(),
+                    "must name the inputs to correlate (leave out [correlation] for none)",
+                ));
+            }
             let rows = c.rank.get_ref();
             if rows.len() != k || rows.iter().any(|r| r.get_ref().len() != k) {
                 return Err(ctx.err(
@@ -595,16 +603,18 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
         )
     })?;
     let path = ctx.dir.join(csv.get_ref());
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = crate::input::read_text(&path).map_err(|e| {
         ctx.err(
             csv.span().start,
             "input.csv",
             format!("{:?}", csv.get_ref()),
-            &format!("cannot read `{}`: {e}", path.display()),
+            &e,
         )
     })?;
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or("");
+    // Lines with their terminators, so that byte offsets stay right for CRLF files.
+    let mut lines = text.split_inclusive('\n');
+    let header_line = lines.next().unwrap_or("");
+    let header = header_line.trim_end_matches(['\n', '\r']);
     let names: Vec<&str> = header.split(',').map(|s| s.trim()).collect();
     let ci = names
         .iter()
@@ -623,10 +633,11 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
         })?;
     let mut out = Vec::new();
     let csv_name = path.display().to_string();
-    let mut offset = header.len() + 1;
+    let mut offset = header_line.len();
     for line in lines {
         let here = offset;
-        offset += line.len() + 1;
+        offset += line.len();
+        let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             continue;
         }
@@ -766,6 +777,21 @@ fn between(
     Ok(InputDist::Between { low, mode, t_dist })
 }
 
+/// Whether an input takes one value whatever its uniform (a fixed value, or a distribution of
+/// zero width).
+fn is_constant(d: &InputDist) -> bool {
+    match d {
+        InputDist::Direct(d) => {
+            let (lo, hi) = d.support();
+            lo == hi
+        }
+        InputDist::Between { low, mode, t_dist } => {
+            let (lo, hi) = t_dist.support();
+            low == mode || lo == hi
+        }
+    }
+}
+
 /// Smallest eigenvalue of a symmetric matrix (None if the decomposition fails).
 fn min_eigenvalue(m: &[Vec<f64>]) -> Option<f64> {
     let k = m.len();
@@ -893,6 +919,20 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
             let mut idx = Vec::new();
             for n in &names {
                 match inputs.iter().position(|i| i.param.path == *n) {
+                    Some(i) if is_constant(&inputs[i].dist) => {
+                        return Err(InputError::value(
+                            &file,
+                            &src,
+                            span.span().start,
+                            "correlation.inputs",
+                            format!("{n:?}"),
+                            format!(
+                                "is correlated but constant (a {} distribution from `{}`): a constant has no rank correlation; correlate only inputs that vary",
+                                inputs[i].dist.describe(),
+                                inputs[i].file
+                            ),
+                        ));
+                    }
                     Some(i) => idx.push(i),
                     None => {
                         return Err(InputError::value(

@@ -42,9 +42,7 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
             "`--precision` = {x}: must be a relative standard error in (0, 1), e.g. 0.01"
         ));
     }
-    if a.threads == Some(0) {
-        return bad("`--threads` = 0: must be at least 1".into());
-    }
+    check_threads(a.threads)?;
     if a.block_size == 0 {
         return bad("`--block-size` = 0: must be at least 1".into());
     }
@@ -387,7 +385,7 @@ pub fn throughput(a: RunArgs) -> Result<(), Failure> {
 
 /// Memory the engine keeps per draw: every outcome column (8 bytes), two small per-entity
 /// integers, and each input's value.
-fn plan_bytes_per_draw(plan: &Plan) -> usize {
+pub fn plan_bytes_per_draw(plan: &Plan) -> usize {
     plan.n_outcomes() * 8 + plan.entities.len() * 2 + plan.set.inputs.len() * 8
 }
 
@@ -444,6 +442,12 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
     let want = |m: Method| a.method == Method::All || a.method == m;
     if plan.set.inputs.is_empty() {
         return Err(Failure::Input("no input has a distribution: there is nothing to analyse\nhint: pass a distribution file with --dist".into()));
+    }
+    if want(Method::Rank) {
+        check_kept_draws(&plan, a.run.draws)?;
+    }
+    if want(Method::Sobol) {
+        check_sobol_memory(&plan, &a)?;
     }
     let o = SensitivityOptions {
         levels: (a.levels[0], a.levels[1]),
@@ -533,6 +537,8 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
     if plan.set.inputs.is_empty() {
         return Err(Failure::Input("no input has a distribution: there is nothing to report\nhint: pass a distribution file with --dist".into()));
     }
+    check_kept_draws(&plan, a.run.draws)?;
+    check_sobol_memory(&plan, &a)?;
     let pool = thread_pool(a.run.threads)?;
     let sampler = sampler_kind(a.run.sampler);
     let opts = run_options(&a.run);
@@ -643,10 +649,51 @@ fn run_options(a: &RunArgs) -> RunOptions {
 
 /// A worker pool with `threads` threads (default: all cores).
 pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
+    check_threads(threads)?;
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
         .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))
+}
+
+/// Most worker threads accepted: more only cost memory and start-up time.
+const MAX_THREADS: usize = 4096;
+
+/// The draws of `sensitivity` and `report` are kept in memory: refuse more than fit.
+fn check_kept_draws(plan: &Plan, draws: u64) -> Result<(), Failure> {
+    check_memory(
+        &format!("`--draws` = {draws}: the draws"),
+        draws as u128 * plan_bytes_per_draw(plan) as u128,
+        "use fewer draws (`npvrisk run` streams any number)",
+    )
+}
+
+/// The Sobol design and bootstrap of `--sobol-n` and `--bootstrap` must fit in memory.
+fn check_sobol_memory(plan: &Plan, a: &crate::SensArgs) -> Result<(), Failure> {
+    check_memory(
+        &format!(
+            "`--sobol-n` = {} with `--bootstrap` = {} ({} factors, {} outcomes): the Sobol design and its bootstrap",
+            a.sobol_n,
+            a.bootstrap,
+            plan.factors().len(),
+            plan.entities.len()
+        ),
+        sobol_bytes(plan, a.sobol_n, a.bootstrap),
+        "use a smaller --sobol-n or --bootstrap",
+    )
+}
+
+/// `--threads`: at least 1 and at most [`MAX_THREADS`].
+fn check_threads(threads: Option<usize>) -> Result<(), Failure> {
+    match threads {
+        Some(t) if !(1..=MAX_THREADS).contains(&t) => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            Err(Failure::Input(format!(
+                "`--threads` = {t}: must be in [1, {MAX_THREADS}] (this machine has {cores} cores)"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Options of `sensitivity` and `report` beyond those of `run`.
@@ -917,8 +964,8 @@ fn read_pass_plan(
 ) -> Result<(npvrisk::shard::ShardHeader, Vec<Grid>), Failure> {
     use npvrisk::shard;
     let name = file.display().to_string();
-    let bytes =
-        std::fs::read(file).map_err(|e| Failure::Input(format!("cannot read `{name}`: {e}")))?;
+    let bytes = npvrisk::input::read_bytes(file, npvrisk::input::MAX_SHARD_BYTES)
+        .map_err(Failure::Input)?;
     let (h, body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
     if h.content != "plan" {
         return Err(Failure::Input(format!(
@@ -952,12 +999,15 @@ pub fn merge(
 ) -> Result<(), Failure> {
     use npvrisk::shard;
     let started = Instant::now();
+    if let Some(plan) = next_pass {
+        check_plan_destination(plan, files)?;
+    }
     let mut stats = Vec::new();
     let mut passes = Vec::new();
     for f in files {
         let name = f.display().to_string();
-        let bytes =
-            std::fs::read(f).map_err(|e| Failure::Input(format!("cannot read `{name}`: {e}")))?;
+        let bytes = npvrisk::input::read_bytes(f, npvrisk::input::MAX_SHARD_BYTES)
+            .map_err(Failure::Input)?;
         let (h, _body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
         match h.content.as_str() {
             // Bodies are read again one at a time when merged, so that a thousand shards do not
@@ -997,7 +1047,7 @@ pub fn merge(
     let setup = setup_of(&r, &h0, true)?;
     let mut first = setup.empty_first(&r.plan);
     let body_of = |name: &str, path: &Path| -> Result<Vec<u8>, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{name}` again: {e}"))?;
+        let bytes = npvrisk::input::read_bytes(path, npvrisk::input::MAX_SHARD_BYTES)?;
         Ok(shard::decode_body(name, &bytes)?.1.to_vec())
     };
     for (name, _, path) in &stats {
@@ -1109,6 +1159,39 @@ pub fn merge(
         );
     }
     finish_merged(&summary, out_dir, format, started, stats.len())
+}
+
+/// `merge --next-pass PLAN` may write PLAN only where it overwrites no input and nothing but an
+/// older plan: not one of the files being merged (`merge shards/*.npvshard --next-pass
+/// shards/x.npvshard` would destroy a shard), and not any other existing file.
+fn check_plan_destination(plan: &Path, inputs: &[std::path::PathBuf]) -> Result<(), Failure> {
+    use npvrisk::shard;
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if let Some(f) = inputs.iter().find(|f| same(plan, f)) {
+        return Err(Failure::Input(format!(
+            "`--next-pass` = {}: that is one of the files being merged (`{}`); write the plan to a new file, e.g. pass2.npvplan",
+            plan.display(),
+            f.display()
+        )));
+    }
+    let Ok(meta) = std::fs::symlink_metadata(plan) else {
+        return Ok(());
+    };
+    let name = plan.display().to_string();
+    let is_plan = meta.is_file()
+        && npvrisk::input::read_bytes(plan, npvrisk::input::MAX_SHARD_BYTES)
+            .ok()
+            .and_then(|b| shard::decode_body(&name, &b).ok().map(|(h, _)| h.content))
+            .is_some_and(|c| c == "plan");
+    if is_plan {
+        return Ok(());
+    }
+    Err(Failure::Input(format!(
+        "`--next-pass` = {name}: it exists and is not a pass plan (made by `merge --next-pass`); refusing to overwrite it: write the plan to a new file, e.g. pass2.npvplan"
+    )))
 }
 
 /// The plan, options and metadata of the run a shard header describes.
@@ -1932,5 +2015,42 @@ fn stream_failure(e: npvrisk::stream::StreamError) -> Failure {
     }
 }
 
-/// Runs whose draws would take more memory than this are streamed.
-const IN_MEMORY_LIMIT: u64 = 4 << 30;
+/// Runs whose draws would take more memory than this are streamed; what cannot be streamed (a
+/// batch scenario's draws, the draws of `sensitivity` and `report`, the Sobol design and its
+/// bootstrap) is refused beyond it.
+pub const IN_MEMORY_LIMIT: u64 = 4 << 30;
+
+/// Refuse, before allocating anything, `what` needing `bytes` of memory beyond
+/// [`IN_MEMORY_LIMIT`]; `hint` says what to change.
+pub fn check_memory(what: &str, bytes: u128, hint: &str) -> Result<(), Failure> {
+    if bytes <= IN_MEMORY_LIMIT as u128 {
+        return Ok(());
+    }
+    Err(Failure::Input(format!(
+        "{what} would need {} of memory, more than the {} this command may use: {hint}",
+        show_bytes(bytes),
+        show_bytes(IN_MEMORY_LIMIT as u128)
+    )))
+}
+
+/// A number of bytes for a message, in GB (or TB, or "more than 10^30").
+fn show_bytes(b: u128) -> String {
+    let gb = b as f64 / 1e9;
+    if gb >= 1e21 {
+        "more than 10^30 bytes".into()
+    } else if gb >= 1000.0 {
+        format!("{:.1} TB", gb / 1000.0)
+    } else {
+        format!("{gb:.1} GB")
+    }
+}
+
+/// Memory the Sobol analysis of `plan` takes: the design's outputs (row-major and again per
+/// output), and the bootstrap's replicates and per-thread row counts.
+fn sobol_bytes(plan: &Plan, base: u64, resamples: usize) -> u128 {
+    let k = plan.factors().len() as u128;
+    let m = plan.entities.len() as u128;
+    let n = base as u128;
+    let threads = rayon::current_num_threads().max(1) as u128;
+    2 * n * (k + 2) * m * 8 + resamples as u128 * (m * 2 * k * 8 + 32) + threads * n * 8
+}
