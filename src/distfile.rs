@@ -777,17 +777,19 @@ fn between(
     Ok(InputDist::Between { low, mode, t_dist })
 }
 
-/// Whether an input takes one value whatever its uniform (a fixed value, or a distribution of
-/// zero width).
-fn is_constant(d: &InputDist) -> bool {
-    match d {
-        InputDist::Direct(d) => {
-            let (lo, hi) = d.support();
-            lo == hi
-        }
-        InputDist::Between { low, mode, t_dist } => {
-            let (lo, hi) = t_dist.support();
-            low == mode || lo == hi
+impl InputDist {
+    /// Whether the input takes one value whatever its uniform (a fixed value, or a distribution
+    /// of zero width).
+    pub fn is_constant(&self) -> bool {
+        match self {
+            InputDist::Direct(d) => {
+                let (lo, hi) = d.support();
+                lo == hi
+            }
+            InputDist::Between { low, mode, t_dist } => {
+                let (lo, hi) = t_dist.support();
+                low == mode || lo == hi
+            }
         }
     }
 }
@@ -919,20 +921,6 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
             let mut idx = Vec::new();
             for n in &names {
                 match inputs.iter().position(|i| i.param.path == *n) {
-                    Some(i) if is_constant(&inputs[i].dist) => {
-                        return Err(InputError::value(
-                            &file,
-                            &src,
-                            span.span().start,
-                            "correlation.inputs",
-                            format!("{n:?}"),
-                            format!(
-                                "is correlated but constant (a {} distribution from `{}`): a constant has no rank correlation; correlate only inputs that vary",
-                                inputs[i].dist.describe(),
-                                inputs[i].file
-                            ),
-                        ));
-                    }
                     Some(i) => idx.push(i),
                     None => {
                         return Err(InputError::value(

@@ -426,9 +426,53 @@ fn load_plan(a: &RunArgs) -> Result<LoadedPlan, Failure> {
         files.push((d.display().to_string(), read(d)?));
     }
     let set = distfile::load(&model, &files).map_err(|e| Failure::Input(e.to_string()))?;
+    check_correlated_vary(&model, &set)?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
     let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
     Ok((plan, (model_name, model_src), hashes))
+}
+
+/// A correlated input must vary: one that a later file fixed (or gave a distribution of zero
+/// width) has no rank correlation, and its achieved correlations would be NaN. The error points
+/// at the `[correlation]` section in force (the last file's) and names the file that fixed it.
+/// (A batch scenario may fix a correlated input on purpose, e.g. a grid over a delay; the batch
+/// keeps the copula, so that the other inputs keep their common random numbers, and its summary
+/// shows the achieved correlations of that input as n/a.)
+fn check_correlated_vary(
+    model: &npvrisk::model::ModelSpec,
+    set: &distfile::DistSet,
+) -> Result<(), Failure> {
+    let Some(c) = &set.correlation else {
+        return Ok(());
+    };
+    let Some(input) = c
+        .inputs
+        .iter()
+        .map(|&i| &set.inputs[i])
+        .find(|i| i.dist.is_constant())
+    else {
+        return Ok(());
+    };
+    // The section in force is the last file's; parsing it again gives its position.
+    let located = set.files.iter().rev().find_map(|(name, src)| {
+        match distfile::parse_dist_file(name, src, model) {
+            Ok((_, Some((at, _, _)))) => Some((name, src, at.span().start)),
+            _ => None,
+        }
+    });
+    let allowed = format!(
+        "is correlated but constant (a {} distribution from `{}`): a constant has no rank correlation; correlate only inputs that vary",
+        input.dist.describe(),
+        input.file
+    );
+    let path = format!("{:?}", input.param.path);
+    Err(Failure::Input(match located {
+        Some((name, src, at)) => {
+            npvrisk::error::InputError::value(name, src, at, "correlation.inputs", path, &allowed)
+                .to_string()
+        }
+        None => format!("`correlation.inputs` = {path}: {allowed}"),
+    }))
 }
 
 /// `npvrisk sensitivity`: the analyses a reviewer expects, as tables (stdout) and files (--out).

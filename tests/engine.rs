@@ -345,6 +345,12 @@ fn a_non_finite_draw_is_an_error_naming_the_draw_and_its_inputs_or_is_counted_on
         "{skipped} + {kept}"
     );
     assert!(!String::from_utf8_lossy(&o.stdout).contains("NaN"));
+    // The kept draws' statistics are numbers (an overflowing moment would be null).
+    for e in v["outcomes"].as_array().unwrap() {
+        for m in ["mean", "sd", "se_mean"] {
+            assert!(e["npv"][m].is_f64(), "{}: {m} = {}", e["id"], e["npv"][m]);
+        }
+    }
 }
 
 #[test]
