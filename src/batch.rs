@@ -159,6 +159,7 @@ pub fn batch(
     let pool = thread_pool(threads)?;
     match shard {
         None => {
+            crate::montecarlo::lock_out(out_dir)?;
             let all: Vec<usize> = (0..p.scenarios.len()).collect();
             let done = compute(&p, &all, &pool)?;
             finish(&p, done, out_dir, format)
@@ -205,6 +206,7 @@ pub fn merge(
     format: Format,
 ) -> Result<(), Failure> {
     let p = prepare(manifest)?;
+    crate::montecarlo::lock_out(out_dir)?;
     let dir_name = shards_dir.display().to_string();
     let entries = std::fs::read_dir(shards_dir)
         .map_err(|e| Failure::Input(format!("cannot read folder `{dir_name}`: {e}")))?;
@@ -783,7 +785,7 @@ fn finish(
         }
         // Renamed into place last: once comparison.csv is there, the whole batch is.
         files.push(("comparison.csv".into(), csv.clone().into_bytes()));
-        npvrisk::output::write_set_atomic(dir, &files).map_err(Failure::Input)?;
+        npvrisk::output::publish(dir, &files).map_err(Failure::Input)?;
         eprintln!("wrote {}", dir.display());
     }
     match format {

@@ -69,6 +69,10 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
 
 pub fn run(a: RunArgs) -> Result<(), Failure> {
     check_options(&a)?;
+    if shard_of(&a)?.is_none() {
+        // A shard's folder is shared by every shard of the run (a Slurm array writes it at once).
+        lock_out(a.out.as_deref())?;
+    }
     #[cfg(feature = "mpi")]
     if a.mpi {
         return run_mpi(&a);
@@ -186,11 +190,17 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     }
     let json = summary_json(&summary, secs);
     if let Some(dir) = &a.out {
+        let mut extra = Vec::new();
+        if a.format == Format::Xlsx {
+            let book = npvrisk::xlsx::workbook(&summary, None).map_err(Failure::Internal)?;
+            extra.push(("summary.xlsx".to_string(), book));
+        }
         write_outputs(
             dir,
             &json,
             &summary,
             draws.as_ref().filter(|_| a.keep_draws).map(|d| (&plan, d)),
+            extra,
         )?;
         eprintln!("wrote {}", dir.display());
     }
@@ -198,13 +208,8 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         Format::Table => out(&text::summary_table(&summary)),
         Format::Json => out(&json),
         Format::Csv => out(&text::summary_csv(&summary)),
-        Format::Xlsx => {
-            let dir = a.out.as_ref().expect("checked above");
-            let book = npvrisk::xlsx::workbook(&summary, None).map_err(Failure::Internal)?;
-            write_atomic(&dir.join("summary.xlsx"), &book).map_err(Failure::Input)?;
-            eprintln!("wrote {}", dir.join("summary.xlsx").display());
-            Ok(())
-        }
+        // Written with the other files above.
+        Format::Xlsx => Ok(()),
     }
 }
 
@@ -221,20 +226,32 @@ pub fn summary_json(s: &summary::Summary, secs: f64) -> String {
     t
 }
 
+/// Write a run's files into its output folder as one set, replacing the previous run there
+/// ([`npvrisk::output::publish`]): the summary, the draws when kept, and `extra` files.
 fn write_outputs(
     dir: &Path,
     json: &str,
     s: &summary::Summary,
     keep: Option<(&Plan, &npvrisk::engine::Draws)>,
+    extra: Vec<(String, Vec<u8>)>,
 ) -> Result<(), Failure> {
-    write_atomic(&dir.join("summary.json"), json.as_bytes()).map_err(Failure::Input)?;
-    write_atomic(&dir.join("summary.csv"), text::summary_csv(s).as_bytes())
-        .map_err(Failure::Input)?;
+    let mut files = vec![
+        ("summary.json".to_string(), json.as_bytes().to_vec()),
+        ("summary.csv".to_string(), text::summary_csv(s).into_bytes()),
+    ];
     if let Some((plan, d)) = keep {
-        write_atomic(&dir.join("draws.csv"), draws_csv(plan, d).as_bytes())
-            .map_err(Failure::Input)?;
+        files.push(("draws.csv".to_string(), draws_csv(plan, d).into_bytes()));
     }
-    Ok(())
+    files.extend(extra);
+    npvrisk::output::publish(dir, &files).map_err(Failure::Input)
+}
+
+/// Lock `--out` now if it exists (see [`npvrisk::output::lock_existing`]).
+pub fn lock_out(dir: Option<&Path>) -> Result<(), Failure> {
+    match dir {
+        Some(d) => npvrisk::output::lock_existing(d).map_err(Failure::Input),
+        None => Ok(()),
+    }
 }
 
 fn draws_csv(plan: &Plan, d: &npvrisk::engine::Draws) -> String {
@@ -481,6 +498,7 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
     use npvrisk::sensitivity::{self, Sensitivity, SensitivityOptions};
     check_options(&a.run)?;
     check_sens_options(&a)?;
+    lock_out(a.run.out.as_deref())?;
     let (plan, _, _) = load_plan(&a.run)?;
     let pool = thread_pool(a.run.threads)?;
     let want = |m: Method| a.method == Method::All || a.method == m;
@@ -553,7 +571,7 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
                 text::sobol_csv(&result).into_bytes(),
             ),
         ];
-        npvrisk::output::write_set_atomic(dir, &files).map_err(Failure::Input)?;
+        npvrisk::output::publish(dir, &files).map_err(Failure::Input)?;
         eprintln!("wrote {}", dir.display());
     }
     match a.run.format {
@@ -576,6 +594,7 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
         .unwrap_or_else(|| std::path::PathBuf::from("npvrisk-report"));
     check_options(&a.run)?;
     check_sens_options(&a)?;
+    lock_out(Some(&dir))?;
     let embedded = a.run.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(&a.run)?;
     if plan.set.inputs.is_empty() {
@@ -671,7 +690,7 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
             npvrisk::charts::svg_to_png(svg, 2.0).map_err(Failure::Internal)?,
         ));
     }
-    npvrisk::output::write_set_atomic(&dir, &files).map_err(Failure::Input)?;
+    npvrisk::output::publish(&dir, &files).map_err(Failure::Input)?;
     eprintln!(
         "wrote {} ({} files; open report.html in a browser)",
         dir.display(),
@@ -1046,6 +1065,7 @@ pub fn merge(
     if let Some(plan) = next_pass {
         check_plan_destination(plan, files)?;
     }
+    lock_out(out_dir)?;
     let mut stats = Vec::new();
     let mut passes = Vec::new();
     for f in files {
@@ -1309,7 +1329,7 @@ fn finish_merged(
     let secs = started.elapsed().as_secs_f64();
     let json = summary_json(summary, secs);
     if let Some(dir) = out_dir {
-        write_outputs(dir, &json, summary, None)?;
+        write_outputs(dir, &json, summary, None, Vec::new())?;
         eprintln!(
             "merged {} shards ({} draws) into {}",
             parts,
@@ -1453,6 +1473,13 @@ fn open_checkpoint(
     resuming: bool,
 ) -> Result<(), Failure> {
     use npvrisk::shard;
+    // One run at a time in a checkpoint folder: a second stops here, naming the first.
+    if resuming {
+        npvrisk::output::lock_existing(dir).map_err(Failure::Input)?;
+    } else {
+        npvrisk::output::lock_folder(dir).map_err(Failure::Input)?;
+    }
+    npvrisk::output::remove_dead_temporaries(dir);
     let id_file = dir.join("run.npvshard");
     if resuming {
         let bytes = std::fs::read(&id_file).map_err(|e| {
@@ -1677,7 +1704,7 @@ fn finish_checkpointed(
 ) -> Result<(), Failure> {
     let json = summary_json(summary, secs);
     if let Some(out_dir) = &a.out {
-        write_outputs(out_dir, &json, summary, keep)?;
+        write_outputs(out_dir, &json, summary, keep, Vec::new())?;
     }
     match a.format {
         Format::Json => out(&json),

@@ -308,7 +308,16 @@ fn keep_draws_writes_every_draw_and_nothing_else_in_the_folder() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["draws.csv", "summary.csv", "summary.json"]);
+    assert_eq!(
+        names,
+        [
+            ".npvrisk.lock",
+            "draws.csv",
+            "npvrisk-manifest.json",
+            "summary.csv",
+            "summary.json"
+        ]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -446,3 +446,241 @@ fn a_batch_shard_whose_index_is_not_below_its_count_is_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The files an output folder's manifest lists, if it says the folder is complete.
+fn manifest_files(dir: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join("npvrisk-manifest.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    if v["complete"] != true {
+        return None;
+    }
+    let mut files: Vec<String> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    Some(files)
+}
+
+/// `files` plus the manifest and the lock file, sorted, as `files_under` lists a folder.
+fn with_bookkeeping(files: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = files.iter().map(|s| s.to_string()).collect();
+    v.push(".npvrisk.lock".into());
+    v.push("npvrisk-manifest.json".into());
+    v.sort();
+    v
+}
+
+#[test]
+fn a_rerun_replaces_the_previous_runs_files_and_keeps_the_users() {
+    let dir = temp_dir("rel-rerun");
+    let out = dir.join("out");
+    run_ok(
+        bin()
+            .args([
+                "run",
+                "--draws",
+                "2000",
+                "--keep-draws",
+                "--format",
+                "xlsx",
+                "--out",
+            ])
+            .arg(&out),
+    );
+    assert_eq!(
+        files_under(&out),
+        with_bookkeeping(&["draws.csv", "summary.csv", "summary.json", "summary.xlsx"])
+    );
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    run_ok(bin().args(["run", "--draws", "2000", "--out"]).arg(&out));
+    assert_eq!(
+        files_under(&out),
+        with_bookkeeping(&["notes.txt", "summary.csv", "summary.json"])
+    );
+    assert_eq!(
+        manifest_files(&out).unwrap(),
+        ["summary.csv", "summary.json"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_batch_removes_the_folders_of_scenarios_no_longer_in_its_manifest_but_not_the_users_files() {
+    let dir = temp_dir("rel-batch-stale");
+    let m = dir.join("batch.toml");
+    let out = dir.join("out");
+    let scenario = |name: &str| {
+        format!("\n[[scenario]]\nname = \"{name}\"\nset = {{ \"discount_rate\" = 0.05 }}\n")
+    };
+    std::fs::write(
+        &m,
+        format!("{BATCH}{}{}", scenario("old"), scenario("kept_by_user")),
+    )
+    .unwrap();
+    run_ok(bin().arg("batch").arg(&m).arg("--out").arg(&out));
+    std::fs::write(out.join("kept_by_user/mine.txt"), "mine").unwrap();
+    std::fs::write(&m, BATCH).unwrap();
+    run_ok(bin().arg("batch").arg(&m).arg("--out").arg(&out));
+    assert_eq!(
+        files_under(&out),
+        with_bookkeeping(&[
+            "comparison.csv",
+            "default/summary.json",
+            "kept_by_user/mine.txt"
+        ])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn temporaries_left_by_killed_runs_are_removed_and_those_of_live_ones_kept() {
+    let dir = temp_dir("rel-temporaries");
+    let out = dir.join("out");
+    run_ok(bin().args(["run", "--draws", "1000", "--out"]).arg(&out));
+    // A process that has ended: its pid names no process (until reused, unlikely within a test).
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let dead = format!(".summary.json.{}.tmp", gone.id());
+    let live = format!(".summary.json.{}.tmp", std::process::id());
+    std::fs::write(out.join(&dead), "half").unwrap();
+    std::fs::write(out.join(&live), "being written").unwrap();
+    run_ok(bin().args(["run", "--draws", "1000", "--out"]).arg(&out));
+    assert!(!out.join(&dead).exists(), "{dead} is still there");
+    assert!(out.join(&live).exists(), "{live} was removed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Start `npvrisk` with `args` in the background.
+fn spawn(args: &[&std::ffi::OsStr]) -> std::process::Child {
+    bin()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_second_run_on_a_folder_in_use_exits_2_naming_the_first() {
+    let dir = temp_dir("rel-lock");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let ck = dir.join("ck");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let long = |flag: &str, d: &Path| -> Vec<std::ffi::OsString> {
+        vec![
+            os("run"),
+            os("--draws"),
+            os("100000000"),
+            os("--stream"),
+            os(flag),
+            d.as_os_str().to_owned(),
+        ]
+    };
+    for (flag, d) in [("--out", &out), ("--checkpoint", &ck)] {
+        let args = long(flag, d);
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let mut first = spawn(&refs);
+        // Wait until the first run holds the lock (it writes its name into the lock file).
+        let lock = d.join(".npvrisk.lock");
+        let started = std::time::Instant::now();
+        while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&first.id().to_string())) {
+            assert!(
+                started.elapsed().as_secs() < 30,
+                "the first run never locked {}",
+                d.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for second in [
+            vec![
+                os("run"),
+                os("--draws"),
+                os("100"),
+                os("--out"),
+                d.as_os_str().to_owned(),
+            ],
+            vec![
+                os("run"),
+                os("--draws"),
+                os("100"),
+                os("--resume"),
+                d.as_os_str().to_owned(),
+            ],
+            vec![
+                os("sensitivity"),
+                os("--method"),
+                os("tornado"),
+                os("--out"),
+                d.as_os_str().to_owned(),
+            ],
+        ] {
+            let err = refused(bin().args(&second));
+            has(
+                &err,
+                &[
+                    "is in use by npvrisk process",
+                    &first.id().to_string(),
+                    "wait for it to finish, or use another folder",
+                ],
+            );
+        }
+        first.kill().unwrap();
+        first.wait().unwrap();
+    }
+    // Once the holder is gone (killed), the lock is free again.
+    run_ok(bin().args(["run", "--draws", "100", "--out"]).arg(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn runs_killed_while_writing_leave_one_run_or_a_folder_the_next_run_repairs() {
+    let dir = temp_dir("rel-kill");
+    let out = dir.join("out");
+    let keep = ["run", "--draws", "150000", "--keep-draws", "--out"];
+    run_ok(bin().args(keep).arg(&out));
+    // How long a run takes here, to spread the kills over it, the writing at the end included.
+    let t = std::time::Instant::now();
+    run_ok(bin().args(["run", "--draws", "150000", "--out"]).arg(&out));
+    let whole = t.elapsed().as_millis() as u64;
+    let mut incomplete = 0;
+    for i in 0..8u64 {
+        // Alternate: a run keeping its draws over one that did not, and the other way round.
+        let args: &[&str] = if i % 2 == 0 { &keep } else { &keep[..3] };
+        let mut cmd = bin();
+        cmd.args(args);
+        if i % 2 == 1 {
+            cmd.arg("--out");
+        }
+        let mut child = cmd
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(whole * (4 + i) / 12));
+        let _ = child.kill();
+        let _ = child.wait();
+        let ours = ["draws.csv", "summary.csv", "summary.json"];
+        let present: Vec<String> = files_under(&out)
+            .into_iter()
+            .filter(|f| ours.contains(&f.as_str()))
+            .collect();
+        match manifest_files(&out) {
+            // Complete: exactly the files of one run.
+            Some(listed) => assert_eq!(present, listed, "kill {i}"),
+            None => incomplete += 1,
+        }
+    }
+    // Whatever the kills left, the next run leaves exactly its own files.
+    run_ok(bin().args(["run", "--draws", "1000", "--out"]).arg(&out));
+    assert_eq!(
+        files_under(&out),
+        with_bookkeeping(&["summary.csv", "summary.json"]),
+        "{incomplete} kills left the folder incomplete"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
