@@ -69,13 +69,14 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
 
 pub fn run(a: RunArgs) -> Result<(), Failure> {
     check_options(&a)?;
-    if shard_of(&a)?.is_none() {
-        // A shard's folder is shared by every shard of the run (a Slurm array writes it at once).
-        lock_out(a.out.as_deref())?;
-    }
+    // Under MPI every rank runs this; rank 0 alone writes, and locks the folder then.
     #[cfg(feature = "mpi")]
     if a.mpi {
         return run_mpi(&a);
+    }
+    if shard_of(&a)?.is_none() {
+        // A shard's folder is shared by every shard of the run (a Slurm array writes it at once).
+        lock_out(a.out.as_deref())?;
     }
     if let Some((k, n)) = shard_of(&a)? {
         return run_shard(&a, k, n);
