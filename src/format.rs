@@ -9,7 +9,7 @@
 //! keyed by scenario name, e.g. `realisation = { prudent = 0.64, base = 1.0 }`; yearly lists
 //! likewise (`one_off_costs_bn = { prudent = [..], base = [..] }`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 
@@ -505,6 +505,8 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
 
     // Partners.
     let mut partners = Vec::with_capacity(raw.partners.len());
+    // Ids to positions, so that checks stay linear in the number of themes and partners.
+    let mut partner_index: HashMap<String, usize> = HashMap::new();
     for p in raw.partners {
         let pspan = p.span();
         let p = p.into_inner();
@@ -512,7 +514,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         if !valid_id(&id) {
             return Err(ctx.err(p.id.span(), "partners.id", format!("{id:?}"), ID_RULE));
         }
-        if partners.iter().any(|q: &Partner| q.id == id) {
+        if partner_index.contains_key(&id) {
             return Err(ctx.err(
                 p.id.span(),
                 "partners.id",
@@ -555,6 +557,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 return Err(ctx.err(b.span(), &format!("partners.{id}.budget_class"), "missing".into(), "a partner with a budget_bn needs budget_class (\"DEL\" or \"AME\"), or give neither"));
             }
         };
+        partner_index.insert(id.clone(), partners.len());
         partners.push(Partner {
             id,
             name: p.name,
@@ -573,6 +576,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
     }
     let mut themes: Vec<ThemeSpec> = Vec::new();
     let mut theme_spans: Vec<Range<usize>> = Vec::new();
+    let mut theme_ids: HashSet<String> = HashSet::new();
     for t in raw.themes {
         let tspan = t.span();
         theme_spans.push(t.get_ref().id.span());
@@ -581,7 +585,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         if !valid_id(&id) {
             return Err(ctx.err(t.id.span(), "themes.id", format!("{id:?}"), ID_RULE));
         }
-        if themes.iter().any(|q| q.id == id) {
+        if !theme_ids.insert(id.clone()) {
             return Err(ctx.err(
                 t.id.span(),
                 "themes.id",
@@ -645,7 +649,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         let raw_shares = t.partner_shares.into_inner();
         let mut by_partner: Vec<Param<f64>> = vec![Param::Same(0.0); partners.len()];
         for (k, v) in raw_shares {
-            let Some(i) = partners.iter().position(|p| p.id == k) else {
+            let Some(&i) = partner_index.get(&k) else {
                 let hint = crate::error::nearest(&k, partners.iter().map(|p| p.id.as_str()))
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();

@@ -684,3 +684,36 @@ fn runs_killed_while_writing_leave_one_run_or_a_folder_the_next_run_repairs() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A model file with `n` themes like the example council's.
+fn many_themes(n: usize) -> String {
+    let mut s = String::from(
+        "[model]\nname = \"many\"\nprice_base = \"2024-25\"\nhorizon_years = 5\nscenarios = [\"low\", \"central\"]\n\n[[partners]]\nid = \"council\"\nname = \"C\"\nbudget_class = \"DEL\"\nbudget_bn = 1.2\n\n[[partners]]\nid = \"NHS\"\nname = \"N\"\nbudget_class = \"DEL\"\nbudget_bn = 2.5\n",
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            "\n[[themes]]\nid = \"t{i}\"\nname = \"Theme {i}\"\naddressable_spend_bn = 0.09\nprofile = [0.2, 0.5, 0.8, 1.0]\ncohort = 2000\nengagement = {{ low = 0.5, central = 0.7 }}\nbenefit_per_engaged_gbp = 9000\nrealisation = {{ low = 0.7, central = 0.9 }}\none_off_costs_bn = [0.004, 0.001, 0, 0, 0]\ncost_per_engaged_gbp = 1500\npartner_shares = {{ council = 0.55, NHS = 0.45 }}\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn validating_grows_linearly_with_the_number_of_themes() {
+    let dir = temp_dir("rel-linear");
+    let time = |n: usize| {
+        let f = dir.join(format!("m{n}.toml"));
+        std::fs::write(&f, many_themes(n)).unwrap();
+        let t = std::time::Instant::now();
+        run_ok(bin().arg("validate").arg(&f));
+        t.elapsed().as_secs_f64()
+    };
+    let small = time(5_000).min(time(5_000));
+    let big = time(50_000);
+    // Ten times the themes: about ten times the time (a quadratic check made it 80 times).
+    assert!(
+        big < 30.0 * small,
+        "5,000 themes in {small:.2} s, 50,000 in {big:.2} s"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
