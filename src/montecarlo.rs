@@ -1483,13 +1483,13 @@ fn open_checkpoint(
     npvrisk::output::remove_dead_temporaries(dir);
     let id_file = dir.join("run.npvshard");
     if resuming {
-        let bytes = std::fs::read(&id_file).map_err(|e| {
-            Failure::Input(format!(
-                "`{}` is not a checkpoint folder of npvrisk: cannot read `{}`: {e}",
-                dir.display(),
-                id_file.display()
-            ))
-        })?;
+        let bytes =
+            npvrisk::input::read_bytes(&id_file, npvrisk::input::MAX_SHARD_BYTES).map_err(|e| {
+                Failure::Input(format!(
+                    "`{}` is not a checkpoint folder of npvrisk: {e}",
+                    dir.display()
+                ))
+            })?;
         let (h, _) =
             shard::decode_body(&id_file.display().to_string(), &bytes).map_err(Failure::Input)?;
         if let Some(what) = shard::identity_mismatch(identity, &h) {
@@ -1649,7 +1649,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     for c in 0..chunks {
         let (first, end) = (c * CHUNK_BLOCKS, ((c + 1) * CHUNK_BLOCKS).min(blocks));
         let path = chunk_file(c);
-        if let Ok(bytes) = std::fs::read(&path) {
+        if let Ok(bytes) = npvrisk::input::read_bytes(&path, npvrisk::input::MAX_SHARD_BYTES) {
             // A chunk left by an earlier attempt: keep it if it is intact and of this run.
             if let Ok((h, d)) = shard::decode(&path.display().to_string(), &bytes)
                 && chunk_matches(&h, &identity, first, end)
@@ -1740,7 +1740,7 @@ impl StreamCheckpoint<'_> {
     /// The saved state of `pass` if the folder holds one of this run (and of these grids).
     fn load(&self, pass: u32, grids_sha256: &str) -> Option<(u64, Vec<u8>)> {
         let path = self.file(pass);
-        let bytes = std::fs::read(&path).ok()?;
+        let bytes = npvrisk::input::read_bytes(&path, npvrisk::input::MAX_SHARD_BYTES).ok()?;
         let (h, body) = npvrisk::shard::decode_body(&path.display().to_string(), &bytes).ok()?;
         (npvrisk::shard::identity_mismatch(&h, self.identity).is_none()
             && h.pass == pass
