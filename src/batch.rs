@@ -25,7 +25,8 @@ use npvrisk::stats::{OrderStats, Sorted, mean_sd};
 use npvrisk::summary::{self, FileHash, ReviewPoints, SummaryOptions, sha256_hex};
 
 use crate::montecarlo::{
-    EY2013_DISTS, EY2013_DISTS_FILE, metadata_for, published_points, summary_json, thread_pool,
+    EY2013_DISTS, EY2013_DISTS_FILE, check_memory, metadata_for, plan_bytes_per_draw,
+    published_points, summary_json, thread_pool,
 };
 use crate::{Failure, Format, out, read};
 
@@ -69,8 +70,19 @@ struct Scenario {
     set: Vec<(String, f64)>,
 }
 
+/// Most scenarios in one batch (listed and from the grid together).
+const MAX_SCENARIOS: usize = 100_000;
+
+/// Longest scenario name: it names a folder, and file names are limited to 255 bytes.
+const MAX_NAME: usize = 200;
+
+/// Whether a scenario name is a plain folder name: letters, digits and `_-.=`, not starting with
+/// a dot (so neither `.` nor `..`, which would write outside `--out`, nor a hidden folder), and
+/// not too long to be a file name.
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
+        && s.len() <= MAX_NAME
+        && !s.starts_with('.')
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-.=".contains(c))
 }
@@ -147,6 +159,7 @@ pub fn batch(
     let pool = thread_pool(threads)?;
     match shard {
         None => {
+            crate::montecarlo::lock_out(out_dir)?;
             let all: Vec<usize> = (0..p.scenarios.len()).collect();
             let done = compute(&p, &all, &pool)?;
             finish(&p, done, out_dir, format)
@@ -193,6 +206,7 @@ pub fn merge(
     format: Format,
 ) -> Result<(), Failure> {
     let p = prepare(manifest)?;
+    crate::montecarlo::lock_out(out_dir)?;
     let dir_name = shards_dir.display().to_string();
     let entries = std::fs::read_dir(shards_dir)
         .map_err(|e| Failure::Input(format!("cannot read folder `{dir_name}`: {e}")))?;
@@ -245,6 +259,22 @@ pub fn merge(
                 env!("CARGO_PKG_VERSION")
             )));
         }
+        if s.shards == 0 || s.shard >= s.shards {
+            return Err(corrupt(&format!(
+                "`shard` = {} of `shards` = {}: must be K of N with 0 ≤ K < N",
+                s.shard, s.shards
+            )));
+        }
+        if let Some(d) = s
+            .done
+            .iter()
+            .find(|d| d.index >= p.scenarios.len() || d.index as u64 % s.shards != s.shard)
+        {
+            return Err(corrupt(&format!(
+                "it holds scenario {} (`{}`), which is not one of shard {} of {}",
+                d.index, d.name, s.shard, s.shards
+            )));
+        }
         if s.identity != p.identity || s.scenarios != p.scenarios.len() {
             return Err(Failure::Input(format!(
                 "`{fname}` comes from a different batch: the manifest `{}` or a file it names is not what the shard was computed from",
@@ -260,21 +290,31 @@ pub fn merge(
             s.shard, s.shards, shards[0].0
         )));
     }
-    let mut seen: Vec<Vec<&str>> = vec![Vec::new(); n as usize];
+    // Shard numbers are checked to lie below `n`, but `n` itself comes from a file: count what
+    // is there rather than allocate `n` of anything.
+    let mut seen: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
     for (f, s) in &shards {
-        seen[s.shard as usize].push(f);
+        seen.entry(s.shard).or_default().push(f);
     }
-    let missing: Vec<String> = (0..n)
-        .filter(|k| seen[*k as usize].is_empty())
-        .map(|k| k.to_string())
-        .collect();
-    if !missing.is_empty() {
+    if (seen.len() as u64) < n {
+        let missing: Vec<String> = (0..n)
+            .filter(|k| !seen.contains_key(k))
+            .take(20)
+            .map(|k| k.to_string())
+            .collect();
+        let more = n - seen.len() as u64 - missing.len() as u64;
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
         return Err(Failure::Input(format!(
-            "batch shards {} of {n} are missing from `{dir_name}`: run `npvrisk batch {} --shard K/{n} --out {dir_name}` for them",
+            "batch shards {}{more} of {n} are missing from `{dir_name}`: run `npvrisk batch {} --shard K/{n} --out {dir_name}` for them",
             missing.join(", "),
             p.name
         )));
     }
+    let seen: Vec<Vec<&str>> = seen.into_values().collect();
     if let Some(twice) = seen.iter().find(|v| v.len() > 1) {
         return Err(Failure::Input(format!(
             "the same batch shard is in more than one file: {}",
@@ -411,6 +451,21 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
             }
         }
         let grid_at = m.grid.keys().next().map_or(0, |k| k.span().start);
+        let combinations = axes
+            .iter()
+            .try_fold(1usize, |n, (_, vs)| n.checked_mul(vs.len()))
+            .unwrap_or(usize::MAX);
+        if combinations.saturating_add(scenarios.len()) > MAX_SCENARIOS {
+            return Err(err(
+                grid_at,
+                "grid",
+                format!("{combinations} combinations"),
+                &format!(
+                    "a batch may have at most {MAX_SCENARIOS} scenarios ({} listed): split the grid over several manifests",
+                    scenarios.len()
+                ),
+            ));
+        }
         let mut idx = vec![0usize; axes.len()];
         loop {
             let set: Vec<(String, f64)> = axes
@@ -453,16 +508,19 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
             "a batch needs at least one [[scenario]] or a [grid]",
         ));
     }
+    let mut names_seen = std::collections::HashSet::new();
     for (i, s) in scenarios.iter().enumerate() {
         if !valid_name(&s.name) {
             return Err(err(
                 name_at[i],
                 "scenario.name",
                 format!("{:?}", s.name),
-                "must be letters, digits and _-.= (it names an output folder)",
+                &format!(
+                    "must be a plain folder name: 1 to {MAX_NAME} letters, digits and _-.=, not starting with `.` (it names an output folder in --out)"
+                ),
             ));
         }
-        if scenarios[..i].iter().any(|p| p.name == s.name) {
+        if !names_seen.insert(s.name.as_str()) {
             return Err(err(
                 name_at[i],
                 "scenario.name",
@@ -482,9 +540,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
                 "must name one of the scenarios",
             )
         })?;
-    let scen_index = model
-        .scenario_index("base")
-        .unwrap_or(model.scenarios.len() - 1);
+    let scen_index = scen_index_of(&model);
     let opts = RunOptions {
         draws: *m.draws.get_ref(),
         seed: m.seed,
@@ -492,6 +548,17 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         block_size: npvrisk::engine::DEFAULT_BLOCK,
         skip_nonfinite: false,
     };
+    // Each scenario's draws are kept in memory (with the reference's headline NPVs): refuse a
+    // batch whose draws cannot fit before computing anything. Scenarios' own distribution files
+    // may add inputs; each scenario is checked again before it runs.
+    if let Ok(set) = distfile::load(&model, &base_files)
+        && let Ok(plan) = Plan::new(model.clone(), scen_index_of(&model), set)
+    {
+        let draws = *m.draws.get_ref();
+        if let Err(Failure::Input(why)) = check_scenario_memory(&plan, draws) {
+            return Err(err(m.draws.span().start, "draws", draws.to_string(), &why));
+        }
+    }
     let extra: ReviewPoints = if m.model.is_none() {
         published_points()
     } else {
@@ -527,6 +594,33 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     })
 }
 
+/// The model scenario whose point values a batch's fixed inputs take: `base`, else the last.
+fn scen_index_of(model: &ModelSpec) -> usize {
+    model
+        .scenario_index("base")
+        .unwrap_or(model.scenarios.len() - 1)
+}
+
+/// Memory a scenario of `draws` draws takes: its draws, and the headline NPVs of it and of the
+/// reference with their sorted copy and differences.
+fn check_scenario_memory(plan: &Plan, draws: u64) -> Result<(), Failure> {
+    let per_draw = plan_bytes_per_draw(plan) as u128 + 4 * 8 * plan.entities.len() as u128;
+    check_memory(
+        &format!("{draws} draws per scenario"),
+        draws as u128 * per_draw,
+        "a batch keeps each scenario's draws in memory; use fewer draws",
+    )
+}
+
+/// `f` with its message prefixed by `prefix`.
+fn prefix_failure(prefix: &str, f: Failure) -> Failure {
+    match f {
+        Failure::Input(m) => Failure::Input(format!("{prefix}{m}")),
+        Failure::Internal(m) => Failure::Internal(format!("{prefix}{m}")),
+        other => other,
+    }
+}
+
 /// Each headline entity's NPV per draw in one scenario.
 type Npvs = Vec<(String, Vec<f64>)>;
 
@@ -556,6 +650,8 @@ fn run_scenario(
         .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", s.name)))?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, c)| FileHash::of(n, c)).collect();
     let plan = Plan::new(p.model.clone(), p.scen_index, set).map_err(Failure::Input)?;
+    check_scenario_memory(&plan, p.opts.draws)
+        .map_err(|e| prefix_failure(&format!("scenario `{}`: ", s.name), e))?;
     let draws = pool
         .install(|| plan.run(&p.opts, &|_| {}))
         .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", s.name)))?;
@@ -689,7 +785,7 @@ fn finish(
         }
         // Renamed into place last: once comparison.csv is there, the whole batch is.
         files.push(("comparison.csv".into(), csv.clone().into_bytes()));
-        npvrisk::output::write_set_atomic(dir, &files).map_err(Failure::Input)?;
+        npvrisk::output::publish(dir, &files).map_err(Failure::Input)?;
         eprintln!("wrote {}", dir.display());
     }
     match format {

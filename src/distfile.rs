@@ -393,6 +393,14 @@ pub fn parse_dist_file(file: &str, src: &str, model: &ModelSpec) -> Result<Parse
                 }
             }
             let k = names.len();
+            if k == 0 {
+                return Err(ctx.err(
+                    c.inputs.span().start,
+                    "correlation.inputs",
+                    "[]".into(),
+                    "must name the inputs to correlate (leave out [correlation] for none)",
+                ));
+            }
             let rows = c.rank.get_ref();
             if rows.len() != k || rows.iter().any(|r| r.get_ref().len() != k) {
                 return Err(ctx.err(
@@ -678,16 +686,18 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
         )
     })?;
     let path = ctx.dir.join(csv.get_ref());
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = crate::input::read_text(&path).map_err(|e| {
         ctx.err(
             csv.span().start,
             "input.csv",
             format!("{:?}", csv.get_ref()),
-            &format!("cannot read `{}`: {e}", path.display()),
+            &e,
         )
     })?;
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or("");
+    // Lines with their terminators, so that byte offsets stay right for CRLF files.
+    let mut lines = text.split_inclusive('\n');
+    let header_line = lines.next().unwrap_or("");
+    let header = header_line.trim_end_matches(['\n', '\r']);
     let names: Vec<&str> = header.split(',').map(|s| s.trim()).collect();
     let ci = names
         .iter()
@@ -706,10 +716,11 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
         })?;
     let mut out = Vec::new();
     let csv_name = path.display().to_string();
-    let mut offset = header.len() + 1;
+    let mut offset = header_line.len();
     for line in lines {
         let here = offset;
-        offset += line.len() + 1;
+        offset += line.len();
+        let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             continue;
         }
@@ -962,6 +973,28 @@ fn follower(
         t_dist: Dist::fixed(1.0).expect("1 is finite"),
         clip,
     })
+}
+
+impl InputDist {
+    /// Whether the input takes one value whatever its uniform (a fixed value, or a distribution
+    /// of zero width).
+    pub fn is_constant(&self) -> bool {
+        match self {
+            InputDist::Direct(d) => {
+                let (lo, hi) = d.support();
+                lo == hi
+            }
+            InputDist::Between {
+                low,
+                mode,
+                t_dist,
+                clip,
+            } => {
+                let (lo, hi) = t_dist.support();
+                low == mode || lo.max(clip.0) >= hi.min(clip.1)
+            }
+        }
+    }
 }
 
 /// Smallest eigenvalue of a symmetric matrix (None if the decomposition fails).

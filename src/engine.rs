@@ -68,6 +68,10 @@ pub struct Plan {
     pub entities: Vec<String>,
 }
 
+/// Largest outcome magnitude a draw may give: beyond it the sums of squares of the moments could
+/// overflow, so such a draw counts as non-finite (an error, or skipped with `skip_nonfinite`).
+pub const MAX_OUTCOME: f64 = 1e100;
+
 /// Why a run failed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunError {
@@ -89,7 +93,10 @@ impl std::fmt::Display for RunError {
                 inputs,
                 measure,
             } => {
-                write!(f, "draw {draw} gave a non-finite {measure}; its inputs: ")?;
+                write!(
+                    f,
+                    "draw {draw} gave a non-finite {measure} (or one beyond ±1e100, whose square would overflow the statistics); its inputs: "
+                )?;
                 let parts: Vec<String> = inputs.iter().map(|(p, v)| format!("{p} = {v}")).collect();
                 write!(f, "{}", parts.join(", "))?;
                 write!(
@@ -466,7 +473,7 @@ impl Plan {
                     &mut ws,
                 );
                 kept[r] = true;
-                if let Some(c) = out.iter().position(|v| !v.is_finite()) {
+                if let Some(c) = out.iter().position(|v| v.is_nan() || v.abs() > MAX_OUTCOME) {
                     if skip {
                         skipped.push(i);
                         kept[r] = false;

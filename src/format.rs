@@ -9,7 +9,7 @@
 //! keyed by scenario name, e.g. `realisation = { prudent = 0.64, base = 1.0 }`; yearly lists
 //! likewise (`one_off_costs_bn = { prudent = [..], base = [..] }`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 
@@ -122,11 +122,42 @@ struct RawMeta {
     scenarios: Spanned<Vec<Spanned<String>>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// A discount rate: one for every year, or a list with one per year.
+#[derive(Debug)]
 enum RawRate {
     One(f64),
     PerYear(Vec<f64>),
+}
+
+impl<'de> Deserialize<'de> for RawRate {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawRate;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a rate as a number (0.035 for 3.5%), or a list of such numbers, one per year",
+                )
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawRate, E> {
+                Ok(RawRate::One(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawRate, E> {
+                Ok(RawRate::One(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawRate, E> {
+                Ok(RawRate::One(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<RawRate, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = s.next_element::<f64>()? {
+                    out.push(v);
+                }
+                Ok(RawRate::PerYear(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -474,6 +505,8 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
 
     // Partners.
     let mut partners = Vec::with_capacity(raw.partners.len());
+    // Ids to positions, so that checks stay linear in the number of themes and partners.
+    let mut partner_index: HashMap<String, usize> = HashMap::new();
     for p in raw.partners {
         let pspan = p.span();
         let p = p.into_inner();
@@ -481,7 +514,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         if !valid_id(&id) {
             return Err(ctx.err(p.id.span(), "partners.id", format!("{id:?}"), ID_RULE));
         }
-        if partners.iter().any(|q: &Partner| q.id == id) {
+        if partner_index.contains_key(&id) {
             return Err(ctx.err(
                 p.id.span(),
                 "partners.id",
@@ -524,6 +557,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 return Err(ctx.err(b.span(), &format!("partners.{id}.budget_class"), "missing".into(), "a partner with a budget_bn needs budget_class (\"DEL\" or \"AME\"), or give neither"));
             }
         };
+        partner_index.insert(id.clone(), partners.len());
         partners.push(Partner {
             id,
             name: p.name,
@@ -541,14 +575,17 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         ));
     }
     let mut themes: Vec<ThemeSpec> = Vec::new();
+    let mut theme_spans: Vec<Range<usize>> = Vec::new();
+    let mut theme_ids: HashSet<String> = HashSet::new();
     for t in raw.themes {
         let tspan = t.span();
+        theme_spans.push(t.get_ref().id.span());
         let t = t.into_inner();
         let id = t.id.get_ref().clone();
         if !valid_id(&id) {
             return Err(ctx.err(t.id.span(), "themes.id", format!("{id:?}"), ID_RULE));
         }
-        if themes.iter().any(|q| q.id == id) {
+        if !theme_ids.insert(id.clone()) {
             return Err(ctx.err(
                 t.id.span(),
                 "themes.id",
@@ -612,7 +649,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         let raw_shares = t.partner_shares.into_inner();
         let mut by_partner: Vec<Param<f64>> = vec![Param::Same(0.0); partners.len()];
         for (k, v) in raw_shares {
-            let Some(i) = partners.iter().position(|p| p.id == k) else {
+            let Some(&i) = partner_index.get(&k) else {
                 let hint = crate::error::nearest(&k, partners.iter().map(|p| p.id.as_str()))
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
@@ -701,16 +738,92 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         });
     }
     let _ = meta.description;
-    Ok(ModelSpec {
+    let spec = ModelSpec {
         name: meta.name,
         price_base: meta.price_base,
         horizon_years: h,
         discount_rates: rates,
         undiscounted_year,
-        scenarios: ctx.scenarios,
+        scenarios: ctx.scenarios.clone(),
         partners,
         themes,
-    })
+    };
+    check_finite(&ctx, &spec, &theme_spans)?;
+    Ok(spec)
+}
+
+/// Every number of a model may be finite and yet their products overflow: evaluate each scenario
+/// and refuse a model whose figures are not all finite, naming the theme, scenario and figure.
+fn check_finite(
+    ctx: &Ctx,
+    spec: &ModelSpec,
+    theme_spans: &[Range<usize>],
+) -> Result<(), InputError> {
+    for s in 0..spec.scenarios.len() {
+        let e = spec.evaluate(s);
+        for (t, o) in e.themes.iter().enumerate() {
+            let figures = [
+                ("NPV", o.npv),
+                ("PV of benefits", o.pv_benefits),
+                ("PV of costs", o.pv_costs),
+                ("net annual benefit", o.net_annual),
+                (
+                    "net annual benefit as a share of addressable spend",
+                    o.share_of_addressable,
+                ),
+            ];
+            let flows = [
+                &o.flows.gross_benefits,
+                &o.flows.costs,
+                &o.flows.net,
+                &o.flows.discounted_net,
+            ];
+            let bad = figures
+                .iter()
+                .find(|(_, v)| !v.is_finite())
+                .map(|(what, v)| (*what, *v))
+                .or_else(|| {
+                    flows
+                        .iter()
+                        .flat_map(|f| f.iter())
+                        .find(|v| !v.is_finite())
+                        .map(|v| ("yearly flow", *v))
+                });
+            if let Some((what, v)) = bad {
+                return Err(ctx.err(
+                    theme_spans[t].clone(),
+                    &format!("themes.{}", spec.themes[t].id),
+                    format!("{:?}", spec.themes[t].id),
+                    &format!(
+                        "its {what} in scenario `{}` is {}: its numbers are each allowed but together overflow; use smaller amounts (£bn, £ per member) or fewer orders of magnitude",
+                        spec.scenarios[s],
+                        show(v)
+                    ),
+                ));
+            }
+        }
+        let t = &e.total;
+        if let Some((what, v)) = [
+            ("NPV", t.npv),
+            ("PV of benefits", t.pv_benefits),
+            ("PV of costs", t.pv_costs),
+        ]
+        .into_iter()
+        .find(|(_, v)| !v.is_finite())
+        {
+            return Err(ctx.err(
+                0..0,
+                "themes",
+                format!("{} themes", spec.themes.len()),
+                &format!(
+                    "the headline total's {what} in scenario `{}` is {}: the themes' figures are each finite but their sum overflows",
+                    spec.scenarios[s],
+                    show(v)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 const ID_RULE: &str = "must be 1-64 characters of letters, digits and `_`, starting with a letter";
@@ -733,8 +846,18 @@ pub fn parser_error(file: &str, src: &str, mut e: toml::de::Error) -> InputError
         .rev()
         .find_map(|l| l.strip_prefix("in `").and_then(|k| k.strip_suffix('`')))
         .map(str::to_string);
-    let message = with_suggestion(e.message());
+    let mut message = with_suggestion(e.message());
     let text = src.get(span.clone()).unwrap_or("").trim();
+    if message.trim_end() == "duplicate key" {
+        // The parser points at the repeated key but does not name it.
+        let name = text.split(['=', '\n']).next().unwrap_or("").trim();
+        let table = key
+            .as_deref()
+            .map_or(String::new(), |k| format!(" in `{k}`"));
+        message =
+            format!("duplicate key `{name}`{table}: each key may be given only once in a table");
+        return InputError::syntax(file, src, span.start, message);
+    }
     match key {
         Some(k)
             if !text.is_empty()

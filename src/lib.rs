@@ -11,6 +11,7 @@ pub mod distfile;
 pub mod engine;
 pub mod error;
 pub mod format;
+pub mod input;
 pub mod kernel;
 pub mod model;
 pub mod output;

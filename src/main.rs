@@ -291,9 +291,9 @@ enum Failure {
     Interrupted,
 }
 
+/// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
 fn read(path: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Failure::Input(format!("cannot read `{}`: {e}", path.display())))
+    npvrisk::input::read_text(path).map_err(Failure::Input)
 }
 
 fn load_model(path: Option<&Path>) -> Result<(String, ModelSpec), Failure> {

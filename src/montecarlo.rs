@@ -42,9 +42,7 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
             "`--precision` = {x}: must be a relative standard error in (0, 1), e.g. 0.01"
         ));
     }
-    if a.threads == Some(0) {
-        return bad("`--threads` = 0: must be at least 1".into());
-    }
+    check_threads(a.threads)?;
     if a.block_size == 0 {
         return bad("`--block-size` = 0: must be at least 1".into());
     }
@@ -71,9 +69,14 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
 
 pub fn run(a: RunArgs) -> Result<(), Failure> {
     check_options(&a)?;
+    // Under MPI every rank runs this; rank 0 alone writes, and locks the folder then.
     #[cfg(feature = "mpi")]
     if a.mpi {
         return run_mpi(&a);
+    }
+    if shard_of(&a)?.is_none() {
+        // A shard's folder is shared by every shard of the run (a Slurm array writes it at once).
+        lock_out(a.out.as_deref())?;
     }
     if let Some((k, n)) = shard_of(&a)? {
         return run_shard(&a, k, n);
@@ -188,11 +191,17 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     }
     let json = summary_json(&summary, secs);
     if let Some(dir) = &a.out {
+        let mut extra = Vec::new();
+        if a.format == Format::Xlsx {
+            let book = npvrisk::xlsx::workbook(&summary, None).map_err(Failure::Internal)?;
+            extra.push(("summary.xlsx".to_string(), book));
+        }
         write_outputs(
             dir,
             &json,
             &summary,
             draws.as_ref().filter(|_| a.keep_draws).map(|d| (&plan, d)),
+            extra,
         )?;
         eprintln!("wrote {}", dir.display());
     }
@@ -200,13 +209,8 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         Format::Table => out(&text::summary_table(&summary)),
         Format::Json => out(&json),
         Format::Csv => out(&text::summary_csv(&summary)),
-        Format::Xlsx => {
-            let dir = a.out.as_ref().expect("checked above");
-            let book = npvrisk::xlsx::workbook(&summary, None).map_err(Failure::Internal)?;
-            write_atomic(&dir.join("summary.xlsx"), &book).map_err(Failure::Input)?;
-            eprintln!("wrote {}", dir.join("summary.xlsx").display());
-            Ok(())
-        }
+        // Written with the other files above.
+        Format::Xlsx => Ok(()),
     }
 }
 
@@ -223,20 +227,32 @@ pub fn summary_json(s: &summary::Summary, secs: f64) -> String {
     t
 }
 
+/// Write a run's files into its output folder as one set, replacing the previous run there
+/// ([`npvrisk::output::publish`]): the summary, the draws when kept, and `extra` files.
 fn write_outputs(
     dir: &Path,
     json: &str,
     s: &summary::Summary,
     keep: Option<(&Plan, &npvrisk::engine::Draws)>,
+    extra: Vec<(String, Vec<u8>)>,
 ) -> Result<(), Failure> {
-    write_atomic(&dir.join("summary.json"), json.as_bytes()).map_err(Failure::Input)?;
-    write_atomic(&dir.join("summary.csv"), text::summary_csv(s).as_bytes())
-        .map_err(Failure::Input)?;
+    let mut files = vec![
+        ("summary.json".to_string(), json.as_bytes().to_vec()),
+        ("summary.csv".to_string(), text::summary_csv(s).into_bytes()),
+    ];
     if let Some((plan, d)) = keep {
-        write_atomic(&dir.join("draws.csv"), draws_csv(plan, d).as_bytes())
-            .map_err(Failure::Input)?;
+        files.push(("draws.csv".to_string(), draws_csv(plan, d).into_bytes()));
     }
-    Ok(())
+    files.extend(extra);
+    npvrisk::output::publish(dir, &files).map_err(Failure::Input)
+}
+
+/// Lock `--out` now if it exists (see [`npvrisk::output::lock_existing`]).
+pub fn lock_out(dir: Option<&Path>) -> Result<(), Failure> {
+    match dir {
+        Some(d) => npvrisk::output::lock_existing(d).map_err(Failure::Input),
+        None => Ok(()),
+    }
 }
 
 fn draws_csv(plan: &Plan, d: &npvrisk::engine::Draws) -> String {
@@ -387,7 +403,7 @@ pub fn throughput(a: RunArgs) -> Result<(), Failure> {
 
 /// Memory the engine keeps per draw: every outcome column (8 bytes), two small per-entity
 /// integers, and each input's value.
-fn plan_bytes_per_draw(plan: &Plan) -> usize {
+pub fn plan_bytes_per_draw(plan: &Plan) -> usize {
     plan.n_outcomes() * 8 + plan.entities.len() * 2 + plan.set.inputs.len() * 8
 }
 
@@ -428,9 +444,53 @@ fn load_plan(a: &RunArgs) -> Result<LoadedPlan, Failure> {
         files.push((d.display().to_string(), read(d)?));
     }
     let set = distfile::load(&model, &files).map_err(|e| Failure::Input(e.to_string()))?;
+    check_correlated_vary(&model, &set)?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
     let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
     Ok((plan, (model_name, model_src), hashes))
+}
+
+/// A correlated input must vary: one that a later file fixed (or gave a distribution of zero
+/// width) has no rank correlation, and its achieved correlations would be NaN. The error points
+/// at the `[correlation]` section in force (the last file's) and names the file that fixed it.
+/// (A batch scenario may fix a correlated input on purpose, e.g. a grid over a delay; the batch
+/// keeps the copula, so that the other inputs keep their common random numbers, and its summary
+/// shows the achieved correlations of that input as n/a.)
+fn check_correlated_vary(
+    model: &npvrisk::model::ModelSpec,
+    set: &distfile::DistSet,
+) -> Result<(), Failure> {
+    let Some(c) = &set.correlation else {
+        return Ok(());
+    };
+    let Some(input) = c
+        .inputs
+        .iter()
+        .map(|&i| &set.inputs[i])
+        .find(|i| i.dist.is_constant())
+    else {
+        return Ok(());
+    };
+    // The section in force is the last file's; parsing it again gives its position.
+    let located = set.files.iter().rev().find_map(|(name, src)| {
+        match distfile::parse_dist_file(name, src, model) {
+            Ok((_, _, Some((at, _, _)))) => Some((name, src, at.span().start)),
+            _ => None,
+        }
+    });
+    let allowed = format!(
+        "is correlated but constant (a {} distribution from `{}`): a constant has no rank correlation; correlate only inputs that vary",
+        input.dist.describe(),
+        input.file
+    );
+    let path = format!("{:?}", input.param.path);
+    Err(Failure::Input(match located {
+        Some((name, src, at)) => {
+            npvrisk::error::InputError::value(name, src, at, "correlation.inputs", path, &allowed)
+                .to_string()
+        }
+        None => format!("`correlation.inputs` = {path}: {allowed}"),
+    }))
 }
 
 /// `npvrisk sensitivity`: the analyses a reviewer expects, as tables (stdout) and files (--out).
@@ -439,11 +499,18 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
     use npvrisk::sensitivity::{self, Sensitivity, SensitivityOptions};
     check_options(&a.run)?;
     check_sens_options(&a)?;
+    lock_out(a.run.out.as_deref())?;
     let (plan, _, _) = load_plan(&a.run)?;
     let pool = thread_pool(a.run.threads)?;
     let want = |m: Method| a.method == Method::All || a.method == m;
     if plan.set.inputs.is_empty() {
         return Err(Failure::Input("no input has a distribution: there is nothing to analyse\nhint: pass a distribution file with --dist".into()));
+    }
+    if want(Method::Rank) {
+        check_kept_draws(&plan, a.run.draws)?;
+    }
+    if want(Method::Sobol) {
+        check_sobol_memory(&plan, &a)?;
     }
     let o = SensitivityOptions {
         levels: (a.levels[0], a.levels[1]),
@@ -505,7 +572,7 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
                 text::sobol_csv(&result).into_bytes(),
             ),
         ];
-        npvrisk::output::write_set_atomic(dir, &files).map_err(Failure::Input)?;
+        npvrisk::output::publish(dir, &files).map_err(Failure::Input)?;
         eprintln!("wrote {}", dir.display());
     }
     match a.run.format {
@@ -528,11 +595,14 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
         .unwrap_or_else(|| std::path::PathBuf::from("npvrisk-report"));
     check_options(&a.run)?;
     check_sens_options(&a)?;
+    lock_out(Some(&dir))?;
     let embedded = a.run.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(&a.run)?;
     if plan.set.inputs.is_empty() {
         return Err(Failure::Input("no input has a distribution: there is nothing to report\nhint: pass a distribution file with --dist".into()));
     }
+    check_kept_draws(&plan, a.run.draws)?;
+    check_sobol_memory(&plan, &a)?;
     let pool = thread_pool(a.run.threads)?;
     let sampler = sampler_kind(a.run.sampler);
     let opts = run_options(&a.run);
@@ -621,7 +691,7 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
             npvrisk::charts::svg_to_png(svg, 2.0).map_err(Failure::Internal)?,
         ));
     }
-    npvrisk::output::write_set_atomic(&dir, &files).map_err(Failure::Input)?;
+    npvrisk::output::publish(&dir, &files).map_err(Failure::Input)?;
     eprintln!(
         "wrote {} ({} files; open report.html in a browser)",
         dir.display(),
@@ -643,10 +713,51 @@ fn run_options(a: &RunArgs) -> RunOptions {
 
 /// A worker pool with `threads` threads (default: all cores).
 pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
+    check_threads(threads)?;
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
         .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))
+}
+
+/// Most worker threads accepted: more only cost memory and start-up time.
+const MAX_THREADS: usize = 4096;
+
+/// The draws of `sensitivity` and `report` are kept in memory: refuse more than fit.
+fn check_kept_draws(plan: &Plan, draws: u64) -> Result<(), Failure> {
+    check_memory(
+        &format!("`--draws` = {draws}: the draws"),
+        draws as u128 * plan_bytes_per_draw(plan) as u128,
+        "use fewer draws (`npvrisk run` streams any number)",
+    )
+}
+
+/// The Sobol design and bootstrap of `--sobol-n` and `--bootstrap` must fit in memory.
+fn check_sobol_memory(plan: &Plan, a: &crate::SensArgs) -> Result<(), Failure> {
+    check_memory(
+        &format!(
+            "`--sobol-n` = {} with `--bootstrap` = {} ({} factors, {} outcomes): the Sobol design and its bootstrap",
+            a.sobol_n,
+            a.bootstrap,
+            plan.factors().len(),
+            plan.entities.len()
+        ),
+        sobol_bytes(plan, a.sobol_n, a.bootstrap),
+        "use a smaller --sobol-n or --bootstrap",
+    )
+}
+
+/// `--threads`: at least 1 and at most [`MAX_THREADS`].
+fn check_threads(threads: Option<usize>) -> Result<(), Failure> {
+    match threads {
+        Some(t) if !(1..=MAX_THREADS).contains(&t) => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            Err(Failure::Input(format!(
+                "`--threads` = {t}: must be in [1, {MAX_THREADS}] (this machine has {cores} cores)"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Options of `sensitivity` and `report` beyond those of `run`.
@@ -917,8 +1028,8 @@ fn read_pass_plan(
 ) -> Result<(npvrisk::shard::ShardHeader, Vec<Grid>), Failure> {
     use npvrisk::shard;
     let name = file.display().to_string();
-    let bytes =
-        std::fs::read(file).map_err(|e| Failure::Input(format!("cannot read `{name}`: {e}")))?;
+    let bytes = npvrisk::input::read_bytes(file, npvrisk::input::MAX_SHARD_BYTES)
+        .map_err(Failure::Input)?;
     let (h, body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
     if h.content != "plan" {
         return Err(Failure::Input(format!(
@@ -952,12 +1063,16 @@ pub fn merge(
 ) -> Result<(), Failure> {
     use npvrisk::shard;
     let started = Instant::now();
+    if let Some(plan) = next_pass {
+        check_plan_destination(plan, files)?;
+    }
+    lock_out(out_dir)?;
     let mut stats = Vec::new();
     let mut passes = Vec::new();
     for f in files {
         let name = f.display().to_string();
-        let bytes =
-            std::fs::read(f).map_err(|e| Failure::Input(format!("cannot read `{name}`: {e}")))?;
+        let bytes = npvrisk::input::read_bytes(f, npvrisk::input::MAX_SHARD_BYTES)
+            .map_err(Failure::Input)?;
         let (h, _body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
         match h.content.as_str() {
             // Bodies are read again one at a time when merged, so that a thousand shards do not
@@ -997,7 +1112,7 @@ pub fn merge(
     let setup = setup_of(&r, &h0, true)?;
     let mut first = setup.empty_first(&r.plan);
     let body_of = |name: &str, path: &Path| -> Result<Vec<u8>, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{name}` again: {e}"))?;
+        let bytes = npvrisk::input::read_bytes(path, npvrisk::input::MAX_SHARD_BYTES)?;
         Ok(shard::decode_body(name, &bytes)?.1.to_vec())
     };
     for (name, _, path) in &stats {
@@ -1111,6 +1226,39 @@ pub fn merge(
     finish_merged(&summary, out_dir, format, started, stats.len())
 }
 
+/// `merge --next-pass PLAN` may write PLAN only where it overwrites no input and nothing but an
+/// older plan: not one of the files being merged (`merge shards/*.npvshard --next-pass
+/// shards/x.npvshard` would destroy a shard), and not any other existing file.
+fn check_plan_destination(plan: &Path, inputs: &[std::path::PathBuf]) -> Result<(), Failure> {
+    use npvrisk::shard;
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if let Some(f) = inputs.iter().find(|f| same(plan, f)) {
+        return Err(Failure::Input(format!(
+            "`--next-pass` = {}: that is one of the files being merged (`{}`); write the plan to a new file, e.g. pass2.npvplan",
+            plan.display(),
+            f.display()
+        )));
+    }
+    let Ok(meta) = std::fs::symlink_metadata(plan) else {
+        return Ok(());
+    };
+    let name = plan.display().to_string();
+    let is_plan = meta.is_file()
+        && npvrisk::input::read_bytes(plan, npvrisk::input::MAX_SHARD_BYTES)
+            .ok()
+            .and_then(|b| shard::decode_body(&name, &b).ok().map(|(h, _)| h.content))
+            .is_some_and(|c| c == "plan");
+    if is_plan {
+        return Ok(());
+    }
+    Err(Failure::Input(format!(
+        "`--next-pass` = {name}: it exists and is not a pass plan (made by `merge --next-pass`); refusing to overwrite it: write the plan to a new file, e.g. pass2.npvplan"
+    )))
+}
+
 /// The plan, options and metadata of the run a shard header describes.
 fn run_of_header(h: &npvrisk::shard::ShardHeader) -> Result<(Plan, RunOptions, Metadata), Failure> {
     if h.npvrisk_version != env!("CARGO_PKG_VERSION") {
@@ -1182,7 +1330,7 @@ fn finish_merged(
     let secs = started.elapsed().as_secs_f64();
     let json = summary_json(summary, secs);
     if let Some(dir) = out_dir {
-        write_outputs(dir, &json, summary, None)?;
+        write_outputs(dir, &json, summary, None, Vec::new())?;
         eprintln!(
             "merged {} shards ({} draws) into {}",
             parts,
@@ -1326,15 +1474,22 @@ fn open_checkpoint(
     resuming: bool,
 ) -> Result<(), Failure> {
     use npvrisk::shard;
+    // One run at a time in a checkpoint folder: a second stops here, naming the first.
+    if resuming {
+        npvrisk::output::lock_existing(dir).map_err(Failure::Input)?;
+    } else {
+        npvrisk::output::lock_folder(dir).map_err(Failure::Input)?;
+    }
+    npvrisk::output::remove_dead_temporaries(dir);
     let id_file = dir.join("run.npvshard");
     if resuming {
-        let bytes = std::fs::read(&id_file).map_err(|e| {
-            Failure::Input(format!(
-                "`{}` is not a checkpoint folder of npvrisk: cannot read `{}`: {e}",
-                dir.display(),
-                id_file.display()
-            ))
-        })?;
+        let bytes =
+            npvrisk::input::read_bytes(&id_file, npvrisk::input::MAX_SHARD_BYTES).map_err(|e| {
+                Failure::Input(format!(
+                    "`{}` is not a checkpoint folder of npvrisk: {e}",
+                    dir.display()
+                ))
+            })?;
         let (h, _) =
             shard::decode_body(&id_file.display().to_string(), &bytes).map_err(Failure::Input)?;
         if let Some(what) = shard::identity_mismatch(identity, &h) {
@@ -1494,7 +1649,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     for c in 0..chunks {
         let (first, end) = (c * CHUNK_BLOCKS, ((c + 1) * CHUNK_BLOCKS).min(blocks));
         let path = chunk_file(c);
-        if let Ok(bytes) = std::fs::read(&path) {
+        if let Ok(bytes) = npvrisk::input::read_bytes(&path, npvrisk::input::MAX_SHARD_BYTES) {
             // A chunk left by an earlier attempt: keep it if it is intact and of this run.
             if let Ok((h, d)) = shard::decode(&path.display().to_string(), &bytes)
                 && chunk_matches(&h, &identity, first, end)
@@ -1550,7 +1705,7 @@ fn finish_checkpointed(
 ) -> Result<(), Failure> {
     let json = summary_json(summary, secs);
     if let Some(out_dir) = &a.out {
-        write_outputs(out_dir, &json, summary, keep)?;
+        write_outputs(out_dir, &json, summary, keep, Vec::new())?;
     }
     match a.format {
         Format::Json => out(&json),
@@ -1585,7 +1740,7 @@ impl StreamCheckpoint<'_> {
     /// The saved state of `pass` if the folder holds one of this run (and of these grids).
     fn load(&self, pass: u32, grids_sha256: &str) -> Option<(u64, Vec<u8>)> {
         let path = self.file(pass);
-        let bytes = std::fs::read(&path).ok()?;
+        let bytes = npvrisk::input::read_bytes(&path, npvrisk::input::MAX_SHARD_BYTES).ok()?;
         let (h, body) = npvrisk::shard::decode_body(&path.display().to_string(), &bytes).ok()?;
         (npvrisk::shard::identity_mismatch(&h, self.identity).is_none()
             && h.pass == pass
@@ -1932,5 +2087,42 @@ fn stream_failure(e: npvrisk::stream::StreamError) -> Failure {
     }
 }
 
-/// Runs whose draws would take more memory than this are streamed.
-const IN_MEMORY_LIMIT: u64 = 4 << 30;
+/// Runs whose draws would take more memory than this are streamed; what cannot be streamed (a
+/// batch scenario's draws, the draws of `sensitivity` and `report`, the Sobol design and its
+/// bootstrap) is refused beyond it.
+pub const IN_MEMORY_LIMIT: u64 = 4 << 30;
+
+/// Refuse, before allocating anything, `what` needing `bytes` of memory beyond
+/// [`IN_MEMORY_LIMIT`]; `hint` says what to change.
+pub fn check_memory(what: &str, bytes: u128, hint: &str) -> Result<(), Failure> {
+    if bytes <= IN_MEMORY_LIMIT as u128 {
+        return Ok(());
+    }
+    Err(Failure::Input(format!(
+        "{what} would need {} of memory, more than the {} this command may use: {hint}",
+        show_bytes(bytes),
+        show_bytes(IN_MEMORY_LIMIT as u128)
+    )))
+}
+
+/// A number of bytes for a message, in GB (or TB, or "more than 10^30").
+fn show_bytes(b: u128) -> String {
+    let gb = b as f64 / 1e9;
+    if gb >= 1e21 {
+        "more than 10^30 bytes".into()
+    } else if gb >= 1000.0 {
+        format!("{:.1} TB", gb / 1000.0)
+    } else {
+        format!("{gb:.1} GB")
+    }
+}
+
+/// Memory the Sobol analysis of `plan` takes: the design's outputs (row-major and again per
+/// output), and the bootstrap's replicates and per-thread row counts.
+fn sobol_bytes(plan: &Plan, base: u64, resamples: usize) -> u128 {
+    let k = plan.factors().len() as u128;
+    let m = plan.entities.len() as u128;
+    let n = base as u128;
+    let threads = rayon::current_num_threads().max(1) as u128;
+    2 * n * (k + 2) * m * 8 + resamples as u128 * (m * 2 * k * 8 + 32) + threads * n * 8
+}

@@ -1,9 +1,10 @@
 //! Writing result files: always to a temporary file in the destination folder, then renamed into
 //! place, so an interrupted run never leaves a half-written file.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Write `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
 /// Creates missing parent folders. The error names the path.
@@ -17,11 +18,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let name = path
         .file_name()
         .ok_or_else(|| format!("`{}` is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let tmp = temporary(dir, &name.to_string_lossy());
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -38,8 +35,264 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 /// only when all have been written are they renamed into place; on failure the temporaries are
 /// removed and no destination file is touched. Names may contain one level of subfolder.
 pub fn write_set_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
-    let mut temps: Vec<std::path::PathBuf> = Vec::new();
-    let cleanup = |temps: &[std::path::PathBuf]| {
+    let temps = write_temporaries(dir, files)?;
+    for (tmp, (name, _)) in temps.iter().zip(files) {
+        fs::rename(tmp, dir.join(name)).map_err(|e| {
+            for t in &temps {
+                let _ = fs::remove_file(t);
+            }
+            format!("cannot write `{}`: {e}", dir.join(name).display())
+        })?;
+    }
+    Ok(())
+}
+
+/// The file in an output folder that lists the files of the run it holds, written last. A folder
+/// whose manifest says `"complete": true` holds exactly the files it lists from one run (and
+/// whatever else the user keeps there); `"complete": false` means a run was stopped while
+/// replacing the files, and lists every file that may be left of it or of the run before.
+pub const MANIFEST: &str = "npvrisk-manifest.json";
+
+/// The lock file of a folder (output or checkpoint folder); see [`lock_folder`].
+pub const LOCK: &str = ".npvrisk.lock";
+
+/// One file of an output folder's manifest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ManifestFile {
+    /// Path relative to the folder (`summary.json`, `charts/tornado.svg`, `rate5/summary.json`).
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// The manifest of an output folder.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    pub npvrisk_version: String,
+    /// Whether the folder holds exactly the run whose files are listed.
+    pub complete: bool,
+    pub files: Vec<ManifestFile>,
+}
+
+/// The folders this process holds the lock of, with their open lock files (a lock lasts while its
+/// file is open: until the process ends, however it ends, so a killed process leaves no stale
+/// lock).
+static HELD: std::sync::Mutex<Vec<(PathBuf, fs::File)>> = std::sync::Mutex::new(Vec::new());
+
+/// Lock `dir` (created if missing) for the rest of this process: an advisory `flock` of its
+/// `.npvrisk.lock`, so that a second npvrisk run on the same output or checkpoint folder stops at
+/// once instead of mixing its files with this one's. The error names the process holding the
+/// lock. Locking a folder this process already holds does nothing.
+pub fn lock_folder(dir: &Path) -> Result<(), String> {
+    fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create folder `{}`: {e}", dir.display()))?;
+    let key = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    if held.iter().any(|(k, _)| *k == key) {
+        return Ok(());
+    }
+    let path = dir.join(LOCK);
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| format!("cannot lock `{}`: {e}", dir.display()))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = std::io::Read::read_to_string(&mut f, &mut holder);
+            let holder = match holder.trim() {
+                "" => "another npvrisk process".to_string(),
+                h => h.to_string(),
+            };
+            return Err(format!(
+                "`{}` is in use by {holder}: wait for it to finish, or use another folder",
+                dir.display()
+            ));
+        }
+        Err(fs::TryLockError::Error(e)) => {
+            return Err(format!("cannot lock `{}`: {e}", dir.display()));
+        }
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let me = format!(
+        "npvrisk process {} (`{}`)\n",
+        std::process::id(),
+        args.join(" ")
+    );
+    let _ = f.set_len(0);
+    let _ = f.write_all(me.as_bytes());
+    held.push((key, f));
+    Ok(())
+}
+
+/// Lock the output folder `dir` now if it exists, so that a second run on it stops before
+/// computing anything; a folder that does not exist yet is created and locked when the run's
+/// files are published (so a run that fails leaves no folder behind).
+pub fn lock_existing(dir: &Path) -> Result<(), String> {
+    if dir.is_dir() {
+        lock_folder(dir)
+    } else {
+        Ok(())
+    }
+}
+
+/// Replace the run in the output folder `dir` with `files` (names relative to the folder, at most
+/// one level of subfolder), under the folder's lock: the temporaries of killed runs are removed,
+/// every new file is written to a temporary first (nothing changes if one fails), the manifest
+/// is marked incomplete, the files the previous run's manifest lists and this run does not
+/// write are removed (with a subfolder left empty), the new files are renamed into place, and
+/// the manifest listing them is written last. Files no manifest lists are left alone.
+pub fn publish(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+    lock_folder(dir)?;
+    let old = read_manifest(dir);
+    // Folders that hold, or held, files of ours: their killed runs' temporaries go.
+    let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
+    folders.insert(dir.to_path_buf());
+    let names = old
+        .iter()
+        .map(|f| f.file.as_str())
+        .chain(files.iter().map(|(n, _)| n.as_str()));
+    for name in names {
+        if let Some(p) = Path::new(name).parent() {
+            folders.insert(dir.join(p));
+        }
+    }
+    for f in &folders {
+        remove_dead_temporaries(f);
+    }
+    let temps = write_temporaries(dir, files)?;
+    let new: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let mut listed: Vec<ManifestFile> = old.clone();
+    for (n, _) in files {
+        if !old.iter().any(|f| f.file == *n) {
+            listed.push(ManifestFile {
+                file: n.clone(),
+                bytes: None,
+                sha256: None,
+            });
+        }
+    }
+    let result = (|| {
+        write_manifest(dir, false, listed)?;
+        for f in old.iter().filter(|f| !new.contains(f.file.as_str())) {
+            let p = dir.join(&f.file);
+            match fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(format!(
+                        "cannot remove `{}` of the previous run: {e}",
+                        p.display()
+                    ));
+                }
+            }
+            // A subfolder that held only files of ours (a batch scenario no longer in the
+            // manifest) goes too; one holding anything else stays.
+            if let Some(parent) = Path::new(&f.file).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                let _ = fs::remove_dir(dir.join(parent));
+            }
+        }
+        for (tmp, (name, _)) in temps.iter().zip(files) {
+            fs::rename(tmp, dir.join(name))
+                .map_err(|e| format!("cannot write `{}`: {e}", dir.join(name).display()))?;
+        }
+        let done = files
+            .iter()
+            .map(|(n, b)| ManifestFile {
+                file: n.clone(),
+                bytes: Some(b.len() as u64),
+                sha256: Some(crate::summary::sha256_hex(b)),
+            })
+            .collect();
+        write_manifest(dir, true, done)
+    })();
+    if result.is_err() {
+        for t in &temps {
+            let _ = fs::remove_file(t);
+        }
+    }
+    result
+}
+
+/// Whether a name from a manifest is a plain relative path inside the folder (a crafted manifest
+/// must not make a run remove files elsewhere).
+fn inside(name: &str) -> bool {
+    let p = Path::new(name);
+    !name.is_empty()
+        && name != MANIFEST
+        && name != LOCK
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
+/// The files the manifest of `dir` lists (none if there is no readable manifest).
+pub fn read_manifest(dir: &Path) -> Vec<ManifestFile> {
+    let Ok(text) = crate::input::read_text(&dir.join(MANIFEST)) else {
+        return Vec::new();
+    };
+    let Ok(m) = serde_json::from_str::<Manifest>(&text) else {
+        return Vec::new();
+    };
+    m.files.into_iter().filter(|f| inside(&f.file)).collect()
+}
+
+fn write_manifest(dir: &Path, complete: bool, files: Vec<ManifestFile>) -> Result<(), String> {
+    let m = Manifest {
+        npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
+        complete,
+        files,
+    };
+    let mut t = serde_json::to_string_pretty(&m).expect("a manifest serialises");
+    t.push('\n');
+    write_atomic(&dir.join(MANIFEST), t.as_bytes())
+}
+
+/// The temporary file `write_atomic` uses for `name` in `dir`.
+fn temporary(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// Remove the temporaries (`.NAME.PID.tmp`) in `dir` left by npvrisk processes that no longer
+/// run (killed while writing).
+pub fn remove_dead_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(pid) = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .and_then(|n| n.rsplit_once('.'))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !process_alive(pid) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether process `pid` runs (on a system without `/proc`, assume it does: keep its files).
+fn process_alive(pid: u32) -> bool {
+    let proc_fs = Path::new("/proc");
+    !proc_fs.join("self").exists() || proc_fs.join(pid.to_string()).exists()
+}
+
+/// Write every file to its temporary; on failure remove them all.
+fn write_temporaries(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>, String> {
+    let mut temps: Vec<PathBuf> = Vec::new();
+    let cleanup = |temps: &[PathBuf]| {
         for t in temps {
             let _ = fs::remove_file(t);
         }
@@ -55,7 +308,7 @@ pub fn write_set_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), S
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let tmp = parent.join(format!(".{file}.{}.tmp", std::process::id()));
+        let tmp = temporary(&parent, &file);
         let r = (|| {
             let mut f = fs::File::create(&tmp)?;
             f.write_all(body)?;
@@ -68,13 +321,7 @@ pub fn write_set_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), S
         }
         temps.push(tmp);
     }
-    for (tmp, (name, _)) in temps.iter().zip(files) {
-        fs::rename(tmp, dir.join(name)).map_err(|e| {
-            cleanup(&temps);
-            format!("cannot write `{}`: {e}", dir.join(name).display())
-        })?;
-    }
-    Ok(())
+    Ok(temps)
 }
 
 #[cfg(test)]

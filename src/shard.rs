@@ -235,7 +235,125 @@ pub fn decode_body<'a>(name: &str, bytes: &'a [u8]) -> Result<(ShardHeader, &'a 
     }
     let h: ShardHeader =
         serde_json::from_slice(raw).map_err(|e| corrupt(&format!("unreadable header: {e}")))?;
+    h.check()
+        .map_err(|what| corrupt(&format!("header {what}")))?;
     Ok((h, &body[r.at..]))
+}
+
+/// Most columns of each kind a header may declare (a model has a few hundred at most).
+const MAX_COLUMNS: u64 = 1 << 24;
+
+/// Whether `s` is a SHA-256 in lowercase hex.
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl ShardHeader {
+    /// Check every field of a header read from a file, whose checksum only says it is the file
+    /// that was written, not that a program wrote it: what is wrong, naming the field and value.
+    pub fn check(&self) -> Result<(), String> {
+        let bad = |field: &str, value: String, allowed: &str| {
+            Err(format!("`{field}` = {value}: {allowed}"))
+        };
+        const CONTENTS: [&str; 6] = ["stats", "pass", "plan", "draws", "", "streamed run"];
+        if !CONTENTS.contains(&self.content.as_str()) {
+            return bad(
+                "content",
+                format!("{:?}", self.content),
+                "must be \"stats\", \"pass\", \"plan\" or \"draws\"",
+            );
+        }
+        let files = std::iter::once(&self.model).chain(&self.distributions);
+        for (i, f) in files.enumerate() {
+            let field = if i == 0 {
+                "model.sha256".to_string()
+            } else {
+                format!("distributions[{}].sha256", i - 1)
+            };
+            if !is_sha256_hex(&f.sha256) {
+                return bad(
+                    &field,
+                    format!("{:?}", f.sha256),
+                    "must be a SHA-256 (64 lowercase hex digits)",
+                );
+            }
+            if crate::summary::sha256_hex(f.contents.as_bytes()) != f.sha256 {
+                return bad(
+                    &field,
+                    format!("{:?}", f.sha256),
+                    "must be the SHA-256 of the file's recorded contents",
+                );
+            }
+        }
+        if !["mc", "lhs", "sobol"].contains(&self.sampler.as_str()) {
+            return bad(
+                "sampler",
+                format!("{:?}", self.sampler),
+                "must be \"mc\", \"lhs\" or \"sobol\"",
+            );
+        }
+        if self.draws == 0 {
+            return bad("draws", "0".into(), "must be at least 1");
+        }
+        if self.block_size == 0 {
+            return bad("block_size", "0".into(), "must be at least 1");
+        }
+        if self.shards == 0 || self.shard >= self.shards {
+            return bad(
+                "shard",
+                format!("{} of {}", self.shard, self.shards),
+                "must be K of N with 0 ≤ K < N",
+            );
+        }
+        let blocks = self.draws.div_ceil(self.block_size);
+        if self.first_block > self.end_block || self.end_block > blocks {
+            return bad(
+                "first_block..end_block",
+                format!("{}..{}", self.first_block, self.end_block),
+                &format!("must be a range of the run's {blocks} blocks"),
+            );
+        }
+        let most_rows = (self.end_block - self.first_block).saturating_mul(self.block_size);
+        if self.rows > most_rows {
+            return bad(
+                "rows",
+                self.rows.to_string(),
+                &format!("must be at most {most_rows} (the draws of its blocks)"),
+            );
+        }
+        for (field, v) in [
+            ("outcome_columns", self.outcome_columns),
+            ("entities", self.entities),
+            ("input_columns", self.input_columns),
+        ] {
+            if v > MAX_COLUMNS {
+                return bad(
+                    field,
+                    v.to_string(),
+                    &format!("must be at most {MAX_COLUMNS}"),
+                );
+            }
+        }
+        if let Some(p) = self.percentiles.iter().find(|p| !(**p > 0.0 && **p < 1.0)) {
+            return bad("percentiles", p.to_string(), "each must lie in (0, 1)");
+        }
+        if !(self.interval > 0.0 && self.interval < 1.0) {
+            return bad("interval", self.interval.to_string(), "must lie in (0, 1)");
+        }
+        if let Some(t) = self.thresholds.iter().find(|t| !t.is_finite()) {
+            return bad("thresholds", t.to_string(), "each must be finite");
+        }
+        if !(self.grids_sha256.is_empty() || is_sha256_hex(&self.grids_sha256)) {
+            return bad(
+                "grids_sha256",
+                format!("{:?}", self.grids_sha256),
+                "must be empty or a SHA-256 (64 lowercase hex digits)",
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Decode and verify a file of draws (`content` = `draws`). `name` is used in error messages.
@@ -295,6 +413,11 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<(ShardHeader, Draws), String> 
     ))
 }
 
+/// The first 12 characters of a hash, for messages.
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
 /// What differs between the runs two shard headers come from, if anything (a shard's own part,
 /// its blocks and rows, is not part of a run's identity).
 pub fn identity_mismatch(a: &ShardHeader, b: &ShardHeader) -> Option<String> {
@@ -306,9 +429,9 @@ pub fn identity_mismatch(a: &ShardHeader, b: &ShardHeader) -> Option<String> {
         format!(
             "model {} (sha256 {}) against {} (sha256 {})",
             id.model.file,
-            &id.model.sha256[..12],
+            short(&id.model.sha256),
             reference.model.file,
-            &reference.model.sha256[..12]
+            short(&reference.model.sha256)
         )
     } else if id.distributions != reference.distributions {
         "distribution files (names or SHA-256 differ)".to_string()

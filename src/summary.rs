@@ -105,6 +105,9 @@ fn stat_from(mean: f64, sd: f64, s: &dyn OrderStats, o: &SummaryOptions) -> Stat
     let mut th = vec![0.0];
     th.extend(o.thresholds.iter().copied().filter(|t| *t != 0.0));
     let a = (1.0 - o.interval) / 2.0;
+    // A single draw has no spread: its standard deviation and standard error do not exist (NaN,
+    // shown as n/a, null in JSON), rather than a misleading 0.
+    let sd = if n < 2 { f64::NAN } else { sd };
     Stat {
         mean,
         se_mean: sd / (n as f64).sqrt(),

@@ -271,15 +271,20 @@ pub fn summary_csv(s: &crate::summary::Summary) -> String {
     use crate::summary::Stat;
     let mut o = String::from("entity,measure,statistic,value,se\n");
     let mut stat = |entity: &str, measure: &str, st: &Stat| {
-        let _ = writeln!(o, "{entity},{measure},mean,{},{}", st.mean, st.se_mean);
-        let _ = writeln!(o, "{entity},{measure},sd,{},", st.sd);
+        let _ = writeln!(
+            o,
+            "{entity},{measure},mean,{},{}",
+            st.mean,
+            cell(st.se_mean)
+        );
+        let _ = writeln!(o, "{entity},{measure},sd,{},", cell(st.sd));
         for p in &st.percentiles {
             let _ = writeln!(
                 o,
                 "{entity},{measure},p{},{},{}",
                 pct_label(p.p),
                 p.value,
-                p.se
+                cell(p.se)
             );
         }
         let _ = writeln!(
@@ -298,7 +303,9 @@ pub fn summary_csv(s: &crate::summary::Summary) -> String {
             let _ = writeln!(
                 o,
                 "{entity},{measure},p_below_{},{},{}",
-                b.threshold, b.p, b.se
+                b.threshold,
+                b.p,
+                cell(b.se)
             );
         }
     };
@@ -313,6 +320,26 @@ pub fn summary_csv(s: &crate::summary::Summary) -> String {
         stat(&format!("partner.{}", p.id), "npv", &p.npv);
     }
     o
+}
+
+/// `v` with `d` decimals, or "n/a" for a statistic that does not exist for the draws (a
+/// standard error or correlation from a single draw is NaN).
+fn fixed(v: f64, d: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.d$}")
+    } else {
+        "n/a".into()
+    }
+}
+
+/// A CSV cell: the number, or empty when the statistic does not exist for the draws (as the `se`
+/// cell of a row that has no standard error).
+fn cell(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else {
+        String::new()
+    }
 }
 
 fn pct_label(p: f64) -> String {
@@ -372,20 +399,20 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             o,
             "{:<26} {:>16}",
             name,
-            format!("{:.2} ({:.3})", e.npv.mean * k, e.npv.se_mean * k)
+            format!("{:.2} ({})", e.npv.mean * k, fixed(e.npv.se_mean * k, 3))
         );
         for p in &e.npv.percentiles {
             let _ = write!(
                 o,
                 " {:>15}",
-                format!("{:.2} ({:.3})", p.value * k, p.se * k)
+                format!("{:.2} ({})", p.value * k, fixed(p.se * k, 3))
             );
         }
         let b = &e.npv.below[0];
         let _ = writeln!(
             o,
             " {:>16}",
-            format!("{:.1}% ({:.2})", b.p * 100.0, b.se * 100.0)
+            format!("{:.1}% ({})", b.p * 100.0, fixed(b.se * 100.0, 2))
         );
     }
     let _ = writeln!(
@@ -483,8 +510,11 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             for j in 0..i {
                 let _ = writeln!(
                     o,
-                    "  {} ~ {}: {:.3} → {:.3}",
-                    c.inputs[i], c.inputs[j], c.target[i][j], c.achieved[i][j]
+                    "  {} ~ {}: {:.3} → {}",
+                    c.inputs[i],
+                    c.inputs[j],
+                    c.target[i][j],
+                    fixed(c.achieved[i][j], 3)
                 );
             }
         }

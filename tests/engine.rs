@@ -310,7 +310,16 @@ fn keep_draws_writes_every_draw_and_nothing_else_in_the_folder() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["draws.csv", "summary.csv", "summary.json"]);
+    assert_eq!(
+        names,
+        [
+            ".npvrisk.lock",
+            "draws.csv",
+            "npvrisk-manifest.json",
+            "summary.csv",
+            "summary.json"
+        ]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -347,6 +356,12 @@ fn a_non_finite_draw_is_an_error_naming_the_draw_and_its_inputs_or_is_counted_on
         "{skipped} + {kept}"
     );
     assert!(!String::from_utf8_lossy(&o.stdout).contains("NaN"));
+    // The kept draws' statistics are numbers (an overflowing moment would be null).
+    for e in v["outcomes"].as_array().unwrap() {
+        for m in ["mean", "sd", "se_mean"] {
+            assert!(e["npv"][m].is_f64(), "{}: {m} = {}", e["id"], e["npv"][m]);
+        }
+    }
 }
 
 #[test]

@@ -1,0 +1,107 @@
+//! Reading input files: only regular files, no larger than a cap, and text must be UTF-8 (a file
+//! that is not is refused with the line and column of its first bad byte).
+//!
+//! A FIFO, a device such as `/dev/zero` or a folder given where a file is expected would block,
+//! read until memory runs out, or fail with an obscure message; each is refused before it is
+//! opened.
+
+use std::io::Read;
+use std::path::Path;
+
+/// Largest text input file (model, distribution, manifest or CSV file) read, in bytes.
+pub const MAX_TEXT_BYTES: u64 = 256 << 20;
+
+/// Largest shard, pass or plan file read, in bytes (a shard's statistics take a few megabytes).
+pub const MAX_SHARD_BYTES: u64 = 16 << 30;
+
+/// Read the whole of `path`, a regular file of at most `cap` bytes. The error names the path.
+pub fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
+    let name = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a pipe, device or socket)"
+        };
+        return Err(format!(
+            "cannot read `{name}`: it is {what}; give the path of a file"
+        ));
+    }
+    if meta.len() > cap {
+        return Err(format!(
+            "cannot read `{name}`: it has {} bytes, more than the {cap} an input file may have",
+            meta.len()
+        ));
+    }
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The file may grow while it is read: never read more than the cap.
+    f.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    if bytes.len() as u64 > cap {
+        return Err(format!(
+            "cannot read `{name}`: it grew beyond the {cap} bytes an input file may have while it was read"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Read a text input file: a regular file of at most [`MAX_TEXT_BYTES`], UTF-8. A file that is
+/// not UTF-8 is refused with the line and column of the first bad byte.
+pub fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = read_bytes(path, MAX_TEXT_BYTES)?;
+    text_of(&path.display().to_string(), bytes)
+}
+
+/// `bytes` as UTF-8 text, or an error naming `name`, the line and column of the first byte that
+/// is not UTF-8, and the byte.
+pub fn text_of(name: &str, bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        // The prefix is valid UTF-8, so lines and columns can be counted on it.
+        let prefix = std::str::from_utf8(&bytes[..at]).unwrap_or("");
+        let (line, col) = crate::error::line_col(prefix, at);
+        format!(
+            "{name}:{line}:{col}: byte 0x{:02x} is not UTF-8 text (byte offset {at}): save the file as UTF-8",
+            bytes[at]
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_utf8_is_located() {
+        let e = text_of("f.toml", b"a = 1\nb = \"x\xffy\"\n".to_vec()).unwrap_err();
+        assert_eq!(
+            e,
+            "f.toml:2:7: byte 0xff is not UTF-8 text (byte offset 12): save the file as UTF-8"
+        );
+    }
+
+    #[test]
+    fn devices_pipes_and_folders_are_refused_without_reading() {
+        for p in ["/dev/zero", "/dev/null", "/"] {
+            let e = read_text(Path::new(p)).unwrap_err();
+            assert!(
+                e.contains(p) && e.contains("give the path of a file"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn files_over_the_cap_are_refused() {
+        let p = std::env::temp_dir().join(format!("npvrisk-cap-{}", std::process::id()));
+        std::fs::write(&p, [b'x'; 100]).unwrap();
+        assert!(read_bytes(&p, 100).is_ok());
+        let e = read_bytes(&p, 99).unwrap_err();
+        assert!(e.contains("100 bytes, more than the 99"), "{e}");
+        std::fs::remove_file(&p).unwrap();
+    }
+}

@@ -1,0 +1,725 @@
+use std::path::{Path, PathBuf};
+
+use crate::{bin, run_expect, run_ok, temp_dir};
+
+/// Run `cmd`, expecting exit code 2 with no panic; its stderr.
+fn refused(cmd: &mut std::process::Command) -> String {
+    let o = run_expect(2, cmd);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!err.contains("panicked"), "{cmd:?}: {err}");
+    err
+}
+
+fn has(err: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in: {err}");
+    }
+}
+
+/// Every file under `dir`, relative to it, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut v = Vec::new();
+    if dir.exists() {
+        walk(dir, dir, &mut v);
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn an_empty_correlation_is_a_located_error() {
+    let dir = temp_dir("rel-corr-empty");
+    let f = dir.join("corr.toml");
+    std::fs::write(&f, "[correlation]\ninputs = []\nrank = []\n").unwrap();
+    let err = refused(bin().args(["run", "--draws", "100", "--dist"]).arg(&f));
+    has(&err, &["corr.toml:2:10:", "`correlation.inputs` = []"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_correlated_input_fixed_by_a_later_file_is_a_located_error() {
+    let dir = temp_dir("rel-corr-fixed");
+    let fixed = dir.join("fixed.toml");
+    std::fs::write(
+        &fixed,
+        "[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"fixed\"\nvalue = 0.8\n",
+    )
+    .unwrap();
+    let err = refused(
+        bin()
+            .args(["run", "--draws", "100", "--dist"])
+            .arg("distributions/ey2013_default.toml")
+            .arg("--dist")
+            .arg(&fixed),
+    );
+    has(
+        &err,
+        &[
+            "distributions/ey2013_default.toml:",
+            "\"themes.work_skills.realisation\"",
+            "constant",
+            "fixed.toml",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sizes_beyond_memory_are_refused_before_allocating_stating_the_memory() {
+    for (opt, v) in [
+        ("--bootstrap", "18446744073709551615"),
+        ("--bootstrap", "100000000000"),
+        ("--sobol-n", "1000000000"),
+    ] {
+        let err = refused(bin().args(["sensitivity", "--draws", "1000", opt, v]));
+        has(&err, &[opt, v, "of memory", "GB this command may use"]);
+    }
+    let err = refused(bin().args(["sensitivity", "--method", "rank", "--draws", "10000000000"]));
+    has(&err, &["`--draws` = 10000000000", "of memory"]);
+}
+
+#[test]
+fn threads_beyond_the_limit_are_bad_input() {
+    let err = refused(bin().args(["run", "--draws", "10", "--threads", "1000000"]));
+    has(&err, &["`--threads` = 1000000", "must be in [1, 4096]"]);
+}
+
+#[test]
+fn pipes_devices_and_folders_are_refused_as_model_files_without_blocking() {
+    let dir = temp_dir("rel-fifo");
+    let fifo = dir.join("model.toml");
+    let s = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(s.success());
+    for p in [fifo.as_path(), Path::new("/dev/zero"), dir.as_path()] {
+        // A FIFO with no writer would block the read forever: the test would hang, not fail, so
+        // bound it.
+        let mut child = bin()
+            .arg("validate")
+            .arg(p)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed().as_secs() > 10 {
+                let _ = child.kill();
+                panic!("`validate {}` still running after 10 s", p.display());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{}: {err}", p.display());
+        has(&err, &[&p.display().to_string(), "give the path of a file"]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_cell_in_a_crlf_csv_is_reported_on_its_own_line() {
+    let dir = temp_dir("rel-crlf");
+    let mut csv = String::from("draw,value\r\n");
+    for i in 1..21 {
+        csv.push_str(&format!("{i},0.{i}\r\n"));
+    }
+    csv.push_str("21,oops\r\n");
+    std::fs::write(dir.join("values.csv"), csv).unwrap();
+    std::fs::write(
+        dir.join("d.toml"),
+        "[[input]]\npath = \"themes.families.realisation\"\nkind = \"empirical\"\ncsv = \"values.csv\"\ncolumn = \"value\"\n",
+    )
+    .unwrap();
+    let err = refused(
+        bin()
+            .args(["run", "tests/data/council.toml", "--draws", "10", "--dist"])
+            .arg(dir.join("d.toml")),
+    );
+    has(&err, &["values.csv:22:1:", "\"oops\""]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_model_whose_figures_overflow_is_refused_by_validate_and_evaluate() {
+    let dir = temp_dir("rel-evaluate-overflow");
+    let src = std::fs::read_to_string("tests/data/council.toml")
+        .unwrap()
+        .replace("cohort = 2000", "cohort = 1e300")
+        .replace(
+            "benefit_per_engaged_gbp = 9000",
+            "benefit_per_engaged_gbp = 1e300",
+        );
+    assert!(src.contains("cohort = 1e300") && src.contains("= 1e300\n"));
+    let m = dir.join("m.toml");
+    std::fs::write(&m, src).unwrap();
+    for cmd in ["validate", "evaluate"] {
+        let o = run_expect(2, bin().arg(cmd).arg(&m));
+        let err = String::from_utf8_lossy(&o.stderr);
+        has(&err, &["m.toml:", "`themes.families`", "overflow"]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(!out.contains("inf") && !out.contains("NaN"), "{out}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn draws_whose_moments_would_overflow_are_an_error_naming_the_inputs_or_skipped_on_request() {
+    let dir = temp_dir("rel-moments-overflow");
+    let d = dir.join("d.toml");
+    // Every outcome is finite, about 1e300: their squares overflow.
+    std::fs::write(
+        &d,
+        "[[input]]\npath = \"themes.families.benefit_per_engaged_gbp\"\nkind = \"uniform\"\nmin = 1e299\nmax = 1e300\n",
+    )
+    .unwrap();
+    let run = || {
+        let mut c = bin();
+        c.args([
+            "run",
+            "tests/data/council.toml",
+            "--draws",
+            "1000",
+            "--dist",
+        ])
+        .arg(&d);
+        c
+    };
+    let err = refused(&mut run());
+    has(
+        &err,
+        &[
+            "gave a non-finite",
+            "themes.families.benefit_per_engaged_gbp = ",
+        ],
+    );
+    let err = refused(run().arg("--skip-nonfinite"));
+    has(&err, &["all 1000 draws gave non-finite outcomes"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn one_draw_prints_n_a_for_the_statistics_it_cannot_have() {
+    let o = run_ok(bin().args(["run", "--draws", "1"]));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("(n/a)"), "{table}");
+    assert!(!table.contains("NaN") && !table.contains("inf"), "{table}");
+    let o = run_ok(bin().args(["run", "--draws", "1", "--format", "csv"]));
+    let csv = String::from_utf8_lossy(&o.stdout);
+    assert!(!csv.contains("NaN") && !csv.contains("inf"), "{csv}");
+    assert!(csv.contains("total,npv,sd,,\n"), "{csv}");
+    let o = run_ok(bin().args(["run", "--draws", "1", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let npv = &v["outcomes"][0]["npv"];
+    assert!(npv["sd"].is_null() && npv["se_mean"].is_null(), "{npv}");
+    assert!(npv["mean"].is_f64(), "{npv}");
+}
+
+/// Rewrite the JSON header of a shard file and recompute its checksum, as a crafted file would.
+fn craft_shard(from: &Path, to: &Path, edit: &dyn Fn(&mut serde_json::Value)) {
+    let bytes = std::fs::read(from).unwrap();
+    let hlen = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..16 + hlen]).unwrap();
+    edit(&mut header);
+    let body = &bytes[16 + hlen..bytes.len() - 32];
+    let h = serde_json::to_vec(&header).unwrap();
+    let mut o = b"NPVRSHRD".to_vec();
+    o.extend_from_slice(&(h.len() as u64).to_le_bytes());
+    o.extend_from_slice(&h);
+    o.extend_from_slice(body);
+    use sha2::Digest;
+    let sum: [u8; 32] = sha2::Sha256::digest(&o).into();
+    o.extend_from_slice(&sum);
+    std::fs::write(to, o).unwrap();
+}
+
+/// A change to a shard header.
+type Edit = dyn Fn(&mut serde_json::Value);
+
+const RUN: [&str; 5] = ["run", "--draws", "6000", "--block-size", "1000"];
+
+fn two_shards(dir: &Path) -> Vec<PathBuf> {
+    (0..2)
+        .map(|k| {
+            run_ok(
+                bin()
+                    .args(RUN)
+                    .args(["--shard", &format!("{k}/2"), "--out"])
+                    .arg(dir),
+            );
+            dir.join(format!("shard-{k:05}-of-00002.npvshard"))
+        })
+        .collect()
+}
+
+#[test]
+fn crafted_shard_headers_are_refused_field_by_field() {
+    let dir = temp_dir("rel-crafted");
+    let files = two_shards(&dir.join("s"));
+    let edits: Vec<(&str, Box<Edit>)> = vec![
+        (
+            "`model.sha256` = \"abc\"",
+            Box::new(|h| h["model"]["sha256"] = "abc".into()),
+        ),
+        ("`block_size` = 0", Box::new(|h| h["block_size"] = 0.into())),
+        ("`draws` = 0", Box::new(|h| h["draws"] = 0.into())),
+        ("`shard` = 2 of 2", Box::new(|h| h["shard"] = 2.into())),
+        (
+            "`first_block..end_block` = 5..9",
+            Box::new(|h| {
+                h["first_block"] = 5.into();
+                h["end_block"] = 9.into();
+            }),
+        ),
+        (
+            "`percentiles` = 2",
+            Box::new(|h| h["percentiles"] = serde_json::json!([0.5, 2.0])),
+        ),
+    ];
+    let bad = dir.join("bad.npvshard");
+    let out = dir.join("out");
+    for (needle, edit) in &edits {
+        craft_shard(&files[1], &bad, edit);
+        let err = refused(
+            bin()
+                .arg("merge")
+                .arg(&files[0])
+                .arg(&bad)
+                .arg("--out")
+                .arg(&out),
+        );
+        has(&err, &["bad.npvshard` is corrupted: header", needle]);
+        assert!(!out.exists());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn merge_next_pass_never_overwrites_an_input_or_an_existing_file() {
+    let dir = temp_dir("rel-next-pass");
+    let files = two_shards(&dir.join("s"));
+    let before = std::fs::read(&files[1]).unwrap();
+    let err = refused(
+        bin()
+            .arg("merge")
+            .args(&files)
+            .arg("--next-pass")
+            .arg(&files[1]),
+    );
+    has(&err, &["`--next-pass`", "one of the files being merged"]);
+    // The same file by another spelling of its path.
+    let other = dir.join("s/../s/shard-00001-of-00002.npvshard");
+    let err = refused(
+        bin()
+            .arg("merge")
+            .args(&files)
+            .arg("--next-pass")
+            .arg(&other),
+    );
+    has(&err, &["one of the files being merged"]);
+    assert_eq!(std::fs::read(&files[1]).unwrap(), before);
+    let notes = dir.join("notes.txt");
+    std::fs::write(&notes, "mine").unwrap();
+    let err = refused(
+        bin()
+            .arg("merge")
+            .args(&files)
+            .arg("--next-pass")
+            .arg(&notes),
+    );
+    has(&err, &["is not a pass plan", "refusing to overwrite"]);
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
+    // A plan may be written, and written again.
+    let plan = dir.join("pass2.npvplan");
+    for _ in 0..2 {
+        run_ok(
+            bin()
+                .arg("merge")
+                .args(&files)
+                .arg("--next-pass")
+                .arg(&plan),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const BATCH: &str = "draws = 2000\nreference = \"default\"\n\n[[scenario]]\nname = \"default\"\n";
+
+#[test]
+fn batch_scenario_names_that_are_not_plain_folder_names_are_refused_and_nothing_is_written() {
+    let dir = temp_dir("rel-batch-names");
+    let out = dir.join("inner/out");
+    for name in ["..", ".", ".hidden", "a/b", &"x".repeat(300)] {
+        let m = dir.join("inner/batch.toml");
+        std::fs::create_dir_all(m.parent().unwrap()).unwrap();
+        std::fs::write(
+            &m,
+            format!(
+                "{BATCH}\n[[scenario]]\nname = \"{name}\"\nset = {{ \"discount_rate\" = 0.05 }}\n"
+            ),
+        )
+        .unwrap();
+        let err = refused(bin().arg("batch").arg(&m).arg("--out").arg(&out));
+        has(
+            &err,
+            &["batch.toml:8:8:", "`scenario.name`", "plain folder name"],
+        );
+        assert_eq!(files_under(&dir), ["inner/batch.toml"], "{name:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn batch_draws_beyond_memory_are_a_located_error() {
+    let dir = temp_dir("rel-batch-draws");
+    let m = dir.join("batch.toml");
+    std::fs::write(&m, BATCH.replace("2000", "100000000000")).unwrap();
+    let err = refused(bin().arg("batch").arg(&m));
+    has(
+        &err,
+        &["batch.toml:1:9:", "`draws` = 100000000000", "of memory"],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_batch_grid_beyond_the_cap_is_a_located_error() {
+    let dir = temp_dir("rel-batch-grid");
+    let m = dir.join("batch.toml");
+    let axis: Vec<String> = (0..1000).map(|i| format!("{}.0", i % 50)).collect();
+    std::fs::write(
+        &m,
+        format!(
+            "{BATCH}\n[grid]\n\"themes.work_skills.delay_years\" = [{a}]\n\"discount_rate\" = [{b}]\n",
+            a = axis.join(", "),
+            b = (0..200).map(|i| format!("0.0{}", i % 10)).collect::<Vec<_>>().join(", ")
+        ),
+    )
+    .unwrap();
+    let err = refused(bin().arg("batch").arg(&m));
+    has(
+        &err,
+        &[
+            "batch.toml:9:1:",
+            "`grid` = 200000 combinations",
+            "at most 100000",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_batch_shard_whose_index_is_not_below_its_count_is_refused() {
+    let dir = temp_dir("rel-batch-shard");
+    let m = dir.join("batch.toml");
+    std::fs::write(&m, BATCH).unwrap();
+    let parts = dir.join("parts");
+    run_ok(
+        bin()
+            .arg("batch")
+            .arg(&m)
+            .args(["--shard", "0/1", "--out"])
+            .arg(&parts),
+    );
+    let f = parts.join("batch-shard-00000-of-00001.json");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let (_, json) = text.split_once('\n').unwrap();
+    let json = json.replace("\"shard\":0", "\"shard\":1");
+    use sha2::Digest;
+    let sum: String = sha2::Sha256::digest(json.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(&f, format!("npvrisk-batch-shard sha256={sum}\n{json}")).unwrap();
+    let err = refused(bin().arg("batch").arg(&m).arg("--merge").arg(&parts));
+    has(
+        &err,
+        &[
+            "batch-shard-00000-of-00001.json",
+            "`shard` = 1 of `shards` = 1",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The files an output folder's manifest lists, if it says the folder is complete.
+fn manifest_files(dir: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join("npvrisk-manifest.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    if v["complete"] != true {
+        return None;
+    }
+    let mut files: Vec<String> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    Some(files)
+}
+
+/// `files` plus the manifest and the lock file, sorted, as `files_under` lists a folder.
+fn with_bookkeeping(files: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = files.iter().map(|s| s.to_string()).collect();
+    v.push(".npvrisk.lock".into());
+    v.push("npvrisk-manifest.json".into());
+    v.sort();
+    v
+}
+
+#[test]
+fn a_rerun_replaces_the_previous_runs_files_and_keeps_the_users() {
+    let dir = temp_dir("rel-rerun");
+    let out = dir.join("out");
+    run_ok(
+        bin()
+            .args([
+                "run",
+                "--draws",
+                "2000",
+                "--keep-draws",
+                "--format",
+                "xlsx",
+                "--out",
+            ])
+            .arg(&out),
+    );
+    assert_eq!(
+        files_under(&out),
+        with_bookkeeping(&["draws.csv", "summary.csv", "summary.json", "summary.xlsx"])
+    );
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    run_ok(bin().args(["run", "--draws", "2000", "--out"]).arg(&out));
+    assert_eq!(
+        files_under(&out),
+        with_bookkeeping(&["notes.txt", "summary.csv", "summary.json"])
+    );
+    assert_eq!(
+        manifest_files(&out).unwrap(),
+        ["summary.csv", "summary.json"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_batch_removes_the_folders_of_scenarios_no_longer_in_its_manifest_but_not_the_users_files() {
+    let dir = temp_dir("rel-batch-stale");
+    let m = dir.join("batch.toml");
+    let out = dir.join("out");
+    let scenario = |name: &str| {
+        format!("\n[[scenario]]\nname = \"{name}\"\nset = {{ \"discount_rate\" = 0.05 }}\n")
+    };
+    std::fs::write(
+        &m,
+        format!("{BATCH}{}{}", scenario("old"), scenario("kept_by_user")),
+    )
+    .unwrap();
+    run_ok(bin().arg("batch").arg(&m).arg("--out").arg(&out));
+    std::fs::write(out.join("kept_by_user/mine.txt"), "mine").unwrap();
+    std::fs::write(&m, BATCH).unwrap();
+    run_ok(bin().arg("batch").arg(&m).arg("--out").arg(&out));
+    assert_eq!(
+        files_under(&out),
+        with_bookkeeping(&[
+            "comparison.csv",
+            "default/summary.json",
+            "kept_by_user/mine.txt"
+        ])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn temporaries_left_by_killed_runs_are_removed_and_those_of_live_ones_kept() {
+    let dir = temp_dir("rel-temporaries");
+    let out = dir.join("out");
+    run_ok(bin().args(["run", "--draws", "1000", "--out"]).arg(&out));
+    // A process that has ended: its pid names no process (until reused, unlikely within a test).
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let dead = format!(".summary.json.{}.tmp", gone.id());
+    let live = format!(".summary.json.{}.tmp", std::process::id());
+    std::fs::write(out.join(&dead), "half").unwrap();
+    std::fs::write(out.join(&live), "being written").unwrap();
+    run_ok(bin().args(["run", "--draws", "1000", "--out"]).arg(&out));
+    assert!(!out.join(&dead).exists(), "{dead} is still there");
+    assert!(out.join(&live).exists(), "{live} was removed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Start `npvrisk` with `args` in the background.
+fn spawn(args: &[&std::ffi::OsStr]) -> std::process::Child {
+    bin()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_second_run_on_a_folder_in_use_exits_2_naming_the_first() {
+    let dir = temp_dir("rel-lock");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let ck = dir.join("ck");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let long = |flag: &str, d: &Path| -> Vec<std::ffi::OsString> {
+        vec![
+            os("run"),
+            os("--draws"),
+            os("100000000"),
+            os("--stream"),
+            os(flag),
+            d.as_os_str().to_owned(),
+        ]
+    };
+    for (flag, d) in [("--out", &out), ("--checkpoint", &ck)] {
+        let args = long(flag, d);
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let mut first = spawn(&refs);
+        // Wait until the first run holds the lock (it writes its name into the lock file).
+        let lock = d.join(".npvrisk.lock");
+        let started = std::time::Instant::now();
+        while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&first.id().to_string())) {
+            assert!(
+                started.elapsed().as_secs() < 30,
+                "the first run never locked {}",
+                d.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for second in [
+            vec![
+                os("run"),
+                os("--draws"),
+                os("100"),
+                os("--out"),
+                d.as_os_str().to_owned(),
+            ],
+            vec![
+                os("run"),
+                os("--draws"),
+                os("100"),
+                os("--resume"),
+                d.as_os_str().to_owned(),
+            ],
+            vec![
+                os("sensitivity"),
+                os("--method"),
+                os("tornado"),
+                os("--out"),
+                d.as_os_str().to_owned(),
+            ],
+        ] {
+            let err = refused(bin().args(&second));
+            has(
+                &err,
+                &[
+                    "is in use by npvrisk process",
+                    &first.id().to_string(),
+                    "wait for it to finish, or use another folder",
+                ],
+            );
+        }
+        first.kill().unwrap();
+        first.wait().unwrap();
+    }
+    // Once the holder is gone (killed), the lock is free again.
+    run_ok(bin().args(["run", "--draws", "100", "--out"]).arg(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn runs_killed_while_writing_leave_one_run_or_a_folder_the_next_run_repairs() {
+    let dir = temp_dir("rel-kill");
+    let out = dir.join("out");
+    let keep = ["run", "--draws", "150000", "--keep-draws", "--out"];
+    run_ok(bin().args(keep).arg(&out));
+    // How long a run takes here, to spread the kills over it, the writing at the end included.
+    let t = std::time::Instant::now();
+    run_ok(bin().args(["run", "--draws", "150000", "--out"]).arg(&out));
+    let whole = t.elapsed().as_millis() as u64;
+    let mut incomplete = 0;
+    for i in 0..8u64 {
+        // Alternate: a run keeping its draws over one that did not, and the other way round.
+        let args: &[&str] = if i % 2 == 0 { &keep } else { &keep[..3] };
+        let mut cmd = bin();
+        cmd.args(args);
+        if i % 2 == 1 {
+            cmd.arg("--out");
+        }
+        let mut child = cmd
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(whole * (4 + i) / 12));
+        let _ = child.kill();
+        let _ = child.wait();
+        let ours = ["draws.csv", "summary.csv", "summary.json"];
+        let present: Vec<String> = files_under(&out)
+            .into_iter()
+            .filter(|f| ours.contains(&f.as_str()))
+            .collect();
+        match manifest_files(&out) {
+            // Complete: exactly the files of one run.
+            Some(listed) => assert_eq!(present, listed, "kill {i}"),
+            None => incomplete += 1,
+        }
+    }
+    // Whatever the kills left, the next run leaves exactly its own files.
+    run_ok(bin().args(["run", "--draws", "1000", "--out"]).arg(&out));
+    assert_eq!(
+        files_under(&out),
+        with_bookkeeping(&["summary.csv", "summary.json"]),
+        "{incomplete} kills left the folder incomplete"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A model file with `n` themes like the example council's.
+fn many_themes(n: usize) -> String {
+    let mut s = String::from(
+        "[model]\nname = \"many\"\nprice_base = \"2024-25\"\nhorizon_years = 5\nscenarios = [\"low\", \"central\"]\n\n[[partners]]\nid = \"council\"\nname = \"C\"\nbudget_class = \"DEL\"\nbudget_bn = 1.2\n\n[[partners]]\nid = \"NHS\"\nname = \"N\"\nbudget_class = \"DEL\"\nbudget_bn = 2.5\n",
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            "\n[[themes]]\nid = \"t{i}\"\nname = \"Theme {i}\"\naddressable_spend_bn = 0.09\nprofile = [0.2, 0.5, 0.8, 1.0]\ncohort = 2000\nengagement = {{ low = 0.5, central = 0.7 }}\nbenefit_per_engaged_gbp = 9000\nrealisation = {{ low = 0.7, central = 0.9 }}\none_off_costs_bn = [0.004, 0.001, 0, 0, 0]\ncost_per_engaged_gbp = 1500\npartner_shares = {{ council = 0.55, NHS = 0.45 }}\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn validating_grows_linearly_with_the_number_of_themes() {
+    let dir = temp_dir("rel-linear");
+    let time = |n: usize| {
+        let f = dir.join(format!("m{n}.toml"));
+        std::fs::write(&f, many_themes(n)).unwrap();
+        let t = std::time::Instant::now();
+        run_ok(bin().arg("validate").arg(&f));
+        t.elapsed().as_secs_f64()
+    };
+    let small = time(5_000).min(time(5_000));
+    let big = time(50_000);
+    // Ten times the themes: about ten times the time (a quadratic check made it 80 times).
+    assert!(
+        big < 30.0 * small,
+        "5,000 themes in {small:.2} s, 50,000 in {big:.2} s"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
