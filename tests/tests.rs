@@ -12,6 +12,8 @@ mod cli;
 mod correlations;
 /// The Monte Carlo engine: determinism, accuracy, correlations, bad distribution files.
 mod engine;
+/// Every statistic of the run summary against closed forms and the kept draws.
+mod oracles;
 /// The 2013 reproduction: calibration, committed results, figures that must stay reproduced.
 mod reproduction;
 /// Sensitivity analysis: closed-form checks on a linear model, CLI errors.
