@@ -8,6 +8,8 @@ mod batch;
 mod browser;
 /// The binary's exit codes, output streams and formats.
 mod cli;
+/// `paths`, `calibrate` and `throughput` from the command line, their output checked.
+mod commands;
 /// Model conventions under their less common branches, against hand-computed values.
 mod conventions;
 /// Correlations that are met, inputs that follow another's position, Shapley effects.
