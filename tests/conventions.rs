@@ -277,17 +277,22 @@ fn check_delay_to_zero(profile: &[f64], rate: f64, g: f64, cost: f64) {
         let m = parse_model("m.toml", &delay_model(&prof, rate, g, cost, own)).unwrap();
         let e = m.evaluate(0);
         assert!((e.total.npv - npv_by_hand(profile, rate, g, cost, own)).abs() < 1e-12);
-        let d = e.total.delay_to_zero;
-        let at = npv_by_hand(profile, rate, g, cost, own + d.exact_years);
-        assert!(
-            at.abs() < 1e-9,
-            "own delay {own}: NPV {at} at the reported exact delay {} (should be 0)",
-            d.exact_years
-        );
         let whole = (0..=7)
             .find(|&k| npv_by_hand(profile, rate, g, cost, own + k as f64) <= 0.0)
             .unwrap();
-        assert_eq!(d.whole_years, whole, "own delay {own}");
+        // The theme's figure and the total's (computed separately; the same here).
+        for (what, d) in [
+            ("theme", e.themes[0].delay_to_zero),
+            ("total", e.total.delay_to_zero),
+        ] {
+            let at = npv_by_hand(profile, rate, g, cost, own + d.exact_years);
+            assert!(
+                at.abs() < 1e-9,
+                "{what}, own delay {own}: NPV {at} at the reported exact delay {} (should be 0)",
+                d.exact_years
+            );
+            assert_eq!(d.whole_years, whole, "{what}, own delay {own}");
+        }
         // The engine's own evaluation of the same inputs.
         let set = distfile::load(&m, &[]).unwrap();
         let plan = Plan::new(m.clone(), 0, set).unwrap();
