@@ -316,14 +316,14 @@ fn delay_to_zero_solves_npv_zero_with_a_fractional_own_delay_when_npv_is_linear_
     check_delay_to_zero(&[1.0], 0.0, 1.0, 2.5);
 }
 
+/// With ramp-up and discounting the NPV is not linear in the delay: its kinks fall at whole
+/// total delays, so with a fractional own delay they fall between whole extra years.
 #[test]
-#[ignore = "fails on main: with a fractional own delay the NPV is not linear between whole extra years (its kinks fall at whole total delays), so the reported exact delay-to-zero is off; being fixed in src/model.rs and src/engine.rs"]
 fn delay_to_zero_solves_npv_zero_with_a_fractional_own_delay_under_ramp_up_and_discounting() {
     check_delay_to_zero(&[0.2, 0.6, 1.0], 0.035, 3.0, 4.0);
 }
 
 #[test]
-#[ignore = "fails on main: a sampled discount_rate rebuilds the discount factors with year 1 as the base year (src/params.rs apply), ignoring the model's undiscounted_year"]
 fn a_sampled_discount_rate_keeps_the_models_undiscounted_year() {
     // Year 2 as the base year, constant 3.5%: factors 1.035, 1, 1/1.035, 1/1.035². A rate drawn
     // from a distribution so narrow that every draw is 3.5% to within 1e-12 must give the same NPV.
