@@ -294,14 +294,23 @@ fn a_batch_shares_random_numbers_so_differences_are_precise_and_the_reference_is
         "four scenarios × (three headline themes + total)"
     );
     let f = |r: &Vec<&str>, i: usize| r[i].parse::<f64>().unwrap();
+    let reference = |entity: &str| {
+        rows.iter()
+            .find(|r| r[0] == "default" && r[1] == entity)
+            .unwrap()
+    };
     for r in &rows {
-        if r[0] == "default" {
-            assert_eq!(
-                (f(r, 8), f(r, 9)),
-                (0.0, 0.0),
-                "the reference differs from itself by exactly 0"
-            );
-        }
+        // Each difference is the difference of the two means in the table (the mean of the
+        // paired differences is the difference of the means, up to rounding), and the error if
+        // the runs were independent is √(se² + se_ref²) from the table's own columns.
+        let rf = reference(r[1]);
+        let scale = f(r, 2).abs().max(f(rf, 2).abs()).max(1.0);
+        assert!(
+            (f(r, 8) - (f(r, 2) - f(rf, 2))).abs() <= 1e-12 * scale,
+            "{r:?}"
+        );
+        let indep = (f(r, 3).powi(2) + f(rf, 3).powi(2)).sqrt();
+        assert!((f(r, 10) - indep).abs() <= 1e-12 * indep, "{r:?}");
         if r[0] == "rate5" {
             // A higher discount rate lowers every positive NPV; common random numbers make the
             // difference's standard error far smaller than independent runs' would be.

@@ -60,6 +60,14 @@ fn an_unwritable_output_folder_is_bad_input_and_leaves_nothing() {
 
 #[test]
 fn no_subcommand_runs_the_default_model() {
+    // `npvrisk` alone is `npvrisk run` with its defaults: the embedded model in its `base`
+    // scenario, 200,000 plain Monte Carlo draws, seed 20130110, a table with the total.
     let out = run_ok(&mut bin());
-    assert!(!out.stdout.is_empty());
+    let s = String::from_utf8(out.stdout).unwrap();
+    let first = s.lines().next().unwrap();
+    assert!(
+        first.contains("scenario `base` | 200000 draws (mc sampler, seed 20130110)"),
+        "{first}"
+    );
+    assert!(s.lines().any(|l| l.starts_with("total")), "{s}");
 }

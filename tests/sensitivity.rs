@@ -158,29 +158,189 @@ fn sensitivity_bad_input_exits_2_and_leaves_no_files() {
     );
 }
 
+/// NPV = 3·R·C − 0.5 over one year, with realisation R and cashability C independent U(0, 1): a
+/// product, so the factors interact. Var(Y) = 9(E[R²]E[C²] − E[R]²E[C]²) = 9(1/9 − 1/16) =
+/// 7/16; V_R = 9 Var(R) E[C]² = 3/16, so S_R = S_C = 3/7, and S_TR = 1 − S_C = 4/7: the
+/// first-order and total indices differ by 1/7, the interaction's share.
+const PRODUCT_MODEL: &str = r#"
+[model]
+name = "product"
+price_base = "test"
+horizon_years = 1
+discount_rate = 0.0
+scenarios = ["base"]
+
+[[partners]]
+id = "A"
+name = "A"
+
+[[themes]]
+id = "t"
+name = "T"
+addressable_spend_bn = 100.0
+profile = [1.0]
+gross_benefit_bn = 3.0
+one_off_costs_bn = [0.5]
+partner_shares = { A = 1.0 }
+"#;
+
+const PRODUCT_DISTS: &str = r#"
+[[input]]
+path = "themes.t.realisation"
+kind = "uniform"
+min = 0.0
+max = 1.0
+
+[[input]]
+path = "themes.t.cashability"
+kind = "uniform"
+min = 0.0
+max = 1.0
+"#;
+
+/// Plain Monte Carlo standard errors of the two estimators with N base rows, from their
+/// summands' moments under Y = 3RC − 0.5 (for the factor R; C is symmetric). The Sobol design
+/// only makes them smaller.
+fn product_sobol_se(n: f64) -> (f64, f64) {
+    let v = 7.0 / 16.0;
+    // Total (Jansen): summand d²/2 with d = f_A − f_AB = 3C(R − R'). E[d²] = 9·⅓·⅙ = ½,
+    // E[d⁴] = 81·E[C⁴]·E[(R − R')⁴] = 81·⅕·(1/15).
+    let (d2, d4) = (0.5, 81.0 / 75.0);
+    let se_total = ((d4 - d2 * d2) / 4.0 / n).sqrt() / v;
+    // First order: summand (f_B − m)(f_AB − f_A) = 9(R_B C_B − ¼)·C_A(R_B − R_A), m = E[Y] = ¼.
+    // Its mean is V_R = 3/16; its second moment is 81·E[C_A²]·E[(XC − ¼)²(X² − X + ⅓)] with
+    // X = R_B, C = C_B, i.e. 81·⅓·∫₀¹ (X²/3 − X/4 + 1/16)(X² − X + ⅓) dX (Boole's rule is exact
+    // for this quartic).
+    let q = |x: f64| (x * x / 3.0 - x / 4.0 + 1.0 / 16.0) * (x * x - x + 1.0 / 3.0);
+    let integral =
+        (7.0 * q(0.0) + 32.0 * q(0.25) + 12.0 * q(0.5) + 32.0 * q(0.75) + 7.0 * q(1.0)) / 90.0;
+    let m2 = 81.0 / 3.0 * integral;
+    let se_first = ((m2 - (3.0f64 / 16.0).powi(2)) / n).sqrt() / v;
+    (se_first, se_total)
+}
+
 #[test]
-fn sensitivity_writes_its_tables_to_the_output_folder() {
+fn sensitivity_of_an_interacting_model_matches_its_closed_form_in_every_table() {
     let dir = temp_dir("sens-out");
-    run_ok(
+    let (m, d) = (dir.join("product.toml"), dir.join("product_dists.toml"));
+    std::fs::write(&m, PRODUCT_MODEL).unwrap();
+    std::fs::write(&d, PRODUCT_DISTS).unwrap();
+    let out = dir.join("out");
+    let sobol_n: f64 = 4096.0;
+    let draws: f64 = 20_000.0;
+    let o = run_ok(
         bin()
+            .arg("sensitivity")
+            .arg(&m)
+            .arg("--dist")
+            .arg(&d)
             .args([
-                "sensitivity",
                 "--draws",
                 "20000",
                 "--sobol-n",
-                "256",
-                "--out",
+                "4096",
+                "--bootstrap",
+                "200",
             ])
-            .arg(&dir),
+            .args(["--seed", "17", "--format", "json", "--out"])
+            .arg(&out),
     );
-    for f in [
-        "sensitivity.json",
-        "tornado.csv",
-        "switching.csv",
-        "rank.csv",
-        "sobol.csv",
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("sensitivity.json")).unwrap()).unwrap();
+    assert_eq!(s, written, "stdout and sensitivity.json");
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    let factors = ["themes.t.cashability", "themes.t.realisation"];
+    // Central NPV: both at their medians, 3 · ½ · ½ − 0.5.
+    let central = s["central_npv"].as_array().unwrap();
+    assert!(
+        central
+            .iter()
+            .any(|c| c[0] == "total" && (f(&c[1]) - 0.25).abs() < 1e-12)
+    );
+    // Tornado: one factor at its 10th and 90th percentile, the other at its median:
+    // 1.5 · 0.1 − 0.5 and 1.5 · 0.9 − 0.5, a swing of 1.2 for each.
+    let tornado = s["tornado"].as_array().unwrap();
+    assert_eq!(tornado.len(), 2);
+    for b in tornado {
+        assert!(factors.contains(&b["factor"].as_str().unwrap()));
+        assert!((f(&b["total_low"]) + 0.35).abs() < 1e-9, "{b}");
+        assert!((f(&b["total_high"]) - 0.85).abs() < 1e-9, "{b}");
+        assert!((f(&b["swing"]) - 1.2).abs() < 1e-9, "{b}");
+    }
+    // Switching values: 1.5 x − 0.5 = 0 at x = ⅓, the ⅓ quantile of U(0, 1), −33.3% from ½.
+    let total_sv: Vec<&serde_json::Value> = s["switching"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["entity"] == "total")
+        .collect();
+    assert_eq!(total_sv.len(), 2);
+    for v in total_sv {
+        assert!((f(&v["switching_value"]) - 1.0 / 3.0).abs() < 1e-6, "{v}");
+        assert!((f(&v["percentile"]) - 1.0 / 3.0).abs() < 1e-6, "{v}");
+        assert!((f(&v["change_pct"]) + 100.0 / 3.0).abs() < 1e-3, "{v}");
+        assert_eq!(v["inside_distribution"], true);
+    }
+    // Rank correlations: Spearman(R, RC) = 12 E[F_R(R) F_Y(RC)] − 3 with F_Y(y) = y − y ln y,
+    // i.e. 12 (E[R²C] − E[R² ln R]E[C] − E[R²]E[C ln C]) − 3 = 12 (1/6 + 1/18 + 1/12) − 3 = ⅔.
+    // Its sampling SD is below 1/√n here (asymptotic variance of Spearman's ρ for this
+    // bounded, smooth pair is well under 1).
+    let rank: Vec<&serde_json::Value> = s["rank"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["entity"] == "total")
+        .collect();
+    assert_eq!(rank.len(), 2);
+    for r in &rank {
+        assert!(
+            (f(&r["spearman"]) - 2.0 / 3.0).abs() < 4.0 / draws.sqrt(),
+            "{r}"
+        );
+    }
+    let contrib: f64 = rank.iter().map(|r| f(&r["contribution"])).sum();
+    assert!((contrib - 1.0).abs() < 1e-12);
+    // Sobol: first order 3/7, total 4/7, within 4 plain Monte Carlo standard errors (at most
+    // 0.07, less than half the 1/7 between them, so neither can pass for the other).
+    let (se_first, se_total) = product_sobol_se(sobol_n);
+    assert!(4.0 * se_first.max(se_total) < 0.5 / 7.0);
+    let sobol = s["sobol"].as_array().unwrap();
+    let total = sobol.iter().find(|r| r["entity"] == "total").unwrap();
+    assert_eq!(total["base_draws"], 4096);
+    assert_eq!(total["model_runs"], 4096 * 4);
+    assert!((f(&total["variance"]) - 7.0 / 16.0).abs() < 0.05, "{total}");
+    for x in total["factors"].as_array().unwrap() {
+        let first = f(&x["first"][0]);
+        let tot = f(&x["total"][0]);
+        assert!((first - 3.0 / 7.0).abs() < 4.0 * se_first, "first {x}");
+        assert!((tot - 4.0 / 7.0).abs() < 4.0 * se_total, "total {x}");
+    }
+    // The CSV tables hold the same figures as the JSON.
+    let sobol_csv = std::fs::read_to_string(out.join("sobol.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = sobol_csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2 * 2, "(theme t, total) × two factors");
+    for r in &rows {
+        let j = sobol.iter().find(|e| e["entity"] == r[0]).unwrap()["factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["factor"] == r[1])
+            .unwrap();
+        assert_eq!(r[2].parse::<f64>().unwrap(), f(&j["first"][0]));
+        assert_eq!(r[5].parse::<f64>().unwrap(), f(&j["total"][0]));
+    }
+    for (file, rows) in [
+        ("tornado.csv", 2),
+        ("switching.csv", 2 * 2),
+        ("rank.csv", 2 * 2),
     ] {
-        assert!(dir.join(f).exists(), "{f}");
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert_eq!(text.lines().count(), 1 + rows, "{file}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

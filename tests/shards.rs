@@ -160,17 +160,47 @@ fn a_second_pass_planned_by_merge_and_run_by_the_shards_gives_the_single_process
 
 #[test]
 fn slurm_array_variables_choose_the_shard() {
+    // An array numbered from 1: task IDs 1, 2, 3 are shards 0, 1, 2 of 3, and together they
+    // merge into the single-process summary (every block once).
     let dir = temp_dir("slurm-env");
-    run_ok(
-        bin()
-            .args(RUN)
-            .arg("--out")
-            .arg(&dir)
-            .env("SLURM_ARRAY_TASK_ID", "2")
-            .env("SLURM_ARRAY_TASK_COUNT", "3")
-            .env("SLURM_ARRAY_TASK_MIN", "1"),
+    let parts = dir.join("parts");
+    for (id, shard) in [("2", 1), ("1", 0), ("3", 2)] {
+        run_ok(
+            bin()
+                .args(RUN)
+                .arg("--out")
+                .arg(&parts)
+                .env("SLURM_ARRAY_TASK_ID", id)
+                .env("SLURM_ARRAY_TASK_COUNT", "3")
+                .env("SLURM_ARRAY_TASK_MIN", "1"),
+        );
+        assert!(
+            parts
+                .join(format!("shard-{shard:05}-of-00003.npvshard"))
+                .exists(),
+            "task {id}"
+        );
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&parts)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3);
+    let merged = dir.join("merged");
+    let o = merge(&files, &merged);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
-    assert!(dir.join("shard-00001-of-00003.npvshard").exists());
+    let single = dir.join("single");
+    run_ok(bin().args(RUN).arg("--out").arg(&single));
+    assert!(
+        without_timing(&merged.join("summary.json"))
+            == without_timing(&single.join("summary.json"))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -8,10 +8,16 @@ mod batch;
 mod browser;
 /// The binary's exit codes, output streams and formats.
 mod cli;
+/// `paths`, `calibrate` and `throughput` from the command line, their output checked.
+mod commands;
+/// Model conventions under their less common branches, against hand-computed values.
+mod conventions;
 /// Correlations that are met, inputs that follow another's position, Shapley effects.
 mod correlations;
 /// The Monte Carlo engine: determinism, accuracy, correlations, bad distribution files.
 mod engine;
+/// Every statistic of the run summary against closed forms and the kept draws.
+mod oracles;
 /// Bad input and faults: no panic, no abort, nothing written outside `--out`, no silent NaN.
 mod reliability;
 /// The 2013 reproduction: calibration, committed results, figures that must stay reproduced.
