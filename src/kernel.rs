@@ -60,7 +60,6 @@ pub struct ThemeEval {
     pub own_delay: f64,
     /// `g·S(K)`, K = 0..h: PV of benefits with the profile slid by K whole years.
     pub slid_pv: Vec<f64>,
-    scratch: DelayScratch,
 }
 
 impl ThemeEval {
@@ -97,9 +96,14 @@ impl ThemeEval {
         self.slid_pv.clear();
         self.slid_pv.extend(slid_unit.iter().map(|s| g * s));
         self.breakeven = breakeven(&self.discounted_net);
-        let mut scratch = std::mem::take(&mut self.scratch);
-        self.delay = delay_to_zero(std::slice::from_ref(self), None, pvc, npv, h, &mut scratch);
-        self.scratch = scratch;
+        self.delay = delay_to_zero(
+            std::slice::from_ref(self),
+            None,
+            pvc,
+            npv,
+            h,
+            &mut DelayScratch::default(),
+        );
     }
 
     /// Present value of benefits with `extra` years of delay on top of the theme's own.
@@ -151,6 +155,15 @@ pub fn delay_to_zero(
         return DelayToZero::default();
     }
     let len = h + 1;
+    if let ([t], None) = (themes, mask) {
+        // One theme: its own table, from the whole part of its delay on, is the group's.
+        let own = t.own_delay.max(0.0);
+        let k = own as usize;
+        let table = t.slid_pv.get(k..).unwrap_or(&[]);
+        let npv_at = |x: f64| interp(table, own - k as f64 + x) - pv_costs;
+        let exact = root_one_group(table, own - k as f64, pv_costs, npv0, h);
+        return whole_years(exact, h, npv_at);
+    }
     scratch.phases.clear();
     scratch.tables.clear();
     let selected = themes
@@ -184,21 +197,7 @@ pub fn delay_to_zero(
     };
     let end = h as f64 + 1.0;
     let exact = if phases.len() == 1 {
-        // One group: the breakpoints are x = m − φ, where the PV is the table entry itself.
-        let (p, table) = (phases[0], &tables[..]);
-        let (mut x0, mut v0) = (0.0, npv0);
-        let mut exact = end;
-        for m in 1..=len {
-            let x1 = m as f64 - p;
-            let v1 = table.get(m).copied().unwrap_or(0.0) - pv_costs;
-            if v1 <= 0.0 {
-                exact = x0 + (x1 - x0) * v0 / (v0 - v1);
-                break;
-            }
-            x0 = x1;
-            v0 = v1;
-        }
-        exact
+        root_one_group(tables, phases[0], pv_costs, npv0, h)
     } else {
         // Each group's next kink after x is at `floor(φ + x) + 1 − φ`.
         let next_kink = |x: f64| -> f64 {
@@ -229,9 +228,31 @@ pub fn delay_to_zero(
             v0 = v1;
         }
     };
-    // Whole years: the NPV is positive before the first root, so the first whole year with
-    // NPV ≤ 0 is not before it (from its floor, in case rounding put the root a hair past a
-    // whole year where the NPV is already 0).
+    whole_years(exact, h, npv_at)
+}
+
+/// The first root of one group's path: its breakpoints are `x = m − φ`, where the PV of
+/// benefits is the table entry `table[m]` itself.
+fn root_one_group(table: &[f64], phase: f64, pv_costs: f64, npv0: f64, h: usize) -> f64 {
+    let (mut x0, mut v0) = (0.0, npv0);
+    for m in 1..=h + 1 {
+        let x1 = m as f64 - phase;
+        let v1 = table.get(m).copied().unwrap_or(0.0) - pv_costs;
+        if v1 <= 0.0 {
+            // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
+            return x0 + (x1 - x0) * v0 / (v0 - v1);
+        }
+        x0 = x1;
+        v0 = v1;
+    }
+    h as f64 + 1.0
+}
+
+/// The delay-to-zero whose exact root is `exact`: the whole-year figure is the first whole extra
+/// delay with NPV ≤ 0. The NPV is positive before the first root, so that year is not before it
+/// (searched from its floor, in case rounding put the root a hair past a whole year where the
+/// NPV is already 0).
+fn whole_years(exact: f64, h: usize, npv_at: impl Fn(f64) -> f64) -> DelayToZero {
     let from = (exact.floor() as u32).max(1);
     let whole = (from..=h as u32 + 1)
         .find(|&k| npv_at(k as f64) <= 0.0)
