@@ -8,6 +8,7 @@ use npvrisk::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
 use npvrisk::distfile;
 use npvrisk::engine::{DEFAULT_BLOCK, Plan, RunOptions};
 use npvrisk::format::parse_model;
+use npvrisk::kernel::{ThemeEval, TotalEval, slid_profile_pv};
 use npvrisk::sampler::SamplerKind;
 
 const DISTS: &str = include_str!("../distributions/ey2013_default.toml");
@@ -47,5 +48,38 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The kernel alone: one evaluation of the embedded model's base scenario (every theme, with its
+/// slid-profile table, and the total, with exact delay-to-zero) in reused scratch, as the engine
+/// runs it per draw; and `model::evaluate`, which adds the report's derived figures.
+fn kernel(c: &mut Criterion) {
+    let m = parse_model(EY2013_MODEL_FILE, EY2013_MODEL).unwrap();
+    let s = m.scenario_index("base").unwrap();
+    let mut x = m.inputs(s);
+    // Own delays with two fractional parts, so the total's search merges two groups of kinks.
+    x.themes[0].delay_years = 0.5;
+    x.themes[2].delay_years = 1.0;
+    let mut g = c.benchmark_group("kernel");
+    g.throughput(Throughput::Elements(1));
+    let df = x.discount_factors.clone();
+    let mut slid = Vec::new();
+    let mut evals = vec![ThemeEval::default(); x.themes.len()];
+    let mut total = TotalEval::default();
+    g.bench_function("kernel_embedded_model", |b| {
+        b.iter(|| {
+            let x = std::hint::black_box(&x);
+            for (e, th) in evals.iter_mut().zip(&x.themes) {
+                slid_profile_pv(th, &df, &mut slid);
+                e.compute(th, &df, &slid);
+            }
+            total.compute(&evals, &x.headline);
+            total.delay.exact_years
+        })
+    });
+    g.bench_function("model_evaluate_embedded_model", |b| {
+        b.iter(|| npvrisk::model::evaluate(std::hint::black_box(&x), &m.partners))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, kernel);
 criterion_main!(benches);
