@@ -1615,6 +1615,15 @@ enum Kind {
 #[derive(Clone, Debug)]
 pub struct Dist(Kind);
 
+/// Sampling by inversion from any `rand` generator: `quantile` of a uniform strictly inside
+/// (0, 1) made from the generator's next `u64` as the engine makes it ([`crate::rng::unit_from`]),
+/// so a [`crate::rng::PhiloxRng`] gives the engine's values for an input's stream.
+impl rand_distr::Distribution<f64> for Dist {
+    fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        self.quantile(crate::rng::unit_from(rng))
+    }
+}
+
 impl Dist {
     /// A constant: every draw is `value`.
     pub fn fixed(value: f64) -> Result<Dist, DistError> {

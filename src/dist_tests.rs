@@ -1295,3 +1295,19 @@ fn print_golden_bits() {
         println!("    (\"{name}\", [{}]),", bits.join(", "));
     }
 }
+
+#[test]
+fn dist_is_a_rand_distr_distribution_giving_the_engine_values() {
+    use rand_distr::Distribution;
+    let d = Dist::normal(3.0, 2.0).unwrap();
+    let mut rng = crate::rng::PhiloxRng::new(11, 5);
+    let first = d.sample(&mut rng);
+    assert_eq!(
+        first.to_bits(),
+        d.quantile(crate::rng::uniform(11, 5, 0, 0)).to_bits()
+    );
+    // The mean of n draws is within 4 standard errors (σ/√n) of the distribution's mean.
+    let n = 20_000;
+    let mean = (0..n).map(|_| d.sample(&mut rng)).sum::<f64>() / n as f64;
+    assert!((mean - 3.0).abs() < 4.0 * 2.0 / (n as f64).sqrt(), "{mean}");
+}

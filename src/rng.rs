@@ -156,6 +156,93 @@ pub fn uniform_pair(seed: u64, stream: u64, draw: u64, pair: u32) -> [f64; 2] {
     [word_to_unit(out[0], out[1]), word_to_unit(out[2], out[3])]
 }
 
+/// One stream of the counter-based generator read as a sequence, for library users who want a
+/// standard `rand` generator: the 32-bit words of `block(seed, stream, d, lane)` for draws
+/// `d = 0, 1, 2, …` (lane 0; after 2^48 draws, lane 1, and so on). Implements
+/// [`rand::TryRng`] (hence [`rand::Rng`]) and [`rand::SeedableRng`], so it drives any
+/// `rand`/`rand_distr` distribution, including npvrisk's own ([`crate::dist::Dist`] implements
+/// `rand_distr::Distribution<f64>`). The engine itself never reads a sequence: it asks for the
+/// uniform of (seed, stream, draw) directly, which this generator reproduces word for word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhiloxRng {
+    seed: u64,
+    stream: u64,
+    draw: u64,
+    lane: u32,
+    words: [u32; 4],
+    used: usize,
+}
+
+impl PhiloxRng {
+    /// The sequence of `stream` under `seed`, from draw 0.
+    pub fn new(seed: u64, stream: u64) -> PhiloxRng {
+        PhiloxRng {
+            seed,
+            stream,
+            draw: 0,
+            lane: 0,
+            words: [0; 4],
+            used: 4,
+        }
+    }
+
+    fn word(&mut self) -> u32 {
+        if self.used == 4 {
+            self.words = block(self.seed, self.stream, self.draw, self.lane);
+            self.used = 0;
+            self.draw += 1;
+            if self.draw == DRAW_LIMIT {
+                self.draw = 0;
+                self.lane = (self.lane + 1) & 0xFFFF;
+            }
+        }
+        self.used += 1;
+        self.words[self.used - 1]
+    }
+}
+
+impl rand::TryRng for PhiloxRng {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.word())
+    }
+
+    /// The low word first, as [`uniform`] reads a pair of words.
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let lo = self.word();
+        let hi = self.word();
+        Ok((u64::from(hi) << 32) | u64::from(lo))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(4) {
+            let w = self.word().to_le_bytes();
+            chunk.copy_from_slice(&w[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl rand::SeedableRng for PhiloxRng {
+    /// The seed (little-endian `u64`) then the stream key (little-endian `u64`).
+    type Seed = [u8; 16];
+
+    fn from_seed(seed: [u8; 16]) -> PhiloxRng {
+        let (a, b) = seed.split_at(8);
+        PhiloxRng::new(
+            u64::from_le_bytes(a.try_into().expect("8 bytes")),
+            u64::from_le_bytes(b.try_into().expect("8 bytes")),
+        )
+    }
+}
+
+/// A uniform strictly inside (0, 1) from a `rand` generator, as the engine maps Philox words: the
+/// top 52 bits of a `u64`, centred in their cell.
+pub fn unit_from<R: rand::Rng + ?Sized>(rng: &mut R) -> f64 {
+    open_unit(rng.next_u64() >> 12)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,5 +486,26 @@ mod tests {
             let got = uniform(seed, stream, draw, k).to_bits();
             assert_eq!(got, expected, "seed {seed} draw {draw} k {k}: {got:#018x}");
         }
+    }
+
+    #[test]
+    fn the_sequential_generator_gives_the_engine_uniforms_word_for_word() {
+        use rand::{Rng, SeedableRng};
+        let mut seed = [0u8; 16];
+        seed[..8].copy_from_slice(&7u64.to_le_bytes());
+        seed[8..].copy_from_slice(&99u64.to_le_bytes());
+        let mut r = PhiloxRng::from_seed(seed);
+        for d in 0..100 {
+            // Each draw's block gives the variates k = 0 and k = 1 of that draw.
+            assert_eq!(unit_from(&mut r).to_bits(), uniform(7, 99, d, 0).to_bits());
+            assert_eq!(unit_from(&mut r).to_bits(), uniform(7, 99, d, 1).to_bits());
+        }
+        let mut a = PhiloxRng::new(1, 2);
+        let mut b = PhiloxRng::new(1, 2);
+        let mut bytes = [0u8; 6];
+        a.fill_bytes(&mut bytes);
+        let w = b.next_u32().to_le_bytes();
+        let w2 = b.next_u32().to_le_bytes();
+        assert_eq!(bytes, [w[0], w[1], w[2], w[3], w2[0], w2[1]]);
     }
 }
