@@ -76,10 +76,11 @@ impl StreamConfig {
     /// pilot (4 times the shards' grid pilot: brackets half as wide; sorting the whole 2¹⁸-draw
     /// pilot would cost more than it saves), collected in pass 1 while they hold at most 2¹⁶
     /// values each (about 0.5 MB), so that runs up to a few million draws finish in one pass over
-    /// the draws; chunks of 16 blocks (about 20 MB of draws for the embedded model).
+    /// the draws; chunks of 4 blocks (about 5 MB of draws for the embedded model: 8% less CPU
+    /// time than 16 blocks at 2·10^6 draws, the draws still in cache when they are folded).
     pub fn single_process() -> StreamConfig {
         StreamConfig {
-            chunk_blocks: 16,
+            chunk_blocks: 4,
             grid_pilot: 1 << 16,
             collect_first: 1 << 16,
             ..StreamConfig::default()
