@@ -439,12 +439,7 @@ pub fn sobol(plan: &Plan, o: &SensitivityOptions) -> Result<Vec<SobolResult>, St
     let sampler =
         Sampler::new(SamplerKind::Sobol, o.seed, o.sobol_base).map_err(|e| e.to_string())?;
     sampler.check_dimensions(2 * k).map_err(|e| e.to_string())?;
-    let dims: Vec<Dimension> = (0..2 * k)
-        .map(|j| Dimension {
-            stream: path_key(&format!("saltelli.{j}")),
-            index: j as u32,
-        })
-        .collect();
+    let dims = design_dims("saltelli", 2 * k);
     let uniform = |row: u64, col: usize| sampler.uniform(&dims[col], row);
     let entities = headline_entities(plan);
     let model = |u: &[f64], out: &mut [f64]| {
@@ -522,12 +517,7 @@ pub fn shapley(
     let rows = (o.sobol_base / 4).max(crate::sobol_indices::MIN_BASE_DRAWS);
     let sampler = Sampler::new(SamplerKind::Sobol, o.seed, rows).map_err(|e| e.to_string())?;
     sampler.check_dimensions(2 * k).map_err(|e| e.to_string())?;
-    let dims: Vec<Dimension> = (0..2 * k)
-        .map(|j| Dimension {
-            stream: path_key(&format!("shapley.{j}")),
-            index: j as u32,
-        })
-        .collect();
+    let dims = design_dims("shapley", 2 * k);
     let uniform = |row: u64, col: usize| sampler.uniform(&dims[col], row);
     let entities = headline_entities(plan);
     let model = |u: &[f64], out: &mut [f64]| {
@@ -612,5 +602,14 @@ pub fn central(plan: &Plan) -> Vec<(String, f64)> {
     headline_entities(plan)
         .into_iter()
         .map(|e| (plan.entities[e].clone(), npv(&r, e)))
+        .collect()
+}
+/// The dimensions of a design's `n` columns of Sobol points, keyed `{prefix}.{j}`.
+fn design_dims(prefix: &str, n: usize) -> Vec<Dimension> {
+    (0..n)
+        .map(|j| Dimension {
+            stream: path_key(&format!("{prefix}.{j}")),
+            index: j as u32,
+        })
         .collect()
 }
