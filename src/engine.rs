@@ -252,13 +252,15 @@ impl Plan {
                 })
             })
             .collect();
+        // An untouched theme's profile and rates are the template's, so its table is in `slid`.
         let constant = (0..template.themes.len())
             .map(|ti| {
                 (!touched(ti)).then(|| {
                     let mut e = ThemeEval::default();
-                    let mut v = Vec::new();
-                    slid_profile_pv(&template.themes[ti], df, &mut v);
-                    e.compute(&template.themes[ti], df, &v);
+                    let table = slid[ti]
+                        .as_ref()
+                        .expect("untouched themes keep their profile");
+                    e.compute(&template.themes[ti], df, table);
                     e
                 })
             })

@@ -54,8 +54,6 @@ pub struct ThemeEval {
     pub delay: DelayToZero,
     /// First year whose cumulative discounted net benefit is ≥ 0.
     pub breakeven: Option<u32>,
-    /// Full-potential gross benefit, £bn a year.
-    pub gross_full: f64,
     /// The theme's own delay.
     pub own_delay: f64,
     /// `g·S(K)`, K = 0..h: PV of benefits with the profile slid by K whole years.
@@ -91,7 +89,6 @@ impl ThemeEval {
         self.pv_benefits = pvb;
         self.pv_costs = pvc;
         self.net_annual = g - (theme.ongoing_costs_bn[h - 1] * uplift + scaled);
-        self.gross_full = g;
         self.own_delay = theme.delay_years;
         self.slid_pv.clear();
         self.slid_pv.extend(slid_unit.iter().map(|s| g * s));
