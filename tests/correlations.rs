@@ -153,31 +153,10 @@ fn at_its_prudent_realisation_the_families_theme_has_its_prudent_costs_and_npv()
     }
 }
 
-const LINEAR_MODEL: &str = r#"
-[model]
-name = "linear"
-price_base = "test"
-horizon_years = 3
-discount_rate = 0.0
-scenarios = ["base"]
-
-[[partners]]
-id = "A"
-name = "A"
-
-[[themes]]
-id = "t"
-name = "T"
-addressable_spend_bn = 100.0
-profile = [1.0]
-gross_benefit_bn = 10.0
-one_off_costs_bn = [3.0, 1.0, 0.0]
-partner_shares = { A = 1.0 }
-"#;
-
 #[test]
 fn a_copula_matrix_that_is_not_positive_semi_definite_is_repaired_with_a_note() {
-    let m = parse_model("linear.toml", LINEAR_MODEL).unwrap();
+    // The engine tests' one-theme model; only the distributions below matter here.
+    let m = parse_model("linear.toml", crate::engine::LINEAR_MODEL).unwrap();
     // A valid rank-correlation matrix (eigenvalues 1.5, 1.5, 0) whose normal-score form
     // 2 sin(π ρ / 6) is not positive semi-definite.
     let dists = r#"
