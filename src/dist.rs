@@ -285,6 +285,59 @@ pub fn std_normal_cdf(x: f64) -> f64 {
     0.5 * libm::erfc(-x * FRAC_1_SQRT_2)
 }
 
+/// Half-width of the interval on which [`std_normal_cdf_interp`] interpolates.
+const CDF_TABLE_Z: f64 = 4.0;
+/// Nodes per unit of z of [`std_normal_cdf_interp`].
+const CDF_TABLE_STEPS: f64 = 32.0;
+
+/// Coefficients (of t⁰ … t⁵, t ∈ [0, 1] across the interval) of the quintic Hermite interpolant
+/// of Φ on each interval between nodes, built once from [`std_normal_cdf`] and the density.
+fn cdf_table() -> &'static [[f64; 6]] {
+    static TABLE: std::sync::OnceLock<Vec<[f64; 6]>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let h = 1.0 / CDF_TABLE_STEPS;
+        let n = (2.0 * CDF_TABLE_Z * CDF_TABLE_STEPS) as usize;
+        // Φ, h·Φ' and h²·Φ'' at a node (Φ' = φ, Φ'' = −zφ).
+        let node = |i: usize| {
+            let z = -CDF_TABLE_Z + i as f64 * h;
+            let pdf = libm::exp(-0.5 * z * z - LN_SQRT_2PI);
+            (std_normal_cdf(z), h * pdf, h * h * (-z * pdf))
+        };
+        (0..n)
+            .map(|i| {
+                let (f0, d0, s0) = node(i);
+                let (f1, d1, s1) = node(i + 1);
+                [
+                    f0,
+                    d0,
+                    0.5 * s0,
+                    -10.0 * f0 - 6.0 * d0 - 1.5 * s0 + 10.0 * f1 - 4.0 * d1 + 0.5 * s1,
+                    15.0 * f0 + 8.0 * d0 + 1.5 * s0 - 15.0 * f1 + 7.0 * d1 - s1,
+                    -6.0 * f0 - 3.0 * d0 - 0.5 * s0 + 6.0 * f1 - 3.0 * d1 + 0.5 * s1,
+                ]
+            })
+            .collect()
+    })
+}
+
+/// Standard normal CDF for the Gaussian copula's inner loop: on |x| ≤ 4, the quintic Hermite
+/// interpolant of Φ between nodes 1/32 apart (it matches Φ, φ and φ' at both ends of each
+/// interval); outside, [`std_normal_cdf`]. The interpolation error is at most
+/// max|Φ⁽⁶⁾|·(h/2)⁶/6! = 2.31·(1/64)⁶/720 ≈ 4.7e-14, that is a relative error below 1.5e-9 in
+/// either tail (Φ(−4) = 3.17e-5); a few ulps of rounding come on top. Plain multiplications and
+/// additions in a fixed order: the same bits on every machine.
+pub fn std_normal_cdf_interp(x: f64) -> f64 {
+    if !(x.abs() <= CDF_TABLE_Z) {
+        return std_normal_cdf(x);
+    }
+    let table = cdf_table();
+    let t = (x + CDF_TABLE_Z) * CDF_TABLE_STEPS;
+    let i = (t as usize).min(table.len() - 1);
+    let t = t - i as f64;
+    let c = &table[i];
+    ((((c[5] * t + c[4]) * t + c[3]) * t + c[2]) * t + c[1]) * t + c[0]
+}
+
 /// Standard normal quantile by Wichura's algorithm AS 241 (PPND16, Applied Statistics
 /// 37(3), 1988), relative accuracy about 1e-16. Returns -inf for `p <= 0`, +inf for
 /// `p >= 1` and NaN for NaN. The upper half uses `1 - p`, exact there by Sterbenz's

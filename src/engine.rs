@@ -14,7 +14,7 @@
 
 use rayon::prelude::*;
 
-use crate::dist::{std_normal_cdf, std_normal_quantile};
+use crate::dist::{std_normal_cdf_interp, std_normal_quantile};
 use crate::distfile::DistSet;
 use crate::kernel::{ThemeEval, TotalEval, slid_profile_pv};
 use crate::model::{Inputs, ModelSpec};
@@ -354,7 +354,7 @@ impl Plan {
                     s += c.factor[row][j] * zj;
                 }
                 // Keep u strictly inside (0, 1) so quantile functions stay finite.
-                u[k] = std_normal_cdf(s).clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
+                u[k] = std_normal_cdf_interp(s).clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
             }
         }
     }

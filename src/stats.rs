@@ -165,6 +165,32 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
     s / ((a.len() - 1) as f64 * sa * sb)
 }
 
+/// Pearson correlations of every pair of columns (1 on the diagonal): each column's mean and
+/// standard deviation are computed once and each pair once, with the same arithmetic as
+/// [`pearson`], so every entry has the bits `pearson` gives.
+pub fn pearson_matrix(cols: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let ms: Vec<(f64, f64)> = cols.iter().map(|c| mean_sd(c)).collect();
+    let k = cols.len();
+    let mut m = vec![vec![1.0; k]; k];
+    for a in 0..k {
+        for b in a + 1..k {
+            let ((ma, sa), (mb, sb)) = (ms[a], ms[b]);
+            let r = if sa == 0.0 || sb == 0.0 {
+                f64::NAN
+            } else {
+                let mut s = 0.0;
+                for (x, y) in cols[a].iter().zip(&cols[b]) {
+                    s += (x - ma) * (y - mb);
+                }
+                s / ((cols[a].len() - 1) as f64 * sa * sb)
+            };
+            m[a][b] = r;
+            m[b][a] = r;
+        }
+    }
+    m
+}
+
 /// Spearman rank correlation.
 pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
     pearson(&ranks(a), &ranks(b))
@@ -173,6 +199,31 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pearson_matrix_has_the_bits_of_pearson_pair_by_pair() {
+        let cols = vec![
+            vec![1.0, 2.0, 3.5, 4.0, 0.5],
+            vec![2.0, 1.0, 4.0, 3.0, 0.0],
+            vec![5.0, 5.0, 5.0, 5.0, 5.0],
+        ];
+        let m = pearson_matrix(&cols);
+        for a in 0..3 {
+            assert_eq!(m[a][a], 1.0);
+            for b in 0..3 {
+                if a != b {
+                    let p = pearson(&cols[a], &cols[b]);
+                    assert!(
+                        p.to_bits() == m[a][b].to_bits() || (p.is_nan() && m[a][b].is_nan()),
+                        "({a}, {b}): {p} vs {}",
+                        m[a][b]
+                    );
+                }
+            }
+        }
+        // Hand-worked: x̄ = 2.2, ȳ = 2; Σ(x−x̄)(y−ȳ) = 8.0, Σ(x−x̄)² = 9.3, Σ(y−ȳ)² = 10.
+        assert!((m[0][1] - 8.0 / (9.3f64 * 10.0).sqrt()).abs() < 1e-12);
+    }
 
     #[test]
     fn quantiles_interpolate_order_statistics() {

@@ -31,7 +31,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::engine::{Draws, ENTITY_MEASURES, Plan, RunError, RunOptions};
-use crate::stats::{OrderStats, Sorted, pearson, ranks};
+use crate::stats::{OrderStats, Sorted, pearson_matrix, ranks};
 use crate::summary::{
     self, ColumnStats, CorrelationSummary, Metadata, ReviewPoints, Summary, SummaryOptions,
 };
@@ -159,6 +159,23 @@ fn values<'a>(d: &'a Draws, c: Col, rows: Range<usize>, buf: &'a mut Vec<f64>) -
 // ---------------------------------------------------------------------------------------------
 // Moments over a fixed tree of blocks.
 
+/// Σ f(x) over `v` in four interleaved partial sums (element `i` goes to sum `i mod 4`), added
+/// as `(s0 + s1) + (s2 + s3)`: a fixed order, so the same bits on every machine, and four
+/// independent additions in flight instead of one chain.
+fn sum4(v: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    let mut s = [0.0; 4];
+    let mut quads = v.chunks_exact(4);
+    for q in &mut quads {
+        for k in 0..4 {
+            s[k] += f(q[k]);
+        }
+    }
+    for (k, &x) in quads.remainder().iter().enumerate() {
+        s[k] += f(x);
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
 /// Count, mean and sum of squared deviations of some draws.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Moments {
@@ -181,8 +198,8 @@ impl Moments {
                 m2: 0.0,
             };
         }
-        let mean = v.iter().sum::<f64>() / v.len() as f64;
-        let m2 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+        let mean = sum4(v, |x| x) / v.len() as f64;
+        let m2 = sum4(v, |x| (x - mean) * (x - mean));
         Moments {
             n: v.len() as u64,
             mean,
@@ -342,6 +359,17 @@ impl Cell {
     }
 }
 
+/// Length of the prefix of the increasing `at` whose elements satisfy `below` (which must hold
+/// on a prefix): a branch-free count when there are few, a binary search when there are many.
+#[inline]
+fn prefix_len(at: &[f64], below: impl Fn(f64) -> bool) -> usize {
+    if at.len() <= 16 {
+        at.iter().map(|&t| usize::from(below(t))).sum()
+    } else {
+        at.partition_point(|&t| below(t))
+    }
+}
+
 /// Disjoint regions in increasing order; cells are, in value order: the gap before region 0,
 /// region 0's bins, the gap before region 1, …, the gap after the last region.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -349,6 +377,8 @@ pub struct Grid {
     pub regions: Vec<Region>,
     /// Cell index of each region's first bin.
     starts: Vec<usize>,
+    /// Each region's upper end, contiguous for [`Grid::region_of`].
+    his: Vec<f64>,
     cells: usize,
 }
 
@@ -367,6 +397,7 @@ impl Grid {
             at += r.bins as usize;
         }
         Grid {
+            his: regions.iter().map(|r| r.hi).collect(),
             regions,
             starts,
             cells: at + 1,
@@ -382,8 +413,15 @@ impl Grid {
         }
     }
 
+    /// Index of the first region whose upper end is not below `v` (the number of regions when
+    /// none is): a count over the few regions of a column, without branches, rather than a
+    /// binary search whose branches the random values defeat.
+    fn region_of(&self, v: f64) -> usize {
+        prefix_len(&self.his, |hi| hi < v)
+    }
+
     fn place(&self, v: f64) -> Place {
-        let i = self.regions.partition_point(|r| r.hi < v);
+        let i = self.region_of(v);
         match self.regions.get(i) {
             Some(r) if v >= r.lo => {
                 if r.bins == 0 {
@@ -440,7 +478,7 @@ impl ColPass {
             if v < lo || v > hi {
                 continue;
             }
-            let i = g.regions.partition_point(|r| r.hi < v);
+            let i = g.region_of(v);
             let r = &g.regions[i];
             if v >= r.lo {
                 if r.bins == 0 {
@@ -749,14 +787,18 @@ fn add_first(plan: &Plan, cols: &[Col], grids: &[Grid], acc: &mut First, ch: &Ch
                     .push(ch.first_block + b as u64, Moments::of(&v[at..at + r]));
                 at += r;
             }
+            // Bucket of x: the number of thresholds below it (`le`) or at or below it (`lt`),
+            // counted without branches (a column has few thresholds).
             if !a.le.at.is_empty() {
                 for &x in v {
-                    a.le.buckets[a.le.at.partition_point(|t| *t < x)] += 1;
+                    let j = prefix_len(&a.le.at, |t| t < x);
+                    a.le.buckets[j] += 1;
                 }
             }
             if !a.lt.at.is_empty() {
                 for &x in v {
-                    a.lt.buckets[a.lt.at.partition_point(|t| *t <= x)] += 1;
+                    let j = prefix_len(&a.lt.at, |t| t <= x);
+                    a.lt.buckets[j] += 1;
                 }
             }
             a.pass.add(g, v);
@@ -1163,19 +1205,7 @@ fn correlation(plan: &Plan, pilot: &Draws, rows: usize) -> Option<CorrelationSum
         .par_iter()
         .map(|&a| ranks(&pilot.inputs[a][..rows]))
         .collect();
-    let achieved = (0..c.inputs.len())
-        .map(|a| {
-            (0..c.inputs.len())
-                .map(|b| {
-                    if a == b {
-                        1.0
-                    } else {
-                        pearson(&ranked[a], &ranked[b])
-                    }
-                })
-                .collect()
-        })
-        .collect();
+    let achieved = pearson_matrix(&ranked);
     Some(CorrelationSummary {
         draws: rows,
         inputs: names,
