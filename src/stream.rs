@@ -23,7 +23,7 @@
 //! The result equals what sorting every column would give, bit for bit, so a summary streamed over
 //! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
 //! Memory: the pilot (≈300 bytes × 2¹⁸ draws), the cells (a few MB per column), one chunk of
-//! draws and at most `collect_cap` values per wanted rank.
+//! draws and at most `collect_budget` collected values (64 MB) in any later pass.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -61,6 +61,9 @@ pub struct StreamConfig {
     pub bins: u32,
     /// Largest cell collected whole; larger cells are subdivided.
     pub collect_cap: u64,
+    /// Most values a later pass collects over all columns: the smallest cells are collected
+    /// while they fit, the others are subdivided (one more pass instead of more memory).
+    pub collect_budget: u64,
     /// Draws numbered below this (at most [`PILOT_DRAWS`]) bracket the wanted ranks for pass 1.
     /// Every part of a run must use the same grids, so shards, merges and checkpoints keep
     /// [`GRID_PILOT_DRAWS`]; a run in one process has the larger pilot anyway and gets tighter
@@ -94,6 +97,7 @@ impl Default for StreamConfig {
             chunk_blocks: 64,
             bins: 4096,
             collect_cap: 1 << 20,
+            collect_budget: 1 << 23,
             grid_pilot: GRID_PILOT_DRAWS,
             collect_first: 0,
         }
@@ -1097,26 +1101,54 @@ impl Resolver {
     /// Grids of the next pass: each unresolved bracket collected when small, else subdivided.
     /// `None` when every rank is resolved.
     pub fn next(&self, cfg: &StreamConfig) -> Option<Vec<Grid>> {
-        let mut any = false;
-        let grids = self
+        let brackets: Vec<Vec<Bracket>> = self
             .targets
             .iter()
             .map(|ts| {
                 let mut br: Vec<Bracket> = ts.iter().filter_map(|(_, t)| t.err()).collect();
                 br.sort_by(|a, b| a.lo.total_cmp(&b.lo));
                 br.dedup();
-                any |= !br.is_empty();
-                // After several subdivisions a bracket is collected whatever its size: only
-                // values equal to many decimal places are left, and the passes must end.
-                let collect = |b: &Bracket| b.count <= cfg.collect_cap || self.passes >= 4;
-                Grid::new(
-                    br.iter()
-                        .map(|b| Region::new(b.lo, b.hi, if collect(b) { 0 } else { cfg.bins }))
-                        .collect(),
-                )
+                br
             })
             .collect();
-        any.then_some(grids)
+        if brackets.iter().all(Vec::is_empty) {
+            return None;
+        }
+        // Which brackets are collected: those of at most `collect_cap` values, smallest first
+        // (ties in column and value order), while the pass's total stays within the budget.
+        // Only counts decide, so every shard of a run plans the same pass. Subdividing always
+        // ends: each pass narrows a cell 4096-fold until its values are equal (resolved from
+        // its minimum and maximum).
+        let mut order: Vec<(u64, usize, usize)> = brackets
+            .iter()
+            .enumerate()
+            .flat_map(|(c, br)| br.iter().enumerate().map(move |(j, b)| (b.count, c, j)))
+            .filter(|(n, _, _)| *n <= cfg.collect_cap)
+            .collect();
+        order.sort_unstable();
+        let mut collect: Vec<Vec<bool>> = brackets.iter().map(|br| vec![false; br.len()]).collect();
+        let mut total = 0u64;
+        for (n, c, j) in order {
+            if total + n > cfg.collect_budget {
+                break;
+            }
+            total += n;
+            collect[c][j] = true;
+        }
+        Some(
+            brackets
+                .iter()
+                .zip(&collect)
+                .map(|(br, co)| {
+                    Grid::new(
+                        br.iter()
+                            .zip(co)
+                            .map(|(b, &k)| Region::new(b.lo, b.hi, if k { 0 } else { cfg.bins }))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        )
     }
 
     /// Take in a pass's results (merged over every block of the run).
@@ -1755,6 +1787,13 @@ mod tests {
 
     #[test]
     fn passes_find_exact_order_statistics_of_awkward_samples() {
+        // Unlimited, then a budget below a single collected cell's size, then one between.
+        for budget in [u64::MAX, 40, 120] {
+            awkward_samples_with_budget(budget);
+        }
+    }
+
+    fn awkward_samples_with_budget(budget: u64) {
         // Point masses, a heavy tail and duplicates: every rank must match the sorted sample.
         let mut v: Vec<f64> = (0..20_000)
             .map(|i| {
@@ -1771,6 +1810,7 @@ mod tests {
         let cfg = StreamConfig {
             bins: 16,
             collect_cap: 50,
+            collect_budget: budget,
             ..StreamConfig::default()
         };
         let sorted = Sorted::new(v.clone()).unwrap();
@@ -1805,14 +1845,22 @@ mod tests {
             let mut q = ColPass::new(&grids[0]);
             q.add(&grids[0], a);
             q.merge(p);
+            let collected: usize = q.collected.iter().map(Vec::len).sum();
+            assert!(
+                collected as u64 <= budget,
+                "budget {budget}: a pass collected {collected} values"
+            );
             res.apply(&grids, vec![q]).unwrap();
         }
-        assert!(res.passes() > 2, "the small cap must force subdivision");
+        assert!(
+            res.passes() > 2,
+            "budget {budget}: the small cap must force subdivision"
+        );
         for (r, t) in &res.targets[0] {
             assert_eq!(
                 t.unwrap().to_bits(),
                 sorted.at(*r as usize).to_bits(),
-                "rank {r}"
+                "budget {budget}: rank {r}"
             );
         }
     }
