@@ -12,6 +12,9 @@ struct JsonScenario<'a> {
     scenario: &'a str,
     themes: Vec<JsonOutcome<'a>>,
     total: JsonOutcome<'a>,
+    /// The local method's measures (models with outcome-level themes only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    local: Option<&'a crate::local::LocalEval>,
 }
 
 #[derive(Serialize)]
@@ -73,6 +76,7 @@ pub fn evaluation_json(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
                 outcome: &e.total,
                 partners: allocations(m, &e.total_allocations),
             },
+            local: e.local.as_ref(),
         })
         .collect();
     let mut s = serde_json::to_string_pretty(&out).expect("evaluation serialises");
@@ -255,6 +259,38 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
                 ),
                 a.npv_bn * k
             );
+        }
+    }
+    for (s, e) in evals {
+        let Some(l) = &e.local else { continue };
+        let _ = writeln!(
+            o,
+            "\nLocal cost-benefit measures, scenario `{}` ({unit}; ROI = (PV fiscal − PV costs) / PV costs, BCR = PV public value / PV costs, payback = breakeven year)",
+            m.scenarios[*s]
+        );
+        let _ = writeln!(
+            o,
+            "{:<26} {:>12} {:>8} {:>8} {:>10}",
+            "theme", "public NPV", "BCR", "ROI", "payback"
+        );
+        for (i, (name, x)) in outcome_rows(m, e).into_iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "{:<26} {:>12.2} {:>8.2} {:>7.0}% {:>10}",
+                name,
+                l.public_npv[i] * k,
+                l.bcr[i],
+                l.roi[i] * 100.0,
+                opt(
+                    x.breakeven_year.map(f64::from),
+                    |y| format!("year {y}"),
+                    "none"
+                ),
+            );
+        }
+        let _ = writeln!(o, "Net present budget impact per agency ({unit})");
+        for (p, v) in m.partners.iter().zip(&l.budget_impact) {
+            let _ = writeln!(o, "  {:<12} {:>8.2}", p.id, v * k);
         }
     }
     if m.themes.iter().any(|t| t.indicative) {
