@@ -355,6 +355,16 @@ pub fn summary_csv(s: &crate::summary::Summary) -> String {
     for p in &s.partners {
         stat(&format!("partner.{}", p.id), "npv", &p.npv);
     }
+    if let Some(l) = &s.local {
+        for e in &l.entities {
+            stat(&e.id, "public_value_npv", &e.public_value_npv);
+            stat(&e.id, "public_value_bcr", &e.public_value_bcr);
+            stat(&e.id, "roi", &e.roi);
+        }
+        for p in &l.budget_impact {
+            stat(&format!("partner.{}", p.id), "budget_impact", &p.npv);
+        }
+    }
     o
 }
 
@@ -535,6 +545,59 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             p.npv.mean * k,
             p.p_negative * 100.0
         );
+    }
+    if let Some(l) = &s.local {
+        let _ = writeln!(
+            o,
+            "\nLocal cost-benefit measures (median [P10, P90]): public value NPV ({unit}), public value BCR, ROI = (PV fiscal − PV costs) / PV costs, payback year"
+        );
+        let q = |st: &crate::summary::Stat, p: f64| {
+            st.percentiles
+                .iter()
+                .find(|x| (x.p - p).abs() < 1e-12)
+                .map_or(f64::NAN, |x| x.value)
+        };
+        for e in &l.entities {
+            let pb: Vec<String> = e
+                .payback_year
+                .iter()
+                .filter(|y| y.p >= 0.005)
+                .map(|y| match y.year {
+                    Some(t) => format!("Y{t}: {:.0}%", y.p * 100.0),
+                    None => format!("none: {:.0}%", y.p * 100.0),
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "  {:<22} NPV {:.2} [{:.2}, {:.2}]  BCR {:.2} [{:.2}, {:.2}]  ROI {:.0}% [{:.0}, {:.0}]  payback {}",
+                e.id,
+                q(&e.public_value_npv, 0.5) * k,
+                q(&e.public_value_npv, 0.1) * k,
+                q(&e.public_value_npv, 0.9) * k,
+                q(&e.public_value_bcr, 0.5),
+                q(&e.public_value_bcr, 0.1),
+                q(&e.public_value_bcr, 0.9),
+                q(&e.roi, 0.5) * 100.0,
+                q(&e.roi, 0.1) * 100.0,
+                q(&e.roi, 0.9) * 100.0,
+                pb.join(" ")
+            );
+        }
+        let _ = writeln!(
+            o,
+            "Net present budget impact per agency ({unit}): cashable fiscal benefits less its share of the costs"
+        );
+        for p in &l.budget_impact {
+            let _ = writeln!(
+                o,
+                "  {:<12} median {:>8.2} [{:.2}, {:.2}]  P(impact < 0) = {:.1}%",
+                p.id,
+                q(&p.npv, 0.5) * k,
+                q(&p.npv, 0.1) * k,
+                q(&p.npv, 0.9) * k,
+                p.p_negative * 100.0
+            );
+        }
     }
     if let Some(c) = &s.correlation {
         let _ = writeln!(
