@@ -17,8 +17,9 @@ use rayon::prelude::*;
 use crate::dist::{std_normal_cdf_interp, std_normal_quantile};
 use crate::distfile::DistSet;
 use crate::kernel::{ThemeEval, TotalEval, slid_profile_pv};
+use crate::local::{LOCAL_MEASURES, LocalEval};
 use crate::model::{Inputs, ModelSpec};
-use crate::params::{Target, ThemeField, apply};
+use crate::params::{OutcomeField, Target, ThemeField, apply};
 use crate::rng::path_key;
 use crate::sampler::{Dimension, Sampler, SamplerKind};
 
@@ -66,6 +67,10 @@ pub struct Plan {
     needs_reset: bool,
     /// Entities: the themes, then the headline total.
     pub entities: Vec<String>,
+    /// Whether the model has outcome-level themes, so that each draw also gives the local
+    /// method's measures ([`crate::local::LOCAL_MEASURES`] per entity, then each partner's net
+    /// present budget impact), in columns after the partners'.
+    pub local: bool,
 }
 
 /// Largest outcome magnitude a draw may give: beyond it the sums of squares of the moments could
@@ -170,6 +175,7 @@ struct Workspace {
     holds_constant: Vec<bool>,
     total: TotalEval,
     slid: Vec<f64>,
+    local: LocalEval,
 }
 
 /// One block's share of the output columns.
@@ -239,7 +245,12 @@ impl Plan {
         let moves_profile = |ti: usize| {
             set.inputs.iter().any(|i| match i.param.target {
                 Target::DiscountRate(_) => true,
-                Target::Theme(t, f) => t == ti && matches!(f, ThemeField::Profile(_)),
+                // A theme that lists outcomes compiles its profile from every outcome input.
+                Target::Theme(t, f) => {
+                    t == ti
+                        && (matches!(f, ThemeField::Profile(_))
+                            || template.themes[ti].local.is_some())
+                }
             })
         };
         let df = &template.discount_factors;
@@ -270,10 +281,15 @@ impl Plan {
         let needs_reset = set.inputs.iter().any(|i| {
             matches!(
                 i.param.target,
-                Target::Theme(_, ThemeField::Share(_)) | Target::DiscountRate(None)
+                Target::Theme(_, ThemeField::Share(_))
+                    | Target::Theme(_, ThemeField::CostShare(_))
+                    | Target::Theme(_, ThemeField::Outcome(_, OutcomeField::AgencyShare(_)))
+                    | Target::DiscountRate(None)
             )
         });
+        let local = model.themes.iter().any(|t| t.local.is_some());
         Ok(Plan {
+            local,
             model,
             scenario,
             set,
@@ -290,14 +306,38 @@ impl Plan {
 
     /// Number of outcome columns.
     pub fn n_outcomes(&self) -> usize {
+        self.local_base() + self.n_local()
+    }
+
+    /// First column of the local method's measures.
+    pub fn local_base(&self) -> usize {
         self.entities.len() * ENTITY_MEASURES.len() + self.model.partners.len()
+    }
+
+    /// Number of the local method's columns (0 for a model without outcome-level themes).
+    pub fn n_local(&self) -> usize {
+        if self.local {
+            self.entities.len() * LOCAL_MEASURES.len() + self.model.partners.len()
+        } else {
+            0
+        }
     }
 
     /// Name of an outcome column, e.g. `total.npv` or `partner.DH.npv`.
     pub fn outcome_name(&self, c: usize) -> String {
         let k = ENTITY_MEASURES.len();
+        let lb = self.local_base();
+        let lk = LOCAL_MEASURES.len();
         if c < self.entities.len() * k {
             format!("{}.{}", self.entities[c / k], ENTITY_MEASURES[c % k])
+        } else if c >= lb + self.entities.len() * lk {
+            format!(
+                "partner.{}.budget_impact",
+                self.model.partners[c - lb - self.entities.len() * lk].id
+            )
+        } else if c >= lb {
+            let j = c - lb;
+            format!("{}.{}", self.entities[j / lk], LOCAL_MEASURES[j % lk])
         } else {
             format!(
                 "partner.{}.npv",
@@ -420,6 +460,23 @@ impl Plan {
         out[n_t * k..(n_t + 1) * k].copy_from_slice(&[t.npv, t.pv_benefits, t.delay.exact_years]);
         delay_whole[n_t] = t.delay.whole_years as u8;
         be[n_t] = t.breakeven.unwrap_or(0) as u8;
+        if self.local {
+            let evals = &ws.themes;
+            ws.local.compute(
+                &x.themes,
+                &x.headline,
+                df,
+                |t| (evals[t].npv, evals[t].pv_benefits, evals[t].pv_costs),
+                self.model.partners.len(),
+            );
+            let l = &ws.local;
+            let mut c = self.local_base();
+            for e in 0..=n_t {
+                out[c..c + 3].copy_from_slice(&[l.public_npv[e], l.bcr[e], l.roi[e]]);
+                c += 3;
+            }
+            out[c..].copy_from_slice(&l.budget_impact);
+        }
     }
 
     /// Fill one block's rows. Returns the draw indices whose outcome was not finite (only when

@@ -18,6 +18,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
 use crate::error::{InputError, show};
+use crate::local::{LocalSpec, OutcomeSpec, VALUE_TYPES};
 use crate::model::{BenefitBasis, BudgetClass, ModelSpec, Param, Partner, ScaledCost, ThemeSpec};
 
 /// Tolerance on the sum of a theme's partner shares (the shares are published to whole percent;
@@ -105,6 +106,9 @@ struct RawFile {
     partners: Vec<Spanned<RawPartner>>,
     #[serde(default)]
     themes: Vec<Spanned<RawTheme>>,
+    /// Data confidence grade → optimism-bias correction of an outcome's values.
+    #[serde(default)]
+    confidence_grades: Option<Spanned<BTreeMap<String, Spanned<f64>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,7 +210,75 @@ struct RawTheme {
     scaled_cost_bn: Option<Spanned<RawScalar>>,
     #[serde(default)]
     cost_per_engaged_gbp: Option<Spanned<RawScalar>>,
-    partner_shares: Spanned<BTreeMap<String, Spanned<RawScalar>>>,
+    #[serde(default)]
+    partner_shares: Option<Spanned<RawShares>>,
+    #[serde(default)]
+    outcomes: Vec<Spanned<RawOutcome>>,
+    #[serde(default)]
+    cost_shares: Option<Spanned<RawShares>>,
+}
+
+type RawShares = BTreeMap<String, Spanned<RawScalar>>;
+
+/// One outcome of an outcome-level theme ([`crate::local`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutcome {
+    id: Spanned<String>,
+    name: String,
+    cohort: Spanned<RawScalar>,
+    #[serde(default)]
+    engagement: Option<Spanned<RawScalar>>,
+    impact: Spanned<RawScalar>,
+    #[serde(default)]
+    deadweight: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    fiscal_cashable_gbp: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    fiscal_non_cashable_gbp: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    economic_gbp: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    social_gbp: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    lag_years: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    persistence_years: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    drop_off: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    confidence: Option<Spanned<RawGrade>>,
+    #[serde(default)]
+    optimism_bias: Option<Spanned<RawScalar>>,
+    agency_shares: Spanned<RawShares>,
+}
+
+/// A data confidence grade, written as a number or a name.
+#[derive(Debug)]
+struct RawGrade(String);
+
+impl<'de> Deserialize<'de> for RawGrade {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawGrade;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a confidence grade named in [confidence_grades], as a number or a string",
+                )
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawGrade, E> {
+                Ok(RawGrade(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawGrade, E> {
+                Ok(RawGrade(v.to_string()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawGrade, E> {
+                Ok(RawGrade(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// What values a numeric field accepts.
@@ -565,6 +637,20 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         });
     }
 
+    // Data confidence grades and their optimism-bias corrections.
+    let mut grades: Vec<(String, f64)> = Vec::new();
+    if let Some(g) = raw.confidence_grades {
+        for (k, v) in g.into_inner() {
+            let x = ctx.number(
+                &v,
+                &(0..0),
+                &format!("confidence_grades.{k}"),
+                Domain::Share,
+            )?;
+            grades.push((k, x));
+        }
+    }
+
     // Themes.
     if raw.themes.is_empty() {
         return Err(ctx.err(
@@ -580,7 +666,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
     for t in raw.themes {
         let tspan = t.span();
         theme_spans.push(t.get_ref().id.span());
-        let t = t.into_inner();
+        let mut t = t.into_inner();
         let id = t.id.get_ref().clone();
         if !valid_id(&id) {
             return Err(ctx.err(t.id.span(), "themes.id", format!("{id:?}"), ID_RULE));
@@ -596,12 +682,57 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         let f = |name: &str| format!("themes.{id}.{name}");
         let zeros = Param::Same(vec![0.0; h]);
 
+        let local = if t.outcomes.is_empty() {
+            if let Some(c) = &t.cost_shares {
+                return Err(ctx.err(c.span(), &f("cost_shares"), "given".into(), "cost_shares apply to a theme that lists outcomes ([[themes.outcomes]]); a theme-level theme allocates its net benefit with partner_shares"));
+            }
+            None
+        } else {
+            let theme_level = [
+                (
+                    "gross_benefit_bn",
+                    t.gross_benefit_bn.as_ref().map(|x| x.span()),
+                ),
+                ("cohort", t.cohort.as_ref().map(|x| x.span())),
+                ("engagement", t.engagement.as_ref().map(|x| x.span())),
+                (
+                    "benefit_per_engaged_gbp",
+                    t.benefit_per_engaged_gbp.as_ref().map(|x| x.span()),
+                ),
+                ("realisation", t.realisation.as_ref().map(|x| x.span())),
+                ("cashability", t.cashability.as_ref().map(|x| x.span())),
+                (
+                    "optimism_bias_benefit",
+                    t.optimism_bias_benefit.as_ref().map(|x| x.span()),
+                ),
+                (
+                    "cost_per_engaged_gbp",
+                    t.cost_per_engaged_gbp.as_ref().map(|x| x.span()),
+                ),
+            ];
+            if let Some((name, Some(span))) = theme_level.iter().find(|(_, s)| s.is_some()) {
+                return Err(ctx.err(span.clone(), &f(name), "given".into(), "a theme that lists outcomes states its benefits per outcome (cohort, engagement, impact, deadweight, values by type, optimism_bias or confidence); remove this theme-level field or the outcomes"));
+            }
+            Some(local_spec(
+                &ctx,
+                &id,
+                tspan.clone(),
+                t.outcomes,
+                t.cost_shares.take(),
+                &grades,
+                &partners,
+                &partner_index,
+            )?)
+        };
         let benefit = match (
             t.gross_benefit_bn,
             t.cohort,
             t.engagement,
             t.benefit_per_engaged_gbp,
         ) {
+            (None, None, None, None) if local.is_some() => BenefitBasis::Total {
+                gross_benefit_bn: Param::Same(0.0),
+            },
             (Some(g), None, None, None) => BenefitBasis::Total {
                 gross_benefit_bn: ctx.scalar(g, &f("gross_benefit_bn"), Domain::NonNegative)?,
             },
@@ -645,37 +776,17 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         };
 
         // Partner shares: every key must be a partner; the shares must sum to 1 per scenario.
-        let ps_span = t.partner_shares.span();
-        let raw_shares = t.partner_shares.into_inner();
-        let mut by_partner: Vec<Param<f64>> = vec![Param::Same(0.0); partners.len()];
-        for (k, v) in raw_shares {
-            let Some(&i) = partner_index.get(&k) else {
-                let hint = crate::error::nearest(&k, partners.iter().map(|p| p.id.as_str()))
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
+        let partner_shares = match t.partner_shares {
+            Some(ps) => shares(&ctx, ps, &f("partner_shares"), &partners, &partner_index)?,
+            None if local.is_some() => Param::Same(vec![0.0; partners.len()]),
+            None => {
                 return Err(ctx.err(
-                    v.span(),
-                    &f(&format!("partner_shares.{k}")),
-                    format!("{k:?}"),
-                    &format!("must name a partner declared in [[partners]]{hint}"),
+                    tspan,
+                    &f("partner_shares"),
+                    "missing".into(),
+                    "a theme needs partner_shares (the share of its net benefit per partner), unless it lists outcomes with their agency_shares",
                 ));
-            };
-            by_partner[i] = ctx.scalar(v, &f(&format!("partner_shares.{k}")), Domain::Share)?;
-        }
-        let n_sc = ctx.scenarios.len();
-        let per_scenario: Vec<Vec<f64>> = (0..n_sc)
-            .map(|s| by_partner.iter().map(|p| p.get(s)).collect())
-            .collect();
-        for (s, shares) in per_scenario.iter().enumerate() {
-            let sum: f64 = shares.iter().sum();
-            if (sum - 1.0).abs() > SHARE_SUM_TOLERANCE {
-                return Err(ctx.err(ps_span, &f("partner_shares"), format!("shares summing to {} in scenario `{}`", show((sum * 1e12).round() / 1e12), ctx.scenarios[s]), &format!("must sum to 1 (tolerance {SHARE_SUM_TOLERANCE}); model any remainder as an explicit partner such as `unallocated`")));
             }
-        }
-        let partner_shares = if per_scenario.windows(2).all(|w| w[0] == w[1]) {
-            Param::Same(per_scenario[0].clone())
-        } else {
-            Param::PerScenario(per_scenario)
         };
 
         let ob_cost = ctx.opt_scalar(
@@ -734,6 +845,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
             },
             scaled_cost,
             partner_shares,
+            local,
             id,
         });
     }
@@ -750,6 +862,161 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
     };
     check_finite(&ctx, &spec, &theme_spans)?;
     Ok(spec)
+}
+
+/// The outcome part of theme `id`: every outcome checked, optimism bias from the confidence
+/// grade table when a grade is given.
+#[allow(clippy::too_many_arguments)]
+fn local_spec(
+    ctx: &Ctx,
+    id: &str,
+    tspan: Range<usize>,
+    outcomes: Vec<Spanned<RawOutcome>>,
+    cost_shares: Option<Spanned<RawShares>>,
+    grades: &[(String, f64)],
+    partners: &[Partner],
+    partner_index: &HashMap<String, usize>,
+) -> Result<LocalSpec, InputError> {
+    let cost_shares = match cost_shares {
+        Some(c) => shares(
+            ctx,
+            c,
+            &format!("themes.{id}.cost_shares"),
+            partners,
+            partner_index,
+        )?,
+        None => {
+            return Err(ctx.err(
+                tspan,
+                &format!("themes.{id}.cost_shares"),
+                "missing".into(),
+                "a theme that lists outcomes needs cost_shares: the share of its costs each partner bears (for the net present budget impact per agency)",
+            ));
+        }
+    };
+    let mut out: Vec<OutcomeSpec> = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        let o = o.into_inner();
+        let oid = o.id.get_ref().clone();
+        if !valid_id(&oid) {
+            return Err(ctx.err(
+                o.id.span(),
+                &format!("themes.{id}.outcomes.id"),
+                format!("{oid:?}"),
+                ID_RULE,
+            ));
+        }
+        if out.iter().any(|x| x.id == oid) {
+            return Err(ctx.err(
+                o.id.span(),
+                &format!("themes.{id}.outcomes.id"),
+                format!("{oid:?}"),
+                "outcome ids must be unique within a theme",
+            ));
+        }
+        let f = |name: &str| format!("themes.{id}.outcomes.{oid}.{name}");
+        let value = |raw: Option<Spanned<RawScalar>>, k: usize| {
+            ctx.opt_scalar(raw, &f(VALUE_TYPES[k]), Domain::NonNegative, 0.0)
+        };
+        let values = [
+            value(o.fiscal_cashable_gbp, 0)?,
+            value(o.fiscal_non_cashable_gbp, 1)?,
+            value(o.economic_gbp, 2)?,
+            value(o.social_gbp, 3)?,
+        ];
+        let (confidence, optimism_bias) = match (o.confidence, o.optimism_bias) {
+            (Some(g), None) => {
+                let name = g.get_ref().0.clone();
+                match grades.iter().find(|(k, _)| *k == name) {
+                    Some((_, v)) => (Some(name), Param::Same(*v)),
+                    None => {
+                        let known: Vec<&str> = grades.iter().map(|(k, _)| k.as_str()).collect();
+                        return Err(ctx.err(g.span(), &f("confidence"), format!("{name:?}"), &format!("must be a grade listed in the model's [confidence_grades] table (grade = optimism-bias correction); listed: {known:?}")));
+                    }
+                }
+            }
+            (None, ob) => (
+                None,
+                ctx.opt_scalar(ob, &f("optimism_bias"), Domain::Share, 0.0)?,
+            ),
+            (Some(g), Some(_)) => {
+                return Err(ctx.err(g.span(), &f("confidence"), "given with optimism_bias".into(), "give a confidence grade (its correction comes from [confidence_grades]) or an optimism_bias, not both"));
+            }
+        };
+        out.push(OutcomeSpec {
+            name: o.name,
+            cohort: ctx.scalar(o.cohort, &f("cohort"), Domain::NonNegative)?,
+            engagement: ctx.opt_scalar(o.engagement, &f("engagement"), Domain::Share, 1.0)?,
+            impact: ctx.scalar(o.impact, &f("impact"), Domain::Share)?,
+            deadweight: ctx.opt_scalar(o.deadweight, &f("deadweight"), Domain::Share, 0.0)?,
+            values,
+            lag_years: ctx.opt_scalar(o.lag_years, &f("lag_years"), Domain::NonNegative, 0.0)?,
+            persistence_years: ctx.opt_scalar(
+                o.persistence_years,
+                &f("persistence_years"),
+                Domain::NonNegative,
+                1.0,
+            )?,
+            drop_off: ctx.opt_scalar(o.drop_off, &f("drop_off"), Domain::Share, 0.0)?,
+            confidence,
+            optimism_bias,
+            agency_shares: shares(
+                ctx,
+                o.agency_shares,
+                &f("agency_shares"),
+                partners,
+                partner_index,
+            )?,
+            id: oid,
+        });
+    }
+    Ok(LocalSpec {
+        outcomes: out,
+        cost_shares,
+    })
+}
+
+/// A table of shares keyed by partner id: every key must be a partner; the shares must sum to 1
+/// in every scenario. `field` is the table's path.
+fn shares(
+    ctx: &Ctx,
+    raw: Spanned<RawShares>,
+    field: &str,
+    partners: &[Partner],
+    partner_index: &HashMap<String, usize>,
+) -> Result<Param<Vec<f64>>, InputError> {
+    let ps_span = raw.span();
+    let raw_shares = raw.into_inner();
+    let mut by_partner: Vec<Param<f64>> = vec![Param::Same(0.0); partners.len()];
+    for (k, v) in raw_shares {
+        let Some(&i) = partner_index.get(&k) else {
+            let hint = crate::error::nearest(&k, partners.iter().map(|p| p.id.as_str()))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(ctx.err(
+                v.span(),
+                &format!("{field}.{k}"),
+                format!("{k:?}"),
+                &format!("must name a partner declared in [[partners]]{hint}"),
+            ));
+        };
+        by_partner[i] = ctx.scalar(v, &format!("{field}.{k}"), Domain::Share)?;
+    }
+    let n_sc = ctx.scenarios.len();
+    let per_scenario: Vec<Vec<f64>> = (0..n_sc)
+        .map(|s| by_partner.iter().map(|p| p.get(s)).collect())
+        .collect();
+    for (s, shares) in per_scenario.iter().enumerate() {
+        let sum: f64 = shares.iter().sum();
+        if (sum - 1.0).abs() > SHARE_SUM_TOLERANCE {
+            return Err(ctx.err(ps_span, field, format!("shares summing to {} in scenario `{}`", show((sum * 1e12).round() / 1e12), ctx.scenarios[s]), &format!("must sum to 1 (tolerance {SHARE_SUM_TOLERANCE}); model any remainder as an explicit partner such as `unallocated`")));
+        }
+    }
+    Ok(if per_scenario.windows(2).all(|w| w[0] == w[1]) {
+        Param::Same(per_scenario[0].clone())
+    } else {
+        Param::PerScenario(per_scenario)
+    })
 }
 
 /// Every number of a model may be finite and yet their products overflow: evaluate each scenario

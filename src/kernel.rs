@@ -329,6 +329,7 @@ mod tests {
             ongoing_costs_bn: vec![0.05; n],
             scaled_cost: 0.3,
             partner_shares: vec![1.0],
+            local: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod format;
 pub mod input;
 pub mod kernel;
+pub mod local;
 pub mod model;
 pub mod output;
 pub mod params;

@@ -20,6 +20,7 @@
 //!   `optimism_bias_cost`.
 
 use crate::kernel::{ThemeEval, TotalEval, slid_profile_pv};
+use crate::local::{LocalEval, LocalSpec, LocalTheme};
 
 /// Whether a partner's budget is a Departmental Expenditure Limit or Annually Managed Expenditure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -115,6 +116,8 @@ pub struct ThemeSpec {
     pub scaled_cost: ScaledCost,
     /// Share of net benefit per partner, aligned with [`ModelSpec::partners`]; sums to 1.
     pub partner_shares: Param<Vec<f64>>,
+    /// The theme's outcomes, when it is stated outcome by outcome ([`crate::local`]).
+    pub local: Option<LocalSpec>,
 }
 
 /// A validated model: the only way to build one is through [`crate::format`].
@@ -153,6 +156,9 @@ pub struct ThemeInputs {
     /// £bn at full activity, or £ per engaged member when `cohort` is set.
     pub scaled_cost: f64,
     pub partner_shares: Vec<f64>,
+    /// The outcome inputs of a theme stated outcome by outcome; the fields above are then
+    /// compiled from them ([`crate::local::compile`]).
+    pub local: Option<Box<LocalTheme>>,
 }
 
 impl ThemeInputs {
@@ -234,6 +240,9 @@ impl Inputs {
             a.ongoing_costs_bn.copy_from_slice(&b.ongoing_costs_bn);
             a.scaled_cost = b.scaled_cost;
             a.partner_shares.copy_from_slice(&b.partner_shares);
+            if let (Some(x), Some(y)) = (a.local.as_deref_mut(), b.local.as_deref()) {
+                x.copy_from(y);
+            }
         }
     }
 }
@@ -302,6 +311,9 @@ pub struct Evaluation {
     pub allocations: Vec<Vec<Allocation>>,
     /// Per partner, summed over headline themes.
     pub total_allocations: Vec<Allocation>,
+    /// The local method's measures, for a model with outcome-level themes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalEval>,
 }
 
 impl ModelSpec {
@@ -343,7 +355,7 @@ impl ModelSpec {
                 let scaled_cost = match &t.scaled_cost {
                     ScaledCost::Total(p) | ScaledCost::PerEngaged(p) => p.get(s),
                 };
-                ThemeInputs {
+                let mut ti = ThemeInputs {
                     addressable_spend_bn: t.addressable_spend_bn.get(s),
                     profile: t.profile.get(s),
                     delay_years: t.delay_years.get(s),
@@ -358,7 +370,17 @@ impl ModelSpec {
                     ongoing_costs_bn: t.ongoing_costs_bn.get(s),
                     scaled_cost,
                     partner_shares: t.partner_shares.get(s),
-                }
+                    local: t.local.as_ref().map(|l| {
+                        Box::new(l.inputs(
+                            s,
+                            t.profile.get(s),
+                            t.ongoing_costs_bn.get(s),
+                            scaled_cost,
+                        ))
+                    }),
+                };
+                crate::local::compile(&mut ti);
+                ti
             })
             .collect();
         Inputs {
@@ -479,11 +501,23 @@ pub fn evaluate(inputs: &Inputs, partners: &[Partner]) -> Evaluation {
         a.share_of_budget = partner.budget.map(|(_, b)| a.annual_bn / b);
         total_allocations.push(a);
     }
+    let local = inputs.themes.iter().any(|t| t.local.is_some()).then(|| {
+        let mut l = LocalEval::default();
+        l.compute(
+            &inputs.themes,
+            &inputs.headline,
+            df,
+            |t| (evals[t].npv, evals[t].pv_benefits, evals[t].pv_costs),
+            partners.len(),
+        );
+        l
+    });
     Evaluation {
         themes,
         total,
         allocations,
         total_allocations,
+        local,
     }
 }
 
@@ -572,6 +606,7 @@ mod tests {
             ongoing_costs_bn: vec![0.0; n],
             scaled_cost: scaled,
             partner_shares: vec![1.0],
+            local: None,
         }
     }
 

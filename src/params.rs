@@ -59,7 +59,55 @@ pub enum ThemeField {
     /// A partner's share (index into the model's partners); the other shares are rescaled so
     /// that the shares still sum to 1.
     Share(usize),
+    /// A partner's share of the costs of a theme that lists outcomes (rescaled like `Share`).
+    CostShare(usize),
+    /// A field of outcome number `.0` of a theme that lists outcomes.
+    Outcome(usize, OutcomeField),
 }
+
+/// Which field of an outcome ([`crate::local`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeField {
+    Cohort,
+    Engagement,
+    Impact,
+    Deadweight,
+    /// A value per successful member per year, by position in [`crate::local::VALUE_TYPES`].
+    Value(usize),
+    Lag,
+    Persistence,
+    DropOff,
+    OptimismBias,
+    /// A partner's share of the outcome's fiscal value (rescaled like `Share`).
+    AgencyShare(usize),
+}
+
+const OUTCOME_FIELDS: [(&str, OutcomeField, Domain); 12] = [
+    ("cohort", OutcomeField::Cohort, Domain::NonNegative),
+    ("engagement", OutcomeField::Engagement, Domain::Share),
+    ("impact", OutcomeField::Impact, Domain::Share),
+    ("deadweight", OutcomeField::Deadweight, Domain::Share),
+    (
+        "fiscal_cashable_gbp",
+        OutcomeField::Value(0),
+        Domain::NonNegative,
+    ),
+    (
+        "fiscal_non_cashable_gbp",
+        OutcomeField::Value(1),
+        Domain::NonNegative,
+    ),
+    ("economic_gbp", OutcomeField::Value(2), Domain::NonNegative),
+    ("social_gbp", OutcomeField::Value(3), Domain::NonNegative),
+    ("lag_years", OutcomeField::Lag, Domain::NonNegative),
+    (
+        "persistence_years",
+        OutcomeField::Persistence,
+        Domain::NonNegative,
+    ),
+    ("drop_off", OutcomeField::DropOff, Domain::Share),
+    ("optimism_bias", OutcomeField::OptimismBias, Domain::Share),
+];
 
 /// Where a parameter lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,14 +177,46 @@ pub fn all_paths(m: &ModelSpec) -> Vec<String> {
         for name in field_names(t) {
             out.push(format!("themes.{}.{name}", t.id));
         }
-        for p in &m.partners {
-            out.push(format!("themes.{}.partner_shares.{}", t.id, p.id));
+        match &t.local {
+            None => {
+                for p in &m.partners {
+                    out.push(format!("themes.{}.partner_shares.{}", t.id, p.id));
+                }
+            }
+            Some(l) => {
+                for p in &m.partners {
+                    out.push(format!("themes.{}.cost_shares.{}", t.id, p.id));
+                }
+                for o in &l.outcomes {
+                    for (name, _, _) in OUTCOME_FIELDS {
+                        out.push(format!("themes.{}.outcomes.{}.{name}", t.id, o.id));
+                    }
+                    for p in &m.partners {
+                        out.push(format!(
+                            "themes.{}.outcomes.{}.agency_shares.{}",
+                            t.id, o.id, p.id
+                        ));
+                    }
+                }
+            }
         }
     }
     out
 }
 
 fn field_names(t: &crate::model::ThemeSpec) -> Vec<&'static str> {
+    if t.local.is_some() {
+        // Benefits are stated per outcome; the scaled cost only as a theme-level amount.
+        return vec![
+            "addressable_spend_bn",
+            "delay_years",
+            "optimism_bias_cost",
+            "profile",
+            "one_off_costs_bn",
+            "ongoing_costs_bn",
+            "scaled_cost_bn",
+        ];
+    }
     let mut v = vec![
         "addressable_spend_bn",
         "delay_years",
@@ -209,7 +289,60 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
     let inputs: Vec<Inputs> = scenarios.clone().map(|s| m.inputs(s)).collect();
     let ti_inputs = |s: usize| &inputs[s].themes[ti];
 
+    if let Some(l) = &theme.local {
+        let share_ref =
+            |pid: &str, f: &dyn Fn(usize) -> ThemeField, get: &dyn Fn(usize, usize) -> f64| {
+                let pi = m
+                    .partners
+                    .iter()
+                    .position(|p| p.id == pid)
+                    .ok_or_else(unknown)?;
+                Ok::<ParamRef, String>(ParamRef {
+                    path: path.into(),
+                    target: Target::Theme(ti, f(pi)),
+                    domain: Domain::Share,
+                    values: scenarios.clone().map(|s| vec![get(s, pi)]).collect(),
+                })
+            };
+        if let Some(pid) = field.strip_prefix("cost_shares.") {
+            return share_ref(pid, &ThemeField::CostShare, &|s, pi| {
+                local_of(ti_inputs(s)).cost_shares[pi]
+            });
+        }
+        if let Some(rest) = field.strip_prefix("outcomes.") {
+            let (oid, of) = rest.split_once('.').ok_or_else(unknown)?;
+            let oi = l
+                .outcomes
+                .iter()
+                .position(|o| o.id == oid)
+                .ok_or_else(unknown)?;
+            if let Some(pid) = of.strip_prefix("agency_shares.") {
+                return share_ref(
+                    pid,
+                    &|pi| ThemeField::Outcome(oi, OutcomeField::AgencyShare(pi)),
+                    &|s, pi| local_of(ti_inputs(s)).outcomes[oi].agency_shares[pi],
+                );
+            }
+            let (f, dom) = OUTCOME_FIELDS
+                .iter()
+                .find(|(n, _, _)| *n == of)
+                .map(|(_, f, d)| (*f, *d))
+                .ok_or_else(unknown)?;
+            let target = ThemeField::Outcome(oi, f);
+            return Ok(ParamRef {
+                path: path.into(),
+                target: Target::Theme(ti, target),
+                domain: dom,
+                values: scenarios
+                    .map(|s| vec![read(ti_inputs(s), target)])
+                    .collect(),
+            });
+        }
+    }
     if let Some(pid) = field.strip_prefix("partner_shares.") {
+        if theme.local.is_some() {
+            return Err(unknown());
+        }
         let pi = m
             .partners
             .iter()
@@ -244,9 +377,13 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
     if let Some((f, dom)) = list {
         let get = |s: usize| -> &Vec<f64> {
             let t = ti_inputs(s);
-            match f {
-                ThemeField::Profile(_) => &t.profile,
-                ThemeField::OneOff(_) => &t.one_off_costs_bn,
+            // A theme that lists outcomes keeps its profile and ongoing costs as written in its
+            // outcome inputs (the theme-level ones are compiled from them).
+            match (f, t.local.as_deref()) {
+                (ThemeField::Profile(_), Some(l)) => &l.intake,
+                (ThemeField::Ongoing(_), Some(l)) => &l.ongoing_costs_bn,
+                (ThemeField::Profile(_), None) => &t.profile,
+                (ThemeField::OneOff(_), _) => &t.one_off_costs_bn,
                 _ => &t.ongoing_costs_bn,
             }
         };
@@ -259,8 +396,7 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
                 len - 1
             ));
         }
-        if matches!(f, ThemeField::Profile(None))
-            && inputs.iter().any(|x| x.themes[ti].profile.len() != len)
+        if matches!(f, ThemeField::Profile(None)) && (0..inputs.len()).any(|s| get(s).len() != len)
         {
             return Err("the profile has a different length in each scenario".into());
         }
@@ -301,7 +437,34 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
     })
 }
 
+fn local_of(t: &crate::model::ThemeInputs) -> &crate::local::LocalTheme {
+    t.local
+        .as_deref()
+        .expect("outcome paths resolve only on themes that list outcomes")
+}
+
 fn read(t: &crate::model::ThemeInputs, f: ThemeField) -> f64 {
+    if let Some(l) = t.local.as_deref() {
+        match f {
+            ThemeField::ScaledCost => return l.scaled_cost_bn,
+            ThemeField::Outcome(o, of) => {
+                let o = &l.outcomes[o];
+                return match of {
+                    OutcomeField::Cohort => o.cohort,
+                    OutcomeField::Engagement => o.engagement,
+                    OutcomeField::Impact => o.impact,
+                    OutcomeField::Deadweight => o.deadweight,
+                    OutcomeField::Value(k) => o.values[k],
+                    OutcomeField::Lag => o.lag_years,
+                    OutcomeField::Persistence => o.persistence_years,
+                    OutcomeField::DropOff => o.drop_off,
+                    OutcomeField::OptimismBias => o.optimism_bias,
+                    OutcomeField::AgencyShare(p) => o.agency_shares[p],
+                };
+            }
+            _ => {}
+        }
+    }
     match f {
         ThemeField::AddressableSpend => t.addressable_spend_bn,
         ThemeField::Delay => t.delay_years,
@@ -340,6 +503,48 @@ pub fn apply(inputs: &mut Inputs, target: Target, values: &[f64]) {
         Target::Theme(ti, f) => {
             let t = &mut inputs.themes[ti];
             let v = values[0];
+            if let Some(l) = t.local.as_deref_mut() {
+                // A theme that lists outcomes: write what was written in the file, then compile.
+                let written = match f {
+                    ThemeField::Profile(i) => {
+                        write_list(&mut l.intake, i, values);
+                        true
+                    }
+                    ThemeField::Ongoing(i) => {
+                        write_list(&mut l.ongoing_costs_bn, i, values);
+                        true
+                    }
+                    ThemeField::ScaledCost => {
+                        l.scaled_cost_bn = v;
+                        true
+                    }
+                    ThemeField::CostShare(p) => {
+                        rescale(&mut l.cost_shares, p, v);
+                        true
+                    }
+                    ThemeField::Outcome(o, of) => {
+                        let o = &mut l.outcomes[o];
+                        match of {
+                            OutcomeField::Cohort => o.cohort = v,
+                            OutcomeField::Engagement => o.engagement = v,
+                            OutcomeField::Impact => o.impact = v,
+                            OutcomeField::Deadweight => o.deadweight = v,
+                            OutcomeField::Value(k) => o.values[k] = v,
+                            OutcomeField::Lag => o.lag_years = v,
+                            OutcomeField::Persistence => o.persistence_years = v,
+                            OutcomeField::DropOff => o.drop_off = v,
+                            OutcomeField::OptimismBias => o.optimism_bias = v,
+                            OutcomeField::AgencyShare(p) => rescale(&mut o.agency_shares, p, v),
+                        }
+                        true
+                    }
+                    _ => false,
+                };
+                if written {
+                    crate::local::compile(t);
+                    return;
+                }
+            }
             match f {
                 ThemeField::AddressableSpend => t.addressable_spend_bn = v,
                 ThemeField::Delay => t.delay_years = v,
@@ -354,27 +559,32 @@ pub fn apply(inputs: &mut Inputs, target: Target, values: &[f64]) {
                 ThemeField::Profile(i) => write_list(&mut t.profile, i, values),
                 ThemeField::OneOff(i) => write_list(&mut t.one_off_costs_bn, i, values),
                 ThemeField::Ongoing(i) => write_list(&mut t.ongoing_costs_bn, i, values),
-                ThemeField::Share(p) if t.partner_shares[p] == v => {}
-                ThemeField::Share(p) => {
-                    // Rescale the other shares so the total stays 1.
-                    let others: f64 = t
-                        .partner_shares
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, _)| *j != p)
-                        .map(|(_, s)| s)
-                        .sum();
-                    let scale = if others > 0.0 {
-                        (1.0 - v) / others
-                    } else {
-                        0.0
-                    };
-                    for (j, s) in t.partner_shares.iter_mut().enumerate() {
-                        *s = if j == p { v } else { *s * scale };
-                    }
-                }
+                ThemeField::Share(p) => rescale(&mut t.partner_shares, p, v),
+                // Only themes that list outcomes have these (handled above).
+                ThemeField::CostShare(_) | ThemeField::Outcome(..) => {}
             }
         }
+    }
+}
+
+/// Set share `p` to `v` and rescale the others so the total stays 1.
+fn rescale(shares: &mut [f64], p: usize, v: f64) {
+    if shares[p] == v {
+        return;
+    }
+    let others: f64 = shares
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != p)
+        .map(|(_, s)| s)
+        .sum();
+    let scale = if others > 0.0 {
+        (1.0 - v) / others
+    } else {
+        0.0
+    };
+    for (j, s) in shares.iter_mut().enumerate() {
+        *s = if j == p { v } else { *s * scale };
     }
 }
 

@@ -262,6 +262,68 @@ fn label(id: &str) -> String {
     }
 }
 
+/// The local cost-benefit method's measures: public value NPV and BCR, ROI, payback year and
+/// each agency's net present budget impact, each with its distribution.
+fn local_html(o: &mut String, l: &crate::summary::LocalSummary, bn: fn(f64) -> String) {
+    let q = |st: &Stat, p: f64| {
+        st.percentiles
+            .iter()
+            .find(|x| (x.p - p).abs() < 1e-12)
+            .map_or(f64::NAN, |x| x.value)
+    };
+    let _ = writeln!(
+        o,
+        "<h2 id=\"local\">Local cost-benefit measures</h2><p>Public value = fiscal + economic + social benefits. BCR = PV of public value / PV of costs; ROI = (PV of fiscal benefits − PV of costs) / PV of costs; payback = first year whose cumulative discounted fiscal net benefit is ≥ 0.</p>"
+    );
+    let _ = writeln!(
+        o,
+        "<table><tr><th>theme</th><th>public value NPV: P10</th><th>P50</th><th>P90</th><th>BCR: P10</th><th>P50</th><th>P90</th><th>ROI: P10</th><th>P50</th><th>P90</th><th>payback year</th></tr>"
+    );
+    for e in &l.entities {
+        let pb: Vec<String> = e
+            .payback_year
+            .iter()
+            .filter(|y| y.p >= 0.005)
+            .map(|y| match y.year {
+                Some(t) => format!("Y{t}: {}", pct(y.p)),
+                None => format!("none: {}", pct(y.p)),
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&e.id),
+            bn(q(&e.public_value_npv, 0.1)),
+            bn(q(&e.public_value_npv, 0.5)),
+            bn(q(&e.public_value_npv, 0.9)),
+            q(&e.public_value_bcr, 0.1),
+            q(&e.public_value_bcr, 0.5),
+            q(&e.public_value_bcr, 0.9),
+            pct(q(&e.roi, 0.1)),
+            pct(q(&e.roi, 0.5)),
+            pct(q(&e.roi, 0.9)),
+            pb.join(" ")
+        );
+    }
+    let _ = writeln!(o, "</table>");
+    let _ = writeln!(
+        o,
+        "<table id=\"budget_impact\"><tr><th>agency</th><th>net present budget impact: P10</th><th>P50</th><th>P90</th><th>P(impact &lt; 0)</th></tr>"
+    );
+    for p in &l.budget_impact {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&p.id),
+            bn(q(&p.npv, 0.1)),
+            bn(q(&p.npv, 0.5)),
+            bn(q(&p.npv, 0.9)),
+            pct(p.p_negative)
+        );
+    }
+    let _ = writeln!(o, "</table>");
+}
+
 fn stat_cells(st: &Stat, f: &dyn Fn(f64) -> String) -> String {
     let mut c = format!("<td>{} <small>±{}</small></td>", f(st.mean), f(st.se_mean));
     for p in &st.percentiles {
@@ -436,6 +498,9 @@ code {{ font-size: .9em; }}
             "<figure id=\"partners\">{}</figure>",
             strip_xml_decl(svg)
         );
+    }
+    if let Some(l) = &s.local {
+        local_html(&mut o, l, bn);
     }
     // Sensitivity.
     let _ = writeln!(o, "<h2>Which assumptions drive the answer</h2>");

@@ -117,7 +117,8 @@ pub enum Col {
     Input(usize),
 }
 
-/// The summarised columns: `SUMMARY_MEASURES` per entity, each partner's NPV, each input.
+/// The summarised columns: `SUMMARY_MEASURES` per entity, each partner's NPV, each input, then
+/// the local method's columns ([`Plan::n_local`]).
 pub fn columns(plan: &Plan) -> Vec<Col> {
     let k = ENTITY_MEASURES.len();
     let mut c = Vec::new();
@@ -133,6 +134,9 @@ pub fn columns(plan: &Plan) -> Vec<Col> {
     let pb = plan.entities.len() * k;
     c.extend((0..plan.model.partners.len()).map(|p| Col::Outcome(pb + p)));
     c.extend((0..plan.set.inputs.len()).map(Col::Input));
+    // The local method's measures (none for a model without outcome-level themes).
+    let lb = plan.local_base();
+    c.extend((0..plan.n_local()).map(|j| Col::Outcome(lb + j)));
     c
 }
 

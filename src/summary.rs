@@ -235,6 +235,33 @@ pub struct Summary {
     pub outcomes: Vec<EntitySummary>,
     pub partners: Vec<PartnerSummary>,
     pub headline_review: Vec<Review>,
+    /// The local method's measures, for a model with outcome-level themes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalSummary>,
+}
+
+/// The local cost-benefit method's measures of a run ([`crate::local`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalSummary {
+    /// Per entity (themes, then the headline total).
+    pub entities: Vec<LocalEntitySummary>,
+    /// Per partner: net present budget impact over the headline themes (cashable fiscal benefits
+    /// received less the partner's share of the costs, present values).
+    pub budget_impact: Vec<PartnerSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalEntitySummary {
+    pub id: String,
+    /// PV of public value (fiscal + economic + social benefits) − PV of costs.
+    pub public_value_npv: Stat,
+    /// PV of public value / PV of costs.
+    pub public_value_bcr: Stat,
+    /// Financial return on investment: (PV of fiscal benefits − PV of costs) / PV of costs.
+    pub roi: Stat,
+    /// First year whose cumulative discounted fiscal net benefit is ≥ 0 (the breakeven year of
+    /// the financial case).
+    pub payback_year: Vec<YearProbability>,
 }
 
 impl Summary {
@@ -448,7 +475,43 @@ pub fn assemble(
             }
         })
         .collect();
+    let local = plan.local.then(|| {
+        let lb = ib + plan.set.inputs.len();
+        let ne = plan.entities.len();
+        let lk = crate::local::LOCAL_MEASURES.len();
+        LocalSummary {
+            entities: plan
+                .entities
+                .iter()
+                .enumerate()
+                .map(|(e, id)| LocalEntitySummary {
+                    id: id.clone(),
+                    public_value_npv: st(lb + e * lk),
+                    public_value_bcr: st(lb + e * lk + 1),
+                    roi: st(lb + e * lk + 2),
+                    payback_year: year_probs(&c.breakeven[e], true),
+                })
+                .collect(),
+            budget_impact: plan
+                .model
+                .partners
+                .iter()
+                .enumerate()
+                .map(|(p, partner)| {
+                    let col = lb + ne * lk + p;
+                    let pn = c.stats[col].below(0.0);
+                    PartnerSummary {
+                        id: partner.id.clone(),
+                        npv: st(col),
+                        p_negative: pn,
+                        p_negative_se: proportion_se(pn, kept),
+                    }
+                })
+                .collect(),
+        }
+    });
     Summary {
+        local,
         metadata: inputs_meta,
         kept_draws: kept,
         skipped_nonfinite: skipped,

@@ -12,6 +12,9 @@ struct JsonScenario<'a> {
     scenario: &'a str,
     themes: Vec<JsonOutcome<'a>>,
     total: JsonOutcome<'a>,
+    /// The local method's measures (models with outcome-level themes only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    local: Option<&'a crate::local::LocalEval>,
 }
 
 #[derive(Serialize)]
@@ -73,6 +76,7 @@ pub fn evaluation_json(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
                 outcome: &e.total,
                 partners: allocations(m, &e.total_allocations),
             },
+            local: e.local.as_ref(),
         })
         .collect();
     let mut s = serde_json::to_string_pretty(&out).expect("evaluation serialises");
@@ -257,6 +261,38 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
             );
         }
     }
+    for (s, e) in evals {
+        let Some(l) = &e.local else { continue };
+        let _ = writeln!(
+            o,
+            "\nLocal cost-benefit measures, scenario `{}` ({unit}; ROI = (PV fiscal − PV costs) / PV costs, BCR = PV public value / PV costs, payback = breakeven year)",
+            m.scenarios[*s]
+        );
+        let _ = writeln!(
+            o,
+            "{:<26} {:>12} {:>8} {:>8} {:>10}",
+            "theme", "public NPV", "BCR", "ROI", "payback"
+        );
+        for (i, (name, x)) in outcome_rows(m, e).into_iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "{:<26} {:>12.2} {:>8.2} {:>7.0}% {:>10}",
+                name,
+                l.public_npv[i] * k,
+                l.bcr[i],
+                l.roi[i] * 100.0,
+                opt(
+                    x.breakeven_year.map(f64::from),
+                    |y| format!("year {y}"),
+                    "none"
+                ),
+            );
+        }
+        let _ = writeln!(o, "Net present budget impact per agency ({unit})");
+        for (p, v) in m.partners.iter().zip(&l.budget_impact) {
+            let _ = writeln!(o, "  {:<12} {:>8.2}", p.id, v * k);
+        }
+    }
     if m.themes.iter().any(|t| t.indicative) {
         let _ = writeln!(
             o,
@@ -318,6 +354,16 @@ pub fn summary_csv(s: &crate::summary::Summary) -> String {
     }
     for p in &s.partners {
         stat(&format!("partner.{}", p.id), "npv", &p.npv);
+    }
+    if let Some(l) = &s.local {
+        for e in &l.entities {
+            stat(&e.id, "public_value_npv", &e.public_value_npv);
+            stat(&e.id, "public_value_bcr", &e.public_value_bcr);
+            stat(&e.id, "roi", &e.roi);
+        }
+        for p in &l.budget_impact {
+            stat(&format!("partner.{}", p.id), "budget_impact", &p.npv);
+        }
     }
     o
 }
@@ -499,6 +545,59 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             p.npv.mean * k,
             p.p_negative * 100.0
         );
+    }
+    if let Some(l) = &s.local {
+        let _ = writeln!(
+            o,
+            "\nLocal cost-benefit measures (median [P10, P90]): public value NPV ({unit}), public value BCR, ROI = (PV fiscal − PV costs) / PV costs, payback year"
+        );
+        let q = |st: &crate::summary::Stat, p: f64| {
+            st.percentiles
+                .iter()
+                .find(|x| (x.p - p).abs() < 1e-12)
+                .map_or(f64::NAN, |x| x.value)
+        };
+        for e in &l.entities {
+            let pb: Vec<String> = e
+                .payback_year
+                .iter()
+                .filter(|y| y.p >= 0.005)
+                .map(|y| match y.year {
+                    Some(t) => format!("Y{t}: {:.0}%", y.p * 100.0),
+                    None => format!("none: {:.0}%", y.p * 100.0),
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "  {:<22} NPV {:.2} [{:.2}, {:.2}]  BCR {:.2} [{:.2}, {:.2}]  ROI {:.0}% [{:.0}, {:.0}]  payback {}",
+                e.id,
+                q(&e.public_value_npv, 0.5) * k,
+                q(&e.public_value_npv, 0.1) * k,
+                q(&e.public_value_npv, 0.9) * k,
+                q(&e.public_value_bcr, 0.5),
+                q(&e.public_value_bcr, 0.1),
+                q(&e.public_value_bcr, 0.9),
+                q(&e.roi, 0.5) * 100.0,
+                q(&e.roi, 0.1) * 100.0,
+                q(&e.roi, 0.9) * 100.0,
+                pb.join(" ")
+            );
+        }
+        let _ = writeln!(
+            o,
+            "Net present budget impact per agency ({unit}): cashable fiscal benefits less its share of the costs"
+        );
+        for p in &l.budget_impact {
+            let _ = writeln!(
+                o,
+                "  {:<12} median {:>8.2} [{:.2}, {:.2}]  P(impact < 0) = {:.1}%",
+                p.id,
+                q(&p.npv, 0.5) * k,
+                q(&p.npv, 0.1) * k,
+                q(&p.npv, 0.9) * k,
+                p.p_negative * 100.0
+            );
+        }
     }
     if let Some(c) = &s.correlation {
         let _ = writeln!(

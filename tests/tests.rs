@@ -16,6 +16,8 @@ mod conventions;
 mod correlations;
 /// The Monte Carlo engine: determinism, accuracy, correlations, bad distribution files.
 mod engine;
+/// Outcome-level themes (the local cost-benefit method) and the shipped local example.
+mod local;
 /// Every statistic of the run summary against closed forms and the kept draws.
 mod oracles;
 /// Bad input and faults: no panic, no abort, nothing written outside `--out`, no silent NaN.
