@@ -497,13 +497,20 @@ pub fn theme_figs(
                         // ∃ e ∈ [slo, shi]: lo ≤ c0 + e·x ≤ hi, i.e. lo − c0 ≤ e·x ≤ hi − c0.
                         // When x ≥ 0 (PV of benefits, or any x whose band forces it): the
                         // interval [slo·x, shi·x] meets [lo − c0, hi − c0].
-                        let xs_nonneg = fname == "npv_without" || fname == "single_party";
-                        let rows = if xs_nonneg || lo > c0.c && c0.a.iter().all(|a| *a == 0.0) {
+                        // npv_without has x = −PV of benefits ≤ 0 and single_party x = PV of
+                        // benefits ≥ 0: the figure's range over e has known ends.
+                        let signed = fname == "npv_without" || fname == "single_party";
+                        let rows = if signed || lo > c0.c && c0.a.iter().all(|a| *a == 0.0) {
+                            let (low_end, high_end) = if fname == "npv_without" {
+                                (shi, slo)
+                            } else {
+                                (slo, shi)
+                            };
                             let rows = vec![
-                                row(&x.scale(shi).add(&c0, 1.0), lo, f64::INFINITY),
-                                row(&x.scale(slo).add(&c0, 1.0), f64::NEG_INFINITY, hi),
+                                row(&x.scale(high_end).add(&c0, 1.0), lo, f64::INFINITY),
+                                row(&x.scale(low_end).add(&c0, 1.0), f64::NEG_INFINITY, hi),
                             ];
-                            if xs_nonneg {
+                            if signed {
                                 rows
                             } else {
                                 let mut r = rows;
@@ -1229,4 +1236,62 @@ pub fn evaluate_fit(p: &Published, conv: &Conventions, themes: Vec<ThemeFit>) ->
         themes,
         inside,
     }
+}
+
+/// A certificate for a figure outside its band: the figures it cannot be reproduced together with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Certificate {
+    /// Forcing the figure into its band together with these reproduced figures is infeasible for
+    /// every cost schedule and every choice of shares within their printed rounding; the set is
+    /// irreducible (dropping any one member makes it feasible).
+    Infeasible(Vec<Key>),
+    /// The figure fits together with every reproduced figure: it is not a proven discrepancy.
+    Fits,
+}
+
+/// Whether the figures `keys` (all of the model's figures in proof mode) can hold together.
+pub fn jointly_feasible(p: &Published, conv: &Conventions, keys: &[Key]) -> Result<bool, String> {
+    let (prob, _) = proof_problem(p, conv);
+    let idx = keys
+        .iter()
+        .map(|k| {
+            prob.figs
+                .iter()
+                .position(|f| f.key == *k)
+                .ok_or_else(|| format!("no published figure {k}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(prob.feasible(&idx))
+}
+
+/// Certificates for the figures `out`, given the figures a model reproduces. Figures the fit does
+/// not model (e.g. constants) are skipped from `reproduced`.
+pub fn certificates(
+    p: &Published,
+    conv: &Conventions,
+    reproduced: &[Key],
+    out: &[Key],
+) -> Vec<(Key, Certificate)> {
+    let (prob, _) = proof_problem(p, conv);
+    let pos = |k: &Key| prob.figs.iter().position(|f| f.key == *k);
+    let keep: Vec<usize> = reproduced.iter().filter_map(pos).collect();
+    out.iter()
+        .filter_map(|k| pos(k).map(|i| (k.clone(), i)))
+        .map(|(k, i)| {
+            // Try the figure's own theme first (small), then everything.
+            let local: Vec<usize> = keep
+                .iter()
+                .copied()
+                .filter(|j| prob.figs[*j].key.theme == k.theme)
+                .collect();
+            let set = prob.conflict(i, &local).or_else(|| prob.conflict(i, &keep));
+            let cert = match set {
+                Some(s) => {
+                    Certificate::Infeasible(s.iter().map(|j| prob.figs[*j].key.clone()).collect())
+                }
+                None => Certificate::Fits,
+            };
+            (k, cert)
+        })
+        .collect()
 }
