@@ -435,9 +435,7 @@ pub fn theme_figs(
         for (s, pr) in v.iter().enumerate() {
             let l = match name {
                 "net_annual" => fs[s].annual.clone(),
-                "pct_addressable" => fs[s]
-                    .annual
-                    .scale(1.0 / t.addressable_spend_bn.value),
+                "pct_addressable" => fs[s].annual.scale(1.0 / t.addressable_spend_bn.value),
                 _ => fs[s].npv.clone(),
             };
             out.push(single(key(name, s), &l, pr, mode));
@@ -561,7 +559,10 @@ fn structure(lay: &Layout) -> Vec<Row> {
 fn upper_bound(t: &PubTheme) -> f64 {
     let f = &t.figures;
     let mut m: f64 = 1.0;
-    for v in [&f.npv_5yr, &f.pilot_totals, &f.net_annual].into_iter().flatten() {
+    for v in [&f.npv_5yr, &f.pilot_totals, &f.net_annual]
+        .into_iter()
+        .flatten()
+    {
         for x in v {
             m = m.max(x.value.abs());
         }
@@ -719,15 +720,14 @@ impl Problem {
             .map(|v| v.is_some_and(|v| sol.value(v) > 0.5))
             .collect();
         let keep: Vec<usize> = (0..inside.len()).filter(|i| inside[*i]).collect();
-        let x = self.centre(&keep).unwrap_or_else(|| vars.iter().map(|v| sol.value(*v)).collect());
+        let x = self
+            .centre(&keep)
+            .unwrap_or_else(|| vars.iter().map(|v| sol.value(*v)).collect());
         for (i, f) in self.figs.iter().enumerate() {
-            inside[i] = f
-                .rows
-                .iter()
-                .all(|r| {
-                    let v = r.value(&x);
-                    v >= r.lo - 1e-9 && v <= r.hi + 1e-9
-                });
+            inside[i] = f.rows.iter().all(|r| {
+                let v = r.value(&x);
+                v >= r.lo - 1e-9 && v <= r.hi + 1e-9
+            });
         }
         Some(Solved { x, inside })
     }
@@ -1051,10 +1051,7 @@ fn fit_shares(
                 };
                 let mut a = vec![0.0; np];
                 a[pi] = xl.value(x);
-                let l = Lin {
-                    a,
-                    c: c0.value(x),
-                };
+                let l = Lin { a, c: c0.value(x) };
                 prob.figs.push(single(
                     Key {
                         theme: t.id.clone(),
