@@ -414,11 +414,11 @@ pub fn theme_figs(
     let figs = &t.figures;
     if let Some(rows) = &figs.rows {
         for i in 0..lay.h {
-            for s in 0..ns {
+            for (s, (f, r)) in fs.iter().zip(rows).enumerate() {
                 out.push(single(
                     key(&format!("year_{}", i + 1), s),
-                    &fs[s].rows[i],
-                    &rows[s][i],
+                    &f.rows[i],
+                    &r[i],
                     mode,
                 ));
             }
@@ -1111,7 +1111,6 @@ fn inside_at(figs: &[Fig], x: &[f64]) -> Vec<bool> {
 
 /// Fit every theme and the headline total under `conv`.
 pub fn joint_fit(p: &Published, conv: &Conventions) -> JointFit {
-    let ns = p.scenarios.len();
     let mut best: Option<JointFit> = None;
     // Start from the printed shares (over the allocated total, or as printed).
     let mut shares: Vec<Option<Vec<(String, f64)>>> = p
@@ -1201,7 +1200,6 @@ pub fn joint_fit(p: &Published, conv: &Conventions) -> JointFit {
         if improved {
             best = Some(fit.clone());
         }
-        let _ = ns;
         if !improved && prev.is_some() {
             break;
         }
