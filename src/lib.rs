@@ -10,6 +10,7 @@ pub mod dist;
 pub mod distfile;
 pub mod engine;
 pub mod error;
+pub mod fit;
 pub mod format;
 pub mod input;
 pub mod kernel;

@@ -431,12 +431,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         reproduce::to_markdown(&rows, &mname, &pname),
                     ),
                     ("README.md", reproduce::to_readme(&rows)),
+                    ("certificates.md", reproduce::certificates_md(&p, &rows)),
                 ];
                 for (f, body) in files {
                     write_atomic(&dir.join(f), body.as_bytes()).map_err(Failure::Input)?;
                 }
                 eprintln!(
-                    "wrote {}/reproduction.csv, reproduction.md, README.md",
+                    "wrote {}/reproduction.csv, reproduction.md, README.md, certificates.md",
                     dir.display()
                 );
             }

@@ -88,7 +88,12 @@ fn the_headline_figures_are_reproduced() {
 fn reproduce_regenerates_the_committed_results_byte_for_byte() {
     let dir = temp_dir("reproduce");
     run_ok(bin().args(["reproduce", "--out"]).arg(&dir));
-    for f in ["reproduction.csv", "reproduction.md", "README.md"] {
+    for f in [
+        "reproduction.csv",
+        "reproduction.md",
+        "README.md",
+        "certificates.md",
+    ] {
         let fresh = fs::read(dir.join(f)).unwrap();
         let committed = fs::read(format!("results/ey2013/{f}")).unwrap();
         assert!(
@@ -97,4 +102,57 @@ fn reproduce_regenerates_the_committed_results_byte_for_byte() {
         );
     }
     let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_certificate_is_rechecked_by_solving_its_conflicting_set_again() {
+    use npvrisk::fit::{Certificate, Conventions, jointly_feasible};
+    use npvrisk::reproduce::{certify, key_of};
+    let p = parse_published("published", EY2013_PUBLISHED).unwrap();
+    let rows = rows();
+    let reproduced: Vec<_> = rows.iter().filter(|r| r.within).map(key_of).collect();
+    let certs = certify(&p, &rows);
+    assert_eq!(certs.len(), rows.iter().filter(|r| !r.within).count());
+    let conv = Conventions::SHIPPED;
+    let mut proven = 0;
+    for (k, c) in &certs {
+        match c {
+            Certificate::Infeasible(set) => {
+                proven += 1;
+                assert!(set.iter().all(|m| reproduced.contains(m)), "{k}: {set:?}");
+                let mut all = set.clone();
+                all.push(k.clone());
+                assert!(!jointly_feasible(&p, &conv, &all).unwrap(), "{k}: {set:?}");
+                // Irreducible: without any one member the rest fits with the figure.
+                for i in 0..set.len() {
+                    let mut fewer = all.clone();
+                    fewer.remove(i);
+                    assert!(jointly_feasible(&p, &conv, &fewer).unwrap(), "{k}: {set:?}");
+                }
+            }
+            Certificate::Fits => {
+                let mut all: Vec<_> = reproduced
+                    .iter()
+                    .filter(|r| r.figure != "addressable_spend")
+                    .cloned()
+                    .collect();
+                all.push(k.clone());
+                assert!(jointly_feasible(&p, &conv, &all).unwrap(), "{k}");
+            }
+        }
+    }
+    // The printed figures that contradict each other outright are proven (e.g. the annex
+    // summaries against their own pilot tables).
+    assert!(proven >= 30, "{proven} proven");
+}
+
+#[test]
+fn the_joint_fit_is_deterministic_and_keeps_at_least_as_many_figures_as_the_shipped_model() {
+    use npvrisk::fit::{Conventions, joint_fit};
+    let p = parse_published("published", EY2013_PUBLISHED).unwrap();
+    let a = joint_fit(&p, &Conventions::SHIPPED);
+    let b = joint_fit(&p, &Conventions::SHIPPED);
+    assert_eq!(a, b);
+    assert_eq!(a.inside.len(), rows().len());
+    assert!(a.count() >= tally(&rows()).within, "{}", a.count());
 }

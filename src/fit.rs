@@ -1,0 +1,1292 @@
+//! The joint fit behind `npvrisk calibrate`: the unpublished parameters of each theme are chosen
+//! so that as many published figures as possible lie inside their rounding bands, and every
+//! figure left outside carries a checkable certificate.
+//!
+//! At fixed conventions every published figure is linear in a theme's unknowns
+//!
+//! - `g_s`, the gross benefit at full potential in scenario `s`;
+//! - `F_t ≥ 0`, the fixed (one-off plus ongoing) cost of year `t`, one schedule per cost group
+//!   (one group when the theme's costs are shared, else one per scenario);
+//! - `O`, the flat ongoing cost (`0 ≤ O ≤ F_t` in every year), which lowers the steady state;
+//! - `V ≥ 0`, the activity-scaled cost at full activity (it follows the profile, or is flat under
+//!   the alternative convention);
+//!
+//! and a partner's figure is its share times such a linear form. A band `lo ≤ a·x + c ≤ hi` with a
+//! binary indicator and big-M bounds turns "maximise the number of figures inside their bands" into
+//! a mixed-integer linear program, solved one theme at a time with `good_lp`'s pure-Rust
+//! `microlp` backend; the headline totals are then fitted over the three headline themes with the
+//! themes' fitted figures held in their bands, and the partner shares last, given the costs.
+//!
+//! The secondary objective, given the set of figures kept, is the least sum over all single-valued
+//! figures of the distance to the band centre in units of the tolerance (an LP). Both solves are
+//! deterministic (single-threaded simplex, fixed variable and constraint order), and the model
+//! file rounds every amount to 1e-6, so the output is the same bytes on every run.
+//!
+//! Certificates (see [`certificate`]): for a figure outside its band, the program consisting of
+//! its band and the bands of the figures the fit reproduces is solved as an LP. If it is
+//! infeasible, deletion filtering shrinks the reproduced set to an irreducible conflicting set.
+//! Partner figures enter certificates through their exact projection onto the theme's unknowns
+//! (their share free within the printed share's rounding), which can only widen the feasible set:
+//! an infeasible certificate is therefore a proof for every choice of shares.
+
+use good_lp::{
+    Expression, ProblemVariables, ResolutionError, Solution, SolverModel, Variable, microlp,
+    variable,
+};
+
+use crate::kernel::slid_profile_pv;
+use crate::model::{ThemeInputs, discount_factors};
+use crate::published::{CostRule, Printed, PubTheme, Published};
+
+/// The report's discount rate (§3.4).
+pub const RATE: f64 = 0.035;
+
+/// How partner shares whose printed values do not add up to 100% are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareRule {
+    /// Shares are taken over the allocated total: effective shares sum to 1 and stand in the
+    /// ratios of shares inside their printed rounding.
+    Allocated,
+    /// Each share lies inside its printed rounding; the remainder goes to an explicit
+    /// "unallocated" partner.
+    Unallocated,
+}
+
+/// The modelling conventions a fit is made under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conventions {
+    /// Year 1 is discounted by one year (else year 1 is the undiscounted base year).
+    pub year1_discounted: bool,
+    /// The activity-scaled cost follows the benefit profile (else it is flat).
+    pub scaled_follows_profile: bool,
+    pub shares: ShareRule,
+}
+
+impl Conventions {
+    /// The conventions of the shipped model.
+    pub const SHIPPED: Conventions = Conventions {
+        year1_discounted: false,
+        scaled_follows_profile: true,
+        shares: ShareRule::Allocated,
+    };
+
+    /// Every combination considered, the shipped one first.
+    pub fn all() -> Vec<Conventions> {
+        let mut v = vec![Conventions::SHIPPED];
+        for y in [false, true] {
+            for f in [true, false] {
+                for s in [ShareRule::Allocated, ShareRule::Unallocated] {
+                    let c = Conventions {
+                        year1_discounted: y,
+                        scaled_follows_profile: f,
+                        shares: s,
+                    };
+                    if c != Conventions::SHIPPED {
+                        v.push(c);
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    /// A short description.
+    pub fn label(&self) -> String {
+        format!(
+            "year 1 {}; activity-scaled cost {}; shares {}",
+            if self.year1_discounted {
+                "discounted"
+            } else {
+                "undiscounted"
+            },
+            if self.scaled_follows_profile {
+                "follows the profile"
+            } else {
+                "flat"
+            },
+            match self.shares {
+                ShareRule::Allocated => "over the allocated total",
+                ShareRule::Unallocated => "as printed, remainder unallocated",
+            }
+        )
+    }
+
+    /// Discount factors for `h` years.
+    pub fn discount_factors(&self, h: usize) -> Vec<f64> {
+        let df = discount_factors(&vec![RATE; h], 1);
+        if self.year1_discounted {
+            df.iter().map(|d| d / (1.0 + RATE)).collect()
+        } else {
+            df
+        }
+    }
+}
+
+/// The exact identity of a published figure, as in the reproduction table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    pub theme: String,
+    /// E.g. `year_2`, `net_annual`, `annual.DH`.
+    pub figure: String,
+    pub scenario: String,
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({})", self.theme, self.figure, self.scenario)
+    }
+}
+
+/// `lo ≤ a·x + c ≤ hi` over a problem's variables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub a: Vec<f64>,
+    pub c: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl Row {
+    fn value(&self, x: &[f64]) -> f64 {
+        self.c + self.a.iter().zip(x).map(|(a, b)| a * b).sum::<f64>()
+    }
+}
+
+/// One published figure as constraints on a problem's variables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fig {
+    pub key: Key,
+    /// All rows must hold for the figure to be inside its band.
+    pub rows: Vec<Row>,
+    /// For single-valued figures: the value's linear form (a, c), its band centre and tolerance.
+    pub value: Option<(Vec<f64>, f64, f64, f64)>,
+}
+
+/// A linear form over one theme's unknowns.
+#[derive(Debug, Clone, PartialEq)]
+struct Lin {
+    a: Vec<f64>,
+    c: f64,
+}
+
+impl Lin {
+    fn zero(n: usize) -> Lin {
+        Lin {
+            a: vec![0.0; n],
+            c: 0.0,
+        }
+    }
+    fn add(&self, o: &Lin, k: f64) -> Lin {
+        Lin {
+            a: self.a.iter().zip(&o.a).map(|(x, y)| x + k * y).collect(),
+            c: self.c + k * o.c,
+        }
+    }
+    fn scale(&self, k: f64) -> Lin {
+        Lin {
+            a: self.a.iter().map(|x| x * k).collect(),
+            c: self.c * k,
+        }
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        self.c + self.a.iter().zip(x).map(|(a, b)| a * b).sum::<f64>()
+    }
+}
+
+/// Where a theme's unknowns sit in its variable vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    pub scenarios: usize,
+    pub groups: usize,
+    pub h: usize,
+}
+
+impl Layout {
+    fn of(t: &PubTheme, scenarios: usize) -> Layout {
+        Layout {
+            scenarios,
+            groups: if t.costs == CostRule::Shared {
+                1
+            } else {
+                scenarios
+            },
+            h: t.profile[0].len(),
+        }
+    }
+    pub fn n(&self) -> usize {
+        self.scenarios + self.groups * (self.h + 2)
+    }
+    pub fn g(&self, s: usize) -> usize {
+        s
+    }
+    pub fn group(&self, s: usize) -> usize {
+        if self.groups == 1 { 0 } else { s }
+    }
+    pub fn f(&self, k: usize, t: usize) -> usize {
+        self.scenarios + k * (self.h + 2) + t
+    }
+    pub fn o(&self, k: usize) -> usize {
+        self.f(k, self.h)
+    }
+    pub fn v(&self, k: usize) -> usize {
+        self.f(k, self.h + 1)
+    }
+}
+
+/// Linear forms of one theme in one scenario.
+struct Forms {
+    rows: Vec<Lin>,
+    npv: Lin,
+    pvb: Lin,
+    pvc: Lin,
+    annual: Lin,
+    /// PV of benefits with the profile slid by `j` whole years, `j = 0..=h`.
+    slid: Vec<Lin>,
+}
+
+fn forms(t: &PubTheme, lay: &Layout, conv: &Conventions, s: usize) -> Forms {
+    let n = lay.n();
+    let h = lay.h;
+    let df = conv.discount_factors(h);
+    let p: Vec<f64> = t.profile[s].iter().map(|x| x.value).collect();
+    let k = lay.group(s);
+    let q: Vec<f64> = if conv.scaled_follows_profile {
+        p.clone()
+    } else {
+        vec![1.0; h]
+    };
+    let mut rows = Vec::new();
+    let mut pvb = Lin::zero(n);
+    let mut pvc = Lin::zero(n);
+    for i in 0..h {
+        let mut r = Lin::zero(n);
+        r.a[lay.g(s)] = df[i] * p[i];
+        r.a[lay.f(k, i)] = -df[i];
+        r.a[lay.v(k)] = -df[i] * q[i];
+        rows.push(r);
+        pvb.a[lay.g(s)] += df[i] * p[i];
+        pvc.a[lay.f(k, i)] += df[i];
+        pvc.a[lay.v(k)] += df[i] * q[i];
+    }
+    let npv = pvb.add(&pvc, -1.0);
+    let mut annual = Lin::zero(n);
+    annual.a[lay.g(s)] = 1.0;
+    annual.a[lay.o(k)] = -1.0;
+    annual.a[lay.v(k)] = -1.0;
+    let mut unit = Vec::new();
+    slid_profile_pv(&profile_inputs(&p), &df, &mut unit);
+    unit.push(0.0);
+    let slid = unit
+        .iter()
+        .map(|u| {
+            let mut l = Lin::zero(n);
+            l.a[lay.g(s)] = *u;
+            l
+        })
+        .collect();
+    Forms {
+        rows,
+        npv,
+        pvb,
+        pvc,
+        annual,
+        slid,
+    }
+}
+
+fn profile_inputs(p: &[f64]) -> ThemeInputs {
+    let h = p.len();
+    ThemeInputs {
+        addressable_spend_bn: 1.0,
+        profile: p.to_vec(),
+        delay_years: 0.0,
+        cohort: None,
+        engagement: 1.0,
+        gross_benefit: 1.0,
+        realisation: 1.0,
+        cashability: 1.0,
+        optimism_bias_benefit: 0.0,
+        optimism_bias_cost: 0.0,
+        one_off_costs_bn: vec![0.0; h],
+        ongoing_costs_bn: vec![0.0; h],
+        scaled_cost: 0.0,
+        partner_shares: vec![1.0],
+    }
+}
+
+/// Whether bands are shrunk for a fit (so that the model file's rounding keeps figures inside)
+/// or exact (for certificates, which must be relaxations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Fit,
+    Proof,
+}
+
+/// Share of the tolerance kept clear at each end of a band when fitting.
+const MARGIN: f64 = 0.02;
+/// Strictness of "NPV still positive" in a whole-year delay when fitting, £bn.
+const DELAY_EPS: f64 = 1e-4;
+
+fn band(p: &Printed, mode: Mode) -> (f64, f64) {
+    let m = if mode == Mode::Fit {
+        MARGIN * p.tolerance
+    } else {
+        0.0
+    };
+    (p.value - p.tolerance + m, p.value + p.tolerance - m)
+}
+
+fn single(key: Key, l: &Lin, p: &Printed, mode: Mode) -> Fig {
+    let (lo, hi) = band(p, mode);
+    Fig {
+        key,
+        rows: vec![Row {
+            a: l.a.clone(),
+            c: l.c,
+            lo,
+            hi,
+        }],
+        value: Some((l.a.clone(), l.c, p.value, p.tolerance)),
+    }
+}
+
+fn row(l: &Lin, lo: f64, hi: f64) -> Row {
+    Row {
+        a: l.a.clone(),
+        c: l.c,
+        lo,
+        hi,
+    }
+}
+
+/// The range of a theme's effective share of partner `p` (printed shares inside their rounding,
+/// read under `rule`).
+pub fn share_range(t: &PubTheme, pid: &str, rule: ShareRule) -> Option<(f64, f64)> {
+    let (_, s) = t.partner_shares.iter().find(|(id, _)| id == pid)?;
+    let (lo, hi) = (s.value - s.tolerance, s.value + s.tolerance);
+    match rule {
+        ShareRule::Unallocated => Some((lo, hi)),
+        ShareRule::Allocated => {
+            let (mut olo, mut ohi) = (0.0, 0.0);
+            for (id, q) in &t.partner_shares {
+                if id != pid {
+                    olo += q.value - q.tolerance;
+                    ohi += q.value + q.tolerance;
+                }
+            }
+            Some((lo / (lo + ohi), hi / (hi + olo)))
+        }
+    }
+}
+
+/// What a partner figure multiplies its share with: `figure = c0 + share × x` (x a linear form).
+fn partner_form(f: &Forms, fname: &str, budget: Option<f64>) -> Option<(Lin, Lin)> {
+    let n = f.npv.a.len();
+    let z = Lin::zero(n);
+    Some(match fname {
+        "annual" | "budget_table_annual" => (z, f.annual.clone()),
+        "pct_budget" => (z, f.annual.scale(1.0 / budget?)),
+        "npv_share" => (z, f.npv.clone()),
+        "npv_without" => (f.npv.clone(), f.pvb.scale(-1.0)),
+        "single_party" => (f.pvc.scale(-1.0), f.pvb.clone()),
+        _ => return None,
+    })
+}
+
+/// The figures of one theme over its own unknowns. Partner figures use `shares` (effective
+/// share per partner id) when given, else their projection with the share free in its range.
+pub fn theme_figs(
+    p: &Published,
+    t: &PubTheme,
+    conv: &Conventions,
+    mode: Mode,
+    shares: Option<&[(String, f64)]>,
+) -> (Layout, Vec<Fig>) {
+    let ns = p.scenarios.len();
+    let lay = Layout::of(t, ns);
+    let fs: Vec<Forms> = (0..ns).map(|s| forms(t, &lay, conv, s)).collect();
+    let key = |fig: &str, s: usize| Key {
+        theme: t.id.clone(),
+        figure: fig.to_string(),
+        scenario: p.scenarios[s].clone(),
+    };
+    let mut out = Vec::new();
+    let figs = &t.figures;
+    if let Some(rows) = &figs.rows {
+        for i in 0..lay.h {
+            for (s, (f, r)) in fs.iter().zip(rows).enumerate() {
+                out.push(single(
+                    key(&format!("year_{}", i + 1), s),
+                    &f.rows[i],
+                    &r[i],
+                    mode,
+                ));
+            }
+        }
+    }
+    let simple: [(&str, &Option<Vec<Printed>>); 4] = [
+        ("npv_5yr", &figs.npv_5yr),
+        ("pilot_total", &figs.pilot_totals),
+        ("net_annual", &figs.net_annual),
+        ("pct_addressable", &figs.pct_addressable),
+    ];
+    for (name, vals) in simple {
+        let Some(v) = vals else { continue };
+        for (s, pr) in v.iter().enumerate() {
+            let l = match name {
+                "net_annual" => fs[s].annual.clone(),
+                "pct_addressable" => fs[s].annual.scale(1.0 / t.addressable_spend_bn.value),
+                _ => fs[s].npv.clone(),
+            };
+            out.push(single(key(name, s), &l, pr, mode));
+        }
+    }
+    if let Some(v) = &figs.leakage_to_zero {
+        for (s, pr) in v.iter().enumerate() {
+            let (lo, hi) = band(pr, mode);
+            out.push(Fig {
+                key: key("leakage_to_zero", s),
+                rows: vec![
+                    row(&fs[s].npv.add(&fs[s].pvb, -lo), 0.0, f64::INFINITY),
+                    row(&fs[s].npv.add(&fs[s].pvb, -hi), f64::NEG_INFINITY, 0.0),
+                ],
+                value: None,
+            });
+        }
+    }
+    if let Some(v) = &figs.delay_to_zero {
+        for (s, pr) in v.iter().enumerate() {
+            let k = pr.value.round() as usize;
+            let eps = if mode == Mode::Fit { DELAY_EPS } else { 0.0 };
+            let at = |j: usize| fs[s].slid[j.min(lay.h)].add(&fs[s].pvc, -1.0);
+            let mut rows = vec![row(&at(k), f64::NEG_INFINITY, -eps)];
+            if k >= 1 {
+                rows.push(row(&at(k - 1), eps, f64::INFINITY));
+            }
+            out.push(Fig {
+                key: key("delay_to_zero", s),
+                rows,
+                value: None,
+            });
+        }
+    }
+    for (pid, figures) in &figs.partners {
+        let budget = p
+            .partners
+            .iter()
+            .find(|q| q.id == *pid)
+            .and_then(|q| q.budget.as_ref().map(|b| b.1.value));
+        for (fname, vals) in figures {
+            for (s, pr) in vals.iter().enumerate() {
+                let Some((c0, x)) = partner_form(&fs[s], fname, budget) else {
+                    continue;
+                };
+                let k = key(&format!("{fname}.{pid}"), s);
+                let (lo, hi) = band(pr, mode);
+                match shares {
+                    Some(sh) => {
+                        let e = sh.iter().find(|(id, _)| id == pid).map_or(0.0, |x| x.1);
+                        out.push(single(k, &c0.add(&x, e), pr, mode));
+                    }
+                    None => {
+                        let Some((slo, shi)) = share_range(t, pid, conv.shares) else {
+                            continue;
+                        };
+                        // ∃ e ∈ [slo, shi]: lo ≤ c0 + e·x ≤ hi, i.e. lo − c0 ≤ e·x ≤ hi − c0.
+                        // When x ≥ 0 (PV of benefits, or any x whose band forces it): the
+                        // interval [slo·x, shi·x] meets [lo − c0, hi − c0].
+                        // npv_without has x = −PV of benefits ≤ 0 and single_party x = PV of
+                        // benefits ≥ 0: the figure's range over e has known ends.
+                        let signed = fname == "npv_without" || fname == "single_party";
+                        let rows = if signed || lo > c0.c && c0.a.iter().all(|a| *a == 0.0) {
+                            let (low_end, high_end) = if fname == "npv_without" {
+                                (shi, slo)
+                            } else {
+                                (slo, shi)
+                            };
+                            let rows = vec![
+                                row(&x.scale(high_end).add(&c0, 1.0), lo, f64::INFINITY),
+                                row(&x.scale(low_end).add(&c0, 1.0), f64::NEG_INFINITY, hi),
+                            ];
+                            if signed {
+                                rows
+                            } else {
+                                let mut r = rows;
+                                r.push(row(&x, 0.0, f64::INFINITY));
+                                r
+                            }
+                        } else {
+                            // c0 = 0 and a band reaching 0 or below: x lies in the hull
+                            // of [lo, hi] / e over e ∈ [slo, shi].
+                            let xlo = if lo >= 0.0 { lo / shi } else { lo / slo };
+                            let xhi = if hi >= 0.0 { hi / slo } else { hi / shi };
+                            vec![row(&x, xlo, xhi)]
+                        };
+                        out.push(Fig {
+                            key: k,
+                            rows,
+                            value: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    (lay, out)
+}
+
+/// Structural constraints of a theme: the ongoing cost is at most each year's fixed cost.
+fn structure(lay: &Layout) -> Vec<Row> {
+    let n = lay.n();
+    let mut out = Vec::new();
+    for k in 0..lay.groups {
+        for t in 0..lay.h {
+            let mut a = vec![0.0; n];
+            a[lay.f(k, t)] = 1.0;
+            a[lay.o(k)] = -1.0;
+            out.push(Row {
+                a,
+                c: 0.0,
+                lo: 0.0,
+                hi: f64::INFINITY,
+            });
+        }
+    }
+    out
+}
+
+/// Upper bound on every unknown of a theme, £bn: far above any published amount of the theme.
+fn upper_bound(t: &PubTheme) -> f64 {
+    let f = &t.figures;
+    let mut m: f64 = 1.0;
+    for v in [&f.npv_5yr, &f.pilot_totals, &f.net_annual]
+        .into_iter()
+        .flatten()
+    {
+        for x in v {
+            m = m.max(x.value.abs());
+        }
+    }
+    if let Some(r) = &f.rows {
+        for x in r.iter().flatten() {
+            m = m.max(x.value.abs());
+        }
+    }
+    4.0 * m
+}
+
+/// A problem: variables in boxes, hard rows, and figures.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub ub: Vec<f64>,
+    pub lb: Vec<f64>,
+    pub hard: Vec<Row>,
+    pub figs: Vec<Fig>,
+}
+
+fn expr(vars: &[Variable], a: &[f64], c: f64) -> Expression {
+    let mut e = Expression::from(c);
+    for (v, k) in vars.iter().zip(a) {
+        if *k != 0.0 {
+            e.add_mul(*k, *v);
+        }
+    }
+    e
+}
+
+fn box_range(r: &Row, lb: &[f64], ub: &[f64]) -> (f64, f64) {
+    let (mut lo, mut hi) = (r.c, r.c);
+    for ((a, l), u) in r.a.iter().zip(lb).zip(ub) {
+        if *a >= 0.0 {
+            lo += a * l;
+            hi += a * u;
+        } else {
+            lo += a * u;
+            hi += a * l;
+        }
+    }
+    (lo, hi)
+}
+
+fn add_row<M: SolverModel>(m: M, vars: &[Variable], r: &Row) -> M {
+    let e = expr(vars, &r.a, r.c);
+    let m = if r.lo.is_finite() {
+        m.with(e.clone().geq(r.lo))
+    } else {
+        m
+    };
+    if r.hi.is_finite() {
+        m.with(e.leq(r.hi))
+    } else {
+        m
+    }
+}
+
+/// Whether a figure is a theme-level (or total) figure rather than a partner's: the fit keeps as
+/// many theme-level figures as possible first (they define the cost-benefit model), and only then
+/// as many partner figures (which follow from the separately printed allocation table).
+pub fn is_theme_level(k: &Key) -> bool {
+    !k.figure.contains('.')
+}
+
+/// Outcome of a count maximisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Solved {
+    pub x: Vec<f64>,
+    pub inside: Vec<bool>,
+}
+
+impl Problem {
+    fn vars(&self, pv: &mut ProblemVariables) -> Vec<Variable> {
+        self.lb
+            .iter()
+            .zip(&self.ub)
+            .map(|(l, u)| pv.add(variable().min(*l).max(*u)))
+            .collect()
+    }
+
+    /// Whether the hard rows and the rows of the figures `keep` can all hold.
+    pub fn feasible(&self, keep: &[usize]) -> bool {
+        let mut pv = ProblemVariables::new();
+        let vars = self.vars(&mut pv);
+        let mut m = pv.minimise(Expression::from(0.0)).using(microlp);
+        for r in &self.hard {
+            m = add_row(m, &vars, r);
+        }
+        for &i in keep {
+            for r in &self.figs[i].rows {
+                m = add_row(m, &vars, r);
+            }
+        }
+        match m.solve() {
+            Ok(_) => true,
+            Err(ResolutionError::Infeasible) => false,
+            Err(e) => panic!("LP solver failed: {e}"),
+        }
+    }
+
+    /// Maximise the number of figures inside their bands (figures in `forced` must be), then,
+    /// with that set, minimise the distance of single-valued figures from their band centres.
+    /// Only the figures in `candidates` (all when `None`) take part in the count.
+    pub fn maximise(&self, forced: &[usize], candidates: Option<&[usize]>) -> Option<Solved> {
+        let mut pv = ProblemVariables::new();
+        let vars = self.vars(&mut pv);
+        let z: Vec<Option<Variable>> = (0..self.figs.len())
+            .map(|i| {
+                if forced.contains(&i) {
+                    Some(pv.add(variable().min(1.0).max(1.0)))
+                } else if candidates.is_none_or(|c| c.contains(&i)) {
+                    Some(pv.add(variable().binary()))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        // Lexicographic: theme-level figures first, then the partner figures (see [`weight`]).
+        let heavy = 1.0 + self.figs.iter().filter(|f| !is_theme_level(&f.key)).count() as f64;
+        let obj = z
+            .iter()
+            .zip(&self.figs)
+            .filter_map(|(v, f)| v.map(|v| (v, f)))
+            .fold(Expression::from(0.0), |e, (v, f)| {
+                e + if is_theme_level(&f.key) { heavy } else { 1.0 } * v
+            });
+        let mut m = pv.maximise(obj).using(microlp);
+        for r in &self.hard {
+            m = add_row(m, &vars, r);
+        }
+        for (f, zi) in self.figs.iter().zip(&z) {
+            let Some(zi) = zi else { continue };
+            for r in &f.rows {
+                let (blo, bhi) = box_range(r, &self.lb, &self.ub);
+                let e = expr(&vars, &r.a, r.c);
+                if r.lo.is_finite() {
+                    let big = (r.lo - blo).max(0.0);
+                    m = m.with((e.clone() + big * (1.0 - *zi)).geq(r.lo));
+                }
+                if r.hi.is_finite() {
+                    let big = (bhi - r.hi).max(0.0);
+                    m = m.with((e - big * (1.0 - *zi)).leq(r.hi));
+                }
+            }
+        }
+        let sol = match m.solve() {
+            Ok(s) => s,
+            Err(ResolutionError::Infeasible) => return None,
+            Err(e) => panic!("MIP solver failed: {e}"),
+        };
+        let mut inside: Vec<bool> = z
+            .iter()
+            .map(|v| v.is_some_and(|v| sol.value(v) > 0.5))
+            .collect();
+        let keep: Vec<usize> = (0..inside.len()).filter(|i| inside[*i]).collect();
+        let x = self
+            .centre(&keep)
+            .unwrap_or_else(|| vars.iter().map(|v| sol.value(*v)).collect());
+        for (i, f) in self.figs.iter().enumerate() {
+            inside[i] = f.rows.iter().all(|r| {
+                let v = r.value(&x);
+                v >= r.lo - 1e-9 && v <= r.hi + 1e-9
+            });
+        }
+        Some(Solved { x, inside })
+    }
+
+    /// With the figures `keep` inside their bands, minimise Σ |value − centre| / tolerance over
+    /// every single-valued figure.
+    pub fn centre(&self, keep: &[usize]) -> Option<Vec<f64>> {
+        let mut pv = ProblemVariables::new();
+        let vars = self.vars(&mut pv);
+        let dev: Vec<Option<Variable>> = self
+            .figs
+            .iter()
+            .map(|f| f.value.as_ref().map(|_| pv.add(variable().min(0.0))))
+            .collect();
+        let obj = dev
+            .iter()
+            .flatten()
+            .fold(Expression::from(0.0), |e, v| e + *v);
+        let mut m = pv.minimise(obj).using(microlp);
+        for r in &self.hard {
+            m = add_row(m, &vars, r);
+        }
+        for &i in keep {
+            for r in &self.figs[i].rows {
+                m = add_row(m, &vars, r);
+            }
+        }
+        for (f, d) in self.figs.iter().zip(&dev) {
+            if let (Some((a, c, centre, tol)), Some(d)) = (&f.value, d) {
+                let e = expr(&vars, a, *c - centre) * (1.0 / tol);
+                m = m.with((*d - e.clone()).geq(0.0));
+                m = m.with((*d + e).geq(0.0));
+            }
+        }
+        let sol = m.solve().ok()?;
+        Some(vars.iter().map(|v| sol.value(*v)).collect())
+    }
+
+    /// A smallest-by-deletion subset of `keep` that, together with figure `f` and the hard rows,
+    /// is infeasible (`None` if figure `f` fits with all of `keep`).
+    pub fn conflict(&self, f: usize, keep: &[usize]) -> Option<Vec<usize>> {
+        let with = |set: &[usize]| -> Vec<usize> {
+            let mut v = set.to_vec();
+            v.push(f);
+            v
+        };
+        if self.feasible(&with(keep)) {
+            return None;
+        }
+        let mut set = keep.to_vec();
+        let mut i = 0;
+        while i < set.len() {
+            let mut trial = set.clone();
+            trial.remove(i);
+            if self.feasible(&with(&trial)) {
+                i += 1;
+            } else {
+                set = trial;
+            }
+        }
+        Some(set)
+    }
+}
+
+/// A theme's problem over its own unknowns.
+pub fn theme_problem(
+    p: &Published,
+    t: &PubTheme,
+    conv: &Conventions,
+    mode: Mode,
+    shares: Option<&[(String, f64)]>,
+) -> (Layout, Problem) {
+    let (lay, figs) = theme_figs(p, t, conv, mode, shares);
+    let n = lay.n();
+    (
+        lay.clone(),
+        Problem {
+            lb: vec![0.0; n],
+            ub: vec![upper_bound(t); n],
+            hard: structure(&lay),
+            figs,
+        },
+    )
+}
+
+/// A theme's fitted unknowns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThemeFit {
+    pub id: String,
+    pub lay: Layout,
+    /// The unknowns in [`Layout`] order.
+    pub x: Vec<f64>,
+    /// Effective share per partner id, in the published order (summing to 1 with `unallocated`).
+    pub shares: Vec<(String, f64)>,
+    pub unallocated: f64,
+}
+
+/// The result of a joint fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JointFit {
+    pub conv: Conventions,
+    pub themes: Vec<ThemeFit>,
+    /// Each figure and whether the fit puts it inside its (fitting) band.
+    pub inside: Vec<(Key, bool)>,
+}
+
+impl JointFit {
+    pub fn count(&self) -> usize {
+        self.inside.iter().filter(|x| x.1).count()
+    }
+}
+
+fn pad(r: &Row, off: usize, n: usize) -> Row {
+    let mut a = vec![0.0; n];
+    a[off..off + r.a.len()].copy_from_slice(&r.a);
+    Row {
+        a,
+        c: r.c,
+        lo: r.lo,
+        hi: r.hi,
+    }
+}
+
+fn pad_fig(f: &Fig, off: usize, n: usize) -> Fig {
+    Fig {
+        key: f.key.clone(),
+        rows: f.rows.iter().map(|r| pad(r, off, n)).collect(),
+        value: f.value.as_ref().map(|(a, c, m, t)| {
+            let mut b = vec![0.0; n];
+            b[off..off + a.len()].copy_from_slice(a);
+            (b, *c, *m, *t)
+        }),
+    }
+}
+
+/// The headline themes' unknowns side by side: (theme index, offset) and the total length.
+pub fn headline_offsets(p: &Published) -> (Vec<(usize, usize)>, usize) {
+    let mut v = Vec::new();
+    let mut off = 0;
+    for (i, t) in p.themes.iter().enumerate() {
+        if !t.indicative {
+            v.push((i, off));
+            off += Layout::of(t, p.scenarios.len()).n();
+        }
+    }
+    (v, off)
+}
+
+/// The figures of the headline total over the headline themes' unknowns.
+pub fn total_figs(p: &Published, conv: &Conventions, mode: Mode) -> Vec<Fig> {
+    let (offs, n) = headline_offsets(p);
+    let ns = p.scenarios.len();
+    let mut npv = vec![Lin::zero(n); ns];
+    let mut annual = vec![Lin::zero(n); ns];
+    let mut spend = 0.0;
+    for &(i, off) in &offs {
+        let t = &p.themes[i];
+        let lay = Layout::of(t, ns);
+        spend += t.addressable_spend_bn.value;
+        for s in 0..ns {
+            let f = forms(t, &lay, conv, s);
+            let put = |acc: &mut Lin, l: &Lin| {
+                for (j, a) in l.a.iter().enumerate() {
+                    acc.a[off + j] += a;
+                }
+                acc.c += l.c;
+            };
+            put(&mut npv[s], &f.npv);
+            put(&mut annual[s], &f.annual);
+        }
+    }
+    let key = |fig: &str, s: usize| Key {
+        theme: "total".into(),
+        figure: fig.to_string(),
+        scenario: p.scenarios[s].clone(),
+    };
+    let f = &p.total;
+    let mut out = Vec::new();
+    let spend_l = Lin {
+        a: vec![0.0; n],
+        c: spend,
+    };
+    let simple: [(&str, &Option<Vec<Printed>>); 4] = [
+        ("npv_5yr", &f.npv_5yr),
+        ("net_annual", &f.net_annual),
+        ("addressable_spend", &f.addressable_spend),
+        ("pct_addressable", &f.pct_addressable),
+    ];
+    for (name, vals) in simple {
+        let Some(v) = vals else { continue };
+        for (s, pr) in v.iter().enumerate() {
+            let l = match name {
+                "npv_5yr" => npv[s].clone(),
+                "net_annual" => annual[s].clone(),
+                "addressable_spend" => spend_l.clone(),
+                _ => annual[s].scale(1.0 / spend),
+            };
+            out.push(single(key(name, s), &l, pr, mode));
+        }
+    }
+    out
+}
+
+/// The whole-model problem in proof mode: every theme's figures (partner figures through their
+/// share-free projection) and the headline total, over all themes' unknowns side by side.
+/// Returns the problem and each theme's offset.
+pub fn proof_problem(p: &Published, conv: &Conventions) -> (Problem, Vec<usize>) {
+    let ns = p.scenarios.len();
+    let lays: Vec<Layout> = p.themes.iter().map(|t| Layout::of(t, ns)).collect();
+    let n: usize = lays.iter().map(|l| l.n()).sum();
+    let mut offs = Vec::new();
+    let mut off = 0;
+    for l in &lays {
+        offs.push(off);
+        off += l.n();
+    }
+    let mut prob = Problem {
+        lb: vec![0.0; n],
+        ub: vec![0.0; n],
+        hard: Vec::new(),
+        figs: Vec::new(),
+    };
+    for (i, t) in p.themes.iter().enumerate() {
+        let (lay, tp) = theme_problem(p, t, conv, Mode::Proof, None);
+        let o = offs[i];
+        prob.ub[o..o + lay.n()].copy_from_slice(&tp.ub);
+        prob.hard.extend(tp.hard.iter().map(|r| pad(r, o, n)));
+        prob.figs.extend(tp.figs.iter().map(|f| pad_fig(f, o, n)));
+    }
+    // The total's variables are the headline themes' side by side, in theme order, which is
+    // how the full layout places them with the annex themes skipped.
+    let (hoffs, hn) = headline_offsets(p);
+    for f in total_figs(p, conv, Mode::Proof) {
+        let mut g = f.clone();
+        for r in g.rows.iter_mut() {
+            let mut a = vec![0.0; n];
+            for &(i, ho) in &hoffs {
+                let len = lays[i].n();
+                a[offs[i]..offs[i] + len].copy_from_slice(&r.a[ho..ho + len]);
+            }
+            debug_assert_eq!(r.a.len(), hn);
+            r.a = a;
+        }
+        g.value = None;
+        prob.figs.push(g);
+    }
+    (prob, offs)
+}
+
+/// Fit a theme's shares given its fitted unknowns `x`: the count of its partner figures inside
+/// their bands is maximised over shares allowed by `rule`.
+fn fit_shares(
+    p: &Published,
+    t: &PubTheme,
+    conv: &Conventions,
+    lay: &Layout,
+    x: &[f64],
+) -> (Vec<(String, f64)>, f64) {
+    let ids: Vec<&String> = t.partner_shares.iter().map(|(id, _)| id).collect();
+    let np = ids.len();
+    let ns = p.scenarios.len();
+    let fs: Vec<Forms> = (0..ns).map(|s| forms(t, lay, conv, s)).collect();
+    let mut prob = Problem {
+        lb: vec![0.0; np],
+        ub: vec![1.0; np],
+        hard: Vec::new(),
+        figs: Vec::new(),
+    };
+    let printed: Vec<(f64, f64)> = t
+        .partner_shares
+        .iter()
+        .map(|(_, s)| (s.value - s.tolerance, s.value + s.tolerance))
+        .collect();
+    let sum_row = |lo: f64, hi: f64| Row {
+        a: vec![1.0; np],
+        c: 0.0,
+        lo,
+        hi,
+    };
+    match conv.shares {
+        ShareRule::Allocated => {
+            prob.hard.push(sum_row(1.0, 1.0));
+            for pi in 0..np {
+                for qi in 0..np {
+                    if pi != qi {
+                        // lo_p·e_q ≤ hi_q·e_p
+                        let mut a = vec![0.0; np];
+                        a[pi] += printed[qi].1;
+                        a[qi] -= printed[pi].0;
+                        prob.hard.push(Row {
+                            a,
+                            c: 0.0,
+                            lo: 0.0,
+                            hi: f64::INFINITY,
+                        });
+                    }
+                }
+            }
+        }
+        ShareRule::Unallocated => {
+            prob.hard.push(sum_row(f64::NEG_INFINITY, 1.0));
+            for (pi, (lo, hi)) in printed.iter().enumerate() {
+                prob.lb[pi] = *lo;
+                prob.ub[pi] = *hi;
+            }
+        }
+    }
+    for (pid, figures) in &t.figures.partners {
+        let Some(pi) = ids.iter().position(|id| *id == pid) else {
+            continue;
+        };
+        let budget = p
+            .partners
+            .iter()
+            .find(|q| q.id == *pid)
+            .and_then(|q| q.budget.as_ref().map(|b| b.1.value));
+        for (fname, vals) in figures {
+            for (s, pr) in vals.iter().enumerate() {
+                let Some((c0, xl)) = partner_form(&fs[s], fname, budget) else {
+                    continue;
+                };
+                let mut a = vec![0.0; np];
+                a[pi] = xl.value(x);
+                let l = Lin { a, c: c0.value(x) };
+                prob.figs.push(single(
+                    Key {
+                        theme: t.id.clone(),
+                        figure: format!("{fname}.{pid}"),
+                        scenario: p.scenarios[s].clone(),
+                    },
+                    &l,
+                    pr,
+                    Mode::Fit,
+                ));
+            }
+        }
+    }
+    // Centre the shares on their printed values when nothing else decides them.
+    for (pi, (id, s)) in t.partner_shares.iter().enumerate() {
+        let mut a = vec![0.0; np];
+        a[pi] = 1.0;
+        let (lo, hi) = (s.value - s.tolerance, s.value + s.tolerance);
+        let (lo, hi) = if conv.shares == ShareRule::Allocated {
+            share_range(t, id, conv.shares).unwrap_or((lo, hi))
+        } else {
+            (lo, hi)
+        };
+        let centre = 0.5 * (lo + hi);
+        prob.figs.push(Fig {
+            key: Key {
+                theme: t.id.clone(),
+                figure: format!("share.{id}"),
+                scenario: String::new(),
+            },
+            rows: Vec::new(),
+            value: Some((a, 0.0, centre, 0.5 * (hi - lo))),
+        });
+    }
+    let cands: Vec<usize> = (0..prob.figs.len())
+        .filter(|i| !prob.figs[*i].rows.is_empty())
+        .collect();
+    let sol = prob
+        .maximise(&[], Some(&cands))
+        .expect("the printed shares are feasible");
+    let e: Vec<f64> = sol.x.iter().map(|v| (v * 1e6).round() / 1e6).collect();
+    let sum: f64 = e.iter().sum();
+    let shares = ids.iter().map(|id| (*id).clone()).zip(e).collect();
+    (shares, ((1.0 - sum) * 1e6).round() / 1e6)
+}
+
+fn inside_at(figs: &[Fig], x: &[f64]) -> Vec<bool> {
+    figs.iter()
+        .map(|f| {
+            f.rows.iter().all(|r| {
+                let v = r.value(x);
+                v >= r.lo - 1e-9 && v <= r.hi + 1e-9
+            })
+        })
+        .collect()
+}
+
+/// Fit every theme and the headline total under `conv`.
+pub fn joint_fit(p: &Published, conv: &Conventions) -> JointFit {
+    let mut best: Option<JointFit> = None;
+    // Start from the printed shares (over the allocated total, or as printed).
+    let mut shares: Vec<Option<Vec<(String, f64)>>> = p
+        .themes
+        .iter()
+        .map(|t| {
+            let sum: f64 = t.partner_shares.iter().map(|(_, s)| s.value).sum();
+            let k = match conv.shares {
+                ShareRule::Allocated => 1.0 / sum,
+                ShareRule::Unallocated => 1.0_f64.min(1.0 / sum),
+            };
+            Some(
+                t.partner_shares
+                    .iter()
+                    .map(|(id, s)| (id.clone(), s.value * k))
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut prev: Option<JointFit> = None;
+    for _round in 0..4 {
+        // 1. Each theme on its own.
+        let mut xs = Vec::new();
+        let mut theme_inside = Vec::new();
+        for (i, t) in p.themes.iter().enumerate() {
+            let (lay, prob) = theme_problem(p, t, conv, Mode::Fit, shares[i].as_deref());
+            let forced: Vec<usize> = match &prev {
+                Some(pf) => {
+                    let inside = inside_at(&prob.figs, &pf.themes[i].x);
+                    (0..inside.len()).filter(|j| inside[*j]).collect()
+                }
+                None => Vec::new(),
+            };
+            let sol = prob
+                .maximise(&forced, None)
+                .expect("a theme's problem without forced figures is feasible");
+            theme_inside.push(sol.inside.clone());
+            xs.push((lay, prob, sol.x));
+        }
+        // 2. The headline total, with the themes' kept figures held.
+        let (hoffs, hn) = headline_offsets(p);
+        let mut comb = Problem {
+            lb: vec![0.0; hn],
+            ub: vec![0.0; hn],
+            hard: Vec::new(),
+            figs: Vec::new(),
+        };
+        let mut forced = Vec::new();
+        for &(i, off) in &hoffs {
+            let (lay, prob, _) = &xs[i];
+            comb.ub[off..off + lay.n()].copy_from_slice(&prob.ub);
+            comb.hard.extend(prob.hard.iter().map(|r| pad(r, off, hn)));
+            for (j, f) in prob.figs.iter().enumerate() {
+                if theme_inside[i][j] {
+                    forced.push(comb.figs.len());
+                }
+                comb.figs.push(pad_fig(f, off, hn));
+            }
+        }
+        let first_total = comb.figs.len();
+        comb.figs.extend(total_figs(p, conv, Mode::Fit));
+        let cands: Vec<usize> = (first_total..comb.figs.len()).collect();
+        let sol = comb
+            .maximise(&forced, Some(&cands))
+            .expect("the themes' fitted figures are jointly feasible");
+        for &(i, off) in &hoffs {
+            let n = xs[i].0.n();
+            xs[i].2 = sol.x[off..off + n].to_vec();
+        }
+        // 3. Shares, given the costs.
+        let mut themes = Vec::new();
+        for (i, t) in p.themes.iter().enumerate() {
+            let (lay, _, x) = &xs[i];
+            let x: Vec<f64> = x.iter().map(|v| (v * 1e6).round() / 1e6).collect();
+            let (sh, un) = fit_shares(p, t, conv, lay, &x);
+            shares[i] = Some(sh.clone());
+            themes.push(ThemeFit {
+                id: t.id.clone(),
+                lay: lay.clone(),
+                x,
+                shares: sh,
+                unallocated: un,
+            });
+        }
+        let fit = evaluate_fit(p, conv, themes);
+        let improved = best.as_ref().is_none_or(|b| fit.count() > b.count());
+        if improved {
+            best = Some(fit.clone());
+        }
+        if !improved && prev.is_some() {
+            break;
+        }
+        prev = Some(fit);
+    }
+    best.expect("at least one round")
+}
+
+/// Which figures a fit puts inside their fitting bands.
+pub fn evaluate_fit(p: &Published, conv: &Conventions, themes: Vec<ThemeFit>) -> JointFit {
+    let mut inside = Vec::new();
+    for (t, tf) in p.themes.iter().zip(&themes) {
+        let (_, prob) = theme_problem(p, t, conv, Mode::Fit, Some(&tf.shares));
+        for (f, ok) in prob.figs.iter().zip(inside_at(&prob.figs, &tf.x)) {
+            inside.push((f.key.clone(), ok));
+        }
+    }
+    let (hoffs, hn) = headline_offsets(p);
+    let mut x = vec![0.0; hn];
+    for &(i, off) in &hoffs {
+        x[off..off + themes[i].x.len()].copy_from_slice(&themes[i].x);
+    }
+    let tf = total_figs(p, conv, Mode::Fit);
+    for (f, ok) in tf.iter().zip(inside_at(&tf, &x)) {
+        inside.push((f.key.clone(), ok));
+    }
+    JointFit {
+        conv: *conv,
+        themes,
+        inside,
+    }
+}
+
+/// A certificate for a figure outside its band: the figures it cannot be reproduced together with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Certificate {
+    /// Forcing the figure into its band together with these reproduced figures is infeasible for
+    /// every cost schedule and every choice of shares within their printed rounding; the set is
+    /// irreducible (dropping any one member makes it feasible).
+    Infeasible(Vec<Key>),
+    /// The figure fits together with every reproduced figure: it is not a proven discrepancy.
+    Fits,
+}
+
+/// Whether the figures `keys` (all of the model's figures in proof mode) can hold together.
+pub fn jointly_feasible(p: &Published, conv: &Conventions, keys: &[Key]) -> Result<bool, String> {
+    let (prob, _) = proof_problem(p, conv);
+    let idx = keys
+        .iter()
+        .map(|k| {
+            prob.figs
+                .iter()
+                .position(|f| f.key == *k)
+                .ok_or_else(|| format!("no published figure {k}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(prob.feasible(&idx))
+}
+
+/// Certificates for the figures `out`, given the figures a model reproduces. Figures the fit does
+/// not model (e.g. constants) are skipped from `reproduced`.
+pub fn certificates(
+    p: &Published,
+    conv: &Conventions,
+    reproduced: &[Key],
+    out: &[Key],
+) -> Vec<(Key, Certificate)> {
+    let (prob, _) = proof_problem(p, conv);
+    let pos = |k: &Key| prob.figs.iter().position(|f| f.key == *k);
+    let keep: Vec<usize> = reproduced.iter().filter_map(pos).collect();
+    out.iter()
+        .filter_map(|k| pos(k).map(|i| (k.clone(), i)))
+        .map(|(k, i)| {
+            // Try the figure's own theme first (small), then everything.
+            let local: Vec<usize> = keep
+                .iter()
+                .copied()
+                .filter(|j| prob.figs[*j].key.theme == k.theme)
+                .collect();
+            let set = prob.conflict(i, &local).or_else(|| prob.conflict(i, &keep));
+            let cert = match set {
+                Some(s) => {
+                    Certificate::Infeasible(s.iter().map(|j| prob.figs[*j].key.clone()).collect())
+                }
+                None => Certificate::Fits,
+            };
+            (k, cert)
+        })
+        .collect()
+}
