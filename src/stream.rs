@@ -720,12 +720,13 @@ fn first_grids(
     n: u64,
     cfg: &StreamConfig,
 ) -> Vec<Grid> {
-    columns(plan)
+    // Per column, its joined brackets: (lo, hi, expected number of the run's values inside).
+    let brackets: Vec<Vec<(f64, f64, f64)>> = columns(plan)
         .par_iter()
         .zip(ranks)
         .map(|(&c, ranks)| {
             if rows == 0 {
-                return Grid::new(Vec::new());
+                return Vec::new();
             }
             let mut buf = Vec::new();
             let s = Sorted::new(values(pilot, c, 0..rows, &mut buf).to_vec())
@@ -756,14 +757,41 @@ fn first_grids(
                     _ => joined.push((lo, hi)),
                 }
             }
+            joined
+                .into_iter()
+                // Expected number of the run's values in [a, b], from the pilot's share.
+                .map(|(lo, hi)| (v[lo], v[hi], (hi - lo + 1) as f64 / p * n as f64))
+                .collect()
+        })
+        .collect();
+    // Collected in pass 1: brackets expected to hold at most `collect_first` values, smallest
+    // first (ties in column and value order), while the expected total stays within the
+    // budget of a pass.
+    let mut order: Vec<(f64, usize, usize)> = brackets
+        .iter()
+        .enumerate()
+        .flat_map(|(c, br)| br.iter().enumerate().map(move |(j, b)| (b.2, c, j)))
+        .filter(|(e, _, _)| *e <= cfg.collect_first as f64)
+        .collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+    let mut collect: Vec<Vec<bool>> = brackets.iter().map(|br| vec![false; br.len()]).collect();
+    let mut total = 0.0;
+    for (e, c, j) in order {
+        if total + e > cfg.collect_budget as f64 {
+            break;
+        }
+        total += e;
+        collect[c][j] = true;
+    }
+    brackets
+        .iter()
+        .zip(&collect)
+        .map(|(br, co)| {
             Grid::new(
-                joined
-                    .into_iter()
-                    .map(|(lo, hi)| {
-                        let (a, b) = (v[lo], v[hi]);
-                        // Expected number of the run's values in [a, b], from the pilot's share.
-                        let expect = (hi - lo + 1) as f64 / p * n as f64;
-                        let bins = if expect <= cfg.collect_first as f64 {
+                br.iter()
+                    .zip(co)
+                    .map(|(&(a, b, _), &k)| {
+                        let bins = if k {
                             0
                         } else if a < b {
                             cfg.bins
