@@ -572,7 +572,7 @@ mod hand_computed {
         // No own delay: NPV(x) = 2·((1 − x)·S(0) + x·S(1)) − PVC on [0, 1], zero at
         // x = (2·S(0) − PVC) / (2·(S(0) − S(1))) ≈ 0.574; NPV(1) = 2·S(1) − PVC < 0.
         let e = eval(&theme(0.0));
-        assert!(2.0 * S[1] < PVC);
+        const { assert!(2.0 * S[1] < PVC) };
         let x = (2.0 * S[0] - PVC) / (2.0 * (S[0] - S[1]));
         close("exact", e.delay.exact_years, x);
         assert_eq!(e.delay.whole_years, 1);
