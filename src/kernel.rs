@@ -470,3 +470,165 @@ mod tests {
         }
     }
 }
+
+/// One theme and a headline total evaluated by hand: every yearly flow, present value, the
+/// steady state, breakeven year and delay-to-zero written out from the conventions in the module
+/// documentation, without calling the model's profile helpers.
+#[cfg(test)]
+mod hand_computed {
+    use super::*;
+
+    fn close(what: &str, got: f64, want: f64) {
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "{what}: {got} vs {want}"
+        );
+    }
+
+    /// Profile 0.5, 1 (shorter than the 3-year horizon: year 3 holds 1), full gross 2, one-off
+    /// 1 in year 1, fixed ongoing 0.1, 0.1, 0.2, optimism bias on costs 50%, activity-scaled cost
+    /// 0.4 (0.6 after the uplift).
+    fn theme(delay: f64) -> ThemeInputs {
+        ThemeInputs {
+            addressable_spend_bn: 10.0,
+            profile: vec![0.5, 1.0],
+            delay_years: delay,
+            cohort: None,
+            engagement: 1.0,
+            gross_benefit: 2.0,
+            realisation: 1.0,
+            cashability: 1.0,
+            optimism_bias_benefit: 0.0,
+            optimism_bias_cost: 0.5,
+            one_off_costs_bn: vec![1.0, 0.0, 0.0],
+            ongoing_costs_bn: vec![0.1, 0.1, 0.2],
+            scaled_cost: 0.4,
+            partner_shares: vec![1.0],
+        }
+    }
+
+    /// Discount factors 1, 1/1.1, 1/1.21 (10%, year 1 undiscounted).
+    const DF: [f64; 3] = [1.0, 1.0 / 1.1, 1.0 / 1.21];
+    // Discounted unit profile slid by K whole years: S(0) = 0.5 + 1/1.1 + 1/1.21,
+    // S(1) = 0.5/1.1 + 1/1.21, S(2) = 0.5/1.21, S(K ≥ 3) = 0.
+    const S: [f64; 3] = [
+        0.5 + 1.0 / 1.1 + 1.0 / 1.21,
+        0.5 / 1.1 + 1.0 / 1.21,
+        0.5 / 1.21,
+    ];
+    // Costs by year: (1 + 0.1)·1.5 + 0.6·0.5 = 1.95; 0.1·1.5 + 0.6 = 0.75; 0.2·1.5 + 0.6 = 0.9.
+    const PVC: f64 = 1.95 + 0.75 / 1.1 + 0.9 / 1.21;
+
+    fn eval(t: &ThemeInputs) -> ThemeEval {
+        let mut slid = Vec::new();
+        slid_profile_pv(t, &DF, &mut slid);
+        let mut e = ThemeEval::default();
+        e.compute(t, &DF, &slid);
+        e
+    }
+
+    #[test]
+    fn yearly_flows_present_values_and_steady_state() {
+        let e = eval(&theme(0.0));
+        assert_eq!(e.gross, vec![1.0, 2.0, 2.0]);
+        for (got, want) in e.costs.iter().zip([1.95, 0.75, 0.9]) {
+            close("cost", *got, want);
+        }
+        let dn = [-0.95, 1.25 / 1.1, 1.1 / 1.21];
+        for (got, want) in e.discounted_net.iter().zip(dn) {
+            close("discounted net", *got, want);
+        }
+        close("npv", e.npv, dn.iter().sum());
+        close("pv benefits", e.pv_benefits, 1.0 + 2.0 / 1.1 + 2.0 / 1.21);
+        close("pv costs", e.pv_costs, PVC);
+        // Steady state: 2 − (0.2·1.5 + 0.6) = 1.1.
+        close("net annual", e.net_annual, 1.1);
+        // Cumulative: −0.95, then −0.95 + 1.25/1.1 = 0.186… ≥ 0.
+        assert_eq!(e.breakeven, Some(2));
+        assert_eq!(e.slid_pv.len(), 3);
+        for (k, s) in S.iter().enumerate() {
+            close("slid pv", e.slid_pv[k], 2.0 * s);
+        }
+        // Own delay 0.3 and 0.5 extra: total 0.8, between S(0) and S(1); past the horizon, 0.
+        let d = eval(&theme(0.3));
+        close(
+            "delayed pv",
+            d.pv_benefits_delayed(0.5),
+            2.0 * (0.2 * S[0] + 0.8 * S[1]),
+        );
+        close(
+            "delayed pv",
+            d.pv_benefits_delayed(1.2),
+            2.0 * (0.5 * S[1] + 0.5 * S[2]),
+        );
+        assert_eq!(d.pv_benefits_delayed(3.0), 0.0);
+        // A delayed theme's own flows: year t gets 0.7·p(t) + 0.3·p(t − 1).
+        close("delayed gross", d.gross[0], 2.0 * 0.7 * 0.5);
+        close("delayed gross", d.gross[1], 2.0 * (0.7 + 0.3 * 0.5));
+        close("delayed gross", d.gross[2], 2.0);
+    }
+
+    #[test]
+    fn delay_to_zero_on_the_first_segment_and_after_an_own_delay() {
+        // No own delay: NPV(x) = 2·((1 − x)·S(0) + x·S(1)) − PVC on [0, 1], zero at
+        // x = (2·S(0) − PVC) / (2·(S(0) − S(1))) ≈ 0.574; NPV(1) = 2·S(1) − PVC < 0.
+        let e = eval(&theme(0.0));
+        const { assert!(2.0 * S[1] < PVC) };
+        let x = (2.0 * S[0] - PVC) / (2.0 * (S[0] - S[1]));
+        close("exact", e.delay.exact_years, x);
+        assert_eq!(e.delay.whole_years, 1);
+        // Own delay 0.5: the total delay 0.5 + x follows the same segment, so x ≈ 0.074.
+        let e = eval(&theme(0.5));
+        close("exact", e.delay.exact_years, x - 0.5);
+        assert_eq!(e.delay.whole_years, 1);
+        // Own delay 1.5: already NPV = 2·(S(1) + S(2))/2 − PVC < 0, so no delay is left.
+        let e = eval(&theme(1.5));
+        assert!(e.npv < 0.0);
+        assert_eq!(e.delay, DelayToZero::default());
+    }
+
+    #[test]
+    fn breakeven_is_the_first_year_whose_running_total_reaches_zero() {
+        assert_eq!(breakeven(&[-1.0, 0.5, 0.5, 3.0]), Some(3)); // exactly 0 in year 3
+        assert_eq!(breakeven(&[0.0, -1.0]), Some(1));
+        assert_eq!(breakeven(&[2.0, -5.0]), Some(1));
+        assert_eq!(breakeven(&[-1.0, 0.6, 0.3]), None);
+        assert_eq!(breakeven(&[-2.0, 3.0]), Some(2));
+        assert_eq!(breakeven(&[]), None);
+    }
+
+    #[test]
+    fn the_total_sums_headline_themes_only() {
+        let a = eval(&theme(0.0));
+        let b = eval(&theme(0.5));
+        let mut big = theme(0.0);
+        big.gross_benefit = 50.0;
+        let c = eval(&big);
+        let mut t = TotalEval::default();
+        t.compute(&[a.clone(), b.clone(), c], &[true, true, false]);
+        close("npv", t.npv, a.npv + b.npv);
+        close("pv benefits", t.pv_benefits, a.pv_benefits + b.pv_benefits);
+        close("pv costs", t.pv_costs, 2.0 * PVC);
+        for y in 0..3 {
+            close(
+                "discounted net",
+                t.discounted_net[y],
+                a.discounted_net[y] + b.discounted_net[y],
+            );
+        }
+        // Theme b (own delay 0.5) has gross 2·0.5·0.5 = 0.5, 2·(0.5 + 0.5·0.5) = 1.5, 2. Running
+        // total: −0.95 + (0.5 − 1.95) = −2.4; + 1.25/1.1 + 0.75/1.1 = −0.58…; + 2·1.1/1.21 ≥ 0.
+        assert_eq!(t.breakeven, Some(3));
+        // Both themes share one extra delay x: theme a is on its first segment for x ≤ 1, theme b
+        // (own 0.5) reaches S(1) at x = 0.5. With x ≤ 0.5 both are linear:
+        // NPV(x) = 2·((1 − x)S0 + xS1) + 2·((0.5 − x)S0 + (0.5 + x)S1) − 2·PVC.
+        let npv = |x: f64| {
+            2.0 * ((1.0 - x) * S[0] + x * S[1]) + 2.0 * ((0.5 - x) * S[0] + (0.5 + x) * S[1])
+                - 2.0 * PVC
+        };
+        assert!(npv(0.0) > 0.0 && npv(0.5) < 0.0);
+        let x = npv(0.0) / (npv(0.0) - npv(0.5)) * 0.5;
+        close("total exact", t.delay.exact_years, x);
+        assert_eq!(t.delay.whole_years, 1);
+    }
+}

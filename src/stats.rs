@@ -266,3 +266,135 @@ mod tests {
         assert!((se / theory - 1.0).abs() < 0.02, "{se} vs {theory}");
     }
 }
+
+/// Hand-computed values for every statistic of this module (each derivation in a comment), so a
+/// changed operator, a dropped square root or an off-by-one rank changes a checked number.
+#[cfg(test)]
+mod hand_computed {
+    use super::*;
+
+    fn close(got: f64, want: f64) {
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
+    }
+
+    #[test]
+    fn order_statistics_counts_and_type7_quantiles() {
+        let s = Sorted::new(vec![10.0, 2.0, 5.0, 1.0, 4.0, 3.0]).unwrap();
+        assert_eq!(s.values(), &[1.0, 2.0, 3.0, 4.0, 5.0, 10.0]);
+        assert_eq!(s.len(), 6);
+        assert!(!s.is_empty());
+        assert_eq!((s.min(), s.max()), (1.0, 10.0));
+        assert_eq!(s.at(2), 3.0);
+        // Type 7: h = (n − 1)·p = 5p; value x[⌊h⌋] + (h − ⌊h⌋)(x[⌊h⌋+1] − x[⌊h⌋]) (0-based).
+        // p = 0.3: h = 1.5 → 2 + 0.5·1 = 2.5. p = 0.9: h = 4.5 → 5 + 0.5·5 = 7.5.
+        // p = 0.62: h = 3.1 → 4 + 0.1·1 = 4.1. p = 1: h = 5 → 10. p < 0 is clamped to 0.
+        close(s.quantile(0.3), 2.5);
+        close(s.quantile(0.9), 7.5);
+        close(s.quantile(0.62), 4.1);
+        assert_eq!(s.quantile(1.0), 10.0);
+        assert_eq!(s.quantile(-0.5), 1.0);
+        // With ties: 1, 2, 2, 3 → four values, two of them ≤ … 2 is counted by ≤ but not by <.
+        let t = Sorted::new(vec![2.0, 3.0, 2.0, 1.0]).unwrap();
+        assert_eq!((t.count_le(2.0), t.count_lt(2.0)), (3, 1));
+        assert_eq!((t.ecdf(2.0), t.below(2.0)), (0.75, 0.25));
+        assert_eq!((t.ecdf(0.5), t.below(3.5)), (0.0, 1.0));
+    }
+
+    #[test]
+    fn an_empty_order_statistics_source_reports_empty() {
+        struct Empty;
+        impl OrderStats for Empty {
+            fn len(&self) -> usize {
+                0
+            }
+            fn at(&self, _: usize) -> f64 {
+                unreachable!()
+            }
+            fn count_le(&self, _: f64) -> usize {
+                0
+            }
+            fn count_lt(&self, _: f64) -> usize {
+                0
+            }
+        }
+        assert!(Empty.is_empty());
+    }
+
+    #[test]
+    fn quantile_standard_error_from_the_ranks_of_the_order_statistic_interval() {
+        // x_i = i² for i = 0..100, p = 0.3: np = 30, half = 1.96·√(100·0.3·0.7) = 8.98176…, so
+        // ranks ⌊21.018⌋ = 21 and ⌈38.98⌉ = 39; se = (39² − 21²)/(2·1.96) = 1080/3.92.
+        let s = Sorted::new((0..100).map(|i| (i * i) as f64).collect()).unwrap();
+        close(s.quantile_se(0.3), 1080.0 / 3.92);
+        // p = 0.95: np = 95, half = 1.96·√4.75 = 4.2717…, ranks ⌊90.73⌋ = 90 and ⌈99.27⌉ = 100,
+        // clipped to the last rank 99: se = (99² − 90²)/3.92 = 1701/3.92.
+        close(s.quantile_se(0.95), 1701.0 / 3.92);
+        // p = 0.02: np = 2, half = 1.96·√1.96 = 2.744, ranks ⌊−0.744⌋ → 0 and ⌈4.744⌉ = 5:
+        // se = 25/3.92.
+        close(s.quantile_se(0.02), 25.0 / 3.92);
+        // Two values, p = 0.5: half = 1.96·√0.5 = 1.386, ranks clipped to 0 and 1.
+        let two = Sorted::new(vec![0.0, 3.92]).unwrap();
+        close(two.quantile_se(0.5), 1.0);
+        // One value has no spread to estimate.
+        assert!(Sorted::new(vec![1.0]).unwrap().quantile_se(0.5).is_nan());
+    }
+
+    #[test]
+    fn mean_and_sample_standard_deviation() {
+        // 2, 4, 4, 4, 5, 5, 7, 9: mean 40/8 = 5, squared deviations 9+1+1+1+0+0+4+16 = 32,
+        // sample variance 32/7.
+        let (m, sd) = mean_sd(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        close(m, 5.0);
+        close(sd, (32.0f64 / 7.0).sqrt());
+        // Two values 1, 3: mean 2, variance (1 + 1)/1 = 2.
+        let (m, sd) = mean_sd(&[1.0, 3.0]);
+        close(m, 2.0);
+        close(sd, 2f64.sqrt());
+        // One value: its own mean, no spread.
+        assert_eq!(mean_sd(&[-7.5]), (-7.5, 0.0));
+    }
+
+    #[test]
+    fn binomial_standard_error() {
+        // √(0.2·0.8/100) = √0.0016 = 0.04; √(0.5·0.5/400) = 0.025.
+        close(proportion_se(0.2, 100), 0.04);
+        close(proportion_se(0.5, 400), 0.025);
+    }
+
+    #[test]
+    fn ranks_average_ties_anywhere() {
+        assert_eq!(
+            ranks(&[3.0, 1.0, 4.0, 1.0, 5.0]),
+            vec![3.0, 1.5, 4.0, 1.5, 5.0]
+        );
+        assert_eq!(ranks(&[1.0, 5.0, 5.0]), vec![1.0, 2.5, 2.5]);
+        assert_eq!(ranks(&[2.0, 2.0, 2.0]), vec![2.0, 2.0, 2.0]);
+        assert_eq!(
+            ranks(&[9.0, 7.0, 7.0, 7.0, 1.0]),
+            vec![5.0, 3.0, 3.0, 3.0, 1.0]
+        );
+        assert!(ranks(&[]).is_empty());
+    }
+
+    #[test]
+    fn pearson_and_spearman_by_hand() {
+        // a = 1, 2, 3; b = 2, 4, 7: deviations (−1, 0, 1) and (−7/3, −1/3, 8/3); cross products
+        // sum to 5; sd(a) = 1, sd(b) = √(114/9 / 2) = √57/3; r = 5 / (2·√57/3) = 15/(2√57).
+        close(
+            pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 7.0]),
+            15.0 / (2.0 * 57f64.sqrt()),
+        );
+        close(pearson(&[1.0, 2.0, 3.0], &[6.0, 4.0, 2.0]), -1.0);
+        // Either sample constant: undefined.
+        assert!(pearson(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]).is_nan());
+        assert!(pearson(&[1.0, 2.0, 3.0], &[4.0, 4.0, 4.0]).is_nan());
+        // Spearman of 1, 2, 3, 4 against 1, 3, 2, 4: 1 − 6·Σd²/(n(n² − 1)) = 1 − 12/60 = 0.8.
+        close(
+            spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 30.0, 20.0, 40.0]),
+            0.8,
+        );
+    }
+}

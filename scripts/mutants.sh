@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Mutation testing of the modules that compute the numbers users read, with cargo-mutants
+# (crates.io). Each module is mutated alone and checked by the tests that cover it (unit tests
+# for the library's arithmetic; the integration tests that read the run summary for the modules
+# that assemble it). Results go to results/mutants/out/<module>/ (cargo-mutants' mutants.out:
+# caught.txt, missed.txt, timeout.txt, unviable.txt); the reviewed outcome is summarised in
+# results/mutants/README.md.
+#
+# Usage:
+#   scripts/mutants.sh [module ...]            # default: every module listed below
+#   SHARD=1/4 scripts/mutants.sh stats         # a round-robin quarter of the mutants (a sample)
+#   scripts/mutants.sh --in-diff FILE [module ...]  # only mutants in the lines a diff touches,
+#                                                   # e.g. FILE from `git diff main > FILE`
+#   scripts/mutants.sh --list [module ...]     # count the mutants, run nothing
+#
+# It is opt-in, not part of .ci/run: a full run builds the crate once per mutant (thousands of
+# builds, many hours on two cores). Needs `cargo install cargo-mutants --locked`.
+# JOBS (default 1), TIMEOUT (seconds per test run, default 120) and NICE (default 19) can be set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+JOBS="${JOBS:-1}"
+TIMEOUT="${TIMEOUT:-120}"
+NICE="${NICE:-19}"
+PROFILE="${PROFILE:-dev}"
+SHARD="${SHARD:-}"
+LIST=""
+IN_DIFF=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --list) LIST=1; shift ;;
+        --in-diff) IN_DIFF="$2"; shift 2 ;;
+        *) break ;;
+    esac
+done
+
+# The test target built for each module (cargo-mutants' `-C`, given to the build and the test
+# run, so only that target is rebuilt per mutant).
+target_arg() {
+    case "$1" in
+        kernel | stats | sampler | model | dist) echo "--lib" ;;
+        sensitivity | sobol_indices) echo "--tests" ;;
+        *) echo "--test=tests" ;;
+    esac
+}
+
+# The tests that cover each module: arguments to `cargo test` (after cargo-mutants' `--`).
+test_args() {
+    case "$1" in
+        kernel) echo "kernel:: model::" ;;
+        stats) echo "stats::" ;;
+        sampler) echo "sampler::" ;;
+        model) echo "model:: kernel::" ;;
+        dist) echo "dist" ;;
+        calibrate) echo "reproduction commands" ;;
+        summary | stream) echo "oracles stream conventions" ;;
+        sensitivity | sobol_indices) echo "sensitivity sobol" ;;
+        *) echo "unknown module $1" >&2; exit 2 ;;
+    esac
+}
+
+MODULES=("$@")
+if [ ${#MODULES[@]} -eq 0 ]; then
+    MODULES=(kernel stats summary sampler model dist stream sensitivity sobol_indices calibrate)
+fi
+
+command -v cargo-mutants >/dev/null || {
+    echo "cargo-mutants is not installed: cargo install cargo-mutants --locked" >&2
+    exit 2
+}
+
+for m in "${MODULES[@]}"; do
+    args=(--file "src/$m.rs" --cargo-arg="$(target_arg "$m")" --profile "$PROFILE" --jobs "$JOBS" --timeout "$TIMEOUT" ${BASELINE:+--baseline "$BASELINE"})
+    [ -n "$SHARD" ] && args+=(--shard "$SHARD" --sharding round-robin)
+    [ -n "$IN_DIFF" ] && args+=(--in-diff "$IN_DIFF")
+    if [ -n "$LIST" ]; then
+        echo "$m: $(cargo mutants --list "${args[@]}" | wc -l) mutants"
+        continue
+    fi
+    out="results/mutants/out/$m"
+    mkdir -p "$out"
+    echo "== $m: cargo mutants ${args[*]} -- -- $(test_args "$m")"
+    # cargo-mutants exits 2 when some mutants were missed and 3 on timeouts: the outcome is in
+    # the files it writes, so keep going to the next module.
+    # shellcheck disable=SC2046
+    nice -n "$NICE" cargo mutants "${args[@]}" --output "$out" -- -- $(test_args "$m") || true
+    for k in caught missed timeout unviable; do
+        printf '%s %s: %s\n' "$m" "$k" "$(wc -l <"$out/mutants.out/$k.txt" 2>/dev/null || echo 0)"
+    done
+done
