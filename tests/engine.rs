@@ -369,8 +369,13 @@ fn a_non_finite_draw_is_an_error_naming_the_draw_and_its_inputs_or_is_counted_on
 #[test]
 fn precision_doubles_the_draws_until_every_reported_percentile_is_precise_enough() {
     let target = 0.1;
+    // The earlier default's distributions (kept for the peer benchmark): under the current
+    // default the families theme's P5 lies near zero, where no number of draws makes its
+    // relative standard error small.
     let o = run_ok(bin().args([
         "run",
+        "--dist",
+        "benches/peer_dists.toml",
         "--draws",
         "500",
         "--precision",
