@@ -311,6 +311,7 @@ fn profile_inputs(p: &[f64]) -> ThemeInputs {
         ongoing_costs_bn: vec![0.0; h],
         scaled_cost: 0.0,
         partner_shares: vec![1.0],
+        volume: 1.0,
         local: None,
     }
 }

@@ -319,6 +319,7 @@ mod tests {
             profile,
             delay_years: delay,
             cohort: None,
+            volume: 1.0,
             engagement: 1.0,
             gross_benefit: gross,
             realisation: 1.0,

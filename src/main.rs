@@ -257,6 +257,7 @@ struct SensArgs {
 enum Method {
     Tornado,
     Switching,
+    /// Rank correlations and scenario analysis (both from the kept draws).
     Rank,
     Sobol,
     All,

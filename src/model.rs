@@ -144,6 +144,10 @@ pub struct ThemeInputs {
     pub delay_years: f64,
     /// `None` when the benefit is stated at theme level.
     pub cohort: Option<f64>,
+    /// Volume of activity relative to the model's (1 = as modelled): multiplies the gross benefit
+    /// and the activity-scaled cost, the way a cohort does. Only a distribution moves it (path
+    /// `volume_factor` of a theme stated at theme level, which has no cohort to sample).
+    pub volume: f64,
     pub engagement: f64,
     /// £bn at theme level, or £ per engaged member when `cohort` is set.
     pub gross_benefit: f64,
@@ -162,11 +166,12 @@ pub struct ThemeInputs {
 }
 
 impl ThemeInputs {
-    /// Engaged members (1 when the theme is stated at theme level, so amounts are £bn).
+    /// Engaged members (the volume factor when the theme is stated at theme level, so amounts
+    /// are £bn).
     fn scale(&self) -> f64 {
         match self.cohort {
-            Some(c) => c * self.engagement * 1e-9,
-            None => 1.0,
+            Some(c) => c * self.engagement * 1e-9 * self.volume,
+            None => self.volume,
         }
     }
 
@@ -230,6 +235,7 @@ impl Inputs {
             a.profile.copy_from_slice(&b.profile);
             a.delay_years = b.delay_years;
             a.cohort = b.cohort;
+            a.volume = b.volume;
             a.engagement = b.engagement;
             a.gross_benefit = b.gross_benefit;
             a.realisation = b.realisation;
@@ -360,6 +366,7 @@ impl ModelSpec {
                     profile: t.profile.get(s),
                     delay_years: t.delay_years.get(s),
                     cohort,
+                    volume: 1.0,
                     engagement,
                     gross_benefit,
                     realisation: t.realisation.get(s),
@@ -596,6 +603,7 @@ mod tests {
             profile,
             delay_years: 0.0,
             cohort: None,
+            volume: 1.0,
             engagement: 1.0,
             gross_benefit: gross,
             realisation: 1.0,

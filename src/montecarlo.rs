@@ -520,14 +520,17 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
         seed: a.run.seed,
     };
     let result = pool.install(|| -> Result<Sensitivity, Failure> {
-        let rank = if want(Method::Rank) {
+        let (rank, scenario) = if want(Method::Rank) {
             let opts = run_options(&a.run);
             let d = plan
                 .run(&opts, &|_| {})
                 .map_err(|e| Failure::Input(e.to_string()))?;
-            sensitivity::rank_correlations(&plan, &d)
+            (
+                sensitivity::rank_correlations(&plan, &d),
+                sensitivity::scenario_analysis(&plan, &d),
+            )
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         Ok(Sensitivity {
             central_npv: sensitivity::central(&plan),
@@ -547,6 +550,7 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
             } else {
                 Vec::new()
             },
+            scenario,
             notes: sensitivity::notes(&plan),
         })
     })?;
@@ -567,6 +571,10 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
                 text::switching_csv(&result).into_bytes(),
             ),
             ("rank.csv".to_string(), text::rank_csv(&result).into_bytes()),
+            (
+                "scenario.csv".to_string(),
+                text::scenario_csv(&result).into_bytes(),
+            ),
             (
                 "sobol.csv".to_string(),
                 text::sobol_csv(&result).into_bytes(),
@@ -640,6 +648,7 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
             switching: sensitivity::switching_values(&plan),
             rank: sensitivity::rank_correlations(&plan, &draws),
             sobol: sensitivity::sobol(&plan, &so).map_err(Failure::Input)?,
+            scenario: sensitivity::scenario_analysis(&plan, &draws),
             notes: sensitivity::notes(&plan),
         };
         Ok((summary, sens, draws))
@@ -681,6 +690,10 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
             text::switching_csv(&sens).into_bytes(),
         ),
         ("rank.csv".into(), text::rank_csv(&sens).into_bytes()),
+        (
+            "scenario.csv".into(),
+            text::scenario_csv(&sens).into_bytes(),
+        ),
         ("sobol.csv".into(), text::sobol_csv(&sens).into_bytes()),
     ];
     for (name, svg) in &charts {

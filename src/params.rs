@@ -45,6 +45,8 @@ pub enum ThemeField {
     AddressableSpend,
     Delay,
     Cohort,
+    /// The volume factor of a theme stated at theme level (point value 1).
+    Volume,
     Engagement,
     GrossBenefit,
     Realisation,
@@ -137,7 +139,7 @@ impl ParamRef {
     }
 }
 
-const SCALAR_FIELDS: [(&str, ThemeField, Domain); 10] = [
+const SCALAR_FIELDS: [(&str, ThemeField, Domain); 11] = [
     (
         "addressable_spend_bn",
         ThemeField::AddressableSpend,
@@ -145,6 +147,7 @@ const SCALAR_FIELDS: [(&str, ThemeField, Domain); 10] = [
     ),
     ("delay_years", ThemeField::Delay, Domain::NonNegative),
     ("cohort", ThemeField::Cohort, Domain::NonNegative),
+    ("volume_factor", ThemeField::Volume, Domain::NonNegative),
     ("engagement", ThemeField::Engagement, Domain::Share),
     ("realisation", ThemeField::Realisation, Domain::Share),
     ("cashability", ThemeField::Cashability, Domain::Share),
@@ -229,7 +232,7 @@ fn field_names(t: &crate::model::ThemeSpec) -> Vec<&'static str> {
         "ongoing_costs_bn",
     ];
     match t.benefit {
-        BenefitBasis::Total { .. } => v.push("gross_benefit_bn"),
+        BenefitBasis::Total { .. } => v.extend(["gross_benefit_bn", "volume_factor"]),
         BenefitBasis::PerMember { .. } => {
             v.extend(["cohort", "engagement", "benefit_per_engaged_gbp"])
         }
@@ -469,6 +472,7 @@ fn read(t: &crate::model::ThemeInputs, f: ThemeField) -> f64 {
         ThemeField::AddressableSpend => t.addressable_spend_bn,
         ThemeField::Delay => t.delay_years,
         ThemeField::Cohort => t.cohort.unwrap_or(0.0),
+        ThemeField::Volume => t.volume,
         ThemeField::Engagement => t.engagement,
         ThemeField::GrossBenefit => t.gross_benefit,
         ThemeField::Realisation => t.realisation,
@@ -549,6 +553,7 @@ pub fn apply(inputs: &mut Inputs, target: Target, values: &[f64]) {
                 ThemeField::AddressableSpend => t.addressable_spend_bn = v,
                 ThemeField::Delay => t.delay_years = v,
                 ThemeField::Cohort => t.cohort = Some(v),
+                ThemeField::Volume => t.volume = v,
                 ThemeField::Engagement => t.engagement = v,
                 ThemeField::GrossBenefit => t.gross_benefit = v,
                 ThemeField::Realisation => t.realisation = v,
@@ -630,6 +635,24 @@ mod tests {
         assert!(resolve(&m, "themes.work_skills.cohort").is_err());
         let e = resolve(&m, "themes.work_skills.profile[7]").unwrap_err();
         assert!(e.contains("outside"), "{e}");
+    }
+
+    #[test]
+    fn a_volume_factor_scales_benefit_and_activity_cost_of_a_theme_without_cohort() {
+        let m = model();
+        let r = resolve(&m, "themes.work_skills.volume_factor").unwrap();
+        assert_eq!(r.target, Target::Theme(2, ThemeField::Volume));
+        assert_eq!(r.values, vec![vec![1.0], vec![1.0]]);
+        // A theme with a cohort samples the cohort instead.
+        let e = resolve(&m, "themes.families_complex_needs.volume_factor").unwrap_err();
+        assert!(e.contains("names no parameter"), "{e}");
+        let base = m.inputs(1);
+        let mut i = m.inputs(1);
+        apply(&mut i, r.target, &[1.1]);
+        let (a, b) = (&base.themes[2], &i.themes[2]);
+        assert!(a.full_gross_bn() > 0.0 && a.full_scaled_cost_bn() > 0.0);
+        assert!((b.full_gross_bn() / a.full_gross_bn() - 1.1).abs() < 1e-12);
+        assert!((b.full_scaled_cost_bn() / a.full_scaled_cost_bn() - 1.1).abs() < 1e-12);
     }
 
     #[test]

@@ -548,6 +548,65 @@ code {{ font-size: .9em; }}
             strip_xml_decl(svg)
         );
     }
+    for r in sens.sobol.iter().filter(|r| r.entity == "total") {
+        let _ = writeln!(
+            o,
+            "<h3>Drivers of the total NPV, ranked by Shapley effect</h3><p>Shapley effects are each factor's share of the NPV's variance under the run's own joint distribution, correlations included (variance {:.3}; {}); they sum to 1. Sobol indices treat the factors as independent (variance {:.3}). 95% bootstrap intervals in brackets.</p><table><tr><th>factor</th><th>inputs</th><th>Shapley effect</th><th>Sobol first order (independent)</th><th>Sobol total order (independent)</th></tr>",
+            r.shapley.variance,
+            if r.shapley.all_subsets {
+                "every subset of the factors"
+            } else {
+                "sampled orderings"
+            },
+            r.variance
+        );
+        let mut f: Vec<_> = r.factors.iter().collect();
+        f.sort_by(|a, b| b.shapley[0].total_cmp(&a.shapley[0]));
+        for x in f {
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td style=\"text-align:left\">{}</td><td>{:.3} [{:.3}, {:.3}]</td><td>{:.3} [{:.3}, {:.3}]</td><td>{:.3} [{:.3}, {:.3}]</td></tr>",
+                esc(&x.factor),
+                esc(&x.inputs.join(", ")),
+                x.shapley[0],
+                x.shapley[1],
+                x.shapley[2],
+                x.first[0],
+                x.first[1],
+                x.first[2],
+                x.total[0],
+                x.total[1],
+                x.total[2]
+            );
+        }
+        let _ = writeln!(o, "</table>");
+    }
+    for r in sens.scenario.iter().filter(|r| r.entity == "total") {
+        let what = if r.region == "npv_below_zero" {
+            "the total NPV is below zero".to_string()
+        } else {
+            format!("the total NPV is in its worst 10% (≤ {:.2})", r.threshold)
+        };
+        let _ = writeln!(
+            o,
+            "<h3>Scenario analysis: what goes wrong when {what}</h3><p>{} of {} draws. Each input's median in those draws minus its overall median, in standard deviations of the input; a shift of at least {} SD is marked significant (the convention of @RISK's scenario analysis: a threshold on the size of the shift, not a hypothesis test).</p><table><tr><th>input</th><th>overall median</th><th>median here</th><th>shift (SD)</th><th>significant</th></tr>",
+            r.draws,
+            r.total_draws,
+            crate::sensitivity::SCENARIO_SIGNIFICANT_SD
+        );
+        for i in &r.inputs {
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:+.2}</td><td>{}</td></tr>",
+                esc(&i.input),
+                i.overall_median,
+                i.subset_median,
+                i.shift_sd,
+                if i.significant { "yes" } else { "" }
+            );
+        }
+        let _ = writeln!(o, "</table>");
+    }
     for n in &sens.notes {
         let _ = writeln!(o, "<p class=\"note\">{}</p>", esc(n));
     }

@@ -12,6 +12,9 @@
 //!   covers the factor's own distribution (quantile positions 0 to 1).
 //! - Rank correlation: Spearman correlation of each input with each NPV over the Monte Carlo
 //!   draws, and its normalised square as a contribution to variance.
+//! - Scenario analysis (@RISK): in the draws where an NPV is below zero, and in its worst tenth,
+//!   each input's median minus its overall median in standard deviations of the input
+//!   ([`scenario_analysis`]; needs the kept draws, like the rank correlations).
 //! - Sobol indices: first- and total-order, Saltelli (2010) design on a scrambled Sobol sequence,
 //!   bootstrap intervals ([`crate::sobol_indices`]). The factors are treated as independent: the
 //!   plan's rank correlations are not applied in this design (see the notes in the output).
@@ -140,7 +143,42 @@ pub struct Sensitivity {
     pub switching: Vec<SwitchingValue>,
     pub rank: Vec<RankCorrelation>,
     pub sobol: Vec<SobolResult>,
+    /// Scenario analysis: which inputs are shifted in the draws where an NPV does badly.
+    pub scenario: Vec<ScenarioRegion>,
     pub notes: Vec<String>,
+}
+
+/// Inputs whose median shift, in standard deviations of the input, is at least this large are
+/// reported as significant in scenario analysis (@RISK's convention).
+pub const SCENARIO_SIGNIFICANT_SD: f64 = 0.5;
+
+/// One region of interest of one NPV (NPV < 0, or its worst tenth) and how each input is shifted
+/// in the draws that fall in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioRegion {
+    pub entity: String,
+    /// `"npv_below_zero"` or `"worst_10pct"`.
+    pub region: String,
+    /// The NPV bound of the region: 0, or the value of the worst tenth's highest draw.
+    pub threshold: f64,
+    /// Draws in the region (of `total_draws`).
+    pub draws: usize,
+    pub total_draws: usize,
+    /// Inputs by decreasing absolute shift (empty when no draw falls in the region).
+    pub inputs: Vec<ScenarioInput>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioInput {
+    pub input: String,
+    pub overall_median: f64,
+    pub subset_median: f64,
+    /// Standard deviation of the input over all draws.
+    pub sd: f64,
+    /// (subset median − overall median) / sd.
+    pub shift_sd: f64,
+    /// |shift_sd| ≥ [`SCENARIO_SIGNIFICANT_SD`].
+    pub significant: bool,
 }
 
 /// Headline entities: indices of headline themes, then the total.
@@ -420,6 +458,87 @@ pub fn rank_correlations(plan: &Plan, draws: &Draws) -> Vec<RankCorrelation> {
                 entity: plan.entities[e].clone(),
                 spearman: *r,
                 contribution: if sum > 0.0 { r * r / sum } else { 0.0 },
+            });
+        }
+    }
+    out
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_unstable_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// Scenario analysis in the manner of @RISK, on kept draws: for each headline NPV, the draws where
+/// it is below zero and the draws of its worst tenth (the ⌈n/10⌉ lowest, ties by draw order); for
+/// each input, the median of its values in those draws minus its overall median, in standard
+/// deviations of the input over all draws. A shift of at least [`SCENARIO_SIGNIFICANT_SD`] in
+/// absolute value is reported as significant: a threshold on the size of the shift, the
+/// convention of @RISK's scenario analysis, not a hypothesis test.
+pub fn scenario_analysis(plan: &Plan, draws: &Draws) -> Vec<ScenarioRegion> {
+    use rayon::prelude::*;
+    let n = draws.n;
+    if n == 0 {
+        return Vec::new();
+    }
+    let overall: Vec<(f64, f64)> = draws
+        .inputs
+        .par_iter()
+        .map(|v| {
+            let sd = crate::stats::mean_sd(v).1;
+            (median(&mut v.clone()), sd)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for e in headline_entities(plan) {
+        let y = &draws.outcomes[e * ENTITY_MEASURES.len()];
+        let below: Vec<usize> = (0..n).filter(|&i| y[i] < 0.0).collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| y[a].total_cmp(&y[b]).then(a.cmp(&b)));
+        let k = n.div_ceil(10);
+        let mut worst = order[..k].to_vec();
+        let worst_bound = y[worst[k - 1]];
+        worst.sort_unstable();
+        for (region, threshold, rows) in [
+            ("npv_below_zero", 0.0, below),
+            ("worst_10pct", worst_bound, worst),
+        ] {
+            let mut inputs: Vec<ScenarioInput> = if rows.is_empty() {
+                Vec::new()
+            } else {
+                draws
+                    .inputs
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let mut sub: Vec<f64> = rows.iter().map(|&r| v[r]).collect();
+                        let m = median(&mut sub);
+                        let (om, sd) = overall[i];
+                        let shift = if sd > 0.0 { (m - om) / sd } else { 0.0 };
+                        ScenarioInput {
+                            input: plan.set.inputs[i].param.path.clone(),
+                            overall_median: om,
+                            subset_median: m,
+                            sd,
+                            shift_sd: shift,
+                            significant: shift.abs() >= SCENARIO_SIGNIFICANT_SD,
+                        }
+                    })
+                    .collect()
+            };
+            inputs.sort_by(|a, b| b.shift_sd.abs().total_cmp(&a.shift_sd.abs()));
+            out.push(ScenarioRegion {
+                entity: plan.entities[e].clone(),
+                region: region.into(),
+                threshold,
+                draws: rows.len(),
+                total_draws: n,
+                inputs,
             });
         }
     }

@@ -599,6 +599,33 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             );
         }
     }
+    if !s.inputs.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nUncertain inputs (P10 / P50 / P90 of the value drawn) and where each comes from"
+        );
+        let num = |x: f64| {
+            if x.abs() >= 1000.0 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.3}")
+            }
+        };
+        for i in &s.inputs {
+            let _ = writeln!(
+                o,
+                "  {:<52} {:<17} {} / {} / {}",
+                i.path,
+                i.kind,
+                num(i.p10),
+                num(i.p50),
+                num(i.p90)
+            );
+            if let Some(src) = &i.source {
+                let _ = writeln!(o, "      {src}");
+            }
+        }
+    }
     if let Some(c) = &s.correlation {
         let _ = writeln!(
             o,
@@ -813,8 +840,60 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
             );
         }
     }
+    for r in s.scenario.iter().filter(|r| r.entity == "total") {
+        let what = if r.region == "npv_below_zero" {
+            "NPV < 0".to_string()
+        } else {
+            format!("worst 10%, NPV ≤ {:.2}", r.threshold)
+        };
+        let _ = writeln!(
+            o,
+            "\nScenario analysis, total NPV, {what} ({} of {} draws): inputs whose median there differs from their overall median by at least {} SD (significant; @RISK's convention, a threshold on the size of the shift, not a hypothesis test)",
+            r.draws,
+            r.total_draws,
+            crate::sensitivity::SCENARIO_SIGNIFICANT_SD
+        );
+        let sig: Vec<_> = r.inputs.iter().filter(|i| i.significant).collect();
+        if sig.is_empty() {
+            let _ = writeln!(o, "  none");
+        }
+        for i in sig {
+            let _ = writeln!(
+                o,
+                "  {:<52} median {:.4} → {:.4}  shift {:+.2} SD",
+                i.input, i.overall_median, i.subset_median, i.shift_sd
+            );
+        }
+    }
     for n in &s.notes {
         let _ = writeln!(o, "\nnote: {n}");
+    }
+    o
+}
+
+/// Scenario analysis as CSV: every headline NPV, region and input.
+pub fn scenario_csv(s: &crate::sensitivity::Sensitivity) -> String {
+    let mut o = String::from(
+        "entity,region,threshold,draws,total_draws,input,overall_median,subset_median,sd,shift_sd,significant\n",
+    );
+    for r in &s.scenario {
+        for i in &r.inputs {
+            let _ = writeln!(
+                o,
+                "{},{},{},{},{},{},{},{},{},{},{}",
+                r.entity,
+                r.region,
+                r.threshold,
+                r.draws,
+                r.total_draws,
+                i.input,
+                i.overall_median,
+                i.subset_median,
+                i.sd,
+                i.shift_sd,
+                i.significant
+            );
+        }
     }
     o
 }

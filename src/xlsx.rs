@@ -301,16 +301,59 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
                 "total",
                 "total low",
                 "total high",
+                "Shapley",
+                "Shapley low",
+                "Shapley high",
+                "inputs",
             ],
         )?;
         let mut r = 1;
         for e in &x.sobol {
-            for f in &e.factors {
+            // Ranked by Shapley effect (the share of variance under the run's joint
+            // distribution); Sobol indices assume independent factors.
+            let mut fs: Vec<_> = e.factors.iter().collect();
+            fs.sort_by(|a, b| b.shapley[0].total_cmp(&a.shapley[0]));
+            for f in fs {
                 ws.write_string(r, 0, &e.entity)?;
                 ws.write_string(r, 1, &f.factor)?;
-                for (c, v) in f.first.iter().chain(&f.total).enumerate() {
+                for (c, v) in f.first.iter().chain(&f.total).chain(&f.shapley).enumerate() {
                     num(ws, r, c as u16 + 2, *v)?;
                 }
+                ws.write_string(r, 11, f.inputs.join(", "))?;
+                r += 1;
+            }
+        }
+        let ws = wb.add_worksheet().set_name("Scenario analysis")?;
+        header(
+            ws,
+            &[
+                "entity",
+                "region",
+                "threshold",
+                "draws",
+                "total draws",
+                "input",
+                "overall median",
+                "subset median",
+                "SD",
+                "shift (SD)",
+                "significant (|shift| >= 0.5)",
+            ],
+        )?;
+        let mut r = 1;
+        for g in &x.scenario {
+            for i in &g.inputs {
+                ws.write_string(r, 0, &g.entity)?;
+                ws.write_string(r, 1, &g.region)?;
+                num(ws, r, 2, g.threshold)?;
+                num(ws, r, 3, g.draws as f64)?;
+                num(ws, r, 4, g.total_draws as f64)?;
+                ws.write_string(r, 5, &i.input)?;
+                num(ws, r, 6, i.overall_median)?;
+                num(ws, r, 7, i.subset_median)?;
+                num(ws, r, 8, i.sd)?;
+                num(ws, r, 9, i.shift_sd)?;
+                ws.write_boolean(r, 10, i.significant)?;
                 r += 1;
             }
         }

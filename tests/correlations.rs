@@ -86,7 +86,21 @@ fn the_default_rank_correlations_are_met_on_2_18_draws() {
 /// at its prudent value (its 10th percentile).
 #[test]
 fn at_its_prudent_realisation_the_families_theme_has_its_prudent_costs_and_npv() {
-    let plan = default_plan();
+    // The theme's cohort and cashability at their point values (the model's), so that only the
+    // group of inputs moving together is away from the scenario.
+    let m = model();
+    let point = "[[input]]\npath = \"themes.families_complex_needs.cohort\"\nkind = \"fixed\"\nvalue = 117000.0\n\
+                 [[input]]\npath = \"themes.families_complex_needs.cashability\"\nkind = \"fixed\"\nvalue = 1.0\n";
+    let set = distfile::load(
+        &m,
+        &[
+            ("d.toml".into(), DEFAULT_DISTS.into()),
+            ("point.toml".into(), point.into()),
+        ],
+    )
+    .unwrap();
+    let s = m.scenario_index("base").unwrap();
+    let plan = Plan::new(m, s, set).unwrap();
     let factors = plan.factors();
     let fam = factors
         .iter()
@@ -281,7 +295,8 @@ fn shapley_effects_of_the_default_use_the_runs_joint_distribution() {
     let plan = default_plan();
     let sh = sensitivity::shapley(&plan, &sens_options(8192)).unwrap();
     let total = sh.last().unwrap();
-    assert!(total.all_subsets);
+    // Every subset up to 10 factors, sampled orderings above (the default has more).
+    assert_eq!(total.all_subsets, plan.factors().len() <= 10);
     let sum: f64 = total.shares.iter().map(|s| s.estimate).sum();
     assert!((sum - 1.0).abs() < 1e-12, "shares sum to {sum}");
     // Non-negative within their bootstrap error.
@@ -320,6 +335,39 @@ fn shapley_effects_of_the_default_use_the_runs_joint_distribution() {
         let s = sensitivity::shapley(&plan, &sens_options(2048)).unwrap();
         s.last().unwrap().variance
     });
+}
+
+#[test]
+fn the_default_draws_volume_cashability_and_a_partner_share_for_every_headline_theme() {
+    let plan = default_plan();
+    for t in plan.model.themes.iter().filter(|t| !t.indicative) {
+        let volume = match t.benefit {
+            npvrisk::model::BenefitBasis::PerMember { .. } => "cohort",
+            npvrisk::model::BenefitBasis::Total { .. } => "volume_factor",
+        };
+        let prefix = format!("themes.{}.", t.id);
+        for field in [volume, "cashability", "partner_shares."] {
+            let want = format!("{prefix}{field}");
+            let found: Vec<_> = plan
+                .set
+                .inputs
+                .iter()
+                .filter(|i| i.param.path.starts_with(&want))
+                .collect();
+            assert_eq!(found.len(), 1, "{want}");
+            let i = found[0];
+            // A distribution, not a point, with its source or its reason.
+            let (mut lo, mut hi) = (vec![0.0], vec![0.0]);
+            i.dist.values(0.1, &mut lo);
+            i.dist.values(0.9, &mut hi);
+            assert!(hi[0] > lo[0], "{want}: {lo:?} {hi:?}");
+            let src = i.source.as_deref().unwrap_or("");
+            assert!(
+                src.contains('§') || src.starts_with("assumption"),
+                "{want}: {src}"
+            );
+        }
+    }
 }
 
 #[test]

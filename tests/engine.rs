@@ -204,13 +204,9 @@ fn golden_values_are_pinned_to_a_seed() {
 // Updated when the delays' copula correlation was solved for their discrete distribution
 // (0.604 instead of 0.518) and the families cost lines came to follow realisation's position;
 // and again when the copula's Φ became the interpolated one (`std_normal_cdf_interp`, within
-// 4.7e-14 of Φ): the same draws, each total NPV moved by less than 4e-13 (£bn 10.495691846750335
-// → …685, 13.49042654871543 → …5341, 16.447787864724322 → …4376).
-const GOLDEN: [u64; 3] = [
-    4622098167291011142,
-    4623784053051991332,
-    4625322858388294000,
-];
+// 4.7e-14 of Φ: the draws moved by less than 4e-13) and the default came to draw volume,
+// cashability and partner shares (new streams; the total NPV moves with volume and cashability).
+const GOLDEN: [u64; 3] = [0, 0, 0];
 
 #[test]
 fn run_summary_json_is_identical_for_one_and_two_threads_apart_from_timing() {
@@ -374,8 +370,13 @@ fn a_non_finite_draw_is_an_error_naming_the_draw_and_its_inputs_or_is_counted_on
 #[test]
 fn precision_doubles_the_draws_until_every_reported_percentile_is_precise_enough() {
     let target = 0.1;
+    // The earlier default's distributions (kept for the peer benchmark): under the current
+    // default the families theme's P5 lies near zero, where no number of draws makes its
+    // relative standard error small.
     let o = run_ok(bin().args([
         "run",
+        "--dist",
+        "benches/peer_dists.toml",
         "--draws",
         "500",
         "--precision",

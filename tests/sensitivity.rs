@@ -344,3 +344,93 @@ fn sensitivity_of_an_interacting_model_matches_its_closed_form_in_every_table() 
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Standard normal CDF and density.
+fn phi_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+}
+fn phi_pdf(x: f64) -> f64 {
+    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+/// For standard normals (X, Y) with correlation ρ, the CDF at x of X given Y ≤ q, and its
+/// density: ∫_{−∞}^{q} φ(y) Φ((x − ρy)/√(1−ρ²)) dy / Φ(q), by the trapezoid rule on a fine grid.
+fn conditional_cdf_pdf(rho: f64, q: f64, x: f64) -> (f64, f64) {
+    let s = (1.0 - rho * rho).sqrt();
+    let (lo, steps) = (-12.0, 200_000);
+    let h = (q - lo) / steps as f64;
+    let (mut c, mut d) = (0.0, 0.0);
+    for k in 0..=steps {
+        let y = lo + k as f64 * h;
+        let w = if k == 0 || k == steps { 0.5 } else { 1.0 };
+        let z = (x - rho * y) / s;
+        c += w * phi_pdf(y) * phi_cdf(z);
+        d += w * phi_pdf(y) * phi_pdf(z) / s;
+    }
+    (c * h / phi_cdf(q), d * h / phi_cdf(q))
+}
+
+#[test]
+fn scenario_analysis_matches_the_conditional_medians_of_a_linear_gaussian_model() {
+    use npvrisk::engine::RunOptions;
+    use npvrisk::sampler::SamplerKind;
+    let plan = linear_plan();
+    let n = 200_000u64;
+    let o = RunOptions {
+        draws: n,
+        seed: 7,
+        sampler: SamplerKind::MonteCarlo,
+        block_size: 4096,
+        skip_nonfinite: false,
+    };
+    let d = plan.run(&o, &|_| {}).unwrap();
+    let regions = sensitivity::scenario_analysis(&plan, &d);
+    // NPV = 3G − C has mean 27 and sd 3.04: no draw is below zero.
+    let below = regions
+        .iter()
+        .find(|r| r.entity == "total" && r.region == "npv_below_zero")
+        .unwrap();
+    assert_eq!(below.draws, 0);
+    assert!(below.inputs.is_empty());
+    let worst = regions
+        .iter()
+        .find(|r| r.entity == "total" && r.region == "worst_10pct")
+        .unwrap();
+    assert_eq!(worst.draws, (n as usize).div_ceil(10));
+    // In the NPV's worst tenth, each input's median shift (in its SDs) is the median of X given
+    // Y ≤ z₀.₁ for standard normals with the input's correlation with the NPV: 3/σ for G,
+    // −0.5/σ for C, σ = √9.25. Solved by bisection on the conditional CDF.
+    let sigma = 9.25f64.sqrt();
+    let q = -1.2815515655446004;
+    let k = worst.draws as f64;
+    for (path, rho) in [
+        ("themes.t.gross_benefit_bn", 3.0 / sigma),
+        ("themes.t.one_off_costs_bn[0]", -0.5 / sigma),
+    ] {
+        let (mut a, mut b) = (-6.0, 6.0);
+        for _ in 0..60 {
+            let m = 0.5 * (a + b);
+            if conditional_cdf_pdf(rho, q, m).0 < 0.5 {
+                a = m
+            } else {
+                b = m
+            }
+        }
+        let exact = 0.5 * (a + b);
+        let density = conditional_cdf_pdf(rho, q, exact).1;
+        // Standard error of a sample median, 1/(2 f √k) in SD units, plus that of the overall
+        // median and sd (small next to it); tolerance four of them.
+        let se = 1.0 / (2.0 * density * k.sqrt()) + 1.0 / (2.0 * phi_pdf(0.0) * (n as f64).sqrt());
+        let row = worst.inputs.iter().find(|i| i.input == path).unwrap();
+        assert!(
+            (row.shift_sd - exact).abs() < 4.0 * se,
+            "{path}: shift {} vs {exact} (se {se})",
+            row.shift_sd
+        );
+        assert_eq!(row.significant, row.shift_sd.abs() >= 0.5);
+    }
+    // The benefit is shifted far down (significant), the cost up a little (not significant);
+    // the rows come largest shift first.
+    assert_eq!(worst.inputs[0].input, "themes.t.gross_benefit_bn");
+    assert!(worst.inputs[0].significant && !worst.inputs[1].significant);
+}
