@@ -110,6 +110,7 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
                 "Tornado: total NPV with each input at its P10 and P90, others at their medians",
                 &format!("Total five-year NPV ({unit})"),
                 total.1,
+                "All inputs at their medians",
                 &bars,
                 &bn,
             ),
