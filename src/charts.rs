@@ -67,6 +67,8 @@ const DASHES: [Option<&str>; 3] = [None, Some("7 4"), Some("2 3")];
 /// Marker colours: dark enough to be read as text on white.
 const MARKER_COLOURS: [&str; 5] = ["#c0392b", "#007a5a", "#7b3294", "#1a1a1a", "#a65e00"];
 const HIST_FILL: &str = "#9ecae1";
+/// The dots of a scatter plot.
+const SCATTER_FILL: &str = "#6baed6";
 /// The P5–P95 band behind a histogram.
 const BAND_FILL: &str = "#fdebc8";
 const CDF_INK: &str = "#08306b";
@@ -144,7 +146,11 @@ pub fn histogram_cdf<S: AsRef<str>>(
         v[(0.005 * last).floor() as usize],
         v[(0.995 * last).ceil() as usize],
     );
-    let (body_lo, body_hi) = if q_hi > q_lo { (q_lo, q_hi) } else { (min, max) };
+    let (body_lo, body_hi) = if q_hi > q_lo {
+        (q_lo, q_hi)
+    } else {
+        (min, max)
+    };
     let (lo, hi) = marks
         .iter()
         .fold((body_lo, body_hi), |(lo, hi), m| (lo.min(m.1), hi.max(m.1)));
@@ -329,11 +335,7 @@ pub fn histogram_cdf<S: AsRef<str>>(
             ));
         }
         if above > 0 {
-            parts.push(format!(
-                "{} above (maximum {})",
-                share(above),
-                x_fmt(max)
-            ));
+            parts.push(format!("{} above (maximum {})", share(above), x_fmt(max)));
         }
         let note = format!("Bars show P0.5 to P99.5: {}.", parts.join(", "));
         bottom = draw_note(&mut svg, &note, plot.x, WIDTH - PAD, bottom + GAP);
@@ -585,6 +587,157 @@ pub fn curves<S: AsRef<str>>(
     draw_left_axis(&mut svg, plot, &ys, &y_ticks, y_label);
     let bottom = draw_bottom_axis(&mut svg, plot, &xs, &x_ticks, x_label);
     let bottom = draw_legend(&mut svg, &legend, plot.x, WIDTH - PAD, bottom + 2.0 * GAP);
+    svg.finish(title, WIDTH, bottom + PAD)
+}
+
+/// A scatter plot of a sample of `(x, y)` points with a trend line, e.g. one input against the
+/// NPV over a sample of the draws, with the NPV's mean per slice of the input as the trend.
+///
+/// Points are small dots in the order given; the trend is joined in the order given. Non-finite
+/// points are skipped. `point_label` and `trend_label` name them in the legend.
+#[allow(clippy::too_many_arguments)]
+pub fn scatter(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    points: &[(f64, f64)],
+    trend: &[(f64, f64)],
+    (point_label, trend_label): (&str, &str),
+    x_fmt: &dyn Fn(f64) -> String,
+    y_fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|(x, y)| usable(*x) && usable(*y))
+        .collect();
+    let line: Vec<(f64, f64)> = trend
+        .iter()
+        .copied()
+        .filter(|(x, y)| usable(*x) && usable(*y))
+        .collect();
+    let Some((xlo, xhi, ylo, yhi)) = pts
+        .iter()
+        .chain(&line)
+        .fold(None, |acc, &(x, y)| match acc {
+            None => Some((x, x, y, y)),
+            Some((a, b, c, d)) => Some((x.min(a), x.max(b), y.min(c), y.max(d))),
+        })
+    else {
+        return no_data(title, "No data: no point is finite.");
+    };
+    let mut svg = Svg::new();
+    let top = draw_title(&mut svg, title, WIDTH);
+    let y_ticks = choose_ticks(ylo, yhi, PLOT_H, &TickFmt::With(y_fmt), Orient::Vertical);
+    let left = y_axis_room(&y_ticks);
+    let mut plot = Rect {
+        x: left,
+        y: top + GAP,
+        w: WIDTH - left - PAD,
+        h: PLOT_H,
+    };
+    let x_ticks = fit_x_ticks(xlo, xhi, &mut plot, &TickFmt::With(x_fmt), PAD, WIDTH - PAD);
+    let xs = Scale::new(x_ticks.lo(), x_ticks.hi(), plot.x, plot.right());
+    let ys = Scale::new(y_ticks.lo(), y_ticks.hi(), plot.bottom(), plot.y);
+    draw_y_grid(&mut svg, plot, &ys, &y_ticks);
+    draw_x_grid(&mut svg, plot, &xs, &x_ticks);
+    for &(x, y) in &pts {
+        svg.circle(
+            "point",
+            (xs.at(x), ys.at(y)),
+            1.6,
+            SCATTER_FILL,
+            SCATTER_FILL,
+        );
+    }
+    let trend_px: Vec<(f64, f64)> = line.iter().map(|&(x, y)| (xs.at(x), ys.at(y))).collect();
+    if trend_px.len() > 1 {
+        svg.polyline("trend", &trend_px, Stroke::solid(CDF_INK, 2.5));
+    }
+    draw_left_axis(&mut svg, plot, &ys, &y_ticks, y_label);
+    let bottom = draw_bottom_axis(&mut svg, plot, &xs, &x_ticks, x_label);
+    let legend = [
+        LegendEntry::new(Swatch::Dot(SCATTER_FILL), point_label),
+        LegendEntry::new(Swatch::Line(CDF_INK, None), trend_label),
+    ];
+    let bottom = draw_legend(&mut svg, &legend, plot.x, WIDTH - PAD, bottom + 2.0 * GAP);
+    svg.finish(title, WIDTH, bottom + PAD)
+}
+
+/// One series of [`band_lines`]: its name and points `(x, y, low, high)`, the band running from
+/// `low` to `high`.
+pub type BandSeries = (String, Vec<(f64, f64, f64, f64)>);
+
+/// Lines with a shaded band each, e.g. the running mean and percentiles of the NPV against the
+/// number of draws with their 95% confidence bands. Non-finite points are skipped. `note`, when
+/// not empty, is printed under the legend.
+pub fn band_lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[BandSeries],
+    note: &str,
+    x_fmt: &dyn Fn(f64) -> String,
+    y_fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let ok = |p: &&(f64, f64, f64, f64)| usable(p.0) && usable(p.1) && usable(p.2) && usable(p.3);
+    let Some((xlo, xhi, ylo, yhi)) =
+        series
+            .iter()
+            .flat_map(|s| s.1.iter().filter(ok))
+            .fold(None, |acc, &(x, y, l, h)| {
+                let (a, b) = (y.min(l).min(h), y.max(l).max(h));
+                match acc {
+                    None => Some((x, x, a, b)),
+                    Some((p, q, r, t)) => Some((x.min(p), x.max(q), a.min(r), b.max(t))),
+                }
+            })
+    else {
+        return no_data(title, "No data: no series has a finite point.");
+    };
+    let mut svg = Svg::new();
+    let top = draw_title(&mut svg, title, WIDTH);
+    let y_ticks = choose_ticks(ylo, yhi, PLOT_H, &TickFmt::With(y_fmt), Orient::Vertical);
+    let left = y_axis_room(&y_ticks);
+    let mut plot = Rect {
+        x: left,
+        y: top + GAP,
+        w: WIDTH - left - PAD,
+        h: PLOT_H,
+    };
+    let x_ticks = fit_x_ticks(xlo, xhi, &mut plot, &TickFmt::With(x_fmt), PAD, WIDTH - PAD);
+    let xs = Scale::new(x_ticks.lo(), x_ticks.hi(), plot.x, plot.right());
+    let ys = Scale::new(y_ticks.lo(), y_ticks.hi(), plot.bottom(), plot.y);
+    draw_y_grid(&mut svg, plot, &ys, &y_ticks);
+    draw_x_grid(&mut svg, plot, &xs, &x_ticks);
+    let mut legend = Vec::new();
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let dash = DASHES[(i / PALETTE.len()) % DASHES.len()];
+        let p: Vec<&(f64, f64, f64, f64)> = pts.iter().filter(ok).collect();
+        if p.len() > 1 {
+            let mut outline: Vec<(f64, f64)> = p.iter().map(|q| (xs.at(q.0), ys.at(q.3))).collect();
+            outline.extend(p.iter().rev().map(|q| (xs.at(q.0), ys.at(q.2))));
+            svg.polygon("band", &outline, colour, 0.18);
+            let line: Vec<(f64, f64)> = p.iter().map(|q| (xs.at(q.0), ys.at(q.1))).collect();
+            svg.polyline(
+                "series",
+                &line,
+                Stroke {
+                    colour,
+                    width: 2.0,
+                    dash,
+                },
+            );
+        }
+        legend.push(LegendEntry::new(Swatch::Line(colour, dash), name));
+    }
+    draw_left_axis(&mut svg, plot, &ys, &y_ticks, y_label);
+    let bottom = draw_bottom_axis(&mut svg, plot, &xs, &x_ticks, x_label);
+    let mut bottom = draw_legend(&mut svg, &legend, plot.x, WIDTH - PAD, bottom + 2.0 * GAP);
+    if !note.is_empty() {
+        bottom = draw_note(&mut svg, note, plot.x, WIDTH - PAD, bottom + GAP);
+    }
     svg.finish(title, WIDTH, bottom + PAD)
 }
 
@@ -2286,6 +2439,19 @@ impl Svg {
             "<polyline class=\"{class}\" points=\"{}\" fill=\"none\" {} stroke-linejoin=\"round\"/>",
             points.join(" "),
             stroke.attrs(),
+        );
+    }
+
+    fn polygon(&mut self, class: &str, pts: &[(f64, f64)], fill: &str, opacity: f64) {
+        let points: Vec<String> = pts
+            .iter()
+            .map(|&(x, y)| format!("{},{}", num(x), num(y)))
+            .collect();
+        let _ = writeln!(
+            self.body,
+            "<polygon class=\"{class}\" points=\"{}\" fill=\"{fill}\" fill-opacity=\"{}\" stroke=\"none\"/>",
+            points.join(" "),
+            num(opacity),
         );
     }
 

@@ -367,11 +367,18 @@ fn histogram_realistic() {
     assert_eq!(p.count("line", "marker"), 8);
     let labels = p.texts_of("marker-label");
     let mean = v.iter().sum::<f64>() / v.len() as f64;
-    assert!(labels.contains(&format!("mean {}", bn(mean)).as_str()), "{labels:?}");
+    assert!(
+        labels.contains(&format!("mean {}", bn(mean)).as_str()),
+        "{labels:?}"
+    );
     assert!(labels.contains(&format!("median {}", bn(quantile(&v, 0.5))).as_str()));
     assert_eq!(p.count("rect", "band"), 1);
     let legend = p.texts_of("legend");
-    let band = format!("P5 to P95 ({} to {})", bn(quantile(&v, 0.05)), bn(quantile(&v, 0.95)));
+    let band = format!(
+        "P5 to P95 ({} to {})",
+        bn(quantile(&v, 0.05)),
+        bn(quantile(&v, 0.95))
+    );
     assert!(legend.contains(&band.as_str()), "{legend:?}");
     assert_eq!(p.count("polyline", "cdf"), 1);
     let labels = p.texts_of("marker-label");
@@ -414,9 +421,15 @@ fn histogram_axis_shows_the_body_and_notes_the_tails() {
         .collect();
     let lowest = ticks.iter().copied().fold(f64::INFINITY, f64::min);
     // P0.5 lies inside the tail (about -100); the axis stops there, not at the minimum, -149.
-    assert!(lowest > -120.0 && lowest <= quantile(&v, 0.005), "{ticks:?}");
+    assert!(
+        lowest > -120.0 && lowest <= quantile(&v, 0.005),
+        "{ticks:?}"
+    );
     let note = p.texts_of("note").join(" ");
-    assert!(note.starts_with("Bars show P0.5 to P99.5: 0.5% of draws lie below"), "{note}");
+    assert!(
+        note.starts_with("Bars show P0.5 to P99.5: 0.5% of draws lie below"),
+        "{note}"
+    );
     assert!(note.contains("minimum £-149.0bn"), "{note}");
     assert!(note.contains("above (maximum"), "{note}");
     // No tails beyond the axis: no note.
@@ -571,7 +584,10 @@ fn tornado_realistic() {
     assert_eq!(p.count("rect", "bar"), finite_ends);
     assert_eq!(p.count("text", "value-label"), finite_ends);
     assert_eq!(p.count("line", "base"), 1);
-    assert_eq!(p.texts_of("base-label"), ["All inputs at their medians: £20.6bn"]);
+    assert_eq!(
+        p.texts_of("base-label"),
+        ["All inputs at their medians: £20.6bn"]
+    );
     let row_labels = p.texts_of("row-label");
     assert!(
         row_labels.iter().any(|l| l.ends_with('…')),
@@ -614,7 +630,14 @@ fn tornado_degenerate() {
     ));
     assert_eq!(p.count("rect", "bar"), 4);
     // Negative values and one row.
-    let p = check(&tornado("Negative", "x", -3.0, "Base", &[("a", -5.5, -0.5)], &bn));
+    let p = check(&tornado(
+        "Negative",
+        "x",
+        -3.0,
+        "Base",
+        &[("a", -5.5, -0.5)],
+        &bn,
+    ));
     assert_eq!(p.count("rect", "bar"), 2);
     // Short labels.
     check(&tornado(
@@ -625,6 +648,113 @@ fn tornado_degenerate() {
         &[("", 4.0, 6.0), ("b", 6.0, 4.0)],
         &pct,
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scatter plots and lines with bands
+
+#[test]
+fn scatter_realistic_and_degenerate() {
+    let mut rng = SplitMix(11);
+    let pts: Vec<(f64, f64)> = (0..2000)
+        .map(|_| {
+            let x = rng.next_f64();
+            (x, 20.0 * x - 5.0 + rng.normal(0.0, 3.0))
+        })
+        .collect();
+    let trend: Vec<(f64, f64)> = (0..25)
+        .map(|k| (k as f64 / 24.0, 20.0 * k as f64 / 24.0 - 5.0))
+        .collect();
+    let svg = scatter(
+        "health social care: realisation against the total NPV (Spearman 0.66)",
+        "health social care: realisation",
+        "Total five-year NPV (£bn)",
+        &pts,
+        &trend,
+        (
+            "Draws (2000 of 2000, evenly spaced)",
+            "Trend: mean NPV in 25 slices along the input",
+        ),
+        &|x| format!("{x:.2}"),
+        &bn,
+    );
+    let p = check(&svg);
+    assert_eq!(p.count("circle", "point"), 2000);
+    assert_eq!(p.count("polyline", "trend"), 1);
+    assert_eq!(p.texts_of("legend").len(), 2);
+    let none: [(f64, f64); 0] = [];
+    let fmt = |x: f64| format!("{x}");
+    assert!(is_no_data(&scatter(
+        "E",
+        "x",
+        "y",
+        &none,
+        &none,
+        ("a", "b"),
+        &fmt,
+        &fmt
+    )));
+    assert!(is_no_data(&scatter(
+        "N",
+        "x",
+        "y",
+        &[(f64::NAN, 1.0)],
+        &none,
+        ("a", "b"),
+        &fmt,
+        &fmt
+    )));
+    let p = check(&scatter(
+        "One",
+        "x",
+        "y",
+        &[(1.0, 1.0)],
+        &none,
+        ("a", "b"),
+        &fmt,
+        &fmt,
+    ));
+    assert_eq!(p.count("circle", "point"), 1);
+    assert_eq!(p.count("polyline", "trend"), 0);
+}
+
+#[test]
+fn band_lines_realistic_and_degenerate() {
+    let series: Vec<BandSeries> = ["mean", "P5", "P50", "P95"]
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let pts = (1..=40)
+                .map(|j| {
+                    let m = 25_000.0 * j as f64;
+                    let half = 30.0 / m.sqrt();
+                    let y = 5.0 + 4.0 * k as f64;
+                    (m, y, y - half, y + half)
+                })
+                .collect();
+            (name.to_string(), pts)
+        })
+        .collect();
+    let svg = band_lines(
+        "Convergence: the total NPV's mean and percentiles as the draws accumulate",
+        "Draws",
+        "Total five-year NPV (£bn)",
+        &series,
+        "Bands are 95% confidence intervals: the mean ± 1.96 standard errors; a percentile p between the order statistics of ranks mp ± 1.96·√(mp(1−p)) of the first m draws (distribution-free).",
+        &|x| format!("{x:.0}"),
+        &bn,
+    );
+    let p = check(&svg);
+    assert_eq!(p.count("polygon", "band"), 4);
+    assert_eq!(p.count("polyline", "series"), 4);
+    assert_eq!(p.texts_of("note").len(), 2, "the note wraps onto two lines");
+    let fmt = |x: f64| format!("{x}");
+    assert!(is_no_data(&band_lines("E", "x", "y", &[], "", &fmt, &fmt)));
+    let nan: Vec<BandSeries> = vec![("a".into(), vec![(1.0, f64::NAN, 0.0, 1.0)])];
+    assert!(is_no_data(&band_lines("N", "x", "y", &nan, "", &fmt, &fmt)));
+    let one: Vec<BandSeries> = vec![("a".into(), vec![(1.0, 1.0, 0.5, 1.5)])];
+    let p = check(&band_lines("One", "x", "y", &one, "", &fmt, &fmt));
+    assert_eq!(p.count("polygon", "band"), 0);
 }
 
 // ---------------------------------------------------------------------------------------------

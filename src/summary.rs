@@ -495,7 +495,9 @@ impl std::str::FromStr for Precision {
         }
         if money.len() != t.len() {
             // `£5`: a money amount needs its unit.
-            return Err(format!("`--precision` = {s}: give the unit (m or bn); {allowed}"));
+            return Err(format!(
+                "`--precision` = {s}: give the unit (m or bn); {allowed}"
+            ));
         }
         let v = number(t).ok_or_else(bad)?;
         (v > 0.0 && v < 1.0)

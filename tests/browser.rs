@@ -51,7 +51,20 @@ fn the_report_renders_in_a_headless_browser_without_console_errors_or_missing_ch
     );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let figures = html.matches("<figure").count();
-    assert!(figures >= 9, "{figures} figures");
+    // The NPV histograms, tornado, spider, scatter plots, convergence, input distributions and
+    // the rest: every one is checked below for size and overlapping text.
+    assert!(figures >= 20, "{figures} figures");
+    for id in ["spider", "convergence", "tornado", "npv_total"] {
+        assert!(
+            html.contains(&format!("<figure id=\"{id}\">")),
+            "no {id} chart"
+        );
+    }
+    assert!(html.contains("<figure id=\"scatter_"), "no scatter plot");
+    assert!(
+        html.contains("<figure id=\"input_"),
+        "no input distribution"
+    );
     assert!(!html.contains("<img"), "charts are inline SVG");
     for fetch in ["src=\"http", "href=\"http", "url(http", "@import"] {
         assert!(!html.contains(fetch), "no network references ({fetch})");
@@ -66,10 +79,19 @@ fn the_report_renders_in_a_headless_browser_without_console_errors_or_missing_ch
     let stderr = String::from_utf8_lossy(&dom.stderr);
     let dom_text = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.status.success(), "{stderr}");
+    let overlaps: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("npvrisk-report-overlap"))
+        .collect();
+    assert!(
+        overlaps.is_empty(),
+        "texts overlap in the browser: {overlaps:#?}"
+    );
     assert!(
         dom_text.contains(&format!("data-check=\"ok:{figures}\"")),
-        "every chart laid out with a size; stderr: {stderr}"
+        "every chart laid out with a size and no overlapping text; stderr: {stderr}"
     );
+    assert!(dom_text.contains("data-overlaps=\"0\""), "{stderr}");
     assert!(
         stderr.contains("npvrisk-report-check ok"),
         "the page's console output reached the log: {stderr}"

@@ -392,14 +392,22 @@ fn precision_doubles_the_draws_until_every_reported_percentile_is_precise_enough
             for p in e["npv"]["percentiles"].as_array().unwrap() {
                 let (value, se) = (p["value"].as_f64().unwrap(), p["se"].as_f64().unwrap());
                 let limit = allowed(value, sd);
-                assert!(se <= limit, "{precision}: {}: P{} se {se} > {limit}", e["id"], p["p"]);
+                assert!(
+                    se <= limit,
+                    "{precision}: {}: P{} se {se} > {limit}",
+                    e["id"],
+                    p["p"]
+                );
                 // Half the draws would not have been enough: some percentile was above the
                 // limit at draws / 2, so its standard error now is above about limit / sqrt(2)
                 // (within the Monte Carlo noise of a standard error estimate).
                 tight |= se > 0.5 * limit;
             }
         }
-        assert!(tight, "{precision}: every standard error far below its limit");
+        assert!(
+            tight,
+            "{precision}: every standard error far below its limit"
+        );
     };
     check("0.1", &|value, sd| 0.1 * value.abs().max(sd));
     check("20m", &|_, _| 0.02);
