@@ -67,6 +67,10 @@ const DASHES: [Option<&str>; 3] = [None, Some("7 4"), Some("2 3")];
 /// Marker colours: dark enough to be read as text on white.
 const MARKER_COLOURS: [&str; 5] = ["#c0392b", "#007a5a", "#7b3294", "#1a1a1a", "#a65e00"];
 const HIST_FILL: &str = "#9ecae1";
+/// The dots of a scatter plot.
+const SCATTER_FILL: &str = "#6baed6";
+/// The P5–P95 band behind a histogram.
+const BAND_FILL: &str = "#fdebc8";
 const CDF_INK: &str = "#08306b";
 const LOW_FILL: &str = "#f0a35e";
 const HIGH_FILL: &str = "#5b9bd5";
@@ -96,10 +100,14 @@ pub type Estimate = (f64, f64, f64);
 /// A histogram of a simulated distribution with its empirical CDF and labelled vertical markers.
 ///
 /// `values_sorted` is the sample in ascending order (it is sorted here if it is not); non-finite
-/// values are skipped. Bins follow the Freedman–Diaconis rule, between 10 and 80 of them. Bars show
-/// the share of draws per bin (left axis), the S-curve the cumulative share (right axis, 0–100%).
-/// Each marker is a vertical line with its label above the plot, e.g. `("published base £20.6bn",
-/// 20.6)`; labels of close markers are staggered. `x_fmt` labels the value axis.
+/// values are skipped. The value axis shows the body of the distribution, from P0.5 to P99.5
+/// (widened to take in the markers); the draws beyond it are counted in a note under the
+/// legend with the minimum and maximum. Bins of the body follow the Freedman–Diaconis rule,
+/// between 10 and 80 of them. Bars show the share of all draws per bin (left axis), the S-curve
+/// the cumulative share (right axis, 0–100%); a shaded band marks P5–P95. Each marker is a
+/// vertical line with its label above the plot, e.g. `("published base £20.6bn", 20.6)`, and
+/// the sample's mean and median are marked the same way with their values; labels of close
+/// markers are staggered. `x_fmt` labels the value axis.
 pub fn histogram_cdf<S: AsRef<str>>(
     title: &str,
     x_label: &str,
@@ -118,17 +126,41 @@ pub fn histogram_cdf<S: AsRef<str>>(
     if !v.is_sorted_by(|a, b| a <= b) {
         v.sort_by(f64::total_cmp);
     }
-    let marks: Vec<(String, f64)> = markers
+    let n = v.len();
+    let (min, max) = (v[0], v[n - 1]);
+    let mean = v.iter().sum::<f64>() / n as f64;
+    let median = quantile(&v, 0.5);
+    let mut marks: Vec<(String, f64)> = markers
         .iter()
         .filter(|m| usable(m.1))
         .map(|(label, x)| (clean(label.as_ref()), *x))
         .collect();
-    let n = v.len();
-    let (min, max) = (v[0], v[n - 1]);
-    let bins = Bins::freedman_diaconis(&v);
+    if usable(mean) {
+        marks.push((format!("mean {}", x_fmt(mean)), mean));
+    }
+    marks.push((format!("median {}", x_fmt(median)), median));
+    // The body: the order statistics at P0.5 and P99.5, outward (all draws when those are
+    // equal).
+    let last = (n - 1) as f64;
+    let (q_lo, q_hi) = (
+        v[(0.005 * last).floor() as usize],
+        v[(0.995 * last).ceil() as usize],
+    );
+    let (body_lo, body_hi) = if q_hi > q_lo {
+        (q_lo, q_hi)
+    } else {
+        (min, max)
+    };
     let (lo, hi) = marks
         .iter()
-        .fold((min, max), |(lo, hi), m| (lo.min(m.1), hi.max(m.1)));
+        .fold((body_lo, body_hi), |(lo, hi), m| (lo.min(m.1), hi.max(m.1)));
+    let (below, above) = (
+        v.partition_point(|&x| x < lo),
+        n - v.partition_point(|&x| x <= hi),
+    );
+    let body = &v[below..n - above];
+    let bins = Bins::freedman_diaconis(body);
+    let (p5, p95) = (quantile(&v, 0.05), quantile(&v, 0.95));
 
     let mut svg = Svg::new();
     let top = draw_title(&mut svg, title, WIDTH);
@@ -159,6 +191,16 @@ pub fn histogram_cdf<S: AsRef<str>>(
     let cs = Scale::new(0.0, 1.0, plot.bottom(), plot.y);
 
     draw_y_grid(&mut svg, plot, &ys, &share_ticks);
+    // The P5–P95 band, behind the bars.
+    if p95 > p5 {
+        let r = Rect {
+            x: xs.at(p5),
+            y: plot.y,
+            w: xs.at(p95) - xs.at(p5),
+            h: plot.h,
+        };
+        svg.rect("band", r, BAND_FILL, None);
+    }
     // Bars: the share of draws per bin.
     if bins.width > 0.0 {
         for (i, &count) in bins.counts.iter().enumerate() {
@@ -181,29 +223,32 @@ pub fn histogram_cdf<S: AsRef<str>>(
         let half = plot.w / 120.0;
         let y = ys.at(1.0);
         let r = Rect {
-            x: xs.at(min) - half,
+            x: xs.at(bins.start) - half,
             y,
             w: 2.0 * half,
             h: plot.bottom() - y,
         };
         svg.rect("bar", r, HIST_FILL, Some("#ffffff"));
     }
-    // The empirical CDF, evaluated on a fixed grid (a polyline per draw would be megabytes).
-    let mut cdf = vec![(x_ticks.lo(), 0.0), (min, 0.0)];
-    if max > min {
+    // The empirical CDF over the axis, evaluated on a fixed grid (a polyline per draw would be
+    // megabytes).
+    let (c_lo, c_hi) = (x_ticks.lo().max(min), x_ticks.hi().min(max));
+    let share_to = |x: f64| v.partition_point(|&y| y <= x) as f64 / n as f64;
+    let mut cdf = vec![(x_ticks.lo(), share_to(x_ticks.lo()))];
+    if c_hi > c_lo {
         const STEPS: usize = 240;
         for i in 0..=STEPS {
             let x = if i == STEPS {
-                max
+                c_hi
             } else {
-                min + (max - min) * i as f64 / STEPS as f64
+                c_lo + (c_hi - c_lo) * i as f64 / STEPS as f64
             };
-            cdf.push((x, v.partition_point(|&y| y <= x) as f64 / n as f64));
+            cdf.push((x, share_to(x)));
         }
     } else {
-        cdf.push((min, 1.0));
+        cdf.push((c_lo, share_to(c_lo)));
     }
-    cdf.push((x_ticks.hi(), 1.0));
+    cdf.push((x_ticks.hi(), share_to(x_ticks.hi())));
     let cdf_px: Vec<(f64, f64)> = cdf.iter().map(|&(x, f)| (xs.at(x), cs.at(f))).collect();
     svg.polyline("cdf", &cdf_px, Stroke::solid(CDF_INK, 2.0));
 
@@ -273,22 +318,57 @@ pub fn histogram_cdf<S: AsRef<str>>(
             Swatch::Line(CDF_INK, None),
             "Cumulative share of draws (right axis)",
         ),
+        LegendEntry::new(
+            Swatch::Fill(BAND_FILL),
+            &format!("P5 to P95 ({} to {})", x_fmt(p5), x_fmt(p95)),
+        ),
     ];
-    let bottom = draw_legend(&mut svg, &legend, plot.x, WIDTH - PAD, bottom + 2.0 * GAP);
+    let mut bottom = draw_legend(&mut svg, &legend, plot.x, WIDTH - PAD, bottom + 2.0 * GAP);
+    if below + above > 0 {
+        let share = |k: usize| format!("{:.1}%", 100.0 * k as f64 / n as f64);
+        let mut parts = Vec::new();
+        if below > 0 {
+            parts.push(format!(
+                "{} of draws lie below (minimum {})",
+                share(below),
+                x_fmt(min)
+            ));
+        }
+        if above > 0 {
+            parts.push(format!("{} above (maximum {})", share(above), x_fmt(max)));
+        }
+        let note = format!("Bars show P0.5 to P99.5: {}.", parts.join(", "));
+        bottom = draw_note(&mut svg, &note, plot.x, WIDTH - PAD, bottom + GAP);
+    }
     svg.finish(title, WIDTH, bottom + PAD)
+}
+
+/// A note of up to two lines in small muted text from `x0` to `x1`; returns its bottom.
+fn draw_note(svg: &mut Svg, note: &str, x0: f64, x1: f64, top: f64) -> f64 {
+    let w = wrap(note, ANNOT_SIZE, false, x1 - x0, 2);
+    let pitch = (ASCENT + DESCENT) * ANNOT_SIZE + 3.0;
+    let mut y = top;
+    for line in &w.lines {
+        let style = Style::new(ANNOT_SIZE, Anchor::Start).fill(MUTED);
+        svg.text("note", x0, y + ASCENT * ANNOT_SIZE, line, style);
+        y += pitch;
+    }
+    y
 }
 
 /// A tornado chart: one horizontal bar per input, from the base value to the output with the input
 /// at its low value and to the output with the input at its high value.
 ///
 /// `bars` holds `(input label, output at low input, output at high input)`, drawn top to bottom in
-/// the order given (callers sort by swing). The vertical line is `base_value`; each end is labelled
+/// the order given (callers sort by swing). The vertical line is `base_value`, labelled above the
+/// rows as `base_label` with its value (e.g. "All inputs at their medians"); each end is labelled
 /// with its value through `x_fmt`, which also labels the axis. Long input labels wrap onto a second
 /// line and are cut with an ellipsis beyond it.
 pub fn tornado<S: AsRef<str>>(
     title: &str,
     x_label: &str,
     base_value: f64,
+    base_label: &str,
     bars: &[(S, f64, f64)],
     x_fmt: &dyn Fn(f64) -> String,
 ) -> String {
@@ -343,7 +423,12 @@ pub fn tornado<S: AsRef<str>>(
     let xs = Scale::new(ticks.lo(), ticks.hi(), inner.x, inner.right());
 
     // The base value's label sits above the rows.
-    let base_text = format!("Base: {}", x_fmt(base));
+    let base_text = ellipsize(
+        &format!("{}: {}", clean(base_label), x_fmt(base)),
+        ANNOT_SIZE,
+        false,
+        WIDTH - 2.0 * PAD,
+    );
     let bx = clamp_centre(
         xs.at(base),
         text_width(&base_text, ANNOT_SIZE, false),
@@ -502,6 +587,157 @@ pub fn curves<S: AsRef<str>>(
     draw_left_axis(&mut svg, plot, &ys, &y_ticks, y_label);
     let bottom = draw_bottom_axis(&mut svg, plot, &xs, &x_ticks, x_label);
     let bottom = draw_legend(&mut svg, &legend, plot.x, WIDTH - PAD, bottom + 2.0 * GAP);
+    svg.finish(title, WIDTH, bottom + PAD)
+}
+
+/// A scatter plot of a sample of `(x, y)` points with a trend line, e.g. one input against the
+/// NPV over a sample of the draws, with the NPV's mean per slice of the input as the trend.
+///
+/// Points are small dots in the order given; the trend is joined in the order given. Non-finite
+/// points are skipped. `point_label` and `trend_label` name them in the legend.
+#[allow(clippy::too_many_arguments)]
+pub fn scatter(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    points: &[(f64, f64)],
+    trend: &[(f64, f64)],
+    (point_label, trend_label): (&str, &str),
+    x_fmt: &dyn Fn(f64) -> String,
+    y_fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|(x, y)| usable(*x) && usable(*y))
+        .collect();
+    let line: Vec<(f64, f64)> = trend
+        .iter()
+        .copied()
+        .filter(|(x, y)| usable(*x) && usable(*y))
+        .collect();
+    let Some((xlo, xhi, ylo, yhi)) = pts
+        .iter()
+        .chain(&line)
+        .fold(None, |acc, &(x, y)| match acc {
+            None => Some((x, x, y, y)),
+            Some((a, b, c, d)) => Some((x.min(a), x.max(b), y.min(c), y.max(d))),
+        })
+    else {
+        return no_data(title, "No data: no point is finite.");
+    };
+    let mut svg = Svg::new();
+    let top = draw_title(&mut svg, title, WIDTH);
+    let y_ticks = choose_ticks(ylo, yhi, PLOT_H, &TickFmt::With(y_fmt), Orient::Vertical);
+    let left = y_axis_room(&y_ticks);
+    let mut plot = Rect {
+        x: left,
+        y: top + GAP,
+        w: WIDTH - left - PAD,
+        h: PLOT_H,
+    };
+    let x_ticks = fit_x_ticks(xlo, xhi, &mut plot, &TickFmt::With(x_fmt), PAD, WIDTH - PAD);
+    let xs = Scale::new(x_ticks.lo(), x_ticks.hi(), plot.x, plot.right());
+    let ys = Scale::new(y_ticks.lo(), y_ticks.hi(), plot.bottom(), plot.y);
+    draw_y_grid(&mut svg, plot, &ys, &y_ticks);
+    draw_x_grid(&mut svg, plot, &xs, &x_ticks);
+    for &(x, y) in &pts {
+        svg.circle(
+            "point",
+            (xs.at(x), ys.at(y)),
+            1.6,
+            SCATTER_FILL,
+            SCATTER_FILL,
+        );
+    }
+    let trend_px: Vec<(f64, f64)> = line.iter().map(|&(x, y)| (xs.at(x), ys.at(y))).collect();
+    if trend_px.len() > 1 {
+        svg.polyline("trend", &trend_px, Stroke::solid(CDF_INK, 2.5));
+    }
+    draw_left_axis(&mut svg, plot, &ys, &y_ticks, y_label);
+    let bottom = draw_bottom_axis(&mut svg, plot, &xs, &x_ticks, x_label);
+    let legend = [
+        LegendEntry::new(Swatch::Dot(SCATTER_FILL), point_label),
+        LegendEntry::new(Swatch::Line(CDF_INK, None), trend_label),
+    ];
+    let bottom = draw_legend(&mut svg, &legend, plot.x, WIDTH - PAD, bottom + 2.0 * GAP);
+    svg.finish(title, WIDTH, bottom + PAD)
+}
+
+/// One series of [`band_lines`]: its name and points `(x, y, low, high)`, the band running from
+/// `low` to `high`.
+pub type BandSeries = (String, Vec<(f64, f64, f64, f64)>);
+
+/// Lines with a shaded band each, e.g. the running mean and percentiles of the NPV against the
+/// number of draws with their 95% confidence bands. Non-finite points are skipped. `note`, when
+/// not empty, is printed under the legend.
+pub fn band_lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[BandSeries],
+    note: &str,
+    x_fmt: &dyn Fn(f64) -> String,
+    y_fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let ok = |p: &&(f64, f64, f64, f64)| usable(p.0) && usable(p.1) && usable(p.2) && usable(p.3);
+    let Some((xlo, xhi, ylo, yhi)) =
+        series
+            .iter()
+            .flat_map(|s| s.1.iter().filter(ok))
+            .fold(None, |acc, &(x, y, l, h)| {
+                let (a, b) = (y.min(l).min(h), y.max(l).max(h));
+                match acc {
+                    None => Some((x, x, a, b)),
+                    Some((p, q, r, t)) => Some((x.min(p), x.max(q), a.min(r), b.max(t))),
+                }
+            })
+    else {
+        return no_data(title, "No data: no series has a finite point.");
+    };
+    let mut svg = Svg::new();
+    let top = draw_title(&mut svg, title, WIDTH);
+    let y_ticks = choose_ticks(ylo, yhi, PLOT_H, &TickFmt::With(y_fmt), Orient::Vertical);
+    let left = y_axis_room(&y_ticks);
+    let mut plot = Rect {
+        x: left,
+        y: top + GAP,
+        w: WIDTH - left - PAD,
+        h: PLOT_H,
+    };
+    let x_ticks = fit_x_ticks(xlo, xhi, &mut plot, &TickFmt::With(x_fmt), PAD, WIDTH - PAD);
+    let xs = Scale::new(x_ticks.lo(), x_ticks.hi(), plot.x, plot.right());
+    let ys = Scale::new(y_ticks.lo(), y_ticks.hi(), plot.bottom(), plot.y);
+    draw_y_grid(&mut svg, plot, &ys, &y_ticks);
+    draw_x_grid(&mut svg, plot, &xs, &x_ticks);
+    let mut legend = Vec::new();
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let dash = DASHES[(i / PALETTE.len()) % DASHES.len()];
+        let p: Vec<&(f64, f64, f64, f64)> = pts.iter().filter(ok).collect();
+        if p.len() > 1 {
+            let mut outline: Vec<(f64, f64)> = p.iter().map(|q| (xs.at(q.0), ys.at(q.3))).collect();
+            outline.extend(p.iter().rev().map(|q| (xs.at(q.0), ys.at(q.2))));
+            svg.polygon("band", &outline, colour, 0.18);
+            let line: Vec<(f64, f64)> = p.iter().map(|q| (xs.at(q.0), ys.at(q.1))).collect();
+            svg.polyline(
+                "series",
+                &line,
+                Stroke {
+                    colour,
+                    width: 2.0,
+                    dash,
+                },
+            );
+        }
+        legend.push(LegendEntry::new(Swatch::Line(colour, dash), name));
+    }
+    draw_left_axis(&mut svg, plot, &ys, &y_ticks, y_label);
+    let bottom = draw_bottom_axis(&mut svg, plot, &xs, &x_ticks, x_label);
+    let mut bottom = draw_legend(&mut svg, &legend, plot.x, WIDTH - PAD, bottom + 2.0 * GAP);
+    if !note.is_empty() {
+        bottom = draw_note(&mut svg, note, plot.x, WIDTH - PAD, bottom + GAP);
+    }
     svg.finish(title, WIDTH, bottom + PAD)
 }
 
@@ -2203,6 +2439,19 @@ impl Svg {
             "<polyline class=\"{class}\" points=\"{}\" fill=\"none\" {} stroke-linejoin=\"round\"/>",
             points.join(" "),
             stroke.attrs(),
+        );
+    }
+
+    fn polygon(&mut self, class: &str, pts: &[(f64, f64)], fill: &str, opacity: f64) {
+        let points: Vec<String> = pts
+            .iter()
+            .map(|&(x, y)| format!("{},{}", num(x), num(y)))
+            .collect();
+        let _ = writeln!(
+            self.body,
+            "<polygon class=\"{class}\" points=\"{}\" fill=\"{fill}\" fill-opacity=\"{}\" stroke=\"none\"/>",
+            points.join(" "),
+            num(opacity),
         );
     }
 

@@ -362,10 +362,24 @@ fn histogram_realistic() {
     );
     let p = check(&svg);
     let bars = p.count("rect", "bar");
-    let bins = Bins::freedman_diaconis(&v);
-    assert!((10..=80).contains(&bins.counts.len()));
-    assert_eq!(bars, bins.counts.iter().filter(|&&c| c > 0).count());
-    assert_eq!(p.count("line", "marker"), 6);
+    assert!((10..=80).contains(&bars), "{bars} bars");
+    // The published markers, the mean and the median.
+    assert_eq!(p.count("line", "marker"), 8);
+    let labels = p.texts_of("marker-label");
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        labels.contains(&format!("mean {}", bn(mean)).as_str()),
+        "{labels:?}"
+    );
+    assert!(labels.contains(&format!("median {}", bn(quantile(&v, 0.5))).as_str()));
+    assert_eq!(p.count("rect", "band"), 1);
+    let legend = p.texts_of("legend");
+    let band = format!(
+        "P5 to P95 ({} to {})",
+        bn(quantile(&v, 0.05)),
+        bn(quantile(&v, 0.95))
+    );
+    assert!(legend.contains(&band.as_str()), "{legend:?}");
     assert_eq!(p.count("polyline", "cdf"), 1);
     let labels = p.texts_of("marker-label");
     for (m, _) in published_markers() {
@@ -392,6 +406,38 @@ fn histogram_realistic() {
 }
 
 #[test]
+fn histogram_axis_shows_the_body_and_notes_the_tails() {
+    // A normal body with a long left tail: 1% of the draws far below it.
+    let mut v = sorted_normal(9_900, 0.0, 1.0, 5);
+    v.extend((0..100).map(|i| -50.0 - i as f64));
+    v.sort_by(f64::total_cmp);
+    let none: [(&str, f64); 0] = [];
+    let p = check(&histogram_cdf("Tail", "NPV", &v, &none, &bn));
+    let ticks: Vec<f64> = p
+        .texts_of("tick-label")
+        .iter()
+        .filter_map(|t| t.strip_prefix('£').and_then(|t| t.strip_suffix("bn")))
+        .map(|t| t.replace('−', "-").parse().unwrap())
+        .collect();
+    let lowest = ticks.iter().copied().fold(f64::INFINITY, f64::min);
+    // P0.5 lies inside the tail (about -100); the axis stops there, not at the minimum, -149.
+    assert!(
+        lowest > -120.0 && lowest <= quantile(&v, 0.005),
+        "{ticks:?}"
+    );
+    let note = p.texts_of("note").join(" ");
+    assert!(
+        note.starts_with("Bars show P0.5 to P99.5: 0.5% of draws lie below"),
+        "{note}"
+    );
+    assert!(note.contains("minimum £-149.0bn"), "{note}");
+    assert!(note.contains("above (maximum"), "{note}");
+    // No tails beyond the axis: no note.
+    let p = check(&histogram_cdf("Two", "x", &[1.0, 2.0], &none, &bn));
+    assert!(p.texts_of("note").is_empty());
+}
+
+#[test]
 fn histogram_close_markers_are_staggered() {
     let v = sorted_normal(5_000, 10.0, 3.0, 2);
     let markers = [
@@ -404,7 +450,8 @@ fn histogram_close_markers_are_staggered() {
     ];
     let svg = histogram_cdf("Close markers", "NPV", &v, &markers, &bn);
     let p = check(&svg);
-    assert_eq!(p.texts_of("marker-label").len(), markers.len());
+    // With the mean and the median.
+    assert_eq!(p.texts_of("marker-label").len(), markers.len() + 2);
     // Four markers within a few pixels need four rows.
     let ys: Vec<i64> = p
         .texts
@@ -430,7 +477,7 @@ fn histogram_markers_at_canvas_edges_and_many() {
         })
         .collect();
     let p = check(&histogram_cdf("Many markers", "NPV", &v, &markers, &bn));
-    assert_eq!(p.texts_of("marker-label").len(), 12);
+    assert_eq!(p.texts_of("marker-label").len(), 14);
 }
 
 #[test]
@@ -453,7 +500,7 @@ fn histogram_degenerate() {
         &bn,
     ));
     assert_eq!(p.count("rect", "bar"), 1);
-    assert_eq!(p.count("line", "marker"), 1);
+    assert_eq!(p.count("line", "marker"), 3);
     let p = check(&histogram_cdf("Zero", "x", &[0.0; 3], &none, &bn));
     assert_eq!(p.count("rect", "bar"), 1);
     let p = check(&histogram_cdf(
@@ -464,7 +511,8 @@ fn histogram_degenerate() {
         &bn,
     ));
     assert_eq!(p.count("rect", "bar"), 1);
-    assert_eq!(p.count("line", "marker"), 0);
+    // The mean and the median only.
+    assert_eq!(p.count("line", "marker"), 2);
     // Unsorted, with NaN and negative values.
     let v = [3.0, f64::NAN, -2.0, 1.0, f64::NEG_INFINITY, -7.5, 0.0, 4.0];
     let p = check(&histogram_cdf("Mixed", "x", &v, &[("zero", 0.0)], &bn));
@@ -524,6 +572,7 @@ fn tornado_realistic() {
         "What moves the five-year net benefit most",
         "Five-year net benefit",
         20.6,
+        "All inputs at their medians",
         &rows,
         &bn,
     );
@@ -535,7 +584,10 @@ fn tornado_realistic() {
     assert_eq!(p.count("rect", "bar"), finite_ends);
     assert_eq!(p.count("text", "value-label"), finite_ends);
     assert_eq!(p.count("line", "base"), 1);
-    assert_eq!(p.texts_of("base-label"), ["Base: £20.6bn"]);
+    assert_eq!(
+        p.texts_of("base-label"),
+        ["All inputs at their medians: £20.6bn"]
+    );
     let row_labels = p.texts_of("row-label");
     assert!(
         row_labels.iter().any(|l| l.ends_with('…')),
@@ -550,11 +602,12 @@ fn tornado_realistic() {
 #[test]
 fn tornado_degenerate() {
     let none: [(&str, f64, f64); 0] = [];
-    assert!(is_no_data(&tornado("Empty", "x", 1.0, &none, &bn)));
+    assert!(is_no_data(&tornado("Empty", "x", 1.0, "Base", &none, &bn)));
     assert!(is_no_data(&tornado(
         "No base",
         "x",
         f64::NAN,
+        "Base",
         &[("a", 1.0, 2.0)],
         &bn
     )));
@@ -562,6 +615,7 @@ fn tornado_degenerate() {
         "All missing",
         "x",
         1.0,
+        "Base",
         &[("a", f64::NAN, f64::NAN)],
         &bn
     )));
@@ -570,21 +624,137 @@ fn tornado_degenerate() {
         "Flat",
         "x",
         0.0,
+        "Base",
         &[("a", 0.0, 0.0), ("b", 0.0, 0.0)],
         &bn,
     ));
     assert_eq!(p.count("rect", "bar"), 4);
     // Negative values and one row.
-    let p = check(&tornado("Negative", "x", -3.0, &[("a", -5.5, -0.5)], &bn));
+    let p = check(&tornado(
+        "Negative",
+        "x",
+        -3.0,
+        "Base",
+        &[("a", -5.5, -0.5)],
+        &bn,
+    ));
     assert_eq!(p.count("rect", "bar"), 2);
     // Short labels.
     check(&tornado(
         "Short",
         "x",
         5.0,
+        "Base",
         &[("", 4.0, 6.0), ("b", 6.0, 4.0)],
         &pct,
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scatter plots and lines with bands
+
+#[test]
+fn scatter_realistic_and_degenerate() {
+    let mut rng = SplitMix(11);
+    let pts: Vec<(f64, f64)> = (0..2000)
+        .map(|_| {
+            let x = rng.next_f64();
+            (x, 20.0 * x - 5.0 + rng.normal(0.0, 3.0))
+        })
+        .collect();
+    let trend: Vec<(f64, f64)> = (0..25)
+        .map(|k| (k as f64 / 24.0, 20.0 * k as f64 / 24.0 - 5.0))
+        .collect();
+    let svg = scatter(
+        "health social care: realisation against the total NPV (Spearman 0.66)",
+        "health social care: realisation",
+        "Total five-year NPV (£bn)",
+        &pts,
+        &trend,
+        (
+            "Draws (2000 of 2000, evenly spaced)",
+            "Trend: mean NPV in 25 slices along the input",
+        ),
+        &|x| format!("{x:.2}"),
+        &bn,
+    );
+    let p = check(&svg);
+    assert_eq!(p.count("circle", "point"), 2000);
+    assert_eq!(p.count("polyline", "trend"), 1);
+    assert_eq!(p.texts_of("legend").len(), 2);
+    let none: [(f64, f64); 0] = [];
+    let fmt = |x: f64| format!("{x}");
+    assert!(is_no_data(&scatter(
+        "E",
+        "x",
+        "y",
+        &none,
+        &none,
+        ("a", "b"),
+        &fmt,
+        &fmt
+    )));
+    assert!(is_no_data(&scatter(
+        "N",
+        "x",
+        "y",
+        &[(f64::NAN, 1.0)],
+        &none,
+        ("a", "b"),
+        &fmt,
+        &fmt
+    )));
+    let p = check(&scatter(
+        "One",
+        "x",
+        "y",
+        &[(1.0, 1.0)],
+        &none,
+        ("a", "b"),
+        &fmt,
+        &fmt,
+    ));
+    assert_eq!(p.count("circle", "point"), 1);
+    assert_eq!(p.count("polyline", "trend"), 0);
+}
+
+#[test]
+fn band_lines_realistic_and_degenerate() {
+    let series: Vec<BandSeries> = ["mean", "P5", "P50", "P95"]
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let pts = (1..=40)
+                .map(|j| {
+                    let m = 25_000.0 * j as f64;
+                    let half = 30.0 / m.sqrt();
+                    let y = 5.0 + 4.0 * k as f64;
+                    (m, y, y - half, y + half)
+                })
+                .collect();
+            (name.to_string(), pts)
+        })
+        .collect();
+    let svg = band_lines(
+        "Convergence: the total NPV's mean and percentiles as the draws accumulate",
+        "Draws",
+        "Total five-year NPV (£bn)",
+        &series,
+        "Bands are 95% confidence intervals: the mean ± 1.96 standard errors; a percentile p between the order statistics of ranks mp ± 1.96·√(mp(1−p)) of the first m draws (distribution-free).",
+        &|x| format!("{x:.0}"),
+        &bn,
+    );
+    let p = check(&svg);
+    assert_eq!(p.count("polygon", "band"), 4);
+    assert_eq!(p.count("polyline", "series"), 4);
+    assert_eq!(p.texts_of("note").len(), 2, "the note wraps onto two lines");
+    let fmt = |x: f64| format!("{x}");
+    assert!(is_no_data(&band_lines("E", "x", "y", &[], "", &fmt, &fmt)));
+    let nan: Vec<BandSeries> = vec![("a".into(), vec![(1.0, f64::NAN, 0.0, 1.0)])];
+    assert!(is_no_data(&band_lines("N", "x", "y", &nan, "", &fmt, &fmt)));
+    let one: Vec<BandSeries> = vec![("a".into(), vec![(1.0, 1.0, 0.5, 1.5)])];
+    let p = check(&band_lines("One", "x", "y", &one, "", &fmt, &fmt));
+    assert_eq!(p.count("polygon", "band"), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1020,7 +1190,7 @@ fn interval_bars_degenerate() {
 fn labels_are_escaped_and_cleaned() {
     let nasty = "Costs <&> \"quoted\" 'single' \u{7}bell\nnewline";
     let cleaned = "Costs <&> \"quoted\" 'single' bell newline";
-    let svg = tornado(nasty, nasty, 1.0, &[(nasty, 0.5, 1.5)], &bn);
+    let svg = tornado(nasty, nasty, 1.0, nasty, &[(nasty, 0.5, 1.5)], &bn);
     let p = check(&svg);
     assert!(p.texts.iter().any(|t| t.text == cleaned), "{:?}", p.texts);
     let doc = roxmltree::Document::parse(&svg).unwrap();
@@ -1249,7 +1419,7 @@ fn random_inputs_keep_the_layout_invariants() {
                 )
             })
             .collect();
-        check(&tornado(&title, "x", centre, &rows, fmt));
+        check(&tornado(&title, "x", centre, &title, &rows, fmt));
 
         let series: Vec<(String, Vec<(f64, f64)>)> = (0..1 + (rng.next_f64() * 9.0) as usize)
             .map(|_| {

@@ -504,6 +504,8 @@ mod hand_computed {
             one_off_costs_bn: vec![1.0, 0.0, 0.0],
             ongoing_costs_bn: vec![0.1, 0.1, 0.2],
             scaled_cost: 0.4,
+            volume: 1.0,
+            local: None,
             partner_shares: vec![1.0],
         }
     }

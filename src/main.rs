@@ -167,9 +167,11 @@ struct RunArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Keep doubling the draws until every reported NPV percentile of the headline themes and
-    /// the total has a relative standard error below this (up to --max-draws).
+    /// the total has a standard error below this (up to --max-draws): money (`5m`, `£5m`,
+    /// `0.005bn`), or relative (`0.001`, `0.1%`) to the larger of the percentile and the NPV's
+    /// standard deviation.
     #[arg(long)]
-    precision: Option<f64>,
+    precision: Option<npvrisk::summary::Precision>,
     /// Upper limit of draws for --precision.
     #[arg(long, default_value_t = 10_000_000)]
     max_draws: u64,

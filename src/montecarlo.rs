@@ -35,13 +35,6 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
     if !(a.interval > 0.0 && a.interval < 1.0) {
         return bad(format!("`--interval` = {}: must lie in (0, 1)", a.interval));
     }
-    if let Some(x) = a.precision
-        && !(x > 0.0 && x < 1.0)
-    {
-        return bad(format!(
-            "`--precision` = {x}: must be a relative standard error in (0, 1), e.g. 0.01"
-        ));
-    }
     check_threads(a.threads)?;
     if a.block_size == 0 {
         return bad("`--block-size` = 0: must be at least 1".into());
@@ -154,17 +147,17 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             })?;
             (s, Some(draws), 1)
         };
-        let worst = summary::worst_relative_se(&s);
+        let worst = a.precision.map_or(0.0, |x| x.worst_ratio(&s));
         match a.precision {
-            Some(x) if worst >= x && draws_n < a.max_draws => {
+            Some(x) if worst > 1.0 && draws_n < a.max_draws => {
                 eprintln!(
-                    "{draws_n} draws: largest relative standard error {worst:.4} ≥ {x}; doubling"
+                    "{draws_n} draws: a percentile's standard error is {worst:.2} times the --precision {x}; doubling"
                 );
                 draws_n = (draws_n * 2).min(a.max_draws);
             }
-            Some(x) if worst >= x => {
+            Some(x) if worst > 1.0 => {
                 eprintln!(
-                    "warning: stopped at --max-draws {draws_n}: largest relative standard error {worst:.4} is still ≥ {x}"
+                    "warning: stopped at --max-draws {draws_n}: a percentile's standard error is still {worst:.2} times the --precision {x}"
                 );
                 break (s, draws, passes);
             }
@@ -293,11 +286,17 @@ fn draws_csv(plan: &Plan, d: &npvrisk::engine::Draws) -> String {
 }
 
 /// A progress bar on stderr that appears only once a run has lasted about a second, and never
-/// when stderr is not a terminal.
+/// when stderr is not a terminal. A run that passes over its draws more than once (a streamed
+/// run) counts each pass against the run's draws: the bar starts again, labelled with the pass.
 struct Progress {
     bar: indicatif::ProgressBar,
     started: Instant,
     shown: std::sync::atomic::AtomicBool,
+    /// Draws per pass (0: unknown, the bar just counts).
+    per_pass: u64,
+    done: std::sync::atomic::AtomicU64,
+    /// The pass shown.
+    pass: std::sync::atomic::AtomicU64,
 }
 
 impl Progress {
@@ -307,7 +306,7 @@ impl Progress {
             indicatif::ProgressDrawTarget::hidden(),
         );
         if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} draws ({eta} left)")
+            indicatif::ProgressStyle::with_template("{msg}{bar:40} {pos}/{len} draws ({eta} left)")
         {
             bar.set_style(style);
         }
@@ -315,6 +314,9 @@ impl Progress {
             bar,
             started: Instant::now(),
             shown: std::sync::atomic::AtomicBool::new(false),
+            per_pass: n,
+            done: std::sync::atomic::AtomicU64::new(0),
+            pass: std::sync::atomic::AtomicU64::new(1),
         }
     }
 
@@ -329,12 +331,32 @@ impl Progress {
             self.bar
                 .set_draw_target(indicatif::ProgressDrawTarget::stderr());
         }
-        self.bar.inc(k);
+        if self.per_pass == 0 {
+            self.bar.inc(k);
+            return;
+        }
+        let done = self.done.fetch_add(k, Ordering::Relaxed) + k;
+        let (pass, pos) = pass_position(done, self.per_pass);
+        if self.pass.swap(pass, Ordering::Relaxed) != pass {
+            self.bar.set_message(format!("pass {pass} "));
+            self.bar.reset_eta();
+        }
+        self.bar.set_position(pos);
     }
 
     fn finish(&self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// The pass (from 1) that `done` draws counted over passes of `per_pass` draws have reached, and
+/// the draws done in it; a pass just finished shows as full, not as the next pass at 0.
+fn pass_position(done: u64, per_pass: u64) -> (u64, u64) {
+    if done == 0 {
+        return (1, 0);
+    }
+    let pass = (done - 1) / per_pass + 1;
+    (pass, done - (pass - 1) * per_pass)
 }
 
 /// The printed five-year NPVs of the 2013 report, for the headline review of the embedded model.
@@ -989,6 +1011,7 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
                 dir: d,
                 identity: &identity,
                 stop: &stop,
+                bar: Progress::new(0),
             })
         }
         None => None,
@@ -1644,6 +1667,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
             dir: &dir,
             identity: &identity,
             stop: &stop,
+            bar: Progress::new(opts.draws),
         };
         let (summary, passes) = pool.install(|| ck.run(&plan, &opts, meta, a, embedded))?;
         let secs = started.elapsed().as_secs_f64();
@@ -1743,6 +1767,8 @@ struct StreamCheckpoint<'a> {
     dir: &'a Path,
     identity: &'a npvrisk::shard::ShardHeader,
     stop: &'a std::sync::atomic::AtomicBool,
+    /// Counts every pass's draws, those of a resumed pass's saved blocks included.
+    bar: Progress,
 }
 
 impl StreamCheckpoint<'_> {
@@ -1789,6 +1815,8 @@ impl StreamCheckpoint<'_> {
         use std::sync::atomic::Ordering;
         let (lo, blocks) = (self.identity.first_block, self.identity.end_block);
         let (mut b, mut saved_at, mut last_save) = (start, start, Instant::now());
+        let draws_to = |b: u64| (b * self.identity.block_size).min(self.identity.draws);
+        self.bar.inc(draws_to(start) - draws_to(lo));
         while b < blocks {
             // Each attempt makes progress: Ctrl-C is looked at after the first chunk.
             if b > start && self.stop.load(Ordering::SeqCst) {
@@ -1827,8 +1855,7 @@ impl StreamCheckpoint<'_> {
         let sopts = summary_options(&a.percentiles, a.interval, &a.thresholds);
         let extra = review_points(embedded);
         let blocks = self.identity.end_block;
-        let bar = Progress::new(opts.draws);
-        let progress = |k| bar.inc(k);
+        let progress = |k| self.bar.inc(k);
         let src = Regenerate {
             plan,
             opts,
@@ -1858,7 +1885,7 @@ impl StreamCheckpoint<'_> {
                 })
             },
         );
-        bar.finish();
+        self.bar.finish();
         match (result, failure) {
             (_, Some(f)) => Err(f),
             (r, None) => r.map_err(stream_failure),
@@ -2138,4 +2165,19 @@ fn sobol_bytes(plan: &Plan, base: u64, resamples: usize) -> u128 {
     let n = base as u128;
     let threads = rayon::current_num_threads().max(1) as u128;
     2 * n * (k + 2) * m * 8 + resamples as u128 * (m * 2 * k * 8 + 32) + threads * n * 8
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::pass_position;
+
+    #[test]
+    fn a_streamed_run_counts_each_pass_against_its_draws() {
+        assert_eq!(pass_position(0, 100), (1, 0));
+        assert_eq!(pass_position(99, 100), (1, 99));
+        assert_eq!(pass_position(100, 100), (1, 100));
+        assert_eq!(pass_position(101, 100), (2, 1));
+        assert_eq!(pass_position(200, 100), (2, 100));
+        assert_eq!(pass_position(379, 200), (2, 179));
+    }
 }

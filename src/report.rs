@@ -110,6 +110,7 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
                 "Tornado: total NPV with each input at its P10 and P90, others at their medians",
                 &format!("Total five-year NPV ({unit})"),
                 total.1,
+                "All inputs at their medians",
                 &bars,
                 &bn,
             ),
@@ -215,6 +216,7 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
         })
         .collect();
     out.push(("partners".into(), charts::boxplots("Who bears the risk: each department's share of the headline five-year NPV (box P25-P75, whiskers P5-P95)", &format!("Share of five-year NPV ({unit})"), &boxes, &bn)));
+    out.extend(driver_charts(plan, sens, d, unit, &bn));
     if let Some(sob) = sens.sobol.iter().find(|r| r.entity == "total") {
         let items: Vec<(String, charts::Estimate, charts::Estimate)> = sob
             .factors
@@ -236,6 +238,168 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
                 ),
                 "Share of the variance of the total NPV",
                 &items,
+            ),
+        ));
+    }
+    out
+}
+
+/// Points of a scatter plot: at most this many draws, evenly spaced in draw order.
+pub const SCATTER_POINTS: usize = 2000;
+/// Inputs shown in scatter plots against the total NPV (the largest rank correlations).
+const SCATTER_INPUTS: usize = 4;
+/// Factors drawn in the spider chart (the largest tornado swings).
+const SPIDER_FACTORS: usize = 6;
+/// Slices of equal numbers of draws along an input whose mean NPV is a scatter plot's trend.
+const TREND_SLICES: usize = 25;
+/// Points along the draws at which the convergence chart evaluates its statistics.
+const CONVERGENCE_POINTS: usize = 40;
+
+/// A number with three significant digits (inputs have no common unit).
+fn sig3(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (2 - x.abs().log10().floor() as i32).clamp(0, 8) as usize;
+    format!("{x:.decimals$}")
+}
+
+/// The charts that need the draws of the total NPV with the inputs: the spider chart, scatter
+/// plots of the leading inputs against the total NPV, the convergence of the total NPV's
+/// statistics, and each input's distribution.
+fn driver_charts(
+    plan: &Plan,
+    sens: &Sensitivity,
+    d: &Draws,
+    unit: &str,
+    bn: &dyn Fn(f64) -> String,
+) -> Vec<Chart> {
+    let mut out = Vec::new();
+    let Some(total) = plan.entities.iter().position(|e| e == "total") else {
+        return out;
+    };
+    let y = &d.outcomes[total * ENTITY_MEASURES.len()];
+    // Spider: the total NPV against each leading factor's percentile, the others at medians.
+    let names: Vec<String> = sens
+        .tornado
+        .iter()
+        .take(SPIDER_FACTORS)
+        .map(|b| b.factor.clone())
+        .collect();
+    let levels = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
+    let lines: Vec<(String, Vec<(f64, f64)>)> = crate::sensitivity::spider(plan, &names, &levels)
+        .into_iter()
+        .map(|(n, l)| (factor_label(&n), l))
+        .collect();
+    out.push((
+        "spider".into(),
+        charts::curves(
+            "Spider: total NPV with one input at each percentile of its distribution, the others at their medians",
+            "Percentile of the input's distribution",
+            &format!("Total five-year NPV ({unit})"),
+            &lines,
+            &pct,
+            bn,
+        ),
+    ));
+    // Scatter plots of the inputs with the largest rank correlations with the total NPV.
+    let mut rank: Vec<_> = sens.rank.iter().filter(|r| r.entity == "total").collect();
+    rank.sort_by(|a, b| b.spearman.abs().total_cmp(&a.spearman.abs()));
+    let step = d.n.div_ceil(SCATTER_POINTS).max(1);
+    for r in rank.iter().take(SCATTER_INPUTS) {
+        let Some(i) = plan.set.inputs.iter().position(|x| x.param.path == r.input) else {
+            continue;
+        };
+        let x = &d.inputs[i];
+        let points: Vec<(f64, f64)> = (0..d.n).step_by(step).map(|j| (x[j], y[j])).collect();
+        let mut pairs: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let slices = TREND_SLICES.min(pairs.len());
+        let trend: Vec<(f64, f64)> = (0..slices)
+            .map(|k| {
+                let part = &pairs[k * pairs.len() / slices..(k + 1) * pairs.len() / slices];
+                let m = part.len() as f64;
+                (
+                    part.iter().map(|p| p.0).sum::<f64>() / m,
+                    part.iter().map(|p| p.1).sum::<f64>() / m,
+                )
+            })
+            .collect();
+        out.push((
+            format!("scatter_{}", r.input.replace(['.', '[', ']'], "_")),
+            charts::scatter(
+                &format!(
+                    "{} against the total NPV (Spearman {:.2})",
+                    factor_label(&r.input),
+                    r.spearman
+                ),
+                &factor_label(&r.input),
+                &format!("Total five-year NPV ({unit})"),
+                &points,
+                &trend,
+                (
+                    &format!("Draws ({} of {}, evenly spaced)", points.len(), d.n),
+                    &format!("Trend: mean NPV in {slices} slices along the input"),
+                ),
+                &sig3,
+                bn,
+            ),
+        ));
+    }
+    // Convergence of the total NPV's mean and percentiles with their 95% confidence bands.
+    let mut series: Vec<charts::BandSeries> = vec![
+        ("mean".into(), Vec::new()),
+        ("P5".into(), Vec::new()),
+        ("P50".into(), Vec::new()),
+        ("P95".into(), Vec::new()),
+    ];
+    let points = CONVERGENCE_POINTS.min(d.n);
+    for j in 1..=points {
+        let m = d.n * j / points;
+        let prefix = &y[..m];
+        let (mean, sd) = mean_sd(prefix);
+        let half = 1.96 * sd / (m as f64).sqrt();
+        series[0].1.push((m as f64, mean, mean - half, mean + half));
+        let mut sorted = prefix.to_vec();
+        radsort::sort(&mut sorted);
+        for (k, p) in [(1, 0.05), (2, 0.5), (3, 0.95)] {
+            let at = |r: f64| sorted[(r.max(1.0).ceil() as usize - 1).min(m - 1)];
+            let mf = m as f64;
+            let w = 1.96 * (mf * p * (1.0 - p)).sqrt();
+            series[k]
+                .1
+                .push((mf, at(mf * p), at(mf * p - w), at(mf * p + w)));
+        }
+    }
+    out.push((
+        "convergence".into(),
+        charts::band_lines(
+            "Convergence: the total NPV's mean and percentiles as the draws accumulate",
+            "Draws",
+            &format!("Total five-year NPV ({unit})"),
+            &series,
+            "Bands are 95% confidence intervals: the mean ± 1.96 standard errors; a percentile p between the order statistics of ranks mp ± 1.96·√(mp(1−p)) of the first m draws (distribution-free).",
+            &|x| format!("{x:.0}"),
+            bn,
+        ),
+    ));
+    // Each input's distribution as drawn.
+    for (i, input) in plan.set.inputs.iter().enumerate() {
+        let mut v = d.inputs[i].clone();
+        radsort::sort(&mut v);
+        let none: [(&str, f64); 0] = [];
+        out.push((
+            format!("input_{}", input.param.path.replace(['.', '[', ']'], "_")),
+            charts::histogram_cdf(
+                &format!(
+                    "Input {}: {}",
+                    factor_label(&input.param.path),
+                    input.dist.describe()
+                ),
+                &input.param.path,
+                &v,
+                &none,
+                &sig3,
             ),
         ));
     }
@@ -406,6 +570,11 @@ code {{ font-size: .9em; }}
             strip_xml_decl(svg)
         );
     }
+    let figure = |o: &mut String, name: &str| {
+        if let Some((_, svg)) = charts.iter().find(|(n, _)| n == name) {
+            let _ = writeln!(o, "<figure id=\"{name}\">{}</figure>", strip_xml_decl(svg));
+        }
+    };
     // Summary table.
     let _ = writeln!(
         o,
@@ -434,6 +603,7 @@ code {{ font-size: .9em; }}
         );
     }
     let _ = writeln!(o, "</table>");
+    figure(&mut o, "convergence");
     // Thresholds.
     let _ = writeln!(
         o,
@@ -506,6 +676,14 @@ code {{ font-size: .9em; }}
     let _ = writeln!(o, "<h2>Which assumptions drive the answer</h2>");
     if let Some((_, svg)) = charts.iter().find(|(n, _)| n == "tornado") {
         let _ = writeln!(o, "<figure id=\"tornado\">{}</figure>", strip_xml_decl(svg));
+    }
+    figure(&mut o, "spider");
+    let _ = writeln!(
+        o,
+        "<h3>The leading inputs against the total NPV</h3><p>Each dot is one draw (an evenly spaced sample of at most {SCATTER_POINTS} draws, in draw order); the trend is the mean NPV over all draws in slices of equal size along the input.</p>"
+    );
+    for (name, _) in charts.iter().filter(|(n, _)| n.starts_with("scatter_")) {
+        figure(&mut o, name);
     }
     let _ = writeln!(
         o,
@@ -659,19 +837,65 @@ code {{ font-size: .9em; }}
         );
     }
     let _ = writeln!(o, "</table>");
+    let _ = writeln!(
+        o,
+        "<h3>The uncertain inputs as drawn</h3><p>Each input's draws in this run (the first value of a yearly list), with its mean and median.</p>"
+    );
+    for (name, _) in charts.iter().filter(|(n, _)| n.starts_with("input_")) {
+        figure(&mut o, name);
+    }
     if let Some(r) = reproduction {
         let _ = writeln!(o, "<p>{}</p>", esc(r));
     }
-    // A self-check the browser test reads: every chart laid out with a non-zero size.
+    // A self-check the browser test reads: every chart laid out with a non-zero size, and no
+    // two texts of a chart overlapping as the browser lays them out. Each text's box is its
+    // bounding box in its own coordinates (rotation included through its transform), with the
+    // top and bottom fifth of the font's em box left out: glyphs rarely reach them, and the
+    // charts stack lines closer than the full em box.
     let _ = writeln!(
         o,
         r#"<script>
+function npvriskCorners(t) {{
+  var b = t.getBBox(), m = t.getCTM(), inset = 0.2 * b.height;
+  var y0 = b.y + inset, y1 = b.y + b.height - inset;
+  return [[b.x, y0], [b.x + b.width, y0], [b.x + b.width, y1], [b.x, y1]].map(function (p) {{
+    return [m.a * p[0] + m.c * p[1] + m.e, m.b * p[0] + m.d * p[1] + m.f];
+  }});
+}}
+function npvriskOverlap(a, b) {{
+  var polys = [a, b];
+  for (var k = 0; k < 2; k++) {{
+    var p = polys[k];
+    for (var i = 0; i < 4; i++) {{
+      var q = p[(i + 1) % 4], nx = q[1] - p[i][1], ny = p[i][0] - q[0];
+      var pa = a.map(function (c) {{ return c[0] * nx + c[1] * ny; }});
+      var pb = b.map(function (c) {{ return c[0] * nx + c[1] * ny; }});
+      var len = Math.sqrt(nx * nx + ny * ny) || 1;
+      if (Math.max.apply(null, pa) - Math.min.apply(null, pb) < 0.5 * len ||
+          Math.max.apply(null, pb) - Math.min.apply(null, pa) < 0.5 * len) return false;
+    }}
+  }}
+  return true;
+}}
 window.addEventListener('load', function () {{
   var charts = document.querySelectorAll('figure svg');
-  var bad = 0;
-  charts.forEach(function (c) {{ var r = c.getBoundingClientRect(); if (!(r.width > 0 && r.height > 0)) bad++; }});
-  document.body.setAttribute('data-check', (bad === 0 ? 'ok:' : 'bad:') + charts.length);
-  console.log('npvrisk-report-check ' + document.body.getAttribute('data-check'));
+  var bad = 0, overlaps = 0;
+  charts.forEach(function (c) {{
+    var r = c.getBoundingClientRect();
+    if (!(r.width > 0 && r.height > 0)) bad++;
+    var texts = Array.prototype.slice.call(c.querySelectorAll('text'));
+    var boxes = texts.map(npvriskCorners);
+    for (var i = 0; i < texts.length; i++) for (var j = i + 1; j < texts.length; j++) {{
+      if (npvriskOverlap(boxes[i], boxes[j])) {{
+        overlaps++;
+        console.log('npvrisk-report-overlap ' + c.parentNode.id + ': "' + texts[i].textContent + '" and "' + texts[j].textContent + '"');
+      }}
+    }}
+  }});
+  var ok = bad === 0 && overlaps === 0;
+  document.body.setAttribute('data-check', (ok ? 'ok:' : 'bad:') + charts.length);
+  document.body.setAttribute('data-overlaps', String(overlaps));
+  console.log('npvrisk-report-check ' + document.body.getAttribute('data-check') + ' overlaps ' + overlaps);
 }});
 </script>
 </body></html>"#

@@ -269,6 +269,29 @@ pub fn tornado(plan: &Plan, levels: (f64, f64)) -> Vec<TornadoBar> {
     bars
 }
 
+/// The spider chart's lines: the total NPV with one factor at each of `levels` (positions in its
+/// distribution, e.g. 0.1 for its P10) and every other factor at its median, for the factors
+/// named in `names` (in that order; unknown names are left out).
+pub fn spider(plan: &Plan, names: &[String], levels: &[f64]) -> Vec<(String, Vec<(f64, f64)>)> {
+    let factors = plan.factors();
+    let total = plan.entities.len() - 1;
+    names
+        .iter()
+        .filter_map(|name| {
+            let k = factors.iter().position(|f| &f.name == name)?;
+            let line = levels
+                .iter()
+                .map(|&u| {
+                    let mut pos = vec![0.5; factors.len()];
+                    pos[k] = u;
+                    (u, npv(&plan.evaluate_at(&pos, None), total))
+                })
+                .collect();
+            Some((name.clone(), line))
+        })
+        .collect()
+}
+
 /// Find a root of `g` on [a, b] given g(a), g(b) of opposite signs (bisection, 200 steps).
 fn bisect(g: &dyn Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
     let mut ga = g(a);

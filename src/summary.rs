@@ -522,14 +522,103 @@ pub fn assemble(
         headline_review,
     }
 }
-/// Largest relative standard error among the reported NPV percentiles of the headline entities
-/// (percentiles equal to 0 are left out: their relative error is undefined).
-pub fn worst_relative_se(s: &Summary) -> f64 {
-    s.outcomes
-        .iter()
-        .filter(|e| e.headline)
-        .flat_map(|e| e.npv.percentiles.iter())
-        .filter(|p| p.value != 0.0)
-        .map(|p| p.se / p.value.abs())
-        .fold(0.0, f64::max)
+/// The precision a run must reach (`run --precision`): every reported NPV percentile of the
+/// headline entities has a standard error of at most
+/// - `Absolute(t)`: `t` in the model's money unit (£bn), given as `5m`, `£5m`, `0.005bn`;
+/// - `Relative(r)`: `r` times the larger of the percentile's size and the NPV's standard
+///   deviation, given as `0.001` or `0.1%`. The standard deviation keeps a percentile near zero
+///   from asking for an unbounded number of draws (its relative error would be undefined).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Precision {
+    Absolute(f64),
+    Relative(f64),
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Precision, String> {
+        let t = s.trim();
+        let allowed = "allowed: a relative tolerance in (0, 1) such as 0.001 or 0.1%, or an \
+                       absolute standard error in money such as 5m, £5m or 0.005bn";
+        let bad = || format!("`--precision` = {s}: {allowed}");
+        let number = |x: &str| x.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+        let money = t.strip_prefix('£').unwrap_or(t);
+        if let Some(x) = t.strip_suffix('%') {
+            let v = number(x).ok_or_else(bad)? / 100.0;
+            return (v > 0.0 && v < 1.0)
+                .then_some(Precision::Relative(v))
+                .ok_or_else(bad);
+        }
+        for (suffix, per_bn) in [("bn", 1.0), ("m", 1e3), ("k", 1e6)] {
+            if let Some(x) = money.strip_suffix(suffix) {
+                let v = number(x).ok_or_else(bad)? / per_bn;
+                return (v > 0.0).then_some(Precision::Absolute(v)).ok_or_else(bad);
+            }
+        }
+        if money.len() != t.len() {
+            // `£5`: a money amount needs its unit.
+            return Err(format!(
+                "`--precision` = {s}: give the unit (m or bn); {allowed}"
+            ));
+        }
+        let v = number(t).ok_or_else(bad)?;
+        (v > 0.0 && v < 1.0)
+            .then_some(Precision::Relative(v))
+            .ok_or_else(bad)
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Precision::Absolute(t) => write!(f, "£{}m", t * 1e3),
+            Precision::Relative(r) => write!(f, "{}%", r * 100.0),
+        }
+    }
+}
+
+impl Precision {
+    /// How far `s` is from meeting the precision: the largest ratio of a reported headline NPV
+    /// percentile's standard error to what is allowed for it (met when below 1; infinite when a
+    /// standard error is undefined, as with a single draw).
+    pub fn worst_ratio(&self, s: &Summary) -> f64 {
+        s.outcomes
+            .iter()
+            .filter(|e| e.headline)
+            .flat_map(|e| {
+                e.npv.percentiles.iter().map(move |p| {
+                    let allowed = match *self {
+                        Precision::Absolute(t) => t,
+                        Precision::Relative(r) => r * p.value.abs().max(e.npv.sd),
+                    };
+                    if p.se.is_nan() || allowed.is_nan() {
+                        f64::INFINITY
+                    } else if p.se == 0.0 {
+                        0.0
+                    } else {
+                        p.se / allowed
+                    }
+                })
+            })
+            .fold(0.0, f64::max)
+    }
+}
+
+#[cfg(test)]
+mod precision_tests {
+    use super::Precision;
+
+    #[test]
+    fn precision_reads_relative_and_absolute_tolerances() {
+        assert_eq!("0.001".parse(), Ok(Precision::Relative(0.001)));
+        assert_eq!("0.5%".parse(), Ok(Precision::Relative(0.005)));
+        assert_eq!("5m".parse(), Ok(Precision::Absolute(0.005)));
+        assert_eq!("£5m".parse(), Ok(Precision::Absolute(0.005)));
+        assert_eq!("0.02bn".parse(), Ok(Precision::Absolute(0.02)));
+        for bad in ["2", "0", "-1m", "£5", "abc", "150%", "nanm", ""] {
+            let e = bad.parse::<Precision>().unwrap_err();
+            assert!(e.contains("allowed"), "{bad}: {e}");
+        }
+    }
 }

@@ -1,62 +1,158 @@
 //! The summary (and sensitivity) tables as an Excel workbook, one sheet per table, for analysts
 //! who work in spreadsheets. Produces bytes; the caller writes them atomically.
 
-use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
 
 use crate::sensitivity::Sensitivity;
 use crate::summary::{Stat, Summary};
 
-fn header(ws: &mut Worksheet, cols: &[&str]) -> Result<(), XlsxError> {
-    let bold = Format::new().set_bold();
+/// The money unit of every amount in the workbook: its symbol and its multiple, as in "£bn".
+/// The one place the workbook names it.
+fn money_unit() -> (&'static str, &'static str) {
+    ("£", "bn")
+}
+
+/// An amount as text with its unit, for titles: "£12.345bn".
+fn money_text(v: f64) -> String {
+    let (symbol, multiple) = money_unit();
+    let sign = if v < 0.0 { "-" } else { "" };
+    format!("{sign}{symbol}{:.3}{multiple}", v.abs())
+}
+
+/// "£bn", for headers.
+fn unit_label() -> String {
+    let (symbol, multiple) = money_unit();
+    format!("{symbol}{multiple}")
+}
+
+/// What a column holds, which sets its number format and the unit in its header.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// An amount of money (three decimals of the unit: £1m when the unit is £bn).
+    Money,
+    /// A standard error of an amount (one more decimal).
+    MoneySe,
+    /// A probability or a share, as a percentage.
+    Percent,
+    /// A number of years.
+    Years,
+    /// A number without unit.
+    Plain,
+}
+
+impl Kind {
+    /// Excel's number format: `"£"#,##0.000"bn"` for money.
+    fn number_format(self) -> String {
+        let (symbol, multiple) = money_unit();
+        let money = |decimals: usize| {
+            let d = "0".repeat(decimals);
+            format!("\"{symbol}\"#,##0.{d}\"{multiple}\";-\"{symbol}\"#,##0.{d}\"{multiple}\"")
+        };
+        match self {
+            Kind::Money => money(3),
+            Kind::MoneySe => money(4),
+            Kind::Percent => "0.0%".to_string(),
+            Kind::Years => "0.00".to_string(),
+            Kind::Plain => "0.0000".to_string(),
+        }
+    }
+
+    fn format(self) -> Format {
+        Format::new().set_num_format(self.number_format())
+    }
+
+    /// A header with this kind's unit: "mean (£bn)".
+    fn header(self, name: &str) -> String {
+        match self {
+            Kind::Money | Kind::MoneySe => format!("{name} ({})", unit_label()),
+            Kind::Percent => format!("{name} (%)"),
+            Kind::Years => format!("{name} (years)"),
+            Kind::Plain => name.to_string(),
+        }
+    }
+}
+
+/// The header row, bold, frozen with the first `frozen_cols` columns.
+fn header_frozen(ws: &mut Worksheet, cols: &[&str], frozen_cols: u16) -> Result<(), XlsxError> {
+    let bold = Format::new().set_bold().set_text_wrap();
     for (c, h) in cols.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &bold)?;
     }
-    ws.set_freeze_panes(1, 0)?;
+    ws.set_freeze_panes(1, frozen_cols)?;
     Ok(())
 }
 
-fn num(ws: &mut Worksheet, r: u32, c: u16, v: f64) -> Result<(), XlsxError> {
+fn header(ws: &mut Worksheet, cols: &[&str]) -> Result<(), XlsxError> {
+    header_frozen(ws, cols, 0)
+}
+
+/// A header of columns of the given kinds, units added.
+fn header_kinds(ws: &mut Worksheet, cols: &[(&str, Kind)]) -> Result<(), XlsxError> {
+    let names: Vec<String> = cols.iter().map(|(n, k)| k.header(n)).collect();
+    let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+    header(ws, &refs)
+}
+
+/// A number in the format of its kind (nothing when it is not finite: an empty cell, never a
+/// text "NaN").
+fn num(ws: &mut Worksheet, r: u32, c: u16, v: f64, kind: Kind) -> Result<(), XlsxError> {
     if v.is_finite() {
-        ws.write_number(r, c, v)?;
+        ws.write_number_with_format(r, c, v, &kind.format())?;
     }
     Ok(())
 }
 
-fn stat_row(ws: &mut Worksheet, r: u32, first: &[&str], s: &Stat) -> Result<(), XlsxError> {
+/// Column widths from the contents, headers wrapped within a readable width.
+fn widths(ws: &mut Worksheet) {
+    ws.set_autofit_max_width(420).autofit();
+}
+
+fn stat_row(
+    ws: &mut Worksheet,
+    r: u32,
+    first: &[&str],
+    s: &Stat,
+    kind: Kind,
+) -> Result<(), XlsxError> {
+    let se = if kind == Kind::Money {
+        Kind::MoneySe
+    } else {
+        kind
+    };
     let mut c = 0u16;
     for f in first {
         ws.write_string(r, c, *f)?;
         c += 1;
     }
-    for v in [s.mean, s.se_mean, s.sd] {
-        num(ws, r, c, v)?;
+    for (v, k) in [(s.mean, kind), (s.se_mean, se), (s.sd, kind)] {
+        num(ws, r, c, v, k)?;
         c += 1;
     }
     for p in &s.percentiles {
-        num(ws, r, c, p.value)?;
-        num(ws, r, c + 1, p.se)?;
+        num(ws, r, c, p.value, kind)?;
+        num(ws, r, c + 1, p.se, se)?;
         c += 2;
     }
-    num(ws, r, c, s.interval[1])?;
-    num(ws, r, c + 1, s.interval[2])?;
-    num(ws, r, c + 2, s.below[0].p)?;
-    num(ws, r, c + 3, s.below[0].se)?;
+    num(ws, r, c, s.interval[1], kind)?;
+    num(ws, r, c + 1, s.interval[2], kind)?;
+    num(ws, r, c + 2, s.below[0].p, Kind::Percent)?;
+    num(ws, r, c + 3, s.below[0].se, Kind::Percent)?;
     Ok(())
 }
 
-fn stat_header(ws: &mut Worksheet, first: &[&str], s: &Stat) -> Result<(), XlsxError> {
+fn stat_header(ws: &mut Worksheet, first: &[&str], s: &Stat, kind: Kind) -> Result<(), XlsxError> {
     let mut cols: Vec<String> = first.iter().map(|x| x.to_string()).collect();
-    cols.extend(["mean", "se(mean)", "sd"].map(String::from));
+    cols.extend(["mean", "se(mean)", "sd"].map(|c| kind.header(c)));
     for p in &s.percentiles {
-        cols.push(format!("P{}", p.p * 100.0));
-        cols.push(format!("se(P{})", p.p * 100.0));
+        cols.push(kind.header(&format!("P{}", p.p * 100.0)));
+        cols.push(kind.header(&format!("se(P{})", p.p * 100.0)));
     }
-    cols.push(format!("{}% interval low", s.interval[0] * 100.0));
-    cols.push(format!("{}% interval high", s.interval[0] * 100.0));
-    cols.push("P(< 0)".into());
-    cols.push("se(P(< 0))".into());
+    cols.push(kind.header(&format!("{}% interval low", s.interval[0] * 100.0)));
+    cols.push(kind.header(&format!("{}% interval high", s.interval[0] * 100.0)));
+    cols.push("P(< 0) (%)".into());
+    cols.push("se(P(< 0)) (%)".into());
     let refs: Vec<&str> = cols.iter().map(|s| s.as_str()).collect();
-    header(ws, &refs)
+    header_frozen(ws, &refs, first.len() as u16)
 }
 
 /// Picks one statistic of an entity's summary.
@@ -96,20 +192,37 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
         header(ws, &["item", "value"])?;
         for (r, (k, v)) in rows.iter().enumerate() {
             ws.write_string(r as u32 + 1, 0, k)?;
-            ws.write_string(r as u32 + 1, 1, v)?;
+            // Counts (seed, draws) as numbers; the rest as text.
+            match v.parse::<u64>() {
+                Ok(n) if n < 1 << 53 => {
+                    ws.write_number_with_format(
+                        r as u32 + 1,
+                        1,
+                        n as f64,
+                        &Format::new()
+                            .set_num_format("0")
+                            .set_align(rust_xlsxwriter::FormatAlign::Left),
+                    )?;
+                }
+                _ => {
+                    ws.write_string(r as u32 + 1, 1, v)?;
+                }
+            }
         }
+        ws.set_column_width(0, 18)?;
+        ws.set_column_width(1, 100)?;
     }
-    let measures: [(&str, StatOf); 5] = [
-        ("NPV", |e| &e.npv),
-        ("PV benefits", |e| &e.pv_benefits),
-        ("PV costs", |e| &e.pv_costs),
-        ("Leakage to zero", |e| &e.leakage_to_zero),
-        ("Delay to zero", |e| &e.delay_to_zero),
+    let measures: [(&str, StatOf, Kind); 5] = [
+        ("NPV", |e| &e.npv, Kind::Money),
+        ("PV benefits", |e| &e.pv_benefits, Kind::Money),
+        ("PV costs", |e| &e.pv_costs, Kind::Money),
+        ("Leakage to zero", |e| &e.leakage_to_zero, Kind::Percent),
+        ("Delay to zero", |e| &e.delay_to_zero, Kind::Years),
     ];
-    for (name, pick) in measures {
+    for (name, pick, kind) in measures {
         let ws = wb.add_worksheet().set_name(name)?;
         if let Some(e0) = s.outcomes.first() {
-            stat_header(ws, &["entity", "headline"], pick(e0))?;
+            stat_header(ws, &["entity", "headline"], pick(e0), kind)?;
         }
         for (r, e) in s.outcomes.iter().enumerate() {
             stat_row(
@@ -117,20 +230,23 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
                 r as u32 + 1,
                 &[&e.id, if e.headline { "yes" } else { "no" }],
                 pick(e),
+                kind,
             )?;
         }
+        widths(ws);
     }
+    distribution_sheet(&mut wb, s)?;
     {
         let ws = wb.add_worksheet().set_name("Headline review")?;
-        header(
+        header_kinds(
             ws,
             &[
-                "entity",
-                "point",
-                "NPV £bn",
-                "percentile rank",
-                "P(within range)",
-                "se",
+                ("entity", Kind::Plain),
+                ("point", Kind::Plain),
+                ("NPV", Kind::Money),
+                ("percentile rank", Kind::Percent),
+                ("P(within range)", Kind::Percent),
+                ("se", Kind::Percent),
             ],
         )?;
         let mut r = 1;
@@ -138,40 +254,54 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             for p in &rv.points {
                 ws.write_string(r, 0, &rv.id)?;
                 ws.write_string(r, 1, &p.label)?;
-                num(ws, r, 2, p.npv)?;
-                num(ws, r, 3, p.percentile_rank)?;
-                num(ws, r, 4, rv.p_within_range)?;
-                num(ws, r, 5, rv.p_within_range_se)?;
+                num(ws, r, 2, p.npv, Kind::Money)?;
+                num(ws, r, 3, p.percentile_rank, Kind::Percent)?;
+                num(ws, r, 4, rv.p_within_range, Kind::Percent)?;
+                num(ws, r, 5, rv.p_within_range_se, Kind::Percent)?;
                 r += 1;
             }
         }
+        widths(ws);
     }
     {
         let ws = wb.add_worksheet().set_name("Breakeven")?;
-        header(ws, &["entity", "year", "probability"])?;
+        header_kinds(
+            ws,
+            &[
+                ("entity", Kind::Plain),
+                ("year", Kind::Plain),
+                ("probability", Kind::Percent),
+                ("note", Kind::Plain),
+            ],
+        )?;
         let mut r = 1;
         for e in &s.outcomes {
             for y in &e.breakeven_year {
                 ws.write_string(r, 0, &e.id)?;
-                ws.write_string(
-                    r,
-                    1,
-                    y.year
-                        .map_or("not within horizon".to_string(), |v| v.to_string()),
-                )?;
-                num(ws, r, 2, y.p)?;
+                // The year as a number; not breaking even within the horizon leaves it empty.
+                match y.year {
+                    Some(v) => {
+                        ws.write_number(r, 1, v as f64)?;
+                    }
+                    None => {
+                        ws.write_string(r, 3, "not within the horizon")?;
+                    }
+                }
+                num(ws, r, 2, y.p, Kind::Percent)?;
                 r += 1;
             }
         }
+        widths(ws);
     }
     {
         let ws = wb.add_worksheet().set_name("Partners")?;
         if let Some(p0) = s.partners.first() {
-            stat_header(ws, &["partner"], &p0.npv)?;
+            stat_header(ws, &["partner"], &p0.npv, Kind::Money)?;
         }
         for (r, p) in s.partners.iter().enumerate() {
-            stat_row(ws, r as u32 + 1, &[&p.id], &p.npv)?;
+            stat_row(ws, r as u32 + 1, &[&p.id], &p.npv, Kind::Money)?;
         }
+        widths(ws);
     }
     {
         let ws = wb.add_worksheet().set_name("Inputs")?;
@@ -186,13 +316,14 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             ws.write_string(r, 0, &i.path)?;
             ws.write_string(r, 1, &i.kind)?;
             ws.write_string(r, 2, &i.stream)?;
-            num(ws, r, 3, i.mean)?;
-            num(ws, r, 4, i.p10)?;
-            num(ws, r, 5, i.p50)?;
-            num(ws, r, 6, i.p90)?;
+            // Inputs have their own units (shares, years, amounts): plain numbers.
+            for (c, v) in [i.mean, i.p10, i.p50, i.p90].into_iter().enumerate() {
+                num(ws, r, 3 + c as u16, v, Kind::Plain)?;
+            }
             ws.write_string(r, 7, i.source.as_deref().unwrap_or(""))?;
             ws.write_string(r, 8, &i.file)?;
         }
+        widths(ws);
     }
     if let Some(c) = &s.correlation {
         let ws = wb.add_worksheet().set_name("Correlation")?;
@@ -205,58 +336,99 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             for b in 0..a {
                 ws.write_string(r, 0, &c.inputs[a])?;
                 ws.write_string(r, 1, &c.inputs[b])?;
-                num(ws, r, 2, c.target[a][b])?;
-                num(ws, r, 3, c.achieved[a][b])?;
+                num(ws, r, 2, c.target[a][b], Kind::Plain)?;
+                num(ws, r, 3, c.achieved[a][b], Kind::Plain)?;
                 r += 1;
             }
         }
+        widths(ws);
     }
     if let Some(x) = sens {
+        let central = x
+            .central_npv
+            .iter()
+            .find(|(id, _)| id == "total")
+            .map_or(f64::NAN, |c| c.1);
         let ws = wb.add_worksheet().set_name("Tornado")?;
-        header(
+        header_kinds(
             ws,
             &[
-                "factor",
-                "inputs",
-                "central value",
-                "low value",
-                "high value",
-                "total NPV low",
-                "total NPV high",
-                "swing",
+                ("factor", Kind::Plain),
+                ("inputs", Kind::Plain),
+                ("central value", Kind::Plain),
+                ("low value", Kind::Plain),
+                ("high value", Kind::Plain),
+                ("total NPV low", Kind::Money),
+                ("total NPV high", Kind::Money),
+                ("swing", Kind::Money),
+                ("change low", Kind::Money),
+                ("change high", Kind::Money),
             ],
         )?;
         for (r, b) in x.tornado.iter().enumerate() {
             let r = r as u32 + 1;
             ws.write_string(r, 0, &b.factor)?;
             ws.write_string(r, 1, b.inputs.join(", "))?;
-            for (c, v) in [
-                b.central_value,
-                b.low_value,
-                b.high_value,
-                b.total_low,
-                b.total_high,
-                b.swing,
+            for (c, (v, k)) in [
+                (b.central_value, Kind::Plain),
+                (b.low_value, Kind::Plain),
+                (b.high_value, Kind::Plain),
+                (b.total_low, Kind::Money),
+                (b.total_high, Kind::Money),
+                (b.swing, Kind::Money),
+                (b.total_low - central, Kind::Money),
+                (b.total_high - central, Kind::Money),
             ]
-            .iter()
+            .into_iter()
             .enumerate()
             {
-                num(ws, r, c as u16 + 2, *v)?;
+                num(ws, r, c as u16 + 2, v, k)?;
             }
         }
+        widths(ws);
+        let rows = x.tornado.len() as u32;
+        if rows > 0 {
+            let mut chart = Chart::new(ChartType::Bar);
+            for (col, name) in [
+                (8u16, "Input at its low value"),
+                (9, "Input at its high value"),
+            ] {
+                chart
+                    .add_series()
+                    .set_name(name)
+                    .set_categories(("Tornado", 1, 0, rows, 0))
+                    .set_values(("Tornado", 1, col, rows, col))
+                    .set_overlap(100)
+                    .set_gap(40);
+            }
+            chart.title().set_name(&format!(
+                "Tornado: change in the total NPV from {} with all inputs at their medians",
+                money_text(central)
+            ));
+            chart
+                .x_axis()
+                .set_name(&format!(
+                    "Change in the total five-year NPV ({})",
+                    unit_label()
+                ))
+                .set_num_format(Kind::Money.number_format());
+            chart.y_axis().set_reverse();
+            chart.set_width(900).set_height(120 + 28 * rows);
+            ws.insert_chart(rows + 3, 0, &chart)?;
+        }
         let ws = wb.add_worksheet().set_name("Switching values")?;
-        header(
+        header_kinds(
             ws,
             &[
-                "factor",
-                "input",
-                "entity",
-                "central value",
-                "switching value",
-                "change %",
-                "inside distribution",
-                "percentile",
-                "note",
+                ("factor", Kind::Plain),
+                ("input", Kind::Plain),
+                ("entity", Kind::Plain),
+                ("central value", Kind::Plain),
+                ("switching value", Kind::Plain),
+                ("change", Kind::Percent),
+                ("inside distribution", Kind::Plain),
+                ("percentile", Kind::Percent),
+                ("note", Kind::Plain),
             ],
         )?;
         for (r, v) in x.switching.iter().enumerate() {
@@ -264,31 +436,38 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             ws.write_string(r, 0, &v.factor)?;
             ws.write_string(r, 1, &v.input)?;
             ws.write_string(r, 2, &v.entity)?;
-            num(ws, r, 3, v.central_value)?;
+            num(ws, r, 3, v.central_value, Kind::Plain)?;
             if let Some(sv) = v.switching_value {
-                num(ws, r, 4, sv)?;
+                num(ws, r, 4, sv, Kind::Plain)?;
             }
             if let Some(c) = v.change_pct {
-                num(ws, r, 5, c)?;
+                num(ws, r, 5, c / 100.0, Kind::Percent)?;
             }
             ws.write_string(r, 6, if v.inside_distribution { "yes" } else { "no" })?;
             if let Some(p) = v.percentile {
-                num(ws, r, 7, p)?;
+                num(ws, r, 7, p, Kind::Percent)?;
             }
             ws.write_string(r, 8, &v.note)?;
         }
+        widths(ws);
         let ws = wb.add_worksheet().set_name("Rank correlation")?;
-        header(
+        header_kinds(
             ws,
-            &["input", "entity", "Spearman", "contribution to variance"],
+            &[
+                ("input", Kind::Plain),
+                ("entity", Kind::Plain),
+                ("Spearman", Kind::Plain),
+                ("contribution to variance", Kind::Percent),
+            ],
         )?;
         for (r, v) in x.rank.iter().enumerate() {
             let r = r as u32 + 1;
             ws.write_string(r, 0, &v.input)?;
             ws.write_string(r, 1, &v.entity)?;
-            num(ws, r, 2, v.spearman)?;
-            num(ws, r, 3, v.contribution)?;
+            num(ws, r, 2, v.spearman, Kind::Plain)?;
+            num(ws, r, 3, v.contribution, Kind::Percent)?;
         }
+        widths(ws);
         let ws = wb.add_worksheet().set_name("Sobol")?;
         header(
             ws,
@@ -317,19 +496,20 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
                 ws.write_string(r, 0, &e.entity)?;
                 ws.write_string(r, 1, &f.factor)?;
                 for (c, v) in f.first.iter().chain(&f.total).chain(&f.shapley).enumerate() {
-                    num(ws, r, c as u16 + 2, *v)?;
+                    num(ws, r, c as u16 + 2, *v, Kind::Plain)?;
                 }
                 ws.write_string(r, 11, f.inputs.join(", "))?;
                 r += 1;
             }
         }
         let ws = wb.add_worksheet().set_name("Scenario analysis")?;
+        let threshold = format!("NPV threshold ({})", unit_label());
         header(
             ws,
             &[
                 "entity",
                 "region",
-                "threshold",
+                &threshold,
                 "draws",
                 "total draws",
                 "input",
@@ -345,18 +525,77 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             for i in &g.inputs {
                 ws.write_string(r, 0, &g.entity)?;
                 ws.write_string(r, 1, &g.region)?;
-                num(ws, r, 2, g.threshold)?;
-                num(ws, r, 3, g.draws as f64)?;
-                num(ws, r, 4, g.total_draws as f64)?;
+                num(ws, r, 2, g.threshold, Kind::Money)?;
+                num(ws, r, 3, g.draws as f64, Kind::Plain)?;
+                num(ws, r, 4, g.total_draws as f64, Kind::Plain)?;
                 ws.write_string(r, 5, &i.input)?;
-                num(ws, r, 6, i.overall_median)?;
-                num(ws, r, 7, i.subset_median)?;
-                num(ws, r, 8, i.sd)?;
-                num(ws, r, 9, i.shift_sd)?;
+                num(ws, r, 6, i.overall_median, Kind::Plain)?;
+                num(ws, r, 7, i.subset_median, Kind::Plain)?;
+                num(ws, r, 8, i.sd, Kind::Plain)?;
+                num(ws, r, 9, i.shift_sd, Kind::Plain)?;
                 ws.write_boolean(r, 10, i.significant)?;
                 r += 1;
             }
         }
+        widths(ws);
     }
     wb.save_to_buffer()
+}
+
+/// The reported percentiles of each headline entity's NPV as a table (cumulative probability
+/// against NPV) and a native chart of those S-curves: the distribution the summary holds,
+/// without the draws.
+fn distribution_sheet(wb: &mut Workbook, s: &Summary) -> Result<(), XlsxError> {
+    let headline: Vec<_> = s.outcomes.iter().filter(|e| e.headline).collect();
+    let Some(first) = headline.first() else {
+        return Ok(());
+    };
+    let ps: Vec<f64> = first.npv.percentiles.iter().map(|p| p.p).collect();
+    if ps.is_empty() {
+        return Ok(());
+    }
+    let ws = wb.add_worksheet().set_name("NPV distribution")?;
+    let mut cols = vec![Kind::Percent.header("cumulative probability")];
+    cols.extend(
+        headline
+            .iter()
+            .map(|e| Kind::Money.header(&format!("NPV {}", e.id))),
+    );
+    let refs: Vec<&str> = cols.iter().map(|c| c.as_str()).collect();
+    header(ws, &refs)?;
+    for (r, p) in ps.iter().enumerate() {
+        num(ws, r as u32 + 1, 0, *p, Kind::Percent)?;
+        for (c, e) in headline.iter().enumerate() {
+            if let Some(q) = e.npv.percentiles.iter().find(|q| q.p == *p) {
+                num(ws, r as u32 + 1, c as u16 + 1, q.value, Kind::Money)?;
+            }
+        }
+    }
+    widths(ws);
+    let last = ps.len() as u32;
+    let mut chart = Chart::new(ChartType::ScatterStraightWithMarkers);
+    for (c, e) in headline.iter().enumerate() {
+        let col = c as u16 + 1;
+        chart
+            .add_series()
+            .set_name(e.id.as_str())
+            .set_categories(("NPV distribution", 1, col, last, col))
+            .set_values(("NPV distribution", 1, 0, last, 0));
+    }
+    chart
+        .title()
+        .set_name("Five-year NPV: cumulative probability at the reported percentiles");
+    chart
+        .x_axis()
+        .set_name(&format!("Five-year NPV ({})", unit_label()))
+        .set_num_format(Kind::Money.number_format());
+    chart
+        .y_axis()
+        .set_name("Cumulative probability")
+        .set_num_format("0%")
+        .set_min(0.0)
+        .set_max(1.0);
+    chart.set_width(900).set_height(480);
+    ws.insert_chart(last + 3, 0, &chart)?;
+    Ok(())
 }

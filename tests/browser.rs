@@ -51,7 +51,20 @@ fn the_report_renders_in_a_headless_browser_without_console_errors_or_missing_ch
     );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let figures = html.matches("<figure").count();
-    assert!(figures >= 9, "{figures} figures");
+    // The NPV histograms, tornado, spider, scatter plots, convergence, input distributions and
+    // the rest: every one is checked below for size and overlapping text.
+    assert!(figures >= 20, "{figures} figures");
+    for id in ["spider", "convergence", "tornado", "npv_total"] {
+        assert!(
+            html.contains(&format!("<figure id=\"{id}\">")),
+            "no {id} chart"
+        );
+    }
+    assert!(html.contains("<figure id=\"scatter_"), "no scatter plot");
+    assert!(
+        html.contains("<figure id=\"input_"),
+        "no input distribution"
+    );
     assert!(!html.contains("<img"), "charts are inline SVG");
     for fetch in ["src=\"http", "href=\"http", "url(http", "@import"] {
         assert!(!html.contains(fetch), "no network references ({fetch})");
@@ -66,10 +79,19 @@ fn the_report_renders_in_a_headless_browser_without_console_errors_or_missing_ch
     let stderr = String::from_utf8_lossy(&dom.stderr);
     let dom_text = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.status.success(), "{stderr}");
+    let overlaps: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("npvrisk-report-overlap"))
+        .collect();
+    assert!(
+        overlaps.is_empty(),
+        "texts overlap in the browser: {overlaps:#?}"
+    );
     assert!(
         dom_text.contains(&format!("data-check=\"ok:{figures}\"")),
-        "every chart laid out with a size; stderr: {stderr}"
+        "every chart laid out with a size and no overlapping text; stderr: {stderr}"
     );
+    assert!(dom_text.contains("data-overlaps=\"0\""), "{stderr}");
     assert!(
         stderr.contains("npvrisk-report-check ok"),
         "the page's console output reached the log: {stderr}"
@@ -129,4 +151,79 @@ fn the_report_workbook_has_one_sheet_per_table() {
         Some("entity".to_string())
     );
     assert!(npv.height() >= 7);
+    // Units in the headers; numbers stored as numbers.
+    let headers: Vec<String> = (0..npv.width() as u32)
+        .filter_map(|c| npv.get_value((0, c)).map(|v| v.to_string()))
+        .collect();
+    for h in ["mean (£bn)", "se(mean) (£bn)", "P50 (£bn)", "P(< 0) (%)"] {
+        assert!(headers.iter().any(|x| x == h), "no header {h}: {headers:?}");
+    }
+    assert!(matches!(
+        npv.get_value((1, 2)),
+        Some(calamine::Data::Float(_))
+    ));
+    let be = wb.worksheet_range("Breakeven").unwrap();
+    let years: Vec<&calamine::Data> = (1..be.height() as u32)
+        .filter_map(|r| be.get_value((r, 1)))
+        .filter(|v| !matches!(v, calamine::Data::Empty))
+        .collect();
+    assert!(!years.is_empty());
+    assert!(
+        years.iter().all(|v| matches!(v, calamine::Data::Float(_))),
+        "breakeven years are numbers: {years:?}"
+    );
+    assert!(names.iter().any(|n| n == "NPV distribution"), "{names:?}");
+
+    // Number formats, widths, frozen headers and charts, read from the workbook's XML.
+    let file = std::fs::File::open(out.join("report.xlsx")).unwrap();
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    let mut part = |name: &str| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut s).unwrap();
+        s
+    };
+    let styles = part("xl/styles.xml");
+    assert!(
+        styles.contains("formatCode=\"&quot;£&quot;#,##0.000&quot;bn&quot;"),
+        "money format: {styles}"
+    );
+    assert!(styles.contains("formatCode=\"0.0%\""), "percent format");
+    let workbook = part("xl/workbook.xml");
+    let sheet_no = |name: &str| {
+        let doc = roxmltree::Document::parse(&workbook).unwrap();
+        doc.descendants()
+            .filter(|n| n.has_tag_name("sheet"))
+            .position(|n| n.attribute("name") == Some(name))
+            .unwrap()
+            + 1
+    };
+    let npv_xml = part(&format!("xl/worksheets/sheet{}.xml", sheet_no("NPV")));
+    assert!(npv_xml.contains("state=\"frozen\""), "frozen header");
+    assert!(
+        npv_xml.contains("<cols>") && npv_xml.contains("customWidth=\"1\""),
+        "widths"
+    );
+    let mut charts = Vec::new();
+    for i in 1.. {
+        match zip.by_name(&format!("xl/charts/chart{i}.xml")) {
+            Ok(mut f) => {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut f, &mut s).unwrap();
+                charts.push(s);
+            }
+            Err(_) => break,
+        }
+    }
+    assert!(
+        charts
+            .iter()
+            .any(|c| c.contains("<c:scatterChart>") && c.contains("cumulative probability")),
+        "an NPV distribution chart"
+    );
+    assert!(
+        charts
+            .iter()
+            .any(|c| c.contains("<c:barChart>") && c.contains("Tornado")),
+        "a tornado chart"
+    );
 }
