@@ -18,6 +18,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
 use crate::error::{InputError, show};
+use crate::kernel::{ThemeEval, slid_profile_pv};
 use crate::model::{BenefitBasis, BudgetClass, ModelSpec, Param, Partner, ScaledCost, ThemeSpec};
 
 /// Tolerance on the sum of a theme's partner shares (the shares are published to whole percent;
@@ -239,6 +240,10 @@ impl Domain {
     }
 }
 
+/// A field's name for messages, built only when a message needs it (a model of 10^5 themes has
+/// millions of fields, and formatting each name up front cost as much as parsing the file).
+type Name<'a> = &'a dyn Fn() -> String;
+
 /// Conversion context: the file being read and its scenarios.
 struct Ctx<'a> {
     file: &'a str,
@@ -255,7 +260,7 @@ impl Ctx<'_> {
     fn scenario_keys<T>(
         &self,
         span: Range<usize>,
-        field: &str,
+        field: Name,
         entries: Vec<(String, T)>,
     ) -> Result<Vec<T>, InputError> {
         let mut slots: Vec<Option<T>> = self.scenarios.iter().map(|_| None).collect();
@@ -268,7 +273,7 @@ impl Ctx<'_> {
                         .unwrap_or_default();
                     return Err(self.err(
                         span,
-                        field,
+                        &field(),
                         format!("a table with key `{k}`"),
                         &format!(
                             "keys must be the model's scenarios {:?}{hint}",
@@ -281,7 +286,7 @@ impl Ctx<'_> {
         if let Some(i) = slots.iter().position(|s| s.is_none()) {
             return Err(self.err(
                 span,
-                field,
+                &field(),
                 "a per-scenario table".into(),
                 &format!("missing scenario `{}`", self.scenarios[i]),
             ));
@@ -293,7 +298,7 @@ impl Ctx<'_> {
         &self,
         v: &Spanned<f64>,
         outer: &Range<usize>,
-        field: &str,
+        field: Name,
         dom: Domain,
     ) -> Result<f64, InputError> {
         let span = if v.span().is_empty() {
@@ -302,14 +307,14 @@ impl Ctx<'_> {
             v.span()
         };
         dom.check(*v.get_ref())
-            .map_err(|allowed| self.err(span, field, show(*v.get_ref()), allowed))?;
+            .map_err(|allowed| self.err(span, &field(), show(*v.get_ref()), allowed))?;
         Ok(*v.get_ref())
     }
 
     fn scalar(
         &self,
         raw: Spanned<RawScalar>,
-        field: &str,
+        field: Name,
         dom: Domain,
     ) -> Result<Param<f64>, InputError> {
         let span = raw.span();
@@ -319,7 +324,7 @@ impl Ctx<'_> {
                 let vals = self.scenario_keys(span.clone(), field, entries)?;
                 let mut out = Vec::with_capacity(vals.len());
                 for (s, v) in self.scenarios.iter().zip(&vals) {
-                    out.push(self.number(v, &span, &format!("{field}.{s}"), dom)?);
+                    out.push(self.number(v, &span, &|| format!("{}.{s}", field()), dom)?);
                 }
                 Ok(Param::PerScenario(out))
             }
@@ -329,7 +334,7 @@ impl Ctx<'_> {
     fn opt_scalar(
         &self,
         raw: Option<Spanned<RawScalar>>,
-        field: &str,
+        field: Name,
         dom: Domain,
         default: f64,
     ) -> Result<Param<f64>, InputError> {
@@ -343,7 +348,7 @@ impl Ctx<'_> {
         &self,
         vals: &[Spanned<f64>],
         span: &Range<usize>,
-        field: &str,
+        field: Name,
         dom: Domain,
         len: LenRule,
     ) -> Result<Vec<f64>, InputError> {
@@ -363,21 +368,21 @@ impl Ctx<'_> {
             };
             return Err(self.err(
                 span.clone(),
-                field,
+                &field(),
                 format!("a list of {n} values"),
                 &allowed,
             ));
         }
         vals.iter()
             .enumerate()
-            .map(|(i, v)| self.number(v, span, &format!("{field}[{i}]"), dom))
+            .map(|(i, v)| self.number(v, span, &|| format!("{}[{i}]", field()), dom))
             .collect()
     }
 
     fn vector(
         &self,
         raw: Spanned<RawVector>,
-        field: &str,
+        field: Name,
         dom: Domain,
         len: LenRule,
     ) -> Result<Param<Vec<f64>>, InputError> {
@@ -388,7 +393,7 @@ impl Ctx<'_> {
                 let vals = self.scenario_keys(span.clone(), field, entries)?;
                 let mut out = Vec::with_capacity(vals.len());
                 for (s, v) in self.scenarios.iter().zip(&vals) {
-                    out.push(self.list(v, &span, &format!("{field}.{s}"), dom, len)?);
+                    out.push(self.list(v, &span, &|| format!("{}.{s}", field()), dom, len)?);
                 }
                 Ok(Param::PerScenario(out))
             }
@@ -540,7 +545,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 let v = ctx.number(
                     &b,
                     &pspan,
-                    &format!("partners.{id}.budget_bn"),
+                    &|| format!("partners.{id}.budget_bn"),
                     Domain::Positive,
                 )?;
                 Some((class, v))
@@ -593,7 +598,8 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 "theme ids must be unique",
             ));
         }
-        let f = |name: &str| format!("themes.{id}.{name}");
+        let id_ref = id.as_str();
+        let f = |name: &'static str| move || format!("themes.{id_ref}.{name}");
         let zeros = Param::Same(vec![0.0; h]);
 
         let benefit = match (
@@ -615,7 +621,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 )?,
             },
             _ => {
-                return Err(ctx.err(tspan, &f("gross_benefit_bn"), "an incomplete or mixed benefit statement".into(), "give either gross_benefit_bn (£bn a year at full potential), or cohort and benefit_per_engaged_gbp (with an optional engagement share), not both"));
+                return Err(ctx.err(tspan, &f("gross_benefit_bn")(), "an incomplete or mixed benefit statement".into(), "give either gross_benefit_bn (£bn a year at full potential), or cohort and benefit_per_engaged_gbp (with an optional engagement share), not both"));
             }
         };
         let per_member = matches!(benefit, BenefitBasis::PerMember { .. });
@@ -625,7 +631,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
             }
             (None, Some(c)) => {
                 if !per_member {
-                    return Err(ctx.err(c.span(), &f("cost_per_engaged_gbp"), "given".into(), "a cost per engaged member needs the benefit stated per member (cohort and benefit_per_engaged_gbp); use scaled_cost_bn otherwise"));
+                    return Err(ctx.err(c.span(), &f("cost_per_engaged_gbp")(), "given".into(), "a cost per engaged member needs the benefit stated per member (cohort and benefit_per_engaged_gbp); use scaled_cost_bn otherwise"));
                 }
                 ScaledCost::PerEngaged(ctx.scalar(
                     c,
@@ -637,7 +643,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
             (Some(_), Some(c)) => {
                 return Err(ctx.err(
                     c.span(),
-                    &f("cost_per_engaged_gbp"),
+                    &f("cost_per_engaged_gbp")(),
                     "given with scaled_cost_bn".into(),
                     "give at most one of scaled_cost_bn and cost_per_engaged_gbp",
                 ));
@@ -655,12 +661,16 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                     .unwrap_or_default();
                 return Err(ctx.err(
                     v.span(),
-                    &f(&format!("partner_shares.{k}")),
+                    &format!("themes.{id}.partner_shares.{k}"),
                     format!("{k:?}"),
                     &format!("must name a partner declared in [[partners]]{hint}"),
                 ));
             };
-            by_partner[i] = ctx.scalar(v, &f(&format!("partner_shares.{k}")), Domain::Share)?;
+            by_partner[i] = ctx.scalar(
+                v,
+                &|| format!("themes.{id}.partner_shares.{k}"),
+                Domain::Share,
+            )?;
         }
         let n_sc = ctx.scenarios.len();
         let per_scenario: Vec<Vec<f64>> = (0..n_sc)
@@ -669,7 +679,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         for (s, shares) in per_scenario.iter().enumerate() {
             let sum: f64 = shares.iter().sum();
             if (sum - 1.0).abs() > SHARE_SUM_TOLERANCE {
-                return Err(ctx.err(ps_span, &f("partner_shares"), format!("shares summing to {} in scenario `{}`", show((sum * 1e12).round() / 1e12), ctx.scenarios[s]), &format!("must sum to 1 (tolerance {SHARE_SUM_TOLERANCE}); model any remainder as an explicit partner such as `unallocated`")));
+                return Err(ctx.err(ps_span, &f("partner_shares")(), format!("shares summing to {} in scenario `{}`", show((sum * 1e12).round() / 1e12), ctx.scenarios[s]), &format!("must sum to 1 (tolerance {SHARE_SUM_TOLERANCE}); model any remainder as an explicit partner such as `unallocated`")));
             }
         }
         let partner_shares = if per_scenario.windows(2).all(|w| w[0] == w[1]) {
@@ -759,9 +769,23 @@ fn check_finite(
     spec: &ModelSpec,
     theme_spans: &[Range<usize>],
 ) -> Result<(), InputError> {
+    // The kernel per theme with its scratch reused (what `model::evaluate` computes, without
+    // building the whole evaluation of every scenario).
+    let mut eval = ThemeEval::default();
+    let mut slid = Vec::new();
     for s in 0..spec.scenarios.len() {
-        let e = spec.evaluate(s);
-        for (t, o) in e.themes.iter().enumerate() {
+        let inputs = spec.inputs(s);
+        let df = &inputs.discount_factors;
+        let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
+        for (t, th) in inputs.themes.iter().enumerate() {
+            slid_profile_pv(th, df, &mut slid);
+            eval.compute(th, df, &slid);
+            let o = &eval;
+            if inputs.headline[t] {
+                npv += o.npv;
+                pvb += o.pv_benefits;
+                pvc += o.pv_costs;
+            }
             let figures = [
                 ("NPV", o.npv),
                 ("PV of benefits", o.pv_benefits),
@@ -769,25 +793,23 @@ fn check_finite(
                 ("net annual benefit", o.net_annual),
                 (
                     "net annual benefit as a share of addressable spend",
-                    o.share_of_addressable,
+                    o.net_annual / th.addressable_spend_bn,
                 ),
             ];
-            let flows = [
-                &o.flows.gross_benefits,
-                &o.flows.costs,
-                &o.flows.net,
-                &o.flows.discounted_net,
-            ];
+            let net = o.gross.iter().zip(&o.costs).map(|(g, c)| g - c);
             let bad = figures
                 .iter()
                 .find(|(_, v)| !v.is_finite())
                 .map(|(what, v)| (*what, *v))
                 .or_else(|| {
-                    flows
+                    o.gross
                         .iter()
-                        .flat_map(|f| f.iter())
+                        .chain(&o.costs)
+                        .copied()
+                        .chain(net)
+                        .chain(o.discounted_net.iter().copied())
                         .find(|v| !v.is_finite())
-                        .map(|v| ("yearly flow", *v))
+                        .map(|v| ("yearly flow", v))
                 });
             if let Some((what, v)) = bad {
                 return Err(ctx.err(
@@ -802,14 +824,10 @@ fn check_finite(
                 ));
             }
         }
-        let t = &e.total;
-        if let Some((what, v)) = [
-            ("NPV", t.npv),
-            ("PV of benefits", t.pv_benefits),
-            ("PV of costs", t.pv_costs),
-        ]
-        .into_iter()
-        .find(|(_, v)| !v.is_finite())
+        // Summed in theme order, as `kernel::TotalEval` sums them.
+        if let Some((what, v)) = [("NPV", npv), ("PV of benefits", pvb), ("PV of costs", pvc)]
+            .into_iter()
+            .find(|(_, v)| !v.is_finite())
         {
             return Err(ctx.err(
                 0..0,
