@@ -18,6 +18,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
 use crate::error::{InputError, show};
+use crate::kernel::{ThemeEval, slid_profile_pv};
 use crate::local::{LocalSpec, OutcomeSpec, VALUE_TYPES};
 use crate::model::{BenefitBasis, BudgetClass, ModelSpec, Param, Partner, ScaledCost, ThemeSpec};
 
@@ -311,6 +312,10 @@ impl Domain {
     }
 }
 
+/// A field's name for messages, built only when a message needs it (a model of 10^5 themes has
+/// millions of fields, and formatting each name up front cost as much as parsing the file).
+type Name<'a> = &'a dyn Fn() -> String;
+
 /// Conversion context: the file being read and its scenarios.
 struct Ctx<'a> {
     file: &'a str,
@@ -327,7 +332,7 @@ impl Ctx<'_> {
     fn scenario_keys<T>(
         &self,
         span: Range<usize>,
-        field: &str,
+        field: Name,
         entries: Vec<(String, T)>,
     ) -> Result<Vec<T>, InputError> {
         let mut slots: Vec<Option<T>> = self.scenarios.iter().map(|_| None).collect();
@@ -340,7 +345,7 @@ impl Ctx<'_> {
                         .unwrap_or_default();
                     return Err(self.err(
                         span,
-                        field,
+                        &field(),
                         format!("a table with key `{k}`"),
                         &format!(
                             "keys must be the model's scenarios {:?}{hint}",
@@ -353,7 +358,7 @@ impl Ctx<'_> {
         if let Some(i) = slots.iter().position(|s| s.is_none()) {
             return Err(self.err(
                 span,
-                field,
+                &field(),
                 "a per-scenario table".into(),
                 &format!("missing scenario `{}`", self.scenarios[i]),
             ));
@@ -365,7 +370,7 @@ impl Ctx<'_> {
         &self,
         v: &Spanned<f64>,
         outer: &Range<usize>,
-        field: &str,
+        field: Name,
         dom: Domain,
     ) -> Result<f64, InputError> {
         let span = if v.span().is_empty() {
@@ -374,14 +379,14 @@ impl Ctx<'_> {
             v.span()
         };
         dom.check(*v.get_ref())
-            .map_err(|allowed| self.err(span, field, show(*v.get_ref()), allowed))?;
+            .map_err(|allowed| self.err(span, &field(), show(*v.get_ref()), allowed))?;
         Ok(*v.get_ref())
     }
 
     fn scalar(
         &self,
         raw: Spanned<RawScalar>,
-        field: &str,
+        field: Name,
         dom: Domain,
     ) -> Result<Param<f64>, InputError> {
         let span = raw.span();
@@ -391,7 +396,7 @@ impl Ctx<'_> {
                 let vals = self.scenario_keys(span.clone(), field, entries)?;
                 let mut out = Vec::with_capacity(vals.len());
                 for (s, v) in self.scenarios.iter().zip(&vals) {
-                    out.push(self.number(v, &span, &format!("{field}.{s}"), dom)?);
+                    out.push(self.number(v, &span, &|| format!("{}.{s}", field()), dom)?);
                 }
                 Ok(Param::PerScenario(out))
             }
@@ -401,7 +406,7 @@ impl Ctx<'_> {
     fn opt_scalar(
         &self,
         raw: Option<Spanned<RawScalar>>,
-        field: &str,
+        field: Name,
         dom: Domain,
         default: f64,
     ) -> Result<Param<f64>, InputError> {
@@ -415,7 +420,7 @@ impl Ctx<'_> {
         &self,
         vals: &[Spanned<f64>],
         span: &Range<usize>,
-        field: &str,
+        field: Name,
         dom: Domain,
         len: LenRule,
     ) -> Result<Vec<f64>, InputError> {
@@ -435,21 +440,21 @@ impl Ctx<'_> {
             };
             return Err(self.err(
                 span.clone(),
-                field,
+                &field(),
                 format!("a list of {n} values"),
                 &allowed,
             ));
         }
         vals.iter()
             .enumerate()
-            .map(|(i, v)| self.number(v, span, &format!("{field}[{i}]"), dom))
+            .map(|(i, v)| self.number(v, span, &|| format!("{}[{i}]", field()), dom))
             .collect()
     }
 
     fn vector(
         &self,
         raw: Spanned<RawVector>,
-        field: &str,
+        field: Name,
         dom: Domain,
         len: LenRule,
     ) -> Result<Param<Vec<f64>>, InputError> {
@@ -460,7 +465,7 @@ impl Ctx<'_> {
                 let vals = self.scenario_keys(span.clone(), field, entries)?;
                 let mut out = Vec::with_capacity(vals.len());
                 for (s, v) in self.scenarios.iter().zip(&vals) {
-                    out.push(self.list(v, &span, &format!("{field}.{s}"), dom, len)?);
+                    out.push(self.list(v, &span, &|| format!("{}.{s}", field()), dom, len)?);
                 }
                 Ok(Param::PerScenario(out))
             }
@@ -612,7 +617,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 let v = ctx.number(
                     &b,
                     &pspan,
-                    &format!("partners.{id}.budget_bn"),
+                    &|| format!("partners.{id}.budget_bn"),
                     Domain::Positive,
                 )?;
                 Some((class, v))
@@ -644,7 +649,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
             let x = ctx.number(
                 &v,
                 &(0..0),
-                &format!("confidence_grades.{k}"),
+                &|| format!("confidence_grades.{k}"),
                 Domain::Share,
             )?;
             grades.push((k, x));
@@ -679,12 +684,13 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 "theme ids must be unique",
             ));
         }
-        let f = |name: &str| format!("themes.{id}.{name}");
+        let id_ref = id.as_str();
+        let f = |name: &'static str| move || format!("themes.{id_ref}.{name}");
         let zeros = Param::Same(vec![0.0; h]);
 
         let local = if t.outcomes.is_empty() {
             if let Some(c) = &t.cost_shares {
-                return Err(ctx.err(c.span(), &f("cost_shares"), "given".into(), "cost_shares apply to a theme that lists outcomes ([[themes.outcomes]]); a theme-level theme allocates its net benefit with partner_shares"));
+                return Err(ctx.err(c.span(), &f("cost_shares")(), "given".into(), "cost_shares apply to a theme that lists outcomes ([[themes.outcomes]]); a theme-level theme allocates its net benefit with partner_shares"));
             }
             None
         } else {
@@ -711,7 +717,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 ),
             ];
             if let Some((name, Some(span))) = theme_level.iter().find(|(_, s)| s.is_some()) {
-                return Err(ctx.err(span.clone(), &f(name), "given".into(), "a theme that lists outcomes states its benefits per outcome (cohort, engagement, impact, deadweight, values by type, optimism_bias or confidence); remove this theme-level field or the outcomes"));
+                return Err(ctx.err(span.clone(), &f(name)(), "given".into(), "a theme that lists outcomes states its benefits per outcome (cohort, engagement, impact, deadweight, values by type, optimism_bias or confidence); remove this theme-level field or the outcomes"));
             }
             Some(local_spec(
                 &ctx,
@@ -746,7 +752,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 )?,
             },
             _ => {
-                return Err(ctx.err(tspan, &f("gross_benefit_bn"), "an incomplete or mixed benefit statement".into(), "give either gross_benefit_bn (£bn a year at full potential), or cohort and benefit_per_engaged_gbp (with an optional engagement share), not both"));
+                return Err(ctx.err(tspan, &f("gross_benefit_bn")(), "an incomplete or mixed benefit statement".into(), "give either gross_benefit_bn (£bn a year at full potential), or cohort and benefit_per_engaged_gbp (with an optional engagement share), not both"));
             }
         };
         let per_member = matches!(benefit, BenefitBasis::PerMember { .. });
@@ -756,7 +762,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
             }
             (None, Some(c)) => {
                 if !per_member {
-                    return Err(ctx.err(c.span(), &f("cost_per_engaged_gbp"), "given".into(), "a cost per engaged member needs the benefit stated per member (cohort and benefit_per_engaged_gbp); use scaled_cost_bn otherwise"));
+                    return Err(ctx.err(c.span(), &f("cost_per_engaged_gbp")(), "given".into(), "a cost per engaged member needs the benefit stated per member (cohort and benefit_per_engaged_gbp); use scaled_cost_bn otherwise"));
                 }
                 ScaledCost::PerEngaged(ctx.scalar(
                     c,
@@ -768,7 +774,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
             (Some(_), Some(c)) => {
                 return Err(ctx.err(
                     c.span(),
-                    &f("cost_per_engaged_gbp"),
+                    &f("cost_per_engaged_gbp")(),
                     "given with scaled_cost_bn".into(),
                     "give at most one of scaled_cost_bn and cost_per_engaged_gbp",
                 ));
@@ -777,12 +783,12 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
 
         // Partner shares: every key must be a partner; the shares must sum to 1 per scenario.
         let partner_shares = match t.partner_shares {
-            Some(ps) => shares(&ctx, ps, &f("partner_shares"), &partners, &partner_index)?,
+            Some(ps) => shares(&ctx, ps, &f("partner_shares")(), &partners, &partner_index)?,
             None if local.is_some() => Param::Same(vec![0.0; partners.len()]),
             None => {
                 return Err(ctx.err(
                     tspan,
-                    &f("partner_shares"),
+                    &f("partner_shares")(),
                     "missing".into(),
                     "a theme needs partner_shares (the share of its net benefit per partner), unless it lists outcomes with their agency_shares",
                 ));
@@ -916,7 +922,7 @@ fn local_spec(
         }
         let f = |name: &str| format!("themes.{id}.outcomes.{oid}.{name}");
         let value = |raw: Option<Spanned<RawScalar>>, k: usize| {
-            ctx.opt_scalar(raw, &f(VALUE_TYPES[k]), Domain::NonNegative, 0.0)
+            ctx.opt_scalar(raw, &|| f(VALUE_TYPES[k]), Domain::NonNegative, 0.0)
         };
         let values = [
             value(o.fiscal_cashable_gbp, 0)?,
@@ -937,7 +943,7 @@ fn local_spec(
             }
             (None, ob) => (
                 None,
-                ctx.opt_scalar(ob, &f("optimism_bias"), Domain::Share, 0.0)?,
+                ctx.opt_scalar(ob, &|| f("optimism_bias"), Domain::Share, 0.0)?,
             ),
             (Some(g), Some(_)) => {
                 return Err(ctx.err(g.span(), &f("confidence"), "given with optimism_bias".into(), "give a confidence grade (its correction comes from [confidence_grades]) or an optimism_bias, not both"));
@@ -945,19 +951,19 @@ fn local_spec(
         };
         out.push(OutcomeSpec {
             name: o.name,
-            cohort: ctx.scalar(o.cohort, &f("cohort"), Domain::NonNegative)?,
-            engagement: ctx.opt_scalar(o.engagement, &f("engagement"), Domain::Share, 1.0)?,
-            impact: ctx.scalar(o.impact, &f("impact"), Domain::Share)?,
-            deadweight: ctx.opt_scalar(o.deadweight, &f("deadweight"), Domain::Share, 0.0)?,
+            cohort: ctx.scalar(o.cohort, &|| f("cohort"), Domain::NonNegative)?,
+            engagement: ctx.opt_scalar(o.engagement, &|| f("engagement"), Domain::Share, 1.0)?,
+            impact: ctx.scalar(o.impact, &|| f("impact"), Domain::Share)?,
+            deadweight: ctx.opt_scalar(o.deadweight, &|| f("deadweight"), Domain::Share, 0.0)?,
             values,
-            lag_years: ctx.opt_scalar(o.lag_years, &f("lag_years"), Domain::NonNegative, 0.0)?,
+            lag_years: ctx.opt_scalar(o.lag_years, &|| f("lag_years"), Domain::NonNegative, 0.0)?,
             persistence_years: ctx.opt_scalar(
                 o.persistence_years,
-                &f("persistence_years"),
+                &|| f("persistence_years"),
                 Domain::NonNegative,
                 1.0,
             )?,
-            drop_off: ctx.opt_scalar(o.drop_off, &f("drop_off"), Domain::Share, 0.0)?,
+            drop_off: ctx.opt_scalar(o.drop_off, &|| f("drop_off"), Domain::Share, 0.0)?,
             confidence,
             optimism_bias,
             agency_shares: shares(
@@ -1000,7 +1006,7 @@ fn shares(
                 &format!("must name a partner declared in [[partners]]{hint}"),
             ));
         };
-        by_partner[i] = ctx.scalar(v, &format!("{field}.{k}"), Domain::Share)?;
+        by_partner[i] = ctx.scalar(v, &|| format!("{field}.{k}"), Domain::Share)?;
     }
     let n_sc = ctx.scenarios.len();
     let per_scenario: Vec<Vec<f64>> = (0..n_sc)
@@ -1026,9 +1032,23 @@ fn check_finite(
     spec: &ModelSpec,
     theme_spans: &[Range<usize>],
 ) -> Result<(), InputError> {
+    // The kernel per theme with its scratch reused (what `model::evaluate` computes, without
+    // building the whole evaluation of every scenario).
+    let mut eval = ThemeEval::default();
+    let mut slid = Vec::new();
     for s in 0..spec.scenarios.len() {
-        let e = spec.evaluate(s);
-        for (t, o) in e.themes.iter().enumerate() {
+        let inputs = spec.inputs(s);
+        let df = &inputs.discount_factors;
+        let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
+        for (t, th) in inputs.themes.iter().enumerate() {
+            slid_profile_pv(th, df, &mut slid);
+            eval.compute(th, df, &slid);
+            let o = &eval;
+            if inputs.headline[t] {
+                npv += o.npv;
+                pvb += o.pv_benefits;
+                pvc += o.pv_costs;
+            }
             let figures = [
                 ("NPV", o.npv),
                 ("PV of benefits", o.pv_benefits),
@@ -1036,25 +1056,23 @@ fn check_finite(
                 ("net annual benefit", o.net_annual),
                 (
                     "net annual benefit as a share of addressable spend",
-                    o.share_of_addressable,
+                    o.net_annual / th.addressable_spend_bn,
                 ),
             ];
-            let flows = [
-                &o.flows.gross_benefits,
-                &o.flows.costs,
-                &o.flows.net,
-                &o.flows.discounted_net,
-            ];
+            let net = o.gross.iter().zip(&o.costs).map(|(g, c)| g - c);
             let bad = figures
                 .iter()
                 .find(|(_, v)| !v.is_finite())
                 .map(|(what, v)| (*what, *v))
                 .or_else(|| {
-                    flows
+                    o.gross
                         .iter()
-                        .flat_map(|f| f.iter())
+                        .chain(&o.costs)
+                        .copied()
+                        .chain(net)
+                        .chain(o.discounted_net.iter().copied())
                         .find(|v| !v.is_finite())
-                        .map(|v| ("yearly flow", *v))
+                        .map(|v| ("yearly flow", v))
                 });
             if let Some((what, v)) = bad {
                 return Err(ctx.err(
@@ -1069,14 +1087,10 @@ fn check_finite(
                 ));
             }
         }
-        let t = &e.total;
-        if let Some((what, v)) = [
-            ("NPV", t.npv),
-            ("PV of benefits", t.pv_benefits),
-            ("PV of costs", t.pv_costs),
-        ]
-        .into_iter()
-        .find(|(_, v)| !v.is_finite())
+        // Summed in theme order, as `kernel::TotalEval` sums them.
+        if let Some((what, v)) = [("NPV", npv), ("PV of benefits", pvb), ("PV of costs", pvc)]
+            .into_iter()
+            .find(|(_, v)| !v.is_finite())
         {
             return Err(ctx.err(
                 0..0,

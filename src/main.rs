@@ -22,7 +22,7 @@ mod montecarlo;
 #[derive(Parser)]
 #[command(
     name = "npvrisk",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("NPVRISK_COMMIT"), ")"),
     about = "Monte Carlo sensitivity engine for public-sector cost-benefit (NPV) models"
 )]
 struct Cli {
@@ -60,6 +60,7 @@ enum Command {
     Evaluate {
         /// Model file (default: the embedded 2013 model).
         model: Option<PathBuf>,
+        /// Output format on stdout (`xlsx` is refused: there is no workbook of an evaluation).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Evaluate one scenario only.
@@ -95,8 +96,11 @@ enum Command {
         /// Folder for comparison.csv and one summary per scenario.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Worker threads (default: all cores). Results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
+        /// Output format of the comparison on stdout (`table` or `csv`; the summaries in --out
+        /// are JSON and CSV).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Compute only the scenarios i with i mod N = K (and the reference, for the differences)
@@ -113,6 +117,7 @@ enum Command {
     /// statistics need a second pass over the draws: give its shard files (from `run --shard K/N
     /// --pass PLAN`), or let merge compute it here, or write its plan with --next-pass.
     Merge {
+        /// The shard files of one run (from `run --shard K/N`, and of later passes).
         #[arg(required = true)]
         shards: Vec<PathBuf>,
         /// Write the plan of the next pass here for the shards to run, instead of computing it.
@@ -121,6 +126,7 @@ enum Command {
         /// Folder for summary.json and summary.csv.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Output format of the summary on stdout.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -131,11 +137,13 @@ enum Command {
     },
     /// Check model files and report the first mistake in each.
     Validate {
+        /// Model files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Derive the embedded model from the published figures (prints it, or writes --out).
     Calibrate {
+        /// Published-figures file (default: the embedded 2013 figures).
         #[arg(long)]
         published: Option<PathBuf>,
         /// Write the model file here (atomically) instead of printing it.
@@ -145,6 +153,13 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Print a shell completion script (e.g. `npvrisk completions bash > ~/.local/share/bash-completion/completions/npvrisk`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; e.g. `npvrisk man > npvrisk.1 && man ./npvrisk.1`).
+    Man,
 }
 
 #[derive(clap::Args, Clone)]
@@ -161,6 +176,7 @@ struct RunArgs {
     /// Seed of the random numbers.
     #[arg(long, default_value_t = 20130110)]
     seed: u64,
+    /// How the uniforms are drawn.
     #[arg(long, value_enum, default_value_t = SamplerArg::Mc)]
     sampler: SamplerArg,
     /// Worker threads (default: all cores). Results do not depend on it.
@@ -182,6 +198,7 @@ struct RunArgs {
     /// Folder for summary.json, summary.csv (and draws.csv with --keep-draws).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Output format of the summary on stdout (`xlsx`: a workbook in --out).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Also write every draw's inputs and outcomes (draws.csv) to --out.
@@ -257,11 +274,15 @@ struct SensArgs {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Method {
+    /// One-at-a-time swings of each input between two quantiles.
     Tornado,
+    /// Switching values: the input value at which the NPV reaches zero.
     Switching,
     /// Rank correlations and scenario analysis (both from the kept draws).
     Rank,
+    /// Sobol indices (first order and total) with bootstrap intervals.
     Sobol,
+    /// Every analysis above.
     All,
 }
 
@@ -277,8 +298,11 @@ enum SamplerArg {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Format {
+    /// A table for the terminal.
     Table,
+    /// JSON.
     Json,
+    /// CSV.
     Csv,
     /// An Excel workbook, one sheet per table (written to --out; `run`, `sensitivity`, `report`).
     Xlsx,
@@ -345,7 +369,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             next_pass,
             out,
             format,
-        } => montecarlo::merge(&shards, out.as_deref(), format, next_pass.as_deref()),
+        } => {
+            if format == Format::Xlsx {
+                return Err(Failure::Input(
+                    "`merge --format xlsx`: a merge writes summary.json and summary.csv; use table, json or csv".into(),
+                ));
+            }
+            montecarlo::merge(&shards, out.as_deref(), format, next_pass.as_deref())
+        }
         Command::Slurm {
             shards,
             out: dir,
@@ -407,6 +438,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             shard,
             merge,
         } => match merge {
+            _ if matches!(format, Format::Json | Format::Xlsx) => Err(Failure::Input(
+                "`batch --format`: the comparison is printed as `table` or `csv` (each scenario's summary.json is in --out)".into(),
+            )),
             Some(shards) => batch::merge(&manifest, &shards, dir.as_deref(), format),
             None => batch::batch(
                 &manifest,
@@ -446,11 +480,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "npvrisk", &mut buf);
+            out(&String::from_utf8_lossy(&buf))
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut buf)
+                .map_err(|e| Failure::Internal(format!("cannot render the manual page: {e}")))?;
+            out(&String::from_utf8_lossy(&buf))
+        }
         Command::Evaluate {
             model,
             format,
             scenario,
         } => {
+            if format == Format::Xlsx {
+                return Err(Failure::Input(
+                    "`evaluate --format xlsx`: an evaluation is printed as a table, JSON or CSV; use `report` for a workbook".into(),
+                ));
+            }
             let (_, m) = load_model(model.as_deref())?;
             let which: Vec<usize> = match scenario {
                 None => (0..m.scenarios.len()).collect(),

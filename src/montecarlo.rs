@@ -44,6 +44,26 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
             "`--format xlsx` writes a workbook into the output folder: give `--out DIR`".into(),
         );
     }
+    if a.format == Format::Xlsx {
+        #[cfg(feature = "mpi")]
+        let mpi = a.mpi;
+        #[cfg(not(feature = "mpi"))]
+        let mpi = false;
+        let how = if a.checkpoint.is_some() || a.resume.is_some() {
+            Some("--checkpoint/--resume")
+        } else if a.shard.is_some() {
+            Some("--shard")
+        } else if mpi {
+            Some("--mpi")
+        } else {
+            None
+        };
+        if let Some(how) = how {
+            return bad(format!(
+                "`--format xlsx` is not written by a run with `{how}`: use table, json or csv (summary.json and summary.csv are in --out), or `npvrisk report` for a workbook"
+            ));
+        }
+    }
     if a.keep_draws && a.stream {
         return bad("`--keep-draws` writes every draw, `--stream` keeps none: choose one".into());
     }
@@ -797,6 +817,28 @@ fn check_threads(threads: Option<usize>) -> Result<(), Failure> {
 
 /// Options of `sensitivity` and `report` beyond those of `run`.
 fn check_sens_options(a: &crate::SensArgs) -> Result<(), Failure> {
+    // The run options that only `run` honours: refused rather than ignored.
+    let r = &a.run;
+    #[cfg(feature = "mpi")]
+    let mpi = r.mpi;
+    #[cfg(not(feature = "mpi"))]
+    let mpi = false;
+    for (given, name) in [
+        (r.shard.is_some(), "--shard"),
+        (r.pass.is_some(), "--pass"),
+        (r.checkpoint.is_some(), "--checkpoint"),
+        (r.resume.is_some(), "--resume"),
+        (r.stream, "--stream"),
+        (r.keep_draws, "--keep-draws"),
+        (r.precision.is_some(), "--precision"),
+        (mpi, "--mpi"),
+    ] {
+        if given {
+            return Err(Failure::Input(format!(
+                "`{name}` is an option of `npvrisk run` only: sensitivity and report run in one process, in memory"
+            )));
+        }
+    }
     if a.levels.len() != 2
         || !a.levels.iter().all(|l| *l > 0.0 && *l < 1.0)
         || a.levels[0] >= a.levels[1]

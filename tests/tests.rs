@@ -16,6 +16,8 @@ mod conventions;
 mod correlations;
 /// The Monte Carlo engine: determinism, accuracy, correlations, bad distribution files.
 mod engine;
+/// A deterministic mutation fuzzer of the loaders over the committed corpus (tests/fuzz/).
+mod fuzz;
 /// Outcome-level themes (the local cost-benefit method) and the shipped local example.
 mod local;
 /// Every statistic of the run summary against closed forms and the kept draws.
