@@ -22,7 +22,7 @@
 //! deterministic (single-threaded simplex, fixed variable and constraint order), and the model
 //! file rounds every amount to 1e-6, so the output is the same bytes on every run.
 //!
-//! Certificates (see [`certificate`]): for a figure outside its band, the program consisting of
+//! Certificates (see [`certificates`]): for a figure outside its band, the program consisting of
 //! its band and the bands of the figures the fit reproduces is solved as an LP. If it is
 //! infeasible, deletion filtering shrinks the reproduced set to an irreducible conflicting set.
 //! Partner figures enter certificates through their exact projection onto the theme's unknowns
