@@ -25,8 +25,8 @@ use npvrisk::stats::{OrderStats, Sorted, mean_sd};
 use npvrisk::summary::{self, FileHash, ReviewPoints, SummaryOptions, sha256_hex};
 
 use crate::montecarlo::{
-    check_memory, dist_files, metadata_for, plan_bytes_per_draw,
-    published_points, summary_json, thread_pool,
+    check_memory, dist_files, metadata_for, plan_bytes_per_draw, published_points, summary_json,
+    thread_pool,
 };
 use crate::{Failure, Format, out, read};
 

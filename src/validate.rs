@@ -70,7 +70,8 @@ fn check(f: &Path, model: &(String, ModelSpec), embedded: bool) -> Result<String
             // does), so that it may refer to their inputs (`follow`, `[correlation]`).
             let (files, defaults) =
                 dist_files(embedded, false, vec![(name.clone(), src)]).map_err(Failure::Input)?;
-            let set = distfile::load(&model.1, &files).map_err(|e| Failure::Input(e.to_string()))?;
+            let set =
+                distfile::load(&model.1, &files).map_err(|e| Failure::Input(e.to_string()))?;
             let mine = &set.layers[defaults];
             let corr = if let Ok((_, _, Some((_, names, _)))) =
                 distfile::parse_dist_file(&name, &files[defaults].1, &model.1)

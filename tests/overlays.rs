@@ -133,7 +133,11 @@ fn a_dist_file_on_the_embedded_model_adds_to_its_defaults_and_overrides_by_path(
             .args(["--no-default-dists", "--dist"])
             .arg(&mine),
     );
-    assert!(stderr(&o).contains("distributions: 2 from"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("distributions: 2 from"),
+        "{}",
+        stderr(&o)
+    );
 
     // A model file has no defaults: --no-default-dists there is refused, naming why.
     let o = run_expect(
@@ -147,7 +151,8 @@ fn a_dist_file_on_the_embedded_model_adds_to_its_defaults_and_overrides_by_path(
         ]),
     );
     assert!(
-        stderr(&o).contains("`--no-default-dists`: only the embedded model has default distributions"),
+        stderr(&o)
+            .contains("`--no-default-dists`: only the embedded model has default distributions"),
         "{}",
         stderr(&o)
     );
@@ -176,7 +181,10 @@ fn a_later_correlation_replaces_the_defaults_one_and_may_name_overridden_paths()
     let r = spearman(&kept.col(WORK), &kept.col(HEALTH));
     assert!((r - 0.9).abs() < tol, "work~health {r}");
     let r = spearman(&kept.col(WORK), &kept.col(FAMILIES));
-    assert!(r.abs() < tol, "work~families {r} (the default's 0.5 replaced)");
+    assert!(
+        r.abs() < tol,
+        "work~families {r} (the default's 0.5 replaced)"
+    );
     // Under the defaults alone the same pair is correlated (the replacement is visible).
     let r0 = spearman(&base.col(WORK), &base.col(FAMILIES));
     assert!(r0 > 0.5 - 0.1, "default work~families {r0}");
@@ -192,7 +200,8 @@ fn a_batch_manifest_adds_its_files_to_the_defaults_or_starts_from_none() {
         "mine.toml",
         "[[input]]\npath = \"discount_rate\"\nkind = \"uniform\"\nmin = 0.03\nmax = 0.04\n",
     );
-    let body = "dist = [\"mine.toml\"]\ndraws = 200\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n";
+    let body =
+        "dist = [\"mine.toml\"]\ndraws = 200\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n";
     let m = write(&dir, "add.toml", body);
     let o = run_ok(bin().arg("batch").arg(&m).args(["--format", "csv"]));
     assert!(
@@ -227,8 +236,14 @@ fn a_batch_manifest_adds_its_files_to_the_defaults_or_starts_from_none() {
     );
     let o = run_expect(2, bin().arg("batch").arg(&m));
     let e = stderr(&o);
-    assert!(e.contains("model.toml:2:20: `no_default_dists` = true"), "{e}");
-    assert!(e.contains("only the embedded model has default distributions"), "{e}");
+    assert!(
+        e.contains("model.toml:2:20: `no_default_dists` = true"),
+        "{e}"
+    );
+    assert!(
+        e.contains("only the embedded model has default distributions"),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -247,11 +262,19 @@ fn defaults_prints_the_embedded_files_verbatim() {
     }
     let o = run_ok(bin().arg("defaults"));
     let list = String::from_utf8(o.stdout).unwrap();
-    for f in ["ey2013.toml", "ey2013_default.toml", "ey2013_published.toml"] {
+    for f in [
+        "ey2013.toml",
+        "ey2013_default.toml",
+        "ey2013_published.toml",
+    ] {
         assert!(list.contains(f), "{list}");
     }
     let o = run_expect(2, bin().args(["defaults", "everything"]));
-    assert!(stderr(&o).contains("invalid value 'everything'"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("invalid value 'everything'"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -286,8 +309,14 @@ fn validate_recognises_models_distributions_manifests_and_published_figures_by_c
     let e = stderr(&o);
     for (f, what) in [
         (&model, "ok, model file: 1 themes"),
-        (&dists, "ok, distribution file for distributions/ey2013.toml: 1 inputs"),
-        (&manifest, "ok, batch manifest: 1 scenarios, reference `a`, 100 draws"),
+        (
+            &dists,
+            "ok, distribution file for distributions/ey2013.toml: 1 inputs",
+        ),
+        (
+            &manifest,
+            "ok, batch manifest: 1 scenarios, reference `a`, 100 draws",
+        ),
         (&published, "ok, published-figures file: 5 themes"),
     ] {
         assert!(e.contains(&format!("{}: {what}", f.display())), "{e}");
@@ -322,7 +351,10 @@ fn validate_recognises_models_distributions_manifests_and_published_figures_by_c
             "{}:2:8: `input.path` = \"discount_rat\": names no parameter of the model",
             bad_dist.display()
         ),
-        format!("{}:1:9: `draws` = 0: must be at least 1", bad_manifest.display()),
+        format!(
+            "{}:1:9: `draws` = 0: must be at least 1",
+            bad_manifest.display()
+        ),
         "scenario `a`: e.txt:2:8: `input.path` = \"discount_rat\"".to_string(),
         "error: 3 of 4 files rejected".to_string(),
     ] {
