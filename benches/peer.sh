@@ -8,8 +8,8 @@
 #
 # Needs python3 with numpy and scipy (`pip install numpy scipy`). The peer is run, not copied: it
 # lives outside this repository (PEER=path overrides where it is looked for). Both programs run the
-# embedded model with benches/peer_dists.toml (the peer reads only the distribution kinds that
-# file uses).
+# embedded model with benches/peer_dists.toml only (`--no-default-dists`: the file replaces the
+# default distributions; the peer reads only the distribution kinds that file uses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${1:-1000000}
@@ -34,7 +34,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 echo "draws $D, $R rounds, npvrisk with $T threads, the peer as it runs (one Python process)"
 echo "round  npvrisk_s  npvrisk_kB  peer_s  peer_kB"
 for r in $(seq 1 "$R"); do
-    read -r ns nk < <(timed "$BIN" run --dist "$DISTS" --draws "$D" --threads "$T" --format json)
+    read -r ns nk < <(timed "$BIN" run --no-default-dists --dist "$DISTS" --draws "$D" --threads "$T" --format json)
     read -r ps pk < <(timed python3 "$PEER" --dists "$DISTS" --draws "$D" --quiet)
     echo "$r  $ns  $nk  $ps  $pk"
     echo "$ns $nk" >>"$W/n"

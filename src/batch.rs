@@ -25,8 +25,8 @@ use npvrisk::stats::{OrderStats, Sorted, mean_sd};
 use npvrisk::summary::{self, FileHash, ReviewPoints, SummaryOptions, sha256_hex};
 
 use crate::montecarlo::{
-    EY2013_DISTS, EY2013_DISTS_FILE, check_memory, metadata_for, plan_bytes_per_draw,
-    published_points, summary_json, thread_pool,
+    check_memory, dist_files, metadata_for, plan_bytes_per_draw, published_points, summary_json,
+    thread_pool,
 };
 use crate::{Failure, Format, out, read};
 
@@ -37,6 +37,8 @@ struct Manifest {
     model: Option<String>,
     #[serde(default)]
     dist: Vec<String>,
+    #[serde(default)]
+    no_default_dists: Option<Spanned<bool>>,
     draws: Spanned<u64>,
     #[serde(default = "default_seed")]
     seed: u64,
@@ -379,13 +381,26 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     };
     let model = npvrisk::format::parse_model(&model_name, &model_src)
         .map_err(|e| Failure::Input(e.to_string()))?;
-    let mut base_files = Vec::new();
-    if m.model.is_none() && m.dist.is_empty() {
-        base_files.push((EY2013_DISTS_FILE.to_string(), EY2013_DISTS.to_string()));
-    }
+    let mut user = Vec::new();
     for d in &m.dist {
-        base_files.push((d.clone(), read(&path_of(d))?));
+        user.push((d.clone(), read(&path_of(d))?));
     }
+    let no_defaults = m.no_default_dists.as_ref();
+    let (base_files, defaults) = dist_files(
+        m.model.is_none(),
+        no_defaults.is_some_and(|b| *b.get_ref()),
+        user,
+    )
+    .map_err(|why| {
+        err(
+            no_defaults.map_or(0, |b| b.span().start),
+            "no_default_dists",
+            "true".into(),
+            &why,
+        )
+    })?;
+    let base = distfile::load(&model, &base_files).map_err(|e| Failure::Input(e.to_string()))?;
+    eprintln!("distributions: {}", base.describe_overlay(defaults));
     // A fixed parameter value (`set` or `grid`): the path must name a parameter of the model
     // and the value must lie in its domain.
     let check_set = |field: &str, key: &Spanned<String>, v: f64, at: usize| {
@@ -551,9 +566,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     // Each scenario's draws are kept in memory (with the reference's headline NPVs): refuse a
     // batch whose draws cannot fit before computing anything. Scenarios' own distribution files
     // may add inputs; each scenario is checked again before it runs.
-    if let Ok(set) = distfile::load(&model, &base_files)
-        && let Ok(plan) = Plan::new(model.clone(), scen_index_of(&model), set)
-    {
+    if let Ok(plan) = Plan::new(model.clone(), scen_index_of(&model), base) {
         let draws = *m.draws.get_ref();
         if let Err(Failure::Input(why)) = check_scenario_memory(&plan, draws) {
             return Err(err(m.draws.span().start, "draws", draws.to_string(), &why));
@@ -624,14 +637,10 @@ fn prefix_failure(prefix: &str, f: Failure) -> Failure {
 /// Each headline entity's NPV per draw in one scenario.
 type Npvs = Vec<(String, Vec<f64>)>;
 
-/// Run scenario `i`: its summary JSON and its headline NPVs per draw.
-fn run_scenario(
-    p: &Prepared,
-    i: usize,
-    pool: &rayon::ThreadPool,
-) -> Result<(String, Npvs), Failure> {
+/// The distributions of scenario `i`: the manifest's files, the scenario's own, then its fixed
+/// values (`set`, `grid`) as a last file.
+fn scenario_set(p: &Prepared, i: usize) -> Result<distfile::DistSet, Failure> {
     let s = &p.scenarios[i];
-    let started = std::time::Instant::now();
     let mut files = p.base_files.clone();
     files.extend(s.dist.iter().cloned());
     if !s.set.is_empty() {
@@ -646,8 +655,38 @@ fn run_scenario(
         }
         files.push((format!("{}#{}.set", p.name, s.name), t));
     }
-    let set = distfile::load(&p.model, &files)
-        .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", s.name)))?;
+    distfile::load(&p.model, &files)
+        .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", s.name)))
+}
+
+/// `npvrisk validate` of a batch manifest: everything `batch` checks before computing (the
+/// manifest's fields, its model, every scenario's distributions), without running; a one-line
+/// description when it is valid.
+pub fn validate(manifest: &Path) -> Result<String, Failure> {
+    let p = prepare(manifest)?;
+    for i in 0..p.scenarios.len() {
+        let set = scenario_set(&p, i)?;
+        Plan::new(p.model.clone(), p.scen_index, set)
+            .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", p.scenarios[i].name)))?;
+    }
+    Ok(format!(
+        "batch manifest: {} scenarios, reference `{}`, {} draws, model {}",
+        p.scenarios.len(),
+        p.reference_name,
+        p.draws,
+        p.model_name
+    ))
+}
+
+/// Run scenario `i`: its summary JSON and its headline NPVs per draw.
+fn run_scenario(
+    p: &Prepared,
+    i: usize,
+    pool: &rayon::ThreadPool,
+) -> Result<(String, Npvs), Failure> {
+    let s = &p.scenarios[i];
+    let started = std::time::Instant::now();
+    let set = scenario_set(p, i)?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, c)| FileHash::of(n, c)).collect();
     let plan = Plan::new(p.model.clone(), p.scen_index, set).map_err(Failure::Input)?;
     check_scenario_memory(&plan, p.opts.draws)

@@ -153,6 +153,48 @@ pub struct DistSet {
     pub correlation: Option<Correlation>,
     /// (file name, contents) of every file read, in order (for hashes in run metadata).
     pub files: Vec<(String, String)>,
+    /// Per file, in order: how many inputs it gives and how many of those replace an input of
+    /// an earlier file (same parameter path).
+    pub layers: Vec<Layer>,
+}
+
+/// What one distribution file contributed to an overlay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layer {
+    pub file: String,
+    pub inputs: usize,
+    pub overriding: usize,
+}
+
+impl DistSet {
+    /// One line saying where the distributions come from, the first `defaults` files being the
+    /// embedded defaults: e.g. `11 default + 1 from mine.toml (1 overriding) = 11 uncertain
+    /// inputs`.
+    pub fn describe_overlay(&self, defaults: usize) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let d: usize = self.layers.iter().take(defaults).map(|l| l.inputs).sum();
+        if defaults > 0 {
+            parts.push(format!("{d} default"));
+        }
+        for l in self.layers.iter().skip(defaults) {
+            let name = &l.file;
+            let over = if l.overriding > 0 {
+                format!(" ({} overriding)", l.overriding)
+            } else {
+                String::new()
+            };
+            parts.push(format!("{} from {name}{over}", l.inputs));
+        }
+        if parts.is_empty() {
+            return "no distribution file: every input at its point value".into();
+        }
+        let n = self.inputs.len();
+        format!(
+            "{} = {n} uncertain input{}",
+            parts.join(" + "),
+            if n == 1 { "" } else { "s" }
+        )
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -1082,10 +1124,18 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
     let mut corr = None;
     // Each correlated input as it stood in the file that gave the correlation (see below).
     let mut at_correlation: BTreeMap<String, Input> = BTreeMap::new();
+    let mut layers = Vec::with_capacity(files.len());
     for (fi, (name, src)) in files.iter().enumerate() {
         let (inputs, follow_at, c) = parse_dist_file(name, src, model)?;
+        let mut layer = Layer {
+            file: name.clone(),
+            inputs: inputs.len(),
+            overriding: 0,
+        };
         for (i, at) in inputs.into_iter().zip(follow_at) {
-            if !by_path.contains_key(&i.param.path) {
+            if by_path.contains_key(&i.param.path) {
+                layer.overriding += 1;
+            } else {
                 order.push(i.param.path.clone());
             }
             by_path.insert(i.param.path.clone(), (i, fi, at));
@@ -1097,6 +1147,7 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
                     .collect();
             corr = Some((name.clone(), src.clone(), fi, c));
         }
+        layers.push(layer);
     }
     // One drawn share per theme across files too (`check_share`).
     for (a, pa) in order.iter().enumerate() {
@@ -1226,6 +1277,7 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
         inputs,
         correlation,
         files: files.to_vec(),
+        layers,
     })
 }
 

@@ -18,6 +18,7 @@ use npvrisk::{reproduce, text};
 
 mod batch;
 mod montecarlo;
+mod validate;
 
 #[derive(Parser)]
 #[command(
@@ -135,11 +136,23 @@ enum Command {
         /// Model file (default: the embedded 2013 model).
         model: Option<PathBuf>,
     },
-    /// Check model files and report the first mistake in each.
+    /// Check model files, distribution files and batch manifests (recognised by their content)
+    /// and report the first mistake in each, located; exit 2 if any is rejected.
     Validate {
-        /// Model files to check.
+        /// Files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Model the distribution files are checked against (default: the embedded model, with
+        /// each file overlaid on its default distributions).
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+    /// Print an embedded file verbatim: the 2013 model, its default distributions or its
+    /// published figures (without an argument: list them).
+    Defaults {
+        /// Which file to print.
+        #[arg(value_enum)]
+        what: Option<Embedded>,
     },
     /// Derive the embedded model from the published figures (prints it, or writes --out).
     Calibrate {
@@ -166,10 +179,14 @@ enum Command {
 struct RunArgs {
     /// Model file (default: the embedded 2013 model).
     model: Option<PathBuf>,
-    /// Distribution file; repeatable, later files override earlier ones (default: the embedded
-    /// set for the embedded model).
+    /// Distribution file; repeatable. On the embedded model they are overlaid on its default
+    /// distributions; later files override earlier ones by parameter path, and a later
+    /// `[correlation]` replaces an earlier one. With a model file they are its only distributions.
     #[arg(long = "dist")]
     dist: Vec<PathBuf>,
+    /// Start the embedded model from no distributions (only the --dist files).
+    #[arg(long)]
+    no_default_dists: bool,
     /// Number of draws.
     #[arg(long, default_value_t = 200_000)]
     draws: u64,
@@ -284,6 +301,17 @@ enum Method {
     Sobol,
     /// Every analysis above.
     All,
+}
+
+/// The files built into the binary (`npvrisk defaults`).
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Embedded {
+    /// The 2013 model (`distributions/ey2013.toml`).
+    Model,
+    /// Its default distributions (`distributions/ey2013_default.toml`).
+    Distributions,
+    /// The 2013 report's published figures (`distributions/ey2013_published.toml`).
+    Published,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -543,32 +571,33 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             out(&o)
         }
-        Command::Validate { files } => {
-            let mut bad = 0;
-            for f in &files {
-                let src = read(f)?;
-                match parse_model(&f.display().to_string(), &src) {
-                    Ok(m) => eprintln!(
-                        "{}: ok ({} themes, {} partners, scenarios {:?})",
-                        f.display(),
-                        m.themes.len(),
-                        m.partners.len(),
-                        m.scenarios
-                    ),
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        bad += 1;
-                    }
-                }
-            }
-            if bad > 0 {
-                Err(Failure::Input(format!(
-                    "{bad} of {} files rejected",
-                    files.len()
-                )))
-            } else {
-                Ok(())
-            }
+        Command::Validate { files, model } => validate::validate(&files, model.as_deref()),
+        Command::Defaults { what } => {
+            let files = [
+                (EY2013_MODEL_FILE, EY2013_MODEL, "the 2013 model"),
+                (
+                    montecarlo::EY2013_DISTS_FILE,
+                    montecarlo::EY2013_DISTS,
+                    "its default distributions",
+                ),
+                (
+                    EY2013_PUBLISHED_FILE,
+                    EY2013_PUBLISHED,
+                    "the 2013 report's published figures",
+                ),
+            ];
+            out(&match what {
+                Some(Embedded::Model) => files[0].1.to_string(),
+                Some(Embedded::Distributions) => files[1].1.to_string(),
+                Some(Embedded::Published) => files[2].1.to_string(),
+                None => ["model", "distributions", "published"]
+                    .iter()
+                    .zip(files)
+                    .map(|(k, (f, _, what))| {
+                        format!("npvrisk defaults {k:<13}  {f}  ({what})\n")
+                    })
+                    .collect(),
+            })
         }
         Command::Calibrate {
             published,

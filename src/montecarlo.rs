@@ -478,18 +478,41 @@ fn load_plan(a: &RunArgs) -> Result<LoadedPlan, Failure> {
             .scenario_index("base")
             .unwrap_or(model.scenarios.len() - 1),
     };
-    let mut files = Vec::new();
-    if a.dist.is_empty() && a.model.is_none() {
-        files.push((EY2013_DISTS_FILE.to_string(), EY2013_DISTS.to_string()));
-    }
+    let mut user = Vec::new();
     for d in &a.dist {
-        files.push((d.display().to_string(), read(d)?));
+        user.push((d.display().to_string(), read(d)?));
     }
+    let (files, defaults) = dist_files(a.model.is_none(), a.no_default_dists, user)
+        .map_err(|why| Failure::Input(format!("`--no-default-dists`: {why}")))?;
     let set = distfile::load(&model, &files).map_err(|e| Failure::Input(e.to_string()))?;
+    eprintln!("distributions: {}", set.describe_overlay(defaults));
     check_correlated_vary(&model, &set)?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
     let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
     Ok((plan, (model_name, model_src), hashes))
+}
+
+/// The distribution files of a run (or batch), in overlay order, and how many of them are the
+/// embedded defaults. The embedded model starts from its default distributions and the user's
+/// files are overlaid on them (a later file's input replaces an earlier one for the same path;
+/// a later `[correlation]` replaces the earlier one); `no_defaults` starts from none. A model
+/// file has no defaults: its distributions are the user's files only, and `no_defaults` is
+/// refused there (it would do nothing).
+pub fn dist_files(
+    embedded: bool,
+    no_defaults: bool,
+    user: Vec<(String, String)>,
+) -> Result<(Vec<(String, String)>, usize), String> {
+    if !embedded && no_defaults {
+        return Err("only the embedded model has default distributions; with a model file the distributions are the given files only".into());
+    }
+    let mut files = Vec::new();
+    if embedded && !no_defaults {
+        files.push((EY2013_DISTS_FILE.to_string(), EY2013_DISTS.to_string()));
+    }
+    let defaults = files.len();
+    files.extend(user);
+    Ok((files, defaults))
 }
 
 /// A correlated input must vary: one that a later file fixed (or gave a distribution of zero

@@ -22,6 +22,8 @@ mod fuzz;
 mod local;
 /// Every statistic of the run summary against closed forms and the kept draws.
 mod oracles;
+/// Distribution files overlaid on the defaults; `defaults` and `validate` on every kind of file.
+mod overlays;
 /// Bad input and faults: no panic, no abort, nothing written outside `--out`, no silent NaN.
 mod reliability;
 /// The 2013 reproduction: calibration, committed results, figures that must stay reproduced.

@@ -1,0 +1,165 @@
+//! `npvrisk validate`: check model files, distribution files and batch manifests, each
+//! recognised by its content (not its extension), and report the first located mistake in each.
+
+use std::path::Path;
+
+use npvrisk::distfile;
+use npvrisk::format::parse_model;
+use npvrisk::model::ModelSpec;
+
+use crate::montecarlo::dist_files;
+use crate::{Failure, batch, read};
+
+/// What a file is, from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Model,
+    Distributions,
+    Manifest,
+    Published,
+}
+
+/// Recognise a file by its top-level tables and keys: `[[input]]` or `[correlation]` make a
+/// distribution file; `reference`, `[[scenario]]`, `[grid]` or `draws` a batch manifest; `[total]`
+/// a published-figures file (as `reproduce --published` reads); anything else is read as a model file (whose parser then names any unknown field). A file
+/// that is not valid TOML is recognised from its lines the same way, so that its syntax error
+/// is reported by the right parser.
+pub fn kind_of(src: &str) -> Kind {
+    let keys: Vec<String> = match src.parse::<toml::Table>() {
+        Ok(t) => t.keys().cloned().collect(),
+        Err(_) => src
+            .lines()
+            .map(|l| {
+                l.trim()
+                    .trim_start_matches('[')
+                    .split([']', '=', ' ', '.'])
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect(),
+    };
+    let has = |k: &str| keys.iter().any(|x| x == k);
+    if has("input") || has("correlation") {
+        Kind::Distributions
+    } else if has("reference") || has("scenario") || has("grid") || has("draws") {
+        Kind::Manifest
+    } else if has("total") {
+        Kind::Published
+    } else {
+        Kind::Model
+    }
+}
+
+/// Check one file; a one-line description when it is valid.
+fn check(f: &Path, model: &(String, ModelSpec), embedded: bool) -> Result<String, Failure> {
+    let name = f.display().to_string();
+    let src = read(f)?;
+    match kind_of(&src) {
+        Kind::Model => {
+            let m = parse_model(&name, &src).map_err(|e| Failure::Input(e.to_string()))?;
+            Ok(format!(
+                "model file: {} themes, {} partners, scenarios {:?}",
+                m.themes.len(),
+                m.partners.len(),
+                m.scenarios
+            ))
+        }
+        Kind::Distributions => {
+            // On the embedded model a file is overlaid on the default distributions (as `run`
+            // does), so that it may refer to their inputs (`follow`, `[correlation]`).
+            let (files, defaults) =
+                dist_files(embedded, false, vec![(name.clone(), src)]).map_err(Failure::Input)?;
+            let set =
+                distfile::load(&model.1, &files).map_err(|e| Failure::Input(e.to_string()))?;
+            let mine = &set.layers[defaults];
+            let corr = if let Ok((_, _, Some((_, names, _)))) =
+                distfile::parse_dist_file(&name, &files[defaults].1, &model.1)
+            {
+                format!(", a correlation of {} inputs", names.len())
+            } else {
+                String::new()
+            };
+            let over = if defaults > 0 {
+                format!(
+                    " ({} overriding the {} default distributions)",
+                    mine.overriding,
+                    set.layers[..defaults]
+                        .iter()
+                        .map(|l| l.inputs)
+                        .sum::<usize>()
+                )
+            } else {
+                String::new()
+            };
+            Ok(format!(
+                "distribution file for {}: {} inputs{over}{corr}",
+                model.0, mine.inputs
+            ))
+        }
+        Kind::Manifest => batch::validate(f),
+        Kind::Published => {
+            let p = npvrisk::published::parse_published(&name, &src)
+                .map_err(|e| Failure::Input(e.to_string()))?;
+            Ok(format!(
+                "published-figures file: {} themes, {} partners",
+                p.themes.len(),
+                p.partners.len()
+            ))
+        }
+    }
+}
+
+/// `npvrisk validate FILE... [--model M]`: every file is checked (not only up to the first bad
+/// one); exit 2 when any is rejected.
+pub fn validate(files: &[std::path::PathBuf], model: Option<&Path>) -> Result<(), Failure> {
+    let m = crate::load_model(model)?;
+    let mut bad = 0;
+    for f in files {
+        match check(f, &m, model.is_none()) {
+            Ok(what) => eprintln!("{}: ok, {what}", f.display()),
+            Err(Failure::Input(e)) => {
+                eprintln!("error: {e}");
+                bad += 1;
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    if bad > 0 {
+        Err(Failure::Input(format!(
+            "{bad} of {} files rejected",
+            files.len()
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_recognised_by_content() {
+        let dists = include_str!("../distributions/ey2013_default.toml");
+        assert_eq!(kind_of(dists), Kind::Distributions);
+        assert_eq!(
+            kind_of(include_str!("../distributions/ey2013.toml")),
+            Kind::Model
+        );
+        assert_eq!(
+            kind_of(include_str!("../distributions/ey2013_published.toml")),
+            Kind::Published
+        );
+        assert_eq!(
+            kind_of("draws = 10\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n"),
+            Kind::Manifest
+        );
+        // Not valid TOML: recognised from its lines.
+        assert_eq!(
+            kind_of("[[input]]\npath = \"x\nkind = 3\n"),
+            Kind::Distributions
+        );
+        assert_eq!(kind_of("reference = \nscenario"), Kind::Manifest);
+    }
+}
