@@ -97,7 +97,7 @@ pub enum DistError {
     /// Any other rule of a kind's parameters: "`field` = value: must ...".
     Invalid {
         field: String,
-        value: f64,
+        value: String,
         allowed: String,
     },
 }
@@ -200,7 +200,7 @@ impl fmt::Display for DistError {
                 field,
                 value,
                 allowed,
-            } => write!(f, "`{field}` = {}: {allowed}", Num(*value)),
+            } => write!(f, "`{field}` = {value}: {allowed}"),
         }
     }
 }
@@ -2263,15 +2263,15 @@ impl Dist {
         if quantiles.len() != n {
             return Err(DistError::Invalid {
                 field: "quantiles".into(),
-                value: quantiles.len() as f64,
-                allowed: format!("entries given: must have one per entry of `probabilities` ({n})"),
+                value: format!("{} values", quantiles.len()),
+                allowed: format!("must have one per entry of `probabilities` ({n})"),
             });
         }
         if n < 3 {
             return Err(DistError::Invalid {
                 field: "probabilities".into(),
-                value: n as f64,
-                allowed: "pairs given: a metalog needs at least 3 quantile pairs".into(),
+                value: format!("{n} values"),
+                allowed: "a metalog needs at least 3 quantile pairs".into(),
             });
         }
         for (i, &p) in probabilities.iter().enumerate() {
@@ -2313,7 +2313,7 @@ impl Dist {
         if terms < 2 || terms > n.min(MAX_TERMS) {
             return Err(DistError::Invalid {
                 field: "terms".into(),
-                value: terms as f64,
+                value: terms.to_string(),
                 allowed: format!(
                     "must lie in [2, {}] (at most one per quantile pair and at most {MAX_TERMS})",
                     n.min(MAX_TERMS)
@@ -2326,20 +2326,28 @@ impl Dist {
             (None, Some(hi)) => Bounds::Upper(hi),
             (Some(lo), Some(hi)) => Bounds::Both(lo, hi),
         };
+        let shown = format!(
+            "[{}]",
+            quantiles
+                .iter()
+                .map(|x| Num(*x).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         match Metalog::fit(probabilities, quantiles, terms, bounds) {
             Ok(m) => Ok(Dist(Kind::Metalog(Box::new(m)))),
             Err(MetalogError::Singular) => Err(DistError::Invalid {
                 field: "quantiles".into(),
-                value: n as f64,
-                allowed: "pairs given: the metalog system is singular for these probabilities \
+                value: shown,
+                allowed: "the metalog system is singular for these probabilities \
                           (give more distinct probabilities or fewer terms)"
                     .into(),
             }),
             Err(MetalogError::NotIncreasing { y, coef }) => Err(DistError::Invalid {
                 field: "quantiles".into(),
-                value: n as f64,
+                value: shown,
                 allowed: format!(
-                    "pairs given: infeasible, the fitted {terms}-term metalog (coefficients {}) \
+                    "infeasible: the fitted {terms}-term metalog (coefficients {}) \
                      is not increasing near probability {y:.3e}; must give a strictly \
                      increasing quantile function (use fewer terms, bounds, or less extreme \
                      quantiles)",

@@ -417,3 +417,122 @@ pub fn render(
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs_of(d: &Dist, p: &[f64]) -> Vec<Pair> {
+        p.iter()
+            .map(|&p| Pair {
+                p,
+                x: d.quantile(p),
+            })
+            .collect()
+    }
+
+    fn field(c: &Candidate, name: &str) -> f64 {
+        c.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .unwrap()
+            .1
+            .parse()
+            .unwrap()
+    }
+
+    const P: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+    /// Quantiles taken from a known distribution are fitted back by that kind (S ~ 0 and its
+    /// parameters recovered to the minimiser's tolerance).
+    #[test]
+    fn known_distributions_are_recovered() {
+        let cases: [(&str, Dist, Option<(f64, f64)>, [(&str, f64); 2]); 3] = [
+            (
+                "normal",
+                Dist::normal(100.0, 15.0).unwrap(),
+                None,
+                [("mean", 100.0), ("sd", 15.0)],
+            ),
+            (
+                "gamma",
+                Dist::gamma(3.0, 2.0).unwrap(),
+                None,
+                [("shape", 3.0), ("scale", 2.0)],
+            ),
+            (
+                "beta",
+                Dist::beta_scaled(2.0, 5.0, 10.0, 30.0).unwrap(),
+                Some((10.0, 30.0)),
+                [("alpha", 2.0), ("beta", 5.0)],
+            ),
+        ];
+        for (kind, d, b, want) in cases {
+            let pairs = pairs_of(&d, &P);
+            check_pairs(&pairs, b.map(|b| b.0), b.map(|b| b.1)).unwrap();
+            let (ranked, _) = fit(&pairs, b.map(|b| b.0), b.map(|b| b.1));
+            let c = ranked.iter().find(|c| c.kind == kind).unwrap();
+            assert!(c.sse < 1e-12, "{kind}: S = {}", c.sse);
+            for (name, v) in want {
+                assert!(
+                    (field(c, name) - v).abs() < 1e-4 * v,
+                    "{kind} {name}: {:?}",
+                    c.fields
+                );
+            }
+            // The metalog through the same points also reproduces them.
+            assert!(ranked.iter().any(|c| c.kind == "metalog" && c.sse < 1e-20));
+        }
+    }
+
+    #[test]
+    fn bad_sets_are_rejected_naming_the_pair() {
+        let p = |s: &str| parse_pairs(s).unwrap();
+        for (s, lo, hi, needle) in [
+            ("0.1:1,0.5:2", None, None, "at least 3"),
+            (
+                "0.1:1,0.5:2,1.2:3",
+                None,
+                None,
+                "pair 3 `1.2:3`: probability 1.2 must lie in (0, 1)",
+            ),
+            (
+                "0.1:1,0.5:0.5,0.9:3",
+                None,
+                None,
+                "pair 2 `0.5:0.5`: values must be strictly",
+            ),
+            (
+                "0.5:1,0.1:2,0.9:3",
+                None,
+                None,
+                "pair 2 `0.1:2`: probabilities must be strictly",
+            ),
+            (
+                "0.1:1,0.5:2,0.9:3",
+                Some(1.5),
+                None,
+                "pair 1 `0.1:1`: value must be > --lower",
+            ),
+            (
+                "0.1:1,0.5:2,0.9:3",
+                None,
+                Some(2.5),
+                "pair 3 `0.9:3`: value must be < --upper",
+            ),
+        ] {
+            let e = check_pairs(&p(s), lo, hi).unwrap_err();
+            assert!(e.contains(needle), "{s}: {e}");
+        }
+        assert!(
+            parse_pairs("0.1:1,0.5-2")
+                .unwrap_err()
+                .contains("pair 2 `0.5-2`")
+        );
+        assert!(
+            parse_pairs("0.1:1,x:2")
+                .unwrap_err()
+                .contains("probability must be a number")
+        );
+    }
+}

@@ -267,3 +267,86 @@ impl Metalog {
         h * (0.5 * (f(a) + f(b)) + (1..n).map(|i| f(a + i as f64 * h)).sum::<f64>())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: [f64; 3] = [0.1, 0.5, 0.9];
+
+    /// Keelin (2016): the 3-term metalog through P10/P50/P90 = 80/100/130 has coefficients
+    /// a1 = 100, a2 = 50 / (2 ln 9) = 11.378, a3 = 10 / (0.8 ln 9) = 5.689.
+    #[test]
+    fn three_term_reference_coefficients_and_quantiles() {
+        let m = Metalog::fit(&P, &[80.0, 100.0, 130.0], 3, Bounds::Unbounded).unwrap();
+        for (a, want) in m.coef.iter().zip([100.0, 11.378, 5.689]) {
+            assert!((a - want).abs() < 5e-4, "{:?}", m.coef);
+        }
+        for (p, x) in P.iter().zip([80.0, 100.0, 130.0]) {
+            assert!(
+                (m.quantile(*p) - x).abs() < 1e-9 * x,
+                "{p}: {}",
+                m.quantile(*p)
+            );
+        }
+        // Keelin's closed form for the 3-term mean: a1 + a3 / 2.
+        let want = m.coef[0] + 0.5 * m.coef[2];
+        assert!((m.mean - want).abs() < 1e-8 * want, "{} vs {want}", m.mean);
+    }
+
+    #[test]
+    fn cdf_inverts_the_quantile_for_every_bound_kind() {
+        let x = [80.0, 100.0, 130.0];
+        for b in [
+            Bounds::Unbounded,
+            Bounds::Lower(50.0),
+            Bounds::Upper(200.0),
+            Bounds::Both(50.0, 200.0),
+        ] {
+            let m = Metalog::fit(&P, &x, 3, b).unwrap();
+            for (p, v) in P.iter().zip(x) {
+                assert!((m.quantile(*p) - v).abs() < 1e-9 * v, "{b:?} {p}");
+            }
+            for i in 1..1000 {
+                let u = i as f64 / 1000.0;
+                let q = m.quantile(u);
+                let (lo, hi) = m.support();
+                assert!(q > lo && q < hi, "{b:?} {u}: {q}");
+                assert!((m.cdf(q) - u).abs() < 1e-12, "{b:?} {u}: {}", m.cdf(q));
+            }
+        }
+    }
+
+    /// More pairs than terms: pairs taken from a known 4-term metalog are fitted back exactly
+    /// by least squares.
+    #[test]
+    fn least_squares_recovers_a_known_metalog() {
+        let truth = Metalog {
+            coef: vec![10.0, 2.0, 0.5, 1.0],
+            bounds: Bounds::Unbounded,
+            mean: 0.0,
+        };
+        let p = [0.02, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 0.98];
+        let x: Vec<f64> = p.iter().map(|&u| truth.quantile(u)).collect();
+        let m = Metalog::fit(&p, &x, 4, Bounds::Unbounded).unwrap();
+        for (a, b) in m.coef.iter().zip(&truth.coef) {
+            assert!((a - b).abs() < 1e-10, "{:?}", m.coef);
+        }
+    }
+
+    /// a3 / a2 beyond Keelin's 3-term feasibility limit (1.66711) is rejected; just inside it is
+    /// accepted.
+    #[test]
+    fn feasibility_limit_of_the_three_term_metalog() {
+        let l = libm::log(9.0);
+        let make = |ratio: f64| {
+            let (a2, a3) = (1.0, ratio);
+            [-a2 * l + 0.4 * a3 * l, 0.0, a2 * l + 0.4 * a3 * l]
+        };
+        assert!(Metalog::fit(&P, &make(1.66), 3, Bounds::Unbounded).is_ok());
+        assert!(matches!(
+            Metalog::fit(&P, &make(1.68), 3, Bounds::Unbounded),
+            Err(MetalogError::NotIncreasing { .. })
+        ));
+    }
+}
