@@ -9,6 +9,9 @@
 //! bounds is not offered. The two-parameter fits use argmin's Nelder–Mead simplex from a start
 //! fitted by least squares on the quantile scale.
 
+// `!(a > b)` rejects NaN together with the out-of-order values.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use argmin::core::{CostFunction, Error, Executor, State};
 use argmin::solver::neldermead::NelderMead;
 
@@ -360,7 +363,6 @@ pub fn fit(
         push("pert", Err("needs --lower and --upper".into()));
     }
 
-    drop(push);
     out.sort_by(|a, b| {
         a.sse
             .total_cmp(&b.sse)
@@ -447,7 +449,13 @@ mod tests {
     /// parameters recovered to the minimiser's tolerance).
     #[test]
     fn known_distributions_are_recovered() {
-        let cases: [(&str, Dist, Option<(f64, f64)>, [(&str, f64); 2]); 3] = [
+        type Case = (
+            &'static str,
+            Dist,
+            Option<(f64, f64)>,
+            [(&'static str, f64); 2],
+        );
+        let cases: [Case; 3] = [
             (
                 "normal",
                 Dist::normal(100.0, 15.0).unwrap(),

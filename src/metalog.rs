@@ -30,7 +30,7 @@ fn basis(j: usize, y: f64, l: f64) -> f64 {
         3 => c,
         _ => {
             // j (0-based) even from 4: c^(j/2); odd from 5: c^((j-1)/2) L.
-            if j % 2 == 0 {
+            if j.is_multiple_of(2) {
                 libm::pow(c, (j / 2) as f64)
             } else {
                 libm::pow(c, ((j - 1) / 2) as f64) * l
@@ -49,7 +49,7 @@ fn basis_slope(j: usize, y: f64, l: f64) -> f64 {
         2 => w * l + c,
         3 => w,
         _ => {
-            if j % 2 == 0 {
+            if j.is_multiple_of(2) {
                 let k = (j / 2) as f64;
                 w * k * libm::pow(c, k - 1.0)
             } else {
@@ -112,7 +112,9 @@ impl Metalog {
         let rhs = DVector::from_vec(zs);
         let svd = y.svd(true, true);
         let smax = svd.singular_values.max();
-        if !(svd.singular_values.min() > 1e-12 * smax) {
+        if svd.singular_values.min().partial_cmp(&(1e-12 * smax))
+            != Some(std::cmp::Ordering::Greater)
+        {
             return Err(MetalogError::Singular);
         }
         let a = svd.solve(&rhs, 0.0).map_err(|_| MetalogError::Singular)?;
@@ -168,7 +170,7 @@ impl Metalog {
         })
     }
 
-    fn from_z(&self, z: f64) -> f64 {
+    fn untransform(&self, z: f64) -> f64 {
         match self.bounds {
             Bounds::Unbounded => z,
             Bounds::Lower(lo) => lo + libm::exp(z),
@@ -193,7 +195,7 @@ impl Metalog {
         } else {
             u
         };
-        self.from_z(self.m(y, logit(y)))
+        self.untransform(self.m(y, logit(y)))
     }
 
     /// P(X <= x), by bisection on the logit of the probability (M is increasing).
@@ -244,7 +246,7 @@ impl Metalog {
                 .coef
                 .iter()
                 .enumerate()
-                .filter(|(j, _)| *j == 1 || *j == 2 || (*j >= 5 && j % 2 == 1))
+                .filter(|(j, _)| *j == 1 || *j == 2 || (*j >= 5 && !j.is_multiple_of(2)))
                 .map(|(j, a)| a * basis(j, 1.0, 1.0))
                 .sum();
             if tail >= 1.0 {
