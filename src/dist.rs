@@ -94,6 +94,12 @@ pub enum DistError {
         other: &'static str,
         other_value: f64,
     },
+    /// Any other rule of a kind's parameters: "`field` = value: must ...".
+    Invalid {
+        field: String,
+        value: String,
+        allowed: String,
+    },
 }
 
 /// Prints a parameter value compactly: plain notation for ordinary magnitudes,
@@ -190,6 +196,11 @@ impl fmt::Display for DistError {
                 Num(*value),
                 Num(*other_value)
             ),
+            Self::Invalid {
+                field,
+                value,
+                allowed,
+            } => write!(f, "`{field}` = {value}: {allowed}"),
         }
     }
 }
@@ -1662,6 +1673,7 @@ enum Kind {
     JqpdB(JqpdB),
     JqpdS(JqpdS),
     JqpdU(JqpdU),
+    Metalog(Box<crate::metalog::Metalog>),
 }
 
 /// A validated univariate distribution, sampled by inversion with [`Dist::quantile`].
@@ -2052,6 +2064,7 @@ impl Dist {
             Kind::JqpdB(d) => d.quantile(u),
             Kind::JqpdS(d) => d.quantile(u),
             Kind::JqpdU(d) => d.quantile(u),
+            Kind::Metalog(d) => d.quantile(u),
         }
     }
 
@@ -2106,6 +2119,7 @@ impl Dist {
             Kind::JqpdB(d) => d.cdf(x),
             Kind::JqpdS(d) => d.cdf(x),
             Kind::JqpdU(d) => d.cdf(x),
+            Kind::Metalog(d) => d.cdf(x),
         }
     }
 
@@ -2127,6 +2141,7 @@ impl Dist {
             Kind::JqpdB(d) => d.mean,
             Kind::JqpdS(d) => d.mean,
             Kind::JqpdU(d) => d.mean,
+            Kind::Metalog(d) => d.mean,
         }
     }
 
@@ -2153,6 +2168,7 @@ impl Dist {
             Kind::Empirical { sorted, .. } => (sorted[0], sorted[sorted.len() - 1]),
             Kind::JqpdB(d) => (d.lo, d.hi),
             Kind::JqpdS(d) => d.support(),
+            Kind::Metalog(d) => d.support(),
         }
     }
 
@@ -2216,6 +2232,131 @@ impl Dist {
             Kind::JqpdB(_) => "jqpd_bounded",
             Kind::JqpdS(_) => "jqpd_semibounded",
             Kind::JqpdU(_) => "jqpd_unbounded",
+            Kind::Metalog(_) => "metalog",
+        }
+    }
+
+    /// The metalog coefficients a1, a2, … (on the transformed scale when bounded), or `None`
+    /// for the other kinds.
+    pub fn metalog_coefficients(&self) -> Option<&[f64]> {
+        match &self.0 {
+            Kind::Metalog(m) => Some(&m.coef),
+            _ => None,
+        }
+    }
+
+    /// A metalog (Keelin 2016, [`crate::metalog`]) through the expert's quantile pairs
+    /// (`probabilities[i]`, `quantiles[i]`): at least 3 pairs, probabilities strictly increasing
+    /// in (0, 1), quantiles strictly increasing and strictly inside `min`/`max` when given
+    /// (bounded below: log-metalog; both: logit-metalog); `terms` (default: one per pair, at
+    /// most [`crate::metalog::MAX_TERMS`]) coefficients, least squares when fewer than the pairs.
+    /// Rejected unless the quantile function is strictly increasing.
+    pub fn metalog(
+        probabilities: &[f64],
+        quantiles: &[f64],
+        terms: Option<usize>,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Result<Dist, DistError> {
+        use crate::metalog::{Bounds, MAX_TERMS, Metalog, MetalogError};
+        let n = probabilities.len();
+        if quantiles.len() != n {
+            return Err(DistError::Invalid {
+                field: "quantiles".into(),
+                value: format!("{} values", quantiles.len()),
+                allowed: format!("must have one per entry of `probabilities` ({n})"),
+            });
+        }
+        if n < 3 {
+            return Err(DistError::Invalid {
+                field: "probabilities".into(),
+                value: format!("{n} values"),
+                allowed: "a metalog needs at least 3 quantile pairs".into(),
+            });
+        }
+        for (i, &p) in probabilities.iter().enumerate() {
+            let f = format!("probabilities[{i}]");
+            finite(&f, p)?;
+            if !(p > 0.0 && p < 1.0) {
+                return Err(DistError::OutOfRange {
+                    field: f,
+                    value: p,
+                    range: "",
+                    lo: 0.0,
+                    hi: 1.0,
+                    open: true,
+                });
+            }
+            if i > 0 {
+                greater(
+                    &f,
+                    p,
+                    &format!("probabilities[{}]", i - 1),
+                    probabilities[i - 1],
+                )?;
+            }
+        }
+        for (i, &x) in quantiles.iter().enumerate() {
+            let f = format!("quantiles[{i}]");
+            finite(&f, x)?;
+            if i > 0 {
+                greater(&f, x, &format!("quantiles[{}]", i - 1), quantiles[i - 1])?;
+            }
+            if let Some(lo) = min {
+                greater(&f, x, "min", finite("min", lo)?)?;
+            }
+            if let Some(hi) = max {
+                less(&f, x, "max", finite("max", hi)?)?;
+            }
+        }
+        let terms = terms.unwrap_or(n.min(MAX_TERMS));
+        if terms < 2 || terms > n.min(MAX_TERMS) {
+            return Err(DistError::Invalid {
+                field: "terms".into(),
+                value: terms.to_string(),
+                allowed: format!(
+                    "must lie in [2, {}] (at most one per quantile pair and at most {MAX_TERMS})",
+                    n.min(MAX_TERMS)
+                ),
+            });
+        }
+        let bounds = match (min, max) {
+            (None, None) => Bounds::Unbounded,
+            (Some(lo), None) => Bounds::Lower(lo),
+            (None, Some(hi)) => Bounds::Upper(hi),
+            (Some(lo), Some(hi)) => Bounds::Both(lo, hi),
+        };
+        let shown = format!(
+            "[{}]",
+            quantiles
+                .iter()
+                .map(|x| Num(*x).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        match Metalog::fit(probabilities, quantiles, terms, bounds) {
+            Ok(m) => Ok(Dist(Kind::Metalog(Box::new(m)))),
+            Err(MetalogError::Singular) => Err(DistError::Invalid {
+                field: "quantiles".into(),
+                value: shown,
+                allowed: "the metalog system is singular for these probabilities \
+                          (give more distinct probabilities or fewer terms)"
+                    .into(),
+            }),
+            Err(MetalogError::NotIncreasing { y, coef }) => Err(DistError::Invalid {
+                field: "quantiles".into(),
+                value: shown,
+                allowed: format!(
+                    "infeasible: the fitted {terms}-term metalog (coefficients {}) \
+                     is not increasing near probability {y:.3e}; must give a strictly \
+                     increasing quantile function (use fewer terms, bounds, or less extreme \
+                     quantiles)",
+                    coef.iter()
+                        .map(|a| format!("{a:.6}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
         }
     }
 }

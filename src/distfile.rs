@@ -12,7 +12,8 @@
 //! Kinds: `fixed`, `uniform`, `triangular`, `pert`, `normal`, `truncated_normal`, `lognormal`
 //! (mean/sd, median/p90 or p10/p90), `beta` (alpha/beta or mean/sd, optionally on [min, max]),
 //! `gamma`, `discrete`, `bernoulli`, `empirical` (a CSV column), `quantiles` (an expert's
-//! P10/P50/P90) and `between_scenarios`, the probabilistic replacement for a base/prudent pair:
+//! P10/P50/P90), `metalog` (Keelin's metalog through any number of expert quantile pairs,
+//! optionally bounded; [`crate::metalog`]) and `between_scenarios`, the probabilistic replacement for a base/prudent pair:
 //! the parameter moves along the line from its low-scenario value to its mode-scenario value,
 //! `θ = θ_low + t (θ_mode − θ_low)`, with `t` PERT-distributed, most likely 1 (the mode scenario)
 //! and with the low scenario at a chosen percentile (default: prudent is the 10th percentile).
@@ -280,9 +281,15 @@ struct RawInput {
     min_position: Num,
     #[serde(default)]
     max_position: Num,
+    #[serde(default)]
+    probabilities: Option<Spanned<Vec<Spanned<f64>>>>,
+    #[serde(default)]
+    quantiles: Option<Spanned<Vec<Spanned<f64>>>>,
+    #[serde(default)]
+    terms: Option<Spanned<i64>>,
 }
 
-const KINDS: [&str; 15] = [
+const KINDS: [&str; 16] = [
     "fixed",
     "uniform",
     "triangular",
@@ -298,6 +305,7 @@ const KINDS: [&str; 15] = [
     "quantiles",
     "between_scenarios",
     "from_quantiles",
+    "metalog",
 ];
 
 struct Ctx<'a> {
@@ -348,6 +356,7 @@ fn dist_error_field(e: &DistError) -> Option<&str> {
         DistError::WeightSum { .. } | DistError::LengthMismatch { .. } => Some("weights"),
         DistError::Empty { field } | DistError::Indistinct { field, .. } => Some(field),
         DistError::NoMass { .. } => Some("min"),
+        DistError::Invalid { field, .. } => Some(field),
     }
 }
 
@@ -553,6 +562,7 @@ fn build(
         "discrete" | "bernoulli" | "empirical" => &["p"],
         "quantiles" | "from_quantiles" => &["p10", "p50", "p90", "min", "max"],
         "between_scenarios" => &["low_percentile", "shape", "min_position", "max_position"],
+        "metalog" => &["min", "max"],
         _ => &[],
     };
     for (name, v) in numeric_fields(r) {
@@ -575,6 +585,24 @@ fn build(
             ));
         }
     }
+    if kind != "metalog" {
+        let spans = [
+            (
+                "probabilities",
+                r.probabilities.as_ref().map(|x| x.span().start),
+            ),
+            ("quantiles", r.quantiles.as_ref().map(|x| x.span().start)),
+            ("terms", r.terms.as_ref().map(|x| x.span().start)),
+        ];
+        if let Some((name, Some(pos))) = spans.into_iter().find(|(_, p)| p.is_some()) {
+            return Err(ctx.err(
+                pos,
+                &format!("input.{name}"),
+                "given".into(),
+                &format!("kind `{kind}` does not take `{name}`; only kind `metalog` does"),
+            ));
+        }
+    }
     let field_at = |name: &str| -> usize {
         numeric_fields(r)
             .into_iter()
@@ -583,7 +611,32 @@ fn build(
     };
     let map_err = |e: DistError| {
         let f = dist_error_field(&e).unwrap_or("kind");
-        let pos = if f.starts_with("weights") {
+        // `probabilities[i]` / `quantiles[i]`: the element itself, else the array.
+        let element = |list: &Option<Spanned<Vec<Spanned<f64>>>>, name: &str| {
+            let l = list.as_ref()?;
+            let i = f
+                .strip_prefix(name)
+                .and_then(|s| s.strip_prefix('['))
+                .and_then(|s| s.strip_suffix(']'))
+                .and_then(|s| s.parse::<usize>().ok());
+            Some(match i.and_then(|i| l.get_ref().get(i)) {
+                Some(e) => e.span().start,
+                None => l.span().start,
+            })
+        };
+        let pos = if let Some(p) = f
+            .starts_with("probabilities")
+            .then(|| element(&r.probabilities, "probabilities"))
+            .flatten()
+            .or_else(|| {
+                f.starts_with("quantiles")
+                    .then(|| element(&r.quantiles, "quantiles"))
+                    .flatten()
+            }) {
+            p
+        } else if f == "terms" {
+            r.terms.as_ref().map_or(at, |t| t.span().start)
+        } else if f.starts_with("weights") {
             r.weights.as_ref().map_or(at, |w| w.span().start)
         } else if f.starts_with("values") {
             r.values.as_ref().map_or(at, |w| w.span().start)
@@ -697,6 +750,47 @@ fn build(
                 n("p50", &r.p50)?,
                 n("p90", &r.p90)?,
                 bounds,
+            )
+        }
+        "metalog" => {
+            let list = |l: &Option<Spanned<Vec<Spanned<f64>>>>, name: &str| {
+                l.as_ref()
+                    .map(|v| {
+                        v.get_ref()
+                            .iter()
+                            .map(|x| *x.get_ref())
+                            .collect::<Vec<f64>>()
+                    })
+                    .ok_or_else(|| {
+                        ctx.err(
+                            at,
+                            &format!("input.{name}"),
+                            "missing".into(),
+                            "kind `metalog` needs `probabilities` and `quantiles` (arrays of \
+                             equal length, at least 3 entries)",
+                        )
+                    })
+            };
+            let probabilities = list(&r.probabilities, "probabilities")?;
+            let quantiles = list(&r.quantiles, "quantiles")?;
+            let terms = match &r.terms {
+                None => None,
+                Some(t) if *t.get_ref() >= 2 && *t.get_ref() <= 16 => Some(*t.get_ref() as usize),
+                Some(t) => {
+                    return Err(ctx.err(
+                        t.span().start,
+                        "input.terms",
+                        t.get_ref().to_string(),
+                        "must be an integer in [2, 16], at most the number of quantile pairs",
+                    ));
+                }
+            };
+            Dist::metalog(
+                &probabilities,
+                &quantiles,
+                terms,
+                r.min.as_ref().map(|x| *x.get_ref()),
+                r.max.as_ref().map(|x| *x.get_ref()),
             )
         }
         _ => unreachable!("kinds are checked above"),

@@ -166,6 +166,23 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Fit distributions to an expert's quantiles, rank them by their CDF error and print the
+    /// best as a distribution-file entry.
+    Fit {
+        /// Elicited quantiles as `probability:value` pairs, at least 3, e.g.
+        /// "0.05:80,0.5:100,0.95:130".
+        #[arg(long, allow_hyphen_values = true)]
+        quantiles: String,
+        /// Lower bound of the quantity (bounds the metalog; admits gamma/lognormal only if <= 0).
+        #[arg(long, allow_hyphen_values = true)]
+        lower: Option<f64>,
+        /// Upper bound of the quantity (with --lower: beta and PERT are fitted on the bounds).
+        #[arg(long, allow_hyphen_values = true)]
+        upper: Option<f64>,
+        /// Parameter path the printed `[[input]]` entry is for (see `npvrisk paths`).
+        #[arg(long)]
+        path: String,
+    },
     /// Print a shell completion script (e.g. `npvrisk completions bash > ~/.local/share/bash-completion/completions/npvrisk`).
     Completions {
         /// The shell to complete for.
@@ -598,6 +615,23 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     })
                     .collect(),
             })
+        }
+        Command::Fit {
+            quantiles,
+            lower,
+            upper,
+            path,
+        } => {
+            use npvrisk::fitdist;
+            let pairs = fitdist::parse_pairs(&quantiles).map_err(Failure::Input)?;
+            fitdist::check_pairs(&pairs, lower, upper).map_err(Failure::Input)?;
+            let (ranked, skipped) = fitdist::fit(&pairs, lower, upper);
+            if ranked.is_empty() {
+                return Err(Failure::Input(
+                    "no candidate distribution fits these quantiles".into(),
+                ));
+            }
+            out(&fitdist::render(&pairs, &ranked, &skipped, &path))
         }
         Command::Calibrate {
             published,

@@ -16,6 +16,8 @@ mod conventions;
 mod correlations;
 /// The Monte Carlo engine: determinism, accuracy, correlations, bad distribution files.
 mod engine;
+/// `npvrisk fit`: expert quantiles to a ranked set of fits and a distribution-file entry.
+mod fit;
 /// A deterministic mutation fuzzer of the loaders over the committed corpus (tests/fuzz/).
 mod fuzz;
 /// Outcome-level themes (the local cost-benefit method) and the shipped local example.

@@ -1,0 +1,70 @@
+use crate::{bin, run_expect, run_ok, temp_dir};
+
+/// The reference triplet P10/P50/P90 = 80/100/130: the metalog through it ranks first, and the
+/// printed entry is a valid distribution-file input that a run accepts.
+#[test]
+fn fit_ranks_the_exact_metalog_first_and_prints_a_valid_entry() {
+    let out = run_ok(bin().args([
+        "fit",
+        "--quantiles",
+        "0.1:0.8,0.5:1,0.9:1.3",
+        "--lower",
+        "0",
+        "--path",
+        "themes.families.delay_years",
+    ]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first = text.lines().find(|l| l.starts_with("# 1 ")).unwrap();
+    assert!(first.contains("metalog"), "{text}");
+    for kind in ["lognormal", "gamma"] {
+        assert!(text.contains(kind), "{kind} not fitted: {text}");
+    }
+    assert!(text.contains("not offered: normal"), "{text}");
+    assert!(text.contains("kind = \"metalog\"\nprobabilities = [0.1, 0.5, 0.9]"));
+    let dir = temp_dir("fit");
+    let file = dir.join("fitted.toml");
+    std::fs::write(&file, &text).unwrap();
+    run_ok(
+        bin()
+            .args(["run", "tests/data/council.toml", "--draws", "10", "--dist"])
+            .arg(&file),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_quantile_sets_exit_2_with_a_clear_message() {
+    for (q, extra, needle) in [
+        ("0.5:100,0.9:130", vec![], "at least 3"),
+        (
+            "0.1:80,0.5:70,0.9:130",
+            vec![],
+            "pair 2 `0.5:70`: values must be strictly increasing",
+        ),
+        (
+            "0.1:80,0.5:100,1:130",
+            vec![],
+            "pair 3 `1:130`: probability 1 must lie in (0, 1)",
+        ),
+        (
+            "0.1:80,0.5:100,0.9:130",
+            vec!["--upper", "120"],
+            "value must be < --upper = 120",
+        ),
+        (
+            "0.1:80;0.5:100",
+            vec![],
+            "pair 1 `0.1:80;0.5:100`: the value must be a number",
+        ),
+    ] {
+        let out = run_expect(
+            2,
+            bin()
+                .args(["fit", "--path", "x", "--quantiles", q])
+                .args(extra),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{q}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
