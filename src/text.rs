@@ -544,11 +544,7 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
                 cells.push(format!("{:.2} ({})", p.value * k, fixed(p.se * k, 3)));
             }
             let b = &e.npv.below[0];
-            cells.push(format!(
-                "{:.1}% ({})",
-                b.p * 100.0,
-                fixed(b.se * 100.0, 2)
-            ));
+            cells.push(format!("{:.1}% ({})", b.p * 100.0, fixed(b.se * 100.0, 2)));
             (name, cells)
         })
         .collect();
@@ -652,7 +648,9 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
         o.push('\n');
         wrap_text(
             &mut o,
-            &format!("Local cost-benefit measures (median [P10, P90]): public value NPV ({unit}), public value BCR, ROI = (PV fiscal − PV costs) / PV costs, payback year"),
+            &format!(
+                "Local cost-benefit measures (median [P10, P90]): public value NPV ({unit}), public value BCR, ROI = (PV fiscal − PV costs) / PV costs, payback year"
+            ),
             0,
         );
         let q = |st: &crate::summary::Stat, p: f64| {
@@ -705,7 +703,9 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
         }
         wrap_text(
             &mut o,
-            &format!("Net present budget impact per agency ({unit}): cashable fiscal benefits less its share of the costs"),
+            &format!(
+                "Net present budget impact per agency ({unit}): cashable fiscal benefits less its share of the costs"
+            ),
             0,
         );
         for p in &l.budget_impact {

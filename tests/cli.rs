@@ -227,7 +227,10 @@ fn run_summary_fits_100_columns_and_lists_only_targeted_correlations() {
             }
         }
     }
-    assert!(!set.is_empty() && zero > 0, "the model has both kinds of pair");
+    assert!(
+        !set.is_empty() && zero > 0,
+        "the model has both kinds of pair"
+    );
     let section: Vec<&str> = table
         .split("\nRank correlations, target → achieved")
         .nth(1)
@@ -288,7 +291,11 @@ fn quiet_silences_stderr_but_not_output_or_errors() {
     let loud = run(&[]);
     assert!(String::from_utf8_lossy(&loud.stderr).contains("wrote"));
     let quiet = run(&["--quiet"]);
-    assert!(quiet.stderr.is_empty(), "{}", String::from_utf8_lossy(&quiet.stderr));
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
     let after = run_ok(
         bin()
             .args(["run", "--draws", "500", "-q", "--out"])

@@ -390,7 +390,7 @@ fn precision_doubles_the_draws_until_every_reported_percentile_is_precise_enough
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         let draws = v["metadata"]["draws"].as_u64().unwrap();
         assert!(
-            draws > start && draws % start == 0 && (draws / start).is_power_of_two(),
+            draws > start && draws.is_multiple_of(start) && (draws / start).is_power_of_two(),
             "{precision}: {draws} draws from {start}"
         );
         let mut tight = false;
