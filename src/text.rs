@@ -406,15 +406,29 @@ pub const WIDTH: usize = 100;
 fn wrap_items(o: &mut String, head: &str, items: &[String], sep: &str, indent: usize) {
     let mut line = head.to_string();
     let mut len = line.chars().count();
-    let mut fresh = true;
+    // A head ending in a space is followed by the first item directly; otherwise by `sep`.
+    let mut fresh = line.trim().is_empty() || line.ends_with(' ');
+    let flush = |o: &mut String, line: &str| {
+        o.push_str(line.trim_end());
+        o.push('\n');
+    };
     for it in items {
         let w = it.chars().count();
         if !fresh && len + sep.chars().count() + w > WIDTH {
-            o.push_str(line.trim_end());
-            o.push('\n');
+            flush(o, &line);
             line = " ".repeat(indent);
             len = indent;
             fresh = true;
+        }
+        if fresh && len + w > WIDTH {
+            // Wider than what is left of the line: on lines of its own, wrapped at its words.
+            if !line.trim().is_empty() {
+                flush(o, &line);
+            }
+            wrap_text(o, it, indent);
+            line = " ".repeat(indent);
+            len = indent;
+            continue;
         }
         if !fresh {
             line.push_str(sep);
@@ -424,8 +438,9 @@ fn wrap_items(o: &mut String, head: &str, items: &[String], sep: &str, indent: u
         len += w;
         fresh = false;
     }
-    o.push_str(line.trim_end());
-    o.push('\n');
+    if !line.trim().is_empty() || items.is_empty() {
+        flush(o, &line);
+    }
 }
 
 /// Appends `text` wrapped at word boundaries to [`WIDTH`], every line indented by `indent`.
@@ -894,15 +909,19 @@ pub fn sobol_csv(s: &crate::sensitivity::Sensitivity) -> String {
 /// A readable sensitivity report for the terminal.
 pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
     let mut o = String::new();
+    let n = s.central_npv.len();
     let central: Vec<String> = s
         .central_npv
         .iter()
-        .map(|(id, v)| format!("{id} {v:.2}"))
+        .enumerate()
+        .map(|(i, (id, v))| format!("{id} {v:.2}{}", if i + 1 < n { "," } else { "" }))
         .collect();
-    let _ = writeln!(
-        o,
-        "Central NPVs (every input at its median), £bn: {}",
-        central.join(", ")
+    wrap_items(
+        &mut o,
+        "Central NPVs (every input at its median), £bn:",
+        &central,
+        " ",
+        2,
     );
     if !s.tornado.is_empty() {
         let _ = writeln!(
@@ -910,16 +929,18 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
             "\nTornado: total NPV with one factor at its low / high level, the others at their medians (£bn)"
         );
         for b in &s.tornado {
-            let _ = writeln!(
-                o,
-                "  {:<48} {:>8.2} {:>8.2}   swing {:>6.2}   ({} {:.3} .. {:.3})",
-                b.factor,
-                b.total_low,
-                b.total_high,
-                b.swing,
-                b.inputs[0],
-                b.low_value,
-                b.high_value
+            wrap_items(
+                &mut o,
+                &format!(
+                    "  {:<48} {:>8.2} {:>8.2}   swing {:>6.2}",
+                    b.factor, b.total_low, b.total_high, b.swing
+                ),
+                &[format!(
+                    "({} {:.3} .. {:.3})",
+                    b.inputs[0], b.low_value, b.high_value
+                )],
+                "   ",
+                6,
             );
         }
     }
@@ -934,10 +955,12 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
                 (Some(x), None) => format!("{x:.4}"),
                 _ => "none".into(),
             };
-            let _ = writeln!(
-                o,
-                "  {:<48} {:<24} {:<34} {}",
-                v.factor, v.entity, sv, v.note
+            wrap_items(
+                &mut o,
+                &format!("  {:<48} {}", v.factor, v.entity),
+                &[format!("{sv:<34} {}", v.note)],
+                " ",
+                6,
             );
         }
     }
@@ -960,35 +983,45 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
         }
     }
     for r in s.sobol.iter().filter(|r| r.entity == "total") {
-        let _ = writeln!(
-            o,
-            "\nVariance of the total NPV: Sobol indices assume independent factors (the copula is not applied; variance {:.3}, {} base draws, {} model runs); Shapley effects are shares of the variance under the run's joint distribution, correlations included (variance {:.3}, {} rows, {} model runs{}). 95% bootstrap intervals.",
-            r.variance,
-            r.base_draws,
-            r.model_runs,
-            r.shapley.variance,
-            r.shapley.base_draws,
-            r.shapley.model_runs,
-            if r.shapley.all_subsets {
-                ", every subset of the factors"
-            } else {
-                ", sampled orderings"
-            }
+        o.push('\n');
+        wrap_text(
+            &mut o,
+            &format!(
+                "Variance of the total NPV: Sobol indices assume independent factors (the copula is not applied; variance {:.3}, {} base draws, {} model runs); Shapley effects are shares of the variance under the run's joint distribution, correlations included (variance {:.3}, {} rows, {} model runs{}). 95% bootstrap intervals.",
+                r.variance,
+                r.base_draws,
+                r.model_runs,
+                r.shapley.variance,
+                r.shapley.base_draws,
+                r.shapley.model_runs,
+                if r.shapley.all_subsets {
+                    ", every subset of the factors"
+                } else {
+                    ", sampled orderings"
+                }
+            ),
+            0,
         );
         for f in &r.factors {
-            let _ = writeln!(
-                o,
-                "  {:<48} Sobol first {:.3} [{:.3}, {:.3}]  total {:.3} [{:.3}, {:.3}]   Shapley {:.3} [{:.3}, {:.3}]",
-                f.factor,
-                f.first[0],
-                f.first[1],
-                f.first[2],
-                f.total[0],
-                f.total[1],
-                f.total[2],
-                f.shapley[0],
-                f.shapley[1],
-                f.shapley[2]
+            wrap_items(
+                &mut o,
+                &format!("  {:<48}", f.factor),
+                &[
+                    format!(
+                        "Sobol first {:.3} [{:.3}, {:.3}]",
+                        f.first[0], f.first[1], f.first[2]
+                    ),
+                    format!(
+                        "total {:.3} [{:.3}, {:.3}]",
+                        f.total[0], f.total[1], f.total[2]
+                    ),
+                    format!(
+                        "Shapley {:.3} [{:.3}, {:.3}]",
+                        f.shapley[0], f.shapley[1], f.shapley[2]
+                    ),
+                ],
+                "  ",
+                6,
             );
         }
     }
@@ -998,27 +1031,37 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
         } else {
             format!("worst 10%, NPV ≤ {:.2}", r.threshold)
         };
-        let _ = writeln!(
-            o,
-            "\nScenario analysis, total NPV, {what} ({} of {} draws): inputs whose median there differs from their overall median by at least {} SD (significant; @RISK's convention, a threshold on the size of the shift, not a hypothesis test)",
-            r.draws,
-            r.total_draws,
-            crate::sensitivity::SCENARIO_SIGNIFICANT_SD
+        o.push('\n');
+        wrap_text(
+            &mut o,
+            &format!(
+                "Scenario analysis, total NPV, {what} ({} of {} draws): inputs whose median there differs from their overall median by at least {} SD (significant; @RISK's convention, a threshold on the size of the shift, not a hypothesis test)",
+                r.draws,
+                r.total_draws,
+                crate::sensitivity::SCENARIO_SIGNIFICANT_SD
+            ),
+            0,
         );
         let sig: Vec<_> = r.inputs.iter().filter(|i| i.significant).collect();
         if sig.is_empty() {
             let _ = writeln!(o, "  none");
         }
         for i in sig {
-            let _ = writeln!(
-                o,
-                "  {:<52} median {:.4} → {:.4}  shift {:+.2} SD",
-                i.input, i.overall_median, i.subset_median, i.shift_sd
+            wrap_items(
+                &mut o,
+                &format!("  {:<52}", i.input),
+                &[format!(
+                    "median {:.4} → {:.4}  shift {:+.2} SD",
+                    i.overall_median, i.subset_median, i.shift_sd
+                )],
+                " ",
+                6,
             );
         }
     }
     for n in &s.notes {
-        let _ = writeln!(o, "\nnote: {n}");
+        o.push('\n');
+        wrap_text(&mut o, &format!("note: {n}"), 0);
     }
     o
 }
