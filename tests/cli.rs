@@ -253,7 +253,7 @@ fn run_summary_fits_100_columns_and_lists_only_targeted_correlations() {
 }
 
 /// A model with outcome-level themes (the local measures) and its evaluation fit 100 columns, as
-/// does the 2013 model's evaluation.
+/// do the 2013 model's evaluation and sensitivity report.
 #[test]
 fn local_summary_and_evaluations_fit_100_columns() {
     let dir = "examples/gm_troubled_families";
@@ -272,6 +272,8 @@ fn local_summary_and_evaluations_fit_100_columns() {
         let out = run_ok(bin().arg("evaluate").args(model.iter()));
         assert_fits_100("evaluate", &String::from_utf8(out.stdout).unwrap());
     }
+    let out = run_ok(bin().args(["sensitivity", "--draws", "1000"]));
+    assert_fits_100("sensitivity", &String::from_utf8(out.stdout).unwrap());
 }
 
 /// `--quiet`, before or after the subcommand: nothing on stderr for a successful run (no
