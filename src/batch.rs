@@ -188,7 +188,7 @@ pub fn batch(
             let text = format!("{BATCH_SHARD_MAGIC}{}\n{json}", sha256_hex(json.as_bytes()));
             let path = dir.join(batch_shard_name(k, n));
             npvrisk::output::write_atomic(&path, text.as_bytes()).map_err(Failure::Input)?;
-            eprintln!(
+            npvrisk::note!(
                 "batch shard {k} of {n}: {} of {} scenarios, wrote {}",
                 mine.len(),
                 p.scenarios.len(),
@@ -711,7 +711,7 @@ fn run_scenario(
         .filter(|(_, e)| e.headline)
         .map(|(e, o)| (o.id.clone(), draws.outcomes[e * k].clone()))
         .collect();
-    eprintln!("scenario `{}`: {} draws", s.name, draws.n);
+    npvrisk::note!("scenario `{}`: {} draws", s.name, draws.n);
     Ok((summary_json(&sum, started.elapsed().as_secs_f64()), npvs))
 }
 
@@ -825,7 +825,7 @@ fn finish(
         // Renamed into place last: once comparison.csv is there, the whole batch is.
         files.push(("comparison.csv".into(), csv.clone().into_bytes()));
         npvrisk::output::publish(dir, &files).map_err(Failure::Input)?;
-        eprintln!("wrote {}", dir.display());
+        npvrisk::note!("wrote {}", dir.display());
     }
     match format {
         Format::Csv => out(&csv),

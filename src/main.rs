@@ -29,6 +29,10 @@ mod validate;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// No progress bar and no informational messages on stderr (errors and warnings are still
+    /// printed; stdout is unchanged).
+    #[arg(long, short, global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -518,7 +522,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 for (f, body) in files {
                     write_atomic(&dir.join(f), body.as_bytes()).map_err(Failure::Input)?;
                 }
-                eprintln!(
+                npvrisk::note!(
                     "wrote {}/reproduction.csv, reproduction.md, README.md, certificates.md",
                     dir.display()
                 );
@@ -650,7 +654,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         "{EY2013_MODEL_FILE} differs from the calibration of the published figures\nhint: run `npvrisk calibrate --out {EY2013_MODEL_FILE}` and rebuild"
                     )));
                 }
-                eprintln!("{EY2013_MODEL_FILE} matches the calibration");
+                npvrisk::note!("{EY2013_MODEL_FILE} matches the calibration");
                 return Ok(());
             }
             match dest {
@@ -673,6 +677,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    npvrisk::output::set_quiet(cli.quiet);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Input(m)) => {

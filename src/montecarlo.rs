@@ -170,7 +170,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         let worst = a.precision.map_or(0.0, |x| x.worst_ratio(&s));
         match a.precision {
             Some(x) if worst > 1.0 && draws_n < a.max_draws => {
-                eprintln!(
+                npvrisk::note!(
                     "{draws_n} draws: a percentile's standard error is {worst:.2} times the --precision {x}; doubling"
                 );
                 draws_n = (draws_n * 2).min(a.max_draws);
@@ -186,7 +186,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     };
     let secs = started.elapsed().as_secs_f64();
     if draws.is_some() {
-        eprintln!(
+        npvrisk::note!(
             "{} draws in {:.2} s ({:.0} draws/s; last engine pass ended at {:.2} s, summary {:.2} s)",
             summary.metadata.draws,
             secs,
@@ -195,7 +195,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             secs - engine_secs
         );
     } else {
-        eprintln!(
+        npvrisk::note!(
             "{} draws streamed in {:.2} s ({passes} passes over the draws, {:.0} draws/s per pass)",
             summary.metadata.draws,
             secs,
@@ -216,7 +216,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             draws.as_ref().filter(|_| a.keep_draws).map(|d| (&plan, d)),
             extra,
         )?;
-        eprintln!("wrote {}", dir.display());
+        npvrisk::note!("wrote {}", dir.display());
     }
     match a.format {
         Format::Table => out(&text::summary_table(&summary)),
@@ -346,6 +346,7 @@ impl Progress {
         if !self.shown.load(Ordering::Relaxed)
             && self.started.elapsed().as_secs_f64() > 1.0
             && std::io::stderr().is_terminal()
+            && !npvrisk::output::quiet()
             && !self.shown.swap(true, Ordering::Relaxed)
         {
             self.bar
@@ -646,7 +647,7 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
             ),
         ];
         npvrisk::output::publish(dir, &files).map_err(Failure::Input)?;
-        eprintln!("wrote {}", dir.display());
+        npvrisk::note!("wrote {}", dir.display());
     }
     match a.run.format {
         Format::Table => out(&text::sensitivity_table(&result)),
@@ -770,7 +771,7 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
         ));
     }
     npvrisk::output::publish(&dir, &files).map_err(Failure::Input)?;
-    eprintln!(
+    npvrisk::note!(
         "wrote {} ({} files; open report.html in a browser)",
         dir.display(),
         files.len()
@@ -1084,7 +1085,7 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
     let (path, bytes, what) = if let Some(plan_file) = &a.pass {
         let (ph, grids) = read_pass_plan(plan_file, &r.header)?;
         if grids.is_empty() {
-            eprintln!(
+            npvrisk::note!(
                 "`{}` plans no further pass: nothing to do",
                 plan_file.display()
             );
@@ -1112,7 +1113,7 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
         )
     };
     write_atomic(&path, &bytes).map_err(Failure::Input)?;
-    eprintln!(
+    npvrisk::note!(
         "shard {k} of {n}, {what}: blocks {}..{} in {:.2} s, wrote {}",
         r.header.first_block,
         r.header.end_block,
@@ -1292,7 +1293,7 @@ pub fn merge(
     );
     let (summary, _) = match result {
         Err(StreamError::Stopped(m)) if next_pass.is_some() && m.starts_with("wrote the plan") => {
-            eprintln!("{m}");
+            npvrisk::note!("{m}");
             return Ok(());
         }
         Err(StreamError::Stopped(m)) => return Err(Failure::Input(m)),
@@ -1313,13 +1314,13 @@ pub fn merge(
             &shard::encode_body(&h, &npvrisk::stream::encode_grids(&[])),
         )
         .map_err(Failure::Input)?;
-        eprintln!(
+        npvrisk::note!(
             "no further pass is needed: every order statistic was found in pass 1 ({} says so)",
             path.display()
         );
     }
     if !here.is_empty() {
-        eprintln!(
+        npvrisk::note!(
             "note: pass(es) {here:?} were computed here over all {} draws; on a cluster, `merge --next-pass PLAN` and `run --shard K/N --pass PLAN` spread them over the shards",
             h0.draws
         );
@@ -1432,7 +1433,7 @@ fn finish_merged(
     let json = summary_json(summary, secs);
     if let Some(dir) = out_dir {
         write_outputs(dir, &json, summary, None, Vec::new())?;
-        eprintln!(
+        npvrisk::note!(
             "merged {} shards ({} draws) into {}",
             parts,
             summary.metadata.draws,
@@ -1680,7 +1681,7 @@ fn streams(a: &RunArgs, draws: u64, per_draw: u64) -> Result<bool, Failure> {
         )));
     }
     if !a.stream {
-        eprintln!(
+        npvrisk::note!(
             "note: {draws} draws need {gb:.1} GB in memory; streaming them instead (--stream)"
         );
     }
@@ -1736,7 +1737,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
         };
         let (summary, passes) = pool.install(|| ck.run(&plan, &opts, meta, a, embedded))?;
         let secs = started.elapsed().as_secs_f64();
-        eprintln!(
+        npvrisk::note!(
             "{} draws streamed in {:.2} s ({passes} passes; checkpoints in `{}`)",
             a.draws,
             secs,
@@ -1788,7 +1789,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
         embedded,
     )?;
     let secs = started.elapsed().as_secs_f64();
-    eprintln!(
+    npvrisk::note!(
         "{} draws ({} chunks in `{}`) in {:.2} s",
         draws.n,
         chunks,

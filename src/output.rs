@@ -5,6 +5,30 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Silence informational messages and progress bars on stderr (`--quiet`); errors and warnings
+/// are still printed, and stdout is unchanged.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether `--quiet` was given.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// `eprintln!` for informational messages (progress notes, `wrote DIR`): nothing under `--quiet`.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {
+        if !$crate::output::quiet() {
+            eprintln!($($arg)*);
+        }
+    };
+}
 
 /// Write `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
 /// Creates missing parent folders. The error names the path.

@@ -180,7 +180,7 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
         let _ = writeln!(o, "\nScenario `{}` ({unit})", m.scenarios[*s]);
         let _ = writeln!(
             o,
-            "{:<26} {:>8} {:>8} {:>8} {:>9} {:>7} {:>9} {:>11} {:>10}",
+            "{:<24} {:>8} {:>8} {:>8} {:>9} {:>7} {:>9} {:>10} {:>9}",
             "theme",
             "NPV",
             "PV ben",
@@ -194,7 +194,7 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
         for (name, x) in outcome_rows(m, e) {
             let _ = writeln!(
                 o,
-                "{:<26} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>6.1}% {:>9} {:>11} {:>10}",
+                "{:<24} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>6.1}% {:>9} {:>10} {:>9}",
                 name,
                 x.npv * k,
                 x.pv_benefits * k,
@@ -263,10 +263,14 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
     }
     for (s, e) in evals {
         let Some(l) = &e.local else { continue };
-        let _ = writeln!(
-            o,
-            "\nLocal cost-benefit measures, scenario `{}` ({unit}; ROI = (PV fiscal − PV costs) / PV costs, BCR = PV public value / PV costs, payback = breakeven year)",
-            m.scenarios[*s]
+        o.push('\n');
+        wrap_text(
+            &mut o,
+            &format!(
+                "Local cost-benefit measures, scenario `{}` ({unit}; ROI = (PV fiscal − PV costs) / PV costs, BCR = PV public value / PV costs, payback = breakeven year)",
+                m.scenarios[*s]
+            ),
+            0,
         );
         let _ = writeln!(
             o,
@@ -393,6 +397,110 @@ fn pct_label(p: f64) -> String {
     s.trim_end_matches(".0").replace('.', "_")
 }
 
+/// Width of the terminal summaries, in characters.
+pub const WIDTH: usize = 100;
+
+/// Appends `head` and then `items` separated by `sep`, starting a new line indented by `indent`
+/// spaces whenever the next item would pass [`WIDTH`] (an item wider than a line gets a line of
+/// its own).
+fn wrap_items(o: &mut String, head: &str, items: &[String], sep: &str, indent: usize) {
+    let mut line = head.to_string();
+    let mut len = line.chars().count();
+    // A head ending in a space is followed by the first item directly; otherwise by `sep`.
+    let mut fresh = line.trim().is_empty() || line.ends_with(' ');
+    let flush = |o: &mut String, line: &str| {
+        o.push_str(line.trim_end());
+        o.push('\n');
+    };
+    for it in items {
+        let w = it.chars().count();
+        if !fresh && len + sep.chars().count() + w > WIDTH {
+            flush(o, &line);
+            line = " ".repeat(indent);
+            len = indent;
+            fresh = true;
+        }
+        if fresh && len + w > WIDTH {
+            // Wider than what is left of the line: on lines of its own, wrapped at its words.
+            if !line.trim().is_empty() {
+                flush(o, &line);
+            }
+            wrap_text(o, it, indent);
+            line = " ".repeat(indent);
+            len = indent;
+            continue;
+        }
+        if !fresh {
+            line.push_str(sep);
+            len += sep.chars().count();
+        }
+        line.push_str(it);
+        len += w;
+        fresh = false;
+    }
+    if !line.trim().is_empty() || items.is_empty() {
+        flush(o, &line);
+    }
+}
+
+/// Appends `text` wrapped at word boundaries to [`WIDTH`], every line indented by `indent`.
+fn wrap_text(o: &mut String, text: &str, indent: usize) {
+    let pad = " ".repeat(indent);
+    let opts = textwrap::Options::new(WIDTH)
+        .initial_indent(&pad)
+        .subsequent_indent(&pad)
+        .break_words(false);
+    for l in textwrap::wrap(text, opts) {
+        o.push_str(&l);
+        o.push('\n');
+    }
+}
+
+/// Appends a table with a name column and right-aligned value columns, split into as few
+/// blocks of columns (each repeating the name column) as keep its lines within [`WIDTH`].
+fn blocked_table(o: &mut String, corner: &str, headers: &[String], rows: &[(String, Vec<String>)]) {
+    let nw = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .chain(std::iter::once(corner.chars().count()))
+        .max()
+        .unwrap_or(0);
+    let cw = |c: usize| {
+        rows.iter()
+            .map(|(_, v)| v[c].chars().count())
+            .chain(std::iter::once(headers[c].chars().count()))
+            .max()
+            .unwrap_or(0)
+            + 2
+    };
+    let widths: Vec<usize> = (0..headers.len()).map(cw).collect();
+    let widest = widths.iter().copied().max().unwrap_or(1);
+    let per_line = (WIDTH.saturating_sub(nw) / widest).max(1);
+    let blocks = headers.len().div_ceil(per_line).max(1);
+    let per_block = headers.len().div_ceil(blocks).max(1);
+    for (b, cols) in (0..headers.len())
+        .collect::<Vec<_>>()
+        .chunks(per_block)
+        .enumerate()
+    {
+        if b > 0 {
+            o.push('\n');
+        }
+        let _ = write!(o, "{corner:<nw$}");
+        for &c in cols {
+            let _ = write!(o, "{:>w$}", headers[c], w = widths[c]);
+        }
+        o.push('\n');
+        for (name, cells) in rows {
+            let _ = write!(o, "{name:<nw$}");
+            for &c in cols {
+                let _ = write!(o, "{:>w$}", cells[c], w = widths[c]);
+            }
+            o.push('\n');
+        }
+    }
+}
+
 /// A readable summary of a run.
 pub fn summary_table(s: &crate::summary::Summary) -> String {
     let m = &s.metadata;
@@ -430,63 +538,61 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             .map(|p| format!("P{}", pct_label(p.p)))
             .collect()
     });
-    let _ = write!(o, "{:<26} {:>16}", "NPV", "mean");
-    for p in &pcts {
-        let _ = write!(o, " {p:>15}");
-    }
-    let _ = writeln!(o, " {:>16}", "P(NPV<0)");
-    for e in &s.outcomes {
-        let name = if e.headline {
-            e.id.clone()
-        } else {
-            format!("{} *", e.id)
-        };
-        let _ = write!(
-            o,
-            "{:<26} {:>16}",
-            name,
-            format!("{:.2} ({})", e.npv.mean * k, fixed(e.npv.se_mean * k, 3))
-        );
-        for p in &e.npv.percentiles {
-            let _ = write!(
-                o,
-                " {:>15}",
-                format!("{:.2} ({})", p.value * k, fixed(p.se * k, 3))
-            );
-        }
-        let b = &e.npv.below[0];
-        let _ = writeln!(
-            o,
-            " {:>16}",
-            format!("{:.1}% ({})", b.p * 100.0, fixed(b.se * 100.0, 2))
-        );
-    }
+    let mut headers = vec!["mean".to_string()];
+    headers.extend(pcts);
+    headers.push("P(NPV<0)".into());
+    let rows: Vec<(String, Vec<String>)> = s
+        .outcomes
+        .iter()
+        .map(|e| {
+            let name = if e.headline {
+                e.id.clone()
+            } else {
+                format!("{} *", e.id)
+            };
+            let mut cells = vec![format!(
+                "{:.2} ({})",
+                e.npv.mean * k,
+                fixed(e.npv.se_mean * k, 3)
+            )];
+            for p in &e.npv.percentiles {
+                cells.push(format!("{:.2} ({})", p.value * k, fixed(p.se * k, 3)));
+            }
+            let b = &e.npv.below[0];
+            cells.push(format!("{:.1}% ({})", b.p * 100.0, fixed(b.se * 100.0, 2)));
+            (name, cells)
+        })
+        .collect();
+    blocked_table(&mut o, "NPV", &headers, &rows);
     let _ = writeln!(
         o,
         "\nHeadline review: where the scenario values fall in the simulated distribution"
     );
     for r in &s.headline_review {
-        let pts: Vec<String> = r
+        let n = r.points.len();
+        let mut items: Vec<String> = r
             .points
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
                 format!(
-                    "{} {:.1} at P{:.0}",
+                    "{} {:.1} at P{:.0}{}",
                     p.label,
                     p.npv * k,
-                    p.percentile_rank * 100.0
+                    p.percentile_rank * 100.0,
+                    if i + 1 < n { "," } else { ";" }
                 )
             })
             .collect();
-        let _ = writeln!(
-            o,
-            "  {:<24} {}; P({:.1} ≤ NPV ≤ {:.1}) = {:.1}%",
-            r.id,
-            pts.join(", "),
+        items.push(format!(
+            "P({:.1} ≤ NPV ≤ {:.1}) = {:.1}%",
             r.range[0] * k,
             r.range[1] * k,
             r.p_within_range * 100.0
-        );
+        ));
+        let head = format!("  {:<24} ", r.id);
+        let indent = head.chars().count().min(30);
+        wrap_items(&mut o, &head, &items, " ", indent);
     }
     let _ = writeln!(
         o,
@@ -524,14 +630,21 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
                 )
             })
             .collect();
-        let _ = writeln!(
-            o,
-            "  {:<24} leakage-to-zero {}  delay-to-zero {}  breakeven {}",
-            e.id,
-            span(&e.leakage_to_zero, 100.0, "%"),
-            span(&e.delay_to_zero, 1.0, "y"),
-            be.join(" ")
+        let head = format!("  {:<24} ", e.id);
+        let indent = head.chars().count().min(30);
+        wrap_items(
+            &mut o,
+            &head,
+            &[
+                format!("leakage-to-zero {}", span(&e.leakage_to_zero, 100.0, "%")),
+                format!("delay-to-zero {}", span(&e.delay_to_zero, 1.0, "y")),
+            ],
+            "  ",
+            indent,
         );
+        let mut years = vec!["breakeven".to_string()];
+        years.extend(be);
+        wrap_items(&mut o, &" ".repeat(indent), &years, " ", indent + 10);
     }
     let _ = writeln!(
         o,
@@ -547,9 +660,13 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
         );
     }
     if let Some(l) = &s.local {
-        let _ = writeln!(
-            o,
-            "\nLocal cost-benefit measures (median [P10, P90]): public value NPV ({unit}), public value BCR, ROI = (PV fiscal − PV costs) / PV costs, payback year"
+        o.push('\n');
+        wrap_text(
+            &mut o,
+            &format!(
+                "Local cost-benefit measures (median [P10, P90]): public value NPV ({unit}), public value BCR, ROI = (PV fiscal − PV costs) / PV costs, payback year"
+            ),
+            0,
         );
         let q = |st: &crate::summary::Stat, p: f64| {
             st.percentiles
@@ -567,25 +684,44 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
                     None => format!("none: {:.0}%", y.p * 100.0),
                 })
                 .collect();
-            let _ = writeln!(
-                o,
-                "  {:<22} NPV {:.2} [{:.2}, {:.2}]  BCR {:.2} [{:.2}, {:.2}]  ROI {:.0}% [{:.0}, {:.0}]  payback {}",
-                e.id,
-                q(&e.public_value_npv, 0.5) * k,
-                q(&e.public_value_npv, 0.1) * k,
-                q(&e.public_value_npv, 0.9) * k,
-                q(&e.public_value_bcr, 0.5),
-                q(&e.public_value_bcr, 0.1),
-                q(&e.public_value_bcr, 0.9),
-                q(&e.roi, 0.5) * 100.0,
-                q(&e.roi, 0.1) * 100.0,
-                q(&e.roi, 0.9) * 100.0,
-                pb.join(" ")
+            let head = format!("  {:<22} ", e.id);
+            let indent = head.chars().count().min(30);
+            wrap_items(
+                &mut o,
+                &head,
+                &[
+                    format!(
+                        "NPV {:.2} [{:.2}, {:.2}]",
+                        q(&e.public_value_npv, 0.5) * k,
+                        q(&e.public_value_npv, 0.1) * k,
+                        q(&e.public_value_npv, 0.9) * k
+                    ),
+                    format!(
+                        "BCR {:.2} [{:.2}, {:.2}]",
+                        q(&e.public_value_bcr, 0.5),
+                        q(&e.public_value_bcr, 0.1),
+                        q(&e.public_value_bcr, 0.9)
+                    ),
+                    format!(
+                        "ROI {:.0}% [{:.0}, {:.0}]",
+                        q(&e.roi, 0.5) * 100.0,
+                        q(&e.roi, 0.1) * 100.0,
+                        q(&e.roi, 0.9) * 100.0
+                    ),
+                ],
+                "  ",
+                indent,
             );
+            let mut years = vec!["payback".to_string()];
+            years.extend(pb);
+            wrap_items(&mut o, &" ".repeat(indent), &years, " ", indent + 8);
         }
-        let _ = writeln!(
-            o,
-            "Net present budget impact per agency ({unit}): cashable fiscal benefits less its share of the costs"
+        wrap_text(
+            &mut o,
+            &format!(
+                "Net present budget impact per agency ({unit}): cashable fiscal benefits less its share of the costs"
+            ),
+            0,
         );
         for p in &l.budget_impact {
             let _ = writeln!(
@@ -611,18 +747,21 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
                 format!("{x:.3}")
             }
         };
+        let pw = s.inputs.iter().map(|i| i.path.chars().count()).max();
+        let kw = s.inputs.iter().map(|i| i.kind.chars().count()).max();
+        let (pw, kw) = (pw.unwrap_or(0), kw.unwrap_or(0));
         for i in &s.inputs {
-            let _ = writeln!(
-                o,
-                "  {:<52} {:<17} {} / {} / {}",
-                i.path,
-                i.kind,
-                num(i.p10),
-                num(i.p50),
-                num(i.p90)
-            );
+            let nums = format!("{} / {} / {}", num(i.p10), num(i.p50), num(i.p90));
+            let one_line = format!("  {:<pw$} {:<kw$} {nums}", i.path, i.kind);
+            if one_line.chars().count() <= WIDTH {
+                let _ = writeln!(o, "{one_line}");
+            } else {
+                // A long path on its line, the distribution and its percentiles under it.
+                let _ = writeln!(o, "  {}", i.path);
+                let _ = writeln!(o, "      {:<kw$} {nums}", i.kind);
+            }
             if let Some(src) = &i.source {
-                let _ = writeln!(o, "      {src}");
+                wrap_text(&mut o, src, 6);
             }
         }
     }
@@ -632,17 +771,45 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             "\nRank correlations, target → achieved (on {} draws)",
             c.draws
         );
+        // The pairs given a target are listed; the rest (target 0) are summarised in one line.
+        let (mut others, mut worst, mut unmeasured) = (0usize, 0.0f64, false);
         for i in 0..c.inputs.len() {
             for j in 0..i {
-                let _ = writeln!(
-                    o,
-                    "  {} ~ {}: {:.3} → {}",
-                    c.inputs[i],
-                    c.inputs[j],
-                    c.target[i][j],
-                    fixed(c.achieved[i][j], 3)
+                if c.target[i][j] == 0.0 {
+                    others += 1;
+                    worst = worst.max(c.achieved[i][j].abs());
+                    unmeasured |= !c.achieved[i][j].is_finite();
+                    continue;
+                }
+                wrap_items(
+                    &mut o,
+                    "  ",
+                    &[
+                        format!("{} ~", c.inputs[i]),
+                        format!(
+                            "{}: {:.3} → {}",
+                            c.inputs[j],
+                            c.target[i][j],
+                            fixed(c.achieved[i][j], 3)
+                        ),
+                    ],
+                    " ",
+                    6,
                 );
             }
+        }
+        if others > 0 {
+            let _ = writeln!(
+                o,
+                "  {others} {}{}: target 0, achieved within ±{}",
+                if others < c.inputs.len() * (c.inputs.len() - 1) / 2 {
+                    "other "
+                } else {
+                    ""
+                },
+                if others == 1 { "pair" } else { "pairs" },
+                fixed(if unmeasured { f64::NAN } else { worst }, 3)
+            );
         }
     }
     if s.outcomes.iter().any(|e| !e.headline) {
@@ -742,15 +909,19 @@ pub fn sobol_csv(s: &crate::sensitivity::Sensitivity) -> String {
 /// A readable sensitivity report for the terminal.
 pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
     let mut o = String::new();
+    let n = s.central_npv.len();
     let central: Vec<String> = s
         .central_npv
         .iter()
-        .map(|(id, v)| format!("{id} {v:.2}"))
+        .enumerate()
+        .map(|(i, (id, v))| format!("{id} {v:.2}{}", if i + 1 < n { "," } else { "" }))
         .collect();
-    let _ = writeln!(
-        o,
-        "Central NPVs (every input at its median), £bn: {}",
-        central.join(", ")
+    wrap_items(
+        &mut o,
+        "Central NPVs (every input at its median), £bn:",
+        &central,
+        " ",
+        2,
     );
     if !s.tornado.is_empty() {
         let _ = writeln!(
@@ -758,16 +929,18 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
             "\nTornado: total NPV with one factor at its low / high level, the others at their medians (£bn)"
         );
         for b in &s.tornado {
-            let _ = writeln!(
-                o,
-                "  {:<48} {:>8.2} {:>8.2}   swing {:>6.2}   ({} {:.3} .. {:.3})",
-                b.factor,
-                b.total_low,
-                b.total_high,
-                b.swing,
-                b.inputs[0],
-                b.low_value,
-                b.high_value
+            wrap_items(
+                &mut o,
+                &format!(
+                    "  {:<48} {:>8.2} {:>8.2}   swing {:>6.2}",
+                    b.factor, b.total_low, b.total_high, b.swing
+                ),
+                &[format!(
+                    "({} {:.3} .. {:.3})",
+                    b.inputs[0], b.low_value, b.high_value
+                )],
+                "   ",
+                6,
             );
         }
     }
@@ -782,10 +955,12 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
                 (Some(x), None) => format!("{x:.4}"),
                 _ => "none".into(),
             };
-            let _ = writeln!(
-                o,
-                "  {:<48} {:<24} {:<34} {}",
-                v.factor, v.entity, sv, v.note
+            wrap_items(
+                &mut o,
+                &format!("  {:<48} {}", v.factor, v.entity),
+                &[format!("{sv:<34} {}", v.note)],
+                " ",
+                6,
             );
         }
     }
@@ -808,35 +983,45 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
         }
     }
     for r in s.sobol.iter().filter(|r| r.entity == "total") {
-        let _ = writeln!(
-            o,
-            "\nVariance of the total NPV: Sobol indices assume independent factors (the copula is not applied; variance {:.3}, {} base draws, {} model runs); Shapley effects are shares of the variance under the run's joint distribution, correlations included (variance {:.3}, {} rows, {} model runs{}). 95% bootstrap intervals.",
-            r.variance,
-            r.base_draws,
-            r.model_runs,
-            r.shapley.variance,
-            r.shapley.base_draws,
-            r.shapley.model_runs,
-            if r.shapley.all_subsets {
-                ", every subset of the factors"
-            } else {
-                ", sampled orderings"
-            }
+        o.push('\n');
+        wrap_text(
+            &mut o,
+            &format!(
+                "Variance of the total NPV: Sobol indices assume independent factors (the copula is not applied; variance {:.3}, {} base draws, {} model runs); Shapley effects are shares of the variance under the run's joint distribution, correlations included (variance {:.3}, {} rows, {} model runs{}). 95% bootstrap intervals.",
+                r.variance,
+                r.base_draws,
+                r.model_runs,
+                r.shapley.variance,
+                r.shapley.base_draws,
+                r.shapley.model_runs,
+                if r.shapley.all_subsets {
+                    ", every subset of the factors"
+                } else {
+                    ", sampled orderings"
+                }
+            ),
+            0,
         );
         for f in &r.factors {
-            let _ = writeln!(
-                o,
-                "  {:<48} Sobol first {:.3} [{:.3}, {:.3}]  total {:.3} [{:.3}, {:.3}]   Shapley {:.3} [{:.3}, {:.3}]",
-                f.factor,
-                f.first[0],
-                f.first[1],
-                f.first[2],
-                f.total[0],
-                f.total[1],
-                f.total[2],
-                f.shapley[0],
-                f.shapley[1],
-                f.shapley[2]
+            wrap_items(
+                &mut o,
+                &format!("  {:<48}", f.factor),
+                &[
+                    format!(
+                        "Sobol first {:.3} [{:.3}, {:.3}]",
+                        f.first[0], f.first[1], f.first[2]
+                    ),
+                    format!(
+                        "total {:.3} [{:.3}, {:.3}]",
+                        f.total[0], f.total[1], f.total[2]
+                    ),
+                    format!(
+                        "Shapley {:.3} [{:.3}, {:.3}]",
+                        f.shapley[0], f.shapley[1], f.shapley[2]
+                    ),
+                ],
+                "  ",
+                6,
             );
         }
     }
@@ -846,27 +1031,37 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
         } else {
             format!("worst 10%, NPV ≤ {:.2}", r.threshold)
         };
-        let _ = writeln!(
-            o,
-            "\nScenario analysis, total NPV, {what} ({} of {} draws): inputs whose median there differs from their overall median by at least {} SD (significant; @RISK's convention, a threshold on the size of the shift, not a hypothesis test)",
-            r.draws,
-            r.total_draws,
-            crate::sensitivity::SCENARIO_SIGNIFICANT_SD
+        o.push('\n');
+        wrap_text(
+            &mut o,
+            &format!(
+                "Scenario analysis, total NPV, {what} ({} of {} draws): inputs whose median there differs from their overall median by at least {} SD (significant; @RISK's convention, a threshold on the size of the shift, not a hypothesis test)",
+                r.draws,
+                r.total_draws,
+                crate::sensitivity::SCENARIO_SIGNIFICANT_SD
+            ),
+            0,
         );
         let sig: Vec<_> = r.inputs.iter().filter(|i| i.significant).collect();
         if sig.is_empty() {
             let _ = writeln!(o, "  none");
         }
         for i in sig {
-            let _ = writeln!(
-                o,
-                "  {:<52} median {:.4} → {:.4}  shift {:+.2} SD",
-                i.input, i.overall_median, i.subset_median, i.shift_sd
+            wrap_items(
+                &mut o,
+                &format!("  {:<52}", i.input),
+                &[format!(
+                    "median {:.4} → {:.4}  shift {:+.2} SD",
+                    i.overall_median, i.subset_median, i.shift_sd
+                )],
+                " ",
+                6,
             );
         }
     }
     for n in &s.notes {
-        let _ = writeln!(o, "\nnote: {n}");
+        o.push('\n');
+        wrap_text(&mut o, &format!("note: {n}"), 0);
     }
     o
 }

@@ -185,3 +185,129 @@ fn completions_man_page_and_version() {
     let v = String::from_utf8(run_ok(bin().arg("--version")).stdout).unwrap();
     assert!(v.starts_with("npvrisk 0.1.0 (commit "), "{v}");
 }
+
+/// Every line of `text` is at most 100 characters wide (characters, not bytes: `≤`, `→`, `£`).
+fn assert_fits_100(what: &str, text: &str) {
+    for l in text.lines() {
+        assert!(
+            l.chars().count() <= 100,
+            "{what}: line of {} characters: {l:?}",
+            l.chars().count()
+        );
+    }
+}
+
+/// The terminal summary of `run` fits 100 columns; its correlation section lists exactly the
+/// pairs with a non-zero target (as in the JSON summary of the same run) and summarises the
+/// others in one line with the largest achieved correlation among them.
+#[test]
+fn run_summary_fits_100_columns_and_lists_only_targeted_correlations() {
+    let args = ["run", "--draws", "20000"];
+    let table = String::from_utf8(run_ok(bin().args(args)).stdout).unwrap();
+    assert_fits_100("run", &table);
+    let json: serde_json::Value =
+        serde_json::from_slice(&run_ok(bin().args(args).args(["--format", "json"])).stdout)
+            .unwrap();
+    let c = &json["correlation"];
+    let m = |k: &str, i: usize, j: usize| c[k][i][j].as_f64().unwrap();
+    let n = c["inputs"].as_array().unwrap().len();
+    let (mut set, mut zero, mut worst) = (Vec::new(), 0, 0.0f64);
+    for i in 0..n {
+        for j in 0..i {
+            if m("target", i, j) == 0.0 {
+                zero += 1;
+                worst = worst.max(m("achieved", i, j).abs());
+            } else {
+                set.push(format!(
+                    "{}: {:.3} → {:.3}",
+                    c["inputs"][j].as_str().unwrap(),
+                    m("target", i, j),
+                    m("achieved", i, j)
+                ));
+            }
+        }
+    }
+    assert!(
+        !set.is_empty() && zero > 0,
+        "the model has both kinds of pair"
+    );
+    let section: Vec<&str> = table
+        .split("\nRank correlations, target → achieved")
+        .nth(1)
+        .expect("a correlation section")
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let listed: Vec<&&str> = section.iter().filter(|l| l.contains(" → ")).collect();
+    assert_eq!(listed.len(), set.len(), "{section:#?}");
+    for (l, want) in listed.iter().zip(&set) {
+        assert!(l.ends_with(want.as_str()), "{l:?} vs {want:?}");
+    }
+    assert_eq!(
+        section.last().copied(),
+        Some(format!("  {zero} other pairs: target 0, achieved within ±{worst:.3}").as_str())
+    );
+    // Every pair is accounted for: the listed ones (one or two lines each) and the summary.
+    assert!(section.len() <= 2 * set.len() + 1);
+}
+
+/// A model with outcome-level themes (the local measures) and its evaluation fit 100 columns, as
+/// do the 2013 model's evaluation and sensitivity report.
+#[test]
+fn local_summary_and_evaluations_fit_100_columns() {
+    let dir = "examples/gm_troubled_families";
+    let out = run_ok(bin().args([
+        "run",
+        &format!("{dir}/model.toml"),
+        "--dist",
+        &format!("{dir}/dists.toml"),
+        "--draws",
+        "20000",
+    ]));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("Local cost-benefit measures"), "{table}");
+    assert_fits_100("run (local)", &table);
+    for model in [None, Some(format!("{dir}/model.toml"))] {
+        let out = run_ok(bin().arg("evaluate").args(model.iter()));
+        assert_fits_100("evaluate", &String::from_utf8(out.stdout).unwrap());
+    }
+    let out = run_ok(bin().args(["sensitivity", "--draws", "1000"]));
+    assert_fits_100("sensitivity", &String::from_utf8(out.stdout).unwrap());
+}
+
+/// `--quiet`, before or after the subcommand: nothing on stderr for a successful run (no
+/// `wrote DIR`, no timing), the same stdout; errors are still printed.
+#[test]
+fn quiet_silences_stderr_but_not_output_or_errors() {
+    let dir = temp_dir("quiet");
+    let out_dir = dir.join("out");
+    let run = |quiet: &[&str]| {
+        run_ok(
+            bin()
+                .args(quiet)
+                .args(["run", "--draws", "500", "--out"])
+                .arg(&out_dir),
+        )
+    };
+    let loud = run(&[]);
+    assert!(String::from_utf8_lossy(&loud.stderr).contains("wrote"));
+    let quiet = run(&["--quiet"]);
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+    let after = run_ok(
+        bin()
+            .args(["run", "--draws", "500", "-q", "--out"])
+            .arg(&out_dir),
+    );
+    assert!(after.stderr.is_empty());
+    // Timing is on stderr only, so stdout is the same bytes.
+    assert_eq!(quiet.stdout, loud.stdout);
+    assert_eq!(after.stdout, loud.stdout);
+    let err = run_expect(2, bin().args(["--quiet", "evaluate", "no-such-model.toml"]));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("error:"));
+    let _ = std::fs::remove_dir_all(dir);
+}
