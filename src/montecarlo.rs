@@ -486,7 +486,7 @@ fn load_plan(a: &RunArgs) -> Result<LoadedPlan, Failure> {
     let (files, defaults) = dist_files(a.model.is_none(), a.no_default_dists, user)
         .map_err(|why| Failure::Input(format!("`--no-default-dists`: {why}")))?;
     let set = distfile::load(&model, &files).map_err(|e| Failure::Input(e.to_string()))?;
-    eprintln!("distributions: {}", set.describe_overlay(defaults));
+    npvrisk::note!("distributions: {}", set.describe_overlay(defaults));
     check_correlated_vary(&model, &set)?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
     let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
