@@ -740,7 +740,8 @@ fn beta_cf(a: f64, b: f64, x: f64, xc: f64) -> f64 {
         c = step_c(k, c);
         let del = d * c;
         h *= del;
-        if (del - 1.0).abs() <= f64::EPSILON {
+        // A NaN never converges: stop at once (the result is NaN either way).
+        if (del - 1.0).abs() <= f64::EPSILON || del.is_nan() {
             break;
         }
     }
