@@ -1736,6 +1736,9 @@ impl Dist {
         in_range("shape", shape, "", 0.0, SHAPE_RANGE.1)?;
         let a = 1.0 + shape * (mode - min) / width;
         let b = 1.0 + shape * (max - mode) / width;
+        // shape · (max − mode) overflows when the distances are beyond about 1e303.
+        finite("alpha = 1 + shape (mode - min) / (max - min)", a)?;
+        finite("beta = 1 + shape (max - mode) / (max - min)", b)?;
         Ok(Dist(Kind::Pert(Box::new(ScaledBeta::new(a, b, min, max)))))
     }
 

@@ -1362,3 +1362,17 @@ fn interpolated_normal_cdf_is_within_its_error_bound() {
         );
     }
 }
+
+#[test]
+fn a_pert_whose_beta_shapes_overflow_is_refused() {
+    // 1e5 · 1e304 overflows before the division by the width: the beta shape would be infinite.
+    match Dist::pert(0.0, 0.0, 1e304, 1e5) {
+        Err(DistError::NotFinite { field, value }) => {
+            assert!(field.starts_with("beta = "), "{field}");
+            assert_eq!(value, f64::INFINITY);
+        }
+        other => panic!("expected a NotFinite error, got {other:?}"),
+    }
+    // The same shape on an ordinary range is accepted.
+    assert!(Dist::pert(0.0, 0.0, 1.0, 1e5).is_ok());
+}

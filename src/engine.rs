@@ -472,8 +472,9 @@ impl Plan {
             let l = &ws.local;
             let mut c = self.local_base();
             for e in 0..=n_t {
-                out[c..c + 3].copy_from_slice(&[l.public_npv[e], l.bcr[e], l.roi[e]]);
-                c += 3;
+                let m = [l.public_npv[e], l.bcr[e], l.roi[e]];
+                out[c..c + LOCAL_MEASURES.len()].copy_from_slice(&m);
+                c += m.len();
             }
             out[c..].copy_from_slice(&l.budget_impact);
         }

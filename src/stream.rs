@@ -367,6 +367,29 @@ impl Cell {
     }
 }
 
+/// Which brackets a pass collects, given each column's bracket sizes (expected or counted
+/// values): those of at most `cap` values, smallest first (ties in column, then bracket order),
+/// while the pass's total stays within `budget`; the rest are subdivided.
+fn within_budget(sizes: &[Vec<f64>], cap: f64, budget: f64) -> Vec<Vec<bool>> {
+    let mut order: Vec<(f64, usize, usize)> = sizes
+        .iter()
+        .enumerate()
+        .flat_map(|(c, col)| col.iter().enumerate().map(move |(j, &n)| (n, c, j)))
+        .filter(|(n, _, _)| *n <= cap)
+        .collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+    let mut collect: Vec<Vec<bool>> = sizes.iter().map(|col| vec![false; col.len()]).collect();
+    let mut total = 0.0;
+    for (n, c, j) in order {
+        if total + n > budget {
+            break;
+        }
+        total += n;
+        collect[c][j] = true;
+    }
+    collect
+}
+
 /// Length of the prefix of the increasing `at` whose elements satisfy `below` (which must hold
 /// on a prefix): a branch-free count when there are few, a binary search when there are many.
 #[inline]
@@ -764,25 +787,16 @@ fn first_grids(
                 .collect()
         })
         .collect();
-    // Collected in pass 1: brackets expected to hold at most `collect_first` values, smallest
-    // first (ties in column and value order), while the expected total stays within the
-    // budget of a pass.
-    let mut order: Vec<(f64, usize, usize)> = brackets
+    // Collected in pass 1: brackets expected to hold at most `collect_first` values.
+    let expected: Vec<Vec<f64>> = brackets
         .iter()
-        .enumerate()
-        .flat_map(|(c, br)| br.iter().enumerate().map(move |(j, b)| (b.2, c, j)))
-        .filter(|(e, _, _)| *e <= cfg.collect_first as f64)
+        .map(|br| br.iter().map(|b| b.2).collect())
         .collect();
-    order.sort_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2).cmp(&(b.1, b.2))));
-    let mut collect: Vec<Vec<bool>> = brackets.iter().map(|br| vec![false; br.len()]).collect();
-    let mut total = 0.0;
-    for (e, c, j) in order {
-        if total + e > cfg.collect_budget as f64 {
-            break;
-        }
-        total += e;
-        collect[c][j] = true;
-    }
+    let collect = within_budget(
+        &expected,
+        cfg.collect_first as f64,
+        cfg.collect_budget as f64,
+    );
     brackets
         .iter()
         .zip(&collect)
@@ -1146,27 +1160,15 @@ impl Resolver {
         if brackets.iter().all(Vec::is_empty) {
             return None;
         }
-        // Which brackets are collected: those of at most `collect_cap` values, smallest first
-        // (ties in column and value order), while the pass's total stays within the budget.
-        // Only counts decide, so every shard of a run plans the same pass. Subdividing always
-        // ends: each pass narrows a cell 4096-fold until its values are equal (resolved from
-        // its minimum and maximum).
-        let mut order: Vec<(u64, usize, usize)> = brackets
+        // Which brackets are collected: those of at most `collect_cap` values. Only counts
+        // decide, so every shard of a run plans the same pass. Subdividing always ends: each
+        // pass narrows a cell 4096-fold until its values are equal (resolved from its minimum
+        // and maximum). Counts are exact in f64 (below 2^53).
+        let counts: Vec<Vec<f64>> = brackets
             .iter()
-            .enumerate()
-            .flat_map(|(c, br)| br.iter().enumerate().map(move |(j, b)| (b.count, c, j)))
-            .filter(|(n, _, _)| *n <= cfg.collect_cap)
+            .map(|br| br.iter().map(|b| b.count as f64).collect())
             .collect();
-        order.sort_unstable();
-        let mut collect: Vec<Vec<bool>> = brackets.iter().map(|br| vec![false; br.len()]).collect();
-        let mut total = 0u64;
-        for (n, c, j) in order {
-            if total + n > cfg.collect_budget {
-                break;
-            }
-            total += n;
-            collect[c][j] = true;
-        }
+        let collect = within_budget(&counts, cfg.collect_cap as f64, cfg.collect_budget as f64);
         Some(
             brackets
                 .iter()
