@@ -524,29 +524,13 @@ pub fn curves<S: AsRef<str>>(
         .iter()
         .flat_map(|s| s.1.iter())
         .filter(|(x, y)| usable(*x) && usable(*y));
-    let Some((xlo, xhi, ylo, yhi)) = finite_pts.fold(None, |acc, &(x, y)| match acc {
-        None => Some((x, x, y, y)),
-        Some((a, b, c, d)) => Some((x.min(a), x.max(b), y.min(c), y.max(d))),
-    }) else {
+    let Some(bounds) = xy_bounds(finite_pts.map(|&(x, y)| (x, y, y))) else {
         return no_data(title, "No data: no series has a finite point.");
     };
 
     let mut svg = Svg::new();
-    let top = draw_title(&mut svg, title, WIDTH);
-    let y_ticks = choose_ticks(ylo, yhi, PLOT_H, &TickFmt::With(y_fmt), Orient::Vertical);
-    let left = y_axis_room(&y_ticks);
-    let mut plot = Rect {
-        x: left,
-        y: top + GAP,
-        w: WIDTH - left - PAD,
-        h: PLOT_H,
-    };
-    let x_ticks = fit_x_ticks(xlo, xhi, &mut plot, &TickFmt::With(x_fmt), PAD, WIDTH - PAD);
-    let xs = Scale::new(x_ticks.lo(), x_ticks.hi(), plot.x, plot.right());
-    let ys = Scale::new(y_ticks.lo(), y_ticks.hi(), plot.bottom(), plot.y);
-
-    draw_y_grid(&mut svg, plot, &ys, &y_ticks);
-    draw_x_grid(&mut svg, plot, &xs, &x_ticks);
+    let frame = XyFrame::draw(&mut svg, title, bounds, x_fmt, y_fmt);
+    let (plot, xs, ys) = (frame.plot, frame.xs, frame.ys);
     let mut legend = Vec::new();
     for (i, (name, pts)) in series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
@@ -584,8 +568,7 @@ pub fn curves<S: AsRef<str>>(
         };
         legend.push(LegendEntry::new(Swatch::Line(colour, dash), &label));
     }
-    draw_left_axis(&mut svg, plot, &ys, &y_ticks, y_label);
-    let bottom = draw_bottom_axis(&mut svg, plot, &xs, &x_ticks, x_label);
+    let bottom = frame.draw_axes(&mut svg, x_label, y_label);
     let bottom = draw_legend(&mut svg, &legend, plot.x, WIDTH - PAD, bottom + 2.0 * GAP);
     svg.finish(title, WIDTH, bottom + PAD)
 }
@@ -616,31 +599,12 @@ pub fn scatter(
         .copied()
         .filter(|(x, y)| usable(*x) && usable(*y))
         .collect();
-    let Some((xlo, xhi, ylo, yhi)) = pts
-        .iter()
-        .chain(&line)
-        .fold(None, |acc, &(x, y)| match acc {
-            None => Some((x, x, y, y)),
-            Some((a, b, c, d)) => Some((x.min(a), x.max(b), y.min(c), y.max(d))),
-        })
-    else {
+    let Some(bounds) = xy_bounds(pts.iter().chain(&line).map(|&(x, y)| (x, y, y))) else {
         return no_data(title, "No data: no point is finite.");
     };
     let mut svg = Svg::new();
-    let top = draw_title(&mut svg, title, WIDTH);
-    let y_ticks = choose_ticks(ylo, yhi, PLOT_H, &TickFmt::With(y_fmt), Orient::Vertical);
-    let left = y_axis_room(&y_ticks);
-    let mut plot = Rect {
-        x: left,
-        y: top + GAP,
-        w: WIDTH - left - PAD,
-        h: PLOT_H,
-    };
-    let x_ticks = fit_x_ticks(xlo, xhi, &mut plot, &TickFmt::With(x_fmt), PAD, WIDTH - PAD);
-    let xs = Scale::new(x_ticks.lo(), x_ticks.hi(), plot.x, plot.right());
-    let ys = Scale::new(y_ticks.lo(), y_ticks.hi(), plot.bottom(), plot.y);
-    draw_y_grid(&mut svg, plot, &ys, &y_ticks);
-    draw_x_grid(&mut svg, plot, &xs, &x_ticks);
+    let frame = XyFrame::draw(&mut svg, title, bounds, x_fmt, y_fmt);
+    let (plot, xs, ys) = (frame.plot, frame.xs, frame.ys);
     for &(x, y) in &pts {
         svg.circle(
             "point",
@@ -654,8 +618,7 @@ pub fn scatter(
     if trend_px.len() > 1 {
         svg.polyline("trend", &trend_px, Stroke::solid(CDF_INK, 2.5));
     }
-    draw_left_axis(&mut svg, plot, &ys, &y_ticks, y_label);
-    let bottom = draw_bottom_axis(&mut svg, plot, &xs, &x_ticks, x_label);
+    let bottom = frame.draw_axes(&mut svg, x_label, y_label);
     let legend = [
         LegendEntry::new(Swatch::Dot(SCATTER_FILL), point_label),
         LegendEntry::new(Swatch::Line(CDF_INK, None), trend_label),
@@ -681,35 +644,15 @@ pub fn band_lines(
     y_fmt: &dyn Fn(f64) -> String,
 ) -> String {
     let ok = |p: &&(f64, f64, f64, f64)| usable(p.0) && usable(p.1) && usable(p.2) && usable(p.3);
-    let Some((xlo, xhi, ylo, yhi)) =
-        series
-            .iter()
-            .flat_map(|s| s.1.iter().filter(ok))
-            .fold(None, |acc, &(x, y, l, h)| {
-                let (a, b) = (y.min(l).min(h), y.max(l).max(h));
-                match acc {
-                    None => Some((x, x, a, b)),
-                    Some((p, q, r, t)) => Some((x.min(p), x.max(q), a.min(r), b.max(t))),
-                }
-            })
+    let finite_pts = series.iter().flat_map(|s| s.1.iter().filter(ok));
+    let Some(bounds) =
+        xy_bounds(finite_pts.map(|&(x, y, l, h)| (x, y.min(l).min(h), y.max(l).max(h))))
     else {
         return no_data(title, "No data: no series has a finite point.");
     };
     let mut svg = Svg::new();
-    let top = draw_title(&mut svg, title, WIDTH);
-    let y_ticks = choose_ticks(ylo, yhi, PLOT_H, &TickFmt::With(y_fmt), Orient::Vertical);
-    let left = y_axis_room(&y_ticks);
-    let mut plot = Rect {
-        x: left,
-        y: top + GAP,
-        w: WIDTH - left - PAD,
-        h: PLOT_H,
-    };
-    let x_ticks = fit_x_ticks(xlo, xhi, &mut plot, &TickFmt::With(x_fmt), PAD, WIDTH - PAD);
-    let xs = Scale::new(x_ticks.lo(), x_ticks.hi(), plot.x, plot.right());
-    let ys = Scale::new(y_ticks.lo(), y_ticks.hi(), plot.bottom(), plot.y);
-    draw_y_grid(&mut svg, plot, &ys, &y_ticks);
-    draw_x_grid(&mut svg, plot, &xs, &x_ticks);
+    let frame = XyFrame::draw(&mut svg, title, bounds, x_fmt, y_fmt);
+    let (plot, xs, ys) = (frame.plot, frame.xs, frame.ys);
     let mut legend = Vec::new();
     for (i, (name, pts)) in series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
@@ -732,13 +675,71 @@ pub fn band_lines(
         }
         legend.push(LegendEntry::new(Swatch::Line(colour, dash), name));
     }
-    draw_left_axis(&mut svg, plot, &ys, &y_ticks, y_label);
-    let bottom = draw_bottom_axis(&mut svg, plot, &xs, &x_ticks, x_label);
+    let bottom = frame.draw_axes(&mut svg, x_label, y_label);
     let mut bottom = draw_legend(&mut svg, &legend, plot.x, WIDTH - PAD, bottom + 2.0 * GAP);
     if !note.is_empty() {
         bottom = draw_note(&mut svg, note, plot.x, WIDTH - PAD, bottom + GAP);
     }
     svg.finish(title, WIDTH, bottom + PAD)
+}
+
+/// The extent `(x_lo, x_hi, y_lo, y_hi)` of points given as `(x, y_lo, y_hi)`; `None` when there
+/// are none.
+fn xy_bounds(pts: impl Iterator<Item = (f64, f64, f64)>) -> Option<(f64, f64, f64, f64)> {
+    pts.fold(None, |acc, (x, a, b)| match acc {
+        None => Some((x, x, a, b)),
+        Some((p, q, r, t)) => Some((x.min(p), x.max(q), a.min(r), b.max(t))),
+    })
+}
+
+/// The frame of an x–y chart ([`curves`], [`scatter`], [`band_lines`]): the title, the plot
+/// rectangle with room for the tick labels, the two scales and the grid lines. The axes are
+/// drawn by [`XyFrame::draw_axes`] once the data is on the plot.
+struct XyFrame {
+    plot: Rect,
+    xs: Scale,
+    ys: Scale,
+    x_ticks: Ticks,
+    y_ticks: Ticks,
+}
+
+impl XyFrame {
+    /// Draws the title and the grid for data within `(x_lo, x_hi, y_lo, y_hi)`.
+    fn draw(
+        svg: &mut Svg,
+        title: &str,
+        (xlo, xhi, ylo, yhi): (f64, f64, f64, f64),
+        x_fmt: &dyn Fn(f64) -> String,
+        y_fmt: &dyn Fn(f64) -> String,
+    ) -> XyFrame {
+        let top = draw_title(svg, title, WIDTH);
+        let y_ticks = choose_ticks(ylo, yhi, PLOT_H, &TickFmt::With(y_fmt), Orient::Vertical);
+        let left = y_axis_room(&y_ticks);
+        let mut plot = Rect {
+            x: left,
+            y: top + GAP,
+            w: WIDTH - left - PAD,
+            h: PLOT_H,
+        };
+        let x_ticks = fit_x_ticks(xlo, xhi, &mut plot, &TickFmt::With(x_fmt), PAD, WIDTH - PAD);
+        let xs = Scale::new(x_ticks.lo(), x_ticks.hi(), plot.x, plot.right());
+        let ys = Scale::new(y_ticks.lo(), y_ticks.hi(), plot.bottom(), plot.y);
+        draw_y_grid(svg, plot, &ys, &y_ticks);
+        draw_x_grid(svg, plot, &xs, &x_ticks);
+        XyFrame {
+            plot,
+            xs,
+            ys,
+            x_ticks,
+            y_ticks,
+        }
+    }
+
+    /// Draws the left and bottom axes with their labels; returns the bottom of the x axis label.
+    fn draw_axes(&self, svg: &mut Svg, x_label: &str, y_label: &str) -> f64 {
+        draw_left_axis(svg, self.plot, &self.ys, &self.y_ticks, y_label);
+        draw_bottom_axis(svg, self.plot, &self.xs, &self.x_ticks, x_label)
+    }
 }
 
 /// Grouped vertical bars: one group per category, one bar per series in each group, e.g. the

@@ -21,10 +21,10 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Money formatter: £bn, or £m for business cases whose amounts are all below £1bn.
+/// Money formatter in the summary's [`Summary::money_unit`]: £bn, or £m for business cases
+/// whose amounts are all below £1bn.
 fn money(s: &Summary) -> (&'static str, fn(f64) -> String) {
-    let largest = s.largest_npv();
-    if largest < 1.0 {
+    if s.money_unit().0 == "£m" {
         ("£m", |x| {
             format!(
                 "{}£{:.1}m",
@@ -429,12 +429,7 @@ fn label(id: &str) -> String {
 /// The local cost-benefit method's measures: public value NPV and BCR, ROI, payback year and
 /// each agency's net present budget impact, each with its distribution.
 fn local_html(o: &mut String, l: &crate::summary::LocalSummary, bn: fn(f64) -> String) {
-    let q = |st: &Stat, p: f64| {
-        st.percentiles
-            .iter()
-            .find(|x| (x.p - p).abs() < 1e-12)
-            .map_or(f64::NAN, |x| x.value)
-    };
+    let q = |st: &Stat, p: f64| st.percentile(p).unwrap_or(f64::NAN);
     let _ = writeln!(
         o,
         "<h2 id=\"local\">Local cost-benefit measures</h2><p>Public value = fiscal + economic + social benefits. BCR = PV of public value / PV of costs; ROI = (PV of fiscal benefits − PV of costs) / PV of costs; payback = first year whose cumulative discounted fiscal net benefit is ≥ 0.</p>"
@@ -506,7 +501,7 @@ pub fn html(
 ) -> String {
     let m = &s.metadata;
     let (unit, bn) = money(s);
-    let k = if unit == "£m" { 1000.0 } else { 1.0 };
+    let k = s.money_unit().1;
     let mut o = String::new();
     let _ = write!(
         o,
@@ -614,12 +609,7 @@ code {{ font-size: .9em; }}
         "<table><tr><th>theme</th><th>leakage-to-zero: median [P10, P90]</th><th>delay-to-zero (years): median [P10, P90]</th></tr>"
     );
     for e in s.outcomes.iter().filter(|e| e.headline) {
-        let q = |st: &Stat, p: f64| {
-            st.percentiles
-                .iter()
-                .find(|x| (x.p - p).abs() < 1e-12)
-                .map_or(f64::NAN, |x| x.value)
-        };
+        let q = |st: &Stat, p: f64| st.percentile(p).unwrap_or(f64::NAN);
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{:.0}% [{:.0}%, {:.0}%]</td><td>{:.1} [{:.1}, {:.1}]</td></tr>",
@@ -644,13 +634,7 @@ code {{ font-size: .9em; }}
         "<h2>Who bears the risk</h2><table><tr><th>department</th><th>mean share of NPV</th><th>P5</th><th>P95</th><th>P(net benefit &lt; 0)</th></tr>"
     );
     for p in s.partners.iter().filter(|p| p.npv.mean != 0.0) {
-        let q = |x: f64| {
-            p.npv
-                .percentiles
-                .iter()
-                .find(|y| (y.p - x).abs() < 1e-12)
-                .map_or(f64::NAN, |y| y.value)
-        };
+        let q = |x: f64| p.npv.percentile(x).unwrap_or(f64::NAN);
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.1}%</td></tr>",

@@ -100,6 +100,16 @@ pub struct Stat {
     pub below: Vec<Probability>,
 }
 
+impl Stat {
+    /// The value at percentile `p` if it is one of the reported percentiles.
+    pub fn percentile(&self, p: f64) -> Option<f64> {
+        self.percentiles
+            .iter()
+            .find(|x| (x.p - p).abs() < 1e-12)
+            .map(|x| x.value)
+    }
+}
+
 fn stat_from(mean: f64, sd: f64, s: &dyn OrderStats, o: &SummaryOptions) -> Stat {
     let n = s.len();
     let mut th = vec![0.0];
@@ -265,6 +275,16 @@ pub struct LocalEntitySummary {
 }
 
 impl Summary {
+    /// The unit amounts are shown in and its multiple of £bn: £m when every NPV figure is below
+    /// £1bn, so that small business cases stay readable, else £bn.
+    pub fn money_unit(&self) -> (&'static str, f64) {
+        if self.largest_npv() < 1.0 {
+            ("£m", 1000.0)
+        } else {
+            ("£bn", 1.0)
+        }
+    }
+
     /// The largest absolute NPV figure reported (means and percentiles), £bn: used to choose
     /// between £bn and £m when displaying a small business case.
     pub fn largest_npv(&self) -> f64 {

@@ -505,13 +505,7 @@ fn blocked_table(o: &mut String, corner: &str, headers: &[String], rows: &[(Stri
 pub fn summary_table(s: &crate::summary::Summary) -> String {
     let m = &s.metadata;
     let mut o = String::new();
-    // £m when every headline amount is below £1bn, so small business cases stay readable.
-    let largest = s.largest_npv();
-    let (unit, k) = if largest < 1.0 {
-        ("£m", 1000.0)
-    } else {
-        ("£bn", 1.0)
-    };
+    let (unit, k) = s.money_unit();
     let _ = writeln!(
         o,
         "npvrisk {} | scenario `{}` | {} draws ({} sampler, seed {}){}",
@@ -599,12 +593,7 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
         "\nThresholds (median [P10, P90]); breakeven year probabilities"
     );
     for e in s.outcomes.iter().filter(|e| e.headline) {
-        let q = |st: &crate::summary::Stat, p: f64| {
-            st.percentiles
-                .iter()
-                .find(|x| (x.p - p).abs() < 1e-12)
-                .map(|x| x.value)
-        };
+        let q = |st: &crate::summary::Stat, p: f64| st.percentile(p);
         let span = |st: &crate::summary::Stat, scale: f64, unit: &str| match (
             q(st, 0.5),
             q(st, 0.1),
@@ -668,12 +657,7 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             ),
             0,
         );
-        let q = |st: &crate::summary::Stat, p: f64| {
-            st.percentiles
-                .iter()
-                .find(|x| (x.p - p).abs() < 1e-12)
-                .map_or(f64::NAN, |x| x.value)
-        };
+        let q = |st: &crate::summary::Stat, p: f64| st.percentile(p).unwrap_or(f64::NAN);
         for e in &l.entities {
             let pb: Vec<String> = e
                 .payback_year
