@@ -2,7 +2,7 @@
 //! with its output checked against what it must say.
 
 use crate::oracles::fixture_files;
-use crate::{bin, run_expect, run_ok, temp_dir};
+use crate::{bin, run_expect, run_ok, temp_dir, with_files};
 
 #[test]
 fn paths_lists_every_parameter_a_distribution_file_can_name_with_its_values() {
@@ -68,14 +68,7 @@ fn paths_lists_every_parameter_a_distribution_file_can_name_with_its_values() {
             ),
         )
         .unwrap();
-        run_ok(
-            bin()
-                .arg("run")
-                .arg(&m)
-                .arg("--dist")
-                .arg(&d)
-                .args(["--draws", "50", "--format", "json"]),
-        );
+        run_ok(with_files("run", &m, &d).args(["--draws", "50", "--format", "json"]));
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -126,11 +119,7 @@ fn throughput_reports_its_run_and_a_checksum_of_the_draws_it_made() {
     let (m, d) = fixture_files(&dir);
     let args = ["--draws", "5000", "--seed", "21", "--threads", "2"];
     let o = run_ok(
-        bin()
-            .arg("throughput")
-            .arg(&m)
-            .arg("--dist")
-            .arg(&d)
+        with_files("throughput", &m, &d)
             .args(args)
             .args(["--sampler", "lhs"]),
     );
@@ -168,11 +157,7 @@ fn throughput_reports_its_run_and_a_checksum_of_the_draws_it_made() {
     // sum of every draw's input: the same draws as `run` with the same options.
     let out = dir.join("kept");
     run_ok(
-        bin()
-            .arg("run")
-            .arg(&m)
-            .arg("--dist")
-            .arg(&d)
+        with_files("run", &m, &d)
             .args(args)
             .args(["--sampler", "lhs", "--keep-draws", "--out"])
             .arg(&out),

@@ -8,33 +8,23 @@ use npvrisk::engine::{ENTITY_MEASURES, Plan};
 use npvrisk::format::parse_model;
 use serde_json::Value;
 
-use crate::{bin, run_ok, temp_dir};
+use crate::{bin, monte_carlo, one_theme_model, plan_of, run_ok, temp_dir, with_files};
 
 /// A model with one theme worth 1 a year from year 1, no costs: its yearly discounted net
 /// benefits are the discount factors themselves.
 fn annuity_model(rates: &str, undiscounted_year: u32) -> String {
-    format!(
-        r#"
-[model]
+    one_theme_model(
+        &format!(
+            r#"
 name = "annuity"
-price_base = "test"
 horizon_years = 4
 discount_rate = {rates}
-undiscounted_year = {undiscounted_year}
-scenarios = ["base"]
-
-[[partners]]
-id = "A"
-name = "A"
-
-[[themes]]
-id = "t"
-name = "T"
+undiscounted_year = {undiscounted_year}"#
+        ),
+        r#"
 addressable_spend_bn = 10.0
 profile = [1.0]
-gross_benefit_bn = 1.0
-partner_shares = {{ A = 1.0 }}
-"#
+gross_benefit_bn = 1.0"#,
     )
 }
 
@@ -84,23 +74,10 @@ fn a_per_year_discount_schedule_discounts_each_year_by_its_own_rate() {
     }
     // And the Monte Carlo engine discounts the same way: with G ~ U(0, 2) the mean NPV is
     // Σ df · E[G] = Σ df, within 4 standard errors (σ = Σ df · 2/√12).
-    let m = parse_model("m.toml", &annuity_model(rates, 1)).unwrap();
     let dists = "[[input]]\npath = \"themes.t.gross_benefit_bn\"\nkind = \"uniform\"\nmin = 0.0\nmax = 2.0\n";
-    let set = distfile::load(&m, &[("d.toml".into(), dists.into())]).unwrap();
-    let plan = Plan::new(m, 0, set).unwrap();
+    let plan = plan_of(&annuity_model(rates, 1), dists);
     let n = 20_000u64;
-    let d = plan
-        .run(
-            &npvrisk::engine::RunOptions {
-                draws: n,
-                seed: 5,
-                sampler: npvrisk::sampler::SamplerKind::MonteCarlo,
-                block_size: 4096,
-                skip_nonfinite: false,
-            },
-            &|_| {},
-        )
-        .unwrap();
+    let d = plan.run(&monte_carlo(n, 5), &|_| {}).unwrap();
     let sum_df = 1.0 + 1.0 / 1.1 + 1.0 / (1.1 * 1.2) + 1.0 / (1.1 * 1.2 * 1.05);
     let total = plan.entities.len() - 1;
     let npv = &d.outcomes[total * ENTITY_MEASURES.len()];
@@ -116,28 +93,18 @@ fn a_per_year_discount_schedule_discounts_each_year_by_its_own_rate() {
 /// Benefits of 1 from year 2 (profile 0 in year 1), a one-off cost in year 1, no discounting:
 /// cumulative net is −cost after year 1, −cost + G after year 2, −cost + 2G after year 3.
 fn boundary_model(g: f64, cost: f64) -> String {
-    format!(
+    one_theme_model(
         r#"
-[model]
 name = "boundary"
-price_base = "test"
 horizon_years = 3
-discount_rate = 0.0
-scenarios = ["base"]
-
-[[partners]]
-id = "A"
-name = "A"
-
-[[themes]]
-id = "t"
-name = "T"
+discount_rate = 0.0"#,
+        &format!(
+            r#"
 addressable_spend_bn = 10.0
 profile = [0.0, 1.0]
 gross_benefit_bn = {g:?}
-one_off_costs_bn = [{cost:?}, 0.0, 0.0]
-partner_shares = {{ A = 1.0 }}
-"#
+one_off_costs_bn = [{cost:?}, 0.0, 0.0]"#
+        ),
     )
 }
 
@@ -175,11 +142,7 @@ fn breakeven_year_probabilities_count_the_boundary_year() {
     let out = dir.join("out");
     let n = 20_000.0;
     let o = run_ok(
-        bin()
-            .arg("run")
-            .arg(&m)
-            .arg("--dist")
-            .arg(&d)
+        with_files("run", &m, &d)
             .args(["--draws", "20000", "--seed", "9", "--keep-draws"])
             .args(["--format", "json", "--out"])
             .arg(&out),
@@ -219,29 +182,21 @@ fn breakeven_year_probabilities_count_the_boundary_year() {
 /// A model with one theme: profile, discount rate, gross benefit, one-off cost in year 1, own
 /// delay; horizon 5.
 fn delay_model(profile: &str, rate: f64, g: f64, cost: f64, own: f64) -> String {
-    format!(
-        r#"
-[model]
+    one_theme_model(
+        &format!(
+            r#"
 name = "delay"
-price_base = "test"
 horizon_years = 5
-discount_rate = {rate:?}
-scenarios = ["base"]
-
-[[partners]]
-id = "A"
-name = "A"
-
-[[themes]]
-id = "t"
-name = "T"
+discount_rate = {rate:?}"#
+        ),
+        &format!(
+            r#"
 addressable_spend_bn = 10.0
 profile = {profile}
 delay_years = {own:?}
 gross_benefit_bn = {g:?}
-one_off_costs_bn = [{cost:?}, 0.0, 0.0, 0.0, 0.0]
-partner_shares = {{ A = 1.0 }}
-"#
+one_off_costs_bn = [{cost:?}, 0.0, 0.0, 0.0, 0.0]"#
+        ),
     )
 }
 
@@ -335,18 +290,7 @@ fn a_sampled_discount_rate_keeps_the_models_undiscounted_year() {
     let dists = "[[input]]\npath = \"discount_rate\"\nkind = \"uniform\"\nmin = 0.034999999999999\nmax = 0.035\n";
     let set = distfile::load(&m, &[("d.toml".into(), dists.into())]).unwrap();
     let plan = Plan::new(m, 0, set).unwrap();
-    let d = plan
-        .run(
-            &npvrisk::engine::RunOptions {
-                draws: 10,
-                seed: 1,
-                sampler: npvrisk::sampler::SamplerKind::MonteCarlo,
-                block_size: 10,
-                skip_nonfinite: false,
-            },
-            &|_| {},
-        )
-        .unwrap();
+    let d = plan.run(&monte_carlo(10, 1), &|_| {}).unwrap();
     let total = plan.entities.len() - 1;
     for v in &d.outcomes[total * ENTITY_MEASURES.len()] {
         assert!((v - expected).abs() < 1e-9, "{v} vs {expected}");

@@ -3,26 +3,12 @@
 //! `follow` and the repair of a copula matrix, located errors for bad `follow` entries, Shapley
 //! effects under the run's joint distribution, and the driver of a grouped factor.
 
-use npvrisk::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
 use npvrisk::distfile::{self, InputDist};
-use npvrisk::engine::{ENTITY_MEASURES, Plan, RunOptions};
+use npvrisk::engine::{ENTITY_MEASURES, Plan};
 use npvrisk::format::parse_model;
-use npvrisk::model::ModelSpec;
-use npvrisk::sampler::SamplerKind;
 use npvrisk::stats::spearman;
 
-const DEFAULT_DISTS: &str = include_str!("../distributions/ey2013_default.toml");
-
-fn model() -> ModelSpec {
-    parse_model(EY2013_MODEL_FILE, EY2013_MODEL).unwrap()
-}
-
-fn default_plan() -> Plan {
-    let m = model();
-    let set = distfile::load(&m, &[("d.toml".into(), DEFAULT_DISTS.into())]).unwrap();
-    let s = m.scenario_index("base").unwrap();
-    Plan::new(m, s, set).unwrap()
-}
+use crate::{DEFAULT_DISTS, default_plan, ey2013, monte_carlo};
 
 #[test]
 fn the_default_rank_correlations_are_met_on_2_18_draws() {
@@ -30,13 +16,7 @@ fn the_default_rank_correlations_are_met_on_2_18_draws() {
     let c = plan.set.correlation.clone().unwrap();
     assert!(c.notes.is_empty(), "{:?}", c.notes);
     let n = 1u64 << 18;
-    let o = RunOptions {
-        draws: n,
-        seed: 20130110,
-        sampler: SamplerKind::MonteCarlo,
-        block_size: 4096,
-        skip_nonfinite: false,
-    };
+    let o = monte_carlo(n, 20130110);
     let d = plan.run(&o, &|_| {}).unwrap();
     let mut worst: f64 = 0.0;
     for a in 0..c.inputs.len() {
@@ -88,7 +68,7 @@ fn the_default_rank_correlations_are_met_on_2_18_draws() {
 fn at_its_prudent_realisation_the_families_theme_has_its_prudent_costs_and_npv() {
     // The theme's cohort and cashability at their point values (the model's), so that only the
     // group of inputs moving together is away from the scenario.
-    let m = model();
+    let m = ey2013();
     let point = "[[input]]\npath = \"themes.families_complex_needs.cohort\"\nkind = \"fixed\"\nvalue = 117000.0\n\
                  [[input]]\npath = \"themes.families_complex_needs.cashability\"\nkind = \"fixed\"\nvalue = 1.0\n";
     let set = distfile::load(
@@ -170,7 +150,7 @@ fn at_its_prudent_realisation_the_families_theme_has_its_prudent_costs_and_npv()
 #[test]
 fn a_copula_matrix_that_is_not_positive_semi_definite_is_repaired_with_a_note() {
     // The engine tests' one-theme model; only the distributions below matter here.
-    let m = parse_model("linear.toml", crate::engine::LINEAR_MODEL).unwrap();
+    let m = parse_model("linear.toml", &crate::engine::linear_model()).unwrap();
     // A valid rank-correlation matrix (eigenvalues 1.5, 1.5, 0) whose normal-score form
     // 2 sin(π ρ / 6) is not positive semi-definite.
     let dists = r#"
@@ -209,13 +189,7 @@ rank = [[1.0, 0.5, 0.5], [0.5, 1.0, -0.5], [0.5, -0.5, 1.0]]
     // The run uses the repaired matrix; the achieved correlations are what it predicts.
     let plan = Plan::new(m, 0, set).unwrap();
     let n = 100_000u64;
-    let o = RunOptions {
-        draws: n,
-        seed: 3,
-        sampler: SamplerKind::MonteCarlo,
-        block_size: 4096,
-        skip_nonfinite: false,
-    };
+    let o = monte_carlo(n, 3);
     let d = plan.run(&o, &|_| {}).unwrap();
     for a in 0..3 {
         for b in 0..a {
@@ -231,7 +205,7 @@ rank = [[1.0, 0.5, 0.5], [0.5, 1.0, -0.5], [0.5, -0.5, 1.0]]
 }
 
 fn load_err(dists: &str) -> String {
-    let m = model();
+    let m = ey2013();
     match distfile::load(&m, &[("bad.toml".into(), dists.into())]) {
         Ok(_) => panic!("accepted:\n{dists}"),
         Err(e) => e.to_string(),
@@ -305,13 +279,7 @@ fn shapley_effects_of_the_default_use_the_runs_joint_distribution() {
     }
     // The variance they share is the run's (copula included), not the independent one.
     let n = 1u64 << 17;
-    let o = RunOptions {
-        draws: n,
-        seed: 99,
-        sampler: SamplerKind::MonteCarlo,
-        block_size: 4096,
-        skip_nonfinite: false,
-    };
+    let o = monte_carlo(n, 99);
     let d = plan.run(&o, &|_| {}).unwrap();
     let y = &d.outcomes[(plan.entities.len() - 1) * ENTITY_MEASURES.len()];
     let mean = y.iter().sum::<f64>() / n as f64;
@@ -400,19 +368,13 @@ fn grouped_factors_report_their_driver() {
 fn a_later_file_changing_a_correlated_input_keeps_the_copula() {
     // A batch scenario fixes an input with a later file: the other inputs' draws must not
     // change (common random numbers), so the copula solved for the first file is kept.
-    let m = model();
+    let m = ey2013();
     let s = m.scenario_index("base").unwrap();
     let fixed =
         "[[input]]\npath = \"themes.work_skills.delay_years\"\nkind = \"fixed\"\nvalue = 1.0\n";
     let other = "[[input]]\npath = \"themes.work_skills.delay_years\"\nkind = \"discrete\"\nvalues = [0.0, 3.0]\nweights = [0.9, 0.1]\n";
     let base = default_plan();
-    let o = RunOptions {
-        draws: 2000,
-        seed: 5,
-        sampler: SamplerKind::MonteCarlo,
-        block_size: 4096,
-        skip_nonfinite: false,
-    };
+    let o = monte_carlo(2000, 5);
     let d0 = base.run(&o, &|_| {}).unwrap();
     let hsc = base
         .set

@@ -1,23 +1,13 @@
 //! Engine checks: determinism, agreement with the deterministic model, statistical accuracy on a
 //! model with a closed-form answer, correlations, golden values.
 
-use npvrisk::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
 use npvrisk::distfile;
 use npvrisk::engine::{Draws, ENTITY_MEASURES, Plan, RunOptions};
 use npvrisk::format::parse_model;
 use npvrisk::sampler::SamplerKind;
 use npvrisk::stats::{OrderStats, Sorted, mean_sd, spearman};
 
-use crate::{bin, run_ok, temp_dir};
-
-const DEFAULT_DISTS: &str = include_str!("../distributions/ey2013_default.toml");
-
-fn default_plan() -> Plan {
-    let m = parse_model(EY2013_MODEL_FILE, EY2013_MODEL).unwrap();
-    let set = distfile::load(&m, &[("d.toml".into(), DEFAULT_DISTS.into())]).unwrap();
-    let s = m.scenario_index("base").unwrap();
-    Plan::new(m, s, set).unwrap()
-}
+use crate::{bin, default_plan, ey2013, one_theme_model, plan_of, run_ok, temp_dir};
 
 fn opts(draws: u64, sampler: SamplerKind, block: u64) -> RunOptions {
     RunOptions {
@@ -85,27 +75,19 @@ fn the_engine_evaluates_exactly_as_the_deterministic_model() {
 /// One theme, no discounting, profile 1: NPV = 3 G − C with G ~ N(10, 1) and C ~ N(3, 0.5)
 /// (truncated at 0, which at 10 and 6 standard deviations changes nothing measurable), so
 /// NPV ~ N(27, √(9 + 0.25)).
-pub const LINEAR_MODEL: &str = r#"
-[model]
+pub fn linear_model() -> String {
+    one_theme_model(
+        r#"
 name = "linear"
-price_base = "test"
 horizon_years = 3
-discount_rate = 0.0
-scenarios = ["base"]
-
-[[partners]]
-id = "A"
-name = "A"
-
-[[themes]]
-id = "t"
-name = "T"
+discount_rate = 0.0"#,
+        r#"
 addressable_spend_bn = 100.0
 profile = [1.0]
 gross_benefit_bn = 10.0
-one_off_costs_bn = [3.0, 0.0, 0.0]
-partner_shares = { A = 1.0 }
-"#;
+one_off_costs_bn = [3.0, 0.0, 0.0]"#,
+    )
+}
 
 pub const LINEAR_DISTS: &str = r#"
 [[input]]
@@ -125,9 +107,7 @@ min = 0.0
 
 #[test]
 fn a_linear_model_with_normal_inputs_matches_its_closed_form_within_monte_carlo_error() {
-    let m = parse_model("linear.toml", LINEAR_MODEL).unwrap();
-    let set = distfile::load(&m, &[("linear_dists.toml".into(), LINEAR_DISTS.into())]).unwrap();
-    let plan = Plan::new(m, 0, set).unwrap();
+    let plan = plan_of(&linear_model(), LINEAR_DISTS);
     let (mu, sigma) = (27.0, (9.0f64 + 0.25).sqrt());
     let n = 200_000u64;
     for sampler in [
@@ -165,12 +145,10 @@ fn a_linear_model_with_normal_inputs_matches_its_closed_form_within_monte_carlo_
 
 #[test]
 fn achieved_rank_correlation_matches_the_target_within_monte_carlo_error() {
-    let m = parse_model("linear.toml", LINEAR_MODEL).unwrap();
     let dists = format!(
         "{LINEAR_DISTS}\n[correlation]\ninputs = [\"themes.t.gross_benefit_bn\", \"themes.t.one_off_costs_bn[0]\"]\nrank = [[1.0, 0.6], [0.6, 1.0]]\n"
     );
-    let set = distfile::load(&m, &[("c.toml".into(), dists)]).unwrap();
-    let plan = Plan::new(m, 0, set).unwrap();
+    let plan = plan_of(&linear_model(), &dists);
     let n = 100_000u64;
     let d = run_with_threads(&plan, &opts(n, SamplerKind::MonteCarlo, 4096), 2);
     let rho = spearman(&d.inputs[0], &d.inputs[1]);
@@ -516,7 +494,7 @@ value = 1.0
     assert_eq!(npv("partner.council.npv"), 0.6 * e.total.npv);
     assert_eq!(npv("partner.NHS.npv"), 0.4 * e.total.npv);
     // The embedded model: a fixed discount rate at its own 3.5% leaves every NPV unchanged.
-    let m = parse_model(EY2013_MODEL_FILE, EY2013_MODEL).unwrap();
+    let m = ey2013();
     let s = m.scenario_index("base").unwrap();
     let set = distfile::load(
         &m,

@@ -24,11 +24,25 @@ fn fit_ranks_the_exact_metalog_first_and_prints_a_valid_entry() {
     let dir = temp_dir("fit");
     let file = dir.join("fitted.toml");
     std::fs::write(&file, &text).unwrap();
+    // The run draws the input through the expert's quantiles: the share of draws at or below
+    // each is its probability, within four binomial standard errors.
+    let n = 20_000;
     run_ok(
         bin()
-            .args(["run", "tests/data/council.toml", "--draws", "10", "--dist"])
-            .arg(&file),
+            .args(["run", "tests/data/council.toml", "--draws", &n.to_string()])
+            .args(["--seed", "3", "--keep-draws", "--dist"])
+            .arg(&file)
+            .arg("--out")
+            .arg(dir.join("out")),
     );
+    let kept = crate::oracles::Kept::read(&dir.join("out/draws.csv"));
+    let x = kept.col("input:themes.families.delay_years");
+    assert_eq!(x.len(), n);
+    for (p, q) in [(0.1, 0.8), (0.5, 1.0), (0.9, 1.3)] {
+        let share = x.iter().filter(|v| **v <= q).count() as f64 / n as f64;
+        let se = crate::oracles::binomial_se(p, n as f64);
+        assert!((share - p).abs() < 4.0 * se, "P({q}) = {share} vs {p}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -268,9 +268,11 @@ fn guard(target: &str, i: usize, input: &[u8], failures: &mut Vec<String>, f: im
 fn fuzz(iterations: usize, seed: u64) {
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     let mut failures = Vec::new();
-    // Inputs each loader accepted: a fuzzer whose mutations never get past the first check
-    // would test little, so the counts are printed and must not be zero.
+    // Inputs each loader accepted and refused: a fuzzer whose mutations never get past the first
+    // check would test little, nor would one whose mutations break nothing, so the counts are
+    // printed and none may be zero.
     let accepted: [AtomicUsize; 4] = Default::default();
+    let refused: [AtomicUsize; 4] = Default::default();
     let mut g = Gen(seed);
     let ey = model_of("distributions/ey2013.toml");
     let council = model_of("tests/data/council.toml");
@@ -306,6 +308,8 @@ fn fuzz(iterations: usize, seed: u64) {
                 for p in npvrisk::params::all_paths(&spec) {
                     let _ = npvrisk::params::resolve(&spec, &p);
                 }
+            } else {
+                refused[0].fetch_add(1, Relaxed);
             }
         });
     }
@@ -324,10 +328,14 @@ fn fuzz(iterations: usize, seed: u64) {
         let (_, b) = &dists[g.below(dists.len())];
         let m = mutate(&mut g, a, b);
         guard("dists", i, &m, &mut failures, || {
-            let Some(src) = text(name, &m) else { return };
+            let Some(src) = text(name, &m) else {
+                refused[1].fetch_add(1, Relaxed);
+                return;
+            };
             for model in [&ey, &council] {
                 let files = [(name.clone(), src.clone())];
                 let Ok(set) = npvrisk::distfile::load(model, &files) else {
+                    refused[1].fetch_add(1, Relaxed);
                     continue;
                 };
                 accepted[1].fetch_add(1, Relaxed);
@@ -355,6 +363,8 @@ fn fuzz(iterations: usize, seed: u64) {
                 && npvrisk::published::parse_published(name, &src).is_ok()
             {
                 accepted[2].fetch_add(1, Relaxed);
+            } else {
+                refused[2].fetch_add(1, Relaxed);
             }
         });
     }
@@ -390,7 +400,11 @@ fn fuzz(iterations: usize, seed: u64) {
             m
         };
         guard("shard", i, &m, &mut failures, || {
-            if let Ok((h, body)) = npvrisk::shard::decode_body(name, &m) {
+            let decoded = npvrisk::shard::decode_body(name, &m);
+            if decoded.is_err() {
+                refused[3].fetch_add(1, Relaxed);
+            }
+            if let Ok((h, body)) = decoded {
                 accepted[3].fetch_add(1, Relaxed);
                 let _ = npvrisk::shard::identity_mismatch(&identity, &h);
                 let _ = npvrisk::shard::check_parts(&[(name.clone(), &h)]);
@@ -405,8 +419,9 @@ fn fuzz(iterations: usize, seed: u64) {
     }
 
     let accepted = accepted.map(|a| a.into_inner());
+    let refused = refused.map(|a| a.into_inner());
     eprintln!(
-        "fuzz: {iterations} mutations per loader; accepted: models {}, distribution sets {}, published {}, shard headers {}",
+        "fuzz: {iterations} mutations per loader; accepted: models {}, distribution sets {}, published {}, shard headers {}; refused: {refused:?}",
         accepted[0], accepted[1], accepted[2], accepted[3]
     );
     assert!(
@@ -418,6 +433,10 @@ fn fuzz(iterations: usize, seed: u64) {
     assert!(
         accepted.iter().all(|&a| a > 0),
         "some loader accepted no mutated input: {accepted:?}"
+    );
+    assert!(
+        refused.iter().all(|&r| r > 0),
+        "some loader refused no mutated input: {refused:?}"
     );
 }
 

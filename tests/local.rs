@@ -48,39 +48,32 @@ name = "A"
 id = "B"
 name = "B"
 "#;
-    let classic = format!(
-        "{head}{}",
-        r#"
+    // The fields both forms share: timing and the costs other than per member.
+    let theme = r#"
 [[themes]]
 id = "t"
 name = "T"
 addressable_spend_bn = 1.0
 profile = [0.2, 0.6, 1.0]
 delay_years = 0.4
+optimism_bias_cost = 0.1
+one_off_costs_bn = [0.004, 0.001, 0, 0, 0]
+ongoing_costs_bn = [0.0005, 0.0005, 0.0005, 0.0005, 0.0005]"#;
+    let classic = format!(
+        "{head}{theme}{}",
+        r#"
 cohort = 2000
 engagement = 0.7
 benefit_per_engaged_gbp = 9000
 realisation = 0.8
 optimism_bias_benefit = 0.15
-optimism_bias_cost = 0.1
-one_off_costs_bn = [0.004, 0.001, 0, 0, 0]
-ongoing_costs_bn = [0.0005, 0.0005, 0.0005, 0.0005, 0.0005]
 cost_per_engaged_gbp = 2000
 partner_shares = { A = 0.3, B = 0.7 }
 "#
     );
     let outcome = format!(
-        "{head}{}",
+        "{head}{theme}{}",
         r#"
-[[themes]]
-id = "t"
-name = "T"
-addressable_spend_bn = 1.0
-profile = [0.2, 0.6, 1.0]
-delay_years = 0.4
-optimism_bias_cost = 0.1
-one_off_costs_bn = [0.004, 0.001, 0, 0, 0]
-ongoing_costs_bn = [0.0005, 0.0005, 0.0005, 0.0005, 0.0005]
 scaled_cost_bn = 0.0028  # £2,000 × 2,000 × 0.7 engaged at full activity
 cost_shares = { A = 1.0 }
 [[themes.outcomes]]

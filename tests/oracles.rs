@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::{bin, run_ok, temp_dir};
+use crate::{bin, run_ok, temp_dir, with_files};
 
 /// The fixture model. Scenario `low` has G = 0.5, c = 3; `base` has G = 1.5, c = 2. An indicative
 /// theme (NPV 3 × 1 − 0.5 = 2.5, no uncertain input) must stay out of the total and the partners.
@@ -757,11 +757,7 @@ pub fn run_fixture(tag: &str, args: &[&str]) -> (Value, std::path::PathBuf) {
     let (m, d) = fixture_files(&dir);
     let out = dir.join("out");
     let o = run_ok(
-        bin()
-            .arg("run")
-            .arg(&m)
-            .arg("--dist")
-            .arg(&d)
+        with_files("run", &m, &d)
             .args(args)
             .args(["--format", "json", "--out"])
             .arg(&out),
@@ -815,11 +811,7 @@ fn streamed_and_merged_summaries_match_the_closed_form_too() {
     let shards = root.join("shards");
     for k in ["0/2", "1/2"] {
         run_ok(
-            bin()
-                .arg("run")
-                .arg(&m)
-                .arg("--dist")
-                .arg(&d)
+            with_files("run", &m, &d)
                 .args(["--draws", DRAWS, "--seed", "102", "--block-size", "1000"])
                 .args(["--shard", k, "--out"])
                 .arg(&shards),

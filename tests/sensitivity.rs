@@ -1,16 +1,12 @@
-use npvrisk::distfile;
 use npvrisk::engine::Plan;
-use npvrisk::format::parse_model;
 use npvrisk::sensitivity::{self, SensitivityOptions};
 
-use crate::engine::{LINEAR_DISTS, LINEAR_MODEL};
-use crate::{bin, run_expect, run_ok, temp_dir};
+use crate::engine::{LINEAR_DISTS, linear_model};
+use crate::{bin, monte_carlo, one_theme_model, plan_of, run_expect, run_ok, temp_dir, with_files};
 
 /// NPV = 3 G − C with G ~ N(10, 1), C ~ N(3, 0.5) (both truncated at 0, immaterially).
 fn linear_plan() -> Plan {
-    let m = parse_model("linear.toml", LINEAR_MODEL).unwrap();
-    let set = distfile::load(&m, &[("linear_dists.toml".into(), LINEAR_DISTS.into())]).unwrap();
-    Plan::new(m, 0, set).unwrap()
+    plan_of(&linear_model(), LINEAR_DISTS)
 }
 
 #[test]
@@ -80,13 +76,7 @@ fn sobol_indices_of_the_linear_model_cover_their_analytic_values() {
 #[test]
 fn rank_correlations_order_the_inputs_by_influence() {
     let plan = linear_plan();
-    let o = npvrisk::engine::RunOptions {
-        draws: 20_000,
-        seed: 3,
-        sampler: npvrisk::sampler::SamplerKind::MonteCarlo,
-        block_size: 4096,
-        skip_nonfinite: false,
-    };
+    let o = monte_carlo(20_000, 3);
     let d = plan.run(&o, &|_| {}).unwrap();
     let r = sensitivity::rank_correlations(&plan, &d);
     let g = r
@@ -162,27 +152,19 @@ fn sensitivity_bad_input_exits_2_and_leaves_no_files() {
 /// product, so the factors interact. Var(Y) = 9(E[R²]E[C²] − E[R]²E[C]²) = 9(1/9 − 1/16) =
 /// 7/16; V_R = 9 Var(R) E[C]² = 3/16, so S_R = S_C = 3/7, and S_TR = 1 − S_C = 4/7: the
 /// first-order and total indices differ by 1/7, the interaction's share.
-const PRODUCT_MODEL: &str = r#"
-[model]
+fn product_model() -> String {
+    one_theme_model(
+        r#"
 name = "product"
-price_base = "test"
 horizon_years = 1
-discount_rate = 0.0
-scenarios = ["base"]
-
-[[partners]]
-id = "A"
-name = "A"
-
-[[themes]]
-id = "t"
-name = "T"
+discount_rate = 0.0"#,
+        r#"
 addressable_spend_bn = 100.0
 profile = [1.0]
 gross_benefit_bn = 3.0
-one_off_costs_bn = [0.5]
-partner_shares = { A = 1.0 }
-"#;
+one_off_costs_bn = [0.5]"#,
+    )
+}
 
 const PRODUCT_DISTS: &str = r#"
 [[input]]
@@ -223,17 +205,13 @@ fn product_sobol_se(n: f64) -> (f64, f64) {
 fn sensitivity_of_an_interacting_model_matches_its_closed_form_in_every_table() {
     let dir = temp_dir("sens-out");
     let (m, d) = (dir.join("product.toml"), dir.join("product_dists.toml"));
-    std::fs::write(&m, PRODUCT_MODEL).unwrap();
+    std::fs::write(&m, product_model()).unwrap();
     std::fs::write(&d, PRODUCT_DISTS).unwrap();
     let out = dir.join("out");
     let sobol_n: f64 = 4096.0;
     let draws: f64 = 20_000.0;
     let o = run_ok(
-        bin()
-            .arg("sensitivity")
-            .arg(&m)
-            .arg("--dist")
-            .arg(&d)
+        with_files("sensitivity", &m, &d)
             .args([
                 "--draws",
                 "20000",
@@ -372,17 +350,9 @@ fn conditional_cdf_pdf(rho: f64, q: f64, x: f64) -> (f64, f64) {
 
 #[test]
 fn scenario_analysis_matches_the_conditional_medians_of_a_linear_gaussian_model() {
-    use npvrisk::engine::RunOptions;
-    use npvrisk::sampler::SamplerKind;
     let plan = linear_plan();
     let n = 200_000u64;
-    let o = RunOptions {
-        draws: n,
-        seed: 7,
-        sampler: SamplerKind::MonteCarlo,
-        block_size: 4096,
-        skip_nonfinite: false,
-    };
+    let o = monte_carlo(n, 7);
     let d = plan.run(&o, &|_| {}).unwrap();
     let regions = sensitivity::scenario_analysis(&plan, &d);
     // NPV = 3G − C has mean 27 and sd 3.04: no draw is below zero.

@@ -1,25 +1,13 @@
 //! Streamed summaries: the same bits as a summary of the draws in memory, and exact order
 //! statistics (checked against sorting the draws).
 
-use npvrisk::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
-use npvrisk::distfile;
-use npvrisk::engine::{ENTITY_MEASURES, Plan, RunOptions};
-use npvrisk::format::parse_model;
+use npvrisk::engine::{ENTITY_MEASURES, RunOptions};
 use npvrisk::sampler::SamplerKind;
 use npvrisk::stats::{OrderStats, Sorted};
 use npvrisk::stream::{StreamConfig, run_streamed};
 use npvrisk::summary::{FileHash, Metadata, SummaryOptions, summarise};
 
-use crate::{bin, run_expect};
-
-const DEFAULT_DISTS: &str = include_str!("../distributions/ey2013_default.toml");
-
-fn default_plan() -> Plan {
-    let m = parse_model(EY2013_MODEL_FILE, EY2013_MODEL).unwrap();
-    let set = distfile::load(&m, &[("d.toml".into(), DEFAULT_DISTS.into())]).unwrap();
-    let s = m.scenario_index("base").unwrap();
-    Plan::new(m, s, set).unwrap()
-}
+use crate::{bin, default_plan, run_expect};
 
 fn meta(o: &RunOptions) -> Metadata {
     Metadata {

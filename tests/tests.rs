@@ -67,3 +67,63 @@ pub fn run_expect(code: i32, cmd: &mut std::process::Command) -> std::process::O
 pub fn run_ok(cmd: &mut std::process::Command) -> std::process::Output {
     run_expect(0, cmd)
 }
+
+/// `npvrisk SUBCOMMAND MODEL --dist DISTS`, to which a test adds its options.
+pub fn with_files(
+    subcommand: &str,
+    model: &std::path::Path,
+    dists: &std::path::Path,
+) -> std::process::Command {
+    let mut c = bin();
+    c.arg(subcommand).arg(model).arg("--dist").arg(dists);
+    c
+}
+
+/// The default distributions of the embedded model.
+pub const DEFAULT_DISTS: &str = include_str!("../distributions/ey2013_default.toml");
+
+/// The embedded 2013 model.
+pub fn ey2013() -> npvrisk::model::ModelSpec {
+    npvrisk::format::parse_model(
+        npvrisk::calibrate::EY2013_MODEL_FILE,
+        npvrisk::calibrate::EY2013_MODEL,
+    )
+    .unwrap()
+}
+
+/// The embedded model's base scenario with its default distributions.
+pub fn default_plan() -> npvrisk::engine::Plan {
+    let m = ey2013();
+    let set = npvrisk::distfile::load(&m, &[("d.toml".into(), DEFAULT_DISTS.into())]).unwrap();
+    let s = m.scenario_index("base").unwrap();
+    npvrisk::engine::Plan::new(m, s, set).unwrap()
+}
+
+/// The first scenario of the model `model` with the distribution file `dists`.
+pub fn plan_of(model: &str, dists: &str) -> npvrisk::engine::Plan {
+    let m = npvrisk::format::parse_model("m.toml", model).unwrap();
+    let set = npvrisk::distfile::load(&m, &[("d.toml".into(), dists.into())]).unwrap();
+    npvrisk::engine::Plan::new(m, 0, set).unwrap()
+}
+
+/// Options of a plain Monte Carlo run of `draws` draws from `seed`, in blocks of 4096.
+pub fn monte_carlo(draws: u64, seed: u64) -> npvrisk::engine::RunOptions {
+    npvrisk::engine::RunOptions {
+        draws,
+        seed,
+        sampler: npvrisk::sampler::SamplerKind::MonteCarlo,
+        block_size: 4096,
+        skip_nonfinite: false,
+    }
+}
+
+/// A model with one scenario `base`, one partner `A` and one theme `t` (name `T`) that `A`
+/// wholly owns: `model` holds the `[model]` fields besides `price_base` and `scenarios`,
+/// `theme` the theme's fields besides its id, name and partner shares.
+pub fn one_theme_model(model: &str, theme: &str) -> String {
+    format!(
+        "[model]\nprice_base = \"test\"\nscenarios = [\"base\"]\n{model}\n\n\
+         [[partners]]\nid = \"A\"\nname = \"A\"\n\n\
+         [[themes]]\nid = \"t\"\nname = \"T\"\npartner_shares = {{ A = 1.0 }}\n{theme}\n"
+    )
+}
