@@ -292,25 +292,28 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
     let inputs: Vec<Inputs> = scenarios.clone().map(|s| m.inputs(s)).collect();
     let ti_inputs = |s: usize| &inputs[s].themes[ti];
 
+    // A one-value field of the theme, read in each scenario.
+    let scalar = |f: ThemeField, domain: Domain| ParamRef {
+        path: path.into(),
+        target: Target::Theme(ti, f),
+        domain,
+        values: scenarios
+            .clone()
+            .map(|s| vec![read(ti_inputs(s), f)])
+            .collect(),
+    };
+    // A partner's share, named by partner id.
+    let share = |pid: &str, f: &dyn Fn(usize) -> ThemeField| {
+        let pi = m
+            .partners
+            .iter()
+            .position(|p| p.id == pid)
+            .ok_or_else(unknown)?;
+        Ok(scalar(f(pi), Domain::Share))
+    };
     if let Some(l) = &theme.local {
-        let share_ref =
-            |pid: &str, f: &dyn Fn(usize) -> ThemeField, get: &dyn Fn(usize, usize) -> f64| {
-                let pi = m
-                    .partners
-                    .iter()
-                    .position(|p| p.id == pid)
-                    .ok_or_else(unknown)?;
-                Ok::<ParamRef, String>(ParamRef {
-                    path: path.into(),
-                    target: Target::Theme(ti, f(pi)),
-                    domain: Domain::Share,
-                    values: scenarios.clone().map(|s| vec![get(s, pi)]).collect(),
-                })
-            };
         if let Some(pid) = field.strip_prefix("cost_shares.") {
-            return share_ref(pid, &ThemeField::CostShare, &|s, pi| {
-                local_of(ti_inputs(s)).cost_shares[pi]
-            });
+            return share(pid, &ThemeField::CostShare);
         }
         if let Some(rest) = field.strip_prefix("outcomes.") {
             let (oid, of) = rest.split_once('.').ok_or_else(unknown)?;
@@ -320,45 +323,23 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
                 .position(|o| o.id == oid)
                 .ok_or_else(unknown)?;
             if let Some(pid) = of.strip_prefix("agency_shares.") {
-                return share_ref(
-                    pid,
-                    &|pi| ThemeField::Outcome(oi, OutcomeField::AgencyShare(pi)),
-                    &|s, pi| local_of(ti_inputs(s)).outcomes[oi].agency_shares[pi],
-                );
+                return share(pid, &|pi| {
+                    ThemeField::Outcome(oi, OutcomeField::AgencyShare(pi))
+                });
             }
             let (f, dom) = OUTCOME_FIELDS
                 .iter()
                 .find(|(n, _, _)| *n == of)
                 .map(|(_, f, d)| (*f, *d))
                 .ok_or_else(unknown)?;
-            let target = ThemeField::Outcome(oi, f);
-            return Ok(ParamRef {
-                path: path.into(),
-                target: Target::Theme(ti, target),
-                domain: dom,
-                values: scenarios
-                    .map(|s| vec![read(ti_inputs(s), target)])
-                    .collect(),
-            });
+            return Ok(scalar(ThemeField::Outcome(oi, f), dom));
         }
     }
     if let Some(pid) = field.strip_prefix("partner_shares.") {
         if theme.local.is_some() {
             return Err(unknown());
         }
-        let pi = m
-            .partners
-            .iter()
-            .position(|p| p.id == pid)
-            .ok_or_else(unknown)?;
-        return Ok(ParamRef {
-            path: path.into(),
-            target: Target::Theme(ti, ThemeField::Share(pi)),
-            domain: Domain::Share,
-            values: scenarios
-                .map(|s| vec![ti_inputs(s).partner_shares[pi]])
-                .collect(),
-        });
+        return share(pid, &ThemeField::Share);
     }
     // Yearly lists, whole or one element.
     let (name, index) = match field.split_once('[') {
@@ -431,25 +412,14 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
     if !field_names(theme).contains(&name) {
         return Err(unknown());
     }
-    let values = scenarios.map(|s| vec![read(ti_inputs(s), f)]).collect();
-    Ok(ParamRef {
-        path: path.into(),
-        target: Target::Theme(ti, f),
-        domain: dom,
-        values,
-    })
-}
-
-fn local_of(t: &crate::model::ThemeInputs) -> &crate::local::LocalTheme {
-    t.local
-        .as_deref()
-        .expect("outcome paths resolve only on themes that list outcomes")
+    Ok(scalar(f, dom))
 }
 
 fn read(t: &crate::model::ThemeInputs, f: ThemeField) -> f64 {
     if let Some(l) = t.local.as_deref() {
         match f {
             ThemeField::ScaledCost => return l.scaled_cost_bn,
+            ThemeField::CostShare(p) => return l.cost_shares[p],
             ThemeField::Outcome(o, of) => {
                 let o = &l.outcomes[o];
                 return match of {
@@ -480,6 +450,7 @@ fn read(t: &crate::model::ThemeInputs, f: ThemeField) -> f64 {
         ThemeField::OptimismBiasBenefit => t.optimism_bias_benefit,
         ThemeField::OptimismBiasCost => t.optimism_bias_cost,
         ThemeField::ScaledCost => t.scaled_cost,
+        ThemeField::Share(p) => t.partner_shares[p],
         _ => f64::NAN,
     }
 }

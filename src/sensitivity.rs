@@ -521,11 +521,14 @@ pub fn scenario_analysis(plan: &Plan, draws: &Draws) -> Vec<ScenarioRegion> {
     for e in headline_entities(plan) {
         let y = &draws.outcomes[e * ENTITY_MEASURES.len()];
         let below: Vec<usize> = (0..n).filter(|&i| y[i] < 0.0).collect();
+        // The k lowest draws under a total order (value, then draw): selecting them is enough,
+        // the order within them does not matter.
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| y[a].total_cmp(&y[b]).then(a.cmp(&b)));
         let k = n.div_ceil(10);
-        let mut worst = order[..k].to_vec();
-        let worst_bound = y[worst[k - 1]];
+        order.select_nth_unstable_by(k - 1, |&a, &b| y[a].total_cmp(&y[b]).then(a.cmp(&b)));
+        let worst_bound = y[order[k - 1]];
+        order.truncate(k);
+        let mut worst = order;
         worst.sort_unstable();
         for (region, threshold, rows) in [
             ("npv_below_zero", 0.0, below),
