@@ -24,11 +24,11 @@ use npvrisk::sampler::SamplerKind;
 use npvrisk::stats::{OrderStats, Sorted, mean_sd};
 use npvrisk::summary::{self, FileHash, ReviewPoints, SummaryOptions, sha256_hex};
 
-use crate::montecarlo::{
-    check_memory, dist_files, metadata_for, plan_bytes_per_draw, published_points, summary_json,
-    thread_pool,
-};
 use crate::{Failure, Format, out, read};
+use npvrisk::export::summary_json;
+use npvrisk::run::{
+    check_memory, dist_files, metadata_for, plan_bytes_per_draw, published_points, thread_pool,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,7 +161,7 @@ pub fn batch(
     let pool = thread_pool(threads)?;
     match shard {
         None => {
-            crate::montecarlo::lock_out(out_dir)?;
+            npvrisk::run::lock_out(out_dir)?;
             let all: Vec<usize> = (0..p.scenarios.len()).collect();
             let done = compute(&p, &all, &pool)?;
             finish(&p, done, out_dir, format)
@@ -208,7 +208,7 @@ pub fn merge(
     format: Format,
 ) -> Result<(), Failure> {
     let p = prepare(manifest)?;
-    crate::montecarlo::lock_out(out_dir)?;
+    npvrisk::run::lock_out(out_dir)?;
     let dir_name = shards_dir.display().to_string();
     let entries = std::fs::read_dir(shards_dir)
         .map_err(|e| Failure::Input(format!("cannot read folder `{dir_name}`: {e}")))?;
@@ -844,17 +844,17 @@ pub fn slurm_script(
     npvrisk: &str,
 ) -> Result<String, Failure> {
     let p = prepare(manifest)?;
-    let word = |s: &str| crate::montecarlo::script_word(s);
+    let word = |s: &str| crate::slurm::script_word(s);
     let (m, out, bin) = (
         word(&manifest.display().to_string()),
         word(&dir.display().to_string()),
         word(npvrisk),
     );
-    let out_p = crate::montecarlo::sh_quote(&dir.display().to_string());
+    let out_p = crate::slurm::sh_quote(&dir.display().to_string());
     let merge_cmd = format!(
         "{} batch {} --merge {out_p}/shards --out {out_p}",
-        crate::montecarlo::sh_quote(npvrisk),
-        crate::montecarlo::sh_quote(&manifest.display().to_string())
+        crate::slurm::sh_quote(npvrisk),
+        crate::slurm::sh_quote(&manifest.display().to_string())
     );
     Ok(format!(
         r#"#!/bin/bash

@@ -79,6 +79,52 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// Why a command of the library failed: bad input (the user can fix it; exit code 2), an
+/// internal or environment failure (exit 1), or a run stopped by Ctrl-C or SIGTERM after saving
+/// its work (exit 130). Each message is complete as it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// Bad input or usage.
+    Input(String),
+    /// A bug or an environment failure.
+    Internal(String),
+    /// Stopped after saving its work; `saved` says what is saved and where.
+    Interrupted {
+        saved: String,
+        dir: std::path::PathBuf,
+    },
+}
+
+impl Error {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Input(_) => 2,
+            Error::Internal(_) => 1,
+            Error::Interrupted { .. } => 130,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Input(m) | Error::Internal(m) => write!(f, "{m}"),
+            Error::Interrupted { saved, dir } => {
+                write!(f, "interrupted: {saved} are saved in `{}`", dir.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<InputError> for Error {
+    fn from(e: InputError) -> Self {
+        Error::Input(e.to_string())
+    }
+}
+
 /// 1-based line and column (in characters) of byte `offset` in `src`.
 pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(src.len());

@@ -14,10 +14,12 @@ use npvrisk::format::parse_model;
 use npvrisk::model::ModelSpec;
 use npvrisk::output::write_atomic;
 use npvrisk::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_published};
+use npvrisk::run::{RunSpec, SensSpec};
+use npvrisk::sampler::SamplerKind;
 use npvrisk::{reproduce, text};
 
 mod batch;
-mod montecarlo;
+mod slurm;
 mod validate;
 
 #[derive(Parser)]
@@ -196,8 +198,9 @@ enum Command {
     Man,
 }
 
+/// The options every command that runs the model takes.
 #[derive(clap::Args, Clone)]
-struct RunArgs {
+struct CommonArgs {
     /// Model file (default: the embedded 2013 model).
     model: Option<PathBuf>,
     /// Distribution file; repeatable. On the embedded model they are overlaid on its default
@@ -209,10 +212,10 @@ struct RunArgs {
     #[arg(long)]
     no_default_dists: bool,
     /// Number of draws.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = npvrisk::run::DEFAULT_DRAWS)]
     draws: u64,
     /// Seed of the random numbers.
-    #[arg(long, default_value_t = 20130110)]
+    #[arg(long, default_value_t = npvrisk::run::DEFAULT_SEED)]
     seed: u64,
     /// How the uniforms are drawn.
     #[arg(long, value_enum, default_value_t = SamplerArg::Mc)]
@@ -220,15 +223,6 @@ struct RunArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
-    /// Keep doubling the draws until every reported NPV percentile of the headline themes and
-    /// the total has a standard error below this (up to --max-draws): money (`5m`, `£5m`,
-    /// `0.005bn`), or relative (`0.001`, `0.1%`) to the larger of the percentile and the NPV's
-    /// standard deviation.
-    #[arg(long)]
-    precision: Option<npvrisk::summary::Precision>,
-    /// Upper limit of draws for --precision.
-    #[arg(long, default_value_t = 10_000_000)]
-    max_draws: u64,
     /// Scenario whose point values the inputs without a distribution take (default: `base` if
     /// the model has it, else its last scenario).
     #[arg(long)]
@@ -239,9 +233,6 @@ struct RunArgs {
     /// Output format of the summary on stdout (`xlsx`: a workbook in --out).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Also write every draw's inputs and outcomes (draws.csv) to --out.
-    #[arg(long)]
-    keep_draws: bool,
     /// Percentiles to report, comma-separated, each in (0, 1).
     #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.5,0.9,0.95")]
     percentiles: Vec<f64>,
@@ -257,6 +248,25 @@ struct RunArgs {
     /// Count and skip draws whose outcome is not finite instead of stopping.
     #[arg(long)]
     skip_nonfinite: bool,
+}
+
+/// `run` and `throughput`: the common options and those of how a run is executed.
+#[derive(clap::Args, Clone)]
+struct RunArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Keep doubling the draws until every reported NPV percentile of the headline themes and
+    /// the total has a standard error below this (up to --max-draws): money (`5m`, `£5m`,
+    /// `0.005bn`), or relative (`0.001`, `0.1%`) to the larger of the percentile and the NPV's
+    /// standard deviation.
+    #[arg(long)]
+    precision: Option<npvrisk::summary::Precision>,
+    /// Upper limit of draws for --precision.
+    #[arg(long, default_value_t = npvrisk::run::DEFAULT_MAX_DRAWS)]
+    max_draws: u64,
+    /// Also write every draw's inputs and outcomes (draws.csv) to --out.
+    #[arg(long)]
+    keep_draws: bool,
     /// Do not keep the draws: compute the summary in passes over the blocks, regenerating the
     /// draws each pass, in memory bounded whatever `--draws`. The summary is the same bits as
     /// with the draws in memory. Chosen automatically when the draws would not fit in 4 GiB.
@@ -292,7 +302,7 @@ struct RunArgs {
 #[derive(clap::Args, Clone)]
 struct SensArgs {
     #[command(flatten)]
-    run: RunArgs,
+    common: CommonArgs,
     /// Which analyses to run.
     #[arg(long, value_enum, default_value_t = Method::All)]
     method: Method,
@@ -357,14 +367,121 @@ enum Format {
     Xlsx,
 }
 
-/// Why the command failed, which decides the exit code.
-enum Failure {
-    /// Bad input or usage: exit 2.
-    Input(String),
-    /// A bug or an environment failure: exit 1.
-    Internal(String),
-    /// Stopped by Ctrl-C or SIGTERM after saving its work: exit 130.
-    Interrupted,
+/// Why the command failed, which decides the exit code ([`npvrisk::error::Error::exit_code`]).
+use npvrisk::error::Error as Failure;
+
+impl From<Format> for npvrisk::export::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Table => npvrisk::export::Format::Table,
+            Format::Json => npvrisk::export::Format::Json,
+            Format::Csv => npvrisk::export::Format::Csv,
+            Format::Xlsx => npvrisk::export::Format::Xlsx,
+        }
+    }
+}
+
+impl CommonArgs {
+    /// The run these options describe, executed in memory (or streamed) in one process.
+    fn spec(self) -> RunSpec {
+        RunSpec {
+            model: self.model,
+            dist: self.dist,
+            no_default_dists: self.no_default_dists,
+            draws: self.draws,
+            seed: self.seed,
+            sampler: match self.sampler {
+                SamplerArg::Mc => SamplerKind::MonteCarlo,
+                SamplerArg::Lhs => SamplerKind::LatinHypercube,
+                SamplerArg::Sobol => SamplerKind::Sobol,
+            },
+            threads: self.threads,
+            scenario: self.scenario,
+            out: self.out,
+            format: self.format.into(),
+            percentiles: self.percentiles,
+            interval: self.interval,
+            thresholds: self.thresholds,
+            block_size: self.block_size,
+            skip_nonfinite: self.skip_nonfinite,
+            ..RunSpec::default()
+        }
+    }
+}
+
+impl RunArgs {
+    /// The run specification: the shard comes from `--shard`, else from Slurm's array variables.
+    fn spec(self) -> Result<RunSpec, Failure> {
+        let shard = shard_from(self.shard.as_deref())?;
+        #[cfg(feature = "mpi")]
+        let mpi = self.mpi;
+        #[cfg(not(feature = "mpi"))]
+        let mpi = false;
+        Ok(RunSpec {
+            precision: self.precision,
+            max_draws: self.max_draws,
+            keep_draws: self.keep_draws,
+            stream: self.stream,
+            pass: self.pass,
+            shard,
+            checkpoint: self.checkpoint,
+            resume: self.resume,
+            mpi,
+            ..self.common.spec()
+        })
+    }
+}
+
+impl SensArgs {
+    fn spec(self) -> SensSpec {
+        SensSpec {
+            run: self.common.spec(),
+            method: match self.method {
+                Method::Tornado => npvrisk::run::Method::Tornado,
+                Method::Switching => npvrisk::run::Method::Switching,
+                Method::Rank => npvrisk::run::Method::Rank,
+                Method::Sobol => npvrisk::run::Method::Sobol,
+                Method::All => npvrisk::run::Method::All,
+            },
+            levels: self.levels,
+            sobol_n: self.sobol_n,
+            bootstrap: self.bootstrap,
+            confidence: self.confidence,
+        }
+    }
+}
+
+/// The shard given as `--shard` (`K/N`), else by Slurm's array variables, else none.
+fn shard_from(shard: Option<&str>) -> Result<Option<(u64, u64)>, Failure> {
+    if let Some(s) = shard {
+        return npvrisk::shard::parse_shard(s)
+            .map(Some)
+            .map_err(Failure::Input);
+    }
+    let var = |n: &str| std::env::var(n).ok();
+    match (var("SLURM_ARRAY_TASK_ID"), var("SLURM_ARRAY_TASK_COUNT")) {
+        (Some(id), Some(count)) => {
+            let min = var("SLURM_ARRAY_TASK_MIN")
+                .and_then(|m| m.parse::<u64>().ok())
+                .unwrap_or(0);
+            let id: u64 = id.parse().map_err(|_| {
+                Failure::Input(format!("SLURM_ARRAY_TASK_ID = {id:?}: not a whole number"))
+            })?;
+            let k = id.checked_sub(min).ok_or_else(|| {
+                Failure::Input(format!(
+                    "SLURM_ARRAY_TASK_ID = {id} is below SLURM_ARRAY_TASK_MIN = {min}"
+                ))
+            })?;
+            npvrisk::shard::parse_shard(&format!("{k}/{count}"))
+                .map(Some)
+                .map_err(|e| {
+                    Failure::Input(format!(
+                        "{e} (from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT)"
+                    ))
+                })
+        }
+        _ => Ok(None),
+    }
 }
 
 /// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
@@ -409,23 +526,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .expect("run parses")
     };
     match cli.command.unwrap_or_else(default_run) {
-        Command::Run(args) => montecarlo::run(args),
-        Command::Throughput(args) => montecarlo::throughput(args),
-        Command::Sensitivity(args) => montecarlo::sensitivity(args),
-        Command::Report(args) => montecarlo::report(args),
+        Command::Run(args) => out(&npvrisk::run::run(&args.spec()?)?),
+        Command::Throughput(args) => out(&npvrisk::run::throughput(&args.spec()?)?),
+        Command::Sensitivity(args) => out(&npvrisk::run::sensitivity(&args.spec())?),
+        Command::Report(args) => out(&npvrisk::run::report(&args.spec())?),
         Command::Merge {
             shards,
             next_pass,
-            out,
+            out: dir,
             format,
-        } => {
-            if format == Format::Xlsx {
-                return Err(Failure::Input(
-                    "`merge --format xlsx`: a merge writes summary.json and summary.csv; use table, json or csv".into(),
-                ));
-            }
-            montecarlo::merge(&shards, out.as_deref(), format, next_pass.as_deref())
-        }
+        } => out(&npvrisk::run::merge(
+            &shards,
+            dir.as_deref(),
+            format.into(),
+            next_pass.as_deref(),
+        )?),
         Command::Slurm {
             shards,
             out: dir,
@@ -471,7 +586,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     e.to_string().lines().next().unwrap_or("")
                 ))
             })?;
-            out(&montecarlo::slurm_script(
+            out(&slurm::slurm_script(
                 shards,
                 &dir,
                 cpus_per_task,
@@ -496,7 +611,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 dir.as_deref(),
                 threads,
                 format,
-                montecarlo::shard_from(shard.as_deref())?,
+                shard_from(shard.as_deref())?,
             ),
         },
         Command::Reproduce {
@@ -597,8 +712,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let files = [
                 (EY2013_MODEL_FILE, EY2013_MODEL, "the 2013 model"),
                 (
-                    montecarlo::EY2013_DISTS_FILE,
-                    montecarlo::EY2013_DISTS,
+                    npvrisk::run::EY2013_DISTS_FILE,
+                    npvrisk::run::EY2013_DISTS,
                     "its default distributions",
                 ),
                 (
@@ -680,14 +795,18 @@ fn main() -> ExitCode {
     npvrisk::output::set_quiet(cli.quiet);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Input(m)) => {
-            eprintln!("error: {m}");
-            ExitCode::from(2)
+        Err(e @ Failure::Interrupted { .. }) => {
+            // The same command with --resume in place of --checkpoint continues the run.
+            let mut cmd: Vec<String> = std::env::args().collect();
+            if let Some(i) = cmd.iter().position(|x| x == "--checkpoint") {
+                cmd[i] = "--resume".into();
+            }
+            eprintln!("{e}\nhint: resume with `{}`", cmd.join(" "));
+            ExitCode::from(e.exit_code())
         }
-        Err(Failure::Internal(m)) => {
-            eprintln!("error: {m}");
-            ExitCode::from(1)
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
         }
-        Err(Failure::Interrupted) => ExitCode::from(130),
     }
 }

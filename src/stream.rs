@@ -1290,8 +1290,6 @@ pub enum StreamError {
     },
     /// An internal inconsistency (e.g. shards or passes that disagree).
     Inconsistent(String),
-    /// Stopped on purpose before the next pass (its plan was written for shards to run).
-    Stopped(String),
 }
 
 impl std::fmt::Display for StreamError {
@@ -1301,7 +1299,7 @@ impl std::fmt::Display for StreamError {
             StreamError::NoDraws { skipped } => {
                 write!(f, "all {skipped} draws gave non-finite outcomes")
             }
-            StreamError::Inconsistent(m) | StreamError::Stopped(m) => write!(f, "{m}"),
+            StreamError::Inconsistent(m) => write!(f, "{m}"),
         }
     }
 }
@@ -1312,87 +1310,156 @@ impl From<RunError> for StreamError {
     }
 }
 
-/// Runs a later pass over every block of the run with the given grids, merged.
-pub type MorePasses<'a> = dyn FnMut(&[Grid]) -> Result<Vec<ColPass>, StreamError> + 'a;
-
-/// Finish a summary from merged pass-1 statistics, running any further passes with `more`
-/// (which gets the grids and returns the merged results over every block).
-#[allow(clippy::too_many_arguments)]
-pub fn finish(
-    plan: &Plan,
-    setup: &Setup,
+/// The passes after pass 1 of a run, as a loop its caller drives: `next` gives the grids of the
+/// next pass (none when every wanted order statistic is known), the caller runs that pass over
+/// every block however it runs blocks (in this process, on shards, on MPI ranks, from a
+/// checkpoint, or from files) and hands the merged results to `apply`; `finish` assembles the
+/// summary. Nothing here does I/O or decides when to stop: a caller that only plans the next pass
+/// (`merge --next-pass`) stops after `next`.
+pub struct Passes<'a> {
+    plan: &'a Plan,
+    setup: &'a Setup,
     first: First,
+    res: Resolver,
     blocks: u64,
     meta: Metadata,
-    o: &SummaryOptions,
-    extra: &ReviewPoints,
-    cfg: &StreamConfig,
-    more: &mut MorePasses,
-) -> Result<(Summary, u32), StreamError> {
-    if first.kept == 0 {
-        return Err(StreamError::NoDraws {
-            skipped: first.skipped,
-        });
-    }
-    let n = first.kept;
-    let ranks = if n == meta.draws {
-        setup.queries.ranks.clone()
-    } else {
-        queries(plan, n, o, extra).ranks
-    };
-    let mut first = first;
-    let mut res = Resolver::new(&mut first, &ranks, &setup.grids);
-    while let Some(grids) = res.next(cfg) {
-        let r = more(&grids)?;
-        res.apply(&grids, r).map_err(StreamError::Inconsistent)?;
-    }
-    let passes = res.passes();
-    let mut moments = Vec::new();
-    let mut resolved = Vec::new();
-    for (c, ts) in first.cols.into_iter().zip(res.targets) {
-        let m = Tree::root(&c.tree.nodes, blocks).ok_or_else(|| {
-            StreamError::Inconsistent("the blocks' moments do not cover the run".into())
-        })?;
-        moments.push(m.mean_sd());
-        resolved.push(Resolved {
-            n: n as usize,
-            at: ts
-                .into_iter()
-                .map(|(r, v)| (r, v.expect("resolved")))
-                .collect(),
-            le: c.le,
-            lt: c.lt,
-        });
-    }
-    let cs = ColumnStats {
-        stats: resolved.iter().map(|r| r as &dyn OrderStats).collect(),
-        moments,
-        delay_whole: &first.delay_whole,
-        breakeven: &first.breakeven,
-    };
-    let corr = match setup.corr_rows {
-        Some(rows) => correlation(plan, &setup.pilot, rows),
-        None if plan.set.correlation.is_none() => None,
-        None => {
-            return Err(StreamError::Inconsistent(
-                "the pilot holds no correlation sample (a shard's pilot cannot finish a summary)"
-                    .into(),
-            ));
+    o: &'a SummaryOptions,
+    extra: &'a ReviewPoints,
+    cfg: &'a StreamConfig,
+}
+
+impl<'a> Passes<'a> {
+    /// Start from merged pass-1 statistics over `blocks` blocks.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        plan: &'a Plan,
+        setup: &'a Setup,
+        first: First,
+        blocks: u64,
+        meta: Metadata,
+        o: &'a SummaryOptions,
+        extra: &'a ReviewPoints,
+        cfg: &'a StreamConfig,
+    ) -> Result<Passes<'a>, StreamError> {
+        if first.kept == 0 {
+            return Err(StreamError::NoDraws {
+                skipped: first.skipped,
+            });
         }
-    };
-    Ok((
-        summary::assemble(
+        let n = first.kept;
+        let ranks = if n == meta.draws {
+            setup.queries.ranks.clone()
+        } else {
+            queries(plan, n, o, extra).ranks
+        };
+        let mut first = first;
+        let res = Resolver::new(&mut first, &ranks, &setup.grids);
+        Ok(Passes {
             plan,
-            &cs,
-            corr,
-            n as usize,
-            first.skipped as usize,
+            setup,
+            first,
+            res,
+            blocks,
             meta,
             o,
             extra,
-        ),
-        passes,
-    ))
+            cfg,
+        })
+    }
+
+    /// The grids of the next pass, or none when the summary can be finished.
+    pub fn next(&self) -> Option<Vec<Grid>> {
+        self.res.next(self.cfg)
+    }
+
+    /// Take a pass's results over every block (merged), run with the grids `next` gave.
+    pub fn apply(&mut self, grids: &[Grid], results: Vec<ColPass>) -> Result<(), StreamError> {
+        self.res
+            .apply(grids, results)
+            .map_err(StreamError::Inconsistent)
+    }
+
+    /// Run every remaining pass with `pass` (the grids in, the merged results over every block
+    /// out) and finish: the one loop every way of running passes shares.
+    pub fn run<E, F>(mut self, pass: &mut F) -> Result<(Summary, u32), E>
+    where
+        E: From<StreamError>,
+        F: FnMut(&[Grid]) -> Result<Vec<ColPass>, E>,
+    {
+        while let Some(grids) = self.next() {
+            let r = pass(&grids)?;
+            self.apply(&grids, r)?;
+        }
+        Ok(self.finish()?)
+    }
+
+    /// The summary, once `next` gives no further pass; and the number of passes made.
+    pub fn finish(self) -> Result<(Summary, u32), StreamError> {
+        let Passes {
+            plan,
+            setup,
+            first,
+            res,
+            blocks,
+            meta,
+            o,
+            extra,
+            cfg,
+        } = self;
+        if res.next(cfg).is_some() {
+            return Err(StreamError::Inconsistent(
+                "the summary was finished before its last pass".into(),
+            ));
+        }
+        let n = first.kept;
+        let passes = res.passes();
+        let mut moments = Vec::new();
+        let mut resolved = Vec::new();
+        for (c, ts) in first.cols.into_iter().zip(res.targets) {
+            let m = Tree::root(&c.tree.nodes, blocks).ok_or_else(|| {
+                StreamError::Inconsistent("the blocks' moments do not cover the run".into())
+            })?;
+            moments.push(m.mean_sd());
+            resolved.push(Resolved {
+                n: n as usize,
+                at: ts
+                    .into_iter()
+                    .map(|(r, v)| (r, v.expect("resolved")))
+                    .collect(),
+                le: c.le,
+                lt: c.lt,
+            });
+        }
+        let cs = ColumnStats {
+            stats: resolved.iter().map(|r| r as &dyn OrderStats).collect(),
+            moments,
+            delay_whole: &first.delay_whole,
+            breakeven: &first.breakeven,
+        };
+        let corr = match setup.corr_rows {
+            Some(rows) => correlation(plan, &setup.pilot, rows),
+            None if plan.set.correlation.is_none() => None,
+            None => {
+                return Err(StreamError::Inconsistent(
+                    "the pilot holds no correlation sample (a shard's pilot cannot finish a summary)"
+                        .into(),
+                ));
+            }
+        };
+        Ok((
+            summary::assemble(
+                plan,
+                &cs,
+                corr,
+                n as usize,
+                first.skipped as usize,
+                meta,
+                o,
+                extra,
+            ),
+            passes,
+        ))
+    }
 }
 
 /// Number of blocks of a run described by its metadata.
@@ -1418,17 +1485,8 @@ pub fn summarise_draws(
     let pilot = d.clone_rows(pilot_rows(d, PILOT_DRAWS));
     let setup = Setup::new(plan, meta.draws, pilot, true, o, extra, &cfg);
     let first = setup.first_pass(plan, &src, 0, blocks)?;
-    let r = finish(
-        plan,
-        &setup,
-        first,
-        blocks,
-        meta,
-        o,
-        extra,
-        &cfg,
-        &mut |g| Ok(pass(plan, &src, g, 0, blocks)?),
-    )?;
+    let r = Passes::new(plan, &setup, first, blocks, meta, o, extra, &cfg)?
+        .run(&mut |g| -> Result<_, StreamError> { Ok(pass(plan, &src, g, 0, blocks)?) })?;
     Ok(r.0)
 }
 
@@ -1473,9 +1531,8 @@ pub fn run_streamed(
     if pilot_blocks < blocks {
         first.merge(setup.first_pass(plan, &src, pilot_blocks, blocks)?);
     }
-    finish(plan, &setup, first, blocks, meta, o, extra, cfg, &mut |g| {
-        Ok(pass(plan, &src, g, 0, blocks)?)
-    })
+    Passes::new(plan, &setup, first, blocks, meta, o, extra, cfg)?
+        .run(&mut |g| Ok(pass(plan, &src, g, 0, blocks)?))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ use npvrisk::distfile;
 use npvrisk::format::parse_model;
 use npvrisk::model::ModelSpec;
 
-use crate::montecarlo::dist_files;
 use crate::{Failure, batch, read};
+use npvrisk::run::dist_files;
 
 /// What a file is, from its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -159,17 +159,31 @@ fn every_option_has_help_and_unsupported_combinations_are_refused() {
             "{args:?}"
         );
     }
+    // Every way of running that ends in a summary writes the workbook it asks for (one exporter):
+    // a checkpointed run as a plain one. A shard ends in a shard file, not a summary: refused.
     let ck = dir.join("ck");
-    let out = run_expect(
-        2,
+    run_ok(
         bin()
             .args(["run", "--draws", "100", "--format", "xlsx", "--out"])
             .arg(dir.join("o"))
             .arg("--checkpoint")
             .arg(&ck),
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--checkpoint"));
-    assert!(!ck.exists(), "a refused run created its checkpoint folder");
+    let book = std::fs::read(dir.join("o/summary.xlsx")).expect("a checkpointed run's workbook");
+    assert!(book.starts_with(b"PK"), "summary.xlsx is not a zip file");
+    let out = run_expect(
+        2,
+        bin()
+            .args([
+                "run", "--draws", "100", "--format", "xlsx", "--shard", "0/2", "--out",
+            ])
+            .arg(dir.join("s")),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shard"));
+    assert!(
+        !dir.join("s").exists(),
+        "a refused shard created its folder"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

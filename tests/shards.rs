@@ -78,6 +78,21 @@ fn shards_merged_in_any_order_give_the_single_process_summary_byte_for_byte() {
                 "{n} shards, order {i}"
             );
         }
+        // A merge writes the workbook as a single run does (one exporter for every command).
+        let out = dir.join(format!("x{n}"));
+        run_ok(
+            bin()
+                .arg("merge")
+                .args(&files)
+                .args(["--format", "xlsx", "--out"])
+                .arg(&out),
+        );
+        assert!(
+            std::fs::read(out.join("summary.xlsx"))
+                .unwrap()
+                .starts_with(b"PK")
+        );
+        assert!(without_timing(&out.join("summary.json")) == reference);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

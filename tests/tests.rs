@@ -26,6 +26,8 @@ mod local;
 mod oracles;
 /// Distribution files overlaid on the defaults; `defaults` and `validate` on every kind of file.
 mod overlays;
+/// The run pipeline called as a library: every execution gives the same bits; typed errors.
+mod pipeline;
 /// Bad input and faults: no panic, no abort, nothing written outside `--out`, no silent NaN.
 mod reliability;
 /// The 2013 reproduction: calibration, committed results, figures that must stay reproduced.

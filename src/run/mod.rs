@@ -1,26 +1,121 @@
-//! The `run` subcommand: loads the model and distributions, runs the engine with a progress bar,
-//! prints the summary and writes the output folder.
+//! The run pipeline: a [`RunSpec`] built once from the command line (or by a program), and the
+//! ways of executing it — draws held in memory, streamed over passes, a shard of a cluster run, a
+//! checkpointed (resumable) run, MPI ranks, and the merge of shard files — which all end in one
+//! [`Passes`](crate::stream::Passes) loop and one exporter ([`crate::export`]). Every function
+//! returns what the command prints, or a typed [`Error`]; nothing here parses arguments or exits.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use npvrisk::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
-use npvrisk::distfile;
-use npvrisk::engine::{Plan, RunOptions};
-use npvrisk::output::write_atomic;
-use npvrisk::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_published};
-use npvrisk::sampler::SamplerKind;
-use npvrisk::stream::{ColPass, First, Grid, Regenerate, Setup, StreamConfig, StreamError};
-use npvrisk::summary::{self, FileHash, Metadata, ReviewPoints, SummaryOptions};
-use npvrisk::text;
+use crate::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
+use crate::distfile;
+use crate::engine::{Plan, RunOptions};
+pub use crate::error::Error;
+use crate::export::{self, Format};
+use crate::output::write_atomic;
+use crate::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_published};
+use crate::sampler::SamplerKind;
+use crate::stream::{ColPass, First, Grid, Passes, Regenerate, Setup, StreamConfig, StreamError};
+use crate::summary::{self, FileHash, Metadata, ReviewPoints, SummaryOptions};
+use crate::text;
 
-use crate::{Failure, Format, RunArgs, SamplerArg, out, read};
+type Failure = Error;
 
 /// The embedded default distribution set for the embedded model.
-pub const EY2013_DISTS: &str = include_str!("../distributions/ey2013_default.toml");
+pub const EY2013_DISTS: &str = include_str!("../../distributions/ey2013_default.toml");
 pub const EY2013_DISTS_FILE: &str = "distributions/ey2013_default.toml";
 
-fn check_options(a: &RunArgs) -> Result<(), Failure> {
+/// Default number of draws of a run.
+pub const DEFAULT_DRAWS: u64 = 200_000;
+/// Default seed.
+pub const DEFAULT_SEED: u64 = 20130110;
+/// Default reported percentiles.
+pub const DEFAULT_PERCENTILES: [f64; 5] = [0.05, 0.1, 0.5, 0.9, 0.95];
+/// Default level of the central interval.
+pub const DEFAULT_INTERVAL: f64 = 0.9;
+/// Default upper limit of draws for a run to a precision.
+pub const DEFAULT_MAX_DRAWS: u64 = 10_000_000;
+
+/// Everything that defines a run and how it is executed, built once.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// Model file (none: the embedded 2013 model).
+    pub model: Option<PathBuf>,
+    /// Distribution files, in overlay order.
+    pub dist: Vec<PathBuf>,
+    /// Start the embedded model from no distributions.
+    pub no_default_dists: bool,
+    pub draws: u64,
+    pub seed: u64,
+    pub sampler: SamplerKind,
+    /// Worker threads (none: all cores).
+    pub threads: Option<usize>,
+    /// Keep doubling the draws until the percentiles' standard errors are below this.
+    pub precision: Option<summary::Precision>,
+    pub max_draws: u64,
+    /// Scenario whose point values the inputs without a distribution take.
+    pub scenario: Option<String>,
+    /// Output folder.
+    pub out: Option<PathBuf>,
+    pub format: Format,
+    /// Write every draw to the output folder.
+    pub keep_draws: bool,
+    pub percentiles: Vec<f64>,
+    pub interval: f64,
+    pub thresholds: Vec<f64>,
+    pub block_size: u64,
+    pub skip_nonfinite: bool,
+    /// Summarise in passes without keeping the draws.
+    pub stream: bool,
+    /// With `shard`: the plan of a later pass (from `merge --next-pass`).
+    pub pass: Option<PathBuf>,
+    /// Compute only shard K of N.
+    pub shard: Option<(u64, u64)>,
+    /// Save progress to this folder.
+    pub checkpoint: Option<PathBuf>,
+    /// Resume from this folder.
+    pub resume: Option<PathBuf>,
+    /// Run as one rank of an MPI job (`--features mpi`).
+    pub mpi: bool,
+}
+
+impl Default for RunSpec {
+    fn default() -> Self {
+        RunSpec {
+            model: None,
+            dist: Vec::new(),
+            no_default_dists: false,
+            draws: DEFAULT_DRAWS,
+            seed: DEFAULT_SEED,
+            sampler: SamplerKind::MonteCarlo,
+            threads: None,
+            precision: None,
+            max_draws: DEFAULT_MAX_DRAWS,
+            scenario: None,
+            out: None,
+            format: Format::Table,
+            keep_draws: false,
+            percentiles: DEFAULT_PERCENTILES.to_vec(),
+            interval: DEFAULT_INTERVAL,
+            thresholds: Vec::new(),
+            block_size: crate::engine::DEFAULT_BLOCK,
+            skip_nonfinite: false,
+            stream: false,
+            pass: None,
+            shard: None,
+            checkpoint: None,
+            resume: None,
+            mpi: false,
+        }
+    }
+}
+
+/// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
+fn read(path: &Path) -> Result<String, Error> {
+    crate::input::read_text(path).map_err(Error::Input)
+}
+
+fn check_options(a: &RunSpec) -> Result<(), Failure> {
     let bad = |m: String| Err(Failure::Input(m));
     if a.draws == 0 {
         return bad("`--draws` = 0: must be at least 1".into());
@@ -39,30 +134,11 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
     if a.block_size == 0 {
         return bad("`--block-size` = 0: must be at least 1".into());
     }
-    if a.format == Format::Xlsx && a.out.is_none() {
+    export::check(a.format, a.out.as_deref())?;
+    if a.format == Format::Xlsx && a.shard.is_some() {
         return bad(
-            "`--format xlsx` writes a workbook into the output folder: give `--out DIR`".into(),
+            "`--format xlsx` with `--shard`: a shard writes a shard file, not a summary; give the format to `npvrisk merge`".into(),
         );
-    }
-    if a.format == Format::Xlsx {
-        #[cfg(feature = "mpi")]
-        let mpi = a.mpi;
-        #[cfg(not(feature = "mpi"))]
-        let mpi = false;
-        let how = if a.checkpoint.is_some() || a.resume.is_some() {
-            Some("--checkpoint/--resume")
-        } else if a.shard.is_some() {
-            Some("--shard")
-        } else if mpi {
-            Some("--mpi")
-        } else {
-            None
-        };
-        if let Some(how) = how {
-            return bad(format!(
-                "`--format xlsx` is not written by a run with `{how}`: use table, json or csv (summary.json and summary.csv are in --out), or `npvrisk report` for a workbook"
-            ));
-        }
     }
     if a.keep_draws && a.stream {
         return bad("`--keep-draws` writes every draw, `--stream` keeps none: choose one".into());
@@ -80,25 +156,30 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn run(a: RunArgs) -> Result<(), Failure> {
-    check_options(&a)?;
+/// Execute a run as its specification says (in memory or streamed, a shard, checkpointed, or an
+/// MPI rank); returns what to print.
+pub fn run(a: &RunSpec) -> Result<String, Error> {
+    check_options(a)?;
     // Under MPI every rank runs this; rank 0 alone writes, and locks the folder then.
-    #[cfg(feature = "mpi")]
     if a.mpi {
-        return run_mpi(&a);
+        #[cfg(feature = "mpi")]
+        return run_mpi(a);
+        #[cfg(not(feature = "mpi"))]
+        return Err(Error::Input(
+            "`--mpi`: this npvrisk was built without MPI (build with `--features mpi`)".into(),
+        ));
     }
-    if shard_of(&a)?.is_none() {
-        // A shard's folder is shared by every shard of the run (a Slurm array writes it at once).
-        lock_out(a.out.as_deref())?;
+    if let Some((k, n)) = a.shard {
+        // A shard's folder is shared by every shard of the run (a Slurm array writes it at
+        // once), so it is not locked.
+        return run_shard(a, k, n);
     }
-    if let Some((k, n)) = shard_of(&a)? {
-        return run_shard(&a, k, n);
-    }
+    lock_out(a.out.as_deref())?;
     if a.checkpoint.is_some() || a.resume.is_some() {
-        return run_checkpointed(&a);
+        return run_checkpointed(a);
     }
     let embedded = a.model.is_none();
-    let (plan, (model_name, model_src), meta_files) = load_plan(&a)?;
+    let (plan, (model_name, model_src), meta_files) = load_plan(a)?;
     if plan.set.inputs.is_empty() {
         eprintln!(
             "warning: no input has a distribution; every draw equals the `{}` scenario",
@@ -107,7 +188,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     }
 
     let pool = thread_pool(a.threads)?;
-    let sampler = sampler_kind(a.sampler);
+    let sampler = a.sampler;
     let started = Instant::now();
     let mut engine_secs;
     let mut draws_n = a.draws;
@@ -115,11 +196,11 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     let (summary, draws, passes) = loop {
         let opts = RunOptions {
             draws: draws_n,
-            ..run_options(&a)
+            ..run_options(a)
         };
         // A run that does not keep its draws never holds them: its summary is streamed over
         // blocks (the same bits as summarising draws held in memory).
-        let stream = !a.keep_draws || streams(&a, draws_n, per_draw)?;
+        let stream = !a.keep_draws || streams(a, draws_n, per_draw)?;
         let meta = metadata_for(
             &plan,
             (&model_name, &model_src),
@@ -132,7 +213,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             let bar = Progress::new(draws_n);
             let (s, passes) = pool
                 .install(|| {
-                    npvrisk::stream::run_streamed(
+                    crate::stream::run_streamed(
                         &plan,
                         &opts,
                         meta,
@@ -151,7 +232,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             let draws = pool
                 .install(|| plan.run(&opts, &|k| bar.inc(k)))
                 .map_err(|e| match e {
-                    npvrisk::engine::RunError::Options(m) => Failure::Input(m),
+                    crate::engine::RunError::Options(m) => Failure::Input(m),
                     other => Failure::Input(other.to_string()),
                 })?;
             bar.finish();
@@ -170,7 +251,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         let worst = a.precision.map_or(0.0, |x| x.worst_ratio(&s));
         match a.precision {
             Some(x) if worst > 1.0 && draws_n < a.max_draws => {
-                npvrisk::note!(
+                crate::note!(
                     "{draws_n} draws: a percentile's standard error is {worst:.2} times the --precision {x}; doubling"
                 );
                 draws_n = (draws_n * 2).min(a.max_draws);
@@ -186,7 +267,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     };
     let secs = started.elapsed().as_secs_f64();
     if draws.is_some() {
-        npvrisk::note!(
+        crate::note!(
             "{} draws in {:.2} s ({:.0} draws/s; last engine pass ended at {:.2} s, summary {:.2} s)",
             summary.metadata.draws,
             secs,
@@ -195,114 +276,32 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             secs - engine_secs
         );
     } else {
-        npvrisk::note!(
+        crate::note!(
             "{} draws streamed in {:.2} s ({passes} passes over the draws, {:.0} draws/s per pass)",
             summary.metadata.draws,
             secs,
             (summary.metadata.draws * passes as u64) as f64 / secs,
         );
     }
-    let json = summary_json(&summary, secs);
+    let printed = export::summary(
+        &summary,
+        secs,
+        a.format,
+        a.out.as_deref(),
+        draws.as_ref().filter(|_| a.keep_draws).map(|d| (&plan, d)),
+    )?;
     if let Some(dir) = &a.out {
-        let mut extra = Vec::new();
-        if a.format == Format::Xlsx {
-            let book = npvrisk::xlsx::workbook(&summary, None).map_err(Failure::Internal)?;
-            extra.push(("summary.xlsx".to_string(), book));
-        }
-        write_outputs(
-            dir,
-            &json,
-            &summary,
-            draws.as_ref().filter(|_| a.keep_draws).map(|d| (&plan, d)),
-            extra,
-        )?;
-        npvrisk::note!("wrote {}", dir.display());
+        crate::note!("wrote {}", dir.display());
     }
-    match a.format {
-        Format::Table => out(&text::summary_table(&summary)),
-        Format::Json => out(&json),
-        Format::Csv => out(&text::summary_csv(&summary)),
-        // Written with the other files above.
-        Format::Xlsx => Ok(()),
-    }
+    Ok(printed)
 }
 
-/// Summary JSON with timing appended as its own top-level field (the only field that differs
-/// between identical runs).
-pub fn summary_json(s: &summary::Summary, secs: f64) -> String {
-    let mut v = serde_json::to_value(s).expect("summary serialises");
-    v.as_object_mut().unwrap().insert(
-        "timing".into(),
-        serde_json::json!({ "seconds": secs, "draws_per_second": s.metadata.draws as f64 / secs }),
-    );
-    let mut t = serde_json::to_string_pretty(&v).expect("summary serialises");
-    t.push('\n');
-    t
-}
-
-/// Write a run's files into its output folder as one set, replacing the previous run there
-/// ([`npvrisk::output::publish`]): the summary, the draws when kept, and `extra` files.
-fn write_outputs(
-    dir: &Path,
-    json: &str,
-    s: &summary::Summary,
-    keep: Option<(&Plan, &npvrisk::engine::Draws)>,
-    extra: Vec<(String, Vec<u8>)>,
-) -> Result<(), Failure> {
-    let mut files = vec![
-        ("summary.json".to_string(), json.as_bytes().to_vec()),
-        ("summary.csv".to_string(), text::summary_csv(s).into_bytes()),
-    ];
-    if let Some((plan, d)) = keep {
-        files.push(("draws.csv".to_string(), draws_csv(plan, d).into_bytes()));
-    }
-    files.extend(extra);
-    npvrisk::output::publish(dir, &files).map_err(Failure::Input)
-}
-
-/// Lock `--out` now if it exists (see [`npvrisk::output::lock_existing`]).
+/// Lock `--out` now if it exists (see [`crate::output::lock_existing`]).
 pub fn lock_out(dir: Option<&Path>) -> Result<(), Failure> {
     match dir {
-        Some(d) => npvrisk::output::lock_existing(d).map_err(Failure::Input),
+        Some(d) => crate::output::lock_existing(d).map_err(Failure::Input),
         None => Ok(()),
     }
-}
-
-fn draws_csv(plan: &Plan, d: &npvrisk::engine::Draws) -> String {
-    use std::fmt::Write as _;
-    let mut o = String::from("draw");
-    for i in &plan.set.inputs {
-        let _ = write!(o, ",input:{}", i.param.path);
-    }
-    for c in 0..plan.n_outcomes() {
-        let _ = write!(o, ",{}", plan.outcome_name(c));
-    }
-    for e in &plan.entities {
-        let _ = write!(o, ",{e}.delay_to_zero_whole,{e}.breakeven_year");
-    }
-    o.push('\n');
-    // Kept draws are all draws except the skipped ones, in order.
-    let mut skipped = d.skipped.iter().peekable();
-    let mut idx = 0u64;
-    for r in 0..d.n {
-        while skipped.peek() == Some(&&idx) {
-            skipped.next();
-            idx += 1;
-        }
-        let _ = write!(o, "{idx}");
-        for col in &d.inputs {
-            let _ = write!(o, ",{}", col[r]);
-        }
-        for col in &d.outcomes {
-            let _ = write!(o, ",{}", col[r]);
-        }
-        for e in 0..plan.entities.len() {
-            let _ = write!(o, ",{},{}", d.delay_whole[e][r], d.breakeven[e][r]);
-        }
-        o.push('\n');
-        idx += 1;
-    }
-    o
 }
 
 /// A progress bar on stderr that appears only once a run has lasted about a second, and never
@@ -346,7 +345,7 @@ impl Progress {
         if !self.shown.load(Ordering::Relaxed)
             && self.started.elapsed().as_secs_f64() > 1.0
             && std::io::stderr().is_terminal()
-            && !npvrisk::output::quiet()
+            && !crate::output::quiet()
             && !self.shown.swap(true, Ordering::Relaxed)
         {
             self.bar
@@ -386,7 +385,7 @@ pub fn published_points() -> ReviewPoints {
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut push = |id: &str, figs: &npvrisk::published::Figures| {
+    let mut push = |id: &str, figs: &crate::published::Figures| {
         if let Some(v) = &figs.npv_5yr {
             let pts = p
                 .scenarios
@@ -406,11 +405,11 @@ pub fn published_points() -> ReviewPoints {
 
 /// `npvrisk throughput`: time the engine (every outcome, draws kept in memory) and the RNG floor
 /// on the same plan, alternating three times each, and print the best of each.
-pub fn throughput(a: RunArgs) -> Result<(), Failure> {
-    check_options(&a)?;
-    let (plan, _, _) = load_plan(&a)?;
+pub fn throughput(a: &RunSpec) -> Result<String, Error> {
+    check_options(a)?;
+    let (plan, _, _) = load_plan(a)?;
     let pool = thread_pool(a.threads)?;
-    let opts = run_options(&a);
+    let opts = run_options(a);
     let (mut engine, mut floor) = (f64::INFINITY, f64::INFINITY);
     let mut check = 0.0;
     for _ in 0..3 {
@@ -429,7 +428,7 @@ pub fn throughput(a: RunArgs) -> Result<(), Failure> {
     }
     let n = a.draws as f64;
     let bytes = plan_bytes_per_draw(&plan);
-    out(&format!(
+    Ok(format!(
         "threads {}, {} draws, {} inputs, sampler {}\nengine     {:>12.0} draws/s ({:.3} s)\nrng floor  {:>12.0} draws/s ({:.3} s)\nratio      {:.2} (engine throughput / RNG floor)\nmemory     {} bytes per kept draw\n(checksum {check:e})\n",
         pool.current_num_threads(),
         a.draws,
@@ -450,23 +449,15 @@ pub fn plan_bytes_per_draw(plan: &Plan) -> usize {
     plan.n_outcomes() * 8 + plan.entities.len() * 2 + plan.set.inputs.len() * 8
 }
 
-fn sampler_kind(s: SamplerArg) -> SamplerKind {
-    match s {
-        SamplerArg::Mc => SamplerKind::MonteCarlo,
-        SamplerArg::Lhs => SamplerKind::LatinHypercube,
-        SamplerArg::Sobol => SamplerKind::Sobol,
-    }
-}
-
 type LoadedPlan = (Plan, (String, String), Vec<FileHash>);
 
 /// Load the model and distribution files of a run into a plan.
-fn load_plan(a: &RunArgs) -> Result<LoadedPlan, Failure> {
+fn load_plan(a: &RunSpec) -> Result<LoadedPlan, Failure> {
     let (model_name, model_src) = match &a.model {
         Some(p) => (p.display().to_string(), read(p)?),
         None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
     };
-    let model = npvrisk::format::parse_model(&model_name, &model_src)
+    let model = crate::format::parse_model(&model_name, &model_src)
         .map_err(|e| Failure::Input(e.to_string()))?;
     let scenario = match &a.scenario {
         Some(name) => model.scenario_index(name).ok_or_else(|| {
@@ -486,7 +477,7 @@ fn load_plan(a: &RunArgs) -> Result<LoadedPlan, Failure> {
     let (files, defaults) = dist_files(a.model.is_none(), a.no_default_dists, user)
         .map_err(|why| Failure::Input(format!("`--no-default-dists`: {why}")))?;
     let set = distfile::load(&model, &files).map_err(|e| Failure::Input(e.to_string()))?;
-    npvrisk::note!("distributions: {}", set.describe_overlay(defaults));
+    crate::note!("distributions: {}", set.describe_overlay(defaults));
     check_correlated_vary(&model, &set)?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
     let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
@@ -523,7 +514,7 @@ pub fn dist_files(
 /// keeps the copula, so that the other inputs keep their common random numbers, and its summary
 /// shows the achieved correlations of that input as n/a.)
 fn check_correlated_vary(
-    model: &npvrisk::model::ModelSpec,
+    model: &crate::model::ModelSpec,
     set: &distfile::DistSet,
 ) -> Result<(), Failure> {
     let Some(c) = &set.correlation else {
@@ -552,19 +543,49 @@ fn check_correlated_vary(
     let path = format!("{:?}", input.param.path);
     Err(Failure::Input(match located {
         Some((name, src, at)) => {
-            npvrisk::error::InputError::value(name, src, at, "correlation.inputs", path, &allowed)
+            crate::error::InputError::value(name, src, at, "correlation.inputs", path, &allowed)
                 .to_string()
         }
         None => format!("`correlation.inputs` = {path}: {allowed}"),
     }))
 }
 
-/// `npvrisk sensitivity`: the analyses a reviewer expects, as tables (stdout) and files (--out).
-pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
-    use crate::Method;
-    use npvrisk::sensitivity::{self, Sensitivity, SensitivityOptions};
+/// Which sensitivity analyses to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// One-at-a-time swings of each input between two quantiles.
+    Tornado,
+    /// Switching values: the input value at which the NPV reaches zero.
+    Switching,
+    /// Rank correlations and scenario analysis (both from the kept draws).
+    Rank,
+    /// Sobol and Shapley indices with bootstrap intervals.
+    Sobol,
+    /// Every analysis above.
+    All,
+}
+
+/// A sensitivity analysis or report: the run it analyses (held in memory, one process) and the
+/// analyses' own options.
+#[derive(Clone, Debug)]
+pub struct SensSpec {
+    pub run: RunSpec,
+    pub method: Method,
+    /// Low and high quantile levels of the tornado.
+    pub levels: Vec<f64>,
+    /// Base draws of the Sobol design.
+    pub sobol_n: u64,
+    /// Bootstrap resamples for the Sobol intervals.
+    pub bootstrap: usize,
+    /// Level of the Sobol intervals.
+    pub confidence: f64,
+}
+
+/// `npvrisk sensitivity`: the analyses a reviewer expects, as tables (returned) and files (--out).
+pub fn sensitivity(a: &SensSpec) -> Result<String, Error> {
+    use crate::sensitivity::{self, Sensitivity, SensitivityOptions};
     check_options(&a.run)?;
-    check_sens_options(&a)?;
+    check_sens_options(a)?;
     lock_out(a.run.out.as_deref())?;
     let (plan, _, _) = load_plan(&a.run)?;
     let pool = thread_pool(a.run.threads)?;
@@ -576,7 +597,7 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
         check_kept_draws(&plan, a.run.draws)?;
     }
     if want(Method::Sobol) {
-        check_sobol_memory(&plan, &a)?;
+        check_sobol_memory(&plan, a)?;
     }
     let o = SensitivityOptions {
         levels: (a.levels[0], a.levels[1]),
@@ -646,29 +667,29 @@ pub fn sensitivity(a: crate::SensArgs) -> Result<(), Failure> {
                 text::sobol_csv(&result).into_bytes(),
             ),
         ];
-        npvrisk::output::publish(dir, &files).map_err(Failure::Input)?;
-        npvrisk::note!("wrote {}", dir.display());
+        crate::output::publish(dir, &files).map_err(Failure::Input)?;
+        crate::note!("wrote {}", dir.display());
     }
     match a.run.format {
-        Format::Table => out(&text::sensitivity_table(&result)),
-        Format::Json => out(&json),
-        Format::Csv => out(&text::tornado_csv(&result)),
+        Format::Table => Ok(text::sensitivity_table(&result)),
+        Format::Json => Ok(json),
+        Format::Csv => Ok(text::tornado_csv(&result)),
         Format::Xlsx => Err(Failure::Input("`npvrisk sensitivity --format xlsx`: the workbook combines the run summary and the sensitivity tables; use `npvrisk report`, which writes report.xlsx".into())),
     }
 }
 
 /// `npvrisk report`: one run, every sensitivity analysis, charts, HTML and workbook, written
 /// into the output folder as a set (nothing is written unless everything is ready).
-pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
-    use npvrisk::sensitivity::{self, Sensitivity, SensitivityOptions};
+pub fn report(a: &SensSpec) -> Result<String, Error> {
+    use crate::sensitivity::{self, Sensitivity, SensitivityOptions};
     let started = Instant::now();
     let dir = a
         .run
         .out
-        .take()
+        .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("npvrisk-report"));
     check_options(&a.run)?;
-    check_sens_options(&a)?;
+    check_sens_options(a)?;
     lock_out(Some(&dir))?;
     let embedded = a.run.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(&a.run)?;
@@ -676,9 +697,9 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
         return Err(Failure::Input("no input has a distribution: there is nothing to report\nhint: pass a distribution file with --dist".into()));
     }
     check_kept_draws(&plan, a.run.draws)?;
-    check_sobol_memory(&plan, &a)?;
+    check_sobol_memory(&plan, a)?;
     let pool = thread_pool(a.run.threads)?;
-    let sampler = sampler_kind(a.run.sampler);
+    let sampler = a.run.sampler;
     let opts = run_options(&a.run);
     let so = SensitivityOptions {
         levels: (a.levels[0], a.levels[1]),
@@ -722,8 +743,8 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
     let reproduction = if embedded {
         let p = parse_published(EY2013_PUBLISHED_FILE, EY2013_PUBLISHED)
             .map_err(|e| Failure::Internal(e.to_string()))?;
-        let rows = npvrisk::reproduce::compare(&p, &plan.model).map_err(Failure::Internal)?;
-        let t = npvrisk::reproduce::tally(&rows);
+        let rows = crate::reproduce::compare(&p, &plan.model).map_err(Failure::Internal)?;
+        let t = crate::reproduce::tally(&rows);
         Some(format!(
             "Deterministic reproduction of the 2013 report: of {} published figures, {} are reproduced within rounding and {} are documented discrepancies ({} unexplained); see results/ey2013/README.md.",
             t.total, t.within, t.explained, t.unexplained
@@ -731,15 +752,15 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
     } else {
         None
     };
-    let charts = npvrisk::report::charts(&plan, &summary, &sens, &draws);
-    let html = npvrisk::report::html(&plan, &summary, &sens, &charts, reproduction.as_deref());
-    let book = npvrisk::xlsx::workbook(&summary, Some(&sens)).map_err(Failure::Internal)?;
+    let charts = crate::report::charts(&plan, &summary, &sens, &draws);
+    let html = crate::report::html(&plan, &summary, &sens, &charts, reproduction.as_deref());
+    let book = crate::xlsx::workbook(&summary, Some(&sens)).map_err(Failure::Internal)?;
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("report.html".into(), html.into_bytes()),
         ("report.xlsx".into(), book),
         (
             "summary.json".into(),
-            summary_json(&summary, started.elapsed().as_secs_f64()).into_bytes(),
+            export::summary_json(&summary, started.elapsed().as_secs_f64()).into_bytes(),
         ),
         (
             "summary.csv".into(),
@@ -767,24 +788,24 @@ pub fn report(mut a: crate::SensArgs) -> Result<(), Failure> {
         #[cfg(feature = "png")]
         files.push((
             format!("charts/{name}.png"),
-            npvrisk::charts::svg_to_png(svg, 2.0).map_err(Failure::Internal)?,
+            crate::charts::svg_to_png(svg, 2.0).map_err(Failure::Internal)?,
         ));
     }
-    npvrisk::output::publish(&dir, &files).map_err(Failure::Input)?;
-    npvrisk::note!(
+    crate::output::publish(&dir, &files).map_err(Failure::Input)?;
+    crate::note!(
         "wrote {} ({} files; open report.html in a browser)",
         dir.display(),
         files.len()
     );
-    Ok(())
+    Ok(String::new())
 }
 
 /// The engine options a run's arguments describe.
-fn run_options(a: &RunArgs) -> RunOptions {
+fn run_options(a: &RunSpec) -> RunOptions {
     RunOptions {
         draws: a.draws,
         seed: a.seed,
-        sampler: sampler_kind(a.sampler),
+        sampler: a.sampler,
         block_size: a.block_size,
         skip_nonfinite: a.skip_nonfinite,
     }
@@ -812,7 +833,7 @@ fn check_kept_draws(plan: &Plan, draws: u64) -> Result<(), Failure> {
 }
 
 /// The Sobol design and bootstrap of `--sobol-n` and `--bootstrap` must fit in memory.
-fn check_sobol_memory(plan: &Plan, a: &crate::SensArgs) -> Result<(), Failure> {
+fn check_sobol_memory(plan: &Plan, a: &SensSpec) -> Result<(), Failure> {
     check_memory(
         &format!(
             "`--sobol-n` = {} with `--bootstrap` = {} ({} factors, {} outcomes): the Sobol design and its bootstrap",
@@ -840,13 +861,11 @@ fn check_threads(threads: Option<usize>) -> Result<(), Failure> {
 }
 
 /// Options of `sensitivity` and `report` beyond those of `run`.
-fn check_sens_options(a: &crate::SensArgs) -> Result<(), Failure> {
-    // The run options that only `run` honours: refused rather than ignored.
+fn check_sens_options(a: &SensSpec) -> Result<(), Failure> {
+    // The run options that only `run` honours: refused rather than ignored (the command line
+    // does not offer them; a program building a `SensSpec` could set them).
     let r = &a.run;
-    #[cfg(feature = "mpi")]
     let mpi = r.mpi;
-    #[cfg(not(feature = "mpi"))]
-    let mpi = false;
     for (given, name) in [
         (r.shard.is_some(), "--shard"),
         (r.pass.is_some(), "--pass"),
@@ -904,44 +923,6 @@ pub fn metadata_for(
     }
 }
 
-/// The shard this process computes: `--shard`, else Slurm's array variables, else none.
-fn shard_of(a: &RunArgs) -> Result<Option<(u64, u64)>, Failure> {
-    shard_from(a.shard.as_deref())
-}
-
-/// The shard given as `--shard` (`K/N`), else by Slurm's array variables, else none.
-pub fn shard_from(shard: Option<&str>) -> Result<Option<(u64, u64)>, Failure> {
-    if let Some(s) = shard {
-        return npvrisk::shard::parse_shard(s)
-            .map(Some)
-            .map_err(Failure::Input);
-    }
-    let var = |n: &str| std::env::var(n).ok();
-    match (var("SLURM_ARRAY_TASK_ID"), var("SLURM_ARRAY_TASK_COUNT")) {
-        (Some(id), Some(count)) => {
-            let min = var("SLURM_ARRAY_TASK_MIN")
-                .and_then(|m| m.parse::<u64>().ok())
-                .unwrap_or(0);
-            let id: u64 = id.parse().map_err(|_| {
-                Failure::Input(format!("SLURM_ARRAY_TASK_ID = {id:?}: not a whole number"))
-            })?;
-            let k = id.checked_sub(min).ok_or_else(|| {
-                Failure::Input(format!(
-                    "SLURM_ARRAY_TASK_ID = {id} is below SLURM_ARRAY_TASK_MIN = {min}"
-                ))
-            })?;
-            npvrisk::shard::parse_shard(&format!("{k}/{count}"))
-                .map(Some)
-                .map_err(|e| {
-                    Failure::Input(format!(
-                        "{e} (from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT)"
-                    ))
-                })
-        }
-        _ => Ok(None),
-    }
-}
-
 /// File name of shard `k` of `n`.
 pub fn shard_file_name(k: u64, n: u64) -> String {
     format!("shard-{k:05}-of-{n:05}.npvshard")
@@ -951,20 +932,20 @@ pub fn shard_file_name(k: u64, n: u64) -> String {
 struct ShardRun {
     plan: Plan,
     opts: RunOptions,
-    header: npvrisk::shard::ShardHeader,
+    header: crate::shard::ShardHeader,
     pool: rayon::ThreadPool,
 }
 
 impl ShardRun {
-    fn new(a: &RunArgs, k: u64, n: u64) -> Result<ShardRun, Failure> {
+    fn new(a: &RunSpec, k: u64, n: u64) -> Result<ShardRun, Failure> {
         if a.precision.is_some() {
             return Err(Failure::Input("`--precision` cannot be used with `--shard` or `--mpi`: every shard must compute the same run".into()));
         }
         let (plan, (model_name, model_src), _) = load_plan(a)?;
         let opts = run_options(a);
         let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
-        let (first, end) = npvrisk::shard::shard_blocks(k, n, blocks);
-        let header = npvrisk::shard::ShardHeader {
+        let (first, end) = crate::shard::shard_blocks(k, n, blocks);
+        let header = crate::shard::ShardHeader {
             shard: k,
             shards: n,
             first_block: first,
@@ -994,7 +975,7 @@ impl ShardRun {
         &self,
         setup: &Setup,
         ck: Option<&StreamCheckpoint>,
-    ) -> Result<(npvrisk::shard::ShardHeader, First), Failure> {
+    ) -> Result<(crate::shard::ShardHeader, First), Failure> {
         let (b0, b1) = (self.header.first_block, self.header.end_block);
         let bar = Progress::new(0);
         let progress = |x| bar.inc(x);
@@ -1006,7 +987,7 @@ impl ShardRun {
                 .map_err(|e| Failure::Input(e.to_string())),
         })?;
         bar.finish();
-        let h = npvrisk::shard::ShardHeader {
+        let h = crate::shard::ShardHeader {
             content: "stats".into(),
             rows: f.kept,
             ..self.header.clone()
@@ -1025,7 +1006,7 @@ impl ShardRun {
         let src = self.source(&|_| {});
         self.pool.install(|| match ck {
             Some((ck, pass)) => ck.later_pass(&self.plan, &src, grids, pass),
-            None => npvrisk::stream::pass(&self.plan, &src, grids, b0, b1)
+            None => crate::stream::pass(&self.plan, &src, grids, b0, b1)
                 .map_err(|e| Failure::Input(e.to_string())),
         })
     }
@@ -1033,7 +1014,7 @@ impl ShardRun {
 
 /// The pilot and pass-1 grids of the run a header describes (the same in every process); `full`
 /// for the process that finishes the summary (its pilot also measures the correlations).
-fn setup_of(r: &ShardRun, h: &npvrisk::shard::ShardHeader, full: bool) -> Result<Setup, Failure> {
+fn setup_of(r: &ShardRun, h: &crate::shard::ShardHeader, full: bool) -> Result<Setup, Failure> {
     let pilot = r
         .pool
         .install(|| Setup::run_pilot(&r.plan, &r.opts, full))
@@ -1051,8 +1032,8 @@ fn setup_of(r: &ShardRun, h: &npvrisk::shard::ShardHeader, full: bool) -> Result
     }))
 }
 
-fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
-    use npvrisk::shard::{self, ShardHeader};
+fn run_shard(a: &RunSpec, k: u64, n: u64) -> Result<String, Error> {
+    use crate::shard::{self, ShardHeader};
     let dir = a
         .out
         .as_ref()
@@ -1085,11 +1066,11 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
     let (path, bytes, what) = if let Some(plan_file) = &a.pass {
         let (ph, grids) = read_pass_plan(plan_file, &r.header)?;
         if grids.is_empty() {
-            npvrisk::note!(
+            crate::note!(
                 "`{}` plans no further pass: nothing to do",
                 plan_file.display()
             );
-            return Ok(());
+            return Ok(String::new());
         }
         let res = r.later_pass(&grids, ck.as_ref().map(|ck| (ck, ph.pass)))?;
         let h = ShardHeader {
@@ -1100,7 +1081,7 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
         };
         (
             dir.join(format!("pass{}-{}", ph.pass, shard_file_name(k, n))),
-            shard::encode_body(&h, &npvrisk::stream::encode_passes(&res)),
+            shard::encode_body(&h, &crate::stream::encode_passes(&res)),
             format!("pass {}", ph.pass),
         )
     } else {
@@ -1113,25 +1094,25 @@ fn run_shard(a: &RunArgs, k: u64, n: u64) -> Result<(), Failure> {
         )
     };
     write_atomic(&path, &bytes).map_err(Failure::Input)?;
-    npvrisk::note!(
+    crate::note!(
         "shard {k} of {n}, {what}: blocks {}..{} in {:.2} s, wrote {}",
         r.header.first_block,
         r.header.end_block,
         started.elapsed().as_secs_f64(),
         path.display()
     );
-    Ok(())
+    Ok(String::new())
 }
 
 /// Read a pass plan written by `merge --next-pass` and check it belongs to this run.
 fn read_pass_plan(
     file: &Path,
-    run: &npvrisk::shard::ShardHeader,
-) -> Result<(npvrisk::shard::ShardHeader, Vec<Grid>), Failure> {
-    use npvrisk::shard;
+    run: &crate::shard::ShardHeader,
+) -> Result<(crate::shard::ShardHeader, Vec<Grid>), Failure> {
+    use crate::shard;
     let name = file.display().to_string();
-    let bytes = npvrisk::input::read_bytes(file, npvrisk::input::MAX_SHARD_BYTES)
-        .map_err(Failure::Input)?;
+    let bytes =
+        crate::input::read_bytes(file, crate::input::MAX_SHARD_BYTES).map_err(Failure::Input)?;
     let (h, body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
     if h.content != "plan" {
         return Err(Failure::Input(format!(
@@ -1144,14 +1125,14 @@ fn read_pass_plan(
             "`{name}` is the plan of a different run: {what}"
         )));
     }
-    let grids = npvrisk::stream::decode_grids(body)
+    let grids = crate::stream::decode_grids(body)
         .ok_or_else(|| Failure::Input(format!("`{name}` is corrupted: unreadable grids")))?;
     Ok((h, grids))
 }
 
 /// SHA-256 (hex) of a pass plan's grids.
 fn grids_hash(grids: &[Grid]) -> String {
-    npvrisk::summary::sha256_hex(&npvrisk::stream::encode_grids(grids))
+    crate::summary::sha256_hex(&crate::stream::encode_grids(grids))
 }
 
 /// `npvrisk merge`: check and join shard files (pass-1 statistics, and the results of later
@@ -1162,25 +1143,26 @@ pub fn merge(
     out_dir: Option<&Path>,
     format: Format,
     next_pass: Option<&Path>,
-) -> Result<(), Failure> {
-    use npvrisk::shard;
+) -> Result<String, Error> {
+    use crate::shard;
     let started = Instant::now();
+    export::check(format, out_dir)?;
     if let Some(plan) = next_pass {
         check_plan_destination(plan, files)?;
     }
     lock_out(out_dir)?;
     let mut stats = Vec::new();
-    let mut passes = Vec::new();
+    let mut pass_files = Vec::new();
     for f in files {
         let name = f.display().to_string();
-        let bytes = npvrisk::input::read_bytes(f, npvrisk::input::MAX_SHARD_BYTES)
-            .map_err(Failure::Input)?;
+        let bytes =
+            crate::input::read_bytes(f, crate::input::MAX_SHARD_BYTES).map_err(Failure::Input)?;
         let (h, _body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
         match h.content.as_str() {
             // Bodies are read again one at a time when merged, so that a thousand shards do not
             // sit in memory together.
             "stats" => stats.push((name, h, f.clone())),
-            "pass" => passes.push((name, h, f.clone())),
+            "pass" => pass_files.push((name, h, f.clone())),
             other => {
                 return Err(Failure::Input(format!(
                     "`{name}` holds {other} of a run, not a shard: give the shard files (`shard-*.npvshard`, `pass*-shard-*.npvshard`)"
@@ -1196,7 +1178,7 @@ pub fn merge(
     )
     .map_err(Failure::Input)?;
     let h0 = stats[0].1.clone();
-    for (name, h, _) in &passes {
+    for (name, h, _) in &pass_files {
         if let Some(what) = shard::identity_mismatch(h, &h0) {
             return Err(Failure::Input(format!(
                 "`{name}` comes from a different run than `{}`: {what}",
@@ -1214,7 +1196,7 @@ pub fn merge(
     let setup = setup_of(&r, &h0, true)?;
     let mut first = setup.empty_first(&r.plan);
     let body_of = |name: &str, path: &Path| -> Result<Vec<u8>, String> {
-        let bytes = npvrisk::input::read_bytes(path, npvrisk::input::MAX_SHARD_BYTES)?;
+        let bytes = crate::input::read_bytes(path, crate::input::MAX_SHARD_BYTES)?;
         Ok(shard::decode_body(name, &bytes)?.1.to_vec())
     };
     for (name, _, path) in &stats {
@@ -1227,78 +1209,67 @@ pub fn merge(
     }
     let sopts = summary_options(&h0.percentiles, h0.interval, &h0.thresholds);
     let extra = review_points(h0.embedded_model);
+    let cfg = StreamConfig::default();
+    let mut passes = Passes::new(&r.plan, &setup, first, blocks, ctx.2, &sopts, &extra, &cfg)
+        .map_err(Error::from)?;
     let mut pass_no = 1u32;
     let mut here = Vec::new();
-    let result = npvrisk::stream::finish(
-        &r.plan,
-        &setup,
-        first,
-        blocks,
-        ctx.2,
-        &sopts,
-        &extra,
-        &StreamConfig::default(),
-        &mut |grids| {
-            pass_no += 1;
-            let hash = grids_hash(grids);
-            let mine: Vec<&(String, shard::ShardHeader, std::path::PathBuf)> = passes
-                .iter()
-                .filter(|(_, h, _)| h.grids_sha256 == hash)
-                .collect();
-            if !mine.is_empty() {
-                shard::check_parts(
-                    &mine
-                        .iter()
-                        .map(|(n, h, _)| (n.clone(), h))
-                        .collect::<Vec<_>>(),
-                )
-                .map_err(|e| StreamError::Stopped(format!("pass {pass_no}: {e}")))?;
-                let mut acc: Vec<ColPass> = grids.iter().map(ColPass::new).collect();
-                for (n, _, path) in mine {
-                    let body = body_of(n, path).map_err(StreamError::Stopped)?;
-                    npvrisk::stream::add_encoded_passes(&mut acc, &body).ok_or_else(|| {
-                        StreamError::Stopped(format!(
-                            "pass {pass_no}: `{n}` does not match the pass's plan (unreadable, or made by another npvrisk)"
-                        ))
-                    })?;
-                }
-                return Ok(acc);
+    while let Some(grids) = passes.next() {
+        pass_no += 1;
+        let hash = grids_hash(&grids);
+        let mine: Vec<&(String, shard::ShardHeader, std::path::PathBuf)> = pass_files
+            .iter()
+            .filter(|(_, h, _)| h.grids_sha256 == hash)
+            .collect();
+        let results = if !mine.is_empty() {
+            shard::check_parts(
+                &mine
+                    .iter()
+                    .map(|(n, h, _)| (n.clone(), h))
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|e| Error::Input(format!("pass {pass_no}: {e}")))?;
+            let mut acc: Vec<ColPass> = grids.iter().map(ColPass::new).collect();
+            for (n, _, path) in mine {
+                let body = body_of(n, path).map_err(Error::Input)?;
+                crate::stream::add_encoded_passes(&mut acc, &body).ok_or_else(|| {
+                    Error::Input(format!(
+                        "pass {pass_no}: `{n}` does not match the pass's plan (unreadable, or made by another npvrisk)"
+                    ))
+                })?;
             }
-            if let Some(path) = next_pass {
-                let h = shard::ShardHeader {
-                    content: "plan".into(),
-                    pass: pass_no,
-                    grids_sha256: hash,
-                    shard: 0,
-                    first_block: 0,
-                    end_block: blocks,
-                    rows: 0,
-                    ..h0.clone()
-                };
-                let bytes = shard::encode_body(&h, &npvrisk::stream::encode_grids(grids));
-                write_atomic(path, &bytes)
-                    .map_err(|e| StreamError::Stopped(format!("cannot write the plan: {e}")))?;
-                return Err(StreamError::Stopped(format!(
-                    "wrote the plan of pass {pass_no} to {}: run `npvrisk run <same options> --shard K/{} --pass {}` for every K, then merge all the files",
-                    path.display(),
-                    h0.shards,
-                    path.display()
-                )));
-            }
+            acc
+        } else if let Some(path) = next_pass {
+            // Plan this pass for the shards to run, and stop.
+            let h = shard::ShardHeader {
+                content: "plan".into(),
+                pass: pass_no,
+                grids_sha256: hash,
+                shard: 0,
+                first_block: 0,
+                end_block: blocks,
+                rows: 0,
+                ..h0.clone()
+            };
+            let bytes = shard::encode_body(&h, &crate::stream::encode_grids(&grids));
+            write_atomic(path, &bytes)
+                .map_err(|e| Error::Input(format!("cannot write the plan: {e}")))?;
+            crate::note!(
+                "wrote the plan of pass {pass_no} to {}: run `npvrisk run <same options> --shard K/{} --pass {}` for every K, then merge all the files",
+                path.display(),
+                h0.shards,
+                path.display()
+            );
+            return Ok(String::new());
+        } else {
             here.push(pass_no);
             r.pool
-                .install(|| npvrisk::stream::pass(&r.plan, &r.source(&|_| {}), grids, 0, blocks))
-                .map_err(StreamError::from)
-        },
-    );
-    let (summary, _) = match result {
-        Err(StreamError::Stopped(m)) if next_pass.is_some() && m.starts_with("wrote the plan") => {
-            npvrisk::note!("{m}");
-            return Ok(());
-        }
-        Err(StreamError::Stopped(m)) => return Err(Failure::Input(m)),
-        other => other.map_err(stream_failure)?,
-    };
+                .install(|| crate::stream::pass(&r.plan, &r.source(&|_| {}), &grids, 0, blocks))
+                .map_err(|e| Error::from(StreamError::from(e)))?
+        };
+        passes.apply(&grids, results).map_err(Error::from)?;
+    }
+    let (summary, _) = passes.finish().map_err(Error::from)?;
     if let Some(path) = next_pass {
         // Nothing left to compute: an empty plan tells the shards there is no further pass.
         let h = shard::ShardHeader {
@@ -1311,16 +1282,16 @@ pub fn merge(
         };
         write_atomic(
             path,
-            &shard::encode_body(&h, &npvrisk::stream::encode_grids(&[])),
+            &shard::encode_body(&h, &crate::stream::encode_grids(&[])),
         )
         .map_err(Failure::Input)?;
-        npvrisk::note!(
+        crate::note!(
             "no further pass is needed: every order statistic was found in pass 1 ({} says so)",
             path.display()
         );
     }
     if !here.is_empty() {
-        npvrisk::note!(
+        crate::note!(
             "note: pass(es) {here:?} were computed here over all {} draws; on a cluster, `merge --next-pass PLAN` and `run --shard K/N --pass PLAN` spread them over the shards",
             h0.draws
         );
@@ -1332,7 +1303,7 @@ pub fn merge(
 /// older plan: not one of the files being merged (`merge shards/*.npvshard --next-pass
 /// shards/x.npvshard` would destroy a shard), and not any other existing file.
 fn check_plan_destination(plan: &Path, inputs: &[std::path::PathBuf]) -> Result<(), Failure> {
-    use npvrisk::shard;
+    use crate::shard;
     let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
@@ -1349,7 +1320,7 @@ fn check_plan_destination(plan: &Path, inputs: &[std::path::PathBuf]) -> Result<
     };
     let name = plan.display().to_string();
     let is_plan = meta.is_file()
-        && npvrisk::input::read_bytes(plan, npvrisk::input::MAX_SHARD_BYTES)
+        && crate::input::read_bytes(plan, crate::input::MAX_SHARD_BYTES)
             .ok()
             .and_then(|b| shard::decode_body(&name, &b).ok().map(|(h, _)| h.content))
             .is_some_and(|c| c == "plan");
@@ -1362,7 +1333,7 @@ fn check_plan_destination(plan: &Path, inputs: &[std::path::PathBuf]) -> Result<
 }
 
 /// The plan, options and metadata of the run a shard header describes.
-fn run_of_header(h: &npvrisk::shard::ShardHeader) -> Result<(Plan, RunOptions, Metadata), Failure> {
+fn run_of_header(h: &crate::shard::ShardHeader) -> Result<(Plan, RunOptions, Metadata), Failure> {
     if h.npvrisk_version != env!("CARGO_PKG_VERSION") {
         return Err(Failure::Input(format!(
             "the shards were made by npvrisk {}; this is npvrisk {}: merge with the same version",
@@ -1370,7 +1341,7 @@ fn run_of_header(h: &npvrisk::shard::ShardHeader) -> Result<(Plan, RunOptions, M
             env!("CARGO_PKG_VERSION")
         )));
     }
-    let model = npvrisk::format::parse_model(&h.model.file, &h.model.contents)
+    let model = crate::format::parse_model(&h.model.file, &h.model.contents)
         .map_err(|e| Failure::Input(e.to_string()))?;
     let scenario = model.scenario_index(&h.scenario).ok_or_else(|| {
         Failure::Input(format!(
@@ -1428,96 +1399,18 @@ fn finish_merged(
     format: Format,
     started: Instant,
     parts: usize,
-) -> Result<(), Failure> {
+) -> Result<String, Error> {
     let secs = started.elapsed().as_secs_f64();
-    let json = summary_json(summary, secs);
+    let printed = export::summary(summary, secs, format, out_dir, None)?;
     if let Some(dir) = out_dir {
-        write_outputs(dir, &json, summary, None, Vec::new())?;
-        npvrisk::note!(
+        crate::note!(
             "merged {} shards ({} draws) into {}",
             parts,
             summary.metadata.draws,
             dir.display()
         );
     }
-    match format {
-        Format::Json => out(&json),
-        Format::Csv => out(&text::summary_csv(summary)),
-        _ => out(&text::summary_table(summary)),
-    }
-}
-
-/// Quote a word for a POSIX shell.
-pub fn sh_quote(w: &str) -> String {
-    if !w.is_empty()
-        && w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+%".contains(c))
-    {
-        w.to_string()
-    } else {
-        format!("'{}'", w.replace('\'', "'\\''"))
-    }
-}
-
-/// A word for a Slurm script, inside a double-quoted string that `sbatch --wrap` hands to a
-/// shell: quoted for that shell, then escaped for the double quotes.
-pub fn script_word(w: &str) -> String {
-    let mut o = String::new();
-    for c in sh_quote(w).chars() {
-        if "\\$\"`".contains(c) {
-            o.push('\\');
-        }
-        o.push(c);
-    }
-    o
-}
-
-/// The Slurm batch script of `npvrisk slurm`.
-pub fn slurm_script(
-    shards: u64,
-    dir: &Path,
-    cpus: u32,
-    npvrisk: &str,
-    run_args: &[String],
-) -> String {
-    let args: Vec<String> = run_args.iter().map(|a| script_word(a)).collect();
-    let out = script_word(&dir.display().to_string());
-    let bin = script_word(npvrisk);
-    // Outside double quotes (comments, mkdir, --output) words are only quoted for the shell.
-    let out_p = sh_quote(&dir.display().to_string());
-    let bin_p = sh_quote(npvrisk);
-    format!(
-        r#"#!/bin/bash
-# npvrisk on Slurm: {shards} shards as a job array (pass 1), a job that merges their statistics and
-# plans pass 2, a second job array running pass 2, and the final merge, each waiting for the
-# previous one to succeed. Run this script on the login node: `bash npvrisk-slurm.sh`. The merged
-# summary is byte-identical (apart from timing) to a single-process run.
-#
-# A failed array task can be resubmitted alone, with the same command and its id, e.g.
-#   sbatch --array=3,5 --cpus-per-task={cpus} --output={out_p}/logs/shard-%a.log --wrap="$SHARD_CMD"
-# (or "$PASS_CMD" for pass 2), and the following steps then run by hand:
-#   {bin_p} merge {out_p}/shards/*.npvshard --next-pass {out_p}/pass2.npvplan
-#   {bin_p} merge {out_p}/shards/*.npvshard --out {out_p}
-set -euo pipefail
-mkdir -p {out_p}/shards {out_p}/logs
-RUN="RAYON_NUM_THREADS=\${{SLURM_CPUS_PER_TASK:-1}} {bin} run {args} --shard \${{SLURM_ARRAY_TASK_ID}}/{shards} --out {out}/shards"
-SHARD_CMD="$RUN"
-PASS_CMD="$RUN --pass {out}/pass2.npvplan"
-ARRAY_JOB=$(sbatch --parsable --job-name=npvrisk-shards --array=0-{last} --cpus-per-task={cpus} \
-    --output={out_p}/logs/shard-%a.log --wrap="$SHARD_CMD")
-PLAN_JOB=$(sbatch --parsable --job-name=npvrisk-plan --dependency=afterok:"$ARRAY_JOB" \
-    --cpus-per-task={cpus} --output={out_p}/logs/plan.log \
-    --wrap="{bin} merge {out}/shards/*.npvshard --next-pass {out}/pass2.npvplan")
-PASS_JOB=$(sbatch --parsable --job-name=npvrisk-pass2 --dependency=afterok:"$PLAN_JOB" \
-    --array=0-{last} --cpus-per-task={cpus} --output={out_p}/logs/pass2-%a.log --wrap="$PASS_CMD")
-MERGE_JOB=$(sbatch --parsable --job-name=npvrisk-merge --dependency=afterok:"$PASS_JOB" \
-    --cpus-per-task={cpus} --output={out_p}/logs/merge.log \
-    --wrap="{bin} merge {out}/shards/*.npvshard --out {out} --format json > {out}/merged-stdout.json")
-echo "submitted shard array $ARRAY_JOB, plan job $PLAN_JOB, pass-2 array $PASS_JOB and merge job $MERGE_JOB"
-"#,
-        last = shards - 1,
-        args = args.join(" ")
-    )
+    Ok(printed)
 }
 
 /// Blocks per checkpoint chunk: a chunk of the default block size is 65,536 draws, a fraction of
@@ -1527,12 +1420,12 @@ const CHUNK_BLOCKS: u64 = 16;
 /// The identity of a run as recorded in a checkpoint folder's `run.npvshard` (a shard header
 /// with no rows): a resumed run must match it.
 fn run_identity(
-    a: &RunArgs,
+    a: &RunSpec,
     plan: &Plan,
     model: (&str, &str),
     blocks: u64,
-) -> npvrisk::shard::ShardHeader {
-    use npvrisk::shard::{self, ShardHeader, SourceFile};
+) -> crate::shard::ShardHeader {
+    use crate::shard::{self, ShardHeader, SourceFile};
     let (outcome_columns, entities, input_columns) = shard::columns(plan);
     let source = |name: &str, src: &str| SourceFile {
         file: name.to_string(),
@@ -1547,7 +1440,7 @@ fn run_identity(
         distributions: plan.set.files.iter().map(|(n, s)| source(n, s)).collect(),
         scenario: plan.model.scenarios[plan.scenario].clone(),
         seed: a.seed,
-        sampler: sampler_kind(a.sampler).name().to_string(),
+        sampler: a.sampler.name().to_string(),
         draws: a.draws,
         block_size: a.block_size,
         skip_nonfinite: a.skip_nonfinite,
@@ -1572,21 +1465,21 @@ fn run_identity(
 /// or, when resuming, check that the folder's `run.npvshard` is this run's.
 fn open_checkpoint(
     dir: &Path,
-    identity: &npvrisk::shard::ShardHeader,
+    identity: &crate::shard::ShardHeader,
     resuming: bool,
 ) -> Result<(), Failure> {
-    use npvrisk::shard;
+    use crate::shard;
     // One run at a time in a checkpoint folder: a second stops here, naming the first.
     if resuming {
-        npvrisk::output::lock_existing(dir).map_err(Failure::Input)?;
+        crate::output::lock_existing(dir).map_err(Failure::Input)?;
     } else {
-        npvrisk::output::lock_folder(dir).map_err(Failure::Input)?;
+        crate::output::lock_folder(dir).map_err(Failure::Input)?;
     }
-    npvrisk::output::remove_dead_temporaries(dir);
+    crate::output::remove_dead_temporaries(dir);
     let id_file = dir.join("run.npvshard");
     if resuming {
         let bytes =
-            npvrisk::input::read_bytes(&id_file, npvrisk::input::MAX_SHARD_BYTES).map_err(|e| {
+            crate::input::read_bytes(&id_file, crate::input::MAX_SHARD_BYTES).map_err(|e| {
                 Failure::Input(format!(
                     "`{}` is not a checkpoint folder of npvrisk: {e}",
                     dir.display()
@@ -1652,24 +1545,18 @@ fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     stop
 }
 
-/// The failure of an interrupted checkpointed run, after saying what is saved and how to resume.
-fn interrupted(saved: &str, dir: &Path) -> Failure {
-    let mut cmd: Vec<String> = std::env::args().collect();
-    if let Some(i) = cmd.iter().position(|x| x == "--checkpoint") {
-        cmd[i] = "--resume".into();
+/// The failure of an interrupted checkpointed run: what is saved, and where.
+fn interrupted(saved: &str, dir: &Path) -> Error {
+    Error::Interrupted {
+        saved: saved.to_string(),
+        dir: dir.to_path_buf(),
     }
-    eprintln!(
-        "interrupted: {saved} are saved in `{}`\nhint: resume with `{}`",
-        dir.display(),
-        cmd.join(" ")
-    );
-    Failure::Interrupted
 }
 
 /// Whether a run of `draws` draws of `per_draw` bytes each streams its summary: when asked
 /// (`--stream`), or, with a note, when the draws would not fit in memory; an error when the draws
 /// are also to be kept.
-fn streams(a: &RunArgs, draws: u64, per_draw: u64) -> Result<bool, Failure> {
+fn streams(a: &RunSpec, draws: u64, per_draw: u64) -> Result<bool, Failure> {
     let need = draws.saturating_mul(per_draw);
     let gb = need as f64 / 1e9;
     if !a.stream && need <= IN_MEMORY_LIMIT {
@@ -1681,7 +1568,7 @@ fn streams(a: &RunArgs, draws: u64, per_draw: u64) -> Result<bool, Failure> {
         )));
     }
     if !a.stream {
-        npvrisk::note!(
+        crate::note!(
             "note: {draws} draws need {gb:.1} GB in memory; streaming them instead (--stream)"
         );
     }
@@ -1691,8 +1578,8 @@ fn streams(a: &RunArgs, draws: u64, per_draw: u64) -> Result<bool, Failure> {
 /// `content` of the identity of a streamed checkpointed run.
 const STREAMED: &str = "streamed run";
 
-fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
-    use npvrisk::shard;
+fn run_checkpointed(a: &RunSpec) -> Result<String, Error> {
+    use crate::shard;
     use std::sync::atomic::Ordering;
     let resuming = a.resume.is_some();
     let dir = a
@@ -1709,7 +1596,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let embedded = a.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(a)?;
-    let sampler = sampler_kind(a.sampler);
+    let sampler = a.sampler;
     let opts = run_options(a);
     let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
     let streamed = streams(a, a.draws, plan_bytes_per_draw(&plan) as u64)?;
@@ -1737,7 +1624,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
         };
         let (summary, passes) = pool.install(|| ck.run(&plan, &opts, meta, a, embedded))?;
         let secs = started.elapsed().as_secs_f64();
-        npvrisk::note!(
+        crate::note!(
             "{} draws streamed in {:.2} s ({passes} passes; checkpoints in `{}`)",
             a.draws,
             secs,
@@ -1752,7 +1639,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     for c in 0..chunks {
         let (first, end) = (c * CHUNK_BLOCKS, ((c + 1) * CHUNK_BLOCKS).min(blocks));
         let path = chunk_file(c);
-        if let Ok(bytes) = npvrisk::input::read_bytes(&path, npvrisk::input::MAX_SHARD_BYTES) {
+        if let Ok(bytes) = crate::input::read_bytes(&path, crate::input::MAX_SHARD_BYTES) {
             // A chunk left by an earlier attempt: keep it if it is intact and of this run.
             if let Ok((h, d)) = shard::decode(&path.display().to_string(), &bytes)
                 && chunk_matches(&h, &identity, first, end)
@@ -1769,7 +1656,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
         let d = pool
             .install(|| plan.run_blocks(&opts, first, end, &|k| bar.inc(k)))
             .map_err(|e| Failure::Input(e.to_string()))?;
-        let h = npvrisk::shard::ShardHeader {
+        let h = crate::shard::ShardHeader {
             shard: c,
             first_block: first,
             end_block: end,
@@ -1789,7 +1676,7 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
         embedded,
     )?;
     let secs = started.elapsed().as_secs_f64();
-    npvrisk::note!(
+    crate::note!(
         "{} draws ({} chunks in `{}`) in {:.2} s",
         draws.n,
         chunks,
@@ -1799,22 +1686,14 @@ fn run_checkpointed(a: &RunArgs) -> Result<(), Failure> {
     finish_checkpointed(a, &summary, a.keep_draws.then_some((&plan, &draws)), secs)
 }
 
-/// Write and print the summary of a finished checkpointed run.
+/// Write the summary of a finished checkpointed run; what to print.
 fn finish_checkpointed(
-    a: &RunArgs,
+    a: &RunSpec,
     summary: &summary::Summary,
-    keep: Option<(&Plan, &npvrisk::engine::Draws)>,
+    keep: Option<(&Plan, &crate::engine::Draws)>,
     secs: f64,
-) -> Result<(), Failure> {
-    let json = summary_json(summary, secs);
-    if let Some(out_dir) = &a.out {
-        write_outputs(out_dir, &json, summary, keep, Vec::new())?;
-    }
-    match a.format {
-        Format::Json => out(&json),
-        Format::Csv => out(&text::summary_csv(summary)),
-        _ => out(&text::summary_table(summary)),
-    }
+) -> Result<String, Error> {
+    export::summary(summary, secs, a.format, a.out.as_deref(), keep)
 }
 
 /// Blocks a streamed checkpointed run computes between two looks at Ctrl-C: a few seconds.
@@ -1831,7 +1710,7 @@ const STREAM_SAVE_SECONDS: f64 = 30.0;
 /// result is the same bits as an uninterrupted run.
 struct StreamCheckpoint<'a> {
     dir: &'a Path,
-    identity: &'a npvrisk::shard::ShardHeader,
+    identity: &'a crate::shard::ShardHeader,
     stop: &'a std::sync::atomic::AtomicBool,
     /// Counts every pass's draws, those of a resumed pass's saved blocks included.
     bar: Progress,
@@ -1845,9 +1724,9 @@ impl StreamCheckpoint<'_> {
     /// The saved state of `pass` if the folder holds one of this run (and of these grids).
     fn load(&self, pass: u32, grids_sha256: &str) -> Option<(u64, Vec<u8>)> {
         let path = self.file(pass);
-        let bytes = npvrisk::input::read_bytes(&path, npvrisk::input::MAX_SHARD_BYTES).ok()?;
-        let (h, body) = npvrisk::shard::decode_body(&path.display().to_string(), &bytes).ok()?;
-        (npvrisk::shard::identity_mismatch(&h, self.identity).is_none()
+        let bytes = crate::input::read_bytes(&path, crate::input::MAX_SHARD_BYTES).ok()?;
+        let (h, body) = crate::shard::decode_body(&path.display().to_string(), &bytes).ok()?;
+        (crate::shard::identity_mismatch(&h, self.identity).is_none()
             && h.pass == pass
             && h.grids_sha256 == grids_sha256
             && h.first_block == self.identity.first_block
@@ -1856,14 +1735,14 @@ impl StreamCheckpoint<'_> {
     }
 
     fn save(&self, pass: u32, grids_sha256: &str, end: u64, body: &[u8]) -> Result<(), String> {
-        let h = npvrisk::shard::ShardHeader {
+        let h = crate::shard::ShardHeader {
             content: if pass == 1 { "stats" } else { "pass" }.into(),
             pass,
             grids_sha256: grids_sha256.into(),
             end_block: end,
             ..self.identity.clone()
         };
-        write_atomic(&self.file(pass), &npvrisk::shard::encode_body(&h, body))
+        write_atomic(&self.file(pass), &crate::shard::encode_body(&h, body))
     }
 
     /// Run `pass` over every block in chunks from `start` (the end of its saved state `acc`),
@@ -1913,10 +1792,9 @@ impl StreamCheckpoint<'_> {
         plan: &Plan,
         opts: &RunOptions,
         meta: summary::Metadata,
-        a: &RunArgs,
+        a: &RunSpec,
         embedded: bool,
     ) -> Result<(summary::Summary, u32), Failure> {
-        use npvrisk::stream::{self, StreamError};
         let cfg = StreamConfig::default();
         let sopts = summary_options(&a.percentiles, a.interval, &a.thresholds);
         let extra = review_points(embedded);
@@ -1933,29 +1811,14 @@ impl StreamCheckpoint<'_> {
         let setup = Setup::new(plan, opts.draws, pilot, true, &sopts, &extra, &cfg);
         let first = self.first_pass(plan, &setup, &src)?;
         let mut pass_no = 1u32;
-        let mut failure = None;
-        let result = stream::finish(
-            plan,
-            &setup,
-            first,
-            blocks,
-            meta,
-            &sopts,
-            &extra,
-            &cfg,
-            &mut |grids| {
+        let result = Passes::new(plan, &setup, first, blocks, meta, &sopts, &extra, &cfg)
+            .map_err(Error::from)?
+            .run(&mut |grids| {
                 pass_no += 1;
-                self.later_pass(plan, &src, grids, pass_no).map_err(|f| {
-                    failure = Some(f);
-                    StreamError::Stopped(String::new())
-                })
-            },
-        );
+                self.later_pass(plan, &src, grids, pass_no)
+            });
         self.bar.finish();
-        match (result, failure) {
-            (_, Some(f)) => Err(f),
-            (r, None) => r.map_err(stream_failure),
-        }
+        result
     }
 
     /// Pass 1 over the identity's blocks, from its saved state if there is one.
@@ -1995,7 +1858,7 @@ impl StreamCheckpoint<'_> {
         grids: &[Grid],
         pass: u32,
     ) -> Result<Vec<ColPass>, Failure> {
-        use npvrisk::stream;
+        use crate::stream;
         let hash = grids_hash(grids);
         let empty: Vec<ColPass> = grids.iter().map(ColPass::new).collect();
         let (start, acc) = self
@@ -2025,21 +1888,21 @@ impl StreamCheckpoint<'_> {
 
 /// Whether a chunk file found in a checkpoint folder is chunk `first..end` of this run.
 fn chunk_matches(
-    h: &npvrisk::shard::ShardHeader,
-    identity: &npvrisk::shard::ShardHeader,
+    h: &crate::shard::ShardHeader,
+    identity: &crate::shard::ShardHeader,
     first: u64,
     end: u64,
 ) -> bool {
     h.first_block == first
         && h.end_block == end
-        && npvrisk::shard::identity_mismatch(h, identity).is_none()
+        && crate::shard::identity_mismatch(h, identity).is_none()
 }
 
 /// `run --mpi`: every rank computes pass 1 over shard `rank` of `size` and sends its statistics to
 /// rank 0, which merges them; each later pass's grids go out from rank 0, every rank runs the pass
 /// over its blocks and rank 0 merges the results. The summary is the same bits as one process's.
 #[cfg(feature = "mpi")]
-fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
+fn run_mpi(a: &RunSpec) -> Result<String, Error> {
     use mpi::traits::*;
     let universe = mpi::initialize().ok_or_else(|| {
         Failure::Internal("MPI could not be initialised (already initialised?)".into())
@@ -2054,7 +1917,7 @@ fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
         let (m, code) = match e {
             Failure::Input(m) => (m.as_str(), 2),
             Failure::Internal(m) => (m.as_str(), 1),
-            Failure::Interrupted => ("interrupted", 130),
+            Failure::Interrupted { .. } => ("interrupted", 130),
         };
         eprintln!("error: rank {}: {m}", world.rank());
         world.abort(code);
@@ -2064,7 +1927,7 @@ fn run_mpi(a: &RunArgs) -> Result<(), Failure> {
 
 /// One rank's share of an MPI run (rank 0 also merges and writes the outputs).
 #[cfg(feature = "mpi")]
-fn run_mpi_rank(a: &RunArgs, world: &mpi::topology::SimpleCommunicator) -> Result<(), Failure> {
+fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Result<String, Error> {
     use mpi::traits::*;
     let (rank, size) = (world.rank(), world.size());
     let started = Instant::now();
@@ -2074,25 +1937,25 @@ fn run_mpi_rank(a: &RunArgs, world: &mpi::topology::SimpleCommunicator) -> Resul
     let root = world.process_at_rank(0);
     if rank != 0 {
         // With the run's header, so that rank 0 can check every rank runs the same run.
-        root.send(&npvrisk::shard::encode_body(&r.header, &f.encode())[..]);
+        root.send(&crate::shard::encode_body(&r.header, &f.encode())[..]);
         // Later passes until rank 0 sends an empty plan.
         loop {
             let (msg, _) = root.receive_vec::<u8>();
             if msg.is_empty() {
-                return Ok(());
+                return Ok(String::new());
             }
-            let grids = npvrisk::stream::decode_grids(&msg)
+            let grids = crate::stream::decode_grids(&msg)
                 .ok_or_else(|| Failure::Internal("unreadable grids from rank 0".into()))?;
             let res = r.later_pass(&grids, None)?;
-            root.send(&npvrisk::stream::encode_passes(&res)[..]);
+            root.send(&crate::stream::encode_passes(&res)[..]);
         }
     }
     let mut first = f;
     for q in 1..size {
         let (msg, _) = world.process_at_rank(q).receive_vec::<u8>();
         let name = format!("rank {q}'s statistics");
-        let (h, body) = npvrisk::shard::decode_body(&name, &msg).map_err(Failure::Internal)?;
-        if let Some(what) = npvrisk::shard::identity_mismatch(&h, &r.header) {
+        let (h, body) = crate::shard::decode_body(&name, &msg).map_err(Failure::Internal)?;
+        if let Some(what) = crate::shard::identity_mismatch(&h, &r.header) {
             return Err(Failure::Input(format!(
                 "rank {q} runs a different run than rank 0 (give every rank the same options and files): {what}"
             )));
@@ -2104,39 +1967,33 @@ fn run_mpi_rank(a: &RunArgs, world: &mpi::topology::SimpleCommunicator) -> Resul
     let blocks = Plan::block_count(&r.opts).map_err(|e| Failure::Input(e.to_string()))?;
     let meta = run_of_header(&r.header)?.2;
     let h = &r.header;
-    let result = npvrisk::stream::finish(
-        &r.plan,
-        &setup,
-        first,
-        blocks,
-        meta,
-        &summary_options(&h.percentiles, h.interval, &h.thresholds),
-        &review_points(h.embedded_model),
-        &StreamConfig::default(),
-        &mut |grids| {
-            let msg = npvrisk::stream::encode_grids(grids);
-            for q in 1..size {
-                world.process_at_rank(q).send(&msg[..]);
-            }
-            let mut acc = r.later_pass(grids, None).map_err(|e| match e {
-                Failure::Input(m) | Failure::Internal(m) => StreamError::Inconsistent(m),
-                Failure::Interrupted => StreamError::Inconsistent("interrupted".into()),
-            })?;
-            for q in 1..size {
-                let (m, _) = world.process_at_rank(q).receive_vec::<u8>();
-                npvrisk::stream::add_encoded_passes(&mut acc, &m).ok_or_else(|| {
-                    StreamError::Inconsistent(format!(
-                        "pass results from rank {q} are unreadable or do not match rank 0's"
-                    ))
-                })?;
-            }
-            Ok(acc)
-        },
-    );
+    let sopts = summary_options(&h.percentiles, h.interval, &h.thresholds);
+    let extra = review_points(h.embedded_model);
+    let cfg = StreamConfig::default();
+    let result = Passes::new(&r.plan, &setup, first, blocks, meta, &sopts, &extra, &cfg)
+        .map_err(Error::from)
+        .and_then(|p| {
+            p.run(&mut |grids| {
+                let msg = crate::stream::encode_grids(grids);
+                for q in 1..size {
+                    world.process_at_rank(q).send(&msg[..]);
+                }
+                let mut acc = r.later_pass(grids, None)?;
+                for q in 1..size {
+                    let (m, _) = world.process_at_rank(q).receive_vec::<u8>();
+                    crate::stream::add_encoded_passes(&mut acc, &m).ok_or_else(|| {
+                        Error::Internal(format!(
+                            "pass results from rank {q} are unreadable or do not match rank 0's"
+                        ))
+                    })?;
+                }
+                Ok(acc)
+            })
+        });
     for q in 1..size {
         world.process_at_rank(q).send(&[0u8; 0][..]);
     }
-    let (summary, _) = result.map_err(stream_failure)?;
+    let (summary, _) = result?;
     finish_merged(&summary, a.out.as_deref(), a.format, started, size as usize)
 }
 
@@ -2144,7 +2001,7 @@ fn run_mpi_rank(a: &RunArgs, world: &mpi::topology::SimpleCommunicator) -> Resul
 /// draw was skipped); the embedded model's review also shows the report's printed figures.
 fn summarise_with(
     plan: &Plan,
-    draws: &npvrisk::engine::Draws,
+    draws: &crate::engine::Draws,
     meta: Metadata,
     report: (&[f64], f64, &[f64]),
     embedded: bool,
@@ -2182,15 +2039,20 @@ fn review_points(embedded: bool) -> ReviewPoints {
     }
 }
 
-/// A failed streamed summary as the command's failure.
-fn stream_failure(e: npvrisk::stream::StreamError) -> Failure {
-    use npvrisk::engine::RunError;
-    use npvrisk::stream::StreamError;
-    match e {
-        StreamError::Run(RunError::Options(m)) => Failure::Input(m),
-        StreamError::Inconsistent(m) => Failure::Internal(m),
-        other => Failure::Input(other.to_string()),
+/// A failed streamed summary: inconsistent statistics are internal, the rest bad input.
+impl From<StreamError> for Error {
+    fn from(e: StreamError) -> Self {
+        use crate::engine::RunError;
+        match e {
+            StreamError::Run(RunError::Options(m)) => Error::Input(m),
+            StreamError::Inconsistent(m) => Error::Internal(m),
+            other => Error::Input(other.to_string()),
+        }
     }
+}
+
+fn stream_failure(e: StreamError) -> Error {
+    Error::from(e)
 }
 
 /// Runs whose draws would take more memory than this are streamed; what cannot be streamed (a

@@ -1,0 +1,76 @@
+//! The Slurm scripts `npvrisk slurm` prints, and the shell quoting they need.
+
+use std::path::Path;
+
+/// Quote a word for a POSIX shell.
+pub fn sh_quote(w: &str) -> String {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+%".contains(c))
+    {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
+}
+
+/// A word for a Slurm script, inside a double-quoted string that `sbatch --wrap` hands to a
+/// shell: quoted for that shell, then escaped for the double quotes.
+pub fn script_word(w: &str) -> String {
+    let mut o = String::new();
+    for c in sh_quote(w).chars() {
+        if "\\$\"`".contains(c) {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o
+}
+
+/// The Slurm batch script of `npvrisk slurm`.
+pub fn slurm_script(
+    shards: u64,
+    dir: &Path,
+    cpus: u32,
+    npvrisk: &str,
+    run_args: &[String],
+) -> String {
+    let args: Vec<String> = run_args.iter().map(|a| script_word(a)).collect();
+    let out = script_word(&dir.display().to_string());
+    let bin = script_word(npvrisk);
+    // Outside double quotes (comments, mkdir, --output) words are only quoted for the shell.
+    let out_p = sh_quote(&dir.display().to_string());
+    let bin_p = sh_quote(npvrisk);
+    format!(
+        r#"#!/bin/bash
+# npvrisk on Slurm: {shards} shards as a job array (pass 1), a job that merges their statistics and
+# plans pass 2, a second job array running pass 2, and the final merge, each waiting for the
+# previous one to succeed. Run this script on the login node: `bash npvrisk-slurm.sh`. The merged
+# summary is byte-identical (apart from timing) to a single-process run.
+#
+# A failed array task can be resubmitted alone, with the same command and its id, e.g.
+#   sbatch --array=3,5 --cpus-per-task={cpus} --output={out_p}/logs/shard-%a.log --wrap="$SHARD_CMD"
+# (or "$PASS_CMD" for pass 2), and the following steps then run by hand:
+#   {bin_p} merge {out_p}/shards/*.npvshard --next-pass {out_p}/pass2.npvplan
+#   {bin_p} merge {out_p}/shards/*.npvshard --out {out_p}
+set -euo pipefail
+mkdir -p {out_p}/shards {out_p}/logs
+RUN="RAYON_NUM_THREADS=\${{SLURM_CPUS_PER_TASK:-1}} {bin} run {args} --shard \${{SLURM_ARRAY_TASK_ID}}/{shards} --out {out}/shards"
+SHARD_CMD="$RUN"
+PASS_CMD="$RUN --pass {out}/pass2.npvplan"
+ARRAY_JOB=$(sbatch --parsable --job-name=npvrisk-shards --array=0-{last} --cpus-per-task={cpus} \
+    --output={out_p}/logs/shard-%a.log --wrap="$SHARD_CMD")
+PLAN_JOB=$(sbatch --parsable --job-name=npvrisk-plan --dependency=afterok:"$ARRAY_JOB" \
+    --cpus-per-task={cpus} --output={out_p}/logs/plan.log \
+    --wrap="{bin} merge {out}/shards/*.npvshard --next-pass {out}/pass2.npvplan")
+PASS_JOB=$(sbatch --parsable --job-name=npvrisk-pass2 --dependency=afterok:"$PLAN_JOB" \
+    --array=0-{last} --cpus-per-task={cpus} --output={out_p}/logs/pass2-%a.log --wrap="$PASS_CMD")
+MERGE_JOB=$(sbatch --parsable --job-name=npvrisk-merge --dependency=afterok:"$PASS_JOB" \
+    --cpus-per-task={cpus} --output={out_p}/logs/merge.log \
+    --wrap="{bin} merge {out}/shards/*.npvshard --out {out} --format json > {out}/merged-stdout.json")
+echo "submitted shard array $ARRAY_JOB, plan job $PLAN_JOB, pass-2 array $PASS_JOB and merge job $MERGE_JOB"
+"#,
+        last = shards - 1,
+        args = args.join(" ")
+    )
+}
