@@ -4,8 +4,8 @@
 //! `results/benchmarks/` come from `npvrisk throughput` (see its README).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use npvrisk::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
 use npvrisk::distfile;
+use npvrisk::embedded::{EY2013_MODEL, EY2013_MODEL_FILE};
 use npvrisk::engine::{DEFAULT_BLOCK, Plan, RunOptions};
 use npvrisk::format::parse_model;
 use npvrisk::kernel::{ThemeEval, TotalEval, slid_profile_pv};

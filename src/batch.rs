@@ -375,8 +375,8 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     let (model_name, model_src) = match &m.model {
         Some(p) => (p.clone(), read(&path_of(p))?),
         None => (
-            npvrisk::calibrate::EY2013_MODEL_FILE.to_string(),
-            npvrisk::calibrate::EY2013_MODEL.to_string(),
+            npvrisk::embedded::EY2013_MODEL_FILE.to_string(),
+            npvrisk::embedded::EY2013_MODEL.to_string(),
         ),
     };
     let model = npvrisk::format::parse_model(&model_name, &model_src)

@@ -8,6 +8,7 @@ pub mod charts;
 pub mod copula;
 pub mod dist;
 pub mod distfile;
+pub mod embedded;
 pub mod engine;
 pub mod error;
 pub mod export;

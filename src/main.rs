@@ -9,11 +9,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use npvrisk::calibrate::{self, EY2013_MODEL, EY2013_MODEL_FILE};
+use npvrisk::calibrate;
+use npvrisk::embedded::{EY2013_MODEL, EY2013_MODEL_FILE, EY2013_PUBLISHED, EY2013_PUBLISHED_FILE};
 use npvrisk::format::parse_model;
 use npvrisk::model::ModelSpec;
 use npvrisk::output::write_atomic;
-use npvrisk::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_published};
+use npvrisk::published::parse_published;
 use npvrisk::run::{RunSpec, SensSpec};
 use npvrisk::sampler::SamplerKind;
 use npvrisk::{reproduce, text};
@@ -712,8 +713,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let files = [
                 (EY2013_MODEL_FILE, EY2013_MODEL, "the 2013 model"),
                 (
-                    npvrisk::run::EY2013_DISTS_FILE,
-                    npvrisk::run::EY2013_DISTS,
+                    npvrisk::embedded::EY2013_DISTS_FILE,
+                    npvrisk::embedded::EY2013_DISTS,
                     "its default distributions",
                 ),
                 (

@@ -574,7 +574,7 @@ fn write_list(list: &mut [f64], index: Option<usize>, values: &[f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
+    use crate::embedded::{EY2013_MODEL, EY2013_MODEL_FILE};
     use crate::format::parse_model;
 
     fn model() -> ModelSpec {

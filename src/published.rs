@@ -432,12 +432,6 @@ pub fn parse_published(file: &str, src: &str) -> Result<Published, InputError> {
     })
 }
 
-/// The embedded published figures of the 2013 aggregation report.
-pub const EY2013_PUBLISHED: &str = include_str!("../distributions/ey2013_published.toml");
-
-/// Name under which the embedded published figures are reported.
-pub const EY2013_PUBLISHED_FILE: &str = "distributions/ey2013_published.toml";
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,6 +453,7 @@ mod tests {
 
     #[test]
     fn embedded_published_file_parses() {
+        use crate::embedded::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE};
         let p = parse_published(EY2013_PUBLISHED_FILE, EY2013_PUBLISHED).unwrap();
         assert_eq!(p.themes.len(), 5);
         assert_eq!(p.themes.iter().filter(|t| !t.indicative).count(), 3);

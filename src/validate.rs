@@ -141,14 +141,11 @@ mod tests {
 
     #[test]
     fn files_are_recognised_by_content() {
-        let dists = include_str!("../distributions/ey2013_default.toml");
+        let dists = npvrisk::embedded::EY2013_DISTS;
         assert_eq!(kind_of(dists), Kind::Distributions);
+        assert_eq!(kind_of(npvrisk::embedded::EY2013_MODEL), Kind::Model);
         assert_eq!(
-            kind_of(include_str!("../distributions/ey2013.toml")),
-            Kind::Model
-        );
-        assert_eq!(
-            kind_of(include_str!("../distributions/ey2013_published.toml")),
+            kind_of(npvrisk::embedded::EY2013_PUBLISHED),
             Kind::Published
         );
         assert_eq!(

@@ -1,9 +1,10 @@
 use std::collections::BTreeMap;
 use std::fs;
 
-use npvrisk::calibrate::{EY2013_MODEL, calibrate, model_toml};
+use npvrisk::calibrate::{calibrate, model_toml};
+use npvrisk::embedded::{EY2013_MODEL, EY2013_PUBLISHED};
 use npvrisk::format::parse_model;
-use npvrisk::published::{EY2013_PUBLISHED, parse_published};
+use npvrisk::published::parse_published;
 use npvrisk::reproduce::{compare, tally};
 
 use crate::{bin, run_ok, temp_dir};

@@ -82,13 +82,13 @@ pub fn with_files(
 }
 
 /// The default distributions of the embedded model.
-pub const DEFAULT_DISTS: &str = include_str!("../distributions/ey2013_default.toml");
+pub const DEFAULT_DISTS: &str = npvrisk::embedded::EY2013_DISTS;
 
 /// The embedded 2013 model.
 pub fn ey2013() -> npvrisk::model::ModelSpec {
     npvrisk::format::parse_model(
-        npvrisk::calibrate::EY2013_MODEL_FILE,
-        npvrisk::calibrate::EY2013_MODEL,
+        npvrisk::embedded::EY2013_MODEL_FILE,
+        npvrisk::embedded::EY2013_MODEL,
     )
     .unwrap()
 }

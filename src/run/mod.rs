@@ -7,23 +7,20 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::calibrate::{EY2013_MODEL, EY2013_MODEL_FILE};
 use crate::distfile;
+use crate::embedded::{EY2013_DISTS, EY2013_DISTS_FILE, EY2013_MODEL, EY2013_MODEL_FILE};
+use crate::embedded::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE};
 use crate::engine::{Plan, RunOptions};
 pub use crate::error::Error;
 use crate::export::{self, Format};
 use crate::output::write_atomic;
-use crate::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_published};
+use crate::published::parse_published;
 use crate::sampler::SamplerKind;
 use crate::stream::{ColPass, First, Grid, Passes, Regenerate, Setup, StreamConfig, StreamError};
 use crate::summary::{self, FileHash, Metadata, ReviewPoints, SummaryOptions};
 use crate::text;
 
 type Failure = Error;
-
-/// The embedded default distribution set for the embedded model.
-pub const EY2013_DISTS: &str = include_str!("../../distributions/ey2013_default.toml");
-pub const EY2013_DISTS_FILE: &str = "distributions/ey2013_default.toml";
 
 /// Default number of draws of a run.
 pub const DEFAULT_DRAWS: u64 = 200_000;
