@@ -21,14 +21,11 @@ use npvrisk::engine::{ENTITY_MEASURES, Plan, RunOptions};
 use npvrisk::error::{InputError, show};
 use npvrisk::model::ModelSpec;
 use npvrisk::sampler::SamplerKind;
-use npvrisk::stats::{OrderStats, Sorted, mean_sd};
 use npvrisk::summary::{self, FileHash, ReviewPoints, SummaryOptions, sha256_hex};
 
 use crate::{Failure, Format, out, read};
 use npvrisk::export::summary_json;
-use npvrisk::run::{
-    check_memory, dist_files, metadata_for, plan_bytes_per_draw, published_points, thread_pool,
-};
+use npvrisk::run::{dist_files, metadata_for, published_points, thread_pool};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -563,15 +560,6 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         block_size: npvrisk::engine::DEFAULT_BLOCK,
         skip_nonfinite: false,
     };
-    // Each scenario's draws are kept in memory (with the reference's headline NPVs): refuse a
-    // batch whose draws cannot fit before computing anything. Scenarios' own distribution files
-    // may add inputs; each scenario is checked again before it runs.
-    if let Ok(plan) = Plan::new(model.clone(), scen_index_of(&model), base) {
-        let draws = *m.draws.get_ref();
-        if let Err(Failure::Input(why)) = check_scenario_memory(&plan, draws) {
-            return Err(err(m.draws.span().start, "draws", draws.to_string(), &why));
-        }
-    }
     let extra: ReviewPoints = if m.model.is_none() {
         published_points()
     } else {
@@ -614,17 +602,6 @@ fn scen_index_of(model: &ModelSpec) -> usize {
         .unwrap_or(model.scenarios.len() - 1)
 }
 
-/// Memory a scenario of `draws` draws takes: its draws, and the headline NPVs of it and of the
-/// reference with their sorted copy and differences.
-fn check_scenario_memory(plan: &Plan, draws: u64) -> Result<(), Failure> {
-    let per_draw = plan_bytes_per_draw(plan) as u128 + 4 * 8 * plan.entities.len() as u128;
-    check_memory(
-        &format!("{draws} draws per scenario"),
-        draws as u128 * per_draw,
-        "a batch keeps each scenario's draws in memory; use fewer draws",
-    )
-}
-
 /// `f` with its message prefixed by `prefix`.
 fn prefix_failure(prefix: &str, f: Failure) -> Failure {
     match f {
@@ -633,9 +610,6 @@ fn prefix_failure(prefix: &str, f: Failure) -> Failure {
         other => other,
     }
 }
-
-/// Each headline entity's NPV per draw in one scenario.
-type Npvs = Vec<(String, Vec<f64>)>;
 
 /// The distributions of scenario `i`: the manifest's files, the scenario's own, then its fixed
 /// values (`set`, `grid`) as a last file.
@@ -678,57 +652,85 @@ pub fn validate(manifest: &Path) -> Result<String, Failure> {
     ))
 }
 
-/// Run scenario `i`: its summary JSON and its headline NPVs per draw.
+/// A scenario's plan and metadata files.
+fn scenario_plan(p: &Prepared, i: usize) -> Result<(Plan, Vec<FileHash>), Failure> {
+    let set = scenario_set(p, i)?;
+    let hashes: Vec<FileHash> = set.files.iter().map(|(n, c)| FileHash::of(n, c)).collect();
+    let plan = Plan::new(p.model.clone(), p.scen_index, set)
+        .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", p.scenarios[i].name)))?;
+    Ok((plan, hashes))
+}
+
+/// Run scenario `i` as `run` streams a run (the same bits as a plain run of its files, in
+/// memory bounded whatever the draws): its summary, and its summary JSON.
 fn run_scenario(
     p: &Prepared,
     i: usize,
+    plan: &Plan,
+    hashes: &[FileHash],
     pool: &rayon::ThreadPool,
-) -> Result<(String, Npvs), Failure> {
+) -> Result<(summary::Summary, String), Failure> {
     let s = &p.scenarios[i];
     let started = std::time::Instant::now();
-    let set = scenario_set(p, i)?;
-    let hashes: Vec<FileHash> = set.files.iter().map(|(n, c)| FileHash::of(n, c)).collect();
-    let plan = Plan::new(p.model.clone(), p.scen_index, set).map_err(Failure::Input)?;
-    check_scenario_memory(&plan, p.opts.draws)
-        .map_err(|e| prefix_failure(&format!("scenario `{}`: ", s.name), e))?;
-    let draws = pool
-        .install(|| plan.run(&p.opts, &|_| {}))
-        .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", s.name)))?;
     let meta = metadata_for(
-        &plan,
+        plan,
         (&p.model_name, &p.model_src),
-        &hashes,
+        hashes,
         p.seed,
         p.sampler,
         &p.opts,
     );
-    let sum = summary::summarise(&plan, &draws, meta, &SummaryOptions::default(), &p.extra);
-    let k = ENTITY_MEASURES.len();
-    let npvs: Npvs = sum
-        .outcomes
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.headline)
-        .map(|(e, o)| (o.id.clone(), draws.outcomes[e * k].clone()))
-        .collect();
-    npvrisk::note!("scenario `{}`: {} draws", s.name, draws.n);
-    Ok((summary_json(&sum, started.elapsed().as_secs_f64()), npvs))
+    let (sum, passes) = pool
+        .install(|| {
+            npvrisk::stream::run_streamed(
+                plan,
+                &p.opts,
+                meta,
+                &SummaryOptions::default(),
+                &p.extra,
+                &npvrisk::stream::StreamConfig::single_process(),
+                &|_| {},
+            )
+        })
+        .map_err(|e| prefix_failure(&format!("scenario `{}`: ", s.name), Failure::from(e)))?;
+    npvrisk::note!(
+        "scenario `{}`: {} draws ({passes} passes)",
+        s.name,
+        sum.metadata.draws
+    );
+    let json = summary_json(&sum, started.elapsed().as_secs_f64());
+    Ok((sum, json))
 }
 
 /// Scenarios `which` (in manifest order), each compared with the reference, which is run first;
-/// only the reference's draws are kept while the others run.
+/// the differences are paired draw by draw (common random numbers), regenerating the draws of
+/// both rather than keeping them.
 fn compute(p: &Prepared, which: &[usize], pool: &rayon::ThreadPool) -> Result<Vec<Done>, Failure> {
     if which.is_empty() {
         return Ok(Vec::new());
     }
-    let (ref_json, ref_npvs) = run_scenario(p, p.reference, pool)?;
+    let (ref_plan, ref_hashes) = scenario_plan(p, p.reference)?;
+    let (ref_sum, ref_json) = run_scenario(p, p.reference, &ref_plan, &ref_hashes, pool)?;
+    let k = ENTITY_MEASURES.len();
+    let headline: Vec<usize> = (0..ref_plan.entities.len())
+        .filter(|&e| ref_sum.outcomes[e].headline)
+        .collect();
+    let cols: Vec<usize> = headline.iter().map(|e| e * k).collect();
     let mut done = Vec::with_capacity(which.len());
     for &i in which {
         let (summary_json, rows) = if i == p.reference {
-            (ref_json.clone(), rows(&ref_npvs, &ref_npvs)?)
+            let zero = vec![(0.0, 0.0); cols.len()];
+            (
+                ref_json.clone(),
+                rows(&ref_sum, &ref_sum, &headline, &zero)?,
+            )
         } else {
-            let (json, npvs) = run_scenario(p, i, pool)?;
-            (json, rows(&npvs, &ref_npvs)?)
+            let (plan, hashes) = scenario_plan(p, i)?;
+            let (sum, json) = run_scenario(p, i, &plan, &hashes, pool)?;
+            let diffs = pool
+                .install(|| npvrisk::run::paired::differences(&plan, &ref_plan, &p.opts, &cols))
+                .map_err(|e| prefix_failure(&format!("scenario `{}`: ", p.scenarios[i].name), e))?;
+            (json, rows(&sum, &ref_sum, &headline, &diffs)?)
         };
         done.push(Done {
             index: i,
@@ -740,31 +742,46 @@ fn compute(p: &Prepared, which: &[usize], pool: &rayon::ThreadPool) -> Result<Ve
     Ok(done)
 }
 
-/// The comparison rows of a scenario against the reference, per headline entity.
-fn rows(npvs: &Npvs, ref_npvs: &Npvs) -> Result<Vec<Row>, Failure> {
-    let mut out = Vec::with_capacity(npvs.len());
-    for ((id, v), (_, r)) in npvs.iter().zip(ref_npvs) {
-        let (mean, sd) = mean_sd(v);
-        let n = v.len() as f64;
-        let s = Sorted::new(v.clone())
-            .ok_or_else(|| Failure::Internal("non-finite draws in a batch".into()))?;
-        let diffs: Vec<f64> = v.iter().zip(r).map(|(a, b)| a - b).collect();
-        let (dmean, dsd) = mean_sd(&diffs);
-        let (_, rsd) = mean_sd(r);
-        let indep = (sd * sd / n + rsd * rsd / n).sqrt();
+/// The comparison rows of a scenario against the reference, per headline entity: the
+/// scenario's figures from its summary, the paired differences' mean and standard deviation
+/// (`diffs`, one per entity of `headline`), and the standard error the difference would have if
+/// the two runs were independent.
+fn rows(
+    sum: &summary::Summary,
+    ref_sum: &summary::Summary,
+    headline: &[usize],
+    diffs: &[(f64, f64)],
+) -> Result<Vec<Row>, Failure> {
+    let n = sum.metadata.draws as f64;
+    let mut out = Vec::with_capacity(headline.len());
+    for (&e, &(dmean, dsd)) in headline.iter().zip(diffs) {
+        let (o, r) = (&sum.outcomes[e], &ref_sum.outcomes[e]);
+        let st = &o.npv;
+        let q = |p: f64| {
+            st.percentile(p).ok_or_else(|| {
+                Failure::Internal(format!("the batch summary has no P{}", p * 100.0))
+            })
+        };
+        let below0 = st
+            .below
+            .iter()
+            .find(|b| b.threshold == 0.0)
+            .map(|b| b.p)
+            .ok_or_else(|| Failure::Internal("the batch summary has no P(NPV < 0)".into()))?;
+        let indep = (st.sd * st.sd / n + r.npv.sd * r.npv.sd / n).sqrt();
         let values = [
-            mean,
-            sd / n.sqrt(),
-            s.quantile(0.1),
-            s.quantile(0.5),
-            s.quantile(0.9),
-            s.below(0.0),
+            st.mean,
+            st.se_mean,
+            q(0.1)?,
+            q(0.5)?,
+            q(0.9)?,
+            below0,
             dmean,
             dsd / n.sqrt(),
             indep,
         ];
         out.push(Row {
-            entity: id.clone(),
+            entity: o.id.clone(),
             bits: values.map(f64::to_bits),
         });
     }

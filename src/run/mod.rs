@@ -22,6 +22,8 @@ use crate::text;
 
 type Failure = Error;
 
+pub mod paired;
+
 /// Default number of draws of a run.
 pub const DEFAULT_DRAWS: u64 = 200_000;
 /// Default seed.
