@@ -18,7 +18,9 @@ pub fn differences(
 ) -> Result<Vec<(f64, f64)>, Error> {
     let blocks = Plan::block_count(opts).map_err(|e| Error::Input(e.to_string()))?;
     let size = opts.block_size.min(opts.draws);
-    let chunk = StreamConfig::default().chunk_blocks.max(1);
+    // A few blocks per worker thread at a time: the memory of two chunks of draws stays small.
+    let chunk =
+        (2 * rayon::current_num_threads() as u64).max(StreamConfig::single_process().chunk_blocks);
     let mut trees = vec![Tree::default(); cols.len()];
     let mut b = 0;
     while b < blocks {
