@@ -527,7 +527,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .expect("run parses")
     };
     match cli.command.unwrap_or_else(default_run) {
-        Command::Run(args) => out(&npvrisk::run::run(&args.spec()?)?),
+        Command::Run(args) => {
+            let spec = args.spec()?;
+            let hooks = npvrisk::run::Hooks::default();
+            if spec.checkpoint.is_some() || spec.resume.is_some() {
+                // Ctrl-C or SIGTERM stops a checkpointed run at its next chunk, after saving;
+                // without a checkpoint there is nothing to save and the default handler stays.
+                let stop = hooks.stop.clone();
+                let _ = ctrlc::set_handler(move || {
+                    stop.store(true, std::sync::atomic::Ordering::SeqCst)
+                });
+            }
+            out(&npvrisk::run::run_with(&spec, &hooks)?)
+        }
         Command::Throughput(args) => out(&npvrisk::run::throughput(&args.spec()?)?),
         Command::Sensitivity(args) => out(&npvrisk::run::sensitivity(&args.spec())?),
         Command::Report(args) => out(&npvrisk::run::report(&args.spec())?),

@@ -155,9 +155,23 @@ fn check_options(a: &RunSpec) -> Result<(), Failure> {
     Ok(())
 }
 
+/// What the caller controls of a run while it goes.
+#[derive(Clone, Debug, Default)]
+pub struct Hooks {
+    /// Set from outside (the command line sets it on Ctrl-C or SIGTERM) to stop a checkpointed
+    /// run or shard at its next chunk, after saving; the run then returns
+    /// [`Error::Interrupted`]. Runs without a checkpoint do not look at it.
+    pub stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
 /// Execute a run as its specification says (in memory or streamed, a shard, checkpointed, or an
 /// MPI rank); returns what to print.
 pub fn run(a: &RunSpec) -> Result<String, Error> {
+    run_with(a, &Hooks::default())
+}
+
+/// [`run`] with the caller's [`Hooks`].
+pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     check_options(a)?;
     // Under MPI every rank runs this; rank 0 alone writes, and locks the folder then.
     if a.mpi {
@@ -171,11 +185,11 @@ pub fn run(a: &RunSpec) -> Result<String, Error> {
     if let Some((k, n)) = a.shard {
         // A shard's folder is shared by every shard of the run (a Slurm array writes it at
         // once), so it is not locked.
-        return run_shard(a, k, n);
+        return run_shard(a, k, n, hooks);
     }
     lock_out(a.out.as_deref())?;
     if a.checkpoint.is_some() || a.resume.is_some() {
-        return run_checkpointed(a);
+        return run_checkpointed(a, hooks);
     }
     let embedded = a.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(a)?;
@@ -1031,7 +1045,7 @@ fn setup_of(r: &ShardRun, h: &crate::shard::ShardHeader, full: bool) -> Result<S
     }))
 }
 
-fn run_shard(a: &RunSpec, k: u64, n: u64) -> Result<String, Error> {
+fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error> {
     use crate::shard::{self, ShardHeader};
     let dir = a
         .out
@@ -1045,11 +1059,7 @@ fn run_shard(a: &RunSpec, k: u64, n: u64) -> Result<String, Error> {
         ..r.header.clone()
     };
     let ck_dir = a.checkpoint.as_ref().or(a.resume.as_ref());
-    // Ctrl-C is caught only when there is a checkpoint to save.
-    let stop = match ck_dir {
-        Some(_) => stop_flag(),
-        None => Default::default(),
-    };
+    let stop = hooks.stop.clone();
     let ck = match ck_dir {
         Some(d) => {
             open_checkpoint(d, &identity, a.resume.is_some())?;
@@ -1535,15 +1545,6 @@ fn open_checkpoint(
     Ok(())
 }
 
-/// Set by Ctrl-C or SIGTERM: a checkpointed run saves what it has and stops.
-fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let s = stop.clone();
-    // A second handler cannot be installed in the same process; ignore that case.
-    let _ = ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::SeqCst));
-    stop
-}
-
 /// The failure of an interrupted checkpointed run: what is saved, and where.
 fn interrupted(saved: &str, dir: &Path) -> Error {
     Error::Interrupted {
@@ -1577,7 +1578,7 @@ fn streams(a: &RunSpec, draws: u64, per_draw: u64) -> Result<bool, Failure> {
 /// `content` of the identity of a streamed checkpointed run.
 const STREAMED: &str = "streamed run";
 
-fn run_checkpointed(a: &RunSpec) -> Result<String, Error> {
+fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     use crate::shard;
     use std::sync::atomic::Ordering;
     let resuming = a.resume.is_some();
@@ -1604,7 +1605,7 @@ fn run_checkpointed(a: &RunSpec) -> Result<String, Error> {
         identity.content = STREAMED.into();
     }
     open_checkpoint(&dir, &identity, resuming)?;
-    let stop = stop_flag();
+    let stop = hooks.stop.clone();
     let pool = thread_pool(a.threads)?;
     let meta = metadata_for(
         &plan,
