@@ -99,7 +99,6 @@ struct Prepared {
     scenarios: Vec<Scenario>,
     reference: usize,
     scen_index: usize,
-    sampler: SamplerKind,
     opts: RunOptions,
     extra: ReviewPoints,
     /// SHA-256 over the manifest and every file it reads: the shards of a batch must agree on it.
@@ -589,7 +588,6 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         scenarios,
         reference,
         scen_index,
-        sampler,
         opts,
         extra,
     })
@@ -672,14 +670,7 @@ fn run_scenario(
 ) -> Result<(summary::Summary, String), Failure> {
     let s = &p.scenarios[i];
     let started = std::time::Instant::now();
-    let meta = metadata_for(
-        plan,
-        (&p.model_name, &p.model_src),
-        hashes,
-        p.seed,
-        p.sampler,
-        &p.opts,
-    );
+    let meta = metadata_for(plan, (&p.model_name, &p.model_src), hashes, &p.opts);
     let (sum, passes) = pool
         .install(|| {
             npvrisk::stream::run_streamed(

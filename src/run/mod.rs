@@ -201,7 +201,6 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     }
 
     let pool = thread_pool(a.threads)?;
-    let sampler = a.sampler;
     let started = Instant::now();
     let mut engine_secs;
     let mut draws_n = a.draws;
@@ -214,14 +213,7 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         // A run that does not keep its draws never holds them: its summary is streamed over
         // blocks (the same bits as summarising draws held in memory).
         let stream = !a.keep_draws || streams(a, draws_n, per_draw)?;
-        let meta = metadata_for(
-            &plan,
-            (&model_name, &model_src),
-            &meta_files,
-            a.seed,
-            sampler,
-            &opts,
-        );
+        let meta = metadata_for(&plan, (&model_name, &model_src), &meta_files, &opts);
         let (s, draws, passes) = if stream {
             let bar = Progress::new(draws_n);
             let (s, passes) = pool
@@ -712,7 +704,6 @@ pub fn report(a: &SensSpec) -> Result<String, Error> {
     check_kept_draws(&plan, a.run.draws)?;
     check_sobol_memory(&plan, a)?;
     let pool = thread_pool(a.run.threads)?;
-    let sampler = a.run.sampler;
     let opts = run_options(&a.run);
     let so = SensitivityOptions {
         levels: (a.levels[0], a.levels[1]),
@@ -727,14 +718,7 @@ pub fn report(a: &SensSpec) -> Result<String, Error> {
             .run(&opts, &|k| bar.inc(k))
             .map_err(|e| Failure::Input(e.to_string()))?;
         bar.finish();
-        let meta = metadata_for(
-            &plan,
-            (&model_name, &model_src),
-            &meta_files,
-            a.run.seed,
-            sampler,
-            &opts,
-        );
+        let meta = metadata_for(&plan, (&model_name, &model_src), &meta_files, &opts);
         let summary = summarise_with(
             &plan,
             &draws,
@@ -918,8 +902,6 @@ pub fn metadata_for(
     plan: &Plan,
     model: (&str, &str),
     files: &[FileHash],
-    seed: u64,
-    sampler: SamplerKind,
     opts: &RunOptions,
 ) -> Metadata {
     Metadata {
@@ -927,8 +909,8 @@ pub fn metadata_for(
         model: FileHash::of(model.0, model.1),
         distributions: files.to_vec(),
         scenario: plan.model.scenarios[plan.scenario].clone(),
-        seed,
-        sampler: sampler.name().to_string(),
+        seed: opts.seed,
+        sampler: opts.sampler.name().to_string(),
         draws: opts.draws,
         block_size: opts.block_size,
         standard_errors: "independent-draw formulas (conservative for lhs and sobol)".into(),
@@ -1390,14 +1372,7 @@ fn run_of_header(h: &crate::shard::ShardHeader) -> Result<(Plan, RunOptions, Met
             sha256: d.sha256.clone(),
         })
         .collect();
-    let meta = metadata_for(
-        &plan,
-        (&h.model.file, &h.model.contents),
-        &hashes,
-        h.seed,
-        sampler,
-        &opts,
-    );
+    let meta = metadata_for(&plan, (&h.model.file, &h.model.contents), &hashes, &opts);
     Ok((plan, opts, meta))
 }
 
@@ -1596,7 +1571,6 @@ fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     let started = Instant::now();
     let embedded = a.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(a)?;
-    let sampler = a.sampler;
     let opts = run_options(a);
     let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
     let streamed = streams(a, a.draws, plan_bytes_per_draw(&plan) as u64)?;
@@ -1607,14 +1581,7 @@ fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     open_checkpoint(&dir, &identity, resuming)?;
     let stop = hooks.stop.clone();
     let pool = thread_pool(a.threads)?;
-    let meta = metadata_for(
-        &plan,
-        (&model_name, &model_src),
-        &meta_files,
-        a.seed,
-        sampler,
-        &opts,
-    );
+    let meta = metadata_for(&plan, (&model_name, &model_src), &meta_files, &opts);
     if streamed {
         let ck = StreamCheckpoint {
             dir: &dir,
