@@ -13,6 +13,7 @@ pub mod error;
 pub mod fit;
 pub mod fitdist;
 pub mod format;
+pub mod guard;
 pub mod input;
 pub mod kernel;
 pub mod local;

@@ -33,6 +33,10 @@ struct Cli {
     /// printed; stdout is unchanged).
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Treat warnings (likely slips in a model or distribution file: a percentage where a
+    /// fraction is expected, a median far from the point value, ...) as errors: exit 2.
+    #[arg(long, global = true)]
+    deny_warnings: bool,
 }
 
 #[derive(Subcommand)]
@@ -378,7 +382,27 @@ fn load_model(path: Option<&Path>) -> Result<(String, ModelSpec), Failure> {
         None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
     };
     let m = parse_model(&name, &src).map_err(|e| Failure::Input(e.to_string()))?;
+    warn(npvrisk::guard::warnings(&name, &src, &m, None))?;
     Ok((name, m))
+}
+
+/// `--deny-warnings` was given.
+static DENY_WARNINGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Print the warnings of loaded files on stderr (also under `--quiet`); with `--deny-warnings`
+/// any warning fails the command as bad input.
+fn warn(ws: Vec<npvrisk::guard::Warning>) -> Result<(), Failure> {
+    for w in &ws {
+        eprintln!("warning: {w}");
+    }
+    if !ws.is_empty() && DENY_WARNINGS.load(std::sync::atomic::Ordering::Relaxed) {
+        let n = ws.len();
+        return Err(Failure::Input(format!(
+            "{n} warning{} denied by --deny-warnings",
+            if n == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
 }
 
 fn load_published(path: Option<&Path>) -> Result<(String, npvrisk::published::Published), Failure> {
@@ -678,6 +702,7 @@ fn main() -> ExitCode {
         }
     };
     npvrisk::output::set_quiet(cli.quiet);
+    DENY_WARNINGS.store(cli.deny_warnings, std::sync::atomic::Ordering::Relaxed);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Input(m)) => {

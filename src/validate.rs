@@ -58,6 +58,7 @@ fn check(f: &Path, model: &(String, ModelSpec), embedded: bool) -> Result<String
     match kind_of(&src) {
         Kind::Model => {
             let m = parse_model(&name, &src).map_err(|e| Failure::Input(e.to_string()))?;
+            crate::warn(npvrisk::guard::warnings(&name, &src, &m, None))?;
             Ok(format!(
                 "model file: {} themes, {} partners, scenarios {:?}",
                 m.themes.len(),
@@ -72,6 +73,7 @@ fn check(f: &Path, model: &(String, ModelSpec), embedded: bool) -> Result<String
                 dist_files(embedded, false, vec![(name.clone(), src)]).map_err(Failure::Input)?;
             let set =
                 distfile::load(&model.1, &files).map_err(|e| Failure::Input(e.to_string()))?;
+            crate::warn(npvrisk::guard::dist_warnings(&model.1, &set))?;
             let mine = &set.layers[defaults];
             let corr = if let Ok((_, _, Some((_, names, _)))) =
                 distfile::parse_dist_file(&name, &files[defaults].1, &model.1)

@@ -36,6 +36,8 @@ mod sensitivity;
 mod shards;
 /// Streamed summaries: the same bits as in memory, exact order statistics.
 mod stream;
+/// Warnings for likely slips (tests/warn/), `--deny-warnings`.
+mod warnings;
 
 /// Path of the built `npvrisk` binary.
 pub fn bin() -> std::process::Command {
