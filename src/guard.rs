@@ -8,7 +8,7 @@
 //! The binary prints them on stderr for every command that loads a model, and `--deny-warnings`
 //! turns them into errors. The library itself never prints.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::Range;
 
@@ -295,7 +295,7 @@ pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> 
             .iter()
             .map(|(field, (default, who))| {
                 let field = field.rsplit('.').next().unwrap_or(field);
-                format!("{field} = {default} ({})", who.join(", "))
+                format!("{field} = {default} ({})", list_some(who))
             })
             .collect();
         out.push(doc.warn(
@@ -310,6 +310,20 @@ pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> 
     }
     out.sort_by_key(|w| (w.line, w.col));
     out
+}
+
+/// Up to five names, then how many more.
+fn list_some(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
+    }
 }
 
 /// The first (scenario, year, value) of a profile that looks written in percent: a value above 2
@@ -358,20 +372,28 @@ fn has_no_costs(t: &ThemeSpec, scenarios: usize) -> bool {
 /// point value, a profile drawn in percent, a `between_scenarios` input whose scenarios agree.
 pub fn dist_warnings(model: &ModelSpec, set: &DistSet) -> Vec<Warning> {
     let docs: Vec<Doc> = set.files.iter().map(|(n, s)| Doc::new(n, s)).collect();
+    // Per file: its `[[input]]` entries by path.
+    let entries: Vec<HashMap<&str, &DeTable>> = docs
+        .iter()
+        .map(|d| {
+            d.root()
+                .map(|r| {
+                    tables(r, "input")
+                        .into_iter()
+                        .filter_map(table)
+                        .filter_map(|t| Some((get(t, "path")?.get_ref().as_str()?, t)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
     let mut out = Vec::new();
     for input in &set.inputs {
-        let Some(doc) = docs.iter().rev().find(|d| d.file == input.file) else {
+        let Some(fi) = docs.iter().rposition(|d| d.file == input.file) else {
             continue;
         };
-        let entry = doc.root().and_then(|r| {
-            tables(r, "input").into_iter().find(|e| {
-                table(e)
-                    .and_then(|t| get(t, "path"))
-                    .and_then(|p| p.get_ref().as_str())
-                    == Some(input.param.path.as_str())
-            })
-        });
-        let Some(entry) = entry.and_then(table) else {
+        let doc = &docs[fi];
+        let Some(&entry) = entries[fi].get(input.param.path.as_str()) else {
             continue;
         };
         let path_span = get(entry, "path").map_or(0..0, |v| v.span());
