@@ -17,6 +17,7 @@ use npvrisk::published::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE, parse_publishe
 use npvrisk::{reproduce, text};
 
 mod batch;
+mod init;
 mod montecarlo;
 mod validate;
 
@@ -143,6 +144,13 @@ enum Command {
     Paths {
         /// Model file (default: the embedded 2013 model).
         model: Option<PathBuf>,
+    },
+    /// Start a new case: write a commented model, distribution file and batch manifest of a
+    /// small local case (illustrative figures, each with its source or marked as an assumption)
+    /// into DIR. Existing files are never overwritten (exit 2).
+    Init {
+        /// Folder for model.toml, dists.toml and batch.toml (created if missing).
+        dir: PathBuf,
     },
     /// Check model files, distribution files and batch manifests (recognised by their content)
     /// and report the first mistake in each, located; exit 2 if any is rejected.
@@ -616,6 +624,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             out(&o)
         }
+        Command::Init { dir } => init::init(&dir),
         Command::Validate { files, model } => validate::validate(&files, model.as_deref()),
         Command::Defaults { what } => {
             let files = [

@@ -8,6 +8,8 @@ mod batch;
 mod browser;
 /// The binary's exit codes, output streams and formats.
 mod cli;
+/// docs/model-format.md against the fields the parsers accept; `init` and a new case's report.
+mod format_reference;
 /// `paths`, `calibrate` and `throughput` from the command line, their output checked.
 mod commands;
 /// Model conventions under their less common branches, against hand-computed values.
