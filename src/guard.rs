@@ -185,7 +185,11 @@ pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> 
     let mut missing: BTreeMap<String, (&str, Vec<String>)> = BTreeMap::new();
     let mut first_missing: Option<Range<usize>> = None;
     let mut note = |field: String, default: &'static str, who: String, span: Range<usize>| {
-        missing.entry(field).or_insert((default, Vec::new())).1.push(who);
+        missing
+            .entry(field)
+            .or_insert((default, Vec::new()))
+            .1
+            .push(who);
         if first_missing.is_none() {
             first_missing = Some(span);
         }
@@ -262,9 +266,15 @@ pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> 
                 note(format!("themes.*.{k}"), d, who.clone(), id_span.clone());
             }
         }
-        if matches!(theme.benefit, BenefitBasis::PerMember { .. }) && get(raw, "engagement").is_none()
+        if matches!(theme.benefit, BenefitBasis::PerMember { .. })
+            && get(raw, "engagement").is_none()
         {
-            note("themes.*.engagement".into(), "1", who.clone(), id_span.clone());
+            note(
+                "themes.*.engagement".into(),
+                "1",
+                who.clone(),
+                id_span.clone(),
+            );
         }
         if let Some(local) = &theme.local {
             let raw_outcomes = tables(raw, "outcomes");
@@ -276,7 +286,12 @@ pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> 
                 let span = get(ro, "id").map_or(id_span.clone(), |v| v.span());
                 for (k, d) in OUTCOME_DEFAULTS {
                     if get(ro, k).is_none() {
-                        note(format!("themes.*.outcomes.*.{k}"), d, who.clone(), span.clone());
+                        note(
+                            format!("themes.*.outcomes.*.{k}"),
+                            d,
+                            who.clone(),
+                            span.clone(),
+                        );
                     }
                 }
                 if get(ro, "confidence").is_none() && get(ro, "optimism_bias").is_none() {
@@ -433,10 +448,7 @@ pub fn dist_warnings(model: &ModelSpec, set: &DistSet) -> Vec<Warning> {
 
 /// Why a distribution's median looks like another unit than the parameter's, if it does.
 fn median_warning(model: &ModelSpec, input: &Input, median: f64) -> Option<String> {
-    let is_profile = matches!(
-        input.param.target,
-        Target::Theme(_, ThemeField::Profile(_))
-    );
+    let is_profile = matches!(input.param.target, Target::Theme(_, ThemeField::Profile(_)));
     if is_profile && median > 1.0 {
         return Some(format!(
             "the median of this distribution of a profile (a share of the full potential, 1 = all of it) is {}: it looks like a percentage",
@@ -482,5 +494,87 @@ fn short(v: f64) -> String {
         show((v * f).round() / f)
     } else {
         format!("{v:.3e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::parse_model;
+
+    const MODEL: &str = r#"[model]
+name = "m"
+price_base = "2024-25"
+horizon_years = 3
+discount_rate = 0.035
+undiscounted_year = 1
+scenarios = ["low", "central"]
+
+[[partners]]
+id = "A"
+name = "A"
+
+[[themes]]
+id = "t"
+name = "T"
+addressable_spend_bn = 1.0
+profile = { low = [0.5, 1.0], central = [50, 100] }
+delay_years = 0
+optimism_bias_cost = 0
+scaled_cost_bn = 0.01
+cost_shares = { A = 1.0 }
+
+[[themes.outcomes]]
+id = "o"
+name = "O"
+cohort = 100
+impact = 0.5
+fiscal_cashable_gbp = 1000
+agency_shares = { A = 1.0 }
+"#;
+
+    fn warnings_of(src: &str) -> Vec<String> {
+        let m = parse_model("m.toml", src).unwrap();
+        model_warnings("m.toml", src, &m)
+            .iter()
+            .map(|w| w.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_per_scenario_profile_is_located_in_its_scenario() {
+        let w = warnings_of(MODEL);
+        assert!(
+            w[0].starts_with("m.toml:17:42: `themes.t.profile[0]` = 50:"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn outcome_defaults_are_listed_once_with_every_outcome_that_took_them() {
+        let two = format!(
+            "{MODEL}\n[[themes.outcomes]]\nid = \"p\"\nname = \"P\"\ncohort = 10\nimpact = 0.1\nengagement = 0.5\nagency_shares = {{ A = 1.0 }}\n"
+        );
+        let w = warnings_of(&two);
+        let defaults: Vec<&String> = w.iter().filter(|w| w.contains("defaults")).collect();
+        assert_eq!(defaults.len(), 1, "{w:?}");
+        let d = defaults[0];
+        assert!(d.starts_with("m.toml:24:6: optional fields"), "{d}");
+        assert!(
+            d.contains("engagement = 1 (themes.t.outcomes.o);"),
+            "the outcome that gave it is not listed: {d}"
+        );
+        assert!(
+            d.contains("deadweight = 0 (themes.t.outcomes.o, themes.t.outcomes.p);"),
+            "{d}"
+        );
+        assert!(d.contains("optimism_bias = 0 (neither confidence nor optimism_bias given)"));
+    }
+
+    #[test]
+    fn a_profile_may_exceed_one_a_little() {
+        // The 2013 report's re-offending profile reaches 154%.
+        let src = MODEL.replace("[50, 100]", "[0.36, 1.54]");
+        assert!(warnings_of(&src).iter().all(|w| !w.contains("profile")));
     }
 }

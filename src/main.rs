@@ -158,8 +158,9 @@ enum Command {
         /// Files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Model the distribution files are checked against (default: the embedded model, with
-        /// each file overlaid on its default distributions).
+        /// Model the distribution files are checked against (default: the one model file among
+        /// the files, else the embedded model, with each file overlaid on its default
+        /// distributions).
         #[arg(long)]
         model: Option<PathBuf>,
     },
@@ -390,8 +391,18 @@ fn load_model(path: Option<&Path>) -> Result<(String, ModelSpec), Failure> {
         None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
     };
     let m = parse_model(&name, &src).map_err(|e| Failure::Input(e.to_string()))?;
-    warn(npvrisk::guard::warnings(&name, &src, &m, None))?;
+    warn_loaded(&name, &src, &m, None)?;
     Ok((name, m))
+}
+
+/// The warnings of a loaded model and distribution set ([`npvrisk::guard`]), printed by [`warn`].
+fn warn_loaded(
+    name: &str,
+    src: &str,
+    model: &ModelSpec,
+    set: Option<&npvrisk::distfile::DistSet>,
+) -> Result<(), Failure> {
+    warn(npvrisk::guard::warnings(name, src, model, set))
 }
 
 /// `--deny-warnings` was given.

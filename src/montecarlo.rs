@@ -488,7 +488,7 @@ fn load_plan(a: &RunArgs) -> Result<LoadedPlan, Failure> {
     let set = distfile::load(&model, &files).map_err(|e| Failure::Input(e.to_string()))?;
     npvrisk::note!("distributions: {}", set.describe_overlay(defaults));
     check_correlated_vary(&model, &set)?;
-    crate::warn(npvrisk::guard::warnings(&model_name, &model_src, &model, Some(&set)))?;
+    crate::warn_loaded(&model_name, &model_src, &model, Some(&set))?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
     let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
     Ok((plan, (model_name, model_src), hashes))

@@ -62,7 +62,7 @@ fn check(
     match kind_of(&src) {
         Kind::Model => {
             let m = parse_model(&name, &src).map_err(|e| Failure::Input(e.to_string()))?;
-            crate::warn(npvrisk::guard::warnings(&name, &src, &m, None))?;
+            crate::warn_loaded(&name, &src, &m, None)?;
             Ok(format!(
                 "model file: {} themes, {} partners, scenarios {:?}",
                 m.themes.len(),
@@ -141,7 +141,9 @@ pub fn validate(files: &[std::path::PathBuf], model: Option<&Path>) -> Result<()
                 .and_then(|src| parse_model(&name, &src).ok())
                 .map(|m| (name.clone(), m))
                 .ok_or_else(|| {
-                    format!("not checked: its model file {name} (the one among the files) is rejected")
+                    format!(
+                        "not checked: its model file {name} (the one among the files) is rejected"
+                    )
                 });
             (m, false)
         }

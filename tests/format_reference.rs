@@ -64,11 +64,19 @@ fn every_field_the_parsers_accept_is_in_the_reference() {
     let defaults = read(Path::new("distributions/ey2013_default.toml"));
     let published = read(Path::new("distributions/ey2013_published.toml"));
     // (the file's text, the table to probe, the heading documenting it, validate's options)
-    let model_opt = ["--model".to_string(), case.join("model.toml").display().to_string()];
+    let model_opt = [
+        "--model".to_string(),
+        case.join("model.toml").display().to_string(),
+    ];
     let probes: Vec<(&str, &str, &str, Vec<String>)> = vec![
         (&model, "", "### Model file: top level", vec![]),
         (&model, "[model]", "### Model file: `[model]`", vec![]),
-        (&model, "[[partners]]", "### Model file: `[[partners]]`", vec![]),
+        (
+            &model,
+            "[[partners]]",
+            "### Model file: `[[partners]]`",
+            vec![],
+        ),
         (&model, "[[themes]]", "### Model file: `[[themes]]`", vec![]),
         (
             &model,
@@ -140,7 +148,11 @@ fn every_field_the_parsers_accept_is_in_the_reference() {
     let f = case.join("probe_total.toml");
     std::fs::write(
         &f,
-        published.replacen("[total.figures]", &format!("[total]\n{PROBE} = 1\n\n[total.figures]"), 1),
+        published.replacen(
+            "[total.figures]",
+            &format!("[total]\n{PROBE} = 1\n\n[total.figures]"),
+            1,
+        ),
     )
     .unwrap();
     let text = section(&doc, "### Published figures: `[total]`");
@@ -192,7 +204,11 @@ fn init_validate_report_runs_as_written_and_init_never_overwrites() {
     assert_eq!(files.len(), 3);
     let o = run_ok(bin().args(["--deny-warnings", "validate"]).args(&files));
     let e = String::from_utf8_lossy(&o.stderr);
-    for want in ["ok, model file", "ok, distribution file", "ok, batch manifest"] {
+    for want in [
+        "ok, model file",
+        "ok, distribution file",
+        "ok, batch manifest",
+    ] {
         assert!(e.contains(want), "{e}");
     }
     let out = case.join("report");
@@ -209,7 +225,10 @@ fn init_validate_report_runs_as_written_and_init_never_overwrites() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     // The case has no published figures: its review speaks of its scenario values.
     assert!(html.contains("where do the scenario values fall"));
-    assert!(!html.contains("published"), "a new case's report mentions published figures");
+    assert!(
+        !html.contains("published"),
+        "a new case's report mentions published figures"
+    );
     // Every figure in the model is either sourced or marked as an assumption.
     let model = std::fs::read_to_string(case.join("model.toml")).unwrap();
     assert!(model.contains("ILLUSTRATIVE ASSUMPTIONS"));

@@ -8,8 +8,6 @@ mod batch;
 mod browser;
 /// The binary's exit codes, output streams and formats.
 mod cli;
-/// docs/model-format.md against the fields the parsers accept; `init` and a new case's report.
-mod format_reference;
 /// `paths`, `calibrate` and `throughput` from the command line, their output checked.
 mod commands;
 /// Model conventions under their less common branches, against hand-computed values.
@@ -20,6 +18,8 @@ mod correlations;
 mod engine;
 /// `npvrisk fit`: expert quantiles to a ranked set of fits and a distribution-file entry.
 mod fit;
+/// docs/model-format.md against the fields the parsers accept; `init` and a new case's report.
+mod format_reference;
 /// A deterministic mutation fuzzer of the loaders over the committed corpus (tests/fuzz/).
 mod fuzz;
 /// Outcome-level themes (the local cost-benefit method) and the shipped local example.

@@ -21,7 +21,11 @@ fn every_slip_gives_its_located_warning_and_deny_warnings_exits_2() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 8, "one example per slip, found {}", files.len());
+    assert!(
+        files.len() >= 8,
+        "one example per slip, found {}",
+        files.len()
+    );
     for f in files {
         let expected = fs::read_to_string(f.with_extension("expected"))
             .unwrap_or_else(|_| panic!("{} has no .expected file", f.display()));
@@ -109,7 +113,14 @@ fn evaluate_run_sensitivity_report_and_batch_show_the_warnings() {
         let o = run_expect(
             2,
             bin()
-                .args([cmd, "tests/data/council.toml", "--draws", "100", "--dist", dist])
+                .args([
+                    cmd,
+                    "tests/data/council.toml",
+                    "--draws",
+                    "100",
+                    "--dist",
+                    dist,
+                ])
                 .args(["--deny-warnings", "--out"])
                 .arg(dir.join("out")),
         );
