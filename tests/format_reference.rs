@@ -248,5 +248,48 @@ fn init_validate_report_runs_as_written_and_init_never_overwrites() {
     run_expect(2, bin().arg("init").arg(&other));
     assert!(!other.join("model.toml").exists());
     assert!(!other.join("dists.toml").exists());
+    // A folder that is a file.
+    let o = run_expect(2, bin().arg("init").arg(other.join("batch.toml")));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exists and is not a folder"));
+
+    // With a broken model file among the files, its distribution file is not checked against
+    // another model: it is reported as unchecked, naming the model file.
+    std::fs::write(
+        case.join("model.toml"),
+        "[model]
+name = 1
+",
+    )
+    .unwrap();
+    let o = run_expect(
+        2,
+        bin()
+            .arg("validate")
+            .arg(case.join("model.toml"))
+            .arg(case.join("batch.toml")),
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("model.toml:2:8"), "{e}");
+    std::fs::write(
+        case.join("dists.toml"),
+        std::fs::read_to_string("templates/init/dists.toml").unwrap(),
+    )
+    .unwrap();
+    let o = run_expect(
+        2,
+        bin()
+            .arg("validate")
+            .arg(case.join("model.toml"))
+            .arg(case.join("dists.toml")),
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains(&format!(
+            "{}: not checked: its model file {} (the one among the files) is rejected",
+            case.join("dists.toml").display(),
+            case.join("model.toml").display()
+        )),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
