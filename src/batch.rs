@@ -397,6 +397,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     })?;
     let base = distfile::load(&model, &base_files).map_err(|e| Failure::Input(e.to_string()))?;
     npvrisk::note!("distributions: {}", base.describe_overlay(defaults));
+    crate::warn_loaded(&model_name, &model_src, &model, Some(&base))?;
     // A fixed parameter value (`set` or `grid`): the path must name a parameter of the model
     // and the value must lie in its domain.
     let check_set = |field: &str, key: &Spanned<String>, v: f64, at: usize| {

@@ -15,6 +15,7 @@ pub mod export;
 pub mod fit;
 pub mod fitdist;
 pub mod format;
+pub mod guard;
 pub mod input;
 pub mod kernel;
 pub mod local;

@@ -20,6 +20,7 @@ use npvrisk::sampler::SamplerKind;
 use npvrisk::{reproduce, text};
 
 mod batch;
+mod init;
 mod slurm;
 mod validate;
 
@@ -36,6 +37,10 @@ struct Cli {
     /// printed; stdout is unchanged).
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Treat warnings (likely slips in a model or distribution file: a percentage where a
+    /// fraction is expected, a median far from the point value, ...) as errors: exit 2.
+    #[arg(long, global = true)]
+    deny_warnings: bool,
 }
 
 #[derive(Subcommand)]
@@ -143,14 +148,22 @@ enum Command {
         /// Model file (default: the embedded 2013 model).
         model: Option<PathBuf>,
     },
+    /// Start a new case: write a commented model, distribution file and batch manifest of a
+    /// small local case (illustrative figures, each with its source or marked as an assumption)
+    /// into DIR. Existing files are never overwritten (exit 2).
+    Init {
+        /// Folder for model.toml, dists.toml and batch.toml (created if missing).
+        dir: PathBuf,
+    },
     /// Check model files, distribution files and batch manifests (recognised by their content)
     /// and report the first mistake in each, located; exit 2 if any is rejected.
     Validate {
         /// Files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Model the distribution files are checked against (default: the embedded model, with
-        /// each file overlaid on its default distributions).
+        /// Model the distribution files are checked against (default: the one model file among
+        /// the files, else the embedded model, with each file overlaid on its default
+        /// distributions).
         #[arg(long)]
         model: Option<PathBuf>,
     },
@@ -496,7 +509,18 @@ fn load_model(path: Option<&Path>) -> Result<(String, ModelSpec), Failure> {
         None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
     };
     let m = parse_model(&name, &src).map_err(|e| Failure::Input(e.to_string()))?;
+    warn_loaded(&name, &src, &m, None)?;
     Ok((name, m))
+}
+
+/// The warnings of a loaded model and distribution set ([`npvrisk::guard`]).
+fn warn_loaded(
+    name: &str,
+    src: &str,
+    model: &ModelSpec,
+    set: Option<&npvrisk::distfile::DistSet>,
+) -> Result<(), Failure> {
+    npvrisk::guard::check(name, src, model, set)
 }
 
 fn load_published(path: Option<&Path>) -> Result<(String, npvrisk::published::Published), Failure> {
@@ -720,6 +744,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             out(&o)
         }
+        Command::Init { dir } => init::init(&dir),
         Command::Validate { files, model } => validate::validate(&files, model.as_deref()),
         Command::Defaults { what } => {
             let files = [
@@ -806,6 +831,7 @@ fn main() -> ExitCode {
         }
     };
     npvrisk::output::set_quiet(cli.quiet);
+    npvrisk::guard::set_deny_warnings(cli.deny_warnings);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ Failure::Interrupted { .. }) => {

@@ -527,9 +527,20 @@ code {{ font-size: .9em; }}
         base = esc(&plan.model.price_base)
     );
     // Headline review.
+    // A model's own scenarios are "scenario values"; only a model reviewed against a report's
+    // printed figures (the embedded 2013 model) asks about "published figures".
+    let published = s
+        .headline_review
+        .iter()
+        .any(|r| r.points.iter().any(|p| p.label.starts_with("published")));
     let _ = writeln!(
         o,
-        "<h2>Headline review: how likely are the published figures?</h2>"
+        "<h2>Headline review: {}</h2>",
+        if published {
+            "how likely are the published figures?"
+        } else {
+            "where do the scenario values fall in the simulated distribution?"
+        }
     );
     let _ = writeln!(
         o,

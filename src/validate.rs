@@ -52,12 +52,17 @@ pub fn kind_of(src: &str) -> Kind {
 }
 
 /// Check one file; a one-line description when it is valid.
-fn check(f: &Path, model: &(String, ModelSpec), embedded: bool) -> Result<String, Failure> {
+fn check(
+    f: &Path,
+    model: &Result<(String, ModelSpec), String>,
+    embedded: bool,
+) -> Result<String, Failure> {
     let name = f.display().to_string();
     let src = read(f)?;
     match kind_of(&src) {
         Kind::Model => {
             let m = parse_model(&name, &src).map_err(|e| Failure::Input(e.to_string()))?;
+            crate::warn_loaded(&name, &src, &m, None)?;
             Ok(format!(
                 "model file: {} themes, {} partners, scenarios {:?}",
                 m.themes.len(),
@@ -66,12 +71,16 @@ fn check(f: &Path, model: &(String, ModelSpec), embedded: bool) -> Result<String
             ))
         }
         Kind::Distributions => {
+            let model = model
+                .as_ref()
+                .map_err(|why| Failure::Input(format!("{name}: {why}")))?;
             // On the embedded model a file is overlaid on the default distributions (as `run`
             // does), so that it may refer to their inputs (`follow`, `[correlation]`).
             let (files, defaults) =
                 dist_files(embedded, false, vec![(name.clone(), src)]).map_err(Failure::Input)?;
             let set =
                 distfile::load(&model.1, &files).map_err(|e| Failure::Input(e.to_string()))?;
+            npvrisk::guard::emit(npvrisk::guard::dist_warnings(&model.1, &set))?;
             let mine = &set.layers[defaults];
             let corr = if let Ok((_, _, Some((_, names, _)))) =
                 distfile::parse_dist_file(&name, &files[defaults].1, &model.1)
@@ -111,12 +120,38 @@ fn check(f: &Path, model: &(String, ModelSpec), embedded: bool) -> Result<String
 }
 
 /// `npvrisk validate FILE... [--model M]`: every file is checked (not only up to the first bad
-/// one); exit 2 when any is rejected.
+/// one); exit 2 when any is rejected. Distribution files are checked against `--model`, else
+/// against the one model file among the files (as in `npvrisk validate mycase/*`), else against
+/// the embedded model.
 pub fn validate(files: &[std::path::PathBuf], model: Option<&Path>) -> Result<(), Failure> {
-    let m = crate::load_model(model)?;
+    let sibling: Vec<&std::path::PathBuf> = if model.is_some() {
+        Vec::new()
+    } else {
+        files
+            .iter()
+            .filter(|f| read(f).is_ok_and(|src| kind_of(&src) == Kind::Model))
+            .collect()
+    };
+    let (m, embedded) = match sibling.as_slice() {
+        [one] => {
+            // Its own check below reports its errors and warnings.
+            let name = one.display().to_string();
+            let m = read(one)
+                .ok()
+                .and_then(|src| parse_model(&name, &src).ok())
+                .map(|m| (name.clone(), m))
+                .ok_or_else(|| {
+                    format!(
+                        "not checked: its model file {name} (the one among the files) is rejected"
+                    )
+                });
+            (m, false)
+        }
+        _ => (Ok(crate::load_model(model)?), model.is_none()),
+    };
     let mut bad = 0;
     for f in files {
-        match check(f, &m, model.is_none()) {
+        match check(f, &m, embedded) {
             Ok(what) => eprintln!("{}: ok, {what}", f.display()),
             Err(Failure::Input(e)) => {
                 eprintln!("error: {e}");

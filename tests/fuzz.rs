@@ -308,6 +308,7 @@ fn fuzz(iterations: usize, seed: u64) {
                 for p in npvrisk::params::all_paths(&spec) {
                     let _ = npvrisk::params::resolve(&spec, &p);
                 }
+                let _ = npvrisk::guard::model_warnings(name, &src, &spec);
             } else {
                 refused[0].fetch_add(1, Relaxed);
             }
@@ -339,6 +340,7 @@ fn fuzz(iterations: usize, seed: u64) {
                     continue;
                 };
                 accepted[1].fetch_add(1, Relaxed);
+                let _ = npvrisk::guard::dist_warnings(model, &set);
                 let scenario = model.scenarios.len() - 1;
                 if let Ok(plan) = npvrisk::engine::Plan::new(model.clone(), scenario, set) {
                     let opts = npvrisk::engine::RunOptions {

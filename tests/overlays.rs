@@ -296,12 +296,11 @@ fn validate_recognises_models_distributions_manifests_and_published_figures_by_c
             .args([&model, &dists, &manifest, &published]),
     );
     let e = stderr(&o);
+    // The distribution file is checked against the one model file among the files.
+    let for_model = format!("ok, distribution file for {}: 1 inputs", model.display());
     for (f, what) in [
         (&model, "ok, model file: 1 themes"),
-        (
-            &dists,
-            "ok, distribution file for distributions/ey2013.toml: 1 inputs",
-        ),
+        (&dists, for_model.as_str()),
         (
             &manifest,
             "ok, batch manifest: 1 scenarios, reference `a`, 100 draws",

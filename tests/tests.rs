@@ -18,6 +18,8 @@ mod correlations;
 mod engine;
 /// `npvrisk fit`: expert quantiles to a ranked set of fits and a distribution-file entry.
 mod fit;
+/// docs/model-format.md against the fields the parsers accept; `init` and a new case's report.
+mod format_reference;
 /// A deterministic mutation fuzzer of the loaders over the committed corpus (tests/fuzz/).
 mod fuzz;
 /// Outcome-level themes (the local cost-benefit method) and the shipped local example.
@@ -38,6 +40,8 @@ mod sensitivity;
 mod shards;
 /// Streamed summaries: the same bits as in memory, exact order statistics.
 mod stream;
+/// Warnings for likely slips (tests/warn/), `--deny-warnings`.
+mod warnings;
 
 /// Path of the built `npvrisk` binary.
 pub fn bin() -> std::process::Command {

@@ -484,6 +484,7 @@ fn load_plan(a: &RunSpec) -> Result<LoadedPlan, Failure> {
     let set = distfile::load(&model, &files).map_err(|e| Failure::Input(e.to_string()))?;
     crate::note!("distributions: {}", set.describe_overlay(defaults));
     check_correlated_vary(&model, &set)?;
+    crate::guard::check(&model_name, &model_src, &model, Some(&set))?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
     let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
     Ok((plan, (model_name, model_src), hashes))
