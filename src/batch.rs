@@ -8,6 +8,8 @@
 //! more precisely than the levels. Each scenario gets its own summary; `comparison.csv` gives each
 //! one's headline figures and its difference from the reference scenario with the Monte Carlo
 //! standard error of that difference (and, for comparison, the error if the runs were independent).
+//! `batch.html` charts the scenarios' S-curves of the headline total NPV (also in `s_curves.csv`)
+//! and their differences from the reference ([`npvrisk::batch_report`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -125,6 +127,9 @@ struct Done {
     name: String,
     summary_json: String,
     rows: Vec<Row>,
+    /// The bits of the headline total NPV's S-curve (quantiles at
+    /// [`npvrisk::batch_report::curve_probabilities`]) for `batch.html`.
+    curve: Vec<u64>,
 }
 
 /// The file a batch shard writes: which scenarios it computed, for `batch --merge`.
@@ -140,7 +145,7 @@ struct BatchShard {
     done: Vec<Done>,
 }
 
-const BATCH_SHARD_VERSION: u32 = 1;
+const BATCH_SHARD_VERSION: u32 = 2;
 const BATCH_SHARD_MAGIC: &str = "npvrisk-batch-shard sha256=";
 
 /// File name of batch shard `k` of `n`.
@@ -724,20 +729,31 @@ fn compute(p: &Prepared, which: &[usize], pool: &rayon::ThreadPool) -> Result<Ve
     let (ref_json, ref_npvs) = run_scenario(p, p.reference, pool)?;
     let mut done = Vec::with_capacity(which.len());
     for &i in which {
-        let (summary_json, rows) = if i == p.reference {
-            (ref_json.clone(), rows(&ref_npvs, &ref_npvs)?)
+        let (summary_json, rows, curve) = if i == p.reference {
+            let curve = total_curve(&ref_npvs);
+            (ref_json.clone(), rows(&ref_npvs, &ref_npvs)?, curve)
         } else {
             let (json, npvs) = run_scenario(p, i, pool)?;
-            (json, rows(&npvs, &ref_npvs)?)
+            let curve = total_curve(&npvs);
+            (json, rows(&npvs, &ref_npvs)?, curve)
         };
         done.push(Done {
             index: i,
             name: p.scenarios[i].name.clone(),
             summary_json,
             rows,
+            curve,
         });
     }
     Ok(done)
+}
+
+/// The S-curve of a scenario's headline total NPV, as bits (empty if there is no total).
+fn total_curve(npvs: &Npvs) -> Vec<u64> {
+    npvs.iter()
+        .find(|(id, _)| id == "total")
+        .and_then(|(_, v)| npvrisk::batch_report::s_curve(v))
+        .map_or_else(Vec::new, |c| c.into_iter().map(f64::to_bits).collect())
 }
 
 /// The comparison rows of a scenario against the reference, per headline entity.
@@ -816,6 +832,8 @@ fn finish(
     }
     if let Some(dir) = out_dir {
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        files.push(("batch.html".into(), batch_page(p, &done).into_bytes()));
+        files.push(("s_curves.csv".into(), s_curves_csv(&done).into_bytes()));
         for d in done {
             files.push((
                 format!("{}/summary.json", d.name),
@@ -831,6 +849,48 @@ fn finish(
         Format::Csv => out(&csv),
         _ => out(&table),
     }
+}
+
+/// The S-curves of `batch.html` as numbers: per scenario, the headline total NPV's quantile at
+/// each probability of the grid (`scenario,p,total_npv`, £bn).
+fn s_curves_csv(done: &[Done]) -> String {
+    let probs = npvrisk::batch_report::curve_probabilities();
+    let mut csv = String::from("scenario,p,total_npv\n");
+    for d in done {
+        for (p, b) in probs.iter().zip(&d.curve) {
+            let _ = writeln!(csv, "{},{p},{}", d.name, f64::from_bits(*b));
+        }
+    }
+    csv
+}
+
+/// The page of charts of a finished batch (`batch.html`).
+fn batch_page(p: &Prepared, done: &[Done]) -> String {
+    let scenarios: Vec<npvrisk::batch_report::ScenarioCurve> = done
+        .iter()
+        .map(|d| {
+            let total = d.rows.iter().find(|r| r.entity == "total");
+            let bits = |k: usize| total.map_or(f64::NAN, |r| f64::from_bits(r.bits[k]));
+            npvrisk::batch_report::ScenarioCurve {
+                name: d.name.clone(),
+                curve: d.curve.iter().map(|b| f64::from_bits(*b)).collect(),
+                diff: bits(6),
+                diff_se: bits(7),
+            }
+        })
+        .collect();
+    let charts = npvrisk::batch_report::charts(&p.reference_name, &scenarios);
+    let heading = Path::new(&p.name)
+        .file_name()
+        .map_or_else(|| p.name.clone(), |f| f.to_string_lossy().into_owned());
+    npvrisk::batch_report::html(
+        &heading,
+        &p.reference_name,
+        p.draws,
+        p.seed,
+        done.len(),
+        &charts,
+    )
 }
 
 /// The Slurm batch script of `npvrisk slurm --batch MANIFEST`: a job array whose task K runs

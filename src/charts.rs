@@ -1049,14 +1049,7 @@ pub fn differences<S: AsRef<str>>(
         w: WIDTH - PAD - GAP - (plot_x + GAP),
         h: 0.0,
     };
-    let ticks = fit_x_ticks(
-        lo,
-        hi,
-        &mut inner,
-        &TickFmt::With(x_fmt),
-        PAD,
-        WIDTH - PAD,
-    );
+    let ticks = fit_x_ticks(lo, hi, &mut inner, &TickFmt::With(x_fmt), PAD, WIDTH - PAD);
     let xs = Scale::new(ticks.lo(), ticks.hi(), inner.x, inner.right());
 
     const ROW_PITCH: f64 = 32.0;

@@ -1210,7 +1210,10 @@ fn differences_realistic() {
     assert_eq!(p.count("line", "zero"), 1);
     let ticks = p.texts_of("tick-label");
     // The axis takes in the largest fall and the zero line.
-    assert!(ticks.contains(&"£-2.0bn") && ticks.contains(&"£0.0bn"), "{ticks:?}");
+    assert!(
+        ticks.contains(&"£-2.0bn") && ticks.contains(&"£0.0bn"),
+        "{ticks:?}"
+    );
     // Many rows keep the layout.
     let many: Vec<(String, f64, f64)> = (0..40)
         .map(|i| (format!("scenario_{i}"), i as f64 * 0.01 - 0.2, 0.005))
@@ -1222,7 +1225,9 @@ fn differences_realistic() {
 #[test]
 fn differences_degenerate() {
     let none: [(&str, f64, f64); 0] = [];
-    assert!(is_no_data(&differences("Empty", "x", &none, 1.96, "i", &bn)));
+    assert!(is_no_data(&differences(
+        "Empty", "x", &none, 1.96, "i", &bn
+    )));
     assert!(is_no_data(&differences(
         "Not a number",
         "x",

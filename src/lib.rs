@@ -3,6 +3,7 @@
 //! The library computes; the `npvrisk` binary parses arguments, prints and exits. See
 //! ARCHITECTURE.md for the code map and invariants.
 
+pub mod batch_report;
 pub mod calibrate;
 pub mod charts;
 pub mod copula;
