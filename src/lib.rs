@@ -9,6 +9,7 @@ pub mod charts;
 pub mod copula;
 pub mod dist;
 pub mod distfile;
+pub mod draws_out;
 pub mod engine;
 pub mod error;
 pub mod fit;

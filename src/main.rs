@@ -242,6 +242,12 @@ struct RunArgs {
     /// Also write every draw's inputs and outcomes (draws.csv) to --out.
     #[arg(long)]
     keep_draws: bool,
+    /// File format of the kept draws (with --keep-draws): csv (draws.csv), sipmath (a SIPmath
+    /// 3.0 library, draws.SIPmath) or parquet (draws.parquet). Default: csv.
+    #[arg(long, value_parser = clap::builder::TypedValueParser::map(
+        clap::builder::PossibleValuesParser::new(npvrisk::draws_out::DrawsFormat::NAMES),
+        |s| s.parse::<npvrisk::draws_out::DrawsFormat>().expect("a listed format")))]
+    draws_format: Option<npvrisk::draws_out::DrawsFormat>,
     /// Percentiles to report, comma-separated, each in (0, 1).
     #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.5,0.9,0.95")]
     percentiles: Vec<f64>,

@@ -70,6 +70,9 @@ fn check_options(a: &RunArgs) -> Result<(), Failure> {
     if a.keep_draws && a.out.is_none() {
         return bad("`--keep-draws` needs `--out DIR` to write the draws to".into());
     }
+    if a.draws_format.is_some() && !a.keep_draws {
+        return bad("`--draws-format` is the format of the kept draws: give `--keep-draws`".into());
+    }
     for t in &a.thresholds {
         if !t.is_finite() {
             return bad(format!(
@@ -214,6 +217,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             &json,
             &summary,
             draws.as_ref().filter(|_| a.keep_draws).map(|d| (&plan, d)),
+            a.draws_format.unwrap_or_default(),
             extra,
         )?;
         npvrisk::note!("wrote {}", dir.display());
@@ -247,17 +251,26 @@ fn write_outputs(
     json: &str,
     s: &summary::Summary,
     keep: Option<(&Plan, &npvrisk::engine::Draws)>,
+    draws_format: npvrisk::draws_out::DrawsFormat,
     extra: Vec<(String, Vec<u8>)>,
 ) -> Result<(), Failure> {
     let mut files = vec![
         ("summary.json".to_string(), json.as_bytes().to_vec()),
         ("summary.csv".to_string(), text::summary_csv(s).into_bytes()),
     ];
-    if let Some((plan, d)) = keep {
-        files.push(("draws.csv".to_string(), draws_csv(plan, d).into_bytes()));
-    }
     files.extend(extra);
-    npvrisk::output::publish(dir, &files).map_err(Failure::Input)
+    let m = &s.metadata;
+    let title = format!("{}, seed {}, {} draws", m.model.file, m.seed, m.draws);
+    let streamed: Vec<npvrisk::output::Streamed> = keep
+        .map(|(plan, d)| -> npvrisk::output::Streamed {
+            let write = move |w: &mut (dyn std::io::Write + Send)| {
+                npvrisk::draws_out::write(draws_format, plan, d, &title, w)
+            };
+            (draws_format.file_name().to_string(), Box::new(write))
+        })
+        .into_iter()
+        .collect();
+    npvrisk::output::publish_with(dir, &files, streamed).map_err(Failure::Input)
 }
 
 /// Lock `--out` now if it exists (see [`npvrisk::output::lock_existing`]).
@@ -266,43 +279,6 @@ pub fn lock_out(dir: Option<&Path>) -> Result<(), Failure> {
         Some(d) => npvrisk::output::lock_existing(d).map_err(Failure::Input),
         None => Ok(()),
     }
-}
-
-fn draws_csv(plan: &Plan, d: &npvrisk::engine::Draws) -> String {
-    use std::fmt::Write as _;
-    let mut o = String::from("draw");
-    for i in &plan.set.inputs {
-        let _ = write!(o, ",input:{}", i.param.path);
-    }
-    for c in 0..plan.n_outcomes() {
-        let _ = write!(o, ",{}", plan.outcome_name(c));
-    }
-    for e in &plan.entities {
-        let _ = write!(o, ",{e}.delay_to_zero_whole,{e}.breakeven_year");
-    }
-    o.push('\n');
-    // Kept draws are all draws except the skipped ones, in order.
-    let mut skipped = d.skipped.iter().peekable();
-    let mut idx = 0u64;
-    for r in 0..d.n {
-        while skipped.peek() == Some(&&idx) {
-            skipped.next();
-            idx += 1;
-        }
-        let _ = write!(o, "{idx}");
-        for col in &d.inputs {
-            let _ = write!(o, ",{}", col[r]);
-        }
-        for col in &d.outcomes {
-            let _ = write!(o, ",{}", col[r]);
-        }
-        for e in 0..plan.entities.len() {
-            let _ = write!(o, ",{},{}", d.delay_whole[e][r], d.breakeven[e][r]);
-        }
-        o.push('\n');
-        idx += 1;
-    }
-    o
 }
 
 /// A progress bar on stderr that appears only once a run has lasted about a second, and never
@@ -854,6 +830,7 @@ fn check_sens_options(a: &crate::SensArgs) -> Result<(), Failure> {
         (r.resume.is_some(), "--resume"),
         (r.stream, "--stream"),
         (r.keep_draws, "--keep-draws"),
+        (r.draws_format.is_some(), "--draws-format"),
         (r.precision.is_some(), "--precision"),
         (mpi, "--mpi"),
     ] {
@@ -1432,7 +1409,7 @@ fn finish_merged(
     let secs = started.elapsed().as_secs_f64();
     let json = summary_json(summary, secs);
     if let Some(dir) = out_dir {
-        write_outputs(dir, &json, summary, None, Vec::new())?;
+        write_outputs(dir, &json, summary, None, Default::default(), Vec::new())?;
         npvrisk::note!(
             "merged {} shards ({} draws) into {}",
             parts,
@@ -1808,7 +1785,8 @@ fn finish_checkpointed(
 ) -> Result<(), Failure> {
     let json = summary_json(summary, secs);
     if let Some(out_dir) = &a.out {
-        write_outputs(out_dir, &json, summary, keep, Vec::new())?;
+        let format = a.draws_format.unwrap_or_default();
+        write_outputs(out_dir, &json, summary, keep, format, Vec::new())?;
     }
     match a.format {
         Format::Json => out(&json),
