@@ -1011,7 +1011,9 @@ pub fn differences<S: AsRef<str>>(
     interval_label: &str,
     x_fmt: &dyn Fn(f64) -> String,
 ) -> String {
-    let rows: Vec<(Option<f64>, Option<(f64, f64)>)> = items
+    // Per item: the difference and its interval, when finite.
+    type Row = (Option<f64>, Option<(f64, f64)>);
+    let rows: Vec<Row> = items
         .iter()
         .map(|(_, d, se)| {
             let d = finite(*d);

@@ -233,13 +233,13 @@ struct RunArgs {
     /// the model has it, else its last scenario).
     #[arg(long)]
     scenario: Option<String>,
-    /// Folder for summary.json, summary.csv (and draws.csv with --keep-draws).
+    /// Folder for summary.json, summary.csv (and the draws with --keep-draws).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Output format of the summary on stdout (`xlsx`: a workbook in --out).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Also write every draw's inputs and outcomes (draws.csv) to --out.
+    /// Also write every draw's inputs and outcomes to --out (draws.csv; see --draws-format).
     #[arg(long)]
     keep_draws: bool,
     /// File format of the kept draws (with --keep-draws): csv (draws.csv), sipmath (a SIPmath

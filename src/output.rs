@@ -178,10 +178,10 @@ pub fn publish(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
 
 /// Writes the content of a file to its temporary, e.g. the draws of a run, so that a large file
 /// goes to disk as it is produced instead of being built in memory first.
-pub type Streamed<'a> = (
-    String,
-    Box<dyn FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()> + 'a>,
-);
+pub type Streamed<'a> = (String, StreamFn<'a>);
+
+/// The function that writes a [`Streamed`] file's content.
+pub type StreamFn<'a> = Box<dyn FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()> + 'a>;
 
 /// [`publish`] with, besides `files`, files whose content is `streamed` to their temporaries
 /// (through a buffer, hashed on the way for the manifest) rather than held in memory.
@@ -316,7 +316,7 @@ impl<W: Write> Write for Hashing<W> {
 fn write_streamed(
     dir: &Path,
     name: &str,
-    write: Box<dyn FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()> + '_>,
+    write: StreamFn<'_>,
 ) -> Result<(PathBuf, u64, String), String> {
     use sha2::Digest;
     let dest = dir.join(name);
