@@ -462,6 +462,61 @@ fn kept_draws_as_sipmath_and_parquet_hold_the_csv_draws_bit_for_bit() {
 }
 
 #[test]
+#[ignore = "needs python3 with jsonschema; run by .ci/run"]
+fn sipmath_draws_validate_against_the_published_schema() {
+    let dir = temp_dir("sipmath-schema");
+    run_ok(
+        bin()
+            .args([
+                "run",
+                "--draws",
+                "200",
+                "--keep-draws",
+                "--draws-format",
+                "sipmath",
+            ])
+            .arg("--out")
+            .arg(&dir),
+    );
+    let lib = dir.join("draws.SIPmath");
+    // The library as written must validate; the same library with a SIP stripped of its `ref`
+    // and `function` (required by the schema) must not: the check can fail.
+    let broken = dir.join("broken.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&lib).unwrap()).unwrap();
+    let sip = v["sips"][1].as_object_mut().unwrap();
+    sip.remove("ref");
+    sip.remove("function");
+    std::fs::write(&broken, serde_json::to_vec(&v).unwrap()).unwrap();
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        jsonschema.Draft7Validator.check_schema(schema)\n\
+        for path, want in ((sys.argv[2], True), (sys.argv[3], False)):\n\
+        \x20   try:\n\
+        \x20       jsonschema.validate(json.load(open(path)), schema)\n\
+        \x20       ok = True\n\
+        \x20   except jsonschema.ValidationError as e:\n\
+        \x20       ok = False\n\
+        \x20       print(path, e.message[:200])\n\
+        \x20   assert ok == want, (path, ok)\n\
+        print('checked')\n";
+    let o = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg("tests/data/sipmath/multi-lib-schema-2021-08-19.json")
+        .arg(&lib)
+        .arg(&broken)
+        .output()
+        .expect("python3 (.ci/run installs it with python3-jsonschema)");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("checked"),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_non_finite_draw_is_an_error_naming_the_draw_and_its_inputs_or_is_counted_on_request() {
     let args = [
         "run",
