@@ -8,6 +8,8 @@
 //! more precisely than the levels. Each scenario gets its own summary; `comparison.csv` gives each
 //! one's headline figures and its difference from the reference scenario with the Monte Carlo
 //! standard error of that difference (and, for comparison, the error if the runs were independent).
+//! `batch.html` charts the scenarios' S-curves of the headline total NPV (also in `s_curves.csv`)
+//! and their differences from the reference ([`npvrisk::batch_report`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,7 +26,6 @@ use npvrisk::sampler::SamplerKind;
 use npvrisk::summary::{self, FileHash, ReviewPoints, SummaryOptions, sha256_hex};
 
 use crate::{Failure, Format, out, read};
-use npvrisk::export::summary_json;
 use npvrisk::run::{dist_files, metadata_for, published_points, thread_pool};
 
 #[derive(Debug, Deserialize)]
@@ -121,6 +122,9 @@ struct Done {
     name: String,
     summary_json: String,
     rows: Vec<Row>,
+    /// The bits of the headline total NPV's S-curve (quantiles at
+    /// [`npvrisk::batch_report::curve_probabilities`]) for `batch.html`.
+    curve: Vec<u64>,
 }
 
 /// The file a batch shard writes: which scenarios it computed, for `batch --merge`.
@@ -136,7 +140,7 @@ struct BatchShard {
     done: Vec<Done>,
 }
 
-const BATCH_SHARD_VERSION: u32 = 1;
+const BATCH_SHARD_VERSION: u32 = 2;
 const BATCH_SHARD_MAGIC: &str = "npvrisk-batch-shard sha256=";
 
 /// File name of batch shard `k` of `n`.
@@ -660,25 +664,39 @@ fn scenario_plan(p: &Prepared, i: usize) -> Result<(Plan, Vec<FileHash>), Failur
     Ok((plan, hashes))
 }
 
-/// Run scenario `i` as `run` streams a run (the same bits as a plain run of its files, in
-/// memory bounded whatever the draws): its summary, and its summary JSON.
+/// A finished scenario's summary, its summary JSON and the bits of its total NPV's S-curve.
+type Ran = (summary::Summary, String, Vec<u64>);
+
+/// Run scenario `i` as `run` streams a run, in memory bounded whatever the draws. The summary
+/// also resolves the S-curve's percentiles ([`npvrisk::batch_report::curve_probabilities`]),
+/// which are exact order statistics like the others; its JSON then lists only the default
+/// percentiles, so it is the same bits as a plain run of the scenario's files.
 fn run_scenario(
     p: &Prepared,
     i: usize,
     plan: &Plan,
     hashes: &[FileHash],
     pool: &rayon::ThreadPool,
-) -> Result<(summary::Summary, String), Failure> {
+) -> Result<Ran, Failure> {
     let s = &p.scenarios[i];
     let started = std::time::Instant::now();
     let meta = metadata_for(plan, (&p.model_name, &p.model_src), hashes, &p.opts);
+    let shown = SummaryOptions::default();
+    let probs = npvrisk::batch_report::curve_probabilities();
+    let mut with_curve = shown.clone();
+    for q in &probs {
+        if !with_curve.percentiles.contains(q) {
+            with_curve.percentiles.push(*q);
+        }
+    }
+    with_curve.percentiles.sort_by(f64::total_cmp);
     let (sum, passes) = pool
         .install(|| {
             npvrisk::stream::run_streamed(
                 plan,
                 &p.opts,
                 meta,
-                &SummaryOptions::default(),
+                &with_curve,
                 &p.extra,
                 &npvrisk::stream::StreamConfig::single_process(),
                 &|_| {},
@@ -690,8 +708,24 @@ fn run_scenario(
         s.name,
         sum.metadata.draws
     );
-    let json = summary_json(&sum, started.elapsed().as_secs_f64());
-    Ok((sum, json))
+    let curve: Vec<u64> = sum
+        .outcomes
+        .iter()
+        .find(|o| o.id == "total")
+        .map(|o| {
+            probs
+                .iter()
+                .filter_map(|q| o.npv.percentile(*q))
+                .map(f64::to_bits)
+                .collect()
+        })
+        .unwrap_or_default();
+    let json = npvrisk::export::summary_json_with(
+        &sum,
+        started.elapsed().as_secs_f64(),
+        &shown.percentiles,
+    );
+    Ok((sum, json, curve))
 }
 
 /// Scenarios `which` (in manifest order), each compared with the reference, which is run first;
@@ -702,7 +736,8 @@ fn compute(p: &Prepared, which: &[usize], pool: &rayon::ThreadPool) -> Result<Ve
         return Ok(Vec::new());
     }
     let (ref_plan, ref_hashes) = scenario_plan(p, p.reference)?;
-    let (ref_sum, ref_json) = run_scenario(p, p.reference, &ref_plan, &ref_hashes, pool)?;
+    let (ref_sum, ref_json, ref_curve) =
+        run_scenario(p, p.reference, &ref_plan, &ref_hashes, pool)?;
     let k = ENTITY_MEASURES.len();
     let headline: Vec<usize> = (0..ref_plan.entities.len())
         .filter(|&e| ref_sum.outcomes[e].headline)
@@ -710,25 +745,27 @@ fn compute(p: &Prepared, which: &[usize], pool: &rayon::ThreadPool) -> Result<Ve
     let cols: Vec<usize> = headline.iter().map(|e| e * k).collect();
     let mut done = Vec::with_capacity(which.len());
     for &i in which {
-        let (summary_json, rows) = if i == p.reference {
+        let (summary_json, rows, curve) = if i == p.reference {
             let zero = vec![(0.0, 0.0); cols.len()];
             (
                 ref_json.clone(),
                 rows(&ref_sum, &ref_sum, &headline, &zero)?,
+                ref_curve.clone(),
             )
         } else {
             let (plan, hashes) = scenario_plan(p, i)?;
-            let (sum, json) = run_scenario(p, i, &plan, &hashes, pool)?;
+            let (sum, json, curve) = run_scenario(p, i, &plan, &hashes, pool)?;
             let diffs = pool
                 .install(|| npvrisk::run::paired::differences(&plan, &ref_plan, &p.opts, &cols))
                 .map_err(|e| prefix_failure(&format!("scenario `{}`: ", p.scenarios[i].name), e))?;
-            (json, rows(&sum, &ref_sum, &headline, &diffs)?)
+            (json, rows(&sum, &ref_sum, &headline, &diffs)?, curve)
         };
         done.push(Done {
             index: i,
             name: p.scenarios[i].name.clone(),
             summary_json,
             rows,
+            curve,
         });
     }
     Ok(done)
@@ -825,6 +862,8 @@ fn finish(
     }
     if let Some(dir) = out_dir {
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        files.push(("batch.html".into(), batch_page(p, &done).into_bytes()));
+        files.push(("s_curves.csv".into(), s_curves_csv(&done).into_bytes()));
         for d in done {
             files.push((
                 format!("{}/summary.json", d.name),
@@ -840,6 +879,48 @@ fn finish(
         Format::Csv => out(&csv),
         _ => out(&table),
     }
+}
+
+/// The S-curves of `batch.html` as numbers: per scenario, the headline total NPV's quantile at
+/// each probability of the grid (`scenario,p,total_npv`, £bn).
+fn s_curves_csv(done: &[Done]) -> String {
+    let probs = npvrisk::batch_report::curve_probabilities();
+    let mut csv = String::from("scenario,p,total_npv\n");
+    for d in done {
+        for (p, b) in probs.iter().zip(&d.curve) {
+            let _ = writeln!(csv, "{},{p},{}", d.name, f64::from_bits(*b));
+        }
+    }
+    csv
+}
+
+/// The page of charts of a finished batch (`batch.html`).
+fn batch_page(p: &Prepared, done: &[Done]) -> String {
+    let scenarios: Vec<npvrisk::batch_report::ScenarioCurve> = done
+        .iter()
+        .map(|d| {
+            let total = d.rows.iter().find(|r| r.entity == "total");
+            let bits = |k: usize| total.map_or(f64::NAN, |r| f64::from_bits(r.bits[k]));
+            npvrisk::batch_report::ScenarioCurve {
+                name: d.name.clone(),
+                curve: d.curve.iter().map(|b| f64::from_bits(*b)).collect(),
+                diff: bits(6),
+                diff_se: bits(7),
+            }
+        })
+        .collect();
+    let charts = npvrisk::batch_report::charts(&p.reference_name, &scenarios);
+    let heading = Path::new(&p.name)
+        .file_name()
+        .map_or_else(|| p.name.clone(), |f| f.to_string_lossy().into_owned());
+    npvrisk::batch_report::html(
+        &heading,
+        &p.reference_name,
+        p.draws,
+        p.seed,
+        done.len(),
+        &charts,
+    )
 }
 
 /// The Slurm batch script of `npvrisk slurm --batch MANIFEST`: a job array whose task K runs

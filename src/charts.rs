@@ -995,6 +995,105 @@ pub fn interval_bars<S: AsRef<str>>(
     svg.finish(title, WIDTH, bottom + PAD)
 }
 
+/// Differences from a reference with their intervals, one row per item (a forest plot), e.g. each
+/// scenario's mean NPV minus the reference scenario's, with an interval of `z` standard errors
+/// either side of the difference.
+///
+/// Each item is `(label, difference, standard error)`. The axis always includes zero, drawn as a
+/// reference line. A non-finite difference leaves the row empty; a non-finite standard error
+/// draws the point without an interval. `x_fmt` labels the axis; `interval_label` names the
+/// interval in the legend (e.g. "±1.96 standard errors").
+pub fn differences<S: AsRef<str>>(
+    title: &str,
+    x_label: &str,
+    items: &[(S, f64, f64)],
+    z: f64,
+    interval_label: &str,
+    x_fmt: &dyn Fn(f64) -> String,
+) -> String {
+    // Per item: the difference and its interval, when finite.
+    type Row = (Option<f64>, Option<(f64, f64)>);
+    let rows: Vec<Row> = items
+        .iter()
+        .map(|(_, d, se)| {
+            let d = finite(*d);
+            let iv = d.and_then(|d| {
+                let half = finite(*se)?.abs() * z;
+                Some((d - half, d + half)).filter(|(a, b)| usable(*a) && usable(*b))
+            });
+            (d, iv)
+        })
+        .collect();
+    let all: Vec<f64> = rows
+        .iter()
+        .flat_map(|(d, iv)| {
+            let (a, b) = iv.map_or((None, None), |(a, b)| (Some(a), Some(b)));
+            [*d, a, b]
+        })
+        .flatten()
+        .collect();
+    if all.is_empty() {
+        return no_data(title, "No data: there are no finite differences to show.");
+    }
+    let (lo, hi) = all
+        .iter()
+        .fold((0.0_f64, 0.0_f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+
+    let mut svg = Svg::new();
+    let top = draw_title(&mut svg, title, WIDTH);
+    let labels: Vec<String> = items.iter().map(|(l, _, _)| clean(l.as_ref())).collect();
+    let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let (label_w, label_lines) = row_labels(&label_refs);
+    let plot_x = PAD + label_w + 10.0;
+    let mut inner = Rect {
+        x: plot_x + GAP,
+        y: 0.0,
+        w: WIDTH - PAD - GAP - (plot_x + GAP),
+        h: 0.0,
+    };
+    let ticks = fit_x_ticks(lo, hi, &mut inner, &TickFmt::With(x_fmt), PAD, WIDTH - PAD);
+    let xs = Scale::new(ticks.lo(), ticks.hi(), inner.x, inner.right());
+
+    const ROW_PITCH: f64 = 32.0;
+    let rows_top = top + GAP;
+    let axis_y = rows_top + items.len() as f64 * ROW_PITCH + GAP;
+    let frame = Rect {
+        x: inner.x,
+        y: rows_top,
+        w: inner.w,
+        h: axis_y - rows_top,
+    };
+    draw_x_grid(&mut svg, frame, &xs, &ticks);
+    svg.line(
+        "zero",
+        (xs.at(0.0), rows_top),
+        (xs.at(0.0), axis_y),
+        Stroke::solid(AXIS_INK, 1.0),
+    );
+    let ci = Stroke::solid(INK, 1.3);
+    for (i, ((d, iv), lines)) in rows.iter().zip(&label_lines).enumerate() {
+        let yc = rows_top + (i as f64 + 0.5) * ROW_PITCH;
+        draw_row_label(&mut svg, lines, plot_x - 10.0, yc);
+        if let Some((a, b)) = iv {
+            let (xa, xb) = (xs.at(*a), xs.at(*b));
+            svg.line("ci", (xa, yc), (xb, yc), ci);
+            for x in [xa, xb] {
+                svg.line("ci", (x, yc - 5.0), (x, yc + 5.0), ci);
+            }
+        }
+        if let Some(d) = d {
+            svg.circle("difference", (xs.at(*d), yc), 4.0, PALETTE[0], INK);
+        }
+    }
+    let bottom = draw_bottom_axis(&mut svg, frame, &xs, &ticks, x_label);
+    let legend = [
+        LegendEntry::new(Swatch::Dot(PALETTE[0]), "Difference from the reference"),
+        LegendEntry::new(Swatch::Whisker(INK), interval_label),
+    ];
+    let bottom = draw_legend(&mut svg, &legend, plot_x, WIDTH - PAD, bottom + 2.0 * GAP);
+    svg.finish(title, WIDTH, bottom + PAD)
+}
+
 /// Rasterise one of these charts to PNG at `scale` times its size.
 ///
 /// Text is drawn with an installed sans-serif font (DejaVu Sans, Liberation Sans, Arial, Helvetica

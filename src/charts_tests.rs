@@ -1183,6 +1183,70 @@ fn interval_bars_degenerate() {
     ));
 }
 
+#[test]
+fn differences_realistic() {
+    let items: Vec<(String, f64, f64)> = vec![
+        ("base".into(), 0.0, 0.0),
+        ("prudent_realisation".into(), -1.83, 0.012),
+        (
+            "grid_realisation=0.5_engagement=0.25_and_a_long_scenario_name_that_wraps".into(),
+            0.41,
+            0.03,
+        ),
+        ("no_standard_error".into(), 0.2, f64::NAN),
+        ("failed".into(), f64::NAN, 0.1),
+    ];
+    let p = check(&differences(
+        "Difference of each scenario's mean NPV from `base`",
+        "Difference in mean NPV",
+        &items,
+        1.96,
+        "±1.96 standard errors",
+        &bn,
+    ));
+    // Four finite differences, three with a finite interval (the reference's has zero width).
+    assert_eq!(p.count("circle", "difference"), 4);
+    assert_eq!(p.count("line", "ci"), 3 * 3);
+    assert_eq!(p.count("line", "zero"), 1);
+    let ticks = p.texts_of("tick-label");
+    // The axis takes in the largest fall and the zero line.
+    assert!(
+        ticks.contains(&"£-2.0bn") && ticks.contains(&"£0.0bn"),
+        "{ticks:?}"
+    );
+    // Many rows keep the layout.
+    let many: Vec<(String, f64, f64)> = (0..40)
+        .map(|i| (format!("scenario_{i}"), i as f64 * 0.01 - 0.2, 0.005))
+        .collect();
+    let p = check(&differences("Many", "x", &many, 1.96, "interval", &bn));
+    assert_eq!(p.count("circle", "difference"), 40);
+}
+
+#[test]
+fn differences_degenerate() {
+    let none: [(&str, f64, f64); 0] = [];
+    assert!(is_no_data(&differences(
+        "Empty", "x", &none, 1.96, "i", &bn
+    )));
+    assert!(is_no_data(&differences(
+        "Not a number",
+        "x",
+        &[("a", f64::NAN, 1.0)],
+        1.96,
+        "i",
+        &bn
+    )));
+    let p = check(&differences(
+        "Only the reference",
+        "x",
+        &[("a", 0.0, 0.0)],
+        1.96,
+        "i",
+        &bn,
+    ));
+    assert_eq!(p.count("circle", "difference"), 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Text and numbers
 

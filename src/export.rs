@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use crate::draws_out::DrawsFormat;
 use crate::engine::{Draws, Plan};
 use crate::error::Error;
 use crate::summary::Summary;
@@ -38,7 +39,41 @@ pub fn check(format: Format, out: Option<&Path>) -> Result<(), Error> {
 /// Summary JSON with timing appended as its own top-level field (the only field that differs
 /// between identical runs).
 pub fn summary_json(s: &Summary, secs: f64) -> String {
+    let v = serde_json::to_value(s).expect("summary serialises");
+    json_with_timing(v, s, secs)
+}
+
+/// [`summary_json`] listing only the percentiles `shown` of every statistic: a summary computed
+/// with more percentiles (each an exact order statistic, independent of the others) gives the
+/// same bits as one computed with `shown` alone.
+pub fn summary_json_with(s: &Summary, secs: f64, shown: &[f64]) -> String {
+    fn keep(v: &mut serde_json::Value, shown: &[f64]) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if k == "percentiles"
+                        && let serde_json::Value::Array(a) = x
+                    {
+                        a.retain(|e| {
+                            e.get("p")
+                                .and_then(|p| p.as_f64())
+                                .is_none_or(|p| shown.contains(&p))
+                        });
+                    } else {
+                        keep(x, shown);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| keep(x, shown)),
+            _ => {}
+        }
+    }
     let mut v = serde_json::to_value(s).expect("summary serialises");
+    keep(&mut v, shown);
+    json_with_timing(v, s, secs)
+}
+
+fn json_with_timing(mut v: serde_json::Value, s: &Summary, secs: f64) -> String {
     v.as_object_mut().unwrap().insert(
         "timing".into(),
         serde_json::json!({ "seconds": secs, "draws_per_second": s.metadata.draws as f64 / secs }),
@@ -49,14 +84,15 @@ pub fn summary_json(s: &Summary, secs: f64) -> String {
 }
 
 /// Write a run's summary into `out` (when given) as one set replacing the previous run there:
-/// `summary.json`, `summary.csv`, the kept draws (`draws.csv`) and, for `Format::Xlsx`, the
-/// workbook `summary.xlsx`. Returns what to print.
+/// `summary.json`, `summary.csv`, the kept draws in their format (streamed into the folder, see
+/// [`crate::draws_out`]) and, for `Format::Xlsx`, the workbook `summary.xlsx`. Returns what to
+/// print.
 pub fn summary(
     s: &Summary,
     secs: f64,
     format: Format,
     out: Option<&Path>,
-    keep: Option<(&Plan, &Draws)>,
+    keep: Option<(&Plan, &Draws, DrawsFormat)>,
 ) -> Result<String, Error> {
     check(format, out)?;
     let json = summary_json(s, secs);
@@ -65,14 +101,22 @@ pub fn summary(
             ("summary.json".to_string(), json.as_bytes().to_vec()),
             ("summary.csv".to_string(), text::summary_csv(s).into_bytes()),
         ];
-        if let Some((plan, d)) = keep {
-            files.push(("draws.csv".to_string(), draws_csv(plan, d).into_bytes()));
-        }
         if format == Format::Xlsx {
             let book = crate::xlsx::workbook(s, None).map_err(Error::Internal)?;
             files.push(("summary.xlsx".to_string(), book));
         }
-        crate::output::publish(dir, &files).map_err(Error::Input)?;
+        let m = &s.metadata;
+        let title = format!("{}, seed {}, {} draws", m.model.file, m.seed, m.draws);
+        let streamed: Vec<crate::output::Streamed> = keep
+            .map(|(plan, d, f)| -> crate::output::Streamed {
+                let write = move |w: &mut (dyn std::io::Write + Send)| {
+                    crate::draws_out::write(f, plan, d, &title, w)
+                };
+                (f.file_name().to_string(), Box::new(write))
+            })
+            .into_iter()
+            .collect();
+        crate::output::publish_with(dir, &files, streamed).map_err(Error::Input)?;
     }
     Ok(match format {
         Format::Table => text::summary_table(s),
@@ -80,43 +124,4 @@ pub fn summary(
         Format::Csv => text::summary_csv(s),
         Format::Xlsx => String::new(),
     })
-}
-
-/// Every kept draw's inputs and outcomes as CSV: the draw's index, one column per input
-/// (`input:PATH`), one per outcome, and each entity's whole-year delay-to-zero and breakeven year.
-pub fn draws_csv(plan: &Plan, d: &Draws) -> String {
-    use std::fmt::Write as _;
-    let mut o = String::from("draw");
-    for i in &plan.set.inputs {
-        let _ = write!(o, ",input:{}", i.param.path);
-    }
-    for c in 0..plan.n_outcomes() {
-        let _ = write!(o, ",{}", plan.outcome_name(c));
-    }
-    for e in &plan.entities {
-        let _ = write!(o, ",{e}.delay_to_zero_whole,{e}.breakeven_year");
-    }
-    o.push('\n');
-    // Kept draws are all draws except the skipped ones, in order.
-    let mut skipped = d.skipped.iter().peekable();
-    let mut idx = 0u64;
-    for r in 0..d.n {
-        while skipped.peek() == Some(&&idx) {
-            skipped.next();
-            idx += 1;
-        }
-        let _ = write!(o, "{idx}");
-        for col in &d.inputs {
-            let _ = write!(o, ",{}", col[r]);
-        }
-        for col in &d.outcomes {
-            let _ = write!(o, ",{}", col[r]);
-        }
-        for e in 0..plan.entities.len() {
-            let _ = write!(o, ",{},{}", d.delay_whole[e][r], d.breakeven[e][r]);
-        }
-        o.push('\n');
-        idx += 1;
-    }
-    o
 }

@@ -3,11 +3,13 @@
 //! The library computes; the `npvrisk` binary parses arguments, prints and exits. See
 //! ARCHITECTURE.md for the code map and invariants.
 
+pub mod batch_report;
 pub mod calibrate;
 pub mod charts;
 pub mod copula;
 pub mod dist;
 pub mod distfile;
+pub mod draws_out;
 pub mod embedded;
 pub mod engine;
 pub mod error;

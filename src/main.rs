@@ -241,7 +241,7 @@ struct CommonArgs {
     /// the model has it, else its last scenario).
     #[arg(long)]
     scenario: Option<String>,
-    /// Folder for summary.json, summary.csv (and draws.csv with --keep-draws).
+    /// Folder for summary.json, summary.csv (and the draws with --keep-draws).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Output format of the summary on stdout (`xlsx`: a workbook in --out).
@@ -278,9 +278,15 @@ struct RunArgs {
     /// Upper limit of draws for --precision.
     #[arg(long, default_value_t = npvrisk::run::DEFAULT_MAX_DRAWS)]
     max_draws: u64,
-    /// Also write every draw's inputs and outcomes (draws.csv) to --out.
+    /// Also write every draw's inputs and outcomes to --out (draws.csv; see --draws-format).
     #[arg(long)]
     keep_draws: bool,
+    /// File format of the kept draws (with --keep-draws): csv (draws.csv), sipmath (a SIPmath
+    /// 3.0 library, draws.SIPmath) or parquet (draws.parquet). Default: csv.
+    #[arg(long, value_parser = clap::builder::TypedValueParser::map(
+        clap::builder::PossibleValuesParser::new(npvrisk::draws_out::DrawsFormat::NAMES),
+        |s| s.parse::<npvrisk::draws_out::DrawsFormat>().expect("a listed format")))]
+    draws_format: Option<npvrisk::draws_out::DrawsFormat>,
     /// Do not keep the draws: compute the summary in passes over the blocks, regenerating the
     /// draws each pass, in memory bounded whatever `--draws`. The summary is the same bits as
     /// with the draws in memory. Chosen automatically when the draws would not fit in 4 GiB.
@@ -435,6 +441,7 @@ impl RunArgs {
             precision: self.precision,
             max_draws: self.max_draws,
             keep_draws: self.keep_draws,
+            draws_format: self.draws_format,
             stream: self.stream,
             pass: self.pass,
             shard,

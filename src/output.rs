@@ -173,6 +173,23 @@ pub fn lock_existing(dir: &Path) -> Result<(), String> {
 /// write are removed (with a subfolder left empty), the new files are renamed into place, and
 /// the manifest listing them is written last. Files no manifest lists are left alone.
 pub fn publish(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+    publish_with(dir, files, Vec::new())
+}
+
+/// Writes the content of a file to its temporary, e.g. the draws of a run, so that a large file
+/// goes to disk as it is produced instead of being built in memory first.
+pub type Streamed<'a> = (String, StreamFn<'a>);
+
+/// The function that writes a [`Streamed`] file's content.
+pub type StreamFn<'a> = Box<dyn FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()> + 'a>;
+
+/// [`publish`] with, besides `files`, files whose content is `streamed` to their temporaries
+/// (through a buffer, hashed on the way for the manifest) rather than held in memory.
+pub fn publish_with(
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    streamed: Vec<Streamed<'_>>,
+) -> Result<(), String> {
     lock_folder(dir)?;
     let old = read_manifest(dir);
     // Folders that hold, or held, files of ours: their killed runs' temporaries go.
@@ -181,7 +198,8 @@ pub fn publish(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
     let names = old
         .iter()
         .map(|f| f.file.as_str())
-        .chain(files.iter().map(|(n, _)| n.as_str()));
+        .chain(files.iter().map(|(n, _)| n.as_str()))
+        .chain(streamed.iter().map(|(n, _)| n.as_str()));
     for name in names {
         if let Some(p) = Path::new(name).parent() {
             folders.insert(dir.join(p));
@@ -190,10 +208,40 @@ pub fn publish(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
     for f in &folders {
         remove_dead_temporaries(f);
     }
-    let temps = write_temporaries(dir, files)?;
-    let new: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    // Each new file: its name, temporary, size and SHA-256.
+    let mut written: Vec<(String, PathBuf, u64, String)> = Vec::new();
+    let cleanup = |w: &[(String, PathBuf, u64, String)]| {
+        for (_, t, _, _) in w {
+            let _ = fs::remove_file(t);
+        }
+    };
+    for (name, write) in streamed {
+        match write_streamed(dir, &name, write) {
+            Ok((tmp, bytes, sha)) => written.push((name, tmp, bytes, sha)),
+            Err(e) => {
+                cleanup(&written);
+                return Err(e);
+            }
+        }
+    }
+    let temps = match write_temporaries(dir, files) {
+        Ok(t) => t,
+        Err(e) => {
+            cleanup(&written);
+            return Err(e);
+        }
+    };
+    for (tmp, (name, body)) in temps.into_iter().zip(files) {
+        written.push((
+            name.clone(),
+            tmp,
+            body.len() as u64,
+            crate::summary::sha256_hex(body),
+        ));
+    }
+    let new: BTreeSet<&str> = written.iter().map(|(n, ..)| n.as_str()).collect();
     let mut listed: Vec<ManifestFile> = old.clone();
-    for (n, _) in files {
+    for (n, ..) in &written {
         if !old.iter().any(|f| f.file == *n) {
             listed.push(ManifestFile {
                 file: n.clone(),
@@ -224,26 +272,88 @@ pub fn publish(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
                 let _ = fs::remove_dir(dir.join(parent));
             }
         }
-        for (tmp, (name, _)) in temps.iter().zip(files) {
+        for (name, tmp, ..) in &written {
             fs::rename(tmp, dir.join(name))
                 .map_err(|e| format!("cannot write `{}`: {e}", dir.join(name).display()))?;
         }
-        let done = files
+        let done = written
             .iter()
-            .map(|(n, b)| ManifestFile {
+            .map(|(n, _, bytes, sha)| ManifestFile {
                 file: n.clone(),
-                bytes: Some(b.len() as u64),
-                sha256: Some(crate::summary::sha256_hex(b)),
+                bytes: Some(*bytes),
+                sha256: Some(sha.clone()),
             })
             .collect();
         write_manifest(dir, true, done)
     })();
     if result.is_err() {
-        for t in &temps {
-            let _ = fs::remove_file(t);
-        }
+        cleanup(&written);
     }
     result
+}
+
+/// A writer that counts and hashes what goes through it.
+struct Hashing<W> {
+    inner: W,
+    sha: sha2::Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.write(buf)?;
+        self.sha.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Stream a file of [`publish_with`] to its temporary: the temporary, its size and SHA-256.
+fn write_streamed(
+    dir: &Path,
+    name: &str,
+    write: StreamFn<'_>,
+) -> Result<(PathBuf, u64, String), String> {
+    use sha2::Digest;
+    let dest = dir.join(name);
+    let parent = dest.parent().unwrap_or(dir).to_path_buf();
+    fs::create_dir_all(&parent)
+        .map_err(|e| format!("cannot create folder `{}`: {e}", parent.display()))?;
+    let file = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = temporary(&parent, &file);
+    let r = (|| {
+        let f = fs::File::create(&tmp)?;
+        let mut w = Hashing {
+            inner: std::io::BufWriter::with_capacity(1 << 20, f),
+            sha: sha2::Sha256::new(),
+            bytes: 0,
+        };
+        write(&mut w)?;
+        w.flush()?;
+        let f = w.inner.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        let sha: String = w
+            .sha
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok::<_, std::io::Error>((w.bytes, sha))
+    })();
+    match r {
+        Ok((bytes, sha)) => Ok((tmp, bytes, sha)),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(format!("cannot write `{}`: {e}", dest.display()))
+        }
+    }
 }
 
 /// Whether a name from a manifest is a plain relative path inside the folder (a crafted manifest

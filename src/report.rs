@@ -14,7 +14,7 @@ use crate::summary::{Stat, Summary};
 /// A chart: file stem and SVG document.
 pub type Chart = (String, String);
 
-fn esc(s: &str) -> String {
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -842,64 +842,74 @@ code {{ font-size: .9em; }}
     if let Some(r) = reproduction {
         let _ = writeln!(o, "<p>{}</p>", esc(r));
     }
-    // A self-check the browser test reads: every chart laid out with a non-zero size, and no
-    // two texts of a chart overlapping as the browser lays them out. Each text's box is its
-    // bounding box in its own coordinates (rotation included through its transform), with the
-    // top and bottom fifth of the font's em box left out: glyphs rarely reach them, and the
-    // charts stack lines closer than the full em box.
-    let _ = writeln!(
-        o,
-        r#"<script>
-function npvriskCorners(t) {{
-  var b = t.getBBox(), m = t.getCTM(), inset = 0.2 * b.height;
-  var y0 = b.y + inset, y1 = b.y + b.height - inset;
-  return [[b.x, y0], [b.x + b.width, y0], [b.x + b.width, y1], [b.x, y1]].map(function (p) {{
-    return [m.a * p[0] + m.c * p[1] + m.e, m.b * p[0] + m.d * p[1] + m.f];
-  }});
-}}
-function npvriskOverlap(a, b) {{
-  var polys = [a, b];
-  for (var k = 0; k < 2; k++) {{
-    var p = polys[k];
-    for (var i = 0; i < 4; i++) {{
-      var q = p[(i + 1) % 4], nx = q[1] - p[i][1], ny = p[i][0] - q[0];
-      var pa = a.map(function (c) {{ return c[0] * nx + c[1] * ny; }});
-      var pb = b.map(function (c) {{ return c[0] * nx + c[1] * ny; }});
-      var len = Math.sqrt(nx * nx + ny * ny) || 1;
-      if (Math.max.apply(null, pa) - Math.min.apply(null, pb) < 0.5 * len ||
-          Math.max.apply(null, pb) - Math.min.apply(null, pa) < 0.5 * len) return false;
-    }}
-  }}
-  return true;
-}}
-window.addEventListener('load', function () {{
-  var charts = document.querySelectorAll('figure svg');
-  var bad = 0, overlaps = 0;
-  charts.forEach(function (c) {{
-    var r = c.getBoundingClientRect();
-    if (!(r.width > 0 && r.height > 0)) bad++;
-    var texts = Array.prototype.slice.call(c.querySelectorAll('text'));
-    var boxes = texts.map(npvriskCorners);
-    for (var i = 0; i < texts.length; i++) for (var j = i + 1; j < texts.length; j++) {{
-      if (npvriskOverlap(boxes[i], boxes[j])) {{
-        overlaps++;
-        console.log('npvrisk-report-overlap ' + c.parentNode.id + ': "' + texts[i].textContent + '" and "' + texts[j].textContent + '"');
-      }}
-    }}
-  }});
-  var ok = bad === 0 && overlaps === 0;
-  document.body.setAttribute('data-check', (ok ? 'ok:' : 'bad:') + charts.length);
-  document.body.setAttribute('data-overlaps', String(overlaps));
-  console.log('npvrisk-report-check ' + document.body.getAttribute('data-check') + ' overlaps ' + overlaps);
-}});
-</script>
-</body></html>"#
-    );
+    o.push_str(LAYOUT_CHECK_SCRIPT);
+    o.push_str("\n</body></html>");
     o
 }
 
+/// A self-check a browser test reads, for any page of `<figure>`s holding inline SVG charts:
+/// every chart laid out with a non-zero size, every element of a chart inside the chart's box
+/// (its viewBox as laid out), and no two texts of a chart overlapping as the browser lays them
+/// out. Each text's box is its bounding box in its own coordinates (rotation included through its
+/// transform), with the top and bottom fifth of the font's em box left out: glyphs rarely reach
+/// them, and the charts stack lines closer than the full em box. The result is in the body's
+/// `data-check` (`ok:N` for N charts), `data-overlaps` and `data-outside` attributes and on the
+/// console (`npvrisk-report-check`, one `npvrisk-report-overlap`/`-outside` line per fault).
+pub const LAYOUT_CHECK_SCRIPT: &str = r#"<script>
+function npvriskCorners(t) {
+  var b = t.getBBox(), m = t.getCTM(), inset = 0.2 * b.height;
+  var y0 = b.y + inset, y1 = b.y + b.height - inset;
+  return [[b.x, y0], [b.x + b.width, y0], [b.x + b.width, y1], [b.x, y1]].map(function (p) {
+    return [m.a * p[0] + m.c * p[1] + m.e, m.b * p[0] + m.d * p[1] + m.f];
+  });
+}
+function npvriskOverlap(a, b) {
+  var polys = [a, b];
+  for (var k = 0; k < 2; k++) {
+    var p = polys[k];
+    for (var i = 0; i < 4; i++) {
+      var q = p[(i + 1) % 4], nx = q[1] - p[i][1], ny = p[i][0] - q[0];
+      var pa = a.map(function (c) { return c[0] * nx + c[1] * ny; });
+      var pb = b.map(function (c) { return c[0] * nx + c[1] * ny; });
+      var len = Math.sqrt(nx * nx + ny * ny) || 1;
+      if (Math.max.apply(null, pa) - Math.min.apply(null, pb) < 0.5 * len ||
+          Math.max.apply(null, pb) - Math.min.apply(null, pa) < 0.5 * len) return false;
+    }
+  }
+  return true;
+}
+window.addEventListener('load', function () {
+  var charts = document.querySelectorAll('figure svg');
+  var bad = 0, overlaps = 0, outside = 0;
+  charts.forEach(function (c) {
+    var r = c.getBoundingClientRect();
+    if (!(r.width > 0 && r.height > 0)) bad++;
+    c.querySelectorAll('text, line, rect, circle, polyline, polygon, path').forEach(function (e) {
+      var b = e.getBoundingClientRect();
+      if (b.left < r.left - 0.5 || b.right > r.right + 0.5 || b.top < r.top - 0.5 || b.bottom > r.bottom + 0.5) {
+        outside++;
+        console.log('npvrisk-report-outside ' + c.parentNode.id + ': <' + e.tagName + '> ' + (e.textContent || ''));
+      }
+    });
+    var texts = Array.prototype.slice.call(c.querySelectorAll('text'));
+    var boxes = texts.map(npvriskCorners);
+    for (var i = 0; i < texts.length; i++) for (var j = i + 1; j < texts.length; j++) {
+      if (npvriskOverlap(boxes[i], boxes[j])) {
+        overlaps++;
+        console.log('npvrisk-report-overlap ' + c.parentNode.id + ': "' + texts[i].textContent + '" and "' + texts[j].textContent + '"');
+      }
+    }
+  });
+  var ok = bad === 0 && overlaps === 0 && outside === 0;
+  document.body.setAttribute('data-check', (ok ? 'ok:' : 'bad:') + charts.length);
+  document.body.setAttribute('data-overlaps', String(overlaps));
+  document.body.setAttribute('data-outside', String(outside));
+  console.log('npvrisk-report-check ' + document.body.getAttribute('data-check') + ' overlaps ' + overlaps + ' outside ' + outside);
+});
+</script>"#;
+
 /// Inline SVG must not carry an XML declaration.
-fn strip_xml_decl(svg: &str) -> &str {
+pub fn strip_xml_decl(svg: &str) -> &str {
     match svg.strip_prefix("<?xml") {
         Some(rest) => rest.split_once("?>").map_or(svg, |(_, r)| r.trim_start()),
         None => svg,

@@ -86,11 +86,12 @@ fn a_batch_split_over_shards_and_merged_gives_the_bytes_of_one_process() {
             os("csv"),
         ]);
         assert!(merged_csv == csv, "{n} shards: printed comparison differs");
-        assert!(
-            std::fs::read(merged.join("comparison.csv")).unwrap()
-                == std::fs::read(single.join("comparison.csv")).unwrap(),
-            "{n} shards: comparison.csv differs"
-        );
+        for f in ["comparison.csv", "s_curves.csv", "batch.html"] {
+            assert!(
+                std::fs::read(merged.join(f)).unwrap() == std::fs::read(single.join(f)).unwrap(),
+                "{n} shards: {f} differs"
+            );
+        }
         for s in SCENARIOS {
             let a = std::fs::read_to_string(single.join(s).join("summary.json")).unwrap();
             let b = std::fs::read_to_string(merged.join(s).join("summary.json")).unwrap();
@@ -382,5 +383,75 @@ fn bad_batch_manifests_exit_2_naming_the_problem() {
         assert_eq!(o.status.code(), Some(2), "{body}: {err}");
         assert!(err.contains(needle), "{needle:?} not in {err}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_batch_s_curves_pass_through_each_scenarios_reported_percentiles() {
+    let dir = temp_dir("batch-curves");
+    let manifest = dir.join("batch.toml");
+    std::fs::write(&manifest, MANIFEST).unwrap();
+    let out = dir.join("out");
+    ok(&[os("batch"), os(&manifest), os("--out"), os(&out)]);
+    let curves = std::fs::read_to_string(out.join("s_curves.csv")).unwrap();
+    let mut lines = curves.lines();
+    assert_eq!(lines.next(), Some("scenario,p,total_npv"));
+    let points: Vec<(String, f64, f64)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 3, "{l}");
+            (
+                f[0].to_string(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(points.len(), SCENARIOS.len() * 199);
+    for s in SCENARIOS {
+        let curve: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|(n, _, _)| n == s)
+            .map(|(_, p, v)| (*p, *v))
+            .collect();
+        assert_eq!(curve.len(), 199, "{s}");
+        assert!(
+            curve
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+            "{s}: the S-curve rises"
+        );
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(s).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        let total = summary["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == "total")
+            .expect("a total");
+        let reported = total["npv"]["percentiles"].as_array().unwrap();
+        assert!(reported.len() >= 5);
+        for r in reported {
+            let (p, v) = (r["p"].as_f64().unwrap(), r["value"].as_f64().unwrap());
+            let on = curve.iter().find(|(q, _)| *q == p);
+            let (_, c) = on.unwrap_or_else(|| panic!("{s}: P{p} is not on the curve"));
+            assert_eq!(
+                c.to_bits(),
+                v.to_bits(),
+                "{s}: P{p} is {v}, the curve has {c}"
+            );
+        }
+    }
+    // The page holds both charts, each scenario named on the S-curves, and the self-check.
+    let page = std::fs::read_to_string(out.join("batch.html")).unwrap();
+    assert!(
+        page.contains("<figure id=\"s_curves\">") && page.contains("<figure id=\"differences\">")
+    );
+    for s in SCENARIOS {
+        assert!(page.contains(&format!(">{s}")), "{s} not on the page");
+    }
+    assert!(page.contains("npvrisk-report-check"));
     let _ = std::fs::remove_dir_all(&dir);
 }

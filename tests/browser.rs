@@ -227,3 +227,82 @@ fn the_report_workbook_has_one_sheet_per_table() {
         "a tornado chart"
     );
 }
+
+/// Lay out `page` in headless chromium and check its self-check: every one of its `figures`
+/// charts with a size, no overlapping texts, nothing outside a chart, no console error.
+fn check_page_in_browser(
+    browser: &str,
+    page: &std::path::Path,
+    figures: usize,
+    profile: &std::path::Path,
+) {
+    let url = format!("file://{}", page.display());
+    let dom = headless(browser, profile)
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.status.success(), "{stderr}");
+    let faults: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("npvrisk-report-overlap") || l.contains("npvrisk-report-outside"))
+        .collect();
+    assert!(
+        faults.is_empty(),
+        "layout faults in the browser: {faults:#?}"
+    );
+    assert!(
+        dom_text.contains(&format!("data-check=\"ok:{figures}\"")),
+        "every chart laid out with a size, inside its box and with no overlapping text; stderr: {stderr}"
+    );
+    assert!(dom_text.contains("data-overlaps=\"0\""), "{stderr}");
+    assert!(dom_text.contains("data-outside=\"0\""), "{stderr}");
+    for line in stderr.lines().filter(|l| l.contains("CONSOLE")) {
+        assert!(
+            !line.contains("Uncaught") && !line.to_lowercase().contains("error"),
+            "console error: {line}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs chromium; run by .ci/run"]
+fn the_batch_page_renders_in_a_headless_browser_with_no_overlap_and_nothing_outside_its_charts() {
+    let browser = chromium();
+    let dir = temp_dir("batch-page");
+    let manifest = dir.join("batch.toml");
+    // The test batch, and one with long scenario names and more scenarios than the S-curve chart
+    // overlays.
+    let mut many = String::from(crate::batch::MANIFEST);
+    many.push_str("\"themes.health_social_care.delay_years\" = [0.0, 0.5, 1.0, 1.5, 2.0]\n");
+    for (tag, text, scenarios) in [
+        ("four", crate::batch::MANIFEST.to_string(), 4),
+        ("many", many, 12),
+    ] {
+        std::fs::write(&manifest, text.replace("draws = 20000", "draws = 5000")).unwrap();
+        let out = dir.join(tag);
+        run_ok(bin().arg("batch").arg(&manifest).arg("--out").arg(&out));
+        let page = out.join("batch.html");
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert_eq!(html.matches("<figure").count(), 2);
+        assert!(html.contains(&format!("{scenarios} scenarios")), "{tag}");
+        check_page_in_browser(&browser, &page, 2, &dir.join(format!("profile-{tag}")));
+        if tag == "four" {
+            let shot =
+                std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-screenshot.png");
+            let _ = std::fs::remove_file(&shot);
+            let s = headless(&browser, &dir.join("profile-shot"))
+                .arg("--window-size=1100,1800")
+                .arg(format!("--screenshot={}", shot.display()))
+                .arg(format!("file://{}", page.display()))
+                .output()
+                .unwrap();
+            assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+            assert!(std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0) > 20_000);
+            eprintln!("screenshot saved to {}", shot.display());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

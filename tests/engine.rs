@@ -308,6 +308,214 @@ fn keep_draws_writes_every_draw_and_nothing_else_in_the_folder() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The columns of a Parquet file as f64 (integers exactly), by the `parquet` crate's readers.
+fn parquet_columns(path: &std::path::Path) -> (Vec<String>, usize, Vec<Vec<f64>>) {
+    use parquet::column::reader::ColumnReader;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let r = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let schema = r.metadata().file_metadata().schema_descr_ptr();
+    let names: Vec<String> = schema
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for g in 0..r.num_row_groups() {
+        let rg = r.get_row_group(g).unwrap();
+        let n = rg.metadata().num_rows() as usize;
+        for (i, col) in cols.iter_mut().enumerate() {
+            let got = match rg.get_column_reader(i).unwrap() {
+                ColumnReader::DoubleColumnReader(mut c) => {
+                    let mut v = Vec::new();
+                    let k = c.read_records(n, None, None, &mut v).unwrap().0;
+                    col.extend(v);
+                    k
+                }
+                ColumnReader::Int64ColumnReader(mut c) => {
+                    let mut v = Vec::new();
+                    let k = c.read_records(n, None, None, &mut v).unwrap().0;
+                    col.extend(v.into_iter().map(|x| x as f64));
+                    k
+                }
+                ColumnReader::Int32ColumnReader(mut c) => {
+                    let mut v = Vec::new();
+                    let k = c.read_records(n, None, None, &mut v).unwrap().0;
+                    col.extend(v.into_iter().map(f64::from));
+                    k
+                }
+                _ => panic!("unexpected column type in {}", names[i]),
+            };
+            assert_eq!(got, n, "{}", names[i]);
+        }
+    }
+    (names, r.num_row_groups(), cols)
+}
+
+#[test]
+fn kept_draws_as_sipmath_and_parquet_hold_the_csv_draws_bit_for_bit() {
+    let dir = temp_dir("draws-formats");
+    let run = |format: &str| {
+        let out = dir.join(format);
+        run_ok(
+            bin()
+                .args(["run", "--draws", "3000", "--seed", "4", "--keep-draws"])
+                .args(["--draws-format", format, "--out"])
+                .arg(&out),
+        );
+        out
+    };
+    let csv_dir = run("csv");
+    let csv = std::fs::read_to_string(csv_dir.join("draws.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|c| c.parse::<f64>().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 3000);
+    assert!(header.len() > 20, "{header:?}");
+    let summary = |d: &std::path::Path| {
+        let s = std::fs::read_to_string(d.join("summary.json")).unwrap();
+        s[..s.find("\"timing\"").unwrap()].to_string()
+    };
+
+    let sip_dir = run("sipmath");
+    assert_eq!(
+        summary(&sip_dir),
+        summary(&csv_dir),
+        "same run, same summary"
+    );
+    let lib: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sip_dir.join("draws.SIPmath")).unwrap()).unwrap();
+    let sips = lib["sips"].as_array().unwrap();
+    assert_eq!(sips.len(), header.len(), "one SIP per column");
+    for (j, sip) in sips.iter().enumerate() {
+        assert_eq!(sip["name"], header[j]);
+        let v = sip["arguments"]["value"].as_array().unwrap();
+        assert_eq!(v.len(), rows.len(), "{}", header[j]);
+        for (r, x) in v.iter().enumerate() {
+            assert_eq!(
+                x.as_f64().unwrap().to_bits(),
+                rows[r][j].to_bits(),
+                "{} trial {r}",
+                header[j]
+            );
+        }
+    }
+
+    let pq_dir = run("parquet");
+    assert_eq!(summary(&pq_dir), summary(&csv_dir));
+    let (names, groups, cols) = parquet_columns(&pq_dir.join("draws.parquet"));
+    assert_eq!(names, header);
+    assert_eq!(groups, 1);
+    for (j, col) in cols.iter().enumerate() {
+        assert_eq!(col.len(), rows.len());
+        for (r, x) in col.iter().enumerate() {
+            assert_eq!(x.to_bits(), rows[r][j].to_bits(), "{} row {r}", header[j]);
+        }
+    }
+    // Streamed to disk, each file is still listed in the folder's manifest with its size and hash.
+    for (d, file) in [
+        (&csv_dir, "draws.csv"),
+        (&sip_dir, "draws.SIPmath"),
+        (&pq_dir, "draws.parquet"),
+    ] {
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("npvrisk-manifest.json")).unwrap())
+                .unwrap();
+        assert_eq!(m["complete"], true);
+        let entry = m["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["file"] == file)
+            .unwrap_or_else(|| panic!("{file} not in the manifest: {m}"));
+        let bytes = std::fs::read(d.join(file)).unwrap();
+        assert_eq!(entry["bytes"].as_u64(), Some(bytes.len() as u64), "{file}");
+        assert_eq!(
+            entry["sha256"].as_str().unwrap(),
+            npvrisk::summary::sha256_hex(&bytes),
+            "{file}"
+        );
+        let others = ["draws.csv", "draws.SIPmath", "draws.parquet"];
+        for o in others.iter().filter(|o| **o != file) {
+            assert!(!d.join(o).exists(), "{o} written with {file}");
+        }
+    }
+    // Refused: a draws format without kept draws, where no draws are kept, an unknown format.
+    for (args, needle) in [
+        (vec!["run", "--draws-format", "parquet"], "--keep-draws"),
+        (
+            vec!["sensitivity", "--draws", "100", "--draws-format", "csv"],
+            "--draws-format",
+        ),
+        (
+            vec!["run", "--keep-draws", "--draws-format", "xlsx"],
+            "invalid value 'xlsx'",
+        ),
+    ] {
+        let o = bin().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs python3 with jsonschema; run by .ci/run"]
+fn sipmath_draws_validate_against_the_published_schema() {
+    let dir = temp_dir("sipmath-schema");
+    run_ok(
+        bin()
+            .args([
+                "run",
+                "--draws",
+                "200",
+                "--keep-draws",
+                "--draws-format",
+                "sipmath",
+            ])
+            .arg("--out")
+            .arg(&dir),
+    );
+    let lib = dir.join("draws.SIPmath");
+    // The library as written must validate; the same library with a SIP stripped of its `ref`
+    // and `function` (required by the schema) must not: the check can fail.
+    let broken = dir.join("broken.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&lib).unwrap()).unwrap();
+    let sip = v["sips"][1].as_object_mut().unwrap();
+    sip.remove("ref");
+    sip.remove("function");
+    std::fs::write(&broken, serde_json::to_vec(&v).unwrap()).unwrap();
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        jsonschema.Draft7Validator.check_schema(schema)\n\
+        for path, want in ((sys.argv[2], True), (sys.argv[3], False)):\n\
+        \x20   try:\n\
+        \x20       jsonschema.validate(json.load(open(path)), schema)\n\
+        \x20       ok = True\n\
+        \x20   except jsonschema.ValidationError as e:\n\
+        \x20       ok = False\n\
+        \x20       print(path, e.message[:200])\n\
+        \x20   assert ok == want, (path, ok)\n\
+        print('checked')\n";
+    let o = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg("tests/data/sipmath/multi-lib-schema-2021-08-19.json")
+        .arg(&lib)
+        .arg(&broken)
+        .output()
+        .expect("python3 (.ci/run installs it with python3-jsonschema)");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("checked"),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_non_finite_draw_is_an_error_naming_the_draw_and_its_inputs_or_is_counted_on_request() {
     let args = [

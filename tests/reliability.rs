@@ -533,9 +533,11 @@ fn a_batch_removes_the_folders_of_scenarios_no_longer_in_its_manifest_but_not_th
     assert_eq!(
         files_under(&out),
         with_bookkeeping(&[
+            "batch.html",
             "comparison.csv",
             "default/summary.json",
-            "kept_by_user/mine.txt"
+            "kept_by_user/mine.txt",
+            "s_curves.csv"
         ])
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -59,6 +59,8 @@ pub struct RunSpec {
     pub format: Format,
     /// Write every draw to the output folder.
     pub keep_draws: bool,
+    /// File format of the kept draws (none: CSV).
+    pub draws_format: Option<crate::draws_out::DrawsFormat>,
     pub percentiles: Vec<f64>,
     pub interval: f64,
     pub thresholds: Vec<f64>,
@@ -94,6 +96,7 @@ impl Default for RunSpec {
             out: None,
             format: Format::Table,
             keep_draws: false,
+            draws_format: None,
             percentiles: DEFAULT_PERCENTILES.to_vec(),
             interval: DEFAULT_INTERVAL,
             thresholds: Vec::new(),
@@ -142,8 +145,14 @@ fn check_options(a: &RunSpec) -> Result<(), Failure> {
     if a.keep_draws && a.stream {
         return bad("`--keep-draws` writes every draw, `--stream` keeps none: choose one".into());
     }
+    if a.draws_format.is_some() && !a.keep_draws {
+        return bad("`--draws-format` is the format of the kept draws: give `--keep-draws`".into());
+    }
     if a.keep_draws && a.out.is_none() {
         return bad("`--keep-draws` needs `--out DIR` to write the draws to".into());
+    }
+    if a.draws_format.is_some() && !a.keep_draws {
+        return bad("`--draws-format` is the format of the kept draws: give `--keep-draws`".into());
     }
     for t in &a.thresholds {
         if !t.is_finite() {
@@ -293,7 +302,10 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         secs,
         a.format,
         a.out.as_deref(),
-        draws.as_ref().filter(|_| a.keep_draws).map(|d| (&plan, d)),
+        draws
+            .as_ref()
+            .filter(|_| a.keep_draws)
+            .map(|d| (&plan, d, a.draws_format.unwrap_or_default())),
     )?;
     if let Some(dir) = &a.out {
         crate::note!("wrote {}", dir.display());
@@ -871,6 +883,7 @@ fn check_sens_options(a: &SensSpec) -> Result<(), Failure> {
         (r.resume.is_some(), "--resume"),
         (r.stream, "--stream"),
         (r.keep_draws, "--keep-draws"),
+        (r.draws_format.is_some(), "--draws-format"),
         (r.precision.is_some(), "--precision"),
         (mpi, "--mpi"),
     ] {
@@ -1661,6 +1674,7 @@ fn finish_checkpointed(
     keep: Option<(&Plan, &crate::engine::Draws)>,
     secs: f64,
 ) -> Result<String, Error> {
+    let keep = keep.map(|(p, d)| (p, d, a.draws_format.unwrap_or_default()));
     export::summary(summary, secs, a.format, a.out.as_deref(), keep)
 }
 
