@@ -127,10 +127,9 @@ fn a_metalog_fitted_to_csv_observations_is_drawn_with_rmetalogs_quartiles() {
             "not both",
         ),
         (
-            format!(
-                "[[input]]\npath = \"themes.families.delay_years\"\nkind = \"metalog\"\n\
-                 csv = \"bad.csv\"\ncolumn = \"w\"\nterms = 3\nmin = 0.0\nmax = 60.0\n"
-            ),
+            "[[input]]\npath = \"themes.families.delay_years\"\nkind = \"metalog\"\n\
+             csv = \"bad.csv\"\ncolumn = \"w\"\nterms = 3\nmin = 0.0\nmax = 60.0\n"
+                .to_string(),
             "observation 3 is 0: observations must be strictly between the bounds 0 and 60",
         ),
     ] {
