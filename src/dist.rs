@@ -2363,6 +2363,35 @@ impl Dist {
             }),
         }
     }
+
+    /// A metalog fitted by least squares to observations `data`, as the R package rmetalog
+    /// fits one ([`crate::metalog::Metalog::fit_data`]): `terms` in [2, 16], bounded below by
+    /// `min` and/or above by `max` when given (every observation strictly inside). Errors name
+    /// the observation (1-based, in the order given) under the field `csv`.
+    pub fn metalog_data(
+        data: &[f64],
+        terms: usize,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Result<Dist, DistError> {
+        use crate::metalog::{Bounds, Metalog};
+        let bounds = match (min, max) {
+            (None, None) => Bounds::Unbounded,
+            (Some(lo), None) => Bounds::Lower(finite("min", lo)?),
+            (None, Some(hi)) => Bounds::Upper(finite("max", hi)?),
+            (Some(lo), Some(hi)) => {
+                greater("max", finite("max", hi)?, "min", finite("min", lo)?)?;
+                Bounds::Both(lo, hi)
+            }
+        };
+        Metalog::fit_data(data, terms, bounds)
+            .map(|m| Dist(Kind::Metalog(Box::new(m))))
+            .map_err(|e| DistError::Invalid {
+                field: "csv".into(),
+                value: format!("{} observations", data.len()),
+                allowed: e.to_string(),
+            })
+    }
 }
 
 /// Inverse of the triangular CDF, the piecewise quadratic F(x) = (x - min)^2 / (W L)

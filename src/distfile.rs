@@ -13,7 +13,8 @@
 //! (mean/sd, median/p90 or p10/p90), `beta` (alpha/beta or mean/sd, optionally on [min, max]),
 //! `gamma`, `discrete`, `bernoulli`, `empirical` (a CSV column), `quantiles` (an expert's
 //! P10/P50/P90), `metalog` (Keelin's metalog through any number of expert quantile pairs,
-//! optionally bounded; [`crate::metalog`]) and `between_scenarios`, the probabilistic replacement for a base/prudent pair:
+//! optionally bounded, or fitted to observations in a CSV column as rmetalog fits them;
+//! [`crate::metalog`]) and `between_scenarios`, the probabilistic replacement for a base/prudent pair:
 //! the parameter moves along the line from its low-scenario value to its mode-scenario value,
 //! `θ = θ_low + t (θ_mode − θ_low)`, with `t` PERT-distributed, most likely 1 (the mode scenario)
 //! and with the low scenario at a chosen percentile (default: prudent is the 10th percentile).
@@ -636,6 +637,8 @@ fn build(
             p
         } else if f == "terms" {
             r.terms.as_ref().map_or(at, |t| t.span().start)
+        } else if f == "csv" {
+            r.csv.as_ref().map_or(at, |c| c.span().start)
         } else if f.starts_with("weights") {
             r.weights.as_ref().map_or(at, |w| w.span().start)
         } else if f.starts_with("values") {
@@ -752,6 +755,62 @@ fn build(
                 bounds,
             )
         }
+        "metalog" if r.csv.is_some() => {
+            let pairs = [
+                ("probabilities", &r.probabilities),
+                ("quantiles", &r.quantiles),
+            ];
+            if let Some((name, Some(l))) = pairs.into_iter().find(|(_, l)| l.is_some()) {
+                return Err(ctx.err(
+                    l.span().start,
+                    &format!("input.{name}"),
+                    "given".into(),
+                    "a metalog is fitted either to observations (`csv`, `column`) or to quantile \
+                     pairs (`probabilities`, `quantiles`), not both",
+                ));
+            }
+            let terms = match &r.terms {
+                Some(t) if *t.get_ref() >= 2 && *t.get_ref() <= 16 => *t.get_ref() as usize,
+                Some(t) => {
+                    return Err(ctx.err(
+                        t.span().start,
+                        "input.terms",
+                        t.get_ref().to_string(),
+                        "must be an integer in [2, 16], at most the number of observations",
+                    ));
+                }
+                None => {
+                    return Err(ctx.err(
+                        at,
+                        "input.terms",
+                        "missing".into(),
+                        "kind `metalog` fitted to observations (`csv`) needs `terms`, an \
+                         integer in [2, 16]",
+                    ));
+                }
+            };
+            let data = read_column(ctx, r, at)?;
+            Dist::metalog_data(
+                &data,
+                terms,
+                r.min.as_ref().map(|x| *x.get_ref()),
+                r.max.as_ref().map(|x| *x.get_ref()),
+            )
+            .map_err(|e| match e {
+                // Name the file and column the observations come from.
+                DistError::Invalid { field, allowed, .. } => DistError::Invalid {
+                    field,
+                    value: format!(
+                        "{:?} column {:?} ({} observations)",
+                        r.csv.as_ref().map_or("", |c| c.get_ref()),
+                        r.column.as_ref().map_or("", |c| c.get_ref()),
+                        data.len()
+                    ),
+                    allowed,
+                },
+                other => other,
+            })
+        }
         "metalog" => {
             let list = |l: &Option<Spanned<Vec<Spanned<f64>>>>, name: &str| {
                 l.as_ref()
@@ -818,7 +877,10 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
             at,
             "input.column",
             "missing".into(),
-            "kind `empirical` needs `column` (a header name in the CSV)",
+            &format!(
+                "kind `{}` with `csv` needs `column` (a header name in the CSV)",
+                r.kind.get_ref()
+            ),
         )
     })?;
     let path = ctx.dir.join(csv.get_ref());

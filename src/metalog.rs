@@ -13,6 +13,16 @@
 //! A set of coefficients is a distribution only if M is strictly increasing; this is checked on a
 //! grid of 4,000 probabilities spread evenly on the logit scale over ±37 (y from ~1e-16 to
 //! 1 − 1e-16), through y(1 − y) M'(y), which stays finite in both tails.
+//!
+//! [`Metalog::fit_data`] fits a metalog to observations the way the R package rmetalog
+//! (Faber & Jung; its `metalog()` with the default `step_len = 0.01`) does, so that its
+//! published examples can be reproduced: the data are sorted; with at most 100 observations each
+//! one is a pair (p_i, x_(i)) at the plotting position p_i = (i − ½)/n (tied values keep their
+//! own positions); with more, the data are first summarised by their sample quantiles (R's
+//! default, type 7: linear interpolation between order statistics at (n − 1)p) at 117 fixed
+//! probabilities, 0.001 to 0.009 by 0.001, 0.01 to 0.99 by 0.01 and 0.991 to 0.999 by 0.001.
+//! The coefficients are then the ordinary least-squares fit to those pairs, as for quantile
+//! pairs.
 
 use nalgebra::{DMatrix, DVector};
 
@@ -87,14 +97,130 @@ pub enum MetalogError {
     Singular,
 }
 
+/// Why [`Metalog::fit_data`] could not fit the data; `index` is the 0-based position of the
+/// observation in the data as given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataError {
+    /// `terms` outside [2, MAX_TERMS].
+    Terms { terms: usize },
+    /// Fewer observations than 3 or than the number of terms.
+    TooFew { n: usize, terms: usize },
+    /// An observation that is NaN or infinite.
+    NotFinite { index: usize, value: f64 },
+    /// An observation not strictly inside the bounds (the transform is infinite on a bound).
+    OutsideBounds {
+        index: usize,
+        value: f64,
+        bounds: Bounds,
+    },
+    /// The least-squares fit failed or is not a distribution.
+    Fit(MetalogError),
+}
+
+impl std::fmt::Display for DataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataError::Terms { terms } => write!(
+                f,
+                "terms = {terms}: a metalog fitted to data takes 2 to {MAX_TERMS} terms"
+            ),
+            DataError::TooFew { n, terms } => write!(
+                f,
+                "{n} observations: a {terms}-term metalog needs at least {} observations",
+                (*terms).max(3)
+            ),
+            DataError::NotFinite { index, value } => write!(
+                f,
+                "observation {} is {value}: observations must be finite numbers",
+                index + 1
+            ),
+            DataError::OutsideBounds {
+                index,
+                value,
+                bounds,
+            } => {
+                let allowed = match bounds {
+                    Bounds::Unbounded => "any finite number".to_string(),
+                    Bounds::Lower(lo) => format!("greater than the lower bound {lo}"),
+                    Bounds::Upper(hi) => format!("less than the upper bound {hi}"),
+                    Bounds::Both(lo, hi) => {
+                        format!("strictly between the bounds {lo} and {hi}")
+                    }
+                };
+                write!(
+                    f,
+                    "observation {} is {value}: observations must be {allowed}",
+                    index + 1
+                )
+            }
+            DataError::Fit(MetalogError::Singular) => f.write_str(
+                "the metalog least-squares system is singular for these data \
+                 (too few distinct values for the number of terms)",
+            ),
+            DataError::Fit(MetalogError::NotIncreasing { y, coef }) => write!(
+                f,
+                "infeasible: the {}-term metalog fitted to these data (coefficients {}) is not \
+                 increasing near probability {y:.3e} (use fewer terms or bounds)",
+                coef.len(),
+                coef.iter()
+                    .map(|a| format!("{a:.6}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DataError {}
+
+/// The probability step of the data summary (rmetalog's default `step_len`).
+pub const DATA_STEP: f64 = 0.01;
+
+/// Above this many observations the data are summarised by their sample quantiles (as rmetalog).
+pub const DATA_SUMMARY_ABOVE: usize = 100;
+
+/// The pairs (p, x) a metalog is fitted to from `sorted` observations (ascending, finite):
+/// every observation at its plotting position (i − ½)/n when there are at most
+/// [`DATA_SUMMARY_ABOVE`]; else the type-7 sample quantiles at rmetalog's 117 probabilities
+/// (tails in steps of DATA_STEP/10, the body in steps of DATA_STEP).
+pub fn data_pairs(sorted: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let n = sorted.len();
+    if n <= DATA_SUMMARY_ABOVE {
+        let p = (0..n).map(|i| (i as f64 + 0.5) / n as f64).collect();
+        return (p, sorted.to_vec());
+    }
+    let steps = libm::round(1.0 / DATA_STEP) as usize;
+    let tail = DATA_STEP / 10.0;
+    let p: Vec<f64> = (1..10)
+        .map(|j| j as f64 * tail)
+        .chain((1..steps).map(|j| j as f64 * DATA_STEP))
+        .chain((1..10).map(|j| 1.0 - DATA_STEP + j as f64 * tail))
+        .collect();
+    let x = p
+        .iter()
+        .map(|&u| {
+            let h = (n - 1) as f64 * u;
+            let lo = (libm::floor(h) as usize).min(n - 1);
+            let hi = (lo + 1).min(n - 1);
+            let w = h - lo as f64;
+            if w > 0.0 && sorted[hi] != sorted[lo] {
+                (1.0 - w) * sorted[lo] + w * sorted[hi]
+            } else {
+                sorted[lo]
+            }
+        })
+        .collect();
+    (p, x)
+}
+
 fn logit(y: f64) -> f64 {
     libm::log(y / (1.0 - y))
 }
 
 impl Metalog {
     /// Fit `terms` coefficients to the pairs (p_i, x_i). The caller has checked that the p are
-    /// strictly increasing in (0, 1), the x strictly increasing and inside the bounds, and
-    /// 2 <= terms <= number of pairs.
+    /// strictly increasing in (0, 1), the x strictly increasing (non-decreasing for the data
+    /// pairs of [`Metalog::fit_data`]) and inside the bounds, and 2 <= terms <= number of pairs.
     pub fn fit(
         p: &[f64],
         x: &[f64],
@@ -129,6 +255,43 @@ impl Metalog {
         }
         m.mean = m.integrate_mean();
         Ok(m)
+    }
+
+    /// Fit `terms` coefficients to observations `data` (any order) by least squares, as
+    /// rmetalog's `metalog()` does (see the module notes and [`data_pairs`]). The data must be
+    /// finite and strictly inside `bounds`, at least 3 and at least `terms` of them.
+    pub fn fit_data(data: &[f64], terms: usize, bounds: Bounds) -> Result<Metalog, DataError> {
+        if !(2..=MAX_TERMS).contains(&terms) {
+            return Err(DataError::Terms { terms });
+        }
+        let (lo, hi) = match bounds {
+            Bounds::Unbounded => (f64::NEG_INFINITY, f64::INFINITY),
+            Bounds::Lower(lo) => (lo, f64::INFINITY),
+            Bounds::Upper(hi) => (f64::NEG_INFINITY, hi),
+            Bounds::Both(lo, hi) => (lo, hi),
+        };
+        for (index, &value) in data.iter().enumerate() {
+            if !value.is_finite() {
+                return Err(DataError::NotFinite { index, value });
+            }
+            if !(value > lo && value < hi) {
+                return Err(DataError::OutsideBounds {
+                    index,
+                    value,
+                    bounds,
+                });
+            }
+        }
+        if data.len() < terms.max(3) {
+            return Err(DataError::TooFew {
+                n: data.len(),
+                terms,
+            });
+        }
+        let mut sorted = data.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let (p, x) = data_pairs(&sorted);
+        Metalog::fit(&p, &x, terms, bounds).map_err(DataError::Fit)
     }
 
     fn to_z(bounds: Bounds, x: f64) -> f64 {
@@ -350,5 +513,147 @@ mod tests {
             Metalog::fit(&P, &make(1.68), 3, Bounds::Unbounded),
             Err(MetalogError::NotIncreasing { .. })
         ));
+    }
+
+    /// rmetalog's published example (its README): the 3,474 fish sizes of
+    /// tests/data/fishsize/, 9 terms, bounded on (0, 60), have quartiles 7.241 / 9.840 / 12.063
+    /// (printed to 3 decimals, hence ±0.0005).
+    #[test]
+    fn fit_data_reproduces_rmetalog_fish_size_quartiles() {
+        let text = include_str!("../tests/data/fishsize/fishsize.csv");
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("FishSize"));
+        let data: Vec<f64> = lines.map(|l| l.parse().unwrap()).collect();
+        assert_eq!(data.len(), 3474);
+        let m = Metalog::fit_data(&data, 9, Bounds::Both(0.0, 60.0)).unwrap();
+        assert_eq!(m.coef.len(), 9);
+        for (u, want) in [(0.25, 7.241), (0.5, 9.840), (0.75, 12.063)] {
+            let q = m.quantile(u);
+            assert!((q - want).abs() <= 5e-4, "P{}: {q} vs {want}", u * 100.0);
+        }
+    }
+
+    /// At most 100 observations: each is fitted at its plotting position (i − ½)/n, so data
+    /// placed exactly on a 3-term metalog's quantiles there give back its coefficients, in any
+    /// order; bounded data likewise on the transformed scale.
+    #[test]
+    fn fit_data_recovers_a_metalog_from_its_quantiles_at_the_plotting_positions() {
+        for (bounds, coef) in [
+            (Bounds::Unbounded, vec![100.0, 11.378, 5.689]),
+            (Bounds::Both(0.0, 60.0), vec![-1.6, 0.4, 0.3]),
+            (Bounds::Lower(2.0), vec![1.0, 0.25, -0.1]),
+        ] {
+            let truth = Metalog {
+                coef: coef.clone(),
+                bounds,
+                mean: 0.0,
+            };
+            let n = 40;
+            // Reversed order: fit_data sorts.
+            let data: Vec<f64> = (0..n)
+                .rev()
+                .map(|i| truth.quantile((i as f64 + 0.5) / n as f64))
+                .collect();
+            let m = Metalog::fit_data(&data, 3, bounds).unwrap();
+            for (a, b) in m.coef.iter().zip(&coef) {
+                assert!((a - b).abs() < 1e-9, "{bounds:?}: {:?}", m.coef);
+            }
+        }
+    }
+
+    /// Above 100 observations the summary pairs are the type-7 sample quantiles at rmetalog's
+    /// 117 probabilities: for the data 1, 2, …, 201 the quantile at p is 1 + 200 p.
+    #[test]
+    fn data_summary_is_type_7_quantiles_on_the_rmetalog_grid() {
+        let data: Vec<f64> = (1..=201).map(f64::from).collect();
+        let (p, x) = data_pairs(&data);
+        assert_eq!(p.len(), 117);
+        let want: Vec<f64> = (1..10)
+            .map(|j| j as f64 / 1000.0)
+            .chain((1..100).map(|j| j as f64 / 100.0))
+            .chain((1..10).map(|j| 0.99 + j as f64 / 1000.0))
+            .collect();
+        for ((a, b), v) in p.iter().zip(&want).zip(&x) {
+            assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+            assert!((v - (1.0 + 200.0 * b)).abs() < 1e-12, "{b}: {v}");
+        }
+        // Ties: the quantile between two equal order statistics is that value.
+        let mut tied = vec![5.0; 150];
+        tied.extend(std::iter::repeat_n(7.0, 51));
+        let (_, x) = data_pairs(&tied);
+        assert!(
+            x.iter()
+                .all(|&v| v == 5.0 || v == 7.0 || (v > 5.0 && v < 7.0))
+        );
+        assert_eq!(x[0], 5.0);
+        assert_eq!(x[116], 7.0);
+        // p = 0.75: h = 150, the 151st order statistic, the first 7.
+        assert_eq!(x[9 + 74], 7.0);
+        // p = 0.74: h = 148, between two 5s.
+        assert_eq!(x[9 + 73], 5.0);
+    }
+
+    #[test]
+    fn fit_data_rejects_bad_data_with_the_observation() {
+        let ok = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert!(Metalog::fit_data(&ok, 3, Bounds::Unbounded).is_ok());
+        let e = Metalog::fit_data(&[1.0, f64::NAN, 3.0], 3, Bounds::Unbounded).unwrap_err();
+        assert!(matches!(e, DataError::NotFinite { index: 1, value } if value.is_nan()));
+        assert!(e.to_string().contains("observation 2 is NaN"), "{e}");
+        let e = Metalog::fit_data(&[1.0, 2.0, 0.0, 3.0], 3, Bounds::Both(0.0, 60.0)).unwrap_err();
+        assert_eq!(
+            e,
+            DataError::OutsideBounds {
+                index: 2,
+                value: 0.0,
+                bounds: Bounds::Both(0.0, 60.0)
+            }
+        );
+        assert!(
+            e.to_string().contains("observation 3 is 0")
+                && e.to_string()
+                    .contains("strictly between the bounds 0 and 60"),
+            "{e}"
+        );
+        let e = Metalog::fit_data(&[1.0, 2.0, 61.0], 3, Bounds::Upper(60.0)).unwrap_err();
+        assert!(
+            matches!(e, DataError::OutsideBounds { index: 2, .. }),
+            "{e}"
+        );
+        assert_eq!(
+            Metalog::fit_data(&ok[..4], 5, Bounds::Unbounded).unwrap_err(),
+            DataError::TooFew { n: 4, terms: 5 }
+        );
+        assert_eq!(
+            Metalog::fit_data(&ok[..2], 2, Bounds::Unbounded).unwrap_err(),
+            DataError::TooFew { n: 2, terms: 2 }
+        );
+        for terms in [1, MAX_TERMS + 1] {
+            assert_eq!(
+                Metalog::fit_data(&ok, terms, Bounds::Unbounded).unwrap_err(),
+                DataError::Terms { terms }
+            );
+        }
+    }
+
+    /// Three observations are fitted exactly at p = 1/6, 1/2, 5/6; placed on a 3-term
+    /// "metalog" with a3/a2 = 1.7 (beyond the feasibility limit 1.66711) they are increasing, but
+    /// the fitted quantile function is not.
+    #[test]
+    fn fit_data_rejects_an_infeasible_fit() {
+        let l = libm::log(5.0);
+        let (a2, a3) = (1.0, 1.7);
+        let data = [a2 * l + a3 * l / 3.0, -a2 * l + a3 * l / 3.0, 0.0];
+        let e = Metalog::fit_data(&data, 3, Bounds::Unbounded).unwrap_err();
+        match &e {
+            DataError::Fit(MetalogError::NotIncreasing { coef, .. }) => {
+                assert!((coef[1] - a2).abs() < 1e-12 && (coef[2] - a3).abs() < 1e-12);
+            }
+            _ => panic!("{e:?}"),
+        }
+        assert!(
+            e.to_string().starts_with("infeasible: the 3-term metalog"),
+            "{e}"
+        );
     }
 }

@@ -82,3 +82,68 @@ fn bad_quantile_sets_exit_2_with_a_clear_message() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// A distribution-file metalog fitted to observations: rmetalog's fish-size data
+/// (tests/data/fishsize/), 9 terms on (0, 60). The run draws it with rmetalog's published
+/// quartiles 7.241 / 9.840 / 12.063: the share of draws at or below each is its probability,
+/// within four binomial standard errors.
+#[test]
+fn a_metalog_fitted_to_csv_observations_is_drawn_with_rmetalogs_quartiles() {
+    let dir = temp_dir("fit-data");
+    let csv = std::fs::canonicalize("tests/data/fishsize/fishsize.csv").unwrap();
+    let entry = |extra: &str| {
+        format!(
+            "[[input]]\npath = \"themes.families.delay_years\"\nkind = \"metalog\"\n\
+             csv = {:?}\ncolumn = \"FishSize\"\nmin = 0.0\nmax = 60.0\n{extra}",
+            csv.display().to_string()
+        )
+    };
+    let file = dir.join("fish.toml");
+    std::fs::write(&file, entry("terms = 9\n")).unwrap();
+    let n = 20_000;
+    run_ok(
+        bin()
+            .args(["run", "tests/data/council.toml", "--draws", &n.to_string()])
+            .args(["--seed", "5", "--keep-draws", "--dist"])
+            .arg(&file)
+            .arg("--out")
+            .arg(dir.join("out")),
+    );
+    let kept = crate::oracles::Kept::read(&dir.join("out/draws.csv"));
+    let x = kept.col("input:themes.families.delay_years");
+    assert_eq!(x.len(), n);
+    for (p, q) in [(0.25, 7.241), (0.5, 9.840), (0.75, 12.063)] {
+        let share = x.iter().filter(|v| **v <= q).count() as f64 / n as f64;
+        let se = crate::oracles::binomial_se(p, n as f64);
+        assert!((share - p).abs() < 4.0 * se, "P({q}) = {share} vs {p}");
+    }
+    // Bad entries: no `terms`; both observations and quantile pairs; an observation on a bound.
+    let bad_csv = dir.join("bad.csv");
+    std::fs::write(&bad_csv, "w\n3\n5\n0\n7\n").unwrap();
+    for (text, needle) in [
+        (entry(""), "needs `terms`"),
+        (
+            entry("terms = 3\nprobabilities = [0.1, 0.5, 0.9]\nquantiles = [1.0, 2.0, 3.0]\n"),
+            "not both",
+        ),
+        (
+            "[[input]]\npath = \"themes.families.delay_years\"\nkind = \"metalog\"\n\
+             csv = \"bad.csv\"\ncolumn = \"w\"\nterms = 3\nmin = 0.0\nmax = 60.0\n"
+                .to_string(),
+            "observation 3 is 0: observations must be strictly between the bounds 0 and 60",
+        ),
+    ] {
+        std::fs::write(&file, &text).unwrap();
+        let out = run_expect(
+            2,
+            bin()
+                .arg("validate")
+                .arg(&file)
+                .args(["--model", "tests/data/council.toml"]),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("fish.toml:"), "{err}");
+        assert!(err.contains(needle), "{text}\n{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
