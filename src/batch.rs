@@ -9,7 +9,7 @@
 //! one's headline figures and its difference from the reference scenario with the Monte Carlo
 //! standard error of that difference (and, for comparison, the error if the runs were independent).
 //! `batch.html` charts the scenarios' S-curves of the headline total NPV (also in `s_curves.csv`)
-//! and their differences from the reference ([`npvrisk::batch_report`]).
+//! and their differences from the reference ([`crate::batch_report`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,15 +18,31 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use npvrisk::distfile;
-use npvrisk::engine::{ENTITY_MEASURES, Plan, RunOptions};
-use npvrisk::error::{InputError, show};
-use npvrisk::model::ModelSpec;
-use npvrisk::sampler::SamplerKind;
-use npvrisk::summary::{self, FileHash, ReviewPoints, SummaryOptions, sha256_hex};
+use crate::distfile;
+use crate::engine::{ENTITY_MEASURES, Plan, RunOptions};
+use crate::error::{InputError, show};
+use crate::model::ModelSpec;
+use crate::sampler::SamplerKind;
+use crate::summary::{self, FileHash, ReviewPoints, SummaryOptions, sha256_hex};
 
-use crate::{Failure, Format, out, read};
-use npvrisk::run::{dist_files, metadata_for, published_points, thread_pool};
+use crate::error::Error as Failure;
+use crate::export::Format;
+
+/// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
+fn read(path: &Path) -> Result<String, Failure> {
+    crate::input::read_text(path).map_err(Failure::Input)
+}
+
+/// A batch prints its comparison as a table or CSV; the other formats are refused.
+fn check_format(format: Format) -> Result<(), Failure> {
+    match format {
+        Format::Table | Format::Csv => Ok(()),
+        _ => Err(Failure::Input(
+            "`batch --format`: the comparison is printed as `table` or `csv` (each scenario's summary.json is in --out)".into(),
+        )),
+    }
+}
+use crate::run::{dist_files, metadata_for, published_points, thread_pool};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -123,7 +139,7 @@ struct Done {
     summary_json: String,
     rows: Vec<Row>,
     /// The bits of the headline total NPV's S-curve (quantiles at
-    /// [`npvrisk::batch_report::curve_probabilities`]) for `batch.html`.
+    /// [`crate::batch_report::curve_probabilities`]) for `batch.html`.
     curve: Vec<u64>,
 }
 
@@ -156,12 +172,13 @@ pub fn batch(
     threads: Option<usize>,
     format: Format,
     shard: Option<(u64, u64)>,
-) -> Result<(), Failure> {
+) -> Result<String, Failure> {
+    check_format(format)?;
     let p = prepare(manifest)?;
     let pool = thread_pool(threads)?;
     match shard {
         None => {
-            npvrisk::run::lock_out(out_dir)?;
+            crate::run::lock_out(out_dir)?;
             let all: Vec<usize> = (0..p.scenarios.len()).collect();
             let done = compute(&p, &all, &pool)?;
             finish(&p, done, out_dir, format)
@@ -187,14 +204,14 @@ pub fn batch(
             let json = serde_json::to_string(&shard).expect("a batch shard serialises");
             let text = format!("{BATCH_SHARD_MAGIC}{}\n{json}", sha256_hex(json.as_bytes()));
             let path = dir.join(batch_shard_name(k, n));
-            npvrisk::output::write_atomic(&path, text.as_bytes()).map_err(Failure::Input)?;
-            npvrisk::note!(
+            crate::output::write_atomic(&path, text.as_bytes()).map_err(Failure::Input)?;
+            crate::note!(
                 "batch shard {k} of {n}: {} of {} scenarios, wrote {}",
                 mine.len(),
                 p.scenarios.len(),
                 path.display()
             );
-            Ok(())
+            Ok(String::new())
         }
     }
 }
@@ -206,9 +223,10 @@ pub fn merge(
     shards_dir: &Path,
     out_dir: Option<&Path>,
     format: Format,
-) -> Result<(), Failure> {
+) -> Result<String, Failure> {
+    check_format(format)?;
     let p = prepare(manifest)?;
-    npvrisk::run::lock_out(out_dir)?;
+    crate::run::lock_out(out_dir)?;
     let dir_name = shards_dir.display().to_string();
     let entries = std::fs::read_dir(shards_dir)
         .map_err(|e| Failure::Input(format!("cannot read folder `{dir_name}`: {e}")))?;
@@ -344,7 +362,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     let name = manifest.display().to_string();
     let src = read(manifest)?;
     let m: Manifest = toml::from_str(&src)
-        .map_err(|e| Failure::Input(npvrisk::format::parser_error(&name, &src, e).to_string()))?;
+        .map_err(|e| Failure::Input(crate::format::parser_error(&name, &src, e).to_string()))?;
     // An error at byte `at` of the manifest (a value's span as the parser saw it).
     let err = |at: usize, field: &str, value: String, allowed: &str| {
         Failure::Input(InputError::value(&name, &src, at, field, value, allowed).to_string())
@@ -375,11 +393,11 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     let (model_name, model_src) = match &m.model {
         Some(p) => (p.clone(), read(&path_of(p))?),
         None => (
-            npvrisk::embedded::EY2013_MODEL_FILE.to_string(),
-            npvrisk::embedded::EY2013_MODEL.to_string(),
+            crate::embedded::EY2013_MODEL_FILE.to_string(),
+            crate::embedded::EY2013_MODEL.to_string(),
         ),
     };
-    let model = npvrisk::format::parse_model(&model_name, &model_src)
+    let model = crate::format::parse_model(&model_name, &model_src)
         .map_err(|e| Failure::Input(e.to_string()))?;
     let mut user = Vec::new();
     for d in &m.dist {
@@ -400,12 +418,12 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         )
     })?;
     let base = distfile::load(&model, &base_files).map_err(|e| Failure::Input(e.to_string()))?;
-    npvrisk::note!("distributions: {}", base.describe_overlay(defaults));
-    crate::warn_loaded(&model_name, &model_src, &model, Some(&base))?;
+    crate::note!("distributions: {}", base.describe_overlay(defaults));
+    crate::guard::check(&model_name, &model_src, &model, Some(&base))?;
     // A fixed parameter value (`set` or `grid`): the path must name a parameter of the model
     // and the value must lie in its domain.
     let check_set = |field: &str, key: &Spanned<String>, v: f64, at: usize| {
-        let param = npvrisk::params::resolve(&model, key.get_ref()).map_err(|why| {
+        let param = crate::params::resolve(&model, key.get_ref()).map_err(|why| {
             err(
                 key.span().start,
                 field,
@@ -561,7 +579,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         draws: *m.draws.get_ref(),
         seed: m.seed,
         sampler,
-        block_size: npvrisk::engine::DEFAULT_BLOCK,
+        block_size: crate::engine::DEFAULT_BLOCK,
         skip_nonfinite: false,
     };
     let extra: ReviewPoints = if m.model.is_none() {
@@ -668,7 +686,7 @@ fn scenario_plan(p: &Prepared, i: usize) -> Result<(Plan, Vec<FileHash>), Failur
 type Ran = (summary::Summary, String, Vec<u64>);
 
 /// Run scenario `i` as `run` streams a run, in memory bounded whatever the draws. The summary
-/// also resolves the S-curve's percentiles ([`npvrisk::batch_report::curve_probabilities`]),
+/// also resolves the S-curve's percentiles ([`crate::batch_report::curve_probabilities`]),
 /// which are exact order statistics like the others; its JSON then lists only the default
 /// percentiles, so it is the same bits as a plain run of the scenario's files.
 fn run_scenario(
@@ -682,7 +700,7 @@ fn run_scenario(
     let started = std::time::Instant::now();
     let meta = metadata_for(plan, (&p.model_name, &p.model_src), hashes, &p.opts);
     let shown = SummaryOptions::default();
-    let probs = npvrisk::batch_report::curve_probabilities();
+    let probs = crate::batch_report::curve_probabilities();
     let mut with_curve = shown.clone();
     for q in &probs {
         if !with_curve.percentiles.contains(q) {
@@ -692,18 +710,18 @@ fn run_scenario(
     with_curve.percentiles.sort_by(f64::total_cmp);
     let (sum, passes) = pool
         .install(|| {
-            npvrisk::stream::run_streamed(
+            crate::stream::run_streamed(
                 plan,
                 &p.opts,
                 meta,
                 &with_curve,
                 &p.extra,
-                &npvrisk::stream::StreamConfig::single_process(),
+                &crate::stream::StreamConfig::single_process(),
                 &|_| {},
             )
         })
         .map_err(|e| prefix_failure(&format!("scenario `{}`: ", s.name), Failure::from(e)))?;
-    npvrisk::note!(
+    crate::note!(
         "scenario `{}`: {} draws ({passes} passes)",
         s.name,
         sum.metadata.draws
@@ -720,11 +738,8 @@ fn run_scenario(
                 .collect()
         })
         .unwrap_or_default();
-    let json = npvrisk::export::summary_json_with(
-        &sum,
-        started.elapsed().as_secs_f64(),
-        &shown.percentiles,
-    );
+    let json =
+        crate::export::summary_json_with(&sum, started.elapsed().as_secs_f64(), &shown.percentiles);
     Ok((sum, json, curve))
 }
 
@@ -756,7 +771,7 @@ fn compute(p: &Prepared, which: &[usize], pool: &rayon::ThreadPool) -> Result<Ve
             let (plan, hashes) = scenario_plan(p, i)?;
             let (sum, json, curve) = run_scenario(p, i, &plan, &hashes, pool)?;
             let diffs = pool
-                .install(|| npvrisk::run::paired::differences(&plan, &ref_plan, &p.opts, &cols))
+                .install(|| crate::run::paired::differences(&plan, &ref_plan, &p.opts, &cols))
                 .map_err(|e| prefix_failure(&format!("scenario `{}`: ", p.scenarios[i].name), e))?;
             (json, rows(&sum, &ref_sum, &headline, &diffs)?, curve)
         };
@@ -823,7 +838,7 @@ fn finish(
     done: Vec<Done>,
     out_dir: Option<&Path>,
     format: Format,
-) -> Result<(), Failure> {
+) -> Result<String, Failure> {
     let mut csv = String::from(
         "scenario,entity,mean_npv,se_mean,p10,p50,p90,p_negative,diff_mean,diff_se,diff_se_if_independent\n",
     );
@@ -872,19 +887,19 @@ fn finish(
         }
         // Renamed into place last: once comparison.csv is there, the whole batch is.
         files.push(("comparison.csv".into(), csv.clone().into_bytes()));
-        npvrisk::output::publish(dir, &files).map_err(Failure::Input)?;
-        npvrisk::note!("wrote {}", dir.display());
+        crate::output::publish(dir, &files).map_err(Failure::Input)?;
+        crate::note!("wrote {}", dir.display());
     }
-    match format {
-        Format::Csv => out(&csv),
-        _ => out(&table),
-    }
+    Ok(match format {
+        Format::Csv => csv,
+        _ => table,
+    })
 }
 
 /// The S-curves of `batch.html` as numbers: per scenario, the headline total NPV's quantile at
 /// each probability of the grid (`scenario,p,total_npv`, £bn).
 fn s_curves_csv(done: &[Done]) -> String {
-    let probs = npvrisk::batch_report::curve_probabilities();
+    let probs = crate::batch_report::curve_probabilities();
     let mut csv = String::from("scenario,p,total_npv\n");
     for d in done {
         for (p, b) in probs.iter().zip(&d.curve) {
@@ -896,12 +911,12 @@ fn s_curves_csv(done: &[Done]) -> String {
 
 /// The page of charts of a finished batch (`batch.html`).
 fn batch_page(p: &Prepared, done: &[Done]) -> String {
-    let scenarios: Vec<npvrisk::batch_report::ScenarioCurve> = done
+    let scenarios: Vec<crate::batch_report::ScenarioCurve> = done
         .iter()
         .map(|d| {
             let total = d.rows.iter().find(|r| r.entity == "total");
             let bits = |k: usize| total.map_or(f64::NAN, |r| f64::from_bits(r.bits[k]));
-            npvrisk::batch_report::ScenarioCurve {
+            crate::batch_report::ScenarioCurve {
                 name: d.name.clone(),
                 curve: d.curve.iter().map(|b| f64::from_bits(*b)).collect(),
                 diff: bits(6),
@@ -909,11 +924,11 @@ fn batch_page(p: &Prepared, done: &[Done]) -> String {
             }
         })
         .collect();
-    let charts = npvrisk::batch_report::charts(&p.reference_name, &scenarios);
+    let charts = crate::batch_report::charts(&p.reference_name, &scenarios);
     let heading = Path::new(&p.name)
         .file_name()
         .map_or_else(|| p.name.clone(), |f| f.to_string_lossy().into_owned());
-    npvrisk::batch_report::html(
+    crate::batch_report::html(
         &heading,
         &p.reference_name,
         p.draws,

@@ -3,6 +3,7 @@
 //! The library computes; the `npvrisk` binary parses arguments, prints and exits. See
 //! ARCHITECTURE.md for the code map and invariants.
 
+pub mod batch;
 pub mod batch_report;
 pub mod calibrate;
 pub mod charts;
@@ -34,6 +35,7 @@ pub mod sampler;
 pub mod sensitivity;
 pub mod shapley;
 pub mod shard;
+pub mod slurm;
 pub mod sobol_indices;
 pub mod stats;
 pub mod stream;

@@ -19,9 +19,7 @@ use npvrisk::run::{RunSpec, SensSpec};
 use npvrisk::sampler::SamplerKind;
 use npvrisk::{reproduce, text};
 
-mod batch;
 mod init;
-mod slurm;
 mod validate;
 
 #[derive(Parser)]
@@ -602,7 +600,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         "`{a}` after `--` with `--batch`: a batch takes its options from the manifest"
                     )));
                 }
-                return out(&batch::slurm_script(
+                return out(&npvrisk::batch::slurm_script(
                     &m,
                     shards,
                     &dir,
@@ -630,7 +628,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     e.to_string().lines().next().unwrap_or("")
                 ))
             })?;
-            out(&slurm::slurm_script(
+            out(&npvrisk::slurm::slurm_script(
                 shards,
                 &dir,
                 cpus_per_task,
@@ -645,19 +643,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             format,
             shard,
             merge,
-        } => match merge {
-            _ if matches!(format, Format::Json | Format::Xlsx) => Err(Failure::Input(
-                "`batch --format`: the comparison is printed as `table` or `csv` (each scenario's summary.json is in --out)".into(),
-            )),
-            Some(shards) => batch::merge(&manifest, &shards, dir.as_deref(), format),
-            None => batch::batch(
+        } => out(&match merge {
+            Some(shards) => {
+                npvrisk::batch::merge(&manifest, &shards, dir.as_deref(), format.into())?
+            }
+            None => npvrisk::batch::batch(
                 &manifest,
                 dir.as_deref(),
                 threads,
-                format,
+                format.into(),
                 shard_from(shard.as_deref())?,
-            ),
-        },
+            )?,
+        }),
         Command::Reproduce {
             model,
             published,
@@ -774,9 +771,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 None => ["model", "distributions", "published"]
                     .iter()
                     .zip(files)
-                    .map(|(k, (f, _, what))| {
-                        format!("npvrisk defaults {k:<13}  {f}  ({what})\n")
-                    })
+                    .map(|(k, (f, _, what))| format!("npvrisk defaults {k:<13}  {f}  ({what})\n"))
                     .collect(),
             })
         }

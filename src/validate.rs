@@ -7,7 +7,7 @@ use npvrisk::distfile;
 use npvrisk::format::parse_model;
 use npvrisk::model::ModelSpec;
 
-use crate::{Failure, batch, read};
+use crate::{Failure, read};
 use npvrisk::run::dist_files;
 
 /// What a file is, from its content.
@@ -106,7 +106,7 @@ fn check(
                 model.0, mine.inputs
             ))
         }
-        Kind::Manifest => batch::validate(f),
+        Kind::Manifest => npvrisk::batch::validate(f),
         Kind::Published => {
             let p = npvrisk::published::parse_published(&name, &src)
                 .map_err(|e| Failure::Input(e.to_string()))?;
