@@ -42,14 +42,7 @@ pub const PILOT_DRAWS: u64 = 1 << 18;
 /// Draws numbered below this bracket the wanted ranks for pass 1 (a shard computes them itself).
 pub const GRID_PILOT_DRAWS: u64 = 1 << 14;
 
-/// Columns summarised per entity, in order.
-pub const SUMMARY_MEASURES: [&str; 5] = [
-    "npv",
-    "pv_benefits",
-    "pv_costs",
-    "leakage_to_zero",
-    "delay_to_zero",
-];
+pub use crate::summary::SUMMARY_MEASURES;
 
 /// Tuning of the passes. The summary does not depend on it; only time and memory do. (The pilot's
 /// size, [`PILOT_DRAWS`], is fixed: the achieved correlations are measured on it.)
@@ -1465,6 +1458,19 @@ impl<'a> Passes<'a> {
 /// Number of blocks of a run described by its metadata.
 fn blocks_of(meta: &Metadata) -> u64 {
     meta.draws.div_ceil(meta.block_size.min(meta.draws))
+}
+
+/// Summarise a run whose draws are all in memory (at least one kept draw: a run with every draw
+/// skipped has nothing to summarise, which its caller reports).
+pub fn summarise(
+    plan: &Plan,
+    d: &Draws,
+    meta: Metadata,
+    o: &SummaryOptions,
+    extra: &ReviewPoints,
+) -> Summary {
+    summarise_draws(plan, d, meta, o, extra)
+        .expect("the draws in memory hold at least one kept draw")
 }
 
 /// Summarise a run whose draws are all in memory.

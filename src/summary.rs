@@ -7,9 +7,17 @@
 
 use serde::Serialize;
 
-use crate::engine::{Draws, ENTITY_MEASURES, Plan};
+use crate::engine::{ENTITY_MEASURES, Plan};
 use crate::stats::{OrderStats, proportion_se};
-use crate::stream::SUMMARY_MEASURES;
+
+/// Columns summarised per entity, in order.
+pub const SUMMARY_MEASURES: [&str; 5] = [
+    "npv",
+    "pv_benefits",
+    "pv_costs",
+    "leakage_to_zero",
+    "delay_to_zero",
+];
 
 /// What the summary reports, chosen by the user.
 #[derive(Debug, Clone)]
@@ -384,18 +392,6 @@ pub struct ColumnStats<'a> {
     /// year (0 = not within the horizon).
     pub delay_whole: &'a [Vec<u64>],
     pub breakeven: &'a [Vec<u64>],
-}
-
-/// Summarise a run whose draws are all in memory (see [`crate::stream::summarise_draws`]).
-pub fn summarise(
-    plan: &Plan,
-    draws: &Draws,
-    meta: Metadata,
-    o: &SummaryOptions,
-    extra: &ReviewPoints,
-) -> Summary {
-    crate::stream::summarise_draws(plan, draws, meta, o, extra)
-        .expect("the draws in memory hold at least one kept draw")
 }
 
 /// Assemble a summary from the statistics of every column. Only order statistics, counts and

@@ -4,8 +4,8 @@
 use npvrisk::engine::{ENTITY_MEASURES, RunOptions};
 use npvrisk::sampler::SamplerKind;
 use npvrisk::stats::{OrderStats, Sorted};
-use npvrisk::stream::{StreamConfig, run_streamed};
-use npvrisk::summary::{FileHash, Metadata, SummaryOptions, summarise};
+use npvrisk::stream::{StreamConfig, run_streamed, summarise};
+use npvrisk::summary::{FileHash, Metadata, SummaryOptions};
 
 use crate::{bin, default_plan, run_expect};
 

@@ -1994,7 +1994,7 @@ fn summarise_with(
             draws.skipped.len()
         )));
     }
-    Ok(summary::summarise(
+    Ok(crate::stream::summarise(
         plan,
         draws,
         meta,
