@@ -1,7 +1,7 @@
 //! The run pipeline: a [`RunSpec`] built once from the command line (or by a program), and the
 //! ways of executing it — draws held in memory, streamed over passes, a shard of a cluster run, a
 //! checkpointed (resumable) run, MPI ranks, and the merge of shard files — which all end in one
-//! [`Passes`](crate::stream::Passes) loop and one exporter ([`crate::export`]). Every function
+//! [`crate::stream::Passes`] loop and one exporter ([`crate::export`]). Every function
 //! returns what the command prints, or a typed [`Error`]; nothing here parses arguments or exits.
 
 use std::path::{Path, PathBuf};
