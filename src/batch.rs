@@ -30,7 +30,7 @@ use crate::export::Format;
 
 /// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
 fn read(path: &Path) -> Result<String, Failure> {
-    crate::input::read_text(path).map_err(Failure::Input)
+    crate::input::read_text(path)
 }
 
 /// A batch prints its comparison as a table or CSV; the other formats are refused.
@@ -204,7 +204,7 @@ pub fn batch(
             let json = serde_json::to_string(&shard).expect("a batch shard serialises");
             let text = format!("{BATCH_SHARD_MAGIC}{}\n{json}", sha256_hex(json.as_bytes()));
             let path = dir.join(batch_shard_name(k, n));
-            crate::output::write_atomic(&path, text.as_bytes()).map_err(Failure::Input)?;
+            crate::output::write_atomic(&path, text.as_bytes())?;
             crate::note!(
                 "batch shard {k} of {n}: {} of {} scenarios, wrote {}",
                 mine.len(),
@@ -887,7 +887,7 @@ fn finish(
         }
         // Renamed into place last: once comparison.csv is there, the whole batch is.
         files.push(("comparison.csv".into(), csv.clone().into_bytes()));
-        crate::output::publish(dir, &files).map_err(Failure::Input)?;
+        crate::output::publish(dir, &files)?;
         crate::note!("wrote {}", dir.display());
     }
     Ok(match format {

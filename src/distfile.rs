@@ -889,7 +889,7 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
             csv.span().start,
             "input.csv",
             format!("{:?}", csv.get_ref()),
-            &e,
+            &e.to_string(),
         )
     })?;
     // Lines with their terminators, so that byte offsets stay right for CRLF files.

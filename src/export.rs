@@ -116,7 +116,7 @@ pub fn summary(
             })
             .into_iter()
             .collect();
-        crate::output::publish_with(dir, &files, streamed).map_err(Error::Input)?;
+        crate::output::publish_with(dir, &files, streamed)?;
     }
     Ok(match format {
         Format::Table => text::summary_table(s),

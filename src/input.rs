@@ -5,6 +5,7 @@
 //! read until memory runs out, or fail with an obscure message; each is refused before it is
 //! opened.
 
+use crate::error::Error;
 use std::io::Read;
 use std::path::Path;
 
@@ -15,59 +16,61 @@ pub const MAX_TEXT_BYTES: u64 = 256 << 20;
 pub const MAX_SHARD_BYTES: u64 = 16 << 30;
 
 /// Read the whole of `path`, a regular file of at most `cap` bytes. The error names the path.
-pub fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
+pub fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
     let name = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::Input(format!("cannot read `{name}`: {e}")))?;
     if !meta.is_file() {
         let what = if meta.is_dir() {
             "a folder"
         } else {
             "not a regular file (a pipe, device or socket)"
         };
-        return Err(format!(
+        return Err(Error::Input(format!(
             "cannot read `{name}`: it is {what}; give the path of a file"
-        ));
+        )));
     }
     if meta.len() > cap {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "cannot read `{name}`: it has {} bytes, more than the {cap} an input file may have",
             meta.len()
-        ));
+        )));
     }
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    let f = std::fs::File::open(path)
+        .map_err(|e| Error::Input(format!("cannot read `{name}`: {e}")))?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // The file may grow while it is read: never read more than the cap.
     f.take(cap + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read `{name}`: {e}"))?;
+        .map_err(|e| Error::Input(format!("cannot read `{name}`: {e}")))?;
     if bytes.len() as u64 > cap {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "cannot read `{name}`: it grew beyond the {cap} bytes an input file may have while it was read"
-        ));
+        )));
     }
     Ok(bytes)
 }
 
 /// Read a text input file: a regular file of at most [`MAX_TEXT_BYTES`], UTF-8. A file that is
 /// not UTF-8 is refused with the line and column of the first bad byte.
-pub fn read_text(path: &Path) -> Result<String, String> {
+pub fn read_text(path: &Path) -> Result<String, Error> {
     let bytes = read_bytes(path, MAX_TEXT_BYTES)?;
     text_of(&path.display().to_string(), bytes)
 }
 
 /// `bytes` as UTF-8 text, or an error naming `name`, the line and column of the first byte that
 /// is not UTF-8, and the byte.
-pub fn text_of(name: &str, bytes: Vec<u8>) -> Result<String, String> {
-    String::from_utf8(bytes).map_err(|e| {
+pub fn text_of(name: &str, bytes: Vec<u8>) -> Result<String, Error> {
+    String::from_utf8(bytes).map_err(|e| -> Error {
         let at = e.utf8_error().valid_up_to();
         let bytes = e.into_bytes();
         // The prefix is valid UTF-8, so lines and columns can be counted on it.
         let prefix = std::str::from_utf8(&bytes[..at]).unwrap_or("");
         let (line, col) = crate::error::line_col(prefix, at);
-        format!(
+        Error::Input(format!(
             "{name}:{line}:{col}: byte 0x{:02x} is not UTF-8 text (byte offset {at}): save the file as UTF-8",
             bytes[at]
-        )
+        ))
     })
 }
 
@@ -79,7 +82,7 @@ mod tests {
     fn non_utf8_is_located() {
         let e = text_of("f.toml", b"a = 1\nb = \"x\xffy\"\n".to_vec()).unwrap_err();
         assert_eq!(
-            e,
+            e.to_string(),
             "f.toml:2:7: byte 0xff is not UTF-8 text (byte offset 12): save the file as UTF-8"
         );
     }
@@ -87,7 +90,7 @@ mod tests {
     #[test]
     fn devices_pipes_and_folders_are_refused_without_reading() {
         for p in ["/dev/zero", "/dev/null", "/"] {
-            let e = read_text(Path::new(p)).unwrap_err();
+            let e = read_text(Path::new(p)).unwrap_err().to_string();
             assert!(
                 e.contains(p) && e.contains("give the path of a file"),
                 "{e}"
@@ -100,7 +103,7 @@ mod tests {
         let p = std::env::temp_dir().join(format!("npvrisk-cap-{}", std::process::id()));
         std::fs::write(&p, [b'x'; 100]).unwrap();
         assert!(read_bytes(&p, 100).is_ok());
-        let e = read_bytes(&p, 99).unwrap_err();
+        let e = read_bytes(&p, 99).unwrap_err().to_string();
         assert!(e.contains("100 bytes, more than the 99"), "{e}");
         std::fs::remove_file(&p).unwrap();
     }

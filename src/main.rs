@@ -473,9 +473,7 @@ impl SensArgs {
 /// The shard given as `--shard` (`K/N`), else by Slurm's array variables, else none.
 fn shard_from(shard: Option<&str>) -> Result<Option<(u64, u64)>, Failure> {
     if let Some(s) = shard {
-        return npvrisk::shard::parse_shard(s)
-            .map(Some)
-            .map_err(Failure::Input);
+        return npvrisk::shard::parse_shard(s).map(Some);
     }
     let var = |n: &str| std::env::var(n).ok();
     match (var("SLURM_ARRAY_TASK_ID"), var("SLURM_ARRAY_TASK_COUNT")) {
@@ -505,7 +503,7 @@ fn shard_from(shard: Option<&str>) -> Result<Option<(u64, u64)>, Failure> {
 
 /// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
 fn read(path: &Path) -> Result<String, Failure> {
-    npvrisk::input::read_text(path).map_err(Failure::Input)
+    npvrisk::input::read_text(path)
 }
 
 fn load_model(path: Option<&Path>) -> Result<(String, ModelSpec), Failure> {
@@ -676,7 +674,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     ("certificates.md", reproduce::certificates_md(&p, &rows)),
                 ];
                 for (f, body) in files {
-                    write_atomic(&dir.join(f), body.as_bytes()).map_err(Failure::Input)?;
+                    write_atomic(&dir.join(f), body.as_bytes())?;
                 }
                 npvrisk::note!(
                     "wrote {}/reproduction.csv, reproduction.md, README.md, certificates.md",
@@ -813,7 +811,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Ok(());
             }
             match dest {
-                Some(d) => write_atomic(&d, toml.as_bytes()).map_err(Failure::Input),
+                Some(d) => write_atomic(&d, toml.as_bytes()),
                 None => out(&toml),
             }
         }

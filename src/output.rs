@@ -1,6 +1,7 @@
 //! Writing result files: always to a temporary file in the destination folder, then renamed into
 //! place, so an interrupted run never leaves a half-written file.
 
+use crate::error::Error;
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
@@ -32,16 +33,16 @@ macro_rules! note {
 
 /// Write `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
 /// Creates missing parent folders. The error names the path.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create folder `{}`: {e}", dir.display()))?;
+        .map_err(|e| Error::Input(format!("cannot create folder `{}`: {e}", dir.display())))?;
     let name = path
         .file_name()
-        .ok_or_else(|| format!("`{}` is not a file path", path.display()))?;
+        .ok_or_else(|| Error::Input(format!("`{}` is not a file path", path.display())))?;
     let tmp = temporary(dir, &name.to_string_lossy());
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
@@ -51,21 +52,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     })();
     result.map_err(|e| {
         let _ = fs::remove_file(&tmp);
-        format!("cannot write `{}`: {e}", path.display())
+        Error::Input(format!("cannot write `{}`: {e}", path.display()))
     })
 }
 
 /// Write several files into `dir` as a set: every file is first written to a temporary file, and
 /// only when all have been written are they renamed into place; on failure the temporaries are
 /// removed and no destination file is touched. Names may contain one level of subfolder.
-pub fn write_set_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+pub fn write_set_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
     let temps = write_temporaries(dir, files)?;
     for (tmp, (name, _)) in temps.iter().zip(files) {
         fs::rename(tmp, dir.join(name)).map_err(|e| {
             for t in &temps {
                 let _ = fs::remove_file(t);
             }
-            format!("cannot write `{}`: {e}", dir.join(name).display())
+            Error::Input(format!("cannot write `{}`: {e}", dir.join(name).display()))
         })?;
     }
     Ok(())
@@ -109,9 +110,9 @@ static HELD: std::sync::Mutex<Vec<(PathBuf, fs::File)>> = std::sync::Mutex::new(
 /// `.npvrisk.lock`, so that a second npvrisk run on the same output or checkpoint folder stops at
 /// once instead of mixing its files with this one's. The error names the process holding the
 /// lock. Locking a folder this process already holds does nothing.
-pub fn lock_folder(dir: &Path) -> Result<(), String> {
+pub fn lock_folder(dir: &Path) -> Result<(), Error> {
     fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create folder `{}`: {e}", dir.display()))?;
+        .map_err(|e| Error::Input(format!("cannot create folder `{}`: {e}", dir.display())))?;
     let key = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
     if held.iter().any(|(k, _)| *k == key) {
@@ -124,7 +125,7 @@ pub fn lock_folder(dir: &Path) -> Result<(), String> {
         .create(true)
         .truncate(false)
         .open(&path)
-        .map_err(|e| format!("cannot lock `{}`: {e}", dir.display()))?;
+        .map_err(|e| Error::Input(format!("cannot lock `{}`: {e}", dir.display())))?;
     match f.try_lock() {
         Ok(()) => {}
         Err(fs::TryLockError::WouldBlock) => {
@@ -134,13 +135,16 @@ pub fn lock_folder(dir: &Path) -> Result<(), String> {
                 "" => "another npvrisk process".to_string(),
                 h => h.to_string(),
             };
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "`{}` is in use by {holder}: wait for it to finish, or use another folder",
                 dir.display()
-            ));
+            )));
         }
         Err(fs::TryLockError::Error(e)) => {
-            return Err(format!("cannot lock `{}`: {e}", dir.display()));
+            return Err(Error::Input(format!(
+                "cannot lock `{}`: {e}",
+                dir.display()
+            )));
         }
     }
     let args: Vec<String> = std::env::args().collect();
@@ -158,7 +162,7 @@ pub fn lock_folder(dir: &Path) -> Result<(), String> {
 /// Lock the output folder `dir` now if it exists, so that a second run on it stops before
 /// computing anything; a folder that does not exist yet is created and locked when the run's
 /// files are published (so a run that fails leaves no folder behind).
-pub fn lock_existing(dir: &Path) -> Result<(), String> {
+pub fn lock_existing(dir: &Path) -> Result<(), Error> {
     if dir.is_dir() {
         lock_folder(dir)
     } else {
@@ -172,7 +176,7 @@ pub fn lock_existing(dir: &Path) -> Result<(), String> {
 /// is marked incomplete, the files the previous run's manifest lists and this run does not
 /// write are removed (with a subfolder left empty), the new files are renamed into place, and
 /// the manifest listing them is written last. Files no manifest lists are left alone.
-pub fn publish(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+pub fn publish(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
     publish_with(dir, files, Vec::new())
 }
 
@@ -189,7 +193,7 @@ pub fn publish_with(
     dir: &Path,
     files: &[(String, Vec<u8>)],
     streamed: Vec<Streamed<'_>>,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     lock_folder(dir)?;
     let old = read_manifest(dir);
     // Folders that hold, or held, files of ours: their killed runs' temporaries go.
@@ -258,10 +262,10 @@ pub fn publish_with(
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    return Err(format!(
+                    return Err(Error::Input(format!(
                         "cannot remove `{}` of the previous run: {e}",
                         p.display()
-                    ));
+                    )));
                 }
             }
             // A subfolder that held only files of ours (a batch scenario no longer in the
@@ -273,8 +277,9 @@ pub fn publish_with(
             }
         }
         for (name, tmp, ..) in &written {
-            fs::rename(tmp, dir.join(name))
-                .map_err(|e| format!("cannot write `{}`: {e}", dir.join(name).display()))?;
+            fs::rename(tmp, dir.join(name)).map_err(|e| {
+                Error::Input(format!("cannot write `{}`: {e}", dir.join(name).display()))
+            })?;
         }
         let done = written
             .iter()
@@ -317,12 +322,12 @@ fn write_streamed(
     dir: &Path,
     name: &str,
     write: StreamFn<'_>,
-) -> Result<(PathBuf, u64, String), String> {
+) -> Result<(PathBuf, u64, String), Error> {
     use sha2::Digest;
     let dest = dir.join(name);
     let parent = dest.parent().unwrap_or(dir).to_path_buf();
     fs::create_dir_all(&parent)
-        .map_err(|e| format!("cannot create folder `{}`: {e}", parent.display()))?;
+        .map_err(|e| Error::Input(format!("cannot create folder `{}`: {e}", parent.display())))?;
     let file = dest
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -351,7 +356,10 @@ fn write_streamed(
         Ok((bytes, sha)) => Ok((tmp, bytes, sha)),
         Err(e) => {
             let _ = fs::remove_file(&tmp);
-            Err(format!("cannot write `{}`: {e}", dest.display()))
+            Err(Error::Input(format!(
+                "cannot write `{}`: {e}",
+                dest.display()
+            )))
         }
     }
 }
@@ -378,7 +386,7 @@ pub fn read_manifest(dir: &Path) -> Vec<ManifestFile> {
     m.files.into_iter().filter(|f| inside(&f.file)).collect()
 }
 
-fn write_manifest(dir: &Path, complete: bool, files: Vec<ManifestFile>) -> Result<(), String> {
+fn write_manifest(dir: &Path, complete: bool, files: Vec<ManifestFile>) -> Result<(), Error> {
     let m = Manifest {
         npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
         complete,
@@ -424,7 +432,7 @@ fn process_alive(pid: u32) -> bool {
 }
 
 /// Write every file to its temporary; on failure remove them all.
-fn write_temporaries(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>, String> {
+fn write_temporaries(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>, Error> {
     let mut temps: Vec<PathBuf> = Vec::new();
     let cleanup = |temps: &[PathBuf]| {
         for t in temps {
@@ -436,7 +444,10 @@ fn write_temporaries(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<Path
         let parent = dest.parent().unwrap_or(dir).to_path_buf();
         if let Err(e) = fs::create_dir_all(&parent) {
             cleanup(&temps);
-            return Err(format!("cannot create folder `{}`: {e}", parent.display()));
+            return Err(Error::Input(format!(
+                "cannot create folder `{}`: {e}",
+                parent.display()
+            )));
         }
         let file = dest
             .file_name()
@@ -451,7 +462,10 @@ fn write_temporaries(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<Path
         if let Err(e) = r {
             let _ = fs::remove_file(&tmp);
             cleanup(&temps);
-            return Err(format!("cannot write `{}`: {e}", dest.display()));
+            return Err(Error::Input(format!(
+                "cannot write `{}`: {e}",
+                dest.display()
+            )));
         }
         temps.push(tmp);
     }
@@ -480,6 +494,8 @@ mod tests {
     #[test]
     fn unwritable_destination_is_an_error_naming_the_path() {
         let e = write_atomic(Path::new("/proc/npvrisk-cannot/a.txt"), b"x").unwrap_err();
+        assert!(matches!(e, Error::Input(_)), "{e:?}");
+        let e = e.to_string();
         assert!(e.contains("/proc/npvrisk-cannot"), "{e}");
     }
 }

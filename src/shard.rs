@@ -26,6 +26,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Draws, Plan};
+use crate::error::Error;
 
 /// Version of the shard layout.
 pub const FORMAT_VERSION: u32 = 2;
@@ -96,11 +97,11 @@ pub fn shard_blocks(k: u64, n: u64, blocks: u64) -> (u64, u64) {
 }
 
 /// Parse `K/N` (0 ≤ K < N).
-pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+pub fn parse_shard(s: &str) -> Result<(u64, u64), Error> {
     let bad = || {
-        format!(
+        Error::Input(format!(
             "`--shard` = {s:?}: must be K/N with 0 ≤ K < N, e.g. 0/4 for the first of four shards"
-        )
+        ))
     };
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
     let (k, n): (u64, u64) = (
@@ -208,19 +209,19 @@ impl<'a> Reader<'a> {
 }
 
 /// Verify a file's checksum and read its header; returns the header and the body.
-pub fn decode_body<'a>(name: &str, bytes: &'a [u8]) -> Result<(ShardHeader, &'a [u8]), String> {
+pub fn decode_body<'a>(name: &str, bytes: &'a [u8]) -> Result<(ShardHeader, &'a [u8]), Error> {
     if bytes.len() < 8 + 8 + 32 || &bytes[..8] != MAGIC {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "`{name}` is not an npvrisk shard file (no `NPVRSHRD` header)"
-        ));
+        )));
     }
     let (body, trailer) = bytes.split_at(bytes.len() - 32);
     if sha256(body) != trailer {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "`{name}` is truncated or corrupted: its SHA-256 checksum does not match its contents"
-        ));
+        )));
     }
-    let corrupt = |what: &str| format!("`{name}` is corrupted: {what}");
+    let corrupt = |what: &str| Error::Input(format!("`{name}` is corrupted: {what}"));
     let mut r = Reader { b: body, at: 8 };
     let hlen = usize::try_from(r.u64().ok_or_else(|| corrupt("no header length"))?)
         .map_err(|_| corrupt("header length"))?;
@@ -228,10 +229,10 @@ pub fn decode_body<'a>(name: &str, bytes: &'a [u8]) -> Result<(ShardHeader, &'a 
     let version: serde_json::Value =
         serde_json::from_slice(raw).map_err(|e| corrupt(&format!("unreadable header: {e}")))?;
     if version["format_version"] != FORMAT_VERSION {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "`{name}` has shard format version {}; this npvrisk reads version {FORMAT_VERSION}: make the shards again with this version",
             version["format_version"]
-        ));
+        )));
     }
     let h: ShardHeader =
         serde_json::from_slice(raw).map_err(|e| corrupt(&format!("unreadable header: {e}")))?;
@@ -253,9 +254,9 @@ fn is_sha256_hex(s: &str) -> bool {
 impl ShardHeader {
     /// Check every field of a header read from a file, whose checksum only says it is the file
     /// that was written, not that a program wrote it: what is wrong, naming the field and value.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), Error> {
         let bad = |field: &str, value: String, allowed: &str| {
-            Err(format!("`{field}` = {value}: {allowed}"))
+            Err(Error::Input(format!("`{field}` = {value}: {allowed}")))
         };
         const CONTENTS: [&str; 6] = ["stats", "pass", "plan", "draws", "", "streamed run"];
         if !CONTENTS.contains(&self.content.as_str()) {
@@ -357,15 +358,15 @@ impl ShardHeader {
 }
 
 /// Decode and verify a file of draws (`content` = `draws`). `name` is used in error messages.
-pub fn decode(name: &str, bytes: &[u8]) -> Result<(ShardHeader, Draws), String> {
+pub fn decode(name: &str, bytes: &[u8]) -> Result<(ShardHeader, Draws), Error> {
     let (h, body) = decode_body(name, bytes)?;
     if h.content != "draws" {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "`{name}` holds {} of a run, not its draws",
             h.content
-        ));
+        )));
     }
-    let corrupt = |what: &str| format!("`{name}` is corrupted: {what}");
+    let corrupt = |what: &str| Error::Input(format!("`{name}` is corrupted: {what}"));
     let mut r = Reader::new(body);
     let rows = usize::try_from(h.rows).map_err(|_| corrupt("row count"))?;
     let skipped_n = usize::try_from(r.u64().ok_or_else(|| corrupt("no skipped count"))?)
@@ -471,15 +472,15 @@ pub fn identity_mismatch(a: &ShardHeader, b: &ShardHeader) -> Option<String> {
 
 /// Check that parts (file name, header) come from one run and together hold every block exactly
 /// once. Returns the run's number of blocks.
-pub fn check_parts(parts: &[(String, &ShardHeader)]) -> Result<u64, String> {
+pub fn check_parts(parts: &[(String, &ShardHeader)]) -> Result<u64, Error> {
     let Some((first_name, first)) = parts.first() else {
-        return Err("no shard files given".into());
+        return Err(Error::Input("no shard files given".into()));
     };
     for (name, h) in parts {
         if let Some(what) = identity_mismatch(h, first) {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "`{name}` comes from a different run than `{first_name}`: {what}"
-            ));
+            )));
         }
     }
     let mut sorted: Vec<&(String, &ShardHeader)> = parts.iter().collect();
@@ -512,17 +513,17 @@ pub fn check_parts(parts: &[(String, &ShardHeader)]) -> Result<u64, String> {
         ));
     }
     if !problems.is_empty() {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "the shards do not cover the run's {blocks} blocks exactly once: {}",
             problems.join("; ")
-        ));
+        )));
     }
     Ok(blocks)
 }
 
 /// Check that parts of draws come from one run and hold every block exactly once, and join them
 /// in block order. `parts` are (file name, header, draws) in any order.
-pub fn merge(mut parts: Vec<(String, ShardHeader, Draws)>) -> Result<(ShardHeader, Draws), String> {
+pub fn merge(mut parts: Vec<(String, ShardHeader, Draws)>) -> Result<(ShardHeader, Draws), Error> {
     let blocks = check_parts(
         &parts
             .iter()

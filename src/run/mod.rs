@@ -114,7 +114,7 @@ impl Default for RunSpec {
 
 /// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
 fn read(path: &Path) -> Result<String, Error> {
-    crate::input::read_text(path).map_err(Error::Input)
+    crate::input::read_text(path)
 }
 
 fn check_options(a: &RunSpec) -> Result<(), Failure> {
@@ -316,7 +316,7 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
 /// Lock `--out` now if it exists (see [`crate::output::lock_existing`]).
 pub fn lock_out(dir: Option<&Path>) -> Result<(), Failure> {
     match dir {
-        Some(d) => crate::output::lock_existing(d).map_err(Failure::Input),
+        Some(d) => crate::output::lock_existing(d),
         None => Ok(()),
     }
 }
@@ -685,7 +685,7 @@ pub fn sensitivity(a: &SensSpec) -> Result<String, Error> {
                 text::sobol_csv(&result).into_bytes(),
             ),
         ];
-        crate::output::publish(dir, &files).map_err(Failure::Input)?;
+        crate::output::publish(dir, &files)?;
         crate::note!("wrote {}", dir.display());
     }
     match a.run.format {
@@ -801,7 +801,7 @@ pub fn report(a: &SensSpec) -> Result<String, Error> {
             crate::charts::svg_to_png(svg, 2.0).map_err(Failure::Internal)?,
         ));
     }
-    crate::output::publish(&dir, &files).map_err(Failure::Input)?;
+    crate::output::publish(&dir, &files)?;
     crate::note!(
         "wrote {} ({} files; open report.html in a browser)",
         dir.display(),
@@ -1098,7 +1098,7 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
             "pass 1".to_string(),
         )
     };
-    write_atomic(&path, &bytes).map_err(Failure::Input)?;
+    write_atomic(&path, &bytes)?;
     crate::note!(
         "shard {k} of {n}, {what}: blocks {}..{} in {:.2} s, wrote {}",
         r.header.first_block,
@@ -1116,9 +1116,8 @@ fn read_pass_plan(
 ) -> Result<(crate::shard::ShardHeader, Vec<Grid>), Failure> {
     use crate::shard;
     let name = file.display().to_string();
-    let bytes =
-        crate::input::read_bytes(file, crate::input::MAX_SHARD_BYTES).map_err(Failure::Input)?;
-    let (h, body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
+    let bytes = crate::input::read_bytes(file, crate::input::MAX_SHARD_BYTES)?;
+    let (h, body) = shard::decode_body(&name, &bytes)?;
     if h.content != "plan" {
         return Err(Failure::Input(format!(
             "`{name}` holds {} of a run, not a pass plan (made by `npvrisk merge --next-pass`)",
@@ -1160,9 +1159,8 @@ pub fn merge(
     let mut pass_files = Vec::new();
     for f in files {
         let name = f.display().to_string();
-        let bytes =
-            crate::input::read_bytes(f, crate::input::MAX_SHARD_BYTES).map_err(Failure::Input)?;
-        let (h, _body) = shard::decode_body(&name, &bytes).map_err(Failure::Input)?;
+        let bytes = crate::input::read_bytes(f, crate::input::MAX_SHARD_BYTES)?;
+        let (h, _body) = shard::decode_body(&name, &bytes)?;
         match h.content.as_str() {
             // Bodies are read again one at a time when merged, so that a thousand shards do not
             // sit in memory together.
@@ -1180,8 +1178,7 @@ pub fn merge(
             .iter()
             .map(|(n, h, _)| (n.clone(), h))
             .collect::<Vec<_>>(),
-    )
-    .map_err(Failure::Input)?;
+    )?;
     let h0 = stats[0].1.clone();
     for (name, h, _) in &pass_files {
         if let Some(what) = shard::identity_mismatch(h, &h0) {
@@ -1200,12 +1197,12 @@ pub fn merge(
     };
     let setup = setup_of(&r, &h0, true)?;
     let mut first = setup.empty_first(&r.plan);
-    let body_of = |name: &str, path: &Path| -> Result<Vec<u8>, String> {
+    let body_of = |name: &str, path: &Path| -> Result<Vec<u8>, Error> {
         let bytes = crate::input::read_bytes(path, crate::input::MAX_SHARD_BYTES)?;
         Ok(shard::decode_body(name, &bytes)?.1.to_vec())
     };
     for (name, _, path) in &stats {
-        let body = body_of(name, path).map_err(Failure::Input)?;
+        let body = body_of(name, path)?;
         first.add_encoded(&body).ok_or_else(|| {
             Failure::Input(format!(
                 "`{name}` holds statistics that do not fit the run's pass-1 grids (unreadable, or made by another npvrisk): make every shard with the same npvrisk"
@@ -1236,7 +1233,7 @@ pub fn merge(
             .map_err(|e| Error::Input(format!("pass {pass_no}: {e}")))?;
             let mut acc: Vec<ColPass> = grids.iter().map(ColPass::new).collect();
             for (n, _, path) in mine {
-                let body = body_of(n, path).map_err(Error::Input)?;
+                let body = body_of(n, path)?;
                 crate::stream::add_encoded_passes(&mut acc, &body).ok_or_else(|| {
                     Error::Input(format!(
                         "pass {pass_no}: `{n}` does not match the pass's plan (unreadable, or made by another npvrisk)"
@@ -1288,8 +1285,7 @@ pub fn merge(
         write_atomic(
             path,
             &shard::encode_body(&h, &crate::stream::encode_grids(&[])),
-        )
-        .map_err(Failure::Input)?;
+        )?;
         crate::note!(
             "no further pass is needed: every order statistic was found in pass 1 ({} says so)",
             path.display()
@@ -1469,9 +1465,9 @@ fn open_checkpoint(
     use crate::shard;
     // One run at a time in a checkpoint folder: a second stops here, naming the first.
     if resuming {
-        crate::output::lock_existing(dir).map_err(Failure::Input)?;
+        crate::output::lock_existing(dir)?;
     } else {
-        crate::output::lock_folder(dir).map_err(Failure::Input)?;
+        crate::output::lock_folder(dir)?;
     }
     crate::output::remove_dead_temporaries(dir);
     let id_file = dir.join("run.npvshard");
@@ -1483,8 +1479,7 @@ fn open_checkpoint(
                     dir.display()
                 ))
             })?;
-        let (h, _) =
-            shard::decode_body(&id_file.display().to_string(), &bytes).map_err(Failure::Input)?;
+        let (h, _) = shard::decode_body(&id_file.display().to_string(), &bytes)?;
         if let Some(what) = shard::identity_mismatch(identity, &h) {
             return Err(Failure::Input(format!(
                 "`{}` holds a different run; resume with the options it was started with ({what})",
@@ -1529,7 +1524,7 @@ fn open_checkpoint(
                 dir.display()
             )));
         }
-        write_atomic(&id_file, &shard::encode_body(identity, &[])).map_err(Failure::Input)?;
+        write_atomic(&id_file, &shard::encode_body(identity, &[]))?;
     }
     Ok(())
 }
@@ -1644,11 +1639,11 @@ fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
             rows: d.n as u64,
             ..identity.clone()
         };
-        write_atomic(&path, &shard::encode(&h, &d)).map_err(Failure::Input)?;
+        write_atomic(&path, &shard::encode(&h, &d))?;
         parts.push((path.display().to_string(), h, d));
     }
     bar.finish();
-    let (_, draws) = shard::merge(parts).map_err(Failure::Internal)?;
+    let (_, draws) = shard::merge(parts)?;
     let summary = summarise_with(
         &plan,
         &draws,
@@ -1716,7 +1711,7 @@ impl StreamCheckpoint<'_> {
         .then(|| (h.end_block, body.to_vec()))
     }
 
-    fn save(&self, pass: u32, grids_sha256: &str, end: u64, body: &[u8]) -> Result<(), String> {
+    fn save(&self, pass: u32, grids_sha256: &str, end: u64, body: &[u8]) -> Result<(), Error> {
         let h = crate::shard::ShardHeader {
             content: if pass == 1 { "stats" } else { "pass" }.into(),
             pass,
@@ -1748,8 +1743,7 @@ impl StreamCheckpoint<'_> {
             // Each attempt makes progress: Ctrl-C is looked at after the first chunk.
             if b > start && self.stop.load(Ordering::SeqCst) {
                 if b > saved_at {
-                    self.save(pass, grids_sha256, b, &encode(&acc))
-                        .map_err(Failure::Input)?;
+                    self.save(pass, grids_sha256, b, &encode(&acc))?;
                 }
                 return Err(interrupted(
                     &format!("pass {pass} over {} of {} blocks", b - lo, blocks - lo),
@@ -1760,8 +1754,7 @@ impl StreamCheckpoint<'_> {
             acc = add(acc, compute(b, e)?)?;
             b = e;
             if b == blocks || last_save.elapsed().as_secs_f64() > STREAM_SAVE_SECONDS {
-                self.save(pass, grids_sha256, b, &encode(&acc))
-                    .map_err(Failure::Input)?;
+                self.save(pass, grids_sha256, b, &encode(&acc))?;
                 (saved_at, last_save) = (b, Instant::now());
             }
         }
@@ -1936,7 +1929,8 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
     for q in 1..size {
         let (msg, _) = world.process_at_rank(q).receive_vec::<u8>();
         let name = format!("rank {q}'s statistics");
-        let (h, body) = crate::shard::decode_body(&name, &msg).map_err(Failure::Internal)?;
+        let (h, body) =
+            crate::shard::decode_body(&name, &msg).map_err(|e| Failure::Internal(e.to_string()))?;
         if let Some(what) = crate::shard::identity_mismatch(&h, &r.header) {
             return Err(Failure::Input(format!(
                 "rank {q} runs a different run than rank 0 (give every rank the same options and files): {what}"
