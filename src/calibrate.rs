@@ -23,6 +23,7 @@
 
 use std::fmt::Write as _;
 
+use crate::error::Error;
 use crate::model::discount_factors;
 use crate::published::{CostRule, PubTheme, Published};
 
@@ -51,12 +52,12 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 /// Calibrate one theme.
-pub fn calibrate_theme(t: &PubTheme, n_scenarios: usize) -> Result<ThemeCalibration, String> {
+pub fn calibrate_theme(t: &PubTheme, n_scenarios: usize) -> Result<ThemeCalibration, Error> {
     let rows = t.figures.rows.as_ref().ok_or_else(|| {
-        format!(
+        Error::Input(format!(
             "theme `{}` has no published yearly rows to calibrate on",
             t.id
-        )
+        ))
     })?;
     let h = rows[0].len();
     let df = discount_factors(&vec![REPORT_DISCOUNT_RATE; h], 1);
@@ -67,10 +68,10 @@ pub fn calibrate_theme(t: &PubTheme, n_scenarios: usize) -> Result<ThemeCalibrat
         let p: Vec<f64> = t.profile[s].iter().map(|x| x.value).collect();
         let r: Vec<f64> = rows[s].iter().map(|x| x.value).collect();
         if p.len() != h || r.len() != h {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "theme `{}`: profile and rows must both have {h} years",
                 t.id
-            ));
+            )));
         }
         let sum_r: f64 = r.iter().sum();
         let total = t
@@ -97,10 +98,10 @@ pub fn calibrate_theme(t: &PubTheme, n_scenarios: usize) -> Result<ThemeCalibrat
             }
         };
         if !(g.is_finite() && g > 0.0) {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "theme `{}`: calibrated gross benefit {g} is not positive",
                 t.id
-            ));
+            )));
         }
         let c: Vec<f64> = (0..h).map(|i| g * p[i] - r[i] / df[i]).collect();
         gross.push(g);
@@ -109,10 +110,10 @@ pub fn calibrate_theme(t: &PubTheme, n_scenarios: usize) -> Result<ThemeCalibrat
     }
     let shared = t.costs == CostRule::Shared;
     if shared && t.profile_per_scenario {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "theme `{}`: shared costs need one profile for all scenarios",
             t.id
-        ));
+        )));
     }
     let groups: Vec<Vec<usize>> = if shared {
         vec![(0..n_scenarios).collect()]
@@ -150,7 +151,7 @@ pub fn calibrate_theme(t: &PubTheme, n_scenarios: usize) -> Result<ThemeCalibrat
 }
 
 /// Calibrate every theme of a published file.
-pub fn calibrate(p: &Published) -> Result<Vec<ThemeCalibration>, String> {
+pub fn calibrate(p: &Published) -> Result<Vec<ThemeCalibration>, Error> {
     p.themes
         .iter()
         .map(|t| calibrate_theme(t, p.scenarios.len()))

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::dist::{std_normal_cdf_interp, std_normal_quantile};
 use crate::distfile::DistSet;
+use crate::error::Error;
 use crate::kernel::{ThemeEval, TotalEval, slid_profile_pv};
 use crate::local::{LOCAL_MEASURES, LocalEval};
 use crate::model::{Inputs, ModelSpec};
@@ -203,7 +204,7 @@ fn split_columns<T>(cols: &mut [Vec<T>], size: usize, blocks: usize) -> Vec<Vec<
 impl Plan {
     /// Prepare a run of `model` in `scenario` with distribution set `set`. Fails when two
     /// correlated inputs share a stream (they already move together).
-    pub fn new(model: ModelSpec, scenario: usize, set: DistSet) -> Result<Plan, String> {
+    pub fn new(model: ModelSpec, scenario: usize, set: DistSet) -> Result<Plan, Error> {
         let template = model.inputs(scenario);
         // Sobol dimensions: the position of each stream among the sorted distinct streams.
         let mut streams: Vec<String> = set.inputs.iter().map(|i| i.stream.clone()).collect();
@@ -228,10 +229,10 @@ impl Plan {
         };
         for (a, sa) in corr_streams.iter().enumerate() {
             if corr_streams[..a].contains(sa) {
-                return Err(format!(
+                return Err(Error::Input(format!(
                     "correlated inputs share the stream `{}`; inputs on one stream already move together, so correlate only one of them",
                     streams[*sa]
-                ));
+                )));
             }
         }
         let mut entities: Vec<String> = model.themes.iter().map(|t| t.id.clone()).collect();

@@ -61,56 +61,73 @@ pub fn parse_pairs(s: &str) -> Result<Vec<Pair>, String> {
 
 /// Check an elicited set: at least 3 pairs, probabilities strictly increasing in (0, 1), values
 /// finite, strictly increasing and strictly inside the bounds.
-pub fn check_pairs(pairs: &[Pair], lower: Option<f64>, upper: Option<f64>) -> Result<(), String> {
+pub fn check_pairs(
+    pairs: &[Pair],
+    lower: Option<f64>,
+    upper: Option<f64>,
+) -> Result<(), crate::error::Error> {
     if pairs.len() < 3 {
-        return Err(format!(
+        return Err(crate::error::Error::Input(format!(
             "--quantiles has {} pair(s): at least 3 `probability:value` pairs are needed",
             pairs.len()
-        ));
+        )));
     }
     for b in [lower, upper].into_iter().flatten() {
         if !b.is_finite() {
-            return Err(format!("bound {b}: must be finite"));
+            return Err(crate::error::Error::Input(format!(
+                "bound {b}: must be finite"
+            )));
         }
     }
     if let (Some(lo), Some(hi)) = (lower, upper)
         && !(lo < hi)
     {
-        return Err(format!("--lower = {lo}: must be < --upper = {hi}"));
+        return Err(crate::error::Error::Input(format!(
+            "--lower = {lo}: must be < --upper = {hi}"
+        )));
     }
     for (i, q) in pairs.iter().enumerate() {
         let at = format!("--quantiles pair {} `{}:{}`", i + 1, q.p, q.x);
         if !(q.p > 0.0 && q.p < 1.0) {
-            return Err(format!("{at}: probability {} must lie in (0, 1)", q.p));
+            return Err(crate::error::Error::Input(format!(
+                "{at}: probability {} must lie in (0, 1)",
+                q.p
+            )));
         }
         if !q.x.is_finite() {
-            return Err(format!("{at}: value must be finite"));
+            return Err(crate::error::Error::Input(format!(
+                "{at}: value must be finite"
+            )));
         }
         if i > 0 {
             let prev = pairs[i - 1];
             if !(q.p > prev.p) {
-                return Err(format!(
+                return Err(crate::error::Error::Input(format!(
                     "{at}: probabilities must be strictly increasing (previous {})",
                     prev.p
-                ));
+                )));
             }
             if !(q.x > prev.x) {
-                return Err(format!(
+                return Err(crate::error::Error::Input(format!(
                     "{at}: values must be strictly increasing with the probabilities \
                      (previous {})",
                     prev.x
-                ));
+                )));
             }
         }
         if let Some(lo) = lower
             && !(q.x > lo)
         {
-            return Err(format!("{at}: value must be > --lower = {lo}"));
+            return Err(crate::error::Error::Input(format!(
+                "{at}: value must be > --lower = {lo}"
+            )));
         }
         if let Some(hi) = upper
             && !(q.x < hi)
         {
-            return Err(format!("{at}: value must be < --upper = {hi}"));
+            return Err(crate::error::Error::Input(format!(
+                "{at}: value must be < --upper = {hi}"
+            )));
         }
     }
     Ok(())
@@ -529,7 +546,7 @@ mod tests {
                 "pair 3 `0.9:3`: value must be < --upper",
             ),
         ] {
-            let e = check_pairs(&p(s), lo, hi).unwrap_err();
+            let e = check_pairs(&p(s), lo, hi).unwrap_err().to_string();
             assert!(e.contains(needle), "{s}: {e}");
         }
         assert!(

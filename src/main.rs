@@ -781,7 +781,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             use npvrisk::fitdist;
             let pairs = fitdist::parse_pairs(&quantiles).map_err(Failure::Input)?;
-            fitdist::check_pairs(&pairs, lower, upper).map_err(Failure::Input)?;
+            fitdist::check_pairs(&pairs, lower, upper)?;
             let (ranked, skipped) = fitdist::fit(&pairs, lower, upper);
             if ranked.is_empty() {
                 return Err(Failure::Input(
@@ -796,7 +796,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             check,
         } => {
             let (_, p) = load_published(published.as_deref())?;
-            let cal = calibrate::calibrate(&p).map_err(Failure::Input)?;
+            let cal = calibrate::calibrate(&p)?;
             let toml = calibrate::model_toml(&p, &cal);
             parse_model("calibrated model", &toml).map_err(|e| {
                 Failure::Internal(format!("the calibrated model does not validate: {e}"))

@@ -656,7 +656,7 @@ NHS = 0.4
 fn plan_with(model: &str, dists: &str) -> Result<Plan, String> {
     let m = parse_model("m.toml", model).map_err(|e| e.to_string())?;
     let set = distfile::load(&m, &[("d.toml".into(), dists.into())]).map_err(|e| e.to_string())?;
-    Plan::new(m, 0, set)
+    Plan::new(m, 0, set).map_err(|e| e.to_string())
 }
 
 fn npv_of_fixed_run(plan: &Plan) -> Vec<f64> {

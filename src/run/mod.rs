@@ -498,7 +498,7 @@ fn load_plan(a: &RunSpec) -> Result<LoadedPlan, Failure> {
     check_correlated_vary(&model, &set)?;
     crate::guard::check(&model_name, &model_src, &model, Some(&set))?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
-    let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
+    let plan = Plan::new(model, scenario, set)?;
     Ok((plan, (model_name, model_src), hashes))
 }
 
@@ -1356,7 +1356,7 @@ fn run_of_header(h: &crate::shard::ShardHeader) -> Result<(Plan, RunOptions, Met
         .map(|d| (d.file.clone(), d.contents.clone()))
         .collect();
     let set = distfile::load(&model, &dist_files).map_err(|e| Failure::Input(e.to_string()))?;
-    let plan = Plan::new(model, scenario, set).map_err(Failure::Input)?;
+    let plan = Plan::new(model, scenario, set)?;
     let sampler = match h.sampler.as_str() {
         "mc" => SamplerKind::MonteCarlo,
         "lhs" => SamplerKind::LatinHypercube,
