@@ -1247,7 +1247,11 @@ pub enum Certificate {
 }
 
 /// Whether the figures `keys` (all of the model's figures in proof mode) can hold together.
-pub fn jointly_feasible(p: &Published, conv: &Conventions, keys: &[Key]) -> Result<bool, String> {
+pub fn jointly_feasible(
+    p: &Published,
+    conv: &Conventions,
+    keys: &[Key],
+) -> Result<bool, crate::error::Error> {
     let (prob, _) = proof_problem(p, conv);
     let idx = keys
         .iter()
@@ -1255,7 +1259,7 @@ pub fn jointly_feasible(p: &Published, conv: &Conventions, keys: &[Key]) -> Resu
             prob.figs
                 .iter()
                 .position(|f| f.key == *k)
-                .ok_or_else(|| format!("no published figure {k}"))
+                .ok_or_else(|| crate::error::Error::Input(format!("no published figure {k}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(prob.feasible(&idx))

@@ -1179,7 +1179,7 @@ impl Resolver {
     }
 
     /// Take in a pass's results (merged over every block of the run).
-    pub fn apply(&mut self, grids: &[Grid], mut res: Vec<ColPass>) -> Result<(), String> {
+    pub fn apply(&mut self, grids: &[Grid], mut res: Vec<ColPass>) -> Result<(), StreamError> {
         self.passes += 1;
         for ((ts, g), p) in self.targets.iter_mut().zip(grids).zip(res.iter_mut()) {
             for v in &mut p.collected {
@@ -1191,26 +1191,28 @@ impl Resolver {
                     .regions
                     .iter()
                     .position(|x| x.lo == b.lo && x.hi == b.hi)
-                    .ok_or("a bracket has no region in its pass")?;
+                    .ok_or_else(|| {
+                        StreamError::Inconsistent("a bracket has no region in its pass".into())
+                    })?;
                 let reg = &g.regions[i];
                 if reg.bins == 0 {
                     let v = &p.collected[i];
                     if v.len() as u64 != b.count {
-                        return Err(format!(
+                        return Err(StreamError::Inconsistent(format!(
                             "a pass collected {} values where pass 1 counted {}: the draws differ between passes",
                             v.len(),
                             b.count
-                        ));
+                        )));
                     }
                     *t = Ok(v[(*r - b.offset) as usize]);
                 } else {
                     let cells = &p.cells[g.starts[i]..g.starts[i] + reg.bins as usize];
                     let n: u64 = cells.iter().map(|c| c.n).sum();
                     if n != b.count {
-                        return Err(format!(
+                        return Err(StreamError::Inconsistent(format!(
                             "a pass counted {n} values where the previous one counted {}: the draws differ between passes",
                             b.count
-                        ));
+                        )));
                     }
                     *t = locate(cells, b.offset, *r);
                 }
@@ -1367,9 +1369,7 @@ impl<'a> Passes<'a> {
 
     /// Take a pass's results over every block (merged), run with the grids `next` gave.
     pub fn apply(&mut self, grids: &[Grid], results: Vec<ColPass>) -> Result<(), StreamError> {
-        self.res
-            .apply(grids, results)
-            .map_err(StreamError::Inconsistent)
+        self.res.apply(grids, results)
     }
 
     /// Run every remaining pass with `pass` (the grids in, the merged results over every block
