@@ -21,24 +21,44 @@ pub enum Kind {
 
 /// Recognise a file by its top-level tables and keys: `[[input]]` or `[correlation]` make a
 /// distribution file; `reference`, `[[scenario]]`, `[grid]` or `draws` a batch manifest; `[total]`
-/// a published-figures file (as `reproduce --published` reads); anything else is read as a model file (whose parser then names any unknown field). A file
-/// that is not valid TOML is recognised from its lines the same way, so that its syntax error
-/// is reported by the right parser.
+/// a published-figures file (as `reproduce --published` reads); anything else is read as a model
+/// file (whose parser then names any unknown field). The file is scanned, not parsed (so a file
+/// that is not valid TOML is recognised too, and its syntax error reported by the right parser,
+/// and a large file is read once by its own parser): the top-level names are the first part of
+/// each table header and the keys before the first header.
 pub fn kind_of(src: &str) -> Kind {
-    let keys: Vec<String> = match src.parse::<toml::Table>() {
-        Ok(t) => t.keys().cloned().collect(),
-        Err(_) => src
-            .lines()
-            .map(|l| {
-                l.trim()
-                    .trim_start_matches('[')
-                    .split([']', '=', ' ', '.'])
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .collect(),
-    };
+    let mut keys: Vec<String> = Vec::new();
+    let mut in_tables = false;
+    let mut in_string = false;
+    for line in src.lines() {
+        let l = line.trim();
+        // Lines inside a multi-line string are not keys.
+        let quotes = l.matches("\"\"\"").count() + l.matches("'''").count();
+        if in_string {
+            in_string = quotes % 2 == 0;
+            continue;
+        }
+        if quotes % 2 == 1 {
+            in_string = true;
+        }
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let first = |t: &'_ str| -> String {
+            t.split(['=', '.', ']', ' ', '\t'])
+                .next()
+                .unwrap_or("")
+                .trim_matches(['"', '\''])
+                .to_string()
+        };
+        if let Some(h) = l.strip_prefix('[') {
+            in_tables = true;
+            let name = first(h.trim_start_matches('[').trim());
+            keys.push(name);
+        } else if !in_tables {
+            keys.push(first(l));
+        }
+    }
     let has = |k: &str| keys.iter().any(|x| x == k);
     if has("input") || has("correlation") {
         Kind::Distributions
@@ -193,5 +213,11 @@ mod tests {
             Kind::Distributions
         );
         assert_eq!(kind_of("reference = \nscenario"), Kind::Manifest);
+        // Names inside a multi-line string, or nested in a table, are not top-level names.
+        let m = "[model]\nname = \"x\"\nnotes = \"\"\"\n[[input]]\ndraws = 3\n\"\"\"\n[[themes]]\nreference = 1\n";
+        assert_eq!(kind_of(m), Kind::Model);
+        // A dotted or quoted key before the first table is a top-level name.
+        assert_eq!(kind_of("draws.n = 4\n[x]\n"), Kind::Manifest);
+        assert_eq!(kind_of("\"total\" = 1\n"), Kind::Published);
     }
 }
