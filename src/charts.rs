@@ -922,31 +922,25 @@ pub fn interval_bars<S: AsRef<str>>(
         .fold((0.0_f64, 1.0_f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
 
     let mut svg = Svg::new();
-    let top = draw_title(&mut svg, title, WIDTH);
-    let labels: Vec<String> = items.iter().map(|(l, _, _)| clean(l.as_ref())).collect();
-    let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-    let (label_w, label_lines) = row_labels(&label_refs);
-    let plot_x = PAD + label_w + 10.0;
-    let mut inner = Rect {
-        x: plot_x + GAP,
-        y: 0.0,
-        w: WIDTH - PAD - GAP - (plot_x + GAP),
-        h: 0.0,
-    };
-    let ticks = fit_x_ticks(lo, hi, &mut inner, &TickFmt::Plain, PAD, WIDTH - PAD);
-    let xs = Scale::new(ticks.lo(), ticks.hi(), inner.x, inner.right());
-
     const ROW_PITCH: f64 = 44.0;
     const BAR_H: f64 = 13.0;
-    let rows_top = top + GAP;
-    let axis_y = rows_top + items.len() as f64 * ROW_PITCH + GAP;
-    let frame = Rect {
-        x: inner.x,
-        y: rows_top,
-        w: inner.w,
-        h: axis_y - rows_top,
-    };
-    draw_x_grid(&mut svg, frame, &xs, &ticks);
+    let labels: Vec<String> = items.iter().map(|(l, _, _)| clean(l.as_ref())).collect();
+    let RowFrame {
+        plot_x,
+        label_lines,
+        xs,
+        ticks,
+        rows_top,
+        axis_y,
+        frame,
+    } = row_frame(
+        &mut svg,
+        title,
+        &labels,
+        (lo, hi),
+        &TickFmt::Plain,
+        ROW_PITCH,
+    );
     let ci = Stroke::solid(INK, 1.3);
     for (i, (pair, lines)) in nums.iter().zip(&label_lines).enumerate() {
         let yc = rows_top + (i as f64 + 0.5) * ROW_PITCH;
@@ -1040,30 +1034,24 @@ pub fn differences<S: AsRef<str>>(
         .fold((0.0_f64, 0.0_f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
 
     let mut svg = Svg::new();
-    let top = draw_title(&mut svg, title, WIDTH);
-    let labels: Vec<String> = items.iter().map(|(l, _, _)| clean(l.as_ref())).collect();
-    let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-    let (label_w, label_lines) = row_labels(&label_refs);
-    let plot_x = PAD + label_w + 10.0;
-    let mut inner = Rect {
-        x: plot_x + GAP,
-        y: 0.0,
-        w: WIDTH - PAD - GAP - (plot_x + GAP),
-        h: 0.0,
-    };
-    let ticks = fit_x_ticks(lo, hi, &mut inner, &TickFmt::With(x_fmt), PAD, WIDTH - PAD);
-    let xs = Scale::new(ticks.lo(), ticks.hi(), inner.x, inner.right());
-
     const ROW_PITCH: f64 = 32.0;
-    let rows_top = top + GAP;
-    let axis_y = rows_top + items.len() as f64 * ROW_PITCH + GAP;
-    let frame = Rect {
-        x: inner.x,
-        y: rows_top,
-        w: inner.w,
-        h: axis_y - rows_top,
-    };
-    draw_x_grid(&mut svg, frame, &xs, &ticks);
+    let labels: Vec<String> = items.iter().map(|(l, _, _)| clean(l.as_ref())).collect();
+    let RowFrame {
+        plot_x,
+        label_lines,
+        xs,
+        ticks,
+        rows_top,
+        axis_y,
+        frame,
+    } = row_frame(
+        &mut svg,
+        title,
+        &labels,
+        (lo, hi),
+        &TickFmt::With(x_fmt),
+        ROW_PITCH,
+    );
     svg.line(
         "zero",
         (xs.at(0.0), rows_top),
@@ -1092,6 +1080,63 @@ pub fn differences<S: AsRef<str>>(
     ];
     let bottom = draw_legend(&mut svg, &legend, plot_x, WIDTH - PAD, bottom + 2.0 * GAP);
     svg.finish(title, WIDTH, bottom + PAD)
+}
+
+/// The frame of a chart with one labelled row per item over an x axis.
+struct RowFrame {
+    /// Right edge of the row labels' column (labels end 10 px left of it).
+    plot_x: f64,
+    /// Each row's label, wrapped.
+    label_lines: Vec<Vec<String>>,
+    xs: Scale,
+    ticks: Ticks,
+    /// Top of the first row and the y of the x axis.
+    rows_top: f64,
+    axis_y: f64,
+    /// The plot area of the rows, its grid drawn.
+    frame: Rect,
+}
+
+/// Draw the title and x grid of a row chart: a column for the wrapped `labels`, x ticks fitted to
+/// `range` in the space left, and one row per label `pitch` apart.
+fn row_frame(
+    svg: &mut Svg,
+    title: &str,
+    labels: &[String],
+    (lo, hi): (f64, f64),
+    fmt: &TickFmt,
+    pitch: f64,
+) -> RowFrame {
+    let top = draw_title(svg, title, WIDTH);
+    let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let (label_w, label_lines) = row_labels(&label_refs);
+    let plot_x = PAD + label_w + 10.0;
+    let mut inner = Rect {
+        x: plot_x + GAP,
+        y: 0.0,
+        w: WIDTH - PAD - GAP - (plot_x + GAP),
+        h: 0.0,
+    };
+    let ticks = fit_x_ticks(lo, hi, &mut inner, fmt, PAD, WIDTH - PAD);
+    let xs = Scale::new(ticks.lo(), ticks.hi(), inner.x, inner.right());
+    let rows_top = top + GAP;
+    let axis_y = rows_top + labels.len() as f64 * pitch + GAP;
+    let frame = Rect {
+        x: inner.x,
+        y: rows_top,
+        w: inner.w,
+        h: axis_y - rows_top,
+    };
+    draw_x_grid(svg, frame, &xs, &ticks);
+    RowFrame {
+        plot_x,
+        label_lines,
+        xs,
+        ticks,
+        rows_top,
+        axis_y,
+        frame,
+    }
 }
 
 /// Rasterise one of these charts to PNG at `scale` times its size.
