@@ -517,6 +517,50 @@ fn sipmath_draws_validate_against_the_published_schema() {
 }
 
 #[test]
+#[ignore = "needs python3 with pyarrow (NPVRISK_PYTHON); run by .ci/run"]
+fn parquet_draws_read_back_with_pyarrow_as_the_csv_values() {
+    // The same run written twice, as CSV and as Parquet in several row groups: pyarrow must read
+    // every column of the Parquet file with the CSV's name and exactly its values.
+    let dir = temp_dir("parquet-pyarrow");
+    for (format, out) in [("csv", "c"), ("parquet", "p")] {
+        run_ok(
+            bin()
+                .args(["run", "--draws", "150000", "--seed", "4", "--keep-draws"])
+                .args(["--draws-format", format, "--out"])
+                .arg(dir.join(out)),
+        );
+    }
+    let script = "import csv, sys, pyarrow.parquet as pq\n\
+        f = pq.ParquetFile(sys.argv[1])\n\
+        assert f.metadata.num_row_groups > 1, f.metadata.num_row_groups\n\
+        t = f.read()\n\
+        rows = list(csv.reader(open(sys.argv[2])))\n\
+        head, body = rows[0], rows[1:]\n\
+        assert t.column_names == head, (t.column_names[:3], head[:3])\n\
+        assert t.num_rows == len(body), (t.num_rows, len(body))\n\
+        for j, name in enumerate(head):\n\
+        \x20   col = t.column(j).to_pylist()\n\
+        \x20   for i, r in enumerate(body):\n\
+        \x20       assert float(r[j]) == float(col[i]), (name, i, r[j], col[i])\n\
+        print('checked', t.num_rows, 'rows', len(head), 'columns', f.metadata.num_row_groups, 'row groups')\n";
+    let python = std::env::var("NPVRISK_PYTHON").unwrap_or_else(|_| "python3".into());
+    let o = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(dir.join("p/draws.parquet"))
+        .arg(dir.join("c/draws.csv"))
+        .output()
+        .expect("python3 with pyarrow (.ci/run installs it in a virtual environment)");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("checked 150000 rows"),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_non_finite_draw_is_an_error_naming_the_draw_and_its_inputs_or_is_counted_on_request() {
     let args = [
         "run",
