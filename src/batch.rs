@@ -598,7 +598,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     {
         let _ = writeln!(ident, "{n} {}", sha256_hex(c.as_bytes()));
     }
-    Ok(Prepared {
+    let p = Prepared {
         identity: sha256_hex(ident.as_bytes()),
         name,
         draws: *m.draws.get_ref(),
@@ -613,7 +613,27 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         scen_index,
         opts,
         extra,
-    })
+    };
+    scenario_warnings(&p)?;
+    Ok(p)
+}
+
+/// The warnings of each scenario's own distribution files and fixed values (those of the model and
+/// of the manifest's `dist` files were given when they were loaded), before anything runs.
+fn scenario_warnings(p: &Prepared) -> Result<(), Failure> {
+    let mut ws = Vec::new();
+    for (i, s) in p.scenarios.iter().enumerate() {
+        if s.dist.is_empty() && s.set.is_empty() {
+            continue;
+        }
+        let set = scenario_set(p, i)?;
+        ws.extend(
+            crate::guard::dist_warnings(&p.model, &set)
+                .into_iter()
+                .filter(|w| !p.base_files.iter().any(|(n, _)| *n == w.file)),
+        );
+    }
+    crate::guard::emit(ws)
 }
 
 /// The model scenario whose point values a batch's fixed inputs take: `base`, else the last.

@@ -147,4 +147,24 @@ fn evaluate_run_sensitivity_report_and_batch_show_the_warnings() {
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("median is 1032× the parameter's point value 0.004"));
     run_expect(2, bin().arg("batch").arg(&manifest).arg("--deny-warnings"));
+
+    // A scenario's own distribution file is checked too, once, naming that file.
+    fs::write(
+        &manifest,
+        format!(
+            "model = {:?}\ndraws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\ndist = [{:?}]\n",
+            here.join("tests/data/council.toml").display().to_string(),
+            here.join(dist).display().to_string(),
+        ),
+    )
+    .unwrap();
+    let o = run_ok(bin().arg("batch").arg(&manifest));
+    let w = warnings(&o.stderr);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("median_far_from_point.toml:4:8:")
+            && w[0].contains("median is 1032× the parameter's point value 0.004"),
+        "{w:?}"
+    );
+    run_expect(2, bin().arg("batch").arg(&manifest).arg("--deny-warnings"));
 }
