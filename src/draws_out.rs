@@ -333,6 +333,89 @@ fn write_parquet_in(
     Ok(())
 }
 
+/// A Parquet file of kept draws read back: the column names, the rows of each row group, and
+/// every column's values as f64 (the integer columns exactly).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParquetColumns {
+    pub names: Vec<String>,
+    pub groups: Vec<usize>,
+    pub cols: Vec<Vec<f64>>,
+}
+
+/// Read a Parquet file of kept draws (as [`write`] makes them) with the `parquet` crate's column
+/// readers; an error names the file.
+pub fn read_parquet(path: &std::path::Path) -> Result<ParquetColumns, crate::error::Error> {
+    use parquet::column::reader::ColumnReader;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let name = path.display();
+    let bad = |e: &dyn std::fmt::Display| {
+        crate::error::Error::Input(format!("cannot read `{name}` as Parquet draws: {e}"))
+    };
+    let file = std::fs::File::open(path).map_err(|e| bad(&e))?;
+    let r = SerializedFileReader::new(file).map_err(|e| bad(&e))?;
+    let schema = r.metadata().file_metadata().schema_descr_ptr();
+    let names: Vec<String> = schema
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut groups = Vec::new();
+    for g in 0..r.num_row_groups() {
+        let rg = r.get_row_group(g).map_err(|e| bad(&e))?;
+        let n = rg.metadata().num_rows() as usize;
+        groups.push(n);
+        for (i, col) in cols.iter_mut().enumerate() {
+            let got = match rg.get_column_reader(i).map_err(|e| bad(&e))? {
+                ColumnReader::DoubleColumnReader(mut c) => {
+                    let mut v = Vec::new();
+                    let k = c
+                        .read_records(n, None, None, &mut v)
+                        .map_err(|e| bad(&e))?
+                        .0;
+                    col.extend(v);
+                    k
+                }
+                ColumnReader::Int64ColumnReader(mut c) => {
+                    let mut v = Vec::new();
+                    let k = c
+                        .read_records(n, None, None, &mut v)
+                        .map_err(|e| bad(&e))?
+                        .0;
+                    col.extend(v.into_iter().map(|x| x as f64));
+                    k
+                }
+                ColumnReader::Int32ColumnReader(mut c) => {
+                    let mut v = Vec::new();
+                    let k = c
+                        .read_records(n, None, None, &mut v)
+                        .map_err(|e| bad(&e))?
+                        .0;
+                    col.extend(v.into_iter().map(f64::from));
+                    k
+                }
+                _ => {
+                    return Err(bad(&format!(
+                        "column `{}` has an unexpected type",
+                        names[i]
+                    )));
+                }
+            };
+            if got != n {
+                return Err(bad(&format!(
+                    "column `{}` holds {got} of its row group's {n} rows",
+                    names[i]
+                )));
+            }
+        }
+    }
+    Ok(ParquetColumns {
+        names,
+        groups,
+        cols,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,47 +527,6 @@ mod tests {
         }
     }
 
-    /// Every value of a Parquet column as an f64, and the sizes of the row groups.
-    fn read_parquet(path: &std::path::Path) -> (Vec<String>, Vec<usize>, Vec<Vec<f64>>) {
-        use parquet::column::reader::ColumnReader;
-        use parquet::file::reader::{FileReader, SerializedFileReader};
-        let r = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
-        let schema = r.metadata().file_metadata().schema_descr_ptr();
-        let names: Vec<String> = schema
-            .columns()
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect();
-        let mut cols: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-        let mut groups = Vec::new();
-        for g in 0..r.num_row_groups() {
-            let rg = r.get_row_group(g).unwrap();
-            let n = rg.metadata().num_rows() as usize;
-            groups.push(n);
-            for (i, col) in cols.iter_mut().enumerate() {
-                match rg.get_column_reader(i).unwrap() {
-                    ColumnReader::DoubleColumnReader(mut c) => {
-                        let mut v = Vec::new();
-                        assert_eq!(c.read_records(n, None, None, &mut v).unwrap().0, n);
-                        col.extend(v);
-                    }
-                    ColumnReader::Int64ColumnReader(mut c) => {
-                        let mut v = Vec::new();
-                        assert_eq!(c.read_records(n, None, None, &mut v).unwrap().0, n);
-                        col.extend(v.into_iter().map(|x| x as f64));
-                    }
-                    ColumnReader::Int32ColumnReader(mut c) => {
-                        let mut v = Vec::new();
-                        assert_eq!(c.read_records(n, None, None, &mut v).unwrap().0, n);
-                        col.extend(v.into_iter().map(f64::from));
-                    }
-                    _ => panic!("unexpected column type"),
-                }
-            }
-        }
-        (names, groups, cols)
-    }
-
     #[test]
     fn parquet_read_back_is_the_csv_bit_for_bit_in_row_groups() {
         let (plan, d, header, rows) = sample();
@@ -493,7 +535,11 @@ mod tests {
         let mut f = std::fs::File::create(&path).unwrap();
         write_parquet_in(&plan, &d, "a run", &mut f, 1000).unwrap();
         drop(f);
-        let (names, groups, cols) = read_parquet(&path);
+        let ParquetColumns {
+            names,
+            groups,
+            cols,
+        } = read_parquet(&path).unwrap();
         let _ = std::fs::remove_file(&path);
         assert_eq!(names, header);
         assert_eq!(groups, vec![1000, 1000, 500]);

@@ -317,13 +317,9 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// Stream a file of [`publish_with`] to its temporary: the temporary, its size and SHA-256.
-fn write_streamed(
-    dir: &Path,
-    name: &str,
-    write: StreamFn<'_>,
-) -> Result<(PathBuf, u64, String), Error> {
-    use sha2::Digest;
+/// The destination of the file `name` of the folder `dir` (at most one level of subfolder) and
+/// the temporary it is first written to, its parent folder created.
+fn temporary_for(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), Error> {
     let dest = dir.join(name);
     let parent = dest.parent().unwrap_or(dir).to_path_buf();
     fs::create_dir_all(&parent)
@@ -333,6 +329,17 @@ fn write_streamed(
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let tmp = temporary(&parent, &file);
+    Ok((dest, tmp))
+}
+
+/// Stream a file of [`publish_with`] to its temporary: the temporary, its size and SHA-256.
+fn write_streamed(
+    dir: &Path,
+    name: &str,
+    write: StreamFn<'_>,
+) -> Result<(PathBuf, u64, String), Error> {
+    use sha2::Digest;
+    let (dest, tmp) = temporary_for(dir, name)?;
     let r = (|| {
         let f = fs::File::create(&tmp)?;
         let mut w = Hashing {
@@ -440,20 +447,13 @@ fn write_temporaries(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<Path
         }
     };
     for (name, body) in files {
-        let dest = dir.join(name);
-        let parent = dest.parent().unwrap_or(dir).to_path_buf();
-        if let Err(e) = fs::create_dir_all(&parent) {
-            cleanup(&temps);
-            return Err(Error::Input(format!(
-                "cannot create folder `{}`: {e}",
-                parent.display()
-            )));
-        }
-        let file = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let tmp = temporary(&parent, &file);
+        let (dest, tmp) = match temporary_for(dir, name) {
+            Ok(x) => x,
+            Err(e) => {
+                cleanup(&temps);
+                return Err(e);
+            }
+        };
         let r = (|| {
             let mut f = fs::File::create(&tmp)?;
             f.write_all(body)?;

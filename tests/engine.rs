@@ -308,49 +308,6 @@ fn keep_draws_writes_every_draw_and_nothing_else_in_the_folder() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The columns of a Parquet file as f64 (integers exactly), by the `parquet` crate's readers.
-fn parquet_columns(path: &std::path::Path) -> (Vec<String>, usize, Vec<Vec<f64>>) {
-    use parquet::column::reader::ColumnReader;
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-    let r = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
-    let schema = r.metadata().file_metadata().schema_descr_ptr();
-    let names: Vec<String> = schema
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .collect();
-    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-    for g in 0..r.num_row_groups() {
-        let rg = r.get_row_group(g).unwrap();
-        let n = rg.metadata().num_rows() as usize;
-        for (i, col) in cols.iter_mut().enumerate() {
-            let got = match rg.get_column_reader(i).unwrap() {
-                ColumnReader::DoubleColumnReader(mut c) => {
-                    let mut v = Vec::new();
-                    let k = c.read_records(n, None, None, &mut v).unwrap().0;
-                    col.extend(v);
-                    k
-                }
-                ColumnReader::Int64ColumnReader(mut c) => {
-                    let mut v = Vec::new();
-                    let k = c.read_records(n, None, None, &mut v).unwrap().0;
-                    col.extend(v.into_iter().map(|x| x as f64));
-                    k
-                }
-                ColumnReader::Int32ColumnReader(mut c) => {
-                    let mut v = Vec::new();
-                    let k = c.read_records(n, None, None, &mut v).unwrap().0;
-                    col.extend(v.into_iter().map(f64::from));
-                    k
-                }
-                _ => panic!("unexpected column type in {}", names[i]),
-            };
-            assert_eq!(got, n, "{}", names[i]);
-        }
-    }
-    (names, r.num_row_groups(), cols)
-}
-
 #[test]
 fn kept_draws_as_sipmath_and_parquet_hold_the_csv_draws_bit_for_bit() {
     let dir = temp_dir("draws-formats");
@@ -404,9 +361,13 @@ fn kept_draws_as_sipmath_and_parquet_hold_the_csv_draws_bit_for_bit() {
 
     let pq_dir = run("parquet");
     assert_eq!(summary(&pq_dir), summary(&csv_dir));
-    let (names, groups, cols) = parquet_columns(&pq_dir.join("draws.parquet"));
+    let npvrisk::draws_out::ParquetColumns {
+        names,
+        groups,
+        cols,
+    } = npvrisk::draws_out::read_parquet(&pq_dir.join("draws.parquet")).unwrap();
     assert_eq!(names, header);
-    assert_eq!(groups, 1);
+    assert_eq!(groups.len(), 1);
     for (j, col) in cols.iter().enumerate() {
         assert_eq!(col.len(), rows.len());
         for (r, x) in col.iter().enumerate() {

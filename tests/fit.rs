@@ -26,23 +26,7 @@ fn fit_ranks_the_exact_metalog_first_and_prints_a_valid_entry() {
     std::fs::write(&file, &text).unwrap();
     // The run draws the input through the expert's quantiles: the share of draws at or below
     // each is its probability, within four binomial standard errors.
-    let n = 20_000;
-    run_ok(
-        bin()
-            .args(["run", "tests/data/council.toml", "--draws", &n.to_string()])
-            .args(["--seed", "3", "--keep-draws", "--dist"])
-            .arg(&file)
-            .arg("--out")
-            .arg(dir.join("out")),
-    );
-    let kept = crate::oracles::Kept::read(&dir.join("out/draws.csv"));
-    let x = kept.col("input:themes.families.delay_years");
-    assert_eq!(x.len(), n);
-    for (p, q) in [(0.1, 0.8), (0.5, 1.0), (0.9, 1.3)] {
-        let share = x.iter().filter(|v| **v <= q).count() as f64 / n as f64;
-        let se = crate::oracles::binomial_se(p, n as f64);
-        assert!((share - p).abs() < 4.0 * se, "P({q}) = {share} vs {p}");
-    }
+    draws_meet_quantiles(&dir, &file, 3, &[(0.1, 0.8), (0.5, 1.0), (0.9, 1.3)]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -100,23 +84,12 @@ fn a_metalog_fitted_to_csv_observations_is_drawn_with_rmetalogs_quartiles() {
     };
     let file = dir.join("fish.toml");
     std::fs::write(&file, entry("terms = 9\n")).unwrap();
-    let n = 20_000;
-    run_ok(
-        bin()
-            .args(["run", "tests/data/council.toml", "--draws", &n.to_string()])
-            .args(["--seed", "5", "--keep-draws", "--dist"])
-            .arg(&file)
-            .arg("--out")
-            .arg(dir.join("out")),
+    draws_meet_quantiles(
+        &dir,
+        &file,
+        5,
+        &[(0.25, 7.241), (0.5, 9.840), (0.75, 12.063)],
     );
-    let kept = crate::oracles::Kept::read(&dir.join("out/draws.csv"));
-    let x = kept.col("input:themes.families.delay_years");
-    assert_eq!(x.len(), n);
-    for (p, q) in [(0.25, 7.241), (0.5, 9.840), (0.75, 12.063)] {
-        let share = x.iter().filter(|v| **v <= q).count() as f64 / n as f64;
-        let se = crate::oracles::binomial_se(p, n as f64);
-        assert!((share - p).abs() < 4.0 * se, "P({q}) = {share} vs {p}");
-    }
     // Bad entries: no `terms`; both observations and quantile pairs; an observation on a bound.
     let bad_csv = dir.join("bad.csv");
     std::fs::write(&bad_csv, "w\n3\n5\n0\n7\n").unwrap();
@@ -146,4 +119,32 @@ fn a_metalog_fitted_to_csv_observations_is_drawn_with_rmetalogs_quartiles() {
         assert!(err.contains(needle), "{text}\n{err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Run the example council with the distribution file `file` on its families delay (20,000 draws,
+/// kept) and check the share of draws at or below each quantile `q` is its probability `p`,
+/// within four binomial standard errors.
+fn draws_meet_quantiles(
+    dir: &std::path::Path,
+    file: &std::path::Path,
+    seed: u64,
+    pairs: &[(f64, f64)],
+) {
+    let n = 20_000;
+    run_ok(
+        bin()
+            .args(["run", "tests/data/council.toml", "--draws", &n.to_string()])
+            .args(["--seed", &seed.to_string(), "--keep-draws", "--dist"])
+            .arg(file)
+            .arg("--out")
+            .arg(dir.join("out")),
+    );
+    let kept = crate::oracles::Kept::read(&dir.join("out/draws.csv"));
+    let x = kept.col("input:themes.families.delay_years");
+    assert_eq!(x.len(), n);
+    for &(p, q) in pairs {
+        let share = x.iter().filter(|v| **v <= q).count() as f64 / n as f64;
+        let se = crate::oracles::binomial_se(p, n as f64);
+        assert!((share - p).abs() < 4.0 * se, "P({q}) = {share} vs {p}");
+    }
 }

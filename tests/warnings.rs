@@ -129,42 +129,32 @@ fn evaluate_run_sensitivity_report_and_batch_show_the_warnings() {
         assert!(!dir.join("out").exists(), "{cmd} wrote its folder");
     }
 
-    // A batch manifest: the warnings of its model and distributions.
+    // A batch manifest: the warnings of its model and distributions, given once with the file
+    // they are in, whether the file is the manifest's (`dist` at the top) or a scenario's own.
     let dir = crate::temp_dir("deny-batch");
     let manifest = dir.join("batch.toml");
     let here = std::env::current_dir().unwrap();
-    fs::write(
-        &manifest,
-        format!(
-            "model = {:?}\ndist = [{:?}]\ndraws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n",
-            here.join("tests/data/council.toml").display().to_string(),
-            here.join(dist).display().to_string(),
-        ),
-    )
-    .unwrap();
-    let o = run_ok(bin().arg("batch").arg(&manifest));
-    let w = warnings(&o.stderr);
-    assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].contains("median is 1032× the parameter's point value 0.004"));
-    run_expect(2, bin().arg("batch").arg(&manifest).arg("--deny-warnings"));
-
-    // A scenario's own distribution file is checked too, once, naming that file.
-    fs::write(
-        &manifest,
-        format!(
-            "model = {:?}\ndraws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\ndist = [{:?}]\n",
-            here.join("tests/data/council.toml").display().to_string(),
-            here.join(dist).display().to_string(),
-        ),
-    )
-    .unwrap();
-    let o = run_ok(bin().arg("batch").arg(&manifest));
-    let w = warnings(&o.stderr);
-    assert_eq!(w.len(), 1, "{w:?}");
-    assert!(
-        w[0].contains("median_far_from_point.toml:4:8:")
-            && w[0].contains("median is 1032× the parameter's point value 0.004"),
-        "{w:?}"
+    let (model, dist) = (
+        here.join("tests/data/council.toml").display().to_string(),
+        here.join(dist).display().to_string(),
     );
-    run_expect(2, bin().arg("batch").arg(&manifest).arg("--deny-warnings"));
+    for text in [
+        format!(
+            "model = {model:?}\ndist = [{dist:?}]\ndraws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n"
+        ),
+        format!(
+            "model = {model:?}\ndraws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\ndist = [{dist:?}]\n"
+        ),
+    ] {
+        fs::write(&manifest, &text).unwrap();
+        let o = run_ok(bin().arg("batch").arg(&manifest));
+        let w = warnings(&o.stderr);
+        assert_eq!(w.len(), 1, "{text}: {w:?}");
+        assert!(
+            w[0].contains("median_far_from_point.toml:4:8:")
+                && w[0].contains("median is 1032× the parameter's point value 0.004"),
+            "{text}: {w:?}"
+        );
+        run_expect(2, bin().arg("batch").arg(&manifest).arg("--deny-warnings"));
+    }
 }
