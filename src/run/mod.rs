@@ -599,9 +599,55 @@ pub struct SensSpec {
     pub confidence: f64,
 }
 
+impl SensSpec {
+    /// The analyses' options.
+    fn options(&self) -> crate::sensitivity::SensitivityOptions {
+        crate::sensitivity::SensitivityOptions {
+            levels: (self.levels[0], self.levels[1]),
+            sobol_base: self.sobol_n,
+            bootstrap: self.bootstrap,
+            confidence: self.confidence,
+            seed: self.run.seed,
+        }
+    }
+}
+
+/// The analyses `want` asks for on `plan` (the others left empty); rank correlations and the
+/// scenario analysis come from `draws`, the run's kept draws (given when they are wanted).
+fn analyse(
+    plan: &Plan,
+    o: &crate::sensitivity::SensitivityOptions,
+    want: &dyn Fn(Method) -> bool,
+    draws: Option<&crate::engine::Draws>,
+) -> Result<crate::sensitivity::Sensitivity, Error> {
+    use crate::sensitivity as s;
+    let draws = draws.filter(|_| want(Method::Rank));
+    Ok(s::Sensitivity {
+        central_npv: s::central(plan),
+        tornado: if want(Method::Tornado) {
+            s::tornado(plan, o.levels)
+        } else {
+            Vec::new()
+        },
+        switching: if want(Method::Switching) {
+            s::switching_values(plan)
+        } else {
+            Vec::new()
+        },
+        rank: draws.map_or_else(Vec::new, |d| s::rank_correlations(plan, d)),
+        sobol: if want(Method::Sobol) {
+            s::sobol(plan, o).map_err(Error::Input)?
+        } else {
+            Vec::new()
+        },
+        scenario: draws.map_or_else(Vec::new, |d| s::scenario_analysis(plan, d)),
+        notes: s::notes(plan),
+    })
+}
+
 /// `npvrisk sensitivity`: the analyses a reviewer expects, as tables (returned) and files (--out).
 pub fn sensitivity(a: &SensSpec) -> Result<String, Error> {
-    use crate::sensitivity::{self, Sensitivity, SensitivityOptions};
+    use crate::sensitivity::Sensitivity;
     check_options(&a.run)?;
     check_sens_options(a)?;
     lock_out(a.run.out.as_deref())?;
@@ -617,47 +663,18 @@ pub fn sensitivity(a: &SensSpec) -> Result<String, Error> {
     if want(Method::Sobol) {
         check_sobol_memory(&plan, a)?;
     }
-    let o = SensitivityOptions {
-        levels: (a.levels[0], a.levels[1]),
-        sobol_base: a.sobol_n,
-        bootstrap: a.bootstrap,
-        confidence: a.confidence,
-        seed: a.run.seed,
-    };
+    let o = a.options();
     let result = pool.install(|| -> Result<Sensitivity, Failure> {
-        let (rank, scenario) = if want(Method::Rank) {
+        let d = if want(Method::Rank) {
             let opts = run_options(&a.run);
-            let d = plan
-                .run(&opts, &|_| {})
-                .map_err(|e| Failure::Input(e.to_string()))?;
-            (
-                sensitivity::rank_correlations(&plan, &d),
-                sensitivity::scenario_analysis(&plan, &d),
+            Some(
+                plan.run(&opts, &|_| {})
+                    .map_err(|e| Failure::Input(e.to_string()))?,
             )
         } else {
-            (Vec::new(), Vec::new())
+            None
         };
-        Ok(Sensitivity {
-            central_npv: sensitivity::central(&plan),
-            tornado: if want(Method::Tornado) {
-                sensitivity::tornado(&plan, o.levels)
-            } else {
-                Vec::new()
-            },
-            switching: if want(Method::Switching) {
-                sensitivity::switching_values(&plan)
-            } else {
-                Vec::new()
-            },
-            rank,
-            sobol: if want(Method::Sobol) {
-                sensitivity::sobol(&plan, &o).map_err(Failure::Input)?
-            } else {
-                Vec::new()
-            },
-            scenario,
-            notes: sensitivity::notes(&plan),
-        })
+        analyse(&plan, &o, &want, d.as_ref())
     })?;
     let json = {
         let mut t = serde_json::to_string_pretty(&result).expect("sensitivity serialises");
@@ -699,7 +716,6 @@ pub fn sensitivity(a: &SensSpec) -> Result<String, Error> {
 /// `npvrisk report`: one run, every sensitivity analysis, charts, HTML and workbook, written
 /// into the output folder as a set (nothing is written unless everything is ready).
 pub fn report(a: &SensSpec) -> Result<String, Error> {
-    use crate::sensitivity::{self, Sensitivity, SensitivityOptions};
     let started = Instant::now();
     let dir = a
         .run
@@ -718,13 +734,7 @@ pub fn report(a: &SensSpec) -> Result<String, Error> {
     check_sobol_memory(&plan, a)?;
     let pool = thread_pool(a.run.threads)?;
     let opts = run_options(&a.run);
-    let so = SensitivityOptions {
-        levels: (a.levels[0], a.levels[1]),
-        sobol_base: a.sobol_n,
-        bootstrap: a.bootstrap,
-        confidence: a.confidence,
-        seed: a.run.seed,
-    };
+    let so = a.options();
     let (summary, sens, draws) = pool.install(|| -> Result<_, Failure> {
         let bar = Progress::new(opts.draws);
         let draws = plan
@@ -739,15 +749,8 @@ pub fn report(a: &SensSpec) -> Result<String, Error> {
             (&a.run.percentiles, a.run.interval, &a.run.thresholds),
             embedded,
         )?;
-        let sens = Sensitivity {
-            central_npv: sensitivity::central(&plan),
-            tornado: sensitivity::tornado(&plan, so.levels),
-            switching: sensitivity::switching_values(&plan),
-            rank: sensitivity::rank_correlations(&plan, &draws),
-            sobol: sensitivity::sobol(&plan, &so).map_err(Failure::Input)?,
-            scenario: sensitivity::scenario_analysis(&plan, &draws),
-            notes: sensitivity::notes(&plan),
-        };
+        // The report has every analysis, whatever `--method` says.
+        let sens = analyse(&plan, &so, &|_| true, Some(&draws))?;
         Ok((summary, sens, draws))
     })?;
     let reproduction = if embedded {
