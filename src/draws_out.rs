@@ -342,7 +342,7 @@ pub struct ParquetColumns {
     pub cols: Vec<Vec<f64>>,
 }
 
-/// Read a Parquet file of kept draws (as [`write`] makes them) with the `parquet` crate's column
+/// Read a Parquet file of kept draws (as [`write()`] makes them) with the `parquet` crate's column
 /// readers; an error names the file.
 pub fn read_parquet(path: &std::path::Path) -> Result<ParquetColumns, crate::error::Error> {
     use parquet::column::reader::ColumnReader;
