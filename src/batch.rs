@@ -738,6 +738,7 @@ fn run_scenario(
                 &p.extra,
                 &crate::stream::StreamConfig::single_process(),
                 &|_| {},
+                None,
             )
         })
         .map_err(|e| prefix_failure(&format!("scenario `{}`: ", s.name), Failure::from(e)))?;

@@ -17,6 +17,7 @@
 //! back as the same bits: shortest round-trip decimals in CSV and JSON, IEEE doubles in Parquet.
 
 use std::io::{self, Write};
+use std::ops::Range;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -24,6 +25,9 @@ use crate::engine::{Draws, Plan};
 
 /// Draws per Parquet row group (about 8 MB per 16 columns of doubles).
 pub const ROW_GROUP: usize = 65_536;
+
+/// The key of the Parquet file's metadata naming the run the draws are of.
+pub const TITLE_KEY: &str = "npvrisk.run";
 
 /// The file format of the kept draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,30 +102,40 @@ pub fn column_names(plan: &Plan, d: &Draws) -> Vec<String> {
     columns(plan, d).into_iter().map(|(n, _)| n).collect()
 }
 
-/// The run's index of each of the `n` kept draws of rows `from..to`: kept draws are all draws
-/// except the skipped ones (sorted), in order.
-fn draw_indices(skipped: &[u64], from: usize, to: usize) -> Vec<u64> {
-    let mut out = Vec::with_capacity(to - from);
-    // The first row's index is `from` plus the number of skipped indices at or below it.
-    let mut s = 0usize;
-    let mut idx = from as u64;
-    while s < skipped.len() && skipped[s] <= idx {
-        s += 1;
-        idx = from as u64 + s as u64;
-    }
-    for _ in from..to {
-        while s < skipped.len() && skipped[s] == idx {
-            s += 1;
-            idx += 1;
-        }
-        out.push(idx);
-        idx += 1;
-    }
-    out
+/// The run's indices of kept draws, in order: every draw index from a start, except the skipped
+/// ones.
+struct Indices<'a> {
+    /// Skipped draw indices (sorted), from the first at or after the next index on.
+    skipped: &'a [u64],
+    next: u64,
 }
 
-/// Write the kept draws `d` of `plan` in `format` to `w`. `title` names the run in the SIPmath
-/// library (its model and seed, say).
+impl<'a> Indices<'a> {
+    /// The kept draws from draw index `start` on, given the skipped draw indices (sorted; those
+    /// before `start` are ignored).
+    fn from(skipped: &'a [u64], start: u64) -> Indices<'a> {
+        let s = skipped.partition_point(|&i| i < start);
+        Indices {
+            skipped: &skipped[s..],
+            next: start,
+        }
+    }
+
+    /// The next kept draw's index.
+    fn next_kept(&mut self) -> u64 {
+        while let Some((&first, rest)) = self.skipped.split_first()
+            && first == self.next
+        {
+            self.skipped = rest;
+            self.next += 1;
+        }
+        self.next += 1;
+        self.next - 1
+    }
+}
+
+/// Write the kept draws `d` of `plan` (a whole run's, from draw 0) in `format` to `w`. `title`
+/// names the run in the SIPmath library and the Parquet file's metadata (its model and seed, say).
 pub fn write(
     format: DrawsFormat,
     plan: &Plan,
@@ -129,41 +143,233 @@ pub fn write(
     title: &str,
     w: &mut (dyn Write + Send),
 ) -> io::Result<()> {
-    match format {
-        DrawsFormat::Csv => write_csv(plan, d, w),
-        DrawsFormat::Sipmath => write_sipmath(plan, d, title, w),
-        DrawsFormat::Parquet => write_parquet(plan, d, title, w),
+    if format == DrawsFormat::Sipmath {
+        return write_sipmath(plan, d, title, w);
+    }
+    let mut sink = Sink::new(format, plan, title, w)?;
+    sink.push(d, 0..d.n, 0)?;
+    sink.finish().map(|_| ())
+}
+
+/// Kept draws written as they are produced, rows of consecutive blocks at a time, to a CSV or
+/// Parquet file (SIPmath holds each column whole, so it is written from draws in memory by
+/// [`write()`] only). Memory stays bounded: a CSV line, or one Parquet row group being filled.
+pub struct Sink<'a, W: Write + Send> {
+    plan: &'a Plan,
+    out: Out<W>,
+    /// Rows written so far.
+    pub rows: u64,
+}
+
+enum Out<W: Write + Send> {
+    Csv {
+        w: W,
+        line: String,
+    },
+    Parquet {
+        w: parquet::file::writer::SerializedFileWriter<W>,
+        cols: Vec<Buffer>,
+        row_group: usize,
+        filled: usize,
+    },
+}
+
+/// A Parquet column's values of the row group being filled.
+enum Buffer {
+    Int64(Vec<i64>),
+    Double(Vec<f64>),
+    Int32(Vec<i32>),
+}
+
+impl<'a, W: Write + Send> Sink<'a, W> {
+    /// A sink writing `plan`'s kept draws to `w` in `format` (CSV or Parquet), its header (CSV) or
+    /// file head (Parquet) written now.
+    pub fn new(format: DrawsFormat, plan: &'a Plan, title: &str, w: W) -> io::Result<Self> {
+        match format {
+            DrawsFormat::Csv => Sink::csv(plan, w),
+            DrawsFormat::Parquet => Sink::parquet(plan, title, w, ROW_GROUP),
+            DrawsFormat::Sipmath => Err(io::Error::other(
+                "a SIPmath library holds each column whole: it is written from draws in memory",
+            )),
+        }
+    }
+
+    fn csv(plan: &'a Plan, mut w: W) -> io::Result<Self> {
+        let empty = plan.empty_draws();
+        writeln!(w, "{}", column_names(plan, &empty).join(","))?;
+        Ok(Sink {
+            plan,
+            out: Out::Csv {
+                w,
+                line: String::new(),
+            },
+            rows: 0,
+        })
+    }
+
+    /// A Parquet sink writing row groups of `row_group` draws.
+    fn parquet(plan: &'a Plan, title: &str, w: W, row_group: usize) -> io::Result<Self> {
+        use parquet::file::metadata::KeyValue;
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        let empty = plan.empty_draws();
+        let cols = columns(plan, &empty);
+        let schema = Arc::new(parquet_schema(&cols)?);
+        // Doubles drawn at random do not repeat: no dictionary for them; the small counts have a
+        // handful of values and keep it.
+        let mut props = WriterProperties::builder()
+            .set_dictionary_enabled(false)
+            .set_max_row_group_row_count(Some(row_group))
+            .set_created_by(format!("npvrisk {}", env!("CARGO_PKG_VERSION")))
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                TITLE_KEY.to_string(),
+                title.to_string(),
+            )]));
+        for (name, c) in &cols {
+            if matches!(c, Column::Small(_)) {
+                props = props.set_column_dictionary_enabled(name.as_str().into(), true);
+            }
+        }
+        let writer = SerializedFileWriter::new(w, schema, Arc::new(props.build())).map_err(pq)?;
+        let buffers = cols
+            .iter()
+            .map(|(_, c)| match c {
+                Column::Draw => Buffer::Int64(Vec::with_capacity(row_group)),
+                Column::Real(_) => Buffer::Double(Vec::with_capacity(row_group)),
+                Column::Small(_) => Buffer::Int32(Vec::with_capacity(row_group)),
+            })
+            .collect();
+        Ok(Sink {
+            plan,
+            out: Out::Parquet {
+                w: writer,
+                cols: buffers,
+                row_group,
+                filled: 0,
+            },
+            rows: 0,
+        })
+    }
+
+    /// Write rows `rows` of `d`, the kept draws of consecutive blocks of the run whose first
+    /// block starts at draw index `start` (`d.skipped` holds the skipped draw indices).
+    pub fn push(&mut self, d: &Draws, rows: Range<usize>, start: u64) -> io::Result<()> {
+        let cols = columns(self.plan, d);
+        let mut idx = Indices::from(&d.skipped, start);
+        self.rows += rows.len() as u64;
+        match &mut self.out {
+            Out::Csv { w, line } => {
+                for r in rows {
+                    use std::fmt::Write as _;
+                    line.clear();
+                    for (j, (_, c)) in cols.iter().enumerate() {
+                        if j > 0 {
+                            line.push(',');
+                        }
+                        let _ = match c {
+                            Column::Draw => write!(line, "{}", idx.next_kept()),
+                            Column::Real(v) => write!(line, "{}", v[r]),
+                            Column::Small(v) => write!(line, "{}", v[r]),
+                        };
+                    }
+                    line.push('\n');
+                    w.write_all(line.as_bytes())?;
+                }
+                Ok(())
+            }
+            Out::Parquet {
+                w,
+                cols: bufs,
+                row_group,
+                filled,
+            } => {
+                let mut from = rows.start;
+                while from < rows.end {
+                    let to = (from + (*row_group - *filled)).min(rows.end);
+                    for ((_, c), b) in cols.iter().zip(bufs.iter_mut()) {
+                        match (c, b) {
+                            (Column::Draw, Buffer::Int64(b)) => {
+                                b.extend((from..to).map(|_| idx.next_kept() as i64))
+                            }
+                            (Column::Real(v), Buffer::Double(b)) => b.extend_from_slice(&v[from..to]),
+                            (Column::Small(v), Buffer::Int32(b)) => {
+                                b.extend(v[from..to].iter().map(|&x| i32::from(x)))
+                            }
+                            _ => unreachable!("a buffer per column, of its type"),
+                        }
+                    }
+                    *filled += to - from;
+                    from = to;
+                    if *filled == *row_group {
+                        write_row_group(w, bufs)?;
+                        *filled = 0;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Write what is left (the last row group, the Parquet footer), flush, and give back the
+    /// writer.
+    pub fn finish(self) -> io::Result<W> {
+        match self.out {
+            Out::Csv { mut w, .. } => {
+                w.flush()?;
+                Ok(w)
+            }
+            Out::Parquet {
+                mut w,
+                mut cols,
+                filled,
+                ..
+            } => {
+                if filled > 0 {
+                    write_row_group(&mut w, &mut cols)?;
+                }
+                let mut inner = w.into_inner().map_err(pq)?;
+                inner.flush()?;
+                Ok(inner)
+            }
+        }
     }
 }
 
-/// Rows per block of the CSV writer (the draw indices of a block are computed at once).
-const CSV_BLOCK: usize = 4096;
-
-fn write_csv(plan: &Plan, d: &Draws, w: &mut dyn Write) -> io::Result<()> {
-    let cols = columns(plan, d);
-    let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
-    writeln!(w, "{}", names.join(","))?;
-    let mut line = String::new();
-    for from in (0..d.n).step_by(CSV_BLOCK) {
-        let to = (from + CSV_BLOCK).min(d.n);
-        let idx = draw_indices(&d.skipped, from, to);
-        for r in from..to {
-            use std::fmt::Write as _;
-            line.clear();
-            for (j, (_, c)) in cols.iter().enumerate() {
-                if j > 0 {
-                    line.push(',');
-                }
-                let _ = match c {
-                    Column::Draw => write!(line, "{}", idx[r - from]),
-                    Column::Real(v) => write!(line, "{}", v[r]),
-                    Column::Small(v) => write!(line, "{}", v[r]),
-                };
+/// Write the buffered columns as one row group and empty them.
+fn write_row_group<W: Write + Send>(
+    w: &mut parquet::file::writer::SerializedFileWriter<W>,
+    cols: &mut [Buffer],
+) -> io::Result<()> {
+    use parquet::data_type::{DoubleType, Int32Type, Int64Type};
+    let mut rg = w.next_row_group().map_err(pq)?;
+    for b in cols.iter_mut() {
+        let mut col = rg
+            .next_column()
+            .map_err(pq)?
+            .ok_or_else(|| io::Error::other("Parquet: fewer columns than the schema"))?;
+        match b {
+            Buffer::Int64(v) => {
+                col.typed::<Int64Type>()
+                    .write_batch(v, None, None)
+                    .map_err(pq)?;
+                v.clear();
             }
-            line.push('\n');
-            w.write_all(line.as_bytes())?;
+            Buffer::Double(v) => {
+                col.typed::<DoubleType>()
+                    .write_batch(v, None, None)
+                    .map_err(pq)?;
+                v.clear();
+            }
+            Buffer::Int32(v) => {
+                col.typed::<Int32Type>()
+                    .write_batch(v, None, None)
+                    .map_err(pq)?;
+                v.clear();
+            }
         }
+        col.close().map_err(pq)?;
     }
+    rg.close().map_err(pq)?;
     Ok(())
 }
 
@@ -196,25 +402,22 @@ fn write_sipmath(plan: &Plan, d: &Draws, title: &str, w: &mut dyn Write) -> io::
             if j > 0 { "," } else { "" },
             json_string(name)
         )?;
-        for from in (0..d.n).step_by(CSV_BLOCK) {
-            let to = (from + CSV_BLOCK).min(d.n);
-            let idx = matches!(c, Column::Draw).then(|| draw_indices(&d.skipped, from, to));
-            for r in from..to {
-                if r > 0 {
-                    w.write_all(b",")?;
-                }
-                match c {
-                    Column::Draw => write!(w, "{}", idx.as_ref().expect("indices")[r - from])?,
-                    Column::Small(v) => write!(w, "{}", v[r])?,
-                    Column::Real(v) => {
-                        let x = v[r];
-                        if !x.is_finite() {
-                            return Err(io::Error::other(format!(
-                                "column `{name}` holds a non-finite value ({x}) in kept draw {r}, which JSON cannot hold"
-                            )));
-                        }
-                        serde_json::to_writer(&mut *w, &x).map_err(io::Error::other)?;
+        let mut idx = Indices::from(&d.skipped, 0);
+        for r in 0..d.n {
+            if r > 0 {
+                w.write_all(b",")?;
+            }
+            match c {
+                Column::Draw => write!(w, "{}", idx.next_kept())?,
+                Column::Small(v) => write!(w, "{}", v[r])?,
+                Column::Real(v) => {
+                    let x = v[r];
+                    if !x.is_finite() {
+                        return Err(io::Error::other(format!(
+                            "column `{name}` holds a non-finite value ({x}) in kept draw {r}, which JSON cannot hold"
+                        )));
                     }
+                    serde_json::to_writer(&mut *w, &x).map_err(io::Error::other)?;
                 }
             }
         }
@@ -252,85 +455,6 @@ fn parquet_schema(cols: &[(String, Column<'_>)]) -> io::Result<parquet::schema::
         .with_fields(fields)
         .build()
         .map_err(pq)
-}
-
-fn write_parquet(
-    plan: &Plan,
-    d: &Draws,
-    title: &str,
-    w: &mut (dyn Write + Send),
-) -> io::Result<()> {
-    write_parquet_in(plan, d, title, w, ROW_GROUP)
-}
-
-/// [`write_parquet`] in row groups of `row_group` draws.
-fn write_parquet_in(
-    plan: &Plan,
-    d: &Draws,
-    title: &str,
-    w: &mut (dyn Write + Send),
-    row_group: usize,
-) -> io::Result<()> {
-    use parquet::data_type::{DoubleType, Int32Type, Int64Type};
-    use parquet::file::metadata::KeyValue;
-    use parquet::file::properties::WriterProperties;
-    use parquet::file::writer::SerializedFileWriter;
-    let cols = columns(plan, d);
-    let schema = Arc::new(parquet_schema(&cols)?);
-    // Doubles drawn at random do not repeat: no dictionary for them; the small counts have a
-    // handful of values and keep it.
-    let mut props = WriterProperties::builder()
-        .set_dictionary_enabled(false)
-        .set_max_row_group_row_count(Some(row_group))
-        .set_created_by(format!("npvrisk {}", env!("CARGO_PKG_VERSION")))
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            "npvrisk.run".to_string(),
-            title.to_string(),
-        )]));
-    for (name, c) in &cols {
-        if matches!(c, Column::Small(_)) {
-            props = props.set_column_dictionary_enabled(name.as_str().into(), true);
-        }
-    }
-    let mut writer = SerializedFileWriter::new(w, schema, Arc::new(props.build())).map_err(pq)?;
-    let mut small: Vec<i32> = Vec::with_capacity(row_group);
-    for from in (0..d.n).step_by(row_group) {
-        let to = (from + row_group).min(d.n);
-        let mut rg = writer.next_row_group().map_err(pq)?;
-        for (_, c) in &cols {
-            let mut col = rg
-                .next_column()
-                .map_err(pq)?
-                .ok_or_else(|| io::Error::other("Parquet: fewer columns than the schema"))?;
-            match c {
-                Column::Draw => {
-                    let idx: Vec<i64> = draw_indices(&d.skipped, from, to)
-                        .into_iter()
-                        .map(|i| i as i64)
-                        .collect();
-                    col.typed::<Int64Type>()
-                        .write_batch(&idx, None, None)
-                        .map_err(pq)?;
-                }
-                Column::Real(v) => {
-                    col.typed::<DoubleType>()
-                        .write_batch(&v[from..to], None, None)
-                        .map_err(pq)?;
-                }
-                Column::Small(v) => {
-                    small.clear();
-                    small.extend(v[from..to].iter().map(|&x| i32::from(x)));
-                    col.typed::<Int32Type>()
-                        .write_batch(&small, None, None)
-                        .map_err(pq)?;
-                }
-            }
-            col.close().map_err(pq)?;
-        }
-        rg.close().map_err(pq)?;
-    }
-    writer.close().map_err(pq)?;
-    Ok(())
 }
 
 /// A Parquet file of kept draws read back: the column names, the rows of each row group, and
@@ -421,22 +545,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn draw_indices_leave_out_the_skipped_draws() {
-        // Draws 0..10 with 0, 3, 4 and 9 skipped: kept 1, 2, 5, 6, 7, 8.
+    fn indices_leave_out_the_skipped_draws() {
+        let take = |skipped: &[u64], start: u64, n: usize| {
+            let mut i = Indices::from(skipped, start);
+            (0..n).map(|_| i.next_kept()).collect::<Vec<u64>>()
+        };
+        // Draws 0..12 with 0, 3, 4 and 9 skipped: kept 1, 2, 5, 6, 7, 8, 10, 11.
         let skipped = [0, 3, 4, 9];
-        assert_eq!(draw_indices(&skipped, 0, 6), vec![1, 2, 5, 6, 7, 8]);
-        for from in 0..6 {
-            for to in from..=6 {
-                assert_eq!(
-                    draw_indices(&skipped, from, to),
-                    draw_indices(&skipped, 0, 6)[from..to].to_vec(),
-                    "{from}..{to}"
-                );
-            }
+        assert_eq!(take(&skipped, 0, 8), vec![1, 2, 5, 6, 7, 8, 10, 11]);
+        assert_eq!(take(&skipped, 3, 3), vec![5, 6, 7]);
+        assert_eq!(take(&[], 3, 3), vec![3, 4, 5]);
+        // From every start, by brute force.
+        for start in 0..12 {
+            let want: Vec<u64> = (start..)
+                .filter(|i| !skipped.contains(i))
+                .take(6)
+                .collect();
+            assert_eq!(take(&skipped, start, 6), want, "from {start}");
         }
-        assert_eq!(draw_indices(&[], 3, 6), vec![3, 4, 5]);
-        // Skipped draws after the kept ones change nothing.
-        assert_eq!(draw_indices(&[7, 8], 0, 3), vec![0, 1, 2]);
     }
 
     /// The default model's plan, its draws with a few draws marked skipped (so that the draw
@@ -533,7 +659,9 @@ mod tests {
         let path =
             std::env::temp_dir().join(format!("npvrisk-draws-{}.parquet", std::process::id()));
         let mut f = std::fs::File::create(&path).unwrap();
-        write_parquet_in(&plan, &d, "a run", &mut f, 1000).unwrap();
+        let mut sink = Sink::parquet(&plan, "a run", &mut f, 1000).unwrap();
+        sink.push(&d, 0..d.n, 0).unwrap();
+        sink.finish().unwrap();
         drop(f);
         let ParquetColumns {
             names,
@@ -553,6 +681,29 @@ mod tests {
                     header[j]
                 );
             }
+        }
+    }
+
+    #[test]
+    fn draws_pushed_in_pieces_write_the_same_file_as_at_once() {
+        let (plan, d, _, rows) = sample();
+        for format in [DrawsFormat::Csv, DrawsFormat::Parquet] {
+            let mut whole = Vec::new();
+            write(format, &plan, &d, "t", &mut whole).unwrap();
+            let mut pieces = Vec::new();
+            let mut sink = Sink::new(format, &plan, "t", &mut pieces).unwrap();
+            let mut r = 0;
+            for len in [1, 6, 993, 0, 1500] {
+                let to = (r + len).min(d.n);
+                // Each piece starts at its first row's draw index (from the CSV of the whole).
+                let start = rows.get(r).map_or(0, |row| cell(&row[0]) as u64);
+                sink.push(&d, r..to, start).unwrap();
+                r = to;
+            }
+            sink.push(&d, r..d.n, cell(&rows[r][0]) as u64).unwrap();
+            assert_eq!(sink.rows, d.n as u64);
+            sink.finish().unwrap();
+            assert!(whole == pieces, "{format:?}: the pieces differ from the whole");
         }
     }
 

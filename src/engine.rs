@@ -89,6 +89,8 @@ pub enum RunError {
     },
     /// Bad options (e.g. zero draws).
     Options(String),
+    /// The kept draws could not be written (a full disk, say): the message names the file.
+    Output(String),
 }
 
 impl std::fmt::Display for RunError {
@@ -110,7 +112,7 @@ impl std::fmt::Display for RunError {
                     "\nhint: check the distributions of these inputs, or pass --skip-nonfinite to count and skip such draws"
                 )
             }
-            RunError::Options(m) => write!(f, "{m}"),
+            RunError::Options(m) | RunError::Output(m) => write!(f, "{m}"),
         }
     }
 }

@@ -83,6 +83,19 @@ fn json_with_timing(mut v: serde_json::Value, s: &Summary, secs: f64) -> String 
     t
 }
 
+/// The kept draws of a run, for its output folder.
+pub enum Kept<'a> {
+    /// Draws in memory, written in their format with the summary.
+    Memory(&'a Plan, &'a Draws, DrawsFormat),
+    /// A draws file written to its temporary in the folder while the run went.
+    Staged(crate::output::Staged),
+}
+
+/// How the kept draws name their run (in the SIPmath library and the Parquet metadata).
+pub fn draws_title(m: &crate::summary::Metadata) -> String {
+    format!("{}, seed {}, {} draws", m.model.file, m.seed, m.draws)
+}
+
 /// Write a run's summary into `out` (when given) as one set replacing the previous run there:
 /// `summary.json`, `summary.csv`, the kept draws in their format (streamed into the folder, see
 /// [`crate::draws_out`]) and, for `Format::Xlsx`, the workbook `summary.xlsx`. Returns what to
@@ -92,7 +105,7 @@ pub fn summary(
     secs: f64,
     format: Format,
     out: Option<&Path>,
-    keep: Option<(&Plan, &Draws, DrawsFormat)>,
+    keep: Option<Kept<'_>>,
 ) -> Result<String, Error> {
     check(format, out)?;
     let json = summary_json(s, secs);
@@ -105,18 +118,17 @@ pub fn summary(
             let book = crate::xlsx::workbook(s, None).map_err(Error::Internal)?;
             files.push(("summary.xlsx".to_string(), book));
         }
-        let m = &s.metadata;
-        let title = format!("{}, seed {}, {} draws", m.model.file, m.seed, m.draws);
-        let streamed: Vec<crate::output::Streamed> = keep
-            .map(|(plan, d, f)| -> crate::output::Streamed {
-                let write = move |w: &mut (dyn std::io::Write + Send)| {
-                    crate::draws_out::write(f, plan, d, &title, w)
-                };
-                (f.file_name().to_string(), Box::new(write))
-            })
-            .into_iter()
-            .collect();
-        crate::output::publish_with(dir, &files, streamed)?;
+        let staged = match keep {
+            None => Vec::new(),
+            Some(Kept::Staged(f)) => vec![f],
+            Some(Kept::Memory(plan, d, f)) => {
+                let mut w = crate::output::Staging::create(dir, f.file_name())?;
+                crate::draws_out::write(f, plan, d, &draws_title(&s.metadata), &mut w)
+                    .map_err(|e| w.error(&e))?;
+                vec![w.finish()?]
+            }
+        };
+        crate::output::publish_with(dir, &files, staged)?;
     }
     Ok(match format {
         Format::Table => text::summary_table(s),

@@ -180,20 +180,9 @@ pub fn publish(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
     publish_with(dir, files, Vec::new())
 }
 
-/// Writes the content of a file to its temporary, e.g. the draws of a run, so that a large file
-/// goes to disk as it is produced instead of being built in memory first.
-pub type Streamed<'a> = (String, StreamFn<'a>);
-
-/// The function that writes a [`Streamed`] file's content.
-pub type StreamFn<'a> = Box<dyn FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()> + 'a>;
-
-/// [`publish`] with, besides `files`, files whose content is `streamed` to their temporaries
-/// (through a buffer, hashed on the way for the manifest) rather than held in memory.
-pub fn publish_with(
-    dir: &Path,
-    files: &[(String, Vec<u8>)],
-    streamed: Vec<Streamed<'_>>,
-) -> Result<(), Error> {
+/// [`publish`] with, besides `files`, files already written to their temporaries as they were
+/// produced ([`Staging`]) rather than held in memory.
+pub fn publish_with(dir: &Path, files: &[(String, Vec<u8>)], staged: Vec<Staged>) -> Result<(), Error> {
     lock_folder(dir)?;
     let old = read_manifest(dir);
     // Folders that hold, or held, files of ours: their killed runs' temporaries go.
@@ -203,7 +192,7 @@ pub fn publish_with(
         .iter()
         .map(|f| f.file.as_str())
         .chain(files.iter().map(|(n, _)| n.as_str()))
-        .chain(streamed.iter().map(|(n, _)| n.as_str()));
+        .chain(staged.iter().map(|f| f.name.as_str()));
     for name in names {
         if let Some(p) = Path::new(name).parent() {
             folders.insert(dir.join(p));
@@ -219,14 +208,21 @@ pub fn publish_with(
             let _ = fs::remove_file(t);
         }
     };
-    for (name, write) in streamed {
-        match write_streamed(dir, &name, write) {
-            Ok((tmp, bytes, sha)) => written.push((name, tmp, bytes, sha)),
-            Err(e) => {
-                cleanup(&written);
-                return Err(e);
-            }
+    for f in &staged {
+        if f.dir != dir {
+            cleanup(&written);
+            return Err(Error::Internal(format!(
+                "`{}` was staged in `{}`, not in `{}`",
+                f.name,
+                f.dir.display(),
+                dir.display()
+            )));
         }
+    }
+    // The staged files' temporaries are now the set's: removed with the others on failure.
+    for mut f in staged {
+        let tmp = std::mem::take(&mut f.tmp);
+        written.push((std::mem::take(&mut f.name), tmp, f.bytes, std::mem::take(&mut f.sha256)));
     }
     let temps = match write_temporaries(dir, files) {
         Ok(t) => t,
@@ -332,41 +328,113 @@ fn temporary_for(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), Error> {
     Ok((dest, tmp))
 }
 
-/// Stream a file of [`publish_with`] to its temporary: the temporary, its size and SHA-256.
-fn write_streamed(
-    dir: &Path,
-    name: &str,
-    write: StreamFn<'_>,
-) -> Result<(PathBuf, u64, String), Error> {
-    use sha2::Digest;
-    let (dest, tmp) = temporary_for(dir, name)?;
-    let r = (|| {
-        let f = fs::File::create(&tmp)?;
-        let mut w = Hashing {
-            inner: std::io::BufWriter::with_capacity(1 << 20, f),
-            sha: sha2::Sha256::new(),
-            bytes: 0,
-        };
-        write(&mut w)?;
-        w.flush()?;
-        let f = w.inner.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        let sha: String = w
-            .sha
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok::<_, std::io::Error>((w.bytes, sha))
-    })();
-    match r {
-        Ok((bytes, sha)) => Ok((tmp, bytes, sha)),
-        Err(e) => {
+/// A file of an output folder written to its temporary as it is produced (through a buffer,
+/// hashed on the way for the manifest), e.g. the draws of a run: [`Staging::finish`] gives the
+/// [`Staged`] file that [`publish_with`] renames into place with the rest of the run, or
+/// [`Staged::commit`] alone. Dropped unfinished, its temporary is removed.
+pub struct Staging {
+    dir: PathBuf,
+    name: String,
+    dest: PathBuf,
+    tmp: PathBuf,
+    w: Option<Hashing<std::io::BufWriter<fs::File>>>,
+}
+
+/// A file of an output folder whose content is in its temporary; dropped before it is published
+/// or committed, its temporary is removed.
+#[derive(Debug)]
+pub struct Staged {
+    dir: PathBuf,
+    name: String,
+    tmp: PathBuf,
+    bytes: u64,
+    sha256: String,
+}
+
+impl Staging {
+    /// Start the file `name` of the folder `dir` (at most one level of subfolder): the folder is
+    /// locked for this process (see [`lock_folder`]) and the temporary created.
+    pub fn create(dir: &Path, name: &str) -> Result<Staging, Error> {
+        use sha2::Digest;
+        lock_folder(dir)?;
+        let (dest, tmp) = temporary_for(dir, name)?;
+        let f = fs::File::create(&tmp)
+            .map_err(|e| Error::Input(format!("cannot write `{}`: {e}", dest.display())))?;
+        Ok(Staging {
+            dir: dir.to_path_buf(),
+            name: name.to_string(),
+            dest,
+            tmp,
+            w: Some(Hashing {
+                inner: std::io::BufWriter::with_capacity(1 << 20, f),
+                sha: sha2::Sha256::new(),
+                bytes: 0,
+            }),
+        })
+    }
+
+    /// The error of a failed write to this file, naming it.
+    pub fn error(&self, e: &dyn std::fmt::Display) -> Error {
+        Error::Input(format!("cannot write `{}`: {e}", self.dest.display()))
+    }
+
+    /// Flush the content to disk: the file, ready to publish.
+    pub fn finish(mut self) -> Result<Staged, Error> {
+        use sha2::Digest;
+        let w = self.w.take().expect("a staging file is finished once");
+        let r = (|| {
+            let Hashing { inner, sha, bytes } = w;
+            let f = inner.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            let sha: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            Ok::<_, std::io::Error>((bytes, sha))
+        })();
+        let (bytes, sha256) = r.map_err(|e| self.error(&e))?;
+        Ok(Staged {
+            dir: std::mem::take(&mut self.dir),
+            name: std::mem::take(&mut self.name),
+            tmp: std::mem::take(&mut self.tmp),
+            bytes,
+            sha256,
+        })
+    }
+}
+
+impl Write for Staging {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.w.as_mut().expect("not finished").write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.as_mut().expect("not finished").flush()
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            self.w = None;
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl Staged {
+    /// Rename the file into place on its own (not as part of a published set); an existing file
+    /// of that name is replaced.
+    pub fn commit(mut self) -> Result<(), Error> {
+        let tmp = std::mem::take(&mut self.tmp);
+        let dest = self.dir.join(&self.name);
+        fs::rename(&tmp, &dest).map_err(|e| {
             let _ = fs::remove_file(&tmp);
-            Err(Error::Input(format!(
-                "cannot write `{}`: {e}",
-                dest.display()
-            )))
+            Error::Input(format!("cannot write `{}`: {e}", dest.display()))
+        })
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.tmp);
         }
     }
 }

@@ -944,6 +944,40 @@ impl Source for Regenerate<'_> {
     }
 }
 
+/// Where a run keeps its draws as pass 1 produces them, in draw order (a file of the kept draws,
+/// say: see [`crate::draws_out::Sink`]).
+pub trait DrawSink: Send {
+    /// Take rows `rows` of `d`: the kept draws of consecutive blocks, the first of which starts at
+    /// draw index `start`. A failure is described for the user (naming the file).
+    fn put(&mut self, d: &Draws, rows: Range<usize>, start: u64) -> Result<(), String>;
+}
+
+/// A source whose chunks also go to a [`DrawSink`], in order, before the pass sees them.
+pub struct Keeping<'a, 's> {
+    pub inner: &'a dyn Source,
+    pub sink: std::sync::Mutex<&'a mut (dyn DrawSink + 's)>,
+    /// The run's block size (its draws per block).
+    pub block: u64,
+}
+
+impl Source for Keeping<'_, '_> {
+    fn chunks(
+        &self,
+        first: u64,
+        end: u64,
+        f: &mut dyn FnMut(&Chunk) -> Result<(), RunError>,
+    ) -> Result<(), RunError> {
+        self.inner.chunks(first, end, &mut |ch| {
+            self.sink
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .put(ch.d, ch.rows(), ch.first_block * self.block)
+                .map_err(RunError::Output)?;
+            f(ch)
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The whole computation.
 
@@ -1496,6 +1530,23 @@ pub fn summarise_draws(
     Ok(r.0)
 }
 
+/// Call `f` with `inner`, or with `inner` passing its chunks to `keep` first when there is one.
+fn keeping<T>(
+    inner: &dyn Source,
+    block: u64,
+    keep: &mut Option<&mut dyn DrawSink>,
+    f: &mut dyn FnMut(&dyn Source) -> Result<T, RunError>,
+) -> Result<T, RunError> {
+    match keep {
+        Some(sink) => f(&Keeping {
+            inner,
+            sink: std::sync::Mutex::new(&mut **sink),
+            block,
+        }),
+        None => f(inner),
+    }
+}
+
 /// Run and summarise `opts.draws` draws without keeping them: pass 1 and each further pass
 /// regenerate the draws chunk by chunk. Returns the summary and the number of passes.
 #[allow(clippy::too_many_arguments)]
@@ -1507,6 +1558,7 @@ pub fn run_streamed(
     extra: &ReviewPoints,
     cfg: &StreamConfig,
     progress: &(dyn Fn(u64) + Sync),
+    mut keep: Option<&mut dyn DrawSink>,
 ) -> Result<(Summary, u32), StreamError> {
     let blocks = Plan::block_count(opts)?;
     let src = Regenerate {
@@ -1525,7 +1577,10 @@ pub fn run_streamed(
         block: size,
         draws: opts.draws,
     };
-    let mut first = setup.first_pass(plan, &in_memory, 0, pilot_blocks)?;
+    // Pass 1 goes through the sink of the kept draws, if any: the pilot's blocks, then the rest.
+    let mut first = keeping(&in_memory, size, &mut keep, &mut |s| {
+        setup.first_pass(plan, s, 0, pilot_blocks)
+    })?;
     // Only the pilot's inputs are read again (the achieved correlations).
     let p = &mut setup.pilot;
     for c in p.outcomes.iter_mut() {
@@ -1535,7 +1590,9 @@ pub fn run_streamed(
         *c = Vec::new();
     }
     if pilot_blocks < blocks {
-        first.merge(setup.first_pass(plan, &src, pilot_blocks, blocks)?);
+        first.merge(keeping(&src, size, &mut keep, &mut |s| {
+            setup.first_pass(plan, s, pilot_blocks, blocks)
+        })?);
     }
     Passes::new(plan, &setup, first, blocks, meta, o, extra, cfg)?
         .run(&mut |g| Ok(pass(plan, &src, g, 0, blocks)?))

@@ -12,7 +12,8 @@ use crate::embedded::{EY2013_DISTS, EY2013_DISTS_FILE, EY2013_MODEL, EY2013_MODE
 use crate::embedded::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE};
 use crate::engine::{Plan, RunOptions};
 pub use crate::error::Error;
-use crate::export::{self, Format};
+use crate::draws_out::DrawsFormat;
+use crate::export::{self, Format, Kept};
 use crate::output::write_atomic;
 use crate::published::parse_published;
 use crate::sampler::SamplerKind;
@@ -142,11 +143,11 @@ fn check_options(a: &RunSpec) -> Result<(), Failure> {
             "`--format xlsx` with `--shard`: a shard writes a shard file, not a summary; give the format to `npvrisk merge`".into(),
         );
     }
-    if a.keep_draws && a.stream {
-        return bad("`--keep-draws` writes every draw, `--stream` keeps none: choose one".into());
+    if a.keep_draws && a.stream && a.draws_format == Some(DrawsFormat::Sipmath) {
+        return bad(SIPMATH_IN_MEMORY.into());
     }
-    if a.draws_format.is_some() && !a.keep_draws {
-        return bad("`--draws-format` is the format of the kept draws: give `--keep-draws`".into());
+    if a.keep_draws && a.mpi {
+        return bad("`--keep-draws` with `--mpi`: the ranks do not write draws; run the blocks as shards (`--shard K/N --keep-draws`) and join their draws with `npvrisk merge --keep-draws`".into());
     }
     if a.keep_draws && a.out.is_none() {
         return bad("`--keep-draws` needs `--out DIR` to write the draws to".into());
@@ -214,7 +215,7 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     let mut engine_secs;
     let mut draws_n = a.draws;
     let per_draw = plan_bytes_per_draw(&plan) as u64;
-    let (summary, draws, passes) = loop {
+    let (summary, draws, staged, passes) = loop {
         let opts = RunOptions {
             draws: draws_n,
             ..run_options(a)
@@ -223,8 +224,17 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         // blocks (the same bits as summarising draws held in memory).
         let stream = !a.keep_draws || streams(a, draws_n, per_draw)?;
         let meta = metadata_for(&plan, (&model_name, &model_src), &meta_files, &opts);
-        let (s, draws, passes) = if stream {
+        let (s, draws, staged, passes) = if stream {
             let bar = Progress::new(draws_n);
+            let mut kept = match (&a.out, a.keep_draws) {
+                (Some(dir), true) => Some(KeptFile::create(
+                    &plan,
+                    dir,
+                    a.draws_format.unwrap_or_default(),
+                    &export::draws_title(&meta),
+                )?),
+                _ => None,
+            };
             let (s, passes) = pool
                 .install(|| {
                     crate::stream::run_streamed(
@@ -235,12 +245,13 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
                         &review_points(embedded),
                         &StreamConfig::single_process(),
                         &|k| bar.inc(k),
+                        kept.as_mut().map(|k| k as &mut dyn crate::stream::DrawSink),
                     )
                 })
                 .map_err(stream_failure)?;
             bar.finish();
             engine_secs = started.elapsed().as_secs_f64();
-            (s, None, passes)
+            (s, None, kept.map(KeptFile::finish).transpose()?, passes)
         } else {
             let bar = Progress::new(draws_n);
             let draws = pool
@@ -260,7 +271,7 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
                     embedded,
                 )
             })?;
-            (s, Some(draws), 1)
+            (s, Some(draws), None, 1)
         };
         let worst = a.precision.map_or(0.0, |x| x.worst_ratio(&s));
         match a.precision {
@@ -274,9 +285,9 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
                 eprintln!(
                     "warning: stopped at --max-draws {draws_n}: a percentile's standard error is still {worst:.2} times the --precision {x}"
                 );
-                break (s, draws, passes);
+                break (s, draws, staged, passes);
             }
-            _ => break (s, draws, passes),
+            _ => break (s, draws, staged, passes),
         }
     };
     let secs = started.elapsed().as_secs_f64();
@@ -302,10 +313,15 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         secs,
         a.format,
         a.out.as_deref(),
-        draws
-            .as_ref()
-            .filter(|_| a.keep_draws)
-            .map(|d| (&plan, d, a.draws_format.unwrap_or_default())),
+        match (staged, &draws) {
+            (Some(f), _) => Some(Kept::Staged(f)),
+            (None, Some(d)) if a.keep_draws => Some(Kept::Memory(
+                &plan,
+                d,
+                a.draws_format.unwrap_or_default(),
+            )),
+            _ => None,
+        },
     )?;
     if let Some(dir) = &a.out {
         crate::note!("wrote {}", dir.display());
@@ -1549,9 +1565,9 @@ fn streams(a: &RunSpec, draws: u64, per_draw: u64) -> Result<bool, Failure> {
     if !a.stream && need <= IN_MEMORY_LIMIT {
         return Ok(false);
     }
-    if a.keep_draws {
+    if a.keep_draws && a.draws_format == Some(DrawsFormat::Sipmath) {
         return Err(Failure::Input(format!(
-            "`--keep-draws` with {draws} draws: they need {gb:.1} GB in memory and more on disk; keep fewer draws"
+            "{SIPMATH_IN_MEMORY}; {draws} draws need {gb:.1} GB in memory"
         )));
     }
     if !a.stream {
@@ -1560,6 +1576,48 @@ fn streams(a: &RunSpec, draws: u64, per_draw: u64) -> Result<bool, Failure> {
         );
     }
     Ok(true)
+}
+
+/// Why SIPmath draws cannot be kept by a streamed run.
+const SIPMATH_IN_MEMORY: &str = "`--draws-format sipmath` holds each column whole, so it is written from draws in memory, and a streamed run keeps none there: keep the draws as parquet or csv (written as the run goes), or run fewer draws in memory";
+
+/// The kept draws of a streamed run, written as pass 1 produces them to their file's temporary in
+/// the output folder, and published with the summary.
+struct KeptFile<'a> {
+    sink: crate::draws_out::Sink<'a, crate::output::Staging>,
+    path: std::path::PathBuf,
+}
+
+impl<'a> KeptFile<'a> {
+    fn create(
+        plan: &'a Plan,
+        dir: &Path,
+        format: DrawsFormat,
+        title: &str,
+    ) -> Result<KeptFile<'a>, Error> {
+        let name = format.file_name();
+        let w = crate::output::Staging::create(dir, name)?;
+        let path = dir.join(name);
+        let sink = crate::draws_out::Sink::new(format, plan, title, w)
+            .map_err(|e| Error::Input(format!("cannot write `{}`: {e}", path.display())))?;
+        Ok(KeptFile { sink, path })
+    }
+
+    fn finish(self) -> Result<crate::output::Staged, Error> {
+        let w = self
+            .sink
+            .finish()
+            .map_err(|e| Error::Input(format!("cannot write `{}`: {e}", self.path.display())))?;
+        w.finish()
+    }
+}
+
+impl crate::stream::DrawSink for KeptFile<'_> {
+    fn put(&mut self, d: &crate::engine::Draws, rows: std::ops::Range<usize>, start: u64) -> Result<(), String> {
+        self.sink
+            .push(d, rows, start)
+            .map_err(|e| format!("cannot write `{}`: {e}", self.path.display()))
+    }
 }
 
 /// `content` of the identity of a streamed checkpointed run.
@@ -1672,7 +1730,7 @@ fn finish_checkpointed(
     keep: Option<(&Plan, &crate::engine::Draws)>,
     secs: f64,
 ) -> Result<String, Error> {
-    let keep = keep.map(|(p, d)| (p, d, a.draws_format.unwrap_or_default()));
+    let keep = keep.map(|(p, d)| Kept::Memory(p, d, a.draws_format.unwrap_or_default()));
     export::summary(summary, secs, a.format, a.out.as_deref(), keep)
 }
 
