@@ -42,6 +42,15 @@ impl DrawsFormat {
     /// The names `--draws-format` takes.
     pub const NAMES: [&'static str; 3] = ["csv", "sipmath", "parquet"];
 
+    /// The name `--draws-format` takes for this format.
+    pub fn name(self) -> &'static str {
+        match self {
+            DrawsFormat::Csv => "csv",
+            DrawsFormat::Sipmath => "sipmath",
+            DrawsFormat::Parquet => "parquet",
+        }
+    }
+
     /// The file the draws are written to in the output folder.
     pub fn file_name(self) -> &'static str {
         match self {
@@ -209,28 +218,12 @@ impl<'a, W: Write + Send> Sink<'a, W> {
 
     /// A Parquet sink writing row groups of `row_group` draws.
     fn parquet(plan: &'a Plan, title: &str, w: W, row_group: usize) -> io::Result<Self> {
-        use parquet::file::metadata::KeyValue;
-        use parquet::file::properties::WriterProperties;
         use parquet::file::writer::SerializedFileWriter;
         let empty = plan.empty_draws();
         let cols = columns(plan, &empty);
         let schema = Arc::new(parquet_schema(&cols)?);
-        // Doubles drawn at random do not repeat: no dictionary for them; the small counts have a
-        // handful of values and keep it.
-        let mut props = WriterProperties::builder()
-            .set_dictionary_enabled(false)
-            .set_max_row_group_row_count(Some(row_group))
-            .set_created_by(format!("npvrisk {}", env!("CARGO_PKG_VERSION")))
-            .set_key_value_metadata(Some(vec![KeyValue::new(
-                TITLE_KEY.to_string(),
-                title.to_string(),
-            )]));
-        for (name, c) in &cols {
-            if matches!(c, Column::Small(_)) {
-                props = props.set_column_dictionary_enabled(name.as_str().into(), true);
-            }
-        }
-        let writer = SerializedFileWriter::new(w, schema, Arc::new(props.build())).map_err(pq)?;
+        let props = writer_properties(&cols, title, row_group);
+        let writer = SerializedFileWriter::new(w, schema, Arc::new(props)).map_err(pq)?;
         let buffers = cols
             .iter()
             .map(|(_, c)| match c {
@@ -291,7 +284,9 @@ impl<'a, W: Write + Send> Sink<'a, W> {
                             (Column::Draw, Buffer::Int64(b)) => {
                                 b.extend((from..to).map(|_| idx.next_kept() as i64))
                             }
-                            (Column::Real(v), Buffer::Double(b)) => b.extend_from_slice(&v[from..to]),
+                            (Column::Real(v), Buffer::Double(b)) => {
+                                b.extend_from_slice(&v[from..to])
+                            }
                             (Column::Small(v), Buffer::Int32(b)) => {
                                 b.extend(v[from..to].iter().map(|&x| i32::from(x)))
                             }
@@ -332,6 +327,125 @@ impl<'a, W: Write + Send> Sink<'a, W> {
                 Ok(inner)
             }
         }
+    }
+}
+
+/// The properties of a Parquet file of kept draws with columns `cols`, named `title`.
+fn writer_properties(
+    cols: &[(String, Column<'_>)],
+    title: &str,
+    row_group: usize,
+) -> parquet::file::properties::WriterProperties {
+    use parquet::file::metadata::KeyValue;
+    use parquet::file::properties::WriterProperties;
+    // Doubles drawn at random do not repeat: no dictionary for them; the small counts have a
+    // handful of values and keep it.
+    let mut props = WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_max_row_group_row_count(Some(row_group))
+        .set_created_by(format!("npvrisk {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            TITLE_KEY.to_string(),
+            title.to_string(),
+        )]));
+    for (name, c) in cols {
+        if matches!(c, Column::Small(_)) {
+            props = props.set_column_dictionary_enabled(name.as_str().into(), true);
+        }
+    }
+    props.build()
+}
+
+/// Join files of kept draws of one run, each holding the draws of consecutive blocks, given in
+/// block order, into one file of `format` written to `w`, named `title`: a CSV's rows are copied
+/// after one header, a Parquet file's row groups are copied as they are encoded (not decoded),
+/// so memory stays bounded whatever their size. Every file must have the columns of `plan`'s
+/// draws. Returns the rows written and the writer; an error names the file.
+pub fn concat<W: Write + Send>(
+    format: DrawsFormat,
+    plan: &Plan,
+    title: &str,
+    parts: &[std::path::PathBuf],
+    mut w: W,
+) -> Result<(u64, W), String> {
+    let empty = plan.empty_draws();
+    let cols = columns(plan, &empty);
+    let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+    let mut rows = 0u64;
+    match format {
+        DrawsFormat::Csv => {
+            use std::io::BufRead;
+            let header = format!("{}\n", names.join(","));
+            w.write_all(header.as_bytes()).map_err(|e| e.to_string())?;
+            for p in parts {
+                let bad = |e: &dyn std::fmt::Display| format!("`{}`: {e}", p.display());
+                let f = std::fs::File::open(p).map_err(|e| bad(&e))?;
+                let mut r = io::BufReader::with_capacity(1 << 20, f);
+                let mut line = Vec::new();
+                r.read_until(b'\n', &mut line).map_err(|e| bad(&e))?;
+                if line != header.as_bytes() {
+                    return Err(bad(&"its columns are not those of this run's draws"));
+                }
+                loop {
+                    line.clear();
+                    if r.read_until(b'\n', &mut line).map_err(|e| bad(&e))? == 0 {
+                        break;
+                    }
+                    if line.last() != Some(&b'\n') {
+                        return Err(bad(&"its last row is cut short"));
+                    }
+                    rows += 1;
+                    w.write_all(&line).map_err(|e| e.to_string())?;
+                }
+            }
+            w.flush().map_err(|e| e.to_string())?;
+            Ok((rows, w))
+        }
+        DrawsFormat::Parquet => {
+            use parquet::column::writer::ColumnCloseResult;
+            use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+            use parquet::file::writer::SerializedFileWriter;
+            let schema = Arc::new(parquet_schema(&cols).map_err(|e| e.to_string())?);
+            let props = Arc::new(writer_properties(&cols, title, ROW_GROUP));
+            let mut out = SerializedFileWriter::new(w, schema.clone(), props)
+                .map_err(|e| pq(e).to_string())?;
+            for p in parts {
+                let bad = |e: &dyn std::fmt::Display| format!("`{}`: {e}", p.display());
+                let f = std::fs::File::open(p).map_err(|e| bad(&e))?;
+                let meta = ParquetMetaDataReader::new()
+                    .with_page_index_policy(PageIndexPolicy::Optional)
+                    .parse_and_finish(&f)
+                    .map_err(|e| bad(&e))?;
+                if meta.file_metadata().schema() != schema.as_ref() {
+                    return Err(bad(&"its columns are not those of this run's draws"));
+                }
+                let index = meta.page_index();
+                for (g, rg) in meta.row_groups().iter().enumerate() {
+                    let mut rg_out = out.next_row_group().map_err(|e| bad(&e))?;
+                    for (c, column) in rg.columns().iter().enumerate() {
+                        rg_out
+                            .append_column(
+                                &f,
+                                ColumnCloseResult {
+                                    bytes_written: column.compressed_size() as u64,
+                                    rows_written: rg.num_rows() as u64,
+                                    metadata: column.clone(),
+                                    bloom_filter: None,
+                                    column_index: index.and_then(|i| i.column_index(g, c)).cloned(),
+                                    offset_index: index.and_then(|i| i.offset_index(g, c)).cloned(),
+                                },
+                            )
+                            .map_err(|e| bad(&e))?;
+                    }
+                    rg_out.close().map_err(|e| bad(&e))?;
+                    rows += rg.num_rows() as u64;
+                }
+            }
+            let mut w = out.into_inner().map_err(|e| pq(e).to_string())?;
+            w.flush().map_err(|e| e.to_string())?;
+            Ok((rows, w))
+        }
+        DrawsFormat::Sipmath => Err("a SIPmath library is written from draws in memory".into()),
     }
 }
 
@@ -557,10 +671,7 @@ mod tests {
         assert_eq!(take(&[], 3, 3), vec![3, 4, 5]);
         // From every start, by brute force.
         for start in 0..12 {
-            let want: Vec<u64> = (start..)
-                .filter(|i| !skipped.contains(i))
-                .take(6)
-                .collect();
+            let want: Vec<u64> = (start..).filter(|i| !skipped.contains(i)).take(6).collect();
             assert_eq!(take(&skipped, start, 6), want, "from {start}");
         }
     }
@@ -693,7 +804,7 @@ mod tests {
             let mut pieces = Vec::new();
             let mut sink = Sink::new(format, &plan, "t", &mut pieces).unwrap();
             let mut r = 0;
-            for len in [1, 6, 993, 0, 1500] {
+            for len in [1, 6, 993, 0, 1000] {
                 let to = (r + len).min(d.n);
                 // Each piece starts at its first row's draw index (from the CSV of the whole).
                 let start = rows.get(r).map_or(0, |row| cell(&row[0]) as u64);
@@ -703,8 +814,69 @@ mod tests {
             sink.push(&d, r..d.n, cell(&rows[r][0]) as u64).unwrap();
             assert_eq!(sink.rows, d.n as u64);
             sink.finish().unwrap();
-            assert!(whole == pieces, "{format:?}: the pieces differ from the whole");
+            assert!(
+                whole == pieces,
+                "{format:?}: the pieces differ from the whole"
+            );
         }
+    }
+
+    #[test]
+    fn files_of_consecutive_blocks_join_into_the_whole() {
+        let (plan, d, _, rows) = sample();
+        let dir = std::env::temp_dir().join(format!("npvrisk-concat-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for format in [DrawsFormat::Csv, DrawsFormat::Parquet] {
+            let mut whole = Vec::new();
+            write(format, &plan, &d, "t", &mut whole).unwrap();
+            // Three parts, the middle one empty.
+            let mut parts = Vec::new();
+            for (i, (from, to)) in [(0, 1200), (1200, 1200), (1200, d.n)]
+                .into_iter()
+                .enumerate()
+            {
+                let path = dir.join(format!("part{i}.{}", format.name()));
+                let f = std::fs::File::create(&path).unwrap();
+                let mut sink = match format {
+                    DrawsFormat::Csv => Sink::csv(&plan, f),
+                    _ => Sink::parquet(&plan, "t", f, 500),
+                }
+                .unwrap();
+                let start = rows.get(from).map_or(0, |r| cell(&r[0]) as u64);
+                sink.push(&d, from..to, start).unwrap();
+                sink.finish().unwrap();
+                parts.push(path);
+            }
+            let (n, joined) = concat(format, &plan, "t", &parts, Vec::new()).unwrap();
+            assert_eq!(n, d.n as u64);
+            match format {
+                DrawsFormat::Csv => assert!(joined == whole, "CSV parts differ from the whole"),
+                _ => {
+                    let path = dir.join("joined.parquet");
+                    std::fs::write(&path, &joined).unwrap();
+                    let j = read_parquet(&path).unwrap();
+                    // Row groups of 500 in each part: 500, 500, 200 | 500, 500, 300.
+                    assert_eq!(j.groups, vec![500, 500, 200, 500, 500, 300]);
+                    std::fs::write(&path, &whole).unwrap();
+                    let w = read_parquet(&path).unwrap();
+                    assert_eq!(j.names, w.names);
+                    assert!(j.cols == w.cols, "Parquet parts differ from the whole");
+                }
+            }
+            // A part of another model's draws is refused, naming it.
+            let other = dir.join(format!("other.{}", format.name()));
+            std::fs::write(&other, "draw,x\n1,2\n").unwrap();
+            let e = concat(
+                format,
+                &plan,
+                "t",
+                &[parts[0].clone(), other.clone()],
+                Vec::new(),
+            )
+            .unwrap_err();
+            assert!(e.contains("other."), "{e}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

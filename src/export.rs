@@ -93,7 +93,12 @@ pub enum Kept<'a> {
 
 /// How the kept draws name their run (in the SIPmath library and the Parquet metadata).
 pub fn draws_title(m: &crate::summary::Metadata) -> String {
-    format!("{}, seed {}, {} draws", m.model.file, m.seed, m.draws)
+    draws_title_of(&m.model.file, m.seed, m.draws)
+}
+
+/// [`draws_title`] from the model file's name, the seed and the number of draws.
+pub fn draws_title_of(model_file: &str, seed: u64, draws: u64) -> String {
+    format!("{model_file}, seed {seed}, {draws} draws")
 }
 
 /// Write a run's summary into `out` (when given) as one set replacing the previous run there:
@@ -122,6 +127,7 @@ pub fn summary(
             None => Vec::new(),
             Some(Kept::Staged(f)) => vec![f],
             Some(Kept::Memory(plan, d, f)) => {
+                crate::output::lock_folder(dir)?;
                 let mut w = crate::output::Staging::create(dir, f.file_name())?;
                 crate::draws_out::write(f, plan, d, &draws_title(&s.metadata), &mut w)
                     .map_err(|e| w.error(&e))?;

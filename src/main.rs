@@ -140,6 +140,16 @@ enum Command {
         /// Output format of the summary on stdout.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Join the shards' kept draws (each shard run with `--keep-draws`, its draws file next
+        /// to its shard file) into one file in --out, in draw order.
+        #[arg(long)]
+        keep_draws: bool,
+        /// File format of the shards' kept draws (with --keep-draws): csv or parquet. Default:
+        /// csv.
+        #[arg(long, requires = "keep_draws", value_parser = clap::builder::TypedValueParser::map(
+            clap::builder::PossibleValuesParser::new(["csv", "parquet"]),
+            |s| s.parse::<npvrisk::draws_out::DrawsFormat>().expect("a listed format")))]
+        draws_format: Option<npvrisk::draws_out::DrawsFormat>,
     },
     /// List the parameter paths of a model that a distribution file can assign distributions to.
     Paths {
@@ -276,7 +286,9 @@ struct RunArgs {
     /// Upper limit of draws for --precision.
     #[arg(long, default_value_t = npvrisk::run::DEFAULT_MAX_DRAWS)]
     max_draws: u64,
-    /// Also write every draw's inputs and outcomes to --out (draws.csv; see --draws-format).
+    /// Also write every draw's inputs and outcomes to --out (draws.csv; see --draws-format), as
+    /// the draws are made: a streamed, checkpointed or sharded run keeps them in bounded memory
+    /// (a shard writes its own file next to its shard file; `merge --keep-draws` joins them).
     #[arg(long)]
     keep_draws: bool,
     /// File format of the kept draws (with --keep-draws): csv (draws.csv), sipmath (a SIPmath
@@ -575,11 +587,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             next_pass,
             out: dir,
             format,
+            keep_draws,
+            draws_format,
         } => out(&npvrisk::run::merge(
             &shards,
             dir.as_deref(),
             format.into(),
             next_pass.as_deref(),
+            keep_draws.then(|| draws_format.unwrap_or_default()),
         )?),
         Command::Slurm {
             shards,

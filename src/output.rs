@@ -182,7 +182,11 @@ pub fn publish(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
 
 /// [`publish`] with, besides `files`, files already written to their temporaries as they were
 /// produced ([`Staging`]) rather than held in memory.
-pub fn publish_with(dir: &Path, files: &[(String, Vec<u8>)], staged: Vec<Staged>) -> Result<(), Error> {
+pub fn publish_with(
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    staged: Vec<Staged>,
+) -> Result<(), Error> {
     lock_folder(dir)?;
     let old = read_manifest(dir);
     // Folders that hold, or held, files of ours: their killed runs' temporaries go.
@@ -222,7 +226,12 @@ pub fn publish_with(dir: &Path, files: &[(String, Vec<u8>)], staged: Vec<Staged>
     // The staged files' temporaries are now the set's: removed with the others on failure.
     for mut f in staged {
         let tmp = std::mem::take(&mut f.tmp);
-        written.push((std::mem::take(&mut f.name), tmp, f.bytes, std::mem::take(&mut f.sha256)));
+        written.push((
+            std::mem::take(&mut f.name),
+            tmp,
+            f.bytes,
+            std::mem::take(&mut f.sha256),
+        ));
     }
     let temps = match write_temporaries(dir, files) {
         Ok(t) => t,
@@ -352,11 +361,11 @@ pub struct Staged {
 }
 
 impl Staging {
-    /// Start the file `name` of the folder `dir` (at most one level of subfolder): the folder is
-    /// locked for this process (see [`lock_folder`]) and the temporary created.
+    /// Start the file `name` of the folder `dir` (at most one level of subfolder; created if
+    /// missing): its temporary is created. Locking the folder is the caller's (see
+    /// [`lock_folder`]): a folder that shards of one run share is not locked.
     pub fn create(dir: &Path, name: &str) -> Result<Staging, Error> {
         use sha2::Digest;
-        lock_folder(dir)?;
         let (dest, tmp) = temporary_for(dir, name)?;
         let f = fs::File::create(&tmp)
             .map_err(|e| Error::Input(format!("cannot write `{}`: {e}", dest.display())))?;
@@ -419,11 +428,11 @@ impl Drop for Staging {
 }
 
 impl Staged {
-    /// Rename the file into place on its own (not as part of a published set); an existing file
-    /// of that name is replaced.
-    pub fn commit(mut self) -> Result<(), Error> {
+    /// Rename the file into place as `name` in its folder, on its own (not as part of a
+    /// published set); an existing file of that name is replaced.
+    pub fn commit_as(mut self, name: &str) -> Result<(), Error> {
         let tmp = std::mem::take(&mut self.tmp);
-        let dest = self.dir.join(&self.name);
+        let dest = self.dir.join(name);
         fs::rename(&tmp, &dest).map_err(|e| {
             let _ = fs::remove_file(&tmp);
             Error::Input(format!("cannot write `{}`: {e}", dest.display()))

@@ -35,7 +35,30 @@ pub fn slurm_script(
     npvrisk: &str,
     run_args: &[String],
 ) -> String {
-    let args: Vec<String> = run_args.iter().map(|a| script_word(a)).collect();
+    // The kept draws (`--keep-draws`, `--draws-format`) are pass 1's: later passes run without
+    // them, and the final merge joins the shards' files.
+    let mut keep: Vec<String> = Vec::new();
+    let mut rest: Vec<String> = Vec::new();
+    let mut it = run_args.iter();
+    while let Some(a) = it.next() {
+        if a == "--keep-draws" || a.starts_with("--draws-format=") {
+            keep.push(script_word(a));
+        } else if a == "--draws-format" {
+            keep.push(script_word(a));
+            if let Some(v) = it.next() {
+                keep.push(script_word(v));
+            }
+        } else {
+            rest.push(script_word(a));
+        }
+    }
+    let args: Vec<String> = rest;
+    let keep_args = keep.join(" ");
+    let shard_keep = if keep.is_empty() {
+        String::new()
+    } else {
+        format!(" {keep_args}")
+    };
     let out = script_word(&dir.display().to_string());
     let bin = script_word(npvrisk);
     // Outside double quotes (comments, mkdir, --output) words are only quoted for the shell.
@@ -52,11 +75,11 @@ pub fn slurm_script(
 #   sbatch --array=3,5 --cpus-per-task={cpus} --output={out_p}/logs/shard-%a.log --wrap="$SHARD_CMD"
 # (or "$PASS_CMD" for pass 2), and the following steps then run by hand:
 #   {bin_p} merge {out_p}/shards/*.npvshard --next-pass {out_p}/pass2.npvplan
-#   {bin_p} merge {out_p}/shards/*.npvshard --out {out_p}
+#   {bin_p} merge {out_p}/shards/*.npvshard --out {out_p}{shard_keep}
 set -euo pipefail
 mkdir -p {out_p}/shards {out_p}/logs
 RUN="RAYON_NUM_THREADS=\${{SLURM_CPUS_PER_TASK:-1}} {bin} run {args} --shard \${{SLURM_ARRAY_TASK_ID}}/{shards} --out {out}/shards"
-SHARD_CMD="$RUN"
+SHARD_CMD="$RUN{shard_keep}"
 PASS_CMD="$RUN --pass {out}/pass2.npvplan"
 ARRAY_JOB=$(sbatch --parsable --job-name=npvrisk-shards --array=0-{last} --cpus-per-task={cpus} \
     --output={out_p}/logs/shard-%a.log --wrap="$SHARD_CMD")
@@ -67,7 +90,7 @@ PASS_JOB=$(sbatch --parsable --job-name=npvrisk-pass2 --dependency=afterok:"$PLA
     --array=0-{last} --cpus-per-task={cpus} --output={out_p}/logs/pass2-%a.log --wrap="$PASS_CMD")
 MERGE_JOB=$(sbatch --parsable --job-name=npvrisk-merge --dependency=afterok:"$PASS_JOB" \
     --cpus-per-task={cpus} --output={out_p}/logs/merge.log \
-    --wrap="{bin} merge {out}/shards/*.npvshard --out {out} --format json > {out}/merged-stdout.json")
+    --wrap="{bin} merge {out}/shards/*.npvshard --out {out}{shard_keep} --format json > {out}/merged-stdout.json")
 echo "submitted shard array $ARRAY_JOB, plan job $PLAN_JOB, pass-2 array $PASS_JOB and merge job $MERGE_JOB"
 "#,
         last = shards - 1,

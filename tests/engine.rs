@@ -480,17 +480,40 @@ fn sipmath_draws_validate_against_the_published_schema() {
 #[test]
 #[ignore = "needs python3 with pyarrow (NPVRISK_PYTHON); run by .ci/run"]
 fn parquet_draws_read_back_with_pyarrow_as_the_csv_values() {
-    // The same run written twice, as CSV and as Parquet in several row groups: pyarrow must read
-    // every column of the Parquet file with the CSV's name and exactly its values.
+    // The same run written as CSV (in memory), as Parquet in several row groups by a streamed
+    // run, and as Parquet joined by `merge` from two shards' files: pyarrow must read every
+    // column of each Parquet file with the CSV's name and exactly its values.
     let dir = temp_dir("parquet-pyarrow");
-    for (format, out) in [("csv", "c"), ("parquet", "p")] {
+    let run_args = ["run", "--draws", "150000", "--seed", "4", "--keep-draws"];
+    run_ok(
+        bin()
+            .args(run_args)
+            .args(["--draws-format", "csv", "--out"])
+            .arg(dir.join("c")),
+    );
+    run_ok(
+        bin()
+            .args(run_args)
+            .args(["--stream", "--draws-format", "parquet", "--out"])
+            .arg(dir.join("p")),
+    );
+    for k in 0..2 {
         run_ok(
             bin()
-                .args(["run", "--draws", "150000", "--seed", "4", "--keep-draws"])
-                .args(["--draws-format", format, "--out"])
-                .arg(dir.join(out)),
+                .args(run_args)
+                .args(["--draws-format", "parquet", "--shard", &format!("{k}/2")])
+                .arg("--out")
+                .arg(dir.join("shards")),
         );
     }
+    run_ok(
+        bin()
+            .arg("merge")
+            .arg(dir.join("shards/shard-00000-of-00002.npvshard"))
+            .arg(dir.join("shards/shard-00001-of-00002.npvshard"))
+            .args(["--keep-draws", "--draws-format", "parquet", "--out"])
+            .arg(dir.join("m")),
+    );
     let script = "import csv, sys, pyarrow.parquet as pq\n\
         f = pq.ParquetFile(sys.argv[1])\n\
         assert f.metadata.num_row_groups > 1, f.metadata.num_row_groups\n\
@@ -505,19 +528,21 @@ fn parquet_draws_read_back_with_pyarrow_as_the_csv_values() {
         \x20       assert float(r[j]) == float(col[i]), (name, i, r[j], col[i])\n\
         print('checked', t.num_rows, 'rows', len(head), 'columns', f.metadata.num_row_groups, 'row groups')\n";
     let python = std::env::var("NPVRISK_PYTHON").unwrap_or_else(|_| "python3".into());
-    let o = std::process::Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .arg(dir.join("p/draws.parquet"))
-        .arg(dir.join("c/draws.csv"))
-        .output()
-        .expect("python3 with pyarrow (.ci/run installs it in a virtual environment)");
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success() && out.contains("checked 150000 rows"),
-        "{out}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    for parquet in ["p/draws.parquet", "m/draws.parquet"] {
+        let o = std::process::Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .arg(dir.join(parquet))
+            .arg(dir.join("c/draws.csv"))
+            .output()
+            .expect("python3 with pyarrow (.ci/run installs it in a virtual environment)");
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && out.contains("checked 150000 rows"),
+            "{parquet}: {out}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -80,7 +80,7 @@ fn every_execution_of_a_run_gives_the_same_summary_bits() {
     let files: Vec<std::path::PathBuf> = (0..n)
         .map(|k| dir.join(format!("shards/shard-{k:05}-of-{n:05}.npvshard")))
         .collect();
-    merge(&files, Some(&dir.join("merged")), Format::Csv, None).unwrap();
+    merge(&files, Some(&dir.join("merged")), Format::Csv, None, None).unwrap();
     assert_eq!(summary(&dir.join("merged")), reference, "merged shards");
     let _ = std::fs::remove_dir_all(&dir);
 }

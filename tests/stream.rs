@@ -72,7 +72,7 @@ fn a_streamed_summary_is_the_same_bits_as_the_summary_of_the_draws_in_memory() {
         let draws = plan.run(&o, &|_| {}).unwrap();
         let mem = summarise(&plan, &draws, meta(&o), &so, &Vec::new());
         let (streamed, passes) =
-            run_streamed(&plan, &o, meta(&o), &so, &Vec::new(), cfg, &|_| {}).unwrap();
+            run_streamed(&plan, &o, meta(&o), &so, &Vec::new(), cfg, &|_| {}, None).unwrap();
         assert!(
             want_passes.contains(&passes),
             "{passes} passes, expected {want_passes:?}: {cfg:?}"

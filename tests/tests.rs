@@ -22,6 +22,8 @@ mod fit;
 mod format_reference;
 /// A deterministic mutation fuzzer of the loaders over the committed corpus (tests/fuzz/).
 mod fuzz;
+/// Kept draws of streamed, resumed and sharded runs: the rows of a run in memory.
+mod kept_draws;
 /// Outcome-level themes (the local cost-benefit method) and the shipped local example.
 mod local;
 /// Every statistic of the run summary against closed forms and the kept draws.

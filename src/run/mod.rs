@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::distfile;
+use crate::draws_out::DrawsFormat;
 use crate::embedded::{EY2013_DISTS, EY2013_DISTS_FILE, EY2013_MODEL, EY2013_MODEL_FILE};
 use crate::embedded::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE};
 use crate::engine::{Plan, RunOptions};
 pub use crate::error::Error;
-use crate::draws_out::DrawsFormat;
 use crate::export::{self, Format, Kept};
 use crate::output::write_atomic;
 use crate::published::parse_published;
@@ -20,9 +20,11 @@ use crate::sampler::SamplerKind;
 use crate::stream::{ColPass, First, Grid, Passes, Regenerate, Setup, StreamConfig, StreamError};
 use crate::summary::{self, FileHash, Metadata, ReviewPoints, SummaryOptions};
 use crate::text;
+use kept::{KeptFile, Parts, shard_draws_name};
 
 type Failure = Error;
 
+mod kept;
 pub mod paired;
 
 /// Default number of draws of a run.
@@ -149,6 +151,9 @@ fn check_options(a: &RunSpec) -> Result<(), Failure> {
     if a.keep_draws && a.mpi {
         return bad("`--keep-draws` with `--mpi`: the ranks do not write draws; run the blocks as shards (`--shard K/N --keep-draws`) and join their draws with `npvrisk merge --keep-draws`".into());
     }
+    if a.keep_draws && a.pass.is_some() {
+        return bad("`--keep-draws` with `--pass`: pass 1 (the shard run without `--pass`) keeps the draws; later passes only read them again".into());
+    }
     if a.keep_draws && a.out.is_none() {
         return bad("`--keep-draws` needs `--out DIR` to write the draws to".into());
     }
@@ -227,7 +232,7 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         let (s, draws, staged, passes) = if stream {
             let bar = Progress::new(draws_n);
             let mut kept = match (&a.out, a.keep_draws) {
-                (Some(dir), true) => Some(KeptFile::create(
+                (Some(dir), true) => Some(KeptFile::create_locked(
                     &plan,
                     dir,
                     a.draws_format.unwrap_or_default(),
@@ -315,11 +320,9 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         a.out.as_deref(),
         match (staged, &draws) {
             (Some(f), _) => Some(Kept::Staged(f)),
-            (None, Some(d)) if a.keep_draws => Some(Kept::Memory(
-                &plan,
-                d,
-                a.draws_format.unwrap_or_default(),
-            )),
+            (None, Some(d)) if a.keep_draws => {
+                Some(Kept::Memory(&plan, d, a.draws_format.unwrap_or_default()))
+            }
             _ => None,
         },
     )?;
@@ -962,6 +965,8 @@ struct ShardRun {
     opts: RunOptions,
     header: crate::shard::ShardHeader,
     pool: rayon::ThreadPool,
+    /// How the kept draws name the run.
+    title: String,
 }
 
 impl ShardRun {
@@ -981,6 +986,11 @@ impl ShardRun {
             ..run_identity(a, &plan, (&model_name, &model_src), blocks)
         };
         Ok(ShardRun {
+            title: export::draws_title_of(
+                &FileHash::of(&model_name, &model_src).file,
+                opts.seed,
+                opts.draws,
+            ),
             plan,
             opts,
             header,
@@ -999,22 +1009,61 @@ impl ShardRun {
 
     /// Pass 1 over the shard's blocks: the statistics a merge needs (header `content` = `stats`),
     /// saving its progress to `ck` as it goes when given.
+    /// Pass 1 over the shard's blocks, from a checkpoint when given; with `keep` (a folder and a
+    /// format), the shard's kept draws are written into that folder, next to its shard file.
     fn first_pass(
         &self,
         setup: &Setup,
         ck: Option<&StreamCheckpoint>,
+        keep: Option<(&Path, DrawsFormat)>,
     ) -> Result<(crate::shard::ShardHeader, First), Failure> {
         let (b0, b1) = (self.header.first_block, self.header.end_block);
         let bar = Progress::new(0);
         let progress = |x| bar.inc(x);
         let src = self.source(&progress);
-        let f = self.pool.install(|| match ck {
-            Some(ck) => ck.first_pass(&self.plan, setup, &src),
-            None => setup
+        let name = keep.map(|(_, f)| {
+            shard_draws_name(&shard_file_name(self.header.shard, self.header.shards), f)
+        });
+        let mut kept = match (keep, &name, ck) {
+            (Some((dir, f)), Some(name), None) => {
+                Some(KeptFile::create(&self.plan, dir, name, f, &self.title)?)
+            }
+            _ => None,
+        };
+        let f = self.pool.install(|| match (ck, &mut kept) {
+            (Some(ck), _) => ck.first_pass(&self.plan, setup, &src),
+            (None, Some(k)) => setup
+                .first_pass(
+                    &self.plan,
+                    &crate::stream::Keeping {
+                        inner: &src,
+                        sink: std::sync::Mutex::new(k),
+                        block: self.header.block_size.min(self.header.draws),
+                    },
+                    b0,
+                    b1,
+                )
+                .map_err(|e| Failure::Input(e.to_string())),
+            (None, None) => setup
                 .first_pass(&self.plan, &src, b0, b1)
                 .map_err(|e| Failure::Input(e.to_string())),
         })?;
         bar.finish();
+        if let (Some((dir, _)), Some(name)) = (keep, &name) {
+            let staged = match (kept, ck.and_then(|ck| ck.keep.as_ref())) {
+                (Some(k), _) => k.finish()?,
+                (None, Some(parts)) => {
+                    let w = crate::output::Staging::create(dir, name)?;
+                    let parts = parts.lock().unwrap_or_else(|e| e.into_inner());
+                    parts.join_into(b0, b1, w)?.1.finish()?
+                }
+                (None, None) => unreachable!("draws kept in a file or in parts"),
+            };
+            staged.commit_as(name)?;
+            if let Some(parts) = ck.and_then(|ck| ck.keep.as_ref()) {
+                parts.lock().unwrap_or_else(|e| e.into_inner()).remove_all();
+            }
+        }
         let h = crate::shard::ShardHeader {
             content: "stats".into(),
             rows: f.kept,
@@ -1083,6 +1132,15 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
                 identity: &identity,
                 stop: &stop,
                 bar: Progress::new(0),
+                keep: (a.keep_draws && a.pass.is_none()).then(|| {
+                    std::sync::Mutex::new(Parts::new(
+                        d,
+                        &r.plan,
+                        a.draws_format.unwrap_or_default(),
+                        &r.title,
+                        r.header.block_size.min(r.header.draws),
+                    ))
+                }),
             })
         }
         None => None,
@@ -1110,7 +1168,10 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
         )
     } else {
         let setup = setup_of(&r, &r.header, false)?;
-        let (h, f) = r.first_pass(&setup, ck.as_ref())?;
+        let keep = a
+            .keep_draws
+            .then(|| (dir.as_path(), a.draws_format.unwrap_or_default()));
+        let (h, f) = r.first_pass(&setup, ck.as_ref(), keep)?;
         (
             dir.join(shard_file_name(k, n)),
             shard::encode_body(&h, &f.encode()),
@@ -1166,10 +1227,28 @@ pub fn merge(
     out_dir: Option<&Path>,
     format: Format,
     next_pass: Option<&Path>,
+    keep: Option<DrawsFormat>,
 ) -> Result<String, Error> {
     use crate::shard;
     let started = Instant::now();
     export::check(format, out_dir)?;
+    if let Some(f) = keep {
+        if next_pass.is_some() {
+            return Err(Error::Input(
+                "`--keep-draws` with `--next-pass`: the draws are joined by the final merge (with `--out`), not when planning a pass".into(),
+            ));
+        }
+        if out_dir.is_none() {
+            return Err(Error::Input(
+                "`--keep-draws` needs `--out DIR` to write the joined draws to".into(),
+            ));
+        }
+        if f == DrawsFormat::Sipmath {
+            return Err(Error::Input(
+                "`--draws-format sipmath` cannot be joined from shards (a SIPmath library holds each column whole): use parquet or csv".into(),
+            ));
+        }
+    }
     if let Some(plan) = next_pass {
         check_plan_destination(plan, files)?;
     }
@@ -1207,8 +1286,27 @@ pub fn merge(
             )));
         }
     }
+    // Each shard's kept draws, next to its shard file, in block order.
+    let mut draws_files = Vec::new();
+    if let Some(f) = keep {
+        let mut order: Vec<&(String, shard::ShardHeader, PathBuf)> = stats.iter().collect();
+        order.sort_by_key(|(_, h, _)| h.first_block);
+        for (name, h, path) in order {
+            let file = path.file_name().map(|n| n.to_string_lossy().to_string());
+            let p = path.with_file_name(shard_draws_name(&file.unwrap_or_default(), f));
+            if !p.is_file() {
+                return Err(Error::Input(format!(
+                    "`{name}` has no kept draws next to it (`{}`): run the shards with `--keep-draws --draws-format {}`, or merge without `--keep-draws`",
+                    p.display(),
+                    f.name()
+                )));
+            }
+            draws_files.push((p, h.rows));
+        }
+    }
     let ctx = run_of_header(&h0)?;
     let r = ShardRun {
+        title: export::draws_title(&ctx.2),
         plan: ctx.0,
         opts: ctx.1,
         header: h0.clone(),
@@ -1316,7 +1414,25 @@ pub fn merge(
             h0.draws
         );
     }
-    finish_merged(&summary, out_dir, format, started, stats.len())
+    let kept = match (keep, out_dir) {
+        (Some(f), Some(dir)) => {
+            lock_out(Some(dir))?;
+            crate::output::lock_folder(dir)?;
+            let w = crate::output::Staging::create(dir, f.file_name())?;
+            let paths: Vec<PathBuf> = draws_files.iter().map(|(p, _)| p.clone()).collect();
+            let (rows, w) = crate::draws_out::concat(f, &r.plan, &r.title, &paths, w)
+                .map_err(|e| Error::Input(format!("cannot join the shards' kept draws: {e}")))?;
+            let want: u64 = draws_files.iter().map(|(_, n)| n).sum();
+            if rows != want {
+                return Err(Error::Input(format!(
+                    "the shards' kept draws hold {rows} rows, their shard files count {want} kept draws: a draws file is of another run or cut short; run its shard again"
+                )));
+            }
+            Some(Kept::Staged(w.finish()?))
+        }
+        _ => None,
+    };
+    finish_merged(&summary, out_dir, format, started, stats.len(), kept)
 }
 
 /// `merge --next-pass PLAN` may write PLAN only where it overwrites no input and nothing but an
@@ -1412,9 +1528,10 @@ fn finish_merged(
     format: Format,
     started: Instant,
     parts: usize,
+    kept: Option<Kept<'_>>,
 ) -> Result<String, Error> {
     let secs = started.elapsed().as_secs_f64();
-    let printed = export::summary(summary, secs, format, out_dir, None)?;
+    let printed = export::summary(summary, secs, format, out_dir, kept)?;
     if let Some(dir) = out_dir {
         crate::note!(
             "merged {} shards ({} draws) into {}",
@@ -1581,45 +1698,6 @@ fn streams(a: &RunSpec, draws: u64, per_draw: u64) -> Result<bool, Failure> {
 /// Why SIPmath draws cannot be kept by a streamed run.
 const SIPMATH_IN_MEMORY: &str = "`--draws-format sipmath` holds each column whole, so it is written from draws in memory, and a streamed run keeps none there: keep the draws as parquet or csv (written as the run goes), or run fewer draws in memory";
 
-/// The kept draws of a streamed run, written as pass 1 produces them to their file's temporary in
-/// the output folder, and published with the summary.
-struct KeptFile<'a> {
-    sink: crate::draws_out::Sink<'a, crate::output::Staging>,
-    path: std::path::PathBuf,
-}
-
-impl<'a> KeptFile<'a> {
-    fn create(
-        plan: &'a Plan,
-        dir: &Path,
-        format: DrawsFormat,
-        title: &str,
-    ) -> Result<KeptFile<'a>, Error> {
-        let name = format.file_name();
-        let w = crate::output::Staging::create(dir, name)?;
-        let path = dir.join(name);
-        let sink = crate::draws_out::Sink::new(format, plan, title, w)
-            .map_err(|e| Error::Input(format!("cannot write `{}`: {e}", path.display())))?;
-        Ok(KeptFile { sink, path })
-    }
-
-    fn finish(self) -> Result<crate::output::Staged, Error> {
-        let w = self
-            .sink
-            .finish()
-            .map_err(|e| Error::Input(format!("cannot write `{}`: {e}", self.path.display())))?;
-        w.finish()
-    }
-}
-
-impl crate::stream::DrawSink for KeptFile<'_> {
-    fn put(&mut self, d: &crate::engine::Draws, rows: std::ops::Range<usize>, start: u64) -> Result<(), String> {
-        self.sink
-            .push(d, rows, start)
-            .map_err(|e| format!("cannot write `{}`: {e}", self.path.display()))
-    }
-}
-
 /// `content` of the identity of a streamed checkpointed run.
 const STREAMED: &str = "streamed run";
 
@@ -1653,13 +1731,34 @@ fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     let pool = thread_pool(a.threads)?;
     let meta = metadata_for(&plan, (&model_name, &model_src), &meta_files, &opts);
     if streamed {
+        let format = a.draws_format.unwrap_or_default();
+        let title = export::draws_title(&meta);
         let ck = StreamCheckpoint {
             dir: &dir,
             identity: &identity,
             stop: &stop,
             bar: Progress::new(opts.draws),
+            keep: a.keep_draws.then(|| {
+                std::sync::Mutex::new(Parts::new(
+                    &dir,
+                    &plan,
+                    format,
+                    &title,
+                    opts.block_size.min(opts.draws),
+                ))
+            }),
         };
         let (summary, passes) = pool.install(|| ck.run(&plan, &opts, meta, a, embedded))?;
+        let kept = match (&ck.keep, &a.out) {
+            (Some(parts), Some(out)) => {
+                crate::output::lock_folder(out)?;
+                let w = crate::output::Staging::create(out, format.file_name())?;
+                let parts = parts.lock().unwrap_or_else(|e| e.into_inner());
+                let (_, w) = parts.join_into(0, blocks, w)?;
+                Some(Kept::Staged(w.finish()?))
+            }
+            _ => None,
+        };
         let secs = started.elapsed().as_secs_f64();
         crate::note!(
             "{} draws streamed in {:.2} s ({passes} passes; checkpoints in `{}`)",
@@ -1667,7 +1766,11 @@ fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
             secs,
             dir.display()
         );
-        return finish_checkpointed(a, &summary, None, secs);
+        let printed = finish_checkpointed(a, &summary, kept, secs)?;
+        if let Some(parts) = &ck.keep {
+            parts.lock().unwrap_or_else(|e| e.into_inner()).remove_all();
+        }
+        return Ok(printed);
     }
     let chunks = blocks.div_ceil(CHUNK_BLOCKS);
     let chunk_file = |c: u64| dir.join(format!("chunk-{c:06}-of-{chunks:06}.npvshard"));
@@ -1720,17 +1823,19 @@ fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         dir.display(),
         secs
     );
-    finish_checkpointed(a, &summary, a.keep_draws.then_some((&plan, &draws)), secs)
+    let kept = a
+        .keep_draws
+        .then(|| Kept::Memory(&plan, &draws, a.draws_format.unwrap_or_default()));
+    finish_checkpointed(a, &summary, kept, secs)
 }
 
 /// Write the summary of a finished checkpointed run; what to print.
 fn finish_checkpointed(
     a: &RunSpec,
     summary: &summary::Summary,
-    keep: Option<(&Plan, &crate::engine::Draws)>,
+    keep: Option<Kept<'_>>,
     secs: f64,
 ) -> Result<String, Error> {
-    let keep = keep.map(|(p, d)| Kept::Memory(p, d, a.draws_format.unwrap_or_default()));
     export::summary(summary, secs, a.format, a.out.as_deref(), keep)
 }
 
@@ -1752,6 +1857,8 @@ struct StreamCheckpoint<'a> {
     stop: &'a std::sync::atomic::AtomicBool,
     /// Counts every pass's draws, those of a resumed pass's saved blocks included.
     bar: Progress,
+    /// Where pass 1 keeps the draws (`--keep-draws`), in parts closed at each save.
+    keep: Option<std::sync::Mutex<Parts<'a>>>,
 }
 
 impl StreamCheckpoint<'_> {
@@ -1773,6 +1880,11 @@ impl StreamCheckpoint<'_> {
     }
 
     fn save(&self, pass: u32, grids_sha256: &str, end: u64, body: &[u8]) -> Result<(), Error> {
+        if pass == 1
+            && let Some(k) = &self.keep
+        {
+            k.lock().unwrap_or_else(|e| e.into_inner()).close(end)?;
+        }
         let h = crate::shard::ShardHeader {
             content: if pass == 1 { "stats" } else { "pass" }.into(),
             pass,
@@ -1868,14 +1980,40 @@ impl StreamCheckpoint<'_> {
                 Some((end, f))
             })
             .unwrap_or_else(|| (lo, setup.empty_first(plan)));
+        let (start, acc) = match &self.keep {
+            Some(k)
+                if !k
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .resume_at(lo, start) =>
+            {
+                crate::note!(
+                    "`{}`: the kept draws of the saved blocks are incomplete; pass 1 starts again",
+                    self.dir.display()
+                );
+                (lo, setup.empty_first(plan))
+            }
+            _ => (start, acc),
+        };
+        let block = self.identity.block_size.min(self.identity.draws);
         self.chunks(
             1,
             "",
             (start, acc),
             &mut |b, e| {
-                setup
-                    .first_pass(plan, src, b, e)
-                    .map_err(|e| Failure::Input(e.to_string()))
+                let r = match &self.keep {
+                    Some(k) => {
+                        let mut parts = k.lock().unwrap_or_else(|e| e.into_inner());
+                        let keeping = crate::stream::Keeping {
+                            inner: src,
+                            sink: std::sync::Mutex::new(&mut *parts),
+                            block,
+                        };
+                        setup.first_pass(plan, &keeping, b, e)
+                    }
+                    None => setup.first_pass(plan, src, b, e),
+                };
+                r.map_err(|e| Failure::Input(e.to_string()))
             },
             &|mut x, y| {
                 x.merge(y);
@@ -2031,7 +2169,14 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
         world.process_at_rank(q).send(&[0u8; 0][..]);
     }
     let (summary, _) = result?;
-    finish_merged(&summary, a.out.as_deref(), a.format, started, size as usize)
+    finish_merged(
+        &summary,
+        a.out.as_deref(),
+        a.format,
+        started,
+        size as usize,
+        None,
+    )
 }
 
 /// Summarise draws with the reported percentiles, interval and thresholds (an error when every

@@ -1,0 +1,272 @@
+//! Kept draws (`--keep-draws`) of every way of running: in memory, streamed, checkpointed and
+//! resumed, sharded and joined by `merge` — the same rows, in draw order, in bounded memory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use npvrisk::draws_out::{DrawsFormat, read_parquet};
+use npvrisk::error::Error;
+use npvrisk::export::Format;
+use npvrisk::run::{Hooks, RunSpec, merge, run, run_with};
+
+use crate::temp_dir;
+
+/// A small case (a dozen columns per draw), past the streamed pilot (2^18 draws) so that pass 1
+/// keeps draws both from the pilot in memory and from regenerated chunks; 100-draw blocks give a
+/// checkpointed run several chunks to be interrupted between.
+fn base(format: DrawsFormat) -> RunSpec {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    RunSpec {
+        model: Some(data.join("council.toml")),
+        dist: vec![data.join("council_dists.toml")],
+        draws: 300_007,
+        seed: 17,
+        block_size: 100,
+        keep_draws: true,
+        draws_format: Some(format),
+        ..RunSpec::default()
+    }
+}
+
+/// Run `spec` with Ctrl-C as good as pressed: each attempt saves a chunk of pass 1 (or of a
+/// later pass) and stops; resume until the run finishes. The number of attempts.
+fn run_interrupted(spec: RunSpec, ck: &Path) -> usize {
+    let hooks = Hooks {
+        stop: Arc::new(AtomicBool::new(true)),
+    };
+    let mut attempts = 0;
+    let mut s = RunSpec {
+        checkpoint: Some(ck.to_path_buf()),
+        ..spec
+    };
+    loop {
+        attempts += 1;
+        match run_with(&s, &hooks) {
+            Ok(_) => return attempts,
+            Err(Error::Interrupted { .. }) => {
+                s.checkpoint = None;
+                s.resume = Some(ck.to_path_buf());
+            }
+            Err(e) => panic!("attempt {attempts}: {e}"),
+        }
+        assert!(attempts < 100, "the run makes no progress");
+    }
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The files of kept-draw parts left in a checkpoint folder.
+fn parts_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("draws-"))
+        .collect()
+}
+
+#[test]
+fn streamed_resumed_and_sharded_runs_keep_the_draws_of_a_run_in_memory() {
+    let dir = temp_dir("kept");
+    let at = |name: &str, s: RunSpec| RunSpec {
+        out: Some(dir.join(name)),
+        ..s
+    };
+    // The reference: the draws held in memory, written at the end.
+    run(&at("memory", base(DrawsFormat::Csv))).unwrap();
+    let reference = read(&dir.join("memory/draws.csv"));
+    let rows = reference.iter().filter(|&&b| b == b'\n').count() - 1;
+    assert_eq!(rows, 300_007);
+
+    // Streamed: written as pass 1 goes, byte for byte the same file.
+    let streamed = RunSpec {
+        stream: true,
+        ..base(DrawsFormat::Csv)
+    };
+    run(&at("streamed", streamed.clone())).unwrap();
+    assert!(
+        read(&dir.join("streamed/draws.csv")) == reference,
+        "streamed"
+    );
+
+    // Checkpointed and stopped after every chunk, then resumed: still the same file, and the
+    // parts it was kept in are gone from the checkpoint folder.
+    let attempts = run_interrupted(at("resumed", streamed.clone()), &dir.join("ck"));
+    assert!(
+        attempts > 5,
+        "{attempts} attempts: the run was hardly interrupted"
+    );
+    assert!(read(&dir.join("resumed/draws.csv")) == reference, "resumed");
+    assert_eq!(parts_in(&dir.join("ck")), Vec::<String>::new());
+
+    // Three shards, the middle one checkpointed and interrupted, joined by merge.
+    let n = 3;
+    for k in 0..n {
+        let s = at(
+            "shards",
+            RunSpec {
+                shard: Some((k, n)),
+                ..base(DrawsFormat::Csv)
+            },
+        );
+        if k == 1 {
+            assert!(run_interrupted(s, &dir.join("ck-shard")) > 2);
+        } else {
+            run(&s).unwrap();
+        }
+    }
+    let files: Vec<PathBuf> = (0..n)
+        .rev()
+        .map(|k| dir.join(format!("shards/shard-{k:05}-of-{n:05}.npvshard")))
+        .collect();
+    merge(
+        &files,
+        Some(&dir.join("merged")),
+        Format::Csv,
+        None,
+        Some(DrawsFormat::Csv),
+    )
+    .unwrap();
+    assert!(read(&dir.join("merged/draws.csv")) == reference, "merged");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn parquet_draws_of_streamed_resumed_and_sharded_runs_read_back_as_in_memory() {
+    let dir = temp_dir("kept-pq");
+    let at = |name: &str, s: RunSpec| RunSpec {
+        out: Some(dir.join(name)),
+        ..s
+    };
+    run(&at("memory", base(DrawsFormat::Parquet))).unwrap();
+    let reference = read_parquet(&dir.join("memory/draws.parquet")).unwrap();
+    assert_eq!(reference.cols[0].len(), 300_007);
+    // Streamed: the same row groups, so the same bytes.
+    let streamed = RunSpec {
+        stream: true,
+        ..base(DrawsFormat::Parquet)
+    };
+    run(&at("streamed", streamed.clone())).unwrap();
+    assert!(
+        read(&dir.join("streamed/draws.parquet")) == read(&dir.join("memory/draws.parquet")),
+        "streamed"
+    );
+    // Resumed and merged: the parts' row groups are joined as they are, so the row groups
+    // differ, but every column holds the same values.
+    run_interrupted(at("resumed", streamed), &dir.join("ck"));
+    let n = 2;
+    for k in 0..n {
+        run(&at(
+            "shards",
+            RunSpec {
+                shard: Some((k, n)),
+                ..base(DrawsFormat::Parquet)
+            },
+        ))
+        .unwrap();
+    }
+    let files: Vec<PathBuf> = (0..n)
+        .map(|k| dir.join(format!("shards/shard-{k:05}-of-{n:05}.npvshard")))
+        .collect();
+    merge(
+        &files,
+        Some(&dir.join("merged")),
+        Format::Csv,
+        None,
+        Some(DrawsFormat::Parquet),
+    )
+    .unwrap();
+    for name in ["resumed", "merged"] {
+        let got = read_parquet(&dir.join(name).join("draws.parquet")).unwrap();
+        assert_eq!(got.names, reference.names, "{name}");
+        assert!(got.groups.len() > 1, "{name}: {:?}", got.groups);
+        assert_eq!(got.groups.iter().sum::<usize>(), 300_007, "{name}");
+        for (j, (a, b)) in got.cols.iter().zip(&reference.cols).enumerate() {
+            let same =
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{name}: column {}", reference.names[j]);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kept_draws_that_cannot_be_written_or_joined_are_refused() {
+    let dir = temp_dir("kept-bad");
+    let expect_input = |r: Result<String, Error>, says: &str| match r {
+        Err(e @ Error::Input(_)) => {
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains(says), "{e}");
+        }
+        other => panic!("expected bad input ({says}), got {other:?}"),
+    };
+    // SIPmath holds whole columns: not from a streamed run.
+    expect_input(
+        run(&RunSpec {
+            stream: true,
+            out: Some(dir.join("s")),
+            ..base(DrawsFormat::Sipmath)
+        }),
+        "`--draws-format sipmath`",
+    );
+    assert!(!dir.join("s").exists());
+    // Later passes of shards read the draws again; pass 1 keeps them.
+    expect_input(
+        run(&RunSpec {
+            shard: Some((0, 2)),
+            pass: Some(dir.join("pass2.npvplan")),
+            out: Some(dir.join("p")),
+            ..base(DrawsFormat::Csv)
+        }),
+        "`--keep-draws` with `--pass`",
+    );
+    // Shards run without --keep-draws have no draws to join.
+    let plain = RunSpec {
+        draws: 5_000,
+        keep_draws: false,
+        draws_format: None,
+        ..base(DrawsFormat::Csv)
+    };
+    let files: Vec<PathBuf> = (0..2)
+        .map(|k| {
+            run(&RunSpec {
+                shard: Some((k, 2)),
+                out: Some(dir.join("plain")),
+                ..plain.clone()
+            })
+            .unwrap();
+            dir.join(format!("plain/shard-{k:05}-of-00002.npvshard"))
+        })
+        .collect();
+    let join = |files: &[PathBuf]| {
+        merge(
+            files,
+            Some(&dir.join("m")),
+            Format::Csv,
+            None,
+            Some(DrawsFormat::Csv),
+        )
+    };
+    expect_input(join(&files), "has no kept draws next to it");
+    // A draws file cut short (or of another run) does not add up to its shards' rows.
+    for k in 0..2 {
+        run(&RunSpec {
+            shard: Some((k, 2)),
+            out: Some(dir.join("plain")),
+            keep_draws: true,
+            draws_format: Some(DrawsFormat::Csv),
+            ..plain.clone()
+        })
+        .unwrap();
+    }
+    let one = dir.join("plain/shard-00001-of-00002.draws.csv");
+    let text = std::fs::read_to_string(&one).unwrap();
+    let cut: Vec<&str> = text.lines().take(10).collect();
+    std::fs::write(&one, cut.join("\n") + "\n").unwrap();
+    expect_input(join(&files), "hold 2509 rows, their shard files count 5000");
+    assert!(!dir.join("m/draws.csv").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
