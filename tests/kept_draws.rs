@@ -213,6 +213,15 @@ fn kept_draws_that_cannot_be_written_or_joined_are_refused() {
         "`--draws-format sipmath`",
     );
     assert!(!dir.join("s").exists());
+    // MPI ranks do not write draws (shards do).
+    expect_input(
+        run(&RunSpec {
+            mpi: true,
+            out: Some(dir.join("mpi")),
+            ..base(DrawsFormat::Csv)
+        }),
+        "`--keep-draws` with `--mpi`",
+    );
     // Later passes of shards read the draws again; pass 1 keeps them.
     expect_input(
         run(&RunSpec {
@@ -268,5 +277,85 @@ fn kept_draws_that_cannot_be_written_or_joined_are_refused() {
     std::fs::write(&one, cut.join("\n") + "\n").unwrap();
     expect_input(join(&files), "hold 2509 rows, their shard files count 5000");
     assert!(!dir.join("m/draws.csv").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_command_line_refuses_draws_it_would_not_keep_and_slurm_keeps_them_in_pass_one() {
+    use crate::{bin, run_expect, run_ok};
+    let dir = temp_dir("kept-cli");
+    for (args, says) in [
+        (
+            vec![
+                "run",
+                "--draws",
+                "100",
+                "--shard",
+                "0/2",
+                "--pass",
+                "p",
+                "--keep-draws",
+                "--out",
+                "o",
+            ],
+            "`--keep-draws` with `--pass`",
+        ),
+        (
+            vec!["merge", "x.npvshard", "--draws-format", "parquet"],
+            "--keep-draws",
+        ),
+        (
+            vec![
+                "merge",
+                "x.npvshard",
+                "--keep-draws",
+                "--draws-format",
+                "sipmath",
+            ],
+            "sipmath",
+        ),
+        (
+            vec!["merge", "x.npvshard", "--keep-draws"],
+            "`--keep-draws` needs `--out DIR`",
+        ),
+    ] {
+        let o = run_expect(2, bin().current_dir(&dir).args(&args));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(!dir.join("o").exists());
+    // The Slurm script: the pass-1 array and the final merge keep the draws, pass 2 does not.
+    let o = run_ok(bin().args([
+        "slurm",
+        "--shards",
+        "4",
+        "--out",
+        "big",
+        "--",
+        "--draws",
+        "1000000",
+        "--keep-draws",
+        "--draws-format",
+        "parquet",
+    ]));
+    let script = String::from_utf8_lossy(&o.stdout);
+    let line = |start: &str| {
+        script
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?}:\n{script}"))
+            .to_string()
+    };
+    assert!(line("SHARD_CMD=").contains("--keep-draws --draws-format parquet"));
+    assert!(!line("PASS_CMD=").contains("--keep-draws"));
+    assert!(!line("RUN=").contains("--keep-draws"));
+    let merge = script
+        .lines()
+        .find(|l| l.contains("merge") && l.contains("--format json"))
+        .unwrap();
+    assert!(
+        merge.contains("--keep-draws --draws-format parquet"),
+        "{merge}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
