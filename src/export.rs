@@ -25,6 +25,18 @@ pub enum Format {
     Xlsx,
 }
 
+impl Format {
+    /// The name `--format` takes for this format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+        }
+    }
+}
+
 /// Refuse a format that cannot be produced before any work is done: a workbook needs an output
 /// folder to go into.
 pub fn check(format: Format, out: Option<&Path>) -> Result<(), Error> {

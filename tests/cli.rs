@@ -152,6 +152,18 @@ fn every_option_has_help_and_unsupported_combinations_are_refused() {
         vec!["batch", "m.toml", "--format", "json"],
         vec!["batch", "m.toml", "--format", "xlsx"],
         vec!["merge", "x.npvshard", "--format", "xlsx"],
+        vec![
+            "merge",
+            "x.npvshard",
+            "--next-pass",
+            "p",
+            "--format",
+            "json",
+        ],
+        vec!["merge", "x.npvshard", "--next-pass", "p", "--out", "o"],
+        vec![
+            "run", "--draws", "100", "--shard", "0/2", "--format", "json", "--out", "s",
+        ],
     ] {
         let out = run_expect(2, bin().args(&args));
         assert!(

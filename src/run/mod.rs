@@ -140,10 +140,11 @@ fn check_options(a: &RunSpec) -> Result<(), Failure> {
         return bad("`--block-size` = 0: must be at least 1".into());
     }
     export::check(a.format, a.out.as_deref())?;
-    if a.format == Format::Xlsx && a.shard.is_some() {
-        return bad(
-            "`--format xlsx` with `--shard`: a shard writes a shard file, not a summary; give the format to `npvrisk merge`".into(),
-        );
+    if a.format != Format::Table && a.shard.is_some() {
+        return bad(format!(
+            "`--format {}` with `--shard`: a shard writes a shard file, not a summary; give the format to `npvrisk merge`",
+            a.format.name()
+        ));
     }
     if a.keep_draws && a.stream && a.draws_format == Some(DrawsFormat::Sipmath) {
         return bad(SIPMATH_IN_MEMORY.into());
@@ -1232,6 +1233,11 @@ pub fn merge(
     use crate::shard;
     let started = Instant::now();
     export::check(format, out_dir)?;
+    if next_pass.is_some() && (out_dir.is_some() || format != Format::Table) {
+        return Err(Error::Input(
+            "`--out` or `--format` with `--next-pass`: planning a pass writes the plan only; the final merge (without `--next-pass`) writes the summary".into(),
+        ));
+    }
     if let Some(f) = keep {
         if next_pass.is_some() {
             return Err(Error::Input(
