@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod progress_bar;
+
 use npvrisk::calibrate;
 use npvrisk::embedded::{EY2013_MODEL, EY2013_MODEL_FILE, EY2013_PUBLISHED, EY2013_PUBLISHED_FILE};
 use npvrisk::format::parse_model;
@@ -559,6 +561,14 @@ fn out(s: &str) -> Result<(), Failure> {
     }
 }
 
+/// The hooks of a command that runs the model: progress shown as a bar on a terminal.
+fn hooks() -> npvrisk::run::Hooks {
+    npvrisk::run::Hooks {
+        observer: std::sync::Arc::new(progress_bar::Bar::new()),
+        ..Default::default()
+    }
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     let default_run = || {
         Cli::parse_from(["npvrisk", "run"])
@@ -568,7 +578,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command.unwrap_or_else(default_run) {
         Command::Run(args) => {
             let spec = args.spec()?;
-            let hooks = npvrisk::run::Hooks::default();
+            let hooks = hooks();
             if spec.checkpoint.is_some() || spec.resume.is_some() {
                 // Ctrl-C or SIGTERM stops a checkpointed run at its next chunk, after saving;
                 // without a checkpoint there is nothing to save and the default handler stays.
@@ -581,7 +591,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Throughput(args) => out(&npvrisk::run::throughput(&args.spec()?)?),
         Command::Sensitivity(args) => out(&npvrisk::run::sensitivity(&args.spec())?),
-        Command::Report(args) => out(&npvrisk::run::report(&args.spec())?),
+        Command::Report(args) => out(&npvrisk::run::report_with(&args.spec(), &hooks())?),
         Command::Merge {
             shards,
             next_pass,

@@ -34,6 +34,7 @@ fn base(format: DrawsFormat) -> RunSpec {
 fn run_interrupted(spec: RunSpec, ck: &Path) -> usize {
     let hooks = Hooks {
         stop: Arc::new(AtomicBool::new(true)),
+        ..Hooks::default()
     };
     let mut attempts = 0;
     let mut s = RunSpec {

@@ -126,3 +126,65 @@ fn the_library_reports_bad_input_as_a_typed_error_and_writes_nothing() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An observer counting what a run reports.
+#[derive(Default)]
+struct Count {
+    starts: std::sync::Mutex<Vec<u64>>,
+    done: std::sync::atomic::AtomicU64,
+    finished: std::sync::atomic::AtomicU64,
+}
+
+impl npvrisk::run::Observer for Count {
+    fn start(&self, draws: u64) {
+        self.starts.lock().unwrap().push(draws);
+    }
+    fn advance(&self, draws: u64) {
+        self.done
+            .fetch_add(draws, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn finish(&self) {
+        self.finished
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn the_callers_observer_sees_every_pass_over_the_draws() {
+    use std::sync::atomic::Ordering;
+    let dir = temp_dir("pipeline-observer");
+    let draws = 30_011;
+    for (name, stream, checkpoint) in [
+        ("memory", false, false),
+        ("streamed", true, false),
+        ("checkpointed", true, true),
+    ] {
+        let count = std::sync::Arc::new(Count::default());
+        let hooks = npvrisk::run::Hooks {
+            observer: count.clone(),
+            ..Default::default()
+        };
+        let spec = RunSpec {
+            draws,
+            seed: 5,
+            block_size: 1000,
+            stream,
+            checkpoint: checkpoint.then(|| dir.join("ck")),
+            out: Some(dir.join(name)),
+            ..RunSpec::default()
+        };
+        npvrisk::run::run_with(&spec, &hooks).unwrap();
+        assert_eq!(*count.starts.lock().unwrap(), vec![draws], "{name}");
+        assert_eq!(count.finished.load(Ordering::Relaxed), 1, "{name}");
+        // Every pass reports every draw once: pass k ends at k × draws.
+        let done = count.done.load(Ordering::Relaxed);
+        assert!(
+            done >= draws && done % draws == 0,
+            "{name}: {done} draws reported"
+        );
+        if !stream {
+            assert_eq!(done, draws, "{name}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -171,13 +171,55 @@ fn check_options(a: &RunSpec) -> Result<(), Failure> {
     Ok(())
 }
 
-/// What the caller controls of a run while it goes.
-#[derive(Clone, Debug, Default)]
+/// What the caller sees of a run as it goes: the library reports its progress, the caller shows
+/// it (the command line draws a progress bar on a terminal). Called from worker threads; every
+/// method does nothing unless the caller's observer says otherwise.
+pub trait Observer: Send + Sync {
+    /// Work over `draws` draws per pass starts (0: not known). A run that passes over its draws
+    /// more than once (streamed) reports every pass's draws after this one start, so the draws
+    /// advanced can exceed `draws`: pass `k` is done at `k × draws`.
+    fn start(&self, draws: u64) {
+        let _ = draws;
+    }
+    /// `draws` more draws are done.
+    fn advance(&self, draws: u64) {
+        let _ = draws;
+    }
+    /// The work is over, finished or stopped.
+    fn finish(&self) {}
+}
+
+/// The observer that shows nothing.
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// What the caller controls and sees of a run while it goes.
+#[derive(Clone)]
 pub struct Hooks {
     /// Set from outside (the command line sets it on Ctrl-C or SIGTERM) to stop a checkpointed
     /// run or shard at its next chunk, after saving; the run then returns
     /// [`Error::Interrupted`]. Runs without a checkpoint do not look at it.
     pub stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Told of the run's progress.
+    pub observer: std::sync::Arc<dyn Observer>,
+}
+
+impl Default for Hooks {
+    fn default() -> Hooks {
+        Hooks {
+            stop: Default::default(),
+            observer: std::sync::Arc::new(Silent),
+        }
+    }
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("stop", &self.stop)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Execute a run as its specification says (in memory or streamed, a shard, checkpointed, or an
@@ -231,7 +273,7 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         let stream = !a.keep_draws || streams(a, draws_n, per_draw)?;
         let meta = metadata_for(&plan, (&model_name, &model_src), &meta_files, &opts);
         let (s, draws, staged, passes) = if stream {
-            let bar = Progress::new(draws_n);
+            let bar = Progress::new(hooks, draws_n);
             let mut kept = match (&a.out, a.keep_draws) {
                 (Some(dir), true) => Some(KeptFile::create_locked(
                     &plan,
@@ -259,7 +301,7 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
             engine_secs = started.elapsed().as_secs_f64();
             (s, None, kept.map(KeptFile::finish).transpose()?, passes)
         } else {
-            let bar = Progress::new(draws_n);
+            let bar = Progress::new(hooks, draws_n);
             let draws = pool
                 .install(|| plan.run(&opts, &|k| bar.inc(k)))
                 .map_err(|e| match e {
@@ -341,79 +383,23 @@ pub fn lock_out(dir: Option<&Path>) -> Result<(), Failure> {
     }
 }
 
-/// A progress bar on stderr that appears only once a run has lasted about a second, and never
-/// when stderr is not a terminal. A run that passes over its draws more than once (a streamed
-/// run) counts each pass against the run's draws: the bar starts again, labelled with the pass.
-struct Progress {
-    bar: indicatif::ProgressBar,
-    started: Instant,
-    shown: std::sync::atomic::AtomicBool,
-    /// Draws per pass (0: unknown, the bar just counts).
-    per_pass: u64,
-    done: std::sync::atomic::AtomicU64,
-    /// The pass shown.
-    pass: std::sync::atomic::AtomicU64,
-}
+/// A run's progress as its parts report it, passed on to the caller's [`Observer`].
+struct Progress(std::sync::Arc<dyn Observer>);
 
 impl Progress {
-    fn new(n: u64) -> Progress {
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(n),
-            indicatif::ProgressDrawTarget::hidden(),
-        );
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{msg}{bar:40} {pos}/{len} draws ({eta} left)")
-        {
-            bar.set_style(style);
-        }
-        Progress {
-            bar,
-            started: Instant::now(),
-            shown: std::sync::atomic::AtomicBool::new(false),
-            per_pass: n,
-            done: std::sync::atomic::AtomicU64::new(0),
-            pass: std::sync::atomic::AtomicU64::new(1),
-        }
+    /// Start work over `n` draws per pass.
+    fn new(hooks: &Hooks, n: u64) -> Progress {
+        hooks.observer.start(n);
+        Progress(hooks.observer.clone())
     }
 
     fn inc(&self, k: u64) {
-        use std::io::IsTerminal;
-        use std::sync::atomic::Ordering;
-        if !self.shown.load(Ordering::Relaxed)
-            && self.started.elapsed().as_secs_f64() > 1.0
-            && std::io::stderr().is_terminal()
-            && !crate::output::quiet()
-            && !self.shown.swap(true, Ordering::Relaxed)
-        {
-            self.bar
-                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        }
-        if self.per_pass == 0 {
-            self.bar.inc(k);
-            return;
-        }
-        let done = self.done.fetch_add(k, Ordering::Relaxed) + k;
-        let (pass, pos) = pass_position(done, self.per_pass);
-        if self.pass.swap(pass, Ordering::Relaxed) != pass {
-            self.bar.set_message(format!("pass {pass} "));
-            self.bar.reset_eta();
-        }
-        self.bar.set_position(pos);
+        self.0.advance(k);
     }
 
     fn finish(&self) {
-        self.bar.finish_and_clear();
+        self.0.finish();
     }
-}
-
-/// The pass (from 1) that `done` draws counted over passes of `per_pass` draws have reached, and
-/// the draws done in it; a pass just finished shows as full, not as the next pass at 0.
-fn pass_position(done: u64, per_pass: u64) -> (u64, u64) {
-    if done == 0 {
-        return (1, 0);
-    }
-    let pass = (done - 1) / per_pass + 1;
-    (pass, done - (pass - 1) * per_pass)
 }
 
 /// The printed five-year NPVs of the 2013 report, for the headline review of the embedded model.
@@ -736,6 +722,11 @@ pub fn sensitivity(a: &SensSpec) -> Result<String, Error> {
 /// `npvrisk report`: one run, every sensitivity analysis, charts, HTML and workbook, written
 /// into the output folder as a set (nothing is written unless everything is ready).
 pub fn report(a: &SensSpec) -> Result<String, Error> {
+    report_with(a, &Hooks::default())
+}
+
+/// [`report`] with the caller's [`Hooks`] (its observer sees the run's draws).
+pub fn report_with(a: &SensSpec, hooks: &Hooks) -> Result<String, Error> {
     let started = Instant::now();
     let dir = a
         .run
@@ -756,7 +747,7 @@ pub fn report(a: &SensSpec) -> Result<String, Error> {
     let opts = run_options(&a.run);
     let so = a.options();
     let (summary, sens, draws) = pool.install(|| -> Result<_, Failure> {
-        let bar = Progress::new(opts.draws);
+        let bar = Progress::new(hooks, opts.draws);
         let draws = plan
             .run(&opts, &|k| bar.inc(k))
             .map_err(|e| Failure::Input(e.to_string()))?;
@@ -968,10 +959,12 @@ struct ShardRun {
     pool: rayon::ThreadPool,
     /// How the kept draws name the run.
     title: String,
+    /// The caller's observer of the shard's progress.
+    hooks: Hooks,
 }
 
 impl ShardRun {
-    fn new(a: &RunSpec, k: u64, n: u64) -> Result<ShardRun, Failure> {
+    fn new(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<ShardRun, Failure> {
         if a.precision.is_some() {
             return Err(Failure::Input("`--precision` cannot be used with `--shard` or `--mpi`: every shard must compute the same run".into()));
         }
@@ -996,6 +989,7 @@ impl ShardRun {
             opts,
             header,
             pool: thread_pool(a.threads)?,
+            hooks: hooks.clone(),
         })
     }
 
@@ -1009,9 +1003,8 @@ impl ShardRun {
     }
 
     /// Pass 1 over the shard's blocks: the statistics a merge needs (header `content` = `stats`),
-    /// saving its progress to `ck` as it goes when given.
-    /// Pass 1 over the shard's blocks, from a checkpoint when given; with `keep` (a folder and a
-    /// format), the shard's kept draws are written into that folder, next to its shard file.
+    /// saving its progress to `ck` as it goes when given; with `keep` (a folder and a format),
+    /// the shard's kept draws are written into that folder, next to its shard file.
     fn first_pass(
         &self,
         setup: &Setup,
@@ -1019,7 +1012,7 @@ impl ShardRun {
         keep: Option<(&Path, DrawsFormat)>,
     ) -> Result<(crate::shard::ShardHeader, First), Failure> {
         let (b0, b1) = (self.header.first_block, self.header.end_block);
-        let bar = Progress::new(0);
+        let bar = Progress::new(&self.hooks, 0);
         let progress = |x| bar.inc(x);
         let src = self.source(&progress);
         let name = keep.map(|(_, f)| {
@@ -1117,7 +1110,7 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
         .as_ref()
         .ok_or_else(|| Failure::Input("`--shard` writes a shard file: give `--out DIR`".into()))?;
     let started = Instant::now();
-    let r = ShardRun::new(a, k, n)?;
+    let r = ShardRun::new(a, k, n, hooks)?;
     // With --checkpoint/--resume the shard saves its pass's state as it goes, like a streamed run.
     let identity = ShardHeader {
         content: STREAMED.into(),
@@ -1132,7 +1125,7 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
                 dir: d,
                 identity: &identity,
                 stop: &stop,
-                bar: Progress::new(0),
+                bar: Progress::new(hooks, 0),
                 keep: (a.keep_draws && a.pass.is_none()).then(|| {
                     std::sync::Mutex::new(Parts::new(
                         d,
@@ -1317,6 +1310,7 @@ pub fn merge(
         opts: ctx.1,
         header: h0.clone(),
         pool: thread_pool(None)?,
+        hooks: Hooks::default(),
     };
     let setup = setup_of(&r, &h0, true)?;
     let mut first = setup.empty_first(&r.plan);
@@ -1743,7 +1737,7 @@ fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
             dir: &dir,
             identity: &identity,
             stop: &stop,
-            bar: Progress::new(opts.draws),
+            bar: Progress::new(hooks, opts.draws),
             keep: a.keep_draws.then(|| {
                 std::sync::Mutex::new(Parts::new(
                     &dir,
@@ -1780,7 +1774,7 @@ fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     }
     let chunks = blocks.div_ceil(CHUNK_BLOCKS);
     let chunk_file = |c: u64| dir.join(format!("chunk-{c:06}-of-{chunks:06}.npvshard"));
-    let bar = Progress::new(a.draws);
+    let bar = Progress::new(hooks, a.draws);
     let mut parts = Vec::new();
     for c in 0..chunks {
         let (first, end) = (c * CHUNK_BLOCKS, ((c + 1) * CHUNK_BLOCKS).min(blocks));
@@ -2111,7 +2105,7 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
     use mpi::traits::*;
     let (rank, size) = (world.rank(), world.size());
     let started = Instant::now();
-    let r = ShardRun::new(a, rank as u64, size as u64)?;
+    let r = ShardRun::new(a, rank as u64, size as u64, &Hooks::default())?;
     let setup = setup_of(&r, &r.header, rank == 0)?;
     let (_, f) = r.first_pass(&setup, None)?;
     let root = world.process_at_rank(0);
@@ -2281,19 +2275,4 @@ fn sobol_bytes(plan: &Plan, base: u64, resamples: usize) -> u128 {
     let n = base as u128;
     let threads = rayon::current_num_threads().max(1) as u128;
     2 * n * (k + 2) * m * 8 + resamples as u128 * (m * 2 * k * 8 + 32) + threads * n * 8
-}
-
-#[cfg(test)]
-mod progress_tests {
-    use super::pass_position;
-
-    #[test]
-    fn a_streamed_run_counts_each_pass_against_its_draws() {
-        assert_eq!(pass_position(0, 100), (1, 0));
-        assert_eq!(pass_position(99, 100), (1, 99));
-        assert_eq!(pass_position(100, 100), (1, 100));
-        assert_eq!(pass_position(101, 100), (2, 1));
-        assert_eq!(pass_position(200, 100), (2, 100));
-        assert_eq!(pass_position(379, 200), (2, 179));
-    }
 }
