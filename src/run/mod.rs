@@ -2107,7 +2107,7 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
     let started = Instant::now();
     let r = ShardRun::new(a, rank as u64, size as u64, &Hooks::default())?;
     let setup = setup_of(&r, &r.header, rank == 0)?;
-    let (_, f) = r.first_pass(&setup, None)?;
+    let (_, f) = r.first_pass(&setup, None, None)?;
     let root = world.process_at_rank(0);
     if rank != 0 {
         // With the run's header, so that rank 0 can check every rank runs the same run.
