@@ -55,6 +55,30 @@ fn run_interrupted(spec: RunSpec, ck: &Path) -> usize {
     }
 }
 
+/// Run `spec` as `n` shards into `dir/shards` (shard `interrupted`, if any, checkpointed and
+/// stopped after every chunk until it is done), then merge them in reverse order into
+/// `dir/merged`, joining their kept draws.
+fn shards_then_merge(dir: &Path, n: u64, spec: RunSpec, interrupted: Option<u64>) {
+    let format = spec.draws_format;
+    for k in 0..n {
+        let s = RunSpec {
+            shard: Some((k, n)),
+            out: Some(dir.join("shards")),
+            ..spec.clone()
+        };
+        if interrupted == Some(k) {
+            assert!(run_interrupted(s, &dir.join("ck-shard")) > 2);
+        } else {
+            run(&s).unwrap();
+        }
+    }
+    let files: Vec<PathBuf> = (0..n)
+        .rev()
+        .map(|k| dir.join(format!("shards/shard-{k:05}-of-{n:05}.npvshard")))
+        .collect();
+    merge(&files, Some(&dir.join("merged")), Format::Csv, None, format).unwrap();
+}
+
 fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
@@ -104,33 +128,7 @@ fn streamed_resumed_and_sharded_runs_keep_the_draws_of_a_run_in_memory() {
     assert_eq!(parts_in(&dir.join("ck")), Vec::<String>::new());
 
     // Three shards, the middle one checkpointed and interrupted, joined by merge.
-    let n = 3;
-    for k in 0..n {
-        let s = at(
-            "shards",
-            RunSpec {
-                shard: Some((k, n)),
-                ..base(DrawsFormat::Csv)
-            },
-        );
-        if k == 1 {
-            assert!(run_interrupted(s, &dir.join("ck-shard")) > 2);
-        } else {
-            run(&s).unwrap();
-        }
-    }
-    let files: Vec<PathBuf> = (0..n)
-        .rev()
-        .map(|k| dir.join(format!("shards/shard-{k:05}-of-{n:05}.npvshard")))
-        .collect();
-    merge(
-        &files,
-        Some(&dir.join("merged")),
-        Format::Csv,
-        None,
-        Some(DrawsFormat::Csv),
-    )
-    .unwrap();
+    shards_then_merge(&dir, 3, base(DrawsFormat::Csv), Some(1));
     assert!(read(&dir.join("merged/draws.csv")) == reference, "merged");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -158,28 +156,7 @@ fn parquet_draws_of_streamed_resumed_and_sharded_runs_read_back_as_in_memory() {
     // Resumed and merged: the parts' row groups are joined as they are, so the row groups
     // differ, but every column holds the same values.
     run_interrupted(at("resumed", streamed), &dir.join("ck"));
-    let n = 2;
-    for k in 0..n {
-        run(&at(
-            "shards",
-            RunSpec {
-                shard: Some((k, n)),
-                ..base(DrawsFormat::Parquet)
-            },
-        ))
-        .unwrap();
-    }
-    let files: Vec<PathBuf> = (0..n)
-        .map(|k| dir.join(format!("shards/shard-{k:05}-of-{n:05}.npvshard")))
-        .collect();
-    merge(
-        &files,
-        Some(&dir.join("merged")),
-        Format::Csv,
-        None,
-        Some(DrawsFormat::Parquet),
-    )
-    .unwrap();
+    shards_then_merge(&dir, 2, base(DrawsFormat::Parquet), None);
     for name in ["resumed", "merged"] {
         let got = read_parquet(&dir.join(name).join("draws.parquet")).unwrap();
         assert_eq!(got.names, reference.names, "{name}");
