@@ -419,6 +419,17 @@ pub fn concat<W: Write + Send>(
                 if meta.file_metadata().schema() != schema.as_ref() {
                     return Err(bad(&"its columns are not those of this run's draws"));
                 }
+                let run = meta.file_metadata().key_value_metadata().and_then(|kv| {
+                    kv.iter()
+                        .find(|k| k.key == TITLE_KEY)
+                        .and_then(|k| k.value.clone())
+                });
+                if run.as_deref() != Some(title) {
+                    return Err(bad(&format!(
+                        "it holds the draws of {}, not of this run ({title})",
+                        run.as_deref().unwrap_or("an unnamed run")
+                    )));
+                }
                 let index = meta.page_index();
                 for (g, rg) in meta.row_groups().iter().enumerate() {
                     let mut rg_out = out.next_row_group().map_err(|e| bad(&e))?;

@@ -299,9 +299,10 @@ struct RunArgs {
         clap::builder::PossibleValuesParser::new(npvrisk::draws_out::DrawsFormat::NAMES),
         |s| s.parse::<npvrisk::draws_out::DrawsFormat>().expect("a listed format")))]
     draws_format: Option<npvrisk::draws_out::DrawsFormat>,
-    /// Do not keep the draws: compute the summary in passes over the blocks, regenerating the
-    /// draws each pass, in memory bounded whatever `--draws`. The summary is the same bits as
-    /// with the draws in memory. Chosen automatically when the draws would not fit in 4 GiB.
+    /// Do not hold the draws in memory: compute the summary in passes over the blocks,
+    /// regenerating the draws each pass, in memory bounded whatever `--draws` (with
+    /// --keep-draws, pass 1 writes them out as it goes). The summary is the same bits as with
+    /// the draws in memory. Chosen automatically when the draws would not fit in 4 GiB.
     #[arg(long)]
     stream: bool,
     /// With `--shard`: run a later pass of a sharded run, from the plan `npvrisk merge
@@ -645,12 +646,23 @@ fn run(cli: Cli) -> Result<(), Failure> {
             // Check the run options now rather than on the cluster.
             let mut probe = vec!["npvrisk".to_string(), "run".to_string()];
             probe.extend(run_args.iter().cloned());
-            Cli::try_parse_from(&probe).map_err(|e| {
+            let parsed = Cli::try_parse_from(&probe).map_err(|e| {
                 Failure::Input(format!(
                     "the options after `--` are not valid for `npvrisk run`: {}",
                     e.to_string().lines().next().unwrap_or("")
                 ))
             })?;
+            // And the combinations a shard refuses, as every array task would on the cluster.
+            if let Some(Command::Run(args)) = parsed.command {
+                let spec = npvrisk::run::RunSpec {
+                    shard: Some((0, shards)),
+                    out: Some(dir.join("shards")),
+                    ..args.spec()?
+                };
+                npvrisk::run::check(&spec).map_err(|e| {
+                    Failure::Input(format!("the options after `--`, run as a shard: {e}"))
+                })?;
+            }
             out(&npvrisk::slurm::slurm_script(
                 shards,
                 &dir,

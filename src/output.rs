@@ -340,7 +340,7 @@ fn temporary_for(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), Error> {
 /// A file of an output folder written to its temporary as it is produced (through a buffer,
 /// hashed on the way for the manifest), e.g. the draws of a run: [`Staging::finish`] gives the
 /// [`Staged`] file that [`publish_with`] renames into place with the rest of the run, or
-/// [`Staged::commit`] alone. Dropped unfinished, its temporary is removed.
+/// [`Staged::commit_as`] alone. Dropped unfinished, its temporary is removed.
 pub struct Staging {
     dir: PathBuf,
     name: String,

@@ -954,10 +954,21 @@ pub trait DrawSink: Send {
 
 /// A source whose chunks also go to a [`DrawSink`], in order, before the pass sees them.
 pub struct Keeping<'a, 's> {
-    pub inner: &'a dyn Source,
-    pub sink: std::sync::Mutex<&'a mut (dyn DrawSink + 's)>,
+    inner: &'a dyn Source,
+    sink: std::sync::Mutex<&'a mut (dyn DrawSink + 's)>,
     /// The run's block size (its draws per block).
-    pub block: u64,
+    block: u64,
+}
+
+impl<'a, 's> Keeping<'a, 's> {
+    /// `inner`'s chunks, also handed to `sink`; `block` is the run's draws per block.
+    pub fn new(inner: &'a dyn Source, sink: &'a mut (dyn DrawSink + 's), block: u64) -> Self {
+        Keeping {
+            inner,
+            sink: std::sync::Mutex::new(sink),
+            block,
+        }
+    }
 }
 
 impl Source for Keeping<'_, '_> {
@@ -1538,17 +1549,14 @@ fn keeping<T>(
     f: &mut dyn FnMut(&dyn Source) -> Result<T, RunError>,
 ) -> Result<T, RunError> {
     match keep {
-        Some(sink) => f(&Keeping {
-            inner,
-            sink: std::sync::Mutex::new(&mut **sink),
-            block,
-        }),
+        Some(sink) => f(&Keeping::new(inner, &mut **sink, block)),
         None => f(inner),
     }
 }
 
-/// Run and summarise `opts.draws` draws without keeping them: pass 1 and each further pass
-/// regenerate the draws chunk by chunk. Returns the summary and the number of passes.
+/// Run and summarise `opts.draws` draws without holding them: pass 1 and each further pass
+/// regenerate the draws chunk by chunk, and pass 1 hands them to `keep` when given (the kept
+/// draws, written as they come). Returns the summary and the number of passes.
 #[allow(clippy::too_many_arguments)]
 pub fn run_streamed(
     plan: &Plan,

@@ -104,31 +104,22 @@ impl<'a> Parts<'a> {
         }
     }
 
-    fn extension(&self) -> &'static str {
-        match self.format {
-            DrawsFormat::Parquet => "parquet",
-            _ => "csv",
-        }
-    }
-
     fn name(&self, first: u64, end: u64) -> String {
-        format!("draws-{first:012}-{end:012}.{}", self.extension())
+        format!("draws-{first:012}-{end:012}.{}", self.format.name())
     }
 
-    /// The parts in the folder: first block, end block and path, in block order.
+    /// The parts in the folder of this format: first block, end block and path, in block order.
+    /// Parts of another format (a run resumed with another `--draws-format`) are removed.
     fn list(&self) -> Vec<(u64, u64, PathBuf)> {
-        let ext = format!(".{}", self.extension());
-        let mut parts: Vec<(u64, u64, PathBuf)> = std::fs::read_dir(&self.dir)
+        let mut parts: Vec<(u64, u64, PathBuf)> = list_parts(&self.dir)
             .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let (a, b) = name
-                    .strip_prefix("draws-")?
-                    .strip_suffix(ext.as_str())?
-                    .split_once('-')?;
-                Some((a.parse().ok()?, b.parse().ok()?, e.path()))
+            .filter_map(|(a, b, ext, p)| {
+                if ext == self.format.name() {
+                    Some((a, b, p))
+                } else {
+                    let _ = std::fs::remove_file(p);
+                    None
+                }
             })
             .collect();
         parts.sort();
@@ -201,9 +192,121 @@ impl DrawSink for Parts<'_> {
     }
 }
 
+/// The kept-draw parts in a checkpoint folder, of any format: first block, end block, extension
+/// and path.
+fn list_parts(dir: &Path) -> Vec<(u64, u64, String, PathBuf)> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let (blocks, ext) = name.strip_prefix("draws-")?.split_once('.')?;
+            if ext != "csv" && ext != "parquet" {
+                return None;
+            }
+            let (a, b) = blocks.split_once('-')?;
+            Some((a.parse().ok()?, b.parse().ok()?, ext.to_string(), e.path()))
+        })
+        .collect()
+}
+
+/// Remove the kept-draw parts of a checkpoint folder whose run now keeps no draws (resumed
+/// without `--keep-draws`).
+pub fn remove_parts(dir: &Path) {
+    for (.., p) in list_parts(dir) {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
 /// The file of the kept draws of the shard whose shard file is `shard_file` (next to it): the
 /// shard file's name with `.draws.csv` or `.draws.parquet` for `.npvshard`.
 pub fn shard_draws_name(shard_file: &str, format: DrawsFormat) -> String {
     let stem = shard_file.strip_suffix(".npvshard").unwrap_or(shard_file);
     format!("{stem}.{}", format.file_name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        let model = crate::format::parse_model(
+            crate::embedded::EY2013_MODEL_FILE,
+            crate::embedded::EY2013_MODEL,
+        )
+        .unwrap();
+        let set = crate::distfile::load(&model, &[]).unwrap();
+        let scen = model.scenario_index("base").unwrap();
+        Plan::new(model, scen, set).unwrap()
+    }
+
+    /// The part files of a folder, sorted.
+    fn files(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_resumed_run_keeps_the_parts_that_tile_its_saved_blocks() {
+        let plan = plan();
+        let dir = std::env::temp_dir().join(format!("npvrisk-parts-{}", std::process::id()));
+        let touch = |names: &[&str]| {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            for n in names {
+                std::fs::write(dir.join(n), "").unwrap();
+            }
+        };
+        let parts = Parts::new(&dir, &plan, DrawsFormat::Csv, "t", 100);
+        let p = |a: u64, b: u64, ext: &str| format!("draws-{a:012}-{b:012}.{ext}");
+        // Saved up to block 20: the part past it (closed, then killed before the save) goes, as
+        // do parts of another format and files that are not parts.
+        touch(&[
+            &p(0, 10, "csv"),
+            &p(10, 20, "csv"),
+            &p(20, 30, "csv"),
+            &p(0, 30, "parquet"),
+            "run.npvshard",
+        ]);
+        assert!(parts.resume_at(0, 20));
+        assert_eq!(
+            files(&dir),
+            vec![p(0, 10, "csv"), p(10, 20, "csv"), "run.npvshard".into()]
+        );
+        // A gap: nothing is kept, pass 1 starts again.
+        touch(&[&p(0, 10, "csv"), &p(15, 20, "csv")]);
+        assert!(!parts.resume_at(0, 20));
+        assert_eq!(files(&dir), Vec::<String>::new());
+        // Nothing saved yet: nothing to keep, and that is a cover of nothing.
+        touch(&[&p(0, 10, "csv")]);
+        assert!(parts.resume_at(0, 0));
+        assert_eq!(files(&dir), Vec::<String>::new());
+        // A shard's parts start at its first block.
+        touch(&[&p(40, 50, "csv"), &p(50, 60, "csv")]);
+        assert!(parts.resume_at(40, 60));
+        assert!(!parts.resume_at(30, 60));
+        // A run resumed without --keep-draws removes every part.
+        touch(&[&p(0, 10, "csv"), &p(0, 10, "parquet"), "run.npvshard"]);
+        remove_parts(&dir);
+        assert_eq!(files(&dir), vec!["run.npvshard".to_string()]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_shards_draws_file_is_named_after_its_shard_file() {
+        assert_eq!(
+            shard_draws_name("shard-00001-of-00004.npvshard", DrawsFormat::Parquet),
+            "shard-00001-of-00004.draws.parquet"
+        );
+        assert_eq!(
+            shard_draws_name("shard-00001-of-00004.npvshard", DrawsFormat::Csv),
+            "shard-00001-of-00004.draws.csv"
+        );
+    }
 }

@@ -69,7 +69,8 @@ pub struct RunSpec {
     pub thresholds: Vec<f64>,
     pub block_size: u64,
     pub skip_nonfinite: bool,
-    /// Summarise in passes without keeping the draws.
+    /// Summarise in passes without holding the draws in memory (kept draws are written as pass 1
+    /// makes them).
     pub stream: bool,
     /// With `shard`: the plan of a later pass (from `merge --next-pass`).
     pub pass: Option<PathBuf>,
@@ -120,6 +121,12 @@ fn read(path: &Path) -> Result<String, Error> {
     crate::input::read_text(path)
 }
 
+/// Check a run's options against each other, before anything runs or is read (what `run`
+/// checks first; `slurm` checks a shard's options before it writes a script).
+pub fn check(a: &RunSpec) -> Result<(), Error> {
+    check_options(a)
+}
+
 fn check_options(a: &RunSpec) -> Result<(), Failure> {
     let bad = |m: String| Err(Failure::Input(m));
     if a.draws == 0 {
@@ -146,7 +153,10 @@ fn check_options(a: &RunSpec) -> Result<(), Failure> {
             a.format.name()
         ));
     }
-    if a.keep_draws && a.stream && a.draws_format == Some(DrawsFormat::Sipmath) {
+    if a.keep_draws
+        && (a.stream || a.shard.is_some())
+        && a.draws_format == Some(DrawsFormat::Sipmath)
+    {
         return bad(SIPMATH_IN_MEMORY.into());
     }
     if a.keep_draws && a.mpi {
@@ -383,22 +393,40 @@ pub fn lock_out(dir: Option<&Path>) -> Result<(), Failure> {
     }
 }
 
-/// A run's progress as its parts report it, passed on to the caller's [`Observer`].
-struct Progress(std::sync::Arc<dyn Observer>);
+/// A run's progress as its parts report it, passed on to the caller's [`Observer`]; finished
+/// once, when told or when dropped (a run that fails or stops).
+struct Progress {
+    observer: std::sync::Arc<dyn Observer>,
+    finished: std::sync::atomic::AtomicBool,
+}
 
 impl Progress {
     /// Start work over `n` draws per pass.
     fn new(hooks: &Hooks, n: u64) -> Progress {
         hooks.observer.start(n);
-        Progress(hooks.observer.clone())
+        Progress {
+            observer: hooks.observer.clone(),
+            finished: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     fn inc(&self, k: u64) {
-        self.0.advance(k);
+        self.observer.advance(k);
     }
 
     fn finish(&self) {
-        self.0.finish();
+        if !self
+            .finished
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            self.observer.finish();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
@@ -1012,8 +1040,14 @@ impl ShardRun {
         keep: Option<(&Path, DrawsFormat)>,
     ) -> Result<(crate::shard::ShardHeader, First), Failure> {
         let (b0, b1) = (self.header.first_block, self.header.end_block);
-        let bar = Progress::new(&self.hooks, 0);
-        let progress = |x| bar.inc(x);
+        // A checkpointed pass reports to the checkpoint's progress (which counts the blocks a
+        // resumed pass had saved too).
+        let bar = ck.is_none().then(|| Progress::new(&self.hooks, 0));
+        let progress = |x| match (&bar, ck) {
+            (Some(b), _) => b.inc(x),
+            (None, Some(ck)) => ck.bar.inc(x),
+            (None, None) => {}
+        };
         let src = self.source(&progress);
         let name = keep.map(|(_, f)| {
             shard_draws_name(&shard_file_name(self.header.shard, self.header.shards), f)
@@ -1029,11 +1063,11 @@ impl ShardRun {
             (None, Some(k)) => setup
                 .first_pass(
                     &self.plan,
-                    &crate::stream::Keeping {
-                        inner: &src,
-                        sink: std::sync::Mutex::new(k),
-                        block: self.header.block_size.min(self.header.draws),
-                    },
+                    &crate::stream::Keeping::new(
+                        &src,
+                        k,
+                        self.header.block_size.min(self.header.draws),
+                    ),
                     b0,
                     b1,
                 )
@@ -1042,14 +1076,18 @@ impl ShardRun {
                 .first_pass(&self.plan, &src, b0, b1)
                 .map_err(|e| Failure::Input(e.to_string())),
         })?;
-        bar.finish();
+        if let Some(b) = &bar {
+            b.finish();
+        }
         if let (Some((dir, _)), Some(name)) = (keep, &name) {
             let staged = match (kept, ck.and_then(|ck| ck.keep.as_ref())) {
                 (Some(k), _) => k.finish()?,
                 (None, Some(parts)) => {
                     let w = crate::output::Staging::create(dir, name)?;
                     let parts = parts.lock().unwrap_or_else(|e| e.into_inner());
-                    parts.join_into(b0, b1, w)?.1.finish()?
+                    let (rows, w) = parts.join_into(b0, b1, w)?;
+                    check_joined(rows, f.kept, ck.map_or(dir, |ck| ck.dir))?;
+                    w.finish()?
                 }
                 (None, None) => unreachable!("draws kept in a file or in parts"),
             };
@@ -1165,6 +1203,13 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
         let keep = a
             .keep_draws
             .then(|| (dir.as_path(), a.draws_format.unwrap_or_default()));
+        // A draws file an earlier pass 1 of this shard left (another format, or kept then and
+        // not now) would be joined by `merge --keep-draws` as this run's: it goes.
+        for f in [DrawsFormat::Csv, DrawsFormat::Parquet] {
+            if keep.map(|(_, k)| k) != Some(f) {
+                let _ = std::fs::remove_file(dir.join(shard_draws_name(&shard_file_name(k, n), f)));
+            }
+        }
         let (h, f) = r.first_pass(&setup, ck.as_ref(), keep)?;
         (
             dir.join(shard_file_name(k, n)),
@@ -1416,7 +1461,6 @@ pub fn merge(
     }
     let kept = match (keep, out_dir) {
         (Some(f), Some(dir)) => {
-            lock_out(Some(dir))?;
             crate::output::lock_folder(dir)?;
             let w = crate::output::Staging::create(dir, f.file_name())?;
             let paths: Vec<PathBuf> = draws_files.iter().map(|(p, _)| p.clone()).collect();
@@ -1675,7 +1719,7 @@ fn interrupted(saved: &str, dir: &Path) -> Error {
 
 /// Whether a run of `draws` draws of `per_draw` bytes each streams its summary: when asked
 /// (`--stream`), or, with a note, when the draws would not fit in memory; an error when the draws
-/// are also to be kept.
+/// are also to be kept as SIPmath (written from draws in memory only).
 fn streams(a: &RunSpec, draws: u64, per_draw: u64) -> Result<bool, Failure> {
     let need = draws.saturating_mul(per_draw);
     let gb = need as f64 / 1e9;
@@ -1695,8 +1739,19 @@ fn streams(a: &RunSpec, draws: u64, per_draw: u64) -> Result<bool, Failure> {
     Ok(true)
 }
 
+/// The kept draws joined from a checkpoint's parts must be the run's kept draws.
+fn check_joined(rows: u64, kept: u64, dir: &Path) -> Result<(), Error> {
+    if rows == kept {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "the kept draws in `{}` hold {rows} rows, the run kept {kept} draws: a part was changed by hand; start the run again",
+        dir.display()
+    )))
+}
+
 /// Why SIPmath draws cannot be kept by a streamed run.
-const SIPMATH_IN_MEMORY: &str = "`--draws-format sipmath` holds each column whole, so it is written from draws in memory, and a streamed run keeps none there: keep the draws as parquet or csv (written as the run goes), or run fewer draws in memory";
+const SIPMATH_IN_MEMORY: &str = "`--draws-format sipmath` holds each column whole, so it is written from draws in memory, and a streamed run or a shard holds none there: keep the draws as parquet or csv (written as the run goes), or run fewer draws in memory in one process";
 
 /// `content` of the identity of a streamed checkpointed run.
 const STREAMED: &str = "streamed run";
@@ -1754,7 +1809,8 @@ fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
                 crate::output::lock_folder(out)?;
                 let w = crate::output::Staging::create(out, format.file_name())?;
                 let parts = parts.lock().unwrap_or_else(|e| e.into_inner());
-                let (_, w) = parts.join_into(0, blocks, w)?;
+                let (rows, w) = parts.join_into(0, blocks, w)?;
+                check_joined(rows, summary.kept_draws as u64, &dir)?;
                 Some(Kept::Staged(w.finish()?))
             }
             _ => None,
@@ -1972,6 +2028,10 @@ impl StreamCheckpoint<'_> {
     /// Pass 1 over the identity's blocks, from its saved state if there is one.
     fn first_pass(&self, plan: &Plan, setup: &Setup, src: &Regenerate) -> Result<First, Failure> {
         let lo = self.identity.first_block;
+        if self.keep.is_none() {
+            // Parts of an earlier attempt that kept its draws: this one does not.
+            kept::remove_parts(self.dir);
+        }
         let (start, acc) = self
             .load(1, "")
             .and_then(|(end, body)| {
@@ -2004,11 +2064,7 @@ impl StreamCheckpoint<'_> {
                 let r = match &self.keep {
                     Some(k) => {
                         let mut parts = k.lock().unwrap_or_else(|e| e.into_inner());
-                        let keeping = crate::stream::Keeping {
-                            inner: src,
-                            sink: std::sync::Mutex::new(&mut *parts),
-                            block,
-                        };
+                        let keeping = crate::stream::Keeping::new(src, &mut *parts, block);
                         setup.first_pass(plan, &keeping, b, e)
                     }
                     None => setup.first_pass(plan, src, b, e),
