@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::model::{Evaluation, ModelSpec, Outcome};
+use crate::money::MoneyUnit;
 
 #[derive(Serialize)]
 struct JsonScenario<'a> {
@@ -153,24 +154,22 @@ pub fn evaluation_csv(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
     o
 }
 
-/// Display unit for money: £bn, or £m when every total is below £1bn.
-fn money_unit(evals: &[(usize, Evaluation)]) -> (&'static str, f64) {
+/// The readable money unit of deterministic evaluations: chosen, as a run's, from the largest
+/// NPV, PV of benefits or PV of costs ([`MoneyUnit::readable`]).
+pub fn money_unit(evals: &[(usize, Evaluation)]) -> MoneyUnit {
     let largest = evals
         .iter()
         .flat_map(|(_, e)| e.themes.iter().chain(std::iter::once(&e.total)))
-        .map(|o| o.pv_benefits.abs().max(o.pv_costs.abs()))
+        .map(|o| o.npv.abs().max(o.pv_benefits.abs()).max(o.pv_costs.abs()))
         .fold(0.0, f64::max);
-    if largest < 1.0 {
-        ("£m", 1000.0)
-    } else {
-        ("£bn", 1.0)
-    }
+    MoneyUnit::readable(largest)
 }
 
 /// A readable summary table per scenario.
 pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
     let mut o = String::new();
-    let (unit, k) = money_unit(evals);
+    let money = money_unit(evals);
+    let (unit, k) = (money.symbol(), money.per_bn());
     let _ = writeln!(
         o,
         "{} ({} prices, {} years)",
@@ -306,22 +305,27 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
     o
 }
 
-/// Long-form CSV of a run summary: `entity,measure,statistic,value,se`.
+/// Long-form CSV of a run summary: `entity,measure,statistic,value,se,unit`. Amounts of money
+/// are in the run's readable unit ([`crate::summary::Summary::money_unit`]), which the `unit`
+/// column names ("£m"); the other units are `share`, `years`, `ratio` and, for the
+/// `p_below_` rows, `probability` (their threshold is in the money unit).
 pub fn summary_csv(s: &crate::summary::Summary) -> String {
     use crate::summary::Stat;
-    let mut o = String::from("entity,measure,statistic,value,se\n");
-    let mut stat = |entity: &str, measure: &str, st: &Stat| {
+    let money = s.money_unit();
+    let s = &s.in_unit(money);
+    let mut o = String::from("entity,measure,statistic,value,se,unit\n");
+    let mut stat = |entity: &str, measure: &str, st: &Stat, unit: &str| {
         let _ = writeln!(
             o,
-            "{entity},{measure},mean,{},{}",
+            "{entity},{measure},mean,{},{},{unit}",
             st.mean,
             cell(st.se_mean)
         );
-        let _ = writeln!(o, "{entity},{measure},sd,{},", cell(st.sd));
+        let _ = writeln!(o, "{entity},{measure},sd,{},,{unit}", cell(st.sd));
         for p in &st.percentiles {
             let _ = writeln!(
                 o,
-                "{entity},{measure},p{},{},{}",
+                "{entity},{measure},p{},{},{},{unit}",
                 pct_label(p.p),
                 p.value,
                 cell(p.se)
@@ -329,44 +333,45 @@ pub fn summary_csv(s: &crate::summary::Summary) -> String {
         }
         let _ = writeln!(
             o,
-            "{entity},{measure},interval{}_low,{},",
+            "{entity},{measure},interval{}_low,{},,{unit}",
             pct_label(st.interval[0]),
             st.interval[1]
         );
         let _ = writeln!(
             o,
-            "{entity},{measure},interval{}_high,{},",
+            "{entity},{measure},interval{}_high,{},,{unit}",
             pct_label(st.interval[0]),
             st.interval[2]
         );
         for b in &st.below {
             let _ = writeln!(
                 o,
-                "{entity},{measure},p_below_{},{},{}",
+                "{entity},{measure},p_below_{},{},{},probability",
                 b.threshold,
                 b.p,
                 cell(b.se)
             );
         }
     };
+    let m = money.symbol();
     for e in &s.outcomes {
-        stat(&e.id, "npv", &e.npv);
-        stat(&e.id, "pv_benefits", &e.pv_benefits);
-        stat(&e.id, "pv_costs", &e.pv_costs);
-        stat(&e.id, "leakage_to_zero", &e.leakage_to_zero);
-        stat(&e.id, "delay_to_zero", &e.delay_to_zero);
+        stat(&e.id, "npv", &e.npv, m);
+        stat(&e.id, "pv_benefits", &e.pv_benefits, m);
+        stat(&e.id, "pv_costs", &e.pv_costs, m);
+        stat(&e.id, "leakage_to_zero", &e.leakage_to_zero, "share");
+        stat(&e.id, "delay_to_zero", &e.delay_to_zero, "years");
     }
     for p in &s.partners {
-        stat(&format!("partner.{}", p.id), "npv", &p.npv);
+        stat(&format!("partner.{}", p.id), "npv", &p.npv, m);
     }
     if let Some(l) = &s.local {
         for e in &l.entities {
-            stat(&e.id, "public_value_npv", &e.public_value_npv);
-            stat(&e.id, "public_value_bcr", &e.public_value_bcr);
-            stat(&e.id, "roi", &e.roi);
+            stat(&e.id, "public_value_npv", &e.public_value_npv, m);
+            stat(&e.id, "public_value_bcr", &e.public_value_bcr, "ratio");
+            stat(&e.id, "roi", &e.roi, "ratio");
         }
         for p in &l.budget_impact {
-            stat(&format!("partner.{}", p.id), "budget_impact", &p.npv);
+            stat(&format!("partner.{}", p.id), "budget_impact", &p.npv, m);
         }
     }
     o
@@ -505,7 +510,8 @@ fn blocked_table(o: &mut String, corner: &str, headers: &[String], rows: &[(Stri
 pub fn summary_table(s: &crate::summary::Summary) -> String {
     let m = &s.metadata;
     let mut o = String::new();
-    let (unit, k) = s.money_unit();
+    let money = s.money_unit();
+    let (unit, k) = (money.symbol(), money.per_bn());
     let _ = writeln!(
         o,
         "npvrisk {} | scenario `{}` | {} draws ({} sampler, seed {}){}",
@@ -802,15 +808,19 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
     o
 }
 
-/// Tornado bars as CSV.
+/// Tornado bars as CSV: the total NPVs and swing in the readable money unit
+/// ([`crate::sensitivity::Sensitivity::money_unit`]) named by the `money_unit` column; the
+/// input values in their parameter's unit.
 pub fn tornado_csv(s: &crate::sensitivity::Sensitivity) -> String {
+    let money = s.money_unit();
+    let s = &s.in_unit(money);
     let mut o = String::from(
-        "factor,inputs,central_value,low_value,high_value,total_npv_low,total_npv_high,swing\n",
+        "factor,inputs,central_value,low_value,high_value,total_npv_low,total_npv_high,swing,money_unit\n",
     );
     for b in &s.tornado {
         let _ = writeln!(
             o,
-            "{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{money}",
             b.factor,
             b.inputs.join(" "),
             b.central_value,
@@ -892,6 +902,9 @@ pub fn sobol_csv(s: &crate::sensitivity::Sensitivity) -> String {
 
 /// A readable sensitivity report for the terminal.
 pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
+    let money = s.money_unit();
+    let unit = money.symbol();
+    let s = &s.in_unit(money);
     let mut o = String::new();
     let n = s.central_npv.len();
     let central: Vec<String> = s
@@ -902,7 +915,7 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
         .collect();
     wrap_items(
         &mut o,
-        "Central NPVs (every input at its median), £bn:",
+        &format!("Central NPVs (every input at its median), {unit}:"),
         &central,
         " ",
         2,
@@ -910,7 +923,7 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
     if !s.tornado.is_empty() {
         let _ = writeln!(
             o,
-            "\nTornado: total NPV with one factor at its low / high level, the others at their medians (£bn)"
+            "\nTornado: total NPV with one factor at its low / high level, the others at their medians ({unit})"
         );
         for b in &s.tornado {
             wrap_items(
@@ -971,7 +984,7 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
         wrap_text(
             &mut o,
             &format!(
-                "Variance of the total NPV: Sobol indices assume independent factors (the copula is not applied; variance {:.3}, {} base draws, {} model runs); Shapley effects are shares of the variance under the run's joint distribution, correlations included (variance {:.3}, {} rows, {} model runs{}). 95% bootstrap intervals.",
+                "Variance of the total NPV: Sobol indices assume independent factors (the copula is not applied; variance {:.3} {unit}², {} base draws, {} model runs); Shapley effects are shares of the variance under the run's joint distribution, correlations included (variance {:.3} {unit}², {} rows, {} model runs{}). 95% bootstrap intervals.",
                 r.variance,
                 r.base_draws,
                 r.model_runs,
@@ -1013,7 +1026,7 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
         let what = if r.region == "npv_below_zero" {
             "NPV < 0".to_string()
         } else {
-            format!("worst 10%, NPV ≤ {:.2}", r.threshold)
+            format!("worst 10%, NPV ≤ {:.2} {unit}", r.threshold)
         };
         o.push('\n');
         wrap_text(
@@ -1050,16 +1063,19 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
     o
 }
 
-/// Scenario analysis as CSV: every headline NPV, region and input.
+/// Scenario analysis as CSV: every headline NPV, region and input; the region's NPV bound in the
+/// readable money unit named by the `money_unit` column.
 pub fn scenario_csv(s: &crate::sensitivity::Sensitivity) -> String {
+    let money = s.money_unit();
+    let s = &s.in_unit(money);
     let mut o = String::from(
-        "entity,region,threshold,draws,total_draws,input,overall_median,subset_median,sd,shift_sd,significant\n",
+        "entity,region,threshold,draws,total_draws,input,overall_median,subset_median,sd,shift_sd,significant,money_unit\n",
     );
     for r in &s.scenario {
         for i in &r.inputs {
             let _ = writeln!(
                 o,
-                "{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{money}",
                 r.entity,
                 r.region,
                 r.threshold,
