@@ -761,8 +761,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         format!("{s} = {}", shown.join(" "))
                     })
                     .collect();
+                // An amount of money names its unit, the model's.
+                let unit = r.money.map_or(String::new(), |u| format!(", in {u}"));
                 o.push_str(&format!(
-                    "{p}\t{}\t{}\n",
+                    "{p}\t{}{unit}\t{}\n",
                     r.domain.describe(),
                     vals.join("; ")
                 ));
