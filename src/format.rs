@@ -364,15 +364,23 @@ impl Ctx<'_> {
                 format!("given with `{name}`"),
                 &format!("`{alias}` is the former name of `{name}`: give one of them"),
             )),
-            (None, Some(o)) if self.money != MoneyUnit::Billion => Err(self.err(
-                o.span(),
-                &format!("{prefix}.{alias}"),
-                format!("given in a model whose money_unit is \"{}\"", self.money),
-                &format!(
-                    "a `_bn` name is in £bn; this model's amounts are in {}: write `{name}` in {}",
-                    self.money, self.money
-                ),
-            )),
+            (None, Some(o)) if self.money != MoneyUnit::Billion => {
+                let text = self.src.get(o.span()).unwrap_or("").trim();
+                let value = if text.is_empty() || text.contains('\n') {
+                    "given".to_string()
+                } else {
+                    text.to_string()
+                };
+                Err(self.err(
+                    o.span(),
+                    &format!("{prefix}.{alias}"),
+                    value,
+                    &format!(
+                        "a `_bn` name is in £bn, but this model's money_unit is \"{}\": write `{name}` with the amount in {}",
+                        self.money, self.money
+                    ),
+                ))
+            }
             (None, Some(o)) => Ok(Some((o, alias))),
         }
     }

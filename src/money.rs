@@ -124,6 +124,13 @@ impl MoneyUnit {
     /// number with its unit, as `5m`, `£5m`, `250k`, `0.005bn` or `£400`.
     pub fn parse_amount(s: &str, default: MoneyUnit) -> Result<f64, String> {
         let t = s.trim();
+        // A sign before the pound sign: `-£5m`.
+        if let Some(rest) = t.strip_prefix("-£") {
+            if rest.starts_with(['-', '+']) {
+                return Err(bad_amount(s));
+            }
+            return MoneyUnit::parse_amount(&format!("£{rest}"), default).map(|v| -v);
+        }
         let money = t.strip_prefix('£').unwrap_or(t);
         let number = |x: &str| x.trim().parse::<f64>().ok().filter(|v| v.is_finite());
         for u in [MoneyUnit::Billion, MoneyUnit::Million, MoneyUnit::Thousand] {
@@ -210,6 +217,8 @@ mod tests {
         assert_eq!(MoneyUnit::parse_amount("250k", m), Ok(0.00025));
         assert_eq!(MoneyUnit::parse_amount("£400", m), Ok(4e-7));
         assert_eq!(MoneyUnit::parse_amount("-1.5", MoneyUnit::Billion), Ok(-1.5));
+        assert_eq!(MoneyUnit::parse_amount("-£2m", m), Ok(-0.002));
+        assert!(MoneyUnit::parse_amount("-£-2m", m).is_err());
         for bad in ["", "abc", "nan", "5x", "£", "infm"] {
             assert!(MoneyUnit::parse_amount(bad, m).is_err(), "{bad}");
         }
