@@ -11,6 +11,8 @@ use crate::money::MoneyUnit;
 #[derive(Serialize)]
 struct JsonScenario<'a> {
     scenario: &'a str,
+    /// The unit of every amount of the scenario's figures.
+    money_unit: MoneyUnit,
     themes: Vec<JsonOutcome<'a>>,
     total: JsonOutcome<'a>,
     /// The local method's measures (models with outcome-level themes only).
@@ -31,9 +33,9 @@ struct JsonOutcome<'a> {
 struct JsonAllocation<'a> {
     partner: &'a str,
     share: f64,
-    annual_bn: f64,
+    annual: f64,
     share_of_budget: Option<f64>,
-    npv_bn: f64,
+    npv: f64,
     npv_without: f64,
     npv_single_party: f64,
 }
@@ -44,21 +46,62 @@ fn allocations<'a>(m: &'a ModelSpec, a: &[crate::model::Allocation]) -> Vec<Json
         .map(|x| JsonAllocation {
             partner: &m.partners[x.partner].id,
             share: x.share,
-            annual_bn: x.annual_bn,
+            annual: x.annual_bn,
             share_of_budget: x.share_of_budget,
-            npv_bn: x.npv_bn,
+            npv: x.npv_bn,
             npv_without: x.npv_without,
             npv_single_party: x.npv_single_party,
         })
         .collect()
 }
 
-/// JSON: one object per scenario with every theme's outcome and the headline total.
+/// The keys of an evaluation's JSON that hold amounts of money (numbers or yearly lists).
+const JSON_MONEY_KEYS: [&str; 15] = [
+    "npv",
+    "pv_benefits",
+    "pv_costs",
+    "net_annual",
+    "addressable_spend",
+    "gross_benefits",
+    "costs",
+    "net",
+    "discounted_net",
+    "annual",
+    "npv_without",
+    "npv_single_party",
+    "pv_public",
+    "public_npv",
+    "budget_impact",
+];
+
+/// Multiply every amount of money in `v` (the values of [`JSON_MONEY_KEYS`], at any depth) by `k`.
+fn scale_money(v: &mut serde_json::Value, k: f64, money: bool) {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => {
+            for (key, x) in o.iter_mut() {
+                scale_money(x, k, JSON_MONEY_KEYS.contains(&key.as_str()));
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| scale_money(x, k, money)),
+        Value::Number(n) if money => {
+            if let Some(x) = n.as_f64().and_then(|x| serde_json::Number::from_f64(x * k)) {
+                *n = x;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// JSON: one object per scenario with every theme's outcome and the headline total, amounts in
+/// the evaluations' readable unit ([`money_unit`]) named by each scenario's `money_unit`.
 pub fn evaluation_json(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
+    let money = money_unit(evals);
     let out: Vec<JsonScenario> = evals
         .iter()
         .map(|(s, e)| JsonScenario {
             scenario: &m.scenarios[*s],
+            money_unit: money,
             themes: m
                 .themes
                 .iter()
@@ -80,7 +123,13 @@ pub fn evaluation_json(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
             local: e.local.as_ref(),
         })
         .collect();
-    let mut s = serde_json::to_string_pretty(&out).expect("evaluation serialises");
+    let mut s = if money == MoneyUnit::Billion {
+        serde_json::to_string_pretty(&out).expect("evaluation serialises")
+    } else {
+        let mut v = serde_json::to_value(&out).expect("evaluation serialises");
+        scale_money(&mut v, money.per_bn(), false);
+        serde_json::to_string_pretty(&v).expect("evaluation serialises")
+    };
     s.push('\n');
     s
 }
@@ -109,9 +158,12 @@ fn outcome_rows<'a>(m: &'a ModelSpec, e: &'a Evaluation) -> Vec<(String, &'a Out
     rows
 }
 
-/// CSV in long form: `scenario,theme,measure,year,value` (year empty for five-year measures).
+/// CSV in long form: `scenario,theme,measure,year,value,unit` (year empty for five-year
+/// measures); amounts in the evaluations' readable unit ([`money_unit`]), which `unit` names.
 pub fn evaluation_csv(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
-    let mut o = String::from("scenario,theme,measure,year,value\n");
+    let money = money_unit(evals);
+    let k = money.per_bn();
+    let mut o = String::from("scenario,theme,measure,year,value,unit\n");
     for (s, e) in evals {
         let sc = &m.scenarios[*s];
         let mut ids: Vec<&str> = m.themes.iter().map(|t| t.id.as_str()).collect();
@@ -125,27 +177,33 @@ pub fn evaluation_csv(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
                 ("discounted_net", &x.flows.discounted_net),
             ] {
                 for (t, y) in v.iter().enumerate() {
-                    let _ = writeln!(o, "{sc},{id},{name},{},{y}", t + 1);
+                    let _ = writeln!(o, "{sc},{id},{name},{},{},{money}", t + 1, y * k);
                 }
             }
+            let m = money.symbol();
             let scalars = [
-                ("npv", Some(x.npv)),
-                ("pv_benefits", Some(x.pv_benefits)),
-                ("pv_costs", Some(x.pv_costs)),
-                ("net_annual", Some(x.net_annual)),
-                ("share_of_addressable", Some(x.share_of_addressable)),
-                ("leakage_to_zero", x.leakage_to_zero),
+                ("npv", Some(x.npv * k), m),
+                ("pv_benefits", Some(x.pv_benefits * k), m),
+                ("pv_costs", Some(x.pv_costs * k), m),
+                ("net_annual", Some(x.net_annual * k), m),
+                ("share_of_addressable", Some(x.share_of_addressable), "share"),
+                ("leakage_to_zero", x.leakage_to_zero, "share"),
                 (
                     "delay_to_zero_years",
                     Some(x.delay_to_zero.whole_years as f64),
+                    "years",
                 ),
-                ("delay_to_zero_exact", Some(x.delay_to_zero.exact_years)),
-                ("breakeven_year", x.breakeven_year.map(f64::from)),
+                (
+                    "delay_to_zero_exact",
+                    Some(x.delay_to_zero.exact_years),
+                    "years",
+                ),
+                ("breakeven_year", x.breakeven_year.map(f64::from), "year"),
             ];
-            for (name, v) in scalars {
+            for (name, v, unit) in scalars {
                 let _ = writeln!(
                     o,
-                    "{sc},{id},{name},,{}",
+                    "{sc},{id},{name},,{},{unit}",
                     v.map_or(String::new(), |v| v.to_string())
                 );
             }
