@@ -103,7 +103,9 @@ pub fn charts(reference: &str, scenarios: &[ScenarioCurve]) -> Vec<(String, Stri
     )
     .unwrap_or((0.0, 0.0));
     // One money unit on the page: that of the largest amount of either chart.
-    let largest = [lo, hi, dlo, dhi].iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let largest = [lo, hi, dlo, dhi]
+        .iter()
+        .fold(0.0f64, |m, x| m.max(x.abs()));
     let (unit, fmt) = money_fmt(largest, hi - lo);
     let series: Vec<(String, Vec<(f64, f64)>)> = shown
         .iter()

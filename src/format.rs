@@ -391,7 +391,9 @@ impl Ctx<'_> {
         match p {
             _ if u == MoneyUnit::Billion => p,
             Param::Same(v) => Param::Same(u.to_bn(v)),
-            Param::PerScenario(v) => Param::PerScenario(v.into_iter().map(|x| u.to_bn(x)).collect()),
+            Param::PerScenario(v) => {
+                Param::PerScenario(v.into_iter().map(|x| u.to_bn(x)).collect())
+            }
         }
     }
 
@@ -696,7 +698,8 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
             ));
         }
         let prefix = format!("partners.{id}");
-        let budget_given = ctx.money_field(&prefix, ("budget", "budget_bn"), p.budget, p.budget_bn)?;
+        let budget_given =
+            ctx.money_field(&prefix, ("budget", "budget_bn"), p.budget, p.budget_bn)?;
         let budget_name = budget_given.as_ref().map_or("budget", |(_, n)| *n);
         let budget = match (p.budget_class, budget_given.map(|(b, _)| b)) {
             (None, None) => None,
@@ -860,12 +863,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 &partner_index,
             )?)
         };
-        let benefit = match (
-            gross,
-            t.cohort,
-            t.engagement,
-            t.benefit_per_engaged_gbp,
-        ) {
+        let benefit = match (gross, t.cohort, t.engagement, t.benefit_per_engaged_gbp) {
             (None, None, None, None) if local.is_some() => BenefitBasis::Total {
                 gross_benefit_bn: Param::Same(0.0),
             },

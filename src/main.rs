@@ -434,9 +434,7 @@ impl CommonArgs {
 /// model (read from its file only when a plain number needs it).
 fn thresholds_in_bn(given: &[String], model: Option<&Path>) -> Result<Vec<f64>, Failure> {
     use npvrisk::money::MoneyUnit;
-    let plain = given
-        .iter()
-        .any(|t| t.trim().parse::<f64>().is_ok());
+    let plain = given.iter().any(|t| t.trim().parse::<f64>().is_ok());
     let unit = match model {
         Some(p) if plain => MoneyUnit::declared(&read(p)?).unwrap_or_default(),
         _ => MoneyUnit::Billion,

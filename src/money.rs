@@ -216,7 +216,10 @@ mod tests {
         assert_eq!(MoneyUnit::parse_amount("2bn", m), Ok(2.0));
         assert_eq!(MoneyUnit::parse_amount("250k", m), Ok(0.00025));
         assert_eq!(MoneyUnit::parse_amount("£400", m), Ok(4e-7));
-        assert_eq!(MoneyUnit::parse_amount("-1.5", MoneyUnit::Billion), Ok(-1.5));
+        assert_eq!(
+            MoneyUnit::parse_amount("-1.5", MoneyUnit::Billion),
+            Ok(-1.5)
+        );
         assert_eq!(MoneyUnit::parse_amount("-£2m", m), Ok(-0.002));
         assert!(MoneyUnit::parse_amount("-£-2m", m).is_err());
         for bad in ["", "abc", "nan", "5x", "£", "infm"] {

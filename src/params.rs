@@ -220,11 +220,7 @@ const SCALAR_FIELDS: [(&str, ThemeField, Domain); 11] = [
         ThemeField::GrossBenefit,
         Domain::NonNegative,
     ),
-    (
-        "scaled_cost",
-        ThemeField::ScaledCost,
-        Domain::NonNegative,
-    ),
+    ("scaled_cost", ThemeField::ScaledCost, Domain::NonNegative),
 ];
 
 /// Every path a model accepts (for suggestions and listings), whole lists only.
@@ -682,7 +678,9 @@ mod tests {
         let r = resolve(&m, "themes.families_complex_needs.one_off_costs_bn").unwrap();
         assert_eq!(r.money, Some(MoneyUnit::Billion));
         assert_eq!(
-            resolve(&m, "themes.families_complex_needs.one_off_costs").unwrap().target,
+            resolve(&m, "themes.families_complex_needs.one_off_costs")
+                .unwrap()
+                .target,
             r.target
         );
         assert_eq!(r.width(), 5);

@@ -302,7 +302,11 @@ impl Summary {
         };
         self.outcomes
             .iter()
-            .map(|e| stat(&e.npv).max(stat(&e.pv_benefits)).max(stat(&e.pv_costs)))
+            .map(|e| {
+                stat(&e.npv)
+                    .max(stat(&e.pv_benefits))
+                    .max(stat(&e.pv_costs))
+            })
             .fold(0.0, f64::max)
     }
 

@@ -186,7 +186,11 @@ pub fn evaluation_csv(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
                 ("pv_benefits", Some(x.pv_benefits * k), m),
                 ("pv_costs", Some(x.pv_costs * k), m),
                 ("net_annual", Some(x.net_annual * k), m),
-                ("share_of_addressable", Some(x.share_of_addressable), "share"),
+                (
+                    "share_of_addressable",
+                    Some(x.share_of_addressable),
+                    "share",
+                ),
                 ("leakage_to_zero", x.leakage_to_zero, "share"),
                 (
                     "delay_to_zero_years",

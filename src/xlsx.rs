@@ -404,10 +404,7 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             ));
             chart
                 .x_axis()
-                .set_name(&format!(
-                    "Change in the total five-year NPV ({})",
-                    unit
-                ))
+                .set_name(&format!("Change in the total five-year NPV ({})", unit))
                 .set_num_format(money.number_format());
             chart.y_axis().set_reverse();
             chart.set_width(900).set_height(120 + 28 * rows);

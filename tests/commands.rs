@@ -29,10 +29,7 @@ fn paths_lists_every_parameter_a_distribution_file_can_name_with_its_values() {
     );
     // Each line shows the point value per scenario, as in the model file.
     let line = |p: &str| lines.iter().find(|l| l[0] == p).unwrap();
-    assert_eq!(
-        line("themes.t.gross_benefit")[2],
-        "low = 0.5; base = 1.5"
-    );
+    assert_eq!(line("themes.t.gross_benefit")[2], "low = 0.5; base = 1.5");
     // An amount names its unit, the model's (the fixture is in £bn).
     assert_eq!(line("themes.t.gross_benefit")[1], "a number ≥ 0, in £bn");
     assert!(!paths.iter().any(|p| p.ends_with("_bn")), "{paths:?}");

@@ -236,7 +236,9 @@ fn init_validate_report_runs_as_written_and_init_never_overwrites() {
     assert!(model.contains("money_unit = \"£m\""), "{model}");
     assert!(model.contains("scaled_cost = 13.8"), "{model}");
     assert!(
-        !model.lines().any(|l| l.split('#').next().unwrap().contains("_bn")),
+        !model
+            .lines()
+            .any(|l| l.split('#').next().unwrap().contains("_bn")),
         "a `_bn` field in the £m template"
     );
     money_in_millions_throughout(&out);
@@ -307,10 +309,7 @@ name = 1
 fn money_in_millions_throughout(out: &Path) {
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(
-        lines.next(),
-        Some("entity,measure,statistic,value,se,unit")
-    );
+    assert_eq!(lines.next(), Some("entity,measure,statistic,value,se,unit"));
     let mut money_rows = 0;
     for l in lines {
         let cells: Vec<&str> = l.split(',').collect();

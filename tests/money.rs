@@ -59,7 +59,11 @@ fn a_model_in_millions_gives_the_results_of_the_same_model_in_billions() {
     };
     let bn_dists = dir.join("bn.toml");
     let m_dists = dir.join("m.toml");
-    std::fs::write(&bn_dists, setup("themes.families.one_off_costs_bn[0]", 1e-3)).unwrap();
+    std::fs::write(
+        &bn_dists,
+        setup("themes.families.one_off_costs_bn[0]", 1e-3),
+    )
+    .unwrap();
     std::fs::write(&m_dists, setup("themes.families.one_off_costs[0]", 1.0)).unwrap();
     let run = |model: &str, dists: &Path, threshold: &str, out: &str| {
         run_ok(
@@ -108,8 +112,20 @@ fn a_model_in_millions_gives_the_results_of_the_same_model_in_billions() {
     // The sampled amount moves the NPV: the run with a wider cost has a wider NPV than without.
     run_ok(
         bin()
-            .args(["--quiet", "run", "tests/data/council_m.toml", "--draws", "4000"])
-            .args(["--seed", "11", "--dist", "tests/data/council_dists.toml", "--out"])
+            .args([
+                "--quiet",
+                "run",
+                "tests/data/council_m.toml",
+                "--draws",
+                "4000",
+            ])
+            .args([
+                "--seed",
+                "11",
+                "--dist",
+                "tests/data/council_dists.toml",
+                "--out",
+            ])
             .arg(dir.join("no_setup")),
     );
     let sd = |s: &Value| s["outcomes"][0]["npv"]["sd"].as_f64().unwrap();

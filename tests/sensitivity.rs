@@ -292,7 +292,10 @@ fn sensitivity_of_an_interacting_model_matches_its_closed_form_in_every_table() 
     assert_eq!(total["base_draws"], 4096);
     assert_eq!(total["model_runs"], 4096 * 4);
     // A variance of amounts, in (£m)².
-    assert!((f(&total["variance"]) / 1e6 - 7.0 / 16.0).abs() < 0.05, "{total}");
+    assert!(
+        (f(&total["variance"]) / 1e6 - 7.0 / 16.0).abs() < 0.05,
+        "{total}"
+    );
     for x in total["factors"].as_array().unwrap() {
         let first = f(&x["first"][0]);
         let tot = f(&x["total"][0]);
@@ -322,7 +325,10 @@ fn sensitivity_of_an_interacting_model_matches_its_closed_form_in_every_table() 
     for l in tornado_csv.lines().skip(1) {
         let c: Vec<&str> = l.split(',').collect();
         assert_eq!(c[8], "£m", "{l}");
-        assert!((c[5].parse::<f64>().unwrap() / 1e3 + 0.35).abs() < 1e-9, "{l}");
+        assert!(
+            (c[5].parse::<f64>().unwrap() / 1e3 + 0.35).abs() < 1e-9,
+            "{l}"
+        );
     }
     for (file, rows) in [
         ("tornado.csv", 2),
