@@ -7,7 +7,8 @@
 //!
 //! Any numeric parameter may be written as one number (the same in every scenario) or as a table
 //! keyed by scenario name, e.g. `realisation = { prudent = 0.64, base = 1.0 }`; yearly lists
-//! likewise (`one_off_costs_bn = { prudent = [..], base = [..] }`).
+//! likewise (`one_off_costs = { prudent = [..], base = [..] }`). Amounts of money are in the model's
+//! `money_unit` and converted to the engine's £bn here ([`crate::money`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -1362,6 +1363,59 @@ partner_shares = { A = 1.0 }
         let e = parse_model("m.toml", &src).unwrap_err().to_string();
         assert!(e.starts_with("m.toml:19:44:"), "{e}");
         assert!(e.contains("`themes.t.gross_benefit_bn.base` = nan"), "{e}");
+    }
+
+    #[test]
+    fn amounts_in_the_model_unit_are_read_into_billions() {
+        let m_src = MINIMAL
+            .replace(
+                "horizon_years = 3",
+                "horizon_years = 3\nmoney_unit = \"£m\"",
+            )
+            .replace("budget_bn = 10.0", "budget = 10000")
+            .replace("addressable_spend_bn = 5.0", "addressable_spend = 5000")
+            .replace("gross_benefit_bn = {", "gross_benefit = {")
+            .replace("prudent = 1.0, base = 2.0", "prudent = 1000, base = 2000")
+            .replace(
+                "one_off_costs_bn = [1.0, 0, 0]",
+                "one_off_costs = [1000, 0, 0]",
+            );
+        let a = parse_model("m.toml", MINIMAL).unwrap();
+        let b = parse_model("m.toml", &m_src).unwrap();
+        assert_eq!(
+            (a.money_unit, b.money_unit),
+            (MoneyUnit::Billion, MoneyUnit::Million)
+        );
+        // Whole thousands of £m are whole £bn: the same numbers exactly.
+        assert_eq!(a.partners, b.partners);
+        for s in 0..2 {
+            assert_eq!(a.inputs(s), b.inputs(s));
+        }
+        // A former `_bn` name in a model in £m, and both names of one field, are refused.
+        let e = parse_model(
+            "m.toml",
+            &m_src.replace("budget = 10000", "budget_bn = 10.0"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`partners.A.budget_bn` = 10.0: a `_bn` name is in £bn"),
+            "{e}"
+        );
+        let e = parse_model(
+            "m.toml",
+            &MINIMAL.replace("budget_bn = 10.0", "budget_bn = 10.0\nbudget = 10.0"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("former name of `budget`"), "{e}");
+        let e = parse_model("m.toml", &m_src.replace("\"£m\"", "\"GBP\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`model.money_unit` = \"GBP\": must be one of"),
+            "{e}"
+        );
     }
 
     #[test]
