@@ -190,3 +190,41 @@ fn a_bn_path_is_refused_in_a_millions_model_and_overlays_its_new_name_in_a_billi
     assert!(note.contains("(1 overriding)"), "{note}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_batch_fixes_an_amount_in_the_models_unit() {
+    let dir = temp_dir("money-batch");
+    let model = std::fs::read_to_string("tests/data/council_m.toml").unwrap();
+    std::fs::write(dir.join("model.toml"), model).unwrap();
+    std::fs::copy("tests/data/council_dists.toml", dir.join("dists.toml")).unwrap();
+    // The first year's one-off cost is £4m in the model: fixed at 4 it is unchanged, fixed at 5
+    // it costs £1m more in the undiscounted first year, £1.15m with the 15% cost uplift.
+    let manifest = dir.join("batch.toml");
+    std::fs::write(
+        &manifest,
+        "model = \"model.toml\"\ndist = [\"dists.toml\"]\ndraws = 2000\nreference = \"as_is\"\n\n\
+         [[scenario]]\nname = \"as_is\"\n\n\
+         [[scenario]]\nname = \"same\"\nset = { \"themes.families.one_off_costs[0]\" = 4 }\n\n\
+         [[scenario]]\nname = \"more\"\nset = { \"themes.families.one_off_costs[0]\" = 5 }\n",
+    )
+    .unwrap();
+    let o = run_ok(
+        bin()
+            .args(["--quiet", "batch"])
+            .arg(&manifest)
+            .args(["--format", "csv"]),
+    );
+    let csv = String::from_utf8(o.stdout).unwrap();
+    let diff = |scenario: &str| -> f64 {
+        let l = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{scenario},total,")))
+            .unwrap_or_else(|| panic!("{csv}"));
+        let c: Vec<&str> = l.split(',').collect();
+        assert_eq!(c[11], "£m", "{l}");
+        c[8].parse().unwrap()
+    };
+    assert_eq!(diff("same"), 0.0, "{csv}");
+    assert!((diff("more") + 1.15).abs() < 1e-9, "{csv}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
