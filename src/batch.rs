@@ -22,6 +22,7 @@ use crate::distfile;
 use crate::engine::{ENTITY_MEASURES, Plan, RunOptions};
 use crate::error::{InputError, show};
 use crate::model::ModelSpec;
+use crate::money::MoneyUnit;
 use crate::sampler::SamplerKind;
 use crate::summary::{self, FileHash, ReviewPoints, SummaryOptions, sha256_hex};
 
@@ -860,11 +861,20 @@ fn finish(
     out_dir: Option<&Path>,
     format: Format,
 ) -> Result<String, Failure> {
+    // One readable money unit for the whole comparison, from its largest amount.
+    let money = MoneyUnit::readable(
+        done.iter()
+            .flat_map(|d| &d.rows)
+            .flat_map(|r| [0, 2, 3, 4, 6].map(|k| f64::from_bits(r.bits[k]).abs()))
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max),
+    );
+    let k = money.per_bn();
     let mut csv = String::from(
-        "scenario,entity,mean_npv,se_mean,p10,p50,p90,p_negative,diff_mean,diff_se,diff_se_if_independent\n",
+        "scenario,entity,mean_npv,se_mean,p10,p50,p90,p_negative,diff_mean,diff_se,diff_se_if_independent,money_unit\n",
     );
     let mut table = format!(
-        "Batch of {} scenarios, {} draws each, common random numbers (seed {}); differences from `{}`, £bn\n\n",
+        "Batch of {} scenarios, {} draws each, common random numbers (seed {}); differences from `{}`, {money}\n\n",
         done.len(),
         p.draws,
         p.seed,
@@ -878,9 +888,12 @@ fn finish(
     for d in &done {
         for r in &d.rows {
             let [mean, se, p10, p50, p90, pneg, dmean, dse, indep] = r.bits.map(f64::from_bits);
+            // Every figure but the probability is an amount (×1 exactly for £bn).
+            let [mean, se, p10, p50, p90, dmean, dse, indep] =
+                [mean, se, p10, p50, p90, dmean, dse, indep].map(|v| v * k);
             let _ = writeln!(
                 csv,
-                "{},{},{mean},{se},{p10},{p50},{p90},{pneg},{dmean},{dse},{indep}",
+                "{},{},{mean},{se},{p10},{p50},{p90},{pneg},{dmean},{dse},{indep},{money}",
                 d.name, r.entity
             );
             let _ = writeln!(
@@ -899,7 +912,10 @@ fn finish(
     if let Some(dir) = out_dir {
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         files.push(("batch.html".into(), batch_page(p, &done).into_bytes()));
-        files.push(("s_curves.csv".into(), s_curves_csv(&done).into_bytes()));
+        files.push((
+            "s_curves.csv".into(),
+            s_curves_csv(&done, money).into_bytes(),
+        ));
         for d in done {
             files.push((
                 format!("{}/summary.json", d.name),
@@ -918,13 +934,14 @@ fn finish(
 }
 
 /// The S-curves of `batch.html` as numbers: per scenario, the headline total NPV's quantile at
-/// each probability of the grid (`scenario,p,total_npv`, £bn).
-fn s_curves_csv(done: &[Done]) -> String {
+/// each probability of the grid (`scenario,p,total_npv,money_unit`, in the comparison's unit).
+fn s_curves_csv(done: &[Done], money: MoneyUnit) -> String {
     let probs = crate::batch_report::curve_probabilities();
-    let mut csv = String::from("scenario,p,total_npv\n");
+    let mut csv = String::from("scenario,p,total_npv,money_unit\n");
     for d in done {
         for (p, b) in probs.iter().zip(&d.curve) {
-            let _ = writeln!(csv, "{},{p},{}", d.name, f64::from_bits(*b));
+            let v = money.from_bn(f64::from_bits(*b));
+            let _ = writeln!(csv, "{},{p},{v},{money}", d.name);
         }
     }
     csv

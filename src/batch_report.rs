@@ -11,6 +11,7 @@
 use std::fmt::Write as _;
 
 use crate::charts;
+use crate::money::MoneyUnit;
 use crate::report::{LAYOUT_CHECK_SCRIPT, esc, strip_xml_decl};
 use crate::stats::{OrderStats, Sorted};
 
@@ -58,29 +59,16 @@ pub struct ScenarioCurve {
 }
 
 /// A money formatter for values up to `largest` in absolute value spread over `span` (£bn): in
-/// £m when every value is below £1bn, with the decimals the span needs.
+/// the readable unit of `largest` ([`MoneyUnit::readable`]), with the decimals the span needs.
 fn money_fmt(largest: f64, span: f64) -> (&'static str, Box<dyn Fn(f64) -> String>) {
-    let (unit, k) = if largest < 1.0 {
-        ("£m", 1000.0)
-    } else {
-        ("£bn", 1.0)
-    };
-    let span = (span * k).abs();
+    let u = MoneyUnit::readable(largest);
+    let span = u.from_bn(span).abs();
     let d = if span > 0.0 && span.is_finite() {
         (1 - span.log10().floor() as i32).clamp(0, 6) as usize
     } else {
         1
     };
-    let suffix = unit.trim_start_matches('£');
-    let f = move |x: f64| {
-        let v = x * k;
-        let digits = format!("{:.d$}", v.abs());
-        // No "-£0.00m" for a tiny negative value.
-        let zero = digits.chars().all(|c| c == '0' || c == '.');
-        let sign = if v < 0.0 && !zero { "-" } else { "" };
-        format!("{sign}£{digits}{suffix}")
-    };
-    (unit, Box::new(f))
+    (u.symbol(), Box::new(move |x: f64| u.format(x, d)))
 }
 
 fn extent(v: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
@@ -104,7 +92,21 @@ pub fn charts(reference: &str, scenarios: &[ScenarioCurve]) -> Vec<(String, Stri
     // Legend and colours in manifest order.
     shown.sort_by_key(|s| scenarios.iter().position(|t| t.name == s.name));
     let (lo, hi) = extent(shown.iter().flat_map(|s| s.curve.iter().copied())).unwrap_or((0.0, 0.0));
-    let (unit, fmt) = money_fmt(lo.abs().max(hi.abs()), hi - lo);
+    let rows: Vec<(&str, f64, f64)> = scenarios
+        .iter()
+        .take(MAX_ROWS)
+        .map(|s| (s.name.as_str(), s.diff, s.diff_se))
+        .collect();
+    let (dlo, dhi) = extent(
+        rows.iter()
+            .flat_map(|(_, d, se)| [*d - Z * se.abs(), *d + Z * se.abs(), *d]),
+    )
+    .unwrap_or((0.0, 0.0));
+    // One money unit on the page: that of the largest amount of either chart.
+    let largest = [lo, hi, dlo, dhi]
+        .iter()
+        .fold(0.0f64, |m, x| m.max(x.abs()));
+    let (unit, fmt) = money_fmt(largest, hi - lo);
     let series: Vec<(String, Vec<(f64, f64)>)> = shown
         .iter()
         .map(|s| {
@@ -129,17 +131,7 @@ pub fn charts(reference: &str, scenarios: &[ScenarioCurve]) -> Vec<(String, Stri
         &pct,
     );
 
-    let rows: Vec<(&str, f64, f64)> = scenarios
-        .iter()
-        .take(MAX_ROWS)
-        .map(|s| (s.name.as_str(), s.diff, s.diff_se))
-        .collect();
-    let (dlo, dhi) = extent(
-        rows.iter()
-            .flat_map(|(_, d, se)| [*d - Z * se.abs(), *d + Z * se.abs(), *d]),
-    )
-    .unwrap_or((0.0, 0.0));
-    let (dunit, dfmt) = money_fmt(dlo.abs().max(dhi.abs()), dhi.max(0.0) - dlo.min(0.0));
+    let (dunit, dfmt) = money_fmt(largest, dhi.max(0.0) - dlo.min(0.0));
     let diffs = charts::differences(
         &format!("Difference of each scenario's mean total NPV from `{reference}`"),
         &format!("Mean NPV minus the reference's ({dunit}), common random numbers"),

@@ -29,7 +29,7 @@
 //! gives the correlation; a later file changing a correlated input keeps that copula (common
 //! random numbers for the other inputs).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -385,7 +385,8 @@ pub fn parse_dist_file(file: &str, src: &str, model: &ModelSpec) -> Result<Parse
         let path = ri.path.get_ref().clone();
         let param = params::resolve(model, &path)
             .map_err(|m| ctx.err(ri.path.span().start, "input.path", format!("{path:?}"), &m))?;
-        if inputs.iter().any(|i| i.param.path == path) {
+        // The same parameter, also when named once by its former `_bn` name.
+        if inputs.iter().any(|i| i.param.target == param.target) {
             return Err(ctx.err(
                 ri.path.span().start,
                 "input.path",
@@ -1277,6 +1278,7 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
     // Per path: the input, and where its `follow` is (file index, offset).
     let mut by_path: BTreeMap<String, (Input, usize, usize)> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
+    let mut by_canonical: HashMap<String, String> = HashMap::new();
     let mut corr = None;
     // Each correlated input as it stood in the file that gave the correlation (see below).
     let mut at_correlation: BTreeMap<String, Input> = BTreeMap::new();
@@ -1289,11 +1291,21 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
             overriding: 0,
         };
         for (i, at) in inputs.into_iter().zip(follow_at) {
-            if by_path.contains_key(&i.param.path) {
-                layer.overriding += 1;
-            } else {
-                order.push(i.param.path.clone());
+            // A parameter named by its former `_bn` name in one file and by its name in another
+            // is one parameter: the later file's input replaces the earlier one.
+            let canonical = params::canonical_path(&i.param.path);
+            match by_canonical.get(&canonical) {
+                Some(old) => {
+                    layer.overriding += 1;
+                    if *old != i.param.path {
+                        by_path.remove(old);
+                        let k = order.iter().position(|p| p == old).expect("listed");
+                        order[k] = i.param.path.clone();
+                    }
+                }
+                None => order.push(i.param.path.clone()),
             }
+            by_canonical.insert(canonical, i.param.path.clone());
             by_path.insert(i.param.path.clone(), (i, fi, at));
         }
         if let Some(c) = c {

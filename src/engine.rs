@@ -369,6 +369,7 @@ impl Plan {
             buf.resize(w, 0.0);
             input.dist.values(u[self.input_stream[k]], &mut buf[..w]);
             firsts[k] = buf[0];
+            input.param.to_engine(&mut buf[..w]);
             apply(work, input.param.target, &buf[..w]);
         }
     }
@@ -811,6 +812,7 @@ impl Plan {
                 Some((i, v)) if i == k => buf.copy_from_slice(v),
                 _ => input.dist.values(u[self.input_stream[k]], &mut buf[..w]),
             }
+            input.param.to_engine(&mut buf[..w]);
             apply(&mut work, input.param.target, &buf[..w]);
         }
         let mut out = vec![0.0; self.n_outcomes()];

@@ -49,10 +49,20 @@ pub fn check(format: Format, out: Option<&Path>) -> Result<(), Error> {
 }
 
 /// Summary JSON with timing appended as its own top-level field (the only field that differs
-/// between identical runs).
+/// between identical runs). Amounts of money are in the run's readable unit
+/// ([`Summary::money_unit`]), named by the top-level `money_unit`.
 pub fn summary_json(s: &Summary, secs: f64) -> String {
-    let v = serde_json::to_value(s).expect("summary serialises");
-    json_with_timing(v, s, secs)
+    json_with_timing(in_money_unit(s), s, secs)
+}
+
+/// The summary as JSON with its amounts in [`Summary::money_unit`] and that unit as `money_unit`.
+fn in_money_unit(s: &Summary) -> serde_json::Value {
+    let unit = s.money_unit();
+    let mut v = serde_json::to_value(s.in_unit(unit)).expect("summary serialises");
+    v.as_object_mut()
+        .unwrap()
+        .insert("money_unit".into(), serde_json::json!(unit));
+    v
 }
 
 /// [`summary_json`] listing only the percentiles `shown` of every statistic: a summary computed
@@ -80,7 +90,7 @@ pub fn summary_json_with(s: &Summary, secs: f64, shown: &[f64]) -> String {
             _ => {}
         }
     }
-    let mut v = serde_json::to_value(s).expect("summary serialises");
+    let mut v = in_money_unit(s);
     keep(&mut v, shown);
     json_with_timing(v, s, secs)
 }

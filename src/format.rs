@@ -7,7 +7,8 @@
 //!
 //! Any numeric parameter may be written as one number (the same in every scenario) or as a table
 //! keyed by scenario name, e.g. `realisation = { prudent = 0.64, base = 1.0 }`; yearly lists
-//! likewise (`one_off_costs_bn = { prudent = [..], base = [..] }`).
+//! likewise (`one_off_costs = { prudent = [..], base = [..] }`). Amounts of money are in the model's
+//! `money_unit` and converted to the engine's £bn here ([`crate::money`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -21,6 +22,7 @@ use crate::error::{InputError, show};
 use crate::kernel::{ThemeEval, slid_profile_pv};
 use crate::local::{LocalSpec, OutcomeSpec, VALUE_TYPES};
 use crate::model::{BenefitBasis, BudgetClass, ModelSpec, Param, Partner, ScaledCost, ThemeSpec};
+use crate::money::MoneyUnit;
 
 /// Tolerance on the sum of a theme's partner shares (the shares are published to whole percent;
 /// any remainder must be modelled explicitly, e.g. as an `unallocated` partner).
@@ -125,6 +127,9 @@ struct RawMeta {
     #[serde(default)]
     undiscounted_year: Option<Spanned<i64>>,
     scenarios: Spanned<Vec<Spanned<String>>>,
+    /// The unit of the model's amounts of money ([`MoneyUnit`]); £bn when absent.
+    #[serde(default)]
+    money_unit: Option<Spanned<String>>,
 }
 
 /// A discount rate: one for every year, or a list with one per year.
@@ -173,6 +178,9 @@ struct RawPartner {
     #[serde(default)]
     budget_class: Option<Spanned<String>>,
     #[serde(default)]
+    budget: Option<Spanned<f64>>,
+    /// `budget` in £bn (the name before models stated their money unit).
+    #[serde(default)]
     budget_bn: Option<Spanned<f64>>,
 }
 
@@ -183,10 +191,15 @@ struct RawTheme {
     name: String,
     #[serde(default)]
     indicative: bool,
-    addressable_spend_bn: Spanned<RawScalar>,
+    #[serde(default)]
+    addressable_spend: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    addressable_spend_bn: Option<Spanned<RawScalar>>,
     profile: Spanned<RawVector>,
     #[serde(default)]
     delay_years: Option<Spanned<RawScalar>>,
+    #[serde(default)]
+    gross_benefit: Option<Spanned<RawScalar>>,
     #[serde(default)]
     gross_benefit_bn: Option<Spanned<RawScalar>>,
     #[serde(default)]
@@ -204,9 +217,15 @@ struct RawTheme {
     #[serde(default)]
     optimism_bias_cost: Option<Spanned<RawScalar>>,
     #[serde(default)]
+    one_off_costs: Option<Spanned<RawVector>>,
+    #[serde(default)]
     one_off_costs_bn: Option<Spanned<RawVector>>,
     #[serde(default)]
+    ongoing_costs: Option<Spanned<RawVector>>,
+    #[serde(default)]
     ongoing_costs_bn: Option<Spanned<RawVector>>,
+    #[serde(default)]
+    scaled_cost: Option<Spanned<RawScalar>>,
     #[serde(default)]
     scaled_cost_bn: Option<Spanned<RawScalar>>,
     #[serde(default)]
@@ -321,9 +340,75 @@ struct Ctx<'a> {
     file: &'a str,
     src: &'a str,
     scenarios: Vec<String>,
+    /// The unit the file writes its amounts of money in.
+    money: MoneyUnit,
 }
 
 impl Ctx<'_> {
+    /// A money field given under its `name` or its `alias` (the `_bn` name from before models
+    /// stated their money unit): the value with the name it was given under. Both at once is
+    /// refused, and so is the alias in a model whose money unit is not £bn (the alias means £bn;
+    /// a model's amounts are all in its own unit).
+    fn money_field<T>(
+        &self,
+        prefix: &str,
+        (name, alias): (&'static str, &'static str),
+        value: Option<Spanned<T>>,
+        old: Option<Spanned<T>>,
+    ) -> Result<Option<(Spanned<T>, &'static str)>, InputError> {
+        match (value, old) {
+            (Some(v), None) => Ok(Some((v, name))),
+            (None, None) => Ok(None),
+            (Some(_), Some(o)) => Err(self.err(
+                o.span(),
+                &format!("{prefix}.{alias}"),
+                format!("given with `{name}`"),
+                &format!("`{alias}` is the former name of `{name}`: give one of them"),
+            )),
+            (None, Some(o)) if self.money != MoneyUnit::Billion => {
+                let text = self.src.get(o.span()).unwrap_or("").trim();
+                let value = if text.is_empty() || text.contains('\n') {
+                    "given".to_string()
+                } else {
+                    text.to_string()
+                };
+                Err(self.err(
+                    o.span(),
+                    &format!("{prefix}.{alias}"),
+                    value,
+                    &format!(
+                        "a `_bn` name is in £bn, but this model's money_unit is \"{}\": write `{name}` with the amount in {}",
+                        self.money, self.money
+                    ),
+                ))
+            }
+            (None, Some(o)) => Ok(Some((o, alias))),
+        }
+    }
+
+    /// Amounts written in the model's money unit, in £bn (unchanged for a model in £bn).
+    fn bn(&self, p: Param<f64>) -> Param<f64> {
+        let u = self.money;
+        match p {
+            _ if u == MoneyUnit::Billion => p,
+            Param::Same(v) => Param::Same(u.to_bn(v)),
+            Param::PerScenario(v) => {
+                Param::PerScenario(v.into_iter().map(|x| u.to_bn(x)).collect())
+            }
+        }
+    }
+
+    /// Yearly amounts written in the model's money unit, in £bn.
+    fn bn_list(&self, p: Param<Vec<f64>>) -> Param<Vec<f64>> {
+        let u = self.money;
+        let conv = |v: Vec<f64>| v.into_iter().map(|x| u.to_bn(x)).collect();
+        match p {
+            _ if u == MoneyUnit::Billion => p,
+            Param::Same(v) => Param::Same(conv(v)),
+            Param::PerScenario(v) => Param::PerScenario(v.into_iter().map(conv).collect()),
+        }
+    }
+
     fn err(&self, span: Range<usize>, field: &str, value: String, allowed: &str) -> InputError {
         InputError::value(self.file, self.src, span.start, field, value, allowed)
     }
@@ -487,7 +572,21 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         file,
         src,
         scenarios: Vec::new(),
+        money: MoneyUnit::Billion,
     };
+    if let Some(u) = &meta.money_unit {
+        ctx.money = MoneyUnit::parse(u.get_ref()).ok_or_else(|| {
+            ctx.err(
+                u.span(),
+                "model.money_unit",
+                format!("{:?}", u.get_ref()),
+                &format!(
+                    "must be {}: the unit every amount of money in the model is written in (amounts per member, named `_gbp`, are in £)",
+                    MoneyUnit::allowed()
+                ),
+            )
+        })?;
+    }
 
     // Scenarios.
     let sc_span = meta.scenarios.span();
@@ -599,7 +698,11 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 "partner ids must be unique",
             ));
         }
-        let budget = match (p.budget_class, p.budget_bn) {
+        let prefix = format!("partners.{id}");
+        let budget_given =
+            ctx.money_field(&prefix, ("budget", "budget_bn"), p.budget, p.budget_bn)?;
+        let budget_name = budget_given.as_ref().map_or("budget", |(_, n)| *n);
+        let budget = match (p.budget_class, budget_given.map(|(b, _)| b)) {
             (None, None) => None,
             (Some(c), Some(b)) => {
                 let class = match c.get_ref().as_str() {
@@ -617,21 +720,21 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 let v = ctx.number(
                     &b,
                     &pspan,
-                    &|| format!("partners.{id}.budget_bn"),
+                    &|| format!("partners.{id}.{budget_name}"),
                     Domain::Positive,
                 )?;
-                Some((class, v))
+                Some((class, ctx.money.to_bn(v)))
             }
             (Some(c), None) => {
                 return Err(ctx.err(
                     c.span(),
-                    &format!("partners.{id}.budget_bn"),
+                    &format!("partners.{id}.budget"),
                     "missing".into(),
-                    "a partner with a budget_class needs budget_bn (£bn), or give neither",
+                    &format!("a partner with a budget_class needs a budget (a year's, in {}), or give neither", ctx.money),
                 ));
             }
             (None, Some(b)) => {
-                return Err(ctx.err(b.span(), &format!("partners.{id}.budget_class"), "missing".into(), "a partner with a budget_bn needs budget_class (\"DEL\" or \"AME\"), or give neither"));
+                return Err(ctx.err(b.span(), &format!("partners.{id}.budget_class"), "missing".into(), "a partner with a budget needs budget_class (\"DEL\" or \"AME\"), or give neither"));
             }
         };
         partner_index.insert(id.clone(), partners.len());
@@ -687,6 +790,37 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         let id_ref = id.as_str();
         let f = |name: &'static str| move || format!("themes.{id_ref}.{name}");
         let zeros = Param::Same(vec![0.0; h]);
+        let prefix = format!("themes.{id}");
+        let addressable = ctx.money_field(
+            &prefix,
+            ("addressable_spend", "addressable_spend_bn"),
+            t.addressable_spend.take(),
+            t.addressable_spend_bn.take(),
+        )?;
+        let gross = ctx.money_field(
+            &prefix,
+            ("gross_benefit", "gross_benefit_bn"),
+            t.gross_benefit.take(),
+            t.gross_benefit_bn.take(),
+        )?;
+        let one_off = ctx.money_field(
+            &prefix,
+            ("one_off_costs", "one_off_costs_bn"),
+            t.one_off_costs.take(),
+            t.one_off_costs_bn.take(),
+        )?;
+        let ongoing = ctx.money_field(
+            &prefix,
+            ("ongoing_costs", "ongoing_costs_bn"),
+            t.ongoing_costs.take(),
+            t.ongoing_costs_bn.take(),
+        )?;
+        let scaled = ctx.money_field(
+            &prefix,
+            ("scaled_cost", "scaled_cost_bn"),
+            t.scaled_cost.take(),
+            t.scaled_cost_bn.take(),
+        )?;
 
         let local = if t.outcomes.is_empty() {
             if let Some(c) = &t.cost_shares {
@@ -696,8 +830,8 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         } else {
             let theme_level = [
                 (
-                    "gross_benefit_bn",
-                    t.gross_benefit_bn.as_ref().map(|x| x.span()),
+                    gross.as_ref().map_or("gross_benefit", |(_, n)| *n),
+                    gross.as_ref().map(|(x, _)| x.span()),
                 ),
                 ("cohort", t.cohort.as_ref().map(|x| x.span())),
                 ("engagement", t.engagement.as_ref().map(|x| x.span())),
@@ -730,17 +864,12 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 &partner_index,
             )?)
         };
-        let benefit = match (
-            t.gross_benefit_bn,
-            t.cohort,
-            t.engagement,
-            t.benefit_per_engaged_gbp,
-        ) {
+        let benefit = match (gross, t.cohort, t.engagement, t.benefit_per_engaged_gbp) {
             (None, None, None, None) if local.is_some() => BenefitBasis::Total {
                 gross_benefit_bn: Param::Same(0.0),
             },
-            (Some(g), None, None, None) => BenefitBasis::Total {
-                gross_benefit_bn: ctx.scalar(g, &f("gross_benefit_bn"), Domain::NonNegative)?,
+            (Some((g, name)), None, None, None) => BenefitBasis::Total {
+                gross_benefit_bn: ctx.bn(ctx.scalar(g, &f(name), Domain::NonNegative)?),
             },
             (None, Some(c), e, Some(b)) => BenefitBasis::PerMember {
                 cohort: ctx.scalar(c, &f("cohort"), Domain::NonNegative)?,
@@ -752,17 +881,18 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 )?,
             },
             _ => {
-                return Err(ctx.err(tspan, &f("gross_benefit_bn")(), "an incomplete or mixed benefit statement".into(), "give either gross_benefit_bn (£bn a year at full potential), or cohort and benefit_per_engaged_gbp (with an optional engagement share), not both"));
+                return Err(ctx.err(tspan, &f("gross_benefit")(), "an incomplete or mixed benefit statement".into(), &format!("give either gross_benefit ({} a year at full potential), or cohort and benefit_per_engaged_gbp (with an optional engagement share), not both", ctx.money)));
             }
         };
         let per_member = matches!(benefit, BenefitBasis::PerMember { .. });
-        let scaled_cost = match (t.scaled_cost_bn, t.cost_per_engaged_gbp) {
-            (Some(s), None) => {
-                ScaledCost::Total(ctx.scalar(s, &f("scaled_cost_bn"), Domain::NonNegative)?)
+        let scaled_name = scaled.as_ref().map_or("scaled_cost", |(_, n)| *n);
+        let scaled_cost = match (scaled, t.cost_per_engaged_gbp) {
+            (Some((s, name)), None) => {
+                ScaledCost::Total(ctx.bn(ctx.scalar(s, &f(name), Domain::NonNegative)?))
             }
             (None, Some(c)) => {
                 if !per_member {
-                    return Err(ctx.err(c.span(), &f("cost_per_engaged_gbp")(), "given".into(), "a cost per engaged member needs the benefit stated per member (cohort and benefit_per_engaged_gbp); use scaled_cost_bn otherwise"));
+                    return Err(ctx.err(c.span(), &f("cost_per_engaged_gbp")(), "given".into(), "a cost per engaged member needs the benefit stated per member (cohort and benefit_per_engaged_gbp); use scaled_cost otherwise"));
                 }
                 ScaledCost::PerEngaged(ctx.scalar(
                     c,
@@ -775,8 +905,8 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 return Err(ctx.err(
                     c.span(),
                     &f("cost_per_engaged_gbp")(),
-                    "given with scaled_cost_bn".into(),
-                    "give at most one of scaled_cost_bn and cost_per_engaged_gbp",
+                    format!("given with {scaled_name}"),
+                    &format!("give at most one of {scaled_name} and cost_per_engaged_gbp"),
                 ));
             }
         };
@@ -804,11 +934,17 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         themes.push(ThemeSpec {
             name: t.name,
             indicative: t.indicative,
-            addressable_spend_bn: ctx.scalar(
-                t.addressable_spend_bn,
-                &f("addressable_spend_bn"),
-                Domain::Positive,
-            )?,
+            addressable_spend_bn: match addressable {
+                Some((a, name)) => ctx.bn(ctx.scalar(a, &f(name), Domain::Positive)?),
+                None => {
+                    return Err(ctx.err(
+                        tspan,
+                        &f("addressable_spend")(),
+                        "missing".into(),
+                        &format!("a theme needs its addressable spend: the annual spend it addresses, in {} (`addressable_spend_bn` in £bn is its former name)", ctx.money),
+                    ));
+                }
+            },
             profile: ctx.vector(
                 t.profile,
                 &f("profile"),
@@ -831,22 +967,22 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                 0.0,
             )?,
             optimism_bias_cost: ob_cost,
-            one_off_costs_bn: match t.one_off_costs_bn {
-                Some(v) => ctx.vector(
+            one_off_costs_bn: match one_off {
+                Some((v, name)) => ctx.bn_list(ctx.vector(
                     v,
-                    &f("one_off_costs_bn"),
+                    &f(name),
                     Domain::NonNegative,
                     LenRule::Exactly(h),
-                )?,
+                )?),
                 None => zeros.clone(),
             },
-            ongoing_costs_bn: match t.ongoing_costs_bn {
-                Some(v) => ctx.vector(
+            ongoing_costs_bn: match ongoing {
+                Some((v, name)) => ctx.bn_list(ctx.vector(
                     v,
-                    &f("ongoing_costs_bn"),
+                    &f(name),
                     Domain::NonNegative,
                     LenRule::Exactly(h),
-                )?,
+                )?),
                 None => zeros,
             },
             scaled_cost,
@@ -863,6 +999,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         discount_rates: rates,
         undiscounted_year,
         scenarios: ctx.scenarios.clone(),
+        money_unit: ctx.money,
         partners,
         themes,
     };
@@ -1080,7 +1217,7 @@ fn check_finite(
                     &format!("themes.{}", spec.themes[t].id),
                     format!("{:?}", spec.themes[t].id),
                     &format!(
-                        "its {what} in scenario `{}` is {}: its numbers are each allowed but together overflow; use smaller amounts (£bn, £ per member) or fewer orders of magnitude",
+                        "its {what} in scenario `{}` is {}: its numbers are each allowed but together overflow; use smaller amounts or fewer orders of magnitude",
                         spec.scenarios[s],
                         show(v)
                     ),
@@ -1226,6 +1363,59 @@ partner_shares = { A = 1.0 }
         let e = parse_model("m.toml", &src).unwrap_err().to_string();
         assert!(e.starts_with("m.toml:19:44:"), "{e}");
         assert!(e.contains("`themes.t.gross_benefit_bn.base` = nan"), "{e}");
+    }
+
+    #[test]
+    fn amounts_in_the_model_unit_are_read_into_billions() {
+        let m_src = MINIMAL
+            .replace(
+                "horizon_years = 3",
+                "horizon_years = 3\nmoney_unit = \"£m\"",
+            )
+            .replace("budget_bn = 10.0", "budget = 10000")
+            .replace("addressable_spend_bn = 5.0", "addressable_spend = 5000")
+            .replace("gross_benefit_bn = {", "gross_benefit = {")
+            .replace("prudent = 1.0, base = 2.0", "prudent = 1000, base = 2000")
+            .replace(
+                "one_off_costs_bn = [1.0, 0, 0]",
+                "one_off_costs = [1000, 0, 0]",
+            );
+        let a = parse_model("m.toml", MINIMAL).unwrap();
+        let b = parse_model("m.toml", &m_src).unwrap();
+        assert_eq!(
+            (a.money_unit, b.money_unit),
+            (MoneyUnit::Billion, MoneyUnit::Million)
+        );
+        // Whole thousands of £m are whole £bn: the same numbers exactly.
+        assert_eq!(a.partners, b.partners);
+        for s in 0..2 {
+            assert_eq!(a.inputs(s), b.inputs(s));
+        }
+        // A former `_bn` name in a model in £m, and both names of one field, are refused.
+        let e = parse_model(
+            "m.toml",
+            &m_src.replace("budget = 10000", "budget_bn = 10.0"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`partners.A.budget_bn` = 10.0: a `_bn` name is in £bn"),
+            "{e}"
+        );
+        let e = parse_model(
+            "m.toml",
+            &MINIMAL.replace("budget_bn = 10.0", "budget_bn = 10.0\nbudget = 10.0"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("former name of `budget`"), "{e}");
+        let e = parse_model("m.toml", &m_src.replace("\"£m\"", "\"GBP\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`model.money_unit` = \"GBP\": must be one of"),
+            "{e}"
+        );
     }
 
     #[test]

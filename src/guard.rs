@@ -284,7 +284,7 @@ pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> 
                 id_span.clone(),
                 format!("themes.{}", theme.id),
                 format!("{:?}", theme.id),
-                "the theme has no costs (one_off_costs_bn, ongoing_costs_bn and scaled_cost_bn or cost_per_engaged_gbp are all absent or 0): its NPV counts its benefits only".into(),
+                "the theme has no costs (one_off_costs, ongoing_costs and scaled_cost or cost_per_engaged_gbp are all absent or 0): its NPV counts its benefits only".into(),
             ));
         }
 
@@ -510,10 +510,11 @@ fn median_warning(model: &ModelSpec, input: &Input, median: f64) -> Option<Strin
         return None;
     }
     Some(format!(
-        "the distribution's median is {}× the parameter's point value {} (scenario `{}`); check its unit (theme amounts are in £bn, values per member in £, shares and rates are fractions)",
+        "the distribution's median is {}× the parameter's point value {} (scenario `{}`); check its unit (theme amounts are in the model's money unit, {}; values per member in £; shares and rates are fractions)",
         short(ratio),
         show(p),
-        model.scenarios[s]
+        model.scenarios[s],
+        model.money_unit
     ))
 }
 

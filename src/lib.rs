@@ -24,6 +24,7 @@ pub mod kernel;
 pub mod local;
 pub mod metalog;
 pub mod model;
+pub mod money;
 pub mod output;
 pub mod params;
 pub mod published;

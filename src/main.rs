@@ -263,9 +263,11 @@ struct CommonArgs {
     /// Level of the central interval, in (0, 1).
     #[arg(long, default_value_t = 0.9)]
     interval: f64,
-    /// Report P(NPV < X) for these thresholds (£bn) besides 0; repeatable.
-    #[arg(long = "threshold")]
-    thresholds: Vec<f64>,
+    /// Report P(NPV < X) for these thresholds besides 0; repeatable. A plain number is in the
+    /// model's money unit (£bn for the embedded model); or give the unit: `5m`, `£5m`, `250k`,
+    /// `0.5bn`.
+    #[arg(long = "threshold", allow_hyphen_values = true)]
+    thresholds: Vec<String>,
     /// Draws per block (results do not depend on it).
     #[arg(long, default_value_t = npvrisk::engine::DEFAULT_BLOCK)]
     block_size: u64,
@@ -416,8 +418,9 @@ impl From<Format> for npvrisk::export::Format {
 
 impl CommonArgs {
     /// The run these options describe, executed in memory (or streamed) in one process.
-    fn spec(self) -> RunSpec {
-        RunSpec {
+    fn spec(self) -> Result<RunSpec, Failure> {
+        let thresholds = thresholds_in_bn(&self.thresholds, self.model.as_deref())?;
+        Ok(RunSpec {
             model: self.model,
             dist: self.dist,
             no_default_dists: self.no_default_dists,
@@ -434,12 +437,30 @@ impl CommonArgs {
             format: self.format.into(),
             percentiles: self.percentiles,
             interval: self.interval,
-            thresholds: self.thresholds,
+            thresholds,
             block_size: self.block_size,
             skip_nonfinite: self.skip_nonfinite,
             ..RunSpec::default()
-        }
+        })
     }
+}
+
+/// `--threshold` amounts in £bn (what a run works in): a plain number is in the money unit of the
+/// model (read from its file only when a plain number needs it).
+fn thresholds_in_bn(given: &[String], model: Option<&Path>) -> Result<Vec<f64>, Failure> {
+    use npvrisk::money::MoneyUnit;
+    let plain = given.iter().any(|t| t.trim().parse::<f64>().is_ok());
+    let unit = match model {
+        Some(p) if plain => MoneyUnit::declared(&read(p)?).unwrap_or_default(),
+        _ => MoneyUnit::Billion,
+    };
+    given
+        .iter()
+        .map(|t| {
+            MoneyUnit::parse_amount(t, unit)
+                .map_err(|why| Failure::Input(format!("`--threshold` = {t}: {why}")))
+        })
+        .collect()
 }
 
 impl RunArgs {
@@ -461,15 +482,15 @@ impl RunArgs {
             checkpoint: self.checkpoint,
             resume: self.resume,
             mpi,
-            ..self.common.spec()
+            ..self.common.spec()?
         })
     }
 }
 
 impl SensArgs {
-    fn spec(self) -> SensSpec {
-        SensSpec {
-            run: self.common.spec(),
+    fn spec(self) -> Result<SensSpec, Failure> {
+        Ok(SensSpec {
+            run: self.common.spec()?,
             method: match self.method {
                 Method::Tornado => npvrisk::run::Method::Tornado,
                 Method::Switching => npvrisk::run::Method::Switching,
@@ -481,7 +502,7 @@ impl SensArgs {
             sobol_n: self.sobol_n,
             bootstrap: self.bootstrap,
             confidence: self.confidence,
-        }
+        })
     }
 }
 
@@ -591,8 +612,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             out(&npvrisk::run::run_with(&spec, &hooks)?)
         }
         Command::Throughput(args) => out(&npvrisk::run::throughput(&args.spec()?)?),
-        Command::Sensitivity(args) => out(&npvrisk::run::sensitivity(&args.spec())?),
-        Command::Report(args) => out(&npvrisk::run::report_with(&args.spec(), &hooks())?),
+        Command::Sensitivity(args) => out(&npvrisk::run::sensitivity(&args.spec()?)?),
+        Command::Report(args) => out(&npvrisk::run::report_with(&args.spec()?, &hooks())?),
         Command::Merge {
             shards,
             next_pass,
@@ -775,8 +796,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         format!("{s} = {}", shown.join(" "))
                     })
                     .collect();
+                // An amount of money names its unit, the model's.
+                let unit = r.money.map_or(String::new(), |u| format!(", in {u}"));
                 o.push_str(&format!(
-                    "{p}\t{}\t{}\n",
+                    "{p}\t{}{unit}\t{}\n",
                     r.domain.describe(),
                     vals.join("; ")
                 ));

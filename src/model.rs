@@ -6,7 +6,9 @@
 //! a [`ModelSpec`] holds every parameter per scenario and [`ModelSpec::inputs`] resolves one scenario
 //! into plain numbers ([`Inputs`]) that the Monte Carlo engine perturbs draw by draw.
 //!
-//! Money is in £bn throughout, except the per-member amounts whose names end in `_gbp` (£).
+//! Money is in £bn throughout (the canonical unit: a model file's amounts are converted from its
+//! `money_unit` when read, see [`crate::money`]), except the per-member amounts whose names end
+//! in `_gbp` (£).
 //!
 //! Conventions (chosen because they reproduce the published yearly rows of
 //! `sources/000_25c48aa7d4c44639.txt`, §6.2–6.4; see ARCHITECTURE.md):
@@ -132,6 +134,10 @@ pub struct ModelSpec {
     /// The year whose discount factor is 1 (1-based).
     pub undiscounted_year: usize,
     pub scenarios: Vec<String>,
+    /// The unit the model file writes its amounts in. Every amount held here is already in £bn
+    /// (converted when the file was read); the unit says how to read a distribution's or a fixed
+    /// value's amounts of money, and is what the model's author reasons in.
+    pub money_unit: crate::money::MoneyUnit,
     pub partners: Vec<Partner>,
     pub themes: Vec<ThemeSpec>,
 }

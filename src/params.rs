@@ -1,12 +1,45 @@
 //! Parameter paths: every model parameter a distribution can be assigned to, addressed by a path
-//! such as `themes.work_skills.realisation`, `themes.fcn.one_off_costs_bn` (the whole yearly list),
-//! `themes.fcn.one_off_costs_bn[2]` (one year) or `themes.hsc.partner_shares.DH`.
+//! such as `themes.work_skills.realisation`, `themes.fcn.one_off_costs` (the whole yearly list),
+//! `themes.fcn.one_off_costs[2]` (one year) or `themes.hsc.partner_shares.DH`.
+//!
+//! Amounts of money on a path (`addressable_spend`, `gross_benefit`, `scaled_cost`,
+//! `one_off_costs`, `ongoing_costs`) are in the model's money unit, as in the model file: a
+//! [`ParamRef`]'s point values and the values a distribution gives it are in that unit, and
+//! [`ParamRef::to_engine`] converts them to the engine's £bn before they are written. The former
+//! names with `_bn` are accepted in a model in £bn and refused in any other.
 //!
 //! A [`ParamRef`] knows the parameter's physical domain (so a share cannot be given a distribution
 //! that leaves [0, 1]), its point value in each scenario, and how to write a sampled value into
 //! resolved [`Inputs`]. Paths are the same as the field names in model-file error messages.
 
 use crate::model::{BenefitBasis, Inputs, ModelSpec, ScaledCost, discount_factors};
+use crate::money::MoneyUnit;
+
+/// The amounts of money of a theme: their names on paths (and in the model file) with the former
+/// `_bn` names, which mean £bn.
+pub const MONEY_FIELDS: [(&str, &str); 5] = [
+    ("addressable_spend", "addressable_spend_bn"),
+    ("gross_benefit", "gross_benefit_bn"),
+    ("scaled_cost", "scaled_cost_bn"),
+    ("one_off_costs", "one_off_costs_bn"),
+    ("ongoing_costs", "ongoing_costs_bn"),
+];
+
+/// A path with any former `_bn` field name replaced by its name: two paths name the same
+/// parameter exactly when their canonical forms are equal.
+pub fn canonical_path(path: &str) -> String {
+    let mut parts: Vec<String> = path.split('.').map(str::to_string).collect();
+    if parts.len() == 3 && parts[0] == "themes" {
+        let (name, index) = match parts[2].split_once('[') {
+            Some((n, i)) => (n.to_string(), format!("[{i}")),
+            None => (parts[2].clone(), String::new()),
+        };
+        if let Some((new, _)) = MONEY_FIELDS.iter().find(|(_, old)| *old == name) {
+            parts[2] = format!("{new}{index}");
+        }
+    }
+    parts.join(".")
+}
 
 /// The physical range of a parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,8 +161,12 @@ pub struct ParamRef {
     pub path: String,
     pub target: Target,
     pub domain: Domain,
-    /// Point values per scenario; one value per element (a whole yearly list has several).
+    /// Point values per scenario; one value per element (a whole yearly list has several). An
+    /// amount of money is in the model's money unit.
     pub values: Vec<Vec<f64>>,
+    /// The money unit of an amount of money (`None` for any other parameter, whose values the
+    /// engine takes as they are).
+    pub money: Option<MoneyUnit>,
 }
 
 impl ParamRef {
@@ -137,11 +174,28 @@ impl ParamRef {
     pub fn width(&self) -> usize {
         self.values[0].len()
     }
+
+    /// Values of this parameter (as drawn, in its unit) converted in place to what the engine
+    /// holds: amounts of money in £bn. Nothing changes for a model in £bn.
+    pub fn to_engine(&self, values: &mut [f64]) {
+        if let Some(u) = self.money
+            && u != MoneyUnit::Billion
+        {
+            for v in values {
+                *v = u.to_bn(*v);
+            }
+        }
+    }
+
+    /// The parameter's unit for display: the money unit, or "" for a share, rate or count.
+    pub fn unit(&self) -> &'static str {
+        self.money.map_or("", |u| u.symbol())
+    }
 }
 
 const SCALAR_FIELDS: [(&str, ThemeField, Domain); 11] = [
     (
-        "addressable_spend_bn",
+        "addressable_spend",
         ThemeField::AddressableSpend,
         Domain::NonNegative,
     ),
@@ -162,15 +216,11 @@ const SCALAR_FIELDS: [(&str, ThemeField, Domain); 11] = [
         Domain::NonNegative,
     ),
     (
-        "gross_benefit_bn",
+        "gross_benefit",
         ThemeField::GrossBenefit,
         Domain::NonNegative,
     ),
-    (
-        "scaled_cost_bn",
-        ThemeField::ScaledCost,
-        Domain::NonNegative,
-    ),
+    ("scaled_cost", ThemeField::ScaledCost, Domain::NonNegative),
 ];
 
 /// Every path a model accepts (for suggestions and listings), whole lists only.
@@ -211,34 +261,34 @@ fn field_names(t: &crate::model::ThemeSpec) -> Vec<&'static str> {
     if t.local.is_some() {
         // Benefits are stated per outcome; the scaled cost only as a theme-level amount.
         return vec![
-            "addressable_spend_bn",
+            "addressable_spend",
             "delay_years",
             "optimism_bias_cost",
             "profile",
-            "one_off_costs_bn",
-            "ongoing_costs_bn",
-            "scaled_cost_bn",
+            "one_off_costs",
+            "ongoing_costs",
+            "scaled_cost",
         ];
     }
     let mut v = vec![
-        "addressable_spend_bn",
+        "addressable_spend",
         "delay_years",
         "realisation",
         "cashability",
         "optimism_bias_benefit",
         "optimism_bias_cost",
         "profile",
-        "one_off_costs_bn",
-        "ongoing_costs_bn",
+        "one_off_costs",
+        "ongoing_costs",
     ];
     match t.benefit {
-        BenefitBasis::Total { .. } => v.extend(["gross_benefit_bn", "volume_factor"]),
+        BenefitBasis::Total { .. } => v.extend(["gross_benefit", "volume_factor"]),
         BenefitBasis::PerMember { .. } => {
             v.extend(["cohort", "engagement", "benefit_per_engaged_gbp"])
         }
     }
     match t.scaled_cost {
-        ScaledCost::Total(_) => v.push("scaled_cost_bn"),
+        ScaledCost::Total(_) => v.push("scaled_cost"),
         ScaledCost::PerEngaged(_) => v.push("cost_per_engaged_gbp"),
     }
     v
@@ -279,6 +329,7 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
             target: Target::DiscountRate(index),
             domain: Domain::Rate,
             values: scenarios.map(|_| vec![r]).collect(),
+            money: None,
         });
     }
     let rest = path.strip_prefix("themes.").ok_or_else(unknown)?;
@@ -291,6 +342,40 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
     let theme = &m.themes[ti];
     let inputs: Vec<Inputs> = scenarios.clone().map(|s| m.inputs(s)).collect();
     let ti_inputs = |s: usize| &inputs[s].themes[ti];
+    let unit = m.money_unit;
+    // A former `_bn` name: the same parameter in a model in £bn, refused in any other.
+    let (base, year) = match field.split_once('[') {
+        Some((n, i)) => (n, Some(i)),
+        None => (field, None),
+    };
+    let renamed: String;
+    let field: &str = match MONEY_FIELDS.iter().find(|(_, old)| *old == base) {
+        Some((new, _)) => {
+            if unit != MoneyUnit::Billion {
+                return Err(format!(
+                    "`{base}` is in £bn, but this model's amounts of money are in {unit}: name the parameter `themes.{id}.{new}` and give its values in {unit}"
+                ));
+            }
+            renamed = match year {
+                Some(i) => format!("{new}[{i}"),
+                None => new.to_string(),
+            };
+            &renamed
+        }
+        None => field,
+    };
+    // An amount of money: its point values in the model's unit, and the unit it is drawn in.
+    let money = |mut r: ParamRef, name: &str| {
+        if MONEY_FIELDS.iter().any(|(n, _)| *n == name) {
+            r.money = Some(unit);
+            if unit != MoneyUnit::Billion {
+                for v in r.values.iter_mut().flatten() {
+                    *v = unit.from_bn(*v);
+                }
+            }
+        }
+        r
+    };
 
     // A one-value field of the theme, read in each scenario.
     let scalar = |f: ThemeField, domain: Domain| ParamRef {
@@ -301,6 +386,7 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
             .clone()
             .map(|s| vec![read(ti_inputs(s), f)])
             .collect(),
+        money: None,
     };
     // A partner's share, named by partner id.
     let share = |pid: &str, f: &dyn Fn(usize) -> ThemeField| {
@@ -354,8 +440,8 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
     };
     let list = match name {
         "profile" => Some((ThemeField::Profile(index), Domain::NonNegative)),
-        "one_off_costs_bn" => Some((ThemeField::OneOff(index), Domain::NonNegative)),
-        "ongoing_costs_bn" => Some((ThemeField::Ongoing(index), Domain::NonNegative)),
+        "one_off_costs" => Some((ThemeField::OneOff(index), Domain::NonNegative)),
+        "ongoing_costs" => Some((ThemeField::Ongoing(index), Domain::NonNegative)),
         _ => None,
     };
     if let Some((f, dom)) = list {
@@ -384,7 +470,7 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
         {
             return Err("the profile has a different length in each scenario".into());
         }
-        return Ok(ParamRef {
+        let r = ParamRef {
             path: path.into(),
             target: Target::Theme(ti, f),
             domain: dom,
@@ -394,7 +480,9 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
                     None => get(s).clone(),
                 })
                 .collect(),
-        });
+            money: None,
+        };
+        return Ok(money(r, name));
     }
     if index.is_some() {
         return Err(unknown());
@@ -412,7 +500,7 @@ pub fn resolve(m: &ModelSpec, path: &str) -> Result<ParamRef, String> {
     if !field_names(theme).contains(&name) {
         return Err(unknown());
     }
-    Ok(scalar(f, dom))
+    Ok(money(scalar(f, dom), name))
 }
 
 fn read(t: &crate::model::ThemeInputs, f: ThemeField) -> f64 {
@@ -588,6 +676,13 @@ mod tests {
         assert_eq!(r.domain, Domain::Share);
         assert!(r.values[0][0] < 1.0 && r.values[1][0] == 1.0);
         let r = resolve(&m, "themes.families_complex_needs.one_off_costs_bn").unwrap();
+        assert_eq!(r.money, Some(MoneyUnit::Billion));
+        assert_eq!(
+            resolve(&m, "themes.families_complex_needs.one_off_costs")
+                .unwrap()
+                .target,
+            r.target
+        );
         assert_eq!(r.width(), 5);
         let r = resolve(&m, "themes.families_complex_needs.one_off_costs_bn[4]").unwrap();
         assert_eq!(r.width(), 1);

@@ -21,22 +21,11 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Money formatter in the summary's [`Summary::money_unit`]: £bn, or £m for business cases
-/// whose amounts are all below £1bn.
-fn money(s: &Summary) -> (&'static str, fn(f64) -> String) {
-    if s.money_unit().0 == "£m" {
-        ("£m", |x| {
-            format!(
-                "{}£{:.1}m",
-                if x < 0.0 { "-" } else { "" },
-                x.abs() * 1000.0
-            )
-        })
-    } else {
-        ("£bn", |x| {
-            format!("{}£{:.1}bn", if x < 0.0 { "-" } else { "" }, x.abs())
-        })
-    }
+/// The summary's money unit ([`Summary::money_unit`]) and a formatter of amounts (£bn) in it:
+/// "£13.8m".
+fn money(s: &Summary) -> (&'static str, impl Fn(f64) -> String + Copy) {
+    let u = s.money_unit();
+    (u.symbol(), move |x: f64| u.format(x, 1))
 }
 
 fn pct(x: f64) -> String {
@@ -428,7 +417,7 @@ fn label(id: &str) -> String {
 
 /// The local cost-benefit method's measures: public value NPV and BCR, ROI, payback year and
 /// each agency's net present budget impact, each with its distribution.
-fn local_html(o: &mut String, l: &crate::summary::LocalSummary, bn: fn(f64) -> String) {
+fn local_html(o: &mut String, l: &crate::summary::LocalSummary, bn: &dyn Fn(f64) -> String) {
     let q = |st: &Stat, p: f64| st.percentile(p).unwrap_or(f64::NAN);
     let _ = writeln!(
         o,
@@ -501,7 +490,7 @@ pub fn html(
 ) -> String {
     let m = &s.metadata;
     let (unit, bn) = money(s);
-    let k = s.money_unit().1;
+    let k = s.money_unit().per_bn();
     let mut o = String::new();
     let _ = write!(
         o,
@@ -665,7 +654,7 @@ code {{ font-size: .9em; }}
         );
     }
     if let Some(l) = &s.local {
-        local_html(&mut o, l, bn);
+        local_html(&mut o, l, &bn);
     }
     // Sensitivity.
     let _ = writeln!(o, "<h2>Which assumptions drive the answer</h2>");

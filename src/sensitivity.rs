@@ -32,6 +32,7 @@ use serde::Serialize;
 use crate::distfile::InputDist;
 use crate::engine::Factor;
 use crate::engine::{Draws, ENTITY_MEASURES, Plan};
+use crate::money::MoneyUnit;
 use crate::params::Domain;
 use crate::rng::path_key;
 use crate::sampler::{Dimension, Sampler, SamplerKind};
@@ -146,6 +147,74 @@ pub struct Sensitivity {
     /// Scenario analysis: which inputs are shifted in the draws where an NPV does badly.
     pub scenario: Vec<ScenarioRegion>,
     pub notes: Vec<String>,
+}
+
+impl Sensitivity {
+    /// The readable unit of this analysis' amounts ([`MoneyUnit::readable`] of its largest
+    /// central or tornado NPV).
+    pub fn money_unit(&self) -> MoneyUnit {
+        let largest = self
+            .central_npv
+            .iter()
+            .map(|(_, v)| v.abs())
+            .chain(
+                self.tornado
+                    .iter()
+                    .flat_map(|b| [b.total_low.abs(), b.total_high.abs()]),
+            )
+            .fold(0.0, f64::max);
+        MoneyUnit::readable(largest)
+    }
+
+    /// This analysis with its amounts of money (NPVs, swings, NPV variances, region bounds) in
+    /// `unit` instead of £bn. Input values stay in their parameter's own unit (an amount of money
+    /// in the model's money unit); indices, correlations and shares are unit-free.
+    pub fn in_unit(&self, unit: MoneyUnit) -> Sensitivity {
+        let mut s = self.clone();
+        if unit == MoneyUnit::Billion {
+            return s;
+        }
+        let k = unit.per_bn();
+        for (_, v) in &mut s.central_npv {
+            *v *= k;
+        }
+        for b in &mut s.tornado {
+            b.total_low *= k;
+            b.total_high *= k;
+            b.swing *= k;
+            for t in &mut b.themes {
+                t.low *= k;
+                t.high *= k;
+            }
+        }
+        for r in &mut s.sobol {
+            r.variance *= k * k;
+            r.shapley.variance *= k * k;
+        }
+        for r in &mut s.scenario {
+            r.threshold *= k;
+        }
+        s
+    }
+
+    /// `sensitivity.json`: the analysis in its readable unit, named by the top-level
+    /// `money_unit`.
+    pub fn json(&self) -> String {
+        #[derive(Serialize)]
+        struct WithUnit {
+            #[serde(flatten)]
+            analysis: Sensitivity,
+            money_unit: MoneyUnit,
+        }
+        let unit = self.money_unit();
+        let v = WithUnit {
+            analysis: self.in_unit(unit),
+            money_unit: unit,
+        };
+        let mut t = serde_json::to_string_pretty(&v).expect("sensitivity serialises");
+        t.push('\n');
+        t
+    }
 }
 
 /// Inputs whose median shift, in standard deviations of the input, is at least this large are

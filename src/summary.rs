@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use crate::engine::{ENTITY_MEASURES, Plan};
+use crate::money::MoneyUnit;
 use crate::stats::{OrderStats, proportion_se};
 
 /// Columns summarised per entity, in order.
@@ -195,7 +196,7 @@ pub struct EntitySummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct PartnerSummary {
     pub id: String,
-    /// The partner's share of the headline NPV, £bn.
+    /// The partner's share of the headline NPV (£bn; in `summary.json`, the file's money unit).
     pub npv: Stat,
     pub p_negative: f64,
     pub p_negative_se: f64,
@@ -283,29 +284,88 @@ pub struct LocalEntitySummary {
 }
 
 impl Summary {
-    /// The unit amounts are shown in and its multiple of £bn: £m when every NPV figure is below
-    /// £1bn, so that small business cases stay readable, else £bn.
-    pub fn money_unit(&self) -> (&'static str, f64) {
-        if self.largest_npv() < 1.0 {
-            ("£m", 1000.0)
-        } else {
-            ("£bn", 1.0)
-        }
+    /// The unit every output of this run shows amounts of money in: the readable unit of its
+    /// largest figure ([`MoneyUnit::readable`] of [`Summary::largest_amount`]).
+    pub fn money_unit(&self) -> MoneyUnit {
+        MoneyUnit::readable(self.largest_amount())
     }
 
-    /// The largest absolute NPV figure reported (means and percentiles), £bn: used to choose
-    /// between £bn and £m when displaying a small business case.
-    pub fn largest_npv(&self) -> f64 {
+    /// The largest absolute NPV, PV of benefits or PV of costs reported (means and percentiles),
+    /// £bn: what the readable money unit is chosen from.
+    pub fn largest_amount(&self) -> f64 {
+        let stat = |st: &Stat| {
+            st.percentiles
+                .iter()
+                .map(|p| p.value.abs())
+                .chain([st.mean.abs()])
+                .fold(0.0, f64::max)
+        };
         self.outcomes
             .iter()
-            .flat_map(|e| {
-                e.npv
-                    .percentiles
-                    .iter()
-                    .map(|p| p.value.abs())
-                    .chain([e.npv.mean.abs()])
+            .map(|e| {
+                stat(&e.npv)
+                    .max(stat(&e.pv_benefits))
+                    .max(stat(&e.pv_costs))
             })
             .fold(0.0, f64::max)
+    }
+
+    /// This summary with every amount of money (NPVs, PVs, partner and local amounts, their
+    /// thresholds, review points) in `unit` instead of £bn: what `summary.json` and `summary.csv`
+    /// hold. Shares, ratios, years and input values are unchanged; for £bn nothing changes.
+    pub fn in_unit(&self, unit: MoneyUnit) -> Summary {
+        let mut s = self.clone();
+        if unit == MoneyUnit::Billion {
+            return s;
+        }
+        let k = unit.per_bn();
+        for e in &mut s.outcomes {
+            for st in [&mut e.npv, &mut e.pv_benefits, &mut e.pv_costs] {
+                st.scale(k);
+            }
+        }
+        for p in &mut s.partners {
+            p.npv.scale(k);
+        }
+        for r in &mut s.headline_review {
+            for p in &mut r.points {
+                p.npv *= k;
+            }
+            r.range = [r.range[0] * k, r.range[1] * k];
+        }
+        if let Some(l) = &mut s.local {
+            for e in &mut l.entities {
+                e.public_value_npv.scale(k);
+            }
+            for p in &mut l.budget_impact {
+                p.npv.scale(k);
+            }
+        }
+        s
+    }
+}
+
+impl Stat {
+    /// Every figure of an amount multiplied by `k` (a change of money unit).
+    fn scale(&mut self, k: f64) {
+        for v in [
+            &mut self.mean,
+            &mut self.se_mean,
+            &mut self.sd,
+            &mut self.min,
+            &mut self.max,
+        ] {
+            *v *= k;
+        }
+        self.interval[1] *= k;
+        self.interval[2] *= k;
+        for p in &mut self.percentiles {
+            p.value *= k;
+            p.se *= k;
+        }
+        for b in &mut self.below {
+            b.threshold *= k;
+        }
     }
 }
 

@@ -6,10 +6,13 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::model::{Evaluation, ModelSpec, Outcome};
+use crate::money::MoneyUnit;
 
 #[derive(Serialize)]
 struct JsonScenario<'a> {
     scenario: &'a str,
+    /// The unit of every amount of the scenario's figures.
+    money_unit: MoneyUnit,
     themes: Vec<JsonOutcome<'a>>,
     total: JsonOutcome<'a>,
     /// The local method's measures (models with outcome-level themes only).
@@ -30,9 +33,9 @@ struct JsonOutcome<'a> {
 struct JsonAllocation<'a> {
     partner: &'a str,
     share: f64,
-    annual_bn: f64,
+    annual: f64,
     share_of_budget: Option<f64>,
-    npv_bn: f64,
+    npv: f64,
     npv_without: f64,
     npv_single_party: f64,
 }
@@ -43,21 +46,62 @@ fn allocations<'a>(m: &'a ModelSpec, a: &[crate::model::Allocation]) -> Vec<Json
         .map(|x| JsonAllocation {
             partner: &m.partners[x.partner].id,
             share: x.share,
-            annual_bn: x.annual_bn,
+            annual: x.annual_bn,
             share_of_budget: x.share_of_budget,
-            npv_bn: x.npv_bn,
+            npv: x.npv_bn,
             npv_without: x.npv_without,
             npv_single_party: x.npv_single_party,
         })
         .collect()
 }
 
-/// JSON: one object per scenario with every theme's outcome and the headline total.
+/// The keys of an evaluation's JSON that hold amounts of money (numbers or yearly lists).
+const JSON_MONEY_KEYS: [&str; 15] = [
+    "npv",
+    "pv_benefits",
+    "pv_costs",
+    "net_annual",
+    "addressable_spend",
+    "gross_benefits",
+    "costs",
+    "net",
+    "discounted_net",
+    "annual",
+    "npv_without",
+    "npv_single_party",
+    "pv_public",
+    "public_npv",
+    "budget_impact",
+];
+
+/// Multiply every amount of money in `v` (the values of [`JSON_MONEY_KEYS`], at any depth) by `k`.
+fn scale_money(v: &mut serde_json::Value, k: f64, money: bool) {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => {
+            for (key, x) in o.iter_mut() {
+                scale_money(x, k, JSON_MONEY_KEYS.contains(&key.as_str()));
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| scale_money(x, k, money)),
+        Value::Number(n) if money => {
+            if let Some(x) = n.as_f64().and_then(|x| serde_json::Number::from_f64(x * k)) {
+                *n = x;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// JSON: one object per scenario with every theme's outcome and the headline total, amounts in
+/// the evaluations' readable unit ([`money_unit`]) named by each scenario's `money_unit`.
 pub fn evaluation_json(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
+    let money = money_unit(evals);
     let out: Vec<JsonScenario> = evals
         .iter()
         .map(|(s, e)| JsonScenario {
             scenario: &m.scenarios[*s],
+            money_unit: money,
             themes: m
                 .themes
                 .iter()
@@ -79,7 +123,13 @@ pub fn evaluation_json(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
             local: e.local.as_ref(),
         })
         .collect();
-    let mut s = serde_json::to_string_pretty(&out).expect("evaluation serialises");
+    let mut s = if money == MoneyUnit::Billion {
+        serde_json::to_string_pretty(&out).expect("evaluation serialises")
+    } else {
+        let mut v = serde_json::to_value(&out).expect("evaluation serialises");
+        scale_money(&mut v, money.per_bn(), false);
+        serde_json::to_string_pretty(&v).expect("evaluation serialises")
+    };
     s.push('\n');
     s
 }
@@ -108,9 +158,12 @@ fn outcome_rows<'a>(m: &'a ModelSpec, e: &'a Evaluation) -> Vec<(String, &'a Out
     rows
 }
 
-/// CSV in long form: `scenario,theme,measure,year,value` (year empty for five-year measures).
+/// CSV in long form: `scenario,theme,measure,year,value,unit` (year empty for five-year
+/// measures); amounts in the evaluations' readable unit ([`money_unit`]), which `unit` names.
 pub fn evaluation_csv(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
-    let mut o = String::from("scenario,theme,measure,year,value\n");
+    let money = money_unit(evals);
+    let k = money.per_bn();
+    let mut o = String::from("scenario,theme,measure,year,value,unit\n");
     for (s, e) in evals {
         let sc = &m.scenarios[*s];
         let mut ids: Vec<&str> = m.themes.iter().map(|t| t.id.as_str()).collect();
@@ -124,27 +177,37 @@ pub fn evaluation_csv(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
                 ("discounted_net", &x.flows.discounted_net),
             ] {
                 for (t, y) in v.iter().enumerate() {
-                    let _ = writeln!(o, "{sc},{id},{name},{},{y}", t + 1);
+                    let _ = writeln!(o, "{sc},{id},{name},{},{},{money}", t + 1, y * k);
                 }
             }
+            let m = money.symbol();
             let scalars = [
-                ("npv", Some(x.npv)),
-                ("pv_benefits", Some(x.pv_benefits)),
-                ("pv_costs", Some(x.pv_costs)),
-                ("net_annual", Some(x.net_annual)),
-                ("share_of_addressable", Some(x.share_of_addressable)),
-                ("leakage_to_zero", x.leakage_to_zero),
+                ("npv", Some(x.npv * k), m),
+                ("pv_benefits", Some(x.pv_benefits * k), m),
+                ("pv_costs", Some(x.pv_costs * k), m),
+                ("net_annual", Some(x.net_annual * k), m),
+                (
+                    "share_of_addressable",
+                    Some(x.share_of_addressable),
+                    "share",
+                ),
+                ("leakage_to_zero", x.leakage_to_zero, "share"),
                 (
                     "delay_to_zero_years",
                     Some(x.delay_to_zero.whole_years as f64),
+                    "years",
                 ),
-                ("delay_to_zero_exact", Some(x.delay_to_zero.exact_years)),
-                ("breakeven_year", x.breakeven_year.map(f64::from)),
+                (
+                    "delay_to_zero_exact",
+                    Some(x.delay_to_zero.exact_years),
+                    "years",
+                ),
+                ("breakeven_year", x.breakeven_year.map(f64::from), "year"),
             ];
-            for (name, v) in scalars {
+            for (name, v, unit) in scalars {
                 let _ = writeln!(
                     o,
-                    "{sc},{id},{name},,{}",
+                    "{sc},{id},{name},,{},{unit}",
                     v.map_or(String::new(), |v| v.to_string())
                 );
             }
@@ -153,24 +216,22 @@ pub fn evaluation_csv(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
     o
 }
 
-/// Display unit for money: £bn, or £m when every total is below £1bn.
-fn money_unit(evals: &[(usize, Evaluation)]) -> (&'static str, f64) {
+/// The readable money unit of deterministic evaluations: chosen, as a run's, from the largest
+/// NPV, PV of benefits or PV of costs ([`MoneyUnit::readable`]).
+pub fn money_unit(evals: &[(usize, Evaluation)]) -> MoneyUnit {
     let largest = evals
         .iter()
         .flat_map(|(_, e)| e.themes.iter().chain(std::iter::once(&e.total)))
-        .map(|o| o.pv_benefits.abs().max(o.pv_costs.abs()))
+        .map(|o| o.npv.abs().max(o.pv_benefits.abs()).max(o.pv_costs.abs()))
         .fold(0.0, f64::max);
-    if largest < 1.0 {
-        ("£m", 1000.0)
-    } else {
-        ("£bn", 1.0)
-    }
+    MoneyUnit::readable(largest)
 }
 
 /// A readable summary table per scenario.
 pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
     let mut o = String::new();
-    let (unit, k) = money_unit(evals);
+    let money = money_unit(evals);
+    let (unit, k) = (money.symbol(), money.per_bn());
     let _ = writeln!(
         o,
         "{} ({} prices, {} years)",
@@ -306,22 +367,27 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
     o
 }
 
-/// Long-form CSV of a run summary: `entity,measure,statistic,value,se`.
+/// Long-form CSV of a run summary: `entity,measure,statistic,value,se,unit`. Amounts of money
+/// are in the run's readable unit ([`crate::summary::Summary::money_unit`]), which the `unit`
+/// column names ("£m"); the other units are `share`, `years`, `ratio` and, for the
+/// `p_below_` rows, `probability` (their threshold is in the money unit).
 pub fn summary_csv(s: &crate::summary::Summary) -> String {
     use crate::summary::Stat;
-    let mut o = String::from("entity,measure,statistic,value,se\n");
-    let mut stat = |entity: &str, measure: &str, st: &Stat| {
+    let money = s.money_unit();
+    let s = &s.in_unit(money);
+    let mut o = String::from("entity,measure,statistic,value,se,unit\n");
+    let mut stat = |entity: &str, measure: &str, st: &Stat, unit: &str| {
         let _ = writeln!(
             o,
-            "{entity},{measure},mean,{},{}",
+            "{entity},{measure},mean,{},{},{unit}",
             st.mean,
             cell(st.se_mean)
         );
-        let _ = writeln!(o, "{entity},{measure},sd,{},", cell(st.sd));
+        let _ = writeln!(o, "{entity},{measure},sd,{},,{unit}", cell(st.sd));
         for p in &st.percentiles {
             let _ = writeln!(
                 o,
-                "{entity},{measure},p{},{},{}",
+                "{entity},{measure},p{},{},{},{unit}",
                 pct_label(p.p),
                 p.value,
                 cell(p.se)
@@ -329,44 +395,45 @@ pub fn summary_csv(s: &crate::summary::Summary) -> String {
         }
         let _ = writeln!(
             o,
-            "{entity},{measure},interval{}_low,{},",
+            "{entity},{measure},interval{}_low,{},,{unit}",
             pct_label(st.interval[0]),
             st.interval[1]
         );
         let _ = writeln!(
             o,
-            "{entity},{measure},interval{}_high,{},",
+            "{entity},{measure},interval{}_high,{},,{unit}",
             pct_label(st.interval[0]),
             st.interval[2]
         );
         for b in &st.below {
             let _ = writeln!(
                 o,
-                "{entity},{measure},p_below_{},{},{}",
+                "{entity},{measure},p_below_{},{},{},probability",
                 b.threshold,
                 b.p,
                 cell(b.se)
             );
         }
     };
+    let m = money.symbol();
     for e in &s.outcomes {
-        stat(&e.id, "npv", &e.npv);
-        stat(&e.id, "pv_benefits", &e.pv_benefits);
-        stat(&e.id, "pv_costs", &e.pv_costs);
-        stat(&e.id, "leakage_to_zero", &e.leakage_to_zero);
-        stat(&e.id, "delay_to_zero", &e.delay_to_zero);
+        stat(&e.id, "npv", &e.npv, m);
+        stat(&e.id, "pv_benefits", &e.pv_benefits, m);
+        stat(&e.id, "pv_costs", &e.pv_costs, m);
+        stat(&e.id, "leakage_to_zero", &e.leakage_to_zero, "share");
+        stat(&e.id, "delay_to_zero", &e.delay_to_zero, "years");
     }
     for p in &s.partners {
-        stat(&format!("partner.{}", p.id), "npv", &p.npv);
+        stat(&format!("partner.{}", p.id), "npv", &p.npv, m);
     }
     if let Some(l) = &s.local {
         for e in &l.entities {
-            stat(&e.id, "public_value_npv", &e.public_value_npv);
-            stat(&e.id, "public_value_bcr", &e.public_value_bcr);
-            stat(&e.id, "roi", &e.roi);
+            stat(&e.id, "public_value_npv", &e.public_value_npv, m);
+            stat(&e.id, "public_value_bcr", &e.public_value_bcr, "ratio");
+            stat(&e.id, "roi", &e.roi, "ratio");
         }
         for p in &l.budget_impact {
-            stat(&format!("partner.{}", p.id), "budget_impact", &p.npv);
+            stat(&format!("partner.{}", p.id), "budget_impact", &p.npv, m);
         }
     }
     o
@@ -505,7 +572,8 @@ fn blocked_table(o: &mut String, corner: &str, headers: &[String], rows: &[(Stri
 pub fn summary_table(s: &crate::summary::Summary) -> String {
     let m = &s.metadata;
     let mut o = String::new();
-    let (unit, k) = s.money_unit();
+    let money = s.money_unit();
+    let (unit, k) = (money.symbol(), money.per_bn());
     let _ = writeln!(
         o,
         "npvrisk {} | scenario `{}` | {} draws ({} sampler, seed {}){}",
@@ -802,15 +870,19 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
     o
 }
 
-/// Tornado bars as CSV.
+/// Tornado bars as CSV: the total NPVs and swing in the readable money unit
+/// ([`crate::sensitivity::Sensitivity::money_unit`]) named by the `money_unit` column; the
+/// input values in their parameter's unit.
 pub fn tornado_csv(s: &crate::sensitivity::Sensitivity) -> String {
+    let money = s.money_unit();
+    let s = &s.in_unit(money);
     let mut o = String::from(
-        "factor,inputs,central_value,low_value,high_value,total_npv_low,total_npv_high,swing\n",
+        "factor,inputs,central_value,low_value,high_value,total_npv_low,total_npv_high,swing,money_unit\n",
     );
     for b in &s.tornado {
         let _ = writeln!(
             o,
-            "{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{money}",
             b.factor,
             b.inputs.join(" "),
             b.central_value,
@@ -892,6 +964,9 @@ pub fn sobol_csv(s: &crate::sensitivity::Sensitivity) -> String {
 
 /// A readable sensitivity report for the terminal.
 pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
+    let money = s.money_unit();
+    let unit = money.symbol();
+    let s = &s.in_unit(money);
     let mut o = String::new();
     let n = s.central_npv.len();
     let central: Vec<String> = s
@@ -902,7 +977,7 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
         .collect();
     wrap_items(
         &mut o,
-        "Central NPVs (every input at its median), £bn:",
+        &format!("Central NPVs (every input at its median), {unit}:"),
         &central,
         " ",
         2,
@@ -910,7 +985,7 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
     if !s.tornado.is_empty() {
         let _ = writeln!(
             o,
-            "\nTornado: total NPV with one factor at its low / high level, the others at their medians (£bn)"
+            "\nTornado: total NPV with one factor at its low / high level, the others at their medians ({unit})"
         );
         for b in &s.tornado {
             wrap_items(
@@ -971,7 +1046,7 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
         wrap_text(
             &mut o,
             &format!(
-                "Variance of the total NPV: Sobol indices assume independent factors (the copula is not applied; variance {:.3}, {} base draws, {} model runs); Shapley effects are shares of the variance under the run's joint distribution, correlations included (variance {:.3}, {} rows, {} model runs{}). 95% bootstrap intervals.",
+                "Variance of the total NPV: Sobol indices assume independent factors (the copula is not applied; variance {:.3} {unit}², {} base draws, {} model runs); Shapley effects are shares of the variance under the run's joint distribution, correlations included (variance {:.3} {unit}², {} rows, {} model runs{}). 95% bootstrap intervals.",
                 r.variance,
                 r.base_draws,
                 r.model_runs,
@@ -1013,7 +1088,7 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
         let what = if r.region == "npv_below_zero" {
             "NPV < 0".to_string()
         } else {
-            format!("worst 10%, NPV ≤ {:.2}", r.threshold)
+            format!("worst 10%, NPV ≤ {:.2} {unit}", r.threshold)
         };
         o.push('\n');
         wrap_text(
@@ -1050,16 +1125,19 @@ pub fn sensitivity_table(s: &crate::sensitivity::Sensitivity) -> String {
     o
 }
 
-/// Scenario analysis as CSV: every headline NPV, region and input.
+/// Scenario analysis as CSV: every headline NPV, region and input; the region's NPV bound in the
+/// readable money unit named by the `money_unit` column.
 pub fn scenario_csv(s: &crate::sensitivity::Sensitivity) -> String {
+    let money = s.money_unit();
+    let s = &s.in_unit(money);
     let mut o = String::from(
-        "entity,region,threshold,draws,total_draws,input,overall_median,subset_median,sd,shift_sd,significant\n",
+        "entity,region,threshold,draws,total_draws,input,overall_median,subset_median,sd,shift_sd,significant,money_unit\n",
     );
     for r in &s.scenario {
         for i in &r.inputs {
             let _ = writeln!(
                 o,
-                "{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{money}",
                 r.entity,
                 r.region,
                 r.threshold,

@@ -3,35 +3,24 @@
 
 use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
 
+use crate::money::MoneyUnit;
 use crate::sensitivity::Sensitivity;
 use crate::summary::{Stat, Summary};
 
-/// The money unit of every amount in the workbook: its symbol and its multiple, as in "£bn".
-/// The one place the workbook names it.
-fn money_unit() -> (&'static str, &'static str) {
-    ("£", "bn")
-}
-
-/// An amount as text with its unit, for titles: "£12.345bn".
-fn money_text(v: f64) -> String {
-    let (symbol, multiple) = money_unit();
+/// An amount already in `unit` as text with its unit, for titles: "£12.345bn".
+fn money_text(v: f64, unit: MoneyUnit) -> String {
     let sign = if v < 0.0 { "-" } else { "" };
-    format!("{sign}{symbol}{:.3}{multiple}", v.abs())
-}
-
-/// "£bn", for headers.
-fn unit_label() -> String {
-    let (symbol, multiple) = money_unit();
-    format!("{symbol}{multiple}")
+    format!("{sign}£{:.3}{}", v.abs(), unit.suffix())
 }
 
 /// What a column holds, which sets its number format and the unit in its header.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
-    /// An amount of money (three decimals of the unit: £1m when the unit is £bn).
-    Money,
+    /// An amount of money in the workbook's unit (the summary's readable unit), with three
+    /// decimals of the unit (£1m when the unit is £bn).
+    Money(MoneyUnit),
     /// A standard error of an amount (one more decimal).
-    MoneySe,
+    MoneySe(MoneyUnit),
     /// A probability or a share, as a percentage.
     Percent,
     /// A number of years.
@@ -41,16 +30,19 @@ enum Kind {
 }
 
 impl Kind {
-    /// Excel's number format: `"£"#,##0.000"bn"` for money.
+    /// Excel's number format: `"£"#,##0.000"bn"` for money in £bn.
     fn number_format(self) -> String {
-        let (symbol, multiple) = money_unit();
-        let money = |decimals: usize| {
+        let money = |unit: MoneyUnit, decimals: usize| {
             let d = "0".repeat(decimals);
-            format!("\"{symbol}\"#,##0.{d}\"{multiple}\";-\"{symbol}\"#,##0.{d}\"{multiple}\"")
+            let m = match unit.suffix() {
+                "" => String::new(),
+                s => format!("\"{s}\""),
+            };
+            format!("\"£\"#,##0.{d}{m};-\"£\"#,##0.{d}{m}")
         };
         match self {
-            Kind::Money => money(3),
-            Kind::MoneySe => money(4),
+            Kind::Money(u) => money(u, 3),
+            Kind::MoneySe(u) => money(u, 4),
             Kind::Percent => "0.0%".to_string(),
             Kind::Years => "0.00".to_string(),
             Kind::Plain => "0.0000".to_string(),
@@ -64,7 +56,7 @@ impl Kind {
     /// A header with this kind's unit: "mean (£bn)".
     fn header(self, name: &str) -> String {
         match self {
-            Kind::Money | Kind::MoneySe => format!("{name} ({})", unit_label()),
+            Kind::Money(u) | Kind::MoneySe(u) => format!("{name} ({u})"),
             Kind::Percent => format!("{name} (%)"),
             Kind::Years => format!("{name} (years)"),
             Kind::Plain => name.to_string(),
@@ -114,10 +106,9 @@ fn stat_row(
     s: &Stat,
     kind: Kind,
 ) -> Result<(), XlsxError> {
-    let se = if kind == Kind::Money {
-        Kind::MoneySe
-    } else {
-        kind
+    let se = match kind {
+        Kind::Money(u) => Kind::MoneySe(u),
+        other => other,
     };
     let mut c = 0u16;
     for f in first {
@@ -164,6 +155,12 @@ pub fn workbook(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, Stri
 }
 
 fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> {
+    // Every amount of the workbook in the summary's readable unit, named in each header.
+    let unit = s.money_unit();
+    let s = &s.in_unit(unit);
+    let sens = sens.map(|x| x.in_unit(unit));
+    let sens = sens.as_ref();
+    let money = Kind::Money(unit);
     let mut wb = Workbook::new();
     {
         let ws = wb.add_worksheet().set_name("Run")?;
@@ -213,9 +210,9 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
         ws.set_column_width(1, 100)?;
     }
     let measures: [(&str, StatOf, Kind); 5] = [
-        ("NPV", |e| &e.npv, Kind::Money),
-        ("PV benefits", |e| &e.pv_benefits, Kind::Money),
-        ("PV costs", |e| &e.pv_costs, Kind::Money),
+        ("NPV", |e| &e.npv, money),
+        ("PV benefits", |e| &e.pv_benefits, money),
+        ("PV costs", |e| &e.pv_costs, money),
         ("Leakage to zero", |e| &e.leakage_to_zero, Kind::Percent),
         ("Delay to zero", |e| &e.delay_to_zero, Kind::Years),
     ];
@@ -235,7 +232,7 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
         }
         widths(ws);
     }
-    distribution_sheet(&mut wb, s)?;
+    distribution_sheet(&mut wb, s, unit)?;
     {
         let ws = wb.add_worksheet().set_name("Headline review")?;
         header_kinds(
@@ -243,7 +240,7 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             &[
                 ("entity", Kind::Plain),
                 ("point", Kind::Plain),
-                ("NPV", Kind::Money),
+                ("NPV", money),
                 ("percentile rank", Kind::Percent),
                 ("P(within range)", Kind::Percent),
                 ("se", Kind::Percent),
@@ -254,7 +251,7 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             for p in &rv.points {
                 ws.write_string(r, 0, &rv.id)?;
                 ws.write_string(r, 1, &p.label)?;
-                num(ws, r, 2, p.npv, Kind::Money)?;
+                num(ws, r, 2, p.npv, money)?;
                 num(ws, r, 3, p.percentile_rank, Kind::Percent)?;
                 num(ws, r, 4, rv.p_within_range, Kind::Percent)?;
                 num(ws, r, 5, rv.p_within_range_se, Kind::Percent)?;
@@ -296,10 +293,10 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
     {
         let ws = wb.add_worksheet().set_name("Partners")?;
         if let Some(p0) = s.partners.first() {
-            stat_header(ws, &["partner"], &p0.npv, Kind::Money)?;
+            stat_header(ws, &["partner"], &p0.npv, money)?;
         }
         for (r, p) in s.partners.iter().enumerate() {
-            stat_row(ws, r as u32 + 1, &[&p.id], &p.npv, Kind::Money)?;
+            stat_row(ws, r as u32 + 1, &[&p.id], &p.npv, money)?;
         }
         widths(ws);
     }
@@ -358,11 +355,11 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
                 ("central value", Kind::Plain),
                 ("low value", Kind::Plain),
                 ("high value", Kind::Plain),
-                ("total NPV low", Kind::Money),
-                ("total NPV high", Kind::Money),
-                ("swing", Kind::Money),
-                ("change low", Kind::Money),
-                ("change high", Kind::Money),
+                ("total NPV low", money),
+                ("total NPV high", money),
+                ("swing", money),
+                ("change low", money),
+                ("change high", money),
             ],
         )?;
         for (r, b) in x.tornado.iter().enumerate() {
@@ -373,11 +370,11 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
                 (b.central_value, Kind::Plain),
                 (b.low_value, Kind::Plain),
                 (b.high_value, Kind::Plain),
-                (b.total_low, Kind::Money),
-                (b.total_high, Kind::Money),
-                (b.swing, Kind::Money),
-                (b.total_low - central, Kind::Money),
-                (b.total_high - central, Kind::Money),
+                (b.total_low, money),
+                (b.total_high, money),
+                (b.swing, money),
+                (b.total_low - central, money),
+                (b.total_high - central, money),
             ]
             .into_iter()
             .enumerate()
@@ -403,15 +400,12 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             }
             chart.title().set_name(&format!(
                 "Tornado: change in the total NPV from {} with all inputs at their medians",
-                money_text(central)
+                money_text(central, unit)
             ));
             chart
                 .x_axis()
-                .set_name(&format!(
-                    "Change in the total five-year NPV ({})",
-                    unit_label()
-                ))
-                .set_num_format(Kind::Money.number_format());
+                .set_name(&format!("Change in the total five-year NPV ({})", unit))
+                .set_num_format(money.number_format());
             chart.y_axis().set_reverse();
             chart.set_width(900).set_height(120 + 28 * rows);
             ws.insert_chart(rows + 3, 0, &chart)?;
@@ -503,7 +497,7 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             }
         }
         let ws = wb.add_worksheet().set_name("Scenario analysis")?;
-        let threshold = format!("NPV threshold ({})", unit_label());
+        let threshold = format!("NPV threshold ({})", unit);
         header(
             ws,
             &[
@@ -525,7 +519,7 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             for i in &g.inputs {
                 ws.write_string(r, 0, &g.entity)?;
                 ws.write_string(r, 1, &g.region)?;
-                num(ws, r, 2, g.threshold, Kind::Money)?;
+                num(ws, r, 2, g.threshold, money)?;
                 num(ws, r, 3, g.draws as f64, Kind::Plain)?;
                 num(ws, r, 4, g.total_draws as f64, Kind::Plain)?;
                 ws.write_string(r, 5, &i.input)?;
@@ -545,7 +539,8 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
 /// The reported percentiles of each headline entity's NPV as a table (cumulative probability
 /// against NPV) and a native chart of those S-curves: the distribution the summary holds,
 /// without the draws.
-fn distribution_sheet(wb: &mut Workbook, s: &Summary) -> Result<(), XlsxError> {
+fn distribution_sheet(wb: &mut Workbook, s: &Summary, unit: MoneyUnit) -> Result<(), XlsxError> {
+    let money = Kind::Money(unit);
     let headline: Vec<_> = s.outcomes.iter().filter(|e| e.headline).collect();
     let Some(first) = headline.first() else {
         return Ok(());
@@ -559,7 +554,7 @@ fn distribution_sheet(wb: &mut Workbook, s: &Summary) -> Result<(), XlsxError> {
     cols.extend(
         headline
             .iter()
-            .map(|e| Kind::Money.header(&format!("NPV {}", e.id))),
+            .map(|e| money.header(&format!("NPV {}", e.id))),
     );
     let refs: Vec<&str> = cols.iter().map(|c| c.as_str()).collect();
     header(ws, &refs)?;
@@ -567,7 +562,7 @@ fn distribution_sheet(wb: &mut Workbook, s: &Summary) -> Result<(), XlsxError> {
         num(ws, r as u32 + 1, 0, *p, Kind::Percent)?;
         for (c, e) in headline.iter().enumerate() {
             if let Some(q) = e.npv.percentiles.iter().find(|q| q.p == *p) {
-                num(ws, r as u32 + 1, c as u16 + 1, q.value, Kind::Money)?;
+                num(ws, r as u32 + 1, c as u16 + 1, q.value, money)?;
             }
         }
     }
@@ -587,8 +582,8 @@ fn distribution_sheet(wb: &mut Workbook, s: &Summary) -> Result<(), XlsxError> {
         .set_name("Five-year NPV: cumulative probability at the reported percentiles");
     chart
         .x_axis()
-        .set_name(&format!("Five-year NPV ({})", unit_label()))
-        .set_num_format(Kind::Money.number_format());
+        .set_name(&format!("Five-year NPV ({})", unit))
+        .set_num_format(money.number_format());
     chart
         .y_axis()
         .set_name("Cumulative probability")

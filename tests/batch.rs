@@ -395,11 +395,13 @@ fn the_batch_s_curves_pass_through_each_scenarios_reported_percentiles() {
     ok(&[os("batch"), os(&manifest), os("--out"), os(&out)]);
     let curves = std::fs::read_to_string(out.join("s_curves.csv")).unwrap();
     let mut lines = curves.lines();
-    assert_eq!(lines.next(), Some("scenario,p,total_npv"));
+    assert_eq!(lines.next(), Some("scenario,p,total_npv,money_unit"));
     let points: Vec<(String, f64, f64)> = lines
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            assert_eq!(f.len(), 3, "{l}");
+            assert_eq!(f.len(), 4, "{l}");
+            // The embedded model's totals are billions.
+            assert_eq!(f[3], "£bn", "{l}");
             (
                 f[0].to_string(),
                 f[1].parse().unwrap(),

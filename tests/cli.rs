@@ -33,8 +33,18 @@ fn evaluate_csv_has_a_header_and_long_rows() {
     ]));
     let s = String::from_utf8(out.stdout).unwrap();
     let mut lines = s.lines();
-    assert_eq!(lines.next(), Some("scenario,theme,measure,year,value"));
-    assert!(lines.all(|l| l.starts_with("central,") && l.split(',').count() == 5));
+    assert_eq!(lines.next(), Some("scenario,theme,measure,year,value,unit"));
+    let rows: Vec<&str> = lines.collect();
+    assert!(
+        rows.iter()
+            .all(|l| l.starts_with("central,") && l.split(',').count() == 6)
+    );
+    // The council's amounts are millions: shown in £m.
+    let npv = rows
+        .iter()
+        .find(|l| l.starts_with("central,total,npv,"))
+        .unwrap();
+    assert!(npv.ends_with(",£m"), "{npv}");
 }
 
 #[test]

@@ -15,11 +15,11 @@ fn paths_lists_every_parameter_a_distribution_file_can_name_with_its_values() {
     // The fixture's parameters (two themes stated at theme level, two partners).
     for p in [
         "discount_rate",
-        "themes.t.gross_benefit_bn",
-        "themes.t.one_off_costs_bn",
+        "themes.t.gross_benefit",
+        "themes.t.one_off_costs",
         "themes.t.realisation",
         "themes.t.delay_years",
-        "themes.ind.gross_benefit_bn",
+        "themes.ind.gross_benefit",
     ] {
         assert!(paths.contains(&p), "{p} missing from {paths:?}");
     }
@@ -29,12 +29,12 @@ fn paths_lists_every_parameter_a_distribution_file_can_name_with_its_values() {
     );
     // Each line shows the point value per scenario, as in the model file.
     let line = |p: &str| lines.iter().find(|l| l[0] == p).unwrap();
+    assert_eq!(line("themes.t.gross_benefit")[2], "low = 0.5; base = 1.5");
+    // An amount names its unit, the model's (the fixture is in £bn).
+    assert_eq!(line("themes.t.gross_benefit")[1], "a number ≥ 0, in £bn");
+    assert!(!paths.iter().any(|p| p.ends_with("_bn")), "{paths:?}");
     assert_eq!(
-        line("themes.t.gross_benefit_bn")[2],
-        "low = 0.5; base = 1.5"
-    );
-    assert_eq!(
-        line("themes.t.one_off_costs_bn")[2],
+        line("themes.t.one_off_costs")[2],
         "low = 3 0 0; base = 2 0 0"
     );
     assert_eq!(line("discount_rate")[2], "low = 0; base = 0");

@@ -232,6 +232,16 @@ fn init_validate_report_runs_as_written_and_init_never_overwrites() {
     // Every figure in the model is either sourced or marked as an assumption.
     let model = std::fs::read_to_string(case.join("model.toml")).unwrap();
     assert!(model.contains("ILLUSTRATIVE ASSUMPTIONS"));
+    // The case is written in £m, with the unsuffixed names, and every output speaks £m.
+    assert!(model.contains("money_unit = \"£m\""), "{model}");
+    assert!(model.contains("scaled_cost = 13.8"), "{model}");
+    assert!(
+        !model
+            .lines()
+            .any(|l| l.split('#').next().unwrap().contains("_bn")),
+        "a `_bn` field in the £m template"
+    );
+    money_in_millions_throughout(&out);
 
     // A second init: refused (exit 2), nothing rewritten.
     std::fs::write(case.join("dists.toml"), "# mine\n").unwrap();
@@ -292,4 +302,81 @@ name = 1
         "{e}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every output of a report folder of a case in £m states £m and none says £bn: the CSV's unit
+/// column, the JSON files' `money_unit`, the HTML, the charts and the workbook's parts.
+fn money_in_millions_throughout(out: &Path) {
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("entity,measure,statistic,value,se,unit"));
+    let mut money_rows = 0;
+    for l in lines {
+        let cells: Vec<&str> = l.split(',').collect();
+        let unit = cells[5];
+        match (cells[1], cells[2].starts_with("p_below_")) {
+            (_, true) => assert_eq!(unit, "probability", "{l}"),
+            ("npv" | "pv_benefits" | "pv_costs" | "public_value_npv" | "budget_impact", _) => {
+                assert_eq!(unit, "£m", "{l}");
+                money_rows += 1;
+            }
+            _ => assert!(["share", "years", "ratio"].contains(&unit), "{l}"),
+        }
+    }
+    assert!(money_rows > 20, "{money_rows} money rows");
+    // The values are in £m: the total NPV's mean is millions, not thousandths of a billion.
+    let mean: f64 = csv
+        .lines()
+        .find(|l| l.starts_with("total,npv,mean,"))
+        .unwrap()
+        .split(',')
+        .nth(3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1.0..1000.0).contains(&mean.abs()), "total NPV mean {mean}");
+    for f in ["summary.json", "sensitivity.json"] {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join(f)).unwrap()).unwrap();
+        assert_eq!(v["money_unit"], "£m", "{f}");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.matches("£m").count() > 10, "the report shows £m");
+    // No £bn in any file of the folder (text files and the workbook's XML parts).
+    let mut texts: Vec<(String, String)> = Vec::new();
+    let mut stack = vec![out.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "xlsx") {
+                let mut zip = zip::ZipArchive::new(std::fs::File::open(&p).unwrap()).unwrap();
+                for i in 0..zip.len() {
+                    let mut f = zip.by_index(i).unwrap();
+                    let name = format!("{}:{}", p.display(), f.name().unwrap_or_default());
+                    let mut s = String::new();
+                    if std::io::Read::read_to_string(&mut f, &mut s).is_ok() {
+                        texts.push((name, s));
+                    }
+                }
+            } else if let Ok(s) = std::fs::read_to_string(&p) {
+                texts.push((p.display().to_string(), s));
+            }
+        }
+    }
+    assert!(texts.len() > 10, "{} files read", texts.len());
+    for (name, text) in &texts {
+        assert!(!text.contains("£bn"), "{name} says £bn");
+        assert!(
+            !text.contains("&quot;bn&quot;"),
+            "{name} has a £bn number format"
+        );
+    }
+    assert!(
+        texts
+            .iter()
+            .any(|(n, t)| n.ends_with("xl/styles.xml") && t.contains("&quot;m&quot;")),
+        "the workbook's money format is in £m"
+    );
 }

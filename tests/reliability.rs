@@ -218,7 +218,7 @@ fn one_draw_prints_n_a_for_the_statistics_it_cannot_have() {
     let o = run_ok(bin().args(["run", "--draws", "1", "--format", "csv"]));
     let csv = String::from_utf8_lossy(&o.stdout);
     assert!(!csv.contains("NaN") && !csv.contains("inf"), "{csv}");
-    assert!(csv.contains("total,npv,sd,,\n"), "{csv}");
+    assert!(csv.contains("total,npv,sd,,,£bn\n"), "{csv}");
     let o = run_ok(bin().args(["run", "--draws", "1", "--format", "json"]));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let npv = &v["outcomes"][0]["npv"];

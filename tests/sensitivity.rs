@@ -228,13 +228,17 @@ fn sensitivity_of_an_interacting_model_matches_its_closed_form_in_every_table() 
         serde_json::from_slice(&std::fs::read(out.join("sensitivity.json")).unwrap()).unwrap();
     assert_eq!(s, written, "stdout and sensitivity.json");
     let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    // The model's amounts are in £bn; its NPVs, below £1bn, are shown in £m: `m(x)` is an
+    // amount of the analysis back in £bn.
+    assert_eq!(s["money_unit"], "£m");
+    let m = |v: &serde_json::Value| f(v) / 1e3;
     let factors = ["themes.t.cashability", "themes.t.realisation"];
     // Central NPV: both at their medians, 3 · ½ · ½ − 0.5.
     let central = s["central_npv"].as_array().unwrap();
     assert!(
         central
             .iter()
-            .any(|c| c[0] == "total" && (f(&c[1]) - 0.25).abs() < 1e-12)
+            .any(|c| c[0] == "total" && (m(&c[1]) - 0.25).abs() < 1e-12)
     );
     // Tornado: one factor at its 10th and 90th percentile, the other at its median:
     // 1.5 · 0.1 − 0.5 and 1.5 · 0.9 − 0.5, a swing of 1.2 for each.
@@ -242,9 +246,9 @@ fn sensitivity_of_an_interacting_model_matches_its_closed_form_in_every_table() 
     assert_eq!(tornado.len(), 2);
     for b in tornado {
         assert!(factors.contains(&b["factor"].as_str().unwrap()));
-        assert!((f(&b["total_low"]) + 0.35).abs() < 1e-9, "{b}");
-        assert!((f(&b["total_high"]) - 0.85).abs() < 1e-9, "{b}");
-        assert!((f(&b["swing"]) - 1.2).abs() < 1e-9, "{b}");
+        assert!((m(&b["total_low"]) + 0.35).abs() < 1e-9, "{b}");
+        assert!((m(&b["total_high"]) - 0.85).abs() < 1e-9, "{b}");
+        assert!((m(&b["swing"]) - 1.2).abs() < 1e-9, "{b}");
     }
     // Switching values: 1.5 x − 0.5 = 0 at x = ⅓, the ⅓ quantile of U(0, 1), −33.3% from ½.
     let total_sv: Vec<&serde_json::Value> = s["switching"]
@@ -287,7 +291,11 @@ fn sensitivity_of_an_interacting_model_matches_its_closed_form_in_every_table() 
     let total = sobol.iter().find(|r| r["entity"] == "total").unwrap();
     assert_eq!(total["base_draws"], 4096);
     assert_eq!(total["model_runs"], 4096 * 4);
-    assert!((f(&total["variance"]) - 7.0 / 16.0).abs() < 0.05, "{total}");
+    // A variance of amounts, in (£m)².
+    assert!(
+        (f(&total["variance"]) / 1e6 - 7.0 / 16.0).abs() < 0.05,
+        "{total}"
+    );
     for x in total["factors"].as_array().unwrap() {
         let first = f(&x["first"][0]);
         let tot = f(&x["total"][0]);
@@ -311,6 +319,16 @@ fn sensitivity_of_an_interacting_model_matches_its_closed_form_in_every_table() 
             .unwrap();
         assert_eq!(r[2].parse::<f64>().unwrap(), f(&j["first"][0]));
         assert_eq!(r[5].parse::<f64>().unwrap(), f(&j["total"][0]));
+    }
+    // The tornado's amounts are in the unit its `money_unit` column names.
+    let tornado_csv = std::fs::read_to_string(out.join("tornado.csv")).unwrap();
+    for l in tornado_csv.lines().skip(1) {
+        let c: Vec<&str> = l.split(',').collect();
+        assert_eq!(c[8], "£m", "{l}");
+        assert!(
+            (c[5].parse::<f64>().unwrap() / 1e3 + 0.35).abs() < 1e-9,
+            "{l}"
+        );
     }
     for (file, rows) in [
         ("tornado.csv", 2),

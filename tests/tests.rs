@@ -26,6 +26,8 @@ mod fuzz;
 mod kept_draws;
 /// Outcome-level themes (the local cost-benefit method) and the shipped local example.
 mod local;
+/// Money in the model's own unit (`money_unit`): £m and £bn models agree; `_bn` names.
+mod money;
 /// Every statistic of the run summary against closed forms and the kept draws.
 mod oracles;
 /// Distribution files overlaid on the defaults; `defaults` and `validate` on every kind of file.

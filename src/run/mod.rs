@@ -710,11 +710,7 @@ pub fn sensitivity(a: &SensSpec) -> Result<String, Error> {
         };
         analyse(&plan, &o, &want, d.as_ref())
     })?;
-    let json = {
-        let mut t = serde_json::to_string_pretty(&result).expect("sensitivity serialises");
-        t.push('\n');
-        t
-    };
+    let json = result.json();
     if let Some(dir) = &a.run.out {
         let files = vec![
             ("sensitivity.json".to_string(), json.clone().into_bytes()),
@@ -818,11 +814,7 @@ pub fn report_with(a: &SensSpec, hooks: &Hooks) -> Result<String, Error> {
             "summary.csv".into(),
             text::summary_csv(&summary).into_bytes(),
         ),
-        ("sensitivity.json".into(), {
-            let mut t = serde_json::to_string_pretty(&sens).expect("serialises");
-            t.push('\n');
-            t.into_bytes()
-        }),
+        ("sensitivity.json".into(), sens.json().into_bytes()),
         ("tornado.csv".into(), text::tornado_csv(&sens).into_bytes()),
         (
             "switching.csv".into(),
