@@ -140,16 +140,22 @@ fn run_stream_gives_the_in_memory_summary_also_when_draws_are_skipped() {
 }
 
 #[test]
-fn stream_and_keep_draws_together_are_refused() {
+fn a_streamed_run_keeps_no_sipmath_draws_and_writes_nothing() {
+    // Streamed runs keep CSV and Parquet draws as they go (tests/kept_draws.rs); a SIPmath
+    // library holds whole columns, so it is refused before anything runs.
+    let out_dir =
+        std::env::temp_dir().join(format!("npvrisk-never-written-{}", std::process::id()));
     let out = run_expect(
         2,
         bin()
-            .args(["run", "--draws", "100", "--stream", "--keep-draws", "--out"])
-            .arg(std::env::temp_dir().join("npvrisk-never-written")),
+            .args(["run", "--draws", "100", "--stream", "--keep-draws"])
+            .args(["--draws-format", "sipmath", "--out"])
+            .arg(&out_dir),
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--stream") && err.contains("--keep-draws"),
+        err.contains("--draws-format sipmath") && err.contains("parquet or csv"),
         "{err}"
     );
+    assert!(!out_dir.exists());
 }
