@@ -874,15 +874,29 @@ fn finish(
         "scenario,entity,mean_npv,se_mean,p10,p50,p90,p_negative,diff_mean,diff_se,diff_se_if_independent,money_unit\n",
     );
     let mut table = format!(
-        "Batch of {} scenarios, {} draws each, common random numbers (seed {}); differences from `{}`, {money}\n\n",
+        "Batch of {} scenarios, {} draws each, common random numbers (seed {})\nDifferences from `{}`, {money}\n\n",
         done.len(),
         p.draws,
         p.seed,
         p.reference_name
     );
+    // Columns as wide as their longest name, so the table stays narrow (100 columns for the
+    // README's batch).
+    let width = |head: &str, names: &mut dyn Iterator<Item = &str>| {
+        names
+            .map(|n| n.chars().count())
+            .fold(head.len(), usize::max)
+    };
+    let sw = width("scenario", &mut done.iter().map(|d| d.name.as_str()));
+    let ew = width(
+        "entity",
+        &mut done
+            .iter()
+            .flat_map(|d| d.rows.iter().map(|r| r.entity.as_str())),
+    );
     let _ = writeln!(
         table,
-        "{:<40} {:<24} {:>9} {:>9} {:>10} {:>9} {:>12}",
+        "{:<sw$} {:<ew$} {:>9} {:>9} {:>10} {:>9} {:>12}",
         "scenario", "entity", "mean", "P(<0)", "difference", "se(diff)", "se if indep."
     );
     for d in &done {
@@ -898,7 +912,7 @@ fn finish(
             );
             let _ = writeln!(
                 table,
-                "{:<40} {:<24} {:>9.3} {:>8.1}% {:>+10.3} {:>9.4} {:>12.4}",
+                "{:<sw$} {:<ew$} {:>9.3} {:>8.1}% {:>+10.3} {:>9.4} {:>12.4}",
                 d.name,
                 r.entity,
                 mean,

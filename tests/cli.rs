@@ -347,3 +347,32 @@ fn quiet_silences_stderr_but_not_output_or_errors() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("error:"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The batch table of the README's example batch fits 100 columns: its name columns are as wide
+/// as the longest name.
+#[test]
+fn batch_table_fits_100_columns() {
+    let dir = temp_dir("cli-batch-width");
+    let manifest = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("results/ey2013/batch/scenarios.toml"),
+    )
+    .unwrap();
+    let small: String = manifest
+        .lines()
+        .map(|l| {
+            if l.starts_with("draws = ") {
+                "draws = 2000"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let m = dir.join("batch.toml");
+    std::fs::write(&m, small).unwrap();
+    let table = String::from_utf8(run_ok(bin().arg("batch").arg(&m)).stdout).unwrap();
+    assert!(table.contains("grid.delay_years=1"), "{table}");
+    assert_fits_100("batch", &table);
+    let _ = std::fs::remove_dir_all(&dir);
+}
