@@ -102,7 +102,7 @@ impl<'de> Deserialize<'de> for RawVector {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
-    model: RawMeta,
+    model: Spanned<RawMeta>,
     #[serde(default)]
     partners: Vec<Spanned<RawPartner>>,
     #[serde(default)]
@@ -479,10 +479,139 @@ enum LenRule {
     UpTo(usize),
 }
 
+/// The optional fields of the `[model]` table, of a theme and of an outcome whose presence a
+/// [`Layout`] records (the guard rails list the defaults taken), in the order of its bits.
+pub(crate) const MODEL_OPTIONAL: [&str; 2] = ["discount_rate", "undiscounted_year"];
+pub(crate) const THEME_OPTIONAL: [&str; 6] = [
+    "delay_years",
+    "realisation",
+    "cashability",
+    "optimism_bias_benefit",
+    "optimism_bias_cost",
+    "engagement",
+];
+pub(crate) const OUTCOME_OPTIONAL: [&str; 7] = [
+    "engagement",
+    "deadweight",
+    "lag_years",
+    "persistence_years",
+    "drop_off",
+    "confidence",
+    "optimism_bias",
+];
+
+/// Where the parts of a model file are written, as far as the guard rails ([`crate::guard`])
+/// need it for the warnings that any model may give (defaults taken, a theme without costs): the
+/// `[model]` table, each theme's and outcome's `id`, and which of their optional fields are
+/// given. It comes with the parse ([`parse_model_with_layout`]), so that the warnings of a large
+/// model do not parse its file a second time.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    pub(crate) model: Part,
+    /// In the order of the model's themes.
+    pub(crate) themes: Vec<Part>,
+}
+
+/// A table of a model file: its span (for a theme or an outcome, its `id`'s), which of its
+/// optional fields are given, and its outcomes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Part {
+    pub(crate) span: Range<usize>,
+    given: u16,
+    pub(crate) outcomes: Vec<Part>,
+}
+
+impl Part {
+    fn new(span: Range<usize>, given: &[bool]) -> Part {
+        let given = given
+            .iter()
+            .enumerate()
+            .fold(0, |b, (i, g)| b | (u16::from(*g) << i));
+        Part {
+            span,
+            given,
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// Whether the optional field `key` (one of `names`, the list the part was recorded with) is
+    /// given.
+    pub(crate) fn given(&self, names: &[&str], key: &str) -> bool {
+        names
+            .iter()
+            .position(|n| *n == key)
+            .is_some_and(|i| self.given & (1 << i) != 0)
+    }
+}
+
+impl Layout {
+    fn of(raw: &RawFile) -> Layout {
+        let m = raw.model.get_ref();
+        Layout {
+            model: Part::new(
+                raw.model.span(),
+                &[m.discount_rate.is_some(), m.undiscounted_year.is_some()],
+            ),
+            themes: raw
+                .themes
+                .iter()
+                .map(|t| {
+                    let t = t.get_ref();
+                    let mut part = Part::new(
+                        t.id.span(),
+                        &[
+                            t.delay_years.is_some(),
+                            t.realisation.is_some(),
+                            t.cashability.is_some(),
+                            t.optimism_bias_benefit.is_some(),
+                            t.optimism_bias_cost.is_some(),
+                            t.engagement.is_some(),
+                        ],
+                    );
+                    part.outcomes = t
+                        .outcomes
+                        .iter()
+                        .map(|o| {
+                            let o = o.get_ref();
+                            Part::new(
+                                o.id.span(),
+                                &[
+                                    o.engagement.is_some(),
+                                    o.deadweight.is_some(),
+                                    o.lag_years.is_some(),
+                                    o.persistence_years.is_some(),
+                                    o.drop_off.is_some(),
+                                    o.confidence.is_some(),
+                                    o.optimism_bias.is_some(),
+                                ],
+                            )
+                        })
+                        .collect();
+                    part
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The [`Layout`] of a model file, or `None` when it does not parse. A model already parsed with
+/// [`parse_model_with_layout`] has it without parsing the file again.
+pub fn layout(src: &str) -> Option<Layout> {
+    toml::from_str::<RawFile>(src)
+        .ok()
+        .map(|raw| Layout::of(&raw))
+}
+
 /// Parse and validate a model file. `file` names the file in messages.
 pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
+    parse_model_with_layout(file, src).map(|(spec, _)| spec)
+}
+
+/// [`parse_model`], with where the file's parts are written (for [`crate::guard`]).
+pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layout), InputError> {
     let raw: RawFile = toml::from_str(src).map_err(|e| parser_error(file, src, e))?;
-    let meta = raw.model;
+    let layout = Layout::of(&raw);
+    let meta = raw.model.into_inner();
     let mut ctx = Ctx {
         file,
         src,
@@ -666,11 +795,9 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         ));
     }
     let mut themes: Vec<ThemeSpec> = Vec::new();
-    let mut theme_spans: Vec<Range<usize>> = Vec::new();
     let mut theme_ids: HashSet<String> = HashSet::new();
     for t in raw.themes {
         let tspan = t.span();
-        theme_spans.push(t.get_ref().id.span());
         let mut t = t.into_inner();
         let id = t.id.get_ref().clone();
         if !valid_id(&id) {
@@ -866,8 +993,8 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         partners,
         themes,
     };
-    check_finite(&ctx, &spec, &theme_spans)?;
-    Ok(spec)
+    check_finite(&ctx, &spec, &layout)?;
+    Ok((spec, layout))
 }
 
 /// The outcome part of theme `id`: every outcome checked, optimism bias from the confidence
@@ -1027,11 +1154,7 @@ fn shares(
 
 /// Every number of a model may be finite and yet their products overflow: evaluate each scenario
 /// and refuse a model whose figures are not all finite, naming the theme, scenario and figure.
-fn check_finite(
-    ctx: &Ctx,
-    spec: &ModelSpec,
-    theme_spans: &[Range<usize>],
-) -> Result<(), InputError> {
+fn check_finite(ctx: &Ctx, spec: &ModelSpec, layout: &Layout) -> Result<(), InputError> {
     // The kernel per theme with its scratch reused (what `model::evaluate` computes, without
     // building the whole evaluation of every scenario).
     let mut eval = ThemeEval::default();
@@ -1076,7 +1199,7 @@ fn check_finite(
                 });
             if let Some((what, v)) = bad {
                 return Err(ctx.err(
-                    theme_spans[t].clone(),
+                    layout.themes[t].span.clone(),
                     &format!("themes.{}", spec.themes[t].id),
                     format!("{:?}", spec.themes[t].id),
                     &format!(
