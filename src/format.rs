@@ -795,7 +795,7 @@ pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layo
         ));
     }
     let mut themes: Vec<ThemeSpec> = Vec::new();
-    let mut theme_ids: HashSet<String> = HashSet::new();
+    let mut theme_ids: HashSet<String> = HashSet::with_capacity(raw.themes.len());
     for t in raw.themes {
         let tspan = t.span();
         let mut t = t.into_inner();
@@ -813,7 +813,7 @@ pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layo
         }
         let id_ref = id.as_str();
         let f = |name: &'static str| move || format!("themes.{id_ref}.{name}");
-        let zeros = Param::Same(vec![0.0; h]);
+        let zeros = || Param::Same(vec![0.0; h]);
 
         let local = if t.outcomes.is_empty() {
             if let Some(c) = &t.cost_shares {
@@ -965,7 +965,7 @@ pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layo
                     Domain::NonNegative,
                     LenRule::Exactly(h),
                 )?,
-                None => zeros.clone(),
+                None => zeros(),
             },
             ongoing_costs_bn: match t.ongoing_costs_bn {
                 Some(v) => ctx.vector(
@@ -974,7 +974,7 @@ pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layo
                     Domain::NonNegative,
                     LenRule::Exactly(h),
                 )?,
-                None => zeros,
+                None => zeros(),
             },
             scaled_cost,
             partner_shares,
@@ -1157,48 +1157,56 @@ fn shares(
 fn check_finite(ctx: &Ctx, spec: &ModelSpec, layout: &Layout) -> Result<(), InputError> {
     // The kernel per theme with its scratch reused (what `model::evaluate` computes, without
     // building the whole evaluation of every scenario).
+    // A slice of the themes at a time: the inputs of 10^5 themes at once cost more to allocate
+    // than to evaluate.
+    const SLICE: usize = 256;
     let mut eval = ThemeEval::default();
     let mut slid = Vec::new();
+    let n = spec.themes.len();
     for s in 0..spec.scenarios.len() {
-        let inputs = spec.inputs(s);
-        let df = &inputs.discount_factors;
         let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
-        for (t, th) in inputs.themes.iter().enumerate() {
-            slid_profile_pv(th, df, &mut slid);
-            eval.compute(th, df, &slid);
-            let o = &eval;
-            if inputs.headline[t] {
-                npv += o.npv;
-                pvb += o.pv_benefits;
-                pvc += o.pv_costs;
-            }
-            let figures = [
-                ("NPV", o.npv),
-                ("PV of benefits", o.pv_benefits),
-                ("PV of costs", o.pv_costs),
-                ("net annual benefit", o.net_annual),
-                (
-                    "net annual benefit as a share of addressable spend",
-                    o.net_annual / th.addressable_spend_bn,
-                ),
-            ];
-            let net = o.gross.iter().zip(&o.costs).map(|(g, c)| g - c);
-            let bad = figures
-                .iter()
-                .find(|(_, v)| !v.is_finite())
-                .map(|(what, v)| (*what, *v))
-                .or_else(|| {
-                    o.gross
-                        .iter()
-                        .chain(&o.costs)
-                        .copied()
-                        .chain(net)
-                        .chain(o.discounted_net.iter().copied())
-                        .find(|v| !v.is_finite())
-                        .map(|v| ("yearly flow", v))
-                });
-            if let Some((what, v)) = bad {
-                return Err(ctx.err(
+        for (first, inputs) in (0..n)
+            .step_by(SLICE)
+            .map(|first| (first, spec.inputs_of(s, first..n.min(first + SLICE))))
+        {
+            let df = &inputs.discount_factors;
+            for (i, th) in inputs.themes.iter().enumerate() {
+                let t = first + i;
+                slid_profile_pv(th, df, &mut slid);
+                eval.compute(th, df, &slid);
+                let o = &eval;
+                if inputs.headline[i] {
+                    npv += o.npv;
+                    pvb += o.pv_benefits;
+                    pvc += o.pv_costs;
+                }
+                let figures = [
+                    ("NPV", o.npv),
+                    ("PV of benefits", o.pv_benefits),
+                    ("PV of costs", o.pv_costs),
+                    ("net annual benefit", o.net_annual),
+                    (
+                        "net annual benefit as a share of addressable spend",
+                        o.net_annual / th.addressable_spend_bn,
+                    ),
+                ];
+                let net = o.gross.iter().zip(&o.costs).map(|(g, c)| g - c);
+                let bad = figures
+                    .iter()
+                    .find(|(_, v)| !v.is_finite())
+                    .map(|(what, v)| (*what, *v))
+                    .or_else(|| {
+                        o.gross
+                            .iter()
+                            .chain(&o.costs)
+                            .copied()
+                            .chain(net)
+                            .chain(o.discounted_net.iter().copied())
+                            .find(|v| !v.is_finite())
+                            .map(|v| ("yearly flow", v))
+                    });
+                if let Some((what, v)) = bad {
+                    return Err(ctx.err(
                     layout.themes[t].span.clone(),
                     &format!("themes.{}", spec.themes[t].id),
                     format!("{:?}", spec.themes[t].id),
@@ -1208,6 +1216,7 @@ fn check_finite(ctx: &Ctx, spec: &ModelSpec, layout: &Layout) -> Result<(), Inpu
                         show(v)
                     ),
                 ));
+                }
             }
         }
         // Summed in theme order, as `kernel::TotalEval` sums them.
