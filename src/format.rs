@@ -505,7 +505,7 @@ pub(crate) const OUTCOME_OPTIONAL: [&str; 7] = [
 /// `[model]` table, each theme's and outcome's `id`, and which of their optional fields are
 /// given. It comes with the parse ([`parse_model_with_layout`]), so that the warnings of a large
 /// model do not parse its file a second time.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Layout {
     pub(crate) model: Part,
     /// In the order of the model's themes.
@@ -514,7 +514,7 @@ pub struct Layout {
 
 /// A table of a model file: its span (for a theme or an outcome, its `id`'s), which of its
 /// optional fields are given, and its outcomes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Part {
     pub(crate) span: Range<usize>,
     given: u16,
@@ -1358,6 +1358,28 @@ partner_shares = { A = 1.0 }
         let e = parse_model("m.toml", &src).unwrap_err().to_string();
         assert!(e.starts_with("m.toml:19:44:"), "{e}");
         assert!(e.contains("`themes.t.gross_benefit_bn.base` = nan"), "{e}");
+    }
+
+    #[test]
+    fn the_layout_records_ids_and_optional_fields_given() {
+        let (_, l) = parse_model_with_layout("m.toml", MINIMAL).unwrap();
+        assert_eq!(layout(MINIMAL).as_ref(), Some(&l));
+        assert_eq!(&MINIMAL[l.model.span.clone()][..7], "[model]");
+        assert!(!l.model.given(&MODEL_OPTIONAL, "discount_rate"));
+        let t = &l.themes[0];
+        assert_eq!(&MINIMAL[t.span.clone()], "\"t\"");
+        assert!(THEME_OPTIONAL.iter().all(|k| !t.given(&THEME_OPTIONAL, k)));
+        let src = MINIMAL.replace(
+            "profile = [0.5, 1.0]",
+            "profile = [0.5, 1.0]\ncashability = 0.5\ndelay_years = 1",
+        );
+        let (_, l) = parse_model_with_layout("m.toml", &src).unwrap();
+        let given: Vec<&str> = THEME_OPTIONAL
+            .into_iter()
+            .filter(|k| l.themes[0].given(&THEME_OPTIONAL, k))
+            .collect();
+        assert_eq!(given, ["delay_years", "cashability"]);
+        assert_eq!(layout("not toml = "), None);
     }
 
     #[test]

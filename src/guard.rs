@@ -705,6 +705,19 @@ agency_shares = { A = 1.0 }
     }
 
     #[test]
+    fn positions_past_the_line_index_threshold_count_as_line_col_does() {
+        let line = "a = \"é€x\"\r\n";
+        let src = line.repeat((1 << 17) / line.len());
+        let doc = Doc::new("f.toml", &src);
+        for offset in (0..=src.len())
+            .filter(|&o| src.is_char_boundary(o))
+            .step_by(7)
+        {
+            assert_eq!(doc.line_col(offset), line_col(&src, offset), "{offset}");
+        }
+    }
+
+    #[test]
     fn a_profile_may_exceed_one_a_little() {
         // The 2013 report's re-offending profile reaches 154%.
         let src = MODEL.replace("[50, 100]", "[0.36, 1.54]");
