@@ -398,7 +398,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
             crate::embedded::EY2013_MODEL.to_string(),
         ),
     };
-    let model = crate::format::parse_model(&model_name, &model_src)
+    let (model, layout) = crate::format::parse_model_with_layout(&model_name, &model_src)
         .map_err(|e| Failure::Input(e.to_string()))?;
     let mut user = Vec::new();
     for d in &m.dist {
@@ -420,7 +420,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     })?;
     let base = distfile::load(&model, &base_files).map_err(|e| Failure::Input(e.to_string()))?;
     crate::note!("distributions: {}", base.describe_overlay(defaults));
-    crate::guard::check(&model_name, &model_src, &model, Some(&base))?;
+    crate::guard::check_with(&model_name, &model_src, &model, &layout, Some(&base))?;
     // A fixed parameter value (`set` or `grid`): the path must name a parameter of the model
     // and the value must lie in its domain.
     let check_set = |field: &str, key: &Spanned<String>, v: f64, at: usize| {

@@ -104,7 +104,7 @@ impl<'de> Deserialize<'de> for RawVector {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
-    model: RawMeta,
+    model: Spanned<RawMeta>,
     #[serde(default)]
     partners: Vec<Spanned<RawPartner>>,
     #[serde(default)]
@@ -564,10 +564,139 @@ enum LenRule {
     UpTo(usize),
 }
 
+/// The optional fields of the `[model]` table, of a theme and of an outcome whose presence a
+/// [`Layout`] records (the guard rails list the defaults taken), in the order of its bits.
+pub(crate) const MODEL_OPTIONAL: [&str; 2] = ["discount_rate", "undiscounted_year"];
+pub(crate) const THEME_OPTIONAL: [&str; 6] = [
+    "delay_years",
+    "realisation",
+    "cashability",
+    "optimism_bias_benefit",
+    "optimism_bias_cost",
+    "engagement",
+];
+pub(crate) const OUTCOME_OPTIONAL: [&str; 7] = [
+    "engagement",
+    "deadweight",
+    "lag_years",
+    "persistence_years",
+    "drop_off",
+    "confidence",
+    "optimism_bias",
+];
+
+/// Where the parts of a model file are written, as far as the guard rails ([`crate::guard`])
+/// need it for the warnings that any model may give (defaults taken, a theme without costs): the
+/// `[model]` table, each theme's and outcome's `id`, and which of their optional fields are
+/// given. It comes with the parse ([`parse_model_with_layout`]), so that the warnings of a large
+/// model do not parse its file a second time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Layout {
+    pub(crate) model: Part,
+    /// In the order of the model's themes.
+    pub(crate) themes: Vec<Part>,
+}
+
+/// A table of a model file: its span (for a theme or an outcome, its `id`'s), which of its
+/// optional fields are given, and its outcomes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Part {
+    pub(crate) span: Range<usize>,
+    given: u16,
+    pub(crate) outcomes: Vec<Part>,
+}
+
+impl Part {
+    fn new(span: Range<usize>, given: &[bool]) -> Part {
+        let given = given
+            .iter()
+            .enumerate()
+            .fold(0, |b, (i, g)| b | (u16::from(*g) << i));
+        Part {
+            span,
+            given,
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// Whether the optional field `key` (one of `names`, the list the part was recorded with) is
+    /// given.
+    pub(crate) fn given(&self, names: &[&str], key: &str) -> bool {
+        names
+            .iter()
+            .position(|n| *n == key)
+            .is_some_and(|i| self.given & (1 << i) != 0)
+    }
+}
+
+impl Layout {
+    fn of(raw: &RawFile) -> Layout {
+        let m = raw.model.get_ref();
+        Layout {
+            model: Part::new(
+                raw.model.span(),
+                &[m.discount_rate.is_some(), m.undiscounted_year.is_some()],
+            ),
+            themes: raw
+                .themes
+                .iter()
+                .map(|t| {
+                    let t = t.get_ref();
+                    let mut part = Part::new(
+                        t.id.span(),
+                        &[
+                            t.delay_years.is_some(),
+                            t.realisation.is_some(),
+                            t.cashability.is_some(),
+                            t.optimism_bias_benefit.is_some(),
+                            t.optimism_bias_cost.is_some(),
+                            t.engagement.is_some(),
+                        ],
+                    );
+                    part.outcomes = t
+                        .outcomes
+                        .iter()
+                        .map(|o| {
+                            let o = o.get_ref();
+                            Part::new(
+                                o.id.span(),
+                                &[
+                                    o.engagement.is_some(),
+                                    o.deadweight.is_some(),
+                                    o.lag_years.is_some(),
+                                    o.persistence_years.is_some(),
+                                    o.drop_off.is_some(),
+                                    o.confidence.is_some(),
+                                    o.optimism_bias.is_some(),
+                                ],
+                            )
+                        })
+                        .collect();
+                    part
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The [`Layout`] of a model file, or `None` when it does not parse. A model already parsed with
+/// [`parse_model_with_layout`] has it without parsing the file again.
+pub fn layout(src: &str) -> Option<Layout> {
+    toml::from_str::<RawFile>(src)
+        .ok()
+        .map(|raw| Layout::of(&raw))
+}
+
 /// Parse and validate a model file. `file` names the file in messages.
 pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
+    parse_model_with_layout(file, src).map(|(spec, _)| spec)
+}
+
+/// [`parse_model`], with where the file's parts are written (for [`crate::guard`]).
+pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layout), InputError> {
     let raw: RawFile = toml::from_str(src).map_err(|e| parser_error(file, src, e))?;
-    let meta = raw.model;
+    let layout = Layout::of(&raw);
+    let meta = raw.model.into_inner();
     let mut ctx = Ctx {
         file,
         src,
@@ -769,11 +898,9 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         ));
     }
     let mut themes: Vec<ThemeSpec> = Vec::new();
-    let mut theme_spans: Vec<Range<usize>> = Vec::new();
-    let mut theme_ids: HashSet<String> = HashSet::new();
+    let mut theme_ids: HashSet<String> = HashSet::with_capacity(raw.themes.len());
     for t in raw.themes {
         let tspan = t.span();
-        theme_spans.push(t.get_ref().id.span());
         let mut t = t.into_inner();
         let id = t.id.get_ref().clone();
         if !valid_id(&id) {
@@ -789,7 +916,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         }
         let id_ref = id.as_str();
         let f = |name: &'static str| move || format!("themes.{id_ref}.{name}");
-        let zeros = Param::Same(vec![0.0; h]);
+        let zeros = || Param::Same(vec![0.0; h]);
         let prefix = format!("themes.{id}");
         let addressable = ctx.money_field(
             &prefix,
@@ -974,7 +1101,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                     Domain::NonNegative,
                     LenRule::Exactly(h),
                 )?),
-                None => zeros.clone(),
+                None => zeros(),
             },
             ongoing_costs_bn: match ongoing {
                 Some((v, name)) => ctx.bn_list(ctx.vector(
@@ -983,7 +1110,7 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
                     Domain::NonNegative,
                     LenRule::Exactly(h),
                 )?),
-                None => zeros,
+                None => zeros(),
             },
             scaled_cost,
             partner_shares,
@@ -1003,8 +1130,8 @@ pub fn parse_model(file: &str, src: &str) -> Result<ModelSpec, InputError> {
         partners,
         themes,
     };
-    check_finite(&ctx, &spec, &theme_spans)?;
-    Ok(spec)
+    check_finite(&ctx, &spec, &layout)?;
+    Ok((spec, layout))
 }
 
 /// The outcome part of theme `id`: every outcome checked, optimism bias from the confidence
@@ -1164,56 +1291,60 @@ fn shares(
 
 /// Every number of a model may be finite and yet their products overflow: evaluate each scenario
 /// and refuse a model whose figures are not all finite, naming the theme, scenario and figure.
-fn check_finite(
-    ctx: &Ctx,
-    spec: &ModelSpec,
-    theme_spans: &[Range<usize>],
-) -> Result<(), InputError> {
+fn check_finite(ctx: &Ctx, spec: &ModelSpec, layout: &Layout) -> Result<(), InputError> {
     // The kernel per theme with its scratch reused (what `model::evaluate` computes, without
     // building the whole evaluation of every scenario).
+    // A slice of the themes at a time: the inputs of 10^5 themes at once cost more to allocate
+    // than to evaluate.
+    const SLICE: usize = 256;
     let mut eval = ThemeEval::default();
     let mut slid = Vec::new();
+    let n = spec.themes.len();
     for s in 0..spec.scenarios.len() {
-        let inputs = spec.inputs(s);
-        let df = &inputs.discount_factors;
         let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
-        for (t, th) in inputs.themes.iter().enumerate() {
-            slid_profile_pv(th, df, &mut slid);
-            eval.compute(th, df, &slid);
-            let o = &eval;
-            if inputs.headline[t] {
-                npv += o.npv;
-                pvb += o.pv_benefits;
-                pvc += o.pv_costs;
-            }
-            let figures = [
-                ("NPV", o.npv),
-                ("PV of benefits", o.pv_benefits),
-                ("PV of costs", o.pv_costs),
-                ("net annual benefit", o.net_annual),
-                (
-                    "net annual benefit as a share of addressable spend",
-                    o.net_annual / th.addressable_spend_bn,
-                ),
-            ];
-            let net = o.gross.iter().zip(&o.costs).map(|(g, c)| g - c);
-            let bad = figures
-                .iter()
-                .find(|(_, v)| !v.is_finite())
-                .map(|(what, v)| (*what, *v))
-                .or_else(|| {
-                    o.gross
-                        .iter()
-                        .chain(&o.costs)
-                        .copied()
-                        .chain(net)
-                        .chain(o.discounted_net.iter().copied())
-                        .find(|v| !v.is_finite())
-                        .map(|v| ("yearly flow", v))
-                });
-            if let Some((what, v)) = bad {
-                return Err(ctx.err(
-                    theme_spans[t].clone(),
+        for (first, inputs) in (0..n)
+            .step_by(SLICE)
+            .map(|first| (first, spec.inputs_of(s, first..n.min(first + SLICE))))
+        {
+            let df = &inputs.discount_factors;
+            for (i, th) in inputs.themes.iter().enumerate() {
+                let t = first + i;
+                slid_profile_pv(th, df, &mut slid);
+                eval.compute(th, df, &slid);
+                let o = &eval;
+                if inputs.headline[i] {
+                    npv += o.npv;
+                    pvb += o.pv_benefits;
+                    pvc += o.pv_costs;
+                }
+                let figures = [
+                    ("NPV", o.npv),
+                    ("PV of benefits", o.pv_benefits),
+                    ("PV of costs", o.pv_costs),
+                    ("net annual benefit", o.net_annual),
+                    (
+                        "net annual benefit as a share of addressable spend",
+                        o.net_annual / th.addressable_spend_bn,
+                    ),
+                ];
+                let net = o.gross.iter().zip(&o.costs).map(|(g, c)| g - c);
+                let bad = figures
+                    .iter()
+                    .find(|(_, v)| !v.is_finite())
+                    .map(|(what, v)| (*what, *v))
+                    .or_else(|| {
+                        o.gross
+                            .iter()
+                            .chain(&o.costs)
+                            .copied()
+                            .chain(net)
+                            .chain(o.discounted_net.iter().copied())
+                            .find(|v| !v.is_finite())
+                            .map(|v| ("yearly flow", v))
+                    });
+                if let Some((what, v)) = bad {
+                    return Err(ctx.err(
+                    layout.themes[t].span.clone(),
                     &format!("themes.{}", spec.themes[t].id),
                     format!("{:?}", spec.themes[t].id),
                     &format!(
@@ -1222,6 +1353,7 @@ fn check_finite(
                         show(v)
                     ),
                 ));
+                }
             }
         }
         // Summed in theme order, as `kernel::TotalEval` sums them.
@@ -1416,6 +1548,28 @@ partner_shares = { A = 1.0 }
             e.contains("`model.money_unit` = \"GBP\": must be one of"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_layout_records_ids_and_optional_fields_given() {
+        let (_, l) = parse_model_with_layout("m.toml", MINIMAL).unwrap();
+        assert_eq!(layout(MINIMAL).as_ref(), Some(&l));
+        assert_eq!(&MINIMAL[l.model.span.clone()][..7], "[model]");
+        assert!(!l.model.given(&MODEL_OPTIONAL, "discount_rate"));
+        let t = &l.themes[0];
+        assert_eq!(&MINIMAL[t.span.clone()], "\"t\"");
+        assert!(THEME_OPTIONAL.iter().all(|k| !t.given(&THEME_OPTIONAL, k)));
+        let src = MINIMAL.replace(
+            "profile = [0.5, 1.0]",
+            "profile = [0.5, 1.0]\ncashability = 0.5\ndelay_years = 1",
+        );
+        let (_, l) = parse_model_with_layout("m.toml", &src).unwrap();
+        let given: Vec<&str> = THEME_OPTIONAL
+            .into_iter()
+            .filter(|k| l.themes[0].given(&THEME_OPTIONAL, k))
+            .collect();
+        assert_eq!(given, ["delay_years", "cashability"]);
+        assert_eq!(layout("not toml = "), None);
     }
 
     #[test]

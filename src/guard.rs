@@ -8,6 +8,7 @@
 //! The binary prints them on stderr for every command that loads a model, and `--deny-warnings`
 //! turns them into errors. The library itself never prints.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::Range;
@@ -17,6 +18,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::distfile::{DistSet, Input, InputDist};
 use crate::error::{line_col, show};
+use crate::format::{Layout, MODEL_OPTIONAL, OUTCOME_OPTIONAL, THEME_OPTIONAL};
 use crate::model::{BenefitBasis, ModelSpec, Param, ScaledCost, ThemeSpec};
 use crate::params::{Target, ThemeField};
 
@@ -87,6 +89,22 @@ pub fn check(
     emit(warnings(file, src, model, set))
 }
 
+/// [`check`] for a model parsed with [`crate::format::parse_model_with_layout`], without parsing
+/// its file again.
+pub fn check_with(
+    file: &str,
+    src: &str,
+    model: &ModelSpec,
+    layout: &Layout,
+    set: Option<&DistSet>,
+) -> Result<(), crate::error::Error> {
+    let mut out = model_warnings_with(file, src, model, layout);
+    if let Some(set) = set {
+        out.extend(dist_warnings(model, set));
+    }
+    emit(out)
+}
+
 /// Every warning of a model (`model_file`, `model_src` as read, `model` as parsed from them) and,
 /// when given, of the distribution set overlaid on it, in file order.
 pub fn warnings(
@@ -102,11 +120,15 @@ pub fn warnings(
     out
 }
 
-/// A parsed TOML document that keeps every span, to locate a field of a file already validated.
+/// A TOML document that keeps every span, to locate a field of a file already validated. It is
+/// parsed on first use only: the warnings of a model locate most fields from its [`Layout`], and
+/// parse the file again only for the ones that need the position of a value.
 struct Doc<'a> {
     file: &'a str,
     src: &'a str,
-    root: Option<Spanned<DeTable<'a>>>,
+    root: OnceCell<Option<Spanned<DeTable<'a>>>>,
+    /// Byte offsets of the starts of the lines, for positions far into a large file.
+    lines: OnceCell<Vec<usize>>,
 }
 
 impl<'a> Doc<'a> {
@@ -114,16 +136,37 @@ impl<'a> Doc<'a> {
         Doc {
             file,
             src,
-            root: DeTable::parse(src).ok(),
+            root: OnceCell::new(),
+            lines: OnceCell::new(),
         }
     }
 
     fn root(&self) -> Option<&DeTable<'a>> {
-        self.root.as_ref().map(|r| r.get_ref())
+        self.root
+            .get_or_init(|| DeTable::parse(self.src).ok())
+            .as_ref()
+            .map(|r| r.get_ref())
+    }
+
+    /// The line and column of byte `offset`, as [`line_col`] counts them; with an index of the
+    /// lines past the first 64 KiB, so that many warnings in a large file stay linear.
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.src.len());
+        if offset < 1 << 16 {
+            return line_col(self.src, offset);
+        }
+        let lines = self.lines.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.src.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let line = lines.partition_point(|&start| start <= offset);
+        let start = lines[line - 1];
+        (line, self.src[start..offset].chars().count() + 1)
     }
 
     fn warn(&self, span: Range<usize>, field: String, value: String, message: String) -> Warning {
-        let (line, col) = line_col(self.src, span.start);
+        let (line, col) = self.line_col(span.start);
         Warning {
             file: self.file.to_string(),
             line,
@@ -150,6 +193,18 @@ fn tables<'t, 'a>(t: &'t DeTable<'a>, key: &str) -> Vec<&'t Spanned<DeValue<'a>>
 
 fn table<'t, 'a>(v: &'t Spanned<DeValue<'a>>) -> Option<&'t DeTable<'a>> {
     v.get_ref().as_table()
+}
+
+/// The field `key` of theme `t` (in file order) of a model document.
+fn theme_field<'t, 'a>(
+    root: &'t DeTable<'a>,
+    t: usize,
+    key: &str,
+) -> Option<&'t Spanned<DeValue<'a>>> {
+    match get(root, "themes").map(|v| v.get_ref()) {
+        Some(DeValue::Array(a)) => a.get(t).and_then(table).and_then(|th| get(th, key)),
+        _ => None,
+    }
 }
 
 /// The span of element `i` of a yearly list written as one list or per scenario.
@@ -186,14 +241,64 @@ const OUTCOME_DEFAULTS: [(&str, &str); 5] = [
     ("drop_off", "0"),
 ];
 
+/// The optional fields left out of a model, listed once for the file: field → its default, the
+/// first few parts that left it out and how many did.
+#[derive(Default)]
+struct Missing {
+    fields: BTreeMap<String, (&'static str, Vec<String>, usize)>,
+    first: Option<Range<usize>>,
+    key: String,
+}
+
+impl Missing {
+    /// `who` left out `prefix` + `field` (at `span`), which took `default`.
+    fn note(
+        &mut self,
+        prefix: &str,
+        field: &str,
+        default: &'static str,
+        who: impl FnOnce() -> String,
+        span: &Range<usize>,
+    ) {
+        self.key.clear();
+        self.key.push_str(prefix);
+        self.key.push_str(field);
+        let entry = match self.fields.get_mut(self.key.as_str()) {
+            Some(e) => e,
+            None => self
+                .fields
+                .entry(self.key.clone())
+                .or_insert((default, Vec::new(), 0)),
+        };
+        if entry.1.len() < SHOWN {
+            entry.1.push(who());
+        }
+        entry.2 += 1;
+        if self.first.is_none() {
+            self.first = Some(span.clone());
+        }
+    }
+}
+
 /// The warnings of a model file.
 pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> {
+    match crate::format::layout(src) {
+        Some(layout) => model_warnings_with(file, src, model, &layout),
+        None => Vec::new(),
+    }
+}
+
+/// [`model_warnings`] for a model parsed with [`crate::format::parse_model_with_layout`]: the
+/// file is parsed again only to locate a value a warning names (a profile in percent, an uplift
+/// or a discount rate out of range).
+pub fn model_warnings_with(
+    file: &str,
+    src: &str,
+    model: &ModelSpec,
+    layout: &Layout,
+) -> Vec<Warning> {
     let doc = Doc::new(file, src);
-    let Some(root) = doc.root() else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
-    let meta = get(root, "model").and_then(table);
 
     // Discount rate above 20%.
     if let Some((i, r)) = model
@@ -201,7 +306,11 @@ pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> 
         .iter()
         .enumerate()
         .find(|(_, r)| **r > MAX_PLAUSIBLE_RATE)
-        && let Some(v) = meta.and_then(|m| get(m, "discount_rate"))
+        && let Some(v) = doc
+            .root()
+            .and_then(|root| get(root, "model"))
+            .and_then(table)
+            .and_then(|m| get(m, "discount_rate"))
     {
         let span = element_span(v, "", i);
         out.push(doc.warn(
@@ -215,38 +324,23 @@ pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> 
         ));
     }
 
-    // Optional fields left out, listed once for the file: field → (default, where).
-    let mut missing: BTreeMap<String, (&str, Vec<String>)> = BTreeMap::new();
-    let mut first_missing: Option<Range<usize>> = None;
-    let mut note = |field: String, default: &'static str, who: String, span: Range<usize>| {
-        missing
-            .entry(field)
-            .or_insert((default, Vec::new()))
-            .1
-            .push(who);
-        if first_missing.is_none() {
-            first_missing = Some(span);
-        }
-    };
-    if let Some(m) = meta {
-        for (k, d) in MODEL_DEFAULTS {
-            if get(m, k).is_none() {
-                let span = get(root, "model").map_or(0..0, |v| v.span());
-                note(format!("model.{k}"), d, "the model".into(), span);
-            }
+    // Optional fields left out, listed once for the file.
+    let mut missing = Missing::default();
+    for (k, d) in MODEL_DEFAULTS {
+        if !layout.model.given(&MODEL_OPTIONAL, k) {
+            missing.note("model.", k, d, || "the model".into(), &layout.model.span);
         }
     }
 
-    let raw_themes = tables(root, "themes");
     for (t, theme) in model.themes.iter().enumerate() {
-        let Some(raw) = raw_themes.get(t).and_then(|v| table(v)) else {
+        let Some(part) = layout.themes.get(t) else {
             continue;
         };
-        let id_span = get(raw, "id").map_or(0..0, |v| v.span());
+        let id_span = &part.span;
 
         // A profile written in percent.
         if let Some((s, i, v)) = percent_profile(&theme.profile, model.scenarios.len())
-            && let Some(p) = get(raw, "profile")
+            && let Some(p) = doc.root().and_then(|r| theme_field(r, t, "profile"))
         {
             let span = element_span(p, &model.scenarios[s], i);
             out.push(doc.warn(
@@ -266,7 +360,9 @@ pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> 
             &theme.optimism_bias_cost,
             MAX_PLAUSIBLE_COST_UPLIFT,
             model.scenarios.len(),
-        ) && let Some(p) = get(raw, "optimism_bias_cost")
+        ) && let Some(p) = doc
+            .root()
+            .and_then(|r| theme_field(r, t, "optimism_bias_cost"))
         {
             out.push(doc.warn(
                 p.span(),
@@ -289,62 +385,51 @@ pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> 
         }
 
         // Defaults taken.
-        let who = format!("themes.{}", theme.id);
+        let who = || format!("themes.{}", theme.id);
         let defaults: &[(&str, &str)] = if theme.local.is_some() {
             &LOCAL_THEME_DEFAULTS
         } else {
             &THEME_DEFAULTS
         };
         for (k, d) in defaults {
-            if get(raw, k).is_none() {
-                note(format!("themes.*.{k}"), d, who.clone(), id_span.clone());
+            if !part.given(&THEME_OPTIONAL, k) {
+                missing.note("themes.*.", k, d, who, id_span);
             }
         }
         if matches!(theme.benefit, BenefitBasis::PerMember { .. })
-            && get(raw, "engagement").is_none()
+            && !part.given(&THEME_OPTIONAL, "engagement")
         {
-            note(
-                "themes.*.engagement".into(),
-                "1",
-                who.clone(),
-                id_span.clone(),
-            );
+            missing.note("themes.*.", "engagement", "1", who, id_span);
         }
         if let Some(local) = &theme.local {
-            let raw_outcomes = tables(raw, "outcomes");
-            for (o, outcome) in local.outcomes.iter().enumerate() {
-                let Some(ro) = raw_outcomes.get(o).and_then(|v| table(v)) else {
-                    continue;
-                };
-                let who = format!("themes.{}.outcomes.{}", theme.id, outcome.id);
-                let span = get(ro, "id").map_or(id_span.clone(), |v| v.span());
+            for (outcome, op) in local.outcomes.iter().zip(&part.outcomes) {
+                let who = || format!("themes.{}.outcomes.{}", theme.id, outcome.id);
                 for (k, d) in OUTCOME_DEFAULTS {
-                    if get(ro, k).is_none() {
-                        note(
-                            format!("themes.*.outcomes.*.{k}"),
-                            d,
-                            who.clone(),
-                            span.clone(),
-                        );
+                    if !op.given(&OUTCOME_OPTIONAL, k) {
+                        missing.note("themes.*.outcomes.*.", k, d, who, &op.span);
                     }
                 }
-                if get(ro, "confidence").is_none() && get(ro, "optimism_bias").is_none() {
-                    note(
-                        "themes.*.outcomes.*.optimism_bias".into(),
+                if !op.given(&OUTCOME_OPTIONAL, "confidence")
+                    && !op.given(&OUTCOME_OPTIONAL, "optimism_bias")
+                {
+                    missing.note(
+                        "themes.*.outcomes.*.",
+                        "optimism_bias",
                         "0 (neither confidence nor optimism_bias given)",
-                        who.clone(),
-                        span.clone(),
+                        who,
+                        &op.span,
                     );
                 }
             }
         }
     }
-    if let Some(span) = first_missing {
+    if let Some(span) = missing.first {
         let listed: Vec<String> = missing
+            .fields
             .iter()
-            .map(|(field, (default, who))| {
+            .map(|(field, (default, who, n))| {
                 let field = field.rsplit('.').next().unwrap_or(field);
-                format!("{field} = {default} ({})", list_some(who))
+                format!("{field} = {default} ({})", list_some(who, *n))
             })
             .collect();
         out.push(doc.warn(
@@ -361,17 +446,15 @@ pub fn model_warnings(file: &str, src: &str, model: &ModelSpec) -> Vec<Warning> 
     out
 }
 
-/// Up to five names, then how many more.
-fn list_some(names: &[String]) -> String {
-    const SHOWN: usize = 5;
-    if names.len() <= SHOWN {
+/// How many names [`list_some`] shows.
+const SHOWN: usize = 5;
+
+/// Up to five of `n` names (`names`, the first ones), then how many more.
+fn list_some(names: &[String], n: usize) -> String {
+    if n <= SHOWN {
         names.join(", ")
     } else {
-        format!(
-            "{} and {} more",
-            names[..SHOWN].join(", "),
-            names.len() - SHOWN
-        )
+        format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN)
     }
 }
 
@@ -604,6 +687,35 @@ agency_shares = { A = 1.0 }
             "{d}"
         );
         assert!(d.contains("optimism_bias = 0 (neither confidence nor optimism_bias given)"));
+    }
+
+    #[test]
+    fn every_default_listed_is_a_field_whose_presence_the_layout_records() {
+        for (k, _) in MODEL_DEFAULTS {
+            assert!(MODEL_OPTIONAL.contains(&k), "{k}");
+        }
+        for (k, _) in THEME_DEFAULTS.iter().chain(&LOCAL_THEME_DEFAULTS) {
+            assert!(THEME_OPTIONAL.contains(k), "{k}");
+        }
+        assert!(THEME_OPTIONAL.contains(&"engagement"));
+        for (k, _) in OUTCOME_DEFAULTS {
+            assert!(OUTCOME_OPTIONAL.contains(&k), "{k}");
+        }
+        assert!(OUTCOME_OPTIONAL.contains(&"confidence"));
+        assert!(OUTCOME_OPTIONAL.contains(&"optimism_bias"));
+    }
+
+    #[test]
+    fn positions_past_the_line_index_threshold_count_as_line_col_does() {
+        let line = "a = \"é€x\"\r\n";
+        let src = line.repeat((1 << 17) / line.len());
+        let doc = Doc::new("f.toml", &src);
+        for offset in (0..=src.len())
+            .filter(|&o| src.is_char_boundary(o))
+            .step_by(7)
+        {
+            assert_eq!(doc.line_col(offset), line_col(&src, offset), "{offset}");
+        }
     }
 
     #[test]

@@ -547,19 +547,10 @@ fn load_model(path: Option<&Path>) -> Result<(String, ModelSpec), Failure> {
         Some(p) => (p.display().to_string(), read(p)?),
         None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
     };
-    let m = parse_model(&name, &src).map_err(|e| Failure::Input(e.to_string()))?;
-    warn_loaded(&name, &src, &m, None)?;
+    let (m, layout) = npvrisk::format::parse_model_with_layout(&name, &src)
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    npvrisk::guard::check_with(&name, &src, &m, &layout, None)?;
     Ok((name, m))
-}
-
-/// The warnings of a loaded model and distribution set ([`npvrisk::guard`]).
-fn warn_loaded(
-    name: &str,
-    src: &str,
-    model: &ModelSpec,
-    set: Option<&npvrisk::distfile::DistSet>,
-) -> Result<(), Failure> {
-    npvrisk::guard::check(name, src, model, set)
 }
 
 fn load_published(path: Option<&Path>) -> Result<(String, npvrisk::published::Published), Failure> {

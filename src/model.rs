@@ -346,8 +346,13 @@ impl ModelSpec {
 
     /// Resolve scenario number `s` into plain numbers.
     pub fn inputs(&self, s: usize) -> Inputs {
-        let themes = self
-            .themes
+        self.inputs_of(s, 0..self.themes.len())
+    }
+
+    /// [`ModelSpec::inputs`] with the themes numbered `of` only (a pass over many themes, a slice
+    /// at a time, keeps few of them at once).
+    pub fn inputs_of(&self, s: usize, of: std::ops::Range<usize>) -> Inputs {
+        let themes = self.themes[of.clone()]
             .iter()
             .map(|t| {
                 let (cohort, engagement, gross_benefit) = match &t.benefit {
@@ -401,7 +406,7 @@ impl ModelSpec {
             undiscounted_year: self.undiscounted_year,
             discount_factors: self.discount_factors(),
             themes,
-            headline: self.themes.iter().map(|t| !t.indicative).collect(),
+            headline: self.themes[of].iter().map(|t| !t.indicative).collect(),
         }
     }
 

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use npvrisk::distfile;
-use npvrisk::format::parse_model;
+use npvrisk::error::InputError;
+use npvrisk::format::{Layout, parse_model_with_layout};
 use npvrisk::model::ModelSpec;
 
 use crate::{Failure, read};
@@ -27,7 +28,24 @@ pub enum Kind {
 /// and a large file is read once by its own parser): the top-level names are the first part of
 /// each table header and the keys before the first header.
 pub fn kind_of(src: &str) -> Kind {
-    let mut keys: Vec<String> = Vec::new();
+    fn first(t: &str) -> &str {
+        t.split(['=', '.', ']', ' ', '\t'])
+            .next()
+            .unwrap_or("")
+            .trim_matches(['"', '\''])
+    }
+    // Which of the names that decide the kind occur (no allocation per line: a model file may
+    // have millions).
+    const NAMES: [&str; 7] = [
+        "input",
+        "correlation",
+        "reference",
+        "scenario",
+        "grid",
+        "draws",
+        "total",
+    ];
+    let mut seen = [false; NAMES.len()];
     let mut in_tables = false;
     let mut in_string = false;
     for line in src.lines() {
@@ -44,22 +62,19 @@ pub fn kind_of(src: &str) -> Kind {
         if l.is_empty() || l.starts_with('#') {
             continue;
         }
-        let first = |t: &'_ str| -> String {
-            t.split(['=', '.', ']', ' ', '\t'])
-                .next()
-                .unwrap_or("")
-                .trim_matches(['"', '\''])
-                .to_string()
-        };
-        if let Some(h) = l.strip_prefix('[') {
+        let name = if let Some(h) = l.strip_prefix('[') {
             in_tables = true;
-            let name = first(h.trim_start_matches('[').trim());
-            keys.push(name);
+            first(h.trim_start_matches('[').trim())
         } else if !in_tables {
-            keys.push(first(l));
+            first(l)
+        } else {
+            continue;
+        };
+        if let Some(i) = NAMES.iter().position(|n| *n == name) {
+            seen[i] = true;
         }
     }
-    let has = |k: &str| keys.iter().any(|x| x == k);
+    let has = |k: &str| NAMES.iter().zip(seen).any(|(n, s)| *n == k && s);
     if has("input") || has("correlation") {
         Kind::Distributions
     } else if has("reference") || has("scenario") || has("grid") || has("draws") {
@@ -71,18 +86,36 @@ pub fn kind_of(src: &str) -> Kind {
     }
 }
 
-/// Check one file; a one-line description when it is valid.
+/// The model that distribution files are checked against: its name and spec, or why there is
+/// none.
+type Against<'m> = Result<(String, &'m ModelSpec), String>;
+
+/// Check one file (`f`, read as `src`); a one-line description when it is valid. `parsed` is the
+/// file's own parse when it is the model the distribution files are checked against (parsed once
+/// for both).
 fn check(
     f: &Path,
-    model: &Result<(String, ModelSpec), String>,
+    src: String,
+    kind: Kind,
+    parsed: Option<&Result<(ModelSpec, Layout), InputError>>,
+    model: &Against,
     embedded: bool,
 ) -> Result<String, Failure> {
     let name = f.display().to_string();
-    let src = read(f)?;
-    match kind_of(&src) {
+    match kind {
         Kind::Model => {
-            let m = parse_model(&name, &src).map_err(|e| Failure::Input(e.to_string()))?;
-            crate::warn_loaded(&name, &src, &m, None)?;
+            let own;
+            let (m, layout) = match parsed {
+                Some(p) => p,
+                None => {
+                    own = parse_model_with_layout(&name, &src);
+                    &own
+                }
+            }
+            .as_ref()
+            .map(|(m, l)| (m, l))
+            .map_err(|e| Failure::Input(e.to_string()))?;
+            npvrisk::guard::check_with(&name, &src, m, layout, None)?;
             Ok(format!(
                 "model file: {} themes, {} partners, scenarios {:?}",
                 m.themes.len(),
@@ -98,12 +131,11 @@ fn check(
             // does), so that it may refer to their inputs (`follow`, `[correlation]`).
             let (files, defaults) =
                 dist_files(embedded, false, vec![(name.clone(), src)]).map_err(Failure::Input)?;
-            let set =
-                distfile::load(&model.1, &files).map_err(|e| Failure::Input(e.to_string()))?;
-            npvrisk::guard::emit(npvrisk::guard::dist_warnings(&model.1, &set))?;
+            let set = distfile::load(model.1, &files).map_err(|e| Failure::Input(e.to_string()))?;
+            npvrisk::guard::emit(npvrisk::guard::dist_warnings(model.1, &set))?;
             let mine = &set.layers[defaults];
             let corr = if let Ok((_, _, Some((_, names, _)))) =
-                distfile::parse_dist_file(&name, &files[defaults].1, &model.1)
+                distfile::parse_dist_file(&name, &files[defaults].1, model.1)
             {
                 format!(", a correlation of {} inputs", names.len())
             } else {
@@ -142,36 +174,50 @@ fn check(
 /// `npvrisk validate FILE... [--model M]`: every file is checked (not only up to the first bad
 /// one); exit 2 when any is rejected. Distribution files are checked against `--model`, else
 /// against the one model file among the files (as in `npvrisk validate mycase/*`), else against
-/// the embedded model.
+/// the embedded model. Each file is read once, and that model file parsed once.
 pub fn validate(files: &[std::path::PathBuf], model: Option<&Path>) -> Result<(), Failure> {
-    let sibling: Vec<&std::path::PathBuf> = if model.is_some() {
+    let texts: Vec<Result<(String, Kind), Failure>> = files
+        .iter()
+        .map(|f| {
+            read(f).map(|src| {
+                let kind = kind_of(&src);
+                (src, kind)
+            })
+        })
+        .collect();
+    let sibling: Vec<usize> = if model.is_some() {
         Vec::new()
     } else {
-        files
-            .iter()
-            .filter(|f| read(f).is_ok_and(|src| kind_of(&src) == Kind::Model))
+        (0..files.len())
+            .filter(|&i| matches!(&texts[i], Ok((_, Kind::Model))))
             .collect()
     };
-    let (m, embedded) = match sibling.as_slice() {
-        [one] => {
-            // Its own check below reports its errors and warnings.
-            let name = one.display().to_string();
-            let m = read(one)
-                .ok()
-                .and_then(|src| parse_model(&name, &src).ok())
-                .map(|m| (name.clone(), m))
-                .ok_or_else(|| {
-                    format!(
-                        "not checked: its model file {name} (the one among the files) is rejected"
-                    )
-                });
-            (m, false)
+    // Its own check below reports its errors and warnings.
+    let parsed = match sibling.as_slice() {
+        [one] => texts[*one].as_ref().ok().map(|(src, _)| {
+            let name = files[*one].display().to_string();
+            (*one, parse_model_with_layout(&name, src))
+        }),
+        _ => None,
+    };
+    let embedded = parsed.is_none() && model.is_none();
+    let loaded;
+    let m: Against = match &parsed {
+        Some((i, Ok((spec, _)))) => Ok((files[*i].display().to_string(), spec)),
+        Some((i, Err(_))) => Err(format!(
+            "not checked: its model file {} (the one among the files) is rejected",
+            files[*i].display()
+        )),
+        None => {
+            loaded = crate::load_model(model)?;
+            Ok((loaded.0.clone(), &loaded.1))
         }
-        _ => (Ok(crate::load_model(model)?), model.is_none()),
     };
     let mut bad = 0;
-    for f in files {
-        match check(f, &m, embedded) {
+    for (i, (f, text)) in files.iter().zip(texts).enumerate() {
+        let own = parsed.as_ref().filter(|(s, _)| *s == i).map(|(_, p)| p);
+        let checked = text.and_then(|(src, kind)| check(f, src, kind, own, &m, embedded));
+        match checked {
             Ok(what) => eprintln!("{}: ok, {what}", f.display()),
             Err(Failure::Input(e)) => {
                 eprintln!("error: {e}");

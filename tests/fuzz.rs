@@ -1,5 +1,5 @@
 //! A deterministic mutation fuzzer for the loaders: model files, distribution files, published
-//! figures, and the headers and bodies of shard and checkpoint files. It runs on stable Rust with
+//! figures, batch manifests, and the headers and bodies of shard and checkpoint files. It runs on stable Rust with
 //! no extra tooling: each seed of the committed corpus (`tests/fuzz/`, `tests/bad/`,
 //! `tests/bad_dist/`, `tests/data/`, `distributions/`) is mutated by a seeded generator (byte
 //! flips, deletions, duplications, splices of another seed, numbers and values replaced by
@@ -12,8 +12,10 @@
 //! (`fuzz_smoke`), and `NPVRISK_FUZZ_ITERATIONS` (default 20,000) in CI's
 //! `fuzz_loaders -- --ignored`. The same budget and `NPVRISK_FUZZ_SEED` give the same inputs.
 //!
-//! Not covered here: the batch manifest, whose loader lives on the command side (`src/batch.rs`)
-//! and is exercised through the binary by the batch tests.
+//! A batch manifest is checked as `npvrisk validate` checks it ([`npvrisk::batch::validate`]:
+//! its fields, its model and every scenario's distributions, without running), from a file in a
+//! folder that holds the model and distribution files its seeds name; every failure must be bad
+//! input (exit code 2), not an internal error.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -254,13 +256,19 @@ fn mutate_header(g: &mut Gen, h: &serde_json::Value) -> serde_json::Value {
     h
 }
 
+/// Save an input that made a loader fail, for reproduction.
+fn save_failure(target: &str, i: usize, input: &[u8]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failures");
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join(format!("{target}-{i}"));
+    let _ = std::fs::write(&file, input);
+    file
+}
+
 /// Run `f` on one input; a panic is recorded with the input saved for reproduction.
 fn guard(target: &str, i: usize, input: &[u8], failures: &mut Vec<String>, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failures");
-        let _ = std::fs::create_dir_all(&dir);
-        let file = dir.join(format!("{target}-{i}"));
-        let _ = std::fs::write(&file, input);
+        let file = save_failure(target, i, input);
         failures.push(format!("{target} #{i}: saved as {}", file.display()));
     }
 }
@@ -271,8 +279,8 @@ fn fuzz(iterations: usize, seed: u64) {
     // Inputs each loader accepted and refused: a fuzzer whose mutations never get past the first
     // check would test little, nor would one whose mutations break nothing, so the counts are
     // printed and none may be zero.
-    let accepted: [AtomicUsize; 4] = Default::default();
-    let refused: [AtomicUsize; 4] = Default::default();
+    let accepted: [AtomicUsize; 5] = Default::default();
+    let refused: [AtomicUsize; 5] = Default::default();
     let mut g = Gen(seed);
     let ey = model_of("distributions/ey2013.toml");
     let council = model_of("tests/data/council.toml");
@@ -371,6 +379,53 @@ fn fuzz(iterations: usize, seed: u64) {
         });
     }
 
+    // Batch manifests, written where the files their seeds name are (paths in a manifest are
+    // relative to it). Fewer mutations than for the other loaders: each check loads a model and
+    // the distributions of every scenario.
+    let manifests = seeds(&["tests/fuzz/manifest"], "toml");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("fuzz-manifest-{}-{seed}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (to, from) in [
+        ("council.toml", "tests/data/council.toml"),
+        ("council_dists.toml", "tests/data/council_dists.toml"),
+        ("model.toml", "templates/init/model.toml"),
+        ("dists.toml", "templates/init/dists.toml"),
+    ] {
+        std::fs::copy(from, dir.join(to)).unwrap();
+    }
+    let manifest = dir.join("batch.toml");
+    let mut not_input = Vec::new();
+    for i in 0..iterations / 4 {
+        let (_, a) = &manifests[g.below(manifests.len())];
+        let (_, b) = &manifests[g.below(manifests.len())];
+        let m = mutate(&mut g, a, b);
+        std::fs::write(&manifest, &m).unwrap();
+        guard(
+            "manifest",
+            i,
+            &m,
+            &mut failures,
+            || match npvrisk::batch::validate(&manifest) {
+                Ok(_) => {
+                    accepted[4].fetch_add(1, Relaxed);
+                }
+                Err(npvrisk::error::Error::Input(_)) => {
+                    refused[4].fetch_add(1, Relaxed);
+                }
+                Err(e) => not_input.push((i, m.clone(), e.to_string())),
+            },
+        );
+    }
+    for (i, input, e) in not_input {
+        let file = save_failure("manifest", i, &input);
+        failures.push(format!(
+            "manifest #{i}: not bad input ({e}): saved as {}",
+            file.display()
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
     // Shard and checkpoint files: the header's fields (checksum recomputed), the body's bytes
     // (checksum recomputed), and the raw file (checksum left as is).
     let shards = seeds(&["tests/fuzz/shard"], "npvshard");
@@ -423,8 +478,8 @@ fn fuzz(iterations: usize, seed: u64) {
     let accepted = accepted.map(|a| a.into_inner());
     let refused = refused.map(|a| a.into_inner());
     eprintln!(
-        "fuzz: {iterations} mutations per loader; accepted: models {}, distribution sets {}, published {}, shard headers {}; refused: {refused:?}",
-        accepted[0], accepted[1], accepted[2], accepted[3]
+        "fuzz: {iterations} mutations per loader; accepted: models {}, distribution sets {}, published {}, shard headers {}, manifests {}; refused: {refused:?}",
+        accepted[0], accepted[1], accepted[2], accepted[3], accepted[4]
     );
     assert!(
         failures.is_empty(),

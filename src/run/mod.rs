@@ -508,7 +508,7 @@ fn load_plan(a: &RunSpec) -> Result<LoadedPlan, Failure> {
         Some(p) => (p.display().to_string(), read(p)?),
         None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
     };
-    let model = crate::format::parse_model(&model_name, &model_src)
+    let (model, layout) = crate::format::parse_model_with_layout(&model_name, &model_src)
         .map_err(|e| Failure::Input(e.to_string()))?;
     let scenario = match &a.scenario {
         Some(name) => model.scenario_index(name).ok_or_else(|| {
@@ -530,7 +530,7 @@ fn load_plan(a: &RunSpec) -> Result<LoadedPlan, Failure> {
     let set = distfile::load(&model, &files).map_err(|e| Failure::Input(e.to_string()))?;
     crate::note!("distributions: {}", set.describe_overlay(defaults));
     check_correlated_vary(&model, &set)?;
-    crate::guard::check(&model_name, &model_src, &model, Some(&set))?;
+    crate::guard::check_with(&model_name, &model_src, &model, &layout, Some(&set))?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
     let plan = Plan::new(model, scenario, set)?;
     Ok((plan, (model_name, model_src), hashes))
