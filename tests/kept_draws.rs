@@ -29,6 +29,15 @@ fn base(format: DrawsFormat) -> RunSpec {
     }
 }
 
+/// [`base`] where about one draw in eight overflows and is skipped (`--skip-nonfinite`).
+fn skipping(format: DrawsFormat) -> RunSpec {
+    let mut s = base(format);
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    s.dist.push(data.join("overflow_dists.toml"));
+    s.skip_nonfinite = true;
+    s
+}
+
 /// Run `spec` with Ctrl-C as good as pressed: each attempt saves a chunk of pass 1 (or of a
 /// later pass) and stops; resume until the run finishes. The number of attempts.
 fn run_interrupted(spec: RunSpec, ck: &Path) -> usize {
@@ -100,12 +109,8 @@ fn streamed_resumed_and_sharded_runs_keep_the_draws_of_a_run_in_memory() {
         out: Some(dir.join(name)),
         ..s
     };
-    // About one draw in eight overflows and is skipped (`--skip-nonfinite`): the kept rows'
-    // draw indices jump over them, in every way of running.
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let mut csv = base(DrawsFormat::Csv);
-    csv.dist.push(data.join("overflow_dists.toml"));
-    csv.skip_nonfinite = true;
+    // The kept rows' draw indices jump over the skipped draws, in every way of running.
+    let csv = skipping(DrawsFormat::Csv);
     // The reference: the draws held in memory, written at the end.
     run(&at("memory", csv.clone())).unwrap();
     let reference = read(&dir.join("memory/draws.csv"));
@@ -156,11 +161,8 @@ fn parquet_draws_of_streamed_resumed_and_sharded_runs_read_back_as_in_memory() {
         out: Some(dir.join(name)),
         ..s
     };
-    // With skipped draws too (`--skip-nonfinite`): the `draw` column jumps over them.
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let mut pq = base(DrawsFormat::Parquet);
-    pq.dist.push(data.join("overflow_dists.toml"));
-    pq.skip_nonfinite = true;
+    // With skipped draws too: the `draw` column jumps over them.
+    let pq = skipping(DrawsFormat::Parquet);
     run(&at("memory", pq.clone())).unwrap();
     let reference = read_parquet(&dir.join("memory/draws.parquet")).unwrap();
     let kept = reference.cols[0].len();
