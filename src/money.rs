@@ -3,7 +3,7 @@
 //!
 //! The engine computes in one canonical unit, £bn: a model's amounts are converted when the file
 //! is read ([`MoneyUnit::to_bn`]), a sampled or fixed value of a money parameter when it is
-//! written into the inputs ([`crate::params::ParamRef::scale`]), and outputs convert back with
+//! written into the inputs ([`crate::params::ParamRef::to_engine`]), and outputs convert back with
 //! [`MoneyUnit::from_bn`] in the unit [`MoneyUnit::readable`] chooses from the magnitudes. For a
 //! model in £bn every conversion is a multiplication or division by exactly 1, so its results are
 //! bit-identical to a computation without units.
