@@ -157,17 +157,13 @@ pub fn html(
     charts: &[(String, String)],
 ) -> String {
     let mut o = String::new();
+    o.push_str(&crate::report::page_head(
+        &format!("npvrisk batch: {}", esc(heading)),
+        "figure { margin: 1.5em 0; } figure svg { max-width: 100%; height: auto; }\n",
+    ));
     let _ = write!(
         o,
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>npvrisk batch: {name}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }}
-h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }}
-figure {{ margin: 1.5em 0; }} figure svg {{ max-width: 100%; height: auto; }}
-</style></head><body>
-<h1>npvrisk batch: {name}</h1>
+        r#"<h1>npvrisk batch: {name}</h1>
 <p>{total} scenarios, {draws} draws each with the same seed ({seed}) and common random numbers: an input a scenario does not change takes the same value in the same draw in every scenario. The reference scenario is <code>{reference}</code>. Every figure is in <code>comparison.csv</code> and each scenario's <code>summary.json</code>.</p>
 "#,
         name = esc(heading),

@@ -492,23 +492,20 @@ pub fn html(
     let (unit, bn) = money(s);
     let k = s.money_unit().per_bn();
     let mut o = String::new();
+    o.push_str(&page_head(
+        &format!("npvrisk report: {}", esc(&plan.model.name)),
+        r#"table { border-collapse: collapse; margin: 1em 0; font-size: .9em; }
+th, td { border: 1px solid #ddd; padding: .3em .6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; } small { color: #666; }
+figure { margin: 1.5em 0; } figure svg { max-width: 100%; height: auto; }
+.note { background: #f7f7f0; border-left: 4px solid #cc9; padding: .5em 1em; }
+code { font-size: .9em; }
+"#,
+    ));
     let _ = write!(
         o,
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>npvrisk report: {name}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }}
-h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }}
-table {{ border-collapse: collapse; margin: 1em 0; font-size: .9em; }}
-th, td {{ border: 1px solid #ddd; padding: .3em .6em; text-align: right; }}
-th:first-child, td:first-child {{ text-align: left; }}
-th {{ background: #f3f3f3; }} small {{ color: #666; }}
-figure {{ margin: 1.5em 0; }} figure svg {{ max-width: 100%; height: auto; }}
-.note {{ background: #f7f7f0; border-left: 4px solid #cc9; padding: .5em 1em; }}
-code {{ font-size: .9em; }}
-</style></head><body>
-<h1>npvrisk report: {name}</h1>
+        r#"<h1>npvrisk report: {name}</h1>
 <p>Monte Carlo sensitivity analysis of the five-year net present value, {draws} draws. Money in {unit} at {base} prices unless stated. Figures after ± are Monte Carlo standard errors.</p>
 "#,
         name = esc(&plan.model.name),
@@ -896,6 +893,21 @@ window.addEventListener('load', function () {
   console.log('npvrisk-report-check ' + document.body.getAttribute('data-check') + ' overlaps ' + overlaps + ' outside ' + outside);
 });
 </script>"#;
+
+/// The start of an HTML page of ours, up to its `<body>`: the title, and the page style (the
+/// common body and heading rules, then `css`).
+pub fn page_head(title: &str, css: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }}
+h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }}
+{css}</style></head><body>
+"#
+    )
+}
 
 /// Inline SVG must not carry an XML declaration.
 pub fn strip_xml_decl(svg: &str) -> &str {
