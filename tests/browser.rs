@@ -69,39 +69,13 @@ fn the_report_renders_in_a_headless_browser_without_console_errors_or_missing_ch
     for fetch in ["src=\"http", "href=\"http", "url(http", "@import"] {
         assert!(!html.contains(fetch), "no network references ({fetch})");
     }
+    check_page_in_browser(
+        &browser,
+        &out.join("report.html"),
+        figures,
+        &dir.join("profile"),
+    );
     let url = format!("file://{}", out.join("report.html").display());
-
-    let dom = headless(&browser, &dir.join("profile"))
-        .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&dom.stderr);
-    let dom_text = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.status.success(), "{stderr}");
-    let overlaps: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("npvrisk-report-overlap"))
-        .collect();
-    assert!(
-        overlaps.is_empty(),
-        "texts overlap in the browser: {overlaps:#?}"
-    );
-    assert!(
-        dom_text.contains(&format!("data-check=\"ok:{figures}\"")),
-        "every chart laid out with a size and no overlapping text; stderr: {stderr}"
-    );
-    assert!(dom_text.contains("data-overlaps=\"0\""), "{stderr}");
-    assert!(
-        stderr.contains("npvrisk-report-check ok"),
-        "the page's console output reached the log: {stderr}"
-    );
-    for line in stderr.lines().filter(|l| l.contains("CONSOLE")) {
-        assert!(
-            !line.contains("Uncaught") && !line.to_lowercase().contains("error"),
-            "console error: {line}"
-        );
-    }
 
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     let _ = std::fs::remove_file(&shot);
@@ -259,6 +233,10 @@ fn check_page_in_browser(
     );
     assert!(dom_text.contains("data-overlaps=\"0\""), "{stderr}");
     assert!(dom_text.contains("data-outside=\"0\""), "{stderr}");
+    assert!(
+        stderr.contains("npvrisk-report-check ok"),
+        "the page's console output reached the log: {stderr}"
+    );
     for line in stderr.lines().filter(|l| l.contains("CONSOLE")) {
         assert!(
             !line.contains("Uncaught") && !line.to_lowercase().contains("error"),
