@@ -582,6 +582,19 @@ fn parquet_schema(cols: &[(String, Column<'_>)]) -> io::Result<parquet::schema::
         .map_err(pq)
 }
 
+/// Read up to `n` records of a column chunk onto `col` as f64; the number read.
+fn records<T: parquet::data_type::DataType>(
+    mut c: parquet::column::reader::ColumnReaderImpl<T>,
+    n: usize,
+    col: &mut Vec<f64>,
+    to_f64: impl Fn(T::T) -> f64,
+) -> parquet::errors::Result<usize> {
+    let mut v = Vec::new();
+    let k = c.read_records(n, None, None, &mut v)?.0;
+    col.extend(v.into_iter().map(to_f64));
+    Ok(k)
+}
+
 /// A Parquet file of kept draws read back: the column names, the rows of each row group, and
 /// every column's values as f64 (the integer columns exactly).
 #[derive(Debug, Clone, PartialEq)]
@@ -616,40 +629,17 @@ pub fn read_parquet(path: &std::path::Path) -> Result<ParquetColumns, crate::err
         groups.push(n);
         for (i, col) in cols.iter_mut().enumerate() {
             let got = match rg.get_column_reader(i).map_err(|e| bad(&e))? {
-                ColumnReader::DoubleColumnReader(mut c) => {
-                    let mut v = Vec::new();
-                    let k = c
-                        .read_records(n, None, None, &mut v)
-                        .map_err(|e| bad(&e))?
-                        .0;
-                    col.extend(v);
-                    k
-                }
-                ColumnReader::Int64ColumnReader(mut c) => {
-                    let mut v = Vec::new();
-                    let k = c
-                        .read_records(n, None, None, &mut v)
-                        .map_err(|e| bad(&e))?
-                        .0;
-                    col.extend(v.into_iter().map(|x| x as f64));
-                    k
-                }
-                ColumnReader::Int32ColumnReader(mut c) => {
-                    let mut v = Vec::new();
-                    let k = c
-                        .read_records(n, None, None, &mut v)
-                        .map_err(|e| bad(&e))?
-                        .0;
-                    col.extend(v.into_iter().map(f64::from));
-                    k
-                }
+                ColumnReader::DoubleColumnReader(c) => records(c, n, col, |x| x),
+                ColumnReader::Int64ColumnReader(c) => records(c, n, col, |x| x as f64),
+                ColumnReader::Int32ColumnReader(c) => records(c, n, col, f64::from),
                 _ => {
                     return Err(bad(&format!(
                         "column `{}` has an unexpected type",
                         names[i]
                     )));
                 }
-            };
+            }
+            .map_err(|e| bad(&e))?;
             if got != n {
                 return Err(bad(&format!(
                     "column `{}` holds {got} of its row group's {n} rows",
