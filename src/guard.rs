@@ -3,8 +3,9 @@
 //! costs, a `between_scenarios` input whose scenarios agree). Each warning is located like an
 //! error (file, line:column, field, value) and says why it is suspicious.
 //!
-//! [`warnings`] is the one place they are computed, from a loaded model (and its source text, for
-//! positions and for which optional fields were left out) and, for a run, its distribution set.
+//! [`model_warnings_with`] and [`dist_warnings`] are the one place they are computed, from a
+//! loaded model (with its source text and layout, for positions and for which optional fields
+//! were left out) and, for a run, its distribution set; [`check_with`] prints both.
 //! The binary prints them on stderr for every command that loads a model, and `--deny-warnings`
 //! turns them into errors. The library itself never prints.
 
@@ -58,7 +59,7 @@ impl fmt::Display for Warning {
 /// Whether warnings fail the command (`--deny-warnings`).
 static DENY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Make warnings fail every later [`check`] (`--deny-warnings`).
+/// Make warnings fail every later [`emit`] (`--deny-warnings`).
 pub fn set_deny_warnings(deny: bool) {
     DENY.store(deny, std::sync::atomic::Ordering::Relaxed);
 }
@@ -79,18 +80,9 @@ pub fn emit(ws: Vec<Warning>) -> Result<(), crate::error::Error> {
     Ok(())
 }
 
-/// The warnings of a loaded model file (and distribution set), printed by [`emit`].
-pub fn check(
-    file: &str,
-    src: &str,
-    model: &ModelSpec,
-    set: Option<&DistSet>,
-) -> Result<(), crate::error::Error> {
-    emit(warnings(file, src, model, set))
-}
-
-/// [`check`] for a model parsed with [`crate::format::parse_model_with_layout`], without parsing
-/// its file again.
+/// Print the warnings (see [`emit`]) of a model (`file`, `src` as read, `model` and `layout` from
+/// [`crate::format::parse_model_with_layout`]) and, when given, of the distribution set
+/// overlaid on it, in file order; without parsing the file again.
 pub fn check_with(
     file: &str,
     src: &str,
@@ -103,21 +95,6 @@ pub fn check_with(
         out.extend(dist_warnings(model, set));
     }
     emit(out)
-}
-
-/// Every warning of a model (`model_file`, `model_src` as read, `model` as parsed from them) and,
-/// when given, of the distribution set overlaid on it, in file order.
-pub fn warnings(
-    model_file: &str,
-    model_src: &str,
-    model: &ModelSpec,
-    set: Option<&DistSet>,
-) -> Vec<Warning> {
-    let mut out = model_warnings(model_file, model_src, model);
-    if let Some(set) = set {
-        out.extend(dist_warnings(model, set));
-    }
-    out
 }
 
 /// A TOML document that keeps every span, to locate a field of a file already validated. It is
