@@ -707,9 +707,10 @@ fn scenario_plan(p: &Prepared, i: usize) -> Result<(Plan, Vec<FileHash>), Failur
 type Ran = (summary::Summary, String, Vec<u64>);
 
 /// Run scenario `i` as `run` streams a run, in memory bounded whatever the draws. The summary
-/// also resolves the S-curve's percentiles ([`crate::batch_report::curve_probabilities`]),
-/// which are exact order statistics like the others; its JSON then lists only the default
-/// percentiles, so it is the same bits as a plain run of the scenario's files.
+/// also resolves the S-curve's percentiles ([`crate::batch_report::curve_probabilities`]) of the
+/// total NPV only ([`SummaryOptions::total_npv_percentiles`]), exact order statistics like the
+/// others; its JSON then lists only the default percentiles, so it is the same bits as a plain
+/// run of the scenario's files.
 fn run_scenario(
     p: &Prepared,
     i: usize,
@@ -722,13 +723,10 @@ fn run_scenario(
     let meta = metadata_for(plan, (&p.model_name, &p.model_src), hashes, &p.opts);
     let shown = SummaryOptions::default();
     let probs = crate::batch_report::curve_probabilities();
-    let mut with_curve = shown.clone();
-    for q in &probs {
-        if !with_curve.percentiles.contains(q) {
-            with_curve.percentiles.push(*q);
-        }
-    }
-    with_curve.percentiles.sort_by(f64::total_cmp);
+    let with_curve = SummaryOptions {
+        total_npv_percentiles: probs.clone(),
+        ..shown.clone()
+    };
     let (sum, passes) = pool
         .install(|| {
             crate::stream::run_streamed(

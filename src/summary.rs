@@ -29,6 +29,10 @@ pub struct SummaryOptions {
     pub interval: f64,
     /// Thresholds (£bn) for P(NPV < threshold), besides 0.
     pub thresholds: Vec<f64>,
+    /// Further percentiles of the headline total NPV only (a batch's S-curve), in (0, 1): the
+    /// total's NPV reports `percentiles` and these, in increasing order, while every other column
+    /// reports `percentiles` alone, so a streamed run resolves these ranks for one column.
+    pub total_npv_percentiles: Vec<f64>,
 }
 
 impl Default for SummaryOptions {
@@ -37,6 +41,7 @@ impl Default for SummaryOptions {
             percentiles: vec![0.05, 0.10, 0.50, 0.90, 0.95],
             interval: 0.90,
             thresholds: Vec::new(),
+            total_npv_percentiles: Vec::new(),
         }
     }
 }
@@ -486,17 +491,36 @@ pub fn assemble(
             })
             .collect()
     };
+    // The total NPV's options: the reported percentiles and the total's own further ones.
+    let total_o = (!o.total_npv_percentiles.is_empty()).then(|| {
+        let mut t = o.clone();
+        for q in &o.total_npv_percentiles {
+            if !t.percentiles.contains(q) {
+                t.percentiles.push(*q);
+            }
+        }
+        t.percentiles.sort_by(f64::total_cmp);
+        t
+    });
     let mut outcomes: Vec<EntitySummary> = plan
         .entities
         .iter()
         .enumerate()
         .map(|(e, id)| {
             let b = e * m;
-            let headline = e == plan.entities.len() - 1 || !plan.model.themes[e].indicative;
+            let total = e == plan.entities.len() - 1;
+            let headline = total || !plan.model.themes[e].indicative;
+            let npv = match (&total_o, total) {
+                (Some(t), true) => {
+                    let (mean, sd) = c.moments[b];
+                    stat_from(mean, sd, c.stats[b], t)
+                }
+                _ => st(b),
+            };
             EntitySummary {
                 id: id.clone(),
                 headline,
-                npv: st(b),
+                npv,
                 review: review(plan, e, c.stats[b], &scen, extra),
                 pv_benefits: st(b + 1),
                 pv_costs: st(b + 2),

@@ -31,6 +31,9 @@ fn a_streamed_summary_is_the_same_bits_as_the_summary_of_the_draws_in_memory() {
         percentiles: vec![0.001, 0.05, 0.1, 0.5, 0.9, 0.95, 0.999],
         interval: 0.8,
         thresholds: vec![5.0, -1.0],
+        // The total NPV's own further percentiles (a batch's S-curve) are order statistics like
+        // the others, so they too must be the same bits.
+        total_npv_percentiles: vec![0.25, 0.5, 0.75],
     };
     // Tiny bins and collection cap force subdivision over several passes; chunks of three
     // blocks split the run unevenly.
@@ -86,6 +89,14 @@ fn a_streamed_summary_is_the_same_bits_as_the_summary_of_the_draws_in_memory() {
         let k = ENTITY_MEASURES.len();
         for (e, ent) in mem.outcomes.iter().enumerate() {
             let s = Sorted::new(draws.outcomes[e * k].clone()).unwrap();
+            // The total reports the union of both lists in order; the others only `percentiles`.
+            let want: Vec<f64> = if ent.id == "total" {
+                vec![0.001, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.999]
+            } else {
+                so.percentiles.clone()
+            };
+            let got: Vec<f64> = ent.npv.percentiles.iter().map(|p| p.p).collect();
+            assert_eq!(got, want, "{}", ent.id);
             for p in &ent.npv.percentiles {
                 assert_eq!(p.value.to_bits(), s.quantile(p.p).to_bits(), "{}", ent.id);
                 assert_eq!(p.se.to_bits(), s.quantile_se(p.p).to_bits(), "{}", ent.id);

@@ -2257,6 +2257,7 @@ fn summary_options(percentiles: &[f64], interval: f64, thresholds: &[f64]) -> Su
         percentiles: percentiles.to_vec(),
         interval,
         thresholds: thresholds.to_vec(),
+        total_npv_percentiles: Vec::new(),
     }
 }
 
