@@ -895,6 +895,7 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
         Err(e) => {
+            npvrisk::output::remove_abandoned();
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }

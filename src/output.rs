@@ -104,18 +104,29 @@ pub struct Manifest {
 /// The folders this process holds the lock of, with their open lock files (a lock lasts while its
 /// file is open: until the process ends, however it ends, so a killed process leaves no stale
 /// lock).
-static HELD: std::sync::Mutex<Vec<(PathBuf, fs::File)>> = std::sync::Mutex::new(Vec::new());
+static HELD: std::sync::Mutex<Vec<Held>> = std::sync::Mutex::new(Vec::new());
+
+/// A folder this process holds the lock of.
+struct Held {
+    /// The folder, canonical.
+    key: PathBuf,
+    /// Its lock file, kept open: the lock lasts while it is.
+    _file: fs::File,
+    /// Whether this process created the folder (see [`remove_abandoned`]).
+    created: bool,
+}
 
 /// Lock `dir` (created if missing) for the rest of this process: an advisory `flock` of its
 /// `.npvrisk.lock`, so that a second npvrisk run on the same output or checkpoint folder stops at
 /// once instead of mixing its files with this one's. The error names the process holding the
 /// lock. Locking a folder this process already holds does nothing.
 pub fn lock_folder(dir: &Path) -> Result<(), Error> {
+    let created = !dir.exists();
     fs::create_dir_all(dir)
         .map_err(|e| Error::Input(format!("cannot create folder `{}`: {e}", dir.display())))?;
     let key = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
-    if held.iter().any(|(k, _)| *k == key) {
+    if held.iter().any(|h| h.key == key) {
         return Ok(());
     }
     let path = dir.join(LOCK);
@@ -155,8 +166,43 @@ pub fn lock_folder(dir: &Path) -> Result<(), Error> {
     );
     let _ = f.set_len(0);
     let _ = f.write_all(me.as_bytes());
-    held.push((key, f));
+    held.push(Held {
+        key,
+        _file: f,
+        created,
+    });
     Ok(())
+}
+
+/// After a failed command: remove each folder this process created and locked that holds
+/// nothing but its lock file (and empty subfolders), e.g. the output folder of a streamed run
+/// that failed before its files were published, so that a failure leaves no folder behind.
+/// Folders that existed before, or that hold any file, are left as they are; the locks of the
+/// removed folders are released.
+pub fn remove_abandoned() {
+    /// Whether `d` holds nothing but empty folders (and, at the top, the lock file).
+    fn empty(d: &Path, top: bool) -> bool {
+        let Ok(entries) = fs::read_dir(d) else {
+            return false;
+        };
+        entries.into_iter().all(|e| {
+            let Ok(e) = e else { return false };
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => empty(&p, false),
+                Ok(t) if t.is_file() => top && e.file_name() == LOCK,
+                _ => false,
+            }
+        })
+    }
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    held.retain(|h| {
+        if !(h.created && empty(&h.key, true)) {
+            return true;
+        }
+        // Removed while still locked, so that no other run can start in it meanwhile.
+        fs::remove_dir_all(&h.key).is_err()
+    });
 }
 
 /// Lock the output folder `dir` now if it exists, so that a second run on it stops before

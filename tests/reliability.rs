@@ -210,6 +210,45 @@ fn draws_whose_moments_would_overflow_are_an_error_naming_the_inputs_or_skipped_
 }
 
 #[test]
+fn a_failed_run_leaves_no_folder_it_created_and_keeps_one_that_was_there() {
+    let dir = temp_dir("rel-failed-out");
+    // Draw 11 overflows: the streamed run fails after it has started writing its draws file.
+    let run = |out: &Path| {
+        let mut c = bin();
+        c.args([
+            "run",
+            "tests/data/council.toml",
+            "--dist",
+            "tests/data/council_dists.toml",
+            "--dist",
+            "tests/data/overflow_dists.toml",
+            "--draws",
+            "300007",
+            "--stream",
+            "--keep-draws",
+            "--format",
+            "csv",
+            "--out",
+        ])
+        .arg(out);
+        c
+    };
+    for sub in ["new", "nested/new"] {
+        let out = dir.join(sub);
+        let err = refused(&mut run(&out));
+        has(&err, &["gave a non-finite"]);
+        assert!(!out.exists(), "{sub}: {:?}", files_under(&out));
+    }
+    // A folder that was there stays, with the user's files, and no file of the failed run.
+    let out = dir.join("there");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    refused(&mut run(&out));
+    assert_eq!(files_under(&out), [".npvrisk.lock", "notes.txt"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn one_draw_prints_n_a_for_the_statistics_it_cannot_have() {
     let o = run_ok(bin().args(["run", "--draws", "1"]));
     let table = String::from_utf8_lossy(&o.stdout);
