@@ -349,6 +349,40 @@ pub fn std_normal_cdf_interp(x: f64) -> f64 {
     ((((c[5] * t + c[4]) * t + c[3]) * t + c[2]) * t + c[1]) * t + c[0]
 }
 
+/// Steps of e^x's table per factor of 2 ([`exp_table`]).
+const EXP_STEPS: i64 = 128;
+
+/// 2^(j/128) for j = 0..128, from libm's `exp2` (correctly rounded here to within its 1 ulp).
+fn exp_table() -> &'static [f64; EXP_STEPS as usize] {
+    static TABLE: std::sync::OnceLock<[f64; EXP_STEPS as usize]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| std::array::from_fn(|j| libm::exp2(j as f64 / EXP_STEPS as f64)))
+}
+
+/// e^x for the samplers' inner loops, about four times as fast as libm's `exp` and within 2 ulp
+/// of it (tested): x = (k / 128)·ln 2 + r with |r| ≤ ln 2 / 256, e^x = 2^(k / 128)·e^r, 2^(j / 128)
+/// from a table and e^r from its Taylor polynomial of degree 5 (truncation below 1e-18 relative).
+/// ln 2 / 128 is split in two (fdlibm's `ln2_hi`, whose low 32 bits are zero, and `ln2_lo`) so
+/// that k·ln2_hi is exact and r carries no cancellation error. Outside |x| ≤ 700, and for NaN,
+/// libm's `exp`. Plain multiplications and additions in a fixed order: the same bits on every
+/// machine.
+#[inline]
+pub fn exp_sampling(x: f64) -> f64 {
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1 / EXP_STEPS as f64;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10 / EXP_STEPS as f64;
+    const INV: f64 = EXP_STEPS as f64 / std::f64::consts::LN_2;
+    if !(x.abs() <= 700.0) {
+        return libm::exp(x);
+    }
+    let kf = (x * INV).round();
+    let k = kf as i64;
+    let r = (x - kf * LN2_HI) - kf * LN2_LO;
+    let p = r + r * r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0))));
+    let t = exp_table()[(k & (EXP_STEPS - 1)) as usize];
+    // k / 128 rounded down, as a power of two: within the normal range for |x| ≤ 700.
+    let two_e = f64::from_bits(((k >> 7) + 1023) as u64 * (1u64 << 52));
+    (t + t * p) * two_e
+}
+
 /// Standard normal quantile by Wichura's algorithm AS 241 (PPND16, Applied Statistics
 /// 37(3), 1988), relative accuracy about 1e-16. Returns -inf for `p <= 0`, +inf for
 /// `p >= 1` and NaN for NaN. The upper half uses `1 - p`, exact there by Sterbenz's
@@ -592,11 +626,11 @@ impl BetaFn {
     #[inline]
     fn x_from_y(&self, y: f64) -> (f64, f64) {
         if y <= self.ln_rho {
-            let v = libm::exp(y) / self.rho;
+            let v = exp_sampling(y) / self.rho;
             let r = 1.0 / (1.0 + v);
             (v * r, r)
         } else {
-            let t = self.rho * libm::exp(-y);
+            let t = self.rho * exp_sampling(-y);
             let r = 1.0 / (1.0 + t);
             (r, t * r)
         }
@@ -1237,7 +1271,7 @@ impl ScaledGamma {
             Some(y) => y,
             None => y_beyond_table(&self.f, &self.table, u),
         };
-        self.scale_k * libm::exp(y)
+        self.scale_k * exp_sampling(y)
     }
 }
 
