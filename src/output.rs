@@ -112,8 +112,9 @@ struct Held {
     key: PathBuf,
     /// Its lock file, kept open: the lock lasts while it is.
     _file: fs::File,
-    /// Whether this process created the folder (see [`remove_abandoned`]).
-    created: bool,
+    /// The topmost of the folder and its parents that this process created, if any (see
+    /// [`remove_abandoned`]).
+    created: Option<PathBuf>,
 }
 
 /// Lock `dir` (created if missing) for the rest of this process: an advisory `flock` of its
@@ -121,7 +122,12 @@ struct Held {
 /// once instead of mixing its files with this one's. The error names the process holding the
 /// lock. Locking a folder this process already holds does nothing.
 pub fn lock_folder(dir: &Path) -> Result<(), Error> {
-    let created = !dir.exists();
+    // The topmost missing one of `dir` and its parents: created here.
+    let created = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf);
     fs::create_dir_all(dir)
         .map_err(|e| Error::Input(format!("cannot create folder `{}`: {e}", dir.display())))?;
     let key = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -169,16 +175,16 @@ pub fn lock_folder(dir: &Path) -> Result<(), Error> {
     held.push(Held {
         key,
         _file: f,
-        created,
+        created: created.map(|c| fs::canonicalize(&c).unwrap_or(c)),
     });
     Ok(())
 }
 
 /// After a failed command: remove each folder this process created and locked that holds
 /// nothing but its lock file (and empty subfolders), e.g. the output folder of a streamed run
-/// that failed before its files were published, so that a failure leaves no folder behind.
-/// Folders that existed before, or that hold any file, are left as they are; the locks of the
-/// removed folders are released.
+/// that failed before its files were published, with the parents created for it if they are
+/// empty then, so that a failure leaves no folder behind. Folders that existed before, or that
+/// hold any file, are left as they are; the locks of the removed folders are released.
 pub fn remove_abandoned() {
     /// Whether `d` holds nothing but empty folders (and, at the top, the lock file).
     fn empty(d: &Path, top: bool) -> bool {
@@ -197,11 +203,22 @@ pub fn remove_abandoned() {
     }
     let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
     held.retain(|h| {
-        if !(h.created && empty(&h.key, true)) {
+        let Some(top) = h.created.as_deref().filter(|_| empty(&h.key, true)) else {
+            return true;
+        };
+        // Removed with the lock still held. A run started on the same path in the instant
+        // between the lock file's removal and the folder's would make the removal fail (the
+        // folder is then kept) or lose its lock file; nobody else knows of a folder this new.
+        if fs::remove_dir_all(&h.key).is_err() {
             return true;
         }
-        // Removed while still locked, so that no other run can start in it meanwhile.
-        fs::remove_dir_all(&h.key).is_err()
+        // The parents made for it, up to the topmost, while they are empty.
+        for a in h.key.ancestors().skip(1) {
+            if !a.starts_with(top) || fs::remove_dir(a).is_err() {
+                break;
+            }
+        }
+        false
     });
 }
 

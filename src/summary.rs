@@ -31,7 +31,11 @@ pub struct SummaryOptions {
     pub thresholds: Vec<f64>,
     /// Further percentiles of the headline total NPV only (a batch's S-curve), in (0, 1): the
     /// total's NPV reports `percentiles` and these, in increasing order, while every other column
-    /// reports `percentiles` alone, so a streamed run resolves these ranks for one column.
+    /// reports `percentiles` alone, so a streamed run resolves these ranks for one column. The
+    /// total's row then has more percentiles than the others: such a summary is for looking the
+    /// values up ([`Stat::percentile`]) and for JSON filtered to `percentiles`
+    /// ([`crate::export::summary_json_with`]), not for the text and workbook tables, which expect
+    /// the same percentiles in every row. Only batch uses it.
     pub total_npv_percentiles: Vec<f64>,
 }
 

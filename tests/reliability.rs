@@ -233,11 +233,13 @@ fn a_failed_run_leaves_no_folder_it_created_and_keeps_one_that_was_there() {
         .arg(out);
         c
     };
-    for sub in ["new", "nested/new"] {
+    for sub in ["new", "nested/deeper/new"] {
         let out = dir.join(sub);
         let err = refused(&mut run(&out));
         has(&err, &["gave a non-finite"]);
-        assert!(!out.exists(), "{sub}: {:?}", files_under(&out));
+        // Nor the parents made for it.
+        let top = dir.join(sub.split('/').next().unwrap());
+        assert!(!top.exists(), "{sub}: {:?}", files_under(&top));
     }
     // A folder that was there stays, with the user's files, and no file of the failed run.
     let out = dir.join("there");
