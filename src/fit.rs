@@ -1140,8 +1140,9 @@ fn joint_theme_problem(
     t: &PubTheme,
     conv: &Conventions,
     fixed: Option<(usize, f64)>,
+    mode: Mode,
 ) -> (Layout, Problem) {
-    let (lay, own) = theme_figs(p, t, conv, Mode::Fit, Some(&[]));
+    let (lay, own) = theme_figs(p, t, conv, mode, Some(&[]));
     let n = lay.n();
     let np = t.partner_shares.len();
     let nn = n + 2 * np;
@@ -1244,11 +1245,11 @@ fn joint_theme_problem(
                     figure: format!("{fname}.{pid}"),
                     scenario: p.scenarios[s].clone(),
                 };
-                let (lo, hi) = band(pr, Mode::Fit);
+                let (lo, hi) = band(pr, mode);
                 if offset_figure(fname) {
                     if let Some((fi, e)) = fixed {
                         if fi == pi {
-                            let f = single(key, &c0.add(&x, e), pr, Mode::Fit);
+                            let f = single(key, &c0.add(&x, e), pr, mode);
                             prob.figs.push(pad_fig(&f, 0, nn));
                         }
                     }
@@ -1311,7 +1312,7 @@ fn fit_theme_jointly(p: &Published, t: &PubTheme, conv: &Conventions) -> ThemeFi
     // count only breaks ties); the first best point is kept.
     let mut best: Option<(((usize, usize), usize), ThemeFit)> = None;
     for fixed in grid {
-        let (lay, prob) = joint_theme_problem(p, t, conv, fixed);
+        let (lay, prob) = joint_theme_problem(p, t, conv, fixed, Mode::Fit);
         let sol = prob
             .maximise(&[], None)
             .expect("a theme's problem without forced figures is feasible");
@@ -1500,8 +1501,54 @@ pub enum Certificate {
     /// every cost schedule and every choice of shares within their printed rounding; the set is
     /// irreducible (dropping any one member makes it feasible).
     Infeasible(Vec<Key>),
+    /// The figure fits with every reproduced figure taken one program at a time, but not in one
+    /// model: with it forced inside its band, its theme keeps at most `bound` of its figures
+    /// (the forced one included) where the shipped model keeps `now`, for every cost schedule and
+    /// every choice of shares (see [`trade_bound`]); `lost` are the reproduced figures the best
+    /// such model found leaves out.
+    Costs {
+        bound: usize,
+        now: usize,
+        lost: Vec<Key>,
+    },
     /// The figure fits together with every reproduced figure: it is not a proven discrepancy.
     Fits,
+}
+
+/// With the figure `key` forced inside its exact band, an upper bound on the number of its
+/// theme's figures inside their exact bands, over all cost schedules and shares: the joint
+/// program of [`joint_theme_problem`] in proof mode is a relaxation (the shares' sum is relaxed
+/// to tangents and chords, which every true point satisfies), offset figures are left out of it
+/// and counted as inside. Returns the bound and the reproduced figures of `reproduced` (of the
+/// same theme) the maximising solution leaves out; `None` if `key` is not a theme figure or
+/// cannot be inside at all.
+pub fn trade_bound(
+    p: &Published,
+    conv: &Conventions,
+    key: &Key,
+    reproduced: &[Key],
+) -> Option<(usize, Vec<Key>)> {
+    let t = p.themes.iter().find(|t| t.id == key.theme)?;
+    let (_, prob) = joint_theme_problem(p, t, conv, None, Mode::Proof);
+    let i = prob.figs.iter().position(|f| f.key == *key)?;
+    let sol = prob.maximise(&[i], None)?;
+    let offsets = t
+        .figures
+        .partners
+        .iter()
+        .flat_map(|(_, figs)| figs.iter())
+        .filter(|(f, _)| offset_figure(f))
+        .map(|(_, v)| v.len())
+        .sum::<usize>();
+    let inside = sol.inside.iter().filter(|b| **b).count();
+    let lost = prob
+        .figs
+        .iter()
+        .zip(&sol.inside)
+        .filter(|(f, ok)| !**ok && reproduced.contains(&f.key))
+        .map(|(f, _)| f.key.clone())
+        .collect();
+    Some((inside + offsets, lost))
 }
 
 /// Whether the figures `keys` (all of the model's figures in proof mode) can hold together.
@@ -1548,7 +1595,15 @@ pub fn certificates(
                 Some(s) => {
                     Certificate::Infeasible(s.iter().map(|j| prob.figs[*j].key.clone()).collect())
                 }
-                None => Certificate::Fits,
+                None => {
+                    let now = reproduced.iter().filter(|r| r.theme == k.theme).count();
+                    match trade_bound(p, conv, &k, reproduced) {
+                        Some((bound, lost)) if bound <= now => {
+                            Certificate::Costs { bound, now, lost }
+                        }
+                        _ => Certificate::Fits,
+                    }
+                }
             };
             (k, cert)
         })
