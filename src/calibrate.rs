@@ -68,10 +68,7 @@ fn pin_text(keys: &[&crate::fit::Key], scenarios: &[String]) -> String {
             order.push(k.figure.clone());
         }
         let o = order.iter().position(|f| *f == k.figure).unwrap_or(0);
-        let s = scenarios
-            .iter()
-            .position(|x| *x == k.scenario)
-            .unwrap_or(0);
+        let s = scenarios.iter().position(|x| *x == k.scenario).unwrap_or(0);
         by.entry((o, k.figure.clone())).or_default().push(s);
     }
     if by.is_empty() {
@@ -122,21 +119,13 @@ pub fn from_fit(p: &Published, fit: &JointFit) -> Vec<ThemeCalibration> {
             let kept: Vec<&crate::fit::Fig> = prob
                 .figs
                 .iter()
-                .filter(|f| {
-                    fit.inside
-                        .iter()
-                        .any(|(k, ok)| *ok && *k == f.key)
-                })
+                .filter(|f| fit.inside.iter().any(|(k, ok)| *ok && *k == f.key))
                 .collect();
             let touching = |vars: &[usize], partner: bool| -> String {
                 let keys: Vec<&crate::fit::Key> = kept
                     .iter()
                     .filter(|f| f.key.figure.contains('.') == partner)
-                    .filter(|f| {
-                        f.rows
-                            .iter()
-                            .any(|r| vars.iter().any(|j| r.a[*j] != 0.0))
-                    })
+                    .filter(|f| f.rows.iter().any(|r| vars.iter().any(|j| r.a[*j] != 0.0)))
                     .map(|f| &f.key)
                     .collect();
                 pin_text(&keys, &p.scenarios)
@@ -166,8 +155,8 @@ pub fn from_fit(p: &Published, fit: &JointFit) -> Vec<ThemeCalibration> {
                 unallocated = round6(1.0 - sum);
             } else {
                 unallocated = 0.0;
-                let big = (0..shares.len())
-                    .fold(0, |b, i| if shares[i].1 > shares[b].1 { i } else { b });
+                let big =
+                    (0..shares.len()).fold(0, |b, i| if shares[i].1 > shares[b].1 { i } else { b });
                 let rest: f64 = (0..shares.len())
                     .filter(|i| *i != big)
                     .map(|i| shares[i].1)

@@ -82,9 +82,9 @@ fn the_headline_figures_are_reproduced() {
         }
         let key = npvrisk::reproduce::key_of(r);
         if r.figure.starts_with("year_") {
-            let proven = certs.iter().any(|(k, c)| {
-                *k == key && matches!(c, npvrisk::fit::Certificate::Infeasible(_))
-            });
+            let proven = certs
+                .iter()
+                .any(|(k, c)| *k == key && matches!(c, npvrisk::fit::Certificate::Infeasible(_)));
             assert!(proven, "{key}: a yearly row left out without a proof");
         }
         assert!(
@@ -179,6 +179,10 @@ fn the_joint_fit_is_deterministic_and_keeps_at_least_as_many_figures_as_the_ship
     assert_eq!(a, b);
     assert_eq!(a.inside.len(), rows().len());
     assert!(a.count() >= tally(&rows()).within, "{}", a.count());
+    // The bar: at least 143 of the 178 compared figures within their rounding, in the
+    // fit and in the shipped model (which is the fit).
+    assert!(a.count() >= 143, "{}", a.count());
+    assert!(tally(&rows()).within >= 143, "{:?}", tally(&rows()));
 }
 
 /// Notes are keyed by the exact figure (`figure[.partner].scenario`): every figure outside its
@@ -204,6 +208,12 @@ fn every_discrepancy_has_its_own_note_and_every_note_a_discrepancy() {
     }
     let unnoted: Vec<_> = out.difference(&noted).collect();
     let stale: Vec<_> = noted.difference(&out).collect();
-    assert!(unnoted.is_empty(), "discrepancies without their own note: {unnoted:?}");
-    assert!(stale.is_empty(), "notes on figures inside their band: {stale:?}");
+    assert!(
+        unnoted.is_empty(),
+        "discrepancies without their own note: {unnoted:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "notes on figures inside their band: {stale:?}"
+    );
 }
