@@ -209,12 +209,23 @@ fn fmt4(x: Option<f64>) -> String {
 
 /// CSV with the columns `theme,figure,scenario,published,model,difference,tolerance,within`
 /// (money in £bn, percentages in percentage points, delays in years).
-pub fn to_csv(rows: &[Comparison]) -> String {
-    let mut o = String::from("theme,figure,scenario,published,model,difference,tolerance,within\n");
+pub fn to_csv(rows: &[Comparison], certs: &[(crate::fit::Key, crate::fit::Certificate)]) -> String {
+    use crate::fit::Certificate;
+    let mut o = String::from(
+        "theme,figure,scenario,published,model,difference,tolerance,within,certificate,conflicting\n",
+    );
     for r in rows {
+        let key = key_of(r);
+        let (kind, set) = match certs.iter().find(|(k, _)| *k == key).map(|c| &c.1) {
+            Some(Certificate::Infeasible(s)) => ("infeasible", s.clone()),
+            Some(Certificate::Costs { lost, .. }) => ("costs_figures", lost.clone()),
+            Some(Certificate::Fits) => ("not_proven", Vec::new()),
+            None => ("", Vec::new()),
+        };
+        let set: Vec<String> = set.iter().map(key_text).collect();
         let _ = writeln!(
             o,
-            "{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{kind},{}",
             r.theme,
             r.figure,
             r.scenario,
@@ -222,7 +233,8 @@ pub fn to_csv(rows: &[Comparison]) -> String {
             fmt4(r.model_display()),
             fmt4(r.difference_display()),
             fmt4(Some(r.tolerance_display())),
-            r.within
+            r.within,
+            set.join("; ")
         );
     }
     o
@@ -435,9 +447,12 @@ fn key_text(k: &crate::fit::Key) -> String {
 
 /// The certificates of the discrepancies, and the joint fit's count under each convention, as
 /// Markdown.
-pub fn certificates_md(p: &Published, rows: &[Comparison]) -> String {
+pub fn certificates_md(
+    p: &Published,
+    rows: &[Comparison],
+    certs: &[(crate::fit::Key, crate::fit::Certificate)],
+) -> String {
     use crate::fit::{Certificate, Conventions, joint_fit};
-    let certs = certify(p, rows);
     let mut o = String::new();
     let _ = writeln!(o, "# Certificates of the discrepancies\n");
     let _ = writeln!(
@@ -465,7 +480,7 @@ pub fn certificates_md(p: &Published, rows: &[Comparison]) -> String {
         "| figure | certificate | conflicting reproduced figures |"
     );
     let _ = writeln!(o, "|---|---|---|");
-    for (k, c) in &certs {
+    for (k, c) in certs {
         let (kind, set) = match c {
             Certificate::Infeasible(s) => (
                 "infeasible",

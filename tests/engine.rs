@@ -183,11 +183,13 @@ fn golden_values_are_pinned_to_a_seed() {
 // (0.604 instead of 0.518) and the families cost lines came to follow realisation's position;
 // and again when the copula's Φ became the interpolated one (`std_normal_cdf_interp`, within
 // 4.7e-14 of Φ: the draws moved by less than 4e-13) and the default came to draw volume,
-// cashability and partner shares (new streams; the total NPV moves with volume and cashability).
+// cashability and partner shares (new streams; the total NPV moves with volume and cashability);
+// and again when the embedded model became the joint fit's calibration (new gross benefits, costs
+// and shares).
 const GOLDEN: [u64; 3] = [
-    4622001528080477302,
-    4623104674575249270,
-    4625398729990257485,
+    4622011974224527339,
+    4623115423485246406,
+    4625393284956626090,
 ];
 
 #[test]
