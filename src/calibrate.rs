@@ -1,34 +1,28 @@
-//! Calibration: derive the parameters a report does not publish (gross benefit level, cost
-//! schedule) from the figures it does, and write them out as a model file.
+//! Calibration: derive the parameters a report does not publish (gross benefit per scenario,
+//! one-off, ongoing and activity-scaled cost schedules, the exact partner shares behind the
+//! rounded printed ones) from the figures it does, and write them out as a model file.
 //!
-//! The rules are closed form, so anyone can re-run them (`npvrisk calibrate`) and a test checks
-//! that the shipped model file is exactly what they produce. For each theme and scenario `s`
-//! (year 1 undiscounted, 3.5%, `S = Σ_t p_t d_t` the discounted profile):
+//! The parameters are those of the joint fit ([`crate::fit::joint_fit`] under
+//! [`Conventions::SHIPPED`]): the values that put the largest number of published figures inside
+//! their rounding bands (then the most figures of the cost-benefit tables, then the figures
+//! nearest their band centres). Anyone can re-run it (`npvrisk calibrate`), and `calibrate
+//! --check` (in CI) checks that the shipped model file is exactly what it produces. Each
+//! calibrated number is written with the published figures that pin it: the reproduced figures
+//! whose value depends on it.
 //!
-//! 1. The yearly rows are shifted equally so that they add up to the printed total (the report
-//!    rounds rows and totals separately).
-//! 2. Gross benefit at full potential: `G = NPV / (leakage × S)`, because leakage-to-zero is NPV
-//!    over the present value of benefits (§6.x scenario 1). Without a published leakage (annex),
-//!    `G` is the smallest level that keeps every yearly cost non-negative, and at least the net
-//!    annual benefit.
-//! 3. Yearly cost: `c_t = G p_t − row_t / d_t`. With `costs = "shared"` the two scenarios' cost
-//!    schedules are averaged into one.
-//! 4. Activity-scaled cost (follows the profile): `V = G − net_annual` (the steady state net of
-//!    ongoing cost), capped at `min_t c_t / p_t` so that no one-off cost is negative.
-//! 5. One-off costs: `c_t − V p_t`.
-//!
-//! The base scenario's `G` is written as the gross benefit and the prudent one as a realisation
-//! rate `G_prudent / G_base` (headline themes), so that the Monte Carlo engine can vary realisation
-//! between them. Amounts are rounded to £1,000 (1e-6 £bn) in the file.
+//! The base scenario's gross benefit is written as the gross benefit and the prudent one as a
+//! realisation rate `G_prudent / G_base` (headline themes), so that the Monte Carlo engine can
+//! vary realisation between them. Amounts are rounded to £1,000 (1e-6 £bn) in the file.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::error::Error;
-use crate::model::discount_factors;
-use crate::published::{CostRule, PubTheme, Published};
+use crate::fit::{Conventions, JointFit, Mode, ShareRule, joint_fit, theme_problem};
+use crate::published::{CostRule, Published};
 
 /// The discount rate of the report (§3.4: "a discount factor of 3.5%").
-pub const REPORT_DISCOUNT_RATE: f64 = 0.035;
+pub const REPORT_DISCOUNT_RATE: f64 = crate::fit::RATE;
 
 /// Calibrated values of one theme, per scenario (in the published file's scenario order).
 #[derive(Debug, Clone, PartialEq)]
@@ -37,8 +31,26 @@ pub struct ThemeCalibration {
     pub gross_bn: Vec<f64>,
     pub scaled_cost_bn: Vec<f64>,
     pub one_off_bn: Vec<Vec<f64>>,
+    /// The flat fixed ongoing cost (every year), per scenario.
+    pub ongoing_bn: Vec<f64>,
+    /// Effective share per partner id, in the published order.
+    pub shares: Vec<(String, f64)>,
+    /// What the shares leave unallocated (0 when shares are read over the allocated total).
+    pub unallocated: f64,
     /// Whether costs are the same in every scenario.
     pub shared_costs: bool,
+    /// The reproduced figures that pin the gross benefit, the cost schedules, the
+    /// activity-scaled cost and the shares.
+    pub pins: Pins,
+}
+
+/// The reproduced figures each calibrated quantity of a theme depends on, as text.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Pins {
+    pub gross: String,
+    pub costs: String,
+    pub scaled: String,
+    pub shares: String,
 }
 
 /// Round to 1e-6 (£1,000 when the unit is £bn), the precision written to the model file.
@@ -47,114 +59,122 @@ pub fn round6(x: f64) -> f64 {
     if r == 0.0 { 0.0 } else { r }
 }
 
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
+/// "year_1, year_2 (base, prudent); npv_5yr (base)": figures grouped by name, in order.
+fn pin_text(keys: &[&crate::fit::Key], scenarios: &[String]) -> String {
+    let mut by: BTreeMap<(usize, String), Vec<usize>> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for k in keys {
+        if !order.contains(&k.figure) {
+            order.push(k.figure.clone());
+        }
+        let o = order.iter().position(|f| *f == k.figure).unwrap_or(0);
+        let s = scenarios.iter().position(|x| *x == k.scenario).unwrap_or(0);
+        by.entry((o, k.figure.clone())).or_default().push(s);
+    }
+    if by.is_empty() {
+        return "no reproduced figure (set by the secondary objective)".into();
+    }
+    by.into_iter()
+        .map(|((_, f), ss)| {
+            let names: Vec<&str> = ss.iter().map(|s| scenarios[*s].as_str()).collect();
+            format!("{f} ({})", names.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
-/// Calibrate one theme.
-pub fn calibrate_theme(t: &PubTheme, n_scenarios: usize) -> Result<ThemeCalibration, Error> {
-    let rows = t.figures.rows.as_ref().ok_or_else(|| {
-        Error::Input(format!(
-            "theme `{}` has no published yearly rows to calibrate on",
-            t.id
-        ))
-    })?;
-    let h = rows[0].len();
-    let df = discount_factors(&vec![REPORT_DISCOUNT_RATE; h], 1);
-    let mut gross = Vec::new();
-    let mut costs: Vec<Vec<f64>> = Vec::new();
-    let mut target_scaled = Vec::new();
-    for s in 0..n_scenarios {
-        let p: Vec<f64> = t.profile[s].iter().map(|x| x.value).collect();
-        let r: Vec<f64> = rows[s].iter().map(|x| x.value).collect();
-        if p.len() != h || r.len() != h {
-            return Err(Error::Input(format!(
-                "theme `{}`: profile and rows must both have {h} years",
-                t.id
-            )));
-        }
-        let sum_r: f64 = r.iter().sum();
-        let total = t
-            .figures
-            .pilot_totals
-            .as_ref()
-            .or(t.figures.npv_5yr.as_ref())
-            .map_or(sum_r, |v| v[s].value);
-        let shift = (total - sum_r) / h as f64;
-        let r: Vec<f64> = r.iter().map(|x| x + shift).collect();
-        let s_disc: f64 = p.iter().zip(&df).map(|(a, b)| a * b).sum();
-        let annual = t.figures.net_annual.as_ref().map(|v| v[s].value);
-        let g = match &t.figures.leakage_to_zero {
-            Some(l) => total / (l[s].value * s_disc),
-            None => {
-                let floor = p
-                    .iter()
-                    .zip(&r)
-                    .zip(&df)
-                    .filter(|((pt, _), _)| **pt > 0.0)
-                    .map(|((pt, rt), d)| rt / d / pt)
-                    .fold(f64::NEG_INFINITY, f64::max);
-                floor.max(annual.unwrap_or(f64::NEG_INFINITY))
-            }
-        };
-        if !(g.is_finite() && g > 0.0) {
-            return Err(Error::Input(format!(
-                "theme `{}`: calibrated gross benefit {g} is not positive",
-                t.id
-            )));
-        }
-        let c: Vec<f64> = (0..h).map(|i| g * p[i] - r[i] / df[i]).collect();
-        gross.push(g);
-        costs.push(c);
-        target_scaled.push(annual.map_or(0.0, |a| g - a));
-    }
-    let shared = t.costs == CostRule::Shared;
-    if shared && t.profile_per_scenario {
-        return Err(Error::Input(format!(
-            "theme `{}`: shared costs need one profile for all scenarios",
-            t.id
-        )));
-    }
-    let groups: Vec<Vec<usize>> = if shared {
-        vec![(0..n_scenarios).collect()]
-    } else {
-        (0..n_scenarios).map(|s| vec![s]).collect()
-    };
-    let mut scaled = vec![0.0; n_scenarios];
-    let mut one_off = vec![vec![0.0; h]; n_scenarios];
-    for g in groups {
-        let p: Vec<f64> = t.profile[g[0]].iter().map(|x| x.value).collect();
-        let c: Vec<f64> = (0..h)
-            .map(|i| mean(&g.iter().map(|&s| costs[s][i]).collect::<Vec<_>>()))
-            .collect();
-        let cap = p
-            .iter()
-            .zip(&c)
-            .filter(|(pt, _)| **pt > 0.0)
-            .map(|(pt, ct)| ct / pt)
-            .fold(f64::INFINITY, f64::min);
-        let target = mean(&g.iter().map(|&s| target_scaled[s]).collect::<Vec<_>>());
-        let v = round6(target.min(cap).max(0.0));
-        let o: Vec<f64> = (0..h).map(|i| round6((c[i] - v * p[i]).max(0.0))).collect();
-        for &s in &g {
-            scaled[s] = v;
-            one_off[s] = o.clone();
-        }
-    }
-    Ok(ThemeCalibration {
-        id: t.id.clone(),
-        gross_bn: gross.into_iter().map(round6).collect(),
-        scaled_cost_bn: scaled,
-        one_off_bn: one_off,
-        shared_costs: shared,
-    })
-}
-
-/// Calibrate every theme of a published file.
+/// Calibrate every theme of a published file: the joint fit's parameters, in model terms.
 pub fn calibrate(p: &Published) -> Result<Vec<ThemeCalibration>, Error> {
+    let fit = joint_fit(p, &Conventions::SHIPPED);
+    Ok(from_fit(p, &fit))
+}
+
+/// The model parameters of a joint fit.
+pub fn from_fit(p: &Published, fit: &JointFit) -> Vec<ThemeCalibration> {
+    let ns = p.scenarios.len();
+    let conv = &fit.conv;
     p.themes
         .iter()
-        .map(|t| calibrate_theme(t, p.scenarios.len()))
+        .zip(&fit.themes)
+        .map(|(t, tf)| {
+            let lay = &tf.lay;
+            let x = &tf.x;
+            let gross: Vec<f64> = (0..ns).map(|s| round6(x[lay.g(s)])).collect();
+            let mut one_off = Vec::new();
+            let mut ongoing = Vec::new();
+            let mut scaled = Vec::new();
+            for s in 0..ns {
+                let k = lay.group(s);
+                let o = round6(x[lay.o(k)]);
+                one_off.push(
+                    (0..lay.h)
+                        .map(|i| round6((round6(x[lay.f(k, i)]) - o).max(0.0)))
+                        .collect::<Vec<_>>(),
+                );
+                ongoing.push(o);
+                scaled.push(round6(x[lay.v(k)]));
+            }
+            // Which reproduced figures depend on which unknowns.
+            let (_, prob) = theme_problem(p, t, conv, Mode::Proof, Some(&tf.shares));
+            let kept: Vec<&crate::fit::Fig> = prob
+                .figs
+                .iter()
+                .filter(|f| fit.inside.iter().any(|(k, ok)| *ok && *k == f.key))
+                .collect();
+            let touching = |vars: &[usize], partner: bool| -> String {
+                let keys: Vec<&crate::fit::Key> = kept
+                    .iter()
+                    .filter(|f| f.key.figure.contains('.') == partner)
+                    .filter(|f| f.rows.iter().any(|r| vars.iter().any(|j| r.a[*j] != 0.0)))
+                    .map(|f| &f.key)
+                    .collect();
+                pin_text(&keys, &p.scenarios)
+            };
+            let gvars: Vec<usize> = (0..ns).map(|s| lay.g(s)).collect();
+            let cvars: Vec<usize> = (0..lay.groups)
+                .flat_map(|k| (0..=lay.h).map(move |i| lay.f(k, i)))
+                .collect();
+            let vvars: Vec<usize> = (0..lay.groups).map(|k| lay.v(k)).collect();
+            let all: Vec<usize> = (0..lay.n()).collect();
+            let pins = Pins {
+                gross: touching(&gvars, false),
+                costs: touching(&cvars, false),
+                scaled: touching(&vvars, false),
+                shares: touching(&all, true),
+            };
+            // Shares to 1e-6; over the allocated total the largest takes the rounding remainder
+            // so that they sum to 1 exactly.
+            let mut shares: Vec<(String, f64)> = tf
+                .shares
+                .iter()
+                .map(|(id, e)| (id.clone(), round6(*e)))
+                .collect();
+            let mut unallocated = round6(tf.unallocated);
+            if conv.shares == ShareRule::Unallocated && unallocated.abs() >= 1e-5 {
+                let sum: f64 = shares.iter().map(|s| s.1).sum();
+                unallocated = round6(1.0 - sum);
+            } else {
+                unallocated = 0.0;
+                let big =
+                    (0..shares.len()).fold(0, |b, i| if shares[i].1 > shares[b].1 { i } else { b });
+                let rest: f64 = (0..shares.len())
+                    .filter(|i| *i != big)
+                    .map(|i| shares[i].1)
+                    .sum();
+                shares[big].1 = round6(1.0 - rest);
+            }
+            ThemeCalibration {
+                id: t.id.clone(),
+                gross_bn: gross,
+                scaled_cost_bn: scaled,
+                one_off_bn: one_off,
+                ongoing_bn: ongoing,
+                shares,
+                unallocated,
+                shared_costs: t.costs == CostRule::Shared,
+                pins,
+            }
+        })
         .collect()
 }
 
@@ -294,10 +314,12 @@ pub fn model_toml(p: &Published, cal: &[ThemeCalibration]) -> String {
         );
         let base = sc.iter().position(|s| s == "base").unwrap_or(sc.len() - 1);
         let gross_base = c.gross_bn[base];
+        let pins = &c.pins;
+        let _ = writeln!(w, "# gross benefit pinned by: {}", pins.gross);
         if t.indicative {
             let _ = writeln!(
                 w,
-                "gross_benefit_bn = {}  # calibrated: per pilot, the smallest level keeping yearly costs non-negative",
+                "gross_benefit_bn = {}  # calibrated (joint fit): per pilot, gross benefit at full potential",
                 per_scenario(sc, &c.gross_bn, |x| num(*x))
             );
             let _ = writeln!(
@@ -319,7 +341,7 @@ pub fn model_toml(p: &Published, cal: &[ThemeCalibration]) -> String {
                     );
                     let _ = writeln!(
                         w,
-                        "benefit_per_engaged_gbp = {}  # calibrated: base gross benefit at full potential (£{}bn) per family",
+                        "benefit_per_engaged_gbp = {}  # calibrated (joint fit): base gross benefit at full potential (£{}bn) per family",
                         num((gross_base * 1e9 / cohort.value * 100.0).round() / 100.0),
                         num(gross_base)
                     );
@@ -327,14 +349,14 @@ pub fn model_toml(p: &Published, cal: &[ThemeCalibration]) -> String {
                 None => {
                     let _ = writeln!(
                         w,
-                        "gross_benefit_bn = {}  # calibrated: base NPV / (base leakage-to-zero × discounted profile)",
+                        "gross_benefit_bn = {}  # calibrated (joint fit): base gross benefit at full potential",
                         num(gross_base)
                     );
                 }
             }
             let _ = writeln!(
                 w,
-                "realisation = {}  # calibrated: prudent gross benefit relative to base (base realises the full potential)",
+                "realisation = {}  # calibrated (joint fit): prudent gross benefit relative to base (base realises the full potential)",
                 per_scenario(sc, &real, |x| num(*x))
             );
         }
@@ -347,16 +369,19 @@ pub fn model_toml(p: &Published, cal: &[ThemeCalibration]) -> String {
             "optimism_bias_benefit = 0.0  # assumption: the published figures carry no separate adjustment"
         );
         let _ = writeln!(w, "optimism_bias_cost = 0.0  # assumption: as above");
+        let _ = writeln!(w, "# one-off and ongoing costs pinned by: {}", pins.costs);
         let _ = writeln!(
             w,
-            "one_off_costs_bn = {}  # calibrated: yearly costs from the rows, less the activity-scaled cost",
+            "one_off_costs_bn = {}  # calibrated (joint fit): each year's fixed cost less the ongoing cost",
             per_scenario(sc, &c.one_off_bn, |v| list(v))
         );
+        let h = c.one_off_bn[0].len();
         let _ = writeln!(
             w,
-            "ongoing_costs_bn = {}  # assumption: ongoing costs are carried by the activity-scaled cost",
-            list(&vec![0.0; c.one_off_bn[0].len()])
+            "ongoing_costs_bn = {}  # calibrated (joint fit): the fixed cost every year carries (lowers the net annual benefit)",
+            per_scenario(sc, &c.ongoing_bn, |x| list(&vec![*x; h]))
         );
+        let _ = writeln!(w, "# activity-scaled cost pinned by: {}", pins.scaled);
         match &t.cohort {
             Some(cohort) if !t.indicative => {
                 let per: Vec<f64> = c
@@ -366,52 +391,38 @@ pub fn model_toml(p: &Published, cal: &[ThemeCalibration]) -> String {
                     .collect();
                 let _ = writeln!(
                     w,
-                    "cost_per_engaged_gbp = {}  # calibrated: gross less net annual benefit, per family",
+                    "cost_per_engaged_gbp = {}  # calibrated (joint fit): activity-scaled cost at full activity, per family",
                     per_scenario(sc, &per, |x| num(*x))
                 );
             }
             _ => {
                 let _ = writeln!(
                     w,
-                    "scaled_cost_bn = {}  # calibrated: gross less net annual benefit, capped so one-off costs stay ≥ 0",
+                    "scaled_cost_bn = {}  # calibrated (joint fit): activity-scaled cost at full activity (follows the profile)",
                     per_scenario(sc, &c.scaled_cost_bn, |x| num(*x))
                 );
             }
         }
         let sum: f64 = t.partner_shares.iter().map(|(_, s)| s.value).sum();
+        let _ = writeln!(w, "# shares pinned by: {}", pins.shares);
         let _ = writeln!(
             w,
             "[themes.partner_shares]  # {sec} partner allocation table, allocation of net benefit (%)"
         );
-        let mut assigned = 0.0;
-        let last = t.partner_shares.len() - 1;
-        for (i, (id, s)) in t.partner_shares.iter().enumerate() {
-            if sum > 1.0 + 1e-9 {
-                // The last share takes the rounding remainder so the shares sum to exactly 1.
-                let v = if i == last {
-                    round6(1.0 - assigned)
-                } else {
-                    round6(s.value / sum)
-                };
-                assigned += v;
-                let _ = writeln!(
-                    w,
-                    "{id} = {}  # {} scaled by 1/{}: the published shares sum to {}%",
-                    num(v),
-                    s.text,
-                    num(sum),
-                    num((sum * 100.0).round())
-                );
-            } else {
-                let _ = writeln!(w, "{id} = {}  # {}", num(s.value), s.text);
-            }
-        }
-        if sum < 1.0 - 1e-9 {
+        for ((id, s), (_, v)) in t.partner_shares.iter().zip(&c.shares) {
             let _ = writeln!(
                 w,
-                "unallocated = {}  # remainder: the published shares sum to {}%",
-                num(round6(1.0 - sum)),
+                "{id} = {}  # calibrated (joint fit): printed {}, read over the allocated total (printed shares sum to {}%)",
+                num(*v),
+                s.text,
                 num((sum * 100.0).round())
+            );
+        }
+        if c.unallocated > 0.0 {
+            let _ = writeln!(
+                w,
+                "unallocated = {}  # calibrated (joint fit): the remainder of the fitted shares",
+                num(c.unallocated)
             );
         }
     }

@@ -713,14 +713,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let rows = reproduce::compare(&p, &m).map_err(Failure::Input)?;
             out(&reproduce::to_table(&rows))?;
             if !no_write {
+                let certs = reproduce::certify(&p, &rows);
                 let files = [
-                    ("reproduction.csv", reproduce::to_csv(&rows)),
+                    ("reproduction.csv", reproduce::to_csv(&rows, &certs)),
                     (
                         "reproduction.md",
                         reproduce::to_markdown(&rows, &mname, &pname),
                     ),
                     ("README.md", reproduce::to_readme(&rows)),
-                    ("certificates.md", reproduce::certificates_md(&p, &rows)),
+                    (
+                        "certificates.md",
+                        reproduce::certificates_md(&p, &rows, &certs),
+                    ),
                 ];
                 for (f, body) in files {
                     write_atomic(&dir.join(f), body.as_bytes())?;
