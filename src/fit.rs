@@ -1001,6 +1001,39 @@ pub fn proof_problem(p: &Published, conv: &Conventions) -> (Problem, Vec<usize>)
     (prob, offs)
 }
 
+/// Each printed partner figure of theme `t` whose partner `index_of` finds, in every scenario
+/// where it has a form: the partner's index, the figure's name, its key, the printed value, and
+/// its constant and share-proportional parts ([`partner_form`]).
+fn partner_figures<'a>(
+    p: &'a Published,
+    t: &'a PubTheme,
+    fs: &'a [Forms],
+    index_of: impl Fn(&str) -> Option<usize> + 'a,
+) -> impl Iterator<Item = (usize, &'a str, Key, &'a Printed, Lin, Lin)> + 'a {
+    t.figures.partners.iter().flat_map(move |(pid, figures)| {
+        let pi = index_of(pid);
+        let budget = p
+            .partners
+            .iter()
+            .find(|q| q.id == *pid)
+            .and_then(|q| q.budget.as_ref().map(|b| b.1.value));
+        figures
+            .iter()
+            .filter(move |_| pi.is_some())
+            .flat_map(move |(fname, vals)| {
+                vals.iter().enumerate().filter_map(move |(s, pr)| {
+                    let (c0, x) = partner_form(&fs[s], fname, budget)?;
+                    let key = Key {
+                        theme: t.id.clone(),
+                        figure: format!("{fname}.{pid}"),
+                        scenario: p.scenarios[s].clone(),
+                    };
+                    Some((pi?, fname.as_str(), key, pr, c0, x))
+                })
+            })
+    })
+}
+
 /// Fit a theme's shares given its fitted unknowns `x`: the count of its partner figures inside
 /// their bands is maximised over shares allowed by `rule`.
 fn fit_shares(
@@ -1059,35 +1092,13 @@ fn fit_shares(
             }
         }
     }
-    for (pid, figures) in &t.figures.partners {
-        let Some(pi) = ids.iter().position(|id| *id == pid) else {
-            continue;
-        };
-        let budget = p
-            .partners
-            .iter()
-            .find(|q| q.id == *pid)
-            .and_then(|q| q.budget.as_ref().map(|b| b.1.value));
-        for (fname, vals) in figures {
-            for (s, pr) in vals.iter().enumerate() {
-                let Some((c0, xl)) = partner_form(&fs[s], fname, budget) else {
-                    continue;
-                };
-                let mut a = vec![0.0; np];
-                a[pi] = xl.value(x);
-                let l = Lin { a, c: c0.value(x) };
-                prob.figs.push(single(
-                    Key {
-                        theme: t.id.clone(),
-                        figure: format!("{fname}.{pid}"),
-                        scenario: p.scenarios[s].clone(),
-                    },
-                    &l,
-                    pr,
-                    Mode::Fit,
-                ));
-            }
-        }
+    for (pi, _, key, pr, c0, xl) in
+        partner_figures(p, t, &fs, |pid| ids.iter().position(|id| *id == pid))
+    {
+        let mut a = vec![0.0; np];
+        a[pi] = xl.value(x);
+        let l = Lin { a, c: c0.value(x) };
+        prob.figs.push(single(key, &l, pr, Mode::Fit));
     }
     // Centre the shares on their printed values when nothing else decides them.
     for (pi, (id, s)) in t.partner_shares.iter().enumerate() {
@@ -1239,61 +1250,43 @@ fn joint_theme_problem(
     }
     let ns = p.scenarios.len();
     let fs: Vec<Forms> = (0..ns).map(|s| forms(t, &lay, conv, s)).collect();
-    for (pid, figures) in &t.figures.partners {
-        let Some(pi) = t.partner_shares.iter().position(|(id, _)| id == pid) else {
-            continue;
-        };
-        let budget = p
-            .partners
-            .iter()
-            .find(|q| q.id == *pid)
-            .and_then(|q| q.budget.as_ref().map(|b| b.1.value));
-        for (fname, vals) in figures {
-            for (s, pr) in vals.iter().enumerate() {
-                let Some((c0, x)) = partner_form(&fs[s], fname, budget) else {
-                    continue;
-                };
-                let key = Key {
-                    theme: t.id.clone(),
-                    figure: format!("{fname}.{pid}"),
-                    scenario: p.scenarios[s].clone(),
-                };
-                let (lo, hi) = band(pr, mode);
-                if offset_figure(fname) {
-                    if let Some((fi, e)) = fixed
-                        && fi == pi
-                    {
-                        let f = single(key, &c0.add(&x, e), pr, mode);
-                        prob.figs.push(pad_fig(&f, 0, nn));
-                    }
-                    continue;
-                }
-                let with_u = |k: f64| {
-                    let mut a = vec![0.0; nn];
-                    a[..n].copy_from_slice(&x.a);
-                    a[u(pi)] = -k;
-                    a
-                };
-                prob.figs.push(Fig {
-                    key,
-                    rows: vec![
-                        Row {
-                            a: with_u(lo),
-                            c: x.c,
-                            lo: 0.0,
-                            hi: f64::INFINITY,
-                        },
-                        Row {
-                            a: with_u(hi),
-                            c: x.c,
-                            lo: f64::NEG_INFINITY,
-                            hi: 0.0,
-                        },
-                    ],
-                    value: None,
-                });
+    for (pi, fname, key, pr, c0, x) in partner_figures(p, t, &fs, |pid| {
+        t.partner_shares.iter().position(|(id, _)| id == pid)
+    }) {
+        let (lo, hi) = band(pr, mode);
+        if offset_figure(fname) {
+            if let Some((fi, e)) = fixed
+                && fi == pi
+            {
+                let f = single(key, &c0.add(&x, e), pr, mode);
+                prob.figs.push(pad_fig(&f, 0, nn));
             }
+            continue;
         }
+        let with_u = |k: f64| {
+            let mut a = vec![0.0; nn];
+            a[..n].copy_from_slice(&x.a);
+            a[u(pi)] = -k;
+            a
+        };
+        prob.figs.push(Fig {
+            key,
+            rows: vec![
+                Row {
+                    a: with_u(lo),
+                    c: x.c,
+                    lo: 0.0,
+                    hi: f64::INFINITY,
+                },
+                Row {
+                    a: with_u(hi),
+                    c: x.c,
+                    lo: f64::NEG_INFINITY,
+                    hi: 0.0,
+                },
+            ],
+            value: None,
+        });
     }
     (lay, prob)
 }
