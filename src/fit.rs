@@ -15,7 +15,7 @@
 //! binary indicator and big-M bounds turns "maximise the number of figures inside their bands" into
 //! a mixed-integer linear program, solved with `good_lp`'s pure-Rust `microlp` backend.
 //!
-//! Shares and costs are solved together, theme by theme ([`joint_theme_problem`]): a partner
+//! Shares and costs are solved together, theme by theme (`joint_theme_problem`): a partner
 //! figure `e·X` is bilinear, but with `u = 1/e` its band is `lo·u ≤ X ≤ hi·u`, linear; only the
 //! shares' sum is not, and it is relaxed (tangents and chords of `1/u`). An NPV-level partner
 //! figure (`NPV − e·PVB`, `e·PVB − PVC`) stays bilinear, so the share of the first partner that has
@@ -1301,7 +1301,7 @@ fn offset_partner(t: &PubTheme) -> Option<usize> {
     })
 }
 
-/// A theme fitted on its own: the joint program of [`joint_theme_problem`] (over the grid of the
+/// A theme fitted on its own: the joint program of `joint_theme_problem` (over the grid of the
 /// offset partner's share, the first best point kept), then the shares fitted exactly.
 fn fit_theme_jointly(p: &Published, t: &PubTheme, conv: &Conventions) -> ThemeFit {
     let grid: Vec<Option<(usize, f64)>> = match offset_partner(t) {
@@ -1374,7 +1374,7 @@ fn inside_at(figs: &[Fig], x: &[f64]) -> Vec<bool> {
 
 /// Fit every theme and the headline total under `conv`.
 ///
-/// 1. Each theme alone, costs and shares in one program ([`fit_theme_jointly`]).
+/// 1. Each theme alone, costs and shares in one program (`fit_theme_jointly`).
 /// 2. Then rounds, each keeping every figure the previous one put inside: each theme's unknowns
 ///    at its fitted shares; the three headline themes together with the headline total (every
 ///    figure not yet inside a candidate); the shares given the unknowns. Rounds stop when the
@@ -1524,7 +1524,7 @@ pub enum Certificate {
 
 /// With the figure `key` forced inside its exact band, an upper bound on the number of its
 /// theme's figures inside their exact bands, over all cost schedules and shares: the joint
-/// program of [`joint_theme_problem`] in proof mode is a relaxation (the shares' sum is relaxed
+/// program of `joint_theme_problem` in proof mode is a relaxation (the shares' sum is relaxed
 /// to tangents and chords, which every true point satisfies), offset figures are left out of it
 /// and counted as inside. Returns the bound and the reproduced figures of `reproduced` (of the
 /// same theme) the maximising solution leaves out; `None` if `key` is not a theme figure or

@@ -714,16 +714,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
             out(&reproduce::to_table(&rows))?;
             if !no_write {
                 let certs = reproduce::certify(&p, &rows);
+                let conventions = reproduce::conventions_table(&p, rows.len());
                 let files = [
                     ("reproduction.csv", reproduce::to_csv(&rows, &certs)),
                     (
                         "reproduction.md",
                         reproduce::to_markdown(&rows, &mname, &pname),
                     ),
-                    ("README.md", reproduce::to_readme(&rows)),
+                    ("README.md", reproduce::to_readme(&rows, &conventions)),
                     (
                         "certificates.md",
-                        reproduce::certificates_md(&p, &rows, &certs),
+                        reproduce::certificates_md(&certs, &conventions),
                     ),
                 ];
                 for (f, body) in files {
