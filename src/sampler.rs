@@ -395,6 +395,20 @@ fn owen_scramble(x: u32, key: u64) -> u64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn sampler_names_are_the_command_line_values_written_to_run_metadata() {
+        // `--sampler mc|lhs|sobol` (`metadata.sampler` in the summary); Display is the long name
+        // shown in reports.
+        for (k, name, long) in [
+            (SamplerKind::MonteCarlo, "mc", "Monte Carlo"),
+            (SamplerKind::LatinHypercube, "lhs", "Latin hypercube"),
+            (SamplerKind::Sobol, "sobol", "Sobol"),
+        ] {
+            assert_eq!(k.name(), name);
+            assert_eq!(k.to_string(), long);
+        }
+    }
+
     fn dims(count: u32) -> Vec<Dimension> {
         (0..count)
             .map(|i| Dimension::new(&format!("params.p{i:03}"), i))
