@@ -493,6 +493,9 @@ pub fn theme_figs(
             .and_then(|q| q.budget.as_ref().map(|b| b.1.value));
         for (fname, vals) in figures {
             for (s, pr) in vals.iter().enumerate() {
+                let Some(pr) = pr else {
+                    continue;
+                };
                 let Some((c0, x)) = partner_form(&fs[s], fname, budget) else {
                     continue;
                 };
@@ -1022,6 +1025,7 @@ fn partner_figures<'a>(
             .filter(move |_| pi.is_some())
             .flat_map(move |(fname, vals)| {
                 vals.iter().enumerate().filter_map(move |(s, pr)| {
+                    let pr = pr.as_ref()?;
                     let (c0, x) = partner_form(&fs[s], fname, budget)?;
                     let key = Key {
                         theme: t.id.clone(),
@@ -1545,7 +1549,7 @@ pub fn trade_bound(
         .values()
         .flat_map(|figs| figs.iter())
         .filter(|(f, _)| offset_figure(f))
-        .map(|(_, v)| v.len())
+        .map(|(_, v)| v.iter().flatten().count())
         .sum::<usize>();
     let inside = sol.inside.iter().filter(|b| **b).count();
     let lost = prob

@@ -167,8 +167,10 @@ pub struct Figures {
     pub pct_addressable: Option<Vec<Printed>>,
     pub leakage_to_zero: Option<Vec<Printed>>,
     pub delay_to_zero: Option<Vec<Printed>>,
-    /// partner id → figure name (`annual`, `pct_budget`, ...) → per scenario.
-    pub partners: BTreeMap<String, BTreeMap<String, Vec<Printed>>>,
+    /// partner id → figure name (`annual`, `pct_budget`, ...) → per scenario; `None` where the
+    /// report prints the figure for some scenarios only (e.g. the re-offending annex's partner
+    /// table, printed for the positive scenario alone).
+    pub partners: BTreeMap<String, BTreeMap<String, Vec<Option<Printed>>>>,
 }
 
 /// One published theme.
@@ -283,6 +285,39 @@ impl Ctx<'_> {
         }
     }
 
+    /// A per-scenario table of printed £ figures in which scenarios may be missing (a partner
+    /// figure the report prints for some scenarios only); at least one must be given.
+    fn per_partial(
+        &self,
+        field: &str,
+        map: &PerScenario<String>,
+    ) -> Result<Vec<Option<Printed>>, InputError> {
+        for k in map.keys() {
+            if !self.scenarios.contains(k) {
+                return Err(self.err(
+                    field,
+                    &format!("key `{k}`"),
+                    &format!("keys must be the scenarios {:?}", self.scenarios),
+                ));
+            }
+        }
+        if map.is_empty() {
+            return Err(self.err(
+                field,
+                "an empty table",
+                &format!("at least one of the scenarios {:?}", self.scenarios),
+            ));
+        }
+        self.scenarios
+            .iter()
+            .map(|s| {
+                map.get(s)
+                    .map(|t| self.printed(field, t, true))
+                    .transpose()
+            })
+            .collect()
+    }
+
     fn figures(&self, prefix: &str, raw: &RawFigures) -> Result<Figures, InputError> {
         let f = |n: &str| format!("{prefix}.figures.{n}");
         let rows = match &raw.rows {
@@ -305,10 +340,7 @@ impl Ctx<'_> {
             let mut m = BTreeMap::new();
             for (name, per) in figs {
                 let field = f(&format!("partners.{p}.{name}"));
-                m.insert(
-                    name.clone(),
-                    self.per_printed(&field, &Some(per.clone()), true)?.unwrap(),
-                );
+                m.insert(name.clone(), self.per_partial(&field, per)?);
             }
             partners.insert(p.clone(), m);
         }
