@@ -22,7 +22,7 @@
 //! one is enumerated on a grid. The relaxation proposes the costs; the shares are then fitted
 //! exactly to them, and the grid point with the best exact count is kept. Alternating costs given
 //! shares and shares given costs from the printed shares, which this replaces, stopped at a local
-//! optimum (135 of 178 figures, against 143 now).
+//! optimum (135 of the 178 figures then compared, against 143).
 //!
 //! Then rounds keep every figure inside and add what they can: each theme at its fitted shares;
 //! the three headline themes with the headline total (which couples them); the shares given the
