@@ -310,11 +310,7 @@ impl Ctx<'_> {
         }
         self.scenarios
             .iter()
-            .map(|s| {
-                map.get(s)
-                    .map(|t| self.printed(field, t, true))
-                    .transpose()
-            })
+            .map(|s| map.get(s).map(|t| self.printed(field, t, true)).transpose())
             .collect()
     }
 
@@ -491,5 +487,25 @@ mod tests {
         assert_eq!(p.themes.iter().filter(|t| !t.indicative).count(), 3);
         let hsc = &p.themes[0];
         assert_eq!(hsc.figures.rows.as_ref().unwrap()[1][4].value, 2.6);
+    }
+
+    #[test]
+    fn a_partner_figure_may_be_printed_for_some_scenarios_only() {
+        use crate::embedded::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE};
+        let p = parse_published(EY2013_PUBLISHED_FILE, EY2013_PUBLISHED).unwrap();
+        let reoff = p.themes.iter().find(|t| t.id == "reoffending").unwrap();
+        let ho = &reoff.figures.partners["HO"]["annual"];
+        assert_eq!(ho.len(), 2);
+        assert!(ho[0].is_none());
+        assert_eq!(ho[1].as_ref().unwrap().value, 2.87);
+        // An empty table gives no figure at all: an error naming the field.
+        let bad = EY2013_PUBLISHED.replacen("annual = { base = \"2.87\" }", "annual = {}", 1);
+        assert_ne!(bad, EY2013_PUBLISHED);
+        let e = parse_published("bad.toml", &bad).unwrap_err().to_string();
+        assert!(
+            e.contains("themes.reoffending.figures.partners.HO.annual")
+                && e.contains("at least one"),
+            "{e}"
+        );
     }
 }
