@@ -22,7 +22,7 @@
 //! one is enumerated on a grid. The relaxation proposes the costs; the shares are then fitted
 //! exactly to them, and the grid point with the best exact count is kept. Alternating costs given
 //! shares and shares given costs from the printed shares, which this replaces, stopped at a local
-//! optimum (135 of 178 figures, against 143 now).
+//! optimum (135 of the 178 figures then compared, against 143).
 //!
 //! Then rounds keep every figure inside and add what they can: each theme at its fitted shares;
 //! the three headline themes with the headline total (which couples them); the shares given the
@@ -493,6 +493,9 @@ pub fn theme_figs(
             .and_then(|q| q.budget.as_ref().map(|b| b.1.value));
         for (fname, vals) in figures {
             for (s, pr) in vals.iter().enumerate() {
+                let Some(pr) = pr else {
+                    continue;
+                };
                 let Some((c0, x)) = partner_form(&fs[s], fname, budget) else {
                     continue;
                 };
@@ -1022,6 +1025,7 @@ fn partner_figures<'a>(
             .filter(move |_| pi.is_some())
             .flat_map(move |(fname, vals)| {
                 vals.iter().enumerate().filter_map(move |(s, pr)| {
+                    let pr = pr.as_ref()?;
                     let (c0, x) = partner_form(&fs[s], fname, budget)?;
                     let key = Key {
                         theme: t.id.clone(),
@@ -1545,7 +1549,7 @@ pub fn trade_bound(
         .values()
         .flat_map(|figs| figs.iter())
         .filter(|(f, _)| offset_figure(f))
-        .map(|(_, v)| v.len())
+        .map(|(_, v)| v.iter().flatten().count())
         .sum::<usize>();
     let inside = sol.inside.iter().filter(|b| **b).count();
     let lost = prob

@@ -167,8 +167,10 @@ pub struct Figures {
     pub pct_addressable: Option<Vec<Printed>>,
     pub leakage_to_zero: Option<Vec<Printed>>,
     pub delay_to_zero: Option<Vec<Printed>>,
-    /// partner id → figure name (`annual`, `pct_budget`, ...) → per scenario.
-    pub partners: BTreeMap<String, BTreeMap<String, Vec<Printed>>>,
+    /// partner id → figure name (`annual`, `pct_budget`, ...) → per scenario; `None` where the
+    /// report prints the figure for some scenarios only (e.g. the re-offending annex's partner
+    /// table, printed for the positive scenario alone).
+    pub partners: BTreeMap<String, BTreeMap<String, Vec<Option<Printed>>>>,
 }
 
 /// One published theme.
@@ -283,6 +285,35 @@ impl Ctx<'_> {
         }
     }
 
+    /// A per-scenario table of printed £ figures in which scenarios may be missing (a partner
+    /// figure the report prints for some scenarios only); at least one must be given.
+    fn per_partial(
+        &self,
+        field: &str,
+        map: &PerScenario<String>,
+    ) -> Result<Vec<Option<Printed>>, InputError> {
+        for k in map.keys() {
+            if !self.scenarios.contains(k) {
+                return Err(self.err(
+                    field,
+                    &format!("key `{k}`"),
+                    &format!("keys must be the scenarios {:?}", self.scenarios),
+                ));
+            }
+        }
+        if map.is_empty() {
+            return Err(self.err(
+                field,
+                "an empty table",
+                &format!("at least one of the scenarios {:?}", self.scenarios),
+            ));
+        }
+        self.scenarios
+            .iter()
+            .map(|s| map.get(s).map(|t| self.printed(field, t, true)).transpose())
+            .collect()
+    }
+
     fn figures(&self, prefix: &str, raw: &RawFigures) -> Result<Figures, InputError> {
         let f = |n: &str| format!("{prefix}.figures.{n}");
         let rows = match &raw.rows {
@@ -305,10 +336,7 @@ impl Ctx<'_> {
             let mut m = BTreeMap::new();
             for (name, per) in figs {
                 let field = f(&format!("partners.{p}.{name}"));
-                m.insert(
-                    name.clone(),
-                    self.per_printed(&field, &Some(per.clone()), true)?.unwrap(),
-                );
+                m.insert(name.clone(), self.per_partial(&field, per)?);
             }
             partners.insert(p.clone(), m);
         }
@@ -459,5 +487,25 @@ mod tests {
         assert_eq!(p.themes.iter().filter(|t| !t.indicative).count(), 3);
         let hsc = &p.themes[0];
         assert_eq!(hsc.figures.rows.as_ref().unwrap()[1][4].value, 2.6);
+    }
+
+    #[test]
+    fn a_partner_figure_may_be_printed_for_some_scenarios_only() {
+        use crate::embedded::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE};
+        let p = parse_published(EY2013_PUBLISHED_FILE, EY2013_PUBLISHED).unwrap();
+        let reoff = p.themes.iter().find(|t| t.id == "reoffending").unwrap();
+        let ho = &reoff.figures.partners["HO"]["annual"];
+        assert_eq!(ho.len(), 2);
+        assert!(ho[0].is_none());
+        assert_eq!(ho[1].as_ref().unwrap().value, 2.87);
+        // An empty table gives no figure at all: an error naming the field.
+        let bad = EY2013_PUBLISHED.replacen("annual = { base = \"2.87\" }", "annual = {}", 1);
+        assert_ne!(bad, EY2013_PUBLISHED);
+        let e = parse_published("bad.toml", &bad).unwrap_err().to_string();
+        assert!(
+            e.contains("themes.reoffending.figures.partners.HO.annual")
+                && e.contains("at least one"),
+            "{e}"
+        );
     }
 }

@@ -54,15 +54,19 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
-    fn add(
+    /// Compare a figure in every scenario it is printed for (`None`: not printed).
+    fn add<'p>(
         &mut self,
         theme: &str,
         figure: &str,
-        published: &[Printed],
+        published: impl IntoIterator<Item = Option<&'p Printed>>,
         model: impl Fn(usize) -> Option<f64>,
         note_of: impl Fn(usize) -> Option<String>,
     ) {
-        for (s, p) in published.iter().enumerate() {
+        for (s, p) in published.into_iter().enumerate() {
+            let Some(p) = p else {
+                continue;
+            };
             let m = model(s);
             let within = m.is_some_and(|v| (v - p.value).abs() <= p.tolerance + EPS);
             self.out.push(Comparison {
@@ -103,7 +107,7 @@ fn outcome_figures(
             c.add(
                 theme,
                 &name,
-                &per,
+                per.iter().map(Some),
                 |s| Some(get(s).0.flows.discounted_net[t]),
                 |s| notes("rows", None, s).or_else(|| notes(&name, None, s)),
             );
@@ -128,7 +132,13 @@ fn outcome_figures(
     ];
     for (name, vals, f) in simple {
         if let Some(v) = vals {
-            c.add(theme, name, v, |s| f(&get(s).0), |s| notes(name, None, s));
+            c.add(
+                theme,
+                name,
+                v.iter().map(Some),
+                |s| f(&get(s).0),
+                |s| notes(name, None, s),
+            );
         }
     }
     for (pid, figures) in &figs.partners {
@@ -148,7 +158,7 @@ fn outcome_figures(
             c.add(
                 theme,
                 &label,
-                vals,
+                vals.iter().map(Option::as_ref),
                 |s| pick(&get(s).1[pi]),
                 |s| notes(fname, Some(pid), s),
             );
