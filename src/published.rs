@@ -243,7 +243,8 @@ impl Ctx<'_> {
         Printed::parse(text, money).map_err(|m| self.err(field, &format!("{text:?}"), &m))
     }
 
-    fn per<T: Clone>(&self, field: &str, map: &BTreeMap<String, T>) -> Result<Vec<T>, InputError> {
+    /// Every key of a per-scenario table `map` is one of the scenarios.
+    fn scenario_keys<T>(&self, field: &str, map: &BTreeMap<String, T>) -> Result<(), InputError> {
         for k in map.keys() {
             if !self.scenarios.contains(k) {
                 return Err(self.err(
@@ -253,6 +254,11 @@ impl Ctx<'_> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    fn per<T: Clone>(&self, field: &str, map: &BTreeMap<String, T>) -> Result<Vec<T>, InputError> {
+        self.scenario_keys(field, map)?;
         self.scenarios
             .iter()
             .map(|s| {
@@ -292,15 +298,7 @@ impl Ctx<'_> {
         field: &str,
         map: &PerScenario<String>,
     ) -> Result<Vec<Option<Printed>>, InputError> {
-        for k in map.keys() {
-            if !self.scenarios.contains(k) {
-                return Err(self.err(
-                    field,
-                    &format!("key `{k}`"),
-                    &format!("keys must be the scenarios {:?}", self.scenarios),
-                ));
-            }
-        }
+        self.scenario_keys(field, map)?;
         if map.is_empty() {
             return Err(self.err(
                 field,
