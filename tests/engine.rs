@@ -463,19 +463,16 @@ fn sipmath_draws_validate_against_the_published_schema() {
         \x20       print(path, e.message[:200])\n\
         \x20   assert ok == want, (path, ok)\n\
         print('checked')\n";
-    let o = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg("tests/data/sipmath/multi-lib-schema-2021-08-19.json")
-        .arg(&lib)
-        .arg(&broken)
-        .output()
-        .expect("python3 (.ci/run installs it with python3-jsonschema)");
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success() && out.contains("checked"),
-        "{out}\n{}",
-        String::from_utf8_lossy(&o.stderr)
+    run_python(
+        "python3",
+        script,
+        &[
+            "tests/data/sipmath/multi-lib-schema-2021-08-19.json".as_ref(),
+            lib.as_os_str(),
+            broken.as_os_str(),
+        ],
+        "checked",
+        "python3 (.ci/run installs it with python3-jsonschema)",
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -532,18 +529,15 @@ fn parquet_draws_read_back_with_pyarrow_as_the_csv_values() {
         print('checked', t.num_rows, 'rows', len(head), 'columns', f.metadata.num_row_groups, 'row groups')\n";
     let python = std::env::var("NPVRISK_PYTHON").unwrap_or_else(|_| "python3".into());
     for parquet in ["p/draws.parquet", "m/draws.parquet"] {
-        let o = std::process::Command::new(&python)
-            .arg("-c")
-            .arg(script)
-            .arg(dir.join(parquet))
-            .arg(dir.join("c/draws.csv"))
-            .output()
-            .expect("python3 with pyarrow (.ci/run installs it in a virtual environment)");
-        let out = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            o.status.success() && out.contains("checked 150000 rows"),
-            "{parquet}: {out}\n{}",
-            String::from_utf8_lossy(&o.stderr)
+        run_python(
+            &python,
+            script,
+            &[
+                dir.join(parquet).as_os_str(),
+                dir.join("c/draws.csv").as_os_str(),
+            ],
+            "checked 150000 rows",
+            "python3 with pyarrow (.ci/run installs it in a virtual environment)",
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -814,5 +808,22 @@ fn a_drawn_share_keeps_the_shares_summing_to_one_or_is_refused() {
     assert!(
         err.contains("d.toml:6:8") && err.contains("one partner share per theme"),
         "{err}"
+    );
+}
+
+/// Run the Python `script` with `args`; it must exit 0 and print `expect` (`needs` says how the
+/// interpreter and its packages are provided, for a missing one).
+fn run_python(python: &str, script: &str, args: &[&std::ffi::OsStr], expect: &str, needs: &str) {
+    let o = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect(needs);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains(expect),
+        "{args:?}: {out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
     );
 }

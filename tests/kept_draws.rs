@@ -102,13 +102,18 @@ fn parts_in(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// `s` writing to the folder `name` of `dir`.
+fn out_in(dir: &Path, name: &str, s: RunSpec) -> RunSpec {
+    RunSpec {
+        out: Some(dir.join(name)),
+        ..s
+    }
+}
+
 #[test]
 fn streamed_resumed_and_sharded_runs_keep_the_draws_of_a_run_in_memory() {
     let dir = temp_dir("kept");
-    let at = |name: &str, s: RunSpec| RunSpec {
-        out: Some(dir.join(name)),
-        ..s
-    };
+    let at = |name: &str, s: RunSpec| out_in(&dir, name, s);
     // The kept rows' draw indices jump over the skipped draws, in every way of running.
     let csv = skipping(DrawsFormat::Csv);
     // The reference: the draws held in memory, written at the end.
@@ -157,10 +162,7 @@ fn streamed_resumed_and_sharded_runs_keep_the_draws_of_a_run_in_memory() {
 #[test]
 fn parquet_draws_of_streamed_resumed_and_sharded_runs_read_back_as_in_memory() {
     let dir = temp_dir("kept-pq");
-    let at = |name: &str, s: RunSpec| RunSpec {
-        out: Some(dir.join(name)),
-        ..s
-    };
+    let at = |name: &str, s: RunSpec| out_in(&dir, name, s);
     // With skipped draws too: the `draw` column jumps over them.
     let pq = skipping(DrawsFormat::Parquet);
     run(&at("memory", pq.clone())).unwrap();
