@@ -1,7 +1,8 @@
 //! Engine throughput on the embedded 2013 model with its default distributions and every
 //! outcome, next to the RNG floor (the same uniforms, copula and quantile transforms with no
-//! model), measured in the same run. `cargo bench --bench engine`; the summary figures in
-//! `results/benchmarks/` come from `npvrisk throughput` (see its README).
+//! model), measured in the same run; the kernel alone; and the summary of draws held in memory
+//! (every statistic a run reports, exact percentiles included). `cargo bench --bench engine`;
+//! the summary figures in `results/benchmarks/` come from `npvrisk throughput` (see its README).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use npvrisk::distfile;
@@ -10,6 +11,8 @@ use npvrisk::engine::{DEFAULT_BLOCK, Plan, RunOptions};
 use npvrisk::format::parse_model;
 use npvrisk::kernel::{ThemeEval, TotalEval, slid_profile_pv};
 use npvrisk::sampler::SamplerKind;
+use npvrisk::stream::summarise;
+use npvrisk::summary::{FileHash, Metadata, SummaryOptions};
 
 const DISTS: &str = include_str!("../distributions/ey2013_default.toml");
 
@@ -81,5 +84,43 @@ fn kernel(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, kernel);
+/// The summary alone: every column's moments, threshold counts and exact order statistics
+/// (the pilot's brackets, pass 1 and any later pass) of 300,000 draws already in memory, with
+/// the default percentiles, their standard errors and the total NPV's 199-point S-curve.
+fn summary(c: &mut Criterion) {
+    let plan = plan();
+    let o = RunOptions {
+        draws: 300_000,
+        seed: 1,
+        sampler: SamplerKind::MonteCarlo,
+        block_size: DEFAULT_BLOCK,
+        skip_nonfinite: false,
+    };
+    let draws = plan.run(&o, &|_| {}).unwrap();
+    let meta = Metadata {
+        npvrisk_version: "bench".into(),
+        model: FileHash::of("m", "m"),
+        distributions: Vec::new(),
+        scenario: "base".into(),
+        seed: o.seed,
+        sampler: o.sampler.name().into(),
+        draws: o.draws,
+        block_size: o.block_size,
+        standard_errors: String::new(),
+        percentile_method: String::new(),
+    };
+    let so = SummaryOptions {
+        total_npv_percentiles: (1..200).map(|k| k as f64 / 200.0).collect(),
+        ..SummaryOptions::default()
+    };
+    let mut g = c.benchmark_group("summary");
+    g.throughput(Throughput::Elements(o.draws));
+    g.sample_size(10);
+    g.bench_function("summary_in_memory_300k", |b| {
+        b.iter(|| summarise(&plan, &draws, meta.clone(), &so, &Vec::new()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, kernel, summary);
 criterion_main!(benches);
