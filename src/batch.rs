@@ -174,6 +174,17 @@ pub fn batch(
     format: Format,
     shard: Option<(u64, u64)>,
 ) -> Result<String, Failure> {
+    let r = batch_unguarded(manifest, out_dir, threads, format, shard);
+    crate::run::cleaned(&[out_dir], r)
+}
+
+fn batch_unguarded(
+    manifest: &Path,
+    out_dir: Option<&Path>,
+    threads: Option<usize>,
+    format: Format,
+    shard: Option<(u64, u64)>,
+) -> Result<String, Failure> {
     check_format(format)?;
     let p = prepare(manifest)?;
     let pool = thread_pool(threads)?;
@@ -220,6 +231,18 @@ pub fn batch(
 /// Merge the shard files in `shards_dir` (from `batch --shard K/N`) into the outputs a
 /// single-process batch writes.
 pub fn merge(
+    manifest: &Path,
+    shards_dir: &Path,
+    out_dir: Option<&Path>,
+    format: Format,
+) -> Result<String, Failure> {
+    crate::run::cleaned(
+        &[out_dir],
+        merge_unguarded(manifest, shards_dir, out_dir, format),
+    )
+}
+
+fn merge_unguarded(
     manifest: &Path,
     shards_dir: &Path,
     out_dir: Option<&Path>,

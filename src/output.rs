@@ -186,6 +186,21 @@ pub fn lock_folder(dir: &Path) -> Result<(), Error> {
 /// empty then, so that a failure leaves no folder behind. Folders that existed before, or that
 /// hold any file, are left as they are; the locks of the removed folders are released.
 pub fn remove_abandoned() {
+    remove_abandoned_where(|_| true);
+}
+
+/// [`remove_abandoned`] for the folder `dir` and the folders inside it only: what a library
+/// call that failed ([`crate::run::run_with`], [`crate::batch::batch`], …) runs on its own output
+/// folder, leaving the folders of the process's other work alone.
+pub fn remove_abandoned_in(dir: &Path) {
+    let Ok(dir) = fs::canonicalize(dir) else {
+        // Never created, or already gone.
+        return;
+    };
+    remove_abandoned_where(|key| key.starts_with(&dir));
+}
+
+fn remove_abandoned_where(select: impl Fn(&Path) -> bool) {
     /// Whether `d` holds nothing but empty folders (and, at the top, the lock file).
     fn empty(d: &Path, top: bool) -> bool {
         let Ok(entries) = fs::read_dir(d) else {
@@ -203,7 +218,11 @@ pub fn remove_abandoned() {
     }
     let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
     held.retain(|h| {
-        let Some(top) = h.created.as_deref().filter(|_| empty(&h.key, true)) else {
+        let Some(top) = h
+            .created
+            .as_deref()
+            .filter(|_| select(&h.key) && empty(&h.key, true))
+        else {
             return true;
         };
         // Removed with the lock still held. A run started on the same path in the instant

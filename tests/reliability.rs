@@ -250,6 +250,45 @@ fn a_failed_run_leaves_no_folder_it_created_and_keeps_one_that_was_there() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The same through the library: `run::run_with` that fails removes the output folder it
+/// created (and its parents), while a folder this process created and locked for other work,
+/// still empty, is left alone; and the folder of a failed run that was there stays.
+#[test]
+fn a_failed_library_run_removes_only_its_own_new_folder() {
+    use npvrisk::draws_out::DrawsFormat;
+    use npvrisk::run::{RunSpec, run_with};
+    let dir = temp_dir("rel-failed-lib");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    // Other work of the same process: a folder it created and locked, empty so far.
+    let other = dir.join("other/busy");
+    npvrisk::output::lock_folder(&other).unwrap();
+    let spec = |out: &Path| RunSpec {
+        model: Some(data.join("council.toml")),
+        // Draw 11 overflows: the streamed run fails after it has started writing its draws.
+        dist: vec![
+            data.join("council_dists.toml"),
+            data.join("overflow_dists.toml"),
+        ],
+        draws: 300_007,
+        stream: true,
+        keep_draws: true,
+        draws_format: Some(DrawsFormat::Csv),
+        out: Some(out.to_path_buf()),
+        ..RunSpec::default()
+    };
+    let out = dir.join("nested/new");
+    let err = run_with(&spec(&out), &Default::default()).unwrap_err();
+    has(&err.to_string(), &["gave a non-finite"]);
+    assert!(!dir.join("nested").exists(), "{:?}", files_under(&dir));
+    assert_eq!(files_under(&other), [".npvrisk.lock"]);
+    let there = dir.join("there");
+    std::fs::create_dir_all(&there).unwrap();
+    std::fs::write(there.join("notes.txt"), "mine").unwrap();
+    run_with(&spec(&there), &Default::default()).unwrap_err();
+    assert_eq!(files_under(&there), [".npvrisk.lock", "notes.txt"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn one_draw_prints_n_a_for_the_statistics_it_cannot_have() {
     let o = run_ok(bin().args(["run", "--draws", "1"]));

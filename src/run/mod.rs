@@ -240,6 +240,11 @@ pub fn run(a: &RunSpec) -> Result<String, Error> {
 
 /// [`run`] with the caller's [`Hooks`].
 pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
+    let r = run_with_unguarded(a, hooks);
+    cleaned(&[a.out.as_deref(), a.checkpoint.as_deref()], r)
+}
+
+fn run_with_unguarded(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     check_options(a)?;
     // Under MPI every rank runs this; rank 0 alone writes, and locks the folder then.
     if a.mpi {
@@ -383,6 +388,21 @@ pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         crate::note!("wrote {}", dir.display());
     }
     Ok(printed)
+}
+
+/// The result `r` of a command that writes into the folders `dirs`: when it failed, the folders
+/// among them (and inside them) that it created and left with nothing but its lock are removed
+/// ([`crate::output::remove_abandoned_in`]), so that a library call fails as cleanly as the
+/// command line. An interrupted run keeps its checkpoint folder: it is resumed from.
+pub fn cleaned<T>(dirs: &[Option<&Path>], r: Result<T, Error>) -> Result<T, Error> {
+    if let Err(e) = &r
+        && !matches!(e, Error::Interrupted { .. })
+    {
+        for d in dirs.iter().flatten() {
+            crate::output::remove_abandoned_in(d);
+        }
+    }
+    r
 }
 
 /// Lock `--out` now if it exists (see [`crate::output::lock_existing`]).
@@ -681,6 +701,10 @@ fn analyse(
 
 /// `npvrisk sensitivity`: the analyses a reviewer expects, as tables (returned) and files (--out).
 pub fn sensitivity(a: &SensSpec) -> Result<String, Error> {
+    cleaned(&[a.run.out.as_deref()], sensitivity_unguarded(a))
+}
+
+fn sensitivity_unguarded(a: &SensSpec) -> Result<String, Error> {
     use crate::sensitivity::Sensitivity;
     check_options(&a.run)?;
     check_sens_options(a)?;
@@ -751,6 +775,15 @@ pub fn report(a: &SensSpec) -> Result<String, Error> {
 
 /// [`report`] with the caller's [`Hooks`] (its observer sees the run's draws).
 pub fn report_with(a: &SensSpec, hooks: &Hooks) -> Result<String, Error> {
+    let dir = a
+        .run
+        .out
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("npvrisk-report"));
+    cleaned(&[Some(&dir)], report_with_unguarded(a, hooks))
+}
+
+fn report_with_unguarded(a: &SensSpec, hooks: &Hooks) -> Result<String, Error> {
     let started = Instant::now();
     let dir = a
         .run
@@ -1254,6 +1287,17 @@ fn grids_hash(grids: &[Grid]) -> String {
 /// passes when given), then summarise exactly as a single run would. A pass whose results are not
 /// among the files is computed here, or, with `next_pass`, only planned for the shards to run.
 pub fn merge(
+    files: &[std::path::PathBuf],
+    out_dir: Option<&Path>,
+    format: Format,
+    next_pass: Option<&Path>,
+    keep: Option<DrawsFormat>,
+) -> Result<String, Error> {
+    let r = merge_unguarded(files, out_dir, format, next_pass, keep);
+    cleaned(&[out_dir], r)
+}
+
+fn merge_unguarded(
     files: &[std::path::PathBuf],
     out_dir: Option<&Path>,
     format: Format,
