@@ -10,9 +10,10 @@ use npvrisk::embedded::{EY2013_MODEL, EY2013_MODEL_FILE};
 use npvrisk::engine::{DEFAULT_BLOCK, Plan, RunOptions};
 use npvrisk::format::parse_model;
 use npvrisk::kernel::{ThemeEval, TotalEval, slid_profile_pv};
+use npvrisk::run::metadata_for;
 use npvrisk::sampler::SamplerKind;
 use npvrisk::stream::summarise;
-use npvrisk::summary::{FileHash, Metadata, SummaryOptions};
+use npvrisk::summary::SummaryOptions;
 
 const DISTS: &str = include_str!("../distributions/ey2013_default.toml");
 
@@ -97,18 +98,7 @@ fn summary(c: &mut Criterion) {
         skip_nonfinite: false,
     };
     let draws = plan.run(&o, &|_| {}).unwrap();
-    let meta = Metadata {
-        npvrisk_version: "bench".into(),
-        model: FileHash::of("m", "m"),
-        distributions: Vec::new(),
-        scenario: "base".into(),
-        seed: o.seed,
-        sampler: o.sampler.name().into(),
-        draws: o.draws,
-        block_size: o.block_size,
-        standard_errors: String::new(),
-        percentile_method: String::new(),
-    };
+    let meta = metadata_for(&plan, (EY2013_MODEL_FILE, EY2013_MODEL), &[], &o);
     let so = SummaryOptions {
         total_npv_percentiles: (1..200).map(|k| k as f64 / 200.0).collect(),
         ..SummaryOptions::default()
