@@ -497,8 +497,7 @@ pub fn throughput(a: &RunSpec) -> Result<String, Error> {
         return Err(Failure::Input(format!(
             "`throughput {opt}`: throughput times in-memory runs of --draws and prints its own \
              table; it writes no files, keeps no draws and runs no shards, streams or checkpoints"
-        ))
-        .into());
+        )));
     }
     let (plan, _, _) = load_plan(a)?;
     let pool = thread_pool(a.threads)?;
