@@ -49,7 +49,8 @@ enum Command {
     Run(RunArgs),
     /// Measure engine throughput (draws/s with every outcome) next to the RNG floor, in one run.
     Throughput(RunArgs),
-    /// Sensitivity analysis: tornado, switching values, rank correlations, Sobol indices.
+    /// Sensitivity analysis: tornado, switching values, rank correlations, scenario analysis, Sobol
+    /// indices and Shapley effects.
     Sensitivity(SensArgs),
     /// The reviewer's report: run, sensitivity, charts, one self-contained HTML file and an
     /// Excel workbook in --out (default `npvrisk-report`).
@@ -363,7 +364,7 @@ enum Method {
     Switching,
     /// Rank correlations and scenario analysis (both from the kept draws).
     Rank,
-    /// Sobol indices (first order and total) with bootstrap intervals.
+    /// Sobol indices (first order and total) and Shapley effects, with bootstrap intervals.
     Sobol,
     /// Every analysis above.
     All,

@@ -155,6 +155,23 @@ fn every_option_has_help_and_unsupported_combinations_are_refused() {
             assert!(err.contains(opt[0]), "{sub} {opt:?}: {err}");
         }
     }
+    // Options of `run` that `throughput` would ignore.
+    for opt in [
+        &["--out", "o"][..],
+        &["--format", "json"],
+        &["--keep-draws"],
+        &["--shard", "0/2"],
+        &["--stream"],
+        &["--checkpoint", "ck"],
+        &["--precision", "0.01"],
+    ] {
+        let out = run_expect(
+            2,
+            bin().arg("throughput").args(opt).args(["--draws", "100"]),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(opt[0]), "throughput {opt:?}: {err}");
+    }
     // A format a command does not write is refused, naming it.
     let dir = temp_dir("cli-formats");
     for args in [

@@ -478,6 +478,27 @@ pub fn published_points() -> ReviewPoints {
 /// on the same plan, alternating three times each, and print the best of each.
 pub fn throughput(a: &RunSpec) -> Result<String, Error> {
     check_options(a)?;
+    // It times in-memory runs and prints its own table: options that write, stream, split or
+    // stop a run would be ignored, so they are refused.
+    let ignored = [
+        (a.out.is_some(), "--out"),
+        (a.format != Format::Table, "--format"),
+        (a.keep_draws, "--keep-draws"),
+        (a.draws_format.is_some(), "--draws-format"),
+        (a.precision.is_some(), "--precision"),
+        (a.stream, "--stream"),
+        (a.pass.is_some(), "--pass"),
+        (a.shard.is_some(), "--shard (or Slurm's array variables)"),
+        (a.checkpoint.is_some(), "--checkpoint"),
+        (a.resume.is_some(), "--resume"),
+        (a.mpi, "--mpi"),
+    ];
+    if let Some((_, opt)) = ignored.iter().find(|(given, _)| *given) {
+        return Err(Failure::Input(format!(
+            "`throughput {opt}`: throughput times in-memory runs of --draws and prints its own \
+             table; it writes no files, keeps no draws and runs no shards, streams or checkpoints"
+        )));
+    }
     let (plan, _, _) = load_plan(a)?;
     let pool = thread_pool(a.threads)?;
     let opts = run_options(a);
