@@ -398,3 +398,25 @@ mod hand_computed {
         );
     }
 }
+
+/// Edge cases the hand-computed values above leave open.
+#[cfg(test)]
+mod edge_cases {
+    use super::*;
+
+    #[test]
+    fn min_and_max_are_the_extreme_order_statistics_of_a_sample_away_from_one() {
+        // −3.5, 0.25, 8: the smallest and largest values, neither of them 0 or ±1.
+        let s = Sorted::new(vec![8.0, -3.5, 0.25]).unwrap();
+        assert_eq!((s.min(), s.max()), (-3.5, 8.0));
+    }
+
+    #[test]
+    fn quantile_standard_error_at_the_ends_of_the_unit_interval_is_zero() {
+        // p = 1: np = n and half = 1.96·√(n·1·0) = 0, so both ranks are n, clipped to the last
+        // rank n − 1: se = (x[n−1] − x[n−1])/3.92 = 0. p = 0: both ranks are 0, se = 0.
+        let s = Sorted::new(vec![1.0, 2.0, 4.0, 8.0]).unwrap();
+        assert_eq!(s.quantile_se(1.0), 0.0);
+        assert_eq!(s.quantile_se(0.0), 0.0);
+    }
+}
