@@ -15,12 +15,22 @@
 #
 # It is opt-in, not part of .ci/run: a full run builds the crate once per mutant (thousands of
 # builds, many hours on two cores). Needs `cargo install cargo-mutants --locked`.
-# JOBS (default 1), TIMEOUT (seconds per test run, default 120) and NICE (default 19) can be set.
+# JOBS (default 1), TIMEOUT (wall-clock seconds per build or test run, default 300), CPU_LIMIT
+# (CPU seconds per process, default 60) and NICE (default 19) can be set.
+#
+# Hangs: a mutant that turns a loop into an endless one keeps its test process busy until
+# stopped. The wall-clock TIMEOUT is long so that a machine paused or crowded by other work does
+# not turn a slow run into a "timeout"; CPU_LIMIT (`ulimit -t`, which a stopped or waiting process
+# does not use up) stops a spinning test process much sooner. The unmutated unit tests need about
+# one CPU second and an incremental build of the library a few, far below the limit. A process
+# stopped by the limit fails with SIGXCPU, so cargo-mutants files the mutant under "caught"; the
+# script lists those mutants in out/<module>/hangs.txt, and they are reported as hangs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS="${JOBS:-1}"
-TIMEOUT="${TIMEOUT:-120}"
+TIMEOUT="${TIMEOUT:-300}"
+CPU_LIMIT="${CPU_LIMIT:-60}"
 NICE="${NICE:-19}"
 PROFILE="${PROFILE:-dev}"
 SHARD="${SHARD:-}"
@@ -82,8 +92,16 @@ for m in "${MODULES[@]}"; do
     echo "== $m: cargo mutants ${args[*]} -- -- $(test_args "$m")"
     # cargo-mutants exits 2 when some mutants were missed and 3 on timeouts: the outcome is in
     # the files it writes, so keep going to the next module.
-    # shellcheck disable=SC2046
-    nice -n "$NICE" cargo mutants "${args[@]}" --output "$out" -- -- $(test_args "$m") || true
+    (
+        ulimit -t "$CPU_LIMIT"
+        # shellcheck disable=SC2046
+        nice -n "$NICE" cargo mutants "${args[@]}" --output "$out" -- -- $(test_args "$m")
+    ) || true
+    # The mutants whose test process was stopped by the CPU-time limit (SIGXCPU): hangs.
+    for f in $(grep -l 'SIGXCPU' "$out"/mutants.out/log/*.log 2>/dev/null); do
+        grep -m1 '^\*\*\* ' "$f" | sed 's/^\*\*\* //'
+    done | sort >"$out/hangs.txt"
+    printf '%s hangs (stopped by the CPU limit, counted in caught): %s\n' "$m" "$(wc -l <"$out/hangs.txt")"
     for k in caught missed timeout unviable; do
         printf '%s %s: %s\n' "$m" "$k" "$(wc -l <"$out/mutants.out/$k.txt" 2>/dev/null || echo 0)"
     done

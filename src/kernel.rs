@@ -635,3 +635,143 @@ mod hand_computed {
         assert_eq!(t.delay.whole_years, 1);
     }
 }
+
+/// Delay-to-zero against a brute-force root: the NPV at each extra delay is recomputed from the
+/// yearly flows of the delayed themes (`ThemeEval::compute` with the delay added to each
+/// theme's own, which reads the delayed profile year by year and never the slid tables), and its
+/// first zero is found by scanning and bisection.
+#[cfg(test)]
+mod brute_force_delay {
+    use super::*;
+
+    const H: usize = 6;
+
+    fn df() -> Vec<f64> {
+        (0..H).map(|t| 1.05f64.powi(-(t as i32))).collect()
+    }
+
+    /// Full benefit `gross` every year from year 1 (profile 1), a one-off cost `cost` in year 1.
+    fn theme(own_delay: f64, gross: f64, cost: f64) -> ThemeInputs {
+        let mut one_off = vec![0.0; H];
+        one_off[0] = cost;
+        ThemeInputs {
+            addressable_spend_bn: 1.0,
+            profile: vec![1.0],
+            delay_years: own_delay,
+            cohort: None,
+            volume: 1.0,
+            engagement: 1.0,
+            gross_benefit: gross,
+            realisation: 1.0,
+            cashability: 1.0,
+            optimism_bias_benefit: 0.0,
+            optimism_bias_cost: 0.0,
+            one_off_costs_bn: one_off,
+            ongoing_costs_bn: vec![0.0; H],
+            scaled_cost: 0.0,
+            partner_shares: vec![1.0],
+            local: None,
+        }
+    }
+
+    fn eval(t: &ThemeInputs) -> ThemeEval {
+        let mut slid = Vec::new();
+        slid_profile_pv(t, &df(), &mut slid);
+        let mut e = ThemeEval::default();
+        e.compute(t, &df(), &slid);
+        e
+    }
+
+    /// NPV of the themes when each takes `x` years on top of its own delay, from their flows.
+    fn npv_from_flows(themes: &[ThemeInputs], x: f64) -> f64 {
+        themes
+            .iter()
+            .map(|t| {
+                let mut d = t.clone();
+                d.delay_years += x;
+                eval(&d).npv
+            })
+            .sum()
+    }
+
+    /// First root of the NPV in the extra delay (scan by 1/64 year, then bisection) and the
+    /// smallest whole extra delay ≥ 1 with NPV ≤ 0.
+    fn brute(themes: &[ThemeInputs]) -> (f64, u32) {
+        let f = |x: f64| npv_from_flows(themes, x);
+        assert!(f(0.0) > 0.0);
+        let mut hi = 0.0;
+        while f(hi) > 0.0 {
+            hi += 1.0 / 64.0;
+        }
+        let mut lo = hi - 1.0 / 64.0;
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if f(mid) > 0.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let whole = (1..=H as u32 + 1).find(|&k| f(k as f64) <= 0.0).unwrap();
+        (0.5 * (lo + hi), whole)
+    }
+
+    #[test]
+    fn one_theme_with_an_own_delay_over_a_year_and_a_root_past_the_first_whole_year() {
+        // Own delay 1.5; a cost of 2.4 is left uncovered once about 3 years of the 6 are lost
+        // (the PV of years 4–6 at 5% is 2.470), so the root is at an extra delay of about 1.5:
+        // the whole-year figure must come from the NPV at extra delays 1 and 2 on the theme's
+        // own path (total delays 2.5 and 3.5).
+        let t = theme(1.5, 1.0, 2.4);
+        let (root, whole) = brute(std::slice::from_ref(&t));
+        assert!(root > 1.0 && root < 2.0, "{root}");
+        let e = eval(&t);
+        assert!(
+            (e.delay.exact_years - root).abs() < 1e-9,
+            "{:?} vs {root}",
+            e.delay
+        );
+        assert_eq!((e.delay.whole_years, whole), (2, 2));
+    }
+
+    #[test]
+    fn a_total_of_two_delay_phases_whose_root_is_in_the_last_year_of_the_horizon() {
+        // Own delays 0 and 0.5 (two groups of kinks), benefits 1 a year each, cost 0.5: at an
+        // extra delay of 5 only year 6 is left (theme a: d6 = 0.784, theme b half of it), at 5.5
+        // theme a's half (0.392) < 0.5, so the root lies in (5, 5.5) and the whole-year figure
+        // is 6: the search must keep the slid tables' entries up to the last year.
+        let themes = [theme(0.0, 1.0, 0.25), theme(0.5, 1.0, 0.25)];
+        let (root, whole) = brute(&themes);
+        assert!(root > 5.0 && root < 5.5, "{root}");
+        let evals: Vec<ThemeEval> = themes.iter().map(eval).collect();
+        let mut t = TotalEval::default();
+        t.compute(&evals, &[true, true]);
+        assert!(
+            (t.delay.exact_years - root).abs() < 1e-9,
+            "{:?} vs {root}",
+            t.delay
+        );
+        assert_eq!((t.delay.whole_years, whole), (6, 6));
+    }
+
+    #[test]
+    fn a_total_of_three_phases_with_an_early_root() {
+        // Own delays 0.25, 0.5 and 1.75, one year's worth of benefits each lost for about a
+        // year: the root crosses kinks of all three groups.
+        let themes = [
+            theme(0.25, 1.0, 1.2),
+            theme(0.5, 0.8, 1.1),
+            theme(1.75, 1.5, 1.0),
+        ];
+        let (root, whole) = brute(&themes);
+        let evals: Vec<ThemeEval> = themes.iter().map(eval).collect();
+        let mut t = TotalEval::default();
+        t.compute(&evals, &[true, true, true]);
+        assert!(
+            (t.delay.exact_years - root).abs() < 1e-9,
+            "{:?} vs {root}",
+            t.delay
+        );
+        assert_eq!(t.delay.whole_years, whole);
+    }
+}

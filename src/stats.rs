@@ -398,3 +398,57 @@ mod hand_computed {
         );
     }
 }
+
+/// Edge cases the hand-computed values above leave open.
+#[cfg(test)]
+mod edge_cases {
+    use super::*;
+
+    #[test]
+    fn min_and_max_are_the_extreme_order_statistics_of_a_sample_away_from_one() {
+        // −3.5, 0.25, 8: the smallest and largest values, neither of them 0 or ±1.
+        let s = Sorted::new(vec![8.0, -3.5, 0.25]).unwrap();
+        assert_eq!((s.min(), s.max()), (-3.5, 8.0));
+    }
+
+    #[test]
+    fn quantile_standard_error_at_the_ends_of_the_unit_interval_is_zero() {
+        // p = 1: np = n and half = 1.96·√(n·1·0) = 0, so both ranks are n, clipped to the last
+        // rank n − 1: se = (x[n−1] − x[n−1])/3.92 = 0. p = 0: both ranks are 0, se = 0.
+        let s = Sorted::new(vec![1.0, 2.0, 4.0, 8.0]).unwrap();
+        assert_eq!(s.quantile_se(1.0), 0.0);
+        assert_eq!(s.quantile_se(0.0), 0.0);
+    }
+
+    #[test]
+    fn pearson_matrix_has_the_bits_of_pearson_where_rounding_shows() {
+        // Σ(x − x̄)(y + ȳ) = Σ(x − x̄)(y − ȳ) + 2ȳ·Σ(x − x̄) and Σ(x − x̄) = 0 in exact
+        // arithmetic, so a changed sign inside the cross products is seen only through rounding:
+        // columns with large means and non-dyadic values make Σ(x − x̄) a nonzero rounding error,
+        // and the matrix must still have `pearson`'s bits (its documented promise).
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let cols: Vec<Vec<f64>> = (0..4)
+            .map(|c| {
+                (0..37)
+                    .map(|_| 1e6 * (c + 1) as f64 + next() / 3.0)
+                    .collect()
+            })
+            .collect();
+        // Each pair is computed once, in the order (a, b) with a < b, and mirrored: `pearson`
+        // of the swapped pair may differ in the last bit ((n − 1)·s_b·s_a is rounded in another
+        // order), so both entries carry the bits of `pearson(a, b)`.
+        let m = pearson_matrix(&cols);
+        for a in 0..4 {
+            for b in a + 1..4 {
+                let want = pearson(&cols[a], &cols[b]).to_bits();
+                assert_eq!((m[a][b].to_bits(), m[b][a].to_bits()), (want, want));
+            }
+        }
+    }
+}
