@@ -1027,10 +1027,7 @@ pub fn total_figs(
                             let e = sh[i].iter().find(|(id, _)| id == pid).map_or(0.0, |x| x.1);
                             (e, e)
                         }
-                        None => match share_range(t, pid, conv.shares) {
-                            Some(r) => r,
-                            None => (0.0, 0.0),
-                        },
+                        None => share_range(t, pid, conv.shares).unwrap_or((0.0, 0.0)),
                     };
                     if ehi == 0.0 {
                         continue;
