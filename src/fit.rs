@@ -49,7 +49,8 @@ use good_lp::{
 
 use crate::kernel::slid_profile_pv;
 use crate::model::{ThemeInputs, discount_factors};
-use crate::published::{CostRule, Printed, PubTheme, Published};
+use crate::published::{CostRule, Printed, PubTheme, Published, fraction_figure};
+use crate::reproduce::ALL_SCENARIOS;
 
 /// The report's discount rate (§3.4).
 pub const RATE: f64 = 0.035;
@@ -348,7 +349,7 @@ fn band(p: &Printed, mode: Mode) -> (f64, f64) {
     } else {
         0.0
     };
-    (p.value - p.tolerance + m, p.value + p.tolerance - m)
+    (p.lo + m, p.hi - m)
 }
 
 fn single(key: Key, l: &Lin, p: &Printed, mode: Mode) -> Fig {
@@ -361,7 +362,7 @@ fn single(key: Key, l: &Lin, p: &Printed, mode: Mode) -> Fig {
             lo,
             hi,
         }],
-        value: Some((l.a.clone(), l.c, p.value, p.tolerance)),
+        value: Some((l.a.clone(), l.c, 0.5 * (p.lo + p.hi), p.tolerance)),
     }
 }
 
@@ -690,6 +691,18 @@ impl Problem {
     /// with that set, minimise the distance of single-valued figures from their band centres.
     /// Only the figures in `candidates` (all when `None`) take part in the count.
     pub fn maximise(&self, forced: &[usize], candidates: Option<&[usize]>) -> Option<Solved> {
+        self.maximise_exclusive(forced, candidates, &[])
+    }
+
+    /// [`Problem::maximise`] where of each pair in `exclusive` at most one figure counts as
+    /// inside (two printings of one model quantity whose bands meet at most at a rounding
+    /// boundary, which prints as one of them only; see [`exclusive_twins`]).
+    pub fn maximise_exclusive(
+        &self,
+        forced: &[usize],
+        candidates: Option<&[usize]>,
+        exclusive: &[(usize, usize)],
+    ) -> Option<Solved> {
         let mut pv = ProblemVariables::new();
         let vars = self.vars(&mut pv);
         let z: Vec<Option<Variable>> = (0..self.figs.len())
@@ -716,6 +729,11 @@ impl Problem {
         let mut m = pv.maximise(obj).using(microlp);
         for r in &self.hard {
             m = add_row(m, &vars, r);
+        }
+        for &(a, b) in exclusive {
+            if let (Some(za), Some(zb)) = (z[a], z[b]) {
+                m = m.with((za + zb).leq(1.0));
+            }
         }
         for (f, zi) in self.figs.iter().zip(&z) {
             let Some(zi) = zi else { continue };
@@ -750,6 +768,13 @@ impl Problem {
                 let v = r.value(&x);
                 v >= r.lo - 1e-9 && v <= r.hi + 1e-9
             });
+        }
+        // A point on the boundary two exclusive figures share counts for the one kept.
+        for &(a, b) in exclusive {
+            if inside[a] && inside[b] {
+                let drop = if keep.contains(&b) { a } else { b };
+                inside[drop] = false;
+            }
         }
         Some(Solved { x, inside })
     }
@@ -904,16 +929,35 @@ pub fn headline_offsets(p: &Published) -> (Vec<(usize, usize)>, usize) {
 }
 
 /// The figures of the headline total over the headline themes' unknowns.
-pub fn total_figs(p: &Published, conv: &Conventions, mode: Mode) -> Vec<Fig> {
+///
+/// A partner's fraction of the total five-year net benefit ([`fraction_figure`], "local
+/// authorities would achieve a fifth") is `Σ e_t·NPV_t / Σ NPV_t` over the headline themes `t`,
+/// `e_t` the partner's share of theme `t`; its band `lo ≤ ratio ≤ hi` is read, with a positive
+/// total, as `Σ e_t·NPV_t − lo·Σ NPV_t ≥ 0` and `Σ e_t·NPV_t − hi·Σ NPV_t ≤ 0`. With `shares`
+/// (per theme of `p.themes`, effective share per partner id) these rows are exact. Without, each
+/// `e_t` is free within its printed rounding (a relaxation): the first row with every `e_t` at
+/// its top, the second at its bottom, which bounds the ratio's range when every theme's NPV it
+/// weighs is non-negative; the figure's rows say so (`NPV_t ≥ 0`, as every headline theme's
+/// printed NPV is), so a certificate against it proves the fraction cannot be inside its band
+/// with non-negative theme NPVs.
+pub fn total_figs(
+    p: &Published,
+    conv: &Conventions,
+    mode: Mode,
+    shares: Option<&[Vec<(String, f64)>]>,
+) -> Vec<Fig> {
     let (offs, n) = headline_offsets(p);
     let ns = p.scenarios.len();
     let mut npv = vec![Lin::zero(n); ns];
     let mut annual = vec![Lin::zero(n); ns];
+    // Each headline theme's NPV over the total's unknowns, per scenario.
+    let mut theme_npv: Vec<Vec<Lin>> = Vec::new();
     let mut spend = 0.0;
     for &(i, off) in &offs {
         let t = &p.themes[i];
         let lay = Layout::of(t, ns);
         spend += t.addressable_spend_bn.value;
+        let mut own = Vec::new();
         for s in 0..ns {
             let f = forms(t, &lay, conv, s);
             let put = |acc: &mut Lin, l: &Lin| {
@@ -924,23 +968,22 @@ pub fn total_figs(p: &Published, conv: &Conventions, mode: Mode) -> Vec<Fig> {
             };
             put(&mut npv[s], &f.npv);
             put(&mut annual[s], &f.annual);
+            let mut l = Lin::zero(n);
+            put(&mut l, &f.npv);
+            own.push(l);
         }
+        theme_npv.push(own);
     }
-    let key = |fig: &str, s: usize| Key {
+    let key = |fig: &str, s: &str| Key {
         theme: "total".into(),
         figure: fig.to_string(),
-        scenario: p.scenarios[s].clone(),
+        scenario: s.to_string(),
     };
     let f = &p.total;
     let mut out = Vec::new();
-    let spend_l = Lin {
-        a: vec![0.0; n],
-        c: spend,
-    };
-    let simple: [(&str, &Option<Vec<Printed>>); 4] = [
+    let simple: [(&str, &Option<Vec<Printed>>); 3] = [
         ("npv_5yr", &f.npv_5yr),
         ("net_annual", &f.net_annual),
-        ("addressable_spend", &f.addressable_spend),
         ("pct_addressable", &f.pct_addressable),
     ];
     for (name, vals) in simple {
@@ -949,10 +992,64 @@ pub fn total_figs(p: &Published, conv: &Conventions, mode: Mode) -> Vec<Fig> {
             let l = match name {
                 "npv_5yr" => npv[s].clone(),
                 "net_annual" => annual[s].clone(),
-                "addressable_spend" => spend_l.clone(),
                 _ => annual[s].scale(1.0 / spend),
             };
-            out.push(single(key(name, s), &l, pr, mode));
+            out.push(single(key(name, &p.scenarios[s]), &l, pr, mode));
+        }
+        if name == "net_annual"
+            && let Some(pr) = &f.addressable_spend
+        {
+            // The sum of the themes' addressable spends, printed once for every scenario.
+            let l = Lin {
+                a: vec![0.0; n],
+                c: spend,
+            };
+            out.push(single(
+                key("addressable_spend", ALL_SCENARIOS),
+                &l,
+                pr,
+                mode,
+            ));
+        }
+    }
+    for (pid, figures) in &f.partners {
+        for (fname, vals) in figures.iter().filter(|(f, _)| fraction_figure(f)) {
+            for (s, pr) in vals.iter().enumerate() {
+                let Some(pr) = pr else { continue };
+                let (lo, hi) = band(pr, mode);
+                // Σ e_t·NPV_t at the shares that raise it most and least.
+                let (mut top, mut bottom) = (Lin::zero(n), Lin::zero(n));
+                let mut signs = Vec::new();
+                for (k, &(i, _)) in offs.iter().enumerate() {
+                    let t = &p.themes[i];
+                    let (elo, ehi) = match shares {
+                        Some(sh) => {
+                            let e = sh[i].iter().find(|(id, _)| id == pid).map_or(0.0, |x| x.1);
+                            (e, e)
+                        }
+                        None => share_range(t, pid, conv.shares).unwrap_or((0.0, 0.0)),
+                    };
+                    if ehi == 0.0 {
+                        continue;
+                    }
+                    top = top.add(&theme_npv[k][s], ehi);
+                    bottom = bottom.add(&theme_npv[k][s], elo);
+                    if shares.is_none() {
+                        signs.push(row(&theme_npv[k][s], 0.0, f64::INFINITY));
+                    }
+                }
+                let mut rows = vec![
+                    row(&top.add(&npv[s], -lo), 0.0, f64::INFINITY),
+                    row(&bottom.add(&npv[s], -hi), f64::NEG_INFINITY, 0.0),
+                    row(&npv[s], 0.0, f64::INFINITY),
+                ];
+                rows.extend(signs);
+                out.push(Fig {
+                    key: key(&format!("{fname}.{pid}"), &p.scenarios[s]),
+                    rows,
+                    value: None,
+                });
+            }
         }
     }
     out
@@ -987,7 +1084,7 @@ pub fn proof_problem(p: &Published, conv: &Conventions) -> (Problem, Vec<usize>)
     // The total's variables are the headline themes' side by side, in theme order, which is
     // how the full layout places them with the annex themes skipped.
     let (hoffs, hn) = headline_offsets(p);
-    for f in total_figs(p, conv, Mode::Proof) {
+    for f in total_figs(p, conv, Mode::Proof, None) {
         let mut g = f.clone();
         for r in g.rows.iter_mut() {
             let mut a = vec![0.0; n];
@@ -1429,7 +1526,8 @@ pub fn joint_fit(p: &Published, conv: &Conventions) -> JointFit {
                 comb.figs.push(pad_fig(f, off, hn));
             }
         }
-        comb.figs.extend(total_figs(p, conv, Mode::Fit));
+        let sh: Vec<Vec<(String, f64)>> = prev.themes.iter().map(|t| t.shares.clone()).collect();
+        comb.figs.extend(total_figs(p, conv, Mode::Fit, Some(&sh)));
         for (j, ok) in inside_at(&comb.figs, &x0).into_iter().enumerate() {
             if ok {
                 forced.push(j);
@@ -1494,7 +1592,8 @@ pub fn evaluate_fit(
     for &(i, off) in &hoffs {
         x[off..off + themes[i].x.len()].copy_from_slice(&themes[i].x);
     }
-    let tf = total_figs(p, conv, mode);
+    let sh: Vec<Vec<(String, f64)>> = themes.iter().map(|t| t.shares.clone()).collect();
+    let tf = total_figs(p, conv, mode, Some(&sh));
     for (f, ok) in tf.iter().zip(inside_at(&tf, &x)) {
         inside.push((f.key.clone(), ok));
     }
@@ -1513,24 +1612,67 @@ pub enum Certificate {
     /// irreducible (dropping any one member makes it feasible).
     Infeasible(Vec<Key>),
     /// The figure fits with every reproduced figure taken one program at a time, but not in one
-    /// model: with it forced inside its band, its theme keeps at most `bound` of its figures
-    /// (the forced one included) where the shipped model keeps `now`, for every cost schedule and
-    /// every choice of shares (see [`trade_bound`]); `lost` are the reproduced figures the best
-    /// such model found leaves out.
+    /// model: with it forced inside its band, its theme ranks at best `bound` (figures inside,
+    /// the forced one included, then figures of the cost-benefit tables inside, [`tabled`]) for
+    /// every cost schedule and every choice of shares (see [`trade_bound`]), no better than the
+    /// shipped model's `now`; `lost` are the reproduced figures the best such model found leaves
+    /// out. When `bound == now` it is a tie ([`Certificate::is_tie`]).
     Costs {
-        bound: usize,
-        now: usize,
+        bound: (usize, usize),
+        now: (usize, usize),
         lost: Vec<Key>,
     },
     /// The figure fits together with every reproduced figure: it is not a proven discrepancy.
     Fits,
 }
 
-/// With the figure `key` forced inside its exact band, an upper bound on the number of its
-/// theme's figures inside their exact bands, over all cost schedules and shares: the joint
+impl Certificate {
+    /// A tie: with the figure inside, the best model ranks the same as the shipped one (as many
+    /// figures inside, as many of the cost-benefit tables), so the fit's rank does not separate
+    /// them; the fit keeps the set it found first (a round replaces a fit only when its rank
+    /// grows, [`joint_fit`]).
+    pub fn is_tie(&self) -> bool {
+        matches!(self, Certificate::Costs { bound, now, .. } if bound == now)
+    }
+}
+
+/// Pairs of a theme's partner figures that print one model quantity twice (the same partner,
+/// scenario and form, e.g. an allocation table's `annual` and a DEL table's
+/// `budget_table_annual`) with bands that meet at most at one point: that point is a rounding
+/// boundary (0.15 between a printed 0.1 and 0.2), which any rounding rule prints as one of the
+/// two texts, so at most one of the pair can be the printed rounding of the model's value.
+pub fn exclusive_twins(
+    p: &Published,
+    t: &PubTheme,
+    conv: &Conventions,
+    lay: &Layout,
+) -> Vec<(Key, Key)> {
+    let ns = p.scenarios.len();
+    let fs: Vec<Forms> = (0..ns).map(|s| forms(t, lay, conv, s)).collect();
+    let figs: Vec<_> = partner_figures(p, t, &fs, |pid| {
+        t.partner_shares.iter().position(|(id, _)| id == pid)
+    })
+    .collect();
+    let mut out = Vec::new();
+    for (i, (pi, _, ki, pri, ci, xi)) in figs.iter().enumerate() {
+        for (pj, _, kj, prj, cj, xj) in &figs[i + 1..] {
+            let same = pi == pj && ki.scenario == kj.scenario && ci == cj && xi == xj;
+            let (lo, hi) = (pri.lo.max(prj.lo), pri.hi.min(prj.hi));
+            if same && hi - lo <= 1e-12 {
+                out.push((ki.clone(), kj.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// With the figure `key` forced inside its exact band, an upper bound on the rank of its theme
+/// (figures inside their exact bands, then figures of the cost-benefit tables inside, the
+/// program's lexicographic objective), over all cost schedules and shares: the joint
 /// program of `joint_theme_problem` in proof mode is a relaxation (the shares' sum is relaxed
 /// to tangents and chords, which every true point satisfies), offset figures are left out of it
-/// and counted as inside. Returns the bound and the reproduced figures of `reproduced` (of the
+/// and counted as inside, and of two printings of one quantity whose bands only meet at a
+/// rounding boundary ([`exclusive_twins`]) at most one counts. Returns the bound and the reproduced figures of `reproduced` (of the
 /// same theme) the maximising solution leaves out; `None` if `key` is not a theme figure or
 /// cannot be inside at all.
 pub fn trade_bound(
@@ -1538,11 +1680,18 @@ pub fn trade_bound(
     conv: &Conventions,
     key: &Key,
     reproduced: &[Key],
-) -> Option<(usize, Vec<Key>)> {
+) -> Option<((usize, usize), Vec<Key>)> {
     let t = p.themes.iter().find(|t| t.id == key.theme)?;
-    let (_, prob) = joint_theme_problem(p, t, conv, None, Mode::Proof);
+    let (lay, prob) = joint_theme_problem(p, t, conv, None, Mode::Proof);
     let i = prob.figs.iter().position(|f| f.key == *key)?;
-    let sol = prob.maximise(&[i], None)?;
+    let pairs: Vec<(usize, usize)> = exclusive_twins(p, t, conv, &lay)
+        .iter()
+        .filter_map(|(a, b)| {
+            let at = |k: &Key| prob.figs.iter().position(|f| f.key == *k);
+            Some((at(a)?, at(b)?))
+        })
+        .collect();
+    let sol = prob.maximise_exclusive(&[i], None, &pairs)?;
     let offsets = t
         .figures
         .partners
@@ -1551,7 +1700,7 @@ pub fn trade_bound(
         .filter(|(f, _)| offset_figure(f))
         .map(|(_, v)| v.iter().flatten().count())
         .sum::<usize>();
-    let inside = sol.inside.iter().filter(|b| **b).count();
+    let (inside, tabled_inside) = score(prob.figs.iter().map(|f| &f.key).zip(sol.inside.clone()));
     let lost = prob
         .figs
         .iter()
@@ -1559,7 +1708,7 @@ pub fn trade_bound(
         .filter(|(f, ok)| !**ok && reproduced.contains(&f.key))
         .map(|(f, _)| f.key.clone())
         .collect();
-    Some((inside + offsets, lost))
+    Some(((inside + offsets, tabled_inside), lost))
 }
 
 /// Whether the figures `keys` (all of the model's figures in proof mode) can hold together.
@@ -1607,7 +1756,12 @@ pub fn certificates(
                     Certificate::Infeasible(s.iter().map(|j| prob.figs[*j].key.clone()).collect())
                 }
                 None => {
-                    let now = reproduced.iter().filter(|r| r.theme == k.theme).count();
+                    let now = score(
+                        reproduced
+                            .iter()
+                            .filter(|r| r.theme == k.theme)
+                            .map(|r| (r, true)),
+                    );
                     match trade_bound(p, conv, &k, reproduced) {
                         Some((bound, lost)) if bound <= now => {
                             Certificate::Costs { bound, now, lost }

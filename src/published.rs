@@ -21,6 +21,8 @@ pub enum Unit {
     Pct,
     /// A plain count or number of years.
     Count,
+    /// A fraction stated in words ("a fifth"), stored as a share and shown in percentage points.
+    Fraction,
 }
 
 /// A figure as printed, with its value and rounding tolerance in model units.
@@ -28,9 +30,27 @@ pub enum Unit {
 pub struct Printed {
     pub text: String,
     pub value: f64,
+    /// Half the width of the band `[lo, hi]`: half a unit in the last printed digit for a number.
     pub tolerance: f64,
+    /// The band of values the printed figure stands for: `value ∓ tolerance` for a number; for a
+    /// fraction in words, the band of [`Printed::parse_fraction`] (not centred on `value`).
+    pub lo: f64,
+    pub hi: f64,
     pub unit: Unit,
 }
+
+/// The unit fractions a report may state in words, by denominator.
+const FRACTION_WORDS: [(&str, u32); 9] = [
+    ("half", 2),
+    ("third", 3),
+    ("quarter", 4),
+    ("fifth", 5),
+    ("sixth", 6),
+    ("seventh", 7),
+    ("eighth", 8),
+    ("ninth", 9),
+    ("tenth", 10),
+];
 
 impl Printed {
     /// Parse a printed figure. `money` says whether a plain number is £bn (else a count).
@@ -59,11 +79,58 @@ impl Printed {
         }
         let decimals = digits.split_once('.').map_or(0, |(_, d)| d.len());
         let half_ulp = 0.5 * 10f64.powi(-(decimals as i32));
+        let value = if neg { -v / scale } else { v / scale };
+        let tolerance = half_ulp / scale;
         Ok(Printed {
             text: text.to_string(),
-            value: if neg { -v / scale } else { v / scale },
-            tolerance: half_ulp / scale,
+            value,
+            tolerance,
+            lo: value - tolerance,
+            hi: value + tolerance,
             unit,
+        })
+    }
+
+    /// Parse a fraction stated in words: `"a fifth"`, `"under a fifth"`, `"over a third"`.
+    ///
+    /// The rule: a share is called "a fifth" when 1/5 is the nearest to it of the unit fractions
+    /// 1/1, 1/2, …, so its band runs from the midpoint between 1/6 and 1/5 to the midpoint
+    /// between 1/5 and 1/4, `[11/60, 9/40]`. "Under" keeps the part of that band below the
+    /// fraction (`[11/60, 1/5]`), "over" the part above it (`[1/5, 9/40]`). `value` is the
+    /// fraction named, `tolerance` half the band's width.
+    pub fn parse_fraction(text: &str) -> Result<Printed, String> {
+        let t = text.trim();
+        let (side, rest) = if let Some(r) = t.strip_prefix("under ") {
+            (-1, r)
+        } else if let Some(r) = t.strip_prefix("over ") {
+            (1, r)
+        } else {
+            (0, t)
+        };
+        let word = rest.strip_prefix("a ").unwrap_or("");
+        let Some(&(_, n)) = FRACTION_WORDS.iter().find(|(w, _)| *w == word) else {
+            let words: Vec<&str> = FRACTION_WORDS.iter().map(|(w, _)| *w).collect();
+            return Err(format!(
+                "{text:?} is not a fraction in words like \"a fifth\" or \"under a fifth\" (optionally \"under \" or \"over \", then \"a \" and one of {})",
+                words.join(", ")
+            ));
+        };
+        let n = f64::from(n);
+        let value = 1.0 / n;
+        let below = 0.5 * (1.0 / (n + 1.0) + value);
+        let above = 0.5 * (1.0 / (n - 1.0) + value);
+        let (lo, hi) = match side {
+            -1 => (below, value),
+            1 => (value, above),
+            _ => (below, above),
+        };
+        Ok(Printed {
+            text: text.to_string(),
+            value,
+            tolerance: 0.5 * (hi - lo),
+            lo,
+            hi,
+            unit: Unit::Fraction,
         })
     }
 }
@@ -130,7 +197,7 @@ struct RawFigures {
     npv_5yr: Option<PerScenario<String>>,
     pilot_totals: Option<PerScenario<String>>,
     net_annual: Option<PerScenario<String>>,
-    addressable_spend: Option<PerScenario<String>>,
+    addressable_spend: Option<String>,
     pct_addressable: Option<PerScenario<String>>,
     leakage_to_zero: Option<PerScenario<String>>,
     delay_to_zero: Option<PerScenario<String>>,
@@ -163,7 +230,8 @@ pub struct Figures {
     pub npv_5yr: Option<Vec<Printed>>,
     pub pilot_totals: Option<Vec<Printed>>,
     pub net_annual: Option<Vec<Printed>>,
-    pub addressable_spend: Option<Vec<Printed>>,
+    /// Printed once for every scenario (the sum of the themes' addressable spends, an input).
+    pub addressable_spend: Option<Printed>,
     pub pct_addressable: Option<Vec<Printed>>,
     pub leakage_to_zero: Option<Vec<Printed>>,
     pub delay_to_zero: Option<Vec<Printed>>,
@@ -208,6 +276,13 @@ impl PubTheme {
     pub fn note(&self, figure: &str, partner: Option<&str>, scenario: &str) -> Option<&str> {
         note(&self.notes, figure, partner, scenario)
     }
+}
+
+/// Whether a partner figure is the partner's fraction of the five-year net benefit stated in
+/// words (`npv_fraction`, or `npv_fraction_<label>` when the report states it more than once
+/// in different words): read with [`Printed::parse_fraction`].
+pub fn fraction_figure(name: &str) -> bool {
+    name == "npv_fraction" || name.starts_with("npv_fraction_")
 }
 
 /// Look up an explanation in a notes table, most specific key first.
@@ -291,11 +366,13 @@ impl Ctx<'_> {
         }
     }
 
-    /// A per-scenario table of printed £ figures in which scenarios may be missing (a partner
-    /// figure the report prints for some scenarios only); at least one must be given.
+    /// A per-scenario table of printed partner figures in which scenarios may be missing (a
+    /// partner figure the report prints for some scenarios only); at least one must be given.
+    /// A fraction figure ([`fraction_figure`]) is read in words, any other as a printed £ figure.
     fn per_partial(
         &self,
         field: &str,
+        name: &str,
         map: &PerScenario<String>,
     ) -> Result<Vec<Option<Printed>>, InputError> {
         self.scenario_keys(field, map)?;
@@ -308,7 +385,18 @@ impl Ctx<'_> {
         }
         self.scenarios
             .iter()
-            .map(|s| map.get(s).map(|t| self.printed(field, t, true)).transpose())
+            .map(|s| {
+                map.get(s)
+                    .map(|t| {
+                        if fraction_figure(name) {
+                            Printed::parse_fraction(t)
+                                .map_err(|m| self.err(field, &format!("{t:?}"), &m))
+                        } else {
+                            self.printed(field, t, true)
+                        }
+                    })
+                    .transpose()
+            })
             .collect()
     }
 
@@ -334,7 +422,7 @@ impl Ctx<'_> {
             let mut m = BTreeMap::new();
             for (name, per) in figs {
                 let field = f(&format!("partners.{p}.{name}"));
-                m.insert(name.clone(), self.per_partial(&field, per)?);
+                m.insert(name.clone(), self.per_partial(&field, name, per)?);
             }
             partners.insert(p.clone(), m);
         }
@@ -343,11 +431,11 @@ impl Ctx<'_> {
             npv_5yr: self.per_printed(&f("npv_5yr"), &raw.npv_5yr, true)?,
             pilot_totals: self.per_printed(&f("pilot_totals"), &raw.pilot_totals, true)?,
             net_annual: self.per_printed(&f("net_annual"), &raw.net_annual, true)?,
-            addressable_spend: self.per_printed(
-                &f("addressable_spend"),
-                &raw.addressable_spend,
-                true,
-            )?,
+            addressable_spend: raw
+                .addressable_spend
+                .as_ref()
+                .map(|t| self.printed(&f("addressable_spend"), t, true))
+                .transpose()?,
             pct_addressable: self.per_printed(&f("pct_addressable"), &raw.pct_addressable, true)?,
             leakage_to_zero: self.per_printed(&f("leakage_to_zero"), &raw.leakage_to_zero, true)?,
             delay_to_zero: self.per_printed(&f("delay_to_zero"), &raw.delay_to_zero, false)?,
@@ -475,6 +563,55 @@ mod tests {
         let p = Printed::parse("117,000", false).unwrap();
         assert_eq!((p.value, p.unit), (117000.0, Unit::Count));
         assert!(Printed::parse("five", true).is_err());
+    }
+
+    #[test]
+    fn fractions_in_words_carry_the_band_of_the_nearest_unit_fraction() {
+        let p = Printed::parse_fraction("a fifth").unwrap();
+        assert_eq!((p.value, p.unit), (0.2, Unit::Fraction));
+        // Midpoints to the neighbouring unit fractions 1/6 and 1/4.
+        assert!((p.lo - 11.0 / 60.0).abs() < 1e-15 && (p.hi - 9.0 / 40.0).abs() < 1e-15);
+        assert!((p.tolerance - 0.5 * (9.0 / 40.0 - 11.0 / 60.0)).abs() < 1e-15);
+        let p = Printed::parse_fraction("under a fifth").unwrap();
+        assert!((p.lo - 11.0 / 60.0).abs() < 1e-15 && p.hi == 0.2);
+        let p = Printed::parse_fraction("over a third").unwrap();
+        assert!(p.lo == 1.0 / 3.0 && (p.hi - 5.0 / 12.0).abs() < 1e-15);
+        let p = Printed::parse_fraction("a half").unwrap();
+        assert!((p.lo - 5.0 / 12.0).abs() < 1e-15 && (p.hi - 0.75).abs() < 1e-15);
+        for bad in [
+            "a fifth or so",
+            "one fifth",
+            "fifth",
+            "20%",
+            "under a twelfth",
+        ] {
+            let e = Printed::parse_fraction(bad).unwrap_err();
+            assert!(e.contains("not a fraction in words"), "{bad}: {e}");
+        }
+        // A number keeps the band of its rounding.
+        let p = Printed::parse("3.5%", true).unwrap();
+        assert!(p.lo == p.value - p.tolerance && p.hi == p.value + p.tolerance);
+    }
+
+    #[test]
+    fn a_fraction_figure_in_figures_is_read_in_words_and_located_when_bad() {
+        use crate::embedded::{EY2013_PUBLISHED, EY2013_PUBLISHED_FILE};
+        let p = parse_published(EY2013_PUBLISHED_FILE, EY2013_PUBLISHED).unwrap();
+        let f = &p.total.partners["DCLG_LG"]["npv_fraction_summary"];
+        assert_eq!(f[0].as_ref().unwrap().unit, Unit::Fraction);
+        let bad = EY2013_PUBLISHED.replacen(
+            "npv_fraction_headline = { prudent = \"a fifth\"",
+            "npv_fraction_headline = { prudent = \"20%\"",
+            1,
+        );
+        assert_ne!(bad, EY2013_PUBLISHED);
+        let e = parse_published("bad.toml", &bad).unwrap_err().to_string();
+        assert!(
+            e.contains("total.figures.partners.DCLG_LG.npv_fraction_headline")
+                && e.contains("\"20%\"")
+                && e.contains("not a fraction in words"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::model::{Evaluation, ModelSpec, Outcome};
-use crate::published::{Figures, Printed, Published, Unit, note};
+use crate::published::{Figures, Printed, Published, Unit, fraction_figure, note};
 
 /// One compared figure.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +24,7 @@ pub struct Comparison {
 impl Comparison {
     /// Multiplier from model units to display units (percentages in percentage points).
     fn display_scale(&self) -> f64 {
-        if self.published.unit == Unit::Pct {
+        if matches!(self.published.unit, Unit::Pct | Unit::Fraction) {
             100.0
         } else {
             1.0
@@ -43,6 +43,31 @@ impl Comparison {
     pub fn tolerance_display(&self) -> f64 {
         self.published.tolerance * self.display_scale()
     }
+    /// The band of the printed figure, in display units.
+    pub fn band_display(&self) -> (f64, f64) {
+        (
+            self.published.lo * self.display_scale(),
+            self.published.hi * self.display_scale(),
+        )
+    }
+    /// The band as shown in the tables: `±t` around a printed number, `[lo, hi]` for a fraction
+    /// in words (whose band is not centred on the fraction named).
+    fn band_text(&self) -> String {
+        if self.published.unit == Unit::Fraction {
+            let (lo, hi) = self.band_display();
+            format!("[{}, {}]", trim(lo), trim(hi))
+        } else {
+            format!("±{}", trim(self.tolerance_display()))
+        }
+    }
+}
+
+/// The scenario label of a figure printed once for every scenario (the total addressable spend).
+pub const ALL_SCENARIOS: &str = "all";
+
+/// Whether a model value lies in a printed figure's band.
+fn inside(m: Option<f64>, p: &Printed) -> bool {
+    m.is_some_and(|v| v >= p.lo - EPS && v <= p.hi + EPS)
 }
 
 /// Slack for floating-point noise when comparing against a rounding tolerance.
@@ -68,7 +93,7 @@ impl Collector<'_> {
                 continue;
             };
             let m = model(s);
-            let within = m.is_some_and(|v| (v - p.value).abs() <= p.tolerance + EPS);
+            let within = inside(m, p);
             self.out.push(Comparison {
                 theme: theme.to_string(),
                 figure: figure.to_string(),
@@ -79,6 +104,36 @@ impl Collector<'_> {
                 note: if within { None } else { note_of(s) },
             });
         }
+    }
+
+    /// Compare a figure printed once for every scenario: it is reproduced when the model's
+    /// value is inside its band in every scenario (the value shown is the first scenario's, or
+    /// the first outside the band).
+    fn add_once(
+        &mut self,
+        theme: &str,
+        figure: &str,
+        p: &Printed,
+        model: impl Fn(usize) -> Option<f64>,
+        note: Option<String>,
+    ) {
+        let vals: Vec<Option<f64>> = (0..self.scenarios.len()).map(model).collect();
+        let within = vals.iter().all(|m| inside(*m, p));
+        let shown = vals
+            .iter()
+            .find(|m| !inside(**m, p))
+            .or(vals.first())
+            .copied()
+            .flatten();
+        self.out.push(Comparison {
+            theme: theme.to_string(),
+            figure: figure.to_string(),
+            scenario: ALL_SCENARIOS.to_string(),
+            published: p.clone(),
+            model: shown,
+            within,
+            note: if within { None } else { note },
+        });
     }
 }
 
@@ -113,53 +168,77 @@ fn outcome_figures(
             );
         }
     }
-    let simple: [OutcomeFigure; 7] = [
-        ("npv_5yr", &figs.npv_5yr, |o| Some(o.npv)),
-        ("pilot_total", &figs.pilot_totals, |o| Some(o.npv)),
-        ("net_annual", &figs.net_annual, |o| Some(o.net_annual)),
-        ("addressable_spend", &figs.addressable_spend, |o| {
-            Some(o.addressable_spend)
-        }),
-        ("pct_addressable", &figs.pct_addressable, |o| {
-            Some(o.share_of_addressable)
-        }),
-        ("leakage_to_zero", &figs.leakage_to_zero, |o| {
-            o.leakage_to_zero
-        }),
-        ("delay_to_zero", &figs.delay_to_zero, |o| {
-            Some(o.delay_to_zero.whole_years as f64)
-        }),
-    ];
-    for (name, vals, f) in simple {
-        if let Some(v) = vals {
-            c.add(
-                theme,
-                name,
-                v.iter().map(Some),
-                |s| f(&get(s).0),
-                |s| notes(name, None, s),
-            );
+    type Simple<'a> = [OutcomeFigure<'a>];
+    let simple = |c: &mut Collector, list: &Simple| {
+        for (name, vals, f) in list {
+            if let Some(v) = vals {
+                c.add(
+                    theme,
+                    name,
+                    v.iter().map(Some),
+                    |s| f(&get(s).0),
+                    |s| notes(name, None, s),
+                );
+            }
         }
+    };
+    simple(
+        c,
+        &[
+            ("npv_5yr", &figs.npv_5yr, |o| Some(o.npv)),
+            ("pilot_total", &figs.pilot_totals, |o| Some(o.npv)),
+            ("net_annual", &figs.net_annual, |o| Some(o.net_annual)),
+        ],
+    );
+    if let Some(p) = &figs.addressable_spend {
+        // Printed once for both scenarios: its note is keyed `addressable_spend.all`.
+        let key = format!("addressable_spend.{ALL_SCENARIOS}");
+        c.add_once(
+            theme,
+            "addressable_spend",
+            p,
+            |s| Some(get(s).0.addressable_spend),
+            notes(&key, None, 0),
+        );
     }
+    simple(
+        c,
+        &[
+            ("pct_addressable", &figs.pct_addressable, |o| {
+                Some(o.share_of_addressable)
+            }),
+            ("leakage_to_zero", &figs.leakage_to_zero, |o| {
+                o.leakage_to_zero
+            }),
+            ("delay_to_zero", &figs.delay_to_zero, |o| {
+                Some(o.delay_to_zero.whole_years as f64)
+            }),
+        ],
+    );
     for (pid, figures) in &figs.partners {
         let Some(pi) = partner_index(pid) else {
             continue;
         };
         for (fname, vals) in figures {
-            let pick: fn(&crate::model::Allocation) -> Option<f64> = match fname.as_str() {
-                "annual" | "budget_table_annual" => |a| Some(a.annual_bn),
-                "pct_budget" => |a| a.share_of_budget,
-                "npv_share" => |a| Some(a.npv_bn),
-                "npv_without" => |a| Some(a.npv_without),
-                "single_party" => |a| Some(a.npv_single_party),
-                _ => |_| None,
+            type Pick = fn(&Outcome, &crate::model::Allocation) -> Option<f64>;
+            let pick: Pick = match fname.as_str() {
+                "annual" | "budget_table_annual" => |_, a| Some(a.annual_bn),
+                "pct_budget" => |_, a| a.share_of_budget,
+                "npv_share" => |_, a| Some(a.npv_bn),
+                "npv_without" => |_, a| Some(a.npv_without),
+                "single_party" => |_, a| Some(a.npv_single_party),
+                f if fraction_figure(f) => |o, a| (o.npv > 0.0).then(|| a.npv_bn / o.npv),
+                _ => |_, _| None,
             };
             let label = format!("{fname}.{pid}");
             c.add(
                 theme,
                 &label,
                 vals.iter().map(Option::as_ref),
-                |s| pick(&get(s).1[pi]),
+                |s| {
+                    let (o, a) = get(s);
+                    pick(&o, &a[pi])
+                },
                 |s| notes(fname, Some(pid), s),
             );
         }
@@ -217,25 +296,31 @@ fn fmt4(x: Option<f64>) -> String {
     }
 }
 
-/// CSV with the columns `theme,figure,scenario,published,model,difference,tolerance,within`
-/// (money in £bn, percentages in percentage points, delays in years).
+/// CSV with the columns `theme,figure,scenario,published,model,difference,tolerance,low,high,
+/// within,certificate,conflicting` (money in £bn, percentages and fractions in percentage points,
+/// delays in years; `low`–`high` is the printed figure's band, `published ± tolerance` for a
+/// printed number).
 pub fn to_csv(rows: &[Comparison], certs: &[(crate::fit::Key, crate::fit::Certificate)]) -> String {
     use crate::fit::Certificate;
     let mut o = String::from(
-        "theme,figure,scenario,published,model,difference,tolerance,within,certificate,conflicting\n",
+        "theme,figure,scenario,published,model,difference,tolerance,low,high,within,certificate,conflicting\n",
     );
     for r in rows {
         let key = key_of(r);
         let (kind, set) = match certs.iter().find(|(k, _)| *k == key).map(|c| &c.1) {
             Some(Certificate::Infeasible(s)) => ("infeasible", s.clone()),
-            Some(Certificate::Costs { lost, .. }) => ("costs_figures", lost.clone()),
+            Some(c @ Certificate::Costs { lost, .. }) => (
+                if c.is_tie() { "tie" } else { "costs_figures" },
+                lost.clone(),
+            ),
             Some(Certificate::Fits) => ("not_proven", Vec::new()),
             None => ("", Vec::new()),
         };
         let set: Vec<String> = set.iter().map(key_text).collect();
+        let (lo, hi) = r.band_display();
         let _ = writeln!(
             o,
-            "{},{},{},{},{},{},{},{},{kind},{}",
+            "{},{},{},{},{},{},{},{},{},{},{kind},{}",
             r.theme,
             r.figure,
             r.scenario,
@@ -243,6 +328,8 @@ pub fn to_csv(rows: &[Comparison], certs: &[(crate::fit::Key, crate::fit::Certif
             fmt4(r.model_display()),
             fmt4(r.difference_display()),
             fmt4(Some(r.tolerance_display())),
+            fmt4(Some(lo)),
+            fmt4(Some(hi)),
             r.within,
             set.join("; ")
         );
@@ -297,7 +384,7 @@ pub fn to_table(rows: &[Comparison]) -> String {
             r.scenario,
             r.published.text,
             model_text(r),
-            format!("±{}", trim(r.tolerance_display())),
+            r.band_text(),
             if r.within {
                 "yes"
             } else if r.note.is_some() {
@@ -350,7 +437,7 @@ pub fn to_markdown(rows: &[Comparison], model_file: &str, published_file: &str) 
     for r in rows {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} | ±{} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.theme,
             r.figure,
             r.scenario,
@@ -358,7 +445,7 @@ pub fn to_markdown(rows: &[Comparison], model_file: &str, published_file: &str) 
             model_text(r),
             r.difference_display()
                 .map_or(String::new(), |d| format!("{d:+.3}")),
-            trim(r.tolerance_display()),
+            r.band_text(),
             if r.within { "yes" } else { "**no**" },
             r.note.as_deref().unwrap_or("")
         );
@@ -382,7 +469,7 @@ pub fn to_readme(rows: &[Comparison], conventions: &str) -> String {
     );
     let _ = writeln!(
         o,
-        "The model's unpublished parameters are those of the joint fit (`src/fit.rs`): the values that put the most published figures inside their rounding. `certificates.md` gives, for each discrepancy, its certificate (infeasible together with the reproduced figures, with an irreducible conflicting set; or, with it inside, its theme keeps no more figures than now), and the joint fit's count under each convention considered: the shipped conventions (year 1 undiscounted, activity-scaled cost following the profile, shares read over the allocated total) give the most.\n"
+        "The model's unpublished parameters are those of the joint fit (`src/fit.rs`): the values that put the most published figures inside their rounding. `certificates.md` gives, for each discrepancy, its certificate (infeasible together with the reproduced figures, with an irreducible conflicting set; or, with it inside, its theme ranks lower than now; or a tie: with it inside, its theme ranks the same, trading it against the figures named), and the joint fit's count under each convention considered: the shipped conventions (year 1 undiscounted, activity-scaled cost following the profile, shares read over the allocated total) give the most.\n"
     );
     let _ = writeln!(o, "## Reproduced, by theme\n");
     let mut themes: Vec<&str> = rows.iter().map(|r| r.theme.as_str()).collect();
@@ -472,7 +559,7 @@ pub fn certificates_md(
     let _ = writeln!(o, "# Certificates of the discrepancies\n");
     let _ = writeln!(
         o,
-        "Generated by `cargo run --release -- reproduce` (src/fit.rs). For each figure the embedded model leaves outside its rounding band, a linear program asks whether the figure can be put inside its band while every figure the model reproduces stays inside its own, for any non-negative one-off, ongoing and activity-scaled costs and any gross benefit, and for any partner shares within their printed rounding (each partner figure enters through its exact projection with its share free, a relaxation, so an infeasible answer is a proof). Where it is infeasible, deletion filtering gives an irreducible set of reproduced figures it conflicts with; a test re-solves every set. Where it is feasible, a second program forces the figure in and counts its theme's figures with costs and shares solved together (`fit::trade_bound`: a relaxation, so its count is an upper bound): \"costs figures\" means that bound is no more than the theme keeps now, so reproducing the figure cannot raise the count (the reproduced figures the best such model loses are named); a test re-solves it. \"fits\" means neither is proven.\n"
+        "Generated by `cargo run --release -- reproduce` (src/fit.rs). For each figure the embedded model leaves outside its rounding band, a linear program asks whether the figure can be put inside its band while every figure the model reproduces stays inside its own, for any non-negative one-off, ongoing and activity-scaled costs and any gross benefit, and for any partner shares within their printed rounding (each partner figure enters through its exact projection with its share free, a relaxation, so an infeasible answer is a proof). Where it is infeasible, deletion filtering gives an irreducible set of reproduced figures it conflicts with; a test re-solves every set. Where it is feasible, a second program forces the figure in and counts its theme's figures with costs and shares solved together (`fit::trade_bound`: a relaxation, so its count is an upper bound): its bound is a rank: figures inside, then figures of the cost-benefit tables inside (yearly rows, NPVs, pilot totals, leakage), the fit's first two criteria; of two printings of one model quantity whose bands only meet at a rounding boundary (the allocation table's 0.1 and the DEL table's 0.2 of one partner) counts at most one, since the boundary prints as one of them. \"costs figures\" means that bound is below the theme's rank now, so reproducing the figure would lower it (the reproduced figures the best such model loses are named). \"tie\" means the best such model ranks exactly as the shipped one (as many figures, as many of the cost-benefit tables): the figure trades against the ones named, the fit's rank does not separate the two sets, and the fit keeps the one it found first (a round replaces a fit only when its rank grows); a test re-solves it. \"fits\" means neither is proven.\n"
     );
     let proven = certs
         .iter()
@@ -480,15 +567,17 @@ pub fn certificates_md(
         .count();
     let costs = certs
         .iter()
-        .filter(|c| matches!(c.1, Certificate::Costs { .. }))
+        .filter(|c| matches!(c.1, Certificate::Costs { .. }) && !c.1.is_tie())
         .count();
+    let ties = certs.iter().filter(|c| c.1.is_tie()).count();
     let _ = writeln!(
         o,
-        "**{} discrepancies: {} proven infeasible together with the reproduced figures, {} proven to cost at least as many figures as they gain, {} not proven.**\n",
+        "**{} discrepancies: {} proven infeasible together with the reproduced figures, {} proven to cost more than they gain, {} ties (proven to trade one set for another of the same rank), {} not proven.**\n",
         certs.len(),
         proven,
         costs,
-        certs.len() - proven - costs
+        ties,
+        certs.len() - proven - costs - ties
     );
     let _ = writeln!(
         o,
@@ -502,9 +591,13 @@ pub fn certificates_md(
                 s.iter().map(key_text).collect::<Vec<_>>().join("; "),
             ),
             Certificate::Costs { bound, now, lost } => (
-                "costs figures",
+                if c.is_tie() { "tie" } else { "costs figures" },
                 format!(
-                    "with it inside, its theme keeps at most {bound} figures (the model keeps {now}); the best such model loses {}",
+                    "with it inside, its theme keeps at most {} figures, {} of the cost-benefit tables (the model keeps {}, {}); the best such model loses {}",
+                    bound.0,
+                    bound.1,
+                    now.0,
+                    now.1,
                     lost.iter().map(key_text).collect::<Vec<_>>().join("; ")
                 ),
             ),

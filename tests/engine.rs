@@ -187,10 +187,12 @@ fn golden_values_are_pinned_to_a_seed() {
 // and again when the PERT and gamma quantiles came to use `dist::exp_sampling` (within 2 ulp of
 // exp: draw 1 moved by 2 ulp), and when the embedded model became the joint fit's calibration
 // (new gross benefits, costs and shares).
+// Updated again when the recalibration with the total's fraction figures moved families' base
+// one-off cost of year 3 by £1,000 (draws 1 and 999 move in the last bits; draw 0 is unchanged).
 const GOLDEN: [u64; 3] = [
     4622011974224527338,
-    4623115423485246405,
-    4625393284956626090,
+    4623115423886841180,
+    4625393285086534078,
 ];
 
 #[test]
