@@ -316,21 +316,9 @@ mod tests {
         let n = one_off.len();
         ThemeInputs {
             addressable_spend_bn: 10.0,
-            profile,
             delay_years: delay,
-            cohort: None,
-            volume: 1.0,
-            engagement: 1.0,
-            gross_benefit: gross,
-            realisation: 1.0,
-            cashability: 1.0,
-            optimism_bias_benefit: 0.0,
             optimism_bias_cost: 0.1,
-            one_off_costs_bn: one_off,
-            ongoing_costs_bn: vec![0.05; n],
-            scaled_cost: 0.3,
-            partner_shares: vec![1.0],
-            local: None,
+            ..ThemeInputs::plain(profile, gross, one_off, vec![0.05; n], 0.3)
         }
     }
 
@@ -479,12 +467,7 @@ mod tests {
 mod hand_computed {
     use super::*;
 
-    fn close(what: &str, got: f64, want: f64) {
-        assert!(
-            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
-            "{what}: {got} vs {want}"
-        );
-    }
+    use crate::model::assert_close as close;
 
     /// Profile 0.5, 1 (shorter than the 3-year horizon: year 3 holds 1), full gross 2, one-off
     /// 1 in year 1, fixed ongoing 0.1, 0.1, 0.2, optimism bias on costs 50%, activity-scaled cost
@@ -492,21 +475,15 @@ mod hand_computed {
     fn theme(delay: f64) -> ThemeInputs {
         ThemeInputs {
             addressable_spend_bn: 10.0,
-            profile: vec![0.5, 1.0],
             delay_years: delay,
-            cohort: None,
-            engagement: 1.0,
-            gross_benefit: 2.0,
-            realisation: 1.0,
-            cashability: 1.0,
-            optimism_bias_benefit: 0.0,
             optimism_bias_cost: 0.5,
-            one_off_costs_bn: vec![1.0, 0.0, 0.0],
-            ongoing_costs_bn: vec![0.1, 0.1, 0.2],
-            scaled_cost: 0.4,
-            volume: 1.0,
-            local: None,
-            partner_shares: vec![1.0],
+            ..ThemeInputs::plain(
+                vec![0.5, 1.0],
+                2.0,
+                vec![1.0, 0.0, 0.0],
+                vec![0.1, 0.1, 0.2],
+                0.4,
+            )
         }
     }
 
@@ -655,22 +632,8 @@ mod brute_force_delay {
         let mut one_off = vec![0.0; H];
         one_off[0] = cost;
         ThemeInputs {
-            addressable_spend_bn: 1.0,
-            profile: vec![1.0],
             delay_years: own_delay,
-            cohort: None,
-            volume: 1.0,
-            engagement: 1.0,
-            gross_benefit: gross,
-            realisation: 1.0,
-            cashability: 1.0,
-            optimism_bias_benefit: 0.0,
-            optimism_bias_cost: 0.0,
-            one_off_costs_bn: one_off,
-            ongoing_costs_bn: vec![0.0; H],
-            scaled_cost: 0.0,
-            partner_shares: vec![1.0],
-            local: None,
+            ..ThemeInputs::plain(vec![1.0], gross, one_off, vec![0.0; H], 0.0)
         }
     }
 

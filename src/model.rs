@@ -603,14 +603,20 @@ fn total_outcome(inputs: &Inputs, evals: &[ThemeEval], themes: &[Outcome]) -> Ou
     }
 }
 
+/// A theme for tests: every multiplier 1 (volume, engagement, realisation, cashability), no
+/// optimism bias, no delay, no cohort or local data, addressable spend £1bn, one partner taking
+/// the whole theme; tests change the fields they are about with struct update syntax.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn theme(profile: Vec<f64>, gross: f64, one_off: Vec<f64>, scaled: f64) -> ThemeInputs {
-        let n = one_off.len();
+impl ThemeInputs {
+    pub(crate) fn plain(
+        profile: Vec<f64>,
+        gross: f64,
+        one_off: Vec<f64>,
+        ongoing: Vec<f64>,
+        scaled: f64,
+    ) -> ThemeInputs {
         ThemeInputs {
-            addressable_spend_bn: 10.0,
+            addressable_spend_bn: 1.0,
             profile,
             delay_years: 0.0,
             cohort: None,
@@ -622,10 +628,32 @@ mod tests {
             optimism_bias_benefit: 0.0,
             optimism_bias_cost: 0.0,
             one_off_costs_bn: one_off,
-            ongoing_costs_bn: vec![0.0; n],
+            ongoing_costs_bn: ongoing,
             scaled_cost: scaled,
             partner_shares: vec![1.0],
             local: None,
+        }
+    }
+}
+
+/// `got` equals the hand-computed `want` to 1e-12 (relative above 1), naming `what` if not.
+#[cfg(test)]
+pub(crate) fn assert_close(what: &str, got: f64, want: f64) {
+    assert!(
+        (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+        "{what}: {got} vs {want}"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn theme(profile: Vec<f64>, gross: f64, one_off: Vec<f64>, scaled: f64) -> ThemeInputs {
+        let n = one_off.len();
+        ThemeInputs {
+            addressable_spend_bn: 10.0,
+            ..ThemeInputs::plain(profile, gross, one_off, vec![0.0; n], scaled)
         }
     }
 
@@ -761,12 +789,7 @@ mod tests {
 mod hand_computed {
     use super::*;
 
-    fn close(what: &str, got: f64, want: f64) {
-        assert!(
-            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
-            "{what}: {got} vs {want}"
-        );
-    }
+    use super::assert_close as close;
 
     fn closes(what: &str, got: &[f64], want: &[f64]) {
         assert_eq!(got.len(), want.len(), "{what}");
@@ -784,22 +807,8 @@ mod hand_computed {
         shares: Vec<f64>,
     ) -> ThemeInputs {
         ThemeInputs {
-            addressable_spend_bn: 1.0,
-            profile,
-            delay_years: 0.0,
-            cohort: None,
-            volume: 1.0,
-            engagement: 1.0,
-            gross_benefit: gross,
-            realisation: 1.0,
-            cashability: 1.0,
-            optimism_bias_benefit: 0.0,
-            optimism_bias_cost: 0.0,
-            one_off_costs_bn: one_off,
-            ongoing_costs_bn: ongoing,
-            scaled_cost: scaled,
             partner_shares: shares,
-            local: None,
+            ..ThemeInputs::plain(profile, gross, one_off, ongoing, scaled)
         }
     }
 

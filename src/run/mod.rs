@@ -480,20 +480,16 @@ pub fn throughput(a: &RunSpec) -> Result<String, Error> {
     check_options(a)?;
     // It times in-memory runs and prints its own table: options that write, stream, split or
     // stop a run would be ignored, so they are refused.
-    let ignored = [
+    let writes = [
         (a.out.is_some(), "--out"),
         (a.format != Format::Table, "--format"),
-        (a.keep_draws, "--keep-draws"),
-        (a.draws_format.is_some(), "--draws-format"),
-        (a.precision.is_some(), "--precision"),
-        (a.stream, "--stream"),
-        (a.pass.is_some(), "--pass"),
-        (a.shard.is_some(), "--shard (or Slurm's array variables)"),
-        (a.checkpoint.is_some(), "--checkpoint"),
-        (a.resume.is_some(), "--resume"),
-        (a.mpi, "--mpi"),
     ];
-    if let Some((_, opt)) = ignored.iter().find(|(given, _)| *given) {
+    let given = writes
+        .iter()
+        .find(|(given, _)| *given)
+        .map(|(_, opt)| *opt)
+        .or_else(|| run_only_option(a));
+    if let Some(opt) = given {
         return Err(Failure::Input(format!(
             "`throughput {opt}`: throughput times in-memory runs of --draws and prints its own \
              table; it writes no files, keeps no draws and runs no shards, streams or checkpoints"
@@ -801,19 +797,16 @@ pub fn report_with(a: &SensSpec, hooks: &Hooks) -> Result<String, Error> {
         .out
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("npvrisk-report"));
-    cleaned(&[Some(&dir)], report_with_unguarded(a, hooks))
+    let r = report_in(a, &dir, hooks);
+    cleaned(&[Some(&dir)], r)
 }
 
-fn report_with_unguarded(a: &SensSpec, hooks: &Hooks) -> Result<String, Error> {
+/// [`report_with`] into the folder `dir`.
+fn report_in(a: &SensSpec, dir: &Path, hooks: &Hooks) -> Result<String, Error> {
     let started = Instant::now();
-    let dir = a
-        .run
-        .out
-        .clone()
-        .unwrap_or_else(|| std::path::PathBuf::from("npvrisk-report"));
     check_options(&a.run)?;
     check_sens_options(a)?;
-    lock_out(Some(&dir))?;
+    lock_out(Some(dir))?;
     let embedded = a.run.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(&a.run)?;
     if plan.set.inputs.is_empty() {
@@ -889,7 +882,7 @@ fn report_with_unguarded(a: &SensSpec, hooks: &Hooks) -> Result<String, Error> {
             crate::charts::svg_to_png(svg, 2.0).map_err(Failure::Internal)?,
         ));
     }
-    crate::output::publish(&dir, &files)?;
+    crate::output::publish(dir, &files)?;
     crate::note!(
         "wrote {} ({} files; open report.html in a browser)",
         dir.display(),
@@ -959,13 +952,12 @@ fn check_threads(threads: Option<usize>) -> Result<(), Failure> {
 }
 
 /// Options of `sensitivity` and `report` beyond those of `run`.
-fn check_sens_options(a: &SensSpec) -> Result<(), Failure> {
-    // The run options that only `run` honours: refused rather than ignored (the command line
-    // does not offer them; a program building a `SensSpec` could set them).
-    let r = &a.run;
-    let mpi = r.mpi;
-    for (given, name) in [
-        (r.shard.is_some(), "--shard"),
+/// The first option of `r` that only `npvrisk run` honours (running in pieces, streaming or
+/// keeping the draws, stopping at a precision): commands that run in one process and in memory
+/// refuse them rather than ignore them.
+fn run_only_option(r: &RunSpec) -> Option<&'static str> {
+    [
+        (r.shard.is_some(), "--shard (or Slurm's array variables)"),
         (r.pass.is_some(), "--pass"),
         (r.checkpoint.is_some(), "--checkpoint"),
         (r.resume.is_some(), "--resume"),
@@ -973,13 +965,20 @@ fn check_sens_options(a: &SensSpec) -> Result<(), Failure> {
         (r.keep_draws, "--keep-draws"),
         (r.draws_format.is_some(), "--draws-format"),
         (r.precision.is_some(), "--precision"),
-        (mpi, "--mpi"),
-    ] {
-        if given {
-            return Err(Failure::Input(format!(
-                "`{name}` is an option of `npvrisk run` only: sensitivity and report run in one process, in memory"
-            )));
-        }
+        (r.mpi, "--mpi"),
+    ]
+    .into_iter()
+    .find(|(given, _)| *given)
+    .map(|(_, name)| name)
+}
+
+fn check_sens_options(a: &SensSpec) -> Result<(), Failure> {
+    // Refused rather than ignored (the command line does not offer them; a program building a
+    // `SensSpec` could set them).
+    if let Some(name) = run_only_option(&a.run) {
+        return Err(Failure::Input(format!(
+            "`{name}` is an option of `npvrisk run` only: sensitivity and report run in one process, in memory"
+        )));
     }
     if a.levels.len() != 2
         || !a.levels.iter().all(|l| *l > 0.0 && *l < 1.0)
