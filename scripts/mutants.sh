@@ -21,7 +21,8 @@
 # Hangs: a mutant that turns a loop into an endless one keeps its test process busy until
 # stopped. The wall-clock TIMEOUT is long so that a machine paused or crowded by other work does
 # not turn a slow run into a "timeout"; CPU_LIMIT (`ulimit -t`, which a stopped or waiting process
-# does not use up) stops a spinning test process much sooner. The unmutated unit tests need about
+# does not use up; set through scripts/cpu_limited.sh as cargo's target runner, so it applies to
+# test processes only, not to rustc) stops a spinning test process much sooner. The unmutated unit tests need about
 # one CPU second and an incremental build of the library a few, far below the limit. A process
 # stopped by the limit fails with SIGXCPU, so cargo-mutants files the mutant under "caught"; the
 # script lists those mutants in out/<module>/hangs.txt, and they are reported as hangs.
@@ -92,15 +93,21 @@ for m in "${MODULES[@]}"; do
     echo "== $m: cargo mutants ${args[*]} -- -- $(test_args "$m")"
     # cargo-mutants exits 2 when some mutants were missed and 3 on timeouts: the outcome is in
     # the files it writes, so keep going to the next module.
-    (
-        ulimit -t "$CPU_LIMIT"
-        # shellcheck disable=SC2046
-        nice -n "$NICE" cargo mutants "${args[@]}" --output "$out" -- -- $(test_args "$m")
-    ) || true
+    # The CPU-time limit applies to the test processes only (through cargo's target runner),
+    # never to rustc: a slow first build must not be stopped.
+    # shellcheck disable=SC2046
+    CPU_LIMIT="$CPU_LIMIT" CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/scripts/cpu_limited.sh" \
+        nice -n "$NICE" cargo mutants "${args[@]}" --output "$out" -- -- $(test_args "$m") || true
     # The mutants whose test process was stopped by the CPU-time limit (SIGXCPU): hangs.
-    for f in $(grep -l 'SIGXCPU' "$out"/mutants.out/log/*.log 2>/dev/null); do
-        grep -m1 '^\*\*\* ' "$f" | sed 's/^\*\*\* //'
-    done | sort >"$out/hangs.txt"
+    # outcomes.json names each mutant and its log; a hang's log holds cargo's report of the signal.
+    python3 - "$out/mutants.out" >"$out/hangs.txt" <<'PY'
+import json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+for o in json.loads((root / "outcomes.json").read_text())["outcomes"]:
+    m, log = o["scenario"], o.get("log_path")
+    if isinstance(m, dict) and log and "SIGXCPU" in (root / log).read_text(errors="replace"):
+        print(m["Mutant"]["name"])
+PY
     printf '%s hangs (stopped by the CPU limit, counted in caught): %s\n' "$m" "$(wc -l <"$out/hangs.txt")"
     for k in caught missed timeout unviable; do
         printf '%s %s: %s\n' "$m" "$k" "$(wc -l <"$out/mutants.out/$k.txt" 2>/dev/null || echo 0)"
