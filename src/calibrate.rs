@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::error::Error;
-use crate::fit::{Conventions, JointFit, Mode, ShareRule, joint_fit, theme_problem};
+use crate::fit::{
+    Conventions, JointFit, Mode, ShareRule, headline_offsets, joint_fit, theme_problem, total_figs,
+};
 use crate::published::{CostRule, Published};
 
 /// The discount rate of the report (§3.4: "a discount factor of 3.5%").
@@ -64,12 +66,18 @@ fn pin_text(keys: &[&crate::fit::Key], scenarios: &[String]) -> String {
     let mut by: BTreeMap<(usize, String), Vec<usize>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     for k in keys {
-        if !order.contains(&k.figure) {
-            order.push(k.figure.clone());
+        // A figure of the headline total is named as such ("total npv_5yr").
+        let name = if k.theme == "total" {
+            format!("total {}", k.figure)
+        } else {
+            k.figure.clone()
+        };
+        if !order.contains(&name) {
+            order.push(name.clone());
         }
-        let o = order.iter().position(|f| *f == k.figure).unwrap_or(0);
+        let o = order.iter().position(|f| *f == name).unwrap_or(0);
         let s = scenarios.iter().position(|x| *x == k.scenario).unwrap_or(0);
-        by.entry((o, k.figure.clone())).or_default().push(s);
+        by.entry((o, name)).or_default().push(s);
     }
     if by.is_empty() {
         return "no reproduced figure (set by the secondary objective)".into();
@@ -93,10 +101,19 @@ pub fn calibrate(p: &Published) -> Result<Vec<ThemeCalibration>, Error> {
 pub fn from_fit(p: &Published, fit: &JointFit) -> Vec<ThemeCalibration> {
     let ns = p.scenarios.len();
     let conv = &fit.conv;
+    // The headline total's reproduced figures (its NPV, net annual benefit, % of spend and the
+    // partners' fractions of the NPV) constrain the headline themes' unknowns too.
+    let (hoffs, _) = headline_offsets(p);
+    let sh: Vec<Vec<(String, f64)>> = fit.themes.iter().map(|t| t.shares.clone()).collect();
+    let totals: Vec<crate::fit::Fig> = total_figs(p, conv, Mode::Proof, Some(&sh))
+        .into_iter()
+        .filter(|f| fit.inside.iter().any(|(k, ok)| *ok && *k == f.key))
+        .collect();
     p.themes
         .iter()
         .zip(&fit.themes)
-        .map(|(t, tf)| {
+        .enumerate()
+        .map(|(ti, (t, tf))| {
             let lay = &tf.lay;
             let x = &tf.x;
             let gross: Vec<f64> = (0..ns).map(|s| round6(x[lay.g(s)])).collect();
@@ -116,11 +133,32 @@ pub fn from_fit(p: &Published, fit: &JointFit) -> Vec<ThemeCalibration> {
             }
             // Which reproduced figures depend on which unknowns.
             let (_, prob) = theme_problem(p, t, conv, Mode::Proof, Some(&tf.shares));
-            let kept: Vec<&crate::fit::Fig> = prob
+            let mut kept: Vec<crate::fit::Fig> = prob
                 .figs
-                .iter()
+                .into_iter()
                 .filter(|f| fit.inside.iter().any(|(k, ok)| *ok && *k == f.key))
                 .collect();
+            // The total's figures over this theme's own unknowns (its slice of their rows).
+            if let Some(&(_, off)) = hoffs.iter().find(|(i, _)| *i == ti) {
+                // A partner's fraction pins this theme's share of that partner only where the
+                // theme has one.
+                let holds = |f: &crate::fit::Fig| match f.key.figure.split_once('.') {
+                    Some((_, pid)) => tf.shares.iter().any(|(id, _)| id == pid),
+                    None => true,
+                };
+                kept.extend(totals.iter().filter(|f| holds(f)).map(|f| crate::fit::Fig {
+                    key: f.key.clone(),
+                    rows: f
+                        .rows
+                        .iter()
+                        .map(|r| crate::fit::Row {
+                            a: r.a[off..off + lay.n()].to_vec(),
+                            ..r.clone()
+                        })
+                        .collect(),
+                    value: None,
+                }));
+            }
             let touching = |vars: &[usize], partner: bool| -> String {
                 let keys: Vec<&crate::fit::Key> = kept
                     .iter()

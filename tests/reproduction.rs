@@ -304,3 +304,33 @@ fn the_total_addressable_spend_is_compared_once() {
     );
     assert!(spend[0].within);
 }
+
+/// The default distributions centre each drawn partner share on the model's own share: the PERT's
+/// mode is the calibrated share of `distributions/ey2013.toml` (the printed share as the joint fit
+/// reads it), so a recalibration that moves a share fails here until the default follows it.
+#[test]
+fn default_partner_share_modes_are_the_calibrated_shares() {
+    let model: toml::Value = toml::from_str(EY2013_MODEL).unwrap();
+    let dists: toml::Value = toml::from_str(npvrisk::embedded::EY2013_DISTS).unwrap();
+    let mut checked = 0;
+    for input in dists["input"].as_array().unwrap() {
+        let path = input["path"].as_str().unwrap();
+        let parts: Vec<&str> = path.split('.').collect();
+        if parts.len() != 4 || parts[2] != "partner_shares" {
+            continue;
+        }
+        let theme = model["themes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"].as_str() == Some(parts[1]))
+            .unwrap_or_else(|| panic!("{path}: no theme {}", parts[1]));
+        let share = theme["partner_shares"][parts[3]].as_float().unwrap();
+        let mode = input["mode"].as_float().unwrap();
+        assert_eq!(mode, share, "{path}: mode {mode} but the model's share is {share}");
+        let (min, max) = (input["min"].as_float().unwrap(), input["max"].as_float().unwrap());
+        assert!(min < mode && mode < max, "{path}: mode {mode} outside the pilots' range [{min}, {max}]");
+        checked += 1;
+    }
+    assert_eq!(checked, 3, "the defaults draw one share in each of the three headline themes");
+}
