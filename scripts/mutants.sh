@@ -49,7 +49,7 @@ done
 # run, so only that target is rebuilt per mutant).
 target_arg() {
     case "$1" in
-        kernel | stats | sampler | model | dist) echo "--lib" ;;
+        kernel | stats | sampler | model | dist | summary) echo "--lib" ;;
         sensitivity | sobol_indices) echo "--tests" ;;
         *) echo "--test=tests" ;;
     esac
@@ -64,7 +64,8 @@ test_args() {
         model) echo "model:: kernel::" ;;
         dist) echo "dist" ;;
         calibrate) echo "reproduction commands" ;;
-        summary | stream) echo "oracles stream conventions" ;;
+        summary) echo "summary::" ;;
+        stream) echo "oracles stream conventions" ;;
         sensitivity | sobol_indices) echo "sensitivity sobol" ;;
         *) echo "unknown module $1" >&2; exit 2 ;;
     esac

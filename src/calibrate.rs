@@ -146,17 +146,19 @@ pub fn from_fit(p: &Published, fit: &JointFit) -> Vec<ThemeCalibration> {
                     Some((_, pid)) => tf.shares.iter().any(|(id, _)| id == pid),
                     None => true,
                 };
-                kept.extend(totals.iter().filter(|f| holds(f)).map(|f| crate::fit::Fig {
-                    key: f.key.clone(),
-                    rows: f
-                        .rows
-                        .iter()
-                        .map(|r| crate::fit::Row {
-                            a: r.a[off..off + lay.n()].to_vec(),
-                            ..r.clone()
-                        })
-                        .collect(),
-                    value: None,
+                kept.extend(totals.iter().filter(|f| holds(f)).map(|f| {
+                    crate::fit::Fig {
+                        key: f.key.clone(),
+                        rows: f
+                            .rows
+                            .iter()
+                            .map(|r| crate::fit::Row {
+                                a: r.a[off..off + lay.n()].to_vec(),
+                                ..r.clone()
+                            })
+                            .collect(),
+                        value: None,
+                    }
                 }));
             }
             let touching = |vars: &[usize], partner: bool| -> String {

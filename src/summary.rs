@@ -726,3 +726,7 @@ mod precision_tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "summary_tests.rs"]
+mod tests;

@@ -1,0 +1,535 @@
+//! The summary's assembly against oracles written here: every column of the default model's plan
+//! gets its own known sample (distinct values, so a statistic read from the wrong column or
+//! measure shows), and each reported figure is computed from that sample directly: means and
+//! standard deviations by the two-pass formula, percentiles at ranks where type 7 lands exactly
+//! on an order statistic, interval ends at the level asked, counts below thresholds with the
+//! binomial standard error, curves as counted shares, year probabilities from the counts, and the
+//! review points from the model's own deterministic evaluation.
+
+use super::*;
+use crate::engine::Plan;
+use crate::stats::Sorted;
+
+/// Draws per column: type-7 ranks (n − 1)p are whole for p = 0.05, 0.1, 0.25, 0.5, 0.9, 0.95.
+const N: usize = 101;
+
+/// Column `j`'s sample, increasing in `i` (so its `i`-th order statistic is `value(j, i)`), on a
+/// range that overlaps the leakage grid [0, 1] and the delay grid [0, horizon] and crosses 0.
+fn value(j: usize, i: usize) -> f64 {
+    let u = i as f64 / (N - 1) as f64;
+    -0.3 + 0.05 * j as f64 + (1.5 + 0.25 * j as f64) * u * u
+}
+
+fn column(j: usize) -> Vec<f64> {
+    (0..N).map(|i| value(j, i)).collect()
+}
+
+/// Mean and sample standard deviation (n − 1), two passes.
+fn moments(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let ss: f64 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+    (mean, (ss / (n - 1.0)).sqrt())
+}
+
+fn share(v: &[f64], keep: impl Fn(f64) -> bool) -> f64 {
+    v.iter().filter(|x| keep(**x)).count() as f64 / v.len() as f64
+}
+
+fn binomial_se(p: f64, n: usize) -> f64 {
+    (p * (1.0 - p) / n as f64).sqrt()
+}
+
+/// The distribution-free standard error of the p-quantile (ranks np ± 1.96 √(np(1−p)), half
+/// the width over 1.96), from the column's values.
+fn quantile_se(j: usize, p: f64) -> f64 {
+    let n = N as f64;
+    let half = 1.96 * (n * p * (1.0 - p)).sqrt();
+    let lo = ((n * p - half).floor().max(0.0) as usize).min(N - 1);
+    let hi = ((n * p + half).ceil() as usize).min(N - 1);
+    (value(j, hi) - value(j, lo)) / (2.0 * 1.96)
+}
+
+fn close(a: f64, b: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+        "{what}: {a} against {b}"
+    );
+}
+
+fn plan() -> Plan {
+    let model = crate::format::parse_model(
+        crate::embedded::EY2013_MODEL_FILE,
+        crate::embedded::EY2013_MODEL,
+    )
+    .unwrap();
+    let set = crate::distfile::load(
+        &model,
+        &[(
+            crate::embedded::EY2013_DISTS_FILE.into(),
+            crate::embedded::EY2013_DISTS.into(),
+        )],
+    )
+    .unwrap();
+    let scen = model.scenario_index("base").unwrap();
+    Plan::new(model, scen, set).unwrap()
+}
+
+struct Fixture {
+    plan: Plan,
+    cols: Vec<Vec<f64>>,
+    sorted: Vec<Sorted>,
+    moments: Vec<(f64, f64)>,
+    delay_whole: Vec<Vec<u64>>,
+    breakeven: Vec<Vec<u64>>,
+}
+
+fn fixture() -> Fixture {
+    let plan = plan();
+    let ncols = crate::stream::columns(&plan).len();
+    let cols: Vec<Vec<f64>> = (0..ncols).map(column).collect();
+    let sorted = cols
+        .iter()
+        .map(|c| Sorted::new(c.clone()).unwrap())
+        .collect();
+    let moments = cols.iter().map(|c| moments(c)).collect();
+    let h = plan.model.horizon_years;
+    // Distinct counts per entity: entity e has count (e + 1) * (k + 2) + k for year k.
+    let counts = |e: usize, len: usize| -> Vec<u64> {
+        (0..len).map(|k| ((e + 1) * (k + 2) + k) as u64).collect()
+    };
+    let ne = plan.entities.len();
+    let delay_whole = (0..ne).map(|e| counts(e, h + 2)).collect();
+    let breakeven = (0..ne).map(|e| counts(e + 7, h + 1)).collect();
+    Fixture {
+        plan,
+        cols,
+        sorted,
+        moments,
+        delay_whole,
+        breakeven,
+    }
+}
+
+fn metadata() -> Metadata {
+    Metadata {
+        npvrisk_version: "test".into(),
+        model: FileHash::of("m.toml", ""),
+        distributions: Vec::new(),
+        scenario: "base".into(),
+        seed: 1,
+        sampler: "mc".into(),
+        draws: N as u64,
+        block_size: 64,
+        standard_errors: "iid".into(),
+        percentile_method: "type 7".into(),
+    }
+}
+
+fn options() -> SummaryOptions {
+    SummaryOptions {
+        percentiles: vec![0.05, 0.1, 0.5, 0.9, 0.95],
+        // An 80% interval: its ends are the 10th and 90th percentiles.
+        interval: 0.8,
+        // 0 is always reported first; a user's 0 is not repeated.
+        thresholds: vec![0.5, 0.0, -0.25],
+        total_npv_percentiles: vec![0.25],
+    }
+}
+
+fn assembled(f: &Fixture, extra: &ReviewPoints) -> Summary {
+    let c = ColumnStats {
+        stats: f.sorted.iter().map(|s| s as &dyn OrderStats).collect(),
+        moments: f.moments.clone(),
+        delay_whole: &f.delay_whole,
+        breakeven: &f.breakeven,
+    };
+    assemble(&f.plan, &c, None, N, 3, metadata(), &options(), extra)
+}
+
+/// Every figure of `st` against column `j`'s sample, with the percentiles `ps`.
+fn check_stat(st: &Stat, f: &Fixture, j: usize, ps: &[f64], what: &str) {
+    let (mean, sd) = moments(&f.cols[j]);
+    close(st.mean, mean, &format!("{what} mean"));
+    close(st.sd, sd, &format!("{what} sd"));
+    close(
+        st.se_mean,
+        sd / (N as f64).sqrt(),
+        &format!("{what} se of the mean"),
+    );
+    close(st.min, value(j, 0), &format!("{what} min"));
+    close(st.max, value(j, N - 1), &format!("{what} max"));
+    let got: Vec<f64> = st.percentiles.iter().map(|p| p.p).collect();
+    assert_eq!(got, ps, "{what}: percentiles reported");
+    for p in &st.percentiles {
+        let rank = ((N - 1) as f64 * p.p).round() as usize;
+        close(p.value, value(j, rank), &format!("{what} P{}", p.p));
+        close(p.se, quantile_se(j, p.p), &format!("{what} se of P{}", p.p));
+    }
+    assert_eq!(st.interval[0], 0.8, "{what}: interval level");
+    close(
+        st.interval[1],
+        value(j, 10),
+        &format!("{what} interval low"),
+    );
+    close(
+        st.interval[2],
+        value(j, 90),
+        &format!("{what} interval high"),
+    );
+    let th: Vec<f64> = st.below.iter().map(|b| b.threshold).collect();
+    assert_eq!(th, vec![0.0, 0.5, -0.25], "{what}: thresholds");
+    for b in &st.below {
+        let p = share(&f.cols[j], |x| x < b.threshold);
+        close(b.p, p, &format!("{what} P(< {})", b.threshold));
+        close(
+            b.se,
+            binomial_se(p, N),
+            &format!("{what} se of P(< {})", b.threshold),
+        );
+    }
+}
+
+#[test]
+fn every_statistic_comes_from_its_own_column_with_its_standard_error() {
+    let f = fixture();
+    let s = assembled(&f, &Vec::new());
+    let ps = options().percentiles;
+    let m = SUMMARY_MEASURES.len();
+    let ne = f.plan.entities.len();
+    assert_eq!(s.outcomes.len(), ne);
+    assert_eq!(s.kept_draws, N);
+    assert_eq!(s.skipped_nonfinite, 3);
+    for (e, o) in s.outcomes.iter().enumerate() {
+        let b = e * m;
+        let total = e == ne - 1;
+        assert_eq!(o.id, f.plan.entities[e]);
+        assert_eq!(o.headline, total || !f.plan.model.themes[e].indicative);
+        // The total's NPV adds its own further percentiles, in order.
+        let npv_ps: Vec<f64> = if total {
+            vec![0.05, 0.1, 0.25, 0.5, 0.9, 0.95]
+        } else {
+            ps.clone()
+        };
+        check_stat(&o.npv, &f, b, &npv_ps, &format!("{} npv", o.id));
+        check_stat(
+            &o.pv_benefits,
+            &f,
+            b + 1,
+            &ps,
+            &format!("{} pv_benefits", o.id),
+        );
+        check_stat(&o.pv_costs, &f, b + 2, &ps, &format!("{} pv_costs", o.id));
+        check_stat(
+            &o.leakage_to_zero,
+            &f,
+            b + 3,
+            &ps,
+            &format!("{} leakage", o.id),
+        );
+        check_stat(&o.delay_to_zero, &f, b + 4, &ps, &format!("{} delay", o.id));
+    }
+    let pb = ne * m;
+    assert_eq!(s.partners.len(), f.plan.model.partners.len());
+    for (p, ps_) in s.partners.iter().enumerate() {
+        assert_eq!(ps_.id, f.plan.model.partners[p].id);
+        check_stat(&ps_.npv, &f, pb + p, &ps, &format!("partner {}", ps_.id));
+        let neg = share(&f.cols[pb + p], |x| x < 0.0);
+        close(ps_.p_negative, neg, "partner P(< 0)");
+        close(
+            ps_.p_negative_se,
+            binomial_se(neg, N),
+            "partner se of P(< 0)",
+        );
+    }
+    let ib = pb + f.plan.model.partners.len();
+    assert_eq!(s.inputs.len(), f.plan.set.inputs.len());
+    for (k, i) in s.inputs.iter().enumerate() {
+        let src = &f.plan.set.inputs[k];
+        assert_eq!(i.path, src.param.path);
+        assert_eq!(i.kind, src.dist.describe());
+        assert_eq!(
+            (&i.stream, &i.source, &i.file),
+            (&src.stream, &src.source, &src.file)
+        );
+        let j = ib + k;
+        close(i.mean, moments(&f.cols[j]).0, "input mean");
+        close(i.p10, value(j, 10), "input P10");
+        close(i.p50, value(j, 50), "input P50");
+        close(i.p90, value(j, 90), "input P90");
+    }
+    assert!(
+        s.local.is_none(),
+        "the 2013 model has no outcome-level themes"
+    );
+}
+
+#[test]
+fn curves_and_year_probabilities_are_counted_shares() {
+    let f = fixture();
+    let s = assembled(&f, &Vec::new());
+    let m = SUMMARY_MEASURES.len();
+    let h = f.plan.model.horizon_years;
+    for (e, o) in s.outcomes.iter().enumerate() {
+        // P(NPV > 0) with a share x of benefits leaking: the draws whose leakage-to-zero
+        // exceeds x; 21 points 0, 0.05, ..., 1.
+        let leak = &f.cols[e * m + 3];
+        assert_eq!(o.leakage_curve.len(), 21);
+        for (i, pt) in o.leakage_curve.iter().enumerate() {
+            close(pt.x, i as f64 / 20.0, "leakage grid");
+            close(
+                pt.p_npv_positive,
+                share(leak, |v| v > pt.x),
+                "leakage curve",
+            );
+        }
+        // Delays 0, 0.25, ..., horizon.
+        let delay = &f.cols[e * m + 4];
+        assert_eq!(o.delay_curve.len(), 4 * h + 1);
+        for (i, pt) in o.delay_curve.iter().enumerate() {
+            close(pt.x, i as f64 * 0.25, "delay grid");
+            close(pt.p_npv_positive, share(delay, |v| v > pt.x), "delay curve");
+        }
+        // Whole-year delay: year k for every count, k = 0..=horizon + 1.
+        let dw = &f.delay_whole[e];
+        let n: u64 = dw.iter().sum();
+        let got: Vec<(Option<u32>, f64)> = o
+            .delay_to_zero_whole
+            .iter()
+            .map(|y| (y.year, y.p))
+            .collect();
+        let want: Vec<(Option<u32>, f64)> = (0..=h + 1)
+            .map(|k| (Some(k as u32), dw[k] as f64 / n as f64))
+            .collect();
+        assert_eq!(got, want, "{}: whole-year delay", o.id);
+        // Breakeven: years 1..=horizon, then "none" from count 0.
+        let be = &f.breakeven[e];
+        let n: u64 = be.iter().sum();
+        let got: Vec<(Option<u32>, f64)> = o.breakeven_year.iter().map(|y| (y.year, y.p)).collect();
+        let mut want: Vec<(Option<u32>, f64)> = (1..=h)
+            .map(|k| (Some(k as u32), be[k] as f64 / n as f64))
+            .collect();
+        want.push((None, be[0] as f64 / n as f64));
+        assert_eq!(got, want, "{}: breakeven year", o.id);
+    }
+}
+
+#[test]
+fn the_review_places_the_models_scenarios_and_extra_points_in_the_simulated_npvs() {
+    let f = fixture();
+    let extra: ReviewPoints = vec![("total".into(), vec![("published".into(), 0.6)])];
+    let s = assembled(&f, &extra);
+    let m = SUMMARY_MEASURES.len();
+    let model = &f.plan.model;
+    let evals: Vec<_> = (0..model.scenarios.len())
+        .map(|k| model.evaluate(k))
+        .collect();
+    let headline: Vec<usize> = (0..f.plan.entities.len())
+        .filter(|e| *e == f.plan.entities.len() - 1 || !model.themes[*e].indicative)
+        .collect();
+    assert_eq!(s.headline_review.len(), headline.len());
+    assert!(
+        s.outcomes.iter().all(|o| o.review.is_none()),
+        "moved to headline_review"
+    );
+    for (r, &e) in s.headline_review.iter().zip(&headline) {
+        assert_eq!(r.id, f.plan.entities[e]);
+        let npv = &f.cols[e * m];
+        let mut want: Vec<(String, f64)> = model
+            .scenarios
+            .iter()
+            .zip(&evals)
+            .map(|(name, ev)| {
+                let o = if e == f.plan.entities.len() - 1 {
+                    &ev.total
+                } else {
+                    &ev.themes[e]
+                };
+                (format!("model {name}"), o.npv)
+            })
+            .collect();
+        if r.id == "total" {
+            want.push(("published".into(), 0.6));
+        }
+        assert_eq!(r.points.len(), want.len(), "{}", r.id);
+        for (pt, (label, v)) in r.points.iter().zip(&want) {
+            assert_eq!(&pt.label, label);
+            assert!(
+                (pt.npv - v).abs() < 1e-9,
+                "{} {label}: {} against {v}",
+                r.id,
+                pt.npv
+            );
+            close(
+                pt.percentile_rank,
+                share(npv, |x| x <= pt.npv),
+                "percentile rank",
+            );
+        }
+        let lo = want.iter().map(|w| w.1).fold(f64::INFINITY, f64::min);
+        let hi = want.iter().map(|w| w.1).fold(f64::NEG_INFINITY, f64::max);
+        assert!((r.range[0] - lo).abs() < 1e-9 && (r.range[1] - hi).abs() < 1e-9);
+        let within = share(npv, |x| x >= r.range[0] && x <= r.range[1]);
+        close(r.p_within_range, within, "P(within the range)");
+        close(
+            r.p_within_range_se,
+            binomial_se(within, N),
+            "its standard error",
+        );
+        // The fixture's columns overlap the scenarios' NPVs only in part: the share is not 0 or 1
+        // for every entity, so a wrong range would show.
+    }
+    assert!(
+        s.headline_review
+            .iter()
+            .any(|r| r.p_within_range > 0.0 && r.p_within_range < 1.0),
+        "the fixture must put some range partly inside the simulated NPVs"
+    );
+}
+
+#[test]
+fn a_change_of_unit_scales_money_and_nothing_else() {
+    let f = fixture();
+    let extra: ReviewPoints = vec![("total".into(), vec![("published".into(), 0.6)])];
+    let s = assembled(&f, &extra);
+    let k = 1e3;
+    let m = s.in_unit(MoneyUnit::Million);
+    let money = |a: &Stat, b: &Stat| {
+        for (x, y) in [
+            (a.mean, b.mean),
+            (a.se_mean, b.se_mean),
+            (a.sd, b.sd),
+            (a.min, b.min),
+            (a.max, b.max),
+            (a.interval[1], b.interval[1]),
+            (a.interval[2], b.interval[2]),
+        ] {
+            close(y, x * k, "scaled amount");
+        }
+        assert_eq!(a.interval[0], b.interval[0], "the level is not money");
+        for (p, q) in a.percentiles.iter().zip(&b.percentiles) {
+            assert_eq!(p.p, q.p);
+            close(q.value, p.value * k, "percentile");
+            close(q.se, p.se * k, "percentile se");
+        }
+        for (p, q) in a.below.iter().zip(&b.below) {
+            close(q.threshold, p.threshold * k, "threshold");
+            assert_eq!((p.p, p.se), (q.p, q.se), "probabilities are not money");
+        }
+    };
+    let same = |a: &Stat, b: &Stat| {
+        assert_eq!(
+            serde_json::to_string(a).unwrap(),
+            serde_json::to_string(b).unwrap()
+        );
+    };
+    for (a, b) in s.outcomes.iter().zip(&m.outcomes) {
+        money(&a.npv, &b.npv);
+        money(&a.pv_benefits, &b.pv_benefits);
+        money(&a.pv_costs, &b.pv_costs);
+        same(&a.leakage_to_zero, &b.leakage_to_zero);
+        same(&a.delay_to_zero, &b.delay_to_zero);
+    }
+    for (a, b) in s.partners.iter().zip(&m.partners) {
+        money(&a.npv, &b.npv);
+        assert_eq!(a.p_negative, b.p_negative);
+    }
+    for (a, b) in s.headline_review.iter().zip(&m.headline_review) {
+        for (p, q) in a.points.iter().zip(&b.points) {
+            close(q.npv, p.npv * k, "review point");
+            assert_eq!(p.percentile_rank, q.percentile_rank);
+        }
+        close(b.range[0], a.range[0] * k, "range low");
+        close(b.range[1], a.range[1] * k, "range high");
+        assert_eq!(a.p_within_range, b.p_within_range);
+    }
+    for (a, b) in s.inputs.iter().zip(&m.inputs) {
+        assert_eq!((a.mean, a.p10, a.p50, a.p90), (b.mean, b.p10, b.p50, b.p90));
+    }
+    // £bn is the identity.
+    assert_eq!(
+        serde_json::to_string(&s.in_unit(MoneyUnit::Billion).outcomes).unwrap(),
+        serde_json::to_string(&s.outcomes).unwrap()
+    );
+}
+
+#[test]
+fn the_largest_amount_is_the_largest_npv_or_pv_mean_or_percentile() {
+    let f = fixture();
+    let s = assembled(&f, &Vec::new());
+    let m = SUMMARY_MEASURES.len();
+    // Over the NPV, PV of benefits and PV of costs columns of every entity: the means and the
+    // reported percentiles (the total's NPV also its P25), in absolute value.
+    let mut want: f64 = 0.0;
+    for e in 0..f.plan.entities.len() {
+        for j in [e * m, e * m + 1, e * m + 2] {
+            want = want.max(moments(&f.cols[j]).0.abs());
+            for r in [5, 10, 25, 50, 90, 95] {
+                if r != 25 || j == (f.plan.entities.len() - 1) * m {
+                    want = want.max(value(j, r).abs());
+                }
+            }
+        }
+    }
+    close(s.largest_amount(), want, "largest amount");
+    // The columns of leakage and delay are larger still and must not count.
+    let last = (f.plan.entities.len() - 1) * m + 4;
+    assert!(value(last, 95) > want);
+    assert_eq!(s.money_unit(), MoneyUnit::readable(want));
+}
+
+#[test]
+fn a_precision_is_met_when_every_headline_npv_percentile_is_within_it() {
+    let f = fixture();
+    let s = assembled(&f, &Vec::new());
+    let m = SUMMARY_MEASURES.len();
+    // The worst ratio of a headline NPV percentile's standard error to what is allowed.
+    let mut abs_worst: f64 = 0.0;
+    let mut rel_worst: f64 = 0.0;
+    for (e, o) in s.outcomes.iter().enumerate() {
+        if !o.headline {
+            continue;
+        }
+        let sd = moments(&f.cols[e * m]).1;
+        for p in &o.npv.percentiles {
+            let rank = ((N - 1) as f64 * p.p).round() as usize;
+            let se = quantile_se(e * m, p.p);
+            abs_worst = abs_worst.max(se / 0.01);
+            rel_worst = rel_worst.max(se / (0.05 * value(e * m, rank).abs().max(sd)));
+        }
+    }
+    close(
+        Precision::Absolute(0.01).worst_ratio(&s),
+        abs_worst,
+        "absolute",
+    );
+    close(
+        Precision::Relative(0.05).worst_ratio(&s),
+        rel_worst,
+        "relative",
+    );
+    // Indicative themes do not count: a huge standard error on one leaves the ratios unchanged.
+    let mut t = s.clone();
+    let ind = t.outcomes.iter_mut().find(|o| !o.headline).unwrap();
+    ind.npv.percentiles[0].se = 1e6;
+    close(
+        Precision::Absolute(0.01).worst_ratio(&t),
+        abs_worst,
+        "absolute, indicative ignored",
+    );
+    close(
+        Precision::Relative(0.05).worst_ratio(&t),
+        rel_worst,
+        "relative, indicative ignored",
+    );
+    // An undefined standard error cannot meet any precision; an exact zero always does.
+    let mut u = s.clone();
+    u.outcomes.last_mut().unwrap().npv.percentiles[0].se = f64::NAN;
+    assert_eq!(Precision::Absolute(0.01).worst_ratio(&u), f64::INFINITY);
+    for o in u.outcomes.iter_mut() {
+        for p in o.npv.percentiles.iter_mut() {
+            p.se = 0.0;
+        }
+    }
+    assert_eq!(Precision::Relative(0.05).worst_ratio(&u), 0.0);
+}
