@@ -765,9 +765,10 @@ fn run_scenario(
         })
         .map_err(|e| prefix_failure(&format!("scenario `{}`: ", s.name), Failure::from(e)))?;
     crate::note!(
-        "scenario `{}`: {} draws ({passes} passes)",
+        "scenario `{}`: {} draws ({})",
         s.name,
-        sum.metadata.draws
+        sum.metadata.draws,
+        crate::text::count(passes as usize, "pass", "passes")
     );
     let curve: Vec<u64> = sum
         .outcomes

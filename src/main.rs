@@ -48,7 +48,7 @@ enum Command {
     /// Monte Carlo run: sample the uncertain inputs, evaluate the model per draw, summarise.
     Run(RunArgs),
     /// Measure engine throughput (draws/s with every outcome) next to the RNG floor, in one run.
-    Throughput(RunArgs),
+    Throughput(PlanArgs),
     /// Sensitivity analysis: tornado, switching values, rank correlations, scenario analysis, Sobol
     /// indices and Shapley effects.
     Sensitivity(SensArgs),
@@ -223,9 +223,10 @@ enum Command {
     Man,
 }
 
-/// The options every command that runs the model takes.
+/// The options that define a run's draws: the model, its distributions, how many draws and how
+/// they are drawn and computed (every command that runs the model, `throughput` included).
 #[derive(clap::Args, Clone)]
-struct CommonArgs {
+struct PlanArgs {
     /// Model file (default: the embedded 2013 model).
     model: Option<PathBuf>,
     /// Distribution file; repeatable. On the embedded model they are overlaid on its default
@@ -252,6 +253,19 @@ struct CommonArgs {
     /// the model has it, else its last scenario).
     #[arg(long)]
     scenario: Option<String>,
+    /// Draws per block (results do not depend on it).
+    #[arg(long, default_value_t = npvrisk::engine::DEFAULT_BLOCK)]
+    block_size: u64,
+    /// Count and skip draws whose outcome is not finite instead of stopping.
+    #[arg(long)]
+    skip_nonfinite: bool,
+}
+
+/// The options every command that runs the model and reports a summary takes.
+#[derive(clap::Args, Clone)]
+struct CommonArgs {
+    #[command(flatten)]
+    plan: PlanArgs,
     /// Folder for summary.json, summary.csv (and the draws with --keep-draws).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -269,15 +283,9 @@ struct CommonArgs {
     /// `0.5bn`.
     #[arg(long = "threshold", allow_hyphen_values = true)]
     thresholds: Vec<String>,
-    /// Draws per block (results do not depend on it).
-    #[arg(long, default_value_t = npvrisk::engine::DEFAULT_BLOCK)]
-    block_size: u64,
-    /// Count and skip draws whose outcome is not finite instead of stopping.
-    #[arg(long)]
-    skip_nonfinite: bool,
 }
 
-/// `run` and `throughput`: the common options and those of how a run is executed.
+/// `run`: the common options and those of how a run is executed.
 #[derive(clap::Args, Clone)]
 struct RunArgs {
     #[command(flatten)]
@@ -324,8 +332,8 @@ struct RunArgs {
     #[arg(long, conflicts_with = "resume")]
     checkpoint: Option<PathBuf>,
     /// Under `mpirun -n P`: rank r computes its share of the blocks, rank 0 gathers them in block
-    /// order and writes the same outputs as a single process (build with `--features mpi`).
-    #[cfg(feature = "mpi")]
+    /// order and writes the same outputs as a single process (a build with `--features mpi`;
+    /// other builds refuse it with that advice).
     #[arg(long, conflicts_with_all = ["shard", "checkpoint", "resume"])]
     mpi: bool,
     /// Resume a checkpointed run from its folder (same options as the interrupted run): the
@@ -417,11 +425,10 @@ impl From<Format> for npvrisk::export::Format {
     }
 }
 
-impl CommonArgs {
-    /// The run these options describe, executed in memory (or streamed) in one process.
-    fn spec(self) -> Result<RunSpec, Failure> {
-        let thresholds = thresholds_in_bn(&self.thresholds, self.model.as_deref())?;
-        Ok(RunSpec {
+impl PlanArgs {
+    /// The run these options describe, with the default summary and no output folder.
+    fn spec(self) -> RunSpec {
+        RunSpec {
             model: self.model,
             dist: self.dist,
             no_default_dists: self.no_default_dists,
@@ -434,14 +441,24 @@ impl CommonArgs {
             },
             threads: self.threads,
             scenario: self.scenario,
+            block_size: self.block_size,
+            skip_nonfinite: self.skip_nonfinite,
+            ..RunSpec::default()
+        }
+    }
+}
+
+impl CommonArgs {
+    /// The run these options describe, executed in memory (or streamed) in one process.
+    fn spec(self) -> Result<RunSpec, Failure> {
+        let thresholds = thresholds_in_bn(&self.thresholds, self.plan.model.as_deref())?;
+        Ok(RunSpec {
             out: self.out,
             format: self.format.into(),
             percentiles: self.percentiles,
             interval: self.interval,
             thresholds,
-            block_size: self.block_size,
-            skip_nonfinite: self.skip_nonfinite,
-            ..RunSpec::default()
+            ..self.plan.spec()
         })
     }
 }
@@ -468,10 +485,16 @@ impl RunArgs {
     /// The run specification: the shard comes from `--shard`, else from Slurm's array variables.
     fn spec(self) -> Result<RunSpec, Failure> {
         let shard = shard_from(self.shard.as_deref())?;
-        #[cfg(feature = "mpi")]
         let mpi = self.mpi;
-        #[cfg(not(feature = "mpi"))]
-        let mpi = false;
+        if mpi && !cfg!(feature = "mpi") {
+            return Err(Failure::Input(
+                "`--mpi`: this npvrisk was built without MPI support; build it with \
+                 `cargo build --release --features mpi` (needs an MPI library and its compiler \
+                 wrapper, e.g. Debian's libopenmpi-dev), or split the run with `--shard K/N` \
+                 and `npvrisk merge` instead"
+                    .into(),
+            ));
+        }
         Ok(RunSpec {
             precision: self.precision,
             max_draws: self.max_draws,
@@ -603,7 +626,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             out(&npvrisk::run::run_with(&spec, &hooks)?)
         }
-        Command::Throughput(args) => out(&npvrisk::run::throughput(&args.spec()?)?),
+        Command::Throughput(args) => out(&npvrisk::run::throughput(&args.spec())?),
         Command::Sensitivity(args) => out(&npvrisk::run::sensitivity(&args.spec()?)?),
         Command::Report(args) => out(&npvrisk::run::report_with(&args.spec()?, &hooks())?),
         Command::Merge {

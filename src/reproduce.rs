@@ -367,33 +367,80 @@ fn model_text(r: &Comparison) -> String {
     }
 }
 
-/// The side-by-side table as plain text (for the terminal).
+/// The side-by-side table as plain text (for the terminal): one heading per theme, then its
+/// figures, columns as wide as their longest entry, so that it fits 100 columns.
 pub fn to_table(rows: &[Comparison]) -> String {
+    let status = |r: &Comparison| {
+        if r.within {
+            "yes"
+        } else if r.note.is_some() {
+            "no*"
+        } else {
+            "NO"
+        }
+    };
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.figure.clone(),
+                r.scenario.clone(),
+                r.published.text.clone(),
+                model_text(r),
+                r.band_text(),
+                status(r).to_string(),
+            ]
+        })
+        .collect();
+    let head = [
+        "figure",
+        "scenario",
+        "published",
+        "model",
+        "tolerance",
+        "ok",
+    ];
+    let w: Vec<usize> = (0..6)
+        .map(|k| {
+            cells
+                .iter()
+                .map(|c| c[k].chars().count())
+                .chain([head[k].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |c: [&str; 6]| {
+        format!(
+            "  {:<w0$} {:<w1$} {:>w2$} {:>w3$} {:>w4$}  {}",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[5],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3],
+            w4 = w[4]
+        )
+    };
     let mut o = String::new();
+    let _ = writeln!(o, "{}", line(head).trim_end());
+    let mut theme: Option<&str> = None;
+    for (r, c) in rows.iter().zip(&cells) {
+        if theme != Some(r.theme.as_str()) {
+            let _ = writeln!(o, "{}", r.theme);
+            theme = Some(r.theme.as_str());
+        }
+        let _ = writeln!(o, "{}", line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]]));
+    }
     let _ = writeln!(
         o,
-        "{:<24} {:<28} {:<8} {:>10} {:>13} {:>9}  ok",
-        "theme", "figure", "scenario", "published", "model", "tolerance"
+        "\nno* = a documented discrepancy: its reason and certificate are in reproduction.md \
+         (`--out`)."
     );
-    for r in rows {
-        let _ = writeln!(
-            o,
-            "{:<24} {:<28} {:<8} {:>10} {:>13} {:>9}  {}",
-            r.theme,
-            r.figure,
-            r.scenario,
-            r.published.text,
-            model_text(r),
-            r.band_text(),
-            if r.within {
-                "yes"
-            } else if r.note.is_some() {
-                "no (explained)"
-            } else {
-                "NO"
-            }
-        );
-    }
     let t = tally(rows);
     let _ = writeln!(
         o,

@@ -93,6 +93,11 @@ fn scale_money(v: &mut serde_json::Value, k: f64, money: bool) {
     }
 }
 
+/// "1 pass", "2 passes": a count with its noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// JSON: one object per scenario with every theme's outcome and the headline total, amounts in
 /// the evaluations' readable unit ([`money_unit`]) named by each scenario's `money_unit`.
 pub fn evaluation_json(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
@@ -1153,4 +1158,14 @@ pub fn scenario_csv(s: &crate::sensitivity::Sensitivity) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_count_takes_its_noun_in_the_right_number() {
+        assert_eq!(super::count(1, "pass", "passes"), "1 pass");
+        assert_eq!(super::count(2, "pass", "passes"), "2 passes");
+        assert_eq!(super::count(0, "theme", "themes"), "0 themes");
+    }
 }

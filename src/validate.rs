@@ -123,9 +123,9 @@ fn check(
             .map_err(|e| Failure::Input(e.to_string()))?;
             npvrisk::guard::check_with(&name, &src, m, layout, None)?;
             Ok(format!(
-                "model file: {} themes, {} partners, scenarios {:?}",
-                m.themes.len(),
-                m.partners.len(),
+                "model file: {}, {}, scenarios {:?}",
+                npvrisk::text::count(m.themes.len(), "theme", "themes"),
+                npvrisk::text::count(m.partners.len(), "partner", "partners"),
                 m.scenarios
             ))
         }
@@ -169,9 +169,9 @@ fn check(
             let p = npvrisk::published::parse_published(&name, &src)
                 .map_err(|e| Failure::Input(e.to_string()))?;
             Ok(format!(
-                "published-figures file: {} themes, {} partners",
-                p.themes.len(),
-                p.partners.len()
+                "published-figures file: {}, {}",
+                npvrisk::text::count(p.themes.len(), "theme", "themes"),
+                npvrisk::text::count(p.partners.len(), "partner", "partners")
             ))
         }
     }

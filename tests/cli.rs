@@ -155,7 +155,7 @@ fn every_option_has_help_and_unsupported_combinations_are_refused() {
             assert!(err.contains(opt[0]), "{sub} {opt:?}: {err}");
         }
     }
-    // Options of `run` that `throughput` would ignore.
+    // Options of `run` that `throughput` would ignore: its command line does not offer them.
     for opt in [
         &["--out", "o"][..],
         &["--format", "json"],
@@ -171,6 +171,50 @@ fn every_option_has_help_and_unsupported_combinations_are_refused() {
         );
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(opt[0]), "throughput {opt:?}: {err}");
+    }
+    // A program building the run itself gets the same refusal from the library, naming the option.
+    use npvrisk::run::RunSpec;
+    let base = || RunSpec {
+        draws: 100,
+        ..RunSpec::default()
+    };
+    for (spec, opt) in [
+        (
+            RunSpec {
+                out: Some("o".into()),
+                ..base()
+            },
+            "--out",
+        ),
+        (
+            RunSpec {
+                stream: true,
+                ..base()
+            },
+            "--stream",
+        ),
+        (
+            RunSpec {
+                keep_draws: true,
+                ..base()
+            },
+            "--keep-draws",
+        ),
+    ] {
+        match npvrisk::run::throughput(&spec) {
+            Err(npvrisk::error::Error::Input(m)) => assert!(m.contains(opt), "{opt}: {m}"),
+            other => panic!("{opt}: {other:?}"),
+        }
+    }
+    // `--mpi` in a build without MPI: refused with the advice, not an unknown option.
+    #[cfg(not(feature = "mpi"))]
+    {
+        let out = run_expect(2, bin().args(["run", "--mpi", "--draws", "100"]));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("built without MPI support") && err.contains("--features mpi"),
+            "{err}"
+        );
     }
     // A format a command does not write is refused, naming it.
     let dir = temp_dir("cli-formats");

@@ -102,7 +102,43 @@ fn the_headline_figures_are_reproduced() {
 #[test]
 fn reproduce_regenerates_the_committed_results_byte_for_byte() {
     let dir = temp_dir("reproduce");
-    run_ok(bin().args(["reproduce", "--out"]).arg(&dir));
+    let out = run_ok(bin().args(["reproduce", "-q", "--out"]).arg(&dir));
+    // The terminal table: within 100 columns, a heading per theme, each figure's status.
+    let table = String::from_utf8(out.stdout).unwrap();
+    for line in table.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "wider than 100 columns: {line}"
+        );
+    }
+    let csv = fs::read_to_string("results/ey2013/reproduction.csv").unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let (within, noted) = (
+        rows.iter().filter(|r| r[9] == "true").count(),
+        rows.iter().filter(|r| r[9] != "true").count(),
+    );
+    let status = |s: &str| {
+        table
+            .lines()
+            .filter(|l| l.starts_with("  ") && l.trim_end().ends_with(s))
+            .count()
+    };
+    assert_eq!(
+        (status(" yes"), status(" no*"), status(" NO")),
+        (within, noted, 0)
+    );
+    let themes: Vec<&str> = table
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.is_empty())
+        .collect();
+    assert!(
+        themes.contains(&"work_skills") && themes.contains(&"total"),
+        "{themes:?}"
+    );
     for f in [
         "reproduction.csv",
         "reproduction.md",
@@ -327,10 +363,22 @@ fn default_partner_share_modes_are_the_calibrated_shares() {
             .unwrap_or_else(|| panic!("{path}: no theme {}", parts[1]));
         let share = theme["partner_shares"][parts[3]].as_float().unwrap();
         let mode = input["mode"].as_float().unwrap();
-        assert_eq!(mode, share, "{path}: mode {mode} but the model's share is {share}");
-        let (min, max) = (input["min"].as_float().unwrap(), input["max"].as_float().unwrap());
-        assert!(min < mode && mode < max, "{path}: mode {mode} outside the pilots' range [{min}, {max}]");
+        assert_eq!(
+            mode, share,
+            "{path}: mode {mode} but the model's share is {share}"
+        );
+        let (min, max) = (
+            input["min"].as_float().unwrap(),
+            input["max"].as_float().unwrap(),
+        );
+        assert!(
+            min < mode && mode < max,
+            "{path}: mode {mode} outside the pilots' range [{min}, {max}]"
+        );
         checked += 1;
     }
-    assert_eq!(checked, 3, "the defaults draw one share in each of the three headline themes");
+    assert_eq!(
+        checked, 3,
+        "the defaults draw one share in each of the three headline themes"
+    );
 }

@@ -365,9 +365,10 @@ fn run_with_unguarded(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         );
     } else {
         crate::note!(
-            "{} draws streamed in {:.2} s ({passes} passes over the draws, {:.0} draws/s per pass)",
+            "{} draws streamed in {:.2} s ({} over the draws, {:.0} draws/s per pass)",
             summary.metadata.draws,
             secs,
+            crate::text::count(passes as usize, "pass", "passes"),
             (summary.metadata.draws * passes as u64) as f64 / secs,
         );
     }
@@ -1873,9 +1874,10 @@ fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         };
         let secs = started.elapsed().as_secs_f64();
         crate::note!(
-            "{} draws streamed in {:.2} s ({passes} passes; checkpoints in `{}`)",
+            "{} draws streamed in {:.2} s ({}; checkpoints in `{}`)",
             a.draws,
             secs,
+            crate::text::count(passes as usize, "pass", "passes"),
             dir.display()
         );
         let printed = finish_checkpointed(a, &summary, kept, secs)?;
