@@ -49,8 +49,8 @@ done
 # run, so only that target is rebuilt per mutant).
 target_arg() {
     case "$1" in
-        kernel | stats | sampler | model | dist | summary) echo "--lib" ;;
-        sensitivity | sobol_indices) echo "--tests" ;;
+        kernel | stats | sampler | model | dist | summary | sobol_indices) echo "--lib" ;;
+        sensitivity) echo "--tests" ;;
         *) echo "--test=tests" ;;
     esac
 }
@@ -66,7 +66,8 @@ test_args() {
         calibrate) echo "reproduction commands" ;;
         summary) echo "summary::" ;;
         stream) echo "oracles stream conventions" ;;
-        sensitivity | sobol_indices) echo "sensitivity sobol" ;;
+        sobol_indices) echo "sobol_indices::" ;;
+        sensitivity) echo "sensitivity sobol" ;;
         *) echo "unknown module $1" >&2; exit 2 ;;
     esac
 }
