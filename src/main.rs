@@ -737,8 +737,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let rows = reproduce::compare(&p, &m).map_err(Failure::Input)?;
             out(&reproduce::to_table(&rows))?;
             if !no_write {
-                let certs = reproduce::certify(&p, &rows);
-                let conventions = reproduce::conventions_table(&p, rows.len());
+                // Independent programs: solved side by side.
+                let (certs, conventions) = rayon::join(
+                    || reproduce::certify(&p, &rows),
+                    || reproduce::conventions_table(&p, rows.len()),
+                );
                 let files = [
                     ("reproduction.csv", reproduce::to_csv(&rows, &certs)),
                     (
