@@ -35,11 +35,22 @@ fn every_bad_example_gives_its_expected_message_and_exit_code_2() {
 
 #[test]
 fn the_valid_example_and_the_embedded_model_validate() {
-    run_ok(bin().args([
+    let o = run_ok(bin().args([
         "validate",
         "tests/data/council.toml",
         "distributions/ey2013.toml",
     ]));
+    // One line per file, saying what it holds (the files' own counts).
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "tests/data/council.toml: ok, model file: 1 theme, 2 partners, scenarios [\"low\", \"central\"]",
+            "distributions/ey2013.toml: ok, model file: 5 themes, 7 partners, scenarios [\"prudent\", \"base\"]",
+        ],
+        "{err}"
+    );
 }
 
 #[test]

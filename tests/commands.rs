@@ -68,7 +68,17 @@ fn paths_lists_every_parameter_a_distribution_file_can_name_with_its_values() {
             ),
         )
         .unwrap();
-        run_ok(with_files("run", &m, &d).args(["--draws", "50", "--format", "json"]));
+        let o = run_ok(with_files("run", &m, &d).args(["--draws", "50", "--format", "json"]));
+        // The run drew that path, inside the range given.
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let inputs = v["inputs"].as_array().unwrap();
+        assert_eq!(inputs.len(), 1, "{path}");
+        assert_eq!(inputs[0]["path"], path.as_str());
+        let mean = inputs[0]["mean"].as_f64().unwrap();
+        assert!(
+            lo <= mean && mean <= hi,
+            "{path}: mean {mean} outside [{lo}, {hi}]"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

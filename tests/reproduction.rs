@@ -233,12 +233,12 @@ fn every_certificate_is_rechecked_by_solving_its_conflicting_set_again() {
 }
 
 #[test]
-fn the_joint_fit_is_deterministic_and_keeps_at_least_as_many_figures_as_the_shipped_model() {
+fn the_joint_fit_keeps_at_least_as_many_figures_as_the_shipped_model() {
+    // Its determinism is checked across processes and machines: `calibrate` must print the
+    // committed model byte for byte (commands.rs; `calibrate --check` in CI).
     use npvrisk::fit::{Conventions, joint_fit};
     let p = parse_published("published", EY2013_PUBLISHED).unwrap();
     let a = joint_fit(&p, &Conventions::SHIPPED);
-    let b = joint_fit(&p, &Conventions::SHIPPED);
-    assert_eq!(a, b);
     assert_eq!(a.inside.len(), rows().len());
     assert!(a.count() >= tally(&rows()).within, "{}", a.count());
     // The bar: at least 143 of the 178 compared figures within their rounding, in the

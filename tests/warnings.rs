@@ -70,8 +70,20 @@ fn shipped_files_give_no_warnings() {
         "examples/gm_troubled_families/model.toml",
     ]));
     assert!(warnings(&o.stderr).is_empty());
+    // Each file validated: an `ok` line per file, not an empty output.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.lines().filter(|l| l.contains(": ok, ")).count(),
+        4,
+        "{err}"
+    );
     let o = run_ok(bin().args(["run", "--deny-warnings", "--draws", "200"]));
     assert!(warnings(&o.stderr).is_empty());
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.starts_with("npvrisk ") && table.lines().any(|l| l.starts_with("total ")),
+        "{table}"
+    );
     let o = run_ok(bin().args([
         "run",
         "--deny-warnings",
@@ -82,6 +94,7 @@ fn shipped_files_give_no_warnings() {
         "examples/gm_troubled_families/dists.toml",
     ]));
     assert!(warnings(&o.stderr).is_empty());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("200 draws"));
 }
 
 /// The commands that load a model show its warnings, and the run commands those of their
