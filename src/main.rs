@@ -54,7 +54,7 @@ enum Command {
     Sensitivity(SensArgs),
     /// The reviewer's report: run, sensitivity, charts, one self-contained HTML file and an
     /// Excel workbook in --out (default `npvrisk-report`).
-    Report(SensArgs),
+    Report(ReportArgs),
     /// Compare the model with every figure of the 2013 report and write results/ey2013/.
     Reproduce {
         /// Model file (default: the embedded 2013 model).
@@ -346,7 +346,29 @@ struct RunArgs {
 #[derive(clap::Args, Clone)]
 struct SensArgs {
     #[command(flatten)]
+    plan: PlanArgs,
+    /// Folder for the sensitivity tables (tornado.csv, switching.csv, ...) and sensitivity.json.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Output format of the tables on stdout (`xlsx`: a workbook in --out).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    #[command(flatten)]
+    analyses: AnalysisArgs,
+}
+
+/// `report`: a run's summary options and the analyses.
+#[derive(clap::Args, Clone)]
+struct ReportArgs {
+    #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    analyses: AnalysisArgs,
+}
+
+/// Which sensitivity analyses, and how (`sensitivity` and `report`).
+#[derive(clap::Args, Clone)]
+struct AnalysisArgs {
     /// Which analyses to run.
     #[arg(long, value_enum, default_value_t = Method::All)]
     method: Method,
@@ -513,8 +535,25 @@ impl RunArgs {
 
 impl SensArgs {
     fn spec(self) -> Result<SensSpec, Failure> {
-        Ok(SensSpec {
-            run: self.common.spec()?,
+        let run = RunSpec {
+            out: self.out,
+            format: self.format.into(),
+            ..self.plan.spec()
+        };
+        Ok(self.analyses.spec(run))
+    }
+}
+
+impl ReportArgs {
+    fn spec(self) -> Result<SensSpec, Failure> {
+        Ok(self.analyses.spec(self.common.spec()?))
+    }
+}
+
+impl AnalysisArgs {
+    fn spec(self, run: RunSpec) -> SensSpec {
+        SensSpec {
+            run,
             method: match self.method {
                 Method::Tornado => npvrisk::run::Method::Tornado,
                 Method::Switching => npvrisk::run::Method::Switching,
@@ -526,7 +565,7 @@ impl SensArgs {
             sobol_n: self.sobol_n,
             bootstrap: self.bootstrap,
             confidence: self.confidence,
-        })
+        }
     }
 }
 

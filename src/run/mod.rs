@@ -726,6 +726,22 @@ fn sensitivity_unguarded(a: &SensSpec) -> Result<String, Error> {
     use crate::sensitivity::Sensitivity;
     check_options(&a.run)?;
     check_sens_options(a)?;
+    // Options of a run's summary: `sensitivity` reports none, so they are refused rather than
+    // ignored (its command line does not offer them; a program building a `SensSpec` could).
+    let d = RunSpec::default();
+    if let Some(name) = [
+        (a.run.percentiles != d.percentiles, "--percentiles"),
+        (a.run.interval != d.interval, "--interval"),
+        (!a.run.thresholds.is_empty(), "--threshold"),
+    ]
+    .into_iter()
+    .find_map(|(given, name)| given.then_some(name))
+    {
+        return Err(Failure::Input(format!(
+            "`{name}` is an option of a run's summary (`npvrisk run`, `npvrisk report`): sensitivity reports no summary"
+        ))
+        .into());
+    }
     lock_out(a.run.out.as_deref())?;
     let (plan, _, _) = load_plan(&a.run)?;
     let pool = thread_pool(a.run.threads)?;
