@@ -136,7 +136,7 @@ fn throughput_reports_its_run_and_a_checksum_of_the_draws_it_made() {
     let text = String::from_utf8(o.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
-        lines[0], "threads 2, 5000 draws, 1 inputs, sampler lhs",
+        lines[0], "threads 2, 5000 draws, 1 input, sampler lhs",
         "{text}"
     );
     let num = |l: &str, i: usize| -> f64 {

@@ -28,6 +28,8 @@ mod kept_draws;
 mod local;
 /// Money in the model's own unit (`money_unit`): £m and £bn models agree; `_bn` names.
 mod money;
+/// Options the other modules leave out, from the command line, their output checked.
+mod options;
 /// Every statistic of the run summary against closed forms and the kept draws.
 mod oracles;
 /// Distribution files overlaid on the defaults; `defaults` and `validate` on every kind of file.

@@ -132,6 +132,13 @@ fn check_options(a: &RunSpec) -> Result<(), Failure> {
     if a.draws == 0 {
         return bad("`--draws` = 0: must be at least 1".into());
     }
+    if a.precision.is_some() && a.max_draws < a.draws {
+        return bad(format!(
+            "`--max-draws` = {}: below `--draws` = {}, the first step of a run to a --precision; \
+             must be at least --draws",
+            a.max_draws, a.draws
+        ));
+    }
     for p in &a.percentiles {
         if !(*p > 0.0 && *p < 1.0) {
             return bad(format!(
@@ -518,10 +525,10 @@ pub fn throughput(a: &RunSpec) -> Result<String, Error> {
     let n = a.draws as f64;
     let bytes = plan_bytes_per_draw(&plan);
     Ok(format!(
-        "threads {}, {} draws, {} inputs, sampler {}\nengine     {:>12.0} draws/s ({:.3} s)\nrng floor  {:>12.0} draws/s ({:.3} s)\nratio      {:.2} (engine throughput / RNG floor)\nmemory     {} bytes per kept draw\n(checksum {check:e})\n",
+        "threads {}, {} draws, {}, sampler {}\nengine     {:>12.0} draws/s ({:.3} s)\nrng floor  {:>12.0} draws/s ({:.3} s)\nratio      {:.2} (engine throughput / RNG floor)\nmemory     {} bytes per kept draw\n(checksum {check:e})\n",
         pool.current_num_threads(),
         a.draws,
-        plan.set.inputs.len(),
+        crate::text::count(plan.set.inputs.len(), "input", "inputs"),
         opts.sampler.name(),
         n / engine,
         engine,
@@ -726,6 +733,10 @@ fn sensitivity_unguarded(a: &SensSpec) -> Result<String, Error> {
     use crate::sensitivity::Sensitivity;
     check_options(&a.run)?;
     check_sens_options(a)?;
+    // Refused before anything runs or is written.
+    if a.run.format == Format::Xlsx {
+        return Err(Failure::Input("`npvrisk sensitivity --format xlsx`: the workbook combines the run summary and the sensitivity tables; use `npvrisk report`, which writes report.xlsx".into()).into());
+    }
     // Options of a run's summary: `sensitivity` reports none, so they are refused rather than
     // ignored (its command line does not offer them; a program building a `SensSpec` could).
     let d = RunSpec::default();
@@ -797,7 +808,7 @@ fn sensitivity_unguarded(a: &SensSpec) -> Result<String, Error> {
         Format::Table => Ok(text::sensitivity_table(&result)),
         Format::Json => Ok(json),
         Format::Csv => Ok(text::tornado_csv(&result)),
-        Format::Xlsx => Err(Failure::Input("`npvrisk sensitivity --format xlsx`: the workbook combines the run summary and the sensitivity tables; use `npvrisk report`, which writes report.xlsx".into())),
+        Format::Xlsx => unreachable!("refused before the analyses run"),
     }
 }
 
@@ -867,17 +878,21 @@ fn report_in(a: &SensSpec, dir: &Path, hooks: &Hooks) -> Result<String, Error> {
     let charts = crate::report::charts(&plan, &summary, &sens, &draws);
     let html = crate::report::html(&plan, &summary, &sens, &charts, reproduction.as_deref());
     let book = crate::xlsx::workbook(&summary, Some(&sens)).map_err(Failure::Internal)?;
+    let json = export::summary_json(&summary, started.elapsed().as_secs_f64());
+    let csv = text::summary_csv(&summary);
+    // On stdout, the run's summary in the format asked, as `run` prints it (the workbook is
+    // report.xlsx in the folder).
+    let printed = match a.run.format {
+        Format::Table => text::summary_table(&summary),
+        Format::Json => json.clone(),
+        Format::Csv => csv.clone(),
+        Format::Xlsx => String::new(),
+    };
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("report.html".into(), html.into_bytes()),
         ("report.xlsx".into(), book),
-        (
-            "summary.json".into(),
-            export::summary_json(&summary, started.elapsed().as_secs_f64()).into_bytes(),
-        ),
-        (
-            "summary.csv".into(),
-            text::summary_csv(&summary).into_bytes(),
-        ),
+        ("summary.json".into(), json.into_bytes()),
+        ("summary.csv".into(), csv.into_bytes()),
         ("sensitivity.json".into(), sens.json().into_bytes()),
         ("tornado.csv".into(), text::tornado_csv(&sens).into_bytes()),
         (
@@ -905,7 +920,7 @@ fn report_in(a: &SensSpec, dir: &Path, hooks: &Hooks) -> Result<String, Error> {
         dir.display(),
         files.len()
     );
-    Ok(String::new())
+    Ok(printed)
 }
 
 /// The engine options a run's arguments describe.
