@@ -533,3 +533,33 @@ fn a_precision_is_met_when_every_headline_npv_percentile_is_within_it() {
     }
     assert_eq!(Precision::Relative(0.05).worst_ratio(&u), 0.0);
 }
+
+#[test]
+fn file_hashes_are_sha256_in_lowercase_hex() {
+    // FIPS 180-2, appendix B.1: SHA-256("abc").
+    assert_eq!(
+        sha256_hex(b"abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    let h = FileHash::of("m.toml", "abc");
+    assert_eq!(h.file, "m.toml");
+    assert_eq!(h.sha256, sha256_hex(b"abc"));
+}
+
+#[test]
+fn a_stat_looks_up_only_the_percentiles_it_reports() {
+    let f = fixture();
+    let s = assembled(&f, &Vec::new());
+    let npv = &s.outcomes[0].npv;
+    // Column 0's P10 and P90 are its order statistics 10 and 90; P25 is not reported there.
+    assert_eq!(npv.percentile(0.1), Some(npv.percentiles[1].value));
+    close(npv.percentile(0.9).unwrap(), value(0, 90), "P90");
+    assert_eq!(npv.percentile(0.25), None);
+    // The total reports its own further P25.
+    let total = &s.outcomes.last().unwrap().npv;
+    close(
+        total.percentile(0.25).unwrap(),
+        value((s.outcomes.len() - 1) * 5, 25),
+        "P25",
+    );
+}
