@@ -367,10 +367,31 @@ fn local_summary_and_evaluations_fit_100_columns() {
     assert_fits_100("run (local)", &table);
     for model in [None, Some(format!("{dir}/model.toml"))] {
         let out = run_ok(bin().arg("evaluate").args(model.iter()));
-        assert_fits_100("evaluate", &String::from_utf8(out.stdout).unwrap());
+        let table = String::from_utf8(out.stdout).unwrap();
+        assert_fits_100("evaluate", &table);
+        if model.is_none() {
+            // The report's headline (§1.1): £9.4bn prudent and £20.6bn base, to its rounding
+            // (the scenario tables' total rows, those with a % of addressable spend).
+            let totals: Vec<f64> = table
+                .lines()
+                .filter(|l| l.starts_with("total ") && l.contains('%'))
+                .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+                .collect();
+            assert_eq!(totals.len(), 2, "{table}");
+            assert!(
+                (totals[0] - 9.4).abs() <= 0.05 && (totals[1] - 20.6).abs() <= 0.05,
+                "{totals:?}"
+            );
+        } else {
+            assert!(table.lines().any(|l| l.starts_with("total ")), "{table}");
+        }
     }
-    let out = run_ok(bin().args(["sensitivity", "--draws", "1000"]));
-    assert_fits_100("sensitivity", &String::from_utf8(out.stdout).unwrap());
+    let out = run_ok(bin().args(["sensitivity", "--draws", "1000", "--sobol-n", "256"]));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_fits_100("sensitivity", &table);
+    for heading in ["Central NPVs", "Tornado:", "Switching values", "Sobol"] {
+        assert!(table.contains(heading), "{heading} missing from:\n{table}");
+    }
 }
 
 /// `--quiet`, before or after the subcommand: nothing on stderr for a successful run (no

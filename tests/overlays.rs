@@ -120,6 +120,14 @@ fn a_dist_file_on_the_embedded_model_adds_to_its_defaults_and_overrides_by_path(
         "{}",
         stderr(&o)
     );
+    // ... and its tornado has a bar for each of the file's inputs only.
+    let table = String::from_utf8_lossy(&o.stdout);
+    let bars: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("  themes.") || l.starts_with("  discount_rate"))
+        .filter(|l| l.contains("swing"))
+        .collect();
+    assert_eq!(bars.len(), 2, "{table}");
 
     // A model file has no defaults: --no-default-dists there is refused, naming why.
     let o = run_expect(
