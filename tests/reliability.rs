@@ -420,8 +420,9 @@ fn merge_next_pass_never_overwrites_an_input_or_an_existing_file() {
     );
     has(&err, &["is not a pass plan", "refusing to overwrite"]);
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
-    // A plan may be written, and written again.
+    // A plan may be written, and written again (the same bytes) ...
     let plan = dir.join("pass2.npvplan");
+    let mut written = Vec::new();
     for _ in 0..2 {
         run_ok(
             bin()
@@ -430,7 +431,42 @@ fn merge_next_pass_never_overwrites_an_input_or_an_existing_file() {
                 .arg("--next-pass")
                 .arg(&plan),
         );
+        written.push(std::fs::read(&plan).unwrap());
     }
+    assert!(written[0] == written[1]);
+    // ... and it is the plan of this run: its second pass, merged with the first, gives the
+    // summary of the run in one process.
+    let mut pass2 = Vec::new();
+    for k in 0..2 {
+        let out = dir.join(format!("p{k}"));
+        run_ok(
+            bin()
+                .args(RUN)
+                .args(["--shard", &format!("{k}/2"), "--pass"])
+                .arg(&plan)
+                .arg("--out")
+                .arg(&out),
+        );
+        for e in std::fs::read_dir(&out).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "npvshard") {
+                pass2.push(p);
+            }
+        }
+    }
+    let merged = run_ok(
+        bin()
+            .arg("merge")
+            .args(&files)
+            .args(&pass2)
+            .args(["--format", "csv", "-q"]),
+    );
+    let whole = run_ok(bin().args(RUN).args(["--format", "csv", "-q"]));
+    assert!(
+        merged.stdout == whole.stdout,
+        "{}",
+        String::from_utf8_lossy(&merged.stdout)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
