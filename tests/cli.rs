@@ -254,6 +254,11 @@ fn every_option_has_help_and_unsupported_combinations_are_refused() {
     );
     let book = std::fs::read(dir.join("o/summary.xlsx")).expect("a checkpointed run's workbook");
     assert!(book.starts_with(b"PK"), "summary.xlsx is not a zip file");
+    // It holds the run's figures: the total NPV's mean of its summary.json.
+    crate::assert_workbook_holds(
+        &dir.join("o/summary.xlsx"),
+        crate::total_npv_mean(&dir.join("o/summary.json")),
+    );
     let out = run_expect(
         2,
         bin()

@@ -139,3 +139,31 @@ pub fn one_theme_model(model: &str, theme: &str) -> String {
          [[themes]]\nid = \"t\"\nname = \"T\"\npartner_shares = {{ A = 1.0 }}\n{theme}\n"
     )
 }
+
+/// The workbook at `path` opens (calamine) and one of its sheets holds the number `value`.
+pub fn assert_workbook_holds(path: &std::path::Path, value: f64) {
+    use calamine::{Reader, open_workbook_auto};
+    let mut wb = open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let found = wb.sheet_names().iter().any(|name| {
+        wb.worksheet_range(name).unwrap().rows().any(|r| {
+            r.iter().any(|c| {
+                matches!(c, calamine::Data::Float(x) if (x - value).abs() <= 1e-9 * value.abs().max(1.0))
+            })
+        })
+    });
+    assert!(found, "{} does not hold {value}", path.display());
+}
+
+/// The mean of the total's NPV in a summary.json (in its money unit).
+pub fn total_npv_mean(summary_json: &std::path::Path) -> f64 {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(summary_json).unwrap()).unwrap();
+    v["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "total")
+        .unwrap()["npv"]["mean"]
+        .as_f64()
+        .unwrap()
+}
