@@ -709,8 +709,8 @@ pub fn validate(manifest: &Path) -> Result<String, Failure> {
             .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", p.scenarios[i].name)))?;
     }
     Ok(format!(
-        "batch manifest: {} scenarios, reference `{}`, {} draws, model {}",
-        p.scenarios.len(),
+        "batch manifest: {}, reference `{}`, {} draws, model {}",
+        crate::text::count(p.scenarios.len(), "scenario", "scenarios"),
         p.reference_name,
         p.draws,
         p.model_name

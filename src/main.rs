@@ -507,16 +507,6 @@ impl RunArgs {
     /// The run specification: the shard comes from `--shard`, else from Slurm's array variables.
     fn spec(self) -> Result<RunSpec, Failure> {
         let shard = shard_from(self.shard.as_deref())?;
-        let mpi = self.mpi;
-        if mpi && !cfg!(feature = "mpi") {
-            return Err(Failure::Input(
-                "`--mpi`: this npvrisk was built without MPI support; build it with \
-                 `cargo build --release --features mpi` (needs an MPI library and its compiler \
-                 wrapper, e.g. Debian's libopenmpi-dev), or split the run with `--shard K/N` \
-                 and `npvrisk merge` instead"
-                    .into(),
-            ));
-        }
         Ok(RunSpec {
             precision: self.precision,
             max_draws: self.max_draws,
@@ -527,7 +517,7 @@ impl RunArgs {
             shard,
             checkpoint: self.checkpoint,
             resume: self.resume,
-            mpi,
+            mpi: self.mpi,
             ..self.common.spec()?
         })
     }

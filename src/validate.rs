@@ -160,8 +160,9 @@ fn check(
                 String::new()
             };
             Ok(format!(
-                "distribution file for {}: {} inputs{over}{corr}",
-                model.0, mine.inputs
+                "distribution file for {}: {}{over}{corr}",
+                model.0,
+                npvrisk::text::count(mine.inputs, "input", "inputs")
             ))
         }
         Kind::Manifest => npvrisk::batch::validate(f),

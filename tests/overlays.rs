@@ -305,13 +305,13 @@ fn validate_recognises_models_distributions_manifests_and_published_figures_by_c
     );
     let e = stderr(&o);
     // The distribution file is checked against the one model file among the files.
-    let for_model = format!("ok, distribution file for {}: 1 inputs", model.display());
+    let for_model = format!("ok, distribution file for {}: 1 input", model.display());
     for (f, what) in [
-        (&model, "ok, model file: 1 themes"),
+        (&model, "ok, model file: 1 theme, 2 partners"),
         (&dists, for_model.as_str()),
         (
             &manifest,
-            "ok, batch manifest: 1 scenarios, reference `a`, 100 draws",
+            "ok, batch manifest: 1 scenario, reference `a`, 100 draws",
         ),
         (&published, "ok, published-figures file: 5 themes"),
     ] {
@@ -378,7 +378,7 @@ fn validate_recognises_models_distributions_manifests_and_published_figures_by_c
     let e = stderr(&o);
     assert!(
         e.contains(&format!(
-            "{}: ok, distribution file for tests/data/council.toml: 1 inputs",
+            "{}: ok, distribution file for tests/data/council.toml: 1 input",
             council.display()
         )),
         "{e}"

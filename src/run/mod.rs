@@ -259,7 +259,11 @@ fn run_with_unguarded(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
         return run_mpi(a);
         #[cfg(not(feature = "mpi"))]
         return Err(Error::Input(
-            "`--mpi`: this npvrisk was built without MPI (build with `--features mpi`)".into(),
+            "`--mpi`: this npvrisk was built without MPI support; build it with \
+             `cargo build --release --features mpi` (needs an MPI library and its compiler \
+             wrapper, e.g. Debian's libopenmpi-dev), or split the run with `--shard K/N` and \
+             `npvrisk merge` instead"
+                .into(),
         ));
     }
     if let Some((k, n)) = a.shard {
