@@ -563,3 +563,43 @@ fn a_stat_looks_up_only_the_percentiles_it_reports() {
         "P25",
     );
 }
+
+#[test]
+fn one_draw_has_no_spread_and_two_draws_have_one() {
+    let o = options();
+    for (v, sd_exists) in [(vec![2.5], false), (vec![1.0, 3.0], true)] {
+        let s = Sorted::new(v.clone()).unwrap();
+        let (mean, sd) = if v.len() == 1 {
+            (2.5, 0.0)
+        } else {
+            (2.0, 2f64.sqrt())
+        };
+        let st = stat_from(mean, sd, &s, &o);
+        assert_eq!(st.mean, mean);
+        if sd_exists {
+            close(st.sd, 2f64.sqrt(), "sd of two draws");
+            close(st.se_mean, 1.0, "its standard error, sd / √2");
+        } else {
+            assert!(st.sd.is_nan() && st.se_mean.is_nan(), "{st:?}");
+        }
+    }
+}
+
+#[test]
+fn the_money_unit_follows_the_largest_amount() {
+    let f = fixture();
+    let s = assembled(&f, &Vec::new());
+    // Every amount a thousandth: the largest is then some £m, shown in £m.
+    let mut small = s.clone();
+    for e in &mut small.outcomes {
+        for st in [&mut e.npv, &mut e.pv_benefits, &mut e.pv_costs] {
+            st.scale(1e-3);
+        }
+    }
+    assert!(small.largest_amount() < 0.01);
+    assert_eq!(small.money_unit(), MoneyUnit::Million);
+    assert_eq!(
+        small.money_unit(),
+        MoneyUnit::readable(small.largest_amount())
+    );
+}
