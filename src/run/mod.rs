@@ -739,7 +739,7 @@ fn sensitivity_unguarded(a: &SensSpec) -> Result<String, Error> {
     check_sens_options(a)?;
     // Refused before anything runs or is written.
     if a.run.format == Format::Xlsx {
-        return Err(Failure::Input("`npvrisk sensitivity --format xlsx`: the workbook combines the run summary and the sensitivity tables; use `npvrisk report`, which writes report.xlsx".into()).into());
+        return Err(Failure::Input("`npvrisk sensitivity --format xlsx`: the workbook combines the run summary and the sensitivity tables; use `npvrisk report`, which writes report.xlsx".into()));
     }
     // Options of a run's summary: `sensitivity` reports none, so they are refused rather than
     // ignored (its command line does not offer them; a program building a `SensSpec` could).
@@ -754,8 +754,7 @@ fn sensitivity_unguarded(a: &SensSpec) -> Result<String, Error> {
     {
         return Err(Failure::Input(format!(
             "`{name}` is an option of a run's summary (`npvrisk run`, `npvrisk report`): sensitivity reports no summary"
-        ))
-        .into());
+        )));
     }
     lock_out(a.run.out.as_deref())?;
     let (plan, _, _) = load_plan(&a.run)?;
