@@ -720,7 +720,9 @@ mod precision_tests {
         assert_eq!("5m".parse(), Ok(Precision::Absolute(0.005)));
         assert_eq!("£5m".parse(), Ok(Precision::Absolute(0.005)));
         assert_eq!("0.02bn".parse(), Ok(Precision::Absolute(0.02)));
-        for bad in ["2", "0", "-1m", "£5", "abc", "150%", "nanm", ""] {
+        for bad in [
+            "2", "0", "1", "-1m", "0m", "£5", "abc", "150%", "100%", "0%", "nanm", "",
+        ] {
             let e = bad.parse::<Precision>().unwrap_err();
             assert!(e.contains("allowed"), "{bad}: {e}");
         }

@@ -85,7 +85,20 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let plan = plan();
+    fixture_of(plan())
+}
+
+/// The shipped local example (outcome-level themes, the local cost-benefit measures).
+fn local_plan() -> Plan {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gm_troubled_families");
+    let src = std::fs::read_to_string(format!("{dir}/model.toml")).unwrap();
+    let model = crate::format::parse_model("model.toml", &src).unwrap();
+    let dists = std::fs::read_to_string(format!("{dir}/dists.toml")).unwrap();
+    let set = crate::distfile::load(&model, &[("dists.toml".into(), dists)]).unwrap();
+    Plan::new(model, 0, set).unwrap()
+}
+
+fn fixture_of(plan: Plan) -> Fixture {
     let ncols = crate::stream::columns(&plan).len();
     let cols: Vec<Vec<f64>> = (0..ncols).map(column).collect();
     let sorted = cols
@@ -602,4 +615,65 @@ fn the_money_unit_follows_the_largest_amount() {
         small.money_unit(),
         MoneyUnit::readable(small.largest_amount())
     );
+}
+
+#[test]
+fn a_local_case_reports_its_measures_and_budget_impacts_from_their_own_columns() {
+    let f = fixture_of(local_plan());
+    assert!(f.plan.local);
+    let s = assembled(&f, &Vec::new());
+    let ps = options().percentiles;
+    let l = s.local.as_ref().expect("local measures");
+    let ne = f.plan.entities.len();
+    let lk = crate::local::LOCAL_MEASURES.len();
+    // The local columns follow the entities' measures, the partners and the inputs.
+    let lb = ne * SUMMARY_MEASURES.len() + f.plan.model.partners.len() + f.plan.set.inputs.len();
+    assert_eq!(l.entities.len(), ne);
+    for (e, le) in l.entities.iter().enumerate() {
+        assert_eq!(le.id, f.plan.entities[e]);
+        let b = lb + e * lk;
+        // The total's public value NPV reports the total's further percentiles only in `npv`.
+        check_stat(&le.public_value_npv, &f, b, &ps, "public value NPV");
+        check_stat(&le.public_value_bcr, &f, b + 1, &ps, "BCR");
+        check_stat(&le.roi, &f, b + 2, &ps, "ROI");
+        // Payback: the breakeven counts, "none" last.
+        let be = &f.breakeven[e];
+        let n: u64 = be.iter().sum();
+        assert_eq!(le.payback_year.last().unwrap().year, None);
+        close(
+            le.payback_year.last().unwrap().p,
+            be[0] as f64 / n as f64,
+            "no payback",
+        );
+        close(
+            le.payback_year[0].p,
+            be[1] as f64 / n as f64,
+            "payback in year 1",
+        );
+    }
+    assert_eq!(l.budget_impact.len(), f.plan.model.partners.len());
+    for (p, bi) in l.budget_impact.iter().enumerate() {
+        let col = lb + ne * lk + p;
+        assert_eq!(bi.id, f.plan.model.partners[p].id);
+        check_stat(&bi.npv, &f, col, &ps, "budget impact");
+        let neg = share(&f.cols[col], |x| x < 0.0);
+        close(bi.p_negative, neg, "budget impact P(< 0)");
+        close(bi.p_negative_se, binomial_se(neg, N), "its se");
+    }
+    assert_eq!(lb + ne * lk + f.plan.model.partners.len(), f.cols.len());
+    // In £m: the public value NPV and the budget impacts scale, the BCR and ROI do not.
+    let m = s.in_unit(MoneyUnit::Million);
+    let ml = m.local.as_ref().unwrap();
+    for (a, b) in l.entities.iter().zip(&ml.entities) {
+        close(
+            b.public_value_npv.mean,
+            a.public_value_npv.mean * 1e3,
+            "public value NPV in £m",
+        );
+        assert_eq!(a.public_value_bcr.mean, b.public_value_bcr.mean);
+        assert_eq!(a.roi.mean, b.roi.mean);
+    }
+    for (a, b) in l.budget_impact.iter().zip(&ml.budget_impact) {
+        close(b.npv.mean, a.npv.mean * 1e3, "budget impact in £m");
+    }
 }
