@@ -49,8 +49,8 @@ done
 # run, so only that target is rebuilt per mutant).
 target_arg() {
     case "$1" in
-        kernel | stats | sampler | model | dist | summary) echo "--lib" ;;
-        sensitivity | sobol_indices) echo "--tests" ;;
+        kernel | stats | sampler | model | dist | summary | sensitivity) echo "--lib" ;;
+        sobol_indices) echo "--tests" ;;
         *) echo "--test=tests" ;;
     esac
 }
@@ -65,8 +65,9 @@ test_args() {
         dist) echo "dist" ;;
         calibrate) echo "reproduction commands" ;;
         summary) echo "summary::" ;;
+        sensitivity) echo "sensitivity::" ;;
         stream) echo "oracles stream conventions" ;;
-        sensitivity | sobol_indices) echo "sensitivity sobol" ;;
+        sobol_indices) echo "sensitivity sobol" ;;
         *) echo "unknown module $1" >&2; exit 2 ;;
     esac
 }
