@@ -1147,7 +1147,7 @@ max = 1.0
             (&x.factors[0], 3.0 / 16.0, 0.25, 7.0 / 32.0),
             (&x.factors[1], 0.75, 13.0 / 16.0, 25.0 / 32.0),
         ] {
-            assert_eq!(f.inputs, [f.factor.clone()]);
+            assert_eq!(f.inputs, [f.factor.as_str()]);
             let ok = |got: [f64; 3], want: f64, what: &str| {
                 assert!(
                     (got[0] - want).abs() < 0.03 && got[1] <= got[0] && got[0] <= got[2],
