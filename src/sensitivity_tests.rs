@@ -844,6 +844,13 @@ fn nearest_root_searches_both_ways_within_the_bounds() {
         "from 0",
     );
     assert_eq!(nearest_root(&|x: f64| x * x + 1.0, 0.5, -inf, inf), None);
+    // Two roots close together below x0: the steps (0.02, 0.04, 0.08, … times x0) land between
+    // them before passing both, so the nearer, 1.5, is found.
+    close_opt(
+        nearest_root(&|x: f64| (x - 1.0) * (x - 1.5), 2.0, -inf, inf),
+        Some(1.5),
+        "close pair",
+    );
     // Decreasing and increasing alike; a root on the left only.
     close_opt(
         nearest_root(&|x: f64| 2.0 - x, 10.0, 0.0, inf),
@@ -1079,15 +1086,19 @@ fn scenario_worst_tenth_breaks_ties_by_draw_order() {
 
 #[test]
 fn sobol_first_and_total_and_shapley_of_a_product() {
-    // NPV = 2.44 G R, G ~ U(1, 3), R ~ U(0, 1) independent. With μ_G = 2, σ²_G = 1/3,
-    // E[G²] = 13/3, μ_R = 1/2, σ²_R = 1/12, E[R²] = 1/3: V = E[G²] E[R²] − (μ_G μ_R)² = 4/9;
-    // S_G = μ_R² σ²_G / V = 3/16, S_TG = E[R²] σ²_G / V = 1/4, S_R = μ_G² σ²_R / V = 3/4,
-    // S_TR = E[G²] σ²_R / V = 13/16, Shapley (S + S_T) / 2: 7/32 and 25/32 (two factors).
-    // First and total orders differ by 1/16 = 0.0625. Tolerance 0.03: under independent
-    // sampling the estimators' standard deviations at N = 4096 are about 0.019 (first order of G,
-    // the largest) and 0.008 (total order), found by simulation; at N = 32768 they are √8 times
-    // smaller, so 0.03 is over four of them, and a scrambled Sobol design is more precise still for
-    // this smooth integrand. The Shapley effects use N/4 = 8192 rows.
+    // NPV = 2.44 G R − C, G ~ U(1, 3), R ~ U(0, 1), C ~ U(0, 1) independent (three factors, so
+    // that a design of 2 + k columns differs from one of 2k). With a = 2.44², μ_G = 2,
+    // σ²_G = 1/3, E[G²] = 13/3, μ_R = 1/2, σ²_R = 1/12, E[R²] = 1/3, σ²_C = 1/12:
+    // V = a (E[G²] E[R²] − (μ_G μ_R)²) + σ²_C = 4a/9 + 1/12;
+    // S_G = a μ_R² σ²_G / V = (a/12) / V, S_TG = a E[R²] σ²_G / V = (a/9) / V,
+    // S_R = a μ_G² σ²_R / V = (a/3) / V, S_TR = a E[G²] σ²_R / V = (13a/36) / V,
+    // S_C = S_TC = (1/12) / V; Shapley effects (S + S_T) / 2 for G and R (their interaction is
+    // shared equally), S_C for C. First and total orders of G and R differ by (a/36) / V = 0.061.
+    // Tolerance 0.03: under independent sampling the estimators' standard deviations at
+    // N = 4096 are about 0.019 (first order, the largest) and 0.008 (total order), found by
+    // simulation; at N = 32768 they are √8 times smaller, so 0.03 is over four of them, and a
+    // scrambled Sobol design is more precise still for this smooth integrand. The Shapley
+    // effects use N/4 = 8192 rows.
     let model = r#"
 [model]
 name = "product"
@@ -1107,6 +1118,7 @@ addressable_spend = 100.0
 profile = [1.0]
 gross_benefit = 2.0
 realisation = 0.5
+one_off_costs = [0.5, 0.0, 0.0]
 partner_shares = { A = 1.0 }
 "#;
     let dists = r#"
@@ -1115,6 +1127,12 @@ path = "themes.t.gross_benefit"
 kind = "uniform"
 min = 1.0
 max = 3.0
+
+[[input]]
+path = "themes.t.one_off_costs[0]"
+kind = "uniform"
+min = 0.0
+max = 1.0
 
 [[input]]
 path = "themes.t.realisation"
@@ -1133,19 +1151,31 @@ max = 1.0
     let r = sobol(&plan, &o).unwrap();
     let names: Vec<&str> = r.iter().map(|x| x.entity.as_str()).collect();
     assert_eq!(names, ["t", "total"]);
-    let v = SUM_DF * SUM_DF * 4.0 / 9.0;
+    let a = SUM_DF * SUM_DF;
+    let v = 4.0 * a / 9.0 + 1.0 / 12.0;
     for x in &r {
         assert!((x.variance - v).abs() < 0.05 * v, "{}", x.variance);
         assert!((x.shapley.variance - v).abs() < 0.05 * v);
         assert_eq!(x.base_draws, 32768);
-        assert_eq!(x.model_runs, 32768 * 4);
+        assert_eq!(x.model_runs, 32768 * 5);
         assert_eq!(x.shapley.base_draws, 8192);
         assert!(x.shapley.all_subsets);
         let f: Vec<&str> = x.factors.iter().map(|f| f.factor.as_str()).collect();
-        assert_eq!(f, ["themes.t.gross_benefit", "themes.t.realisation"]);
+        assert_eq!(
+            f,
+            [
+                "themes.t.gross_benefit",
+                "themes.t.one_off_costs[0]",
+                "themes.t.realisation"
+            ]
+        );
+        let (sg, stg) = (a / 12.0 / v, a / 9.0 / v);
+        let (sr, str_) = (a / 3.0 / v, 13.0 * a / 36.0 / v);
+        let sc = 1.0 / 12.0 / v;
         for (f, first, total, sh) in [
-            (&x.factors[0], 3.0 / 16.0, 0.25, 7.0 / 32.0),
-            (&x.factors[1], 0.75, 13.0 / 16.0, 25.0 / 32.0),
+            (&x.factors[0], sg, stg, (sg + stg) / 2.0),
+            (&x.factors[1], sc, sc, sc),
+            (&x.factors[2], sr, str_, (sr + str_) / 2.0),
         ] {
             assert_eq!(f.inputs, [f.factor.as_str()]);
             let ok = |got: [f64; 3], want: f64, what: &str| {
@@ -1301,4 +1331,213 @@ fn money_unit_follows_the_largest_central_or_tornado_npv() {
         "json central",
     );
     assert!(s.json().ends_with("}\n"));
+}
+
+#[test]
+fn factor_correlation_and_notes_of_correlated_inputs() {
+    // G ~ R at rank 0.5 (continuous marginals: normal-score correlation 2 sin(π ρ / 6)), G ~ K at
+    // 0.3 (K discrete: solved for its ties instead), R ~ K 0.
+    let dists = format!(
+        "{DISTS1}\n[correlation]\ninputs = [\"{G}\", \"{R}\", \"{K}\"]\nrank = [[1.0, 0.5, 0.3], [0.5, 1.0, 0.0], [0.3, 0.0, 1.0]]\n"
+    );
+    let plan = plan_of(MODEL1, &dists);
+    let fc = factor_correlation(&plan);
+    // Factors G, C, O, H, K, R (stream order).
+    let (g, k, r) = (0, 4, 5);
+    let c = plan.set.correlation.as_ref().unwrap();
+    let continuous = |rho: f64| 2.0 * (std::f64::consts::PI * rho / 6.0).sin();
+    assert_eq!(fc.len(), 6);
+    for (i, row) in fc.iter().enumerate() {
+        assert_eq!(row.len(), 6);
+        for (j, &x) in row.iter().enumerate() {
+            let want = match (i.min(j), i.max(j)) {
+                _ if i == j => 1.0,
+                (0, 5) => continuous(0.5),
+                // The solved value sits where G and K meet (the copula's, indices 0 and 2 of its
+                // inputs); it is not the continuous formula's.
+                (0, 4) => c.normal[0][2],
+                _ => 0.0,
+            };
+            close(x, want, &format!("[{i}][{j}]"));
+        }
+    }
+    assert!((fc[g][k] - continuous(0.3)).abs() > 1e-6 && fc[g][k] > 0.0);
+    assert_eq!(fc[k][r], 0.0);
+    let n = notes(&plan);
+    assert_eq!(n.len(), 2 + c.notes.len(), "{n:?}");
+    assert!(
+        n[0].starts_with(&format!(
+            "Inputs correlated by design: {R} ~ {G} (0.5); {K} ~ {G} (0.3). "
+        )),
+        "{}",
+        n[0]
+    );
+    assert!(
+        n[1].starts_with(&format!(
+            "Normal-score correlations of the copula solved for inputs with ties or clipped ends, so that their rank correlations meet the targets: {K} ~ {G}: {:.3} (2 sin(πρ/6) would give {:.3}, rank correlation ",
+            fc[g][k],
+            continuous(0.3)
+        )),
+        "{}",
+        n[1]
+    );
+    assert!(!n[1].contains(&format!("{R} ~ {G}")));
+    // Without the discrete input, no solved note.
+    let dists = format!(
+        "{DISTS1}\n[correlation]\ninputs = [\"{G}\", \"{R}\"]\nrank = [[1.0, -0.4], [-0.4, 1.0]]\n"
+    );
+    let plan = plan_of(MODEL1, &dists);
+    close(factor_correlation(&plan)[r][g], continuous(-0.4), "G ~ R");
+    let n = notes(&plan);
+    assert_eq!(
+        n.len(),
+        1 + plan.set.correlation.as_ref().unwrap().notes.len()
+    );
+    assert!(n[0].starts_with(&format!("Inputs correlated by design: {R} ~ {G} (-0.4). ")));
+    // A zero target alone gives no note of pairs.
+    let dists = format!(
+        "{DISTS1}\n[correlation]\ninputs = [\"{G}\", \"{R}\"]\nrank = [[1.0, 0.0], [0.0, 1.0]]\n"
+    );
+    let plan = plan_of(MODEL1, &dists);
+    assert_eq!(
+        notes(&plan).len(),
+        plan.set.correlation.as_ref().unwrap().notes.len()
+    );
+    assert_eq!(factor_correlation(&plan)[r][g], 0.0);
+}
+
+#[test]
+fn rank_correlations_with_a_constant_outcome_are_zero() {
+    // Only the indicative theme's input is uncertain: every headline NPV is constant, so every
+    // correlation is 0 and so is every contribution (not 0/0).
+    let dists =
+        "[[input]]\npath = \"themes.u.gross_benefit\"\nkind = \"uniform\"\nmin = 2.0\nmax = 4.0\n";
+    let plan = plan_of(MODEL1, dists);
+    let d = draws_of(&plan, 50);
+    let rc = rank_correlations(&plan, &d);
+    assert_eq!(rc.len(), 3);
+    for r in &rc {
+        assert_eq!((r.spearman, r.contribution), (0.0, 0.0), "{r:?}");
+    }
+}
+
+#[test]
+fn a_zero_npv_is_not_below_zero_and_ties_go_by_draw_order() {
+    // NPV = 2.44 G R with G ∈ {0, 1} (equal weights) and R ~ U(0, 1): exactly 0 when G = 0.
+    // No draw is below zero; the worst tenth is the first ⌈n/10⌉ draws with G = 0.
+    let model = r#"
+[model]
+name = "zero"
+price_base = "test"
+horizon_years = 3
+discount_rate = 0.25
+scenarios = ["base"]
+
+[[partners]]
+id = "A"
+name = "A"
+
+[[themes]]
+id = "t"
+name = "T"
+addressable_spend = 100.0
+profile = [1.0]
+gross_benefit = 1.0
+partner_shares = { A = 1.0 }
+"#;
+    let dists = r#"
+[[input]]
+path = "themes.t.gross_benefit"
+kind = "discrete"
+values = [0.0, 1.0]
+weights = [0.5, 0.5]
+
+[[input]]
+path = "themes.t.realisation"
+kind = "uniform"
+min = 0.0
+max = 1.0
+"#;
+    let plan = plan_of(model, dists);
+    let n = 120;
+    let d = draws_of(&plan, n as u64);
+    let regions = scenario_analysis(&plan, &d);
+    assert_eq!(regions.len(), 4);
+    assert_eq!(regions[0].region, "npv_below_zero");
+    assert_eq!(regions[0].draws, 0);
+    let worst = &regions[1];
+    assert_eq!(worst.draws, 12);
+    assert_eq!(worst.threshold, 0.0);
+    let zero: Vec<usize> = (0..n).filter(|&i| d.inputs[0][i] == 0.0).collect();
+    assert!(zero.len() > 12);
+    let r: Vec<f64> = zero[..12].iter().map(|&i| d.inputs[1][i]).collect();
+    let s = worst
+        .inputs
+        .iter()
+        .find(|s| s.input == "themes.t.realisation")
+        .unwrap();
+    close(
+        s.subset_median,
+        median_of(&r),
+        "R in the first twelve zero draws",
+    );
+}
+
+#[test]
+fn switching_value_of_a_discount_rate_moves_every_headline_entity() {
+    // One rate r for every year, d = 1/(1 + r). Theme t: benefit 4 in year 1 only, cost 1 in
+    // year 3: NPV_t = 4 − d², zero at d = 2, r = −0.5, inside the rate's range (−1, ∞) but
+    // below U(0, 0.5). Theme z: benefit 1 a year, no cost: 1 + d + d² > 0 for every rate, and
+    // so the total 5 + d: no switching value. Every headline entity is touched by the rate.
+    let model = r#"
+[model]
+name = "rate"
+price_base = "test"
+horizon_years = 3
+discount_rate = 0.25
+scenarios = ["base"]
+
+[[partners]]
+id = "A"
+name = "A"
+
+[[themes]]
+id = "t"
+name = "T"
+addressable_spend = 100.0
+profile = [1.0, 0.0]
+gross_benefit = 4.0
+one_off_costs = [0.0, 0.0, 1.0]
+partner_shares = { A = 1.0 }
+
+[[themes]]
+id = "z"
+name = "Z"
+addressable_spend = 100.0
+profile = [1.0]
+gross_benefit = 1.0
+partner_shares = { A = 1.0 }
+"#;
+    let dists = "[[input]]\npath = \"discount_rate\"\nkind = \"uniform\"\nmin = 0.0\nmax = 0.5\n";
+    let plan = plan_of(model, dists);
+    let sv = switching_values(&plan);
+    let entities: Vec<&str> = sv.iter().map(|s| s.entity.as_str()).collect();
+    assert_eq!(entities, ["t", "z", "total"]);
+    let t = &sv[0];
+    close(t.central_value, 0.25, "median rate");
+    close_opt(t.switching_value, Some(-0.5), "rate");
+    close_opt(t.change_pct, Some(-300.0), "rate change");
+    assert!(t.percentile.is_none());
+    for s in &sv[1..] {
+        assert_eq!(s.switching_value, None, "{}", s.entity);
+        assert_eq!(
+            s.note,
+            "no switching value in the physical range (a finite rate > -1)"
+        );
+    }
+    // The tornado: d at P10 and P90 (r = 0.05, 0.45), the total 5 + d.
+    let bars = tornado(&plan, (0.1, 0.9));
+    close(bars[0].total_low, 5.0 + 1.0 / 1.05, "low");
+    close(bars[0].total_high, 5.0 + 1.0 / 1.45, "high");
+    close(bars[0].themes[0].low, 4.0 - 1.0 / (1.05 * 1.05), "t low");
 }
