@@ -801,6 +801,17 @@ fn bisect_finds_the_root_of_increasing_and_decreasing_functions() {
         1234.5678,
         "large",
     );
+    // It stops once the bracket is within 1e-12 (1 + |a|): from [0, 2] around √2 that takes the
+    // first k with 2 / 2^k ≤ 1e-12 (1 + √2), k = 40 halvings, one evaluation each after g(a).
+    let calls = std::cell::Cell::new(0);
+    let counted = |x: f64| {
+        calls.set(calls.get() + 1);
+        x * x - 2.0
+    };
+    close(bisect(&counted, 0.0, 2.0), s2, "counted");
+    let k = (2.0 / (1e-12 * (1.0 + s2))).log2().ceil() as usize;
+    assert_eq!(k, 40);
+    assert_eq!(calls.get(), 1 + k);
 }
 
 #[test]
@@ -850,6 +861,20 @@ fn nearest_root_searches_both_ways_within_the_bounds() {
         nearest_root(&|x: f64| (x - 1.0) * (x - 1.5), 2.0, -inf, inf),
         Some(1.5),
         "close pair",
+    );
+    // Of a root on each side, the nearer wins even when it was found second: 2.5 (0.5 away)
+    // over 1 (1 away).
+    close_opt(
+        nearest_root(&|x: f64| (x - 1.0) * (x - 2.5), 2.0, -inf, inf),
+        Some(2.5),
+        "nearer second",
+    );
+    // Steps scale with x0: from 0.001 the first steps are 1e-5, 2e-5, …, so two roots 1e-4 and
+    // 2e-4 above are told apart (a step of order 1 would pass both).
+    close_opt(
+        nearest_root(&|x: f64| (x - 0.0011) * (x - 0.0012), 0.001, 0.0, inf),
+        Some(0.0011),
+        "small scale",
     );
     // Decreasing and increasing alike; a root on the left only.
     close_opt(
@@ -1540,4 +1565,60 @@ partner_shares = { A = 1.0 }
     close(bars[0].total_low, 5.0 + 1.0 / 1.05, "low");
     close(bars[0].total_high, 5.0 + 1.0 / 1.45, "high");
     close(bars[0].themes[0].low, 4.0 - 1.0 / (1.05 * 1.05), "t low");
+}
+
+#[test]
+fn a_grouped_factor_is_searched_short_of_its_infinite_ends() {
+    // Gross G ~ N(10, 1) and one-off cost C ~ N(34, 1) (truncated at 0, ten and more standard
+    // deviations away: immaterial) share a stream: at position u both are at
+    // z = Φ⁻¹(u), NPV = 2.44 (10 + z) − (34 + z) = −9.6 + 1.44 z, zero at z = 6.67, beyond
+    // Φ⁻¹(1 − 1e-9) = 6.0: no switching value inside the distribution (not a root at an
+    // infinite quantile). With C ~ N(30, 1) the root z = 3.89 is inside, at u = Φ(3.89).
+    let model = one_theme_model();
+    for (mean, root) in [(34.0, None), (30.0, Some(5.6f64 / 1.44))] {
+        let dists = format!(
+            "[[input]]\npath = \"themes.t.gross_benefit\"\nkind = \"truncated_normal\"\nmean = 10.0\nsd = 1.0\nmin = 0.0\nstream = \"s\"\n\n[[input]]\npath = \"themes.t.one_off_costs[0]\"\nkind = \"truncated_normal\"\nmean = {mean}\nsd = 1.0\nmin = 0.0\nstream = \"s\"\n"
+        );
+        let plan = plan_of(&model, &dists);
+        let sv = switching_values(&plan);
+        assert_eq!(sv.len(), 2);
+        for s in &sv {
+            match root {
+                None => assert_eq!(s.switching_value, None, "{s:?}"),
+                Some(z) => {
+                    close_opt(s.switching_value, Some(10.0 + z), "G at the root");
+                    // Φ(z) by its upper tail, from statrs (another library).
+                    let u = 1.0 - statrs::function::erf::erfc(z / std::f64::consts::SQRT_2) / 2.0;
+                    let p = s.percentile.unwrap();
+                    assert!((p - u).abs() < 1e-9, "{p} against {u}");
+                }
+            }
+        }
+    }
+}
+
+/// A one-theme model with no uncertain field of its own: gross 10, profile 1, one-off cost 20.
+fn one_theme_model() -> String {
+    r#"
+[model]
+name = "one"
+price_base = "test"
+horizon_years = 3
+discount_rate = 0.25
+scenarios = ["base"]
+
+[[partners]]
+id = "A"
+name = "A"
+
+[[themes]]
+id = "t"
+name = "T"
+addressable_spend = 100.0
+profile = [1.0]
+gross_benefit = 10.0
+one_off_costs = [20.0, 0.0, 0.0]
+partner_shares = { A = 1.0 }
+"#
+    .to_string()
 }
