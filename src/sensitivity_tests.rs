@@ -1622,3 +1622,39 @@ partner_shares = { A = 1.0 }
 "#
     .to_string()
 }
+
+#[test]
+fn sobol_and_shapley_refuse_more_factors_than_the_sequence_has_dimensions() {
+    // 513 factors need 2 × 513 = 1026 columns of Sobol points, beyond the 1024 the sampler has:
+    // both designs are refused with an error (not a panic, not a design of fewer columns).
+    let zeros = vec!["0.0"; 200].join(", ");
+    let mut model = String::from(
+        "[model]\nname = \"wide\"\nprice_base = \"test\"\nhorizon_years = 200\nscenarios = [\"base\"]\n\n[[partners]]\nid = \"A\"\nname = \"A\"\n",
+    );
+    let mut dists = String::new();
+    for th in 0..3 {
+        model.push_str(&format!(
+            "\n[[themes]]\nid = \"t{th}\"\nname = \"T{th}\"\naddressable_spend = 100.0\nprofile = [1.0]\ngross_benefit = 1.0\none_off_costs = [{zeros}]\npartner_shares = {{ A = 1.0 }}\n"
+        ));
+        for i in 0..171 {
+            dists.push_str(&format!(
+                "[[input]]\npath = \"themes.t{th}.one_off_costs[{i}]\"\nkind = \"uniform\"\nmin = 0.0\nmax = 1.0\n\n"
+            ));
+        }
+    }
+    let plan = plan_of(&model, &dists);
+    assert_eq!(plan.factors().len(), 513);
+    let o = SensitivityOptions {
+        levels: (0.1, 0.9),
+        sobol_base: 64,
+        bootstrap: 100,
+        confidence: 0.9,
+        seed: 1,
+    };
+    for e in [
+        sobol(&plan, &o).unwrap_err(),
+        shapley(&plan, &o).unwrap_err(),
+    ] {
+        assert!(e.contains("1026") && e.contains("1024"), "{e}");
+    }
+}
