@@ -49,8 +49,7 @@ done
 # run, so only that target is rebuilt per mutant).
 target_arg() {
     case "$1" in
-        kernel | stats | sampler | model | dist | summary | sobol_indices) echo "--lib" ;;
-        sensitivity) echo "--tests" ;;
+        kernel | stats | sampler | model | dist | summary | sobol_indices | sensitivity) echo "--lib" ;;
         *) echo "--test=tests" ;;
     esac
 }
@@ -65,9 +64,9 @@ test_args() {
         dist) echo "dist" ;;
         calibrate) echo "reproduction commands" ;;
         summary) echo "summary::" ;;
+        sensitivity) echo "sensitivity::" ;;
         stream) echo "oracles stream conventions" ;;
         sobol_indices) echo "sobol_indices::" ;;
-        sensitivity) echo "sensitivity sobol" ;;
         *) echo "unknown module $1" >&2; exit 2 ;;
     esac
 }

@@ -827,3 +827,7 @@ fn design_dims(prefix: &str, n: usize) -> Vec<Dimension> {
         })
         .collect()
 }
+
+#[cfg(test)]
+#[path = "sensitivity_tests.rs"]
+mod tests;
