@@ -720,6 +720,9 @@ mod precision_tests {
         assert_eq!("5m".parse(), Ok(Precision::Absolute(0.005)));
         assert_eq!("£5m".parse(), Ok(Precision::Absolute(0.005)));
         assert_eq!("0.02bn".parse(), Ok(Precision::Absolute(0.02)));
+        // Shown as the user would give them.
+        assert_eq!(Precision::Absolute(0.005).to_string(), "£5m");
+        assert_eq!(Precision::Relative(0.25).to_string(), "25%");
         for bad in [
             "2", "0", "1", "-1m", "0m", "£5", "abc", "150%", "100%", "0%", "nanm", "",
         ] {
