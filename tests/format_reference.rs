@@ -255,7 +255,12 @@ fn init_validate_report_runs_as_written_and_init_never_overwrites() {
     let other = dir.join("other");
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join("batch.toml"), "# mine\n").unwrap();
-    run_expect(2, bin().arg("init").arg(&other));
+    let o = run_expect(2, bin().arg("init").arg(&other));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("batch.toml already exists"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(!other.join("model.toml").exists());
     assert!(!other.join("dists.toml").exists());
     // A folder that is a file.

@@ -468,12 +468,17 @@ fn a_resumed_run_is_byte_identical_to_an_uninterrupted_one() {
     );
     let after: Vec<_> = chunks.iter().map(|c| std::fs::read(c).unwrap()).collect();
     assert!(before == after);
-    run_expect(
+    let o = run_expect(
         2,
         bin()
             .args(CKPT_RUN)
             .arg("--resume")
             .arg(dir.join("nothing-here")),
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is not a checkpoint folder of npvrisk"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -643,11 +648,16 @@ fn the_slurm_script_of_a_batch_runs_an_array_of_scenario_shards_and_a_merge() {
     )));
     // The manifest is checked before anything is submitted; run options do not apply.
     std::fs::write(&manifest, "draws = 0\n").unwrap();
-    run_expect(
+    let o = run_expect(
         2,
         bin()
             .args(["slurm", "--shards", "3", "--out", "x", "--batch"])
             .arg(&manifest),
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("missing field `reference`"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
     let o = run_expect(
         2,

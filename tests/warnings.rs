@@ -168,6 +168,14 @@ fn evaluate_run_sensitivity_report_and_batch_show_the_warnings() {
                 && w[0].contains("median is 1032× the parameter's point value 0.004"),
             "{text}: {w:?}"
         );
-        run_expect(2, bin().arg("batch").arg(&manifest).arg("--deny-warnings"));
+        let o = run_expect(2, bin().arg("batch").arg(&manifest).arg("--deny-warnings"));
+        // Stopped by the same warning, before any output.
+        assert!(
+            String::from_utf8_lossy(&o.stderr)
+                .contains("median is 1032× the parameter's point value"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.stdout.is_empty());
     }
 }
