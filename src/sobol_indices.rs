@@ -809,6 +809,30 @@ pub(crate) mod tests {
             ),
             SobolError::TooFewResamples { resamples: 99 }
         );
+        // The least allowed is allowed.
+        let least = SobolConfig {
+            resamples: MIN_RESAMPLES,
+            ..ok
+        };
+        assert!(sobol_indices(4, &least, &uniform, &linear).is_ok());
+        // A uniform of exactly 0 (or 1) is outside (0, 1): refused, naming where.
+        for edge in [0.0, 1.0] {
+            let at_edge = |row: u64, col: usize| {
+                if (row, col) == (3, 0) {
+                    edge
+                } else {
+                    uniform(row, col)
+                }
+            };
+            assert_eq!(
+                sobol_indices(4, &ok, &at_edge, &linear).unwrap_err(),
+                SobolError::Uniform {
+                    row: 3,
+                    col: 0,
+                    value: edge
+                }
+            );
+        }
 
         let none = |_: &[f64], _: &mut [f64]| {};
         assert_eq!(
