@@ -406,6 +406,28 @@ mod tests {
     use super::*;
 
     /// Uniforms of a fixed-seed generator, random access by (row, col).
+    /// 24 replicates of the estimator on independent rows (row offsets of 10^6), each with its
+    /// own bootstrap seed (`seed + replicate`).
+    fn replicated(
+        k: usize,
+        outputs: usize,
+        r: &[Vec<f64>],
+        rows: u64,
+        seed: u64,
+        model: &(dyn Fn(&[f64], &mut [f64]) + Sync),
+    ) -> Vec<Vec<ShapleyEffects>> {
+        (0..24u64)
+            .map(|rep| {
+                let cfg = ShapleyConfig {
+                    resamples: 200,
+                    ..ShapleyConfig::new(rows, seed + rep)
+                };
+                let u = move |row: u64, col: usize| uniform(row + rep * 1_000_000, col);
+                shapley_effects(k, outputs, r, &cfg, &u, model).unwrap()
+            })
+            .collect()
+    }
+
     fn uniform(row: u64, col: usize) -> f64 {
         let mut z = row
             .wrapping_mul(0x9e37_79b9_7f4a_7c15)
@@ -455,17 +477,9 @@ mod tests {
         // 24 replicates on independent rows (each with its own bootstrap): the yardsticks are
         // their spread and the level's coverage, not the program's own standard error
         // (`sobol_indices::tests::assert_replicates`).
-        let reps: Vec<ShapleyEffects> = (0..24u64)
-            .map(|rep| {
-                let cfg = ShapleyConfig {
-                    resamples: 200,
-                    ..ShapleyConfig::new(2048, 11 + rep)
-                };
-                let u = move |row: u64, col: usize| uniform(row + rep * 1_000_000, col);
-                shapley_effects(4, 1, &r, &cfg, &u, &model)
-                    .unwrap()
-                    .remove(0)
-            })
+        let reps: Vec<ShapleyEffects> = replicated(4, 1, &r, 2048, 11, &model)
+            .into_iter()
+            .map(|mut e| e.remove(0))
             .collect();
         let cfg = ShapleyConfig::new(8192, 11);
         let e = &reps[0];
@@ -520,15 +534,9 @@ mod tests {
         let e = shapley_effects(2, 2, &r, &cfg, &uniform, &model).unwrap();
         // Share 9/10 of the first input, against replicates' spread (the yardstick is not the
         // program's own standard error).
-        let reps: Vec<_> = (0..24u64)
-            .map(|rep| {
-                let cfg = ShapleyConfig {
-                    resamples: 200,
-                    ..ShapleyConfig::new(1024, 5 + rep)
-                };
-                let u = move |row: u64, col: usize| uniform(row + rep * 1_000_000, col);
-                shapley_effects(2, 2, &r, &cfg, &u, &model).unwrap()[0].shares[0]
-            })
+        let reps: Vec<_> = replicated(2, 2, &r, 1024, 5, &model)
+            .into_iter()
+            .map(|e| e[0].shares[0])
             .collect();
         crate::sobol_indices::tests::assert_replicates("3 X + Y: X", &reps, 0.9, cfg.level);
         assert!(e[1].shares[0].estimate.abs() < 1e-15);

@@ -492,15 +492,11 @@ pub fn throughput(a: &RunSpec) -> Result<String, Error> {
     check_options(a)?;
     // It times in-memory runs and prints its own table: options that write, stream, split or
     // stop a run would be ignored, so they are refused.
-    let writes = [
+    let given = first_given([
         (a.out.is_some(), "--out"),
         (a.format != Format::Table, "--format"),
-    ];
-    let given = writes
-        .iter()
-        .find(|(given, _)| *given)
-        .map(|(_, opt)| *opt)
-        .or_else(|| run_only_option(a));
+    ])
+    .or_else(|| run_only_option(a));
     if let Some(opt) = given {
         return Err(Failure::Input(format!(
             "`throughput {opt}`: throughput times in-memory runs of --draws and prints its own \
@@ -744,14 +740,11 @@ fn sensitivity_unguarded(a: &SensSpec) -> Result<String, Error> {
     // Options of a run's summary: `sensitivity` reports none, so they are refused rather than
     // ignored (its command line does not offer them; a program building a `SensSpec` could).
     let d = RunSpec::default();
-    if let Some(name) = [
+    if let Some(name) = first_given([
         (a.run.percentiles != d.percentiles, "--percentiles"),
         (a.run.interval != d.interval, "--interval"),
         (!a.run.thresholds.is_empty(), "--threshold"),
-    ]
-    .into_iter()
-    .find_map(|(given, name)| given.then_some(name))
-    {
+    ]) {
         return Err(Failure::Input(format!(
             "`{name}` is an option of a run's summary (`npvrisk run`, `npvrisk report`): sensitivity reports no summary"
         )));
@@ -991,7 +984,7 @@ fn check_threads(threads: Option<usize>) -> Result<(), Failure> {
 /// keeping the draws, stopping at a precision): commands that run in one process and in memory
 /// refuse them rather than ignore them.
 fn run_only_option(r: &RunSpec) -> Option<&'static str> {
-    [
+    first_given([
         (r.shard.is_some(), "--shard (or Slurm's array variables)"),
         (r.pass.is_some(), "--pass"),
         (r.checkpoint.is_some(), "--checkpoint"),
@@ -1001,10 +994,13 @@ fn run_only_option(r: &RunSpec) -> Option<&'static str> {
         (r.draws_format.is_some(), "--draws-format"),
         (r.precision.is_some(), "--precision"),
         (r.mpi, "--mpi"),
-    ]
-    .into_iter()
-    .find(|(given, _)| *given)
-    .map(|(_, name)| name)
+    ])
+}
+
+/// The first option given among `(given, name)` pairs, in order: the one a refusal names.
+fn first_given<const N: usize>(opts: [(bool, &'static str); N]) -> Option<&'static str> {
+    opts.into_iter()
+        .find_map(|(given, name)| given.then_some(name))
 }
 
 fn check_sens_options(a: &SensSpec) -> Result<(), Failure> {
