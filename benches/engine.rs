@@ -7,7 +7,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use npvrisk::distfile;
 use npvrisk::embedded::{EY2013_MODEL, EY2013_MODEL_FILE};
-use npvrisk::engine::{DEFAULT_BLOCK, Plan, RunOptions};
+use npvrisk::engine::{DEFAULT_BLOCK, Floor, Plan, RunOptions};
 use npvrisk::format::parse_model;
 use npvrisk::kernel::{ThemeEval, TotalEval, slid_profile_pv};
 use npvrisk::run::metadata_for;
@@ -48,6 +48,12 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("rng_floor_{}", sampler.name()), |b| {
             b.iter(|| plan.rng_floor(&o).unwrap())
         });
+        // The floor's first stages: the raw uniforms alone, then with the copula.
+        for (name, stage) in [("uniforms", Floor::Uniforms), ("copula", Floor::Copula)] {
+            g.bench_function(format!("{name}_{}", sampler.name()), |b| {
+                b.iter(|| plan.floor(&o, stage).unwrap())
+            });
+        }
     }
     g.finish();
 }

@@ -746,6 +746,13 @@ impl Plan {
     /// quantile transforms) in the same parallel blocks, and do nothing else. Returns a checksum
     /// so the work cannot be optimised away.
     pub fn rng_floor(&self, opts: &RunOptions) -> Result<f64, RunError> {
+        self.floor(opts, Floor::Quantiles)
+    }
+
+    /// The RNG floor up to `stage` (see [`Floor`]): the same blocks as [`Plan::rng_floor`],
+    /// stopping after the raw uniforms, or after the copula, or (the floor itself) after every
+    /// input's quantile. Returns a checksum of what was generated.
+    pub fn floor(&self, opts: &RunOptions, stage: Floor) -> Result<f64, RunError> {
         let sampler = Sampler::new(opts.sampler, opts.seed, opts.draws)
             .map_err(|e| RunError::Options(e.to_string()))?;
         let blocks = opts.draws.div_ceil(opts.block_size);
@@ -758,7 +765,17 @@ impl Plan {
                 let mut buf = Vec::new();
                 let mut acc = 0.0;
                 for i in start..end {
-                    self.sample_uniforms(&sampler, i, &mut u);
+                    if stage == Floor::Uniforms {
+                        for (k, d) in self.dims.iter().enumerate() {
+                            u[k] = sampler.uniform(d, i);
+                        }
+                    } else {
+                        self.sample_uniforms(&sampler, i, &mut u);
+                    }
+                    if stage != Floor::Quantiles {
+                        acc += u[..self.dims.len()].iter().sum::<f64>();
+                        continue;
+                    }
                     for (k, input) in self.set.inputs.iter().enumerate() {
                         let w = input.param.width();
                         buf.resize(w, 0.0);
@@ -771,6 +788,17 @@ impl Plan {
             .collect();
         Ok(sums.iter().sum())
     }
+}
+
+/// How much of a draw's sampling [`Plan::floor`] does: each stage includes the ones before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Floor {
+    /// One uniform per random stream, from the counter-based generator and the sampler's design.
+    Uniforms,
+    /// Then the Gaussian copula of the correlated streams (nothing more without correlation).
+    Copula,
+    /// Then every input's value through its quantile function: the RNG floor.
+    Quantiles,
 }
 
 /// A factor for one-at-a-time and variance-based sensitivity: one random stream and the inputs

@@ -172,11 +172,30 @@ fn throughput_reports_its_run_and_a_checksum_of_the_draws_it_made() {
             .args(["--sampler", "lhs", "--keep-draws", "--out"])
             .arg(&out),
     );
+    // The floor's stages per draw: each printed to the nanosecond, adding up to the engine's
+    // time per draw (from its rate, printed to one draw/s).
+    let parts: Vec<f64> = lines[5]
+        .split(',')
+        .map(|p| {
+            let w: Vec<&str> = p.split_whitespace().collect();
+            let i = w.iter().position(|x| *x == "ns").unwrap();
+            w[i - 1].parse().unwrap()
+        })
+        .collect();
+    assert!(lines[5].starts_with("per draw   uniforms "), "{text}");
+    assert_eq!(parts.len(), 4, "{text}");
+    assert!(parts[0] > 0.0, "{text}");
+    let per_draw = 1e9 / engine;
+    let sum: f64 = parts.iter().sum();
+    assert!(
+        (sum - per_draw).abs() <= 4.0 * 0.5 + 1e-3 * per_draw,
+        "{sum} vs {per_draw}: {text}"
+    );
     let kept = crate::oracles::Kept::read(&out.join("draws.csv"));
     let g: f64 = kept.col("input:themes.t.gross_benefit_bn").iter().sum();
     let npv0 = kept.col("t.npv")[0];
     let want = 3.0 * npv0 + 3.0 * g;
-    let got: f64 = lines[5]
+    let got: f64 = lines[6]
         .trim_start_matches("(checksum ")
         .trim_end_matches(')')
         .parse()

@@ -507,8 +507,21 @@ pub fn throughput(a: &RunSpec) -> Result<String, Error> {
     let pool = thread_pool(a.threads)?;
     let opts = run_options(a);
     let (mut engine, mut floor) = (f64::INFINITY, f64::INFINITY);
+    let mut stages = [f64::INFINITY; 2];
     let mut check = 0.0;
     for _ in 0..3 {
+        // The floor's first stages, timed apart: raw uniforms, then with the copula.
+        for (best, stage) in stages
+            .iter_mut()
+            .zip([crate::engine::Floor::Uniforms, crate::engine::Floor::Copula])
+        {
+            let t = Instant::now();
+            let sum = pool
+                .install(|| plan.floor(&opts, stage))
+                .map_err(|e| Failure::Input(e.to_string()))?;
+            std::hint::black_box(sum);
+            *best = best.min(t.elapsed().as_secs_f64());
+        }
         let t = Instant::now();
         let d = pool
             .install(|| plan.run(&opts, &|_| {}))
@@ -524,8 +537,18 @@ pub fn throughput(a: &RunSpec) -> Result<String, Error> {
     }
     let n = a.draws as f64;
     let bytes = plan_bytes_per_draw(&plan);
+    // Wall time per draw of each stage over the one before it (best of three each; a negative
+    // difference is noise and shows as such).
+    let ns = |secs: f64| secs / n * 1e9;
+    let parts = format!(
+        "per draw   uniforms {:.0} ns, copula {:+.0} ns, quantiles {:+.0} ns, model and outcomes {:+.0} ns (wall time)\n",
+        ns(stages[0]),
+        ns(stages[1] - stages[0]),
+        ns(floor - stages[1]),
+        ns(engine - floor),
+    );
     Ok(format!(
-        "threads {}, {} draws, {}, sampler {}\nengine     {:>12.0} draws/s ({:.3} s)\nrng floor  {:>12.0} draws/s ({:.3} s)\nratio      {:.2} (engine throughput / RNG floor)\nmemory     {} bytes per kept draw\n(checksum {check:e})\n",
+        "threads {}, {} draws, {}, sampler {}\nengine     {:>12.0} draws/s ({:.3} s)\nrng floor  {:>12.0} draws/s ({:.3} s)\nratio      {:.2} (engine throughput / RNG floor)\nmemory     {} bytes per kept draw\n{parts}(checksum {check:e})\n",
         pool.current_num_threads(),
         a.draws,
         crate::text::count(plan.set.inputs.len(), "input", "inputs"),
