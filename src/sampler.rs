@@ -396,6 +396,62 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_sampler_reports_the_seed_and_draws_it_was_built_with() {
+        for kind in [
+            SamplerKind::MonteCarlo,
+            SamplerKind::LatinHypercube,
+            SamplerKind::Sobol,
+        ] {
+            let s = Sampler::new(kind, 20130110, 4321).unwrap();
+            assert_eq!((s.kind(), s.seed(), s.n_draws()), (kind, 20130110, 4321));
+        }
+    }
+
+    /// The bit width of the smallest power of two holding `0..n`, by its definition: the least
+    /// `b` with `2^b >= n` (a single value needs no bits).
+    #[test]
+    fn domain_bits_is_the_width_of_the_smallest_power_of_two_domain() {
+        for n in [
+            1u64,
+            2,
+            3,
+            4,
+            5,
+            7,
+            8,
+            9,
+            1000,
+            1 << 20,
+            (1 << 20) + 1,
+            1 << 48,
+        ] {
+            let want = (0..=64).find(|&b| 1u128 << b >= u128::from(n)).unwrap();
+            assert_eq!(domain_bits(n), want, "n = {n}");
+        }
+    }
+
+    /// `mix64` is SplitMix64's output function: SplitMix64 from state 0 (each output mixes the
+    /// state advanced by the golden-ratio increment) gives the reference generator's first
+    /// three outputs.
+    #[test]
+    fn mix64_gives_splitmix64_reference_outputs() {
+        let mut state = 0u64;
+        let mut out = [0u64; 3];
+        for o in &mut out {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            *o = mix64(state);
+        }
+        assert_eq!(
+            out,
+            [
+                0xe220_a839_7b1d_cdaf,
+                0x6e78_9e6a_a1b9_65f4,
+                0x06c4_5d18_8009_454f
+            ]
+        );
+    }
+
+    #[test]
     fn sampler_names_are_the_command_line_values_written_to_run_metadata() {
         // `--sampler mc|lhs|sobol` (`metadata.sampler` in the summary); Display is the long name
         // shown in reports.
