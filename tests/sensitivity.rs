@@ -278,12 +278,21 @@ fn sensitivity_bad_input_exits_2_and_leaves_no_files() {
     }
     let dir = temp_dir("sens-unwritable");
     std::fs::write(dir.join("blocker"), "x").unwrap();
-    run_expect(
+    let o = run_expect(
         2,
         bin()
             .args(["sensitivity", "--method", "tornado", "--out"])
             .arg(dir.join("blocker/out")),
     );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "cannot create folder `{}`",
+            dir.join("blocker/out").display()
+        )),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty(), "nothing printed as if it had run");
     assert_eq!(
         std::fs::read_dir(&dir).unwrap().count(),
         1,
