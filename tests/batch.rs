@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
 
+use crate::oracles::Kept;
 use crate::{bin, run_ok, temp_dir};
 
 fn without_timing(text: &str) -> &str {
@@ -328,10 +329,142 @@ fn a_batch_shares_random_numbers_so_differences_are_precise_and_the_reference_is
     }
     // The reference scenario's summary is exactly a plain run's.
     let plain = dir.join("plain");
-    run_ok(bin().args(["run", "--draws", "20000", "--out"]).arg(&plain));
+    run_ok(
+        bin()
+            .args(["run", "--draws", "20000", "--keep-draws", "--out"])
+            .arg(&plain),
+    );
     let a = std::fs::read_to_string(out.join("default/summary.json")).unwrap();
     let b = std::fs::read_to_string(plain.join("summary.json")).unwrap();
     assert!(without_timing(&a) == without_timing(&b));
+    // The paired differences, from the kept draws of two separate runs: the reference, and the
+    // model with the 5% rate written into its file (what `set` does), on the same seed.
+    let model = dir.join("rate5.toml");
+    let text = npvrisk::embedded::EY2013_MODEL;
+    let line = "\ndiscount_rate = 0.035 ";
+    assert_eq!(text.matches(line).count(), 1, "the model's one rate line");
+    std::fs::write(&model, text.replace(line, "\ndiscount_rate = 0.05 ")).unwrap();
+    let dists = dir.join("defaults.toml");
+    std::fs::write(&dists, crate::DEFAULT_DISTS).unwrap();
+    let rate5 = dir.join("rate5");
+    run_ok(
+        crate::with_files("run", &model, &dists)
+            .args(["--draws", "20000", "--keep-draws", "-q", "--out"])
+            .arg(&rate5),
+    );
+    let (k0, k5) = (
+        Kept::read(&plain.join("draws.csv")),
+        Kept::read(&rate5.join("draws.csv")),
+    );
+    assert_eq!(k0.names, k5.names);
+    let mut inputs = 0;
+    for name in k0.names.iter().filter(|n| n.starts_with("input:")) {
+        assert!(k0.col(name) == k5.col(name), "{name}: not common draws");
+        inputs += 1;
+    }
+    assert!(inputs > 10, "{inputs} input columns");
+    for r in rows.iter().filter(|r| r[0] == "rate5") {
+        assert_eq!(r[11], "£bn", "{r:?}");
+        let col = format!("{}.npv", r[1]);
+        let d: Vec<f64> = k5
+            .col(&col)
+            .iter()
+            .zip(k0.col(&col))
+            .map(|(a, b)| a - b)
+            .collect();
+        let n = d.len() as f64;
+        assert_eq!(n, 20000.0);
+        let mean = d.iter().sum::<f64>() / n;
+        let sd = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        // The program sums over a tree of blocks, this test left to right: each sum of n terms
+        // is within n·ε·(largest term) of the exact one, so the means differ by at most
+        // 2n·ε·max|d| and the variances by 2n·ε·(2 max|d|)², the sds by that over sd (about
+        // 1e-9 relative here). That is far below what a wrong formula changes: n − 1 for n in
+        // the sd moves the standard error by 2.5e-5 relative, n for √n by a factor 141.
+        let big = d.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let tol_mean = 2.0 * n * f64::EPSILON * big;
+        assert!(
+            (f(r, 8) - mean).abs() <= tol_mean,
+            "{r:?}: mean of differences {mean}"
+        );
+        let tol_sd = 2.0 * n * f64::EPSILON * (2.0 * big).powi(2) / sd;
+        let se = sd / n.sqrt();
+        assert!(
+            (f(r, 9) - se).abs() <= tol_sd / n.sqrt(),
+            "{r:?}: sd(differences)/√n = {se}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The χ² quantile of `df` degrees of freedom at `p`.
+fn chi2_quantile(df: f64, p: f64) -> f64 {
+    use statrs::distribution::{ChiSquared, ContinuousCDF};
+    ChiSquared::new(df).unwrap().inverse_cdf(p)
+}
+
+#[test]
+fn the_standard_error_of_a_batch_difference_is_the_spread_of_the_difference_over_seeds() {
+    // R batches of one changed scenario, each on its own seed: the reported differences vary
+    // from seed to seed as the reported standard error says. With σ² the true variance of a
+    // difference, (R − 1)·s²/σ² of the R differences is χ²(R − 1) (a mean of 2000 paired
+    // differences is normal to a good approximation); σ² is taken as the mean of the R reported
+    // se², whose own relative error (the sample sd of 2000 differences, ~1/√(2·2000) each,
+    // averaged) is allowed for by 4 of its standard errors from the replicates' spread. The
+    // bounds split a 10⁻³ chance of a false alarm over the entities and both sides.
+    const R: usize = 30;
+    let dir = temp_dir("batch-replicates");
+    let manifest = dir.join("batch.toml");
+    let mut diffs: std::collections::BTreeMap<String, Vec<(f64, f64)>> = Default::default();
+    for seed in 1..=R {
+        std::fs::write(
+            &manifest,
+            format!(
+                "draws = 2000\nseed = {seed}\nreference = \"default\"\n\n[[scenario]]\nname = \"default\"\n\n\
+                 [[scenario]]\nname = \"rate5\"\nset = {{ \"discount_rate\" = 0.05 }}\n"
+            ),
+        )
+        .unwrap();
+        let csv = String::from_utf8(ok(&[
+            os("batch"),
+            os(&manifest),
+            os("--format"),
+            os("csv"),
+            os("-q"),
+        ]))
+        .unwrap();
+        for l in csv.lines().filter(|l| l.starts_with("rate5,")) {
+            let c: Vec<&str> = l.split(',').collect();
+            diffs
+                .entry(c[1].to_string())
+                .or_default()
+                .push((c[8].parse().unwrap(), c[9].parse().unwrap()));
+        }
+    }
+    assert_eq!(diffs.len(), 4, "three headline themes and the total");
+    let r = R as f64;
+    let alpha = 1e-3 / (2.0 * diffs.len() as f64);
+    let (lo, hi) = (
+        chi2_quantile(r - 1.0, alpha) / (r - 1.0),
+        chi2_quantile(r - 1.0, 1.0 - alpha) / (r - 1.0),
+    );
+    for (entity, v) in &diffs {
+        assert_eq!(v.len(), R);
+        let mean = v.iter().map(|x| x.0).sum::<f64>() / r;
+        let s2 = v.iter().map(|x| (x.0 - mean).powi(2)).sum::<f64>() / (r - 1.0);
+        let se2: Vec<f64> = v.iter().map(|x| x.1 * x.1).collect();
+        let sigma2 = se2.iter().sum::<f64>() / r;
+        let spread = (se2.iter().map(|x| (x - sigma2).powi(2)).sum::<f64>() / (r - 1.0)).sqrt();
+        let rel = 4.0 * spread / r.sqrt() / sigma2;
+        let ratio = s2 / sigma2;
+        assert!(
+            lo * (1.0 - rel) <= ratio && ratio <= hi * (1.0 + rel),
+            "{entity}: variance of the differences over seeds / mean reported se² = {ratio}, \
+             allowed [{}, {}]",
+            lo * (1.0 - rel),
+            hi * (1.0 + rel)
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

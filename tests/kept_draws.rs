@@ -201,6 +201,80 @@ fn parquet_draws_of_streamed_resumed_and_sharded_runs_read_back_as_in_memory() {
 }
 
 #[test]
+fn merge_keep_draws_from_the_command_line_joins_the_shards_draws_into_the_single_runs() {
+    // `run --shard K/N --keep-draws` then `merge --keep-draws`, as a user types them, in both
+    // formats: CSV the same bytes as one process, Parquet the same values in every column.
+    use crate::{bin, run_ok};
+    let dir = temp_dir("kept-merge-cli");
+    let case = [
+        "--draws",
+        "20000",
+        "--block-size",
+        "500",
+        "--keep-draws",
+        "-q",
+    ];
+    for format in ["csv", "parquet"] {
+        let at = |name: &str| dir.join(format!("{format}-{name}"));
+        run_ok(
+            bin()
+                .arg("run")
+                .args(case)
+                .args(["--draws-format", format, "--out"])
+                .arg(at("single")),
+        );
+        for k in [2, 0, 1] {
+            run_ok(
+                bin()
+                    .arg("run")
+                    .args(case)
+                    .args(["--draws-format", format, "--shard", &format!("{k}/3")])
+                    .arg("--out")
+                    .arg(at("shards")),
+            );
+        }
+        let files: Vec<PathBuf> = (0..3)
+            .map(|k| at("shards").join(format!("shard-{k:05}-of-00003.npvshard")))
+            .collect();
+        run_ok(
+            bin()
+                .arg("merge")
+                .args(&files)
+                .args(["--keep-draws", "--draws-format", format, "-q", "--out"])
+                .arg(at("merged")),
+        );
+        let file = format!("draws.{format}");
+        let (one, joined) = (at("single").join(&file), at("merged").join(&file));
+        if format == "csv" {
+            let text = read(&one);
+            assert_eq!(
+                text.iter().filter(|b| **b == b'\n').count(),
+                20_001,
+                "a header and a row per draw"
+            );
+            assert!(read(&joined) == text, "{format}: the joined draws differ");
+        } else {
+            let (a, b) = (read_parquet(&one).unwrap(), read_parquet(&joined).unwrap());
+            assert_eq!(a.names, b.names);
+            assert_eq!(b.groups.iter().sum::<usize>(), 20_000);
+            for (j, (x, y)) in a.cols.iter().zip(&b.cols).enumerate() {
+                let same =
+                    x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits());
+                assert!(same, "{format}: column {}", a.names[j]);
+            }
+        }
+        let summary = |d: PathBuf| {
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&read(&d.join("summary.json"))).unwrap();
+            v.as_object_mut().unwrap().remove("timing");
+            v
+        };
+        assert_eq!(summary(at("merged")), summary(at("single")), "{format}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn kept_draws_that_cannot_be_written_or_joined_are_refused() {
     let dir = temp_dir("kept-bad");
     let expect_input = |r: Result<String, Error>, says: &str| match r {

@@ -351,6 +351,164 @@ fn the_slurm_script_runs_an_array_a_plan_a_second_array_and_a_merge_in_order() {
     }
 }
 
+/// A stand-in for Slurm's `sbatch`, for running a script `npvrisk slurm` wrote on a machine
+/// without Slurm: each job runs at once, in the foreground, its `--wrap` command under `sh` (as
+/// sbatch wraps it), an array's tasks one after the other with `SLURM_ARRAY_TASK_ID` set, the
+/// output in the `--output` file (`%a` the task). A failed job fails the submission, so the
+/// script stops there. Dependencies hold by construction: jobs run in submission order.
+const SBATCH: &str = r#"#!/bin/bash
+set -euo pipefail
+array="" wrap="" output=/dev/null
+for a in "$@"; do
+    case "$a" in
+        --array=*) array=${a#--array=} ;;
+        --wrap=*) wrap=${a#--wrap=} ;;
+        --output=*) output=${a#--output=} ;;
+        --cpus-per-task=*) export SLURM_CPUS_PER_TASK=${a#--cpus-per-task=} ;;
+    esac
+done
+[ -n "$wrap" ] || { echo "sbatch stand-in: no --wrap" >&2; exit 1; }
+if [ -n "$array" ]; then
+    for ((i = ${array%-*}; i <= ${array#*-}; i++)); do
+        SLURM_ARRAY_TASK_ID=$i sh -c "$wrap" > "${output//%a/$i}" 2>&1
+    done
+else
+    sh -c "$wrap" > "$output" 2>&1
+fi
+echo "$$"
+"#;
+
+#[test]
+fn the_slurm_script_run_as_written_with_the_given_binary_gives_the_single_process_outputs() {
+    // `--npvrisk PATH`: every command of the script runs PATH, here a link with a space in its
+    // folder and another name, with no `npvrisk` on the PATH the script sees. Pass 1 keeps the
+    // draws and the final `merge --keep-draws` joins them: the summary and the draws must be
+    // those of one process, bit for bit.
+    let dir = temp_dir("slurm-standin");
+    let tools = dir.join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let sbatch = tools.join("sbatch");
+    std::fs::write(&sbatch, SBATCH).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.join("cluster bin/npvrisk-1.0");
+    std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_npvrisk"), &exe).unwrap();
+    let path = format!("{}:/usr/bin:/bin", tools.display());
+    for d in path.split(':') {
+        assert!(!Path::new(d).join("npvrisk").exists(), "npvrisk in {d}");
+    }
+    let run = ["--draws", "30000", "--block-size", "1000", "--keep-draws"];
+    let single = dir.join("single");
+    run_ok(
+        bin()
+            .arg("run")
+            .args(run)
+            .args(["--format", "json", "-q", "--out"])
+            .arg(&single),
+    );
+    let cluster = dir.join("cluster out");
+    let o = run_ok(
+        bin()
+            .args([
+                "slurm",
+                "--shards",
+                "3",
+                "--cpus-per-task",
+                "1",
+                "--npvrisk",
+            ])
+            .arg(&exe)
+            .arg("--out")
+            .arg(&cluster)
+            .arg("--")
+            .args(run),
+    );
+    let script = String::from_utf8(o.stdout).unwrap();
+    // Outside comments, the binary is only ever called by its quoted path.
+    let quoted = format!("'{}'", exe.display());
+    let code: Vec<&str> = script.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        code.iter()
+            .map(|l| l.matches(&quoted).count())
+            .sum::<usize>(),
+        3,
+        "RUN, the plan's merge and the final merge:\n{script}"
+    );
+    assert!(
+        !code.iter().any(|l| l.contains(" npvrisk ")),
+        "a bare npvrisk:\n{script}"
+    );
+    let file = dir.join("submit.sh");
+    std::fs::write(&file, &script).unwrap();
+    let s = std::process::Command::new("bash")
+        .arg(&file)
+        .env("PATH", &path)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let logs = std::fs::read_dir(cluster.join("logs"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| {
+                    let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    format!("{}:\n{text}", e.file_name().to_string_lossy())
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    assert!(
+        s.status.success(),
+        "{}\n{logs}",
+        String::from_utf8_lossy(&s.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&s.stdout).starts_with("submitted shard array "),
+        "{}",
+        String::from_utf8_lossy(&s.stdout)
+    );
+    // Three pass-1 shards, each with its draws, and three pass-2 files: the second pass ran as
+    // the array's jobs, not inside the merge.
+    let mut names: Vec<String> = std::fs::read_dir(cluster.join("shards"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".npvshard")).count(),
+        6,
+        "{names:?}"
+    );
+    assert!(!logs.contains("computed here"), "{logs}");
+    assert!(
+        without_timing(&cluster.join("summary.json"))
+            == without_timing(&single.join("summary.json"))
+    );
+    let draws = |d: &Path| std::fs::read(d.join("draws.csv")).unwrap();
+    assert!(draws(&cluster) == draws(&single), "the joined draws differ");
+    assert_eq!(
+        draws(&single).iter().filter(|b| **b == b'\n').count(),
+        30_001,
+        "a header and a row per draw"
+    );
+    // The merge job's stdout is the single run's JSON, timing apart.
+    let json = |b: &[u8]| {
+        let mut v: serde_json::Value = serde_json::from_slice(b).unwrap();
+        v.as_object_mut().unwrap().remove("timing");
+        v
+    };
+    let merged = std::fs::read(cluster.join("merged-stdout.json")).unwrap();
+    let one = run_ok(
+        bin()
+            .arg("run")
+            .args(&run[..4])
+            .args(["--format", "json", "-q"]),
+    );
+    assert_eq!(json(&merged), json(&one.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 #[ignore = "needs a running Slurm cluster; .ci/run starts a single-node one and runs this"]
 fn a_real_slurm_array_and_merge_give_the_single_process_summary() {

@@ -3,7 +3,6 @@
 
 use npvrisk::engine::{ENTITY_MEASURES, RunOptions};
 use npvrisk::sampler::SamplerKind;
-use npvrisk::stats::{OrderStats, Sorted};
 use npvrisk::stream::{StreamConfig, run_streamed, summarise};
 use npvrisk::summary::{FileHash, Metadata, SummaryOptions};
 
@@ -85,10 +84,13 @@ fn a_streamed_summary_is_the_same_bits_as_the_summary_of_the_draws_in_memory() {
             serde_json::to_string(&streamed).unwrap(),
             "{sampler:?}"
         );
-        // And the percentiles are those of the sorted draws, exactly.
+        // And the percentiles are those of the draws sorted here, exactly (their standard
+        // errors, the same bits as in memory, are checked against their spread over seeds in
+        // the next test, and against the closed form in tests/oracles.rs).
         let k = ENTITY_MEASURES.len();
         for (e, ent) in mem.outcomes.iter().enumerate() {
-            let s = Sorted::new(draws.outcomes[e * k].clone()).unwrap();
+            let mut v = draws.outcomes[e * k].clone();
+            v.sort_by(f64::total_cmp);
             // The total reports the union of both lists in order; the others only `percentiles`.
             let want: Vec<f64> = if ent.id == "total" {
                 vec![0.001, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.999]
@@ -98,12 +100,18 @@ fn a_streamed_summary_is_the_same_bits_as_the_summary_of_the_draws_in_memory() {
             let got: Vec<f64> = ent.npv.percentiles.iter().map(|p| p.p).collect();
             assert_eq!(got, want, "{}", ent.id);
             for p in &ent.npv.percentiles {
-                assert_eq!(p.value.to_bits(), s.quantile(p.p).to_bits(), "{}", ent.id);
-                assert_eq!(p.se.to_bits(), s.quantile_se(p.p).to_bits(), "{}", ent.id);
+                // Hyndman & Fan's type 7, written out: position h = (n − 1)p, interpolated
+                // between the order statistics on either side.
+                let h = (v.len() - 1) as f64 * p.p;
+                let lo = h.floor() as usize;
+                let (a, b) = (v[lo], v[(lo + 1).min(v.len() - 1)]);
+                let want = a + (h - lo as f64) * (b - a);
+                assert_eq!(p.value.to_bits(), want.to_bits(), "{} P{}", ent.id, p.p);
             }
-            assert_eq!(ent.npv.min, s.values()[0]);
-            assert_eq!(ent.npv.max, *s.values().last().unwrap());
-            assert_eq!(ent.npv.below[0].p, s.below(0.0));
+            assert_eq!(ent.npv.min, v[0]);
+            assert_eq!(ent.npv.max, *v.last().unwrap());
+            let negative = v.iter().filter(|x| **x < 0.0).count();
+            assert_eq!(ent.npv.below[0].p, negative as f64 / v.len() as f64);
             let naive = draws.outcomes[e * k].iter().sum::<f64>() / draws.n as f64;
             // A left-to-right sum of n values is within about n·ε (relative) of the exact one.
             let tol = draws.n as f64 * f64::EPSILON * naive.abs().max(1.0);
@@ -115,6 +123,88 @@ fn a_streamed_summary_is_the_same_bits_as_the_summary_of_the_draws_in_memory() {
             );
         }
     }
+}
+
+#[test]
+fn a_streamed_percentiles_standard_error_is_its_spread_over_seeds() {
+    // R streamed runs of the embedded model on seeds 1..=R: each reported percentile varies from
+    // seed to seed as its reported standard error says. The sample p-quantile of n draws is
+    // asymptotically normal, so with σ² its true variance, (R − 1)·s²/σ² of the R values is
+    // χ²(R − 1); σ² is taken as the mean of the R reported se², allowing for
+    // - its own error, 4 of its standard errors from the replicates' spread of se², and
+    // - the bias of the order-statistic interval behind the reported error: its ranks are
+    //   rounded outwards, up to 2 ranks wider than the m = 2·1.96·√(np(1−p)) ranks of the
+    //   interval, so se² up to (1 + 2/m)² too large.
+    // The bounds split a 10⁻³ chance of a false alarm over every outcome, percentile and side.
+    use statrs::distribution::{ChiSquared, ContinuousCDF};
+    const R: u64 = 100;
+    let plan = default_plan();
+    let so = SummaryOptions {
+        percentiles: vec![0.05, 0.1, 0.5, 0.9, 0.95],
+        interval: 0.9,
+        thresholds: Vec::new(),
+        total_npv_percentiles: Vec::new(),
+    };
+    let n = 10_007;
+    // (outcome, p) → (value, se) per seed.
+    let mut reps: std::collections::BTreeMap<(String, u64), Vec<(f64, f64)>> = Default::default();
+    for seed in 1..=R {
+        let o = RunOptions {
+            draws: n,
+            seed,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let (sum, _) = run_streamed(
+            &plan,
+            &o,
+            meta(&o),
+            &so,
+            &Vec::new(),
+            &StreamConfig::single_process(),
+            &|_| {},
+            None,
+        )
+        .unwrap();
+        for ent in &sum.outcomes {
+            for p in &ent.npv.percentiles {
+                reps.entry((ent.id.clone(), (p.p * 100.0).round() as u64))
+                    .or_default()
+                    .push((p.value, p.se));
+            }
+        }
+    }
+    // Outcomes no input moves have no spread and report no error: nothing to compare.
+    reps.retain(|_, v| v.iter().any(|x| x.1 > 0.0));
+    let r = R as f64;
+    let alpha = 1e-3 / (2.0 * reps.len() as f64);
+    let chi2 = ChiSquared::new(r - 1.0).unwrap();
+    let (lo, hi) = (
+        chi2.inverse_cdf(alpha) / (r - 1.0),
+        chi2.inverse_cdf(1.0 - alpha) / (r - 1.0),
+    );
+    let mut checked = std::collections::BTreeSet::new();
+    for ((id, pct), v) in &reps {
+        let p = *pct as f64 / 100.0;
+        let mean = v.iter().map(|x| x.0).sum::<f64>() / r;
+        let s2 = v.iter().map(|x| (x.0 - mean).powi(2)).sum::<f64>() / (r - 1.0);
+        let se2: Vec<f64> = v.iter().map(|x| x.1 * x.1).collect();
+        let sigma2 = se2.iter().sum::<f64>() / r;
+        let spread = (se2.iter().map(|x| (x - sigma2).powi(2)).sum::<f64>() / (r - 1.0)).sqrt();
+        let rel = 4.0 * spread / r.sqrt() / sigma2;
+        let m = 2.0 * 1.96 * (n as f64 * p * (1.0 - p)).sqrt();
+        let bias = (1.0 + 2.0 / m).powi(2);
+        let ratio = s2 / sigma2;
+        let (a, b) = (lo * (1.0 - rel), hi * (1.0 + rel) * bias);
+        assert!(
+            a <= ratio && ratio <= b,
+            "{id} P{pct}: variance over seeds / mean reported se² = {ratio}, allowed [{a}, {b}]"
+        );
+        checked.insert(id.clone());
+    }
+    // The three headline themes and the total (the indicative themes are constant).
+    assert_eq!(checked.len(), 4, "{checked:?}");
 }
 
 fn json_without_timing(out: &std::process::Output) -> serde_json::Value {

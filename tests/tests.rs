@@ -2,7 +2,8 @@
 
 /// One example file per kind of bad model input, each with its expected message.
 mod bad_input;
-/// Batches of scenarios with common random numbers.
+/// Batches of scenarios with common random numbers; differences and their errors against kept draws
+/// and the spread over seeds.
 mod batch;
 /// The report: HTML in a headless browser (ignored without chromium), Excel workbook.
 mod browser;
@@ -40,11 +41,11 @@ mod pipeline;
 mod reliability;
 /// The 2013 reproduction: calibration, committed results, figures that must stay reproduced.
 mod reproduction;
-/// Sensitivity analysis: closed-form checks on a linear model, CLI errors.
+/// Sensitivity analysis: closed-form checks on a linear model, bootstrap intervals, CLI errors.
 mod sensitivity;
-/// Shards: exact merge in any order, Slurm array variables, bad shard files.
+/// Shards: exact merge in any order, Slurm array variables and scripts, bad shard files.
 mod shards;
-/// Streamed summaries: the same bits as in memory, exact order statistics.
+/// Streamed summaries: the same bits as in memory, exact order statistics, their errors over seeds.
 mod stream;
 /// Warnings for likely slips (tests/warn/), `--deny-warnings`.
 mod warnings;
