@@ -1460,3 +1460,62 @@ fn stirling_correction_matches_high_precision_values() {
         assert!((got - want).abs() <= 1e-17, "a = {a}: {got:e} vs {want:e}");
     }
 }
+
+/// `increasing` tests the degree-4 Bernstein coefficients of the quintic's derivative; here
+/// they come from the general change of basis b_k = Σ_{j ≤ k} C(k, j) / C(4, j) a_j (a_j the
+/// power coefficients of the derivative), on quintics where one coefficient decides: p(s) =
+/// s + s⁴ (all b_k > 0: increasing), and quintics whose b_3 or b_1 is just below zero.
+#[test]
+fn increasing_checks_the_bernstein_coefficients_of_the_derivative() {
+    fn binom(n: usize, k: usize) -> f64 {
+        (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
+    }
+    let bernstein = |c: &[f64; 6]| -> Vec<f64> {
+        let a: Vec<f64> = (0..5).map(|j| (j + 1) as f64 * c[j + 1]).collect();
+        (0..5)
+            .map(|k| (0..=k).map(|j| binom(k, j) / binom(4, j) * a[j]).sum())
+            .collect()
+    };
+    let cases = [
+        [0.0, 1.0, 0.0, 0.0, 1.0, 0.0],  // s + s⁴: b = 1, 1, 1, 2, 5
+        [0.0, 1.0, 0.0, -0.5, 0.0, 0.0], // s − s³/2: b_4 = −0.5 < 0
+        [0.0, 1.0, -2.1, 0.0, 0.0, 0.0], // b_1 = 1 − 4.2/4 < 0
+        [0.0, 1.0, 0.0, 0.0, -1.1, 0.0], // b_3 = 1 − 1.1 < 0
+        [0.0, 1.0, 0.0, 0.0, -0.9, 0.0], // b_3 = 0.1 > 0, b_4 = −2.6 < 0
+        [0.0, 2.0, -1.0, 0.5, 0.1, 0.05],
+    ];
+    for c in cases {
+        let want = bernstein(&c).iter().all(|&b| b > 0.0);
+        assert_eq!(increasing(&c), want, "{c:?}: {:?}", bernstein(&c));
+    }
+    assert!(increasing(&cases[0]));
+}
+
+/// A discrete distribution's atoms are the intervals of u on which its quantile is constant:
+/// contiguous from 0 to 1, one per value in increasing order, each as long as its weight.
+#[test]
+fn discrete_atoms_are_the_weights_as_intervals_of_u() {
+    let d = Dist::discrete(vec![3.0, 1.0, 2.0], vec![0.3, 0.2, 0.5]).unwrap();
+    let atoms = d.atoms();
+    assert_eq!(atoms.len(), 3, "{atoms:?}");
+    let mut at = 0.0;
+    for ((a, b), (v, w)) in atoms.iter().zip([(1.0, 0.2), (2.0, 0.5), (3.0, 0.3)]) {
+        assert_eq!(*a, at);
+        assert!((b - a - w).abs() <= 4.0 * EPS, "{atoms:?}");
+        assert_eq!(d.quantile(0.5 * (a + b)), v);
+        at = *b;
+    }
+    assert!((at - 1.0).abs() <= 4.0 * EPS);
+}
+
+/// The triangular quantile keeps full relative precision where it lands near the far end of
+/// its support: with mode = max = 0 and min = −10^6, u = 0.999999999999 gives
+/// x = −10^6 (1 − √u) = −4.999889391400642e-7 (50 digits, mpmath). Computed as min + √(u W L),
+/// the difference of two numbers near 10^6 would leave only about four correct digits.
+#[test]
+fn triangular_quantile_is_precise_near_the_far_end() {
+    let d = Dist::triangular(-1e6, 0.0, 0.0).unwrap();
+    let x = d.quantile(0.999_999_999_999);
+    let want = -4.999_889_391_400_642_424_5e-7;
+    assert!(((x - want) / want).abs() <= 1e-13, "{x:e} vs {want:e}");
+}
