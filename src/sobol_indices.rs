@@ -929,8 +929,10 @@ pub(crate) mod tests {
     /// mean (about 101) is far from zero against its spread (about 1), so that any slip in the
     /// centring (`f − m` written `f + m`), in a divisor (`2N − 1`) or in a difference
     /// (`f_ABi − f_A`) moves the result far beyond rounding. Both computations sum the same
-    /// terms in the same order up to the association of the weights, so they agree to rounding
-    /// (relative 1e-9 is a thousand times the error of a 128-term sum at a mean/spread of 100).
+    /// terms in the same row order (the weights are all 1, exact), so they differ by rounding
+    /// only (a 128-term sum errs by at most about 128·2^-53 ≈ 1.4e-14 of the sum of its terms'
+    /// magnitudes); the tolerance, 1e-9, is far above that and far below the smallest such slip
+    /// (`2N + 1` for `2N − 1`: 1.6% at N = 64).
     #[test]
     fn point_estimates_are_the_documented_formulas_on_the_runs() {
         let n = 64;
