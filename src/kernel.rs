@@ -698,6 +698,25 @@ mod brute_force_delay {
     }
 
     #[test]
+    fn one_theme_whose_root_is_in_the_last_year_of_the_horizon() {
+        // Own delay 0.5, benefit 1 a year, cost 0.5. At a total delay D in [5, 6] only year 6
+        // keeps (6 − D) of its benefit (d6 = 1.05^-5 = 0.784), so the NPV is zero at
+        // D = 6 − 0.5/0.784 ≈ 5.36, an extra delay of about 4.86: past the theme's last
+        // breakpoint inside the horizon (extra 4.5, where year 6 still holds all its benefit) and
+        // before the next (5.5). The search over the theme's own table must run to its end.
+        let t = theme(0.5, 1.0, 0.5);
+        let (root, whole) = brute(std::slice::from_ref(&t));
+        assert!(root > 4.5 && root < 5.5, "{root}");
+        let e = eval(&t);
+        assert!(
+            (e.delay.exact_years - root).abs() < 1e-9,
+            "{:?} vs {root}",
+            e.delay
+        );
+        assert_eq!((e.delay.whole_years, whole), (5, 5));
+    }
+
+    #[test]
     fn a_total_of_two_delay_phases_whose_root_is_in_the_last_year_of_the_horizon() {
         // Own delays 0 and 0.5 (two groups of kinks), benefits 1 a year each, cost 0.5: at an
         // extra delay of 5 only year 6 is left (theme a: d6 = 0.784, theme b half of it), at 5.5

@@ -887,4 +887,204 @@ pub(crate) mod tests {
                 .starts_with("model output 1 at row 0 of matrix A = NaN")
         );
     }
+
+    /// The estimators of the module documentation written out over an explicit list of rows,
+    /// `(f_A, f_B, [f_AB0, …])`, a resample listed with its repeats: no weights, no shortcuts.
+    fn listed_estimates(rows: &[(f64, f64, Vec<f64>)]) -> (f64, Vec<f64>, Vec<f64>) {
+        let n = rows.len() as f64;
+        let mean = rows.iter().map(|r| r.0 + r.1).sum::<f64>() / (2.0 * n);
+        let var = rows
+            .iter()
+            .map(|r| (r.0 - mean).powi(2) + (r.1 - mean).powi(2))
+            .sum::<f64>()
+            / (2.0 * n - 1.0);
+        let k = rows[0].2.len();
+        let first = (0..k)
+            .map(|i| {
+                let vi = rows
+                    .iter()
+                    .map(|r| (r.1 - mean) * (r.2[i] - r.0))
+                    .sum::<f64>()
+                    / n;
+                vi / var
+            })
+            .collect();
+        let total = (0..k)
+            .map(|i| {
+                let vti = rows.iter().map(|r| (r.0 - r.2[i]).powi(2)).sum::<f64>() / (2.0 * n);
+                vti / var
+            })
+            .collect();
+        (var, first, total)
+    }
+
+    fn assert_close(name: &str, got: f64, want: f64, rel: f64) {
+        assert!(
+            (got - want).abs() <= rel * want.abs(),
+            "{name}: {got} against {want} (relative tolerance {rel})"
+        );
+    }
+
+    /// Point estimates against the formulas applied by hand to the model's runs, on a model whose
+    /// mean (about 101) is far from zero against its spread (about 1), so that any slip in the
+    /// centring (`f − m` written `f + m`), in a divisor (`2N − 1`) or in a difference
+    /// (`f_ABi − f_A`) moves the result far beyond rounding. Both computations sum the same
+    /// terms in the same row order (the weights are all 1, exact), so they differ by rounding
+    /// only (a 128-term sum errs by at most about 128·2^-53 ≈ 1.4e-14 of the sum of its terms'
+    /// magnitudes); the tolerance, 1e-9, is far above that and far below the smallest such slip
+    /// (`2N + 1` for `2N − 1`: 1.6% at N = 64).
+    #[test]
+    fn point_estimates_are_the_documented_formulas_on_the_runs() {
+        let n = 64;
+        let uniform = mc_uniform(7);
+        let f = |u: &[f64]| 100.0 + 3.0 * u[0] + u[1] * u[1] + u[0] * u[1];
+        let config = SobolConfig {
+            resamples: MIN_RESAMPLES,
+            ..SobolConfig::new(n, 1)
+        };
+        let got = sobol_indices(2, &config, &uniform, &f).unwrap();
+        let rows: Vec<(f64, f64, Vec<f64>)> = (0..n)
+            .map(|j| {
+                let a = [uniform(j, 0), uniform(j, 1)];
+                let b = [uniform(j, 2), uniform(j, 3)];
+                let ab = vec![f(&[b[0], a[1]]), f(&[a[0], b[1]])];
+                (f(&a), f(&b), ab)
+            })
+            .collect();
+        let (var, first, total) = listed_estimates(&rows);
+        assert_close("Var(Y)", got.variance, var, 1e-9);
+        for i in 0..2 {
+            assert_close(&format!("S_{i}"), got.first[i].estimate, first[i], 1e-9);
+            assert_close(&format!("S_T{i}"), got.total[i].estimate, total[i], 1e-9);
+        }
+        // The estimates are not degenerate: u0 carries most of the variance.
+        assert!(first[0] > 0.5 && total[1] > 0.05, "{first:?} {total:?}");
+    }
+
+    /// A bootstrap resample's estimate is the estimate on the resampled rows listed out with
+    /// their repeats. Row 1 is left out, and its outputs are finite but so large that any
+    /// arithmetic on them overflows: a left-out row must not enter a single sum (`0 · ∞` is NaN).
+    #[test]
+    fn resample_estimate_is_the_estimate_on_the_listed_rows() {
+        // k = 1; rows (f_A, f_B, f_AB0).
+        let rows = [
+            (1.0, 4.0, 2.0),
+            (1.0e308, 1.0e308, -1.0e308),
+            (3.0, 0.5, 1.0),
+            (2.0, 6.0, 5.0),
+            (0.0, 1.0, 0.25),
+        ];
+        let weights = [2, 0, 1, 2, 0];
+        let mut column = Vec::new();
+        column.extend(rows.iter().map(|r| r.0));
+        column.extend(rows.iter().map(|r| r.1));
+        column.extend(rows.iter().map(|r| r.2));
+        let mut ratios = [0.0; 2];
+        let variance = estimate(&column, 1, &weights, &mut ratios);
+
+        let listed: Vec<(f64, f64, Vec<f64>)> = rows
+            .iter()
+            .zip(weights)
+            .flat_map(|(r, w)| std::iter::repeat_n((r.0, r.1, vec![r.2]), w as usize))
+            .collect();
+        assert_eq!(listed.len(), 5);
+        let (var, first, total) = listed_estimates(&listed);
+        assert_close("Var(Y)", variance, var, 1e-12);
+        assert_close("S_0", ratios[0], first[0], 1e-12);
+        assert_close("S_T0", ratios[1], total[0], 1e-12);
+    }
+
+    /// The bootstrap summary by hand. Replicates 7, 0, 3, 1 (unsorted on purpose): mean 11/4,
+    /// squared deviations 28.75, standard error √(28.75 / 3). At level 0.5 the tails are 1/4
+    /// each; type-7 quantiles of the sorted 0, 1, 3, 7: p = 1/4 sits at h = 3/4, between 0 and
+    /// 1, so 0.75; p = 3/4 at h = 9/4, between 3 and 7, so 3 + 4/4 = 4.
+    #[test]
+    fn bootstrap_summary_by_hand() {
+        let mut sample = [7.0, 0.0, 3.0, 1.0];
+        let index = bootstrap_summary(0.5, &mut sample, 0.5);
+        assert_eq!(index.estimate, 0.5);
+        assert_close("std error", index.std_error, (28.75f64 / 3.0).sqrt(), 1e-15);
+        assert_close("low", index.low, 0.75, 1e-15);
+        assert_close("high", index.high, 4.0, 1e-15);
+        assert_eq!(sample, [0.0, 1.0, 3.0, 7.0], "left sorted");
+
+        // Level 0.9 on 0, 1, …, 100: the 5th and 95th percentiles fall on order statistics.
+        let mut sample: Vec<f64> = (0..=100).rev().map(f64::from).collect();
+        let index = bootstrap_summary(0.0, &mut sample, 0.9);
+        assert_close("low at 0.9", index.low, 5.0, 1e-12);
+        assert_close("high at 0.9", index.high, 95.0, 1e-12);
+    }
+
+    /// Replicates far from zero against their spread: 10^6 + 0.1, 0.2, 0.4, 0.7 have the sample
+    /// standard deviation of 0.1, 0.2, 0.4, 0.7, which is √(0.21 / 3) = √0.07. The inputs carry
+    /// a rounding of at most ulp(10^6)/2 ≈ 5.8e-11 each, so the value is known to about 1e-9
+    /// relative; the one-pass form Σ(x + m)(x − m) (equal in exact arithmetic) loses about
+    /// 2·10^-3 here to cancellation.
+    #[test]
+    fn bootstrap_standard_error_is_stable_far_from_zero() {
+        let mut sample = [0.1, 0.2, 0.4, 0.7].map(|d| 1.0e6 + d);
+        let index = bootstrap_summary(0.0, &mut sample, DEFAULT_LEVEL);
+        assert_close("std error", index.std_error, 0.07f64.sqrt(), 1e-9);
+    }
+
+    /// SplitMix64 against the reference implementation (Vigna, splitmix64.c): the first four
+    /// outputs from state 1477776061723855037, as published with that code and reproduced in
+    /// the `rand_xoshiro` crate's tests.
+    #[test]
+    fn splitmix64_matches_the_reference_outputs() {
+        let mut rng = SplitMix64::new(1_477_776_061_723_855_037);
+        let got: Vec<u64> = (0..4).map(|_| rng.next_u64()).collect();
+        assert_eq!(
+            got,
+            [
+                1_985_237_415_132_408_290,
+                2_979_275_885_539_914_483,
+                13_511_426_838_097_143_398,
+                8_488_337_342_461_049_707
+            ]
+        );
+    }
+
+    /// The documented bootstrap stream: resample `r` draws its `n` rows from a SplitMix64 seeded
+    /// with output `r + 1` of SplitMix64(seed), each row `⌊x·n / 2^64⌋` of a 64-bit output `x`.
+    /// The stream is part of the results' bits for a given seed, so it is pinned. Stale counts
+    /// in the buffer are cleared.
+    #[test]
+    fn bootstrap_counts_follow_the_documented_stream() {
+        let (seed, n) = (2024, 37usize);
+        for r in [0usize, 3] {
+            let mut outer = SplitMix64::new(seed);
+            let key = (0..=r).map(|_| outer.next_u64()).last().unwrap();
+            let mut inner = SplitMix64::new(key);
+            let mut expected = vec![0u64; n];
+            for _ in 0..n {
+                let x = inner.next_u64();
+                expected[((u128::from(x) * n as u128) >> 64) as usize] += 1;
+            }
+            let mut counts = vec![7u64; n];
+            bootstrap_counts(seed, r, &mut counts);
+            assert_eq!(counts, expected, "resample {r}");
+            assert_eq!(counts.iter().sum::<u64>(), n as u64);
+        }
+    }
+
+    /// Once a block fails, the blocks after it are not run: on one thread, blocks run in order,
+    /// so a model that fails on its first run is called exactly once, not once per block.
+    #[test]
+    fn blocks_after_a_failure_are_skipped() {
+        let config = SobolConfig::new(3 * BLOCK_ROWS as u64, 0);
+        let calls = AtomicUsize::new(0);
+        let model = |_: &[f64]| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            f64::NAN
+        };
+        let e = pool(1)
+            .install(|| sobol_indices(2, &config, &mc_uniform(1), &model))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("model output 0 at row 0 of matrix A")
+        );
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+    }
 }
