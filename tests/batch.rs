@@ -397,12 +397,6 @@ fn a_batch_shares_random_numbers_so_differences_are_precise_and_the_reference_is
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The χ² quantile of `df` degrees of freedom at `p`.
-fn chi2_quantile(df: f64, p: f64) -> f64 {
-    use statrs::distribution::{ChiSquared, ContinuousCDF};
-    ChiSquared::new(df).unwrap().inverse_cdf(p)
-}
-
 #[test]
 fn the_standard_error_of_a_batch_difference_is_the_spread_of_the_difference_over_seeds() {
     // R batches of one changed scenario, each on its own seed: the reported differences vary
@@ -442,27 +436,14 @@ fn the_standard_error_of_a_batch_difference_is_the_spread_of_the_difference_over
         }
     }
     assert_eq!(diffs.len(), 4, "three headline themes and the total");
-    let r = R as f64;
     let alpha = 1e-3 / (2.0 * diffs.len() as f64);
-    let (lo, hi) = (
-        chi2_quantile(r - 1.0, alpha) / (r - 1.0),
-        chi2_quantile(r - 1.0, 1.0 - alpha) / (r - 1.0),
-    );
     for (entity, v) in &diffs {
         assert_eq!(v.len(), R);
-        let mean = v.iter().map(|x| x.0).sum::<f64>() / r;
-        let s2 = v.iter().map(|x| (x.0 - mean).powi(2)).sum::<f64>() / (r - 1.0);
-        let se2: Vec<f64> = v.iter().map(|x| x.1 * x.1).collect();
-        let sigma2 = se2.iter().sum::<f64>() / r;
-        let spread = (se2.iter().map(|x| (x - sigma2).powi(2)).sum::<f64>() / (r - 1.0)).sqrt();
-        let rel = 4.0 * spread / r.sqrt() / sigma2;
-        let ratio = s2 / sigma2;
+        let (ratio, lo, hi) = crate::variance_ratio(v, alpha);
         assert!(
-            lo * (1.0 - rel) <= ratio && ratio <= hi * (1.0 + rel),
+            lo <= ratio && ratio <= hi,
             "{entity}: variance of the differences over seeds / mean reported se² = {ratio}, \
-             allowed [{}, {}]",
-            lo * (1.0 - rel),
-            hi * (1.0 + rel)
+             allowed [{lo}, {hi}]"
         );
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -136,7 +136,6 @@ fn a_streamed_percentiles_standard_error_is_its_spread_over_seeds() {
     //   rounded outwards, up to 2 ranks wider than the m = 2·1.96·√(np(1−p)) ranks of the
     //   interval, so se² up to (1 + 2/m)² too large.
     // The bounds split a 10⁻³ chance of a false alarm over every outcome, percentile and side.
-    use statrs::distribution::{ChiSquared, ContinuousCDF};
     const R: u64 = 100;
     let plan = default_plan();
     let so = SummaryOptions {
@@ -177,26 +176,14 @@ fn a_streamed_percentiles_standard_error_is_its_spread_over_seeds() {
     }
     // Outcomes no input moves have no spread and report no error: nothing to compare.
     reps.retain(|_, v| v.iter().any(|x| x.1 > 0.0));
-    let r = R as f64;
     let alpha = 1e-3 / (2.0 * reps.len() as f64);
-    let chi2 = ChiSquared::new(r - 1.0).unwrap();
-    let (lo, hi) = (
-        chi2.inverse_cdf(alpha) / (r - 1.0),
-        chi2.inverse_cdf(1.0 - alpha) / (r - 1.0),
-    );
     let mut checked = std::collections::BTreeSet::new();
     for ((id, pct), v) in &reps {
         let p = *pct as f64 / 100.0;
-        let mean = v.iter().map(|x| x.0).sum::<f64>() / r;
-        let s2 = v.iter().map(|x| (x.0 - mean).powi(2)).sum::<f64>() / (r - 1.0);
-        let se2: Vec<f64> = v.iter().map(|x| x.1 * x.1).collect();
-        let sigma2 = se2.iter().sum::<f64>() / r;
-        let spread = (se2.iter().map(|x| (x - sigma2).powi(2)).sum::<f64>() / (r - 1.0)).sqrt();
-        let rel = 4.0 * spread / r.sqrt() / sigma2;
+        let (ratio, lo, hi) = crate::variance_ratio(v, alpha);
         let m = 2.0 * 1.96 * (n as f64 * p * (1.0 - p)).sqrt();
         let bias = (1.0 + 2.0 / m).powi(2);
-        let ratio = s2 / sigma2;
-        let (a, b) = (lo * (1.0 - rel), hi * (1.0 + rel) * bias);
+        let (a, b) = (lo, hi * bias);
         assert!(
             a <= ratio && ratio <= b,
             "{id} P{pct}: variance over seeds / mean reported se² = {ratio}, allowed [{a}, {b}]"

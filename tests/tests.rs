@@ -142,6 +142,28 @@ pub fn one_theme_model(model: &str, theme: &str) -> String {
 }
 
 /// The workbook at `path` opens (calamine) and one of its sheets holds the number `value`.
+/// Replicates of an estimate with its reported standard error, `(estimate, se)` per seed: the
+/// variance of the estimates over the seeds divided by the mean reported se², and the range a
+/// correct standard error allows for that ratio with false-alarm probability `alpha` on each
+/// side: the χ²(R − 1)/(R − 1) quantiles, widened by 4 standard errors of the mean se² (the
+/// reported se itself varies from seed to seed). Returns (ratio, low, high).
+pub fn variance_ratio(v: &[(f64, f64)], alpha: f64) -> (f64, f64, f64) {
+    use statrs::distribution::{ChiSquared, ContinuousCDF};
+    let r = v.len() as f64;
+    let mean = v.iter().map(|x| x.0).sum::<f64>() / r;
+    let s2 = v.iter().map(|x| (x.0 - mean).powi(2)).sum::<f64>() / (r - 1.0);
+    let se2: Vec<f64> = v.iter().map(|x| x.1 * x.1).collect();
+    let sigma2 = se2.iter().sum::<f64>() / r;
+    let spread = (se2.iter().map(|x| (x - sigma2).powi(2)).sum::<f64>() / (r - 1.0)).sqrt();
+    let rel = 4.0 * spread / r.sqrt() / sigma2;
+    let chi2 = ChiSquared::new(r - 1.0).unwrap();
+    (
+        s2 / sigma2,
+        chi2.inverse_cdf(alpha) / (r - 1.0) * (1.0 - rel),
+        chi2.inverse_cdf(1.0 - alpha) / (r - 1.0) * (1.0 + rel),
+    )
+}
+
 pub fn assert_workbook_holds(path: &std::path::Path, value: f64) {
     use calamine::{Reader, open_workbook_auto};
     let mut wb = open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
