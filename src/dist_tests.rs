@@ -1463,8 +1463,9 @@ fn stirling_correction_matches_high_precision_values() {
 
 /// `increasing` tests the degree-4 Bernstein coefficients of the quintic's derivative; here
 /// they come from the general change of basis b_k = Σ_{j ≤ k} C(k, j) / C(4, j) a_j (a_j the
-/// power coefficients of the derivative), on quintics where one coefficient decides: p(s) =
-/// s + s⁴ (all b_k > 0: increasing), and quintics whose b_3 or b_1 is just below zero.
+/// power coefficients of the derivative), on p(s) = s + s⁴ (all b_k > 0: increasing) and on
+/// quintics where exactly one of b_1 … b_4 is below zero and every other is above, so that each
+/// coefficient's formula decides one case.
 #[test]
 fn increasing_checks_the_bernstein_coefficients_of_the_derivative() {
     fn binom(n: usize, k: usize) -> f64 {
@@ -1478,12 +1479,18 @@ fn increasing_checks_the_bernstein_coefficients_of_the_derivative() {
     };
     let cases = [
         [0.0, 1.0, 0.0, 0.0, 1.0, 0.0],  // s + s⁴: b = 1, 1, 1, 2, 5
-        [0.0, 1.0, 0.0, -0.5, 0.0, 0.0], // s − s³/2: b_4 = −0.5 < 0
-        [0.0, 1.0, -2.1, 0.0, 0.0, 0.0], // b_1 = 1 − 4.2/4 < 0
-        [0.0, 1.0, 0.0, 0.0, -1.1, 0.0], // b_3 = 1 − 1.1 < 0
-        [0.0, 1.0, 0.0, 0.0, -0.9, 0.0], // b_3 = 0.1 > 0, b_4 = −2.6 < 0
+        [0.0, 1.0, -2.2, 3.0, 0.0, 0.0], // a = 1, −4.4, 9, 0, 0: b = 1, −0.1, 0.3, 2.2, 5.6
+        [0.0, 1.0, 0.0, -2.2, 3.0, 0.0], // a = 1, 0, −6.6, 12, 0: b = 1, 1, −0.1, 0.7, 6.4
+        [0.0, 1.0, 0.0, 0.0, -1.1, 1.0], // a = 1, 0, 0, −4.4, 5: b = 1, 1, 1, −0.1, 1.6
+        [0.0, 1.0, 0.0, 0.0, 0.0, -0.3], // a = 1, 0, 0, 0, −1.5: b = 1, 1, 1, 1, −0.5
         [0.0, 2.0, -1.0, 0.5, 0.1, 0.05],
     ];
+    // Each case has the sign pattern its comment gives.
+    let negative: Vec<usize> = cases
+        .iter()
+        .map(|c| bernstein(c).iter().filter(|&&b| b < 0.0).count())
+        .collect();
+    assert_eq!(negative, [0, 1, 1, 1, 1, 0]);
     for c in cases {
         let want = bernstein(&c).iter().all(|&b| b > 0.0);
         assert_eq!(increasing(&c), want, "{c:?}: {:?}", bernstein(&c));
@@ -1509,8 +1516,8 @@ fn discrete_atoms_are_the_weights_as_intervals_of_u() {
 }
 
 /// The triangular quantile keeps full relative precision where it lands near the far end of
-/// its support: with mode = max = 0 and min = −10^6, u = 0.999999999999 gives
-/// x = −10^6 (1 − √u) = −4.999889391400642e-7 (50 digits, mpmath). Computed as min + √(u W L),
+/// its support: with mode = max = 0 and min = −10^6, u = the double nearest 0.999999999999
+/// gives x = −10^6 (1 − √u) = −4.999889391400642e-7 (50 digits, mpmath, for that double). Computed as min + √(u W L),
 /// the difference of two numbers near 10^6 would leave only about four correct digits.
 #[test]
 fn triangular_quantile_is_precise_near_the_far_end() {

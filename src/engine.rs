@@ -380,13 +380,18 @@ impl Plan {
         self.dims.len() + self.corr_streams.len()
     }
 
-    /// The uniforms of draw `i`, one per stream, after the copula, in `u[..streams]`; the tail of
-    /// `u` holds the copula's normal scores, so the per-draw loop allocates nothing.
-    fn sample_uniforms(&self, sampler: &Sampler, i: u64, u: &mut [f64]) {
-        let (u, z) = u.split_at_mut(self.dims.len());
+    /// The uniforms of draw `i`, one per stream, before the copula, in `u[..streams]`.
+    fn raw_uniforms(&self, sampler: &Sampler, i: u64, u: &mut [f64]) {
         for (k, d) in self.dims.iter().enumerate() {
             u[k] = sampler.uniform(d, i);
         }
+    }
+
+    /// The uniforms of draw `i`, one per stream, after the copula, in `u[..streams]`; the tail of
+    /// `u` holds the copula's normal scores, so the per-draw loop allocates nothing.
+    fn sample_uniforms(&self, sampler: &Sampler, i: u64, u: &mut [f64]) {
+        self.raw_uniforms(sampler, i, u);
+        let (u, z) = u.split_at_mut(self.dims.len());
         if let Some(c) = &self.set.correlation {
             // Gaussian copula: normal scores, mixed by the factor of the normal correlation.
             for (zj, &k) in z.iter_mut().zip(&self.corr_streams) {
@@ -766,9 +771,7 @@ impl Plan {
                 let mut acc = 0.0;
                 for i in start..end {
                     if stage == Floor::Uniforms {
-                        for (k, d) in self.dims.iter().enumerate() {
-                            u[k] = sampler.uniform(d, i);
-                        }
+                        self.raw_uniforms(&sampler, i, &mut u);
                     } else {
                         self.sample_uniforms(&sampler, i, &mut u);
                     }

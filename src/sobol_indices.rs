@@ -926,7 +926,7 @@ pub(crate) mod tests {
     }
 
     /// Point estimates against the formulas applied by hand to the model's runs, on a model whose
-    /// mean (about 101) is far from zero against its spread (about 1), so that any slip in the
+    /// mean (about 102) is far from zero against its spread (about 1), so that any slip in the
     /// centring (`f − m` written `f + m`), in a divisor (`2N − 1`) or in a difference
     /// (`f_ABi − f_A`) moves the result far beyond rounding. Both computations sum the same
     /// terms in the same row order (the weights are all 1, exact), so they differ by rounding

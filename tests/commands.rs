@@ -172,8 +172,9 @@ fn throughput_reports_its_run_and_a_checksum_of_the_draws_it_made() {
             .args(["--sampler", "lhs", "--keep-draws", "--out"])
             .arg(&out),
     );
-    // The floor's stages per draw: each printed to the nanosecond, adding up to the engine's
-    // time per draw (from its rate, printed to one draw/s).
+    // The floor's stages per draw, each printed to the nanosecond: timings, so only their form
+    // and the first stage's positive time are checked here (what each stage generates is
+    // checked in `engine::the_floor_stages_*`).
     let parts: Vec<f64> = lines[5]
         .split(',')
         .map(|p| {
@@ -185,12 +186,6 @@ fn throughput_reports_its_run_and_a_checksum_of_the_draws_it_made() {
     assert!(lines[5].starts_with("per draw   uniforms "), "{text}");
     assert_eq!(parts.len(), 4, "{text}");
     assert!(parts[0] > 0.0, "{text}");
-    let per_draw = 1e9 / engine;
-    let sum: f64 = parts.iter().sum();
-    assert!(
-        (sum - per_draw).abs() <= 4.0 * 0.5 + 1e-3 * per_draw,
-        "{sum} vs {per_draw}: {text}"
-    );
     let kept = crate::oracles::Kept::read(&out.join("draws.csv"));
     let g: f64 = kept.col("input:themes.t.gross_benefit_bn").iter().sum();
     let npv0 = kept.col("t.npv")[0];

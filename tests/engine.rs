@@ -855,3 +855,27 @@ fn the_floor_stages_generate_the_run_s_uniforms() {
     // Latin hypercube: one draw in each of the 5000 strata, so the sum is 2500 ± 0.5.
     assert!((u - 2500.0).abs() <= 0.5, "{u}");
 }
+
+/// With a correlation the copula stage moves the uniforms: two uniform(0, 1) inputs at rank
+/// correlation 0.8 have quantiles equal to their copula uniforms, so the copula stage sums the
+/// same values as the whole floor (in another association: equal to rounding), and differs from
+/// the raw uniforms' sum by the copula's rearrangement (of order √n, far above rounding).
+#[test]
+fn the_floor_s_copula_stage_applies_the_correlation() {
+    use npvrisk::engine::Floor;
+    let dists = "[[input]]\npath = \"themes.t.gross_benefit_bn\"\nkind = \"uniform\"\nmin = 0.0\nmax = 1.0\n\n\
+                 [[input]]\npath = \"themes.t.one_off_costs_bn[0]\"\nkind = \"uniform\"\nmin = 0.0\nmax = 1.0\n\n\
+                 [correlation]\ninputs = [\"themes.t.gross_benefit_bn\", \"themes.t.one_off_costs_bn[0]\"]\n\
+                 rank = [[1.0, 0.8], [0.8, 1.0]]\n";
+    let plan = plan_with(&linear_model(), dists).unwrap();
+    let o = opts(5000, SamplerKind::MonteCarlo, 700);
+    let raw = plan.floor(&o, Floor::Uniforms).unwrap();
+    let copula = plan.floor(&o, Floor::Copula).unwrap();
+    let all = plan.rng_floor(&o).unwrap();
+    assert!((copula - all).abs() <= 1e-12 * all, "{copula} vs {all}");
+    assert!((raw - copula).abs() > 1e-6, "{raw} vs {copula}");
+    // The whole floor sums the run's two input columns.
+    let d = plan.run(&o, &|_| {}).unwrap();
+    let inputs: f64 = d.inputs.iter().flatten().sum();
+    assert!((inputs - all).abs() <= 1e-12 * all, "{inputs} vs {all}");
+}

@@ -141,7 +141,6 @@ pub fn one_theme_model(model: &str, theme: &str) -> String {
     )
 }
 
-/// The workbook at `path` opens (calamine) and one of its sheets holds the number `value`.
 /// Replicates of an estimate with its reported standard error, `(estimate, se)` per seed: the
 /// variance of the estimates over the seeds divided by the mean reported se², and the range a
 /// correct standard error allows for that ratio with false-alarm probability `alpha` on each
@@ -164,6 +163,7 @@ pub fn variance_ratio(v: &[(f64, f64)], alpha: f64) -> (f64, f64, f64) {
     )
 }
 
+/// The workbook at `path` opens (calamine) and one of its sheets holds the number `value`.
 pub fn assert_workbook_holds(path: &std::path::Path, value: f64) {
     use calamine::{Reader, open_workbook_auto};
     let mut wb = open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

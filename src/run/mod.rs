@@ -541,7 +541,7 @@ pub fn throughput(a: &RunSpec) -> Result<String, Error> {
     // difference is noise and shows as such).
     let ns = |secs: f64| secs / n * 1e9;
     let parts = format!(
-        "per draw   uniforms {:.0} ns, copula {:+.0} ns, quantiles {:+.0} ns, model and outcomes {:+.0} ns (wall time)\n",
+        "per draw   uniforms {:.0} ns, copula {:+.0} ns, quantiles {:+.0} ns, model and outcome columns {:+.0} ns (wall time; best of three each)\n",
         ns(stages[0]),
         ns(stages[1] - stages[0]),
         ns(floor - stages[1]),
