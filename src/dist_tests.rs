@@ -1526,3 +1526,28 @@ fn triangular_quantile_is_precise_near_the_far_end() {
     let want = -4.999_889_391_400_642_424_5e-7;
     assert!(((x - want) / want).abs() <= 1e-13, "{x:e} vs {want:e}");
 }
+
+/// A Bernoulli(p) variable's atoms: 0 on u in [0, 1 − p], 1 on [1 − p, 1] (its quantile is
+/// constant on each, the lengths being the probabilities of 0 and 1).
+#[test]
+fn bernoulli_atoms_are_its_two_outcomes_as_intervals_of_u() {
+    let d = Dist::bernoulli(0.25).unwrap();
+    assert_eq!(d.atoms(), vec![(0.0, 0.75), (0.75, 1.0)]);
+    assert_eq!(d.quantile(0.5), 0.0);
+    assert_eq!(d.quantile(0.9), 1.0);
+}
+
+/// A metalog's probabilities must lie strictly inside (0, 1): 0 and 1 are refused, naming the
+/// entry (the metalog's basis has ln(p / (1 − p)), infinite there).
+#[test]
+fn metalog_refuses_probabilities_of_zero_or_one() {
+    for (p, at) in [([0.0, 0.5, 0.9], 0), ([0.1, 0.5, 1.0], 2)] {
+        match Dist::metalog(&p, &[1.0, 2.0, 3.0], None, None, None) {
+            Err(DistError::OutOfRange { field, value, .. }) => {
+                assert_eq!(field, format!("probabilities[{at}]"));
+                assert_eq!(value, p[at]);
+            }
+            other => panic!("{p:?}: {other:?}"),
+        }
+    }
+}
