@@ -802,8 +802,10 @@ fn from_quantiles_reproduces_the_three_quantiles() {
     let c = std_normal_quantile(0.9);
     // (p10, p50, p90, bounds)
     type Case = (f64, f64, f64, Option<(f64, f64)>);
-    let cases: [Case; 9] = [
+    let cases: [Case; 10] = [
         (2.0, 3.0, 6.0, Some((0.0, 10.0))),
+        // Bounds away from 0: the bounded variant scales by hi − lo, not by hi or hi + lo.
+        (12.0, 15.0, 19.0, Some((10.0, 20.0))),
         (2.0, 5.0, 6.0, Some((0.0, 10.0))),
         (2.0, 4.0, 6.0, Some((0.0, 8.0))),
         (2.0, 3.0, 6.0, Some((0.0, inf))),
