@@ -279,7 +279,22 @@ fn tornado_bars_hold_each_factor_at_p10_and_p90_and_sort_by_swing() {
 
 #[test]
 fn spider_lines_move_one_factor_through_the_levels() {
-    let plan = plan1();
+    // Model 1 with t's benefits split between two partners, so that no partner's NPV equals the
+    // total's (with A holding all of it, a line read from A's column would pass); the total is
+    // unchanged.
+    let model = MODEL1
+        .replacen(
+            "[[partners]]\nid = \"A\"\nname = \"A\"\n",
+            "[[partners]]\nid = \"A\"\nname = \"A\"\n\n[[partners]]\nid = \"B\"\nname = \"B\"\n",
+            1,
+        )
+        .replacen(
+            "partner_shares = { A = 1.0 }",
+            "partner_shares = { A = 0.5, B = 0.5 }",
+            1,
+        );
+    let plan = plan_of(&model, DISTS1);
+    assert_eq!(plan.model.partners.len(), 2);
     let levels = [0.1, 0.5, 0.9];
     let names = vec![K.to_string(), "no.such.factor".to_string(), G.to_string()];
     let lines = spider(&plan, &names, &levels);
