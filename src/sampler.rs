@@ -364,13 +364,6 @@ fn sobol_scramble_key(seed: u64, stream: u64) -> u64 {
     (u64::from(out[1]) << 32) | u64::from(out[0])
 }
 
-/// Stafford's "Mix13" 64-bit finaliser (as in SplitMix64): a bijection with full avalanche.
-fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 /// Owen's nested uniform scramble of a 32-bit Sobol coordinate, extended to 52 bits.
 ///
 /// Digit `d` (from the top) is flipped by a hash of the key and the node of the binary tree
@@ -385,9 +378,9 @@ fn owen_scramble(x: u32, key: u64) -> u64 {
     let mut flips = 0u64;
     for depth in 0..32 {
         let node = (1u64 << depth) | (x >> (32 - depth));
-        flips |= (mix64(key ^ node) >> 63) << (31 - depth);
+        flips |= (rng::mix64(key ^ node) >> 63) << (31 - depth);
     }
-    let tail = mix64(key ^ ((1u64 << 32) | x)) >> 44;
+    let tail = rng::mix64(key ^ ((1u64 << 32) | x)) >> 44;
     ((x ^ flips) << 20) | tail
 }
 
@@ -428,27 +421,6 @@ mod tests {
             let want = (0..=64).find(|&b| 1u128 << b >= u128::from(n)).unwrap();
             assert_eq!(domain_bits(n), want, "n = {n}");
         }
-    }
-
-    /// `mix64` is SplitMix64's output function: SplitMix64 from state 0 (each output mixes the
-    /// state advanced by the golden-ratio increment) gives the reference generator's first
-    /// three outputs.
-    #[test]
-    fn mix64_gives_splitmix64_reference_outputs() {
-        let mut state = 0u64;
-        let mut out = [0u64; 3];
-        for o in &mut out {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            *o = mix64(state);
-        }
-        assert_eq!(
-            out,
-            [
-                0xe220_a839_7b1d_cdaf,
-                0x6e78_9e6a_a1b9_65f4,
-                0x06c4_5d18_8009_454f
-            ]
-        );
     }
 
     #[test]

@@ -52,6 +52,7 @@
 //! S. Tarantola, P. Annoni, "Non-parametric methods for global sensitivity analysis of model
 //! output with dependent inputs", Environ. Model. Softw. 72 (2015) 173–183.
 
+use crate::rng::mix64;
 use rayon::prelude::*;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -533,13 +534,6 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
 
 /// Weyl-sequence increment of SplitMix64 (the golden ratio in 64-bit fixed point).
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The SplitMix64 output function (Steele, Lea & Flood 2014): a bijection of `u64`.
-fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// SplitMix64: the bootstrap's generator (also the Shapley estimator's, [`crate::shapley`]).
 pub(crate) struct SplitMix64 {

@@ -378,6 +378,24 @@ fi
 echo "$$"
 "#;
 
+/// `npvrisk slurm --shards N --cpus-per-task 1 --npvrisk EXE --out OUT`: the script of a cluster
+/// run whose jobs call `exe`; the caller adds the run's options or the batch.
+fn slurm_with(shards: u32, exe: &Path, out: &Path) -> std::process::Command {
+    let mut c = bin();
+    c.args([
+        "slurm",
+        "--shards",
+        &shards.to_string(),
+        "--cpus-per-task",
+        "1",
+        "--npvrisk",
+    ])
+    .arg(exe)
+    .arg("--out")
+    .arg(out);
+    c
+}
+
 #[test]
 fn the_slurm_script_run_as_written_with_the_given_binary_gives_the_single_process_outputs() {
     // `--npvrisk PATH`: every command of the script runs PATH, here a link with a space in its
@@ -408,22 +426,7 @@ fn the_slurm_script_run_as_written_with_the_given_binary_gives_the_single_proces
             .arg(&single),
     );
     let cluster = dir.join("cluster out");
-    let o = run_ok(
-        bin()
-            .args([
-                "slurm",
-                "--shards",
-                "3",
-                "--cpus-per-task",
-                "1",
-                "--npvrisk",
-            ])
-            .arg(&exe)
-            .arg("--out")
-            .arg(&cluster)
-            .arg("--")
-            .args(run),
-    );
+    let o = run_ok(slurm_with(3, &exe, &cluster).arg("--").args(run));
     let script = String::from_utf8(o.stdout).unwrap();
     // Outside comments, the binary is only ever called by its quoted path.
     let quoted = format!("'{}'", exe.display());
@@ -521,21 +524,8 @@ fn a_real_slurm_array_and_merge_give_the_single_process_summary() {
             .arg(&single),
     );
     let cluster = dir.join("cluster");
-    let mut args = vec![
-        "slurm",
-        "--shards",
-        "4",
-        "--cpus-per-task",
-        "1",
-        "--npvrisk",
-        env!("CARGO_BIN_EXE_npvrisk"),
-        "--out",
-    ];
-    let cluster_s = cluster.display().to_string();
-    args.push(&cluster_s);
-    args.push("--");
-    args.extend(&RUN[1..]);
-    let o = run_ok(bin().args(&args));
+    let exe = Path::new(env!("CARGO_BIN_EXE_npvrisk"));
+    let o = run_ok(slurm_with(4, exe, &cluster).arg("--").args(&RUN[1..]));
     let merged = cluster.join("summary.json");
     submit_and_wait(&dir, &o.stdout, &cluster, &merged);
     // The merge writes atomically, so once the file exists it is complete.
@@ -837,22 +827,8 @@ fn a_real_slurm_batch_array_and_merge_give_the_single_process_batch() {
     let single = dir.join("single");
     run_ok(bin().arg("batch").arg(&manifest).arg("--out").arg(&single));
     let cluster = dir.join("cluster");
-    let o = run_ok(
-        bin()
-            .args([
-                "slurm",
-                "--shards",
-                "3",
-                "--cpus-per-task",
-                "1",
-                "--npvrisk",
-            ])
-            .arg(env!("CARGO_BIN_EXE_npvrisk"))
-            .arg("--out")
-            .arg(&cluster)
-            .arg("--batch")
-            .arg(&manifest),
-    );
+    let exe = Path::new(env!("CARGO_BIN_EXE_npvrisk"));
+    let o = run_ok(slurm_with(3, exe, &cluster).arg("--batch").arg(&manifest));
     let merged = cluster.join("comparison.csv");
     submit_and_wait(&dir, &o.stdout, &cluster, &merged);
     // The merge renames comparison.csv into place last, so once it exists every file is complete.
