@@ -360,6 +360,20 @@ fn exp_table() -> &'static [f64; EXP_STEPS as usize] {
     TABLE.get_or_init(|| std::array::from_fn(|j| libm::exp2(j as f64 / EXP_STEPS as f64)))
 }
 
+/// `t.round()` and it as an integer, for |t| < 2^52, without a call into libm (x86-64's baseline
+/// has no rounding instruction, so `f64::round` is a function call in the samplers' inner loop).
+/// Identical to `f64::round`: the truncation and `t` minus it are exact in that range, ties go
+/// away from zero, and a zero result keeps `t`'s sign.
+#[inline]
+fn round_half_away(t: f64) -> (f64, i64) {
+    let i = t as i64;
+    let d = t - i as f64;
+    // Comparisons as integers, not branches: on random inputs a branch would be mispredicted.
+    let k = i + i64::from(d >= 0.5) - i64::from(d <= -0.5);
+    let kf = if k == 0 { 0f64.copysign(t) } else { k as f64 };
+    (kf, k)
+}
+
 /// e^x for the samplers' inner loops (the beta, PERT and gamma quantiles map their table's y to
 /// x through it, and so do their tables when they are built), several times as fast as libm's
 /// `exp` and within 2 ulp of the system's exp (tested; 1 ulp in practice): x = (k / 128)·ln 2 + r
@@ -377,8 +391,7 @@ pub fn exp_sampling(x: f64) -> f64 {
     if !(x.abs() <= 700.0) {
         return libm::exp(x);
     }
-    let kf = (x * INV).round();
-    let k = kf as i64;
+    let (kf, k) = round_half_away(x * INV);
     let r = (x - kf * LN2_HI) - kf * LN2_LO;
     let p = r + r * r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0))));
     let t = exp_table()[(k & (EXP_STEPS - 1)) as usize];
@@ -1715,6 +1728,14 @@ enum Kind {
     Metalog(Box<crate::metalog::Metalog>),
 }
 
+/// The left-continuous inverse of a discrete CDF with cumulative weights `cum` (the last
+/// exactly 1) over sorted `values`, at `u` in (0, 1).
+#[inline]
+fn discrete_quantile(values: &[f64], cum: &[f64], u: f64) -> f64 {
+    let i = cum.partition_point(|&c| c < u).min(values.len() - 1);
+    values[i]
+}
+
 /// A validated univariate distribution, sampled by inversion with [`Dist::quantile`].
 #[derive(Clone, Debug)]
 pub struct Dist(Kind);
@@ -2087,10 +2108,7 @@ impl Dist {
             Kind::TruncatedNormal(t) => t.quantile(u),
             Kind::LogNormal { mu, sigma } => libm::exp(mu + sigma * std_normal_quantile(u)),
             Kind::Gamma(g) => g.quantile(u),
-            Kind::Discrete { values, cum, .. } => {
-                let i = cum.partition_point(|&c| c < u).min(values.len() - 1);
-                values[i]
-            }
+            Kind::Discrete { values, cum, .. } => discrete_quantile(values, cum, u),
             Kind::Bernoulli(p) => {
                 if u > 1.0 - p {
                     1.0
@@ -2107,6 +2125,41 @@ impl Dist {
             Kind::JqpdS(d) => d.quantile(u),
             Kind::JqpdU(d) => d.quantile(u),
             Kind::Metalog(d) => d.quantile(u),
+        }
+    }
+
+    /// [`Dist::quantile`] of each of `u` into `out`, bit for bit: the kind is matched once for
+    /// the slice, so the loop runs over independent draws that the processor overlaps.
+    ///
+    /// # Panics
+    /// If `u` and `out` differ in length.
+    pub fn quantiles(&self, u: &[f64], out: &mut [f64]) {
+        assert_eq!(u.len(), out.len(), "quantiles: one output per uniform");
+        match &self.0 {
+            Kind::Pert(beta) | Kind::Beta(beta) => self.each_inside(u, out, |u| beta.quantile(u)),
+            Kind::Gamma(g) => self.each_inside(u, out, |u| g.quantile(u)),
+            Kind::TruncatedNormal(t) => self.each_inside(u, out, |u| t.quantile(u)),
+            Kind::Discrete { values, cum, .. } => {
+                self.each_inside(u, out, |u| discrete_quantile(values, cum, u))
+            }
+            _ => {
+                for (o, &u) in out.iter_mut().zip(u) {
+                    *o = self.quantile(u);
+                }
+            }
+        }
+    }
+
+    /// `out[j] = q(u[j])` for `u[j]` in (0, 1), the edge values otherwise: [`Dist::quantile`]
+    /// with the kind's quantile `q` already chosen.
+    #[inline(always)]
+    fn each_inside(&self, u: &[f64], out: &mut [f64], q: impl Fn(f64) -> f64) {
+        for (o, &u) in out.iter_mut().zip(u) {
+            *o = if u > 0.0 && u < 1.0 {
+                q(u)
+            } else {
+                self.quantile_at_edge(u)
+            };
         }
     }
 

@@ -1553,3 +1553,79 @@ fn metalog_refuses_probabilities_of_zero_or_one() {
         }
     }
 }
+
+/// `quantiles` over a slice gives each value `quantile` gives alone, bit for bit, for every kind,
+/// inside (0, 1) and at its edges (0, 1, outside, NaN), whatever the slice's length.
+#[test]
+fn quantiles_of_a_slice_are_the_quantiles_one_at_a_time() {
+    let mut dists = continuous_dists();
+    dists.extend([
+        Dist::fixed(2.5).unwrap(),
+        Dist::discrete(vec![7.0, 2.0, -1.0, 0.5], vec![0.25, 0.45, 0.1, 0.2]).unwrap(),
+        Dist::bernoulli(0.3).unwrap(),
+        Dist::empirical(vec![3.0, 1.0, 2.0, 5.0, 4.0]).unwrap(),
+        Dist::metalog(&[0.1, 0.5, 0.9], &[1.0, 2.0, 4.0], None, None, None).unwrap(),
+    ]);
+    let mut us = u_grid();
+    us.extend([
+        0.0,
+        1.0,
+        -0.5,
+        1.5,
+        f64::NAN,
+        f64::MIN_POSITIVE,
+        1.0 - f64::EPSILON / 2.0,
+    ]);
+    for d in &dists {
+        for len in [us.len(), 1, 0] {
+            let mut out = vec![f64::NAN; len];
+            d.quantiles(&us[..len], &mut out);
+            for (&u, x) in us.iter().zip(&out) {
+                assert_eq!(
+                    x.to_bits(),
+                    d.quantile(u).to_bits(),
+                    "{d:?} at u = {u}: {x} from the slice"
+                );
+            }
+        }
+    }
+}
+
+/// `round_half_away` is `f64::round` on its range |t| < 2^52: at and around every tie, at zero
+/// of both signs, at the ends of the range and on a spread of values.
+#[test]
+fn round_half_away_is_f64_round() {
+    let mut ts = vec![
+        0.0,
+        -0.0,
+        4503599627370495.5,
+        -4503599627370495.5,
+        4503599627370495.0,
+    ];
+    for k in -300..=300 {
+        let h = k as f64 + 0.5;
+        ts.extend([
+            h,
+            h.next_up(),
+            h.next_down(),
+            k as f64,
+            (k as f64).next_up(),
+        ]);
+        ts.extend([
+            (k as f64).next_down(),
+            k as f64 * 431.123_456_7,
+            k as f64 / 7.0,
+        ]);
+    }
+    ts.extend([
+        0.49999999999999994,
+        -0.49999999999999994,
+        129265.49,
+        -129265.51,
+    ]);
+    for t in ts {
+        let (kf, k) = round_half_away(t);
+        assert_eq!(kf.to_bits(), t.round().to_bits(), "round({t})");
+        assert_eq!(k, t.round() as i64, "round({t}) as an integer");
+    }
+}

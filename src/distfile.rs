@@ -75,6 +75,36 @@ impl InputDist {
         }
     }
 
+    /// [`InputDist::values`] for a batch of uniforms, bit for bit: the values of `u[j]` go to
+    /// `out[j·w..(j + 1)·w]`, where `w` is the parameter's width (`out.len() = u.len()·w`).
+    ///
+    /// # Panics
+    /// If `out.len()` is not a multiple of `u.len()` that matches the input's width.
+    pub fn values_batch(&self, u: &[f64], out: &mut [f64]) {
+        let m = u.len();
+        match self {
+            InputDist::Direct(d) => d.quantiles(u, out),
+            InputDist::Between {
+                low,
+                mode,
+                t_dist,
+                clip,
+            } => {
+                let w = low.len();
+                assert_eq!(out.len(), m * w, "values_batch: {w} values per uniform");
+                // The positions first, in out[..m]; then each draw's line from the last draw
+                // down, so that out[j] is read before a later draw's values overwrite it.
+                t_dist.quantiles(u, &mut out[..m]);
+                for j in (0..m).rev() {
+                    let t = out[j].clamp(clip.0, clip.1);
+                    for (e, (l, md)) in low.iter().zip(mode).enumerate().rev() {
+                        out[j * w + e] = l + t * (md - l);
+                    }
+                }
+            }
+        }
+    }
+
     /// How the input's (first) value depends on its uniform, for rank correlations.
     pub fn marginal(&self) -> Marginal {
         match self {

@@ -181,6 +181,18 @@ struct Workspace {
     local: LocalEval,
 }
 
+/// Scratch space of one worker's sampling: a batch of draws, input by input.
+#[derive(Debug)]
+struct SampleScratch {
+    /// One row of [`BATCH`] uniforms per stream, then one row of normal scores per correlated
+    /// stream.
+    u: Vec<f64>,
+    /// The copula's sums for one correlated stream.
+    s: Vec<f64>,
+    /// Per input: `BATCH` draws of its `width` values, draw by draw.
+    values: Vec<Vec<f64>>,
+}
+
 /// One block's share of the output columns.
 struct BlockSlices<'a> {
     outcomes: Vec<&'a mut [f64]>,
@@ -349,62 +361,96 @@ impl Plan {
         }
     }
 
-    /// The inputs of draw `i`: uniforms, copula, quantiles, written into `work`.
-    /// `u` and `buf` are scratch space; returns nothing, `firsts` receives each input's first value.
-    fn draw_inputs(
+    /// Scratch space for [`Plan::sample_batch`] on batches of up to [`BATCH`] draws.
+    fn sample_scratch(&self) -> SampleScratch {
+        SampleScratch {
+            u: vec![0.0; (self.dims.len() + self.corr_streams.len()) * BATCH],
+            s: vec![0.0; BATCH],
+            values: self
+                .set
+                .inputs
+                .iter()
+                .map(|i| vec![0.0; i.param.width() * BATCH])
+                .collect(),
+        }
+    }
+
+    /// Sample draws `start..start + m` (`m ≤ BATCH`) up to `stage`, input by input over the
+    /// batch: each stream's uniforms, then the copula, then each input's values
+    /// (`values[k][j·w..(j + 1)·w]` for draw `start + j`, as drawn, in the input's unit). Every
+    /// value is the same, bit for bit, as sampling the draws one at a time.
+    fn sample_batch(
         &self,
         sampler: &Sampler,
-        i: u64,
-        work: &mut Inputs,
-        u: &mut [f64],
-        buf: &mut Vec<f64>,
-        firsts: &mut [f64],
+        start: u64,
+        m: usize,
+        s: &mut SampleScratch,
+        stage: Floor,
     ) {
+        let n_dims = self.dims.len();
+        let (u, z) = s.u.split_at_mut(n_dims * BATCH);
+        for (k, d) in self.dims.iter().enumerate() {
+            sampler.uniforms(d, start, &mut u[k * BATCH..k * BATCH + m]);
+        }
+        if stage == Floor::Uniforms {
+            return;
+        }
+        if let Some(c) = &self.set.correlation {
+            // Gaussian copula: normal scores, mixed by the factor of the normal correlation
+            // (each draw's sum taken in the same order as one draw at a time).
+            for (zj, &k) in z.chunks_exact_mut(BATCH).zip(&self.corr_streams) {
+                for (z, &u) in zj[..m].iter_mut().zip(&u[k * BATCH..k * BATCH + m]) {
+                    *z = std_normal_quantile(u);
+                }
+            }
+            let acc = &mut s.s[..m];
+            for (row, &k) in self.corr_streams.iter().enumerate() {
+                acc.fill(0.0);
+                for (f, zj) in c.factor[row].iter().zip(z.chunks_exact(BATCH)) {
+                    for (a, z) in acc.iter_mut().zip(&zj[..m]) {
+                        *a += f * z;
+                    }
+                }
+                // Keep u strictly inside (0, 1) so quantile functions stay finite.
+                for (u, &a) in u[k * BATCH..k * BATCH + m].iter_mut().zip(acc.iter()) {
+                    *u =
+                        std_normal_cdf_interp(a).clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
+                }
+            }
+        }
+        if stage == Floor::Copula {
+            return;
+        }
+        for ((input, &k), v) in self
+            .set
+            .inputs
+            .iter()
+            .zip(&self.input_stream)
+            .zip(&mut s.values)
+        {
+            let w = input.param.width();
+            input
+                .dist
+                .values_batch(&u[k * BATCH..k * BATCH + m], &mut v[..m * w]);
+        }
+    }
+
+    /// Draw `start + j` of the last [`Plan::sample_batch`] written into `work`, its values
+    /// converted to the engine's units in `s.values` (see [`Plan::to_engine_batch`]).
+    fn apply_draw(&self, s: &SampleScratch, j: usize, work: &mut Inputs) {
         if self.needs_reset {
             work.copy_from(&self.template);
         }
-        self.sample_uniforms(sampler, i, u);
-        for (k, input) in self.set.inputs.iter().enumerate() {
+        for (input, v) in self.set.inputs.iter().zip(&s.values) {
             let w = input.param.width();
-            buf.resize(w, 0.0);
-            input.dist.values(u[self.input_stream[k]], &mut buf[..w]);
-            firsts[k] = buf[0];
-            input.param.to_engine(&mut buf[..w]);
-            apply(work, input.param.target, &buf[..w]);
+            apply(work, input.param.target, &v[j * w..(j + 1) * w]);
         }
     }
 
-    /// Length of the scratch buffer of [`Plan::sample_uniforms`]: one uniform per stream, then one
-    /// normal score per correlated stream.
-    fn uniforms_len(&self) -> usize {
-        self.dims.len() + self.corr_streams.len()
-    }
-
-    /// The uniforms of draw `i`, one per stream, before the copula, in `u[..streams]`.
-    fn raw_uniforms(&self, sampler: &Sampler, i: u64, u: &mut [f64]) {
-        for (k, d) in self.dims.iter().enumerate() {
-            u[k] = sampler.uniform(d, i);
-        }
-    }
-
-    /// The uniforms of draw `i`, one per stream, after the copula, in `u[..streams]`; the tail of
-    /// `u` holds the copula's normal scores, so the per-draw loop allocates nothing.
-    fn sample_uniforms(&self, sampler: &Sampler, i: u64, u: &mut [f64]) {
-        self.raw_uniforms(sampler, i, u);
-        let (u, z) = u.split_at_mut(self.dims.len());
-        if let Some(c) = &self.set.correlation {
-            // Gaussian copula: normal scores, mixed by the factor of the normal correlation.
-            for (zj, &k) in z.iter_mut().zip(&self.corr_streams) {
-                *zj = std_normal_quantile(u[k]);
-            }
-            for (row, &k) in self.corr_streams.iter().enumerate() {
-                let mut s = 0.0;
-                for (j, zj) in z.iter().enumerate() {
-                    s += c.factor[row][j] * zj;
-                }
-                // Keep u strictly inside (0, 1) so quantile functions stay finite.
-                u[k] = std_normal_cdf_interp(s).clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
-            }
+    /// Convert the first `m` draws' values of a batch to the engine's units, in place.
+    fn to_engine_batch(&self, s: &mut SampleScratch, m: usize) {
+        for (input, v) in self.set.inputs.iter().zip(&mut s.values) {
+            input.param.to_engine(&mut v[..m * input.param.width()]);
         }
     }
 
@@ -503,17 +549,14 @@ impl Plan {
         cols: BlockSlices,
         skip: bool,
     ) -> Result<Vec<u64>, RunError> {
-        let n_in = self.set.inputs.len();
         let n_ent = self.entities.len();
         let n_out = self.n_outcomes();
         let mut work = self.template.clone();
-        let mut u = vec![0.0; self.uniforms_len()];
-        let mut buf = Vec::new();
+        let mut sample = self.sample_scratch();
         let mut ws = Workspace::default();
         let mut skipped = Vec::new();
-        // Row-major scratch of one batch: outcomes, inputs, whole-year delays, breakeven years.
+        // Row-major scratch of one batch: outcomes, whole-year delays, breakeven years.
         let mut b_out = vec![0.0; BATCH * n_out];
-        let mut b_in = vec![0.0; BATCH * n_in];
         let mut b_dw = vec![0u8; BATCH * n_ent];
         let mut b_be = vec![0u8; BATCH * n_ent];
         let BlockSlices {
@@ -527,11 +570,20 @@ impl Plan {
         let mut r0 = 0;
         while r0 < rows {
             let m = BATCH.min(rows - r0);
+            let i0 = start + r0 as u64;
+            self.sample_batch(sampler, i0, m, &mut sample, Floor::Quantiles);
+            // The input columns keep each input's first value as drawn, before unit conversion.
+            for ((col, input), v) in inputs.iter_mut().zip(&self.set.inputs).zip(&sample.values) {
+                let w = input.param.width();
+                for (c, v) in col[r0..r0 + m].iter_mut().zip(v.chunks_exact(w)) {
+                    *c = v[0];
+                }
+            }
+            self.to_engine_batch(&mut sample, m);
             for j in 0..m {
                 let r = r0 + j;
-                let i = start + r as u64;
-                let firsts = &mut b_in[j * n_in..(j + 1) * n_in];
-                self.draw_inputs(sampler, i, &mut work, &mut u, &mut buf, firsts);
+                let i = i0 + j as u64;
+                self.apply_draw(&sample, j, &mut work);
                 let out = &mut b_out[j * n_out..(j + 1) * n_out];
                 self.evaluate(
                     &work,
@@ -554,8 +606,8 @@ impl Plan {
                             .set
                             .inputs
                             .iter()
-                            .zip(firsts.iter())
-                            .map(|(inp, v)| (inp.param.path.clone(), *v))
+                            .zip(&inputs)
+                            .map(|(inp, col)| (inp.param.path.clone(), col[r]))
                             .collect(),
                         measure: self.outcome_name(c),
                     });
@@ -565,11 +617,6 @@ impl Plan {
             for (c, col) in outcomes.iter_mut().enumerate() {
                 for (j, v) in col[r0..r0 + m].iter_mut().enumerate() {
                     *v = b_out[j * n_out + c];
-                }
-            }
-            for (c, col) in inputs.iter_mut().enumerate() {
-                for (j, v) in col[r0..r0 + m].iter_mut().enumerate() {
-                    *v = b_in[j * n_in + c];
                 }
             }
             for e in 0..n_ent {
@@ -766,25 +813,24 @@ impl Plan {
             .map(|b| {
                 let start = b * opts.block_size;
                 let end = (start + opts.block_size).min(opts.draws);
-                let mut u = vec![0.0; self.uniforms_len()];
-                let mut buf = Vec::new();
+                let mut s = self.sample_scratch();
                 let mut acc = 0.0;
-                for i in start..end {
-                    if stage == Floor::Uniforms {
-                        self.raw_uniforms(&sampler, i, &mut u);
-                    } else {
-                        self.sample_uniforms(&sampler, i, &mut u);
+                let mut i0 = start;
+                while i0 < end {
+                    let m = BATCH.min((end - i0) as usize);
+                    self.sample_batch(&sampler, i0, m, &mut s, stage);
+                    // Draw by draw, as one draw at a time would add them.
+                    for j in 0..m {
+                        if stage == Floor::Quantiles {
+                            for (input, v) in self.set.inputs.iter().zip(&s.values) {
+                                acc += v[j * input.param.width()];
+                            }
+                        } else {
+                            let u = s.u[..self.dims.len() * BATCH].chunks_exact(BATCH);
+                            acc += u.map(|row| row[j]).sum::<f64>();
+                        }
                     }
-                    if stage != Floor::Quantiles {
-                        acc += u[..self.dims.len()].iter().sum::<f64>();
-                        continue;
-                    }
-                    for (k, input) in self.set.inputs.iter().enumerate() {
-                        let w = input.param.width();
-                        buf.resize(w, 0.0);
-                        input.dist.values(u[self.input_stream[k]], &mut buf[..w]);
-                        acc += buf[0];
-                    }
+                    i0 += m as u64;
                 }
                 acc
             })

@@ -199,19 +199,43 @@ impl Sampler {
     /// If `draw >= n_draws`, or for Sobol if `dim.index >= SOBOL_MAX_DIMENSIONS` (prevented by
     /// [`Self::check_dimensions`]).
     pub fn uniform(&self, dim: &Dimension, draw: u64) -> f64 {
-        assert!(
-            draw < self.n_draws,
-            "sampler: draw {draw} out of range: the design has {} draws",
-            self.n_draws
-        );
+        let mut u = [0.0];
+        self.uniforms(dim, draw, &mut u);
+        u[0]
+    }
+
+    /// The uniforms of `dim` for draws `start..start + out.len()`: `out[j]` is
+    /// [`Self::uniform`]`(dim, start + j)`, bit for bit. The sampler's kind and the Sobol
+    /// dimension's directions and scramble key are looked up once for the whole slice, and the
+    /// draws are independent, so the processor overlaps their generators.
+    ///
+    /// # Panics
+    /// If a draw is `>= n_draws`, or for Sobol if `dim.index >= SOBOL_MAX_DIMENSIONS` (prevented
+    /// by [`Self::check_dimensions`]).
+    pub fn uniforms(&self, dim: &Dimension, start: u64, out: &mut [f64]) {
+        if let Some(n) = (out.len() as u64).checked_sub(1) {
+            let last = start.saturating_add(n);
+            assert!(
+                last < self.n_draws,
+                "sampler: draw {last} out of range: the design has {} draws",
+                self.n_draws
+            );
+        }
+        let draws = (start..).zip(out.iter_mut());
         match self.kind {
-            SamplerKind::MonteCarlo => rng::uniform(self.seed, dim.stream, draw, 0),
+            SamplerKind::MonteCarlo => {
+                for (draw, o) in draws {
+                    *o = rng::uniform(self.seed, dim.stream, draw, 0);
+                }
+            }
             SamplerKind::LatinHypercube => {
-                let stratum = lhs_stratum(self.seed, dim.stream, self.n_draws, draw);
-                // Keyed by draw rather than stratum: the two are in bijection, and this keeps
-                // the jitter identical to the Monte Carlo variate, which costs nothing.
-                let jitter = rng::uniform(self.seed, dim.stream, draw, 0);
-                place_in_stratum(stratum, jitter, self.n_draws)
+                for (draw, o) in draws {
+                    let stratum = lhs_stratum(self.seed, dim.stream, self.n_draws, draw);
+                    // Keyed by draw rather than stratum: the two are in bijection, and this
+                    // keeps the jitter identical to the Monte Carlo variate, which costs nothing.
+                    let jitter = rng::uniform(self.seed, dim.stream, draw, 0);
+                    *o = place_in_stratum(stratum, jitter, self.n_draws);
+                }
             }
             SamplerKind::Sobol => {
                 let directions = sobol_directions();
@@ -221,10 +245,12 @@ impl Sampler {
                     "sampler: Sobol dimension {index} out of range: at most {} are available",
                     directions.len()
                 );
-                // `new` capped n_draws at 2^32, so the draw fits.
-                let raw = sobol_point(&directions[index], draw as u32);
                 let key = sobol_scramble_key(self.seed, dim.stream);
-                rng::open_unit(owen_scramble(raw, key))
+                for (draw, o) in draws {
+                    // `new` capped n_draws at 2^32, so the draw fits.
+                    let raw = sobol_point(&directions[index], draw as u32);
+                    *o = rng::open_unit(owen_scramble(raw, key));
+                }
             }
         }
     }
@@ -821,6 +847,41 @@ mod efficiency {
         let exact = A.iter().sum::<f64>() / 2.0;
         let mse = means.iter().map(|m| (m - exact).powi(2)).sum::<f64>() / reps as f64;
         mse / theory
+    }
+
+    /// A slice of uniforms is each draw's uniform alone, bit for bit, for every design, from any
+    /// first draw up to the last one.
+    #[test]
+    fn uniforms_of_consecutive_draws_are_each_draws_uniform() {
+        let n = 1000;
+        for kind in [
+            SamplerKind::MonteCarlo,
+            SamplerKind::LatinHypercube,
+            SamplerKind::Sobol,
+        ] {
+            let s = Sampler::new(kind, 99, n).unwrap();
+            for dim in [Dimension::new("a", 0), Dimension::new("themes.b", 7)] {
+                for (start, len) in [(0, 64), (37, 1), (500, 100), (n - 5, 5), (3, 0)] {
+                    let mut out = vec![f64::NAN; len];
+                    s.uniforms(&dim, start, &mut out);
+                    for (j, u) in out.iter().enumerate() {
+                        let draw = start + j as u64;
+                        assert_eq!(
+                            u.to_bits(),
+                            s.uniform(&dim, draw).to_bits(),
+                            "{kind}: {draw}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "draw 1000 out of range")]
+    fn uniforms_past_the_last_draw_panic() {
+        let s = Sampler::new(SamplerKind::MonteCarlo, 1, 1000).unwrap();
+        s.uniforms(&Dimension::new("x", 0), 990, &mut [0.0; 11]);
     }
 
     #[test]
