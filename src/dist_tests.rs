@@ -1629,3 +1629,60 @@ fn round_half_away_is_f64_round() {
         assert_eq!(k, t.round() as i64, "round({t}) as an integer");
     }
 }
+
+/// Deep in the tails the tables keep their relative tolerance (1e-10 of the tail probability,
+/// up to 100 times that where refinement stalls on the CDF's rounding): `cdf_of_quantile_round_trips`
+/// stops at u = 1e-12; this goes on from 1e-13 to the table's end near 9.5e-18, in the lower
+/// tails of the tabulated kinds (the upper tails of Beta(a, b) are the lower tails of Beta(b, a)).
+#[test]
+fn tabulated_quantiles_keep_their_relative_tolerance_to_the_end_of_the_table() {
+    let dists = [
+        Dist::beta(2.0, 5.0).unwrap(),
+        Dist::beta(5.0, 2.0).unwrap(),
+        Dist::beta(0.5, 0.5).unwrap(),
+        Dist::beta(30.0, 40.0).unwrap(),
+        Dist::pert(0.0, 2.0, 10.0, PERT_DEFAULT_SHAPE).unwrap(),
+        Dist::pert(0.0, 8.0, 10.0, PERT_DEFAULT_SHAPE).unwrap(),
+        Dist::gamma(2.0, 3.0).unwrap(),
+        Dist::gamma(0.3, 1.0).unwrap(),
+        Dist::gamma(40.0, 1.0).unwrap(),
+    ];
+    for d in &dists {
+        for k in 13..=17 {
+            for m in [1.0, 3.0, 7.0] {
+                let u = m * 10f64.powi(-k);
+                let x = d.quantile(u);
+                let rel = (d.cdf(x) - u).abs() / u;
+                assert!(
+                    rel <= 1e-8 || best_representable(d, x, u),
+                    "{:?} at u = {u:e}: x = {x}, relative error {rel:e}",
+                    d
+                );
+            }
+        }
+    }
+}
+
+/// A strongly skewed J-QPD (P10, P50, P90 = 0, 1e-4, 2: the hyperbola's k ≈ c·δ ≈ 10^4) in its
+/// long tail: `cdf` inverts the hyperbola where k·v and n·c·√(1 + δ²v²) nearly cancel, which
+/// `Hyperbola::inverse` takes through their product instead; the direct difference would lose
+/// about eight digits of z there (about 1e-12 of u at 1 − u = 1e-6). Bound: 1e-9 relative to
+/// the tail probability, plus one ulp of a CDF value just below 1.
+#[test]
+fn a_strongly_skewed_jqpd_round_trips_in_its_long_tail() {
+    for d in [
+        Dist::from_quantiles(0.0, 1e-4, 2.0, None).unwrap(),
+        Dist::from_quantiles(0.0, 1e-4, 2.0, Some((-1.0, f64::INFINITY))).unwrap(),
+    ] {
+        for k in 1..=6 {
+            let tail = 10f64.powi(-k);
+            let u = 1.0 - tail;
+            let x = d.quantile(u);
+            let err = (d.cdf(x) - u).abs();
+            assert!(
+                err <= 1e-9 * tail + EPS,
+                "{d:?} at 1 - u = {tail:e}: x = {x}, cdf(x) - u = {err:e}"
+            );
+        }
+    }
+}
