@@ -360,20 +360,6 @@ fn exp_table() -> &'static [f64; EXP_STEPS as usize] {
     TABLE.get_or_init(|| std::array::from_fn(|j| libm::exp2(j as f64 / EXP_STEPS as f64)))
 }
 
-/// `t.round()` and it as an integer, for |t| < 2^52, without a call into libm (x86-64's baseline
-/// has no rounding instruction, so `f64::round` is a function call in the samplers' inner loop).
-/// Identical to `f64::round`: the truncation and `t` minus it are exact in that range, ties go
-/// away from zero, and a zero result keeps `t`'s sign.
-#[inline]
-fn round_half_away(t: f64) -> (f64, i64) {
-    let i = t as i64;
-    let d = t - i as f64;
-    // Comparisons as integers, not branches: on random inputs a branch would be mispredicted.
-    let k = i + i64::from(d >= 0.5) - i64::from(d <= -0.5);
-    let kf = if k == 0 { 0f64.copysign(t) } else { k as f64 };
-    (kf, k)
-}
-
 /// e^x for the samplers' inner loops (the beta, PERT and gamma quantiles map their table's y to
 /// x through it, and so do their tables when they are built), several times as fast as libm's
 /// `exp` and within 2 ulp of the system's exp (tested; 1 ulp in practice): x = (k / 128)·ln 2 + r
@@ -391,7 +377,8 @@ pub fn exp_sampling(x: f64) -> f64 {
     if !(x.abs() <= 700.0) {
         return libm::exp(x);
     }
-    let (kf, k) = round_half_away(x * INV);
+    let kf = (x * INV).round();
+    let k = kf as i64;
     let r = (x - kf * LN2_HI) - kf * LN2_LO;
     let p = r + r * r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0))));
     let t = exp_table()[(k & (EXP_STEPS - 1)) as usize];

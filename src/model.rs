@@ -207,39 +207,11 @@ impl ThemeInputs {
     }
 
     /// Share of full benefit in year `t` (1-based) when benefits slide by `delay` years.
-    #[cfg(test)]
     pub(crate) fn delayed_profile(&self, t: usize, delay: f64) -> f64 {
-        let (k, f) = split_delay(delay);
-        self.delayed_profile_split(t, k, f)
-    }
-
-    /// [`Self::delayed_profile`] with the delay already split by [`split_delay`].
-    #[inline]
-    pub(crate) fn delayed_profile_split(&self, t: usize, k: i64, f: f64) -> f64 {
-        let j = t as i64 - k;
-        (1.0 - f) * self.profile_at(j) + f * self.profile_at(j - 1)
-    }
-}
-
-/// A delay `D` as whole years `K = ⌊D⌋` and the fraction `f = D − K`: the same `f` as
-/// `D - D.floor()`, without libm's `floor` call per year (x86-64's baseline has no rounding
-/// instruction). Truncation is the floor for `D ≥ 0`, and one less below a negative
-/// non-integer `D`.
-#[inline]
-pub(crate) fn split_delay(delay: f64) -> (i64, f64) {
-    if delay.abs() < 4503599627370496.0 {
-        let t = delay as i64;
-        let k = if (t as f64) > delay { t - 1 } else { t };
-        // ⌊−0⌋ is −0, and −0 − (−0) = +0: keep that zero's sign.
-        let kf = if k == 0 {
-            0f64.copysign(delay)
-        } else {
-            k as f64
-        };
-        (k, delay - kf)
-    } else {
         let k = delay.floor();
-        (k as i64, delay - k)
+        let f = delay - k;
+        let j = t as i64 - k as i64;
+        (1.0 - f) * self.profile_at(j) + f * self.profile_at(j - 1)
     }
 }
 
@@ -1025,38 +997,6 @@ mod hand_computed {
         // 1·(1 + rates[2]) = 1.6; year 1 → 1.6·(1 + rates[1]) = 2.
         let df = discount_factors(&[0.1, 0.25, 0.6, 0.25], 3);
         closes("df", &df, &[2.0, 1.6, 1.0, 0.8]);
-    }
-
-    #[test]
-    fn split_delay_is_the_floor_and_the_fraction() {
-        let mut ds = vec![
-            0.0,
-            -0.0,
-            0.3,
-            0.5,
-            1.0,
-            1.7,
-            2.0,
-            4.999_999_999_999_999,
-            7.25,
-        ];
-        ds.extend([
-            -0.5,
-            -1.0,
-            -1.7,
-            1e300,
-            -1e300,
-            4503599627370495.5,
-            2f64.powi(60),
-        ]);
-        ds.extend([1.0f64.next_down(), 1.0f64.next_up(), 3.0f64.next_down()]);
-        for d in ds {
-            let k = d.floor();
-            let (kk, f) = split_delay(d);
-            assert_eq!((kk, f.to_bits()), (k as i64, (d - k).to_bits()), "{d}");
-        }
-        let (k, f) = split_delay(f64::NAN);
-        assert!(k == 0 && f.is_nan());
     }
 
     #[test]
