@@ -2115,8 +2115,10 @@ impl Dist {
         }
     }
 
-    /// [`Dist::quantile`] of each of `u` into `out`, bit for bit: the kind is matched once for
-    /// the slice, so the loop runs over independent draws that the processor overlaps.
+    /// [`Dist::quantile`] of each of `u` into `out`, bit for bit. The costly kinds (PERT, beta,
+    /// gamma, truncated normal) and the discrete one are matched once for the slice, so the loop
+    /// runs over independent draws that the processor overlaps; the others go through
+    /// [`Dist::quantile`] value by value.
     ///
     /// # Panics
     /// If `u` and `out` differ in length.

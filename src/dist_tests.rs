@@ -1593,8 +1593,9 @@ fn quantiles_of_a_slice_are_the_quantiles_one_at_a_time() {
 
 /// Deep in the tails the tables keep their relative tolerance (1e-10 of the tail probability,
 /// up to 100 times that where refinement stalls on the CDF's rounding): `cdf_of_quantile_round_trips`
-/// stops at u = 1e-12; this goes on from 1e-13 to the table's end near 9.5e-18, in the lower
-/// tails of the tabulated kinds (the upper tails of Beta(a, b) are the lower tails of Beta(b, a)).
+/// stops at u = 1e-12; this goes on from 1e-13 to 1e-17, near the table's end at 9.5e-18, in
+/// the lower tails of the tabulated kinds (each distribution has its own table, so the upper
+/// tails are not covered here), against the relaxed bound 1e-8.
 #[test]
 fn tabulated_quantiles_keep_their_relative_tolerance_to_the_end_of_the_table() {
     let dists = [
@@ -1628,7 +1629,8 @@ fn tabulated_quantiles_keep_their_relative_tolerance_to_the_end_of_the_table() {
 /// long tail: `cdf` inverts the hyperbola where k·v and n·c·√(1 + δ²v²) nearly cancel, which
 /// `Hyperbola::inverse` takes through their product instead; the direct difference would lose
 /// about eight digits of z there (about 1e-12 of u at 1 − u = 1e-6). Bound: 1e-9 relative to
-/// the tail probability, plus one ulp of a CDF value just below 1.
+/// the tail probability, plus machine epsilon (two ulps of a CDF value just below 1). The
+/// semi-bounded case (lower bound −1) has k ≈ 5.5·10³.
 #[test]
 fn a_strongly_skewed_jqpd_round_trips_in_its_long_tail() {
     for d in [

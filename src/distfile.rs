@@ -59,20 +59,7 @@ pub enum InputDist {
 impl InputDist {
     /// Write the values for uniform `u` into `out` (length = the parameter's width).
     pub fn values(&self, u: f64, out: &mut [f64]) {
-        match self {
-            InputDist::Direct(d) => out[0] = d.quantile(u),
-            InputDist::Between {
-                low,
-                mode,
-                t_dist,
-                clip,
-            } => {
-                let t = t_dist.quantile(u).clamp(clip.0, clip.1);
-                for ((o, l), m) in out.iter_mut().zip(low).zip(mode) {
-                    *o = l + t * (m - l);
-                }
-            }
-        }
+        self.values_batch(std::slice::from_ref(&u), out);
     }
 
     /// [`InputDist::values`] for a batch of uniforms, bit for bit: the values of `u[j]` go to
@@ -83,7 +70,7 @@ impl InputDist {
     pub fn values_batch(&self, u: &[f64], out: &mut [f64]) {
         let m = u.len();
         match self {
-            InputDist::Direct(d) => d.quantiles(u, out),
+            InputDist::Direct(d) => d.quantiles(u, &mut out[..m]),
             InputDist::Between {
                 low,
                 mode,
@@ -92,12 +79,13 @@ impl InputDist {
             } => {
                 let w = low.len();
                 assert_eq!(out.len(), m * w, "values_batch: {w} values per uniform");
-                // The positions first, in out[..m]; then each draw's line from the last draw
-                // down, so that out[j] is read before a later draw's values overwrite it.
+                // The positions first, in out[..m]; then each draw's line, from the last draw
+                // down: draw j writes only out[j·w..], at or above j, and the positions still
+                // to be read, out[..j], are below it.
                 t_dist.quantiles(u, &mut out[..m]);
                 for j in (0..m).rev() {
                     let t = out[j].clamp(clip.0, clip.1);
-                    for (e, (l, md)) in low.iter().zip(mode).enumerate().rev() {
+                    for (e, (l, md)) in low.iter().zip(mode).enumerate() {
                         out[j * w + e] = l + t * (md - l);
                     }
                 }

@@ -32,7 +32,8 @@ pub const ENTITY_MEASURES: [&str; 3] = ["npv", "pv_benefits", "delay_to_zero"];
 /// Default number of draws per block.
 pub const DEFAULT_BLOCK: u64 = 4096;
 
-/// Draws evaluated together before their outcomes are written to the columns.
+/// Draws sampled together, input by input, then evaluated one by one before their outcomes are
+/// written to the columns.
 const BATCH: usize = 64;
 
 /// Options of one run.

@@ -850,7 +850,8 @@ mod efficiency {
     }
 
     /// A slice of uniforms is each draw's uniform alone, bit for bit, for every design, from any
-    /// first draw up to the last one.
+    /// first draw up to the last one: the design's formula written out for that draw, and
+    /// `uniform`.
     #[test]
     fn uniforms_of_consecutive_draws_are_each_draws_uniform() {
         let n = 1000;
@@ -866,6 +867,19 @@ mod efficiency {
                     s.uniforms(&dim, start, &mut out);
                     for (j, u) in out.iter().enumerate() {
                         let draw = start + j as u64;
+                        // Each design's formula, written out for the one draw.
+                        let jitter = rng::uniform(99, dim.stream, draw, 0);
+                        let want = match kind {
+                            SamplerKind::MonteCarlo => jitter,
+                            SamplerKind::LatinHypercube => {
+                                place_in_stratum(lhs_stratum(99, dim.stream, n, draw), jitter, n)
+                            }
+                            SamplerKind::Sobol => rng::open_unit(owen_scramble(
+                                sobol_point(&sobol_directions()[dim.index as usize], draw as u32),
+                                sobol_scramble_key(99, dim.stream),
+                            )),
+                        };
+                        assert_eq!(u.to_bits(), want.to_bits(), "{kind}: {draw}");
                         assert_eq!(
                             u.to_bits(),
                             s.uniform(&dim, draw).to_bits(),

@@ -1853,6 +1853,182 @@ mod tests {
             .collect()
     }
 
+    /// `sum4`'s stated order, `(s0 + s1) + (s2 + s3)` with element i in sum i mod 4, shown where
+    /// order matters: 1e16 absorbs a 1 added after it (ulp 2), so a left-to-right sum of these
+    /// five values is 0, and sum4's is 3 (s0 = 1e16 − 1e16, s1 = s2 = s3 = 1).
+    #[test]
+    fn sum4_adds_four_interleaved_sums_in_a_fixed_order() {
+        let v = [1e16, 1.0, 1.0, 1.0, -1e16];
+        assert_eq!(v.iter().sum::<f64>(), 0.0);
+        assert_eq!(sum4(&v, |x| x), 3.0);
+        // f applies to each element: squares 1e32 + 1 + 1 + 1 + 1e32, s0 = 2e32, total 2e32 + 3
+        // rounded (the 3 is far below 2e32's ulp).
+        assert_eq!(sum4(&v, |x| x * x), 2e32);
+        // Fewer than four values: the remainder alone.
+        assert_eq!(sum4(&[2.0, 5.0], |x| x), 7.0);
+        assert_eq!(sum4(&[], |x| x), 0.0);
+    }
+
+    /// Moments of a block by hand: 2, 4, 4, 4, 5, 5, 7, 9 has mean 5 and squared deviations
+    /// 9 + 1 + 1 + 1 + 0 + 0 + 4 + 16 = 32, so the sample sd is √(32 / 7). A constant block keeps
+    /// its value exactly (0.1 · 3 / 3 is 0.10000000000000002 in doubles); an empty one is empty.
+    #[test]
+    fn moments_of_a_block_by_hand() {
+        let m = Moments::of(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        assert_eq!((m.n, m.mean, m.m2), (8, 5.0, 32.0));
+        let (mean, sd) = m.mean_sd();
+        assert_eq!(mean, 5.0);
+        assert!((sd - (32.0f64 / 7.0).sqrt()).abs() < 1e-15, "{sd}");
+        assert_ne!((0.1 + 0.1 + 0.1) / 3.0, 0.1);
+        let c = Moments::of(&[0.1, 0.1, 0.1]);
+        assert_eq!((c.n, c.mean, c.m2), (3, 0.1, 0.0));
+        assert_eq!(Moments::of(&[]), Moments::default());
+        // One draw: standard deviation 0, not NaN.
+        assert_eq!(Moments::of(&[4.5]).mean_sd(), (4.5, 0.0));
+    }
+
+    /// Chan's combination against the moments of the concatenation by hand: 1, 2, 3 and 10, 20
+    /// have mean 36 / 5 = 7.2 and squared deviations 6.2² + 5.2² + 4.2² + 2.8² + 12.8² = 254.8.
+    /// Combining with nothing gives the other side back, bit for bit.
+    #[test]
+    fn combined_moments_are_those_of_the_concatenated_draws() {
+        let a = Moments::of(&[1.0, 2.0, 3.0]);
+        let b = Moments::of(&[10.0, 20.0]);
+        for m in [Moments::combine(a, b), Moments::combine(b, a)] {
+            assert_eq!(m.n, 5);
+            assert!((m.mean - 7.2).abs() < 1e-14, "{}", m.mean);
+            assert!((m.m2 - 254.8).abs() < 1e-12, "{}", m.m2);
+            assert!((m.mean_sd().1 - (254.8f64 / 4.0).sqrt()).abs() < 1e-13);
+        }
+        assert_eq!(Moments::combine(a, Moments::default()), a);
+        assert_eq!(Moments::combine(Moments::default(), b), b);
+    }
+
+    /// Pushing six blocks leaves the maximal aligned subtrees: blocks 0–3 (level 2) and 4–5
+    /// (level 1), each the combination of its children in block order.
+    #[test]
+    fn pushed_blocks_reduce_to_their_maximal_aligned_subtrees() {
+        let m: Vec<Moments> = (0..6).map(|b| Moments::of(&block_values(b))).collect();
+        let mut t = Tree::default();
+        for (b, &mb) in m.iter().enumerate() {
+            t.push(b as u64, mb);
+        }
+        let c = Moments::combine;
+        let left = c(c(m[0], m[1]), c(m[2], m[3]));
+        let right = c(m[4], m[5]);
+        assert_eq!(t.nodes, vec![(2, 0, left), (1, 2, right)]);
+        assert_eq!(Tree::root(&t.nodes, 6), Some(c(left, right)));
+        // One block is its own root; a tree not starting at block 0 is not a run's root.
+        assert_eq!(Tree::root(&[(0, 0, m[3])], 1), Some(m[3]));
+        assert_eq!(Tree::root(&[(1, 2, right)], 6), None);
+    }
+
+    /// A region's bins by hand: [0, 10] in 5 bins of width 2, closed at both ends (10 is in the
+    /// last bin); a region of zero width has one bin.
+    #[test]
+    fn a_region_places_values_in_equal_bins() {
+        let r = Region::new(0.0, 10.0, 5);
+        for (v, bin) in [
+            (0.0, 0),
+            (1.99, 0),
+            (2.0, 1),
+            (5.0, 2),
+            (7.9, 3),
+            (8.0, 4),
+            (10.0, 4),
+        ] {
+            assert_eq!(r.bin(v), bin, "{v}");
+        }
+        let point = Region::new(3.0, 3.0, 4);
+        assert_eq!(point.bin(3.0), 0);
+    }
+
+    /// `prefix_len` counts the leading thresholds that satisfy the predicate, by a branch-free
+    /// count for up to 16 thresholds and a binary search beyond: both give the count by hand.
+    #[test]
+    fn prefix_len_counts_the_thresholds_below_by_either_method() {
+        for n in [3usize, 16, 17, 40] {
+            let at: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            for (x, below) in [(-1.0, 0), (0.0, 0), (0.5, 1), (2.0, 2), (1e9, n)] {
+                assert_eq!(prefix_len(&at, |t| t < x), below, "n {n}, x {x}");
+            }
+            // `<=`: a value equal to a threshold counts it.
+            assert_eq!(prefix_len(&at, |t| t <= 2.0), 3, "n {n}");
+        }
+    }
+
+    /// Threshold counts: sorted and deduplicated thresholds, and `count(x)` the values in the
+    /// buckets up to x's, as `add_first` fills them (bucket j: the values with j thresholds
+    /// strictly below them for `le`).
+    #[test]
+    fn counts_add_up_the_buckets_to_a_threshold() {
+        let mut c = Counts::new(vec![2.0, 0.0, 2.0, 1.0]);
+        assert_eq!(c.at, vec![0.0, 1.0, 2.0]);
+        for x in [-1.0, 0.0, 0.5, 1.0, 1.0, 2.0, 3.0] {
+            c.buckets[prefix_len(&c.at, |t| t < x)] += 1;
+        }
+        // ≤ 0: -1, 0; ≤ 1: and 0.5, 1, 1; ≤ 2: and 2; 3 is above every threshold.
+        assert_eq!(c.count(0.0), Some(2));
+        assert_eq!(c.count(1.0), Some(5));
+        assert_eq!(c.count(2.0), Some(6));
+        assert_eq!(c.count(1.5), None);
+        let mut d = Counts::new(vec![0.0, 1.0, 2.0]);
+        d.buckets = vec![1, 1, 1, 1];
+        d.merge(&c);
+        assert_eq!(d.buckets, vec![3, 4, 2, 2]);
+    }
+
+    /// Later passes add only the values inside a grid's regions: binned ones to their cells,
+    /// collected ones to their region; the gaps' values are dropped, unlike pass 1's `add`.
+    #[test]
+    fn a_later_pass_keeps_only_the_values_inside_the_regions() {
+        let g = Grid::new(vec![Region::new(0.0, 1.0, 2), Region::new(5.0, 6.0, 0)]);
+        let v = [-1.0, 0.2, 0.7, 1.0, 3.0, 5.5, 6.0, 7.0];
+        let mut p = ColPass::new(&g);
+        p.add_inside(&g, &v);
+        // Cells: gap, the two bins of [0, 1], gap, (collected region), gap.
+        let n: Vec<u64> = p.cells.iter().map(|c| c.n).collect();
+        assert_eq!(n, vec![0, 1, 2, 0, 0]);
+        assert_eq!((p.cells[2].min, p.cells[2].max), (0.7, 1.0));
+        assert_eq!(p.collected, vec![vec![], vec![5.5, 6.0]]);
+        let mut first = ColPass::new(&g);
+        first.add(&g, &v);
+        let n: Vec<u64> = first.cells.iter().map(|c| c.n).collect();
+        assert_eq!(n, vec![1, 1, 2, 1, 1]);
+    }
+
+    /// Which brackets a pass collects: those of at most `cap` values, smallest first (ties by
+    /// column, then bracket), while the total stays within the budget.
+    #[test]
+    fn brackets_are_collected_smallest_first_within_the_budget() {
+        let sizes = vec![vec![50.0, 10.0, 500.0], vec![10.0, 30.0]];
+        // cap 100 leaves out the 500; budget 60 takes 10 (col 0), 10 (col 1), 30, then stops
+        // before the 50.
+        let c = within_budget(&sizes, 100.0, 60.0);
+        assert_eq!(c, vec![vec![false, true, false], vec![true, true]]);
+        let all = within_budget(&sizes, 1e9, 1e9);
+        assert_eq!(all, vec![vec![true, true, true], vec![true, true]]);
+        let none = within_budget(&sizes, 5.0, 1e9);
+        assert_eq!(none, vec![vec![false, false, false], vec![false, false]]);
+    }
+
+    /// A rank among cells: exact when its cell holds one value, or it is the cell's first or
+    /// last value (its minimum or maximum), else the cell's bracket, with the count of values
+    /// below it.
+    #[test]
+    fn a_rank_is_located_in_its_cell() {
+        let cell = |n, min, max| Cell { n, min, max };
+        let cells = [cell(2, 0.0, 1.0), cell(3, 2.0, 4.0), cell(4, 5.0, 5.0)];
+        // 10 values lie below these cells.
+        assert_eq!(locate(&cells, 10, 10).ok(), Some(0.0));
+        assert_eq!(locate(&cells, 10, 11).ok(), Some(1.0));
+        assert_eq!(locate(&cells, 10, 12).ok(), Some(2.0));
+        assert_eq!(locate(&cells, 10, 14).ok(), Some(4.0));
+        assert_eq!(locate(&cells, 10, 16).ok(), Some(5.0));
+        let b = locate(&cells, 10, 13).unwrap_err();
+        assert_eq!((b.offset, b.count, b.lo, b.hi), (12, 3, 2.0, 4.0));
+    }
+
     #[test]
     fn the_tree_of_blocks_gives_the_same_bits_for_any_split() {
         for blocks in [1u64, 2, 5, 8, 13, 64, 100] {

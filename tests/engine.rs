@@ -47,54 +47,109 @@ fn draws_are_bit_identical_for_any_thread_count_and_block_size() {
 }
 
 /// The engine samples a batch of draws input by input; each row must be what sampling and
-/// evaluating that draw alone gives. Here "alone" is the public per-draw path: each stream's
-/// uniform from `Sampler::uniform`, each input's values from `InputDist::values`, the model from
-/// `Plan::evaluate_at` (no copula, so the default set without its correlation). Block size 100
-/// puts batch boundaries at rows 64, 100, 164, …, and the last block is partial.
+/// evaluating that draw alone gives. Here "alone" is written out with public items, one draw at a
+/// time: each stream's uniform from `Sampler::uniform`; the Gaussian copula of the correlated
+/// streams (normal scores, the factor's rows summed in order from 0, the interpolated normal
+/// CDF, clamped inside (0, 1)); each input's values from `InputDist::values`; the model from
+/// `Plan::evaluate_at`. Block size 100 puts batch boundaries at rows 64, 100, 164, …, and the
+/// last block is partial. Two sets: the default (correlated, with partner shares, so each draw
+/// starts from the template) and the default without its correlation and shares (each draw
+/// overwrites the previous one's inputs in place).
 #[test]
 fn every_row_of_a_run_is_its_draw_sampled_and_evaluated_alone() {
+    use npvrisk::dist::{std_normal_cdf_interp, std_normal_quantile};
     let m = ey2013();
-    let mut set = distfile::load(&m, &[("d.toml".into(), crate::DEFAULT_DISTS.into())]).unwrap();
-    set.correlation = None;
+    let full = distfile::load(&m, &[("d.toml".into(), crate::DEFAULT_DISTS.into())]).unwrap();
+    let mut plain = full.clone();
+    plain.correlation = None;
+    plain.inputs.retain(|i| !i.param.path.contains("shares"));
+    assert!(plain.inputs.len() < full.inputs.len());
     let s = m.scenario_index("base").unwrap();
-    let plan = Plan::new(m, s, set).unwrap();
-    let factors = plan.factors();
-    // A list-valued input (one value per year) exercises the batch layout of several values.
-    assert!(plan.set.inputs.iter().any(|i| i.param.width() > 1));
-    for sampler in [
-        SamplerKind::MonteCarlo,
-        SamplerKind::LatinHypercube,
-        SamplerKind::Sobol,
-    ] {
-        let o = opts(730, sampler, 100);
-        let d = plan.run(&o, &|_| {}).unwrap();
-        let design = Sampler::new(sampler, o.seed, o.draws).unwrap();
-        let dims: Vec<Dimension> = factors
-            .iter()
-            .enumerate()
-            .map(|(k, f)| Dimension::new(&f.name, k as u32))
-            .collect();
-        for i in 0..o.draws {
-            let u: Vec<f64> = dims.iter().map(|dim| design.uniform(dim, i)).collect();
-            let row = plan.evaluate_at(&u, None);
-            for (c, col) in d.outcomes.iter().enumerate() {
-                assert_eq!(
-                    col[i as usize].to_bits(),
-                    row[c].to_bits(),
-                    "{sampler:?} draw {i}: {}",
-                    plan.outcome_name(c)
-                );
-            }
-            for (f, factor) in factors.iter().enumerate() {
-                for &k in &factor.inputs {
-                    let input = &plan.set.inputs[k];
-                    let mut v = vec![0.0; input.param.width()];
-                    input.dist.values(u[f], &mut v);
-                    assert_eq!(d.inputs[k][i as usize].to_bits(), v[0].to_bits());
+    for set in [full, plain] {
+        let plan = Plan::new(m.clone(), s, set).unwrap();
+        let factors = plan.factors();
+        // A list-valued input (one value per year) exercises the batch layout of several values.
+        assert!(plan.set.inputs.iter().any(|i| i.param.width() > 1));
+        // The stream (factor) of each correlated input, in the copula's order.
+        let corr = plan.set.correlation.as_ref().map(|c| {
+            let streams: Vec<usize> = c
+                .inputs
+                .iter()
+                .map(|&k| factors.iter().position(|f| f.inputs.contains(&k)).unwrap())
+                .collect();
+            (c, streams)
+        });
+        for sampler in [
+            SamplerKind::MonteCarlo,
+            SamplerKind::LatinHypercube,
+            SamplerKind::Sobol,
+        ] {
+            let o = opts(730, sampler, 100);
+            let d = plan.run(&o, &|_| {}).unwrap();
+            let design = Sampler::new(sampler, o.seed, o.draws).unwrap();
+            let dims: Vec<Dimension> = factors
+                .iter()
+                .enumerate()
+                .map(|(k, f)| Dimension::new(&f.name, k as u32))
+                .collect();
+            for i in 0..o.draws {
+                let mut u: Vec<f64> = dims.iter().map(|dim| design.uniform(dim, i)).collect();
+                if let Some((c, streams)) = &corr {
+                    let z: Vec<f64> = streams.iter().map(|&k| std_normal_quantile(u[k])).collect();
+                    for (row, &k) in streams.iter().enumerate() {
+                        let mut sum = 0.0;
+                        for (f, zj) in c.factor[row].iter().zip(&z) {
+                            sum += f * zj;
+                        }
+                        u[k] = std_normal_cdf_interp(sum)
+                            .clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
+                    }
+                }
+                let row = plan.evaluate_at(&u, None);
+                for (c, col) in d.outcomes.iter().enumerate() {
+                    assert_eq!(
+                        col[i as usize].to_bits(),
+                        row[c].to_bits(),
+                        "{sampler:?} draw {i}: {}",
+                        plan.outcome_name(c)
+                    );
+                }
+                for (f, factor) in factors.iter().enumerate() {
+                    for &k in &factor.inputs {
+                        let input = &plan.set.inputs[k];
+                        let mut v = vec![0.0; input.param.width()];
+                        input.dist.values(u[f], &mut v);
+                        assert_eq!(d.inputs[k][i as usize].to_bits(), v[0].to_bits());
+                    }
                 }
             }
         }
     }
+}
+
+/// The RNG floor's checksum adds each draw's input values, input by input, then moves to the next
+/// draw, block by block; with twenty inputs (some of several values, some correlated) that order
+/// is visible in the bits. The same sum, taken in the test over a run's input columns, which
+/// hold each input's first value as drawn.
+#[test]
+fn the_floor_sums_the_run_s_inputs_draw_by_draw() {
+    let plan = default_plan();
+    let o = opts(3000, SamplerKind::MonteCarlo, 700);
+    let d = plan.run(&o, &|_| {}).unwrap();
+    let by_block: f64 = (0..d.n)
+        .collect::<Vec<_>>()
+        .chunks(700)
+        .map(|rows| {
+            let mut acc = 0.0;
+            for &i in rows {
+                for col in &d.inputs {
+                    acc += col[i];
+                }
+            }
+            acc
+        })
+        .sum();
+    assert_eq!(plan.rng_floor(&o).unwrap().to_bits(), by_block.to_bits());
 }
 
 #[test]
