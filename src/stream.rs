@@ -1853,6 +1853,75 @@ mod tests {
             .collect()
     }
 
+    fn default_plan() -> Plan {
+        use crate::embedded::{EY2013_DISTS, EY2013_MODEL};
+        let m = crate::format::parse_model("m.toml", EY2013_MODEL).unwrap();
+        let set = crate::distfile::load(&m, &[("d.toml".into(), EY2013_DISTS.into())]).unwrap();
+        let s = m.scenario_index("base").unwrap();
+        Plan::new(m, s, set).unwrap()
+    }
+
+    /// The summarised columns of the embedded model, named: per entity its NPV, PV of benefits,
+    /// PV of costs, leakage and delay-to-zero; then each partner's NPV; then each input.
+    #[test]
+    fn the_summarised_columns_are_each_entitys_measures_then_partners_then_inputs() {
+        let plan = default_plan();
+        let cols = columns(&plan);
+        let (n_e, n_p, n_i) = (
+            plan.entities.len(),
+            plan.model.partners.len(),
+            plan.set.inputs.len(),
+        );
+        assert_eq!(plan.n_local(), 0);
+        assert_eq!(cols.len(), 5 * n_e + n_p + n_i);
+        for e in 0..n_e {
+            let name = |c: Col| match c {
+                Col::Outcome(j) => plan.outcome_name(j),
+                Col::PvCosts(x) => format!("{}.pv_costs", plan.entities[x]),
+                Col::Leakage(x) => format!("{}.leakage", plan.entities[x]),
+                Col::Input(i) => plan.set.inputs[i].param.path.clone(),
+            };
+            let got: Vec<String> = cols[5 * e..5 * e + 5].iter().map(|&c| name(c)).collect();
+            let ent = &plan.entities[e];
+            let want: Vec<String> = ["npv", "pv_benefits", "pv_costs", "leakage", "delay_to_zero"]
+                .iter()
+                .map(|m| format!("{ent}.{m}"))
+                .collect();
+            assert_eq!(got, want);
+        }
+        for p in 0..n_p {
+            let Col::Outcome(j) = cols[5 * n_e + p] else {
+                panic!("partner {p} is not an outcome column");
+            };
+            assert_eq!(
+                plan.outcome_name(j),
+                format!("partner.{}.npv", plan.model.partners[p].id)
+            );
+        }
+        let inputs: Vec<Col> = (0..n_i).map(Col::Input).collect();
+        assert_eq!(cols[5 * n_e + n_p..], inputs[..]);
+    }
+
+    /// The derived columns by hand: PV of costs = PV of benefits − NPV; leakage = NPV / PV of
+    /// benefits when the NPV is positive, else 0.
+    #[test]
+    fn derived_columns_are_costs_and_leakage_by_hand() {
+        let plan = default_plan();
+        let mut d = plan.empty_draws();
+        d.n = 3;
+        for c in d.outcomes.iter_mut() {
+            *c = vec![0.0; 3];
+        }
+        let k = ENTITY_MEASURES.len();
+        d.outcomes[k] = vec![2.0, -1.0, 0.0];
+        d.outcomes[k + 1] = vec![4.0, 3.0, 5.0];
+        let mut buf = Vec::new();
+        assert_eq!(values(&d, Col::PvCosts(1), 0..3, &mut buf), [2.0, 4.0, 5.0]);
+        assert_eq!(values(&d, Col::Leakage(1), 0..3, &mut buf), [0.5, 0.0, 0.0]);
+        assert_eq!(values(&d, Col::Leakage(1), 1..3, &mut buf), [0.0, 0.0]);
+        assert_eq!(values(&d, Col::Outcome(k + 1), 1..2, &mut buf), [3.0]);
+    }
+
     /// `sum4`'s stated order, `(s0 + s1) + (s2 + s3)` with element i in sum i mod 4, shown where
     /// order matters: 1e16 absorbs a 1 added after it (ulp 2), so a left-to-right sum of these
     /// five values is 0, and sum4's is 3 (s0 = 1e16 − 1e16, s1 = s2 = s3 = 1).
