@@ -2083,18 +2083,62 @@ mod tests {
     #[test]
     fn a_later_pass_keeps_only_the_values_inside_the_regions() {
         let g = Grid::new(vec![Region::new(0.0, 1.0, 2), Region::new(5.0, 6.0, 0)]);
-        let v = [-1.0, 0.2, 0.7, 1.0, 3.0, 5.5, 6.0, 7.0];
+        let v = [-1.0, 0.0, 0.2, 0.7, 1.0, 3.0, 5.5, 6.0, 7.0];
         let mut p = ColPass::new(&g);
         p.add_inside(&g, &v);
-        // Cells: gap, the two bins of [0, 1], gap, (collected region), gap.
+        // Cells: gap, the two bins of [0, 1] (the first holds its lower end 0), gap, (collected
+        // region), gap.
         let n: Vec<u64> = p.cells.iter().map(|c| c.n).collect();
-        assert_eq!(n, vec![0, 1, 2, 0, 0]);
+        assert_eq!(n, vec![0, 2, 2, 0, 0]);
+        assert_eq!((p.cells[1].min, p.cells[1].max), (0.0, 0.2));
         assert_eq!((p.cells[2].min, p.cells[2].max), (0.7, 1.0));
         assert_eq!(p.collected, vec![vec![], vec![5.5, 6.0]]);
         let mut first = ColPass::new(&g);
         first.add(&g, &v);
         let n: Vec<u64> = first.cells.iter().map(|c| c.n).collect();
-        assert_eq!(n, vec![1, 1, 2, 1, 1]);
+        assert_eq!(n, vec![1, 2, 2, 1, 1]);
+    }
+
+    /// Merging pass-1 statistics of two sets of blocks: counts add, tree nodes and collected
+    /// values are joined, cells merge, whole-year counts add.
+    #[test]
+    fn pass_one_statistics_of_two_parts_merge_field_by_field() {
+        let g = Grid::new(vec![Region::new(0.0, 1.0, 0)]);
+        let part = |kept, skipped, block, vals: &[f64], le: Vec<u64>, dw: Vec<u64>| {
+            let mut pass = ColPass::new(&g);
+            pass.add(&g, vals);
+            let mut c = Counts::new(vec![0.5]);
+            c.buckets = le;
+            First {
+                kept,
+                skipped,
+                cols: vec![ColFirst {
+                    tree: Tree {
+                        nodes: vec![(0, block, Moments::of(vals))],
+                    },
+                    le: c.clone(),
+                    lt: c,
+                    pass,
+                }],
+                breakeven: vec![dw.iter().map(|x| x * 10).collect()],
+                delay_whole: vec![dw],
+            }
+        };
+        let mut a = part(3, 1, 0, &[0.25, 2.0, -1.0], vec![2, 1], vec![1, 2]);
+        let b = part(2, 4, 1, &[0.75, 3.0], vec![1, 1], vec![0, 5]);
+        a.merge(b);
+        assert_eq!((a.kept, a.skipped), (5, 5));
+        let c = &a.cols[0];
+        assert_eq!(c.tree.nodes.len(), 2);
+        assert_eq!((c.tree.nodes[1].0, c.tree.nodes[1].1), (0, 1));
+        assert_eq!(c.le.buckets, vec![3, 2]);
+        assert_eq!(c.lt.buckets, vec![3, 2]);
+        assert_eq!(c.pass.collected, vec![vec![0.25, 0.75]]);
+        let n: Vec<u64> = c.pass.cells.iter().map(|x| x.n).collect();
+        assert_eq!(n, vec![1, 2]);
+        assert_eq!((c.pass.cells[1].min, c.pass.cells[1].max), (2.0, 3.0));
+        assert_eq!(a.delay_whole, vec![vec![1, 7]]);
+        assert_eq!(a.breakeven, vec![vec![10, 70]]);
     }
 
     /// Which brackets a pass collects: those of at most `cap` values, smallest first (ties by
@@ -2110,6 +2154,9 @@ mod tests {
         assert_eq!(all, vec![vec![true, true, true], vec![true, true]]);
         let none = within_budget(&sizes, 5.0, 1e9);
         assert_eq!(none, vec![vec![false, false, false], vec![false, false]]);
+        // A total exactly at the budget is within it: 10 + 10 + 30 = 50.
+        let exact = within_budget(&sizes, 100.0, 50.0);
+        assert_eq!(exact, vec![vec![false, true, false], vec![true, true]]);
     }
 
     /// A rank among cells: exact when its cell holds one value, or it is the cell's first or
