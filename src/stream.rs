@@ -2099,6 +2099,26 @@ mod tests {
         assert_eq!(n, vec![1, 2, 2, 1, 1]);
     }
 
+    /// Kept rows per block by hand: blocks of 10 over 35 draws (the last block holds 5), draws
+    /// 12, 19, 20 and 34 skipped; blocks 1..4 keep 10 − 2 (12, 19), 10 − 1 (20), 5 − 1 (34). A
+    /// chunk's rows run from its first row over the kept rows of its blocks.
+    #[test]
+    fn kept_rows_per_block_and_a_chunks_rows_by_hand() {
+        let skipped = [12, 19, 20, 34];
+        assert_eq!(block_rows(1, 4, 10, 35, &skipped), vec![8, 9, 4]);
+        assert_eq!(block_rows(0, 1, 10, 35, &skipped), vec![10]);
+        assert_eq!(block_rows(0, 4, 10, 35, &[]), vec![10, 10, 10, 5]);
+        let plan = default_plan();
+        let d = plan.empty_draws();
+        let ch = Chunk {
+            d: &d,
+            row0: 7,
+            first_block: 1,
+            block_rows: vec![8, 9, 4],
+        };
+        assert_eq!(ch.rows(), 7..28);
+    }
+
     /// Merging pass-1 statistics of two sets of blocks: counts add, tree nodes and collected
     /// values are joined, cells merge, whole-year counts add.
     #[test]
