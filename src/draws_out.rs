@@ -680,15 +680,7 @@ mod tests {
     /// The default model's plan, its draws with a few draws marked skipped (so that the draw
     /// indices jump), and the CSV of those draws parsed: header and rows.
     fn sample() -> (Plan, Draws, Vec<String>, Vec<Vec<String>>) {
-        let model = crate::format::parse_model(
-            crate::embedded::EY2013_MODEL_FILE,
-            crate::embedded::EY2013_MODEL,
-        )
-        .unwrap();
-        let dists = include_str!("../distributions/ey2013_default.toml");
-        let set = crate::distfile::load(&model, &[("default.toml".into(), dists.into())]).unwrap();
-        let scen = model.scenario_index("base").unwrap();
-        let plan = Plan::new(model, scen, set).unwrap();
+        let plan = crate::embedded::default_plan();
         let opts = crate::engine::RunOptions {
             draws: 2500,
             seed: 11,

@@ -16,3 +16,14 @@ pub const EY2013_DISTS_FILE: &str = "distributions/ey2013_default.toml";
 pub const EY2013_PUBLISHED: &str = include_str!("../distributions/ey2013_published.toml");
 /// Name under which the embedded published figures are reported.
 pub const EY2013_PUBLISHED_FILE: &str = "distributions/ey2013_published.toml";
+
+/// The embedded model's base scenario with its default distributions, the plan unit tests run
+/// on (each file reported under its repository path).
+#[cfg(test)]
+pub(crate) fn default_plan() -> crate::engine::Plan {
+    let model = crate::format::parse_model(EY2013_MODEL_FILE, EY2013_MODEL).unwrap();
+    let set =
+        crate::distfile::load(&model, &[(EY2013_DISTS_FILE.into(), EY2013_DISTS.into())]).unwrap();
+    let scen = model.scenario_index("base").unwrap();
+    crate::engine::Plan::new(model, scen, set).unwrap()
+}

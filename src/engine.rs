@@ -821,14 +821,16 @@ impl Plan {
                     let m = BATCH.min((end - i0) as usize);
                     self.sample_batch(&sampler, i0, m, &mut s, stage);
                     // Draw by draw, as one draw at a time would add them.
-                    for j in 0..m {
-                        if stage == Floor::Quantiles {
+                    if stage == Floor::Quantiles {
+                        for j in 0..m {
                             for (input, v) in self.set.inputs.iter().zip(&s.values) {
                                 acc += v[j * input.param.width()];
                             }
-                        } else {
-                            let u = s.u[..self.dims.len() * BATCH].chunks_exact(BATCH);
-                            acc += u.map(|row| row[j]).sum::<f64>();
+                        }
+                    } else {
+                        let u = &s.u[..self.dims.len() * BATCH];
+                        for j in 0..m {
+                            acc += u.chunks_exact(BATCH).map(|row| row[j]).sum::<f64>();
                         }
                     }
                     i0 += m as u64;

@@ -1860,13 +1860,7 @@ mod tests {
             .collect()
     }
 
-    fn default_plan() -> Plan {
-        use crate::embedded::{EY2013_DISTS, EY2013_MODEL};
-        let m = crate::format::parse_model("m.toml", EY2013_MODEL).unwrap();
-        let set = crate::distfile::load(&m, &[("d.toml".into(), EY2013_DISTS.into())]).unwrap();
-        let s = m.scenario_index("base").unwrap();
-        Plan::new(m, s, set).unwrap()
-    }
+    use crate::embedded::default_plan;
 
     /// The summarised columns of the embedded model, named: per entity its NPV, PV of benefits,
     /// PV of costs, leakage and delay-to-zero; then each partner's NPV; then each input.

@@ -60,24 +60,6 @@ fn close(a: f64, b: f64, what: &str) {
     );
 }
 
-fn plan() -> Plan {
-    let model = crate::format::parse_model(
-        crate::embedded::EY2013_MODEL_FILE,
-        crate::embedded::EY2013_MODEL,
-    )
-    .unwrap();
-    let set = crate::distfile::load(
-        &model,
-        &[(
-            crate::embedded::EY2013_DISTS_FILE.into(),
-            crate::embedded::EY2013_DISTS.into(),
-        )],
-    )
-    .unwrap();
-    let scen = model.scenario_index("base").unwrap();
-    Plan::new(model, scen, set).unwrap()
-}
-
 struct Fixture {
     plan: Plan,
     cols: Vec<Vec<f64>>,
@@ -88,7 +70,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    fixture_of(plan())
+    fixture_of(crate::embedded::default_plan())
 }
 
 /// The shipped local example (outcome-level themes, the local cost-benefit measures).
