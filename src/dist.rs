@@ -377,8 +377,8 @@ pub fn exp_sampling(x: f64) -> f64 {
     if !(x.abs() <= 700.0) {
         return libm::exp(x);
     }
-    let kf = (x * INV).round();
-    let k = kf as i64;
+    let k = round_half_away(x * INV);
+    let kf = k as f64;
     let r = (x - kf * LN2_HI) - kf * LN2_LO;
     let p = r + r * r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0))));
     let t = exp_table()[(k & (EXP_STEPS - 1)) as usize];
@@ -387,10 +387,26 @@ pub fn exp_sampling(x: f64) -> f64 {
     (t + t * p) * two_e
 }
 
+/// True if every `u` lies in (0, 1).
+fn all_inside(u: &[f64]) -> bool {
+    u.iter().all(|&u| u > 0.0 && u < 1.0)
+}
+
+/// `v.round() as i64` (halves away from zero) for |v| < 2^52, without the libm call that
+/// `f64::round` is on x86-64's baseline: truncation is one instruction, and v minus its
+/// integer part is exact there, so the comparison with ±0.5 decides as `round` does.
+#[inline(always)]
+fn round_half_away(v: f64) -> i64 {
+    let t = v as i64;
+    let frac = v - t as f64;
+    t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5)
+}
+
 /// Standard normal quantile by Wichura's algorithm AS 241 (PPND16, Applied Statistics
 /// 37(3), 1988), relative accuracy about 1e-16. Returns -inf for `p <= 0`, +inf for
 /// `p >= 1` and NaN for NaN. The upper half uses `1 - p`, exact there by Sterbenz's
 /// lemma, so the upper tail is as accurate as the lower one.
+#[inline]
 pub fn std_normal_quantile(p: f64) -> f64 {
     if !(p > 0.0 && p < 1.0) {
         return if p <= 0.0 {
@@ -430,6 +446,13 @@ pub fn std_normal_quantile(p: f64) -> f64 {
             + 1.0;
         return q * num / den;
     }
+    std_normal_quantile_tail(p, q)
+}
+
+/// [`std_normal_quantile`] for |p - 0.5| > 0.425 (q = p - 0.5), out of line: the central
+/// part is the one inlined into the samplers' loops.
+#[inline(never)]
+fn std_normal_quantile_tail(p: f64, q: f64) -> f64 {
     let tail = if q < 0.0 { p } else { 1.0 - p };
     let mut r = libm::sqrt(-libm::log(tail));
     let v = if r <= 5.0 {
@@ -1248,6 +1271,30 @@ impl ScaledBeta {
         }
     }
 
+    /// [`ScaledBeta::quantile`] of each `u` (all in (0, 1)), bit for bit, in three passes
+    /// over the slice (normal scores, the table, the map back to x): each pass is a short
+    /// loop of independent draws that the processor overlaps, where one draw at a time is a
+    /// single long chain of dependent operations.
+    fn quantiles(&self, u: &[f64], out: &mut [f64]) {
+        for (o, &u) in out.iter_mut().zip(u) {
+            *o = std_normal_quantile(u);
+        }
+        for (o, &u) in out.iter_mut().zip(u) {
+            *o = match self.table.eval(*o) {
+                Some(y) => y,
+                None => y_beyond_table(&self.f, &self.table, u),
+            };
+        }
+        for o in out.iter_mut() {
+            let (x, xc) = self.f.x_from_y(*o);
+            *o = if x <= 0.5 {
+                (self.min + self.width * x).min(self.max)
+            } else {
+                (self.max - self.width * xc).max(self.min)
+            };
+        }
+    }
+
     fn cdf(&self, x: f64) -> f64 {
         self.f
             .cdf01((x - self.min) / self.width, (self.max - x) / self.width)
@@ -1276,6 +1323,23 @@ impl ScaledGamma {
             None => y_beyond_table(&self.f, &self.table, u),
         };
         self.scale_k * exp_sampling(y)
+    }
+
+    /// [`ScaledGamma::quantile`] of each `u` (all in (0, 1)), bit for bit, in passes over the
+    /// slice as [`ScaledBeta::quantiles`] does.
+    fn quantiles(&self, u: &[f64], out: &mut [f64]) {
+        for (o, &u) in out.iter_mut().zip(u) {
+            *o = std_normal_quantile(u);
+        }
+        for (o, &u) in out.iter_mut().zip(u) {
+            *o = match self.table.eval(*o) {
+                Some(y) => y,
+                None => y_beyond_table(&self.f, &self.table, u),
+            };
+        }
+        for o in out.iter_mut() {
+            *o = self.scale_k * exp_sampling(*o);
+        }
     }
 }
 
@@ -2125,7 +2189,10 @@ impl Dist {
     pub fn quantiles(&self, u: &[f64], out: &mut [f64]) {
         assert_eq!(u.len(), out.len(), "quantiles: one output per uniform");
         match &self.0 {
+            // The staged loops take a slice wholly inside (0, 1), as the samplers give.
+            Kind::Pert(beta) | Kind::Beta(beta) if all_inside(u) => beta.quantiles(u, out),
             Kind::Pert(beta) | Kind::Beta(beta) => self.each_inside(u, out, |u| beta.quantile(u)),
+            Kind::Gamma(g) if all_inside(u) => g.quantiles(u, out),
             Kind::Gamma(g) => self.each_inside(u, out, |u| g.quantile(u)),
             Kind::TruncatedNormal(t) => self.each_inside(u, out, |u| t.quantile(u)),
             Kind::Discrete { values, cum, .. } => {

@@ -1555,7 +1555,8 @@ fn metalog_refuses_probabilities_of_zero_or_one() {
 }
 
 /// `quantiles` over a slice gives each value `quantile` gives alone, bit for bit, for every kind,
-/// inside (0, 1) and at its edges (0, 1, outside, NaN), whatever the slice's length.
+/// on a slice wholly inside (0, 1) (the staged loops of the tabulated kinds) and on one with
+/// edges too (0, 1, outside, NaN), whatever the slice's length.
 #[test]
 fn quantiles_of_a_slice_are_the_quantiles_one_at_a_time() {
     let mut dists = continuous_dists();
@@ -1566,7 +1567,11 @@ fn quantiles_of_a_slice_are_the_quantiles_one_at_a_time() {
         Dist::empirical(vec![3.0, 1.0, 2.0, 5.0, 4.0]).unwrap(),
         Dist::metalog(&[0.1, 0.5, 0.9], &[1.0, 2.0, 4.0], None, None, None).unwrap(),
     ]);
+    // Wholly inside (0, 1) first (the samplers' case, down to 1e-20, beyond the tables'
+    // reach at 9.5e-18), then the edges.
     let mut us = u_grid();
+    us.extend([1e-20, 1.0 - 1e-16]);
+    let inside = us.len();
     us.extend([
         0.0,
         1.0,
@@ -1577,7 +1582,7 @@ fn quantiles_of_a_slice_are_the_quantiles_one_at_a_time() {
         1.0 - f64::EPSILON / 2.0,
     ]);
     for d in &dists {
-        for len in [us.len(), 1, 0] {
+        for len in [us.len(), inside, 1, 0] {
             let mut out = vec![f64::NAN; len];
             d.quantiles(&us[..len], &mut out);
             for (&u, x) in us.iter().zip(&out) {
@@ -1647,5 +1652,32 @@ fn a_strongly_skewed_jqpd_round_trips_in_its_long_tail() {
                 "{d:?} at 1 - u = {tail:e}: x = {x}, cdf(x) - u = {err:e}"
             );
         }
+    }
+}
+
+/// `round_half_away` is `f64::round` for every argument `exp_sampling` gives it (|v| ≤ 129,265):
+/// at and beside the halves of both signs, at whole numbers, and at values spread over the range.
+#[test]
+fn round_half_away_is_f64_round() {
+    let mut vs = vec![
+        0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 129_265.5, -129_265.5,
+    ];
+    for k in -300..=300 {
+        let h = k as f64 + 0.5;
+        vs.extend([
+            h,
+            h.next_up(),
+            h.next_down(),
+            k as f64,
+            (k as f64).next_up(),
+        ]);
+    }
+    let mut x = 0.123_456_789_f64;
+    for _ in 0..10_000 {
+        x = (x * 7919.0).fract();
+        vs.push((x - 0.5) * 2.0 * 129_265.0);
+    }
+    for v in vs {
+        assert_eq!(round_half_away(v), v.round() as i64, "at {v:e}");
     }
 }
