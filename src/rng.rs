@@ -53,6 +53,7 @@ const PHILOX_W1: u32 = 0xBB67_AE85;
 const GRID: f64 = 1.0 / (1u64 << 52) as f64;
 
 /// Philox4x32 with 10 rounds, as specified by Random123.
+#[inline]
 pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
     let mut c = ctr;
     let mut k = key;
@@ -152,6 +153,60 @@ pub fn uniform(seed: u64, stream: u64, draw: u64, k: u32) -> f64 {
         word_to_unit(out[2], out[3])
     }
 }
+
+/// `out[j] = uniform(seed, stream, start + j, 0)` for each `j`: the first variate of
+/// consecutive draws, in one loop the compiler can inline and the processor overlap.
+///
+/// # Panics
+/// If a draw reaches [`DRAW_LIMIT`].
+pub fn uniforms_first(seed: u64, stream: u64, start: u64, out: &mut [f64]) {
+    if let Some(n) = (out.len() as u64).checked_sub(1) {
+        check_public(start.saturating_add(n), 0);
+    }
+    let key = [seed as u32, (seed >> 32) as u32];
+    let mut quads = out.chunks_exact_mut(LANES);
+    let mut draw = start;
+    for q in &mut quads {
+        // LANES draws side by side, word by word: the rounds' multiplications run as vector
+        // instructions.
+        let mut c: [[u32; LANES]; 4] = [[0; LANES]; 4];
+        for l in 0..LANES {
+            let d = draw + l as u64;
+            c[0][l] = d as u32;
+            c[1][l] = (d >> 32) as u32 & 0xFFFF;
+            c[2][l] = stream as u32;
+            c[3][l] = (stream >> 32) as u32;
+        }
+        let mut k = key;
+        for round in 0..10 {
+            if round > 0 {
+                k[0] = k[0].wrapping_add(PHILOX_W0);
+                k[1] = k[1].wrapping_add(PHILOX_W1);
+            }
+            let mut n: [[u32; LANES]; 4] = [[0; LANES]; 4];
+            for l in 0..LANES {
+                let p0 = u64::from(PHILOX_M0) * u64::from(c[0][l]);
+                let p1 = u64::from(PHILOX_M1) * u64::from(c[2][l]);
+                n[0][l] = (p1 >> 32) as u32 ^ c[1][l] ^ k[0];
+                n[1][l] = p1 as u32;
+                n[2][l] = (p0 >> 32) as u32 ^ c[3][l] ^ k[1];
+                n[3][l] = p0 as u32;
+            }
+            c = n;
+        }
+        for (l, o) in q.iter_mut().enumerate() {
+            *o = word_to_unit(c[0][l], c[1][l]);
+        }
+        draw += LANES as u64;
+    }
+    for (draw, o) in (draw..).zip(quads.into_remainder()) {
+        let b = block(seed, stream, draw, 0);
+        *o = word_to_unit(b[0], b[1]);
+    }
+}
+
+/// Draws generated side by side in [`uniforms_first`].
+const LANES: usize = 4;
 
 /// Variates `k = 2·pair` and `k = 2·pair + 1` from a single Philox call; element `j` equals
 /// `uniform(seed, stream, draw, 2·pair + j)`.
@@ -539,5 +594,39 @@ mod tests {
         let w = b.next_u32().to_le_bytes();
         let w2 = b.next_u32().to_le_bytes();
         assert_eq!(bytes, [w[0], w[1], w[2], w[3], w2[0], w2[1]]);
+    }
+
+    /// `uniforms_first` is `uniform(.., k = 0)` draw by draw, whatever the slice's length (the
+    /// side-by-side lanes and the remainder) and across draw 2^32, where the draw's high bits
+    /// enter the counter's second word.
+    #[test]
+    fn uniforms_first_is_the_first_variate_of_each_draw() {
+        for start in [0u64, 5, (1 << 32) - 6, DRAW_LIMIT - 20] {
+            for len in 0..=2 * LANES + 3 {
+                let mut out = vec![f64::NAN; len];
+                uniforms_first(
+                    0x1234_5678_9abc_def0,
+                    0xfeed_f00d_dead_beef,
+                    start,
+                    &mut out,
+                );
+                for (j, x) in out.iter().enumerate() {
+                    let u = uniform(
+                        0x1234_5678_9abc_def0,
+                        0xfeed_f00d_dead_beef,
+                        start + j as u64,
+                        0,
+                    );
+                    assert_eq!(x.to_bits(), u.to_bits(), "start {start}, len {len}, j {j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "need draw < 2^48")]
+    fn uniforms_first_refuses_a_draw_beyond_the_limit() {
+        let mut out = [0.0; 3];
+        uniforms_first(1, 2, DRAW_LIMIT - 2, &mut out);
     }
 }

@@ -223,11 +223,7 @@ impl Sampler {
         }
         let draws = (start..).zip(out.iter_mut());
         match self.kind {
-            SamplerKind::MonteCarlo => {
-                for (draw, o) in draws {
-                    *o = rng::uniform(self.seed, dim.stream, draw, 0);
-                }
-            }
+            SamplerKind::MonteCarlo => rng::uniforms_first(self.seed, dim.stream, start, out),
             SamplerKind::LatinHypercube => {
                 for (draw, o) in draws {
                     let stratum = lhs_stratum(self.seed, dim.stream, self.n_draws, draw);
