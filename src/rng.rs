@@ -159,6 +159,8 @@ pub fn uniform(seed: u64, stream: u64, draw: u64, k: u32) -> f64 {
 ///
 /// # Panics
 /// If a draw reaches [`DRAW_LIMIT`].
+// Lane-indexed loops over several arrays at once are the shape the vectoriser needs.
+#[allow(clippy::needless_range_loop)]
 pub fn uniforms_first(seed: u64, stream: u64, start: u64, out: &mut [f64]) {
     if let Some(n) = (out.len() as u64).checked_sub(1) {
         check_public(start.saturating_add(n), 0);
