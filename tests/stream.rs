@@ -248,3 +248,98 @@ fn a_streamed_run_keeps_no_sipmath_draws_and_writes_nothing() {
     );
     assert!(!out_dir.exists());
 }
+
+/// A local model's streamed summary (the Greater Manchester example): each local measure (public
+/// value NPV, BCR and ROI of each entity, each partner's budget impact) summarises its own column
+/// of the kept draws: the minimum and maximum exactly, the mean to rounding and the median as the
+/// type-7 interpolation between its two order statistics, all computed here from `draws.csv`.
+#[test]
+fn a_local_models_measures_summarise_their_own_columns_of_the_kept_draws() {
+    let dir = crate::temp_dir("stream-local");
+    run_expect(
+        0,
+        bin().args([
+            "run",
+            "examples/gm_troubled_families/model.toml",
+            "--dist",
+            "examples/gm_troubled_families/dists.toml",
+            "--draws",
+            "3000",
+            "--keep-draws",
+            "--draws-format",
+            "csv",
+            "--out",
+            dir.to_str().unwrap(),
+        ]),
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let text = std::fs::read_to_string(dir.join("draws.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 3000);
+    let column = |name: &str| -> Vec<f64> {
+        let j = header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        rows.iter().map(|r| r[j]).collect()
+    };
+    // Kept draws are in £bn whatever the model's unit (docs/draws.md); this model's is £m.
+    assert_eq!(summary["money_unit"], "£m");
+    let check = |name: &str, stats: &serde_json::Value, unit: f64| {
+        let mut x: Vec<f64> = column(name).iter().map(|v| v * unit).collect();
+        let got = |k: &str| stats[k].as_f64().unwrap_or_else(|| panic!("{name} {k}"));
+        x.sort_by(f64::total_cmp);
+        let n = x.len();
+        let scale = x[0].abs().max(x[n - 1].abs());
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * scale;
+        assert!(
+            close(got("min"), x[0]),
+            "{name} min {} vs {}",
+            got("min"),
+            x[0]
+        );
+        assert!(close(got("max"), x[n - 1]), "{name} max");
+        let mean = x.iter().sum::<f64>() / n as f64;
+        assert!(close(got("mean"), mean), "{name} mean");
+        // Type 7 at p = 0.5: h = (n − 1)/2 = 1499.5.
+        let median = x[1499] + 0.5 * (x[1500] - x[1499]);
+        let p50 = stats["percentiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["p"].as_f64() == Some(0.5))
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (p50 - median).abs() <= 1e-12 * scale,
+            "{name} median {p50} vs {median}"
+        );
+    };
+    let local = &summary["local"];
+    let mut checked = 0;
+    for e in local["entities"].as_array().unwrap() {
+        let id = e["id"].as_str().unwrap();
+        for (m, unit) in [
+            ("public_value_npv", 1e3),
+            ("public_value_bcr", 1.0),
+            ("roi", 1.0),
+        ] {
+            check(&format!("{id}.{m}"), &e[m], unit);
+            checked += 1;
+        }
+    }
+    for p in local["budget_impact"].as_array().unwrap() {
+        let id = p["id"].as_str().unwrap();
+        check(&format!("partner.{id}.budget_impact"), &p["npv"], 1e3);
+        checked += 1;
+    }
+    // Two entities (the theme and the total) and eight partners.
+    assert_eq!(checked, 2 * 3 + 8);
+    let _ = std::fs::remove_dir_all(&dir);
+}
