@@ -1,7 +1,8 @@
 //! Engine throughput on the embedded 2013 model with its default distributions and every
 //! outcome, next to the RNG floor (the same uniforms, copula and quantile transforms with no
 //! model), measured in the same run; the kernel alone; and the summary of draws held in memory
-//! (every statistic a run reports, exact percentiles included). `cargo bench --bench engine`;
+//! (every statistic a run reports, exact percentiles included); the samplers' inner loops on a
+//! batch of draws. `cargo bench --bench engine`;
 //! the summary figures in `results/benchmarks/` come from `npvrisk throughput` (see its README).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -118,5 +119,49 @@ fn summary(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, kernel, summary);
+/// The samplers' inner loops on a batch of 64 draws, as the engine calls them: a PERT's quantiles
+/// of a slice (`Dist::quantiles`, in stages over the slice) against the same values one at a
+/// time (`Dist::quantile`), and the generator's uniforms of consecutive draws
+/// (`rng::uniforms_first`, four draws side by side) against one call per draw (`rng::uniform`).
+fn samplers(c: &mut Criterion) {
+    const N: usize = 64;
+    let d = npvrisk::dist::Dist::pert(0.2, 0.5, 0.9, 4.0).unwrap();
+    let mut u = [0.0; N];
+    npvrisk::rng::uniforms_first(1, 2, 0, &mut u);
+    let mut out = [0.0; N];
+    let mut g = c.benchmark_group("samplers");
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("pert_quantiles_slice_64", |b| {
+        b.iter(|| {
+            d.quantiles(std::hint::black_box(&u), &mut out);
+            out[N - 1]
+        })
+    });
+    g.bench_function("pert_quantile_one_at_a_time_64", |b| {
+        b.iter(|| {
+            for (o, &u) in out.iter_mut().zip(std::hint::black_box(&u)) {
+                *o = d.quantile(u);
+            }
+            out[N - 1]
+        })
+    });
+    g.bench_function("uniforms_first_64", |b| {
+        b.iter(|| {
+            npvrisk::rng::uniforms_first(std::hint::black_box(7), 11, 1000, &mut out);
+            out[N - 1]
+        })
+    });
+    g.bench_function("uniform_one_at_a_time_64", |b| {
+        b.iter(|| {
+            let seed = std::hint::black_box(7);
+            for (j, o) in out.iter_mut().enumerate() {
+                *o = npvrisk::rng::uniform(seed, 11, 1000 + j as u64, 0);
+            }
+            out[N - 1]
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, kernel, summary, samplers);
 criterion_main!(benches);
