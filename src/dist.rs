@@ -1218,6 +1218,21 @@ impl InvTable {
     }
 }
 
+/// The table's y for each `u` in (0, 1), into `out`, in two passes over the slice: the normal
+/// scores, then the table (or the exact solve beyond it). The staged quantiles' first two stages.
+#[inline]
+fn table_ys<F: Family>(fam: &F, table: &InvTable, u: &[f64], out: &mut [f64]) {
+    for (o, &u) in out.iter_mut().zip(u) {
+        *o = std_normal_quantile(u);
+    }
+    for (o, &u) in out.iter_mut().zip(u) {
+        *o = match table.eval(*o) {
+            Some(y) => y,
+            None => y_beyond_table(fam, table, u),
+        };
+    }
+}
+
 /// y for a probability outside the table: an exact solve, slow but reached only for
 /// u < 9.5e-18.
 #[cold]
@@ -1276,15 +1291,7 @@ impl ScaledBeta {
     /// loop of independent draws that the processor overlaps, where one draw at a time is a
     /// single long chain of dependent operations.
     fn quantiles(&self, u: &[f64], out: &mut [f64]) {
-        for (o, &u) in out.iter_mut().zip(u) {
-            *o = std_normal_quantile(u);
-        }
-        for (o, &u) in out.iter_mut().zip(u) {
-            *o = match self.table.eval(*o) {
-                Some(y) => y,
-                None => y_beyond_table(&self.f, &self.table, u),
-            };
-        }
+        table_ys(&self.f, &self.table, u, out);
         for o in out.iter_mut() {
             let (x, xc) = self.f.x_from_y(*o);
             *o = if x <= 0.5 {
@@ -1328,15 +1335,7 @@ impl ScaledGamma {
     /// [`ScaledGamma::quantile`] of each `u` (all in (0, 1)), bit for bit, in passes over the
     /// slice as [`ScaledBeta::quantiles`] does.
     fn quantiles(&self, u: &[f64], out: &mut [f64]) {
-        for (o, &u) in out.iter_mut().zip(u) {
-            *o = std_normal_quantile(u);
-        }
-        for (o, &u) in out.iter_mut().zip(u) {
-            *o = match self.table.eval(*o) {
-                Some(y) => y,
-                None => y_beyond_table(&self.f, &self.table, u),
-            };
-        }
+        table_ys(&self.f, &self.table, u, out);
         for o in out.iter_mut() {
             *o = self.scale_k * exp_sampling(*o);
         }
