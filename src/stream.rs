@@ -1947,6 +1947,54 @@ mod tests {
         );
     }
 
+    /// `locate_first` against sorting, rank by rank: on a grid of two collected regions, a
+    /// binned one and a point (with gaps between), every rank of the values added resolves to
+    /// the sorted values' element at that rank, or to a bracket that holds it: `offset` values
+    /// below, `count` values from `lo` to `hi`, exactly the sorted values in those places.
+    #[test]
+    fn locate_first_finds_every_rank_as_sorting_does() {
+        let g = Grid::new(vec![
+            Region::new(1.0, 2.0, 0),
+            Region::new(3.0, 5.0, 4),
+            Region::new(6.0, 6.5, 0),
+            Region::new(7.0, 7.0, 1),
+        ]);
+        // A spread over [0, 9] with repeats, and each region's ends.
+        let mut v: Vec<f64> = (0..400).map(|i| ((i * 37) % 181) as f64 / 20.0).collect();
+        v.extend([1.0, 2.0, 3.0, 5.0, 6.0, 6.5, 7.0, 7.0, 0.0, 9.0]);
+        let mut p = ColPass::new(&g);
+        p.add(&g, &v);
+        // The first and third regions are collected and hold values.
+        assert!(!p.collected[0].is_empty() && !p.collected[2].is_empty());
+        for c in &mut p.collected {
+            c.sort_by(f64::total_cmp);
+        }
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        let (mut exact, mut bracketed) = (0, 0);
+        for r in 0..sorted.len() as u64 {
+            match locate_first(&g, &p.cells, &p.collected, r) {
+                Ok(x) => {
+                    assert_eq!(x, sorted[r as usize], "rank {r}");
+                    exact += 1;
+                }
+                Err(b) => {
+                    assert!(b.offset <= r && r < b.offset + b.count, "rank {r}: {b:?}");
+                    let inside = &sorted[b.offset as usize..(b.offset + b.count) as usize];
+                    assert_eq!(inside.first(), Some(&b.lo), "rank {r}: {b:?}");
+                    assert_eq!(inside.last(), Some(&b.hi), "rank {r}: {b:?}");
+                    bracketed += 1;
+                }
+            }
+        }
+        // Both outcomes occur: the collected regions, points and cell ends resolve exactly,
+        // the binned region's and the gaps' inner ranks need another pass.
+        assert!(
+            exact > 0 && bracketed > 0,
+            "{exact} exact, {bracketed} bracketed"
+        );
+    }
+
     /// `sum4`'s stated order, `(s0 + s1) + (s2 + s3)` with element i in sum i mod 4, shown where
     /// order matters: 1e16 absorbs a 1 added after it (ulp 2), so a left-to-right sum of these
     /// five values is 0, and sum4's is 3 (s0 = 1e16 − 1e16, s1 = s2 = s3 = 1).
