@@ -377,8 +377,8 @@ pub fn exp_sampling(x: f64) -> f64 {
     if !(x.abs() <= 700.0) {
         return libm::exp(x);
     }
-    let k = round_half_away(x * INV);
-    let kf = k as f64;
+    let kf = (x * INV).round();
+    let k = kf as i64;
     let r = (x - kf * LN2_HI) - kf * LN2_LO;
     let p = r + r * r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0))));
     let t = exp_table()[(k & (EXP_STEPS - 1)) as usize];
@@ -390,16 +390,6 @@ pub fn exp_sampling(x: f64) -> f64 {
 /// True if every `u` lies in (0, 1).
 fn all_inside(u: &[f64]) -> bool {
     u.iter().all(|&u| u > 0.0 && u < 1.0)
-}
-
-/// `v.round() as i64` (halves away from zero) for |v| < 2^52, without the libm call that
-/// `f64::round` is on x86-64's baseline: truncation is one instruction, and v minus its
-/// integer part is exact there, so the comparison with ±0.5 decides as `round` does.
-#[inline(always)]
-fn round_half_away(v: f64) -> i64 {
-    let t = v as i64;
-    let frac = v - t as f64;
-    t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5)
 }
 
 /// Standard normal quantile by Wichura's algorithm AS 241 (PPND16, Applied Statistics
@@ -1226,10 +1216,16 @@ fn table_ys<F: Family>(fam: &F, table: &InvTable, u: &[f64], out: &mut [f64]) {
         *o = std_normal_quantile(u);
     }
     for (o, &u) in out.iter_mut().zip(u) {
-        *o = match table.eval(*o) {
-            Some(y) => y,
-            None => y_beyond_table(fam, table, u),
-        };
+        *o = table_y(fam, table, *o, u);
+    }
+}
+
+/// The table's y at normal score `z` = Φ⁻¹(u), or the exact solve beyond the table's reach.
+#[inline(always)]
+fn table_y<F: Family>(fam: &F, table: &InvTable, z: f64, u: f64) -> f64 {
+    match table.eval(z) {
+        Some(y) => y,
+        None => y_beyond_table(fam, table, u),
     }
 }
 
@@ -1273,11 +1269,13 @@ impl ScaledBeta {
 
     #[inline]
     fn quantile(&self, u: f64) -> f64 {
-        let y = match self.table.eval(std_normal_quantile(u)) {
-            Some(y) => y,
-            None => y_beyond_table(&self.f, &self.table, u),
-        };
-        // Measure from the nearer end so that x near max keeps its precision.
+        self.x_at(table_y(&self.f, &self.table, std_normal_quantile(u), u))
+    }
+
+    /// The draw at the table's `y`. Measured from the nearer end so that x near max keeps its
+    /// precision.
+    #[inline(always)]
+    fn x_at(&self, y: f64) -> f64 {
         let (x, xc) = self.f.x_from_y(y);
         if x <= 0.5 {
             (self.min + self.width * x).min(self.max)
@@ -1293,12 +1291,7 @@ impl ScaledBeta {
     fn quantiles(&self, u: &[f64], out: &mut [f64]) {
         table_ys(&self.f, &self.table, u, out);
         for o in out.iter_mut() {
-            let (x, xc) = self.f.x_from_y(*o);
-            *o = if x <= 0.5 {
-                (self.min + self.width * x).min(self.max)
-            } else {
-                (self.max - self.width * xc).max(self.min)
-            };
+            *o = self.x_at(*o);
         }
     }
 
@@ -1325,11 +1318,7 @@ struct ScaledGamma {
 impl ScaledGamma {
     #[inline]
     fn quantile(&self, u: f64) -> f64 {
-        let y = match self.table.eval(std_normal_quantile(u)) {
-            Some(y) => y,
-            None => y_beyond_table(&self.f, &self.table, u),
-        };
-        self.scale_k * exp_sampling(y)
+        self.scale_k * exp_sampling(table_y(&self.f, &self.table, std_normal_quantile(u), u))
     }
 
     /// [`ScaledGamma::quantile`] of each `u` (all in (0, 1)), bit for bit, in passes over the
@@ -2180,8 +2169,9 @@ impl Dist {
 
     /// [`Dist::quantile`] of each of `u` into `out`, bit for bit. The costly kinds (PERT, beta,
     /// gamma, truncated normal) and the discrete one are matched once for the slice, so the loop
-    /// runs over independent draws that the processor overlaps; the others go through
-    /// [`Dist::quantile`] value by value.
+    /// runs over independent draws that the processor overlaps; PERT, beta and gamma on a slice
+    /// wholly inside (0, 1) (the samplers' case) go further, in stages over the slice (normal
+    /// scores, table, map back). The other kinds go through [`Dist::quantile`] value by value.
     ///
     /// # Panics
     /// If `u` and `out` differ in length.

@@ -1567,29 +1567,31 @@ fn quantiles_of_a_slice_are_the_quantiles_one_at_a_time() {
         Dist::empirical(vec![3.0, 1.0, 2.0, 5.0, 4.0]).unwrap(),
         Dist::metalog(&[0.1, 0.5, 0.9], &[1.0, 2.0, 4.0], None, None, None).unwrap(),
     ]);
-    // Wholly inside (0, 1) first (the samplers' case, down to 1e-20, beyond the tables'
-    // reach at 9.5e-18), then the edges.
-    let mut us = u_grid();
-    us.extend([1e-20, 1.0 - 1e-16]);
-    let inside = us.len();
-    us.extend([
-        0.0,
-        1.0,
-        -0.5,
-        1.5,
-        f64::NAN,
-        f64::MIN_POSITIVE,
-        1.0 - f64::EPSILON / 2.0,
-    ]);
+    // Wholly inside (0, 1) (the samplers' case, down to the smallest subnormal, beyond the
+    // tables' reach at 9.5e-18, and up to the largest double below 1), then with each edge
+    // value added alone, then with all of them.
+    let mut inside = u_grid();
+    inside.extend([1e-20, f64::MIN_POSITIVE, 5e-324, 1.0 - f64::EPSILON / 2.0]);
+    let edges = [0.0, -0.0, 1.0, -0.5, 1.5, f64::NAN];
+    let mut slices = vec![inside.clone(), inside[..1].to_vec(), Vec::new()];
+    for e in edges {
+        let mut s = inside.clone();
+        s.push(e);
+        slices.push(s);
+    }
+    let mut all = inside.clone();
+    all.extend(edges);
+    slices.push(all);
     for d in &dists {
-        for len in [us.len(), inside, 1, 0] {
-            let mut out = vec![f64::NAN; len];
-            d.quantiles(&us[..len], &mut out);
+        for us in &slices {
+            let mut out = vec![f64::NAN; us.len()];
+            d.quantiles(us, &mut out);
             for (&u, x) in us.iter().zip(&out) {
                 assert_eq!(
                     x.to_bits(),
                     d.quantile(u).to_bits(),
-                    "{d:?} at u = {u}: {x} from the slice"
+                    "{d:?} at u = {u}: {x} from a slice of {}",
+                    us.len()
                 );
             }
         }
@@ -1652,32 +1654,5 @@ fn a_strongly_skewed_jqpd_round_trips_in_its_long_tail() {
                 "{d:?} at 1 - u = {tail:e}: x = {x}, cdf(x) - u = {err:e}"
             );
         }
-    }
-}
-
-/// `round_half_away` is `f64::round` for every argument `exp_sampling` gives it (|v| ≤ 129,265):
-/// at and beside the halves of both signs, at whole numbers, and at values spread over the range.
-#[test]
-fn round_half_away_is_f64_round() {
-    let mut vs = vec![
-        0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 129_265.5, -129_265.5,
-    ];
-    for k in -300..=300 {
-        let h = k as f64 + 0.5;
-        vs.extend([
-            h,
-            h.next_up(),
-            h.next_down(),
-            k as f64,
-            (k as f64).next_up(),
-        ]);
-    }
-    let mut x = 0.123_456_789_f64;
-    for _ in 0..10_000 {
-        x = (x * 7919.0).fract();
-        vs.push((x - 0.5) * 2.0 * 129_265.0);
-    }
-    for v in vs {
-        assert_eq!(round_half_away(v), v.round() as i64, "at {v:e}");
     }
 }

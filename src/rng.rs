@@ -95,6 +95,9 @@ pub const fn path_key(path: &str) -> u64 {
 /// The raw 128-bit block for `(seed, stream, draw, lane)`, laid out as in the module doc.
 /// Reserved lanes are reachable only through here, so it stays crate-private.
 #[inline]
+///
+/// [`uniforms_first`] lays out the same counter and runs the same rounds for several draws side
+/// by side: a change here must be made there too (its test compares the two bit for bit).
 pub(crate) fn block(seed: u64, stream: u64, draw: u64, lane: u32) -> [u32; 4] {
     debug_assert!(draw < DRAW_LIMIT && lane < 1 << 16);
     let ctr = [

@@ -251,8 +251,9 @@ fn a_streamed_run_keeps_no_sipmath_draws_and_writes_nothing() {
 
 /// A local model's streamed summary (the Greater Manchester example): each local measure (public
 /// value NPV, BCR and ROI of each entity, each partner's budget impact) summarises its own column
-/// of the kept draws: the minimum and maximum exactly, the mean to rounding and the median as the
-/// type-7 interpolation between its two order statistics, all computed here from `draws.csv`.
+/// of the kept draws: the minimum, maximum and mean, and the median as the type-7 interpolation
+/// between its two order statistics, all computed here from `draws.csv` (to 1e-12 of the column's
+/// scale: the draws are kept in £bn, the summary is in the model's £m).
 #[test]
 fn a_local_models_measures_summarise_their_own_columns_of_the_kept_draws() {
     let dir = crate::temp_dir("stream-local");
