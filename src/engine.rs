@@ -152,6 +152,19 @@ impl Draws {
         }
     }
 
+    /// The outcome columns as one `ndarray` matrix, a row per kept draw and a column per outcome
+    /// in the engine's layout ([`Plan::outcome_name`] names column `c`), for analysis with the
+    /// ndarray ecosystem. A copy, in row-major order.
+    pub fn outcome_matrix(&self) -> ndarray::Array2<f64> {
+        columns_to_matrix(&self.outcomes, self.n)
+    }
+
+    /// The inputs' first values as one `ndarray` matrix, a row per kept draw and a column per
+    /// uncertain input in the distribution set's order. A copy, in row-major order.
+    pub fn input_matrix(&self) -> ndarray::Array2<f64> {
+        columns_to_matrix(&self.inputs, self.n)
+    }
+
     /// Append the draws that follow these ones (e.g. the next shard's blocks).
     pub fn append(&mut self, mut other: Draws) {
         self.n += other.n;
@@ -169,6 +182,11 @@ impl Draws {
         }
         self.skipped.append(&mut other.skipped);
     }
+}
+
+/// Columns of `n` values each as an `n × columns` matrix.
+fn columns_to_matrix(cols: &[Vec<f64>], n: usize) -> ndarray::Array2<f64> {
+    ndarray::Array2::from_shape_fn((n, cols.len()), |(r, c)| cols[c][r])
 }
 
 /// Reusable scratch space of one worker.

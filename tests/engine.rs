@@ -985,3 +985,38 @@ fn the_floor_s_copula_stage_applies_the_correlation() {
     let inputs: f64 = d.inputs.iter().flatten().sum();
     assert!((inputs - all).abs() <= 1e-12 * all, "{inputs} vs {all}");
 }
+
+/// The draws as `ndarray` matrices: row r, column c is draw r's outcome (or input) c, the same
+/// bits as the columns; the shapes are kept draws × outcomes and kept draws × inputs.
+#[test]
+fn draws_read_as_ndarray_matrices_row_by_draw() {
+    let plan = default_plan();
+    let d = plan
+        .run(&opts(1_000, SamplerKind::MonteCarlo, 300), &|_| {})
+        .unwrap();
+    let m = d.outcome_matrix();
+    assert_eq!(m.dim(), (1_000, plan.n_outcomes()));
+    let x = d.input_matrix();
+    assert_eq!(x.dim(), (1_000, d.inputs.len()));
+    for r in [0, 1, 299, 300, 999] {
+        for (c, col) in d.outcomes.iter().enumerate() {
+            assert_eq!(
+                m[[r, c]].to_bits(),
+                col[r].to_bits(),
+                "outcome {c}, draw {r}"
+            );
+        }
+        for (c, col) in d.inputs.iter().enumerate() {
+            assert_eq!(x[[r, c]].to_bits(), col[r].to_bits(), "input {c}, draw {r}");
+        }
+    }
+    // A column of the matrix is the whole column: the total NPV's mean through ndarray.
+    let k = ENTITY_MEASURES.len();
+    let total = plan.entities.len() - 1;
+    let mean = m.column(total * k).sum() / 1_000.0;
+    let direct = d.outcomes[total * k].iter().sum::<f64>() / 1_000.0;
+    assert!(
+        (mean - direct).abs() <= 1e-12 * direct.abs(),
+        "{mean} vs {direct}"
+    );
+}
