@@ -55,21 +55,31 @@ const GRID: f64 = 1.0 / (1u64 << 52) as f64;
 /// Philox4x32 with 10 rounds, as specified by Random123.
 #[inline]
 pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
-    let mut c = ctr;
+    philox_lanes(ctr.map(|w| [w]), key).map(|[w]| w)
+}
+
+/// [`philox4x32_10`] of `L` counters side by side, word by word (`c[w][l]`: word `w` of counter
+/// `l`), under one key: for `L` > 1 the rounds' multiplications run as vector instructions.
+// Lane-indexed loops over several arrays at once are the shape the vectoriser needs.
+#[allow(clippy::needless_range_loop)]
+#[inline(always)]
+fn philox_lanes<const L: usize>(mut c: [[u32; L]; 4], key: [u32; 2]) -> [[u32; L]; 4] {
     let mut k = key;
     for round in 0..10 {
         if round > 0 {
             k[0] = k[0].wrapping_add(PHILOX_W0);
             k[1] = k[1].wrapping_add(PHILOX_W1);
         }
-        let p0 = u64::from(PHILOX_M0) * u64::from(c[0]);
-        let p1 = u64::from(PHILOX_M1) * u64::from(c[2]);
-        c = [
-            (p1 >> 32) as u32 ^ c[1] ^ k[0],
-            p1 as u32,
-            (p0 >> 32) as u32 ^ c[3] ^ k[1],
-            p0 as u32,
-        ];
+        let mut n = [[0; L]; 4];
+        for l in 0..L {
+            let p0 = u64::from(PHILOX_M0) * u64::from(c[0][l]);
+            let p1 = u64::from(PHILOX_M1) * u64::from(c[2][l]);
+            n[0][l] = (p1 >> 32) as u32 ^ c[1][l] ^ k[0];
+            n[1][l] = p1 as u32;
+            n[2][l] = (p0 >> 32) as u32 ^ c[3][l] ^ k[1];
+            n[3][l] = p0 as u32;
+        }
+        c = n;
     }
     c
 }
@@ -95,18 +105,26 @@ pub const fn path_key(path: &str) -> u64 {
 /// The raw 128-bit block for `(seed, stream, draw, lane)`, laid out as in the module doc.
 /// Reserved lanes are reachable only through here, so it stays crate-private.
 #[inline]
-///
-/// [`uniforms_first`] lays out the same counter and runs the same rounds for several draws side
-/// by side: a change here must be made there too (its test compares the two bit for bit).
 pub(crate) fn block(seed: u64, stream: u64, draw: u64, lane: u32) -> [u32; 4] {
     debug_assert!(draw < DRAW_LIMIT && lane < 1 << 16);
-    let ctr = [
+    philox4x32_10(counter(stream, draw, lane), key_of(seed))
+}
+
+/// The counter of `(stream, draw, lane)`, as in the module doc.
+#[inline(always)]
+fn counter(stream: u64, draw: u64, lane: u32) -> [u32; 4] {
+    [
         draw as u32,
         ((draw >> 32) as u32 & 0xFFFF) | (lane << 16),
         stream as u32,
         (stream >> 32) as u32,
-    ];
-    philox4x32_10(ctr, [seed as u32, (seed >> 32) as u32])
+    ]
+}
+
+/// The key of `seed`, as in the module doc.
+#[inline(always)]
+fn key_of(seed: u64) -> [u32; 2] {
+    [seed as u32, (seed >> 32) as u32]
 }
 
 /// The SplitMix64 output function (Steele, Lea & Flood 2014; Stafford's "Mix13" finaliser): a
@@ -158,47 +176,24 @@ pub fn uniform(seed: u64, stream: u64, draw: u64, k: u32) -> f64 {
 }
 
 /// `out[j] = uniform(seed, stream, start + j, 0)` for each `j`: the first variate of
-/// consecutive draws, in one loop the compiler can inline and the processor overlap.
+/// consecutive draws, four draws' rounds side by side ([`philox_lanes`]).
 ///
 /// # Panics
 /// If a draw reaches [`DRAW_LIMIT`].
-// Lane-indexed loops over several arrays at once are the shape the vectoriser needs.
-#[allow(clippy::needless_range_loop)]
 pub fn uniforms_first(seed: u64, stream: u64, start: u64, out: &mut [f64]) {
     if let Some(n) = (out.len() as u64).checked_sub(1) {
         check_public(start.saturating_add(n), 0);
     }
-    let key = [seed as u32, (seed >> 32) as u32];
     let mut quads = out.chunks_exact_mut(LANES);
     let mut draw = start;
     for q in &mut quads {
-        // LANES draws side by side, word by word: the rounds' multiplications run as vector
-        // instructions.
-        let mut c: [[u32; LANES]; 4] = [[0; LANES]; 4];
-        for l in 0..LANES {
-            let d = draw + l as u64;
-            c[0][l] = d as u32;
-            c[1][l] = (d >> 32) as u32 & 0xFFFF;
-            c[2][l] = stream as u32;
-            c[3][l] = (stream >> 32) as u32;
-        }
-        let mut k = key;
-        for round in 0..10 {
-            if round > 0 {
-                k[0] = k[0].wrapping_add(PHILOX_W0);
-                k[1] = k[1].wrapping_add(PHILOX_W1);
+        let mut c = [[0; LANES]; 4];
+        for (l, d) in (draw..draw + LANES as u64).enumerate() {
+            for (word, v) in c.iter_mut().zip(counter(stream, d, 0)) {
+                word[l] = v;
             }
-            let mut n: [[u32; LANES]; 4] = [[0; LANES]; 4];
-            for l in 0..LANES {
-                let p0 = u64::from(PHILOX_M0) * u64::from(c[0][l]);
-                let p1 = u64::from(PHILOX_M1) * u64::from(c[2][l]);
-                n[0][l] = (p1 >> 32) as u32 ^ c[1][l] ^ k[0];
-                n[1][l] = p1 as u32;
-                n[2][l] = (p0 >> 32) as u32 ^ c[3][l] ^ k[1];
-                n[3][l] = p0 as u32;
-            }
-            c = n;
         }
+        let c = philox_lanes(c, key_of(seed));
         for (l, o) in q.iter_mut().enumerate() {
             *o = word_to_unit(c[0][l], c[1][l]);
         }
