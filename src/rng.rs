@@ -176,7 +176,7 @@ pub fn uniform(seed: u64, stream: u64, draw: u64, k: u32) -> f64 {
 }
 
 /// `out[j] = uniform(seed, stream, start + j, 0)` for each `j`: the first variate of
-/// consecutive draws, four draws' rounds side by side ([`philox_lanes`]).
+/// consecutive draws, four draws' Philox rounds side by side.
 ///
 /// # Panics
 /// If a draw reaches [`DRAW_LIMIT`].
