@@ -2332,6 +2332,74 @@ mod tests {
         );
     }
 
+    /// A checkpoint's grids decode to what was encoded, at the edges of what is allowed (a
+    /// one-value region, the most bins a region may have, a collected region); a grid that no
+    /// run could have written (an inverted or non-finite range, too many bins, a trailing byte)
+    /// is refused, each fault alone.
+    #[test]
+    fn encoded_grids_round_trip_and_a_corrupt_grid_is_refused() {
+        let max_bins = 1u32 << 20;
+        let grids = vec![
+            Grid::new(vec![
+                Region::new(-1.5, 1.0, 8),
+                Region::new(2.0, 2.0, 1),
+                Region::new(3.0, 5.0, 0),
+            ]),
+            Grid::new(vec![Region::new(0.0, 4.0, max_bins)]),
+            Grid::new(Vec::new()),
+        ];
+        let bytes = encode_grids(&grids);
+        assert_eq!(decode_grids(&bytes), Some(grids));
+        let one = |lo: f64, hi: f64, bins: u32| {
+            encode_grids(&[Grid::new(vec![
+                Region::new(0.0, 1.0, 2),
+                Region::new(lo, hi, bins),
+            ])])
+        };
+        assert!(decode_grids(&one(2.0, 3.0, max_bins)).is_some());
+        for (lo, hi, bins, fault) in [
+            (3.0, 2.0, 4, "lo above hi"),
+            (f64::NAN, 3.0, 4, "lo not a number"),
+            (2.0, f64::INFINITY, 4, "hi infinite"),
+            (f64::NEG_INFINITY, 3.0, 0, "lo infinite"),
+            (2.0, 3.0, max_bins + 1, "too many bins"),
+        ] {
+            assert_eq!(decode_grids(&one(lo, hi, bins)), None, "{fault}");
+        }
+        let mut long = one(2.0, 3.0, 4);
+        long.push(0);
+        assert_eq!(decode_grids(&long), None, "a trailing byte");
+    }
+
+    /// Pass-1 statistics encoded by one shard add to another's only when both counted against
+    /// the same thresholds: a shard of another run (other thresholds) is refused.
+    #[test]
+    fn encoded_pass_one_statistics_with_other_thresholds_are_refused() {
+        let g = Grid::new(vec![Region::new(0.0, 1.0, 0)]);
+        let first = |at: f64, buckets: Vec<u64>| {
+            let mut c = Counts::new(vec![at]);
+            c.buckets = buckets;
+            First {
+                kept: 3,
+                skipped: 0,
+                cols: vec![ColFirst {
+                    tree: Tree::default(),
+                    le: c.clone(),
+                    lt: c,
+                    pass: ColPass::new(&g),
+                }],
+                breakeven: vec![vec![0, 3]],
+                delay_whole: vec![vec![3, 0]],
+            }
+        };
+        let bytes = first(0.5, vec![2, 1]).encode();
+        let mut same = first(0.5, vec![0, 0]);
+        assert_eq!(same.add_encoded(&bytes), Some(()));
+        assert_eq!(same.cols[0].le.buckets, vec![2, 1]);
+        let mut other = first(0.25, vec![0, 0]);
+        assert_eq!(other.add_encoded(&bytes), None);
+    }
+
     #[test]
     fn passes_find_exact_order_statistics_of_awkward_samples() {
         // Unlimited, then a budget below a single collected cell's size, then one between.
