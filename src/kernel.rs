@@ -20,7 +20,7 @@
 //! - for the headline total every headline theme takes the same *extra* delay on top of its own,
 //!   so the total's path has the kinks of all its themes.
 
-use crate::model::{DelayToZero, ThemeInputs};
+use crate::model::{DelayToZero, ThemeInputs, delay_parts};
 
 /// The present value of one unit of full-potential benefit when the profile slides by `K` whole
 /// years: `out[K] = Σ_t d_t·p(t − K)` for `K = 0..h` (it is 0 for `K ≥ h`: no benefit falls in the
@@ -72,9 +72,10 @@ impl ThemeEval {
         self.costs.clear();
         self.discounted_net.clear();
         let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
+        let (k, f) = delay_parts(theme.delay_years);
         for (i, d) in df.iter().enumerate() {
             let t = i + 1;
-            let gross = g * theme.delayed_profile(t, theme.delay_years);
+            let gross = g * theme.delayed_profile_parts(t, k, f);
             let cost = (theme.one_off_costs_bn[i] + theme.ongoing_costs_bn[i]) * uplift
                 + scaled * theme.profile_at(t as i64);
             let dn = (gross - cost) * d;
@@ -250,7 +251,8 @@ fn root_one_group(table: &[f64], phase: f64, pv_costs: f64, npv0: f64, h: usize)
 /// (searched from its floor, in case rounding put the root a hair past a whole year where the
 /// NPV is already 0).
 fn whole_years(exact: f64, h: usize, npv_at: impl Fn(f64) -> f64) -> DelayToZero {
-    let from = (exact.floor() as u32).max(1);
+    // `exact` is not negative, so truncating is flooring (and needs no libm call).
+    let from = (exact as u32).max(1);
     let whole = (from..=h as u32 + 1)
         .find(|&k| npv_at(k as f64) <= 0.0)
         .unwrap_or(h as u32 + 1);

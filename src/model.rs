@@ -207,12 +207,24 @@ impl ThemeInputs {
     }
 
     /// Share of full benefit in year `t` (1-based) when benefits slide by `delay` years.
+    #[cfg(test)]
     pub(crate) fn delayed_profile(&self, t: usize, delay: f64) -> f64 {
-        let k = delay.floor();
-        let f = delay - k;
-        let j = t as i64 - k as i64;
+        let (k, f) = delay_parts(delay);
+        self.delayed_profile_parts(t, k, f)
+    }
+
+    /// Share of full benefit in year `t` (1-based) when benefits slide by `k + f` years, a delay
+    /// split once by [`delay_parts`] for a loop over the years.
+    pub(crate) fn delayed_profile_parts(&self, t: usize, k: i64, f: f64) -> f64 {
+        let j = t as i64 - k;
         (1.0 - f) * self.profile_at(j) + f * self.profile_at(j - 1)
     }
+}
+
+/// A delay's whole years (its floor) and the fraction of the next year.
+pub(crate) fn delay_parts(delay: f64) -> (i64, f64) {
+    let k = delay.floor();
+    (k as i64, delay - k)
 }
 
 /// One scenario's inputs for the whole model.
