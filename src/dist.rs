@@ -26,6 +26,8 @@
 use std::f64::consts::FRAC_1_SQRT_2;
 use std::fmt;
 
+use crate::cast::{float_of, index_of};
+
 /// Shape of the classic PERT: Beta with `a = 1 + 4 (mode - min) / (max - min)`.
 pub const PERT_DEFAULT_SHAPE: f64 = 4.0;
 
@@ -345,8 +347,8 @@ pub fn std_normal_cdf_interp(x: f64) -> f64 {
     }
     let table = cdf_table();
     let t = (x + CDF_TABLE_Z) * CDF_TABLE_STEPS;
-    let i = (t as usize).min(table.len() - 1);
-    let t = t - i as f64;
+    let i = index_of(t).min(table.len() - 1);
+    let t = t - float_of(i as u64);
     let c = &table[i];
     ((((c[5] * t + c[4]) * t + c[3]) * t + c[2]) * t + c[1]) * t + c[0]
 }
@@ -1198,8 +1200,8 @@ impl InvTable {
             return None;
         }
         let t = (z - Z_LO) * self.inv_h;
-        let i = (t as usize).min(self.coef.len() - 1);
-        Some(poly5(&self.coef[i], t - i as f64))
+        let i = index_of(t).min(self.coef.len() - 1);
+        Some(poly5(&self.coef[i], t - float_of(i as u64)))
     }
 
     /// y at the first node, a starting point for solves beyond the table.

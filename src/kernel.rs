@@ -20,6 +20,7 @@
 //! - for the headline total every headline theme takes the same *extra* delay on top of its own,
 //!   so the total's path has the kinks of all its themes.
 
+use crate::cast::{float_of, index_of};
 use crate::model::{DelayToZero, ThemeInputs, delay_parts};
 
 /// The present value of one unit of full-potential benefit when the profile slides by `K` whole
@@ -123,8 +124,8 @@ pub struct DelayScratch {
 /// linear between whole years.
 fn interp(table: &[f64], y: f64) -> f64 {
     let y = y.max(0.0);
-    let k = y as usize;
-    let f = y - k as f64;
+    let k = index_of(y);
+    let f = y - float_of(k as u64);
     let s = |j: usize| -> f64 { table.get(j).copied().unwrap_or(0.0) };
     (1.0 - f) * s(k) + f * s(k + 1)
 }
@@ -201,7 +202,7 @@ pub fn delay_to_zero(
         let next_kink = |x: f64| -> f64 {
             let mut best = end;
             for p in phases {
-                let mut k = ((p + x) as u64) as f64 + 1.0 - p;
+                let mut k = float_of(index_of(p + x) as u64) + 1.0 - p;
                 // Rounding can put `φ + x` a hair below a whole number already passed.
                 if k <= x {
                     k += 1.0;
@@ -234,7 +235,7 @@ pub fn delay_to_zero(
 fn root_one_group(table: &[f64], phase: f64, pv_costs: f64, npv0: f64, h: usize) -> f64 {
     let (mut x0, mut v0) = (0.0, npv0);
     for m in 1..=h + 1 {
-        let x1 = m as f64 - phase;
+        let x1 = float_of(m as u64) - phase;
         let v1 = table.get(m).copied().unwrap_or(0.0) - pv_costs;
         if v1 <= 0.0 {
             // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).

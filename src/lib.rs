@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod batch_report;
 pub mod calibrate;
+mod cast;
 pub mod charts;
 pub mod copula;
 pub mod dist;

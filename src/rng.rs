@@ -31,6 +31,8 @@
 //!   bits because `(m + 1/2)·2^-53` is not representable for `m >= 2^52`: rounding would merge
 //!   neighbouring values and map `m = 2^53 - 1` to exactly 1.0.
 
+use crate::cast::float_of;
+
 /// Exclusive upper bound of the `draw` argument; the counter holds 48 bits of it.
 pub const DRAW_LIMIT: u64 = 1 << 48;
 
@@ -140,7 +142,7 @@ pub(crate) fn mix64(mut z: u64) -> u64 {
 #[inline]
 pub(crate) fn open_unit(m: u64) -> f64 {
     debug_assert!(m < 1 << 52);
-    (m as f64 + 0.5) * GRID
+    (float_of(m) + 0.5) * GRID
 }
 
 #[inline]

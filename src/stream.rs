@@ -28,6 +28,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::cast::index_of;
 use rayon::prelude::*;
 
 use crate::engine::{Draws, ENTITY_MEASURES, Plan, RunError, RunOptions};
@@ -324,7 +325,8 @@ impl Region {
 
     /// Bin of `v` in `[lo, hi]`: non-decreasing in `v`.
     fn bin(&self, v: f64) -> usize {
-        (((v - self.lo) * self.scale) as usize).min(self.bins as usize - 1)
+        // `v ≥ lo`, so the product is not negative.
+        index_of((v - self.lo) * self.scale).min(self.bins as usize - 1)
     }
 }
 
