@@ -2402,6 +2402,51 @@ mod tests {
         assert_eq!(other.add_encoded(&bytes), None);
     }
 
+    /// A checkpointed pass's chunks merge column by column as `ColPass::merge` does; parts with
+    /// another number of columns, or a column with other cells or other collected regions, are
+    /// refused (each alone), and so is nothing to merge.
+    #[test]
+    fn merge_passes_joins_parts_column_by_column_and_refuses_other_shapes() {
+        let g = [
+            Grid::new(vec![Region::new(-1.0, 1.0, 4), Region::new(3.0, 5.0, 0)]),
+            Grid::new(vec![Region::new(0.0, 2.0, 2)]),
+        ];
+        let part = |vals: &[f64]| -> Vec<ColPass> {
+            g.iter()
+                .map(|g| {
+                    let mut p = ColPass::new(g);
+                    p.add(g, vals);
+                    p
+                })
+                .collect()
+        };
+        let (a, b) = (part(&[-2.0, 0.5, 4.0, 9.0]), part(&[0.25, 3.5, 1.5]));
+        let want: Vec<ColPass> = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| {
+                let mut m = x.clone();
+                m.merge(y.clone());
+                m
+            })
+            .collect();
+        assert_eq!(want[0].collected[1], vec![4.0, 3.5]);
+        assert_eq!(merge_passes(vec![a.clone(), b.clone()]), Some(want));
+        assert_eq!(merge_passes(Vec::new()), None, "nothing to merge");
+        assert_eq!(
+            merge_passes(vec![a.clone(), b[..1].to_vec()]),
+            None,
+            "columns"
+        );
+        let mut cells = b.clone();
+        cells[1] = ColPass::new(&Grid::new(vec![Region::new(0.0, 2.0, 3)]));
+        assert_eq!(cells[1].collected.len(), a[1].collected.len());
+        assert_eq!(merge_passes(vec![a.clone(), cells]), None, "cells");
+        let mut collected = b.clone();
+        collected[1].collected.push(Vec::new());
+        assert_eq!(merge_passes(vec![a, collected]), None, "collected regions");
+    }
+
     #[test]
     fn passes_find_exact_order_statistics_of_awkward_samples() {
         // Unlimited, then a budget below a single collected cell's size, then one between.
