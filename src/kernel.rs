@@ -183,7 +183,7 @@ pub fn delay_to_zero(
         };
         let table = &mut scratch.tables[g * len..(g + 1) * len];
         for (m, v) in table.iter_mut().enumerate() {
-            *v += t.slid_pv.get(k + m).copied().unwrap_or(0.0);
+            *v += t.slid_pv.get(k.saturating_add(m)).copied().unwrap_or(0.0);
         }
     }
     let (phases, tables) = (&scratch.phases, &scratch.tables);
@@ -252,7 +252,8 @@ fn root_one_group(table: &[f64], phase: f64, pv_costs: f64, npv0: f64, h: usize)
 /// (searched from its floor, in case rounding put the root a hair past a whole year where the
 /// NPV is already 0).
 fn whole_years(exact: f64, h: usize, npv_at: impl Fn(f64) -> f64) -> DelayToZero {
-    // `exact` is not negative, so truncating is flooring (and needs no libm call).
+    // The same u32 as `exact.floor() as u32` for every `exact` (the cast saturates, and values
+    // in (−1, 0) give 0 either way), without a libm call.
     let from = (exact as u32).max(1);
     let whole = (from..=h as u32 + 1)
         .find(|&k| npv_at(k as f64) <= 0.0)

@@ -2378,28 +2378,39 @@ mod tests {
     #[test]
     fn encoded_pass_one_statistics_with_other_thresholds_are_refused() {
         let g = Grid::new(vec![Region::new(0.0, 1.0, 0)]);
-        let first = |at: f64, buckets: Vec<u64>| {
-            let mut c = Counts::new(vec![at]);
-            c.buckets = buckets;
+        // `le` counted against `le_at`, `lt` against `lt_at`.
+        let first = |le_at: f64, lt_at: f64, buckets: Vec<u64>| {
+            let counts = |at| {
+                let mut c = Counts::new(vec![at]);
+                c.buckets = buckets.clone();
+                c
+            };
             First {
                 kept: 3,
                 skipped: 0,
                 cols: vec![ColFirst {
                     tree: Tree::default(),
-                    le: c.clone(),
-                    lt: c,
+                    le: counts(le_at),
+                    lt: counts(lt_at),
                     pass: ColPass::new(&g),
                 }],
                 breakeven: vec![vec![0, 3]],
                 delay_whole: vec![vec![3, 0]],
             }
         };
-        let bytes = first(0.5, vec![2, 1]).encode();
-        let mut same = first(0.5, vec![0, 0]);
+        let bytes = first(0.5, 0.75, vec![2, 1]).encode();
+        let mut same = first(0.5, 0.75, vec![0, 0]);
         assert_eq!(same.add_encoded(&bytes), Some(()));
         assert_eq!(same.cols[0].le.buckets, vec![2, 1]);
-        let mut other = first(0.25, vec![0, 0]);
-        assert_eq!(other.add_encoded(&bytes), None);
+        assert_eq!(same.cols[0].lt.buckets, vec![2, 1]);
+        for (le_at, lt_at) in [(0.25, 0.75), (0.5, 0.25)] {
+            let mut other = first(le_at, lt_at, vec![0, 0]);
+            assert_eq!(
+                other.add_encoded(&bytes),
+                None,
+                "le at {le_at}, lt at {lt_at}"
+            );
+        }
     }
 
     /// A checkpointed pass's chunks merge column by column as `ColPass::merge` does; parts with
