@@ -16,6 +16,14 @@ fn has(err: &str, needles: &[&str]) {
     }
 }
 
+/// The draws and seed that `dir/summary.json` records: which run wrote it.
+fn summary_run(dir: &Path) -> (u64, u64) {
+    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let m = &v["metadata"];
+    (m["draws"].as_u64().unwrap(), m["seed"].as_u64().unwrap())
+}
+
 /// Every file under `dir`, relative to it, sorted.
 fn files_under(dir: &Path) -> Vec<String> {
     fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
@@ -421,9 +429,12 @@ fn merge_next_pass_never_overwrites_an_input_or_an_existing_file() {
     has(&err, &["is not a pass plan", "refusing to overwrite"]);
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
     // A plan may be written, and written again (the same bytes) ...
+    // (The second write is seen by the file's modification time, not only by its bytes.)
     let plan = dir.join("pass2.npvplan");
     let mut written = Vec::new();
+    let mut modified = Vec::new();
     for _ in 0..2 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
         run_ok(
             bin()
                 .arg("merge")
@@ -432,7 +443,9 @@ fn merge_next_pass_never_overwrites_an_input_or_an_existing_file() {
                 .arg(&plan),
         );
         written.push(std::fs::read(&plan).unwrap());
+        modified.push(std::fs::metadata(&plan).unwrap().modified().unwrap());
     }
+    assert!(modified[1] > modified[0], "the plan was not written again");
     assert!(written[0] == written[1]);
     // ... and it is the plan of this run: its second pass, merged with the first, gives the
     // summary of the run in one process.
@@ -616,11 +629,22 @@ fn a_rerun_replaces_the_previous_runs_files_and_keeps_the_users() {
         files_under(&out),
         with_bookkeeping(&["draws.csv", "summary.csv", "summary.json", "summary.xlsx"])
     );
+    assert_eq!(summary_run(&out).0, 2000);
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
-    run_ok(bin().args(["run", "--draws", "2000", "--out"]).arg(&out));
+    run_ok(
+        bin()
+            .args(["run", "--draws", "1000", "--seed", "5", "--out"])
+            .arg(&out),
+    );
     assert_eq!(
         files_under(&out),
         with_bookkeeping(&["notes.txt", "summary.csv", "summary.json"])
+    );
+    // The summary is the second run's, and the user's file is untouched.
+    assert_eq!(summary_run(&out), (1000, 5));
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
     );
     assert_eq!(
         manifest_files(&out).unwrap(),
@@ -671,9 +695,14 @@ fn temporaries_left_by_killed_runs_are_removed_and_those_of_live_ones_kept() {
     let live = format!(".summary.json.{}.tmp", std::process::id());
     std::fs::write(out.join(&dead), "half").unwrap();
     std::fs::write(out.join(&live), "being written").unwrap();
-    run_ok(bin().args(["run", "--draws", "1000", "--out"]).arg(&out));
+    run_ok(bin().args(["run", "--draws", "500", "--out"]).arg(&out));
     assert!(!out.join(&dead).exists(), "{dead} is still there");
-    assert!(out.join(&live).exists(), "{live} was removed");
+    assert_eq!(
+        std::fs::read_to_string(out.join(&live)).unwrap(),
+        "being written",
+        "{live} was removed or changed"
+    );
+    assert_eq!(summary_run(&out).0, 500);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -755,8 +784,9 @@ fn a_second_run_on_a_folder_in_use_exits_2_naming_the_first() {
         first.kill().unwrap();
         first.wait().unwrap();
     }
-    // Once the holder is gone (killed), the lock is free again.
+    // Once the holder is gone (killed), the lock is free again: the next run writes its summary.
     run_ok(bin().args(["run", "--draws", "100", "--out"]).arg(&out));
+    assert_eq!(summary_run(&out).0, 100);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -794,18 +824,26 @@ fn runs_killed_while_writing_leave_one_run_or_a_folder_the_next_run_repairs() {
             .filter(|f| ours.contains(&f.as_str()))
             .collect();
         match manifest_files(&out) {
-            // Complete: exactly the files of one run.
-            Some(listed) => assert_eq!(present, listed, "kill {i}"),
+            // Complete: exactly the files of one run, whole.
+            Some(listed) => {
+                assert_eq!(present, listed, "kill {i}");
+                let (draws, _) = summary_run(&out);
+                if listed.iter().any(|f| f == "draws.csv") {
+                    let csv = std::fs::read_to_string(out.join("draws.csv")).unwrap();
+                    assert_eq!(csv.lines().count() as u64, draws + 1, "kill {i}");
+                }
+            }
             None => incomplete += 1,
         }
     }
     // Whatever the kills left, the next run leaves exactly its own files.
-    run_ok(bin().args(["run", "--draws", "1000", "--out"]).arg(&out));
+    run_ok(bin().args(["run", "--draws", "700", "--out"]).arg(&out));
     assert_eq!(
         files_under(&out),
         with_bookkeeping(&["summary.csv", "summary.json"]),
         "{incomplete} kills left the folder incomplete"
     );
+    assert_eq!(summary_run(&out).0, 700);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
