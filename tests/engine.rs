@@ -745,6 +745,67 @@ fn precision_doubles_the_draws_until_every_reported_percentile_is_precise_enough
             tight,
             "{precision}: every standard error far below its limit"
         );
+        // The reported standard errors are not only the program's word: the same draws, kept,
+        // give each headline percentile and its standard error recomputed here (type 7; ranks
+        // np ± 1.96·√(np(1 − p)) of the sorted draws, the distribution-free interval whose
+        // width / (2·1.96) is the error, as stats.rs documents), and those meet the limit.
+        let dir = temp_dir("precision-kept");
+        run_ok(
+            bin()
+                .args([
+                    "run",
+                    "--draws",
+                    &draws.to_string(),
+                    "--keep-draws",
+                    "--out",
+                ])
+                .arg(&dir),
+        );
+        let csv = std::fs::read_to_string(dir.join("draws.csv")).unwrap();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let rows: Vec<Vec<f64>> = lines
+            .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+            .collect();
+        assert_eq!(rows.len() as u64, draws);
+        for e in v["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["headline"] == true)
+        {
+            let name = format!("{}.npv", e["id"].as_str().unwrap());
+            let c = header.iter().position(|h| *h == name).unwrap();
+            let mut x: Vec<f64> = rows.iter().map(|r| r[c]).collect();
+            x.sort_by(f64::total_cmp);
+            let n = x.len() as f64;
+            let sd = e["npv"]["sd"].as_f64().unwrap();
+            for pc in e["npv"]["percentiles"].as_array().unwrap() {
+                let p = pc["p"].as_f64().unwrap();
+                let h = (n - 1.0) * p;
+                let lo = h.floor() as usize;
+                let value = x[lo] + (h - lo as f64) * (x[(lo + 1).min(x.len() - 1)] - x[lo]);
+                let half = 1.96 * (n * p * (1.0 - p)).sqrt();
+                let r = |k: f64| (k.max(0.0) as usize).min(x.len() - 1);
+                let se = (x[r((n * p + half).ceil())] - x[r((n * p - half).floor())]) / 3.92;
+                let tol = 1e-9 * value.abs().max(1.0);
+                assert!(
+                    (pc["value"].as_f64().unwrap() - value).abs() <= tol,
+                    "{precision}: {name} P{p}: {} against {value}",
+                    pc["value"]
+                );
+                assert!(
+                    (pc["se"].as_f64().unwrap() - se).abs() <= 1e-9 * se.max(1e-3),
+                    "{precision}: {name} P{p}: se {} against {se}",
+                    pc["se"]
+                );
+                assert!(
+                    se <= allowed(value, sd),
+                    "{precision}: {name} P{p}: se {se}"
+                );
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     };
     check("0.1", 100, &|value, sd| 0.1 * value.abs().max(sd));
     check("20m", 500, &|_, _| 0.02);
