@@ -761,13 +761,8 @@ fn precision_doubles_the_draws_until_every_reported_percentile_is_precise_enough
                 ])
                 .arg(&dir),
         );
-        let csv = std::fs::read_to_string(dir.join("draws.csv")).unwrap();
-        let mut lines = csv.lines();
-        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-        let rows: Vec<Vec<f64>> = lines
-            .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
-            .collect();
-        assert_eq!(rows.len() as u64, draws);
+        let kept = crate::oracles::Kept::read(&dir.join("draws.csv"));
+        assert_eq!(kept.rows.len() as u64, draws);
         for e in v["outcomes"]
             .as_array()
             .unwrap()
@@ -775,16 +770,13 @@ fn precision_doubles_the_draws_until_every_reported_percentile_is_precise_enough
             .filter(|e| e["headline"] == true)
         {
             let name = format!("{}.npv", e["id"].as_str().unwrap());
-            let c = header.iter().position(|h| *h == name).unwrap();
-            let mut x: Vec<f64> = rows.iter().map(|r| r[c]).collect();
+            let mut x = kept.col(&name);
             x.sort_by(f64::total_cmp);
             let n = x.len() as f64;
             let sd = e["npv"]["sd"].as_f64().unwrap();
             for pc in e["npv"]["percentiles"].as_array().unwrap() {
                 let p = pc["p"].as_f64().unwrap();
-                let h = (n - 1.0) * p;
-                let lo = h.floor() as usize;
-                let value = x[lo] + (h - lo as f64) * (x[(lo + 1).min(x.len() - 1)] - x[lo]);
+                let value = crate::oracles::type7(&x, p);
                 let half = 1.96 * (n * p * (1.0 - p)).sqrt();
                 let r = |k: f64| (k.max(0.0) as usize).min(x.len() - 1);
                 let se = (x[r((n * p + half).ceil())] - x[r((n * p - half).floor())]) / 3.92;

@@ -565,7 +565,7 @@ impl Kept {
 
 /// Type-7 sample quantile of sorted values, written out here from its definition: the
 /// value at 1-based position 1 + (n − 1)p, interpolated linearly.
-fn type7(sorted: &[f64], p: f64) -> f64 {
+pub fn type7(sorted: &[f64], p: f64) -> f64 {
     let pos = (sorted.len() - 1) as f64 * p;
     let i = pos.floor() as usize;
     let j = (i + 1).min(sorted.len() - 1);

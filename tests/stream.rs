@@ -275,24 +275,12 @@ fn a_local_models_measures_summarise_their_own_columns_of_the_kept_draws() {
     );
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
-    let text = std::fs::read_to_string(dir.join("draws.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let rows: Vec<Vec<f64>> = lines
-        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
-        .collect();
-    assert_eq!(rows.len(), 3000);
-    let column = |name: &str| -> Vec<f64> {
-        let j = header
-            .iter()
-            .position(|h| *h == name)
-            .unwrap_or_else(|| panic!("{name}"));
-        rows.iter().map(|r| r[j]).collect()
-    };
+    let kept = crate::oracles::Kept::read(&dir.join("draws.csv"));
+    assert_eq!(kept.rows.len(), 3000);
     // Kept draws are in £bn whatever the model's unit (docs/draws.md); this model's is £m.
     assert_eq!(summary["money_unit"], "£m");
     let check = |name: &str, stats: &serde_json::Value, unit: f64| {
-        let mut x: Vec<f64> = column(name).iter().map(|v| v * unit).collect();
+        let mut x: Vec<f64> = kept.col(name).iter().map(|v| v * unit).collect();
         let got = |k: &str| stats[k].as_f64().unwrap_or_else(|| panic!("{name} {k}"));
         x.sort_by(f64::total_cmp);
         let n = x.len();
