@@ -16,8 +16,10 @@
 #                                              # `stream::`): minutes faster per mutant, a
 #                                              # lower bound on what the whole suite catches
 #
-# It is opt-in, not part of .ci/run: a full run builds the crate once per mutant (thousands of
-# builds, many hours on two cores). Needs `cargo install cargo-mutants --locked`.
+# A full run is opt-in: it builds the crate once per mutant (thousands of builds, many hours on
+# two cores). .ci/run runs scripts/mutants-ci.sh instead: the mutants in the lines changed since
+# the commit in results/mutants/checked-through. Needs `cargo install cargo-mutants --locked`.
+# OUT_DIR (default results/mutants/out) is where each module's outcome goes.
 # JOBS (default 1), TIMEOUT (wall-clock seconds per build or test run, default 300), CPU_LIMIT
 # (CPU seconds per process, default 60) and NICE (default 19) can be set.
 #
@@ -37,6 +39,10 @@ TIMEOUT="${TIMEOUT:-300}"
 CPU_LIMIT="${CPU_LIMIT:-60}"
 NICE="${NICE:-19}"
 PROFILE="${PROFILE:-dev}"
+# The dev profile at optimisation level 1 without debug information: the integration tests run
+# about seven times faster than unoptimised, and an incremental build takes seconds.
+export CARGO_PROFILE_DEV_OPT_LEVEL="${CARGO_PROFILE_DEV_OPT_LEVEL:-1}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-false}"
 SHARD="${SHARD:-}"
 LIST=""
 IN_DIFF=""
@@ -48,12 +54,13 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# The test target built for each module (cargo-mutants' `-C`, given to the build and the test
-# run, so only that target is rebuilt per mutant).
-target_arg() {
+# The test targets built for each module (cargo-mutants' `--cargo-arg`, given to the build and
+# the test run, so only those targets are rebuilt per mutant).
+target_args() {
     [ -n "${LIB_ONLY:-}" ] && { echo "--lib"; return; }
     case "$1" in
         kernel | stats | sampler | model | dist | summary | sobol_indices | sensitivity) echo "--lib" ;;
+        stream) echo "--lib --test=tests" ;;
         *) echo "--test=tests" ;;
     esac
 }
@@ -70,7 +77,9 @@ test_args() {
         calibrate) echo "reproduction commands" ;;
         summary) echo "summary::" ;;
         sensitivity) echo "sensitivity::" ;;
-        stream) echo "oracles stream conventions" ;;
+        # Its own unit tests (`stream::`) and the integration tests that read streamed
+        # summaries, checkpoints and shards.
+        stream) echo "stream oracles conventions shards kept_draws" ;;
         sobol_indices) echo "sobol_indices::" ;;
         *) echo "unknown module $1" >&2; exit 2 ;;
     esac
@@ -87,23 +96,30 @@ command -v cargo-mutants >/dev/null || {
 }
 
 for m in "${MODULES[@]}"; do
-    args=(--file "src/$m.rs" --cargo-arg="$(target_arg "$m")" --profile "$PROFILE" --jobs "$JOBS" --timeout "$TIMEOUT" ${BASELINE:+--baseline "$BASELINE"})
+    args=(--file "src/$m.rs")
+    for t in $(target_args "$m"); do args+=(--cargo-arg="$t"); done
+    args+=(--profile "$PROFILE" --jobs "$JOBS" --timeout "$TIMEOUT" ${BASELINE:+--baseline "$BASELINE"})
     [ -n "$SHARD" ] && args+=(--shard "$SHARD" --sharding round-robin)
     [ -n "$IN_DIFF" ] && args+=(--in-diff "$IN_DIFF")
     if [ -n "$LIST" ]; then
         echo "$m: $(cargo mutants --list "${args[@]}" | wc -l) mutants"
         continue
     fi
-    out="results/mutants/out/$m"
+    out="${OUT_DIR:-results/mutants/out}/$m"
     mkdir -p "$out"
     echo "== $m: cargo mutants ${args[*]} -- -- $(test_args "$m")"
     # cargo-mutants exits 2 when some mutants were missed and 3 on timeouts: the outcome is in
     # the files it writes, so keep going to the next module.
     # The CPU-time limit applies to the test processes only (through cargo's target runner),
     # never to rustc: a slow first build must not be stopped.
+    # Its exit code is kept in $out/exit-code (0 all caught, 2 some missed, 3 timeouts, 4 the
+    # unmutated tests failed).
+    code=0
     # shellcheck disable=SC2046
     CPU_LIMIT="$CPU_LIMIT" CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/scripts/cpu_limited.sh" \
-        nice -n "$NICE" cargo mutants "${args[@]}" --output "$out" -- -- $(test_args "$m") || true
+        nice -n "$NICE" cargo mutants "${args[@]}" --output "$out" -- -- $(test_args "$m") || code=$?
+    echo "$code" >"$out/exit-code"
+    [ -f "$out/mutants.out/outcomes.json" ] || continue
     # The mutants whose test process was stopped by the CPU-time limit (SIGXCPU): hangs.
     # outcomes.json names each mutant and its log; a hang's log holds cargo's report of the signal.
     python3 - "$out/mutants.out" >"$out/hangs.txt" <<'PY'

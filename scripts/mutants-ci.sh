@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Mutation testing in CI: the mutants in the lines of the core modules changed since the commit
+# named in results/mutants/checked-through, run with scripts/mutants.sh --in-diff.
+#
+# It fails when a mutant survives (is missed by every test) unless that survivor is listed in
+# results/mutants/explained.txt, the reviewed equivalent or unreachable mutants. A new survivor
+# therefore needs a test that catches it, or a line in explained.txt saying why no test can.
+# It also fails when the unmutated tests fail (cargo-mutants' baseline) or cargo-mutants cannot
+# run. Timeouts are reported, not failed: on a crowded machine a slow run is not a hang.
+#
+# After the survivors of a change are reviewed, move checked-through to that commit so that later
+# runs mutate only what changed after it.
+#
+# At most MAX_MUTANTS (default 24) are run: beyond that a round-robin shard of the changed lines'
+# mutants is taken, chosen by the commit's hash (so the same commit always runs the same shard and
+# successive commits run different ones), and the script says so.
+#
+# Usage: scripts/mutants-ci.sh           (needs cargo-mutants; .ci/run installs it)
+#        BASE=<commit> scripts/mutants-ci.sh   to mutate the lines changed since another commit
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MAX_MUTANTS="${MAX_MUTANTS:-24}"
+MODULES=(kernel stats summary sampler model dist stream sensitivity sobol_indices calibrate)
+
+base="${BASE:-$(grep -v '^#' results/mutants/checked-through | head -n 1 | tr -d '[:space:]')}"
+if ! git cat-file -e "$base^{commit}" 2>/dev/null; then
+    echo "mutants-ci: the base commit '$base' (results/mutants/checked-through) is not in this" \
+        "repository's history; a shallow clone needs 'git fetch --unshallow'" >&2
+    exit 2
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+paths=()
+for m in "${MODULES[@]}"; do paths+=("src/$m.rs"); done
+git diff --no-color "$base" HEAD -- "${paths[@]}" >"$work/diff"
+
+changed=()
+for m in "${MODULES[@]}"; do
+    if grep -q "^+++ b/src/$m.rs$" "$work/diff"; then changed+=("$m"); fi
+done
+if [ ${#changed[@]} -eq 0 ]; then
+    echo "mutants-ci: no core module changed since $base"
+    exit 0
+fi
+
+total=0
+mutated=()
+for m in "${changed[@]}"; do
+    n="$(scripts/mutants.sh --list --in-diff "$work/diff" "$m" | sed -n 's/^.*: \([0-9]*\) mutants$/\1/p')"
+    echo "mutants-ci: $m: $n mutants in the lines changed since $base"
+    total=$((total + n))
+    [ "$n" -gt 0 ] && mutated+=("$m")
+done
+if [ "$total" -eq 0 ]; then
+    echo "mutants-ci: the changes since $base hold no mutable code"
+    exit 0
+fi
+
+shard=""
+if [ "$total" -gt "$MAX_MUTANTS" ]; then
+    parts=$(((total + MAX_MUTANTS - 1) / MAX_MUTANTS))
+    head_hash="$(git rev-parse HEAD)"
+    k=$((16#${head_hash:0:8} % parts))
+    shard="$k/$parts"
+    echo "mutants-ci: $total mutants is more than $MAX_MUTANTS: running the round-robin shard" \
+        "$shard of each module (a sample; the full set: scripts/mutants.sh --in-diff)"
+fi
+
+# One target directory for every module's builds, so that the dependencies are built once.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/mutants"
+SHARD="$shard" OUT_DIR="$work/out" scripts/mutants.sh --in-diff "$work/diff" "${mutated[@]}"
+
+# Explained survivors: the name without its line and column, before the two-space comment.
+sed -n 's/^\(src\/[^#]*[^ #]\)  *#.*$/\1/p; /^src\/[^#]*[^ #]$/p' results/mutants/explained.txt |
+    sort -u >"$work/explained"
+
+status=0
+for m in "${mutated[@]}"; do
+    out="$work/out/$m/mutants.out"
+    code="$(cat "$work/out/$m/exit-code")"
+    case "$code" in
+        0 | 2 | 3) ;;
+        4)
+            echo "mutants-ci: $m: the tests fail without any mutation (cargo-mutants' baseline)" >&2
+            status=1
+            continue
+            ;;
+        *)
+            echo "mutants-ci: $m: cargo-mutants failed (exit code $code); see its log" >&2
+            status=1
+            continue
+            ;;
+    esac
+    if [ ! -f "$out/missed.txt" ]; then
+        # A shard of a module can be empty when the sample is taken.
+        echo "mutants-ci: $m: no mutant in this shard"
+        continue
+    fi
+    for k in caught missed timeout unviable; do
+        printf 'mutants-ci: %s %s: %s\n' "$m" "$k" "$(wc -l <"$out/$k.txt")"
+    done
+    sed 's/^\(src\/[^:]*\):[0-9]*:[0-9]*: /\1: /' "$out/missed.txt" | sort -u >"$work/missed-$m"
+    unexplained="$(comm -23 "$work/missed-$m" "$work/explained")"
+    if [ -n "$unexplained" ]; then
+        echo "mutants-ci: $m: survivors no test catches and results/mutants/explained.txt does not explain:" >&2
+        grep -F -f <(printf '%s\n' "$unexplained" | sed 's/^src\/[^:]*: //') "$out/missed.txt" | sed 's/^/  /' >&2
+        status=1
+    fi
+    if [ -s "$out/timeout.txt" ]; then
+        echo "mutants-ci: $m: timed out (reported, not failed):"
+        sed 's/^/  /' "$out/timeout.txt"
+    fi
+done
+exit "$status"
