@@ -25,8 +25,12 @@ MODULES=(kernel stats summary sampler model dist stream sensitivity sobol_indice
 
 base="${BASE:-$(grep -v '^#' results/mutants/checked-through | head -n 1 | tr -d '[:space:]')}"
 if ! git cat-file -e "$base^{commit}" 2>/dev/null; then
+    # A shallow checkout: fetch the history it lacks.
+    git fetch --quiet --unshallow 2>/dev/null || true
+fi
+if ! git cat-file -e "$base^{commit}" 2>/dev/null; then
     echo "mutants-ci: the base commit '$base' (results/mutants/checked-through) is not in this" \
-        "repository's history; a shallow clone needs 'git fetch --unshallow'" >&2
+        "repository's history, and it could not be fetched" >&2
     exit 2
 fi
 
