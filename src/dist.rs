@@ -1307,6 +1307,25 @@ impl ScaledBeta {
     }
 }
 
+/// The Beta shapes of a (modified) PERT on [min, max] (see [`Dist::pert`]), after checking
+/// its parameters.
+fn pert_shapes(min: f64, mode: f64, max: f64, shape: f64) -> Result<(f64, f64), DistError> {
+    finite("min", min)?;
+    finite("mode", mode)?;
+    finite("max", max)?;
+    less("min", min, "max", max)?;
+    let width = finite("max - min", max - min)?;
+    in_range("mode", mode, "[min, max]", min, max)?;
+    positive("shape", shape)?;
+    in_range("shape", shape, "", 0.0, SHAPE_RANGE.1)?;
+    let a = 1.0 + shape * (mode - min) / width;
+    let b = 1.0 + shape * (max - mode) / width;
+    // shape · (max − mode) overflows when the distances are beyond about 1e303.
+    finite("alpha = 1 + shape (mode - min) / (max - min)", a)?;
+    finite("beta = 1 + shape (max - mode) / (max - min)", b)?;
+    Ok((a, b))
+}
+
 /// Gamma(k, scale), sampled through a log-space table.
 #[derive(Clone, Debug)]
 struct ScaledGamma {
@@ -1826,20 +1845,20 @@ impl Dist {
     /// (Vose, Risk Analysis, 3rd ed., 2008); `shape` = [`PERT_DEFAULT_SHAPE`] is the
     /// classic PERT, whose mean is (min + 4 mode + max) / 6.
     pub fn pert(min: f64, mode: f64, max: f64, shape: f64) -> Result<Dist, DistError> {
-        finite("min", min)?;
-        finite("mode", mode)?;
-        finite("max", max)?;
-        less("min", min, "max", max)?;
-        let width = finite("max - min", max - min)?;
-        in_range("mode", mode, "[min, max]", min, max)?;
-        positive("shape", shape)?;
-        in_range("shape", shape, "", 0.0, SHAPE_RANGE.1)?;
-        let a = 1.0 + shape * (mode - min) / width;
-        let b = 1.0 + shape * (max - mode) / width;
-        // shape · (max − mode) overflows when the distances are beyond about 1e303.
-        finite("alpha = 1 + shape (mode - min) / (max - min)", a)?;
-        finite("beta = 1 + shape (max - mode) / (max - min)", b)?;
+        let (a, b) = pert_shapes(min, mode, max, shape)?;
         Ok(Dist(Kind::Pert(Box::new(ScaledBeta::new(a, b, min, max)))))
+    }
+
+    /// `Dist::pert(min, mode, max, shape)?.cdf(x)`, bit for bit, without building the
+    /// distribution's quantile table: for searches that evaluate many candidate PERTs'
+    /// CDFs and sample none of them.
+    pub fn pert_cdf(min: f64, mode: f64, max: f64, shape: f64, x: f64) -> Result<f64, DistError> {
+        let (a, b) = pert_shapes(min, mode, max, shape)?;
+        if x.is_nan() {
+            return Ok(f64::NAN);
+        }
+        let width = max - min;
+        Ok(BetaFn::new(a, b).cdf01((x - min) / width, (max - x) / width))
     }
 
     /// Normal(mean, sd), sd > 0.

@@ -1656,3 +1656,42 @@ fn a_strongly_skewed_jqpd_round_trips_in_its_long_tail() {
         }
     }
 }
+
+/// `Dist::pert_cdf` is the CDF of `Dist::pert` bit for bit, without the quantile table, and
+/// refuses what `Dist::pert` refuses with the same message.
+#[test]
+fn pert_cdf_is_the_cdf_of_the_pert_it_names() {
+    let cases = [
+        (0.0, 1.0, 4.0, 4.0),
+        (-0.37, 1.0, 1.63, 4.0),
+        (-1000.0, 1.0, 2.0, 6.0),
+        (0.0, 0.0, 1.0, 4.0),
+        (2.0, 5.0, 5.0, 0.5),
+        (1e-9, 2e-9, 3e-9, 40.0),
+    ];
+    for (min, mode, max, shape) in cases {
+        let d = Dist::pert(min, mode, max, shape).unwrap();
+        let mut xs = vec![min - 1.0, min, max, max + 1.0, f64::NAN, 0.0];
+        xs.extend((1..20).map(|k| min + (max - min) * k as f64 / 20.0));
+        for x in xs {
+            let got = Dist::pert_cdf(min, mode, max, shape, x).unwrap();
+            assert_eq!(
+                got.to_bits(),
+                d.cdf(x).to_bits(),
+                "PERT({min}, {mode}, {max}, {shape}) at {x}"
+            );
+        }
+    }
+    for (min, mode, max, shape) in [
+        (1.0, 1.0, 0.0, 4.0),
+        (0.0, 2.0, 1.0, 4.0),
+        (0.0, 0.5, 1.0, 0.0),
+        (f64::NAN, 0.5, 1.0, 4.0),
+    ] {
+        let want = Dist::pert(min, mode, max, shape).unwrap_err().to_string();
+        let got = Dist::pert_cdf(min, mode, max, shape, 0.5)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(got, want);
+    }
+}

@@ -1062,11 +1062,7 @@ fn between(
     }
     // P(t ≤ 0) as a function of the lower end a < 0 rises from 0 (a → 0) as a falls; find the a
     // where it equals q by bisection. The search floor is the physical bound, or −1000.
-    let cdf0 = |a: f64| {
-        Dist::pert(a, 1.0, upper(a).max(1.0), shape)
-            .map(|d| d.cdf(0.0))
-            .unwrap_or(f64::NAN)
-    };
+    let cdf0 = |a: f64| Dist::pert_cdf(a, 1.0, upper(a).max(1.0), shape, 0.0).unwrap_or(f64::NAN);
     let floor = tmin.max(-1000.0);
     let at_floor = cdf0(floor);
     if at_floor.is_nan() || at_floor < q {
