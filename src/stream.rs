@@ -27,6 +27,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use crate::cast::index_of;
 use rayon::prelude::*;
@@ -1008,6 +1009,8 @@ pub struct Setup {
     pub corr_rows: Option<usize>,
     pub grids: Vec<Grid>,
     pub queries: Queries,
+    /// The achieved correlations, once computed ([`Setup::achieved`]).
+    achieved: OnceLock<Result<Option<CorrelationSummary>, StreamError>>,
 }
 
 impl Setup {
@@ -1030,7 +1033,24 @@ impl Setup {
             pilot,
             grids,
             queries,
+            achieved: OnceLock::new(),
         }
+    }
+
+    /// The achieved rank correlations of the correlated inputs on the pilot's draws (`None`
+    /// without a correlation block), computed on the first call. An error for a shard's pilot,
+    /// which holds no correlation sample.
+    pub fn achieved(&self, plan: &Plan) -> Result<Option<CorrelationSummary>, StreamError> {
+        self.achieved
+            .get_or_init(|| match self.corr_rows {
+                Some(rows) => Ok(correlation(plan, &self.pilot, rows)),
+                None if plan.set.correlation.is_none() => Ok(None),
+                None => Err(StreamError::Inconsistent(
+                    "the pilot holds no correlation sample (a shard's pilot cannot finish a summary)"
+                        .into(),
+                )),
+            })
+            .clone()
     }
 
     /// Compute the pilot by running the engine: the blocks holding the draws numbered below
@@ -1483,16 +1503,7 @@ impl<'a> Passes<'a> {
             delay_whole: &first.delay_whole,
             breakeven: &first.breakeven,
         };
-        let corr = match setup.corr_rows {
-            Some(rows) => correlation(plan, &setup.pilot, rows),
-            None if plan.set.correlation.is_none() => None,
-            None => {
-                return Err(StreamError::Inconsistent(
-                    "the pilot holds no correlation sample (a shard's pilot cannot finish a summary)"
-                        .into(),
-                ));
-            }
-        };
+        let corr = setup.achieved(plan)?;
         Ok((
             summary::assemble(
                 plan,
@@ -1606,12 +1617,22 @@ pub fn run_streamed(
     for c in p.delay_whole.iter_mut().chain(p.breakeven.iter_mut()) {
         *c = Vec::new();
     }
-    if pilot_blocks < blocks {
-        first.merge(keeping(&src, size, &mut keep, &mut |s| {
-            setup.first_pass(plan, s, pilot_blocks, blocks)
-        })?);
-    }
-    Passes::new(plan, &setup, first, blocks, meta, o, extra, cfg)?
+    // The achieved correlations read only the pilot: computed beside the rest of pass 1 (one
+    // task, taken by whichever thread is free), not alone at the end.
+    let setup = &setup;
+    rayon::in_place_scope(|scope| {
+        scope.spawn(|_| {
+            // The outcome is kept in `setup` and read when the summary is finished.
+            let _ = setup.achieved(plan);
+        });
+        if pilot_blocks < blocks {
+            first.merge(keeping(&src, size, &mut keep, &mut |s| {
+                setup.first_pass(plan, s, pilot_blocks, blocks)
+            })?);
+        }
+        Ok::<(), StreamError>(())
+    })?;
+    Passes::new(plan, setup, first, blocks, meta, o, extra, cfg)?
         .run(&mut |g| Ok(pass(plan, &src, g, 0, blocks)?))
 }
 
