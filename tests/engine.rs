@@ -437,12 +437,10 @@ fn kept_draws_as_sipmath_and_parquet_hold_the_csv_draws_bit_for_bit() {
         out
     };
     let csv_dir = run("csv");
-    let csv = std::fs::read_to_string(csv_dir.join("draws.csv")).unwrap();
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let rows: Vec<Vec<f64>> = lines
-        .map(|l| l.split(',').map(|c| c.parse::<f64>().unwrap()).collect())
-        .collect();
+    let crate::oracles::Kept {
+        names: header,
+        rows,
+    } = crate::oracles::Kept::read(&csv_dir.join("draws.csv"));
     assert_eq!(rows.len(), 3000);
     assert!(header.len() > 20, "{header:?}");
     let summary = |d: &std::path::Path| {
