@@ -221,6 +221,18 @@ struct BlockSlices<'a> {
     kept: &'a mut [bool],
 }
 
+/// Make `c` hold `n` values (their contents are overwritten by the caller). A column that must
+/// grow beyond its capacity is allocated afresh as zeros, which the allocator maps without
+/// writing them, so its pages are first touched by the threads that fill its blocks, in
+/// parallel, instead of all by this thread in `resize`.
+fn grow_to<T: Copy + Default>(c: &mut Vec<T>, n: usize) {
+    if c.capacity() < n {
+        *c = vec![T::default(); n];
+    } else {
+        c.resize(n, T::default());
+    }
+}
+
 /// Split full-length columns into per-block slices (block b gets rows b·size..).
 fn split_columns<T>(cols: &mut [Vec<T>], size: usize, blocks: usize) -> Vec<Vec<&mut [T]>> {
     let mut per: Vec<Vec<&mut [T]>> = (0..blocks)
@@ -729,10 +741,10 @@ impl Plan {
         d.n = n;
         d.skipped.clear();
         for c in d.outcomes.iter_mut().chain(d.inputs.iter_mut()) {
-            c.resize(n, 0.0);
+            grow_to(c, n);
         }
         for c in d.delay_whole.iter_mut().chain(d.breakeven.iter_mut()) {
-            c.resize(n, 0);
+            grow_to(c, n);
         }
         kept.clear();
         kept.resize(n, true);
