@@ -2559,3 +2559,107 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod achieved_tests {
+    use super::*;
+    use crate::embedded::default_plan;
+    use crate::sampler::SamplerKind;
+
+    /// Spearman's coefficient written out from its definition: the Pearson correlation of the
+    /// ranks, tied values taking their average rank.
+    fn spearman_by_hand(a: &[f64], b: &[f64]) -> f64 {
+        let rank = |v: &[f64]| -> Vec<f64> {
+            let mut idx: Vec<usize> = (0..v.len()).collect();
+            idx.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
+            let mut r = vec![0.0; v.len()];
+            let mut i = 0;
+            while i < idx.len() {
+                let mut j = i;
+                while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+                    j += 1;
+                }
+                for &k in &idx[i..=j] {
+                    r[k] = (i + j) as f64 / 2.0 + 1.0;
+                }
+                i = j + 1;
+            }
+            r
+        };
+        let (ra, rb) = (rank(a), rank(b));
+        let n = a.len() as f64;
+        let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+        let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+        let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+        let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+        cov / (va * vb).sqrt()
+    }
+
+    fn setup(plan: &Plan, full: bool) -> Setup {
+        let opts = RunOptions {
+            draws: 3000,
+            seed: 11,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let pilot = Setup::run_pilot(plan, &opts, full).unwrap();
+        let o = SummaryOptions::default();
+        Setup::new(
+            plan,
+            opts.draws,
+            pilot,
+            full,
+            &o,
+            &Vec::new(),
+            &StreamConfig::default(),
+        )
+    }
+
+    /// The achieved correlations are the Spearman coefficients of the pilot's correlated
+    /// inputs, pair by pair; a plan without a correlation block has none; a shard's pilot
+    /// (`full` = false) holds no correlation sample, so it cannot give them.
+    #[test]
+    fn the_achieved_correlations_are_the_pilots_spearman_coefficients() {
+        let plan = default_plan();
+        let c = plan
+            .set
+            .correlation
+            .clone()
+            .expect("the default has a correlation block");
+        let s = setup(&plan, true);
+        let got = s.achieved(&plan).unwrap().expect("a correlated plan");
+        assert_eq!(got.draws, 3000);
+        assert_eq!(got.target, c.rank);
+        assert_eq!(got.achieved.len(), c.inputs.len());
+        for (a, &ia) in c.inputs.iter().enumerate() {
+            assert_eq!(got.inputs[a], plan.set.inputs[ia].param.path);
+            for (b, &ib) in c.inputs.iter().enumerate() {
+                let want = if a == b {
+                    1.0
+                } else {
+                    spearman_by_hand(&s.pilot.inputs[ia], &s.pilot.inputs[ib])
+                };
+                let d = (got.achieved[a][b] - want).abs();
+                assert!(
+                    d < 1e-12,
+                    "({a}, {b}): {} against {want}",
+                    got.achieved[a][b]
+                );
+            }
+        }
+        // Computed once: a second call gives the same.
+        assert_eq!(s.achieved(&plan).unwrap().unwrap().achieved, got.achieved);
+
+        let shard = setup(&plan, false);
+        assert!(matches!(
+            shard.achieved(&plan),
+            Err(StreamError::Inconsistent(m)) if m.contains("no correlation sample")
+        ));
+
+        let mut plain = default_plan();
+        plain.set.correlation = None;
+        assert!(setup(&plain, true).achieved(&plain).unwrap().is_none());
+        assert!(setup(&plain, false).achieved(&plain).unwrap().is_none());
+    }
+}
