@@ -12,8 +12,16 @@
 # runs mutate only what changed after it.
 #
 # At most MAX_MUTANTS (default 24) are run: beyond that a round-robin shard of the changed lines'
-# mutants is taken, chosen by the commit's hash (so the same commit always runs the same shard and
-# successive commits run different ones), and the script says so.
+# mutants is taken, chosen by the commit's hash (the same commit always runs the same shard; other
+# commits usually run another), and the script says so. A sample can miss a survivor that a later
+# commit's sample then finds: the full set is `scripts/mutants.sh --in-diff` on the same diff.
+# Each mutant's test run is limited to TIMEOUT (default 180) seconds of wall-clock time and its
+# test process to CPU_LIMIT (default 150) CPU seconds, and the whole step to TOTAL_MINUTES
+# (default 45); a step that runs out of time fails.
+#
+# The diff is taken between the base commit and the working tree, which is what cargo-mutants
+# mutates (on a clean checkout, HEAD). cargo-mutants' outcome, logs included, is kept in
+# target/mutants-ci/ for reading after a failure.
 #
 # Usage: scripts/mutants-ci.sh           (needs cargo-mutants; .ci/run installs it)
 #        BASE=<commit> scripts/mutants-ci.sh   to mutate the lines changed since another commit
@@ -21,6 +29,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MAX_MUTANTS="${MAX_MUTANTS:-24}"
+export TIMEOUT="${TIMEOUT:-180}" CPU_LIMIT="${CPU_LIMIT:-150}"
+TOTAL_MINUTES="${TOTAL_MINUTES:-45}"
+export LC_ALL=C
 MODULES=(kernel stats summary sampler model dist stream sensitivity sobol_indices calibrate)
 
 base="${BASE:-$(grep -v '^#' results/mutants/checked-through | head -n 1 | tr -d '[:space:]')}"
@@ -36,9 +47,12 @@ fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+out_dir="$PWD/target/mutants-ci"
+rm -rf "$out_dir"
 paths=()
 for m in "${MODULES[@]}"; do paths+=("src/$m.rs"); done
-git diff --no-color "$base" HEAD -- "${paths[@]}" >"$work/diff"
+# A plain unified diff whatever the local git configuration (prefixes, external drivers).
+git diff --no-color --no-ext-diff --src-prefix=a/ --dst-prefix=b/ "$base" -- "${paths[@]}" >"$work/diff"
 
 changed=()
 for m in "${MODULES[@]}"; do
@@ -52,7 +66,8 @@ fi
 total=0
 mutated=()
 for m in "${changed[@]}"; do
-    n="$(scripts/mutants.sh --list --in-diff "$work/diff" "$m" | sed -n 's/^.*: \([0-9]*\) mutants$/\1/p')"
+    listed="$(scripts/mutants.sh --list --in-diff "$work/diff" "$m")"
+    n="$(printf '%s\n' "$listed" | sed -n 's/^.*: \([0-9]*\) mutants$/\1/p')"
     echo "mutants-ci: $m: $n mutants in the lines changed since $base"
     total=$((total + n))
     [ "$n" -gt 0 ] && mutated+=("$m")
@@ -72,9 +87,16 @@ if [ "$total" -gt "$MAX_MUTANTS" ]; then
         "$shard of each module (a sample; the full set: scripts/mutants.sh --in-diff)"
 fi
 
-# One target directory for every module's builds, so that the dependencies are built once.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/mutants"
-SHARD="$shard" OUT_DIR="$work/out" scripts/mutants.sh --in-diff "$work/diff" "${mutated[@]}"
+# One target directory for every module's builds, so that the dependencies are built once
+# (absolute: cargo-mutants builds in copies of the tree).
+target="${CARGO_TARGET_DIR:-target}"
+case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
+export CARGO_TARGET_DIR="$target/mutants"
+if ! SHARD="$shard" MUTANTS_OUT="$out_dir" timeout "${TOTAL_MINUTES}m" \
+    scripts/mutants.sh --in-diff "$work/diff" "${mutated[@]}"; then
+    echo "mutants-ci: the mutation runs failed or did not finish in $TOTAL_MINUTES minutes" >&2
+    exit 1
+fi
 
 # Explained survivors: the name without its line and column, before the two-space comment.
 sed -n 's/^\(src\/[^#]*[^ #]\)  *#.*$/\1/p; /^src\/[^#]*[^ #]$/p' results/mutants/explained.txt |
@@ -82,17 +104,19 @@ sed -n 's/^\(src\/[^#]*[^ #]\)  *#.*$/\1/p; /^src\/[^#]*[^ #]$/p' results/mutant
 
 status=0
 for m in "${mutated[@]}"; do
-    out="$work/out/$m/mutants.out"
-    code="$(cat "$work/out/$m/exit-code")"
+    out="$out_dir/$m/mutants.out"
+    code="$(cat "$out_dir/$m/exit-code")"
     case "$code" in
         0 | 2 | 3) ;;
         4)
-            echo "mutants-ci: $m: the tests fail without any mutation (cargo-mutants' baseline)" >&2
+            echo "mutants-ci: $m: the tests fail without any mutation (cargo-mutants' baseline);" \
+                "the end of its log ($out/log/baseline.log):" >&2
+            tail -n 40 "$out/log/baseline.log" >&2 || true
             status=1
             continue
             ;;
         *)
-            echo "mutants-ci: $m: cargo-mutants failed (exit code $code); see its log" >&2
+            echo "mutants-ci: $m: cargo-mutants failed (exit code $code); its output is in $out" >&2
             status=1
             continue
             ;;

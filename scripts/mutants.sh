@@ -19,7 +19,7 @@
 # A full run is opt-in: it builds the crate once per mutant (thousands of builds, many hours on
 # two cores). .ci/run runs scripts/mutants-ci.sh instead: the mutants in the lines changed since
 # the commit in results/mutants/checked-through. Needs `cargo install cargo-mutants --locked`.
-# OUT_DIR (default results/mutants/out) is where each module's outcome goes.
+# MUTANTS_OUT (default results/mutants/out) is where each module's outcome goes.
 # JOBS (default 1), TIMEOUT (wall-clock seconds per build or test run, default 300), CPU_LIMIT
 # (CPU seconds per process, default 60) and NICE (default 19) can be set.
 #
@@ -102,10 +102,16 @@ for m in "${MODULES[@]}"; do
     [ -n "$SHARD" ] && args+=(--shard "$SHARD" --sharding round-robin)
     [ -n "$IN_DIFF" ] && args+=(--in-diff "$IN_DIFF")
     if [ -n "$LIST" ]; then
-        echo "$m: $(cargo mutants --list "${args[@]}" | wc -l) mutants"
+        # A listing that fails (a diff that does not match the tree, say) is an error, not
+        # zero mutants.
+        listed="$(cargo mutants --list "${args[@]}")" || {
+            echo "cargo mutants --list failed for $m (exit code $?)" >&2
+            exit 2
+        }
+        echo "$m: $(printf '%s' "$listed" | grep -c .) mutants"
         continue
     fi
-    out="${OUT_DIR:-results/mutants/out}/$m"
+    out="${MUTANTS_OUT:-results/mutants/out}/$m"
     mkdir -p "$out"
     echo "== $m: cargo mutants ${args[*]} -- -- $(test_args "$m")"
     # cargo-mutants exits 2 when some mutants were missed and 3 on timeouts: the outcome is in
