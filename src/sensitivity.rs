@@ -830,4 +830,4 @@ fn design_dims(prefix: &str, n: usize) -> Vec<Dimension> {
 
 #[cfg(test)]
 #[path = "sensitivity_tests.rs"]
-mod tests;
+pub(crate) mod tests;

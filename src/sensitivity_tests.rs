@@ -935,7 +935,9 @@ fn average_ranks(v: &[f64]) -> Vec<f64> {
 }
 
 /// Spearman's ρ as the Pearson correlation of average ranks; 0 when a column is constant.
-fn spearman(a: &[f64], b: &[f64]) -> f64 {
+/// Written out from the definition (a comparison sort, not `stats::ranks`' radix sort), for the
+/// tests of every module that reports a rank correlation.
+pub(crate) fn spearman(a: &[f64], b: &[f64]) -> f64 {
     let (ra, rb) = (average_ranks(a), average_ranks(b));
     let n = ra.len() as f64;
     let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);

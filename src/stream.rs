@@ -2565,35 +2565,8 @@ mod achieved_tests {
     use super::*;
     use crate::embedded::default_plan;
     use crate::sampler::SamplerKind;
-
-    /// Spearman's coefficient written out from its definition: the Pearson correlation of the
-    /// ranks, tied values taking their average rank.
-    fn spearman_by_hand(a: &[f64], b: &[f64]) -> f64 {
-        let rank = |v: &[f64]| -> Vec<f64> {
-            let mut idx: Vec<usize> = (0..v.len()).collect();
-            idx.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
-            let mut r = vec![0.0; v.len()];
-            let mut i = 0;
-            while i < idx.len() {
-                let mut j = i;
-                while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                    j += 1;
-                }
-                for &k in &idx[i..=j] {
-                    r[k] = (i + j) as f64 / 2.0 + 1.0;
-                }
-                i = j + 1;
-            }
-            r
-        };
-        let (ra, rb) = (rank(a), rank(b));
-        let n = a.len() as f64;
-        let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
-        let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
-        let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
-        let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
-        cov / (va * vb).sqrt()
-    }
+    // Spearman's coefficient written out from its definition, in the sensitivity tests.
+    use crate::sensitivity::tests::spearman as spearman_by_hand;
 
     fn setup(plan: &Plan, full: bool) -> Setup {
         let opts = RunOptions {
