@@ -32,7 +32,7 @@ MAX_MUTANTS="${MAX_MUTANTS:-24}"
 export TIMEOUT="${TIMEOUT:-180}" CPU_LIMIT="${CPU_LIMIT:-150}"
 TOTAL_MINUTES="${TOTAL_MINUTES:-45}"
 export LC_ALL=C
-MODULES=(kernel stats summary sampler model dist stream sensitivity sobol_indices calibrate)
+read -r -a MODULES < <(scripts/mutants.sh --modules)
 
 base="${BASE:-$(grep -v '^#' results/mutants/checked-through | head -n 1 | tr -d '[:space:]')}"
 if ! git cat-file -e "$base^{commit}" 2>/dev/null; then
@@ -133,7 +133,10 @@ for m in "${mutated[@]}"; do
     unexplained="$(comm -23 "$work/missed-$m" "$work/explained")"
     if [ -n "$unexplained" ]; then
         echo "mutants-ci: $m: survivors no test catches and results/mutants/explained.txt does not explain:" >&2
-        grep -F -f <(printf '%s\n' "$unexplained" | sed 's/^src\/[^:]*: //') "$out/missed.txt" | sed 's/^/  /' >&2
+        # The survivors whose key (the name without line and column) is unexplained, in full.
+        awk 'NR == FNR { want[$0] = 1; next }
+             { k = $0; sub(/:[0-9]+:[0-9]+: /, ": ", k); if (k in want) print "  " $0 }' \
+            <(printf '%s\n' "$unexplained") "$out/missed.txt" >&2
         status=1
     fi
     if [ -s "$out/timeout.txt" ]; then

@@ -12,6 +12,7 @@
 #   scripts/mutants.sh --in-diff FILE [module ...]  # only mutants in the lines a diff touches,
 #                                                   # e.g. FILE from `git diff main > FILE`
 #   scripts/mutants.sh --list [module ...]     # count the mutants, run nothing
+#   scripts/mutants.sh --modules               # print the default module list (one line)
 #   LIB_ONLY=1 scripts/mutants.sh stream       # the module's own unit tests only (`--lib`,
 #                                              # `stream::`): minutes faster per mutant, a
 #                                              # lower bound on what the whole suite catches
@@ -46,8 +47,12 @@ export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-false}"
 SHARD="${SHARD:-}"
 LIST=""
 IN_DIFF=""
+# The modules that compute what users read: the default list, and the one scripts/mutants-ci.sh
+# reads (`--modules`).
+DEFAULT_MODULES=(kernel stats summary sampler model dist stream sensitivity sobol_indices calibrate)
 while [ $# -gt 0 ]; do
     case "$1" in
+        --modules) echo "${DEFAULT_MODULES[*]}"; exit 0 ;;
         --list) LIST=1; shift ;;
         --in-diff) IN_DIFF="$2"; shift 2 ;;
         *) break ;;
@@ -87,7 +92,7 @@ test_args() {
 
 MODULES=("$@")
 if [ ${#MODULES[@]} -eq 0 ]; then
-    MODULES=(kernel stats summary sampler model dist stream sensitivity sobol_indices calibrate)
+    MODULES=("${DEFAULT_MODULES[@]}")
 fi
 
 command -v cargo-mutants >/dev/null || {
