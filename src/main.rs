@@ -353,11 +353,15 @@ struct SensArgs {
     /// Output format of the tables on stdout (`xlsx`: a workbook in --out).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Which analyses to run.
+    #[arg(long, value_enum, default_value_t = Method::All)]
+    method: Method,
     #[command(flatten)]
     analyses: AnalysisArgs,
 }
 
-/// `report`: a run's summary options and the analyses.
+/// `report`: a run's summary options and every analysis (it has no `--method`: the report's
+/// sections and workbook sheets need them all).
 #[derive(clap::Args, Clone)]
 struct ReportArgs {
     #[command(flatten)]
@@ -366,12 +370,9 @@ struct ReportArgs {
     analyses: AnalysisArgs,
 }
 
-/// Which sensitivity analyses, and how (`sensitivity` and `report`).
+/// How the sensitivity analyses are run (`sensitivity` and `report`).
 #[derive(clap::Args, Clone)]
 struct AnalysisArgs {
-    /// Which analyses to run.
-    #[arg(long, value_enum, default_value_t = Method::All)]
-    method: Method,
     /// Low and high quantile levels of the tornado, each in (0, 1).
     #[arg(long, value_delimiter = ',', default_value = "0.1,0.9")]
     levels: Vec<f64>,
@@ -530,21 +531,21 @@ impl SensArgs {
             format: self.format.into(),
             ..self.plan.spec()
         };
-        Ok(self.analyses.spec(run))
+        Ok(self.analyses.spec(run, self.method))
     }
 }
 
 impl ReportArgs {
     fn spec(self) -> Result<SensSpec, Failure> {
-        Ok(self.analyses.spec(self.common.spec()?))
+        Ok(self.analyses.spec(self.common.spec()?, Method::All))
     }
 }
 
 impl AnalysisArgs {
-    fn spec(self, run: RunSpec) -> SensSpec {
+    fn spec(self, run: RunSpec, method: Method) -> SensSpec {
         SensSpec {
             run,
-            method: match self.method {
+            method: match method {
                 Method::Tornado => npvrisk::run::Method::Tornado,
                 Method::Switching => npvrisk::run::Method::Switching,
                 Method::Rank => npvrisk::run::Method::Rank,

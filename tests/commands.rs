@@ -198,3 +198,28 @@ fn throughput_reports_its_run_and_a_checksum_of_the_draws_it_made() {
     assert!((got - want).abs() < 1e-9 * want.abs(), "{got} vs {want}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn paths_without_a_model_lists_the_embedded_models_parameters() {
+    // The embedded model is the shipped file: the same list as `paths` given that file.
+    let o = run_ok(bin().arg("paths"));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let shipped = run_ok(bin().args(["paths", "distributions/ey2013.toml"]));
+    assert_eq!(text, String::from_utf8(shipped.stdout).unwrap());
+    // Work and skills' realisation, with the point values the shipped file gives it.
+    let file = std::fs::read_to_string("distributions/ey2013.toml").unwrap();
+    let theme = file.split("id = \"work_skills\"").nth(1).unwrap();
+    let spec = theme
+        .lines()
+        .find_map(|l| l.strip_prefix("realisation = { prudent = "))
+        .unwrap();
+    let prudent = spec.split(',').next().unwrap().trim();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("themes.work_skills.realisation\t"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        line,
+        format!("themes.work_skills.realisation\ta share in [0, 1]\tprudent = {prudent}; base = 1")
+    );
+}

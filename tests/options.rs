@@ -1,7 +1,9 @@
 //! Options the other modules do not run from the command line, each with its output checked:
-//! `run --max-draws`, `reproduce --model/--published/--no-write`, `sensitivity --method
-//! switching` and `--format csv` (xlsx refused), `report --format`, `--sampler mc` given, `throughput`'s
-//! plan options, `fit --upper`, `merge --format csv` and `batch --threads`.
+//! `run --max-draws`, `reproduce --model/--published/--no-write`, `sensitivity`'s methods
+//! (each alone) and their options, `--format csv` (xlsx refused), `report`'s run and analysis
+//! options and formats (and no `--method`), `--sampler mc` given, `throughput`'s plan options
+//! against `run`'s draws, `fit --upper`, `merge --format csv` and its table, and
+//! `batch --threads`.
 
 use std::path::Path;
 
@@ -89,6 +91,48 @@ fn reproduce_reads_the_model_and_figures_given_and_no_write_writes_nothing() {
     assert!(stdout(&o).contains(&tally), "{}", stdout(&o));
     // --no-write: nothing in the working folder (the default output is results/ey2013 there).
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    // Other published figures: health and social care's base NPV printed as 13.0 instead of
+    // 12.0. The shipped model still gives 12.0, so that one figure leaves its band and, with
+    // no note explaining it, counts as unexplained; the rest of the tally is unchanged.
+    let figures = std::fs::read_to_string(&published).unwrap();
+    let line = "npv_5yr = { prudent = \"5.8\", base = \"12.0\" }";
+    assert!(figures.contains(line), "the figure is in the file");
+    let other = dir.join("published.toml");
+    std::fs::write(
+        &other,
+        figures.replacen(line, "npv_5yr = { prudent = \"5.8\", base = \"13.0\" }", 1),
+    )
+    .unwrap();
+    let o = run_ok(
+        bin()
+            .current_dir(&dir)
+            .args(["reproduce", "-q", "--no-write", "--published"])
+            .arg(&other),
+    );
+    let tally = |out: &str, k: usize| -> usize {
+        let last = out.lines().last().unwrap();
+        last.split(": ")
+            .nth(1)
+            .unwrap()
+            .split(", ")
+            .nth(k)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let shipped_out = stdout(&run_ok(bin().current_dir(&dir).args([
+        "reproduce",
+        "-q",
+        "--no-write",
+    ])));
+    let out = stdout(&o);
+    assert_eq!(tally(&out, 0), tally(&shipped_out, 0) - 1, "{out}");
+    assert_eq!(tally(&out, 1), tally(&shipped_out, 1), "{out}");
+    assert_eq!(tally(&out, 2), tally(&shipped_out, 2) + 1, "{out}");
+    std::fs::remove_file(&other).unwrap();
     // A model with health and social care's gross benefit halved loses that theme's figures.
     let shipped = std::fs::read_to_string(&model).unwrap();
     let line = shipped
@@ -269,9 +313,17 @@ fn report_prints_its_summary_in_the_format_asked() {
         .parse()
         .unwrap();
     assert!((mean - 27.0).abs() < 4.0 * 3.041 / 4000f64.sqrt(), "{mean}");
-    // The same summary as the folder's summary.csv.
-    let file = std::fs::read_to_string(dir.join("r2/summary.csv")).unwrap();
-    assert!(file == csv);
+    // The folder's summary.json holds the same mean (another writer of the same summary).
+    let json = json_file(&dir.join("r2/summary.json"));
+    let from_json = json["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "total")
+        .unwrap()["npv"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(mean, from_json);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -317,24 +369,80 @@ fn throughput_takes_the_plan_options() {
         "[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"uniform\"\nmin = 0.5\nmax = 1.0\n",
     )
     .unwrap();
+    let opts = [
+        "--draws",
+        "2000",
+        "--seed",
+        "9",
+        "--scenario",
+        "prudent",
+        "--sampler",
+        "sobol",
+        "--block-size",
+        "500",
+        "--skip-nonfinite",
+        "-q",
+    ];
     let o = run_ok(
         bin()
             .args(["throughput", "--no-default-dists", "--dist"])
             .arg(&one)
+            .args(opts),
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains(", 2000 draws, 1 input, sampler sobol"),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l.starts_with("engine ")), "{out}");
+    // The checksum adds, three times each, the first outcome of draw 0 (health and social
+    // care's NPV, which the scenario sets) and the sum of every draw's input (which the sampler
+    // and seed set): those of `run` with the same options.
+    let kept = dir.join("kept");
+    run_ok(
+        bin()
+            .args(["run", "--no-default-dists", "--dist"])
+            .arg(&one)
+            .args(opts)
+            .args(["--keep-draws", "--out"])
+            .arg(&kept),
+    );
+    let k = crate::oracles::Kept::read(&kept.join("draws.csv"));
+    let sum: f64 = k.col("input:themes.work_skills.realisation").iter().sum();
+    let want = 3.0 * k.col("health_social_care.npv")[0] + 3.0 * sum;
+    let got: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("(checksum "))
+        .unwrap_or_else(|| panic!("{out}"))
+        .trim_end_matches(')')
+        .parse()
+        .unwrap();
+    assert!((got - want).abs() < 1e-9 * want.abs(), "{got} vs {want}");
+    // ... and not those of the base scenario.
+    let base = dir.join("base");
+    run_ok(
+        bin()
+            .args(["run", "--no-default-dists", "--dist"])
+            .arg(&one)
             .args([
                 "--draws",
                 "2000",
-                "--scenario",
-                "prudent",
+                "--seed",
+                "9",
+                "--sampler",
+                "sobol",
                 "--block-size",
                 "500",
-                "--skip-nonfinite",
                 "-q",
-            ]),
+            ])
+            .args(["--keep-draws", "--out"])
+            .arg(&base),
     );
-    let out = stdout(&o);
-    assert!(out.contains(", 2000 draws, 1 input, sampler mc"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("engine ")), "{out}");
+    let b = crate::oracles::Kept::read(&base.join("draws.csv"));
+    assert_ne!(
+        b.col("health_social_care.npv")[0],
+        k.col("health_social_care.npv")[0]
+    );
     // An unknown scenario is refused, naming it.
     let o = run_expect(
         2,
@@ -424,6 +532,22 @@ fn merge_writes_the_csv_a_single_process_writes() {
         stdout(&whole)
     );
     assert!(stdout(&whole).lines().any(|l| l.starts_with("total,npv,")));
+    // The default format, the table, also as a single process prints it: the same draws and
+    // seed in its header, the same figures below.
+    let table = stdout(&run_ok(bin().arg("merge").args(&shards).arg("-q")));
+    let single = stdout(&run_ok(
+        with_files("run", &m, &d).args(["--draws", "6000", "-q"]),
+    ));
+    assert_eq!(table, single);
+    let header = format!(
+        "npvrisk {} | scenario `base` | 6000 draws (mc sampler, seed 20130110)\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(table.starts_with(&header), "{table}");
+    assert!(
+        table.lines().any(|l| l.starts_with("total  27.")),
+        "{table}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -445,5 +569,307 @@ fn a_batch_on_one_thread_gives_the_bytes_of_a_batch_on_two() {
     let (one, two) = (run("1"), run("2"));
     assert!(one == two, "one thread:\n{one}\ntwo:\n{two}");
     assert!(one.lines().any(|l| l.starts_with("rate5,")), "{one}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A summary JSON without the fields that time the run.
+fn untimed(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.iter()
+                .filter(|(k, _)| !k.contains("second"))
+                .map(|(k, x)| (k.clone(), untimed(x)))
+                .collect(),
+        ),
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(untimed).collect()),
+        x => x.clone(),
+    }
+}
+
+fn json_file(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[test]
+fn report_has_every_analysis_and_refuses_a_method() {
+    // The report's sections and sheets need every analysis: `--method` is not an option of
+    // `report` (it was once accepted and ignored), so it is refused before anything is written.
+    let dir = temp_dir("opt-report-method");
+    let (m, d) = linear_files(&dir);
+    let out = dir.join("r");
+    let o = run_expect(
+        2,
+        with_files("report", &m, &d)
+            .args(["--method", "tornado", "--draws", "1000", "--out"])
+            .arg(&out),
+    );
+    assert!(stderr(&o).contains("--method"), "{}", stderr(&o));
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_takes_the_run_and_analysis_options() {
+    let dir = temp_dir("opt-report-all");
+    let (m, d) = linear_files(&dir);
+    let opts = [
+        "--draws",
+        "4000",
+        "--seed",
+        "5",
+        "--sampler",
+        "lhs",
+        "--scenario",
+        "base",
+        "--block-size",
+        "1000",
+        "--levels",
+        "0.25,0.75",
+        "--confidence",
+        "0.9",
+        "--sobol-n",
+        "256",
+        "--bootstrap",
+        "100",
+        "-q",
+    ];
+    let report = |threads: &str, out: &Path| {
+        run_ok(
+            with_files("report", &m, &d)
+                .args(opts)
+                .args(["--threshold", "20", "--interval", "0.8"])
+                .args(["--threads", threads, "--format", "xlsx", "--out"])
+                .arg(out),
+        )
+    };
+    let (r1, r2) = (dir.join("r1"), dir.join("r2"));
+    let o = report("1", &r1);
+    // xlsx: the workbook is report.xlsx in the folder; nothing on stdout.
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+    assert!(
+        std::fs::read(r1.join("report.xlsx"))
+            .unwrap()
+            .starts_with(b"PK")
+    );
+    let s = json_file(&r1.join("summary.json"));
+    let meta = &s["metadata"];
+    assert_eq!(meta["draws"], 4000);
+    assert_eq!(meta["seed"], 5);
+    assert_eq!(meta["sampler"], "lhs");
+    assert_eq!(meta["scenario"], "base");
+    assert_eq!(meta["block_size"], 1000);
+    let total = s["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "total")
+        .unwrap();
+    // NPV = 3G − C ~ N(27, 9.25) (the truncations at 0 are 10 and 6 sd away). Tolerances are 4
+    // plain Monte Carlo standard errors (Latin hypercube draws are at least as precise).
+    let (mu, sigma, n) = (27.0, 9.25f64.sqrt(), 4000.0);
+    use statrs::distribution::{Continuous, ContinuousCDF, Normal};
+    let npv = Normal::new(mu, sigma).unwrap();
+    // P(NPV < 20), by the binomial standard error.
+    let below = total["npv"]["below"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["threshold"] == 20.0)
+        .unwrap_or_else(|| panic!("{}", total["npv"]["below"]));
+    let p = npv.cdf(20.0);
+    let got = below["p"].as_f64().unwrap();
+    assert!(
+        (got - p).abs() < 4.0 * (p * (1.0 - p) / n).sqrt(),
+        "{got} vs {p}"
+    );
+    // The 80% interval: the 10th and 90th percentiles, each within 4 standard errors of a
+    // sample quantile, √(q(1 − q)/n) / f(x_q).
+    let iv = total["npv"]["interval"].as_array().unwrap();
+    assert_eq!(iv[0], 0.8);
+    for (q, got) in [(0.1, &iv[1]), (0.9, &iv[2])] {
+        let x = npv.inverse_cdf(q);
+        let se = (q * (1.0 - q) / n).sqrt() / npv.pdf(x);
+        let got = got.as_f64().unwrap();
+        assert!((got - x).abs() < 4.0 * se, "q {q}: {got} vs {x}");
+    }
+    // The tornado at the 25th and 75th percentiles: G = 10 ∓ 0.6745, total NPV 3G − 3.
+    let csv = std::fs::read_to_string(r1.join("tornado.csv")).unwrap();
+    let row: Vec<f64> = csv
+        .lines()
+        .find(|l| l.starts_with("themes.t.gross_benefit_bn,"))
+        .unwrap_or_else(|| panic!("{csv}"))
+        .split(',')
+        .skip(3)
+        .take(4)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let z = 0.6744897501960817;
+    for (got, want) in row
+        .iter()
+        .zip([10.0 - z, 10.0 + z, 27.0 - 3.0 * z, 27.0 + 3.0 * z])
+    {
+        assert!((got - want).abs() < 1e-6, "{csv}");
+    }
+    // The Sobol design of 256 base draws: 256 (k + 2) model runs for k = 2 inputs.
+    let sens = json_file(&r1.join("sensitivity.json"));
+    let sobol = sens["sobol"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entity"] == "total")
+        .unwrap();
+    assert_eq!(sobol["base_draws"], 256);
+    assert_eq!(sobol["model_runs"], 1024);
+    // The analyses are exactly those `sensitivity` computes with the same options (whose
+    // levels, confidence and bootstrap are each checked in the next test), and neither the
+    // summary nor the analyses depend on the number of threads.
+    let o = run_ok(with_files("sensitivity", &m, &d).args(opts).args([
+        "--threads",
+        "1",
+        "--format",
+        "json",
+    ]));
+    let alone: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(alone, sens);
+    report("2", &r2);
+    assert_eq!(untimed(&json_file(&r2.join("summary.json"))), untimed(&s));
+    assert_eq!(json_file(&r2.join("sensitivity.json")), sens);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sensitivity_runs_only_the_method_asked_with_its_options() {
+    let dir = temp_dir("opt-sens-methods");
+    let (m, d) = linear_files(&dir);
+    let sens = |args: &[&str]| -> serde_json::Value {
+        let o = run_ok(
+            with_files("sensitivity", &m, &d)
+                .args(["--seed", "3", "--format", "json", "-q"])
+                .args(args),
+        );
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let sections = ["tornado", "switching", "rank", "sobol", "scenario"];
+    let only = |v: &serde_json::Value, wanted: &[&str]| {
+        for s in sections {
+            let n = v[s].as_array().unwrap().len();
+            assert_eq!(
+                n > 0,
+                wanted.contains(&s),
+                "{s}: {n} rows, wanted {wanted:?}"
+            );
+        }
+    };
+    // Rank correlations and scenario analysis, from the draws: the worst tenth of 2,000 draws.
+    let rank = sens(&["--method", "rank", "--draws", "2000"]);
+    only(&rank, &["rank", "scenario"]);
+    let worst = rank["scenario"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["entity"] == "total" && r["region"] == "worst_10pct")
+        .unwrap();
+    assert_eq!(
+        (worst["draws"].as_u64(), worst["total_draws"].as_u64()),
+        (Some(200), Some(2000))
+    );
+    // G's rank correlation with the total NPV: Spearman of a bivariate normal with correlation
+    // ρ = 3/√9.25 is (6/π) asin(ρ/2) = 0.9766; within 4 standard errors of Spearman's
+    // coefficient, about (1 − r_s²)·1.06/√(n − 3) (Fieller, Hartley & Pearson).
+    let rho: f64 = 3.0 / 9.25f64.sqrt();
+    let want = 6.0 / std::f64::consts::PI * (rho / 2.0).asin();
+    let r = rank["rank"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["entity"] == "total" && r["input"] == "themes.t.gross_benefit_bn")
+        .unwrap()["spearman"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (r - want).abs() < 4.0 * (1.0 - want * want) * (1.06f64 / 1997.0).sqrt(),
+        "{r} vs {want}"
+    );
+    // Another sampler draws other values, so other coefficients.
+    let lhs = sens(&["--method", "rank", "--draws", "2000", "--sampler", "lhs"]);
+    assert_ne!(lhs["rank"], rank["rank"]);
+    // The draws do not depend on the block size or the number of threads.
+    let blocks = sens(&[
+        "--method",
+        "rank",
+        "--draws",
+        "2000",
+        "--block-size",
+        "300",
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(blocks, rank);
+    // The tornado alone, at the quartiles: G = 10 ∓ 0.6745.
+    let t = sens(&[
+        "--method",
+        "tornado",
+        "--levels",
+        "0.25,0.75",
+        "--scenario",
+        "base",
+    ]);
+    only(&t, &["tornado"]);
+    let g = t["tornado"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["factor"] == "themes.t.gross_benefit_bn")
+        .unwrap();
+    let z = 0.6744897501960817;
+    for (k, want) in [
+        ("low_value", 10.0 - z),
+        ("high_value", 10.0 + z),
+        ("swing", 6.0 * z),
+    ] {
+        let got = g[k].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-6, "{k}: {got} vs {want}");
+    }
+    // Sobol indices alone: 256 base draws, 256 (k + 2) runs.
+    let sobol = |confidence: &str, bootstrap: &str| {
+        let v = sens(&[
+            "--method",
+            "sobol",
+            "--sobol-n",
+            "256",
+            "--confidence",
+            confidence,
+            "--bootstrap",
+            bootstrap,
+        ]);
+        only(&v, &["sobol"]);
+        let total = v["sobol"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["entity"] == "total")
+            .unwrap()
+            .clone();
+        assert_eq!(total["base_draws"], 256);
+        assert_eq!(total["model_runs"], 1024);
+        total["factors"][0]["first"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect::<Vec<f64>>()
+    };
+    // [estimate, low, high]. The same resamples at two levels: the same estimate, the 50%
+    // interval strictly inside the 99% one.
+    let (narrow, wide) = (sobol("0.5", "200"), sobol("0.99", "200"));
+    assert_eq!(narrow[0], wide[0]);
+    assert!(
+        wide[1] < narrow[1] && narrow[2] < wide[2],
+        "{narrow:?} {wide:?}"
+    );
+    // Another number of resamples: the same estimate, another interval.
+    let more = sobol("0.5", "2000");
+    assert_eq!(more[0], narrow[0]);
+    assert_ne!(more[1..], narrow[1..]);
     let _ = std::fs::remove_dir_all(&dir);
 }

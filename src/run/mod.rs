@@ -881,7 +881,7 @@ fn report_in(a: &SensSpec, dir: &Path, hooks: &Hooks) -> Result<String, Error> {
             (&a.run.percentiles, a.run.interval, &a.run.thresholds),
             embedded,
         )?;
-        // The report has every analysis, whatever `--method` says.
+        // The report has every analysis (`report` takes no `--method`).
         let sens = analyse(&plan, &so, &|_| true, Some(&draws))?;
         Ok((summary, sens, draws))
     })?;
