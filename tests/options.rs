@@ -873,3 +873,49 @@ fn sensitivity_runs_only_the_method_asked_with_its_options() {
     assert_ne!(more[1..], narrow[1..]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn sensitivity_evaluates_the_scenario_asked() {
+    // One input on work and skills: the central NPV of the other themes is the scenario's own,
+    // as `evaluate` gives it, for each scenario.
+    let dir = temp_dir("opt-sens-scenario");
+    let one = dir.join("one.toml");
+    std::fs::write(
+        &one,
+        "[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"uniform\"\nmin = 0.5\nmax = 1.0\n",
+    )
+    .unwrap();
+    let mut central = Vec::new();
+    for scenario in ["prudent", "base"] {
+        let o = run_ok(
+            bin()
+                .args(["sensitivity", "--no-default-dists", "--dist"])
+                .arg(&one)
+                .args(["--method", "switching", "--format", "json", "-q"])
+                .args(["--scenario", scenario]),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let hsc = v["central_npv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c[0] == "health_social_care")
+            .unwrap()[1]
+            .as_f64()
+            .unwrap();
+        let o = run_ok(bin().args(["evaluate", "--format", "json", "--scenario", scenario]));
+        let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let want = e[0]["themes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == "health_social_care")
+            .unwrap()["npv"]
+            .as_f64()
+            .unwrap();
+        assert_eq!(hsc, want, "{scenario}");
+        central.push(hsc);
+    }
+    assert!(central[0] < central[1], "prudent below base: {central:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
