@@ -95,6 +95,14 @@ if [ ${#MODULES[@]} -eq 0 ]; then
     MODULES=("${DEFAULT_MODULES[@]}")
 fi
 
+# Parallel jobs each build in their own copy of the tree. With one CARGO_TARGET_DIR shared by
+# them, the jobs' mutants compile to the same artifact paths, so each job rebuilds over the
+# other's (minutes per mutant instead of seconds): give each job its own target directory.
+if [ "$JOBS" -gt 1 ] && [ -n "${CARGO_TARGET_DIR:-}" ]; then
+    echo "mutants.sh: JOBS=$JOBS: not sharing CARGO_TARGET_DIR ($CARGO_TARGET_DIR) between jobs" >&2
+    unset CARGO_TARGET_DIR
+fi
+
 command -v cargo-mutants >/dev/null || {
     echo "cargo-mutants is not installed: cargo install cargo-mutants --locked" >&2
     exit 2
