@@ -32,7 +32,12 @@ MAX_MUTANTS="${MAX_MUTANTS:-24}"
 export TIMEOUT="${TIMEOUT:-180}" CPU_LIMIT="${CPU_LIMIT:-150}"
 TOTAL_MINUTES="${TOTAL_MINUTES:-45}"
 export LC_ALL=C
-read -r -a MODULES < <(scripts/mutants.sh --modules)
+modules="$(scripts/mutants.sh --modules)" || {
+    echo "mutants-ci: scripts/mutants.sh --modules failed" >&2
+    exit 2
+}
+read -r -a MODULES <<<"$modules"
+[ ${#MODULES[@]} -gt 0 ] || { echo "mutants-ci: no module to mutate" >&2; exit 2; }
 
 base="${BASE:-$(grep -v '^#' results/mutants/checked-through | head -n 1 | tr -d '[:space:]')}"
 if ! git cat-file -e "$base^{commit}" 2>/dev/null; then
@@ -88,7 +93,8 @@ if [ "$total" -gt "$MAX_MUTANTS" ]; then
 fi
 
 # One target directory for every module's builds, so that the dependencies are built once
-# (absolute: cargo-mutants builds in copies of the tree).
+# (absolute: cargo-mutants builds in copies of the tree). With JOBS above 1, mutants.sh gives
+# each job its own instead, and the dependencies are built once per job.
 target="${CARGO_TARGET_DIR:-target}"
 case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
 export CARGO_TARGET_DIR="$target/mutants"

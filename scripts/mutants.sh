@@ -21,7 +21,8 @@
 # two cores). .ci/run runs scripts/mutants-ci.sh instead: the mutants in the lines changed since
 # the commit in results/mutants/checked-through. Needs `cargo install cargo-mutants --locked`.
 # MUTANTS_OUT (default results/mutants/out) is where each module's outcome goes.
-# JOBS (default 1), TIMEOUT (wall-clock seconds per build or test run, default 300), CPU_LIMIT
+# JOBS (default 1; parallel jobs each build in a target directory of their own, whatever
+# CARGO_TARGET_DIR says), TIMEOUT (wall-clock seconds per build or test run, default 300), CPU_LIMIT
 # (CPU seconds per process, default 60) and NICE (default 19) can be set.
 #
 # Hangs: a mutant that turns a loop into an endless one keeps its test process busy until
@@ -36,6 +37,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS="${JOBS:-1}"
+case "$JOBS" in
+    '' | *[!0-9]* | 0) echo "mutants.sh: JOBS must be a positive whole number, not '$JOBS'" >&2; exit 2 ;;
+esac
 TIMEOUT="${TIMEOUT:-300}"
 CPU_LIMIT="${CPU_LIMIT:-60}"
 NICE="${NICE:-19}"

@@ -237,3 +237,29 @@ fn the_callers_observer_sees_every_pass_over_the_draws() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_report_asked_for_one_analysis_is_refused_and_writes_nothing() {
+    // A report has every analysis: a program asking for one alone gets an input error (the
+    // command line has no `--method` for `report`), and no folder.
+    let dir = temp_dir("pipeline-report-method");
+    let out = dir.join("r");
+    let spec = npvrisk::run::SensSpec {
+        run: RunSpec {
+            draws: 1000,
+            out: Some(out.clone()),
+            ..RunSpec::default()
+        },
+        method: npvrisk::run::Method::Tornado,
+        levels: vec![0.1, 0.9],
+        sobol_n: 64,
+        bootstrap: 100,
+        confidence: 0.95,
+    };
+    match npvrisk::run::report(&spec) {
+        Err(Error::Input(m)) => assert!(m.contains("`method` must be `all`"), "{m}"),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -693,6 +693,7 @@ pub enum Method {
 #[derive(Clone, Debug)]
 pub struct SensSpec {
     pub run: RunSpec,
+    /// Which analyses (`sensitivity`); a report has them all and refuses any other value.
     pub method: Method,
     /// Low and high quantile levels of the tornado.
     pub levels: Vec<f64>,
@@ -856,6 +857,12 @@ fn report_in(a: &SensSpec, dir: &Path, hooks: &Hooks) -> Result<String, Error> {
     let started = Instant::now();
     check_options(&a.run)?;
     check_sens_options(a)?;
+    if a.method != Method::All {
+        // Refused rather than ignored: the report's sections and sheets need every analysis.
+        return Err(Failure::Input(
+            "a report has every analysis: its `method` must be `all` (one analysis alone: `npvrisk sensitivity --method`)".into(),
+        ));
+    }
     lock_out(Some(dir))?;
     let embedded = a.run.model.is_none();
     let (plan, (model_name, model_src), meta_files) = load_plan(&a.run)?;
