@@ -955,3 +955,66 @@ fn sensitivity_evaluates_the_scenario_asked() {
     assert!(central[0] < central[1], "prudent below base: {central:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn report_skips_non_finite_draws_on_request_and_takes_the_dists_alone() {
+    // A draw that overflows is an error naming it, unless --skip-nonfinite counts and skips
+    // such draws (about one in eight here).
+    let dir = temp_dir("opt-report-skip");
+    let args = [
+        "report",
+        "tests/data/council.toml",
+        "--dist",
+        "tests/data/overflow_dists.toml",
+        "--draws",
+        "2000",
+        "--sobol-n",
+        "64",
+        "--bootstrap",
+        "100",
+        "-q",
+        "--out",
+    ];
+    let out = dir.join("r");
+    let o = run_expect(2, bin().args(args).arg(&out));
+    assert!(stderr(&o).contains("gave a non-finite"), "{}", stderr(&o));
+    run_ok(bin().args(args).arg(&out).arg("--skip-nonfinite"));
+    let s = json_file(&out.join("summary.json"));
+    let (skipped, kept) = (
+        s["skipped_nonfinite"].as_u64().unwrap(),
+        s["kept_draws"].as_u64().unwrap(),
+    );
+    assert!(
+        skipped > 0 && kept > 0 && skipped + kept == 2000,
+        "{skipped} + {kept}"
+    );
+    // --no-default-dists: the embedded model with one input from the file, none of its defaults.
+    let one = dir.join("one.toml");
+    std::fs::write(
+        &one,
+        "[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"uniform\"\nmin = 0.5\nmax = 1.0\n",
+    )
+    .unwrap();
+    let out = dir.join("alone");
+    run_ok(
+        bin()
+            .args(["report", "--no-default-dists", "--dist"])
+            .arg(&one)
+            .args([
+                "--draws",
+                "1000",
+                "--sobol-n",
+                "64",
+                "--bootstrap",
+                "100",
+                "-q",
+                "--out",
+            ])
+            .arg(&out),
+    );
+    let s = json_file(&out.join("summary.json"));
+    let inputs = s["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 1);
+    assert_eq!(inputs[0]["path"], "themes.work_skills.realisation");
+    let _ = std::fs::remove_dir_all(&dir);
+}
