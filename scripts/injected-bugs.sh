@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The nine one-line bugs that issue 16 found surviving the test suite, injected again one at a
-# time into a copy of the tree: for each, the whole suite (`cargo test --release --no-fail-fast`,
-# unit and integration tests) runs against the bug, and the tests that fail are listed. A bug
-# that no test fails is reported as SURVIVED and the script exits 1.
+# time into a copy of the tree: for each, every test target runs against the bug (`cargo test
+# --release --no-fail-fast --tests`: the unit and integration tests, not the doc examples), and
+# the tests that fail are listed. A bug that no test fails is reported as SURVIVED and the
+# script exits 1.
 #
 # Usage: scripts/injected-bugs.sh [OUT]   (OUT default results/mutants/injected-bugs.txt)
 # Runs in a temporary copy of HEAD's tree (the working tree is not touched), with its own
@@ -38,7 +39,7 @@ export CARGO_TARGET_DIR="$target"
 } >"$work/report"
 # The suite must pass without a bug, or the lists below would mean nothing.
 echo "== no bug (the baseline)" >&2
-if ! (cd "$work" && timeout 3600 cargo test --release --locked --no-fail-fast >"$work/log" 2>&1); then
+if ! (cd "$work" && timeout 3600 cargo test --release --locked --no-fail-fast --tests >"$work/log" 2>&1); then
     echo "the suite fails without any bug:" >&2
     grep -E "FAILED|panicked|error" "$work/log" | head -n 30 >&2
     exit 2
@@ -56,7 +57,7 @@ open(path, "w").write(s.replace(old, new))
 PY
     echo "== $name ($file)" >&2
     log="$work/log"
-    (cd "$work" && timeout 3600 cargo test --release --locked --no-fail-fast >"$log" 2>&1) || true
+    (cd "$work" && timeout 3600 cargo test --release --locked --no-fail-fast --tests >"$log" 2>&1) || true
     failed="$(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$log" | sort -u)"
     if ! grep -q "^test result" "$log"; then
         echo "the build failed with the bug '$name':" >&2
