@@ -26,6 +26,18 @@ fn linear_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (m, d)
 }
 
+/// A distribution file in `dir` with one input, work and skills' realisation ~ U(0.5, 1), for
+/// the embedded model without its default distributions.
+fn one_input_file(dir: &Path) -> std::path::PathBuf {
+    let one = dir.join("one.toml");
+    std::fs::write(
+        &one,
+        "[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"uniform\"\nmin = 0.5\nmax = 1.0\n",
+    )
+    .unwrap();
+    one
+}
+
 #[test]
 fn a_precision_out_of_reach_stops_at_max_draws_and_says_so() {
     let dir = temp_dir("opt-max-draws");
@@ -314,16 +326,7 @@ fn report_prints_its_summary_in_the_format_asked() {
         .unwrap();
     assert!((mean - 27.0).abs() < 4.0 * 3.041 / 4000f64.sqrt(), "{mean}");
     // The folder's summary.json holds the same mean (another writer of the same summary).
-    let json = json_file(&dir.join("r2/summary.json"));
-    let from_json = json["outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == "total")
-        .unwrap()["npv"]["mean"]
-        .as_f64()
-        .unwrap();
-    assert_eq!(mean, from_json);
+    assert_eq!(mean, crate::total_npv_mean(&dir.join("r2/summary.json")));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -363,12 +366,7 @@ fn the_default_sampler_given_explicitly_gives_the_same_bits() {
 fn throughput_takes_the_plan_options() {
     let dir = temp_dir("opt-throughput");
     // The embedded model with one input only (no default distributions), prudent point values.
-    let one = dir.join("one.toml");
-    std::fs::write(
-        &one,
-        "[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"uniform\"\nmin = 0.5\nmax = 1.0\n",
-    )
-    .unwrap();
+    let one = one_input_file(&dir);
     let opts = [
         "--draws",
         "2000",
@@ -914,12 +912,7 @@ fn sensitivity_evaluates_the_scenario_asked() {
     // One input on work and skills: the central NPV of the other themes is the scenario's own,
     // as `evaluate` gives it, for each scenario.
     let dir = temp_dir("opt-sens-scenario");
-    let one = dir.join("one.toml");
-    std::fs::write(
-        &one,
-        "[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"uniform\"\nmin = 0.5\nmax = 1.0\n",
-    )
-    .unwrap();
+    let one = one_input_file(&dir);
     let mut central = Vec::new();
     for scenario in ["prudent", "base"] {
         let o = run_ok(
@@ -989,12 +982,7 @@ fn report_skips_non_finite_draws_on_request_and_takes_the_dists_alone() {
         "{skipped} + {kept}"
     );
     // --no-default-dists: the embedded model with one input from the file, none of its defaults.
-    let one = dir.join("one.toml");
-    std::fs::write(
-        &one,
-        "[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"uniform\"\nmin = 0.5\nmax = 1.0\n",
-    )
-    .unwrap();
+    let one = one_input_file(&dir);
     let out = dir.join("alone");
     run_ok(
         bin()
