@@ -2588,6 +2588,26 @@ mod tests {
     /// inputs, pair by pair; a plan without a correlation block has none; a shard's pilot
     /// (`full` = false) holds no correlation sample, so it cannot give them.
     #[test]
+    fn a_stream_error_says_what_failed() {
+        // What a user reads when a streamed summary fails: the run's own message, the number of
+        // draws when every one was skipped, or the inconsistency found.
+        let run = RunError::Options("draws must be positive".into());
+        assert_eq!(
+            StreamError::from(run.clone()).to_string(),
+            "draws must be positive"
+        );
+        assert_eq!(StreamError::from(run.clone()), StreamError::Run(run));
+        assert_eq!(
+            StreamError::NoDraws { skipped: 12 }.to_string(),
+            "all 12 draws gave non-finite outcomes"
+        );
+        assert_eq!(
+            StreamError::Inconsistent("shards disagree".into()).to_string(),
+            "shards disagree"
+        );
+    }
+
+    #[test]
     fn the_achieved_correlations_are_the_pilots_spearman_coefficients() {
         let plan = default_plan();
         let c = plan
