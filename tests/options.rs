@@ -537,6 +537,11 @@ fn merge_writes_the_csv_a_single_process_writes() {
         with_files("run", &m, &d).args(["--draws", "6000", "-q"]),
     ));
     assert_eq!(table, single);
+    // ... which is what `--format table` asks for.
+    let asked = stdout(&run_ok(
+        with_files("run", &m, &d).args(["--draws", "6000", "-q", "--format", "table"]),
+    ));
+    assert_eq!(asked, single);
     let header = format!(
         "npvrisk {} | scenario `base` | 6000 draws (mc sampler, seed 20130110)\n",
         env!("CARGO_PKG_VERSION")
