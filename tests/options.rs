@@ -26,6 +26,15 @@ fn linear_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (m, d)
 }
 
+/// The first element of the array `v` for which `f` holds (a test failure showing `v` if none).
+fn json_row(v: &serde_json::Value, f: impl Fn(&serde_json::Value) -> bool) -> &serde_json::Value {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .find(|x| f(x))
+        .unwrap_or_else(|| panic!("no such row in {v}"))
+}
+
 /// A distribution file in `dir` with one input, work and skills' realisation ~ U(0.5, 1), for
 /// the embedded model without its default distributions.
 fn one_input_file(dir: &Path) -> std::path::PathBuf {
@@ -203,12 +212,9 @@ fn sensitivity_switching_values_and_its_csv_format() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["tornado"].as_array().unwrap().len(), 0, "switching only");
     let sv = |f: &str| {
-        v["switching"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["factor"] == f && x["entity"] == "total")
-            .unwrap()["switching_value"]
+        json_row(&v["switching"], |x| {
+            x["factor"] == f && x["entity"] == "total"
+        })["switching_value"]
             .as_f64()
             .unwrap()
     };
@@ -278,12 +284,7 @@ fn report_prints_its_summary_in_the_format_asked() {
             .arg(dir.join("r")),
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let total = v["outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == "total")
-        .unwrap();
+    let total = json_row(&v["outcomes"], |e| e["id"] == "total");
     let ps: Vec<f64> = total["npv"]["percentiles"]
         .as_array()
         .unwrap()
@@ -689,12 +690,7 @@ fn report_takes_the_run_and_analysis_options() {
     assert_eq!(meta["sampler"], "lhs");
     assert_eq!(meta["scenario"], "low");
     assert_eq!(meta["block_size"], 1000);
-    let total = s["outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == "total")
-        .unwrap();
+    let total = json_row(&s["outcomes"], |e| e["id"] == "total");
     // In `low`, NPV = 1.5 G − C ~ N(12, 2.5) (the truncations at 0 are 10 and 6 sd away; in
     // `base` it would be N(27, 9.25)). Tolerances are 4 plain Monte Carlo standard errors
     // (Latin hypercube draws are at least as precise).
@@ -748,12 +744,7 @@ fn report_takes_the_run_and_analysis_options() {
         assert!(!sens[section].as_array().unwrap().is_empty(), "{section}");
     }
     // The Sobol design of 256 base draws: 256 (k + 2) model runs for k = 2 inputs.
-    let sobol = sens["sobol"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["entity"] == "total")
-        .unwrap();
+    let sobol = json_row(&sens["sobol"], |e| e["entity"] == "total");
     assert_eq!(sobol["base_draws"], 256);
     assert_eq!(sobol["model_runs"], 1024);
     // The analyses are exactly those `sensitivity` computes with the same options (whose
@@ -799,12 +790,9 @@ fn sensitivity_runs_only_the_method_asked_with_its_options() {
     // Rank correlations and scenario analysis, from the draws: the worst tenth of 2,000 draws.
     let rank = sens(&["--method", "rank", "--draws", "2000"]);
     only(&rank, &["rank", "scenario"]);
-    let worst = rank["scenario"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["entity"] == "total" && r["region"] == "worst_10pct")
-        .unwrap();
+    let worst = json_row(&rank["scenario"], |r| {
+        r["entity"] == "total" && r["region"] == "worst_10pct"
+    });
     assert_eq!(
         (worst["draws"].as_u64(), worst["total_draws"].as_u64()),
         (Some(200), Some(2000))
@@ -816,12 +804,9 @@ fn sensitivity_runs_only_the_method_asked_with_its_options() {
     // Fieller, Hartley & Pearson understates it at a correlation this high).
     let rho: f64 = 3.0 / 9.25f64.sqrt();
     let want = 6.0 / std::f64::consts::PI * (rho / 2.0).asin();
-    let r = rank["rank"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["entity"] == "total" && r["input"] == "themes.t.gross_benefit_bn")
-        .unwrap()["spearman"]
+    let r = json_row(&rank["rank"], |r| {
+        r["entity"] == "total" && r["input"] == "themes.t.gross_benefit_bn"
+    })["spearman"]
         .as_f64()
         .unwrap();
     assert!(
@@ -853,12 +838,9 @@ fn sensitivity_runs_only_the_method_asked_with_its_options() {
         "base",
     ]);
     only(&t, &["tornado"]);
-    let g = t["tornado"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["factor"] == "themes.t.gross_benefit_bn")
-        .unwrap();
+    let g = json_row(&t["tornado"], |b| {
+        b["factor"] == "themes.t.gross_benefit_bn"
+    });
     let z = 0.6744897501960817;
     for (k, want) in [
         ("low_value", 10.0 - z),
@@ -881,13 +863,7 @@ fn sensitivity_runs_only_the_method_asked_with_its_options() {
             bootstrap,
         ]);
         only(&v, &["sobol"]);
-        let total = v["sobol"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["entity"] == "total")
-            .unwrap()
-            .clone();
+        let total = json_row(&v["sobol"], |e| e["entity"] == "total").clone();
         assert_eq!(total["base_draws"], 256);
         assert_eq!(total["model_runs"], 1024);
         total["factors"][0]["first"]
@@ -928,22 +904,12 @@ fn sensitivity_evaluates_the_scenario_asked() {
                 .args(["--scenario", scenario]),
         );
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        let hsc = v["central_npv"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c[0] == "health_social_care")
-            .unwrap()[1]
+        let hsc = json_row(&v["central_npv"], |c| c[0] == "health_social_care")[1]
             .as_f64()
             .unwrap();
         let o = run_ok(bin().args(["evaluate", "--format", "json", "--scenario", scenario]));
         let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        let want = e[0]["themes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["id"] == "health_social_care")
-            .unwrap()["npv"]
+        let want = json_row(&e[0]["themes"], |t| t["id"] == "health_social_care")["npv"]
             .as_f64()
             .unwrap();
         // Bit for bit: one kernel evaluates the model for both commands.
