@@ -33,20 +33,21 @@ a fractional own delay ignored in delay-to-zero	src/kernel.rs	let own = t.own_de
 BUGS
 
 export CARGO_TARGET_DIR="$target"
+# Every test target of the copy, its output in $work/log.
+suite() { (cd "$work" && timeout 3600 cargo test --release --locked --no-fail-fast --tests >"$work/log" 2>&1); }
 {
     echo "# The nine bugs of issue 16, injected one at a time; the tests that fail with each."
     echo "# scripts/injected-bugs.sh at $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d)."
 } >"$work/report"
 # The suite must pass without a bug, or the lists below would mean nothing.
 echo "== no bug (the baseline)" >&2
-if ! (cd "$work" && timeout 3600 cargo test --release --locked --no-fail-fast --tests >"$work/log" 2>&1); then
+if ! suite; then
     echo "the suite fails without any bug:" >&2
     grep -E "FAILED|panicked|error" "$work/log" | head -n 30 >&2
     exit 2
 fi
 survived=0
 while IFS=$'\t' read -r -u 3 name file old new; do
-    git show "HEAD:$file" >"$work/$file"
     python3 - "$work/$file" "$old" "$new" <<'PY'
 import sys
 path, old, new = sys.argv[1:]
@@ -57,7 +58,7 @@ open(path, "w").write(s.replace(old, new))
 PY
     echo "== $name ($file)" >&2
     log="$work/log"
-    (cd "$work" && timeout 3600 cargo test --release --locked --no-fail-fast --tests >"$log" 2>&1) || true
+    suite || true
     failed="$(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$log" | sort -u)"
     if ! grep -q "^test result" "$log"; then
         echo "the build failed with the bug '$name':" >&2
@@ -75,6 +76,7 @@ PY
         fi
     } >>"$work/report"
     [ -n "$failed" ] || survived=$((survived + 1))
+    # Back to HEAD's file before the next bug.
     git show "HEAD:$file" >"$work/$file"
 done 3<"$bugs_file"
 cp "$work/report" "$out"

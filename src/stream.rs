@@ -2584,9 +2584,6 @@ mod tests {
         )
     }
 
-    /// The achieved correlations are the Spearman coefficients of the pilot's correlated
-    /// inputs, pair by pair; a plan without a correlation block has none; a shard's pilot
-    /// (`full` = false) holds no correlation sample, so it cannot give them.
     #[test]
     fn a_stream_error_says_what_failed() {
         // What a user reads when a streamed summary fails: the run's own message, the number of
@@ -2607,6 +2604,9 @@ mod tests {
         );
     }
 
+    /// The achieved correlations are the Spearman coefficients of the pilot's correlated
+    /// inputs, pair by pair; a plan without a correlation block has none; a shard's pilot
+    /// (`full` = false) holds no correlation sample, so it cannot give them.
     #[test]
     fn the_achieved_correlations_are_the_pilots_spearman_coefficients() {
         let plan = default_plan();

@@ -1,13 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::oracles::Kept;
-use crate::{bin, run_ok, temp_dir};
-
-fn without_timing(text: &str) -> &str {
-    &text[..text
-        .find(",\n  \"timing\"")
-        .expect("timing is the last field")]
-}
+use crate::{bin, run_ok, temp_dir, without_timing};
 
 /// Four scenarios: the reference, a discount rate, and a two-point grid over a delay.
 /// A batch of the default model: a reference, a changed discount rate and a two-point grid.

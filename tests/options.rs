@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use crate::engine::{LINEAR_DISTS, linear_model};
-use crate::{bin, run_expect, run_ok, temp_dir, with_files};
+use crate::{bin, read_json, run_expect, run_ok, temp_dir, with_files, without_timing};
 
 fn stdout(o: &std::process::Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
@@ -368,13 +368,11 @@ fn throughput_takes_the_plan_options() {
     let dir = temp_dir("opt-throughput");
     // The embedded model with one input only (no default distributions), prudent point values.
     let one = one_input_file(&dir);
-    let opts = [
+    let plan = [
         "--draws",
         "2000",
         "--seed",
         "9",
-        "--scenario",
-        "prudent",
         "--sampler",
         "sobol",
         "--block-size",
@@ -382,11 +380,13 @@ fn throughput_takes_the_plan_options() {
         "--skip-nonfinite",
         "-q",
     ];
+    let prudent = ["--scenario", "prudent"];
     let o = run_ok(
         bin()
             .args(["throughput", "--no-default-dists", "--dist"])
             .arg(&one)
-            .args(opts),
+            .args(plan)
+            .args(prudent),
     );
     let out = stdout(&o);
     assert!(
@@ -394,19 +394,24 @@ fn throughput_takes_the_plan_options() {
         "{out}"
     );
     assert!(out.lines().any(|l| l.starts_with("engine ")), "{out}");
+    // The draws `run` keeps with the same plan options, in a scenario.
+    let kept = |name: &str, scenario: &[&str]| {
+        let out = dir.join(name);
+        run_ok(
+            bin()
+                .args(["run", "--no-default-dists", "--dist"])
+                .arg(&one)
+                .args(plan)
+                .args(scenario)
+                .args(["--keep-draws", "--out"])
+                .arg(&out),
+        );
+        crate::oracles::Kept::read(&out.join("draws.csv"))
+    };
     // The checksum adds, three times each, the first outcome of draw 0 (health and social
     // care's NPV, which the scenario sets) and the sum of every draw's input (which the sampler
     // and seed set): those of `run` with the same options.
-    let kept = dir.join("kept");
-    run_ok(
-        bin()
-            .args(["run", "--no-default-dists", "--dist"])
-            .arg(&one)
-            .args(opts)
-            .args(["--keep-draws", "--out"])
-            .arg(&kept),
-    );
-    let k = crate::oracles::Kept::read(&kept.join("draws.csv"));
+    let k = kept("prudent", &prudent);
     let sum: f64 = k.col("input:themes.work_skills.realisation").iter().sum();
     let want = 3.0 * k.col("health_social_care.npv")[0] + 3.0 * sum;
     let got: f64 = out
@@ -417,29 +422,9 @@ fn throughput_takes_the_plan_options() {
         .parse()
         .unwrap();
     assert!((got - want).abs() < 1e-9 * want.abs(), "{got} vs {want}");
-    // ... and not those of the base scenario.
-    let base = dir.join("base");
-    run_ok(
-        bin()
-            .args(["run", "--no-default-dists", "--dist"])
-            .arg(&one)
-            .args([
-                "--draws",
-                "2000",
-                "--seed",
-                "9",
-                "--sampler",
-                "sobol",
-                "--block-size",
-                "500",
-                "-q",
-            ])
-            .args(["--keep-draws", "--out"])
-            .arg(&base),
-    );
-    let b = crate::oracles::Kept::read(&base.join("draws.csv"));
+    // ... and not those of the base scenario (the default).
     assert_ne!(
-        b.col("health_social_care.npv")[0],
+        kept("base", &[]).col("health_social_care.npv")[0],
         k.col("health_social_care.npv")[0]
     );
     // An unknown scenario is refused, naming it.
@@ -586,24 +571,6 @@ fn a_batch_on_one_thread_gives_the_bytes_of_a_batch_on_two() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A summary JSON without the fields that time the run.
-fn untimed(v: &serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(m) => serde_json::Value::Object(
-            m.iter()
-                .filter(|(k, _)| !k.contains("second"))
-                .map(|(k, x)| (k.clone(), untimed(x)))
-                .collect(),
-        ),
-        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(untimed).collect()),
-        x => x.clone(),
-    }
-}
-
-fn json_file(p: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
-}
-
 #[test]
 fn report_refuses_a_method() {
     // The report's sections and sheets need every analysis: `--method` is not an option of
@@ -683,7 +650,7 @@ fn report_takes_the_run_and_analysis_options() {
             .unwrap()
             .starts_with(b"PK")
     );
-    let s = json_file(&r1.join("summary.json"));
+    let s = read_json(&r1.join("summary.json"));
     let meta = &s["metadata"];
     assert_eq!(meta["draws"], 4000);
     assert_eq!(meta["seed"], 5);
@@ -698,12 +665,7 @@ fn report_takes_the_run_and_analysis_options() {
     use statrs::distribution::{Continuous, ContinuousCDF, Normal};
     let npv = Normal::new(mu, sigma).unwrap();
     // P(NPV < 10), by the binomial standard error.
-    let below = total["npv"]["below"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["threshold"] == 10.0)
-        .unwrap_or_else(|| panic!("{}", total["npv"]["below"]));
+    let below = json_row(&total["npv"]["below"], |b| b["threshold"] == 10.0);
     let p = npv.cdf(10.0);
     let got = below["p"].as_f64().unwrap();
     assert!(
@@ -739,7 +701,7 @@ fn report_takes_the_run_and_analysis_options() {
         assert!((got - want).abs() < 1e-6, "{csv}");
     }
     // Every analysis is there, whatever the command line: `report` has no `--method`.
-    let sens = json_file(&r1.join("sensitivity.json"));
+    let sens = read_json(&r1.join("sensitivity.json"));
     for section in ["tornado", "switching", "rank", "sobol", "scenario"] {
         assert!(!sens[section].as_array().unwrap().is_empty(), "{section}");
     }
@@ -759,8 +721,9 @@ fn report_takes_the_run_and_analysis_options() {
     let alone: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(alone, sens);
     report("2", &r2);
-    assert_eq!(untimed(&json_file(&r2.join("summary.json"))), untimed(&s));
-    assert_eq!(json_file(&r2.join("sensitivity.json")), sens);
+    let text = |d: &Path| std::fs::read_to_string(d.join("summary.json")).unwrap();
+    assert_eq!(without_timing(&text(&r2)), without_timing(&text(&r1)));
+    assert_eq!(read_json(&r2.join("sensitivity.json")), sens);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -943,7 +906,7 @@ fn report_skips_non_finite_draws_on_request_and_takes_the_dists_alone() {
     let o = run_expect(2, bin().args(args).arg(&out));
     assert!(stderr(&o).contains("gave a non-finite"), "{}", stderr(&o));
     run_ok(bin().args(args).arg(&out).arg("--skip-nonfinite"));
-    let s = json_file(&out.join("summary.json"));
+    let s = read_json(&out.join("summary.json"));
     let (skipped, kept) = (
         s["skipped_nonfinite"].as_u64().unwrap(),
         s["kept_draws"].as_u64().unwrap(),
@@ -971,7 +934,7 @@ fn report_skips_non_finite_draws_on_request_and_takes_the_dists_alone() {
             ])
             .arg(&out),
     );
-    let s = json_file(&out.join("summary.json"));
+    let s = read_json(&out.join("summary.json"));
     let inputs = s["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 1);
     assert_eq!(inputs[0]["path"], "themes.work_skills.realisation");

@@ -4,13 +4,10 @@ use crate::{bin, run_expect, run_ok, temp_dir};
 
 const RUN: [&str; 5] = ["run", "--draws", "30000", "--block-size", "1000"];
 
-/// The summary JSON without its `timing` field (the last key), as bytes.
+/// The summary JSON in `path` without its `timing` field (the last key), as bytes.
 fn without_timing(path: &Path) -> Vec<u8> {
     let text = std::fs::read_to_string(path).unwrap();
-    let cut = text
-        .find(",\n  \"timing\"")
-        .expect("timing is the last field");
-    text.as_bytes()[..cut].to_vec()
+    crate::without_timing(&text).as_bytes().to_vec()
 }
 
 fn shards(dir: &Path, n: u64) -> Vec<PathBuf> {

@@ -177,10 +177,22 @@ pub fn assert_workbook_holds(path: &std::path::Path, value: f64) {
     assert!(found, "{} does not hold {value}", path.display());
 }
 
+/// A summary JSON's text without its `timing` field (the last key: the one part of the summary
+/// that differs between runs of the same draws).
+pub fn without_timing(text: &str) -> &str {
+    &text[..text
+        .find(",\n  \"timing\"")
+        .expect("timing is the last field")]
+}
+
+/// The JSON file at `path`.
+pub fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
 /// The mean of the total's NPV in a summary.json (in its money unit).
 pub fn total_npv_mean(summary_json: &std::path::Path) -> f64 {
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(summary_json).unwrap()).unwrap();
+    let v = read_json(summary_json);
     v["outcomes"]
         .as_array()
         .unwrap()
