@@ -2394,8 +2394,9 @@ mod tests {
         assert_eq!(decode_grids(&long), None, "a trailing byte");
     }
 
-    /// Pass-1 statistics encoded by one shard add to another's only when both counted against
-    /// the same thresholds: a shard of another run (other thresholds) is refused.
+    /// Pass-1 statistics encoded by one shard add to another's (counts of draws and tallies
+    /// summed) only when both counted against the same thresholds: a shard of another run
+    /// (other thresholds) is refused.
     #[test]
     fn encoded_pass_one_statistics_with_other_thresholds_are_refused() {
         let g = Grid::new(vec![Region::new(0.0, 1.0, 0)]);
@@ -2419,11 +2420,19 @@ mod tests {
                 delay_whole: vec![vec![3, 0]],
             }
         };
-        let bytes = first(0.5, 0.75, vec![2, 1]).encode();
+        let mut shard = first(0.5, 0.75, vec![2, 1]);
+        shard.skipped = 1;
+        let bytes = shard.encode();
         let mut same = first(0.5, 0.75, vec![0, 0]);
+        same.kept = 4;
+        same.skipped = 2;
         assert_eq!(same.add_encoded(&bytes), Some(()));
         assert_eq!(same.cols[0].le.buckets, vec![2, 1]);
         assert_eq!(same.cols[0].lt.buckets, vec![2, 1]);
+        // Draws kept and skipped, and the whole-year tallies, add up across the two.
+        assert_eq!((same.kept, same.skipped), (4 + 3, 2 + 1));
+        assert_eq!(same.breakeven, vec![vec![0, 6]]);
+        assert_eq!(same.delay_whole, vec![vec![6, 0]]);
         for (le_at, lt_at) in [(0.25, 0.75), (0.5, 0.25)] {
             let mut other = first(le_at, lt_at, vec![0, 0]);
             assert_eq!(
