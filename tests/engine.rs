@@ -7,7 +7,9 @@ use npvrisk::format::parse_model;
 use npvrisk::sampler::{Dimension, Sampler, SamplerKind};
 use npvrisk::stats::{OrderStats, Sorted, mean_sd, spearman};
 
-use crate::{bin, default_plan, ey2013, one_theme_model, plan_of, run_ok, temp_dir};
+use crate::{
+    bin, default_plan, ey2013, one_theme_model, plan_of, run_ok, temp_dir, total_npv_mean,
+};
 
 fn opts(draws: u64, sampler: SamplerKind, block: u64) -> RunOptions {
     RunOptions {
@@ -405,6 +407,31 @@ fn keep_draws_writes_every_draw_and_nothing_else_in_the_folder() {
     );
     let csv = std::fs::read_to_string(dir.join("draws.csv")).unwrap();
     assert_eq!(csv.lines().count(), 501);
+    // One row per draw, in order, each with the model's identities: the one theme is the
+    // headline total, and the two partners' shares of it add up to it.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (draw, theme, total) = (col("draw"), col("families.npv"), col("total.npv"));
+    let partners = [col("partner.council.npv"), col("partner.NHS.npv")];
+    let mut sum = 0.0;
+    for (i, line) in csv.lines().skip(1).enumerate() {
+        let v: Vec<&str> = line.split(',').collect();
+        let num = |c: usize| v[c].parse::<f64>().unwrap();
+        assert_eq!(v[draw], i.to_string());
+        assert_eq!(num(theme), num(total), "draw {i}");
+        let shared: f64 = partners.iter().map(|&c| num(c)).sum();
+        assert!(
+            (shared - num(total)).abs() <= 1e-12 * num(total).abs().max(1e-9),
+            "draw {i}"
+        );
+        sum += num(total);
+    }
+    // The summary's mean (in £m) is the mean of these draws (in £bn).
+    let mean = total_npv_mean(&dir.join("summary.json"));
+    assert!(
+        (sum / 500.0 * 1e3 - mean).abs() <= 1e-9 * mean.abs(),
+        "{mean}"
+    );
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use crate::{bin, run_expect, run_ok, temp_dir};
+use crate::{bin, read_json, run_expect, run_ok, temp_dir};
 
 /// Run `cmd`, expecting exit code 2 with no panic; its stderr.
 fn refused(cmd: &mut std::process::Command) -> String {
@@ -679,6 +679,23 @@ fn a_batch_removes_the_folders_of_scenarios_no_longer_in_its_manifest_but_not_th
             "kept_by_user/mine.txt",
             "s_curves.csv"
         ])
+    );
+    // The tables are the second batch's: every row is the one scenario left (a comparison row
+    // per entity, an S-curve point per percentile), run with the manifest's draws.
+    for (file, rows) in [("comparison.csv", None), ("s_curves.csv", Some(199))] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        let body: Vec<&str> = text.lines().skip(1).collect();
+        assert!(!body.is_empty(), "{file} has no rows");
+        for row in &body {
+            assert!(row.starts_with("default,"), "{file}: {row}");
+        }
+        if let Some(n) = rows {
+            assert_eq!(body.len(), n, "{file}");
+        }
+    }
+    assert_eq!(
+        read_json(&out.join("default/summary.json"))["metadata"]["draws"],
+        2000
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
