@@ -1695,3 +1695,262 @@ fn pert_cdf_is_the_cdf_of_the_pert_it_names() {
         assert_eq!(got, want);
     }
 }
+
+// --- Edges, validation and precision regimes no other test reaches ------------------------------
+
+/// The atoms of every kind with ties, as intervals of u: a constant is one atom; an empirical
+/// sample's equal values share one interval as long as their count over n; a Bernoulli at 0 or
+/// 1 has its one outcome; a continuous kind has none.
+#[test]
+fn atoms_of_constants_samples_and_degenerate_bernoullis() {
+    assert_eq!(Dist::fixed(3.0).unwrap().atoms(), vec![(0.0, 1.0)]);
+    let e = Dist::empirical(vec![2.0, 5.0, 1.0, 2.0]).unwrap();
+    assert_eq!(e.atoms(), vec![(0.0, 0.25), (0.25, 0.75), (0.75, 1.0)]);
+    // Each atom is where the quantile is that value: 1 below 0.25, 2 up to 0.75, 5 after.
+    assert_eq!(
+        [e.quantile(0.2), e.quantile(0.7), e.quantile(0.8)],
+        [1.0, 2.0, 5.0]
+    );
+    let distinct = Dist::empirical(vec![4.0, 3.0, 1.0]).unwrap();
+    assert_eq!(
+        distinct.atoms(),
+        vec![(0.0, 1.0 / 3.0), (1.0 / 3.0, 2.0 / 3.0), (2.0 / 3.0, 1.0)]
+    );
+    assert_eq!(Dist::bernoulli(0.0).unwrap().atoms(), vec![(0.0, 1.0)]);
+    assert_eq!(Dist::bernoulli(1.0).unwrap().atoms(), vec![(0.0, 1.0)]);
+    assert!(Dist::normal(0.0, 1.0).unwrap().atoms().is_empty());
+}
+
+/// Outside its support, or at its ends, a distribution function is exactly 0 or 1 (never NaN):
+/// below a beta's, gamma's or lognormal's lower end, beyond a triangular's ends, at the
+/// bounds of a semi-bounded J-QPD, and on each side of a Bernoulli's two outcomes.
+#[test]
+fn distribution_functions_are_zero_or_one_outside_their_support() {
+    let beta = Dist::beta(2.0, 5.0).unwrap();
+    assert_eq!(
+        [beta.cdf(-1.0), beta.cdf(0.0), beta.cdf(1.0), beta.cdf(2.0)],
+        [0.0, 0.0, 1.0, 1.0]
+    );
+    let gamma = Dist::gamma(2.0, 3.0).unwrap();
+    assert_eq!([gamma.cdf(-1.0), gamma.cdf(0.0)], [0.0, 0.0]);
+    let lognormal = Dist::lognormal_mean_sd(10.0, 3.0).unwrap();
+    assert_eq!([lognormal.cdf(-1.0), lognormal.cdf(0.0)], [0.0, 0.0]);
+    let tri = Dist::triangular(0.0, 2.0, 10.0).unwrap();
+    assert_eq!(
+        [tri.cdf(-1.0), tri.cdf(0.0), tri.cdf(10.0), tri.cdf(11.0)],
+        [0.0, 0.0, 1.0, 1.0]
+    );
+    // Inside: F(x) = x² / (max·mode) below the mode, 1 − (max − x)² / (max·(max − mode)) above.
+    assert!((tri.cdf(1.0) - 1.0 / 20.0).abs() <= 4.0 * EPS);
+    assert!((tri.cdf(6.0) - (1.0 - 16.0 / 80.0)).abs() <= 4.0 * EPS);
+    let left = Dist::triangular(0.0, 0.0, 1.0).unwrap();
+    assert_eq!([left.cdf(0.0), left.cdf(1.0)], [0.0, 1.0]);
+    assert!((left.cdf(0.5) - 0.75).abs() <= 4.0 * EPS);
+    let right = Dist::triangular(0.0, 1.0, 1.0).unwrap();
+    assert_eq!([right.cdf(0.0), right.cdf(1.0)], [0.0, 1.0]);
+    assert!((right.cdf(0.5) - 0.25).abs() <= 4.0 * EPS);
+    let above = Dist::from_quantiles(2.0, 5.0, 6.0, Some((1.0, f64::INFINITY))).unwrap();
+    assert_eq!(above.kind_name(), "jqpd_semibounded");
+    assert_eq!([above.cdf(0.0), above.cdf(1.0)], [0.0, 0.0]);
+    let below = Dist::from_quantiles(2.0, 3.0, 6.0, Some((f64::NEG_INFINITY, 7.0))).unwrap();
+    assert_eq!(below.kind_name(), "jqpd_semibounded");
+    assert_eq!([below.cdf(7.0), below.cdf(8.0)], [1.0, 1.0]);
+    for d in [&above, &below] {
+        let got = [
+            d.cdf(d.quantile(0.1)),
+            d.cdf(d.quantile(0.5)),
+            d.cdf(d.quantile(0.9)),
+        ];
+        for (g, u) in got.iter().zip([0.1, 0.5, 0.9]) {
+            assert!((g - u).abs() <= 1e-12, "{d:?}: {g} at {u}");
+        }
+    }
+    let b = Dist::bernoulli(0.25).unwrap();
+    assert_eq!(
+        [b.cdf(-0.5), b.cdf(0.0), b.cdf(0.5), b.cdf(1.0), b.cdf(2.0)],
+        [0.0, 0.75, 0.75, 1.0, 1.0]
+    );
+}
+
+/// A metalog's coefficients through three pairs are the exact interpolation: with
+/// M(y) = a1 + a2·L + a3·(y − ½)·L, L = ln(y / (1 − y)), the pairs (0.1, 1), (0.5, 2), (0.9, 4)
+/// give a1 = 2, a2 = 3 / (2 ln 9), a3 = 1 / (0.8 ln 9). `terms` must lie in [2, pairs];
+/// probabilities and quantiles must increase, each checked at the entry that breaks it.
+#[test]
+fn metalog_coefficients_terms_and_order_checks() {
+    let (p, x) = ([0.1, 0.5, 0.9], [1.0, 2.0, 4.0]);
+    let d = Dist::metalog(&p, &x, None, None, None).unwrap();
+    let ln9 = 9f64.ln();
+    let want = [2.0, 3.0 / (2.0 * ln9), 1.0 / (0.8 * ln9)];
+    let got = d.metalog_coefficients().unwrap();
+    assert_eq!(got.len(), 3);
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() <= 1e-12, "{got:?} against {want:?}");
+    }
+    assert_eq!(Dist::normal(0.0, 1.0).unwrap().metalog_coefficients(), None);
+    for terms in [2, 3] {
+        let t = Dist::metalog(&p, &x, Some(terms), None, None).unwrap();
+        assert_eq!(t.metalog_coefficients().unwrap().len(), terms);
+    }
+    for terms in [0, 1, 4] {
+        match Dist::metalog(&p, &x, Some(terms), None, None) {
+            Err(e @ DistError::Invalid { .. }) => {
+                let m = e.to_string();
+                assert!(
+                    m.contains("`terms`") && m.contains(&terms.to_string()),
+                    "{m}"
+                );
+            }
+            other => panic!("terms {terms}: {other:?}"),
+        }
+    }
+    for (p, x, field) in [
+        ([0.5, 0.1, 0.9], [1.0, 2.0, 4.0], "probabilities[1]"),
+        ([0.1, 0.9, 0.5], [1.0, 2.0, 4.0], "probabilities[2]"),
+        ([0.1, 0.5, 0.9], [2.0, 1.0, 4.0], "quantiles[1]"),
+        ([0.1, 0.5, 0.9], [1.0, 4.0, 2.0], "quantiles[2]"),
+    ] {
+        match Dist::metalog(&p, &x, None, None, None) {
+            Err(DistError::Order { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{p:?} {x:?}: {other:?}"),
+        }
+    }
+}
+
+/// Three quantiles so lopsided that the ratio of the J-QPD's gaps overflows when squared
+/// (gaps 1e-190 and 1e10: r = 5e199, r² = ∞) cannot define a distribution; the error names the
+/// pair with the small gap, on either side.
+#[test]
+fn from_quantiles_refuses_gaps_whose_ratio_overflows() {
+    for (q, field, other) in [
+        ([0.0, 1e-190, 1e10], "p50", "p10"),
+        ([-1e10, 0.0, 1e-190], "p90", "p50"),
+    ] {
+        match Dist::from_quantiles(q[0], q[1], q[2], None) {
+            Err(DistError::Indistinct {
+                field: f, other: o, ..
+            }) => {
+                assert_eq!((f, o), (field, other), "{q:?}");
+            }
+            other => panic!("{q:?}: {other:?}"),
+        }
+    }
+    // Lopsided but representable: accepted.
+    assert!(Dist::from_quantiles(0.0, 1e-100, 1e10, None).is_ok());
+}
+
+/// Incomplete beta and gamma functions at large shapes, where the code switches between its
+/// two forms of the prefactor: against 50-digit values (mpmath: the hypergeometric series of
+/// I_x(a, b) and the series of P(a, x), each summed to 1e-45), far inside the tolerances here.
+#[test]
+fn incomplete_beta_and_gamma_at_large_shapes_match_high_precision_values() {
+    let beta = Dist::beta(1e4, 1e4).unwrap();
+    for (x, want) in [
+        (0.49, 0.002_337_059_330_110_149_505_569),
+        (0.495, 0.078_647_008_881_664_135_391_43),
+    ] {
+        let got = beta.cdf(x);
+        assert!(
+            (got / want - 1.0).abs() <= 1e-12,
+            "beta cdf({x}) = {got}, want {want}"
+        );
+    }
+    let gamma = Dist::gamma(1e4, 1.0).unwrap();
+    for (x, want, rel) in [
+        (9700.0, 0.001_234_175_584_468_491_996_642, 1e-12),
+        (9200.0, 1.013_092_884_401_971_624_261e-16, 5e-14),
+    ] {
+        let got = gamma.cdf(x);
+        assert!(
+            (got / want - 1.0).abs() <= rel,
+            "gamma cdf({x}) = {got}, want {want}"
+        );
+    }
+}
+
+/// A bounded J-QPD whose lower bound is negative reproduces its three quantiles both ways
+/// (quantile and distribution function), as one with a bound at 0 does.
+#[test]
+fn a_bounded_jqpd_below_zero_reproduces_its_quantiles() {
+    let d = Dist::from_quantiles(-6.0, -2.0, 5.0, Some((-10.0, 10.0))).unwrap();
+    assert_eq!(d.kind_name(), "jqpd_bounded");
+    for (u, x) in [(0.1, -6.0), (0.5, -2.0), (0.9, 5.0)] {
+        assert!(
+            (d.quantile(u) - x).abs() <= 1e-12,
+            "q({u}) = {}",
+            d.quantile(u)
+        );
+        assert!((d.cdf(x) - u).abs() <= 1e-12, "F({x}) = {}", d.cdf(x));
+    }
+}
+
+/// The triangular quantile in the far tail of each half, where √(u·w) or its mirror loses
+/// digits unless taken from the near end: min = 0, mode = max = 10^6, u = 10^-13 gives
+/// √(10^-13 · 10^12) = 0.316227766016837938…; min = mode = −10^6, max = 0, u = 1 − 10^-12 (as a
+/// double) gives −√((1 − u)·10^12) = −0.999988939078767258… (50 digits, mpmath).
+#[test]
+fn triangular_quantiles_keep_their_digits_in_the_far_tail_of_either_half() {
+    let up = Dist::triangular(0.0, 1e6, 1e6).unwrap();
+    let got = up.quantile(1e-13);
+    assert!(
+        (got / 0.316_227_766_016_837_938 - 1.0).abs() <= 1e-13,
+        "{got}"
+    );
+    let down = Dist::triangular(-1e6, -1e6, 0.0).unwrap();
+    let got = down.quantile(0.999_999_999_999);
+    assert!(
+        (got / -0.999_988_939_078_767_258_72 - 1.0).abs() <= 1e-13,
+        "{got}"
+    );
+}
+
+/// A quantile asked at or beyond 0 or 1 is the support's end; the standard normal's is ∓∞.
+/// A beta's mean of 0, a range that overflows, and a discrete mean over unnormalised weights.
+#[test]
+fn quantiles_beyond_the_unit_interval_and_parameter_edges() {
+    let tri = Dist::triangular(1.0, 2.0, 4.0).unwrap();
+    for u in [1.0, 1.5, f64::INFINITY] {
+        assert_eq!(tri.quantile(u), 4.0, "u = {u}");
+    }
+    for u in [0.0, -0.5, f64::NEG_INFINITY] {
+        assert_eq!(tri.quantile(u), 1.0, "u = {u}");
+    }
+    assert_eq!(std_normal_quantile(-0.5), f64::NEG_INFINITY);
+    assert_eq!(std_normal_quantile(0.0), f64::NEG_INFINITY);
+    assert_eq!(std_normal_quantile(1.0), f64::INFINITY);
+    assert_eq!(std_normal_quantile(1.5), f64::INFINITY);
+    match Dist::beta_mean_sd(0.0, 0.1) {
+        Err(e) => assert!(e.to_string().contains("`mean` = 0"), "{e}"),
+        Ok(d) => panic!("{d:?}"),
+    }
+    match Dist::from_quantiles(-1.0, 0.0, 1.0, Some((-1e308, 1e308))) {
+        Err(e) => assert!(e.to_string().contains("inf"), "{e}"),
+        Ok(d) => panic!("{d:?}"),
+    }
+    // Weights summing to 1 + 5e-10: the mean is Σ v·w / Σ w.
+    let d = Dist::discrete(vec![0.0, 1.0], vec![0.5, 0.5 + 0.5e-9]).unwrap();
+    let want = (0.5 + 0.5e-9) / (1.0 + 0.5e-9);
+    assert!((d.mean() - want).abs() <= 2.0 * EPS, "{}", d.mean());
+}
+
+/// An unbounded J-QPD fitted to (0, 10^-4, 2) is so skewed (k ≈ 10^4) that its lower tail's
+/// quantile cancels unless taken in the product form: at u = 10^-6 it is
+/// −1.71975536773188598…e-8, and its mean through (2, 5.5, 6) is 4.63684778917132726…
+/// (50-digit mpmath, from the definition H(z) = sinh(asinh(δz) + asinh(n·c·δ)) / δ with
+/// c = Φ⁻¹(0.9), the mean by quadrature of θ + s·H(z) against φ).
+#[test]
+fn a_strongly_skewed_unbounded_jqpd_keeps_its_lower_tail_and_its_mean() {
+    let d = Dist::from_quantiles(0.0, 1e-4, 2.0, None).unwrap();
+    assert_eq!(d.kind_name(), "jqpd_unbounded");
+    let got = d.quantile(1e-6);
+    assert!(
+        (got / -1.719_755_367_731_885_985_6e-8 - 1.0).abs() <= 1e-10,
+        "{got}"
+    );
+    let m = Dist::from_quantiles(2.0, 5.5, 6.0, None).unwrap();
+    assert!(
+        (m.mean() - 4.636_847_789_171_327_269_7).abs() <= 1e-13,
+        "{}",
+        m.mean()
+    );
+}
