@@ -2342,6 +2342,12 @@ mod tests {
         let mut merged = pa.clone();
         merged.merge(pb.clone());
         let bytes = encode_passes(std::slice::from_ref(&pb));
+        // Only the non-empty cells are written (index, count, minimum, maximum: 32 bytes each),
+        // after the pass count, the cell count and the count of cells written; then each
+        // collected region's length and values.
+        let full = pb.cells.iter().filter(|c| c.n > 0).count();
+        let collected: usize = pb.collected.iter().map(|v| 8 + 8 * v.len()).sum();
+        assert_eq!(bytes.len(), 3 * 8 + 32 * full + 8 + collected);
         let mut added = pa.clone();
         add_encoded_passes(std::slice::from_mut(&mut added), &bytes).unwrap();
         assert_eq!(added, merged);
