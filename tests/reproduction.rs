@@ -1,10 +1,11 @@
 use std::collections::BTreeMap;
 use std::fs;
 
-use npvrisk::calibrate::{calibrate, model_toml};
+use npvrisk::calibrate::{calibrate, from_fit, model_toml};
 use npvrisk::embedded::{EY2013_MODEL, EY2013_PUBLISHED};
+use npvrisk::fit::{Conventions, JointFit, ShareRule, joint_fit};
 use npvrisk::format::parse_model;
-use npvrisk::published::parse_published;
+use npvrisk::published::{Published, parse_published};
 use npvrisk::reproduce::{compare, tally};
 
 use crate::{bin, run_ok, temp_dir};
@@ -388,4 +389,160 @@ fn default_partner_share_modes_are_the_calibrated_shares() {
         checked, 3,
         "the defaults draw one share in each of the three headline themes"
     );
+}
+
+/// The published figures and their joint fit under the shipped conventions, computed once for
+/// the tests that turn the fit into model parameters by hand.
+fn shipped_fit() -> &'static (Published, JointFit) {
+    static FIT: std::sync::OnceLock<(Published, JointFit)> = std::sync::OnceLock::new();
+    FIT.get_or_init(|| {
+        let p = parse_published("published", EY2013_PUBLISHED).unwrap();
+        let fit = joint_fit(&p, &Conventions::SHIPPED);
+        (p, fit)
+    })
+}
+
+/// Set one theme's fitted shares by partner id.
+fn set_shares(fit: &mut JointFit, theme: usize, shares: &[(&str, f64)], unallocated: f64) {
+    let t = &mut fit.themes[theme];
+    for (id, v) in &mut t.shares {
+        *v = shares.iter().find(|(p, _)| p == id).unwrap().1;
+    }
+    t.unallocated = unallocated;
+}
+
+fn share_of(c: &npvrisk::calibrate::ThemeCalibration, id: &str) -> f64 {
+    c.shares.iter().find(|(p, _)| p == id).unwrap().1
+}
+
+/// `from_fit` turns a fit's unknowns into model parameters by the stated rules, checked on
+/// values set by hand in the shipped fit of health and social care (one cost schedule, two
+/// partners):
+/// - the fixed ongoing cost is carried every year and each year's one-off cost is the fitted
+///   fixed cost less it, never below 0 (fixed 0.5 and 0.05 over ongoing 0.1: one-off 0.4 and 0);
+/// - over the allocated total (the shipped rule) the largest share takes the rounding remainder
+///   so that the shares sum to 1, and nothing is unallocated, however large the fit's remainder;
+/// - read as printed (`ShareRule::Unallocated`), the shares stay as fitted and the remainder
+///   1 − Σ shares is written to the model file.
+#[test]
+fn from_fit_splits_fixed_costs_and_settles_shares_by_their_rule() {
+    let (p, shipped) = shipped_fit();
+    let health = p
+        .themes
+        .iter()
+        .position(|t| t.id == "health_social_care")
+        .unwrap();
+    let ids: Vec<&str> = shipped.themes[health]
+        .shares
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(ids, ["DCLG_LG", "DH"]);
+
+    let mut fit = shipped.clone();
+    let (lay, x) = (fit.themes[health].lay.clone(), &mut fit.themes[health].x);
+    let k = lay.group(0);
+    assert_eq!(k, lay.group(1), "one cost schedule for both scenarios");
+    x[lay.o(k)] = 0.1;
+    x[lay.f(k, 0)] = 0.5;
+    x[lay.f(k, 1)] = 0.05;
+    let c = &from_fit(p, &fit)[health];
+    assert_eq!(c.ongoing_bn, [0.1, 0.1]);
+    for s in 0..2 {
+        assert_eq!(c.one_off_bn[s][..2], [0.4, 0.0], "scenario {s}");
+    }
+
+    // Allocated: a rounding remainder, then a large one, both given to the largest share.
+    for (dh, dclg, unallocated, want_dh) in [
+        (0.682034, 0.317964, 2e-6, 0.682036),
+        (0.67, 0.31, 0.02, 0.69),
+    ] {
+        let mut fit = shipped.clone();
+        set_shares(
+            &mut fit,
+            health,
+            &[("DH", dh), ("DCLG_LG", dclg)],
+            unallocated,
+        );
+        let c = &from_fit(p, &fit)[health];
+        assert_eq!((share_of(c, "DH"), share_of(c, "DCLG_LG")), (want_dh, dclg));
+        assert_eq!(c.unallocated, 0.0);
+    }
+
+    // Read as printed: the shares as fitted and the remainder unallocated, in the model file.
+    let mut fit = shipped.clone();
+    fit.conv.shares = ShareRule::Unallocated;
+    set_shares(&mut fit, health, &[("DH", 0.67), ("DCLG_LG", 0.31)], 0.02);
+    let cal = from_fit(p, &fit);
+    let c = &cal[health];
+    assert_eq!((share_of(c, "DH"), share_of(c, "DCLG_LG")), (0.67, 0.31));
+    assert_eq!(c.unallocated, 0.02);
+    let toml = model_toml(p, &cal);
+    assert!(
+        toml.contains(
+            "\nunallocated = 0.02  # calibrated (joint fit): the remainder of the fitted shares\n"
+        ),
+        "{toml}"
+    );
+    // The shipped calibration leaves nothing unallocated, so its file has no such line.
+    assert!(!EY2013_MODEL.contains("\nunallocated ="));
+}
+
+/// Which themes share one cost schedule between the scenarios, as the published file's
+/// `costs` rules say: health and social care and work and skills.
+#[test]
+fn calibration_records_which_themes_share_one_cost_schedule() {
+    let (p, fit) = shipped_fit();
+    let cal = from_fit(p, fit);
+    let shared: Vec<(&str, bool)> = cal
+        .iter()
+        .map(|c| (c.id.as_str(), c.shared_costs))
+        .collect();
+    assert_eq!(
+        shared,
+        [
+            ("health_social_care", true),
+            ("families_complex_needs", false),
+            ("work_skills", true),
+            ("domestic_abuse", false),
+            ("reoffending", false)
+        ]
+    );
+}
+
+/// The model file names its central scenario "base"; a published file without one takes its
+/// last scenario instead (the same column here, so the file differs only in the name). An
+/// indicative theme's activity-scaled cost stays in £bn even with a cohort.
+#[test]
+fn the_model_file_falls_back_to_the_last_scenario_and_keeps_indicative_costs_in_bn() {
+    let (p, fit) = shipped_fit();
+    let cal = from_fit(p, fit);
+    let mut renamed = p.clone();
+    renamed.scenarios = vec!["prudent".into(), "central".into()];
+    assert!(!EY2013_MODEL.contains("central"));
+    assert_eq!(
+        model_toml(&renamed, &cal).replace("central", "base"),
+        EY2013_MODEL
+    );
+
+    let mut cohort = p.clone();
+    let abuse = cohort
+        .themes
+        .iter()
+        .position(|t| t.id == "domestic_abuse")
+        .unwrap();
+    assert!(cohort.themes[abuse].indicative && cohort.themes[abuse].cohort.is_none());
+    let families = cohort
+        .themes
+        .iter()
+        .position(|t| t.id == "families_complex_needs")
+        .unwrap();
+    cohort.themes[abuse].cohort = cohort.themes[families].cohort.clone();
+    let toml = model_toml(&cohort, &cal);
+    let section = toml
+        .split("[[themes]]")
+        .find(|s| s.contains("id = \"domestic_abuse\""))
+        .unwrap();
+    assert!(section.contains("\nscaled_cost_bn = "), "{section}");
+    assert!(!section.contains("cost_per_engaged_gbp"), "{section}");
 }
