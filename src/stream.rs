@@ -2343,8 +2343,8 @@ mod tests {
         merged.merge(pb.clone());
         let bytes = encode_passes(std::slice::from_ref(&pb));
         // Only the non-empty cells are written (index, count, minimum, maximum: 32 bytes each),
-        // after the pass count, the cell count and the count of cells written; then each
-        // collected region's length and values.
+        // after the pass count, the cell count and the count of cells written; then the count
+        // of collected regions and each one's length and values.
         let full = pb.cells.iter().filter(|c| c.n > 0).count();
         let collected: usize = pb.collected.iter().map(|v| 8 + 8 * v.len()).sum();
         assert_eq!(bytes.len(), 3 * 8 + 32 * full + 8 + collected);

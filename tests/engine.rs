@@ -426,8 +426,10 @@ fn keep_draws_writes_every_draw_and_nothing_else_in_the_folder() {
         );
         sum += num(total);
     }
-    // The summary's mean (in £m) is the mean of these draws (in £bn).
-    let mean = total_npv_mean(&dir.join("summary.json"));
+    // The summary's mean (in its money unit, £m here) is the mean of these draws (in £bn).
+    let summary = dir.join("summary.json");
+    assert_eq!(crate::read_json(&summary)["money_unit"], "£m");
+    let mean = total_npv_mean(&summary);
     assert!(
         (sum / 500.0 * 1e3 - mean).abs() <= 1e-9 * mean.abs(),
         "{mean}"

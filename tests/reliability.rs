@@ -680,8 +680,8 @@ fn a_batch_removes_the_folders_of_scenarios_no_longer_in_its_manifest_but_not_th
             "s_curves.csv"
         ])
     );
-    // The tables are the second batch's: every row is the one scenario left (a comparison row
-    // per entity, an S-curve point per percentile), run with the manifest's draws.
+    // The tables are the second batch's: every row is the one scenario left (199 S-curve
+    // points), and its summary has the manifest's draws.
     for (file, rows) in [("comparison.csv", None), ("s_curves.csv", Some(199))] {
         let text = std::fs::read_to_string(out.join(file)).unwrap();
         let body: Vec<&str> = text.lines().skip(1).collect();
