@@ -8,7 +8,8 @@ use npvrisk::sampler::{Dimension, Sampler, SamplerKind};
 use npvrisk::stats::{OrderStats, Sorted, mean_sd, spearman};
 
 use crate::{
-    bin, default_plan, ey2013, one_theme_model, plan_of, run_ok, temp_dir, total_npv_mean,
+    bin, default_plan, ey2013, one_theme_model, plan_of, read_json, run_ok, temp_dir,
+    total_npv_mean,
 };
 
 fn opts(draws: u64, sampler: SamplerKind, block: u64) -> RunOptions {
@@ -405,35 +406,24 @@ fn keep_draws_writes_every_draw_and_nothing_else_in_the_folder() {
             ])
             .arg(&dir),
     );
-    let csv = std::fs::read_to_string(dir.join("draws.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 501);
     // One row per draw, in order, each with the model's identities: the one theme is the
     // headline total, and the two partners' shares of it add up to it.
-    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (draw, theme, total) = (col("draw"), col("families.npv"), col("total.npv"));
-    let partners = [col("partner.council.npv"), col("partner.NHS.npv")];
-    let mut sum = 0.0;
-    for (i, line) in csv.lines().skip(1).enumerate() {
-        let v: Vec<&str> = line.split(',').collect();
-        let num = |c: usize| v[c].parse::<f64>().unwrap();
-        assert_eq!(v[draw], i.to_string());
-        assert_eq!(num(theme), num(total), "draw {i}");
-        let shared: f64 = partners.iter().map(|&c| num(c)).sum();
-        assert!(
-            (shared - num(total)).abs() <= 1e-12 * num(total).abs().max(1e-9),
-            "draw {i}"
-        );
-        sum += num(total);
+    let kept = crate::oracles::Kept::read(&dir.join("draws.csv"));
+    let order: Vec<f64> = (0..500).map(f64::from).collect();
+    assert_eq!(kept.col("draw"), order);
+    let total = kept.col("total.npv");
+    assert_eq!(kept.col("families.npv"), total);
+    let (council, nhs) = (kept.col("partner.council.npv"), kept.col("partner.NHS.npv"));
+    for (i, t) in total.iter().enumerate() {
+        let shared = council[i] + nhs[i];
+        assert!((shared - t).abs() <= 1e-12 * t.abs().max(1e-9), "draw {i}");
     }
     // The summary's mean (in its money unit, £m here) is the mean of these draws (in £bn).
     let summary = dir.join("summary.json");
-    assert_eq!(crate::read_json(&summary)["money_unit"], "£m");
+    assert_eq!(read_json(&summary)["money_unit"], "£m");
     let mean = total_npv_mean(&summary);
-    assert!(
-        (sum / 500.0 * 1e3 - mean).abs() <= 1e-9 * mean.abs(),
-        "{mean}"
-    );
+    let draws_mean = total.iter().sum::<f64>() / 500.0 * 1e3;
+    assert!((draws_mean - mean).abs() <= 1e-9 * mean.abs(), "{mean}");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

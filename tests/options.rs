@@ -284,7 +284,7 @@ fn report_prints_its_summary_in_the_format_asked() {
             .arg(dir.join("r")),
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let total = json_row(&v["outcomes"], |e| e["id"] == "total");
+    let total = crate::oracles::outcome(&v, "total");
     let ps: Vec<f64> = total["npv"]["percentiles"]
         .as_array()
         .unwrap()
@@ -657,7 +657,7 @@ fn report_takes_the_run_and_analysis_options() {
     assert_eq!(meta["sampler"], "lhs");
     assert_eq!(meta["scenario"], "low");
     assert_eq!(meta["block_size"], 1000);
-    let total = json_row(&s["outcomes"], |e| e["id"] == "total");
+    let total = crate::oracles::outcome(&s, "total");
     // In `low`, NPV = 1.5 G − C ~ N(12, 2.5) (the truncations at 0 are 10 and 6 sd away; in
     // `base` it would be N(27, 9.25)). Tolerances are 4 plain Monte Carlo standard errors
     // (Latin hypercube draws are at least as precise).

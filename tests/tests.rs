@@ -192,13 +192,7 @@ pub fn read_json(path: &std::path::Path) -> serde_json::Value {
 
 /// The mean of the total's NPV in a summary.json (in its money unit).
 pub fn total_npv_mean(summary_json: &std::path::Path) -> f64 {
-    let v = read_json(summary_json);
-    v["outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == "total")
-        .unwrap()["npv"]["mean"]
+    oracles::outcome(&read_json(summary_json), "total")["npv"]["mean"]
         .as_f64()
         .unwrap()
 }
