@@ -546,3 +546,42 @@ fn the_model_file_falls_back_to_the_last_scenario_and_keeps_indicative_costs_in_
     assert!(section.contains("\nscaled_cost_bn = "), "{section}");
     assert!(!section.contains("cost_per_engaged_gbp"), "{section}");
 }
+
+/// The headline total's figures pin each headline theme through the theme's own unknowns, its
+/// slice of the total's rows. The shipped themes all enter the total's figures alike, so this
+/// takes a case where they do not: with the first headline theme's base-scenario profile at
+/// zero, its gross benefit no longer moves the total's base-scenario NPV, while the second
+/// headline theme's still does. (The net annual benefit does not depend on the profile, so it
+/// still pins both in both scenarios.)
+#[test]
+fn total_figures_pin_each_headline_theme_through_its_own_unknowns() {
+    let (p, fit) = shipped_fit();
+    let mut q = p.clone();
+    let first = q.themes.iter().position(|t| !t.indicative).unwrap();
+    assert_eq!(q.themes[first].id, "health_social_care");
+    let base = q.scenarios.iter().position(|s| s == "base").unwrap();
+    for v in &mut q.themes[first].profile[base] {
+        v.value = 0.0;
+    }
+    let cal = from_fit(&q, fit);
+    let gross = |id: &str| {
+        let c = cal.iter().find(|c| c.id == id).unwrap();
+        c.pins.gross.clone()
+    };
+    let health = gross("health_social_care");
+    let families = gross("families_complex_needs");
+    assert!(health.contains("total npv_5yr (prudent);"), "{health}");
+    assert!(health.contains("total net_annual (prudent)"), "{health}");
+    assert!(
+        families.contains("total npv_5yr (prudent, base);"),
+        "{families}"
+    );
+    // Unchanged where the first theme's profile plays no part.
+    let shipped = from_fit(p, fit);
+    let was = |id: &str| {
+        let c = shipped.iter().find(|c| c.id == id).unwrap();
+        c.pins.gross.clone()
+    };
+    assert_eq!(families, was("families_complex_needs"));
+    assert_ne!(health, was("health_social_care"));
+}
