@@ -182,8 +182,8 @@ pub fn from_fit(p: &Published, fit: &JointFit) -> Vec<ThemeCalibration> {
                 scaled: touching(&vvars, false),
                 shares: touching(&all, true),
             };
-            // Shares to 1e-6; over the allocated total the largest takes the rounding remainder
-            // so that they sum to 1 exactly.
+            // Shares to 1e-6; over the allocated total the largest (the first listed of equal
+            // largest) takes the rounding remainder so that they sum to 1 exactly.
             let mut shares: Vec<(String, f64)> = tf
                 .shares
                 .iter()
