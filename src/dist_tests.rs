@@ -1488,13 +1488,16 @@ fn increasing_checks_the_bernstein_coefficients_of_the_derivative() {
         [0.0, 1.0, 0.0, 0.0, -1.1, 1.0], // a = 1, 0, 0, −4.4, 5: b = 1, 1, 1, −0.1, 1.6
         [0.0, 1.0, 0.0, 0.0, 0.0, -0.3], // a = 1, 0, 0, 0, −1.5: b = 1, 1, 1, 1, −0.5
         [0.0, 2.0, -1.0, 0.5, 0.1, 0.05],
+        // Both a[1] and a[2] in b3, and b3 negative only through a[3]'s quarter:
+        [0.0, 1.0, -1.0, 1.0, 0.0, 0.0], // a = 1, −2, 3, 0, 0: b = 1, 0.5, 0.5, 1, 2
+        [0.0, 1.0, 0.0, -1.5, 0.25, 0.6], // a = 1, 0, −4.5, 1, 3: b = 1, 1, 0.25, −1, 0.5
     ];
     // Each case has the sign pattern its comment gives.
     let negative: Vec<usize> = cases
         .iter()
         .map(|c| bernstein(c).iter().filter(|&&b| b < 0.0).count())
         .collect();
-    assert_eq!(negative, [0, 1, 1, 1, 1, 0]);
+    assert_eq!(negative, [0, 1, 1, 1, 1, 0, 0, 1]);
     for c in cases {
         let want = bernstein(&c).iter().all(|&b| b > 0.0);
         assert_eq!(increasing(&c), want, "{c:?}: {:?}", bernstein(&c));
@@ -1571,7 +1574,8 @@ fn quantiles_of_a_slice_are_the_quantiles_one_at_a_time() {
     ]);
     // Wholly inside (0, 1) (the samplers' case, down to the smallest subnormal, beyond the
     // tables' reach at 9.5e-18, and up to the largest double below 1), then with each edge
-    // value added alone, then with all of them.
+    // value added alone, then with all of them; and each edge value on its own (a slice with
+    // nothing inside must not take the staged loops either).
     let mut inside = u_grid();
     inside.extend([1e-20, f64::MIN_POSITIVE, 5e-324, 1.0 - f64::EPSILON / 2.0]);
     let edges = [0.0, -0.0, 1.0, -0.5, 1.5, f64::NAN];
@@ -1580,6 +1584,7 @@ fn quantiles_of_a_slice_are_the_quantiles_one_at_a_time() {
         let mut s = inside.clone();
         s.push(e);
         slices.push(s);
+        slices.push(vec![e; 3]);
     }
     let mut all = inside.clone();
     all.extend(edges);
@@ -1945,5 +1950,72 @@ fn a_strongly_skewed_unbounded_jqpd_keeps_its_lower_tail_and_its_mean() {
         (m.mean() - 4.636_847_789_171_327_269_7).abs() <= 1e-13,
         "{}",
         m.mean()
+    );
+}
+
+/// The logistic distribution as a `Family`: P(Y ≤ y) = 1 / (1 + e^−y), density P·Q,
+/// log-concave like the beta and gamma families `solve_y` serves, with the closed-form
+/// inverse y = ln(t / (1 − t)).
+struct Logistic;
+
+impl Family for Logistic {
+    fn eval(&self, y: f64) -> (f64, f64, f64) {
+        let p = 1.0 / (1.0 + libm::exp(-y));
+        let q = 1.0 / (1.0 + libm::exp(y));
+        // ln(P·Q) = −|y| − 2 ln(1 + e^−|y|), finite however far out y is.
+        let ln_w = -y.abs() - 2.0 * libm::log1p(libm::exp(-y.abs()));
+        (p, q, ln_w)
+    }
+    fn d_ln_w(&self, y: f64) -> f64 {
+        let (p, q, _) = self.eval(y);
+        q - p
+    }
+}
+
+/// `solve_y` from a start so far out that the tail probability underflows or Newton's first
+/// step overshoots by 10^21: the bracket kept from the signs seen so far, the bisection inside
+/// it and the search that expands from the far side must still find the root. (From the
+/// tables' starts, the beta and gamma solves never leave Newton's steps.) The logistic's roots
+/// are ∓ln 3 for a lower or upper tail of 1/4.
+#[test]
+fn solve_y_brackets_and_expands_from_a_far_start() {
+    let ln3 = 3f64.ln();
+    let cases = [
+        // Lower tail from y = 50: P ≈ 1, so the first Newton step lands near −6e21.
+        (true, 50.0, -ln3),
+        // Upper tail from y = 1000: Q underflows to 0, so the search expands leftwards.
+        (false, 1000.0, ln3),
+        (true, -1000.0, -ln3),
+        (false, -50.0, ln3),
+    ];
+    for (lower, start, want) in cases {
+        let y = solve_y(&Logistic, lower, 0.25f64.ln(), start);
+        assert!(
+            (y - want).abs() <= 1e-12,
+            "lower {lower}, start {start}: {y} against {want}"
+        );
+    }
+}
+
+/// Off the origin and the unit scale: a triangular CDF with its lower end below zero
+/// ((x − min)² / ((max − min)(mode − min)) below the mode, 1 − (max − x)² / ((max − min)(max −
+/// mode)) above it) and a truncated normal's mean with σ ≠ 1 and both ends finite,
+/// μ + σ(φ(α) − φ(β)) / (Φ(β) − Φ(α)), against mpmath at 40 digits.
+#[test]
+fn triangular_cdf_and_truncated_normal_mean_off_the_origin_and_unit_scale() {
+    let t = Dist::triangular(-1.0, 0.0, 2.0).unwrap();
+    for (x, want) in [(-0.5, 1.0 / 12.0), (0.0, 1.0 / 3.0), (1.0, 5.0 / 6.0)] {
+        let got = t.cdf(x);
+        assert!(
+            (got - want).abs() <= 4.0 * EPS,
+            "cdf({x}) = {got}, not {want}"
+        );
+    }
+    let n = Dist::truncated_normal(0.0, 2.0, -1.0, 3.0).unwrap();
+    let want = 0.712_545_768_354_119_5;
+    assert!(
+        (n.mean() - want).abs() <= 1e-13 * want,
+        "{} against {want}",
+        n.mean()
     );
 }
