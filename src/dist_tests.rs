@@ -1491,13 +1491,17 @@ fn increasing_checks_the_bernstein_coefficients_of_the_derivative() {
         // Both a[1] and a[2] in b3, and b3 negative only through a[3]'s quarter:
         [0.0, 1.0, -1.0, 1.0, 0.0, 0.0], // a = 1, −2, 3, 0, 0: b = 1, 0.5, 0.5, 1, 2
         [0.0, 1.0, 0.0, -1.5, 0.25, 0.6], // a = 1, 0, −4.5, 1, 3: b = 1, 1, 0.25, −1, 0.5
+        // b2 negative only through a[1]'s half, with |a[1]| above 2:
+        [0.0, 1.5, -2.0, 0.0, 2.0, 0.0], // a = 1.5, −4, 0, 8, 0: b = 1.5, 0.5, −0.5, 0.5, 5.5
+        // b3 negative only through a[1]'s three quarters:
+        [0.0, 1.0, -0.5, 0.0, -0.5, 0.6], // a = 1, −1, 0, −2, 3: b = 1, 0.75, 0.5, −0.25, 1
     ];
     // Each case has the sign pattern its comment gives.
     let negative: Vec<usize> = cases
         .iter()
         .map(|c| bernstein(c).iter().filter(|&&b| b < 0.0).count())
         .collect();
-    assert_eq!(negative, [0, 1, 1, 1, 1, 0, 0, 1]);
+    assert_eq!(negative, [0, 1, 1, 1, 1, 0, 0, 1, 1, 1]);
     for c in cases {
         let want = bernstein(&c).iter().all(|&b| b > 0.0);
         assert_eq!(increasing(&c), want, "{c:?}: {:?}", bernstein(&c));
@@ -1953,13 +1957,14 @@ fn a_strongly_skewed_unbounded_jqpd_keeps_its_lower_tail_and_its_mean() {
     );
 }
 
-/// The logistic distribution as a `Family`: P(Y ≤ y) = 1 / (1 + e^−y), density P·Q,
-/// log-concave like the beta and gamma families `solve_y` serves, with the closed-form
-/// inverse y = ln(t / (1 − t)).
-struct Logistic;
+/// The logistic distribution at location `.0` as a `Family`: with s = y − location,
+/// P(Y ≤ y) = 1 / (1 + e^−s), density P·Q, log-concave like the beta and gamma families
+/// `solve_y` serves, with the closed-form inverse y = location + ln(t / (1 − t)).
+struct Logistic(f64);
 
 impl Family for Logistic {
     fn eval(&self, y: f64) -> (f64, f64, f64) {
+        let y = y - self.0;
         let p = 1.0 / (1.0 + libm::exp(-y));
         let q = 1.0 / (1.0 + libm::exp(y));
         // ln(P·Q) = −|y| − 2 ln(1 + e^−|y|), finite however far out y is.
@@ -1976,23 +1981,28 @@ impl Family for Logistic {
 /// step overshoots by 10^21: the bracket kept from the signs seen so far, the bisection inside
 /// it and the search that expands from the far side must still find the root. (From the
 /// tables' starts, the beta and gamma solves never leave Newton's steps.) The logistic's roots
-/// are ∓ln 3 for a lower or upper tail of 1/4.
+/// are location ∓ ln 3 for a lower or upper tail of 1/4. The search expands by doubling steps:
+/// from 10^6 away it must arrive within the solver's 400 steps, and it must cross zero, which
+/// a search that scaled y instead would never do.
 #[test]
 fn solve_y_brackets_and_expands_from_a_far_start() {
     let ln3 = 3f64.ln();
     let cases = [
         // Lower tail from y = 50: P ≈ 1, so the first Newton step lands near −6e21.
-        (true, 50.0, -ln3),
+        (0.0, true, 50.0, -ln3),
         // Upper tail from y = 1000: Q underflows to 0, so the search expands leftwards.
-        (false, 1000.0, ln3),
-        (true, -1000.0, -ln3),
-        (false, -50.0, ln3),
+        (0.0, false, 1000.0, ln3),
+        (0.0, true, -1000.0, -ln3),
+        (0.0, false, -50.0, ln3),
+        (0.0, true, -1e6, -ln3),
+        // Leftwards from −10 to a root near −999.
+        (-1000.0, false, -10.0, -1000.0 + ln3),
     ];
-    for (lower, start, want) in cases {
-        let y = solve_y(&Logistic, lower, 0.25f64.ln(), start);
+    for (location, lower, start, want) in cases {
+        let y = solve_y(&Logistic(location), lower, 0.25f64.ln(), start);
         assert!(
-            (y - want).abs() <= 1e-12,
-            "lower {lower}, start {start}: {y} against {want}"
+            (y - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "location {location}, lower {lower}, start {start}: {y} against {want}"
         );
     }
 }
@@ -2011,11 +2021,65 @@ fn triangular_cdf_and_truncated_normal_mean_off_the_origin_and_unit_scale() {
             "cdf({x}) = {got}, not {want}"
         );
     }
-    let n = Dist::truncated_normal(0.0, 2.0, -1.0, 3.0).unwrap();
-    let want = 0.712_545_768_354_119_5;
-    assert!(
-        (n.mean() - want).abs() <= 1e-13 * want,
-        "{} against {want}",
-        n.mean()
+    for (mean, sd, min, max, want) in [
+        (0.0, 2.0, -1.0, 3.0, 0.712_545_768_354_119_5),
+        (2.0, 1.5, 1.0, 4.0, 2.355_261_665_525_715_9),
+    ] {
+        let n = Dist::truncated_normal(mean, sd, min, max).unwrap();
+        assert!(
+            (n.mean() - want).abs() <= 1e-13 * want,
+            "N({mean}, {sd}) on [{min}, {max}]: {} against {want}",
+            n.mean()
+        );
+    }
+}
+
+/// A bounded J-QPD whose three normal scores are symmetric (skew 0, the δ = 0 limit) about a
+/// centre other than 0: scores 0, 0.5, 1 on [0, 1] give ξ = 0.5 and λ = 1 / (2c), c = Φ⁻¹(0.9),
+/// so F(x) = Φ(2c(Φ⁻¹(x) − 0.5)) and Q(0.9) = Φ(1), against mpmath at 40 digits.
+#[test]
+fn a_symmetric_bounded_jqpd_off_centre_has_its_closed_form() {
+    let d = JqpdB::new(0.0, 0.5, 1.0, 0.0, 1.0);
+    assert_eq!(d.delta, 0.0);
+    for (x, want) in [
+        (0.5, 0.1),
+        (0.3, 0.004_324_258_860_124_218),
+        (0.9, 0.977_421_940_425_235_7),
+    ] {
+        let got = d.cdf(x);
+        assert!(
+            (got - want).abs() <= 1e-12 * want,
+            "F({x}) = {got}, not {want}"
+        );
+    }
+    let q = d.quantile(0.9);
+    assert!((q - 0.841_344_746_068_543).abs() <= 1e-13, "{q}");
+}
+
+/// The trapezoid rule stops at the first halving that agrees with the estimate before it: on
+/// the standard normal density over [−8, 8] the 64-interval rule (h = 0.25) is already exact
+/// to rounding (its error is of order e^(−2π²/h²)), so it takes 65 values and 64 midpoints,
+/// and gives erf(8/√2) (mpmath, 40 digits).
+#[test]
+fn the_trapezoid_rule_stops_once_two_estimates_agree() {
+    let calls = std::cell::Cell::new(0usize);
+    let v = trapezoid(
+        |z| {
+            calls.set(calls.get() + 1);
+            libm::exp(ln_std_normal_pdf(z))
+        },
+        -8.0,
+        8.0,
     );
+    assert!((v - 0.999_999_999_999_998_8).abs() <= 1e-15, "{v}");
+    assert_eq!(calls.get(), 129);
+}
+
+/// A table whose error stops falling with refinement stops there instead of refining to the
+/// cap: beta(10, 10^5), whose exact CDF's rounding keeps the error near the tolerance, ends
+/// below `TABLE_MAX_INTERVALS`.
+#[test]
+fn a_table_stops_refining_once_its_error_stalls() {
+    let t = InvTable::build(&BetaFn::new(10.0, 1e5));
+    assert!(t.coef.len() < TABLE_MAX_INTERVALS, "{}", t.coef.len());
 }
