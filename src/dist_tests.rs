@@ -1059,6 +1059,10 @@ fn error_infinite_inputs() {
         msg(Dist::uniform(-1e308, 1e308)),
         "`max - min` = inf: must be finite"
     );
+    assert_eq!(
+        msg(Dist::beta_scaled(2.0, 3.0, -1e308, 1e308)),
+        "`max - min` = inf: must be finite"
+    );
 }
 
 #[test]
@@ -1495,13 +1499,17 @@ fn increasing_checks_the_bernstein_coefficients_of_the_derivative() {
         [0.0, 1.5, -2.0, 0.0, 2.0, 0.0], // a = 1.5, −4, 0, 8, 0: b = 1.5, 0.5, −0.5, 0.5, 5.5
         // b3 negative only through a[1]'s three quarters:
         [0.0, 1.0, -0.5, 0.0, -0.5, 0.6], // a = 1, −1, 0, −2, 3: b = 1, 0.75, 0.5, −0.25, 1
+        // b2 positive with a[2] large against a[0]:
+        [0.0, 1.0, 0.0, -0.4, 0.0, 0.2], // a = 1, 0, −1.2, 0, 1: b = 1, 1, 0.8, 0.4, 0.8
+        // b1 exactly 0: not positive, so not known to increase.
+        [0.0, 1.0, -2.0, 4.0, 0.0, 0.0], // a = 1, −4, 12, 0, 0: b = 1, 0, 1, 4, 9
     ];
     // Each case has the sign pattern its comment gives.
     let negative: Vec<usize> = cases
         .iter()
         .map(|c| bernstein(c).iter().filter(|&&b| b < 0.0).count())
         .collect();
-    assert_eq!(negative, [0, 1, 1, 1, 1, 0, 0, 1, 1, 1]);
+    assert_eq!(negative, [0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0]);
     for c in cases {
         let want = bernstein(&c).iter().all(|&b| b > 0.0);
         assert_eq!(increasing(&c), want, "{c:?}: {:?}", bernstein(&c));
@@ -2073,6 +2081,13 @@ fn the_trapezoid_rule_stops_once_two_estimates_agree() {
     );
     assert!((v - 0.999_999_999_999_998_8).abs() <= 1e-15, "{v}");
     assert_eq!(calls.get(), 129);
+
+    // An integrand the rule never gets to agree to 1e-14 (its error falls only 4× a halving):
+    // after the 12 halvings, 262,144 intervals, the estimate of ∫₀¹ 10⁻¹⁰ x² dx = 10⁻¹⁰/3 is
+    // off by h²/12 · [f′]₀¹ = 10⁻¹⁰ / (6 · 262144²) ≈ 2.4e-22, with the ends weighted ½ each,
+    // plus at most n·ε·Σf·h ≈ 1e-21 of rounding in the running sum.
+    let v = trapezoid(|x| 1e-10 * x * x, 0.0, 1.0);
+    assert!((v - 1e-10 / 3.0).abs() <= 1.5e-21, "{v:e}");
 }
 
 /// A table whose error stops falling with refinement stops there instead of refining to the
@@ -2082,4 +2097,19 @@ fn the_trapezoid_rule_stops_once_two_estimates_agree() {
 fn a_table_stops_refining_once_its_error_stalls() {
     let t = InvTable::build(&BetaFn::new(10.0, 1e5));
     assert!(t.coef.len() < TABLE_MAX_INTERVALS, "{}", t.coef.len());
+}
+
+/// A tabulated kind's debug form names its table by its number of intervals (the table's
+/// coefficients themselves are not printed).
+#[test]
+fn a_tabulated_kind_prints_its_table_by_size() {
+    let d = Dist::beta(2.0, 5.0).unwrap();
+    let Kind::Beta(b) = &d.0 else { panic!("{d:?}") };
+    let n = b.table.coef.len();
+    assert!(n >= TABLE_MIN_INTERVALS, "{n}");
+    let shown = format!("{d:?}");
+    assert!(
+        shown.contains(&format!("table: InvTable({n} intervals)")),
+        "{shown}"
+    );
 }
