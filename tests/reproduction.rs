@@ -422,8 +422,8 @@ fn share_of(c: &npvrisk::calibrate::ThemeCalibration, id: &str) -> f64 {
 ///   fixed cost less it, never below 0 (fixed 0.5 and 0.05 over ongoing 0.1: one-off 0.4 and 0);
 /// - over the allocated total (the shipped rule) the largest share takes the rounding remainder
 ///   so that the shares sum to 1, and nothing is unallocated, however large the fit's remainder;
-///   of two equal largest shares the first listed takes it (DCLG_LG before DH here), so the
-///   file does not depend on anything but the fit;
+///   of two equal largest shares the first listed takes it (DCLG_LG before DH here), a fixed
+///   rule stated in `from_fit`;
 /// - read as printed (`ShareRule::Unallocated`), the shares stay as fitted and the remainder
 ///   1 − Σ shares is written to the model file.
 #[test]
@@ -454,7 +454,8 @@ fn from_fit_splits_fixed_costs_and_settles_shares_by_their_rule() {
         assert_eq!(c.one_off_bn[s][..2], [0.4, 0.0], "scenario {s}");
     }
 
-    // Allocated: a rounding remainder, then a large one, both given to the largest share.
+    // Allocated: a rounding remainder, then a large one, each given to the largest share, then
+    // a tie.
     for (dh, dclg, unallocated, want_dh, want_dclg) in [
         (0.682034, 0.317964, 2e-6, 0.682036, 0.317964),
         (0.67, 0.31, 0.02, 0.69, 0.31),
@@ -559,7 +560,8 @@ fn the_model_file_falls_back_to_the_last_scenario_and_keeps_indicative_costs_in_
 /// takes a case where they do not: with the first headline theme's base-scenario profile at
 /// zero, its gross benefit no longer moves the total's base-scenario NPV, while the second
 /// headline theme's still does. (The net annual benefit does not depend on the profile, so it
-/// still pins both in both scenarios.)
+/// still pins both themes in the prudent scenario, the only one where the total's net annual
+/// benefit is reproduced.)
 #[test]
 fn total_figures_pin_each_headline_theme_through_its_own_unknowns() {
     let (p, fit) = shipped_fit();
