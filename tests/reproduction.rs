@@ -573,12 +573,8 @@ fn total_figures_pin_each_headline_theme_through_its_own_unknowns() {
         v.value = 0.0;
     }
     let cal = from_fit(&q, fit);
-    let gross = |id: &str| {
-        let c = cal.iter().find(|c| c.id == id).unwrap();
-        c.pins.gross.clone()
-    };
-    let health = gross("health_social_care");
-    let families = gross("families_complex_needs");
+    let health = gross_pins(&cal, "health_social_care");
+    let families = gross_pins(&cal, "families_complex_needs");
     assert!(health.contains("total npv_5yr (prudent);"), "{health}");
     assert!(health.contains("total net_annual (prudent)"), "{health}");
     assert!(
@@ -587,10 +583,11 @@ fn total_figures_pin_each_headline_theme_through_its_own_unknowns() {
     );
     // Unchanged where the first theme's profile plays no part.
     let shipped = from_fit(p, fit);
-    let was = |id: &str| {
-        let c = shipped.iter().find(|c| c.id == id).unwrap();
-        c.pins.gross.clone()
-    };
-    assert_eq!(families, was("families_complex_needs"));
-    assert_ne!(health, was("health_social_care"));
+    assert_eq!(families, gross_pins(&shipped, "families_complex_needs"));
+    assert_ne!(health, gross_pins(&shipped, "health_social_care"));
+}
+
+/// The figures that pin a theme's gross benefit, as its calibration records them.
+fn gross_pins<'a>(cal: &'a [npvrisk::calibrate::ThemeCalibration], id: &str) -> &'a str {
+    &cal.iter().find(|c| c.id == id).unwrap().pins.gross
 }
