@@ -1547,6 +1547,18 @@ fn triangular_quantile_is_precise_near_the_far_end() {
     assert!(((x - want) / want).abs() <= 1e-13, "{x:e} vs {want:e}");
 }
 
+/// The same above the mode: with min = mode = 0 and max = 10^6, u = the double nearest 10^-13
+/// gives x = 10^6 (1 − √(1 − u)) = 5.0000000000001251518687e-8 (50 digits, mpmath, for that
+/// double). Computed as max − √((1 − u) W R), the difference of two numbers near 10^6 would
+/// leave only about four correct digits.
+#[test]
+fn triangular_quantile_is_precise_near_the_far_end_above_the_mode() {
+    let d = Dist::triangular(0.0, 0.0, 1e6).unwrap();
+    let x = d.quantile(1e-13);
+    let want = 5.000_000_000_000_125_151_868_7e-8;
+    assert!(((x - want) / want).abs() <= 1e-13, "{x:e} vs {want:e}");
+}
+
 /// A Bernoulli(p) variable's atoms: 0 on u in [0, 1 − p], 1 on [1 − p, 1] (its quantile is
 /// constant on each, the lengths being the probabilities of 0 and 1).
 #[test]
