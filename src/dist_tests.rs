@@ -1063,6 +1063,12 @@ fn error_infinite_inputs() {
         msg(Dist::beta_scaled(2.0, 3.0, -1e308, 1e308)),
         "`max - min` = inf: must be finite"
     );
+    assert_eq!(
+        msg(Dist::triangular(-1e308, 0.0, 1e308)),
+        "`max - min` = inf: must be finite"
+    );
+    // A width that is finite although min + max is not.
+    assert!(Dist::triangular(1e308, 1.5e308, 1.7e308).is_ok());
 }
 
 #[test]
@@ -1504,18 +1510,21 @@ fn increasing_checks_the_bernstein_coefficients_of_the_derivative() {
         [0.0, 1.0, 0.0, -0.4, 0.0, 0.2], // a = 1, 0, −1.2, 0, 1: b = 1, 1, 0.8, 0.4, 0.8
         // b1 exactly 0: not positive, so not known to increase.
         [0.0, 1.0, -2.0, 4.0, 0.0, 0.0], // a = 1, −4, 12, 0, 0: b = 1, 0, 1, 4, 9
+        // b4 = a[0] + a[1] + … positive only with a[1] added, not subtracted:
+        [0.0, 1.0, 1.0, 0.0, 0.0, 0.0], // s + s²: a = 1, 2, 0, 0, 0: b = 1, 1.5, 2, 2.5, 3
     ];
     // Each case has the sign pattern its comment gives.
     let negative: Vec<usize> = cases
         .iter()
         .map(|c| bernstein(c).iter().filter(|&&b| b < 0.0).count())
         .collect();
-    assert_eq!(negative, [0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0]);
+    assert_eq!(negative, [0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0]);
     for c in cases {
         let want = bernstein(&c).iter().all(|&b| b > 0.0);
         assert_eq!(increasing(&c), want, "{c:?}: {:?}", bernstein(&c));
     }
     assert!(increasing(&cases[0]));
+    assert!(increasing(&cases[12]));
 }
 
 /// A discrete distribution's atoms are the intervals of u on which its quantile is constant:
@@ -2000,6 +2009,45 @@ fn steep_unbounded_jqpds_keep_their_means() {
     }
 }
 
+/// A J-QPD triplet whose spread overflows: P10 = −10^308, P90 = 10^308, so P90 − P10 and twice
+/// the smaller gap are both infinite and their ratio is not a number. The triplet cannot be
+/// told apart on the transformed scale and is refused, naming P50 against P10 (the smaller or
+/// equal gap), rather than fitted from a NaN.
+#[test]
+fn a_jqpd_triplet_whose_spread_overflows_is_refused() {
+    let r = Dist::from_quantiles(-1e308, 0.0, 1e308, None);
+    assert!(
+        matches!(
+            r,
+            Err(DistError::Indistinct {
+                field: "p50",
+                other: "p10",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+}
+
+/// Beta(1, 10^5)'s CDF just above its mean, 1 − (1 − x)^b = −expm1(b·ln(1 − x)) in closed form
+/// (mpmath, 40 digits). Above the mean the fraction is taken at 1 − x, where 1 + k·x·d must be
+/// formed from 1 − x itself (`near_one`), else the rounding of 1 − x is multiplied by terms of
+/// order b. The tolerance is 1e-13 of the smaller tail.
+#[test]
+fn a_beta_cdf_near_one_keeps_its_digits() {
+    let d = Dist::beta(1.0, 1e5).unwrap();
+    for (x, p) in [
+        (2.025e-5, 0.868_008_863_107_227_110_597_015_3),
+        (2.12e-5, 0.879_971_068_847_114_278_581_476_3),
+    ] {
+        let got = d.cdf(x);
+        assert!(
+            (got - p).abs() <= 1e-13 * p.min(1.0 - p),
+            "x = {x}: {got} against {p}"
+        );
+    }
+}
+
 /// The logistic distribution at location `.0` as a `Family`: with s = y − location,
 /// P(Y ≤ y) = 1 / (1 + e^−s), density P·Q, log-concave like the beta and gamma families
 /// `solve_y` serves, with the closed-form inverse y = location + ln(t / (1 − t)).
@@ -2041,6 +2089,11 @@ fn solve_y_brackets_and_expands_from_a_far_start() {
         (0.0, true, -1e6, -ln3),
         // Leftwards from −10 to a root near −999.
         (-1000.0, false, -10.0, -1000.0 + ln3),
+        // Upper tail from far right: the search must double its steps (from 10^6, 400 steps
+        // of growing size; fixed increments would not arrive), and Newton's steps from the
+        // first bracket must stay inside it (one outside lands near 7e94).
+        (0.0, false, 2e4, ln3),
+        (0.0, false, 1e6, ln3),
     ];
     for (location, lower, start, want) in cases {
         let y = solve_y(&Logistic(location), lower, 0.25f64.ln(), start);
