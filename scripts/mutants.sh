@@ -31,8 +31,8 @@
 # stopped. The wall-clock TIMEOUT is long so that a machine paused or crowded by other work does
 # not turn a slow run into a "timeout"; CPU_LIMIT (`ulimit -t`, which a stopped or waiting process
 # does not use up; set through scripts/cpu_limited.sh as cargo's target runner, so it applies to
-# test processes only, not to rustc) stops a spinning test process much sooner. The unmutated unit tests need about
-# one CPU second and an incremental build of the library a few, far below the limit. A process
+# test processes only, not to rustc) stops a spinning test process much sooner. A module's unmutated unit tests need
+# a few CPU seconds (dist's about 2 unoptimised), far below the default limit. A process
 # stopped by the limit fails with SIGXCPU, so cargo-mutants files the mutant under "caught"; the
 # script lists those mutants in out/<module>/hangs.txt, and they are reported as hangs.
 set -euo pipefail
@@ -48,9 +48,10 @@ NICE="${NICE:-19}"
 PROFILE="${PROFILE:-dev}"
 # The dev profile at optimisation level 1 without debug information: the integration tests run
 # about seven times faster than unoptimised. The modules checked by the library's unit tests
-# alone build npvrisk itself unoptimised instead (its dependencies stay at level 1, see
-# crate_opt_args): a mutant's incremental build then takes about 4 s instead of 20 to 40, and
-# each module's unit tests still finish in under 5 s.
+# alone build npvrisk itself unoptimised instead (every other package keeps the profile above,
+# so the dependencies built for one module serve the others; see crate_opt_args): a mutant's
+# incremental build then takes about 4 s instead of 20 to 40, and each module's unit tests
+# still finish in under 5 s.
 export CARGO_PROFILE_DEV_OPT_LEVEL="${CARGO_PROFILE_DEV_OPT_LEVEL:-1}"
 export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-false}"
 SHARD="${SHARD:-}"
@@ -79,14 +80,14 @@ target_args() {
     esac
 }
 
-# Cargo arguments that build npvrisk unoptimised and its dependencies at level 1, for the modules
-# whose tests are the library's unit tests only (`--lib`). CRATE_OPT=1 keeps the whole build at
-# CARGO_PROFILE_DEV_OPT_LEVEL.
+# A cargo argument that builds npvrisk itself unoptimised (a per-package profile override: the
+# dependencies, build scripts and proc macros keep the dev profile as set above), for the
+# modules whose tests are the library's unit tests only (`--lib`). CRATE_OPT=1 keeps npvrisk at
+# CARGO_PROFILE_DEV_OPT_LEVEL too.
 crate_opt_args() {
     [ -n "${CRATE_OPT:-}" ] && return
     [ "$(target_args "$1")" = "--lib" ] || return
-    echo "--config=profile.dev.opt-level=0"
-    echo '--config=profile.dev.package."*".opt-level=1'
+    echo "--config=profile.dev.package.npvrisk.opt-level=0"
 }
 
 # The tests that cover each module: arguments to `cargo test` (after cargo-mutants' `--`).
