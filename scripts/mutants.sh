@@ -31,9 +31,9 @@
 # stopped. The wall-clock TIMEOUT is long so that a machine paused or crowded by other work does
 # not turn a slow run into a "timeout"; CPU_LIMIT (`ulimit -t`, which a stopped or waiting process
 # does not use up; set through scripts/cpu_limited.sh as cargo's target runner, so it applies to
-# test processes only, not to rustc) stops a spinning test process much sooner. A module's unmutated unit tests need
-# a few CPU seconds (dist's about 2 unoptimised), far below the default limit. A process
-# stopped by the limit fails with SIGXCPU, so cargo-mutants files the mutant under "caught"; the
+# test processes only, not to rustc) stops a spinning test process much sooner. A module's
+# unmutated unit tests need a few CPU seconds (dist's about 2 unoptimised), far below the default
+# limit. A process stopped by the limit fails with SIGXCPU, so cargo-mutants files the mutant under "caught"; the
 # script lists those mutants in out/<module>/hangs.txt, and they are reported as hangs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +49,7 @@ PROFILE="${PROFILE:-dev}"
 # The dev profile at optimisation level 1 without debug information: the integration tests run
 # about seven times faster than unoptimised. The modules checked by the library's unit tests
 # alone build npvrisk itself unoptimised instead (every other package keeps the profile above,
-# so the dependencies built for one module serve the others; see crate_opt_args): a mutant's
+# so the dependencies built for one module serve the others; see the loop below): a mutant's
 # incremental build then takes about 4 s instead of 20 to 40, and each module's unit tests
 # still finish in under 5 s.
 export CARGO_PROFILE_DEV_OPT_LEVEL="${CARGO_PROFILE_DEV_OPT_LEVEL:-1}"
@@ -78,16 +78,6 @@ target_args() {
         stream) echo "--lib --test=tests" ;;
         *) echo "--test=tests" ;;
     esac
-}
-
-# A cargo argument that builds npvrisk itself unoptimised (a per-package profile override: the
-# dependencies, build scripts and proc macros keep the dev profile as set above), for the
-# modules whose tests are the library's unit tests only (`--lib`). CRATE_OPT=1 keeps npvrisk at
-# CARGO_PROFILE_DEV_OPT_LEVEL too.
-crate_opt_args() {
-    [ -n "${CRATE_OPT:-}" ] && return
-    [ "$(target_args "$1")" = "--lib" ] || return
-    echo "--config=profile.dev.package.npvrisk.opt-level=0"
 }
 
 # The tests that cover each module: arguments to `cargo test` (after cargo-mutants' `--`).
@@ -131,9 +121,12 @@ command -v cargo-mutants >/dev/null || {
 for m in "${MODULES[@]}"; do
     args=(--file "src/$m.rs")
     for t in $(target_args "$m"); do args+=(--cargo-arg="$t"); done
-    while IFS= read -r c; do
-        [ -n "$c" ] && args+=(--cargo-arg="$c")
-    done < <(crate_opt_args "$m")
+    # Modules checked by the library's unit tests alone build npvrisk itself unoptimised (a
+    # per-package override: dependencies, build scripts and proc macros keep the profile above).
+    # CRATE_OPT=1 keeps npvrisk at CARGO_PROFILE_DEV_OPT_LEVEL too.
+    if [ -z "${CRATE_OPT:-}" ] && [ "$(target_args "$m")" = "--lib" ]; then
+        args+=(--cargo-arg=--config=profile.dev.package.npvrisk.opt-level=0)
+    fi
     args+=(--profile "$PROFILE" --jobs "$JOBS" --timeout "$TIMEOUT" ${BASELINE:+--baseline "$BASELINE"})
     [ -n "$SHARD" ] && args+=(--shard "$SHARD" --sharding round-robin)
     [ -n "$IN_DIFF" ] && args+=(--in-diff "$IN_DIFF")
