@@ -45,6 +45,13 @@ pub const SHAPE_RANGE: (f64, f64) = (1e-2, 1e5);
 /// renormalisation constant is no longer representable with relative accuracy.
 pub const MIN_TRUNCATED_MASS: f64 = 1e-300;
 
+/// Widest accepted triangular, `max - min`. The quantile and the CDF form products of two
+/// distances within the support (and sums of such products, up to 2.25 times the width
+/// squared): at this width they stay below 3e306, finite with room to spare; a wider one would
+/// give infinite or NaN quantiles. (Any support this wide is far outside what a cost or benefit
+/// can be in any currency.)
+pub const TRIANGULAR_MAX_WIDTH: f64 = 1e153;
+
 /// ln(sqrt(2 pi)).
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_741_78;
 
@@ -1830,7 +1837,17 @@ impl Dist {
         finite("mode", mode)?;
         finite("max", max)?;
         less("min", min, "max", max)?;
-        finite("max - min", max - min)?;
+        let width = finite("max - min", max - min)?;
+        if width > TRIANGULAR_MAX_WIDTH {
+            return Err(DistError::Invalid {
+                field: "max - min".into(),
+                value: Num(width).to_string(),
+                allowed: format!(
+                    "must be at most {} (the triangular's CDF squares the width)",
+                    Num(TRIANGULAR_MAX_WIDTH)
+                ),
+            });
+        }
         in_range("mode", mode, "[min, max]", min, max)?;
         Ok(Dist(Kind::Triangular {
             min,
@@ -2108,6 +2125,7 @@ impl Dist {
         finite("p90", p90)?;
         less("p10", p10, "p50", p50)?;
         less("p50", p50, "p90", p90)?;
+        finite("p90 - p10", p90 - p10)?;
         let (lo, hi) = bounds.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
         for (field, v) in [("lo", lo), ("hi", hi)] {
             if v.is_nan() {
@@ -2126,12 +2144,14 @@ impl Dist {
                 Kind::JqpdB(JqpdB::new(t[0], t[1], t[2], lo, hi))
             }
             (true, false) => {
+                finite("p90 - lo", p90 - lo)?;
                 let d = [p10 - lo, p50 - lo, p90 - lo];
                 let t = d.map(libm::log);
                 resolvable(t, ["p10", "p50", "p90"], [p10, p50, p90])?;
                 Kind::JqpdS(JqpdS::new(lo, 1.0, d, t))
             }
             (false, true) => {
+                finite("hi - p10", hi - p10)?;
                 let d = [hi - p90, hi - p50, hi - p10];
                 let t = d.map(libm::log);
                 resolvable(t, ["p90", "p50", "p10"], [p90, p50, p10])?;
@@ -2290,7 +2310,15 @@ impl Dist {
     pub fn mean(&self) -> f64 {
         match &self.0 {
             Kind::Fixed(v) => *v,
-            Kind::Uniform { min, max, .. } => 0.5 * (min + max),
+            Kind::Uniform { min, max, .. } => {
+                // Halving first where the sum overflows (both ends beyond ±9e307).
+                let sum = min + max;
+                if sum.is_finite() {
+                    0.5 * sum
+                } else {
+                    0.5 * min + 0.5 * max
+                }
+            }
             Kind::Triangular { min, mode, max, .. } => (min + mode + max) / 3.0,
             Kind::Pert(beta) | Kind::Beta(beta) => beta.mean(),
             Kind::Normal { mean, .. } => *mean,

@@ -2010,25 +2010,87 @@ fn steep_unbounded_jqpds_keep_their_means() {
     }
 }
 
-/// A J-QPD triplet whose spread overflows: P10 = −10^308, P90 = 10^308, so P90 − P10 and twice
-/// the smaller gap are both infinite and the ratio that measures the skew is not a number. The
-/// triplet is refused, naming P50 against P10 (the smaller or equal gap), rather than fitted
-/// from a NaN. (It is refused with the error of triplets too close to resolve, whose message
-/// speaks of rounding: true of those, not of this one. A message of its own would be clearer.)
+/// A J-QPD triplet whose spread overflows: P10 = −10^308, P90 = 10^308, so P90 − P10 is
+/// infinite (and, unchecked, the ratio that measures the skew would not be a number). The
+/// triplet is refused by naming the spread, not fitted from a NaN; so are the semi-bounded
+/// triplets whose distance from the finite bound overflows (P90 − lo, hi − P10), which would
+/// otherwise pass an infinite logarithm to the fit.
 #[test]
 fn a_jqpd_triplet_whose_spread_overflows_is_refused() {
-    let r = Dist::from_quantiles(-1e308, 0.0, 1e308, None);
-    assert!(
-        matches!(
-            r,
-            Err(DistError::Indistinct {
-                field: "p50",
-                other: "p10",
-                ..
-            })
-        ),
-        "{r:?}"
+    assert_eq!(
+        msg(Dist::from_quantiles(-1e308, 0.0, 1e308, None)),
+        "`p90 - p10` = inf: must be finite"
     );
+    let inf = f64::INFINITY;
+    assert_eq!(
+        msg(Dist::from_quantiles(
+            -1e307,
+            0.0,
+            1e308,
+            Some((-1e308, inf))
+        )),
+        "`p90 - lo` = inf: must be finite"
+    );
+    assert_eq!(
+        msg(Dist::from_quantiles(
+            -1e308,
+            0.0,
+            1e307,
+            Some((-inf, 1e308))
+        )),
+        "`hi - p10` = inf: must be finite"
+    );
+    // Just inside: the same spreads at a tenth are fitted, and give back their quantiles.
+    for (bounds, p) in [
+        (None, [-1e307, 0.0, 1e307]),
+        (Some((-1e307, inf)), [-1e306, 0.0, 1e307]),
+        (Some((-inf, 1e307)), [-1e307, 0.0, 1e306]),
+    ] {
+        let d = Dist::from_quantiles(p[0], p[1], p[2], bounds).unwrap();
+        for (u, want) in [0.1, 0.5, 0.9].into_iter().zip(p) {
+            let got = d.quantile(u);
+            assert!(
+                (got - want).abs() <= 1e-9 * 1e307,
+                "{bounds:?} {u}: {got:e}"
+            );
+        }
+    }
+}
+
+/// The widest accepted triangular, [−5·10^152, 5·10^152] with its mode at 0, against hand
+/// values: F(x) = (x − min)² / (W·L) below the mode, so u = 1/8 gives
+/// min + √(W·L/8) = −5e152 + √(6.25e304) = −2.5e152, and symmetrically 7/8 gives 2.5e152;
+/// the mean is 0 and F(−2.5e152) = 1/8. One just wider (or the far wider
+/// [0, 1.7e308], whose squared width overflows) is refused naming the width and the limit.
+#[test]
+fn the_widest_triangular_keeps_finite_quantiles() {
+    let d = Dist::triangular(-5e152, 0.0, 5e152).unwrap();
+    for (u, want) in [(0.125, -2.5e152), (0.5, 0.0), (0.875, 2.5e152)] {
+        let got = d.quantile(u);
+        assert!((got - want).abs() <= 1e-15 * 5e152, "{u}: {got:e}");
+    }
+    assert_eq!(d.mean(), 0.0);
+    assert!((d.cdf(-2.5e152) - 0.125).abs() <= 1e-15);
+    assert!((d.cdf(2.5e152) - 0.875).abs() <= 1e-15);
+    let limit = "must be at most 1e153 (the triangular's CDF squares the width)";
+    assert_eq!(
+        msg(Dist::triangular(-5e152, 0.0, 5.1e152)),
+        format!("`max - min` = 1.01e153: {limit}")
+    );
+    assert_eq!(
+        msg(Dist::triangular(0.0, 5e307, 1.7e308)),
+        format!("`max - min` = 1.7e308: {limit}")
+    );
+}
+
+/// A uniform whose ends are both beyond 9·10^307: the sum of the ends overflows, the mean
+/// (their midpoint) does not. [10^308, 1.5·10^308] has mean 1.25·10^308.
+#[test]
+fn a_uniform_near_the_largest_double_has_a_finite_mean() {
+    let d = Dist::uniform(1e308, 1.5e308).unwrap();
+    assert!((d.mean() / 1.25e308 - 1.0).abs() <= 1e-15, "{:e}", d.mean());
+    // And an ordinary one is unchanged: (1 + 2) / 2.
+    assert_eq!(Dist::uniform(1.0, 2.0).unwrap().mean(), 1.5);
 }
 
 /// Beta(1, 10^5)'s CDF just above (a + 1)/(a + b + 2) ≈ 2.0e-5, against its closed form
