@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Two builds of npvrisk side by side: the peer configuration's default run (benches/peer_dists.toml,
+# every outcome), whole processes, the two alternated round by round so that both see the same
+# machine load. Prints each build's wall and user times per round, their medians, and whether the
+# two summaries are identical apart from their timing (a speed change must not move a figure).
+#
+#   benches/ab.sh BIN_A BIN_B [DRAWS] [ROUNDS] [THREADS]     (defaults: 1000000 5 1)
+#
+# e.g. copy target/release/npvrisk aside, change and rebuild, then
+#   benches/ab.sh /tmp/npvrisk-before target/release/npvrisk
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 2 ] || { echo "usage: benches/ab.sh BIN_A BIN_B [DRAWS] [ROUNDS] [THREADS]" >&2; exit 2; }
+A=$1
+B=$2
+D=${3:-1000000}
+R=${4:-5}
+T=${5:-1}
+for b in "$A" "$B"; do
+    [ -x "$b" ] || { echo "not an executable: $b" >&2; exit 2; }
+done
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+echo "draws $D, $R rounds, $T thread(s); A = $A, B = $B"
+echo "round  A_wall  A_user  B_wall  B_user"
+for r in $(seq 1 "$R"); do
+    line="$r"
+    for x in A B; do
+        bin=${!x}
+        /usr/bin/time -f "%e %U" -o "$W/t" "$bin" run --no-default-dists --dist benches/peer_dists.toml \
+            --draws "$D" --threads "$T" --format json >"$W/$x.json" 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
+        read -r wall user <"$W/t"
+        echo "$wall" >>"$W/$x.wall"
+        echo "$user" >>"$W/$x.user"
+        line="$line  $wall  $user"
+    done
+    echo "$line"
+done
+for x in A B; do
+    echo "median $x: wall $(median <"$W/$x.wall") s, user $(median <"$W/$x.user") s"
+done
+# The summaries without their timing section.
+strip() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop("timing", None); print(json.dumps(d, sort_keys=True))' "$1"; }
+if [ "$(strip "$W/A.json")" = "$(strip "$W/B.json")" ]; then
+    echo "summaries: identical (timing aside)"
+else
+    echo "summaries: DIFFER"
+    exit 1
+fi
