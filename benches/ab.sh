@@ -9,13 +9,15 @@
 # e.g. copy target/release/npvrisk aside, change and rebuild, then
 #   benches/ab.sh /tmp/npvrisk-before target/release/npvrisk
 set -euo pipefail
-cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { echo "usage: benches/ab.sh BIN_A BIN_B [DRAWS] [ROUNDS] [THREADS]" >&2; exit 2; }
-A=$1
-B=$2
+# Absolute paths: the runs start from the repository's root.
+A=$(realpath "$1")
+B=$(realpath "$2")
+cd "$(dirname "$0")/.."
 D=${3:-1000000}
 R=${4:-5}
 T=${5:-1}
+case "$R" in '' | *[!0-9]* | 0) echo "ROUNDS must be a positive whole number, not '$R'" >&2; exit 2 ;; esac
 for b in "$A" "$B"; do
     [ -x "$b" ] || { echo "not an executable: $b" >&2; exit 2; }
 done
@@ -23,28 +25,33 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-echo "draws $D, $R rounds, $T thread(s); A = $A, B = $B"
+# The summary without its timing section, one line (fails on anything but a JSON summary).
+strip() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop("timing", None); print(json.dumps(d, sort_keys=True))' "$1"; }
+
+echo "draws $D, $R rounds, $T thread(s); A = $A, B = $B (odd rounds A first, even rounds B first)"
 echo "round  A_wall  A_user  B_wall  B_user"
+differ=0
 for r in $(seq 1 "$R"); do
-    line="$r"
-    for x in A B; do
+    if [ $((r % 2)) -eq 1 ]; then order="A B"; else order="B A"; fi
+    for x in $order; do
         bin=${!x}
         /usr/bin/time -f "%e %U" -o "$W/t" "$bin" run --no-default-dists --dist benches/peer_dists.toml \
             --draws "$D" --threads "$T" --format json >"$W/$x.json" 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
         read -r wall user <"$W/t"
         echo "$wall" >>"$W/$x.wall"
         echo "$user" >>"$W/$x.user"
-        line="$line  $wall  $user"
+        eval "${x}_t=\"$wall  $user\""
     done
-    echo "$line"
+    echo "$r  $A_t  $B_t"
+    sa="$(strip "$W/A.json")" || { echo "A's summary is not JSON" >&2; exit 1; }
+    sb="$(strip "$W/B.json")" || { echo "B's summary is not JSON" >&2; exit 1; }
+    [ "$sa" = "$sb" ] || differ=1
 done
 for x in A B; do
     echo "median $x: wall $(median <"$W/$x.wall") s, user $(median <"$W/$x.user") s"
 done
-# The summaries without their timing section.
-strip() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop("timing", None); print(json.dumps(d, sort_keys=True))' "$1"; }
-if [ "$(strip "$W/A.json")" = "$(strip "$W/B.json")" ]; then
-    echo "summaries: identical (timing aside)"
+if [ "$differ" -eq 0 ]; then
+    echo "summaries: identical in every round (timing aside)"
 else
     echo "summaries: DIFFER"
     exit 1

@@ -32,6 +32,23 @@ MAX_MUTANTS="${MAX_MUTANTS:-24}"
 export TIMEOUT="${TIMEOUT:-180}" CPU_LIMIT="${CPU_LIMIT:-150}"
 TOTAL_MINUTES="${TOTAL_MINUTES:-45}"
 export LC_ALL=C
+
+# The keys of results/mutants/explained.txt: the survivor's name without its line
+# (`src/FILE.rs:COL: DESCRIPTION`), before the two-space comment. The column stays while the
+# file is edited elsewhere; when a survivor's own line is edited it is in the diff again, and a
+# moved column asks for its review again. Checked first, whatever changed: a key without its
+# column would stand for every mutant of that description in the function.
+explained_keys() {
+    sed -n 's/^\(src\/[^#]*[^ #]\)  *#.*$/\1/p; /^src\/[^#]*[^ #]$/p' results/mutants/explained.txt |
+        sort -u
+}
+no_column="$(explained_keys | grep -v '^src/[^:]*:[0-9][0-9]*: ' || true)"
+if [ -n "$no_column" ]; then
+    echo "mutants-ci: results/mutants/explained.txt: keys without a column (the format is" \
+        "\`src/FILE.rs:COL: DESCRIPTION  # reason\`):" >&2
+    printf '%s\n' "$no_column" | sed 's/^/  /' >&2
+    exit 2
+fi
 modules="$(scripts/mutants.sh --modules)" || {
     echo "mutants-ci: scripts/mutants.sh --modules failed" >&2
     exit 2
@@ -105,16 +122,8 @@ if ! SHARD="$shard" MUTANTS_OUT="$out_dir" timeout "${TOTAL_MINUTES}m" \
 fi
 
 # Explained survivors: the name without its line (`src/FILE.rs:COL: DESCRIPTION`), before the
-# two-space comment. The column stays while the file is edited elsewhere; when a survivor's own
-# line is edited it is in the diff again, and a moved column asks for its review again.
-sed -n 's/^\(src\/[^#]*[^ #]\)  *#.*$/\1/p; /^src\/[^#]*[^ #]$/p' results/mutants/explained.txt |
-    sort -u >"$work/explained"
-if grep -v -q '^src/[^:]*:[0-9][0-9]*: ' "$work/explained"; then
-    echo "mutants-ci: results/mutants/explained.txt: keys without a column (the format is" \
-        "\`src/FILE.rs:COL: DESCRIPTION  # reason\`):" >&2
-    grep -v '^src/[^:]*:[0-9][0-9]*: ' "$work/explained" | sed 's/^/  /' >&2
-    exit 2
-fi
+# two-space comment (every key was checked for its column at the start).
+explained_keys >"$work/explained"
 
 status=0
 for m in "${mutated[@]}"; do

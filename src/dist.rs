@@ -46,10 +46,10 @@ pub const SHAPE_RANGE: (f64, f64) = (1e-2, 1e5);
 pub const MIN_TRUNCATED_MASS: f64 = 1e-300;
 
 /// Widest accepted triangular, `max - min`. The quantile and the CDF form products of two
-/// distances within the support (and sums of such products, up to 2.25 times the width
-/// squared): at this width they stay below 3e306, finite with room to spare; a wider one would
-/// give infinite or NaN quantiles. (Any support this wide is far outside what a cost or benefit
-/// can be in any currency.)
+/// distances within the support (each at most the width squared): at this width they stay
+/// below 1e306, finite with room to spare; from a width of about 1.3e154 on they overflow, and
+/// the quantiles become infinite or NaN. (Any support this wide is far outside what a cost or
+/// benefit can be in any currency.)
 pub const TRIANGULAR_MAX_WIDTH: f64 = 1e153;
 
 /// ln(sqrt(2 pi)).
@@ -1444,7 +1444,12 @@ impl Hyperbola {
     /// value = anchor + s H(z); the anchor, where H = 0, is given by [`Self::pick`].
     fn fit(l: f64, b: f64, h: f64, c: f64) -> (Self, f64) {
         let m = (b - l).min(h - b);
-        let skew = l + h - 2.0 * b;
+        let mut skew = l + h - 2.0 * b;
+        if !skew.is_finite() {
+            // l + h or 2b overflows (quantiles near ±f64::MAX whose gaps are finite): the
+            // same sign from the gaps.
+            skew = (h - b) - (b - l);
+        }
         let n = if skew > 0.0 {
             1.0
         } else if skew < 0.0 {
@@ -2311,7 +2316,7 @@ impl Dist {
         match &self.0 {
             Kind::Fixed(v) => *v,
             Kind::Uniform { min, max, .. } => {
-                // Halving first where the sum overflows (both ends beyond ±9e307).
+                // Halving each end first where their sum overflows (ends near ±f64::MAX).
                 let sum = min + max;
                 if sum.is_finite() {
                     0.5 * sum

@@ -2013,8 +2013,9 @@ fn steep_unbounded_jqpds_keep_their_means() {
 /// A J-QPD triplet whose spread overflows: P10 = −10^308, P90 = 10^308, so P90 − P10 is
 /// infinite (and, unchecked, the ratio that measures the skew would not be a number). The
 /// triplet is refused by naming the spread, not fitted from a NaN; so are the semi-bounded
-/// triplets whose distance from the finite bound overflows (P90 − lo, hi − P10), which would
-/// otherwise pass an infinite logarithm to the fit.
+/// triplets whose distance from the finite bound overflows (P90 − lo, hi − P10), which were
+/// refused before as too close to resolve (their infinite logarithm makes the skew ratio
+/// infinite), a message that speaks of rounding.
 #[test]
 fn a_jqpd_triplet_whose_spread_overflows_is_refused() {
     assert_eq!(
@@ -2057,6 +2058,34 @@ fn a_jqpd_triplet_whose_spread_overflows_is_refused() {
     }
 }
 
+/// A J-QPD triplet near the largest double whose spread is finite: P10 + P90 and 2·P50
+/// overflow, so the skew must come from the gaps, (P90 − P50) − (P50 − P10); from the overflowed
+/// sums it was NaN and the fit treated the triplet as symmetric (P90 came back as 1.4e308, not
+/// 1.5e308). The fit reproduces its three quantiles (the defining property), and J-QPD is
+/// location-scale equivariant, so its mean is 10^308 times the mean of the triplet
+/// (1, 1.2, 1.5); a symmetric triplet is a normal whose mean is its median. Mirrored triplets
+/// alike.
+#[test]
+fn a_jqpd_triplet_near_the_largest_double_keeps_its_skew() {
+    let unit = Dist::from_quantiles(1.0, 1.2, 1.5, None).unwrap().mean();
+    for (p, mean) in [
+        ([1e308, 1.2e308, 1.5e308], 1e308 * unit),
+        ([-1.5e308, -1.2e308, -1e308], -1e308 * unit),
+        ([1e308, 1.25e308, 1.5e308], 1.25e308),
+    ] {
+        let d = Dist::from_quantiles(p[0], p[1], p[2], None).unwrap();
+        for (u, want) in [0.1, 0.5, 0.9].into_iter().zip(p) {
+            let got = d.quantile(u);
+            assert!((got / want - 1.0).abs() <= 1e-12, "{p:?} at {u}: {got:e}");
+        }
+        assert!(
+            (d.mean() / mean - 1.0).abs() <= 1e-12,
+            "{p:?}: mean {:e}",
+            d.mean()
+        );
+    }
+}
+
 /// The widest accepted triangular, [−5·10^152, 5·10^152] with its mode at 0, against hand
 /// values: F(x) = (x − min)² / (W·L) below the mode, so u = 1/8 gives
 /// min + √(W·L/8) = −5e152 + √(6.25e304) = −2.5e152, and symmetrically 7/8 gives 2.5e152;
@@ -2093,9 +2122,11 @@ fn a_uniform_near_the_largest_double_has_a_finite_mean() {
     assert_eq!(Dist::uniform(1.0, 2.0).unwrap().mean(), 1.5);
 }
 
-/// A large-shape beta (both shapes at least 10, so its density's prefactor takes the Stirling form
-/// in e1 = x/x0 − 1 and e2 = (1 − x)/(1 − x0) − 1) skewed left, a > 2b: ρ = b/a < 1/2, so e1
-/// stays within 1/2 over most of the range and its series is the one used. Beta(50, 20)'s
+/// A large-shape beta skewed left. With both shapes at least 10 the density's prefactor takes
+/// the Stirling form in e1 = x/x0 − 1 and e2 = (1 − x)/(1 − x0) − 1, e1 = −ρ·e2 (ρ = b/a) formed
+/// from e2's cancellation-free expression, and each through its series where |e| ≤ 1/2. With
+/// a > 2b (ρ < 1/2) an e1 off by about ρ would still fall in the series' range near the mode,
+/// where the prefactor is read from it alone; no other test has such a beta. Beta(50, 20)'s
 /// quantiles against mpmath (40 digits, bisection on `betainc`). The tables promise
 /// |F(x̂) − u| ≤ 1e-13 here, so |x̂ − x| ≤ 1e-13 / f(x) (f from mpmath: 0.055 at u = 0.001,
 /// 3.0, 7.4, 3.7, 0.090 at 0.999), plus rounding.
