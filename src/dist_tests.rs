@@ -2063,14 +2063,17 @@ fn a_jqpd_triplet_whose_spread_overflows_is_refused() {
 /// sums it was NaN and the fit treated the triplet as symmetric (P90 came back as 1.4e308, not
 /// 1.5e308). The fit reproduces its three quantiles (the defining property), and J-QPD is
 /// location-scale equivariant, so its mean is 10^308 times the mean of the triplet
-/// (1, 1.2, 1.5); a symmetric triplet is a normal whose mean is its median. Mirrored triplets
-/// alike.
+/// (1, 1.2, 1.5), or of (1, 1.3, 1.5) for the one skewed the other way; a symmetric triplet is
+/// a normal whose mean is its median. Mirrored triplets alike.
 #[test]
 fn a_jqpd_triplet_near_the_largest_double_keeps_its_skew() {
-    let unit = Dist::from_quantiles(1.0, 1.2, 1.5, None).unwrap().mean();
+    let unit = |p50| Dist::from_quantiles(1.0, p50, 1.5, None).unwrap().mean();
+    let (right, left) = (unit(1.2), unit(1.3));
     for (p, mean) in [
-        ([1e308, 1.2e308, 1.5e308], 1e308 * unit),
-        ([-1.5e308, -1.2e308, -1e308], -1e308 * unit),
+        ([1e308, 1.2e308, 1.5e308], 1e308 * right),
+        ([-1.5e308, -1.2e308, -1e308], -1e308 * right),
+        ([1e308, 1.3e308, 1.5e308], 1e308 * left),
+        ([-1.5e308, -1.3e308, -1e308], -1e308 * left),
         ([1e308, 1.25e308, 1.5e308], 1.25e308),
     ] {
         let d = Dist::from_quantiles(p[0], p[1], p[2], None).unwrap();
