@@ -2130,9 +2130,9 @@ fn a_uniform_near_the_largest_double_has_a_finite_mean() {
 /// from e2's cancellation-free expression, and each through its series where |e| ≤ 1/2. With
 /// a > 2b (ρ < 1/2) an e1 off by about ρ would still fall in the series' range near the mode,
 /// where the prefactor is read from it alone; no other test has such a beta. Beta(50, 20)'s
-/// quantiles against mpmath (40 digits, bisection on `betainc`). The tables promise
-/// |F(x̂) − u| ≤ 1e-13 here, so |x̂ − x| ≤ 1e-13 / f(x) (f from mpmath: 0.055 at u = 0.001,
-/// 3.0, 7.4, 3.7, 0.090 at 0.999), plus rounding.
+/// quantiles against mpmath (40 digits, bisection on `betainc`). The tables aim at
+/// |F(x̂) − u| ≤ 1e-13 here, so the test allows |x̂ − x| ≤ 1e-13 / f(x) (f from mpmath: 0.055
+/// at u = 0.001, 3.0, 7.4, 3.7, 0.090 at 0.999), plus rounding.
 #[test]
 fn a_large_shape_beta_skewed_left_matches_mpmath() {
     let d = Dist::beta(50.0, 20.0).unwrap();
