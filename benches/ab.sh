@@ -23,7 +23,7 @@ for b in "$A" "$B"; do
 done
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+. benches/lib.sh
 
 # The summary without its timing section, one line (fails on anything but a JSON summary).
 strip() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop("timing", None); print(json.dumps(d, sort_keys=True))' "$1"; }
@@ -31,6 +31,7 @@ strip() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop(
 echo "draws $D, $R rounds, $T thread(s); A = $A, B = $B (odd rounds A first, even rounds B first)"
 echo "round  A_wall  A_user  B_wall  B_user"
 differ=0
+declare -A times
 for r in $(seq 1 "$R"); do
     if [ $((r % 2)) -eq 1 ]; then order="A B"; else order="B A"; fi
     for x in $order; do
@@ -40,9 +41,9 @@ for r in $(seq 1 "$R"); do
         read -r wall user <"$W/t"
         echo "$wall" >>"$W/$x.wall"
         echo "$user" >>"$W/$x.user"
-        eval "${x}_t=\"$wall  $user\""
+        times[$x]="$wall  $user"
     done
-    echo "$r  $A_t  $B_t"
+    echo "$r  ${times[A]}  ${times[B]}"
     sa="$(strip "$W/A.json")" || { echo "A's summary is not JSON" >&2; exit 1; }
     sb="$(strip "$W/B.json")" || { echo "B's summary is not JSON" >&2; exit 1; }
     [ "$sa" = "$sb" ] || differ=1

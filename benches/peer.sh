@@ -29,7 +29,7 @@ timed() {
     /usr/bin/time -f "%e %M" -o "$W/t" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
     cat "$W/t"
 }
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+. benches/lib.sh
 
 echo "draws $D, $R rounds, npvrisk with $T threads, the peer as it runs (one Python process)"
 echo "round  npvrisk_s  npvrisk_kB  peer_s  peer_kB"

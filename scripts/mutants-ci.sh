@@ -152,14 +152,13 @@ for m in "${mutated[@]}"; do
     for k in caught missed timeout unviable; do
         printf 'mutants-ci: %s %s: %s\n' "$m" "$k" "$(wc -l <"$out/$k.txt")"
     done
-    sed 's/^\(src\/[^:]*\):[0-9]*:\([0-9]*\): /\1:\2: /' "$out/missed.txt" | sort -u >"$work/missed-$m"
-    unexplained="$(comm -23 "$work/missed-$m" "$work/explained")"
+    # The survivors whose key (the name without its line) is not explained, in full.
+    unexplained="$(awk 'FILENAME == ARGV[1] { explained[$0] = 1; next }
+        { k = $0; sub(/:[0-9]+:/, ":", k); if (!(k in explained)) print "  " $0 }' \
+        "$work/explained" "$out/missed.txt")"
     if [ -n "$unexplained" ]; then
         echo "mutants-ci: $m: survivors no test catches and results/mutants/explained.txt does not explain:" >&2
-        # The survivors whose key (the name without its line) is unexplained, in full.
-        awk 'NR == FNR { want[$0] = 1; next }
-             { k = $0; sub(/:[0-9]+:/, ":", k); if (k in want) print "  " $0 }' \
-            <(printf '%s\n' "$unexplained") "$out/missed.txt" >&2
+        printf '%s\n' "$unexplained" >&2
         status=1
     fi
     if [ -s "$out/timeout.txt" ]; then
