@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Two builds of npvrisk side by side: the peer configuration's default run (benches/peer_dists.toml,
 # every outcome), whole processes, the two alternated round by round so that both see the same
-# machine load. Prints each build's wall and user times per round, their medians, and whether the
-# two summaries are identical apart from their timing (a speed change must not move a figure).
+# machine load. Prints each build's wall and user times per round, their medians and minima, and
+# whether the two summaries are identical apart from their timing (a speed change must not move a
+# figure).
 #
 #   benches/ab.sh BIN_A BIN_B [DRAWS] [ROUNDS] [THREADS]     (defaults: 1000000 5 1)
 #
@@ -49,7 +50,8 @@ for r in $(seq 1 "$R"); do
     [ "$sa" = "$sb" ] || differ=1
 done
 for x in A B; do
-    echo "median $x: wall $(median <"$W/$x.wall") s, user $(median <"$W/$x.user") s"
+    echo "median $x: wall $(median <"$W/$x.wall") s, user $(median <"$W/$x.user") s;" \
+        "minimum: wall $(minimum <"$W/$x.wall") s, user $(minimum <"$W/$x.user") s"
 done
 if [ "$differ" -eq 0 ]; then
     echo "summaries: identical in every round (timing aside)"
