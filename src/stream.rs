@@ -563,6 +563,8 @@ impl Counts {
         let mut above_prev = v.len() as u64;
         for (j, &t) in self.at.iter().enumerate() {
             let above: u64 = v.iter().map(|&x| u64::from(pred(t, x))).sum();
+            // Thresholds are finite where they are read; a NaN one would break the prefix.
+            debug_assert!(above <= above_prev, "threshold {t} breaks the prefix");
             self.buckets[j] += above_prev - above;
             above_prev = above;
         }
@@ -2139,7 +2141,7 @@ mod tests {
         assert_eq!(c.at, vec![0.0, 1.0, 2.0]);
         let x = [-1.0, 0.0, 0.5, 1.0, 1.0, 2.0, 3.0];
         c.add(&x, |t, x| t < x);
-        // Below 0: -1, 0; then 0.5, 1, 1; then 2; 3 is above every threshold.
+        // At or below 0: -1, 0; then 0.5, 1, 1; then 2; 3 is above every threshold.
         assert_eq!(c.buckets, vec![2, 3, 1, 1]);
         assert_eq!(c.count(0.0), Some(2));
         assert_eq!(c.count(1.0), Some(5));
@@ -2163,21 +2165,38 @@ mod tests {
     }
 
     /// Counting threshold by threshold puts every value where a search for its bucket does: 21
-    /// thresholds (a leakage column's) with ties, values on and between them, both predicates.
+    /// thresholds (a leakage column's) with ties, values on and between them, both predicates;
+    /// then thresholds −0 and +0 (both kept: they differ in bits) with NaN, ±0 and ±∞ values, an
+    /// empty slice, and a second call adding to the first.
     #[test]
     fn counts_add_agrees_with_each_values_bucket() {
-        let at: Vec<f64> = (0..=20).map(|i| f64::from(i) * 0.05).collect();
-        let mut x: Vec<f64> = (0..2000).map(|i| f64::from(i) * 7.3e-4 - 0.2).collect();
-        x.extend(at.iter().copied());
-        for le in [true, false] {
-            let pred = |t: f64, x: f64| if le { t < x } else { t <= x };
-            let mut c = Counts::new(at.clone());
-            c.add(&x, pred);
-            let mut by_value = vec![0u64; at.len() + 1];
-            for &v in &x {
-                by_value[prefix_len(&at, |t| pred(t, v))] += 1;
+        let grid: Vec<f64> = (0..=20).map(|i| f64::from(i) * 0.05).collect();
+        let mut on_grid: Vec<f64> = (0..2000).map(|i| f64::from(i) * 7.3e-4 - 0.2).collect();
+        on_grid.extend(grid.iter().copied());
+        let zeros = vec![-1.0, -0.0, 0.0, 2.0];
+        let odd = vec![
+            f64::NAN,
+            -0.0,
+            0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1.0,
+            -1.0,
+        ];
+        for (at, x) in [(grid, on_grid), (zeros, odd)] {
+            for le in [true, false] {
+                let pred = |t: f64, x: f64| if le { t < x } else { t <= x };
+                let mut c = Counts::new(at.clone());
+                assert_eq!(c.at.len(), at.len(), "the thresholds are distinct in bits");
+                c.add(&x, pred);
+                c.add(&[], pred);
+                c.add(&x[..x.len() / 2], pred);
+                let mut by_value = vec![0u64; at.len() + 1];
+                for &v in x.iter().chain(&x[..x.len() / 2]) {
+                    by_value[prefix_len(&c.at, |t| pred(t, v))] += 1;
+                }
+                assert_eq!(c.buckets, by_value, "le {le}, thresholds {at:?}");
             }
-            assert_eq!(c.buckets, by_value, "le {le}");
         }
     }
 
