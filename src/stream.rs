@@ -249,7 +249,14 @@ pub struct Tree {
 
 impl Tree {
     pub fn push(&mut self, block: u64, m: Moments) {
-        self.nodes.push((0, block, m));
+        self.push_node((0, block, m));
+    }
+
+    /// Push the node of an aligned subtree whose blocks come right after those pushed, combined
+    /// with the nodes before as pushing its blocks one by one would have: an aligned subtree's
+    /// blocks never combine with blocks before it until all of them are in.
+    fn push_node(&mut self, node: (u32, u64, Moments)) {
+        self.nodes.push(node);
         while self.nodes.len() >= 2 {
             let (lb, ib, mb) = self.nodes[self.nodes.len() - 1];
             let (la, ia, ma) = self.nodes[self.nodes.len() - 2];
@@ -604,6 +611,23 @@ pub struct First {
 }
 
 impl First {
+    /// Add the statistics of the blocks right after this one's (pass 1 in block order): as
+    /// [`First::merge`], with the moments' tree nodes combined as if every block had been pushed
+    /// in order, so that the result is the same, in every bit, as one pass over all the blocks.
+    fn append(&mut self, o: First) {
+        let mut nodes = Vec::with_capacity(self.cols.len());
+        let mut o = o;
+        for c in &mut o.cols {
+            nodes.push(std::mem::take(&mut c.tree.nodes));
+        }
+        self.merge(o);
+        for (c, n) in self.cols.iter_mut().zip(nodes) {
+            for node in n {
+                c.tree.push_node(node);
+            }
+        }
+    }
+
     pub fn merge(&mut self, o: First) {
         self.kept += o.kept;
         self.skipped += o.skipped;
@@ -844,28 +868,34 @@ fn first_region(a: f64, b: f64, collect: bool, bins: u32) -> Region {
     Region::new(a, b, bins)
 }
 
-/// Add a chunk's rows to pass-1 statistics.
-fn add_first(plan: &Plan, cols: &[Col], grids: &[Grid], acc: &mut First, ch: &Chunk) {
+/// Add a chunk's rows to pass-1 statistics, the columns in parallel (`par`) or one after
+/// another (when each thread tallies blocks of its own).
+fn add_first(plan: &Plan, cols: &[Col], grids: &[Grid], acc: &mut First, ch: &Chunk, par: bool) {
     let rows = ch.rows();
     acc.kept += rows.len() as u64;
-    acc.cols
-        .par_iter_mut()
-        .zip(cols)
-        .zip(grids)
-        .for_each(|((a, &c), g)| {
-            let mut buf = Vec::new();
-            let v = values(ch.d, c, rows.clone(), &mut buf);
-            let mut at = 0;
-            for (b, &r) in ch.block_rows.iter().enumerate() {
-                a.tree
-                    .push(ch.first_block + b as u64, Moments::of(&v[at..at + r]));
-                at += r;
-            }
-            // Bucket of x: the number of thresholds below it (`le`) or at or below it (`lt`).
-            a.le.add(v, |t, x| t < x);
-            a.lt.add(v, |t, x| t <= x);
-            a.pass.add(g, v);
-        });
+    let column = |((a, &c), g): ((&mut ColFirst, &Col), &Grid)| {
+        let mut buf = Vec::new();
+        let v = values(ch.d, c, rows.clone(), &mut buf);
+        let mut at = 0;
+        for (b, &r) in ch.block_rows.iter().enumerate() {
+            a.tree
+                .push(ch.first_block + b as u64, Moments::of(&v[at..at + r]));
+            at += r;
+        }
+        // Bucket of x: the number of thresholds below it (`le`) or at or below it (`lt`).
+        a.le.add(v, |t, x| t < x);
+        a.lt.add(v, |t, x| t <= x);
+        a.pass.add(g, v);
+    };
+    if par {
+        acc.cols
+            .par_iter_mut()
+            .zip(cols)
+            .zip(grids)
+            .for_each(column);
+    } else {
+        acc.cols.iter_mut().zip(cols).zip(grids).for_each(column);
+    }
     for e in 0..plan.entities.len() {
         for &x in &ch.d.delay_whole[e][rows.clone()] {
             acc.delay_whole[e][x as usize] += 1;
@@ -893,6 +923,12 @@ fn add_pass(cols: &[Col], grids: &[Grid], acc: &mut [ColPass], ch: &Chunk) {
 
 /// Where a pass gets its draws: from memory or by running the engine again.
 pub trait Source: Sync {
+    /// The engine that regenerates these draws, when nothing needs them in block order: pass 1
+    /// then runs each block and tallies it at once ([`Setup::first_pass`]).
+    fn engine(&self) -> Option<&Regenerate<'_>> {
+        None
+    }
+
     /// Call `f` with the rows of blocks `first..end`, in consecutive chunks in block order.
     fn chunks(
         &self,
@@ -936,6 +972,10 @@ pub struct Regenerate<'a> {
 }
 
 impl Source for Regenerate<'_> {
+    fn engine(&self) -> Option<&Regenerate<'_>> {
+        Some(self)
+    }
+
     fn chunks(
         &self,
         first: u64,
@@ -1103,13 +1143,73 @@ impl Setup {
         end: u64,
     ) -> Result<First, RunError> {
         let cols = columns(plan);
+        if let Some(engine) = src.engine() {
+            return self.first_pass_fused(plan, &cols, engine, first, end);
+        }
         let mut acc = self.empty_first(plan);
         src.chunks(first, end, &mut |ch| {
-            add_first(plan, &cols, &self.grids, &mut acc, ch);
+            add_first(plan, &cols, &self.grids, &mut acc, ch, true);
             acc.skipped += ch.d.skipped.len() as u64;
             Ok(())
         })?;
         Ok(acc)
+    }
+
+    /// Pass 1 over blocks the engine runs: each task runs a block and tallies it at once, its
+    /// draws still in cache and no thread waiting for another between the two, into statistics
+    /// of its own. Tasks take consecutive blocks in order and their statistics are appended in
+    /// block order, so the result is the chunked pass's in every bit, whatever the threads. On
+    /// failure the error is the lowest failing block's, as in the chunked pass: a task stops at
+    /// its first failing block, and the failure of a lower block wins.
+    fn first_pass_fused(
+        &self,
+        plan: &Plan,
+        cols: &[Col],
+        engine: &Regenerate,
+        first: u64,
+        end: u64,
+    ) -> Result<First, RunError> {
+        let opts = engine.opts;
+        let size = opts.block_size.min(opts.draws);
+        type Part = (Result<First, (u64, RunError)>, Draws, Vec<bool>);
+        let start = || -> Part { (Ok(self.empty_first(plan)), plan.empty_draws(), Vec::new()) };
+        (first..end)
+            .into_par_iter()
+            .fold(start, |(acc, mut d, mut kept), b| {
+                let Ok(mut acc) = acc else {
+                    return (acc, d, kept);
+                };
+                if let Err(e) =
+                    engine
+                        .plan
+                        .run_blocks_into(opts, b, b + 1, engine.progress, &mut d, &mut kept)
+                {
+                    return (Err((b, e)), d, kept);
+                }
+                let ch = Chunk {
+                    d: &d,
+                    row0: 0,
+                    first_block: b,
+                    block_rows: block_rows(b, b + 1, size, opts.draws, &d.skipped),
+                };
+                add_first(plan, cols, &self.grids, &mut acc, &ch, false);
+                acc.skipped += d.skipped.len() as u64;
+                (Ok(acc), d, kept)
+            })
+            // The draws' buffers go as each task ends; only the statistics wait to be appended.
+            .map(|(acc, _, _)| acc)
+            .reduce(
+                || Ok(self.empty_first(plan)),
+                |a, b| match (a, b) {
+                    (Ok(mut a), Ok(b)) => {
+                        a.append(b);
+                        Ok(a)
+                    }
+                    (Err(x), Err(y)) => Err(if y.0 < x.0 { y } else { x }),
+                    (Err(x), Ok(_)) | (Ok(_), Err(x)) => Err(x),
+                },
+            )
+            .map_err(|(_, e)| e)
     }
 }
 
@@ -2634,6 +2734,134 @@ mod tests {
     use crate::sampler::SamplerKind;
     // Spearman's coefficient written out from its definition, in the sensitivity tests.
     use crate::sensitivity::tests::spearman as spearman_by_hand;
+
+    /// The council example where about one draw in eight overflows (tests/data).
+    fn overflowing_plan() -> Plan {
+        let read = |f: &str| {
+            let path = format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"));
+            (path.clone(), std::fs::read_to_string(&path).unwrap())
+        };
+        let (mf, ms) = read("council.toml");
+        let model = crate::format::parse_model(&mf, &ms).unwrap();
+        let set = crate::distfile::load(
+            &model,
+            &[read("council_dists.toml"), read("overflow_dists.toml")],
+        )
+        .unwrap();
+        let scen = model.scenario_index("central").unwrap();
+        Plan::new(model, scen, set).unwrap()
+    }
+
+    /// A source that hands on another's chunks only: pass 1 over it is the chunked pass.
+    struct Chunked<'a>(&'a dyn Source);
+
+    impl Source for Chunked<'_> {
+        fn chunks(
+            &self,
+            first: u64,
+            end: u64,
+            f: &mut dyn FnMut(&Chunk) -> Result<(), RunError>,
+        ) -> Result<(), RunError> {
+            self.0.chunks(first, end, f)
+        }
+    }
+
+    /// Pass 1 over blocks the engine runs (each task tallying its own blocks) gives the chunked
+    /// pass's statistics, in every bit: moments' tree nodes, counts, cells, collected values
+    /// and skipped draws, for 1, 2 and 3 threads, a range of blocks not starting at 0 (its
+    /// first node has no sibling) and a plan whose draws are skipped. The chunked pass over the
+    /// same draws held in memory gives the same too, but for the skipped draws, which it counts
+    /// over the whole run.
+    #[test]
+    fn pass_one_over_the_engine_equals_pass_one_over_the_draws_in_memory() {
+        for (plan, skip) in [(default_plan(), false), (overflowing_plan(), true)] {
+            let opts = RunOptions {
+                draws: 9000,
+                seed: 5,
+                sampler: SamplerKind::MonteCarlo,
+                block_size: 300,
+                skip_nonfinite: skip,
+            };
+            let pilot = Setup::run_pilot(&plan, &opts, false).unwrap();
+            let cfg = StreamConfig {
+                collect_first: 1 << 10,
+                ..StreamConfig::default()
+            };
+            let o = SummaryOptions::default();
+            let setup = Setup::new(&plan, opts.draws, pilot, false, &o, &Vec::new(), &cfg);
+            let (b0, b1) = (3, 29);
+            let src = Regenerate {
+                plan: &plan,
+                opts: &opts,
+                chunk_blocks: 4,
+                progress: &|_| {},
+            };
+            let want = setup.first_pass(&plan, &Chunked(&src), b0, b1).unwrap();
+            assert!(
+                want.cols
+                    .iter()
+                    .any(|c| c.pass.collected.iter().any(|v| !v.is_empty())),
+                "some values are collected"
+            );
+            assert!(want.cols.iter().all(|c| c.tree.nodes.len() > 1));
+            assert_eq!(skip, want.skipped > 0, "the plans skip draws or do not");
+            let d = plan.run_blocks(&opts, 0, 30, &|_| {}).unwrap();
+            let mem = InMemory {
+                d: &d,
+                block: opts.block_size,
+                draws: opts.draws,
+            };
+            let mut in_memory = setup.first_pass(&plan, &mem, b0, b1).unwrap();
+            in_memory.skipped = want.skipped;
+            assert!(in_memory == want, "skip {skip}: in memory");
+            for threads in 1..=3 {
+                let got = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| setup.first_pass(&plan, &src, b0, b1))
+                    .unwrap();
+                assert!(got == want, "{threads} threads, skip {skip}");
+            }
+        }
+    }
+
+    /// A failing pass 1 over blocks the engine runs reports what the chunked engine reports for
+    /// the same blocks (the first non-finite draw of the lowest failing block), whatever the
+    /// threads.
+    #[test]
+    fn pass_one_over_the_engine_reports_the_first_failing_draw() {
+        let plan = overflowing_plan();
+        let mut opts = RunOptions {
+            draws: 9000,
+            seed: 5,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 300,
+            skip_nonfinite: true,
+        };
+        let pilot = Setup::run_pilot(&plan, &opts, false).unwrap();
+        let o = SummaryOptions::default();
+        let cfg = StreamConfig::default();
+        let setup = Setup::new(&plan, opts.draws, pilot, false, &o, &Vec::new(), &cfg);
+        opts.skip_nonfinite = false;
+        let want = plan.run_blocks(&opts, 2, 30, &|_| {}).unwrap_err();
+        assert!(matches!(want, RunError::NonFinite { .. }), "{want}");
+        for threads in 1..=3 {
+            let src = Regenerate {
+                plan: &plan,
+                opts: &opts,
+                chunk_blocks: 4,
+                progress: &|_| {},
+            };
+            let got = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| setup.first_pass(&plan, &src, 2, 30))
+                .unwrap_err();
+            assert_eq!(got, want, "{threads} threads");
+        }
+    }
 
     fn pilot_setup(plan: &Plan, full: bool) -> Setup {
         let opts = RunOptions {
