@@ -22,8 +22,13 @@
 //!
 //! The result equals what sorting every column would give, bit for bit, so a summary streamed over
 //! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
-//! Memory: the pilot (≈300 bytes × 2¹⁸ draws), the cells (a few MB per column), one chunk of
-//! draws and at most `collect_budget` collected values (64 MB) in any later pass.
+//!
+//! Pass 1 over regenerated draws runs each block and tallies it at once, each thread into
+//! statistics of its own, appended in block order ([`Setup::first_pass`]); later passes, and
+//! pass 1 of a run that keeps its draws (which must see them in order), take chunks of blocks.
+//! Memory: the pilot (≈300 bytes × 2¹⁸ draws), the cells (a few MB per column), one block of
+//! draws per thread in pass 1 or one chunk of draws, and at most `collect_budget` collected
+//! values (64 MB) in any later pass.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -50,7 +55,8 @@ pub use crate::summary::SUMMARY_MEASURES;
 /// size, [`PILOT_DRAWS`], is fixed: the achieved correlations are measured on it.)
 #[derive(Debug, Clone)]
 pub struct StreamConfig {
-    /// Blocks regenerated at a time.
+    /// Blocks regenerated at a time by a later pass, or by pass 1 when the draws are kept (pass 1
+    /// otherwise runs block by block).
     pub chunk_blocks: u64,
     /// Bins of a bracket or of a subdivided cell.
     pub bins: u32,
