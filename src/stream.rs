@@ -1166,8 +1166,8 @@ impl Setup {
     /// of its own. Tasks take consecutive blocks in order and their statistics are appended in
     /// block order, so the result is the chunked pass's in every bit, whatever the threads. On
     /// failure the error is the lowest failing block's, as in the chunked pass: a task stops at
-    /// its first failing block, the failure of a lower block wins, and blocks above the lowest
-    /// failure found so far are not run (the lowest failing block is never above it).
+    /// its first failing block, the leftmost failure wins, and blocks above the lowest failure
+    /// found so far are not run (the lowest failing block is never above it).
     fn first_pass_fused(
         &self,
         plan: &Plan,
@@ -1179,7 +1179,7 @@ impl Setup {
         let opts = engine.opts;
         let size = opts.block_size.min(opts.draws);
         let failed = std::sync::atomic::AtomicU64::new(u64::MAX);
-        type Part = (Result<First, (u64, RunError)>, Draws, Vec<bool>);
+        type Part = (Result<First, RunError>, Draws, Vec<bool>);
         let start = || -> Part { (Ok(self.empty_first(plan)), plan.empty_draws(), Vec::new()) };
         (first..end)
             .into_par_iter()
@@ -1197,7 +1197,7 @@ impl Setup {
                         .run_blocks_into(opts, b, b + 1, engine.progress, &mut d, &mut kept)
                 {
                     failed.fetch_min(b, std::sync::atomic::Ordering::Relaxed);
-                    return (Err((b, e)), d, kept);
+                    return (Err(e), d, kept);
                 }
                 let ch = Chunk {
                     d: &d,
@@ -1211,16 +1211,15 @@ impl Setup {
             })
             // The draws' buffers go as each task ends; only the statistics wait to be appended.
             .map(|(acc, _, _)| acc)
+            // Left to right: the left part holds the lower blocks, so its error is the lower.
             .reduce_with(|a, b| match (a, b) {
                 (Ok(mut a), Ok(b)) => {
                     a.append(b);
                     Ok(a)
                 }
-                (Err(x), Err(y)) => Err(if y.0 < x.0 { y } else { x }),
-                (Err(x), Ok(_)) | (Ok(_), Err(x)) => Err(x),
+                (Err(x), _) | (Ok(_), Err(x)) => Err(x),
             })
             .unwrap_or_else(|| Ok(self.empty_first(plan)))
-            .map_err(|(_, e)| e)
     }
 }
 
