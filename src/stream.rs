@@ -23,8 +23,8 @@
 //! The result equals what sorting every column would give, bit for bit, so a summary streamed over
 //! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
 //!
-//! Pass 1 over regenerated draws runs each block and tallies it at once, each thread into
-//! statistics of its own, appended in block order ([`Setup::first_pass`]); later passes, and
+//! Pass 1 over regenerated draws runs each block and tallies it at once, each task (a run of
+//! consecutive blocks) into statistics of its own, appended in block order ([`Setup::first_pass`]); later passes, and
 //! pass 1 of a run that keeps its draws (which must see them in order), take chunks of blocks.
 //! Memory: the pilot (≈300 bytes × 2¹⁸ draws), the cells (a few MB per column), one block of
 //! draws per thread in pass 1 or one chunk of draws, and at most `collect_budget` collected
@@ -1165,9 +1165,9 @@ impl Setup {
     /// draws still in cache and no thread waiting for another between the two, into statistics
     /// of its own. Tasks take consecutive blocks in order and their statistics are appended in
     /// block order, so the result is the chunked pass's in every bit, whatever the threads. On
-    /// failure the error is the lowest failing block's, as in the chunked pass: a task stops at
-    /// its first failing block, the leftmost failure wins, and blocks above the lowest failure
-    /// found so far are not run (the lowest failing block is never above it).
+    /// failure the error is the lowest failing block's, as in the chunked pass: a task runs no
+    /// block after its first failing one, the leftmost failure wins, and blocks above the lowest
+    /// failure found so far are not run (the lowest failing block is never above it).
     fn first_pass_fused(
         &self,
         plan: &Plan,
@@ -1211,7 +1211,8 @@ impl Setup {
             })
             // The draws' buffers go as each task ends; only the statistics wait to be appended.
             .map(|(acc, _, _)| acc)
-            // Left to right: the left part holds the lower blocks, so its error is the lower.
+            // Rayon combines the parts left to right (as the appended statistics need too): the
+            // left part holds the lower blocks, so its error is the lower.
             .reduce_with(|a, b| match (a, b) {
                 (Ok(mut a), Ok(b)) => {
                     a.append(b);
@@ -2823,7 +2824,10 @@ mod tests {
             };
             let mut in_memory = setup.first_pass(&plan, &mem, b0, b1).unwrap();
             in_memory.skipped = want.skipped;
-            assert_eq!(in_memory.encode(), want.encode(), "skip {skip}: in memory");
+            assert!(
+                in_memory.encode() == want.encode(),
+                "skip {skip}: in memory"
+            );
             for threads in 1..=3 {
                 let got = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
@@ -2833,9 +2837,8 @@ mod tests {
                     .unwrap();
                 assert!(got == want, "{threads} threads, skip {skip}");
                 // The same bits (a signed zero included), as a shard would save them.
-                assert_eq!(
-                    got.encode(),
-                    want.encode(),
+                assert!(
+                    got.encode() == want.encode(),
                     "{threads} threads, skip {skip}"
                 );
             }
@@ -2896,12 +2899,14 @@ mod tests {
                     .unwrap_err();
                 assert_eq!(got, want, "block size {block_size}, {threads} threads");
                 if threads == 1 && block_size == 4 {
-                    // One task runs up to the first failure (in the range's first half, where
-                    // the first split puts it), the other skips every block after it.
+                    // One thread runs the tasks left to right: the blocks up to the first
+                    // failure, then none, wherever the range is split. (The failure in the
+                    // range's first half makes the task of its second half, if rayon splits it
+                    // there, skip its blocks rather than never start.)
                     let lowest = *failing.range(2..).next().unwrap();
                     assert!(lowest < 2 + (blocks - 2) / 2, "the fixture fails early");
                     let ran = done.into_inner();
-                    assert!(ran <= (lowest - 1) * block_size, "{ran} draws run");
+                    assert_eq!(ran, (lowest - 1) * block_size, "draws run");
                 }
             }
         }
