@@ -24,8 +24,9 @@
 //! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
 //!
 //! Pass 1 over regenerated draws runs each block and tallies it at once, each task (a run of
-//! consecutive blocks) into statistics of its own, appended in block order ([`Setup::first_pass`]); later passes, and
-//! pass 1 of a run that keeps its draws (which must see them in order), take chunks of blocks.
+//! consecutive blocks) into statistics of its own, appended in block order
+//! ([`Setup::first_pass`]); later passes, and pass 1 of a run that keeps its draws (which must
+//! see them in order), take chunks of blocks.
 //! Memory: the pilot (≈300 bytes × 2¹⁸ draws), the cells (a few MB per column), one block of
 //! draws per thread in pass 1 or one chunk of draws, and at most `collect_budget` collected
 //! values (64 MB) in any later pass.
@@ -620,9 +621,8 @@ impl First {
     /// Add the statistics of the blocks right after this one's (pass 1 in block order): as
     /// [`First::merge`], with the moments' tree nodes combined as if every block had been pushed
     /// in order, so that the result is the same, in every bit, as one pass over all the blocks.
-    fn append(&mut self, o: First) {
+    fn append(&mut self, mut o: First) {
         let mut nodes = Vec::with_capacity(self.cols.len());
-        let mut o = o;
         for c in &mut o.cols {
             nodes.push(std::mem::take(&mut c.tree.nodes));
         }
