@@ -370,6 +370,15 @@ impl Cell {
         self.max = self.max.max(v);
     }
 
+    /// As `n ≥ 1` calls of `add(v)`: the minimum and maximum of a value with itself again are
+    /// what they were after the first.
+    fn add_repeated(&mut self, v: f64, n: u64) {
+        debug_assert!(n > 0);
+        self.n += n;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
     fn merge(&mut self, o: &Cell) {
         self.n += o.n;
         self.min = self.min.min(o.min);
@@ -509,6 +518,18 @@ impl ColPass {
         }
     }
 
+    /// As `add` on `n ≥ 1` copies of `v`: one placement.
+    fn add_repeated(&mut self, g: &Grid, v: f64, n: u64) {
+        if g.regions.is_empty() {
+            self.cells[0].add_repeated(v, n);
+            return;
+        }
+        match g.place(v) {
+            Place::Cell(i) => self.cells[i].add_repeated(v, n),
+            Place::Collect(r) => self.collected[r].extend(std::iter::repeat_n(v, n as usize)),
+        }
+    }
+
     /// Add the values that fall inside the regions (later passes: the gaps are not needed).
     fn add_inside(&mut self, g: &Grid, vals: &[f64]) {
         let (Some(first), Some(last)) = (g.regions.first(), g.regions.last()) else {
@@ -583,6 +604,14 @@ impl Counts {
             above_prev = above;
         }
         self.buckets[self.at.len()] += above_prev;
+    }
+
+    /// As `add` on `n` copies of `x`: they all go to one bucket.
+    fn add_repeated(&mut self, x: f64, n: u64, pred: impl Fn(f64, f64) -> bool) {
+        if self.at.is_empty() {
+            return;
+        }
+        self.buckets[prefix_len(&self.at, |t| pred(t, x))] += n;
     }
 
     fn count(&self, x: f64) -> Option<u64> {
@@ -889,9 +918,23 @@ fn add_first(plan: &Plan, cols: &[Col], grids: &[Grid], acc: &mut First, ch: &Ch
             at += r;
         }
         // Bucket of x: the number of thresholds below it (`le`) or at or below it (`lt`).
-        a.le.add(v, |t, x| t < x);
-        a.lt.add(v, |t, x| t <= x);
-        a.pass.add(g, v);
+        let le = |t, x| t < x;
+        let lt = |t, x| t <= x;
+        match v.split_first() {
+            // A column no sampled input moves (a theme nothing touches, a partner with no
+            // share) has one value, in every bit, throughout: it is placed once.
+            Some((&x, rest)) if rest.iter().all(|y| y.to_bits() == x.to_bits()) => {
+                let n = v.len() as u64;
+                a.le.add_repeated(x, n, le);
+                a.lt.add_repeated(x, n, lt);
+                a.pass.add_repeated(g, x, n);
+            }
+            _ => {
+                a.le.add(v, le);
+                a.lt.add(v, lt);
+                a.pass.add(g, v);
+            }
+        }
     };
     if par {
         acc.cols
@@ -2330,6 +2373,53 @@ mod tests {
         first.add(&g, &v);
         let n: Vec<u64> = first.cells.iter().map(|c| c.n).collect();
         assert_eq!(n, vec![1, 2, 2, 1, 1]);
+    }
+
+    /// A block of one repeated value is tallied once (`add_repeated`), exactly as value by value:
+    /// in a gap, a binned region, a collected region, on a region's ends and on thresholds, at
+    /// ±0 (distinct in bits) and on a grid without regions, into cells that already hold values.
+    #[test]
+    fn a_repeated_value_is_tallied_as_each_copy_would_be() {
+        let grids = [
+            Grid::new(vec![Region::new(-0.0, 1.0, 2), Region::new(5.0, 6.0, 0)]),
+            Grid::new(Vec::new()),
+        ];
+        let at = vec![-1.0, -0.0, 0.0, 0.5, 5.0];
+        let before = [0.3, -2.0, 5.5, 9.0];
+        for g in &grids {
+            for x in [-3.0, -0.0, 0.0, 0.2, 0.5, 1.0, 3.0, 5.0, 5.5, 6.0, 7.0] {
+                for n in [1usize, 2, 7] {
+                    let copies = vec![x; n];
+                    let (mut one, mut each) = (ColPass::new(g), ColPass::new(g));
+                    one.add(g, &before);
+                    each.add(g, &before);
+                    one.add_repeated(g, x, n as u64);
+                    each.add(g, &copies);
+                    assert_eq!(
+                        (one.cells.len(), one.collected.clone()),
+                        (each.cells.len(), each.collected.clone()),
+                        "{x} ×{n}"
+                    );
+                    for (a, b) in one.cells.iter().zip(&each.cells) {
+                        assert_eq!(
+                            (a.n, a.min.to_bits(), a.max.to_bits()),
+                            (b.n, b.min.to_bits(), b.max.to_bits()),
+                            "{x} ×{n}"
+                        );
+                    }
+                    for le in [true, false] {
+                        let pred = |t: f64, x: f64| if le { t < x } else { t <= x };
+                        let (mut one, mut each) =
+                            (Counts::new(at.clone()), Counts::new(at.clone()));
+                        one.add(&before, pred);
+                        each.add(&before, pred);
+                        one.add_repeated(x, n as u64, pred);
+                        each.add(&copies, pred);
+                        assert_eq!(one.buckets, each.buckets, "{x} ×{n}, le {le}");
+                    }
+                }
+            }
+        }
     }
 
     /// Kept rows per block by hand: blocks of 10 over 35 draws (the last block holds 5), draws
