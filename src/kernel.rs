@@ -116,6 +116,8 @@ impl ThemeEval {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DelayScratch {
     phases: Vec<f64>,
+    /// Per group, the whole total delay of its next kink (see [`delay_to_zero`]).
+    next: Vec<f64>,
     /// `phases.len()` tables of `h + 1` entries each.
     tables: Vec<f64>,
 }
@@ -198,22 +200,21 @@ pub fn delay_to_zero(
     let exact = if phases.len() == 1 {
         root_one_group(tables, phases[0], pv_costs, npv0, h)
     } else {
-        // Each group's next kink after x is at `floor(φ + x) + 1 − φ`.
-        let next_kink = |x: f64| -> f64 {
-            let mut best = end;
-            for p in phases {
-                let mut k = float_of(index_of(p + x) as u64) + 1.0 - p;
-                // Rounding can put `φ + x` a hair below a whole number already passed.
-                if k <= x {
-                    k += 1.0;
-                }
-                best = best.min(k);
-            }
-            best
-        };
+        // Group g's kinks are at `m − φ_g`, m = 1, 2, …; `next[g]` is its first m past the
+        // point reached, counted up as the walk passes its kinks (no rounding of `φ + x`
+        // decides which kink comes next).
+        scratch.next.clear();
+        scratch.next.resize(phases.len(), 1.0);
+        let next = &mut scratch.next;
         let (mut x0, mut v0) = (0.0, npv0);
         loop {
-            let x1 = next_kink(x0);
+            let mut x1 = end;
+            for (m, p) in next.iter().zip(phases) {
+                x1 = x1.min(m - p);
+            }
+            for (m, p) in next.iter_mut().zip(phases) {
+                *m += f64::from(u8::from(*m - p <= x1));
+            }
             let v1 = npv_at(x1);
             if v1 <= 0.0 {
                 // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
