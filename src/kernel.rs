@@ -116,7 +116,8 @@ impl ThemeEval {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DelayScratch {
     phases: Vec<f64>,
-    /// Per group, the whole total delay of its next kink (see [`delay_to_zero`]).
+    /// Per group, the `m` of its next kink `x = m − φ` (the whole number `φ + x` reaches there;
+    /// see [`delay_to_zero`]).
     next: Vec<f64>,
     /// `phases.len()` tables of `h + 1` entries each.
     tables: Vec<f64>,
