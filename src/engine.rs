@@ -118,7 +118,18 @@ impl std::fmt::Display for RunError {
     }
 }
 
-/// Every draw's outcomes, in draw order.
+/// `v` with a negative zero made positive, every other value (NaN included) as it is. The
+/// columns of [`Draws`] hold one zero: IEEE 754 leaves the sign of `min(−0, +0)` to the
+/// implementation, so a cell's minimum or maximum (`crate::stream`) could otherwise depend on
+/// the order in which the compiled `f64::min` and `f64::max` see equal values, and differ from
+/// the order statistic that sorting (by total order, −0 before +0) gives.
+#[inline(always)]
+pub(crate) fn one_zero(v: f64) -> f64 {
+    // Not an identity in IEEE arithmetic, so not folded away: −0 + 0 = +0.
+    v + 0.0
+}
+
+/// Every draw's outcomes, in draw order. No column holds −0 ([`one_zero`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draws {
     /// Number of draws kept (excluding skipped ones).
@@ -607,7 +618,7 @@ impl Plan {
             for ((col, input), v) in inputs.iter_mut().zip(&self.set.inputs).zip(&sample.values) {
                 let w = input.param.width();
                 for (c, v) in col[r0..r0 + m].iter_mut().zip(v.chunks_exact(w)) {
-                    *c = v[0];
+                    *c = one_zero(v[0]);
                 }
             }
             self.to_engine_batch(&mut sample, m);
@@ -647,7 +658,7 @@ impl Plan {
             // Skipped rows are written too (they are dropped afterwards by `kept`).
             for (c, col) in outcomes.iter_mut().enumerate() {
                 for (j, v) in col[r0..r0 + m].iter_mut().enumerate() {
-                    *v = b_out[j * n_out + c];
+                    *v = one_zero(b_out[j * n_out + c]);
                 }
             }
             for e in 0..n_ent {
@@ -952,5 +963,27 @@ impl Plan {
             inputs: vec![Vec::new(); self.set.inputs.len()],
             skipped: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_zero;
+
+    #[test]
+    fn one_zero_makes_only_a_negative_zero_positive() {
+        assert_eq!(one_zero(-0.0).to_bits(), 0.0f64.to_bits());
+        for v in [
+            0.0,
+            1.5,
+            -1.5,
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            f64::INFINITY,
+        ] {
+            assert_eq!(one_zero(v).to_bits(), v.to_bits(), "{v}");
+        }
+        assert_eq!(one_zero(f64::NEG_INFINITY), f64::NEG_INFINITY);
+        assert!(one_zero(f64::NAN).is_nan());
     }
 }

@@ -38,7 +38,7 @@ use std::sync::OnceLock;
 use crate::cast::index_of;
 use rayon::prelude::*;
 
-use crate::engine::{Draws, ENTITY_MEASURES, Plan, RunError, RunOptions};
+use crate::engine::{Draws, ENTITY_MEASURES, Plan, RunError, RunOptions, one_zero};
 use crate::stats::{OrderStats, Sorted, pearson_matrix, ranks};
 use crate::summary::{
     self, ColumnStats, CorrelationSummary, Metadata, ReviewPoints, Summary, SummaryOptions,
@@ -152,13 +152,15 @@ fn values<'a>(d: &'a Draws, c: Col, rows: Range<usize>, buf: &'a mut Vec<f64>) -
             let npv = &d.outcomes[e * k][rows.clone()];
             let pvb = &d.outcomes[e * k + 1][rows];
             buf.clear();
+            // As the engine's columns, no −0: `b − n` is −0 only for b = −0, which the
+            // columns do not hold; `n / b` is −0 when it underflows with b < 0.
             if matches!(c, Col::PvCosts(_)) {
                 buf.extend(pvb.iter().zip(npv).map(|(b, n)| b - n));
             } else {
                 buf.extend(
                     npv.iter()
                         .zip(pvb)
-                        .map(|(n, b)| if *n > 0.0 { n / b } else { 0.0 }),
+                        .map(|(n, b)| if *n > 0.0 { one_zero(n / b) } else { 0.0 }),
                 );
             }
             buf
@@ -2108,6 +2110,29 @@ mod tests {
         assert_eq!(values(&d, Col::Leakage(1), 0..3, &mut buf), [0.5, 0.0, 0.0]);
         assert_eq!(values(&d, Col::Leakage(1), 1..3, &mut buf), [0.0, 0.0]);
         assert_eq!(values(&d, Col::Outcome(k + 1), 1..2, &mut buf), [3.0]);
+    }
+
+    /// A leakage that underflows with a negative PV of benefits is +0, not −0, as every column
+    /// of draws ([`one_zero`]); so is a PV of costs of zero.
+    #[test]
+    fn derived_columns_hold_no_negative_zero() {
+        let plan = default_plan();
+        let mut d = plan.empty_draws();
+        d.n = 2;
+        for c in d.outcomes.iter_mut() {
+            *c = vec![0.0; 2];
+        }
+        let k = ENTITY_MEASURES.len();
+        // The smallest positive NPV over a negative PV of benefits: the quotient rounds to −0.
+        assert_eq!((f64::from_bits(1) / -1e10).to_bits(), (-0.0f64).to_bits());
+        d.outcomes[k] = vec![f64::from_bits(1), 3.0];
+        d.outcomes[k + 1] = vec![-1e10, 3.0];
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let mut buf = Vec::new();
+        let leak = values(&d, Col::Leakage(1), 0..2, &mut buf);
+        assert_eq!(bits(leak), bits(&[0.0, 1.0]));
+        let costs = values(&d, Col::PvCosts(1), 0..2, &mut buf);
+        assert_eq!(bits(costs), bits(&[-1e10, 0.0]));
     }
 
     /// A one-value bracket in pass 1 is a single cell even when the budget would collect it: a

@@ -1090,3 +1090,35 @@ fn draws_read_as_ndarray_matrices_row_by_draw() {
         "{mean} vs {direct}"
     );
 }
+
+/// A realisation drawn as −0 or +0 (a discrete distribution listing both): the distribution gives
+/// −0 to the lower half of the uniforms, and the input column of the draws holds +0 there, as
+/// every column does, so that the summaries' cells and sorting see one zero.
+#[test]
+fn no_column_of_draws_holds_a_negative_zero() {
+    let m = ey2013();
+    let dists = "[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"discrete\"\n\
+                 values = [-0.0, 0.0]\nweights = [0.5, 0.5]\nsource = \"test\"\n";
+    let set = distfile::load(&m, &[("d.toml".into(), dists.into())]).unwrap();
+    let mut drawn = [0.0; 2];
+    set.inputs[0].dist.values_batch(&[0.25, 0.75], &mut drawn);
+    let neg = (-0.0f64).to_bits();
+    assert_eq!(
+        drawn.map(f64::to_bits),
+        [neg, 0],
+        "the fixture must draw −0 and +0"
+    );
+    let s = m.scenario_index("base").unwrap();
+    let plan = Plan::new(m, s, set).unwrap();
+    let d = plan
+        .run(&opts(4096, SamplerKind::MonteCarlo, 1000), &|_| {})
+        .unwrap();
+    assert_eq!(d.n, 4096);
+    assert!(d.inputs[0].iter().all(|&v| v == 0.0));
+    for (i, col) in d.inputs.iter().chain(&d.outcomes).enumerate() {
+        assert!(
+            col.iter().all(|v| v.to_bits() != neg),
+            "column {i} holds −0"
+        );
+    }
+}
