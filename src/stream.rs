@@ -2113,26 +2113,27 @@ mod tests {
     }
 
     /// A leakage that underflows with a negative PV of benefits is +0, not −0, as every column
-    /// of draws ([`one_zero`]); so is a PV of costs of zero.
+    /// of draws ([`one_zero`]); so is a PV of costs of zero. A theme with nothing (NPV and PV of
+    /// benefits both 0) has leakage 0, not 0/0.
     #[test]
     fn derived_columns_hold_no_negative_zero() {
         let plan = default_plan();
         let mut d = plan.empty_draws();
-        d.n = 2;
+        d.n = 3;
         for c in d.outcomes.iter_mut() {
-            *c = vec![0.0; 2];
+            *c = vec![0.0; 3];
         }
         let k = ENTITY_MEASURES.len();
         // The smallest positive NPV over a negative PV of benefits: the quotient rounds to −0.
         assert_eq!((f64::from_bits(1) / -1e10).to_bits(), (-0.0f64).to_bits());
-        d.outcomes[k] = vec![f64::from_bits(1), 3.0];
-        d.outcomes[k + 1] = vec![-1e10, 3.0];
+        d.outcomes[k] = vec![f64::from_bits(1), 3.0, 0.0];
+        d.outcomes[k + 1] = vec![-1e10, 3.0, 0.0];
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         let mut buf = Vec::new();
-        let leak = values(&d, Col::Leakage(1), 0..2, &mut buf);
-        assert_eq!(bits(leak), bits(&[0.0, 1.0]));
-        let costs = values(&d, Col::PvCosts(1), 0..2, &mut buf);
-        assert_eq!(bits(costs), bits(&[-1e10, 0.0]));
+        let leak = values(&d, Col::Leakage(1), 0..3, &mut buf);
+        assert_eq!(bits(leak), bits(&[0.0, 1.0, 0.0]));
+        let costs = values(&d, Col::PvCosts(1), 0..3, &mut buf);
+        assert_eq!(bits(costs), bits(&[-1e10, 0.0, 0.0]));
     }
 
     /// A one-value bracket in pass 1 is a single cell even when the budget would collect it: a
