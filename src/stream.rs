@@ -2092,19 +2092,26 @@ mod tests {
         assert_eq!(cols[5 * n_e + n_p..], inputs[..]);
     }
 
+    /// Draws of the default plan whose outcomes are all 0 but entity 1's NPV and PV of
+    /// benefits.
+    fn entity_1_draws(npv: Vec<f64>, pv_benefits: Vec<f64>) -> Draws {
+        let mut d = default_plan().empty_draws();
+        d.n = npv.len();
+        for c in d.outcomes.iter_mut() {
+            *c = vec![0.0; d.n];
+        }
+        let k = ENTITY_MEASURES.len();
+        d.outcomes[k] = npv;
+        d.outcomes[k + 1] = pv_benefits;
+        d
+    }
+
     /// The derived columns by hand: PV of costs = PV of benefits − NPV; leakage = NPV / PV of
     /// benefits when the NPV is positive, else 0.
     #[test]
     fn derived_columns_are_costs_and_leakage_by_hand() {
-        let plan = default_plan();
-        let mut d = plan.empty_draws();
-        d.n = 3;
-        for c in d.outcomes.iter_mut() {
-            *c = vec![0.0; 3];
-        }
+        let d = entity_1_draws(vec![2.0, -1.0, 0.0], vec![4.0, 3.0, 5.0]);
         let k = ENTITY_MEASURES.len();
-        d.outcomes[k] = vec![2.0, -1.0, 0.0];
-        d.outcomes[k + 1] = vec![4.0, 3.0, 5.0];
         let mut buf = Vec::new();
         assert_eq!(values(&d, Col::PvCosts(1), 0..3, &mut buf), [2.0, 4.0, 5.0]);
         assert_eq!(values(&d, Col::Leakage(1), 0..3, &mut buf), [0.5, 0.0, 0.0]);
@@ -2117,17 +2124,9 @@ mod tests {
     /// benefits both 0) has leakage 0, not 0/0.
     #[test]
     fn derived_columns_hold_no_negative_zero() {
-        let plan = default_plan();
-        let mut d = plan.empty_draws();
-        d.n = 3;
-        for c in d.outcomes.iter_mut() {
-            *c = vec![0.0; 3];
-        }
-        let k = ENTITY_MEASURES.len();
         // The smallest positive NPV over a negative PV of benefits: the quotient rounds to −0.
         assert_eq!((f64::from_bits(1) / -1e10).to_bits(), (-0.0f64).to_bits());
-        d.outcomes[k] = vec![f64::from_bits(1), 3.0, 0.0];
-        d.outcomes[k + 1] = vec![-1e10, 3.0, 0.0];
+        let d = entity_1_draws(vec![f64::from_bits(1), 3.0, 0.0], vec![-1e10, 3.0, 0.0]);
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         let mut buf = Vec::new();
         let leak = values(&d, Col::Leakage(1), 0..3, &mut buf);
