@@ -118,8 +118,8 @@ impl std::fmt::Display for RunError {
     }
 }
 
-/// `v` with a negative zero made positive, every other value (NaN included) as it is. The
-/// columns of [`Draws`] hold one zero: IEEE 754 leaves the sign of `min(−0, +0)` to the
+/// `v` with a negative zero made positive, every other value as it is (a NaN stays a NaN). The
+/// engine writes one zero into the columns of [`Draws`]: IEEE 754 leaves the sign of `min(−0, +0)` to the
 /// implementation, so a cell's minimum or maximum (`crate::stream`) could otherwise depend on
 /// the order in which the compiled `f64::min` and `f64::max` see equal values, and differ from
 /// the order statistic that sorting (by total order, −0 before +0) gives.
@@ -129,7 +129,7 @@ pub(crate) fn one_zero(v: f64) -> f64 {
     v + 0.0
 }
 
-/// Every draw's outcomes, in draw order. No column holds −0 ([`one_zero`]).
+/// Every draw's outcomes, in draw order. The engine writes no −0 into any column ([`one_zero`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draws {
     /// Number of draws kept (excluding skipped ones).
@@ -614,7 +614,8 @@ impl Plan {
             let m = BATCH.min(rows - r0);
             let i0 = start + r0 as u64;
             self.sample_batch(sampler, i0, m, &mut sample, Floor::Quantiles);
-            // The input columns keep each input's first value as drawn, before unit conversion.
+            // The input columns keep each input's first value as drawn (−0 written as +0), before
+            // unit conversion.
             for ((col, input), v) in inputs.iter_mut().zip(&self.set.inputs).zip(&sample.values) {
                 let w = input.param.width();
                 for (c, v) in col[r0..r0 + m].iter_mut().zip(v.chunks_exact(w)) {

@@ -133,7 +133,8 @@ fn every_row_of_a_run_is_its_draw_sampled_and_evaluated_alone() {
 /// The RNG floor's checksum adds each draw's input values, input by input, then moves to the next
 /// draw, block by block; with twenty inputs (some of several values, some correlated) that order
 /// is visible in the bits. The same sum, taken in the test over a run's input columns, which
-/// hold each input's first value as drawn.
+/// hold each input's first value as drawn (−0 written as +0, which leaves these sums alone: each
+/// starts from +0).
 #[test]
 fn the_floor_sums_the_run_s_inputs_draw_by_draw() {
     let plan = default_plan();
@@ -1093,7 +1094,9 @@ fn draws_read_as_ndarray_matrices_row_by_draw() {
 
 /// A realisation drawn as −0 or +0 (a discrete distribution listing both): the distribution gives
 /// −0 to the lower half of the uniforms, and the input column of the draws holds +0 there, as
-/// every column does, so that the summaries' cells and sorting see one zero.
+/// every column does, so that the summaries' cells and sorting see one zero. This exercises the
+/// input columns' writer; no outcome of this model can be −0 (its sums start from +0), so the
+/// outcome columns' `one_zero` is checked here only as far as they hold no −0.
 #[test]
 fn no_column_of_draws_holds_a_negative_zero() {
     let m = ey2013();
