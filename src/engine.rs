@@ -129,7 +129,7 @@ pub(crate) fn one_zero(v: f64) -> f64 {
     v + 0.0
 }
 
-/// Every draw's outcomes, in draw order. The engine writes no −0 into any column ([`one_zero`]).
+/// Every draw's outcomes, in draw order. The engine writes no −0 into any column (`one_zero`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draws {
     /// Number of draws kept (excluding skipped ones).
