@@ -1099,20 +1099,19 @@ fn draws_read_as_ndarray_matrices_row_by_draw() {
 /// outcome columns' `one_zero` is checked here only as far as they hold no −0.
 #[test]
 fn no_column_of_draws_holds_a_negative_zero() {
-    let m = ey2013();
     let dists = "[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"discrete\"\n\
                  values = [-0.0, 0.0]\nweights = [0.5, 0.5]\nsource = \"test\"\n";
-    let set = distfile::load(&m, &[("d.toml".into(), dists.into())]).unwrap();
+    let plan = plan_of(npvrisk::embedded::EY2013_MODEL, dists);
     let mut drawn = [0.0; 2];
-    set.inputs[0].dist.values_batch(&[0.25, 0.75], &mut drawn);
+    plan.set.inputs[0]
+        .dist
+        .values_batch(&[0.25, 0.75], &mut drawn);
     let neg = (-0.0f64).to_bits();
     assert_eq!(
         drawn.map(f64::to_bits),
         [neg, 0],
         "the fixture must draw −0 and +0"
     );
-    let s = m.scenario_index("base").unwrap();
-    let plan = Plan::new(m, s, set).unwrap();
     let d = plan
         .run(&opts(4096, SamplerKind::MonteCarlo, 1000), &|_| {})
         .unwrap();
