@@ -1235,10 +1235,70 @@ fn psd_factor(r: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     Some(a)
 }
 
-/// A drawn partner share is balanced by rescaling the theme's other shares in proportion to
-/// their point values (`params::apply`), so that the shares still sum to 1. That needs other
-/// shares to rescale, and it keeps only one drawn share per theme exact: a second drawn share of
-/// the same theme would be rescaled by the first, so it is refused rather than silently changed.
+/// A set of shares that sums to 1 and whose members can be drawn: a theme's partner shares, the
+/// cost shares of a theme that lists outcomes, or one outcome's agency shares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ShareSet {
+    Partner(usize),
+    Cost(usize),
+    Agency(usize, usize),
+}
+
+impl ShareSet {
+    /// The set a drawn share belongs to, and the partner it is the share of.
+    fn of(target: Target) -> Option<(ShareSet, usize)> {
+        match target {
+            Target::Theme(t, ThemeField::Share(p)) => Some((ShareSet::Partner(t), p)),
+            Target::Theme(t, ThemeField::CostShare(p)) => Some((ShareSet::Cost(t), p)),
+            Target::Theme(t, ThemeField::Outcome(o, params::OutcomeField::AgencyShare(p))) => {
+                Some((ShareSet::Agency(t, o), p))
+            }
+            _ => None,
+        }
+    }
+
+    /// "partner share per theme" and the like, for the messages.
+    fn kind(self) -> &'static str {
+        match self {
+            ShareSet::Partner(_) => "partner share per theme",
+            ShareSet::Cost(_) => "cost share per theme",
+            ShareSet::Agency(..) => "agency share per outcome",
+        }
+    }
+
+    /// "theme `a`" or "outcome `o` of theme `a`".
+    fn owner(self, model: &ModelSpec) -> String {
+        match self {
+            ShareSet::Partner(t) | ShareSet::Cost(t) => format!("theme `{}`", model.themes[t].id),
+            ShareSet::Agency(t, o) => format!(
+                "outcome `{}` of theme `{}`",
+                model.themes[t]
+                    .local
+                    .as_ref()
+                    .map_or("?", |l| l.outcomes[o].id.as_str()),
+                model.themes[t].id
+            ),
+        }
+    }
+
+    /// The shares' point values in scenario `s` (empty if the model has none).
+    fn point(self, model: &ModelSpec, s: usize) -> Vec<f64> {
+        let local = |t: usize| model.themes[t].local.as_ref();
+        match self {
+            ShareSet::Partner(t) => model.themes[t].partner_shares.get(s),
+            ShareSet::Cost(t) => local(t).map(|l| l.cost_shares.get(s)).unwrap_or_default(),
+            ShareSet::Agency(t, o) => local(t)
+                .map(|l| l.outcomes[o].agency_shares.get(s))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A drawn share (a partner's share of a theme, of a theme's costs, or of an outcome's fiscal
+/// value) is balanced by rescaling the other shares of its set in proportion to their point
+/// values (`params::apply`), so that the shares still sum to 1. That needs other shares to
+/// rescale, and it keeps only one drawn share per set exact: a second drawn share of the same set
+/// would be rescaled by the first, so it is refused rather than silently changed.
 fn check_share(
     ctx: &Ctx,
     at: usize,
@@ -1246,27 +1306,28 @@ fn check_share(
     model: &ModelSpec,
     earlier: &[Input],
 ) -> Result<(), InputError> {
-    let Target::Theme(ti, ThemeField::Share(p)) = param.target else {
+    let Some((set, p)) = ShareSet::of(param.target) else {
         return Ok(());
     };
-    let theme = &model.themes[ti];
     if let Some(other) = earlier
         .iter()
-        .find(|i| matches!(i.param.target, Target::Theme(t, ThemeField::Share(_)) if t == ti))
+        .find(|i| ShareSet::of(i.param.target).is_some_and(|(s, _)| s == set))
     {
         return Err(ctx.err(
             at,
             "input.path",
             format!("{:?}", param.path),
             &format!(
-                "one partner share per theme can be drawn, and `{}` already draws one of theme `{}`: the other shares are rescaled so the shares sum to 1, which would change the first draw; draw one share, or give the partners one stream and a position (`between_scenarios`)",
-                other.param.path, theme.id
+                "one {} can be drawn, and `{}` already draws one of {}: the other shares are rescaled so the shares sum to 1, which would change the first draw; draw one share, or give the partners one stream and a position (`between_scenarios`)",
+                set.kind(),
+                other.param.path,
+                set.owner(model)
             ),
         ));
     }
     for s in 0..model.scenarios.len() {
-        let shares = theme.partner_shares.get(s);
-        let others: f64 = shares
+        let others: f64 = set
+            .point(model, s)
             .iter()
             .enumerate()
             .filter(|(j, _)| *j != p)
@@ -1278,8 +1339,9 @@ fn check_share(
                 "input.path",
                 format!("{:?}", param.path),
                 &format!(
-                    "every other partner's share of theme `{}` is 0 in scenario `{}`, so a drawn share below 1 cannot be balanced to keep the shares summing to 1; give the partner that takes the rest a non-zero share in the model",
-                    theme.id, model.scenarios[s]
+                    "every other partner's share of {} is 0 in scenario `{}`, so a drawn share below 1 cannot be balanced to keep the shares summing to 1; give the partner that takes the rest a non-zero share in the model",
+                    set.owner(model),
+                    model.scenarios[s]
                 ),
             ));
         }
@@ -1331,16 +1393,20 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
         }
         layers.push(layer);
     }
-    // One drawn share per theme across files too (`check_share`).
+    // One drawn share per set across files too (`check_share`).
     for (a, pa) in order.iter().enumerate() {
-        let ta = by_path[pa].0.param.target;
-        if let Target::Theme(ti, ThemeField::Share(_)) = ta
-            && let Some(pb) = order[..a].iter().find(|pb| {
-                matches!(by_path[*pb].0.param.target, Target::Theme(t, ThemeField::Share(_)) if t == ti)
-            })
+        let Some((set, _)) = ShareSet::of(by_path[pa].0.param.target) else {
+            continue;
+        };
+        if let Some(pb) = order[..a]
+            .iter()
+            .find(|pb| ShareSet::of(by_path[*pb].0.param.target).is_some_and(|(s, _)| s == set))
         {
             let i = &by_path[pa];
-            let (name, src) = files.iter().find(|(n, _)| *n == i.0.file).expect("the input's file");
+            let (name, src) = files
+                .iter()
+                .find(|(n, _)| *n == i.0.file)
+                .expect("the input's file");
             let at = src.find(pa.as_str()).unwrap_or(0);
             return Err(InputError::value(
                 name,
@@ -1349,8 +1415,10 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
                 "input.path",
                 format!("{pa:?}"),
                 format!(
-                    "one partner share per theme can be drawn, and `{pb}` (in `{}`) already draws one of theme `{}`: the other shares are rescaled so the shares sum to 1, which would change the first draw",
-                    by_path[pb].0.file, model.themes[ti].id
+                    "one {} can be drawn, and `{pb}` (in `{}`) already draws one of {}: the other shares are rescaled so the shares sum to 1, which would change the first draw",
+                    set.kind(),
+                    by_path[pb].0.file,
+                    set.owner(model)
                 ),
             ));
         }

@@ -208,3 +208,98 @@ fn the_gm_example_runs_with_the_local_measures_and_the_same_bits_on_any_thread_c
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v.get("local").is_none());
 }
+
+/// A drawn cost share or agency share is balanced like a partner share: the other shares of its
+/// set are rescaled so the set still sums to 1. So one share per set can be drawn (within a file
+/// and across files), a share whose set has nothing else to rescale is refused, located, and
+/// draws on different sets are independent.
+#[test]
+fn drawn_cost_and_agency_shares_keep_their_sets_summing_to_one() {
+    let text = std::fs::read_to_string(GM).unwrap();
+    let load = |model: &str, files: &[(&str, &str)]| {
+        let m = parse_model(GM, model).unwrap();
+        let files: Vec<(String, String)> = files
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+            .collect();
+        npvrisk::distfile::load(&m, &files).map_err(|e| e.to_string())
+    };
+    let input = |path: &str, value: f64| {
+        format!("[[input]]\npath = \"{path}\"\nkind = \"fixed\"\nvalue = {value}\n")
+    };
+    let cost = |p: &str, v: f64| input(&format!("themes.families.cost_shares.{p}"), v);
+    let agency = |p: &str, v: f64| {
+        input(
+            &format!("themes.families.outcomes.reduced_demand.agency_shares.{p}"),
+            v,
+        )
+    };
+
+    // One cost share and one agency share: two sets, both drawn, each still summing to 1.
+    let both = cost("TFP", 0.25) + &agency("DWP", 0.5);
+    let set = load(&text, &[("d.toml", &both)]).unwrap();
+    let m = gm();
+    let mut x = m.inputs(0);
+    for i in &set.inputs {
+        let mut v = [0.0];
+        i.dist.values(0.5, &mut v);
+        apply(&mut x, i.param.target, &v);
+    }
+    assert_eq!(set.inputs.len(), 2);
+    let l = x.themes[0].local.as_ref().unwrap();
+    let sum = |v: &[f64]| v.iter().sum::<f64>();
+    assert!(
+        (sum(&l.cost_shares) - 1.0).abs() < 1e-12,
+        "{:?}",
+        l.cost_shares
+    );
+    assert!((sum(&l.outcomes[0].agency_shares) - 1.0).abs() < 1e-12);
+
+    // A second share of either set: refused at the second, in one file ...
+    let err = load(
+        &text,
+        &[("d.toml", &(cost("TFP", 0.25) + &cost("LG", 0.75)))],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("d.toml:6:8") && err.contains("one cost share per theme can be drawn"),
+        "{err}"
+    );
+    let err = load(
+        &text,
+        &[("d.toml", &(agency("DWP", 0.5) + &agency("DH", 0.1)))],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("d.toml:6:8")
+            && err.contains("one agency share per outcome can be drawn")
+            && err.contains("outcome `reduced_demand` of theme `families`"),
+        "{err}"
+    );
+    // ... and across files, naming the other file.
+    let err = load(
+        &text,
+        &[
+            ("a.toml", &cost("TFP", 0.25)),
+            ("b.toml", &cost("LG", 0.75)),
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("one cost share per theme") && err.contains("(in `a.toml`)"),
+        "{err}"
+    );
+
+    // A share with nothing else in its set to rescale: refused, located.
+    let lone = text.replace(
+        "cost_shares = { LG = 0.6, TFP = 0.4 }",
+        "cost_shares = { LG = 1.0, TFP = 0.0 }",
+    );
+    assert_ne!(lone, text, "the fixture's cost shares moved");
+    let err = load(&lone, &[("d.toml", &cost("LG", 0.5))]).unwrap_err();
+    assert!(
+        err.contains("d.toml:2:8")
+            && err.contains("every other partner's share of theme `families` is 0"),
+        "{err}"
+    );
+}
