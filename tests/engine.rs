@@ -946,6 +946,27 @@ fn a_sampled_rate_shifts_the_schedule_and_keeps_the_undiscounted_year() {
 }
 
 #[test]
+fn a_schedule_drawn_whole_and_per_year_takes_the_year_draw_after_the_shift() {
+    // The stated rule (distributions/README.md): the whole schedule's draw shifts every year, then
+    // `discount_rate[i]` sets year i's rate, whatever the order in the file.
+    let dists = "[[input]]\npath = \"discount_rate[2]\"\nkind = \"fixed\"\nvalue = 0.05\n\
+                 [[input]]\npath = \"discount_rate\"\nkind = \"fixed\"\nvalue = 0.035\n";
+    let plan = plan_with(SCHEDULE_MODEL, dists).unwrap();
+    let mut x = plan.model.inputs(0);
+    for i in &plan.set.inputs {
+        let mut v = [0.0];
+        i.dist.values(0.5, &mut v);
+        npvrisk::params::apply(&mut x, i.param.target, &v);
+    }
+    let want = [0.045, 0.045, 0.05, 0.035];
+    for (r, w) in x.discount_rates.iter().zip(want) {
+        assert!((r - w).abs() < 1e-15, "{:?}", x.discount_rates);
+    }
+    // The run applies them in the same order.
+    assert_eq!(npv_of_fixed_run(&plan), plan.evaluate_inputs(&x));
+}
+
+#[test]
 fn a_drawn_share_keeps_the_shares_summing_to_one_or_is_refused() {
     let plan = plan_with(
         SCHEDULE_MODEL,
