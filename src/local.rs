@@ -145,7 +145,8 @@ impl LocalSpec {
 }
 
 impl LocalTheme {
-    /// Overwrite with `other` (same model) without reallocating.
+    /// Overwrite with `other` (same model). A derived `clone_from`: it allocates the copy's vectors
+    /// anew, which only models with outcome-level themes pay, once per draw.
     pub fn copy_from(&mut self, other: &LocalTheme) {
         self.clone_from(other);
     }
