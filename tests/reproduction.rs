@@ -591,3 +591,35 @@ fn total_figures_pin_each_headline_theme_through_its_own_unknowns() {
 fn gross_pins<'a>(cal: &'a [npvrisk::calibrate::ThemeCalibration], id: &str) -> &'a str {
     &cal.iter().find(|c| c.id == id).unwrap().pins.gross
 }
+
+/// The calibration's program writes the model's figures as linear expressions of its unknowns
+/// (`fit.rs`); the reproduction evaluates the shipped model through the kernel. At the shipped
+/// fit the two agree figure by figure: every figure the fit puts inside its exact band is inside
+/// in the reproduction, and every figure it leaves out is out.
+#[test]
+fn the_fits_figures_agree_with_the_kernels_figure_by_figure() {
+    let (_, a) = shipped_fit();
+    let rows = rows();
+    let by_key: std::collections::HashMap<(String, String, String), bool> = rows
+        .iter()
+        .map(|r| {
+            (
+                (r.theme.clone(), r.figure.clone(), r.scenario.clone()),
+                r.within,
+            )
+        })
+        .collect();
+    assert_eq!(by_key.len(), rows.len(), "one row per figure");
+    let mut differ = Vec::new();
+    for (k, inside) in &a.inside {
+        let key = (k.theme.clone(), k.figure.clone(), k.scenario.clone());
+        let within = by_key
+            .get(&key)
+            .unwrap_or_else(|| panic!("the fit's figure {k} has no row in the reproduction"));
+        if within != inside {
+            differ.push(format!("{k}: fit {inside}, reproduction {within}"));
+        }
+    }
+    assert_eq!(a.inside.len(), rows.len());
+    assert!(differ.is_empty(), "{differ:#?}");
+}
