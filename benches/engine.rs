@@ -86,6 +86,52 @@ fn kernel(c: &mut Criterion) {
             total.delay.exact_years
         })
     });
+    // The same, over 1,024 inputs that vary as the peer configuration's draws do (realisation,
+    // delay among 0, 0.5, 1 and 2 years, optimism bias on costs), so that the searches' branches
+    // see the variety of a run rather than one input repeated. Deterministic (a fixed LCG).
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let base = m.inputs(s);
+    let varied: Vec<_> = (0..1024)
+        .map(|_| {
+            let mut x = base.clone();
+            for th in x.themes.iter_mut().take(3) {
+                th.realisation *= 0.3 + 0.7 * next();
+                th.delay_years = [0.0, 0.5, 1.0, 2.0][(next() * 4.0) as usize];
+                th.optimism_bias_cost = 0.4 * next() * next();
+            }
+            x
+        })
+        .collect();
+    let slids: Vec<Vec<f64>> = base
+        .themes
+        .iter()
+        .map(|th| {
+            let mut v = Vec::new();
+            slid_profile_pv(th, &df, &mut v);
+            v
+        })
+        .collect();
+    g.throughput(Throughput::Elements(varied.len() as u64));
+    g.bench_function("kernel_embedded_model_varied_1024", |b| {
+        b.iter(|| {
+            let mut acc = 0.0;
+            for x in std::hint::black_box(&varied) {
+                for ((e, th), slid) in evals.iter_mut().zip(&x.themes).zip(&slids) {
+                    e.compute(th, &df, slid);
+                }
+                total.compute(&evals, &x.headline);
+                acc += total.delay.exact_years;
+            }
+            acc
+        })
+    });
+    g.throughput(Throughput::Elements(1));
     g.bench_function("model_evaluate_embedded_model", |b| {
         b.iter(|| npvrisk::model::evaluate(std::hint::black_box(&x), &m.partners))
     });
