@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::distfile;
-use crate::engine::{ENTITY_MEASURES, Plan, RunOptions};
+use crate::engine::{Layout, Measure, Plan, RunOptions};
 use crate::error::{InputError, show};
 use crate::model::ModelSpec;
 use crate::money::MoneyUnit;
@@ -797,11 +797,13 @@ fn compute(p: &Prepared, which: &[usize], pool: &rayon::ThreadPool) -> Result<Ve
     let (ref_plan, ref_hashes) = scenario_plan(p, p.reference)?;
     let (ref_sum, ref_json, ref_curve) =
         run_scenario(p, p.reference, &ref_plan, &ref_hashes, pool)?;
-    let k = ENTITY_MEASURES.len();
     let headline: Vec<usize> = (0..ref_plan.entities.len())
         .filter(|&e| ref_sum.outcomes[e].headline)
         .collect();
-    let cols: Vec<usize> = headline.iter().map(|e| e * k).collect();
+    let cols: Vec<usize> = headline
+        .iter()
+        .map(|&e| Layout::entity(e, Measure::Npv))
+        .collect();
     let mut done = Vec::with_capacity(which.len());
     for &i in which {
         let (summary_json, rows, curve) = if i == p.reference {

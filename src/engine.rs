@@ -29,6 +29,108 @@ use crate::sampler::{Dimension, Sampler, SamplerKind};
 /// these when summarising, which saves two columns per entity.
 pub const ENTITY_MEASURES: [&str; 3] = ["npv", "pv_benefits", "delay_to_zero"];
 
+/// One of an entity's engine measures, in the order of [`ENTITY_MEASURES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Npv,
+    PvBenefits,
+    DelayToZero,
+}
+
+/// One of an entity's measures of the local method, in the order of [`LOCAL_MEASURES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalMeasure {
+    PublicValueNpv,
+    PublicValueBcr,
+    Roi,
+}
+
+/// What an outcome column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// Entity `.0`'s measure (themes in model order, then the total).
+    Entity(usize, Measure),
+    /// Partner `.0`'s share of the headline NPV.
+    PartnerNpv(usize),
+    /// Entity `.0`'s measure of the local method.
+    Local(usize, LocalMeasure),
+    /// Partner `.0`'s net present budget impact (local method).
+    BudgetImpact(usize),
+}
+
+/// Where each outcome column of a plan is: every entity's [`ENTITY_MEASURES`] (themes in model
+/// order, then the total), each partner's NPV, then, for a model with outcome-level themes, every
+/// entity's [`LOCAL_MEASURES`] and each partner's budget impact. Every reader of the columns finds
+/// them here ([`Plan::layout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Themes and the total.
+    pub entities: usize,
+    pub partners: usize,
+    /// Whether the local method's columns follow.
+    pub local: bool,
+}
+
+impl Layout {
+    /// Entity `e`'s measure `m`: the entity columns come first, so their place does not depend
+    /// on the rest of the layout.
+    pub fn entity(e: usize, m: Measure) -> usize {
+        e * ENTITY_MEASURES.len() + m as usize
+    }
+
+    pub fn partner_npv(&self, p: usize) -> usize {
+        self.entities * ENTITY_MEASURES.len() + p
+    }
+
+    /// First column of the local method's measures.
+    pub fn local_base(&self) -> usize {
+        self.partner_npv(self.partners)
+    }
+
+    pub fn local(&self, e: usize, m: LocalMeasure) -> usize {
+        self.local_base() + e * LOCAL_MEASURES.len() + m as usize
+    }
+
+    pub fn budget_impact(&self, p: usize) -> usize {
+        self.local_base() + self.entities * LOCAL_MEASURES.len() + p
+    }
+
+    /// Number of the local method's columns (0 without outcome-level themes).
+    pub fn n_local(&self) -> usize {
+        if self.local {
+            self.entities * LOCAL_MEASURES.len() + self.partners
+        } else {
+            0
+        }
+    }
+
+    /// Number of outcome columns.
+    pub fn n_columns(&self) -> usize {
+        self.local_base() + self.n_local()
+    }
+
+    /// What column `c` (< `len()`) holds.
+    pub fn column(&self, c: usize) -> Column {
+        const MEASURES: [Measure; 3] = [Measure::Npv, Measure::PvBenefits, Measure::DelayToZero];
+        const LOCAL: [LocalMeasure; 3] = [
+            LocalMeasure::PublicValueNpv,
+            LocalMeasure::PublicValueBcr,
+            LocalMeasure::Roi,
+        ];
+        let (k, lk) = (MEASURES.len(), LOCAL.len());
+        let lb = self.local_base();
+        if c < self.entities * k {
+            Column::Entity(c / k, MEASURES[c % k])
+        } else if c < lb {
+            Column::PartnerNpv(c - self.entities * k)
+        } else if c < lb + self.entities * lk {
+            Column::Local((c - lb) / lk, LOCAL[(c - lb) % lk])
+        } else {
+            Column::BudgetImpact(c - lb - self.entities * lk)
+        }
+    }
+}
+
 /// Default number of draws per block.
 pub const DEFAULT_BLOCK: u64 = 4096;
 
@@ -362,45 +464,38 @@ impl Plan {
         })
     }
 
+    /// Where each outcome column is.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            entities: self.entities.len(),
+            partners: self.model.partners.len(),
+            local: self.local,
+        }
+    }
+
     /// Number of outcome columns.
     pub fn n_outcomes(&self) -> usize {
-        self.local_base() + self.n_local()
+        self.layout().n_columns()
     }
 
     /// First column of the local method's measures.
     pub fn local_base(&self) -> usize {
-        self.entities.len() * ENTITY_MEASURES.len() + self.model.partners.len()
+        self.layout().local_base()
     }
 
     /// Number of the local method's columns (0 for a model without outcome-level themes).
     pub fn n_local(&self) -> usize {
-        if self.local {
-            self.entities.len() * LOCAL_MEASURES.len() + self.model.partners.len()
-        } else {
-            0
-        }
+        self.layout().n_local()
     }
 
     /// Name of an outcome column, e.g. `total.npv` or `partner.DH.npv`.
     pub fn outcome_name(&self, c: usize) -> String {
-        let k = ENTITY_MEASURES.len();
-        let lb = self.local_base();
-        let lk = LOCAL_MEASURES.len();
-        if c < self.entities.len() * k {
-            format!("{}.{}", self.entities[c / k], ENTITY_MEASURES[c % k])
-        } else if c >= lb + self.entities.len() * lk {
-            format!(
-                "partner.{}.budget_impact",
-                self.model.partners[c - lb - self.entities.len() * lk].id
-            )
-        } else if c >= lb {
-            let j = c - lb;
-            format!("{}.{}", self.entities[j / lk], LOCAL_MEASURES[j % lk])
-        } else {
-            format!(
-                "partner.{}.npv",
-                self.model.partners[c - self.entities.len() * k].id
-            )
+        let partner = |p: usize| &self.model.partners[p].id;
+        match self.layout().column(c) {
+            Column::Entity(e, m) => format!("{}.{}", self.entities[e], ENTITY_MEASURES[m as usize]),
+            Column::PartnerNpv(p) => format!("partner.{}.npv", partner(p)),
+            Column::Local(e, m) => format!("{}.{}", self.entities[e], LOCAL_MEASURES[m as usize]),
+            Column::BudgetImpact(p) => format!("partner.{}.budget_impact", partner(p)),
         }
     }
 
@@ -514,8 +609,12 @@ impl Plan {
     ) {
         let df = &x.discount_factors;
         let n_t = x.themes.len();
-        let k = ENTITY_MEASURES.len();
-        let partner_base = (n_t + 1) * k;
+        let layout = self.layout();
+        let entity = |out: &mut [f64], e: usize, [npv, pvb, delay]: [f64; 3]| {
+            out[Layout::entity(e, Measure::Npv)] = npv;
+            out[Layout::entity(e, Measure::PvBenefits)] = pvb;
+            out[Layout::entity(e, Measure::DelayToZero)] = delay;
+        };
         ws.themes.resize_with(n_t, ThemeEval::default);
         ws.holds_constant.resize(n_t, false);
         for (ti, th) in x.themes.iter().enumerate() {
@@ -539,23 +638,21 @@ impl Plan {
                     e.compute(th, df, slid);
                 }
             }
-            out[ti * k..(ti + 1) * k].copy_from_slice(&[e.npv, e.pv_benefits, e.delay.exact_years]);
+            entity(out, ti, [e.npv, e.pv_benefits, e.delay.exact_years]);
             delay_whole[ti] = e.delay.whole_years as u8;
             be[ti] = e.breakeven.unwrap_or(0) as u8;
         }
-        for v in out[partner_base..].iter_mut() {
-            *v = 0.0;
-        }
+        out[layout.partner_npv(0)..layout.local_base()].fill(0.0);
         for (ti, th) in x.themes.iter().enumerate() {
             if x.headline[ti] {
                 for (p, share) in th.partner_shares.iter().enumerate() {
-                    out[partner_base + p] += share * ws.themes[ti].npv;
+                    out[layout.partner_npv(p)] += share * ws.themes[ti].npv;
                 }
             }
         }
         ws.total.compute(&ws.themes, &x.headline);
         let t = &ws.total;
-        out[n_t * k..(n_t + 1) * k].copy_from_slice(&[t.npv, t.pv_benefits, t.delay.exact_years]);
+        entity(out, n_t, [t.npv, t.pv_benefits, t.delay.exact_years]);
         delay_whole[n_t] = t.delay.whole_years as u8;
         be[n_t] = t.breakeven.unwrap_or(0) as u8;
         if self.local {
@@ -568,13 +665,14 @@ impl Plan {
                 self.model.partners.len(),
             );
             let l = &ws.local;
-            let mut c = self.local_base();
             for e in 0..=n_t {
-                let m = [l.public_npv[e], l.bcr[e], l.roi[e]];
-                out[c..c + LOCAL_MEASURES.len()].copy_from_slice(&m);
-                c += m.len();
+                out[layout.local(e, LocalMeasure::PublicValueNpv)] = l.public_npv[e];
+                out[layout.local(e, LocalMeasure::PublicValueBcr)] = l.bcr[e];
+                out[layout.local(e, LocalMeasure::Roi)] = l.roi[e];
             }
-            out[c..].copy_from_slice(&l.budget_impact);
+            for (p, v) in l.budget_impact.iter().enumerate() {
+                out[layout.budget_impact(p)] = *v;
+            }
         }
     }
 
@@ -970,7 +1068,45 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use super::one_zero;
+    use super::{Column, Layout, LocalMeasure, Measure, one_zero};
+
+    /// Every column has one place: the layout's positions, in column order, are 0, 1, 2, … with
+    /// the entity measures first (entity by entity), then the partners' NPVs, then the local
+    /// measures (entity by entity) and the budget impacts; and `column` names each one's place.
+    #[test]
+    fn the_layout_places_every_column_once_in_order() {
+        let measures = [Measure::Npv, Measure::PvBenefits, Measure::DelayToZero];
+        let local = [
+            LocalMeasure::PublicValueNpv,
+            LocalMeasure::PublicValueBcr,
+            LocalMeasure::Roi,
+        ];
+        for with_local in [false, true] {
+            let l = Layout {
+                entities: 3,
+                partners: 2,
+                local: with_local,
+            };
+            let mut want = Vec::new();
+            for e in 0..3 {
+                want.extend(measures.map(|m| (Layout::entity(e, m), Column::Entity(e, m))));
+            }
+            want.extend((0..2).map(|p| (l.partner_npv(p), Column::PartnerNpv(p))));
+            if with_local {
+                for e in 0..3 {
+                    want.extend(local.map(|m| (l.local(e, m), Column::Local(e, m))));
+                }
+                want.extend((0..2).map(|p| (l.budget_impact(p), Column::BudgetImpact(p))));
+            }
+            assert_eq!(l.n_columns(), want.len());
+            assert_eq!(l.n_local(), if with_local { 11 } else { 0 });
+            assert_eq!(l.local_base(), 11);
+            for (c, (at, col)) in want.into_iter().enumerate() {
+                assert_eq!(at, c, "{col:?}");
+                assert_eq!(l.column(c), col, "column {c}");
+            }
+        }
+    }
 
     #[test]
     fn one_zero_makes_only_a_negative_zero_positive() {

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::charts::{self, BoxStats};
-use crate::engine::{Draws, ENTITY_MEASURES, Plan};
+use crate::engine::{Draws, Layout, Measure, Plan};
 use crate::sensitivity::Sensitivity;
 use crate::stats::{OrderStats, Sorted, mean_sd};
 use crate::summary::{Stat, Summary};
@@ -34,7 +34,6 @@ fn pct(x: f64) -> String {
 
 /// Every chart of the report, in order.
 pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Chart> {
-    let k = ENTITY_MEASURES.len();
     let (unit, bn) = money(s);
     let mut out = Vec::new();
     let headline: Vec<usize> = s
@@ -49,7 +48,7 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
     order.rotate_right(1);
     for &e in &order {
         let id = &s.outcomes[e].id;
-        let sorted = Sorted::new(d.outcomes[e * k].clone())
+        let sorted = Sorted::new(d.outcomes[Layout::entity(e, Measure::Npv)].clone())
             .map(|x| x.values().to_vec())
             .unwrap_or_default();
         let markers: Vec<(String, f64)> = s
@@ -181,7 +180,7 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
             &pct,
         ),
     ));
-    let pb = plan.entities.len() * k;
+    let layout = plan.layout();
     let boxes: Vec<(String, BoxStats)> = plan
         .model
         .partners
@@ -189,7 +188,7 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
         .enumerate()
         .filter(|(p, _)| s.partners[*p].npv.mean != 0.0)
         .filter_map(|(p, partner)| {
-            let v = &d.outcomes[pb + p];
+            let v = &d.outcomes[layout.partner_npv(p)];
             let st = Sorted::new(v.clone())?;
             Some((
                 partner.id.clone(),
@@ -267,7 +266,7 @@ fn driver_charts(
     let Some(total) = plan.entities.iter().position(|e| e == "total") else {
         return out;
     };
-    let y = &d.outcomes[total * ENTITY_MEASURES.len()];
+    let y = &d.outcomes[Layout::entity(total, Measure::Npv)];
     // Spider: the total NPV against each leading factor's percentile, the others at medians.
     let names: Vec<String> = sens
         .tornado

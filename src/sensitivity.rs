@@ -31,7 +31,7 @@ use serde::Serialize;
 
 use crate::distfile::InputDist;
 use crate::engine::Factor;
-use crate::engine::{Draws, ENTITY_MEASURES, Plan};
+use crate::engine::{Draws, Layout, Measure, Plan};
 use crate::money::MoneyUnit;
 use crate::params::Domain;
 use crate::rng::path_key;
@@ -261,7 +261,7 @@ fn headline_entities(plan: &Plan) -> Vec<usize> {
 }
 
 fn npv(out: &[f64], e: usize) -> f64 {
-    out[e * ENTITY_MEASURES.len()]
+    out[Layout::entity(e, Measure::Npv)]
 }
 
 /// The input of a factor a reader recognises as its driver: the one the others follow, else the
@@ -537,7 +537,7 @@ pub fn rank_correlations(plan: &Plan, draws: &Draws) -> Vec<RankCorrelation> {
     let input_ranks: Vec<Vec<f64>> = draws.inputs.par_iter().map(|v| ranks(v)).collect();
     let mut out = Vec::new();
     for e in headline_entities(plan) {
-        let y = ranks(&draws.outcomes[e * ENTITY_MEASURES.len()]);
+        let y = ranks(&draws.outcomes[Layout::entity(e, Measure::Npv)]);
         let rho: Vec<f64> = input_ranks
             .iter()
             .map(|r| pearson(r, &y))
@@ -588,7 +588,7 @@ pub fn scenario_analysis(plan: &Plan, draws: &Draws) -> Vec<ScenarioRegion> {
         .collect();
     let mut out = Vec::new();
     for e in headline_entities(plan) {
-        let y = &draws.outcomes[e * ENTITY_MEASURES.len()];
+        let y = &draws.outcomes[Layout::entity(e, Measure::Npv)];
         let below: Vec<usize> = (0..n).filter(|&i| y[i] < 0.0).collect();
         // The k lowest draws under a total order (value, then draw): selecting them is enough,
         // the order within them does not matter.

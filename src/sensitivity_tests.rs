@@ -8,7 +8,7 @@
 //! (sum 2.44), all exact in binary except 0.8 and 0.64, hence the 1e-9 tolerances.
 
 use super::*;
-use crate::engine::{DEFAULT_BLOCK, Plan, RunOptions};
+use crate::engine::{DEFAULT_BLOCK, ENTITY_MEASURES, Plan, RunOptions};
 use crate::sampler::SamplerKind;
 
 /// Discount factors of both models.

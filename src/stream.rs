@@ -38,7 +38,7 @@ use std::sync::OnceLock;
 use crate::cast::index_of;
 use rayon::prelude::*;
 
-use crate::engine::{Draws, ENTITY_MEASURES, Plan, RunError, RunOptions, one_zero};
+use crate::engine::{Draws, Layout, Measure, Plan, RunError, RunOptions, one_zero};
 use crate::stats::{OrderStats, Sorted, pearson_matrix, ranks};
 use crate::summary::{
     self, ColumnStats, CorrelationSummary, Metadata, ReviewPoints, Summary, SummaryOptions,
@@ -122,35 +122,33 @@ pub enum Col {
 /// The summarised columns: `SUMMARY_MEASURES` per entity, each partner's NPV, each input, then
 /// the local method's columns ([`Plan::n_local`]).
 pub fn columns(plan: &Plan) -> Vec<Col> {
-    let k = ENTITY_MEASURES.len();
+    let l = plan.layout();
     let mut c = Vec::new();
-    for e in 0..plan.entities.len() {
+    for e in 0..l.entities {
         c.extend([
-            Col::Outcome(e * k),
-            Col::Outcome(e * k + 1),
+            Col::Outcome(Layout::entity(e, Measure::Npv)),
+            Col::Outcome(Layout::entity(e, Measure::PvBenefits)),
             Col::PvCosts(e),
             Col::Leakage(e),
-            Col::Outcome(e * k + 2),
+            Col::Outcome(Layout::entity(e, Measure::DelayToZero)),
         ]);
     }
-    let pb = plan.entities.len() * k;
-    c.extend((0..plan.model.partners.len()).map(|p| Col::Outcome(pb + p)));
+    c.extend((0..l.partners).map(|p| Col::Outcome(l.partner_npv(p))));
     c.extend((0..plan.set.inputs.len()).map(Col::Input));
-    // The local method's measures (none for a model without outcome-level themes).
-    let lb = plan.local_base();
-    c.extend((0..plan.n_local()).map(|j| Col::Outcome(lb + j)));
+    // The local method's measures, in their order (none for a model without outcome-level
+    // themes).
+    c.extend((l.local_base()..l.n_columns()).map(Col::Outcome));
     c
 }
 
 /// The values of column `c` in rows `rows` of `d` (derived columns are written into `buf`).
 fn values<'a>(d: &'a Draws, c: Col, rows: Range<usize>, buf: &'a mut Vec<f64>) -> &'a [f64] {
-    let k = ENTITY_MEASURES.len();
     match c {
         Col::Outcome(j) => &d.outcomes[j][rows],
         Col::Input(i) => &d.inputs[i][rows],
         Col::PvCosts(e) | Col::Leakage(e) => {
-            let npv = &d.outcomes[e * k][rows.clone()];
-            let pvb = &d.outcomes[e * k + 1][rows];
+            let npv = &d.outcomes[Layout::entity(e, Measure::Npv)][rows.clone()];
+            let pvb = &d.outcomes[Layout::entity(e, Measure::PvBenefits)][rows];
             buf.clear();
             // As the engine's columns, no −0: `b − n` is −0 only for b = −0, which the
             // columns do not hold; `n / b` is −0 when it underflows with b < 0.
@@ -2035,6 +2033,8 @@ pub fn add_encoded_passes(acc: &mut [ColPass], b: &[u8]) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::ENTITY_MEASURES;
+    use crate::summary::{Summarised, SummaryMeasure};
 
     fn moments_naive(v: &[f64]) -> (f64, f64) {
         let n = v.len() as f64;
@@ -2090,6 +2090,43 @@ mod tests {
         }
         let inputs: Vec<Col> = (0..n_i).map(Col::Input).collect();
         assert_eq!(cols[5 * n_e + n_p..], inputs[..]);
+        // `Summarised` says the same places.
+        let at = Summarised::of(&plan);
+        assert_eq!(at.n_columns(), cols.len());
+        let measures = [
+            SummaryMeasure::Npv,
+            SummaryMeasure::PvBenefits,
+            SummaryMeasure::PvCosts,
+            SummaryMeasure::Leakage,
+            SummaryMeasure::DelayToZero,
+        ];
+        for e in 0..n_e {
+            for (j, m) in measures.into_iter().enumerate() {
+                assert_eq!(at.entity(e, m), 5 * e + j);
+            }
+        }
+        assert!((0..n_p).all(|p| at.partner_npv(p) == 5 * n_e + p));
+        assert!((0..n_i).all(|i| at.input(i) == 5 * n_e + n_p + i));
+    }
+
+    /// A model with outcome-level themes: its local columns follow the inputs, in the layout's
+    /// order, where `Summarised::local` places them.
+    #[test]
+    fn the_local_columns_follow_the_inputs_in_the_layouts_order() {
+        let model = include_str!("../examples/gm_troubled_families/model.toml");
+        let dists = include_str!("../examples/gm_troubled_families/dists.toml");
+        let m = crate::format::parse_model("model.toml", model).unwrap();
+        let set = crate::distfile::load(&m, &[("dists.toml".into(), dists.into())]).unwrap();
+        let plan = Plan::new(m, 0, set).unwrap();
+        let (cols, at, l) = (columns(&plan), Summarised::of(&plan), plan.layout());
+        assert!(l.n_local() > 0);
+        assert_eq!(at.n_columns(), cols.len());
+        let first = at.input(plan.set.inputs.len());
+        let local: Vec<Col> = (l.local_base()..l.n_columns()).map(Col::Outcome).collect();
+        assert_eq!(cols[first..], local[..]);
+        for c in l.local_base()..l.n_columns() {
+            assert_eq!(cols[at.local(c)], Col::Outcome(c));
+        }
     }
 
     /// Draws of the default plan whose outcomes are all 0 but entity 1's NPV and PV of

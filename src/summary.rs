@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::engine::{ENTITY_MEASURES, Plan};
+use crate::engine::{Layout, LocalMeasure, Measure, Plan};
 use crate::money::MoneyUnit;
 use crate::stats::{OrderStats, proportion_se};
 
@@ -19,6 +19,57 @@ pub const SUMMARY_MEASURES: [&str; 5] = [
     "leakage_to_zero",
     "delay_to_zero",
 ];
+
+/// One of an entity's summarised measures, in the order of [`SUMMARY_MEASURES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryMeasure {
+    Npv,
+    PvBenefits,
+    PvCosts,
+    Leakage,
+    DelayToZero,
+}
+
+/// Where each summarised column is (the order of [`crate::stream::columns`]): every entity's
+/// [`SUMMARY_MEASURES`], each partner's NPV, each input, then the outcome columns of the local
+/// method in their [`Layout`] order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summarised {
+    pub layout: Layout,
+    pub inputs: usize,
+}
+
+impl Summarised {
+    pub fn of(plan: &Plan) -> Summarised {
+        Summarised {
+            layout: plan.layout(),
+            inputs: plan.set.inputs.len(),
+        }
+    }
+
+    pub fn entity(&self, e: usize, m: SummaryMeasure) -> usize {
+        e * SUMMARY_MEASURES.len() + m as usize
+    }
+
+    pub fn partner_npv(&self, p: usize) -> usize {
+        self.layout.entities * SUMMARY_MEASURES.len() + p
+    }
+
+    pub fn input(&self, i: usize) -> usize {
+        self.partner_npv(self.layout.partners) + i
+    }
+
+    /// The summarised column of outcome column `c` of the local method (`c` ≥
+    /// [`Layout::local_base`]).
+    pub fn local(&self, c: usize) -> usize {
+        self.input(self.inputs) + (c - self.layout.local_base())
+    }
+
+    /// Number of summarised columns.
+    pub fn n_columns(&self) -> usize {
+        self.input(self.inputs) + self.layout.n_local()
+    }
+}
 
 /// What the summary reports, chosen by the user.
 #[derive(Debug, Clone)]
@@ -410,7 +461,7 @@ fn review(
     scen: &[Vec<f64>],
     extra: &ReviewPoints,
 ) -> Option<Review> {
-    let k = ENTITY_MEASURES.len();
+    let npv = Layout::entity(e, Measure::Npv);
     let id = &plan.entities[e];
     let headline = e == plan.entities.len() - 1 || !plan.model.themes[e].indicative;
     if !headline {
@@ -423,8 +474,8 @@ fn review(
         .zip(scen)
         .map(|(name, v)| ReviewPoint {
             label: format!("model {name}"),
-            npv: v[e * k],
-            percentile_rank: s.ecdf(v[e * k]),
+            npv: v[npv],
+            percentile_rank: s.ecdf(v[npv]),
         })
         .collect();
     if let Some((_, pts)) = extra.iter().find(|(eid, _)| eid == id) {
@@ -476,7 +527,7 @@ pub fn assemble(
     o: &SummaryOptions,
     extra: &ReviewPoints,
 ) -> Summary {
-    let m = SUMMARY_MEASURES.len();
+    let at = Summarised::of(plan);
     let h = plan.model.horizon_years;
     // The model's deterministic scenarios, for the headline review.
     let scen: Vec<Vec<f64>> = (0..plan.model.scenarios.len())
@@ -511,7 +562,8 @@ pub fn assemble(
         .iter()
         .enumerate()
         .map(|(e, id)| {
-            let b = e * m;
+            let col = |m: SummaryMeasure| at.entity(e, m);
+            let b = col(SummaryMeasure::Npv);
             let total = e == plan.entities.len() - 1;
             let headline = total || !plan.model.themes[e].indicative;
             let npv = match (&total_o, total) {
@@ -526,29 +578,34 @@ pub fn assemble(
                 headline,
                 npv,
                 review: review(plan, e, c.stats[b], &scen, extra),
-                pv_benefits: st(b + 1),
-                pv_costs: st(b + 2),
-                leakage_to_zero: st(b + 3),
-                leakage_curve: curve(b + 3, (0..=20).map(|i| i as f64 / 20.0).collect()),
-                delay_to_zero: st(b + 4),
-                delay_curve: curve(b + 4, (0..=(4 * h)).map(|i| i as f64 / 4.0).collect()),
+                pv_benefits: st(col(SummaryMeasure::PvBenefits)),
+                pv_costs: st(col(SummaryMeasure::PvCosts)),
+                leakage_to_zero: st(col(SummaryMeasure::Leakage)),
+                leakage_curve: curve(
+                    col(SummaryMeasure::Leakage),
+                    (0..=20).map(|i| i as f64 / 20.0).collect(),
+                ),
+                delay_to_zero: st(col(SummaryMeasure::DelayToZero)),
+                delay_curve: curve(
+                    col(SummaryMeasure::DelayToZero),
+                    (0..=(4 * h)).map(|i| i as f64 / 4.0).collect(),
+                ),
                 delay_to_zero_whole: year_probs(&c.delay_whole[e], false),
                 breakeven_year: year_probs(&c.breakeven[e], true),
             }
         })
         .collect();
-    let pb = plan.entities.len() * m;
     let partners = plan
         .model
         .partners
         .iter()
         .enumerate()
         .map(|(p, partner)| {
-            let s = c.stats[pb + p];
+            let s = c.stats[at.partner_npv(p)];
             let pn = s.below(0.0);
             PartnerSummary {
                 id: partner.id.clone(),
-                npv: st(pb + p),
+                npv: st(at.partner_npv(p)),
                 p_negative: pn,
                 p_negative_se: proportion_se(pn, kept),
             }
@@ -558,21 +615,20 @@ pub fn assemble(
         .iter_mut()
         .filter_map(|e| e.review.take())
         .collect();
-    let ib = pb + plan.model.partners.len();
     let inputs: Vec<InputSummary> = plan
         .set
         .inputs
         .iter()
         .enumerate()
         .map(|(k, i)| {
-            let s = c.stats[ib + k];
+            let s = c.stats[at.input(k)];
             InputSummary {
                 path: i.param.path.clone(),
                 kind: i.dist.describe(),
                 stream: i.stream.clone(),
                 source: i.source.clone(),
                 file: i.file.clone(),
-                mean: c.moments[ib + k].0,
+                mean: c.moments[at.input(k)].0,
                 p10: s.quantile(0.1),
                 p50: s.quantile(0.5),
                 p90: s.quantile(0.9),
@@ -580,9 +636,8 @@ pub fn assemble(
         })
         .collect();
     let local = plan.local.then(|| {
-        let lb = ib + plan.set.inputs.len();
-        let ne = plan.entities.len();
-        let lk = crate::local::LOCAL_MEASURES.len();
+        let l = at.layout;
+        let local_st = |c: usize| st(at.local(c));
         LocalSummary {
             entities: plan
                 .entities
@@ -590,9 +645,9 @@ pub fn assemble(
                 .enumerate()
                 .map(|(e, id)| LocalEntitySummary {
                     id: id.clone(),
-                    public_value_npv: st(lb + e * lk),
-                    public_value_bcr: st(lb + e * lk + 1),
-                    roi: st(lb + e * lk + 2),
+                    public_value_npv: local_st(l.local(e, LocalMeasure::PublicValueNpv)),
+                    public_value_bcr: local_st(l.local(e, LocalMeasure::PublicValueBcr)),
+                    roi: local_st(l.local(e, LocalMeasure::Roi)),
                     payback_year: year_probs(&c.breakeven[e], true),
                 })
                 .collect(),
@@ -602,7 +657,7 @@ pub fn assemble(
                 .iter()
                 .enumerate()
                 .map(|(p, partner)| {
-                    let col = lb + ne * lk + p;
+                    let col = at.local(l.budget_impact(p));
                     let pn = c.stats[col].below(0.0);
                     PartnerSummary {
                         id: partner.id.clone(),
