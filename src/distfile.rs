@@ -1318,7 +1318,7 @@ fn check_share(
             "input.path",
             format!("{:?}", param.path),
             &format!(
-                "one {} can be drawn, and `{}` already draws one of {}: the other shares are rescaled so the shares sum to 1, which would change the first draw; draw one share, or give the partners one stream and a position (`between_scenarios`)",
+                "one {} can be drawn, and `{}` already draws one of {}: the other shares are rescaled so the shares sum to 1, which would change the first draw; draw one share",
                 set.kind(),
                 other.param.path,
                 set.owner(model)
@@ -1424,7 +1424,10 @@ pub fn load(model: &ModelSpec, files: &[(String, String)]) -> Result<DistSet, In
         }
     }
     // Sorted by path: the order of inputs (and Sobol dimensions) does not depend on file order.
-    order.sort();
+    // By the canonical path first, so that a list drawn whole (by either of its names) comes
+    // before its elements drawn per year (`…one_off_costs_bn` would sort after
+    // `…one_off_costs[1]`): they are applied in this order, the element last.
+    order.sort_by_cached_key(|p| (params::canonical_path(p), p.clone()));
     let placed: Vec<(Input, usize, usize)> =
         order.iter().map(|p| by_path.remove(p).unwrap()).collect();
     let mut inputs: Vec<Input> = Vec::with_capacity(placed.len());

@@ -27,3 +27,15 @@ pub(crate) fn default_plan() -> crate::engine::Plan {
     let scen = model.scenario_index("base").unwrap();
     crate::engine::Plan::new(model, scen, set).unwrap()
 }
+
+/// The shipped local example (outcome-level themes, the local cost-benefit measures) with its
+/// distributions, for unit tests.
+#[cfg(test)]
+pub(crate) fn local_example_plan() -> crate::engine::Plan {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gm_troubled_families");
+    let src = std::fs::read_to_string(format!("{dir}/model.toml")).unwrap();
+    let model = crate::format::parse_model("model.toml", &src).unwrap();
+    let dists = std::fs::read_to_string(format!("{dir}/dists.toml")).unwrap();
+    let set = crate::distfile::load(&model, &[("dists.toml".into(), dists)]).unwrap();
+    crate::engine::Plan::new(model, 0, set).unwrap()
+}

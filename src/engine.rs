@@ -109,7 +109,7 @@ impl Layout {
         self.local_base() + self.n_local()
     }
 
-    /// What column `c` (< `len()`) holds.
+    /// What column `c` (< `n_columns()`) holds.
     pub fn column(&self, c: usize) -> Column {
         const MEASURES: [Measure; 3] = [Measure::Npv, Measure::PvBenefits, Measure::DelayToZero];
         const LOCAL: [LocalMeasure; 3] = [
@@ -237,7 +237,8 @@ pub(crate) fn one_zero(v: f64) -> f64 {
 pub struct Draws {
     /// Number of draws kept (excluding skipped ones).
     pub n: usize,
-    /// `ENTITY_MEASURES` for each entity (entity-major), then each partner's NPV share.
+    /// The outcome columns, in the order of [`Plan::layout`]: `ENTITY_MEASURES` for each entity
+    /// (entity-major), each partner's NPV, then the local method's columns if any.
     pub outcomes: Vec<Vec<f64>>,
     /// Per entity: whole-year delay-to-zero and breakeven year (0 = not within the horizon).
     pub delay_whole: Vec<Vec<u8>>,
@@ -1081,6 +1082,11 @@ mod tests {
             LocalMeasure::PublicValueBcr,
             LocalMeasure::Roi,
         ];
+        // Each variant names its column (the names the outputs carry).
+        let names = measures.map(|m| super::ENTITY_MEASURES[m as usize]);
+        assert_eq!(names, ["npv", "pv_benefits", "delay_to_zero"]);
+        let names = local.map(|m| super::LOCAL_MEASURES[m as usize]);
+        assert_eq!(names, ["public_value_npv", "public_value_bcr", "roi"]);
         for with_local in [false, true] {
             let l = Layout {
                 entities: 3,

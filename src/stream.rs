@@ -2034,7 +2034,6 @@ pub fn add_encoded_passes(acc: &mut [ColPass], b: &[u8]) -> Option<()> {
 mod tests {
     use super::*;
     use crate::engine::ENTITY_MEASURES;
-    use crate::summary::{Summarised, SummaryMeasure};
 
     fn moments_naive(v: &[f64]) -> (f64, f64) {
         let n = v.len() as f64;
@@ -2090,43 +2089,18 @@ mod tests {
         }
         let inputs: Vec<Col> = (0..n_i).map(Col::Input).collect();
         assert_eq!(cols[5 * n_e + n_p..], inputs[..]);
-        // `Summarised` says the same places.
-        let at = Summarised::of(&plan);
-        assert_eq!(at.n_columns(), cols.len());
-        let measures = [
-            SummaryMeasure::Npv,
-            SummaryMeasure::PvBenefits,
-            SummaryMeasure::PvCosts,
-            SummaryMeasure::Leakage,
-            SummaryMeasure::DelayToZero,
-        ];
-        for e in 0..n_e {
-            for (j, m) in measures.into_iter().enumerate() {
-                assert_eq!(at.entity(e, m), 5 * e + j);
-            }
-        }
-        assert!((0..n_p).all(|p| at.partner_npv(p) == 5 * n_e + p));
-        assert!((0..n_i).all(|i| at.input(i) == 5 * n_e + n_p + i));
     }
 
     /// A model with outcome-level themes: its local columns follow the inputs, in the layout's
-    /// order, where `Summarised::local` places them.
+    /// order.
     #[test]
     fn the_local_columns_follow_the_inputs_in_the_layouts_order() {
-        let model = include_str!("../examples/gm_troubled_families/model.toml");
-        let dists = include_str!("../examples/gm_troubled_families/dists.toml");
-        let m = crate::format::parse_model("model.toml", model).unwrap();
-        let set = crate::distfile::load(&m, &[("dists.toml".into(), dists.into())]).unwrap();
-        let plan = Plan::new(m, 0, set).unwrap();
-        let (cols, at, l) = (columns(&plan), Summarised::of(&plan), plan.layout());
+        let plan = crate::embedded::local_example_plan();
+        let (cols, l) = (columns(&plan), plan.layout());
         assert!(l.n_local() > 0);
-        assert_eq!(at.n_columns(), cols.len());
-        let first = at.input(plan.set.inputs.len());
+        let first = 5 * l.entities + l.partners + plan.set.inputs.len();
         let local: Vec<Col> = (l.local_base()..l.n_columns()).map(Col::Outcome).collect();
         assert_eq!(cols[first..], local[..]);
-        for c in l.local_base()..l.n_columns() {
-            assert_eq!(cols[at.local(c)], Col::Outcome(c));
-        }
     }
 
     /// Draws of the default plan whose outcomes are all 0 but entity 1's NPV and PV of

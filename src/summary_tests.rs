@@ -73,15 +73,7 @@ fn fixture() -> Fixture {
     fixture_of(crate::embedded::default_plan())
 }
 
-/// The shipped local example (outcome-level themes, the local cost-benefit measures).
-fn local_plan() -> Plan {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gm_troubled_families");
-    let src = std::fs::read_to_string(format!("{dir}/model.toml")).unwrap();
-    let model = crate::format::parse_model("model.toml", &src).unwrap();
-    let dists = std::fs::read_to_string(format!("{dir}/dists.toml")).unwrap();
-    let set = crate::distfile::load(&model, &[("dists.toml".into(), dists)]).unwrap();
-    Plan::new(model, 0, set).unwrap()
-}
+use crate::embedded::local_example_plan as local_plan;
 
 fn fixture_of(plan: Plan) -> Fixture {
     let ncols = crate::stream::columns(&plan).len();
@@ -599,6 +591,48 @@ fn the_money_unit_follows_the_largest_amount() {
     }
     assert!(small.largest_amount() < 0.01);
     assert_eq!(small.money_unit(), MoneyUnit::Million);
+}
+
+/// `Summarised` places each summarised column where `stream::columns` puts it: each entity's
+/// measures in the order of `SUMMARY_MEASURES`, the partners, the inputs, then the local columns.
+#[test]
+fn summarised_places_every_column_where_the_stream_puts_it() {
+    use crate::engine::{Layout, Measure};
+    use crate::stream::Col;
+    let measures = [
+        (SummaryMeasure::Npv, "npv"),
+        (SummaryMeasure::PvBenefits, "pv_benefits"),
+        (SummaryMeasure::PvCosts, "pv_costs"),
+        (SummaryMeasure::Leakage, "leakage_to_zero"),
+        (SummaryMeasure::DelayToZero, "delay_to_zero"),
+    ];
+    assert_eq!(measures.map(|m| m.1), SUMMARY_MEASURES);
+    for plan in [crate::embedded::default_plan(), local_plan()] {
+        let cols = crate::stream::columns(&plan);
+        let (at, l) = (Summarised::of(&plan), plan.layout());
+        assert_eq!(at.n_columns(), cols.len());
+        for e in 0..l.entities {
+            let want = [
+                Col::Outcome(Layout::entity(e, Measure::Npv)),
+                Col::Outcome(Layout::entity(e, Measure::PvBenefits)),
+                Col::PvCosts(e),
+                Col::Leakage(e),
+                Col::Outcome(Layout::entity(e, Measure::DelayToZero)),
+            ];
+            for ((m, _), w) in measures.iter().zip(want) {
+                assert_eq!(cols[at.entity(e, *m)], w, "entity {e}");
+            }
+        }
+        for p in 0..l.partners {
+            assert_eq!(cols[at.partner_npv(p)], Col::Outcome(l.partner_npv(p)));
+        }
+        for i in 0..plan.set.inputs.len() {
+            assert_eq!(cols[at.input(i)], Col::Input(i));
+        }
+        for c in l.local_base()..l.n_columns() {
+            assert_eq!(cols[at.local(c)], Col::Outcome(c));
+        }
+    }
 }
 
 #[test]

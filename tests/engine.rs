@@ -964,6 +964,42 @@ fn a_schedule_drawn_whole_and_per_year_takes_the_year_draw_after_the_shift() {
     }
     // The run applies them in the same order.
     assert_eq!(npv_of_fixed_run(&plan), plan.evaluate_inputs(&x));
+    // The same for a cost schedule drawn whole by its former name (`…_bn`, which sorts after
+    // `[` by its bytes) and one year of it.
+    let two = SCHEDULE_MODEL
+        .replace(
+            r#"scenarios = ["central"]"#,
+            r#"scenarios = ["prudent", "base"]"#,
+        )
+        .replace(
+            "one_off_costs_bn = [0.3, 0.1, 0, 0]",
+            "one_off_costs_bn = { prudent = [0.4, 0.2, 0, 0], base = [0.3, 0.1, 0, 0] }",
+        );
+    let dists = "[[input]]\npath = \"themes.a.one_off_costs[1]\"\nkind = \"fixed\"\nvalue = 0.7\n\
+                 [[input]]\npath = \"themes.a.one_off_costs_bn\"\nkind = \"between_scenarios\"\n\
+                 low_percentile = 0\nextend = \"none\"\n";
+    let plan = plan_with(&two, dists).unwrap();
+    let paths: Vec<&str> = plan
+        .set
+        .inputs
+        .iter()
+        .map(|i| i.param.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        ["themes.a.one_off_costs_bn", "themes.a.one_off_costs[1]"]
+    );
+    let mut x = plan.model.inputs(0);
+    for i in &plan.set.inputs {
+        let mut v = vec![0.0; i.param.width()];
+        i.dist.values(0.5, &mut v);
+        npvrisk::params::apply(&mut x, i.param.target, &v);
+    }
+    // Year 1 moved with the whole draw (between the scenarios' 0.4 and 0.3), year 2 is the
+    // year's own draw.
+    let y1 = x.themes[0].one_off_costs_bn[0];
+    assert!(y1 > 0.3 && y1 < 0.4, "{y1}");
+    assert_eq!(x.themes[0].one_off_costs_bn[1], 0.7);
 }
 
 #[test]

@@ -290,6 +290,19 @@ fn drawn_cost_and_agency_shares_keep_their_sets_summing_to_one() {
         "{err}"
     );
 
+    let err = load(
+        &text,
+        &[
+            ("a.toml", &agency("DWP", 0.5)),
+            ("b.toml", &agency("DH", 0.1)),
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("one agency share per outcome") && err.contains("(in `a.toml`)"),
+        "{err}"
+    );
+
     // A share with nothing else in its set to rescale: refused, located.
     let lone = text.replace(
         "cost_shares = { LG = 0.6, TFP = 0.4 }",
@@ -300,6 +313,19 @@ fn drawn_cost_and_agency_shares_keep_their_sets_summing_to_one() {
     assert!(
         err.contains("d.toml:2:8")
             && err.contains("every other partner's share of theme `families` is 0"),
+        "{err}"
+    );
+    let lone = text.replace(
+        "agency_shares = { LG = 0.22, DH = 0.21, DWP = 0.26, HO = 0.13, MoJ = 0.09, DfE = 0.08, unallocated = 0.01 }",
+        "agency_shares = { LG = 1.0 }",
+    );
+    assert_ne!(lone, text, "the fixture's agency shares moved");
+    let err = load(&lone, &[("d.toml", &agency("LG", 0.5))]).unwrap_err();
+    assert!(
+        err.contains("d.toml:2:8")
+            && err.contains(
+                "every other partner's share of outcome `reduced_demand` of theme `families` is 0"
+            ),
         "{err}"
     );
 }
