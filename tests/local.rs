@@ -277,55 +277,41 @@ fn drawn_cost_and_agency_shares_keep_their_sets_summing_to_one() {
         "{err}"
     );
     // ... and across files, naming the other file.
-    let err = load(
-        &text,
-        &[
-            ("a.toml", &cost("TFP", 0.25)),
-            ("b.toml", &cost("LG", 0.75)),
-        ],
-    )
-    .unwrap_err();
-    assert!(
-        err.contains("one cost share per theme") && err.contains("(in `a.toml`)"),
-        "{err}"
-    );
-
-    let err = load(
-        &text,
-        &[
-            ("a.toml", &agency("DWP", 0.5)),
-            ("b.toml", &agency("DH", 0.1)),
-        ],
-    )
-    .unwrap_err();
-    assert!(
-        err.contains("one agency share per outcome") && err.contains("(in `a.toml`)"),
-        "{err}"
-    );
+    for (a, b, says) in [
+        (
+            cost("TFP", 0.25),
+            cost("LG", 0.75),
+            "one cost share per theme",
+        ),
+        (
+            agency("DWP", 0.5),
+            agency("DH", 0.1),
+            "one agency share per outcome",
+        ),
+    ] {
+        let err = load(&text, &[("a.toml", &a), ("b.toml", &b)]).unwrap_err();
+        assert!(err.contains(says) && err.contains("(in `a.toml`)"), "{err}");
+    }
 
     // A share with nothing else in its set to rescale: refused, located.
-    let lone = text.replace(
-        "cost_shares = { LG = 0.6, TFP = 0.4 }",
-        "cost_shares = { LG = 1.0, TFP = 0.0 }",
-    );
-    assert_ne!(lone, text, "the fixture's cost shares moved");
-    let err = load(&lone, &[("d.toml", &cost("LG", 0.5))]).unwrap_err();
-    assert!(
-        err.contains("d.toml:2:8")
-            && err.contains("every other partner's share of theme `families` is 0"),
-        "{err}"
-    );
-    let lone = text.replace(
-        "agency_shares = { LG = 0.22, DH = 0.21, DWP = 0.26, HO = 0.13, MoJ = 0.09, DfE = 0.08, unallocated = 0.01 }",
-        "agency_shares = { LG = 1.0 }",
-    );
-    assert_ne!(lone, text, "the fixture's agency shares moved");
-    let err = load(&lone, &[("d.toml", &agency("LG", 0.5))]).unwrap_err();
-    assert!(
-        err.contains("d.toml:2:8")
-            && err.contains(
-                "every other partner's share of outcome `reduced_demand` of theme `families` is 0"
-            ),
-        "{err}"
-    );
+    for (from, to, input, says) in [
+        (
+            "cost_shares = { LG = 0.6, TFP = 0.4 }",
+            "cost_shares = { LG = 1.0, TFP = 0.0 }",
+            cost("LG", 0.5),
+            "theme `families`",
+        ),
+        (
+            "agency_shares = { LG = 0.22, DH = 0.21, DWP = 0.26, HO = 0.13, MoJ = 0.09, DfE = 0.08, unallocated = 0.01 }",
+            "agency_shares = { LG = 1.0 }",
+            agency("LG", 0.5),
+            "outcome `reduced_demand` of theme `families`",
+        ),
+    ] {
+        let lone = text.replace(from, to);
+        assert_ne!(lone, text, "the fixture's shares moved");
+        let err = load(&lone, &[("d.toml", &input)]).unwrap_err();
+        let says = format!("every other partner's share of {says} is 0");
+        assert!(err.contains("d.toml:2:8") && err.contains(&says), "{err}");
+    }
 }
