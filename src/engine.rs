@@ -37,12 +37,26 @@ pub enum Measure {
     DelayToZero,
 }
 
+impl Measure {
+    /// Every measure, in column order.
+    pub const ALL: [Measure; 3] = [Measure::Npv, Measure::PvBenefits, Measure::DelayToZero];
+}
+
 /// One of an entity's measures of the local method, in the order of [`LOCAL_MEASURES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LocalMeasure {
     PublicValueNpv,
     PublicValueBcr,
     Roi,
+}
+
+impl LocalMeasure {
+    /// Every measure, in column order.
+    pub const ALL: [LocalMeasure; 3] = [
+        LocalMeasure::PublicValueNpv,
+        LocalMeasure::PublicValueBcr,
+        LocalMeasure::Roi,
+    ];
 }
 
 /// What an outcome column holds.
@@ -111,20 +125,14 @@ impl Layout {
 
     /// What column `c` (< `n_columns()`) holds.
     pub fn column(&self, c: usize) -> Column {
-        const MEASURES: [Measure; 3] = [Measure::Npv, Measure::PvBenefits, Measure::DelayToZero];
-        const LOCAL: [LocalMeasure; 3] = [
-            LocalMeasure::PublicValueNpv,
-            LocalMeasure::PublicValueBcr,
-            LocalMeasure::Roi,
-        ];
-        let (k, lk) = (MEASURES.len(), LOCAL.len());
+        let (k, lk) = (Measure::ALL.len(), LocalMeasure::ALL.len());
         let lb = self.local_base();
         if c < self.entities * k {
-            Column::Entity(c / k, MEASURES[c % k])
+            Column::Entity(c / k, Measure::ALL[c % k])
         } else if c < lb {
             Column::PartnerNpv(c - self.entities * k)
         } else if c < lb + self.entities * lk {
-            Column::Local((c - lb) / lk, LOCAL[(c - lb) % lk])
+            Column::Local((c - lb) / lk, LocalMeasure::ALL[(c - lb) % lk])
         } else {
             Column::BudgetImpact(c - lb - self.entities * lk)
         }
@@ -477,16 +485,6 @@ impl Plan {
     /// Number of outcome columns.
     pub fn n_outcomes(&self) -> usize {
         self.layout().n_columns()
-    }
-
-    /// First column of the local method's measures.
-    pub fn local_base(&self) -> usize {
-        self.layout().local_base()
-    }
-
-    /// Number of the local method's columns (0 for a model without outcome-level themes).
-    pub fn n_local(&self) -> usize {
-        self.layout().n_local()
     }
 
     /// Name of an outcome column, e.g. `total.npv` or `partner.DH.npv`.
@@ -1076,12 +1074,7 @@ mod tests {
     /// measures (entity by entity) and the budget impacts; and `column` names each one's place.
     #[test]
     fn the_layout_places_every_column_once_in_order() {
-        let measures = [Measure::Npv, Measure::PvBenefits, Measure::DelayToZero];
-        let local = [
-            LocalMeasure::PublicValueNpv,
-            LocalMeasure::PublicValueBcr,
-            LocalMeasure::Roi,
-        ];
+        let (measures, local) = (Measure::ALL, LocalMeasure::ALL);
         // Each variant names its column (the names the outputs carry).
         let names = measures.map(|m| super::ENTITY_MEASURES[m as usize]);
         assert_eq!(names, ["npv", "pv_benefits", "delay_to_zero"]);

@@ -146,7 +146,8 @@ impl LocalSpec {
 
 impl LocalTheme {
     /// Overwrite with `other` (same model). A derived `clone_from`: it allocates the copy's vectors
-    /// anew, which only models with outcome-level themes pay, once per draw.
+    /// anew, which only models with outcome-level themes pay, once per draw that resets the inputs
+    /// from the scenario's.
     pub fn copy_from(&mut self, other: &LocalTheme) {
         self.clone_from(other);
     }

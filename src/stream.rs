@@ -120,7 +120,7 @@ pub enum Col {
 }
 
 /// The summarised columns: `SUMMARY_MEASURES` per entity, each partner's NPV, each input, then
-/// the local method's columns ([`Plan::n_local`]).
+/// the local method's columns ([`Layout::n_local`]).
 pub fn columns(plan: &Plan) -> Vec<Col> {
     let l = plan.layout();
     let mut c = Vec::new();
@@ -2061,7 +2061,7 @@ mod tests {
             plan.model.partners.len(),
             plan.set.inputs.len(),
         );
-        assert_eq!(plan.n_local(), 0);
+        assert_eq!(plan.layout().n_local(), 0);
         assert_eq!(cols.len(), 5 * n_e + n_p + n_i);
         for e in 0..n_e {
             let name = |c: Col| match c {

@@ -952,6 +952,16 @@ fn a_sampled_rate_shifts_the_schedule_and_keeps_the_undiscounted_year() {
     assert_eq!(npv_of_fixed_run(&plan), expected);
 }
 
+/// Apply each input of `set` to `x` at its value for the uniform 0.5, in the set's order (the
+/// order a run applies them in).
+pub fn apply_medians(x: &mut npvrisk::model::Inputs, set: &distfile::DistSet) {
+    for i in &set.inputs {
+        let mut v = vec![0.0; i.param.width()];
+        i.dist.values(0.5, &mut v);
+        npvrisk::params::apply(x, i.param.target, &v);
+    }
+}
+
 #[test]
 fn a_schedule_drawn_whole_and_per_year_takes_the_year_draw_after_the_shift() {
     // The stated rule (distributions/README.md): the whole schedule's draw shifts every year, then
@@ -960,11 +970,7 @@ fn a_schedule_drawn_whole_and_per_year_takes_the_year_draw_after_the_shift() {
                  [[input]]\npath = \"discount_rate\"\nkind = \"fixed\"\nvalue = 0.035\n";
     let plan = plan_with(SCHEDULE_MODEL, dists).unwrap();
     let mut x = plan.model.inputs(0);
-    for i in &plan.set.inputs {
-        let mut v = [0.0];
-        i.dist.values(0.5, &mut v);
-        npvrisk::params::apply(&mut x, i.param.target, &v);
-    }
+    apply_medians(&mut x, &plan.set);
     let want = [0.045, 0.045, 0.05, 0.035];
     for (r, w) in x.discount_rates.iter().zip(want) {
         assert!((r - w).abs() < 1e-15, "{:?}", x.discount_rates);
@@ -997,11 +1003,7 @@ fn a_schedule_drawn_whole_and_per_year_takes_the_year_draw_after_the_shift() {
         ["themes.a.one_off_costs_bn", "themes.a.one_off_costs[1]"]
     );
     let mut x = plan.model.inputs(0);
-    for i in &plan.set.inputs {
-        let mut v = vec![0.0; i.param.width()];
-        i.dist.values(0.5, &mut v);
-        npvrisk::params::apply(&mut x, i.param.target, &v);
-    }
+    apply_medians(&mut x, &plan.set);
     // Year 1 moved with the whole draw (between the scenarios' 0.4 and 0.3), year 2 is the
     // year's own draw.
     let y1 = x.themes[0].one_off_costs_bn[0];

@@ -240,11 +240,7 @@ fn drawn_cost_and_agency_shares_keep_their_sets_summing_to_one() {
     let set = load(&text, &[("d.toml", &both)]).unwrap();
     let m = gm();
     let mut x = m.inputs(0);
-    for i in &set.inputs {
-        let mut v = [0.0];
-        i.dist.values(0.5, &mut v);
-        apply(&mut x, i.param.target, &v);
-    }
+    crate::engine::apply_medians(&mut x, &set);
     assert_eq!(set.inputs.len(), 2);
     let l = x.themes[0].local.as_ref().unwrap();
     let sum = |v: &[f64]| v.iter().sum::<f64>();
