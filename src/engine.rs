@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::dist::{std_normal_cdf_interp, std_normal_quantile};
 use crate::distfile::DistSet;
 use crate::error::Error;
-use crate::kernel::{ThemeEval, TotalEval, slid_profile_pv};
+use crate::kernel::{ThemeEval, TotalEval, add_partner_npvs, slid_profile_pv};
 use crate::local::{LOCAL_MEASURES, LocalEval};
 use crate::model::{Inputs, ModelSpec};
 use crate::params::{OutcomeField, Target, ThemeField, apply};
@@ -641,12 +641,11 @@ impl Plan {
             delay_whole[ti] = e.delay.whole_years as u8;
             be[ti] = e.breakeven.unwrap_or(0) as u8;
         }
-        out[layout.partner_npv(0)..layout.local_base()].fill(0.0);
+        let partners = &mut out[layout.partner_npv(0)..layout.local_base()];
+        partners.fill(0.0);
         for (ti, th) in x.themes.iter().enumerate() {
             if x.headline[ti] {
-                for (p, share) in th.partner_shares.iter().enumerate() {
-                    out[layout.partner_npv(p)] += share * ws.themes[ti].npv;
-                }
+                add_partner_npvs(partners, &th.partner_shares, ws.themes[ti].npv);
             }
         }
         ws.total.compute(&ws.themes, &x.headline);

@@ -47,8 +47,9 @@ use good_lp::{
     variable,
 };
 
+use crate::kernel::discount_factors;
 use crate::kernel::slid_profile_pv;
-use crate::model::{ThemeInputs, discount_factors};
+use crate::model::ThemeInputs;
 use crate::published::{CostRule, Printed, PubTheme, Published, fraction_figure};
 use crate::reproduce::ALL_SCENARIOS;
 

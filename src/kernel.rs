@@ -21,7 +21,46 @@
 //!   so the total's path has the kinks of all its themes.
 
 use crate::cast::{float_of, index_of};
-use crate::model::{DelayToZero, ThemeInputs, delay_parts};
+use crate::model::{DelayToZero, ThemeInputs};
+
+/// Discount factors for years 1..=n given per-year rates (`rates[t-1]` applies between year t-1
+/// and t) and the undiscounted year (Green Book: factor 1/(1+r)^k, k years from the base year).
+pub fn discount_factors(rates: &[f64], undiscounted_year: usize) -> Vec<f64> {
+    let n = rates.len();
+    let base = undiscounted_year - 1;
+    let mut df = vec![1.0; n];
+    for t in base + 1..n {
+        df[t] = df[t - 1] / (1.0 + rates[t]);
+    }
+    for t in (0..base).rev() {
+        df[t] = df[t + 1] * (1.0 + rates[t + 1]);
+    }
+    df
+}
+
+/// A delay's whole years (its floor) and the fraction of the next year.
+pub fn delay_parts(delay: f64) -> (i64, f64) {
+    let k = delay.floor();
+    (k as i64, delay - k)
+}
+
+/// The value in (1-based) year `t` of a yearly series `at` (indexed by 1-based year) that slides
+/// by `k + f` years ([`delay_parts`]): `(1 − f)·at(t − k) + f·at(t − k − 1)`, linear within a
+/// year. The one rule for a delayed profile and for any delayed stream of benefits.
+#[inline]
+pub fn slid(at: impl Fn(i64) -> f64, t: i64, k: i64, f: f64) -> f64 {
+    let j = t - k;
+    (1.0 - f) * at(j) + f * at(j - 1)
+}
+
+/// Add to each partner's running NPV its share of a theme's NPV: `out[p] += shares[p]·npv`.
+/// Partners' NPVs are these sums over the headline themes, in theme order.
+#[inline]
+pub fn add_partner_npvs(out: &mut [f64], shares: &[f64], npv: f64) {
+    for (o, s) in out.iter_mut().zip(shares) {
+        *o += s * npv;
+    }
+}
 
 /// The present value of one unit of full-potential benefit when the profile slides by `K` whole
 /// years: `out[K] = Σ_t d_t·p(t − K)` for `K = 0..h` (it is 0 for `K ≥ h`: no benefit falls in the
@@ -316,7 +355,7 @@ impl TotalEval {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Inputs, Partner, discount_factors, evaluate};
+    use crate::model::{Inputs, Partner, evaluate};
 
     fn theme(profile: Vec<f64>, gross: f64, one_off: Vec<f64>, delay: f64) -> ThemeInputs {
         let n = one_off.len();

@@ -28,6 +28,7 @@
 //!   unchanged, as for any theme;
 //! - money: values per member are in £ (`_gbp`); theme-level amounts are in £bn.
 
+use crate::kernel::{add_partner_npvs, delay_parts, slid};
 use crate::model::{Param, ThemeInputs};
 
 /// The four value types of the local method.
@@ -245,22 +246,18 @@ pub fn compile(t: &mut ThemeInputs) {
 /// Present value of a yearly stream (index 0 = year 1) delayed by `delay` years, linear within a
 /// year (the kernel's convention for benefits).
 fn pv_delayed(stream: &[f64], df: &[f64], delay: f64) -> f64 {
-    let delay = delay.max(0.0);
-    let k = delay.floor();
-    let f = delay - k;
+    let (k, f) = delay_parts(delay.max(0.0));
+    // Year `j` (1-based) of the stream; nothing before year 1 or past its end.
     let at = |j: i64| -> f64 {
-        if j < 0 {
+        if j < 1 {
             0.0
         } else {
-            stream.get(j as usize).copied().unwrap_or(0.0)
+            stream.get(j as usize - 1).copied().unwrap_or(0.0)
         }
     };
     df.iter()
         .enumerate()
-        .map(|(i, d)| {
-            let j = i as i64 - k as i64;
-            d * ((1.0 - f) * at(j) + f * at(j - 1))
-        })
+        .map(|(i, d)| d * slid(at, i as i64 + 1, k, f))
         .sum()
 }
 
@@ -333,11 +330,7 @@ impl LocalEval {
                                     - l.cost_shares[p] * pvc;
                         }
                     }
-                    None => {
-                        for (p, s) in th.partner_shares.iter().enumerate() {
-                            self.budget_impact[p] += s * npv;
-                        }
-                    }
+                    None => add_partner_npvs(&mut self.budget_impact, &th.partner_shares, npv),
                 }
             }
         }

@@ -21,7 +21,9 @@
 //! - optimism bias lowers benefits by `optimism_bias_benefit` and raises every cost line by
 //!   `optimism_bias_cost`.
 
-use crate::kernel::{ThemeEval, TotalEval, slid_profile_pv};
+use crate::kernel::{
+    ThemeEval, TotalEval, add_partner_npvs, discount_factors, slid, slid_profile_pv,
+};
 use crate::local::{LocalEval, LocalSpec, LocalTheme};
 
 /// Whether a partner's budget is a Departmental Expenditure Limit or Annually Managed Expenditure.
@@ -209,22 +211,15 @@ impl ThemeInputs {
     /// Share of full benefit in year `t` (1-based) when benefits slide by `delay` years.
     #[cfg(test)]
     pub(crate) fn delayed_profile(&self, t: usize, delay: f64) -> f64 {
-        let (k, f) = delay_parts(delay);
+        let (k, f) = crate::kernel::delay_parts(delay);
         self.delayed_profile_parts(t, k, f)
     }
 
     /// Share of full benefit in year `t` (1-based) when benefits slide by `k + f` years, a delay
     /// split once by [`delay_parts`] for a loop over the years.
     pub(crate) fn delayed_profile_parts(&self, t: usize, k: i64, f: f64) -> f64 {
-        let j = t as i64 - k;
-        (1.0 - f) * self.profile_at(j) + f * self.profile_at(j - 1)
+        slid(|j| self.profile_at(j), t as i64, k, f)
     }
-}
-
-/// A delay's whole years (its floor) and the fraction of the next year.
-pub(crate) fn delay_parts(delay: f64) -> (i64, f64) {
-    let k = delay.floor();
-    (k as i64, delay - k)
 }
 
 /// One scenario's inputs for the whole model.
@@ -428,21 +423,6 @@ impl ModelSpec {
     }
 }
 
-/// Discount factors for years 1..=n given per-year rates (`rates[t-1]` applies between year t-1
-/// and t) and the undiscounted year (Green Book: factor 1/(1+r)^k, k years from the base year).
-pub fn discount_factors(rates: &[f64], undiscounted_year: usize) -> Vec<f64> {
-    let n = rates.len();
-    let base = undiscounted_year - 1;
-    let mut df = vec![1.0; n];
-    for t in base + 1..n {
-        df[t] = df[t - 1] / (1.0 + rates[t]);
-    }
-    for t in (0..base).rev() {
-        df[t] = df[t + 1] * (1.0 + rates[t + 1]);
-    }
-    df
-}
-
 impl Flows {
     fn of(e: &ThemeEval) -> Flows {
         Flows {
@@ -503,6 +483,16 @@ pub fn evaluate(inputs: &Inputs, partners: &[Partner]) -> Evaluation {
         themes.push(outcome);
     }
     let total = total_outcome(inputs, &evals, &themes);
+    let mut partner_npvs = vec![0.0; partners.len()];
+    for ((th, e), _) in inputs
+        .themes
+        .iter()
+        .zip(&evals)
+        .zip(&inputs.headline)
+        .filter(|(_, h)| **h)
+    {
+        add_partner_npvs(&mut partner_npvs, &th.partner_shares, e.npv);
+    }
     let mut total_allocations = Vec::with_capacity(partners.len());
     for (p, partner) in partners.iter().enumerate() {
         let mut a = Allocation {
@@ -510,7 +500,7 @@ pub fn evaluate(inputs: &Inputs, partners: &[Partner]) -> Evaluation {
             share: 0.0,
             annual_bn: 0.0,
             share_of_budget: None,
-            npv_bn: 0.0,
+            npv_bn: partner_npvs[p],
             npv_without: total.npv,
             npv_single_party: -total.pv_costs,
         };
@@ -518,7 +508,6 @@ pub fn evaluate(inputs: &Inputs, partners: &[Partner]) -> Evaluation {
             if inputs.headline[t] {
                 let x = &alloc[p];
                 a.annual_bn += x.annual_bn;
-                a.npv_bn += x.npv_bn;
                 a.npv_without -= x.share * themes[t].pv_benefits;
                 a.npv_single_party += x.share * themes[t].pv_benefits;
             }

@@ -12,7 +12,8 @@
 //! that leaves [0, 1]), its point value in each scenario, and how to write a sampled value into
 //! resolved [`Inputs`]. Paths are the same as the field names in model-file error messages.
 
-use crate::model::{BenefitBasis, Inputs, ModelSpec, ScaledCost, discount_factors};
+use crate::kernel::discount_factors;
+use crate::model::{BenefitBasis, Inputs, ModelSpec, ScaledCost};
 use crate::money::MoneyUnit;
 
 /// The amounts of money of a theme: their names on paths (and in the model file) with the former
