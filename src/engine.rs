@@ -734,7 +734,15 @@ impl Plan {
                     &mut ws,
                 );
                 kept[r] = true;
-                if let Some(c) = out.iter().position(|v| v.is_nan() || v.abs() > MAX_OUTCOME) {
+                // Every outcome checked without a branch per value; the first offending one is
+                // searched for only when there is one.
+                let bad = out
+                    .iter()
+                    .fold(false, |b, v| b | v.is_nan() | (v.abs() > MAX_OUTCOME));
+                if let Some(c) = bad
+                    .then(|| out.iter().position(|v| v.is_nan() || v.abs() > MAX_OUTCOME))
+                    .flatten()
+                {
                     if skip {
                         skipped.push(i);
                         kept[r] = false;

@@ -108,23 +108,26 @@ impl ThemeEval {
         let g = theme.full_gross_bn();
         let scaled = theme.full_scaled_cost_bn();
         let uplift = 1.0 + theme.optimism_bias_cost;
-        self.gross.clear();
-        self.costs.clear();
-        self.discounted_net.clear();
+        // Written in place, year by year (the vectors keep their length between draws).
+        self.gross.resize(h, 0.0);
+        self.costs.resize(h, 0.0);
+        self.discounted_net.resize(h, 0.0);
         let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
         let (k, f) = delay_parts(theme.delay_years);
-        for (i, d) in df.iter().enumerate() {
-            let t = i + 1;
-            let gross = g * theme.delayed_profile_parts(t, k, f);
-            let cost = (theme.one_off_costs_bn[i] + theme.ongoing_costs_bn[i]) * uplift
-                + scaled * theme.profile_at(t as i64);
-            let dn = (gross - cost) * d;
-            self.gross.push(gross);
-            self.costs.push(cost);
-            self.discounted_net.push(dn);
-            npv += dn;
-            pvb += gross * d;
-            pvc += cost * d;
+        let years = df
+            .iter()
+            .zip(&theme.one_off_costs_bn[..h])
+            .zip(&theme.ongoing_costs_bn[..h])
+            .zip(self.gross.iter_mut())
+            .zip(self.costs.iter_mut())
+            .zip(self.discounted_net.iter_mut());
+        for (t, (((((d, one_off), ongoing), gross), cost), dn)) in (1..).zip(years) {
+            *gross = g * theme.delayed_profile_parts(t, k, f);
+            *cost = (one_off + ongoing) * uplift + scaled * theme.profile_at(t as i64);
+            *dn = (*gross - *cost) * d;
+            npv += *dn;
+            pvb += *gross * d;
+            pvc += *cost * d;
         }
         self.npv = npv;
         self.pv_benefits = pvb;
@@ -202,8 +205,7 @@ pub fn delay_to_zero(
         let k = own as usize;
         let table = t.slid_pv.get(k..).unwrap_or(&[]);
         let npv_at = |x: f64| interp(table, own - k as f64 + x) - pv_costs;
-        let exact = root_one_group(table, own - k as f64, pv_costs, npv0, h);
-        return whole_years(exact, h, npv_at);
+        return one_group(table, own - k as f64, pv_costs, npv0, h, npv_at);
     }
     scratch.phases.clear();
     scratch.tables.clear();
@@ -237,9 +239,10 @@ pub fn delay_to_zero(
         v
     };
     let end = h as f64 + 1.0;
-    let exact = if phases.len() == 1 {
-        root_one_group(tables, phases[0], pv_costs, npv0, h)
-    } else {
+    if phases.len() == 1 {
+        return one_group(tables, phases[0], pv_costs, npv0, h, npv_at);
+    }
+    let exact = {
         // Group g's kinks are at `m − φ_g`, m = 1, 2, …; `next[g]` is its first m past the
         // point reached, counted up as the walk passes its kinks (no rounding of `φ + x`
         // decides which kink comes next).
@@ -271,21 +274,46 @@ pub fn delay_to_zero(
     whole_years(exact, h, npv_at)
 }
 
-/// The first root of one group's path: its breakpoints are `x = m − φ`, where the PV of
-/// benefits is the table entry `table[m]` itself.
-fn root_one_group(table: &[f64], phase: f64, pv_costs: f64, npv0: f64, h: usize) -> f64 {
+/// The delay-to-zero of one group's path, whose NPV at extra delay `x` is `npv_at(x)`.
+///
+/// With a whole own delay (phase 0) the breakpoints are the whole extra years themselves, where
+/// `npv_at` gives the table's value (`interp` at a whole year adds nothing from the next entry):
+/// the first whole year with NPV ≤ 0 is then the breakpoint that ended the root's search, with no
+/// further evaluation.
+fn one_group(
+    table: &[f64],
+    phase: f64,
+    pv_costs: f64,
+    npv0: f64,
+    h: usize,
+    npv_at: impl Fn(f64) -> f64,
+) -> DelayToZero {
+    let (exact, m) = root_one_group(table, phase, pv_costs, npv0, h);
+    if phase == 0.0 {
+        return DelayToZero {
+            whole_years: m,
+            exact_years: exact,
+        };
+    }
+    whole_years(exact, h, npv_at)
+}
+
+/// The first root of one group's path, and the breakpoint `m` that ended its search (`h + 1`
+/// when none did): its breakpoints are `x = m − φ`, where the PV of benefits is the table entry
+/// `table[m]` itself.
+fn root_one_group(table: &[f64], phase: f64, pv_costs: f64, npv0: f64, h: usize) -> (f64, u32) {
     let (mut x0, mut v0) = (0.0, npv0);
     for m in 1..=h + 1 {
         let x1 = float_of(m as u64) - phase;
         let v1 = table.get(m).copied().unwrap_or(0.0) - pv_costs;
         if v1 <= 0.0 {
             // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
-            return x0 + (x1 - x0) * v0 / (v0 - v1);
+            return (x0 + (x1 - x0) * v0 / (v0 - v1), m as u32);
         }
         x0 = x1;
         v0 = v1;
     }
-    h as f64 + 1.0
+    (h as f64 + 1.0, h as u32 + 1)
 }
 
 /// The delay-to-zero whose exact root is `exact`: the whole-year figure is the first whole extra
@@ -508,6 +536,44 @@ mod tests {
 /// One theme and a headline total evaluated by hand: every yearly flow, present value, the
 /// steady state, breakeven year and delay-to-zero written out from the conventions in the module
 /// documentation, without calling the model's profile helpers.
+#[cfg(test)]
+mod whole_own_delay {
+    use super::*;
+
+    /// With a whole own delay the whole-year figure is taken from the root's search (the
+    /// breakpoint that ended it) instead of searched for again: it agrees with the search on
+    /// tables that fall, rise again, are flat, start at or below the costs or never reach them,
+    /// with costs positive, zero and negative.
+    #[test]
+    fn the_breakpoint_that_ends_the_search_is_the_first_whole_year_at_or_below_zero() {
+        let tables: [&[f64]; 6] = [
+            &[10.0, 8.0, 5.0, 2.0, 1.0, 0.5],
+            &[10.0, 8.0, 3.0, 6.0, 1.0, 0.5],
+            &[4.0, 4.0, 4.0, 4.0, 4.0, 4.0],
+            &[3.0, 3.0, 2.0],
+            &[10.0, 9.0, 8.0, 7.0, 6.0, 5.0],
+            &[10.0, 2.0, 2.0, 0.0, 0.0, 0.0],
+        ];
+        let h = 5;
+        let mut checked = 0;
+        for table in tables {
+            for pv_costs in [-1.0, 0.0, 2.0, 3.0, 4.5, 7.5] {
+                let npv0 = table[0] - pv_costs;
+                if npv0 <= 0.0 {
+                    continue;
+                }
+                let npv_at = |x: f64| interp(table, x) - pv_costs;
+                let got = one_group(table, 0.0, pv_costs, npv0, h, npv_at);
+                let (exact, _) = root_one_group(table, 0.0, pv_costs, npv0, h);
+                let searched = whole_years(exact, h, npv_at);
+                assert_eq!(got, searched, "table {table:?}, costs {pv_costs}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 25, "{checked}");
+    }
+}
+
 #[cfg(test)]
 mod hand_computed {
     use super::*;
