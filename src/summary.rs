@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::engine::{Layout, LocalMeasure, Measure, Plan};
 use crate::money::MoneyUnit;
 use crate::stats::{OrderStats, proportion_se};
+use crate::stream::Col;
 
 /// Columns summarised per entity, in order.
 pub const SUMMARY_MEASURES: [&str; 5] = [
@@ -20,54 +21,31 @@ pub const SUMMARY_MEASURES: [&str; 5] = [
     "delay_to_zero",
 ];
 
-/// One of an entity's summarised measures, in the order of [`SUMMARY_MEASURES`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SummaryMeasure {
-    Npv,
-    PvBenefits,
-    PvCosts,
-    Leakage,
-    DelayToZero,
-}
-
-/// Where each summarised column is (the order of [`crate::stream::columns`]): every entity's
-/// [`SUMMARY_MEASURES`], each partner's NPV, each input, then the outcome columns of the local
-/// method in their [`Layout`] order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where each summarised column is: its place in [`crate::stream::columns`], the one list of the
+/// summarised columns and their order.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Summarised {
-    pub layout: Layout,
-    pub inputs: usize,
+    cols: Vec<Col>,
 }
 
 impl Summarised {
     pub fn of(plan: &Plan) -> Summarised {
         Summarised {
-            layout: plan.layout(),
-            inputs: plan.set.inputs.len(),
+            cols: crate::stream::columns(plan),
         }
     }
 
-    pub fn entity(&self, e: usize, m: SummaryMeasure) -> usize {
-        e * SUMMARY_MEASURES.len() + m as usize
+    /// The place of column `c`, which every column the summary reads has.
+    pub fn at(&self, c: Col) -> usize {
+        self.cols
+            .iter()
+            .position(|&x| x == c)
+            .unwrap_or_else(|| panic!("{c:?} is not a summarised column"))
     }
 
-    pub fn partner_npv(&self, p: usize) -> usize {
-        self.layout.entities * SUMMARY_MEASURES.len() + p
-    }
-
-    pub fn input(&self, i: usize) -> usize {
-        self.partner_npv(self.layout.partners) + i
-    }
-
-    /// The summarised column of outcome column `c` of the local method (`c` ≥
-    /// [`Layout::local_base`]).
-    pub fn local(&self, c: usize) -> usize {
-        self.input(self.inputs) + (c - self.layout.local_base())
-    }
-
-    /// Number of summarised columns.
-    pub fn n_columns(&self) -> usize {
-        self.input(self.inputs) + self.layout.n_local()
+    /// The place of an outcome column of the engine.
+    pub fn outcome(&self, c: usize) -> usize {
+        self.at(Col::Outcome(c))
     }
 }
 
@@ -527,7 +505,7 @@ pub fn assemble(
     o: &SummaryOptions,
     extra: &ReviewPoints,
 ) -> Summary {
-    let at = Summarised::of(plan);
+    let (at, layout) = (Summarised::of(plan), plan.layout());
     let h = plan.model.horizon_years;
     // The model's deterministic scenarios, for the headline review.
     let scen: Vec<Vec<f64>> = (0..plan.model.scenarios.len())
@@ -562,8 +540,9 @@ pub fn assemble(
         .iter()
         .enumerate()
         .map(|(e, id)| {
-            let col = |m: SummaryMeasure| at.entity(e, m);
-            let b = col(SummaryMeasure::Npv);
+            let b = at.outcome(Layout::entity(e, Measure::Npv));
+            let leakage = at.at(Col::Leakage(e));
+            let delay = at.outcome(Layout::entity(e, Measure::DelayToZero));
             let total = e == plan.entities.len() - 1;
             let headline = total || !plan.model.themes[e].indicative;
             let npv = match (&total_o, total) {
@@ -578,18 +557,12 @@ pub fn assemble(
                 headline,
                 npv,
                 review: review(plan, e, c.stats[b], &scen, extra),
-                pv_benefits: st(col(SummaryMeasure::PvBenefits)),
-                pv_costs: st(col(SummaryMeasure::PvCosts)),
-                leakage_to_zero: st(col(SummaryMeasure::Leakage)),
-                leakage_curve: curve(
-                    col(SummaryMeasure::Leakage),
-                    (0..=20).map(|i| i as f64 / 20.0).collect(),
-                ),
-                delay_to_zero: st(col(SummaryMeasure::DelayToZero)),
-                delay_curve: curve(
-                    col(SummaryMeasure::DelayToZero),
-                    (0..=(4 * h)).map(|i| i as f64 / 4.0).collect(),
-                ),
+                pv_benefits: st(at.outcome(Layout::entity(e, Measure::PvBenefits))),
+                pv_costs: st(at.at(Col::PvCosts(e))),
+                leakage_to_zero: st(leakage),
+                leakage_curve: curve(leakage, (0..=20).map(|i| i as f64 / 20.0).collect()),
+                delay_to_zero: st(delay),
+                delay_curve: curve(delay, (0..=(4 * h)).map(|i| i as f64 / 4.0).collect()),
                 delay_to_zero_whole: year_probs(&c.delay_whole[e], false),
                 breakeven_year: year_probs(&c.breakeven[e], true),
             }
@@ -601,11 +574,11 @@ pub fn assemble(
         .iter()
         .enumerate()
         .map(|(p, partner)| {
-            let s = c.stats[at.partner_npv(p)];
-            let pn = s.below(0.0);
+            let col = at.outcome(layout.partner_npv(p));
+            let pn = c.stats[col].below(0.0);
             PartnerSummary {
                 id: partner.id.clone(),
-                npv: st(at.partner_npv(p)),
+                npv: st(col),
                 p_negative: pn,
                 p_negative_se: proportion_se(pn, kept),
             }
@@ -621,14 +594,15 @@ pub fn assemble(
         .iter()
         .enumerate()
         .map(|(k, i)| {
-            let s = c.stats[at.input(k)];
+            let col = at.at(Col::Input(k));
+            let s = c.stats[col];
             InputSummary {
                 path: i.param.path.clone(),
                 kind: i.dist.describe(),
                 stream: i.stream.clone(),
                 source: i.source.clone(),
                 file: i.file.clone(),
-                mean: c.moments[at.input(k)].0,
+                mean: c.moments[col].0,
                 p10: s.quantile(0.1),
                 p50: s.quantile(0.5),
                 p90: s.quantile(0.9),
@@ -636,8 +610,8 @@ pub fn assemble(
         })
         .collect();
     let local = plan.local.then(|| {
-        let l = at.layout;
-        let local_st = |c: usize| st(at.local(c));
+        let l = layout;
+        let local_st = |c: usize| st(at.outcome(c));
         LocalSummary {
             entities: plan
                 .entities
@@ -657,7 +631,7 @@ pub fn assemble(
                 .iter()
                 .enumerate()
                 .map(|(p, partner)| {
-                    let col = at.local(l.budget_impact(p));
+                    let col = at.outcome(l.budget_impact(p));
                     let pn = c.stats[col].below(0.0);
                     PartnerSummary {
                         id: partner.id.clone(),
