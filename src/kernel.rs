@@ -225,9 +225,11 @@ pub fn delay_to_zero(
                 scratch.phases.len() - 1
             }
         };
+        // Entries past the theme's table would add 0, which changes no entry (none is −0: a sum
+        // that starts at +0 never is).
         let table = &mut scratch.tables[g * len..(g + 1) * len];
-        for (m, v) in table.iter_mut().enumerate() {
-            *v += t.slid_pv.get(k.saturating_add(m)).copied().unwrap_or(0.0);
+        for (v, s) in table.iter_mut().zip(t.slid_pv.get(k..).unwrap_or(&[])) {
+            *v += s;
         }
     }
     let (phases, tables) = (&scratch.phases, &scratch.tables);
