@@ -736,11 +736,11 @@ impl Plan {
                 kept[r] = true;
                 // Every outcome checked without a branch per value; the first offending one is
                 // searched for only when there is one.
-                let bad = out
+                let bad = |v: &f64| v.is_nan() | (v.abs() > MAX_OUTCOME);
+                if let Some(c) = out
                     .iter()
-                    .fold(false, |b, v| b | v.is_nan() | (v.abs() > MAX_OUTCOME));
-                if let Some(c) = bad
-                    .then(|| out.iter().position(|v| v.is_nan() || v.abs() > MAX_OUTCOME))
+                    .fold(false, |b, v| b | bad(v))
+                    .then(|| out.iter().position(bad))
                     .flatten()
                 {
                     if skip {

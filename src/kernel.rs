@@ -279,9 +279,9 @@ pub fn delay_to_zero(
 /// The delay-to-zero of one group's path, whose NPV at extra delay `x` is `npv_at(x)`.
 ///
 /// With a whole own delay (phase 0) the breakpoints are the whole extra years themselves, where
-/// `npv_at` gives the table's value (`interp` at a whole year adds nothing from the next entry):
-/// the first whole year with NPV ≤ 0 is then the breakpoint that ended the root's search, with no
-/// further evaluation.
+/// `npv_at` gives the table's value (`interp` at a whole year adds nothing from a finite next
+/// entry): the first whole year with NPV ≤ 0 is then the breakpoint that ended the root's search,
+/// with no further evaluation.
 fn one_group(
     table: &[f64],
     phase: f64,
@@ -291,7 +291,10 @@ fn one_group(
     npv_at: impl Fn(f64) -> f64,
 ) -> DelayToZero {
     let (exact, m) = root_one_group(table, phase, pv_costs, npv0, h);
-    if phase == 0.0 {
+    // `interp` at whole year `m` adds 0 × the next entry: nothing, unless that entry is not
+    // finite (0 × ∞ is NaN), when the search below decides.
+    let next_finite = table.get(m as usize + 1).is_none_or(|x| x.is_finite());
+    if phase == 0.0 && next_finite {
         return DelayToZero {
             whole_years: m,
             exact_years: exact,
@@ -535,26 +538,26 @@ mod tests {
     }
 }
 
-/// One theme and a headline total evaluated by hand: every yearly flow, present value, the
-/// steady state, breakeven year and delay-to-zero written out from the conventions in the module
-/// documentation, without calling the model's profile helpers.
 #[cfg(test)]
 mod whole_own_delay {
     use super::*;
 
     /// With a whole own delay the whole-year figure is taken from the root's search (the
     /// breakpoint that ended it) instead of searched for again: it agrees with the search on
-    /// tables that fall, rise again, are flat, start at or below the costs or never reach them,
-    /// with costs positive, zero and negative.
+    /// tables that fall, rise again, are flat or never fall to the costs, hold an infinite or
+    /// NaN entry past the root (where the search decides), with costs positive, zero and
+    /// negative.
     #[test]
     fn the_breakpoint_that_ends_the_search_is_the_first_whole_year_at_or_below_zero() {
-        let tables: [&[f64]; 6] = [
+        let tables: [&[f64]; 8] = [
             &[10.0, 8.0, 5.0, 2.0, 1.0, 0.5],
             &[10.0, 8.0, 3.0, 6.0, 1.0, 0.5],
             &[4.0, 4.0, 4.0, 4.0, 4.0, 4.0],
             &[3.0, 3.0, 2.0],
             &[10.0, 9.0, 8.0, 7.0, 6.0, 5.0],
             &[10.0, 2.0, 2.0, 0.0, 0.0, 0.0],
+            &[10.0, 0.0, f64::NAN, 0.0, 0.0, 0.0],
+            &[10.0, 0.0, f64::INFINITY, 0.0, 0.0, 0.0],
         ];
         let h = 5;
         let mut checked = 0;
@@ -576,6 +579,9 @@ mod whole_own_delay {
     }
 }
 
+/// One theme and a headline total evaluated by hand: every yearly flow, present value, the
+/// steady state, breakeven year and delay-to-zero written out from the conventions in the module
+/// documentation, without calling the model's profile helpers.
 #[cfg(test)]
 mod hand_computed {
     use super::*;

@@ -2457,9 +2457,11 @@ mod tests {
     }
 
     /// Pass 1's `add`, which places a chunk of values at a time, puts every value where
-    /// `Grid::place` puts it one at a time: binned, collected and one-value regions, values on
-    /// their ends, in the gaps and past both ends (±∞ too), over several chunks, on a grid of more
-    /// regions than the chunked placement takes and on one of none.
+    /// `Grid::place` puts it one at a time, into cells updated as before the chunked placement
+    /// (`f64::min`/`max`): binned, collected and one-value regions, values on their ends, in the
+    /// gaps and past both ends (±∞, NaN, ±0 too), over several chunks, on grids of 4 and of
+    /// exactly `FAST_REGIONS` regions (the chunked path's largest), and on grids the chunked path
+    /// does not take (more regions; none).
     #[test]
     fn pass_one_places_values_as_one_at_a_time() {
         let few = Grid::new(vec![
@@ -2468,35 +2470,39 @@ mod tests {
             Region::new(0.5, 1.5, 0),
             Region::new(3.0, 4.0, 0),
         ]);
-        let many = Grid::new(
-            (0..FAST_REGIONS + 3)
-                .map(|i| {
-                    let lo = i as f64 * 0.5 - 5.0;
-                    Region::new(lo, lo + 0.25, if i % 2 == 0 { 0 } else { 2 })
-                })
-                .collect(),
-        );
+        let spaced = |n: usize| {
+            Grid::new(
+                (0..n)
+                    .map(|i| {
+                        let lo = i as f64 * 0.5 - 5.0;
+                        Region::new(lo, lo + 0.25, if i % 2 == 0 { 0 } else { 2 })
+                    })
+                    .collect(),
+            )
+        };
         let mut v: Vec<f64> = (0..3 * PLACE_CHUNK + 17)
             .map(|i| ((i * 7919) % 1201) as f64 / 100.0 - 6.0)
             .collect();
-        v.extend([
-            -2.0,
-            -1.0,
-            0.0,
-            0.5,
-            1.5,
-            3.0,
-            4.0,
-            f64::INFINITY,
-            -f64::INFINITY,
-        ]);
-        for g in [few, many, Grid::new(Vec::new())] {
+        v.extend([-2.0, -1.0, 0.0, -0.0, 0.5, 1.5, 3.0, 4.0, 3.25]);
+        v.extend([f64::INFINITY, -f64::INFINITY, f64::NAN]);
+        let grids = [
+            few,
+            spaced(FAST_REGIONS),
+            spaced(FAST_REGIONS + 3),
+            Grid::new(Vec::new()),
+        ];
+        for g in grids {
             let mut by_chunks = ColPass::new(&g);
             by_chunks.add(&g, &v);
             let mut one_by_one = ColPass::new(&g);
             for &x in &v {
                 match g.place(x) {
-                    Place::Cell(i) => one_by_one.cells[i].add(x),
+                    Place::Cell(i) => {
+                        let c = &mut one_by_one.cells[i];
+                        c.n += 1;
+                        c.min = c.min.min(x);
+                        c.max = c.max.max(x);
+                    }
                     Place::Collect(r) => one_by_one.collected[r].push(x),
                 }
             }
