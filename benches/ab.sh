@@ -11,20 +11,15 @@
 #   benches/ab.sh /tmp/npvrisk-before target/release/npvrisk
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: benches/ab.sh BIN_A BIN_B [DRAWS] [ROUNDS] [THREADS]" >&2; exit 2; }
-# Absolute paths: the runs start from the repository's root.
-A=$(realpath "$1")
-B=$(realpath "$2")
+. "$(dirname "$0")/lib.sh"
+two_builds "$1" "$2"
 cd "$(dirname "$0")/.."
 D=${3:-1000000}
 R=${4:-5}
 T=${5:-1}
 case "$R" in '' | *[!0-9]* | 0) echo "ROUNDS must be a positive whole number, not '$R'" >&2; exit 2 ;; esac
-for b in "$A" "$B"; do
-    [ -x "$b" ] || { echo "not an executable: $b" >&2; exit 2; }
-done
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-. benches/lib.sh
 
 # The summary without its timing section, one line (fails on anything but a JSON summary).
 strip() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop("timing", None); print(json.dumps(d, sort_keys=True))' "$1"; }

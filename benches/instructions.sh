@@ -13,15 +13,12 @@
 # minute and a half under it.
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: benches/instructions.sh BIN_A BIN_B [DRAWS] [TOP]" >&2; exit 2; }
-A=$(realpath "$1")
-B=$(realpath "$2")
+. "$(dirname "$0")/lib.sh"
+two_builds "$1" "$2"
 cd "$(dirname "$0")/.."
 D=${3:-1000000}
 TOP=${4:-15}
 command -v valgrind >/dev/null || { echo "valgrind not found: apt-get install valgrind" >&2; exit 2; }
-for b in "$A" "$B"; do
-    [ -x "$b" ] || { echo "not an executable: $b" >&2; exit 2; }
-done
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 

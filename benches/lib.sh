@@ -1,5 +1,5 @@
 # Shell helpers shared by the benchmark scripts (sourced: `. benches/lib.sh` from the repository's
-# root).
+# root, or `. "$(dirname "$0")/lib.sh"` from anywhere).
 
 # The median of the numbers on standard input, one per line (the mean of the middle two for an
 # even count).
@@ -8,3 +8,13 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 # The smallest of the numbers on standard input, one per line: on a shared machine other work only
 # ever adds time, so the minimum of several rounds is the figure least moved by it.
 minimum() { sort -g | head -n 1; }
+
+# The two builds a comparison script takes (its first two arguments), as absolute paths in A and B
+# (the scripts then run from the repository's root); exit 2 unless both are executables.
+two_builds() {
+    A=$(realpath "$1")
+    B=$(realpath "$2")
+    for b in "$A" "$B"; do
+        [ -x "$b" ] || { echo "not an executable: $b" >&2; exit 2; }
+    done
+}
