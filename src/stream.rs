@@ -2796,7 +2796,19 @@ mod tests {
             Grid::new(Vec::new()),
         ];
         let bytes = encode_grids(&grids);
-        assert_eq!(decode_grids(&bytes), Some(grids));
+        assert_eq!(decode_grids(&bytes), Some(grids.clone()));
+        // Grids are equal when their regions are: another bin count, end or region differs.
+        let other = [
+            Grid::new(vec![Region::new(0.0, 4.0, max_bins - 1)]),
+            Grid::new(vec![Region::new(0.0, 4.5, max_bins)]),
+            Grid::new(vec![
+                Region::new(0.0, 4.0, max_bins),
+                Region::new(5.0, 6.0, 0),
+            ]),
+        ];
+        for o in other {
+            assert_ne!(grids[1], o);
+        }
         let one = |lo: f64, hi: f64, bins: u32| {
             encode_grids(&[Grid::new(vec![
                 Region::new(0.0, 1.0, 2),
