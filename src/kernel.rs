@@ -539,6 +539,55 @@ mod tests {
 }
 
 #[cfg(test)]
+mod discounting {
+    use super::*;
+
+    #[test]
+    fn discount_factors_follow_green_book_from_the_undiscounted_year() {
+        let df = discount_factors(&[0.035; 5], 1);
+        for (t, d) in df.iter().enumerate() {
+            assert!((d - 1.035f64.powi(-(t as i32))).abs() < 1e-15);
+        }
+        let df2 = discount_factors(&[0.035; 5], 2);
+        assert!((df2[0] - 1.035).abs() < 1e-15 && df2[1] == 1.0);
+    }
+
+    #[test]
+    fn discount_factors_around_an_undiscounted_third_year() {
+        // Rates per year 0.1, 0.25, 0.6, 0.25 (rates[t] applies between years t and t + 1,
+        // 0-based index t), undiscounted year 3: year 3 → 1; year 4 → 1/1.25 = 0.8; year 2 →
+        // 1·(1 + rates[2]) = 1.6; year 1 → 1.6·(1 + rates[1]) = 2.
+        let df = discount_factors(&[0.1, 0.25, 0.6, 0.25], 3);
+        for (got, want) in df.iter().zip([2.0, 1.6, 1.0, 0.8]) {
+            assert!((got - want).abs() < 1e-15, "{df:?}");
+        }
+    }
+
+    /// A delay's parts, and a series slid by them: linear within a year, nothing before year 1.
+    #[test]
+    fn a_delay_splits_into_whole_years_and_a_fraction_that_slides_a_series() {
+        assert_eq!(delay_parts(0.0), (0, 0.0));
+        assert_eq!(delay_parts(1.25), (1, 0.25));
+        assert_eq!(delay_parts(2.0), (2, 0.0));
+        // Years 1, 2, 3 hold 10, 20, 40.
+        let at = |j: i64| match j {
+            1 => 10.0,
+            2 => 20.0,
+            3 => 40.0,
+            _ => 0.0,
+        };
+        let (k, f) = delay_parts(1.25);
+        // Year 3 slid by 1.25: 0.75 × year 2 + 0.25 × year 1.
+        assert_eq!(slid(at, 3, k, f), 0.75 * 20.0 + 0.25 * 10.0);
+        assert_eq!(slid(at, 1, k, f), 0.0);
+        assert_eq!(slid(at, 2, 0, 0.0), 20.0);
+        let mut out = [1.0, 2.0];
+        add_partner_npvs(&mut out, &[0.25, 0.75], 4.0);
+        assert_eq!(out, [2.0, 5.0]);
+    }
+}
+
+#[cfg(test)]
 mod whole_own_delay {
     use super::*;
 

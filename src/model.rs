@@ -678,16 +678,6 @@ mod tests {
     }
 
     #[test]
-    fn discount_factors_follow_green_book_from_the_undiscounted_year() {
-        let df = discount_factors(&[0.035; 5], 1);
-        for (t, d) in df.iter().enumerate() {
-            assert!((d - 1.035f64.powi(-(t as i32))).abs() < 1e-15);
-        }
-        let df2 = discount_factors(&[0.035; 5], 2);
-        assert!((df2[0] - 1.035).abs() < 1e-15 && df2[1] == 1.0);
-    }
-
-    #[test]
     fn npv_matches_closed_form_annuity() {
         // Constant benefit 2, constant one-off 1 each year, r = 5%: NPV = Σ (2-1)/1.05^(t-1).
         let t = theme(vec![1.0; 4], 2.0, vec![1.0; 4], 0.0);
@@ -989,15 +979,6 @@ mod hand_computed {
         // NPV exactly 0: no leakage to report, and breakeven in year 1 (cumulative 0 ≥ 0).
         assert_eq!(e.total.leakage_to_zero, None);
         assert_eq!(e.total.breakeven_year, Some(1));
-    }
-
-    #[test]
-    fn discount_factors_around_an_undiscounted_third_year() {
-        // Rates per year 0.1, 0.25, 0.6, 0.25 (rates[t] applies between years t and t + 1,
-        // 0-based index t), undiscounted year 3: year 3 → 1; year 4 → 1/1.25 = 0.8; year 2 →
-        // 1·(1 + rates[2]) = 1.6; year 1 → 1.6·(1 + rates[1]) = 2.
-        let df = discount_factors(&[0.1, 0.25, 0.6, 0.25], 3);
-        closes("df", &df, &[2.0, 1.6, 1.0, 0.8]);
     }
 
     #[test]
