@@ -626,6 +626,33 @@ mod whole_own_delay {
         }
         assert!(checked > 25, "{checked}");
     }
+
+    /// Costs that are negative are never reached: the delay-to-zero is `h + 1`, exact and in
+    /// whole years, for one theme, a total of one phase and a total of two phases alike.
+    #[test]
+    fn negative_costs_are_never_reached_in_any_search() {
+        let h = 5;
+        let eval = |own_delay: f64| ThemeEval {
+            own_delay,
+            slid_pv: vec![6.0, 5.0, 4.0, 3.0, 2.0, 1.0],
+            ..ThemeEval::default()
+        };
+        let (whole, half) = (eval(0.0), eval(0.5));
+        let never = DelayToZero {
+            whole_years: h as u32 + 1,
+            exact_years: h as f64 + 1.0,
+        };
+        let mut scratch = DelayScratch::default();
+        for t in [&whole, &half] {
+            let one = delay_to_zero(std::slice::from_ref(t), None, -1.0, 7.0, h, &mut scratch);
+            assert_eq!(one, never, "own delay {}", t.own_delay);
+        }
+        let both = [whole, half];
+        for mask in [[true, false], [false, true], [true, true]] {
+            let d = delay_to_zero(&both, Some(&mask), -1.0, 7.0, h, &mut scratch);
+            assert_eq!(d, never, "{mask:?}");
+        }
+    }
 }
 
 /// One theme and a headline total evaluated by hand: every yearly flow, present value, the
