@@ -10,9 +10,8 @@
 # e.g. copy target/release/npvrisk aside, change and rebuild, then
 #   benches/ab.sh /tmp/npvrisk-before target/release/npvrisk
 set -euo pipefail
-[ $# -ge 2 ] || { echo "usage: benches/ab.sh BIN_A BIN_B [DRAWS] [ROUNDS] [THREADS]" >&2; exit 2; }
 . "$(dirname "$0")/lib.sh"
-two_builds "$1" "$2"
+two_builds "benches/ab.sh BIN_A BIN_B [DRAWS] [ROUNDS] [THREADS]" "$@"
 cd "$(dirname "$0")/.."
 D=${3:-1000000}
 R=${4:-5}

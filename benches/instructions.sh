@@ -12,9 +12,8 @@
 # their callees). Needs valgrind (`apt-get install valgrind`); a 10^6-draw run takes about a
 # minute and a half under it.
 set -euo pipefail
-[ $# -ge 2 ] || { echo "usage: benches/instructions.sh BIN_A BIN_B [DRAWS] [TOP]" >&2; exit 2; }
 . "$(dirname "$0")/lib.sh"
-two_builds "$1" "$2"
+two_builds "benches/instructions.sh BIN_A BIN_B [DRAWS] [TOP]" "$@"
 cd "$(dirname "$0")/.."
 D=${3:-1000000}
 TOP=${4:-15}

@@ -9,9 +9,13 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 # ever adds time, so the minimum of several rounds is the figure least moved by it.
 minimum() { sort -g | head -n 1; }
 
-# The two builds a comparison script takes (its first two arguments), as absolute paths in A and B
-# (the scripts then run from the repository's root); exit 2 unless both are executables.
+# The two builds a comparison script takes: `two_builds USAGE "$@"` sets A and B to its first two
+# arguments as absolute paths (the scripts then run from the repository's root); exit 2 with the
+# usage line when they are missing, or unless both are executables.
 two_builds() {
+    local usage=$1
+    shift
+    [ $# -ge 2 ] || { echo "usage: $usage" >&2; exit 2; }
     A=$(realpath "$1")
     B=$(realpath "$2")
     for b in "$A" "$B"; do
