@@ -244,36 +244,46 @@ pub fn delay_to_zero(
     if phases.len() == 1 {
         return one_group(tables, phases[0], pv_costs, npv0, h, npv_at);
     }
-    let exact = {
-        // Group g's kinks are at `m − φ_g`, m = 1, 2, …; `next[g]` is its first m past the
-        // point reached, counted up as the walk passes its kinks (no rounding of `φ + x`
-        // decides which kink comes next).
-        scratch.next.clear();
-        scratch.next.resize(phases.len(), 1.0);
-        let next = &mut scratch.next;
-        let (mut x0, mut v0) = (0.0, npv0);
-        loop {
-            let mut x1 = end;
-            for (m, p) in next.iter().zip(phases) {
-                x1 = x1.min(m - p);
-            }
-            for (m, p) in next.iter_mut().zip(phases) {
-                *m += f64::from(u8::from(*m - p <= x1));
-            }
-            let v1 = npv_at(x1);
-            if v1 <= 0.0 {
-                // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
-                break x0 + (x1 - x0) * v0 / (v0 - v1);
-            }
-            if x1 >= end {
-                // Unreachable with non-negative costs (no benefit remains), but stay total.
-                break end;
-            }
-            x0 = x1;
-            v0 = v1;
-        }
-    };
+    let exact = root_groups(phases, &mut scratch.next, npv0, end, npv_at);
     whole_years(exact, h, npv_at)
+}
+
+/// The first root of a path of several groups (phases `phases`), whose NPV at extra delay `x`
+/// is `npv_at(x)` and `npv0` (> 0) at 0, found by walking the breakpoints up to `end`.
+///
+/// Group g's kinks are at `m − φ_g`, m = 1, 2, …; `next[g]` is its first m past the point
+/// reached, counted up as the walk passes its kinks (no rounding of `φ + x` decides which kink
+/// comes next).
+fn root_groups(
+    phases: &[f64],
+    next: &mut Vec<f64>,
+    npv0: f64,
+    end: f64,
+    npv_at: impl Fn(f64) -> f64,
+) -> f64 {
+    next.clear();
+    next.resize(phases.len(), 1.0);
+    let (mut x0, mut v0) = (0.0, npv0);
+    loop {
+        let mut x1 = end;
+        for (m, p) in next.iter().zip(phases) {
+            x1 = x1.min(m - p);
+        }
+        for (m, p) in next.iter_mut().zip(phases) {
+            *m += f64::from(u8::from(*m - p <= x1));
+        }
+        let v1 = npv_at(x1);
+        if v1 <= 0.0 {
+            // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
+            return x0 + (x1 - x0) * v0 / (v0 - v1);
+        }
+        if x1 >= end {
+            // Unreachable with non-negative costs (no benefit remains), but stay total.
+            return end;
+        }
+        x0 = x1;
+        v0 = v1;
+    }
 }
 
 /// The delay-to-zero of one group's path, whose NPV at extra delay `x` is `npv_at(x)`.

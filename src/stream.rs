@@ -434,7 +434,7 @@ const FAST_REGIONS: usize = 16;
 /// Disjoint regions in increasing order; cells are, in value order: the gap before region 0,
 /// region 0's bins, the gap before region 1, …, the gap after the last region. Two grids are
 /// equal when their regions are: the rest is derived from them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Grid {
     pub regions: Vec<Region>,
     /// Cell index of each region's first bin.
@@ -492,17 +492,26 @@ impl Grid {
         prefix_len(&self.his, |hi| hi < v)
     }
 
+    /// Where a value goes: the cell or collection of the region it is inside, else the gap
+    /// before the first region above it (`los` past the last region is NaN: never inside).
     fn place(&self, v: f64) -> Place {
         let i = self.region_of(v);
-        match self.regions.get(i) {
-            Some(r) if v >= r.lo => {
-                if r.bins == 0 {
-                    Place::Collect(i)
-                } else {
-                    Place::Cell(self.starts[i] + r.bin(v))
-                }
-            }
-            _ => Place::Cell(self.gaps[i]),
+        if v >= self.los[i] {
+            self.place_in(i, v)
+        } else {
+            Place::Cell(self.gaps[i])
+        }
+    }
+
+    /// Where a value inside region `i` goes: the region's collection when it is collected (has
+    /// no bins), else its bin's cell.
+    #[inline]
+    fn place_in(&self, i: usize, v: f64) -> Place {
+        let r = &self.regions[i];
+        if r.bins == 0 {
+            Place::Collect(i)
+        } else {
+            Place::Cell(self.starts[i] + r.bin(v))
         }
     }
 }
@@ -525,10 +534,10 @@ impl ColPass {
 
     /// Add values to the cells (gaps included: pass 1).
     fn add(&mut self, g: &Grid, vals: &[f64]) {
-        if g.regions.is_empty() {
-            let c = &mut self.cells[0];
+        let r = g.regions.len();
+        if r > FAST_REGIONS {
             for &v in vals {
-                c.add(v);
+                self.put(g.place(v), v);
             }
             return;
         }
@@ -536,16 +545,6 @@ impl ColPass {
         // values: a loop the compiler vectorises, where one value at a time is a chain of
         // comparisons per value. Then each value goes to its cell or its collection.
         let mut regions = [0u64; PLACE_CHUNK];
-        let r = g.regions.len();
-        if r > FAST_REGIONS {
-            for &v in vals {
-                match g.place(v) {
-                    Place::Cell(i) => self.cells[i].add(v),
-                    Place::Collect(r) => self.collected[r].push(v),
-                }
-            }
-            return;
-        }
         // The gaps' cells, and one more that the values inside a region update instead, so
         // that placing a value in a gap takes no branch (a value is inside a region about one
         // time in ten, at random). The values inside are then placed one by one.
@@ -571,12 +570,7 @@ impl ColPass {
             }
             for &k in &inside[..n_inside] {
                 let (i, v) = (regions[usize::from(k)] as usize, chunk[usize::from(k)]);
-                let r = &g.regions[i];
-                if r.bins == 0 {
-                    self.collected[i].push(v);
-                } else {
-                    self.cells[g.starts[i] + r.bin(v)].add(v);
-                }
+                self.put(g.place_in(i, v), v);
             }
         }
         for (i, c) in gap_cells[..=r].iter().enumerate() {
@@ -584,12 +578,17 @@ impl ColPass {
         }
     }
 
+    /// Count `v` where `p` says.
+    #[inline]
+    fn put(&mut self, p: Place, v: f64) {
+        match p {
+            Place::Cell(i) => self.cells[i].add(v),
+            Place::Collect(r) => self.collected[r].push(v),
+        }
+    }
+
     /// As `add` on `n ≥ 1` copies of `v`: one placement.
     fn add_repeated(&mut self, g: &Grid, v: f64, n: u64) {
-        if g.regions.is_empty() {
-            self.cells[0].add_repeated(v, n);
-            return;
-        }
         match g.place(v) {
             Place::Cell(i) => self.cells[i].add_repeated(v, n),
             Place::Collect(r) => self.collected[r].extend(std::iter::repeat_n(v, n as usize)),
@@ -607,13 +606,8 @@ impl ColPass {
                 continue;
             }
             let i = g.region_of(v);
-            let r = &g.regions[i];
-            if v >= r.lo {
-                if r.bins == 0 {
-                    self.collected[i].push(v);
-                } else {
-                    self.cells[g.starts[i] + r.bin(v)].add(v);
-                }
+            if v >= g.los[i] {
+                self.put(g.place_in(i, v), v);
             }
         }
     }
@@ -2459,9 +2453,9 @@ mod tests {
     /// Pass 1's `add`, which places a chunk of values at a time, puts every value where
     /// `Grid::place` puts it one at a time, into cells updated as before the chunked placement
     /// (`f64::min`/`max`): binned, collected and one-value regions, values on their ends, in the
-    /// gaps and past both ends (±∞, NaN, ±0 too), over several chunks, on grids of 4 and of
-    /// exactly `FAST_REGIONS` regions (the chunked path's largest), and on grids the chunked path
-    /// does not take (more regions; none).
+    /// gaps and past both ends (±∞, NaN, ±0 too), over several chunks, on grids of none (one gap
+    /// cell), 4 and exactly `FAST_REGIONS` regions (the chunked path's largest), and on a grid the
+    /// chunked path does not take (more regions).
     #[test]
     fn pass_one_places_values_as_one_at_a_time() {
         let few = Grid::new(vec![
