@@ -159,7 +159,7 @@ impl ThemeEval {
 pub struct DelayScratch {
     phases: Vec<f64>,
     /// Per group, the `m` of its next kink `x = m − φ` (the whole number `φ + x` reaches there;
-    /// see [`delay_to_zero`]).
+    /// see [`root_groups`]).
     next: Vec<f64>,
     /// `phases.len()` tables of `h + 1` entries each.
     tables: Vec<f64>,
@@ -249,7 +249,8 @@ pub fn delay_to_zero(
 }
 
 /// The first root of a path of several groups (phases `phases`), whose NPV at extra delay `x`
-/// is `npv_at(x)` and `npv0` (> 0) at 0, found by walking the breakpoints up to `end`.
+/// is `npv_at(x)` and `npv0` (> 0) at 0, found by walking the breakpoints up to `end`; `end`
+/// when there is none before it.
 ///
 /// Group g's kinks are at `m − φ_g`, m = 1, 2, …; `next[g]` is its first m past the point
 /// reached, counted up as the walk passes its kinks (no rounding of `φ + x` decides which kink

@@ -172,6 +172,7 @@ fn values<'a>(d: &'a Draws, c: Col, rows: Range<usize>, buf: &'a mut Vec<f64>) -
 /// Σ f(x) over `v` in four interleaved partial sums (element `i` goes to sum `i mod 4`), added
 /// as `(s0 + s1) + (s2 + s3)`: a fixed order, so the same bits on every machine, and four
 /// independent additions in flight instead of one chain.
+// Always inlined, so that `tally_first_avx2` compiles it for AVX2.
 #[inline(always)]
 fn sum4(v: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     let mut s = [0.0; 4];
@@ -197,6 +198,7 @@ pub struct Moments {
 
 impl Moments {
     /// Of one block's values, in draw order (two passes over the block).
+    // Always inlined, so that `tally_first_avx2` compiles it for AVX2.
     #[inline(always)]
     pub fn of(v: &[f64]) -> Moments {
         if v.is_empty() {
@@ -371,9 +373,7 @@ impl Cell {
     /// `v`, which the engine's draws never hold anyway.
     #[inline]
     fn add(&mut self, v: f64) {
-        self.n += 1;
-        self.min = if v < self.min { v } else { self.min };
-        self.max = if v > self.max { v } else { self.max };
+        count_in(&mut self.n, &mut self.min, &mut self.max, v);
     }
 
     /// As `n ≥ 1` calls of `add(v)`: the minimum and maximum of a value with itself again are
@@ -390,6 +390,15 @@ impl Cell {
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
     }
+}
+
+/// [`Cell::add`] on a cell's fields wherever they are kept. Of equal values (±0), the bounds keep
+/// the first.
+#[inline(always)]
+fn count_in(n: &mut u64, min: &mut f64, max: &mut f64, v: f64) {
+    *n += 1;
+    *min = if v < *min { v } else { *min };
+    *max = if v > *max { v } else { *max };
 }
 
 /// Which brackets a pass collects, given each column's bracket sizes (expected or counted
@@ -535,6 +544,7 @@ impl ColPass {
     }
 
     /// Add values to the cells (gaps included: pass 1).
+    // Always inlined, so that `tally_first_avx2` compiles it for AVX2.
     #[inline(always)]
     fn add(&mut self, g: &Grid, vals: &[f64]) {
         let r = g.regions.len();
@@ -551,9 +561,9 @@ impl ColPass {
         // The gaps' cells, and one more that the values inside a region update instead, so
         // that placing a value in a gap takes no branch (a value is inside a region about one
         // time in ten, at random). The values inside are then placed one by one. The counts,
-        // minima and maxima are kept apart: side by side, a cell's minimum and maximum were
-        // compiled for AVX2 into one masked store (`vmaskmovpd`), slow in itself and not
-        // forwarded to the next value's load of the same cell.
+        // minima and maxima are kept apart: in an array of cells, rustc 1.95 compiled a cell's
+        // minimum and maximum for AVX2 into one masked store (`vmaskmovpd`), which profiling
+        // showed as pass 1's hottest instruction.
         const GAP_CELLS: usize = FAST_REGIONS + 2;
         let mut gap_n = [0u64; GAP_CELLS];
         let mut gap_min = [f64::INFINITY; GAP_CELLS];
@@ -575,12 +585,10 @@ impl ColPass {
                 let is_inside = v >= g.los[i];
                 inside[n_inside] = k as u16;
                 n_inside += usize::from(is_inside);
-                // A select, not a branch, which would be mispredicted about one value in ten.
+                // Asks for a select (`cmov`) rather than a branch, which would be mispredicted
+                // about one value in ten.
                 let c = std::hint::select_unpredictable(is_inside, FAST_REGIONS + 1, i);
-                // As `Cell::add`.
-                gap_n[c] += 1;
-                gap_min[c] = if v < gap_min[c] { v } else { gap_min[c] };
-                gap_max[c] = if v > gap_max[c] { v } else { gap_max[c] };
+                count_in(&mut gap_n[c], &mut gap_min[c], &mut gap_max[c], v);
             }
             for &k in &inside[..n_inside] {
                 let (i, v) = (regions[usize::from(k)] as usize, chunk[usize::from(k)]);
@@ -670,6 +678,7 @@ impl Counts {
     /// those for which threshold `j` holds, and each bucket is the difference of two such
     /// counts. Each threshold's count is one branch-free pass that the compiler vectorises,
     /// instead of a search and an increment of a bucket per value.
+    // Always inlined, so that `tally_first_avx2` compiles it for AVX2.
     #[inline(always)]
     fn add(&mut self, v: &[f64], pred: impl Fn(f64, f64) -> bool) {
         if self.at.is_empty() {
@@ -1025,9 +1034,10 @@ fn tally_first(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
 }
 
 /// [`tally_first_body`] compiled for AVX2, where the branch-free counts and the moments' four
-/// sums take four values an instruction rather than two. The same comparisons, integer counts
-/// and additions in the same order (no fused multiply-add: Rust never contracts), so the same
-/// bits as the portable code.
+/// sums take four values an instruction rather than two. The same IEEE operations in the same
+/// order (AVX2 does not bring `fma`, and Rust never contracts a multiply and an add), so the
+/// same bits as the portable code. The gain needs the helpers compiled into this function:
+/// `Moments::of`, `sum4`, `Counts::add` and `ColPass::add` are `#[inline(always)]` for it.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn tally_first_avx2(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
@@ -2603,12 +2613,69 @@ mod tests {
                 tally_first_body(&mut portable, &g, &ch, v);
                 let mut dispatched = fresh();
                 tally_first(&mut dispatched, &g, &ch, v);
-                // Debug prints distinct bits distinctly (−0, NaN), unlike `==`.
+                // Debug prints distinct values distinctly, −0 included (every NaN prints alike).
                 let bits = |c: &ColFirst| format!("{c:?}");
                 assert_eq!(bits(&portable), bits(&dispatched), "{:?}", g.regions);
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    let mut avx2 = fresh();
+                    // SAFETY: the processor has AVX2, checked just above.
+                    unsafe { tally_first_avx2(&mut avx2, &g, &ch, v) };
+                    assert_eq!(bits(&portable), bits(&avx2), "{:?}", g.regions);
+                } else {
+                    eprintln!("no AVX2 here: only the portable path was compared");
+                }
                 let in_tree: u64 = portable.tree.nodes.iter().map(|n| n.2.n).sum();
                 assert_eq!(in_tree, v.len() as u64);
-                assert_eq!(portable.le.buckets.iter().sum::<u64>(), v.len() as u64);
+                // Each bucket by brute force: the thresholds below a value (`le`), or at or
+                // below it (`lt`); NaN is above none.
+                for (counts, pred) in [
+                    (&portable.le, (|t, x| t < x) as fn(f64, f64) -> bool),
+                    (&portable.lt, |t, x| t <= x),
+                ] {
+                    let mut by_value = vec![0u64; 4];
+                    for &x in v {
+                        by_value[counts.at.iter().filter(|&&t| pred(t, x)).count()] += 1;
+                    }
+                    assert_eq!(counts.buckets, by_value);
+                }
+            }
+        }
+        // The constant column sits on the threshold 2.5: above two thresholds, at the third.
+        let g = Grid::new(Vec::new());
+        let ch = Chunk {
+            d: &d,
+            row0: 0,
+            first_block: 0,
+            block_rows: vec![constant.len()],
+        };
+        let mut c = ColFirst {
+            le: Counts::new(vec![-1.0, 0.0, 2.5]),
+            lt: Counts::new(vec![-1.0, 0.0, 2.5]),
+            pass: ColPass::new(&g),
+            ..Default::default()
+        };
+        tally_first(&mut c, &g, &ch, &constant);
+        assert_eq!(c.le.buckets, vec![0, 0, 700, 0]);
+        assert_eq!(c.lt.buckets, vec![0, 0, 0, 700]);
+    }
+
+    /// A gap cell, like any cell, keeps the first of equal bounds: +0 then −0 leave +0 as both
+    /// its minimum and maximum, −0 then +0 leave −0; on both of pass 1's paths (the chunked
+    /// one, and one value at a time past `FAST_REGIONS` regions).
+    #[test]
+    fn a_gap_cell_keeps_the_first_of_equal_bounds() {
+        let many = (0..FAST_REGIONS + 1)
+            .map(|i| Region::new(1.0 + i as f64, 1.5 + i as f64, 1))
+            .collect();
+        for g in [Grid::new(vec![Region::new(1.0, 2.0, 2)]), Grid::new(many)] {
+            for (vals, first) in [([0.0, -0.0], 0.0f64), ([-0.0, 0.0], -0.0)] {
+                let mut p = ColPass::new(&g);
+                p.add(&g, &vals);
+                let c = p.cells[g.gap(0)];
+                assert_eq!(c.n, 2);
+                assert_eq!(c.min.to_bits(), first.to_bits(), "{vals:?}");
+                assert_eq!(c.max.to_bits(), first.to_bits(), "{vals:?}");
             }
         }
     }
