@@ -447,7 +447,7 @@ const FAST_REGIONS: usize = 16;
 /// equal when their regions are: the rest is derived from them.
 #[derive(Debug, Clone)]
 pub struct Grid {
-    pub regions: Vec<Region>,
+    regions: Vec<Region>,
     /// Cell index of each region's first bin.
     starts: Vec<usize>,
     /// Each region's upper end, contiguous for [`Grid::region_of`].
@@ -491,6 +491,11 @@ impl Grid {
         }
     }
 
+    /// The regions, in increasing order.
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
     /// Cell index of the gap before region `i` (`i` = number of regions: the last gap).
     fn gap(&self, i: usize) -> usize {
         self.gaps[i]
@@ -504,14 +509,18 @@ impl Grid {
     }
 
     /// Where a value goes: the cell or collection of the region it is inside, else the gap
-    /// before the first region above it (`los` past the last region is NaN: never inside).
+    /// before the first region above it.
     fn place(&self, v: f64) -> Place {
+        self.inside(v)
+            .map_or_else(|gap| Place::Cell(self.gaps[gap]), |i| self.place_in(i, v))
+    }
+
+    /// The region `v` is inside, else (`Err`) the index of the gap before the first region above
+    /// it (`los` past the last region is NaN: never inside).
+    #[inline]
+    fn inside(&self, v: f64) -> Result<usize, usize> {
         let i = self.region_of(v);
-        if v >= self.los[i] {
-            self.place_in(i, v)
-        } else {
-            Place::Cell(self.gaps[i])
-        }
+        if v >= self.los[i] { Ok(i) } else { Err(i) }
     }
 
     /// Where a value inside region `i` goes: the region's collection when it is collected (has
@@ -632,8 +641,7 @@ impl ColPass {
             if v < lo || v > hi {
                 continue;
             }
-            let i = g.region_of(v);
-            if v >= g.los[i] {
+            if let Ok(i) = g.inside(v) {
                 self.put(g.place_in(i, v), v);
             }
         }
@@ -1078,7 +1086,7 @@ fn add_pass(cols: &[Col], grids: &[Grid], acc: &mut [ColPass], ch: &Chunk) {
     acc.par_iter_mut()
         .zip(cols)
         .zip(grids)
-        .filter(|(_, g)| !g.regions.is_empty())
+        .filter(|(_, g)| !g.regions().is_empty())
         .for_each(|((a, &c), g)| {
             let mut buf = Vec::new();
             a.add_inside(g, values(ch.d, c, rows.clone(), &mut buf));
@@ -1449,7 +1457,7 @@ fn locate(cells: &[Cell], offset: u64, r: u64) -> Result<f64, Bracket> {
 fn locate_first(g: &Grid, cells: &[Cell], collected: &[Vec<f64>], r: u64) -> Result<f64, Bracket> {
     let mut offset = 0;
     let mut at = 0;
-    for (i, reg) in g.regions.iter().enumerate() {
+    for (i, reg) in g.regions().iter().enumerate() {
         if reg.bins > 0 {
             continue;
         }
@@ -1544,13 +1552,13 @@ impl Resolver {
             for (r, t) in ts.iter_mut() {
                 let Err(b) = *t else { continue };
                 let i = g
-                    .regions
+                    .regions()
                     .iter()
                     .position(|x| x.lo == b.lo && x.hi == b.hi)
                     .ok_or_else(|| {
                         StreamError::Inconsistent("a bracket has no region in its pass".into())
                     })?;
-                let reg = &g.regions[i];
+                let reg = &g.regions()[i];
                 if reg.bins == 0 {
                     let v = &p.collected[i];
                     if v.len() as u64 != b.count {
@@ -2090,8 +2098,8 @@ pub fn encode_grids(g: &[Grid]) -> Vec<u8> {
     let mut o = Vec::new();
     put_u64(&mut o, g.len() as u64);
     for grid in g {
-        put_u64(&mut o, grid.regions.len() as u64);
-        for r in &grid.regions {
+        put_u64(&mut o, grid.regions().len() as u64);
+        for r in grid.regions() {
             put_f64s(&mut o, &[r.lo, r.hi]);
             put_u64(&mut o, r.bins as u64);
         }
