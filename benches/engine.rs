@@ -185,6 +185,31 @@ fn samplers(c: &mut Criterion) {
             out[N - 1]
         })
     });
+    // 2^16 uniforms, too many for a branch predictor to learn their pattern, as in a run: a
+    // PERT with its mode near the middle (where x ≤ 1/2 is a coin toss) and one skewed to the top.
+    let mut many = vec![0.0; 1 << 16];
+    npvrisk::rng::uniforms_first(3, 5, 0, &mut many);
+    let mut many_out = vec![0.0; many.len()];
+    for (name, d) in [
+        (
+            "pert_quantiles_central_65536",
+            npvrisk::dist::Dist::pert(0.0, 0.45, 1.0, 4.0),
+        ),
+        (
+            "pert_quantiles_skewed_65536",
+            npvrisk::dist::Dist::pert(0.0, 0.9, 1.0, 4.0),
+        ),
+    ] {
+        let d = d.unwrap();
+        g.throughput(Throughput::Elements(many.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                d.quantiles(std::hint::black_box(&many), &mut many_out);
+                many_out[0]
+            })
+        });
+    }
+    g.throughput(Throughput::Elements(N as u64));
     g.bench_function("pert_quantile_one_at_a_time_64", |b| {
         b.iter(|| {
             for (o, &u) in out.iter_mut().zip(std::hint::black_box(&u)) {

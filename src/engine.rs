@@ -174,9 +174,10 @@ pub struct Plan {
     /// Per theme: its slid profile PVs ([`slid_profile_pv`]) when no input moves its profile or
     /// the discount rate (computed once).
     slid: Vec<Option<Vec<f64>>>,
-    /// Whether a draw must start from a fresh copy of the template (partner-share inputs
-    /// rescale the other shares; every other input overwrites its own field each draw).
-    needs_reset: bool,
+    /// What each draw restores from the template before its inputs are applied: the parts an
+    /// input reads before it overwrites them. Every other input overwrites its own field each
+    /// draw, so nothing else carries over from the draw before.
+    resets: Vec<Reset>,
     /// Entities: the themes, then the headline total.
     pub entities: Vec<String>,
     /// Whether the model has outcome-level themes, so that each draw also gives the local
@@ -369,6 +370,53 @@ fn split_columns<T>(cols: &mut [Vec<T>], size: usize, blocks: usize) -> Vec<Vec<
     per
 }
 
+/// A part of a draw's inputs that some input reads before it overwrites it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Reset {
+    /// The rate schedule: a drawn whole schedule shifts it relative to the model's.
+    Rates,
+    /// A theme's partner shares: a drawn share rescales the others.
+    Shares(usize),
+    /// A whole theme stated outcome by outcome: a drawn cost or agency share rescales the
+    /// others (and the theme's fields are then compiled from its outcomes).
+    Theme(usize),
+}
+
+impl Reset {
+    /// The resets a set of inputs needs, each once.
+    fn needed(set: &DistSet) -> Vec<Reset> {
+        let mut resets: Vec<Reset> = set
+            .inputs
+            .iter()
+            .filter_map(|i| match i.param.target {
+                Target::DiscountRate(None) => Some(Reset::Rates),
+                Target::Theme(t, ThemeField::Share(_)) => Some(Reset::Shares(t)),
+                Target::Theme(
+                    t,
+                    ThemeField::CostShare(_) | ThemeField::Outcome(_, OutcomeField::AgencyShare(_)),
+                ) => Some(Reset::Theme(t)),
+                _ => None,
+            })
+            .collect();
+        resets.sort_unstable();
+        resets.dedup();
+        resets
+    }
+
+    /// Copy this part of `template` into `work`.
+    fn restore(self, work: &mut Inputs, template: &Inputs) {
+        match self {
+            Reset::Rates => work
+                .discount_rates
+                .copy_from_slice(&template.discount_rates),
+            Reset::Shares(t) => work.themes[t]
+                .partner_shares
+                .copy_from_slice(&template.themes[t].partner_shares),
+            Reset::Theme(t) => work.themes[t].copy_from(&template.themes[t]),
+        }
+    }
+}
+
 impl Plan {
     /// Prepare a run of `model` in `scenario` with distribution set `set`. Fails when two
     /// correlated inputs share a stream (they already move together).
@@ -445,17 +493,7 @@ impl Plan {
                 })
             })
             .collect();
-        // Partner shares rescale the other shares and a whole rate schedule shifts relative to
-        // the model's: both read what they overwrite, so each draw starts from the template.
-        let needs_reset = set.inputs.iter().any(|i| {
-            matches!(
-                i.param.target,
-                Target::Theme(_, ThemeField::Share(_))
-                    | Target::Theme(_, ThemeField::CostShare(_))
-                    | Target::Theme(_, ThemeField::Outcome(_, OutcomeField::AgencyShare(_)))
-                    | Target::DiscountRate(None)
-            )
-        });
+        let resets = Reset::needed(&set);
         let local = model.themes.iter().any(|t| t.local.is_some());
         Ok(Plan {
             local,
@@ -468,7 +506,7 @@ impl Plan {
             corr_streams,
             constant,
             slid,
-            needs_reset,
+            resets,
             entities,
         })
     }
@@ -575,8 +613,8 @@ impl Plan {
     /// Draw `start + j` of the last [`Plan::sample_batch`] written into `work`, its values
     /// converted to the engine's units in `s.values` (see [`Plan::to_engine_batch`]).
     fn apply_draw(&self, s: &SampleScratch, j: usize, work: &mut Inputs) {
-        if self.needs_reset {
-            work.copy_from(&self.template);
+        for r in &self.resets {
+            r.restore(work, &self.template);
         }
         for (input, v) in self.set.inputs.iter().zip(&s.values) {
             let w = input.param.width();

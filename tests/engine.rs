@@ -1011,6 +1011,46 @@ fn a_schedule_drawn_whole_and_per_year_takes_the_year_draw_after_the_shift() {
     assert_eq!(x.themes[0].one_off_costs_bn[1], 0.7);
 }
 
+/// Inputs that read what they overwrite (a whole rate schedule shifts from the model's; a drawn
+/// share rescales the others) must see the model's values in every draw, not the draw before's.
+/// A block of one draw starts from the model, so a run in blocks of one is the reference: in
+/// larger blocks the draws before would show in the bits (a shifted schedule or rescaled shares
+/// round differently when they start from the last draw's).
+#[test]
+fn inputs_that_rescale_or_shift_start_every_draw_from_the_model() {
+    let gm = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/gm_troubled_families/model.toml"
+    ))
+    .unwrap();
+    let uniform = |path: &str, min: f64, max: f64| {
+        format!("[[input]]\npath = \"{path}\"\nkind = \"uniform\"\nmin = {min}\nmax = {max}\n")
+    };
+    let themes = "themes.families";
+    let cases = [
+        (SCHEDULE_MODEL, uniform("discount_rate", 0.01, 0.06)),
+        (&gm, uniform(&format!("{themes}.cost_shares.TFP"), 0.1, 0.9)),
+        (
+            &gm,
+            uniform(
+                &format!("{themes}.outcomes.reduced_demand.agency_shares.DWP"),
+                0.1,
+                0.5,
+            ),
+        ),
+    ];
+    for (model, dists) in cases {
+        let plan = plan_with(model, &dists).unwrap();
+        let alone = plan
+            .run(&opts(400, SamplerKind::MonteCarlo, 1), &|_| {})
+            .unwrap();
+        let together = plan
+            .run(&opts(400, SamplerKind::MonteCarlo, 400), &|_| {})
+            .unwrap();
+        assert!(alone == together, "{dists}");
+    }
+}
+
 #[test]
 fn a_drawn_share_keeps_the_shares_summing_to_one_or_is_refused() {
     let plan = plan_with(
