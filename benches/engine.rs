@@ -164,6 +164,12 @@ fn summary(c: &mut Criterion) {
     g.bench_function("summary_in_memory_300k", |b| {
         b.iter(|| summarise(&plan, &draws, meta.clone(), &so, &Vec::new()))
     });
+    // The ranks of one outcome column over the 2^18 draws Spearman's correlations use.
+    let col = &draws.outcomes[0][..1 << 18];
+    g.throughput(Throughput::Elements(col.len() as u64));
+    g.bench_function("ranks_262144", |b| {
+        b.iter(|| npvrisk::stats::ranks(std::hint::black_box(col)))
+    });
     g.finish();
 }
 

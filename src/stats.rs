@@ -131,20 +131,21 @@ pub fn proportion_se(p: f64, n: usize) -> f64 {
 
 /// Ranks (1-based, ties averaged) of a sample, in its original order.
 pub fn ranks(v: &[f64]) -> Vec<f64> {
-    // Stable radix sort of the indices by value: ties stay in index order, as a stable
-    // comparison sort would leave them.
-    let mut idx: Vec<usize> = (0..v.len()).collect();
-    radsort::sort_by_key(&mut idx, |&i| v[i]);
+    // Stable radix sort of (value, index) pairs by value: ties stay in index order, as a stable
+    // comparison sort would leave them. The pairs carry their values, so no pass of the sort
+    // (nor the tie scan) looks a value up by its index.
+    let mut by_value: Vec<(f64, usize)> = v.iter().copied().zip(0..).collect();
+    radsort::sort_by_key(&mut by_value, |p| p.0);
     let mut r = vec![0.0; v.len()];
     let mut i = 0;
-    while i < idx.len() {
+    while i < by_value.len() {
         let mut j = i;
-        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+        while j + 1 < by_value.len() && by_value[j + 1].0 == by_value[i].0 {
             j += 1;
         }
         let avg = (i + j) as f64 / 2.0 + 1.0;
-        for k in i..=j {
-            r[idx[k]] = avg;
+        for &(_, k) in &by_value[i..=j] {
+            r[k] = avg;
         }
         i = j + 1;
     }
