@@ -147,8 +147,8 @@ impl LocalSpec {
 
 impl LocalTheme {
     /// Overwrite with `other` (same model). A derived `clone_from`: it allocates the copy's vectors
-    /// anew, which only models with outcome-level themes pay, once per draw that resets the inputs
-    /// from the scenario's.
+    /// anew, which only runs that draw a cost or agency share of an outcome-level theme pay, once
+    /// per draw (the engine restores such a theme from the scenario's before applying the draw).
     pub fn copy_from(&mut self, other: &LocalTheme) {
         self.clone_from(other);
     }

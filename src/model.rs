@@ -250,7 +250,8 @@ impl Inputs {
 }
 
 impl ThemeInputs {
-    /// Overwrite `self` with `other` without reallocating (both come from the same model).
+    /// Overwrite `self` with `other` (both come from the same model): the theme's lists without
+    /// reallocating, an outcome-level theme's own inputs by [`LocalTheme::copy_from`].
     pub fn copy_from(&mut self, other: &ThemeInputs) {
         let (a, b) = (self, other);
         a.addressable_spend_bn = b.addressable_spend_bn;

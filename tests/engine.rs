@@ -56,8 +56,8 @@ fn draws_are_bit_identical_for_any_thread_count_and_block_size() {
 /// CDF, clamped inside (0, 1)); each input's values from `InputDist::values`; the model from
 /// `Plan::evaluate_at`. Block size 100 puts batch boundaries at rows 64, 100, 164, …, and the
 /// last block is partial. Two sets: the default (correlated, with partner shares, so each draw
-/// starts from the template) and the default without its correlation and shares (each draw
-/// overwrites the previous one's inputs in place).
+/// restores the theme's shares from the template first) and the default without its correlation
+/// and shares (each draw overwrites the previous one's inputs in place).
 #[test]
 fn every_row_of_a_run_is_its_draw_sampled_and_evaluated_alone() {
     use npvrisk::dist::{std_normal_cdf_interp, std_normal_quantile};
@@ -1013,9 +1013,10 @@ fn a_schedule_drawn_whole_and_per_year_takes_the_year_draw_after_the_shift() {
 
 /// Inputs that read what they overwrite (a whole rate schedule shifts from the model's; a drawn
 /// share rescales the others) must see the model's values in every draw, not the draw before's.
-/// A block of one draw starts from the model, so a run in blocks of one is the reference: in
-/// larger blocks the draws before would show in the bits (a shifted schedule or rescaled shares
-/// round differently when they start from the last draw's).
+/// A block of one draw starts from the model, so a run in blocks of one is the reference. In
+/// larger blocks the draws before would show in the bits: a shifted schedule or rescaled shares
+/// round differently when they start from the last draw's, and a share drawn at 1 leaves the
+/// others at 0, which no later draw could rescale back (the `discrete` cases).
 #[test]
 fn inputs_that_rescale_or_shift_start_every_draw_from_the_model() {
     let gm = std::fs::read_to_string(concat!(
@@ -1026,9 +1027,22 @@ fn inputs_that_rescale_or_shift_start_every_draw_from_the_model() {
     let uniform = |path: &str, min: f64, max: f64| {
         format!("[[input]]\npath = \"{path}\"\nkind = \"uniform\"\nmin = {min}\nmax = {max}\n")
     };
+    let all_or_part = |path: &str| {
+        format!(
+            "[[input]]\npath = \"{path}\"\nkind = \"discrete\"\nvalues = [0.3, 1.0]\nweights = [0.5, 0.5]\n"
+        )
+    };
     let themes = "themes.families";
     let cases = [
         (SCHEDULE_MODEL, uniform("discount_rate", 0.01, 0.06)),
+        (SCHEDULE_MODEL, all_or_part("themes.a.partner_shares.NHS")),
+        (&gm, all_or_part(&format!("{themes}.cost_shares.TFP"))),
+        (
+            &gm,
+            all_or_part(&format!(
+                "{themes}.outcomes.reduced_demand.agency_shares.DWP"
+            )),
+        ),
         (&gm, uniform(&format!("{themes}.cost_shares.TFP"), 0.1, 0.9)),
         (
             &gm,
