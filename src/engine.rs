@@ -377,9 +377,10 @@ enum Reset {
     Rates,
     /// A theme's partner shares: a drawn share rescales the others.
     Shares(usize),
-    /// A whole theme stated outcome by outcome: a drawn cost or agency share rescales the
-    /// others (and the theme's fields are then compiled from its outcomes).
-    Theme(usize),
+    /// An outcome-level theme's cost shares: a drawn one rescales the others.
+    CostShares(usize),
+    /// An outcome's agency shares (theme, outcome): a drawn one rescales the others.
+    AgencyShares(usize, usize),
 }
 
 impl Reset {
@@ -391,10 +392,10 @@ impl Reset {
             .filter_map(|i| match i.param.target {
                 Target::DiscountRate(None) => Some(Reset::Rates),
                 Target::Theme(t, ThemeField::Share(_)) => Some(Reset::Shares(t)),
-                Target::Theme(
-                    t,
-                    ThemeField::CostShare(_) | ThemeField::Outcome(_, OutcomeField::AgencyShare(_)),
-                ) => Some(Reset::Theme(t)),
+                Target::Theme(t, ThemeField::CostShare(_)) => Some(Reset::CostShares(t)),
+                Target::Theme(t, ThemeField::Outcome(o, OutcomeField::AgencyShare(_))) => {
+                    Some(Reset::AgencyShares(t, o))
+                }
                 _ => None,
             })
             .collect();
@@ -412,7 +413,18 @@ impl Reset {
             Reset::Shares(t) => work.themes[t]
                 .partner_shares
                 .copy_from_slice(&template.themes[t].partner_shares),
-            Reset::Theme(t) => work.themes[t].copy_from(&template.themes[t]),
+            Reset::CostShares(t) => {
+                if let (Some(w), Some(m)) = (&mut work.themes[t].local, &template.themes[t].local) {
+                    w.cost_shares.copy_from_slice(&m.cost_shares);
+                }
+            }
+            Reset::AgencyShares(t, o) => {
+                if let (Some(w), Some(m)) = (&mut work.themes[t].local, &template.themes[t].local) {
+                    w.outcomes[o]
+                        .agency_shares
+                        .copy_from_slice(&m.outcomes[o].agency_shares);
+                }
+            }
         }
     }
 }

@@ -147,8 +147,7 @@ impl LocalSpec {
 
 impl LocalTheme {
     /// Overwrite with `other` (same model). A derived `clone_from`: it allocates the copy's vectors
-    /// anew, which only runs that draw a cost or agency share of an outcome-level theme pay, once
-    /// per draw (the engine restores such a theme from the scenario's before applying the draw).
+    /// anew (a run's draws restore only the share lists they rescale, without allocating).
     pub fn copy_from(&mut self, other: &LocalTheme) {
         self.clone_from(other);
     }

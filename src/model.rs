@@ -244,33 +244,24 @@ impl Inputs {
         self.discount_factors
             .copy_from_slice(&other.discount_factors);
         for (a, b) in self.themes.iter_mut().zip(&other.themes) {
-            a.copy_from(b);
-        }
-    }
-}
-
-impl ThemeInputs {
-    /// Overwrite `self` with `other` (both come from the same model): the theme's lists without
-    /// reallocating, an outcome-level theme's own inputs by [`LocalTheme::copy_from`].
-    pub fn copy_from(&mut self, other: &ThemeInputs) {
-        let (a, b) = (self, other);
-        a.addressable_spend_bn = b.addressable_spend_bn;
-        a.profile.copy_from_slice(&b.profile);
-        a.delay_years = b.delay_years;
-        a.cohort = b.cohort;
-        a.volume = b.volume;
-        a.engagement = b.engagement;
-        a.gross_benefit = b.gross_benefit;
-        a.realisation = b.realisation;
-        a.cashability = b.cashability;
-        a.optimism_bias_benefit = b.optimism_bias_benefit;
-        a.optimism_bias_cost = b.optimism_bias_cost;
-        a.one_off_costs_bn.copy_from_slice(&b.one_off_costs_bn);
-        a.ongoing_costs_bn.copy_from_slice(&b.ongoing_costs_bn);
-        a.scaled_cost = b.scaled_cost;
-        a.partner_shares.copy_from_slice(&b.partner_shares);
-        if let (Some(x), Some(y)) = (a.local.as_deref_mut(), b.local.as_deref()) {
-            x.copy_from(y);
+            a.addressable_spend_bn = b.addressable_spend_bn;
+            a.profile.copy_from_slice(&b.profile);
+            a.delay_years = b.delay_years;
+            a.cohort = b.cohort;
+            a.volume = b.volume;
+            a.engagement = b.engagement;
+            a.gross_benefit = b.gross_benefit;
+            a.realisation = b.realisation;
+            a.cashability = b.cashability;
+            a.optimism_bias_benefit = b.optimism_bias_benefit;
+            a.optimism_bias_cost = b.optimism_bias_cost;
+            a.one_off_costs_bn.copy_from_slice(&b.one_off_costs_bn);
+            a.ongoing_costs_bn.copy_from_slice(&b.ongoing_costs_bn);
+            a.scaled_cost = b.scaled_cost;
+            a.partner_shares.copy_from_slice(&b.partner_shares);
+            if let (Some(x), Some(y)) = (a.local.as_deref_mut(), b.local.as_deref()) {
+                x.copy_from(y);
+            }
         }
     }
 }
