@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::kernel::{ThemeEval, TotalEval, add_partner_npvs, slid_profile_pv};
 use crate::local::{LOCAL_MEASURES, LocalEval};
 use crate::model::{Inputs, ModelSpec};
-use crate::params::{OutcomeField, Target, ThemeField, apply};
+use crate::params::{Restore, Target, ThemeField, apply};
 use crate::rng::path_key;
 use crate::sampler::{Dimension, Sampler, SamplerKind};
 
@@ -177,7 +177,7 @@ pub struct Plan {
     /// What each draw restores from the template before its inputs are applied: the parts an
     /// input reads before it overwrites them. Every other input overwrites its own field each
     /// draw, so nothing else carries over from the draw before.
-    resets: Vec<Reset>,
+    resets: Vec<Restore>,
     /// Entities: the themes, then the headline total.
     pub entities: Vec<String>,
     /// Whether the model has outcome-level themes, so that each draw also gives the local
@@ -370,65 +370,6 @@ fn split_columns<T>(cols: &mut [Vec<T>], size: usize, blocks: usize) -> Vec<Vec<
     per
 }
 
-/// A part of a draw's inputs that some input reads before it overwrites it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Reset {
-    /// The rate schedule: a drawn whole schedule shifts it relative to the model's.
-    Rates,
-    /// A theme's partner shares: a drawn share rescales the others.
-    Shares(usize),
-    /// An outcome-level theme's cost shares: a drawn one rescales the others.
-    CostShares(usize),
-    /// An outcome's agency shares (theme, outcome): a drawn one rescales the others.
-    AgencyShares(usize, usize),
-}
-
-impl Reset {
-    /// The resets a set of inputs needs, each once.
-    fn needed(set: &DistSet) -> Vec<Reset> {
-        let mut resets: Vec<Reset> = set
-            .inputs
-            .iter()
-            .filter_map(|i| match i.param.target {
-                Target::DiscountRate(None) => Some(Reset::Rates),
-                Target::Theme(t, ThemeField::Share(_)) => Some(Reset::Shares(t)),
-                Target::Theme(t, ThemeField::CostShare(_)) => Some(Reset::CostShares(t)),
-                Target::Theme(t, ThemeField::Outcome(o, OutcomeField::AgencyShare(_))) => {
-                    Some(Reset::AgencyShares(t, o))
-                }
-                _ => None,
-            })
-            .collect();
-        resets.sort_unstable();
-        resets.dedup();
-        resets
-    }
-
-    /// Copy this part of `template` into `work`.
-    fn restore(self, work: &mut Inputs, template: &Inputs) {
-        match self {
-            Reset::Rates => work
-                .discount_rates
-                .copy_from_slice(&template.discount_rates),
-            Reset::Shares(t) => work.themes[t]
-                .partner_shares
-                .copy_from_slice(&template.themes[t].partner_shares),
-            Reset::CostShares(t) => {
-                if let (Some(w), Some(m)) = (&mut work.themes[t].local, &template.themes[t].local) {
-                    w.cost_shares.copy_from_slice(&m.cost_shares);
-                }
-            }
-            Reset::AgencyShares(t, o) => {
-                if let (Some(w), Some(m)) = (&mut work.themes[t].local, &template.themes[t].local) {
-                    w.outcomes[o]
-                        .agency_shares
-                        .copy_from_slice(&m.outcomes[o].agency_shares);
-                }
-            }
-        }
-    }
-}
-
 impl Plan {
     /// Prepare a run of `model` in `scenario` with distribution set `set`. Fails when two
     /// correlated inputs share a stream (they already move together).
@@ -505,7 +446,13 @@ impl Plan {
                 })
             })
             .collect();
-        let resets = Reset::needed(&set);
+        let mut resets: Vec<Restore> = set
+            .inputs
+            .iter()
+            .filter_map(|i| Restore::of(i.param.target))
+            .collect();
+        resets.sort_unstable();
+        resets.dedup();
         let local = model.themes.iter().any(|t| t.local.is_some());
         Ok(Plan {
             local,

@@ -544,6 +544,66 @@ fn read(t: &crate::model::ThemeInputs, f: ThemeField) -> f64 {
     }
 }
 
+/// A part of the inputs that [`apply`] reads before it overwrites it, so that a run restores it
+/// from the scenario's before each draw: every other target is overwritten whole, and nothing
+/// else carries over from the draw before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Restore {
+    /// The rate schedule: a drawn whole schedule shifts it relative to the model's.
+    Rates,
+    /// A theme's partner shares: a drawn share rescales the others.
+    Shares(usize),
+    /// An outcome-level theme's cost shares: a drawn one rescales the others.
+    CostShares(usize),
+    /// An outcome's agency shares (theme, outcome): a drawn one rescales the others.
+    AgencyShares(usize, usize),
+}
+
+impl Restore {
+    /// What applying `target` reads before writing, if anything.
+    pub fn of(target: Target) -> Option<Restore> {
+        match target {
+            Target::DiscountRate(None) => Some(Restore::Rates),
+            Target::Theme(t, ThemeField::Share(_)) => Some(Restore::Shares(t)),
+            Target::Theme(t, ThemeField::CostShare(_)) => Some(Restore::CostShares(t)),
+            Target::Theme(t, ThemeField::Outcome(o, OutcomeField::AgencyShare(_))) => {
+                Some(Restore::AgencyShares(t, o))
+            }
+            _ => None,
+        }
+    }
+
+    /// Copy this part of `model` (the scenario's inputs) into `work`.
+    pub fn restore(self, work: &mut Inputs, model: &Inputs) {
+        match self {
+            Restore::Rates => work.discount_rates.copy_from_slice(&model.discount_rates),
+            Restore::Shares(t) => work.themes[t]
+                .partner_shares
+                .copy_from_slice(&model.themes[t].partner_shares),
+            Restore::CostShares(t) => {
+                if let Some((w, m)) = work.themes[t]
+                    .local
+                    .as_deref_mut()
+                    .zip(model.themes[t].local.as_deref())
+                {
+                    w.cost_shares.copy_from_slice(&m.cost_shares);
+                }
+            }
+            Restore::AgencyShares(t, o) => {
+                if let Some((w, m)) = work.themes[t]
+                    .local
+                    .as_deref_mut()
+                    .zip(model.themes[t].local.as_deref())
+                {
+                    w.outcomes[o]
+                        .agency_shares
+                        .copy_from_slice(&m.outcomes[o].agency_shares);
+                }
+            }
+        }
+    }
+}
+
 /// Write sampled values into resolved inputs. `values.len()` is the parameter's width.
 pub fn apply(inputs: &mut Inputs, target: Target, values: &[f64]) {
     match target {
@@ -632,7 +692,8 @@ pub fn apply(inputs: &mut Inputs, target: Target, values: &[f64]) {
     }
 }
 
-/// Set share `p` to `v` and rescale the others so the total stays 1.
+/// Set share `p` to `v` and rescale the others so the total stays 1. It reads the others, so a
+/// run restores them before each draw ([`Restore`]).
 fn rescale(shares: &mut [f64], p: usize, v: f64) {
     if shares[p] == v {
         return;

@@ -4,7 +4,7 @@ use npvrisk::params::{apply, resolve};
 
 use crate::{bin, run_ok};
 
-const GM: &str = "examples/gm_troubled_families/model.toml";
+pub(crate) const GM: &str = "examples/gm_troubled_families/model.toml";
 const GM_DISTS: &str = "examples/gm_troubled_families/dists.toml";
 
 fn gm() -> ModelSpec {
