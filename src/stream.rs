@@ -512,15 +512,22 @@ impl Grid {
     /// before the first region above it.
     fn place(&self, v: f64) -> Place {
         self.inside(v)
-            .map_or_else(|gap| Place::Cell(self.gaps[gap]), |i| self.place_in(i, v))
+            .map_or_else(|gap| Place::Cell(self.gap(gap)), |i| self.place_in(i, v))
     }
 
     /// The region `v` is inside, else (`Err`) the index of the gap before the first region above
-    /// it (`los` past the last region is NaN: never inside).
+    /// it.
     #[inline]
     fn inside(&self, v: f64) -> Result<usize, usize> {
         let i = self.region_of(v);
-        if v >= self.los[i] { Ok(i) } else { Err(i) }
+        if self.is_inside(i, v) { Ok(i) } else { Err(i) }
+    }
+
+    /// Whether `v`, whose region by [`Grid::region_of`] is `i`, is inside that region: not below
+    /// its lower end (`los` past the last region is NaN, so never inside there).
+    #[inline(always)]
+    fn is_inside(&self, i: usize, v: f64) -> bool {
+        v >= self.los[i]
     }
 
     /// Where a value inside region `i` goes: the region's collection when it is collected (has
@@ -589,9 +596,8 @@ impl ColPass {
             let mut n_inside = 0;
             for (k, (&i, &v)) in regions.iter().zip(chunk).enumerate() {
                 let i = i as usize;
-                // Region `i` is the first whose upper end is not below `v`: `v` is inside it
-                // when not below its lower end (never past the last region: `los[r]` is NaN).
-                let is_inside = v >= g.los[i];
+                // Region `i` is the first whose upper end is not below `v`.
+                let is_inside = g.is_inside(i, v);
                 inside[n_inside] = k as u16;
                 n_inside += usize::from(is_inside);
                 // Asks for a select (`cmov`) rather than a branch, which would be mispredicted
