@@ -541,6 +541,12 @@ impl Plan {
             for (row, &k) in self.corr_streams.iter().enumerate() {
                 acc.fill(0.0);
                 for (f, zj) in c.factor[row].iter().zip(z.chunks_exact(BATCH)) {
+                    // A zero entry (a block-diagonal correlation has many) adds ±0 to a sum that
+                    // starts at +0 and so is never −0: it changes nothing and is skipped. (The
+                    // scores are finite: the uniforms are inside (0, 1).)
+                    if *f == 0.0 {
+                        continue;
+                    }
                     for (a, z) in acc.iter_mut().zip(&zj[..m]) {
                         *a += f * z;
                     }
