@@ -168,11 +168,8 @@ pub fn benefit_weight(k: usize, lag: f64, persistence: f64, drop_off: f64) -> f6
             (1.0 - drop_off).powi(j as i32) * last
         }
     };
-    let lag = lag.max(0.0);
-    let whole = lag.floor();
-    let f = lag - whole;
-    let j = k as i64 - whole as i64;
-    (1.0 - f) * a(j) + f * a(j - 1)
+    let (whole, f) = delay_parts(lag.max(0.0));
+    slid(a, k as i64, whole, f)
 }
 
 /// Compile a theme's outcomes into its theme-level inputs (no-op for a theme without them):
