@@ -386,27 +386,14 @@ pub fn exp_sampling(x: f64) -> f64 {
     if !(x.abs() <= 700.0) {
         return libm::exp(x);
     }
-    let k = round_to_i64(x * INV);
-    // `(x * INV).round()` but for the sign of a zero (+0 where `round` gives −0), which changes
-    // no bit of the result: r is then x itself, or ±0 for x = ±0, where p is +0 either way.
-    let kf = k as f64;
+    let kf = (x * INV).round();
+    let k = kf as i64;
     let r = (x - kf * LN2_HI) - kf * LN2_LO;
     let p = r + r * r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0))));
     let t = exp_table()[(k & (EXP_STEPS - 1)) as usize];
     // k / 128 rounded down, as a power of two: within the normal range for |x| ≤ 700.
     let two_e = f64::from_bits(((k >> 7) + 1023) as u64 * (1u64 << 52));
     (t + t * p) * two_e
-}
-
-/// `v.round() as i64` (halves away from zero) for |v| < 2^52: the whole part toward zero, one
-/// step on for a fraction of at least one half. x86-64's baseline has no rounding instruction, so
-/// `round` is a call into a software routine.
-#[inline(always)]
-fn round_to_i64(v: f64) -> i64 {
-    let t = v as i64;
-    // Exact: v and t share their sign, and t is v with its fractional bits cleared.
-    let d = v - t as f64;
-    t + i64::from(d >= 0.5) - i64::from(d <= -0.5)
 }
 
 /// True if every `u` lies in (0, 1).
