@@ -523,8 +523,9 @@ impl Grid {
         if self.is_inside(i, v) { Ok(i) } else { Err(i) }
     }
 
-    /// Whether `v`, whose region by [`Grid::region_of`] is `i`, is inside that region: not below
-    /// its lower end (`los` past the last region is NaN, so never inside there).
+    /// Whether `v`, whose region is `i` (by [`Grid::region_of`], or pass 1's count over `his`, the
+    /// same count), is inside that region: not below its lower end (`los` past the last region is
+    /// NaN, so never inside there).
     #[inline(always)]
     fn is_inside(&self, i: usize, v: f64) -> bool {
         v >= self.los[i]
