@@ -107,6 +107,33 @@ pub trait OrderStats {
     }
 }
 
+/// Reorder `v` so that at each position of `at` (ascending, no repeats, each below `v.len()`)
+/// stands the value a sort by `f64::total_cmp` puts there; elsewhere the order is unspecified.
+/// Values equal under `total_cmp` have the same bits, so the values at `at` are those of a sort,
+/// bit for bit (and those of `radsort`, whose order on finite values is the same).
+///
+/// For a few positions this costs a few passes over `v` rather than a sort: the middle wanted
+/// position is selected, which splits `v` into the values before it and those after, and each
+/// side is searched for its own wanted positions.
+pub fn select_at(v: &mut [f64], at: &[usize]) {
+    debug_assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "positions not ascending"
+    );
+    select_from(v, at, 0);
+}
+
+/// [`select_at`] on `v`, the part of a slice that starts at position `base` of it.
+fn select_from(v: &mut [f64], at: &[usize], base: usize) {
+    let Some(&m) = at.get(at.len() / 2) else {
+        return;
+    };
+    let (below, _, above) = v.select_nth_unstable_by(m - base, f64::total_cmp);
+    let (left, right) = at.split_at(at.len() / 2);
+    select_from(below, left, base);
+    select_from(above, &right[1..], m + 1);
+}
+
 /// Mean and standard deviation (Welford, in order) of a sample.
 pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     let mut mean = 0.0;
@@ -200,6 +227,73 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `select_at` against a whole sort, bit for bit: samples with repeats, both zeros, negative
+    /// and huge values, already sorted and reversed; positions none, one, the ends, every one
+    /// and scattered subsets. Each wanted position holds the sorted value, and `v` is still a
+    /// permutation of the sample.
+    #[test]
+    fn select_at_puts_each_wanted_position_s_sorted_value_there() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let pool = [0.0, -0.0, 1.0, -1.0, 2.5, 1e300, -1e300, 3.0, 3.0, 5e-324];
+        let mut checked = 0;
+        for n in [1usize, 2, 3, 7, 64, 1000] {
+            for shape in 0..4 {
+                let mut v: Vec<f64> = (0..n)
+                    .map(|_| match next() % 3 {
+                        0 => pool[(next() % pool.len() as u64) as usize],
+                        _ => (next() % 2001) as f64 / 8.0 - 125.0,
+                    })
+                    .collect();
+                let mut sorted = v.clone();
+                sorted.sort_by(f64::total_cmp);
+                match shape {
+                    1 => v.clone_from(&sorted),
+                    2 => v = sorted.iter().rev().copied().collect(),
+                    _ => {}
+                }
+                let mut radix = v.clone();
+                radsort::sort(&mut radix);
+                assert_eq!(
+                    radix.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    sorted.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    "radsort's order is total_cmp's"
+                );
+                let every: Vec<usize> = (0..n).collect();
+                let scattered: Vec<usize> = (0..n).filter(|_| next() % 5 == 0).collect();
+                for at in [
+                    vec![],
+                    vec![0],
+                    vec![n - 1],
+                    vec![0, n - 1],
+                    every,
+                    scattered,
+                ] {
+                    let mut at = at;
+                    at.dedup();
+                    let mut w = v.clone();
+                    select_at(&mut w, &at);
+                    for &p in &at {
+                        assert_eq!(w[p].to_bits(), sorted[p].to_bits(), "n {n}, position {p}");
+                        checked += 1;
+                    }
+                    w.sort_by(f64::total_cmp);
+                    assert_eq!(
+                        w.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                        sorted.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                        "a permutation"
+                    );
+                }
+            }
+        }
+        assert!(checked > 4000, "{checked} positions checked");
+    }
 
     #[test]
     fn pearson_matrix_has_the_bits_of_pearson_pair_by_pair() {
