@@ -107,31 +107,99 @@ pub trait OrderStats {
     }
 }
 
-/// Reorder `v` so that at each position of `at` (ascending, no repeats, each below `v.len()`)
-/// stands the value a sort by `f64::total_cmp` puts there; elsewhere the order is unspecified.
-/// Values equal under `total_cmp` have the same bits, so the values at `at` are those of a sort,
-/// bit for bit (and those of `radsort`, whose order on finite values is the same).
+/// The values a sort by `f64::total_cmp` puts at the positions `at` (ascending, no repeats, each
+/// below `v.len()`), in that order. Values equal under `total_cmp` have the same bits, so these
+/// are a sort's values bit for bit (and `radsort`'s, whose order is the same).
 ///
-/// For a few positions this costs a few passes over `v` rather than a sort: the middle wanted
-/// position is selected, which splits `v` into the values before it and those after, and each
-/// side is searched for its own wanted positions.
-pub fn select_at(v: &mut [f64], at: &[usize]) {
+/// A few positions cost a few passes over `v` rather than a sort. Each value's key is its place
+/// in that order as a `u64`. The keys' span is cut into at most 2^12 buckets of equal width; one
+/// pass counts the values of each bucket, which gives the bucket of each wanted position, and a
+/// second gathers the values of those buckets alone. A gathered bucket is sorted when it is
+/// small and searched in the same way when it is not: its keys span 2^12 times less, so the
+/// search ends within six rounds, and a bucket of equal keys needs no search at all. Each
+/// gathered bucket is smaller than `v`, since the least and the greatest key fall in different
+/// buckets.
+pub fn sorted_at(v: &[f64], at: &[usize]) -> Vec<f64> {
     debug_assert!(
         at.windows(2).all(|w| w[0] < w[1]),
         "positions not ascending"
     );
-    select_from(v, at, 0);
+    let mut out = Vec::with_capacity(at.len());
+    sorted_at_into(v, at, &mut out);
+    out
 }
 
-/// [`select_at`] on `v`, the part of a slice that starts at position `base` of it.
-fn select_from(v: &mut [f64], at: &[usize], base: usize) {
-    let Some(&m) = at.get(at.len() / 2) else {
+/// A value's place in `f64::total_cmp`'s order, as a `u64` in the same order: the sign bit set
+/// for positive values, every bit flipped for negative ones. Without a branch, which the signs
+/// of a sample crossing zero would mispredict.
+#[inline]
+fn order_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    // All ones for a negative value, the sign bit alone for a positive one.
+    let flip = (((b as i64) >> 63) as u64) | 1 << 63;
+    b ^ flip
+}
+
+/// Samples up to this size are sorted by [`sorted_at`] rather than searched.
+const SORTED_AT_SMALL: usize = 1 << 10;
+/// [`sorted_at`]'s buckets per round: at most 2^this.
+const SORTED_AT_BITS: u32 = 12;
+
+/// [`sorted_at`], appending to `out`.
+fn sorted_at_into(v: &[f64], at: &[usize], out: &mut Vec<f64>) {
+    if at.is_empty() {
         return;
-    };
-    let (below, _, above) = v.select_nth_unstable_by(m - base, f64::total_cmp);
-    let (left, right) = at.split_at(at.len() / 2);
-    select_from(below, left, base);
-    select_from(above, &right[1..], m + 1);
+    }
+    if v.len() <= SORTED_AT_SMALL {
+        let mut s = v.to_vec();
+        s.sort_unstable_by(f64::total_cmp);
+        out.extend(at.iter().map(|&p| s[p]));
+        return;
+    }
+    let (lo, hi) = v.iter().fold((u64::MAX, 0), |(lo, hi), &x| {
+        let k = order_key(x);
+        (lo.min(k), hi.max(k))
+    });
+    if lo == hi {
+        // Equal keys, equal bits.
+        out.extend(at.iter().map(|_| v[0]));
+        return;
+    }
+    let span = hi - lo;
+    let shift = (u64::BITS - span.leading_zeros()).saturating_sub(SORTED_AT_BITS);
+    let bucket = |x: f64| ((order_key(x) - lo) >> shift) as usize;
+    let mut counts = vec![0usize; (span >> shift) as usize + 1];
+    for &x in v {
+        counts[bucket(x)] += 1;
+    }
+    // Each wanted bucket: its slot among the gathered ones, its first position in the sorted
+    // order, and where its wanted positions start in `at`.
+    const NONE: u32 = u32::MAX;
+    let mut slot = vec![NONE; counts.len()];
+    let mut wanted: Vec<(usize, usize)> = Vec::new();
+    let (mut b, mut start) = (0, 0);
+    for (i, &p) in at.iter().enumerate() {
+        while start + counts[b] <= p {
+            start += counts[b];
+            b += 1;
+        }
+        if slot[b] == NONE {
+            slot[b] = wanted.len() as u32;
+            wanted.push((start, i));
+        }
+    }
+    let mut gathered: Vec<Vec<f64>> = vec![Vec::new(); wanted.len()];
+    for &x in v {
+        let s = slot[bucket(x)];
+        if s != NONE {
+            gathered[s as usize].push(x);
+        }
+    }
+    for (g, &(start, first)) in wanted.iter().enumerate() {
+        let end = wanted.get(g + 1).map_or(at.len(), |w| w.1);
+        let inside: Vec<usize> = at[first..end].iter().map(|p| p - start).collect();
+        sorted_at_into(&gathered[g], &inside, out);
+    }
 }
 
 /// Mean and standard deviation (Welford, in order) of a sample.
@@ -228,12 +296,13 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
 mod tests {
     use super::*;
 
-    /// `select_at` against a whole sort, bit for bit: samples with repeats, both zeros, negative
-    /// and huge values, already sorted and reversed; positions none, one, the ends, every one
-    /// and scattered subsets. Each wanted position holds the sorted value, and `v` is still a
-    /// permutation of the sample.
+    /// `sorted_at` against a whole sort, bit for bit, on samples small enough to be sorted and
+    /// large enough to be searched: repeats, both zeros, negative, subnormal and huge values, a
+    /// point mass holding most of the sample, values a few ulps apart (buckets within buckets),
+    /// one value throughout; already sorted and reversed. Positions: none, one, the ends, every
+    /// one and scattered subsets.
     #[test]
-    fn select_at_puts_each_wanted_position_s_sorted_value_there() {
+    fn sorted_at_gives_a_sort_s_values_at_the_wanted_positions() {
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = move || {
             state ^= state << 13;
@@ -241,23 +310,23 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let pool = [0.0, -0.0, 1.0, -1.0, 2.5, 1e300, -1e300, 3.0, 3.0, 5e-324];
+        let pool = [
+            0.0, -0.0, 1.0, -1.0, 2.5, 1e300, -1e300, 3.0, 3.0, 5e-324, -5e-324,
+        ];
         let mut checked = 0;
-        for n in [1usize, 2, 3, 7, 64, 1000] {
-            for shape in 0..4 {
+        for n in [1usize, 2, 3, 7, 64, 1000, 1025, 5000, 70_000] {
+            for kind in 0..4 {
                 let mut v: Vec<f64> = (0..n)
-                    .map(|_| match next() % 3 {
-                        0 => pool[(next() % pool.len() as u64) as usize],
+                    .map(|_| match (kind, next() % 4) {
+                        (1, 0..=2) => 0.0,
+                        (2, _) => 1.0 + (next() % 64) as f64 * f64::EPSILON,
+                        (3, _) => 7.25,
+                        (_, 0) => pool[(next() % pool.len() as u64) as usize],
                         _ => (next() % 2001) as f64 / 8.0 - 125.0,
                     })
                     .collect();
                 let mut sorted = v.clone();
                 sorted.sort_by(f64::total_cmp);
-                match shape {
-                    1 => v.clone_from(&sorted),
-                    2 => v = sorted.iter().rev().copied().collect(),
-                    _ => {}
-                }
                 let mut radix = v.clone();
                 radsort::sort(&mut radix);
                 assert_eq!(
@@ -265,34 +334,38 @@ mod tests {
                     sorted.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                     "radsort's order is total_cmp's"
                 );
-                let every: Vec<usize> = (0..n).collect();
-                let scattered: Vec<usize> = (0..n).filter(|_| next() % 5 == 0).collect();
-                for at in [
-                    vec![],
-                    vec![0],
-                    vec![n - 1],
-                    vec![0, n - 1],
-                    every,
-                    scattered,
-                ] {
-                    let mut at = at;
-                    at.dedup();
-                    let mut w = v.clone();
-                    select_at(&mut w, &at);
-                    for &p in &at {
-                        assert_eq!(w[p].to_bits(), sorted[p].to_bits(), "n {n}, position {p}");
-                        checked += 1;
+                for order in 0..3 {
+                    match order {
+                        1 => v.clone_from(&sorted),
+                        2 => v.reverse(),
+                        _ => {}
                     }
-                    w.sort_by(f64::total_cmp);
-                    assert_eq!(
-                        w.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                        sorted.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                        "a permutation"
-                    );
+                    let every: Vec<usize> = (0..n).collect();
+                    let scattered: Vec<usize> = (0..n).filter(|_| next() % 97 == 0).collect();
+                    for mut at in [
+                        vec![],
+                        vec![0],
+                        vec![n - 1],
+                        vec![0, n - 1],
+                        every,
+                        scattered,
+                    ] {
+                        at.dedup();
+                        let got = sorted_at(&v, &at);
+                        assert_eq!(got.len(), at.len());
+                        for (&p, x) in at.iter().zip(got) {
+                            assert_eq!(
+                                x.to_bits(),
+                                sorted[p].to_bits(),
+                                "n {n}, kind {kind}, at {p}"
+                            );
+                            checked += 1;
+                        }
+                    }
                 }
             }
         }
-        assert!(checked > 4000, "{checked} positions checked");
+        assert!(checked > 200_000, "{checked} positions checked");
     }
 
     #[test]

@@ -39,7 +39,7 @@ use crate::cast::index_of;
 use rayon::prelude::*;
 
 use crate::engine::{Draws, Layout, Measure, Plan, RunError, RunOptions, one_zero};
-use crate::stats::{OrderStats, Sorted, pearson_matrix, ranks, select_at};
+use crate::stats::{OrderStats, pearson_matrix, ranks, sorted_at};
 use crate::summary::{
     self, ColumnStats, CorrelationSummary, Metadata, ReviewPoints, Summary, SummaryOptions,
 };
@@ -932,9 +932,11 @@ fn first_grids(
                 return Vec::new();
             }
             let mut buf = Vec::new();
-            let s = Sorted::new(values(pilot, c, 0..rows, &mut buf).to_vec())
-                .expect("the engine keeps only finite draws");
-            let v = s.values();
+            let v = values(pilot, c, 0..rows, &mut buf);
+            assert!(
+                v.iter().all(|x| x.is_finite()),
+                "the engine keeps only finite draws"
+            );
             let p = v.len() as f64;
             // Brackets as pilot indices, joined where their values overlap.
             let mut br: Vec<(usize, usize)> = ranks
@@ -953,17 +955,23 @@ fn first_grids(
                 })
                 .collect();
             br.sort_unstable();
+            // Only the brackets' ends are read: their sorted values, found without a sort.
+            let mut ends: Vec<usize> = br.iter().flat_map(|&(lo, hi)| [lo, hi]).collect();
+            ends.sort_unstable();
+            ends.dedup();
+            let at_end = sorted_at(v, &ends);
+            let sorted = |i: usize| at_end[ends.binary_search(&i).expect("a bracket's end")];
             let mut joined: Vec<(usize, usize)> = Vec::new();
             for (lo, hi) in br {
                 match joined.last_mut() {
-                    Some(last) if v[lo] <= v[last.1] => last.1 = last.1.max(hi),
+                    Some(last) if sorted(lo) <= sorted(last.1) => last.1 = last.1.max(hi),
                     _ => joined.push((lo, hi)),
                 }
             }
             joined
                 .into_iter()
                 // Expected number of the run's values in [a, b], from the pilot's share.
-                .map(|(lo, hi)| (v[lo], v[hi], (hi - lo + 1) as f64 / p * n as f64))
+                .map(|(lo, hi)| (sorted(lo), sorted(hi), (hi - lo + 1) as f64 / p * n as f64))
                 .collect()
         })
         .collect();
@@ -1494,52 +1502,66 @@ fn spot_first(g: &Grid, cells: &[Cell], collected: &[Vec<f64>], r: u64) -> Spot 
     Spot::Cells(locate(&cells[at..], offset, r))
 }
 
-impl Spot {
-    /// The rank's value, or its bracket, once the collected regions hold the sorted value of
-    /// each wanted position in its place ([`select_at`]).
-    fn value(self, collected: &[Vec<f64>]) -> Result<f64, Bracket> {
-        match self {
-            Spot::Collected(i, j) => Ok(collected[i][j]),
+/// The sorted values at the wanted positions of each collected region (`positions` ascending),
+/// found without sorting the regions ([`sorted_at`]).
+struct Picked(Vec<(Vec<usize>, Vec<f64>)>);
+
+impl Picked {
+    /// For the spots of the wanted ranks among `collected` regions.
+    fn new(collected: &[Vec<f64>], spots: &[Spot]) -> Picked {
+        let mut wanted = vec![Vec::new(); collected.len()];
+        for s in spots {
+            if let Spot::Collected(i, j) = *s {
+                wanted[i].push(j);
+            }
+        }
+        Picked(
+            wanted
+                .into_iter()
+                .zip(collected)
+                .map(|(mut w, v)| {
+                    w.sort_unstable();
+                    w.dedup();
+                    let x = sorted_at(v, &w);
+                    (w, x)
+                })
+                .collect(),
+        )
+    }
+
+    /// The value or bracket at `spot`, one of the spots `self` was made for.
+    fn value(&self, spot: Spot) -> Result<f64, Bracket> {
+        match spot {
+            Spot::Collected(i, j) => {
+                let (w, x) = &self.0[i];
+                Ok(x[w.binary_search(&j).expect("a wanted position")])
+            }
             Spot::Cells(x) => x,
         }
     }
 }
 
-/// Put the sorted value of each of `positions` (in any order, repeats allowed) in its place in
-/// `v`, as [`select_at`] does.
-fn select_positions(v: &mut [f64], mut positions: Vec<usize>) {
-    positions.sort_unstable();
-    positions.dedup();
-    select_at(v, &positions);
-}
-
 impl Resolver {
     /// Place each wanted rank (for the `first.kept` draws kept) in pass 1's cells and collected
     /// regions (`grids`: pass 1's grids).
-    /// Reorders the collected values in place: each region's wanted positions hold their sorted
-    /// values ([`select_at`]), which costs less than sorting the regions (up to 2¹⁶ values each).
-    pub fn new(first: &mut First, ranks: &[Vec<u64>], grids: &[Grid]) -> Resolver {
+    /// Only the wanted positions of the collected regions are found (`stats::sorted_at`): less
+    /// work than sorting the regions (up to 2¹⁶ values each).
+    pub fn new(first: &First, ranks: &[Vec<u64>], grids: &[Grid]) -> Resolver {
         let targets = first
             .cols
-            .par_iter_mut()
+            .par_iter()
             .zip(ranks)
             .zip(grids)
             .map(|((c, rs), g)| {
-                let p = &mut c.pass;
+                let p = &c.pass;
                 let spots: Vec<Spot> = rs
                     .iter()
                     .map(|&r| spot_first(g, &p.cells, &p.collected, r))
                     .collect();
-                for (i, v) in p.collected.iter_mut().enumerate() {
-                    let wanted = spots.iter().filter_map(|s| match *s {
-                        Spot::Collected(k, j) if k == i => Some(j),
-                        _ => None,
-                    });
-                    select_positions(v, wanted.collect());
-                }
+                let picked = Picked::new(&p.collected, &spots);
                 rs.iter()
                     .zip(spots)
-                    .map(|(&r, s)| (r, s.value(&p.collected)))
+                    .map(|(&r, s)| (r, picked.value(s)))
                     .collect()
             })
             .collect();
@@ -1756,8 +1778,7 @@ impl<'a> Passes<'a> {
         } else {
             queries(plan, n, o, extra).ranks
         };
-        let mut first = first;
-        let res = Resolver::new(&mut first, &ranks, &setup.grids);
+        let res = Resolver::new(&first, &ranks, &setup.grids);
         Ok(Passes {
             plan,
             setup,
@@ -2205,6 +2226,7 @@ pub fn add_encoded_passes(acc: &mut [ColPass], b: &[u8]) -> Option<()> {
 mod tests {
     use super::*;
     use crate::engine::ENTITY_MEASURES;
+    use crate::stats::Sorted;
 
     fn moments_naive(v: &[f64]) -> (f64, f64) {
         let n = v.len() as f64;
@@ -2336,10 +2358,8 @@ mod tests {
         let n: Vec<u64> = p.cells.iter().map(|c| c.n).collect();
         assert_eq!(n, vec![333_334, 666_666, 0]);
         assert_eq!(
-            spot_first(&g, &p.cells, &p.collected, 500_000)
-                .value(&p.collected)
-                .ok(),
-            Some(0.0)
+            spot_first(&g, &p.cells, &p.collected, 500_000),
+            Spot::Cells(Ok(0.0))
         );
     }
 
@@ -2347,19 +2367,22 @@ mod tests {
     /// binned one and a point (with gaps between), every rank of the values added resolves to
     /// the sorted values' element at that rank, or to a bracket that holds it: `offset` values
     /// below, `count` values from `lo` to `hi`, exactly the sorted values in those places.
-    /// Then `Resolver::new`, which selects only the wanted positions of the collected regions
+    /// Then `Resolver::new`, which finds only the wanted positions of the collected regions
     /// instead of sorting them, on subsets of the ranks: the same value or bracket for each.
     #[test]
     fn spot_first_finds_every_rank_as_sorting_does() {
         let g = Grid::new(vec![
             Region::new(1.0, 2.0, 0),
             Region::new(3.0, 5.0, 4),
-            Region::new(6.0, 6.5, 0),
+            Region::new(6.0, 6.05, 0),
             Region::new(7.0, 7.0, 1),
         ]);
-        // A spread over [0, 9] with repeats, and each region's ends.
-        let mut v: Vec<f64> = (0..400).map(|i| ((i * 37) % 181) as f64 / 20.0).collect();
-        v.extend([1.0, 2.0, 3.0, 5.0, 6.0, 6.5, 7.0, 7.0, 0.0, 9.0]);
+        // A spread over [0, 9] with repeats, and each region's ends. The first collected
+        // region holds more values than `sorted_at` sorts outright, the second fewer.
+        let mut v: Vec<f64> = (0..20_000)
+            .map(|i| ((i * 37) % 181) as f64 / 20.0 + (i % 7) as f64 * 1e-9)
+            .collect();
+        v.extend([1.0, 2.0, 3.0, 5.0, 6.0, 6.05, 7.0, 7.0, 0.0, 9.0]);
         let mut p = ColPass::new(&g);
         p.add(&g, &v);
         // The first and third regions are collected and hold values.
@@ -2370,9 +2393,14 @@ mod tests {
         }
         let mut sorted = v.clone();
         sorted.sort_by(f64::total_cmp);
+        // The collected regions are sorted here, so each spot is read where it points.
         let by_sorting: Vec<Result<f64, Bracket>> = (0..sorted.len() as u64)
-            .map(|r| spot_first(&g, &p.cells, &p.collected, r).value(&p.collected))
+            .map(|r| match spot_first(&g, &p.cells, &p.collected, r) {
+                Spot::Collected(i, j) => Ok(p.collected[i][j]),
+                Spot::Cells(x) => x,
+            })
             .collect();
+        assert!(p.collected[0].len() > 1 << 11 && p.collected[2].len() < 1 << 10);
         let n = sorted.len() as u64;
         let first_collected = p.cells[..g.starts[0]].iter().map(|c| c.n).sum::<u64>();
         assert_eq!(
@@ -2391,7 +2419,7 @@ mod tests {
             ],
             (0..n).collect(),
         ] {
-            let mut first = First {
+            let first = First {
                 kept: n,
                 cols: vec![ColFirst {
                     pass: unsorted.clone(),
@@ -2400,7 +2428,7 @@ mod tests {
                 ..Default::default()
             };
             let res = Resolver::new(
-                &mut first,
+                &first,
                 std::slice::from_ref(&ranks),
                 std::slice::from_ref(&g),
             );
@@ -3229,7 +3257,7 @@ mod tests {
         ]);
         let mut p = ColPass::new(&g);
         p.add(&g, &v);
-        let mut first = First {
+        let first = First {
             kept: n,
             cols: vec![ColFirst {
                 pass: p,
@@ -3238,7 +3266,7 @@ mod tests {
             ..Default::default()
         };
         let mut res = Resolver::new(
-            &mut first,
+            &first,
             std::slice::from_ref(&ranks),
             std::slice::from_ref(&g),
         );
