@@ -170,6 +170,22 @@ fn summary(c: &mut Criterion) {
     g.bench_function("ranks_262144", |b| {
         b.iter(|| npvrisk::stats::ranks(std::hint::black_box(col)))
     });
+    // The streamed summary reads a sort's values at a few positions of 2^16 pilot draws (the
+    // brackets' ends) and of each collected region: found from bucket counts
+    // (`stats::sorted_at`), against sorting a copy as before (`radsort`).
+    let pilot = &draws.outcomes[0][..1 << 16];
+    let at: Vec<usize> = (1..40).map(|k| k * pilot.len() / 40).collect();
+    g.throughput(Throughput::Elements(pilot.len() as u64));
+    g.bench_function("sorted_at_65536_39_positions", |b| {
+        b.iter(|| npvrisk::stats::sorted_at(std::hint::black_box(pilot), &at))
+    });
+    g.bench_function("radix_sort_65536", |b| {
+        b.iter(|| {
+            let mut v = std::hint::black_box(pilot).to_vec();
+            radsort::sort(&mut v);
+            v
+        })
+    });
     g.finish();
 }
 
