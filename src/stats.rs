@@ -115,8 +115,8 @@ pub trait OrderStats {
 /// in that order as a `u64`. The keys' span is cut into at most 2^12 buckets of equal width; one
 /// pass counts the values of each bucket, which gives the bucket of each wanted position, and a
 /// second gathers the values of those buckets alone. A gathered bucket is sorted when it is
-/// small and searched in the same way when it is not: its keys span 2^12 times less, so the
-/// search ends within six rounds, and a bucket of equal keys needs no search at all. Each
+/// small and searched in the same way when it is not: its keys span at least 2^11 times less, so
+/// the search ends within six rounds, and a bucket of equal keys needs no search at all. Each
 /// gathered bucket is smaller than `v`, since the least and the greatest key fall in different
 /// buckets.
 pub fn sorted_at(v: &[f64], at: &[usize]) -> Vec<f64> {
@@ -297,9 +297,10 @@ mod tests {
     use super::*;
 
     /// `sorted_at` against a whole sort, bit for bit, on samples small enough to be sorted and
-    /// large enough to be searched: repeats, both zeros, negative, subnormal and huge values, a
-    /// point mass holding most of the sample, values a few ulps apart (buckets within buckets),
-    /// one value throughout; already sorted and reversed. Positions: none, one, the ends, every
+    /// large enough to be searched: repeats, both zeros, negative, subnormal, huge and infinite
+    /// values, NaNs of both signs, a point mass holding most of the sample, values up to 10^5
+    /// ulps apart (keys spanning more than 2^12, so a bucket is searched again), one value
+    /// throughout; already sorted and reversed. Positions: none, one, the ends, every
     /// one and scattered subsets.
     #[test]
     fn sorted_at_gives_a_sort_s_values_at_the_wanted_positions() {
@@ -311,7 +312,21 @@ mod tests {
             state
         };
         let pool = [
-            0.0, -0.0, 1.0, -1.0, 2.5, 1e300, -1e300, 3.0, 3.0, 5e-324, -5e-324,
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            2.5,
+            1e300,
+            -1e300,
+            3.0,
+            3.0,
+            5e-324,
+            -5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
         ];
         let mut checked = 0;
         for n in [1usize, 2, 3, 7, 64, 1000, 1025, 5000, 70_000] {
@@ -319,7 +334,7 @@ mod tests {
                 let mut v: Vec<f64> = (0..n)
                     .map(|_| match (kind, next() % 4) {
                         (1, 0..=2) => 0.0,
-                        (2, _) => 1.0 + (next() % 64) as f64 * f64::EPSILON,
+                        (2, _) => 1.0 + (next() % 100_000) as f64 * f64::EPSILON,
                         (3, _) => 7.25,
                         (_, 0) => pool[(next() % pool.len() as u64) as usize],
                         _ => (next() % 2001) as f64 / 8.0 - 125.0,
