@@ -129,6 +129,28 @@ pub fn sorted_at(v: &[f64], at: &[usize]) -> Vec<f64> {
     out
 }
 
+/// A sort's values at chosen positions of a sample ([`sorted_at`]), read back by position.
+pub struct SortedAt {
+    /// The positions, ascending, no repeats.
+    at: Vec<usize>,
+    values: Vec<f64>,
+}
+
+impl SortedAt {
+    /// The values a sort of `v` puts at positions `at` (in any order, repeats allowed).
+    pub fn new(v: &[f64], mut at: Vec<usize>) -> SortedAt {
+        at.sort_unstable();
+        at.dedup();
+        let values = sorted_at(v, &at);
+        SortedAt { at, values }
+    }
+
+    /// The sorted value at position `i`, which must be one of the positions chosen.
+    pub fn at(&self, i: usize) -> f64 {
+        self.values[self.at.binary_search(&i).expect("a chosen position")]
+    }
+}
+
 /// A value's place in `f64::total_cmp`'s order, as a `u64` in the same order: the sign bit set
 /// for positive values, every bit flipped for negative ones. Without a branch, which the signs
 /// of a sample crossing zero would mispredict.
@@ -381,6 +403,22 @@ mod tests {
             }
         }
         assert!(checked > 200_000, "{checked} positions checked");
+    }
+
+    /// `SortedAt` takes positions in any order, with repeats, and reads each back as a sort's
+    /// value; a position it was not given is refused.
+    #[test]
+    fn sorted_at_reads_back_any_chosen_position() {
+        let v: Vec<f64> = (0..3000)
+            .map(|i| ((i * 7919) % 3001) as f64 - 1500.5)
+            .collect();
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        let s = SortedAt::new(&v, vec![2999, 7, 1500, 7, 0, 2999]);
+        for i in [0, 7, 1500, 2999] {
+            assert_eq!(s.at(i).to_bits(), sorted[i].to_bits(), "position {i}");
+        }
+        assert!(std::panic::catch_unwind(|| s.at(8)).is_err());
     }
 
     #[test]

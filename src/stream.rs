@@ -39,7 +39,7 @@ use crate::cast::index_of;
 use rayon::prelude::*;
 
 use crate::engine::{Draws, Layout, Measure, Plan, RunError, RunOptions, one_zero};
-use crate::stats::{OrderStats, pearson_matrix, ranks, sorted_at};
+use crate::stats::{OrderStats, SortedAt, pearson_matrix, ranks};
 use crate::summary::{
     self, ColumnStats, CorrelationSummary, Metadata, ReviewPoints, Summary, SummaryOptions,
 };
@@ -957,11 +957,8 @@ fn first_grids(
                 .collect();
             br.sort_unstable();
             // Only the brackets' ends are read: their sorted values, found without a sort.
-            let mut ends: Vec<usize> = br.iter().flat_map(|&(lo, hi)| [lo, hi]).collect();
-            ends.sort_unstable();
-            ends.dedup();
-            let at_end = sorted_at(v, &ends);
-            let sorted = |i: usize| at_end[ends.binary_search(&i).expect("a bracket's end")];
+            let ends = SortedAt::new(v, br.iter().flat_map(|&(lo, hi)| [lo, hi]).collect());
+            let sorted = |i: usize| ends.at(i);
             let mut joined: Vec<(usize, usize)> = Vec::new();
             for (lo, hi) in br {
                 match joined.last_mut() {
@@ -1503,9 +1500,9 @@ fn spot_first(g: &Grid, cells: &[Cell], collected: &[Vec<f64>], r: u64) -> Spot 
     Spot::Cells(locate(&cells[at..], offset, r))
 }
 
-/// Per collected region, its wanted positions (ascending, no repeats) and the values a sort
-/// puts there, found without sorting the region ([`sorted_at`]).
-struct Picked(Vec<(Vec<usize>, Vec<f64>)>);
+/// Per collected region, the values a sort puts at its wanted positions, found without sorting
+/// the region ([`SortedAt`]).
+struct Picked(Vec<SortedAt>);
 
 impl Picked {
     /// For the spots of the wanted ranks among `collected` regions.
@@ -1520,12 +1517,7 @@ impl Picked {
             wanted
                 .into_iter()
                 .zip(collected)
-                .map(|(mut w, v)| {
-                    w.sort_unstable();
-                    w.dedup();
-                    let x = sorted_at(v, &w);
-                    (w, x)
-                })
+                .map(|(w, v)| SortedAt::new(v, w))
                 .collect(),
         )
     }
@@ -1533,10 +1525,7 @@ impl Picked {
     /// The value or bracket at `spot`, one of the spots `self` was made for.
     fn value(&self, spot: Spot) -> Result<f64, Bracket> {
         match spot {
-            Spot::Collected(i, j) => {
-                let (w, x) = &self.0[i];
-                Ok(x[w.binary_search(&j).expect("a wanted position")])
-            }
+            Spot::Collected(i, j) => Ok(self.0[i].at(j)),
             Spot::Cells(x) => x,
         }
     }
@@ -1545,7 +1534,7 @@ impl Picked {
 impl Resolver {
     /// Place each wanted rank (for the `first.kept` draws kept) in pass 1's cells and collected
     /// regions (`grids`: pass 1's grids).
-    /// Only the wanted positions of the collected regions are found (`stats::sorted_at`): less
+    /// Only the wanted positions of the collected regions are found (`stats::SortedAt`): less
     /// work than sorting the regions (each expected to hold at most `collect_first` values, 2¹⁶
     /// in one process).
     pub fn new(first: &First, ranks: &[Vec<u64>], grids: &[Grid]) -> Resolver {
