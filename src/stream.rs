@@ -71,6 +71,12 @@ pub struct StreamConfig {
     /// [`GRID_PILOT_DRAWS`]; a run in one process has the larger pilot anyway and gets tighter
     /// brackets from more of it.
     pub grid_pilot: u64,
+    /// Draws numbered below this (at most [`PILOT_DRAWS`], and not below `grid_pilot`) bracket the
+    /// wanted ranks instead when the brackets from `grid_pilot` would leave a bracket to be
+    /// counted into bins in pass 1 (too many of the run's values in it to collect): brackets
+    /// `√(wide_pilot / grid_pilot)` times narrower, so that more runs finish in one pass. Equal
+    /// to `grid_pilot`: never.
+    pub wide_pilot: u64,
     /// Pass 1 collects the values of a bracket whose expected count is at most this (0: never),
     /// instead of counting them into bins: the rank is then found without a second pass.
     pub collect_first: u64,
@@ -78,16 +84,18 @@ pub struct StreamConfig {
 
 impl StreamConfig {
     /// The configuration of a run in one process: brackets from the first 2¹⁶ draws of the
-    /// pilot (4 times the shards' grid pilot: brackets half as wide; sorting the whole 2¹⁸-draw
-    /// pilot cost more than it saved, when the brackets' ends were read from a sort; they are
-    /// now found without one, `stats::sorted_at`), collected in pass 1 while they hold at most 2¹⁶
-    /// values each (about 0.5 MB), so that runs up to a few million draws finish in one pass over
-    /// the draws; chunks of 4 blocks (about 5 MB of draws for the embedded model: 8% less CPU
-    /// time than 16 blocks at 2·10^6 draws, the draws still in cache when they are folded).
+    /// pilot (4 times the shards' grid pilot: brackets half as wide), or from the whole 2¹⁸-draw
+    /// pilot when those would not all be collected (finding the brackets' ends in 2¹⁸ values
+    /// costs 4% more instructions at 10^6 draws than in 2¹⁶, where the narrower brackets save
+    /// nothing), collected in pass 1 while they hold at most 2¹⁶ values each (about 0.5 MB), so
+    /// that runs up to about 5·10^6 draws of the embedded model finish in one pass over the
+    /// draws; chunks of 4 blocks (about 5 MB of draws for the embedded model: 8% less CPU time
+    /// than 16 blocks at 2·10^6 draws, the draws still in cache when they are folded).
     pub fn single_process() -> StreamConfig {
         StreamConfig {
             chunk_blocks: 4,
             grid_pilot: 1 << 16,
+            wide_pilot: PILOT_DRAWS,
             collect_first: 1 << 16,
             ..StreamConfig::default()
         }
@@ -102,6 +110,7 @@ impl Default for StreamConfig {
             collect_cap: 1 << 20,
             collect_budget: 1 << 23,
             grid_pilot: GRID_PILOT_DRAWS,
+            wide_pilot: GRID_PILOT_DRAWS,
             collect_first: 0,
         }
     }
@@ -914,8 +923,88 @@ fn pilot_rows(d: &Draws, limit: u64) -> usize {
     (limit.saturating_sub(below) as usize).min(d.n)
 }
 
+/// A column's brackets for its wanted `ranks` among `n` values, from the pilot's values `v`
+/// (not empty): `(lo, hi, expected number of the run's values in [lo, hi])`, disjoint and in
+/// increasing order. Around each rank, its pilot order statistics some 6 standard errors either
+/// side; overlapping brackets are joined. A value the pilot repeats at an end of a bracket (a
+/// point mass, e.g. leakage 0 whenever the NPV is not positive) is a bracket of its own (`lo =
+/// hi`, expected 0: one cell, never collected), so that the rest of the bracket can be collected
+/// without it.
+fn brackets(v: &[f64], ranks: &[u64], n: u64) -> Vec<(f64, f64, f64)> {
+    let p = v.len() as f64;
+    // Brackets as pilot indices, joined where their values overlap.
+    let mut br: Vec<(usize, usize)> = ranks
+        .iter()
+        .map(|&r| {
+            let q = if n > 1 {
+                r as f64 / (n - 1) as f64
+            } else {
+                0.0
+            };
+            let i = q * (p - 1.0);
+            let d = 6.0 * (p * q * (1.0 - q)).sqrt() + 2.0;
+            let lo = (i - d).floor().clamp(0.0, p - 1.0) as usize;
+            let hi = (i + d).ceil().clamp(0.0, p - 1.0) as usize;
+            (lo, hi)
+        })
+        .collect();
+    br.sort_unstable();
+    // Only the brackets' ends and the values either side of them are read: their sorted values,
+    // found without a sort.
+    let top = v.len() - 1;
+    let ends = SortedAt::new(
+        v,
+        br.iter()
+            .flat_map(|&(lo, hi)| [lo, hi].map(|i| [i.saturating_sub(1), i, (i + 1).min(top)]))
+            .flatten()
+            .collect(),
+    );
+    let mut joined: Vec<(usize, usize)> = Vec::new();
+    for (lo, hi) in br {
+        match joined.last_mut() {
+            Some(last) if ends.at(lo) <= ends.at(last.1) => last.1 = last.1.max(hi),
+            _ => joined.push((lo, hi)),
+        }
+    }
+    // Whether the value at pilot index `i` is repeated: a run of equal values holding `i` holds
+    // one of its neighbours too.
+    let repeated = |i: usize| {
+        let x = ends.at(i);
+        (i > 0 && ends.at(i - 1) == x) || (i < top && ends.at(i + 1) == x)
+    };
+    // Expected number of the run's values in the pilot's `lo..=hi` (at least one).
+    let expected = |lo: usize, hi: usize| (hi + 1).saturating_sub(lo).max(1) as f64 / p * n as f64;
+    let mut out = Vec::new();
+    for (mut lo, mut hi) in joined {
+        let (a, b) = (ends.at(lo), ends.at(hi));
+        if a == b {
+            out.push((a, a, 0.0));
+            continue;
+        }
+        // The point masses at the ends, then what lies strictly between them.
+        let (tied_a, tied_b) = (repeated(lo), repeated(hi));
+        let mut mid = (a, b);
+        if tied_a {
+            out.push((a, a, 0.0));
+            lo = v.iter().filter(|&&x| x <= a).count();
+            mid.0 = a.next_up();
+        }
+        if tied_b {
+            hi = v.iter().filter(|&&x| x < b).count() - 1;
+            mid.1 = b.next_down();
+        }
+        if mid.0 <= mid.1 {
+            out.push((mid.0, mid.1, expected(lo, hi)));
+        }
+        if tied_b {
+            out.push((b, b, 0.0));
+        }
+    }
+    out
+}
+
 /// Pass-1 grids: around each wanted rank (for `n` draws) a bracket of the pilot's order
-/// statistics wide enough to hold it with near certainty; overlapping brackets are joined.
+/// statistics wide enough to hold it with near certainty ([`brackets`]).
 fn first_grids(
     plan: &Plan,
     pilot: &Draws,
@@ -924,7 +1013,6 @@ fn first_grids(
     n: u64,
     cfg: &StreamConfig,
 ) -> Vec<Grid> {
-    // Per column, its joined brackets: (lo, hi, expected number of the run's values inside).
     let brackets: Vec<Vec<(f64, f64, f64)>> = columns(plan)
         .par_iter()
         .zip(ranks)
@@ -938,39 +1026,7 @@ fn first_grids(
                 v.iter().all(|x| x.is_finite()),
                 "the engine keeps only finite draws"
             );
-            let p = v.len() as f64;
-            // Brackets as pilot indices, joined where their values overlap.
-            let mut br: Vec<(usize, usize)> = ranks
-                .iter()
-                .map(|&r| {
-                    let q = if n > 1 {
-                        r as f64 / (n - 1) as f64
-                    } else {
-                        0.0
-                    };
-                    let i = q * (p - 1.0);
-                    let d = 6.0 * (p * q * (1.0 - q)).sqrt() + 2.0;
-                    let lo = (i - d).floor().clamp(0.0, p - 1.0) as usize;
-                    let hi = (i + d).ceil().clamp(0.0, p - 1.0) as usize;
-                    (lo, hi)
-                })
-                .collect();
-            br.sort_unstable();
-            // Only the brackets' ends are read: their sorted values, found without a sort.
-            let ends = SortedAt::new(v, br.iter().flat_map(|&(lo, hi)| [lo, hi]).collect());
-            let sorted = |i: usize| ends.at(i);
-            let mut joined: Vec<(usize, usize)> = Vec::new();
-            for (lo, hi) in br {
-                match joined.last_mut() {
-                    Some(last) if sorted(lo) <= sorted(last.1) => last.1 = last.1.max(hi),
-                    _ => joined.push((lo, hi)),
-                }
-            }
-            joined
-                .into_iter()
-                // Expected number of the run's values in [a, b], from the pilot's share.
-                .map(|(lo, hi)| (sorted(lo), sorted(hi), (hi - lo + 1) as f64 / p * n as f64))
-                .collect()
+            brackets(v, ranks, n)
         })
         .collect();
     // Collected in pass 1: brackets expected to hold at most `collect_first` values.
@@ -1263,9 +1319,20 @@ impl Setup {
         extra: &ReviewPoints,
         cfg: &StreamConfig,
     ) -> Setup {
-        let rows = pilot_rows(&pilot, cfg.grid_pilot);
         let queries = queries(plan, draws, o, extra);
-        let grids = first_grids(plan, &pilot, rows, &queries.ranks, draws, cfg);
+        let grids_from = |limit| {
+            let rows = pilot_rows(&pilot, limit);
+            (
+                rows,
+                first_grids(plan, &pilot, rows, &queries.ranks, draws, cfg),
+            )
+        };
+        let (rows, mut grids) = grids_from(cfg.grid_pilot);
+        // A region in bins (not one value, not collected) may need a later pass.
+        let binned = |g: &[Grid]| g.iter().any(|g| g.regions().iter().any(|r| r.bins > 1));
+        if binned(&grids) && pilot_rows(&pilot, cfg.wide_pilot) > rows {
+            grids = grids_from(cfg.wide_pilot).1;
+        }
         Setup {
             corr_rows: full.then(|| pilot_rows(&pilot, PILOT_DRAWS)),
             pilot,
@@ -2929,6 +2996,83 @@ mod tests {
         assert_eq!((c.pass.cells[1].min, c.pass.cells[1].max), (2.0, 3.0));
         assert_eq!(a.delay_whole, vec![vec![1, 7]]);
         assert_eq!(a.breakeven, vec![vec![10, 70]]);
+    }
+
+    /// Brackets against the sorted pilot: disjoint and increasing, each rank's pilot order
+    /// statistic inside one, expected counts the pilot's share of the run; a value the pilot
+    /// repeats at a bracket's end is a bracket of its own, and no other bracket ends at a
+    /// repeated value. Pilots of 12,000 values, shuffled: `z` zeros (a point mass at the bottom),
+    /// distinct values in (0, 1), `t` twos (one at the top); `z` and `t` swept so that a mass
+    /// ends just below, at and just above a bracket's end (a run of equal values reaching the end
+    /// from either side).
+    #[test]
+    fn brackets_hold_their_ranks_and_split_off_a_repeated_end() {
+        let p = 12_000;
+        // Ranks among n = p values: rank r's pilot position is r itself.
+        let ranks = [2040, 6000, 9959];
+        let mut checked_split = 0;
+        let sweep = (1700..1800)
+            .map(|k| (k, 2000))
+            .chain((1700..1800).map(|k| (2000, k)));
+        for (z, t) in sweep {
+            let mut v: Vec<f64> = (0..p)
+                .map(|i| {
+                    if i < z {
+                        0.0
+                    } else if i < p - t {
+                        (i - z + 1) as f64 / (p - z - t + 1) as f64
+                    } else {
+                        2.0
+                    }
+                })
+                .collect();
+            let mut sorted = v.clone();
+            // A fixed shuffle (an LCG): `brackets` must not rely on the order.
+            let mut s = 1u64;
+            for i in (1..v.len()).rev() {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                v.swap(i, (s >> 33) as usize % (i + 1));
+            }
+            sorted.sort_by(f64::total_cmp);
+            let got = brackets(&v, &ranks, p as u64);
+            assert!(got.len() >= 3, "z {z} t {t}: {got:?}");
+            let count = |a: f64, b: f64| sorted.iter().filter(|&&x| a <= x && x <= b).count();
+            for w in got.windows(2) {
+                assert!(w[0].1 < w[1].0, "z {z} t {t}: {got:?}");
+            }
+            for &(a, b, e) in &got {
+                if a == b {
+                    assert_eq!(e, 0.0);
+                    assert!(count(a, a) >= 2, "z {z} t {t}: a point bracket at {a}");
+                } else {
+                    assert!(
+                        count(a, a) <= 1 && count(b, b) <= 1,
+                        "z {z} t {t}: [{a}, {b}]"
+                    );
+                    let share = count(a, b).max(1) as f64 / p as f64 * p as f64;
+                    assert_eq!(e, share, "z {z} t {t}: [{a}, {b}]");
+                }
+            }
+            for r in ranks {
+                let x = sorted[r as usize];
+                assert!(
+                    got.iter().any(|&(a, b, _)| a <= x && x <= b),
+                    "z {z} t {t}: {r}"
+                );
+            }
+            if got.first() == Some(&(0.0, 0.0, 0.0)) && got.last() == Some(&(2.0, 2.0, 0.0)) {
+                checked_split += 1;
+                assert_eq!(got.len(), 5, "z {z} t {t}: {got:?}");
+                assert_eq!(got[1].0, 0f64.next_up());
+                assert_eq!(got[3].1, 2f64.next_down());
+            }
+        }
+        // Both masses split off wherever they reach into the outer brackets: those of ranks 2040
+        // and 9959 reach 6·√(p·q(1 − q)) + 2 = 248.9 positions either side, to 1791 and 10208,
+        // so for z ≥ 1792 (t = 2000) and t ≥ 1792 (z = 2000): 8 + 8 pilots.
+        assert_eq!(checked_split, 16);
     }
 
     /// Which brackets a pass collects: those of at most `cap` values, smallest first (ties by

@@ -50,6 +50,20 @@ fn a_streamed_summary_is_the_same_bits_as_the_summary_of_the_draws_in_memory() {
         collect_first: 1 << 16,
         ..StreamConfig::default()
     };
+    // Brackets from the first 2¹² draws hold some 28,000 of 300,007 draws each, more than pass 1
+    // collects here (24,000), so a second pass finds the ranks; with the wide pilot of 2¹⁴ draws
+    // they are half as wide and pass 1 collects them all.
+    let narrow = StreamConfig {
+        chunk_blocks: 3,
+        grid_pilot: 1 << 12,
+        wide_pilot: 1 << 12,
+        collect_first: 24_000,
+        ..StreamConfig::default()
+    };
+    let wide = StreamConfig {
+        wide_pilot: 1 << 14,
+        ..narrow.clone()
+    };
     const ALL: [SamplerKind; 3] = [
         SamplerKind::MonteCarlo,
         SamplerKind::LatinHypercube,
@@ -59,6 +73,8 @@ fn a_streamed_summary_is_the_same_bits_as_the_summary_of_the_draws_in_memory() {
         (subdivide, 30_011, 3..=9, &ALL[..]),
         (StreamConfig::single_process(), 30_011, 1..=1, &ALL[..]),
         (collect_first, 300_007, 1..=1, &ALL[..1]),
+        (narrow, 300_007, 2..=2, &ALL[..1]),
+        (wide, 300_007, 1..=1, &ALL[..1]),
     ];
     for (cfg, draws, (sampler, want_passes)) in configs
         .iter()
