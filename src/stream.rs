@@ -23,10 +23,10 @@
 //! The result equals what sorting every column would give, bit for bit, so a summary streamed over
 //! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
 //!
-//! Pass 1 over regenerated draws runs each block and tallies it at once, each task (a run of
+//! A pass over regenerated draws runs each block and tallies it at once, each task (a run of
 //! consecutive blocks) into statistics of its own, appended in block order
-//! ([`Setup::first_pass`]); later passes, and pass 1 of a run that keeps its draws (which must
-//! see them in order), take chunks of blocks.
+//! (`Regenerate::fold_blocks`); a pass over draws in memory, and pass 1 of a run that keeps its
+//! draws (which must see them in order), take chunks of blocks.
 //! Memory: the pilot (≈300 bytes × 2¹⁸ draws), the cells (a few MB per column), one block of
 //! draws per thread in pass 1 or one chunk of draws, and at most `collect_budget` collected
 //! values (64 MB) in any later pass.
@@ -56,8 +56,8 @@ pub use crate::summary::SUMMARY_MEASURES;
 /// size, [`PILOT_DRAWS`], is fixed: the achieved correlations are measured on it.)
 #[derive(Debug, Clone)]
 pub struct StreamConfig {
-    /// Blocks regenerated at a time by a later pass, or by pass 1 when the draws are kept (pass 1
-    /// otherwise runs block by block).
+    /// Blocks regenerated at a time by pass 1 when the draws are kept (passes otherwise run and
+    /// tally block by block, `Regenerate::fold_blocks`).
     pub chunk_blocks: u64,
     /// Bins of a bracket or of a subdivided cell.
     pub bins: u32,
@@ -89,8 +89,9 @@ impl StreamConfig {
     /// costs 4% more instructions at 10^6 draws than in 2¹⁶, where the narrower brackets save
     /// nothing), collected in pass 1 while they hold at most 2¹⁶ values each (about 0.5 MB), so
     /// that runs up to about 5·10^6 draws of the embedded model finish in one pass over the
-    /// draws; chunks of 4 blocks (about 5 MB of draws for the embedded model: 8% less CPU time
-    /// than 16 blocks at 2·10^6 draws, the draws still in cache when they are folded).
+    /// draws; when the draws are kept, chunks of 4 blocks (about 5 MB of draws for the embedded
+    /// model: 8% less CPU time than 16 blocks at 2·10^6 draws, the draws still in cache when they
+    /// are folded).
     pub fn single_process() -> StreamConfig {
         StreamConfig {
             chunk_blocks: 4,
@@ -1150,16 +1151,19 @@ fn tally_first_body(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
     }
 }
 
-fn add_pass(cols: &[Col], grids: &[Grid], acc: &mut [ColPass], ch: &Chunk) {
+fn add_pass(cols: &[Col], grids: &[Grid], acc: &mut [ColPass], ch: &Chunk, par: bool) {
     let rows = ch.rows();
-    acc.par_iter_mut()
-        .zip(cols)
-        .zip(grids)
-        .filter(|(_, g)| !g.regions().is_empty())
-        .for_each(|((a, &c), g)| {
+    let column = |((a, &c), g): ((&mut ColPass, &Col), &Grid)| {
+        if !g.regions().is_empty() {
             let mut buf = Vec::new();
             a.add_inside(g, values(ch.d, c, rows.clone(), &mut buf));
-        });
+        }
+    };
+    if par {
+        acc.par_iter_mut().zip(cols).zip(grids).for_each(column);
+    } else {
+        acc.iter_mut().zip(cols).zip(grids).for_each(column);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1167,8 +1171,8 @@ fn add_pass(cols: &[Col], grids: &[Grid], acc: &mut [ColPass], ch: &Chunk) {
 
 /// Where a pass gets its draws: from memory or by running the engine again.
 pub trait Source: Sync {
-    /// The engine that regenerates these draws, when nothing needs them in block order: pass 1
-    /// then runs each block and tallies it at once ([`Setup::first_pass`]).
+    /// The engine that regenerates these draws, when nothing needs them in block order: a pass
+    /// then runs each block and tallies it at once (`Regenerate::fold_blocks`).
     fn engine(&self) -> Option<&Regenerate<'_>> {
         None
     }
@@ -1213,6 +1217,69 @@ pub struct Regenerate<'a> {
     pub chunk_blocks: u64,
     /// Called with the number of draws finished.
     pub progress: &'a (dyn Fn(u64) + Sync),
+}
+
+impl Regenerate<'_> {
+    /// Run blocks `first..end` and fold them into statistics: each task runs a block and adds it
+    /// at once (`add`), its draws still in cache and no thread waiting for another between the
+    /// two, into statistics of its own (from `empty`). Tasks take consecutive blocks in order and
+    /// their statistics are appended in block order (`append`: the second's blocks follow the
+    /// first's), so the result is a chunked pass's in every bit, whatever the threads. On failure
+    /// the error is the lowest failing block's, as in the chunked pass: a task runs no block
+    /// after its first failing one, the leftmost failure wins, and blocks above the lowest
+    /// failure found so far are not run (the lowest failing block is never above it).
+    fn fold_blocks<T: Send>(
+        &self,
+        first: u64,
+        end: u64,
+        empty: &(dyn Fn() -> T + Sync),
+        add: &(dyn Fn(&mut T, &Chunk) + Sync),
+        append: fn(&mut T, T),
+    ) -> Result<T, RunError> {
+        let opts = self.opts;
+        let size = opts.block_size.min(opts.draws);
+        let failed = std::sync::atomic::AtomicU64::new(u64::MAX);
+        type Part<T> = (Result<T, RunError>, Draws, Vec<bool>);
+        let start = || -> Part<T> { (Ok(empty()), self.plan.empty_draws(), Vec::new()) };
+        (first..end)
+            .into_par_iter()
+            .fold(start, |(acc, mut d, mut kept), b| {
+                let Ok(mut acc) = acc else {
+                    return (acc, d, kept);
+                };
+                if b > failed.load(std::sync::atomic::Ordering::Relaxed) {
+                    // The pass fails anyway: these statistics are dropped.
+                    return (Ok(acc), d, kept);
+                }
+                if let Err(e) =
+                    self.plan
+                        .run_blocks_into(opts, b, b + 1, self.progress, &mut d, &mut kept)
+                {
+                    failed.fetch_min(b, std::sync::atomic::Ordering::Relaxed);
+                    return (Err(e), d, kept);
+                }
+                let ch = Chunk {
+                    d: &d,
+                    row0: 0,
+                    first_block: b,
+                    block_rows: block_rows(b, b + 1, size, opts.draws, &d.skipped),
+                };
+                add(&mut acc, &ch);
+                (Ok(acc), d, kept)
+            })
+            // The draws' buffers go as each task ends; only the statistics wait to be appended.
+            .map(|(acc, _, _)| acc)
+            // Rayon combines the parts left to right (as the appended statistics need too): the
+            // left part holds the lower blocks, so its error is the lower.
+            .reduce_with(|a, b| match (a, b) {
+                (Ok(mut a), Ok(b)) => {
+                    append(&mut a, b);
+                    Ok(a)
+                }
+                (Err(x), _) | (Ok(_), Err(x)) => Err(x),
+            })
+            .unwrap_or_else(|| Ok(empty()))
+    }
 }
 
 impl Source for Regenerate<'_> {
@@ -1410,13 +1477,8 @@ impl Setup {
         Ok(acc)
     }
 
-    /// Pass 1 over blocks the engine runs: each task runs a block and tallies it at once, its
-    /// draws still in cache and no thread waiting for another between the two, into statistics
-    /// of its own. Tasks take consecutive blocks in order and their statistics are appended in
-    /// block order, so the result is the chunked pass's in every bit, whatever the threads. On
-    /// failure the error is the lowest failing block's, as in the chunked pass: a task runs no
-    /// block after its first failing one, the leftmost failure wins, and blocks above the lowest
-    /// failure found so far are not run (the lowest failing block is never above it).
+    /// Pass 1 over blocks the engine runs, each block tallied as soon as it is run
+    /// ([`Regenerate::fold_blocks`]).
     fn first_pass_fused(
         &self,
         plan: &Plan,
@@ -1425,51 +1487,16 @@ impl Setup {
         first: u64,
         end: u64,
     ) -> Result<First, RunError> {
-        let opts = engine.opts;
-        let size = opts.block_size.min(opts.draws);
-        let failed = std::sync::atomic::AtomicU64::new(u64::MAX);
-        type Part = (Result<First, RunError>, Draws, Vec<bool>);
-        let start = || -> Part { (Ok(self.empty_first(plan)), plan.empty_draws(), Vec::new()) };
-        (first..end)
-            .into_par_iter()
-            .fold(start, |(acc, mut d, mut kept), b| {
-                let Ok(mut acc) = acc else {
-                    return (acc, d, kept);
-                };
-                if b > failed.load(std::sync::atomic::Ordering::Relaxed) {
-                    // The pass fails anyway: these statistics are dropped.
-                    return (Ok(acc), d, kept);
-                }
-                if let Err(e) =
-                    engine
-                        .plan
-                        .run_blocks_into(opts, b, b + 1, engine.progress, &mut d, &mut kept)
-                {
-                    failed.fetch_min(b, std::sync::atomic::Ordering::Relaxed);
-                    return (Err(e), d, kept);
-                }
-                let ch = Chunk {
-                    d: &d,
-                    row0: 0,
-                    first_block: b,
-                    block_rows: block_rows(b, b + 1, size, opts.draws, &d.skipped),
-                };
-                add_first(plan, cols, &self.grids, &mut acc, &ch, false);
-                acc.skipped += d.skipped.len() as u64;
-                (Ok(acc), d, kept)
-            })
-            // The draws' buffers go as each task ends; only the statistics wait to be appended.
-            .map(|(acc, _, _)| acc)
-            // Rayon combines the parts left to right (as the appended statistics need too): the
-            // left part holds the lower blocks, so its error is the lower.
-            .reduce_with(|a, b| match (a, b) {
-                (Ok(mut a), Ok(b)) => {
-                    a.append(b);
-                    Ok(a)
-                }
-                (Err(x), _) | (Ok(_), Err(x)) => Err(x),
-            })
-            .unwrap_or_else(|| Ok(self.empty_first(plan)))
+        engine.fold_blocks(
+            first,
+            end,
+            &|| self.empty_first(plan),
+            &|acc, ch| {
+                add_first(plan, cols, &self.grids, acc, ch, false);
+                acc.skipped += ch.d.skipped.len() as u64;
+            },
+            First::append,
+        )
     }
 }
 
@@ -1483,9 +1510,23 @@ pub fn pass(
     end: u64,
 ) -> Result<Vec<ColPass>, RunError> {
     let cols = columns(plan);
-    let mut acc: Vec<ColPass> = grids.iter().map(ColPass::new).collect();
+    let empty = || grids.iter().map(ColPass::new).collect::<Vec<ColPass>>();
+    if let Some(engine) = src.engine() {
+        return engine.fold_blocks(
+            first,
+            end,
+            &empty,
+            &|acc, ch| add_pass(&cols, grids, acc, ch, false),
+            |acc, o| {
+                for (a, b) in acc.iter_mut().zip(o) {
+                    a.merge(b);
+                }
+            },
+        );
+    }
+    let mut acc = empty();
     src.chunks(first, end, &mut |ch| {
-        add_pass(&cols, grids, &mut acc, ch);
+        add_pass(&cols, grids, &mut acc, ch, true);
         Ok(())
     })?;
     Ok(acc)
@@ -3471,7 +3512,7 @@ mod tests {
     }
 
     /// Pass 1 over blocks the engine runs (each task tallying its own blocks) gives the chunked
-    /// pass's statistics, in every bit: moments' tree nodes, counts, cells, collected values
+    /// pass's statistics, in every bit (and a later pass its cells and collected values): moments' tree nodes, counts, cells, collected values
     /// and skipped draws, for 1, 2 and 3 threads, a range of blocks not starting at 0 (its
     /// first node has no sibling) and a plan whose draws are skipped. The chunked pass over the
     /// same draws held in memory gives the same too, but for the skipped draws, which it counts
@@ -3535,11 +3576,25 @@ mod tests {
                     "{threads} threads, skip {skip}"
                 );
             }
+            // A later pass (here on the pass-1 grids) over the engine, each task adding its own
+            // blocks, likewise: the chunked pass's cells and collected values, in every bit.
+            let later =
+                |src: &dyn Source| encode_passes(&pass(&plan, src, &setup.grids, b0, b1).unwrap());
+            let want = later(&Chunked(&src));
+            assert!(later(&mem) == want, "skip {skip}: a later pass in memory");
+            for threads in 1..=3 {
+                let got = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| later(&src));
+                assert!(got == want, "{threads} threads, skip {skip}: a later pass");
+            }
         }
     }
 
-    /// A failing pass 1 over blocks the engine runs reports what the chunked engine reports for
-    /// the same blocks (the first non-finite draw of the lowest failing block), whatever the
+    /// A failing pass 1, or later pass, over blocks the engine runs reports what the chunked
+    /// engine reports for the same blocks (the first non-finite draw of the lowest failing block), whatever the
     /// threads: with every block failing, and with blocks of 4 draws of which some fail and
     /// some do not (a task meets good blocks after a failing one's). On one thread it stops
     /// soon after the failure: the blocks above it are not run.
@@ -3598,9 +3653,11 @@ mod tests {
                     // there, skip its blocks rather than never start.)
                     let lowest = *failing.range(2..).next().unwrap();
                     assert!(lowest < 2 + (blocks - 2) / 2, "the fixture fails early");
-                    let ran = done.into_inner();
+                    let ran = done.load(std::sync::atomic::Ordering::Relaxed);
                     assert_eq!(ran, (lowest - 1) * block_size, "draws run");
                 }
+                let later = pass(&plan, &src, &setup.grids, 2, blocks).unwrap_err();
+                assert_eq!(later, want, "a later pass: block size {block_size}");
             }
         }
     }
