@@ -34,8 +34,7 @@ fn a_streamed_summary_is_the_same_bits_as_the_summary_of_the_draws_in_memory() {
         // the others, so they too must be the same bits.
         total_npv_percentiles: vec![0.25, 0.5, 0.75],
     };
-    // Tiny bins and collection cap force subdivision over several passes; chunks of three
-    // blocks split the run unevenly.
+    // Tiny bins and collection cap force subdivision over several passes.
     let subdivide = StreamConfig {
         chunk_blocks: 3,
         bins: 4,
