@@ -3597,6 +3597,13 @@ mod tests {
             // blocks, likewise: the chunked pass's cells and collected values, in every bit.
             let later =
                 |src: &dyn Source| encode_passes(&pass(&plan, src, &setup.grids, b0, b1).unwrap());
+            let collected = pass(&plan, &Chunked(&src), &setup.grids, b0, b1).unwrap();
+            assert!(
+                collected
+                    .iter()
+                    .any(|c| c.collected.iter().any(|v| !v.is_empty())),
+                "a later pass collects values"
+            );
             let want = later(&Chunked(&src));
             assert!(later(&mem) == want, "skip {skip}: a later pass in memory");
             for threads in 1..=3 {
@@ -3608,6 +3615,44 @@ mod tests {
                 assert!(got == want, "{threads} threads, skip {skip}: a later pass");
             }
         }
+    }
+
+    /// A run in one process finishes 20,011 draws in one pass: pass 1 collects the
+    /// values around every wanted rank. The configuration of shards and merges, which collects
+    /// nothing in pass 1, takes more (the run is past its 2¹⁴-draw grid pilot), for the same
+    /// summary.
+    #[test]
+    fn a_small_run_in_one_process_takes_one_pass() {
+        let plan = default_plan();
+        let opts = RunOptions {
+            draws: 20_011,
+            seed: 5,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let o = SummaryOptions::default();
+        let run = |cfg: &StreamConfig| {
+            run_streamed(
+                &plan,
+                &opts,
+                dummy_meta(),
+                &o,
+                &Vec::new(),
+                cfg,
+                &|_| {},
+                None,
+            )
+            .unwrap()
+        };
+        let (one, passes) = run(&StreamConfig::single_process());
+        assert_eq!(passes, 1);
+        let (more, passes) = run(&StreamConfig::default());
+        assert!(passes > 1, "{passes}");
+        assert_eq!(
+            serde_json::to_string(&one).unwrap(),
+            serde_json::to_string(&more).unwrap()
+        );
     }
 
     /// A failing pass 1, or later pass, over blocks the engine runs reports what the chunked
