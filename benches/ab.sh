@@ -16,12 +16,10 @@ cd "$(dirname "$0")/.."
 D=${3:-1000000}
 R=${4:-5}
 T=${5:-1}
-case "$R" in '' | *[!0-9]* | 0) echo "ROUNDS must be a positive whole number, not '$R'" >&2; exit 2 ;; esac
+positive ROUNDS "$R"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-# The summary without its timing section, one line (fails on anything but a JSON summary).
-strip() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop("timing", None); print(json.dumps(d, sort_keys=True))' "$1"; }
 
 echo "draws $D, $R rounds, $T thread(s); A = $A, B = $B (odd rounds A first, even rounds B first)"
 echo "round  A_wall  A_user  B_wall  B_user"
@@ -39,8 +37,8 @@ for r in $(seq 1 "$R"); do
         times[$x]="$wall  $user"
     done
     echo "$r  ${times[A]}  ${times[B]}"
-    sa="$(strip "$W/A.json")" || { echo "A's summary is not JSON" >&2; exit 1; }
-    sb="$(strip "$W/B.json")" || { echo "B's summary is not JSON" >&2; exit 1; }
+    sa="$(without_timing "$W/A.json")" || { echo "A's summary is not JSON" >&2; exit 1; }
+    sb="$(without_timing "$W/B.json")" || { echo "B's summary is not JSON" >&2; exit 1; }
     [ "$sa" = "$sb" ] || differ=1
 done
 for x in A B; do

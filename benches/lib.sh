@@ -22,3 +22,14 @@ two_builds() {
         [ -x "$b" ] || { echo "not an executable: $b" >&2; exit 2; }
     done
 }
+
+# `positive NAME VALUE`: exit 2 with a message naming NAME unless VALUE is a positive whole number.
+positive() {
+    case "$2" in '' | *[!0-9]* | 0) echo "$1 must be a positive whole number, not '$2'" >&2; exit 2 ;; esac
+}
+
+# The run summary in the JSON file $1 without its timing section, on one line (fails on anything
+# but a JSON summary): two runs of the same figures print the same line.
+without_timing() {
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop("timing", None); print(json.dumps(d, sort_keys=True))' "$1"
+}

@@ -15,16 +15,15 @@ cd "$(dirname "$0")/.."
 SIZES=${3:-1000000 1500000 2000000 3000000 5000000 10000000 20000000}
 R=${4:-1}
 T=${5:-2}
-case "$R" in '' | *[!0-9]* | 0) echo "ROUNDS must be a positive whole number, not '$R'" >&2; exit 2 ;; esac
+positive ROUNDS "$R"
+positive THREADS "$T"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-
-strip() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop("timing", None); print(json.dumps(d, sort_keys=True))' "$1"; }
 
 echo "$R round(s) per size, $T thread(s); A = $A, B = $B (odd rounds A first, even rounds B first)"
 echo "draws  A_wall  A_user  A_MB  B_wall  B_user  B_MB  B/A_wall  summaries"
 for d in $SIZES; do
-    case "$d" in '' | *[!0-9]* | 0) echo "a size must be a positive whole number, not '$d'" >&2; exit 2 ;; esac
+    positive "a size" "$d"
     rm -f "$W"/*.wall "$W"/*.user "$W"/*.rss
     same=identical
     for r in $(seq 1 "$R"); do
@@ -38,7 +37,7 @@ for d in $SIZES; do
             echo "$user" >>"$W/$x.user"
             echo "$rss" >>"$W/$x.rss"
         done
-        [ "$(strip "$W/A.json")" = "$(strip "$W/B.json")" ] || same=DIFFER
+        [ "$(without_timing "$W/A.json")" = "$(without_timing "$W/B.json")" ] || same=DIFFER
     done
     row="$d"
     for x in A B; do
