@@ -25,12 +25,13 @@
 //!
 //! A pass over regenerated draws runs each block and tallies it at once, each task (a run of
 //! consecutive blocks) into statistics of its own, appended in block order
-//! (`Regenerate::fold_blocks`); a pass over draws in memory, pass 1 of a run that keeps its
-//! draws (which must see them in order) and a later pass whose grids have many cells
-//! ([`FOLD_CELLS`]) take chunks of blocks.
-//! Memory: the pilot (≈300 bytes × 2¹⁸ draws), the cells (a few MB per column; in pass 1 one set
-//! per task), one block of draws per thread or one chunk of draws, and at most `collect_budget`
-//! collected values (64 MB) in any later pass.
+//! (`Regenerate::fold_blocks`); when the grids have many cells ([`FOLD_CELLS`]) the tasks share
+//! one set of them instead, which each flushes into after each block. A pass over draws in
+//! memory and pass 1 of a run that keeps its draws (which must see them in order) take chunks of
+//! blocks.
+//! Memory: the pilot (≈300 bytes × 2¹⁸ draws), the cells (a few MB per column, one set per task
+//! only while they are few), one block of draws per thread or one chunk of draws, and at most
+//! `collect_budget` collected values (64 MB) in any later pass.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -561,6 +562,76 @@ impl Grid {
 pub struct ColPass {
     pub cells: Vec<Cell>,
     pub collected: Vec<Vec<f64>>,
+    /// Set when the cells are kept elsewhere, shared by the tasks of a pass ([`SharedCells`]):
+    /// what would go into `cells` (which is then empty) waits here until it is flushed there.
+    deferred: Option<Deferred>,
+}
+
+/// A cell's index as [`Deferred`] keeps it: a grid's cells are held in memory, far fewer than
+/// 2^32 of them.
+fn cell_index(i: usize) -> u32 {
+    debug_assert!(u32::try_from(i).is_ok());
+    i as u32
+}
+
+/// The cells of a pass over regenerated draws, one set for all its tasks
+/// (`Regenerate::fold_blocks`), when the grids have more than [`FOLD_CELLS`] cells: each task's
+/// [`ColPass`] then has none of its own ([`ColPass::without_cells`]) and flushes what it counted
+/// into these after each block. A cell's count, minimum and maximum do not depend on the order
+/// its values come in (the columns hold no NaN and no −0), so the cells are the same, in every
+/// bit, whatever the tasks and threads; the memory no longer grows with them.
+struct SharedCells(Vec<std::sync::Mutex<Vec<Cell>>>);
+
+impl SharedCells {
+    /// Empty cells of `grids`, when they have more than `fold_cells` in all; `None` otherwise
+    /// (each task then keeps cells of its own).
+    fn over(grids: &[Grid], fold_cells: usize) -> Option<SharedCells> {
+        let cells: usize = grids.iter().map(|g| g.cells).sum();
+        (cells > fold_cells).then(|| {
+            SharedCells(
+                grids
+                    .iter()
+                    .map(|g| std::sync::Mutex::new(vec![Cell::default(); g.cells]))
+                    .collect(),
+            )
+        })
+    }
+
+    /// A task's empty statistics of column `c` on grid `g`: its own cells, or none when shared.
+    fn empty(shared: Option<&SharedCells>, g: &Grid) -> ColPass {
+        match shared {
+            Some(_) => ColPass::without_cells(g),
+            None => ColPass::new(g),
+        }
+    }
+
+    /// Flush what the passes of the columns (in order) have counted into the shared cells.
+    fn flush<'a>(&self, passes: impl Iterator<Item = &'a mut ColPass>) {
+        for (cells, p) in self.0.iter().zip(passes) {
+            // A poisoned lock means a task panicked; the panic reaches the caller anyway.
+            let mut cells = cells.lock().unwrap_or_else(|e| e.into_inner());
+            p.flush(&mut cells);
+        }
+    }
+
+    /// Give the passes of the columns (the pass's result, in order) the shared cells, with what
+    /// they have counted since their last flush.
+    fn into_passes<'a>(self, passes: impl Iterator<Item = &'a mut ColPass>) {
+        for (cells, p) in self.0.into_iter().zip(passes) {
+            let mut cells = cells.into_inner().unwrap_or_else(|e| e.into_inner());
+            p.flush(&mut cells);
+            p.cells = cells;
+            p.deferred = None;
+        }
+    }
+}
+
+/// What a [`ColPass`] without cells of its own has counted since its last flush: values for
+/// cells and whole cells (the gaps' tallies) to merge, each with its cell's index.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Deferred {
+    values: Vec<(u32, f64)>,
+    cells: Vec<(u32, Cell)>,
 }
 
 impl ColPass {
@@ -569,6 +640,42 @@ impl ColPass {
         ColPass {
             cells: vec![Cell::default(); g.cells],
             collected: vec![Vec::new(); g.regions.len()],
+            deferred: None,
+        }
+    }
+
+    /// Nothing counted yet, on grid `g`, with no cells of its own: what it counts into cells
+    /// waits to be flushed into cells kept elsewhere ([`ColPass::flush`]). Its collected values
+    /// are its own.
+    fn without_cells(g: &Grid) -> ColPass {
+        ColPass {
+            cells: Vec::new(),
+            collected: vec![Vec::new(); g.regions.len()],
+            deferred: Some(Deferred::default()),
+        }
+    }
+
+    /// Count what waits to be counted into `cells` (the grid's cells, kept elsewhere), in the
+    /// order it came; nothing waits afterwards.
+    fn flush(&mut self, cells: &mut [Cell]) {
+        if let Some(d) = &mut self.deferred {
+            for &(i, v) in &d.values {
+                cells[i as usize].add(v);
+            }
+            for (i, c) in &d.cells {
+                cells[*i as usize].merge(c);
+            }
+            d.values.clear();
+            d.cells.clear();
+        }
+    }
+
+    /// Merge cell `c` into cell `i`, here or, without cells of its own, later.
+    #[inline]
+    fn merge_cell(&mut self, i: usize, c: Cell) {
+        match &mut self.deferred {
+            None => self.cells[i].merge(&c),
+            Some(d) => d.cells.push((cell_index(i), c)),
         }
     }
 
@@ -629,23 +736,28 @@ impl ColPass {
                 min: gap_min[i],
                 max: gap_max[i],
             };
-            self.cells[g.gap(i)].merge(&c);
+            self.merge_cell(g.gap(i), c);
         }
     }
 
     /// Count `v` where `p` says.
     #[inline]
     fn put(&mut self, p: Place, v: f64) {
-        match p {
-            Place::Cell(i) => self.cells[i].add(v),
-            Place::Collect(r) => self.collected[r].push(v),
+        match (p, &mut self.deferred) {
+            (Place::Cell(i), None) => self.cells[i].add(v),
+            (Place::Cell(i), Some(d)) => d.values.push((cell_index(i), v)),
+            (Place::Collect(r), _) => self.collected[r].push(v),
         }
     }
 
     /// As `add` on `n ≥ 1` copies of `v`: one placement.
     fn add_repeated(&mut self, g: &Grid, v: f64, n: u64) {
         match g.place(v) {
-            Place::Cell(i) => self.cells[i].add_repeated(v, n),
+            Place::Cell(i) => {
+                let mut c = Cell::default();
+                c.add_repeated(v, n);
+                self.merge_cell(i, c);
+            }
             Place::Collect(r) => self.collected[r].extend(std::iter::repeat_n(v, n as usize)),
         }
     }
@@ -666,12 +778,28 @@ impl ColPass {
         }
     }
 
-    pub fn merge(&mut self, o: ColPass) {
+    pub fn merge(&mut self, mut o: ColPass) {
         for (a, b) in self.cells.iter_mut().zip(&o.cells) {
             a.merge(b);
         }
-        for (a, mut b) in self.collected.iter_mut().zip(o.collected) {
+        for (a, mut b) in self
+            .collected
+            .iter_mut()
+            .zip(std::mem::take(&mut o.collected))
+        {
             a.append(&mut b);
+        }
+        // What waits in `o` waits here too, or is counted here when this pass has its cells.
+        match (&mut self.deferred, o.deferred.take()) {
+            (_, None) => {}
+            (Some(a), Some(mut b)) => {
+                a.values.append(&mut b.values);
+                a.cells.append(&mut b.cells);
+            }
+            (None, Some(b)) => {
+                o.deferred = Some(b);
+                o.flush(&mut self.cells);
+            }
         }
     }
 }
@@ -1442,6 +1570,11 @@ impl Setup {
 
     /// Empty pass-1 statistics.
     pub fn empty_first(&self, plan: &Plan) -> First {
+        self.empty_first_sharing(plan, None)
+    }
+
+    /// Empty pass-1 statistics, whose passes have no cells of their own when `shared` holds them.
+    fn empty_first_sharing(&self, plan: &Plan, shared: Option<&SharedCells>) -> First {
         let h = plan.model.horizon_years;
         First {
             kept: 0,
@@ -1454,7 +1587,7 @@ impl Setup {
                     tree: Tree::default(),
                     le: Counts::new(self.queries.le[c].clone()),
                     lt: Counts::new(self.queries.lt[c].clone()),
-                    pass: ColPass::new(g),
+                    pass: SharedCells::empty(shared, g),
                 })
                 .collect(),
             delay_whole: vec![vec![0; h + 2]; plan.entities.len()],
@@ -1470,9 +1603,23 @@ impl Setup {
         first: u64,
         end: u64,
     ) -> Result<First, RunError> {
+        self.first_pass_sharing(plan, src, first, end, FOLD_CELLS)
+    }
+
+    /// [`Setup::first_pass`], whose tasks over regenerated draws share one set of cells when the
+    /// grids have more than `fold_cells` ([`SharedCells`]).
+    fn first_pass_sharing(
+        &self,
+        plan: &Plan,
+        src: &dyn Source,
+        first: u64,
+        end: u64,
+        fold_cells: usize,
+    ) -> Result<First, RunError> {
         let cols = columns(plan);
         if let Some(engine) = src.engine() {
-            return self.first_pass_fused(plan, &cols, engine, first, end);
+            let shared = SharedCells::over(&self.grids, fold_cells);
+            return self.first_pass_fused(plan, &cols, engine, first, end, shared);
         }
         let mut acc = self.empty_first(plan);
         src.chunks(first, end, &mut |ch| {
@@ -1484,7 +1631,8 @@ impl Setup {
     }
 
     /// Pass 1 over blocks the engine runs, each block tallied as soon as it is run
-    /// ([`Regenerate::fold_blocks`]).
+    /// ([`Regenerate::fold_blocks`]), into cells of each task's own or, with `shared`, into
+    /// those.
     fn first_pass_fused(
         &self,
         plan: &Plan,
@@ -1492,25 +1640,32 @@ impl Setup {
         engine: &Regenerate,
         first: u64,
         end: u64,
+        shared: Option<SharedCells>,
     ) -> Result<First, RunError> {
-        engine.fold_blocks(
+        let mut f = engine.fold_blocks(
             first,
             end,
-            &|| self.empty_first(plan),
+            &|| self.empty_first_sharing(plan, shared.as_ref()),
             &|acc, ch| {
                 add_first(plan, cols, &self.grids, acc, ch, false);
                 acc.skipped += ch.d.skipped.len() as u64;
+                if let Some(s) = &shared {
+                    s.flush(acc.cols.iter_mut().map(|c| &mut c.pass));
+                }
             },
             First::append,
-        )
+        )?;
+        if let Some(s) = shared {
+            s.into_passes(f.cols.iter_mut().map(|c| &mut c.pass));
+        }
+        Ok(f)
     }
 }
 
-/// Most cells, over all columns, of a later pass whose tasks each keep cells of their own
-/// (`Regenerate::fold_blocks`; about 1.5 MB a task): a pass whose grids have more (regions in
-/// bins, as at 10^9 draws) keeps one set and takes chunks of blocks, so that its memory does not
-/// grow with the number of threads. The grids of a later pass up to about 10^8 draws in one
-/// process are mostly collected regions, of few cells.
+/// Most cells, over all columns, of a pass over regenerated draws whose tasks each keep cells of
+/// their own (`Regenerate::fold_blocks`; about 1.5 MB a task): the tasks of a pass whose grids
+/// have more (regions in bins, as from about 5·10^6 draws in pass 1 and at 10^9 in later passes)
+/// share one set (`SharedCells`), so that its memory does not grow with the number of threads.
 pub const FOLD_CELLS: usize = 1 << 16;
 
 /// A later pass over blocks `first..end` with one grid per column (columns with no region are
@@ -1522,23 +1677,49 @@ pub fn pass(
     first: u64,
     end: u64,
 ) -> Result<Vec<ColPass>, RunError> {
+    pass_sharing(plan, src, grids, first, end, FOLD_CELLS)
+}
+
+/// [`pass`], whose tasks over regenerated draws share one set of cells when the grids have more
+/// than `fold_cells` ([`SharedCells`]).
+fn pass_sharing(
+    plan: &Plan,
+    src: &dyn Source,
+    grids: &[Grid],
+    first: u64,
+    end: u64,
+    fold_cells: usize,
+) -> Result<Vec<ColPass>, RunError> {
     let cols = columns(plan);
-    let empty = || grids.iter().map(ColPass::new).collect::<Vec<ColPass>>();
-    let cells: usize = grids.iter().map(|g| g.cells).sum();
-    if let Some(engine) = src.engine().filter(|_| cells <= FOLD_CELLS) {
-        return engine.fold_blocks(
+    if let Some(engine) = src.engine() {
+        let shared = SharedCells::over(grids, fold_cells);
+        let mut acc = engine.fold_blocks(
             first,
             end,
-            &empty,
-            &|acc, ch| add_pass(&cols, grids, acc, ch, false),
+            &|| {
+                grids
+                    .iter()
+                    .map(|g| SharedCells::empty(shared.as_ref(), g))
+                    .collect::<Vec<ColPass>>()
+            },
+            &|acc, ch| {
+                add_pass(&cols, grids, acc, ch, false);
+                if let Some(s) = &shared {
+                    s.flush(acc.iter_mut());
+                }
+            },
             |acc, o| {
                 for (a, b) in acc.iter_mut().zip(o) {
                     a.merge(b);
                 }
             },
-        );
+        )?;
+        if let Some(s) = shared {
+            s.into_passes(acc.iter_mut());
+        }
+        return Ok(acc);
     }
-    let mut acc = empty();
+    let mut acc: Vec<ColPass> = grids.iter().map(ColPass::new).collect();
     src.chunks(first, end, &mut |ch| {
         add_pass(&cols, grids, &mut acc, ch, true);
         Ok(())
@@ -3579,24 +3760,25 @@ mod tests {
                 in_memory.encode() == want.encode(),
                 "skip {skip}: in memory"
             );
-            for threads in 1..=3 {
+            // Each task with cells of its own, and (`fold_cells` 0) the tasks sharing one set.
+            for (threads, fold_cells) in (1..=3).flat_map(|t| [(t, FOLD_CELLS), (t, 0)]) {
                 let got = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .build()
                     .unwrap()
-                    .install(|| setup.first_pass(&plan, &src, b0, b1))
+                    .install(|| setup.first_pass_sharing(&plan, &src, b0, b1, fold_cells))
                     .unwrap();
-                assert!(got == want, "{threads} threads, skip {skip}");
+                let case = format!("{threads} threads, skip {skip}, fold cells {fold_cells}");
+                assert!(got == want, "{case}");
                 // The same bits (a signed zero included), as a shard would save them.
-                assert!(
-                    got.encode() == want.encode(),
-                    "{threads} threads, skip {skip}"
-                );
+                assert!(got.encode() == want.encode(), "{case}");
             }
             // A later pass (here on the pass-1 grids) over the engine, each task adding its own
             // blocks, likewise: the chunked pass's cells and collected values, in every bit.
-            let later =
-                |src: &dyn Source| encode_passes(&pass(&plan, src, &setup.grids, b0, b1).unwrap());
+            let later_sharing = |src: &dyn Source, fold_cells| {
+                encode_passes(&pass_sharing(&plan, src, &setup.grids, b0, b1, fold_cells).unwrap())
+            };
+            let later = |src: &dyn Source| later_sharing(src, FOLD_CELLS);
             let collected = pass(&plan, &Chunked(&src), &setup.grids, b0, b1).unwrap();
             assert!(
                 collected
@@ -3606,15 +3788,94 @@ mod tests {
             );
             let want = later(&Chunked(&src));
             assert!(later(&mem) == want, "skip {skip}: a later pass in memory");
-            for threads in 1..=3 {
+            for (threads, fold_cells) in (1..=3).flat_map(|t| [(t, FOLD_CELLS), (t, 0)]) {
                 let got = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .build()
                     .unwrap()
-                    .install(|| later(&src));
-                assert!(got == want, "{threads} threads, skip {skip}: a later pass");
+                    .install(|| later_sharing(&src, fold_cells));
+                assert!(
+                    got == want,
+                    "{threads} threads, skip {skip}, fold cells {fold_cells}: a later pass"
+                );
             }
         }
+    }
+
+    /// A pass without cells of its own counts into cells kept elsewhere what a pass with cells
+    /// counts into its own: values, repeated values and the gaps' tallies, flushed at once or
+    /// after merging, into another such pass or into one with cells; its collected values stay
+    /// its own, in order.
+    #[test]
+    fn a_pass_without_cells_counts_what_a_pass_with_cells_would() {
+        let g = Grid::new(vec![
+            Region::new(0.1, 0.3, 8),
+            Region::new(0.5, 0.6, 0),
+            Region::new(0.8, 0.9, 4),
+        ]);
+        let v: Vec<f64> = (0..600)
+            .map(|i| ((f64::from(i) + 0.5) * 0.618_033_988_7).fract())
+            .collect();
+        let (a, rest) = v.split_at(150);
+        let (b, c) = rest.split_at(250);
+        let mut want = ColPass::new(&g);
+        for part in [a, b, c] {
+            want.add(&g, part);
+        }
+        want.add_repeated(&g, 0.2, 3);
+        want.add_repeated(&g, 0.7, 2);
+        let counted = want.cells.iter().filter(|c| c.n > 0).count();
+        assert!(counted > 8 && want.collected[1].len() > 10, "{counted}");
+
+        // Flushed at once into cells kept apart.
+        let mut cells = vec![Cell::default(); g.cells];
+        let mut p = ColPass::without_cells(&g);
+        assert!(p.cells.is_empty());
+        for part in [a, b, c] {
+            p.add(&g, part);
+            p.flush(&mut cells);
+        }
+        p.add_repeated(&g, 0.2, 3);
+        p.add_repeated(&g, 0.7, 2);
+        p.flush(&mut cells);
+        assert_eq!(
+            p.deferred,
+            Some(Deferred::default()),
+            "nothing waits after a flush"
+        );
+        assert!(cells == want.cells);
+        assert!(p.collected == want.collected);
+
+        // Merged unflushed: into a pass with cells, through one without.
+        let mut with = ColPass::new(&g);
+        with.add(&g, a);
+        let mut q = ColPass::without_cells(&g);
+        q.add(&g, b);
+        let mut r = ColPass::without_cells(&g);
+        r.add(&g, c);
+        r.add_repeated(&g, 0.2, 3);
+        r.add_repeated(&g, 0.7, 2);
+        q.merge(r);
+        assert!(q.cells.is_empty());
+        with.merge(q);
+        assert!(with == want);
+
+        // Through the shared cells: the passes of two tasks, flushed, merged, handed back.
+        let shared = SharedCells::over(std::slice::from_ref(&g), 0).unwrap();
+        assert!(SharedCells::over(std::slice::from_ref(&g), g.cells).is_none());
+        let mut t1 = [SharedCells::empty(Some(&shared), &g)];
+        let mut t2 = [SharedCells::empty(Some(&shared), &g)];
+        t1[0].add(&g, a);
+        shared.flush(t1.iter_mut());
+        t1[0].add(&g, b);
+        t2[0].add(&g, c);
+        t2[0].add_repeated(&g, 0.2, 3);
+        t2[0].add_repeated(&g, 0.7, 2);
+        shared.flush(t2.iter_mut());
+        let [t2] = t2;
+        t1[0].merge(t2);
+        shared.into_passes(t1.iter_mut());
+        assert!(t1[0] == want);
     }
 
     /// A run in one process finishes 20,011 draws in one pass: pass 1 collects the
