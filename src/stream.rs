@@ -3872,6 +3872,8 @@ mod tests {
         t2[0].add_repeated(&g, 0.2, 3);
         t2[0].add_repeated(&g, 0.7, 2);
         shared.flush(t2.iter_mut());
+        // Nothing waits in a task after its flush: its buffer does not grow with its blocks.
+        assert_eq!(t2[0].deferred, Some(Deferred::default()));
         let [t2] = t2;
         t1[0].merge(t2);
         shared.into_passes(t1.iter_mut());
