@@ -578,8 +578,10 @@ fn cell_index(i: usize) -> u32 {
 /// (`Regenerate::fold_blocks`), when the grids have more than [`FOLD_CELLS`] cells: each task's
 /// [`ColPass`] then has none of its own ([`ColPass::without_cells`]) and flushes what it counted
 /// into these after each block. A cell's count, minimum and maximum do not depend on the order
-/// its values come in (the columns hold no NaN and no −0), so the cells are the same, in every
-/// bit, whatever the tasks and threads; the memory no longer grows with them.
+/// its values come in (the columns hold no NaN and no −0: `one_zero`), so the cells are the
+/// same, in every bit, whatever the tasks, threads and the moments of their flushes. The cells'
+/// memory no longer grows with the threads; each task still keeps its flush buffers (16 bytes a
+/// value counted into a cell in a block) and its collected values.
 struct SharedCells(Vec<std::sync::Mutex<Vec<Cell>>>);
 
 impl SharedCells {
@@ -597,7 +599,7 @@ impl SharedCells {
         })
     }
 
-    /// A task's empty statistics of column `c` on grid `g`: its own cells, or none when shared.
+    /// A task's empty statistics of a column on grid `g`: its own cells, or none when shared.
     fn empty(shared: Option<&SharedCells>, g: &Grid) -> ColPass {
         match shared {
             Some(_) => ColPass::without_cells(g),
@@ -789,9 +791,17 @@ impl ColPass {
         {
             a.append(&mut b);
         }
-        // What waits in `o` waits here too, or is counted here when this pass has its cells.
+        // What waits in `o` waits here too, or is counted here when this pass has its cells;
+        // `o`'s own cells wait here when this pass has none.
         match (&mut self.deferred, o.deferred.take()) {
-            (_, None) => {}
+            (None, None) => {}
+            (Some(a), None) => a.cells.extend(
+                o.cells
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.n > 0)
+                    .map(|(i, c)| (cell_index(i), *c)),
+            ),
             (Some(a), Some(mut b)) => {
                 a.values.append(&mut b.values);
                 a.cells.append(&mut b.cells);
@@ -1354,10 +1364,11 @@ impl Regenerate<'_> {
     /// at once (`add`), its draws still in cache and no thread waiting for another between the
     /// two, into statistics of its own (from `empty`). Tasks take consecutive blocks in order and
     /// their statistics are appended in block order (`append`: the second's blocks follow the
-    /// first's), so the result is a chunked pass's in every bit, whatever the threads. On failure
-    /// the error is the lowest failing block's, as in the chunked pass: a task runs no block
-    /// after its first failing one, the leftmost failure wins, and blocks above the lowest
-    /// failure found so far are not run (the lowest failing block is never above it).
+    /// first's), so the result is a chunked pass's in every bit, whatever the threads (cells
+    /// shared by the tasks, `SharedCells`, are so because their tallies do not depend on order).
+    /// On failure the error is the lowest failing block's, as in the chunked pass: a task runs
+    /// no block after its first failing one, the leftmost failure wins, and blocks above the
+    /// lowest failure found so far are not run (the lowest failing block is never above it).
     fn fold_blocks<T: Send>(
         &self,
         first: u64,
@@ -3786,6 +3797,24 @@ mod tests {
                     .any(|c| c.collected.iter().any(|v| !v.is_empty())),
                 "a later pass collects values"
             );
+            // It counts values into cells too (a later pass counts no gap), and so does pass 1
+            // into cells of its regions, not only of the gaps between them.
+            assert!(collected.iter().any(|c| c.cells.iter().any(|x| x.n > 0)));
+            let binned = |g: &Grid, cells: &[Cell]| {
+                g.regions().iter().enumerate().any(|(i, r)| {
+                    r.bins > 0
+                        && cells[g.starts[i]..g.starts[i] + r.bins as usize]
+                            .iter()
+                            .any(|x| x.n > 0)
+                })
+            };
+            assert!(
+                setup
+                    .grids
+                    .iter()
+                    .zip(&want.cols)
+                    .any(|(g, c)| binned(g, &c.pass.cells))
+            );
             let want = later(&Chunked(&src));
             assert!(later(&mem) == want, "skip {skip}: a later pass in memory");
             for (threads, fold_cells) in (1..=3).flat_map(|t| [(t, FOLD_CELLS), (t, 0)]) {
@@ -3859,6 +3888,19 @@ mod tests {
         assert!(q.cells.is_empty());
         with.merge(q);
         assert!(with == want);
+        // A pass with cells merged into one without: its cells wait there too.
+        let mut without = ColPass::without_cells(&g);
+        without.add(&g, a);
+        let mut with = ColPass::new(&g);
+        with.add(&g, b);
+        with.add(&g, c);
+        with.add_repeated(&g, 0.2, 3);
+        with.add_repeated(&g, 0.7, 2);
+        without.merge(with);
+        let mut cells = vec![Cell::default(); g.cells];
+        without.flush(&mut cells);
+        assert!(cells == want.cells);
+        assert!(without.collected == want.collected);
 
         // Through the shared cells: the passes of two tasks, flushed, merged, handed back.
         let shared = SharedCells::over(std::slice::from_ref(&g), 0).unwrap();
@@ -3995,6 +4037,25 @@ mod tests {
                 assert_eq!(
                     later, want,
                     "a later pass: block size {block_size}, {threads} threads"
+                );
+                // Likewise with the tasks sharing their cells, pass 1 and a later pass.
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let shared = pool
+                    .install(|| setup.first_pass_sharing(&plan, &src, 2, blocks, 0))
+                    .unwrap_err();
+                assert_eq!(
+                    shared, want,
+                    "shared cells: {block_size}, {threads} threads"
+                );
+                let shared = pool
+                    .install(|| pass_sharing(&plan, &src, &setup.grids, 2, blocks, 0))
+                    .unwrap_err();
+                assert_eq!(
+                    shared, want,
+                    "a later pass, shared cells: {threads} threads"
                 );
             }
         }
