@@ -31,7 +31,8 @@
 //! blocks.
 //! Memory: the pilot (≈300 bytes × 2¹⁸ draws), the cells (a few MB per column, one set per task
 //! only while they are few), one block of draws per thread or one chunk of draws, and at most
-//! `collect_budget` collected values (64 MB) in any later pass.
+//! `collect_budget` collected values (64 MB) in any later pass; pass 1 collects only in runs of
+//! up to about 10^7 draws in one process, at most `collect_first_budget` (128 MB there).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -75,31 +76,39 @@ pub struct StreamConfig {
     pub grid_pilot: u64,
     /// Draws numbered below this (at most [`PILOT_DRAWS`], and not below `grid_pilot`) bracket the
     /// wanted ranks instead when the brackets from `grid_pilot` would leave a bracket to be
-    /// counted into bins in pass 1 (too many of the run's values in it to collect): brackets
-    /// `√(wide_pilot / grid_pilot)` times narrower, so that more runs finish in one pass. Equal
-    /// to `grid_pilot`: never.
+    /// counted into bins in pass 1 (too many of the run's values in it to collect), or would
+    /// collect more than `collect_budget` values in all: brackets `√(wide_pilot / grid_pilot)`
+    /// times narrower, so that more runs finish in one pass, and in less memory. Equal to
+    /// `grid_pilot`: never.
     pub wide_pilot: u64,
-    /// Pass 1 collects the values of a bracket whose expected count is at most this (0: never),
-    /// instead of counting them into bins: the rank is then found without a second pass.
+    /// Pass 1 collects the values of brackets whose expected counts are at most this (0: never),
+    /// instead of counting them into bins, when it can collect them all (`collect_first_budget`):
+    /// the ranks are then found without a second pass.
     pub collect_first: u64,
+    /// Most values pass 1 is expected to collect over all columns. Pass 1 collects only when
+    /// every bracket fits (each within `collect_first`, all within this), so that the run takes
+    /// one pass; otherwise it collects none. Larger than `collect_budget`, it trades memory for
+    /// a pass in runs of a few million draws, not in the largest, which bin their brackets.
+    pub collect_first_budget: u64,
 }
 
 impl StreamConfig {
     /// The configuration of a run in one process: brackets from the first 2¹⁶ draws of the
     /// pilot (4 times the shards' grid pilot: brackets half as wide), or from the whole 2¹⁸-draw
-    /// pilot when those would not all be collected (finding the brackets' ends in 2¹⁸ values
-    /// costs 4% more instructions at 10^6 draws than in 2¹⁶, where the narrower brackets save
-    /// nothing), collected in pass 1 while they hold at most 2¹⁶ values each (about 0.5 MB), so
-    /// that runs up to about 5·10^6 draws of the embedded model finish in one pass over the
-    /// draws; when the draws are kept, chunks of 4 blocks (about 5 MB of draws for the embedded
-    /// model: 8% less CPU time than 16 blocks at 2·10^6 draws, the draws still in cache when they
-    /// are folded).
+    /// pilot when those would not all be collected or would collect more than a later pass may
+    /// (finding the brackets' ends in 2¹⁸ values costs 4% more instructions at 10^6 draws than
+    /// in 2¹⁶, where the narrower brackets save nothing), collected in pass 1 while they hold at
+    /// most 2¹⁷ values each (1 MB) and 2²⁴ in all (128 MB), so that runs up to about 10^7 draws
+    /// of the embedded model finish in one pass over the draws; when the draws are kept, chunks
+    /// of 4 blocks (about 5 MB of draws for the embedded model: 8% less CPU time than 16 blocks
+    /// at 2·10^6 draws, the draws still in cache when they are folded).
     pub fn single_process() -> StreamConfig {
         StreamConfig {
             chunk_blocks: 4,
             grid_pilot: 1 << 16,
             wide_pilot: PILOT_DRAWS,
-            collect_first: 1 << 16,
+            collect_first: 1 << 17,
+            collect_first_budget: 1 << 24,
             ..StreamConfig::default()
         }
     }
@@ -115,6 +124,7 @@ impl Default for StreamConfig {
             grid_pilot: GRID_PILOT_DRAWS,
             wide_pilot: GRID_PILOT_DRAWS,
             collect_first: 0,
+            collect_first_budget: 1 << 23,
         }
     }
 }
@@ -1144,7 +1154,8 @@ fn brackets(v: &[f64], ranks: &[u64], n: u64) -> Vec<(f64, f64, f64)> {
 }
 
 /// Pass-1 grids: around each wanted rank (for `n` draws) a bracket of the pilot's order
-/// statistics wide enough to hold it with near certainty ([`brackets`]).
+/// statistics wide enough to hold it with near certainty ([`brackets`]); and how many values
+/// pass 1 is expected to collect in all.
 fn first_grids(
     plan: &Plan,
     pilot: &Draws,
@@ -1152,7 +1163,7 @@ fn first_grids(
     ranks: &[Vec<u64>],
     n: u64,
     cfg: &StreamConfig,
-) -> Vec<Grid> {
+) -> (Vec<Grid>, f64) {
     let brackets: Vec<Vec<(f64, f64, f64)>> = columns(plan)
         .par_iter()
         .zip(ranks)
@@ -1174,12 +1185,25 @@ fn first_grids(
         .iter()
         .map(|br| br.iter().map(|b| b.2).collect())
         .collect();
-    let collect = within_budget(
+    let mut collect = within_budget(
         &expected,
         cfg.collect_first as f64,
-        cfg.collect_budget as f64,
+        cfg.collect_first_budget as f64,
     );
-    brackets
+    // Pass 1 collects only when that spares the run a second pass: when it collects every
+    // bracket (of more than one value; those of one always fit, expecting none, and are never
+    // collected: `first_region`). A second pass finds a rank in a bracket's bins about as soon
+    // as in its collected values, without holding them through pass 1.
+    if collect.iter().flatten().any(|k| !k) {
+        collect = within_budget(&expected, 0.0, 0.0);
+    }
+    // A bracket of one value is never collected (`first_region`); its expected count is 0.
+    let collected = expected
+        .iter()
+        .zip(&collect)
+        .flat_map(|(e, co)| e.iter().zip(co).filter(|(_, k)| **k).map(|(x, _)| x))
+        .sum();
+    let grids = brackets
         .iter()
         .zip(&collect)
         .map(|(br, co)| {
@@ -1190,7 +1214,8 @@ fn first_grids(
                     .collect(),
             )
         })
-        .collect()
+        .collect();
+    (grids, collected)
 }
 
 /// Pass 1's region for the bracket `[a, b]`: collected whole (`collect`) or split into `bins`.
@@ -1535,15 +1560,16 @@ impl Setup {
                 first_grids(plan, &pilot, rows, &queries.ranks, draws, cfg),
             )
         };
-        let (rows, mut grids) = grids_from(cfg.grid_pilot);
+        let (rows, (mut grids, collected)) = grids_from(cfg.grid_pilot);
         // A region in bins (not one value, not collected) may need a later pass.
         let binned = |g: &[Grid]| g.iter().any(|g| g.regions().iter().any(|r| r.bins > 1));
         // Within the pilot's draws (past them, the rows would depend on the block size).
         let wide = cfg
             .wide_pilot
             .min(if full { PILOT_DRAWS } else { GRID_PILOT_DRAWS });
-        if binned(&grids) && pilot_rows(&pilot, wide) > rows {
-            grids = grids_from(wide).1;
+        let costly = binned(&grids) || collected > cfg.collect_budget as f64;
+        if costly && pilot_rows(&pilot, wide) > rows {
+            grids = grids_from(wide).1.0;
         }
         Setup {
             corr_rows: full.then(|| pilot_rows(&pilot, PILOT_DRAWS)),
@@ -1675,7 +1701,7 @@ impl Setup {
 
 /// Most cells, over all columns, of a pass over regenerated draws whose tasks each keep cells of
 /// their own (`Regenerate::fold_blocks`; about 1.5 MB a task): the tasks of a pass whose grids
-/// have more (regions in bins, as from about 5·10^6 draws in pass 1 and at 10^9 in later passes)
+/// have more (regions in bins, as from about 10^7 draws in pass 1 and at 10^9 in later passes)
 /// share one set (`SharedCells`), so that its memory does not grow with the number of threads.
 pub const FOLD_CELLS: usize = 1 << 16;
 
@@ -1849,7 +1875,7 @@ impl Resolver {
     /// Place each wanted rank (for the `first.kept` draws kept) in pass 1's cells and collected
     /// regions (`grids`: pass 1's grids).
     /// Only the wanted positions of the collected regions are found (`stats::SortedAt`): less
-    /// work than sorting the regions (each expected to hold at most `collect_first` values, 2¹⁶
+    /// work than sorting the regions (each expected to hold at most `collect_first` values, 2¹⁷
     /// in one process).
     pub fn new(first: &First, ranks: &[Vec<u64>], grids: &[Grid]) -> Resolver {
         let targets = first
@@ -3920,6 +3946,80 @@ mod tests {
         t1[0].merge(t2);
         shared.into_passes(t1.iter_mut());
         assert!(t1[0] == want);
+    }
+
+    /// Brackets that pass 1 would collect whole, but more values in all than a later pass may
+    /// collect, are taken from the wide pilot instead: the grids are then those of a
+    /// configuration whose own grid pilot is the wide one. Within that budget the grid pilot's
+    /// brackets stay.
+    #[test]
+    fn brackets_collecting_more_than_a_later_pass_may_come_from_the_wide_pilot() {
+        let plan = default_plan();
+        let opts = RunOptions {
+            draws: 300_007,
+            seed: 5,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let pilot = Setup::run_pilot(&plan, &opts, false).unwrap();
+        let o = SummaryOptions::default();
+        let grids = |grid_pilot: u64, wide_pilot: u64, collect_budget: u64| {
+            let cfg = StreamConfig {
+                grid_pilot,
+                wide_pilot,
+                collect_first: 1 << 20,
+                collect_first_budget: 1 << 30,
+                collect_budget,
+                ..StreamConfig::default()
+            };
+            let setup = Setup::new(
+                &plan,
+                opts.draws,
+                pilot.clone(),
+                false,
+                &o,
+                &Vec::new(),
+                &cfg,
+            );
+            setup.grids
+        };
+        let narrow = grids(1 << 10, 1 << 10, 1 << 30);
+        let wide = grids(1 << 12, 1 << 12, 1 << 30);
+        assert!(narrow != wide);
+        // Every bracket of the narrow pilot is collected (none binned): only the total decides.
+        assert!(
+            narrow
+                .iter()
+                .all(|g| g.regions().iter().all(|r| r.bins <= 1))
+        );
+        let collected = |g: &[Grid]| -> usize {
+            g.iter()
+                .map(|g| g.regions().iter().filter(|r| r.bins == 0).count())
+                .sum()
+        };
+        assert!(collected(&narrow) > 100, "{}", collected(&narrow));
+        assert!(grids(1 << 10, 1 << 12, 1 << 30) == narrow);
+        assert!(grids(1 << 10, 1 << 12, 1 << 10) == wide);
+
+        // When pass 1 cannot collect every bracket, it collects none.
+        let q = queries(&plan, opts.draws, &o, &Vec::new());
+        let rows = pilot_rows(&pilot, 1 << 10);
+        let first = |collect_first_budget: u64, collect_budget: u64| {
+            let cfg = StreamConfig {
+                collect_first: 1 << 20,
+                collect_first_budget,
+                collect_budget,
+                ..StreamConfig::default()
+            };
+            first_grids(&plan, &pilot, rows, &q.ranks, opts.draws, &cfg)
+        };
+        let (every, all) = first(1 << 30, 1 << 30);
+        assert!(every == narrow && all > 1e5, "{all}");
+        let (none, within) = first((all * 0.75) as u64, 1 << 30);
+        assert_eq!(within, 0.0);
+        assert!(none.iter().all(|g| g.regions().iter().all(|r| r.bins > 0)));
+        assert!(none.iter().any(|g| g.regions().iter().any(|r| r.bins > 1)));
     }
 
     /// A run in one process finishes 20,011 draws in one pass: pass 1 collects the

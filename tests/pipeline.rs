@@ -203,22 +203,26 @@ fn the_callers_observer_sees_every_pass_over_the_draws() {
     );
     assert_eq!((starts, done), (vec![draws], draws), "memory");
     // Streamed, and streamed with a checkpoint: every pass reports every draw once, so pass k
-    // ends at k × draws. (At 6·10^6 draws this case's summary takes a second pass: pass 1
-    // collects the values around the wanted ranks of runs up to about 5·10^6 draws.)
-    let many = 6_000_017;
-    for (name, checkpoint) in [("streamed", None), ("checkpointed", Some(dir.join("ck")))] {
+    // ends at k × draws. A plain streamed run of this case takes a second pass from about 10^7
+    // draws (pass 1 collects the values around every wanted rank of smaller runs); a
+    // checkpointed one past its 2^14-draw grid pilot (it collects nothing in pass 1).
+    let many = 16_000_017;
+    for (name, checkpoint, n) in [
+        ("streamed", None, many),
+        ("checkpointed", Some(dir.join("ck")), draws),
+    ] {
         let (starts, done) = observed(
             name,
             RunSpec {
-                draws: many,
+                draws: n,
                 stream: true,
                 checkpoint,
                 ..base.clone()
             },
         );
-        assert_eq!(starts, vec![many], "{name}");
+        assert_eq!(starts, vec![n], "{name}");
         assert!(
-            done >= 2 * many && done % many == 0,
+            done >= 2 * n && done % n == 0,
             "{name}: {done} draws reported"
         );
     }
