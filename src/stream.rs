@@ -1195,9 +1195,8 @@ fn first_grids(
     // collected: `first_region`). A second pass finds a rank in a bracket's bins about as soon
     // as in its collected values, without holding them through pass 1.
     if collect.iter().flatten().any(|k| !k) {
-        collect = within_budget(&expected, 0.0, 0.0);
+        collect.iter_mut().for_each(|co| co.fill(false));
     }
-    // A bracket of one value is never collected (`first_region`); its expected count is 0.
     let collected = expected
         .iter()
         .zip(&collect)
@@ -1448,6 +1447,59 @@ impl Regenerate<'_> {
     }
 }
 
+impl Regenerate<'_> {
+    /// [`Regenerate::fold_blocks`] into statistics holding one [`ColPass`] per column of
+    /// `grids`, whose tasks share one set of cells when the grids have more than `fold_cells`
+    /// (`SharedCells`): `empty` is then given the shared cells, for passes without cells of
+    /// their own, each task flushes into them after each block, and the result gets them back.
+    #[allow(clippy::too_many_arguments)]
+    fn fold_blocks_sharing<T: Send + ColPasses>(
+        &self,
+        first: u64,
+        end: u64,
+        grids: &[Grid],
+        fold_cells: usize,
+        empty: &(dyn Fn(Option<&SharedCells>) -> T + Sync),
+        add: &(dyn Fn(&mut T, &Chunk) + Sync),
+        append: fn(&mut T, T),
+    ) -> Result<T, RunError> {
+        let shared = SharedCells::over(grids, fold_cells);
+        let mut acc = self.fold_blocks(
+            first,
+            end,
+            &|| empty(shared.as_ref()),
+            &|acc, ch| {
+                add(acc, ch);
+                if let Some(s) = &shared {
+                    s.flush(acc.col_passes());
+                }
+            },
+            append,
+        )?;
+        if let Some(s) = shared {
+            s.into_passes(acc.col_passes());
+        }
+        Ok(acc)
+    }
+}
+
+/// Statistics holding one [`ColPass`] per column, in column order.
+trait ColPasses {
+    fn col_passes(&mut self) -> impl Iterator<Item = &mut ColPass>;
+}
+
+impl ColPasses for First {
+    fn col_passes(&mut self) -> impl Iterator<Item = &mut ColPass> {
+        self.cols.iter_mut().map(|c| &mut c.pass)
+    }
+}
+
+impl ColPasses for Vec<ColPass> {
+    fn col_passes(&mut self) -> impl Iterator<Item = &mut ColPass> {
+        self.iter_mut()
+    }
+}
+
 impl Source for Regenerate<'_> {
     fn engine(&self) -> Option<&Regenerate<'_>> {
         Some(self)
@@ -1560,17 +1612,20 @@ impl Setup {
                 first_grids(plan, &pilot, rows, &queries.ranks, draws, cfg),
             )
         };
-        let (rows, (mut grids, collected)) = grids_from(cfg.grid_pilot);
+        let (rows, (narrow, collected)) = grids_from(cfg.grid_pilot);
         // A region in bins (not one value, not collected) may need a later pass.
         let binned = |g: &[Grid]| g.iter().any(|g| g.regions().iter().any(|r| r.bins > 1));
         // Within the pilot's draws (past them, the rows would depend on the block size).
         let wide = cfg
             .wide_pilot
             .min(if full { PILOT_DRAWS } else { GRID_PILOT_DRAWS });
-        let costly = binned(&grids) || collected > cfg.collect_budget as f64;
-        if costly && pilot_rows(&pilot, wide) > rows {
-            grids = grids_from(wide).1.0;
-        }
+        let costly = binned(&narrow) || collected > cfg.collect_budget as f64;
+        let grids = if costly && pilot_rows(&pilot, wide) > rows {
+            let (_, (wide_grids, _)) = grids_from(wide);
+            wide_grids
+        } else {
+            narrow
+        };
         Setup {
             corr_rows: full.then(|| pilot_rows(&pilot, PILOT_DRAWS)),
             pilot,
@@ -1655,8 +1710,7 @@ impl Setup {
     ) -> Result<First, RunError> {
         let cols = columns(plan);
         if let Some(engine) = src.engine() {
-            let shared = SharedCells::over(&self.grids, fold_cells);
-            return self.first_pass_fused(plan, &cols, engine, first, end, shared);
+            return self.first_pass_fused(plan, &cols, engine, first, end, fold_cells);
         }
         let mut acc = self.empty_first(plan);
         src.chunks(first, end, &mut |ch| {
@@ -1677,25 +1731,20 @@ impl Setup {
         engine: &Regenerate,
         first: u64,
         end: u64,
-        shared: Option<SharedCells>,
+        fold_cells: usize,
     ) -> Result<First, RunError> {
-        let mut f = engine.fold_blocks(
+        engine.fold_blocks_sharing(
             first,
             end,
-            &|| self.empty_first_sharing(plan, shared.as_ref()),
+            &self.grids,
+            fold_cells,
+            &|shared| self.empty_first_sharing(plan, shared),
             &|acc, ch| {
                 add_first(plan, cols, &self.grids, acc, ch, false);
                 acc.skipped += ch.d.skipped.len() as u64;
-                if let Some(s) = &shared {
-                    s.flush(acc.cols.iter_mut().map(|c| &mut c.pass));
-                }
             },
             First::append,
-        )?;
-        if let Some(s) = shared {
-            s.into_passes(f.cols.iter_mut().map(|c| &mut c.pass));
-        }
-        Ok(f)
+        )
     }
 }
 
@@ -1729,32 +1778,24 @@ fn pass_sharing(
 ) -> Result<Vec<ColPass>, RunError> {
     let cols = columns(plan);
     if let Some(engine) = src.engine() {
-        let shared = SharedCells::over(grids, fold_cells);
-        let mut acc = engine.fold_blocks(
+        return engine.fold_blocks_sharing(
             first,
             end,
-            &|| {
+            grids,
+            fold_cells,
+            &|shared| {
                 grids
                     .iter()
-                    .map(|g| SharedCells::empty(shared.as_ref(), g))
+                    .map(|g| SharedCells::empty(shared, g))
                     .collect::<Vec<ColPass>>()
             },
-            &|acc, ch| {
-                add_pass(&cols, grids, acc, ch, false);
-                if let Some(s) = &shared {
-                    s.flush(acc.iter_mut());
-                }
-            },
+            &|acc, ch| add_pass(&cols, grids, acc, ch, false),
             |acc, o| {
                 for (a, b) in acc.iter_mut().zip(o) {
                     a.merge(b);
                 }
             },
-        )?;
-        if let Some(s) = shared {
-            s.into_passes(acc.iter_mut());
-        }
-        return Ok(acc);
+        );
     }
     let mut acc: Vec<ColPass> = grids.iter().map(ColPass::new).collect();
     src.chunks(first, end, &mut |ch| {
