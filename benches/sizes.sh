@@ -8,6 +8,8 @@
 #
 #   benches/sizes.sh BIN_A BIN_B [SIZES] [ROUNDS] [THREADS]
 #       (defaults: "1000000 1500000 2000000 3000000 5000000 10000000 20000000" 1 2)
+#
+# With CHECKPOINT=1 every run is checkpointed (`--checkpoint`, into a fresh folder each time).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 two_builds "benches/sizes.sh BIN_A BIN_B [SIZES] [ROUNDS] [THREADS]" "$@"
@@ -20,7 +22,7 @@ positive THREADS "$T"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-echo "$R round(s) per size, $T thread(s); A = $A, B = $B (odd rounds A first, even rounds B first)"
+echo "$R round(s) per size, $T thread(s)$([ "${CHECKPOINT:-0}" = 1 ] && echo ", checkpointed"); A = $A, B = $B (odd rounds A first, even rounds B first)"
 echo "draws  A_wall  A_user  A_MB  B_wall  B_user  B_MB  B/A_wall  summaries"
 for d in $SIZES; do
     positive "a size" "$d"
@@ -30,8 +32,13 @@ for d in $SIZES; do
         if [ $((r % 2)) -eq 1 ]; then order="A B"; else order="B A"; fi
         for x in $order; do
             bin=${!x}
+            extra=()
+            if [ "${CHECKPOINT:-0}" = 1 ]; then
+                rm -rf "$W/ck"
+                extra=(--checkpoint "$W/ck")
+            fi
             /usr/bin/time -f "%e %U %M" -o "$W/t" "$bin" run --draws "$d" --threads "$T" \
-                --format json >"$W/$x.json" 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
+                --format json "${extra[@]}" >"$W/$x.json" 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
             read -r wall user rss <"$W/t"
             echo "$wall" >>"$W/$x.wall"
             echo "$user" >>"$W/$x.user"

@@ -326,7 +326,8 @@ struct RunArgs {
     #[arg(long)]
     shard: Option<String>,
     /// Save the run's progress to this folder as it goes (finished chunks of draws for a run
-    /// held in memory; the state of the current pass, every 30 s, for a streamed run or a shard),
+    /// held in memory, one that keeps its draws; the state of the current pass, every 30 s, for a
+    /// streamed run, one that does not, or a shard),
     /// so that an interrupted run can be resumed; Ctrl-C then stops at the next chunk, saves and
     /// says how to resume.
     #[arg(long, conflicts_with = "resume")]

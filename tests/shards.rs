@@ -553,7 +553,18 @@ fn chunk_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-const CKPT_RUN: [&str; 5] = ["run", "--draws", "300000", "--block-size", "1000"];
+/// A checkpointed run held in memory: one that keeps its draws (a run that does not is streamed,
+/// checkpointed or not). Five chunks of blocks.
+const CKPT_RUN: [&str; 8] = [
+    "run",
+    "--draws",
+    "80000",
+    "--block-size",
+    "1000",
+    "--keep-draws",
+    "--draws-format",
+    "parquet",
+];
 
 #[test]
 fn a_resumed_run_is_byte_identical_to_an_uninterrupted_one() {
@@ -604,7 +615,9 @@ fn a_resumed_run_is_byte_identical_to_an_uninterrupted_one() {
         bin()
             .args(CKPT_RUN)
             .args(["--seed", "5", "--resume"])
-            .arg(&ck),
+            .arg(&ck)
+            .arg("--out")
+            .arg(dir.join("c")),
     );
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("holds a different run"),
@@ -618,7 +631,9 @@ fn a_resumed_run_is_byte_identical_to_an_uninterrupted_one() {
         bin()
             .args(CKPT_RUN)
             .arg("--resume")
-            .arg(dir.join("nothing-here")),
+            .arg(dir.join("nothing-here"))
+            .arg("--out")
+            .arg(dir.join("d")),
     );
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("is not a checkpoint folder of npvrisk"),
@@ -632,19 +647,30 @@ fn a_resumed_run_is_byte_identical_to_an_uninterrupted_one() {
 fn ctrl_c_stops_a_checkpointed_run_and_says_how_to_resume() {
     let dir = temp_dir("sigint");
     let ck = dir.join("ck");
-    let big = [
-        "run",
-        "--draws",
-        "1000000",
-        "--block-size",
-        "1000",
-        "--threads",
-        "1",
+    // Held in memory (it keeps its draws): 313 chunks of 16 blocks, some 1.5 s on one thread.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let (model, dists) = (data.join("council.toml"), data.join("council_dists.toml"));
+    let big: [&std::ffi::OsStr; 13] = [
+        "run".as_ref(),
+        model.as_os_str(),
+        "--dist".as_ref(),
+        dists.as_os_str(),
+        "--draws".as_ref(),
+        "1000000".as_ref(),
+        "--block-size".as_ref(),
+        "200".as_ref(),
+        "--threads".as_ref(),
+        "1".as_ref(),
+        "--keep-draws".as_ref(),
+        "--draws-format".as_ref(),
+        "parquet".as_ref(),
     ];
     let child = bin()
         .args(big)
         .arg("--checkpoint")
         .arg(&ck)
+        .arg("--out")
+        .arg(dir.join("stopped"))
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -667,7 +693,8 @@ fn ctrl_c_stops_a_checkpointed_run_and_says_how_to_resume() {
         "{err}"
     );
     let done = chunk_files(&ck).len();
-    assert!(done < 63, "stopped before the end ({done} of 63 chunks)");
+    assert!(done < 313, "stopped before the end ({done} of 313 chunks)");
+    assert!(!dir.join("stopped/summary.json").exists());
     run_ok(
         bin()
             .args(big)
@@ -889,14 +916,23 @@ fn submit_and_wait(dir: &Path, script: &[u8], cluster: &Path, merged: &Path) {
     wait_for(&what, 300, &|| merged.exists());
 }
 
-const STREAM_RUN: [&str; 6] = [
-    "run",
-    "--draws",
-    "1000000",
-    "--block-size",
-    "1024",
-    "--stream",
-];
+/// A streamed run of two passes: the percentiles 1%, 2%, …, 99% have brackets that join into
+/// one per column, too many values for pass 1 to collect, so that a second pass finds them.
+fn stream_run() -> Vec<String> {
+    let percentiles: Vec<String> = (1..=99).map(|k| format!("0.{k:02}")).collect();
+    [
+        "run",
+        "--draws",
+        "1000000",
+        "--block-size",
+        "1024",
+        "--stream",
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain(["--percentiles".into(), percentiles.join(",")])
+    .collect()
+}
 
 #[test]
 fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
@@ -904,7 +940,7 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
     let plain = dir.join("plain");
     run_ok(
         bin()
-            .args(STREAM_RUN)
+            .args(stream_run())
             .args(["--format", "json", "--out"])
             .arg(&plain),
     );
@@ -913,7 +949,7 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
     let out = dir.join("out");
     let start = |flag: &str| {
         bin()
-            .args(STREAM_RUN)
+            .args(stream_run())
             .arg(flag)
             .arg(&ck)
             .arg("--out")
@@ -971,19 +1007,19 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
         "the saved pass 1 was not used"
     );
 
-    // The folder of a streamed run is not resumed as a run held in memory, nor by another run.
+    // The folder of a streamed run is not resumed as a run held in memory (one that keeps its
+    // draws), nor by another run.
+    let kept = dir.join("kept");
     for (extra, needle) in [
-        (vec![], "whose draws were streamed"),
-        (vec!["--seed", "5", "--stream"], "holds a different run"),
+        (
+            vec!["--keep-draws", "--out", kept.to_str().unwrap()],
+            "whose draws were streamed",
+        ),
+        (vec!["--seed", "5"], "holds a different run"),
     ] {
-        let o = run_expect(
-            2,
-            bin()
-                .args(["run", "--draws", "1000000", "--block-size", "1024"])
-                .args(&extra)
-                .arg("--resume")
-                .arg(&ck),
-        );
+        let mut run = stream_run();
+        run.retain(|a| a != "--stream");
+        let o = run_expect(2, bin().args(run).args(&extra).arg("--resume").arg(&ck));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(needle), "{needle:?} not in {err}");
     }

@@ -1168,7 +1168,7 @@ impl ShardRun {
             _ => None,
         };
         let f = self.pool.install(|| match (ck, &mut kept) {
-            (Some(ck), _) => ck.first_pass(&self.plan, setup, &src),
+            (Some(ck), _) => ck.first_pass(&self.plan, &self.opts, setup, &src),
             (None, Some(k)) => setup
                 .first_pass(
                     &self.plan,
@@ -1804,7 +1804,7 @@ fn open_checkpoint(
         if h.content != identity.content {
             let how = |c: &str| {
                 if c == STREAMED {
-                    "streamed (--stream, or more draws than fit in memory)"
+                    "streamed (not kept, or --stream, or more draws than fit in memory)"
                 } else {
                     "kept in memory"
                 }
@@ -1896,7 +1896,8 @@ fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     let (plan, (model_name, model_src), meta_files) = load_plan(a)?;
     let opts = run_options(a);
     let blocks = Plan::block_count(&opts).map_err(|e| Failure::Input(e.to_string()))?;
-    let streamed = streams(a, a.draws, plan_bytes_per_draw(&plan) as u64)?;
+    // As a plain run: one that does not keep its draws never holds them.
+    let streamed = !a.keep_draws || streams(a, a.draws, plan_bytes_per_draw(&plan) as u64)?;
     let mut identity = run_identity(a, &plan, (&model_name, &model_src), blocks);
     if streamed {
         identity.content = STREAMED.into();
@@ -2120,7 +2121,9 @@ impl StreamCheckpoint<'_> {
         a: &RunSpec,
         embedded: bool,
     ) -> Result<(summary::Summary, u32), Failure> {
-        let cfg = StreamConfig::default();
+        // The pilot is run again on resume, and the grids follow from it: a run in one process,
+        // so it has the configuration of one, collecting in pass 1 where that saves a pass.
+        let cfg = StreamConfig::single_process();
         let sopts = summary_options(&a.percentiles, a.interval, &a.thresholds);
         let extra = review_points(embedded);
         let blocks = self.identity.end_block;
@@ -2134,7 +2137,7 @@ impl StreamCheckpoint<'_> {
         let pilot =
             Setup::run_pilot(plan, opts, true).map_err(|e| Failure::Input(e.to_string()))?;
         let setup = Setup::new(plan, opts.draws, pilot, true, &sopts, &extra, &cfg);
-        let first = self.first_pass(plan, &setup, &src)?;
+        let first = self.first_pass(plan, opts, &setup, &src)?;
         let mut pass_no = 1u32;
         let result = Passes::new(plan, &setup, first, blocks, meta, &sopts, &extra, &cfg)
             .map_err(Error::from)?
@@ -2146,15 +2149,23 @@ impl StreamCheckpoint<'_> {
         result
     }
 
-    /// Pass 1 over the identity's blocks, from its saved state if there is one.
-    fn first_pass(&self, plan: &Plan, setup: &Setup, src: &Regenerate) -> Result<First, Failure> {
+    /// Pass 1 over the identity's blocks, from its saved state if there is one (saved for the
+    /// same pass-1 grids). The pilot's blocks are summarised from `setup.pilot`, not run again.
+    fn first_pass(
+        &self,
+        plan: &Plan,
+        opts: &RunOptions,
+        setup: &Setup,
+        src: &Regenerate,
+    ) -> Result<First, Failure> {
         let lo = self.identity.first_block;
+        let hash = grids_hash(&setup.grids);
         if self.keep.is_none() {
             // Parts of an earlier attempt that kept its draws: this one does not.
             kept::remove_parts(self.dir);
         }
         let (start, acc) = self
-            .load(1, "")
+            .load(1, &hash)
             .and_then(|(end, body)| {
                 let mut f = setup.empty_first(plan);
                 f.add_encoded(&body)?;
@@ -2177,20 +2188,46 @@ impl StreamCheckpoint<'_> {
             _ => (start, acc),
         };
         let block = self.identity.block_size.min(self.identity.draws);
+        let in_memory = crate::stream::InMemory {
+            d: &setup.pilot,
+            block,
+            draws: opts.draws,
+        };
+        // The blocks whose draws the pilot holds (from block 0; its rows, and those it skipped).
+        let pilot_blocks = u64::try_from(setup.pilot.n + setup.pilot.skipped.len())
+            .unwrap_or(u64::MAX)
+            .div_ceil(block)
+            .min(self.identity.end_block);
+        let draws_to = |b: u64| (b * block).min(opts.draws);
+        let over = |s: &dyn crate::stream::Source, b: u64, e: u64| match &self.keep {
+            Some(k) => {
+                let mut parts = k.lock().unwrap_or_else(|e| e.into_inner());
+                let keeping = crate::stream::Keeping::new(s, &mut *parts, block);
+                setup.first_pass(plan, &keeping, b, e)
+            }
+            None => setup.first_pass(plan, s, b, e),
+        };
         self.chunks(
             1,
-            "",
+            &hash,
             (start, acc),
             &mut |b, e| {
-                let r = match &self.keep {
-                    Some(k) => {
-                        let mut parts = k.lock().unwrap_or_else(|e| e.into_inner());
-                        let keeping = crate::stream::Keeping::new(src, &mut *parts, block);
-                        setup.first_pass(plan, &keeping, b, e)
+                let run = |b: u64, e: u64| -> Result<First, crate::engine::RunError> {
+                    let m = e.min(pilot_blocks).max(b);
+                    let mut f = if b < m {
+                        let f = over(&in_memory, b, m)?;
+                        // Not run again, but counted as this pass's draws.
+                        self.bar.inc(draws_to(m) - draws_to(b));
+                        f
+                    } else {
+                        setup.empty_first(plan)
+                    };
+                    if m < e {
+                        f.merge(over(src, m, e)?);
                     }
-                    None => setup.first_pass(plan, src, b, e),
+                    Ok(f)
                 };
-                r.map_err(|e| Failure::Input(e.to_string()))
+                run(b, e).map_err(|e| Failure::Input(e.to_string()))
             },
             &|mut x, y| {
                 x.merge(y);
