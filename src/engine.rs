@@ -259,6 +259,18 @@ pub struct Draws {
 }
 
 impl Draws {
+    /// Free the outcome, whole-year delay and breakeven columns, keeping the inputs (and `n`):
+    /// what a streamed run's pilot still needs once pass 1 has summarised its blocks (the
+    /// achieved correlations read its inputs).
+    pub fn keep_inputs_only(&mut self) {
+        for c in self.outcomes.iter_mut() {
+            *c = Vec::new();
+        }
+        for c in self.delay_whole.iter_mut().chain(self.breakeven.iter_mut()) {
+            *c = Vec::new();
+        }
+    }
+
     /// A copy of the first `rows` rows (with every skipped draw index).
     pub fn clone_rows(&self, rows: usize) -> Draws {
         let rows = rows.min(self.n);

@@ -2338,13 +2338,7 @@ pub fn run_streamed(
         setup.first_pass(plan, s, 0, pilot_blocks)
     })?;
     // Only the pilot's inputs are read again (the achieved correlations).
-    let p = &mut setup.pilot;
-    for c in p.outcomes.iter_mut() {
-        *c = Vec::new();
-    }
-    for c in p.delay_whole.iter_mut().chain(p.breakeven.iter_mut()) {
-        *c = Vec::new();
-    }
+    setup.pilot.keep_inputs_only();
     // The achieved correlations read only the pilot: computed beside the rest of pass 1 (one
     // task, taken by whichever thread is free), not alone at the end.
     let setup = &setup;

@@ -1027,6 +1027,37 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
 }
 
 #[test]
+fn a_checkpointed_run_within_its_pilot_saves_pass_1_and_resumes_from_it() {
+    // 100,000 draws, all inside the 2^18-draw pilot: pass 1 runs nothing more, and its state is
+    // saved all the same, so a resumed run reads it back rather than computing it again.
+    let dir = temp_dir("ck-pilot");
+    let run = ["run", "--draws", "100000", "--format", "json", "--out"];
+    run_ok(bin().args(run).arg(dir.join("plain")));
+    let reference = without_timing(&dir.join("plain/summary.json"));
+    let ck = dir.join("ck");
+    run_ok(
+        bin()
+            .args(run)
+            .arg(dir.join("a"))
+            .arg("--checkpoint")
+            .arg(&ck),
+    );
+    assert!(without_timing(&dir.join("a/summary.json")) == reference);
+    let pass1 = ck.join("stream-pass1.npvshard");
+    let saved = std::fs::metadata(&pass1)
+        .and_then(|m| m.modified())
+        .expect("pass 1 saved");
+    run_ok(bin().args(run).arg(dir.join("b")).arg("--resume").arg(&ck));
+    assert!(without_timing(&dir.join("b/summary.json")) == reference);
+    assert_eq!(
+        std::fs::metadata(&pass1).unwrap().modified().unwrap(),
+        saved,
+        "the saved pass 1 was not used"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn an_interrupted_shard_resumes_and_merges_to_the_same_summary() {
     let dir = temp_dir("resume-shard");
     const SHARD_RUN: [&str; 5] = ["run", "--draws", "2000000", "--block-size", "512"];

@@ -1144,7 +1144,7 @@ impl ShardRun {
     /// the shard's kept draws are written into that folder, next to its shard file.
     fn first_pass(
         &self,
-        setup: &Setup,
+        setup: &mut Setup,
         ck: Option<&StreamCheckpoint>,
         keep: Option<(&Path, DrawsFormat)>,
     ) -> Result<(crate::shard::ShardHeader, First), Failure> {
@@ -1308,7 +1308,7 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
             format!("pass {}", ph.pass),
         )
     } else {
-        let setup = setup_of(&r, &r.header, false)?;
+        let mut setup = setup_of(&r, &r.header, false)?;
         let keep = a
             .keep_draws
             .then(|| (dir.as_path(), a.draws_format.unwrap_or_default()));
@@ -1319,7 +1319,7 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
                 let _ = std::fs::remove_file(dir.join(shard_draws_name(&shard_file_name(k, n), f)));
             }
         }
-        let (h, f) = r.first_pass(&setup, ck.as_ref(), keep)?;
+        let (h, f) = r.first_pass(&mut setup, ck.as_ref(), keep)?;
         (
             dir.join(shard_file_name(k, n)),
             shard::encode_body(&h, &f.encode()),
@@ -2136,8 +2136,8 @@ impl StreamCheckpoint<'_> {
         };
         let pilot =
             Setup::run_pilot(plan, opts, true).map_err(|e| Failure::Input(e.to_string()))?;
-        let setup = Setup::new(plan, opts.draws, pilot, true, &sopts, &extra, &cfg);
-        let first = self.first_pass(plan, opts, &setup, &src)?;
+        let mut setup = Setup::new(plan, opts.draws, pilot, true, &sopts, &extra, &cfg);
+        let first = self.first_pass(plan, opts, &mut setup, &src)?;
         let mut pass_no = 1u32;
         let result = Passes::new(plan, &setup, first, blocks, meta, &sopts, &extra, &cfg)
             .map_err(Error::from)?
@@ -2150,12 +2150,13 @@ impl StreamCheckpoint<'_> {
     }
 
     /// Pass 1 over the identity's blocks, from its saved state if there is one (saved for the
-    /// same pass-1 grids). The pilot's blocks are summarised from `setup.pilot`, not run again.
+    /// same pass-1 grids). The pilot's blocks are summarised from `setup.pilot`, not run again,
+    /// after which the pilot keeps only its inputs.
     fn first_pass(
         &self,
         plan: &Plan,
         opts: &RunOptions,
-        setup: &Setup,
+        setup: &mut Setup,
         src: &Regenerate,
     ) -> Result<First, Failure> {
         let lo = self.identity.first_block;
@@ -2188,53 +2189,64 @@ impl StreamCheckpoint<'_> {
             _ => (start, acc),
         };
         let block = self.identity.block_size.min(self.identity.draws);
-        let in_memory = crate::stream::InMemory {
-            d: &setup.pilot,
-            block,
-            draws: opts.draws,
+        let over = |setup: &Setup, s: &dyn crate::stream::Source, b: u64, e: u64| {
+            match &self.keep {
+                Some(k) => {
+                    let mut parts = k.lock().unwrap_or_else(|e| e.into_inner());
+                    let keeping = crate::stream::Keeping::new(s, &mut *parts, block);
+                    setup.first_pass(plan, &keeping, b, e)
+                }
+                None => setup.first_pass(plan, s, b, e),
+            }
+            .map_err(|e| Failure::Input(e.to_string()))
         };
-        // The blocks whose draws the pilot holds (from block 0; its rows, and those it skipped).
+        // The blocks whose draws the pilot holds (from block 0; its rows, and those it skipped)
+        // are summarised from it, not run again (but counted in the progress); then it keeps only
+        // its inputs (read again for the achieved correlations).
         let pilot_blocks = u64::try_from(setup.pilot.n + setup.pilot.skipped.len())
             .unwrap_or(u64::MAX)
             .div_ceil(block)
             .min(self.identity.end_block);
+        let mut pilot = std::mem::replace(&mut setup.pilot, plan.empty_draws());
+        if start >= pilot_blocks {
+            pilot.keep_inputs_only();
+        }
         let draws_to = |b: u64| (b * block).min(opts.draws);
-        let over = |s: &dyn crate::stream::Source, b: u64, e: u64| match &self.keep {
-            Some(k) => {
-                let mut parts = k.lock().unwrap_or_else(|e| e.into_inner());
-                let keeping = crate::stream::Keeping::new(s, &mut *parts, block);
-                setup.first_pass(plan, &keeping, b, e)
-            }
-            None => setup.first_pass(plan, s, b, e),
-        };
-        self.chunks(
-            1,
-            &hash,
-            (start, acc),
-            &mut |b, e| {
-                let run = |b: u64, e: u64| -> Result<First, crate::engine::RunError> {
+        let first = {
+            let setup = &*setup;
+            self.chunks(
+                1,
+                &hash,
+                (start, acc),
+                &mut |b, e| {
                     let m = e.min(pilot_blocks).max(b);
-                    let mut f = if b < m {
-                        let f = over(&in_memory, b, m)?;
-                        // Not run again, but counted as this pass's draws.
-                        self.bar.inc(draws_to(m) - draws_to(b));
-                        f
-                    } else {
-                        setup.empty_first(plan)
+                    if b == m {
+                        return over(setup, src, b, e);
+                    }
+                    let in_memory = crate::stream::InMemory {
+                        d: &pilot,
+                        block,
+                        draws: opts.draws,
                     };
+                    let mut f = over(setup, &in_memory, b, m)?;
+                    self.bar.inc(draws_to(m) - draws_to(b));
+                    if m == pilot_blocks {
+                        pilot.keep_inputs_only();
+                    }
                     if m < e {
-                        f.merge(over(src, m, e)?);
+                        f.merge(over(setup, src, m, e)?);
                     }
                     Ok(f)
-                };
-                run(b, e).map_err(|e| Failure::Input(e.to_string()))
-            },
-            &|mut x, y| {
-                x.merge(y);
-                Ok(x)
-            },
-            &|f| f.encode(),
-        )
+                },
+                &|mut x, y| {
+                    x.merge(y);
+                    Ok(x)
+                },
+                &|f| f.encode(),
+            )
+        };
+        setup.pilot = pilot;
+        first
     }
 
     /// Later pass `pass` (with `grids`) over the identity's blocks, from its saved state if there
@@ -2320,8 +2332,8 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
     let (rank, size) = (world.rank(), world.size());
     let started = Instant::now();
     let r = ShardRun::new(a, rank as u64, size as u64, &Hooks::default())?;
-    let setup = setup_of(&r, &r.header, rank == 0)?;
-    let (_, f) = r.first_pass(&setup, None, None)?;
+    let mut setup = setup_of(&r, &r.header, rank == 0)?;
+    let (_, f) = r.first_pass(&mut setup, None, None)?;
     let root = world.process_at_rank(0);
     if rank != 0 {
         // With the run's header, so that rank 0 can check every rank runs the same run.
