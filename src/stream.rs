@@ -70,9 +70,9 @@ pub struct StreamConfig {
     /// while they fit, the others are subdivided (one more pass instead of more memory).
     pub collect_budget: u64,
     /// Draws numbered below this (at most [`PILOT_DRAWS`]) bracket the wanted ranks for pass 1.
-    /// Every part of a run must use the same grids, so shards, merges and checkpoints keep
-    /// [`GRID_PILOT_DRAWS`]; a run in one process has the larger pilot anyway and gets tighter
-    /// brackets from more of it.
+    /// Every part of a run must use the same grids, so shards, merges and MPI ranks keep
+    /// [`GRID_PILOT_DRAWS`]; a run in one process (checkpointed or not: a resumed run runs its
+    /// pilot again) has the larger pilot anyway and gets tighter brackets from more of it.
     pub grid_pilot: u64,
     /// Draws numbered below this (at most [`PILOT_DRAWS`], and not below `grid_pilot`) bracket the
     /// wanted ranks instead when the brackets from `grid_pilot` would leave a bracket to be
@@ -956,6 +956,8 @@ pub struct Chunk<'a> {
     pub first_block: u64,
     /// Kept rows of each block, in order.
     pub block_rows: Vec<usize>,
+    /// Draws skipped (not finite) in these blocks: `d` may hold more blocks than the chunk's.
+    pub skipped: u64,
 }
 
 impl Chunk<'_> {
@@ -969,10 +971,14 @@ fn block_rows(first: u64, end: u64, block: u64, draws: u64, skipped: &[u64]) -> 
     (first..end)
         .map(|b| {
             let (s, e) = (b * block, ((b + 1) * block).min(draws));
-            let sk = skipped.partition_point(|&i| i < e) - skipped.partition_point(|&i| i < s);
-            (e - s) as usize - sk
+            (e - s) as usize - skipped_in(skipped, s, e)
         })
         .collect()
+}
+
+/// How many of the skipped draws (sorted) are numbered in `s..e`.
+fn skipped_in(skipped: &[u64], s: u64, e: u64) -> usize {
+    skipped.partition_point(|&i| i < e) - skipped.partition_point(|&i| i < s)
 }
 
 /// What a run is summarised for: thresholds and wanted ranks of every column.
@@ -1364,11 +1370,13 @@ impl Source for InMemory<'_> {
         f: &mut dyn FnMut(&Chunk) -> Result<(), RunError>,
     ) -> Result<(), RunError> {
         let before = block_rows(0, first, self.block, self.draws, &self.d.skipped);
+        let draws_to = |b: u64| (b * self.block).min(self.draws);
         f(&Chunk {
             d: self.d,
             row0: before.iter().sum(),
             first_block: first,
             block_rows: block_rows(first, end, self.block, self.draws, &self.d.skipped),
+            skipped: skipped_in(&self.d.skipped, draws_to(first), draws_to(end)) as u64,
         })
     }
 }
@@ -1428,6 +1436,7 @@ impl Regenerate<'_> {
                     row0: 0,
                     first_block: b,
                     block_rows: block_rows(b, b + 1, size, opts.draws, &d.skipped),
+                    skipped: d.skipped.len() as u64,
                 };
                 add(&mut acc, &ch);
                 (Ok(acc), d, kept)
@@ -1526,6 +1535,7 @@ impl Source for Regenerate<'_> {
                 row0: 0,
                 first_block: b,
                 block_rows,
+                skipped: d.skipped.len() as u64,
             })?;
             b = e;
         }
@@ -1715,7 +1725,7 @@ impl Setup {
         let mut acc = self.empty_first(plan);
         src.chunks(first, end, &mut |ch| {
             add_first(plan, &cols, &self.grids, &mut acc, ch, true);
-            acc.skipped += ch.d.skipped.len() as u64;
+            acc.skipped += ch.skipped;
             Ok(())
         })?;
         Ok(acc)
@@ -1741,7 +1751,7 @@ impl Setup {
             &|shared| self.empty_first_sharing(plan, shared),
             &|acc, ch| {
                 add_first(plan, cols, &self.grids, acc, ch, false);
-                acc.skipped += ch.d.skipped.len() as u64;
+                acc.skipped += ch.skipped;
             },
             First::append,
         )
@@ -3098,6 +3108,7 @@ mod tests {
                     row0: 0,
                     first_block: 3,
                     block_rows: vec![100, v.len() - 300, 200],
+                    skipped: 0,
                 };
                 let fresh = || ColFirst {
                     le: Counts::new(vec![-1.0, 0.0, 2.5]),
@@ -3144,6 +3155,7 @@ mod tests {
             row0: 0,
             first_block: 0,
             block_rows: vec![constant.len()],
+            skipped: 0,
         };
         let mut c = ColFirst {
             le: Counts::new(vec![-1.0, 0.0, 2.5]),
@@ -3260,6 +3272,7 @@ mod tests {
             row0: 7,
             first_block: 1,
             block_rows: vec![8, 9, 4],
+            skipped: 0,
         };
         assert_eq!(ch.rows(), 7..28);
     }
@@ -3826,8 +3839,7 @@ mod tests {
                 block: opts.block_size,
                 draws: opts.draws,
             };
-            let mut in_memory = setup.first_pass(&plan, &mem, b0, b1).unwrap();
-            in_memory.skipped = want.skipped;
+            let in_memory = setup.first_pass(&plan, &mem, b0, b1).unwrap();
             assert!(
                 in_memory.encode() == want.encode(),
                 "skip {skip}: in memory"

@@ -156,6 +156,22 @@ fn streamed_resumed_and_sharded_runs_keep_the_draws_of_a_run_in_memory() {
     // Three shards, the middle one checkpointed and interrupted, joined by merge.
     shards_then_merge(&dir, 3, csv, Some(1));
     assert!(read(&dir.join("merged/draws.csv")) == reference, "merged");
+
+    // And the same summary, its count of skipped draws included: the resumed run's pass 1 was
+    // stopped inside the pilot (2^18 draws, 2,622 blocks here), whose blocks it summarises from
+    // memory a chunk at a time.
+    let summary = |name: &str| {
+        let text = String::from_utf8(read(&dir.join(name).join("summary.json"))).unwrap();
+        crate::without_timing(&text).to_string()
+    };
+    let memory = summary("memory");
+    assert!(
+        memory.contains("\"skipped_nonfinite\": "),
+        "no count of skipped draws"
+    );
+    for name in ["streamed", "resumed", "merged"] {
+        assert!(summary(name) == memory, "{name}: the summary differs");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

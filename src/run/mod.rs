@@ -1806,7 +1806,7 @@ fn open_checkpoint(
                 if c == STREAMED {
                     "streamed (not kept, or --stream, or more draws than fit in memory)"
                 } else {
-                    "kept in memory"
+                    "kept in memory (--keep-draws)"
                 }
             };
             return Err(Failure::Input(format!(
@@ -2025,7 +2025,8 @@ const STREAM_SAVE_SECONDS: f64 = 30.0;
 
 /// A streamed run that saves its state to a checkpoint folder as it goes: the pass-1 statistics
 /// of blocks `0..e` (`stream-pass1.npvshard`), then each later pass's results over blocks `0..e`
-/// (`stream-pass{p}.npvshard`, with the hash of the pass's grids). Each file is rewritten
+/// (`stream-pass{p}.npvshard`), each with the hash of the pass's grids (pass 1's follow from the
+/// pilot, which a resumed run runs again). Each file is rewritten
 /// atomically every [`STREAM_SAVE_SECONDS`] and when stopped; a resumed run continues each pass
 /// from where its file ends. Statistics of blocks merge exactly whatever the split, so the
 /// result is the same bits as an uninterrupted run.
@@ -2044,17 +2045,28 @@ impl StreamCheckpoint<'_> {
         self.dir.join(format!("stream-pass{pass}.npvshard"))
     }
 
-    /// The saved state of `pass` if the folder holds one of this run (and of these grids).
+    /// The saved state of `pass` if the folder holds one of this run (and of these grids); a
+    /// note when it holds another, which the pass then replaces.
     fn load(&self, pass: u32, grids_sha256: &str) -> Option<(u64, Vec<u8>)> {
         let path = self.file(pass);
         let bytes = crate::input::read_bytes(&path, crate::input::MAX_SHARD_BYTES).ok()?;
-        let (h, body) = crate::shard::decode_body(&path.display().to_string(), &bytes).ok()?;
-        (crate::shard::identity_mismatch(&h, self.identity).is_none()
-            && h.pass == pass
-            && h.grids_sha256 == grids_sha256
-            && h.first_block == self.identity.first_block
-            && (h.first_block..=self.identity.end_block).contains(&h.end_block))
-        .then(|| (h.end_block, body.to_vec()))
+        let found = crate::shard::decode_body(&path.display().to_string(), &bytes)
+            .ok()
+            .filter(|(h, _)| {
+                crate::shard::identity_mismatch(h, self.identity).is_none()
+                    && h.pass == pass
+                    && h.grids_sha256 == grids_sha256
+                    && h.first_block == self.identity.first_block
+                    && (h.first_block..=self.identity.end_block).contains(&h.end_block)
+            })
+            .map(|(h, body)| (h.end_block, body.to_vec()));
+        if found.is_none() {
+            crate::note!(
+                "`{}` is not a saved state of this pass of this run (damaged, or saved by another version of npvrisk): pass {pass} starts again",
+                path.display()
+            );
+        }
+        found
     }
 
     fn save(&self, pass: u32, grids_sha256: &str, end: u64, body: &[u8]) -> Result<(), Error> {
