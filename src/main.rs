@@ -299,9 +299,10 @@ struct RunArgs {
     /// Upper limit of draws for --precision.
     #[arg(long, default_value_t = npvrisk::run::DEFAULT_MAX_DRAWS)]
     max_draws: u64,
-    /// Also write every draw's inputs and outcomes to --out (draws.csv; see --draws-format), as
-    /// the draws are made: a streamed, checkpointed or sharded run keeps them in bounded memory
-    /// (a shard writes its own file next to its shard file; `merge --keep-draws` joins them).
+    /// Also write every draw's inputs and outcomes to --out (draws.csv; see --draws-format). The
+    /// run is then held in memory (checkpointed or not) while its draws fit in 4 GiB, and writes
+    /// them at the end; a streamed run or a shard writes them as they are made, in bounded memory
+    /// (a shard its own file next to its shard file; `merge --keep-draws` joins them).
     #[arg(long)]
     keep_draws: bool,
     /// File format of the kept draws (with --keep-draws): csv (draws.csv), sipmath (a SIPmath
@@ -310,10 +311,11 @@ struct RunArgs {
         clap::builder::PossibleValuesParser::new(npvrisk::draws_out::DrawsFormat::NAMES),
         |s| s.parse::<npvrisk::draws_out::DrawsFormat>().expect("a listed format")))]
     draws_format: Option<npvrisk::draws_out::DrawsFormat>,
-    /// Do not hold the draws in memory: compute the summary in passes over the blocks,
-    /// regenerating the draws each pass, in memory bounded whatever `--draws` (with
-    /// --keep-draws, pass 1 writes them out as it goes). The summary is the same bits as with
-    /// the draws in memory. Chosen automatically when the draws would not fit in 4 GiB.
+    /// With --keep-draws: do not hold the draws in memory but compute the summary in passes over
+    /// the blocks, regenerating the draws each pass, in memory bounded whatever `--draws` (pass 1
+    /// writes the draws out as it goes). The summary is the same bits as with the draws in
+    /// memory. A run that does not keep its draws always streams; one that does streams anyway
+    /// when its draws would not fit in 4 GiB.
     #[arg(long)]
     stream: bool,
     /// With `--shard`: run a later pass of a sharded run, from the plan `npvrisk merge
@@ -325,11 +327,11 @@ struct RunArgs {
     /// are set) define the shard.
     #[arg(long)]
     shard: Option<String>,
-    /// Save the run's progress to this folder as it goes (finished chunks of draws for a run
-    /// held in memory, one that keeps its draws; the state of the current pass, every 30 s, for a
-    /// streamed run, one that does not, or a shard),
-    /// so that an interrupted run can be resumed; Ctrl-C then stops at the next chunk, saves and
-    /// says how to resume.
+    /// Save the run's progress to this folder as it goes (finished chunks of 16 blocks of draws
+    /// for a run held in memory, one that keeps up to 4 GiB of draws; the state of the current
+    /// pass, every 30 s, for a streamed run or a shard), so that an interrupted run can be
+    /// resumed; Ctrl-C or SIGTERM then stops it at the next chunk (16 blocks in memory, 256
+    /// streamed), saves and says how to resume.
     #[arg(long, conflicts_with = "resume")]
     checkpoint: Option<PathBuf>,
     /// Under `mpirun -n P`: rank r computes its share of the blocks, rank 0 gathers them in block
@@ -337,9 +339,10 @@ struct RunArgs {
     /// other builds refuse it with that advice).
     #[arg(long, conflicts_with_all = ["shard", "checkpoint", "resume"])]
     mpi: bool,
-    /// Resume a checkpointed run from its folder (same options as the interrupted run): the
-    /// chunks already there are kept, the rest computed; the result is the same bits as an
-    /// uninterrupted run.
+    /// Resume a checkpointed run from its folder (same options as the interrupted run; other
+    /// options stop with exit code 2): it continues from what the folder saved (the finished
+    /// chunks of a run held in memory, the current pass's state of a streamed run); the result
+    /// is the same bits as an uninterrupted run.
     #[arg(long)]
     resume: Option<PathBuf>,
 }
