@@ -53,6 +53,14 @@ pub const PILOT_DRAWS: u64 = 1 << 18;
 /// Draws numbered below this bracket the wanted ranks for pass 1 (a shard computes them itself).
 pub const GRID_PILOT_DRAWS: u64 = 1 << 14;
 
+/// The blocks a pilot runs, from block 0: those holding the draws numbered below
+/// [`PILOT_DRAWS`] (`full`: a run's pilot) or [`GRID_PILOT_DRAWS`] (a shard's), at least one.
+pub fn pilot_blocks(opts: &RunOptions, full: bool) -> u64 {
+    let size = opts.block_size.min(opts.draws);
+    let limit = if full { PILOT_DRAWS } else { GRID_PILOT_DRAWS };
+    limit.min(opts.draws).div_ceil(size).max(1)
+}
+
 pub use crate::summary::SUMMARY_MEASURES;
 
 /// Tuning of the passes. The summary does not depend on it; only time and memory do. (The pilot's
@@ -1664,10 +1672,12 @@ impl Setup {
     /// Compute the pilot by running the engine: the blocks holding the draws numbered below
     /// `PILOT_DRAWS` when `full`, else below `GRID_PILOT_DRAWS`.
     pub fn run_pilot(plan: &Plan, opts: &RunOptions, full: bool) -> Result<Draws, RunError> {
-        let size = opts.block_size.min(opts.draws);
-        let limit = if full { PILOT_DRAWS } else { GRID_PILOT_DRAWS };
-        let end = limit.min(opts.draws).div_ceil(size).max(1);
-        plan.run_blocks(opts, 0, end, &|_| {})
+        plan.run_blocks(opts, 0, pilot_blocks(opts, full), &|_| {})
+    }
+
+    /// The blocks whose draws this setup's pilot holds, from block 0 ([`pilot_blocks`]).
+    pub fn pilot_blocks(&self, opts: &RunOptions) -> u64 {
+        pilot_blocks(opts, self.corr_rows.is_some())
     }
 
     /// Empty pass-1 statistics.
@@ -2335,7 +2345,7 @@ pub fn run_streamed(
     };
     // The pilot is pass 1's first blocks: summarised from memory, not run twice.
     let size = opts.block_size.min(opts.draws);
-    let pilot_blocks = PILOT_DRAWS.min(opts.draws).div_ceil(size).max(1);
+    let pilot_blocks = pilot_blocks(opts, true);
     let pilot = plan.run_blocks(opts, 0, pilot_blocks, progress)?;
     let mut setup = Setup::new(plan, opts.draws, pilot, true, o, extra, cfg);
     let in_memory = InMemory {

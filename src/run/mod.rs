@@ -2212,13 +2212,10 @@ impl StreamCheckpoint<'_> {
             }
             .map_err(|e| Failure::Input(e.to_string()))
         };
-        // The blocks whose draws the pilot holds (from block 0; its rows, and those it skipped)
-        // are summarised from it, not run again (but counted in the progress); then it keeps only
-        // its inputs (read again for the achieved correlations).
-        let pilot_blocks = u64::try_from(setup.pilot.n + setup.pilot.skipped.len())
-            .unwrap_or(u64::MAX)
-            .div_ceil(block)
-            .min(self.identity.end_block);
+        // The blocks whose draws the pilot holds are summarised from it, not run again (but
+        // counted in the progress); then it keeps only its inputs (read again for the achieved
+        // correlations).
+        let pilot_blocks = setup.pilot_blocks(opts).min(self.identity.end_block);
         let mut pilot = std::mem::replace(&mut setup.pilot, plan.empty_draws());
         if start >= pilot_blocks {
             pilot.keep_inputs_only();
