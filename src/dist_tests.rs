@@ -2332,3 +2332,146 @@ fn a_tabulated_kind_prints_its_table_by_size() {
         "{shown}"
     );
 }
+
+/// Values for the vectorised passes' checks: `n` pseudo-random doubles spread over `lo..hi`
+/// ([`SplitMix`] from `seed`, so the set never changes), every rounding case the passes meet
+/// many times over.
+fn spread(n: usize, lo: f64, hi: f64, seed: u64) -> Vec<f64> {
+    let mut rng = SplitMix(seed);
+    (0..n).map(|_| lo + (hi - lo) * rng.uniform()).collect()
+}
+
+/// Check a batch function against its scalar one, bit for bit, on `xs` and on every prefix
+/// length up to 9 (so each remainder past the groups of four, and groups with one odd lane out).
+fn batch_matches(
+    name: &str,
+    xs: &[f64],
+    batch: impl Fn(&[f64], &mut [f64]),
+    one: impl Fn(f64) -> f64,
+) {
+    let mut lens: Vec<usize> = (0..=9.min(xs.len())).collect();
+    lens.push(xs.len());
+    for n in lens {
+        let mut out = vec![f64::NAN; n];
+        batch(&xs[..n], &mut out);
+        for (&x, y) in xs[..n].iter().zip(&out) {
+            assert_eq!(
+                y.to_bits(),
+                one(x).to_bits(),
+                "{name}({x:e}) from a slice of {n}: {y:e}"
+            );
+        }
+    }
+}
+
+/// The normal scores of a slice are [`std_normal_quantile`]'s, bit for bit: across (0, 1), in
+/// both tails (each lane of a group of four may take the scalar tail), at the switch
+/// |p − 0.5| = 0.425 and at the edges (0, 1, outside, NaN).
+#[test]
+fn normal_quantiles_of_a_slice_are_the_scalar_ones() {
+    let mut ps = spread(200_000, 0.0, 1.0, 1);
+    ps.extend(spread(20_000, 0.07, 0.08, 2));
+    ps.extend(spread(20_000, 0.92, 0.93, 3));
+    ps.extend([0.075, 0.925, 0.5, 1e-300, 5e-324, 1.0 - f64::EPSILON / 2.0]);
+    ps.extend([0.0, -0.0, 1.0, -0.5, 1.5, f64::NAN, f64::INFINITY]);
+    // Interleave the edge values with central ones so that they fall in mixed groups.
+    let n = ps.len();
+    ps.swap(1, n - 1);
+    ps.swap(6, n - 2);
+    batch_matches(
+        "std_normal_quantiles",
+        &ps,
+        std_normal_quantiles,
+        std_normal_quantile,
+    );
+}
+
+/// [`exp_samplings`] is [`exp_sampling`] on each value, bit for bit: across the reach ±700
+/// (including the half-way points where the rounding of x·128/ln 2 changes, and −0), beyond it
+/// and at infinities and NaN.
+#[test]
+fn exp_samplings_are_the_scalar_ones() {
+    let mut xs = spread(200_000, -700.0, 700.0, 4);
+    xs.extend(spread(50_000, -1.0, 1.0, 5));
+    // x·128/ln 2 at a half: the rounding's ties, both signs.
+    let per = std::f64::consts::LN_2 / 128.0;
+    xs.extend((-200..200).map(|k| (f64::from(k) + 0.5) * per));
+    xs.extend([
+        0.0, -0.0, 700.0, -700.0, 700.5, -700.5, 709.0, -745.0, 800.0,
+    ]);
+    xs.extend([f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1e-300, -1e-300]);
+    let n = xs.len();
+    xs.swap(2, n - 3);
+    let batch = |x: &[f64], out: &mut [f64]| {
+        out.copy_from_slice(x);
+        exp_samplings(out);
+    };
+    batch_matches("exp_samplings", &xs, batch, exp_sampling);
+}
+
+/// [`std_normal_cdfs_interp`] is [`std_normal_cdf_interp`] on each value, bit for bit: inside
+/// the interpolated ±4 (at the nodes too), beyond it, and at infinities and NaN.
+#[test]
+fn normal_cdfs_interp_are_the_scalar_ones() {
+    let mut xs = spread(200_000, -5.0, 5.0, 6);
+    xs.extend((-128..=128).map(|i| f64::from(i) / 32.0));
+    xs.extend([
+        4.0,
+        -4.0,
+        4.000000000000001,
+        -4.000000000000001,
+        0.0,
+        -0.0,
+        40.0,
+        -40.0,
+    ]);
+    xs.extend([f64::INFINITY, f64::NEG_INFINITY, f64::NAN]);
+    let n = xs.len();
+    xs.swap(3, n - 1);
+    batch_matches(
+        "std_normal_cdfs_interp",
+        &xs,
+        std_normal_cdfs_interp,
+        std_normal_cdf_interp,
+    );
+}
+
+/// The staged quantiles of the tabulated kinds (beta, PERT, gamma), whose table and map back to
+/// x run four at a time, are the one-at-a-time quantiles bit for bit on many random `u`, with
+/// some beyond the tables' reach (u < 9.5e-18) and next to their ends mixed in.
+#[test]
+fn staged_quantiles_of_random_probabilities_are_the_scalar_ones() {
+    let (lo, hi) = SHAPE_RANGE;
+    let dists = [
+        Dist::pert(0.0, 0.0, 0.4, PERT_DEFAULT_SHAPE).unwrap(),
+        Dist::pert(0.0, 1.0, 1.0, 3.0).unwrap(),
+        Dist::pert(0.0, 1.0, 1.0, 0.8).unwrap(),
+        Dist::pert(-5.0, 2.0, 10.0, PERT_DEFAULT_SHAPE).unwrap(),
+        Dist::beta(2.0, 5.0).unwrap(),
+        Dist::beta(0.5, 0.5).unwrap(),
+        Dist::beta(lo, hi).unwrap(),
+        Dist::beta(hi, lo).unwrap(),
+        Dist::gamma(2.0, 3.0).unwrap(),
+        Dist::gamma(lo, 1.0).unwrap(),
+    ];
+    let mut us = spread(50_000, 0.0, 1.0, 7);
+    us.extend(spread(2_000, 0.0, 1e-12, 8));
+    us.extend([
+        1e-20,
+        9e-18,
+        1e-17,
+        f64::MIN_POSITIVE,
+        1.0 - f64::EPSILON / 2.0,
+    ]);
+    let n = us.len();
+    us.swap(5, n - 5);
+    us.swap(10, n - 4);
+    for d in &dists {
+        batch_matches(
+            &format!("{d:?}.quantiles"),
+            &us,
+            |u, out| d.quantiles(u, out),
+            |u| d.quantile(u),
+        );
+    }
+}

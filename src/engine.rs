@@ -14,7 +14,7 @@
 
 use rayon::prelude::*;
 
-use crate::dist::{std_normal_cdf_interp, std_normal_quantile};
+use crate::dist::{std_normal_cdfs_interp, std_normal_quantiles};
 use crate::distfile::DistSet;
 use crate::error::Error;
 use crate::kernel::{ThemeEval, TotalEval, add_partner_npvs, slid_profile_pv};
@@ -545,9 +545,7 @@ impl Plan {
             // Gaussian copula: normal scores, mixed by the factor of the normal correlation
             // (each draw's sum taken in the same order as one draw at a time).
             for (zj, &k) in z.chunks_exact_mut(BATCH).zip(&self.corr_streams) {
-                for (z, &u) in zj[..m].iter_mut().zip(&u[k * BATCH..k * BATCH + m]) {
-                    *z = std_normal_quantile(u);
-                }
+                std_normal_quantiles(&u[k * BATCH..k * BATCH + m], &mut zj[..m]);
             }
             let acc = &mut s.s[..m];
             for (row, &k) in self.corr_streams.iter().enumerate() {
@@ -564,9 +562,10 @@ impl Plan {
                     }
                 }
                 // Keep u strictly inside (0, 1) so quantile functions stay finite.
-                for (u, &a) in u[k * BATCH..k * BATCH + m].iter_mut().zip(acc.iter()) {
-                    *u =
-                        std_normal_cdf_interp(a).clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
+                let uk = &mut u[k * BATCH..k * BATCH + m];
+                std_normal_cdfs_interp(acc, uk);
+                for u in uk {
+                    *u = u.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
                 }
             }
         }
