@@ -471,66 +471,64 @@ pub fn std_normal_quantile(p: f64) -> f64 {
     std_normal_quantile_tail(p, q)
 }
 
+/// Numerator of [`std_normal_quantile`]'s near tail (r = √(−ln tail) ≤ 5, AS 241's C7 down to
+/// C0), a polynomial in r − 1.6, highest power first.
+const NEAR_NUM: [f64; 8] = [
+    7.74545014278341407640e-4,
+    2.27238449892691845833e-2,
+    2.41780725177450611770e-1,
+    1.27045825245236838258,
+    3.64784832476320460504,
+    5.76949722146069140550,
+    4.63033784615654529590,
+    1.42343711074968357734,
+];
+/// Denominator of the near tail (D7 down to D1, then 1).
+const NEAR_DEN: [f64; 8] = [
+    1.05075007164441684324e-9,
+    5.47593808499534494600e-4,
+    1.51986665636164571966e-2,
+    1.48103976427480074590e-1,
+    6.89767334985100004550e-1,
+    1.67638483018380384940,
+    2.05319162663775882187,
+    1.0,
+];
+/// Numerator of the far tail (r > 5, E7 down to E0), a polynomial in r − 5.
+const FAR_NUM: [f64; 8] = [
+    2.01033439929228813265e-7,
+    2.71155556874348757815e-5,
+    1.24266094738807843860e-3,
+    2.65321895265761230930e-2,
+    2.96560571828504891230e-1,
+    1.78482653991729133580,
+    5.46378491116411436990,
+    6.65790464350110377720,
+];
+/// Denominator of the far tail (F7 down to F1, then 1).
+const FAR_DEN: [f64; 8] = [
+    2.04426310338993978564e-15,
+    1.42151175831644588870e-7,
+    1.84631831751005468180e-5,
+    7.86869131145613259100e-4,
+    1.48753612908506148525e-2,
+    1.36929880922735805310e-1,
+    5.99832206555887937690e-1,
+    1.0,
+];
+
 /// [`std_normal_quantile`] for |p - 0.5| > 0.425 (q = p - 0.5), out of line: the central
 /// part is the one inlined into the samplers' loops.
 #[inline(never)]
 fn std_normal_quantile_tail(p: f64, q: f64) -> f64 {
     let tail = if q < 0.0 { p } else { 1.0 - p };
-    let mut r = libm::sqrt(-libm::log(tail));
+    let r = libm::sqrt(-libm::log(tail));
     let v = if r <= 5.0 {
-        r -= 1.6;
-        let num = ((((((7.74545014278341407640e-4 * r + 2.27238449892691845833e-2) * r
-            + 2.41780725177450611770e-1)
-            * r
-            + 1.27045825245236838258)
-            * r
-            + 3.64784832476320460504)
-            * r
-            + 5.76949722146069140550)
-            * r
-            + 4.63033784615654529590)
-            * r
-            + 1.42343711074968357734;
-        let den = ((((((1.05075007164441684324e-9 * r + 5.47593808499534494600e-4) * r
-            + 1.51986665636164571966e-2)
-            * r
-            + 1.48103976427480074590e-1)
-            * r
-            + 6.89767334985100004550e-1)
-            * r
-            + 1.67638483018380384940)
-            * r
-            + 2.05319162663775882187)
-            * r
-            + 1.0;
-        num / den
+        let r = r - 1.6;
+        horner(&NEAR_NUM, r) / horner(&NEAR_DEN, r)
     } else {
-        r -= 5.0;
-        let num = ((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r
-            + 1.24266094738807843860e-3)
-            * r
-            + 2.65321895265761230930e-2)
-            * r
-            + 2.96560571828504891230e-1)
-            * r
-            + 1.78482653991729133580)
-            * r
-            + 5.46378491116411436990)
-            * r
-            + 6.65790464350110377720;
-        let den = ((((((2.04426310338993978564e-15 * r + 1.42151175831644588870e-7) * r
-            + 1.84631831751005468180e-5)
-            * r
-            + 7.86869131145613259100e-4)
-            * r
-            + 1.48753612908506148525e-2)
-            * r
-            + 1.36929880922735805310e-1)
-            * r
-            + 5.99832206555887937690e-1)
-            * r
-            + 1.0;
-        num / den
+        let r = r - 5.0;
+        horner(&FAR_NUM, r) / horner(&FAR_DEN, r)
     };
     if q < 0.0 { -v } else { v }
 }
@@ -2761,9 +2759,9 @@ fn step(b: bool) -> f64 {
 mod simd {
     use super::{
         CDF_TABLE_STEPS, CDF_TABLE_Z, CENTRAL_DEN, CENTRAL_NUM, EXP_C2, EXP_C3, EXP_C4, EXP_C5,
-        EXP_INV, EXP_LN2_HI, EXP_LN2_LO, EXP_REACH, EXP_STEPS, Family, InvTable, ScaledBeta, Z_HI,
-        Z_LO, cdf_table, exp_sampling, exp_table, std_normal_cdf_interp, std_normal_quantile,
-        table_y,
+        EXP_INV, EXP_LN2_HI, EXP_LN2_LO, EXP_REACH, EXP_STEPS, Family, InvTable, NEAR_DEN,
+        NEAR_NUM, ScaledBeta, Z_HI, Z_LO, cdf_table, exp_sampling, exp_table,
+        std_normal_cdf_interp, std_normal_quantile, table_y,
     };
     use std::arch::x86_64::*;
 
@@ -2874,18 +2872,104 @@ mod simd {
         }
     }
 
-    /// [`std_normal_quantile`] of each `p`, the central part four at a time.
+    /// [`std_normal_quantile`] of each `p`: the central part four at a time, and a group's tails
+    /// (`p` outside 0.075..0.925) four at a time too where some lane needs them.
     #[target_feature(enable = "avx2")]
     pub(super) fn normal_quantiles(p: &[f64], out: &mut [f64]) {
         let vector = |ps: &[f64], os: &mut [f64]| {
-            let q = _mm256_sub_pd(load(ps), splat(0.5));
+            let p = load(ps);
+            let q = _mm256_sub_pd(p, splat(0.5));
             let r = _mm256_sub_pd(splat(0.180625), _mm256_mul_pd(q, q));
             let num = _mm256_mul_pd(q, horner(&CENTRAL_NUM, r));
-            store(os, _mm256_div_pd(num, horner(&CENTRAL_DEN, r)));
+            let central = _mm256_div_pd(num, horner(&CENTRAL_DEN, r));
             // NaN fails the ordered comparison, as `q.abs() <= 0.425` does.
-            lanes(_mm256_cmp_pd::<_CMP_LE_OQ>(abs(q), splat(0.425)))
+            let is_central = _mm256_cmp_pd::<_CMP_LE_OQ>(abs(q), splat(0.425));
+            if lanes(is_central) == 0b1111 {
+                store(os, central);
+                return 0b1111;
+            }
+            // std_normal_quantile_tail: the near tail (r ≤ 5, tail above about 1.4e-11); the
+            // far tail, p outside (0, 1) and NaN are left to the scalar code.
+            let lower = _mm256_cmp_pd::<_CMP_LT_OQ>(q, _mm256_setzero_pd());
+            let tail = select(lower, p, _mm256_sub_pd(splat(1.0), p));
+            let (ln, ln_done) = log4(tail);
+            let r = _mm256_sqrt_pd(_mm256_xor_pd(ln, splat(-0.0)));
+            let near = _mm256_cmp_pd::<_CMP_LE_OQ>(r, splat(5.0));
+            let r = _mm256_sub_pd(r, splat(1.6));
+            let v = _mm256_div_pd(horner(&NEAR_NUM, r), horner(&NEAR_DEN, r));
+            let v = select(lower, _mm256_xor_pd(v, splat(-0.0)), v);
+            store(os, select(is_central, central, v));
+            lanes(_mm256_or_pd(is_central, _mm256_and_pd(ln_done, near)))
         };
         by_fours(p, out, vector, |_, p| std_normal_quantile(p));
+    }
+
+    /// libm's `log` (musl's, from fdlibm) of each lane, step for step, and the mask of the lanes
+    /// it holds: positive normal numbers other than 1 (libm returns early for the others; they
+    /// are for the scalar code).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn log4(x: __m256d) -> (__m256d, __m256d) {
+        const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+        const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+        const LG: [f64; 7] = [
+            6.666_666_666_666_735_130e-1,
+            3.999_999_999_940_941_908e-1,
+            2.857_142_874_366_239_149e-1,
+            2.222_219_843_214_978_396e-1,
+            1.818_357_216_161_805_012e-1,
+            1.531_383_769_920_937_332e-1,
+            1.479_819_860_511_658_591e-1,
+        ];
+        let done = _mm256_and_pd(
+            _mm256_and_pd(
+                _mm256_cmp_pd::<_CMP_GE_OQ>(x, splat(f64::MIN_POSITIVE)),
+                _mm256_cmp_pd::<_CMP_LT_OQ>(x, splat(f64::INFINITY)),
+            ),
+            _mm256_cmp_pd::<_CMP_NEQ_OQ>(x, splat(1.0)),
+        );
+        // The high word hx moved so that the mantissa falls in [√2/2, √2): k is the exponent,
+        // counted from there.
+        let ui = _mm256_castpd_si256(x);
+        let lo_word = _mm256_set1_epi64x(0xffff_ffff);
+        let hx = _mm256_add_epi64(
+            _mm256_srli_epi64::<32>(ui),
+            _mm256_set1_epi64x(0x3ff0_0000 - 0x3fe6_a09e),
+        );
+        // k + 1023 as a double: the whole number (below 2^12) in the low bits of 2^52's
+        // mantissa, less 2^52 (both exact).
+        let k_biased = _mm256_srli_epi64::<20>(hx);
+        let two52 = _mm256_castpd_si256(splat(4_503_599_627_370_496.0));
+        let dk = _mm256_sub_pd(
+            _mm256_sub_pd(
+                _mm256_castsi256_pd(_mm256_or_si256(two52, k_biased)),
+                splat(4_503_599_627_370_496.0),
+            ),
+            splat(1023.0),
+        );
+        let hx = _mm256_add_epi64(
+            _mm256_and_si256(hx, _mm256_set1_epi64x(0x000f_ffff)),
+            _mm256_set1_epi64x(0x3fe6_a09e),
+        );
+        let m = _mm256_or_si256(_mm256_slli_epi64::<32>(hx), _mm256_and_si256(ui, lo_word));
+        let f = _mm256_sub_pd(_mm256_castsi256_pd(m), splat(1.0));
+        let hfsq = _mm256_mul_pd(_mm256_mul_pd(splat(0.5), f), f);
+        let s = _mm256_div_pd(f, _mm256_add_pd(splat(2.0), f));
+        let z = _mm256_mul_pd(s, s);
+        let w = _mm256_mul_pd(z, z);
+        let mul_add = |a: __m256d, b: __m256d, c: f64| _mm256_add_pd(splat(c), _mm256_mul_pd(a, b));
+        let t1 = _mm256_mul_pd(w, mul_add(w, mul_add(w, splat(LG[5]), LG[3]), LG[1]));
+        let t2 = _mm256_mul_pd(
+            z,
+            mul_add(w, mul_add(w, mul_add(w, splat(LG[6]), LG[4]), LG[2]), LG[0]),
+        );
+        let r = _mm256_add_pd(t2, t1);
+        let v = _mm256_add_pd(
+            _mm256_mul_pd(s, _mm256_add_pd(hfsq, r)),
+            _mm256_mul_pd(dk, splat(LN2_LO)),
+        );
+        let v = _mm256_add_pd(_mm256_sub_pd(v, hfsq), f);
+        (_mm256_add_pd(v, _mm256_mul_pd(dk, splat(LN2_HI))), done)
     }
 
     /// `e` = [`exp_sampling`] of each lane, and the mask of the lanes it holds: those within

@@ -2365,13 +2365,19 @@ fn batch_matches(
 }
 
 /// The normal scores of a slice are [`std_normal_quantile`]'s, bit for bit: across (0, 1), in
-/// both tails (each lane of a group of four may take the scalar tail), at the switch
-/// |p − 0.5| = 0.425 and at the edges (0, 1, outside, NaN).
+/// both tails (where a group of four runs the tail and libm's `log` step for step, and leaves
+/// the far tail to the scalar code), at the switch |p − 0.5| = 0.425 and at the edges (0, 1,
+/// outside, NaN).
 #[test]
 fn normal_quantiles_of_a_slice_are_the_scalar_ones() {
     let mut ps = spread(200_000, 0.0, 1.0, 1);
     ps.extend(spread(20_000, 0.07, 0.08, 2));
     ps.extend(spread(20_000, 0.92, 0.93, 3));
+    // Deep in both tails, across r = √(−ln p) = 5 (p ≈ 1.4e-11) where the tail's polynomial
+    // changes, and down to 1e-300.
+    let deep = spread(50_000, -60.0, -2.5, 9).into_iter().map(f64::exp);
+    ps.extend(deep.flat_map(|p| [p, 1.0 - p]));
+    ps.extend(spread(5_000, -690.0, -60.0, 10).into_iter().map(f64::exp));
     ps.extend([0.075, 0.925, 0.5, 1e-300, 5e-324, 1.0 - f64::EPSILON / 2.0]);
     ps.extend([0.0, -0.0, 1.0, -0.5, 1.5, f64::NAN, f64::INFINITY]);
     // Interleave the edge values with central ones so that they fall in mixed groups.
