@@ -534,8 +534,9 @@ fn std_normal_quantile_tail(p: f64, q: f64) -> f64 {
 }
 
 /// [`std_normal_quantile`] of each `p` into `out`, bit for bit: four at a time with AVX2 where
-/// the processor has it (the central part's two polynomials and division; the tails, beyond
-/// |p − 0.5| > 0.425, one at a time), one at a time otherwise.
+/// the processor has it (the central part, and the near tail with libm's `log` taken step for
+/// step; the far tail, below about 1.4e-11 from either end, p outside (0, 1) and NaN one at a
+/// time), one at a time otherwise.
 ///
 /// # Panics
 /// If `p` and `out` differ in length.
@@ -2753,8 +2754,13 @@ fn step(b: bool) -> f64 {
 /// steps of the scalar function it replaces (the same IEEE operations on the same operands in
 /// the same order: AVX2 brings no fused multiply-add, and a branch becomes both arms and a
 /// blend), so each value is the same, bit for bit, as the scalar code gives. Lanes that the
-/// scalar code sends down a rare path (a normal tail, a score beyond the table, an exponent
-/// beyond [`EXP_REACH`]) are computed afterwards by the scalar code itself.
+/// scalar code sends down a rare path (the normal's far tail, a probability outside (0, 1), a
+/// score beyond the table, an exponent beyond [`EXP_REACH`]) are computed afterwards by the
+/// scalar code itself.
+///
+/// [`log4`] copies libm 0.2.16's `log` (musl's, from fdlibm) step for step, which is why
+/// Cargo.toml pins that version: a libm whose `log` changed would need `log4` changed with it
+/// (the tests comparing the near tail with the scalar code would fail first).
 #[cfg(target_arch = "x86_64")]
 mod simd {
     use super::{
@@ -2765,10 +2771,21 @@ mod simd {
     };
     use std::arch::x86_64::*;
 
-    /// Whether the processor has AVX2 (detected once, then a load).
+    /// Whether the processor has AVX2 (detected once, then a load); in the unit tests, not on a
+    /// thread that asked for the portable code ([`PORTABLE`]).
     #[inline]
     pub(super) fn available() -> bool {
+        #[cfg(test)]
+        if PORTABLE.get() {
+            return false;
+        }
         std::arch::is_x86_feature_detected!("avx2")
+    }
+
+    #[cfg(test)]
+    thread_local! {
+        /// Set by a unit test to run the portable loops on its thread, AVX2 or not.
+        pub(super) static PORTABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 
     #[inline]
@@ -2986,7 +3003,8 @@ mod simd {
         let sign = _mm256_or_pd(_mm256_and_pd(a, splat(-0.0)), splat(1.0));
         let kf = select(half, _mm256_add_pd(t, sign), t);
         // kf is a whole number below 2^17 in magnitude in the lanes that count; elsewhere the
-        // conversion gives i32::MIN, whose table index (below) is still in bounds.
+        // conversion gives any i32 (i32::MIN where kf does not fit), and its table index
+        // (below, the low seven bits) is in bounds all the same.
         let k = _mm256_cvtpd_epi32(kf);
         let r = _mm256_sub_pd(
             _mm256_sub_pd(x, _mm256_mul_pd(kf, splat(EXP_LN2_HI))),
@@ -3000,8 +3018,8 @@ mod simd {
         let j = _mm_and_si128(k, _mm_set1_epi32(steps - 1));
         // SAFETY: `j` is in 0..EXP_STEPS, the table's length.
         let tj = unsafe { gather(exp_table(), j) };
-        // 2^(k >> 7) from its exponent bits: (k >> 7) + 1023 is in 1..2047 for the lanes that
-        // count (|k| ≤ 129,265).
+        // 2^(k >> 7) from its exponent bits: (k >> 7) + 1023 is in 13..=2032 for the lanes that
+        // count (|k| ≤ 129,265), a normal number's exponent.
         let e = _mm_add_epi32(_mm_srai_epi32::<7>(k), _mm_set1_epi32(1023));
         let two_e = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_cvtepi32_epi64(e)));
         let v = _mm256_mul_pd(_mm256_add_pd(tj, _mm256_mul_pd(tj, p)), two_e);

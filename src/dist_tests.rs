@@ -1615,7 +1615,8 @@ fn metalog_refuses_probabilities_of_zero_or_one() {
 
 /// `quantiles` over a slice gives each value `quantile` gives alone, bit for bit, for every kind,
 /// on a slice wholly inside (0, 1) (the staged loops of the tabulated kinds) and on one with
-/// edges too (0, 1, outside, NaN), whatever the slice's length.
+/// edges too (0, 1, outside, NaN), whatever the slice's length; on the AVX2 passes and on the
+/// portable loops.
 #[test]
 fn quantiles_of_a_slice_are_the_quantiles_one_at_a_time() {
     let mut dists = continuous_dists();
@@ -1643,20 +1644,22 @@ fn quantiles_of_a_slice_are_the_quantiles_one_at_a_time() {
     let mut all = inside.clone();
     all.extend(edges);
     slices.push(all);
-    for d in &dists {
-        for us in &slices {
-            let mut out = vec![f64::NAN; us.len()];
-            d.quantiles(us, &mut out);
-            for (&u, x) in us.iter().zip(&out) {
-                assert_eq!(
-                    x.to_bits(),
-                    d.quantile(u).to_bits(),
-                    "{d:?} at u = {u}: {x} from a slice of {}",
-                    us.len()
-                );
+    on_both_paths(|| {
+        for d in &dists {
+            for us in &slices {
+                let mut out = vec![f64::NAN; us.len()];
+                d.quantiles(us, &mut out);
+                for (&u, x) in us.iter().zip(&out) {
+                    assert_eq!(
+                        x.to_bits(),
+                        d.quantile(u).to_bits(),
+                        "{d:?} at u = {u}: {x} from a slice of {}",
+                        us.len()
+                    );
+                }
             }
         }
-    }
+    });
 }
 
 /// Deep in the tails the tables keep their relative tolerance (1e-10 of the tail probability,
@@ -2341,6 +2344,31 @@ fn spread(n: usize, lo: f64, hi: f64, seed: u64) -> Vec<f64> {
     (0..n).map(|_| lo + (hi - lo) * rng.uniform()).collect()
 }
 
+/// Run `check` on the AVX2 passes (where the processor has them; said when it has not) and
+/// again on the portable loops, which a thread can ask for in the unit tests.
+fn on_both_paths(check: impl Fn()) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                simd::PORTABLE.set(false);
+            }
+        }
+        if simd::available() {
+            check();
+        } else {
+            eprintln!("no AVX2 here: only the portable loops were compared");
+        }
+        let _reset = Reset;
+        simd::PORTABLE.set(true);
+        assert!(!simd::available());
+        check();
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    check();
+}
+
 /// Check a batch function against its scalar one, bit for bit, on `xs` and on every prefix
 /// length up to 9 (so each remainder past the groups of four, and groups with one odd lane out).
 fn batch_matches(
@@ -2351,17 +2379,19 @@ fn batch_matches(
 ) {
     let mut lens: Vec<usize> = (0..=9.min(xs.len())).collect();
     lens.push(xs.len());
-    for n in lens {
-        let mut out = vec![f64::NAN; n];
-        batch(&xs[..n], &mut out);
-        for (&x, y) in xs[..n].iter().zip(&out) {
-            assert_eq!(
-                y.to_bits(),
-                one(x).to_bits(),
-                "{name}({x:e}) from a slice of {n}: {y:e}"
-            );
+    on_both_paths(|| {
+        for &n in &lens {
+            let mut out = vec![f64::NAN; n];
+            batch(&xs[..n], &mut out);
+            for (&x, y) in xs[..n].iter().zip(&out) {
+                assert_eq!(
+                    y.to_bits(),
+                    one(x).to_bits(),
+                    "{name}({x:e}) from a slice of {n}: {y:e}"
+                );
+            }
         }
-    }
+    });
 }
 
 /// The normal scores of a slice are [`std_normal_quantile`]'s, bit for bit: across (0, 1), in
