@@ -195,13 +195,74 @@ pub fn uniforms_first(seed: u64, stream: u64, start: u64, out: &mut [f64]) {
     uniforms_first_lanes(seed, stream, start, out);
 }
 
-/// [`uniforms_first_lanes`] compiled for AVX2, where the four lanes' 32-bit multiplications are
-/// one instruction (`vpmuludq` on 256 bits) rather than two; integer arithmetic and the same
-/// conversion to a double, so the same bits as the portable code.
+/// [`uniforms_first_lanes`] written for AVX2: four draws' Philox rounds side by side, each
+/// counter word of a draw in the low half of a 64-bit lane, where one `vpmuludq` gives four
+/// full 64-bit products (the high halves of the lanes may hold anything: the multiplications
+/// read only the low halves, and only those are kept). Integer arithmetic, and a double made
+/// from its 52 bits exactly (2^52 + m, less 2^52), so the same bits as the portable code.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn uniforms_first_avx2(seed: u64, stream: u64, start: u64, out: &mut [f64]) {
-    uniforms_first_lanes(seed, stream, start, out);
+    use std::arch::x86_64::*;
+    let key = key_of(seed);
+    let broadcast = |w: u32| _mm256_set1_epi64x(i64::from(w));
+    let m0 = broadcast(PHILOX_M0);
+    let m1 = broadcast(PHILOX_M1);
+    let c2 = broadcast(stream as u32);
+    let c3 = broadcast((stream >> 32) as u32);
+    let two52 = _mm256_set1_epi64x(0x4330_0000_0000_0000);
+    let mut quads = out.chunks_exact_mut(LANES);
+    let mut draw = start;
+    for q in &mut quads {
+        // Draws below 2^48 (checked by the caller), so each lane's draw is exact in an i64.
+        let d = _mm256_add_epi64(
+            _mm256_set1_epi64x(draw as i64),
+            _mm256_set_epi64x(3, 2, 1, 0),
+        );
+        // counter(stream, d, 0): [d as u32, (d >> 32) & 0xFFFF, stream as u32, stream >> 32].
+        let mut c = [
+            d,
+            _mm256_and_si256(_mm256_srli_epi64::<32>(d), _mm256_set1_epi64x(0xFFFF)),
+            c2,
+            c3,
+        ];
+        let mut k = key;
+        for round in 0..10 {
+            if round > 0 {
+                k[0] = k[0].wrapping_add(PHILOX_W0);
+                k[1] = k[1].wrapping_add(PHILOX_W1);
+            }
+            let p0 = _mm256_mul_epu32(c[0], m0);
+            let p1 = _mm256_mul_epu32(c[2], m1);
+            c = [
+                _mm256_xor_si256(
+                    _mm256_xor_si256(_mm256_srli_epi64::<32>(p1), c[1]),
+                    broadcast(k[0]),
+                ),
+                p1,
+                _mm256_xor_si256(
+                    _mm256_xor_si256(_mm256_srli_epi64::<32>(p0), c[3]),
+                    broadcast(k[1]),
+                ),
+                p0,
+            ];
+        }
+        // word_to_unit(c0, c1): the top 52 of the 64 bits hi:lo, then (m + 0.5)·2^-52.
+        let lo = _mm256_and_si256(c[0], _mm256_set1_epi64x(0xFFFF_FFFF));
+        let m = _mm256_srli_epi64::<12>(_mm256_or_si256(_mm256_slli_epi64::<32>(c[1]), lo));
+        let m = _mm256_sub_pd(
+            _mm256_castsi256_pd(_mm256_or_si256(m, two52)),
+            _mm256_set1_pd(4_503_599_627_370_496.0),
+        );
+        let v = _mm256_mul_pd(_mm256_add_pd(m, _mm256_set1_pd(0.5)), _mm256_set1_pd(GRID));
+        // SAFETY: `q` holds four values.
+        unsafe { _mm256_storeu_pd(q.as_mut_ptr(), v) };
+        draw += LANES as u64;
+    }
+    for (draw, o) in (draw..).zip(quads.into_remainder()) {
+        let b = block(seed, stream, draw, 0);
+        *o = word_to_unit(b[0], b[1]);
+    }
 }
 
 /// The body of [`uniforms_first`], after its check of the draw limit.
