@@ -2862,30 +2862,31 @@ mod simd {
         _mm_max_epi32(_mm_min_epi32(i, _mm_set1_epi32(last)), _mm_setzero_si128())
     }
 
-    /// Run `vector` on each full group of four values of `x` and `out`, then `scalar` on each
-    /// value the vector pass left (its returned mask's clear lanes) and on the remainder.
-    #[inline(always)]
-    fn by_fours(
-        x: &[f64],
-        out: &mut [f64],
-        mut vector: impl FnMut(&[f64], &mut [f64]) -> i32,
+    /// Replace each value of `v` by its image: each full group of four by `vector`, which gives
+    /// the group's images and the lanes it holds them for (the low four bits), then each lane
+    /// it left, and each value past the last group, by `scalar(j, x)` from the value `x` it had
+    /// (`j`: its index in `v`).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn in_fours(
+        v: &mut [f64],
+        mut vector: impl FnMut(__m256d) -> (__m256d, i32),
         scalar: impl Fn(usize, f64) -> f64,
     ) {
-        let full = x.len() / 4 * 4;
-        for (j, (xs, os)) in x[..full]
-            .chunks_exact(4)
-            .zip(out[..full].chunks_exact_mut(4))
-            .enumerate()
-        {
-            let done = vector(xs, os);
+        let (groups, rest) = v.as_chunks_mut::<4>();
+        let first = 4 * groups.len();
+        for (g, q) in groups.iter_mut().enumerate() {
+            let was = *q;
+            let (y, done) = vector(load(q));
+            store(q, y);
             if done != 0b1111 {
                 for l in (0..4).filter(|l| done & (1 << l) == 0) {
-                    os[l] = scalar(4 * j + l, xs[l]);
+                    q[l] = scalar(4 * g + l, was[l]);
                 }
             }
         }
-        for (j, (o, &v)) in out[full..].iter_mut().zip(&x[full..]).enumerate() {
-            *o = scalar(full + j, v);
+        for (j, x) in rest.iter_mut().enumerate() {
+            *x = scalar(first + j, *x);
         }
     }
 
@@ -2893,8 +2894,8 @@ mod simd {
     /// (`p` outside 0.075..0.925) four at a time too where some lane needs them.
     #[target_feature(enable = "avx2")]
     pub(super) fn normal_quantiles(p: &[f64], out: &mut [f64]) {
-        let vector = |ps: &[f64], os: &mut [f64]| {
-            let p = load(ps);
+        out.copy_from_slice(p);
+        let vector = |p: __m256d| {
             let q = _mm256_sub_pd(p, splat(0.5));
             let r = _mm256_sub_pd(splat(0.180625), _mm256_mul_pd(q, q));
             let num = _mm256_mul_pd(q, horner(&CENTRAL_NUM, r));
@@ -2902,8 +2903,7 @@ mod simd {
             // NaN fails the ordered comparison, as `q.abs() <= 0.425` does.
             let is_central = _mm256_cmp_pd::<_CMP_LE_OQ>(abs(q), splat(0.425));
             if lanes(is_central) == 0b1111 {
-                store(os, central);
-                return 0b1111;
+                return (central, 0b1111);
             }
             // std_normal_quantile_tail: the near tail (r ≤ 5, tail above about 1.4e-11); the
             // far tail, p outside (0, 1) and NaN are left to the scalar code.
@@ -2915,10 +2915,10 @@ mod simd {
             let r = _mm256_sub_pd(r, splat(1.6));
             let v = _mm256_div_pd(horner(&NEAR_NUM, r), horner(&NEAR_DEN, r));
             let v = select(lower, _mm256_xor_pd(v, splat(-0.0)), v);
-            store(os, select(is_central, central, v));
-            lanes(_mm256_or_pd(is_central, _mm256_and_pd(ln_done, near)))
+            let done = _mm256_or_pd(is_central, _mm256_and_pd(ln_done, near));
+            (select(is_central, central, v), lanes(done))
         };
-        by_fours(p, out, vector, |_, p| std_normal_quantile(p));
+        in_fours(out, vector, |_, p| std_normal_quantile(p));
     }
 
     /// libm's `log` (musl's, from fdlibm) of each lane, step for step, and the mask of the lanes
@@ -3029,25 +3029,11 @@ mod simd {
     /// [`exp_sampling`] of each value, in place.
     #[target_feature(enable = "avx2")]
     pub(super) fn exp_samplings(x: &mut [f64]) {
-        let full = x.len() / 4 * 4;
-        for xs in x[..full].chunks_exact_mut(4) {
-            let v = load(xs);
+        let vector = |v: __m256d| {
             let (e, inside) = exp4(v);
-            let done = lanes(inside);
-            let mut was = [0.0; 4];
-            if done != 0b1111 {
-                was.copy_from_slice(xs);
-            }
-            store(xs, e);
-            if done != 0b1111 {
-                for l in (0..4).filter(|l| done & (1 << l) == 0) {
-                    xs[l] = exp_sampling(was[l]);
-                }
-            }
-        }
-        for v in &mut x[full..] {
-            *v = exp_sampling(*v);
-        }
+            (e, lanes(inside))
+        };
+        in_fours(x, vector, |_, v| exp_sampling(v));
     }
 
     /// The table's y at each normal score in `out` (replaced by it), for the probabilities `u`:
@@ -3056,12 +3042,7 @@ mod simd {
     pub(super) fn table_ys<F: Family>(fam: &F, table: &InvTable, u: &[f64], out: &mut [f64]) {
         let coef = table.coef.as_flattened();
         let last = table.coef.len() - 1;
-        let full = u.len() / 4 * 4;
-        for (us, os) in u[..full]
-            .chunks_exact(4)
-            .zip(out[..full].chunks_exact_mut(4))
-        {
-            let z = load(os);
+        let vector = |z: __m256d| {
             let inside = _mm256_and_pd(
                 _mm256_cmp_pd::<_CMP_GE_OQ>(z, splat(Z_LO)),
                 _mm256_cmp_pd::<_CMP_LE_OQ>(z, splat(Z_HI)),
@@ -3082,30 +3063,16 @@ mod simd {
                 _mm256_add_pd(c(0), _mm256_mul_pd(c(1), s)),
                 _mm256_mul_pd(s2, mid),
             );
-            let done = lanes(inside);
-            let mut was = [0.0; 4];
-            if done != 0b1111 {
-                was.copy_from_slice(os);
-            }
-            store(os, y);
-            if done != 0b1111 {
-                for l in (0..4).filter(|l| done & (1 << l) == 0) {
-                    os[l] = table_y(fam, table, was[l], us[l]);
-                }
-            }
-        }
-        for (o, &u) in out[full..].iter_mut().zip(&u[full..]) {
-            *o = table_y(fam, table, *o, u);
-        }
+            (y, lanes(inside))
+        };
+        in_fours(out, vector, |j, z| table_y(fam, table, z, u[j]));
     }
 
     /// [`ScaledBeta::x_at`] of each table y in `out`, in place.
     #[target_feature(enable = "avx2")]
     pub(super) fn beta_x_ats(b: &ScaledBeta, out: &mut [f64]) {
         let f = &b.f;
-        let full = out.len() / 4 * 4;
-        for os in out[..full].chunks_exact_mut(4) {
-            let y = load(os);
+        let vector = |y: __m256d| {
             // BetaFn::x_from_y: from e^y / rho where y ≤ ln rho, from rho e^-y elsewhere.
             let low = _mm256_cmp_pd::<_CMP_LE_OQ>(y, splat(f.ln_rho));
             let (e, inside) = exp4(select(low, y, _mm256_xor_pd(y, splat(-0.0))));
@@ -3128,21 +3095,9 @@ mod simd {
                 splat(b.min),
             );
             let below_half = _mm256_cmp_pd::<_CMP_LE_OQ>(x, splat(0.5));
-            let done = lanes(inside);
-            let mut was = [0.0; 4];
-            if done != 0b1111 {
-                was.copy_from_slice(os);
-            }
-            store(os, select(below_half, near_min, near_max));
-            if done != 0b1111 {
-                for l in (0..4).filter(|l| done & (1 << l) == 0) {
-                    os[l] = b.x_at(was[l]);
-                }
-            }
-        }
-        for o in &mut out[full..] {
-            *o = b.x_at(*o);
-        }
+            (select(below_half, near_min, near_max), lanes(inside))
+        };
+        in_fours(out, vector, |_, y| b.x_at(y));
     }
 
     /// [`std_normal_cdf_interp`] of each `x`, the interpolation four at a time.
@@ -3150,8 +3105,8 @@ mod simd {
     pub(super) fn normal_cdfs_interp(x: &[f64], out: &mut [f64]) {
         let table = cdf_table().as_flattened();
         let last = cdf_table().len() - 1;
-        let vector = |xs: &[f64], os: &mut [f64]| {
-            let x = load(xs);
+        out.copy_from_slice(x);
+        let vector = |x: __m256d| {
             let inside = _mm256_cmp_pd::<_CMP_LE_OQ>(abs(x), splat(CDF_TABLE_Z));
             let t = _mm256_mul_pd(_mm256_add_pd(x, splat(CDF_TABLE_Z)), splat(CDF_TABLE_STEPS));
             let i = clamp_index(_mm256_cvttpd_epi32(t), last);
@@ -3163,10 +3118,9 @@ mod simd {
             for k in (0..5).rev() {
                 acc = _mm256_add_pd(_mm256_mul_pd(acc, s), c(k));
             }
-            store(os, acc);
-            lanes(inside)
+            (acc, lanes(inside))
         };
-        by_fours(x, out, vector, |_, x| std_normal_cdf_interp(x));
+        in_fours(out, vector, |_, x| std_normal_cdf_interp(x));
     }
 }
 
