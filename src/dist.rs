@@ -2790,13 +2790,13 @@ mod simd {
 
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn splat(x: f64) -> __m256d {
+    pub(super) fn splat(x: f64) -> __m256d {
         _mm256_set1_pd(x)
     }
 
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn load(v: &[f64]) -> __m256d {
+    pub(super) fn load(v: &[f64]) -> __m256d {
         assert!(v.len() >= 4);
         // SAFETY: four values are there (checked just above); unaligned loads are allowed.
         unsafe { _mm256_loadu_pd(v.as_ptr()) }
@@ -2827,7 +2827,7 @@ mod simd {
     /// The lanes where `mask` is set, as the low four bits.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn lanes(mask: __m256d) -> i32 {
+    pub(super) fn lanes(mask: __m256d) -> i32 {
         _mm256_movemask_pd(mask)
     }
 
@@ -2868,7 +2868,7 @@ mod simd {
     /// (`j`: its index in `v`).
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn in_fours(
+    pub(super) fn in_fours(
         v: &mut [f64],
         mut vector: impl FnMut(__m256d) -> (__m256d, i32),
         scalar: impl Fn(usize, f64) -> f64,
@@ -2895,30 +2895,35 @@ mod simd {
     #[target_feature(enable = "avx2")]
     pub(super) fn normal_quantiles(p: &[f64], out: &mut [f64]) {
         out.copy_from_slice(p);
-        let vector = |p: __m256d| {
-            let q = _mm256_sub_pd(p, splat(0.5));
-            let r = _mm256_sub_pd(splat(0.180625), _mm256_mul_pd(q, q));
-            let num = _mm256_mul_pd(q, horner(&CENTRAL_NUM, r));
-            let central = _mm256_div_pd(num, horner(&CENTRAL_DEN, r));
-            // NaN fails the ordered comparison, as `q.abs() <= 0.425` does.
-            let is_central = _mm256_cmp_pd::<_CMP_LE_OQ>(abs(q), splat(0.425));
-            if lanes(is_central) == 0b1111 {
-                return (central, 0b1111);
-            }
-            // std_normal_quantile_tail: the near tail (r ≤ 5, tail above about 1.4e-11); the
-            // far tail, p outside (0, 1) and NaN are left to the scalar code.
-            let lower = _mm256_cmp_pd::<_CMP_LT_OQ>(q, _mm256_setzero_pd());
-            let tail = select(lower, p, _mm256_sub_pd(splat(1.0), p));
-            let (ln, ln_done) = log4(tail);
-            let r = _mm256_sqrt_pd(_mm256_xor_pd(ln, splat(-0.0)));
-            let near = _mm256_cmp_pd::<_CMP_LE_OQ>(r, splat(5.0));
-            let r = _mm256_sub_pd(r, splat(1.6));
-            let v = _mm256_div_pd(horner(&NEAR_NUM, r), horner(&NEAR_DEN, r));
-            let v = select(lower, _mm256_xor_pd(v, splat(-0.0)), v);
-            let done = _mm256_or_pd(is_central, _mm256_and_pd(ln_done, near));
-            (select(is_central, central, v), lanes(done))
-        };
-        in_fours(out, vector, |_, p| std_normal_quantile(p));
+        in_fours(out, |p| normal_quantile4(p), |_, p| std_normal_quantile(p));
+    }
+
+    /// [`std_normal_quantile`] of four probabilities where the vector code holds them (the
+    /// lanes in the returned mask): the central part, and the near tail.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn normal_quantile4(p: __m256d) -> (__m256d, i32) {
+        let q = _mm256_sub_pd(p, splat(0.5));
+        let r = _mm256_sub_pd(splat(0.180625), _mm256_mul_pd(q, q));
+        let num = _mm256_mul_pd(q, horner(&CENTRAL_NUM, r));
+        let central = _mm256_div_pd(num, horner(&CENTRAL_DEN, r));
+        // NaN fails the ordered comparison, as `q.abs() <= 0.425` does.
+        let is_central = _mm256_cmp_pd::<_CMP_LE_OQ>(abs(q), splat(0.425));
+        if lanes(is_central) == 0b1111 {
+            return (central, 0b1111);
+        }
+        // std_normal_quantile_tail: the near tail (r ≤ 5, tail above about 1.4e-11); the
+        // far tail, p outside (0, 1) and NaN are left to the scalar code.
+        let lower = _mm256_cmp_pd::<_CMP_LT_OQ>(q, _mm256_setzero_pd());
+        let tail = select(lower, p, _mm256_sub_pd(splat(1.0), p));
+        let (ln, ln_done) = log4(tail);
+        let r = _mm256_sqrt_pd(_mm256_xor_pd(ln, splat(-0.0)));
+        let near = _mm256_cmp_pd::<_CMP_LE_OQ>(r, splat(5.0));
+        let r = _mm256_sub_pd(r, splat(1.6));
+        let v = _mm256_div_pd(horner(&NEAR_NUM, r), horner(&NEAR_DEN, r));
+        let v = select(lower, _mm256_xor_pd(v, splat(-0.0)), v);
+        let done = _mm256_or_pd(is_central, _mm256_and_pd(ln_done, near));
+        (select(is_central, central, v), lanes(done))
     }
 
     /// libm's `log` (musl's, from fdlibm) of each lane, step for step, and the mask of the lanes
@@ -2926,7 +2931,7 @@ mod simd {
     /// are for the scalar code).
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn log4(x: __m256d) -> (__m256d, __m256d) {
+    pub(super) fn log4(x: __m256d) -> (__m256d, __m256d) {
         const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
         const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
         const LG: [f64; 7] = [
@@ -2993,7 +2998,7 @@ mod simd {
     /// [`EXP_REACH`] (the others are for the scalar code).
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn exp4(x: __m256d) -> (__m256d, __m256d) {
+    pub(super) fn exp4(x: __m256d) -> (__m256d, __m256d) {
         let inside = _mm256_cmp_pd::<_CMP_LE_OQ>(abs(x), splat(EXP_REACH));
         // `f64::round` (half away from zero): the truncation, plus the sign where the part cut
         // off (exact: a fraction of a double is a double) is at least a half.

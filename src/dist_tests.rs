@@ -2511,3 +2511,166 @@ fn staged_quantiles_of_random_probabilities_are_the_scalar_ones() {
         );
     }
 }
+
+/// The AVX2 pieces on their own, where a wrong vector lane would otherwise go unseen because the
+/// scalar code redoes every lane the vector code does not claim: `in_fours` hands exactly the
+/// unclaimed lanes (and the values past the last group) to the scalar code, with their index;
+/// `lanes` reads a mask's lanes; and `log4`, `exp4` and `normal_quantile4` claim every lane they
+/// should (positive normal numbers other than 1; |x| ≤ 700; the centre and the near tail) with
+/// libm's, `exp_sampling`'s and `std_normal_quantile`'s bits.
+#[test]
+fn the_vector_pieces_claim_their_lanes_with_the_scalar_bits() {
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert_eq!(
+            simd::available(),
+            std::arch::is_x86_feature_detected!("avx2")
+        );
+        if simd::available() {
+            // SAFETY: the processor has AVX2 (checked just above).
+            unsafe { vector_pieces() };
+        } else {
+            eprintln!("no AVX2 here: the vector pieces were not checked");
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn vector_pieces() {
+    use std::arch::x86_64::*;
+    let mask = |bits: [bool; 4]| {
+        let w = bits.map(|b| if b { -1 } else { 0 });
+        _mm256_castsi256_pd(_mm256_set_epi64x(w[3], w[2], w[1], w[0]))
+    };
+    assert_eq!(simd::lanes(mask([true, false, true, false])), 0b0101);
+    assert_eq!(simd::lanes(mask([false, true, true, true])), 0b1110);
+
+    // in_fours: the vector adds 100 and claims lanes 0 and 2; the scalar code adds 1000 and
+    // its index's thousandth.
+    let mut v: Vec<f64> = (0..11).map(f64::from).collect();
+    simd::in_fours(
+        &mut v,
+        |x| (_mm256_add_pd(x, simd::splat(100.0)), 0b0101),
+        |j, x| x + 1000.0 + j as f64 / 1000.0,
+    );
+    let want: Vec<f64> = (0..11)
+        .map(|j| {
+            let x = f64::from(j);
+            if j < 8 && j % 2 == 0 {
+                x + 100.0
+            } else {
+                x + 1000.0 + f64::from(j) / 1000.0
+            }
+        })
+        .collect();
+    assert_eq!(v, want);
+
+    // Each of four lanes at a time, with the lanes claimed and their bits.
+    let check = |name: &str,
+                 xs: &[f64],
+                 f: &dyn Fn(__m256d) -> (__m256d, i32),
+                 claims: &dyn Fn(f64) -> bool,
+                 one: &dyn Fn(f64) -> f64| {
+        for q in xs.chunks_exact(4) {
+            let (y, done) = f(simd::load(q));
+            let mut out = [0.0; 4];
+            // SAFETY: four values.
+            unsafe { _mm256_storeu_pd(out.as_mut_ptr(), y) };
+            for l in 0..4 {
+                let claimed = done & (1 << l) != 0;
+                assert_eq!(
+                    claimed,
+                    claims(q[l]),
+                    "{name}({:e}): claimed {claimed}",
+                    q[l]
+                );
+                if claimed {
+                    assert_eq!(out[l].to_bits(), one(q[l]).to_bits(), "{name}({:e})", q[l]);
+                }
+            }
+        }
+    };
+    let lanes_of = |m: __m256d| simd::lanes(m);
+    let log4 = |x: __m256d| {
+        let (v, m) = simd::log4(x);
+        (v, lanes_of(m))
+    };
+    let mut xs: Vec<f64> = spread(40_000, -700.0, 700.0, 11)
+        .into_iter()
+        .map(f64::exp)
+        .collect();
+    xs.extend(spread(4_000, 0.5, 2.0, 12));
+    xs.extend([
+        1.0,
+        f64::MIN_POSITIVE,
+        1e-310,
+        0.0,
+        -0.0,
+        -1.0,
+        f64::INFINITY,
+        f64::NAN,
+    ]);
+    xs.extend([1.0 - f64::EPSILON, 1.0 + f64::EPSILON, f64::MAX, 0.75]);
+    let normal = |x: f64| (f64::MIN_POSITIVE..f64::INFINITY).contains(&x) && x != 1.0;
+    check("log4", &xs, &log4, &normal, &libm::log);
+
+    let exp4 = |x: __m256d| {
+        let (v, m) = simd::exp4(x);
+        (v, lanes_of(m))
+    };
+    let mut xs = spread(40_000, -720.0, 720.0, 13);
+    xs.extend([
+        700.0,
+        -700.0,
+        0.0,
+        -0.0,
+        f64::NAN,
+        f64::INFINITY,
+        -1e-300,
+        1e-300,
+    ]);
+    check(
+        "exp4",
+        &xs,
+        &exp4,
+        &|x: f64| x.abs() <= 700.0,
+        &exp_sampling,
+    );
+
+    // The centre and the near tail (tail probability above about 1.4e-11) are the vector's.
+    let mut ps = spread(40_000, 0.0, 1.0, 14);
+    let deep = spread(20_000, -30.0, -2.5, 15).into_iter().map(f64::exp);
+    ps.extend(deep.flat_map(|p| [p, 1.0 - p]));
+    ps.extend([
+        0.075,
+        0.925,
+        0.5,
+        0.0,
+        1.0,
+        f64::NAN,
+        1e-300,
+        1.0 - f64::EPSILON / 2.0,
+    ]);
+    ps.truncate(ps.len() / 4 * 4);
+    let near = |p: f64| {
+        let tail = p.min(1.0 - p);
+        p > 0.0 && p < 1.0 && libm::sqrt(-libm::log(tail)) <= 5.0
+    };
+    let nq4 = |p: __m256d| simd::normal_quantile4(p);
+    check("normal_quantile4", &ps, &nq4, &near, &std_normal_quantile);
+
+    // The table at its ends (a normal score of exactly ±8.5 comes from no probability, but the
+    // table holds it): the last interval, not one past it.
+    let d = ScaledBeta::new(2.0, 5.0, 0.0, 1.0);
+    let mut out = [Z_LO, Z_HI, 0.0, Z_HI - 1e-9];
+    let u = [0.25; 4];
+    simd::table_ys(&d.f, &d.table, &u, &mut out);
+    for (z, y) in [Z_LO, Z_HI, 0.0, Z_HI - 1e-9].iter().zip(out) {
+        assert_eq!(
+            y.to_bits(),
+            table_y(&d.f, &d.table, *z, 0.25).to_bits(),
+            "table at {z}"
+        );
+    }
+}
