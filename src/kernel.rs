@@ -40,8 +40,22 @@ pub fn discount_factors(rates: &[f64], undiscounted_year: usize) -> Vec<f64> {
 
 /// A delay's whole years (its floor) and the fraction of the next year.
 pub fn delay_parts(delay: f64) -> (i64, f64) {
-    let k = delay.floor();
+    let k = floor(delay);
     (k as i64, delay - k)
+}
+
+/// `x.floor()`, bit for bit, without a call: the baseline x86-64 target has no rounding
+/// instruction, so `f64::floor` is a call into the C library, once per theme and draw. A value
+/// of magnitude 2^52 or more is whole already, and NaN and ±0 are their own floors; any other
+/// is truncated by a cast (exact in that range) and taken one lower when it was negative with a
+/// fraction.
+#[inline]
+fn floor(x: f64) -> f64 {
+    if !(x.abs() < 4_503_599_627_370_496.0) || x == 0.0 {
+        return x;
+    }
+    let t = x as i64 as f64;
+    if t > x { t - 1.0 } else { t }
 }
 
 /// The value in (1-based) year `t` of a yearly series `at` (indexed by 1-based year) that slides
@@ -50,7 +64,14 @@ pub fn delay_parts(delay: f64) -> (i64, f64) {
 #[inline]
 pub fn slid(at: impl Fn(i64) -> f64, t: i64, k: i64, f: f64) -> f64 {
     let j = t - k;
-    (1.0 - f) * at(j) + f * at(j - 1)
+    blend(at(j), at(j - 1), f)
+}
+
+/// A slid series' value from its values at `t − k` (`now`) and `t − k − 1` (`before`): see
+/// [`slid`].
+#[inline(always)]
+fn blend(now: f64, before: f64, f: f64) -> f64 {
+    (1.0 - f) * now + f * before
 }
 
 /// Add to each partner's running NPV its share of a theme's NPV: `out[p] += shares[p]·npv`.
@@ -121,9 +142,14 @@ impl ThemeEval {
             .zip(self.gross.iter_mut())
             .zip(self.costs.iter_mut())
             .zip(self.discounted_net.iter_mut());
+        // The delayed profile ([`slid`]) reads the profile at `t − k` and `t − k − 1`: the second
+        // is the first of the year before, carried over.
+        let mut before = theme.profile_at((1 - k) - 1);
         for (t, (((((d, one_off), ongoing), gross), cost), dn)) in (1..).zip(years) {
-            *gross = g * theme.delayed_profile_parts(t, k, f);
-            *cost = (one_off + ongoing) * uplift + scaled * theme.profile_at(t as i64);
+            let now = theme.profile_at(t - k);
+            *gross = g * blend(now, before, f);
+            before = now;
+            *cost = (one_off + ongoing) * uplift + scaled * theme.profile_at(t);
             *dn = (*gross - *cost) * d;
             npv += *dn;
             pvb += *gross * d;
@@ -158,10 +184,11 @@ impl ThemeEval {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DelayScratch {
     phases: Vec<f64>,
-    /// Per group, the `m` of its next kink `x = m − φ` (the whole number `φ + x` reaches there;
-    /// see [`root_groups`]).
-    next: Vec<f64>,
-    /// `phases.len()` tables of `h + 1` entries each.
+    /// The groups by decreasing phase: the order of their kinks within each year (see
+    /// [`root_groups`]).
+    order: Vec<usize>,
+    /// A table of `h + 1` entries for each group (at least `phases.len()` of them: the vector
+    /// only grows, so that a draw allocates and clears nothing it need not).
     tables: Vec<f64>,
 }
 
@@ -207,84 +234,103 @@ pub fn delay_to_zero(
         let npv_at = |x: f64| interp(table, own - k as f64 + x) - pv_costs;
         return one_group(table, own - k as f64, pv_costs, npv0, h, npv_at);
     }
+    let groups = group_tables(themes, mask, len, scratch);
+    let (phases, tables) = (&scratch.phases[..groups], &scratch.tables[..groups * len]);
+    let npv_at = |x: f64| -> f64 {
+        let mut v = -pv_costs;
+        for (p, table) in phases.iter().zip(tables.chunks_exact(len)) {
+            v += interp(table, p + x);
+        }
+        v
+    };
+    if groups == 1 {
+        return one_group(tables, phases[0], pv_costs, npv0, h, npv_at);
+    }
+    let (exact, last) = root_groups(phases, &mut scratch.order, npv0, h, npv_at);
+    whole_years(exact, h, npv_at, &last)
+}
+
+/// Sum the tables of the selected themes (`mask`) by the phase of their own delay into
+/// `scratch`: group g's phase is `phases[g]` and its table `tables[g·len..(g + 1)·len]`, in the
+/// order the phases first appear. Returns the number of groups.
+fn group_tables(
+    themes: &[ThemeEval],
+    mask: Option<&[bool]>,
+    len: usize,
+    scratch: &mut DelayScratch,
+) -> usize {
     scratch.phases.clear();
-    scratch.tables.clear();
-    let selected = themes
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| mask.is_none_or(|m| m[*i]));
-    for (_, t) in selected {
+    for (i, t) in themes.iter().enumerate() {
+        if mask.is_some_and(|m| !m[i]) {
+            continue;
+        }
         let own = t.own_delay.max(0.0);
         let k = own as usize;
         let phase = own - k as f64;
         let g = match scratch.phases.iter().position(|p| *p == phase) {
             Some(g) => g,
             None => {
+                let g = scratch.phases.len();
                 scratch.phases.push(phase);
-                scratch.tables.resize(scratch.tables.len() + len, 0.0);
-                scratch.phases.len() - 1
+                if scratch.tables.len() < (g + 1) * len {
+                    scratch.tables.resize((g + 1) * len, 0.0);
+                }
+                scratch.tables[g * len..(g + 1) * len].fill(0.0);
+                g
             }
         };
         // Entries past the theme's table would add 0, which changes no entry (none is −0: a sum
         // that starts at +0 never is).
         let table = &mut scratch.tables[g * len..(g + 1) * len];
-        for (v, s) in table.iter_mut().zip(t.slid_pv.get(k..).unwrap_or(&[])) {
+        let own_table = t.slid_pv.get(k..).unwrap_or(&[]);
+        for (v, s) in table.iter_mut().zip(own_table) {
             *v += s;
         }
     }
-    let (phases, tables) = (&scratch.phases, &scratch.tables);
-    let npv_at = |x: f64| -> f64 {
-        let mut v = -pv_costs;
-        for (g, p) in phases.iter().enumerate() {
-            v += interp(&tables[g * len..(g + 1) * len], p + x);
-        }
-        v
-    };
-    let end = h as f64 + 1.0;
-    if phases.len() == 1 {
-        return one_group(tables, phases[0], pv_costs, npv0, h, npv_at);
-    }
-    let exact = root_groups(phases, &mut scratch.next, npv0, end, npv_at);
-    whole_years(exact, h, npv_at)
+    scratch.phases.len()
 }
 
-/// The first root of a path of several groups (phases `phases`), whose NPV at extra delay `x`
-/// is `npv_at(x)` and `npv0` (> 0) at 0, found by walking the breakpoints up to `end`; `end`
-/// when there is none before it.
+/// The first root of a path of several groups (phases `phases`, distinct), whose NPV at extra
+/// delay `x` is `npv_at(x)` and `npv0` (> 0) at 0, found by walking the breakpoints up to
+/// `end = h + 1`; `end` when there is none before it. Also returns the last two points the walk
+/// evaluated, `(x, npv)`, for [`whole_years`].
 ///
-/// Group g's kinks are at `m − φ_g`, m = 1, 2, …; `next[g]` is its first m past the point
-/// reached, counted up as the walk passes its kinks (no rounding of `φ + x` decides which kink
-/// comes next).
+/// Group g's kinks are at `x = m − φ_g`, m = 1, 2, …, which lies in `(m − 1, m]`: the walk
+/// takes m = 1, 2, … and, within each, the groups by decreasing phase, which is increasing
+/// order (rounding `m − φ` keeps that order, being monotone; a point reached twice, which
+/// rounding can make, changes nothing: the walk left it with a positive NPV).
 fn root_groups(
     phases: &[f64],
-    next: &mut Vec<f64>,
+    order: &mut Vec<usize>,
     npv0: f64,
-    end: f64,
+    h: usize,
     npv_at: impl Fn(f64) -> f64,
-) -> f64 {
-    next.clear();
-    next.resize(phases.len(), 1.0);
+) -> (f64, [(f64, f64); 2]) {
+    order.clear();
+    order.extend(0..phases.len());
+    order.sort_unstable_by(|&a, &b| phases[b].total_cmp(&phases[a]));
+    let end = h as f64 + 1.0;
     let (mut x0, mut v0) = (0.0, npv0);
-    loop {
-        let mut x1 = end;
-        for (m, p) in next.iter().zip(phases) {
-            x1 = x1.min(m - p);
+    let mut m = 1.0;
+    while m <= end {
+        for &g in order.iter() {
+            let x1 = m - phases[g];
+            let v1 = npv_at(x1);
+            if v1 <= 0.0 {
+                // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
+                return (x0 + (x1 - x0) * v0 / (v0 - v1), [(x0, v0), (x1, v1)]);
+            }
+            x0 = x1;
+            v0 = v1;
         }
-        for (m, p) in next.iter_mut().zip(phases) {
-            *m += f64::from(u8::from(*m - p <= x1));
-        }
-        let v1 = npv_at(x1);
-        if v1 <= 0.0 {
-            // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
-            return x0 + (x1 - x0) * v0 / (v0 - v1);
-        }
-        if x1 >= end {
-            // Unreachable with non-negative costs (no benefit remains), but stay total.
-            return end;
-        }
-        x0 = x1;
-        v0 = v1;
+        m += 1.0;
     }
+    // Unreachable with non-negative costs (no benefit remains at `end`), but stay total.
+    let v1 = npv_at(end);
+    if v1 <= 0.0 {
+        return (x0 + (end - x0) * v0 / (v0 - v1), [(x0, v0), (end, v1)]);
+    }
+    (end, [(x0, v0), (end, v1)])
 }
 
 /// The delay-to-zero of one group's path, whose NPV at extra delay `x` is `npv_at(x)`.
@@ -311,7 +357,7 @@ fn one_group(
             exact_years: exact,
         };
     }
-    whole_years(exact, h, npv_at)
+    whole_years(exact, h, npv_at, &[])
 }
 
 /// The first root of one group's path, and the breakpoint `m` that ended its search (`h + 1`
@@ -335,13 +381,23 @@ fn root_one_group(table: &[f64], phase: f64, pv_costs: f64, npv0: f64, h: usize)
 /// The delay-to-zero whose exact root is `exact`: the whole-year figure is the first whole extra
 /// delay with NPV ≤ 0. The NPV is positive before the first root, so that year is not before it
 /// (searched from its floor, in case rounding put the root a hair past a whole year where the
-/// NPV is already 0).
-fn whole_years(exact: f64, h: usize, npv_at: impl Fn(f64) -> f64) -> DelayToZero {
+/// NPV is already 0). `known`: points `(x, npv_at(x))` the root's search already evaluated,
+/// taken instead of evaluating them again.
+fn whole_years(
+    exact: f64,
+    h: usize,
+    npv_at: impl Fn(f64) -> f64,
+    known: &[(f64, f64)],
+) -> DelayToZero {
     // The same u32 as `exact.floor() as u32` for every `exact` (the cast saturates, and values
     // in (−1, 0) give 0 either way), without a libm call.
     let from = (exact as u32).max(1);
+    let at = |x: f64| match known.iter().find(|(kx, _)| *kx == x) {
+        Some(&(_, v)) => v,
+        None => npv_at(x),
+    };
     let whole = (from..=h as u32 + 1)
-        .find(|&k| npv_at(k as f64) <= 0.0)
+        .find(|&k| at(k as f64) <= 0.0)
         .unwrap_or(h as u32 + 1);
     DelayToZero {
         whole_years: whole,
@@ -596,6 +652,55 @@ mod discounting {
         add_partner_npvs(&mut out, &[0.25, 0.75], 4.0);
         assert_eq!(out, [2.0, 5.0]);
     }
+
+    /// `floor` is `f64::floor` in every bit: at the sign of zero, either side of whole numbers,
+    /// the ends of the cast's range (2^52, 2^63), the subnormals, infinities and NaN, and on a
+    /// spread of values of every magnitude.
+    #[test]
+    fn floor_is_the_library_floor_in_every_bit() {
+        let two52 = 4_503_599_627_370_496.0_f64;
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.3,
+            -0.3,
+            1.0,
+            -1.0,
+            1.5,
+            -1.5,
+            2.0 - f64::EPSILON,
+            -(2.0 - f64::EPSILON),
+            two52 - 0.5,
+            -(two52 - 0.5),
+            two52,
+            -two52,
+            two52 + 2.0,
+            9.3e18,
+            -9.3e18,
+            1e300,
+            -1e300,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            -5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..100_000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // Mantissa and sign at random, exponents from 2^-40 to 2^60.
+            let bits = (state >> 12) | (((state >> 1) % 100 + 983) << 52) | (state << 63);
+            xs.push(f64::from_bits(bits));
+        }
+        for x in xs {
+            assert_eq!(floor(x).to_bits(), x.floor().to_bits(), "floor({x:e})");
+        }
+        assert_eq!(delay_parts(-0.25), (-1, 0.75));
+    }
 }
 
 #[cfg(test)]
@@ -630,7 +735,7 @@ mod whole_own_delay {
                 let npv_at = |x: f64| interp(table, x) - pv_costs;
                 let got = one_group(table, 0.0, pv_costs, npv0, h, npv_at);
                 let (exact, _) = root_one_group(table, 0.0, pv_costs, npv0, h);
-                let searched = whole_years(exact, h, npv_at);
+                let searched = whole_years(exact, h, npv_at, &[]);
                 assert_eq!(got, searched, "table {table:?}, costs {pv_costs}");
                 checked += 1;
             }

@@ -21,9 +21,7 @@
 //! - optimism bias lowers benefits by `optimism_bias_benefit` and raises every cost line by
 //!   `optimism_bias_cost`.
 
-use crate::kernel::{
-    ThemeEval, TotalEval, add_partner_npvs, discount_factors, slid, slid_profile_pv,
-};
+use crate::kernel::{ThemeEval, TotalEval, add_partner_npvs, discount_factors, slid_profile_pv};
 use crate::local::{LocalEval, LocalSpec, LocalTheme};
 
 /// Whether a partner's budget is a Departmental Expenditure Limit or Annually Managed Expenditure.
@@ -212,13 +210,7 @@ impl ThemeInputs {
     #[cfg(test)]
     pub(crate) fn delayed_profile(&self, t: usize, delay: f64) -> f64 {
         let (k, f) = crate::kernel::delay_parts(delay);
-        self.delayed_profile_parts(t, k, f)
-    }
-
-    /// Share of full benefit in year `t` (1-based) when benefits slide by `k + f` years, a delay
-    /// split once by [`delay_parts`] for a loop over the years.
-    pub(crate) fn delayed_profile_parts(&self, t: usize, k: i64, f: f64) -> f64 {
-        slid(|j| self.profile_at(j), t as i64, k, f)
+        crate::kernel::slid(|j| self.profile_at(j), t as i64, k, f)
     }
 }
 
