@@ -51,11 +51,12 @@ pub fn delay_parts(delay: f64) -> (i64, f64) {
 /// fraction.
 #[inline]
 fn floor(x: f64) -> f64 {
-    if !(x.abs() < 4_503_599_627_370_496.0) || x == 0.0 {
-        return x;
+    if x.abs() < 4_503_599_627_370_496.0 && x != 0.0 {
+        let t = x as i64 as f64;
+        if t > x { t - 1.0 } else { t }
+    } else {
+        x
     }
-    let t = x as i64 as f64;
-    if t > x { t - 1.0 } else { t }
 }
 
 /// The value in (1-based) year `t` of a yearly series `at` (indexed by 1-based year) that slides
