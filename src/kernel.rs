@@ -229,11 +229,10 @@ pub fn delay_to_zero(
     let len = h + 1;
     if let ([t], None) = (themes, mask) {
         // One theme: its own table, from the whole part of its delay on, is the group's.
-        let own = t.own_delay.max(0.0);
-        let k = own as usize;
+        let (k, phase) = own_parts(t.own_delay);
         let table = t.slid_pv.get(k..).unwrap_or(&[]);
-        let npv_at = |x: f64| interp(table, own - k as f64 + x) - pv_costs;
-        return one_group(table, own - k as f64, pv_costs, npv0, h, npv_at);
+        let npv_at = |x: f64| interp(table, phase + x) - pv_costs;
+        return one_group(table, phase, pv_costs, npv0, h, npv_at);
     }
     let groups = group_tables(themes, mask, len, scratch);
     let (phases, tables) = (&scratch.phases[..groups], &scratch.tables[..groups * len]);
@@ -251,6 +250,20 @@ pub fn delay_to_zero(
     whole_years(exact, h, npv_at, &last)
 }
 
+/// A theme's own delay as the whole years its table starts from and the phase in [0, 1) that
+/// places its kinks. A negative (or NaN) delay counts as none, and one of 2^53 years or more
+/// (every such number is whole, and the table is empty from there on) as 2^53 years, so that the
+/// phase is in [0, 1) for every delay: the walks rely on it.
+fn own_parts(own_delay: f64) -> (usize, f64) {
+    let own = if own_delay > 0.0 {
+        own_delay.min(9_007_199_254_740_992.0)
+    } else {
+        0.0
+    };
+    let k = index_of(own);
+    (k, own - float_of(k as u64))
+}
+
 /// Sum the tables of the selected themes (`mask`) by the phase of their own delay into
 /// `scratch`: group g's phase is `phases[g]` and its table `tables[g·len..(g + 1)·len]`, in the
 /// order the phases first appear. Returns the number of groups.
@@ -265,9 +278,7 @@ fn group_tables(
         if mask.is_some_and(|m| !m[i]) {
             continue;
         }
-        let own = t.own_delay.max(0.0);
-        let k = own as usize;
-        let phase = own - k as f64;
+        let (k, phase) = own_parts(t.own_delay);
         let g = match scratch.phases.iter().position(|p| *p == phase) {
             Some(g) => g,
             None => {
@@ -296,10 +307,12 @@ fn group_tables(
 /// `end = h + 1`; `end` when there is none before it. Also returns the last two points the walk
 /// evaluated, `(x, npv)`, for [`whole_years`].
 ///
-/// Group g's kinks are at `x = m − φ_g`, m = 1, 2, …, which lies in `(m − 1, m]`: the walk
-/// takes m = 1, 2, … and, within each, the groups by decreasing phase, which is increasing
-/// order (rounding `m − φ` keeps that order, being monotone; a point reached twice, which
-/// rounding can make, changes nothing: the walk left it with a positive NPV).
+/// Group g's kinks are at `x = m − φ_g`, m = 1, 2, …, which lies in `(m − 1, m]` (φ is in
+/// [0, 1): [`own_parts`]). The walk takes m = 1, 2, … and, within each, the groups by decreasing
+/// phase: increasing order. Rounding `m − φ` keeps that order, being monotone, though it can
+/// make two points equal (within a year, or `m − φ` with φ near 1 rounding to `m − 1`). A point
+/// reached twice changes nothing: the walk left it with an NPV that was not ≤ 0, and finds the
+/// same there again.
 fn root_groups(
     phases: &[f64],
     order: &mut Vec<usize>,
@@ -655,8 +668,9 @@ mod discounting {
     }
 
     /// `floor` is `f64::floor` in every bit: at the sign of zero, either side of whole numbers,
-    /// the ends of the cast's range (2^52, 2^63), the subnormals, infinities and NaN, and on a
-    /// spread of values of every magnitude.
+    /// either side of 2^52 (from where every value is whole and is not cast), beyond the range
+    /// of the cast (2^63), the subnormals, infinities and NaN, and on a spread of values of
+    /// every magnitude.
     #[test]
     fn floor_is_the_library_floor_in_every_bit() {
         let two52 = 4_503_599_627_370_496.0_f64;
@@ -1046,6 +1060,107 @@ mod brute_force_delay {
             t.delay
         );
         assert_eq!((t.delay.whole_years, whole), (6, 6));
+    }
+
+    /// A total's scratch space carries tables from one draw to the next; each draw must still
+    /// see only its own: the same figures as a fresh scratch, in any order of draws with one,
+    /// two or three groups of kinks.
+    #[test]
+    fn a_reused_total_gives_what_a_fresh_one_does() {
+        let draws = [
+            vec![
+                theme(0.25, 1.0, 1.2),
+                theme(0.5, 0.8, 1.1),
+                theme(1.75, 1.5, 1.0),
+            ],
+            vec![
+                theme(0.5, 2.0, 3.0),
+                theme(0.0, 1.0, 0.5),
+                theme(1.5, 0.7, 0.2),
+            ],
+            vec![
+                theme(0.0, 1.0, 0.5),
+                theme(1.0, 0.9, 1.5),
+                theme(2.0, 1.1, 0.1),
+            ],
+            vec![
+                theme(0.3, 1.3, 2.0),
+                theme(1.3, 0.6, 0.4),
+                theme(0.7, 1.0, 0.9),
+            ],
+        ];
+        let evals: Vec<Vec<ThemeEval>> =
+            draws.iter().map(|d| d.iter().map(eval).collect()).collect();
+        let mut reused = TotalEval::default();
+        for order in [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]] {
+            for i in order {
+                reused.compute(&evals[i], &[true, true, true]);
+                let mut fresh = TotalEval::default();
+                fresh.compute(&evals[i], &[true, true, true]);
+                assert_eq!(reused.delay, fresh.delay, "draw {i} after others");
+                let (root, whole) = brute(&draws[i]);
+                assert!(
+                    (fresh.delay.exact_years - root).abs() < 1e-9,
+                    "draw {i}: {root}"
+                );
+                assert_eq!(fresh.delay.whole_years, whole, "draw {i}");
+            }
+        }
+    }
+
+    /// The walk's last year: with tables that still hold benefit at the horizon's end (entry
+    /// `h`, which `slid_profile_pv` never fills, but the search must not assume so), the root
+    /// lies between the kinks of year `h + 1`, which the walk must reach.
+    #[test]
+    fn the_walk_reaches_the_kinks_of_the_year_past_the_horizon() {
+        let h = 2;
+        let eval = |own_delay: f64| ThemeEval {
+            own_delay,
+            slid_pv: vec![10.0, 10.0, 10.0],
+            ..ThemeEval::default()
+        };
+        let both = [eval(0.0), eval(0.5)];
+        // NPV −4 + A(x) + B(0.5 + x): 16 up to x = 1.5, then 11 at 2, 1 at 2.5 (A half gone, B
+        // gone), −4 at 3: the root is 2.5 + 0.5·1/5 = 2.6, the first whole year 3.
+        let d = delay_to_zero(&both, None, 4.0, 16.0, h, &mut DelayScratch::default());
+        assert_eq!(d.whole_years, 3);
+        assert!((d.exact_years - 2.6).abs() < 1e-12, "{d:?}");
+    }
+
+    /// Own delays beyond any horizon are no benefit at all, whatever their size: the phase stays
+    /// in [0, 1), so the walk neither runs backwards nor loops. Before `own_parts`, a delay
+    /// above 2^64 years gave a phase of thousands of years (or NaN for an infinite one).
+    #[test]
+    fn own_delays_beyond_any_horizon_leave_only_the_costs() {
+        assert_eq!(own_parts(1.75), (1, 0.75));
+        assert_eq!(own_parts(-3.0), (0, 0.0));
+        assert_eq!(own_parts(f64::NAN), (0, 0.0));
+        for own in [1e10, 2e19, 1e300, f64::INFINITY] {
+            let whole = if own < 1e16 { own as usize } else { 1 << 53 };
+            assert_eq!(own_parts(own), (whole, 0.0), "{own}");
+            let far = ThemeEval {
+                own_delay: own,
+                slid_pv: vec![5.0, 4.0, 3.0],
+                ..ThemeEval::default()
+            };
+            let near = ThemeEval {
+                own_delay: 0.3,
+                slid_pv: vec![5.0, 3.0, 1.0],
+                ..ThemeEval::default()
+            };
+            // Only `near` has benefits: 0.7·5 + 0.3·3 − 2 = 2.4 at no extra delay, 3 − 2 = 1 at
+            // its kink 0.7 and 1 − 2 = −1 at its next, 1.7: the root is 0.7 + 1·1/2 = 1.2.
+            let d = delay_to_zero(
+                &[far, near],
+                None,
+                2.0,
+                2.4,
+                3,
+                &mut DelayScratch::default(),
+            );
+            assert!((d.exact_years - 1.2).abs() < 1e-12, "{own}: {d:?}");
+            assert_eq!(d.whole_years, 2, "{own}");
+        }
     }
 
     #[test]
