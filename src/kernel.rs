@@ -324,27 +324,36 @@ fn root_groups(
     order.extend(0..phases.len());
     order.sort_unstable_by(|&a, &b| phases[b].total_cmp(&phases[a]));
     let end = h as f64 + 1.0;
-    let (mut x0, mut v0) = (0.0, npv0);
-    let mut m = 1.0;
-    while m <= end {
-        for &g in order.iter() {
-            let x1 = m - phases[g];
-            let v1 = npv_at(x1);
-            if v1 <= 0.0 {
-                // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
-                return (x0 + (x1 - x0) * v0 / (v0 - v1), [(x0, v0), (x1, v1)]);
+    // The last two points reached, `[(x0, v0), (x1, v1)]`: the root is on the segment between
+    // them once `v1 ≤ 0`.
+    let mut last = [(0.0, npv0); 2];
+    let mut reach = |x1: f64| -> bool {
+        let v1 = npv_at(x1);
+        last = [last[1], (x1, v1)];
+        v1 <= 0.0
+    };
+    'walk: {
+        let mut m = 1.0;
+        while m <= end {
+            for &g in order.iter() {
+                if reach(m - phases[g]) {
+                    break 'walk;
+                }
             }
-            x0 = x1;
-            v0 = v1;
+            m += 1.0;
         }
-        m += 1.0;
+        // The horizon's end, where no benefit is left: reached already when a phase is 0, but
+        // not otherwise, where rounding can leave the last kink short of it.
+        reach(end);
     }
-    // Unreachable with non-negative costs (no benefit remains at `end`), but stay total.
-    let v1 = npv_at(end);
+    let [(x0, v0), (x1, v1)] = last;
     if v1 <= 0.0 {
-        return (x0 + (end - x0) * v0 / (v0 - v1), [(x0, v0), (end, v1)]);
+        // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
+        (x0 + (x1 - x0) * v0 / (v0 - v1), last)
+    } else {
+        // Unreachable with non-negative costs (no benefit remains at `end`), but stay total.
+        (end, last)
     }
-    (end, [(x0, v0), (end, v1)])
 }
 
 /// The delay-to-zero of one group's path, whose NPV at extra delay `x` is `npv_at(x)`.
