@@ -1076,28 +1076,14 @@ mod brute_force_delay {
     /// two or three groups of kinks.
     #[test]
     fn a_reused_total_gives_what_a_fresh_one_does() {
+        // Each draw's themes as (own delay, benefit a year, one-off cost).
         let draws = [
-            vec![
-                theme(0.25, 1.0, 1.2),
-                theme(0.5, 0.8, 1.1),
-                theme(1.75, 1.5, 1.0),
-            ],
-            vec![
-                theme(0.5, 2.0, 3.0),
-                theme(0.0, 1.0, 0.5),
-                theme(1.5, 0.7, 0.2),
-            ],
-            vec![
-                theme(0.0, 1.0, 0.5),
-                theme(1.0, 0.9, 1.5),
-                theme(2.0, 1.1, 0.1),
-            ],
-            vec![
-                theme(0.3, 1.3, 2.0),
-                theme(1.3, 0.6, 0.4),
-                theme(0.7, 1.0, 0.9),
-            ],
-        ];
+            [(0.25, 1.0, 1.2), (0.5, 0.8, 1.1), (1.75, 1.5, 1.0)],
+            [(0.5, 2.0, 3.0), (0.0, 1.0, 0.5), (1.5, 0.7, 0.2)],
+            [(0.0, 1.0, 0.5), (1.0, 0.9, 1.5), (2.0, 1.1, 0.1)],
+            [(0.3, 1.3, 2.0), (1.3, 0.6, 0.4), (0.7, 1.0, 0.9)],
+        ]
+        .map(|d| d.map(|(own, gross, cost)| theme(own, gross, cost)));
         let evals: Vec<Vec<ThemeEval>> =
             draws.iter().map(|d| d.iter().map(eval).collect()).collect();
         let mut reused = TotalEval::default();

@@ -13,7 +13,7 @@
 //! resolved [`Inputs`]. Paths are the same as the field names in model-file error messages.
 
 use crate::kernel::discount_factors;
-use crate::model::{BenefitBasis, Inputs, ModelSpec, ScaledCost};
+use crate::model::{BenefitBasis, Inputs, ModelSpec, ScaledCost, ThemeInputs};
 use crate::money::MoneyUnit;
 
 /// The amounts of money of a theme: their names on paths (and in the model file) with the former
@@ -605,7 +605,50 @@ impl Restore {
 }
 
 /// Write sampled values into resolved inputs. `values.len()` is the parameter's width.
+///
+/// A theme's plain number, a run's usual input, is written here, inlined into the loop over a
+/// draw's inputs; the rest (the rates, lists, shares, and every field of a theme that lists
+/// outcomes, which is compiled again) by [`apply_other`].
+#[inline]
 pub fn apply(inputs: &mut Inputs, target: Target, values: &[f64]) {
+    if let Target::Theme(ti, f) = target {
+        let t = &mut inputs.themes[ti];
+        if t.local.is_none()
+            && let Some(x) = number_mut(t, f)
+        {
+            *x = values[0];
+            return;
+        }
+    }
+    apply_other(inputs, target, values);
+}
+
+/// The theme's plain number that `f` names; `None` for the cohort (an optional number), the
+/// lists and the shares.
+fn number_mut(t: &mut ThemeInputs, f: ThemeField) -> Option<&mut f64> {
+    Some(match f {
+        ThemeField::AddressableSpend => &mut t.addressable_spend_bn,
+        ThemeField::Delay => &mut t.delay_years,
+        ThemeField::Volume => &mut t.volume,
+        ThemeField::Engagement => &mut t.engagement,
+        ThemeField::GrossBenefit => &mut t.gross_benefit,
+        ThemeField::Realisation => &mut t.realisation,
+        ThemeField::Cashability => &mut t.cashability,
+        ThemeField::OptimismBiasBenefit => &mut t.optimism_bias_benefit,
+        ThemeField::OptimismBiasCost => &mut t.optimism_bias_cost,
+        ThemeField::ScaledCost => &mut t.scaled_cost,
+        ThemeField::Cohort
+        | ThemeField::Profile(_)
+        | ThemeField::OneOff(_)
+        | ThemeField::Ongoing(_)
+        | ThemeField::Share(_)
+        | ThemeField::CostShare(_)
+        | ThemeField::Outcome(..) => return None,
+    })
+}
+
+/// [`apply`] for every target but a plain number of a theme that does not list outcomes.
+fn apply_other(inputs: &mut Inputs, target: Target, values: &[f64]) {
     match target {
         Target::DiscountRate(index) => {
             let rates = &mut inputs.discount_rates;
@@ -669,24 +712,30 @@ pub fn apply(inputs: &mut Inputs, target: Target, values: &[f64]) {
                     return;
                 }
             }
+            if let Some(x) = number_mut(t, f) {
+                *x = v;
+                return;
+            }
             match f {
-                ThemeField::AddressableSpend => t.addressable_spend_bn = v,
-                ThemeField::Delay => t.delay_years = v,
                 ThemeField::Cohort => t.cohort = Some(v),
-                ThemeField::Volume => t.volume = v,
-                ThemeField::Engagement => t.engagement = v,
-                ThemeField::GrossBenefit => t.gross_benefit = v,
-                ThemeField::Realisation => t.realisation = v,
-                ThemeField::Cashability => t.cashability = v,
-                ThemeField::OptimismBiasBenefit => t.optimism_bias_benefit = v,
-                ThemeField::OptimismBiasCost => t.optimism_bias_cost = v,
-                ThemeField::ScaledCost => t.scaled_cost = v,
                 ThemeField::Profile(i) => write_list(&mut t.profile, i, values),
                 ThemeField::OneOff(i) => write_list(&mut t.one_off_costs_bn, i, values),
                 ThemeField::Ongoing(i) => write_list(&mut t.ongoing_costs_bn, i, values),
                 ThemeField::Share(p) => rescale(&mut t.partner_shares, p, v),
-                // Only themes that list outcomes have these (handled above).
-                ThemeField::CostShare(_) | ThemeField::Outcome(..) => {}
+                // Only themes that list outcomes have these (handled above); the plain numbers
+                // were written just above.
+                ThemeField::CostShare(_)
+                | ThemeField::Outcome(..)
+                | ThemeField::AddressableSpend
+                | ThemeField::Delay
+                | ThemeField::Volume
+                | ThemeField::Engagement
+                | ThemeField::GrossBenefit
+                | ThemeField::Realisation
+                | ThemeField::Cashability
+                | ThemeField::OptimismBiasBenefit
+                | ThemeField::OptimismBiasCost
+                | ThemeField::ScaledCost => {}
             }
         }
     }
