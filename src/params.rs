@@ -608,7 +608,7 @@ impl Restore {
 ///
 /// A theme's plain number, a run's usual input, is written here, inlined into the loop over a
 /// draw's inputs; the rest (the rates, lists, shares, and every field of a theme that lists
-/// outcomes, which is compiled again) by [`apply_other`].
+/// outcomes, which is compiled again) by `apply_other`.
 #[inline]
 pub fn apply(inputs: &mut Inputs, target: Target, values: &[f64]) {
     if let Target::Theme(ti, f) = target {
