@@ -607,25 +607,24 @@ impl Restore {
 /// Write sampled values into resolved inputs. `values.len()` is the parameter's width.
 ///
 /// A theme's plain number, a run's usual input, is written here, inlined into the loop over a
-/// draw's inputs; the rest (the rates, lists, shares, and every field of a theme that lists
-/// outcomes, which is compiled again) by `apply_other`.
+/// draw's inputs; the rest (the rates, lists, shares, and what a theme that lists outcomes
+/// compiles from them) by `apply_other`.
 #[inline]
 pub fn apply(inputs: &mut Inputs, target: Target, values: &[f64]) {
-    if let Target::Theme(ti, f) = target {
-        let t = &mut inputs.themes[ti];
-        if t.local.is_none()
-            && let Some(x) = number_mut(t, f)
-        {
-            *x = values[0];
-            return;
-        }
+    if let Target::Theme(ti, f) = target
+        && let Some(x) = number_mut(&mut inputs.themes[ti], f)
+    {
+        *x = values[0];
+        return;
     }
     apply_other(inputs, target, values);
 }
 
 /// The theme's plain number that `f` names; `None` for the cohort (an optional number), the
-/// lists and the shares.
+/// lists and the shares, and for the activity-scaled cost of a theme that lists outcomes (which
+/// is compiled from its outcomes: `apply_other`).
 fn number_mut(t: &mut ThemeInputs, f: ThemeField) -> Option<&mut f64> {
+    let listed = t.local.is_some();
     Some(match f {
         ThemeField::AddressableSpend => &mut t.addressable_spend_bn,
         ThemeField::Delay => &mut t.delay_years,
@@ -636,8 +635,9 @@ fn number_mut(t: &mut ThemeInputs, f: ThemeField) -> Option<&mut f64> {
         ThemeField::Cashability => &mut t.cashability,
         ThemeField::OptimismBiasBenefit => &mut t.optimism_bias_benefit,
         ThemeField::OptimismBiasCost => &mut t.optimism_bias_cost,
-        ThemeField::ScaledCost => &mut t.scaled_cost,
-        ThemeField::Cohort
+        ThemeField::ScaledCost if !listed => &mut t.scaled_cost,
+        ThemeField::ScaledCost
+        | ThemeField::Cohort
         | ThemeField::Profile(_)
         | ThemeField::OneOff(_)
         | ThemeField::Ongoing(_)
@@ -647,7 +647,7 @@ fn number_mut(t: &mut ThemeInputs, f: ThemeField) -> Option<&mut f64> {
     })
 }
 
-/// [`apply`] for every target but a plain number of a theme that does not list outcomes.
+/// [`apply`] for every target but a theme's plain number ([`number_mut`]).
 fn apply_other(inputs: &mut Inputs, target: Target, values: &[f64]) {
     match target {
         Target::DiscountRate(index) => {
@@ -712,18 +712,14 @@ fn apply_other(inputs: &mut Inputs, target: Target, values: &[f64]) {
                     return;
                 }
             }
-            if let Some(x) = number_mut(t, f) {
-                *x = v;
-                return;
-            }
             match f {
                 ThemeField::Cohort => t.cohort = Some(v),
                 ThemeField::Profile(i) => write_list(&mut t.profile, i, values),
                 ThemeField::OneOff(i) => write_list(&mut t.one_off_costs_bn, i, values),
                 ThemeField::Ongoing(i) => write_list(&mut t.ongoing_costs_bn, i, values),
                 ThemeField::Share(p) => rescale(&mut t.partner_shares, p, v),
-                // Only themes that list outcomes have these (handled above); the plain numbers
-                // were written just above.
+                // Only themes that list outcomes have these (handled above); `apply` writes the
+                // plain numbers.
                 ThemeField::CostShare(_)
                 | ThemeField::Outcome(..)
                 | ThemeField::AddressableSpend
@@ -830,6 +826,36 @@ mod tests {
         assert!(a.full_gross_bn() > 0.0 && a.full_scaled_cost_bn() > 0.0);
         assert!((b.full_gross_bn() / a.full_gross_bn() - 1.1).abs() < 1e-12);
         assert!((b.full_scaled_cost_bn() / a.full_scaled_cost_bn() - 1.1).abs() < 1e-12);
+    }
+
+    /// A theme that lists outcomes compiles its activity-scaled cost into its yearly costs (by
+    /// its intake); a sampled value must go there, through the compile, and never into the
+    /// plain field, which the kernel would add a second time.
+    #[test]
+    fn a_listed_themes_scaled_cost_is_compiled_not_written() {
+        let m = parse_model(
+            "examples/gm_troubled_families/model.toml",
+            include_str!("../examples/gm_troubled_families/model.toml"),
+        )
+        .unwrap();
+        let r = resolve(&m, "themes.families.scaled_cost_bn").unwrap();
+        assert_eq!(r.target, Target::Theme(0, ThemeField::ScaledCost));
+        let base = m.inputs(0);
+        let mut i = m.inputs(0);
+        let was = base.themes[0].local.as_ref().unwrap().scaled_cost_bn;
+        apply(&mut i, r.target, &[2.0 * was]);
+        let (a, b) = (&base.themes[0], &i.themes[0]);
+        assert_eq!(b.local.as_ref().unwrap().scaled_cost_bn, 2.0 * was);
+        assert_eq!(b.scaled_cost, a.scaled_cost);
+        assert!(
+            b.ongoing_costs_bn
+                .iter()
+                .zip(&a.ongoing_costs_bn)
+                .any(|(b, a)| b > a),
+            "{:?} against {:?}",
+            b.ongoing_costs_bn,
+            a.ongoing_costs_bn
+        );
     }
 
     #[test]
