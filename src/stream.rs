@@ -29,8 +29,10 @@
 //! one set of them instead, which each flushes into after each block. A pass over draws in
 //! memory and pass 1 of a run that keeps its draws (which must see them in order) take chunks of
 //! blocks.
-//! Memory: the pilot (≈300 bytes × 2¹⁸ draws), the cells (a few MB per column, one set per task
-//! only while they are few), one block of draws per thread or one chunk of draws, and at most
+//! Memory: the pilot (≈300 bytes a draw: 2¹⁸ draws, or in a run in one process the 2¹⁶ its
+//! grids come from unless they need more, with only the correlated inputs of the rest of the
+//! 2¹⁸, `PilotInputs`), the cells (a few MB per column, one set per task only while they are
+//! few), one block of draws per thread or one chunk of draws, and at most
 //! `collect_budget` collected values (64 MB) in any later pass; pass 1 collects only in runs of
 //! up to about 10^7 draws in one process, at most `collect_first_budget` (128 MB there).
 
@@ -1597,6 +1599,92 @@ impl Source for Keeping<'_, '_> {
 }
 
 // ---------------------------------------------------------------------------------------------
+/// The correlated inputs of pilot draws that pass 1 regenerates rather than holding them from
+/// the pilot, kept as pass 1 meets them for the achieved correlations ([`Setup::achieved`]). A
+/// run whose grids need only the first 2¹⁶ draws runs only those as its pilot, so that the draws
+/// up to 2¹⁸ are not held whole (most of a 10^6-draw run's memory): their correlated inputs are
+/// all it needs of them.
+///
+/// The pilot's columns of those inputs are taken over with room for every draw of the blocks;
+/// each block's rows go to its place (the blocks finish in any order), and the room a skipped
+/// draw leaves is closed when they are given back ([`Setup::add_pilot_inputs`]): no column is
+/// copied or allocated twice.
+struct PilotInputs {
+    /// The blocks whose inputs are kept.
+    blocks: Range<u64>,
+    block: u64,
+    /// The correlated inputs, and the pilot's rows before the blocks' (where their room starts).
+    inputs: Vec<usize>,
+    base: usize,
+    state: std::sync::Mutex<KeptInputs>,
+}
+
+/// What [`PilotInputs`] holds while pass 1 runs.
+#[derive(Default)]
+struct KeptInputs {
+    /// One column per correlated input: the pilot's rows, then room for the blocks'.
+    columns: Vec<Vec<f64>>,
+    /// The blocks kept: the block, its kept rows and the draws it skipped.
+    blocks: Vec<(u64, usize, Vec<u64>)>,
+}
+
+impl PilotInputs {
+    /// To keep the correlated inputs of `blocks` of the run (`opts`, blocks of `block` draws),
+    /// taking the pilot's columns of them over.
+    fn new(
+        plan: &Plan,
+        pilot: &mut Draws,
+        blocks: Range<u64>,
+        block: u64,
+        opts: &RunOptions,
+    ) -> PilotInputs {
+        // Nothing is taken over when there is nothing to keep: the pilot holds every draw of the
+        // correlations, which may be read while pass 1 runs.
+        let inputs = match &plan.set.correlation {
+            Some(c) if !blocks.is_empty() => c.inputs.clone(),
+            _ => Vec::new(),
+        };
+        let room = (blocks.end * block).min(opts.draws) - (blocks.start * block).min(opts.draws);
+        let base = pilot.n;
+        let columns = inputs
+            .iter()
+            .map(|&i| {
+                let mut c = std::mem::take(&mut pilot.inputs[i]);
+                c.resize(base + room as usize, 0.0);
+                c
+            })
+            .collect();
+        PilotInputs {
+            blocks,
+            block,
+            inputs,
+            base,
+            state: std::sync::Mutex::new(KeptInputs {
+                columns,
+                blocks: Vec::new(),
+            }),
+        }
+    }
+
+    /// Keep the inputs of the chunk's blocks among those wanted, with the draws they skipped.
+    fn keep(&self, ch: &Chunk) {
+        let mut row = ch.row0;
+        for (b, &n) in (ch.first_block..).zip(&ch.block_rows) {
+            if self.blocks.contains(&b) {
+                let (s, e) = (b * self.block, (b + 1) * self.block);
+                let at = self.base + ((b - self.blocks.start) * self.block) as usize;
+                let mut k = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                for (col, &i) in k.columns.iter_mut().zip(&self.inputs) {
+                    col[at..at + n].copy_from_slice(&ch.d.inputs[i][row..row + n]);
+                }
+                let skipped = ch.d.skipped.iter().copied().filter(|i| (s..e).contains(i));
+                k.blocks.push((b, n, skipped.collect()));
+            }
+            row += n;
+        }
+    }
+}
+
 // The whole computation.
 
 /// A run's pilot, its pass-1 grids and what the summary reads: the same in every shard.
@@ -1622,15 +1710,37 @@ impl Setup {
         extra: &ReviewPoints,
         cfg: &StreamConfig,
     ) -> Setup {
+        let Ok(setup) = Setup::growing(plan, draws, pilot, full, o, extra, cfg, |_, _| {
+            Ok::<(), std::convert::Infallible>(())
+        });
+        setup
+    }
+
+    /// As [`Setup::new`], from a pilot that may hold only the draws numbered below
+    /// `cfg.grid_pilot` (or all draws): when the grids need the wide pilot's draws, `grow(pilot,
+    /// limit)` is called to append those numbered below `limit` that it lacks. The achieved
+    /// correlations need the draws below `PILOT_DRAWS` too: those the pilot still lacks are
+    /// added by [`Setup::add_pilot_inputs`] before the correlations are read.
+    #[allow(clippy::too_many_arguments)]
+    fn growing<E>(
+        plan: &Plan,
+        draws: u64,
+        mut pilot: Draws,
+        full: bool,
+        o: &SummaryOptions,
+        extra: &ReviewPoints,
+        cfg: &StreamConfig,
+        grow: impl FnOnce(&mut Draws, u64) -> Result<(), E>,
+    ) -> Result<Setup, E> {
         let queries = queries(plan, draws, o, extra);
-        let grids_from = |limit| {
-            let rows = pilot_rows(&pilot, limit);
+        let grids_from = |pilot: &Draws, limit| {
+            let rows = pilot_rows(pilot, limit);
             (
                 rows,
-                first_grids(plan, &pilot, rows, &queries.ranks, draws, cfg),
+                first_grids(plan, pilot, rows, &queries.ranks, draws, cfg),
             )
         };
-        let (rows, (narrow, collected)) = grids_from(cfg.grid_pilot);
+        let (rows, (narrow, collected)) = grids_from(&pilot, cfg.grid_pilot);
         // A region in bins (not one value, not collected) may need a later pass.
         let binned = |g: &[Grid]| g.iter().any(|g| g.regions().iter().any(|r| r.bins > 1));
         // Within the pilot's draws (past them, the rows would depend on the block size).
@@ -1638,19 +1748,67 @@ impl Setup {
             .wide_pilot
             .min(if full { PILOT_DRAWS } else { GRID_PILOT_DRAWS });
         let costly = binned(&narrow) || collected > cfg.collect_budget as f64;
+        if costly && wide > cfg.grid_pilot {
+            grow(&mut pilot, wide)?;
+        }
         let grids = if costly && pilot_rows(&pilot, wide) > rows {
-            let (_, (wide_grids, _)) = grids_from(wide);
+            let (_, (wide_grids, _)) = grids_from(&pilot, wide);
             wide_grids
         } else {
             narrow
         };
-        Setup {
+        Ok(Setup {
             corr_rows: full.then(|| pilot_rows(&pilot, PILOT_DRAWS)),
             pilot,
             grids,
             queries,
             achieved: OnceLock::new(),
+        })
+    }
+
+    /// Give the pilot back the correlated inputs pass 1 kept for it ([`PilotInputs`]), with
+    /// those of its own draws, so that the achieved correlations read every draw numbered below
+    /// `PILOT_DRAWS`. The pilot then holds only those inputs: its other columns are emptied, as
+    /// its outcomes were ([`Draws::keep_inputs_only`]).
+    fn add_pilot_inputs(&mut self, p: PilotInputs) -> Result<(), StreamError> {
+        let KeptInputs {
+            mut columns,
+            mut blocks,
+        } = p.state.into_inner().unwrap_or_else(|e| e.into_inner());
+        if p.blocks.is_empty() {
+            return Ok(());
         }
+        blocks.sort_unstable_by_key(|(b, _, _)| *b);
+        if !blocks.iter().map(|(b, _, _)| *b).eq(p.blocks.clone()) {
+            return Err(StreamError::Inconsistent(format!(
+                "pass 1 kept the inputs of {} of the pilot's blocks {}..{}",
+                blocks.len(),
+                p.blocks.start,
+                p.blocks.end
+            )));
+        }
+        // Each block's rows from its place to the end of those before it.
+        let mut end = p.base;
+        for (b, n, skipped) in blocks {
+            let at = p.base + ((b - p.blocks.start) * p.block) as usize;
+            for c in &mut columns {
+                c.copy_within(at..at + n, end);
+            }
+            end += n;
+            self.pilot.skipped.extend(skipped);
+        }
+        for c in self.pilot.inputs.iter_mut() {
+            *c = Vec::new();
+        }
+        for (mut c, i) in columns.into_iter().zip(p.inputs) {
+            c.truncate(end);
+            self.pilot.inputs[i] = c;
+        }
+        self.pilot.n = end;
+        if self.corr_rows.is_some() {
+            self.corr_rows = Some(pilot_rows(&self.pilot, PILOT_DRAWS));
+        }
+        Ok(())
     }
 
     /// The achieved rank correlations of the correlated inputs on the pilot's draws (`None`
@@ -1715,11 +1873,23 @@ impl Setup {
         first: u64,
         end: u64,
     ) -> Result<First, RunError> {
-        self.first_pass_sharing(plan, src, first, end, FOLD_CELLS)
+        self.first_pass_sharing(plan, src, first, end, FOLD_CELLS, None)
+    }
+
+    /// [`Setup::first_pass`], keeping the inputs of the pilot's blocks among them in `inputs`.
+    fn first_pass_keeping(
+        &self,
+        plan: &Plan,
+        src: &dyn Source,
+        first: u64,
+        end: u64,
+        inputs: &PilotInputs,
+    ) -> Result<First, RunError> {
+        self.first_pass_sharing(plan, src, first, end, FOLD_CELLS, Some(inputs))
     }
 
     /// [`Setup::first_pass`], whose tasks over regenerated draws share one set of cells when the
-    /// grids have more than `fold_cells` ([`SharedCells`]).
+    /// grids have more than `fold_cells` ([`SharedCells`]), keeping pilot inputs in `inputs`.
     fn first_pass_sharing(
         &self,
         plan: &Plan,
@@ -1727,15 +1897,19 @@ impl Setup {
         first: u64,
         end: u64,
         fold_cells: usize,
+        inputs: Option<&PilotInputs>,
     ) -> Result<First, RunError> {
         let cols = columns(plan);
         if let Some(engine) = src.engine() {
-            return self.first_pass_fused(plan, &cols, engine, first, end, fold_cells);
+            return self.first_pass_fused(plan, &cols, engine, (first, end), fold_cells, inputs);
         }
         let mut acc = self.empty_first(plan);
         src.chunks(first, end, &mut |ch| {
             add_first(plan, &cols, &self.grids, &mut acc, ch, true);
             acc.skipped += ch.skipped;
+            if let Some(p) = inputs {
+                p.keep(ch);
+            }
             Ok(())
         })?;
         Ok(acc)
@@ -1749,9 +1923,9 @@ impl Setup {
         plan: &Plan,
         cols: &[Col],
         engine: &Regenerate,
-        first: u64,
-        end: u64,
+        (first, end): (u64, u64),
         fold_cells: usize,
+        inputs: Option<&PilotInputs>,
     ) -> Result<First, RunError> {
         engine.fold_blocks_sharing(
             first,
@@ -1762,6 +1936,9 @@ impl Setup {
             &|acc, ch| {
                 add_first(plan, cols, &self.grids, acc, ch, false);
                 acc.skipped += ch.skipped;
+                if let Some(p) = inputs {
+                    p.keep(ch);
+                }
             },
             First::append,
         )
@@ -2343,11 +2520,24 @@ pub fn run_streamed(
         chunk_blocks: cfg.chunk_blocks,
         progress,
     };
-    // The pilot is pass 1's first blocks: summarised from memory, not run twice.
+    // The pilot is pass 1's first blocks: summarised from memory, not run twice. It holds the
+    // draws the grids are made from: the first `cfg.grid_pilot`, or the wide pilot's when the
+    // grids need those. The correlations' draws beyond it (up to `PILOT_DRAWS`) are regenerated
+    // by pass 1 as any other, which keeps only their inputs: held whole, they would be most of
+    // a 10^6-draw run's memory.
     let size = opts.block_size.min(opts.draws);
-    let pilot_blocks = pilot_blocks(opts, true);
-    let pilot = plan.run_blocks(opts, 0, pilot_blocks, progress)?;
-    let mut setup = Setup::new(plan, opts.draws, pilot, true, o, extra, cfg);
+    let blocks_below = |limit: u64| limit.min(opts.draws).div_ceil(size).max(1);
+    let corr_blocks = pilot_blocks(opts, true);
+    let mut held = blocks_below(cfg.grid_pilot).min(corr_blocks);
+    let pilot = plan.run_blocks(opts, 0, held, progress)?;
+    let mut setup = Setup::growing(plan, opts.draws, pilot, true, o, extra, cfg, |p, limit| {
+        let end = blocks_below(limit).min(corr_blocks);
+        if end > held {
+            p.append(plan.run_blocks(opts, held, end, progress)?);
+            held = end;
+        }
+        Ok::<(), RunError>(())
+    })?;
     let in_memory = InMemory {
         d: &setup.pilot,
         block: size,
@@ -2355,25 +2545,32 @@ pub fn run_streamed(
     };
     // Pass 1 goes through the sink of the kept draws, if any: the pilot's blocks, then the rest.
     let mut first = keeping(&in_memory, size, &mut keep, &mut |s| {
-        setup.first_pass(plan, s, 0, pilot_blocks)
+        setup.first_pass(plan, s, 0, held)
     })?;
     // Only the pilot's inputs are read again (the achieved correlations).
     setup.pilot.keep_inputs_only();
-    // The achieved correlations read only the pilot: computed beside the rest of pass 1 (one
-    // task, taken by whichever thread is free), not alone at the end.
+    let inputs = PilotInputs::new(plan, &mut setup.pilot, held..corr_blocks, size, opts);
+    {
+        let setup = &setup;
+        rayon::in_place_scope(|scope| {
+            // With every draw of the correlations held already, they are computed beside the rest
+            // of pass 1 (one task, taken by whichever thread is free), not alone at the end; the
+            // outcome is kept in `setup` and read when the summary is finished.
+            if held >= corr_blocks {
+                scope.spawn(|_| {
+                    let _ = setup.achieved(plan);
+                });
+            }
+            if held < blocks {
+                first.merge(keeping(&src, size, &mut keep, &mut |s| {
+                    setup.first_pass_keeping(plan, s, held, blocks, &inputs)
+                })?);
+            }
+            Ok::<(), StreamError>(())
+        })?;
+    }
+    setup.add_pilot_inputs(inputs)?;
     let setup = &setup;
-    rayon::in_place_scope(|scope| {
-        scope.spawn(|_| {
-            // The outcome is kept in `setup` and read when the summary is finished.
-            let _ = setup.achieved(plan);
-        });
-        if pilot_blocks < blocks {
-            first.merge(keeping(&src, size, &mut keep, &mut |s| {
-                setup.first_pass(plan, s, pilot_blocks, blocks)
-            })?);
-        }
-        Ok::<(), StreamError>(())
-    })?;
     Passes::new(plan, setup, first, blocks, meta, o, extra, cfg)?
         .run(&mut |g| Ok(pass(plan, &src, g, 0, blocks)?))
 }
@@ -3860,7 +4057,7 @@ mod tests {
                     .num_threads(threads)
                     .build()
                     .unwrap()
-                    .install(|| setup.first_pass_sharing(&plan, &src, b0, b1, fold_cells))
+                    .install(|| setup.first_pass_sharing(&plan, &src, b0, b1, fold_cells, None))
                     .unwrap();
                 let case = format!("{threads} threads, skip {skip}, fold cells {fold_cells}");
                 assert!(got == want, "{case}");
@@ -4117,6 +4314,55 @@ mod tests {
         );
     }
 
+    /// A run whose pilot holds only the grids' draws (here the first 2¹², or 2¹⁴ where the
+    /// narrow grids would collect too much and the pilot grows) gets the correlated inputs of
+    /// the rest of the correlations' 2¹⁸ draws from pass 1, which regenerates them: the same
+    /// summary, correlations included, as the draws in memory. About one draw in eight is
+    /// skipped, so blocks have rows to close up behind them, and the blocks of 1,000 draws put
+    /// one across draw 2¹⁸, whose later rows the correlations leave out.
+    #[test]
+    fn a_pilot_of_the_grids_draws_gives_the_correlations_every_pilot_draw() {
+        let plan = overflowing_plan();
+        let opts = RunOptions {
+            draws: 270_001,
+            seed: 9,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: true,
+        };
+        let o = SummaryOptions::default();
+        let meta = || Metadata {
+            draws: opts.draws,
+            block_size: opts.block_size,
+            ..dummy_meta()
+        };
+        let d = plan.run(&opts, &|_| {}).unwrap();
+        let below = d.skipped.partition_point(|&i| i < PILOT_DRAWS) as u64;
+        assert!(below > 20_000, "{below} draws skipped below 2^18");
+        let mem = summarise(&plan, &d, meta(), &o, &Vec::new());
+        let corr = mem.correlation.as_ref().unwrap();
+        assert_eq!(corr.draws as u64, PILOT_DRAWS - below);
+        let narrow = StreamConfig {
+            grid_pilot: 1 << 12,
+            wide_pilot: 1 << 12,
+            ..StreamConfig::single_process()
+        };
+        let grown = StreamConfig {
+            wide_pilot: 1 << 14,
+            collect_budget: 0,
+            ..narrow.clone()
+        };
+        for cfg in [narrow, grown] {
+            let (streamed, _) =
+                run_streamed(&plan, &opts, meta(), &o, &Vec::new(), &cfg, &|_| {}, None).unwrap();
+            assert_eq!(
+                serde_json::to_string(&mem).unwrap(),
+                serde_json::to_string(&streamed).unwrap(),
+                "{cfg:?}"
+            );
+        }
+    }
+
     /// A failing pass 1, or later pass, over blocks the engine runs reports what the chunked
     /// engine reports for the same blocks (the first non-finite draw of the lowest failing block), whatever the
     /// threads: with every block failing, and with blocks of 4 draws of which some fail and
@@ -4201,7 +4447,7 @@ mod tests {
                     .build()
                     .unwrap();
                 let shared = pool
-                    .install(|| setup.first_pass_sharing(&plan, &src, 2, blocks, 0))
+                    .install(|| setup.first_pass_sharing(&plan, &src, 2, blocks, 0, None))
                     .unwrap_err();
                 assert_eq!(
                     shared, want,
