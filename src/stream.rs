@@ -4352,15 +4352,125 @@ mod tests {
             collect_budget: 0,
             ..narrow.clone()
         };
-        for cfg in [narrow, grown] {
+        /// A sink of kept draws that counts them: pass 1 then takes chunks of several blocks
+        /// (`chunk_blocks`), whose skipped draws each block must take only its own of.
+        struct Count(u64);
+        impl DrawSink for Count {
+            fn put(&mut self, _: &Draws, rows: Range<usize>, _: u64) -> Result<(), String> {
+                self.0 += rows.len() as u64;
+                Ok(())
+            }
+        }
+        for (cfg, keep) in [(&narrow, false), (&grown, false), (&narrow, true)] {
+            let mut kept = Count(0);
+            let sink = keep.then_some(&mut kept as &mut dyn DrawSink);
             let (streamed, _) =
-                run_streamed(&plan, &opts, meta(), &o, &Vec::new(), &cfg, &|_| {}, None).unwrap();
+                run_streamed(&plan, &opts, meta(), &o, &Vec::new(), cfg, &|_| {}, sink).unwrap();
             assert_eq!(
                 serde_json::to_string(&mem).unwrap(),
                 serde_json::to_string(&streamed).unwrap(),
-                "{cfg:?}"
+                "{cfg:?}, keeping the draws: {keep}"
             );
+            assert_eq!(kept.0, if keep { d.n as u64 } else { 0 });
         }
+    }
+
+    /// The pilot grows to the wide pilot's draws only when the grids need them: when the narrow
+    /// grids would collect more than a pass may (here a budget of 0) and the wide pilot is
+    /// wider. Then it is asked once, for exactly those draws, and the grids are those of a
+    /// pilot that held them from the start; otherwise it is not asked at all.
+    #[test]
+    fn the_pilot_grows_only_when_the_grids_need_the_wide_pilots_draws() {
+        let plan = default_plan();
+        let opts = RunOptions {
+            draws: 40_000,
+            seed: 3,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let o = SummaryOptions::default();
+        let run = |limit: u64| {
+            plan.run_blocks(&opts, 0, limit.div_ceil(1000), &|_| {})
+                .unwrap()
+        };
+        let narrow = StreamConfig {
+            grid_pilot: 1 << 12,
+            wide_pilot: 1 << 14,
+            ..StreamConfig::single_process()
+        };
+        let costly = StreamConfig {
+            collect_budget: 0,
+            ..narrow.clone()
+        };
+        let costly_not_wider = StreamConfig {
+            wide_pilot: 1 << 12,
+            ..costly.clone()
+        };
+        for (cfg, grows) in [
+            (&narrow, false),
+            (&costly, true),
+            (&costly_not_wider, false),
+        ] {
+            let mut asked = Vec::new();
+            let setup = Setup::growing(
+                &plan,
+                opts.draws,
+                run(1 << 12),
+                true,
+                &o,
+                &Vec::new(),
+                cfg,
+                |p, limit| {
+                    asked.push(limit);
+                    let held = p.n as u64;
+                    p.append(
+                        plan.run_blocks(&opts, held / 1000, limit.div_ceil(1000), &|_| {})
+                            .unwrap(),
+                    );
+                    Ok::<(), std::convert::Infallible>(())
+                },
+            );
+            let Ok(setup) = setup;
+            assert_eq!(asked, if grows { vec![1 << 14] } else { vec![] }, "{cfg:?}");
+            let whole = Setup::new(&plan, opts.draws, run(1 << 14), true, &o, &Vec::new(), cfg);
+            assert!(setup.grids == whole.grids, "{cfg:?}");
+        }
+    }
+
+    /// A run of fewer draws than the grids' pilot holds them all in its pilot: when the grids
+    /// would rather have the wide pilot's draws, there are none to add, and the run is the draws
+    /// in memory's summary.
+    #[test]
+    fn a_run_within_the_grids_pilot_has_no_draws_to_grow_it_by() {
+        let plan = default_plan();
+        let opts = RunOptions {
+            draws: 3001,
+            seed: 4,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let o = SummaryOptions::default();
+        let meta = Metadata {
+            draws: opts.draws,
+            block_size: opts.block_size,
+            ..dummy_meta()
+        };
+        let cfg = StreamConfig {
+            grid_pilot: 1 << 12,
+            wide_pilot: 1 << 14,
+            collect_budget: 0,
+            ..StreamConfig::single_process()
+        };
+        let d = plan.run(&opts, &|_| {}).unwrap();
+        let mem = summarise(&plan, &d, meta.clone(), &o, &Vec::new());
+        let (streamed, _) =
+            run_streamed(&plan, &opts, meta, &o, &Vec::new(), &cfg, &|_| {}, None).unwrap();
+        assert_eq!(
+            serde_json::to_string(&mem).unwrap(),
+            serde_json::to_string(&streamed).unwrap()
+        );
     }
 
     /// A failing pass 1, or later pass, over blocks the engine runs reports what the chunked
