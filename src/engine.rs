@@ -369,13 +369,30 @@ fn grow_to<T: Copy + Default>(c: &mut Vec<T>, n: usize) {
     }
 }
 
-/// Split full-length columns into per-block slices (block b gets rows b·size..).
-fn split_columns<T>(cols: &mut [Vec<T>], size: usize, blocks: usize) -> Vec<Vec<&mut [T]>> {
+/// `c` resized to its first `base` rows and `n` more, keeping those `base` (with `base` = 0, as
+/// [`grow_to`]).
+fn grow_after<T: Copy + Default>(c: &mut Vec<T>, base: usize, n: usize) {
+    if base == 0 {
+        grow_to(c, n);
+    } else {
+        c.truncate(base);
+        c.resize(base + n, T::default());
+    }
+}
+
+/// Split columns past their first `base` rows into per-block slices (block b gets rows
+/// `base + b·size..`).
+fn split_columns<T>(
+    cols: &mut [Vec<T>],
+    base: usize,
+    size: usize,
+    blocks: usize,
+) -> Vec<Vec<&mut [T]>> {
     let mut per: Vec<Vec<&mut [T]>> = (0..blocks)
         .map(|_| Vec::with_capacity(cols.len()))
         .collect();
     for col in cols.iter_mut() {
-        for (b, chunk) in col.chunks_mut(size).enumerate() {
+        for (b, chunk) in col[base..].chunks_mut(size).enumerate() {
             per[b].push(chunk);
         }
     }
@@ -842,6 +859,38 @@ impl Plan {
         d: &mut Draws,
         kept: &mut Vec<bool>,
     ) -> Result<(), RunError> {
+        d.skipped.clear();
+        self.run_blocks_at(opts, first, end, progress, d, kept, 0)
+    }
+
+    /// [`Plan::run_blocks`] appended to `d`, which holds the kept draws of the blocks before
+    /// `first` (a pilot that grows): the blocks' rows are written after its own, in its columns,
+    /// rather than into columns of their own that are then copied.
+    pub fn run_blocks_onto(
+        &self,
+        opts: &RunOptions,
+        first: u64,
+        end: u64,
+        progress: &(dyn Fn(u64) + Sync),
+        d: &mut Draws,
+    ) -> Result<(), RunError> {
+        let base = d.n;
+        self.run_blocks_at(opts, first, end, progress, d, &mut Vec::new(), base)
+    }
+
+    /// [`Plan::run_blocks_into`] from row `base` of `d` (its rows before are kept, and its
+    /// skipped draws).
+    #[allow(clippy::too_many_arguments)]
+    fn run_blocks_at(
+        &self,
+        opts: &RunOptions,
+        first: u64,
+        end: u64,
+        progress: &(dyn Fn(u64) + Sync),
+        d: &mut Draws,
+        kept: &mut Vec<bool>,
+        base: usize,
+    ) -> Result<(), RunError> {
         let total_blocks = Self::block_count(opts)?;
         if first >= end || end > total_blocks {
             return Err(RunError::Options(format!(
@@ -868,22 +917,22 @@ impl Plan {
             .map_err(|_| too_many())?;
         let n = r1 - r0;
         let blocks = n.div_ceil(size);
-        // Every row is written by its block (or dropped below), so old contents may stay.
-        d.n = n;
-        d.skipped.clear();
+        // Every row past `base` is written by its block (or dropped below), so old contents
+        // may stay.
+        d.n = base + n;
         for c in d.outcomes.iter_mut().chain(d.inputs.iter_mut()) {
-            grow_to(c, n);
+            grow_after(c, base, n);
         }
         for c in d.delay_whole.iter_mut().chain(d.breakeven.iter_mut()) {
-            grow_to(c, n);
+            grow_after(c, base, n);
         }
         kept.clear();
         kept.resize(n, true);
         let results: Vec<Result<Vec<u64>, RunError>> = {
-            let outcomes = split_columns(&mut d.outcomes, size, blocks);
-            let dws = split_columns(&mut d.delay_whole, size, blocks);
-            let bes = split_columns(&mut d.breakeven, size, blocks);
-            let ins = split_columns(&mut d.inputs, size, blocks);
+            let outcomes = split_columns(&mut d.outcomes, base, size, blocks);
+            let dws = split_columns(&mut d.delay_whole, base, size, blocks);
+            let bes = split_columns(&mut d.breakeven, base, size, blocks);
+            let ins = split_columns(&mut d.inputs, base, size, blocks);
             let mut slices: Vec<BlockSlices> = Vec::with_capacity(blocks);
             for ((((o, w), b), i), k) in outcomes
                 .into_iter()
@@ -912,28 +961,30 @@ impl Plan {
                 })
                 .collect()
         };
+        let before = d.skipped.len();
         for r in results {
             d.skipped.extend(r?);
         }
-        if !d.skipped.is_empty() {
-            // Drop skipped rows, keeping draw order.
-            fn compact<T: Copy>(col: &mut Vec<T>, kept: &[bool]) {
-                let mut w = 0;
-                for r in 0..col.len() {
-                    if kept[r] {
-                        col[w] = col[r];
+        let skipped = d.skipped.len() - before;
+        if skipped > 0 {
+            // Drop skipped rows (past `base`), keeping draw order.
+            fn compact<T: Copy>(col: &mut Vec<T>, base: usize, kept: &[bool]) {
+                let mut w = base;
+                for (r, &k) in kept.iter().enumerate() {
+                    if k {
+                        col[w] = col[base + r];
                         w += 1;
                     }
                 }
                 col.truncate(w);
             }
             for c in d.outcomes.iter_mut().chain(d.inputs.iter_mut()) {
-                compact(c, kept);
+                compact(c, base, kept);
             }
             for c in d.delay_whole.iter_mut().chain(d.breakeven.iter_mut()) {
-                compact(c, kept);
+                compact(c, base, kept);
             }
-            d.n = n - d.skipped.len();
+            d.n = base + n - skipped;
         }
         Ok(())
     }

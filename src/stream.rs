@@ -2533,7 +2533,7 @@ pub fn run_streamed(
     let mut setup = Setup::growing(plan, opts.draws, pilot, true, o, extra, cfg, |p, limit| {
         let end = blocks_below(limit).min(corr_blocks);
         if end > held {
-            p.append(plan.run_blocks(opts, held, end, progress)?);
+            plan.run_blocks_onto(opts, held, end, progress, p)?;
             held = end;
         }
         Ok::<(), RunError>(())
@@ -4471,6 +4471,34 @@ mod tests {
             serde_json::to_string(&mem).unwrap(),
             serde_json::to_string(&streamed).unwrap()
         );
+    }
+
+    /// Blocks run onto draws that hold the blocks before them (a pilot that grows) give the
+    /// draws of all the blocks run at once, skipped draws and their rows included, in every
+    /// bit: with some draws skipped in both parts, and with none.
+    #[test]
+    fn blocks_run_onto_the_draws_before_them_are_the_draws_of_all_of_them() {
+        for (plan, skip) in [(overflowing_plan(), true), (default_plan(), false)] {
+            let opts = RunOptions {
+                draws: 5003,
+                seed: 8,
+                sampler: SamplerKind::MonteCarlo,
+                block_size: 500,
+                skip_nonfinite: skip,
+            };
+            let whole = plan.run_blocks(&opts, 0, 11, &|_| {}).unwrap();
+            let mut grown = plan.run_blocks(&opts, 0, 4, &|_| {}).unwrap();
+            let done = std::sync::atomic::AtomicU64::new(0);
+            let progress = |n: u64| {
+                done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            };
+            plan.run_blocks_onto(&opts, 4, 11, &progress, &mut grown)
+                .unwrap();
+            assert_eq!(done.into_inner(), 5003 - 2000);
+            assert!(grown == whole, "skipping: {skip}");
+            let before = whole.skipped.partition_point(|&i| i < 2000);
+            assert_eq!(before > 0 && before < whole.skipped.len(), skip);
+        }
     }
 
     /// A failing pass 1, or later pass, over blocks the engine runs reports what the chunked
