@@ -55,8 +55,10 @@ pub const PILOT_DRAWS: u64 = 1 << 18;
 /// Draws numbered below this bracket the wanted ranks for pass 1 (a shard computes them itself).
 pub const GRID_PILOT_DRAWS: u64 = 1 << 14;
 
-/// The blocks a pilot runs, from block 0: those holding the draws numbered below
-/// [`PILOT_DRAWS`] (`full`: a run's pilot) or [`GRID_PILOT_DRAWS`] (a shard's), at least one.
+/// The blocks holding the draws numbered below [`PILOT_DRAWS`] (`full`: the draws of a run's
+/// achieved correlations, and a checkpointed run's pilot) or [`GRID_PILOT_DRAWS`] (a shard's
+/// pilot), from block 0, at least one. A plain run in one process (`run_streamed`) runs fewer
+/// as its pilot when its grids need fewer.
 pub fn pilot_blocks(opts: &RunOptions, full: bool) -> u64 {
     let size = opts.block_size.min(opts.draws);
     let limit = if full { PILOT_DRAWS } else { GRID_PILOT_DRAWS };
@@ -82,7 +84,9 @@ pub struct StreamConfig {
     /// Draws numbered below this (at most [`PILOT_DRAWS`]) bracket the wanted ranks for pass 1.
     /// Every part of a run must use the same grids, so shards, merges and MPI ranks keep
     /// [`GRID_PILOT_DRAWS`]; a run in one process (checkpointed or not: a resumed run runs its
-    /// pilot again) has the larger pilot anyway and gets tighter brackets from more of it.
+    /// pilot again) gets tighter brackets from more draws: a checkpointed run holds the whole
+    /// 2¹⁸-draw pilot anyway, a plain one runs this many as its pilot and more only when its
+    /// grids need the wide pilot's.
     pub grid_pilot: u64,
     /// Draws numbered below this (at most [`PILOT_DRAWS`], and not below `grid_pilot`) bracket the
     /// wanted ranks instead when the brackets from `grid_pilot` would leave a bracket to be
@@ -1833,7 +1837,8 @@ impl Setup {
         plan.run_blocks(opts, 0, pilot_blocks(opts, full), &|_| {})
     }
 
-    /// The blocks whose draws this setup's pilot holds, from block 0 ([`pilot_blocks`]).
+    /// The blocks whose draws the pilot of a setup made by [`Setup::new`] holds, from block 0
+    /// ([`pilot_blocks`]); `run_streamed`'s may hold fewer.
     pub fn pilot_blocks(&self, opts: &RunOptions) -> u64 {
         pilot_blocks(opts, self.corr_rows.is_some())
     }
