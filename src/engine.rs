@@ -859,13 +859,15 @@ impl Plan {
         d: &mut Draws,
         kept: &mut Vec<bool>,
     ) -> Result<(), RunError> {
+        d.n = 0;
         d.skipped.clear();
-        self.run_blocks_at(opts, first, end, progress, d, kept, 0)
+        self.run_blocks_onto(opts, first, end, progress, d, kept)
     }
 
     /// [`Plan::run_blocks`] appended to `d`, which holds the kept draws of the blocks before
-    /// `first` (a pilot that grows): the blocks' rows are written after its own, in its columns,
-    /// rather than into columns of their own that are then copied.
+    /// `first` (a pilot that grows; none for [`Plan::run_blocks_into`]): the blocks' rows are
+    /// written after its own, in its columns, rather than into columns of their own that are
+    /// then copied. `kept` is scratch space.
     pub fn run_blocks_onto(
         &self,
         opts: &RunOptions,
@@ -873,24 +875,9 @@ impl Plan {
         end: u64,
         progress: &(dyn Fn(u64) + Sync),
         d: &mut Draws,
+        kept: &mut Vec<bool>,
     ) -> Result<(), RunError> {
         let base = d.n;
-        self.run_blocks_at(opts, first, end, progress, d, &mut Vec::new(), base)
-    }
-
-    /// [`Plan::run_blocks_into`] from row `base` of `d` (its rows before are kept, and its
-    /// skipped draws).
-    #[allow(clippy::too_many_arguments)]
-    fn run_blocks_at(
-        &self,
-        opts: &RunOptions,
-        first: u64,
-        end: u64,
-        progress: &(dyn Fn(u64) + Sync),
-        d: &mut Draws,
-        kept: &mut Vec<bool>,
-        base: usize,
-    ) -> Result<(), RunError> {
         let total_blocks = Self::block_count(opts)?;
         if first >= end || end > total_blocks {
             return Err(RunError::Options(format!(

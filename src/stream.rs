@@ -60,8 +60,12 @@ pub const GRID_PILOT_DRAWS: u64 = 1 << 14;
 /// pilot), from block 0, at least one. A plain run in one process (`run_streamed`) runs fewer
 /// as its pilot when its grids need fewer.
 pub fn pilot_blocks(opts: &RunOptions, full: bool) -> u64 {
+    blocks_below(opts, if full { PILOT_DRAWS } else { GRID_PILOT_DRAWS })
+}
+
+/// The blocks from block 0 that hold the draws numbered below `limit`, at least one.
+fn blocks_below(opts: &RunOptions, limit: u64) -> u64 {
     let size = opts.block_size.min(opts.draws);
-    let limit = if full { PILOT_DRAWS } else { GRID_PILOT_DRAWS };
     limit.min(opts.draws).div_ceil(size).max(1)
 }
 
@@ -2531,14 +2535,13 @@ pub fn run_streamed(
     // by pass 1 as any other, which keeps only their inputs: held whole, they would be most of
     // a 10^6-draw run's memory.
     let size = opts.block_size.min(opts.draws);
-    let blocks_below = |limit: u64| limit.min(opts.draws).div_ceil(size).max(1);
     let corr_blocks = pilot_blocks(opts, true);
-    let mut held = blocks_below(cfg.grid_pilot).min(corr_blocks);
+    let mut held = blocks_below(opts, cfg.grid_pilot).min(corr_blocks);
     let pilot = plan.run_blocks(opts, 0, held, progress)?;
     let mut setup = Setup::growing(plan, opts.draws, pilot, true, o, extra, cfg, |p, limit| {
-        let end = blocks_below(limit).min(corr_blocks);
+        let end = blocks_below(opts, limit).min(corr_blocks);
         if end > held {
-            plan.run_blocks_onto(opts, held, end, progress, p)?;
+            plan.run_blocks_onto(opts, held, end, progress, p, &mut Vec::new())?;
             held = end;
         }
         Ok::<(), RunError>(())
@@ -2558,10 +2561,11 @@ pub fn run_streamed(
     {
         let setup = &setup;
         rayon::in_place_scope(|scope| {
-            // With every draw of the correlations held already, they are computed beside the rest
-            // of pass 1 (one task, taken by whichever thread is free), not alone at the end; the
+            // With every draw of the correlations held already (pass 1 keeps none of their
+            // inputs, and the pilot's columns stay in place), they are computed beside the rest of
+            // pass 1 (one task, taken by whichever thread is free), not alone at the end; the
             // outcome is kept in `setup` and read when the summary is finished.
-            if held >= corr_blocks {
+            if inputs.blocks.is_empty() {
                 scope.spawn(|_| {
                     let _ = setup.achieved(plan);
                 });
@@ -4497,7 +4501,7 @@ mod tests {
             let progress = |n: u64| {
                 done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
             };
-            plan.run_blocks_onto(&opts, 4, 11, &progress, &mut grown)
+            plan.run_blocks_onto(&opts, 4, 11, &progress, &mut grown, &mut Vec::new())
                 .unwrap();
             assert_eq!(done.into_inner(), 5003 - 2000);
             assert!(grown == whole, "skipping: {skip}");
