@@ -121,15 +121,34 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 /// Encode a file: header, body, checksum.
 pub fn encode_body(h: &ShardHeader, body: &[u8]) -> Vec<u8> {
-    let header = serde_json::to_vec(h).expect("header serialises");
-    let mut o = Vec::with_capacity(64 + header.len() + body.len());
-    o.extend_from_slice(MAGIC);
-    o.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    o.extend_from_slice(&header);
+    let (head, sum) = frame(h, body);
+    let mut o = Vec::with_capacity(head.len() + body.len() + sum.len());
+    o.extend_from_slice(&head);
     o.extend_from_slice(body);
-    let sum = sha256(&o);
     o.extend_from_slice(&sum);
     o
+}
+
+/// What a file puts before its body (magic, header) and the checksum after it: [`encode_body`]
+/// is their concatenation.
+fn frame(h: &ShardHeader, body: &[u8]) -> (Vec<u8>, [u8; 32]) {
+    use sha2::Digest;
+    let header = serde_json::to_vec(h).expect("header serialises");
+    let mut head = Vec::with_capacity(16 + header.len());
+    head.extend_from_slice(MAGIC);
+    head.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    head.extend_from_slice(&header);
+    let mut sum = sha2::Sha256::new();
+    sum.update(&head);
+    sum.update(body);
+    (head, sum.finalize().into())
+}
+
+/// Write the file [`encode_body`] encodes, atomically, without holding a second copy of `body`
+/// (a pass's statistics can be a hundred megabytes).
+pub fn write_body(path: &std::path::Path, h: &ShardHeader, body: &[u8]) -> Result<(), Error> {
+    let (head, sum) = frame(h, body);
+    crate::output::write_atomic_parts(path, &[&head, body, &sum])
 }
 
 /// Encode some blocks' draws (`content` = `draws`).

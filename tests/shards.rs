@@ -1029,8 +1029,9 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
 
 #[test]
 fn a_checkpointed_run_within_its_pilot_saves_pass_1_and_resumes_from_it() {
-    // 100,000 draws, all inside the 2^18-draw pilot: pass 1 runs nothing more, and its state is
-    // saved all the same, so a resumed run reads it back rather than computing it again.
+    // 100,000 draws, all among the 2^18 draws of the achieved correlations, and one pass: its state
+    // is saved all the same, so a resumed run reads it back rather than computing it again (and
+    // runs again only the draws the correlations read, which pass 1 is not there to give).
     let dir = temp_dir("ck-pilot");
     let run = ["run", "--draws", "100000", "--format", "json", "--out"];
     run_ok(bin().args(run).arg(dir.join("plain")));

@@ -17,7 +17,9 @@ use crate::export::{self, Format, Kept};
 use crate::output::write_atomic;
 use crate::published::parse_published;
 use crate::sampler::SamplerKind;
-use crate::stream::{ColPass, First, Grid, Passes, Regenerate, Setup, StreamConfig, StreamError};
+use crate::stream::{
+    ColPass, First, FirstPass, Grid, Passes, Regenerate, Setup, StreamConfig, StreamError,
+};
 use crate::summary::{self, FileHash, Metadata, ReviewPoints, SummaryOptions};
 use crate::text;
 use kept::{KeptFile, Parts, shard_draws_name};
@@ -1144,10 +1146,10 @@ impl ShardRun {
     /// the shard's kept draws are written into that folder, next to its shard file.
     fn first_pass(
         &self,
-        setup: &mut Setup,
+        setup: Setup,
         ck: Option<&StreamCheckpoint>,
         keep: Option<(&Path, DrawsFormat)>,
-    ) -> Result<(crate::shard::ShardHeader, First), Failure> {
+    ) -> Result<(crate::shard::ShardHeader, First, Setup), Failure> {
         let (b0, b1) = (self.header.first_block, self.header.end_block);
         // A checkpointed pass reports to the checkpoint's progress (which counts the blocks a
         // resumed pass had saved too).
@@ -1167,8 +1169,14 @@ impl ShardRun {
             }
             _ => None,
         };
-        let f = self.pool.install(|| match (ck, &mut kept) {
-            (Some(ck), _) => ck.first_pass(&self.plan, &self.opts, setup, &src),
+        let (f, setup) = self.pool.install(|| match (ck, &mut kept) {
+            (Some(ck), _) => {
+                let chunk_blocks = src.chunk_blocks;
+                let mut p =
+                    FirstPass::holding(&self.plan, &self.opts, setup, chunk_blocks, &progress, b0);
+                let f = ck.first_pass(&self.plan, &mut p)?;
+                Ok((f, p.finish()?))
+            }
             (None, Some(k)) => setup
                 .first_pass(
                     &self.plan,
@@ -1180,9 +1188,11 @@ impl ShardRun {
                     b0,
                     b1,
                 )
+                .map(|f| (f, setup))
                 .map_err(|e| Failure::Input(e.to_string())),
             (None, None) => setup
                 .first_pass(&self.plan, &src, b0, b1)
+                .map(|f| (f, setup))
                 .map_err(|e| Failure::Input(e.to_string())),
         })?;
         if let Some(b) = &bar {
@@ -1210,7 +1220,7 @@ impl ShardRun {
             rows: f.kept,
             ..self.header.clone()
         };
-        Ok((h, f))
+        Ok((h, f, setup))
     }
 
     /// A later pass over the shard's blocks with a plan's grids, saving its progress as it goes
@@ -1286,7 +1296,7 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
         }
         None => None,
     };
-    let (path, bytes, what) = if let Some(plan_file) = &a.pass {
+    let (path, h, body, what) = if let Some(plan_file) = &a.pass {
         let (ph, grids) = read_pass_plan(plan_file, &r.header)?;
         if grids.is_empty() {
             crate::note!(
@@ -1304,11 +1314,12 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
         };
         (
             dir.join(format!("pass{}-{}", ph.pass, shard_file_name(k, n))),
-            shard::encode_body(&h, &crate::stream::encode_passes(&res)),
+            h,
+            crate::stream::encode_passes(&res),
             format!("pass {}", ph.pass),
         )
     } else {
-        let mut setup = setup_of(&r, &r.header, false)?;
+        let setup = setup_of(&r, &r.header, false)?;
         let keep = a
             .keep_draws
             .then(|| (dir.as_path(), a.draws_format.unwrap_or_default()));
@@ -1319,14 +1330,15 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
                 let _ = std::fs::remove_file(dir.join(shard_draws_name(&shard_file_name(k, n), f)));
             }
         }
-        let (h, f) = r.first_pass(&mut setup, ck.as_ref(), keep)?;
+        let (h, f, _) = r.first_pass(setup, ck.as_ref(), keep)?;
         (
             dir.join(shard_file_name(k, n)),
-            shard::encode_body(&h, &f.encode()),
+            h,
+            f.encode(),
             "pass 1".to_string(),
         )
     };
-    write_atomic(&path, &bytes)?;
+    shard::write_body(&path, &h, &body)?;
     crate::note!(
         "shard {k} of {n}, {what}: blocks {}..{} in {:.2} s, wrote {}",
         r.header.first_block,
@@ -2082,7 +2094,7 @@ impl StreamCheckpoint<'_> {
             end_block: end,
             ..self.identity.clone()
         };
-        write_atomic(&self.file(pass), &crate::shard::encode_body(&h, body))
+        crate::shard::write_body(&self.file(pass), &h, body)
     }
 
     /// Run `pass` over every block in chunks from `start` (the end of its saved state `acc`),
@@ -2146,10 +2158,9 @@ impl StreamCheckpoint<'_> {
             chunk_blocks: cfg.chunk_blocks,
             progress: &progress,
         };
-        let pilot =
-            Setup::run_pilot(plan, opts, true).map_err(|e| Failure::Input(e.to_string()))?;
-        let mut setup = Setup::new(plan, opts.draws, pilot, true, &sopts, &extra, &cfg);
-        let first = self.first_pass(plan, opts, &mut setup, &src)?;
+        let mut p = FirstPass::new(plan, opts, &sopts, &extra, &cfg, &progress)?;
+        let first = self.first_pass(plan, &mut p)?;
+        let setup = p.finish()?;
         let mut pass_no = 1u32;
         let result = Passes::new(plan, &setup, first, blocks, meta, &sopts, &extra, &cfg)
             .map_err(Error::from)?
@@ -2162,17 +2173,11 @@ impl StreamCheckpoint<'_> {
     }
 
     /// Pass 1 over the identity's blocks, from its saved state if there is one (saved for the
-    /// same pass-1 grids). The pilot's blocks are summarised from `setup.pilot`, not run again,
-    /// after which the pilot keeps only its inputs.
-    fn first_pass(
-        &self,
-        plan: &Plan,
-        opts: &RunOptions,
-        setup: &mut Setup,
-        src: &Regenerate,
-    ) -> Result<First, Failure> {
+    /// same pass-1 grids). The blocks whose draws the pilot holds are summarised from it, not
+    /// run again ([`FirstPass`]).
+    fn first_pass(&self, plan: &Plan, p: &mut FirstPass) -> Result<First, Failure> {
         let lo = self.identity.first_block;
-        let hash = grids_hash(&setup.grids);
+        let hash = grids_hash(&p.setup().grids);
         if self.keep.is_none() {
             // Parts of an earlier attempt that kept its draws: this one does not.
             kept::remove_parts(self.dir);
@@ -2180,11 +2185,11 @@ impl StreamCheckpoint<'_> {
         let (start, acc) = self
             .load(1, &hash)
             .and_then(|(end, body)| {
-                let mut f = setup.empty_first(plan);
+                let mut f = p.setup().empty_first(plan);
                 f.add_encoded(&body)?;
                 Some((end, f))
             })
-            .unwrap_or_else(|| (lo, setup.empty_first(plan)));
+            .unwrap_or_else(|| (lo, p.setup().empty_first(plan)));
         let (start, acc) = match &self.keep {
             Some(k)
                 if !k
@@ -2196,66 +2201,32 @@ impl StreamCheckpoint<'_> {
                     "`{}`: the kept draws of the saved blocks are incomplete; pass 1 starts again",
                     self.dir.display()
                 );
-                (lo, setup.empty_first(plan))
+                (lo, p.setup().empty_first(plan))
             }
             _ => (start, acc),
         };
-        let block = self.identity.block_size.min(self.identity.draws);
-        let over = |setup: &Setup, s: &dyn crate::stream::Source, b: u64, e: u64| {
-            match &self.keep {
-                Some(k) => {
-                    let mut parts = k.lock().unwrap_or_else(|e| e.into_inner());
-                    let keeping = crate::stream::Keeping::new(s, &mut *parts, block);
-                    setup.first_pass(plan, &keeping, b, e)
-                }
-                None => setup.first_pass(plan, s, b, e),
-            }
-            .map_err(|e| Failure::Input(e.to_string()))
-        };
-        // The blocks whose draws the pilot holds are summarised from it, not run again (but
-        // counted in the progress); then it keeps only its inputs (read again for the achieved
-        // correlations).
-        let pilot_blocks = setup.pilot_blocks(opts).min(self.identity.end_block);
-        let mut pilot = std::mem::replace(&mut setup.pilot, plan.empty_draws());
-        if start >= pilot_blocks {
-            pilot.keep_inputs_only();
-        }
-        let draws_to = |b: u64| (b * block).min(opts.draws);
-        let first = {
-            let setup = &*setup;
-            self.chunks(
-                1,
-                &hash,
-                (start, acc),
-                &mut |b, e| {
-                    let m = e.min(pilot_blocks).max(b);
-                    if b == m {
-                        return over(setup, src, b, e);
-                    }
-                    let in_memory = crate::stream::InMemory {
-                        d: &pilot,
-                        block,
-                        draws: opts.draws,
-                    };
-                    let mut f = over(setup, &in_memory, b, m)?;
-                    self.bar.inc(draws_to(m) - draws_to(b));
-                    if m == pilot_blocks {
-                        pilot.keep_inputs_only();
-                    }
-                    if m < e {
-                        f.merge(over(setup, src, m, e)?);
-                    }
-                    Ok(f)
-                },
-                &|mut x, y| {
-                    x.merge(y);
-                    Ok(x)
-                },
-                &|f| f.encode(),
-            )
-        };
-        setup.pilot = pilot;
-        first
+        p.resume_at(start)
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        self.chunks(
+            1,
+            &hash,
+            (start, acc),
+            &mut |b, e| {
+                let mut parts = self
+                    .keep
+                    .as_ref()
+                    .map(|k| k.lock().unwrap_or_else(|e| e.into_inner()));
+                let sink = parts
+                    .as_deref_mut()
+                    .map(|k| k as &mut dyn crate::stream::DrawSink);
+                Ok(p.blocks(b, e, sink)?)
+            },
+            &|mut x, y| {
+                x.merge(y);
+                Ok(x)
+            },
+            &|f| f.encode(),
+        )
     }
 
     /// Later pass `pass` (with `grids`) over the identity's blocks, from its saved state if there
@@ -2341,8 +2312,8 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
     let (rank, size) = (world.rank(), world.size());
     let started = Instant::now();
     let r = ShardRun::new(a, rank as u64, size as u64, &Hooks::default())?;
-    let mut setup = setup_of(&r, &r.header, rank == 0)?;
-    let (_, f) = r.first_pass(&mut setup, None, None)?;
+    let setup = setup_of(&r, &r.header, rank == 0)?;
+    let (_, f, setup) = r.first_pass(setup, None, None)?;
     let root = world.process_at_rank(0);
     if rank != 0 {
         // With the run's header, so that rank 0 can check every rank runs the same run.
