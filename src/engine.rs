@@ -157,6 +157,24 @@ pub struct RunOptions {
     pub skip_nonfinite: bool,
 }
 
+impl RunOptions {
+    /// The draws of blocks `0..b` ([`draws_before`]).
+    pub fn draws_to(&self, b: u64) -> u64 {
+        draws_before(b, self.block_size, self.draws)
+    }
+
+    /// The draws of blocks `first..end`.
+    pub fn block_draws(&self, first: u64, end: u64) -> u64 {
+        self.draws_to(end) - self.draws_to(first)
+    }
+}
+
+/// The draws of blocks `0..b` of a run of `draws` draws in blocks of `block`: the number of the
+/// first draw of block `b`, or every draw from the last block on.
+pub fn draws_before(b: u64, block: u64, draws: u64) -> u64 {
+    b.saturating_mul(block).min(draws)
+}
+
 /// A model, a scenario and a distribution set, ready to draw.
 pub struct Plan {
     pub model: ModelSpec,
@@ -900,8 +918,7 @@ impl Plan {
             .map_err(|_| too_many())?
             .checked_mul(size)
             .ok_or_else(too_many)?;
-        let r1 = usize::try_from((end * opts.block_size.min(opts.draws)).min(opts.draws))
-            .map_err(|_| too_many())?;
+        let r1 = usize::try_from(opts.draws_to(end)).map_err(|_| too_many())?;
         let n = r1 - r0;
         let blocks = n.div_ceil(size);
         // Every row past `base` is written by its block (or dropped below), so old contents
@@ -1011,8 +1028,7 @@ impl Plan {
         let sums: Vec<f64> = (0..blocks)
             .into_par_iter()
             .map(|b| {
-                let start = b * opts.block_size;
-                let end = (start + opts.block_size).min(opts.draws);
+                let (start, end) = (opts.draws_to(b), opts.draws_to(b + 1));
                 let mut s = self.sample_scratch();
                 let mut acc = 0.0;
                 let mut i0 = start;
@@ -1126,7 +1142,27 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use super::{Column, Layout, LocalMeasure, Measure, one_zero};
+    use super::{Column, Layout, LocalMeasure, Measure, RunOptions, draws_before, one_zero};
+
+    /// Blocks of 4 draws over 10: block b starts at draw 4b, and the last (2 draws) ends at the
+    /// run's end, as does every block past it; a block larger than the run holds it all.
+    #[test]
+    fn the_draws_before_a_block_stop_at_the_runs_end() {
+        let opts = RunOptions {
+            draws: 10,
+            seed: 1,
+            sampler: crate::sampler::SamplerKind::MonteCarlo,
+            block_size: 4,
+            skip_nonfinite: false,
+        };
+        let to: Vec<u64> = (0..6).map(|b| opts.draws_to(b)).collect();
+        assert_eq!(to, [0, 4, 8, 10, 10, 10]);
+        assert_eq!(opts.block_draws(1, 2), 4);
+        assert_eq!(opts.block_draws(2, 3), 2);
+        assert_eq!(opts.block_draws(0, 3), 10);
+        assert_eq!(draws_before(1, 20, 10), 10);
+        assert_eq!(draws_before(u64::MAX, 2, 10), 10);
+    }
 
     /// Every column has one place: the layout's positions, in column order, are 0, 1, 2, … with
     /// the entity measures first (entity by entity), then the partners' NPVs, then the local

@@ -43,7 +43,7 @@ use std::sync::OnceLock;
 use crate::cast::index_of;
 use rayon::prelude::*;
 
-use crate::engine::{Draws, Layout, Measure, Plan, RunError, RunOptions, one_zero};
+use crate::engine::{Draws, Layout, Measure, Plan, RunError, RunOptions, draws_before, one_zero};
 use crate::stats::{OrderStats, SortedAt, pearson_matrix, ranks};
 use crate::summary::{
     self, ColumnStats, CorrelationSummary, Metadata, ReviewPoints, Summary, SummaryOptions,
@@ -987,7 +987,10 @@ impl Chunk<'_> {
 fn block_rows(first: u64, end: u64, block: u64, draws: u64, skipped: &[u64]) -> Vec<usize> {
     (first..end)
         .map(|b| {
-            let (s, e) = (b * block, ((b + 1) * block).min(draws));
+            let (s, e) = (
+                draws_before(b, block, draws),
+                draws_before(b + 1, block, draws),
+            );
             (e - s) as usize - skipped_in(skipped, s, e)
         })
         .collect()
@@ -1387,7 +1390,7 @@ impl Source for InMemory<'_> {
         f: &mut dyn FnMut(&Chunk) -> Result<(), RunError>,
     ) -> Result<(), RunError> {
         let before = block_rows(0, first, self.block, self.draws, &self.d.skipped);
-        let draws_to = |b: u64| (b * self.block).min(self.draws);
+        let draws_to = |b: u64| draws_before(b, self.block, self.draws);
         f(&Chunk {
             d: self.d,
             row0: before.iter().sum(),
@@ -1651,7 +1654,7 @@ impl PilotInputs {
             Some(c) if !blocks.is_empty() => c.inputs.clone(),
             _ => Vec::new(),
         };
-        let room = (blocks.end * block).min(opts.draws) - (blocks.start * block).min(opts.draws);
+        let room = opts.block_draws(blocks.start, blocks.end);
         let base = pilot.n;
         let columns = inputs
             .iter()
@@ -2655,7 +2658,7 @@ impl<'a> FirstPass<'a> {
             acc = Some(keeping(&in_memory, size, &mut keep, &mut |s| {
                 setup.first_pass(plan, s, first, mid)
             })?);
-            (self.src.progress)(block_draws(opts, first, mid));
+            (self.src.progress)(opts.block_draws(first, mid));
         }
         if mid < end {
             let spawn = self.inputs.is_none();
@@ -2706,12 +2709,6 @@ impl<'a> FirstPass<'a> {
         }
         Ok(self.setup)
     }
-}
-
-/// The draws of blocks `first..end` of a run.
-fn block_draws(opts: &RunOptions, first: u64, end: u64) -> u64 {
-    let size = opts.block_size.min(opts.draws);
-    (end * size).min(opts.draws) - (first * size).min(opts.draws)
 }
 
 /// Run and summarise `opts.draws` draws without holding them: pass 1 and each further pass

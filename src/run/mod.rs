@@ -2112,7 +2112,8 @@ impl StreamCheckpoint<'_> {
         use std::sync::atomic::Ordering;
         let (lo, blocks) = (self.identity.first_block, self.identity.end_block);
         let (mut b, mut saved_at, mut last_save) = (start, start, Instant::now());
-        let draws_to = |b: u64| (b * self.identity.block_size).min(self.identity.draws);
+        let draws_to =
+            |b| crate::engine::draws_before(b, self.identity.block_size, self.identity.draws);
         self.bar.inc(draws_to(start) - draws_to(lo));
         while b < blocks {
             // Each attempt makes progress: Ctrl-C is looked at after the first chunk.

@@ -17,7 +17,6 @@ pub fn differences(
     cols: &[usize],
 ) -> Result<Vec<(f64, f64)>, Error> {
     let blocks = Plan::block_count(opts).map_err(|e| Error::Input(e.to_string()))?;
-    let size = opts.block_size.min(opts.draws);
     // A few blocks per worker thread at a time: the memory of two chunks of draws stays small.
     let chunk =
         (2 * rayon::current_num_threads() as u64).max(StreamConfig::single_process().chunk_blocks);
@@ -33,16 +32,16 @@ pub fn differences(
         if a.skipped != r.skipped {
             return Err(Error::Input(format!(
                 "draws {}..{}: the scenario and its reference skip different non-finite draws, so their differences cannot be paired",
-                b * size,
-                (e * size).min(opts.draws)
+                opts.draws_to(b),
+                opts.draws_to(e)
             )));
         }
         // Rows of each block: its draws less the skipped ones.
         let mut skipped = a.skipped.iter().peekable();
         let mut row = 0usize;
         for block in b..e {
-            let end_draw = ((block + 1) * size).min(opts.draws);
-            let mut n = (end_draw - block * size) as usize;
+            let end_draw = opts.draws_to(block + 1);
+            let mut n = opts.block_draws(block, block + 1) as usize;
             while skipped.next_if(|&&s| s < end_draw).is_some() {
                 n -= 1;
             }
