@@ -38,7 +38,7 @@ for r in $(seq 1 "$R"); do
             ck=(--checkpoint "$W/ck")
         fi
         /usr/bin/time -f "%e %U %M" -o "$W/t" "$bin" run --no-default-dists --dist benches/peer_dists.toml \
-            --draws "$D" --threads "$T" --format json "${ck[@]}" >"$W/$x.json" 2>"$W/err" ||
+            --draws "$D" --threads "$T" --format json ${ck[@]+"${ck[@]}"} >"$W/$x.json" 2>"$W/err" ||
             { cat "$W/err" >&2; exit 1; }
         read -r wall user kb <"$W/t"
         echo "$wall" >>"$W/$x.wall"

@@ -960,8 +960,8 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
             .unwrap()
     };
     // Ctrl-C in pass 1: once the run has started (its identity is written, then the pilot runs),
-    // it stops at the next chunk of blocks and saves pass 1 so far. (Its first chunk, the
-    // pilot's blocks, is summarised from memory: soon after the pilot.)
+    // it stops at the next chunk of blocks and saves pass 1 so far. (Its first chunk begins with
+    // the pilot's blocks, summarised from memory.)
     let child = start("--checkpoint");
     wait_for("the checkpoint folder", 120, &|| {
         ck.join("run.npvshard").exists()
