@@ -4489,6 +4489,27 @@ mod tests {
         );
     }
 
+    /// The options of a run of `draws` draws of [`overflowing_plan`] in blocks of 1,000, which
+    /// skips about one draw in eight.
+    fn skipping(draws: u64) -> RunOptions {
+        RunOptions {
+            draws,
+            seed: 9,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: true,
+        }
+    }
+
+    /// The metadata of a run of `opts`.
+    fn meta_of(opts: &RunOptions) -> Metadata {
+        Metadata {
+            draws: opts.draws,
+            block_size: opts.block_size,
+            ..dummy_meta()
+        }
+    }
+
     /// A run whose pilot holds only the grids' draws (here the first 2¹², or 2¹⁴ where the
     /// narrow grids would collect too much and the pilot grows) gets the correlated inputs of
     /// the rest of the correlations' 2¹⁸ draws from pass 1, which regenerates them: the same
@@ -4497,20 +4518,9 @@ mod tests {
     /// one across draw 2¹⁸, whose later rows the correlations leave out.
     #[test]
     fn a_pilot_of_the_grids_draws_gives_the_correlations_every_pilot_draw() {
-        let plan = overflowing_plan();
-        let opts = RunOptions {
-            draws: 270_001,
-            seed: 9,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: true,
-        };
+        let (plan, opts) = (overflowing_plan(), skipping(270_001));
         let o = SummaryOptions::default();
-        let meta = || Metadata {
-            draws: opts.draws,
-            block_size: opts.block_size,
-            ..dummy_meta()
-        };
+        let meta = || meta_of(&opts);
         let d = plan.run(&opts, &|_| {}).unwrap();
         let below = d.skipped.partition_point(|&i| i < PILOT_DRAWS) as u64;
         assert!(below > 20_000, "{below} draws skipped below 2^18");
@@ -4559,20 +4569,9 @@ mod tests {
     /// before are not met again. The rest of pass 1 is taken in two ranges, as a checkpoint's
     /// chunks take it.
     fn resumed_pass_one(draws: u64, cfg: &StreamConfig, (held, corr): (u64, u64), starts: &[u64]) {
-        let plan = overflowing_plan();
-        let opts = RunOptions {
-            draws,
-            seed: 9,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: true,
-        };
+        let (plan, opts) = (overflowing_plan(), skipping(draws));
         let o = SummaryOptions::default();
-        let meta = || Metadata {
-            draws: opts.draws,
-            block_size: opts.block_size,
-            ..dummy_meta()
-        };
+        let meta = || meta_of(&opts);
         let d = plan.run(&opts, &|_| {}).unwrap();
         let mem = serde_json::to_string(&summarise(&plan, &d, meta(), &o, &Vec::new())).unwrap();
         let blocks = Plan::block_count(&opts).unwrap();
