@@ -248,6 +248,50 @@ pub fn proportion_se(p: f64, n: usize) -> f64 {
 
 /// Ranks (1-based, ties averaged) of a sample, in its original order.
 pub fn ranks(v: &[f64]) -> Vec<f64> {
+    few_value_ranks(v).unwrap_or_else(|| sorted_ranks(v))
+}
+
+/// Most distinct values [`few_value_ranks`] ranks by counting.
+const FEW_VALUES: usize = 8;
+
+/// [`ranks`] of a sample of at most [`FEW_VALUES`] distinct values (a discrete input: a delay of
+/// 0, ½, 1 or 2 years), by counting each value's copies rather than sorting: the copies of a
+/// value hold ranks `below + 1 ..= below + count`, whose average is the rank of each, computed
+/// as [`sorted_ranks`] computes it. `None` for a sample of more distinct values, or holding NaN
+/// (equal to nothing, each NaN is a value of its own).
+fn few_value_ranks(v: &[f64]) -> Option<Vec<f64>> {
+    let mut values: Vec<f64> = Vec::with_capacity(FEW_VALUES);
+    let mut counts = [0usize; FEW_VALUES];
+    // Each draw's value, as its place in `values`.
+    let mut which = Vec::with_capacity(v.len());
+    for &x in v {
+        let k = match values.iter().position(|&d| d == x) {
+            Some(k) => k,
+            None if x.is_nan() || values.len() == FEW_VALUES => return None,
+            None => {
+                values.push(x);
+                values.len() - 1
+            }
+        };
+        counts[k] += 1;
+        which.push(k as u8);
+    }
+    // Each value's average rank, from the counts of the values below it.
+    let average: Vec<f64> = (0..values.len())
+        .map(|k| {
+            let below: usize = (0..values.len())
+                .filter(|&j| values[j] < values[k])
+                .map(|j| counts[j])
+                .sum();
+            let (i, j) = (below, below + counts[k] - 1);
+            (i + j) as f64 / 2.0 + 1.0
+        })
+        .collect();
+    Some(which.iter().map(|&k| average[usize::from(k)]).collect())
+}
+
+/// [`ranks`] by a sort.
+fn sorted_ranks(v: &[f64]) -> Vec<f64> {
     // Stable radix sort of (value, index) pairs by value: ties stay in index order, as a stable
     // comparison sort would leave them. The pairs carry their values, so no pass of the sort
     // (nor the tie scan) looks a value up by its index.
@@ -585,19 +629,66 @@ mod hand_computed {
         close(proportion_se(0.5, 400), 0.025);
     }
 
+    /// A sample of few distinct values is ranked by counting, with every bit of the ranks a
+    /// sort gives: a discrete input's draws, values either side of zero with both zeros (equal,
+    /// so one value), exactly the most values counted, and one more (then sorted). A NaN is
+    /// left to the sort.
+    #[test]
+    fn few_values_are_ranked_by_counting_as_a_sort_ranks_them() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut pick = |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        let draw = |from: &[f64], n: usize, pick: &mut dyn FnMut(u64) -> u64| -> Vec<f64> {
+            (0..n)
+                .map(|_| from[pick(from.len() as u64) as usize])
+                .collect()
+        };
+        let delays = draw(&[0.0, 0.5, 1.0, 2.0], 1001, &mut pick);
+        let zeros = draw(&[-1.5, -0.0, 0.0, 3.0, 2.5], 777, &mut pick);
+        let most: Vec<f64> = (0..FEW_VALUES).map(|i| i as f64 * 0.25 - 0.5).collect();
+        let mut most = draw(&most, 500, &mut pick);
+        for i in 0..FEW_VALUES {
+            most.push(i as f64 * 0.25 - 0.5);
+        }
+        let more: Vec<f64> = (0..=FEW_VALUES).map(|i| i as f64).collect();
+        let mut more = draw(&more, 500, &mut pick);
+        for i in 0..=FEW_VALUES {
+            more.push(i as f64);
+        }
+        let bits = |r: &[f64]| r.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for (name, v) in [("delays", &delays), ("zeros", &zeros), ("most", &most)] {
+            let counted = few_value_ranks(v).unwrap_or_else(|| panic!("{name}: not counted"));
+            assert_eq!(bits(&counted), bits(&sorted_ranks(v)), "{name}");
+            assert_eq!(bits(&ranks(v)), bits(&counted), "{name}");
+        }
+        assert!(few_value_ranks(&more).is_none());
+        assert_eq!(bits(&ranks(&more)), bits(&sorted_ranks(&more)));
+        let with_nan = [1.0, f64::NAN, 1.0, 2.0];
+        assert!(few_value_ranks(&with_nan).is_none());
+        assert_eq!(ranks(&[7.0]), vec![1.0]);
+        assert_eq!(few_value_ranks(&[]), Some(Vec::new()));
+    }
+
     #[test]
     fn ranks_average_ties_anywhere() {
-        assert_eq!(
-            ranks(&[3.0, 1.0, 4.0, 1.0, 5.0]),
-            vec![3.0, 1.5, 4.0, 1.5, 5.0]
-        );
-        assert_eq!(ranks(&[1.0, 5.0, 5.0]), vec![1.0, 2.5, 2.5]);
-        assert_eq!(ranks(&[2.0, 2.0, 2.0]), vec![2.0, 2.0, 2.0]);
-        assert_eq!(
-            ranks(&[9.0, 7.0, 7.0, 7.0, 1.0]),
-            vec![5.0, 3.0, 3.0, 3.0, 1.0]
-        );
-        assert!(ranks(&[]).is_empty());
+        // By counting (few values) and by the sort alike.
+        for ranks in [ranks, sorted_ranks] {
+            assert_eq!(
+                ranks(&[3.0, 1.0, 4.0, 1.0, 5.0]),
+                vec![3.0, 1.5, 4.0, 1.5, 5.0]
+            );
+            assert_eq!(ranks(&[1.0, 5.0, 5.0]), vec![1.0, 2.5, 2.5]);
+            assert_eq!(ranks(&[2.0, 2.0, 2.0]), vec![2.0, 2.0, 2.0]);
+            assert_eq!(
+                ranks(&[9.0, 7.0, 7.0, 7.0, 1.0]),
+                vec![5.0, 3.0, 3.0, 3.0, 1.0]
+            );
+            assert!(ranks(&[]).is_empty());
+        }
     }
 
     #[test]
