@@ -34,12 +34,14 @@ macro_rules! note {
 /// Write `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
 /// Creates missing parent folders. The error names the path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    write_atomic_parts(path, &[bytes])
+    write_atomic_with(path, &mut |f| f.write_all(bytes))
 }
 
-/// [`write_atomic`] of the concatenation of `parts`, written one after another (never joined in
-/// memory).
-pub fn write_atomic_parts(path: &Path, parts: &[&[u8]]) -> Result<(), Error> {
+/// [`write_atomic`] of what `write` writes to the file (buffered), as it writes it.
+pub fn write_atomic_with(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -51,10 +53,9 @@ pub fn write_atomic_parts(path: &Path, parts: &[&[u8]]) -> Result<(), Error> {
         .ok_or_else(|| Error::Input(format!("`{}` is not a file path", path.display())))?;
     let tmp = temporary(dir, &name.to_string_lossy());
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        for p in parts {
-            f.write_all(p)?;
-        }
+        let mut f = std::io::BufWriter::new(fs::File::create(&tmp)?);
+        write(&mut f)?;
+        let f = f.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         fs::rename(&tmp, path)
     })();

@@ -121,34 +121,58 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 /// Encode a file: header, body, checksum.
 pub fn encode_body(h: &ShardHeader, body: &[u8]) -> Vec<u8> {
-    let (head, sum) = frame(h, body);
-    let mut o = Vec::with_capacity(head.len() + body.len() + sum.len());
-    o.extend_from_slice(&head);
+    let mut o = head(h);
     o.extend_from_slice(body);
+    let sum = sha256(&o);
     o.extend_from_slice(&sum);
     o
 }
 
-/// What a file puts before its body (magic, header) and the checksum after it: [`encode_body`]
-/// is their concatenation.
-fn frame(h: &ShardHeader, body: &[u8]) -> (Vec<u8>, [u8; 32]) {
-    use sha2::Digest;
+/// What a file puts before its body: the magic and the header.
+fn head(h: &ShardHeader) -> Vec<u8> {
     let header = serde_json::to_vec(h).expect("header serialises");
-    let mut head = Vec::with_capacity(16 + header.len());
-    head.extend_from_slice(MAGIC);
-    head.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    head.extend_from_slice(&header);
-    let mut sum = sha2::Sha256::new();
-    sum.update(&head);
-    sum.update(body);
-    (head, sum.finalize().into())
+    let mut o = Vec::with_capacity(16 + header.len());
+    o.extend_from_slice(MAGIC);
+    o.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    o.extend_from_slice(&header);
+    o
 }
 
-/// Write the file [`encode_body`] encodes, atomically, without holding a second copy of `body`
-/// (a pass's statistics can be a hundred megabytes).
+/// Write the file [`encode_body`] encodes, atomically, without holding a second copy of `body`.
 pub fn write_body(path: &std::path::Path, h: &ShardHeader, body: &[u8]) -> Result<(), Error> {
-    let (head, sum) = frame(h, body);
-    crate::output::write_atomic_parts(path, &[&head, body, &sum])
+    write_body_with(path, h, &|out| out(body))
+}
+
+/// Where an encoding goes, part by part.
+pub type Out<'a> = dyn FnMut(&[u8]) + 'a;
+
+/// A body handed over part by part: called once, with the function that takes each part in turn.
+pub type BodyParts<'a> = dyn Fn(&mut Out) + 'a;
+
+/// [`write_body`] of the body `body` hands, part by part, to the function it is given: the
+/// parts are checksummed and written as they come, so that the body is never held whole (a
+/// pass's statistics can be a hundred megabytes).
+pub fn write_body_with(
+    path: &std::path::Path,
+    h: &ShardHeader,
+    body: &BodyParts<'_>,
+) -> Result<(), Error> {
+    use sha2::Digest;
+    let head = head(h);
+    crate::output::write_atomic_with(path, &mut |f| {
+        let mut sum = sha2::Sha256::new();
+        sum.update(&head);
+        f.write_all(&head)?;
+        let mut written = Ok(());
+        body(&mut |part| {
+            if written.is_ok() {
+                sum.update(part);
+                written = f.write_all(part);
+            }
+        });
+        written?;
+        f.write_all(&sum.finalize())
+    })
 }
 
 /// Encode some blocks' draws (`content` = `draws`).
@@ -592,6 +616,64 @@ mod tests {
             }
             assert_eq!(next, blocks);
         }
+    }
+
+    /// A file written part by part has the bytes of the whole encoding, whatever the parts
+    /// (none, empty ones, one byte, all at once), and reads back.
+    #[test]
+    fn a_body_written_in_parts_is_the_body_encoded_whole() {
+        let source = SourceFile {
+            file: "m.toml".into(),
+            sha256: crate::summary::sha256_hex(b"x = 1"),
+            contents: "x = 1".into(),
+        };
+        let h = ShardHeader {
+            format_version: FORMAT_VERSION,
+            npvrisk_version: "test".into(),
+            content: "stats".into(),
+            embedded_model: false,
+            model: source.clone(),
+            distributions: vec![source],
+            scenario: "base".into(),
+            seed: 1,
+            sampler: "mc".into(),
+            draws: 10,
+            block_size: 4,
+            skip_nonfinite: false,
+            percentiles: vec![0.5],
+            interval: 0.9,
+            thresholds: vec![0.0],
+            shard: 0,
+            shards: 1,
+            first_block: 0,
+            end_block: 3,
+            rows: 10,
+            outcome_columns: 2,
+            entities: 1,
+            input_columns: 1,
+            pass: 0,
+            grids_sha256: String::new(),
+        };
+        let body: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let dir = std::env::temp_dir().join(format!("npvrisk-shard-{}", std::process::id()));
+        let path = dir.join("s.npvshard");
+        let splits: [&[usize]; 4] = [&[], &[0, 0, 1], &[999], &[1000]];
+        for cuts in splits {
+            write_body_with(&path, &h, &|out| {
+                let mut at = 0;
+                for &c in cuts {
+                    out(&body[at..c]);
+                    at = c;
+                }
+                out(&body[at..]);
+            })
+            .unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(bytes, encode_body(&h, &body), "{cuts:?}");
+            let (back, read) = decode_body("s", &bytes).unwrap();
+            assert_eq!((back, read), (h.clone(), &body[..]));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -2838,6 +2838,14 @@ impl ColPass {
 impl First {
     pub fn encode(&self) -> Vec<u8> {
         let mut o = Vec::new();
+        self.encode_to(&mut |part| o.extend_from_slice(part));
+        o
+    }
+
+    /// [`First::encode`], handed to `out` in consecutive parts (a column at a time), so that the
+    /// whole encoding is never held at once.
+    pub fn encode_to(&self, out: &mut dyn FnMut(&[u8])) {
+        let mut o = Vec::new();
         put_u64(&mut o, self.kept);
         put_u64(&mut o, self.skipped);
         put_u64(&mut o, self.delay_whole.len() as u64);
@@ -2857,8 +2865,10 @@ impl First {
             put_counts(&mut o, &c.le);
             put_counts(&mut o, &c.lt);
             c.pass.encode(&mut o);
+            out(&o);
+            o.clear();
         }
-        o
+        out(&o);
     }
 
     /// Add encoded statistics of other blocks of the same run, as [`First::merge`] would, without
@@ -2910,11 +2920,20 @@ fn bits(v: &[f64]) -> Vec<u64> {
 /// Encode a pass's results, one per column.
 pub fn encode_passes(p: &[ColPass]) -> Vec<u8> {
     let mut o = Vec::new();
+    encode_passes_to(p, &mut |part| o.extend_from_slice(part));
+    o
+}
+
+/// [`encode_passes`], handed to `out` a column at a time.
+pub fn encode_passes_to(p: &[ColPass], out: &mut dyn FnMut(&[u8])) {
+    let mut o = Vec::new();
     put_u64(&mut o, p.len() as u64);
     for c in p {
         c.encode(&mut o);
+        out(&o);
+        o.clear();
     }
-    o
+    out(&o);
 }
 
 /// Encode a pass plan's grids.

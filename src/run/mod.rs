@@ -2081,7 +2081,13 @@ impl StreamCheckpoint<'_> {
         found
     }
 
-    fn save(&self, pass: u32, grids_sha256: &str, end: u64, body: &[u8]) -> Result<(), Error> {
+    fn save(
+        &self,
+        pass: u32,
+        grids_sha256: &str,
+        end: u64,
+        body: &crate::shard::BodyParts<'_>,
+    ) -> Result<(), Error> {
         if pass == 1
             && let Some(k) = &self.keep
         {
@@ -2094,7 +2100,7 @@ impl StreamCheckpoint<'_> {
             end_block: end,
             ..self.identity.clone()
         };
-        crate::shard::write_body(&self.file(pass), &h, body)
+        crate::shard::write_body_with(&self.file(pass), &h, body)
     }
 
     /// Run `pass` over every block in chunks from `start` (the end of its saved state `acc`),
@@ -2107,7 +2113,7 @@ impl StreamCheckpoint<'_> {
         (start, mut acc): (u64, T),
         compute: &mut dyn FnMut(u64, u64) -> Result<T, Failure>,
         add: &dyn Fn(T, T) -> Result<T, Failure>,
-        encode: &dyn Fn(&T) -> Vec<u8>,
+        encode: &dyn Fn(&T, &mut crate::shard::Out),
     ) -> Result<T, Failure> {
         use std::sync::atomic::Ordering;
         let (lo, blocks) = (self.identity.first_block, self.identity.end_block);
@@ -2119,7 +2125,7 @@ impl StreamCheckpoint<'_> {
             // Each attempt makes progress: Ctrl-C is looked at after the first chunk.
             if b > start && self.stop.load(Ordering::SeqCst) {
                 if b > saved_at {
-                    self.save(pass, grids_sha256, b, &encode(&acc))?;
+                    self.save(pass, grids_sha256, b, &|out| encode(&acc, out))?;
                 }
                 return Err(interrupted(
                     &format!("pass {pass} over {} of {} blocks", b - lo, blocks - lo),
@@ -2130,7 +2136,7 @@ impl StreamCheckpoint<'_> {
             acc = add(acc, compute(b, e)?)?;
             b = e;
             if b == blocks || last_save.elapsed().as_secs_f64() > STREAM_SAVE_SECONDS {
-                self.save(pass, grids_sha256, b, &encode(&acc))?;
+                self.save(pass, grids_sha256, b, &|out| encode(&acc, out))?;
                 (saved_at, last_save) = (b, Instant::now());
             }
         }
@@ -2226,7 +2232,7 @@ impl StreamCheckpoint<'_> {
                 x.merge(y);
                 Ok(x)
             },
-            &|f| f.encode(),
+            &|f, out| f.encode_to(out),
         )
     }
 
@@ -2262,7 +2268,7 @@ impl StreamCheckpoint<'_> {
                     Failure::Internal("a pass's chunks do not match its grids".into())
                 })
             },
-            &|p| stream::encode_passes(p),
+            &|p, out| stream::encode_passes_to(p, out),
         )
     }
 }
