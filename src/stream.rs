@@ -2522,9 +2522,9 @@ fn keeping<T>(
 /// a 10^6-draw run's memory. (A run resumed past the pilot's blocks runs them all again instead:
 /// [`FirstPass::resume_at`].)
 pub struct FirstPass<'a> {
-    plan: &'a Plan,
-    opts: &'a RunOptions,
-    src: Regenerate<'a>,
+    /// The run's engine, which regenerates the blocks the pilot does not hold (and reports
+    /// their progress).
+    src: &'a Regenerate<'a>,
     setup: Setup,
     /// The blocks from block 0 whose draws the pilot holds, and those holding the draws
     /// numbered below `PILOT_DRAWS` (the correlations' draws; `held` when it holds them all).
@@ -2537,17 +2537,16 @@ pub struct FirstPass<'a> {
 }
 
 impl<'a> FirstPass<'a> {
-    /// Run a run's pilot (its grids' draws) and make its pass-1 grids and queries. `progress` is
-    /// called with the draws pass 1 finishes, those of blocks the pilot holds included (the
-    /// pilot's own run is not counted: pass 1 counts its blocks).
+    /// Run the pilot of the run `src` regenerates (its grids' draws) and make its pass-1 grids
+    /// and queries. `src`'s progress is called with the draws pass 1 finishes, those of blocks
+    /// the pilot holds included (the pilot's own run is not counted: pass 1 counts its blocks).
     pub fn new(
-        plan: &'a Plan,
-        opts: &'a RunOptions,
+        src: &'a Regenerate<'a>,
         o: &SummaryOptions,
         extra: &ReviewPoints,
         cfg: &StreamConfig,
-        progress: &'a (dyn Fn(u64) + Sync),
     ) -> Result<FirstPass<'a>, StreamError> {
+        let (plan, opts) = (src.plan, src.opts);
         Plan::block_count(opts)?;
         let corr_blocks = pilot_blocks(opts, true);
         let mut held = blocks_below(opts, cfg.grid_pilot).min(corr_blocks);
@@ -2557,14 +2556,7 @@ impl<'a> FirstPass<'a> {
             grow_pilot(plan, opts, p, &mut held, end)
         })?;
         Ok(FirstPass {
-            src: Regenerate {
-                plan,
-                opts,
-                chunk_blocks: cfg.chunk_blocks,
-                progress,
-            },
-            plan,
-            opts,
+            src,
             setup,
             held,
             corr_blocks,
@@ -2573,26 +2565,12 @@ impl<'a> FirstPass<'a> {
         })
     }
 
-    /// Pass 1 from a setup whose pilot holds every draw it needs ([`Setup::new`]: a shard's, or
-    /// a run's whole pilot), from block `first`.
-    pub fn holding(
-        plan: &'a Plan,
-        opts: &'a RunOptions,
-        setup: Setup,
-        chunk_blocks: u64,
-        progress: &'a (dyn Fn(u64) + Sync),
-        first: u64,
-    ) -> FirstPass<'a> {
-        let held = setup.pilot_blocks(opts);
+    /// Pass 1 of the run `src` regenerates from a setup whose pilot holds every draw it needs
+    /// ([`Setup::new`]: a shard's, or a run's whole pilot), from block `first`.
+    pub fn holding(src: &'a Regenerate<'a>, setup: Setup, first: u64) -> FirstPass<'a> {
+        let held = setup.pilot_blocks(src.opts);
         FirstPass {
-            src: Regenerate {
-                plan,
-                opts,
-                chunk_blocks,
-                progress,
-            },
-            plan,
-            opts,
+            src,
             setup,
             held,
             corr_blocks: held,
@@ -2619,8 +2597,8 @@ impl<'a> FirstPass<'a> {
         if start > self.held {
             let pilot = &mut self.setup.pilot;
             grow_pilot(
-                self.plan,
-                self.opts,
+                self.src.plan,
+                self.src.opts,
                 pilot,
                 &mut self.held,
                 self.corr_blocks,
@@ -2640,7 +2618,7 @@ impl<'a> FirstPass<'a> {
         mut keep: Option<&mut dyn DrawSink>,
     ) -> Result<First, StreamError> {
         assert_eq!(first, self.next, "pass 1 takes its blocks in order");
-        let (plan, opts) = (self.plan, self.opts);
+        let (plan, opts) = (self.src.plan, self.src.opts);
         let size = opts.block_size.min(opts.draws);
         let mid = end.min(self.held).max(first);
         let mut acc = None;
@@ -2658,22 +2636,13 @@ impl<'a> FirstPass<'a> {
         }
         if mid < end {
             let spawn = self.inputs.is_none();
-            if self.inputs.is_none() {
+            let (blocks, pilot) = (self.held..self.corr_blocks, &mut self.setup.pilot);
+            let inputs: &PilotInputs = self.inputs.get_or_insert_with(|| {
                 // Only the pilot's inputs are read again (the achieved correlations).
-                self.setup.pilot.keep_inputs_only();
-                let blocks = self.held..self.corr_blocks;
-                self.inputs = Some(PilotInputs::new(
-                    plan,
-                    &mut self.setup.pilot,
-                    blocks,
-                    size,
-                    opts,
-                ));
-            }
-            let (setup, src) = (&self.setup, &self.src);
-            let Some(inputs) = &self.inputs else {
-                unreachable!("made just above")
-            };
+                pilot.keep_inputs_only();
+                PilotInputs::new(plan, pilot, blocks, size, opts)
+            });
+            let (setup, src) = (&self.setup, self.src);
             let rest = rayon::in_place_scope(|scope| {
                 // With every draw of the correlations held already (pass 1 keeps none of their
                 // inputs, and the pilot's columns stay in place), they are computed beside the
@@ -2737,15 +2706,15 @@ pub fn run_streamed(
     keep: Option<&mut dyn DrawSink>,
 ) -> Result<(Summary, u32), StreamError> {
     let blocks = Plan::block_count(opts)?;
-    let mut p = FirstPass::new(plan, opts, o, extra, cfg, progress)?;
-    let first = p.blocks(0, blocks, keep)?;
-    let setup = p.finish()?;
     let src = Regenerate {
         plan,
         opts,
         chunk_blocks: cfg.chunk_blocks,
         progress,
     };
+    let mut p = FirstPass::new(&src, o, extra, cfg)?;
+    let first = p.blocks(0, blocks, keep)?;
+    let setup = p.finish()?;
     Passes::new(plan, &setup, first, blocks, meta, o, extra, cfg)?
         .run(&mut |g| Ok(pass(plan, &src, g, 0, blocks)?))
 }
@@ -4598,20 +4567,25 @@ mod tests {
             let limit = limit.min(opts.draws);
             (limit - d.skipped.partition_point(|&i| i < limit) as u64) as usize
         };
-        let src = Regenerate {
+        let src = || Regenerate {
             plan: &plan,
             opts: &opts,
             chunk_blocks: cfg.chunk_blocks,
             progress: &|_| {},
         };
         for &start in starts {
-            let mut before = FirstPass::new(&plan, &opts, &o, &Vec::new(), cfg, &|_| {}).unwrap();
+            let before_src = src();
+            let mut before = FirstPass::new(&before_src, &o, &Vec::new(), cfg).unwrap();
             let saved = before.blocks(0, start, None).unwrap().encode();
             let counted = std::sync::atomic::AtomicU64::new(0);
             let count = |n| {
                 counted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
             };
-            let mut p = FirstPass::new(&plan, &opts, &o, &Vec::new(), cfg, &count).unwrap();
+            let counting = Regenerate {
+                progress: &count,
+                ..src()
+            };
+            let mut p = FirstPass::new(&counting, &o, &Vec::new(), cfg).unwrap();
             assert_eq!(p.setup().pilot.n, rows_below(held * 1000), "from {start}");
             p.resume_at(start).unwrap();
             let pilot = if start > held { corr } else { held } * 1000;
@@ -4629,7 +4603,7 @@ mod tests {
             );
             let (s, _) = Passes::new(&plan, &setup, first, blocks, meta(), &o, &Vec::new(), cfg)
                 .unwrap()
-                .run(&mut |g| -> Result<_, StreamError> { Ok(pass(&plan, &src, g, 0, blocks)?) })
+                .run(&mut |g| -> Result<_, StreamError> { Ok(pass(&plan, &src(), g, 0, blocks)?) })
                 .unwrap();
             assert_eq!(mem, serde_json::to_string(&s).unwrap(), "from {start}");
         }

@@ -1171,9 +1171,7 @@ impl ShardRun {
         };
         let (f, setup) = self.pool.install(|| match (ck, &mut kept) {
             (Some(ck), _) => {
-                let chunk_blocks = src.chunk_blocks;
-                let mut p =
-                    FirstPass::holding(&self.plan, &self.opts, setup, chunk_blocks, &progress, b0);
+                let mut p = FirstPass::holding(&src, setup, b0);
                 let f = ck.first_pass(&self.plan, &mut p)?;
                 Ok((f, p.finish()?))
             }
@@ -2165,7 +2163,7 @@ impl StreamCheckpoint<'_> {
             chunk_blocks: cfg.chunk_blocks,
             progress: &progress,
         };
-        let mut p = FirstPass::new(plan, opts, &sopts, &extra, &cfg, &progress)?;
+        let mut p = FirstPass::new(&src, &sopts, &extra, &cfg)?;
         let first = self.first_pass(plan, &mut p)?;
         let setup = p.finish()?;
         let mut pass_no = 1u32;
