@@ -277,10 +277,15 @@ pub struct Draws {
 }
 
 impl Draws {
-    /// Free the outcome, whole-year delay and breakeven columns, keeping the inputs (and `n`):
-    /// what a streamed run's pilot still needs once pass 1 has summarised its blocks (the
-    /// achieved correlations read its inputs).
-    pub fn keep_inputs_only(&mut self) {
+    /// Free the outcome, whole-year delay and breakeven columns and the columns of every input
+    /// but `inputs`, keeping those (and `n`): what a streamed run's pilot still needs once pass 1
+    /// has summarised its blocks (the achieved correlations read its correlated inputs).
+    pub fn keep_inputs_only(&mut self, inputs: &[usize]) {
+        for (i, c) in self.inputs.iter_mut().enumerate() {
+            if !inputs.contains(&i) {
+                *c = Vec::new();
+            }
+        }
         for c in self.outcomes.iter_mut() {
             *c = Vec::new();
         }

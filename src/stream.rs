@@ -18,7 +18,10 @@
 //!   (resolved), or small enough to be collected whole in the next pass (the draws are regenerated,
 //!   since the inputs of draw `i` depend only on the seed and `i`), or subdivided again. Most
 //!   ranks are resolved after two passes; a point mass (e.g. NPV ≤ 0 giving leakage 0) is resolved
-//!   from its cell's minimum and maximum after one.
+//!   from its cell's minimum and maximum after one. A run in one process saves the second pass:
+//!   pass 1 collects its brackets whole when they are small (up to about 10^7 draws), and
+//!   otherwise keeps, as it counts them, the values of the bins that may still hold a wanted
+//!   rank, fewer as the cells fill (the sieve, `Sieve`).
 //!
 //! The result equals what sorting every column would give, bit for bit, so a summary streamed over
 //! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
@@ -34,7 +37,9 @@
 //! 2¹⁸, `PilotInputs`), the cells (a few MB per column, one set per task only while they are
 //! few), one block of draws per thread or one chunk of draws, and at most
 //! `collect_budget` collected values (64 MB) in any later pass; pass 1 collects only in runs of
-//! up to about 10^7 draws in one process, at most `collect_first_budget` (128 MB there).
+//! up to about 10^7 draws in one process, at most `collect_first_budget` (128 MB there), and
+//! keeps a sieve in larger ones (its values peak half-way through the pass, in proportion to
+//! √draws: about 40 MB at 10^8 draws of the embedded model).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -107,6 +112,13 @@ pub struct StreamConfig {
     /// one pass; otherwise it collects none. Larger than `collect_budget`, it trades memory for
     /// a pass in runs of a few million draws, not in the largest, which bin their brackets.
     pub collect_first_budget: u64,
+    /// Pass 1 of a run in one process taken in one range keeps the values of the bins that may
+    /// hold a wanted rank, those within this many standard deviations of where it is expected
+    /// (`Sieve`), when its brackets are binned and its tasks share their cells: the ranks
+    /// are then found without a second pass. 0: never. Wider keeps more values (the peak grows
+    /// in proportion); narrower more often leaves a rank outside the bins kept, found by a second
+    /// pass.
+    pub sieve_sigmas: f64,
 }
 
 impl StreamConfig {
@@ -126,6 +138,7 @@ impl StreamConfig {
             wide_pilot: PILOT_DRAWS,
             collect_first: 1 << 17,
             collect_first_budget: 1 << 24,
+            sieve_sigmas: 6.0,
             ..StreamConfig::default()
         }
     }
@@ -142,6 +155,7 @@ impl Default for StreamConfig {
             wide_pilot: GRID_PILOT_DRAWS,
             collect_first: 0,
             collect_first_budget: 1 << 23,
+            sieve_sigmas: 0.0,
         }
     }
 }
@@ -601,6 +615,12 @@ fn cell_index(i: usize) -> u32 {
     i as u32
 }
 
+/// Whether the tasks of a pass on `grids` share one set of cells ([`SharedCells`]): when the
+/// grids have more than `fold_cells` in all.
+fn shares_cells(grids: &[Grid], fold_cells: usize) -> bool {
+    grids.iter().map(|g| g.cells).sum::<usize>() > fold_cells
+}
+
 /// The cells of a pass over regenerated draws, one set for all its tasks
 /// (`Regenerate::fold_blocks`), when the grids have more than [`FOLD_CELLS`] cells: each task's
 /// [`ColPass`] then has none of its own ([`ColPass::without_cells`]) and flushes what it counted
@@ -615,8 +635,7 @@ impl SharedCells {
     /// Empty cells of `grids`, when they have more than `fold_cells` in all; `None` otherwise
     /// (each task then keeps cells of its own).
     fn over(grids: &[Grid], fold_cells: usize) -> Option<SharedCells> {
-        let cells: usize = grids.iter().map(|g| g.cells).sum();
-        (cells > fold_cells).then(|| {
+        shares_cells(grids, fold_cells).then(|| {
             SharedCells(
                 grids
                     .iter()
@@ -634,21 +653,28 @@ impl SharedCells {
         }
     }
 
-    /// Flush what the passes of the columns (in order) have counted into the shared cells.
-    fn flush<'a>(&self, passes: impl Iterator<Item = &'a mut ColPass>) {
-        for (cells, p) in self.0.iter().zip(passes) {
+    /// Flush what the passes of the columns (in order) have counted into the shared cells,
+    /// through `sieve` when pass 1 has one.
+    fn flush<'a>(&self, passes: impl Iterator<Item = &'a mut ColPass>, sieve: Option<&Sieve>) {
+        for (c, (cells, p)) in self.0.iter().zip(passes).enumerate() {
             // A poisoned lock means a task panicked; the panic reaches the caller anyway.
             let mut cells = cells.lock().unwrap_or_else(|e| e.into_inner());
-            p.flush(&mut cells);
+            match sieve {
+                Some(s) => s.flush(c, &mut cells, p),
+                None => p.flush(&mut cells),
+            }
         }
     }
 
     /// Give the passes of the columns (the pass's result, in order) the shared cells, with what
-    /// they have counted since their last flush.
-    fn into_passes<'a>(self, passes: impl Iterator<Item = &'a mut ColPass>) {
-        for (cells, p) in self.0.into_iter().zip(passes) {
+    /// they have counted since their last flush (through `sieve` when pass 1 has one).
+    fn into_passes<'a>(self, passes: impl Iterator<Item = &'a mut ColPass>, sieve: Option<&Sieve>) {
+        for (c, (cells, p)) in self.0.into_iter().zip(passes).enumerate() {
             let mut cells = cells.into_inner().unwrap_or_else(|e| e.into_inner());
-            p.flush(&mut cells);
+            match sieve {
+                Some(s) => s.flush(c, &mut cells, p),
+                None => p.flush(&mut cells),
+            }
             p.cells = cells;
             p.deferred = None;
         }
@@ -836,6 +862,257 @@ impl ColPass {
             (None, Some(b)) => {
                 o.deferred = Some(b);
                 o.flush(&mut self.cells);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sieve: pass 1 keeps the values of the bins near each wanted rank.
+
+/// Pass 1's values of the bins that may hold a wanted rank, kept as they are counted, so that a
+/// run whose brackets are binned (too many values to collect whole: a run in one process of more
+/// than about 10^7 draws) usually finds its order statistics without a second pass.
+///
+/// Every value counted into a bin of a binned bracket is kept at first. As the shared cells fill,
+/// the bins that may hold a wanted rank narrow: once `m` of the run's `N` draws are counted there,
+/// the number of them below the value of rank `r` is hypergeometric (they are a random `m` of the
+/// `N` draws, in whatever order they came), with mean `q·m` and variance `m·q(1 − q)(N − m)/(N − 1)`,
+/// `q = r/N`. The bins within `sigmas` standard deviations of it stay; the others are dropped with
+/// their values, and a dropped bin is never kept again. The memory peaks about half-way through,
+/// at about `sigmas·√(q(1 − q)·N)` values a wanted rank (nearby ranks share theirs).
+///
+/// The summary does not depend on it. A rank is taken from the sieve only when the bin holding it
+/// (in pass 1's merged cells) was kept throughout, which the number of its kept values, equal to
+/// the cell's count, confirms; any other rank is found by a later pass, as without the sieve. The
+/// kept values come in any order and only their order statistics are read.
+pub(crate) struct Sieve {
+    cols: Vec<std::sync::Mutex<SieveCol>>,
+    /// The run's draws and the width of the bins' windows, in standard deviations.
+    draws: u64,
+    sigmas: f64,
+}
+
+/// The sieve of one column.
+struct SieveCol {
+    grid: Grid,
+    /// The wanted ranks, increasing.
+    ranks: Vec<u64>,
+    /// Per cell: the region whose kept values hold the cell's, or [`DROPPED`] (a gap, a region
+    /// of one value, whose count, minimum and maximum say everything, or a dropped bin).
+    slot: Vec<u32>,
+    /// Per region: the kept values of its bins.
+    kept: Vec<Vec<f64>>,
+    /// Draws counted into the shared cells so far, and how many before the bins narrow again.
+    seen: u64,
+    next: u64,
+}
+
+/// A cell whose values are not kept.
+const DROPPED: u32 = u32::MAX;
+
+/// The bins narrow when the draws counted reach this, then each time they grow by
+/// [`SIEVE_GROWTH`]: the values kept between two narrowings add a tenth to the peak, and the
+/// narrowings (a walk over a column's cells and kept values, about 125 of them at 10^9 draws)
+/// cost little beside the pass.
+const SIEVE_FIRST: u64 = 1 << 12;
+const SIEVE_GROWTH: f64 = 1.1;
+
+impl Sieve {
+    /// A sieve for pass 1 on `grids` over a run of `draws` draws wanting `ranks` (per column), or
+    /// none when pass 1 counts no bracket into bins (nothing for a later pass to find).
+    pub(crate) fn new(
+        grids: &[Grid],
+        ranks: &[Vec<u64>],
+        draws: u64,
+        sigmas: f64,
+    ) -> Option<Sieve> {
+        let binned = grids.iter().any(|g| g.regions.iter().any(|r| r.bins > 1));
+        (binned && sigmas > 0.0).then(|| Sieve {
+            cols: grids
+                .iter()
+                .zip(ranks)
+                .map(|(g, r)| {
+                    let mut slot = vec![DROPPED; g.cells];
+                    for (k, reg) in g.regions.iter().enumerate() {
+                        if reg.bins > 1 {
+                            let s = g.starts[k];
+                            slot[s..s + reg.bins as usize].fill(k as u32);
+                        }
+                    }
+                    std::sync::Mutex::new(SieveCol {
+                        grid: g.clone(),
+                        ranks: r.clone(),
+                        slot,
+                        kept: vec![Vec::new(); g.regions.len()],
+                        seen: 0,
+                        next: SIEVE_FIRST,
+                    })
+                })
+                .collect(),
+            draws,
+            sigmas,
+        })
+    }
+
+    fn col(&self, c: usize) -> std::sync::MutexGuard<'_, SieveCol> {
+        // A poisoned lock means a task panicked; the panic reaches the caller anyway.
+        self.cols[c].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keep, of column `c`'s values `v`, those in the bins kept: values counted into cells that
+    /// are not shared (a pilot's, summarised from memory), offered before any shared ones.
+    fn offer(&self, c: usize, v: &[f64]) {
+        let mut s = self.col(c);
+        for &x in v {
+            if let Ok(i) = s.grid.inside(x)
+                && let Place::Cell(cell) = s.grid.place_in(i, x)
+            {
+                s.keep(cell, x);
+            }
+        }
+    }
+
+    /// Flush what column `c`'s pass has counted into the shared `cells`, keeping the values of
+    /// the bins kept, and narrow the bins when the cells have grown enough.
+    fn flush(&self, c: usize, cells: &mut [Cell], p: &mut ColPass) {
+        let mut s = self.col(c);
+        if let Some(d) = &p.deferred {
+            s.take(d);
+        }
+        p.flush(cells);
+        if s.seen >= s.next {
+            s.narrow(cells, self.draws, self.sigmas);
+        }
+    }
+
+    /// Resolve the ranks of `res` whose bins were kept whole, from pass 1's merged statistics
+    /// `first`.
+    fn resolve(self, res: &mut Resolver, first: &First) {
+        let cols: Vec<SieveCol> = self
+            .cols
+            .into_iter()
+            .map(|c| c.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        res.targets
+            .par_iter_mut()
+            .zip(&first.cols)
+            .zip(cols)
+            .for_each(|((ts, c), s)| s.resolve(ts, &c.pass.cells));
+    }
+}
+
+impl SieveCol {
+    /// Keep `v`, counted into `cell`, when the cell's values are kept.
+    #[inline]
+    fn keep(&mut self, cell: usize, v: f64) {
+        let k = self.slot[cell];
+        if k != DROPPED {
+            self.kept[k as usize].push(v);
+        }
+    }
+
+    /// Keep what a task's pass is about to flush into the shared cells, and count its draws.
+    fn take(&mut self, d: &Deferred) {
+        self.seen += d.values.len() as u64;
+        for &(i, v) in &d.values {
+            self.keep(i as usize, v);
+        }
+        for &(i, c) in &d.cells {
+            self.seen += c.n;
+            let i = i as usize;
+            if self.slot[i] == DROPPED {
+                continue;
+            }
+            // Into a bin, only a block's repeated value comes as a cell (`ColPass::add_repeated`);
+            // were it ever another tally, the bin's values would be unknown: it is dropped.
+            if c.min.to_bits() == c.max.to_bits() {
+                let k = self.slot[i] as usize;
+                self.kept[k].extend(std::iter::repeat_n(c.min, c.n as usize));
+            } else {
+                self.slot[i] = DROPPED;
+            }
+        }
+    }
+
+    /// Drop the bins that can no longer hold a wanted rank, given the shared `cells` (`m` of the
+    /// run's `draws` counted so far).
+    fn narrow(&mut self, cells: &[Cell], draws: u64, sigmas: f64) {
+        // The counts below each cell, and below the end.
+        let mut cum = Vec::with_capacity(cells.len() + 1);
+        let mut at = 0u64;
+        cum.push(0);
+        for c in cells {
+            at += c.n;
+            cum.push(at);
+        }
+        let m = at;
+        // `m` is at least `SIEVE_FIRST`: the next narrowing is some draws away.
+        self.next = (m as f64 * SIEVE_GROWTH) as u64;
+        let (mf, nf) = (m as f64, draws as f64);
+        let mut live = vec![false; cells.len()];
+        for &r in &self.ranks {
+            let q = r as f64 / nf;
+            let var = mf * q * (1.0 - q) * (nf - mf).max(0.0) / (nf - 1.0).max(1.0);
+            let h = sigmas * var.sqrt() + 1.0;
+            let (lo, hi) = (q * mf - h, q * mf + h);
+            // The cells whose values may rank from `lo` to `hi` among those counted: those
+            // ending at or above `lo` and starting at or below `hi` (empty ones included).
+            let a = cum[1..].partition_point(|&e| (e as f64) < lo);
+            let b = cum[..cells.len()].partition_point(|&s| (s as f64) <= hi);
+            if a < b {
+                live[a..b].fill(true);
+            }
+        }
+        let mut dropped = vec![false; self.kept.len()];
+        for (s, &l) in self.slot.iter_mut().zip(&live) {
+            if *s != DROPPED && !l {
+                dropped[*s as usize] = true;
+                *s = DROPPED;
+            }
+        }
+        let g = &self.grid;
+        for (k, v) in self.kept.iter_mut().enumerate() {
+            if !dropped[k] {
+                continue;
+            }
+            let (reg, start) = (&g.regions[k], g.starts[k]);
+            v.retain(|&x| self.slot[start + reg.bin(x)] != DROPPED);
+            if v.len() < v.capacity() / 4 {
+                v.shrink_to_fit();
+            }
+        }
+    }
+
+    /// Resolve the column's ranks in `ts` whose cells (of pass 1's merged `cells`) were kept
+    /// whole.
+    fn resolve(self, ts: &mut [(u64, Result<f64, Bracket>)], cells: &[Cell]) {
+        let mut sorted: HashMap<usize, Vec<f64>> = HashMap::new();
+        let mut below = 0u64;
+        let mut i = 0;
+        for (r, t) in ts.iter_mut() {
+            let Err(b) = *t else { continue };
+            // The ranks increase: the cell of this one is at or after the last one's.
+            while i < cells.len() && below + cells[i].n <= *r {
+                below += cells[i].n;
+                i += 1;
+            }
+            let k = match self.slot.get(i) {
+                Some(&k) if k != DROPPED && below == b.offset && cells[i].n == b.count => k,
+                _ => continue,
+            };
+            let (reg, start) = (&self.grid.regions[k as usize], self.grid.starts[k as usize]);
+            let v = sorted.entry(i).or_insert_with(|| {
+                let mut v: Vec<f64> = self.kept[k as usize]
+                    .iter()
+                    .copied()
+                    .filter(|&x| start + reg.bin(x) == i)
+                    .collect();
+                v.sort_by(f64::total_cmp);
+                v
+            });
+            if v.len() as u64 == b.count {
+                *t = Ok(v[(*r - b.offset) as usize]);
             }
         }
     }
@@ -1481,6 +1758,8 @@ impl Regenerate<'_> {
     /// `grids`, whose tasks share one set of cells when the grids have more than `fold_cells`
     /// (`SharedCells`): `empty` is then given the shared cells, for passes without cells of
     /// their own, each task flushes into them after each block, and the result gets them back.
+    /// Pass 1's `sieve`, when given, takes what is flushed into shared cells (and without them
+    /// sees nothing: its ranks are then found by a later pass).
     #[allow(clippy::too_many_arguments)]
     fn fold_blocks_sharing<T: Send + ColPasses>(
         &self,
@@ -1488,6 +1767,7 @@ impl Regenerate<'_> {
         end: u64,
         grids: &[Grid],
         fold_cells: usize,
+        sieve: Option<&Sieve>,
         empty: &(dyn Fn(Option<&SharedCells>) -> T + Sync),
         add: &(dyn Fn(&mut T, &Chunk) + Sync),
         append: fn(&mut T, T),
@@ -1500,13 +1780,13 @@ impl Regenerate<'_> {
             &|acc, ch| {
                 add(acc, ch);
                 if let Some(s) = &shared {
-                    s.flush(acc.col_passes());
+                    s.flush(acc.col_passes(), sieve);
                 }
             },
             append,
         )?;
         if let Some(s) = shared {
-            s.into_passes(acc.col_passes());
+            s.into_passes(acc.col_passes(), sieve);
         }
         Ok(acc)
     }
@@ -1885,23 +2165,26 @@ impl Setup {
         first: u64,
         end: u64,
     ) -> Result<First, RunError> {
-        self.first_pass_sharing(plan, src, first, end, FOLD_CELLS, None)
+        self.first_pass_sharing(plan, src, first, end, FOLD_CELLS, None, None)
     }
 
-    /// [`Setup::first_pass`], keeping the inputs of the pilot's blocks among them in `inputs`.
+    /// [`Setup::first_pass`], keeping the inputs of the pilot's blocks among them in `inputs`,
+    /// and the values of the bins near the wanted ranks in `sieve` when given.
     fn first_pass_keeping(
         &self,
         plan: &Plan,
         src: &dyn Source,
-        first: u64,
-        end: u64,
+        (first, end): (u64, u64),
         inputs: &PilotInputs,
+        sieve: Option<&Sieve>,
     ) -> Result<First, RunError> {
-        self.first_pass_sharing(plan, src, first, end, FOLD_CELLS, Some(inputs))
+        self.first_pass_sharing(plan, src, first, end, FOLD_CELLS, Some(inputs), sieve)
     }
 
     /// [`Setup::first_pass`], whose tasks over regenerated draws share one set of cells when the
-    /// grids have more than `fold_cells` ([`SharedCells`]), keeping pilot inputs in `inputs`.
+    /// grids have more than `fold_cells` ([`SharedCells`]), keeping pilot inputs in `inputs` and
+    /// what is flushed into the shared cells in `sieve`.
+    #[allow(clippy::too_many_arguments)]
     fn first_pass_sharing(
         &self,
         plan: &Plan,
@@ -1910,10 +2193,19 @@ impl Setup {
         end: u64,
         fold_cells: usize,
         inputs: Option<&PilotInputs>,
+        sieve: Option<&Sieve>,
     ) -> Result<First, RunError> {
         let cols = columns(plan);
         if let Some(engine) = src.engine() {
-            return self.first_pass_fused(plan, &cols, engine, (first, end), fold_cells, inputs);
+            return self.first_pass_fused(
+                plan,
+                &cols,
+                engine,
+                (first, end),
+                fold_cells,
+                inputs,
+                sieve,
+            );
         }
         let mut acc = self.empty_first(plan);
         src.chunks(first, end, &mut |ch| {
@@ -1930,6 +2222,7 @@ impl Setup {
     /// Pass 1 over blocks the engine runs, each block tallied as soon as it is run
     /// ([`Regenerate::fold_blocks`]), into cells of each task's own or, with `shared`, into
     /// those.
+    #[allow(clippy::too_many_arguments)]
     fn first_pass_fused(
         &self,
         plan: &Plan,
@@ -1938,12 +2231,14 @@ impl Setup {
         (first, end): (u64, u64),
         fold_cells: usize,
         inputs: Option<&PilotInputs>,
+        sieve: Option<&Sieve>,
     ) -> Result<First, RunError> {
         engine.fold_blocks_sharing(
             first,
             end,
             &self.grids,
             fold_cells,
+            sieve,
             &|shared| self.empty_first_sharing(plan, shared),
             &|acc, ch| {
                 add_first(plan, cols, &self.grids, acc, ch, false);
@@ -1992,6 +2287,7 @@ fn pass_sharing(
             end,
             grids,
             fold_cells,
+            None,
             &|shared| {
                 grids
                     .iter()
@@ -2373,6 +2669,12 @@ impl<'a> Passes<'a> {
         })
     }
 
+    /// Resolve the ranks whose bins pass 1's sieve kept whole (those it did not keep wait for
+    /// the next pass, as before).
+    pub(crate) fn sieved(&mut self, s: Sieve) {
+        s.resolve(&mut self.res, &self.first);
+    }
+
     /// The grids of the next pass, or none when the summary can be finished.
     pub fn next(&self) -> Option<Vec<Grid>> {
         self.res.next(self.cfg)
@@ -2534,6 +2836,10 @@ pub struct FirstPass<'a> {
     inputs: Option<PilotInputs>,
     /// The block the next range starts at.
     next: u64,
+    /// `StreamConfig::sieve_sigmas` (0 for a shard's), and the sieve of a pass 1 taken in one
+    /// range, until [`FirstPass::take_sieve`].
+    sieve_sigmas: f64,
+    sieve: Option<Sieve>,
 }
 
 impl<'a> FirstPass<'a> {
@@ -2562,6 +2868,8 @@ impl<'a> FirstPass<'a> {
             corr_blocks,
             inputs: None,
             next: 0,
+            sieve_sigmas: cfg.sieve_sigmas,
+            sieve: None,
         })
     }
 
@@ -2576,6 +2884,8 @@ impl<'a> FirstPass<'a> {
             corr_blocks: held,
             inputs: None,
             next: first,
+            sieve_sigmas: 0.0,
+            sieve: None,
         }
     }
 
@@ -2621,8 +2931,30 @@ impl<'a> FirstPass<'a> {
         let (plan, opts) = (self.src.plan, self.src.opts);
         let size = opts.block_size.min(opts.draws);
         let mid = end.min(self.held).max(first);
+        // A sieve sees every value of the pass only when the pass is taken in one range (a
+        // checkpoint would have to save it) and its tasks share their cells.
+        let sieve = if first == 0
+            && end == Plan::block_count(opts)?
+            && shares_cells(&self.setup.grids, FOLD_CELLS)
+        {
+            let s = &self.setup;
+            Sieve::new(&s.grids, &s.queries.ranks, opts.draws, self.sieve_sigmas)
+        } else {
+            None
+        };
         let mut acc = None;
         if first < mid {
+            // The pilot's values are counted into cells of their own: the sieve is offered
+            // them here, before any shared ones.
+            if let Some(sv) = &sieve {
+                let (pilot, cols) = (&self.setup.pilot, columns(plan));
+                // The pilot holds blocks `0..mid` (`mid` is `held`: the range runs to the end).
+                let rows = 0..pilot.n;
+                cols.par_iter().enumerate().for_each(|(c, &col)| {
+                    let mut buf = Vec::new();
+                    sv.offer(c, values(pilot, col, rows.clone(), &mut buf));
+                });
+            }
             let in_memory = InMemory {
                 d: &self.setup.pilot,
                 block: size,
@@ -2638,8 +2970,9 @@ impl<'a> FirstPass<'a> {
             let spawn = self.inputs.is_none();
             let (blocks, pilot) = (self.held..self.corr_blocks, &mut self.setup.pilot);
             let inputs: &PilotInputs = self.inputs.get_or_insert_with(|| {
-                // Only the pilot's inputs are read again (the achieved correlations).
-                pilot.keep_inputs_only();
+                // Only the pilot's correlated inputs are read again (the achieved correlations).
+                let correlated = plan.set.correlation.as_ref().map(|c| &c.inputs[..]);
+                pilot.keep_inputs_only(correlated.unwrap_or_default());
                 PilotInputs::new(plan, pilot, blocks, size, opts)
             });
             let (setup, src) = (&self.setup, self.src);
@@ -2654,7 +2987,7 @@ impl<'a> FirstPass<'a> {
                     });
                 }
                 keeping(src, size, &mut keep, &mut |s| {
-                    setup.first_pass_keeping(plan, s, mid, end, inputs)
+                    setup.first_pass_keeping(plan, s, (mid, end), inputs, sieve.as_ref())
                 })
             })?;
             match &mut acc {
@@ -2663,7 +2996,14 @@ impl<'a> FirstPass<'a> {
             }
         }
         self.next = end;
+        self.sieve = sieve;
         Ok(acc.unwrap_or_else(|| self.setup.empty_first(plan)))
+    }
+
+    /// The sieve of a pass 1 taken in one range ([`Sieve`]): what it kept of the values near the
+    /// wanted ranks, for [`Passes::sieved`].
+    pub(crate) fn take_sieve(&mut self) -> Option<Sieve> {
+        self.sieve.take()
     }
 
     /// The setup once pass 1 is over, its pilot holding the inputs of every draw the achieved
@@ -2714,9 +3054,13 @@ pub fn run_streamed(
     };
     let mut p = FirstPass::new(&src, o, extra, cfg)?;
     let first = p.blocks(0, blocks, keep)?;
+    let sieve = p.take_sieve();
     let setup = p.finish()?;
-    Passes::new(plan, &setup, first, blocks, meta, o, extra, cfg)?
-        .run(&mut |g| Ok(pass(plan, &src, g, 0, blocks)?))
+    let mut passes = Passes::new(plan, &setup, first, blocks, meta, o, extra, cfg)?;
+    if let Some(s) = sieve {
+        passes.sieved(s);
+    }
+    passes.run(&mut |g| Ok(pass(plan, &src, g, 0, blocks)?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -4220,7 +4564,9 @@ mod tests {
                     .num_threads(threads)
                     .build()
                     .unwrap()
-                    .install(|| setup.first_pass_sharing(&plan, &src, b0, b1, fold_cells, None))
+                    .install(|| {
+                        setup.first_pass_sharing(&plan, &src, b0, b1, fold_cells, None, None)
+                    })
                     .unwrap();
                 let case = format!("{threads} threads, skip {skip}, fold cells {fold_cells}");
                 assert!(got == want, "{case}");
@@ -4351,17 +4697,17 @@ mod tests {
         let mut t1 = [SharedCells::empty(Some(&shared), &g)];
         let mut t2 = [SharedCells::empty(Some(&shared), &g)];
         t1[0].add(&g, a);
-        shared.flush(t1.iter_mut());
+        shared.flush(t1.iter_mut(), None);
         t1[0].add(&g, b);
         t2[0].add(&g, c);
         t2[0].add_repeated(&g, 0.2, 3);
         t2[0].add_repeated(&g, 0.7, 2);
-        shared.flush(t2.iter_mut());
+        shared.flush(t2.iter_mut(), None);
         // Nothing waits in a task after its flush: its buffer does not grow with its blocks.
         assert_eq!(t2[0].deferred, Some(Deferred::default()));
         let [t2] = t2;
         t1[0].merge(t2);
-        shared.into_passes(t1.iter_mut());
+        shared.into_passes(t1.iter_mut(), None);
         assert!(t1[0] == want);
     }
 
@@ -4858,7 +5204,7 @@ mod tests {
                     .build()
                     .unwrap();
                 let shared = pool
-                    .install(|| setup.first_pass_sharing(&plan, &src, 2, blocks, 0, None))
+                    .install(|| setup.first_pass_sharing(&plan, &src, 2, blocks, 0, None, None))
                     .unwrap_err();
                 assert_eq!(
                     shared, want,
@@ -4969,5 +5315,185 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// A run in one process whose pass 1 counts its brackets into bins (none collected whole)
+    /// finds every order statistic in its sieve, in one pass, with the summary of the draws in
+    /// memory, on one thread and on two (whose tasks flush into the shared cells in any order).
+    /// Without the sieve it takes two passes.
+    #[test]
+    fn the_sieve_finds_the_ranks_of_binned_brackets_in_one_pass() {
+        let plan = default_plan();
+        let opts = RunOptions {
+            draws: 40_003,
+            seed: 12,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let o = SummaryOptions::default();
+        let meta = meta_of(&opts);
+        let d = plan.run(&opts, &|_| {}).unwrap();
+        let mem =
+            serde_json::to_string(&summarise(&plan, &d, meta.clone(), &o, &Vec::new())).unwrap();
+        // Grids from the first 4,096 draws, their brackets in bins: the pilot holds blocks 0..5,
+        // the other 35 are regenerated into shared cells.
+        let binned = |sieve_sigmas| StreamConfig {
+            grid_pilot: 1 << 12,
+            wide_pilot: 1 << 12,
+            collect_first: 0,
+            sieve_sigmas,
+            ..StreamConfig::single_process()
+        };
+        let run = |cfg: &StreamConfig, threads| {
+            let (s, passes) = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    run_streamed(
+                        &plan,
+                        &opts,
+                        meta.clone(),
+                        &o,
+                        &Vec::new(),
+                        cfg,
+                        &|_| {},
+                        None,
+                    )
+                })
+                .unwrap();
+            (serde_json::to_string(&s).unwrap(), passes)
+        };
+        let cfg = binned(6.0);
+        let p = Setup::run_pilot(&plan, &opts, true).unwrap();
+        let setup = Setup::new(&plan, opts.draws, p, true, &o, &Vec::new(), &cfg);
+        assert!(shares_cells(&setup.grids, FOLD_CELLS));
+        assert!(Sieve::new(&setup.grids, &setup.queries.ranks, opts.draws, 6.0).is_some());
+        for threads in [1, 2] {
+            assert_eq!(run(&cfg, threads), (mem.clone(), 1), "{threads} threads");
+        }
+        assert_eq!(run(&binned(0.0), 2), (mem, 2));
+    }
+
+    /// A sieve too narrow to hold the ranks (windows of about one value either side of where
+    /// each is expected) leaves those it lost to a second pass, for the same summary.
+    #[test]
+    fn ranks_outside_a_narrow_sieve_are_found_by_a_second_pass() {
+        let plan = default_plan();
+        let opts = RunOptions {
+            draws: 30_001,
+            seed: 13,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let o = SummaryOptions::default();
+        let meta = meta_of(&opts);
+        let d = plan.run(&opts, &|_| {}).unwrap();
+        let mem =
+            serde_json::to_string(&summarise(&plan, &d, meta.clone(), &o, &Vec::new())).unwrap();
+        let cfg = StreamConfig {
+            grid_pilot: 1 << 12,
+            wide_pilot: 1 << 12,
+            collect_first: 0,
+            sieve_sigmas: 1e-9,
+            ..StreamConfig::single_process()
+        };
+        let (s, passes) =
+            run_streamed(&plan, &opts, meta, &o, &Vec::new(), &cfg, &|_| {}, None).unwrap();
+        assert_eq!((serde_json::to_string(&s).unwrap(), passes), (mem, 2));
+    }
+
+    /// The sieve of one column on one region of 100 bins, one value in each: the values kept
+    /// and the bins dropped by a narrowing, and the ranks taken from the bins kept whole.
+    #[test]
+    fn the_sieve_keeps_the_bins_within_its_window_of_each_rank() {
+        let g = Grid::new(vec![Region::new(0.0, 100.0, 100)]);
+        // Cells: the gap below (0), bins 0..100 (1..=100), the gap above (101).
+        let mut cells = vec![Cell::default(); g.cells];
+        let vals: Vec<f64> = (0..100).map(|j| j as f64 + 0.5).collect();
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &vals);
+        // Rank 100 of 200 draws, after 100 counted: q = 0.5, variance 100·0.25·100/199 = 12.56,
+        // 2 standard deviations plus one: h = 8.09, positions 41.9..58.1 among the 100 counted:
+        // bins 41..=58 (bin j holds position j).
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![100]], 200, 2.0).unwrap();
+        sieve.col(0).next = 100;
+        sieve.flush(0, &mut cells, &mut pass);
+        let s = sieve.col(0);
+        let live: Vec<usize> = (0..100).filter(|&j| s.slot[1 + j] != DROPPED).collect();
+        assert_eq!(live, (41..=58).collect::<Vec<_>>());
+        assert_eq!(s.kept[0], vals[41..=58].to_vec());
+        assert_eq!(s.next, 110);
+        assert_eq!(s.seen, 100);
+        assert!(cells[1..=100].iter().all(|c| c.n == 1));
+        drop(s);
+        // Values that come later are kept only in the bins kept.
+        let mut more = ColPass::without_cells(&g);
+        more.add(&g, &[10.25, 45.25, 45.75, 57.5, 60.25, 60.75]);
+        sieve.flush(0, &mut cells, &mut more);
+        assert_eq!(sieve.col(0).kept[0].len(), 18 + 3);
+        // Ranks 46..=48 lie in bin 45 (46 values below it: bins 0..45 and 10.25), 60 in bin 57,
+        // 3 in bin 3 (dropped) and 65 in bin 60 (dropped), the middle of its three values.
+        let first = First {
+            cols: vec![ColFirst {
+                pass: ColPass {
+                    cells: cells.clone(),
+                    ..ColPass::default()
+                },
+                ..ColFirst::default()
+            }],
+            ..First::default()
+        };
+        let ranks = vec![vec![3, 46, 47, 48, 60, 65]];
+        let mut res = Resolver::new(&first, &ranks, std::slice::from_ref(&g));
+        let got = |res: &Resolver| -> Vec<Option<f64>> {
+            res.targets[0].iter().map(|(_, t)| t.ok()).collect()
+        };
+        // The cells alone give a bin's minimum and maximum (bin 3's one value, bin 45's first
+        // and last of 45.25, 45.5 and 45.75, bin 57's 57.5 twice); the middles need the values.
+        let (by_cells, all) = (
+            [Some(3.5), Some(45.25), None, Some(45.75), Some(57.5), None],
+            [
+                Some(3.5),
+                Some(45.25),
+                Some(45.5),
+                Some(45.75),
+                Some(57.5),
+                None,
+            ],
+        );
+        assert_eq!(got(&res), by_cells);
+        sieve.resolve(&mut res, &first);
+        assert_eq!(got(&res), all);
+    }
+
+    /// A bin whose kept values are fewer than its cell counts (a value it never saw) is not
+    /// resolved from them.
+    #[test]
+    fn a_bin_the_sieve_did_not_see_whole_is_left_to_a_later_pass() {
+        let g = Grid::new(vec![Region::new(0.0, 10.0, 10)]);
+        let mut cells = vec![Cell::default(); g.cells];
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![1]], 3, 6.0).unwrap();
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &[3.1, 3.7]);
+        sieve.flush(0, &mut cells, &mut pass);
+        // A third value in the same bin, counted behind the sieve's back.
+        cells[4].add(3.4);
+        let first = First {
+            cols: vec![ColFirst {
+                pass: ColPass {
+                    cells,
+                    ..ColPass::default()
+                },
+                ..ColFirst::default()
+            }],
+            ..First::default()
+        };
+        let mut res = Resolver::new(&first, &[vec![1]], std::slice::from_ref(&g));
+        assert!(res.targets[0][0].1.is_err());
+        sieve.resolve(&mut res, &first);
+        assert!(res.targets[0][0].1.is_err());
     }
 }
