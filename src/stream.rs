@@ -18,10 +18,11 @@
 //!   (resolved), or small enough to be collected whole in the next pass (the draws are regenerated,
 //!   since the inputs of draw `i` depend only on the seed and `i`), or subdivided again. Most
 //!   ranks are resolved after two passes; a point mass (e.g. NPV ≤ 0 giving leakage 0) is resolved
-//!   from its cell's minimum and maximum after one. A run in one process saves the second pass:
-//!   pass 1 collects its brackets whole when they are small (up to about 10^7 draws), and
-//!   otherwise keeps, as it counts them, the values of the bins that may still hold a wanted
-//!   rank, fewer as the cells fill (the sieve, `Sieve`).
+//!   from its cell's minimum and maximum after one. A run in one process usually saves the second
+//!   pass: pass 1 collects its brackets whole when they are small (up to about 10^7 draws), and
+//!   otherwise, when it runs every block in one go (not resumed, not keeping its draws), keeps as
+//!   it counts them the values of the bins that may still hold a wanted rank, fewer as the cells
+//!   fill (the sieve, `Sieve`).
 //!
 //! The result equals what sorting every column would give, bit for bit, so a summary streamed over
 //! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
@@ -112,10 +113,10 @@ pub struct StreamConfig {
     /// one pass; otherwise it collects none. Larger than `collect_budget`, it trades memory for
     /// a pass in runs of a few million draws, not in the largest, which bin their brackets.
     pub collect_first_budget: u64,
-    /// Pass 1 of a run in one process taken in one range keeps the values of the bins that may
-    /// hold a wanted rank, those within this many standard deviations of where it is expected
-    /// (`Sieve`), when its brackets are binned and its tasks share their cells: the ranks
-    /// are then found without a second pass. 0: never. Wider keeps more values (the peak grows
+    /// Pass 1 of a run in one process taken in one range, not keeping its draws, keeps the values
+    /// of the bins that may hold a wanted rank, those within this many standard deviations of
+    /// where it is expected (`Sieve`), when its brackets are binned: the ranks are then found
+    /// without a second pass. 0: never. Wider keeps more values (the peak grows
     /// in proportion); narrower more often leaves a rank outside the bins kept, found by a second
     /// pass.
     pub sieve_sigmas: f64,
@@ -130,7 +131,8 @@ impl StreamConfig {
     /// most 2¹⁷ values each (1 MB) and 2²⁴ in all (128 MB), so that runs up to about 10^7 draws
     /// of the embedded model finish in one pass over the draws; when the draws are kept, chunks
     /// of 4 blocks (about 5 MB of draws for the embedded model: 8% less CPU time than 16 blocks
-    /// at 2·10^6 draws, the draws still in cache when they are folded).
+    /// at 2·10^6 draws, the draws still in cache when they are folded); past that, a sieve of
+    /// 6 standard deviations (one pass at 10^9 draws, peak 240 MB for the embedded model).
     pub fn single_process() -> StreamConfig {
         StreamConfig {
             chunk_blocks: 4,
@@ -615,12 +617,6 @@ fn cell_index(i: usize) -> u32 {
     i as u32
 }
 
-/// Whether the tasks of a pass on `grids` share one set of cells ([`SharedCells`]): when the
-/// grids have more than `fold_cells` in all.
-fn shares_cells(grids: &[Grid], fold_cells: usize) -> bool {
-    grids.iter().map(|g| g.cells).sum::<usize>() > fold_cells
-}
-
 /// The cells of a pass over regenerated draws, one set for all its tasks
 /// (`Regenerate::fold_blocks`), when the grids have more than [`FOLD_CELLS`] cells: each task's
 /// [`ColPass`] then has none of its own ([`ColPass::without_cells`]) and flushes what it counted
@@ -635,7 +631,8 @@ impl SharedCells {
     /// Empty cells of `grids`, when they have more than `fold_cells` in all; `None` otherwise
     /// (each task then keeps cells of its own).
     fn over(grids: &[Grid], fold_cells: usize) -> Option<SharedCells> {
-        shares_cells(grids, fold_cells).then(|| {
+        let cells: usize = grids.iter().map(|g| g.cells).sum();
+        (cells > fold_cells).then(|| {
             SharedCells(
                 grids
                     .iter()
@@ -876,10 +873,12 @@ impl ColPass {
 ///
 /// Every value counted into a bin of a binned bracket is kept at first. As the shared cells fill,
 /// the bins that may hold a wanted rank narrow: once `m` of the run's `N` draws are counted there,
-/// the number of them below the value of rank `r` is hypergeometric (they are a random `m` of the
-/// `N` draws, in whatever order they came), with mean `q·m` and variance `m·q(1 − q)(N − m)/(N − 1)`,
-/// `q = r/N`. The bins within `sigmas` standard deviations of it stay; the others are dropped with
-/// their values, and a dropped bin is never kept again. The memory peaks about half-way through,
+/// the number of them below the value of rank `r` is hypergeometric (for exchangeable draws, as
+/// plain Monte Carlo's are, they are a random `m` of the `N`, in whatever order they came), with
+/// mean `q·m` and variance `m·q(1 − q)(N − m)/(N − 1)`, `q = r/N`. The bins within `sigmas`
+/// standard deviations of it (and Bernstein's `sigmas²/3` more, for the skewed counts near either
+/// end) stay; the others are dropped with their values, and a dropped bin is never kept again.
+/// (Quasi-random draws are more even than that: their windows are wider than they need be.) The memory peaks about half-way through,
 /// at about `sigmas·√(q(1 − q)·N)` values a wanted rank (nearby ranks share theirs).
 ///
 /// The summary does not depend on it. A rank is taken from the sieve only when the bin holding it
@@ -987,8 +986,8 @@ impl Sieve {
     }
 
     /// Resolve the ranks of `res` whose bins were kept whole, from pass 1's merged statistics
-    /// `first`.
-    fn resolve(self, res: &mut Resolver, first: &First) {
+    /// `first`. An error when a bin kept more values than its cell counted.
+    fn resolve(self, res: &mut Resolver, first: &First) -> Result<(), StreamError> {
         let cols: Vec<SieveCol> = self
             .cols
             .into_iter()
@@ -998,7 +997,7 @@ impl Sieve {
             .par_iter_mut()
             .zip(&first.cols)
             .zip(cols)
-            .for_each(|((ts, c), s)| s.resolve(ts, &c.pass.cells));
+            .try_for_each(|((ts, c), s)| s.resolve(ts, &c.pass.cells))
     }
 }
 
@@ -1054,7 +1053,9 @@ impl SieveCol {
         for &r in &self.ranks {
             let q = r as f64 / nf;
             let var = mf * q * (1.0 - q) * (nf - mf).max(0.0) / (nf - 1.0).max(1.0);
-            let h = sigmas * var.sqrt() + 1.0;
+            // Bernstein's margin: `sigmas²/3` more than the normal's, for the ranks near either
+            // end, whose counts have the skewed tails of a Poisson count.
+            let h = sigmas * var.sqrt() + sigmas * sigmas / 3.0 + 1.0;
             let (lo, hi) = (q * mf - h, q * mf + h);
             // The cells whose values may rank from `lo` to `hi` among those counted: those
             // ending at or above `lo` and starting at or below `hi` (empty ones included).
@@ -1085,8 +1086,13 @@ impl SieveCol {
     }
 
     /// Resolve the column's ranks in `ts` whose cells (of pass 1's merged `cells`) were kept
-    /// whole.
-    fn resolve(self, ts: &mut [(u64, Result<f64, Bracket>)], cells: &[Cell]) {
+    /// whole: those whose kept values number the cell's count (they are some of its values, so
+    /// then all of them).
+    fn resolve(
+        self,
+        ts: &mut [(u64, Result<f64, Bracket>)],
+        cells: &[Cell],
+    ) -> Result<(), StreamError> {
         let mut sorted: HashMap<usize, Vec<f64>> = HashMap::new();
         let mut below = 0u64;
         let mut i = 0;
@@ -1111,10 +1117,19 @@ impl SieveCol {
                 v.sort_by(f64::total_cmp);
                 v
             });
-            if v.len() as u64 == b.count {
-                *t = Ok(v[(*r - b.offset) as usize]);
+            match (v.len() as u64).cmp(&b.count) {
+                std::cmp::Ordering::Equal => *t = Ok(v[(*r - b.offset) as usize]),
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Greater => {
+                    return Err(StreamError::Inconsistent(format!(
+                        "pass 1's sieve kept {} values of a bin where it counted {}",
+                        v.len(),
+                        b.count
+                    )));
+                }
             }
         }
+        Ok(())
     }
 }
 
@@ -1759,7 +1774,7 @@ impl Regenerate<'_> {
     /// (`SharedCells`): `empty` is then given the shared cells, for passes without cells of
     /// their own, each task flushes into them after each block, and the result gets them back.
     /// Pass 1's `sieve`, when given, takes what is flushed into shared cells (and without them
-    /// sees nothing: its ranks are then found by a later pass).
+    /// nothing more: its ranks are then found by a later pass).
     #[allow(clippy::too_many_arguments)]
     fn fold_blocks_sharing<T: Send + ColPasses>(
         &self,
@@ -2169,7 +2184,8 @@ impl Setup {
     }
 
     /// [`Setup::first_pass`], keeping the inputs of the pilot's blocks among them in `inputs`,
-    /// and the values of the bins near the wanted ranks in `sieve` when given.
+    /// and the values of the bins near the wanted ranks in `sieve` when given (which sees what
+    /// the tasks flush into shared cells: they then share them whatever their number).
     fn first_pass_keeping(
         &self,
         plan: &Plan,
@@ -2178,7 +2194,8 @@ impl Setup {
         inputs: &PilotInputs,
         sieve: Option<&Sieve>,
     ) -> Result<First, RunError> {
-        self.first_pass_sharing(plan, src, first, end, FOLD_CELLS, Some(inputs), sieve)
+        let fold_cells = if sieve.is_some() { 0 } else { FOLD_CELLS };
+        self.first_pass_sharing(plan, src, first, end, fold_cells, Some(inputs), sieve)
     }
 
     /// [`Setup::first_pass`], whose tasks over regenerated draws share one set of cells when the
@@ -2671,8 +2688,8 @@ impl<'a> Passes<'a> {
 
     /// Resolve the ranks whose bins pass 1's sieve kept whole (those it did not keep wait for
     /// the next pass, as before).
-    pub(crate) fn sieved(&mut self, s: Sieve) {
-        s.resolve(&mut self.res, &self.first);
+    pub(crate) fn sieved(&mut self, s: Sieve) -> Result<(), StreamError> {
+        s.resolve(&mut self.res, &self.first)
     }
 
     /// The grids of the next pass, or none when the summary can be finished.
@@ -2932,11 +2949,9 @@ impl<'a> FirstPass<'a> {
         let size = opts.block_size.min(opts.draws);
         let mid = end.min(self.held).max(first);
         // A sieve sees every value of the pass only when the pass is taken in one range (a
-        // checkpoint would have to save it) and its tasks share their cells.
-        let sieve = if first == 0
-            && end == Plan::block_count(opts)?
-            && shares_cells(&self.setup.grids, FOLD_CELLS)
-        {
+        // checkpoint would have to save it) over blocks run and tallied at once (a run keeping
+        // its draws takes them in chunks, counted into each task's own cells).
+        let sieve = if first == 0 && end == Plan::block_count(opts)? && keep.is_none() {
             let s = &self.setup;
             Sieve::new(&s.grids, &s.queries.ranks, opts.draws, self.sieve_sigmas)
         } else {
@@ -3058,7 +3073,7 @@ pub fn run_streamed(
     let setup = p.finish()?;
     let mut passes = Passes::new(plan, &setup, first, blocks, meta, o, extra, cfg)?;
     if let Some(s) = sieve {
-        passes.sieved(s);
+        passes.sieved(s)?;
     }
     passes.run(&mut |g| Ok(pass(plan, &src, g, 0, blocks)?))
 }
@@ -5319,61 +5334,58 @@ mod tests {
 
     /// A run in one process whose pass 1 counts its brackets into bins (none collected whole)
     /// finds every order statistic in its sieve, in one pass, with the summary of the draws in
-    /// memory, on one thread and on two (whose tasks flush into the shared cells in any order).
-    /// Without the sieve it takes two passes.
+    /// memory, on one thread and on two (whose tasks flush into the shared cells in any order),
+    /// whether or not it skips draws. Without the sieve it takes two passes.
     #[test]
     fn the_sieve_finds_the_ranks_of_binned_brackets_in_one_pass() {
-        let plan = default_plan();
-        let opts = RunOptions {
-            draws: 40_003,
-            seed: 12,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: false,
-        };
-        let o = SummaryOptions::default();
-        let meta = meta_of(&opts);
-        let d = plan.run(&opts, &|_| {}).unwrap();
-        let mem =
-            serde_json::to_string(&summarise(&plan, &d, meta.clone(), &o, &Vec::new())).unwrap();
-        // Grids from the first 4,096 draws, their brackets in bins: the pilot holds blocks 0..5,
-        // the other 35 are regenerated into shared cells.
-        let binned = |sieve_sigmas| StreamConfig {
-            grid_pilot: 1 << 12,
-            wide_pilot: 1 << 12,
-            collect_first: 0,
-            sieve_sigmas,
-            ..StreamConfig::single_process()
-        };
-        let run = |cfg: &StreamConfig, threads| {
-            let (s, passes) = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| {
-                    run_streamed(
-                        &plan,
-                        &opts,
-                        meta.clone(),
-                        &o,
-                        &Vec::new(),
-                        cfg,
-                        &|_| {},
-                        None,
-                    )
-                })
-                .unwrap();
-            (serde_json::to_string(&s).unwrap(), passes)
-        };
-        let cfg = binned(6.0);
-        let p = Setup::run_pilot(&plan, &opts, true).unwrap();
-        let setup = Setup::new(&plan, opts.draws, p, true, &o, &Vec::new(), &cfg);
-        assert!(shares_cells(&setup.grids, FOLD_CELLS));
-        assert!(Sieve::new(&setup.grids, &setup.queries.ranks, opts.draws, 6.0).is_some());
-        for threads in [1, 2] {
-            assert_eq!(run(&cfg, threads), (mem.clone(), 1), "{threads} threads");
+        // The default model, whose grids have more cells than tasks keep of their own, and the
+        // council example skipping about one draw in eight, in brackets of 16 bins: fewer.
+        for (plan, skip) in [(default_plan(), false), (overflowing_plan(), true)] {
+            let opts = RunOptions {
+                draws: 40_003,
+                seed: 12,
+                sampler: SamplerKind::MonteCarlo,
+                block_size: 1000,
+                skip_nonfinite: skip,
+            };
+            let o = SummaryOptions::default();
+            let meta = meta_of(&opts);
+            let d = plan.run(&opts, &|_| {}).unwrap();
+            let mem = summarise(&plan, &d, meta.clone(), &o, &Vec::new());
+            let mem = serde_json::to_string(&mem).unwrap();
+            // Grids from the first 4,096 draws, their brackets in bins: the pilot holds blocks
+            // 0..5, the other 35 are regenerated.
+            let binned = |sieve_sigmas| StreamConfig {
+                grid_pilot: 1 << 12,
+                wide_pilot: 1 << 12,
+                collect_first: 0,
+                sieve_sigmas,
+                bins: if skip { 16 } else { 4096 },
+                ..StreamConfig::single_process()
+            };
+            let run = |cfg: &StreamConfig, threads| {
+                let (s, passes) = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| {
+                        let m = meta.clone();
+                        run_streamed(&plan, &opts, m, &o, &Vec::new(), cfg, &|_| {}, None)
+                    })
+                    .unwrap();
+                (serde_json::to_string(&s).unwrap(), passes)
+            };
+            let cfg = binned(6.0);
+            let p = Setup::run_pilot(&plan, &opts, true).unwrap();
+            let setup = Setup::new(&plan, opts.draws, p, true, &o, &Vec::new(), &cfg);
+            let cells: usize = setup.grids.iter().map(|g| g.cells).sum();
+            assert_eq!(cells > FOLD_CELLS, !skip, "{cells} cells");
+            assert!(Sieve::new(&setup.grids, &setup.queries.ranks, opts.draws, 6.0).is_some());
+            for threads in [1, 2] {
+                assert_eq!(run(&cfg, threads), (mem.clone(), 1), "{threads} threads");
+            }
+            assert_eq!(run(&binned(0.0), 2), (mem, 2));
         }
-        assert_eq!(run(&binned(0.0), 2), (mem, 2));
     }
 
     /// A sieve too narrow to hold the ranks (windows of about one value either side of where
@@ -5403,6 +5415,86 @@ mod tests {
         let (s, passes) =
             run_streamed(&plan, &opts, meta, &o, &Vec::new(), &cfg, &|_| {}, None).unwrap();
         assert_eq!((serde_json::to_string(&s).unwrap(), passes), (mem, 2));
+        // Nor did it find any of the ranks the cells left; two standard deviations find some of
+        // them, not all.
+        let (cells_left, sieve_left, _) = sieved_pass_one(&plan, &opts, &cfg);
+        assert!(cells_left > 0 && sieve_left == cells_left);
+        let two = StreamConfig {
+            sieve_sigmas: 2.0,
+            ..cfg.clone()
+        };
+        let (cells_left, sieve_left, _) = sieved_pass_one(&plan, &opts, &two);
+        assert!(
+            0 < sieve_left && sieve_left < cells_left,
+            "{sieve_left} of {cells_left}"
+        );
+        // Six standard deviations find them all, having dropped bins on the way.
+        let wide = StreamConfig {
+            sieve_sigmas: 6.0,
+            ..cfg
+        };
+        let (cells_left, sieve_left, dropped) = sieved_pass_one(&plan, &opts, &wide);
+        assert!(cells_left > 0 && sieve_left == 0 && dropped > 0);
+    }
+
+    /// Pass 1 of a run in one range with `cfg`, and its ranks resolved from its sieve: the ranks
+    /// the cells left unresolved, those the sieve left, and the bins it dropped. On one thread,
+    /// so that the sieve narrows after the same blocks every time.
+    fn sieved_pass_one(
+        plan: &Plan,
+        opts: &RunOptions,
+        cfg: &StreamConfig,
+    ) -> (usize, usize, usize) {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
+        pool.unwrap()
+            .install(|| sieved_pass_one_here(plan, opts, cfg))
+    }
+
+    /// [`sieved_pass_one`] on the current thread pool.
+    fn sieved_pass_one_here(
+        plan: &Plan,
+        opts: &RunOptions,
+        cfg: &StreamConfig,
+    ) -> (usize, usize, usize) {
+        let src = Regenerate {
+            plan,
+            opts,
+            chunk_blocks: cfg.chunk_blocks,
+            progress: &|_| {},
+        };
+        let o = SummaryOptions::default();
+        let mut p = FirstPass::new(&src, &o, &Vec::new(), cfg).unwrap();
+        let blocks = Plan::block_count(opts).unwrap();
+        let first = p.blocks(0, blocks, None).unwrap();
+        let sieve = p.take_sieve().unwrap();
+        let dropped = sieve
+            .cols
+            .iter()
+            .map(|c| {
+                let c = c.lock().unwrap();
+                let g = &c.grid;
+                (g.regions.iter().zip(&g.starts))
+                    .filter(|(r, _)| r.bins > 1)
+                    .flat_map(|(r, &s)| &c.slot[s..s + r.bins as usize])
+                    .filter(|&&k| k == DROPPED)
+                    .count()
+            })
+            .sum();
+        let setup = p.finish().unwrap();
+        let (meta, extra) = (meta_of(opts), Vec::new());
+        let mut passes = Passes::new(plan, &setup, first, blocks, meta, &o, &extra, cfg);
+        let passes = passes.as_mut().unwrap();
+        let left = |p: &Passes| {
+            p.res
+                .targets
+                .iter()
+                .flatten()
+                .filter(|t| t.1.is_err())
+                .count()
+        };
+        let before = left(passes);
+        passes.sieved(sieve).unwrap();
+        (before, left(passes), dropped)
     }
 
     /// The sieve of one column on one region of 100 bins, one value in each: the values kept
@@ -5416,15 +5508,15 @@ mod tests {
         let mut pass = ColPass::without_cells(&g);
         pass.add(&g, &vals);
         // Rank 100 of 200 draws, after 100 counted: q = 0.5, variance 100·0.25·100/199 = 12.56,
-        // 2 standard deviations plus one: h = 8.09, positions 41.9..58.1 among the 100 counted:
-        // bins 41..=58 (bin j holds position j).
+        // 2 standard deviations, 4/3 and one: h = 9.42, positions 40.58..59.42 among the 100
+        // counted: bins 40..=59 (bin j holds position j).
         let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![100]], 200, 2.0).unwrap();
         sieve.col(0).next = 100;
         sieve.flush(0, &mut cells, &mut pass);
         let s = sieve.col(0);
         let live: Vec<usize> = (0..100).filter(|&j| s.slot[1 + j] != DROPPED).collect();
-        assert_eq!(live, (41..=58).collect::<Vec<_>>());
-        assert_eq!(s.kept[0], vals[41..=58].to_vec());
+        assert_eq!(live, (40..=59).collect::<Vec<_>>());
+        assert_eq!(s.kept[0], vals[40..=59].to_vec());
         assert_eq!(s.next, 110);
         assert_eq!(s.seen, 100);
         assert!(cells[1..=100].iter().all(|c| c.n == 1));
@@ -5433,19 +5525,10 @@ mod tests {
         let mut more = ColPass::without_cells(&g);
         more.add(&g, &[10.25, 45.25, 45.75, 57.5, 60.25, 60.75]);
         sieve.flush(0, &mut cells, &mut more);
-        assert_eq!(sieve.col(0).kept[0].len(), 18 + 3);
+        assert_eq!(sieve.col(0).kept[0].len(), 20 + 3);
         // Ranks 46..=48 lie in bin 45 (46 values below it: bins 0..45 and 10.25), 60 in bin 57,
         // 3 in bin 3 (dropped) and 65 in bin 60 (dropped), the middle of its three values.
-        let first = First {
-            cols: vec![ColFirst {
-                pass: ColPass {
-                    cells: cells.clone(),
-                    ..ColPass::default()
-                },
-                ..ColFirst::default()
-            }],
-            ..First::default()
-        };
+        let first = first_of(cells.clone());
         let ranks = vec![vec![3, 46, 47, 48, 60, 65]];
         let mut res = Resolver::new(&first, &ranks, std::slice::from_ref(&g));
         let got = |res: &Resolver| -> Vec<Option<f64>> {
@@ -5465,7 +5548,7 @@ mod tests {
             ],
         );
         assert_eq!(got(&res), by_cells);
-        sieve.resolve(&mut res, &first);
+        sieve.resolve(&mut res, &first).unwrap();
         assert_eq!(got(&res), all);
     }
 
@@ -5481,19 +5564,63 @@ mod tests {
         sieve.flush(0, &mut cells, &mut pass);
         // A third value in the same bin, counted behind the sieve's back.
         cells[4].add(3.4);
-        let first = First {
+        let first = first_of(cells);
+        let mut res = Resolver::new(&first, &[vec![1]], std::slice::from_ref(&g));
+        assert!(res.targets[0][0].1.is_err());
+        sieve.resolve(&mut res, &first).unwrap();
+        assert!(res.targets[0][0].1.is_err());
+    }
+
+    /// Pass-1 statistics of one column whose pass has `cells`.
+    fn first_of(cells: Vec<Cell>) -> First {
+        let pass = ColPass {
+            cells,
+            ..ColPass::default()
+        };
+        First {
             cols: vec![ColFirst {
-                pass: ColPass {
-                    cells,
-                    ..ColPass::default()
-                },
+                pass,
                 ..ColFirst::default()
             }],
             ..First::default()
-        };
+        }
+    }
+
+    /// A block's repeated value comes to the sieve as a cell of its copies, kept as that many
+    /// values, which a rank between them is found from.
+    #[test]
+    fn the_sieve_keeps_a_repeated_value_as_its_copies() {
+        let g = Grid::new(vec![Region::new(0.0, 10.0, 10)]);
+        let mut cells = vec![Cell::default(); g.cells];
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![2]], 5, 6.0).unwrap();
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &[3.1, 3.9]);
+        pass.add_repeated(&g, 3.5, 3);
+        sieve.flush(0, &mut cells, &mut pass);
+        assert_eq!(sieve.col(0).kept[0], [3.1, 3.9, 3.5, 3.5, 3.5]);
+        assert_eq!(sieve.col(0).seen, 5);
+        // Rank 2 is the middle of bin 3's five values (cell 4).
+        let first = first_of(cells);
+        let mut res = Resolver::new(&first, &[vec![2]], std::slice::from_ref(&g));
+        assert!(res.targets[0][0].1.is_err());
+        sieve.resolve(&mut res, &first).unwrap();
+        assert_eq!(res.targets[0][0].1, Ok(3.5));
+    }
+
+    /// A bin whose kept values outnumber its cell's count (a value seen twice) is an error, not
+    /// a rank.
+    #[test]
+    fn a_bin_the_sieve_kept_more_of_than_were_counted_is_an_error() {
+        let g = Grid::new(vec![Region::new(0.0, 10.0, 10)]);
+        let mut cells = vec![Cell::default(); g.cells];
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![1]], 3, 6.0).unwrap();
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &[3.1, 3.4, 3.7]);
+        sieve.flush(0, &mut cells, &mut pass);
+        sieve.offer(0, &[3.4]);
+        let first = first_of(cells);
         let mut res = Resolver::new(&first, &[vec![1]], std::slice::from_ref(&g));
-        assert!(res.targets[0][0].1.is_err());
-        sieve.resolve(&mut res, &first);
-        assert!(res.targets[0][0].1.is_err());
+        let e = sieve.resolve(&mut res, &first);
+        assert!(matches!(e, Err(StreamError::Inconsistent(_))), "{e:?}");
     }
 }

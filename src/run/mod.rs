@@ -2165,14 +2165,19 @@ impl StreamCheckpoint<'_> {
         };
         let mut p = FirstPass::new(&src, &sopts, &extra, &cfg)?;
         let first = self.first_pass(plan, &mut p)?;
+        // A pass 1 run in one go (not resumed, in one chunk) has its sieve.
+        let sieve = p.take_sieve();
         let setup = p.finish()?;
         let mut pass_no = 1u32;
-        let result = Passes::new(plan, &setup, first, blocks, meta, &sopts, &extra, &cfg)
-            .map_err(Error::from)?
-            .run(&mut |grids| {
-                pass_no += 1;
-                self.later_pass(plan, &src, grids, pass_no)
-            });
+        let mut passes = Passes::new(plan, &setup, first, blocks, meta, &sopts, &extra, &cfg)
+            .map_err(Error::from)?;
+        if let Some(s) = sieve {
+            passes.sieved(s).map_err(Error::from)?;
+        }
+        let result = passes.run(&mut |grids| {
+            pass_no += 1;
+            self.later_pass(plan, &src, grids, pass_no)
+        });
         self.bar.finish();
         result
     }
