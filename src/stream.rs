@@ -40,7 +40,7 @@
 //! `collect_budget` collected values (64 MB) in any later pass; pass 1 collects only in runs of
 //! up to about 10^7 draws in one process, at most `collect_first_budget` (128 MB there), and
 //! keeps a sieve in larger ones (its values peak half-way through the pass, in proportion to
-//! √draws: about 40 MB at 10^8 draws of the embedded model).
+//! √draws: about 55 MB at 10^8 draws of the embedded model and 135 MB at 10^9).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -1058,12 +1058,11 @@ impl SieveCol {
             let h = sigmas * var.sqrt() + sigmas * sigmas / 3.0 + 1.0;
             let (lo, hi) = (q * mf - h, q * mf + h);
             // The cells whose values may rank from `lo` to `hi` among those counted: those
-            // ending at or above `lo` and starting at or below `hi` (empty ones included).
+            // ending at or above `lo` and starting at or below `hi` (empty ones included). The
+            // cells before `a` start below `lo`, so `a ≤ b`.
             let a = cum[1..].partition_point(|&e| (e as f64) < lo);
             let b = cum[..cells.len()].partition_point(|&s| (s as f64) <= hi);
-            if a < b {
-                live[a..b].fill(true);
-            }
+            live[a..b].fill(true);
         }
         let mut dropped = vec![false; self.kept.len()];
         for (s, &l) in self.slot.iter_mut().zip(&live) {
@@ -5375,12 +5374,15 @@ mod tests {
                     .unwrap();
                 (serde_json::to_string(&s).unwrap(), passes)
             };
-            let cfg = binned(6.0);
+            // A run in one process's sieve.
+            let sigmas = StreamConfig::single_process().sieve_sigmas;
+            let cfg = binned(sigmas);
             let p = Setup::run_pilot(&plan, &opts, true).unwrap();
             let setup = Setup::new(&plan, opts.draws, p, true, &o, &Vec::new(), &cfg);
             let cells: usize = setup.grids.iter().map(|g| g.cells).sum();
             assert_eq!(cells > FOLD_CELLS, !skip, "{cells} cells");
-            assert!(Sieve::new(&setup.grids, &setup.queries.ranks, opts.draws, 6.0).is_some());
+            let sieve = Sieve::new(&setup.grids, &setup.queries.ranks, opts.draws, sigmas);
+            assert!(sieve.is_some());
             for threads in [1, 2] {
                 assert_eq!(run(&cfg, threads), (mem.clone(), 1), "{threads} threads");
             }
@@ -5517,6 +5519,8 @@ mod tests {
         let live: Vec<usize> = (0..100).filter(|&j| s.slot[1 + j] != DROPPED).collect();
         assert_eq!(live, (40..=59).collect::<Vec<_>>());
         assert_eq!(s.kept[0], vals[40..=59].to_vec());
+        // Its room shrinks with it (it held 100 values, in room for 128).
+        assert!(s.kept[0].capacity() < 32, "{}", s.kept[0].capacity());
         assert_eq!(s.next, 110);
         assert_eq!(s.seen, 100);
         assert!(cells[1..=100].iter().all(|c| c.n == 1));
@@ -5550,6 +5554,19 @@ mod tests {
         assert_eq!(got(&res), by_cells);
         sieve.resolve(&mut res, &first).unwrap();
         assert_eq!(got(&res), all);
+        // A window whose ends lie close to a bin's: rank 15 of 21 draws after 19 counted,
+        // q = 15/21, variance 19·q(1 − q)·2/20 = 0.38776, h = 2·0.62270 + 4/3 + 1 = 3.57873,
+        // positions 9.9927..17.1502 around q·19 = 13.5714: bins 9..=17.
+        let g = Grid::new(vec![Region::new(0.0, 19.0, 19)]);
+        let mut cells = vec![Cell::default(); g.cells];
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &vals[..19]);
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![15]], 21, 2.0).unwrap();
+        sieve.col(0).next = 19;
+        sieve.flush(0, &mut cells, &mut pass);
+        let s = sieve.col(0);
+        let live: Vec<usize> = (0..19).filter(|&j| s.slot[1 + j] != DROPPED).collect();
+        assert_eq!(live, (9..=17).collect::<Vec<_>>());
     }
 
     /// A bin whose kept values are fewer than its cell counts (a value it never saw) is not
@@ -5622,5 +5639,54 @@ mod tests {
         let mut res = Resolver::new(&first, &[vec![1]], std::slice::from_ref(&g));
         let e = sieve.resolve(&mut res, &first);
         assert!(matches!(e, Err(StreamError::Inconsistent(_))), "{e:?}");
+    }
+
+    /// Only a pass 1 taken in one range, not keeping its draws, has a sieve: one taken in parts
+    /// (a checkpointed run's) or keeping its draws would not give it every value.
+    #[test]
+    fn only_pass_one_in_one_range_not_keeping_its_draws_has_a_sieve() {
+        let plan = default_plan();
+        let opts = RunOptions {
+            draws: 12_003,
+            seed: 14,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let cfg = StreamConfig {
+            grid_pilot: 1 << 12,
+            wide_pilot: 1 << 12,
+            collect_first: 0,
+            ..StreamConfig::single_process()
+        };
+        let src = Regenerate {
+            plan: &plan,
+            opts: &opts,
+            chunk_blocks: cfg.chunk_blocks,
+            progress: &|_| {},
+        };
+        let o = SummaryOptions::default();
+        struct Drop;
+        impl DrawSink for Drop {
+            fn put(&mut self, _: &Draws, _: Range<usize>, _: u64) -> Result<(), String> {
+                Ok(())
+            }
+        }
+        // Blocks 0..13 in one range, kept or not; then in two.
+        for (ranges, keep, sieve) in [
+            (vec![(0, 13)], false, true),
+            (vec![(0, 13)], true, false),
+            (vec![(0, 6), (6, 13)], false, false),
+        ] {
+            let mut p = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+            let mut found = Vec::new();
+            for (a, b) in ranges {
+                let mut sink = Drop;
+                let sink = keep.then_some(&mut sink as &mut dyn DrawSink);
+                p.blocks(a, b, sink).unwrap();
+                found.push(p.take_sieve().is_some());
+            }
+            assert_eq!(found.contains(&true), sieve, "{found:?}");
+        }
     }
 }
