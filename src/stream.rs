@@ -656,10 +656,7 @@ impl SharedCells {
         for (c, (cells, p)) in self.0.iter().zip(passes).enumerate() {
             // A poisoned lock means a task panicked; the panic reaches the caller anyway.
             let mut cells = cells.lock().unwrap_or_else(|e| e.into_inner());
-            match sieve {
-                Some(s) => s.flush(c, &mut cells, p),
-                None => p.flush(&mut cells),
-            }
+            Sieve::flush_through(sieve, c, &mut cells, p);
         }
     }
 
@@ -668,10 +665,7 @@ impl SharedCells {
     fn into_passes<'a>(self, passes: impl Iterator<Item = &'a mut ColPass>, sieve: Option<&Sieve>) {
         for (c, (cells, p)) in self.0.into_iter().zip(passes).enumerate() {
             let mut cells = cells.into_inner().unwrap_or_else(|e| e.into_inner());
-            match sieve {
-                Some(s) => s.flush(c, &mut cells, p),
-                None => p.flush(&mut cells),
-            }
+            Sieve::flush_through(sieve, c, &mut cells, p);
             p.cells = cells;
             p.deferred = None;
         }
@@ -964,11 +958,19 @@ impl Sieve {
     fn offer(&self, c: usize, v: &[f64]) {
         let mut s = self.col(c);
         for &x in v {
-            if let Ok(i) = s.grid.inside(x)
-                && let Place::Cell(cell) = s.grid.place_in(i, x)
-            {
+            // A gap's cell is never kept, nor is a collected region (none when binned).
+            if let Place::Cell(cell) = s.grid.place(x) {
                 s.keep(cell, x);
             }
+        }
+    }
+
+    /// Flush what column `c`'s pass `p` has counted into the shared `cells`, through `sieve`
+    /// when there is one.
+    fn flush_through(sieve: Option<&Sieve>, c: usize, cells: &mut [Cell], p: &mut ColPass) {
+        match sieve {
+            Some(s) => s.flush(c, cells, p),
+            None => p.flush(cells),
         }
     }
 
