@@ -226,19 +226,39 @@ fn sorted_at_into(v: &[f64], at: &[usize], out: &mut Vec<f64>) {
 
 /// Mean and standard deviation (Welford, in order) of a sample.
 pub fn mean_sd(v: &[f64]) -> (f64, f64) {
-    let mut mean = 0.0;
-    let mut m2 = 0.0;
-    for (i, x) in v.iter().enumerate() {
-        let d = x - mean;
-        mean += d / (i + 1) as f64;
-        m2 += d * (x - mean);
+    let [m] = mean_sds([v]);
+    m
+}
+
+/// [`mean_sd`] of `L` columns of one length at once, row by row: each column's sums see the
+/// same operations in the same order as alone, so the results have the same bits. Alone, each
+/// value waits for the last one's division (Welford's update is a chain); side by side, the
+/// columns' chains overlap.
+fn mean_sds<const L: usize>(cols: [&[f64]; L]) -> [(f64, f64); L] {
+    let n = cols.first().map_or(0, |c| c.len());
+    assert!(
+        cols.iter().all(|c| c.len() == n),
+        "columns of different lengths"
+    );
+    let mut mean = [0.0; L];
+    let mut m2 = [0.0; L];
+    for i in 0..n {
+        let count = (i + 1) as f64;
+        for ((c, mean), m2) in cols.iter().zip(&mut mean).zip(&mut m2) {
+            let x = c[i];
+            let d = x - *mean;
+            *mean += d / count;
+            *m2 += d * (x - *mean);
+        }
     }
-    let sd = if v.len() > 1 {
-        (m2 / (v.len() - 1) as f64).sqrt()
-    } else {
-        0.0
-    };
-    (mean, sd)
+    std::array::from_fn(|l| {
+        let sd = if n > 1 {
+            (m2[l] / (n - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
+        (mean[l], sd)
+    })
 }
 
 /// Standard error of an estimated probability from `n` independent draws.
@@ -330,28 +350,77 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
 /// Pearson correlations of every pair of columns (1 on the diagonal): each column's mean and
 /// standard deviation are computed once and each pair once, with the same arithmetic as
 /// [`pearson`], so every entry has the bits `pearson` gives.
+///
+/// The columns must have one length. Their means and deviations are taken four columns at a
+/// time, and the pairs' sums of cross products four pairs at a time, each with its own sum in
+/// draw order ([`mean_sds`]); the groups run in parallel.
 pub fn pearson_matrix(cols: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let ms: Vec<(f64, f64)> = cols.iter().map(|c| mean_sd(c)).collect();
+    use rayon::prelude::*;
+    let n = cols.first().map_or(0, Vec::len);
+    assert!(
+        cols.iter().all(|c| c.len() == n),
+        "columns of different lengths"
+    );
+    let slices: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let ms: Vec<(f64, f64)> = slices
+        .par_chunks(LANES)
+        .flat_map_iter(|g| in_lanes(g, mean_sds))
+        .collect();
     let k = cols.len();
-    let mut m = vec![vec![1.0; k]; k];
-    for a in 0..k {
-        for b in a + 1..k {
-            let ((ma, sa), (mb, sb)) = (ms[a], ms[b]);
-            let r = if sa == 0.0 || sb == 0.0 {
-                f64::NAN
-            } else {
-                let mut s = 0.0;
-                for (x, y) in cols[a].iter().zip(&cols[b]) {
-                    s += (x - ma) * (y - mb);
-                }
-                s / ((cols[a].len() - 1) as f64 * sa * sb)
-            };
-            m[a][b] = r;
-            m[b][a] = r;
-        }
+    // The pairs (a, b), a < b, whose columns both vary.
+    let pairs: Vec<(usize, usize)> = (0..k)
+        .flat_map(|a| (a + 1..k).map(move |b| (a, b)))
+        .filter(|&(a, b)| ms[a].1 != 0.0 && ms[b].1 != 0.0)
+        .collect();
+    let sums: Vec<f64> = pairs
+        .par_chunks(LANES)
+        .flat_map_iter(|g| {
+            in_lanes(g, |p| {
+                cross_sums(p.map(|(a, b)| ((slices[a], ms[a].0), (slices[b], ms[b].0))))
+            })
+        })
+        .collect();
+    // NaN where a column is constant.
+    let mut m: Vec<Vec<f64>> = (0..k)
+        .map(|a| {
+            (0..k)
+                .map(|b| if a == b { 1.0 } else { f64::NAN })
+                .collect()
+        })
+        .collect();
+    for (&(a, b), s) in pairs.iter().zip(&sums) {
+        let r = s / ((n - 1) as f64 * ms[a].1 * ms[b].1);
+        m[a][b] = r;
+        m[b][a] = r;
     }
     m
 }
+
+/// How many columns (or pairs) [`pearson_matrix`] takes side by side.
+const LANES: usize = 4;
+
+/// `f` of a group of 1 to [`LANES`] items, padded to [`LANES`] with copies of its last item
+/// (whose results are dropped).
+fn in_lanes<T: Copy, R>(g: &[T], f: impl Fn([T; LANES]) -> [R; LANES]) -> Vec<R> {
+    let padded = std::array::from_fn(|l| g[l.min(g.len() - 1)]);
+    f(padded).into_iter().take(g.len()).collect()
+}
+
+/// The sums `Σ (x − mean_x)·(y − mean_y)` of `L` pairs of columns `((x, mean_x), (y, mean_y))`
+/// of one length, in draw order: [`pearson`]'s sum, each pair's with the same bits as alone.
+fn cross_sums<const L: usize>(p: [(Centred, Centred); L]) -> [f64; L] {
+    let n = p.first().map_or(0, |((x, _), _)| x.len());
+    let mut s = [0.0; L];
+    for i in 0..n {
+        for (s, &((x, mx), (y, my))) in s.iter_mut().zip(&p) {
+            *s += (x[i] - mx) * (y[i] - my);
+        }
+    }
+    s
+}
+
+/// A column and its mean.
+type Centred<'a> = (&'a [f64], f64);
 
 /// Spearman rank correlation.
 pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
@@ -745,10 +814,18 @@ mod edge_cases {
                 .wrapping_add(1_442_695_040_888_963_407);
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        let cols: Vec<Vec<f64>> = (0..4)
+        // Seven columns, one of them constant: the columns go side by side in groups of four
+        // and three, the fifteen pairs that vary in groups of four and three ([`LANES`]).
+        let cols: Vec<Vec<f64>> = (0..7)
             .map(|c| {
                 (0..37)
-                    .map(|_| 1e6 * (c + 1) as f64 + next() / 3.0)
+                    .map(|_| {
+                        if c == 3 {
+                            2.5
+                        } else {
+                            1e6 * (c + 1) as f64 + next() / 3.0
+                        }
+                    })
                     .collect()
             })
             .collect();
@@ -756,10 +833,19 @@ mod edge_cases {
         // of the swapped pair may differ in the last bit ((n − 1)·s_b·s_a is rounded in another
         // order), so both entries carry the bits of `pearson(a, b)`.
         let m = pearson_matrix(&cols);
-        for a in 0..4 {
-            for b in a + 1..4 {
+        for a in 0..7 {
+            assert_eq!(m[a][a], 1.0);
+            for b in a + 1..7 {
+                if a == 3 || b == 3 {
+                    assert!(m[a][b].is_nan() && m[b][a].is_nan(), "({a}, {b})");
+                    continue;
+                }
                 let want = pearson(&cols[a], &cols[b]).to_bits();
-                assert_eq!((m[a][b].to_bits(), m[b][a].to_bits()), (want, want));
+                assert_eq!(
+                    (m[a][b].to_bits(), m[b][a].to_bits()),
+                    (want, want),
+                    "({a}, {b})"
+                );
             }
         }
     }
