@@ -120,6 +120,11 @@ pub struct StreamConfig {
     /// in proportion); narrower more often leaves a rank outside the bins kept, found by a second
     /// pass.
     pub sieve_sigmas: f64,
+    /// Most values the sieve keeps over all columns. A column whose values, flushed, take the
+    /// sieve past this gives up its sieve: its bins are dropped and its ranks left to a second
+    /// pass, so that the memory stays bounded whatever the wanted ranks (a batch's S-curves
+    /// want 99 more of the total NPV).
+    pub sieve_budget: u64,
 }
 
 impl StreamConfig {
@@ -132,7 +137,8 @@ impl StreamConfig {
     /// of the embedded model finish in one pass over the draws; when the draws are kept, chunks
     /// of 4 blocks (about 5 MB of draws for the embedded model: 8% less CPU time than 16 blocks
     /// at 2·10^6 draws, the draws still in cache when they are folded); past that, a sieve of
-    /// 6 standard deviations (one pass at 10^9 draws, peak 240 MB for the embedded model).
+    /// 6 standard deviations (one pass at 10^9 draws, peak 240 MB for the embedded model),
+    /// holding at most 2²⁵ values (256 MB; a run of 10^9 draws held 1.5·10⁷ at its peak).
     pub fn single_process() -> StreamConfig {
         StreamConfig {
             chunk_blocks: 4,
@@ -141,6 +147,7 @@ impl StreamConfig {
             collect_first: 1 << 17,
             collect_first_budget: 1 << 24,
             sieve_sigmas: 6.0,
+            sieve_budget: 1 << 25,
             ..StreamConfig::default()
         }
     }
@@ -158,6 +165,7 @@ impl Default for StreamConfig {
             collect_first: 0,
             collect_first_budget: 1 << 23,
             sieve_sigmas: 0.0,
+            sieve_budget: 0,
         }
     }
 }
@@ -941,6 +949,9 @@ pub(crate) struct Sieve {
     /// The run's draws and the width of the bins' windows, in standard deviations.
     draws: u64,
     sigmas: f64,
+    /// The most values kept over all columns ([`StreamConfig::sieve_budget`]), and how many are.
+    budget: u64,
+    held: std::sync::atomic::AtomicU64,
 }
 
 /// The sieve of one column.
@@ -976,6 +987,7 @@ impl Sieve {
         ranks: &[Vec<u64>],
         draws: u64,
         sigmas: f64,
+        budget: u64,
     ) -> Option<Sieve> {
         let binned = grids.iter().any(|g| g.regions.iter().any(|r| r.bins > 1));
         (binned && sigmas > 0.0).then(|| Sieve {
@@ -1002,6 +1014,8 @@ impl Sieve {
                 .collect(),
             draws,
             sigmas,
+            budget,
+            held: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -1014,11 +1028,31 @@ impl Sieve {
     /// are not shared (a pilot's, summarised from memory), offered before any shared ones.
     fn offer(&self, c: usize, v: &[f64]) {
         let mut s = self.col(c);
+        let before = s.held();
         for &x in v {
             // A gap's cell is never kept, nor is a collected region (none when binned).
             if let Place::Cell(cell) = s.grid.place(x) {
                 s.keep(cell, x);
             }
+        }
+        self.account(&mut s, before);
+    }
+
+    /// Count the change in what column `s` keeps, from `before` values, into what the sieve
+    /// holds. Past the budget, the column gives up its sieve if it keeps at least its share (the
+    /// columns' average): the columns that keep the most give up first, as they flush (a task
+    /// flushes every column after each block), and a column that keeps few values keeps them.
+    fn account(&self, s: &mut SieveCol, before: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let after = s.held();
+        let held = if after >= before {
+            self.held.fetch_add(after - before, Relaxed) + (after - before)
+        } else {
+            self.held.fetch_sub(before - after, Relaxed) - (before - after)
+        };
+        if held > self.budget && after * self.cols.len() as u64 >= held {
+            s.give_up();
+            self.held.fetch_sub(after, Relaxed);
         }
     }
 
@@ -1035,6 +1069,7 @@ impl Sieve {
     /// the bins kept, and narrow the bins when the cells have grown enough.
     fn flush(&self, c: usize, cells: &mut [Cell], p: &mut ColPass) {
         let mut s = self.col(c);
+        let before = s.held();
         if let Some(d) = &p.deferred {
             s.take(d);
         }
@@ -1042,6 +1077,7 @@ impl Sieve {
         if s.seen >= s.next {
             s.narrow(cells, self.draws, self.sigmas);
         }
+        self.account(&mut s, before);
     }
 
     /// Resolve the ranks of `res` whose bins were kept whole, from pass 1's merged statistics
@@ -1061,6 +1097,17 @@ impl Sieve {
 }
 
 impl SieveCol {
+    /// The values kept.
+    fn held(&self) -> u64 {
+        self.kept.iter().map(|v| v.len() as u64).sum()
+    }
+
+    /// Drop every bin, and the values kept: the column's ranks go to a later pass.
+    fn give_up(&mut self) {
+        self.slot.fill(DROPPED);
+        self.kept.iter_mut().for_each(|v| *v = Vec::new());
+    }
+
     /// Keep `v`, counted into `cell`, when the cell's values are kept.
     #[inline]
     fn keep(&mut self, cell: usize, v: f64) {
@@ -2911,9 +2958,10 @@ pub struct FirstPass<'a> {
     inputs: Option<PilotInputs>,
     /// The block the next range starts at.
     next: u64,
-    /// `StreamConfig::sieve_sigmas` (0 for a shard's), and the sieve of a pass 1 taken in one
-    /// range, until [`FirstPass::take_sieve`].
+    /// `StreamConfig::sieve_sigmas` and `sieve_budget` (0 for a shard's), and the sieve of a
+    /// pass 1 taken in one range, until [`FirstPass::take_sieve`].
     sieve_sigmas: f64,
+    sieve_budget: u64,
     sieve: Option<Sieve>,
 }
 
@@ -2944,6 +2992,7 @@ impl<'a> FirstPass<'a> {
             inputs: None,
             next: 0,
             sieve_sigmas: cfg.sieve_sigmas,
+            sieve_budget: cfg.sieve_budget,
             sieve: None,
         })
     }
@@ -2960,6 +3009,7 @@ impl<'a> FirstPass<'a> {
             inputs: None,
             next: first,
             sieve_sigmas: 0.0,
+            sieve_budget: 0,
             sieve: None,
         }
     }
@@ -3011,7 +3061,13 @@ impl<'a> FirstPass<'a> {
         // its draws takes them in chunks, counted into each task's own cells).
         let sieve = if first == 0 && end == Plan::block_count(opts)? && keep.is_none() {
             let s = &self.setup;
-            Sieve::new(&s.grids, &s.queries.ranks, opts.draws, self.sieve_sigmas)
+            Sieve::new(
+                &s.grids,
+                &s.queries.ranks,
+                opts.draws,
+                self.sieve_sigmas,
+                self.sieve_budget,
+            )
         } else {
             None
         };
@@ -5505,7 +5561,13 @@ mod tests {
             let setup = Setup::new(&plan, opts.draws, p, true, &o, &Vec::new(), &cfg);
             let cells: usize = setup.grids.iter().map(|g| g.cells).sum();
             assert_eq!(cells > FOLD_CELLS, !skip, "{cells} cells");
-            let sieve = Sieve::new(&setup.grids, &setup.queries.ranks, opts.draws, sigmas);
+            let sieve = Sieve::new(
+                &setup.grids,
+                &setup.queries.ranks,
+                opts.draws,
+                sigmas,
+                u64::MAX,
+            );
             assert!(sieve.is_some());
             for threads in [1, 2] {
                 assert_eq!(run(&cfg, threads), (mem.clone(), 1), "{threads} threads");
@@ -5636,7 +5698,7 @@ mod tests {
         // Rank 100 of 200 draws, after 100 counted: q = 0.5, variance 100·0.25·100/199 = 12.56,
         // 2 standard deviations, 4/3 and one: h = 9.42, positions 40.58..59.42 among the 100
         // counted: bins 40..=59 (bin j holds position j).
-        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![100]], 200, 2.0).unwrap();
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![100]], 200, 2.0, u64::MAX).unwrap();
         sieve.col(0).next = 100;
         sieve.flush(0, &mut cells, &mut pass);
         let s = sieve.col(0);
@@ -5685,7 +5747,7 @@ mod tests {
         let mut cells = vec![Cell::default(); g.cells];
         let mut pass = ColPass::without_cells(&g);
         pass.add(&g, &vals[..19]);
-        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![15]], 21, 2.0).unwrap();
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![15]], 21, 2.0, u64::MAX).unwrap();
         sieve.col(0).next = 19;
         sieve.flush(0, &mut cells, &mut pass);
         let s = sieve.col(0);
@@ -5699,7 +5761,7 @@ mod tests {
     fn a_bin_the_sieve_did_not_see_whole_is_left_to_a_later_pass() {
         let g = Grid::new(vec![Region::new(0.0, 10.0, 10)]);
         let mut cells = vec![Cell::default(); g.cells];
-        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![1]], 3, 6.0).unwrap();
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![1]], 3, 6.0, u64::MAX).unwrap();
         let mut pass = ColPass::without_cells(&g);
         pass.add(&g, &[3.1, 3.7]);
         sieve.flush(0, &mut cells, &mut pass);
@@ -5710,6 +5772,129 @@ mod tests {
         assert!(res.targets[0][0].1.is_err());
         sieve.resolve(&mut res, &first).unwrap();
         assert!(res.targets[0][0].1.is_err());
+    }
+
+    /// The sieve counts the values its columns keep, pilot's and flushed, less those dropped;
+    /// a column whose flush finds it past its budget, keeping at least the columns' average,
+    /// gives up: its bins and values are dropped, and its ranks are left to a later pass. The
+    /// other columns keep theirs; one keeping less than the average keeps them past the budget.
+    #[test]
+    fn a_column_that_takes_the_sieve_past_its_budget_gives_up() {
+        let g = Grid::new(vec![Region::new(0.0, 10.0, 10)]);
+        let grids = [g.clone(), g.clone()];
+        let held = |s: &Sieve| s.held.load(std::sync::atomic::Ordering::Relaxed);
+        let sieve = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 4).unwrap();
+        let mut cells = [
+            vec![Cell::default(); g.cells],
+            vec![Cell::default(); g.cells],
+        ];
+        sieve.offer(0, &[3.1, 3.4]);
+        assert_eq!(held(&sieve), 2);
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &[5.5, 5.6]);
+        sieve.flush(1, &mut cells[1], &mut pass);
+        // Four values: at the budget, not past it.
+        assert_eq!(held(&sieve), 4);
+        assert_eq!(sieve.col(1).kept[0], [5.5, 5.6]);
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &[3.7]);
+        sieve.flush(0, &mut cells[0], &mut pass);
+        // Column 0 took it to five: it gave up what it kept; column 1 keeps its two.
+        assert_eq!(held(&sieve), 2);
+        assert!(sieve.col(0).kept[0].is_empty());
+        assert!(sieve.col(0).slot.iter().all(|&k| k == DROPPED));
+        assert_eq!(sieve.col(1).kept[0], [5.5, 5.6]);
+
+        // Nor does it keep anything more.
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &[3.8]);
+        sieve.flush(0, &mut cells[0], &mut pass);
+        assert!(sieve.col(0).kept[0].is_empty());
+        assert_eq!(held(&sieve), 2);
+        // Past the budget, a column keeping less than the average keeps its values, and the
+        // one keeping more gives up when it flushes.
+        let small = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 3).unwrap();
+        let mut other = [
+            vec![Cell::default(); g.cells],
+            vec![Cell::default(); g.cells],
+        ];
+        small.offer(0, &[1.1, 1.2, 1.3]);
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &[2.5]);
+        small.flush(1, &mut other[1], &mut pass);
+        assert_eq!(held(&small), 4);
+        assert_eq!(small.col(1).kept[0], [2.5]);
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &[1.4]);
+        small.flush(0, &mut other[0], &mut pass);
+        assert_eq!(held(&small), 1);
+        assert!(small.col(0).kept[0].is_empty());
+        // Column 0's rank (its second value, 3.4, in a cell of 3.1 and 3.4 offered from the
+        // pilot, counted here by hand) is left to a later pass; column 1's is found.
+        cells[0][4].add(3.1);
+        cells[0][4].add(3.4);
+        let first = First {
+            cols: cells
+                .iter()
+                .map(|c| ColFirst {
+                    pass: ColPass {
+                        cells: c.clone(),
+                        ..ColPass::default()
+                    },
+                    ..ColFirst::default()
+                })
+                .collect(),
+            ..First::default()
+        };
+        let mut res = Resolver::new(&first, &[vec![1], vec![1]], &grids);
+        sieve.resolve(&mut res, &first).unwrap();
+        assert!(res.targets[0][0].1.is_err());
+        assert_eq!(res.targets[1][0].1, Ok(5.6));
+    }
+
+    /// A run whose sieve has no room finds the ranks of its binned brackets in a second pass,
+    /// with the summary of the draws in memory; with room, in one.
+    #[test]
+    fn a_sieve_without_room_leaves_the_ranks_to_a_second_pass() {
+        let plan = default_plan();
+        let opts = RunOptions {
+            draws: 20_001,
+            seed: 14,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let o = SummaryOptions::default();
+        let meta = meta_of(&opts);
+        let d = plan.run(&opts, &|_| {}).unwrap();
+        let mem =
+            serde_json::to_string(&summarise(&plan, &d, meta.clone(), &o, &Vec::new())).unwrap();
+        let room = |sieve_budget| StreamConfig {
+            grid_pilot: 1 << 12,
+            wide_pilot: 1 << 12,
+            collect_first: 0,
+            sieve_budget,
+            ..StreamConfig::single_process()
+        };
+        for (budget, passes) in [(0, 2), (1 << 24, 1)] {
+            let (s, n) = run_streamed(
+                &plan,
+                &opts,
+                meta.clone(),
+                &o,
+                &Vec::new(),
+                &room(budget),
+                &|_| {},
+                None,
+            )
+            .unwrap();
+            assert_eq!(
+                (serde_json::to_string(&s).unwrap(), n),
+                (mem.clone(), passes)
+            );
+        }
+        let (cells_left, sieve_left, _) = sieved_pass_one(&plan, &opts, &room(0));
+        assert!(cells_left > 0 && sieve_left == cells_left);
     }
 
     /// Pass-1 statistics of one column whose pass has `cells`.
@@ -5733,7 +5918,7 @@ mod tests {
     fn the_sieve_keeps_a_repeated_value_as_its_copies() {
         let g = Grid::new(vec![Region::new(0.0, 10.0, 10)]);
         let mut cells = vec![Cell::default(); g.cells];
-        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![2]], 5, 6.0).unwrap();
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![2]], 5, 6.0, u64::MAX).unwrap();
         let mut pass = ColPass::without_cells(&g);
         pass.add(&g, &[3.1, 3.9]);
         pass.add_repeated(&g, 3.5, 3);
@@ -5754,7 +5939,7 @@ mod tests {
     fn a_bin_the_sieve_kept_more_of_than_were_counted_is_an_error() {
         let g = Grid::new(vec![Region::new(0.0, 10.0, 10)]);
         let mut cells = vec![Cell::default(); g.cells];
-        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![1]], 3, 6.0).unwrap();
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![1]], 3, 6.0, u64::MAX).unwrap();
         let mut pass = ColPass::without_cells(&g);
         pass.add(&g, &[3.1, 3.4, 3.7]);
         sieve.flush(0, &mut cells, &mut pass);
