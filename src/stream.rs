@@ -456,43 +456,6 @@ impl Cell {
     }
 }
 
-/// Sets of gap cells [`ColPass::add`] keeps apart (value `k` in set `k % GAP_LANES`).
-const GAP_LANES: usize = 4;
-
-/// One cell from the sets of one gap cell that [`ColPass::add`] keeps apart, as if its values
-/// had been counted into one cell in order: of equal bounds, the first value's. `values`: the
-/// cell's values in order, looked at only when two sets' bounds are equal but for their sign
-/// (+0 and −0, the only equal values whose bits differ).
-fn merge_gap_lanes<I: Iterator<Item = f64>>(
-    lanes: [Cell; GAP_LANES],
-    values: impl Fn() -> I,
-) -> Cell {
-    let mut c = Cell::default();
-    for l in &lanes {
-        c.n += l.n;
-        c.min = if l.min < c.min { l.min } else { c.min };
-        c.max = if l.max > c.max { l.max } else { c.max };
-    }
-    let first_zero = || values().find(|&v| v == 0.0).unwrap_or(0.0);
-    let signs_differ = |b: f64| {
-        lanes
-            .iter()
-            .any(|l| l.min == b && l.min.to_bits() != b.to_bits())
-    };
-    if c.min == 0.0 && signs_differ(c.min) {
-        c.min = first_zero();
-    }
-    let signs_differ = |b: f64| {
-        lanes
-            .iter()
-            .any(|l| l.max == b && l.max.to_bits() != b.to_bits())
-    };
-    if c.max == 0.0 && signs_differ(c.max) {
-        c.max = first_zero();
-    }
-    c
-}
-
 /// [`Cell::add`] on a cell's fields wherever they are kept. Of equal values (±0), the bounds keep
 /// the first.
 #[inline(always)]
@@ -791,15 +754,10 @@ impl ColPass {
         // minima and maxima are kept apart: in an array of cells, rustc 1.95 compiled a cell's
         // minimum and maximum for AVX2 into one masked store (`vmaskmovpd`), which profiling
         // showed as pass 1's hottest instruction.
-        //
-        // The gap cells are kept in `GAP_LANES` sets, value `k` counted into set `k % GAP_LANES`:
-        // with one set, values in a row landing in the same gap (most do) wait each for the
-        // last one's count, minimum and maximum to be stored and loaded again. The sets are
-        // merged at the end into what one set would hold ([`merge_gap_lanes`]).
         const GAP_CELLS: usize = FAST_REGIONS + 2;
-        let mut gap_n = [[0u64; GAP_CELLS]; GAP_LANES];
-        let mut gap_min = [[f64::INFINITY; GAP_CELLS]; GAP_LANES];
-        let mut gap_max = [[f64::NEG_INFINITY; GAP_CELLS]; GAP_LANES];
+        let mut gap_n = [0u64; GAP_CELLS];
+        let mut gap_min = [f64::INFINITY; GAP_CELLS];
+        let mut gap_max = [f64::NEG_INFINITY; GAP_CELLS];
         let mut inside = [0u16; PLACE_CHUNK];
         for chunk in vals.chunks(PLACE_CHUNK) {
             let regions = &mut regions[..chunk.len()];
@@ -810,8 +768,8 @@ impl ColPass {
                 }
             }
             let mut n_inside = 0;
-            let mut count = |k: usize, lane: usize| {
-                let (i, v) = (regions[k] as usize, chunk[k]);
+            for (k, (&i, &v)) in regions.iter().zip(chunk).enumerate() {
+                let i = i as usize;
                 // Region `i` is the first whose upper end is not below `v`.
                 let is_inside = g.is_inside(i, v);
                 inside[n_inside] = k as u16;
@@ -819,19 +777,7 @@ impl ColPass {
                 // Asks for a select (`cmov`) rather than a branch, which would be mispredicted
                 // about one value in ten.
                 let c = std::hint::select_unpredictable(is_inside, FAST_REGIONS + 1, i);
-                let (n, lo, hi) = (&mut gap_n[lane], &mut gap_min[lane], &mut gap_max[lane]);
-                count_in(&mut n[c], &mut lo[c], &mut hi[c], v);
-            };
-            // Chunks start at multiples of `GAP_LANES`, so `k % GAP_LANES` is the value's
-            // place in the whole of `vals` modulo `GAP_LANES` too.
-            let whole = chunk.len() - chunk.len() % GAP_LANES;
-            for k0 in (0..whole).step_by(GAP_LANES) {
-                for lane in 0..GAP_LANES {
-                    count(k0 + lane, lane);
-                }
-            }
-            for k in whole..chunk.len() {
-                count(k, k % GAP_LANES);
+                count_in(&mut gap_n[c], &mut gap_min[c], &mut gap_max[c], v);
             }
             for &k in &inside[..n_inside] {
                 let (i, v) = (regions[usize::from(k)] as usize, chunk[usize::from(k)]);
@@ -839,14 +785,11 @@ impl ColPass {
             }
         }
         for i in 0..=r {
-            let c = merge_gap_lanes(
-                std::array::from_fn(|l| Cell {
-                    n: gap_n[l][i],
-                    min: gap_min[l][i],
-                    max: gap_max[l][i],
-                }),
-                || vals.iter().copied().filter(|&v| g.inside(v) == Err(i)),
-            );
+            let c = Cell {
+                n: gap_n[i],
+                min: gap_min[i],
+                max: gap_max[i],
+            };
             self.merge_cell(g.gap(i), c);
         }
     }
@@ -4028,71 +3971,6 @@ mod tests {
                 assert_eq!(c.min.to_bits(), first.to_bits(), "{vals:?}");
                 assert_eq!(c.max.to_bits(), first.to_bits(), "{vals:?}");
             }
-        }
-    }
-
-    /// Pass 1 counts its gaps in several sets ([`GAP_LANES`]); merged, they hold what one cell
-    /// counting the values in order holds, in every bit: of zeros of both signs in any sets, in
-    /// any chunk, the bound is the first zero's.
-    #[test]
-    fn gap_sets_merge_to_the_cells_of_values_counted_in_order() {
-        let g = Grid::new(vec![Region::new(1.0, 2.0, 2)]);
-        // Values ±0 and 0.5 (gap 0) and 3 (gap 1), in patterns that put the first zero of
-        // each sign in every set and chunk.
-        let pick = |seed: usize, i: usize| match (i * 2_654_435_761 + seed * 97) % 11 {
-            0..=2 => 0.0,
-            3..=5 => -0.0,
-            6 => 0.5,
-            7 => -0.5,
-            _ => 3.0,
-        };
-        for seed in 0..40 {
-            for len in [1, 2, 3, 5, 8, PLACE_CHUNK + 3, 2 * PLACE_CHUNK + 6] {
-                let mut v: Vec<f64> = (0..len).map(|i| pick(seed, i)).collect();
-                // Lead with non-zero values for a while in some cases, so that the first zero
-                // sits late, in some set but the first.
-                if seed % 3 == 0 {
-                    for x in v.iter_mut().take(seed % 7 + len / 2) {
-                        *x = 0.5;
-                    }
-                }
-                let mut p = ColPass::new(&g);
-                p.add(&g, &v);
-                let mut want = vec![Cell::default(); g.cells];
-                for &x in &v {
-                    match g.place(x) {
-                        Place::Cell(i) => want[i].add(x),
-                        Place::Collect(_) => unreachable!("no collected region"),
-                    }
-                }
-                let bits = |c: &[Cell]| -> Vec<(u64, u64, u64)> {
-                    c.iter()
-                        .map(|c| (c.n, c.min.to_bits(), c.max.to_bits()))
-                        .collect()
-                };
-                assert_eq!(bits(&p.cells), bits(&want), "seed {seed}, {len} values");
-            }
-        }
-        // Each set alone holds a zero of its own sign: the first value decides.
-        for first in [0.0f64, -0.0] {
-            let v: Vec<f64> = (0..2 * GAP_LANES)
-                .map(|i| {
-                    if i == 0 {
-                        first
-                    } else if i % 2 == 0 {
-                        0.0
-                    } else {
-                        -0.0
-                    }
-                })
-                .collect();
-            let mut p = ColPass::new(&g);
-            p.add(&g, &v);
-            let c = p.cells[g.gap(0)];
-            assert_eq!(
-                (c.min.to_bits(), c.max.to_bits()),
-                (first.to_bits(), first.to_bits())
-            );
         }
     }
 
