@@ -817,7 +817,7 @@ mod edge_cases {
         // Seven columns, one of them constant and one whose deviation underflows to 0 though
         // its values differ (`pearson` is NaN for both; a cross product with the second is not
         // 0): the columns go side by side in groups of four and three, the ten pairs that vary
-        // in groups of four ([`LANES`]).
+        // in groups of four, four and two ([`LANES`]).
         let cols: Vec<Vec<f64>> = (0..7)
             .map(|c| {
                 (0..37)

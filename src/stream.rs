@@ -120,10 +120,13 @@ pub struct StreamConfig {
     /// in proportion); narrower more often leaves a rank outside the bins kept, found by a second
     /// pass.
     pub sieve_sigmas: f64,
-    /// Most values the sieve keeps over all columns. A column whose values, flushed, take the
-    /// sieve past this gives up its sieve: its bins are dropped and its ranks left to a second
-    /// pass, so that the memory stays bounded whatever the wanted ranks (a batch's S-curves
-    /// want 99 more of the total NPV).
+    /// About the most values the sieve keeps over all columns (not counting the room of their
+    /// vectors). Once a flush finds the sieve past it, the column flushing gives up its sieve if
+    /// it keeps at least the columns' average: its bins are dropped and its ranks left to a
+    /// second pass. The large columns give up as they next flush, so that what the sieve keeps
+    /// stays near this whatever the wanted ranks (a batch's S-curves want 99 more of the total
+    /// NPV). Which columns give up depends on the order the tasks flush in, so near the budget
+    /// the number of passes may differ from run to run; the summary does not.
     pub sieve_budget: u64,
 }
 
@@ -138,7 +141,8 @@ impl StreamConfig {
     /// of 4 blocks (about 5 MB of draws for the embedded model: 8% less CPU time than 16 blocks
     /// at 2·10^6 draws, the draws still in cache when they are folded); past that, a sieve of
     /// 6 standard deviations (one pass at 10^9 draws, peak 240 MB for the embedded model),
-    /// holding at most 2²⁵ values (256 MB; a run of 10^9 draws held 1.5·10⁷ at its peak).
+    /// holding about 2²⁵ values at most (256 MB of them; a run of 10^9 draws held 1.5·10⁷ at its
+    /// peak).
     pub fn single_process() -> StreamConfig {
         StreamConfig {
             chunk_blocks: 4,
@@ -165,7 +169,7 @@ impl Default for StreamConfig {
             collect_first: 0,
             collect_first_budget: 1 << 23,
             sieve_sigmas: 0.0,
-            sieve_budget: 0,
+            sieve_budget: u64::MAX,
         }
     }
 }
@@ -983,8 +987,9 @@ impl Sieve {
 
     /// Count the change in what column `s` keeps, from `before` values, into what the sieve
     /// holds. Past the budget, the column gives up its sieve if it keeps at least its share (the
-    /// columns' average): the columns that keep the most give up first, as they flush (a task
-    /// flushes every column after each block), and a column that keeps few values keeps them.
+    /// columns' average): the large columns give up as they flush (a task flushes every column
+    /// after each block), in the order they do, and a column keeping less than the average keeps
+    /// its values.
     fn account(&self, s: &mut SieveCol, before: u64) {
         use std::sync::atomic::Ordering::Relaxed;
         let after = s.held();
@@ -1045,10 +1050,12 @@ impl SieveCol {
         self.kept.iter().map(|v| v.len() as u64).sum()
     }
 
-    /// Drop every bin, and the values kept: the column's ranks go to a later pass.
+    /// Drop every bin, and the values kept: the column's ranks go to a later pass. Nor does it
+    /// narrow again: nothing is left to drop.
     fn give_up(&mut self) {
         self.slot.fill(DROPPED);
         self.kept.iter_mut().for_each(|v| *v = Vec::new());
+        self.next = u64::MAX;
     }
 
     /// Keep `v`, counted into `cell`, when the cell's values are kept.
@@ -5681,6 +5688,7 @@ mod tests {
         assert_eq!(held(&sieve), 2);
         assert!(sieve.col(0).kept[0].is_empty());
         assert!(sieve.col(0).slot.iter().all(|&k| k == DROPPED));
+        assert_eq!(sieve.col(0).next, u64::MAX, "it narrows no more");
         assert_eq!(sieve.col(1).kept[0], [5.5, 5.6]);
 
         // Nor does it keep anything more.
@@ -5707,6 +5715,14 @@ mod tests {
         small.flush(0, &mut other[0], &mut pass);
         assert_eq!(held(&small), 1);
         assert!(small.col(0).kept[0].is_empty());
+        // A column keeping exactly the average gives up too.
+        let even = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 3).unwrap();
+        even.offer(0, &[1.1, 1.2]);
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &[2.5, 2.6]);
+        even.flush(1, &mut other[1], &mut pass);
+        assert_eq!(held(&even), 2);
+        assert!(even.col(1).kept[0].is_empty());
         // Column 0's rank (its second value, 3.4, in a cell of 3.1 and 3.4 offered from the
         // pilot, counted here by hand) is left to a later pass; column 1's is found.
         cells[0][4].add(3.1);
@@ -5728,6 +5744,35 @@ mod tests {
         sieve.resolve(&mut res, &first).unwrap();
         assert!(res.targets[0][0].1.is_err());
         assert_eq!(res.targets[1][0].1, Ok(5.6));
+    }
+
+    /// What the sieve holds falls when a narrowing drops values: the count follows the values
+    /// its columns keep.
+    #[test]
+    fn the_sieve_counts_the_values_a_narrowing_drops() {
+        let g = Grid::new(vec![Region::new(0.0, 100.0, 100)]);
+        let mut cells = vec![Cell::default(); g.cells];
+        let vals: Vec<f64> = (0..100).map(|j| j as f64 + 0.5).collect();
+        for &v in &vals {
+            match g.place(v) {
+                Place::Cell(i) => cells[i].add(v),
+                Place::Collect(_) => unreachable!("no collected region"),
+            }
+        }
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![100]], 200, 2.0, 1000).unwrap();
+        sieve.offer(0, &vals);
+        let held = |s: &Sieve| s.held.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(held(&sieve), 100);
+        {
+            let mut s = sieve.col(0);
+            s.seen = 100;
+            s.next = 100;
+        }
+        // A flush with nothing new narrows: the window of
+        // `the_sieve_keeps_the_bins_within_its_window_of_each_rank`, bins 40..=59.
+        sieve.flush(0, &mut cells, &mut ColPass::without_cells(&g));
+        assert_eq!(sieve.col(0).kept[0], vals[40..=59].to_vec());
+        assert_eq!(held(&sieve), 20);
     }
 
     /// A run whose sieve has no room finds the ranks of its binned brackets in a second pass,
