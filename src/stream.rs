@@ -5461,23 +5461,30 @@ mod tests {
         }
     }
 
+    /// A Monte Carlo run of `plan` (`draws`, `seed`, blocks of 1,000 draws), its metadata and
+    /// the JSON of the default summary of its draws in memory, for streamed runs to match.
+    fn summarised_in_memory(plan: &Plan, draws: u64, seed: u64) -> (RunOptions, Metadata, String) {
+        let opts = RunOptions {
+            draws,
+            seed,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: false,
+        };
+        let meta = meta_of(&opts);
+        let d = plan.run(&opts, &|_| {}).unwrap();
+        let o = SummaryOptions::default();
+        let mem = summarise(plan, &d, meta.clone(), &o, &Vec::new());
+        (opts, meta, serde_json::to_string(&mem).unwrap())
+    }
+
     /// A sieve too narrow to hold the ranks (windows of about one value either side of where
     /// each is expected) leaves those it lost to a second pass, for the same summary.
     #[test]
     fn ranks_outside_a_narrow_sieve_are_found_by_a_second_pass() {
         let plan = default_plan();
-        let opts = RunOptions {
-            draws: 30_001,
-            seed: 13,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: false,
-        };
+        let (opts, meta, mem) = summarised_in_memory(&plan, 30_001, 13);
         let o = SummaryOptions::default();
-        let meta = meta_of(&opts);
-        let d = plan.run(&opts, &|_| {}).unwrap();
-        let mem =
-            serde_json::to_string(&summarise(&plan, &d, meta.clone(), &o, &Vec::new())).unwrap();
         let cfg = StreamConfig {
             grid_pilot: 1 << 12,
             wide_pilot: 1 << 12,
@@ -5780,18 +5787,8 @@ mod tests {
     #[test]
     fn a_sieve_without_room_leaves_the_ranks_to_a_second_pass() {
         let plan = default_plan();
-        let opts = RunOptions {
-            draws: 20_001,
-            seed: 14,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: false,
-        };
+        let (opts, meta, mem) = summarised_in_memory(&plan, 20_001, 14);
         let o = SummaryOptions::default();
-        let meta = meta_of(&opts);
-        let d = plan.run(&opts, &|_| {}).unwrap();
-        let mem =
-            serde_json::to_string(&summarise(&plan, &d, meta.clone(), &o, &Vec::new())).unwrap();
         let room = |sieve_budget| StreamConfig {
             grid_pilot: 1 << 12,
             wide_pilot: 1 << 12,
