@@ -5723,12 +5723,12 @@ mod tests {
         assert_eq!(held(&small), 1);
         assert!(small.col(0).kept[0].is_empty());
         // A column keeping exactly the average gives up too.
-        let even = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 3).unwrap();
-        even.offer(0, &[1.1, 1.2]);
+        let even = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 5).unwrap();
+        even.offer(0, &[1.1, 1.2, 1.3]);
         let mut pass = ColPass::without_cells(&g);
-        pass.add(&g, &[2.5, 2.6]);
+        pass.add(&g, &[2.5, 2.6, 2.7]);
         even.flush(1, &mut other[1], &mut pass);
-        assert_eq!(held(&even), 2);
+        assert_eq!(held(&even), 3);
         assert!(even.col(1).kept[0].is_empty());
         // Column 0's rank (its second value, 3.4, in a cell of 3.1 and 3.4 offered from the
         // pilot, counted here by hand) is left to a later pass; column 1's is found.
@@ -5753,6 +5753,16 @@ mod tests {
         assert_eq!(res.targets[1][0].1, Ok(5.6));
     }
 
+    /// A run in one process keeps its sieve near a budget with room for twice what a run of
+    /// 10^9 draws of the embedded model held at its peak (1.5·10^7 values), and no more than
+    /// 2²⁵ values (256 MB); the default, which keeps no sieve, sets none.
+    #[test]
+    fn a_run_in_one_process_budgets_its_sieve_above_what_10_9_draws_hold() {
+        let b = StreamConfig::single_process().sieve_budget;
+        assert!((30_000_000..=1 << 25).contains(&b), "{b}");
+        assert_eq!(StreamConfig::default().sieve_budget, u64::MAX);
+    }
+
     /// What the sieve holds falls when a narrowing drops values: the count follows the values
     /// its columns keep.
     #[test]
@@ -5766,20 +5776,31 @@ mod tests {
                 Place::Collect(_) => unreachable!("no collected region"),
             }
         }
-        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![100]], 200, 2.0, 1000).unwrap();
-        sieve.offer(0, &vals);
         let held = |s: &Sieve| s.held.load(std::sync::atomic::Ordering::Relaxed);
-        assert_eq!(held(&sieve), 100);
-        {
-            let mut s = sieve.col(0);
-            s.seen = 100;
-            s.next = 100;
+        // With room for 1,000 values, then for 10 once the pilot's are offered.
+        for budget in [1000, 10] {
+            let mut sieve =
+                Sieve::new(std::slice::from_ref(&g), &[vec![100]], 200, 2.0, 1000).unwrap();
+            sieve.offer(0, &vals);
+            assert_eq!(held(&sieve), 100);
+            sieve.budget = budget;
+            {
+                let mut s = sieve.col(0);
+                s.seen = 100;
+                s.next = 100;
+            }
+            // A flush with nothing new narrows: the window of
+            // `the_sieve_keeps_the_bins_within_its_window_of_each_rank`, bins 40..=59. Its 20
+            // values fit in 1,000; not in 10, and the column gives them up.
+            sieve.flush(0, &mut cells.clone(), &mut ColPass::without_cells(&g));
+            if budget == 1000 {
+                assert_eq!(sieve.col(0).kept[0], vals[40..=59].to_vec());
+                assert_eq!(held(&sieve), 20);
+            } else {
+                assert!(sieve.col(0).kept[0].is_empty());
+                assert_eq!(held(&sieve), 0);
+            }
         }
-        // A flush with nothing new narrows: the window of
-        // `the_sieve_keeps_the_bins_within_its_window_of_each_rank`, bins 40..=59.
-        sieve.flush(0, &mut cells, &mut ColPass::without_cells(&g));
-        assert_eq!(sieve.col(0).kept[0], vals[40..=59].to_vec());
-        assert_eq!(held(&sieve), 20);
     }
 
     /// A run whose sieve has no room finds the ranks of its binned brackets in a second pass,
