@@ -353,7 +353,7 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
 ///
 /// The columns must have one length. Their means and deviations are taken four columns at a
 /// time, and the pairs' sums of cross products four pairs at a time, each with its own sum in
-/// draw order ([`mean_sds`]); the groups run in parallel.
+/// draw order (`mean_sds`); the groups run in parallel.
 pub fn pearson_matrix(cols: &[Vec<f64>]) -> Vec<Vec<f64>> {
     use rayon::prelude::*;
     let n = cols.first().map_or(0, Vec::len);
