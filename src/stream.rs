@@ -993,11 +993,10 @@ impl Sieve {
     fn account(&self, s: &mut SieveCol, before: u64) {
         use std::sync::atomic::Ordering::Relaxed;
         let after = s.held();
-        let held = if after >= before {
-            self.held.fetch_add(after - before, Relaxed) + (after - before)
-        } else {
-            self.held.fetch_sub(before - after, Relaxed) - (before - after)
-        };
+        // The change, up or down, as a wrapping (two's complement) add: the total itself never
+        // falls below 0.
+        let change = after.wrapping_sub(before);
+        let held = self.held.fetch_add(change, Relaxed).wrapping_add(change);
         if held > self.budget && after * self.cols.len() as u64 >= held {
             s.give_up();
             self.held.fetch_sub(after, Relaxed);
@@ -4797,13 +4796,7 @@ mod tests {
     #[test]
     fn brackets_collecting_more_than_a_later_pass_may_come_from_the_wide_pilot() {
         let plan = default_plan();
-        let opts = RunOptions {
-            draws: 300_007,
-            seed: 5,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: false,
-        };
+        let opts = monte_carlo(300_007, 5);
         let pilot = Setup::run_pilot(&plan, &opts, false).unwrap();
         let o = SummaryOptions::default();
         let grids = |grid_pilot: u64, wide_pilot: u64, collect_budget: u64| {
@@ -4871,13 +4864,7 @@ mod tests {
     #[test]
     fn a_small_run_in_one_process_takes_one_pass() {
         let plan = default_plan();
-        let opts = RunOptions {
-            draws: 20_011,
-            seed: 5,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: false,
-        };
+        let opts = monte_carlo(20_011, 5);
         let o = SummaryOptions::default();
         let run = |cfg: &StreamConfig| {
             run_streamed(
@@ -4906,11 +4893,19 @@ mod tests {
     /// skips about one draw in eight.
     fn skipping(draws: u64) -> RunOptions {
         RunOptions {
+            skip_nonfinite: true,
+            ..monte_carlo(draws, 9)
+        }
+    }
+
+    /// The options of a Monte Carlo run of `draws` draws with `seed`, in blocks of 1,000.
+    fn monte_carlo(draws: u64, seed: u64) -> RunOptions {
+        RunOptions {
             draws,
-            seed: 9,
+            seed,
             sampler: SamplerKind::MonteCarlo,
             block_size: 1000,
-            skip_nonfinite: true,
+            skip_nonfinite: false,
         }
     }
 
@@ -5080,13 +5075,7 @@ mod tests {
     #[test]
     fn the_pilot_grows_only_when_the_grids_need_the_wide_pilots_draws() {
         let plan = default_plan();
-        let opts = RunOptions {
-            draws: 40_000,
-            seed: 3,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: false,
-        };
+        let opts = monte_carlo(40_000, 3);
         let o = SummaryOptions::default();
         let run = |limit: u64| {
             plan.run_blocks(&opts, 0, limit.div_ceil(1000), &|_| {})
@@ -5142,13 +5131,7 @@ mod tests {
     #[test]
     fn a_run_within_the_grids_pilot_has_no_draws_to_grow_it_by() {
         let plan = default_plan();
-        let opts = RunOptions {
-            draws: 3001,
-            seed: 4,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: false,
-        };
+        let opts = monte_carlo(3001, 4);
         let o = SummaryOptions::default();
         let meta = Metadata {
             draws: opts.draws,
@@ -5301,13 +5284,7 @@ mod tests {
     }
 
     fn pilot_setup(plan: &Plan, full: bool) -> Setup {
-        let opts = RunOptions {
-            draws: 3000,
-            seed: 11,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: false,
-        };
+        let opts = monte_carlo(3000, 11);
         let pilot = Setup::run_pilot(plan, &opts, full).unwrap();
         let o = SummaryOptions::default();
         Setup::new(
@@ -5464,13 +5441,7 @@ mod tests {
     /// A Monte Carlo run of `plan` (`draws`, `seed`, blocks of 1,000 draws), its metadata and
     /// the JSON of the default summary of its draws in memory, for streamed runs to match.
     fn summarised_in_memory(plan: &Plan, draws: u64, seed: u64) -> (RunOptions, Metadata, String) {
-        let opts = RunOptions {
-            draws,
-            seed,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: false,
-        };
+        let opts = monte_carlo(draws, seed);
         let meta = meta_of(&opts);
         let d = plan.run(&opts, &|_| {}).unwrap();
         let o = SummaryOptions::default();
@@ -5697,7 +5668,6 @@ mod tests {
         assert!(sieve.col(0).slot.iter().all(|&k| k == DROPPED));
         assert_eq!(sieve.col(0).next, u64::MAX, "it narrows no more");
         assert_eq!(sieve.col(1).kept[0], [5.5, 5.6]);
-
         // Nor does it keep anything more.
         let mut pass = ColPass::without_cells(&g);
         pass.add(&g, &[3.8]);
@@ -5896,13 +5866,7 @@ mod tests {
     #[test]
     fn only_pass_one_in_one_range_not_keeping_its_draws_has_a_sieve() {
         let plan = default_plan();
-        let opts = RunOptions {
-            draws: 12_003,
-            seed: 14,
-            sampler: SamplerKind::MonteCarlo,
-            block_size: 1000,
-            skip_nonfinite: false,
-        };
+        let opts = monte_carlo(12_003, 14);
         let cfg = StreamConfig {
             grid_pilot: 1 << 12,
             wide_pilot: 1 << 12,
