@@ -333,18 +333,21 @@ fn sorted_ranks(v: &[f64]) -> Vec<f64> {
     r
 }
 
-/// Pearson correlation of two equally long samples (NaN if either is constant).
+/// Pearson correlation of two equally long samples (NaN if either is constant; samples of
+/// different lengths panic), from the pieces [`pearson_matrix`] takes for every pair.
 pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let (ma, sa) = mean_sd(a);
-    let (mb, sb) = mean_sd(b);
+    let [(ma, sa), (mb, sb)] = mean_sds([a, b]);
     if sa == 0.0 || sb == 0.0 {
         return f64::NAN;
     }
-    let mut s = 0.0;
-    for (x, y) in a.iter().zip(b) {
-        s += (x - ma) * (y - mb);
-    }
-    s / ((a.len() - 1) as f64 * sa * sb)
+    let [s] = cross_sums([((a, ma), (b, mb))]);
+    correlation(s, a.len(), sa, sb)
+}
+
+/// The correlation of `n` pairs whose cross products sum to `s` and whose standard deviations
+/// are `sa` and `sb`.
+fn correlation(s: f64, n: usize, sa: f64, sb: f64) -> f64 {
+    s / ((n - 1) as f64 * sa * sb)
 }
 
 /// Pearson correlations of every pair of columns (1 on the diagonal): each column's mean and
@@ -388,8 +391,8 @@ pub fn pearson_matrix(cols: &[Vec<f64>]) -> Vec<Vec<f64>> {
                 .collect()
         })
         .collect();
-    for (&(a, b), s) in pairs.iter().zip(&sums) {
-        let r = s / ((n - 1) as f64 * ms[a].1 * ms[b].1);
+    for (&(a, b), &s) in pairs.iter().zip(&sums) {
+        let r = correlation(s, n, ms[a].1, ms[b].1);
         m[a][b] = r;
         m[b][a] = r;
     }
