@@ -911,7 +911,10 @@ struct SieveCol {
     slot: Vec<u32>,
     /// Per region: the kept values of its bins.
     kept: Vec<Vec<f64>>,
-    /// Draws counted into the shared cells so far, and how many before the bins narrow again.
+    /// Per cell: the values counted into it so far (through this sieve, in every range of the
+    /// pass: the shared cells of one range start empty).
+    counts: Vec<u64>,
+    /// Draws counted so far, and how many before the bins narrow again.
     seen: u64,
     next: u64,
 }
@@ -954,6 +957,7 @@ impl Sieve {
                         ranks: r.clone(),
                         slot,
                         kept: vec![Vec::new(); g.regions.len()],
+                        counts: vec![0; g.cells],
                         seen: 0,
                         next: SIEVE_FIRST,
                     })
@@ -1013,7 +1017,7 @@ impl Sieve {
     }
 
     /// Flush what column `c`'s pass has counted into the shared `cells`, keeping the values of
-    /// the bins kept, and narrow the bins when the cells have grown enough.
+    /// the bins kept, and narrow the bins when the counts have grown enough.
     fn flush(&self, c: usize, cells: &mut [Cell], p: &mut ColPass) {
         let mut s = self.col(c);
         let before = s.held();
@@ -1022,7 +1026,7 @@ impl Sieve {
         }
         p.flush(cells);
         if s.seen >= s.next {
-            s.narrow(cells, self.draws, self.sigmas);
+            s.narrow(self.draws, self.sigmas);
         }
         self.account(&mut s, before);
     }
@@ -1070,11 +1074,13 @@ impl SieveCol {
     fn take(&mut self, d: &Deferred) {
         self.seen += d.values.len() as u64;
         for &(i, v) in &d.values {
+            self.counts[i as usize] += 1;
             self.keep(i as usize, v);
         }
         for &(i, c) in &d.cells {
             self.seen += c.n;
             let i = i as usize;
+            self.counts[i] += c.n;
             if self.slot[i] == DROPPED {
                 continue;
             }
@@ -1089,22 +1095,23 @@ impl SieveCol {
         }
     }
 
-    /// Drop the bins that can no longer hold a wanted rank, given the shared `cells` (`m` of the
-    /// run's `draws` counted so far).
-    fn narrow(&mut self, cells: &[Cell], draws: u64, sigmas: f64) {
+    /// Drop the bins that can no longer hold a wanted rank, given the cells' counts so far (`m`
+    /// of the run's `draws`).
+    fn narrow(&mut self, draws: u64, sigmas: f64) {
         // The counts below each cell, and below the end.
-        let mut cum = Vec::with_capacity(cells.len() + 1);
+        let cells = self.counts.len();
+        let mut cum = Vec::with_capacity(cells + 1);
         let mut at = 0u64;
         cum.push(0);
-        for c in cells {
-            at += c.n;
+        for &n in &self.counts {
+            at += n;
             cum.push(at);
         }
         let m = at;
         // `m` is at least `SIEVE_FIRST`: the next narrowing is some draws away.
         self.next = (m as f64 * SIEVE_GROWTH) as u64;
         let (mf, nf) = (m as f64, draws as f64);
-        let mut live = vec![false; cells.len()];
+        let mut live = vec![false; cells];
         for &r in &self.ranks {
             let q = r as f64 / nf;
             let var = mf * q * (1.0 - q) * (nf - mf).max(0.0) / (nf - 1.0).max(1.0);
@@ -1116,7 +1123,7 @@ impl SieveCol {
             // ending at or above `lo` and starting at or below `hi` (empty ones included). The
             // cells before `a` start below `lo`, so `a ≤ b`.
             let a = cum[1..].partition_point(|&e| (e as f64) < lo);
-            let b = cum[..cells.len()].partition_point(|&s| (s as f64) <= hi);
+            let b = cum[..cells].partition_point(|&s| (s as f64) <= hi);
             live[a..b].fill(true);
         }
         let mut dropped = vec![false; self.kept.len()];
@@ -3005,29 +3012,37 @@ impl<'a> FirstPass<'a> {
         let (plan, opts) = (self.src.plan, self.src.opts);
         let size = opts.block_size.min(opts.draws);
         let mid = end.min(self.held).max(first);
-        // A sieve sees every value of the pass only when the pass is taken in one range (a
-        // checkpoint would have to save it) over blocks run and tallied at once (a run keeping
-        // its draws takes them in chunks, counted into each task's own cells).
-        let sieve = if first == 0 && end == Plan::block_count(opts)? && keep.is_none() {
+        // A sieve sees every value of the pass when the pass starts at block 0 in this process
+        // (a resumed pass 1 has none: a checkpoint would have to save it) over blocks run and
+        // tallied at once (a run keeping its draws takes them in chunks, counted into each
+        // task's own cells). It is kept from one range to the next, as a checkpointed run takes
+        // its chunks; a range keeping its draws ends it.
+        if first == 0 && keep.is_none() {
             let s = &self.setup;
-            Sieve::new(
+            self.sieve = Sieve::new(
                 &s.grids,
                 &s.queries.ranks,
                 opts.draws,
                 self.sieve_sigmas,
                 self.sieve_budget,
-            )
-        } else {
-            None
-        };
+            );
+        } else if keep.is_some() {
+            self.sieve = None;
+        }
+        let sieve = self.sieve.take();
         let mut acc = None;
         if first < mid {
             // The pilot's values are counted into cells of their own: the sieve is offered
-            // them here, before any shared ones.
+            // those of the range's blocks here, before any shared ones (which come only after
+            // the pilot's last block).
             if let Some(sv) = &sieve {
                 let (pilot, cols) = (&self.setup.pilot, columns(plan));
-                // The pilot holds blocks `0..mid` (`mid` is `held`: the range runs to the end).
-                let rows = 0..pilot.n;
+                let rows_to = |b| -> usize {
+                    block_rows(0, b, size, opts.draws, &pilot.skipped)
+                        .iter()
+                        .sum()
+                };
+                let rows = rows_to(first)..rows_to(mid);
                 cols.par_iter().enumerate().for_each(|(c, &col)| {
                     let mut buf = Vec::new();
                     sv.offer(c, values(pilot, col, rows.clone(), &mut buf));
@@ -3078,8 +3093,9 @@ impl<'a> FirstPass<'a> {
         Ok(acc.unwrap_or_else(|| self.setup.empty_first(plan)))
     }
 
-    /// The sieve of a pass 1 taken in one range ([`Sieve`]): what it kept of the values near the
-    /// wanted ranks, for [`Passes::sieved`].
+    /// The sieve of a pass 1 started at block 0 in this process, in one range or several
+    /// ([`Sieve`]): what it kept of the values near the wanted ranks, for [`Passes::sieved`].
+    /// Taken once the pass is over: its ranks are resolved against every block's statistics.
     pub(crate) fn take_sieve(&mut self) -> Option<Sieve> {
         self.sieve.take()
     }
@@ -5496,16 +5512,45 @@ mod tests {
         opts: &RunOptions,
         cfg: &StreamConfig,
     ) -> (usize, usize, usize) {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
-        pool.unwrap()
-            .install(|| sieved_pass_one_here(plan, opts, cfg))
+        sieved_pass_one_cut(plan, opts, cfg, &[])
     }
 
-    /// [`sieved_pass_one`] on the current thread pool.
+    /// [`sieved_pass_one`] with pass 1 taken in ranges from block 0 to each of `cuts`
+    /// (increasing, inside the run's blocks) and on to the end, as a checkpointed run takes it.
+    fn sieved_pass_one_cut(
+        plan: &Plan,
+        opts: &RunOptions,
+        cfg: &StreamConfig,
+        cuts: &[u64],
+    ) -> (usize, usize, usize) {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
+        pool.unwrap()
+            .install(|| sieved_pass_one_here(plan, opts, cfg, cuts))
+    }
+
+    /// Pass 1 over every block of `p`'s run in ranges from block 0 to each of `cuts` and on to
+    /// `blocks`, the ranges' statistics merged as a checkpointed run merges its chunks'.
+    fn pass_one_in_ranges(p: &mut FirstPass, cuts: &[u64], blocks: u64) -> First {
+        let ends = cuts.iter().copied().chain([blocks]);
+        let mut first: Option<First> = None;
+        let mut a = 0;
+        for b in ends {
+            let f = p.blocks(a, b, None).unwrap();
+            match &mut first {
+                Some(x) => x.merge(f),
+                None => first = Some(f),
+            }
+            a = b;
+        }
+        first.unwrap()
+    }
+
+    /// [`sieved_pass_one_cut`] on the current thread pool.
     fn sieved_pass_one_here(
         plan: &Plan,
         opts: &RunOptions,
         cfg: &StreamConfig,
+        cuts: &[u64],
     ) -> (usize, usize, usize) {
         let src = Regenerate {
             plan,
@@ -5516,7 +5561,7 @@ mod tests {
         let o = SummaryOptions::default();
         let mut p = FirstPass::new(&src, &o, &Vec::new(), cfg).unwrap();
         let blocks = Plan::block_count(opts).unwrap();
-        let first = p.blocks(0, blocks, None).unwrap();
+        let first = pass_one_in_ranges(&mut p, cuts, blocks);
         let sieve = p.take_sieve().unwrap();
         let dropped = sieve
             .cols
@@ -5755,7 +5800,9 @@ mod tests {
             assert_eq!(held(&sieve), 100);
             sieve.budget = budget;
             {
+                // As if the 100 values had been flushed: their cells' counts.
                 let mut s = sieve.col(0);
+                s.counts = cells.iter().map(|c| c.n).collect();
                 s.seen = 100;
                 s.next = 100;
             }
@@ -5861,10 +5908,11 @@ mod tests {
         assert!(matches!(e, Err(StreamError::Inconsistent(_))), "{e:?}");
     }
 
-    /// Only a pass 1 taken in one range, not keeping its draws, has a sieve: one taken in parts
-    /// (a checkpointed run's) or keeping its draws would not give it every value.
+    /// Only a pass 1 started at block 0, not keeping its draws, has a sieve, kept from one range
+    /// to the next (a checkpointed run's chunks): one resumed past block 0, or with a range
+    /// keeping its draws (counted into its tasks' own cells), would not give it every value.
     #[test]
-    fn only_pass_one_in_one_range_not_keeping_its_draws_has_a_sieve() {
+    fn only_pass_one_from_block_0_not_keeping_its_draws_has_a_sieve() {
         let plan = default_plan();
         let opts = monte_carlo(12_003, 14);
         let cfg = StreamConfig {
@@ -5886,21 +5934,78 @@ mod tests {
                 Ok(())
             }
         }
-        // Blocks 0..13 in one range, kept or not; then in two.
-        for (ranges, keep, sieve) in [
-            (vec![(0, 13)], false, true),
-            (vec![(0, 13)], true, false),
-            (vec![(0, 6), (6, 13)], false, false),
+        // Blocks 0..13 (ranges, whether each keeps its draws), resumed at a block or not, and
+        // whether the pass has a sieve at its end.
+        for (ranges, resume, sieve) in [
+            (vec![(0, 13, false)], None, true),
+            (vec![(0, 13, true)], None, false),
+            (vec![(0, 6, false), (6, 13, false)], None, true),
+            (
+                vec![(0, 4, false), (4, 9, false), (9, 13, false)],
+                None,
+                true,
+            ),
+            (vec![(0, 6, false), (6, 13, true)], None, false),
+            (vec![(0, 6, true), (6, 13, false)], None, false),
+            (vec![(6, 13, false)], Some(6), false),
         ] {
             let mut p = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-            let mut found = Vec::new();
-            for (a, b) in ranges {
+            if let Some(b) = resume {
+                p.resume_at(b).unwrap();
+            }
+            for &(a, b, keep) in &ranges {
                 let mut sink = Drop;
                 let sink = keep.then_some(&mut sink as &mut dyn DrawSink);
                 p.blocks(a, b, sink).unwrap();
-                found.push(p.take_sieve().is_some());
             }
-            assert_eq!(found.contains(&true), sieve, "{found:?}");
+            assert_eq!(
+                p.take_sieve().is_some(),
+                sieve,
+                "{ranges:?} from {resume:?}"
+            );
         }
+    }
+
+    /// Pass 1 taken in ranges from block 0 keeps one sieve throughout, which finds what the sieve
+    /// of pass 1 in one range finds (on one thread both flush the same values in the same
+    /// order): the ranks the cells leave, every one here, with the summary of the draws in
+    /// memory in one pass.
+    #[test]
+    fn a_sieve_kept_across_ranges_finds_what_one_range_finds() {
+        let plan = default_plan();
+        let (opts, meta, mem) = summarised_in_memory(&plan, 20_001, 14);
+        let cfg = StreamConfig {
+            grid_pilot: 1 << 12,
+            wide_pilot: 1 << 12,
+            collect_first: 0,
+            ..StreamConfig::single_process()
+        };
+        let one = sieved_pass_one(&plan, &opts, &cfg);
+        assert!(one.0 > 0 && one.1 == 0, "{one:?}");
+        for cuts in [&[1, 10][..], &[3, 7, 11, 20]] {
+            assert_eq!(
+                sieved_pass_one_cut(&plan, &opts, &cfg, cuts),
+                one,
+                "{cuts:?}"
+            );
+        }
+        let src = Regenerate {
+            plan: &plan,
+            opts: &opts,
+            chunk_blocks: cfg.chunk_blocks,
+            progress: &|_| {},
+        };
+        let (o, extra) = (SummaryOptions::default(), Vec::new());
+        let blocks = Plan::block_count(&opts).unwrap();
+        let mut p = FirstPass::new(&src, &o, &extra, &cfg).unwrap();
+        let first = pass_one_in_ranges(&mut p, &[5, 12], blocks);
+        let sieve = p.take_sieve().unwrap();
+        let setup = p.finish().unwrap();
+        let mut passes = Passes::new(&plan, &setup, first, blocks, meta, &o, &extra, &cfg).unwrap();
+        passes.sieved(sieve).unwrap();
+        let (s, n) = passes
+            .run(&mut |g| -> Result<_, StreamError> { Ok(pass(&plan, &src, g, 0, blocks)?) })
+            .unwrap();
+        assert_eq!((serde_json::to_string(&s).unwrap(), n), (mem, 1));
     }
 }

@@ -2165,7 +2165,8 @@ impl StreamCheckpoint<'_> {
         };
         let mut p = FirstPass::new(&src, &sopts, &extra, &cfg)?;
         let first = self.first_pass(plan, &mut p)?;
-        // A pass 1 run in one go (not resumed, in one chunk) has its sieve.
+        // A pass 1 started at block 0 in this process (not resumed) has its sieve, kept from
+        // chunk to chunk.
         let sieve = p.take_sieve();
         let setup = p.finish()?;
         let mut pass_no = 1u32;
