@@ -20,9 +20,10 @@
 //!   ranks are resolved after two passes; a point mass (e.g. NPV ≤ 0 giving leakage 0) is resolved
 //!   from its cell's minimum and maximum after one. A run in one process usually saves the second
 //!   pass: pass 1 collects its brackets whole when they are small (up to about 10^7 draws), and
-//!   otherwise, when it runs every block in one go (not resumed, not keeping its draws), keeps as
-//!   it counts them the values of the bins that may still hold a wanted rank, fewer as the cells
-//!   fill (the sieve, `Sieve`).
+//!   otherwise, when it runs every block from block 0 in this process (in one range or, as a
+//!   checkpointed run, several; not resumed, not keeping its draws), keeps as it counts them the
+//!   values of the bins that may still hold a wanted rank, fewer as the counts grow (the sieve,
+//!   `Sieve`).
 //!
 //! The result equals what sorting every column would give, bit for bit, so a summary streamed over
 //! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
@@ -113,7 +114,8 @@ pub struct StreamConfig {
     /// one pass; otherwise it collects none. Larger than `collect_budget`, it trades memory for
     /// a pass in runs of a few million draws, not in the largest, which bin their brackets.
     pub collect_first_budget: u64,
-    /// Pass 1 of a run in one process taken in one range, not keeping its draws, keeps the values
+    /// Pass 1 of a run in one process taken from block 0 (in one range or several), not keeping
+    /// its draws, keeps the values
     /// of the bins that may hold a wanted rank, those within this many standard deviations of
     /// where it is expected (`Sieve`), when its brackets are binned: the ranks are then found
     /// without a second pass. 0: never. Wider keeps more values (the peak grows
@@ -877,8 +879,9 @@ impl ColPass {
 /// run whose brackets are binned (too many values to collect whole: a run in one process of more
 /// than about 10^7 draws) usually finds its order statistics without a second pass.
 ///
-/// Every value counted into a bin of a binned bracket is kept at first. As the shared cells fill,
-/// the bins that may hold a wanted rank narrow: once `m` of the run's `N` draws are counted there,
+/// Every value counted into a bin of a binned bracket is kept at first. As the sieve's own counts
+/// of the cells grow (over every range of the pass: each range's shared cells start empty), the
+/// bins that may hold a wanted rank narrow: once `m` of the run's `N` draws are counted there,
 /// the number of them below the value of rank `r` is hypergeometric (for exchangeable draws, as
 /// plain Monte Carlo's are, they are a random `m` of the `N`, in whatever order they came), with
 /// mean `q·m` and variance `m·q(1 − q)(N − m)/(N − 1)`, `q = r/N`. The bins within `sigmas`
@@ -2753,6 +2756,20 @@ impl<'a> Passes<'a> {
         s.resolve(&mut self.res, &self.first)
     }
 
+    /// As [`Passes::sieved`], but only when the sieve finds every rank left: otherwise nothing is
+    /// taken from it, and the later passes are those of a pass 1 without a sieve. A checkpointed
+    /// run takes this, so that its later passes' grids do not depend on whether pass 1 had a
+    /// sieve: resumed in a later pass, its pass 1 read back has none, and the pass's saved state
+    /// (kept for its grids) is found again.
+    pub(crate) fn sieved_whole(&mut self, s: Sieve) -> Result<(), StreamError> {
+        let mut res = self.res.clone();
+        s.resolve(&mut res, &self.first)?;
+        if res.next(self.cfg).is_none() {
+            self.res = res;
+        }
+        Ok(())
+    }
+
     /// The grids of the next pass, or none when the summary can be finished.
     pub fn next(&self) -> Option<Vec<Grid>> {
         self.res.next(self.cfg)
@@ -2915,7 +2932,7 @@ pub struct FirstPass<'a> {
     /// The block the next range starts at.
     next: u64,
     /// `StreamConfig::sieve_sigmas` and `sieve_budget` (0 for a shard's), and the sieve of a
-    /// pass 1 taken in one range, until [`FirstPass::take_sieve`].
+    /// pass 1 started at block 0, from one range to the next until [`FirstPass::take_sieve`].
     sieve_sigmas: f64,
     sieve_budget: u64,
     sieve: Option<Sieve>,
@@ -2985,6 +3002,10 @@ impl<'a> FirstPass<'a> {
             self.inputs.is_none() && self.next <= start,
             "pass 1 resumes before it starts"
         );
+        if start > self.next {
+            // Blocks passed over are not offered to the sieve: it could no longer find a rank.
+            self.sieve = None;
+        }
         if start > self.held {
             let pilot = &mut self.setup.pilot;
             grow_pilot(
@@ -5853,6 +5874,115 @@ mod tests {
         }
         let (cells_left, sieve_left, _) = sieved_pass_one(&plan, &opts, &room(0));
         assert!(cells_left > 0 && sieve_left == cells_left);
+    }
+
+    /// The sieve counts what each range of pass 1 flushes into that range's own shared cells,
+    /// which start empty, and narrows on the sum: the 100 values of
+    /// `the_sieve_keeps_the_bins_within_its_window_of_each_rank` flushed in two halves into two
+    /// sets of cells narrow to the same window, bins 40..=59, as when flushed at once.
+    #[test]
+    fn the_sieve_narrows_on_the_counts_of_every_range() {
+        let g = Grid::new(vec![Region::new(0.0, 100.0, 100)]);
+        let vals: Vec<f64> = (0..100).map(|j| j as f64 + 0.5).collect();
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![100]], 200, 2.0, u64::MAX).unwrap();
+        sieve.col(0).next = 100;
+        for half in vals.chunks(50) {
+            let mut pass = ColPass::without_cells(&g);
+            pass.add(&g, half);
+            sieve.flush(0, &mut vec![Cell::default(); g.cells], &mut pass);
+        }
+        let s = sieve.col(0);
+        assert_eq!(s.seen, 100);
+        assert!(s.counts[1..=100].iter().all(|&n| n == 1), "{:?}", s.counts);
+        let live: Vec<usize> = (0..100).filter(|&j| s.slot[1 + j] != DROPPED).collect();
+        assert_eq!(live, (40..=59).collect::<Vec<_>>());
+        assert_eq!(s.kept[0], vals[40..=59].to_vec());
+    }
+
+    /// As `a_sieve_kept_across_ranges_finds_what_one_range_finds`, with about one draw in eight
+    /// skipped and ranges that start and end inside the pilot's blocks (0..5): the pilot's rows
+    /// offered to the sieve are those of each range's blocks, the skipped draws apart.
+    #[test]
+    fn a_sieve_kept_across_ranges_with_skipped_draws_finds_what_one_range_finds() {
+        let (plan, opts) = (overflowing_plan(), skipping(20_001));
+        let cfg = StreamConfig {
+            grid_pilot: 1 << 12,
+            wide_pilot: 1 << 12,
+            collect_first: 0,
+            ..StreamConfig::single_process()
+        };
+        let one = sieved_pass_one(&plan, &opts, &cfg);
+        assert!(one.0 > 0 && one.1 < one.0, "{one:?}");
+        for cuts in [&[1, 3][..], &[2, 4, 13]] {
+            assert_eq!(
+                sieved_pass_one_cut(&plan, &opts, &cfg, cuts),
+                one,
+                "{cuts:?}"
+            );
+        }
+    }
+
+    /// A checkpointed run takes from its sieve only when it finds every rank left
+    /// (`Passes::sieved_whole`): with two standard deviations, which leave some, its next pass
+    /// has the grids of a pass 1 without a sieve (those a run resumed in that pass makes again,
+    /// its pass 1 read back without one), where `sieved` would narrow them; with six, which leave
+    /// none, there is no next pass.
+    #[test]
+    fn a_checkpointed_run_takes_from_its_sieve_all_the_ranks_or_none() {
+        let plan = default_plan();
+        let opts = monte_carlo(30_001, 13);
+        let base = StreamConfig {
+            grid_pilot: 1 << 12,
+            wide_pilot: 1 << 12,
+            collect_first: 0,
+            ..StreamConfig::single_process()
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        for (sigmas, leaves) in [(2.0, true), (6.0, false)] {
+            let cfg = StreamConfig {
+                sieve_sigmas: sigmas,
+                ..base.clone()
+            };
+            // The next pass's grids: without the sieve, with `sieved`, with `sieved_whole`.
+            let next = |how: u8| {
+                pool.install(|| {
+                    let src = Regenerate {
+                        plan: &plan,
+                        opts: &opts,
+                        chunk_blocks: cfg.chunk_blocks,
+                        progress: &|_| {},
+                    };
+                    let (o, extra) = (SummaryOptions::default(), Vec::new());
+                    let blocks = Plan::block_count(&opts).unwrap();
+                    let mut p = FirstPass::new(&src, &o, &extra, &cfg).unwrap();
+                    let first = pass_one_in_ranges(&mut p, &[7], blocks);
+                    let sieve = p.take_sieve().unwrap();
+                    let setup = p.finish().unwrap();
+                    let meta = meta_of(&opts);
+                    let mut passes =
+                        Passes::new(&plan, &setup, first, blocks, meta, &o, &extra, &cfg).unwrap();
+                    match how {
+                        1 => passes.sieved(sieve).unwrap(),
+                        2 => passes.sieved_whole(sieve).unwrap(),
+                        _ => {}
+                    }
+                    passes.next()
+                })
+            };
+            let without = next(0);
+            assert!(without.is_some(), "{sigmas}: the cells leave ranks");
+            if leaves {
+                let sieved = next(1);
+                assert!(sieved.is_some() && sieved != without, "{sigmas}");
+                assert_eq!(next(2), without, "{sigmas}");
+            } else {
+                assert_eq!(next(1), None, "{sigmas}");
+                assert_eq!(next(2), None, "{sigmas}");
+            }
+        }
     }
 
     /// Pass-1 statistics of one column whose pass has `cells`.

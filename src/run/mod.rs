@@ -2173,7 +2173,9 @@ impl StreamCheckpoint<'_> {
         let mut passes = Passes::new(plan, &setup, first, blocks, meta, &sopts, &extra, &cfg)
             .map_err(Error::from)?;
         if let Some(s) = sieve {
-            passes.sieved(s).map_err(Error::from)?;
+            // All or nothing: a later pass's grids must be those a resumed run (whose pass 1,
+            // read back, has no sieve) makes again, to find that pass's saved state.
+            passes.sieved_whole(s).map_err(Error::from)?;
         }
         let result = passes.run(&mut |grids| {
             pass_no += 1;
