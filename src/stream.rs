@@ -6094,6 +6094,13 @@ mod tests {
                 "{ranges:?} from {resume:?}"
             );
         }
+        // Blocks passed over between two ranges (a resume past the next block) end the sieve:
+        // it would never see block 2's values.
+        let mut p = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+        p.blocks(0, 2, None).unwrap();
+        p.resume_at(3).unwrap();
+        p.blocks(3, 13, None).unwrap();
+        assert!(p.take_sieve().is_none());
     }
 
     /// Pass 1 taken in ranges from block 0 keeps one sieve throughout, which finds what the sieve
