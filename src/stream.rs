@@ -4935,6 +4935,17 @@ mod tests {
         }
     }
 
+    /// A run in one process whose pass 1 bins its brackets rather than collecting them, from a
+    /// pilot of 2^12 draws: the sieve's tests' configuration.
+    fn binned() -> StreamConfig {
+        StreamConfig {
+            grid_pilot: 1 << 12,
+            wide_pilot: 1 << 12,
+            collect_first: 0,
+            ..StreamConfig::single_process()
+        }
+    }
+
     /// The options of a Monte Carlo run of `draws` draws with `seed`, in blocks of 1,000.
     fn monte_carlo(draws: u64, seed: u64) -> RunOptions {
         RunOptions {
@@ -5433,13 +5444,10 @@ mod tests {
             let mem = serde_json::to_string(&mem).unwrap();
             // Grids from the first 4,096 draws, their brackets in bins: the pilot holds blocks
             // 0..5, the other 35 are regenerated.
-            let binned = |sieve_sigmas| StreamConfig {
-                grid_pilot: 1 << 12,
-                wide_pilot: 1 << 12,
-                collect_first: 0,
+            let with_sigmas = |sieve_sigmas| StreamConfig {
                 sieve_sigmas,
                 bins: if skip { 16 } else { 4096 },
-                ..StreamConfig::single_process()
+                ..binned()
             };
             let run = |cfg: &StreamConfig, threads| {
                 let (s, passes) = rayon::ThreadPoolBuilder::new()
@@ -5455,7 +5463,7 @@ mod tests {
             };
             // A run in one process's sieve.
             let sigmas = StreamConfig::single_process().sieve_sigmas;
-            let cfg = binned(sigmas);
+            let cfg = with_sigmas(sigmas);
             let p = Setup::run_pilot(&plan, &opts, true).unwrap();
             let setup = Setup::new(&plan, opts.draws, p, true, &o, &Vec::new(), &cfg);
             let cells: usize = setup.grids.iter().map(|g| g.cells).sum();
@@ -5471,7 +5479,7 @@ mod tests {
             for threads in [1, 2] {
                 assert_eq!(run(&cfg, threads), (mem.clone(), 1), "{threads} threads");
             }
-            assert_eq!(run(&binned(0.0), 2), (mem, 2));
+            assert_eq!(run(&with_sigmas(0.0), 2), (mem, 2));
         }
     }
 
@@ -5494,11 +5502,8 @@ mod tests {
         let (opts, meta, mem) = summarised_in_memory(&plan, 30_001, 13);
         let o = SummaryOptions::default();
         let cfg = StreamConfig {
-            grid_pilot: 1 << 12,
-            wide_pilot: 1 << 12,
-            collect_first: 0,
             sieve_sigmas: 1e-9,
-            ..StreamConfig::single_process()
+            ..binned()
         };
         let (s, passes) =
             run_streamed(&plan, &opts, meta, &o, &Vec::new(), &cfg, &|_| {}, None).unwrap();
@@ -5549,10 +5554,27 @@ mod tests {
             .install(|| sieved_pass_one_here(plan, opts, cfg, cuts))
     }
 
-    /// Pass 1 over every block of `p`'s run in ranges from block 0 to each of `cuts` and on to
-    /// `blocks`, the ranges' statistics merged as a checkpointed run merges its chunks'.
-    fn pass_one_in_ranges(p: &mut FirstPass, cuts: &[u64], blocks: u64) -> First {
-        let ends = cuts.iter().copied().chain([blocks]);
+    /// Pass 1 of the run `opts` with `cfg` (default summary options) in ranges from block 0 to
+    /// each of `cuts` and on to the end, the ranges' statistics merged as a checkpointed run
+    /// merges its chunks': those statistics, the pass's sieve and its setup.
+    fn sieved_in_ranges(
+        plan: &Plan,
+        opts: &RunOptions,
+        cfg: &StreamConfig,
+        cuts: &[u64],
+    ) -> (First, Sieve, Setup) {
+        let src = Regenerate {
+            plan,
+            opts,
+            chunk_blocks: cfg.chunk_blocks,
+            progress: &|_| {},
+        };
+        let o = SummaryOptions::default();
+        let mut p = FirstPass::new(&src, &o, &Vec::new(), cfg).unwrap();
+        let ends = cuts
+            .iter()
+            .copied()
+            .chain([Plan::block_count(opts).unwrap()]);
         let mut first: Option<First> = None;
         let mut a = 0;
         for b in ends {
@@ -5563,7 +5585,8 @@ mod tests {
             }
             a = b;
         }
-        first.unwrap()
+        let sieve = p.take_sieve().unwrap();
+        (first.unwrap(), sieve, p.finish().unwrap())
     }
 
     /// [`sieved_pass_one_cut`] on the current thread pool.
@@ -5573,17 +5596,7 @@ mod tests {
         cfg: &StreamConfig,
         cuts: &[u64],
     ) -> (usize, usize, usize) {
-        let src = Regenerate {
-            plan,
-            opts,
-            chunk_blocks: cfg.chunk_blocks,
-            progress: &|_| {},
-        };
-        let o = SummaryOptions::default();
-        let mut p = FirstPass::new(&src, &o, &Vec::new(), cfg).unwrap();
-        let blocks = Plan::block_count(opts).unwrap();
-        let first = pass_one_in_ranges(&mut p, cuts, blocks);
-        let sieve = p.take_sieve().unwrap();
+        let (first, sieve, setup) = sieved_in_ranges(plan, opts, cfg, cuts);
         let dropped = sieve
             .cols
             .iter()
@@ -5597,8 +5610,8 @@ mod tests {
                     .count()
             })
             .sum();
-        let setup = p.finish().unwrap();
-        let (meta, extra) = (meta_of(opts), Vec::new());
+        let (o, meta, extra) = (SummaryOptions::default(), meta_of(opts), Vec::new());
+        let blocks = Plan::block_count(opts).unwrap();
         let mut passes = Passes::new(plan, &setup, first, blocks, meta, &o, &extra, cfg);
         let passes = passes.as_mut().unwrap();
         let left = |p: &Passes| {
@@ -5849,11 +5862,8 @@ mod tests {
         let (opts, meta, mem) = summarised_in_memory(&plan, 20_001, 14);
         let o = SummaryOptions::default();
         let room = |sieve_budget| StreamConfig {
-            grid_pilot: 1 << 12,
-            wide_pilot: 1 << 12,
-            collect_first: 0,
             sieve_budget,
-            ..StreamConfig::single_process()
+            ..binned()
         };
         for (budget, passes) in [(0, 2), (1 << 24, 1)] {
             let (s, n) = run_streamed(
@@ -5905,12 +5915,7 @@ mod tests {
     #[test]
     fn a_sieve_kept_across_ranges_with_skipped_draws_finds_what_one_range_finds() {
         let (plan, opts) = (overflowing_plan(), skipping(20_001));
-        let cfg = StreamConfig {
-            grid_pilot: 1 << 12,
-            wide_pilot: 1 << 12,
-            collect_first: 0,
-            ..StreamConfig::single_process()
-        };
+        let cfg = binned();
         let one = sieved_pass_one(&plan, &opts, &cfg);
         assert!(one.0 > 0 && one.1 < one.0, "{one:?}");
         for cuts in [&[1, 3][..], &[2, 4, 13]] {
@@ -5931,12 +5936,7 @@ mod tests {
     fn a_checkpointed_run_takes_from_its_sieve_all_the_ranks_or_none() {
         let plan = default_plan();
         let opts = monte_carlo(30_001, 13);
-        let base = StreamConfig {
-            grid_pilot: 1 << 12,
-            wide_pilot: 1 << 12,
-            collect_first: 0,
-            ..StreamConfig::single_process()
-        };
+        let base = binned();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
@@ -5949,19 +5949,9 @@ mod tests {
             // The next pass's grids: without the sieve, with `sieved`, with `sieved_whole`.
             let next = |how: u8| {
                 pool.install(|| {
-                    let src = Regenerate {
-                        plan: &plan,
-                        opts: &opts,
-                        chunk_blocks: cfg.chunk_blocks,
-                        progress: &|_| {},
-                    };
-                    let (o, extra) = (SummaryOptions::default(), Vec::new());
+                    let (first, sieve, setup) = sieved_in_ranges(&plan, &opts, &cfg, &[7]);
+                    let (o, extra, meta) = (SummaryOptions::default(), Vec::new(), meta_of(&opts));
                     let blocks = Plan::block_count(&opts).unwrap();
-                    let mut p = FirstPass::new(&src, &o, &extra, &cfg).unwrap();
-                    let first = pass_one_in_ranges(&mut p, &[7], blocks);
-                    let sieve = p.take_sieve().unwrap();
-                    let setup = p.finish().unwrap();
-                    let meta = meta_of(&opts);
                     let mut passes =
                         Passes::new(&plan, &setup, first, blocks, meta, &o, &extra, &cfg).unwrap();
                     match how {
@@ -6045,12 +6035,7 @@ mod tests {
     fn only_pass_one_from_block_0_not_keeping_its_draws_has_a_sieve() {
         let plan = default_plan();
         let opts = monte_carlo(12_003, 14);
-        let cfg = StreamConfig {
-            grid_pilot: 1 << 12,
-            wide_pilot: 1 << 12,
-            collect_first: 0,
-            ..StreamConfig::single_process()
-        };
+        let cfg = binned();
         let src = Regenerate {
             plan: &plan,
             opts: &opts,
@@ -6111,12 +6096,7 @@ mod tests {
     fn a_sieve_kept_across_ranges_finds_what_one_range_finds() {
         let plan = default_plan();
         let (opts, meta, mem) = summarised_in_memory(&plan, 20_001, 14);
-        let cfg = StreamConfig {
-            grid_pilot: 1 << 12,
-            wide_pilot: 1 << 12,
-            collect_first: 0,
-            ..StreamConfig::single_process()
-        };
+        let cfg = binned();
         let one = sieved_pass_one(&plan, &opts, &cfg);
         assert!(one.0 > 0 && one.1 == 0, "{one:?}");
         for cuts in [&[1, 10][..], &[3, 7, 11, 20]] {
@@ -6126,18 +6106,15 @@ mod tests {
                 "{cuts:?}"
             );
         }
+        let (first, sieve, setup) = sieved_in_ranges(&plan, &opts, &cfg, &[5, 12]);
+        let (o, extra) = (SummaryOptions::default(), Vec::new());
+        let blocks = Plan::block_count(&opts).unwrap();
         let src = Regenerate {
             plan: &plan,
             opts: &opts,
             chunk_blocks: cfg.chunk_blocks,
             progress: &|_| {},
         };
-        let (o, extra) = (SummaryOptions::default(), Vec::new());
-        let blocks = Plan::block_count(&opts).unwrap();
-        let mut p = FirstPass::new(&src, &o, &extra, &cfg).unwrap();
-        let first = pass_one_in_ranges(&mut p, &[5, 12], blocks);
-        let sieve = p.take_sieve().unwrap();
-        let setup = p.finish().unwrap();
         let mut passes = Passes::new(&plan, &setup, first, blocks, meta, &o, &extra, &cfg).unwrap();
         passes.sieved(sieve).unwrap();
         let (s, n) = passes
