@@ -6080,12 +6080,14 @@ mod tests {
             );
         }
         // Blocks passed over between two ranges (a resume past the next block) end the sieve:
-        // it would never see block 2's values.
-        let mut p = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        p.blocks(0, 2, None).unwrap();
-        p.resume_at(3).unwrap();
-        p.blocks(3, 13, None).unwrap();
-        assert!(p.take_sieve().is_none());
+        // it would never see block 2's values. A resume at the next block passes over none.
+        for (at, sieve) in [(3, false), (2, true)] {
+            let mut p = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+            p.blocks(0, 2, None).unwrap();
+            p.resume_at(at).unwrap();
+            p.blocks(at, 13, None).unwrap();
+            assert_eq!(p.take_sieve().is_some(), sieve, "resumed at {at}");
+        }
     }
 
     /// Pass 1 taken in ranges from block 0 keeps one sieve throughout, which finds what the sieve
