@@ -1111,6 +1111,8 @@ impl SieveCol {
             cum.push(at);
         }
         let m = at;
+        // `seen` is this sum kept as it grows, so that a flush need not walk the cells.
+        debug_assert_eq!(m, self.seen);
         // `m` is at least `SIEVE_FIRST`: the next narrowing is some draws away.
         self.next = (m as f64 * SIEVE_GROWTH) as u64;
         let (mf, nf) = (m as f64, draws as f64);
@@ -3038,7 +3040,9 @@ impl<'a> FirstPass<'a> {
         // tallied at once (a run keeping its draws takes them in chunks, counted into each
         // task's own cells). It is kept from one range to the next, as a checkpointed run takes
         // its chunks; a range keeping its draws ends it.
-        if first == 0 && keep.is_none() {
+        if keep.is_some() {
+            self.sieve = None;
+        } else if first == 0 {
             let s = &self.setup;
             self.sieve = Sieve::new(
                 &s.grids,
@@ -3047,8 +3051,6 @@ impl<'a> FirstPass<'a> {
                 self.sieve_sigmas,
                 self.sieve_budget,
             );
-        } else if keep.is_some() {
-            self.sieve = None;
         }
         let sieve = self.sieve.take();
         let mut acc = None;
@@ -3058,11 +3060,7 @@ impl<'a> FirstPass<'a> {
             // the pilot's last block).
             if let Some(sv) = &sieve {
                 let (pilot, cols) = (&self.setup.pilot, columns(plan));
-                let rows_to = |b| -> usize {
-                    block_rows(0, b, size, opts.draws, &pilot.skipped)
-                        .iter()
-                        .sum()
-                };
+                let rows_to = |b| pilot_rows(pilot, opts.draws_to(b));
                 let rows = rows_to(first)..rows_to(mid);
                 cols.par_iter().enumerate().for_each(|(c, &col)| {
                     let mut buf = Vec::new();
@@ -5946,31 +5944,30 @@ mod tests {
                 sieve_sigmas: sigmas,
                 ..base.clone()
             };
-            // The next pass's grids: without the sieve, with `sieved`, with `sieved_whole`.
-            let next = |how: u8| {
+            // The next pass's grids, after taking the sieve's ranks by `take` or not at all.
+            type Take = fn(&mut Passes<'_>, Sieve) -> Result<(), StreamError>;
+            let next = |take: Option<Take>| {
                 pool.install(|| {
                     let (first, sieve, setup) = sieved_in_ranges(&plan, &opts, &cfg, &[7]);
                     let (o, extra, meta) = (SummaryOptions::default(), Vec::new(), meta_of(&opts));
                     let blocks = Plan::block_count(&opts).unwrap();
                     let mut passes =
                         Passes::new(&plan, &setup, first, blocks, meta, &o, &extra, &cfg).unwrap();
-                    match how {
-                        1 => passes.sieved(sieve).unwrap(),
-                        2 => passes.sieved_whole(sieve).unwrap(),
-                        _ => {}
+                    if let Some(take) = take {
+                        take(&mut passes, sieve).unwrap();
                     }
                     passes.next()
                 })
             };
-            let without = next(0);
+            let without = next(None);
             assert!(without.is_some(), "{sigmas}: the cells leave ranks");
             if leaves {
-                let sieved = next(1);
+                let sieved = next(Some(|p, s| p.sieved(s)));
                 assert!(sieved.is_some() && sieved != without, "{sigmas}");
-                assert_eq!(next(2), without, "{sigmas}");
+                assert_eq!(next(Some(|p, s| p.sieved_whole(s))), without, "{sigmas}");
             } else {
-                assert_eq!(next(1), None, "{sigmas}");
-                assert_eq!(next(2), None, "{sigmas}");
+                assert_eq!(next(Some(|p, s| p.sieved(s))), None, "{sigmas}");
+                assert_eq!(next(Some(|p, s| p.sieved_whole(s))), None, "{sigmas}");
             }
         }
     }
