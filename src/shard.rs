@@ -8,7 +8,9 @@
 //!
 //! - `stats`: a shard's pass-1 statistics ([`crate::stream::First`]: the moments of its aligned
 //!   subtrees of blocks, threshold counts, whole-year counts, and cells of count/min/max), a few
-//!   megabytes whatever the number of draws. Merged exactly in any order.
+//!   megabytes whatever the number of draws, then what the sieve of its pass 1 kept whole
+//!   ([`crate::stream::SieveFinds`]: the cells near each wanted rank with their values; absent
+//!   in files written before shards had sieves). Merged exactly in any order.
 //! - `pass`: a shard's results of a later pass ([`crate::stream::ColPass`] per column: cells and
 //!   collected values), for the grids of the pass plan whose SHA-256 is `grids_sha256`.
 //! - `draws`: every kept draw of some blocks (the chunks of a checkpointed run).
@@ -20,7 +22,7 @@
 //! | 0 | 8 | magic `NPVRSHRD` |
 //! | 8 | 8 | header length H (u64) |
 //! | 16 | H | header, UTF-8 JSON ([`ShardHeader`]): format version, npvrisk version, content, model and distribution files (name, SHA-256, contents), scenario, seed, sampler, draws, block size, reported percentiles/interval/thresholds, shard K of N, blocks `first..end`, kept rows, column counts, pass number and grids hash |
-//! | 16+H | … | the body: for `draws`, S (u64) then the S skipped draw indices (u64), each outcome column (8·R bytes, f64), each entity's whole-year delay-to-zero (R bytes) then each breakeven year (R bytes), each input column (8·R bytes); for `stats` and `pass`, the encoding of [`crate::stream::First`] or of the per-column pass results (documented there) |
+//! | 16+H | … | the body: for `draws`, S (u64) then the S skipped draw indices (u64), each outcome column (8·R bytes, f64), each entity's whole-year delay-to-zero (R bytes) then each breakeven year (R bytes), each input column (8·R bytes); for `stats`, the encoding of [`crate::stream::First`] then of [`crate::stream::SieveFinds`], for `pass`, the per-column pass results (documented there) |
 //! | end − 32 | 32 | SHA-256 of every byte before it |
 
 use serde::{Deserialize, Serialize};
@@ -223,6 +225,10 @@ impl<'a> Reader<'a> {
     /// Whether every byte was read.
     pub fn done(&self) -> bool {
         self.at == self.b.len()
+    }
+    /// The bytes read so far.
+    pub fn position(&self) -> usize {
+        self.at
     }
     pub fn take(&mut self, n: usize) -> Option<&[u8]> {
         let end = self.at.checked_add(n)?;

@@ -67,8 +67,9 @@ pub fn slurm_script(
     format!(
         r#"#!/bin/bash
 # npvrisk on Slurm: {shards} shards as a job array (pass 1), a job that merges their statistics and
-# plans pass 2, a second job array running pass 2, and the final merge, each waiting for the
-# previous one to succeed. Run this script on the login node: `bash npvrisk-slurm.sh`. The merged
+# plans pass 2 (usually none: the shards' sieves find the percentiles), a second job array running
+# pass 2 (its tasks return at once when none is planned), and the final merge, each waiting for
+# the previous one to succeed. Run this script on the login node: `bash npvrisk-slurm.sh`. The merged
 # summary is byte-identical (apart from timing) to a single-process run.
 #
 # A failed array task can be resubmitted alone, with the same command and its id, e.g.

@@ -23,7 +23,9 @@
 //!   otherwise, when it runs every block from block 0 in this process (in one range or, as a
 //!   checkpointed run, several; not resumed, not keeping its draws), keeps as it counts them the
 //!   values of the bins that may still hold a wanted rank, fewer as the counts grow (the sieve,
-//!   `Sieve`).
+//!   `Sieve`). So does a shard or MPI rank over its own blocks: it hands the merge what its sieve
+//!   kept whole ([`SieveFinds`]), and the merge takes a rank from the cell holding it when the
+//!   parts' values there number the cell's merged count (`Passes::sieved_parts`).
 //!
 //! The result equals what sorting every column would give, bit for bit, so a summary streamed over
 //! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
@@ -41,7 +43,8 @@
 //! `collect_budget` collected values (64 MB) in any later pass; pass 1 collects only in runs of
 //! up to about 10^7 draws in one process, at most `collect_first_budget` (128 MB there), and
 //! keeps a sieve in larger ones (its values peak half-way through the pass, in proportion to
-//! √draws: about 55 MB at 10^8 draws of the embedded model and 135 MB at 10^9).
+//! √draws: about 55 MB at 10^8 draws of the embedded model and 135 MB at 10^9); a shard keeps
+//! one over its blocks (about 50 MB more for a third of 3·10^7 draws, 17 MB of it written).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -115,7 +118,7 @@ pub struct StreamConfig {
     /// a pass in runs of a few million draws, not in the largest, which bin their brackets.
     pub collect_first_budget: u64,
     /// Pass 1 of a run in one process taken from block 0 (in one range or several), not keeping
-    /// its draws, keeps the values
+    /// its draws, or over a shard's or MPI rank's blocks ([`StreamConfig::part`]), keeps the values
     /// of the bins that may hold a wanted rank, those within this many standard deviations of
     /// where it is expected (`Sieve`), when its brackets are binned: the ranks are then found
     /// without a second pass. 0: never. Wider keeps more values (the peak grows
@@ -154,6 +157,20 @@ impl StreamConfig {
             collect_first_budget: 1 << 24,
             sieve_sigmas: 6.0,
             sieve_budget: 1 << 25,
+            ..StreamConfig::default()
+        }
+    }
+}
+
+impl StreamConfig {
+    /// The configuration of pass 1 over a part of a run (a shard's blocks, an MPI rank's): the
+    /// grids of [`StreamConfig::default`], which the merge makes again, with the sieve of a run
+    /// in one process over the part's blocks ([`Setup::first_pass_sieved`]).
+    pub fn part() -> StreamConfig {
+        let one = StreamConfig::single_process();
+        StreamConfig {
+            sieve_sigmas: one.sieve_sigmas,
+            sieve_budget: one.sieve_budget,
             ..StreamConfig::default()
         }
     }
@@ -1050,6 +1067,114 @@ impl Sieve {
     }
 }
 
+/// What the sieve of pass 1 over a part of a run's blocks (a shard's, an MPI rank's) kept
+/// whole: per column, the cells it kept from the part's first value to its last, each with its
+/// values. Merged with the other parts' (their values of a cell joined), a cell whose values
+/// number its count in the run's merged cells gives the ranks in it ([`Passes::sieved_parts`]):
+/// a part's blocks are some of the run's draws, so the hypergeometric windows of the sieve hold
+/// for it as for the whole run. A part that dropped a cell holding values gives the merge fewer
+/// than the count, and the rank goes to a later pass, as without the sieve.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SieveFinds {
+    /// Per column: (cell, its values in no order), by increasing cell.
+    cols: Vec<Vec<(u64, Vec<f64>)>>,
+}
+
+impl Sieve {
+    /// What the sieve kept whole once its part of the run is over, after a last narrowing on
+    /// every value it counted.
+    pub(crate) fn finds(self) -> SieveFinds {
+        let (draws, sigmas) = (self.draws, self.sigmas);
+        SieveFinds {
+            cols: self
+                .cols
+                .into_par_iter()
+                .map(|c| {
+                    let mut s = c.into_inner().unwrap_or_else(|e| e.into_inner());
+                    // A column that gave up keeps nothing, and one that counted nothing has
+                    // nothing to drop.
+                    if s.next != u64::MAX && s.seen > 0 {
+                        s.narrow(draws, sigmas);
+                    }
+                    s.finds()
+                })
+                .collect(),
+        }
+    }
+}
+
+impl SieveFinds {
+    /// Append the encoding: the number of columns (0 without a sieve), then per column the
+    /// number of cells and, per cell, its index and its values (a list of f64).
+    pub fn encode(finds: Option<&SieveFinds>, o: &mut Vec<u8>) {
+        let cols = finds.map_or(&[][..], |f| &f.cols[..]);
+        put_u64(o, cols.len() as u64);
+        for c in cols {
+            put_u64(o, c.len() as u64);
+            for (i, v) in c {
+                put_u64(o, *i);
+                put_u64(o, v.len() as u64);
+                put_f64s(o, v);
+            }
+        }
+    }
+
+    /// [`SieveFinds::encode`] of only the cells `asked` (per column, increasing: as
+    /// [`decode_asked`] reads them), for a merge that asks for the cells holding ranks.
+    pub fn encode_asked(finds: Option<&SieveFinds>, asked: &[Vec<u64>], o: &mut Vec<u8>) {
+        let cols = finds.map_or(&[][..], |f| &f.cols[..]);
+        put_u64(o, cols.len() as u64);
+        for (c, a) in cols
+            .iter()
+            .zip(asked.iter().chain(std::iter::repeat(&Vec::new())))
+        {
+            let cells: Vec<&(u64, Vec<f64>)> = c
+                .iter()
+                .filter(|(i, _)| a.binary_search(i).is_ok())
+                .collect();
+            put_u64(o, cells.len() as u64);
+            for (i, v) in cells {
+                put_u64(o, *i);
+                put_u64(o, v.len() as u64);
+                put_f64s(o, v);
+            }
+        }
+    }
+
+    /// Read an encoding from `r`, adding to `wanted` (per column: the cells asked for) the
+    /// values of the cells it asks for; `None` when it is unreadable or has another number of
+    /// columns (none is fine: a part without a sieve).
+    fn add_encoded(r: &mut Reader, wanted: &mut [HashMap<u64, Vec<f64>>]) -> Option<()> {
+        let n = r.len(8)?;
+        if n != 0 && n != wanted.len() {
+            return None;
+        }
+        for w in wanted.iter_mut().take(n) {
+            for _ in 0..r.len(16)? {
+                let i = r.u64()?;
+                let m = r.len(8)?;
+                let v = r.f64s(m)?;
+                if let Some(acc) = w.get_mut(&i) {
+                    acc.extend(v);
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// Read an encoding from `r` without keeping anything: whether it is readable.
+    fn skip_encoded(r: &mut Reader) -> Option<()> {
+        for _ in 0..r.len(8)? {
+            for _ in 0..r.len(16)? {
+                r.u64()?;
+                let m = r.len(8)?;
+                r.f64s(m)?;
+            }
+        }
+        Some(())
+    }
+}
+
 impl SieveCol {
     /// The values kept.
     fn held(&self) -> u64 {
@@ -1159,44 +1284,81 @@ impl SieveCol {
         ts: &mut [(u64, Result<f64, Bracket>)],
         cells: &[Cell],
     ) -> Result<(), StreamError> {
-        let mut sorted: HashMap<usize, Vec<f64>> = HashMap::new();
-        let mut below = 0u64;
-        let mut i = 0;
-        for (r, t) in ts.iter_mut() {
-            let Err(b) = *t else { continue };
-            // The ranks increase: the cell of this one is at or after the last one's.
-            while i < cells.len() && below + cells[i].n <= *r {
-                below += cells[i].n;
-                i += 1;
-            }
-            let k = match self.slot.get(i) {
-                Some(&k) if k != DROPPED && below == b.offset && cells[i].n == b.count => k,
-                _ => continue,
-            };
-            let (reg, start) = (&self.grid.regions[k as usize], self.grid.starts[k as usize]);
-            let v = sorted.entry(i).or_insert_with(|| {
-                let mut v: Vec<f64> = self.kept[k as usize]
-                    .iter()
-                    .copied()
-                    .filter(|&x| start + reg.bin(x) == i)
-                    .collect();
-                v.sort_by(f64::total_cmp);
-                v
-            });
-            match (v.len() as u64).cmp(&b.count) {
-                std::cmp::Ordering::Equal => *t = Ok(v[(*r - b.offset) as usize]),
-                std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Greater => {
-                    return Err(StreamError::Inconsistent(format!(
-                        "pass 1's sieve kept {} values of a bin where it counted {}",
-                        v.len(),
-                        b.count
-                    )));
+        resolve_in_cells(ts, cells, |i| self.values_of(i))
+    }
+
+    /// The values kept of cell `i`, in no order; `None` when the cell is not kept.
+    fn values_of(&self, i: usize) -> Option<Vec<f64>> {
+        let k = *self.slot.get(i).filter(|&&k| k != DROPPED)? as usize;
+        let (reg, start) = (&self.grid.regions[k], self.grid.starts[k]);
+        Some(
+            self.kept[k]
+                .iter()
+                .copied()
+                .filter(|&x| start + reg.bin(x) == i)
+                .collect(),
+        )
+    }
+
+    /// The cells kept, in order, each with its values (those with none left out).
+    fn finds(&self) -> Vec<(u64, Vec<f64>)> {
+        let mut by_cell: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
+        for (k, v) in self.kept.iter().enumerate() {
+            let (reg, start) = (&self.grid.regions[k], self.grid.starts[k]);
+            for &x in v {
+                // A bin dropped as a flush came (`take`) may still have values here.
+                let i = start + reg.bin(x);
+                if self.slot[i] != DROPPED {
+                    by_cell.entry(i).or_default().push(x);
                 }
             }
         }
-        Ok(())
+        by_cell.into_iter().map(|(i, v)| (i as u64, v)).collect()
     }
+}
+
+/// Resolve the ranks in `ts` (one column's, increasing) that lie in a single cell of pass 1's
+/// merged `cells` whose values `values(i)` gives (in any order; `None` when they are not known)
+/// and numbers in full: some of a cell's values, as many as its count, are all of them. Fewer
+/// leave the rank to a later pass; more are an inconsistency. `values` is asked once per cell.
+fn resolve_in_cells(
+    ts: &mut [(u64, Result<f64, Bracket>)],
+    cells: &[Cell],
+    mut values: impl FnMut(usize) -> Option<Vec<f64>>,
+) -> Result<(), StreamError> {
+    let mut sorted: HashMap<usize, Option<Vec<f64>>> = HashMap::new();
+    let mut below = 0u64;
+    let mut i = 0;
+    for (r, t) in ts.iter_mut() {
+        let Err(b) = *t else { continue };
+        // The ranks increase: the cell of this one is at or after the last one's.
+        while i < cells.len() && below + cells[i].n <= *r {
+            below += cells[i].n;
+            i += 1;
+        }
+        if !(i < cells.len() && below == b.offset && cells[i].n == b.count) {
+            continue;
+        }
+        let v = sorted.entry(i).or_insert_with(|| {
+            values(i).map(|mut v| {
+                v.sort_by(f64::total_cmp);
+                v
+            })
+        });
+        let Some(v) = v else { continue };
+        match (v.len() as u64).cmp(&b.count) {
+            std::cmp::Ordering::Equal => *t = Ok(v[(*r - b.offset) as usize]),
+            std::cmp::Ordering::Less => {}
+            std::cmp::Ordering::Greater => {
+                return Err(StreamError::Inconsistent(format!(
+                    "pass 1's sieve kept {} values of a bin where it counted {}",
+                    v.len(),
+                    b.count
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2249,6 +2411,30 @@ impl Setup {
         self.first_pass_sharing(plan, src, first, end, FOLD_CELLS, None, None)
     }
 
+    /// [`Setup::first_pass`] over the blocks `first..end` of a part of the run (a shard's, an
+    /// MPI rank's) that the engine runs, with a sieve when `cfg` asks for one and the pass counts
+    /// brackets into bins: the pass-1 statistics, and what the sieve kept whole for the merge.
+    pub fn first_pass_sieved(
+        &self,
+        plan: &Plan,
+        src: &Regenerate,
+        (first, end): (u64, u64),
+        cfg: &StreamConfig,
+    ) -> Result<(First, Option<SieveFinds>), RunError> {
+        let sieve = Sieve::new(
+            &self.grids,
+            &self.queries.ranks,
+            src.opts.draws,
+            cfg.sieve_sigmas,
+            cfg.sieve_budget,
+        );
+        // The sieve sees what the tasks flush into shared cells: they then share them whatever
+        // their number.
+        let fold_cells = if sieve.is_some() { 0 } else { FOLD_CELLS };
+        let f = self.first_pass_sharing(plan, src, first, end, fold_cells, None, sieve.as_ref())?;
+        Ok((f, sieve.map(Sieve::finds)))
+    }
+
     /// [`Setup::first_pass`], keeping the inputs of the pilot's blocks among them in `inputs`,
     /// and the values of the bins near the wanted ranks in `sieve` when given (which sees what
     /// the tasks flush into shared cells: they then share them whatever their number).
@@ -2758,6 +2944,43 @@ impl<'a> Passes<'a> {
         s.resolve(&mut self.res, &self.first)
     }
 
+    /// The cells of pass 1's merged statistics holding a rank left to find, per column, each
+    /// with no values yet: what a merge asks of the parts' sieves ([`Passes::sieved_parts`]).
+    pub fn sieve_wanted(&self) -> Vec<HashMap<u64, Vec<f64>>> {
+        self.res
+            .targets
+            .iter()
+            .zip(&self.first.cols)
+            .map(|(ts, c)| {
+                let mut wanted = HashMap::new();
+                // The walk that resolves them, asked for every cell it would read.
+                let _ = resolve_in_cells(&mut ts.clone(), &c.pass.cells, |i| {
+                    wanted.insert(i as u64, Vec::new());
+                    None
+                });
+                wanted
+            })
+            .collect()
+    }
+
+    /// Resolve the ranks in the cells of `found` (from [`Passes::sieve_wanted`]) whose values
+    /// the parts' sieves gave in full (the others wait for the next pass, as before).
+    pub fn sieved_parts(
+        &mut self,
+        mut found: Vec<HashMap<u64, Vec<f64>>>,
+    ) -> Result<(), StreamError> {
+        for ((ts, c), f) in self
+            .res
+            .targets
+            .iter_mut()
+            .zip(&self.first.cols)
+            .zip(&mut found)
+        {
+            resolve_in_cells(ts, &c.pass.cells, |i| f.remove(&(i as u64)))?;
+        }
+        Ok(())
+    }
+
     /// As [`Passes::sieved`], but only when the sieve finds every rank left: otherwise nothing is
     /// taken from it, and the later passes are those of a pass 1 without a sieve. A checkpointed
     /// run takes this, so that its later passes' grids do not depend on whether pass 1 had a
@@ -3186,6 +3409,8 @@ pub fn run_streamed(
 // - [`ColPass`]: number of cells, then the non-empty cells (index, n as u64; min, max as f64), then
 //   the collected regions, each a list of f64.
 // - grids (a pass plan): columns C, then per column its regions (lo, hi as f64; bins as u64).
+// - [`SieveFinds`] (after a shard's or MPI rank's `First`): columns C (0 without a sieve), then
+//   per column its cells kept, each its index (u64) and its values (a list of f64).
 
 use crate::shard::{Reader, put_f64s, put_u64};
 
@@ -3302,18 +3527,46 @@ impl First {
     /// gathered with other grids or thresholds (then `self` is partly added to and must be
     /// dropped). Start from [`Setup::empty_first`].
     pub fn add_encoded(&mut self, b: &[u8]) -> Option<()> {
+        let mut r = Reader::new(b);
+        self.add_encoded_from(&mut r)?;
+        r.done().then_some(())
+    }
+
+    /// A part's pass-1 statistics and what its sieve kept ([`First::encode`], then
+    /// [`SieveFinds::encode`]): the body of a shard's file and of an MPI rank's message.
+    pub fn encode_part(&self, finds: Option<&SieveFinds>) -> Vec<u8> {
+        let mut o = self.encode();
+        SieveFinds::encode(finds, &mut o);
+        o
+    }
+
+    /// Add a part's encoded statistics ([`First::encode_part`]) as [`First::add_encoded`] does,
+    /// checking what its sieve kept can be read; returns where that starts in `b`, for
+    /// [`add_encoded_finds`]. A part written before parts had sieves ends with its statistics:
+    /// its sieve kept nothing.
+    pub fn add_encoded_part(&mut self, b: &[u8]) -> Option<usize> {
+        let mut r = Reader::new(b);
+        self.add_encoded_from(&mut r)?;
+        let at = r.position();
+        if !r.done() {
+            SieveFinds::skip_encoded(&mut r)?;
+        }
+        r.done().then_some(at)
+    }
+
+    /// [`First::add_encoded`] of the encoding at `r`, leaving `r` after it.
+    fn add_encoded_from(&mut self, r: &mut Reader) -> Option<()> {
         fn add(a: &mut [u64], b: Vec<u64>) -> Option<()> {
             (a.len() == b.len()).then(|| a.iter_mut().zip(b).for_each(|(x, y)| *x += y))
         }
-        let mut r = Reader::new(b);
         self.kept += r.u64()?;
         self.skipped += r.u64()?;
         if r.len(16)? != self.delay_whole.len() {
             return None;
         }
         for (d, b) in self.delay_whole.iter_mut().zip(&mut self.breakeven) {
-            add(d, get_u64s(&mut r)?)?;
-            add(b, get_u64s(&mut r)?)?;
+            add(d, get_u64s(r)?)?;
+            add(b, get_u64s(r)?)?;
         }
         if r.len(8)? != self.cols.len() {
             return None;
@@ -3327,16 +3580,55 @@ impl First {
                 c.tree.nodes.push((l, i, Moments { n, mean, m2 }));
             }
             for a in [&mut c.le, &mut c.lt] {
-                let b = get_counts(&mut r)?;
+                let b = get_counts(r)?;
                 if bits(&a.at) != bits(&b.at) {
                     return None;
                 }
                 a.merge(&b);
             }
-            c.pass.add_encoded(&mut r)?;
+            c.pass.add_encoded(r)?;
         }
-        r.done().then_some(())
+        Some(())
     }
+}
+
+/// The cells a merge asks the parts' sieves for ([`Passes::sieve_wanted`]): per column, their
+/// number, then each (u64), increasing.
+pub fn encode_asked(wanted: &[HashMap<u64, Vec<f64>>]) -> Vec<u8> {
+    let mut o = Vec::new();
+    put_u64(&mut o, wanted.len() as u64);
+    for w in wanted {
+        let mut cells: Vec<u64> = w.keys().copied().collect();
+        cells.sort_unstable();
+        put_u64s(&mut o, &cells);
+    }
+    o
+}
+
+/// Read [`encode_asked`]'s cells; `None` when unreadable or not increasing.
+pub fn decode_asked(b: &[u8]) -> Option<Vec<Vec<u64>>> {
+    let mut r = Reader::new(b);
+    let mut out = Vec::new();
+    for _ in 0..r.len(8)? {
+        let cells = get_u64s(&mut r)?;
+        if !cells.is_sorted_by(|a, b| a < b) {
+            return None;
+        }
+        out.push(cells);
+    }
+    r.done().then_some(out)
+}
+
+/// Add to `wanted` ([`Passes::sieve_wanted`]) the values a part's sieve kept of the cells it
+/// asks for, from the encoding `b` that [`First::add_encoded_part`] found; `None` when it is
+/// unreadable.
+pub fn add_encoded_finds(wanted: &mut [HashMap<u64, Vec<f64>>], b: &[u8]) -> Option<()> {
+    if b.is_empty() {
+        return Some(());
+    }
+    let mut r = Reader::new(b);
+    SieveFinds::add_encoded(&mut r, wanted)?;
+    r.done().then_some(())
 }
 
 fn bits(v: &[f64]) -> Vec<u64> {
@@ -6120,5 +6412,88 @@ mod tests {
             .run(&mut |g| -> Result<_, StreamError> { Ok(pass(&plan, &src, g, 0, blocks)?) })
             .unwrap();
         assert_eq!((serde_json::to_string(&s).unwrap(), n), (mem, 1));
+    }
+
+    /// A run split into parts (as shards and MPI ranks split it), each with a sieve of its own
+    /// over its blocks, finds in the parts' sieves every rank the merged cells leave: the merge
+    /// takes them from the encoded parts and needs no second pass, for the summary of the draws
+    /// in memory. Sieves too narrow to hold the ranks, and parts encoded without what their
+    /// sieves kept (as before parts had sieves), leave the ranks to a second pass, for the same
+    /// summary.
+    #[test]
+    fn the_sieves_of_a_runs_parts_find_the_ranks_of_the_merged_cells() {
+        let plan = default_plan();
+        let (opts, meta, mem) = summarised_in_memory(&plan, 20_001, 14);
+        let narrow = StreamConfig {
+            sieve_sigmas: 1e-9,
+            ..binned()
+        };
+        for (cfg, with_finds, passes) in
+            [(binned(), true, 1), (narrow, true, 2), (binned(), false, 2)]
+        {
+            let (s, n) = merged_parts(&plan, &opts, meta.clone(), &cfg, with_finds);
+            assert_eq!(
+                (s, n),
+                (mem.clone(), passes),
+                "{} σ, {with_finds}",
+                cfg.sieve_sigmas
+            );
+        }
+    }
+
+    /// The summary (JSON) and passes of the run `opts` split into 3 parts, each running pass 1
+    /// over its blocks with `cfg`'s sieve, encoded (with what their sieves kept, or without) and
+    /// merged; later passes run in this process. Asserts the parts' sieves found every rank
+    /// exactly when the merge takes one pass.
+    fn merged_parts(
+        plan: &Plan,
+        opts: &RunOptions,
+        meta: Metadata,
+        cfg: &StreamConfig,
+        with_finds: bool,
+    ) -> (String, u32) {
+        let (o, extra) = (SummaryOptions::default(), Vec::new());
+        let blocks = Plan::block_count(opts).unwrap();
+        let src = Regenerate {
+            plan,
+            opts,
+            chunk_blocks: cfg.chunk_blocks,
+            progress: &|_| {},
+        };
+        let pilot = |full| Setup::run_pilot(plan, opts, full).unwrap();
+        let part = Setup::new(plan, opts.draws, pilot(false), false, &o, &extra, cfg);
+        let parts: Vec<Vec<u8>> = (0..3)
+            .map(|k| {
+                let (a, b) = crate::shard::shard_blocks(k, 3, blocks);
+                let (f, finds) = part.first_pass_sieved(plan, &src, (a, b), cfg).unwrap();
+                assert!(finds.is_some(), "the brackets are binned");
+                if with_finds {
+                    f.encode_part(finds.as_ref())
+                } else {
+                    f.encode()
+                }
+            })
+            .collect();
+        let setup = Setup::new(plan, opts.draws, pilot(true), true, &o, &extra, cfg);
+        let mut first = setup.empty_first(plan);
+        let at: Vec<usize> = parts
+            .iter()
+            .map(|p| first.add_encoded_part(p).unwrap())
+            .collect();
+        let mut passes = Passes::new(plan, &setup, first, blocks, meta, &o, &extra, cfg).unwrap();
+        assert!(passes.next().is_some(), "the cells leave ranks to find");
+        let mut wanted = passes.sieve_wanted();
+        assert!(wanted.iter().any(|w| !w.is_empty()));
+        for (p, &a) in parts.iter().zip(&at) {
+            assert_eq!(a == p.len(), !with_finds);
+            add_encoded_finds(&mut wanted, &p[a..]).unwrap();
+        }
+        passes.sieved_parts(wanted).unwrap();
+        let found_all = passes.next().is_none();
+        let (s, n) = passes
+            .run(&mut |g| -> Result<_, StreamError> { Ok(pass(plan, &src, g, 0, blocks)?) })
+            .unwrap();
+        assert_eq!(found_all, n == 1);
+        (serde_json::to_string(&s).unwrap(), n)
     }
 }

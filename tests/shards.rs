@@ -11,12 +11,18 @@ fn without_timing(path: &Path) -> Vec<u8> {
 }
 
 fn shards(dir: &Path, n: u64) -> Vec<PathBuf> {
+    shards_with(dir, n, |_| Vec::new())
+}
+
+/// [`shards`], each shard `k` run with the further arguments `more(k)`.
+fn shards_with(dir: &Path, n: u64, more: impl Fn(u64) -> Vec<std::ffi::OsString>) -> Vec<PathBuf> {
     for k in 0..n {
         run_ok(
             bin()
                 .args(RUN)
                 .args(["--shard", &format!("{k}/{n}"), "--out"])
-                .arg(dir),
+                .arg(dir)
+                .args(more(k)),
         );
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -64,11 +70,15 @@ fn shards_merged_in_any_order_give_the_single_process_summary_byte_for_byte() {
         for (i, order) in [reversed, interleaved].iter().enumerate() {
             let out = dir.join(format!("m{n}-{i}"));
             let o = merge(order, &out);
-            assert_eq!(
-                o.status.code(),
-                Some(0),
-                "{}",
-                String::from_utf8_lossy(&o.stderr)
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(0), "{err}");
+            // The shards' sieves found every percentile the merged cells leave: no pass over
+            // the draws after the shards' own.
+            assert!(
+                err.contains(&format!(
+                    "merged {n} shards (30000 draws, 1 pass over them)"
+                )),
+                "{err}"
             );
             assert!(
                 without_timing(&out.join("summary.json")) == reference,
@@ -105,7 +115,12 @@ fn a_second_pass_planned_by_merge_and_run_by_the_shards_gives_the_single_process
     );
     let n = 5u64;
     let sdir = dir.join("s");
-    let files = shards(&sdir, n);
+    // Shards that save their progress keep no sieve: the merged cells leave percentiles to a
+    // second pass, which the shards run.
+    let ck = dir.join("ck");
+    let files = shards_with(&sdir, n, |k| {
+        vec!["--checkpoint".into(), ck.join(k.to_string()).into()]
+    });
     let plan = dir.join("pass2.npvplan");
     let o = run_ok(
         bin()
@@ -138,6 +153,7 @@ fn a_second_pass_planned_by_merge_and_run_by_the_shards_gives_the_single_process
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(!err.contains("computed here"), "{err}");
+    assert!(err.contains("2 passes over them"), "{err}");
     assert!(
         without_timing(&out.join("summary.json")) == without_timing(&single.join("summary.json"))
     );
@@ -527,13 +543,17 @@ fn a_real_slurm_array_and_merge_give_the_single_process_summary() {
     submit_and_wait(&dir, &o.stdout, &cluster, &merged);
     // The merge writes atomically, so once the file exists it is complete.
     assert!(without_timing(&merged) == without_timing(&single.join("summary.json")));
-    // Four pass-1 shards and four pass-2 files: the second pass ran on the array, not in the merge.
+    // Four pass-1 shards and no pass-2 file: the shards' sieves found every percentile, so the
+    // plan job planned no pass, the second array had nothing to run and the merge took one pass.
     assert_eq!(
         std::fs::read_dir(cluster.join("shards")).unwrap().count(),
-        8
+        4
     );
+    let plan = std::fs::read_to_string(cluster.join("logs/plan.log")).unwrap();
+    assert!(plan.contains("no further pass is needed"), "{plan}");
     let log = std::fs::read_to_string(cluster.join("logs/merge.log")).unwrap();
     assert!(!log.contains("computed here"), "{log}");
+    assert!(log.contains("1 pass over them"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -749,6 +769,9 @@ fn mpi_runs_with_2_and_3_ranks_give_the_single_process_summary() {
             without_timing(&out.join("summary.json")) == reference,
             "{ranks} ranks"
         );
+        // The ranks' sieves found every percentile: no pass after the ranks' own.
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("1 pass over them"), "{ranks} ranks: {err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1149,7 +1149,15 @@ impl ShardRun {
         setup: Setup,
         ck: Option<&StreamCheckpoint>,
         keep: Option<(&Path, DrawsFormat)>,
-    ) -> Result<(crate::shard::ShardHeader, First, Setup), Failure> {
+    ) -> Result<
+        (
+            crate::shard::ShardHeader,
+            First,
+            Option<crate::stream::SieveFinds>,
+            Setup,
+        ),
+        Failure,
+    > {
         let (b0, b1) = (self.header.first_block, self.header.end_block);
         // A checkpointed pass reports to the checkpoint's progress (which counts the blocks a
         // resumed pass had saved too).
@@ -1169,11 +1177,13 @@ impl ShardRun {
             }
             _ => None,
         };
-        let (f, setup) = self.pool.install(|| match (ck, &mut kept) {
+        // A plain pass 1 keeps a sieve, so that the merge usually finds the ranks the cells
+        // leave without a second pass; one saving its state or keeping its draws has none.
+        let (f, finds, setup) = self.pool.install(|| match (ck, &mut kept) {
             (Some(ck), _) => {
                 let mut p = FirstPass::holding(&src, setup, b0);
                 let f = ck.first_pass(&self.plan, &mut p)?;
-                Ok((f, p.finish()?))
+                Ok((f, None, p.finish()?))
             }
             (None, Some(k)) => setup
                 .first_pass(
@@ -1186,11 +1196,11 @@ impl ShardRun {
                     b0,
                     b1,
                 )
-                .map(|f| (f, setup))
+                .map(|f| (f, None, setup))
                 .map_err(|e| Failure::Input(e.to_string())),
             (None, None) => setup
-                .first_pass(&self.plan, &src, b0, b1)
-                .map(|f| (f, setup))
+                .first_pass_sieved(&self.plan, &src, (b0, b1), &StreamConfig::part())
+                .map(|(f, finds)| (f, finds, setup))
                 .map_err(|e| Failure::Input(e.to_string())),
         })?;
         if let Some(b) = &bar {
@@ -1218,7 +1228,7 @@ impl ShardRun {
             rows: f.kept,
             ..self.header.clone()
         };
-        Ok((h, f, setup))
+        Ok((h, f, finds, setup))
     }
 
     /// A later pass over the shard's blocks with a plan's grids, saving its progress as it goes
@@ -1328,11 +1338,11 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
                 let _ = std::fs::remove_file(dir.join(shard_draws_name(&shard_file_name(k, n), f)));
             }
         }
-        let (h, f, _) = r.first_pass(setup, ck.as_ref(), keep)?;
+        let (h, f, finds, _) = r.first_pass(setup, ck.as_ref(), keep)?;
         (
             dir.join(shard_file_name(k, n)),
             h,
-            f.encode(),
+            f.encode_part(finds.as_ref()),
             "pass 1".to_string(),
         )
     };
@@ -1493,19 +1503,39 @@ fn merge_unguarded(
         let bytes = crate::input::read_bytes(path, crate::input::MAX_SHARD_BYTES)?;
         Ok(shard::decode_body(name, &bytes)?.1.to_vec())
     };
+    // Where each shard's sieve finds start in its body (none when the body ends there).
+    let mut finds_at = Vec::new();
     for (name, _, path) in &stats {
         let body = body_of(name, path)?;
-        first.add_encoded(&body).ok_or_else(|| {
+        let at = first.add_encoded_part(&body).ok_or_else(|| {
             Failure::Input(format!(
                 "`{name}` holds statistics that do not fit the run's pass-1 grids (unreadable, or made by another npvrisk): make every shard with the same npvrisk"
             ))
         })?;
+        finds_at.push((at < body.len()).then_some(at));
     }
     let sopts = summary_options(&h0.percentiles, h0.interval, &h0.thresholds);
     let extra = review_points(h0.embedded_model);
     let cfg = StreamConfig::default();
     let mut passes = Passes::new(&r.plan, &setup, first, blocks, ctx.2, &sopts, &extra, &cfg)
         .map_err(Error::from)?;
+    // The ranks the cells leave, from the values the shards' sieves kept of the cells holding
+    // them: the bodies are read again one at a time, each giving only those cells' values.
+    if finds_at.iter().any(Option::is_some) {
+        let mut wanted = passes.sieve_wanted();
+        if wanted.iter().any(|w| !w.is_empty()) {
+            for ((name, _, path), at) in stats.iter().zip(&finds_at) {
+                let Some(at) = *at else { continue };
+                let body = body_of(name, path)?;
+                crate::stream::add_encoded_finds(&mut wanted, &body[at..]).ok_or_else(|| {
+                    Failure::Input(format!(
+                        "`{name}` changed while it was being merged: its sieve's values are unreadable"
+                    ))
+                })?;
+            }
+            passes.sieved_parts(wanted).map_err(Error::from)?;
+        }
+    }
     let mut pass_no = 1u32;
     let mut here = Vec::new();
     while let Some(grids) = passes.next() {
@@ -1563,7 +1593,7 @@ fn merge_unguarded(
         };
         passes.apply(&grids, results).map_err(Error::from)?;
     }
-    let (summary, _) = passes.finish().map_err(Error::from)?;
+    let (summary, n_passes) = passes.finish().map_err(Error::from)?;
     if let Some(path) = next_pass {
         // Nothing left to compute: an empty plan tells the shards there is no further pass.
         let h = shard::ShardHeader {
@@ -1606,7 +1636,14 @@ fn merge_unguarded(
         }
         _ => None,
     };
-    finish_merged(&summary, out_dir, format, started, stats.len(), kept)
+    finish_merged(
+        &summary,
+        out_dir,
+        format,
+        started,
+        (stats.len(), n_passes),
+        kept,
+    )
 }
 
 /// `merge --next-pass PLAN` may write PLAN only where it overwrites no input and nothing but an
@@ -1701,16 +1738,18 @@ fn finish_merged(
     out_dir: Option<&Path>,
     format: Format,
     started: Instant,
-    parts: usize,
+    (parts, passes): (usize, u32),
     kept: Option<Kept<'_>>,
 ) -> Result<String, Error> {
     let secs = started.elapsed().as_secs_f64();
     let printed = export::summary(summary, secs, format, out_dir, kept)?;
     if let Some(dir) = out_dir {
         crate::note!(
-            "merged {} shards ({} draws) into {}",
+            "merged {} shards ({} draws, {} pass{} over them) into {}",
             parts,
             summary.metadata.draws,
+            passes,
+            if passes == 1 { "" } else { "es" },
             dir.display()
         );
     }
@@ -2326,11 +2365,22 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
     let started = Instant::now();
     let r = ShardRun::new(a, rank as u64, size as u64, &Hooks::default())?;
     let setup = setup_of(&r, &r.header, rank == 0)?;
-    let (_, f, setup) = r.first_pass(setup, None, None)?;
+    let (_, f, finds, setup) = r.first_pass(setup, None, None)?;
     let root = world.process_at_rank(0);
     if rank != 0 {
         // With the run's header, so that rank 0 can check every rank runs the same run.
         root.send(&crate::shard::encode_body(&r.header, &f.encode())[..]);
+        // Then the values its sieve kept of the cells rank 0 asks for: those holding a rank the
+        // merged statistics leave.
+        let (msg, _) = root.receive_vec::<u8>();
+        if msg.is_empty() {
+            return Ok(String::new());
+        }
+        let asked = crate::stream::decode_asked(&msg)
+            .ok_or_else(|| Failure::Internal("unreadable cells asked for by rank 0".into()))?;
+        let mut o = Vec::new();
+        crate::stream::SieveFinds::encode_asked(finds.as_ref(), &asked, &mut o);
+        root.send(&o[..]);
         // Later passes until rank 0 sends an empty plan.
         loop {
             let (msg, _) = root.receive_vec::<u8>();
@@ -2366,7 +2416,27 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
     let cfg = StreamConfig::default();
     let result = Passes::new(&r.plan, &setup, first, blocks, meta, &sopts, &extra, &cfg)
         .map_err(Error::from)
-        .and_then(|p| {
+        .and_then(|mut p| {
+            // The ranks the merged cells leave, from the values every rank's sieve kept of the
+            // cells holding them: each rank sends only those.
+            let mut wanted = p.sieve_wanted();
+            let ask = crate::stream::encode_asked(&wanted);
+            for q in 1..size {
+                world.process_at_rank(q).send(&ask[..]);
+            }
+            let asked = crate::stream::decode_asked(&ask)
+                .ok_or_else(|| Failure::Internal("unreadable cells asked for".into()))?;
+            let mut own = Vec::new();
+            crate::stream::SieveFinds::encode_asked(finds.as_ref(), &asked, &mut own);
+            crate::stream::add_encoded_finds(&mut wanted, &own)
+                .ok_or_else(|| Failure::Internal("unreadable sieve values of rank 0".into()))?;
+            for q in 1..size {
+                let (m, _) = world.process_at_rank(q).receive_vec::<u8>();
+                crate::stream::add_encoded_finds(&mut wanted, &m).ok_or_else(|| {
+                    Failure::Internal(format!("unreadable sieve values from rank {q}"))
+                })?;
+            }
+            p.sieved_parts(wanted)?;
             p.run(&mut |grids| {
                 let msg = crate::stream::encode_grids(grids);
                 for q in 1..size {
@@ -2387,13 +2457,13 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
     for q in 1..size {
         world.process_at_rank(q).send(&[0u8; 0][..]);
     }
-    let (summary, _) = result?;
+    let (summary, n_passes) = result?;
     finish_merged(
         &summary,
         a.out.as_deref(),
         a.format,
         started,
-        size as usize,
+        (size as usize, n_passes),
         None,
     )
 }
