@@ -1081,23 +1081,15 @@ pub struct SieveFinds {
 }
 
 impl Sieve {
-    /// What the sieve kept whole once its part of the run is over, after a last narrowing on
-    /// every value it counted.
+    /// What the sieve kept whole once its part of the run is over. (Its bins narrowed last
+    /// when the counts were at least 1/[`SIEVE_GROWTH`] of the part's: narrowing again would
+    /// drop little.)
     pub(crate) fn finds(self) -> SieveFinds {
-        let (draws, sigmas) = (self.draws, self.sigmas);
         SieveFinds {
             cols: self
                 .cols
                 .into_par_iter()
-                .map(|c| {
-                    let mut s = c.into_inner().unwrap_or_else(|e| e.into_inner());
-                    // A column that gave up keeps nothing, and one that counted nothing has
-                    // nothing to drop.
-                    if s.next != u64::MAX && s.seen > 0 {
-                        s.narrow(draws, sigmas);
-                    }
-                    s.finds()
-                })
+                .map(|c| c.into_inner().unwrap_or_else(|e| e.into_inner()).finds())
                 .collect(),
         }
     }
@@ -6439,6 +6431,115 @@ mod tests {
                 cfg.sieve_sigmas
             );
         }
+    }
+
+    /// What a part's sieve kept, encoded whole (a shard's file) or for the cells asked (an MPI
+    /// rank's answer), gives a merge the values of the cells it wants and nothing else; the
+    /// cells asked round-trip; cut, padded or ill-formed encodings are refused.
+    #[test]
+    fn encoded_sieve_finds_give_the_cells_asked_and_bad_ones_are_refused() {
+        let finds = SieveFinds {
+            cols: vec![
+                vec![(2, vec![1.5, -2.0]), (5, vec![3.0])],
+                vec![(1, vec![4.0]), (9, vec![])],
+            ],
+        };
+        let wanted = || -> Vec<HashMap<u64, Vec<f64>>> {
+            vec![
+                HashMap::from([(2, vec![]), (7, vec![])]),
+                HashMap::from([(1, vec![0.5])]),
+            ]
+        };
+        let mut whole = Vec::new();
+        SieveFinds::encode(Some(&finds), &mut whole);
+        let mut w = wanted();
+        add_encoded_finds(&mut w, &whole).unwrap();
+        let expect = vec![
+            HashMap::from([(2, vec![1.5, -2.0]), (7, vec![])]),
+            HashMap::from([(1, vec![0.5, 4.0])]),
+        ];
+        assert_eq!(w, expect);
+        // The cells asked, each column's increasing, and only those answered.
+        let asked = decode_asked(&encode_asked(&wanted())).unwrap();
+        assert_eq!(asked, vec![vec![2, 7], vec![1]]);
+        let mut answer = Vec::new();
+        SieveFinds::encode_asked(Some(&finds), &asked, &mut answer);
+        assert!(answer.len() < whole.len());
+        let mut w = wanted();
+        add_encoded_finds(&mut w, &answer).unwrap();
+        assert_eq!(w, expect);
+        let mut r = Reader::new(&answer);
+        assert_eq!(SieveFinds::skip_encoded(&mut r), Some(()));
+        assert!(r.done());
+        // No sieve: nothing added, whether the section is empty or absent.
+        let mut none = Vec::new();
+        SieveFinds::encode(None, &mut none);
+        SieveFinds::encode_asked(None, &asked, &mut none);
+        for b in [&none[..8], &none[8..], &[][..]] {
+            let mut w = wanted();
+            add_encoded_finds(&mut w, b).unwrap();
+            assert_eq!(w, wanted());
+        }
+        // Refused: cut short, a byte more, another number of columns, cells not increasing.
+        let mut w = wanted();
+        assert!(add_encoded_finds(&mut w, &whole[..whole.len() - 1]).is_none());
+        let mut padded = whole.clone();
+        padded.push(0);
+        assert!(add_encoded_finds(&mut wanted(), &padded).is_none());
+        assert!(add_encoded_finds(&mut wanted()[..1], &whole).is_none());
+        let mut r = Reader::new(&whole[..whole.len() - 8]);
+        assert!(SieveFinds::skip_encoded(&mut r).is_none());
+        let mut down = Vec::new();
+        put_u64(&mut down, 1);
+        put_u64s(&mut down, &[3, 2]);
+        assert!(decode_asked(&down).is_none());
+        let ask = encode_asked(&wanted());
+        assert!(decode_asked(&ask[..ask.len() - 1]).is_none());
+    }
+
+    /// Statistics of a part read back with what its sieve kept: where that starts is returned,
+    /// and a body with bytes past a readable section, or a cut one, is refused.
+    #[test]
+    fn a_parts_statistics_are_read_up_to_its_sieves_values() {
+        let plan = default_plan();
+        let (opts, _, _) = summarised_in_memory(&plan, 3_001, 5);
+        let cfg = binned();
+        let (o, extra) = (SummaryOptions::default(), Vec::new());
+        let src = Regenerate {
+            plan: &plan,
+            opts: &opts,
+            chunk_blocks: cfg.chunk_blocks,
+            progress: &|_| {},
+        };
+        let pilot = Setup::run_pilot(&plan, &opts, false).unwrap();
+        let setup = Setup::new(&plan, opts.draws, pilot, false, &o, &extra, &cfg);
+        let (f, finds) = setup.first_pass_sieved(&plan, &src, (0, 2), &cfg).unwrap();
+        let finds = finds.expect("binned brackets, a sieve");
+        assert!(finds.cols.iter().any(|c| !c.is_empty()));
+        let stats = f.encode();
+        let body = f.encode_part(Some(&finds));
+        assert_eq!(
+            setup.empty_first(&plan).add_encoded_part(&body),
+            Some(stats.len())
+        );
+        assert_eq!(
+            setup.empty_first(&plan).add_encoded_part(&stats),
+            Some(stats.len())
+        );
+        let mut more = body.clone();
+        more.push(1);
+        assert_eq!(setup.empty_first(&plan).add_encoded_part(&more), None);
+        assert_eq!(
+            setup
+                .empty_first(&plan)
+                .add_encoded_part(&body[..body.len() - 1]),
+            None
+        );
+        // The statistics read the same either way.
+        let (mut a, mut b) = (setup.empty_first(&plan), setup.empty_first(&plan));
+        a.add_encoded_part(&body).unwrap();
+        b.add_encoded(&stats).unwrap();
+        assert_eq!(a.encode(), b.encode());
     }
 
     /// The summary (JSON) and passes of the run `opts` split into 3 parts, each running pass 1
