@@ -12,7 +12,8 @@ use std::path::Path;
 /// Largest text input file (model, distribution, manifest or CSV file) read, in bytes.
 pub const MAX_TEXT_BYTES: u64 = 256 << 20;
 
-/// Largest shard, pass or plan file read, in bytes (a shard's statistics take a few megabytes).
+/// Largest shard, pass or plan file read, in bytes (a shard's statistics and its sieve's values
+/// take tens of megabytes).
 pub const MAX_SHARD_BYTES: u64 = 16 << 30;
 
 /// Read the whole of `path`, a regular file of at most `cap` bytes. The error names the path.

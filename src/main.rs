@@ -127,9 +127,10 @@ enum Command {
         #[arg(long)]
         merge: Option<PathBuf>,
     },
-    /// Merge shard files of one run into the outputs a single-process run would write. Order
-    /// statistics need a second pass over the draws: give its shard files (from `run --shard K/N
-    /// --pass PLAN`), or let merge compute it here, or write its plan with --next-pass.
+    /// Merge shard files of one run into the outputs a single-process run would write. The
+    /// percentiles come from the values the shards' sieves kept; those they leave need a second
+    /// pass over the draws: give its shard files (from `run --shard K/N --pass PLAN`), or let
+    /// merge compute it here, or write its plan with --next-pass.
     Merge {
         /// The shard files of one run (from `run --shard K/N`, and of later passes).
         #[arg(required = true)]

@@ -9,8 +9,11 @@
 //! - `stats`: a shard's pass-1 statistics ([`crate::stream::First`]: the moments of its aligned
 //!   subtrees of blocks, threshold counts, whole-year counts, and cells of count/min/max), a few
 //!   megabytes whatever the number of draws, then what the sieve of its pass 1 kept whole
-//!   ([`crate::stream::SieveFinds`]: the cells near each wanted rank with their values; absent
-//!   in files written before shards had sieves). Merged exactly in any order.
+//!   (growing as the square root of the shard's draws: 17 MB for 10^7 draws of the embedded model)
+//!   [`crate::stream::SieveFinds`]: the cells near each wanted rank with their values; absent
+//!   without a sieve, and in files written before shards had sieves. Which cells a sieve keeps
+//!   depends on the order the shard's threads flush, so a shard made again on several threads
+//!   may keep others; the merged summary is the same. Merged exactly in any order.
 //! - `pass`: a shard's results of a later pass ([`crate::stream::ColPass`] per column: cells and
 //!   collected values), for the grids of the pass plan whose SHA-256 is `grids_sha256`.
 //! - `draws`: every kept draw of some blocks (the chunks of a checkpointed run).

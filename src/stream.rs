@@ -83,7 +83,7 @@ pub use crate::summary::SUMMARY_MEASURES;
 
 /// Tuning of the passes. The summary does not depend on it; only time and memory do. (The pilot's
 /// size, [`PILOT_DRAWS`], is fixed: the achieved correlations are measured on it.)
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StreamConfig {
     /// Blocks regenerated at a time by pass 1 when the draws are kept (passes otherwise run and
     /// tally block by block, `Regenerate::fold_blocks`).
@@ -1154,13 +1154,34 @@ impl SieveFinds {
         Some(())
     }
 
-    /// Read an encoding from `r` without keeping anything: whether it is readable.
-    fn skip_encoded(r: &mut Reader) -> Option<()> {
-        for _ in 0..r.len(8)? {
+    /// Read an encoding from `r` without keeping anything: whether it is readable and fits the
+    /// part's own non-empty cells `own` (per column, by increasing index), as
+    /// [`First::add_encoded_part`] says.
+    fn check_encoded(r: &mut Reader, own: &[Vec<(u64, Cell)>]) -> Option<()> {
+        let n = r.len(8)?;
+        if n != 0 && n != own.len() {
+            return None;
+        }
+        for cells in own.iter().take(n) {
+            let mut last = None;
             for _ in 0..r.len(16)? {
-                r.u64()?;
+                let i = r.u64()?;
                 let m = r.len(8)?;
-                r.f64s(m)?;
+                let v = r.f64s(m)?;
+                if last.is_some_and(|l| l >= i) {
+                    return None;
+                }
+                last = Some(i);
+                let c = cells
+                    .binary_search_by_key(&i, |(j, _)| *j)
+                    .ok()
+                    .map(|k| cells[k].1)?;
+                let lo = v.iter().copied().min_by(f64::total_cmp)?;
+                let hi = v.iter().copied().max_by(f64::total_cmp)?;
+                let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+                if v.len() as u64 != c.n || !same(lo, c.min) || !same(hi, c.max) {
+                    return None;
+                }
             }
         }
         Some(())
@@ -3455,17 +3476,30 @@ impl ColPass {
     /// its non-empty cells; it is never expanded into a second full set); `None` when it is
     /// unreadable or its grid has another shape.
     pub fn add_encoded(&mut self, r: &mut Reader) -> Option<()> {
+        self.add_encoded_noting(r, None)
+    }
+
+    /// [`ColPass::add_encoded`], appending the encoding's own non-empty cells (index and cell,
+    /// by increasing index as they are written) to `note` when given.
+    fn add_encoded_noting(
+        &mut self,
+        r: &mut Reader,
+        mut note: Option<&mut Vec<(u64, Cell)>>,
+    ) -> Option<()> {
         if usize::try_from(r.u64()?).ok()? != self.cells.len() {
             return None;
         }
         for _ in 0..r.len(32)? {
-            let i = usize::try_from(r.u64()?).ok()?;
+            let i = r.u64()?;
             let c = Cell {
                 n: r.u64()?,
                 min: r.f64()?,
                 max: r.f64()?,
             };
-            self.cells.get_mut(i)?.merge(&c);
+            self.cells.get_mut(usize::try_from(i).ok()?)?.merge(&c);
+            if let Some(note) = note.as_deref_mut() {
+                note.push((i, c));
+            }
         }
         if r.len(8)? != self.collected.len() {
             return None;
@@ -3525,10 +3559,13 @@ impl First {
     }
 
     /// A part's pass-1 statistics and what its sieve kept ([`First::encode`], then
-    /// [`SieveFinds::encode`]): the body of a shard's file and of an MPI rank's message.
+    /// [`SieveFinds::encode`]; nothing after the statistics without a sieve): the body of a
+    /// shard's file.
     pub fn encode_part(&self, finds: Option<&SieveFinds>) -> Vec<u8> {
         let mut o = self.encode();
-        SieveFinds::encode(finds, &mut o);
+        if finds.is_some() {
+            SieveFinds::encode(finds, &mut o);
+        }
         o
     }
 
@@ -3536,18 +3573,35 @@ impl First {
     /// checking what its sieve kept can be read; returns where that starts in `b`, for
     /// [`add_encoded_finds`]. A part written before parts had sieves ends with its statistics:
     /// its sieve kept nothing.
+    ///
+    /// What the sieve kept is checked against the part's own cells: each cell it gives is one
+    /// the part counted values into, with exactly those values (as many, the smallest and the
+    /// largest the cell's own, bit for bit), the cells of a column in increasing order; the
+    /// columns none, or as many as the statistics'. A merge then takes a cell's joined values
+    /// only when they are every part's.
     pub fn add_encoded_part(&mut self, b: &[u8]) -> Option<usize> {
         let mut r = Reader::new(b);
-        self.add_encoded_from(&mut r)?;
+        let mut own = vec![Vec::new(); self.cols.len()];
+        self.add_encoded_noting(&mut r, Some(&mut own))?;
         let at = r.position();
         if !r.done() {
-            SieveFinds::skip_encoded(&mut r)?;
+            SieveFinds::check_encoded(&mut r, &own)?;
         }
         r.done().then_some(at)
     }
 
     /// [`First::add_encoded`] of the encoding at `r`, leaving `r` after it.
     fn add_encoded_from(&mut self, r: &mut Reader) -> Option<()> {
+        self.add_encoded_noting(r, None)
+    }
+
+    /// [`First::add_encoded_from`], appending each column's own non-empty cells to
+    /// `note[column]` when given (one vector per column).
+    fn add_encoded_noting(
+        &mut self,
+        r: &mut Reader,
+        mut note: Option<&mut [Vec<(u64, Cell)>]>,
+    ) -> Option<()> {
         fn add(a: &mut [u64], b: Vec<u64>) -> Option<()> {
             (a.len() == b.len()).then(|| a.iter_mut().zip(b).for_each(|(x, y)| *x += y))
         }
@@ -3563,7 +3617,7 @@ impl First {
         if r.len(8)? != self.cols.len() {
             return None;
         }
-        for c in &mut self.cols {
+        for (k, c) in self.cols.iter_mut().enumerate() {
             for _ in 0..r.len(40)? {
                 let l = u32::try_from(r.u64()?).ok()?;
                 let i = r.u64()?;
@@ -3578,7 +3632,8 @@ impl First {
                 }
                 a.merge(&b);
             }
-            c.pass.add_encoded(r)?;
+            c.pass
+                .add_encoded_noting(r, note.as_deref_mut().and_then(|n| n.get_mut(k)))?;
         }
         Some(())
     }
@@ -6094,6 +6149,25 @@ mod tests {
         assert_eq!(StreamConfig::default().sieve_budget, u64::MAX);
     }
 
+    /// A part of a run (a shard, an MPI rank) keeps the sieve of a run in one process over the
+    /// grids of the default configuration, which the merge makes again: every other setting is
+    /// the default's.
+    #[test]
+    fn a_part_of_a_run_keeps_a_sieve_on_the_grids_the_merge_makes() {
+        let (part, one) = (StreamConfig::part(), StreamConfig::single_process());
+        assert!(part.sieve_sigmas > 0.0);
+        assert_eq!(
+            (part.sieve_sigmas, part.sieve_budget),
+            (one.sieve_sigmas, one.sieve_budget)
+        );
+        let without_sieve = StreamConfig {
+            sieve_sigmas: 0.0,
+            sieve_budget: u64::MAX,
+            ..part
+        };
+        assert_eq!(without_sieve, StreamConfig::default());
+    }
+
     /// What the sieve holds falls when a narrowing drops values: the count follows the values
     /// its columns keep.
     #[test]
@@ -6134,6 +6208,40 @@ mod tests {
                 assert_eq!(held(&sieve), 0);
             }
         }
+    }
+
+    /// What a sieve kept whole leaves out a cell dropped as a flush came (a tally of several
+    /// values, whose values are unknown), though its values kept before are still among its
+    /// region's, and a dropped bin's values; a cell kept gives every value counted into it.
+    #[test]
+    fn a_sieves_finds_are_the_cells_it_kept_whole() {
+        let g = Grid::new(vec![Region::new(0.0, 10.0, 10)]);
+        let bin = |b: usize| g.starts[0] + b;
+        let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![5]], 100, 6.0, 1000).unwrap();
+        sieve.offer(0, &[1.5, 1.25, 2.5, 7.5]);
+        {
+            let mut s = sieve.col(0);
+            // Bin 7 dropped by a narrowing (its values go with it); bin 2 kept as is.
+            s.slot[bin(7)] = DROPPED;
+            s.kept[0].retain(|&x| x != 7.5);
+            // Bin 1 then receives a cell of two different values: dropped as it is taken, its
+            // values 1.5 and 1.25 left in the region's vector until the next narrowing.
+            let d = Deferred {
+                values: vec![],
+                cells: vec![(
+                    cell_index(bin(1)),
+                    Cell {
+                        n: 2,
+                        min: 1.0,
+                        max: 1.75,
+                    },
+                )],
+            };
+            s.take(&d);
+            assert_eq!(s.slot[bin(1)], DROPPED);
+            assert!(s.kept[0].contains(&1.5));
+        }
+        assert_eq!(sieve.finds().cols, vec![vec![(bin(2) as u64, vec![2.5])]]);
     }
 
     /// A run whose sieve has no room finds the ranks of its binned brackets in a second pass,
@@ -6420,14 +6528,23 @@ mod tests {
             sieve_sigmas: 1e-9,
             ..binned()
         };
-        for (cfg, with_finds, passes) in
-            [(binned(), true, 1), (narrow, true, 2), (binned(), false, 2)]
-        {
-            let (s, n) = merged_parts(&plan, &opts, meta.clone(), &cfg, with_finds);
+        let (all, some, none) = ([true; 3], [true, false, true], [false; 3]);
+        for (cfg, with_finds, passes) in [
+            (binned(), all, 1),
+            (narrow, all, 2),
+            (binned(), none, 2),
+            (binned(), some, 2),
+        ] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            let (s, n) =
+                pool.install(|| merged_parts(&plan, &opts, meta.clone(), &cfg, with_finds));
             assert_eq!(
                 (s, n),
                 (mem.clone(), passes),
-                "{} σ, {with_finds}",
+                "{} σ, {with_finds:?}",
                 cfg.sieve_sigmas
             );
         }
@@ -6468,8 +6585,14 @@ mod tests {
         let mut w = wanted();
         add_encoded_finds(&mut w, &answer).unwrap();
         assert_eq!(w, expect);
+        // The answer fits the part's own cells (count, smallest and largest value).
+        let cell = |n, min, max| Cell { n, min, max };
+        let own = vec![
+            vec![(2, cell(2, -2.0, 1.5)), (5, cell(1, 3.0, 3.0))],
+            vec![(1, cell(1, 4.0, 4.0))],
+        ];
         let mut r = Reader::new(&answer);
-        assert_eq!(SieveFinds::skip_encoded(&mut r), Some(()));
+        assert_eq!(SieveFinds::check_encoded(&mut r, &own), Some(()));
         assert!(r.done());
         // No sieve: nothing added, whether the section is empty or absent.
         let mut none = Vec::new();
@@ -6487,8 +6610,8 @@ mod tests {
         padded.push(0);
         assert!(add_encoded_finds(&mut wanted(), &padded).is_none());
         assert!(add_encoded_finds(&mut wanted()[..1], &whole).is_none());
-        let mut r = Reader::new(&whole[..whole.len() - 8]);
-        assert!(SieveFinds::skip_encoded(&mut r).is_none());
+        let mut r = Reader::new(&answer[..answer.len() - 8]);
+        assert!(SieveFinds::check_encoded(&mut r, &own).is_none());
         let mut down = Vec::new();
         put_u64(&mut down, 1);
         put_u64s(&mut down, &[3, 2]);
@@ -6535,6 +6658,56 @@ mod tests {
                 .add_encoded_part(&body[..body.len() - 1]),
             None
         );
+        // Sieve values that are not the part's own cells' are refused: a value missing, one
+        // moved past its cell's largest, a cell given twice, a cell it never counted into, a
+        // column missing.
+        let (c, k) = finds
+            .cols
+            .iter()
+            .enumerate()
+            .find_map(|(c, cells)| cells.iter().position(|(_, v)| v.len() > 1).map(|k| (c, k)))
+            .expect("a cell of several values");
+        let bad = |edit: &dyn Fn(&mut SieveFinds)| {
+            let mut f2 = finds.clone();
+            edit(&mut f2);
+            setup
+                .empty_first(&plan)
+                .add_encoded_part(&f.encode_part(Some(&f2)))
+        };
+        assert_eq!(bad(&|_| {}), Some(stats.len()));
+        assert_eq!(
+            bad(&|x| {
+                x.cols[c][k].1.pop();
+            }),
+            None
+        );
+        assert_eq!(
+            bad(&|x| {
+                let v = &mut x.cols[c][k].1;
+                let top = v.iter().copied().fold(f64::MIN, f64::max);
+                v.iter_mut()
+                    .filter(|y| **y == top)
+                    .for_each(|y| *y = top + 1.0);
+            }),
+            None
+        );
+        assert_eq!(
+            bad(&|x| {
+                let again = x.cols[c][k].clone();
+                x.cols[c].push(again);
+            }),
+            None
+        );
+        assert_eq!(
+            bad(&|x| x.cols[c].push((u64::from(u32::MAX), vec![0.5]))),
+            None
+        );
+        assert_eq!(
+            bad(&|x| {
+                x.cols.pop();
+            }),
+            None
+        );
         // The statistics read the same either way.
         let (mut a, mut b) = (setup.empty_first(&plan), setup.empty_first(&plan));
         a.add_encoded_part(&body).unwrap();
@@ -6551,7 +6724,7 @@ mod tests {
         opts: &RunOptions,
         meta: Metadata,
         cfg: &StreamConfig,
-        with_finds: bool,
+        with_finds: [bool; 3],
     ) -> (String, u32) {
         let (o, extra) = (SummaryOptions::default(), Vec::new());
         let blocks = Plan::block_count(opts).unwrap();
@@ -6568,11 +6741,7 @@ mod tests {
                 let (a, b) = crate::shard::shard_blocks(k, 3, blocks);
                 let (f, finds) = part.first_pass_sieved(plan, &src, (a, b), cfg).unwrap();
                 assert!(finds.is_some(), "the brackets are binned");
-                if with_finds {
-                    f.encode_part(finds.as_ref())
-                } else {
-                    f.encode()
-                }
+                f.encode_part(finds.as_ref().filter(|_| with_finds[k as usize]))
             })
             .collect();
         let setup = Setup::new(plan, opts.draws, pilot(true), true, &o, &extra, cfg);
@@ -6585,12 +6754,23 @@ mod tests {
         assert!(passes.next().is_some(), "the cells leave ranks to find");
         let mut wanted = passes.sieve_wanted();
         assert!(wanted.iter().any(|w| !w.is_empty()));
-        for (p, &a) in parts.iter().zip(&at) {
-            assert_eq!(a == p.len(), !with_finds);
+        for ((p, &a), &w) in parts.iter().zip(&at).zip(&with_finds) {
+            assert_eq!(a == p.len(), !w);
             add_encoded_finds(&mut wanted, &p[a..]).unwrap();
         }
+        let left = |p: &Passes| {
+            p.next()
+                .map_or(0, |g| g.iter().map(|x| x.regions().len()).sum::<usize>())
+        };
+        let before = left(&passes);
         passes.sieved_parts(wanted).unwrap();
         let found_all = passes.next().is_none();
+        // Without one part's values, the ranks of the cells that part counted values into are
+        // left to the next pass, and those of the cells it did not are found (on one thread,
+        // the same ones every time).
+        if with_finds == [true, false, true] {
+            assert!((1..before).contains(&left(&passes)), "{before}");
+        }
         let (s, n) = passes
             .run(&mut |g| -> Result<_, StreamError> { Ok(pass(plan, &src, g, 0, blocks)?) })
             .unwrap();

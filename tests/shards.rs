@@ -85,6 +85,31 @@ fn shards_merged_in_any_order_give_the_single_process_summary_byte_for_byte() {
                 "{n} shards, order {i}"
             );
         }
+        // Planning a second pass plans none, and a shard given that plan has nothing to do.
+        let plan = dir.join(format!("p{n}.npvplan"));
+        let o = run_ok(
+            bin()
+                .arg("merge")
+                .args(&files)
+                .arg("--next-pass")
+                .arg(&plan),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("no further pass is needed"), "{err}");
+        let o = run_ok(
+            bin()
+                .args(RUN)
+                .args(["--shard", &format!("0/{n}"), "--pass"])
+                .arg(&plan)
+                .arg("--out")
+                .arg(dir.join(format!("none{n}"))),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("plans no further pass: nothing to do"),
+            "{err}"
+        );
+        assert!(!dir.join(format!("none{n}")).exists());
         // A merge writes the workbook as a single run does (one exporter for every command).
         let out = dir.join(format!("x{n}"));
         run_ok(

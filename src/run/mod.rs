@@ -1499,20 +1499,19 @@ fn merge_unguarded(
     };
     let setup = setup_of(&r, &h0, true)?;
     let mut first = setup.empty_first(&r.plan);
-    let body_of = |name: &str, path: &Path| -> Result<Vec<u8>, Error> {
-        let bytes = crate::input::read_bytes(path, crate::input::MAX_SHARD_BYTES)?;
-        Ok(shard::decode_body(name, &bytes)?.1.to_vec())
-    };
-    // Where each shard's sieve finds start in its body (none when the body ends there).
+    let body_of =
+        |name: &str, path: &Path| -> Result<Vec<u8>, Error> { Ok(checked_body_of(name, path)?.0) };
+    // Where each shard's sieve values start in its body, with the body's checksum (none when
+    // the body ends with its statistics).
     let mut finds_at = Vec::new();
     for (name, _, path) in &stats {
-        let body = body_of(name, path)?;
+        let (body, sum) = checked_body_of(name, path)?;
         let at = first.add_encoded_part(&body).ok_or_else(|| {
             Failure::Input(format!(
-                "`{name}` holds statistics that do not fit the run's pass-1 grids (unreadable, or made by another npvrisk): make every shard with the same npvrisk"
+                "`{name}` holds statistics that do not fit the run's pass-1 grids, or sieve values that do not fit its statistics (unreadable, or made by another npvrisk): make every shard with the same npvrisk"
             ))
         })?;
-        finds_at.push((at < body.len()).then_some(at));
+        finds_at.push((at < body.len()).then_some((at, sum)));
     }
     let sopts = summary_options(&h0.percentiles, h0.interval, &h0.thresholds);
     let extra = review_points(h0.embedded_model);
@@ -1525,15 +1524,24 @@ fn merge_unguarded(
         let mut wanted = passes.sieve_wanted();
         if wanted.iter().any(|w| !w.is_empty()) {
             for ((name, _, path), at) in stats.iter().zip(&finds_at) {
-                let Some(at) = *at else { continue };
-                let body = body_of(name, path)?;
-                crate::stream::add_encoded_finds(&mut wanted, &body[at..]).ok_or_else(|| {
+                let Some((at, sum)) = at else { continue };
+                let (body, now) = checked_body_of(name, path)?;
+                let changed = || {
                     Failure::Input(format!(
-                        "`{name}` changed while it was being merged: its sieve's values are unreadable"
+                        "`{name}` changed while it was being merged: merge the shards again once none is being written"
                     ))
-                })?;
+                };
+                if now != *sum {
+                    return Err(changed());
+                }
+                crate::stream::add_encoded_finds(&mut wanted, body.get(*at..).unwrap_or(&[]))
+                    .ok_or_else(changed)?;
             }
-            passes.sieved_parts(wanted).map_err(Error::from)?;
+            passes.sieved_parts(wanted).map_err(|e| {
+                Failure::Input(format!(
+                    "the shards' sieve values do not fit their merged statistics ({e}): make every shard again with the same npvrisk"
+                ))
+            })?;
         }
     }
     let mut pass_no = 1u32;
@@ -1644,6 +1652,14 @@ fn merge_unguarded(
         (stats.len(), n_passes),
         kept,
     )
+}
+
+/// A shard file's body and its checksum (the file's last 32 bytes, which its body was checked
+/// against), so that a file read again can be known to be the same.
+fn checked_body_of(name: &str, path: &Path) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let bytes = crate::input::read_bytes(path, crate::input::MAX_SHARD_BYTES)?;
+    let body = crate::shard::decode_body(name, &bytes)?.1.to_vec();
+    Ok((body, bytes[bytes.len() - 32..].to_vec()))
 }
 
 /// `merge --next-pass PLAN` may write PLAN only where it overwrites no input and nothing but an
