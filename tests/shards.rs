@@ -34,6 +34,12 @@ fn shards_with(dir: &Path, n: u64, more: impl Fn(u64) -> Vec<std::ffi::OsString>
     files
 }
 
+/// `merge FILES --next-pass PLAN`, which must succeed: its notes.
+fn plan_next_pass(files: &[PathBuf], plan: &Path) -> String {
+    let o = run_ok(bin().arg("merge").args(files).arg("--next-pass").arg(plan));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 fn merge(files: &[PathBuf], out: &Path) -> std::process::Output {
     bin()
         .arg("merge")
@@ -87,14 +93,7 @@ fn shards_merged_in_any_order_give_the_single_process_summary_byte_for_byte() {
         }
         // Planning a second pass plans none, and a shard given that plan has nothing to do.
         let plan = dir.join(format!("p{n}.npvplan"));
-        let o = run_ok(
-            bin()
-                .arg("merge")
-                .args(&files)
-                .arg("--next-pass")
-                .arg(&plan),
-        );
-        let err = String::from_utf8_lossy(&o.stderr);
+        let err = plan_next_pass(&files, &plan);
         assert!(err.contains("no further pass is needed"), "{err}");
         let o = run_ok(
             bin()
@@ -147,14 +146,7 @@ fn a_second_pass_planned_by_merge_and_run_by_the_shards_gives_the_single_process
         vec!["--checkpoint".into(), ck.join(k.to_string()).into()]
     });
     let plan = dir.join("pass2.npvplan");
-    let o = run_ok(
-        bin()
-            .arg("merge")
-            .args(&files)
-            .arg("--next-pass")
-            .arg(&plan),
-    );
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = plan_next_pass(&files, &plan);
     assert!(err.contains("wrote the plan of pass 2"), "{err}");
     for k in (0..n).rev() {
         run_ok(
