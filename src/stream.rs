@@ -6658,15 +6658,18 @@ mod tests {
                 .add_encoded_part(&body[..body.len() - 1]),
             None
         );
-        // Sieve values that are not the part's own cells' are refused: a value missing, one
-        // moved past its cell's largest, a cell given twice, a cell it never counted into, a
-        // column missing.
+        // Sieve values that are not the part's own cells' are refused: a value missing, the
+        // largest moved past the cell's (the smallest kept), a cell given twice, a cell it never
+        // counted into, a column missing.
         let (c, k) = finds
             .cols
             .iter()
             .enumerate()
-            .find_map(|(c, cells)| cells.iter().position(|(_, v)| v.len() > 1).map(|k| (c, k)))
-            .expect("a cell of several values");
+            .find_map(|(c, cells)| {
+                let spread = |v: &[f64]| v.iter().any(|y| *y != v[0]);
+                cells.iter().position(|(_, v)| spread(v)).map(|k| (c, k))
+            })
+            .expect("a cell of several different values");
         let bad = |edit: &dyn Fn(&mut SieveFinds)| {
             let mut f2 = finds.clone();
             edit(&mut f2);
