@@ -44,7 +44,7 @@
 //! up to about 10^7 draws in one process, at most `collect_first_budget` (128 MB there), and
 //! keeps a sieve in larger ones (its values peak half-way through the pass, in proportion to
 //! √draws: about 55 MB at 10^8 draws of the embedded model and 135 MB at 10^9); a shard keeps
-//! one over its blocks (about 50 MB more for a third of 3·10^7 draws, 17 MB of it written).
+//! one over its blocks (about 50 MB more for a third of 3·10^7 draws, 18 MB of it written).
 
 use std::collections::HashMap;
 use std::ops::Range;
