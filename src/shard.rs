@@ -9,9 +9,9 @@
 //! - `stats`: a shard's pass-1 statistics ([`crate::stream::First`]: the moments of its aligned
 //!   subtrees of blocks, threshold counts, whole-year counts, and cells of count/min/max), a few
 //!   megabytes whatever the number of draws, then what the sieve of its pass 1 kept whole
-//!   (growing as the square root of the shard's draws: 18 MB for 10^7 draws of the embedded model)
-//!   [`crate::stream::SieveFinds`]: the cells near each wanted rank with their values; absent
-//!   without a sieve, and in files written before shards had sieves. Which cells a sieve keeps
+//!   ([`crate::stream::SieveFinds`]: the cells near each wanted rank with their values, growing
+//!   as the square root of the shard's draws, 18 MB for 10^7 draws of the embedded model; absent
+//!   without a sieve, and in files written before shards had sieves). Which cells a sieve keeps
 //!   depends on the order the shard's threads flush, so a shard made again on several threads
 //!   may keep others; the merged summary is the same. Merged exactly in any order.
 //! - `pass`: a shard's results of a later pass ([`crate::stream::ColPass`] per column: cells and
