@@ -1098,12 +1098,29 @@ impl Sieve {
 impl SieveFinds {
     /// Append the encoding: the number of columns (0 without a sieve), then per column the
     /// number of cells and, per cell, its index and its values (a list of f64).
-    pub fn encode(finds: Option<&SieveFinds>, o: &mut Vec<u8>) {
+    pub fn encode(&self, o: &mut Vec<u8>) {
+        Self::encode_where(Some(self), |_, _| true, o);
+    }
+
+    /// [`SieveFinds::encode`] of only the cells `asked` (per column, increasing: as
+    /// [`decode_asked`] reads them), for a merge that asks for the cells holding ranks.
+    pub fn encode_asked(finds: Option<&SieveFinds>, asked: &[Vec<u64>], o: &mut Vec<u8>) {
+        let is_asked = |c: usize, i: u64| asked.get(c).is_some_and(|a| a.binary_search(&i).is_ok());
+        Self::encode_where(finds, is_asked, o);
+    }
+
+    /// The encoding of the cells `(column, cell)` that `keep` takes.
+    fn encode_where(
+        finds: Option<&SieveFinds>,
+        keep: impl Fn(usize, u64) -> bool,
+        o: &mut Vec<u8>,
+    ) {
         let cols = finds.map_or(&[][..], |f| &f.cols[..]);
         put_u64(o, cols.len() as u64);
-        for c in cols {
-            put_u64(o, c.len() as u64);
-            for (i, v) in c {
+        for (c, cells) in cols.iter().enumerate() {
+            let kept: Vec<&(u64, Vec<f64>)> = cells.iter().filter(|(i, _)| keep(c, *i)).collect();
+            put_u64(o, kept.len() as u64);
+            for (i, v) in kept {
                 put_u64(o, *i);
                 put_u64(o, v.len() as u64);
                 put_f64s(o, v);
@@ -1111,24 +1128,36 @@ impl SieveFinds {
         }
     }
 
-    /// [`SieveFinds::encode`] of only the cells `asked` (per column, increasing: as
-    /// [`decode_asked`] reads them), for a merge that asks for the cells holding ranks.
-    pub fn encode_asked(finds: Option<&SieveFinds>, asked: &[Vec<u64>], o: &mut Vec<u8>) {
-        let cols = finds.map_or(&[][..], |f| &f.cols[..]);
-        put_u64(o, cols.len() as u64);
-        for (c, a) in cols
-            .iter()
-            .zip(asked.iter().chain(std::iter::repeat(&Vec::new())))
-        {
-            let cells: Vec<&(u64, Vec<f64>)> = c
-                .iter()
-                .filter(|(i, _)| a.binary_search(i).is_ok())
-                .collect();
-            put_u64(o, cells.len() as u64);
+    /// Read an encoding of no columns or `cols` columns from `r`, handing `visit` each cell
+    /// (column, index, values) in order; `None` when it is unreadable, has another number of
+    /// columns, or `visit` refuses a cell.
+    fn read_encoded(
+        r: &mut Reader,
+        cols: usize,
+        mut visit: impl FnMut(usize, u64, Vec<f64>) -> Option<()>,
+    ) -> Option<()> {
+        let n = r.len(8)?;
+        if n != 0 && n != cols {
+            return None;
+        }
+        for c in 0..n {
+            for _ in 0..r.len(16)? {
+                let i = r.u64()?;
+                let m = r.len(8)?;
+                visit(c, i, r.f64s(m)?)?;
+            }
+        }
+        Some(())
+    }
+
+    /// Add to `wanted` (per column: the cells asked for) the values of the cells it asks for, as
+    /// [`add_encoded_finds`] does from an encoding.
+    pub fn add_to(&self, wanted: &mut [HashMap<u64, Vec<f64>>]) {
+        for (cells, w) in self.cols.iter().zip(wanted) {
             for (i, v) in cells {
-                put_u64(o, *i);
-                put_u64(o, v.len() as u64);
-                put_f64s(o, v);
+                if let Some(acc) = w.get_mut(i) {
+                    acc.extend_from_slice(v);
+                }
             }
         }
     }
@@ -1137,54 +1166,32 @@ impl SieveFinds {
     /// values of the cells it asks for; `None` when it is unreadable or has another number of
     /// columns (none is fine: a part without a sieve).
     fn add_encoded(r: &mut Reader, wanted: &mut [HashMap<u64, Vec<f64>>]) -> Option<()> {
-        let n = r.len(8)?;
-        if n != 0 && n != wanted.len() {
-            return None;
-        }
-        for w in wanted.iter_mut().take(n) {
-            for _ in 0..r.len(16)? {
-                let i = r.u64()?;
-                let m = r.len(8)?;
-                let v = r.f64s(m)?;
-                if let Some(acc) = w.get_mut(&i) {
-                    acc.extend(v);
-                }
+        Self::read_encoded(r, wanted.len(), |c, i, v| {
+            if let Some(acc) = wanted[c].get_mut(&i) {
+                acc.extend(v);
             }
-        }
-        Some(())
+            Some(())
+        })
     }
 
     /// Read an encoding from `r` without keeping anything: whether it is readable and fits the
     /// part's own non-empty cells `own` (per column, by increasing index), as
     /// [`First::add_encoded_part`] says.
     fn check_encoded(r: &mut Reader, own: &[Vec<(u64, Cell)>]) -> Option<()> {
-        let n = r.len(8)?;
-        if n != 0 && n != own.len() {
-            return None;
-        }
-        for cells in own.iter().take(n) {
-            let mut last = None;
-            for _ in 0..r.len(16)? {
-                let i = r.u64()?;
-                let m = r.len(8)?;
-                let v = r.f64s(m)?;
-                if last.is_some_and(|l| l >= i) {
-                    return None;
-                }
-                last = Some(i);
-                let c = cells
-                    .binary_search_by_key(&i, |(j, _)| *j)
-                    .ok()
-                    .map(|k| cells[k].1)?;
-                let lo = v.iter().copied().min_by(f64::total_cmp)?;
-                let hi = v.iter().copied().max_by(f64::total_cmp)?;
-                let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
-                if v.len() as u64 != c.n || !same(lo, c.min) || !same(hi, c.max) {
-                    return None;
-                }
+        let mut last: Option<(usize, u64)> = None;
+        Self::read_encoded(r, own.len(), |c, i, v| {
+            if last.is_some_and(|l| l >= (c, i)) {
+                return None;
             }
-        }
-        Some(())
+            last = Some((c, i));
+            let cells = &own[c];
+            let k = cells.binary_search_by_key(&i, |(j, _)| *j).ok()?;
+            let cell = cells[k].1;
+            let lo = v.iter().copied().min_by(f64::total_cmp)?;
+            let hi = v.iter().copied().max_by(f64::total_cmp)?;
+            let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+            (v.len() as u64 == cell.n && same(lo, cell.min) && same(hi, cell.max)).then_some(())
+        })
     }
 }
 
@@ -2441,14 +2448,12 @@ impl Setup {
             cfg.sieve_sigmas,
             cfg.sieve_budget,
         );
-        // The sieve sees what the tasks flush into shared cells: they then share them whatever
-        // their number.
-        let fold_cells = if sieve.is_some() { 0 } else { FOLD_CELLS };
-        let f = self.first_pass_sharing(plan, src, first, end, fold_cells, None, sieve.as_ref())?;
+        let f = self.first_pass_keeping(plan, src, (first, end), None, sieve.as_ref())?;
         Ok((f, sieve.map(Sieve::finds)))
     }
 
-    /// [`Setup::first_pass`], keeping the inputs of the pilot's blocks among them in `inputs`,
+    /// [`Setup::first_pass`], keeping the inputs of the pilot's blocks among them in `inputs`
+    /// when given,
     /// and the values of the bins near the wanted ranks in `sieve` when given (which sees what
     /// the tasks flush into shared cells: they then share them whatever their number).
     fn first_pass_keeping(
@@ -2456,11 +2461,11 @@ impl Setup {
         plan: &Plan,
         src: &dyn Source,
         (first, end): (u64, u64),
-        inputs: &PilotInputs,
+        inputs: Option<&PilotInputs>,
         sieve: Option<&Sieve>,
     ) -> Result<First, RunError> {
         let fold_cells = if sieve.is_some() { 0 } else { FOLD_CELLS };
-        self.first_pass_sharing(plan, src, first, end, fold_cells, Some(inputs), sieve)
+        self.first_pass_sharing(plan, src, first, end, fold_cells, inputs, sieve)
     }
 
     /// [`Setup::first_pass`], whose tasks over regenerated draws share one set of cells when the
@@ -3335,7 +3340,7 @@ impl<'a> FirstPass<'a> {
                     });
                 }
                 keeping(src, size, &mut keep, &mut |s| {
-                    setup.first_pass_keeping(plan, s, (mid, end), inputs, sieve.as_ref())
+                    setup.first_pass_keeping(plan, s, (mid, end), Some(inputs), sieve.as_ref())
                 })
             })?;
             match &mut acc {
@@ -3554,7 +3559,7 @@ impl First {
     /// dropped). Start from [`Setup::empty_first`].
     pub fn add_encoded(&mut self, b: &[u8]) -> Option<()> {
         let mut r = Reader::new(b);
-        self.add_encoded_from(&mut r)?;
+        self.add_encoded_noting(&mut r, None)?;
         r.done().then_some(())
     }
 
@@ -3563,8 +3568,8 @@ impl First {
     /// shard's file.
     pub fn encode_part(&self, finds: Option<&SieveFinds>) -> Vec<u8> {
         let mut o = self.encode();
-        if finds.is_some() {
-            SieveFinds::encode(finds, &mut o);
+        if let Some(f) = finds {
+            f.encode(&mut o);
         }
         o
     }
@@ -3590,13 +3595,8 @@ impl First {
         r.done().then_some(at)
     }
 
-    /// [`First::add_encoded`] of the encoding at `r`, leaving `r` after it.
-    fn add_encoded_from(&mut self, r: &mut Reader) -> Option<()> {
-        self.add_encoded_noting(r, None)
-    }
-
-    /// [`First::add_encoded_from`], appending each column's own non-empty cells to
-    /// `note[column]` when given (one vector per column).
+    /// [`First::add_encoded`] of the encoding at `r`, leaving `r` after it, appending each
+    /// column's own non-empty cells to `note[column]` when given (one vector per column).
     fn add_encoded_noting(
         &mut self,
         r: &mut Reader,
@@ -6568,13 +6568,17 @@ mod tests {
             ]
         };
         let mut whole = Vec::new();
-        SieveFinds::encode(Some(&finds), &mut whole);
+        finds.encode(&mut whole);
         let mut w = wanted();
         add_encoded_finds(&mut w, &whole).unwrap();
         let expect = vec![
             HashMap::from([(2, vec![1.5, -2.0]), (7, vec![])]),
             HashMap::from([(1, vec![0.5, 4.0])]),
         ];
+        assert_eq!(w, expect);
+        // Rank 0 adds its own values without encoding them: the same.
+        let mut w = wanted();
+        finds.add_to(&mut w);
         assert_eq!(w, expect);
         // The cells asked, each column's increasing, and only those answered.
         let asked = decode_asked(&encode_asked(&wanted())).unwrap();
@@ -6596,7 +6600,7 @@ mod tests {
         assert!(r.done());
         // No sieve: nothing added, whether the section is empty or absent.
         let mut none = Vec::new();
-        SieveFinds::encode(None, &mut none);
+        SieveFinds::default().encode(&mut none);
         SieveFinds::encode_asked(None, &asked, &mut none);
         for b in [&none[..8], &none[8..], &[][..]] {
             let mut w = wanted();

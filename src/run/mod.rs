@@ -2440,12 +2440,9 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
             for q in 1..size {
                 world.process_at_rank(q).send(&ask[..]);
             }
-            let asked = crate::stream::decode_asked(&ask)
-                .ok_or_else(|| Failure::Internal("unreadable cells asked for".into()))?;
-            let mut own = Vec::new();
-            crate::stream::SieveFinds::encode_asked(finds.as_ref(), &asked, &mut own);
-            crate::stream::add_encoded_finds(&mut wanted, &own)
-                .ok_or_else(|| Failure::Internal("unreadable sieve values of rank 0".into()))?;
+            if let Some(f) = &finds {
+                f.add_to(&mut wanted);
+            }
             for q in 1..size {
                 let (m, _) = world.process_at_rank(q).receive_vec::<u8>();
                 crate::stream::add_encoded_finds(&mut wanted, &m).ok_or_else(|| {
