@@ -335,11 +335,18 @@ struct RunArgs {
     /// streamed), saves and says how to resume.
     #[arg(long, conflicts_with = "resume")]
     checkpoint: Option<PathBuf>,
-    /// Under `mpirun -n P`: rank r computes its share of the blocks, rank 0 gathers them in block
-    /// order and writes the same outputs as a single process (a build with `--features mpi`;
-    /// other builds refuse it with that advice).
+    /// Under `mpirun -n P`: rank r computes the statistics of its share of the blocks, rank 0
+    /// merges them and writes the same outputs as a single process (a build with `--features
+    /// mpi`; other builds refuse it with that advice).
     #[arg(long, conflicts_with_all = ["shard", "checkpoint", "resume"])]
     mpi: bool,
+    /// Keep no sieve in pass 1 (a trade of time for memory; the summary is the same bits). The
+    /// sieve keeps the values near each wanted percentile so that a run finds them in one pass
+    /// over its draws: a run in one process of more than about 10^7 draws, a shard or an MPI
+    /// rank. Without it such a run holds less memory (up to about 256 MB less in one process)
+    /// and a shard writes a smaller file, but the percentiles take a second pass over the draws.
+    #[arg(long)]
+    no_sieve: bool,
     /// Resume a checkpointed run from its folder (same options as the interrupted run; other
     /// options stop with exit code 2): it continues from what the folder saved (the finished
     /// chunks of a run held in memory, the current pass's state of a streamed run); the result
@@ -524,6 +531,7 @@ impl RunArgs {
             checkpoint: self.checkpoint,
             resume: self.resume,
             mpi: self.mpi,
+            no_sieve: self.no_sieve,
             ..self.common.spec()?
         })
     }

@@ -3595,6 +3595,16 @@ impl First {
         r.done().then_some(at)
     }
 
+    /// [`First::add_encoded`] of a part whose sieve values come later, in answer to the cells a
+    /// merge asks for (an MPI rank's): returns the part's own non-empty cells, against which
+    /// [`PartCells::add_encoded_finds`] checks those values.
+    pub fn add_encoded_cells(&mut self, b: &[u8]) -> Option<PartCells> {
+        let mut r = Reader::new(b);
+        let mut own = vec![Vec::new(); self.cols.len()];
+        self.add_encoded_noting(&mut r, Some(&mut own))?;
+        r.done().then_some(PartCells(own))
+    }
+
     /// [`First::add_encoded`] of the encoding at `r`, leaving `r` after it, appending each
     /// column's own non-empty cells to `note[column]` when given (one vector per column).
     fn add_encoded_noting(
@@ -3664,6 +3674,24 @@ pub fn decode_asked(b: &[u8]) -> Option<Vec<Vec<u64>>> {
         out.push(cells);
     }
     r.done().then_some(out)
+}
+
+/// A part's own non-empty cells, per column by increasing index ([`First::add_encoded_cells`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartCells(Vec<Vec<(u64, Cell)>>);
+
+impl PartCells {
+    /// [`add_encoded_finds`] of values the part sent, checked first against its own cells as
+    /// [`First::add_encoded_part`] checks a shard's: `None` (and `wanted` untouched) when they
+    /// are unreadable or do not fit them.
+    pub fn add_encoded_finds(&self, wanted: &mut [HashMap<u64, Vec<f64>>], b: &[u8]) -> Option<()> {
+        if !b.is_empty() {
+            let mut r = Reader::new(b);
+            SieveFinds::check_encoded(&mut r, &self.0)?;
+            r.done().then_some(())?;
+        }
+        add_encoded_finds(wanted, b)
+    }
 }
 
 /// Add to `wanted` ([`Passes::sieve_wanted`]) the values a part's sieve kept of the cells it
@@ -6676,12 +6704,34 @@ mod tests {
                 cells.iter().position(|(_, v)| spread(v)).map(|k| (c, k))
             })
             .expect("a cell of several different values");
+        // An MPI rank sends its values after its statistics, and they are checked against its
+        // cells the same way: refused, they add nothing.
+        let own = setup.empty_first(&plan).add_encoded_cells(&stats).unwrap();
+        assert_eq!(setup.empty_first(&plan).add_encoded_cells(&body), None);
+        let asked: Vec<HashMap<u64, Vec<f64>>> = finds
+            .cols
+            .iter()
+            .map(|cells| cells.iter().map(|(i, _)| (*i, Vec::new())).collect())
+            .collect();
         let bad = |edit: &dyn Fn(&mut SieveFinds)| {
             let mut f2 = finds.clone();
             edit(&mut f2);
-            setup
+            let shard = setup
                 .empty_first(&plan)
-                .add_encoded_part(&f.encode_part(Some(&f2)))
+                .add_encoded_part(&f.encode_part(Some(&f2)));
+            let mut sent = Vec::new();
+            f2.encode(&mut sent);
+            let mut wanted = asked.clone();
+            let rank = own.add_encoded_finds(&mut wanted, &sent);
+            assert_eq!(rank.is_some(), shard.is_some());
+            // Accepted, every value sent is added (every cell was asked for); refused, none is.
+            let values = |w: &[HashMap<u64, Vec<f64>>]| -> usize {
+                w.iter().flat_map(|m| m.values()).map(Vec::len).sum()
+            };
+            let sent_values: usize = f2.cols.iter().flatten().map(|(_, v)| v.len()).sum();
+            let added = if rank.is_some() { sent_values } else { 0 };
+            assert_eq!(values(&wanted), added);
+            shard
         };
         assert_eq!(bad(&|_| {}), Some(stats.len()));
         assert_eq!(

@@ -139,12 +139,22 @@ fn a_second_pass_planned_by_merge_and_run_by_the_shards_gives_the_single_process
     );
     let n = 5u64;
     let sdir = dir.join("s");
-    // Shards that save their progress keep no sieve: the merged cells leave percentiles to a
-    // second pass, which the shards run.
+    // Shards told to keep no sieve, and those that save their progress (which keep none
+    // either), leave percentiles to a second pass, which the shards run.
     let ck = dir.join("ck");
     let files = shards_with(&sdir, n, |k| {
-        vec!["--checkpoint".into(), ck.join(k.to_string()).into()]
+        if k % 2 == 0 {
+            vec!["--no-sieve".into()]
+        } else {
+            vec!["--checkpoint".into(), ck.join(k.to_string()).into()]
+        }
     });
+    // Without its sieve's values a shard's file is smaller.
+    let sieved = shards_with(&dir.join("sieved"), n, |_| Vec::new());
+    let size = |p: &PathBuf| std::fs::metadata(p).unwrap().len();
+    for k in [0, 2, 4] {
+        assert!(size(&files[k]) < size(&sieved[k]), "shard {k}");
+    }
     let plan = dir.join("pass2.npvplan");
     let err = plan_next_pass(&files, &plan);
     assert!(err.contains("wrote the plan of pass 2"), "{err}");
@@ -761,8 +771,10 @@ fn mpi_runs_with_2_and_3_ranks_give_the_single_process_summary() {
             .arg(&single),
     );
     let reference = without_timing(&single.join("summary.json"));
-    for ranks in ["2", "3"] {
-        let out = dir.join(format!("mpi{ranks}"));
+    // With their sieves the ranks take one pass; without (`--no-sieve`), rank 0 plans a second
+    // pass that every rank runs over its blocks.
+    for (ranks, sieve) in [("2", true), ("3", true), ("3", false)] {
+        let out = dir.join(format!("mpi{ranks}-{sieve}"));
         let o = std::process::Command::new("mpirun")
             .args([
                 "--allow-run-as-root",
@@ -774,6 +786,7 @@ fn mpi_runs_with_2_and_3_ranks_give_the_single_process_summary() {
             .args(RUN)
             .args(["--mpi", "--format", "json", "--out"])
             .arg(&out)
+            .args((!sieve).then_some("--no-sieve"))
             .output()
             .expect("mpirun (Open MPI) must be installed for this test");
         assert_eq!(
@@ -786,9 +799,12 @@ fn mpi_runs_with_2_and_3_ranks_give_the_single_process_summary() {
             without_timing(&out.join("summary.json")) == reference,
             "{ranks} ranks"
         );
-        // The ranks' sieves found every percentile: no pass after the ranks' own.
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("1 pass over them"), "{ranks} ranks: {err}");
+        let passes = if sieve { "1 pass" } else { "2 passes" };
+        assert!(
+            err.contains(&format!("{passes} over them")),
+            "{ranks} ranks: {err}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -84,6 +84,8 @@ pub struct RunSpec {
     pub resume: Option<PathBuf>,
     /// Run as one rank of an MPI job (`--features mpi`).
     pub mpi: bool,
+    /// Keep no sieve in pass 1 ([`StreamConfig::sieve_sigmas`] 0): less memory, a second pass.
+    pub no_sieve: bool,
 }
 
 impl Default for RunSpec {
@@ -114,6 +116,7 @@ impl Default for RunSpec {
             checkpoint: None,
             resume: None,
             mpi: false,
+            no_sieve: false,
         }
     }
 }
@@ -319,7 +322,7 @@ fn run_with_unguarded(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
                         meta,
                         &summary_options(&a.percentiles, a.interval, &a.thresholds),
                         &review_points(embedded),
-                        &StreamConfig::single_process(),
+                        &sieving(StreamConfig::single_process(), a),
                         &|k| bar.inc(k),
                         kept.as_mut().map(|k| k as &mut dyn crate::stream::DrawSink),
                     )
@@ -1029,7 +1032,20 @@ fn run_only_option(r: &RunSpec) -> Option<&'static str> {
         (r.draws_format.is_some(), "--draws-format"),
         (r.precision.is_some(), "--precision"),
         (r.mpi, "--mpi"),
+        (r.no_sieve, "--no-sieve"),
     ])
+}
+
+/// `cfg`, without its sieve when the run asks for none (`--no-sieve`).
+fn sieving(cfg: StreamConfig, a: &RunSpec) -> StreamConfig {
+    if a.no_sieve {
+        StreamConfig {
+            sieve_sigmas: 0.0,
+            ..cfg
+        }
+    } else {
+        cfg
+    }
 }
 
 /// The first option given among `(given, name)` pairs, in order: the one a refusal names.
@@ -1100,6 +1116,9 @@ struct ShardRun {
     title: String,
     /// The caller's observer of the shard's progress.
     hooks: Hooks,
+    /// Pass 1's configuration over the shard's blocks: [`StreamConfig::part`], or without its
+    /// sieve (`--no-sieve`).
+    part: StreamConfig,
 }
 
 impl ShardRun {
@@ -1129,6 +1148,7 @@ impl ShardRun {
             header,
             pool: thread_pool(a.threads)?,
             hooks: hooks.clone(),
+            part: sieving(StreamConfig::part(), a),
         })
     }
 
@@ -1199,7 +1219,7 @@ impl ShardRun {
                 .map(|f| (f, None, setup))
                 .map_err(|e| Failure::Input(e.to_string())),
             (None, None) => setup
-                .first_pass_sieved(&self.plan, &src, (b0, b1), &StreamConfig::part())
+                .first_pass_sieved(&self.plan, &src, (b0, b1), &self.part)
                 .map(|(f, finds)| (f, finds, setup))
                 .map_err(|e| Failure::Input(e.to_string())),
         })?;
@@ -1496,6 +1516,8 @@ fn merge_unguarded(
         header: h0.clone(),
         pool: thread_pool(None)?,
         hooks: Hooks::default(),
+        // The merge runs later passes only, which keep no sieve.
+        part: StreamConfig::part(),
     };
     let setup = setup_of(&r, &h0, true)?;
     let mut first = setup.empty_first(&r.plan);
@@ -2207,7 +2229,7 @@ impl StreamCheckpoint<'_> {
     ) -> Result<(summary::Summary, u32), Failure> {
         // The pilot is run again on resume, and the grids follow from it: a run in one process,
         // so it has the configuration of one, collecting in pass 1 where that saves a pass.
-        let cfg = StreamConfig::single_process();
+        let cfg = sieving(StreamConfig::single_process(), a);
         let sopts = summary_options(&a.percentiles, a.interval, &a.thresholds);
         let extra = review_points(embedded);
         let blocks = self.identity.end_block;
@@ -2410,6 +2432,8 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
         }
     }
     let mut first = f;
+    // Each rank's own cells, against which its sieve values are checked when they come.
+    let mut cells = Vec::new();
     for q in 1..size {
         let (msg, _) = world.process_at_rank(q).receive_vec::<u8>();
         let name = format!("rank {q}'s statistics");
@@ -2420,9 +2444,11 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
                 "rank {q} runs a different run than rank 0 (give every rank the same options and files): {what}"
             )));
         }
-        first
-            .add_encoded(body)
-            .ok_or_else(|| Failure::Internal(format!("unreadable statistics from rank {q}")))?;
+        cells.push(
+            first
+                .add_encoded_cells(body)
+                .ok_or_else(|| Failure::Internal(format!("unreadable statistics from rank {q}")))?,
+        );
     }
     let blocks = Plan::block_count(&r.opts).map_err(|e| Failure::Input(e.to_string()))?;
     let meta = run_of_header(&r.header)?.2;
@@ -2443,10 +2469,12 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
             if let Some(f) = &finds {
                 f.add_to(&mut wanted);
             }
-            for q in 1..size {
+            for (q, own) in (1..size).zip(&cells) {
                 let (m, _) = world.process_at_rank(q).receive_vec::<u8>();
-                crate::stream::add_encoded_finds(&mut wanted, &m).ok_or_else(|| {
-                    Failure::Internal(format!("unreadable sieve values from rank {q}"))
+                own.add_encoded_finds(&mut wanted, &m).ok_or_else(|| {
+                    Failure::Internal(format!(
+                        "sieve values from rank {q} are unreadable or do not fit its statistics"
+                    ))
                 })?;
             }
             p.sieved_parts(wanted)?;
