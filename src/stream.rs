@@ -3559,7 +3559,7 @@ impl First {
     /// dropped). Start from [`Setup::empty_first`].
     pub fn add_encoded(&mut self, b: &[u8]) -> Option<()> {
         let mut r = Reader::new(b);
-        self.add_encoded_noting(&mut r, None)?;
+        self.add_encoded_noting(&mut r, None, None)?;
         r.done().then_some(())
     }
 
@@ -3583,11 +3583,12 @@ impl First {
     /// the part counted values into, with exactly those values (as many, the smallest and the
     /// largest the cell's own, bit for bit), the cells of a column in increasing order; the
     /// columns none, or as many as the statistics'. A merge then takes a cell's joined values
-    /// only when they are every part's.
-    pub fn add_encoded_part(&mut self, b: &[u8]) -> Option<usize> {
+    /// only when they are every part's. The statistics are checked to be of the part's `blocks`
+    /// (first, end), every one of them, and of as many values as it kept draws.
+    pub fn add_encoded_part(&mut self, b: &[u8], blocks: (u64, u64)) -> Option<usize> {
         let mut r = Reader::new(b);
         let mut own = vec![Vec::new(); self.cols.len()];
-        self.add_encoded_noting(&mut r, Some(&mut own))?;
+        self.add_encoded_noting(&mut r, Some(&mut own), Some(blocks))?;
         let at = r.position();
         if !r.done() {
             SieveFinds::check_encoded(&mut r, &own)?;
@@ -3597,25 +3598,33 @@ impl First {
 
     /// [`First::add_encoded`] of a part whose sieve values come later, in answer to the cells a
     /// merge asks for (an MPI rank's): returns the part's own non-empty cells, against which
-    /// [`PartCells::add_encoded_finds`] checks those values.
-    pub fn add_encoded_cells(&mut self, b: &[u8]) -> Option<PartCells> {
+    /// [`PartCells::add_encoded_finds`] checks those values. Its statistics are checked as
+    /// [`First::add_encoded_part`] checks a shard's.
+    pub fn add_encoded_cells(&mut self, b: &[u8], blocks: (u64, u64)) -> Option<PartCells> {
         let mut r = Reader::new(b);
         let mut own = vec![Vec::new(); self.cols.len()];
-        self.add_encoded_noting(&mut r, Some(&mut own))?;
+        self.add_encoded_noting(&mut r, Some(&mut own), Some(blocks))?;
         r.done().then_some(PartCells(own))
     }
 
     /// [`First::add_encoded`] of the encoding at `r`, leaving `r` after it, appending each
     /// column's own non-empty cells to `note[column]` when given (one vector per column).
+    ///
+    /// With `blocks`, the part's blocks (a shard's or MPI rank's, from elsewhere than its
+    /// statistics), the statistics are checked to be of exactly those blocks and of as many
+    /// values as the part kept draws: each column's moments cover every block once
+    /// ([`tiles`]) and count that many values, as do its threshold counts.
     fn add_encoded_noting(
         &mut self,
         r: &mut Reader,
         mut note: Option<&mut [Vec<(u64, Cell)>]>,
+        blocks: Option<(u64, u64)>,
     ) -> Option<()> {
         fn add(a: &mut [u64], b: Vec<u64>) -> Option<()> {
             (a.len() == b.len()).then(|| a.iter_mut().zip(b).for_each(|(x, y)| *x += y))
         }
-        self.kept += r.u64()?;
+        let kept = r.u64()?;
+        self.kept = self.kept.checked_add(kept)?;
         self.skipped += r.u64()?;
         if r.len(16)? != self.delay_whole.len() {
             return None;
@@ -3627,17 +3636,31 @@ impl First {
         if r.len(8)? != self.cols.len() {
             return None;
         }
+        let mut spans = Vec::new();
         for (k, c) in self.cols.iter_mut().enumerate() {
+            spans.clear();
+            let mut values = 0u64;
             for _ in 0..r.len(40)? {
                 let l = u32::try_from(r.u64()?).ok()?;
                 let i = r.u64()?;
                 let n = r.u64()?;
                 let (mean, m2) = (r.f64()?, r.f64()?);
                 c.tree.nodes.push((l, i, Moments { n, mean, m2 }));
+                spans.push((l, i));
+                values = values.saturating_add(n);
+            }
+            if let Some((first, end)) = blocks
+                && (!tiles(&mut spans, first, end) || values != kept)
+            {
+                return None;
             }
             for a in [&mut c.le, &mut c.lt] {
                 let b = get_counts(r)?;
-                if bits(&a.at) != bits(&b.at) {
+                if bits(&a.at) != bits(&b.at)
+                    || (blocks.is_some()
+                        && !b.at.is_empty()
+                        && b.buckets.iter().try_fold(0u64, |s, x| s.checked_add(*x)) != Some(kept))
+                {
                     return None;
                 }
                 a.merge(&b);
@@ -3704,6 +3727,26 @@ pub fn add_encoded_finds(wanted: &mut [HashMap<u64, Vec<f64>>], b: &[u8]) -> Opt
     let mut r = Reader::new(b);
     SieveFinds::add_encoded(&mut r, wanted)?;
     r.done().then_some(())
+}
+
+/// Whether the nodes `(level, index)` of a tree of blocks' moments cover blocks `first..end`
+/// exactly once: node (l, i) holds blocks `i·2^l..(i + 1)·2^l` ([`Tree::push`] combines two
+/// nodes only when both are whole). Sorts `nodes`.
+fn tiles(nodes: &mut [(u32, u64)], first: u64, end: u64) -> bool {
+    let span = |(l, i): (u32, u64)| -> Option<(u64, u64)> {
+        let w = 1u64.checked_shl(l)?;
+        let s = i.checked_mul(w)?;
+        Some((s, s.checked_add(w)?))
+    };
+    nodes.sort_unstable_by_key(|&(l, i)| (i.checked_shl(l).unwrap_or(u64::MAX), l));
+    let mut at = first;
+    for &n in nodes.iter() {
+        match span(n) {
+            Some((s, e)) if s == at => at = e,
+            _ => return false,
+        }
+    }
+    at == end
 }
 
 fn bits(v: &[f64]) -> Vec<u64> {
@@ -4138,6 +4181,34 @@ mod tests {
             // `<=`: a value equal to a threshold counts it.
             assert_eq!(prefix_len(&at, |t| t <= 2.0), 3, "n {n}");
         }
+    }
+
+    /// A part's tree of moments covers its blocks exactly once: the nodes a tree of blocks
+    /// `3..11` keeps tile `3..11` and nothing else; a node given twice, a gap, a node past the
+    /// end or one of 2^64 blocks do not.
+    #[test]
+    fn a_parts_tree_tiles_its_blocks_and_no_others() {
+        let mut t = Tree::default();
+        for b in 3..11 {
+            t.push(b, Moments::of(&[1.0]));
+        }
+        let nodes: Vec<(u32, u64)> = t.nodes.iter().map(|&(l, i, _)| (l, i)).collect();
+        assert!(nodes.len() > 1 && nodes.iter().any(|n| n.0 > 0));
+        let tiles_of = |n: &[(u32, u64)], a, b| tiles(&mut n.to_vec(), a, b);
+        assert!(tiles_of(&nodes, 3, 11));
+        // In any order.
+        let rev: Vec<_> = nodes.iter().rev().copied().collect();
+        assert!(tiles_of(&rev, 3, 11));
+        for (a, b) in [(3, 12), (2, 11), (0, 11), (3, 10), (4, 11)] {
+            assert!(!tiles_of(&nodes, a, b), "{a}..{b}");
+        }
+        let twice: Vec<_> = nodes.iter().chain(&nodes[..1]).copied().collect();
+        assert!(!tiles_of(&twice, 3, 11));
+        assert!(!tiles_of(&nodes[1..], 3, 11));
+        assert!(!tiles_of(&[(64, 0)], 0, u64::MAX));
+        assert!(!tiles_of(&[(63, 2)], 0, u64::MAX));
+        assert!(tiles_of(&[], 5, 5));
+        assert!(!tiles_of(&[], 5, 6));
     }
 
     /// Threshold counts: sorted and deduplicated thresholds, each value in the bucket of the
@@ -6676,20 +6747,44 @@ mod tests {
         let stats = f.encode();
         let body = f.encode_part(Some(&finds));
         assert_eq!(
-            setup.empty_first(&plan).add_encoded_part(&body),
+            setup.empty_first(&plan).add_encoded_part(&body, (0, 2)),
             Some(stats.len())
         );
         assert_eq!(
-            setup.empty_first(&plan).add_encoded_part(&stats),
+            setup.empty_first(&plan).add_encoded_part(&stats, (0, 2)),
             Some(stats.len())
         );
         let mut more = body.clone();
         more.push(1);
-        assert_eq!(setup.empty_first(&plan).add_encoded_part(&more), None);
+        assert_eq!(
+            setup.empty_first(&plan).add_encoded_part(&more, (0, 2)),
+            None
+        );
+        // Statistics of other blocks than the part's, or of another number of draws than it
+        // kept, are refused (the first word is the draws kept).
+        for other in [(0, 3), (1, 2), (0, 1), (2, 4)] {
+            assert_eq!(
+                setup.empty_first(&plan).add_encoded_part(&body, other),
+                None
+            );
+            assert!(
+                setup
+                    .empty_first(&plan)
+                    .add_encoded_cells(&stats, other)
+                    .is_none()
+            );
+        }
+        let mut one_more = stats.clone();
+        one_more[0] ^= 1;
+        assert_eq!(
+            setup.empty_first(&plan).add_encoded_part(&one_more, (0, 2)),
+            None
+        );
+        assert_eq!(setup.empty_first(&plan).add_encoded(&one_more), Some(()));
         assert_eq!(
             setup
                 .empty_first(&plan)
-                .add_encoded_part(&body[..body.len() - 1]),
+                .add_encoded_part(&body[..body.len() - 1], (0, 2)),
             None
         );
         // Sieve values that are not the part's own cells' are refused: a value missing, the
@@ -6706,8 +6801,14 @@ mod tests {
             .expect("a cell of several different values");
         // An MPI rank sends its values after its statistics, and they are checked against its
         // cells the same way: refused, they add nothing.
-        let own = setup.empty_first(&plan).add_encoded_cells(&stats).unwrap();
-        assert_eq!(setup.empty_first(&plan).add_encoded_cells(&body), None);
+        let own = setup
+            .empty_first(&plan)
+            .add_encoded_cells(&stats, (0, 2))
+            .unwrap();
+        assert_eq!(
+            setup.empty_first(&plan).add_encoded_cells(&body, (0, 2)),
+            None
+        );
         let asked: Vec<HashMap<u64, Vec<f64>>> = finds
             .cols
             .iter()
@@ -6718,7 +6819,7 @@ mod tests {
             edit(&mut f2);
             let shard = setup
                 .empty_first(&plan)
-                .add_encoded_part(&f.encode_part(Some(&f2)));
+                .add_encoded_part(&f.encode_part(Some(&f2)), (0, 2));
             let mut sent = Vec::new();
             f2.encode(&mut sent);
             let mut wanted = asked.clone();
@@ -6769,7 +6870,7 @@ mod tests {
         );
         // The statistics read the same either way.
         let (mut a, mut b) = (setup.empty_first(&plan), setup.empty_first(&plan));
-        a.add_encoded_part(&body).unwrap();
+        a.add_encoded_part(&body, (0, 2)).unwrap();
         b.add_encoded(&stats).unwrap();
         assert_eq!(a.encode(), b.encode());
     }
@@ -6805,9 +6906,12 @@ mod tests {
             .collect();
         let setup = Setup::new(plan, opts.draws, pilot(true), true, &o, &extra, cfg);
         let mut first = setup.empty_first(plan);
-        let at: Vec<usize> = parts
-            .iter()
-            .map(|p| first.add_encoded_part(p).unwrap())
+        let at: Vec<usize> = (0..3)
+            .zip(&parts)
+            .map(|(k, p)| {
+                let range = crate::shard::shard_blocks(k, 3, blocks);
+                first.add_encoded_part(p, range).unwrap()
+            })
             .collect();
         let mut passes = Passes::new(plan, &setup, first, blocks, meta, &o, &extra, cfg).unwrap();
         assert!(passes.next().is_some(), "the cells leave ranks to find");

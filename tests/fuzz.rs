@@ -1,5 +1,6 @@
 //! A deterministic mutation fuzzer for the loaders: model files, distribution files, published
-//! figures, batch manifests, and the headers and bodies of shard and checkpoint files. It runs on stable Rust with
+//! figures, batch manifests, the headers and bodies of shard and checkpoint files, and shards'
+//! statistics with their sieve values, merged (`npvrisk::run::merge`). It runs on stable Rust with
 //! no extra tooling: each seed of the committed corpus (`tests/fuzz/`, `tests/bad/`,
 //! `tests/bad_dist/`, `tests/data/`, `distributions/`) is mutated by a seeded generator (byte
 //! flips, deletions, duplications, splices of another seed, numbers and values replaced by
@@ -15,7 +16,8 @@
 //! A batch manifest is checked as `npvrisk validate` checks it ([`npvrisk::batch::validate`]:
 //! its fields, its model and every scenario's distributions, without running), from a file in a
 //! folder that holds the model and distribution files its seeds name; every failure must be bad
-//! input (exit code 2), not an internal error.
+//! input (exit code 2), not an internal error. So must every failure to merge a mutated shard
+//! of statistics.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -256,6 +258,48 @@ fn mutate_header(g: &mut Gen, h: &serde_json::Value) -> serde_json::Value {
     h
 }
 
+/// Little-endian 8-byte words as `f64`.
+fn words(b: &[u8]) -> Vec<f64> {
+    b.chunks_exact(8)
+        .map(|w| f64::from_le_bytes(w.try_into().unwrap()))
+        .collect()
+}
+
+/// The cells of the sieve's values that end a shard's `stats` body (its number of columns, then
+/// per column its number of cells and per cell its index, its number of values and the values,
+/// every field 8 bytes): found as the first 8-byte-aligned offset from which the body reads as
+/// such a section up to its end. Each cell as (offset of its first value, number of values).
+fn sieve_cells(body: &[u8]) -> Option<Vec<(usize, usize)>> {
+    let u = |at: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(
+            body.get(at..at + 8)?.try_into().unwrap(),
+        ))
+    };
+    let read = |mut at: usize| -> Option<Vec<(usize, usize)>> {
+        let cols = u(at)?;
+        if cols == 0 || cols > 10_000 {
+            return None;
+        }
+        at += 8;
+        let mut cells = Vec::new();
+        for _ in 0..cols {
+            let n = u(at)?;
+            at += 8;
+            for _ in 0..n {
+                let len = usize::try_from(u(at + 8)?).ok()?;
+                let bytes = len.checked_mul(8)?;
+                if bytes > body.len() - at {
+                    return None;
+                }
+                cells.push((at + 16, len));
+                at += 16 + bytes;
+            }
+        }
+        (at == body.len() && !cells.is_empty()).then_some(cells)
+    };
+    (0..body.len()).step_by(8).find_map(read)
+}
+
 /// Save an input that made a loader fail, for reproduction.
 fn save_failure(target: &str, i: usize, input: &[u8]) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failures");
@@ -279,8 +323,8 @@ fn fuzz(iterations: usize, seed: u64) {
     // Inputs each loader accepted and refused: a fuzzer whose mutations never get past the first
     // check would test little, nor would one whose mutations break nothing, so the counts are
     // printed and none may be zero.
-    let accepted: [AtomicUsize; 5] = Default::default();
-    let refused: [AtomicUsize; 5] = Default::default();
+    let accepted: [AtomicUsize; 6] = Default::default();
+    let refused: [AtomicUsize; 6] = Default::default();
     let mut g = Gen(seed);
     let ey = model_of("distributions/ey2013.toml");
     let council = model_of("tests/data/council.toml");
@@ -475,11 +519,153 @@ fn fuzz(iterations: usize, seed: u64) {
         });
     }
 
+    // Shard statistics with their sieve's values (`tests/fuzz/stats`: a run of the council
+    // model in two shards), merged with the other shard of their run: the merge reads the
+    // statistics, checks the sieve's values against them, reads the cells it asks for again and
+    // finishes the summary. A mutated shard must be merged or refused as bad input: no panic, no
+    // internal error. Besides the byte mutations (of the header, the body, its last quarter,
+    // where the sieve's values are, or the whole file), edits of whole 8-byte words (every
+    // field of the body is one) that keep its structure, and edits of one cell's sieve values:
+    // two of them swapped, which must give the same summary (a cell's values are in no order),
+    // or one between the cell's smallest and largest moved within them, which must be accepted.
+    // Fewer mutations than for the other loaders: each merge runs the grids' pilot.
+    let stats = seeds(&["tests/fuzz/stats"], "npvshard");
+    let sdir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("fuzz-stats-{}-{seed}", std::process::id()));
+    std::fs::create_dir_all(&sdir).unwrap();
+    let paths: Vec<PathBuf> = (0..stats.len())
+        .map(|k| sdir.join(format!("{k}.npvshard")))
+        .collect();
+    let merged = |files: &[(usize, &[u8])]| {
+        for (k, bytes) in files {
+            std::fs::write(&paths[*k], bytes).unwrap();
+        }
+        npvrisk::run::merge(&paths, None, npvrisk::export::Format::Json, None, None)
+    };
+    let summary = |json: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+        v.as_object_mut().unwrap().remove("timing");
+        v
+    };
+    let seeds_only: Vec<(usize, &[u8])> = stats.iter().map(|(_, b)| &b[..]).enumerate().collect();
+    let reference = summary(&merged(&seeds_only).expect("the seeds merge"));
+    // Each seed's cells of sieve values with at least two different values: (offset of the
+    // first value, number of values).
+    let cells: Vec<Vec<(usize, usize)>> = stats
+        .iter()
+        .map(|(name, a)| {
+            let body = split_shard(a).1;
+            let c = sieve_cells(&body).unwrap_or_else(|| panic!("{name}: no sieve values found"));
+            c.into_iter()
+                .filter(|&(at, n)| {
+                    let v = words(&body[at..at + 8 * n]);
+                    v.iter().any(|x| x.to_bits() != v[0].to_bits())
+                })
+                .collect()
+        })
+        .collect();
+    assert!(
+        cells.iter().all(|c| !c.is_empty()),
+        "seeds without spread cells"
+    );
+    let mut not_input = Vec::new();
+    let mut same = 0;
+    for i in 0..(iterations / 20).max(30) {
+        let k = g.below(stats.len());
+        let (_, a) = &stats[k];
+        let (header, body) = split_shard(a);
+        let h = serde_json::to_vec(&header).unwrap();
+        let at = body.len() - body.len() / 4;
+        let mut swapped = false;
+        let m = match g.below(10) {
+            0 => join_shard(
+                &serde_json::to_vec(&mutate_header(&mut g, &header)).unwrap(),
+                &body,
+            ),
+            1 => join_shard(&h, &mutate(&mut g, &body, &body)),
+            2 => {
+                let mut b = body[..at].to_vec();
+                b.extend(mutate(&mut g, &body[at..], &body[at..]));
+                join_shard(&h, &b)
+            }
+            3..=5 => {
+                // A word of the last quarter swapped with another, or its lowest bit flipped
+                // there or anywhere in the body (a count one more or less, a moment or a value
+                // moved by one unit in the last place).
+                let mut b = body.clone();
+                let from = if g.below(3) == 0 { 0 } else { at };
+                let words = (b.len() - from) / 8;
+                let w = from + 8 * g.below(words);
+                if g.below(3) == 0 {
+                    let v = from + 8 * g.below(words);
+                    for j in 0..8 {
+                        b.swap(w + j, v + j);
+                    }
+                } else {
+                    b[w] ^= 1;
+                }
+                join_shard(&h, &b)
+            }
+            6..=8 => {
+                let (c0, n) = cells[k][g.below(cells[k].len())];
+                let mut v = words(&body[c0..c0 + 8 * n]);
+                let (lo, hi) = v
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
+                        (l.min(*x), h.max(*x))
+                    });
+                // One value strictly inside the cell's range moved to another point in it, or
+                // (in a cell without one, or every other time) two values swapped.
+                let inside: Vec<usize> = (0..n).filter(|&j| v[j] > lo && v[j] < hi).collect();
+                if inside.is_empty() || g.below(2) == 0 {
+                    let (x, y) = (g.below(n), g.below(n));
+                    v.swap(x, y);
+                    swapped = true;
+                } else {
+                    let j = inside[g.below(inside.len())];
+                    let t = (1 + g.below(7)) as f64 / 8.0;
+                    v[j] = (lo + t * (hi - lo)).clamp(lo, hi);
+                }
+                let mut b = body.clone();
+                for (j, x) in v.iter().enumerate() {
+                    b[c0 + 8 * j..c0 + 8 * j + 8].copy_from_slice(&x.to_le_bytes());
+                }
+                join_shard(&h, &b)
+            }
+            _ => mutate(&mut g, a, a),
+        };
+        let mut files = seeds_only.clone();
+        files[k].1 = &m;
+        guard("stats", i, &m, &mut failures, || match merged(&files) {
+            Ok(json) => {
+                accepted[5].fetch_add(1, Relaxed);
+                if swapped {
+                    assert_eq!(summary(&json), reference, "two sieve values swapped");
+                    same += 1;
+                }
+            }
+            Err(npvrisk::error::Error::Input(e)) => {
+                assert!(!swapped, "two sieve values swapped: refused ({e})");
+                refused[5].fetch_add(1, Relaxed);
+            }
+            Err(e) => not_input.push((i, m.clone(), e.to_string())),
+        });
+    }
+    assert!(same > 0, "no merge with two sieve values swapped");
+    for (i, input, e) in not_input {
+        let file = save_failure("stats", i, &input);
+        failures.push(format!(
+            "stats #{i}: not bad input ({e}): saved as {}",
+            file.display()
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&sdir);
+
     let accepted = accepted.map(|a| a.into_inner());
     let refused = refused.map(|a| a.into_inner());
     eprintln!(
-        "fuzz: {iterations} mutations per loader; accepted: models {}, distribution sets {}, published {}, shard headers {}, manifests {}; refused: {refused:?}",
-        accepted[0], accepted[1], accepted[2], accepted[3], accepted[4]
+        "fuzz: {iterations} mutations per loader; accepted: models {}, distribution sets {}, published {}, shard headers {}, manifests {}, merged statistics {}; refused: {refused:?}",
+        accepted[0], accepted[1], accepted[2], accepted[3], accepted[4], accepted[5]
     );
     assert!(
         failures.is_empty(),

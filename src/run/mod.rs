@@ -1526,9 +1526,9 @@ fn merge_unguarded(
     // Where each shard's sieve values start in its body, with the body's checksum (none when
     // the body ends with its statistics).
     let mut finds_at = Vec::new();
-    for (name, _, path) in &stats {
+    for (name, h, path) in &stats {
         let (body, sum) = checked_body_of(name, path)?;
-        let at = first.add_encoded_part(&body).ok_or_else(|| {
+        let at = first.add_encoded_part(&body, (h.first_block, h.end_block)).ok_or_else(|| {
             Failure::Input(format!(
                 "`{name}` holds statistics that do not fit the run's pass-1 grids, or sieve values that do not fit its statistics (unreadable, or made by another npvrisk): make every shard with the same npvrisk"
             ))
@@ -2432,6 +2432,7 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
         }
     }
     let mut first = f;
+    let blocks = Plan::block_count(&r.opts).map_err(|e| Failure::Input(e.to_string()))?;
     // Each rank's own cells, against which its sieve values are checked when they come.
     let mut cells = Vec::new();
     for q in 1..size {
@@ -2446,11 +2447,13 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
         }
         cells.push(
             first
-                .add_encoded_cells(body)
+                .add_encoded_cells(
+                    body,
+                    crate::shard::shard_blocks(q as u64, size as u64, blocks),
+                )
                 .ok_or_else(|| Failure::Internal(format!("unreadable statistics from rank {q}")))?,
         );
     }
-    let blocks = Plan::block_count(&r.opts).map_err(|e| Failure::Input(e.to_string()))?;
     let meta = run_of_header(&r.header)?.2;
     let h = &r.header;
     let sopts = summary_options(&h.percentiles, h.interval, &h.thresholds);
