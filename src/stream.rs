@@ -3174,11 +3174,13 @@ pub struct FirstPass<'a> {
     inputs: Option<PilotInputs>,
     /// The block the next range starts at.
     next: u64,
-    /// `StreamConfig::sieve_sigmas` and `sieve_budget` (0 for a shard's), and the sieve of a
-    /// pass 1 started at block 0, from one range to the next until [`FirstPass::take_sieve`].
+    /// `StreamConfig::sieve_sigmas` and `sieve_budget` (0: no sieve), and the sieve of a pass
+    /// 1 started at its first block `begin` (0 for a run's, a shard's first), from one range
+    /// to the next until [`FirstPass::take_sieve`].
     sieve_sigmas: f64,
     sieve_budget: u64,
     sieve: Option<Sieve>,
+    begin: u64,
 }
 
 impl<'a> FirstPass<'a> {
@@ -3210,12 +3212,20 @@ impl<'a> FirstPass<'a> {
             sieve_sigmas: cfg.sieve_sigmas,
             sieve_budget: cfg.sieve_budget,
             sieve: None,
+            begin: 0,
         })
     }
 
     /// Pass 1 of the run `src` regenerates from a setup whose pilot holds every draw it needs
-    /// ([`Setup::new`]: a shard's, or a run's whole pilot), from block `first`.
-    pub fn holding(src: &'a Regenerate<'a>, setup: Setup, first: u64) -> FirstPass<'a> {
+    /// ([`Setup::new`]: a shard's, or a run's whole pilot), from block `first`, with the sieve
+    /// `cfg` asks for (a shard's, [`StreamConfig::part`]) when it starts there in this process:
+    /// a shard resumed past its first block has none.
+    pub fn holding(
+        src: &'a Regenerate<'a>,
+        setup: Setup,
+        first: u64,
+        cfg: &StreamConfig,
+    ) -> FirstPass<'a> {
         let held = setup.pilot_blocks(src.opts);
         FirstPass {
             src,
@@ -3224,9 +3234,10 @@ impl<'a> FirstPass<'a> {
             corr_blocks: held,
             inputs: None,
             next: first,
-            sieve_sigmas: 0.0,
-            sieve_budget: 0,
+            sieve_sigmas: cfg.sieve_sigmas,
+            sieve_budget: cfg.sieve_budget,
             sieve: None,
+            begin: first,
         }
     }
 
@@ -3276,14 +3287,14 @@ impl<'a> FirstPass<'a> {
         let (plan, opts) = (self.src.plan, self.src.opts);
         let size = opts.block_size.min(opts.draws);
         let mid = end.min(self.held).max(first);
-        // A sieve sees every value of the pass when the pass starts at block 0 in this process
-        // (a resumed pass 1 has none: a checkpoint would have to save it) over blocks run and
-        // tallied at once (a run keeping its draws takes them in chunks, counted into each
-        // task's own cells). It is kept from one range to the next, as a checkpointed run takes
-        // its chunks; a range keeping its draws ends it.
+        // A sieve sees every value of the pass when the pass starts at its first block in this
+        // process (a resumed pass 1 has none: a checkpoint would have to save it) over blocks
+        // run and tallied at once (a run keeping its draws takes them in chunks, counted into
+        // each task's own cells). It is kept from one range to the next, as a checkpointed run
+        // takes its chunks; a range keeping its draws ends it.
         if keep.is_some() {
             self.sieve = None;
-        } else if first == 0 {
+        } else if first == self.begin {
             let s = &self.setup;
             self.sieve = Sieve::new(
                 &s.grids,
@@ -3353,7 +3364,7 @@ impl<'a> FirstPass<'a> {
         Ok(acc.unwrap_or_else(|| self.setup.empty_first(plan)))
     }
 
-    /// The sieve of a pass 1 started at block 0 in this process, in one range or several
+    /// The sieve of a pass 1 started at its first block in this process, in one range or several
     /// ([`Sieve`]): what it kept of the values near the wanted ranks, for [`Passes::sieved`].
     /// Taken once the pass is over: its ranks are resolved against every block's statistics.
     pub(crate) fn take_sieve(&mut self) -> Option<Sieve> {
@@ -6873,6 +6884,48 @@ mod tests {
         a.add_encoded_part(&body, (0, 2)).unwrap();
         b.add_encoded(&stats).unwrap();
         assert_eq!(a.encode(), b.encode());
+    }
+
+    /// A pass 1 held from a part's first block (a checkpointed shard's) keeps a sieve from that
+    /// block, across its ranges, whose values fit the part's statistics; resumed past that block,
+    /// or configured without one, it has none.
+    #[test]
+    fn a_part_held_from_its_first_block_keeps_a_sieve_and_a_resumed_one_none() {
+        let plan = default_plan();
+        let opts = monte_carlo(7_001, 5);
+        let cfg = binned();
+        let (o, extra) = (SummaryOptions::default(), Vec::new());
+        let src = Regenerate {
+            plan: &plan,
+            opts: &opts,
+            chunk_blocks: cfg.chunk_blocks,
+            progress: &|_| {},
+        };
+        let setup = || {
+            let pilot = Setup::run_pilot(&plan, &opts, false).unwrap();
+            Setup::new(&plan, opts.draws, pilot, false, &o, &extra, &cfg)
+        };
+        let mut p = FirstPass::holding(&src, setup(), 2, &cfg);
+        let mut f = p.blocks(2, 3, None).unwrap();
+        f.merge(p.blocks(3, 6, None).unwrap());
+        let finds = p.take_sieve().expect("a sieve from block 2").finds();
+        assert!(finds.cols.iter().any(|c| !c.is_empty()));
+        let body = f.encode_part(Some(&finds));
+        assert_eq!(
+            setup().empty_first(&plan).add_encoded_part(&body, (2, 6)),
+            Some(f.encode().len())
+        );
+        let mut resumed = FirstPass::holding(&src, setup(), 2, &cfg);
+        resumed.resume_at(3).unwrap();
+        resumed.blocks(3, 6, None).unwrap();
+        assert!(resumed.take_sieve().is_none());
+        let none = StreamConfig {
+            sieve_sigmas: 0.0,
+            ..cfg.clone()
+        };
+        let mut without = FirstPass::holding(&src, setup(), 2, &none);
+        without.blocks(2, 6, None).unwrap();
+        assert!(without.take_sieve().is_none());
     }
 
     /// The summary (JSON) and passes of the run `opts` split into 3 parts, each running pass 1

@@ -338,20 +338,20 @@ type Edit = dyn Fn(&mut serde_json::Value);
 const RUN: [&str; 5] = ["run", "--draws", "6000", "--block-size", "1000"];
 
 fn two_shards(dir: &Path) -> Vec<PathBuf> {
-    two_shards_saving(dir, None)
+    two_shards_sieving(dir, true)
 }
 
-/// [`two_shards`], saving their progress under `ck` when given (shard `k` in `ck/k`): such shards
-/// keep no sieve, so their merge leaves percentiles to a second pass.
-fn two_shards_saving(dir: &Path, ck: Option<&Path>) -> Vec<PathBuf> {
+/// [`two_shards`], with or without (`--no-sieve`) their sieves: without, their merge leaves
+/// percentiles to a second pass.
+fn two_shards_sieving(dir: &Path, sieve: bool) -> Vec<PathBuf> {
     (0..2)
         .map(|k| {
             let mut c = bin();
             c.args(RUN)
                 .args(["--shard", &format!("{k}/2"), "--out"])
                 .arg(dir);
-            if let Some(ck) = ck {
-                c.arg("--checkpoint").arg(ck.join(k.to_string()));
+            if !sieve {
+                c.arg("--no-sieve");
             }
             run_ok(&mut c);
             dir.join(format!("shard-{k:05}-of-00002.npvshard"))
@@ -404,7 +404,7 @@ fn crafted_shard_headers_are_refused_field_by_field() {
 #[test]
 fn merge_next_pass_never_overwrites_an_input_or_an_existing_file() {
     let dir = temp_dir("rel-next-pass");
-    let files = two_shards_saving(&dir.join("s"), Some(&dir.join("ck")));
+    let files = two_shards_sieving(&dir.join("s"), false);
     let before = std::fs::read(&files[1]).unwrap();
     let err = refused(
         bin()

@@ -91,6 +91,17 @@ fn shards_merged_in_any_order_give_the_single_process_summary_byte_for_byte() {
                 "{n} shards, order {i}"
             );
         }
+        // Shards saving their progress keep a sieve too (one resumed past its first block
+        // would not: the sieve is not saved).
+        let ck = dir.join(format!("ck{n}"));
+        let saving = shards_with(&dir.join(format!("c{n}")), n, |k| {
+            vec!["--checkpoint".into(), ck.join(k.to_string()).into()]
+        });
+        let out = dir.join(format!("mc{n}"));
+        let o = merge(&saving, &out);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("1 pass over them"), "{err}");
+        assert!(without_timing(&out.join("summary.json")) == reference);
         // Planning a second pass plans none, and a shard given that plan has nothing to do.
         let plan = dir.join(format!("p{n}.npvplan"));
         let err = plan_next_pass(&files, &plan);
@@ -139,15 +150,15 @@ fn a_second_pass_planned_by_merge_and_run_by_the_shards_gives_the_single_process
     );
     let n = 5u64;
     let sdir = dir.join("s");
-    // Shards told to keep no sieve, and those that save their progress (which keep none
-    // either), leave percentiles to a second pass, which the shards run.
+    // Shards told to keep no sieve (some saving their progress) leave percentiles to a second
+    // pass, which the shards run.
     let ck = dir.join("ck");
     let files = shards_with(&sdir, n, |k| {
-        if k % 2 == 0 {
-            vec!["--no-sieve".into()]
-        } else {
-            vec!["--checkpoint".into(), ck.join(k.to_string()).into()]
+        let mut a = vec!["--no-sieve".into()];
+        if k % 2 == 1 {
+            a.extend(["--checkpoint".into(), ck.join(k.to_string()).into()]);
         }
+        a
     });
     // Without its sieve's values a shard's file is smaller.
     let sieved = shards_with(&dir.join("sieved"), n, |_| Vec::new());

@@ -1197,13 +1197,15 @@ impl ShardRun {
             }
             _ => None,
         };
-        // A plain pass 1 keeps a sieve, so that the merge usually finds the ranks the cells
-        // leave without a second pass; one saving its state or keeping its draws has none.
+        // Pass 1 keeps a sieve, so that the merge usually finds the ranks the cells leave
+        // without a second pass; one keeping its draws has none, nor one resumed past its first
+        // block (the sieve is not saved with its state).
         let (f, finds, setup) = self.pool.install(|| match (ck, &mut kept) {
             (Some(ck), _) => {
-                let mut p = FirstPass::holding(&src, setup, b0);
+                let mut p = FirstPass::holding(&src, setup, b0, &self.part);
                 let f = ck.first_pass(&self.plan, &mut p)?;
-                Ok((f, None, p.finish()?))
+                let finds = p.take_sieve().map(crate::stream::Sieve::finds);
+                Ok((f, finds, p.finish()?))
             }
             (None, Some(k)) => setup
                 .first_pass(
