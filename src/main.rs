@@ -345,7 +345,7 @@ struct RunArgs {
     /// over its draws: a run in one process of more than about 10^7 draws, a shard or an MPI
     /// rank. Without it the percentiles take a second pass over the draws, and a shard (or
     /// rank) holds less memory and writes a smaller file (a third of 3·10^7 draws of the embedded
-    /// model: 65 MB and 25 MB instead of 113 MB and 43 MB). A run in one process gains little
+    /// model: 46 MB and 25 MB instead of 81 MB and 43 MB). A run in one process gains little
     /// memory (the sieve holds at most about 2^25 values; 133 MB instead of 143 MB at 2·10^7).
     #[arg(long)]
     no_sieve: bool,

@@ -143,20 +143,15 @@ fn head(h: &ShardHeader) -> Vec<u8> {
     o
 }
 
-/// Write the file [`encode_body`] encodes, atomically, without holding a second copy of `body`.
-pub fn write_body(path: &std::path::Path, h: &ShardHeader, body: &[u8]) -> Result<(), Error> {
-    write_body_with(path, h, &|out| out(body))
-}
-
 /// Where an encoding goes, part by part.
 pub type Out<'a> = dyn FnMut(&[u8]) + 'a;
 
 /// A body handed over part by part: called once, with the function that takes each part in turn.
 pub type BodyParts<'a> = dyn Fn(&mut Out) + 'a;
 
-/// [`write_body`] of the body `body` hands, part by part, to the function it is given: the
-/// parts are checksummed and written as they come, so that the body is never held whole (a
-/// pass's statistics can be a hundred megabytes).
+/// Write the file [`encode_body`] encodes, atomically, from the body `body` hands, part by part,
+/// to the function it is given: the parts are checksummed and written as they come, so that the
+/// body is never held whole (a pass's statistics can be a hundred megabytes).
 pub fn write_body_with(
     path: &std::path::Path,
     h: &ShardHeader,

@@ -1099,33 +1099,43 @@ impl SieveFinds {
     /// Append the encoding: the number of columns (0 without a sieve), then per column the
     /// number of cells and, per cell, its index and its values (a list of f64).
     pub fn encode(&self, o: &mut Vec<u8>) {
-        Self::encode_where(Some(self), |_, _| true, o);
+        self.encode_to(&mut |part| o.extend_from_slice(part));
+    }
+
+    /// [`SieveFinds::encode`], handed to `out` in consecutive parts (a cell at a time).
+    pub fn encode_to(&self, out: &mut dyn FnMut(&[u8])) {
+        Self::encode_where(Some(self), |_, _| true, out);
     }
 
     /// [`SieveFinds::encode`] of only the cells `asked` (per column, increasing: as
     /// [`decode_asked`] reads them), for a merge that asks for the cells holding ranks.
     pub fn encode_asked(finds: Option<&SieveFinds>, asked: &[Vec<u64>], o: &mut Vec<u8>) {
         let is_asked = |c: usize, i: u64| asked.get(c).is_some_and(|a| a.binary_search(&i).is_ok());
-        Self::encode_where(finds, is_asked, o);
+        Self::encode_where(finds, is_asked, &mut |part| o.extend_from_slice(part));
     }
 
-    /// The encoding of the cells `(column, cell)` that `keep` takes.
+    /// The encoding of the cells `(column, cell)` that `keep` takes, handed to `out` a cell at a
+    /// time.
     fn encode_where(
         finds: Option<&SieveFinds>,
         keep: impl Fn(usize, u64) -> bool,
-        o: &mut Vec<u8>,
+        out: &mut dyn FnMut(&[u8]),
     ) {
         let cols = finds.map_or(&[][..], |f| &f.cols[..]);
-        put_u64(o, cols.len() as u64);
+        let mut o = Vec::new();
+        put_u64(&mut o, cols.len() as u64);
         for (c, cells) in cols.iter().enumerate() {
             let kept: Vec<&(u64, Vec<f64>)> = cells.iter().filter(|(i, _)| keep(c, *i)).collect();
-            put_u64(o, kept.len() as u64);
+            put_u64(&mut o, kept.len() as u64);
             for (i, v) in kept {
-                put_u64(o, *i);
-                put_u64(o, v.len() as u64);
-                put_f64s(o, v);
+                put_u64(&mut o, *i);
+                put_u64(&mut o, v.len() as u64);
+                put_f64s(&mut o, v);
+                out(&o);
+                o.clear();
             }
         }
+        out(&o);
     }
 
     /// Read an encoding of no columns or `cols` columns from `r`, handing `visit` each cell
@@ -3578,11 +3588,18 @@ impl First {
     /// [`SieveFinds::encode`]; nothing after the statistics without a sieve): the body of a
     /// shard's file.
     pub fn encode_part(&self, finds: Option<&SieveFinds>) -> Vec<u8> {
-        let mut o = self.encode();
-        if let Some(f) = finds {
-            f.encode(&mut o);
-        }
+        let mut o = Vec::new();
+        self.encode_part_to(finds, &mut |part| o.extend_from_slice(part));
         o
+    }
+
+    /// [`First::encode_part`], handed to `out` in consecutive parts, so that the whole
+    /// encoding is never held at once.
+    pub fn encode_part_to(&self, finds: Option<&SieveFinds>, out: &mut dyn FnMut(&[u8])) {
+        self.encode_to(out);
+        if let Some(f) = finds {
+            f.encode_to(out);
+        }
     }
 
     /// Add a part's encoded statistics ([`First::encode_part`]) as [`First::add_encoded`] does,

@@ -1036,6 +1036,12 @@ fn run_only_option(r: &RunSpec) -> Option<&'static str> {
     ])
 }
 
+/// What a shard's file holds: pass 1's statistics and its sieve's values, or a later pass's.
+enum ShardBody {
+    First(crate::stream::First, Option<crate::stream::SieveFinds>),
+    Pass(Vec<ColPass>),
+}
+
 /// `cfg`, without its sieve when the run asks for none (`--no-sieve`).
 fn sieving(cfg: StreamConfig, a: &RunSpec) -> StreamConfig {
     if a.no_sieve {
@@ -1345,7 +1351,7 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
         (
             dir.join(format!("pass{}-{}", ph.pass, shard_file_name(k, n))),
             h,
-            crate::stream::encode_passes(&res),
+            ShardBody::Pass(res),
             format!("pass {}", ph.pass),
         )
     } else {
@@ -1364,11 +1370,15 @@ fn run_shard(a: &RunSpec, k: u64, n: u64, hooks: &Hooks) -> Result<String, Error
         (
             dir.join(shard_file_name(k, n)),
             h,
-            f.encode_part(finds.as_ref()),
+            ShardBody::First(f, finds),
             "pass 1".to_string(),
         )
     };
-    shard::write_body(&path, &h, &body)?;
+    // Encoded as it is written: a shard's statistics and sieve values are tens of megabytes.
+    shard::write_body_with(&path, &h, &|out| match &body {
+        ShardBody::Pass(res) => crate::stream::encode_passes_to(res, out),
+        ShardBody::First(f, finds) => f.encode_part_to(finds.as_ref(), out),
+    })?;
     crate::note!(
         "shard {k} of {n}, {what}: blocks {}..{} in {:.2} s, wrote {}",
         r.header.first_block,
