@@ -44,7 +44,7 @@
 //! up to about 10^7 draws in one process, at most `collect_first_budget` (128 MB there), and
 //! keeps a sieve in larger ones (its values peak half-way through the pass, in proportion to
 //! √draws: about 55 MB at 10^8 draws of the embedded model and 135 MB at 10^9); a shard keeps
-//! one over its blocks (about 50 MB more for a third of 3·10^7 draws, 18 MB of it written).
+//! one over its blocks (about 35 MB more for a third of 3·10^7 draws, 18 MB of it written).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -165,7 +165,8 @@ impl StreamConfig {
 impl StreamConfig {
     /// The configuration of pass 1 over a part of a run (a shard's blocks, an MPI rank's): the
     /// grids of [`StreamConfig::default`], which the merge makes again, with the sieve of a run
-    /// in one process over the part's blocks ([`Setup::first_pass_sieved`]).
+    /// in one process over the part's blocks ([`Setup::first_pass_sieved`], or
+    /// [`FirstPass::holding`] for a shard saving its progress).
     pub fn part() -> StreamConfig {
         let one = StreamConfig::single_process();
         StreamConfig {
@@ -1350,7 +1351,8 @@ impl SieveCol {
 /// Resolve the ranks in `ts` (one column's, increasing) that lie in a single cell of pass 1's
 /// merged `cells` whose values `values(i)` gives (in any order; `None` when they are not known)
 /// and numbers in full: some of a cell's values, as many as its count, are all of them. Fewer
-/// leave the rank to a later pass; more are an inconsistency. `values` is asked once per cell.
+/// leave the rank to a later pass; more, or as many whose smallest or largest is not the cell's,
+/// are an inconsistency. `values` is asked once per cell.
 fn resolve_in_cells(
     ts: &mut [(u64, Result<f64, Bracket>)],
     cells: &[Cell],
@@ -1377,7 +1379,19 @@ fn resolve_in_cells(
         });
         let Some(v) = v else { continue };
         match (v.len() as u64).cmp(&b.count) {
-            std::cmp::Ordering::Equal => *t = Ok(v[(*r - b.offset) as usize]),
+            std::cmp::Ordering::Equal => {
+                // Every value of the cell: its smallest and largest are the cell's own (the
+                // values of parts joined, those of every part).
+                let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+                let (lo, hi) = (v[0], v[v.len() - 1]);
+                if !(same(lo, cells[i].min) && same(hi, cells[i].max)) {
+                    return Err(StreamError::Inconsistent(format!(
+                        "pass 1's sieve kept values from {lo} to {hi} of a bin whose values it counted from {} to {}",
+                        cells[i].min, cells[i].max
+                    )));
+                }
+                *t = Ok(v[(*r - b.offset) as usize]);
+            }
             std::cmp::Ordering::Less => {}
             std::cmp::Ordering::Greater => {
                 return Err(StreamError::Inconsistent(format!(
@@ -3502,19 +3516,21 @@ impl ColPass {
     /// its non-empty cells; it is never expanded into a second full set); `None` when it is
     /// unreadable or its grid has another shape.
     pub fn add_encoded(&mut self, r: &mut Reader) -> Option<()> {
-        self.add_encoded_noting(r, None)
+        self.add_encoded_noting(r, None).map(|_| ())
     }
 
     /// [`ColPass::add_encoded`], appending the encoding's own non-empty cells (index and cell,
-    /// by increasing index as they are written) to `note` when given.
+    /// by increasing index as they are written) to `note` when given; the number of values the
+    /// encoding holds (counted into its cells or collected).
     fn add_encoded_noting(
         &mut self,
         r: &mut Reader,
         mut note: Option<&mut Vec<(u64, Cell)>>,
-    ) -> Option<()> {
+    ) -> Option<u64> {
         if usize::try_from(r.u64()?).ok()? != self.cells.len() {
             return None;
         }
+        let mut values = 0u64;
         for _ in 0..r.len(32)? {
             let i = r.u64()?;
             let c = Cell {
@@ -3522,6 +3538,7 @@ impl ColPass {
                 min: r.f64()?,
                 max: r.f64()?,
             };
+            values = values.checked_add(c.n)?;
             self.cells.get_mut(usize::try_from(i).ok()?)?.merge(&c);
             if let Some(note) = note.as_deref_mut() {
                 note.push((i, c));
@@ -3532,9 +3549,10 @@ impl ColPass {
         }
         for v in &mut self.collected {
             let m = r.len(8)?;
+            values = values.checked_add(m as u64)?;
             v.extend(r.f64s(m)?);
         }
-        Some(())
+        Some(values)
     }
 }
 
@@ -3607,16 +3625,21 @@ impl First {
     /// [`add_encoded_finds`]. A part written before parts had sieves ends with its statistics:
     /// its sieve kept nothing.
     ///
+    /// The statistics are checked to be of the part's blocks and draws (`part`, known from
+    /// elsewhere than its statistics: a shard's header, an MPI rank's number): kept and skipped
+    /// draws make up its draws, each column's moments cover each of its blocks once ([`tiles`])
+    /// and count its kept draws, as do the column's threshold counts, its cells and collected
+    /// values, and each entity's whole-year delays and breakeven years.
+    ///
     /// What the sieve kept is checked against the part's own cells: each cell it gives is one
     /// the part counted values into, with exactly those values (as many, the smallest and the
     /// largest the cell's own, bit for bit), the cells of a column in increasing order; the
     /// columns none, or as many as the statistics'. A merge then takes a cell's joined values
-    /// only when they are every part's. The statistics are checked to be of the part's `blocks`
-    /// (first, end), every one of them, and of as many values as it kept draws.
-    pub fn add_encoded_part(&mut self, b: &[u8], blocks: (u64, u64)) -> Option<usize> {
+    /// only when they are every part's.
+    pub fn add_encoded_part(&mut self, b: &[u8], part: Part) -> Option<usize> {
         let mut r = Reader::new(b);
         let mut own = vec![Vec::new(); self.cols.len()];
-        self.add_encoded_noting(&mut r, Some(&mut own), Some(blocks))?;
+        self.add_encoded_noting(&mut r, Some(&mut own), Some(part))?;
         let at = r.position();
         if !r.done() {
             SieveFinds::check_encoded(&mut r, &own)?;
@@ -3624,42 +3647,37 @@ impl First {
         r.done().then_some(at)
     }
 
-    /// [`First::add_encoded`] of a part whose sieve values come later, in answer to the cells a
-    /// merge asks for (an MPI rank's): returns the part's own non-empty cells, against which
-    /// [`PartCells::add_encoded_finds`] checks those values. Its statistics are checked as
-    /// [`First::add_encoded_part`] checks a shard's.
-    pub fn add_encoded_cells(&mut self, b: &[u8], blocks: (u64, u64)) -> Option<PartCells> {
-        let mut r = Reader::new(b);
-        let mut own = vec![Vec::new(); self.cols.len()];
-        self.add_encoded_noting(&mut r, Some(&mut own), Some(blocks))?;
-        r.done().then_some(PartCells(own))
-    }
-
     /// [`First::add_encoded`] of the encoding at `r`, leaving `r` after it, appending each
-    /// column's own non-empty cells to `note[column]` when given (one vector per column).
-    ///
-    /// With `blocks`, the part's blocks (a shard's or MPI rank's, from elsewhere than its
-    /// statistics), the statistics are checked to be of exactly those blocks and of as many
-    /// values as the part kept draws: each column's moments cover every block once
-    /// ([`tiles`]) and count that many values, as do its threshold counts.
+    /// column's own non-empty cells to `note[column]` when given (one vector per column); with
+    /// `part`, checked as [`First::add_encoded_part`] says.
     fn add_encoded_noting(
         &mut self,
         r: &mut Reader,
         mut note: Option<&mut [Vec<(u64, Cell)>]>,
-        blocks: Option<(u64, u64)>,
+        part: Option<Part>,
     ) -> Option<()> {
-        fn add(a: &mut [u64], b: Vec<u64>) -> Option<()> {
-            (a.len() == b.len()).then(|| a.iter_mut().zip(b).for_each(|(x, y)| *x += y))
-        }
         let kept = r.u64()?;
+        let skipped = r.u64()?;
         self.kept = self.kept.checked_add(kept)?;
-        self.skipped += r.u64()?;
+        self.skipped = self.skipped.checked_add(skipped)?;
+        // Whether `n` values (`None`: more than 2^64) are one per kept draw, when checking.
+        let one_each = |n: Option<u64>| part.is_none() || n == Some(kept);
+        let sum = |v: &[u64]| v.iter().try_fold(0u64, |s, x| s.checked_add(*x));
+        if part.is_some_and(|p| kept.checked_add(skipped) != Some(p.draws)) {
+            return None;
+        }
         if r.len(16)? != self.delay_whole.len() {
             return None;
         }
         for (d, b) in self.delay_whole.iter_mut().zip(&mut self.breakeven) {
-            add(d, get_u64s(r)?)?;
-            add(b, get_u64s(r)?)?;
+            for (acc, v) in [(d, get_u64s(r)?), (b, get_u64s(r)?)] {
+                if acc.len() != v.len() || !one_each(sum(&v)) {
+                    return None;
+                }
+                for (x, y) in acc.iter_mut().zip(v) {
+                    *x = x.checked_add(y)?;
+                }
+            }
         }
         if r.len(8)? != self.cols.len() {
             return None;
@@ -3667,7 +3685,7 @@ impl First {
         let mut spans = Vec::new();
         for (k, c) in self.cols.iter_mut().enumerate() {
             spans.clear();
-            let mut values = 0u64;
+            let mut values = Some(0u64);
             for _ in 0..r.len(40)? {
                 let l = u32::try_from(r.u64()?).ok()?;
                 let i = r.u64()?;
@@ -3675,28 +3693,46 @@ impl First {
                 let (mean, m2) = (r.f64()?, r.f64()?);
                 c.tree.nodes.push((l, i, Moments { n, mean, m2 }));
                 spans.push((l, i));
-                values = values.saturating_add(n);
+                values = values.and_then(|v| v.checked_add(n));
             }
-            if let Some((first, end)) = blocks
-                && (!tiles(&mut spans, first, end) || values != kept)
-            {
+            if part.is_some_and(|p| !tiles(&mut spans, p.first, p.end)) || !one_each(values) {
                 return None;
             }
             for a in [&mut c.le, &mut c.lt] {
                 let b = get_counts(r)?;
-                if bits(&a.at) != bits(&b.at)
-                    || (blocks.is_some()
-                        && !b.at.is_empty()
-                        && b.buckets.iter().try_fold(0u64, |s, x| s.checked_add(*x)) != Some(kept))
-                {
+                if bits(&a.at) != bits(&b.at) || (!b.at.is_empty() && !one_each(sum(&b.buckets))) {
                     return None;
                 }
                 a.merge(&b);
             }
-            c.pass
+            let placed = c
+                .pass
                 .add_encoded_noting(r, note.as_deref_mut().and_then(|n| n.get_mut(k)))?;
+            if !one_each(Some(placed)) {
+                return None;
+            }
         }
         Some(())
+    }
+}
+
+/// The blocks `first..end` of a part of a run (a shard's, an MPI rank's) and the number of
+/// draws in them, which its statistics must be of ([`First::add_encoded_part`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub first: u64,
+    pub end: u64,
+    pub draws: u64,
+}
+
+impl Part {
+    /// Blocks `first..end` of the run `opts`.
+    pub fn of(opts: &RunOptions, (first, end): (u64, u64)) -> Part {
+        Part {
+            first,
+            end,
+            draws: opts.block_draws(first, end),
+        }
     }
 }
 
@@ -3725,24 +3761,6 @@ pub fn decode_asked(b: &[u8]) -> Option<Vec<Vec<u64>>> {
         out.push(cells);
     }
     r.done().then_some(out)
-}
-
-/// A part's own non-empty cells, per column by increasing index ([`First::add_encoded_cells`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PartCells(Vec<Vec<(u64, Cell)>>);
-
-impl PartCells {
-    /// [`add_encoded_finds`] of values the part sent, checked first against its own cells as
-    /// [`First::add_encoded_part`] checks a shard's: `None` (and `wanted` untouched) when they
-    /// are unreadable or do not fit them.
-    pub fn add_encoded_finds(&self, wanted: &mut [HashMap<u64, Vec<f64>>], b: &[u8]) -> Option<()> {
-        if !b.is_empty() {
-            let mut r = Reader::new(b);
-            SieveFinds::check_encoded(&mut r, &self.0)?;
-            r.done().then_some(())?;
-        }
-        add_encoded_finds(wanted, b)
-    }
 }
 
 /// Add to `wanted` ([`Passes::sieve_wanted`]) the values a part's sieve kept of the cells it
@@ -4208,6 +4226,57 @@ mod tests {
             }
             // `<=`: a value equal to a threshold counts it.
             assert_eq!(prefix_len(&at, |t| t <= 2.0), 3, "n {n}");
+        }
+    }
+
+    /// A cell's values resolve its ranks when they number its count and their smallest and
+    /// largest are its own; fewer leave them; more, or another smallest or largest, are an
+    /// inconsistency.
+    #[test]
+    fn a_cells_values_resolve_its_ranks_only_when_they_are_all_of_them() {
+        let cells = [
+            Cell {
+                n: 2,
+                min: -1.0,
+                max: 0.0,
+            },
+            Cell {
+                n: 3,
+                min: 1.0,
+                max: 3.0,
+            },
+        ];
+        let wanted = || {
+            let b = Bracket {
+                offset: 2,
+                count: 3,
+                lo: 1.0,
+                hi: 3.0,
+            };
+            vec![(2u64, Err(b)), (3, Err(b)), (4, Err(b))]
+        };
+        let run = |v: Vec<f64>| {
+            let mut ts = wanted();
+            resolve_in_cells(&mut ts, &cells, |i| (i == 1).then(|| v.clone())).map(|()| {
+                ts.iter()
+                    .map(|(_, t)| t.as_ref().ok().copied())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            run(vec![3.0, 1.0, 2.0]).unwrap(),
+            vec![Some(1.0), Some(2.0), Some(3.0)]
+        );
+        assert_eq!(run(vec![3.0, 1.0]).unwrap(), vec![None, None, None]);
+        for v in [
+            vec![3.0, 1.0, 2.0, 2.5],
+            vec![3.0, 1.5, 2.0],
+            vec![2.5, 1.0, 2.0],
+        ] {
+            assert!(
+                matches!(run(v.clone()), Err(StreamError::Inconsistent(_))),
+                "{v:?}"
+            );
         }
     }
 
@@ -6774,45 +6843,61 @@ mod tests {
         assert!(finds.cols.iter().any(|c| !c.is_empty()));
         let stats = f.encode();
         let body = f.encode_part(Some(&finds));
+        let whole = Part::of(&opts, (0, 2));
         assert_eq!(
-            setup.empty_first(&plan).add_encoded_part(&body, (0, 2)),
+            setup.empty_first(&plan).add_encoded_part(&body, whole),
             Some(stats.len())
         );
         assert_eq!(
-            setup.empty_first(&plan).add_encoded_part(&stats, (0, 2)),
+            setup.empty_first(&plan).add_encoded_part(&stats, whole),
             Some(stats.len())
         );
         let mut more = body.clone();
         more.push(1);
         assert_eq!(
-            setup.empty_first(&plan).add_encoded_part(&more, (0, 2)),
+            setup.empty_first(&plan).add_encoded_part(&more, whole),
             None
         );
-        // Statistics of other blocks than the part's, or of another number of draws than it
-        // kept, are refused (the first word is the draws kept).
+        // Statistics of other blocks or draws than the part's are refused, as are statistics
+        // whose counts do not add up to the draws it kept: one more kept (the first word), one
+        // more skipped (the second).
         for other in [(0, 3), (1, 2), (0, 1), (2, 4)] {
+            let p = Part::of(&opts, other);
+            assert_eq!(setup.empty_first(&plan).add_encoded_part(&body, p), None);
+        }
+        let fewer = Part {
+            draws: whole.draws - 1,
+            ..whole
+        };
+        assert_eq!(
+            setup.empty_first(&plan).add_encoded_part(&body, fewer),
+            None
+        );
+        for word in [0, 8] {
+            let mut one_more = stats.clone();
+            one_more[word] ^= 1;
             assert_eq!(
-                setup.empty_first(&plan).add_encoded_part(&body, other),
+                setup.empty_first(&plan).add_encoded_part(&one_more, whole),
                 None
             );
-            assert!(
-                setup
-                    .empty_first(&plan)
-                    .add_encoded_cells(&stats, other)
-                    .is_none()
-            );
+            assert_eq!(setup.empty_first(&plan).add_encoded(&one_more), Some(()));
         }
-        let mut one_more = stats.clone();
-        one_more[0] ^= 1;
+        // One draw fewer kept and one more skipped: the draws add up, the columns' counts do
+        // not.
+        let mut moved = stats.clone();
+        let word = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+        let (kept, skipped) = (word(&moved, 0), word(&moved, 8));
+        moved[..8].copy_from_slice(&(kept - 1).to_le_bytes());
+        moved[8..16].copy_from_slice(&(skipped + 1).to_le_bytes());
         assert_eq!(
-            setup.empty_first(&plan).add_encoded_part(&one_more, (0, 2)),
+            setup.empty_first(&plan).add_encoded_part(&moved, whole),
             None
         );
-        assert_eq!(setup.empty_first(&plan).add_encoded(&one_more), Some(()));
+        assert_eq!(setup.empty_first(&plan).add_encoded(&moved), Some(()));
         assert_eq!(
             setup
                 .empty_first(&plan)
-                .add_encoded_part(&body[..body.len() - 1], (0, 2)),
+                .add_encoded_part(&body[..body.len() - 1], whole),
             None
         );
         // Sieve values that are not the part's own cells' are refused: a value missing, the
@@ -6827,40 +6912,12 @@ mod tests {
                 cells.iter().position(|(_, v)| spread(v)).map(|k| (c, k))
             })
             .expect("a cell of several different values");
-        // An MPI rank sends its values after its statistics, and they are checked against its
-        // cells the same way: refused, they add nothing.
-        let own = setup
-            .empty_first(&plan)
-            .add_encoded_cells(&stats, (0, 2))
-            .unwrap();
-        assert_eq!(
-            setup.empty_first(&plan).add_encoded_cells(&body, (0, 2)),
-            None
-        );
-        let asked: Vec<HashMap<u64, Vec<f64>>> = finds
-            .cols
-            .iter()
-            .map(|cells| cells.iter().map(|(i, _)| (*i, Vec::new())).collect())
-            .collect();
         let bad = |edit: &dyn Fn(&mut SieveFinds)| {
             let mut f2 = finds.clone();
             edit(&mut f2);
-            let shard = setup
+            setup
                 .empty_first(&plan)
-                .add_encoded_part(&f.encode_part(Some(&f2)), (0, 2));
-            let mut sent = Vec::new();
-            f2.encode(&mut sent);
-            let mut wanted = asked.clone();
-            let rank = own.add_encoded_finds(&mut wanted, &sent);
-            assert_eq!(rank.is_some(), shard.is_some());
-            // Accepted, every value sent is added (every cell was asked for); refused, none is.
-            let values = |w: &[HashMap<u64, Vec<f64>>]| -> usize {
-                w.iter().flat_map(|m| m.values()).map(Vec::len).sum()
-            };
-            let sent_values: usize = f2.cols.iter().flatten().map(|(_, v)| v.len()).sum();
-            let added = if rank.is_some() { sent_values } else { 0 };
-            assert_eq!(values(&wanted), added);
-            shard
+                .add_encoded_part(&f.encode_part(Some(&f2)), whole)
         };
         assert_eq!(bad(&|_| {}), Some(stats.len()));
         assert_eq!(
@@ -6898,7 +6955,7 @@ mod tests {
         );
         // The statistics read the same either way.
         let (mut a, mut b) = (setup.empty_first(&plan), setup.empty_first(&plan));
-        a.add_encoded_part(&body, (0, 2)).unwrap();
+        a.add_encoded_part(&body, whole).unwrap();
         b.add_encoded(&stats).unwrap();
         assert_eq!(a.encode(), b.encode());
     }
@@ -6929,7 +6986,9 @@ mod tests {
         assert!(finds.cols.iter().any(|c| !c.is_empty()));
         let body = f.encode_part(Some(&finds));
         assert_eq!(
-            setup().empty_first(&plan).add_encoded_part(&body, (2, 6)),
+            setup()
+                .empty_first(&plan)
+                .add_encoded_part(&body, Part::of(&opts, (2, 6))),
             Some(f.encode().len())
         );
         let mut resumed = FirstPass::holding(&src, setup(), 2, &cfg);
@@ -6980,7 +7039,7 @@ mod tests {
             .zip(&parts)
             .map(|(k, p)| {
                 let range = crate::shard::shard_blocks(k, 3, blocks);
-                first.add_encoded_part(p, range).unwrap()
+                first.add_encoded_part(p, Part::of(opts, range)).unwrap()
             })
             .collect();
         let mut passes = Passes::new(plan, &setup, first, blocks, meta, &o, &extra, cfg).unwrap();

@@ -576,7 +576,8 @@ fn fuzz(iterations: usize, seed: u64) {
         let (header, body) = split_shard(a);
         let h = serde_json::to_vec(&header).unwrap();
         let at = body.len() - body.len() / 4;
-        let mut swapped = false;
+        // The kind of a cell edit: two values swapped, or one moved within the cell's range.
+        let (mut swapped, mut moved) = (false, false);
         let m = match g.below(10) {
             0 => join_shard(
                 &serde_json::to_vec(&mutate_header(&mut g, &header)).unwrap(),
@@ -618,13 +619,18 @@ fn fuzz(iterations: usize, seed: u64) {
                 // (in a cell without one, or every other time) two values swapped.
                 let inside: Vec<usize> = (0..n).filter(|&j| v[j] > lo && v[j] < hi).collect();
                 if inside.is_empty() || g.below(2) == 0 {
-                    let (x, y) = (g.below(n), g.below(n));
-                    v.swap(x, y);
+                    // Two values that differ (every cell kept here has two).
+                    let x = g.below(n);
+                    let others: Vec<usize> = (0..n)
+                        .filter(|&y| v[y].to_bits() != v[x].to_bits())
+                        .collect();
+                    v.swap(x, others[g.below(others.len())]);
                     swapped = true;
                 } else {
                     let j = inside[g.below(inside.len())];
                     let t = (1 + g.below(7)) as f64 / 8.0;
                     v[j] = (lo + t * (hi - lo)).clamp(lo, hi);
+                    moved = true;
                 }
                 let mut b = body.clone();
                 for (j, x) in v.iter().enumerate() {
@@ -646,6 +652,7 @@ fn fuzz(iterations: usize, seed: u64) {
             }
             Err(npvrisk::error::Error::Input(e)) => {
                 assert!(!swapped, "two sieve values swapped: refused ({e})");
+                assert!(!moved, "a sieve value moved within its cell: refused ({e})");
                 refused[5].fetch_add(1, Relaxed);
             }
             Err(e) => not_input.push((i, m.clone(), e.to_string())),

@@ -1540,7 +1540,8 @@ fn merge_unguarded(
     let mut finds_at = Vec::new();
     for (name, h, path) in &stats {
         let (body, sum) = checked_body_of(name, path)?;
-        let at = first.add_encoded_part(&body, (h.first_block, h.end_block)).ok_or_else(|| {
+        let part = crate::stream::Part::of(&r.opts, (h.first_block, h.end_block));
+        let at = first.add_encoded_part(&body, part).ok_or_else(|| {
             Failure::Input(format!(
                 "`{name}` holds statistics that do not fit the run's pass-1 grids, or sieve values that do not fit its statistics (unreadable, or made by another npvrisk): make every shard with the same npvrisk"
             ))
@@ -1633,9 +1634,9 @@ fn merge_unguarded(
                 .install(|| crate::stream::pass(&r.plan, &r.source(&|_| {}), &grids, 0, blocks))
                 .map_err(|e| Error::from(StreamError::from(e)))?
         };
-        passes.apply(&grids, results).map_err(Error::from)?;
+        passes.apply(&grids, results).map_err(unfit)?;
     }
-    let (summary, n_passes) = passes.finish().map_err(Error::from)?;
+    let (summary, n_passes) = passes.finish().map_err(unfit)?;
     if let Some(path) = next_pass {
         // Nothing left to compute: an empty plan tells the shards there is no further pass.
         let h = shard::ShardHeader {
@@ -2445,8 +2446,6 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
     }
     let mut first = f;
     let blocks = Plan::block_count(&r.opts).map_err(|e| Failure::Input(e.to_string()))?;
-    // Each rank's own cells, against which its sieve values are checked when they come.
-    let mut cells = Vec::new();
     for q in 1..size {
         let (msg, _) = world.process_at_rank(q).receive_vec::<u8>();
         let name = format!("rank {q}'s statistics");
@@ -2457,14 +2456,17 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
                 "rank {q} runs a different run than rank 0 (give every rank the same options and files): {what}"
             )));
         }
-        cells.push(
-            first
-                .add_encoded_cells(
-                    body,
-                    crate::shard::shard_blocks(q as u64, size as u64, blocks),
-                )
-                .ok_or_else(|| Failure::Internal(format!("unreadable statistics from rank {q}")))?,
+        // Checked to be of the rank's blocks (its values' cells are checked when they are
+        // joined: `Passes::sieved_parts`).
+        let part = crate::stream::Part::of(
+            &r.opts,
+            crate::shard::shard_blocks(q as u64, size as u64, blocks),
         );
+        first.add_encoded_part(body, part).ok_or_else(|| {
+            Failure::Internal(format!(
+                "statistics from rank {q} are unreadable or not of its blocks"
+            ))
+        })?;
     }
     let meta = run_of_header(&r.header)?.2;
     let h = &r.header;
@@ -2484,12 +2486,10 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
             if let Some(f) = &finds {
                 f.add_to(&mut wanted);
             }
-            for (q, own) in (1..size).zip(&cells) {
+            for q in 1..size {
                 let (m, _) = world.process_at_rank(q).receive_vec::<u8>();
-                own.add_encoded_finds(&mut wanted, &m).ok_or_else(|| {
-                    Failure::Internal(format!(
-                        "sieve values from rank {q} are unreadable or do not fit its statistics"
-                    ))
+                crate::stream::add_encoded_finds(&mut wanted, &m).ok_or_else(|| {
+                    Failure::Internal(format!("unreadable sieve values from rank {q}"))
                 })?;
             }
             p.sieved_parts(wanted)?;
@@ -2581,6 +2581,17 @@ impl From<StreamError> for Error {
 
 fn stream_failure(e: StreamError) -> Error {
     Error::from(e)
+}
+
+/// A merge's failed summary: statistics that do not fit together can only come from its files
+/// (each shard's are checked against its blocks as they are read), so they are bad input.
+fn unfit(e: StreamError) -> Error {
+    match e {
+        StreamError::Inconsistent(m) => Error::Input(format!(
+            "the shards' statistics do not fit together ({m}): a shard is corrupted or was made by another npvrisk; make the shards again"
+        )),
+        other => Error::from(other),
+    }
 }
 
 /// Runs whose draws would take more memory than this are streamed; what cannot be streamed (a
