@@ -3627,7 +3627,7 @@ impl First {
     ///
     /// The statistics are checked to be of the part's blocks and draws (`part`, known from
     /// elsewhere than its statistics: a shard's header, an MPI rank's number): kept and skipped
-    /// draws make up its draws, each column's moments cover each of its blocks once ([`tiles`])
+    /// draws make up its draws, each column's moments cover each of its blocks once (`tiles`)
     /// and count its kept draws, as do the column's threshold counts, its cells and collected
     /// values, and each entity's whole-year delays and breakeven years.
     ///
