@@ -6822,6 +6822,35 @@ mod tests {
         assert!(decode_asked(&ask[..ask.len() - 1]).is_none());
     }
 
+    /// The engine regenerating the run `opts`, in chunks of `cfg`'s, reporting no progress.
+    fn quiet_source<'a>(
+        plan: &'a Plan,
+        opts: &'a RunOptions,
+        cfg: &StreamConfig,
+    ) -> Regenerate<'a> {
+        Regenerate {
+            plan,
+            opts,
+            chunk_blocks: cfg.chunk_blocks,
+            progress: &|_| {},
+        }
+    }
+
+    /// The setup of a part of the run `opts` (a shard's: its grids from the shards' pilot),
+    /// summarised with the default options.
+    fn part_setup(plan: &Plan, opts: &RunOptions, cfg: &StreamConfig) -> Setup {
+        let pilot = Setup::run_pilot(plan, opts, false).unwrap();
+        Setup::new(
+            plan,
+            opts.draws,
+            pilot,
+            false,
+            &SummaryOptions::default(),
+            &Vec::new(),
+            cfg,
+        )
+    }
+
     /// Statistics of a part read back with what its sieve kept: where that starts is returned,
     /// and a body with bytes past a readable section, or a cut one, is refused.
     #[test]
@@ -6829,15 +6858,8 @@ mod tests {
         let plan = default_plan();
         let (opts, _, _) = summarised_in_memory(&plan, 3_001, 5);
         let cfg = binned();
-        let (o, extra) = (SummaryOptions::default(), Vec::new());
-        let src = Regenerate {
-            plan: &plan,
-            opts: &opts,
-            chunk_blocks: cfg.chunk_blocks,
-            progress: &|_| {},
-        };
-        let pilot = Setup::run_pilot(&plan, &opts, false).unwrap();
-        let setup = Setup::new(&plan, opts.draws, pilot, false, &o, &extra, &cfg);
+        let src = quiet_source(&plan, &opts, &cfg);
+        let setup = part_setup(&plan, &opts, &cfg);
         let (f, finds) = setup.first_pass_sieved(&plan, &src, (0, 2), &cfg).unwrap();
         let finds = finds.expect("binned brackets, a sieve");
         assert!(finds.cols.iter().any(|c| !c.is_empty()));
@@ -6968,17 +6990,8 @@ mod tests {
         let plan = default_plan();
         let opts = monte_carlo(7_001, 5);
         let cfg = binned();
-        let (o, extra) = (SummaryOptions::default(), Vec::new());
-        let src = Regenerate {
-            plan: &plan,
-            opts: &opts,
-            chunk_blocks: cfg.chunk_blocks,
-            progress: &|_| {},
-        };
-        let setup = || {
-            let pilot = Setup::run_pilot(&plan, &opts, false).unwrap();
-            Setup::new(&plan, opts.draws, pilot, false, &o, &extra, &cfg)
-        };
+        let src = quiet_source(&plan, &opts, &cfg);
+        let setup = || part_setup(&plan, &opts, &cfg);
         let mut p = FirstPass::holding(&src, setup(), 2, &cfg);
         let mut f = p.blocks(2, 3, None).unwrap();
         f.merge(p.blocks(3, 6, None).unwrap());

@@ -309,6 +309,18 @@ fn save_failure(target: &str, i: usize, input: &[u8]) -> PathBuf {
     file
 }
 
+/// Record the inputs a loader failed on with another error than bad input (each saved for
+/// reproduction): `(mutation, input, error)`.
+fn not_bad_input(target: &str, found: Vec<(usize, Vec<u8>, String)>, failures: &mut Vec<String>) {
+    for (i, input, e) in found {
+        let file = save_failure(target, i, &input);
+        failures.push(format!(
+            "{target} #{i}: not bad input ({e}): saved as {}",
+            file.display()
+        ));
+    }
+}
+
 /// Run `f` on one input; a panic is recorded with the input saved for reproduction.
 fn guard(target: &str, i: usize, input: &[u8], failures: &mut Vec<String>, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
@@ -461,13 +473,7 @@ fn fuzz(iterations: usize, seed: u64) {
             },
         );
     }
-    for (i, input, e) in not_input {
-        let file = save_failure("manifest", i, &input);
-        failures.push(format!(
-            "manifest #{i}: not bad input ({e}): saved as {}",
-            file.display()
-        ));
-    }
+    not_bad_input("manifest", not_input, &mut failures);
     let _ = std::fs::remove_dir_all(&dir);
 
     // Shard and checkpoint files: the header's fields (checksum recomputed), the body's bytes
@@ -659,13 +665,7 @@ fn fuzz(iterations: usize, seed: u64) {
         });
     }
     assert!(same > 0, "no merge with two sieve values swapped");
-    for (i, input, e) in not_input {
-        let file = save_failure("stats", i, &input);
-        failures.push(format!(
-            "stats #{i}: not bad input ({e}): saved as {}",
-            file.display()
-        ));
-    }
+    not_bad_input("stats", not_input, &mut failures);
     let _ = std::fs::remove_dir_all(&sdir);
 
     let accepted = accepted.map(|a| a.into_inner());
