@@ -6895,6 +6895,26 @@ mod tests {
             setup.empty_first(&plan).add_encoded_part(&body, fewer),
             None
         );
+        // As many draws, in other blocks (the moments cover blocks 0..2).
+        let moved_on = Part {
+            first: 1,
+            end: 3,
+            ..whole
+        };
+        assert_eq!(
+            setup.empty_first(&plan).add_encoded_part(&body, moved_on),
+            None
+        );
+        // An entity's whole-year delays with one more (empty) year: the counts add up, the
+        // years do not.
+        let mut longer = f.clone();
+        longer.delay_whole[0].push(0);
+        assert_eq!(
+            setup
+                .empty_first(&plan)
+                .add_encoded_part(&longer.encode(), whole),
+            None
+        );
         for word in [0, 8] {
             let mut one_more = stats.clone();
             one_more[word] ^= 1;
