@@ -6915,6 +6915,31 @@ mod tests {
                 .add_encoded_part(&longer.encode(), whole),
             None
         );
+        // A column's threshold counts, cells or moments counting one value more than it kept.
+        let c = f
+            .cols
+            .iter()
+            .position(|c| !c.le.at.is_empty())
+            .expect("a column with thresholds");
+        let edits: [&dyn Fn(&mut ColFirst); 3] = [
+            &|x| x.le.buckets[0] += 1,
+            &|x| {
+                let cell = x.pass.cells.iter_mut().find(|c| c.n > 0).unwrap();
+                cell.n += 1;
+            },
+            &|x| x.tree.nodes[0].2.n += 1,
+        ];
+        for (k, edit) in edits.iter().enumerate() {
+            let mut one_more = f.clone();
+            edit(&mut one_more.cols[c]);
+            let b = one_more.encode();
+            assert_eq!(
+                setup.empty_first(&plan).add_encoded_part(&b, whole),
+                None,
+                "{k}"
+            );
+            assert_eq!(setup.empty_first(&plan).add_encoded(&b), Some(()), "{k}");
+        }
         for word in [0, 8] {
             let mut one_more = stats.clone();
             one_more[word] ^= 1;
