@@ -3531,6 +3531,7 @@ impl ColPass {
             return None;
         }
         let mut values = 0u64;
+        let mut last = None;
         for _ in 0..r.len(32)? {
             let i = r.u64()?;
             let c = Cell {
@@ -3538,8 +3539,21 @@ impl ColPass {
                 min: r.f64()?,
                 max: r.f64()?,
             };
+            // As `encode` writes them: cells holding values, by increasing index, each with its
+            // smallest value at most its largest.
+            if c.n == 0
+                || last.is_some_and(|l| l >= i)
+                || c.min > c.max
+                || c.min.is_nan()
+                || c.max.is_nan()
+            {
+                return None;
+            }
+            last = Some(i);
             values = values.checked_add(c.n)?;
-            self.cells.get_mut(usize::try_from(i).ok()?)?.merge(&c);
+            let cell = self.cells.get_mut(usize::try_from(i).ok()?)?;
+            cell.n.checked_add(c.n)?;
+            cell.merge(&c);
             if let Some(note) = note.as_deref_mut() {
                 note.push((i, c));
             }
@@ -3700,10 +3714,17 @@ impl First {
             }
             for a in [&mut c.le, &mut c.lt] {
                 let b = get_counts(r)?;
-                if bits(&a.at) != bits(&b.at) || (!b.at.is_empty() && !one_each(sum(&b.buckets))) {
+                // Each kept draw counted once; without thresholds, none.
+                let want = if b.at.is_empty() { 0 } else { kept };
+                if bits(&a.at) != bits(&b.at)
+                    || a.buckets.len() != b.buckets.len()
+                    || (part.is_some() && sum(&b.buckets) != Some(want))
+                {
                     return None;
                 }
-                a.merge(&b);
+                for (x, y) in a.buckets.iter_mut().zip(&b.buckets) {
+                    *x = x.checked_add(*y)?;
+                }
             }
             let placed = c
                 .pass
@@ -4278,6 +4299,57 @@ mod tests {
                 "{v:?}"
             );
         }
+    }
+
+    /// A pass's encoded cells are read only as `encode` writes them: each holding values, by
+    /// increasing index, its smallest at most its largest, and none whose count would overflow
+    /// the cell it is added to.
+    #[test]
+    fn encoded_cells_are_read_only_as_they_are_written() {
+        let plan = default_plan();
+        let opts = monte_carlo(3_001, 5);
+        let setup = part_setup(&plan, &opts, &binned());
+        let g = setup
+            .grids
+            .iter()
+            .find(|g| g.cells >= 2)
+            .expect("a grid of two cells or more");
+        let encoded = |cells: &[(u64, u64, f64, f64)]| {
+            let mut o = Vec::new();
+            put_u64(&mut o, g.cells as u64);
+            put_u64(&mut o, cells.len() as u64);
+            for &(i, n, lo, hi) in cells {
+                put_u64(&mut o, i);
+                put_u64(&mut o, n);
+                put_f64s(&mut o, &[lo, hi]);
+            }
+            put_u64(&mut o, g.regions().len() as u64);
+            for _ in g.regions() {
+                put_u64(&mut o, 0);
+            }
+            o
+        };
+        let read = |pass: &mut ColPass, cells: &[(u64, u64, f64, f64)]| {
+            pass.add_encoded(&mut Reader::new(&encoded(cells)))
+        };
+        let fresh = || ColPass::new(g);
+        assert_eq!(
+            read(&mut fresh(), &[(0, 2, 0.5, 1.5), (1, 1, 2.0, 2.0)]),
+            Some(())
+        );
+        for bad in [
+            &[(0, 0, 0.5, 0.5)][..],
+            &[(1, 1, 0.5, 0.5), (0, 1, 0.5, 0.5)],
+            &[(0, 1, 0.5, 0.5), (0, 1, 0.5, 0.5)],
+            &[(0, 1, 1.5, 0.5)],
+            &[(0, 1, f64::NAN, 0.5)],
+            &[(0, 1, 0.5, f64::NAN)],
+        ] {
+            assert_eq!(read(&mut fresh(), bad), None, "{bad:?}");
+        }
+        let mut full = fresh();
+        full.cells[0].n = u64::MAX;
+        assert_eq!(read(&mut full, &[(0, 1, 0.5, 0.5)]), None);
     }
 
     /// A part's tree of moments covers its blocks exactly once: the nodes a tree of blocks
@@ -6940,6 +7012,17 @@ mod tests {
             );
             assert_eq!(setup.empty_first(&plan).add_encoded(&b), Some(()), "{k}");
         }
+        // A column without thresholds counting a value.
+        let mut counted = f.clone();
+        let bare = counted
+            .cols
+            .iter_mut()
+            .find(|c| c.le.at.is_empty())
+            .expect("a column without thresholds");
+        bare.le.buckets[0] += 1;
+        let b = counted.encode();
+        assert_eq!(setup.empty_first(&plan).add_encoded_part(&b, whole), None);
+        assert_eq!(setup.empty_first(&plan).add_encoded(&b), Some(()));
         for word in [0, 8] {
             let mut one_more = stats.clone();
             one_more[word] ^= 1;
