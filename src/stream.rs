@@ -3716,10 +3716,8 @@ impl First {
                 let b = get_counts(r)?;
                 // Each kept draw counted once; without thresholds, none.
                 let want = if b.at.is_empty() { 0 } else { kept };
-                if bits(&a.at) != bits(&b.at)
-                    || a.buckets.len() != b.buckets.len()
-                    || (part.is_some() && sum(&b.buckets) != Some(want))
-                {
+                // (As many buckets as `a`'s: one more than its thresholds, `get_counts`.)
+                if bits(&a.at) != bits(&b.at) || (part.is_some() && sum(&b.buckets) != Some(want)) {
                     return None;
                 }
                 for (x, y) in a.buckets.iter_mut().zip(&b.buckets) {
