@@ -456,6 +456,12 @@ impl Default for Cell {
 }
 
 impl Cell {
+    /// Whether `n` values whose smallest is `lo` and largest `hi` are all of this cell's: as
+    /// many, with its bounds bit for bit.
+    fn is_all_of(&self, n: u64, lo: f64, hi: f64) -> bool {
+        n == self.n && lo.to_bits() == self.min.to_bits() && hi.to_bits() == self.max.to_bits()
+    }
+
     /// Count `v` in. The minimum and maximum are selects (one instruction each) rather than
     /// `f64::min`/`max`, whose NaN handling costs four more: both keep the old bound for a NaN
     /// `v`, which the engine's draws never hold anyway.
@@ -1200,8 +1206,7 @@ impl SieveFinds {
             let cell = cells[k].1;
             let lo = v.iter().copied().min_by(f64::total_cmp)?;
             let hi = v.iter().copied().max_by(f64::total_cmp)?;
-            let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
-            (v.len() as u64 == cell.n && same(lo, cell.min) && same(hi, cell.max)).then_some(())
+            cell.is_all_of(v.len() as u64, lo, hi).then_some(())
         })
     }
 }
@@ -1382,9 +1387,8 @@ fn resolve_in_cells(
             std::cmp::Ordering::Equal => {
                 // Every value of the cell: its smallest and largest are the cell's own (the
                 // values of parts joined, those of every part).
-                let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
                 let (lo, hi) = (v[0], v[v.len() - 1]);
-                if !(same(lo, cells[i].min) && same(hi, cells[i].max)) {
+                if !cells[i].is_all_of(b.count, lo, hi) {
                     return Err(StreamError::Inconsistent(format!(
                         "pass 1's sieve kept values from {lo} to {hi} of a bin whose values it counted from {} to {}",
                         cells[i].min, cells[i].max
@@ -3609,10 +3613,12 @@ impl First {
     /// Add encoded statistics of other blocks of the same run, as [`First::merge`] would, without
     /// expanding them into a second full set of cells; `None` when they are unreadable or were
     /// gathered with other grids or thresholds (then `self` is partly added to and must be
-    /// dropped). Start from [`Setup::empty_first`].
-    pub fn add_encoded(&mut self, b: &[u8]) -> Option<()> {
+    /// dropped). Start from [`Setup::empty_first`]. With `part`, the blocks they must be of,
+    /// checked as [`First::add_encoded_part`] checks a shard's (an MPI rank's, which sends its
+    /// sieve values later, only for the cells asked for).
+    pub fn add_encoded(&mut self, b: &[u8], part: Option<Part>) -> Option<()> {
         let mut r = Reader::new(b);
-        self.add_encoded_noting(&mut r, None, None)?;
+        self.add_encoded_noting(&mut r, None, part)?;
         r.done().then_some(())
     }
 
@@ -3696,20 +3702,18 @@ impl First {
         if r.len(8)? != self.cols.len() {
             return None;
         }
-        let mut spans = Vec::new();
         for (k, c) in self.cols.iter_mut().enumerate() {
-            spans.clear();
-            let mut values = Some(0u64);
+            let from = c.tree.nodes.len();
             for _ in 0..r.len(40)? {
                 let l = u32::try_from(r.u64()?).ok()?;
                 let i = r.u64()?;
                 let n = r.u64()?;
                 let (mean, m2) = (r.f64()?, r.f64()?);
                 c.tree.nodes.push((l, i, Moments { n, mean, m2 }));
-                spans.push((l, i));
-                values = values.and_then(|v| v.checked_add(n));
             }
-            if part.is_some_and(|p| !tiles(&mut spans, p.first, p.end)) || !one_each(values) {
+            let own = &c.tree.nodes[from..];
+            let values = own.iter().try_fold(0u64, |s, (_, _, m)| s.checked_add(m.n));
+            if part.is_some_and(|p| !tiles(own, p.first, p.end)) || !one_each(values) {
                 return None;
             }
             for a in [&mut c.le, &mut c.lt] {
@@ -3794,24 +3798,23 @@ pub fn add_encoded_finds(wanted: &mut [HashMap<u64, Vec<f64>>], b: &[u8]) -> Opt
     r.done().then_some(())
 }
 
-/// Whether the nodes `(level, index)` of a tree of blocks' moments cover blocks `first..end`
-/// exactly once: node (l, i) holds blocks `i·2^l..(i + 1)·2^l` ([`Tree::push`] combines two
-/// nodes only when both are whole). Sorts `nodes`.
-fn tiles(nodes: &mut [(u32, u64)], first: u64, end: u64) -> bool {
-    let span = |(l, i): (u32, u64)| -> Option<(u64, u64)> {
+/// Whether the nodes `(level, index, _)` of a tree of blocks' moments cover blocks
+/// `first..end` exactly once: node (l, i) holds blocks `i·2^l..(i + 1)·2^l` ([`Tree::push`]
+/// combines two nodes only when both are whole).
+fn tiles(nodes: &[(u32, u64, Moments)], first: u64, end: u64) -> bool {
+    let span = |&(l, i, _): &(u32, u64, Moments)| -> Option<(u64, u64)> {
         let w = 1u64.checked_shl(l)?;
         let s = i.checked_mul(w)?;
         Some((s, s.checked_add(w)?))
     };
-    nodes.sort_unstable_by_key(|&(l, i)| (i.checked_shl(l).unwrap_or(u64::MAX), l));
-    let mut at = first;
-    for &n in nodes.iter() {
-        match span(n) {
-            Some((s, e)) if s == at => at = e,
-            _ => return false,
-        }
-    }
-    at == end
+    let Some(mut spans) = nodes.iter().map(span).collect::<Option<Vec<_>>>() else {
+        return false;
+    };
+    spans.sort_unstable();
+    spans
+        .into_iter()
+        .try_fold(first, |at, (s, e)| (s == at).then_some(e))
+        == Some(end)
 }
 
 fn bits(v: &[f64]) -> Vec<u64> {
@@ -4361,7 +4364,10 @@ mod tests {
         }
         let nodes: Vec<(u32, u64)> = t.nodes.iter().map(|&(l, i, _)| (l, i)).collect();
         assert!(nodes.len() > 1 && nodes.iter().any(|n| n.0 > 0));
-        let tiles_of = |n: &[(u32, u64)], a, b| tiles(&mut n.to_vec(), a, b);
+        let tiles_of = |n: &[(u32, u64)], a, b| {
+            let with: Vec<_> = n.iter().map(|&(l, i)| (l, i, Moments::of(&[]))).collect();
+            tiles(&with, a, b)
+        };
         assert!(tiles_of(&nodes, 3, 11));
         // In any order.
         let rev: Vec<_> = nodes.iter().rev().copied().collect();
@@ -5046,7 +5052,7 @@ mod tests {
         let mut same = first(0.5, 0.75, vec![0, 0]);
         same.kept = 4;
         same.skipped = 2;
-        assert_eq!(same.add_encoded(&bytes), Some(()));
+        assert_eq!(same.add_encoded(&bytes, None), Some(()));
         assert_eq!(same.cols[0].le.buckets, vec![2, 1]);
         assert_eq!(same.cols[0].lt.buckets, vec![2, 1]);
         // Draws kept and skipped, and the whole-year tallies, add up across the two.
@@ -5056,7 +5062,7 @@ mod tests {
         for (le_at, lt_at) in [(0.25, 0.75), (0.5, 0.25)] {
             let mut other = first(le_at, lt_at, vec![0, 0]);
             assert_eq!(
-                other.add_encoded(&bytes),
+                other.add_encoded(&bytes, None),
                 None,
                 "le at {le_at}, lt at {lt_at}"
             );
@@ -5662,7 +5668,7 @@ mod tests {
             let pilot = if start > held { corr } else { held } * 1000;
             assert_eq!(p.setup().pilot.n, rows_below(pilot), "from {start}");
             let mut first = p.setup().empty_first(&plan);
-            first.add_encoded(&saved).unwrap();
+            first.add_encoded(&saved, None).unwrap();
             let mid = (start + blocks) / 2;
             first.merge(p.blocks(start, mid, None).unwrap());
             first.merge(p.blocks(mid, blocks, None).unwrap());
@@ -6965,6 +6971,19 @@ mod tests {
             setup.empty_first(&plan).add_encoded_part(&body, fewer),
             None
         );
+        // An MPI rank's statistics alone (its sieve values come later) are checked the same way.
+        assert_eq!(
+            setup.empty_first(&plan).add_encoded(&stats, Some(whole)),
+            Some(())
+        );
+        assert_eq!(
+            setup.empty_first(&plan).add_encoded(&stats, Some(fewer)),
+            None
+        );
+        assert_eq!(
+            setup.empty_first(&plan).add_encoded(&body, Some(whole)),
+            None
+        );
         // As many draws, in other blocks (the moments cover blocks 0..2).
         let moved_on = Part {
             first: 1,
@@ -7008,7 +7027,11 @@ mod tests {
                 None,
                 "{k}"
             );
-            assert_eq!(setup.empty_first(&plan).add_encoded(&b), Some(()), "{k}");
+            assert_eq!(
+                setup.empty_first(&plan).add_encoded(&b, None),
+                Some(()),
+                "{k}"
+            );
         }
         // A column without thresholds counting a value.
         let mut counted = f.clone();
@@ -7020,7 +7043,7 @@ mod tests {
         bare.le.buckets[0] += 1;
         let b = counted.encode();
         assert_eq!(setup.empty_first(&plan).add_encoded_part(&b, whole), None);
-        assert_eq!(setup.empty_first(&plan).add_encoded(&b), Some(()));
+        assert_eq!(setup.empty_first(&plan).add_encoded(&b, None), Some(()));
         for word in [0, 8] {
             let mut one_more = stats.clone();
             one_more[word] ^= 1;
@@ -7028,7 +7051,10 @@ mod tests {
                 setup.empty_first(&plan).add_encoded_part(&one_more, whole),
                 None
             );
-            assert_eq!(setup.empty_first(&plan).add_encoded(&one_more), Some(()));
+            assert_eq!(
+                setup.empty_first(&plan).add_encoded(&one_more, None),
+                Some(())
+            );
         }
         // One draw fewer kept and one more skipped: the draws add up, the columns' counts do
         // not.
@@ -7041,7 +7067,7 @@ mod tests {
             setup.empty_first(&plan).add_encoded_part(&moved, whole),
             None
         );
-        assert_eq!(setup.empty_first(&plan).add_encoded(&moved), Some(()));
+        assert_eq!(setup.empty_first(&plan).add_encoded(&moved, None), Some(()));
         assert_eq!(
             setup
                 .empty_first(&plan)
@@ -7104,7 +7130,7 @@ mod tests {
         // The statistics read the same either way.
         let (mut a, mut b) = (setup.empty_first(&plan), setup.empty_first(&plan));
         a.add_encoded_part(&body, whole).unwrap();
-        b.add_encoded(&stats).unwrap();
+        b.add_encoded(&stats, None).unwrap();
         assert_eq!(a.encode(), b.encode());
     }
 

@@ -2289,7 +2289,7 @@ impl StreamCheckpoint<'_> {
             .load(1, &hash)
             .and_then(|(end, body)| {
                 let mut f = p.setup().empty_first(plan);
-                f.add_encoded(&body)?;
+                f.add_encoded(&body, None)?;
                 Some((end, f))
             })
             .unwrap_or_else(|| (lo, p.setup().empty_first(plan)));
@@ -2462,7 +2462,7 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
             &r.opts,
             crate::shard::shard_blocks(q as u64, size as u64, blocks),
         );
-        first.add_encoded_part(body, part).ok_or_else(|| {
+        first.add_encoded(body, Some(part)).ok_or_else(|| {
             Failure::Internal(format!(
                 "statistics from rank {q} are unreadable or not of its blocks"
             ))
