@@ -305,12 +305,20 @@ impl ShardHeader {
         let bad = |field: &str, value: String, allowed: &str| {
             Err(Error::Input(format!("`{field}` = {value}: {allowed}")))
         };
-        const CONTENTS: [&str; 6] = ["stats", "pass", "plan", "draws", "", "streamed run"];
+        const CONTENTS: [&str; 7] = [
+            "stats",
+            "pass",
+            "plan",
+            "draws",
+            "",
+            "streamed run",
+            "sieve",
+        ];
         if !CONTENTS.contains(&self.content.as_str()) {
             return bad(
                 "content",
                 format!("{:?}", self.content),
-                "must be \"stats\", \"pass\", \"plan\" or \"draws\"",
+                "must be \"stats\", \"pass\", \"plan\", \"draws\", \"streamed run\" or \"sieve\"",
             );
         }
         let files = std::iter::once(&self.model).chain(&self.distributions);

@@ -1088,6 +1088,90 @@ pub struct SieveFinds {
 }
 
 impl Sieve {
+    /// Its state, from which [`Sieve::restore`] continues it in another process: per column,
+    /// the values it has counted and the count at which its bins narrow next, then per cell the
+    /// region whose values it keeps ([`DROPPED`] for none) and the cell's count, then per region
+    /// the values kept. Handed to `out` a column at a time.
+    pub(crate) fn encode_state_to(&self, out: &mut dyn FnMut(&[u8])) {
+        let mut o = Vec::new();
+        put_u64(&mut o, self.cols.len() as u64);
+        for c in 0..self.cols.len() {
+            let s = self.col(c);
+            put_u64(&mut o, s.seen);
+            put_u64(&mut o, s.next);
+            put_u64(&mut o, s.slot.len() as u64);
+            for (&k, &n) in s.slot.iter().zip(&s.counts) {
+                put_u64(&mut o, u64::from(k));
+                put_u64(&mut o, n);
+            }
+            put_u64(&mut o, s.kept.len() as u64);
+            for v in &s.kept {
+                put_u64(&mut o, v.len() as u64);
+                put_f64s(&mut o, v);
+            }
+            out(&o);
+            o.clear();
+        }
+    }
+
+    /// The sieve [`Sieve::new`] makes from these arguments, in the state `state` saved
+    /// ([`Sieve::encode_state_to`]) by a sieve made from the same ones; `None` when there is no
+    /// such sieve, or `state` is unreadable or is no state it could reach: a cell keeping values
+    /// of a region other than its own, counts that do not sum to the values counted, or a
+    /// region keeping values outside its ends, or any when it has no bins to keep.
+    pub(crate) fn restore(
+        state: &[u8],
+        grids: &[Grid],
+        ranks: &[Vec<u64>],
+        draws: u64,
+        sigmas: f64,
+        budget: u64,
+    ) -> Option<Sieve> {
+        let mut sieve = Sieve::new(grids, ranks, draws, sigmas, budget)?;
+        let mut r = Reader::new(state);
+        if r.len(8)? != grids.len() {
+            return None;
+        }
+        let mut held = 0u64;
+        for (col, g) in sieve.cols.iter_mut().zip(grids) {
+            let c = col.get_mut().unwrap_or_else(|e| e.into_inner());
+            let (seen, next) = (r.u64()?, r.u64()?);
+            if r.len(16)? != g.cells {
+                return None;
+            }
+            let mut counted = 0u64;
+            for (slot, count) in c.slot.iter_mut().zip(&mut c.counts) {
+                let k = u32::try_from(r.u64()?).ok()?;
+                // A bin is only ever dropped: a cell keeps its own region's values or none.
+                if k != DROPPED && k != *slot {
+                    return None;
+                }
+                *slot = k;
+                *count = r.u64()?;
+                counted = counted.checked_add(*count)?;
+            }
+            if counted != seen || r.len(8)? != g.regions.len() {
+                return None;
+            }
+            for (reg, kept) in g.regions.iter().zip(&mut c.kept) {
+                let n = r.len(8)?;
+                let v = r.f64s(n)?;
+                let inside = |x: &f64| reg.lo <= *x && *x <= reg.hi;
+                if !v.is_empty() && (reg.bins < 2 || !v.iter().all(inside)) {
+                    return None;
+                }
+                held = held.checked_add(n as u64)?;
+                *kept = v;
+            }
+            (c.seen, c.next) = (seen, next);
+        }
+        if !r.done() {
+            return None;
+        }
+        sieve.held = std::sync::atomic::AtomicU64::new(held);
+        Some(sieve)
+    }
+
     /// What the sieve kept whole once its part of the run is over. (Its bins narrowed last
     /// when the counts were at least 1/[`SIEVE_GROWTH`] of the part's: narrowing again would
     /// drop little.)
@@ -3247,7 +3331,8 @@ impl<'a> FirstPass<'a> {
     /// Pass 1 of the run `src` regenerates from a setup whose pilot holds every draw it needs
     /// ([`Setup::new`]: a shard's, or a run's whole pilot), from block `first`, with the sieve
     /// `cfg` asks for (a shard's, [`StreamConfig::part`]) when it starts there in this process:
-    /// a shard resumed past its first block has none.
+    /// a shard resumed past its first block has the one saved with its state, if it is given it
+    /// ([`FirstPass::resume_sieved_at`]), else none.
     pub fn holding(
         src: &'a Regenerate<'a>,
         setup: Setup,
@@ -3285,7 +3370,8 @@ impl<'a> FirstPass<'a> {
             "pass 1 resumes before it starts"
         );
         if start > self.next {
-            // Blocks passed over are not offered to the sieve: it could no longer find a rank.
+            // Blocks passed over are not offered to the sieve: it could no longer find a rank
+            // (`resume_sieved_at` restores the state it had after them).
             self.sieve = None;
         }
         if start > self.held {
@@ -3316,8 +3402,8 @@ impl<'a> FirstPass<'a> {
         let size = opts.block_size.min(opts.draws);
         let mid = end.min(self.held).max(first);
         // A sieve sees every value of the pass when the pass starts at its first block in this
-        // process (a resumed pass 1 has none: a checkpoint would have to save it) over blocks
-        // run and tallied at once (a run keeping its draws takes them in chunks, counted into
+        // process (a resumed pass 1 has none, unless restored as it was saved with the pass's
+        // statistics: `resume_sieved_at`) over blocks run and tallied at once (a run keeping its draws takes them in chunks, counted into
         // each task's own cells). It is kept from one range to the next, as a checkpointed run
         // takes its chunks; a range keeping its draws ends it.
         if keep.is_some() {
@@ -3390,6 +3476,32 @@ impl<'a> FirstPass<'a> {
         self.next = end;
         self.sieve = sieve;
         Ok(acc.unwrap_or_else(|| self.setup.empty_first(plan)))
+    }
+
+    /// Resume pass 1 at block `start` ([`FirstPass::resume_at`]) with the sieve an earlier
+    /// attempt had there, in the state it saved (`Sieve::encode_state_to`); without one when
+    /// `state` is no state that sieve could reach (`Sieve::restore`) or pass 1 keeps none.
+    /// Returns whether it has one.
+    pub fn resume_sieved_at(&mut self, start: u64, state: &[u8]) -> Result<bool, RunError> {
+        self.resume_at(start)?;
+        if start > self.begin && self.sieve.is_none() {
+            let (s, opts) = (&self.setup, self.src.opts);
+            self.sieve = Sieve::restore(
+                state,
+                &s.grids,
+                &s.queries.ranks,
+                opts.draws,
+                self.sieve_sigmas,
+                self.sieve_budget,
+            );
+        }
+        Ok(self.sieve.is_some())
+    }
+
+    /// Pass 1's sieve after the blocks taken so far, if it has one (its state:
+    /// [`Sieve::encode_state_to`]).
+    pub(crate) fn sieve(&self) -> Option<&Sieve> {
+        self.sieve.as_ref()
     }
 
     /// The sieve of a pass 1 started at its first block in this process, in one range or several
@@ -6670,6 +6782,168 @@ mod tests {
         assert!(res.targets[0][0].1.is_err());
         sieve.resolve(&mut res, &first).unwrap();
         assert_eq!(res.targets[0][0].1, Ok(3.5));
+    }
+
+    /// A sieve's saved state restores to the same state; a state it could not reach, or cut
+    /// short or run on, restores to none.
+    #[test]
+    fn a_sieve_state_restores_as_saved_and_only_a_state_it_could_reach() {
+        // Cells: gap, 10 bins of [0, 10], gap, 5 bins of [20, 30], gap, a collected region, gap.
+        let g = Grid::new(vec![
+            Region::new(0.0, 10.0, 10),
+            Region::new(20.0, 30.0, 5),
+            Region::new(40.0, 50.0, 0),
+        ]);
+        let (grids, ranks) = (std::slice::from_ref(&g), &[vec![2]][..]);
+        let new = || Sieve::new(grids, ranks, 100, 6.0, u64::MAX).unwrap();
+        let sieve = new();
+        let mut cells = vec![Cell::default(); g.cells];
+        let mut pass = ColPass::without_cells(&g);
+        pass.add(&g, &[3.1, 3.9, 25.0, 45.0, 15.0]);
+        sieve.flush(0, &mut cells, &mut pass);
+        let state = |s: &Sieve| {
+            let mut o = Vec::new();
+            s.encode_state_to(&mut |b| o.extend_from_slice(b));
+            o
+        };
+        let saved = state(&sieve);
+        let restore = |b: &[u8]| Sieve::restore(b, grids, ranks, 100, 6.0, u64::MAX);
+        let back = restore(&saved).expect("restored");
+        assert_eq!(state(&back), saved);
+        assert_eq!(back.col(0).kept, [vec![3.1, 3.9], vec![25.0], vec![]]);
+        // Counted: the values of cells (the collected region's is not one).
+        assert_eq!(back.col(0).seen, 4);
+        assert_eq!(back.held.load(std::sync::atomic::Ordering::Relaxed), 3);
+        // A fresh sieve's state is not this one.
+        assert_ne!(state(&new()), saved);
+        // Offsets: the column count, then the column's values counted, next narrowing and cell
+        // count, then (region, count) per cell, then the region count and each region's values.
+        let slot = |i: usize| 32 + 16 * i;
+        let count = |i: usize| slot(i) + 8;
+        let values = 32 + 16 * g.cells + 8;
+        let with = |at: usize, word: u64| {
+            let mut b = saved.clone();
+            b[at..at + 8].copy_from_slice(&word.to_le_bytes());
+            b
+        };
+        // Cell 4 is a bin of region 0, cell 12 a bin of region 1.
+        assert_eq!(saved[slot(4)..slot(4) + 8], 0u64.to_le_bytes());
+        assert_eq!(saved[slot(12)..slot(12) + 8], 1u64.to_le_bytes());
+        // A bin dropped is a state it can reach.
+        assert!(restore(&with(slot(4), u64::from(DROPPED))).is_some());
+        let mut beyond = saved.clone();
+        let end = beyond.len() - 8;
+        beyond[end..].copy_from_slice(&1u64.to_le_bytes());
+        beyond.extend_from_slice(&45.5f64.to_le_bytes());
+        for (what, bad) in [
+            ("cut short", saved[..saved.len() - 1].to_vec()),
+            ("run on", [&saved[..], &[0]].concat()),
+            ("two columns", with(0, 2)),
+            ("another cell count", with(24, g.cells as u64 + 1)),
+            ("a bin keeping another region's values", with(slot(4), 1)),
+            ("a gap keeping a region's values", with(slot(0), 0)),
+            ("a region past the last", with(slot(12), 3)),
+            (
+                "counts that do not sum to the values counted",
+                with(count(4), 9),
+            ),
+            (
+                "a kept value outside its region",
+                with(values + 8, 15.0f64.to_bits()),
+            ),
+            (
+                "a kept value that is NaN",
+                with(values + 8, f64::NAN.to_bits()),
+            ),
+            ("values kept in a region without bins", beyond),
+        ] {
+            assert!(restore(&bad).is_none(), "{what}");
+        }
+        // Nor in a region of one bin (a cell whose count, minimum and maximum say everything).
+        let one = Grid::new(vec![Region::new(0.0, 10.0, 1), Region::new(20.0, 30.0, 5)]);
+        let one = std::slice::from_ref(&one);
+        let mut st = state(&Sieve::new(one, ranks, 100, 6.0, u64::MAX).unwrap());
+        assert!(Sieve::restore(&st, one, ranks, 100, 6.0, u64::MAX).is_some());
+        // Region 0's value count, then a value.
+        let at = 32 + 16 * one[0].cells + 8;
+        st[at..at + 8].copy_from_slice(&1u64.to_le_bytes());
+        st.splice(at + 8..at + 8, 6.0f64.to_le_bytes());
+        assert!(Sieve::restore(&st, one, ranks, 100, 6.0, u64::MAX).is_none());
+        // Any state restored is the state saved, byte for byte: of a thousand edits of whole
+        // words or single bytes, each restores to none or to a sieve whose state is the edit.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let mut restored = 0;
+        for _ in 0..1000 {
+            let mut b = saved.clone();
+            let at = next(b.len());
+            if next(2) == 0 {
+                let w = at / 8 * 8;
+                let word = [
+                    0,
+                    1,
+                    2,
+                    3,
+                    u64::from(DROPPED),
+                    15.0f64.to_bits(),
+                    9.5f64.to_bits(),
+                ];
+                b[w..w + 8].copy_from_slice(&word[next(word.len())].to_le_bytes());
+            } else {
+                b[at] ^= 1 << next(8);
+            }
+            if let Some(s) = restore(&b) {
+                assert_eq!(state(&s), b);
+                restored += 1;
+            }
+        }
+        assert!(restored > 0);
+        // No sieve to restore: no bins, or none wanted.
+        assert!(Sieve::restore(&saved, grids, ranks, 100, 0.0, u64::MAX).is_none());
+        let flat = Grid::new(vec![Region::new(0.0, 10.0, 0)]);
+        assert!(Sieve::restore(&saved, std::slice::from_ref(&flat), ranks, 100, 6.0, 9).is_none());
+    }
+
+    /// A pass 1 resumed at a block with its sieve as saved there ends with a sieve that finds
+    /// every rank an uninterrupted pass's does; a state that does not restore leaves it none.
+    #[test]
+    fn a_pass_resumed_with_its_saved_sieve_finds_what_an_uninterrupted_one_does() {
+        let plan = default_plan();
+        let opts = monte_carlo(12_003, 14);
+        let cfg = binned();
+        let src = quiet_source(&plan, &opts, &cfg);
+        let o = SummaryOptions::default();
+        let mut a = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+        let before = a.blocks(0, 6, None).unwrap();
+        let mut state = Vec::new();
+        a.sieve()
+            .expect("a sieve from block 0")
+            .encode_state_to(&mut |b| state.extend_from_slice(b));
+        let mut whole = before.clone();
+        whole.merge(a.blocks(6, 13, None).unwrap());
+        let found = |p: &mut FirstPass, first: &First| {
+            let setup = p.setup();
+            let mut res = Resolver::new(first, &setup.queries.ranks, &setup.grids);
+            p.take_sieve().unwrap().resolve(&mut res, first).unwrap();
+            res.targets
+        };
+        let uninterrupted = found(&mut a, &whole);
+        assert!(uninterrupted.iter().flatten().any(|(_, t)| t.is_ok()));
+        let mut b = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+        assert!(b.resume_sieved_at(6, &state).unwrap());
+        let mut resumed = before.clone();
+        resumed.merge(b.blocks(6, 13, None).unwrap());
+        assert_eq!(resumed, whole);
+        assert_eq!(found(&mut b, &resumed), uninterrupted);
+        let mut c = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+        assert!(!c.resume_sieved_at(6, &state[1..]).unwrap());
+        c.blocks(6, 13, None).unwrap();
+        assert!(c.take_sieve().is_none());
     }
 
     /// A bin whose kept values outnumber its cell's count (a value seen twice) is an error, not

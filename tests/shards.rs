@@ -1001,8 +1001,87 @@ fn stream_run() -> Vec<String> {
     .collect()
 }
 
+/// Ctrl-C to the checkpointed run `child` (saving to `ck`) in pass 1: once the run has started
+/// (its identity is written, then the pilot runs), it stops at the next chunk of blocks and
+/// saves pass 1 so far. (Its first chunk begins with the pilot's blocks, summarised from memory.)
+/// Returns what it printed.
+fn interrupted_in_pass_1(child: std::process::Child, ck: &Path) -> String {
+    wait_for("the checkpoint folder", 120, &|| {
+        ck.join("run.npvshard").exists()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    interrupt(&child);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted: pass 1 over"), "{err}");
+    err
+}
+
+/// A checkpointed run interrupted in pass 1 saves its sieve beside pass 1's statistics and,
+/// resumed, goes on with it: one pass, as without the interruption, and the same bytes. A
+/// damaged saved sieve gives a note and a second pass; the same bytes again.
+#[test]
+fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
+    let dir = temp_dir("resume-sieve");
+    let plain = dir.join("plain");
+    let o = run_ok(
+        bin()
+            .args(stream_run())
+            .args(["--format", "json", "--out"])
+            .arg(&plain),
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("(1 pass"));
+    let reference = without_timing(&plain.join("summary.json"));
+    let ck = dir.join("ck");
+    let start = |flag: &str, ck: &Path, out: &Path| {
+        bin()
+            .args(stream_run())
+            .arg(flag)
+            .arg(ck)
+            .arg("--out")
+            .arg(out)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    interrupted_in_pass_1(start("--checkpoint", &ck, &dir.join("out")), &ck);
+    let sieve = ck.join("stream-pass1-sieve.npvshard");
+    assert!(sieve.exists(), "no sieve saved");
+    // A copy of the folder whose saved sieve is damaged.
+    let damaged = dir.join("damaged");
+    std::fs::create_dir_all(&damaged).unwrap();
+    for e in std::fs::read_dir(&ck).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), damaged.join(e.file_name())).unwrap();
+    }
+    let mut bytes = std::fs::read(&sieve).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(damaged.join("stream-pass1-sieve.npvshard"), bytes).unwrap();
+    for (ck, passes, note) in [(&ck, "(1 pass", false), (&damaged, "(2 passes", true)] {
+        let out = dir.join(format!("out-{}", ck.file_name().unwrap().to_string_lossy()));
+        let o = start("--resume", ck, &out).wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        assert!(err.contains(passes), "{passes} not in {err}");
+        assert_eq!(err.contains("is not the saved sieve"), note, "{err}");
+        assert!(without_timing(&out.join("summary.json")) == reference);
+        // Pass 1 over, its sieve used: none is left in the folder.
+        assert!(!ck.join("stream-pass1-sieve.npvshard").exists());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
+    // Without a sieve, so that the run takes a second pass to interrupt.
+    let stream_run = || {
+        let mut r = stream_run();
+        r.push("--no-sieve".into());
+        r
+    };
     let dir = temp_dir("resume-stream");
     let plain = dir.join("plain");
     run_ok(
@@ -1026,19 +1105,8 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
             .spawn()
             .unwrap()
     };
-    // Ctrl-C in pass 1: once the run has started (its identity is written, then the pilot runs),
-    // it stops at the next chunk of blocks and saves pass 1 so far. (Its first chunk begins with
-    // the pilot's blocks, summarised from memory.)
-    let child = start("--checkpoint");
-    wait_for("the checkpoint folder", 120, &|| {
-        ck.join("run.npvshard").exists()
-    });
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    interrupt(&child);
-    let o = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(130), "{err}");
-    assert!(err.contains("interrupted: pass 1 over"), "{err}");
+    // Ctrl-C in pass 1.
+    let err = interrupted_in_pass_1(start("--checkpoint"), &ck);
     assert!(err.contains("hint: resume with"), "{err}");
     assert!(err.contains("--resume"), "{err}");
     let pass1 = ck.join("stream-pass1.npvshard");

@@ -1204,12 +1204,12 @@ impl ShardRun {
             _ => None,
         };
         // Pass 1 keeps a sieve, so that the merge usually finds the ranks the cells leave
-        // without a second pass; one keeping its draws has none, nor one resumed past its first
-        // block (the sieve is not saved with its state).
+        // without a second pass; one keeping its draws has none. One resumed past its first
+        // block goes on with the sieve saved with its state.
         let (f, finds, setup) = self.pool.install(|| match (ck, &mut kept) {
             (Some(ck), _) => {
                 let mut p = FirstPass::holding(&src, setup, b0, &self.part);
-                let f = ck.first_pass(&self.plan, &mut p)?;
+                let (f, _) = ck.first_pass(&self.plan, &mut p)?;
                 let finds = p.take_sieve().map(crate::stream::Sieve::finds);
                 Ok((f, finds, p.finish()?))
             }
@@ -1976,6 +1976,9 @@ const SIPMATH_IN_MEMORY: &str = "`--draws-format sipmath` holds each column whol
 /// `content` of the identity of a streamed checkpointed run.
 const STREAMED: &str = "streamed run";
 
+/// `content` of the saved state of a checkpointed run's pass-1 sieve.
+const SIEVE: &str = "sieve";
+
 fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     use crate::shard;
     use std::sync::atomic::Ordering;
@@ -2145,28 +2148,89 @@ impl StreamCheckpoint<'_> {
         self.dir.join(format!("stream-pass{pass}.npvshard"))
     }
 
+    /// Where pass 1's sieve is saved, beside its statistics.
+    fn sieve_file(&self) -> std::path::PathBuf {
+        self.dir.join("stream-pass1-sieve.npvshard")
+    }
+
+    /// The saved state of pass 1's sieve after blocks up to `end` (where the saved statistics
+    /// end), if the folder holds one of this run and these grids; a note when it holds another
+    /// (or one saved at other blocks), which pass 1 then goes on without.
+    fn load_sieve(&self, grids_sha256: &str, end: u64) -> Option<Vec<u8>> {
+        let fits = |h: &crate::shard::ShardHeader| h.content == SIEVE && h.end_block == end;
+        self.saved(&self.sieve_file(), 1, grids_sha256, fits)?.or_else(|| {
+            crate::note!(
+                "`{}` is not the saved sieve of this run's pass 1 where its statistics end (damaged, or saved by another attempt): pass 1 goes on without it",
+                self.sieve_file().display()
+            );
+            None
+        })
+        .map(|(_, body)| body)
+    }
+
+    /// The file `path` if it holds a saved state of `pass` of this run, for these grids, from
+    /// its first block, that `fits` takes: the blocks it ends at and its body. `None` when there
+    /// is no such file; `Some(None)` when it holds something else.
+    fn saved(
+        &self,
+        path: &Path,
+        pass: u32,
+        grids_sha256: &str,
+        fits: impl Fn(&crate::shard::ShardHeader) -> bool,
+    ) -> Option<Option<(u64, Vec<u8>)>> {
+        let bytes = crate::input::read_bytes(path, crate::input::MAX_SHARD_BYTES).ok()?;
+        Some(
+            crate::shard::decode_body(&path.display().to_string(), &bytes)
+                .ok()
+                .filter(|(h, _)| {
+                    crate::shard::identity_mismatch(h, self.identity).is_none()
+                        && h.pass == pass
+                        && h.grids_sha256 == grids_sha256
+                        && h.first_block == self.identity.first_block
+                        && fits(h)
+                })
+                .map(|(h, body)| (h.end_block, body.to_vec())),
+        )
+    }
+
+    /// Save pass 1's sieve after blocks up to `end`, before the statistics it goes with; with
+    /// none, remove an earlier attempt's, so that a sieve never goes with statistics it was not
+    /// saved with. At the end of pass 1 none is saved: the sieve is used at once, and when it
+    /// leaves a rank the run takes every rank from a later pass (`Passes::sieved_whole`), as a
+    /// run resumed after pass 1 does without it.
+    fn save_sieve(&self, grids_sha256: &str, end: u64, p: &FirstPass) -> Result<(), Error> {
+        let path = self.sieve_file();
+        let sieve = p.sieve().filter(|_| end < self.identity.end_block);
+        let Some(sieve) = sieve else {
+            // One left behind (a removal that failed) was saved at fewer blocks than any
+            // statistics saved from now on: it is never taken with them.
+            let _ = std::fs::remove_file(&path);
+            return Ok(());
+        };
+        let h = crate::shard::ShardHeader {
+            content: SIEVE.into(),
+            pass: 1,
+            grids_sha256: grids_sha256.into(),
+            end_block: end,
+            ..self.identity.clone()
+        };
+        crate::shard::write_body_with(&path, &h, &|out| sieve.encode_state_to(out))
+    }
+
     /// The saved state of `pass` if the folder holds one of this run (and of these grids); a
     /// note when it holds another, which the pass then replaces.
     fn load(&self, pass: u32, grids_sha256: &str) -> Option<(u64, Vec<u8>)> {
         let path = self.file(pass);
-        let bytes = crate::input::read_bytes(&path, crate::input::MAX_SHARD_BYTES).ok()?;
-        let found = crate::shard::decode_body(&path.display().to_string(), &bytes)
-            .ok()
-            .filter(|(h, _)| {
-                crate::shard::identity_mismatch(h, self.identity).is_none()
-                    && h.pass == pass
-                    && h.grids_sha256 == grids_sha256
-                    && h.first_block == self.identity.first_block
-                    && (h.first_block..=self.identity.end_block).contains(&h.end_block)
-            })
-            .map(|(h, body)| (h.end_block, body.to_vec()));
-        if found.is_none() {
+        let within = |h: &crate::shard::ShardHeader| {
+            (h.first_block..=self.identity.end_block).contains(&h.end_block)
+        };
+        self.saved(&path, pass, grids_sha256, within)?.or_else(|| {
             crate::note!(
                 "`{}` is not a saved state of this pass of this run (damaged, or saved by another version of npvrisk): pass {pass} starts again",
                 path.display()
             );
-        }
-        found
+            None
+        })
     }
 
     fn save(
@@ -2193,7 +2257,8 @@ impl StreamCheckpoint<'_> {
 
     /// Run `pass` over every block in chunks from `start` (the end of its saved state `acc`),
     /// adding each chunk's results with `add` and saving `acc` with `encode` from time to time
-    /// and when stopped.
+    /// and when stopped, each time after `before_save` (given the blocks' end).
+    #[allow(clippy::too_many_arguments)]
     fn chunks<T>(
         &self,
         pass: u32,
@@ -2202,6 +2267,7 @@ impl StreamCheckpoint<'_> {
         compute: &mut dyn FnMut(u64, u64) -> Result<T, Failure>,
         add: &dyn Fn(T, T) -> Result<T, Failure>,
         encode: &dyn Fn(&T, &mut crate::shard::Out),
+        before_save: &dyn Fn(u64) -> Result<(), Error>,
     ) -> Result<T, Failure> {
         use std::sync::atomic::Ordering;
         let (lo, blocks) = (self.identity.first_block, self.identity.end_block);
@@ -2213,6 +2279,7 @@ impl StreamCheckpoint<'_> {
             // Each attempt makes progress: Ctrl-C is looked at after the first chunk.
             if b > start && self.stop.load(Ordering::SeqCst) {
                 if b > saved_at {
+                    before_save(b)?;
                     self.save(pass, grids_sha256, b, &|out| encode(&acc, out))?;
                 }
                 return Err(interrupted(
@@ -2224,6 +2291,7 @@ impl StreamCheckpoint<'_> {
             acc = add(acc, compute(b, e)?)?;
             b = e;
             if b == blocks || last_save.elapsed().as_secs_f64() > STREAM_SAVE_SECONDS {
+                before_save(b)?;
                 self.save(pass, grids_sha256, b, &|out| encode(&acc, out))?;
                 (saved_at, last_save) = (b, Instant::now());
             }
@@ -2254,9 +2322,9 @@ impl StreamCheckpoint<'_> {
             progress: &progress,
         };
         let mut p = FirstPass::new(&src, &sopts, &extra, &cfg)?;
-        let first = self.first_pass(plan, &mut p)?;
-        // A pass 1 started at block 0 in this process (not resumed) has its sieve, kept from
-        // chunk to chunk.
+        let (first, restored) = self.first_pass(plan, &mut p)?;
+        // A pass 1 started at block 0 in this process has its sieve, kept from chunk to chunk;
+        // one resumed, the sieve saved with its statistics (`restored`), if it was.
         let sieve = p.take_sieve();
         let setup = p.finish()?;
         let mut pass_no = 1u32;
@@ -2264,8 +2332,16 @@ impl StreamCheckpoint<'_> {
             .map_err(Error::from)?;
         if let Some(s) = sieve {
             // All or nothing: a later pass's grids must be those a resumed run (whose pass 1,
-            // read back, has no sieve) makes again, to find that pass's saved state.
-            passes.sieved_whole(s).map_err(Error::from)?;
+            // read back whole, has no sieve) makes again, to find that pass's saved state.
+            match passes.sieved_whole(s) {
+                // A sieve restored from the folder that contradicts the statistics saved with
+                // it: the next pass finds the ranks instead.
+                Err(crate::stream::StreamError::Inconsistent(m)) if restored => crate::note!(
+                    "`{}` does not go with the saved statistics ({m}): the percentiles take another pass",
+                    self.sieve_file().display()
+                ),
+                r => r.map_err(Error::from)?,
+            }
         }
         let result = passes.run(&mut |grids| {
             pass_no += 1;
@@ -2278,7 +2354,8 @@ impl StreamCheckpoint<'_> {
     /// Pass 1 over the identity's blocks, from its saved state if there is one (saved for the
     /// same pass-1 grids). The blocks whose draws the pilot holds are summarised from it, not
     /// run again ([`FirstPass`]).
-    fn first_pass(&self, plan: &Plan, p: &mut FirstPass) -> Result<First, Failure> {
+    /// Also returns whether pass 1 resumed with a sieve saved in the folder.
+    fn first_pass(&self, plan: &Plan, p: &mut FirstPass) -> Result<(First, bool), Failure> {
         let lo = self.identity.first_block;
         let hash = grids_hash(&p.setup().grids);
         if self.keep.is_none() {
@@ -2308,8 +2385,24 @@ impl StreamCheckpoint<'_> {
             }
             _ => (start, acc),
         };
-        p.resume_at(start)
-            .map_err(|e| Failure::Input(e.to_string()))?;
+        // Resumed past its first block, pass 1 goes on with the sieve saved with its statistics
+        // (unless it keeps its draws: then it has none).
+        let saved_sieve = (start > lo && self.keep.is_none())
+            .then(|| self.load_sieve(&hash, start))
+            .flatten();
+        let restored = match &saved_sieve {
+            Some(state) => p.resume_sieved_at(start, state).inspect(|&has| {
+                if !has {
+                    crate::note!(
+                        "`{}` does not fit this run's pass 1: pass 1 goes on without its sieve",
+                        self.sieve_file().display()
+                    );
+                }
+            }),
+            None => p.resume_at(start).map(|()| false),
+        }
+        .map_err(|e| Failure::Input(e.to_string()))?;
+        let p = std::cell::RefCell::new(p);
         self.chunks(
             1,
             &hash,
@@ -2322,14 +2415,16 @@ impl StreamCheckpoint<'_> {
                 let sink = parts
                     .as_deref_mut()
                     .map(|k| k as &mut dyn crate::stream::DrawSink);
-                Ok(p.blocks(b, e, sink)?)
+                Ok(p.borrow_mut().blocks(b, e, sink)?)
             },
             &|mut x, y| {
                 x.merge(y);
                 Ok(x)
             },
             &|f, out| f.encode_to(out),
+            &|end| self.save_sieve(&hash, end, &p.borrow()),
         )
+        .map(|f| (f, restored))
     }
 
     /// Later pass `pass` (with `grids`) over the identity's blocks, from its saved state if there
@@ -2365,6 +2460,7 @@ impl StreamCheckpoint<'_> {
                 })
             },
             &|p, out| stream::encode_passes_to(p, out),
+            &|_| Ok(()),
         )
     }
 }
