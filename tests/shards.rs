@@ -1001,6 +1001,41 @@ fn stream_run() -> Vec<String> {
     .collect()
 }
 
+/// A saved sieve's state (`Sieve::encode_state_to`: per column, the values counted, the next
+/// narrowing, the cells' regions and counts, then each region's kept values) with each region's
+/// values kept twice.
+fn sieve_keeping_twice(state: &[u8]) -> Vec<u8> {
+    let mut at = 0;
+    let mut word = |o: &mut Vec<u8>| {
+        let w = &state[at..at + 8];
+        o.extend_from_slice(w);
+        at += 8;
+        u64::from_le_bytes(w.try_into().unwrap()) as usize
+    };
+    let mut o = Vec::new();
+    for _ in 0..word(&mut o) {
+        word(&mut o);
+        word(&mut o);
+        for _ in 0..2 * word(&mut o) {
+            word(&mut o);
+        }
+        for _ in 0..word(&mut o) {
+            let n = word(&mut o);
+            let len = o.len();
+            o.truncate(len - 8);
+            o.extend_from_slice(&(2 * n as u64).to_le_bytes());
+            let mut values = Vec::new();
+            for _ in 0..n {
+                word(&mut values);
+            }
+            o.extend_from_slice(&values);
+            o.extend_from_slice(&values);
+        }
+    }
+    assert_eq!(at, state.len());
+    o
+}
+
 /// Ctrl-C to the checkpointed run `child` (saving to `ck`) in pass 1: once the run has started
 /// (its identity is written, then the pilot runs), it stops at the next chunk of blocks and
 /// saves pass 1 so far. (Its first chunk begins with the pilot's blocks, summarised from memory.)
@@ -1020,7 +1055,8 @@ fn interrupted_in_pass_1(child: std::process::Child, ck: &Path) -> String {
 
 /// A checkpointed run interrupted in pass 1 saves its sieve beside pass 1's statistics and,
 /// resumed, goes on with it: one pass, as without the interruption, and the same bytes. A
-/// damaged saved sieve gives a note and a second pass; the same bytes again.
+/// damaged saved sieve, or one that contradicts the statistics, gives a note and a second pass;
+/// the same bytes again.
 #[test]
 fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
     let dir = temp_dir("resume-sieve");
@@ -1060,13 +1096,36 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 1;
     std::fs::write(damaged.join("stream-pass1-sieve.npvshard"), bytes).unwrap();
-    for (ck, passes, note) in [(&ck, "(1 pass", false), (&damaged, "(2 passes", true)] {
+    // And one whose saved sieve is well formed but keeps every value twice: more values of a
+    // bin than pass 1's statistics count there.
+    let forged = dir.join("forged");
+    std::fs::create_dir_all(&forged).unwrap();
+    for e in std::fs::read_dir(&ck).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), forged.join(e.file_name())).unwrap();
+    }
+    let bytes = std::fs::read(&sieve).unwrap();
+    let (h, body) = npvrisk::shard::decode_body("sieve", &bytes).unwrap();
+    let twice = npvrisk::shard::encode_body(&h, &sieve_keeping_twice(body));
+    std::fs::write(forged.join("stream-pass1-sieve.npvshard"), twice).unwrap();
+    for (ck, passes, note) in [
+        (&ck, "(1 pass", None),
+        (&damaged, "(2 passes", Some("is not the saved sieve")),
+        (
+            &forged,
+            "(2 passes",
+            Some("does not go with the saved statistics"),
+        ),
+    ] {
         let out = dir.join(format!("out-{}", ck.file_name().unwrap().to_string_lossy()));
         let o = start("--resume", ck, &out).wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(0), "{err}");
         assert!(err.contains(passes), "{passes} not in {err}");
-        assert_eq!(err.contains("is not the saved sieve"), note, "{err}");
+        match note {
+            Some(n) => assert!(err.contains(n), "{n} not in {err}"),
+            None => assert!(!err.contains("-sieve.npvshard"), "{err}"),
+        }
         assert!(without_timing(&out.join("summary.json")) == reference);
         // Pass 1 over, its sieve used: none is left in the folder.
         assert!(!ck.join("stream-pass1-sieve.npvshard").exists());
