@@ -6859,16 +6859,23 @@ mod tests {
         ] {
             assert!(restore(&bad).is_none(), "{what}");
         }
-        // Nor in a region of one bin (a cell whose count, minimum and maximum say everything).
-        let one = Grid::new(vec![Region::new(0.0, 10.0, 1), Region::new(20.0, 30.0, 5)]);
-        let one = std::slice::from_ref(&one);
-        let mut st = state(&Sieve::new(one, ranks, 100, 6.0, u64::MAX).unwrap());
-        assert!(Sieve::restore(&st, one, ranks, 100, 6.0, u64::MAX).is_some());
-        // Region 0's value count, then a value.
-        let at = 32 + 16 * one[0].cells + 8;
-        st[at..at + 8].copy_from_slice(&1u64.to_le_bytes());
-        st.splice(at + 8..at + 8, 6.0f64.to_le_bytes());
-        assert!(Sieve::restore(&st, one, ranks, 100, 6.0, u64::MAX).is_none());
+        // Nor in a region of one bin (a cell whose count, minimum and maximum say everything),
+        // but in one of two.
+        for (bins, kept) in [(1, false), (2, true)] {
+            let g = Grid::new(vec![
+                Region::new(0.0, 10.0, bins),
+                Region::new(20.0, 30.0, 5),
+            ]);
+            let g = std::slice::from_ref(&g);
+            let mut st = state(&Sieve::new(g, ranks, 100, 6.0, u64::MAX).unwrap());
+            assert!(Sieve::restore(&st, g, ranks, 100, 6.0, u64::MAX).is_some());
+            // Region 0's value count, then a value.
+            let at = 32 + 16 * g[0].cells + 8;
+            st[at..at + 8].copy_from_slice(&1u64.to_le_bytes());
+            st.splice(at + 8..at + 8, 6.0f64.to_le_bytes());
+            let back = Sieve::restore(&st, g, ranks, 100, 6.0, u64::MAX);
+            assert_eq!(back.is_some(), kept, "{bins} bins");
+        }
         // Any state restored is the state saved, byte for byte: of a thousand edits of whole
         // words or single bytes, each restores to none or to a sieve whose state is the edit.
         let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -6944,6 +6951,12 @@ mod tests {
         assert!(!c.resume_sieved_at(6, &state[1..]).unwrap());
         c.blocks(6, 13, None).unwrap();
         assert!(c.take_sieve().is_none());
+        // At its first block there is nothing to go on with: the pass makes its sieve afresh.
+        let mut d = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+        assert!(!d.resume_sieved_at(0, &state).unwrap());
+        assert!(d.sieve().is_none());
+        d.blocks(0, 13, None).unwrap();
+        assert_eq!(found(&mut d, &whole), uninterrupted);
     }
 
     /// A bin whose kept values outnumber its cell's count (a value seen twice) is an error, not
