@@ -2178,19 +2178,27 @@ impl StreamCheckpoint<'_> {
         grids_sha256: &str,
         fits: impl Fn(&crate::shard::ShardHeader) -> bool,
     ) -> Option<Option<(u64, Vec<u8>)>> {
-        let bytes = crate::input::read_bytes(path, crate::input::MAX_SHARD_BYTES).ok()?;
-        Some(
-            crate::shard::decode_body(&path.display().to_string(), &bytes)
-                .ok()
-                .filter(|(h, _)| {
-                    crate::shard::identity_mismatch(h, self.identity).is_none()
-                        && h.pass == pass
-                        && h.grids_sha256 == grids_sha256
-                        && h.first_block == self.identity.first_block
-                        && fits(h)
-                })
-                .map(|(h, body)| (h.end_block, body.to_vec())),
-        )
+        let mut bytes = crate::input::read_bytes(path, crate::input::MAX_SHARD_BYTES).ok()?;
+        let found = crate::shard::decode_body(&path.display().to_string(), &bytes)
+            .ok()
+            .filter(|(h, _)| {
+                crate::shard::identity_mismatch(h, self.identity).is_none()
+                    && h.pass == pass
+                    && h.grids_sha256 == grids_sha256
+                    && h.first_block == self.identity.first_block
+                    && fits(h)
+            })
+            .map(|(h, body)| {
+                let at = body.as_ptr() as usize - bytes.as_ptr() as usize;
+                (h.end_block, at..at + body.len())
+            });
+        // The body is kept in the bytes read, not copied: a saved state can be a hundred
+        // megabytes.
+        Some(found.map(|(end, body)| {
+            bytes.truncate(body.end);
+            bytes.drain(..body.start);
+            (end, bytes)
+        }))
     }
 
     /// Save pass 1's sieve after blocks up to `end`, before the statistics it goes with; with
@@ -2390,8 +2398,9 @@ impl StreamCheckpoint<'_> {
         let saved_sieve = (start > lo && self.keep.is_none())
             .then(|| self.load_sieve(&hash, start))
             .flatten();
-        let restored = match &saved_sieve {
-            Some(state) => p.resume_sieved_at(start, state).inspect(|&has| {
+        // (The saved bytes are dropped once read: the sieve holds what it needs of them.)
+        let restored = match saved_sieve {
+            Some(state) => p.resume_sieved_at(start, &state).inspect(|&has| {
                 if !has {
                     crate::note!(
                         "`{}` does not fit this run's pass 1: pass 1 goes on without its sieve",
