@@ -1116,9 +1116,13 @@ impl Sieve {
 
     /// The sieve [`Sieve::new`] makes from these arguments, in the state `state` saved
     /// ([`Sieve::encode_state_to`]) by a sieve made from the same ones; `None` when there is no
-    /// such sieve, or `state` is unreadable or is no state it could reach: a cell keeping values
-    /// of a region other than its own, counts that do not sum to the values counted, or a
-    /// region keeping values outside its ends, or any when it has no bins to keep.
+    /// such sieve, or `state` is unreadable or is no state a save could hold: a cell keeping
+    /// values of a region other than its own, counts that do not sum to the values counted,
+    /// more values counted than the run has draws, a next narrowing not past them (a flush
+    /// narrows the bins when the count reaches it, and puts it past the count) or before the
+    /// first, or a region keeping values outside its ends, or any when it has no bins to keep.
+    /// (Whether its kept values are those of the blocks it says it saw cannot be known here: a
+    /// bin kept whole is checked against pass 1's count when it gives a rank.)
     pub(crate) fn restore(
         state: &[u8],
         grids: &[Grid],
@@ -1150,7 +1154,8 @@ impl Sieve {
                 *count = r.u64()?;
                 counted = counted.checked_add(*count)?;
             }
-            if counted != seen || r.len(8)? != g.regions.len() {
+            let reachable = seen <= draws && next > seen && next >= SIEVE_FIRST;
+            if counted != seen || !reachable || r.len(8)? != g.regions.len() {
                 return None;
             }
             for (reg, kept) in g.regions.iter().zip(&mut c.kept) {
@@ -1187,6 +1192,24 @@ impl Sieve {
 }
 
 impl SieveFinds {
+    /// Whether these are all of some cells' values of the statistics `first` (as many as the
+    /// cell counts, with its smallest and largest), as a merge checks a shard's
+    /// ([`First::add_encoded_part`]).
+    pub(crate) fn fit(&self, first: &First) -> bool {
+        self.cols.len() == first.cols.len()
+            && self.cols.iter().zip(&first.cols).all(|(cells, c)| {
+                cells.iter().all(|(i, v)| {
+                    let lo = v.iter().copied().min_by(f64::total_cmp);
+                    let hi = v.iter().copied().max_by(f64::total_cmp);
+                    let cell = usize::try_from(*i).ok().and_then(|i| c.pass.cells.get(i));
+                    match (cell, lo, hi) {
+                        (Some(cell), Some(lo), Some(hi)) => cell.is_all_of(v.len() as u64, lo, hi),
+                        _ => false,
+                    }
+                })
+            })
+    }
+
     /// Append the encoding: the number of columns (0 without a sieve), then per column the
     /// number of cells and, per cell, its index and its values (a list of f64).
     pub fn encode(&self, o: &mut Vec<u8>) {
@@ -3502,6 +3525,11 @@ impl<'a> FirstPass<'a> {
     /// [`Sieve::encode_state_to`]).
     pub(crate) fn sieve(&self) -> Option<&Sieve> {
         self.sieve.as_ref()
+    }
+
+    /// Whether pass 1 keeps a sieve where it can (not with `--no-sieve`).
+    pub(crate) fn sieving(&self) -> bool {
+        self.sieve_sigmas > 0.0
     }
 
     /// The sieve of a pass 1 started at its first block in this process, in one range or several
@@ -6829,8 +6857,17 @@ mod tests {
         // Cell 4 is a bin of region 0, cell 12 a bin of region 1.
         assert_eq!(saved[slot(4)..slot(4) + 8], 0u64.to_le_bytes());
         assert_eq!(saved[slot(12)..slot(12) + 8], 1u64.to_le_bytes());
-        // A bin dropped is a state it can reach.
+        // A bin dropped is a state it can reach; so is a column given up (no next narrowing).
         assert!(restore(&with(slot(4), u64::from(DROPPED))).is_some());
+        assert!(restore(&with(16, u64::MAX)).is_some());
+        // More values counted than the run's 100 draws, however they sum.
+        let n4 = u64::from_le_bytes(saved[count(4)..count(4) + 8].try_into().unwrap());
+        let mut more = with(8, 4 + 97);
+        more[count(4)..count(4) + 8].copy_from_slice(&(n4 + 97).to_le_bytes());
+        assert!(restore(&more).is_none());
+        more[8..16].copy_from_slice(&(4u64 + 96).to_le_bytes());
+        more[count(4)..count(4) + 8].copy_from_slice(&(n4 + 96).to_le_bytes());
+        assert!(restore(&more).is_some());
         let mut beyond = saved.clone();
         let end = beyond.len() - 8;
         beyond[end..].copy_from_slice(&1u64.to_le_bytes());
@@ -6846,6 +6883,11 @@ mod tests {
             (
                 "counts that do not sum to the values counted",
                 with(count(4), 9),
+            ),
+            ("a next narrowing at the values counted", with(16, 4)),
+            (
+                "a next narrowing before the first",
+                with(16, SIEVE_FIRST - 1),
             ),
             (
                 "a kept value outside its region",
@@ -6918,21 +6960,27 @@ mod tests {
 
     /// A pass 1 resumed at a block with its sieve as saved there ends with a sieve that finds
     /// every rank an uninterrupted pass's does; a state that does not restore leaves it none.
+    /// The run is longer than the achieved correlations' draws (2^18, which a resumed pass holds
+    /// in memory): its last blocks are run again and counted through the restored sieve.
     #[test]
     fn a_pass_resumed_with_its_saved_sieve_finds_what_an_uninterrupted_one_does() {
         let plan = default_plan();
-        let opts = monte_carlo(12_003, 14);
+        let opts = monte_carlo(330_003, 14);
+        let (mid, end) = (300, 331);
         let cfg = binned();
         let src = quiet_source(&plan, &opts, &cfg);
         let o = SummaryOptions::default();
         let mut a = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        let before = a.blocks(0, 6, None).unwrap();
+        let before = a.blocks(0, mid, None).unwrap();
+        let seen = |p: &FirstPass| p.sieve().unwrap().col(0).seen;
+        let seen_before = seen(&a);
         let mut state = Vec::new();
         a.sieve()
             .expect("a sieve from block 0")
             .encode_state_to(&mut |b| state.extend_from_slice(b));
         let mut whole = before.clone();
-        whole.merge(a.blocks(6, 13, None).unwrap());
+        whole.merge(a.blocks(mid, end, None).unwrap());
+        let seen_after = seen(&a);
         let found = |p: &mut FirstPass, first: &First| {
             let setup = p.setup();
             let mut res = Resolver::new(first, &setup.queries.ranks, &setup.grids);
@@ -6942,20 +6990,24 @@ mod tests {
         let uninterrupted = found(&mut a, &whole);
         assert!(uninterrupted.iter().flatten().any(|(_, t)| t.is_ok()));
         let mut b = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        assert!(b.resume_sieved_at(6, &state).unwrap());
+        assert!(b.resume_sieved_at(mid, &state).unwrap());
+        assert_eq!(seen(&b), seen_before);
         let mut resumed = before.clone();
-        resumed.merge(b.blocks(6, 13, None).unwrap());
+        resumed.merge(b.blocks(mid, end, None).unwrap());
+        // The blocks from `mid` on were counted through the restored sieve.
+        assert!(seen(&b) > seen_before);
+        assert_eq!(seen(&b), seen_after);
         assert_eq!(resumed, whole);
         assert_eq!(found(&mut b, &resumed), uninterrupted);
         let mut c = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        assert!(!c.resume_sieved_at(6, &state[1..]).unwrap());
-        c.blocks(6, 13, None).unwrap();
+        assert!(!c.resume_sieved_at(mid, &state[1..]).unwrap());
+        c.blocks(mid, end, None).unwrap();
         assert!(c.take_sieve().is_none());
         // At its first block there is nothing to go on with: the pass makes its sieve afresh.
         let mut d = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
         assert!(!d.resume_sieved_at(0, &state).unwrap());
         assert!(d.sieve().is_none());
-        d.blocks(0, 13, None).unwrap();
+        d.blocks(0, end, None).unwrap();
         assert_eq!(found(&mut d, &whole), uninterrupted);
     }
 
@@ -7436,6 +7488,30 @@ mod tests {
         f.merge(p.blocks(3, 6, None).unwrap());
         let finds = p.take_sieve().expect("a sieve from block 2").finds();
         assert!(finds.cols.iter().any(|c| !c.is_empty()));
+        // Its values are all of the cells they are of, as the merge checks: not with a value
+        // twice, one value fewer or one more, nor in a column the statistics do not have.
+        assert!(finds.fit(&f));
+        let edited = |edit: &dyn Fn(&mut Vec<f64>)| {
+            let mut e = finds.clone();
+            let cell = e.cols.iter_mut().find_map(|c| c.first_mut()).unwrap();
+            edit(&mut cell.1);
+            e.fit(&f)
+        };
+        assert!(!edited(&|v| v.push(v[0])));
+        assert!(!edited(&|v| v.truncate(v.len() - 1)));
+        assert!(!edited(&|v| v[0] = f64::MAX));
+        assert!(!edited(&|v| v.clear()));
+        let mut more = finds.clone();
+        more.cols.push(Vec::new());
+        assert!(!more.fit(&f));
+        let mut beyond = finds.clone();
+        beyond
+            .cols
+            .iter_mut()
+            .find_map(|c| c.first_mut())
+            .unwrap()
+            .0 = u64::MAX;
+        assert!(!beyond.fit(&f));
         let body = f.encode_part(Some(&finds));
         assert_eq!(
             setup()

@@ -1083,52 +1083,63 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
             .unwrap()
     };
     interrupted_in_pass_1(start("--checkpoint", &ck, &dir.join("out")), &ck);
-    let sieve = ck.join("stream-pass1-sieve.npvshard");
-    assert!(sieve.exists(), "no sieve saved");
-    // A copy of the folder whose saved sieve is damaged.
-    let damaged = dir.join("damaged");
-    std::fs::create_dir_all(&damaged).unwrap();
-    for e in std::fs::read_dir(&ck).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), damaged.join(e.file_name())).unwrap();
-    }
-    let mut bytes = std::fs::read(&sieve).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 1;
-    std::fs::write(damaged.join("stream-pass1-sieve.npvshard"), bytes).unwrap();
-    // And one whose saved sieve is well formed but keeps every value twice: more values of a
-    // bin than pass 1's statistics count there.
-    let forged = dir.join("forged");
-    std::fs::create_dir_all(&forged).unwrap();
-    for e in std::fs::read_dir(&ck).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), forged.join(e.file_name())).unwrap();
-    }
-    let bytes = std::fs::read(&sieve).unwrap();
+    // The saved sieves (named by the blocks their statistics end at): the one saved with the
+    // statistics, whatever the saves before.
+    let sieves = |ck: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(ck)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name.starts_with("stream-pass1-sieve-")
+            })
+            .collect()
+    };
+    let saved = sieves(&ck);
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let sieve = &saved[0];
+    let name = sieve.file_name().unwrap();
+    // Copies of the folder whose saved sieve is damaged, is cut short (its checksum made
+    // again), or is well formed but keeps every value twice: more values of a bin than pass
+    // 1's statistics count there.
+    let bytes = std::fs::read(sieve).unwrap();
     let (h, body) = npvrisk::shard::decode_body("sieve", &bytes).unwrap();
+    let mut damaged = bytes.clone();
+    let mid = damaged.len() / 2;
+    damaged[mid] ^= 1;
+    let short = npvrisk::shard::encode_body(&h, &body[..body.len() - 8]);
     let twice = npvrisk::shard::encode_body(&h, &sieve_keeping_twice(body));
-    std::fs::write(forged.join("stream-pass1-sieve.npvshard"), twice).unwrap();
-    for (ck, passes, note) in [
-        (&ck, "(1 pass", None),
-        (&damaged, "(2 passes", Some("is not the saved sieve")),
+    for (copy, sieve) in [("damaged", damaged), ("short", short), ("twice", twice)] {
+        let to = dir.join(copy);
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(&ck).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+        std::fs::write(to.join(name), sieve).unwrap();
+    }
+    for (copy, passes, note) in [
+        ("ck", "(1 pass", None),
+        ("damaged", "(2 passes", Some("is not the saved sieve")),
+        ("short", "(2 passes", Some("does not fit this run's pass 1")),
         (
-            &forged,
+            "twice",
             "(2 passes",
             Some("does not go with the saved statistics"),
         ),
     ] {
-        let out = dir.join(format!("out-{}", ck.file_name().unwrap().to_string_lossy()));
-        let o = start("--resume", ck, &out).wait_with_output().unwrap();
+        let (ck, out) = (dir.join(copy), dir.join(format!("out-{copy}")));
+        let o = start("--resume", &ck, &out).wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(0), "{err}");
         assert!(err.contains(passes), "{passes} not in {err}");
         match note {
             Some(n) => assert!(err.contains(n), "{n} not in {err}"),
-            None => assert!(!err.contains("-sieve.npvshard"), "{err}"),
+            None => assert!(!err.contains("stream-pass1-sieve-"), "{err}"),
         }
         assert!(without_timing(&out.join("summary.json")) == reference);
         // Pass 1 over, its sieve used: none is left in the folder.
-        assert!(!ck.join("stream-pass1-sieve.npvshard").exists());
+        assert_eq!(sieves(&ck), Vec::<PathBuf>::new());
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

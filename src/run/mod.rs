@@ -1209,8 +1209,20 @@ impl ShardRun {
         let (f, finds, setup) = self.pool.install(|| match (ck, &mut kept) {
             (Some(ck), _) => {
                 let mut p = FirstPass::holding(&src, setup, b0, &self.part);
-                let (f, _) = ck.first_pass(&self.plan, &mut p)?;
+                let (f, restored) = ck.first_pass(&self.plan, &mut p)?;
                 let finds = p.take_sieve().map(crate::stream::Sieve::finds);
+                // A sieve restored from the folder that contradicts the statistics saved with
+                // it: the merge would refuse the shard; it goes without the sieve's values.
+                let finds = finds.filter(|s| {
+                    let fit = !restored || s.fit(&f);
+                    if !fit {
+                        crate::note!(
+                            "pass 1's sieve saved in `{}` does not go with the saved statistics: the shard goes without its values",
+                            ck.dir.display()
+                        );
+                    }
+                    fit
+                });
                 Ok((f, finds, p.finish()?))
             }
             (None, Some(k)) => setup
@@ -1979,6 +1991,9 @@ const STREAMED: &str = "streamed run";
 /// `content` of the saved state of a checkpointed run's pass-1 sieve.
 const SIEVE: &str = "sieve";
 
+/// The start of the name of a saved pass-1 sieve's file, before the blocks' end.
+const SIEVE_FILE: &str = "stream-pass1-sieve-";
+
 fn run_checkpointed(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
     use crate::shard;
     use std::sync::atomic::Ordering;
@@ -2120,6 +2135,10 @@ fn finish_checkpointed(
     export::summary(summary, secs, a.format, a.out.as_deref(), keep)
 }
 
+/// How a pass saves its state after blocks up to an end: given the end and the save itself, to
+/// call once (with what goes with it: pass 1's sieve, `StreamCheckpoint::save_with_sieve`).
+type Saving<'a> = dyn Fn(u64, &mut dyn FnMut() -> Result<(), Error>) -> Result<(), Error> + 'a;
+
 /// Blocks a streamed checkpointed run computes between two looks at Ctrl-C: a few seconds.
 const STREAM_CHUNK_BLOCKS: u64 = 256;
 
@@ -2148,9 +2167,28 @@ impl StreamCheckpoint<'_> {
         self.dir.join(format!("stream-pass{pass}.npvshard"))
     }
 
-    /// Where pass 1's sieve is saved, beside its statistics.
-    fn sieve_file(&self) -> std::path::PathBuf {
-        self.dir.join("stream-pass1-sieve.npvshard")
+    /// Where pass 1's sieve after blocks up to `end` is saved, beside its statistics.
+    fn sieve_file(&self, end: u64) -> std::path::PathBuf {
+        self.dir.join(format!("{SIEVE_FILE}{end}.npvshard"))
+    }
+
+    /// Remove the saved sieves whose blocks' end `stale` takes.
+    fn remove_sieves(&self, stale: impl Fn(u64) -> bool) {
+        let Ok(entries) = std::fs::read_dir(self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let end = name.to_str().and_then(|n| {
+                n.strip_prefix(SIEVE_FILE)?
+                    .strip_suffix(".npvshard")?
+                    .parse::<u64>()
+                    .ok()
+            });
+            if end.is_some_and(&stale) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 
     /// The saved state of pass 1's sieve after blocks up to `end` (where the saved statistics
@@ -2158,10 +2196,10 @@ impl StreamCheckpoint<'_> {
     /// (or one saved at other blocks), which pass 1 then goes on without.
     fn load_sieve(&self, grids_sha256: &str, end: u64) -> Option<Vec<u8>> {
         let fits = |h: &crate::shard::ShardHeader| h.content == SIEVE && h.end_block == end;
-        self.saved(&self.sieve_file(), 1, grids_sha256, fits)?.or_else(|| {
+        self.saved(&self.sieve_file(end), 1, grids_sha256, fits)?.or_else(|| {
             crate::note!(
-                "`{}` is not the saved sieve of this run's pass 1 where its statistics end (damaged, or saved by another attempt): pass 1 goes on without it",
-                self.sieve_file().display()
+                "`{}` is not the saved sieve of this run's pass 1 where its statistics end (damaged, or saved by another run): pass 1 goes on without it",
+                self.sieve_file(end).display()
             );
             None
         })
@@ -2201,28 +2239,43 @@ impl StreamCheckpoint<'_> {
         }))
     }
 
-    /// Save pass 1's sieve after blocks up to `end`, before the statistics it goes with; with
-    /// none, remove an earlier attempt's, so that a sieve never goes with statistics it was not
-    /// saved with. At the end of pass 1 none is saved: the sieve is used at once, and when it
-    /// leaves a rank the run takes every rank from a later pass (`Passes::sieved_whole`), as a
-    /// run resumed after pass 1 does without it.
-    fn save_sieve(&self, grids_sha256: &str, end: u64, p: &FirstPass) -> Result<(), Error> {
-        let path = self.sieve_file();
+    /// Save pass 1's statistics after blocks up to `end` (`save`) with its sieve: the sieve
+    /// first, under a name of its own (the blocks' end), then the statistics, then any sieve
+    /// saved with other statistics is removed. Killed at any moment, the folder holds the
+    /// statistics with the sieve saved with them (or none). At the end of pass 1 no sieve is
+    /// saved: it is used at once, and when it leaves a rank the run takes every rank from a later
+    /// pass (`Passes::sieved_whole`), as a run resumed after pass 1 does without it. A sieve
+    /// that cannot be saved (a full disk) is a note: a run resumed from these statistics then
+    /// takes its percentiles from a second pass.
+    fn save_with_sieve(
+        &self,
+        grids_sha256: &str,
+        end: u64,
+        p: &FirstPass,
+        save: &mut dyn FnMut() -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let sieve = p.sieve().filter(|_| end < self.identity.end_block);
-        let Some(sieve) = sieve else {
-            // One left behind (a removal that failed) was saved at fewer blocks than any
-            // statistics saved from now on: it is never taken with them.
-            let _ = std::fs::remove_file(&path);
-            return Ok(());
-        };
-        let h = crate::shard::ShardHeader {
-            content: SIEVE.into(),
-            pass: 1,
-            grids_sha256: grids_sha256.into(),
-            end_block: end,
-            ..self.identity.clone()
-        };
-        crate::shard::write_body_with(&path, &h, &|out| sieve.encode_state_to(out))
+        let mut saved = false;
+        if let Some(sieve) = sieve {
+            let h = crate::shard::ShardHeader {
+                content: SIEVE.into(),
+                pass: 1,
+                grids_sha256: grids_sha256.into(),
+                end_block: end,
+                ..self.identity.clone()
+            };
+            let path = self.sieve_file(end);
+            match crate::shard::write_body_with(&path, &h, &|out| sieve.encode_state_to(out)) {
+                Ok(()) => saved = true,
+                Err(e) => crate::note!(
+                    "pass 1's sieve is not saved ({e}): a run resumed from `{}` takes its percentiles from a second pass",
+                    self.dir.display()
+                ),
+            }
+        }
+        save()?;
+        self.remove_sieves(|e| !(saved && e == end));
+        Ok(())
     }
 
     /// The saved state of `pass` if the folder holds one of this run (and of these grids); a
@@ -2265,7 +2318,7 @@ impl StreamCheckpoint<'_> {
 
     /// Run `pass` over every block in chunks from `start` (the end of its saved state `acc`),
     /// adding each chunk's results with `add` and saving `acc` with `encode` from time to time
-    /// and when stopped, each time after `before_save` (given the blocks' end).
+    /// and when stopped, each time through `saving` (given the blocks' end and the save).
     #[allow(clippy::too_many_arguments)]
     fn chunks<T>(
         &self,
@@ -2275,7 +2328,7 @@ impl StreamCheckpoint<'_> {
         compute: &mut dyn FnMut(u64, u64) -> Result<T, Failure>,
         add: &dyn Fn(T, T) -> Result<T, Failure>,
         encode: &dyn Fn(&T, &mut crate::shard::Out),
-        before_save: &dyn Fn(u64) -> Result<(), Error>,
+        saving: &Saving<'_>,
     ) -> Result<T, Failure> {
         use std::sync::atomic::Ordering;
         let (lo, blocks) = (self.identity.first_block, self.identity.end_block);
@@ -2287,8 +2340,9 @@ impl StreamCheckpoint<'_> {
             // Each attempt makes progress: Ctrl-C is looked at after the first chunk.
             if b > start && self.stop.load(Ordering::SeqCst) {
                 if b > saved_at {
-                    before_save(b)?;
-                    self.save(pass, grids_sha256, b, &|out| encode(&acc, out))?;
+                    saving(b, &mut || {
+                        self.save(pass, grids_sha256, b, &|out| encode(&acc, out))
+                    })?;
                 }
                 return Err(interrupted(
                     &format!("pass {pass} over {} of {} blocks", b - lo, blocks - lo),
@@ -2299,8 +2353,9 @@ impl StreamCheckpoint<'_> {
             acc = add(acc, compute(b, e)?)?;
             b = e;
             if b == blocks || last_save.elapsed().as_secs_f64() > STREAM_SAVE_SECONDS {
-                before_save(b)?;
-                self.save(pass, grids_sha256, b, &|out| encode(&acc, out))?;
+                saving(b, &mut || {
+                    self.save(pass, grids_sha256, b, &|out| encode(&acc, out))
+                })?;
                 (saved_at, last_save) = (b, Instant::now());
             }
         }
@@ -2345,8 +2400,8 @@ impl StreamCheckpoint<'_> {
                 // A sieve restored from the folder that contradicts the statistics saved with
                 // it: the next pass finds the ranks instead.
                 Err(crate::stream::StreamError::Inconsistent(m)) if restored => crate::note!(
-                    "`{}` does not go with the saved statistics ({m}): the percentiles take another pass",
-                    self.sieve_file().display()
+                    "pass 1's sieve saved in `{}` does not go with the saved statistics ({m}): the percentiles take another pass",
+                    self.dir.display()
                 ),
                 r => r.map_err(Error::from)?,
             }
@@ -2395,7 +2450,7 @@ impl StreamCheckpoint<'_> {
         };
         // Resumed past its first block, pass 1 goes on with the sieve saved with its statistics
         // (unless it keeps its draws: then it has none).
-        let saved_sieve = (start > lo && self.keep.is_none())
+        let saved_sieve = (start > lo && self.keep.is_none() && p.sieving())
             .then(|| self.load_sieve(&hash, start))
             .flatten();
         // (The saved bytes are dropped once read: the sieve holds what it needs of them.)
@@ -2404,7 +2459,7 @@ impl StreamCheckpoint<'_> {
                 if !has {
                     crate::note!(
                         "`{}` does not fit this run's pass 1: pass 1 goes on without its sieve",
-                        self.sieve_file().display()
+                        self.sieve_file(start).display()
                     );
                 }
             }),
@@ -2431,7 +2486,7 @@ impl StreamCheckpoint<'_> {
                 Ok(x)
             },
             &|f, out| f.encode_to(out),
-            &|end| self.save_sieve(&hash, end, &p.borrow()),
+            &|end, save| self.save_with_sieve(&hash, end, &p.borrow(), save),
         )
         .map(|f| (f, restored))
     }
@@ -2469,7 +2524,7 @@ impl StreamCheckpoint<'_> {
                 })
             },
             &|p, out| stream::encode_passes_to(p, out),
-            &|_| Ok(()),
+            &|_, save| save(),
         )
     }
 }
