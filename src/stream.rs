@@ -6868,6 +6868,15 @@ mod tests {
         more[8..16].copy_from_slice(&(4u64 + 96).to_le_bytes());
         more[count(4)..count(4) + 8].copy_from_slice(&(n4 + 96).to_le_bytes());
         assert!(restore(&more).is_some());
+        // Past the first narrowing (in a run of 10^4 draws), the next one must be past the
+        // values counted: a flush at or past it would have narrowed the bins.
+        let mut past = with(8, 5000);
+        past[count(4)..count(4) + 8].copy_from_slice(&(n4 + 4996).to_le_bytes());
+        let of_10k = |b: &[u8]| Sieve::restore(b, grids, ranks, 10_000, 6.0, u64::MAX);
+        for (next, ok) in [(5000u64, false), (5001, true)] {
+            past[16..24].copy_from_slice(&next.to_le_bytes());
+            assert_eq!(of_10k(&past).is_some(), ok, "next {next}");
+        }
         let mut beyond = saved.clone();
         let end = beyond.len() - 8;
         beyond[end..].copy_from_slice(&1u64.to_le_bytes());
@@ -7003,6 +7012,15 @@ mod tests {
         assert!(!c.resume_sieved_at(mid, &state[1..]).unwrap());
         c.blocks(mid, end, None).unwrap();
         assert!(c.take_sieve().is_none());
+        // Without a sieve (`--no-sieve`) there is none to go on with either.
+        assert!(a.sieving());
+        let none = StreamConfig {
+            sieve_sigmas: 0.0,
+            ..cfg.clone()
+        };
+        let mut e = FirstPass::new(&src, &o, &Vec::new(), &none).unwrap();
+        assert!(!e.sieving());
+        assert!(!e.resume_sieved_at(mid, &state).unwrap());
         // At its first block there is nothing to go on with: the pass makes its sieve afresh.
         let mut d = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
         assert!(!d.resume_sieved_at(0, &state).unwrap());

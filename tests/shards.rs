@@ -1070,9 +1070,10 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("(1 pass"));
     let reference = without_timing(&plain.join("summary.json"));
     let ck = dir.join("ck");
-    let start = |flag: &str, ck: &Path, out: &Path| {
+    let start = |flag: &str, ck: &Path, out: &Path, more: &[&str]| {
         bin()
             .args(stream_run())
+            .args(more)
             .arg(flag)
             .arg(ck)
             .arg("--out")
@@ -1082,7 +1083,7 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
             .spawn()
             .unwrap()
     };
-    interrupted_in_pass_1(start("--checkpoint", &ck, &dir.join("out")), &ck);
+    interrupted_in_pass_1(start("--checkpoint", &ck, &dir.join("out"), &[]), &ck);
     // The saved sieves (named by the blocks their statistics end at): the one saved with the
     // statistics, whatever the saves before.
     let sieves = |ck: &Path| -> Vec<PathBuf> {
@@ -1109,7 +1110,13 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
     damaged[mid] ^= 1;
     let short = npvrisk::shard::encode_body(&h, &body[..body.len() - 8]);
     let twice = npvrisk::shard::encode_body(&h, &sieve_keeping_twice(body));
-    for (copy, sieve) in [("damaged", damaged), ("short", short), ("twice", twice)] {
+    let copies = [
+        ("damaged", damaged),
+        ("short", short),
+        ("twice", twice),
+        ("nosieve", bytes.clone()),
+    ];
+    for (copy, sieve) in copies {
         let to = dir.join(copy);
         std::fs::create_dir_all(&to).unwrap();
         for e in std::fs::read_dir(&ck).unwrap() {
@@ -1118,18 +1125,28 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
         }
         std::fs::write(to.join(name), sieve).unwrap();
     }
-    for (copy, passes, note) in [
-        ("ck", "(1 pass", None),
-        ("damaged", "(2 passes", Some("is not the saved sieve")),
-        ("short", "(2 passes", Some("does not fit this run's pass 1")),
+    // Resumed with `--no-sieve`, the saved sieve is not looked for.
+    for (copy, passes, note, more) in [
+        ("ck", "(1 pass", None, &[][..]),
+        ("damaged", "(2 passes", Some("is not the saved sieve"), &[]),
+        (
+            "short",
+            "(2 passes",
+            Some("does not fit this run's pass 1"),
+            &[],
+        ),
         (
             "twice",
             "(2 passes",
             Some("does not go with the saved statistics"),
+            &[],
         ),
+        ("nosieve", "(2 passes", None, &["--no-sieve"]),
     ] {
         let (ck, out) = (dir.join(copy), dir.join(format!("out-{copy}")));
-        let o = start("--resume", &ck, &out).wait_with_output().unwrap();
+        let o = start("--resume", &ck, &out, more)
+            .wait_with_output()
+            .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(0), "{err}");
         assert!(err.contains(passes), "{passes} not in {err}");
