@@ -462,6 +462,14 @@ impl Cell {
         n == self.n && lo.to_bits() == self.min.to_bits() && hi.to_bits() == self.max.to_bits()
     }
 
+    /// Whether the values `v` (in any order, at least one) are all of this cell's
+    /// ([`Cell::is_all_of`]).
+    fn holds_all_of(&self, v: &[f64]) -> bool {
+        let lo = v.iter().copied().min_by(f64::total_cmp);
+        let hi = v.iter().copied().max_by(f64::total_cmp);
+        matches!((lo, hi), (Some(lo), Some(hi)) if self.is_all_of(v.len() as u64, lo, hi))
+    }
+
     /// Count `v` in. The minimum and maximum are selects (one instruction each) rather than
     /// `f64::min`/`max`, whose NaN handling costs four more: both keep the old bound for a NaN
     /// `v`, which the engine's draws never hold anyway.
@@ -1199,13 +1207,8 @@ impl SieveFinds {
         self.cols.len() == first.cols.len()
             && self.cols.iter().zip(&first.cols).all(|(cells, c)| {
                 cells.iter().all(|(i, v)| {
-                    let lo = v.iter().copied().min_by(f64::total_cmp);
-                    let hi = v.iter().copied().max_by(f64::total_cmp);
                     let cell = usize::try_from(*i).ok().and_then(|i| c.pass.cells.get(i));
-                    match (cell, lo, hi) {
-                        (Some(cell), Some(lo), Some(hi)) => cell.is_all_of(v.len() as u64, lo, hi),
-                        _ => false,
-                    }
+                    cell.is_some_and(|cell| cell.holds_all_of(v))
                 })
             })
     }
@@ -1310,10 +1313,7 @@ impl SieveFinds {
             last = Some((c, i));
             let cells = &own[c];
             let k = cells.binary_search_by_key(&i, |(j, _)| *j).ok()?;
-            let cell = cells[k].1;
-            let lo = v.iter().copied().min_by(f64::total_cmp)?;
-            let hi = v.iter().copied().max_by(f64::total_cmp)?;
-            cell.is_all_of(v.len() as u64, lo, hi).then_some(())
+            cells[k].1.holds_all_of(&v).then_some(())
         })
     }
 }
