@@ -1185,6 +1185,15 @@ impl Sieve {
         Some(sieve)
     }
 
+    /// Whether what it keeps can be of pass 1's statistics `first` over the blocks it has seen:
+    /// no cell keeps more values than they count there, and one keeping as many keeps all of
+    /// them. A sieve that does not fit would be found inconsistent when it gives a rank
+    /// (`resolve_in_cells`); one that fits stays so as both go on over the same blocks.
+    fn fits(&self, first: &First) -> bool {
+        self.cols.len() == first.cols.len()
+            && (0..self.cols.len()).all(|c| self.col(c).fits(&first.cols[c].pass.cells))
+    }
+
     /// What the sieve kept whole once its part of the run is over. (Its bins narrowed last
     /// when the counts were at least 1/[`SIEVE_GROWTH`] of the part's: narrowing again would
     /// drop little.)
@@ -1200,19 +1209,6 @@ impl Sieve {
 }
 
 impl SieveFinds {
-    /// Whether these are all of some cells' values of the statistics `first` (as many as the
-    /// cell counts, with its smallest and largest), as a merge checks a shard's
-    /// ([`First::add_encoded_part`]).
-    pub(crate) fn fit(&self, first: &First) -> bool {
-        self.cols.len() == first.cols.len()
-            && self.cols.iter().zip(&first.cols).all(|(cells, c)| {
-                cells.iter().all(|(i, v)| {
-                    let cell = usize::try_from(*i).ok().and_then(|i| c.pass.cells.get(i));
-                    cell.is_some_and(|cell| cell.holds_all_of(v))
-                })
-            })
-    }
-
     /// Append the encoding: the number of columns (0 without a sieve), then per column the
     /// number of cells and, per cell, its index and its values (a list of f64).
     pub fn encode(&self, o: &mut Vec<u8>) {
@@ -1319,6 +1315,15 @@ impl SieveFinds {
 }
 
 impl SieveCol {
+    /// [`Sieve::fits`] for one column, whose statistics' cells are `cells`.
+    fn fits(&self, cells: &[Cell]) -> bool {
+        cells.len() == self.slot.len()
+            && self.finds().iter().all(|(i, v)| {
+                let cell = &cells[*i as usize];
+                (v.len() as u64) < cell.n || cell.holds_all_of(v)
+            })
+    }
+
     /// The values kept.
     fn held(&self) -> u64 {
         self.kept.iter().map(|v| v.len() as u64).sum()
@@ -3502,10 +3507,16 @@ impl<'a> FirstPass<'a> {
     }
 
     /// Resume pass 1 at block `start` ([`FirstPass::resume_at`]) with the sieve an earlier
-    /// attempt had there, in the state it saved (`Sieve::encode_state_to`); without one when
-    /// `state` is no state that sieve could reach (`Sieve::restore`) or pass 1 keeps none.
-    /// Returns whether it has one.
-    pub fn resume_sieved_at(&mut self, start: u64, state: &[u8]) -> Result<bool, RunError> {
+    /// attempt had there, in the state it saved (`Sieve::encode_state_to`) with pass 1's
+    /// statistics `first` over the blocks before; without one when `state` is no state that
+    /// sieve could reach (`Sieve::restore`), does not fit `first` (`Sieve::fits`), or pass 1
+    /// keeps none. Returns whether it has one.
+    pub fn resume_sieved_at(
+        &mut self,
+        start: u64,
+        state: &[u8],
+        first: &First,
+    ) -> Result<bool, RunError> {
         self.resume_at(start)?;
         if start > self.begin && self.sieve.is_none() {
             let (s, opts) = (&self.setup, self.src.opts);
@@ -3516,7 +3527,8 @@ impl<'a> FirstPass<'a> {
                 opts.draws,
                 self.sieve_sigmas,
                 self.sieve_budget,
-            );
+            )
+            .filter(|s| s.fits(first));
         }
         Ok(self.sieve.is_some())
     }
@@ -6844,6 +6856,19 @@ mod tests {
         assert_eq!(back.held.load(std::sync::atomic::Ordering::Relaxed), 3);
         // A fresh sieve's state is not this one.
         assert_ne!(state(&new()), saved);
+        // It fits the cells it counted into; not cells counting fewer values than it keeps of
+        // one, nor as many with another largest; but it may keep fewer than a cell counts.
+        assert!(back.fits(&first_of(cells.clone())));
+        let edited = |edit: &dyn Fn(&mut Cell)| {
+            let mut c = cells.clone();
+            edit(&mut c[4]);
+            back.fits(&first_of(c))
+        };
+        assert!(!edited(&|c| c.n -= 1));
+        assert!(!edited(&|c| c.max = 3.95));
+        assert!(edited(&|c| c.n += 1));
+        assert!(!back.fits(&first_of(cells[1..].to_vec())));
+        assert!(!back.fits(&First::default()));
         // Offsets: the column count, then the column's values counted, next narrowing and cell
         // count, then (region, count) per cell, then the region count and each region's values.
         let slot = |i: usize| 32 + 16 * i;
@@ -6999,7 +7024,7 @@ mod tests {
         let uninterrupted = found(&mut a, &whole);
         assert!(uninterrupted.iter().flatten().any(|(_, t)| t.is_ok()));
         let mut b = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        assert!(b.resume_sieved_at(mid, &state).unwrap());
+        assert!(b.resume_sieved_at(mid, &state, &before).unwrap());
         assert_eq!(seen(&b), seen_before);
         let mut resumed = before.clone();
         resumed.merge(b.blocks(mid, end, None).unwrap());
@@ -7009,7 +7034,7 @@ mod tests {
         assert_eq!(resumed, whole);
         assert_eq!(found(&mut b, &resumed), uninterrupted);
         let mut c = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        assert!(!c.resume_sieved_at(mid, &state[1..]).unwrap());
+        assert!(!c.resume_sieved_at(mid, &state[1..], &before).unwrap());
         c.blocks(mid, end, None).unwrap();
         assert!(c.take_sieve().is_none());
         // Without a sieve (`--no-sieve`) there is none to go on with either.
@@ -7020,10 +7045,14 @@ mod tests {
         };
         let mut e = FirstPass::new(&src, &o, &Vec::new(), &none).unwrap();
         assert!(!e.sieving());
-        assert!(!e.resume_sieved_at(mid, &state).unwrap());
+        assert!(!e.resume_sieved_at(mid, &state, &before).unwrap());
+        // Nor with statistics it does not fit: none counted where it keeps values.
+        let mut f = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+        let nothing = f.setup().empty_first(&plan);
+        assert!(!f.resume_sieved_at(mid, &state, &nothing).unwrap());
         // At its first block there is nothing to go on with: the pass makes its sieve afresh.
         let mut d = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        assert!(!d.resume_sieved_at(0, &state).unwrap());
+        assert!(!d.resume_sieved_at(0, &state, &before).unwrap());
         assert!(d.sieve().is_none());
         d.blocks(0, end, None).unwrap();
         assert_eq!(found(&mut d, &whole), uninterrupted);
@@ -7506,30 +7535,6 @@ mod tests {
         f.merge(p.blocks(3, 6, None).unwrap());
         let finds = p.take_sieve().expect("a sieve from block 2").finds();
         assert!(finds.cols.iter().any(|c| !c.is_empty()));
-        // Its values are all of the cells they are of, as the merge checks: not with a value
-        // twice, one value fewer or one more, nor in a column the statistics do not have.
-        assert!(finds.fit(&f));
-        let edited = |edit: &dyn Fn(&mut Vec<f64>)| {
-            let mut e = finds.clone();
-            let cell = e.cols.iter_mut().find_map(|c| c.first_mut()).unwrap();
-            edit(&mut cell.1);
-            e.fit(&f)
-        };
-        assert!(!edited(&|v| v.push(v[0])));
-        assert!(!edited(&|v| v.truncate(v.len() - 1)));
-        assert!(!edited(&|v| v[0] = f64::MAX));
-        assert!(!edited(&|v| v.clear()));
-        let mut more = finds.clone();
-        more.cols.push(Vec::new());
-        assert!(!more.fit(&f));
-        let mut beyond = finds.clone();
-        beyond
-            .cols
-            .iter_mut()
-            .find_map(|c| c.first_mut())
-            .unwrap()
-            .0 = u64::MAX;
-        assert!(!beyond.fit(&f));
         let body = f.encode_part(Some(&finds));
         assert_eq!(
             setup()

@@ -1138,7 +1138,7 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
         (
             "twice",
             "(2 passes",
-            Some("does not go with the saved statistics"),
+            Some("does not fit this run's pass 1"),
             &[],
         ),
         ("nosieve", "(2 passes", None, &["--no-sieve"]),

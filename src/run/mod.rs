@@ -1209,20 +1209,8 @@ impl ShardRun {
         let (f, finds, setup) = self.pool.install(|| match (ck, &mut kept) {
             (Some(ck), _) => {
                 let mut p = FirstPass::holding(&src, setup, b0, &self.part);
-                let (f, restored) = ck.first_pass(&self.plan, &mut p)?;
+                let f = ck.first_pass(&self.plan, &mut p)?;
                 let finds = p.take_sieve().map(crate::stream::Sieve::finds);
-                // A sieve restored from the folder that contradicts the statistics saved with
-                // it: the merge would refuse the shard; it goes without the sieve's values.
-                let finds = finds.filter(|s| {
-                    let fit = !restored || s.fit(&f);
-                    if !fit {
-                        crate::note!(
-                            "pass 1's sieve saved in `{}` does not go with the saved statistics: the shard goes without its values",
-                            ck.dir.display()
-                        );
-                    }
-                    fit
-                });
                 Ok((f, finds, p.finish()?))
             }
             (None, Some(k)) => setup
@@ -2385,9 +2373,9 @@ impl StreamCheckpoint<'_> {
             progress: &progress,
         };
         let mut p = FirstPass::new(&src, &sopts, &extra, &cfg)?;
-        let (first, restored) = self.first_pass(plan, &mut p)?;
+        let first = self.first_pass(plan, &mut p)?;
         // A pass 1 started at block 0 in this process has its sieve, kept from chunk to chunk;
-        // one resumed, the sieve saved with its statistics (`restored`), if it was.
+        // one resumed, the sieve saved with its statistics, if it fits them.
         let sieve = p.take_sieve();
         let setup = p.finish()?;
         let mut pass_no = 1u32;
@@ -2396,15 +2384,7 @@ impl StreamCheckpoint<'_> {
         if let Some(s) = sieve {
             // All or nothing: a later pass's grids must be those a resumed run (whose pass 1,
             // read back whole, has no sieve) makes again, to find that pass's saved state.
-            match passes.sieved_whole(s) {
-                // A sieve restored from the folder that contradicts the statistics saved with
-                // it: the next pass finds the ranks instead.
-                Err(crate::stream::StreamError::Inconsistent(m)) if restored => crate::note!(
-                    "pass 1's sieve saved in `{}` does not go with the saved statistics ({m}): the percentiles take another pass",
-                    self.dir.display()
-                ),
-                r => r.map_err(Error::from)?,
-            }
+            passes.sieved_whole(s).map_err(Error::from)?;
         }
         let result = passes.run(&mut |grids| {
             pass_no += 1;
@@ -2417,8 +2397,7 @@ impl StreamCheckpoint<'_> {
     /// Pass 1 over the identity's blocks, from its saved state if there is one (saved for the
     /// same pass-1 grids). The blocks whose draws the pilot holds are summarised from it, not
     /// run again ([`FirstPass`]).
-    /// Also returns whether pass 1 resumed with a sieve saved in the folder.
-    fn first_pass(&self, plan: &Plan, p: &mut FirstPass) -> Result<(First, bool), Failure> {
+    fn first_pass(&self, plan: &Plan, p: &mut FirstPass) -> Result<First, Failure> {
         let lo = self.identity.first_block;
         let hash = grids_hash(&p.setup().grids);
         if self.keep.is_none() {
@@ -2454,8 +2433,8 @@ impl StreamCheckpoint<'_> {
             .then(|| self.load_sieve(&hash, start))
             .flatten();
         // (The saved bytes are dropped once read: the sieve holds what it needs of them.)
-        let restored = match saved_sieve {
-            Some(state) => p.resume_sieved_at(start, &state).inspect(|&has| {
+        match saved_sieve {
+            Some(state) => p.resume_sieved_at(start, &state, &acc).map(|has| {
                 if !has {
                     crate::note!(
                         "`{}` does not fit this run's pass 1: pass 1 goes on without its sieve",
@@ -2463,7 +2442,7 @@ impl StreamCheckpoint<'_> {
                     );
                 }
             }),
-            None => p.resume_at(start).map(|()| false),
+            None => p.resume_at(start),
         }
         .map_err(|e| Failure::Input(e.to_string()))?;
         let p = std::cell::RefCell::new(p);
@@ -2488,7 +2467,6 @@ impl StreamCheckpoint<'_> {
             &|f, out| f.encode_to(out),
             &|end, save| self.save_with_sieve(&hash, end, &p.borrow(), save),
         )
-        .map(|f| (f, restored))
     }
 
     /// Later pass `pass` (with `grids`) over the identity's blocks, from its saved state if there
