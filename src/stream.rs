@@ -1317,11 +1317,40 @@ impl SieveFinds {
 impl SieveCol {
     /// [`Sieve::fits`] for one column, whose statistics' cells are `cells`.
     fn fits(&self, cells: &[Cell]) -> bool {
-        cells.len() == self.slot.len()
-            && self.finds().iter().all(|(i, v)| {
-                let cell = &cells[*i as usize];
-                (v.len() as u64) < cell.n || cell.holds_all_of(v)
-            })
+        if cells.len() != self.slot.len() {
+            return false;
+        }
+        // Per cell kept: the number of its values and their smallest and largest, in one walk
+        // over the kept values (what `finds` would give, without copying them).
+        let mut held = vec![(0u64, f64::NAN, f64::NAN); cells.len()];
+        self.each_kept(|i, x| {
+            let (n, lo, hi) = &mut held[i];
+            if *n == 0 || x.total_cmp(lo).is_lt() {
+                *lo = x;
+            }
+            if *n == 0 || x.total_cmp(hi).is_gt() {
+                *hi = x;
+            }
+            *n += 1;
+        });
+        held.iter()
+            .zip(cells)
+            .all(|(&(n, lo, hi), cell)| n == 0 || n < cell.n || cell.is_all_of(n, lo, hi))
+    }
+
+    /// Call `f(i, x)` with each kept value `x` of a cell `i` still kept, region by region, each
+    /// region's values in the order kept. (A bin dropped as a flush came, `take`, may still have
+    /// values in its region's: they are passed over.)
+    fn each_kept(&self, mut f: impl FnMut(usize, f64)) {
+        for (k, v) in self.kept.iter().enumerate() {
+            let (reg, start) = (&self.grid.regions[k], self.grid.starts[k]);
+            for &x in v {
+                let i = start + reg.bin(x);
+                if self.slot[i] != DROPPED {
+                    f(i, x);
+                }
+            }
+        }
     }
 
     /// The values kept.
@@ -1449,19 +1478,20 @@ impl SieveCol {
     }
 
     /// The cells kept, in order, each with its values (those with none left out).
+    ///
+    /// A cell's values all come from its region's, in the order kept there: each region's are
+    /// counted by cell, then placed into vectors of those sizes (no search per value).
     fn finds(&self) -> Vec<(u64, Vec<f64>)> {
-        let mut by_cell: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
-        for (k, v) in self.kept.iter().enumerate() {
-            let (reg, start) = (&self.grid.regions[k], self.grid.starts[k]);
-            for &x in v {
-                // A bin dropped as a flush came (`take`) may still have values here.
-                let i = start + reg.bin(x);
-                if self.slot[i] != DROPPED {
-                    by_cell.entry(i).or_default().push(x);
-                }
-            }
-        }
-        by_cell.into_iter().map(|(i, v)| (i as u64, v)).collect()
+        let mut count = vec![0usize; self.slot.len()];
+        self.each_kept(|i, _| count[i] += 1);
+        let mut by_cell: Vec<Vec<f64>> = count.iter().map(|&n| Vec::with_capacity(n)).collect();
+        self.each_kept(|i, x| by_cell[i].push(x));
+        by_cell
+            .into_iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(i, v)| (i as u64, v))
+            .collect()
     }
 }
 
@@ -6666,6 +6696,90 @@ mod tests {
             assert!(s.kept[0].contains(&1.5));
         }
         assert_eq!(sieve.finds().cols, vec![vec![(bin(2) as u64, vec![2.5])]]);
+    }
+
+    /// A sieve's finds and its fit, computed by counting each region's values by cell, are what
+    /// grouping every kept value by its cell gives (a map from cell to values, in the order
+    /// kept), over random values in three regions, random bins dropped and random cells: ±0,
+    /// repeated values and values on bin edges included.
+    #[test]
+    fn a_sieves_finds_and_fit_are_its_kept_values_grouped_by_cell() {
+        let g = Grid::new(vec![
+            Region::new(-1.0, 1.0, 8),
+            Region::new(2.0, 3.0, 3),
+            Region::new(5.0, 9.0, 16),
+        ]);
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (rng >> 33) % n
+        };
+        let pick = [
+            -1.0, -0.0, 0.0, 0.25, 1.0, 2.0, 2.5, 3.0, 5.0, 5.25, 9.0, 4.0, 10.0,
+        ];
+        let mut mismatched_fit = 0;
+        for round in 0..200 {
+            let sieve =
+                Sieve::new(std::slice::from_ref(&g), &[vec![50]], 100, 6.0, u64::MAX).unwrap();
+            let values: Vec<f64> = (0..1 + next(60))
+                .map(|_| match next(3) {
+                    0 => pick[next(pick.len() as u64) as usize],
+                    _ => -1.5 + next(1100) as f64 / 100.0,
+                })
+                .collect();
+            sieve.offer(0, &values);
+            let mut s = sieve.col(0);
+            for _ in 0..next(6) {
+                let i = next(g.cells as u64) as usize;
+                s.slot[i] = DROPPED;
+            }
+            // The map the finds were once built with.
+            let mut by_cell: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
+            for (k, v) in s.kept.iter().enumerate() {
+                for &x in v {
+                    let i = g.starts[k] + g.regions[k].bin(x);
+                    if s.slot[i] != DROPPED {
+                        by_cell.entry(i).or_default().push(x);
+                    }
+                }
+            }
+            let expected: Vec<(u64, Vec<f64>)> =
+                by_cell.into_iter().map(|(i, v)| (i as u64, v)).collect();
+            let bits = |f: &[(u64, Vec<f64>)]| -> Vec<(u64, Vec<u64>)> {
+                f.iter()
+                    .map(|(i, v)| (*i, v.iter().map(|x| x.to_bits()).collect()))
+                    .collect()
+            };
+            assert_eq!(bits(&s.finds()), bits(&expected), "round {round}");
+            // Cells that the values fit or not: their own, one counting more, and a random
+            // edit of one kept cell's count or bounds.
+            let mut cells = vec![Cell::default(); g.cells];
+            for (i, v) in &expected {
+                let c = &mut cells[*i as usize];
+                c.n = v.len() as u64;
+                c.min = v.iter().copied().min_by(f64::total_cmp).unwrap();
+                c.max = v.iter().copied().max_by(f64::total_cmp).unwrap();
+            }
+            assert!(s.fits(&cells), "round {round}");
+            if let Some((i, _)) = expected.get(next(expected.len().max(1) as u64) as usize) {
+                let c = &mut cells[*i as usize];
+                match next(4) {
+                    0 => c.n += 1,
+                    1 => c.n -= 1,
+                    2 => c.min = -c.min - 1.0,
+                    _ => c.max = if c.max == 0.0 { -c.max } else { c.max + 0.5 },
+                }
+            }
+            let oracle = expected.iter().all(|(i, v)| {
+                let cell = &cells[*i as usize];
+                (v.len() as u64) < cell.n || cell.holds_all_of(v)
+            });
+            assert_eq!(s.fits(&cells), oracle, "round {round}");
+            mismatched_fit += usize::from(!oracle);
+            assert!(!s.fits(&cells[1..]));
+        }
+        // The edits made some cells not fit.
+        assert!(mismatched_fit > 20, "{mismatched_fit}");
     }
 
     /// A run whose sieve has no room finds the ranks of its binned brackets in a second pass,
