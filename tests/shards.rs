@@ -1115,6 +1115,8 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
         ("short", short),
         ("twice", twice),
         ("nosieve", bytes.clone()),
+        ("stale", bytes.clone()),
+        ("elsewhere", bytes.clone()),
     ];
     for (copy, sieve) in copies {
         let to = dir.join(copy);
@@ -1125,6 +1127,23 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
         }
         std::fs::write(to.join(name), sieve).unwrap();
     }
+    // A run killed between a later save's sieve and its statistics leaves that sieve beside
+    // the one saved with the statistics ("stale"); a folder may also hold only a sieve of other
+    // blocks than its statistics' ("elsewhere"). Only the sieve saved where the statistics end
+    // is read, and every other is removed.
+    let end: u64 = name
+        .to_str()
+        .and_then(|n| n.strip_prefix("stream-pass1-sieve-"))
+        .and_then(|n| n.strip_suffix(".npvshard"))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let later = format!("stream-pass1-sieve-{}.npvshard", end + 1);
+    std::fs::write(dir.join("stale").join(&later), &bytes).unwrap();
+    std::fs::rename(
+        dir.join("elsewhere").join(name),
+        dir.join("elsewhere").join(&later),
+    )
+    .unwrap();
     // Resumed with `--no-sieve`, the saved sieve is not looked for.
     for (copy, passes, note, more) in [
         ("ck", "(1 pass", None, &[][..]),
@@ -1142,6 +1161,8 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
             &[],
         ),
         ("nosieve", "(2 passes", None, &["--no-sieve"]),
+        ("stale", "(1 pass", None, &[]),
+        ("elsewhere", "(2 passes", None, &[]),
     ] {
         let (ck, out) = (dir.join(copy), dir.join(format!("out-{copy}")));
         let o = start("--resume", &ck, &out, more)
@@ -1157,6 +1178,99 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
         assert!(without_timing(&out.join("summary.json")) == reference);
         // Pass 1 over, its sieve used: none is left in the folder.
         assert_eq!(sieves(&ck), Vec::<PathBuf>::new());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A checkpointed shard interrupted in pass 1 saves its sieve and, resumed, goes on with it: its
+/// file then carries the cells its sieve kept from its first block, and the merge takes one pass,
+/// as with the uninterrupted shard; without the saved sieve, the merge takes two. The same
+/// summary each way.
+#[test]
+fn a_checkpointed_shard_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
+    let dir = temp_dir("resume-shard-sieve");
+    let mut args = stream_run();
+    // Two shards of 10^6 draws each: time to interrupt one in pass 1.
+    args[2] = "2000000".into();
+    let shard = |k: u64, more: &[&std::ffi::OsStr], out: &Path| {
+        bin()
+            .args(&args)
+            .arg("--shard")
+            .arg(format!("{k}/2"))
+            .args(more)
+            .arg("--out")
+            .arg(out)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let finished = |child: std::process::Child| {
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        err
+    };
+    let whole = dir.join("whole");
+    for k in 0..2 {
+        finished(shard(k, &[], &whole));
+    }
+    let file = |d: &Path, k: u64| d.join(format!("shard-{k:05}-of-00002.npvshard"));
+    // The merge of shard 0 with a shard 1: its summary and what it printed.
+    let merged = |one: &Path, to: &str| {
+        let out = dir.join(to);
+        let o = run_ok(
+            bin()
+                .arg("merge")
+                .arg(file(&whole, 0))
+                .arg(one)
+                .arg("--out")
+                .arg(&out),
+        );
+        (
+            without_timing(&out.join("summary.json")),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (reference, err) = merged(&file(&whole, 1), "m-whole");
+    assert!(err.contains("1 pass over them"), "{err}");
+    let ck = dir.join("ck");
+    interrupted_in_pass_1(
+        shard(
+            1,
+            &["--checkpoint".as_ref(), ck.as_os_str()],
+            &dir.join("unused"),
+        ),
+        &ck,
+    );
+    let saved: Vec<PathBuf> = std::fs::read_dir(&ck)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("stream-pass1-sieve-")
+        })
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    // A copy of the folder without its sieve.
+    let bare = dir.join("bare");
+    std::fs::create_dir_all(&bare).unwrap();
+    for e in std::fs::read_dir(&ck).unwrap() {
+        let e = e.unwrap();
+        if e.path() != saved[0] {
+            std::fs::copy(e.path(), bare.join(e.file_name())).unwrap();
+        }
+    }
+    for (from, passes) in [(&ck, "1 pass over them"), (&bare, "2 passes over them")] {
+        let name = from.file_name().unwrap().to_string_lossy().into_owned();
+        let out = dir.join(format!("resumed-{name}"));
+        let err = finished(shard(1, &["--resume".as_ref(), from.as_os_str()], &out));
+        assert!(!err.contains("stream-pass1-sieve-"), "{err}");
+        let (summary, err) = merged(&file(&out, 1), &format!("m-{name}"));
+        assert!(err.contains(passes), "{passes} not in {err}");
+        assert!(summary == reference, "{name}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
