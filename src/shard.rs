@@ -255,6 +255,175 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// What [`crate::stream::Sieve::restore`] reads a body with: a [`Reader`] over bytes in memory,
+/// or a [`BodyReader`] over a file.
+pub trait Words {
+    fn u64(&mut self) -> Option<u64>;
+    /// A length, checked against the bytes left (each item at least `min_bytes` long).
+    fn len(&mut self, min_bytes: usize) -> Option<usize>;
+    fn f64s(&mut self, n: usize) -> Option<Vec<f64>>;
+    /// Whether every byte of the body was read.
+    fn done(&self) -> bool;
+    /// Whether the body is the one its file's checksum was made from: read to its end (the
+    /// bytes left are passed over) and checked. Bytes in memory were checked already.
+    fn verified(&mut self) -> bool;
+}
+
+impl Words for Reader<'_> {
+    fn u64(&mut self) -> Option<u64> {
+        Reader::u64(self)
+    }
+    fn len(&mut self, min_bytes: usize) -> Option<usize> {
+        Reader::len(self, min_bytes)
+    }
+    fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
+        Reader::f64s(self, n)
+    }
+    fn done(&self) -> bool {
+        Reader::done(self)
+    }
+    fn verified(&mut self) -> bool {
+        true
+    }
+}
+
+/// The body of a shard file read from the file as it is needed, checksummed as it goes
+/// ([`Words::verified`]), so that it is never held whole (a saved sieve can be hundreds of
+/// megabytes). Opened by [`open_body`].
+pub struct BodyReader<R> {
+    r: R,
+    /// Bytes of the body not read yet (the checksum's 32 follow them).
+    left: u64,
+    sum: sha2::Sha256,
+    /// Whether a read failed (the file changed or could not be read).
+    failed: bool,
+}
+
+impl<R: std::io::Read> BodyReader<R> {
+    /// Read `buf.len()` bytes of the body into `buf`, into the checksum too.
+    fn fill(&mut self, buf: &mut [u8]) -> Option<()> {
+        use sha2::Digest;
+        if self.failed || (buf.len() as u64) > self.left {
+            return None;
+        }
+        if self.r.read_exact(buf).is_err() {
+            self.failed = true;
+            return None;
+        }
+        self.sum.update(&*buf);
+        self.left -= buf.len() as u64;
+        Some(())
+    }
+}
+
+impl<R: std::io::Read> Words for BodyReader<R> {
+    fn u64(&mut self) -> Option<u64> {
+        let mut b = [0u8; 8];
+        self.fill(&mut b)?;
+        Some(u64::from_le_bytes(b))
+    }
+    fn len(&mut self, min_bytes: usize) -> Option<usize> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        (n.checked_mul(min_bytes)? as u64 <= self.left).then_some(n)
+    }
+    fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
+        let bytes = n.checked_mul(8)?;
+        if bytes as u64 > self.left {
+            return None;
+        }
+        let mut v = Vec::with_capacity(n);
+        let mut buf = [0u8; 1 << 16];
+        let mut at = 0;
+        while at < bytes {
+            let part = &mut buf[..(bytes - at).min(1 << 16)];
+            self.fill(part)?;
+            v.extend(
+                part.chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().unwrap())),
+            );
+            at += part.len();
+        }
+        Some(v)
+    }
+    fn done(&self) -> bool {
+        self.left == 0
+    }
+    fn verified(&mut self) -> bool {
+        use sha2::Digest;
+        let mut buf = [0u8; 1 << 16];
+        while self.left > 0 {
+            let n = self.left.min(buf.len() as u64) as usize;
+            if self.fill(&mut buf[..n]).is_none() {
+                return false;
+            }
+        }
+        let mut trailer = [0u8; 32];
+        if self.failed || self.r.read_exact(&mut trailer).is_err() {
+            return false;
+        }
+        self.sum.clone().finalize()[..] == trailer
+    }
+}
+
+/// Open the shard file `path` to read its body as a stream: its header, read and checked as
+/// [`decode_body`] does, and a reader of its body whose checksum is checked once it has been
+/// read ([`Words::verified`]), not before. `name` names the file in errors.
+pub fn open_body(
+    name: &str,
+    path: &std::path::Path,
+) -> Result<(ShardHeader, BodyReader<std::io::BufReader<std::fs::File>>), Error> {
+    use sha2::Digest;
+    use std::io::Read;
+    let cannot = |e: std::io::Error| Error::Input(format!("cannot read `{name}`: {e}"));
+    let f = std::fs::File::open(path).map_err(cannot)?;
+    let size = f.metadata().map_err(cannot)?.len();
+    let mut r = std::io::BufReader::new(f);
+    let mut start = [0u8; 16];
+    if size < 8 + 8 + 32 || r.read_exact(&mut start).is_err() || &start[..8] != MAGIC {
+        return Err(Error::Input(format!(
+            "`{name}` is not an npvrisk shard file (no `NPVRSHRD` header)"
+        )));
+    }
+    let corrupt = |what: &str| Error::Input(format!("`{name}` is corrupted: {what}"));
+    let hlen = u64::from_le_bytes(start[8..].try_into().unwrap());
+    if hlen > size - 16 - 32 {
+        return Err(corrupt("header cut short"));
+    }
+    let mut raw = vec![0u8; hlen as usize];
+    r.read_exact(&mut raw).map_err(cannot)?;
+    let h = header_of(name, &raw)?;
+    let mut sum = sha2::Sha256::new();
+    sum.update(start);
+    sum.update(&raw);
+    Ok((
+        h,
+        BodyReader {
+            r,
+            left: size - 16 - hlen - 32,
+            sum,
+            failed: false,
+        },
+    ))
+}
+
+/// The header `raw` of the file `name`: of this format's version, well formed.
+fn header_of(name: &str, raw: &[u8]) -> Result<ShardHeader, Error> {
+    let corrupt = |what: &str| Error::Input(format!("`{name}` is corrupted: {what}"));
+    let version: serde_json::Value =
+        serde_json::from_slice(raw).map_err(|e| corrupt(&format!("unreadable header: {e}")))?;
+    if version["format_version"] != FORMAT_VERSION {
+        return Err(Error::Input(format!(
+            "`{name}` has shard format version {}; this npvrisk reads version {FORMAT_VERSION}: make the shards again with this version",
+            version["format_version"]
+        )));
+    }
+    let h: ShardHeader =
+        serde_json::from_slice(raw).map_err(|e| corrupt(&format!("unreadable header: {e}")))?;
+    h.check()
+        .map_err(|what| corrupt(&format!("header {what}")))?;
+    Ok(h)
+}
+
 /// Verify a file's checksum and read its header; returns the header and the body.
 pub fn decode_body<'a>(name: &str, bytes: &'a [u8]) -> Result<(ShardHeader, &'a [u8]), Error> {
     if bytes.len() < 8 + 8 + 32 || &bytes[..8] != MAGIC {
@@ -273,18 +442,7 @@ pub fn decode_body<'a>(name: &str, bytes: &'a [u8]) -> Result<(ShardHeader, &'a 
     let hlen = usize::try_from(r.u64().ok_or_else(|| corrupt("no header length"))?)
         .map_err(|_| corrupt("header length"))?;
     let raw = r.take(hlen).ok_or_else(|| corrupt("header cut short"))?;
-    let version: serde_json::Value =
-        serde_json::from_slice(raw).map_err(|e| corrupt(&format!("unreadable header: {e}")))?;
-    if version["format_version"] != FORMAT_VERSION {
-        return Err(Error::Input(format!(
-            "`{name}` has shard format version {}; this npvrisk reads version {FORMAT_VERSION}: make the shards again with this version",
-            version["format_version"]
-        )));
-    }
-    let h: ShardHeader =
-        serde_json::from_slice(raw).map_err(|e| corrupt(&format!("unreadable header: {e}")))?;
-    h.check()
-        .map_err(|what| corrupt(&format!("header {what}")))?;
+    let h = header_of(name, raw)?;
     Ok((h, &body[r.at..]))
 }
 

@@ -1122,9 +1122,9 @@ impl Sieve {
         }
     }
 
-    /// The sieve [`Sieve::new`] makes from these arguments, in the state `state` saved
-    /// ([`Sieve::encode_state_to`]) by a sieve made from the same ones; `None` when there is no
-    /// such sieve, or `state` is unreadable or is no state a save could hold: a cell keeping
+    /// The sieve [`Sieve::new`] makes from these arguments, in the state read from `r` that
+    /// was saved ([`Sieve::encode_state_to`]) by a sieve made from the same ones; `None` when
+    /// there is no such sieve, or the state is unreadable or is no state a save could hold: a cell keeping
     /// values of a region other than its own, counts that do not sum to the values counted,
     /// more values counted than the run has draws, a next narrowing not past them (a flush
     /// narrows the bins when the count reaches it, and puts it past the count) or before the
@@ -1132,7 +1132,7 @@ impl Sieve {
     /// (Whether its kept values are those of the blocks it says it saw cannot be known here: a
     /// bin kept whole is checked against pass 1's count when it gives a rank.)
     pub(crate) fn restore(
-        state: &[u8],
+        r: &mut impl Words,
         grids: &[Grid],
         ranks: &[Vec<u64>],
         draws: u64,
@@ -1140,7 +1140,6 @@ impl Sieve {
         budget: u64,
     ) -> Option<Sieve> {
         let mut sieve = Sieve::new(grids, ranks, draws, sigmas, budget)?;
-        let mut r = Reader::new(state);
         if r.len(8)? != grids.len() {
             return None;
         }
@@ -3321,6 +3320,18 @@ fn keeping<T>(
     }
 }
 
+/// Whether [`FirstPass::resume_sieved_at`] goes on with the saved sieve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restored {
+    Yes,
+    /// The state is no state that sieve could reach, does not fit pass 1's statistics, or pass
+    /// 1 keeps no sieve: it goes on without one.
+    Unfit,
+    /// The file it was read from is not the one saved (its checksum does not match): pass 1
+    /// goes on without a sieve.
+    Damaged,
+}
+
 /// Pass 1 of a run in one process (or of a shard), taken range by range in block order from any
 /// block: the blocks whose draws the pilot holds are summarised from it, not run again, and the
 /// rest are regenerated.
@@ -3538,29 +3549,40 @@ impl<'a> FirstPass<'a> {
 
     /// Resume pass 1 at block `start` ([`FirstPass::resume_at`]) with the sieve an earlier
     /// attempt had there, in the state it saved (`Sieve::encode_state_to`) with pass 1's
-    /// statistics `first` over the blocks before; without one when `state` is no state that
-    /// sieve could reach (`Sieve::restore`), does not fit `first` (`Sieve::fits`), or pass 1
-    /// keeps none. Returns whether it has one.
+    /// statistics `first` over the blocks before, read from `state` (as it is read: a saved
+    /// sieve is not held whole beside the one restored); without one when the state is no state
+    /// that sieve could reach (`Sieve::restore`), does not fit `first` (`Sieve::fits`), or pass
+    /// 1 keeps none ([`Restored::Unfit`]), or when `state` is not what was saved
+    /// ([`Restored::Damaged`]).
     pub fn resume_sieved_at(
         &mut self,
         start: u64,
-        state: &[u8],
+        state: &mut impl Words,
         first: &First,
-    ) -> Result<bool, RunError> {
+    ) -> Result<Restored, RunError> {
         self.resume_at(start)?;
         if start > self.begin && self.sieve.is_none() {
             let (s, opts) = (&self.setup, self.src.opts);
-            self.sieve = Sieve::restore(
+            let sieve = Sieve::restore(
                 state,
                 &s.grids,
                 &s.queries.ranks,
                 opts.draws,
                 self.sieve_sigmas,
                 self.sieve_budget,
-            )
-            .filter(|s| s.fits(first));
+            );
+            // Read to its end, checksummed: a state read from a file is taken only once the
+            // whole file is known to be the one saved.
+            if !state.verified() {
+                return Ok(Restored::Damaged);
+            }
+            self.sieve = sieve.filter(|s| s.fits(first));
         }
-        Ok(self.sieve.is_some())
+        Ok(if self.sieve.is_some() {
+            Restored::Yes
+        } else {
+            Restored::Unfit
+        })
     }
 
     /// Pass 1's sieve after the blocks taken so far, if it has one (its state:
@@ -3651,7 +3673,7 @@ pub fn run_streamed(
 // - [`SieveFinds`] (after a shard's or MPI rank's `First`): columns C (0 without a sieve), then
 //   per column its cells kept, each its index (u64) and its values (a list of f64).
 
-use crate::shard::{Reader, put_f64s, put_u64};
+use crate::shard::{Reader, Words, put_f64s, put_u64};
 
 fn put_u64s(o: &mut Vec<u8>, v: &[u64]) {
     put_u64(o, v.len() as u64);
@@ -6961,7 +6983,8 @@ mod tests {
             o
         };
         let saved = state(&sieve);
-        let restore = |b: &[u8]| Sieve::restore(b, grids, ranks, 100, 6.0, u64::MAX);
+        let restore =
+            |b: &[u8]| Sieve::restore(&mut Reader::new(b), grids, ranks, 100, 6.0, u64::MAX);
         let back = restore(&saved).expect("restored");
         assert_eq!(state(&back), saved);
         assert_eq!(back.col(0).kept, [vec![3.1, 3.9], vec![25.0], vec![]]);
@@ -7011,7 +7034,8 @@ mod tests {
         // values counted: a flush at or past it would have narrowed the bins.
         let mut past = with(8, 5000);
         past[count(4)..count(4) + 8].copy_from_slice(&(n4 + 4996).to_le_bytes());
-        let of_10k = |b: &[u8]| Sieve::restore(b, grids, ranks, 10_000, 6.0, u64::MAX);
+        let of_10k =
+            |b: &[u8]| Sieve::restore(&mut Reader::new(b), grids, ranks, 10_000, 6.0, u64::MAX);
         for (next, ok) in [(5000u64, false), (5001, true)] {
             past[16..24].copy_from_slice(&next.to_le_bytes());
             assert_eq!(of_10k(&past).is_some(), ok, "next {next}");
@@ -7058,12 +7082,12 @@ mod tests {
             ]);
             let g = std::slice::from_ref(&g);
             let mut st = state(&Sieve::new(g, ranks, 100, 6.0, u64::MAX).unwrap());
-            assert!(Sieve::restore(&st, g, ranks, 100, 6.0, u64::MAX).is_some());
+            assert!(Sieve::restore(&mut Reader::new(&st), g, ranks, 100, 6.0, u64::MAX).is_some());
             // Region 0's value count, then a value.
             let at = 32 + 16 * g[0].cells + 8;
             st[at..at + 8].copy_from_slice(&1u64.to_le_bytes());
             st.splice(at + 8..at + 8, 6.0f64.to_le_bytes());
-            let back = Sieve::restore(&st, g, ranks, 100, 6.0, u64::MAX);
+            let back = Sieve::restore(&mut Reader::new(&st), g, ranks, 100, 6.0, u64::MAX);
             assert_eq!(back.is_some(), kept, "{bins} bins");
         }
         // Any state restored is the state saved, byte for byte: of a thousand edits of whole
@@ -7101,9 +7125,21 @@ mod tests {
         }
         assert!(restored > 0);
         // No sieve to restore: no bins, or none wanted.
-        assert!(Sieve::restore(&saved, grids, ranks, 100, 0.0, u64::MAX).is_none());
+        assert!(
+            Sieve::restore(&mut Reader::new(&saved), grids, ranks, 100, 0.0, u64::MAX).is_none()
+        );
         let flat = Grid::new(vec![Region::new(0.0, 10.0, 0)]);
-        assert!(Sieve::restore(&saved, std::slice::from_ref(&flat), ranks, 100, 6.0, 9).is_none());
+        assert!(
+            Sieve::restore(
+                &mut Reader::new(&saved),
+                std::slice::from_ref(&flat),
+                ranks,
+                100,
+                6.0,
+                9
+            )
+            .is_none()
+        );
     }
 
     /// A pass 1 resumed at a block with its sieve as saved there ends with a sieve that finds
@@ -7138,7 +7174,11 @@ mod tests {
         let uninterrupted = found(&mut a, &whole);
         assert!(uninterrupted.iter().flatten().any(|(_, t)| t.is_ok()));
         let mut b = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        assert!(b.resume_sieved_at(mid, &state, &before).unwrap());
+        assert_eq!(
+            b.resume_sieved_at(mid, &mut Reader::new(&state), &before)
+                .unwrap(),
+            Restored::Yes
+        );
         assert_eq!(seen(&b), seen_before);
         let mut resumed = before.clone();
         resumed.merge(b.blocks(mid, end, None).unwrap());
@@ -7148,7 +7188,11 @@ mod tests {
         assert_eq!(resumed, whole);
         assert_eq!(found(&mut b, &resumed), uninterrupted);
         let mut c = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        assert!(!c.resume_sieved_at(mid, &state[1..], &before).unwrap());
+        assert_eq!(
+            c.resume_sieved_at(mid, &mut Reader::new(&state[1..]), &before)
+                .unwrap(),
+            Restored::Unfit
+        );
         c.blocks(mid, end, None).unwrap();
         assert!(c.take_sieve().is_none());
         // Without a sieve (`--no-sieve`) there is none to go on with either.
@@ -7159,14 +7203,26 @@ mod tests {
         };
         let mut e = FirstPass::new(&src, &o, &Vec::new(), &none).unwrap();
         assert!(!e.sieving());
-        assert!(!e.resume_sieved_at(mid, &state, &before).unwrap());
+        assert_eq!(
+            e.resume_sieved_at(mid, &mut Reader::new(&state), &before)
+                .unwrap(),
+            Restored::Unfit
+        );
         // Nor with statistics it does not fit: none counted where it keeps values.
         let mut f = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
         let nothing = f.setup().empty_first(&plan);
-        assert!(!f.resume_sieved_at(mid, &state, &nothing).unwrap());
+        assert_eq!(
+            f.resume_sieved_at(mid, &mut Reader::new(&state), &nothing)
+                .unwrap(),
+            Restored::Unfit
+        );
         // At its first block there is nothing to go on with: the pass makes its sieve afresh.
         let mut d = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        assert!(!d.resume_sieved_at(0, &state, &before).unwrap());
+        assert_eq!(
+            d.resume_sieved_at(0, &mut Reader::new(&state), &before)
+                .unwrap(),
+            Restored::Unfit
+        );
         assert!(d.sieve().is_none());
         d.blocks(0, end, None).unwrap();
         assert_eq!(found(&mut d, &whole), uninterrupted);

@@ -18,7 +18,7 @@ use crate::output::write_atomic;
 use crate::published::parse_published;
 use crate::sampler::SamplerKind;
 use crate::stream::{
-    ColPass, First, FirstPass, Grid, Passes, Regenerate, Setup, StreamConfig, StreamError,
+    ColPass, First, FirstPass, Grid, Passes, Regenerate, Restored, Setup, StreamConfig, StreamError,
 };
 use crate::summary::{self, FileHash, Metadata, ReviewPoints, SummaryOptions};
 use crate::text;
@@ -2179,19 +2179,52 @@ impl StreamCheckpoint<'_> {
         }
     }
 
-    /// The saved state of pass 1's sieve after blocks up to `end` (where the saved statistics
-    /// end), if the folder holds one of this run and these grids; a note when it holds another
-    /// (or one saved at other blocks), which pass 1 then goes on without.
-    fn load_sieve(&self, grids_sha256: &str, end: u64) -> Option<Vec<u8>> {
+    /// A reader of the saved state of pass 1's sieve after blocks up to `end` (where the saved
+    /// statistics end), if the folder holds one of this run and these grids; a note when it
+    /// holds another (or one saved at other blocks), which pass 1 then goes on without. The
+    /// state is read as the sieve is restored, not held whole beside it; its checksum is
+    /// checked once it has been read ([`crate::shard::Words::verified`]).
+    fn load_sieve(
+        &self,
+        grids_sha256: &str,
+        end: u64,
+    ) -> Option<crate::shard::BodyReader<std::io::BufReader<std::fs::File>>> {
+        let path = self.sieve_file(end);
+        if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            return None;
+        }
         let fits = |h: &crate::shard::ShardHeader| h.content == SIEVE && h.end_block == end;
-        self.saved(&self.sieve_file(end), 1, grids_sha256, fits)?.or_else(|| {
-            crate::note!(
-                "`{}` is not the saved sieve of this run's pass 1 where its statistics end (damaged, or saved by another run): pass 1 goes on without it",
-                self.sieve_file(end).display()
-            );
-            None
-        })
-        .map(|(_, body)| body)
+        match crate::shard::open_body(&path.display().to_string(), &path) {
+            Ok((h, r)) if self.is_saved(&h, 1, grids_sha256, fits) => Some(r),
+            _ => {
+                self.not_the_saved_sieve(end);
+                None
+            }
+        }
+    }
+
+    /// The note for a folder whose sieve saved where its statistics end is not this run's.
+    fn not_the_saved_sieve(&self, end: u64) {
+        crate::note!(
+            "`{}` is not the saved sieve of this run's pass 1 where its statistics end (damaged, or saved by another run): pass 1 goes on without it",
+            self.sieve_file(end).display()
+        );
+    }
+
+    /// Whether `h` heads a saved state of `pass` of this run, for these grids, from its first
+    /// block, that `fits` takes.
+    fn is_saved(
+        &self,
+        h: &crate::shard::ShardHeader,
+        pass: u32,
+        grids_sha256: &str,
+        fits: impl Fn(&crate::shard::ShardHeader) -> bool,
+    ) -> bool {
+        crate::shard::identity_mismatch(h, self.identity).is_none()
+            && h.pass == pass
+            && h.grids_sha256 == grids_sha256
+            && h.first_block == self.identity.first_block
+            && fits(h)
     }
 
     /// The file `path` if it holds a saved state of `pass` of this run, for these grids, from
@@ -2207,13 +2240,7 @@ impl StreamCheckpoint<'_> {
         let mut bytes = crate::input::read_bytes(path, crate::input::MAX_SHARD_BYTES).ok()?;
         let found = crate::shard::decode_body(&path.display().to_string(), &bytes)
             .ok()
-            .filter(|(h, _)| {
-                crate::shard::identity_mismatch(h, self.identity).is_none()
-                    && h.pass == pass
-                    && h.grids_sha256 == grids_sha256
-                    && h.first_block == self.identity.first_block
-                    && fits(h)
-            })
+            .filter(|(h, _)| self.is_saved(h, pass, grids_sha256, &fits))
             .map(|(h, body)| {
                 let at = body.as_ptr() as usize - bytes.as_ptr() as usize;
                 (h.end_block, at..at + body.len())
@@ -2432,16 +2459,17 @@ impl StreamCheckpoint<'_> {
         let saved_sieve = (start > lo && self.keep.is_none() && p.sieving())
             .then(|| self.load_sieve(&hash, start))
             .flatten();
-        // (The saved bytes are dropped once read: the sieve holds what it needs of them.)
         match saved_sieve {
-            Some(state) => p.resume_sieved_at(start, &state, &acc).map(|has| {
-                if !has {
-                    crate::note!(
+            Some(mut state) => p
+                .resume_sieved_at(start, &mut state, &acc)
+                .map(|r| match r {
+                    Restored::Yes => {}
+                    Restored::Unfit => crate::note!(
                         "`{}` does not fit this run's pass 1: pass 1 goes on without its sieve",
                         self.sieve_file(start).display()
-                    );
-                }
-            }),
+                    ),
+                    Restored::Damaged => self.not_the_saved_sieve(start),
+                }),
             None => p.resume_at(start),
         }
         .map_err(|e| Failure::Input(e.to_string()))?;
