@@ -788,16 +788,14 @@ mod tests {
         }
     }
 
-    /// A file written part by part has the bytes of the whole encoding, whatever the parts
-    /// (none, empty ones, one byte, all at once), and reads back.
-    #[test]
-    fn a_body_written_in_parts_is_the_body_encoded_whole() {
+    /// A header for the tests' files.
+    fn test_header() -> ShardHeader {
         let source = SourceFile {
             file: "m.toml".into(),
             sha256: crate::summary::sha256_hex(b"x = 1"),
             contents: "x = 1".into(),
         };
-        let h = ShardHeader {
+        ShardHeader {
             format_version: FORMAT_VERSION,
             npvrisk_version: "test".into(),
             content: "stats".into(),
@@ -823,7 +821,14 @@ mod tests {
             input_columns: 1,
             pass: 0,
             grids_sha256: String::new(),
-        };
+        }
+    }
+
+    /// A file written part by part has the bytes of the whole encoding, whatever the parts
+    /// (none, empty ones, one byte, all at once), and reads back.
+    #[test]
+    fn a_body_written_in_parts_is_the_body_encoded_whole() {
+        let h = test_header();
         let body: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
         let dir = std::env::temp_dir().join(format!("npvrisk-shard-{}", std::process::id()));
         let path = dir.join("s.npvshard");
@@ -843,6 +848,73 @@ mod tests {
             let (back, read) = decode_body("s", &bytes).unwrap();
             assert_eq!((back, read), (h.clone(), &body[..]));
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A body read from its file as a stream gives the words and values written, in pieces
+    /// larger than the reader's buffer too, and is verified once read to its end, whatever was
+    /// read of it. A length beyond the bytes left, or a read past the body, gives nothing; a
+    /// body with one byte changed reads, but is not verified; a file cut short, or not a shard
+    /// file, does not open.
+    #[test]
+    fn a_body_read_as_a_stream_is_verified_by_its_checksum() {
+        let h = test_header();
+        let values: Vec<f64> = (0..20_000).map(|i| i as f64 * 0.5 - 7.0).collect();
+        let mut body = Vec::new();
+        put_u64(&mut body, 3);
+        put_u64(&mut body, values.len() as u64);
+        put_f64s(&mut body, &values);
+        put_u64(&mut body, u64::MAX);
+        let dir = std::env::temp_dir().join(format!("npvrisk-stream-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.npvshard");
+        let bytes = encode_body(&h, &body);
+        std::fs::write(&path, &bytes).unwrap();
+        let open = |p: &std::path::Path| open_body("s", p);
+        let (back, mut r) = open(&path).unwrap();
+        assert_eq!(back, h);
+        assert_eq!(Words::u64(&mut r), Some(3));
+        let n = Words::len(&mut r, 8).unwrap();
+        assert_eq!(Words::f64s(&mut r, n), Some(values.clone()));
+        assert!(!Words::done(&r));
+        assert_eq!(
+            Words::len(&mut r, 8),
+            None,
+            "a length beyond the bytes left"
+        );
+        assert!(Words::done(&r));
+        assert_eq!(Words::u64(&mut r), None, "past the body");
+        assert!(r.verified());
+        // Read in part, or not at all: the rest is checked too.
+        let (_, mut part) = open(&path).unwrap();
+        assert_eq!(Words::u64(&mut part), Some(3));
+        assert!(part.verified());
+        assert!(open(&path).unwrap().1.verified());
+        // The in-memory reader agrees, and is verified already.
+        let mut m = Reader::new(&body);
+        assert_eq!(Words::u64(&mut m), Some(3));
+        assert_eq!(Words::len(&mut m, 8), Some(n));
+        assert_eq!(Words::f64s(&mut m, n), Some(values));
+        assert!(m.verified());
+        // One byte changed in the values: they read, but the file is not the one saved.
+        let mut damaged = bytes.clone();
+        let at = bytes.len() - 32 - 8 - 8 * 1000;
+        damaged[at] ^= 4;
+        std::fs::write(&path, &damaged).unwrap();
+        let (_, mut r) = open(&path).unwrap();
+        assert_eq!(Words::u64(&mut r), Some(3));
+        let n = Words::len(&mut r, 8).unwrap();
+        assert!(Words::f64s(&mut r, n).is_some());
+        assert!(!r.verified());
+        // Cut short: its checksum is not where it was; a header cut short, or another file,
+        // does not open.
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(!open(&path).unwrap().1.verified());
+        std::fs::write(&path, &bytes[..40]).unwrap();
+        assert!(open(&path).is_err());
+        std::fs::write(&path, b"a summary, not a shard file, of more than 48 bytes").unwrap();
+        assert!(open(&path).is_err());
+        assert!(open(&dir.join("none.npvshard")).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
