@@ -1182,6 +1182,52 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A checkpointed run whose sieve cannot be saved (here every name it could be saved under is a
+/// folder) says so and saves pass 1's statistics all the same; resumed, it goes on without a
+/// sieve and takes a second pass, to the same summary.
+#[test]
+fn a_checkpointed_run_whose_sieve_cannot_be_saved_goes_on_without_it() {
+    let dir = temp_dir("unsaved-sieve");
+    let plain = dir.join("plain");
+    run_ok(
+        bin()
+            .args(stream_run())
+            .args(["--format", "json", "--out"])
+            .arg(&plain),
+    );
+    let reference = without_timing(&plain.join("summary.json"));
+    let ck = dir.join("ck");
+    // The run's 977 blocks: a sieve saved after blocks up to E is `stream-pass1-sieve-E`.
+    for end in 1..=977 {
+        std::fs::create_dir_all(
+            ck.join(format!("stream-pass1-sieve-{end}.npvshard"))
+                .join("x"),
+        )
+        .unwrap();
+    }
+    let start = |flag: &str| {
+        bin()
+            .args(stream_run())
+            .arg(flag)
+            .arg(&ck)
+            .arg("--out")
+            .arg(dir.join("out"))
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let err = interrupted_in_pass_1(start("--checkpoint"), &ck);
+    assert!(err.contains("pass 1's sieve is not saved"), "{err}");
+    assert!(ck.join("stream-pass1.npvshard").is_file(), "{err}");
+    let o = start("--resume").wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("(2 passes"), "{err}");
+    assert!(without_timing(&dir.join("out").join("summary.json")) == reference);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A checkpointed shard interrupted in pass 1 saves its sieve and, resumed, goes on with it: its
 /// file then carries the cells its sieve kept from its first block, and the merge takes one pass,
 /// as with the uninterrupted shard; without the saved sieve, the merge takes two. The same
