@@ -627,14 +627,7 @@ const CKPT_RUN: [&str; 8] = [
 #[test]
 fn a_resumed_run_is_byte_identical_to_an_uninterrupted_one() {
     let dir = temp_dir("resume");
-    let plain = dir.join("plain");
-    run_ok(
-        bin()
-            .args(CKPT_RUN)
-            .args(["--format", "json", "--out"])
-            .arg(&plain),
-    );
-    let reference = without_timing(&plain.join("summary.json"));
+    let (reference, _) = plain_summary(&dir, &CKPT_RUN.map(String::from));
 
     // Checkpointed from the start.
     let ck = dir.join("ck");
@@ -1053,6 +1046,36 @@ fn interrupted_in_pass_1(child: std::process::Child, ck: &Path) -> String {
     err
 }
 
+/// `args` run plainly into `dir/plain`: its summary without timing, and what it printed.
+fn plain_summary(dir: &Path, args: &[String]) -> (Vec<u8>, String) {
+    let plain = dir.join("plain");
+    let o = run_ok(
+        bin()
+            .args(args)
+            .args(["--format", "json", "--out"])
+            .arg(&plain),
+    );
+    (
+        without_timing(&plain.join("summary.json")),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// `args` started with `flag FOLDER` (`--checkpoint` or `--resume`) and `--out out`, what it
+/// prints to its error output piped.
+fn started(args: &[String], flag: &str, ck: &Path, out: &Path) -> std::process::Child {
+    bin()
+        .args(args)
+        .arg(flag)
+        .arg(ck)
+        .arg("--out")
+        .arg(out)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// A checkpointed run interrupted in pass 1 saves its sieve beside pass 1's statistics and,
 /// resumed, goes on with it: one pass, as without the interruption, and the same bytes. A
 /// damaged saved sieve, or one that contradicts the statistics, gives a note and a second pass;
@@ -1060,28 +1083,13 @@ fn interrupted_in_pass_1(child: std::process::Child, ck: &Path) -> String {
 #[test]
 fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
     let dir = temp_dir("resume-sieve");
-    let plain = dir.join("plain");
-    let o = run_ok(
-        bin()
-            .args(stream_run())
-            .args(["--format", "json", "--out"])
-            .arg(&plain),
-    );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("(1 pass"));
-    let reference = without_timing(&plain.join("summary.json"));
+    let (reference, err) = plain_summary(&dir, &stream_run());
+    assert!(err.contains("(1 pass"), "{err}");
     let ck = dir.join("ck");
     let start = |flag: &str, ck: &Path, out: &Path, more: &[&str]| {
-        bin()
-            .args(stream_run())
-            .args(more)
-            .arg(flag)
-            .arg(ck)
-            .arg("--out")
-            .arg(out)
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
+        let mut args = stream_run();
+        args.extend(more.iter().map(|m| m.to_string()));
+        started(&args, flag, ck, out)
     };
     interrupted_in_pass_1(start("--checkpoint", &ck, &dir.join("out"), &[]), &ck);
     // The saved sieves (named by the blocks their statistics end at): the one saved with the
@@ -1188,14 +1196,7 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
 #[test]
 fn a_checkpointed_run_whose_sieve_cannot_be_saved_goes_on_without_it() {
     let dir = temp_dir("unsaved-sieve");
-    let plain = dir.join("plain");
-    run_ok(
-        bin()
-            .args(stream_run())
-            .args(["--format", "json", "--out"])
-            .arg(&plain),
-    );
-    let reference = without_timing(&plain.join("summary.json"));
+    let (reference, _) = plain_summary(&dir, &stream_run());
     let ck = dir.join("ck");
     // The run's 977 blocks: a sieve saved after blocks up to E is `stream-pass1-sieve-E`.
     for end in 1..=977 {
@@ -1205,18 +1206,7 @@ fn a_checkpointed_run_whose_sieve_cannot_be_saved_goes_on_without_it() {
         )
         .unwrap();
     }
-    let start = |flag: &str| {
-        bin()
-            .args(stream_run())
-            .arg(flag)
-            .arg(&ck)
-            .arg("--out")
-            .arg(dir.join("out"))
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let start = |flag: &str| started(&stream_run(), flag, &ck, &dir.join("out"));
     let err = interrupted_in_pass_1(start("--checkpoint"), &ck);
     assert!(err.contains("pass 1's sieve is not saved"), "{err}");
     assert!(ck.join("stream-pass1.npvshard").is_file(), "{err}");
@@ -1330,28 +1320,10 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
         r
     };
     let dir = temp_dir("resume-stream");
-    let plain = dir.join("plain");
-    run_ok(
-        bin()
-            .args(stream_run())
-            .args(["--format", "json", "--out"])
-            .arg(&plain),
-    );
-    let reference = without_timing(&plain.join("summary.json"));
+    let (reference, _) = plain_summary(&dir, &stream_run());
     let ck = dir.join("ck");
     let out = dir.join("out");
-    let start = |flag: &str| {
-        bin()
-            .args(stream_run())
-            .arg(flag)
-            .arg(&ck)
-            .arg("--out")
-            .arg(&out)
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let start = |flag: &str| started(&stream_run(), flag, &ck, &out);
     // Ctrl-C in pass 1.
     let err = interrupted_in_pass_1(start("--checkpoint"), &ck);
     assert!(err.contains("hint: resume with"), "{err}");
