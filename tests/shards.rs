@@ -1061,13 +1061,12 @@ fn plain_summary(dir: &Path, args: &[String]) -> (Vec<u8>, String) {
     )
 }
 
-/// `args` started with `flag FOLDER` (`--checkpoint` or `--resume`) and `--out out`, what it
-/// prints to its error output piped.
-fn started(args: &[String], flag: &str, ck: &Path, out: &Path) -> std::process::Child {
+/// `args` started with `more` (say `--checkpoint FOLDER`) and `--out out`, what it prints to
+/// its error output piped.
+fn started(args: &[String], more: &[&std::ffi::OsStr], out: &Path) -> std::process::Child {
     bin()
         .args(args)
-        .arg(flag)
-        .arg(ck)
+        .args(more)
         .arg("--out")
         .arg(out)
         .stderr(std::process::Stdio::piped())
@@ -1089,7 +1088,7 @@ fn a_checkpointed_run_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
     let start = |flag: &str, ck: &Path, out: &Path, more: &[&str]| {
         let mut args = stream_run();
         args.extend(more.iter().map(|m| m.to_string()));
-        started(&args, flag, ck, out)
+        started(&args, &[flag.as_ref(), ck.as_os_str()], out)
     };
     interrupted_in_pass_1(start("--checkpoint", &ck, &dir.join("out"), &[]), &ck);
     // The saved sieves (named by the blocks their statistics end at): the one saved with the
@@ -1206,7 +1205,13 @@ fn a_checkpointed_run_whose_sieve_cannot_be_saved_goes_on_without_it() {
         )
         .unwrap();
     }
-    let start = |flag: &str| started(&stream_run(), flag, &ck, &dir.join("out"));
+    let start = |flag: &str| {
+        started(
+            &stream_run(),
+            &[flag.as_ref(), ck.as_os_str()],
+            &dir.join("out"),
+        )
+    };
     let err = interrupted_in_pass_1(start("--checkpoint"), &ck);
     assert!(err.contains("pass 1's sieve is not saved"), "{err}");
     assert!(ck.join("stream-pass1.npvshard").is_file(), "{err}");
@@ -1229,17 +1234,9 @@ fn a_checkpointed_shard_resumed_in_pass_1_goes_on_with_its_saved_sieve() {
     // Two shards of 10^6 draws each: time to interrupt one in pass 1.
     args[2] = "2000000".into();
     let shard = |k: u64, more: &[&std::ffi::OsStr], out: &Path| {
-        bin()
-            .args(&args)
-            .arg("--shard")
-            .arg(format!("{k}/2"))
-            .args(more)
-            .arg("--out")
-            .arg(out)
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
+        let mut args = args.clone();
+        args.extend(["--shard".into(), format!("{k}/2")]);
+        started(&args, more, out)
     };
     let finished = |child: std::process::Child| {
         let o = child.wait_with_output().unwrap();
@@ -1323,7 +1320,7 @@ fn a_streamed_run_interrupted_in_each_pass_and_resumed_is_byte_identical() {
     let (reference, _) = plain_summary(&dir, &stream_run());
     let ck = dir.join("ck");
     let out = dir.join("out");
-    let start = |flag: &str| started(&stream_run(), flag, &ck, &out);
+    let start = |flag: &str| started(&stream_run(), &[flag.as_ref(), ck.as_os_str()], &out);
     // Ctrl-C in pass 1.
     let err = interrupted_in_pass_1(start("--checkpoint"), &ck);
     assert!(err.contains("hint: resume with"), "{err}");
