@@ -6722,8 +6722,9 @@ mod tests {
 
     /// A sieve's finds and its fit, computed by counting each region's values by cell, are what
     /// grouping every kept value by its cell gives (a map from cell to values, in the order
-    /// kept), over random values in three regions, random bins dropped and random cells: ±0,
-    /// repeated values and values on bin edges included.
+    /// kept), each cell's values in a vector of their size, over random values in three
+    /// regions, random bins dropped and random cells: ±0, repeated values and values on bin
+    /// edges included.
     #[test]
     fn a_sieves_finds_and_fit_are_its_kept_values_grouped_by_cell() {
         let g = Grid::new(vec![
@@ -6772,7 +6773,10 @@ mod tests {
                     .map(|(i, v)| (*i, v.iter().map(|x| x.to_bits()).collect()))
                     .collect()
             };
-            assert_eq!(bits(&s.finds()), bits(&expected), "round {round}");
+            let finds = s.finds();
+            assert_eq!(bits(&finds), bits(&expected), "round {round}");
+            // Each cell's values in a vector of their size: no room to spare beside the sieve.
+            assert!(finds.iter().all(|(_, v)| v.capacity() == v.len()));
             // Cells that the values fit or not: their own, one counting more, and a random
             // edit of one kept cell's count or bounds.
             let mut cells = vec![Cell::default(); g.cells];
