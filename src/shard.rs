@@ -255,8 +255,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// What [`crate::stream::Sieve::restore`] reads a body with: a [`Reader`] over bytes in memory,
-/// or a [`BodyReader`] over a file.
+/// What a saved sieve is restored from (`stream::Sieve::restore`): a [`Reader`] over bytes in
+/// memory, or a [`BodyReader`] over a file.
 pub trait Words {
     fn u64(&mut self) -> Option<u64>;
     /// A length, checked against the bytes left (each item at least `min_bytes` long).
@@ -365,6 +365,10 @@ impl<R: std::io::Read> Words for BodyReader<R> {
     }
 }
 
+/// Largest header [`open_body`] reads: the run's identity with the text of its model and
+/// distribution files, a few hundred kilobytes at most in practice.
+pub const MAX_HEADER_BYTES: u64 = 64 << 20;
+
 /// Open the shard file `path` to read its body as a stream: its header, read and checked as
 /// [`decode_body`] does, and a reader of its body whose checksum is checked once it has been
 /// read ([`Words::verified`]), not before. `name` names the file in errors.
@@ -388,6 +392,12 @@ pub fn open_body(
     let hlen = u64::from_le_bytes(start[8..].try_into().unwrap());
     if hlen > size - 16 - 32 {
         return Err(corrupt("header cut short"));
+    }
+    // Checked before it is read into memory: a damaged length must not ask for the file.
+    if hlen > MAX_HEADER_BYTES {
+        return Err(corrupt(&format!(
+            "a header of {hlen} bytes, more than the {MAX_HEADER_BYTES} one may have"
+        )));
     }
     let mut raw = vec![0u8; hlen as usize];
     r.read_exact(&mut raw).map_err(cannot)?;
@@ -854,7 +864,8 @@ mod tests {
     /// A body read from its file as a stream gives the words and values written, in pieces
     /// larger than the reader's buffer too, and is verified once read to its end, whatever was
     /// read of it. A length beyond the bytes left, or a read past the body, gives nothing; a
-    /// body with one byte changed reads, but is not verified; a file cut short, or not a shard
+    /// body with one byte changed reads, but is not verified; a body cut short is not verified;
+    /// a header longer than its file or than a header may be, or a file that is not a shard
     /// file, does not open.
     #[test]
     fn a_body_read_as_a_stream_is_verified_by_its_checksum() {
@@ -883,6 +894,18 @@ mod tests {
             "a length beyond the bytes left"
         );
         assert!(Words::done(&r));
+        // A length whose items just fill the bytes left reads; one more item does not.
+        let mut exact = Vec::new();
+        put_u64(&mut exact, 2);
+        put_f64s(&mut exact, &[1.0, 2.0]);
+        for (n, ok) in [(2u64, true), (3, false)] {
+            let mut b = exact.clone();
+            b[..8].copy_from_slice(&n.to_le_bytes());
+            std::fs::write(&path, encode_body(&h, &b)).unwrap();
+            let (_, mut short) = open(&path).unwrap();
+            assert_eq!(Words::len(&mut short, 8).is_some(), ok, "{n} items");
+        }
+        std::fs::write(&path, &bytes).unwrap();
         assert_eq!(Words::u64(&mut r), None, "past the body");
         assert!(r.verified());
         // Read in part, or not at all: the rest is checked too.
@@ -912,6 +935,16 @@ mod tests {
         assert!(!open(&path).unwrap().1.verified());
         std::fs::write(&path, &bytes[..40]).unwrap();
         assert!(open(&path).is_err());
+        // A header longer than the file, or than a header may be, is not read.
+        let hlen = u64::from_le_bytes(bytes[8..16].try_into().unwrap());
+        std::fs::write(&path, &bytes[..16 + hlen as usize + 31]).unwrap();
+        assert!(open(&path).is_err());
+        let mut long = bytes.clone();
+        long[8..16].copy_from_slice(&(MAX_HEADER_BYTES + 1).to_le_bytes());
+        long.resize(long.len() + (MAX_HEADER_BYTES as usize), 0);
+        std::fs::write(&path, &long).unwrap();
+        let e = open(&path).err().unwrap().to_string();
+        assert!(e.contains("more than the"), "{e}");
         std::fs::write(&path, b"a summary, not a shard file, of more than 48 bytes").unwrap();
         assert!(open(&path).is_err());
         assert!(open(&dir.join("none.npvshard")).is_err());

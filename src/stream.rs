@@ -1124,11 +1124,13 @@ impl Sieve {
 
     /// The sieve [`Sieve::new`] makes from these arguments, in the state read from `r` that
     /// was saved ([`Sieve::encode_state_to`]) by a sieve made from the same ones; `None` when
-    /// there is no such sieve, or the state is unreadable or is no state a save could hold: a cell keeping
-    /// values of a region other than its own, counts that do not sum to the values counted,
-    /// more values counted than the run has draws, a next narrowing not past them (a flush
-    /// narrows the bins when the count reaches it, and puts it past the count) or before the
-    /// first, or a region keeping values outside its ends, or any when it has no bins to keep.
+    /// there is no such sieve, or the state is unreadable or is no state a save could hold: a
+    /// cell keeping values of a region other than its own, counts that do not sum to the values
+    /// counted, more values counted than the run has draws, a next narrowing not past them (a
+    /// flush narrows the bins when the count reaches it, and puts it past the count) or before
+    /// the first, or a region keeping values outside its ends, or any when it has no bins to
+    /// keep. The state is read to its end; whether it is the one saved is for `r` to say
+    /// ([`Words::verified`], which the caller asks).
     /// (Whether its kept values are those of the blocks it says it saw cannot be known here: a
     /// bin kept whole is checked against pass 1's count when it gives a rank.)
     pub(crate) fn restore(
@@ -3324,8 +3326,9 @@ fn keeping<T>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restored {
     Yes,
-    /// The state is no state that sieve could reach, does not fit pass 1's statistics, or pass
-    /// 1 keeps no sieve: it goes on without one.
+    /// The state is no state that sieve could reach or does not fit pass 1's statistics, or
+    /// pass 1 keeps no sieve or resumes at its first block (where it starts one afresh, without
+    /// reading the state): it goes on without the saved one.
     Unfit,
     /// The file it was read from is not the one saved (its checksum does not match): pass 1
     /// goes on without a sieve.

@@ -1219,6 +1219,8 @@ fn a_checkpointed_run_whose_sieve_cannot_be_saved_goes_on_without_it() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("(2 passes"), "{err}");
+    // A folder where the sieve would be is no saved sieve: passed over without a note.
+    assert!(!err.contains("is not the saved sieve"), "{err}");
     assert!(without_timing(&dir.join("out").join("summary.json")) == reference);
     let _ = std::fs::remove_dir_all(&dir);
 }
