@@ -255,41 +255,10 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// What a saved sieve is restored from (`stream::Sieve::restore`): a [`Reader`] over bytes in
-/// memory, or a [`BodyReader`] over a file.
-pub trait Words {
-    fn u64(&mut self) -> Option<u64>;
-    /// A length, checked against the bytes left (each item at least `min_bytes` long).
-    fn len(&mut self, min_bytes: usize) -> Option<usize>;
-    fn f64s(&mut self, n: usize) -> Option<Vec<f64>>;
-    /// Whether every byte of the body was read.
-    fn done(&self) -> bool;
-    /// Whether the body is the one its file's checksum was made from: read to its end (the
-    /// bytes left are passed over) and checked. Bytes in memory were checked already.
-    fn verified(&mut self) -> bool;
-}
-
-impl Words for Reader<'_> {
-    fn u64(&mut self) -> Option<u64> {
-        Reader::u64(self)
-    }
-    fn len(&mut self, min_bytes: usize) -> Option<usize> {
-        Reader::len(self, min_bytes)
-    }
-    fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
-        Reader::f64s(self, n)
-    }
-    fn done(&self) -> bool {
-        Reader::done(self)
-    }
-    fn verified(&mut self) -> bool {
-        true
-    }
-}
-
-/// The body of a shard file read from the file as it is needed, checksummed as it goes
-/// ([`Words::verified`]), so that it is never held whole (a saved sieve can be hundreds of
-/// megabytes). Opened by [`open_body`].
+/// The body of a shard file read as it is needed, checksummed as it goes
+/// ([`BodyReader::verified`]), so that it is never held whole (a saved sieve can be hundreds of
+/// megabytes). Its header is read and checked as [`decode_body`] does when it is opened
+/// ([`BodyReader::open`]).
 pub struct BodyReader<R> {
     r: R,
     /// Bytes of the body not read yet (the checksum's 32 follow them).
@@ -299,7 +268,49 @@ pub struct BodyReader<R> {
     failed: bool,
 }
 
+/// Largest header [`BodyReader::open`] reads: the run's identity with the text of its model and
+/// distribution files, a few hundred kilobytes at most in practice.
+pub const MAX_HEADER_BYTES: u64 = 64 << 20;
+
 impl<R: std::io::Read> BodyReader<R> {
+    /// Read the header of the shard file `r` (`size` bytes long; `name` names it in errors) and
+    /// return it with a reader of the body, whose checksum is checked once it has been read
+    /// ([`BodyReader::verified`]), not before.
+    pub fn open(name: &str, mut r: R, size: u64) -> Result<(ShardHeader, BodyReader<R>), Error> {
+        use sha2::Digest;
+        let mut start = [0u8; 16];
+        if size < 8 + 8 + 32 || r.read_exact(&mut start).is_err() || &start[..8] != MAGIC {
+            return Err(Error::Input(format!(
+                "`{name}` is not an npvrisk shard file (no `NPVRSHRD` header)"
+            )));
+        }
+        let corrupt = |what: &str| Error::Input(format!("`{name}` is corrupted: {what}"));
+        let hlen = u64::from_le_bytes(start[8..].try_into().unwrap());
+        if hlen > size - 16 - 32 {
+            return Err(corrupt("header cut short"));
+        }
+        // Checked before it is read into memory: a damaged length must not ask for the file.
+        if hlen > MAX_HEADER_BYTES {
+            return Err(corrupt(&format!(
+                "a header of {hlen} bytes, more than the {MAX_HEADER_BYTES} one may have"
+            )));
+        }
+        let mut raw = vec![0u8; hlen as usize];
+        r.read_exact(&mut raw)
+            .map_err(|e| Error::Input(format!("cannot read `{name}`: {e}")))?;
+        let h = header_of(name, &raw)?;
+        let mut sum = sha2::Sha256::new();
+        sum.update(start);
+        sum.update(&raw);
+        let body = BodyReader {
+            r,
+            left: size - 16 - hlen - 32,
+            sum,
+            failed: false,
+        };
+        Ok((h, body))
+    }
+
     /// Read `buf.len()` bytes of the body into `buf`, into the checksum too.
     fn fill(&mut self, buf: &mut [u8]) -> Option<()> {
         use sha2::Digest;
@@ -314,19 +325,20 @@ impl<R: std::io::Read> BodyReader<R> {
         self.left -= buf.len() as u64;
         Some(())
     }
-}
 
-impl<R: std::io::Read> Words for BodyReader<R> {
-    fn u64(&mut self) -> Option<u64> {
+    pub fn u64(&mut self) -> Option<u64> {
         let mut b = [0u8; 8];
         self.fill(&mut b)?;
         Some(u64::from_le_bytes(b))
     }
-    fn len(&mut self, min_bytes: usize) -> Option<usize> {
+
+    /// A length, checked against the bytes left (each item at least `min_bytes` long).
+    pub fn len(&mut self, min_bytes: usize) -> Option<usize> {
         let n = usize::try_from(self.u64()?).ok()?;
         (n.checked_mul(min_bytes)? as u64 <= self.left).then_some(n)
     }
-    fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
+
+    pub fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
         let bytes = n.checked_mul(8)?;
         if bytes as u64 > self.left {
             return None;
@@ -345,10 +357,15 @@ impl<R: std::io::Read> Words for BodyReader<R> {
         }
         Some(v)
     }
-    fn done(&self) -> bool {
+
+    /// Whether every byte of the body was read.
+    pub fn done(&self) -> bool {
         self.left == 0
     }
-    fn verified(&mut self) -> bool {
+
+    /// Whether the body is the one its file's checksum was made from: read to its end (the bytes
+    /// left are passed over) and checked.
+    pub fn verified(&mut self) -> bool {
         use sha2::Digest;
         let mut buf = [0u8; 1 << 16];
         while self.left > 0 {
@@ -363,57 +380,60 @@ impl<R: std::io::Read> Words for BodyReader<R> {
         }
         self.sum.clone().finalize()[..] == trailer
     }
+
+    /// The rest of the body, if the whole is the one its checksum was made from.
+    pub fn rest(mut self) -> Option<Vec<u8>> {
+        let mut v = vec![0u8; usize::try_from(self.left).ok()?];
+        self.fill(&mut v)?;
+        self.verified().then_some(v)
+    }
 }
 
-/// Largest header [`open_body`] reads: the run's identity with the text of its model and
-/// distribution files, a few hundred kilobytes at most in practice.
-pub const MAX_HEADER_BYTES: u64 = 64 << 20;
+/// A header for tests' files.
+#[cfg(test)]
+pub(crate) fn test_header() -> ShardHeader {
+    let source = SourceFile {
+        file: "m.toml".into(),
+        sha256: crate::summary::sha256_hex(b"x = 1"),
+        contents: "x = 1".into(),
+    };
+    ShardHeader {
+        format_version: FORMAT_VERSION,
+        npvrisk_version: "test".into(),
+        content: "stats".into(),
+        embedded_model: false,
+        model: source.clone(),
+        distributions: vec![source],
+        scenario: "base".into(),
+        seed: 1,
+        sampler: "mc".into(),
+        draws: 10,
+        block_size: 4,
+        skip_nonfinite: false,
+        percentiles: vec![0.5],
+        interval: 0.9,
+        thresholds: vec![0.0],
+        shard: 0,
+        shards: 1,
+        first_block: 0,
+        end_block: 3,
+        rows: 10,
+        outcome_columns: 2,
+        entities: 1,
+        input_columns: 1,
+        pass: 0,
+        grids_sha256: String::new(),
+    }
+}
 
-/// Open the shard file `path` to read its body as a stream: its header, read and checked as
-/// [`decode_body`] does, and a reader of its body whose checksum is checked once it has been
-/// read ([`Words::verified`]), not before. `name` names the file in errors.
-pub fn open_body(
-    name: &str,
-    path: &std::path::Path,
-) -> Result<(ShardHeader, BodyReader<std::io::BufReader<std::fs::File>>), Error> {
-    use sha2::Digest;
-    use std::io::Read;
-    let cannot = |e: std::io::Error| Error::Input(format!("cannot read `{name}`: {e}"));
-    let f = std::fs::File::open(path).map_err(cannot)?;
-    let size = f.metadata().map_err(cannot)?.len();
-    let mut r = std::io::BufReader::new(f);
-    let mut start = [0u8; 16];
-    if size < 8 + 8 + 32 || r.read_exact(&mut start).is_err() || &start[..8] != MAGIC {
-        return Err(Error::Input(format!(
-            "`{name}` is not an npvrisk shard file (no `NPVRSHRD` header)"
-        )));
-    }
-    let corrupt = |what: &str| Error::Input(format!("`{name}` is corrupted: {what}"));
-    let hlen = u64::from_le_bytes(start[8..].try_into().unwrap());
-    if hlen > size - 16 - 32 {
-        return Err(corrupt("header cut short"));
-    }
-    // Checked before it is read into memory: a damaged length must not ask for the file.
-    if hlen > MAX_HEADER_BYTES {
-        return Err(corrupt(&format!(
-            "a header of {hlen} bytes, more than the {MAX_HEADER_BYTES} one may have"
-        )));
-    }
-    let mut raw = vec![0u8; hlen as usize];
-    r.read_exact(&mut raw).map_err(cannot)?;
-    let h = header_of(name, &raw)?;
-    let mut sum = sha2::Sha256::new();
-    sum.update(start);
-    sum.update(&raw);
-    Ok((
-        h,
-        BodyReader {
-            r,
-            left: size - 16 - hlen - 32,
-            sum,
-            failed: false,
-        },
-    ))
+/// A reader of `body`, as a file holding it would give one ([`BodyReader::open`]), for tests.
+#[cfg(test)]
+pub(crate) fn body_reader(body: &[u8]) -> BodyReader<std::io::Cursor<Vec<u8>>> {
+    let bytes = encode_body(&test_header(), body);
+    let size = bytes.len() as u64;
+    BodyReader::open("test", std::io::Cursor::new(bytes), size)
+        .unwrap()
+        .1
 }
 
 /// The header `raw` of the file `name`: of this format's version, well formed.
@@ -798,42 +818,6 @@ mod tests {
         }
     }
 
-    /// A header for the tests' files.
-    fn test_header() -> ShardHeader {
-        let source = SourceFile {
-            file: "m.toml".into(),
-            sha256: crate::summary::sha256_hex(b"x = 1"),
-            contents: "x = 1".into(),
-        };
-        ShardHeader {
-            format_version: FORMAT_VERSION,
-            npvrisk_version: "test".into(),
-            content: "stats".into(),
-            embedded_model: false,
-            model: source.clone(),
-            distributions: vec![source],
-            scenario: "base".into(),
-            seed: 1,
-            sampler: "mc".into(),
-            draws: 10,
-            block_size: 4,
-            skip_nonfinite: false,
-            percentiles: vec![0.5],
-            interval: 0.9,
-            thresholds: vec![0.0],
-            shard: 0,
-            shards: 1,
-            first_block: 0,
-            end_block: 3,
-            rows: 10,
-            outcome_columns: 2,
-            entities: 1,
-            input_columns: 1,
-            pass: 0,
-            grids_sha256: String::new(),
-        }
-    }
-
     /// A file written part by part has the bytes of the whole encoding, whatever the parts
     /// (none, empty ones, one byte, all at once), and reads back.
     #[test]
@@ -863,8 +847,9 @@ mod tests {
 
     /// A body read from its file as a stream gives the words and values written, in pieces
     /// larger than the reader's buffer too, and is verified once read to its end, whatever was
-    /// read of it. A length beyond the bytes left, or a read past the body, gives nothing; a
-    /// body with one byte changed reads, but is not verified; a body cut short is not verified;
+    /// read of it; its rest only then. A length beyond the bytes left, or a read past the body,
+    /// gives nothing; a body with one byte changed reads, but is not verified; a body cut short
+    /// is not verified;
     /// a header longer than its file or than a header may be, or a file that is not a shard
     /// file, does not open.
     #[test]
@@ -881,19 +866,19 @@ mod tests {
         let path = dir.join("s.npvshard");
         let bytes = encode_body(&h, &body);
         std::fs::write(&path, &bytes).unwrap();
-        let open = |p: &std::path::Path| open_body("s", p);
+        let open = |p: &std::path::Path| {
+            let f = std::fs::File::open(p).map_err(|e| Error::Input(e.to_string()))?;
+            let size = f.metadata().unwrap().len();
+            BodyReader::open("s", std::io::BufReader::new(f), size)
+        };
         let (back, mut r) = open(&path).unwrap();
         assert_eq!(back, h);
-        assert_eq!(Words::u64(&mut r), Some(3));
-        let n = Words::len(&mut r, 8).unwrap();
-        assert_eq!(Words::f64s(&mut r, n), Some(values.clone()));
-        assert!(!Words::done(&r));
-        assert_eq!(
-            Words::len(&mut r, 8),
-            None,
-            "a length beyond the bytes left"
-        );
-        assert!(Words::done(&r));
+        assert_eq!(r.u64(), Some(3));
+        let n = r.len(8).unwrap();
+        assert_eq!(r.f64s(n), Some(values.clone()));
+        assert!(!r.done());
+        assert_eq!(r.len(8), None, "a length beyond the bytes left");
+        assert!(r.done());
         // A length whose items just fill the bytes left reads; one more item does not.
         let mut exact = Vec::new();
         put_u64(&mut exact, 2);
@@ -903,32 +888,31 @@ mod tests {
             b[..8].copy_from_slice(&n.to_le_bytes());
             std::fs::write(&path, encode_body(&h, &b)).unwrap();
             let (_, mut short) = open(&path).unwrap();
-            assert_eq!(Words::len(&mut short, 8).is_some(), ok, "{n} items");
+            assert_eq!(short.len(8).is_some(), ok, "{n} items");
         }
         std::fs::write(&path, &bytes).unwrap();
-        assert_eq!(Words::u64(&mut r), None, "past the body");
+        assert_eq!(r.u64(), None, "past the body");
         assert!(r.verified());
         // Read in part, or not at all: the rest is checked too.
         let (_, mut part) = open(&path).unwrap();
-        assert_eq!(Words::u64(&mut part), Some(3));
+        assert_eq!(part.u64(), Some(3));
         assert!(part.verified());
         assert!(open(&path).unwrap().1.verified());
-        // The in-memory reader agrees, and is verified already.
-        let mut m = Reader::new(&body);
-        assert_eq!(Words::u64(&mut m), Some(3));
-        assert_eq!(Words::len(&mut m, 8), Some(n));
-        assert_eq!(Words::f64s(&mut m, n), Some(values));
-        assert!(m.verified());
+        // The rest of a body is given only when the whole is verified.
+        let (_, mut rest) = open(&path).unwrap();
+        assert_eq!(rest.u64(), Some(3));
+        assert_eq!(rest.rest().as_deref(), Some(&body[8..]));
         // One byte changed in the values: they read, but the file is not the one saved.
         let mut damaged = bytes.clone();
         let at = bytes.len() - 32 - 8 - 8 * 1000;
         damaged[at] ^= 4;
         std::fs::write(&path, &damaged).unwrap();
         let (_, mut r) = open(&path).unwrap();
-        assert_eq!(Words::u64(&mut r), Some(3));
-        let n = Words::len(&mut r, 8).unwrap();
-        assert!(Words::f64s(&mut r, n).is_some());
+        assert_eq!(r.u64(), Some(3));
+        let n = r.len(8).unwrap();
+        assert!(r.f64s(n).is_some());
         assert!(!r.verified());
+        assert_eq!(open(&path).unwrap().1.rest(), None);
         // Cut short: its checksum is not where it was; a header cut short, or another file,
         // does not open.
         std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
@@ -947,7 +931,6 @@ mod tests {
         assert!(e.contains("more than the"), "{e}");
         std::fs::write(&path, b"a summary, not a shard file, of more than 48 bytes").unwrap();
         assert!(open(&path).is_err());
-        assert!(open(&dir.join("none.npvshard")).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

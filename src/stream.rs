@@ -1130,11 +1130,11 @@ impl Sieve {
     /// flush narrows the bins when the count reaches it, and puts it past the count) or before
     /// the first, or a region keeping values outside its ends, or any when it has no bins to
     /// keep. The state is read to its end; whether it is the one saved is for `r` to say
-    /// ([`Words::verified`], which the caller asks).
+    /// ([`BodyReader::verified`], which the caller asks).
     /// (Whether its kept values are those of the blocks it says it saw cannot be known here: a
     /// bin kept whole is checked against pass 1's count when it gives a rank.)
     pub(crate) fn restore(
-        r: &mut impl Words,
+        r: &mut BodyReader<impl std::io::Read>,
         grids: &[Grid],
         ranks: &[Vec<u64>],
         draws: u64,
@@ -3560,7 +3560,7 @@ impl<'a> FirstPass<'a> {
     pub fn resume_sieved_at(
         &mut self,
         start: u64,
-        state: &mut impl Words,
+        state: &mut BodyReader<impl std::io::Read>,
         first: &First,
     ) -> Result<Restored, RunError> {
         self.resume_at(start)?;
@@ -3676,7 +3676,7 @@ pub fn run_streamed(
 // - [`SieveFinds`] (after a shard's or MPI rank's `First`): columns C (0 without a sieve), then
 //   per column its cells kept, each its index (u64) and its values (a list of f64).
 
-use crate::shard::{Reader, Words, put_f64s, put_u64};
+use crate::shard::{BodyReader, Reader, put_f64s, put_u64};
 
 fn put_u64s(o: &mut Vec<u8>, v: &[u64]) {
     put_u64(o, v.len() as u64);
@@ -6990,8 +6990,16 @@ mod tests {
             o
         };
         let saved = state(&sieve);
-        let restore =
-            |b: &[u8]| Sieve::restore(&mut Reader::new(b), grids, ranks, 100, 6.0, u64::MAX);
+        let restore = |b: &[u8]| {
+            Sieve::restore(
+                &mut crate::shard::body_reader(b),
+                grids,
+                ranks,
+                100,
+                6.0,
+                u64::MAX,
+            )
+        };
         let back = restore(&saved).expect("restored");
         assert_eq!(state(&back), saved);
         assert_eq!(back.col(0).kept, [vec![3.1, 3.9], vec![25.0], vec![]]);
@@ -7041,8 +7049,16 @@ mod tests {
         // values counted: a flush at or past it would have narrowed the bins.
         let mut past = with(8, 5000);
         past[count(4)..count(4) + 8].copy_from_slice(&(n4 + 4996).to_le_bytes());
-        let of_10k =
-            |b: &[u8]| Sieve::restore(&mut Reader::new(b), grids, ranks, 10_000, 6.0, u64::MAX);
+        let of_10k = |b: &[u8]| {
+            Sieve::restore(
+                &mut crate::shard::body_reader(b),
+                grids,
+                ranks,
+                10_000,
+                6.0,
+                u64::MAX,
+            )
+        };
         for (next, ok) in [(5000u64, false), (5001, true)] {
             past[16..24].copy_from_slice(&next.to_le_bytes());
             assert_eq!(of_10k(&past).is_some(), ok, "next {next}");
@@ -7089,12 +7105,29 @@ mod tests {
             ]);
             let g = std::slice::from_ref(&g);
             let mut st = state(&Sieve::new(g, ranks, 100, 6.0, u64::MAX).unwrap());
-            assert!(Sieve::restore(&mut Reader::new(&st), g, ranks, 100, 6.0, u64::MAX).is_some());
+            assert!(
+                Sieve::restore(
+                    &mut crate::shard::body_reader(&st),
+                    g,
+                    ranks,
+                    100,
+                    6.0,
+                    u64::MAX
+                )
+                .is_some()
+            );
             // Region 0's value count, then a value.
             let at = 32 + 16 * g[0].cells + 8;
             st[at..at + 8].copy_from_slice(&1u64.to_le_bytes());
             st.splice(at + 8..at + 8, 6.0f64.to_le_bytes());
-            let back = Sieve::restore(&mut Reader::new(&st), g, ranks, 100, 6.0, u64::MAX);
+            let back = Sieve::restore(
+                &mut crate::shard::body_reader(&st),
+                g,
+                ranks,
+                100,
+                6.0,
+                u64::MAX,
+            );
             assert_eq!(back.is_some(), kept, "{bins} bins");
         }
         // Any state restored is the state saved, byte for byte: of a thousand edits of whole
@@ -7133,12 +7166,20 @@ mod tests {
         assert!(restored > 0);
         // No sieve to restore: no bins, or none wanted.
         assert!(
-            Sieve::restore(&mut Reader::new(&saved), grids, ranks, 100, 0.0, u64::MAX).is_none()
+            Sieve::restore(
+                &mut crate::shard::body_reader(&saved),
+                grids,
+                ranks,
+                100,
+                0.0,
+                u64::MAX
+            )
+            .is_none()
         );
         let flat = Grid::new(vec![Region::new(0.0, 10.0, 0)]);
         assert!(
             Sieve::restore(
-                &mut Reader::new(&saved),
+                &mut crate::shard::body_reader(&saved),
                 std::slice::from_ref(&flat),
                 ranks,
                 100,
@@ -7182,7 +7223,7 @@ mod tests {
         assert!(uninterrupted.iter().flatten().any(|(_, t)| t.is_ok()));
         let mut b = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
         assert_eq!(
-            b.resume_sieved_at(mid, &mut Reader::new(&state), &before)
+            b.resume_sieved_at(mid, &mut crate::shard::body_reader(&state), &before)
                 .unwrap(),
             Restored::Yes
         );
@@ -7196,7 +7237,7 @@ mod tests {
         assert_eq!(found(&mut b, &resumed), uninterrupted);
         let mut c = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
         assert_eq!(
-            c.resume_sieved_at(mid, &mut Reader::new(&state[1..]), &before)
+            c.resume_sieved_at(mid, &mut crate::shard::body_reader(&state[1..]), &before)
                 .unwrap(),
             Restored::Unfit
         );
@@ -7211,7 +7252,7 @@ mod tests {
         let mut e = FirstPass::new(&src, &o, &Vec::new(), &none).unwrap();
         assert!(!e.sieving());
         assert_eq!(
-            e.resume_sieved_at(mid, &mut Reader::new(&state), &before)
+            e.resume_sieved_at(mid, &mut crate::shard::body_reader(&state), &before)
                 .unwrap(),
             Restored::Unfit
         );
@@ -7219,14 +7260,14 @@ mod tests {
         let mut f = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
         let nothing = f.setup().empty_first(&plan);
         assert_eq!(
-            f.resume_sieved_at(mid, &mut Reader::new(&state), &nothing)
+            f.resume_sieved_at(mid, &mut crate::shard::body_reader(&state), &nothing)
                 .unwrap(),
             Restored::Unfit
         );
         // At its first block there is nothing to go on with: the pass makes its sieve afresh.
         let mut d = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
         assert_eq!(
-            d.resume_sieved_at(0, &mut Reader::new(&state), &before)
+            d.resume_sieved_at(0, &mut crate::shard::body_reader(&state), &before)
                 .unwrap(),
             Restored::Unfit
         );

@@ -2123,6 +2123,9 @@ fn finish_checkpointed(
     export::summary(summary, secs, a.format, a.out.as_deref(), keep)
 }
 
+/// A saved state's body, read from its file as it is needed.
+type Body = crate::shard::BodyReader<std::io::BufReader<std::fs::File>>;
+
 /// How a pass saves its state after blocks up to an end: given the end and the save itself, to
 /// call once (with what goes with it: pass 1's sieve, `StreamCheckpoint::save_with_sieve`).
 type Saving<'a> = dyn Fn(u64, &mut dyn FnMut() -> Result<(), Error>) -> Result<(), Error> + 'a;
@@ -2183,20 +2186,12 @@ impl StreamCheckpoint<'_> {
     /// statistics end), if the folder holds one of this run and these grids; a note when it
     /// holds another (or one saved at other blocks), which pass 1 then goes on without. The
     /// state is read as the sieve is restored, not held whole beside it; its checksum is
-    /// checked once it has been read ([`crate::shard::Words::verified`]).
-    fn load_sieve(
-        &self,
-        grids_sha256: &str,
-        end: u64,
-    ) -> Option<crate::shard::BodyReader<std::io::BufReader<std::fs::File>>> {
-        let path = self.sieve_file(end);
-        if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-            return None;
-        }
+    /// checked once it has been read ([`crate::shard::BodyReader::verified`]).
+    fn load_sieve(&self, grids_sha256: &str, end: u64) -> Option<Body> {
         let fits = |h: &crate::shard::ShardHeader| h.content == SIEVE && h.end_block == end;
-        match crate::shard::open_body(&path.display().to_string(), &path) {
-            Ok((h, r)) if self.is_saved(&h, 1, grids_sha256, fits) => Some(r),
-            _ => {
+        match self.opened(&self.sieve_file(end), 1, grids_sha256, fits)? {
+            Some((_, r)) => Some(r),
+            None => {
                 self.not_the_saved_sieve(end);
                 None
             }
@@ -2211,25 +2206,38 @@ impl StreamCheckpoint<'_> {
         );
     }
 
-    /// Whether `h` heads a saved state of `pass` of this run, for these grids, from its first
-    /// block, that `fits` takes.
-    fn is_saved(
+    /// The file `path` opened, its header read, if it holds a saved state of `pass` of this
+    /// run, for these grids, from its first block, that `fits` takes: the header and a reader of
+    /// the body. `None` when there is no such file (none that can be read, or one larger than a
+    /// shard file may be); `Some(None)` when it holds something else.
+    fn opened(
         &self,
-        h: &crate::shard::ShardHeader,
+        path: &Path,
         pass: u32,
         grids_sha256: &str,
         fits: impl Fn(&crate::shard::ShardHeader) -> bool,
-    ) -> bool {
-        crate::shard::identity_mismatch(h, self.identity).is_none()
-            && h.pass == pass
-            && h.grids_sha256 == grids_sha256
-            && h.first_block == self.identity.first_block
-            && fits(h)
+    ) -> Option<Option<(crate::shard::ShardHeader, Body)>> {
+        let f = std::fs::File::open(path).ok()?;
+        let size = f
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file() && m.len() <= crate::input::MAX_SHARD_BYTES)?
+            .len();
+        let name = path.display().to_string();
+        let opened = crate::shard::BodyReader::open(&name, std::io::BufReader::new(f), size);
+        Some(opened.ok().filter(|(h, _)| {
+            crate::shard::identity_mismatch(h, self.identity).is_none()
+                && h.pass == pass
+                && h.grids_sha256 == grids_sha256
+                && h.first_block == self.identity.first_block
+                && fits(h)
+        }))
     }
 
     /// The file `path` if it holds a saved state of `pass` of this run, for these grids, from
-    /// its first block, that `fits` takes: the blocks it ends at and its body. `None` when there
-    /// is no such file; `Some(None)` when it holds something else.
+    /// its first block, that `fits` takes ([`StreamCheckpoint::opened`]), whole and checked: the
+    /// blocks it ends at and its body. `None` when there is no such file; `Some(None)` when it
+    /// holds something else.
     fn saved(
         &self,
         path: &Path,
@@ -2237,21 +2245,8 @@ impl StreamCheckpoint<'_> {
         grids_sha256: &str,
         fits: impl Fn(&crate::shard::ShardHeader) -> bool,
     ) -> Option<Option<(u64, Vec<u8>)>> {
-        let mut bytes = crate::input::read_bytes(path, crate::input::MAX_SHARD_BYTES).ok()?;
-        let found = crate::shard::decode_body(&path.display().to_string(), &bytes)
-            .ok()
-            .filter(|(h, _)| self.is_saved(h, pass, grids_sha256, &fits))
-            .map(|(h, body)| {
-                let at = body.as_ptr() as usize - bytes.as_ptr() as usize;
-                (h.end_block, at..at + body.len())
-            });
-        // The body is kept in the bytes read, not copied: a saved state can be a hundred
-        // megabytes.
-        Some(found.map(|(end, body)| {
-            bytes.truncate(body.end);
-            bytes.drain(..body.start);
-            (end, bytes)
-        }))
+        let opened = self.opened(path, pass, grids_sha256, fits)?;
+        Some(opened.and_then(|(h, r)| Some((h.end_block, r.rest()?))))
     }
 
     /// Save pass 1's statistics after blocks up to `end` (`save`) with its sieve: the sieve
