@@ -6735,11 +6735,9 @@ mod tests {
             Region::new(2.0, 3.0, 3),
             Region::new(5.0, 9.0, 16),
         ]);
-        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move |n: u64| {
-            rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (rng >> 33) % n
-        };
+        use rand::RngExt;
+        let mut rng = crate::rng::PhiloxRng::new(7, 1);
+        let mut next = move |n: u64| rng.random_range(0..n);
         let pick = [
             -1.0, -0.0, 0.0, 0.25, 1.0, 2.0, 2.5, 3.0, 5.0, 5.25, 9.0, 4.0, 10.0,
         ];
