@@ -946,7 +946,34 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+/// Keep glibc's threshold for serving an allocation by its own mapping at its starting 128 KiB.
+///
+/// glibc raises the threshold to the size of each mapped block freed (up to 32 MiB), so after the
+/// first large buffers of a run are freed (a pilot, a loaded checkpoint), blocks of up to that
+/// size come from the heap instead. A vector that keeps growing there (a sieve's kept values) is
+/// moved to a larger block each time, and the holes it leaves are not given back: a shard resumed
+/// with its saved sieve peaked at 225 MB where, with the threshold fixed, it peaks at 152 MB, as
+/// a shard run whole does (`results/benchmarks/README.md`, 2026-12-06). Setting the threshold
+/// turns the raising off (mallopt(3)). Large blocks then stay mappings, which glibc grows in place
+/// (`mremap`) and gives back when freed. Other C libraries have no such threshold.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fix_mmap_threshold() {
+    const M_MMAP_THRESHOLD: std::ffi::c_int = -3;
+    unsafe extern "C" {
+        fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    // SAFETY: mallopt only sets an allocator parameter; it is called before any thread starts.
+    // A refusal (it returns 0) leaves glibc's own behaviour, which is correct, only larger.
+    unsafe {
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn fix_mmap_threshold() {}
+
 fn main() -> ExitCode {
+    fix_mmap_threshold();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
