@@ -33,3 +33,12 @@ positive() {
 without_timing() {
     python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop("timing", None); print(json.dumps(d, sort_keys=True))' "$1"
 }
+
+# The md5 of `without_timing "$1"` (without its final newline, as the notes have quoted it):
+# equal for two runs of the same figures.
+summary_md5() {
+    python3 -c 'import json, hashlib, sys; d = json.load(open(sys.argv[1])); d.pop("timing", None); print(hashlib.md5(json.dumps(d, sort_keys=True).encode()).hexdigest())' "$1"
+}
+
+# The passes a run or merge says it took, from its error output in the file $1 ("1 pass").
+passes() { grep -o '[0-9]* pass[es]* over' "$1" | sed 's/ over//' || true; }

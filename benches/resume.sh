@@ -9,16 +9,13 @@
 #
 # e.g. copy target/release/npvrisk aside, change and rebuild, then run this with each build.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 [ $# -ge 1 ] || { echo "usage: benches/resume.sh BIN [DRAWS] [SECONDS]" >&2; exit 2; }
 BIN=$(realpath "$1")
 D=${2:-30000000}
 S=${3:-8}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-passes() { grep -o '([0-9]* pass[es]*' "$1" | tr -d '(' || true; }
-md5() {
-    python3 -c "import json, hashlib, sys; d = json.load(open(sys.argv[1])); d.pop('timing', None); print(hashlib.md5(json.dumps(d, sort_keys=True).encode()).hexdigest())" "$1"
-}
 /usr/bin/time -f "%e %M" -o "$W/t0" "$BIN" run --draws "$D" --format json --out "$W/o0" \
     --checkpoint "$W/ck0" >/dev/null 2>"$W/e0"
 read -r s k <"$W/t0"
@@ -34,4 +31,4 @@ for f in "$W"/ck1/*.npvshard; do echo "  $(basename "$f") $(( $(stat -c %s "$f")
     --resume "$W/ck1" >/dev/null 2>"$W/e2"
 read -r s k <"$W/t2"
 echo "resumed: $s s, $((k / 1024)) MB, $(passes "$W/e2")"
-echo "summaries: $(md5 "$W/o0/summary.json") $(md5 "$W/o1/summary.json")"
+echo "summaries: $(summary_md5 "$W/o0/summary.json") $(summary_md5 "$W/o1/summary.json")"

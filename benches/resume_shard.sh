@@ -11,6 +11,7 @@
 #
 # e.g. copy target/release/npvrisk aside, change and rebuild, then run this with each build.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 [ $# -ge 1 ] || { echo "usage: benches/resume_shard.sh BIN [DRAWS] [SECONDS]" >&2; exit 2; }
 BIN=$(realpath "$1")
 D=${2:-2000000}
@@ -19,10 +20,6 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 P=$(seq -s, 0.01 0.01 0.99)
 ARGS=(run --draws "$D" --block-size 1024 --stream --percentiles "$P")
-passes() { grep -o '[0-9]* pass[es]* over' "$1" | sed 's/ over//' || true; }
-md5() {
-    python3 -c "import json, hashlib, sys; d = json.load(open(sys.argv[1])); d.pop('timing', None); print(hashlib.md5(json.dumps(d, sort_keys=True).encode()).hexdigest())" "$1"
-}
 "$BIN" "${ARGS[@]}" --shard 0/2 --out "$W/s0" >/dev/null 2>&1
 /usr/bin/time -f "%e %M" -o "$W/t0" "$BIN" "${ARGS[@]}" --shard 1/2 --out "$W/s1" \
     >/dev/null 2>"$W/e0"
@@ -44,4 +41,4 @@ for x in 1 2; do
         >/dev/null 2>"$W/me$x"
 done
 echo "merges with shard 0: whole $(passes "$W/me1"), resumed $(passes "$W/me2")"
-echo "summaries: $(md5 "$W/m1/summary.json") $(md5 "$W/m2/summary.json")"
+echo "summaries: $(summary_md5 "$W/m1/summary.json") $(summary_md5 "$W/m2/summary.json")"
