@@ -417,7 +417,9 @@ fn label(id: &str) -> String {
 /// The local cost-benefit method's measures: public value NPV and BCR, ROI, payback year and
 /// each agency's net present budget impact, each with its distribution.
 fn local_html(o: &mut String, l: &crate::summary::LocalSummary, bn: &dyn Fn(f64) -> String) {
-    let q = |st: &Stat, p: f64| st.percentile(p).unwrap_or(f64::NAN);
+    // A percentile that is not among the run's (`--percentiles`) is shown as not computed.
+    let q = |st: &Stat, p: f64, f: &dyn Fn(f64) -> String| not_computed_or(st.percentile(p), f);
+    let two = |v: f64| format!("{v:.2}");
     let _ = writeln!(
         o,
         "<h2 id=\"local\">Local cost-benefit measures</h2><p>Public value = fiscal + economic + social benefits. BCR = PV of public value / PV of costs; ROI = (PV of fiscal benefits − PV of costs) / PV of costs; payback = first year whose cumulative discounted fiscal net benefit is ≥ 0.</p>"
@@ -438,17 +440,17 @@ fn local_html(o: &mut String, l: &crate::summary::LocalSummary, bn: &dyn Fn(f64)
             .collect();
         let _ = writeln!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&e.id),
-            bn(q(&e.public_value_npv, 0.1)),
-            bn(q(&e.public_value_npv, 0.5)),
-            bn(q(&e.public_value_npv, 0.9)),
-            q(&e.public_value_bcr, 0.1),
-            q(&e.public_value_bcr, 0.5),
-            q(&e.public_value_bcr, 0.9),
-            pct(q(&e.roi, 0.1)),
-            pct(q(&e.roi, 0.5)),
-            pct(q(&e.roi, 0.9)),
+            q(&e.public_value_npv, 0.1, bn),
+            q(&e.public_value_npv, 0.5, bn),
+            q(&e.public_value_npv, 0.9, bn),
+            q(&e.public_value_bcr, 0.1, &two),
+            q(&e.public_value_bcr, 0.5, &two),
+            q(&e.public_value_bcr, 0.9, &two),
+            q(&e.roi, 0.1, &pct),
+            q(&e.roi, 0.5, &pct),
+            q(&e.roi, 0.9, &pct),
             pb.join(" ")
         );
     }
@@ -462,13 +464,22 @@ fn local_html(o: &mut String, l: &crate::summary::LocalSummary, bn: &dyn Fn(f64)
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&p.id),
-            bn(q(&p.npv, 0.1)),
-            bn(q(&p.npv, 0.5)),
-            bn(q(&p.npv, 0.9)),
+            q(&p.npv, 0.1, bn),
+            q(&p.npv, 0.5, bn),
+            q(&p.npv, 0.9, bn),
             pct(p.p_negative)
         );
     }
     let _ = writeln!(o, "</table>");
+}
+
+/// A percentile's value formatted by `f`, or a dash marked as not computed when the run did not
+/// ask for that percentile (`--percentiles`): never a NaN in the page.
+fn not_computed_or(v: Option<f64>, f: &dyn Fn(f64) -> String) -> String {
+    match v {
+        Some(v) => f(v),
+        None => "<span title=\"not computed: not among the run's --percentiles\">—</span>".into(),
+    }
 }
 
 fn stat_cells(st: &Stat, f: &dyn Fn(f64) -> String) -> String {
@@ -605,17 +616,19 @@ code { font-size: .9em; }
         "<table><tr><th>theme</th><th>leakage-to-zero: median [P10, P90]</th><th>delay-to-zero (years): median [P10, P90]</th></tr>"
     );
     for e in s.outcomes.iter().filter(|e| e.headline) {
-        let q = |st: &Stat, p: f64| st.percentile(p).unwrap_or(f64::NAN);
+        let q = |st: &Stat, p: f64, f: &dyn Fn(f64) -> String| not_computed_or(st.percentile(p), f);
+        let share = |v: f64| format!("{:.0}%", v * 100.0);
+        let years = |v: f64| format!("{v:.1}");
         let _ = writeln!(
             o,
-            "<tr><td>{}</td><td>{:.0}% [{:.0}%, {:.0}%]</td><td>{:.1} [{:.1}, {:.1}]</td></tr>",
+            "<tr><td>{}</td><td>{} [{}, {}]</td><td>{} [{}, {}]</td></tr>",
             esc(&label(&e.id)),
-            q(&e.leakage_to_zero, 0.5) * 100.0,
-            q(&e.leakage_to_zero, 0.1) * 100.0,
-            q(&e.leakage_to_zero, 0.9) * 100.0,
-            q(&e.delay_to_zero, 0.5),
-            q(&e.delay_to_zero, 0.1),
-            q(&e.delay_to_zero, 0.9)
+            q(&e.leakage_to_zero, 0.5, &share),
+            q(&e.leakage_to_zero, 0.1, &share),
+            q(&e.leakage_to_zero, 0.9, &share),
+            q(&e.delay_to_zero, 0.5, &years),
+            q(&e.delay_to_zero, 0.1, &years),
+            q(&e.delay_to_zero, 0.9, &years)
         );
     }
     let _ = writeln!(o, "</table>");
@@ -630,10 +643,11 @@ code { font-size: .9em; }
         "<h2>Who bears the risk</h2><table><tr><th>department</th><th>mean share of NPV</th><th>P5</th><th>P95</th><th>P(net benefit &lt; 0)</th></tr>"
     );
     for p in s.partners.iter().filter(|p| p.npv.mean != 0.0) {
-        let q = |x: f64| p.npv.percentile(x).unwrap_or(f64::NAN);
+        let two = |v: f64| format!("{v:.2}");
+        let q = |x: f64| not_computed_or(p.npv.percentile(x), &two);
         let _ = writeln!(
             o,
-            "<tr><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.1}%</td></tr>",
+            "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.1}%</td></tr>",
             esc(&p.id),
             p.npv.mean,
             q(0.05),

@@ -475,6 +475,24 @@ pub const WIDTH: usize = 100;
 /// Appends `head` and then `items` separated by `sep`, starting a new line indented by `indent`
 /// spaces whenever the next item would pass [`WIDTH`] (an item wider than a line gets a line of
 /// its own).
+/// "median [P10, P90]" of `st` scaled by `scale`, to `prec` decimals with `unit` after the
+/// median; its mean ("mean x") when the run did not compute those percentiles (`--percentiles`
+/// without 0.1, 0.5 or 0.9): never a NaN.
+fn spread(st: &crate::summary::Stat, scale: f64, prec: usize, unit: &str) -> String {
+    match (st.percentile(0.5), bracket(st, scale, prec)) {
+        (Some(m), b) if !b.is_empty() => format!("{:.prec$}{unit}{b}", m * scale),
+        _ => format!("mean {:.prec$}{unit}", st.mean * scale),
+    }
+}
+
+/// " [P10, P90]" of `st` as [`spread`] writes it, or nothing when either was not computed.
+fn bracket(st: &crate::summary::Stat, scale: f64, prec: usize) -> String {
+    match (st.percentile(0.1), st.percentile(0.9)) {
+        (Some(a), Some(b)) => format!(" [{:.prec$}, {:.prec$}]", a * scale, b * scale),
+        _ => String::new(),
+    }
+}
+
 fn wrap_items(o: &mut String, head: &str, items: &[String], sep: &str, indent: usize) {
     let mut line = head.to_string();
     let mut len = line.chars().count();
@@ -666,20 +684,7 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
         "\nThresholds (median [P10, P90]); breakeven year probabilities"
     );
     for e in s.outcomes.iter().filter(|e| e.headline) {
-        let q = |st: &crate::summary::Stat, p: f64| st.percentile(p);
-        let span = |st: &crate::summary::Stat, scale: f64, unit: &str| match (
-            q(st, 0.5),
-            q(st, 0.1),
-            q(st, 0.9),
-        ) {
-            (Some(a), Some(b), Some(c)) => format!(
-                "{:.1}{unit} [{:.1}, {:.1}]",
-                a * scale,
-                b * scale,
-                c * scale
-            ),
-            _ => format!("mean {:.1}{unit}", st.mean * scale),
-        };
+        let span = |st: &crate::summary::Stat, scale: f64, unit: &str| spread(st, scale, 1, unit);
         let be: Vec<String> = e
             .breakeven_year
             .iter()
@@ -730,7 +735,6 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             ),
             0,
         );
-        let q = |st: &crate::summary::Stat, p: f64| st.percentile(p).unwrap_or(f64::NAN);
         for e in &l.entities {
             let pb: Vec<String> = e
                 .payback_year
@@ -747,24 +751,9 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
                 &mut o,
                 &head,
                 &[
-                    format!(
-                        "NPV {:.2} [{:.2}, {:.2}]",
-                        q(&e.public_value_npv, 0.5) * k,
-                        q(&e.public_value_npv, 0.1) * k,
-                        q(&e.public_value_npv, 0.9) * k
-                    ),
-                    format!(
-                        "BCR {:.2} [{:.2}, {:.2}]",
-                        q(&e.public_value_bcr, 0.5),
-                        q(&e.public_value_bcr, 0.1),
-                        q(&e.public_value_bcr, 0.9)
-                    ),
-                    format!(
-                        "ROI {:.0}% [{:.0}, {:.0}]",
-                        q(&e.roi, 0.5) * 100.0,
-                        q(&e.roi, 0.1) * 100.0,
-                        q(&e.roi, 0.9) * 100.0
-                    ),
+                    format!("NPV {}", spread(&e.public_value_npv, k, 2, "")),
+                    format!("BCR {}", spread(&e.public_value_bcr, 1.0, 2, "")),
+                    format!("ROI {}", spread(&e.roi, 100.0, 0, "%")),
                 ],
                 "  ",
                 indent,
@@ -783,11 +772,12 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
         for p in &l.budget_impact {
             let _ = writeln!(
                 o,
-                "  {:<12} median {:>8.2} [{:.2}, {:.2}]  P(impact < 0) = {:.1}%",
+                "  {:<12} {}  P(impact < 0) = {:.1}%",
                 p.id,
-                q(&p.npv, 0.5) * k,
-                q(&p.npv, 0.1) * k,
-                q(&p.npv, 0.9) * k,
+                match p.npv.percentile(0.5) {
+                    Some(m) => format!("median {:>8.2}{}", m * k, bracket(&p.npv, k, 2)),
+                    None => spread(&p.npv, k, 2, ""),
+                },
                 p.p_negative * 100.0
             );
         }

@@ -311,3 +311,52 @@ fn drawn_cost_and_agency_shares_keep_their_sets_summing_to_one() {
         assert!(err.contains("d.toml:2:8") && err.contains(&says), "{err}");
     }
 }
+
+/// Percentiles that leave out the median, P10 or P90 (`--percentiles 0.25,0.75`): the table and
+/// the report show each local measure's, threshold's and agency's mean, or mark the missing
+/// percentile as not computed, instead of printing NaN; with them, the median and its interval.
+#[test]
+fn a_run_without_the_median_or_p10_p90_shows_no_nan() {
+    let args = |pcts: &str| {
+        vec![
+            GM.to_string(),
+            "--dist".into(),
+            GM_DISTS.into(),
+            "--draws".into(),
+            "1000".into(),
+            "--percentiles".into(),
+            pcts.into(),
+        ]
+    };
+    let table = |pcts: &str| {
+        let o = run_ok(bin().arg("run").args(args(pcts)));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let partial = table("0.25,0.75");
+    assert!(!partial.contains("NaN"), "{partial}");
+    for measure in ["NPV mean ", "BCR mean ", "ROI mean ", "delay-to-zero mean "] {
+        assert!(partial.contains(measure), "no `{measure}` in\n{partial}");
+    }
+    let full = table("0.1,0.5,0.9");
+    assert!(
+        !full.contains("NaN") && !full.contains("BCR mean"),
+        "{full}"
+    );
+    assert!(full.contains("median"), "{full}");
+    let dir = crate::temp_dir("local-pcts");
+    let out = dir.join("report");
+    run_ok(
+        bin()
+            .arg("report")
+            .args(args("0.25,0.75"))
+            .arg("--out")
+            .arg(&out),
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("NaN"), "NaN in the report");
+    assert!(
+        html.contains("not computed"),
+        "no percentile marked not computed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
