@@ -986,6 +986,18 @@ fn main() -> ExitCode {
         }
     };
     npvrisk::output::set_quiet(cli.quiet);
+    // The pool of the commands without `--threads` (reproduce's fits, say), from the same
+    // checked variable as the others'.
+    let global = npvrisk::run::env_threads().and_then(|n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))
+    });
+    if let Err(e) = global {
+        eprintln!("error: {e}");
+        return ExitCode::from(e.exit_code());
+    }
     npvrisk::guard::set_deny_warnings(cli.deny_warnings);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -100,6 +100,26 @@ fn sizes_beyond_memory_are_refused_before_allocating_stating_the_memory() {
 fn threads_beyond_the_limit_are_bad_input() {
     let err = refused(bin().args(["run", "--draws", "10", "--threads", "1000000"]));
     has(&err, &["`--threads` = 1000000", "must be in [1, 4096]"]);
+    // The variable a Slurm script sets is checked the same way, by every command (rayon would
+    // start every thread it names, and ignore one it cannot read), even where `--threads`
+    // overrides it.
+    for v in ["1000000", "two", "-1", "1.5"] {
+        for args in [
+            &["run", "--draws", "10"][..],
+            &["run", "--draws", "10", "--threads", "1"],
+            &["reproduce"],
+        ] {
+            let err = refused(bin().args(args).env("RAYON_NUM_THREADS", v));
+            has(&err, &["`RAYON_NUM_THREADS`", v, "[1, 4096]"]);
+        }
+    }
+    for v in ["", "0", "1", " 2 "] {
+        crate::run_ok(
+            bin()
+                .args(["run", "--draws", "10"])
+                .env("RAYON_NUM_THREADS", v),
+        );
+    }
 }
 
 #[test]

@@ -968,17 +968,45 @@ fn run_options(a: &RunSpec) -> RunOptions {
     }
 }
 
-/// A worker pool with `threads` threads (default: all cores).
+/// A worker pool with `threads` threads; without them, `RAYON_NUM_THREADS` (as a Slurm script
+/// sets it), else one per core ([`env_threads`]).
 pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
     check_threads(threads)?;
+    let threads = match threads {
+        Some(t) => t,
+        None => env_threads()?,
+    };
     rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
+        .num_threads(threads)
         .build()
         .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))
 }
 
 /// Most worker threads accepted: more only cost memory and start-up time.
 const MAX_THREADS: usize = 4096;
+
+/// The variable that sets the worker threads when `--threads` is not given.
+const THREADS_VAR: &str = "RAYON_NUM_THREADS";
+
+/// The worker threads `RAYON_NUM_THREADS` asks for: 0 for one per core when it is unset, empty
+/// or 0 (rayon's reading), else a number in [1, 4096], as `--threads`; anything else is an input
+/// error. Checked where rayon would read it: rayon itself starts any number of threads it names,
+/// and ignores one it cannot read.
+pub fn env_threads() -> Result<usize, Failure> {
+    let Some(v) = std::env::var_os(THREADS_VAR) else {
+        return Ok(0);
+    };
+    let text = v.to_string_lossy();
+    match text.trim() {
+        "" => Ok(0),
+        t => match t.parse::<usize>() {
+            Ok(n) if n <= MAX_THREADS => Ok(n),
+            _ => Err(Failure::Input(format!(
+                "`{THREADS_VAR}` = {text:?}: must be a whole number of worker threads in [1, {MAX_THREADS}] (0 or unset: one per core)"
+            ))),
+        },
+    }
+}
 
 /// The draws of `sensitivity` and `report` are kept in memory: refuse more than fit.
 fn check_kept_draws(plan: &Plan, draws: u64) -> Result<(), Failure> {
