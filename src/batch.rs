@@ -706,7 +706,8 @@ pub fn validate(manifest: &Path) -> Result<String, Failure> {
     for i in 0..p.scenarios.len() {
         let set = scenario_set(&p, i)?;
         Plan::new(p.model.clone(), p.scen_index, set)
-            .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", p.scenarios[i].name)))?;
+            .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", p.scenarios[i].name)))?
+            .check_point_values(&p.model_name)?;
     }
     Ok(format!(
         "batch manifest: {}, reference `{}`, {} draws, model {}",
@@ -723,6 +724,7 @@ fn scenario_plan(p: &Prepared, i: usize) -> Result<(Plan, Vec<FileHash>), Failur
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, c)| FileHash::of(n, c)).collect();
     let plan = Plan::new(p.model.clone(), p.scen_index, set)
         .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", p.scenarios[i].name)))?;
+    plan.check_point_values(&p.model_name)?;
     Ok((plan, hashes))
 }
 

@@ -998,6 +998,22 @@ impl Plan {
         Ok(())
     }
 
+    /// Refuse a model whose own values (its scenario's, nothing drawn) give an outcome no run
+    /// could summarise: not finite, or beyond ±[`MAX_OUTCOME`]. Every draw near them would fail
+    /// or be skipped; the cause is an amount out of scale in the model file `model_file`.
+    pub fn check_point_values(&self, model_file: &str) -> Result<(), Error> {
+        let out = self.evaluate_inputs(&self.template);
+        match out.iter().position(|v| v.is_nan() || v.abs() > MAX_OUTCOME) {
+            None => Ok(()),
+            Some(c) => Err(Error::Input(format!(
+                "`{model_file}`: the model's own values (scenario `{}`) give {} = {:e}, not finite or beyond ±1e100 (whose square would overflow the statistics): an amount in the file is out of scale; `npvrisk evaluate {model_file}` shows each theme's flows",
+                self.model.scenarios[self.scenario],
+                self.outcome_name(c),
+                out[c]
+            ))),
+        }
+    }
+
     /// Evaluate arbitrary inputs (e.g. another scenario of the same model) in the engine's layout.
     pub fn evaluate_inputs(&self, x: &Inputs) -> Vec<f64> {
         let mut out = vec![0.0; self.n_outcomes()];

@@ -20,7 +20,7 @@ use toml::de::{DeTable, DeValue};
 use crate::distfile::{DistSet, Input, InputDist};
 use crate::error::{line_col, show};
 use crate::format::{Layout, MODEL_OPTIONAL, OUTCOME_OPTIONAL, THEME_OPTIONAL};
-use crate::model::{BenefitBasis, ModelSpec, Param, ScaledCost, ThemeSpec};
+use crate::model::{BenefitBasis, ModelSpec, Param, ThemeSpec};
 use crate::params::{Target, ThemeField};
 
 /// A discount rate above this (a year) is most likely a percentage written as a number.
@@ -467,14 +467,7 @@ fn first_above_scalar(p: &Param<f64>, limit: f64, scenarios: usize) -> Option<(u
 
 /// Whether every cost of a theme is 0 in every scenario.
 fn has_no_costs(t: &ThemeSpec, scenarios: usize) -> bool {
-    (0..scenarios).all(|s| {
-        let scaled = match &t.scaled_cost {
-            ScaledCost::Total(p) | ScaledCost::PerEngaged(p) => p.get(s),
-        };
-        scaled == 0.0
-            && t.one_off_costs_bn.get(s).iter().all(|v| *v == 0.0)
-            && t.ongoing_costs_bn.get(s).iter().all(|v| *v == 0.0)
-    })
+    (0..scenarios).all(|s| t.has_no_costs_in(s))
 }
 
 /// The warnings of a distribution set overlaid on `model`: a median far from the parameter's

@@ -122,6 +122,19 @@ pub struct ThemeSpec {
     pub local: Option<LocalSpec>,
 }
 
+impl ThemeSpec {
+    /// Whether the theme states no cost at all in scenario `s`: its one-off and ongoing costs and
+    /// its activity-scaled cost (or cost per engaged member) all absent or 0.
+    pub fn has_no_costs_in(&self, s: usize) -> bool {
+        let scaled = match &self.scaled_cost {
+            ScaledCost::Total(p) | ScaledCost::PerEngaged(p) => p.get(s),
+        };
+        scaled == 0.0
+            && self.one_off_costs_bn.get(s).iter().all(|v| *v == 0.0)
+            && self.ongoing_costs_bn.get(s).iter().all(|v| *v == 0.0)
+    }
+}
+
 /// A validated model: the only way to build one is through [`crate::format`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {

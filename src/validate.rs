@@ -122,6 +122,11 @@ fn check(
             .map(|(m, l)| (m, l))
             .map_err(|e| Failure::Input(e.to_string()))?;
             npvrisk::guard::check_with(&name, &src, m, layout, None)?;
+            // Each scenario's own values must give outcomes a run can summarise, as `run` checks.
+            for s in 0..m.scenarios.len() {
+                npvrisk::engine::Plan::new(m.clone(), s, distfile::DistSet::default())?
+                    .check_point_values(&name)?;
+            }
             Ok(format!(
                 "model file: {}, {}, scenarios {:?}",
                 npvrisk::text::count(m.themes.len(), "theme", "themes"),

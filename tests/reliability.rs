@@ -932,3 +932,45 @@ fn a_model_of_many_themes_validates_counting_every_theme() {
     assert!(err.contains(&format!("m.toml:{line}:")), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A model file that parses but cannot be run is refused before any draw, naming the file, by
+/// `validate` as by `run`: a theme stated outcome by outcome without costs (its benefit-cost
+/// ratio and return on investment divide by them; located at the theme), and amounts so large
+/// that the model's own values give an NPV beyond ±1e100 (named with the theme's outcome).
+#[test]
+fn models_whose_own_values_cannot_be_run_are_refused_before_any_draw() {
+    let dir = temp_dir("rel-point-values");
+    let gm = std::fs::read_to_string(crate::local::GM).unwrap();
+    let free = dir.join("free.toml");
+    std::fs::write(
+        &free,
+        gm.replace("scaled_cost_bn = 0.138", "scaled_cost_bn = 0.0"),
+    )
+    .unwrap();
+    let huge = dir.join("huge.toml");
+    let cohort = gm
+        .lines()
+        .find(|l| l.starts_with("cohort = "))
+        .expect("the example states a cohort");
+    std::fs::write(&huge, gm.replace(cohort, "cohort = 1e150")).unwrap();
+    for (file, needles) in [
+        (
+            &free,
+            &[
+                "free.toml:",
+                "`themes.families` = no costs",
+                "benefit-cost ratio",
+            ][..],
+        ),
+        (
+            &huge,
+            &["huge.toml`", "give families.npv = ", "out of scale"],
+        ),
+    ] {
+        for cmd in [&["run", "--draws", "100"][..], &["validate"]] {
+            let err = refused(bin().args(cmd).arg(file));
+            has(&err, needles);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
