@@ -914,8 +914,25 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
     // Lines with their terminators, so that byte offsets stay right for CRLF files.
     let mut lines = text.split_inclusive('\n');
     let header_line = lines.next().unwrap_or("");
-    let header = header_line.trim_end_matches(['\n', '\r']);
+    // A byte-order mark (as a spreadsheet's "CSV UTF-8" writes) is not part of the first name.
+    let header = header_line
+        .trim_start_matches('\u{feff}')
+        .trim_end_matches(['\n', '\r']);
     let names: Vec<&str> = header.split(',').map(|s| s.trim()).collect();
+    let csv_name = path.display().to_string();
+    if names.iter().filter(|n| *n == col.get_ref()).count() > 1 {
+        return Err(InputError::value(
+            &csv_name,
+            &text,
+            0,
+            "header",
+            format!("{header:?}"),
+            format!(
+                "names the column `{}` more than once: which one is meant is not clear; rename one",
+                col.get_ref()
+            ),
+        ));
+    }
     let ci = names
         .iter()
         .position(|n| n == col.get_ref())
@@ -932,7 +949,6 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
             )
         })?;
     let mut out = Vec::new();
-    let csv_name = path.display().to_string();
     let mut offset = header_line.len();
     for line in lines {
         let here = offset;
@@ -940,6 +956,21 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
         let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             continue;
+        }
+        let cells = line.split(',').count();
+        if cells != names.len() {
+            return Err(InputError::value(
+                &csv_name,
+                &text,
+                here,
+                "row",
+                format!("{line:?}"),
+                format!(
+                    "has {} where the header has {}: every row needs one per column",
+                    crate::text::count(cells, "cell", "cells"),
+                    names.len()
+                ),
+            ));
         }
         let cell = line.split(',').nth(ci).map(str::trim).unwrap_or("");
         match cell.parse::<f64>() {
@@ -955,6 +986,14 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
                 ));
             }
         }
+    }
+    if out.is_empty() {
+        return Err(ctx.err(
+            col.span().start,
+            "input.column",
+            format!("{:?}", col.get_ref()),
+            &format!("the column has no values in `{csv_name}`: it needs at least one row"),
+        ));
     }
     Ok(out)
 }

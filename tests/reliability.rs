@@ -179,6 +179,41 @@ fn a_bad_cell_in_a_crlf_csv_is_reported_on_its_own_line() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A CSV that starts with a byte-order mark (as a spreadsheet's "CSV UTF-8" writes) is read as
+/// the same file without it: its first column keeps its name, the draws their values.
+#[test]
+fn a_csv_with_a_byte_order_mark_is_read_as_without_it() {
+    let dir = temp_dir("rel-bom");
+    let body = "value,draw\n0.5,1\n0.61,2\n0.72,3\n0.9,4\n";
+    let summary = |bom: &str| {
+        std::fs::write(dir.join("values.csv"), format!("{bom}{body}")).unwrap();
+        std::fs::write(
+            dir.join("d.toml"),
+            "[[input]]\npath = \"themes.families.realisation\"\nkind = \"empirical\"\ncsv = \"values.csv\"\ncolumn = \"value\"\n",
+        )
+        .unwrap();
+        let o = crate::run_ok(
+            bin()
+                .args([
+                    "run",
+                    "tests/data/council.toml",
+                    "--draws",
+                    "200",
+                    "--format",
+                    "json",
+                ])
+                .arg("--dist")
+                .arg(dir.join("d.toml")),
+        );
+        let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("timing");
+        v.as_object_mut().unwrap().remove("metadata");
+        v
+    };
+    assert_eq!(summary("\u{feff}"), summary(""));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_model_whose_figures_overflow_is_refused_by_validate_and_evaluate() {
     let dir = temp_dir("rel-evaluate-overflow");
