@@ -2224,15 +2224,16 @@ impl Dist {
         less("p50", p50, "p90", p90)?;
         finite("p90 - p10", p90 - p10)?;
         let (lo, hi) = bounds.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
-        for (field, v) in [("lo", lo), ("hi", hi)] {
+        // Named as a distribution file names the bounds.
+        for (field, v) in [("min", lo), ("max", hi)] {
             if v.is_nan() {
                 return Err(DistError::NotANumber {
                     field: field.to_owned(),
                 });
             }
         }
-        greater("p10", p10, "lo", lo)?;
-        less("p90", p90, "hi", hi)?;
+        greater("p10", p10, "min", lo)?;
+        less("p90", p90, "max", hi)?;
         let kind = match (lo.is_finite(), hi.is_finite()) {
             (true, true) => {
                 finite("hi - lo", hi - lo)?;

@@ -1068,7 +1068,7 @@ fn error_nan_inputs() {
     );
     assert_eq!(
         msg(Dist::from_quantiles(1.0, 2.0, 3.0, Some((0.0, nan)))),
-        "`hi` = NaN: must be a number (infinities are allowed)"
+        "`max` = NaN: must be a number (infinities are allowed)"
     );
 }
 
@@ -1178,11 +1178,11 @@ fn error_quantiles_out_of_order() {
     );
     assert_eq!(
         msg(Dist::from_quantiles(0.0, 1.0, 2.0, Some((0.0, 10.0)))),
-        "`p10` = 0: must be > `lo` = 0"
+        "`p10` = 0: must be > `min` = 0"
     );
     assert_eq!(
         msg(Dist::from_quantiles(1.0, 2.0, 10.0, Some((0.0, 10.0)))),
-        "`p90` = 10: must be < `hi` = 10"
+        "`p90` = 10: must be < `max` = 10"
     );
     assert_eq!(
         msg(Dist::lognormal_median_p90(2.0, 1.0)),

@@ -261,7 +261,15 @@ fn sensitivity_bad_input_exits_2_and_leaves_no_files() {
         (vec!["sensitivity", "--levels", "0.1,1.2"], "`--levels`"),
         (
             vec!["sensitivity", "--method", "sobol", "--sobol-n", "32"],
-            "`base draws` = 32",
+            "`--sobol-n` = 32: must be at least 64",
+        ),
+        (
+            vec!["sensitivity", "--method", "sobol", "--sobol-n", "0"],
+            "`--sobol-n` = 0: must be at least 64",
+        ),
+        (
+            vec!["report", "--bootstrap", "0", "--out", "/nonexistent/r"],
+            "`--bootstrap` = 0: must be at least 100",
         ),
         (
             vec!["sensitivity", "--confidence", "1.5"],

@@ -1018,8 +1018,22 @@ fn check_kept_draws(plan: &Plan, draws: u64) -> Result<(), Failure> {
     )
 }
 
-/// The Sobol design and bootstrap of `--sobol-n` and `--bootstrap` must fit in memory.
+/// The Sobol design and bootstrap of `--sobol-n` and `--bootstrap` must be large enough for
+/// their intervals (checked here by their options' names) and fit in memory.
 fn check_sobol_memory(plan: &Plan, a: &SensSpec) -> Result<(), Failure> {
+    use crate::sobol_indices::{MIN_BASE_DRAWS, MIN_RESAMPLES};
+    if a.sobol_n < MIN_BASE_DRAWS {
+        return Err(Failure::Input(format!(
+            "`--sobol-n` = {}: must be at least {MIN_BASE_DRAWS} (base draws of the Sobol design, which its bootstrap intervals resample)",
+            a.sobol_n
+        )));
+    }
+    if a.bootstrap < MIN_RESAMPLES {
+        return Err(Failure::Input(format!(
+            "`--bootstrap` = {}: must be at least {MIN_RESAMPLES} resamples",
+            a.bootstrap
+        )));
+    }
     check_memory(
         &format!(
             "`--sobol-n` = {} with `--bootstrap` = {} ({} factors, {} outcomes): the Sobol design and its bootstrap",
