@@ -49,9 +49,9 @@ use crate::run::{dist_files, metadata_for, published_points, thread_pool};
 #[serde(deny_unknown_fields)]
 struct Manifest {
     #[serde(default)]
-    model: Option<String>,
+    model: Option<Spanned<String>>,
     #[serde(default)]
-    dist: Vec<String>,
+    dist: Vec<Spanned<String>>,
     #[serde(default)]
     no_default_dists: Option<Spanned<bool>>,
     draws: Spanned<u64>,
@@ -75,7 +75,7 @@ fn default_seed() -> u64 {
 struct RawScenario {
     name: Spanned<String>,
     #[serde(default)]
-    dist: Vec<String>,
+    dist: Vec<Spanned<String>>,
     #[serde(default)]
     set: BTreeMap<Spanned<String>, Spanned<f64>>,
 }
@@ -414,8 +414,23 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
             ));
         }
     };
+    // A file the manifest names, read, and named by its path from here (so that its errors
+    // point at it, and a CSV it names is found beside it); an error reading it names the field
+    // and where the manifest gives it.
+    let read_named = |field: &str, p: &Spanned<String>| -> Result<(String, String), Failure> {
+        let path = path_of(p.get_ref());
+        let text = read(&path).map_err(|e| {
+            err(
+                p.span().start,
+                field,
+                format!("{:?}", p.get_ref()),
+                &format!("{e} (paths are relative to the manifest's folder)"),
+            )
+        })?;
+        Ok((path.display().to_string(), text))
+    };
     let (model_name, model_src) = match &m.model {
-        Some(p) => (p.clone(), read(&path_of(p))?),
+        Some(p) => read_named("model", p)?,
         None => (
             crate::embedded::EY2013_MODEL_FILE.to_string(),
             crate::embedded::EY2013_MODEL.to_string(),
@@ -425,7 +440,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         .map_err(|e| Failure::Input(e.to_string()))?;
     let mut user = Vec::new();
     for d in &m.dist {
-        user.push((d.clone(), read(&path_of(d))?));
+        user.push(read_named("dist", d)?);
     }
     let no_defaults = m.no_default_dists.as_ref();
     let (base_files, defaults) = dist_files(
@@ -476,7 +491,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         }
         let mut files = Vec::new();
         for d in &s.dist {
-            files.push((d.clone(), read(&path_of(d))?));
+            files.push(read_named("scenario.dist", d)?);
         }
         scenarios.push(Scenario {
             name: s.name.get_ref().clone(),

@@ -483,6 +483,19 @@ fn bad_batch_manifests_exit_2_naming_the_problem() {
             "m.toml:3:11: `sampler` = \"halton\"",
         ),
         ("drawz = 100\n", "unknown field `drawz`"),
+        // A file the manifest names and that cannot be read: located at its name.
+        (
+            "model = \"nope.toml\"\ndraws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n",
+            "m.toml:1:9: `model` = \"nope.toml\": cannot read",
+        ),
+        (
+            "dist = [\"nope.toml\"]\ndraws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n",
+            "m.toml:1:9: `dist` = \"nope.toml\": cannot read",
+        ),
+        (
+            "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\ndist = [\"nope.toml\"]\n",
+            "m.toml:5:9: `scenario.dist` = \"nope.toml\": cannot read",
+        ),
     ] {
         let m = dir.join("m.toml");
         std::fs::write(&m, body).unwrap();
@@ -563,5 +576,46 @@ fn the_batch_s_curves_pass_through_each_scenarios_reported_percentiles() {
         assert!(page.contains(&format!(">{s}")), "{s} not on the page");
     }
     assert!(page.contains("npvrisk-report-check"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A distribution file a manifest names is read from the manifest's folder, and so is a CSV it
+/// names from its own: the batch runs the same from any working folder.
+#[test]
+fn a_batch_finds_its_files_relative_to_the_manifest_from_any_folder() {
+    let dir = temp_dir("batch-relative");
+    let case = dir.join("case");
+    std::fs::create_dir_all(&case).unwrap();
+    std::fs::write(case.join("v.csv"), "x\n0.5\n0.6\n0.7\n").unwrap();
+    std::fs::write(
+        case.join("d.toml"),
+        "[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"empirical\"\ncsv = \"v.csv\"\ncolumn = \"x\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        case.join("b.toml"),
+        "dist = [\"d.toml\"]\ndraws = 300\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\nset = { \"themes.work_skills.delay_years\" = 1 }\n",
+    )
+    .unwrap();
+    let csv = |cwd: &Path, manifest: &Path, out: &Path| {
+        let o = bin()
+            .current_dir(cwd)
+            .arg("batch")
+            .arg(manifest)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::read(out.join("comparison.csv")).unwrap()
+    };
+    let inside = csv(&case, Path::new("b.toml"), &dir.join("o1"));
+    let outside = csv(&dir, Path::new("case/b.toml"), &dir.join("o2"));
+    assert_eq!(inside, outside);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -201,9 +201,11 @@ fn a_batch_manifest_adds_its_files_to_the_defaults_or_starts_from_none() {
         "dist = [\"mine.toml\"]\ndraws = 200\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n";
     let m = write(&dir, "add.toml", body);
     let o = run_ok(bin().arg("batch").arg(&m).args(["--format", "csv"]));
+    // The file is named by its path from here, as `run --dist` names it.
     assert!(
         stderr(&o).contains(&format!(
-            "distributions: {n} default + 1 from mine.toml = {} uncertain inputs",
+            "distributions: {n} default + 1 from {} = {} uncertain inputs",
+            dir.join("mine.toml").display(),
             n + 1
         )),
         "{}",
@@ -216,7 +218,10 @@ fn a_batch_manifest_adds_its_files_to_the_defaults_or_starts_from_none() {
     );
     let o = run_ok(bin().arg("batch").arg(&m).args(["--format", "csv"]));
     assert!(
-        stderr(&o).contains("distributions: 1 from mine.toml = 1 uncertain input\n"),
+        stderr(&o).contains(&format!(
+            "distributions: 1 from {} = 1 uncertain input\n",
+            dir.join("mine.toml").display()
+        )),
         "{}",
         stderr(&o)
     );
@@ -351,7 +356,11 @@ fn validate_recognises_models_distributions_manifests_and_published_figures_by_c
             "{}:1:9: `draws` = 0: must be at least 1",
             bad_manifest.display()
         ),
-        "scenario `a`: e.txt:2:8: `input.path` = \"discount_rat\"".to_string(),
+        // The scenario's file named by its path from here, not the manifest's folder.
+        format!(
+            "scenario `a`: {}:2:8: `input.path` = \"discount_rat\"",
+            bad_dist.display()
+        ),
         "error: 3 of 4 files rejected".to_string(),
     ] {
         assert!(e.contains(&want), "expected {want:?} in {e}");
