@@ -655,6 +655,39 @@ pub(crate) fn assert_close(what: &str, got: f64, want: f64) {
 mod tests {
     use super::*;
 
+    /// A theme has no costs in a scenario only when each of its costs is 0 there: any one of
+    /// them, in any year, above 0 is a cost; another scenario's costs do not count.
+    #[test]
+    fn a_theme_has_no_costs_only_when_every_cost_is_zero_in_that_scenario() {
+        let m = crate::format::parse_model(
+            crate::embedded::EY2013_MODEL_FILE,
+            crate::embedded::EY2013_MODEL,
+        )
+        .unwrap();
+        let mut t = m.themes[0].clone();
+        assert!(!t.has_no_costs_in(0), "the 2013 themes have costs");
+        let zeros = vec![0.0; m.horizon_years];
+        t.one_off_costs_bn = Param::Same(zeros.clone());
+        t.ongoing_costs_bn = Param::Same(zeros.clone());
+        t.scaled_cost = ScaledCost::Total(Param::Same(0.0));
+        assert!(t.has_no_costs_in(0) && t.has_no_costs_in(1));
+        let mut one_year = zeros.clone();
+        one_year[m.horizon_years - 1] = 0.001;
+        for k in 0..3 {
+            let mut c = t.clone();
+            match k {
+                0 => c.one_off_costs_bn = Param::Same(one_year.clone()),
+                1 => c.ongoing_costs_bn = Param::Same(one_year.clone()),
+                _ => c.scaled_cost = ScaledCost::PerEngaged(Param::Same(1.0)),
+            }
+            assert!(!c.has_no_costs_in(0), "cost {k}");
+        }
+        // Costs in the second scenario only.
+        let mut c = t.clone();
+        c.one_off_costs_bn = Param::PerScenario(vec![zeros, one_year]);
+        assert!(c.has_no_costs_in(0) && !c.has_no_costs_in(1));
+    }
+
     fn theme(profile: Vec<f64>, gross: f64, one_off: Vec<f64>, scaled: f64) -> ThemeInputs {
         let n = one_off.len();
         ThemeInputs {
