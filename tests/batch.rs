@@ -598,19 +598,13 @@ fn a_batch_finds_its_files_relative_to_the_manifest_from_any_folder() {
     )
     .unwrap();
     let csv = |cwd: &Path, manifest: &Path, out: &Path| {
-        let o = bin()
-            .current_dir(cwd)
-            .arg("batch")
-            .arg(manifest)
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+        run_ok(
+            bin()
+                .current_dir(cwd)
+                .arg("batch")
+                .arg(manifest)
+                .arg("--out")
+                .arg(out),
         );
         std::fs::read(out.join("comparison.csv")).unwrap()
     };
