@@ -522,7 +522,7 @@ pub fn evaluate(inputs: &Inputs, partners: &[Partner]) -> Evaluation {
         } else {
             0.0
         };
-        a.share_of_budget = partner.budget.map(|(_, b)| a.annual_bn / b);
+        a.share_of_budget = share_of_budget(partner, a.annual_bn);
         total_allocations.push(a);
     }
     let local = inputs.themes.iter().any(|t| t.local.is_some()).then(|| {
@@ -563,13 +563,22 @@ fn allocate(
                 partner: p,
                 share,
                 annual_bn,
-                share_of_budget: partner.budget.map(|(_, b)| annual_bn / b),
+                share_of_budget: share_of_budget(partner, annual_bn),
                 npv_bn: share * npv,
                 npv_without: npv - share * pv_benefits,
                 npv_single_party: share * pv_benefits - pv_costs,
             }
         })
         .collect()
+}
+
+/// A partner's annual net benefit as a share of its budget, when it has one and the share is a
+/// number: a budget so small that the share overflows (1e-320, say) has none to show.
+fn share_of_budget(partner: &Partner, annual_bn: f64) -> Option<f64> {
+    partner
+        .budget
+        .map(|(_, b)| annual_bn / b)
+        .filter(|s| s.is_finite())
 }
 
 fn total_outcome(inputs: &Inputs, evals: &[ThemeEval], themes: &[Outcome]) -> Outcome {
@@ -654,6 +663,20 @@ pub(crate) fn assert_close(what: &str, got: f64, want: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A share of a budget is the annual net benefit over the budget, and none when that
+    /// overflows or there is no budget.
+    #[test]
+    fn a_share_of_a_tiny_budget_is_none_rather_than_infinite() {
+        let with = |budget: Option<f64>| Partner {
+            id: "A".into(),
+            name: "A".into(),
+            budget: budget.map(|b| (BudgetClass::Del, b)),
+        };
+        assert_eq!(share_of_budget(&with(Some(100.0)), 1.5), Some(0.015));
+        assert_eq!(share_of_budget(&with(Some(1e-320)), 1.4), None);
+        assert_eq!(share_of_budget(&with(None), 1.4), None);
+    }
 
     /// A theme has no costs in a scenario only when each of its costs is 0 there: any one of
     /// them, in any year, above 0 is a cost; another scenario's costs do not count.
