@@ -41,4 +41,4 @@ summary_md5() {
 }
 
 # The passes a run or merge says it took, from its error output in the file $1 ("1 pass").
-passes() { grep -o '[0-9]* pass[es]* over' "$1" | sed 's/ over//' || true; }
+passes() { grep -oE '[0-9]+ pass(es)?[ ;]' "$1" | head -n 1 | sed 's/[ ;]$//' || true; }

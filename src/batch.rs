@@ -626,16 +626,15 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     } else {
         Vec::new()
     };
+    // The manifest (which names the files as it gives them) and each file's contents in order:
+    // not the files' paths from the working folder, so that shards made from different folders
+    // merge.
     let mut ident = format!("{}\n", sha256_hex(src.as_bytes()));
-    for (n, c) in std::iter::once((&model_name, &model_src))
-        .chain(base_files.iter().map(|(n, c)| (n, c)))
-        .chain(
-            scenarios
-                .iter()
-                .flat_map(|s| s.dist.iter().map(|(n, c)| (n, c))),
-        )
+    for c in std::iter::once(&model_src)
+        .chain(base_files.iter().map(|(_, c)| c))
+        .chain(scenarios.iter().flat_map(|s| s.dist.iter().map(|(_, c)| c)))
     {
-        let _ = writeln!(ident, "{n} {}", sha256_hex(c.as_bytes()));
+        let _ = writeln!(ident, "{}", sha256_hex(c.as_bytes()));
     }
     let p = Prepared {
         identity: sha256_hex(ident.as_bytes()),

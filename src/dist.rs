@@ -2236,20 +2236,20 @@ impl Dist {
         less("p90", p90, "max", hi)?;
         let kind = match (lo.is_finite(), hi.is_finite()) {
             (true, true) => {
-                finite("hi - lo", hi - lo)?;
+                finite("max - min", hi - lo)?;
                 let t = [p10, p50, p90].map(|x| JqpdB::score(x, lo, hi));
                 resolvable(t, ["p10", "p50", "p90"], [p10, p50, p90])?;
                 Kind::JqpdB(JqpdB::new(t[0], t[1], t[2], lo, hi))
             }
             (true, false) => {
-                finite("p90 - lo", p90 - lo)?;
+                finite("p90 - min", p90 - lo)?;
                 let d = [p10 - lo, p50 - lo, p90 - lo];
                 let t = d.map(libm::log);
                 resolvable(t, ["p10", "p50", "p90"], [p10, p50, p90])?;
                 Kind::JqpdS(JqpdS::new(lo, 1.0, d, t))
             }
             (false, true) => {
-                finite("hi - p10", hi - p10)?;
+                finite("max - p10", hi - p10)?;
                 let d = [hi - p90, hi - p50, hi - p10];
                 let t = d.map(libm::log);
                 resolvable(t, ["p90", "p50", "p10"], [p90, p50, p10])?;

@@ -1985,7 +1985,7 @@ fn quantiles_beyond_the_unit_interval_and_parameter_edges() {
     let m = msg(Dist::beta_mean_sd(0.0, 0.1));
     assert!(m.contains("`mean` = 0"), "{m}");
     let m = msg(Dist::from_quantiles(-1.0, 0.0, 1.0, Some((-1e308, 1e308))));
-    assert!(m.contains("`hi - lo` = inf"), "{m}");
+    assert!(m.contains("`max - min` = inf"), "{m}");
 }
 
 /// An unbounded J-QPD fitted to (0, 10^-4, 2) is so skewed (k ≈ 10^4) that its lower tail's
@@ -2055,7 +2055,7 @@ fn a_jqpd_triplet_whose_spread_overflows_is_refused() {
             1e308,
             Some((-1e308, inf))
         )),
-        "`p90 - lo` = inf: must be finite"
+        "`p90 - min` = inf: must be finite"
     );
     assert_eq!(
         msg(Dist::from_quantiles(
@@ -2064,7 +2064,7 @@ fn a_jqpd_triplet_whose_spread_overflows_is_refused() {
             1e307,
             Some((-inf, 1e308))
         )),
-        "`hi - p10` = inf: must be finite"
+        "`max - p10` = inf: must be finite"
     );
     // The same spreads at a tenth are fitted: cases of `from_quantiles_reproduces_the_three_quantiles`.
 }

@@ -957,8 +957,10 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
         if line.trim().is_empty() {
             continue;
         }
+        // A row too short to hold the column (cells are split at every comma: quoted fields
+        // are not read as one).
         let cells = line.split(',').count();
-        if cells != names.len() {
+        if cells <= ci {
             return Err(InputError::value(
                 &csv_name,
                 &text,
@@ -966,9 +968,10 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
                 "row",
                 format!("{line:?}"),
                 format!(
-                    "has {} where the header has {}: every row needs one per column",
+                    "has {} where the column `{}` is cell {} of the header",
                     crate::text::count(cells, "cell", "cells"),
-                    names.len()
+                    col.get_ref(),
+                    ci + 1
                 ),
             ));
         }

@@ -233,13 +233,32 @@ impl std::fmt::Display for RunError {
             } => {
                 write!(
                     f,
-                    "draw {draw} gave a non-finite {measure} (or one beyond ±1e100, whose square would overflow the statistics); its inputs: "
+                    "draw {draw} gave a non-finite {measure} (or one beyond ±1e100, whose square would overflow the statistics)"
                 )?;
-                let parts: Vec<String> = inputs.iter().map(|(p, v)| format!("{p} = {v}")).collect();
-                write!(f, "{}", parts.join(", "))?;
+                if inputs.is_empty() {
+                    write!(
+                        f,
+                        "; no input is drawn: the model file's own values give it"
+                    )?;
+                } else {
+                    let parts: Vec<String> =
+                        inputs.iter().map(|(p, v)| format!("{p} = {v}")).collect();
+                    write!(f, "; its inputs: {}", parts.join(", "))?;
+                }
+                if measure.ends_with("_bcr") || measure.ends_with(".roi") {
+                    write!(
+                        f,
+                        " (a benefit-cost ratio or return on investment over costs whose present value is 0)"
+                    )?;
+                }
+                let what = if inputs.is_empty() {
+                    "the model file's values"
+                } else {
+                    "the distributions of these inputs"
+                };
                 write!(
                     f,
-                    "\nhint: check the distributions of these inputs, or pass --skip-nonfinite to count and skip such draws"
+                    "\nhint: check {what}, or pass --skip-nonfinite to count and skip such draws"
                 )
             }
             RunError::Options(m) | RunError::Output(m) => write!(f, "{m}"),
@@ -998,15 +1017,16 @@ impl Plan {
         Ok(())
     }
 
-    /// Refuse a model whose own values (its scenario's, nothing drawn) give an outcome no run
-    /// could summarise: not finite, or beyond ±[`MAX_OUTCOME`]. Every draw near them would fail
-    /// or be skipped; the cause is an amount out of scale in the model file `model_file`.
+    /// Refuse a model whose own values (its scenario's, nothing drawn) give an outcome beyond
+    /// ±[`MAX_OUTCOME`] (infinite included): an amount out of scale in the model file
+    /// `model_file`, which every draw near it would repeat. (A NaN is left to the draws: a ratio
+    /// over costs that are 0 in the file may have them drawn above 0.)
     pub fn check_point_values(&self, model_file: &str) -> Result<(), Error> {
         let out = self.evaluate_inputs(&self.template);
-        match out.iter().position(|v| v.is_nan() || v.abs() > MAX_OUTCOME) {
+        match out.iter().position(|v| v.abs() > MAX_OUTCOME) {
             None => Ok(()),
             Some(c) => Err(Error::Input(format!(
-                "`{model_file}`: the model's own values (scenario `{}`) give {} = {:e}, not finite or beyond ±1e100 (whose square would overflow the statistics): an amount in the file is out of scale; `npvrisk evaluate {model_file}` shows each theme's flows",
+                "`{model_file}`: the model's own values in its scenario `{}` give {} = {:e}, beyond ±1e100 (whose square would overflow the statistics): an amount in the file is out of scale; `npvrisk evaluate {model_file}` shows each theme's flows",
                 self.model.scenarios[self.scenario],
                 self.outcome_name(c),
                 out[c]

@@ -1117,24 +1117,6 @@ pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layo
             local,
             id,
         });
-        // A theme stated outcome by outcome has ratios over its costs: without any, its
-        // benefit-cost ratio and return on investment do not exist in that scenario.
-        let theme = themes.last().expect("just pushed");
-        if theme.local.is_some()
-            && let Some(s) = (0..ctx.scenarios.len()).find(|&s| theme.has_no_costs_in(s))
-        {
-            let within = if ctx.scenarios.len() > 1 {
-                format!(" in scenario `{}`", ctx.scenarios[s])
-            } else {
-                String::new()
-            };
-            return Err(ctx.err(
-                tspan,
-                &format!("themes.{}", theme.id),
-                format!("no costs{within}"),
-                "a theme that lists outcomes needs costs: its benefit-cost ratio and return on investment divide by their present value (give one_off_costs, ongoing_costs, scaled_cost or cost_per_engaged_gbp above 0)",
-            ));
-        }
     }
     let _ = meta.description;
     let spec = ModelSpec {

@@ -952,8 +952,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
 /// first large buffers of a run are freed (a pilot, a loaded checkpoint), blocks of up to that
 /// size come from the heap instead. A vector that keeps growing there (a sieve's kept values) is
 /// moved to a larger block each time, and the holes it leaves are not given back: a shard resumed
-/// with its saved sieve peaked at 225 MB where, with the threshold fixed, it peaks at 152 MB, as
-/// a shard run whole does (`results/benchmarks/README.md`, 2026-12-06). Setting the threshold
+/// with its saved sieve peaked at 234 MB where, with the threshold fixed, it peaks at 147 MB, near
+/// the 143 MB of the same shard made whole (`results/benchmarks/README.md`, 2026-12-06). Setting the threshold
 /// turns the raising off (mallopt(3)). Large blocks then stay mappings, which glibc grows in place
 /// (`mremap`) and gives back when freed. Other C libraries have no such threshold.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -472,9 +472,6 @@ fn pct_label(p: f64) -> String {
 /// Width of the terminal summaries, in characters.
 pub const WIDTH: usize = 100;
 
-/// Appends `head` and then `items` separated by `sep`, starting a new line indented by `indent`
-/// spaces whenever the next item would pass [`WIDTH`] (an item wider than a line gets a line of
-/// its own).
 /// "median [P10, P90]" of `st` scaled by `scale`, to `prec` decimals with `unit` after the
 /// median; its mean ("mean x") when the run did not compute those percentiles (`--percentiles`
 /// without 0.1, 0.5 or 0.9): never a NaN.
@@ -493,6 +490,9 @@ fn bracket(st: &crate::summary::Stat, scale: f64, prec: usize) -> String {
     }
 }
 
+/// Appends `head` and then `items` separated by `sep`, starting a new line indented by `indent`
+/// spaces whenever the next item would pass [`WIDTH`] (an item wider than a line gets a line of
+/// its own).
 fn wrap_items(o: &mut String, head: &str, items: &[String], sep: &str, indent: usize) {
     let mut line = head.to_string();
     let mut len = line.chars().count();

@@ -22,7 +22,8 @@ pub enum Kind {
 
 /// Recognise a file by its top-level tables and keys: `[[input]]` or `[correlation]` make a
 /// distribution file; `reference`, `[[scenario]]`, `[grid]` or `draws` a batch manifest; `[total]`
-/// a published-figures file (as `reproduce --published` reads); anything else is read as a model
+/// a published-figures file (as `reproduce --published` reads); a file with nothing but a
+/// `description`, or nothing, a distribution file of no inputs; anything else is read as a model
 /// file (whose parser then names any unknown field). The file is scanned, not parsed (so a file
 /// that is not valid TOML is recognised too, and its syntax error reported by the right parser,
 /// and a large file is read once by its own parser): the top-level names are the first part of
@@ -46,6 +47,8 @@ pub fn kind_of(src: &str) -> Kind {
         "total",
     ];
     let mut seen = [false; NAMES.len()];
+    // Whether any other top-level name but `description` occurs.
+    let mut others = false;
     let mut in_tables = false;
     let mut in_string = false;
     // Lines inside a multi-line string are not keys; most files have none, and counting the
@@ -78,10 +81,14 @@ pub fn kind_of(src: &str) -> Kind {
         };
         if let Some(i) = NAMES.iter().position(|n| *n == name) {
             seen[i] = true;
+        } else if name != "description" {
+            others = true;
         }
     }
     let has = |k: &str| NAMES.iter().zip(seen).any(|(n, s)| *n == k && s);
-    if has("input") || has("correlation") {
+    // An empty file, or one with only a description, is a distribution file of no inputs, as
+    // `run --dist` reads it.
+    if has("input") || has("correlation") || !(others || seen.contains(&true)) {
         Kind::Distributions
     } else if has("reference") || has("scenario") || has("grid") || has("draws") {
         Kind::Manifest
@@ -277,5 +284,12 @@ mod tests {
         // A dotted or quoted key before the first table is a top-level name.
         assert_eq!(kind_of("draws.n = 4\n[x]\n"), Kind::Manifest);
         assert_eq!(kind_of("\"total\" = 1\n"), Kind::Published);
+        // A file with nothing but a description (or nothing at all) is the distribution file
+        // of no inputs that `run --dist` accepts; any other name leaves it to the model parser.
+        assert_eq!(kind_of(""), Kind::Distributions);
+        assert_eq!(kind_of("# none\n\n"), Kind::Distributions);
+        assert_eq!(kind_of("description = \"x\"\n"), Kind::Distributions);
+        assert_eq!(kind_of("description = \"x\"\n[modle]\n"), Kind::Model);
+        assert_eq!(kind_of("name = \"x\"\n"), Kind::Model);
     }
 }

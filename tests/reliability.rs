@@ -968,44 +968,59 @@ fn a_model_of_many_themes_validates_counting_every_theme() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A model file that parses but cannot be run is refused before any draw, naming the file, by
-/// `validate` as by `run`: a theme stated outcome by outcome without costs (its benefit-cost
-/// ratio and return on investment divide by them; located at the theme), and amounts so large
-/// that the model's own values give an NPV beyond ±1e100 (named with the theme's outcome).
+/// A model whose own values give an outcome beyond ±1e100 (an amount out of scale) is refused
+/// before any draw, naming the file, by `validate` as by `run`. A theme stated outcome by outcome
+/// without costs is a warning at the theme: its benefit-cost ratio over no costs stops a run at
+/// its first draw with a message saying so, unless a distribution draws the costs above 0.
 #[test]
-fn models_whose_own_values_cannot_be_run_are_refused_before_any_draw() {
+fn models_whose_own_values_cannot_be_run_are_refused_or_explained() {
     let dir = temp_dir("rel-point-values");
     let gm = std::fs::read_to_string(crate::local::GM).unwrap();
-    let free = dir.join("free.toml");
-    std::fs::write(
-        &free,
-        gm.replace("scaled_cost_bn = 0.138", "scaled_cost_bn = 0.0"),
-    )
-    .unwrap();
     let huge = dir.join("huge.toml");
     let cohort = gm
         .lines()
         .find(|l| l.starts_with("cohort = "))
         .expect("the example states a cohort");
     std::fs::write(&huge, gm.replace(cohort, "cohort = 1e150")).unwrap();
-    for (file, needles) in [
-        (
-            &free,
-            &[
-                "free.toml:",
-                "`themes.families` = no costs",
-                "benefit-cost ratio",
-            ][..],
-        ),
-        (
-            &huge,
+    for cmd in [&["run", "--draws", "100"][..], &["validate"]] {
+        let err = refused(bin().args(cmd).arg(&huge));
+        has(
+            &err,
             &["huge.toml`", "give families.npv = ", "out of scale"],
-        ),
-    ] {
-        for cmd in [&["run", "--draws", "100"][..], &["validate"]] {
-            let err = refused(bin().args(cmd).arg(file));
-            has(&err, needles);
-        }
+        );
     }
+    let free = dir.join("free.toml");
+    std::fs::write(
+        &free,
+        gm.replace("scaled_cost_bn = 0.138", "scaled_cost_bn = 0.0"),
+    )
+    .unwrap();
+    let o = crate::run_ok(bin().arg("validate").arg(&free));
+    has(
+        &String::from_utf8_lossy(&o.stderr),
+        &["free.toml:", "`themes.families`", "benefit-cost ratio"],
+    );
+    let err = refused(bin().args(["run", "--draws", "100"]).arg(&free));
+    has(
+        &err,
+        &[
+            "families.public_value_bcr",
+            "no input is drawn",
+            "over costs whose present value is 0",
+        ],
+    );
+    let drawn = dir.join("drawn.toml");
+    std::fs::write(
+        &drawn,
+        "[[input]]\npath = \"themes.families.scaled_cost\"\nkind = \"uniform\"\nmin = 0.1\nmax = 0.2\n",
+    )
+    .unwrap();
+    crate::run_ok(
+        bin()
+            .args(["run", "--draws", "100"])
+            .arg(&free)
+            .arg("--dist")
+            .arg(&drawn),
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
