@@ -611,5 +611,27 @@ fn a_batch_finds_its_files_relative_to_the_manifest_from_any_folder() {
     let inside = csv(&case, Path::new("b.toml"), &dir.join("o1"));
     let outside = csv(&dir, Path::new("case/b.toml"), &dir.join("o2"));
     assert_eq!(inside, outside);
+    // Shards made from either folder are of one batch: they merge into the same comparison.
+    let parts = dir.join("parts");
+    for (k, cwd, manifest) in [(0, &case, "b.toml"), (1, &dir, "case/b.toml")] {
+        run_ok(
+            bin()
+                .current_dir(cwd)
+                .args(["batch", manifest, "--shard", &format!("{k}/2"), "--out"])
+                .arg(&parts),
+        );
+    }
+    run_ok(
+        bin()
+            .current_dir(&dir)
+            .args(["batch", "case/b.toml", "--merge"])
+            .arg(&parts)
+            .arg("--out")
+            .arg(dir.join("o3")),
+    );
+    assert_eq!(
+        std::fs::read(dir.join("o3/comparison.csv")).unwrap(),
+        inside
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
