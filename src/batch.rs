@@ -319,6 +319,27 @@ fn merge_unguarded(
                 d.index, d.name, s.shard, s.shards
             )));
         }
+        // What a shard carries is what its scenarios computed: an S-curve of finite quantiles
+        // at each of the curve's probabilities, and a summary that is a JSON object (a file
+        // whose checksum was made again over other contents is refused here, not written out).
+        let points = crate::batch_report::curve_probabilities().len();
+        for d in &s.done {
+            if d.curve.len() != points || d.curve.iter().any(|b| !f64::from_bits(*b).is_finite()) {
+                return Err(corrupt(&format!(
+                    "scenario `{}`'s S-curve has {} points, or one not finite, where {points} finite quantiles are computed",
+                    d.name,
+                    d.curve.len()
+                )));
+            }
+            let summary: Result<serde_json::Map<String, serde_json::Value>, _> =
+                serde_json::from_str(&d.summary_json);
+            if !summary.is_ok_and(|m| m.contains_key("outcomes")) {
+                return Err(corrupt(&format!(
+                    "scenario `{}`'s summary is not a run summary",
+                    d.name
+                )));
+            }
+        }
         if s.identity != p.identity || s.scenarios != p.scenarios.len() {
             return Err(Failure::Input(format!(
                 "`{fname}` comes from a different batch: the manifest `{}` or a file it names is not what the shard was computed from",

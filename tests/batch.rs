@@ -185,8 +185,44 @@ fn bad_batch_shards_exit_2_naming_the_file_and_the_mismatch_and_damage_nothing()
             std::fs::remove_file(d.join(name(k))).unwrap();
         }
     };
+    // Contents changed and the checksum made again over them, as a crafted file would be.
+    let reseal = |d: &Path, change: &dyn Fn(&mut serde_json::Value)| {
+        let p = d.join(name(0));
+        let text = std::fs::read_to_string(&p).unwrap();
+        let (_, json) = text.split_once('\n').unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+        change(&mut v);
+        let json = serde_json::to_string(&v).unwrap();
+        let sum = npvrisk::summary::sha256_hex(json.as_bytes());
+        std::fs::write(&p, format!("npvrisk-batch-shard sha256={sum}\n{json}")).unwrap();
+    };
+    let infinite_curve = |d: &Path| {
+        reseal(d, &|v| {
+            v["done"][0]["curve"][3] = f64::INFINITY.to_bits().into();
+        })
+    };
+    let short_curve = |d: &Path| {
+        reseal(d, &|v| {
+            v["done"][0]["curve"].as_array_mut().unwrap().truncate(3);
+        })
+    };
+    let no_summary = |d: &Path| reseal(d, &|v| v["done"][0]["summary_json"] = "{}".into());
+    let resealed = |what: &str| {
+        format!(
+            "{}` is not a readable batch shard (scenario `{}`'s {what}",
+            name(0),
+            SCENARIOS[0]
+        )
+    };
     type Edit<'a> = &'a dyn Fn(&Path);
-    let cases: [(&str, Edit, String); 6] = [
+    let cases: [(&str, Edit, String); 9] = [
+        ("curve", &infinite_curve, resealed("S-curve")),
+        ("short", &short_curve, resealed("S-curve")),
+        (
+            "summary",
+            &no_summary,
+            resealed("summary is not a run summary"),
+        ),
         (
             "flip",
             &flip,
