@@ -986,15 +986,9 @@ fn main() -> ExitCode {
         }
     };
     npvrisk::output::set_quiet(cli.quiet);
-    // The pool of the commands without `--threads` (reproduce's fits, say), from the same
-    // checked variable as the others'.
-    let global = npvrisk::run::env_threads().and_then(|n| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| Failure::Internal(format!("cannot start worker threads: {e}")))
-    });
-    if let Err(e) = global {
+    // The variable sets rayon's global pool too (the commands without `--threads`, reproduce's
+    // fits say, which rayon starts when first used): checked before anything runs.
+    if let Err(e) = npvrisk::run::env_threads() {
         eprintln!("error: {e}");
         return ExitCode::from(e.exit_code());
     }

@@ -998,7 +998,8 @@ pub fn env_threads() -> Result<usize, Failure> {
         return Ok(0);
     };
     let text = v.to_string_lossy();
-    match text.trim() {
+    // Read as rayon reads it (no spaces around the number).
+    match text.as_ref() {
         "" => Ok(0),
         t => match t.parse::<usize>() {
             Ok(n) if n <= MAX_THREADS => Ok(n),
