@@ -23,6 +23,16 @@ two_builds() {
     done
 }
 
+# The one build a script takes: `one_build USAGE "$@"` sets BIN to its first argument as an
+# absolute path; exit 2 with the usage line when it is missing or not an executable.
+one_build() {
+    local usage=$1
+    shift
+    [ $# -ge 1 ] || { echo "usage: $usage" >&2; exit 2; }
+    BIN=$(realpath "$1")
+    [ -x "$BIN" ] || { echo "not an executable: $BIN" >&2; exit 2; }
+}
+
 # `positive NAME VALUE`: exit 2 with a message naming NAME unless VALUE is a positive whole number.
 positive() {
     case "$2" in '' | *[!0-9]* | 0) echo "$1 must be a positive whole number, not '$2'" >&2; exit 2 ;; esac

@@ -10,8 +10,7 @@
 # e.g. copy target/release/npvrisk aside, change and rebuild, then run this with each build.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-[ $# -ge 1 ] || { echo "usage: benches/resume.sh BIN [DRAWS] [SECONDS]" >&2; exit 2; }
-BIN=$(realpath "$1")
+one_build "benches/resume.sh BIN [DRAWS] [SECONDS]" "$@"
 D=${2:-30000000}
 S=${3:-8}
 W=$(mktemp -d)

@@ -12,8 +12,7 @@
 # e.g. copy target/release/npvrisk aside, change and rebuild, then run this with each build.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-[ $# -ge 1 ] || { echo "usage: benches/resume_shard.sh BIN [DRAWS] [SECONDS]" >&2; exit 2; }
-BIN=$(realpath "$1")
+one_build "benches/resume_shard.sh BIN [DRAWS] [SECONDS]" "$@"
 D=${2:-2000000}
 S=${3:-0.8}
 W=$(mktemp -d)

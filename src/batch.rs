@@ -635,6 +635,9 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
             )
         })?;
     let scen_index = scen_index_of(&model);
+    // The model's own values, the same under every scenario's distributions: checked once.
+    Plan::new(model.clone(), scen_index, distfile::DistSet::default())?
+        .check_point_values(&model_name)?;
     let opts = RunOptions {
         draws: *m.draws.get_ref(),
         seed: m.seed,
@@ -741,8 +744,7 @@ pub fn validate(manifest: &Path) -> Result<String, Failure> {
     for i in 0..p.scenarios.len() {
         let set = scenario_set(&p, i)?;
         Plan::new(p.model.clone(), p.scen_index, set)
-            .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", p.scenarios[i].name)))?
-            .check_point_values(&p.model_name)?;
+            .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", p.scenarios[i].name)))?;
     }
     Ok(format!(
         "batch manifest: {}, reference `{}`, {} draws, model {}",
@@ -759,7 +761,6 @@ fn scenario_plan(p: &Prepared, i: usize) -> Result<(Plan, Vec<FileHash>), Failur
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, c)| FileHash::of(n, c)).collect();
     let plan = Plan::new(p.model.clone(), p.scen_index, set)
         .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", p.scenarios[i].name)))?;
-    plan.check_point_values(&p.model_name)?;
     Ok((plan, hashes))
 }
 

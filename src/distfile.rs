@@ -957,10 +957,9 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
         if line.trim().is_empty() {
             continue;
         }
-        // A row too short to hold the column (cells are split at every comma: quoted fields
-        // are not read as one).
-        let cells = line.split(',').count();
-        if cells <= ci {
+        // Cells are split at every comma (quoted fields are not read as one): a row too short
+        // to hold the column is an error.
+        let Some(cell) = line.split(',').nth(ci).map(str::trim) else {
             return Err(InputError::value(
                 &csv_name,
                 &text,
@@ -969,13 +968,12 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
                 format!("{line:?}"),
                 format!(
                     "has {} where the column `{}` is cell {} of the header",
-                    crate::text::count(cells, "cell", "cells"),
+                    crate::text::count(line.split(',').count(), "cell", "cells"),
                     col.get_ref(),
                     ci + 1
                 ),
             ));
-        }
-        let cell = line.split(',').nth(ci).map(str::trim).unwrap_or("");
+        };
         match cell.parse::<f64>() {
             Ok(v) if v.is_finite() => out.push(v),
             _ => {

@@ -216,6 +216,9 @@ pub enum RunError {
         draw: u64,
         inputs: Vec<(String, f64)>,
         measure: String,
+        /// Whether the measure is a ratio over the costs (a local benefit-cost ratio or return
+        /// on investment), NaN when their present value is 0.
+        over_costs: bool,
     },
     /// Bad options (e.g. zero draws).
     Options(String),
@@ -230,35 +233,33 @@ impl std::fmt::Display for RunError {
                 draw,
                 inputs,
                 measure,
+                over_costs,
             } => {
                 write!(
                     f,
                     "draw {draw} gave a non-finite {measure} (or one beyond ±1e100, whose square would overflow the statistics)"
                 )?;
-                if inputs.is_empty() {
+                let check = if inputs.is_empty() {
                     write!(
                         f,
                         "; no input is drawn: the model file's own values give it"
                     )?;
+                    "the model file's values"
                 } else {
                     let parts: Vec<String> =
                         inputs.iter().map(|(p, v)| format!("{p} = {v}")).collect();
                     write!(f, "; its inputs: {}", parts.join(", "))?;
-                }
-                if measure.ends_with("_bcr") || measure.ends_with(".roi") {
+                    "the distributions of these inputs"
+                };
+                if *over_costs {
                     write!(
                         f,
                         " (a benefit-cost ratio or return on investment over costs whose present value is 0)"
                     )?;
                 }
-                let what = if inputs.is_empty() {
-                    "the model file's values"
-                } else {
-                    "the distributions of these inputs"
-                };
                 write!(
                     f,
-                    "\nhint: check {what}, or pass --skip-nonfinite to count and skip such draws"
+                    "\nhint: check {check}, or pass --skip-nonfinite to count and skip such draws"
                 )
             }
             RunError::Options(m) | RunError::Output(m) => write!(f, "{m}"),
@@ -831,6 +832,10 @@ impl Plan {
                             .map(|(inp, col)| (inp.param.path.clone(), col[r]))
                             .collect(),
                         measure: self.outcome_name(c),
+                        over_costs: matches!(
+                            self.layout().column(c),
+                            Column::Local(_, LocalMeasure::PublicValueBcr | LocalMeasure::Roi)
+                        ),
                     });
                 }
             }

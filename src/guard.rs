@@ -357,11 +357,14 @@ pub fn model_warnings_with(
                 id_span.clone(),
                 format!("themes.{}", theme.id),
                 format!("{:?}", theme.id),
-                if theme.local.is_some() {
-                    "the theme has no costs (one_off_costs, ongoing_costs and scaled_cost or cost_per_engaged_gbp are all absent or 0): its NPV counts its benefits only, and its benefit-cost ratio and return on investment, which divide by the costs, do not exist: a run refuses it unless a distribution draws its costs above 0".into()
-                } else {
-                    "the theme has no costs (one_off_costs, ongoing_costs and scaled_cost or cost_per_engaged_gbp are all absent or 0): its NPV counts its benefits only".into()
-                },
+                format!(
+                    "the theme has no costs (one_off_costs, ongoing_costs and scaled_cost or cost_per_engaged_gbp are all absent or 0): its NPV counts its benefits only{}",
+                    if theme.local.is_some() {
+                        ", and its benefit-cost ratio and return on investment, which divide by the costs, do not exist: a run refuses it unless a distribution draws its costs above 0"
+                    } else {
+                        ""
+                    }
+                ),
             ));
         }
 

@@ -32,6 +32,11 @@ fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
+/// A ratio or an amount to two decimals.
+fn two(x: f64) -> String {
+    format!("{x:.2}")
+}
+
 /// Every chart of the report, in order.
 pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Chart> {
     let (unit, bn) = money(s);
@@ -419,7 +424,6 @@ fn label(id: &str) -> String {
 fn local_html(o: &mut String, l: &crate::summary::LocalSummary, bn: &dyn Fn(f64) -> String) {
     // A percentile that is not among the run's (`--percentiles`) is shown as not computed.
     let q = |st: &Stat, p: f64, f: &dyn Fn(f64) -> String| not_computed_or(st.percentile(p), f);
-    let two = |v: f64| format!("{v:.2}");
     let _ = writeln!(
         o,
         "<h2 id=\"local\">Local cost-benefit measures</h2><p>Public value = fiscal + economic + social benefits. BCR = PV of public value / PV of costs; ROI = (PV of fiscal benefits − PV of costs) / PV of costs; payback = first year whose cumulative discounted fiscal net benefit is ≥ 0.</p>"
@@ -643,7 +647,6 @@ code { font-size: .9em; }
         "<h2>Who bears the risk</h2><table><tr><th>department</th><th>mean share of NPV</th><th>P5</th><th>P95</th><th>P(net benefit &lt; 0)</th></tr>"
     );
     for p in s.partners.iter().filter(|p| p.npv.mean != 0.0) {
-        let two = |v: f64| format!("{v:.2}");
         let q = |x: f64| not_computed_or(p.npv.percentile(x), &two);
         let _ = writeln!(
             o,

@@ -280,9 +280,7 @@ impl<R: std::io::Read> BodyReader<R> {
         use sha2::Digest;
         let mut start = [0u8; 16];
         if size < 8 + 8 + 32 || r.read_exact(&mut start).is_err() || &start[..8] != MAGIC {
-            return Err(Error::Input(format!(
-                "`{name}` is not an npvrisk shard file (no `NPVRSHRD` header)"
-            )));
+            return Err(not_a_shard_file(name));
         }
         let corrupt = |what: &str| Error::Input(format!("`{name}` is corrupted: {what}"));
         let hlen = u64::from_le_bytes(start[8..].try_into().unwrap());
@@ -436,6 +434,14 @@ pub(crate) fn body_reader(body: &[u8]) -> BodyReader<std::io::Cursor<Vec<u8>>> {
         .1
 }
 
+/// The error for a file `name` that does not start as a shard file does (too short for one, or
+/// without its magic bytes).
+fn not_a_shard_file(name: &str) -> Error {
+    Error::Input(format!(
+        "`{name}` is not an npvrisk shard file (no `NPVRSHRD` header)"
+    ))
+}
+
 /// The header `raw` of the file `name`: of this format's version, well formed.
 fn header_of(name: &str, raw: &[u8]) -> Result<ShardHeader, Error> {
     let corrupt = |what: &str| Error::Input(format!("`{name}` is corrupted: {what}"));
@@ -457,9 +463,7 @@ fn header_of(name: &str, raw: &[u8]) -> Result<ShardHeader, Error> {
 /// Verify a file's checksum and read its header; returns the header and the body.
 pub fn decode_body<'a>(name: &str, bytes: &'a [u8]) -> Result<(ShardHeader, &'a [u8]), Error> {
     if bytes.len() < 8 + 8 + 32 || &bytes[..8] != MAGIC {
-        return Err(Error::Input(format!(
-            "`{name}` is not an npvrisk shard file (no `NPVRSHRD` header)"
-        )));
+        return Err(not_a_shard_file(name));
     }
     let (body, trailer) = bytes.split_at(bytes.len() - 32);
     if sha256(body) != trailer {

@@ -4113,6 +4113,19 @@ pub fn add_encoded_passes(acc: &mut [ColPass], b: &[u8]) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`Sieve::restore`] from a state's bytes, read as a saved file's body.
+    fn restore_from(
+        state: &[u8],
+        grids: &[Grid],
+        ranks: &[Vec<u64>],
+        draws: u64,
+        sigmas: f64,
+        budget: u64,
+    ) -> Option<Sieve> {
+        let mut r = crate::shard::body_reader(state);
+        Sieve::restore(&mut r, grids, ranks, draws, sigmas, budget)
+    }
     use crate::engine::ENTITY_MEASURES;
     use crate::stats::Sorted;
 
@@ -6988,16 +7001,7 @@ mod tests {
             o
         };
         let saved = state(&sieve);
-        let restore = |b: &[u8]| {
-            Sieve::restore(
-                &mut crate::shard::body_reader(b),
-                grids,
-                ranks,
-                100,
-                6.0,
-                u64::MAX,
-            )
-        };
+        let restore = |b: &[u8]| restore_from(b, grids, ranks, 100, 6.0, u64::MAX);
         let back = restore(&saved).expect("restored");
         assert_eq!(state(&back), saved);
         assert_eq!(back.col(0).kept, [vec![3.1, 3.9], vec![25.0], vec![]]);
@@ -7047,16 +7051,7 @@ mod tests {
         // values counted: a flush at or past it would have narrowed the bins.
         let mut past = with(8, 5000);
         past[count(4)..count(4) + 8].copy_from_slice(&(n4 + 4996).to_le_bytes());
-        let of_10k = |b: &[u8]| {
-            Sieve::restore(
-                &mut crate::shard::body_reader(b),
-                grids,
-                ranks,
-                10_000,
-                6.0,
-                u64::MAX,
-            )
-        };
+        let of_10k = |b: &[u8]| restore_from(b, grids, ranks, 10_000, 6.0, u64::MAX);
         for (next, ok) in [(5000u64, false), (5001, true)] {
             past[16..24].copy_from_slice(&next.to_le_bytes());
             assert_eq!(of_10k(&past).is_some(), ok, "next {next}");
@@ -7103,29 +7098,12 @@ mod tests {
             ]);
             let g = std::slice::from_ref(&g);
             let mut st = state(&Sieve::new(g, ranks, 100, 6.0, u64::MAX).unwrap());
-            assert!(
-                Sieve::restore(
-                    &mut crate::shard::body_reader(&st),
-                    g,
-                    ranks,
-                    100,
-                    6.0,
-                    u64::MAX
-                )
-                .is_some()
-            );
+            assert!(restore_from(&st, g, ranks, 100, 6.0, u64::MAX).is_some());
             // Region 0's value count, then a value.
             let at = 32 + 16 * g[0].cells + 8;
             st[at..at + 8].copy_from_slice(&1u64.to_le_bytes());
             st.splice(at + 8..at + 8, 6.0f64.to_le_bytes());
-            let back = Sieve::restore(
-                &mut crate::shard::body_reader(&st),
-                g,
-                ranks,
-                100,
-                6.0,
-                u64::MAX,
-            );
+            let back = restore_from(&st, g, ranks, 100, 6.0, u64::MAX);
             assert_eq!(back.is_some(), kept, "{bins} bins");
         }
         // Any state restored is the state saved, byte for byte: of a thousand edits of whole
@@ -7163,29 +7141,9 @@ mod tests {
         }
         assert!(restored > 0);
         // No sieve to restore: no bins, or none wanted.
-        assert!(
-            Sieve::restore(
-                &mut crate::shard::body_reader(&saved),
-                grids,
-                ranks,
-                100,
-                0.0,
-                u64::MAX
-            )
-            .is_none()
-        );
+        assert!(restore_from(&saved, grids, ranks, 100, 0.0, u64::MAX).is_none());
         let flat = Grid::new(vec![Region::new(0.0, 10.0, 0)]);
-        assert!(
-            Sieve::restore(
-                &mut crate::shard::body_reader(&saved),
-                std::slice::from_ref(&flat),
-                ranks,
-                100,
-                6.0,
-                9
-            )
-            .is_none()
-        );
+        assert!(restore_from(&saved, std::slice::from_ref(&flat), ranks, 100, 6.0, 9).is_none());
     }
 
     /// A pass 1 resumed at a block with its sieve as saved there ends with a sieve that finds

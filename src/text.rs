@@ -684,7 +684,6 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
         "\nThresholds (median [P10, P90]); breakeven year probabilities"
     );
     for e in s.outcomes.iter().filter(|e| e.headline) {
-        let span = |st: &crate::summary::Stat, scale: f64, unit: &str| spread(st, scale, 1, unit);
         let be: Vec<String> = e
             .breakeven_year
             .iter()
@@ -703,8 +702,11 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             &mut o,
             &head,
             &[
-                format!("leakage-to-zero {}", span(&e.leakage_to_zero, 100.0, "%")),
-                format!("delay-to-zero {}", span(&e.delay_to_zero, 1.0, "y")),
+                format!(
+                    "leakage-to-zero {}",
+                    spread(&e.leakage_to_zero, 100.0, 1, "%")
+                ),
+                format!("delay-to-zero {}", spread(&e.delay_to_zero, 1.0, 1, "y")),
             ],
             "  ",
             indent,

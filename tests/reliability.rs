@@ -982,8 +982,20 @@ fn models_whose_own_values_cannot_be_run_are_refused_or_explained() {
         .find(|l| l.starts_with("cohort = "))
         .expect("the example states a cohort");
     std::fs::write(&huge, gm.replace(cohort, "cohort = 1e150")).unwrap();
-    for cmd in [&["run", "--draws", "100"][..], &["validate"]] {
-        let err = refused(bin().args(cmd).arg(&huge));
+    // A batch of it too, and the batch's manifest.
+    let manifest = dir.join("b.toml");
+    std::fs::write(
+        &manifest,
+        "model = \"huge.toml\"\ndraws = 10\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n",
+    )
+    .unwrap();
+    for (cmd, file) in [
+        (&["run", "--draws", "100"][..], &huge),
+        (&["validate"], &huge),
+        (&["batch"], &manifest),
+        (&["validate"], &manifest),
+    ] {
+        let err = refused(bin().args(cmd).arg(file));
         has(
             &err,
             &["huge.toml`", "give families.npv = ", "out of scale"],
