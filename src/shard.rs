@@ -11,9 +11,10 @@
 //!   megabytes whatever the number of draws, then what the sieve of its pass 1 kept whole
 //!   ([`crate::stream::SieveFinds`]: the cells near each wanted rank with their values, growing
 //!   as the square root of the shard's draws, 18 MB for 10^7 draws of the embedded model; absent
-//!   without a sieve, and in files written before shards had sieves). Which cells a sieve keeps
-//!   depends on the order the shard's threads flush, so a shard made again on several threads
-//!   may keep others; the merged summary is the same. Merged exactly in any order.
+//!   without a sieve, and in files written before shards had sieves). What a sieve keeps does
+//!   not depend on the shard's threads (`StreamConfig::sieve_round`), and each cell's values are
+//!   written sorted: a shard made again, on any number of threads, is the same file. Merged
+//!   exactly in any order.
 //! - `pass`: a shard's results of a later pass ([`crate::stream::ColPass`] per column: cells and
 //!   collected values), for the grids of the pass plan whose SHA-256 is `grids_sha256`.
 //! - `draws`: every kept draw of some blocks (the chunks of a checkpointed run).

@@ -126,13 +126,17 @@ pub struct StreamConfig {
     /// pass.
     pub sieve_sigmas: f64,
     /// About the most values the sieve keeps over all columns (not counting the room of their
-    /// vectors). Once a flush finds the sieve past it, the column flushing gives up its sieve if
-    /// it keeps at least the columns' average: its bins are dropped and its ranks left to a
-    /// second pass. The large columns give up as they next flush, so that what the sieve keeps
-    /// stays near this whatever the wanted ranks (a batch's S-curves want 99 more of the total
-    /// NPV). Which columns give up depends on the order the tasks flush in, so near the budget
-    /// the number of passes may differ from run to run; the summary does not.
+    /// vectors, and up to a round's more: `sieve_round`). Where the sieve settles past it, each
+    /// column keeping at least the columns' average gives up its sieve, in column order: its
+    /// bins are dropped and its ranks left to a second pass. So what the sieve keeps stays near
+    /// this whatever the wanted ranks (a batch's S-curves want 99 more of the total NPV).
     pub sieve_budget: u64,
+    /// Draws in a round of the sieve (whole blocks, at least 8 of them: [`sieve_round`]). Its
+    /// bins narrow and its budget is checked only between rounds, where every block before is
+    /// counted and none after, so that what it keeps, and so a shard's file, is the same in
+    /// every bit whatever the threads. Larger keeps more values between narrowings; smaller has
+    /// the threads wait for each other more often.
+    pub sieve_round: u64,
 }
 
 impl StreamConfig {
@@ -172,6 +176,7 @@ impl StreamConfig {
         StreamConfig {
             sieve_sigmas: one.sieve_sigmas,
             sieve_budget: one.sieve_budget,
+            sieve_round: one.sieve_round,
             ..StreamConfig::default()
         }
     }
@@ -190,6 +195,7 @@ impl Default for StreamConfig {
             collect_first_budget: 1 << 23,
             sieve_sigmas: 0.0,
             sieve_budget: u64::MAX,
+            sieve_round: SIEVE_ROUND,
         }
     }
 }
@@ -913,7 +919,8 @@ impl ColPass {
 ///
 /// Every value counted into a bin of a binned bracket is kept at first. As the sieve's own counts
 /// of the cells grow (over every range of the pass: each range's shared cells start empty), the
-/// bins that may hold a wanted rank narrow: once `m` of the run's `N` draws are counted there,
+/// bins that may hold a wanted rank narrow, where it settles ([`SIEVE_ROUND`], so that what
+/// it keeps does not depend on the threads): once `m` of the run's `N` draws are counted there,
 /// the number of them below the value of rank `r` is hypergeometric (for exchangeable draws, as
 /// plain Monte Carlo's are, they are a random `m` of the `N`, in whatever order they came), with
 /// mean `q·m` and variance `m·q(1 − q)(N − m)/(N − 1)`, `q = r/N`. The bins within `sigmas`
@@ -931,9 +938,10 @@ pub(crate) struct Sieve {
     /// The run's draws and the width of the bins' windows, in standard deviations.
     draws: u64,
     sigmas: f64,
-    /// The most values kept over all columns ([`StreamConfig::sieve_budget`]), and how many are.
+    /// The most values kept over all columns ([`StreamConfig::sieve_budget`]).
     budget: u64,
-    held: std::sync::atomic::AtomicU64,
+    /// The draws of a round ([`StreamConfig::sieve_round`]).
+    round: u64,
 }
 
 /// The sieve of one column.
@@ -963,6 +971,21 @@ const DROPPED: u32 = u32::MAX;
 /// cost little beside the pass.
 const SIEVE_FIRST: u64 = 1 << 12;
 const SIEVE_GROWTH: f64 = 1.1;
+
+/// The draws of a round of the sieve ([`StreamConfig::sieve_round`]). It settles
+/// (`Sieve::settle`: narrows, checks its budget) where a pass reaches the start of a round,
+/// every block before it counted and none after: a pass with a sieve runs its blocks in rounds,
+/// the threads sharing each round. A round is [`sieve_round`] blocks (in blocks of 4,096 draws:
+/// 64), each starting at a multiple of its blocks, whichever blocks a shard or a range of the
+/// pass starts and ends at; the run's end ends one too. Within a round the sieve keeps what
+/// comes: at most a round's values more than it would otherwise.
+pub const SIEVE_ROUND: u64 = 1 << 18;
+
+/// The blocks of a round of `round` draws in blocks of `size` draws: at least 8, so that large
+/// blocks still give every thread one.
+pub fn sieve_round(round: u64, size: u64) -> u64 {
+    (round / size.max(1)).max(8)
+}
 
 impl Sieve {
     /// A sieve for pass 1 on `grids` over a run of `draws` draws wanting `ranks` (per column), or
@@ -1001,8 +1024,20 @@ impl Sieve {
             draws,
             sigmas,
             budget,
-            held: std::sync::atomic::AtomicU64::new(0),
+            round: SIEVE_ROUND,
         })
+    }
+
+    /// With rounds of `round` draws ([`StreamConfig::sieve_round`]).
+    pub(crate) fn with_round(mut self, round: u64) -> Sieve {
+        self.round = round;
+        self
+    }
+
+    /// The values kept, over all columns.
+    #[cfg(test)]
+    fn held(&self) -> u64 {
+        (0..self.cols.len()).map(|c| self.col(c).held()).sum()
     }
 
     fn col(&self, c: usize) -> std::sync::MutexGuard<'_, SieveCol> {
@@ -1014,31 +1049,39 @@ impl Sieve {
     /// are not shared (a pilot's, summarised from memory), offered before any shared ones.
     fn offer(&self, c: usize, v: &[f64]) {
         let mut s = self.col(c);
-        let before = s.held();
         for &x in v {
             // A gap's cell is never kept, nor is a collected region (none when binned).
             if let Place::Cell(cell) = s.grid.place(x) {
                 s.keep(cell, x);
             }
         }
-        self.account(&mut s, before);
     }
 
-    /// Count the change in what column `s` keeps, from `before` values, into what the sieve
-    /// holds. Past the budget, the column gives up its sieve if it keeps at least its share (the
-    /// columns' average): the large columns give up as they flush (a task flushes every column
-    /// after each block), in the order they do, and a column keeping less than the average keeps
-    /// its values.
-    fn account(&self, s: &mut SieveCol, before: u64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        let after = s.held();
-        // The change, up or down, as a wrapping (two's complement) add: the total itself never
-        // falls below 0.
-        let change = after.wrapping_sub(before);
-        let held = self.held.fetch_add(change, Relaxed).wrapping_add(change);
-        if held > self.budget && after * self.cols.len() as u64 >= held {
-            s.give_up();
-            self.held.fetch_sub(after, Relaxed);
+    /// Narrow the bins of the columns whose counts have grown enough, then, past the budget,
+    /// drop the sieve of each column (in column order) that keeps at least its share (the
+    /// columns' average, over those still keeping theirs): its ranks go to a later pass. A
+    /// column keeping less than the average keeps its values.
+    ///
+    /// Called only where every block before a given one has been counted and none after it
+    /// ([`SIEVE_ROUND`]), so that what it decides depends on those blocks alone, not on the
+    /// order the threads counted them in: what the sieve keeps is then the same, in every bit,
+    /// whatever the threads.
+    fn settle(&self) {
+        let n = self.cols.len() as u64;
+        let mut held = Vec::with_capacity(self.cols.len());
+        for c in 0..self.cols.len() {
+            let mut s = self.col(c);
+            if s.seen >= s.next {
+                s.narrow(self.draws, self.sigmas);
+            }
+            held.push(s.held());
+        }
+        let mut total: u64 = held.iter().sum();
+        for (c, h) in held.into_iter().enumerate() {
+            if total > self.budget && h * n >= total {
+                self.col(c).give_up();
+                total -= h;
+            }
         }
     }
 
@@ -1052,18 +1095,13 @@ impl Sieve {
     }
 
     /// Flush what column `c`'s pass has counted into the shared `cells`, keeping the values of
-    /// the bins kept, and narrow the bins when the counts have grown enough.
+    /// the bins kept (which narrow only when the sieve settles: [`Sieve::settle`]).
     fn flush(&self, c: usize, cells: &mut [Cell], p: &mut ColPass) {
         let mut s = self.col(c);
-        let before = s.held();
         if let Some(d) = &p.deferred {
             s.take(d);
         }
         p.flush(cells);
-        if s.seen >= s.next {
-            s.narrow(self.draws, self.sigmas);
-        }
-        self.account(&mut s, before);
     }
 
     /// Resolve the ranks of `res` whose bins were kept whole, from pass 1's merged statistics
@@ -1099,12 +1137,15 @@ impl Sieve {
     /// Its state, from which [`Sieve::restore`] continues it in another process: per column,
     /// the values it has counted and the count at which its bins narrow next, then per cell the
     /// region whose values it keeps ([`DROPPED`] for none) and the cell's count, then per region
-    /// the values kept. Handed to `out` a column at a time.
+    /// the values kept, sorted (in `f64::total_cmp`'s order: the same bytes whatever the order
+    /// the threads kept them in). Handed to `out` a column at a time.
     pub(crate) fn encode_state_to(&self, out: &mut dyn FnMut(&[u8])) {
         let mut o = Vec::new();
         put_u64(&mut o, self.cols.len() as u64);
         for c in 0..self.cols.len() {
-            let s = self.col(c);
+            let mut s = self.col(c);
+            // In place: the order of the values kept means nothing.
+            s.kept.iter_mut().for_each(|v| radsort::sort(v));
             put_u64(&mut o, s.seen);
             put_u64(&mut o, s.next);
             put_u64(&mut o, s.slot.len() as u64);
@@ -1126,10 +1167,10 @@ impl Sieve {
     /// was saved ([`Sieve::encode_state_to`]) by a sieve made from the same ones; `None` when
     /// there is no such sieve, or the state is unreadable or is no state a save could hold: a
     /// cell keeping values of a region other than its own, counts that do not sum to the values
-    /// counted, more values counted than the run has draws, a next narrowing not past them (a
-    /// flush narrows the bins when the count reaches it, and puts it past the count) or before
-    /// the first, or a region keeping values outside its ends, or any when it has no bins to
-    /// keep. The state is read to its end; whether it is the one saved is for `r` to say
+    /// counted, more values counted than the run has draws, a next narrowing before the first,
+    /// or a region keeping values outside its ends or in a bin dropped or out of order (a save
+    /// sorts them), or any when it has no bins to keep. (The next narrowing may be reached already: the bins narrow where the
+    /// sieve settles, which a save between two such points has not reached.) The state is read to its end; whether it is the one saved is for `r` to say
     /// ([`BodyReader::verified`], which the caller asks).
     /// (Whether its kept values are those of the blocks it says it saw cannot be known here: a
     /// bin kept whole is checked against pass 1's count when it gives a rank.)
@@ -1145,7 +1186,6 @@ impl Sieve {
         if r.len(8)? != grids.len() {
             return None;
         }
-        let mut held = 0u64;
         for (col, g) in sieve.cols.iter_mut().zip(grids) {
             let c = col.get_mut().unwrap_or_else(|e| e.into_inner());
             let (seen, next) = (r.u64()?, r.u64()?);
@@ -1163,18 +1203,21 @@ impl Sieve {
                 *count = r.u64()?;
                 counted = counted.checked_add(*count)?;
             }
-            let reachable = seen <= draws && next > seen && next >= SIEVE_FIRST;
+            let reachable = seen <= draws && next >= SIEVE_FIRST;
             if counted != seen || !reachable || r.len(8)? != g.regions.len() {
                 return None;
             }
-            for (reg, kept) in g.regions.iter().zip(&mut c.kept) {
+            for (k, (reg, kept)) in g.regions.iter().zip(&mut c.kept).enumerate() {
                 let n = r.len(8)?;
                 let v = r.f64s(n)?;
-                let inside = |x: &f64| reg.lo <= *x && *x <= reg.hi;
-                if !v.is_empty() && (reg.bins < 2 || !v.iter().all(inside)) {
+                let start = g.starts[k];
+                let in_kept_bin = |x: &f64| {
+                    reg.lo <= *x && *x <= reg.hi && c.slot[start + reg.bin(*x)] != DROPPED
+                };
+                let sorted = v.is_sorted_by(|a, b| a.total_cmp(b).is_le());
+                if !v.is_empty() && (reg.bins < 2 || !v.iter().all(in_kept_bin) || !sorted) {
                     return None;
                 }
-                held = held.checked_add(n as u64)?;
                 *kept = v;
             }
             (c.seen, c.next) = (seen, next);
@@ -1182,7 +1225,6 @@ impl Sieve {
         if !r.done() {
             return None;
         }
-        sieve.held = std::sync::atomic::AtomicU64::new(held);
         Some(sieve)
     }
 
@@ -1196,8 +1238,8 @@ impl Sieve {
     }
 
     /// What the sieve kept whole once its part of the run is over. (Its bins narrowed last
-    /// when the counts were at least 1/[`SIEVE_GROWTH`] of the part's: narrowing again would
-    /// drop little.)
+    /// when the counts were at least 1/[`SIEVE_GROWTH`] of the part's, less a round's
+    /// ([`SIEVE_ROUND`]): narrowing again would drop little.)
     pub(crate) fn finds(self) -> SieveFinds {
         SieveFinds {
             cols: self
@@ -1339,17 +1381,14 @@ impl SieveCol {
             .all(|(&(n, lo, hi), cell)| n == 0 || n < cell.n || cell.is_all_of(n, lo, hi))
     }
 
-    /// Call `f(i, x)` with each kept value `x` of a cell `i` still kept, region by region, each
-    /// region's values in the order kept. (A bin dropped as a flush came, `take`, may still have
-    /// values in its region's: they are passed over.)
+    /// Call `f(i, x)` with each kept value `x` and its cell `i`, region by region, each region's
+    /// values in the order kept. (A region keeps only values of its cells still kept: a bin's
+    /// go as it is dropped, [`SieveCol::purge`].)
     fn each_kept(&self, mut f: impl FnMut(usize, f64)) {
         for (k, v) in self.kept.iter().enumerate() {
             let (reg, start) = (&self.grid.regions[k], self.grid.starts[k]);
             for &x in v {
-                let i = start + reg.bin(x);
-                if self.slot[i] != DROPPED {
-                    f(i, x);
-                }
+                f(start + reg.bin(x), x);
             }
         }
     }
@@ -1392,12 +1431,26 @@ impl SieveCol {
             }
             // Into a bin, only a block's repeated value comes as a cell (`ColPass::add_repeated`);
             // were it ever another tally, the bin's values would be unknown: it is dropped.
+            let k = self.slot[i] as usize;
             if c.min.to_bits() == c.max.to_bits() {
-                let k = self.slot[i] as usize;
                 self.kept[k].extend(std::iter::repeat_n(c.min, c.n as usize));
             } else {
+                // The values it kept go at once, so that the values kept are always those of
+                // the cells kept, whatever the order the blocks came in (what the budget counts).
                 self.slot[i] = DROPPED;
+                self.purge(k);
             }
+        }
+    }
+
+    /// Remove from region `k`'s kept values those of cells dropped.
+    fn purge(&mut self, k: usize) {
+        let (reg, start) = (&self.grid.regions[k], self.grid.starts[k]);
+        let slot = &self.slot;
+        let v = &mut self.kept[k];
+        v.retain(|&x| slot[start + reg.bin(x)] != DROPPED);
+        if v.len() < v.capacity() / 4 {
+            v.shrink_to_fit();
         }
     }
 
@@ -1441,15 +1494,9 @@ impl SieveCol {
                 *s = DROPPED;
             }
         }
-        let g = &self.grid;
-        for (k, v) in self.kept.iter_mut().enumerate() {
-            if !dropped[k] {
-                continue;
-            }
-            let (reg, start) = (&g.regions[k], g.starts[k]);
-            v.retain(|&x| self.slot[start + reg.bin(x)] != DROPPED);
-            if v.len() < v.capacity() / 4 {
-                v.shrink_to_fit();
+        for (k, d) in dropped.into_iter().enumerate() {
+            if d {
+                self.purge(k);
             }
         }
     }
@@ -1478,10 +1525,12 @@ impl SieveCol {
         )
     }
 
-    /// The cells kept, in order, each with its values (those with none left out).
+    /// The cells kept, in order, each with its values sorted (in `f64::total_cmp`'s order, so
+    /// that they do not depend on the order the threads kept them in); those with none are left
+    /// out.
     ///
-    /// A cell's values all come from its region's, in the order kept there: each region's are
-    /// counted by cell, then placed into vectors of those sizes (no search per value).
+    /// A cell's values all come from its region's: each region's are counted by cell, then
+    /// placed into vectors of those sizes (no search per value).
     fn finds(&self) -> Vec<(u64, Vec<f64>)> {
         let mut count = vec![0usize; self.slot.len()];
         self.each_kept(|i, _| count[i] += 1);
@@ -1491,7 +1540,10 @@ impl SieveCol {
             .into_iter()
             .enumerate()
             .filter(|(_, v)| !v.is_empty())
-            .map(|(i, v)| (i as u64, v))
+            .map(|(i, mut v)| {
+                radsort::sort(&mut v);
+                (i as u64, v)
+            })
             .collect()
     }
 }
@@ -2207,18 +2259,39 @@ impl Regenerate<'_> {
         append: fn(&mut T, T),
     ) -> Result<T, RunError> {
         let shared = SharedCells::over(grids, fold_cells);
-        let mut acc = self.fold_blocks(
-            first,
-            end,
-            &|| empty(shared.as_ref()),
-            &|acc, ch| {
-                add(acc, ch);
-                if let Some(s) = &shared {
-                    s.flush(acc.col_passes(), sieve);
+        let fold = |a, b| {
+            self.fold_blocks(
+                a,
+                b,
+                &|| empty(shared.as_ref()),
+                &|acc, ch| {
+                    add(acc, ch);
+                    if let Some(s) = &shared {
+                        s.flush(acc.col_passes(), sieve);
+                    }
+                },
+                append,
+            )
+        };
+        let mut acc = match sieve {
+            None => fold(first, end)?,
+            Some(sv) => {
+                // In rounds, the sieve settling at each round's end.
+                let round = sieve_round(sv.round, self.opts.block_size.min(self.opts.draws));
+                let blocks = self.opts.draws.div_ceil(self.opts.block_size.max(1));
+                let mut acc = fold(first, first)?;
+                let mut a = first;
+                while a < end {
+                    let b = (a / round + 1).saturating_mul(round).min(end);
+                    append(&mut acc, fold(a, b)?);
+                    if b.is_multiple_of(round) || b == blocks {
+                        sv.settle();
+                    }
+                    a = b;
                 }
-            },
-            append,
-        )?;
+                acc
+            }
+        };
         if let Some(s) = shared {
             s.into_passes(acc.col_passes(), sieve);
         }
@@ -2618,7 +2691,8 @@ impl Setup {
             src.opts.draws,
             cfg.sieve_sigmas,
             cfg.sieve_budget,
-        );
+        )
+        .map(|s| s.with_round(cfg.sieve_round));
         let f = self.first_pass_keeping(plan, src, (first, end), None, sieve.as_ref())?;
         Ok((f, sieve.map(Sieve::finds)))
     }
@@ -3358,11 +3432,12 @@ pub struct FirstPass<'a> {
     inputs: Option<PilotInputs>,
     /// The block the next range starts at.
     next: u64,
-    /// `StreamConfig::sieve_sigmas` and `sieve_budget` (0: no sieve), and the sieve of a pass
+    /// `StreamConfig::sieve_sigmas`, `sieve_budget` and `sieve_round` (0 sigmas: no sieve), and the sieve of a pass
     /// 1 started at its first block `begin` (0 for a run's, a shard's first), from one range
     /// to the next until [`FirstPass::take_sieve`].
     sieve_sigmas: f64,
     sieve_budget: u64,
+    sieve_round: u64,
     sieve: Option<Sieve>,
     begin: u64,
 }
@@ -3395,6 +3470,7 @@ impl<'a> FirstPass<'a> {
             next: 0,
             sieve_sigmas: cfg.sieve_sigmas,
             sieve_budget: cfg.sieve_budget,
+            sieve_round: cfg.sieve_round,
             sieve: None,
             begin: 0,
         })
@@ -3421,6 +3497,7 @@ impl<'a> FirstPass<'a> {
             next: first,
             sieve_sigmas: cfg.sieve_sigmas,
             sieve_budget: cfg.sieve_budget,
+            sieve_round: cfg.sieve_round,
             sieve: None,
             begin: first,
         }
@@ -3488,7 +3565,8 @@ impl<'a> FirstPass<'a> {
                 opts.draws,
                 self.sieve_sigmas,
                 self.sieve_budget,
-            );
+            )
+            .map(|s| s.with_round(self.sieve_round));
         }
         let sieve = self.sieve.take();
         let mut acc = None;
@@ -3573,7 +3651,8 @@ impl<'a> FirstPass<'a> {
                 opts.draws,
                 self.sieve_sigmas,
                 self.sieve_budget,
-            );
+            )
+            .map(|s| s.with_round(self.sieve_round));
             // Read to its end, checksummed: a state read from a file is taken only once the
             // whole file is known to be the one saved.
             if !state.verified() {
@@ -5771,6 +5850,8 @@ mod tests {
             grid_pilot: 1 << 12,
             wide_pilot: 1 << 12,
             collect_first: 0,
+            // Rounds of 8 blocks: the sieve settles several times in runs of a few 10^4 draws.
+            sieve_round: 1,
             ..StreamConfig::single_process()
         }
     }
@@ -6418,6 +6499,51 @@ mod tests {
         (first.unwrap(), sieve, p.finish().unwrap())
     }
 
+    /// What pass 1's sieve keeps (its saved state, its finds) is the same in every bit whatever
+    /// the threads counting the blocks and however the pass is cut into ranges: it narrows
+    /// and checks its budget only between rounds, and sorts what it writes. With room for
+    /// everything, and with a budget some columns go past.
+    #[test]
+    fn a_sieve_keeps_the_same_values_whatever_the_threads() {
+        let plan = default_plan();
+        let opts = monte_carlo(40_001, 21);
+        let mut finds_bytes = Vec::new();
+        for budget in [u64::MAX, 3_000] {
+            let cfg = StreamConfig {
+                sieve_budget: budget,
+                ..binned()
+            };
+            let kept = |threads: usize, cuts: &[u64]| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads);
+                pool.build().unwrap().install(|| {
+                    let (_, sieve, _) = sieved_in_ranges(&plan, &opts, &cfg, cuts);
+                    let mut state = Vec::new();
+                    sieve.encode_state_to(&mut |b| state.extend_from_slice(b));
+                    let mut finds = Vec::new();
+                    sieve.finds().encode(&mut finds);
+                    (state, finds)
+                })
+            };
+            let one = kept(1, &[]);
+            let held: usize = one.1.len();
+            assert!(
+                held > 1000,
+                "budget {budget}: the sieve keeps values ({held} bytes)"
+            );
+            for (threads, cuts) in [(2, &[][..]), (3, &[]), (4, &[]), (2, &[7, 19])] {
+                for _ in 0..3 {
+                    assert!(
+                        kept(threads, cuts) == one,
+                        "budget {budget}, {threads} threads, cut at {cuts:?}"
+                    );
+                }
+            }
+            finds_bytes.push(held);
+        }
+        // The budget made some columns give up.
+        assert!(finds_bytes[1] < finds_bytes[0], "{finds_bytes:?}");
+    }
+
     /// [`sieved_pass_one_cut`] on the current thread pool.
     fn sieved_pass_one_here(
         plan: &Plan,
@@ -6472,6 +6598,9 @@ mod tests {
         let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![100]], 200, 2.0, u64::MAX).unwrap();
         sieve.col(0).next = 100;
         sieve.flush(0, &mut cells, &mut pass);
+        // A flush keeps; the bins narrow where the sieve settles.
+        assert_eq!(sieve.col(0).kept[0], vals);
+        sieve.settle();
         let s = sieve.col(0);
         let live: Vec<usize> = (0..100).filter(|&j| s.slot[1 + j] != DROPPED).collect();
         assert_eq!(live, (40..=59).collect::<Vec<_>>());
@@ -6521,6 +6650,7 @@ mod tests {
         let sieve = Sieve::new(std::slice::from_ref(&g), &[vec![15]], 21, 2.0, u64::MAX).unwrap();
         sieve.col(0).next = 19;
         sieve.flush(0, &mut cells, &mut pass);
+        sieve.settle();
         let s = sieve.col(0);
         let live: Vec<usize> = (0..19).filter(|&j| s.slot[1 + j] != DROPPED).collect();
         assert_eq!(live, (9..=17).collect::<Vec<_>>());
@@ -6546,14 +6676,16 @@ mod tests {
     }
 
     /// The sieve counts the values its columns keep, pilot's and flushed, less those dropped;
-    /// a column whose flush finds it past its budget, keeping at least the columns' average,
-    /// gives up: its bins and values are dropped, and its ranks are left to a later pass. The
-    /// other columns keep theirs; one keeping less than the average keeps them past the budget.
+    /// where it settles past its budget, each column keeping at least the columns' average (in
+    /// column order, over the columns still keeping theirs) gives up: its bins and values are
+    /// dropped, and its ranks are left to a later pass. The other columns keep theirs; one
+    /// keeping less than the average keeps them past the budget. Between two settlings nothing
+    /// is given up.
     #[test]
     fn a_column_that_takes_the_sieve_past_its_budget_gives_up() {
         let g = Grid::new(vec![Region::new(0.0, 10.0, 10)]);
         let grids = [g.clone(), g.clone()];
-        let held = |s: &Sieve| s.held.load(std::sync::atomic::Ordering::Relaxed);
+        let held = |s: &Sieve| s.held();
         let sieve = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 4).unwrap();
         let mut cells = [
             vec![Cell::default(); g.cells],
@@ -6565,12 +6697,17 @@ mod tests {
         pass.add(&g, &[5.5, 5.6]);
         sieve.flush(1, &mut cells[1], &mut pass);
         // Four values: at the budget, not past it.
+        sieve.settle();
         assert_eq!(held(&sieve), 4);
         assert_eq!(sieve.col(1).kept[0], [5.5, 5.6]);
         let mut pass = ColPass::without_cells(&g);
         pass.add(&g, &[3.7]);
         sieve.flush(0, &mut cells[0], &mut pass);
-        // Column 0 took it to five: it gave up what it kept; column 1 keeps its two.
+        // Five values, kept until the sieve settles.
+        assert_eq!(held(&sieve), 5);
+        assert_eq!(sieve.col(0).kept[0].len(), 3);
+        sieve.settle();
+        // Column 0 keeps three of the five: it gave them up; column 1 keeps its two.
         assert_eq!(held(&sieve), 2);
         assert!(sieve.col(0).kept[0].is_empty());
         assert!(sieve.col(0).slot.iter().all(|&k| k == DROPPED));
@@ -6580,34 +6717,35 @@ mod tests {
         let mut pass = ColPass::without_cells(&g);
         pass.add(&g, &[3.8]);
         sieve.flush(0, &mut cells[0], &mut pass);
+        sieve.settle();
         assert!(sieve.col(0).kept[0].is_empty());
         assert_eq!(held(&sieve), 2);
-        // Past the budget, a column keeping less than the average keeps its values, and the
-        // one keeping more gives up when it flushes.
-        let small = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 3).unwrap();
-        let mut other = [
-            vec![Cell::default(); g.cells],
-            vec![Cell::default(); g.cells],
-        ];
-        small.offer(0, &[1.1, 1.2, 1.3]);
-        let mut pass = ColPass::without_cells(&g);
-        pass.add(&g, &[2.5]);
-        small.flush(1, &mut other[1], &mut pass);
-        assert_eq!(held(&small), 4);
-        assert_eq!(small.col(1).kept[0], [2.5]);
-        let mut pass = ColPass::without_cells(&g);
-        pass.add(&g, &[1.4]);
-        small.flush(0, &mut other[0], &mut pass);
-        assert_eq!(held(&small), 1);
-        assert!(small.col(0).kept[0].is_empty());
-        // A column keeping exactly the average gives up too.
+        // Past the budget, a column keeping less than the average keeps its values, whether it
+        // comes before or after the one that gives up.
+        for (big, small) in [(0, 1), (1, 0)] {
+            let sv = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 3).unwrap();
+            sv.offer(big, &[1.1, 1.2, 1.3]);
+            sv.offer(small, &[2.5]);
+            sv.settle();
+            assert_eq!(held(&sv), 1, "{big}");
+            assert!(sv.col(big).kept[0].is_empty());
+            assert_eq!(sv.col(small).kept[0], [2.5]);
+        }
+        // A column keeping exactly the average gives up too, and then the next, keeping the
+        // average of what is left, need not: the budget is met.
         let even = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 5).unwrap();
         even.offer(0, &[1.1, 1.2, 1.3]);
-        let mut pass = ColPass::without_cells(&g);
-        pass.add(&g, &[2.5, 2.6, 2.7]);
-        even.flush(1, &mut other[1], &mut pass);
+        even.offer(1, &[2.5, 2.6, 2.7]);
+        even.settle();
         assert_eq!(held(&even), 3);
-        assert!(even.col(1).kept[0].is_empty());
+        assert!(even.col(0).kept[0].is_empty());
+        assert_eq!(even.col(1).kept[0], [2.5, 2.6, 2.7]);
+        // Both give up when the first's giving up leaves the rest past the budget.
+        let both = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 2).unwrap();
+        both.offer(0, &[1.1, 1.2, 1.3]);
+        both.offer(1, &[2.5, 2.6, 2.7]);
+        both.settle();
+        assert_eq!(held(&both), 0);
         // Column 0's rank (its second value, 3.4, in a cell of 3.1 and 3.4 offered from the
         // pilot, counted here by hand) is left to a later pass; column 1's is found.
         cells[0][4].add(3.1);
@@ -6673,7 +6811,7 @@ mod tests {
                 Place::Collect(_) => unreachable!("no collected region"),
             }
         }
-        let held = |s: &Sieve| s.held.load(std::sync::atomic::Ordering::Relaxed);
+        let held = |s: &Sieve| s.held();
         // With room for 1,000 values, then for 10 once the pilot's are offered.
         for budget in [1000, 10] {
             let mut sieve =
@@ -6688,10 +6826,10 @@ mod tests {
                 s.seen = 100;
                 s.next = 100;
             }
-            // A flush with nothing new narrows: the window of
+            // Settling narrows: the window of
             // `the_sieve_keeps_the_bins_within_its_window_of_each_rank`, bins 40..=59. Its 20
             // values fit in 1,000; not in 10, and the column gives them up.
-            sieve.flush(0, &mut cells.clone(), &mut ColPass::without_cells(&g));
+            sieve.settle();
             if budget == 1000 {
                 assert_eq!(sieve.col(0).kept[0], vals[40..=59].to_vec());
                 assert_eq!(held(&sieve), 20);
@@ -6703,8 +6841,8 @@ mod tests {
     }
 
     /// What a sieve kept whole leaves out a cell dropped as a flush came (a tally of several
-    /// values, whose values are unknown), though its values kept before are still among its
-    /// region's, and a dropped bin's values; a cell kept gives every value counted into it.
+    /// values, whose values are unknown: those it kept before go at once) and a dropped bin's
+    /// values; a cell kept gives every value counted into it.
     #[test]
     fn a_sieves_finds_are_the_cells_it_kept_whole() {
         let g = Grid::new(vec![Region::new(0.0, 10.0, 10)]);
@@ -6716,8 +6854,8 @@ mod tests {
             // Bin 7 dropped by a narrowing (its values go with it); bin 2 kept as is.
             s.slot[bin(7)] = DROPPED;
             s.kept[0].retain(|&x| x != 7.5);
-            // Bin 1 then receives a cell of two different values: dropped as it is taken, its
-            // values 1.5 and 1.25 left in the region's vector until the next narrowing.
+            // Bin 1 then receives a cell of two different values: dropped as it is taken, with
+            // its values 1.5 and 1.25.
             let d = Deferred {
                 values: vec![],
                 cells: vec![(
@@ -6731,16 +6869,16 @@ mod tests {
             };
             s.take(&d);
             assert_eq!(s.slot[bin(1)], DROPPED);
-            assert!(s.kept[0].contains(&1.5));
+            assert_eq!(s.kept[0], [2.5]);
         }
         assert_eq!(sieve.finds().cols, vec![vec![(bin(2) as u64, vec![2.5])]]);
     }
 
     /// A sieve's finds and its fit, computed by counting each region's values by cell, are what
-    /// grouping every kept value by its cell gives (a map from cell to values, in the order
-    /// kept), each cell's values in a vector of their size, over random values in three
-    /// regions, random bins dropped and random cells: ±0, repeated values and values on bin
-    /// edges included.
+    /// grouping every kept value by its cell gives (a map from cell to values, sorted), each
+    /// cell's values in a vector of their size, over random values in three regions, random
+    /// bins dropped (their values with them, as a narrowing drops them) and random cells: ±0,
+    /// repeated values and values on bin edges included.
     #[test]
     fn a_sieves_finds_and_fit_are_its_kept_values_grouped_by_cell() {
         let g = Grid::new(vec![
@@ -6770,6 +6908,9 @@ mod tests {
                 let i = next(g.cells as u64) as usize;
                 s.slot[i] = DROPPED;
             }
+            for k in 0..s.kept.len() {
+                s.purge(k);
+            }
             // The map the finds were once built with.
             let mut by_cell: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
             for (k, v) in s.kept.iter().enumerate() {
@@ -6780,8 +6921,13 @@ mod tests {
                     }
                 }
             }
-            let expected: Vec<(u64, Vec<f64>)> =
-                by_cell.into_iter().map(|(i, v)| (i as u64, v)).collect();
+            let expected: Vec<(u64, Vec<f64>)> = by_cell
+                .into_iter()
+                .map(|(i, mut v)| {
+                    v.sort_by(f64::total_cmp);
+                    (i as u64, v)
+                })
+                .collect();
             let bits = |f: &[(u64, Vec<f64>)]| -> Vec<(u64, Vec<u64>)> {
                 f.iter()
                     .map(|(i, v)| (*i, v.iter().map(|x| x.to_bits()).collect()))
@@ -6869,6 +7015,7 @@ mod tests {
             pass.add(&g, half);
             sieve.flush(0, &mut vec![Cell::default(); g.cells], &mut pass);
         }
+        sieve.settle();
         let s = sieve.col(0);
         assert_eq!(s.seen, 100);
         assert!(s.counts[1..=100].iter().all(|&n| n == 1), "{:?}", s.counts);
@@ -7007,7 +7154,7 @@ mod tests {
         assert_eq!(back.col(0).kept, [vec![3.1, 3.9], vec![25.0], vec![]]);
         // Counted: the values of cells (the collected region's is not one).
         assert_eq!(back.col(0).seen, 4);
-        assert_eq!(back.held.load(std::sync::atomic::Ordering::Relaxed), 3);
+        assert_eq!(back.held(), 3);
         // A fresh sieve's state is not this one.
         assert_ne!(state(&new()), saved);
         // It fits the cells it counted into; not cells counting fewer values than it keeps of
@@ -7036,8 +7183,9 @@ mod tests {
         // Cell 4 is a bin of region 0, cell 12 a bin of region 1.
         assert_eq!(saved[slot(4)..slot(4) + 8], 0u64.to_le_bytes());
         assert_eq!(saved[slot(12)..slot(12) + 8], 1u64.to_le_bytes());
-        // A bin dropped is a state it can reach; so is a column given up (no next narrowing).
-        assert!(restore(&with(slot(4), u64::from(DROPPED))).is_some());
+        // A bin dropped (bin 4 of region 0, keeping no value) is a state it can reach; so is a
+        // column given up (no next narrowing).
+        assert!(restore(&with(slot(5), u64::from(DROPPED))).is_some());
         assert!(restore(&with(16, u64::MAX)).is_some());
         // More values counted than the run's 100 draws, however they sum.
         let n4 = u64::from_le_bytes(saved[count(4)..count(4) + 8].try_into().unwrap());
@@ -7047,12 +7195,13 @@ mod tests {
         more[8..16].copy_from_slice(&(4u64 + 96).to_le_bytes());
         more[count(4)..count(4) + 8].copy_from_slice(&(n4 + 96).to_le_bytes());
         assert!(restore(&more).is_some());
-        // Past the first narrowing (in a run of 10^4 draws), the next one must be past the
-        // values counted: a flush at or past it would have narrowed the bins.
+        // Past the first narrowing (in a run of 10^4 draws), the next one may be at or below
+        // the values counted: a state saved between two settlings has not narrowed yet. It
+        // may not be before the first.
         let mut past = with(8, 5000);
         past[count(4)..count(4) + 8].copy_from_slice(&(n4 + 4996).to_le_bytes());
         let of_10k = |b: &[u8]| restore_from(b, grids, ranks, 10_000, 6.0, u64::MAX);
-        for (next, ok) in [(5000u64, false), (5001, true)] {
+        for (next, ok) in [(SIEVE_FIRST - 1, false), (SIEVE_FIRST, true), (5000, true)] {
             past[16..24].copy_from_slice(&next.to_le_bytes());
             assert_eq!(of_10k(&past).is_some(), ok, "next {next}");
         }
@@ -7072,7 +7221,14 @@ mod tests {
                 "counts that do not sum to the values counted",
                 with(count(4), 9),
             ),
-            ("a next narrowing at the values counted", with(16, 4)),
+            (
+                "a kept value in a bin dropped",
+                with(slot(4), u64::from(DROPPED)),
+            ),
+            (
+                "kept values out of order",
+                with(values + 8, 3.95f64.to_bits()),
+            ),
             (
                 "a next narrowing before the first",
                 with(16, SIEVE_FIRST - 1),
