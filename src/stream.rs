@@ -6544,6 +6544,45 @@ mod tests {
         assert!(finds_bytes[1] < finds_bytes[0], "{finds_bytes:?}");
     }
 
+    /// A round of the sieve is 2^18 draws in whole blocks (64 of the default 4,096 draws, 262
+    /// of 1,000), and at least 8 blocks, so that large blocks still give each thread one; a
+    /// part of a run (a shard, an MPI rank) keeps the rounds of a run in one process.
+    #[test]
+    fn a_sieve_round_is_2_18_draws_in_whole_blocks_and_at_least_8() {
+        assert_eq!(SIEVE_ROUND, 1 << 18);
+        assert_eq!(sieve_round(SIEVE_ROUND, crate::engine::DEFAULT_BLOCK), 64);
+        assert_eq!(sieve_round(SIEVE_ROUND, 1000), 262);
+        assert_eq!(sieve_round(SIEVE_ROUND, 1 << 16), 8);
+        assert_eq!(sieve_round(SIEVE_ROUND, 1 << 30), 8);
+        assert_eq!(sieve_round(1, 1000), 8);
+        let one = StreamConfig::single_process().sieve_round;
+        assert_eq!(
+            (one, StreamConfig::part().sieve_round),
+            (SIEVE_ROUND, SIEVE_ROUND)
+        );
+    }
+
+    /// The run's end ends a round: a run shorter than a round (20 blocks of 1,000 draws) settles
+    /// its sieve there once, so a sieve without room gives up its values, and its ranks go to a
+    /// second pass; with room it finds some of them.
+    #[test]
+    fn a_sieve_settles_at_the_runs_end() {
+        let plan = default_plan();
+        let opts = monte_carlo(20_000, 3);
+        let with = |sieve_budget| StreamConfig {
+            sieve_budget,
+            sieve_round: SIEVE_ROUND,
+            ..binned()
+        };
+        let (cells_left, sieve_left, _) = sieved_pass_one(&plan, &opts, &with(0));
+        assert!(
+            cells_left > 0 && sieve_left == cells_left,
+            "{cells_left} {sieve_left}"
+        );
+        let (cells_left, sieve_left, _) = sieved_pass_one(&plan, &opts, &with(u64::MAX));
+        assert!(sieve_left < cells_left, "{cells_left} {sieve_left}");
+    }
+
     /// [`sieved_pass_one_cut`] on the current thread pool.
     fn sieved_pass_one_here(
         plan: &Plan,
