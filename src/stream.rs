@@ -126,16 +126,17 @@ pub struct StreamConfig {
     /// pass.
     pub sieve_sigmas: f64,
     /// About the most values the sieve keeps over all columns (not counting the room of their
-    /// vectors, and up to a round's more: `sieve_round`). Where the sieve settles past it, each
-    /// column keeping at least the columns' average gives up its sieve, in column order: its
-    /// bins are dropped and its ranks left to a second pass. So what the sieve keeps stays near
-    /// this whatever the wanted ranks (a batch's S-curves want 99 more of the total NPV).
+    /// vectors, and up to what a round brings: `sieve_round`). Where the sieve settles past it,
+    /// the column keeping the most gives up its sieve, then the next, until the rest fit: their
+    /// bins are dropped and their ranks left to a second pass. So what the sieve keeps stays
+    /// near this whatever the wanted ranks (a batch's S-curves want 99 more of the total NPV).
     pub sieve_budget: u64,
-    /// Draws in a round of the sieve (whole blocks, at least 8 of them: [`sieve_round`]). Its
-    /// bins narrow and its budget is checked only between rounds, where every block before is
-    /// counted and none after, so that what it keeps, and so a shard's file, is the same in
-    /// every bit whatever the threads. Larger keeps more values between narrowings; smaller has
-    /// the threads wait for each other more often.
+    /// Draws in a round of the sieve (whole blocks, at least 8 of them: [`sieve_round`]; the
+    /// first rounds of a part are shorter: [`SIEVE_ROUND`]). Its bins narrow and its budget is
+    /// checked only between rounds, where every block before is counted and none after, so
+    /// that what it keeps, and so a shard's file, is the same in every bit whatever the
+    /// threads. Larger keeps more values between narrowings; smaller has the threads wait for
+    /// each other more often (a round holds 512 blocks of 4,096 draws: many threads share it).
     pub sieve_round: u64,
 }
 
@@ -168,15 +169,14 @@ impl StreamConfig {
 
 impl StreamConfig {
     /// The configuration of pass 1 over a part of a run (a shard's blocks, an MPI rank's): the
-    /// grids of [`StreamConfig::default`], which the merge makes again, with the sieve of a run
-    /// in one process over the part's blocks ([`Setup::first_pass_sieved`], or
-    /// [`FirstPass::holding`] for a shard saving its progress).
+    /// grids of [`StreamConfig::default`], which the merge makes again, with the sieve of a run in
+    /// one process (its rounds are both's default) over the part's blocks
+    /// ([`Setup::first_pass_sieved`], or [`FirstPass::holding`] for a shard saving its progress).
     pub fn part() -> StreamConfig {
         let one = StreamConfig::single_process();
         StreamConfig {
             sieve_sigmas: one.sieve_sigmas,
             sieve_budget: one.sieve_budget,
-            sieve_round: one.sieve_round,
             ..StreamConfig::default()
         }
     }
@@ -940,8 +940,10 @@ pub(crate) struct Sieve {
     sigmas: f64,
     /// The most values kept over all columns ([`StreamConfig::sieve_budget`]).
     budget: u64,
-    /// The draws of a round ([`StreamConfig::sieve_round`]).
+    /// The draws of a round ([`StreamConfig::sieve_round`]), and the first block of the part
+    /// of the run whose pass 1 it sees, from which its rounds are counted ([`SIEVE_ROUND`]).
     round: u64,
+    begin: u64,
 }
 
 /// The sieve of one column.
@@ -965,21 +967,23 @@ struct SieveCol {
 /// A cell whose values are not kept.
 const DROPPED: u32 = u32::MAX;
 
-/// The bins narrow when the draws counted reach this, then each time they grow by
-/// [`SIEVE_GROWTH`]: the values kept between two narrowings add a tenth to the peak, and the
-/// narrowings (a walk over a column's cells and kept values, about 125 of them at 10^9 draws)
-/// cost little beside the pass.
+/// The bins narrow at the first round's end (below) where the draws counted have reached this,
+/// then at the first where they have grown by [`SIEVE_GROWTH`]: the values kept between two
+/// narrowings add a tenth (and a round's) to the peak, and the narrowings (a walk over a
+/// column's cells and kept values, about 90 of them at 10^9 draws) cost little beside the pass.
 const SIEVE_FIRST: u64 = 1 << 12;
 const SIEVE_GROWTH: f64 = 1.1;
 
 /// The draws of a round of the sieve ([`StreamConfig::sieve_round`]). It settles
-/// (`Sieve::settle`: narrows, checks its budget) where a pass reaches the start of a round,
+/// (`Sieve::settle`: narrows, checks its budget) where a pass reaches the end of a round,
 /// every block before it counted and none after: a pass with a sieve runs its blocks in rounds,
-/// the threads sharing each round. A round is [`sieve_round`] blocks (in blocks of 4,096 draws:
-/// 64), each starting at a multiple of its blocks, whichever blocks a shard or a range of the
-/// pass starts and ends at; the run's end ends one too. Within a round the sieve keeps what
-/// comes: at most a round's values more than it would otherwise.
-pub const SIEVE_ROUND: u64 = 1 << 18;
+/// the threads sharing each round. The rounds of a part of a run (the whole run, a shard's or an
+/// MPI rank's blocks) end at its first block plus 8, 16, 32, ... blocks while those are fewer
+/// than [`sieve_round`] blocks (in blocks of 4,096 draws: 512), then at each multiple of those,
+/// and at the run's end: the same blocks however a checkpointed pass is cut into ranges, and
+/// whether its first blocks come from the pilot (offered) or are run again. Within a round the
+/// sieve keeps what comes.
+pub const SIEVE_ROUND: u64 = 1 << 21;
 
 /// The blocks of a round of `round` draws in blocks of `size` draws: at least 8, so that large
 /// blocks still give every thread one.
@@ -1025,13 +1029,30 @@ impl Sieve {
             sigmas,
             budget,
             round: SIEVE_ROUND,
+            begin: 0,
         })
     }
 
-    /// With rounds of `round` draws ([`StreamConfig::sieve_round`]).
-    pub(crate) fn with_round(mut self, round: u64) -> Sieve {
+    /// With rounds of `round` draws ([`StreamConfig::sieve_round`]), counted from block
+    /// `begin`, the first of the part of the run it sees.
+    pub(crate) fn with_rounds(mut self, round: u64, begin: u64) -> Sieve {
         self.round = round;
+        self.begin = begin;
         self
+    }
+
+    /// The block at which the round holding block `a` (at or after its first block) ends, in a
+    /// run of `blocks` blocks of `size` draws ([`SIEVE_ROUND`]).
+    fn round_end(&self, a: u64, size: u64, blocks: u64) -> u64 {
+        let whole = sieve_round(self.round, size);
+        let r = a.saturating_sub(self.begin);
+        let doubled = (r + 1).next_power_of_two().max(8);
+        let next = if doubled < whole {
+            doubled
+        } else {
+            (r / whole + 1).saturating_mul(whole)
+        };
+        self.begin.saturating_add(next).min(blocks)
     }
 
     /// The values kept, over all columns.
@@ -1045,29 +1066,32 @@ impl Sieve {
         self.cols[c].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Keep, of column `c`'s values `v`, those in the bins kept: values counted into cells that
-    /// are not shared (a pilot's, summarised from memory), offered before any shared ones.
+    /// Count, and keep those in the bins kept, column `c`'s values `v`: values counted into
+    /// cells that are not shared (a pilot's, summarised from memory), offered before any shared
+    /// ones. As when the same values are flushed ([`SieveCol::take`]), so that a part's sieve
+    /// is the same whether its first blocks come from the pilot or are run again.
     fn offer(&self, c: usize, v: &[f64]) {
         let mut s = self.col(c);
         for &x in v {
-            // A gap's cell is never kept, nor is a collected region (none when binned).
+            // A gap's cell is counted, never kept; a collected region is neither (there is none
+            // when binned), as a flush does.
             if let Place::Cell(cell) = s.grid.place(x) {
+                s.seen += 1;
+                s.counts[cell] += 1;
                 s.keep(cell, x);
             }
         }
     }
 
-    /// Narrow the bins of the columns whose counts have grown enough, then, past the budget,
-    /// drop the sieve of each column (in column order) that keeps at least its share (the
-    /// columns' average, over those still keeping theirs): its ranks go to a later pass. A
-    /// column keeping less than the average keeps its values.
+    /// Narrow the bins of the columns whose counts have grown enough; then, past the budget,
+    /// drop the sieve of the column keeping the most values (the lower column on a tie), then
+    /// of the next, until the rest fit: their ranks go to a later pass.
     ///
-    /// Called only where every block before a given one has been counted and none after it
+    /// Called only at a round's end, where every block before has been counted and none after
     /// ([`SIEVE_ROUND`]), so that what it decides depends on those blocks alone, not on the
     /// order the threads counted them in: what the sieve keeps is then the same, in every bit,
     /// whatever the threads.
     fn settle(&self) {
-        let n = self.cols.len() as u64;
         let mut held = Vec::with_capacity(self.cols.len());
         for c in 0..self.cols.len() {
             let mut s = self.col(c);
@@ -1077,11 +1101,14 @@ impl Sieve {
             held.push(s.held());
         }
         let mut total: u64 = held.iter().sum();
-        for (c, h) in held.into_iter().enumerate() {
-            if total > self.budget && h * n >= total {
-                self.col(c).give_up();
-                total -= h;
+        let mut most: Vec<usize> = (0..held.len()).collect();
+        most.sort_by_key(|&c| (std::cmp::Reverse(held[c]), c));
+        for c in most {
+            if total <= self.budget {
+                break;
             }
+            self.col(c).give_up();
+            total -= held[c];
         }
     }
 
@@ -1129,7 +1156,7 @@ impl Sieve {
 /// than the count, and the rank goes to a later pass, as without the sieve.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SieveFinds {
-    /// Per column: (cell, its values in no order), by increasing cell.
+    /// Per column: (cell, its values sorted), by increasing cell.
     cols: Vec<Vec<(u64, Vec<f64>)>>,
 }
 
@@ -1163,17 +1190,18 @@ impl Sieve {
         }
     }
 
-    /// The sieve [`Sieve::new`] makes from these arguments, in the state read from `r` that
-    /// was saved ([`Sieve::encode_state_to`]) by a sieve made from the same ones; `None` when
-    /// there is no such sieve, or the state is unreadable or is no state a save could hold: a
-    /// cell keeping values of a region other than its own, counts that do not sum to the values
-    /// counted, more values counted than the run has draws, a next narrowing before the first,
-    /// or a region keeping values outside its ends or in a bin dropped or out of order (a save
-    /// sorts them), or any when it has no bins to keep. (The next narrowing may be reached already: the bins narrow where the
-    /// sieve settles, which a save between two such points has not reached.) The state is read to its end; whether it is the one saved is for `r` to say
-    /// ([`BodyReader::verified`], which the caller asks).
-    /// (Whether its kept values are those of the blocks it says it saw cannot be known here: a
-    /// bin kept whole is checked against pass 1's count when it gives a rank.)
+    /// The sieve [`Sieve::new`] makes from these arguments, in the state read from `r` that was
+    /// saved ([`Sieve::encode_state_to`]) by a sieve made from the same ones; `None` when there is
+    /// no such sieve, or the state is unreadable or is no state a save could hold: a cell keeping
+    /// values of a region other than its own, counts that do not sum to the values counted, more
+    /// values counted than the run has draws, a next narrowing before the first, or a region
+    /// keeping values outside its ends or in a bin dropped or out of order (a save sorts them), or
+    /// any when it has no bins to keep. (The next narrowing may be reached already: the bins narrow
+    /// where the sieve settles, which a save between two such points has not reached.) The state is
+    /// read to its end; whether it is the one saved is for `r` to say ([`BodyReader::verified`],
+    /// which the caller asks). (Whether its kept values are those of the blocks it says it saw
+    /// cannot be known here: a bin kept whole is checked against pass 1's count when it gives a
+    /// rank.)
     pub(crate) fn restore(
         r: &mut BodyReader<impl std::io::Read>,
         grids: &[Grid],
@@ -2175,6 +2203,12 @@ pub struct Regenerate<'a> {
 }
 
 impl Regenerate<'_> {
+    /// The run's block size (at most its draws) and number of blocks.
+    fn size_and_blocks(&self) -> Result<(u64, u64), RunError> {
+        let opts = self.opts;
+        Ok((opts.block_size.min(opts.draws), Plan::block_count(opts)?))
+    }
+
     /// Run blocks `first..end` and fold them into statistics: each task runs a block and adds it
     /// at once (`add`), its draws still in cache and no thread waiting for another between the
     /// two, into statistics of its own (from `empty`). Tasks take consecutive blocks in order and
@@ -2277,14 +2311,14 @@ impl Regenerate<'_> {
             None => fold(first, end)?,
             Some(sv) => {
                 // In rounds, the sieve settling at each round's end.
-                let round = sieve_round(sv.round, self.opts.block_size.min(self.opts.draws));
-                let blocks = self.opts.draws.div_ceil(self.opts.block_size.max(1));
+                let (size, blocks) = self.size_and_blocks()?;
                 let mut acc = fold(first, first)?;
                 let mut a = first;
                 while a < end {
-                    let b = (a / round + 1).saturating_mul(round).min(end);
+                    let round_end = sv.round_end(a, size, blocks);
+                    let b = round_end.min(end);
                     append(&mut acc, fold(a, b)?);
-                    if b.is_multiple_of(round) || b == blocks {
+                    if b == round_end {
                         sv.settle();
                     }
                     a = b;
@@ -2692,7 +2726,7 @@ impl Setup {
             cfg.sieve_sigmas,
             cfg.sieve_budget,
         )
-        .map(|s| s.with_round(cfg.sieve_round));
+        .map(|s| s.with_rounds(cfg.sieve_round, first));
         let f = self.first_pass_keeping(plan, src, (first, end), None, sieve.as_ref())?;
         Ok((f, sieve.map(Sieve::finds)))
     }
@@ -3432,9 +3466,9 @@ pub struct FirstPass<'a> {
     inputs: Option<PilotInputs>,
     /// The block the next range starts at.
     next: u64,
-    /// `StreamConfig::sieve_sigmas`, `sieve_budget` and `sieve_round` (0 sigmas: no sieve), and the sieve of a pass
-    /// 1 started at its first block `begin` (0 for a run's, a shard's first), from one range
-    /// to the next until [`FirstPass::take_sieve`].
+    /// `StreamConfig::sieve_sigmas`, `sieve_budget` and `sieve_round` (0 sigmas: no sieve), and the
+    /// sieve of a pass 1 started at its first block `begin` (0 for a run's, a shard's first), from
+    /// one range to the next until [`FirstPass::take_sieve`].
     sieve_sigmas: f64,
     sieve_budget: u64,
     sieve_round: u64,
@@ -3566,7 +3600,7 @@ impl<'a> FirstPass<'a> {
                 self.sieve_sigmas,
                 self.sieve_budget,
             )
-            .map(|s| s.with_round(self.sieve_round));
+            .map(|s| s.with_rounds(self.sieve_round, self.begin));
         }
         let sieve = self.sieve.take();
         let mut acc = None;
@@ -3575,13 +3609,24 @@ impl<'a> FirstPass<'a> {
             // those of the range's blocks here, before any shared ones (which come only after
             // the pilot's last block).
             if let Some(sv) = &sieve {
+                // Round by round, settling at each round's end, as when the blocks are run.
                 let (pilot, cols) = (&self.setup.pilot, columns(plan));
                 let rows_to = |b| pilot_rows(pilot, opts.draws_to(b));
-                let rows = rows_to(first)..rows_to(mid);
-                cols.par_iter().enumerate().for_each(|(c, &col)| {
-                    let mut buf = Vec::new();
-                    sv.offer(c, values(pilot, col, rows.clone(), &mut buf));
-                });
+                let blocks = Plan::block_count(opts)?;
+                let mut a = first;
+                while a < mid {
+                    let round_end = sv.round_end(a, size, blocks);
+                    let b = round_end.min(mid);
+                    let rows = rows_to(a)..rows_to(b);
+                    cols.par_iter().enumerate().for_each(|(c, &col)| {
+                        let mut buf = Vec::new();
+                        sv.offer(c, values(pilot, col, rows.clone(), &mut buf));
+                    });
+                    if b == round_end {
+                        sv.settle();
+                    }
+                    a = b;
+                }
             }
             let in_memory = InMemory {
                 d: &self.setup.pilot,
@@ -3652,7 +3697,7 @@ impl<'a> FirstPass<'a> {
                 self.sieve_sigmas,
                 self.sieve_budget,
             )
-            .map(|s| s.with_round(self.sieve_round));
+            .map(|s| s.with_rounds(self.sieve_round, self.begin));
             // Read to its end, checksummed: a state read from a file is taken only once the
             // whole file is known to be the one saved.
             if !state.verified() {
@@ -6542,15 +6587,17 @@ mod tests {
         assert!(finds_bytes[1] < finds_bytes[0], "{finds_bytes:?}");
     }
 
-    /// A round of the sieve is 2^18 draws in whole blocks (64 of the default 4,096 draws, 262
-    /// of 1,000), and at least 8 blocks, so that large blocks still give each thread one; a
-    /// part of a run (a shard, an MPI rank) keeps the rounds of a run in one process.
+    /// A round of the sieve is 2^21 draws in whole blocks (512 of the default 4,096 draws,
+    /// 2,097 of 1,000), and at least 8 blocks, so that large blocks still give each thread one;
+    /// a part of a run (a shard, an MPI rank) keeps the rounds of a run in one process. Rounds
+    /// end 8, 16, 32, ... blocks past the part's first block while those are fewer than a
+    /// round's, then at multiples of a round's blocks past it, and at the run's end.
     #[test]
-    fn a_sieve_round_is_2_18_draws_in_whole_blocks_and_at_least_8() {
-        assert_eq!(SIEVE_ROUND, 1 << 18);
-        assert_eq!(sieve_round(SIEVE_ROUND, crate::engine::DEFAULT_BLOCK), 64);
-        assert_eq!(sieve_round(SIEVE_ROUND, 1000), 262);
-        assert_eq!(sieve_round(SIEVE_ROUND, 1 << 16), 8);
+    fn a_sieve_round_is_2_21_draws_in_whole_blocks_and_the_first_ones_double() {
+        assert_eq!(SIEVE_ROUND, 1 << 21);
+        assert_eq!(sieve_round(SIEVE_ROUND, crate::engine::DEFAULT_BLOCK), 512);
+        assert_eq!(sieve_round(SIEVE_ROUND, 1000), 2097);
+        assert_eq!(sieve_round(SIEVE_ROUND, 1 << 16), 32);
         assert_eq!(sieve_round(SIEVE_ROUND, 1 << 30), 8);
         assert_eq!(sieve_round(1, 1000), 8);
         let one = StreamConfig::single_process().sieve_round;
@@ -6558,6 +6605,41 @@ mod tests {
             (one, StreamConfig::part().sieve_round),
             (SIEVE_ROUND, SIEVE_ROUND)
         );
+        let g = Grid::new(vec![Region::new(0.0, 1.0, 4)]);
+        let sieve = |begin| {
+            Sieve::new(std::slice::from_ref(&g), &[vec![1]], 1 << 40, 6.0, u64::MAX)
+                .unwrap()
+                .with_rounds(SIEVE_ROUND, begin)
+        };
+        let (size, blocks) = (4096, 1 << 20);
+        for begin in [0, 100] {
+            let s = sieve(begin);
+            for (a, end) in [
+                (0, 8),
+                (7, 8),
+                (8, 16),
+                (9, 16),
+                (255, 256),
+                (256, 512),
+                (511, 512),
+                (512, 1024),
+                (1000, 1024),
+                (1024, 1536),
+                (1536, 2048),
+            ] {
+                assert_eq!(
+                    s.round_end(begin + a, size, blocks),
+                    begin + end,
+                    "{begin} {a}"
+                );
+            }
+            // The run's end ends the last.
+            assert_eq!(s.round_end(begin + 1536, size, begin + 1600), begin + 1600);
+        }
+        // Blocks of 10^5 draws: rounds of 8 blocks from the start.
+        let s = sieve(3);
+        assert_eq!(s.round_end(3, 100_000, 1000), 11);
+        assert_eq!(s.round_end(12, 100_000, 1000), 19);
     }
 
     /// The run's end ends a round: a run shorter than a round (20 blocks of 1,000 draws) settles
@@ -6713,11 +6795,10 @@ mod tests {
     }
 
     /// The sieve counts the values its columns keep, pilot's and flushed, less those dropped;
-    /// where it settles past its budget, each column keeping at least the columns' average (in
-    /// column order, over the columns still keeping theirs) gives up: its bins and values are
-    /// dropped, and its ranks are left to a later pass. The other columns keep theirs; one
-    /// keeping less than the average keeps them past the budget. Between two settlings nothing
-    /// is given up.
+    /// where it settles past its budget, the column keeping the most gives up (the lower on a
+    /// tie), then the next, until the rest fit: their bins and values are dropped, and their
+    /// ranks are left to a later pass. The other columns keep theirs. Between two settlings
+    /// nothing is given up.
     #[test]
     fn a_column_that_takes_the_sieve_past_its_budget_gives_up() {
         let g = Grid::new(vec![Region::new(0.0, 10.0, 10)]);
@@ -6728,8 +6809,15 @@ mod tests {
             vec![Cell::default(); g.cells],
             vec![Cell::default(); g.cells],
         ];
-        sieve.offer(0, &[3.1, 3.4]);
+        sieve.offer(0, &[3.1, 3.4, 12.0]);
         assert_eq!(held(&sieve), 2);
+        // Offered values are counted as flushed ones are, a gap's (12) too.
+        let c = sieve.col(0);
+        assert_eq!(
+            (c.seen, c.counts[4], c.counts.iter().sum::<u64>()),
+            (3, 2, 3)
+        );
+        drop(c);
         let mut pass = ColPass::without_cells(&g);
         pass.add(&g, &[5.5, 5.6]);
         sieve.flush(1, &mut cells[1], &mut pass);
@@ -6757,8 +6845,8 @@ mod tests {
         sieve.settle();
         assert!(sieve.col(0).kept[0].is_empty());
         assert_eq!(held(&sieve), 2);
-        // Past the budget, a column keeping less than the average keeps its values, whether it
-        // comes before or after the one that gives up.
+        // Past the budget, the column keeping the most gives up, whether it comes before or
+        // after the other, which keeps its values.
         for (big, small) in [(0, 1), (1, 0)] {
             let sv = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 3).unwrap();
             sv.offer(big, &[1.1, 1.2, 1.3]);
@@ -6768,8 +6856,8 @@ mod tests {
             assert!(sv.col(big).kept[0].is_empty());
             assert_eq!(sv.col(small).kept[0], [2.5]);
         }
-        // A column keeping exactly the average gives up too, and then the next, keeping the
-        // average of what is left, need not: the budget is met.
+        // Of two keeping as many, the lower gives up, and then the other need not: the budget
+        // is met.
         let even = Sieve::new(&grids, &[vec![1], vec![1]], 6, 6.0, 5).unwrap();
         even.offer(0, &[1.1, 1.2, 1.3]);
         even.offer(1, &[2.5, 2.6, 2.7]);
@@ -7337,6 +7425,36 @@ mod tests {
         assert!(restore_from(&saved, grids, ranks, 100, 0.0, u64::MAX).is_none());
         let flat = Grid::new(vec![Region::new(0.0, 10.0, 0)]);
         assert!(restore_from(&saved, std::slice::from_ref(&flat), ranks, 100, 6.0, 9).is_none());
+    }
+
+    /// A pass resumed inside the correlations' draws (at block 256 of blocks of 1,000 draws: its
+    /// pilot then holds the blocks up to 263, which the sieve is offered rather than flushed)
+    /// keeps the sieve an uninterrupted pass keeps, byte for byte: offered values are counted
+    /// as flushed ones are, and the rounds end at the same blocks.
+    #[test]
+    fn a_pass_resumed_inside_the_pilot_keeps_the_uninterrupted_sieve() {
+        let plan = default_plan();
+        let opts = monte_carlo(330_003, 14);
+        let (mid, end) = (256, 331);
+        let cfg = binned();
+        let src = quiet_source(&plan, &opts, &cfg);
+        let o = SummaryOptions::default();
+        let state = |p: &FirstPass| {
+            let mut s = Vec::new();
+            p.sieve()
+                .unwrap()
+                .encode_state_to(&mut |b| s.extend_from_slice(b));
+            s
+        };
+        let mut a = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+        let before = a.blocks(0, mid, None).unwrap();
+        let saved = state(&a);
+        a.blocks(mid, end, None).unwrap();
+        let mut b = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+        let restored = b.resume_sieved_at(mid, &mut crate::shard::body_reader(&saved), &before);
+        assert_eq!(restored.unwrap(), Restored::Yes);
+        b.blocks(mid, end, None).unwrap();
+        assert!(state(&b) == state(&a));
     }
 
     /// A pass 1 resumed at a block with its sieve as saved there ends with a sieve that finds

@@ -1478,9 +1478,10 @@ fn an_interrupted_shard_resumes_and_merges_to_the_same_summary() {
 }
 
 /// A shard made again is the same file, byte for byte, whatever its threads: its sieve narrows
-/// and checks its budget only between rounds of blocks that the threads finish together (twice
-/// in the shard's 6·10^5 draws, at 2^18 and 2^19), and writes each cell's values sorted. Before, what it kept depended on the order the threads flushed, and every making of
-/// the same shard differed.
+/// and checks its budget only between rounds of blocks that the threads finish together (here
+/// after 8, 16, 32, 64 and 128 of the shard's 146 blocks), and writes each cell's values sorted.
+/// Before, what it kept depended on the order the threads flushed, and every making of the same
+/// shard differed.
 #[test]
 fn a_shard_made_again_on_any_threads_is_the_same_file() {
     let dir = temp_dir("shard-threads");
