@@ -7457,6 +7457,37 @@ mod tests {
         assert!(state(&b) == state(&a));
     }
 
+    /// A pass whose first blocks come from its pilot (offered to the sieve: blocks 0..5 of
+    /// blocks of 1,000 draws, short of the first round's end at 8) keeps the sieve of the same
+    /// blocks all run again (a part's pass, `first_pass_sieved`), byte for byte: the offered
+    /// values are counted as flushed ones are, and the sieve settles at round ends alone.
+    #[test]
+    fn a_sieve_offered_the_pilot_keeps_what_one_flushed_its_blocks_keeps() {
+        let plan = default_plan();
+        let opts = monte_carlo(40_001, 9);
+        // Windows of one standard deviation: a narrowing anywhere else than a round's end would
+        // drop bins the sieve keeps.
+        let cfg = StreamConfig {
+            sieve_sigmas: 1.0,
+            ..binned()
+        };
+        let (_, offered, setup) = sieved_in_ranges(&plan, &opts, &cfg, &[]);
+        assert!(setup.pilot_blocks(&opts) > 0);
+        let src = quiet_source(&plan, &opts, &cfg);
+        let blocks = Plan::block_count(&opts).unwrap();
+        let (_, run) = setup
+            .first_pass_sieved(&plan, &src, (0, blocks), &cfg)
+            .unwrap();
+        let encoded = |f: &SieveFinds| {
+            let mut o = Vec::new();
+            f.encode(&mut o);
+            o
+        };
+        let run = encoded(&run.expect("binned brackets, a sieve"));
+        assert!(run.len() > 1000);
+        assert!(encoded(&offered.finds()) == run);
+    }
+
     /// A pass 1 resumed at a block with its sieve as saved there ends with a sieve that finds
     /// every rank an uninterrupted pass's does; a state that does not restore leaves it none.
     /// The run is longer than the achieved correlations' draws (2^18, which a resumed pass holds
