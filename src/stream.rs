@@ -7427,36 +7427,6 @@ mod tests {
         assert!(restore_from(&saved, std::slice::from_ref(&flat), ranks, 100, 6.0, 9).is_none());
     }
 
-    /// A pass resumed inside the correlations' draws (at block 256 of blocks of 1,000 draws: its
-    /// pilot then holds the blocks up to 263, which the sieve is offered rather than flushed)
-    /// keeps the sieve an uninterrupted pass keeps, byte for byte: offered values are counted
-    /// as flushed ones are, and the rounds end at the same blocks.
-    #[test]
-    fn a_pass_resumed_inside_the_pilot_keeps_the_uninterrupted_sieve() {
-        let plan = default_plan();
-        let opts = monte_carlo(330_003, 14);
-        let (mid, end) = (256, 331);
-        let cfg = binned();
-        let src = quiet_source(&plan, &opts, &cfg);
-        let o = SummaryOptions::default();
-        let state = |p: &FirstPass| {
-            let mut s = Vec::new();
-            p.sieve()
-                .unwrap()
-                .encode_state_to(&mut |b| s.extend_from_slice(b));
-            s
-        };
-        let mut a = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        let before = a.blocks(0, mid, None).unwrap();
-        let saved = state(&a);
-        a.blocks(mid, end, None).unwrap();
-        let mut b = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
-        let restored = b.resume_sieved_at(mid, &mut crate::shard::body_reader(&saved), &before);
-        assert_eq!(restored.unwrap(), Restored::Yes);
-        b.blocks(mid, end, None).unwrap();
-        assert!(state(&b) == state(&a));
-    }
-
     /// A pass whose first blocks come from its pilot (offered to the sieve: blocks 0..5 of
     /// blocks of 1,000 draws, short of the first round's end at 8) keeps the sieve of the same
     /// blocks all run again (a part's pass, `first_pass_sieved`), byte for byte: the offered
@@ -7491,7 +7461,8 @@ mod tests {
     /// A pass 1 resumed at a block with its sieve as saved there ends with a sieve that finds
     /// every rank an uninterrupted pass's does; a state that does not restore leaves it none.
     /// The run is longer than the achieved correlations' draws (2^18, which a resumed pass holds
-    /// in memory): its last blocks are run again and counted through the restored sieve.
+    /// in memory): its last blocks are run again and counted through the restored sieve. Resumed
+    /// inside those draws, it keeps the uninterrupted sieve byte for byte.
     #[test]
     fn a_pass_resumed_with_its_saved_sieve_finds_what_an_uninterrupted_one_does() {
         let plan = default_plan();
@@ -7572,6 +7543,27 @@ mod tests {
         assert!(d.sieve().is_none());
         d.blocks(0, end, None).unwrap();
         assert_eq!(found(&mut d, &whole), uninterrupted);
+        // Resumed inside the correlations' draws (at block 256: its pilot then holds the
+        // blocks up to 263, which the sieve is offered rather than flushed), it keeps the sieve
+        // an uninterrupted pass keeps, byte for byte: offered values are counted as flushed
+        // ones are, and the rounds end at the same blocks.
+        let mid = 256;
+        let state = |p: &FirstPass| {
+            let mut s = Vec::new();
+            p.sieve()
+                .unwrap()
+                .encode_state_to(&mut |b| s.extend_from_slice(b));
+            s
+        };
+        let mut a = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+        let before = a.blocks(0, mid, None).unwrap();
+        let saved = state(&a);
+        a.blocks(mid, end, None).unwrap();
+        let mut b = FirstPass::new(&src, &o, &Vec::new(), &cfg).unwrap();
+        let restored = b.resume_sieved_at(mid, &mut crate::shard::body_reader(&saved), &before);
+        assert_eq!(restored.unwrap(), Restored::Yes);
+        b.blocks(mid, end, None).unwrap();
+        assert!(state(&b) == state(&a));
     }
 
     /// A bin whose kept values outnumber its cell's count (a value seen twice) is an error, not
