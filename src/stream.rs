@@ -1722,7 +1722,7 @@ impl First {
     /// Add the statistics of the blocks right after this one's (pass 1 in block order): as
     /// [`First::merge`], with the moments' tree nodes combined as if every block had been pushed
     /// in order, so that the result is the same, in every bit, as one pass over all the blocks.
-    fn append(&mut self, mut o: First) {
+    pub fn append(&mut self, mut o: First) {
         let mut nodes = Vec::with_capacity(self.cols.len());
         for c in &mut o.cols {
             nodes.push(std::mem::take(&mut c.tree.nodes));

@@ -1481,17 +1481,20 @@ fn an_interrupted_shard_resumes_and_merges_to_the_same_summary() {
 /// and checks its budget only between rounds of blocks that the threads finish together (here
 /// after 8, 16, 32, 64 and 128 of the shard's 146 blocks), and writes each cell's values sorted.
 /// Before, what it kept depended on the order the threads flushed, and every making of the same
-/// shard differed.
+/// shard differed. Made with `--checkpoint`, it is the same file too: its chunks' moments are
+/// appended into the tree one pass over the blocks makes (before, they were listed side by side,
+/// the pilot's blocks apart, and the file differed, though not the merged summary).
 #[test]
 fn a_shard_made_again_on_any_threads_is_the_same_file() {
     let dir = temp_dir("shard-threads");
-    let make = |name: &str, threads: &str| -> Vec<u8> {
+    let make_with = |name: &str, threads: &str, more: &[&std::ffi::OsStr]| -> Vec<u8> {
         let out = dir.join(name);
         run_ok(
             bin()
                 .args(["run", "--draws", "1200000", "--seed", "5", "--shard", "0/2"])
                 .args(["--threads", threads, "--out"])
-                .arg(&out),
+                .arg(&out)
+                .args(more),
         );
         let files: Vec<PathBuf> = std::fs::read_dir(&out)
             .unwrap()
@@ -1500,10 +1503,14 @@ fn a_shard_made_again_on_any_threads_is_the_same_file() {
         assert_eq!(files.len(), 1, "{files:?}");
         std::fs::read(&files[0]).unwrap()
     };
+    let make = |name: &str, threads: &str| make_with(name, threads, &[]);
     let one = make("t1", "1");
     // The sieve's values are a good part of the file: it kept some.
     assert!(one.len() > 1 << 20, "{} bytes", one.len());
     for (name, threads) in [("t2", "2"), ("t2-again", "2"), ("t3", "3")] {
         assert!(make(name, threads) == one, "{threads} threads ({name})");
     }
+    let ck = dir.join("ck");
+    let checkpointed = make_with("ck-out", "2", &["--checkpoint".as_ref(), ck.as_os_str()]);
+    assert!(checkpointed == one, "checkpointed");
 }
