@@ -1055,6 +1055,30 @@ impl Sieve {
         self.begin.saturating_add(next).min(blocks)
     }
 
+    /// Take blocks `first..end` of a run of `blocks` blocks of `size` draws in rounds: `work(a, b)`
+    /// on each stretch `a..b` up to a round's end or `end`, the sieve settling after a stretch
+    /// that ended its round (and not after one cut short by `end`: the next range goes on with
+    /// that round).
+    fn by_rounds<E>(
+        &self,
+        (first, end): (u64, u64),
+        size: u64,
+        blocks: u64,
+        mut work: impl FnMut(u64, u64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut a = first;
+        while a < end {
+            let round_end = self.round_end(a, size, blocks);
+            let b = round_end.min(end);
+            work(a, b)?;
+            if b == round_end {
+                self.settle();
+            }
+            a = b;
+        }
+        Ok(())
+    }
+
     /// The values kept, over all columns.
     #[cfg(test)]
     fn held(&self) -> u64 {
@@ -2313,16 +2337,10 @@ impl Regenerate<'_> {
                 // In rounds, the sieve settling at each round's end.
                 let (size, blocks) = self.size_and_blocks()?;
                 let mut acc = fold(first, first)?;
-                let mut a = first;
-                while a < end {
-                    let round_end = sv.round_end(a, size, blocks);
-                    let b = round_end.min(end);
+                sv.by_rounds((first, end), size, blocks, |a, b| {
                     append(&mut acc, fold(a, b)?);
-                    if b == round_end {
-                        sv.settle();
-                    }
-                    a = b;
-                }
+                    Ok(())
+                })?;
                 acc
             }
         };
@@ -3613,20 +3631,14 @@ impl<'a> FirstPass<'a> {
                 let (pilot, cols) = (&self.setup.pilot, columns(plan));
                 let rows_to = |b| pilot_rows(pilot, opts.draws_to(b));
                 let blocks = Plan::block_count(opts)?;
-                let mut a = first;
-                while a < mid {
-                    let round_end = sv.round_end(a, size, blocks);
-                    let b = round_end.min(mid);
+                sv.by_rounds((first, mid), size, blocks, |a, b| {
                     let rows = rows_to(a)..rows_to(b);
                     cols.par_iter().enumerate().for_each(|(c, &col)| {
                         let mut buf = Vec::new();
                         sv.offer(c, values(pilot, col, rows.clone(), &mut buf));
                     });
-                    if b == round_end {
-                        sv.settle();
-                    }
-                    a = b;
-                }
+                    Ok::<(), RunError>(())
+                })?;
             }
             let in_memory = InMemory {
                 d: &self.setup.pilot,
