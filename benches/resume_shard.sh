@@ -5,7 +5,8 @@
 # Ctrl-C (SIGINT) after SECONDS and resumed with `--resume`. Prints each one's wall time and peak
 # resident set, the checkpoint folder's files when stopped, and, merged with shard 0 (made once),
 # the passes each merge took and the md5 of both merged summaries without their timing (they
-# must be the same).
+# must be the same), and whether the resumed shard's file is the whole one's, byte for byte (it
+# must be).
 #
 #   benches/resume_shard.sh BIN [DRAWS] [SECONDS]      (defaults: 2000000 0.8)
 #
@@ -35,6 +36,11 @@ for f in "$W"/ck/*.npvshard; do echo "  $(basename "$f") $(( $(stat -c %s "$f") 
     --resume "$W/ck" >/dev/null 2>"$W/e2"
 read -r s k <"$W/t2"
 echo "resumed shard: $s s, $((k / 1024)) MB"
+if cmp -s "$W"/s1/*.npvshard "$W"/s2/*.npvshard; then
+    echo "shard files: the same bytes"
+else
+    echo "shard files: DIFFERENT"
+fi
 for x in 1 2; do
     "$BIN" merge "$W"/s0/*.npvshard "$W"/s$x/*.npvshard --out "$W/m$x" --format json \
         >/dev/null 2>"$W/me$x"

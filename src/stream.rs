@@ -3675,8 +3675,10 @@ impl<'a> FirstPass<'a> {
                     setup.first_pass_keeping(plan, s, (mid, end), Some(inputs), sieve.as_ref())
                 })
             })?;
+            // The pilot's blocks, then the rest: in block order, appended as one pass would tally
+            // them (`First::append`).
             match &mut acc {
-                Some(a) => a.merge(rest),
+                Some(a) => a.append(rest),
                 None => acc = Some(rest),
             }
         }
@@ -8073,6 +8075,42 @@ mod tests {
         let mut without = FirstPass::holding(&src, setup(), 2, &none);
         without.blocks(2, 6, None).unwrap();
         assert!(without.take_sieve().is_none());
+    }
+
+    /// A part's pass 1 held from its first block, its first blocks from the pilot (a
+    /// checkpointed shard's), has the statistics and the sieve, byte for byte, of the part's
+    /// pass 1 run at once (a plain shard's), taken in one range or in two: the pilot's blocks,
+    /// then the rest, and the ranges are appended in block order, so their moments form the same
+    /// tree.
+    #[test]
+    fn a_part_taken_from_its_pilot_is_the_same_bytes_as_one_run_at_once() {
+        let plan = default_plan();
+        // 40 blocks, of which the pilot (2^14 draws) holds the first 17.
+        let opts = monte_carlo(40_000, 5);
+        let cfg = binned();
+        let src = quiet_source(&plan, &opts, &cfg);
+        let setup = || part_setup(&plan, &opts, &cfg);
+        let (first, cut, end) = (0, 9, 31);
+        let (f, finds) = setup()
+            .first_pass_sieved(&plan, &src, (first, end), &cfg)
+            .unwrap();
+        let want = f.encode_part(finds.as_ref());
+        let bytes = |p: &mut FirstPass, f: First| {
+            let finds = p.take_sieve().map(Sieve::finds);
+            assert!(
+                finds
+                    .as_ref()
+                    .is_some_and(|f| f.cols.iter().any(|c| !c.is_empty()))
+            );
+            f.encode_part(finds.as_ref())
+        };
+        let mut one = FirstPass::holding(&src, setup(), first, &cfg);
+        let f = one.blocks(first, end, None).unwrap();
+        assert!(bytes(&mut one, f) == want, "in one range");
+        let mut two = FirstPass::holding(&src, setup(), first, &cfg);
+        let mut f = two.blocks(first, cut, None).unwrap();
+        f.append(two.blocks(cut, end, None).unwrap());
+        assert!(bytes(&mut two, f) == want, "in two ranges");
     }
 
     /// The summary (JSON) and passes of the run `opts` split into 3 parts, each running pass 1
