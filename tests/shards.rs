@@ -1473,6 +1473,12 @@ fn an_interrupted_shard_resumes_and_merges_to_the_same_summary() {
         run_ok(bin().arg("merge").args(&files).arg("--out").arg(to));
         without_timing(&to.join("summary.json"))
     };
+    // The resumed shard is the file the whole one is, byte for byte: its chunks (of 256 blocks,
+    // eight here) and the statistics saved before the interruption are appended in block order,
+    // their moments forming the tree one pass forms.
+    let name = "shard-00001-of-00002.npvshard";
+    let bytes = |d: &Path| std::fs::read(d.join(name)).unwrap();
+    assert!(bytes(&whole) == bytes(&resumed), "the resumed shard's file");
     assert!(merge(&whole, &dir.join("m1")) == merge(&resumed, &dir.join("m2")));
     let _ = std::fs::remove_dir_all(&dir);
 }
