@@ -359,7 +359,9 @@ impl Tree {
 
     /// Push the node of an aligned subtree whose blocks come right after those pushed, combined
     /// with the nodes before as pushing its blocks one by one would have: an aligned subtree's
-    /// blocks never combine with blocks before it until all of them are in.
+    /// blocks never combine with blocks before it until all of them are in. Pushed out of that
+    /// order, a node combines only with its sibling pushed just before it, into their parent:
+    /// nodes pushed in any order never make a node one pass would not.
     fn push_node(&mut self, node: (u32, u64, Moments)) {
         self.nodes.push(node);
         while self.nodes.len() >= 2 {
@@ -1743,27 +1745,17 @@ pub struct First {
 }
 
 impl First {
-    /// Add the statistics of the blocks right after this one's (pass 1 in block order): as
-    /// [`First::merge`], with the moments' tree nodes combined as if every block had been pushed
-    /// in order, so that the result is the same, in every bit, as one pass over all the blocks.
-    pub fn append(&mut self, mut o: First) {
-        let mut nodes = Vec::with_capacity(self.cols.len());
-        for c in &mut o.cols {
-            nodes.push(std::mem::take(&mut c.tree.nodes));
-        }
-        self.merge(o);
-        for (c, n) in self.cols.iter_mut().zip(nodes) {
-            for node in n {
-                c.tree.push_node(node);
-            }
-        }
-    }
-
+    /// Add the statistics of other blocks of the same run. The moments' tree nodes are pushed in
+    /// order (as `Tree::push_node` does): the blocks right after this one's (pass 1 in block order,
+    /// in chunks or ranges) combine with them as one pass over all the blocks would, so that the
+    /// result is the same, in every bit and in its encoding; other blocks' nodes are kept beside.
     pub fn merge(&mut self, o: First) {
         self.kept += o.kept;
         self.skipped += o.skipped;
         for (a, b) in self.cols.iter_mut().zip(o.cols) {
-            a.tree.nodes.extend(b.tree.nodes);
+            for node in b.tree.nodes {
+                a.tree.push_node(node);
+            }
             a.le.merge(&b.le);
             a.lt.merge(&b.lt);
             a.pass.merge(b.pass);
@@ -2831,7 +2823,7 @@ impl Setup {
                     p.keep(ch);
                 }
             },
-            First::append,
+            First::merge,
         )
     }
 }
@@ -3675,10 +3667,8 @@ impl<'a> FirstPass<'a> {
                     setup.first_pass_keeping(plan, s, (mid, end), Some(inputs), sieve.as_ref())
                 })
             })?;
-            // The pilot's blocks, then the rest: in block order, appended as one pass would tally
-            // them (`First::append`).
             match &mut acc {
-                Some(a) => a.append(rest),
+                Some(a) => a.merge(rest),
                 None => acc = Some(rest),
             }
         }
@@ -5073,8 +5063,9 @@ mod tests {
         assert_eq!(ch.rows(), 7..28);
     }
 
-    /// Merging pass-1 statistics of two sets of blocks: counts add, tree nodes and collected
-    /// values are joined, cells merge, whole-year counts add.
+    /// Merging pass-1 statistics of two sets of blocks: counts add, tree nodes combine when the
+    /// second's blocks follow the first's (and are kept beside otherwise), collected values are
+    /// joined, cells merge, whole-year counts add.
     #[test]
     fn pass_one_statistics_of_two_parts_merge_field_by_field() {
         let g = Grid::new(vec![Region::new(0.0, 1.0, 0)]);
@@ -5098,13 +5089,21 @@ mod tests {
                 delay_whole: vec![dw],
             }
         };
-        let mut a = part(3, 1, 0, &[0.25, 2.0, -1.0], vec![2, 1], vec![1, 2]);
-        let b = part(2, 4, 1, &[0.75, 3.0], vec![1, 1], vec![0, 5]);
+        let (va, vb) = ([0.25, 2.0, -1.0], [0.75, 3.0]);
+        let mut a = part(3, 1, 0, &va, vec![2, 1], vec![1, 2]);
+        let b = part(2, 4, 1, &vb, vec![1, 1], vec![0, 5]);
+        // Block 1 after block 0: one node, their parent, as one pass over both forms it.
+        let mut later_first = b.clone();
         a.merge(b);
         assert_eq!((a.kept, a.skipped), (5, 5));
         let c = &a.cols[0];
-        assert_eq!(c.tree.nodes.len(), 2);
-        assert_eq!((c.tree.nodes[1].0, c.tree.nodes[1].1), (0, 1));
+        let parent = Moments::combine(Moments::of(&va), Moments::of(&vb));
+        assert_eq!(c.tree.nodes, vec![(1, 0, parent)]);
+        // Block 0 after block 1: nothing combines, the nodes are kept beside each other.
+        later_first.merge(part(3, 1, 0, &va, vec![2, 1], vec![1, 2]));
+        let nodes = &later_first.cols[0].tree.nodes;
+        assert_eq!((nodes.len(), (nodes[0].0, nodes[0].1)), (2, (0, 1)));
+        assert_eq!(Tree::root(nodes, 2), Some(parent));
         assert_eq!(c.le.buckets, vec![3, 2]);
         assert_eq!(c.lt.buckets, vec![3, 2]);
         assert_eq!(c.pass.collected, vec![vec![0.25, 0.75]]);
@@ -8080,7 +8079,7 @@ mod tests {
     /// A part's pass 1 held from its first block, its first blocks from the pilot (a
     /// checkpointed shard's), has the statistics and the sieve, byte for byte, of the part's
     /// pass 1 run at once (a plain shard's), taken in one range or in two: the pilot's blocks,
-    /// then the rest, and the ranges are appended in block order, so their moments form the same
+    /// then the rest, and the ranges are merged in block order, so their moments form the same
     /// tree.
     #[test]
     fn a_part_taken_from_its_pilot_is_the_same_bytes_as_one_run_at_once() {
@@ -8109,7 +8108,7 @@ mod tests {
         assert!(bytes(&mut one, f) == want, "in one range");
         let mut two = FirstPass::holding(&src, setup(), first, &cfg);
         let mut f = two.blocks(first, cut, None).unwrap();
-        f.append(two.blocks(cut, end, None).unwrap());
+        f.merge(two.blocks(cut, end, None).unwrap());
         assert!(bytes(&mut two, f) == want, "in two ranges");
     }
 

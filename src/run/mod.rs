@@ -2527,10 +2527,10 @@ impl StreamCheckpoint<'_> {
                     .map(|k| k as &mut dyn crate::stream::DrawSink);
                 Ok(p.borrow_mut().blocks(b, e, sink)?)
             },
-            // The chunks follow one another: appended, their moments form the tree one pass
-            // over all the blocks would, and the statistics saved or written are its bytes.
+            // The chunks follow one another: merged, their moments form the tree one pass over
+            // all the blocks would, and the statistics saved or written are its bytes.
             &|mut x, y| {
-                x.append(y);
+                x.merge(y);
                 Ok(x)
             },
             &|f, out| f.encode_to(out),
