@@ -161,17 +161,13 @@ impl ThemeEval {
         self.pv_costs = pvc;
         self.net_annual = g - (theme.ongoing_costs_bn[h - 1] * uplift + scaled);
         self.own_delay = theme.delay_years;
-        self.slid_pv.clear();
-        self.slid_pv.extend(slid_unit.iter().map(|s| g * s));
+        // Written in place (resized only when the horizon changes), not collected afresh.
+        self.slid_pv.resize(slid_unit.len(), 0.0);
+        for (v, s) in self.slid_pv.iter_mut().zip(slid_unit) {
+            *v = g * s;
+        }
         self.breakeven = breakeven(&self.discounted_net);
-        self.delay = delay_to_zero(
-            std::slice::from_ref(self),
-            None,
-            pvc,
-            npv,
-            h,
-            &mut DelayScratch::default(),
-        );
+        self.delay = theme_delay_to_zero(&self.slid_pv, self.own_delay, pvc, npv, h);
     }
 
     /// Present value of benefits with `extra` years of delay on top of the theme's own.
@@ -199,8 +195,15 @@ fn interp(table: &[f64], y: f64) -> f64 {
     let y = y.max(0.0);
     let k = index_of(y);
     let f = y - float_of(k as u64);
-    let s = |j: usize| -> f64 { table.get(j).copied().unwrap_or(0.0) };
-    (1.0 - f) * s(k) + f * s(k + 1)
+    // Both entries inside the table (the usual case) are read with one bounds check.
+    let (now, next) = match table.get(k..k + 2) {
+        Some(&[a, b]) => (a, b),
+        _ => {
+            let s = |j: usize| -> f64 { table.get(j).copied().unwrap_or(0.0) };
+            (s(k), s(k + 1))
+        }
+    };
+    (1.0 - f) * now + f * next
 }
 
 /// Delay-to-zero of a set of themes (`mask`: which of `themes` count) taking the same extra delay,
@@ -228,11 +231,7 @@ pub fn delay_to_zero(
     }
     let len = h + 1;
     if let ([t], None) = (themes, mask) {
-        // One theme: its own table, from the whole part of its delay on, is the group's.
-        let (k, phase) = own_parts(t.own_delay);
-        let table = t.slid_pv.get(k..).unwrap_or(&[]);
-        let npv_at = |x: f64| interp(table, phase + x) - pv_costs;
-        return one_group(table, phase, pv_costs, npv0, h, npv_at);
+        return theme_delay_to_zero(&t.slid_pv, t.own_delay, pv_costs, npv0, h);
     }
     let groups = group_tables(themes, mask, len, scratch);
     let (phases, tables) = (&scratch.phases[..groups], &scratch.tables[..groups * len]);
@@ -248,6 +247,24 @@ pub fn delay_to_zero(
     }
     let (exact, last) = root_groups(phases, &mut scratch.order, npv0, h, npv_at);
     whole_years(exact, h, npv_at, &last)
+}
+
+/// [`delay_to_zero`] of one theme whose slid PVs are `slid_pv` ([`ThemeEval::slid_pv`]) and own
+/// delay `own_delay`: its own table, from the whole part of its delay on, is the one group's.
+fn theme_delay_to_zero(
+    slid_pv: &[f64],
+    own_delay: f64,
+    pv_costs: f64,
+    npv0: f64,
+    h: usize,
+) -> DelayToZero {
+    if npv0 <= 0.0 {
+        return DelayToZero::default();
+    }
+    let (k, phase) = own_parts(own_delay);
+    let table = slid_pv.get(k..).unwrap_or(&[]);
+    let npv_at = |x: f64| interp(table, phase + x) - pv_costs;
+    one_group(table, phase, pv_costs, npv0, h, npv_at)
 }
 
 /// A theme's own delay as the whole years its table starts from and the phase in [0, 1) that
@@ -388,7 +405,9 @@ fn one_group(
 /// `table[m]` itself.
 fn root_one_group(table: &[f64], phase: f64, pv_costs: f64, npv0: f64, h: usize) -> (f64, u32) {
     let (mut x0, mut v0) = (0.0, npv0);
-    for m in 1..=h + 1 {
+    // `1..h + 2` rather than `1..=h + 1`: the same breakpoints, without the inclusive range's
+    // extra test on every step.
+    for m in 1..h + 2 {
         let x1 = float_of(m as u64) - phase;
         let v1 = table.get(m).copied().unwrap_or(0.0) - pv_costs;
         if v1 <= 0.0 {
@@ -419,7 +438,7 @@ fn whole_years(
         Some(&(_, v)) => v,
         None => npv_at(x),
     };
-    let whole = (from..=h as u32 + 1)
+    let whole = (from..h as u32 + 2)
         .find(|&k| at(k as f64) <= 0.0)
         .unwrap_or(h as u32 + 1);
     DelayToZero {
