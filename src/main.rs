@@ -364,7 +364,10 @@ struct SensArgs {
     /// Folder for the sensitivity tables (tornado.csv, switching.csv, ...) and sensitivity.json.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Output format of the tables on stdout (`xlsx`: a workbook in --out).
+    /// Output format of the tables on stdout. `csv` prints the one table of the chosen
+    /// `--method` (with `rank`, the rank correlations; the scenario analysis is in the JSON and in
+    /// --out's scenario.csv); every table at once is written by --out. For a workbook use
+    /// `npvrisk report`.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Which analyses to run.

@@ -344,13 +344,19 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
             "theme", "public NPV", "BCR", "ROI", "payback"
         );
         for (i, (name, x)) in outcome_rows(m, e).into_iter().enumerate() {
+            // A ratio over costs whose present value is 0 does not exist: "n/a", not NaN.
+            let roi = if l.roi[i].is_finite() {
+                format!("{:.0}%", l.roi[i] * 100.0)
+            } else {
+                "n/a".into()
+            };
             let _ = writeln!(
                 o,
-                "{:<26} {:>12.2} {:>8.2} {:>7.0}% {:>10}",
+                "{:<26} {:>12.2} {:>8} {:>8} {:>10}",
                 name,
                 l.public_npv[i] * k,
-                l.bcr[i],
-                l.roi[i] * 100.0,
+                fixed(l.bcr[i], 2),
+                roi,
                 opt(
                     x.breakeven_year.map(f64::from),
                     |y| format!("year {y}"),

@@ -360,3 +360,25 @@ fn a_run_without_the_median_or_p10_p90_shows_no_nan() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Costs whose present value is 0 leave the BCR and ROI undefined: `evaluate`'s table says
+/// "n/a" for them, as the partner table says "-", rather than printing NaN.
+#[test]
+fn an_evaluation_without_costs_shows_no_nan() {
+    let text = std::fs::read_to_string(GM).unwrap();
+    let free = text.replace("scaled_cost_bn = 0.138", "scaled_cost_bn = 0.0");
+    assert_ne!(free, text, "the fixture's scaled cost moved");
+    let dir = crate::temp_dir("local-free");
+    let model = dir.join("model.toml");
+    std::fs::write(&model, free).unwrap();
+    let o = run_ok(bin().arg("evaluate").arg(&model));
+    let table = String::from_utf8(o.stdout).unwrap();
+    assert!(!table.contains("NaN"), "{table}");
+    let row = table
+        .lines()
+        .skip_while(|l| !l.starts_with("Local cost-benefit measures"))
+        .find(|l| l.starts_with("families "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert_eq!(row.matches("n/a").count(), 2, "BCR and ROI: {row}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

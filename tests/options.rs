@@ -260,6 +260,40 @@ fn sensitivity_switching_values_and_its_csv_format() {
         stderr(&o)
     );
     assert!(!out.exists());
+    // Each analysis prints its own table as CSV, the same bytes as its file in --out.
+    for (method, file, header) in [
+        ("tornado", "tornado.csv", "factor,inputs,central_value,"),
+        (
+            "switching",
+            "switching.csv",
+            "factor,input,entity,central_value,switching_value,",
+        ),
+        ("rank", "rank.csv", "input,entity,spearman,"),
+        ("sobol", "sobol.csv", "entity,factor,first,"),
+    ] {
+        let out = dir.join(format!("csv-{method}"));
+        let o = run_ok(
+            with_files("sensitivity", &m, &d)
+                .args([
+                    "--method", method, "--format", "csv", "-q", "--draws", "2000",
+                ])
+                .args(["--sobol-n", "256", "--out"])
+                .arg(&out),
+        );
+        let written = std::fs::read_to_string(out.join(file)).unwrap();
+        assert_eq!(stdout(&o), written, "{method}");
+        assert!(written.starts_with(header), "{method}: {written}");
+    }
+    // Every analysis at once has no single CSV: refused with the way out, nothing written.
+    let out = dir.join("csv-all");
+    let o = run_expect(
+        2,
+        with_files("sensitivity", &m, &d)
+            .args(["--format", "csv", "-q", "--out"])
+            .arg(&out),
+    );
+    assert!(stderr(&o).contains("--method tornado|switching|rank|sobol"));
+    assert!(!out.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

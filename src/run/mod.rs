@@ -782,6 +782,9 @@ fn sensitivity_unguarded(a: &SensSpec) -> Result<String, Error> {
             "`{name}` is an option of a run's summary (`npvrisk run`, `npvrisk report`): sensitivity reports no summary"
         )));
     }
+    if a.run.format == Format::Csv && a.method == Method::All {
+        return Err(Failure::Input("`npvrisk sensitivity --format csv` prints one table, and every analysis has its own: choose one with `--method tornado|switching|rank|sobol`, or write every table as its own CSV with `--out DIR`".into()));
+    }
     lock_out(a.run.out.as_deref())?;
     let (plan, _, _) = load_plan(&a.run)?;
     let pool = thread_pool(a.run.threads)?;
@@ -836,7 +839,13 @@ fn sensitivity_unguarded(a: &SensSpec) -> Result<String, Error> {
     match a.run.format {
         Format::Table => Ok(text::sensitivity_table(&result)),
         Format::Json => Ok(json),
-        Format::Csv => Ok(text::tornado_csv(&result)),
+        Format::Csv => Ok(match a.method {
+            Method::Tornado => text::tornado_csv(&result),
+            Method::Switching => text::switching_csv(&result),
+            Method::Rank => text::rank_csv(&result),
+            Method::Sobol => text::sobol_csv(&result),
+            Method::All => unreachable!("refused before the analyses run"),
+        }),
         Format::Xlsx => unreachable!("refused before the analyses run"),
     }
 }
@@ -1010,8 +1019,18 @@ pub fn env_threads() -> Result<usize, Failure> {
     }
 }
 
-/// The draws of `sensitivity` and `report` are kept in memory: refuse more than fit.
+/// Fewest draws the rank correlations are taken over.
+const MIN_RANK_DRAWS: u64 = 2;
+
+/// The draws of `sensitivity` and `report` are kept in memory: refuse more than fit, and fewer
+/// than the rank correlations need.
 fn check_kept_draws(plan: &Plan, draws: u64) -> Result<(), Failure> {
+    // One draw ranks every input and outcome 1: no correlation exists (it would show as 0).
+    if draws < MIN_RANK_DRAWS {
+        return Err(Failure::Input(format!(
+            "`--draws` = {draws}: rank correlations need at least {MIN_RANK_DRAWS} draws"
+        )));
+    }
     check_memory(
         &format!("`--draws` = {draws}: the draws"),
         draws as u128 * plan_bytes_per_draw(plan) as u128,
