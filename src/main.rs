@@ -54,6 +54,7 @@ enum Command {
     Sensitivity(SensArgs),
     /// The reviewer's report: run, sensitivity, charts, one self-contained HTML file and an
     /// Excel workbook in --out (default `npvrisk-report`).
+    #[command(mut_arg("out", |a| a.help("Folder for report.html, report.xlsx, charts/, the summary (summary.json, summary.csv) and the sensitivity tables (default `npvrisk-report`)")))]
     Report(ReportArgs),
     /// Compare the model with every figure of the 2013 report and write results/ey2013/.
     Reproduce {

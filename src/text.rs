@@ -619,8 +619,9 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
     );
     let _ = writeln!(
         o,
-        "{} uncertain inputs; five-year NPV, {unit}, with Monte Carlo standard errors in brackets\n",
-        s.inputs.len()
+        "{} uncertain input{}; five-year NPV, {unit}, with Monte Carlo standard errors in brackets\n",
+        s.inputs.len(),
+        if s.inputs.len() == 1 { "" } else { "s" }
     );
     let pcts: Vec<String> = s.outcomes.first().map_or(vec![], |e| {
         e.npv
