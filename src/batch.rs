@@ -31,7 +31,7 @@ use crate::export::Format;
 
 /// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
 fn read(path: &Path) -> Result<String, Failure> {
-    crate::input::read_text(path)
+    crate::input::read_input(path)
 }
 
 /// A batch prints its comparison as a table or CSV; the other formats are refused.
@@ -174,6 +174,7 @@ pub fn batch(
     format: Format,
     shard: Option<(u64, u64)>,
 ) -> Result<String, Failure> {
+    crate::input::begin_command();
     let r = batch_unguarded(manifest, out_dir, threads, format, shard);
     crate::run::cleaned(&[out_dir], r)
 }
@@ -236,6 +237,7 @@ pub fn merge(
     out_dir: Option<&Path>,
     format: Format,
 ) -> Result<String, Failure> {
+    crate::input::begin_command();
     crate::run::cleaned(
         &[out_dir],
         merge_unguarded(manifest, shards_dir, out_dir, format),

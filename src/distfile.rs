@@ -903,7 +903,7 @@ fn read_column(ctx: &Ctx, r: &RawInput, at: usize) -> Result<Vec<f64>, InputErro
         )
     })?;
     let path = ctx.dir.join(csv.get_ref());
-    let text = crate::input::read_text(&path).map_err(|e| {
+    let text = crate::input::read_input(&path).map_err(|e| {
         ctx.err(
             csv.span().start,
             "input.csv",

@@ -190,7 +190,7 @@ struct RawTheme {
     id: Spanned<String>,
     name: String,
     #[serde(default)]
-    indicative: bool,
+    indicative: Option<Spanned<bool>>,
     #[serde(default)]
     addressable_spend: Option<Spanned<RawScalar>>,
     #[serde(default)]
@@ -897,6 +897,18 @@ pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layo
             "a model needs at least one [[themes]] entry",
         ));
     }
+    let indicative = |t: &RawTheme| t.indicative.as_ref().is_some_and(|i| *i.get_ref());
+    if let Some(last) = raw.themes.last()
+        && raw.themes.iter().all(|t| indicative(t.get_ref()))
+        && let Some(flag) = &last.get_ref().indicative
+    {
+        return Err(ctx.err(
+            flag.span(),
+            &format!("themes.{}.indicative", last.get_ref().id.get_ref()),
+            "true, as is every theme's".into(),
+            "at least one theme counted in the headline total (`indicative = false`, the default): with every theme indicative the total would count none",
+        ));
+    }
     let mut themes: Vec<ThemeSpec> = Vec::new();
     let mut theme_ids: HashSet<String> = HashSet::with_capacity(raw.themes.len());
     for t in raw.themes {
@@ -1040,6 +1052,14 @@ pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layo
 
         // Partner shares: every key must be a partner; the shares must sum to 1 per scenario.
         let partner_shares = match t.partner_shares {
+            Some(ps) if local.is_some() => {
+                return Err(ctx.err(
+                    ps.span(),
+                    &f("partner_shares")(),
+                    "given".into(),
+                    "no partner_shares on a theme that lists outcomes: its partners' shares are each outcome's agency_shares (and its costs' cost_shares); remove partner_shares",
+                ));
+            }
             Some(ps) => shares(&ctx, ps, &f("partner_shares")(), &partners, &partner_index)?,
             None if local.is_some() => Param::Same(vec![0.0; partners.len()]),
             None => {
@@ -1060,7 +1080,7 @@ pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layo
         )?;
         themes.push(ThemeSpec {
             name: t.name,
-            indicative: t.indicative,
+            indicative: t.indicative.is_some_and(|i| i.into_inner()),
             addressable_spend_bn: match addressable {
                 Some((a, name)) => ctx.bn(ctx.scalar(a, &f(name), Domain::Positive)?),
                 None => {

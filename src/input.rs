@@ -59,6 +59,53 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
     text_of(&path.display().to_string(), bytes)
 }
 
+/// The files the current command read as inputs ([`read_input`], [`note_input`]; since the last
+/// [`begin_command`]), each as its canonical path: what an output must not replace
+/// ([`refuse_input`]).
+static INPUTS: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// [`read_text`] of a file that is an input of the command (a model, distribution, manifest,
+/// CSV or published-figures file), remembered so that no output of this process replaces it.
+pub fn read_input(path: &Path) -> Result<String, Error> {
+    let text = read_text(path)?;
+    note_input(path);
+    Ok(text)
+}
+
+/// Start a command: the files read so far were the inputs of earlier commands (a program that
+/// calls the library runs several in one process), which this one's outputs may replace.
+/// Called by each command of the library as it starts, before it reads anything.
+pub fn begin_command() {
+    INPUTS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// Remember `path` as an input of this process (see [`read_input`]).
+pub fn note_input(path: &Path) {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        let mut inputs = INPUTS.lock().unwrap_or_else(|e| e.into_inner());
+        if !inputs.contains(&p) {
+            inputs.push(p);
+        }
+    }
+}
+
+/// Refuse to replace or remove `path` when it is a file this command read as an input: the
+/// output named `what` would destroy the data it was computed from. Nothing is refused for a
+/// path that does not exist yet.
+pub fn refuse_input(path: &Path, what: &str) -> Result<(), Error> {
+    let Ok(p) = std::fs::canonicalize(path) else {
+        return Ok(());
+    };
+    let inputs = INPUTS.lock().unwrap_or_else(|e| e.into_inner());
+    if inputs.contains(&p) {
+        return Err(Error::Input(format!(
+            "`{}` is an input of this command: {what} would replace or remove it, and the data it was computed from would be lost; write the output elsewhere (another --out)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// `bytes` as UTF-8 text, or an error naming `name`, the line and column of the first byte that
 /// is not UTF-8, and the byte.
 pub fn text_of(name: &str, bytes: Vec<u8>) -> Result<String, Error> {

@@ -64,7 +64,7 @@ enum Command {
         /// Published-figures file (default: the embedded 2013 figures).
         #[arg(long)]
         published: Option<PathBuf>,
-        /// Folder for reproduction.csv, reproduction.md and README.md.
+        /// Folder for reproduction.csv, reproduction.md, README.md and certificates.md.
         #[arg(long, default_value = "results/ey2013")]
         out: PathBuf,
         /// Print the table only; write no files.
@@ -397,7 +397,7 @@ struct AnalysisArgs {
     /// Base draws N of the Sobol design (N(k+2) model runs, k factors).
     #[arg(long, default_value_t = 4096)]
     sobol_n: u64,
-    /// Bootstrap resamples for the Sobol confidence intervals.
+    /// Bootstrap resamples for the Sobol confidence intervals (at least 100).
     #[arg(long, default_value_t = 500)]
     bootstrap: usize,
     /// Level of the Sobol confidence intervals, in (0, 1).
@@ -612,7 +612,7 @@ fn shard_from(shard: Option<&str>) -> Result<Option<(u64, u64)>, Failure> {
 
 /// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
 fn read(path: &Path) -> Result<String, Failure> {
-    npvrisk::input::read_text(path)
+    npvrisk::input::read_input(path)
 }
 
 fn load_model(path: Option<&Path>) -> Result<(String, ModelSpec), Failure> {
@@ -703,6 +703,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if shards == 0 {
                 return Err(Failure::Input("`--shards` = 0: must be at least 1".into()));
             }
+            if cpus_per_task == 0 {
+                return Err(Failure::Input(
+                    "`--cpus-per-task` = 0: must be at least 1 (the CPUs each array task asks Slurm for)".into(),
+                ));
+            }
             if let Some(m) = manifest {
                 if let Some(a) = run_args.first() {
                     return Err(Failure::Input(format!(
@@ -747,6 +752,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 npvrisk::run::check(&spec).map_err(|e| {
                     Failure::Input(format!("the options after `--`, run as a shard: {e}"))
                 })?;
+                let blocks = spec.draws.div_ceil(spec.block_size.min(spec.draws));
+                if shards > blocks {
+                    return Err(Failure::Input(format!(
+                        "`--shards` = {shards}: more than the run's {blocks} blocks of draws (`--draws` {} in blocks of {}): at most {blocks}, or the extra array tasks have no draws to run",
+                        spec.draws, spec.block_size
+                    )));
+                }
             }
             out(&npvrisk::slurm::slurm_script(
                 shards,

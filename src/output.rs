@@ -42,6 +42,7 @@ pub fn write_atomic_with(
     path: &Path,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), Error> {
+    check_destination(path)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -63,6 +64,21 @@ pub fn write_atomic_with(
         let _ = fs::remove_file(&tmp);
         Error::Input(format!("cannot write `{}`: {e}", path.display()))
     })
+}
+
+/// Refuse a destination that an atomic write would not write but replace: something other
+/// than a regular file (a device such as `/dev/full`, a pipe, a folder, a symbolic link: the
+/// rename would put a file in its place), or a file this process read as an input.
+fn check_destination(path: &Path) -> Result<(), Error> {
+    if let Ok(meta) = fs::symlink_metadata(path)
+        && !meta.is_file()
+    {
+        return Err(Error::Input(format!(
+            "cannot write `{}`: it is not a regular file (a folder, link, device or pipe), which writing would replace; give the path of a file",
+            path.display()
+        )));
+    }
+    crate::input::refuse_input(path, "writing it")
 }
 
 /// Write several files into `dir` as a set: every file is first written to a temporary file, and
@@ -280,6 +296,21 @@ pub fn publish_with(
 ) -> Result<(), Error> {
     lock_folder(dir)?;
     let old = read_manifest(dir);
+    // No file of the set, nor any of the previous run's that it removes, may be an input of
+    // this command; checked before anything is written (the staged files' temporaries go).
+    let replaced = files
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .chain(staged.iter().map(|f| f.name.as_str()))
+        .chain(old.iter().map(|f| f.file.as_str()));
+    for name in replaced {
+        if let Err(e) = crate::input::refuse_input(&dir.join(name), "this command's output") {
+            for f in &staged {
+                let _ = fs::remove_file(&f.tmp);
+            }
+            return Err(e);
+        }
+    }
     // Folders that hold, or held, files of ours: their killed runs' temporaries go.
     let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
     folders.insert(dir.to_path_buf());

@@ -31,7 +31,7 @@ use serde::Serialize;
 
 use crate::distfile::InputDist;
 use crate::engine::Factor;
-use crate::engine::{Draws, Layout, Measure, Plan};
+use crate::engine::{Draws, Layout, MAX_OUTCOME, Measure, Plan};
 use crate::money::MoneyUnit;
 use crate::params::Domain;
 use crate::rng::path_key;
@@ -642,32 +642,71 @@ pub fn scenario_analysis(plan: &Plan, draws: &Draws) -> Vec<ScenarioRegion> {
 
 /// First- and total-order Sobol indices of every factor for every headline NPV.
 pub fn sobol(plan: &Plan, o: &SensitivityOptions) -> Result<Vec<SobolResult>, String> {
+    sobol_design(plan, o).map_err(|e| e.to_string())
+}
+
+/// Why a design ([`sobol`], [`shapley`]) gave no indices.
+#[derive(Debug)]
+enum DesignError {
+    /// The model gave an NPV beyond ±[`MAX_OUTCOME`] at one of the design's points: the design
+    /// cannot leave a point out, as a run skips a draw ([`out_of_scale`] says so).
+    OutOfScale(String),
+    Other(String),
+}
+
+impl std::fmt::Display for DesignError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DesignError::OutOfScale(m) | DesignError::Other(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// [`sobol`] for a run that skips its non-finite draws (`--skip-nonfinite`): where the design
+/// meets amounts out of scale, no indices (an empty list) and the note saying why, instead of
+/// the error. Other errors stay errors.
+pub fn sobol_skipping(
+    plan: &Plan,
+    o: &SensitivityOptions,
+) -> Result<(Vec<SobolResult>, Option<String>), String> {
+    match sobol_design(plan, o) {
+        Ok(r) => Ok((r, None)),
+        Err(DesignError::OutOfScale(m)) => Ok((
+            Vec::new(),
+            Some(format!(
+                "Sobol indices and Shapley effects not computed: {m}"
+            )),
+        )),
+        Err(DesignError::Other(m)) => Err(m),
+    }
+}
+
+fn sobol_design(plan: &Plan, o: &SensitivityOptions) -> Result<Vec<SobolResult>, DesignError> {
     let factors = plan.factors();
     let k = factors.len();
     if k == 0 {
-        return Err(
+        return Err(DesignError::Other(
             "Sobol indices need at least one uncertain input; the distribution files give none"
                 .into(),
-        );
+        ));
     }
+    let other = |e: String| DesignError::Other(e);
     let sampler =
-        Sampler::new(SamplerKind::Sobol, o.seed, o.sobol_base).map_err(|e| e.to_string())?;
-    sampler.check_dimensions(2 * k).map_err(|e| e.to_string())?;
+        Sampler::new(SamplerKind::Sobol, o.seed, o.sobol_base).map_err(|e| other(e.to_string()))?;
+    sampler
+        .check_dimensions(2 * k)
+        .map_err(|e| other(e.to_string()))?;
     let dims = design_dims("saltelli", 2 * k);
     let uniform = |row: u64, col: usize| sampler.uniform(&dims[col], row);
     let entities = headline_entities(plan);
-    let model = |u: &[f64], out: &mut [f64]| {
-        let r = plan.evaluate_at(u, None);
-        for (o, &e) in out.iter_mut().zip(&entities) {
-            *o = npv(&r, e);
-        }
-    };
+    let scale = std::sync::OnceLock::new();
+    let model = design_model(plan, &entities, &scale);
     let mut cfg = SobolConfig::new(o.sobol_base, o.seed);
     cfg.resamples = o.bootstrap;
     cfg.level = o.confidence;
     let res: Vec<SobolIndices> = sobol_indices_multi(k, entities.len(), &cfg, &uniform, &model)
-        .map_err(|e| e.to_string())?;
-    let sh = shapley(plan, o)?;
+        .map_err(|e| design_error(&scale, "Sobol", e.to_string()))?;
+    let sh = shapley_design(plan, o)?;
     Ok(entities
         .iter()
         .zip(res)
@@ -727,19 +766,26 @@ pub fn shapley(
     plan: &Plan,
     o: &SensitivityOptions,
 ) -> Result<Vec<crate::shapley::ShapleyEffects>, String> {
+    shapley_design(plan, o).map_err(|e| e.to_string())
+}
+
+fn shapley_design(
+    plan: &Plan,
+    o: &SensitivityOptions,
+) -> Result<Vec<crate::shapley::ShapleyEffects>, DesignError> {
+    let other = |e: String| DesignError::Other(e);
     let k = plan.factors().len();
     let rows = (o.sobol_base / 4).max(crate::sobol_indices::MIN_BASE_DRAWS);
-    let sampler = Sampler::new(SamplerKind::Sobol, o.seed, rows).map_err(|e| e.to_string())?;
-    sampler.check_dimensions(2 * k).map_err(|e| e.to_string())?;
+    let sampler =
+        Sampler::new(SamplerKind::Sobol, o.seed, rows).map_err(|e| other(e.to_string()))?;
+    sampler
+        .check_dimensions(2 * k)
+        .map_err(|e| other(e.to_string()))?;
     let dims = design_dims("shapley", 2 * k);
     let uniform = |row: u64, col: usize| sampler.uniform(&dims[col], row);
     let entities = headline_entities(plan);
-    let model = |u: &[f64], out: &mut [f64]| {
-        let r = plan.evaluate_at(u, None);
-        for (o, &e) in out.iter_mut().zip(&entities) {
-            *o = npv(&r, e);
-        }
-    };
+    let scale = std::sync::OnceLock::new();
+    let model = design_model(plan, &entities, &scale);
     let mut cfg = ShapleyConfig::new(rows, o.seed);
     cfg.resamples = o.bootstrap;
     cfg.level = o.confidence;
@@ -751,6 +797,43 @@ pub fn shapley(
         &uniform,
         &model,
     )
+    .map_err(|e| design_error(&scale, "Shapley", e))
+}
+
+/// The model as the Sobol and Shapley designs evaluate it: each headline NPV (`entities`) at
+/// the factors' uniforms `u`. An NPV beyond ±[`MAX_OUTCOME`] (what a run refuses as a draw) is
+/// written as NaN, which the estimators refuse, and the first one is kept in `scale` for
+/// [`out_of_scale`] to say why.
+fn design_model<'a>(
+    plan: &'a Plan,
+    entities: &'a [usize],
+    scale: &'a std::sync::OnceLock<(String, f64)>,
+) -> impl Fn(&[f64], &mut [f64]) + Sync + 'a {
+    move |u: &[f64], out: &mut [f64]| {
+        let r = plan.evaluate_at(u, None);
+        for (o, &e) in out.iter_mut().zip(entities) {
+            *o = npv(&r, e);
+            if o.is_nan() || o.abs() > MAX_OUTCOME {
+                scale.get_or_init(|| (plan.entities[e].clone(), *o));
+                *o = f64::NAN;
+            }
+        }
+    }
+}
+
+/// The error of a design ([`design_model`]) whose estimator failed with `e`: out of scale when
+/// the model met an NPV out of scale (the NaN written for it is what the estimator refused).
+fn design_error(
+    scale: &std::sync::OnceLock<(String, f64)>,
+    design: &str,
+    e: String,
+) -> DesignError {
+    match scale.get() {
+        Some((entity, v)) => DesignError::OutOfScale(format!(
+            "the {design} design evaluates the model where the NPV of `{entity}` is {v:e}, beyond ±1e100 (whose square would overflow the estimators): a distribution's tail reaches amounts out of scale; narrow it, or pass `--skip-nonfinite`, which skips such draws of the run and leaves the Sobol indices and Shapley effects out (their design needs the model at every one of its points)"
+        )),
+        None => DesignError::Other(e),
+    }
 }
 
 /// Notes a reader needs: correlated inputs, grouped factors, what Sobol assumes.

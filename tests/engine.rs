@@ -8,7 +8,7 @@ use npvrisk::sampler::{Dimension, Sampler, SamplerKind};
 use npvrisk::stats::{OrderStats, Sorted, mean_sd, spearman};
 
 use crate::{
-    bin, default_plan, ey2013, one_theme_model, plan_of, read_json, run_ok, temp_dir,
+    bin, default_plan, ey2013, one_theme_model, plan_of, read_json, run_expect, run_ok, temp_dir,
     total_npv_mean,
 };
 
@@ -678,6 +678,38 @@ fn parquet_draws_read_back_with_pyarrow_as_the_csv_values() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The Sobol and Shapley designs meet the same out-of-scale amounts as a run's draws: refused
+/// (exit 2) with the entity and the amount, never indices of NaN; the message points to
+/// `--skip-nonfinite`, which leaves the indices out (`report_skips_non_finite_draws_...`).
+#[test]
+fn a_sobol_design_out_of_scale_is_an_error_not_nan_indices() {
+    for n in ["64", "256"] {
+        let o = run_expect(
+            2,
+            bin().args([
+                "sensitivity",
+                "tests/data/council.toml",
+                "--dist",
+                "tests/data/overflow_dists.toml",
+                "--method",
+                "sobol",
+                "--bootstrap",
+                "100",
+                "--sobol-n",
+                n,
+            ]),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("the Sobol design evaluates the model where the NPV of `")
+                && err.contains("beyond ±1e100")
+                && err.contains("--skip-nonfinite"),
+            "{n}: {err}"
+        );
+        assert!(o.stdout.is_empty(), "{n}");
+    }
 }
 
 #[test]

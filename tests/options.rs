@@ -940,6 +940,14 @@ fn report_skips_non_finite_draws_on_request_and_takes_the_dists_alone() {
     let o = run_expect(2, bin().args(args).arg(&out));
     assert!(stderr(&o).contains("gave a non-finite"), "{}", stderr(&o));
     run_ok(bin().args(args).arg(&out).arg("--skip-nonfinite"));
+    // The Sobol design cannot skip a point: the report leaves its indices out and says why,
+    // rather than showing NaN.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("NaN"), "NaN in the report");
+    assert!(
+        html.contains("Sobol indices and Shapley effects not computed: the Sobol design"),
+        "no note on the Sobol indices"
+    );
     let s = read_json(&out.join("summary.json"));
     let (skipped, kept) = (
         s["skipped_nonfinite"].as_u64().unwrap(),

@@ -367,6 +367,23 @@ fn one_draw_prints_n_a_for_the_statistics_it_cannot_have() {
     let npv = &v["outcomes"][0]["npv"];
     assert!(npv["sd"].is_null() && npv["se_mean"].is_null(), "{npv}");
     assert!(npv["mean"].is_f64(), "{npv}");
+    // A run to a precision may not plan more draws than a run can number.
+    let o = run_expect(
+        2,
+        bin().args([
+            "run",
+            "--precision",
+            "0.001",
+            "--max-draws",
+            "18446744073709551615",
+        ]),
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("`--max-draws` = 18446744073709551615: at most 2^48"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // Rank correlations do not exist over one draw: refused, not shown as 0.
     let dir = temp_dir("one-draw-rank");
     let out = dir.join("report");
@@ -1060,5 +1077,72 @@ fn models_whose_own_values_cannot_be_run_are_refused_or_explained() {
             .arg("--dist")
             .arg(&drawn),
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An output never replaces (nor, as a previous run's file, removes) a file the command read as
+/// an input, and an atomic write never puts a file in place of a link or folder: each is refused
+/// (exit 2) and the file is left as it was.
+#[test]
+fn outputs_never_replace_the_inputs_they_were_computed_from() {
+    let dir = temp_dir("inputs-kept");
+    // Kept draws read back as an empirical input, then the run written into their folder: once
+    // replacing draws.csv (--keep-draws), once removing it as the previous run's file.
+    let d = dir.join("d");
+    run_ok(
+        bin()
+            .args(["run", "-q", "--draws", "50", "--keep-draws", "--out"])
+            .arg(&d),
+    );
+    let draws = std::fs::read(d.join("draws.csv")).unwrap();
+    let col = "input:themes.work_skills.realisation";
+    std::fs::write(
+        dir.join("e.toml"),
+        format!("[[input]]\npath = \"themes.work_skills.realisation\"\nkind = \"empirical\"\ncsv = \"d/draws.csv\"\ncolumn = \"{col}\"\n"),
+    )
+    .unwrap();
+    for keep in [true, false] {
+        let mut cmd = bin();
+        cmd.args(["run", "-q", "--draws", "50", "--dist"])
+            .arg(dir.join("e.toml"))
+            .arg("--out")
+            .arg(&d);
+        if keep {
+            cmd.arg("--keep-draws");
+        }
+        let o = run_expect(2, &mut cmd);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("draws.csv` is an input of this command"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(d.join("draws.csv")).unwrap(), draws);
+    }
+    // `calibrate --out` onto its own published figures.
+    let published = dir.join("published.toml");
+    std::fs::copy("distributions/ey2013_published.toml", &published).unwrap();
+    let before = std::fs::read(&published).unwrap();
+    let o = run_expect(
+        2,
+        bin()
+            .args(["calibrate", "--published"])
+            .arg(&published)
+            .arg("--out")
+            .arg(&published),
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is an input of this command"));
+    assert_eq!(std::fs::read(&published).unwrap(), before);
+    // A link and a folder are not files to write: refused, left as they were.
+    let target = dir.join("target.toml");
+    std::fs::write(&target, "mine").unwrap();
+    let link = dir.join("link.toml");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    for out in [&link, &dir] {
+        let o = run_expect(2, bin().args(["calibrate", "--out"]).arg(out));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("it is not a regular file"), "{err}");
+    }
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "mine");
     let _ = std::fs::remove_dir_all(&dir);
 }

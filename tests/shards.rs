@@ -392,6 +392,25 @@ fn the_slurm_script_runs_an_array_a_plan_a_second_array_and_a_merge_in_order() {
             ],
             "sets the shard",
         ),
+        (
+            vec![
+                "slurm",
+                "--shards",
+                "2",
+                "--cpus-per-task",
+                "0",
+                "--out",
+                "x",
+            ],
+            "`--cpus-per-task` = 0",
+        ),
+        (
+            // 10,000 draws are 3 blocks of 4,096: a fourth array task would have none.
+            vec![
+                "slurm", "--shards", "4", "--out", "x", "--", "--draws", "10000",
+            ],
+            "`--shards` = 4: more than the run's 3 blocks",
+        ),
     ] {
         let o = bin().args(&args).output().unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");

@@ -123,7 +123,7 @@ impl Default for RunSpec {
 
 /// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
 fn read(path: &Path) -> Result<String, Error> {
-    crate::input::read_text(path)
+    crate::input::read_input(path)
 }
 
 /// Check a run's options against each other, before anything runs or is read (what `run`
@@ -136,6 +136,13 @@ fn check_options(a: &RunSpec) -> Result<(), Failure> {
     let bad = |m: String| Err(Failure::Input(m));
     if a.draws == 0 {
         return bad("`--draws` = 0: must be at least 1".into());
+    }
+    if a.precision.is_some() && a.max_draws > crate::rng::DRAW_LIMIT {
+        return bad(format!(
+            "`--max-draws` = {}: at most 2^48 = {} (the draws a run can number)",
+            a.max_draws,
+            crate::rng::DRAW_LIMIT
+        ));
     }
     if a.precision.is_some() && a.max_draws < a.draws {
         return bad(format!(
@@ -252,6 +259,7 @@ pub fn run(a: &RunSpec) -> Result<String, Error> {
 
 /// [`run`] with the caller's [`Hooks`].
 pub fn run_with(a: &RunSpec, hooks: &Hooks) -> Result<String, Error> {
+    crate::input::begin_command();
     let r = run_with_unguarded(a, hooks);
     cleaned(&[a.out.as_deref(), a.checkpoint.as_deref()], r)
 }
@@ -494,6 +502,7 @@ pub fn published_points() -> ReviewPoints {
 /// `npvrisk throughput`: time the engine (every outcome, draws kept in memory) and the RNG floor
 /// on the same plan, alternating three times each, and print the best of each.
 pub fn throughput(a: &RunSpec) -> Result<String, Error> {
+    crate::input::begin_command();
     check_options(a)?;
     // It times in-memory runs and prints its own table: options that write, stream, split or
     // stop a run would be ignored, so they are refused.
@@ -726,14 +735,28 @@ impl SensSpec {
 
 /// The analyses `want` asks for on `plan` (the others left empty); rank correlations and the
 /// scenario analysis come from `draws`, the run's kept draws (given when they are wanted).
+///
+/// `skip`: the run skips its non-finite draws (`--skip-nonfinite`); a Sobol design that meets
+/// amounts out of scale then leaves the indices out with a note rather than failing.
 fn analyse(
     plan: &Plan,
     o: &crate::sensitivity::SensitivityOptions,
     want: &dyn Fn(Method) -> bool,
     draws: Option<&crate::engine::Draws>,
+    skip: bool,
 ) -> Result<crate::sensitivity::Sensitivity, Error> {
     use crate::sensitivity as s;
     let draws = draws.filter(|_| want(Method::Rank));
+    let mut notes = s::notes(plan);
+    let sobol = match (want(Method::Sobol), skip) {
+        (false, _) => Vec::new(),
+        (true, false) => s::sobol(plan, o).map_err(Error::Input)?,
+        (true, true) => {
+            let (r, note) = s::sobol_skipping(plan, o).map_err(Error::Input)?;
+            notes.extend(note);
+            r
+        }
+    };
     Ok(s::Sensitivity {
         central_npv: s::central(plan),
         tornado: if want(Method::Tornado) {
@@ -747,18 +770,15 @@ fn analyse(
             Vec::new()
         },
         rank: draws.map_or_else(Vec::new, |d| s::rank_correlations(plan, d)),
-        sobol: if want(Method::Sobol) {
-            s::sobol(plan, o).map_err(Error::Input)?
-        } else {
-            Vec::new()
-        },
+        sobol,
         scenario: draws.map_or_else(Vec::new, |d| s::scenario_analysis(plan, d)),
-        notes: s::notes(plan),
+        notes,
     })
 }
 
 /// `npvrisk sensitivity`: the analyses a reviewer expects, as tables (returned) and files (--out).
 pub fn sensitivity(a: &SensSpec) -> Result<String, Error> {
+    crate::input::begin_command();
     cleaned(&[a.run.out.as_deref()], sensitivity_unguarded(a))
 }
 
@@ -809,7 +829,7 @@ fn sensitivity_unguarded(a: &SensSpec) -> Result<String, Error> {
         } else {
             None
         };
-        analyse(&plan, &o, &want, d.as_ref())
+        analyse(&plan, &o, &want, d.as_ref(), a.run.skip_nonfinite)
     })?;
     let json = result.json();
     if let Some(dir) = &a.run.out {
@@ -858,6 +878,7 @@ pub fn report(a: &SensSpec) -> Result<String, Error> {
 
 /// [`report`] with the caller's [`Hooks`] (its observer sees the run's draws).
 pub fn report_with(a: &SensSpec, hooks: &Hooks) -> Result<String, Error> {
+    crate::input::begin_command();
     let dir = a
         .run
         .out
@@ -904,7 +925,7 @@ fn report_in(a: &SensSpec, dir: &Path, hooks: &Hooks) -> Result<String, Error> {
             embedded,
         )?;
         // The report has every analysis (`report` takes no `--method`).
-        let sens = analyse(&plan, &so, &|_| true, Some(&draws))?;
+        let sens = analyse(&plan, &so, &|_| true, Some(&draws), a.run.skip_nonfinite)?;
         Ok((summary, sens, draws))
     })?;
     let reproduction = if embedded {
@@ -1492,6 +1513,7 @@ pub fn merge(
     next_pass: Option<&Path>,
     keep: Option<DrawsFormat>,
 ) -> Result<String, Error> {
+    crate::input::begin_command();
     let r = merge_unguarded(files, out_dir, format, next_pass, keep);
     cleaned(&[out_dir], r)
 }
@@ -1537,6 +1559,7 @@ fn merge_unguarded(
     for f in files {
         let name = f.display().to_string();
         let bytes = crate::input::read_bytes(f, crate::input::MAX_SHARD_BYTES)?;
+        crate::input::note_input(f);
         let (h, _body) = shard::decode_body(&name, &bytes)?;
         match h.content.as_str() {
             // Bodies are read again one at a time when merged, so that a thousand shards do not
