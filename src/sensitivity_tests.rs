@@ -1675,3 +1675,53 @@ fn sobol_and_shapley_refuse_more_factors_than_the_sequence_has_dimensions() {
         assert!(e.contains("1026") && e.contains("1024"), "{e}");
     }
 }
+
+/// The Sobol and Shapley designs meet NPVs beyond ±1e100 where a distribution's tail is out of
+/// scale: each is an error naming the design and the amount (never NaN indices), and
+/// `sobol_skipping` (a run that skips its non-finite draws) leaves the indices out with the
+/// note saying why. Within scale the same designs give indices and no note.
+#[test]
+fn a_design_out_of_scale_is_an_error_or_when_skipping_a_note() {
+    let plan_with = |dists: &str| {
+        let text = std::fs::read_to_string("tests/data/council.toml").unwrap();
+        let model = crate::format::parse_model("council.toml", &text).unwrap();
+        let dists = std::fs::read_to_string(dists).unwrap();
+        let set = crate::distfile::load(&model, &[("d.toml".into(), dists)]).unwrap();
+        let scen = model.scenario_index("central").unwrap();
+        Plan::new(model, scen, set).unwrap()
+    };
+    let o = SensitivityOptions {
+        levels: (0.1, 0.9),
+        sobol_base: 64,
+        bootstrap: 100,
+        confidence: 0.9,
+        seed: 1,
+    };
+    let wide = plan_with("tests/data/overflow_dists.toml");
+    for (e, design) in [
+        (sobol(&wide, &o).unwrap_err(), "Sobol"),
+        (shapley(&wide, &o).unwrap_err(), "Shapley"),
+    ] {
+        let says = format!("the {design} design evaluates the model where the NPV of `");
+        assert!(e.starts_with(&says) && e.contains("beyond ±1e100"), "{e}");
+    }
+    let (indices, note) = sobol_skipping(&wide, &o).unwrap();
+    assert!(indices.is_empty());
+    let note = note.unwrap();
+    assert!(
+        note.starts_with("Sobol indices and Shapley effects not computed: the Sobol design"),
+        "{note}"
+    );
+    let fine = plan_with("tests/data/council_dists.toml");
+    let (indices, note) = sobol_skipping(&fine, &o).unwrap();
+    assert_eq!(note, None);
+    let plain = sobol(&fine, &o).unwrap();
+    assert_eq!(format!("{indices:?}"), format!("{plain:?}"));
+    assert!(!indices.is_empty());
+    for f in indices.iter().flat_map(|r| &r.factors) {
+        assert!(
+            f.first.iter().chain(&f.total).all(|x| x.is_finite()),
+            "{f:?}"
+        );
+    }
+}
