@@ -1040,7 +1040,7 @@ fn batch_page(p: &Prepared, done: &[Done]) -> String {
             }
         })
         .collect();
-    let charts = crate::batch_report::charts(&p.reference_name, &scenarios);
+    let charts = crate::batch_report::charts(&p.reference_name, &scenarios, p.model.horizon_years);
     let heading = Path::new(&p.name)
         .file_name()
         .map_or_else(|| p.name.clone(), |f| f.to_string_lossy().into_owned());

@@ -80,7 +80,11 @@ fn extent(v: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 /// The two charts of a batch, as `(id, svg)`: `s_curves` and `differences`. `reference` names the
 /// reference scenario; scenarios beyond [`MAX_CURVES`] and [`MAX_ROWS`] are left off (the
 /// reference is always on the S-curve chart).
-pub fn charts(reference: &str, scenarios: &[ScenarioCurve]) -> Vec<(String, String)> {
+pub fn charts(
+    reference: &str,
+    scenarios: &[ScenarioCurve],
+    horizon_years: usize,
+) -> Vec<(String, String)> {
     let probs = curve_probabilities();
     let mut shown: Vec<&ScenarioCurve> = scenarios
         .iter()
@@ -124,7 +128,10 @@ pub fn charts(reference: &str, scenarios: &[ScenarioCurve]) -> Vec<(String, Stri
     let pct = |p: f64| format!("{:.0}%", p * 100.0);
     let curves = charts::curves(
         "Cumulative distribution of the headline total NPV, per scenario",
-        &format!("Five-year NPV, headline total ({unit}; P0.5 to P99.5)"),
+        &format!(
+            "{} NPV, headline total ({unit}; P0.5 to P99.5)",
+            crate::summary::horizon_npv_capital(horizon_years)
+        ),
         "Probability NPV ≤ x",
         &series,
         &fmt,
@@ -259,7 +266,7 @@ mod tests {
             diff_se: 0.05,
         };
         let s = vec![scen("base", 1.0, 0.0), scen("rate5", 0.2, -0.8)];
-        let c = charts("base", &s);
+        let c = charts("base", &s, 5);
         assert_eq!(c.len(), 2);
         assert!(c[0].1.contains("base (reference)") && c[0].1.contains("rate5"));
         assert!(c[1].1.contains("class=\"difference\""));

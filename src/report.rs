@@ -9,7 +9,7 @@ use crate::charts::{self, BoxStats};
 use crate::engine::{Draws, Layout, Measure, Plan};
 use crate::sensitivity::Sensitivity;
 use crate::stats::{OrderStats, Sorted, mean_sd};
-use crate::summary::{Stat, Summary};
+use crate::summary::{Stat, Summary, horizon_npv, horizon_npv_capital};
 
 /// A chart: file stem and SVG document.
 pub type Chart = (String, String);
@@ -81,10 +81,15 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
             format!("npv_{id}"),
             charts::histogram_cdf(
                 &format!(
-                    "Five-year NPV, {}: simulated distribution and S-curve",
+                    "{} NPV, {}: simulated distribution and S-curve",
+                    horizon_npv_capital(plan.model.horizon_years),
                     label(id)
                 ),
-                &format!("Five-year NPV ({unit}, {} prices)", plan.model.price_base),
+                &format!(
+                    "{} NPV ({unit}, {} prices)",
+                    horizon_npv_capital(plan.model.horizon_years),
+                    plan.model.price_base
+                ),
                 &sorted,
                 &markers,
                 &bn,
@@ -101,7 +106,10 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
             "tornado".into(),
             charts::tornado(
                 "Tornado: total NPV with each input at its P10 and P90, others at their medians",
-                &format!("Total five-year NPV ({unit})"),
+                &format!(
+                    "Total {} NPV ({unit})",
+                    horizon_npv(plan.model.horizon_years)
+                ),
                 total.1,
                 "All inputs at their medians",
                 &bars,
@@ -208,7 +216,8 @@ pub fn charts(plan: &Plan, s: &Summary, sens: &Sensitivity, d: &Draws) -> Vec<Ch
             ))
         })
         .collect();
-    out.push(("partners".into(), charts::boxplots("Who bears the risk: each department's share of the headline five-year NPV (box P25-P75, whiskers P5-P95)", &format!("Share of five-year NPV ({unit})"), &boxes, &bn)));
+    let span = horizon_npv(plan.model.horizon_years);
+    out.push(("partners".into(), charts::boxplots(&format!("Who bears the risk: each department's share of the headline {span} NPV (box P25-P75, whiskers P5-P95)"), &format!("Share of {span} NPV ({unit})"), &boxes, &bn)));
     out.extend(driver_charts(plan, sens, d, unit, &bn));
     if let Some(sob) = sens.sobol.iter().find(|r| r.entity == "total") {
         let items: Vec<(String, charts::Estimate, charts::Estimate)> = sob
@@ -289,7 +298,7 @@ fn driver_charts(
         charts::curves(
             "Spider: total NPV with one input at each percentile of its distribution, the others at their medians",
             "Percentile of the input's distribution",
-            &format!("Total five-year NPV ({unit})"),
+            &format!("Total {} NPV ({unit})", horizon_npv(plan.model.horizon_years)),
             &lines,
             &pct,
             bn,
@@ -327,7 +336,10 @@ fn driver_charts(
                     r.spearman
                 ),
                 &factor_label(&r.input),
-                &format!("Total five-year NPV ({unit})"),
+                &format!(
+                    "Total {} NPV ({unit})",
+                    horizon_npv(plan.model.horizon_years)
+                ),
                 &points,
                 &trend,
                 (
@@ -369,7 +381,7 @@ fn driver_charts(
         charts::band_lines(
             "Convergence: the total NPV's mean and percentiles as the draws accumulate",
             "Draws",
-            &format!("Total five-year NPV ({unit})"),
+            &format!("Total {} NPV ({unit})", horizon_npv(plan.model.horizon_years)),
             &series,
             "Bands are 95% confidence intervals: the mean ± 1.96 standard errors; a percentile p between the order statistics of ranks mp ± 1.96·√(mp(1−p)) of the first m draws (distribution-free).",
             &|x| format!("{x:.0}"),
@@ -520,9 +532,10 @@ code { font-size: .9em; }
     let _ = write!(
         o,
         r#"<h1>npvrisk report: {name}</h1>
-<p>Monte Carlo sensitivity analysis of the five-year net present value, {draws} draws. Money in {unit} at {base} prices unless stated. Figures after ± are Monte Carlo standard errors.</p>
+<p>Monte Carlo sensitivity analysis of the {span} net present value, {draws} draws. Money in {unit} at {base} prices unless stated. Figures after ± are Monte Carlo standard errors.</p>
 "#,
         name = esc(&plan.model.name),
+        span = horizon_npv(plan.model.horizon_years),
         draws = s.kept_draws,
         base = esc(&plan.model.price_base)
     );
@@ -584,7 +597,8 @@ code { font-size: .9em; }
     // Summary table.
     let _ = writeln!(
         o,
-        "<h2>Summary of the five-year NPV</h2><table><tr><th>theme</th><th>mean</th>"
+        "<h2>Summary of the {} NPV</h2><table><tr><th>theme</th><th>mean</th>",
+        horizon_npv(plan.model.horizon_years)
     );
     if let Some(e) = s.outcomes.first() {
         for p in &e.npv.percentiles {

@@ -1864,7 +1864,10 @@ pub fn queries(plan: &Plan, n: u64, o: &SummaryOptions, extra: &ReviewPoints) ->
         delay_whole: &dw,
         breakeven: &be,
     };
-    let meta = dummy_meta();
+    let meta = Metadata {
+        horizon_years: h,
+        ..dummy_meta()
+    };
     summary::assemble(plan, &cs, None, n as usize, 0, meta, o, extra);
     let mut q = Queries {
         le: Vec::new(),
@@ -1884,6 +1887,7 @@ pub fn queries(plan: &Plan, n: u64, o: &SummaryOptions, extra: &ReviewPoints) ->
 
 fn dummy_meta() -> Metadata {
     Metadata {
+        horizon_years: 5,
         npvrisk_version: String::new(),
         model: summary::FileHash {
             file: String::new(),

@@ -79,9 +79,33 @@ impl Default for SummaryOptions {
     }
 }
 
+/// The span of a model's NPV in words, as labels print it: "five-year" for a horizon of 5
+/// years (words up to ten, digits beyond: "12-year").
+pub fn horizon_npv(years: usize) -> String {
+    const WORDS: [&str; 10] = [
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    ];
+    match years.checked_sub(1).and_then(|i| WORDS.get(i)) {
+        Some(w) => format!("{w}-year"),
+        None => format!("{years}-year"),
+    }
+}
+
+/// [`horizon_npv`] starting with a capital, for the start of a label.
+pub fn horizon_npv_capital(years: usize) -> String {
+    let s = horizon_npv(years);
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or(s)
+}
+
 /// Run metadata recorded in the summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct Metadata {
+    /// The model's horizon in years: what its NPVs span (labels only; the model file records it).
+    #[serde(skip)]
+    pub horizon_years: usize,
     pub npvrisk_version: String,
     pub model: FileHash,
     pub distributions: Vec<FileHash>,

@@ -103,6 +103,7 @@ fn fixture_of(plan: Plan) -> Fixture {
 
 fn metadata() -> Metadata {
     Metadata {
+        horizon_years: 5,
         npvrisk_version: "test".into(),
         model: FileHash::of("m.toml", ""),
         distributions: Vec::new(),
@@ -691,4 +692,14 @@ fn a_local_case_reports_its_measures_and_budget_impacts_from_their_own_columns()
     for (a, b) in l.budget_impact.iter().zip(&ml.budget_impact) {
         close(b.npv.mean, a.npv.mean * 1e3, "budget impact in £m");
     }
+}
+
+#[test]
+fn a_horizon_is_named_in_words_up_to_ten_years() {
+    assert_eq!(horizon_npv(1), "one-year");
+    assert_eq!(horizon_npv(5), "five-year");
+    assert_eq!(horizon_npv(10), "ten-year");
+    assert_eq!(horizon_npv(12), "12-year");
+    assert_eq!(horizon_npv_capital(3), "Three-year");
+    assert_eq!(horizon_npv_capital(40), "40-year");
 }

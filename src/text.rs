@@ -619,9 +619,10 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
     );
     let _ = writeln!(
         o,
-        "{} uncertain input{}; five-year NPV, {unit}, with Monte Carlo standard errors in brackets\n",
+        "{} uncertain input{}; {} NPV, {unit}, with Monte Carlo standard errors in brackets\n",
         s.inputs.len(),
-        if s.inputs.len() == 1 { "" } else { "s" }
+        if s.inputs.len() == 1 { "" } else { "s" },
+        crate::summary::horizon_npv(s.metadata.horizon_years)
     );
     let pcts: Vec<String> = s.outcomes.first().map_or(vec![], |e| {
         e.npv

@@ -404,7 +404,11 @@ fn build(s: &Summary, sens: Option<&Sensitivity>) -> Result<Vec<u8>, XlsxError> 
             ));
             chart
                 .x_axis()
-                .set_name(&format!("Change in the total five-year NPV ({})", unit))
+                .set_name(&format!(
+                    "Change in the total {} NPV ({})",
+                    crate::summary::horizon_npv(s.metadata.horizon_years),
+                    unit
+                ))
                 .set_num_format(money.number_format());
             chart.y_axis().set_reverse();
             chart.set_width(900).set_height(120 + 28 * rows);
@@ -577,12 +581,17 @@ fn distribution_sheet(wb: &mut Workbook, s: &Summary, unit: MoneyUnit) -> Result
             .set_categories(("NPV distribution", 1, col, last, col))
             .set_values(("NPV distribution", 1, 0, last, 0));
     }
-    chart
-        .title()
-        .set_name("Five-year NPV: cumulative probability at the reported percentiles");
+    chart.title().set_name(&format!(
+        "{} NPV: cumulative probability at the reported percentiles",
+        crate::summary::horizon_npv_capital(s.metadata.horizon_years)
+    ));
     chart
         .x_axis()
-        .set_name(&format!("Five-year NPV ({})", unit))
+        .set_name(&format!(
+            "{} NPV ({})",
+            crate::summary::horizon_npv_capital(s.metadata.horizon_years),
+            unit
+        ))
         .set_num_format(money.number_format());
     chart
         .y_axis()

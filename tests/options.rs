@@ -982,3 +982,38 @@ fn report_skips_non_finite_draws_on_request_and_takes_the_dists_alone() {
     assert_eq!(inputs[0]["path"], "themes.work_skills.realisation");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Labels name the model's own horizon: a three-year model's NPV is "three-year" in the table,
+/// the report and the workbook's charts, never the embedded model's "five-year".
+#[test]
+fn labels_name_the_models_own_horizon() {
+    let dir = temp_dir("opt-horizon");
+    let (m, d) = linear_files(&dir);
+    let o = run_ok(with_files("run", &m, &d).args(["--draws", "1000"]));
+    let table = stdout(&o);
+    assert!(table.contains("; three-year NPV, "), "{table}");
+    assert!(!table.to_lowercase().contains("five-year"), "{table}");
+    let out = dir.join("report");
+    run_ok(
+        with_files("report", &m, &d)
+            .args([
+                "--draws",
+                "1000",
+                "--sobol-n",
+                "64",
+                "--bootstrap",
+                "100",
+                "-q",
+                "--out",
+            ])
+            .arg(&out),
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Three-year NPV"), "no three-year label");
+    assert!(html.contains("the three-year net present value"));
+    assert!(!html.to_lowercase().contains("five-year"));
+    // The embedded model's five years.
+    let o = run_ok(bin().args(["run", "--draws", "1000"]));
+    assert!(stdout(&o).contains("; five-year NPV, "));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -10,6 +10,7 @@ use crate::{bin, default_plan, run_expect};
 
 fn meta(o: &RunOptions) -> Metadata {
     Metadata {
+        horizon_years: 5,
         npvrisk_version: "test".into(),
         model: FileHash::of("m", "m"),
         distributions: Vec::new(),

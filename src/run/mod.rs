@@ -1178,6 +1178,7 @@ pub fn metadata_for(
     opts: &RunOptions,
 ) -> Metadata {
     Metadata {
+        horizon_years: plan.model.horizon_years,
         npvrisk_version: env!("CARGO_PKG_VERSION").to_string(),
         model: FileHash::of(model.0, model.1),
         distributions: files.to_vec(),
