@@ -22,6 +22,17 @@ fn plan_of(model: &str, dists: &str) -> Plan {
     Plan::new(model, scen, set).unwrap()
 }
 
+/// Options of the smallest Sobol design and bootstrap the estimators accept.
+fn smallest_design() -> SensitivityOptions {
+    SensitivityOptions {
+        levels: (0.1, 0.9),
+        sobol_base: 64,
+        bootstrap: 100,
+        confidence: 0.9,
+        seed: 1,
+    }
+}
+
 fn close(got: f64, want: f64, what: &str) {
     assert!(
         (got - want).abs() <= 1e-9 * (1.0 + want.abs()),
@@ -1661,13 +1672,7 @@ fn sobol_and_shapley_refuse_more_factors_than_the_sequence_has_dimensions() {
     }
     let plan = plan_of(&model, &dists);
     assert_eq!(plan.factors().len(), 513);
-    let o = SensitivityOptions {
-        levels: (0.1, 0.9),
-        sobol_base: 64,
-        bootstrap: 100,
-        confidence: 0.9,
-        seed: 1,
-    };
+    let o = smallest_design();
     for e in [
         sobol(&plan, &o).unwrap_err(),
         shapley(&plan, &o).unwrap_err(),
@@ -1690,13 +1695,7 @@ fn a_design_out_of_scale_is_an_error_or_when_skipping_a_note() {
         let scen = model.scenario_index("central").unwrap();
         Plan::new(model, scen, set).unwrap()
     };
-    let o = SensitivityOptions {
-        levels: (0.1, 0.9),
-        sobol_base: 64,
-        bootstrap: 100,
-        confidence: 0.9,
-        seed: 1,
-    };
+    let o = smallest_design();
     let wide = plan_with("tests/data/overflow_dists.toml");
     for (e, design) in [
         (sobol(&wide, &o).unwrap_err(), "Sobol"),

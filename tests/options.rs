@@ -26,6 +26,19 @@ fn linear_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (m, d)
 }
 
+/// A report of 1,000 draws with the smallest Sobol design and bootstrap, quiet, into the
+/// folder given next (`--out`).
+const SMALL_REPORT: [&str; 8] = [
+    "--draws",
+    "1000",
+    "--sobol-n",
+    "64",
+    "--bootstrap",
+    "100",
+    "-q",
+    "--out",
+];
+
 /// The first element of the array `v` for which `f` holds (a test failure showing `v` if none).
 fn json_row(v: &serde_json::Value, f: impl Fn(&serde_json::Value) -> bool) -> &serde_json::Value {
     v.as_array()
@@ -964,16 +977,7 @@ fn report_skips_non_finite_draws_on_request_and_takes_the_dists_alone() {
         bin()
             .args(["report", "--no-default-dists", "--dist"])
             .arg(&one)
-            .args([
-                "--draws",
-                "1000",
-                "--sobol-n",
-                "64",
-                "--bootstrap",
-                "100",
-                "-q",
-                "--out",
-            ])
+            .args(SMALL_REPORT)
             .arg(&out),
     );
     let s = read_json(&out.join("summary.json"));
@@ -994,20 +998,7 @@ fn labels_name_the_models_own_horizon() {
     assert!(table.contains("; three-year NPV, "), "{table}");
     assert!(!table.to_lowercase().contains("five-year"), "{table}");
     let out = dir.join("report");
-    run_ok(
-        with_files("report", &m, &d)
-            .args([
-                "--draws",
-                "1000",
-                "--sobol-n",
-                "64",
-                "--bootstrap",
-                "100",
-                "-q",
-                "--out",
-            ])
-            .arg(&out),
-    );
+    run_ok(with_files("report", &m, &d).args(SMALL_REPORT).arg(&out));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Three-year NPV"), "no three-year label");
     assert!(html.contains("the three-year net present value"));
