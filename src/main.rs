@@ -924,6 +924,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             path,
         } => {
             use npvrisk::fitdist;
+            if path.trim().is_empty() {
+                return Err(Failure::Input(
+                    "`--path` = \"\": give the path of the parameter the entry is for (`npvrisk paths` lists them)".into(),
+                ));
+            }
             let pairs = fitdist::parse_pairs(&quantiles).map_err(Failure::Input)?;
             fitdist::check_pairs(&pairs, lower, upper)?;
             let (ranked, skipped) = fitdist::fit(&pairs, lower, upper);

@@ -384,6 +384,28 @@ fn one_draw_prints_n_a_for_the_statistics_it_cannot_have() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // A threshold beyond any outcome, and a fit for no parameter, are refused.
+    for (args, says) in [
+        (
+            &["run", "--draws", "10", "--threshold", "1e308bn"][..],
+            "`--threshold` = 1e308 £bn: must be a finite amount within ±1e100 £bn",
+        ),
+        (
+            &[
+                "fit",
+                "--quantiles",
+                "0.05:80,0.5:100,0.95:130",
+                "--path",
+                "",
+            ],
+            "`--path` = \"\": give the path",
+        ),
+    ] {
+        let o = run_expect(2, bin().args(args));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
     // Rank correlations do not exist over one draw: refused, not shown as 0.
     let dir = temp_dir("one-draw-rank");
     let out = dir.join("report");

@@ -161,6 +161,17 @@ fn check_options(a: &RunSpec) -> Result<(), Failure> {
     if !(a.interval > 0.0 && a.interval < 1.0) {
         return bad(format!("`--interval` = {}: must lie in (0, 1)", a.interval));
     }
+    // A threshold is compared with outcomes, which are within ±MAX_OUTCOME; one beyond it would
+    // only be labelled `p_below_inf` or the like.
+    if let Some(t) = a
+        .thresholds
+        .iter()
+        .find(|t| t.is_nan() || t.abs() > crate::engine::MAX_OUTCOME)
+    {
+        return bad(format!(
+            "`--threshold` = {t:e} £bn: must be a finite amount within ±1e100 £bn"
+        ));
+    }
     check_threads(a.threads)?;
     if a.block_size == 0 {
         return bad("`--block-size` = 0: must be at least 1".into());
