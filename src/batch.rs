@@ -29,11 +29,6 @@ use crate::summary::{self, FileHash, ReviewPoints, SummaryOptions, sha256_hex};
 use crate::error::Error as Failure;
 use crate::export::Format;
 
-/// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
-fn read(path: &Path) -> Result<String, Failure> {
-    crate::input::read_input(path)
-}
-
 /// A batch prints its comparison as a table or CSV; the other formats are refused.
 fn check_format(format: Format) -> Result<(), Failure> {
     match format {
@@ -274,7 +269,7 @@ fn merge_unguarded(
     let mut shards: Vec<(String, BatchShard)> = Vec::new();
     for f in &files {
         let fname = f.display().to_string();
-        let text = read(f)?;
+        let text = crate::input::read_input(f)?;
         let corrupt = |why: &str| {
             Failure::Input(format!(
                 "`{fname}` is not a readable batch shard ({why}): compute it again"
@@ -407,7 +402,7 @@ fn merge_unguarded(
 /// Read, check and resolve a manifest.
 fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     let name = manifest.display().to_string();
-    let src = read(manifest)?;
+    let src = crate::input::read_input(manifest)?;
     let m: Manifest = toml::from_str(&src)
         .map_err(|e| Failure::Input(crate::format::parser_error(&name, &src, e).to_string()))?;
     // An error at byte `at` of the manifest (a value's span as the parser saw it).
@@ -442,7 +437,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     // and where the manifest gives it.
     let read_named = |field: &str, p: &Spanned<String>| -> Result<(String, String), Failure> {
         let path = path_of(p.get_ref());
-        let text = read(&path).map_err(|e| {
+        let text = crate::input::read_input(&path).map_err(|e| {
             err(
                 p.span().start,
                 field,

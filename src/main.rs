@@ -510,7 +510,9 @@ fn thresholds_in_bn(given: &[String], model: Option<&Path>) -> Result<Vec<f64>, 
     use npvrisk::money::MoneyUnit;
     let plain = given.iter().any(|t| t.trim().parse::<f64>().is_ok());
     let unit = match model {
-        Some(p) if plain => MoneyUnit::declared(&read(p)?).unwrap_or_default(),
+        Some(p) if plain => {
+            MoneyUnit::declared(&npvrisk::input::read_input(p)?).unwrap_or_default()
+        }
         _ => MoneyUnit::Billion,
     };
     given
@@ -610,14 +612,9 @@ fn shard_from(shard: Option<&str>) -> Result<Option<(u64, u64)>, Failure> {
     }
 }
 
-/// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
-fn read(path: &Path) -> Result<String, Failure> {
-    npvrisk::input::read_input(path)
-}
-
 fn load_model(path: Option<&Path>) -> Result<(String, ModelSpec), Failure> {
     let (name, src) = match path {
-        Some(p) => (p.display().to_string(), read(p)?),
+        Some(p) => (p.display().to_string(), npvrisk::input::read_input(p)?),
         None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
     };
     let (m, layout) = npvrisk::format::parse_model_with_layout(&name, &src)
@@ -628,7 +625,7 @@ fn load_model(path: Option<&Path>) -> Result<(String, ModelSpec), Failure> {
 
 fn load_published(path: Option<&Path>) -> Result<(String, npvrisk::published::Published), Failure> {
     let (name, src) = match path {
-        Some(p) => (p.display().to_string(), read(p)?),
+        Some(p) => (p.display().to_string(), npvrisk::input::read_input(p)?),
         None => (
             EY2013_PUBLISHED_FILE.to_string(),
             EY2013_PUBLISHED.to_string(),

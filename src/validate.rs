@@ -8,7 +8,8 @@ use npvrisk::error::InputError;
 use npvrisk::format::{Layout, parse_model_with_layout};
 use npvrisk::model::ModelSpec;
 
-use crate::{Failure, read};
+use crate::Failure;
+use npvrisk::input::read_input;
 use npvrisk::run::dist_files;
 
 /// What a file is, from its content.
@@ -198,7 +199,7 @@ pub fn validate(files: &[std::path::PathBuf], model: Option<&Path>) -> Result<()
     let texts: Vec<Result<(String, Kind), Failure>> = files
         .iter()
         .map(|f| {
-            read(f).map(|src| {
+            read_input(f).map(|src| {
                 let kind = kind_of(&src);
                 (src, kind)
             })

@@ -367,6 +367,37 @@ fn one_draw_prints_n_a_for_the_statistics_it_cannot_have() {
     let npv = &v["outcomes"][0]["npv"];
     assert!(npv["sd"].is_null() && npv["se_mean"].is_null(), "{npv}");
     assert!(npv["mean"].is_f64(), "{npv}");
+    // Rank correlations do not exist over one draw: refused, not shown as 0.
+    let dir = temp_dir("one-draw-rank");
+    let out = dir.join("report");
+    let refused = [
+        run_expect(
+            2,
+            bin().args(["sensitivity", "--draws", "1", "--method", "rank"]),
+        ),
+        run_expect(
+            2,
+            bin()
+                .args(["report", "--draws", "1", "--sobol-n", "256", "--out"])
+                .arg(&out),
+        ),
+    ];
+    for o in refused {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("`--draws` = 1: rank correlations need at least 2 draws"),
+            "{err}"
+        );
+    }
+    assert!(!out.join("report.html").exists());
+    // The analyses that take no draws run.
+    run_ok(bin().args(["sensitivity", "--draws", "1", "--method", "tornado", "-q"]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Options beyond what a run can take are refused (exit 2), naming the option and its limit.
+#[test]
+fn options_beyond_what_a_run_can_take_are_refused() {
     // A run to a precision may not plan more draws than a run can number.
     let o = run_expect(
         2,
@@ -406,32 +437,6 @@ fn one_draw_prints_n_a_for_the_statistics_it_cannot_have() {
         assert!(err.contains(says), "{args:?}: {err}");
         assert!(o.stdout.is_empty(), "{args:?}");
     }
-    // Rank correlations do not exist over one draw: refused, not shown as 0.
-    let dir = temp_dir("one-draw-rank");
-    let out = dir.join("report");
-    let refused = [
-        run_expect(
-            2,
-            bin().args(["sensitivity", "--draws", "1", "--method", "rank"]),
-        ),
-        run_expect(
-            2,
-            bin()
-                .args(["report", "--draws", "1", "--sobol-n", "256", "--out"])
-                .arg(&out),
-        ),
-    ];
-    for o in refused {
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(
-            err.contains("`--draws` = 1: rank correlations need at least 2 draws"),
-            "{err}"
-        );
-    }
-    assert!(!out.join("report.html").exists());
-    // The analyses that take no draws run.
-    run_ok(bin().args(["sensitivity", "--draws", "1", "--method", "tornado", "-q"]));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Rewrite the JSON header of a shard file and recompute its checksum, as a crafted file would.

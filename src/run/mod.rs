@@ -121,11 +121,6 @@ impl Default for RunSpec {
     }
 }
 
-/// A text input file (regular, size-capped, UTF-8); every failure is bad input naming the path.
-fn read(path: &Path) -> Result<String, Error> {
-    crate::input::read_input(path)
-}
-
 /// Check a run's options against each other, before anything runs or is read (what `run`
 /// checks first; `slurm` checks a shard's options before it writes a script).
 pub fn check(a: &RunSpec) -> Result<(), Error> {
@@ -601,7 +596,7 @@ type LoadedPlan = (Plan, (String, String), Vec<FileHash>);
 /// Load the model and distribution files of a run into a plan.
 fn load_plan(a: &RunSpec) -> Result<LoadedPlan, Failure> {
     let (model_name, model_src) = match &a.model {
-        Some(p) => (p.display().to_string(), read(p)?),
+        Some(p) => (p.display().to_string(), crate::input::read_input(p)?),
         None => (EY2013_MODEL_FILE.to_string(), EY2013_MODEL.to_string()),
     };
     let (model, layout) = crate::format::parse_model_with_layout(&model_name, &model_src)
@@ -619,7 +614,7 @@ fn load_plan(a: &RunSpec) -> Result<LoadedPlan, Failure> {
     };
     let mut user = Vec::new();
     for d in &a.dist {
-        user.push((d.display().to_string(), read(d)?));
+        user.push((d.display().to_string(), crate::input::read_input(d)?));
     }
     let (files, defaults) = dist_files(a.model.is_none(), a.no_default_dists, user)
         .map_err(|why| Failure::Input(format!("`--no-default-dists`: {why}")))?;
