@@ -80,6 +80,10 @@ struct Scenario {
     name: String,
     dist: Vec<(String, String)>,
     set: Vec<(String, f64)>,
+    /// Where the manifest gives each of `set`'s values (line, column) and under which field
+    /// (`scenario.set.PATH`, `grid.PATH`): the messages about a fixed value point there, not at
+    /// the distribution file written for it ([`scenario_set`]).
+    set_at: Vec<(usize, usize, String)>,
 }
 
 /// Most scenarios in one batch (listed and from the grid together).
@@ -409,6 +413,11 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
     let err = |at: usize, field: &str, value: String, allowed: &str| {
         Failure::Input(InputError::value(&name, &src, at, field, value, allowed).to_string())
     };
+    // Where byte `offset` of the manifest is, with the field given there.
+    let at = |offset: usize, field: String| {
+        let (line, col) = crate::error::line_col(&src, offset);
+        (line, col, field)
+    };
     let base_dir = manifest.parent().unwrap_or(Path::new("."));
     let path_of = |p: &str| -> PathBuf { base_dir.join(p) };
     if *m.draws.get_ref() == 0 {
@@ -519,6 +528,11 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
                 .iter()
                 .map(|(k, v)| (k.get_ref().clone(), *v.get_ref()))
                 .collect(),
+            set_at: s
+                .set
+                .iter()
+                .map(|(k, v)| at(v.span().start, format!("scenario.set.{}", k.get_ref())))
+                .collect(),
         });
         name_at.push(s.name.span().start);
     }
@@ -527,6 +541,11 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
             .grid
             .iter()
             .map(|(k, v)| (k.get_ref(), v.get_ref()))
+            .collect();
+        let axes_at: Vec<(usize, usize, String)> = m
+            .grid
+            .iter()
+            .map(|(k, v)| at(v.span().start, format!("grid.{}", k.get_ref())))
             .collect();
         for (k, vs) in &m.grid {
             if vs.get_ref().is_empty() {
@@ -572,6 +591,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
                 name: format!("grid.{}", label.join(".")),
                 dist: Vec::new(),
                 set,
+                set_at: axes_at.clone(),
             });
             name_at.push(grid_at);
             let mut a = 0;
@@ -686,10 +706,18 @@ fn scenario_warnings(p: &Prepared) -> Result<(), Failure> {
             continue;
         }
         let set = scenario_set(p, i)?;
+        let s = &p.scenarios[i];
         ws.extend(
             crate::guard::dist_warnings(&p.model, &set)
                 .into_iter()
-                .filter(|w| !p.base_files.iter().any(|(n, _)| *n == w.file)),
+                .filter(|w| !p.base_files.iter().any(|(n, _)| *n == w.file))
+                .map(|mut w| {
+                    if let Some((line, col, field)) = set_entry(p, s, &w.file, w.line) {
+                        w.file = p.name.clone();
+                        (w.line, w.col, w.field) = (line, col, field);
+                    }
+                    w
+                }),
         );
     }
     crate::guard::emit(ws)
@@ -719,6 +747,7 @@ fn scenario_set(p: &Prepared, i: usize) -> Result<distfile::DistSet, Failure> {
     files.extend(s.dist.iter().cloned());
     if !s.set.is_empty() {
         let mut t = String::new();
+        // SET_LINES lines an entry (`show` writes a number TOML reads back as the same).
         for (k, v) in &s.set {
             let _ = writeln!(
                 t,
@@ -727,10 +756,40 @@ fn scenario_set(p: &Prepared, i: usize) -> Result<distfile::DistSet, Failure> {
                 s.name
             );
         }
-        files.push((format!("{}#{}.set", p.name, s.name), t));
+        files.push((set_file(p, s), t));
     }
-    distfile::load(&p.model, &files)
-        .map_err(|e| Failure::Input(format!("scenario `{}`: {e}", s.name)))
+    distfile::load(&p.model, &files).map_err(|mut e| {
+        if let Some((line, col, field)) = set_entry(p, s, &e.file, e.line) {
+            e.file = p.name.clone();
+            (e.line, e.col) = (line, col);
+            if let crate::error::InputErrorKind::Value { field: f, .. } = &mut e.kind {
+                *f = field;
+            }
+        }
+        Failure::Input(format!("scenario `{}`: {e}", s.name))
+    })
+}
+
+/// Lines of one fixed value's entry in the distribution file [`scenario_set`] writes.
+const SET_LINES: usize = 6;
+
+/// The name of the distribution file [`scenario_set`] writes for a scenario's fixed values.
+fn set_file(p: &Prepared, s: &Scenario) -> String {
+    format!("{}#{}.set", p.name, s.name)
+}
+
+/// Where the manifest gives the fixed value that line `line` of `file` comes from (line, column,
+/// field), when `file` is the distribution file written for scenario `s`'s fixed values.
+fn set_entry(
+    p: &Prepared,
+    s: &Scenario,
+    file: &str,
+    line: usize,
+) -> Option<(usize, usize, String)> {
+    if file != set_file(p, s) {
+        return None;
+    }
+    s.set_at.get(line.checked_sub(1)? / SET_LINES).cloned()
 }
 
 /// `npvrisk validate` of a batch manifest: everything `batch` checks before computing (the
@@ -1080,8 +1139,8 @@ pub fn slurm_script(
 # manifest's paths are relative to. The merged outputs are byte-identical (apart from timing) to
 # `npvrisk batch` in one process.
 #
-# A failed task can be resubmitted alone with its id, e.g.
-#   sbatch --array=3 --cpus-per-task={cpus} --output={out_p}/logs/batch-%a.log --wrap="$SHARD_CMD"
+# A failed task can be resubmitted alone with its id, e.g. the last:
+#   sbatch --array={last} --cpus-per-task={cpus} --output={out_p}/logs/batch-%a.log --wrap="$SHARD_CMD"
 # and the merge then run by hand:
 #   {merge_cmd}
 set -euo pipefail

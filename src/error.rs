@@ -135,12 +135,15 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Format a number for an error message: shortest round-trip form, `nan`/`inf` spelt out.
+/// Format a number for an error message: shortest round-trip form, `nan`/`inf` spelt out, and
+/// in exponent form from 10^16 up (a plain 1e308 would be 309 digits) or below 10^-6.
 pub fn show(v: f64) -> String {
     if v.is_nan() {
         "nan".into()
     } else if v.is_infinite() {
         if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else if v != 0.0 && !(1e-6..1e16).contains(&v.abs()) {
+        format!("{v:e}")
     } else {
         format!("{v}")
     }
@@ -173,5 +176,29 @@ mod tests {
         let c = ["realisation", "cashability", "delay_years"];
         assert_eq!(nearest("realisaton", c), Some("realisation"));
         assert_eq!(nearest("zzzz", c), None);
+    }
+
+    #[test]
+    fn numbers_in_messages_are_short_and_read_back_as_the_same_number() {
+        for (v, want) in [
+            (0.035, "0.035"),
+            (3.0, "3"),
+            (-120.5, "-120.5"),
+            (0.0, "0"),
+            (1e308, "1e308"),
+            (2.5e19, "2.5e19"),
+            (-1e16, "-1e16"),
+            (9_999_999_999_999_998.0, "9999999999999998"),
+            (1e15, "1000000000000000"),
+            (1.5e-7, "1.5e-7"),
+            (f64::INFINITY, "inf"),
+            (f64::NAN, "nan"),
+        ] {
+            let s = show(v);
+            assert_eq!(s, want, "{v}");
+            if v.is_finite() {
+                assert_eq!(s.parse::<f64>().unwrap().to_bits(), v.to_bits(), "{s}");
+            }
+        }
     }
 }

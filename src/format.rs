@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
+use crate::engine::MAX_OUTCOME;
 use crate::error::{InputError, show};
 use crate::kernel::{ThemeEval, slid_profile_pv};
 use crate::local::{LocalSpec, OutcomeSpec, VALUE_TYPES};
@@ -117,7 +118,7 @@ struct RawFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMeta {
-    name: String,
+    name: Spanned<String>,
     #[serde(default)]
     description: Option<String>,
     price_base: String,
@@ -174,7 +175,7 @@ impl<'de> Deserialize<'de> for RawRate {
 #[serde(deny_unknown_fields)]
 struct RawPartner {
     id: Spanned<String>,
-    name: String,
+    name: Spanned<String>,
     #[serde(default)]
     budget_class: Option<Spanned<String>>,
     #[serde(default)]
@@ -188,7 +189,7 @@ struct RawPartner {
 #[serde(deny_unknown_fields)]
 struct RawTheme {
     id: Spanned<String>,
-    name: String,
+    name: Spanned<String>,
     #[serde(default)]
     indicative: Option<Spanned<bool>>,
     #[serde(default)]
@@ -245,7 +246,7 @@ type RawShares = BTreeMap<String, Spanned<RawScalar>>;
 #[serde(deny_unknown_fields)]
 struct RawOutcome {
     id: Spanned<String>,
-    name: String,
+    name: Spanned<String>,
     cohort: Spanned<RawScalar>,
     #[serde(default)]
     engagement: Option<Spanned<RawScalar>>,
@@ -411,6 +412,19 @@ impl Ctx<'_> {
 
     fn err(&self, span: Range<usize>, field: &str, value: String, allowed: &str) -> InputError {
         InputError::value(self.file, self.src, span.start, field, value, allowed)
+    }
+
+    /// A name shown in tables, charts and reports: refused when it is blank.
+    fn label(&self, s: Spanned<String>, field: &str) -> Result<String, InputError> {
+        if s.get_ref().trim().is_empty() {
+            return Err(self.err(
+                s.span(),
+                field,
+                format!("{:?}", s.get_ref()),
+                "must not be blank: it names this part in every table, chart and report",
+            ));
+        }
+        Ok(s.into_inner())
     }
 
     /// Resolve a per-scenario table into values in scenario order.
@@ -868,8 +882,8 @@ pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layo
         };
         partner_index.insert(id.clone(), partners.len());
         partners.push(Partner {
+            name: ctx.label(p.name, &format!("partners.{id}.name"))?,
             id,
-            name: p.name,
             budget,
         });
     }
@@ -1079,7 +1093,7 @@ pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layo
             0.0,
         )?;
         themes.push(ThemeSpec {
-            name: t.name,
+            name: ctx.label(t.name, &f("name")())?,
             indicative: t.indicative.is_some_and(|i| i.into_inner()),
             addressable_spend_bn: match addressable {
                 Some((a, name)) => ctx.bn(ctx.scalar(a, &f(name), Domain::Positive)?),
@@ -1140,7 +1154,7 @@ pub fn parse_model_with_layout(file: &str, src: &str) -> Result<(ModelSpec, Layo
     }
     let _ = meta.description;
     let spec = ModelSpec {
-        name: meta.name,
+        name: ctx.label(meta.name, "model.name")?,
         price_base: meta.price_base,
         horizon_years: h,
         discount_rates: rates,
@@ -1234,7 +1248,7 @@ fn local_spec(
             }
         };
         out.push(OutcomeSpec {
-            name: o.name,
+            name: ctx.label(o.name, &f("name"))?,
             cohort: ctx.scalar(o.cohort, &|| f("cohort"), Domain::NonNegative)?,
             engagement: ctx.opt_scalar(o.engagement, &|| f("engagement"), Domain::Share, 1.0)?,
             impact: ctx.scalar(o.impact, &|| f("impact"), Domain::Share)?,
@@ -1374,21 +1388,45 @@ fn check_finite(ctx: &Ctx, spec: &ModelSpec, layout: &Layout) -> Result<(), Inpu
                     ),
                 ));
                 }
+                // Finite, the outcomes a run summarises must stay within ±1e100 (their squares
+                // would overflow the statistics): an amount out of scale is found here, in the
+                // file, rather than by the run.
+                let outcomes = &figures[..3];
+                if let Some((what, v)) = outcomes.iter().find(|(_, v)| v.abs() > MAX_OUTCOME) {
+                    return Err(ctx.err(
+                        layout.themes[t].span.clone(),
+                        &format!("themes.{}", spec.themes[t].id),
+                        format!("{:?}", spec.themes[t].id),
+                        &format!(
+                            "its {what} in scenario `{}` is {v:.3e} £bn, beyond ±1e100 £bn (whose square would overflow the statistics): an amount of this theme is out of scale",
+                            spec.scenarios[s]
+                        ),
+                    ));
+                }
             }
         }
         // Summed in theme order, as `kernel::TotalEval` sums them.
         if let Some((what, v)) = [("NPV", npv), ("PV of benefits", pvb), ("PV of costs", pvc)]
             .into_iter()
-            .find(|(_, v)| !v.is_finite())
+            .find(|(_, v)| v.is_nan() || v.abs() > MAX_OUTCOME)
         {
+            let why = if v.is_finite() {
+                format!(
+                    "{v:.3e} £bn, beyond ±1e100 £bn (whose square would overflow the statistics): the themes' figures are each within it but their sum is not"
+                )
+            } else {
+                format!(
+                    "{}: the themes' figures are each finite but their sum overflows",
+                    show(v)
+                )
+            };
             return Err(ctx.err(
                 0..0,
                 "themes",
                 format!("{} themes", spec.themes.len()),
                 &format!(
-                    "the headline total's {what} in scenario `{}` is {}: the themes' figures are each finite but their sum overflows",
-                    spec.scenarios[s],
-                    show(v)
+                    "the headline total's {what} in scenario `{}` is {why}",
+                    spec.scenarios[s]
                 ),
             ));
         }
@@ -1416,7 +1454,8 @@ pub fn parser_error(file: &str, src: &str, mut e: toml::de::Error) -> InputError
         .rev()
         .find_map(|l| l.strip_prefix("in `").and_then(|k| k.strip_suffix('`')))
         .map(str::to_string);
-    let mut message = with_suggestion(e.message());
+    let key = key.map(|k| qualified_key(&k, src, span.start));
+    let mut message = plain_types(&with_suggestion(e.message()));
     let text = src.get(span.clone()).unwrap_or("").trim();
     if message.trim_end() == "duplicate key" {
         // The parser points at the repeated key but does not name it.
@@ -1442,6 +1481,66 @@ pub fn parser_error(file: &str, src: &str, mut e: toml::de::Error) -> InputError
         }
         _ => InputError::syntax(file, src, span.start, message),
     }
+}
+
+/// The parser's key path of a value inside an array of tables drops which table: `themes.cohort`.
+/// A model's themes, outcomes and partners are named by their `id`, as in every other message:
+/// `themes.families.cohort`, taken from the `id` of the table the value at `offset` is in.
+fn qualified_key(key: &str, src: &str, offset: usize) -> String {
+    let before = src.get(..offset).unwrap_or(src);
+    // The `id` of the last `[[header]]` table opened before `offset` (and not closed by another
+    // header), searched in that table's own lines.
+    let id_of = |header: &str| -> Option<String> {
+        let start = before
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .chain([0])
+            .filter(|&i| src[i..].trim_start().starts_with(header))
+            .max()?;
+        // A later header (other than the outcomes' within a theme) before `offset` closes it.
+        let section = &src[start..];
+        let body = section.split_once('\n').map_or("", |(_, b)| b);
+        let end = body
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .chain([0])
+            .filter(|&i| body[i..].trim_start().starts_with('['))
+            .min()
+            .unwrap_or(body.len());
+        body[..end].lines().find_map(|l| {
+            let v = l
+                .trim()
+                .strip_prefix("id")?
+                .trim_start()
+                .strip_prefix('=')?;
+            let v = v.trim().strip_prefix('"')?;
+            Some(v[..v.find('"')?].to_string())
+        })
+    };
+    if let Some(rest) = key.strip_prefix("themes.outcomes.") {
+        if let (Some(t), Some(o)) = (id_of("[[themes]]"), id_of("[[themes.outcomes]]")) {
+            return format!("themes.{t}.outcomes.{o}.{rest}");
+        }
+    } else if let Some(rest) = key.strip_prefix("themes.") {
+        if let Some(t) = id_of("[[themes]]") {
+            return format!("themes.{t}.{rest}");
+        }
+    } else if let Some(rest) = key.strip_prefix("partners.")
+        && let Some(p) = id_of("[[partners]]")
+    {
+        return format!("partners.{p}.{rest}");
+    }
+    key.to_string()
+}
+
+/// The parser's type names in words: "expected i64" is "expected a whole number".
+fn plain_types(msg: &str) -> String {
+    msg.replace(" as i128", " (too large)")
+        .replace("expected i64", "expected a whole number")
+        .replace("expected u64", "expected a whole number of at least 0")
+        .replace("expected u32", "expected a whole number of at least 0")
+        .replace("expected f64", "expected a number")
+        .replace("floating point `", "number `")
 }
 
 /// Add a "did you mean" to serde's unknown-field message.

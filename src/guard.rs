@@ -583,13 +583,9 @@ fn short(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return show(v);
     }
-    let digits = 3 - v.abs().log10().floor() as i32;
-    if (-20..=20).contains(&digits) {
-        let f = 10f64.powi(digits);
-        show((v * f).round() / f)
-    } else {
-        format!("{v:.3e}")
-    }
+    // Rounded by the decimal formatting itself (a product and quotient by a power of ten is
+    // inexact: 5e20 came out as 4.9999999999999993e20), then shown in its shortest form.
+    show(format!("{v:.3e}").parse().unwrap_or(v))
 }
 
 #[cfg(test)]

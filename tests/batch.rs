@@ -543,6 +543,36 @@ fn bad_batch_manifests_exit_2_naming_the_problem() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A fixed value's warning points at the manifest's line and field, not at the distribution file
+/// the batch writes for the scenario's fixed values; extreme values are shown in exponent form,
+/// as given.
+#[test]
+fn a_fixed_values_warning_points_at_the_manifest() {
+    let dir = temp_dir("batch-set-warning");
+    let m = dir.join("m.toml");
+    std::fs::write(
+        &m,
+        "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\nset = { \"themes.work_skills.realisation\" = 0.5, \"discount_rate\" = 1e30 }\n[grid]\n\"discount_rate\" = [0.03, 5e20]\n",
+    )
+    .unwrap();
+    let o = run_ok(bin().arg("validate").arg(&m));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let name = m.display();
+    for want in [
+        format!(
+            "{name}:7:67: `scenario.set.discount_rate` = 1e30: the distribution's median is 2.857e31×"
+        ),
+        format!("{name}:9:19: `grid.discount_rate` = 5e20: the distribution's median is 1.429e22×"),
+    ] {
+        assert!(err.contains(&want), "{want:?} not in {err}");
+    }
+    assert!(
+        !err.contains("#b.set") && !err.contains("input.value"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_batch_s_curves_pass_through_each_scenarios_reported_percentiles() {
     let dir = temp_dir("batch-curves");

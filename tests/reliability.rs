@@ -1039,7 +1039,7 @@ fn a_model_of_many_themes_validates_counting_every_theme() {
 }
 
 /// A model whose own values give an outcome beyond ±1e100 (an amount out of scale) is refused
-/// before any draw, naming the file, by `validate` as by `run`. A theme stated outcome by outcome
+/// before any draw, located at the theme, by `validate` as by `run`. A theme stated outcome by outcome
 /// without costs is a warning at the theme: its benefit-cost ratio over no costs stops a run at
 /// its first draw with a message saying so, unless a distribution draws the costs above 0.
 #[test]
@@ -1068,7 +1068,12 @@ fn models_whose_own_values_cannot_be_run_are_refused_or_explained() {
         let err = refused(bin().args(cmd).arg(file));
         has(
             &err,
-            &["huge.toml`", "give families.npv = ", "out of scale"],
+            &[
+                "huge.toml:",
+                "`themes.families`",
+                "its NPV in scenario `central` is ",
+                "out of scale",
+            ],
         );
     }
     let free = dir.join("free.toml");
