@@ -114,10 +114,9 @@ enum Command {
         /// Worker threads (default: all cores). Results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
-        /// Output format of the comparison on stdout (`table` or `csv`; the summaries in --out
-        /// are JSON and CSV).
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        /// Output format of the comparison on stdout (the summaries in --out are JSON and CSV).
+        #[arg(long, value_enum, default_value_t = BatchFormat::Table)]
+        format: BatchFormat,
         /// Compute only the scenarios i with i mod N = K (and the reference, for the differences)
         /// and write them to --out as a batch shard file for `--merge`. Without it,
         /// SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (when both are set) define the shard.
@@ -175,8 +174,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Model the distribution files are checked against (default: the one model file among
-        /// the files, else the embedded model, with each file overlaid on its default
-        /// distributions).
+        /// the files; with none, the embedded model, with each file overlaid on its default
+        /// distributions; with several, needed).
         #[arg(long)]
         model: Option<PathBuf>,
     },
@@ -221,8 +220,13 @@ enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff; e.g. `npvrisk man > npvrisk.1 && man ./npvrisk.1`).
-    Man,
+    /// Print the manual page (roff; e.g. `npvrisk man > npvrisk.1 && man ./npvrisk.1`), or write it
+    /// and each subcommand's page (`npvrisk-run.1`, ..., which it refers to) into --dir.
+    Man {
+        /// Folder for npvrisk.1 and a page per subcommand (created if missing).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The options that define a run's draws: the model, its distributions, how many draws and how
@@ -450,6 +454,24 @@ enum Format {
     Csv,
     /// An Excel workbook, one sheet per table (written to --out; `run`, `sensitivity`, `report`).
     Xlsx,
+}
+
+/// The formats a batch prints its comparison in.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum BatchFormat {
+    /// A table for the terminal.
+    Table,
+    /// CSV.
+    Csv,
+}
+
+impl From<BatchFormat> for npvrisk::export::Format {
+    fn from(f: BatchFormat) -> Self {
+        match f {
+            BatchFormat::Table => npvrisk::export::Format::Table,
+            BatchFormat::Csv => npvrisk::export::Format::Csv,
+        }
+    }
 }
 
 /// Why the command failed, which decides the exit code ([`npvrisk::error::Error::exit_code`]).
@@ -792,7 +814,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let (mname, m) = load_model(model.as_deref())?;
             let (pname, p) = load_published(published.as_deref())?;
-            let rows = reproduce::compare(&p, &m).map_err(Failure::Input)?;
+            let rows = reproduce::compare(&p, &m).map_err(|e| {
+                Failure::Input(format!(
+                    "`{mname}` against the published figures of `{pname}`: {e}: `reproduce` compares a model with the figures of the report it reproduces (`--published`), matching scenarios and themes by name"
+                ))
+            })?;
             out(&reproduce::to_table(&rows))?;
             if !no_write {
                 // Independent programs: solved side by side.
@@ -828,13 +854,32 @@ fn run(cli: Cli) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut cmd, "npvrisk", &mut buf);
             out(&String::from_utf8_lossy(&buf))
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(cmd)
-                .render(&mut buf)
-                .map_err(|e| Failure::Internal(format!("cannot render the manual page: {e}")))?;
-            out(&String::from_utf8_lossy(&buf))
+        Command::Man { dir } => {
+            let render = |cmd: clap::Command| -> Result<(String, Vec<u8>), Failure> {
+                let man = clap_mangen::Man::new(cmd);
+                let mut buf = Vec::new();
+                man.render(&mut buf).map_err(|e| {
+                    Failure::Internal(format!("cannot render the manual page: {e}"))
+                })?;
+                Ok((man.get_filename(), buf))
+            };
+            let mut cmd = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+            let Some(dir) = dir else {
+                return out(&String::from_utf8_lossy(&render(cmd)?.1));
+            };
+            // Built, so that each subcommand's page is named and titled `npvrisk-SUB`.
+            cmd.build();
+            let mut pages = vec![render(cmd.clone())?];
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                pages.push(render(sub.clone())?);
+            }
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Failure::Input(format!("cannot create `{}`: {e}", dir.display())))?;
+            for (name, page) in &pages {
+                npvrisk::output::write_atomic(&dir.join(name), page)?;
+            }
+            npvrisk::note!("{} manual pages written to {}", pages.len(), dir.display());
+            Ok(())
         }
         Command::Evaluate {
             model,

@@ -72,8 +72,8 @@ pub fn slurm_script(
 # the previous one to succeed. Run this script on the login node: `bash npvrisk-slurm.sh`. The merged
 # summary is byte-identical (apart from timing) to a single-process run.
 #
-# A failed array task can be resubmitted alone, with the same command and its id, e.g.
-#   sbatch --array=3,5 --cpus-per-task={cpus} --output={out_p}/logs/shard-%a.log --wrap="$SHARD_CMD"
+# A failed array task can be resubmitted alone, with the same command and its id, e.g. the last:
+#   sbatch --array={last} --cpus-per-task={cpus} --output={out_p}/logs/shard-%a.log --wrap="$SHARD_CMD"
 # (or "$PASS_CMD" for pass 2), and the following steps then run by hand:
 #   {bin_p} merge {out_p}/shards/*.npvshard --next-pass {out_p}/pass2.npvplan
 #   {bin_p} merge {out_p}/shards/*.npvshard --out {out_p}{shard_keep}

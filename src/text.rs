@@ -597,6 +597,12 @@ fn blocked_table(o: &mut String, corner: &str, headers: &[String], rows: &[(Stri
     }
 }
 
+/// A threshold in a column header, to six significant digits (a threshold of £10m in a table
+/// in £m is 0.01 £bn × 1000, which is not exactly 10): `10`, `-2.5`, `0.125`.
+fn threshold_label(v: f64) -> String {
+    crate::error::show(format!("{v:.5e}").parse().unwrap_or(v))
+}
+
 /// A readable summary of a run.
 pub fn summary_table(s: &crate::summary::Summary) -> String {
     let m = &s.metadata;
@@ -633,7 +639,15 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
     });
     let mut headers = vec!["mean".to_string()];
     headers.extend(pcts);
-    headers.push("P(NPV<0)".into());
+    // P(NPV < 0), then one column for each `--threshold`, in the table's unit.
+    let below: Vec<f64> = s.outcomes.first().map_or(vec![0.0], |e| {
+        e.npv.below.iter().map(|b| b.threshold).collect()
+    });
+    headers.extend(
+        below
+            .iter()
+            .map(|t| format!("P(NPV<{})", threshold_label(t * k))),
+    );
     let rows: Vec<(String, Vec<String>)> = s
         .outcomes
         .iter()
@@ -651,8 +665,9 @@ pub fn summary_table(s: &crate::summary::Summary) -> String {
             for p in &e.npv.percentiles {
                 cells.push(format!("{:.2} ({})", p.value * k, fixed(p.se * k, 3)));
             }
-            let b = &e.npv.below[0];
-            cells.push(format!("{:.1}% ({})", b.p * 100.0, fixed(b.se * 100.0, 2)));
+            for b in &e.npv.below {
+                cells.push(format!("{:.1}% ({})", b.p * 100.0, fixed(b.se * 100.0, 2)));
+            }
             (name, cells)
         })
         .collect();

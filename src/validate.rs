@@ -193,8 +193,9 @@ fn check(
 
 /// `npvrisk validate FILE... [--model M]`: every file is checked (not only up to the first bad
 /// one); exit 2 when any is rejected. Distribution files are checked against `--model`, else
-/// against the one model file among the files (as in `npvrisk validate mycase/*`), else against
-/// the embedded model. Each file is read once, and that model file parsed once.
+/// against the one model file among the files (as in `npvrisk validate mycase/*`), else (no model
+/// file among them) against the embedded model; with several model files among them they are not
+/// checked, and say why. Each file is read once, and that model file parsed once.
 pub fn validate(files: &[std::path::PathBuf], model: Option<&Path>) -> Result<(), Failure> {
     let texts: Vec<Result<(String, Kind), Failure>> = files
         .iter()
@@ -220,13 +221,23 @@ pub fn validate(files: &[std::path::PathBuf], model: Option<&Path>) -> Result<()
         }),
         _ => None,
     };
-    let embedded = parsed.is_none() && model.is_none();
+    let embedded = sibling.is_empty() && model.is_none();
     let loaded;
     let m: Against = match &parsed {
         Some((i, Ok((spec, _)))) => Ok((files[*i].display().to_string(), spec)),
         Some((i, Err(_))) => Err(format!(
             "not checked: its model file {} (the one among the files) is rejected",
             files[*i].display()
+        )),
+        // Several model files: which one a distribution file describes is not guessed.
+        None if sibling.len() > 1 => Err(format!(
+            "not checked: the files hold {} model files ({}); name the one it describes with `--model`, or validate each case's files apart",
+            sibling.len(),
+            sibling
+                .iter()
+                .map(|&i| files[i].display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
         None => {
             loaded = crate::load_model(model)?;

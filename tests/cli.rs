@@ -290,6 +290,31 @@ fn completions_man_page_and_version() {
     }
     let man = String::from_utf8(run_ok(bin().arg("man")).stdout).unwrap();
     assert!(man.contains(".TH npvrisk 1") && man.contains("sensitivity"));
+    // With --dir, every page the main page refers to (`npvrisk-run(1)`, ...) is written.
+    let dir = temp_dir("cli-man");
+    let o = run_ok(bin().args(["man", "--dir"]).arg(&dir));
+    assert!(o.stdout.is_empty());
+    let referred: Vec<&str> = man
+        .lines()
+        .filter_map(|l| l.strip_prefix("npvrisk\\-")?.strip_suffix("(1)"))
+        .collect();
+    assert!(referred.len() >= 15, "{referred:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("npvrisk.1")).unwrap(),
+        man,
+        "the main page is the one printed"
+    );
+    for sub in referred {
+        let page = std::fs::read_to_string(dir.join(format!("npvrisk-{sub}.1")))
+            .unwrap_or_else(|e| panic!("npvrisk-{sub}.1: {e}"));
+        assert!(
+            page.contains(&format!(".TH npvrisk-{sub} 1")),
+            "{sub}: {page}"
+        );
+    }
+    let run = std::fs::read_to_string(dir.join("npvrisk-run.1")).unwrap();
+    assert!(run.contains("\\-\\-draws"), "{run}");
+    let _ = std::fs::remove_dir_all(&dir);
     let v = String::from_utf8(run_ok(bin().arg("--version")).stdout).unwrap();
     assert!(v.starts_with("npvrisk 0.1.0 (commit "), "{v}");
 }

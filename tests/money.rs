@@ -92,6 +92,33 @@ fn a_model_in_millions_gives_the_results_of_the_same_model_in_billions() {
     let below = &b["outcomes"][0]["npv"]["below"];
     assert_eq!(below[1]["threshold"], -2.0, "{below}");
     assert!(below[1]["p"].as_f64().unwrap() > 0.0, "{below}");
+    // The table has a column for the threshold, in its own unit, beside P(NPV<0).
+    let o = run_ok(
+        bin()
+            .args([
+                "--quiet",
+                "run",
+                "tests/data/council_m.toml",
+                "--draws",
+                "4000",
+            ])
+            .args(["--seed", "11", "--threshold", "-2", "--dist"])
+            .arg(&m_dists),
+    );
+    let table = String::from_utf8(o.stdout).unwrap();
+    let header = table
+        .lines()
+        .find(|l| l.contains("P(NPV<0)"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let (at0, at2) = (header.find("P(NPV<0)"), header.find("P(NPV<-2)"));
+    assert!(at0.is_some() && at0 < at2, "{header}");
+    let row = table
+        .lines()
+        .skip_while(|l| *l != header)
+        .find(|l| l.starts_with("families"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let p = format!("{:.1}% (", below[1]["p"].as_f64().unwrap() * 100.0);
+    assert!(row.contains(&p), "{p:?} not in {row}");
     // The drawn one-off cost is reported in the unit it was drawn in: the model's.
     let input = |s: &Value, path: &str| {
         s["inputs"]

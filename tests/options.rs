@@ -207,6 +207,19 @@ fn reproduce_reads_the_model_and_figures_given_and_no_write_writes_nothing() {
         out.contains("  NO"),
         "an un-noted figure outside its band shows as NO"
     );
+    // A model of another case against the report's figures: refused, naming both files.
+    let o = run_expect(
+        2,
+        bin()
+            .current_dir(&dir)
+            .args(["reproduce", "-q", "--no-write", "--model"])
+            .arg(root.join("tests/data/council.toml")),
+    );
+    let want = format!(
+        "error: `{}` against the published figures of `distributions/ey2013_published.toml`: the model has no scenario `prudent`",
+        root.join("tests/data/council.toml").display()
+    );
+    assert!(stderr(&o).starts_with(&want), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -399,5 +399,23 @@ fn validate_recognises_models_distributions_manifests_and_published_figures_by_c
         )),
         "{e}"
     );
+
+    // Two model files among the files: which one a distribution file describes is not guessed
+    // (it used to be checked against the embedded model, whose paths the council's file lacks).
+    let other = write(
+        &dir,
+        "j.txt",
+        &std::fs::read_to_string("tests/data/council.toml").unwrap(),
+    );
+    let o = run_expect(2, bin().arg("validate").args([&model, &other, &council]));
+    let e = stderr(&o);
+    let want = format!(
+        "{}: not checked: the files hold 2 model files ({}, {}); name the one it describes with `--model`",
+        council.display(),
+        model.display(),
+        other.display()
+    );
+    assert!(e.contains(&want), "expected {want:?} in {e}");
+    assert!(e.contains("error: 1 of 3 files rejected"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }

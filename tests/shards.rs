@@ -375,6 +375,11 @@ fn the_slurm_script_runs_an_array_a_plan_a_second_array_and_a_merge_in_order() {
     assert!(script.contains("--pass /scratch/r/pass2.npvplan"));
     assert!(script.contains("--dependency=afterok:\"$PASS_JOB\""));
     assert!(script.contains("merge /scratch/r/shards/*.npvshard --out /scratch/r"));
+    // The resubmission example names an array task that exists.
+    assert!(
+        script.contains("#   sbatch --array=3 --cpus-per-task=8"),
+        "{script}"
+    );
     for (args, needle) in [
         (
             vec!["slurm", "--shards", "0", "--out", "x"],
@@ -410,6 +415,33 @@ fn the_slurm_script_runs_an_array_a_plan_a_second_array_and_a_merge_in_order() {
                 "slurm", "--shards", "4", "--out", "x", "--", "--draws", "10000",
             ],
             "`--shards` = 4: more than the run's 3 blocks",
+        ),
+        (
+            // The run's files are read now, not by every array task on the cluster.
+            vec![
+                "slurm",
+                "--shards",
+                "2",
+                "--out",
+                "x",
+                "--",
+                "tests/data/no_such_model.toml",
+            ],
+            "tests/data/no_such_model.toml",
+        ),
+        (
+            vec![
+                "slurm",
+                "--shards",
+                "2",
+                "--out",
+                "x",
+                "--",
+                "tests/data/council.toml",
+                "--dist",
+                "distributions/ey2013_default.toml",
+            ],
+            "distributions/ey2013_default.toml:",
         ),
     ] {
         let o = bin().args(&args).output().unwrap();

@@ -121,10 +121,12 @@ impl Default for RunSpec {
     }
 }
 
-/// Check a run's options against each other, before anything runs or is read (what `run`
-/// checks first; `slurm` checks a shard's options before it writes a script).
+/// Check a run's options against each other, then read and check its model and distribution
+/// files, as the run does before its first draw: `slurm` checks a shard this way before it writes
+/// a script, so that a mistake is found on the login node rather than by every array task.
 pub fn check(a: &RunSpec) -> Result<(), Error> {
-    check_options(a)
+    check_options(a)?;
+    load_plan(a).map(|_| ())
 }
 
 fn check_options(a: &RunSpec) -> Result<(), Failure> {
