@@ -542,12 +542,32 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
             .iter()
             .map(|(k, v)| (k.get_ref(), v.get_ref()))
             .collect();
-        let axes_at: Vec<(usize, usize, String)> = m
+        // Where each axis's values are: each element's offset when the list reads as plain
+        // numbers, else the list's `[`.
+        let axes_at: Vec<Vec<usize>> = m
             .grid
-            .iter()
-            .map(|(k, v)| at(v.span().start, format!("grid.{}", k.get_ref())))
+            .values()
+            .map(|v| {
+                let span = v.span();
+                let text = &src[span.clone()];
+                let mut at = Vec::new();
+                if let Some(inner) = text.strip_prefix('[') {
+                    let mut pos = span.start + 1;
+                    for part in inner.trim_end().trim_end_matches(']').split(',') {
+                        let lead = part.len() - part.trim_start().len();
+                        if !part.trim().is_empty() {
+                            at.push(pos + lead);
+                        }
+                        pos += part.len() + 1;
+                    }
+                }
+                if at.len() != v.get_ref().len() {
+                    at = vec![span.start; v.get_ref().len()];
+                }
+                at
+            })
             .collect();
-        for (k, vs) in &m.grid {
+        for ((k, vs), offsets) in m.grid.iter().zip(&axes_at) {
             if vs.get_ref().is_empty() {
                 return Err(err(
                     vs.span().start,
@@ -556,8 +576,8 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
                     "must list at least one value",
                 ));
             }
-            for v in vs.get_ref() {
-                check_set("grid", k, *v, vs.span().start)?;
+            for (v, &o) in vs.get_ref().iter().zip(offsets) {
+                check_set("grid", k, *v, o)?;
             }
         }
         let grid_at = m.grid.keys().next().map_or(0, |k| k.span().start);
@@ -591,7 +611,12 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
                 name: format!("grid.{}", label.join(".")),
                 dist: Vec::new(),
                 set,
-                set_at: axes_at.clone(),
+                set_at: axes
+                    .iter()
+                    .zip(&axes_at)
+                    .zip(&idx)
+                    .map(|(((k, _), offsets), &i)| at(offsets[i], format!("grid.{k}")))
+                    .collect(),
             });
             name_at.push(grid_at);
             let mut a = 0;
@@ -701,6 +726,8 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
 /// of the manifest's `dist` files were given when they were loaded), before anything runs.
 fn scenario_warnings(p: &Prepared) -> Result<(), Failure> {
     let mut ws = Vec::new();
+    // A grid value's warning is the same for every combination of the other axes: given once.
+    let mut seen = std::collections::HashSet::new();
     for (i, s) in p.scenarios.iter().enumerate() {
         if s.dist.is_empty() && s.set.is_empty() {
             continue;
@@ -717,7 +744,8 @@ fn scenario_warnings(p: &Prepared) -> Result<(), Failure> {
                         (w.line, w.col, w.field) = (line, col, field);
                     }
                     w
-                }),
+                })
+                .filter(|w| seen.insert(w.to_string())),
         );
     }
     crate::guard::emit(ws)

@@ -1487,50 +1487,63 @@ pub fn parser_error(file: &str, src: &str, mut e: toml::de::Error) -> InputError
 /// A model's themes, outcomes and partners are named by their `id`, as in every other message:
 /// `themes.families.cohort`, taken from the `id` of the table the value at `offset` is in.
 fn qualified_key(key: &str, src: &str, offset: usize) -> String {
-    let before = src.get(..offset).unwrap_or(src);
-    // The `id` of the last `[[header]]` table opened before `offset` (and not closed by another
-    // header), searched in that table's own lines.
-    let id_of = |header: &str| -> Option<String> {
-        let start = before
-            .match_indices('\n')
-            .map(|(i, _)| i + 1)
-            .chain([0])
-            .filter(|&i| src[i..].trim_start().starts_with(header))
-            .max()?;
-        // A later header (other than the outcomes' within a theme) before `offset` closes it.
-        let section = &src[start..];
-        let body = section.split_once('\n').map_or("", |(_, b)| b);
-        let end = body
-            .match_indices('\n')
-            .map(|(i, _)| i + 1)
-            .chain([0])
-            .filter(|&i| body[i..].trim_start().starts_with('['))
-            .min()
-            .unwrap_or(body.len());
-        body[..end].lines().find_map(|l| {
-            let v = l
-                .trim()
-                .strip_prefix("id")?
-                .trim_start()
-                .strip_prefix('=')?;
-            let v = v.trim().strip_prefix('"')?;
-            Some(v[..v.find('"')?].to_string())
-        })
+    let offset = offset.min(src.len());
+    // The start of the last line at or after `from` and before `offset` that opens the array of
+    // tables `name` (`[[themes]]`, spaces inside the brackets allowed).
+    let opened = |name: &str, from: usize| -> Option<usize> {
+        std::iter::once(0)
+            .chain(src[..offset].match_indices('\n').map(|(i, _)| i + 1))
+            .filter(|&i| i >= from && i < offset && header_of(&src[i..]) == Some(name.into()))
+            .max()
     };
+    let theme = opened("themes", 0);
     if let Some(rest) = key.strip_prefix("themes.outcomes.") {
-        if let (Some(t), Some(o)) = (id_of("[[themes]]"), id_of("[[themes.outcomes]]")) {
-            return format!("themes.{t}.outcomes.{o}.{rest}");
+        if let Some(t) = theme.and_then(|i| id_in(src, i)) {
+            // Only an outcome table opened inside this theme (its outcomes may be inline).
+            return match theme.and_then(|i| opened("themes.outcomes", i + 1)) {
+                Some(o) => match id_in(src, o) {
+                    Some(o) => format!("themes.{t}.outcomes.{o}.{rest}"),
+                    None => format!("themes.{t}.outcomes.{rest}"),
+                },
+                None => format!("themes.{t}.outcomes.{rest}"),
+            };
         }
     } else if let Some(rest) = key.strip_prefix("themes.") {
-        if let Some(t) = id_of("[[themes]]") {
+        if let Some(t) = theme.and_then(|i| id_in(src, i)) {
             return format!("themes.{t}.{rest}");
         }
     } else if let Some(rest) = key.strip_prefix("partners.")
-        && let Some(p) = id_of("[[partners]]")
+        && let Some(p) = opened("partners", 0).and_then(|i| id_in(src, i))
     {
         return format!("partners.{p}.{rest}");
     }
     key.to_string()
+}
+
+/// The name of the array of tables a line opens (`[[ themes.outcomes ]]` is `themes.outcomes`).
+fn header_of(line: &str) -> Option<String> {
+    let inner = line.trim_start().strip_prefix("[[")?;
+    let name = &inner[..inner.find("]]")?];
+    Some(name.chars().filter(|c| !c.is_whitespace()).collect())
+}
+
+/// The `id` given in the table whose header line starts at `start`, up to the next header.
+fn id_in(src: &str, start: usize) -> Option<String> {
+    let body = src[start..].split_once('\n')?.1;
+    body.lines()
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .find_map(|l| {
+            let l = l.trim();
+            let l = ["\"id\"", "'id'", "id"]
+                .iter()
+                .find_map(|k| l.strip_prefix(k))?
+                .trim_start()
+                .strip_prefix('=')?
+                .trim_start();
+            let q = l.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let v = &l[1..];
+            Some(v[..v.find(q)?].to_string())
+        })
 }
 
 /// The parser's type names in words: "expected i64" is "expected a whole number".
@@ -1697,5 +1710,118 @@ partner_shares = { A = 1.0 }
         let e = parse_model("m.toml", &src).unwrap_err().to_string();
         assert!(e.contains("unknown field `profle`"), "{e}");
         assert!(e.contains("did you mean `profile`?"), "{e}");
+    }
+
+    /// A value inside an array of tables is named by its table's `id`: the table the value is in,
+    /// however its header is spaced, wherever its `id` line is, and not an earlier table's.
+    #[test]
+    fn a_key_inside_an_array_of_tables_is_named_by_the_tables_id() {
+        let src = r#"
+[[partners]]
+name = "P"
+id = 'p_one'
+
+[[themes]]
+id = "a"
+x = 1
+[[themes.outcomes]]
+id = "a_out"
+cohort = 1
+
+[[ themes ]]
+x = 2
+  id   =   "b"   # after the value
+[[ themes.outcomes ]]
+cohort = 2
+id = "b_out"
+
+[[themes]]
+id = "c"
+outcomes = [{ id = "c_inline", cohort = 3 }]
+
+[[themes]]
+x = 4
+"#;
+        let at = |needle: &str| src.find(needle).unwrap();
+        for (key, offset, want) in [
+            ("partners.name", at("\"P\""), "partners.p_one.name"),
+            ("themes.x", at("x = 1"), "themes.a.x"),
+            (
+                "themes.outcomes.cohort",
+                at("cohort = 1"),
+                "themes.a.outcomes.a_out.cohort",
+            ),
+            ("themes.x", at("x = 2"), "themes.b.x"),
+            (
+                "themes.outcomes.cohort",
+                at("cohort = 2"),
+                "themes.b.outcomes.b_out.cohort",
+            ),
+            // Inline outcomes: the theme is known, the outcome's table is not a header.
+            (
+                "themes.outcomes.cohort",
+                at("cohort = 3"),
+                "themes.c.outcomes.cohort",
+            ),
+            // A theme without an id: the parser's own path.
+            ("themes.x", at("x = 4"), "themes.x"),
+            ("model.horizon_years", 0, "model.horizon_years"),
+        ] {
+            assert_eq!(qualified_key(key, src, offset), want, "{key} at {offset}");
+        }
+        assert_eq!(
+            header_of("  [[ themes . outcomes ]] # c"),
+            Some("themes.outcomes".into())
+        );
+        assert_eq!(header_of("[model]"), None);
+    }
+
+    #[test]
+    fn blank_names_are_refused_where_they_are_given() {
+        for (from, to, want) in [
+            (
+                "name = \"m\"",
+                "name = \"\"",
+                "m.toml:3:8: `model.name` = \"\": must not be blank",
+            ),
+            (
+                "name = \"A\"",
+                "name = \" \"",
+                "m.toml:10:8: `partners.A.name` = \" \": must not be blank",
+            ),
+            (
+                "name = \"T\"",
+                "name = \"\\t\"",
+                "m.toml:16:8: `themes.t.name` = \"\\t\": must not be blank",
+            ),
+        ] {
+            let src = MINIMAL.replacen(from, to, 1);
+            let e = parse_model("m.toml", &src).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_parsers_type_names_are_put_in_words() {
+        for (from, to) in [
+            (
+                "invalid type: string \"5\", expected i64",
+                "invalid type: string \"5\", expected a whole number",
+            ),
+            (
+                "invalid type: floating point `5.5`, expected i64",
+                "invalid type: number `5.5`, expected a whole number",
+            ),
+            (
+                "invalid type: integer `99999999999999999999` as i128, expected i64",
+                "invalid type: integer `99999999999999999999` (too large), expected a whole number",
+            ),
+            (
+                "invalid type: string \"x\", expected f64",
+                "invalid type: string \"x\", expected a number",
+            ),
+        ] {
+            assert_eq!(plain_types(from), to);
+        }
     }
 }

@@ -24,10 +24,18 @@ use npvrisk::{reproduce, text};
 mod init;
 mod validate;
 
+/// The version `--version` prints and the manual pages carry.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("NPVRISK_COMMIT"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "npvrisk",
-    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("NPVRISK_COMMIT"), ")"),
+    version = VERSION,
     about = "Monte Carlo sensitivity engine for public-sector cost-benefit (NPV) models"
 )]
 struct Cli {
@@ -856,7 +864,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Man { dir } => {
             let render = |cmd: clap::Command| -> Result<(String, Vec<u8>), Failure> {
-                let man = clap_mangen::Man::new(cmd);
+                // A subcommand's page carries the program's version, as the main page does.
+                let source = format!("npvrisk {VERSION}");
+                let man = clap_mangen::Man::new(cmd).source(source);
                 let mut buf = Vec::new();
                 man.render(&mut buf).map_err(|e| {
                     Failure::Internal(format!("cannot render the manual page: {e}"))

@@ -209,8 +209,11 @@ pub fn validate(files: &[std::path::PathBuf], model: Option<&Path>) -> Result<()
     let sibling: Vec<usize> = if model.is_some() {
         Vec::new()
     } else {
+        // The same file named twice (`m.toml ./m.toml`) is one model.
+        let mut seen = std::collections::HashSet::new();
         (0..files.len())
             .filter(|&i| matches!(&texts[i], Ok((_, Kind::Model))))
+            .filter(|&i| seen.insert(std::fs::canonicalize(&files[i]).unwrap_or(files[i].clone())))
             .collect()
     };
     // Its own check below reports its errors and warnings.

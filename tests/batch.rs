@@ -508,7 +508,8 @@ fn bad_batch_manifests_exit_2_naming_the_problem() {
         ),
         (
             "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[grid]\n\"discount_rate\" = [0.03, -2]\n",
-            "m.toml:6:19: `grid.discount_rate` = -2",
+            // Located at the value, not the list.
+            "m.toml:6:26: `grid.discount_rate` = -2",
         ),
         (
             "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[grid]\n\"discount_rate\" = []\n",
@@ -544,15 +545,22 @@ fn bad_batch_manifests_exit_2_naming_the_problem() {
 }
 
 /// A fixed value's warning points at the manifest's line and field, not at the distribution file
-/// the batch writes for the scenario's fixed values; extreme values are shown in exponent form,
-/// as given.
+/// the batch writes for the scenario's fixed values: the second of two `set` values (the file
+/// lists them in path order) and a grid value at its place in its list, once, however many
+/// combinations of the other axis take it. Extreme values are shown in exponent form, as given.
 #[test]
 fn a_fixed_values_warning_points_at_the_manifest() {
     let dir = temp_dir("batch-set-warning");
     let m = dir.join("m.toml");
     std::fs::write(
         &m,
-        "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\nset = { \"themes.work_skills.realisation\" = 0.5, \"discount_rate\" = 1e30 }\n[grid]\n\"discount_rate\" = [0.03, 5e20]\n",
+        concat!(
+            "draws = 100\nreference = \"a\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\n",
+            "set = { \"themes.work_skills.gross_benefit_bn\" = 1977.0, \"discount_rate\" = 0.03 }\n",
+            "[grid]\n",
+            "\"discount_rate\" = [0.03, 5e20]\n",
+            "\"themes.work_skills.realisation\" = [0.5, 0.6, 0.7]\n",
+        ),
     )
     .unwrap();
     let o = run_ok(bin().arg("validate").arg(&m));
@@ -560,11 +568,11 @@ fn a_fixed_values_warning_points_at_the_manifest() {
     let name = m.display();
     for want in [
         format!(
-            "{name}:7:67: `scenario.set.discount_rate` = 1e30: the distribution's median is 2.857e31×"
+            "{name}:7:49: `scenario.set.themes.work_skills.gross_benefit_bn` = 1977: the distribution's median is 1000×"
         ),
-        format!("{name}:9:19: `grid.discount_rate` = 5e20: the distribution's median is 1.429e22×"),
+        format!("{name}:9:26: `grid.discount_rate` = 5e20: the distribution's median is 1.429e22×"),
     ] {
-        assert!(err.contains(&want), "{want:?} not in {err}");
+        assert_eq!(err.matches(&want).count(), 1, "{want:?} once in {err}");
     }
     assert!(
         !err.contains("#b.set") && !err.contains("input.value"),

@@ -314,6 +314,7 @@ fn completions_man_page_and_version() {
     }
     let run = std::fs::read_to_string(dir.join("npvrisk-run.1")).unwrap();
     assert!(run.contains("\\-\\-draws"), "{run}");
+    assert!(run.contains("\"npvrisk 0.1.0 (commit "), "{run}");
     let _ = std::fs::remove_dir_all(&dir);
     let v = String::from_utf8(run_ok(bin().arg("--version")).stdout).unwrap();
     assert!(v.starts_with("npvrisk 0.1.0 (commit "), "{v}");

@@ -964,6 +964,12 @@ fn a_real_slurm_batch_array_and_merge_give_the_single_process_batch() {
     let cluster = dir.join("cluster");
     let exe = Path::new(env!("CARGO_BIN_EXE_npvrisk"));
     let o = run_ok(slurm_with(3, exe, &cluster).arg("--batch").arg(&manifest));
+    // The resubmission example names the last of the 3 tasks.
+    let script = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        script.contains("#   sbatch --array=2 --cpus-per-task=1"),
+        "{script}"
+    );
     let merged = cluster.join("comparison.csv");
     submit_and_wait(&dir, &o.stdout, &cluster, &merged);
     // The merge renames comparison.csv into place last, so once it exists every file is complete.
