@@ -678,8 +678,11 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         })?;
     let scen_index = scen_index_of(&model);
     // The model's own values, the same under every scenario's distributions: checked once.
-    Plan::new(model.clone(), scen_index, distfile::DistSet::default())?
-        .check_point_values(&model_name)?;
+    Plan::new(model.clone(), scen_index, distfile::DistSet::default())?.check_point_values(
+        &model_name,
+        &model_src,
+        &layout,
+    )?;
     let opts = RunOptions {
         draws: *m.draws.get_ref(),
         seed: m.seed,

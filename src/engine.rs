@@ -1024,19 +1024,49 @@ impl Plan {
 
     /// Refuse a model whose own values (its scenario's, nothing drawn) give an outcome beyond
     /// ±[`MAX_OUTCOME`] (infinite included): an amount out of scale in the model file
-    /// `model_file`, which every draw near it would repeat. (A NaN is left to the draws: a ratio
-    /// over costs that are 0 in the file may have them drawn above 0.)
-    pub fn check_point_values(&self, model_file: &str) -> Result<(), Error> {
+    /// `model_file` (text `src`, its parts where `layout` says), which every draw near it would
+    /// repeat. The error is located at the theme when the outcome is a theme's. (A NaN is left to
+    /// the draws: a ratio over costs that are 0 in the file may have them drawn above 0.)
+    pub fn check_point_values(
+        &self,
+        model_file: &str,
+        src: &str,
+        layout: &crate::format::Layout,
+    ) -> Result<(), Error> {
         let out = self.evaluate_inputs(&self.template);
-        match out.iter().position(|v| v.abs() > MAX_OUTCOME) {
-            None => Ok(()),
-            Some(c) => Err(Error::Input(format!(
-                "`{model_file}`: the model's own values in its scenario `{}` give {} = {:e}, beyond ±1e100 (whose square would overflow the statistics): an amount in the file is out of scale; `npvrisk evaluate {model_file}` shows each theme's flows",
-                self.model.scenarios[self.scenario],
+        let Some(c) = out.iter().position(|v| v.abs() > MAX_OUTCOME) else {
+            return Ok(());
+        };
+        let scenario = &self.model.scenarios[self.scenario];
+        let why = "beyond ±1e100 (whose square would overflow the statistics)";
+        let theme = match self.layout().column(c) {
+            Column::Entity(e, _) | Column::Local(e, _) => {
+                self.model.themes.get(e).zip(layout.themes.get(e))
+            }
+            Column::PartnerNpv(_) | Column::BudgetImpact(_) => None,
+        };
+        Err(match theme {
+            Some((t, part)) => Error::Input(
+                crate::error::InputError::value(
+                    model_file,
+                    src,
+                    part.span.start,
+                    format!("themes.{}", t.id),
+                    format!("{:?}", t.id),
+                    format!(
+                        "its own values in scenario `{scenario}` give {} = {:.3e}, {why}: an amount of this theme is out of scale",
+                        self.outcome_name(c),
+                        out[c]
+                    ),
+                )
+                .to_string(),
+            ),
+            None => Error::Input(format!(
+                "`{model_file}`: the model's own values in its scenario `{scenario}` give {} = {:.3e}, {why}: an amount in the file is out of scale; `npvrisk evaluate {model_file}` shows each theme's flows",
                 self.outcome_name(c),
                 out[c]
-            ))),
-        }
+            )),
+        })
     }
 
     /// Evaluate arbitrary inputs (e.g. another scenario of the same model) in the engine's layout.

@@ -232,6 +232,17 @@ pub fn money_unit(evals: &[(usize, Evaluation)]) -> MoneyUnit {
     MoneyUnit::readable(largest)
 }
 
+/// An amount to `prec` decimals, or in exponent form (at most 7 characters, so that the yearly
+/// columns stay apart) from 10^12 up: a model may hold amounts up to 10^100, which would otherwise
+/// print as a hundred digits.
+fn amount(v: f64, prec: usize) -> String {
+    if v.abs() < 1e12 {
+        format!("{v:.prec$}")
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
 /// A readable summary table per scenario.
 pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String {
     let mut o = String::new();
@@ -260,13 +271,13 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
         for (name, x) in outcome_rows(m, e) {
             let _ = writeln!(
                 o,
-                "{:<24} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>6.1}% {:>9} {:>10} {:>9}",
+                "{:<24} {:>8} {:>8} {:>8} {:>9} {:>6}% {:>9} {:>10} {:>9}",
                 name,
-                x.npv * k,
-                x.pv_benefits * k,
-                x.pv_costs * k,
-                x.net_annual * k,
-                x.share_of_addressable * 100.0,
+                amount(x.npv * k, 2),
+                amount(x.pv_benefits * k, 2),
+                amount(x.pv_costs * k, 2),
+                amount(x.net_annual * k, 2),
+                amount(x.share_of_addressable * 100.0, 1),
                 opt(
                     x.leakage_to_zero,
                     |l| format!("{:.1}%", l * 100.0),
@@ -299,7 +310,7 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
                 x.flows
                     .discounted_net
                     .iter()
-                    .map(|v| format!("{:>8.2}", v * k))
+                    .map(|v| format!("{:>8}", amount(v * k, 2)))
                     .collect::<String>()
             );
         }
@@ -311,19 +322,19 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
             let p = &m.partners[a.partner];
             let _ = writeln!(
                 o,
-                "  {:<12} {:>6.2} {:>10} {:>8.2}",
+                "  {:<12} {:>6} {:>10} {:>8}",
                 p.id,
-                a.annual_bn * k,
+                amount(a.annual_bn * k, 2),
                 opt(
                     a.share_of_budget,
                     |b| format!(
-                        "{:.2}% {}",
-                        b * 100.0,
+                        "{}% {}",
+                        amount(b * 100.0, 2),
                         p.budget.map_or("", |(c, _)| c.label())
                     ),
                     "-"
                 ),
-                a.npv_bn * k
+                amount(a.npv_bn * k, 2)
             );
         }
     }

@@ -133,7 +133,7 @@ fn check(
             // Each scenario's own values must give outcomes a run can summarise, as `run` checks.
             for s in 0..m.scenarios.len() {
                 npvrisk::engine::Plan::new(m.clone(), s, distfile::DistSet::default())?
-                    .check_point_values(&name)?;
+                    .check_point_values(&name, &src, layout)?;
             }
             Ok(format!(
                 "model file: {}, {}, scenarios {:?}",

@@ -237,6 +237,45 @@ fn a_model_whose_figures_overflow_is_refused_by_validate_and_evaluate() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Amounts far beyond any real case but within what a run can summarise print in exponent form,
+/// each table's columns apart, not as dozens of digits.
+#[test]
+fn evaluate_prints_huge_amounts_in_exponent_form() {
+    let dir = temp_dir("rel-evaluate-huge");
+    let src = std::fs::read_to_string("tests/data/council.toml")
+        .unwrap()
+        .replace("cohort = 2000", "cohort = 1e40")
+        .replace(
+            "benefit_per_engaged_gbp = 9000",
+            "benefit_per_engaged_gbp = 1e40",
+        );
+    let m = dir.join("m.toml");
+    std::fs::write(&m, src).unwrap();
+    let o = crate::run_ok(bin().arg("evaluate").arg(&m));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("families ") && l.contains("year"))
+        .unwrap_or_else(|| panic!("{out}"));
+    // NPV, PV of benefits, PV of costs and net annual benefit, in £bn: the JSON's figures (the
+    // model in £bn, so no unit change) to two significant digits.
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    let json = crate::run_ok(bin().arg("evaluate").arg(&m).args(["--format", "json"]));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let theme = &v[0]["themes"][0];
+    assert_eq!(v[0]["scenario"], "low");
+    for (cell, key) in cells[1..5]
+        .iter()
+        .zip(["npv", "pv_benefits", "pv_costs", "net_annual"])
+    {
+        let want = format!("{:.1e}", theme[key].as_f64().unwrap());
+        assert_eq!(*cell, want, "{key} in {row}");
+    }
+    assert!(cells[1].ends_with("e70"), "{row}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn draws_whose_moments_would_overflow_are_an_error_naming_the_inputs_or_skipped_on_request() {
     let dir = temp_dir("rel-moments-overflow");
@@ -1072,6 +1111,25 @@ fn models_whose_own_values_cannot_be_run_are_refused_or_explained() {
                 "huge.toml:",
                 "`themes.families`",
                 "its NPV in scenario `central` is ",
+                "out of scale",
+            ],
+        );
+    }
+    // An outcome-level measure out of scale (the NPV itself in range): located at the theme too.
+    let social = gm
+        .lines()
+        .find(|l| l.starts_with("social_gbp = 0"))
+        .expect("the example states a social value");
+    let soc = dir.join("soc.toml");
+    std::fs::write(&soc, gm.replace(social, "social_gbp = 1e110")).unwrap();
+    for cmd in [&["run", "--draws", "100"][..], &["validate"]] {
+        let err = refused(bin().args(cmd).arg(&soc));
+        has(
+            &err,
+            &[
+                "soc.toml:",
+                "`themes.families`",
+                "give families.public_value_npv = 4.062e104",
                 "out of scale",
             ],
         );

@@ -626,7 +626,7 @@ fn load_plan(a: &RunSpec) -> Result<LoadedPlan, Failure> {
     crate::guard::check_with(&model_name, &model_src, &model, &layout, Some(&set))?;
     let hashes: Vec<FileHash> = set.files.iter().map(|(n, s)| FileHash::of(n, s)).collect();
     let plan = Plan::new(model, scenario, set)?;
-    plan.check_point_values(&model_name)?;
+    plan.check_point_values(&model_name, &model_src, &layout)?;
     Ok((plan, (model_name, model_src), hashes))
 }
 
