@@ -92,17 +92,17 @@ fn a_model_in_millions_gives_the_results_of_the_same_model_in_billions() {
     let below = &b["outcomes"][0]["npv"]["below"];
     assert_eq!(below[1]["threshold"], -2.0, "{below}");
     assert!(below[1]["p"].as_f64().unwrap() > 0.0, "{below}");
+    // The £m model run as above (its summary `b`), with the options a case adds.
+    let council_m = || {
+        let mut c = bin();
+        c.args(["--quiet", "run", "tests/data/council_m.toml"])
+            .args(["--draws", "4000", "--seed", "11"]);
+        c
+    };
     // The table has a column for the threshold, in its own unit, beside P(NPV<0).
     let o = run_ok(
-        bin()
-            .args([
-                "--quiet",
-                "run",
-                "tests/data/council_m.toml",
-                "--draws",
-                "4000",
-            ])
-            .args(["--seed", "11", "--threshold", "-2", "--dist"])
+        council_m()
+            .args(["--threshold", "-2", "--dist"])
             .arg(&m_dists),
     );
     let table = String::from_utf8(o.stdout).unwrap();
@@ -138,21 +138,8 @@ fn a_model_in_millions_gives_the_results_of_the_same_model_in_billions() {
     assert!((pa * 1e3 - pb).abs() < 1e-9 * pb, "{pa} vs {pb}");
     // The sampled amount moves the NPV: the run with a wider cost has a wider NPV than without.
     run_ok(
-        bin()
-            .args([
-                "--quiet",
-                "run",
-                "tests/data/council_m.toml",
-                "--draws",
-                "4000",
-            ])
-            .args([
-                "--seed",
-                "11",
-                "--dist",
-                "tests/data/council_dists.toml",
-                "--out",
-            ])
+        council_m()
+            .args(["--dist", "tests/data/council_dists.toml", "--out"])
             .arg(dir.join("no_setup")),
     );
     let sd = |s: &Value| s["outcomes"][0]["npv"]["sd"].as_f64().unwrap();

@@ -214,19 +214,28 @@ fn a_csv_with_a_byte_order_mark_is_read_as_without_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `tests/data/council.toml` with its cohort and benefit per member both `amount`, as `dir/m.toml`.
+fn council_scaled(dir: &Path, amount: &str) -> PathBuf {
+    let src = std::fs::read_to_string("tests/data/council.toml")
+        .unwrap()
+        .replace("cohort = 2000", &format!("cohort = {amount}"))
+        .replace(
+            "benefit_per_engaged_gbp = 9000",
+            &format!("benefit_per_engaged_gbp = {amount}"),
+        );
+    assert!(
+        src.matches(&format!("= {amount}\n")).count() == 2,
+        "both replaced"
+    );
+    let m = dir.join("m.toml");
+    std::fs::write(&m, src).unwrap();
+    m
+}
+
 #[test]
 fn a_model_whose_figures_overflow_is_refused_by_validate_and_evaluate() {
     let dir = temp_dir("rel-evaluate-overflow");
-    let src = std::fs::read_to_string("tests/data/council.toml")
-        .unwrap()
-        .replace("cohort = 2000", "cohort = 1e300")
-        .replace(
-            "benefit_per_engaged_gbp = 9000",
-            "benefit_per_engaged_gbp = 1e300",
-        );
-    assert!(src.contains("cohort = 1e300") && src.contains("= 1e300\n"));
-    let m = dir.join("m.toml");
-    std::fs::write(&m, src).unwrap();
+    let m = council_scaled(&dir, "1e300");
     for cmd in ["validate", "evaluate"] {
         let o = run_expect(2, bin().arg(cmd).arg(&m));
         let err = String::from_utf8_lossy(&o.stderr);
@@ -242,15 +251,7 @@ fn a_model_whose_figures_overflow_is_refused_by_validate_and_evaluate() {
 #[test]
 fn evaluate_prints_huge_amounts_in_exponent_form() {
     let dir = temp_dir("rel-evaluate-huge");
-    let src = std::fs::read_to_string("tests/data/council.toml")
-        .unwrap()
-        .replace("cohort = 2000", "cohort = 1e40")
-        .replace(
-            "benefit_per_engaged_gbp = 9000",
-            "benefit_per_engaged_gbp = 1e40",
-        );
-    let m = dir.join("m.toml");
-    std::fs::write(&m, src).unwrap();
+    let m = council_scaled(&dir, "1e40");
     let o = crate::run_ok(bin().arg("evaluate").arg(&m));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
