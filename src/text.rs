@@ -357,16 +357,21 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
         for (i, (name, x)) in outcome_rows(m, e).into_iter().enumerate() {
             // A ratio over costs whose present value is 0 does not exist: "n/a", not NaN.
             let roi = if l.roi[i].is_finite() {
-                format!("{:.0}%", l.roi[i] * 100.0)
+                format!("{}%", amount(l.roi[i] * 100.0, 0))
+            } else {
+                "n/a".into()
+            };
+            let bcr = if l.bcr[i].is_finite() {
+                amount(l.bcr[i], 2)
             } else {
                 "n/a".into()
             };
             let _ = writeln!(
                 o,
-                "{:<26} {:>12.2} {:>8} {:>8} {:>10}",
+                "{:<26} {:>12} {:>8} {:>8} {:>10}",
                 name,
-                l.public_npv[i] * k,
-                fixed(l.bcr[i], 2),
+                amount(l.public_npv[i] * k, 2),
+                bcr,
                 roi,
                 opt(
                     x.breakeven_year.map(f64::from),
@@ -377,7 +382,7 @@ pub fn evaluation_table(m: &ModelSpec, evals: &[(usize, Evaluation)]) -> String 
         }
         let _ = writeln!(o, "Net present budget impact per agency ({unit})");
         for (p, v) in m.partners.iter().zip(&l.budget_impact) {
-            let _ = writeln!(o, "  {:<12} {:>8.2}", p.id, v * k);
+            let _ = writeln!(o, "  {:<12} {:>8}", p.id, amount(v * k, 2));
         }
     }
     if m.themes.iter().any(|t| t.indicative) {

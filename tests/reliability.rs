@@ -274,6 +274,44 @@ fn evaluate_prints_huge_amounts_in_exponent_form() {
         assert_eq!(*cell, want, "{key} in {row}");
     }
     assert!(cells[1].ends_with("e70"), "{row}");
+    // The local measures' tables too: a value per family of 1e99 £.
+    let gm = std::fs::read_to_string(crate::local::GM).unwrap();
+    let line = gm
+        .lines()
+        .find(|l| l.starts_with("fiscal_cashable_gbp = "))
+        .expect("the example states a cashable fiscal value");
+    let fc = dir.join("fc.toml");
+    std::fs::write(&fc, gm.replace(line, "fiscal_cashable_gbp = 1e99")).unwrap();
+    let out = String::from_utf8(crate::run_ok(bin().arg("evaluate").arg(&fc)).stdout).unwrap();
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
+    let json = crate::run_ok(bin().arg("evaluate").arg(&fc).args(["--format", "json"]));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let local = &v[0]["local"];
+    let e1 = |x: &serde_json::Value| format!("{:.1e}", x.as_f64().unwrap());
+    let row = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Local cost-benefit measures"))
+        .find(|l| l.starts_with("families "))
+        .unwrap_or_else(|| panic!("{out}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    let roi = format!(
+        "{}%",
+        e1(&(local["roi"][0].as_f64().unwrap() * 100.0).into())
+    );
+    assert_eq!(
+        cells[1..4],
+        [e1(&local["public_npv"][0]), e1(&local["bcr"][0]), roi],
+        "{row}"
+    );
+    let impact = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Net present budget impact"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        impact.ends_with(&e1(&local["budget_impact"][0])),
+        "{impact}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
