@@ -38,7 +38,7 @@ spin() {
     awk -v s="$s" -v e="$e" 'BEGIN { printf "%.2f\n", e - s }'
 }
 
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+. benches/lib.sh
 
 echo "draws $D, $R rounds"
 echo "round  wall_1t  cpu_1t  wall_2t  cpu_2t  spin_1  spin_2"
