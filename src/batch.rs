@@ -58,7 +58,7 @@ struct Manifest {
     #[serde(default)]
     scenario: Vec<RawScenario>,
     #[serde(default)]
-    grid: BTreeMap<Spanned<String>, Spanned<Vec<f64>>>,
+    grid: BTreeMap<Spanned<String>, Spanned<Vec<Spanned<f64>>>>,
 }
 
 fn default_seed() -> u64 {
@@ -537,37 +537,12 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
         name_at.push(s.name.span().start);
     }
     if !m.grid.is_empty() {
-        let axes: Vec<(&String, &Vec<f64>)> = m
+        let axes: Vec<(&String, &Vec<Spanned<f64>>)> = m
             .grid
             .iter()
             .map(|(k, v)| (k.get_ref(), v.get_ref()))
             .collect();
-        // Where each axis's values are: each element's offset when the list reads as plain
-        // numbers, else the list's `[`.
-        let axes_at: Vec<Vec<usize>> = m
-            .grid
-            .values()
-            .map(|v| {
-                let span = v.span();
-                let text = &src[span.clone()];
-                let mut at = Vec::new();
-                if let Some(inner) = text.strip_prefix('[') {
-                    let mut pos = span.start + 1;
-                    for part in inner.trim_end().trim_end_matches(']').split(',') {
-                        let lead = part.len() - part.trim_start().len();
-                        if !part.trim().is_empty() {
-                            at.push(pos + lead);
-                        }
-                        pos += part.len() + 1;
-                    }
-                }
-                if at.len() != v.get_ref().len() {
-                    at = vec![span.start; v.get_ref().len()];
-                }
-                at
-            })
-            .collect();
-        for ((k, vs), offsets) in m.grid.iter().zip(&axes_at) {
+        for (k, vs) in &m.grid {
             if vs.get_ref().is_empty() {
                 return Err(err(
                     vs.span().start,
@@ -576,8 +551,8 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
                     "must list at least one value",
                 ));
             }
-            for (v, &o) in vs.get_ref().iter().zip(offsets) {
-                check_set("grid", k, *v, o)?;
+            for v in vs.get_ref() {
+                check_set("grid", k, *v.get_ref(), v.span().start)?;
             }
         }
         let grid_at = m.grid.keys().next().map_or(0, |k| k.span().start);
@@ -601,7 +576,7 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
             let set: Vec<(String, f64)> = axes
                 .iter()
                 .zip(&idx)
-                .map(|((k, vs), &i)| ((*k).clone(), vs[i]))
+                .map(|((k, vs), &i)| ((*k).clone(), *vs[i].get_ref()))
                 .collect();
             let label: Vec<String> = set
                 .iter()
@@ -613,9 +588,8 @@ fn prepare(manifest: &Path) -> Result<Prepared, Failure> {
                 set,
                 set_at: axes
                     .iter()
-                    .zip(&axes_at)
                     .zip(&idx)
-                    .map(|(((k, _), offsets), &i)| at(offsets[i], format!("grid.{k}")))
+                    .map(|((k, vs), &i)| at(vs[i].span().start, format!("grid.{k}")))
                     .collect(),
             });
             name_at.push(grid_at);

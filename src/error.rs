@@ -149,6 +149,14 @@ pub fn show(v: f64) -> String {
     }
 }
 
+/// [`show`] of `v` rounded to `digits` significant digits (at least 1). The rounding is the
+/// decimal formatter's: a product and quotient by a power of ten is inexact (5e20 came out as
+/// 4.9999999999999993e20).
+pub fn show_significant(v: f64, digits: usize) -> String {
+    let d = digits.max(1) - 1;
+    show(format!("{v:.d$e}").parse().unwrap_or(v))
+}
+
 /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
@@ -176,6 +184,22 @@ mod tests {
         let c = ["realisation", "cashability", "delay_years"];
         assert_eq!(nearest("realisaton", c), Some("realisation"));
         assert_eq!(nearest("zzzz", c), None);
+    }
+
+    #[test]
+    fn significant_digits_are_rounded_in_decimal() {
+        for (v, d, want) in [
+            (5e20, 4, "5e20"),
+            (1.23456789, 4, "1.235"),
+            (0.0123456789, 6, "0.0123457"),
+            (999.96, 4, "1000"),
+            (-2.0, 6, "-2"),
+            (0.0, 4, "0"),
+            (f64::INFINITY, 4, "inf"),
+            (f64::NAN, 4, "nan"),
+        ] {
+            assert_eq!(show_significant(v, d), want, "{v} to {d}");
+        }
     }
 
     #[test]

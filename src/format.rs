@@ -1376,33 +1376,28 @@ fn check_finite(ctx: &Ctx, spec: &ModelSpec, layout: &Layout) -> Result<(), Inpu
                             .find(|v| !v.is_finite())
                             .map(|v| ("yearly flow", v))
                     });
-                if let Some((what, v)) = bad {
-                    return Err(ctx.err(
-                    layout.themes[t].span.clone(),
-                    &format!("themes.{}", spec.themes[t].id),
-                    format!("{:?}", spec.themes[t].id),
-                    &format!(
+                // Finite, the outcomes a run summarises must also stay within ±1e100 (their
+                // squares would overflow the statistics): found here, in the file, not by a run.
+                let why = match bad {
+                    Some((what, v)) => format!(
                         "its {what} in scenario `{}` is {}: its numbers are each allowed but together overflow; use smaller amounts or fewer orders of magnitude",
                         spec.scenarios[s],
                         show(v)
                     ),
-                ));
-                }
-                // Finite, the outcomes a run summarises must stay within ±1e100 (their squares
-                // would overflow the statistics): an amount out of scale is found here, in the
-                // file, rather than by the run.
-                let outcomes = &figures[..3];
-                if let Some((what, v)) = outcomes.iter().find(|(_, v)| v.abs() > MAX_OUTCOME) {
-                    return Err(ctx.err(
-                        layout.themes[t].span.clone(),
-                        &format!("themes.{}", spec.themes[t].id),
-                        format!("{:?}", spec.themes[t].id),
-                        &format!(
+                    None => match figures[..3].iter().find(|(_, v)| v.abs() > MAX_OUTCOME) {
+                        Some((what, v)) => format!(
                             "its {what} in scenario `{}` is {v:.3e} £bn, beyond ±1e100 £bn (whose square would overflow the statistics): an amount of this theme is out of scale",
                             spec.scenarios[s]
                         ),
-                    ));
-                }
+                        None => continue,
+                    },
+                };
+                return Err(ctx.err(
+                    layout.themes[t].span.clone(),
+                    &format!("themes.{}", spec.themes[t].id),
+                    format!("{:?}", spec.themes[t].id),
+                    &why,
+                ));
             }
         }
         // Summed in theme order, as `kernel::TotalEval` sums them.

@@ -580,12 +580,7 @@ fn median_warning(model: &ModelSpec, input: &Input, median: f64) -> Option<Strin
 
 /// A number with four significant digits (for a computed figure in a message).
 fn short(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return show(v);
-    }
-    // Rounded by the decimal formatting itself (a product and quotient by a power of ten is
-    // inexact: 5e20 came out as 4.9999999999999993e20), then shown in its shortest form.
-    show(format!("{v:.3e}").parse().unwrap_or(v))
+    crate::error::show_significant(v, 4)
 }
 
 #[cfg(test)]

@@ -616,7 +616,7 @@ fn blocked_table(o: &mut String, corner: &str, headers: &[String], rows: &[(Stri
 /// A threshold in a column header, to six significant digits (a threshold of £10m in a table
 /// in £m is 0.01 £bn × 1000, which is not exactly 10): `10`, `-2.5`, `0.125`.
 fn threshold_label(v: f64) -> String {
-    crate::error::show(format!("{v:.5e}").parse().unwrap_or(v))
+    crate::error::show_significant(v, 6)
 }
 
 /// A readable summary of a run.

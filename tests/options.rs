@@ -948,24 +948,23 @@ fn report_skips_non_finite_draws_on_request_and_takes_the_dists_alone() {
     // A draw that overflows is an error naming it, unless --skip-nonfinite counts and skips
     // such draws (about one in eight here).
     let dir = temp_dir("opt-report-skip");
-    let args = [
+    // The small report's options, with 2,000 draws: enough for the tail to reach the overflow.
+    assert_eq!(SMALL_REPORT[..2], ["--draws", "1000"]);
+    let args: Vec<&str> = [
         "report",
         "tests/data/council.toml",
         "--dist",
         "tests/data/overflow_dists.toml",
         "--draws",
         "2000",
-        "--sobol-n",
-        "64",
-        "--bootstrap",
-        "100",
-        "-q",
-        "--out",
-    ];
+    ]
+    .into_iter()
+    .chain(SMALL_REPORT[2..].iter().copied())
+    .collect();
     let out = dir.join("r");
-    let o = run_expect(2, bin().args(args).arg(&out));
+    let o = run_expect(2, bin().args(&args).arg(&out));
     assert!(stderr(&o).contains("gave a non-finite"), "{}", stderr(&o));
-    run_ok(bin().args(args).arg(&out).arg("--skip-nonfinite"));
+    run_ok(bin().args(&args).arg(&out).arg("--skip-nonfinite"));
     // The Sobol design cannot skip a point: the report leaves its indices out and says why,
     // rather than showing NaN.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
