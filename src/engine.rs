@@ -17,9 +17,13 @@ use rayon::prelude::*;
 use crate::dist::{std_normal_cdfs_interp, std_normal_quantiles};
 use crate::distfile::DistSet;
 use crate::error::Error;
-use crate::kernel::{ThemeEval, TotalEval, add_partner_npvs, slid_profile_pv};
+use crate::kernel::{
+    Padded, Slid, ThemeCols, ThemeEval, ThemeFlows, TotalBlock, TotalEval, TotalPart,
+    add_partner_npvs, add_partner_npvs_block, breakeven_block, slid_profile_pv,
+    theme_delay_to_zero, theme_flows,
+};
 use crate::local::{LOCAL_MEASURES, LocalEval};
-use crate::model::{Inputs, ModelSpec};
+use crate::model::{Amounts, Inputs, ModelSpec};
 use crate::params::{Restore, Target, ThemeField, apply};
 use crate::rng::path_key;
 use crate::sampler::{Dimension, Sampler, SamplerKind};
@@ -142,6 +146,22 @@ impl Layout {
 /// Default number of draws per block.
 pub const DEFAULT_BLOCK: u64 = 4096;
 
+/// A theme's numbers that a batch of draws reads straight from its inputs' values
+/// ([`Plan::evaluate_batch`]): its delay, and what its gross benefit and scaled cost are made of
+/// ([`Amounts`]).
+const PLAIN: [ThemeField; 10] = [
+    ThemeField::Delay,
+    ThemeField::Cohort,
+    ThemeField::Volume,
+    ThemeField::Engagement,
+    ThemeField::GrossBenefit,
+    ThemeField::Realisation,
+    ThemeField::Cashability,
+    ThemeField::OptimismBiasBenefit,
+    ThemeField::OptimismBiasCost,
+    ThemeField::ScaledCost,
+];
+
 /// Draws sampled together, input by input, then evaluated one by one before their outcomes are
 /// written to the columns.
 const BATCH: usize = 64;
@@ -192,6 +212,21 @@ pub struct Plan {
     /// Per theme: its slid profile PVs ([`slid_profile_pv`]) when no input moves its profile or
     /// the discount rate (computed once).
     slid: Vec<Option<Vec<f64>>>,
+    /// Per theme: its profile laid out for the kernel ([`Padded`]), when its slid profile PVs are
+    /// in `slid`.
+    profiles: Vec<Option<Padded>>,
+    /// Per theme: the input that gives each of its [`PLAIN`] numbers (the last one that targets
+    /// it), if any, in a batched plan; the other inputs are applied to a copy of the model's
+    /// inputs draw by draw.
+    plain: Vec<[Option<usize>; PLAIN.len()]>,
+    others: Vec<usize>,
+    /// Per theme: whether an input moves its partner shares, and its one-off or ongoing costs.
+    shares_move: Vec<bool>,
+    costs_move: Vec<bool>,
+    /// Whether a batch of draws is evaluated column by column ([`Plan::evaluate_batch`]): when
+    /// the model has no outcome-level themes and every theme an input touches keeps its profile
+    /// and the discount rates.
+    batched: bool,
     /// What each draw restores from the template before its inputs are applied: the parts an
     /// input reads before it overwrites them. Every other input overwrites its own field each
     /// draw, so nothing else carries over from the draw before.
@@ -377,6 +412,38 @@ struct Workspace {
     total: TotalEval,
     slid: Vec<f64>,
     local: LocalEval,
+    batch: BatchScratch,
+}
+
+/// One theme's columns over a batch ([`Plan::evaluate_batch`]).
+#[derive(Debug, Default)]
+struct ThemeBatch {
+    gross: Vec<f64>,
+    scaled: Vec<f64>,
+    uplift: Vec<f64>,
+    delay: Vec<f64>,
+    /// Year by year, each year's draws together.
+    fixed: Vec<f64>,
+    discounted_net: Vec<f64>,
+    npv: Vec<f64>,
+    pv_benefits: Vec<f64>,
+    pv_costs: Vec<f64>,
+    breakeven: Vec<u32>,
+    /// Draw by draw, when an input moves them.
+    shares: Vec<f64>,
+}
+
+/// Scratch space of [`Plan::evaluate_batch`].
+#[derive(Debug, Default)]
+struct BatchScratch {
+    themes: Vec<ThemeBatch>,
+    total: TotalBlock,
+    partners: Vec<f64>,
+    /// A theme's constant NPV for every draw of the batch.
+    npv: Vec<f64>,
+    slid: Vec<f64>,
+    frac: Vec<f64>,
+    cum: Vec<f64>,
 }
 
 /// Scratch space of one worker's sampling: a batch of draws, input by input.
@@ -398,6 +465,35 @@ struct BlockSlices<'a> {
     breakeven: Vec<&'a mut [u8]>,
     inputs: Vec<&'a mut [f64]>,
     kept: &'a mut [bool],
+}
+
+/// `bad[j]`: whether any of the columns of `BATCH` values in `out` holds a NaN or a value beyond
+/// ±[`MAX_OUTCOME`] in row `j`, for the first `m` rows.
+fn flag_bad(out: &[f64], m: usize, bad: &mut [bool; BATCH]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked above).
+        unsafe { flag_bad_avx2(out, m, bad) };
+        return;
+    }
+    flag_bad_portable(out, m, bad);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn flag_bad_avx2(out: &[f64], m: usize, bad: &mut [bool; BATCH]) {
+    flag_bad_portable(out, m, bad);
+}
+
+// Always inlined, so that `flag_bad_avx2` compiles it for AVX2.
+#[inline(always)]
+fn flag_bad_portable(out: &[f64], m: usize, bad: &mut [bool; BATCH]) {
+    bad[..m].fill(false);
+    for col in out.chunks_exact(BATCH) {
+        for (b, v) in bad[..m].iter_mut().zip(col) {
+            *b |= v.is_nan() | (v.abs() > MAX_OUTCOME);
+        }
+    }
 }
 
 /// Make `c` hold `n` values (their contents are overwritten by the caller). A column that must
@@ -506,7 +602,7 @@ impl Plan {
             })
             .collect();
         // An untouched theme's profile and rates are the template's, so its table is in `slid`.
-        let constant = (0..template.themes.len())
+        let constant: Vec<Option<ThemeEval>> = (0..template.themes.len())
             .map(|ti| {
                 (!touched(ti)).then(|| {
                     let mut e = ThemeEval::default();
@@ -526,7 +622,45 @@ impl Plan {
         resets.sort_unstable();
         resets.dedup();
         let local = model.themes.iter().any(|t| t.local.is_some());
+        let h = df.len();
+        let profiles: Vec<Option<Padded>> = (0..template.themes.len())
+            .map(|ti| {
+                slid[ti]
+                    .is_some()
+                    .then(|| Padded::new(&template.themes[ti].profile, h))
+            })
+            .collect();
+        let shares_move = (0..template.themes.len())
+            .map(|ti| resets.contains(&Restore::Shares(ti)))
+            .collect();
+        let costs_move = (0..template.themes.len())
+            .map(|ti| {
+                set.inputs.iter().any(|i| {
+                    matches!(i.param.target,
+                        Target::Theme(t, ThemeField::OneOff(_) | ThemeField::Ongoing(_)) if t == ti)
+                })
+            })
+            .collect();
+        let batched = !local
+            && (0..template.themes.len()).all(|ti| constant[ti].is_some() || slid[ti].is_some());
+        let n_t = template.themes.len();
+        let mut plain = vec![[None; PLAIN.len()]; if batched { n_t } else { 0 }];
+        let mut others = Vec::new();
+        for (k, i) in set.inputs.iter().enumerate() {
+            match i.param.target {
+                Target::Theme(ti, f) if batched && PLAIN.contains(&f) => {
+                    plain[ti][PLAIN.iter().position(|p| *p == f).unwrap_or_default()] = Some(k);
+                }
+                _ => others.push(k),
+            }
+        }
         Ok(Plan {
+            plain,
+            others,
+            profiles,
+            shares_move,
+            costs_move,
+            batched,
             local,
             model,
             scenario,
@@ -748,6 +882,229 @@ impl Plan {
         }
     }
 
+    /// Evaluate the first `m` draws of the last [`Plan::sample_batch`] (converted to the engine's
+    /// units) column by column, each theme's draws together through the kernel
+    /// ([`theme_flows`], [`TotalBlock`]): outcome `c` of draw `j` into `out[c·BATCH + j]`, and
+    /// entity `e`'s whole-year delay-to-zero and breakeven year into `delay_whole[e·BATCH + j]`
+    /// and `be[e·BATCH + j]`. Each draw's figures are the bits [`Plan::evaluate`] gives it
+    /// (the same operations in the same order). Only for a plan that is [`Plan::batched`].
+    fn evaluate_batch(
+        &self,
+        s: &SampleScratch,
+        m: usize,
+        work: &mut Inputs,
+        bs: &mut BatchScratch,
+        (out, delay_whole, be): (&mut [f64], &mut [u8], &mut [u8]),
+    ) {
+        let df = &self.template.discount_factors;
+        let h = df.len();
+        let n_t = self.template.themes.len();
+        let n_p = self.model.partners.len();
+        let layout = self.layout();
+        bs.themes.resize_with(n_t, ThemeBatch::default);
+        for (ti, b) in bs.themes.iter_mut().enumerate() {
+            if self.constant[ti].is_some() {
+                continue;
+            }
+            for v in [
+                &mut b.gross,
+                &mut b.scaled,
+                &mut b.uplift,
+                &mut b.delay,
+                &mut b.npv,
+                &mut b.pv_benefits,
+                &mut b.pv_costs,
+            ] {
+                v.resize(m, 0.0);
+            }
+            b.fixed.resize(h * m, 0.0);
+            if !self.costs_move[ti] {
+                // The scenario's costs for every draw.
+                let th = &self.template.themes[ti];
+                for (t, year) in b.fixed.chunks_exact_mut(m).enumerate() {
+                    year.fill(th.one_off_costs_bn[t] + th.ongoing_costs_bn[t]);
+                }
+            }
+            b.discounted_net.resize(h * m, 0.0);
+            b.breakeven.resize(m, 0);
+            if self.shares_move[ti] {
+                b.shares.resize(n_p * m, 0.0);
+            }
+        }
+        // The inputs other than the themes' plain numbers applied to `work` as one draw at a time
+        // applies them, then what the kernel reads of them gathered into each moved theme's
+        // columns.
+        for j in 0..m {
+            for r in &self.resets {
+                r.restore(work, &self.template);
+            }
+            for &k in &self.others {
+                let w = self.set.inputs[k].param.width();
+                apply(
+                    work,
+                    self.set.inputs[k].param.target,
+                    &s.values[k][j * w..(j + 1) * w],
+                );
+            }
+            for (ti, b) in bs.themes.iter_mut().enumerate() {
+                if self.constant[ti].is_some() {
+                    continue;
+                }
+                let th = &work.themes[ti];
+                if self.costs_move[ti] {
+                    for t in 0..h {
+                        b.fixed[t * m + j] = th.one_off_costs_bn[t] + th.ongoing_costs_bn[t];
+                    }
+                }
+                if self.shares_move[ti] {
+                    for (p, v) in th.partner_shares.iter().enumerate() {
+                        b.shares[p * m + j] = *v;
+                    }
+                }
+            }
+        }
+        // Each moved theme's plain numbers: its inputs' values, or the scenario's.
+        for (ti, b) in bs.themes.iter_mut().enumerate() {
+            if self.constant[ti].is_some() {
+                continue;
+            }
+            let th = &self.template.themes[ti];
+            let src = self.plain[ti].map(|k| k.map(|k| &s.values[k][..m]));
+            let at = |f: usize, j: usize, v: f64| src[f].map_or(v, |c| c[j]);
+            // Draw `j`'s numbers, its cohort given by `cohort`. A theme without one is filled by
+            // a loop of its own, in which no cohort product is formed: with one loop for every
+            // theme, the product (formed for each draw, the two arms of `Amounts::scale`
+            // selected rather than branched on) took a quarter of the batches' time in a
+            // profile of the peer configuration, for reasons the profile does not show.
+            let mut fill = |cohort: &dyn Fn(usize) -> Option<f64>| {
+                for j in 0..m {
+                    let a = Amounts {
+                        cohort: cohort(j),
+                        volume: at(2, j, th.volume),
+                        engagement: at(3, j, th.engagement),
+                        gross_benefit: at(4, j, th.gross_benefit),
+                        realisation: at(5, j, th.realisation),
+                        cashability: at(6, j, th.cashability),
+                        optimism_bias_benefit: at(7, j, th.optimism_bias_benefit),
+                        optimism_bias_cost: at(8, j, th.optimism_bias_cost),
+                        scaled_cost: at(9, j, th.scaled_cost),
+                    };
+                    b.gross[j] = a.full_gross_bn();
+                    b.scaled[j] = a.full_scaled_cost_bn();
+                    b.uplift[j] = 1.0 + a.optimism_bias_cost;
+                    b.delay[j] = at(0, j, th.delay_years);
+                }
+            };
+            match (src[1], th.cohort) {
+                (Some(c), _) => fill(&|j| Some(c[j])),
+                (None, Some(c)) => fill(&|_| Some(c)),
+                (None, None) => fill(&|_| None),
+            }
+        }
+        let mut put = |c: usize, j: usize, v: f64| out[c * BATCH + j] = v;
+        for (ti, b) in bs.themes.iter_mut().enumerate() {
+            let [c_npv, c_pvb, c_delay] = Measure::ALL.map(|x| Layout::entity(ti, x));
+            if let Some(c) = &self.constant[ti] {
+                for j in 0..m {
+                    put(c_npv, j, c.npv);
+                    put(c_pvb, j, c.pv_benefits);
+                    put(c_delay, j, c.delay.exact_years);
+                    delay_whole[ti * BATCH + j] = c.delay.whole_years as u8;
+                    be[ti * BATCH + j] = c.breakeven.unwrap_or(0) as u8;
+                }
+                continue;
+            }
+            let (Some(unit), Some(profile)) = (&self.slid[ti], &self.profiles[ti]) else {
+                unreachable!("a batched plan keeps every moved theme's profile");
+            };
+            let cols = ThemeCols {
+                gross: &b.gross,
+                scaled: &b.scaled,
+                uplift: &b.uplift,
+                delay: &b.delay,
+                fixed: &b.fixed,
+            };
+            let flows = ThemeFlows {
+                npv: &mut b.npv,
+                pv_benefits: &mut b.pv_benefits,
+                pv_costs: &mut b.pv_costs,
+                discounted_net: &mut b.discounted_net,
+                gross: &mut [],
+                costs: &mut [],
+            };
+            theme_flows(&cols, profile, df, flows, &mut bs.slid, &mut bs.frac);
+            breakeven_block(&b.discounted_net, m, &mut bs.cum, &mut b.breakeven);
+            for j in 0..m {
+                let d = theme_delay_to_zero(
+                    Slid::new(unit, b.gross[j]),
+                    b.delay[j],
+                    b.pv_costs[j],
+                    b.npv[j],
+                    h,
+                );
+                put(c_npv, j, b.npv[j]);
+                put(c_pvb, j, b.pv_benefits[j]);
+                put(c_delay, j, d.exact_years);
+                delay_whole[ti * BATCH + j] = d.whole_years as u8;
+                be[ti * BATCH + j] = b.breakeven[j] as u8;
+            }
+        }
+        // The partners' NPVs: each draw's shares of the headline themes' NPVs, in theme order
+        // (partner by partner, each partner's draws together).
+        bs.partners.clear();
+        bs.partners.resize(m * n_p, 0.0);
+        let headline = &self.template.headline;
+        for (ti, b) in bs.themes.iter().enumerate() {
+            if !headline[ti] || n_p == 0 {
+                continue;
+            }
+            let fixed_shares = &self.template.themes[ti].partner_shares;
+            let (npv, shares, each) = match &self.constant[ti] {
+                Some(c) => {
+                    bs.npv.clear();
+                    bs.npv.resize(m, c.npv);
+                    (&bs.npv, fixed_shares, 0)
+                }
+                None if self.shares_move[ti] => (&b.npv, &b.shares, 1),
+                None => (&b.npv, fixed_shares, 0),
+            };
+            add_partner_npvs_block(&mut bs.partners, m, shares, each, npv);
+        }
+        for (p, row) in bs.partners.chunks_exact(m).enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                put(layout.partner_npv(p), j, *v);
+            }
+        }
+        let parts = bs
+            .themes
+            .iter()
+            .enumerate()
+            .filter(|(ti, _)| headline[*ti])
+            .map(|(ti, b)| match &self.constant[ti] {
+                Some(c) => c.part(),
+                None => TotalPart {
+                    npv: &b.npv,
+                    pv_benefits: &b.pv_benefits,
+                    pv_costs: &b.pv_costs,
+                    discounted_net: &b.discounted_net,
+                    own_delay: &b.delay,
+                    gross: &b.gross,
+                    unit: self.slid[ti].as_deref().unwrap_or(&[]),
+                    each: 1,
+                },
+            });
+        let t = &mut bs.total;
+        t.compute(parts, m, h);
+        let [c_npv, c_pvb, c_delay] = Measure::ALL.map(|x| Layout::entity(n_t, x));
+        for j in 0..m {
+            put(c_npv, j, t.npv[j]);
+            put(c_pvb, j, t.pv_benefits[j]);
+            put(c_delay, j, t.delay[j].exact_years);
+            delay_whole[n_t * BATCH + j] = t.delay[j].whole_years as u8;
+            be[n_t * BATCH + j] = t.breakeven[j] as u8;
+        }
+    }
+
     /// Fill one block's rows. Returns the draw indices whose outcome was not finite (only when
     /// `skip` is set; otherwise the first one is an error).
     ///
@@ -768,10 +1125,14 @@ impl Plan {
         let mut sample = self.sample_scratch();
         let mut ws = Workspace::default();
         let mut skipped = Vec::new();
-        // Row-major scratch of one batch: outcomes, whole-year delays, breakeven years.
+        // One batch's outcomes, whole-year delays and breakeven years, column by column
+        // (`BATCH` rows each), and one draw's outcomes.
         let mut b_out = vec![0.0; BATCH * n_out];
         let mut b_dw = vec![0u8; BATCH * n_ent];
         let mut b_be = vec![0u8; BATCH * n_ent];
+        let mut row = vec![0.0; n_out];
+        let (mut row_dw, mut row_be) = (vec![0u8; n_ent], vec![0u8; n_ent]);
+        let mut bad = [false; BATCH];
         let BlockSlices {
             mut outcomes,
             mut delay_whole,
@@ -794,62 +1155,69 @@ impl Plan {
                 }
             }
             self.to_engine_batch(&mut sample, m);
-            for j in 0..m {
-                let r = r0 + j;
-                let i = i0 + j as u64;
-                self.apply_draw(&sample, j, &mut work);
-                let out = &mut b_out[j * n_out..(j + 1) * n_out];
-                self.evaluate(
-                    &work,
-                    true,
-                    out,
-                    &mut b_dw[j * n_ent..(j + 1) * n_ent],
-                    &mut b_be[j * n_ent..(j + 1) * n_ent],
-                    &mut ws,
+            if self.batched {
+                self.evaluate_batch(
+                    &sample,
+                    m,
+                    &mut work,
+                    &mut ws.batch,
+                    (&mut b_out, &mut b_dw, &mut b_be),
                 );
-                kept[r] = true;
-                // Every outcome checked without a branch per value; the first offending one is
-                // searched for only when there is one.
-                let bad = |v: &f64| v.is_nan() | (v.abs() > MAX_OUTCOME);
-                if let Some(c) = out
-                    .iter()
-                    .fold(false, |b, v| b | bad(v))
-                    .then(|| out.iter().position(bad))
-                    .flatten()
-                {
-                    if skip {
-                        skipped.push(i);
-                        kept[r] = false;
-                        continue;
+            } else {
+                for j in 0..m {
+                    self.apply_draw(&sample, j, &mut work);
+                    self.evaluate(&work, true, &mut row, &mut row_dw, &mut row_be, &mut ws);
+                    for (c, v) in row.iter().enumerate() {
+                        b_out[c * BATCH + j] = *v;
                     }
-                    return Err(RunError::NonFinite {
-                        draw: i,
-                        inputs: self
-                            .set
-                            .inputs
-                            .iter()
-                            .zip(&inputs)
-                            .map(|(inp, col)| (inp.param.path.clone(), col[r]))
-                            .collect(),
-                        measure: self.outcome_name(c),
-                        over_costs: matches!(
-                            self.layout().column(c),
-                            Column::Local(_, LocalMeasure::PublicValueBcr | LocalMeasure::Roi)
-                        ),
-                    });
+                    for e in 0..n_ent {
+                        b_dw[e * BATCH + j] = row_dw[e];
+                        b_be[e * BATCH + j] = row_be[e];
+                    }
                 }
             }
+            // Every outcome checked without a branch per value; a draw's first offending one is
+            // searched for only when there is one.
+            let is_bad = |v: f64| v.is_nan() | (v.abs() > MAX_OUTCOME);
+            flag_bad(&b_out, m, &mut bad);
+            for j in 0..m {
+                let r = r0 + j;
+                kept[r] = !bad[j];
+                if !bad[j] {
+                    continue;
+                }
+                if skip {
+                    skipped.push(i0 + j as u64);
+                    continue;
+                }
+                let c = (0..n_out)
+                    .find(|c| is_bad(b_out[c * BATCH + j]))
+                    .unwrap_or_default();
+                return Err(RunError::NonFinite {
+                    draw: i0 + j as u64,
+                    inputs: self
+                        .set
+                        .inputs
+                        .iter()
+                        .zip(&inputs)
+                        .map(|(inp, col)| (inp.param.path.clone(), col[r]))
+                        .collect(),
+                    measure: self.outcome_name(c),
+                    over_costs: matches!(
+                        self.layout().column(c),
+                        Column::Local(_, LocalMeasure::PublicValueBcr | LocalMeasure::Roi)
+                    ),
+                });
+            }
             // Skipped rows are written too (they are dropped afterwards by `kept`).
-            for (c, col) in outcomes.iter_mut().enumerate() {
-                for (j, v) in col[r0..r0 + m].iter_mut().enumerate() {
-                    *v = one_zero(b_out[j * n_out + c]);
+            for (col, b) in outcomes.iter_mut().zip(b_out.chunks_exact(BATCH)) {
+                for (v, x) in col[r0..r0 + m].iter_mut().zip(b) {
+                    *v = one_zero(*x);
                 }
             }
             for e in 0..n_ent {
-                for j in 0..m {
-                    delay_whole[e][r0 + j] = b_dw[j * n_ent + e];
-                    breakeven[e][r0 + j] = b_be[j * n_ent + e];
-                }
+                delay_whole[e][r0..r0 + m].copy_from_slice(&b_dw[e * BATCH..e * BATCH + m]);
+                breakeven[e][r0..r0 + m].copy_from_slice(&b_be[e * BATCH..e * BATCH + m]);
             }
             r0 += m;
         }
@@ -1218,7 +1586,99 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use super::{Column, Layout, LocalMeasure, Measure, RunOptions, draws_before, one_zero};
+    use super::{Column, Layout, LocalMeasure, Measure, Plan, RunOptions, draws_before, one_zero};
+
+    /// A batch of draws evaluated column by column gives every draw the bits that evaluating it
+    /// alone gives: outcomes, whole-year delays and breakeven years, over inputs of every kind
+    /// the batch reads (a cohort, a volume, plain numbers, fractional delays, a yearly cost, a
+    /// partner share that rescales the others) and themes no input touches.
+    #[test]
+    fn a_batch_gives_each_draw_the_bits_one_draw_at_a_time_gives() {
+        use crate::distfile::load;
+        use crate::embedded::{EY2013_MODEL, EY2013_MODEL_FILE};
+        use crate::format::parse_model;
+        use crate::sampler::SamplerKind;
+        let model = parse_model(EY2013_MODEL_FILE, EY2013_MODEL).unwrap();
+        let dists = r#"
+            [[input]]
+            path = "themes.families_complex_needs.cohort"
+            kind = "uniform"
+            min = 50000.0
+            max = 150000.0
+            [[input]]
+            path = "themes.work_skills.volume_factor"
+            kind = "uniform"
+            min = 0.5
+            max = 1.5
+            [[input]]
+            path = "themes.health_social_care.realisation"
+            kind = "uniform"
+            min = 0.2
+            max = 1.0
+            [[input]]
+            path = "themes.health_social_care.delay_years"
+            kind = "uniform"
+            min = 0.0
+            max = 3.5
+            [[input]]
+            path = "themes.families_complex_needs.delay_years"
+            kind = "uniform"
+            min = 0.0
+            max = 2.0
+            [[input]]
+            path = "themes.work_skills.optimism_bias_cost"
+            kind = "uniform"
+            min = 0.0
+            max = 0.6
+            [[input]]
+            path = "themes.work_skills.one_off_costs_bn[1]"
+            kind = "uniform"
+            min = 0.0
+            max = 2.0
+            [[input]]
+            path = "themes.health_social_care.partner_shares.DH"
+            kind = "uniform"
+            min = 0.0
+            max = 1.0
+        "#;
+        let set = load(&model, &[("t.toml".into(), dists.into())]).unwrap();
+        let scen = model.scenario_index("base").unwrap();
+        let batched = Plan::new(model.clone(), scen, set.clone()).unwrap();
+        assert!(batched.batched);
+        assert!(
+            batched.constant.iter().any(Option::is_some),
+            "an untouched theme"
+        );
+        let mut alone = Plan::new(model, scen, set).unwrap();
+        alone.batched = false;
+        // Blocks of 300 draws: batches of 64 and a last one of 44.
+        let opts = RunOptions {
+            draws: 1000,
+            seed: 11,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 300,
+            skip_nonfinite: false,
+        };
+        let (a, b) = (
+            batched.run(&opts, &|_| {}).unwrap(),
+            alone.run(&opts, &|_| {}).unwrap(),
+        );
+        let bits = |c: &[Vec<f64>]| -> Vec<Vec<u64>> {
+            c.iter()
+                .map(|c| c.iter().map(|v| v.to_bits()).collect())
+                .collect()
+        };
+        assert_eq!(a.n, 1000);
+        assert_eq!(bits(&a.outcomes), bits(&b.outcomes));
+        assert_eq!(a.delay_whole, b.delay_whole);
+        assert_eq!(a.breakeven, b.breakeven);
+        // The draws move what they should: fractional delays, a total that varies.
+        let total = &a.outcomes[Layout::entity(batched.entities.len() - 1, Measure::Npv)];
+        assert!(total.iter().any(|v| *v != total[0]));
+        // A model with outcome-level themes is evaluated one draw at a time.
+        assert!(!crate::embedded::local_example_plan().batched);
+        assert!(crate::embedded::default_plan().batched);
+    }
 
     /// Blocks of 4 draws over 10: block b starts at draw 4b, and the last (2 draws) ends at the
     /// run's end, as does every block past it; a block larger than the run holds it all.

@@ -79,8 +79,26 @@ fn blend(now: f64, before: f64, f: f64) -> f64 {
 /// Partners' NPVs are these sums over the headline themes, in theme order.
 #[inline]
 pub fn add_partner_npvs(out: &mut [f64], shares: &[f64], npv: f64) {
-    for (o, s) in out.iter_mut().zip(shares) {
-        *o += s * npv;
+    add_partner_npvs_block(out, 1, shares, 0, &[npv]);
+}
+
+/// [`add_partner_npvs`] over a block of `m` draws, partner by partner (`out[p·m + j]`): draw
+/// `j`'s NPV is `npv[j]`, and partner `p`'s share `shares[p·m + j]` when the shares are per draw
+/// (`each` = 1), `shares[p]` when they are the same for every draw (0).
+#[inline]
+pub fn add_partner_npvs_block(out: &mut [f64], m: usize, shares: &[f64], each: usize, npv: &[f64]) {
+    for (p, row) in out.chunks_exact_mut(m).enumerate() {
+        if each == 1 {
+            let shares = &shares[p * m..(p + 1) * m];
+            for ((o, s), v) in row.iter_mut().zip(shares).zip(npv) {
+                *o += s * v;
+            }
+        } else {
+            let s = shares[p];
+            for (o, v) in row.iter_mut().zip(npv) {
+                *o += s * v;
+            }
+        }
     }
 }
 
@@ -97,6 +115,209 @@ pub fn slid_profile_pv(theme: &ThemeInputs, df: &[f64], out: &mut Vec<f64>) {
             acc += d * theme.profile_at((i + 1 - k) as i64);
         }
         out.push(acc);
+    }
+}
+
+/// A theme's profile readable at any whole year by one index, without a branch: the values
+/// `ThemeInputs::profile_at` gives (0 before year 1, the last listed value after the list),
+/// laid out for every year a delayed horizon reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Padded {
+    /// `q[i]` is the profile at year `i − off`.
+    q: Vec<f64>,
+    off: usize,
+    /// The profile's length, and the horizon.
+    len: i64,
+    h: i64,
+}
+
+impl Padded {
+    /// The profile `profile` (not empty) for a horizon of `h` years.
+    pub fn new(profile: &[f64], h: usize) -> Padded {
+        let mut p = Padded::default();
+        p.set(profile, h);
+        p
+    }
+
+    /// Lay out `profile` for a horizon of `h` years, reusing the vector.
+    pub fn set(&mut self, profile: &[f64], h: usize) {
+        let len = profile.len();
+        let off = h + 2;
+        // As `ThemeInputs::profile_at`.
+        let at = |j: i64| {
+            if j < 1 {
+                0.0
+            } else {
+                profile[(j as usize - 1).min(len - 1)]
+            }
+        };
+        self.q.clear();
+        self.q
+            .extend((0..off + h + len + 1).map(|i| at(i as i64 - off as i64)));
+        self.off = off;
+        self.len = len as i64;
+        self.h = h as i64;
+    }
+
+    /// Where the years of a profile slid by `k` whole years start: the profile at year
+    /// `t − k` is `q[base + t − 1]` for `t = 1..=h`, and at `t − k − 1` the entry before. Slides
+    /// beyond the horizon's reach read the same values as the nearest one within it: from
+    /// `h + 1` years on the horizon sees only zeros, and from `−len` years back only the last
+    /// listed value.
+    #[inline(always)]
+    fn base(&self, k: i64) -> usize {
+        let k = k.clamp(-self.len, self.h + 1);
+        (self.off as i64 + 1 - k) as usize
+    }
+
+    /// The undelayed profile in year `t` (1-based, `1..=h`).
+    #[inline(always)]
+    fn at(&self, t: usize) -> f64 {
+        self.q[self.off + t]
+    }
+}
+
+/// One theme's inputs for a block of `m` draws, column by column: draw `j`'s full-potential
+/// gross benefit ([`ThemeInputs::full_gross_bn`]) is `gross[j]`, and its one-off plus fixed
+/// ongoing cost in year `t + 1` is `fixed[t·m + j]` (year by year, each year's draws together).
+#[derive(Debug, Clone, Copy)]
+pub struct ThemeCols<'a> {
+    pub gross: &'a [f64],
+    /// Activity-scaled cost at full activity ([`ThemeInputs::full_scaled_cost_bn`]).
+    pub scaled: &'a [f64],
+    /// `1 +` the optimism bias on costs.
+    pub uplift: &'a [f64],
+    /// The theme's own delay, years.
+    pub delay: &'a [f64],
+    pub fixed: &'a [f64],
+}
+
+/// A block's yearly flows and present values ([`theme_flows`]), laid out as [`ThemeCols`]:
+/// per draw `npv`, `pv_benefits`, `pv_costs`; per year and draw `discounted_net`, and, when the
+/// caller keeps them, the gross benefits and costs (each of `h·m` values, or empty).
+#[derive(Debug)]
+pub struct ThemeFlows<'a> {
+    pub npv: &'a mut [f64],
+    pub pv_benefits: &'a mut [f64],
+    pub pv_costs: &'a mut [f64],
+    pub discounted_net: &'a mut [f64],
+    pub gross: &'a mut [f64],
+    pub costs: &'a mut [f64],
+}
+
+/// A block's flows, each year's draws side by side. Scratch: `slid` and `frac` (reused between
+/// calls).
+///
+/// For draw `j`, year `t` (discount factor `d_t`): gross benefit `g·((1 − f)·p(t − K) + f·p(t −
+/// K − 1))` with `K + f` its own delay, cost `fixed_t·uplift + scaled·p(t)`, discounted net
+/// `(gross − cost)·d_t`; the NPV and the PVs are their sums from year 1 on (from +0, year by
+/// year, so a block gives each draw the bits a block of one gives it).
+pub fn theme_flows(
+    x: &ThemeCols,
+    profile: &Padded,
+    df: &[f64],
+    out: ThemeFlows,
+    slid: &mut Vec<f64>,
+    frac: &mut Vec<f64>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked above).
+        unsafe { theme_flows_avx2(x, profile, df, out, slid, frac) };
+        return;
+    }
+    theme_flows_portable(x, profile, df, out, slid, frac);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn theme_flows_avx2(
+    x: &ThemeCols,
+    profile: &Padded,
+    df: &[f64],
+    out: ThemeFlows,
+    slid: &mut Vec<f64>,
+    frac: &mut Vec<f64>,
+) {
+    theme_flows_portable(x, profile, df, out, slid, frac);
+}
+
+// Always inlined, so that `theme_flows_avx2` compiles it for AVX2 (the same operations, in the
+// same order: the same bits).
+#[inline(always)]
+fn theme_flows_portable(
+    x: &ThemeCols,
+    profile: &Padded,
+    df: &[f64],
+    out: ThemeFlows,
+    slid: &mut Vec<f64>,
+    frac: &mut Vec<f64>,
+) {
+    let m = x.gross.len();
+    let h = df.len();
+    // Each draw's delayed profile gathered first, year by year (`slid[t·m + j]` is draw `j`'s
+    // profile at year `t − K`, t = 0..=h), so that the arithmetic below reads whole rows.
+    frac.clear();
+    // Every entry is written below.
+    slid.resize((h + 1) * m, 0.0);
+    let q = &profile.q[..];
+    for (j, &delay) in x.delay.iter().enumerate() {
+        let (k, f) = delay_parts(delay);
+        frac.push(f);
+        let from = profile.base(k) - 1;
+        for (t, v) in q[from..from + h + 1].iter().enumerate() {
+            slid[t * m + j] = *v;
+        }
+    }
+    let (npv, pvb, pvc) = (
+        &mut out.npv[..m],
+        &mut out.pv_benefits[..m],
+        &mut out.pv_costs[..m],
+    );
+    npv.fill(0.0);
+    pvb.fill(0.0);
+    pvc.fill(0.0);
+    let keep = !out.gross.is_empty();
+    let (g, sc, up, frac) = (&x.gross[..m], &x.scaled[..m], &x.uplift[..m], &frac[..m]);
+    for (t, &d) in df.iter().enumerate() {
+        let p_t = profile.at(t + 1);
+        let fixed = &x.fixed[t * m..(t + 1) * m];
+        let before = &slid[t * m..(t + 1) * m];
+        let now = &slid[(t + 1) * m..(t + 2) * m];
+        let dn = &mut out.discounted_net[t * m..(t + 1) * m];
+        for j in 0..m {
+            let gross = g[j] * blend(now[j], before[j], frac[j]);
+            let cost = fixed[j] * up[j] + sc[j] * p_t;
+            let v = (gross - cost) * d;
+            dn[j] = v;
+            npv[j] += v;
+            pvb[j] += gross * d;
+            pvc[j] += cost * d;
+        }
+        if keep {
+            // The same gross benefits and costs again, for the caller's yearly tables.
+            for j in 0..m {
+                out.gross[t * m + j] = g[j] * blend(now[j], before[j], frac[j]);
+                out.costs[t * m + j] = fixed[j] * up[j] + sc[j] * p_t;
+            }
+        }
+    }
+}
+
+/// The first year (1-based) whose cumulative discounted net benefit is ≥ 0, for each of a
+/// block's `m` draws (`discounted_net` year by year, as [`ThemeFlows`]); 0 when none is.
+pub fn breakeven_block(discounted_net: &[f64], m: usize, cum: &mut Vec<f64>, out: &mut [u32]) {
+    cum.clear();
+    cum.resize(m, 0.0);
+    let out = &mut out[..m];
+    out.fill(0);
+    for (t, year) in discounted_net.chunks_exact(m).enumerate() {
+        let year_no = t as u32 + 1;
+        for ((c, o), v) in cum.iter_mut().zip(out.iter_mut()).zip(year) {
+            *c += v;
+            // Selected rather than branched on, so that the draws go side by side.
+            *o = if (*o == 0) & (*c >= 0.0) { year_no } else { *o };
+        }
     }
 }
 
@@ -120,42 +341,59 @@ pub struct ThemeEval {
     pub own_delay: f64,
     /// `g·S(K)`, K = 0..h: PV of benefits with the profile slid by K whole years.
     pub slid_pv: Vec<f64>,
+    /// Scratch: the profile laid out, each year's fixed costs, [`theme_flows`]'s.
+    profile: Padded,
+    fixed: Vec<f64>,
+    slid: Vec<f64>,
+    frac: Vec<f64>,
 }
 
 impl ThemeEval {
     /// Evaluate `theme` under discount factors `df`, given its slid profile PVs from
-    /// [`slid_profile_pv`] (for the same profile and factors).
+    /// [`slid_profile_pv`] (for the same profile and factors): [`theme_flows`] on a block of
+    /// one draw.
     pub fn compute(&mut self, theme: &ThemeInputs, df: &[f64], slid_unit: &[f64]) {
         let h = df.len();
         let g = theme.full_gross_bn();
         let scaled = theme.full_scaled_cost_bn();
         let uplift = 1.0 + theme.optimism_bias_cost;
-        // Written in place, year by year (the vectors keep their length between draws).
+        self.profile.set(&theme.profile, h);
+        self.fixed.clear();
+        self.fixed.extend(
+            theme.one_off_costs_bn[..h]
+                .iter()
+                .zip(&theme.ongoing_costs_bn[..h])
+                .map(|(one_off, ongoing)| one_off + ongoing),
+        );
+        // Written in place (the vectors keep their length between draws).
         self.gross.resize(h, 0.0);
         self.costs.resize(h, 0.0);
         self.discounted_net.resize(h, 0.0);
-        let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
-        let (k, f) = delay_parts(theme.delay_years);
-        let years = df
-            .iter()
-            .zip(&theme.one_off_costs_bn[..h])
-            .zip(&theme.ongoing_costs_bn[..h])
-            .zip(self.gross.iter_mut())
-            .zip(self.costs.iter_mut())
-            .zip(self.discounted_net.iter_mut());
-        // The delayed profile ([`slid`]) reads the profile at `t − k` and `t − k − 1`: the second
-        // is the first of the year before, carried over.
-        let mut before = theme.profile_at((1 - k) - 1);
-        for (t, (((((d, one_off), ongoing), gross), cost), dn)) in (1..).zip(years) {
-            let now = theme.profile_at(t - k);
-            *gross = g * blend(now, before, f);
-            before = now;
-            *cost = (one_off + ongoing) * uplift + scaled * theme.profile_at(t);
-            *dn = (*gross - *cost) * d;
-            npv += *dn;
-            pvb += *gross * d;
-            pvc += *cost * d;
-        }
+        let (mut npv, mut pvb, mut pvc) = ([0.0], [0.0], [0.0]);
+        let cols = ThemeCols {
+            gross: &[g],
+            scaled: &[scaled],
+            uplift: &[uplift],
+            delay: &[theme.delay_years],
+            fixed: &self.fixed,
+        };
+        let flows = ThemeFlows {
+            npv: &mut npv,
+            pv_benefits: &mut pvb,
+            pv_costs: &mut pvc,
+            discounted_net: &mut self.discounted_net,
+            gross: &mut self.gross,
+            costs: &mut self.costs,
+        };
+        theme_flows(
+            &cols,
+            &self.profile,
+            df,
+            flows,
+            &mut self.slid,
+            &mut self.frac,
+        );
+        let ([npv], [pvb], [pvc]) = (npv, pvb, pvc);
         self.npv = npv;
         self.pv_benefits = pvb;
         self.pv_costs = pvc;
@@ -167,13 +405,57 @@ impl ThemeEval {
             *v = g * s;
         }
         self.breakeven = breakeven(&self.discounted_net);
-        self.delay = theme_delay_to_zero(&self.slid_pv, self.own_delay, pvc, npv, h);
+        self.delay = theme_delay_to_zero(Slid::new(slid_unit, g), self.own_delay, pvc, npv, h);
     }
 
     /// Present value of benefits with `extra` years of delay on top of the theme's own.
     pub fn pv_benefits_delayed(&self, extra: f64) -> f64 {
-        interp(&self.slid_pv, self.own_delay + extra)
+        interp(Slid::new(&self.slid_pv, 1.0), self.own_delay + extra)
     }
+
+    /// The theme's path in its extra delay, for [`delay_to_zero`].
+    pub fn path(&self) -> DelayPath<'_> {
+        DelayPath {
+            own_delay: self.own_delay,
+            slid: Slid::new(&self.slid_pv, 1.0),
+        }
+    }
+}
+
+/// A theme's PVs of benefits at whole delays, `g·unit[K]` (`unit` from [`slid_profile_pv`]),
+/// each taken when it is read: the same bits as the table written out.
+#[derive(Debug, Clone, Copy)]
+pub struct Slid<'a> {
+    unit: &'a [f64],
+    g: f64,
+}
+
+impl<'a> Slid<'a> {
+    pub fn new(unit: &'a [f64], g: f64) -> Slid<'a> {
+        Slid { unit, g }
+    }
+
+    #[inline(always)]
+    fn get(&self, i: usize) -> Option<f64> {
+        self.unit.get(i).map(|s| self.g * s)
+    }
+
+    /// The table from whole delay `k` on.
+    #[inline(always)]
+    fn from(self, k: usize) -> Slid<'a> {
+        Slid {
+            unit: self.unit.get(k..).unwrap_or(&[]),
+            g: self.g,
+        }
+    }
+}
+
+/// One theme's part of a delay search over several themes: its own delay and its PVs of benefits
+/// at whole delays.
+#[derive(Debug, Clone, Copy)]
+pub struct DelayPath<'a> {
+    pub own_delay: f64,
+    pub slid: Slid<'a>,
 }
 
 /// Scratch space of a delay search over several themes: the themes grouped by the fractional
@@ -191,24 +473,24 @@ pub struct DelayScratch {
 
 /// The PV of benefits at total delay `y` (≥ 0) from a table of PVs at whole delays (0 beyond it):
 /// linear between whole years.
-fn interp(table: &[f64], y: f64) -> f64 {
+#[inline]
+fn interp(table: Slid, y: f64) -> f64 {
     let y = y.max(0.0);
     let k = index_of(y);
     let f = y - float_of(k as u64);
     // Both entries inside the table (the usual case) are read with one bounds check.
-    let (now, next) = match table.get(k..k + 2) {
-        Some(&[a, b]) => (a, b),
+    let (now, next) = match table.unit.get(k..k + 2) {
+        Some(&[a, b]) => (table.g * a, table.g * b),
         _ => {
-            let s = |j: usize| -> f64 { table.get(j).copied().unwrap_or(0.0) };
+            let s = |j: usize| -> f64 { table.get(j).unwrap_or(0.0) };
             (s(k), s(k + 1))
         }
     };
     (1.0 - f) * now + f * next
 }
 
-/// Delay-to-zero of a set of themes (`mask`: which of `themes` count) taking the same extra delay,
-/// whose costs have present value `pv_costs` and whose NPV at no extra delay is `npv0`; `h` is the
-/// horizon.
+/// Delay-to-zero of a set of themes (`paths`) taking the same extra delay, whose costs have
+/// present value `pv_costs` and whose NPV at no extra delay is `npv0`; `h` is the horizon.
 ///
 /// The NPV is piecewise linear in the extra delay `x`, with a kink wherever some theme's total
 /// delay `own + x` is a whole number. Themes whose own delays share a fractional part `φ` share
@@ -218,9 +500,8 @@ fn interp(table: &[f64], y: f64) -> f64 {
 /// where the path is linear, so linear interpolation there is exact. The whole-year figure is the
 /// smallest whole extra delay with NPV ≤ 0. At an extra delay of `h` years no benefit is left in
 /// the horizon, which bounds both searches.
-pub fn delay_to_zero(
-    themes: &[ThemeEval],
-    mask: Option<&[bool]>,
+pub fn delay_to_zero<'a>(
+    paths: impl IntoIterator<Item = DelayPath<'a>>,
     pv_costs: f64,
     npv0: f64,
     h: usize,
@@ -230,29 +511,26 @@ pub fn delay_to_zero(
         return DelayToZero::default();
     }
     let len = h + 1;
-    if let ([t], None) = (themes, mask) {
-        return theme_delay_to_zero(&t.slid_pv, t.own_delay, pv_costs, npv0, h);
-    }
-    let groups = group_tables(themes, mask, len, scratch);
+    let groups = group_tables(paths, len, scratch);
     let (phases, tables) = (&scratch.phases[..groups], &scratch.tables[..groups * len]);
     let npv_at = |x: f64| -> f64 {
         let mut v = -pv_costs;
         for (p, table) in phases.iter().zip(tables.chunks_exact(len)) {
-            v += interp(table, p + x);
+            v += interp(Slid::new(table, 1.0), p + x);
         }
         v
     };
     if groups == 1 {
-        return one_group(tables, phases[0], pv_costs, npv0, h, npv_at);
+        return one_group(Slid::new(tables, 1.0), phases[0], pv_costs, npv0, h, npv_at);
     }
     let (exact, last) = root_groups(phases, &mut scratch.order, npv0, h, npv_at);
     whole_years(exact, h, npv_at, &last)
 }
 
-/// [`delay_to_zero`] of one theme whose slid PVs are `slid_pv` ([`ThemeEval::slid_pv`]) and own
-/// delay `own_delay`: its own table, from the whole part of its delay on, is the one group's.
-fn theme_delay_to_zero(
-    slid_pv: &[f64],
+/// [`delay_to_zero`] of one theme whose PVs of benefits at whole delays are `slid` and own delay
+/// `own_delay`: its own table, from the whole part of its delay on, is the one group's.
+pub fn theme_delay_to_zero(
+    slid: Slid,
     own_delay: f64,
     pv_costs: f64,
     npv0: f64,
@@ -262,7 +540,7 @@ fn theme_delay_to_zero(
         return DelayToZero::default();
     }
     let (k, phase) = own_parts(own_delay);
-    let table = slid_pv.get(k..).unwrap_or(&[]);
+    let table = slid.from(k);
     let npv_at = |x: f64| interp(table, phase + x) - pv_costs;
     one_group(table, phase, pv_costs, npv0, h, npv_at)
 }
@@ -281,20 +559,16 @@ fn own_parts(own_delay: f64) -> (usize, f64) {
     (k, own - float_of(k as u64))
 }
 
-/// Sum the tables of the selected themes (`mask`) by the phase of their own delay into
+/// Sum the tables of the themes' paths by the phase of their own delay into
 /// `scratch`: group g's phase is `phases[g]` and its table `tables[g·len..(g + 1)·len]`, in the
 /// order the phases first appear. Returns the number of groups.
-fn group_tables(
-    themes: &[ThemeEval],
-    mask: Option<&[bool]>,
+fn group_tables<'a>(
+    paths: impl IntoIterator<Item = DelayPath<'a>>,
     len: usize,
     scratch: &mut DelayScratch,
 ) -> usize {
     scratch.phases.clear();
-    for (i, t) in themes.iter().enumerate() {
-        if mask.is_some_and(|m| !m[i]) {
-            continue;
-        }
+    for t in paths {
         let (k, phase) = own_parts(t.own_delay);
         let g = match scratch.phases.iter().position(|p| *p == phase) {
             Some(g) => g,
@@ -311,9 +585,9 @@ fn group_tables(
         // Entries past the theme's table would add 0, which changes no entry (none is −0: a sum
         // that starts at +0 never is).
         let table = &mut scratch.tables[g * len..(g + 1) * len];
-        let own_table = t.slid_pv.get(k..).unwrap_or(&[]);
-        for (v, s) in table.iter_mut().zip(own_table) {
-            *v += s;
+        let own = t.slid.from(k);
+        for (v, s) in table.iter_mut().zip(own.unit) {
+            *v += own.g * s;
         }
     }
     scratch.phases.len()
@@ -380,7 +654,7 @@ fn root_groups(
 /// entry): the first whole year with NPV ≤ 0 is then the breakpoint that ended the root's search,
 /// with no further evaluation.
 fn one_group(
-    table: &[f64],
+    table: Slid,
     phase: f64,
     pv_costs: f64,
     npv0: f64,
@@ -403,13 +677,13 @@ fn one_group(
 /// The first root of one group's path, and the breakpoint `m` that ended its search (`h + 1`
 /// when none did): its breakpoints are `x = m − φ`, where the PV of benefits is the table entry
 /// `table[m]` itself.
-fn root_one_group(table: &[f64], phase: f64, pv_costs: f64, npv0: f64, h: usize) -> (f64, u32) {
+fn root_one_group(table: Slid, phase: f64, pv_costs: f64, npv0: f64, h: usize) -> (f64, u32) {
     let (mut x0, mut v0) = (0.0, npv0);
     // `1..h + 2` rather than `1..=h + 1`: the same breakpoints, without the inclusive range's
     // extra test on every step.
     for m in 1..h + 2 {
         let x1 = float_of(m as u64) - phase;
-        let v1 = table.get(m).copied().unwrap_or(0.0) - pv_costs;
+        let v1 = table.get(m).unwrap_or(0.0) - pv_costs;
         if v1 <= 0.0 {
             // Linear on [x0, x1]: the root of v0 + (v1 − v0)·s/(x1 − x0).
             return (x0 + (x1 - x0) * v0 / (v0 - v1), m as u32);
@@ -447,16 +721,124 @@ fn whole_years(
     }
 }
 
-/// First year (1-based) whose cumulative discounted net benefit is ≥ 0.
+/// First year (1-based) whose cumulative discounted net benefit is ≥ 0: [`breakeven_block`] on
+/// a block of one.
 pub fn breakeven(discounted_net: &[f64]) -> Option<u32> {
-    let mut cum = 0.0;
-    for (i, v) in discounted_net.iter().enumerate() {
-        cum += v;
-        if cum >= 0.0 {
-            return Some(i as u32 + 1);
+    let mut year = [0];
+    breakeven_block(discounted_net, 1, &mut Vec::with_capacity(1), &mut year);
+    (year[0] > 0).then_some(year[0])
+}
+
+/// One theme's figures over a block of `m` draws, as the headline total reads them. With `each`
+/// = 1 they are per draw, laid out as [`ThemeCols`] and [`ThemeFlows`] (draw `j`'s NPV at `j`,
+/// its discounted net in year `t + 1` at `t·m + j`); with `each` = 0 one value (one year's,
+/// at `t`) stands for every draw: a theme that no input moves.
+#[derive(Debug, Clone, Copy)]
+pub struct TotalPart<'a> {
+    pub npv: &'a [f64],
+    pub pv_benefits: &'a [f64],
+    pub pv_costs: &'a [f64],
+    pub discounted_net: &'a [f64],
+    pub own_delay: &'a [f64],
+    /// The full-potential gross benefit that scales `unit`, the theme's slid profile PVs
+    /// ([`slid_profile_pv`]) or, with a gross of 1, its [`ThemeEval::slid_pv`].
+    pub gross: &'a [f64],
+    pub unit: &'a [f64],
+    pub each: usize,
+}
+
+impl ThemeEval {
+    /// This evaluation as one value for every draw of a block.
+    pub fn part(&self) -> TotalPart<'_> {
+        TotalPart {
+            npv: std::slice::from_ref(&self.npv),
+            pv_benefits: std::slice::from_ref(&self.pv_benefits),
+            pv_costs: std::slice::from_ref(&self.pv_costs),
+            discounted_net: &self.discounted_net,
+            own_delay: std::slice::from_ref(&self.own_delay),
+            gross: &[1.0],
+            unit: &self.slid_pv,
+            each: 0,
         }
     }
-    None
+}
+
+/// `a[j] += b[j·each]`: a per-draw column (`each` = 1) or one value for every draw (0).
+#[inline]
+fn add_each(a: &mut [f64], b: &[f64], each: usize) {
+    if each == 1 {
+        for (a, b) in a.iter_mut().zip(b) {
+            *a += b;
+        }
+    } else {
+        let b = b[0];
+        for a in a.iter_mut() {
+            *a += b;
+        }
+    }
+}
+
+/// The headline total over a block of `m` draws, with its scratch space: per draw its NPV, PVs,
+/// breakeven year (0 for none) and delay-to-zero, and per year and draw (`t·m + j`) its
+/// discounted net benefit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TotalBlock {
+    pub discounted_net: Vec<f64>,
+    pub npv: Vec<f64>,
+    pub pv_benefits: Vec<f64>,
+    pub pv_costs: Vec<f64>,
+    pub breakeven: Vec<u32>,
+    pub delay: Vec<DelayToZero>,
+    cum: Vec<f64>,
+    scratch: DelayScratch,
+}
+
+impl TotalBlock {
+    /// Sum the headline themes' `parts` (in theme order) over `m` draws of an `h`-year horizon.
+    /// Each sum starts from +0 and adds the themes in order, whatever the block.
+    pub fn compute<'a>(
+        &mut self,
+        parts: impl Iterator<Item = TotalPart<'a>> + Clone,
+        m: usize,
+        h: usize,
+    ) {
+        for v in [
+            &mut self.discounted_net,
+            &mut self.npv,
+            &mut self.pv_benefits,
+            &mut self.pv_costs,
+        ] {
+            v.clear();
+        }
+        self.discounted_net.resize(h * m, 0.0);
+        self.npv.resize(m, 0.0);
+        self.pv_benefits.resize(m, 0.0);
+        self.pv_costs.resize(m, 0.0);
+        for p in parts.clone() {
+            let rows = self.discounted_net.chunks_exact_mut(m);
+            for (t, year) in rows.enumerate() {
+                add_each(
+                    year,
+                    &p.discounted_net[t * (1 + (m - 1) * p.each)..],
+                    p.each,
+                );
+            }
+            add_each(&mut self.npv, p.npv, p.each);
+            add_each(&mut self.pv_benefits, p.pv_benefits, p.each);
+            add_each(&mut self.pv_costs, p.pv_costs, p.each);
+        }
+        self.breakeven.resize(m, 0);
+        breakeven_block(&self.discounted_net, m, &mut self.cum, &mut self.breakeven);
+        self.delay.clear();
+        for j in 0..m {
+            let paths = parts.clone().map(|p| DelayPath {
+                own_delay: p.own_delay[j * p.each],
+                slid: Slid::new(p.unit, p.gross[j * p.each]),
+            });
+            let d = delay_to_zero(paths, self.pv_costs[j], self.npv[j], h, &mut self.scratch);
+            self.delay.push(d);
+        }
+    }
 }
 
 /// The headline total of a set of theme evaluations, with its scratch space.
@@ -468,29 +850,27 @@ pub struct TotalEval {
     pub pv_costs: f64,
     pub delay: DelayToZero,
     pub breakeven: Option<u32>,
-    scratch: DelayScratch,
+    block: TotalBlock,
 }
 
 impl TotalEval {
-    /// Sum the headline themes (`headline[t]`) of `themes`.
+    /// Sum the headline themes (`headline[t]`) of `themes`: [`TotalBlock`] on a block of one.
     pub fn compute(&mut self, themes: &[ThemeEval], headline: &[bool]) {
         let h = themes.first().map(|e| e.discounted_net.len()).unwrap_or(0);
+        let parts = themes
+            .iter()
+            .zip(headline)
+            .filter(|(_, h)| **h)
+            .map(|(e, _)| e.part());
+        let b = &mut self.block;
+        b.compute(parts, 1, h);
         self.discounted_net.clear();
-        self.discounted_net.resize(h, 0.0);
-        let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
-        for (e, _) in themes.iter().zip(headline).filter(|(_, h)| **h) {
-            for (a, b) in self.discounted_net.iter_mut().zip(&e.discounted_net) {
-                *a += b;
-            }
-            npv += e.npv;
-            pvb += e.pv_benefits;
-            pvc += e.pv_costs;
-        }
-        self.npv = npv;
-        self.pv_benefits = pvb;
-        self.pv_costs = pvc;
-        self.breakeven = breakeven(&self.discounted_net);
-        self.delay = delay_to_zero(themes, Some(headline), pvc, npv, h, &mut self.scratch);
+        self.discounted_net.extend_from_slice(&b.discounted_net);
+        self.npv = b.npv[0];
+        self.pv_benefits = b.pv_benefits[0];
+        self.pv_costs = b.pv_costs[0];
+        self.breakeven = (b.breakeven[0] > 0).then_some(b.breakeven[0]);
+        self.delay = b.delay[0];
     }
 }
 
@@ -775,6 +1155,7 @@ mod whole_own_delay {
                 if npv0 <= 0.0 {
                     continue;
                 }
+                let table = Slid::new(table, 1.0);
                 let npv_at = |x: f64| interp(table, x) - pv_costs;
                 let got = one_group(table, 0.0, pv_costs, npv0, h, npv_at);
                 let (exact, _) = root_one_group(table, 0.0, pv_costs, npv0, h);
@@ -803,12 +1184,19 @@ mod whole_own_delay {
         };
         let mut scratch = DelayScratch::default();
         for t in [&whole, &half] {
-            let one = delay_to_zero(std::slice::from_ref(t), None, -1.0, 7.0, h, &mut scratch);
+            let one = theme_delay_to_zero(t.path().slid, t.own_delay, -1.0, 7.0, h);
             assert_eq!(one, never, "own delay {}", t.own_delay);
+            let grouped = delay_to_zero([t.path()], -1.0, 7.0, h, &mut scratch);
+            assert_eq!(grouped, never, "own delay {}, as a total", t.own_delay);
         }
         let both = [whole, half];
         for mask in [[true, false], [false, true], [true, true]] {
-            let d = delay_to_zero(&both, Some(&mask), -1.0, 7.0, h, &mut scratch);
+            let paths = both
+                .iter()
+                .zip(mask)
+                .filter(|(_, m)| *m)
+                .map(|(t, _)| t.path());
+            let d = delay_to_zero(paths, -1.0, 7.0, h, &mut scratch);
             assert_eq!(d, never, "{mask:?}");
         }
     }
@@ -1136,7 +1524,8 @@ mod brute_force_delay {
         let both = [eval(0.0), eval(0.5)];
         // NPV −4 + A(x) + B(0.5 + x): 16 up to x = 1.5, then 11 at 2, 1 at 2.5 (A half gone, B
         // gone), −4 at 3: the root is 2.5 + 0.5·1/5 = 2.6, the first whole year 3.
-        let d = delay_to_zero(&both, None, 4.0, 16.0, h, &mut DelayScratch::default());
+        let paths = both.iter().map(ThemeEval::path);
+        let d = delay_to_zero(paths, 4.0, 16.0, h, &mut DelayScratch::default());
         assert_eq!(d.whole_years, 3);
         assert!((d.exact_years - 2.6).abs() < 1e-12, "{d:?}");
     }
@@ -1165,8 +1554,7 @@ mod brute_force_delay {
             // Only `near` has benefits: 0.7·5 + 0.3·3 − 2 = 2.4 at no extra delay, 3 − 2 = 1 at
             // its kink 0.7 and 1 − 2 = −1 at its next, 1.7: the root is 0.7 + 1·1/2 = 1.2.
             let d = delay_to_zero(
-                &[far, near],
-                None,
+                [far, near].iter().map(ThemeEval::path),
                 2.0,
                 2.4,
                 3,

@@ -185,27 +185,29 @@ pub struct ThemeInputs {
 }
 
 impl ThemeInputs {
-    /// Engaged members (the volume factor when the theme is stated at theme level, so amounts
-    /// are £bn).
-    fn scale(&self) -> f64 {
-        match self.cohort {
-            Some(c) => c * self.engagement * 1e-9 * self.volume,
-            None => self.volume,
+    /// The numbers its full-potential gross benefit and scaled cost are made of.
+    pub fn amounts(&self) -> Amounts {
+        Amounts {
+            cohort: self.cohort,
+            volume: self.volume,
+            engagement: self.engagement,
+            gross_benefit: self.gross_benefit,
+            realisation: self.realisation,
+            cashability: self.cashability,
+            optimism_bias_benefit: self.optimism_bias_benefit,
+            optimism_bias_cost: self.optimism_bias_cost,
+            scaled_cost: self.scaled_cost,
         }
     }
 
     /// Full-potential annual gross benefit after realisation, cashability and optimism bias, £bn.
     pub fn full_gross_bn(&self) -> f64 {
-        self.scale()
-            * self.gross_benefit
-            * self.realisation
-            * self.cashability
-            * (1.0 - self.optimism_bias_benefit)
+        self.amounts().full_gross_bn()
     }
 
     /// Activity-scaled annual cost at full activity, after optimism bias, £bn.
     pub fn full_scaled_cost_bn(&self) -> f64 {
-        self.scale() * self.scaled_cost * (1.0 + self.optimism_bias_cost)
+        self.amounts().full_scaled_cost_bn()
     }
 
     /// Profile value for (1-based, possibly fractional-free) year `j`: 0 before year 1, the last
@@ -224,6 +226,49 @@ impl ThemeInputs {
     pub(crate) fn delayed_profile(&self, t: usize, delay: f64) -> f64 {
         let (k, f) = crate::kernel::delay_parts(delay);
         crate::kernel::slid(|j| self.profile_at(j), t as i64, k, f)
+    }
+}
+
+/// The numbers of a theme ([`ThemeInputs`]) that its full-potential gross benefit and
+/// activity-scaled cost are made of.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Amounts {
+    pub cohort: Option<f64>,
+    pub volume: f64,
+    pub engagement: f64,
+    pub gross_benefit: f64,
+    pub realisation: f64,
+    pub cashability: f64,
+    pub optimism_bias_benefit: f64,
+    pub optimism_bias_cost: f64,
+    pub scaled_cost: f64,
+}
+
+impl Amounts {
+    /// Engaged members (the volume factor when the theme is stated at theme level, so amounts
+    /// are £bn).
+    #[inline]
+    fn scale(&self) -> f64 {
+        match self.cohort {
+            Some(c) => c * self.engagement * 1e-9 * self.volume,
+            None => self.volume,
+        }
+    }
+
+    /// Full-potential annual gross benefit after realisation, cashability and optimism bias, £bn.
+    #[inline]
+    pub fn full_gross_bn(&self) -> f64 {
+        self.scale()
+            * self.gross_benefit
+            * self.realisation
+            * self.cashability
+            * (1.0 - self.optimism_bias_benefit)
+    }
+
+    /// Activity-scaled annual cost at full activity, after optimism bias, £bn.
+    #[inline]
+    pub fn full_scaled_cost_bn(&self) -> f64 {
+        self.scale() * self.scaled_cost * (1.0 + self.optimism_bias_cost)
     }
 }
 
