@@ -1079,6 +1079,33 @@ mod discounting {
     /// either side of 2^52 (from where every value is whole and is not cast), beyond the range
     /// of the cast (2^63), the subnormals, infinities and NaN, and on a spread of values of
     /// every magnitude.
+    /// The padded profile reads, at every slide (negative ones, none, within and beyond the
+    /// horizon), what `profile_at` gives for the year and the year before.
+    #[test]
+    fn the_padded_profile_is_the_profile_at_every_slide() {
+        for (profile, h) in [
+            (vec![0.25, 0.5, 1.0], 5),
+            (vec![1.0], 3),
+            (vec![0.1, 0.9], 1),
+        ] {
+            let t_in = ThemeInputs::plain(profile.clone(), 1.0, vec![0.0; h], vec![0.0; h], 0.0);
+            let p = Padded::new(&profile, h);
+            for k in -12..=h as i64 + 6 {
+                let base = p.base(k);
+                for t in 1..=h {
+                    let (now, before) = (p.q[base + t - 1], p.q[base + t - 2]);
+                    assert_eq!(
+                        now,
+                        t_in.profile_at(t as i64 - k),
+                        "{profile:?} k {k} t {t}"
+                    );
+                    assert_eq!(before, t_in.profile_at(t as i64 - k - 1), "k {k} t {t}");
+                    assert_eq!(p.at(t), t_in.profile_at(t as i64), "t {t}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn floor_is_the_library_floor_in_every_bit() {
         let two52 = 4_503_599_627_370_496.0_f64;
