@@ -726,7 +726,12 @@ fn whole_years(
 pub fn breakeven(discounted_net: &[f64]) -> Option<u32> {
     let mut year = [0];
     breakeven_block(discounted_net, 1, &mut Vec::with_capacity(1), &mut year);
-    (year[0] > 0).then_some(year[0])
+    breakeven_year(year[0])
+}
+
+/// A breakeven year of [`breakeven_block`] (0 for none) as an option.
+fn breakeven_year(year: u32) -> Option<u32> {
+    (year > 0).then_some(year)
 }
 
 /// One theme's figures over a block of `m` draws, as the headline total reads them. With `each`
@@ -869,7 +874,7 @@ impl TotalEval {
         self.npv = b.npv[0];
         self.pv_benefits = b.pv_benefits[0];
         self.pv_costs = b.pv_costs[0];
-        self.breakeven = (b.breakeven[0] > 0).then_some(b.breakeven[0]);
+        self.breakeven = breakeven_year(b.breakeven[0]);
         self.delay = b.delay[0];
     }
 }
