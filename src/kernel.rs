@@ -1618,3 +1618,183 @@ mod brute_force_delay {
         assert_eq!(t.delay.whole_years, whole);
     }
 }
+
+#[cfg(test)]
+mod blocks {
+    use super::*;
+
+    const H: usize = 5;
+
+    fn df() -> Vec<f64> {
+        discount_factors(&[0.035; H], 1)
+    }
+
+    /// Draw `j` of a block of 7: a rising profile, gross benefits, own delays (whole,
+    /// fractional, past the horizon, none), cost uplifts, scaled costs and yearly costs that all
+    /// differ from draw to draw.
+    fn draw(j: usize) -> ThemeInputs {
+        let x = j as f64;
+        let one_off = (0..H).map(|t| 0.1 * x + 0.05 * t as f64).collect();
+        let ongoing = (0..H).map(|t| 0.02 * (x + t as f64)).collect();
+        ThemeInputs {
+            delay_years: [0.0, 0.3, 1.0, 1.7, 2.5, 6.2, 0.5][j],
+            optimism_bias_cost: 0.05 * x,
+            realisation: 0.4 + 0.1 * x,
+            partner_shares: vec![0.1 * x, 0.3, 0.7 - 0.1 * x],
+            ..ThemeInputs::plain(vec![0.25, 0.5, 1.0], 3.0, one_off, ongoing, 0.2 + 0.01 * x)
+        }
+    }
+
+    const M: usize = 7;
+
+    fn eval(t: &ThemeInputs, unit: &[f64]) -> ThemeEval {
+        let mut e = ThemeEval::default();
+        e.compute(t, &df(), unit);
+        e
+    }
+
+    /// The unit slid PVs of the draws' common profile.
+    fn unit() -> Vec<f64> {
+        let mut unit = Vec::new();
+        slid_profile_pv(&draw(0), &df(), &mut unit);
+        unit
+    }
+
+    /// Columns of the block: gross, scaled, uplift, delay, fixed costs (year by year).
+    fn columns() -> [Vec<f64>; 5] {
+        let d: Vec<ThemeInputs> = (0..M).map(draw).collect();
+        let fixed = (0..H)
+            .flat_map(|t| {
+                d.iter()
+                    .map(move |x| x.one_off_costs_bn[t] + x.ongoing_costs_bn[t])
+            })
+            .collect();
+        [
+            d.iter().map(ThemeInputs::full_gross_bn).collect(),
+            d.iter().map(ThemeInputs::full_scaled_cost_bn).collect(),
+            d.iter().map(|x| 1.0 + x.optimism_bias_cost).collect(),
+            d.iter().map(|x| x.delay_years).collect(),
+            fixed,
+        ]
+    }
+
+    /// A block of draws gives each draw, bit for bit, what a block of one (`ThemeEval`) gives
+    /// it: yearly gross benefits, costs and discounted net, NPV, PVs and breakeven year.
+    #[test]
+    fn a_theme_block_gives_each_draw_what_a_block_of_one_gives() {
+        let [g, sc, up, delay, fixed] = columns();
+        let cols = ThemeCols {
+            gross: &g,
+            scaled: &sc,
+            uplift: &up,
+            delay: &delay,
+            fixed: &fixed,
+        };
+        let (mut npv, mut pvb, mut pvc) = ([0.0; M], [0.0; M], [0.0; M]);
+        let (mut dn, mut gross, mut costs) = ([0.0; H * M], [0.0; H * M], [0.0; H * M]);
+        let flows = ThemeFlows {
+            npv: &mut npv,
+            pv_benefits: &mut pvb,
+            pv_costs: &mut pvc,
+            discounted_net: &mut dn,
+            gross: &mut gross,
+            costs: &mut costs,
+        };
+        let profile = Padded::new(&draw(0).profile, H);
+        theme_flows(
+            &cols,
+            &profile,
+            &df(),
+            flows,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        );
+        let mut be = [9; M];
+        breakeven_block(&dn, M, &mut Vec::new(), &mut be);
+        let unit = unit();
+        let mut never = 0;
+        for j in 0..M {
+            let e = eval(&draw(j), &unit);
+            assert_eq!(npv[j].to_bits(), e.npv.to_bits(), "draw {j}");
+            assert_eq!(pvb[j].to_bits(), e.pv_benefits.to_bits(), "draw {j}");
+            assert_eq!(pvc[j].to_bits(), e.pv_costs.to_bits(), "draw {j}");
+            for t in 0..H {
+                assert_eq!(
+                    dn[t * M + j].to_bits(),
+                    e.discounted_net[t].to_bits(),
+                    "{j} {t}"
+                );
+                assert_eq!(gross[t * M + j].to_bits(), e.gross[t].to_bits(), "{j} {t}");
+                assert_eq!(costs[t * M + j].to_bits(), e.costs[t].to_bits(), "{j} {t}");
+            }
+            assert_eq!(be[j], e.breakeven.unwrap_or(0), "draw {j}");
+            never += usize::from(e.breakeven.is_none());
+        }
+        // The draws differ, and some break even and some do not.
+        assert!(npv.iter().any(|v| *v != npv[0]));
+        assert!(never > 0 && never < M, "{never}");
+    }
+
+    /// The headline total of a block, of one theme per draw and one the same for every draw,
+    /// is each draw's `TotalEval` of the two; and the partners' block sums, with shares per
+    /// draw or the same for all, are each draw's `add_partner_npvs`.
+    #[test]
+    fn a_total_block_and_the_partners_give_each_draw_what_a_block_of_one_gives() {
+        let [g, _, _, delay, _] = columns();
+        let unit = unit();
+        let evals: Vec<ThemeEval> = (0..M).map(|j| eval(&draw(j), &unit)).collect();
+        let fixed_theme = ThemeInputs {
+            delay_years: 0.4,
+            ..draw(3)
+        };
+        let constant = eval(&fixed_theme, &unit);
+        let col = |f: fn(&ThemeEval) -> f64| -> Vec<f64> { evals.iter().map(f).collect() };
+        let (npv, pvb, pvc) = (col(|e| e.npv), col(|e| e.pv_benefits), col(|e| e.pv_costs));
+        let dn: Vec<f64> = (0..H)
+            .flat_map(|t| evals.iter().map(move |e| e.discounted_net[t]))
+            .collect();
+        let moved = TotalPart {
+            npv: &npv,
+            pv_benefits: &pvb,
+            pv_costs: &pvc,
+            discounted_net: &dn,
+            own_delay: &delay,
+            gross: &g,
+            unit: &unit,
+            each: 1,
+        };
+        let mut block = TotalBlock::default();
+        block.compute([moved, constant.part()].into_iter(), M, H);
+        let mut found = 0;
+        for (j, e) in evals.iter().enumerate() {
+            let mut one = TotalEval::default();
+            one.compute(&[e.clone(), constant.clone()], &[true, true]);
+            assert_eq!(block.npv[j].to_bits(), one.npv.to_bits(), "draw {j}");
+            assert_eq!(block.pv_benefits[j].to_bits(), one.pv_benefits.to_bits());
+            assert_eq!(block.pv_costs[j].to_bits(), one.pv_costs.to_bits());
+            for t in 0..H {
+                let b = block.discounted_net[t * M + j];
+                assert_eq!(b.to_bits(), one.discounted_net[t].to_bits(), "{j} {t}");
+            }
+            assert_eq!(block.breakeven[j], one.breakeven.unwrap_or(0), "draw {j}");
+            assert_eq!(block.delay[j], one.delay, "draw {j}");
+            found += usize::from(one.delay.exact_years > 0.0);
+        }
+        assert!(found > 0, "some draws have a delay-to-zero");
+        // Partners: shares per draw (partner by partner), then the same shares for all.
+        let shares: Vec<f64> = (0..3)
+            .flat_map(|p| (0..M).map(move |j| draw(j).partner_shares[p]))
+            .collect();
+        let mut out = vec![0.5; 3 * M];
+        add_partner_npvs_block(&mut out, M, &shares, 1, &npv);
+        add_partner_npvs_block(&mut out, M, &[0.2, 0.3, 0.5], 0, &pvb);
+        for j in 0..M {
+            let mut one = [0.5; 3];
+            add_partner_npvs(&mut one, &draw(j).partner_shares, npv[j]);
+            add_partner_npvs(&mut one, &[0.2, 0.3, 0.5], pvb[j]);
+            for p in 0..3 {
+                assert_eq!(out[p * M + j].to_bits(), one[p].to_bits(), "{j} {p}");
+            }
+        }
+    }
+}
