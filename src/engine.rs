@@ -162,8 +162,8 @@ const PLAIN: [ThemeField; 10] = [
     ThemeField::ScaledCost,
 ];
 
-/// Draws sampled together, input by input, then evaluated one by one before their outcomes are
-/// written to the columns.
+/// Draws sampled together, input by input, then evaluated together (one by one for a plan that
+/// is not batched: [`Plan::evaluate_batch`]) before their outcomes are written to the columns.
 const BATCH: usize = 64;
 
 /// Options of one run.
@@ -429,7 +429,7 @@ struct ThemeBatch {
     pv_benefits: Vec<f64>,
     pv_costs: Vec<f64>,
     breakeven: Vec<u32>,
-    /// Draw by draw, when an input moves them.
+    /// Partner by partner (`p·m + j`), when an input moves them.
     shares: Vec<f64>,
 }
 
@@ -493,6 +493,37 @@ fn flag_bad_portable(out: &[f64], m: usize, bad: &mut [bool; BATCH]) {
         for (b, v) in bad[..m].iter_mut().zip(col) {
             *b |= v.is_nan() | (v.abs() > MAX_OUTCOME);
         }
+    }
+}
+
+/// A moved theme's gross benefit, scaled cost, cost uplift and delay for the `m` draws of a batch
+/// ([`Amounts`]): each of its [`PLAIN`] numbers from its input's values (`src`, in that order)
+/// or the scenario's (`th`), its cohort from `cohort`.
+#[inline(always)]
+fn fill_amounts(
+    b: &mut ThemeBatch,
+    m: usize,
+    th: &crate::model::ThemeInputs,
+    src: &[Option<&[f64]>; PLAIN.len()],
+    cohort: impl Fn(usize) -> Option<f64>,
+) {
+    let at = |f: usize, j: usize, v: f64| src[f].map_or(v, |c| c[j]);
+    for j in 0..m {
+        let a = Amounts {
+            cohort: cohort(j),
+            volume: at(2, j, th.volume),
+            engagement: at(3, j, th.engagement),
+            gross_benefit: at(4, j, th.gross_benefit),
+            realisation: at(5, j, th.realisation),
+            cashability: at(6, j, th.cashability),
+            optimism_bias_benefit: at(7, j, th.optimism_bias_benefit),
+            optimism_bias_cost: at(8, j, th.optimism_bias_cost),
+            scaled_cost: at(9, j, th.scaled_cost),
+        };
+        b.gross[j] = a.full_gross_bn();
+        b.scaled[j] = a.full_scaled_cost_bn();
+        b.uplift[j] = 1.0 + a.optimism_bias_cost;
+        b.delay[j] = at(0, j, th.delay_years);
     }
 }
 
@@ -970,35 +1001,14 @@ impl Plan {
             }
             let th = &self.template.themes[ti];
             let src = self.plain[ti].map(|k| k.map(|k| &s.values[k][..m]));
-            let at = |f: usize, j: usize, v: f64| src[f].map_or(v, |c| c[j]);
-            // Draw `j`'s numbers, its cohort given by `cohort`. A theme without one is filled by
-            // a loop of its own, in which no cohort product is formed: with one loop for every
-            // theme, the product (formed for each draw, the two arms of `Amounts::scale`
-            // selected rather than branched on) took a quarter of the batches' time in a
-            // profile of the peer configuration, for reasons the profile does not show.
-            let mut fill = |cohort: &dyn Fn(usize) -> Option<f64>| {
-                for j in 0..m {
-                    let a = Amounts {
-                        cohort: cohort(j),
-                        volume: at(2, j, th.volume),
-                        engagement: at(3, j, th.engagement),
-                        gross_benefit: at(4, j, th.gross_benefit),
-                        realisation: at(5, j, th.realisation),
-                        cashability: at(6, j, th.cashability),
-                        optimism_bias_benefit: at(7, j, th.optimism_bias_benefit),
-                        optimism_bias_cost: at(8, j, th.optimism_bias_cost),
-                        scaled_cost: at(9, j, th.scaled_cost),
-                    };
-                    b.gross[j] = a.full_gross_bn();
-                    b.scaled[j] = a.full_scaled_cost_bn();
-                    b.uplift[j] = 1.0 + a.optimism_bias_cost;
-                    b.delay[j] = at(0, j, th.delay_years);
-                }
-            };
+            // A loop of its own for each kind of cohort: with one loop for every theme, forming
+            // the cohort product for each draw (the two arms of `Amounts::scale` selected rather
+            // than branched on) took a quarter of the batches' time in a profile of the peer
+            // configuration, for reasons the profile does not show.
             match (src[1], th.cohort) {
-                (Some(c), _) => fill(&|j| Some(c[j])),
-                (None, Some(c)) => fill(&|_| Some(c)),
-                (None, None) => fill(&|_| None),
+                (Some(c), _) => fill_amounts(b, m, th, &src, |j| Some(c[j])),
+                (None, Some(c)) => fill_amounts(b, m, th, &src, |_| Some(c)),
+                (None, None) => fill_amounts(b, m, th, &src, |_| None),
             }
         }
         let mut put = |c: usize, j: usize, v: f64| out[c * BATCH + j] = v;
@@ -1033,6 +1043,7 @@ impl Plan {
                 costs: &mut [],
             };
             theme_flows(&cols, profile, df, flows, &mut bs.slid, &mut bs.frac);
+            bs.cum.resize(m, 0.0);
             breakeven_block(&b.discounted_net, m, &mut bs.cum, &mut b.breakeven);
             for j in 0..m {
                 let d = theme_delay_to_zero(
@@ -1108,8 +1119,8 @@ impl Plan {
     /// Fill one block's rows. Returns the draw indices whose outcome was not finite (only when
     /// `skip` is set; otherwise the first one is an error).
     ///
-    /// Draws are evaluated in batches of [`BATCH`] rows into a row-major scratch buffer, then
-    /// written column by column: one contiguous run per column instead of a store into every
+    /// Draws are evaluated in batches of [`BATCH`] rows into a scratch buffer (column by column,
+    /// `BATCH` rows each), then written to the block's columns: one contiguous run per column instead of a store into every
     /// column per draw (the columns are page-aligned, so per-draw stores into all of them alias
     /// in the cache).
     fn run_block(

@@ -87,14 +87,15 @@ pub fn add_partner_npvs(out: &mut [f64], shares: &[f64], npv: f64) {
 /// (`each` = 1), `shares[p]` when they are the same for every draw (0).
 #[inline]
 pub fn add_partner_npvs_block(out: &mut [f64], m: usize, shares: &[f64], each: usize, npv: &[f64]) {
-    for (p, row) in out.chunks_exact_mut(m).enumerate() {
-        if each == 1 {
-            let shares = &shares[p * m..(p + 1) * m];
+    let rows = out.chunks_exact_mut(m);
+    if each == 1 {
+        for (row, shares) in rows.zip(shares.chunks_exact(m)) {
             for ((o, s), v) in row.iter_mut().zip(shares).zip(npv) {
                 *o += s * v;
             }
-        } else {
-            let s = shares[p];
+        }
+    } else {
+        for (row, s) in rows.zip(shares) {
             for (o, v) in row.iter_mut().zip(npv) {
                 *o += s * v;
             }
@@ -306,9 +307,10 @@ fn theme_flows_portable(
 
 /// The first year (1-based) whose cumulative discounted net benefit is ≥ 0, for each of a
 /// block's `m` draws (`discounted_net` year by year, as [`ThemeFlows`]); 0 when none is.
-pub fn breakeven_block(discounted_net: &[f64], m: usize, cum: &mut Vec<f64>, out: &mut [u32]) {
-    cum.clear();
-    cum.resize(m, 0.0);
+/// `cum`: scratch of at least `m` values.
+pub fn breakeven_block(discounted_net: &[f64], m: usize, cum: &mut [f64], out: &mut [u32]) {
+    let cum = &mut cum[..m];
+    cum.fill(0.0);
     let out = &mut out[..m];
     out.fill(0);
     for (t, year) in discounted_net.chunks_exact(m).enumerate() {
@@ -725,7 +727,7 @@ fn whole_years(
 /// a block of one.
 pub fn breakeven(discounted_net: &[f64]) -> Option<u32> {
     let mut year = [0];
-    breakeven_block(discounted_net, 1, &mut Vec::with_capacity(1), &mut year);
+    breakeven_block(discounted_net, 1, &mut [0.0], &mut year);
     breakeven_year(year[0])
 }
 
@@ -833,6 +835,7 @@ impl TotalBlock {
             add_each(&mut self.pv_costs, p.pv_costs, p.each);
         }
         self.breakeven.resize(m, 0);
+        self.cum.resize(m, 0.0);
         breakeven_block(&self.discounted_net, m, &mut self.cum, &mut self.breakeven);
         self.delay.clear();
         for j in 0..m {
@@ -1080,10 +1083,6 @@ mod discounting {
         assert_eq!(out, [2.0, 5.0]);
     }
 
-    /// `floor` is `f64::floor` in every bit: at the sign of zero, either side of whole numbers,
-    /// either side of 2^52 (from where every value is whole and is not cast), beyond the range
-    /// of the cast (2^63), the subnormals, infinities and NaN, and on a spread of values of
-    /// every magnitude.
     /// The padded profile reads, at every slide (negative ones, none, within and beyond the
     /// horizon), what `profile_at` gives for the year and the year before.
     #[test]
@@ -1111,6 +1110,10 @@ mod discounting {
         }
     }
 
+    /// `floor` is `f64::floor` in every bit: at the sign of zero, either side of whole numbers,
+    /// either side of 2^52 (from where every value is whole and is not cast), beyond the range
+    /// of the cast (2^63), the subnormals, infinities and NaN, and on a spread of values of
+    /// every magnitude.
     #[test]
     fn floor_is_the_library_floor_in_every_bit() {
         let two52 = 4_503_599_627_370_496.0_f64;
@@ -1710,7 +1713,7 @@ mod blocks {
             &mut Vec::new(),
         );
         let mut be = [9; M];
-        breakeven_block(&dn, M, &mut Vec::new(), &mut be);
+        breakeven_block(&dn, M, &mut [0.0; M], &mut be);
         let unit = unit();
         let mut never = 0;
         for j in 0..M {
