@@ -10,7 +10,10 @@ use npvrisk::distfile;
 use npvrisk::embedded::{EY2013_MODEL, EY2013_MODEL_FILE};
 use npvrisk::engine::{DEFAULT_BLOCK, Floor, Plan, RunOptions};
 use npvrisk::format::parse_model;
-use npvrisk::kernel::{ThemeEval, TotalEval, slid_profile_pv};
+use npvrisk::kernel::{
+    Padded, Slid, ThemeCols, ThemeEval, ThemeFlows, TotalBlock, TotalEval, TotalPart,
+    breakeven_block, slid_profile_pv, theme_delay_to_zero, theme_flows,
+};
 use npvrisk::run::metadata_for;
 use npvrisk::sampler::SamplerKind;
 use npvrisk::stream::summarise;
@@ -129,6 +132,106 @@ fn kernel(c: &mut Criterion) {
                 }
                 total.compute(&evals, &x.headline);
                 acc += total.delay.exact_years;
+            }
+            acc
+        })
+    });
+    // The same 1,024 inputs in blocks of 64 draws, as the engine's batches evaluate them: each
+    // theme's columns (gathered beforehand, as the engine gathers them from its inputs) through
+    // `theme_flows`, `breakeven_block` and each draw's delay search, then the total's block. Its
+    // time per element is comparable with the bench above.
+    const M: usize = 64;
+    let h = df.len();
+    let n_t = base.themes.len();
+    // Per block and theme: gross, scaled, uplift, delay (M each) and fixed costs (year by year).
+    let blocks: Vec<Vec<[Vec<f64>; 5]>> = varied
+        .chunks(M)
+        .map(|xs| {
+            (0..n_t)
+                .map(|ti| {
+                    let th = |x: &npvrisk::model::Inputs| x.themes[ti].clone();
+                    let col = |f: &dyn Fn(&npvrisk::model::ThemeInputs) -> f64| -> Vec<f64> {
+                        xs.iter().map(|x| f(&th(x))).collect()
+                    };
+                    let fixed = (0..h)
+                        .flat_map(|t| {
+                            xs.iter().map(move |x| {
+                                x.themes[ti].one_off_costs_bn[t] + x.themes[ti].ongoing_costs_bn[t]
+                            })
+                        })
+                        .collect();
+                    [
+                        col(&|t| t.full_gross_bn()),
+                        col(&|t| t.full_scaled_cost_bn()),
+                        col(&|t| 1.0 + t.optimism_bias_cost),
+                        col(&|t| t.delay_years),
+                        fixed,
+                    ]
+                })
+                .collect()
+        })
+        .collect();
+    let profiles: Vec<Padded> = base
+        .themes
+        .iter()
+        .map(|th| Padded::new(&th.profile, h))
+        .collect();
+    // Per theme: NPV, PV of benefits, PV of costs, discounted net, breakeven, delay.
+    let mut flows: Vec<[Vec<f64>; 4]> = (0..n_t)
+        .map(|_| [vec![0.0; M], vec![0.0; M], vec![0.0; M], vec![0.0; h * M]])
+        .collect();
+    let mut be = vec![0u32; M];
+    let (mut cum, mut slid, mut frac) = (vec![0.0; M], Vec::new(), Vec::new());
+    let mut block_total = TotalBlock::default();
+    g.throughput(Throughput::Elements(varied.len() as u64));
+    g.bench_function("kernel_embedded_model_varied_1024_blocks", |b| {
+        b.iter(|| {
+            let mut acc = 0.0;
+            for cols in std::hint::black_box(&blocks) {
+                for (ti, ([gross, scaled, uplift, delay, fixed], f)) in
+                    cols.iter().zip(flows.iter_mut()).enumerate()
+                {
+                    let [npv, pvb, pvc, dn] = f;
+                    let x = ThemeCols {
+                        gross,
+                        scaled,
+                        uplift,
+                        delay,
+                        fixed,
+                    };
+                    let out = ThemeFlows {
+                        npv,
+                        pv_benefits: pvb,
+                        pv_costs: pvc,
+                        discounted_net: dn,
+                        gross: &mut [],
+                        costs: &mut [],
+                    };
+                    theme_flows(&x, &profiles[ti], &df, out, &mut slid, &mut frac);
+                    breakeven_block(dn, M, &mut cum, &mut be);
+                    for j in 0..M {
+                        let unit = Slid::new(&slids[ti], gross[j]);
+                        acc += theme_delay_to_zero(unit, delay[j], pvc[j], npv[j], h).exact_years;
+                    }
+                }
+                let parts = cols
+                    .iter()
+                    .zip(&flows)
+                    .zip(&slids)
+                    .zip(&base.headline)
+                    .filter(|(_, headline)| **headline)
+                    .map(|(((c, f), unit), _)| TotalPart {
+                        npv: &f[0],
+                        pv_benefits: &f[1],
+                        pv_costs: &f[2],
+                        discounted_net: &f[3],
+                        own_delay: &c[3],
+                        gross: &c[0],
+                        unit,
+                        each: 1,
+                    });
+                block_total.compute(parts, M, h);
+                acc += block_total.delay.iter().map(|d| d.exact_years).sum::<f64>();
             }
             acc
         })

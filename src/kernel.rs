@@ -126,6 +126,8 @@ pub fn slid_profile_pv(theme: &ThemeInputs, df: &[f64], out: &mut Vec<f64>) {
 pub struct Padded {
     /// `q[i]` is the profile at year `i − off`.
     q: Vec<f64>,
+    /// The profile laid out.
+    profile: Vec<f64>,
     off: usize,
     /// The profile's length, and the horizon.
     len: i64,
@@ -140,8 +142,18 @@ impl Padded {
         p
     }
 
-    /// Lay out `profile` for a horizon of `h` years, reusing the vector.
+    /// Lay out `profile` for a horizon of `h` years, reusing the vector; nothing to do when it
+    /// holds that profile (bit for bit) and horizon already (a theme evaluated draw after draw).
     pub fn set(&mut self, profile: &[f64], h: usize) {
+        let same = |a: &f64, b: &f64| a.to_bits() == b.to_bits();
+        if self.h == h as i64
+            && self.profile.len() == profile.len()
+            && self.profile.iter().zip(profile).all(|(a, b)| same(a, b))
+        {
+            return;
+        }
+        self.profile.clear();
+        self.profile.extend_from_slice(profile);
         let len = profile.len();
         let off = h + 2;
         // As `ThemeInputs::profile_at`.
@@ -221,6 +233,11 @@ pub fn theme_flows(
     slid: &mut Vec<f64>,
     frac: &mut Vec<f64>,
 ) {
+    if x.gross.len() == 1 {
+        // A block of one (`ThemeEval`): year by year without the block's gathers and loops.
+        theme_flows_one(x, profile, df, out);
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked above).
@@ -228,6 +245,49 @@ pub fn theme_flows(
         return;
     }
     theme_flows_portable(x, profile, df, out, slid, frac);
+}
+
+/// One draw's gross benefit, cost and discounted net in a year whose discount factor is `d` and
+/// undelayed profile `p_t`, its delayed profile `now` (and `before`, the year before, blended by
+/// the delay's fraction `f`): the year's arithmetic, which every block size shares.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn year_flows(
+    g: f64,
+    (now, before, f): (f64, f64, f64),
+    fixed: f64,
+    uplift: f64,
+    scaled: f64,
+    p_t: f64,
+    d: f64,
+) -> (f64, f64, f64) {
+    let gross = g * blend(now, before, f);
+    let cost = fixed * uplift + scaled * p_t;
+    (gross, cost, (gross - cost) * d)
+}
+
+/// [`theme_flows`] for a block of one draw.
+fn theme_flows_one(x: &ThemeCols, profile: &Padded, df: &[f64], out: ThemeFlows) {
+    let (k, f) = delay_parts(x.delay[0]);
+    let from = profile.base(k) - 1;
+    let (g, sc, up) = (x.gross[0], x.scaled[0], x.uplift[0]);
+    let keep = !out.gross.is_empty();
+    let (mut npv, mut pvb, mut pvc) = (0.0, 0.0, 0.0);
+    for (t, &d) in df.iter().enumerate() {
+        let slid = (profile.q[from + t + 1], profile.q[from + t], f);
+        let (gross, cost, v) = year_flows(g, slid, x.fixed[t], up, sc, profile.at(t + 1), d);
+        out.discounted_net[t] = v;
+        npv += v;
+        pvb += gross * d;
+        pvc += cost * d;
+        if keep {
+            out.gross[t] = gross;
+            out.costs[t] = cost;
+        }
+    }
+    out.npv[0] = npv;
+    out.pv_benefits[0] = pvb;
+    out.pv_costs[0] = pvc;
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -287,9 +347,8 @@ fn theme_flows_portable(
         let now = &slid[(t + 1) * m..(t + 2) * m];
         let dn = &mut out.discounted_net[t * m..(t + 1) * m];
         for j in 0..m {
-            let gross = g[j] * blend(now[j], before[j], frac[j]);
-            let cost = fixed[j] * up[j] + sc[j] * p_t;
-            let v = (gross - cost) * d;
+            let slid = (now[j], before[j], frac[j]);
+            let (gross, cost, v) = year_flows(g[j], slid, fixed[j], up[j], sc[j], p_t, d);
             dn[j] = v;
             npv[j] += v;
             pvb[j] += gross * d;
@@ -298,8 +357,10 @@ fn theme_flows_portable(
         if keep {
             // The same gross benefits and costs again, for the caller's yearly tables.
             for j in 0..m {
-                out.gross[t * m + j] = g[j] * blend(now[j], before[j], frac[j]);
-                out.costs[t * m + j] = fixed[j] * up[j] + sc[j] * p_t;
+                let slid = (now[j], before[j], frac[j]);
+                let (gross, cost, _) = year_flows(g[j], slid, fixed[j], up[j], sc[j], p_t, d);
+                out.gross[t * m + j] = gross;
+                out.costs[t * m + j] = cost;
             }
         }
     }
