@@ -1799,6 +1799,35 @@ mod blocks {
         assert!(never > 0 && never < M, "{never}");
     }
 
+    /// One `ThemeEval` used for theme after theme gives what a fresh one gives each, whatever
+    /// profile came before: another of the same length, a longer one sharing its first years, one
+    /// differing in every year from the one before.
+    #[test]
+    fn a_reused_evaluation_lays_out_each_new_profile() {
+        let profiles = [
+            vec![0.25, 0.5, 1.0],
+            vec![0.5, 1.0, 1.0],
+            vec![0.5, 1.0, 1.0, 0.7],
+            vec![0.3, 0.6, 0.9],
+            vec![0.25, 0.5, 1.0],
+        ];
+        let mut reused = ThemeEval::default();
+        for p in &profiles {
+            let t = ThemeInputs {
+                profile: p.clone(),
+                delay_years: 0.5,
+                ..draw(2)
+            };
+            let mut unit = Vec::new();
+            slid_profile_pv(&t, &df(), &mut unit);
+            reused.compute(&t, &df(), &unit);
+            let fresh = eval(&t, &unit);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&reused.gross), bits(&fresh.gross), "{p:?}");
+            assert_eq!(reused.npv.to_bits(), fresh.npv.to_bits(), "{p:?}");
+        }
+    }
+
     /// The headline total of a block, of one theme per draw and one the same for every draw,
     /// is each draw's `TotalEval` of the two; and the partners' block sums, with shares per
     /// draw or the same for all, are each draw's `add_partner_npvs`.
