@@ -948,9 +948,11 @@ impl Plan {
             ] {
                 v.resize(m, 0.0);
             }
+            let laid_out = b.fixed.len() == h * m;
             b.fixed.resize(h * m, 0.0);
-            if !self.costs_move[ti] {
-                // The scenario's costs for every draw.
+            if !self.costs_move[ti] && !laid_out {
+                // The scenario's costs for every draw, written when the batch's size changes
+                // (they stay from the batch before otherwise).
                 let th = &self.template.themes[ti];
                 for (t, year) in b.fixed.chunks_exact_mut(m).enumerate() {
                     year.fill(th.one_off_costs_bn[t] + th.ongoing_costs_bn[t]);

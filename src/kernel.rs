@@ -404,11 +404,9 @@ pub struct ThemeEval {
     pub own_delay: f64,
     /// `g·S(K)`, K = 0..h: PV of benefits with the profile slid by K whole years.
     pub slid_pv: Vec<f64>,
-    /// Scratch: the profile laid out, each year's fixed costs, [`theme_flows`]'s.
+    /// Scratch: the profile laid out, each year's fixed costs.
     profile: Padded,
     fixed: Vec<f64>,
-    slid: Vec<f64>,
-    frac: Vec<f64>,
 }
 
 impl ThemeEval {
@@ -448,14 +446,9 @@ impl ThemeEval {
             gross: &mut self.gross,
             costs: &mut self.costs,
         };
-        theme_flows(
-            &cols,
-            &self.profile,
-            df,
-            flows,
-            &mut self.slid,
-            &mut self.frac,
-        );
+        // A block of one needs no gather scratch (`theme_flows_one`): empty vectors, never grown.
+        let (mut slid, mut frac) = (Vec::new(), Vec::new());
+        theme_flows(&cols, &self.profile, df, flows, &mut slid, &mut frac);
         let ([npv], [pvb], [pvc]) = (npv, pvb, pvc);
         self.npv = npv;
         self.pv_benefits = pvb;
