@@ -273,6 +273,12 @@ fn summary(c: &mut Criterion) {
     g.bench_function("ranks_262144", |b| {
         b.iter(|| npvrisk::stats::ranks(std::hint::black_box(col)))
     });
+    // And of an input's: the first realisation rate, a PERT whose mode is its upper end, so
+    // that many draws lie within a few ulps of each other near 1.
+    let input = &draws.inputs[0][..1 << 18];
+    g.bench_function("ranks_262144_input", |b| {
+        b.iter(|| npvrisk::stats::ranks(std::hint::black_box(input)))
+    });
     // The streamed summary reads a sort's values at a few positions of 2^16 pilot draws (the
     // brackets' ends) and of each collected region: found from bucket counts
     // (`stats::sorted_at`), against sorting a copy as before (`radsort`).

@@ -312,6 +312,66 @@ fn few_value_ranks(v: &[f64]) -> Option<Vec<f64>> {
 
 /// [`ranks`] by a sort.
 fn sorted_ranks(v: &[f64]) -> Vec<f64> {
+    match u32::try_from(v.len()) {
+        Ok(_) => sorted_ranks_packed(v),
+        Err(_) => sorted_ranks_paired(v),
+    }
+}
+
+/// [`sorted_ranks`] of fewer than 2^32 values. Each value goes into the sort as one `u64`: its
+/// index in the low bits (as few as the indices need) under the high bits of its
+/// [`order_key`] (`radsort`'s order too), sorted stably by those high bits alone: half the
+/// bytes of sorting (value, index) pairs, and fewer passes. The runs of equal high bits (values
+/// within a few ulps of each other, or equal) are then sorted by the whole key, stably. So the
+/// order is the sort's by value, ties in index order, as [`sorted_ranks_paired`] gives, and so
+/// are the ranks.
+fn sorted_ranks_packed(v: &[f64]) -> Vec<f64> {
+    let shift = (u64::BITS - (v.len() as u64).leading_zeros()).max(1);
+    let low = (1u64 << shift) - 1;
+    let mut order: Vec<u64> = v
+        .iter()
+        .zip(0u64..)
+        .map(|(&x, i)| (order_key(x) & !low) | i)
+        .collect();
+    radsort::sort_by_key(&mut order, |p| p >> shift);
+    let at = |p: u64| (p & low) as usize;
+    let high = |p: u64| p >> shift;
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i + 1;
+        while j < order.len() && high(order[j]) == high(order[i]) {
+            j += 1;
+        }
+        if j - i > 1 {
+            order[i..j].sort_by_key(|&p| order_key(v[at(p)]));
+        }
+        i = j;
+    }
+    // Two values with different high bits are equal only as −0 and +0, whose high bits are
+    // these two.
+    let zeros = [high(order_key(-0.0)), high(order_key(0.0))];
+    let equal = |p: u64, q: u64| {
+        (high(p) == high(q) || (zeros.contains(&high(p)) && zeros.contains(&high(q))))
+            && v[at(p)] == v[at(q)]
+    };
+    let mut r = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && equal(order[j + 1], order[i]) {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for &p in &order[i..=j] {
+            r[at(p)] = avg;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// [`sorted_ranks`] of any number of values, by a sort of (value, index) pairs.
+fn sorted_ranks_paired(v: &[f64]) -> Vec<f64> {
     // Stable radix sort of (value, index) pairs by value: ties stay in index order, as a stable
     // comparison sort would leave them. The pairs carry their values, so no pass of the sort
     // (nor the tie scan) looks a value up by its index.
@@ -745,10 +805,65 @@ mod hand_computed {
         assert_eq!(few_value_ranks(&[]), Some(Vec::new()));
     }
 
+    /// The packed sort ranks as the sort of (value, index) pairs does, bit for bit: values
+    /// spread over many magnitudes, values that share the high half of their keys (a few ulps
+    /// apart, and equal), both zeros (equal, with different high halves) beside the negative
+    /// and positive subnormals that share each one's high half, infinities and NaNs of both
+    /// signs.
+    #[test]
+    fn the_packed_sort_ranks_as_the_paired_sort() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let spread: Vec<f64> = (0..5000)
+            .map(|_| {
+                let u = (next() >> 11) as f64 / (1u64 << 53) as f64;
+                (u - 0.3) * 10f64.powi((next() % 40) as i32 - 20)
+            })
+            .collect();
+        let close: Vec<f64> = (0..3000)
+            .map(|_| f64::from_bits(1.0f64.to_bits() + next() % 64))
+            .collect();
+        let specials = [
+            0.0,
+            -0.0,
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            f64::from_bits(3),
+            -f64::from_bits(2),
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+            1.5,
+        ];
+        let mixed: Vec<f64> = (0..4000)
+            .map(|_| specials[(next() % specials.len() as u64) as usize])
+            .collect();
+        let bits = |r: &[f64]| r.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for (name, v) in [("spread", &spread), ("close", &close), ("mixed", &mixed)] {
+            let all: Vec<f64> = v.iter().chain(&spread[..100]).copied().collect();
+            assert_eq!(
+                bits(&sorted_ranks_packed(&all)),
+                bits(&sorted_ranks_paired(&all)),
+                "{name}"
+            );
+        }
+        // Both zeros tie, between the subnormals either side.
+        assert_eq!(
+            sorted_ranks_packed(&[0.0, -f64::from_bits(1), -0.0, f64::from_bits(1), 0.0]),
+            vec![3.0, 1.0, 3.0, 5.0, 3.0]
+        );
+    }
+
     #[test]
     fn ranks_average_ties_anywhere() {
         // By counting (few values) and by the sort alike.
-        for ranks in [ranks, sorted_ranks] {
+        for ranks in [ranks, sorted_ranks, sorted_ranks_paired] {
             assert_eq!(
                 ranks(&[3.0, 1.0, 4.0, 1.0, 5.0]),
                 vec![3.0, 1.5, 4.0, 1.5, 5.0]

@@ -1752,14 +1752,20 @@ impl First {
     pub fn merge(&mut self, o: First) {
         self.kept += o.kept;
         self.skipped += o.skipped;
-        for (a, b) in self.cols.iter_mut().zip(o.cols) {
-            for node in b.tree.nodes {
-                a.tree.push_node(node);
-            }
-            a.le.merge(&b.le);
-            a.lt.merge(&b.lt);
-            a.pass.merge(b.pass);
-        }
+        // Column by column in parallel: the last merge of a pass waits for every task, and
+        // appending the collected values is most of it.
+        self.cols
+            .par_iter_mut()
+            .zip(o.cols)
+            .with_max_len(1)
+            .for_each(|(a, b)| {
+                for node in b.tree.nodes {
+                    a.tree.push_node(node);
+                }
+                a.le.merge(&b.le);
+                a.lt.merge(&b.lt);
+                a.pass.merge(b.pass);
+            });
         for (a, b) in self
             .delay_whole
             .iter_mut()
@@ -3149,9 +3155,12 @@ fn correlation(plan: &Plan, pilot: &Draws, rows: usize) -> Option<CorrelationSum
         .iter()
         .map(|&i| plan.set.inputs[i].param.path.clone())
         .collect();
+    // One task an input: ranking a continuous input (a sort) costs several times a discrete
+    // one (a count), and rayon's halves would leave one thread most of the sorts.
     let ranked: Vec<Vec<f64>> = c
         .inputs
         .par_iter()
+        .with_max_len(1)
         .map(|&a| ranks(&pilot.inputs[a][..rows]))
         .collect();
     let achieved = pearson_matrix(&ranked);
