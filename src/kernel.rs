@@ -371,7 +371,7 @@ fn theme_flows_portable(
 /// `cum`: scratch of at least `m` values.
 pub fn breakeven_block(discounted_net: &[f64], m: usize, cum: &mut [f64], out: &mut [u32]) {
     #[cfg(target_arch = "x86_64")]
-    if m > 1 && std::arch::is_x86_feature_detected!("avx2") {
+    if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked above).
         unsafe { breakeven_block_avx2(discounted_net, m, cum, out) };
         return;

@@ -342,17 +342,19 @@ fn sorted_ranks_packed(v: &[f64]) -> Vec<f64> {
         while j < order.len() && high(order[j]) == high(order[i]) {
             j += 1;
         }
-        if j - i > 1 {
-            order[i..j].sort_by_key(|&p| order_key(v[at(p)]));
-        }
+        order[i..j].sort_by_key(|&p| order_key(v[at(p)]));
         i = j;
     }
-    // Two values with different high bits are equal only as −0 and +0, whose high bits are
-    // these two.
+    // Two values with different high bits are equal only as −0 and +0 (whose high bits are
+    // these two), so only values with equal high bits are read to compare them.
     let zeros = [high(order_key(-0.0)), high(order_key(0.0))];
+    let is_zero = |p: u64| zeros.contains(&high(p)) && v[at(p)] == 0.0;
     let equal = |p: u64, q: u64| {
-        (high(p) == high(q) || (zeros.contains(&high(p)) && zeros.contains(&high(q))))
-            && v[at(p)] == v[at(q)]
+        if high(p) == high(q) {
+            v[at(p)] == v[at(q)]
+        } else {
+            is_zero(p) && is_zero(q)
+        }
     };
     let mut r = vec![0.0; v.len()];
     let mut i = 0;
