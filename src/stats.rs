@@ -855,11 +855,18 @@ mod hand_computed {
                 "{name}"
             );
         }
-        // Both zeros tie, between the subnormals either side.
+        // Both zeros tie, between the subnormals either side; the subnormals either side of
+        // zero (high bits those of −0 and +0) do not, nor does a zero with a value whose high
+        // bits differ.
         assert_eq!(
             sorted_ranks_packed(&[0.0, -f64::from_bits(1), -0.0, f64::from_bits(1), 0.0]),
             vec![3.0, 1.0, 3.0, 5.0, 3.0]
         );
+        assert_eq!(
+            sorted_ranks_packed(&[f64::from_bits(1), -f64::from_bits(1)]),
+            vec![2.0, 1.0]
+        );
+        assert_eq!(sorted_ranks_packed(&[0.0, -1.0, 2.0]), vec![2.0, 1.0, 3.0]);
     }
 
     #[test]
