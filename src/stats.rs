@@ -338,10 +338,8 @@ fn sorted_ranks_packed(v: &[f64]) -> Vec<f64> {
     let high = |p: u64| p >> shift;
     let mut i = 0;
     while i < order.len() {
-        let mut j = i + 1;
-        while j < order.len() && high(order[j]) == high(order[i]) {
-            j += 1;
-        }
+        let h = high(order[i]);
+        let j = i + order[i..].iter().take_while(|&&p| high(p) == h).count();
         order[i..j].sort_by_key(|&p| order_key(v[at(p)]));
         i = j;
     }
