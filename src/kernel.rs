@@ -380,7 +380,8 @@ pub fn breakeven_block(discounted_net: &[f64], m: usize, cum: &mut [f64], out: &
 }
 
 /// [`breakeven_block`] compiled for AVX2, where the years' sums and the selects of the block's
-/// draws go four side by side (the same additions in the same order: the same bits).
+/// draws go four side by side, two vectors a step (the same additions in the same order: the
+/// same bits).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn breakeven_block_avx2(discounted_net: &[f64], m: usize, cum: &mut [f64], out: &mut [u32]) {
@@ -1755,6 +1756,23 @@ mod blocks {
             d.iter().map(|x| x.delay_years).collect(),
             fixed,
         ]
+    }
+
+    /// The breakeven years of a block as dispatched (AVX2 where the CPU has it) are those of
+    /// the portable body, draw by draw: a block of 19 draws' yearly discounted net benefits,
+    /// some breaking even in each year, some never.
+    #[test]
+    fn the_breakeven_block_is_the_portable_body() {
+        let dn: Vec<f64> = (0..H * M)
+            .map(|i| ((i * 7919) % 23) as f64 * 0.25 - 2.0 - 0.1 * (i % M) as f64)
+            .collect();
+        let (mut a, mut b) = ([9u32; M], [9u32; M]);
+        breakeven_block(&dn, M, &mut [0.0; M], &mut a);
+        breakeven_block_body(&dn, M, &mut [0.0; M], &mut b);
+        assert_eq!(a, b);
+        let never = a.iter().filter(|&&y| y == 0).count();
+        assert!(never > 0 && never < M, "{a:?}");
+        assert!(a.iter().any(|&y| y > 1), "{a:?}");
     }
 
     /// A block of draws gives each draw, bit for bit, what a block of one (`ThemeEval`) gives

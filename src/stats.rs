@@ -319,12 +319,13 @@ fn sorted_ranks(v: &[f64]) -> Vec<f64> {
 }
 
 /// [`sorted_ranks`] of fewer than 2^32 values. Each value goes into the sort as one `u64`: its
-/// index in the low bits (as few as the indices need) under the high bits of its
-/// [`order_key`] (`radsort`'s order too), sorted stably by those high bits alone: half the
-/// bytes of sorting (value, index) pairs, and fewer passes. The runs of equal high bits (values
-/// within a few ulps of each other, or equal) are then sorted by the whole key, stably. So the
-/// order is the sort's by value, ties in index order, as [`sorted_ranks_paired`] gives, and so
-/// are the ranks.
+/// index in the low bits (the bit length of the sample's size: room for every index) under the
+/// high bits of its [`order_key`] (`radsort`'s order too), sorted stably by those high bits
+/// alone: half the bytes of sorting (value, index) pairs, and fewer passes (the high bits'
+/// top bytes are zero). The runs of equal high bits (keys in one aligned block of 2^shift, so
+/// values close together, or equal) are then sorted by the whole key, stably. So the order is
+/// the sort's by value, ties in index order, as [`sorted_ranks_paired`] gives, and so are the
+/// ranks.
 fn sorted_ranks_packed(v: &[f64]) -> Vec<f64> {
     let shift = (u64::BITS - (v.len() as u64).leading_zeros()).max(1);
     let low = (1u64 << shift) - 1;
@@ -344,7 +345,8 @@ fn sorted_ranks_packed(v: &[f64]) -> Vec<f64> {
         i = j;
     }
     // Two values with different high bits are equal only as −0 and +0 (whose high bits are
-    // these two), so only values with equal high bits are read to compare them.
+    // these two), so values are read to compare them only when their high bits are equal or
+    // both are those of a zero.
     let zeros = [high(order_key(-0.0)), high(order_key(0.0))];
     let is_zero = |p: u64| zeros.contains(&high(p)) && v[at(p)] == 0.0;
     let equal = |p: u64, q: u64| {
@@ -869,6 +871,15 @@ mod hand_computed {
             vec![2.0, 1.0]
         );
         assert_eq!(sorted_ranks_packed(&[0.0, -1.0, 2.0]), vec![2.0, 1.0, 3.0]);
+        // Sizes at and around powers of two (the index bits), and none.
+        for n in [0, 1, 2, 3, 4, 7, 8, 9, 255, 256, 257] {
+            let v = &spread[..n];
+            assert_eq!(
+                bits(&sorted_ranks_packed(v)),
+                bits(&sorted_ranks_paired(v)),
+                "{n}"
+            );
+        }
     }
 
     #[test]
