@@ -2237,14 +2237,19 @@ impl Regenerate<'_> {
 
     /// Run blocks `first..end` and fold them into statistics: each task runs a block and adds it
     /// at once (`add`), its draws still in cache and no thread waiting for another between the
-    /// two, into statistics of its own (from `empty`). Tasks take consecutive blocks in order and
-    /// their statistics are appended in block order (`append`: the second's blocks follow the
-    /// first's), so the result is a chunked pass's in every bit, whatever the threads (cells
-    /// shared by the tasks, `SharedCells`, are so because their tallies do not depend on order).
-    /// On failure the error is the lowest failing block's, as in the chunked pass: a task runs
-    /// no block after its first failing one, the leftmost failure wins, and blocks above the
-    /// lowest failure found so far are not run (the lowest failing block is never above it).
-    fn fold_blocks<T: Send>(
+    /// two, into statistics of its own (from `empty`). There is one task a thread, and each takes
+    /// the next block not yet taken, so that no thread waits for another's share at the end: a
+    /// thread that finishes early takes the blocks that are left, one at a time. The tasks'
+    /// statistics are then appended (`append`) and put in block order: the values each region
+    /// collected, block by block, and the moments' trees (`ColPasses::in_block_order`); the rest
+    /// (counts, cells, minima and maxima) does not depend on the order. So the result is a
+    /// chunked pass's in every bit, whatever the threads and whichever task ran which block
+    /// (cells shared by the tasks, `SharedCells`, are so because their tallies do not depend on
+    /// order). On failure the error is the lowest failing block's, as in the chunked pass: blocks
+    /// are taken in increasing order, a task runs no block after its first failing one, and
+    /// blocks above the lowest failure found so far are not run, so every block below it was run
+    /// by the task that took it.
+    fn fold_blocks<T: Send + ColPasses>(
         &self,
         first: u64,
         end: u64,
@@ -2252,50 +2257,140 @@ impl Regenerate<'_> {
         add: &(dyn Fn(&mut T, &Chunk) + Sync),
         append: fn(&mut T, T),
     ) -> Result<T, RunError> {
+        use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+        /// One task's statistics, the blocks it ran (in increasing order) and, before each, how
+        /// many values each region of each column had collected (column by column).
+        struct Task<T> {
+            acc: T,
+            blocks: Vec<u64>,
+            starts: Vec<usize>,
+            failure: Option<(u64, RunError)>,
+        }
         let opts = self.opts;
         let size = opts.block_size.min(opts.draws);
-        let failed = std::sync::atomic::AtomicU64::new(u64::MAX);
-        type Part<T> = (Result<T, RunError>, Draws, Vec<bool>);
-        let start = || -> Part<T> { (Ok(empty()), self.plan.empty_draws(), Vec::new()) };
-        (first..end)
+        let failed = AtomicU64::new(u64::MAX);
+        let next = AtomicU64::new(first);
+        let n_tasks = usize::try_from(end.saturating_sub(first))
+            .unwrap_or(usize::MAX)
+            .min(rayon::current_num_threads())
+            .max(1);
+        let mut tasks: Vec<Task<T>> = (0..n_tasks)
             .into_par_iter()
-            .fold(start, |(acc, mut d, mut kept), b| {
-                let Ok(mut acc) = acc else {
-                    return (acc, d, kept);
+            .with_max_len(1)
+            .map(|_| {
+                let mut t = Task {
+                    acc: empty(),
+                    blocks: Vec::new(),
+                    starts: Vec::new(),
+                    failure: None,
                 };
-                if b > failed.load(std::sync::atomic::Ordering::Relaxed) {
-                    // The pass fails anyway: these statistics are dropped.
-                    return (Ok(acc), d, kept);
+                let mut d = self.plan.empty_draws();
+                let mut kept = Vec::new();
+                loop {
+                    let b = next.fetch_add(1, Relaxed);
+                    if b >= end || b > failed.load(Relaxed) {
+                        break;
+                    }
+                    if let Err(e) =
+                        self.plan
+                            .run_blocks_into(opts, b, b + 1, self.progress, &mut d, &mut kept)
+                    {
+                        failed.fetch_min(b, Relaxed);
+                        t.failure = Some((b, e));
+                        break;
+                    }
+                    t.blocks.push(b);
+                    for p in t.acc.col_passes() {
+                        t.starts.extend(p.collected.iter().map(Vec::len));
+                    }
+                    let ch = Chunk {
+                        d: &d,
+                        row0: 0,
+                        first_block: b,
+                        block_rows: block_rows(b, b + 1, size, opts.draws, &d.skipped),
+                        skipped: d.skipped.len() as u64,
+                    };
+                    add(&mut t.acc, &ch);
                 }
-                if let Err(e) =
-                    self.plan
-                        .run_blocks_into(opts, b, b + 1, self.progress, &mut d, &mut kept)
-                {
-                    failed.fetch_min(b, std::sync::atomic::Ordering::Relaxed);
-                    return (Err(e), d, kept);
-                }
-                let ch = Chunk {
-                    d: &d,
-                    row0: 0,
-                    first_block: b,
-                    block_rows: block_rows(b, b + 1, size, opts.draws, &d.skipped),
-                    skipped: d.skipped.len() as u64,
-                };
-                add(&mut acc, &ch);
-                (Ok(acc), d, kept)
+                // The draws' buffers go as the task ends; only the statistics wait.
+                t
             })
-            // The draws' buffers go as each task ends; only the statistics wait to be appended.
-            .map(|(acc, _, _)| acc)
-            // Rayon combines the parts left to right (as the appended statistics need too): the
-            // left part holds the lower blocks, so its error is the lower.
-            .reduce_with(|a, b| match (a, b) {
-                (Ok(mut a), Ok(b)) => {
-                    append(&mut a, b);
-                    Ok(a)
-                }
-                (Err(x), _) | (Ok(_), Err(x)) => Err(x),
+            .collect();
+        if let Some((_, e)) = tasks
+            .iter_mut()
+            .filter_map(|t| t.failure.take())
+            .min_by_key(|(b, _)| *b)
+        {
+            return Err(e);
+        }
+        if tasks.len() == 1 {
+            // One task ran every block, in order.
+            let t = tasks.pop().expect("one task");
+            return Ok(t.acc);
+        }
+        // Each task's collected values, taken out before the statistics are appended, then put
+        // back together block by block.
+        let taken: Vec<Vec<Vec<Vec<f64>>>> = tasks
+            .iter_mut()
+            .map(|t| {
+                t.acc
+                    .col_passes()
+                    .map(|p| std::mem::take(&mut p.collected))
+                    .collect()
             })
-            .unwrap_or_else(|| Ok(empty()))
+            .collect();
+        let mut order: Vec<(u64, usize, usize)> = tasks
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| t.blocks.iter().enumerate().map(move |(k, &b)| (b, i, k)))
+            .collect();
+        order.sort_unstable();
+        let starts: Vec<Vec<usize>> = tasks
+            .iter_mut()
+            .map(|t| std::mem::take(&mut t.starts))
+            .collect();
+        let regions: Vec<usize> = taken[0].iter().map(Vec::len).collect();
+        let width: usize = regions.iter().sum();
+        let first_region: Vec<usize> = regions
+            .iter()
+            .scan(0, |at, &n| {
+                let here = *at;
+                *at += n;
+                Some(here)
+            })
+            .collect();
+        let collected: Vec<Vec<Vec<f64>>> = (0..regions.len())
+            .into_par_iter()
+            .map(|c| {
+                (0..regions[c])
+                    .map(|r| {
+                        let at = first_region[c] + r;
+                        let mut v = Vec::with_capacity(taken.iter().map(|t| t[c][r].len()).sum());
+                        for &(_, i, k) in &order {
+                            let (starts, from) = (&starts[i], &taken[i][c][r]);
+                            let lo = starts[k * width + at];
+                            let hi = starts
+                                .get((k + 1) * width + at)
+                                .copied()
+                                .unwrap_or(from.len());
+                            v.extend_from_slice(&from[lo..hi]);
+                        }
+                        v
+                    })
+                    .collect()
+            })
+            .collect();
+        drop(taken);
+        let mut accs = tasks.into_iter().map(|t| t.acc);
+        let mut acc = accs.next().expect("at least one task");
+        for o in accs {
+            append(&mut acc, o);
+        }
+        for (p, c) in acc.col_passes().zip(collected) {
+            p.collected = c;
+        }
+        acc.in_block_order();
+        Ok(acc)
     }
 }
 
@@ -2356,11 +2451,27 @@ impl Regenerate<'_> {
 /// Statistics holding one [`ColPass`] per column, in column order.
 trait ColPasses {
     fn col_passes(&mut self) -> impl Iterator<Item = &mut ColPass>;
+
+    /// Put in block order what appending statistics of blocks out of order leaves otherwise
+    /// (the moments' trees; the collected values are put in order by `fold_blocks`).
+    fn in_block_order(&mut self) {}
 }
 
 impl ColPasses for First {
     fn col_passes(&mut self) -> impl Iterator<Item = &mut ColPass> {
         self.cols.iter_mut().map(|c| &mut c.pass)
+    }
+
+    /// Each column's tree pushed again node by node in the order of their first blocks: the
+    /// nodes a pass in block order would have made (a node combines only with its sibling).
+    fn in_block_order(&mut self) {
+        for c in &mut self.cols {
+            let mut nodes = std::mem::take(&mut c.tree.nodes);
+            nodes.sort_by_key(|&(level, i, _)| i << level);
+            for n in nodes {
+                c.tree.push_node(n);
+            }
+        }
     }
 }
 
