@@ -1158,6 +1158,20 @@ mod discounting {
         assert_eq!(out, [2.0, 5.0]);
     }
 
+    /// A padded profile set again is laid out again when its horizon changes, though the
+    /// profile does not, and left as it is when neither does.
+    #[test]
+    fn a_padded_profile_is_laid_out_again_for_another_horizon() {
+        let p = [0.25, 0.5, 1.0];
+        let mut reused = Padded::new(&p, 3);
+        reused.set(&p, 6);
+        assert_eq!(reused, Padded::new(&p, 6));
+        reused.set(&p, 6);
+        assert_eq!(reused, Padded::new(&p, 6));
+        reused.set(&p, 2);
+        assert_eq!(reused, Padded::new(&p, 2));
+    }
+
     /// The padded profile reads, at every slide (negative ones, none, within and beyond the
     /// horizon), what `profile_at` gives for the year and the year before.
     #[test]
