@@ -30,10 +30,12 @@
 //! The result equals what sorting every column would give, bit for bit, so a summary streamed over
 //! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
 //!
-//! A pass over regenerated draws runs each block and tallies it at once, each task (a run of
-//! consecutive blocks) into statistics of its own, appended in block order
-//! (`Regenerate::fold_blocks`); when the grids have many cells ([`FOLD_CELLS`]) the tasks share
-//! one set of them instead, which each flushes into after each block. A pass over draws in
+//! A pass over regenerated draws runs each block and tallies it at once, each task (one a
+//! thread, taking the next block not yet taken) into statistics of its own; the tasks'
+//! statistics are appended and their collected values and moments' trees put in block order
+//! (`Regenerate::fold_blocks`), so that they are a pass in order's in every bit. When the grids
+//! have many cells ([`FOLD_CELLS`]) the tasks share one set of them instead, which each flushes
+//! into after each block. A pass over draws in
 //! memory and pass 1 of a run that keeps its draws (which must see them in order) take chunks of
 //! blocks.
 //! Memory: the pilot (≈300 bytes a draw: 2¹⁸ draws, or in a run in one process the 2¹⁶ its
