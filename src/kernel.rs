@@ -126,8 +126,6 @@ pub fn slid_profile_pv(theme: &ThemeInputs, df: &[f64], out: &mut Vec<f64>) {
 pub struct Padded {
     /// `q[i]` is the profile at year `i − off`.
     q: Vec<f64>,
-    /// The profile laid out.
-    profile: Vec<f64>,
     off: usize,
     /// The profile's length, and the horizon.
     len: i64,
@@ -145,16 +143,16 @@ impl Padded {
     /// Lay out `profile` for a horizon of `h` years, reusing the vector; nothing to do when it
     /// holds that profile (bit for bit) and horizon already (a theme evaluated draw after draw).
     pub fn set(&mut self, profile: &[f64], h: usize) {
+        let len = profile.len();
+        // The profile laid out is `q[off + 1..=off + len]` (years 1..=len).
+        let laid_out = self.q.get(self.off + 1..self.off + 1 + len);
         let same = |a: &f64, b: &f64| a.to_bits() == b.to_bits();
         if self.h == h as i64
-            && self.profile.len() == profile.len()
-            && self.profile.iter().zip(profile).all(|(a, b)| same(a, b))
+            && self.len == len as i64
+            && laid_out.is_some_and(|q| q.iter().zip(profile).all(|(a, b)| same(a, b)))
         {
             return;
         }
-        self.profile.clear();
-        self.profile.extend_from_slice(profile);
-        let len = profile.len();
         let off = h + 2;
         // As `ThemeInputs::profile_at`.
         let at = |j: i64| {

@@ -356,20 +356,11 @@ fn sorted_ranks_packed(v: &[f64]) -> Vec<f64> {
             is_zero(p) && is_zero(q)
         }
     };
-    let mut r = vec![0.0; v.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && equal(order[j + 1], order[i]) {
-            j += 1;
-        }
-        let avg = (i + j) as f64 / 2.0 + 1.0;
-        for &p in &order[i..=j] {
-            r[at(p)] = avg;
-        }
-        i = j + 1;
-    }
-    r
+    ranks_in_order(
+        order.len(),
+        |a, b| equal(order[a], order[b]),
+        |a| at(order[a]),
+    )
 }
 
 /// [`sorted_ranks`] of any number of values, by a sort of (value, index) pairs.
@@ -379,16 +370,31 @@ fn sorted_ranks_paired(v: &[f64]) -> Vec<f64> {
     // (nor the tie scan) looks a value up by its index.
     let mut by_value: Vec<(f64, usize)> = v.iter().copied().zip(0..).collect();
     radsort::sort_by_key(&mut by_value, |p| p.0);
-    let mut r = vec![0.0; v.len()];
+    ranks_in_order(
+        by_value.len(),
+        |a, b| by_value[a].0 == by_value[b].0,
+        |a| by_value[a].1,
+    )
+}
+
+/// Ranks (1-based, ties averaged) of `n` values from their sorted order: `equal(a, b)` says
+/// whether sorted places `a` and `b` hold equal values, and `draw(a)` which value is at place
+/// `a`. Each run of equal values gets the average of the places it holds.
+fn ranks_in_order(
+    n: usize,
+    equal: impl Fn(usize, usize) -> bool,
+    draw: impl Fn(usize) -> usize,
+) -> Vec<f64> {
+    let mut r = vec![0.0; n];
     let mut i = 0;
-    while i < by_value.len() {
+    while i < n {
         let mut j = i;
-        while j + 1 < by_value.len() && by_value[j + 1].0 == by_value[i].0 {
+        while j + 1 < n && equal(j + 1, i) {
             j += 1;
         }
         let avg = (i + j) as f64 / 2.0 + 1.0;
-        for &(_, k) in &by_value[i..=j] {
-            r[k] = avg;
+        for a in i..=j {
+            r[draw(a)] = avg;
         }
         i = j + 1;
     }

@@ -1754,8 +1754,8 @@ impl First {
     pub fn merge(&mut self, o: First) {
         self.kept += o.kept;
         self.skipped += o.skipped;
-        // Column by column in parallel: the last merge of a pass waits for every task, and
-        // appending the collected values is most of it.
+        // Column by column in parallel: appending the collected values of a pass's parts (the
+        // pilot's blocks and the rest, a checkpoint's chunks, shards) is most of a merge.
         self.cols
             .par_iter_mut()
             .zip(o.cols)
