@@ -2260,8 +2260,9 @@ impl Regenerate<'_> {
         append: fn(&mut T, T),
     ) -> Result<T, RunError> {
         use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-        /// One task's statistics, the blocks it ran (in increasing order) and, before each, how
-        /// many values each region of each column had collected (column by column).
+        /// One task's statistics, the blocks it ran (in increasing order) and, before each and
+        /// after the last, how many values each region of each column had collected (column by
+        /// column, region by region: `width` numbers a row).
         struct Task<T> {
             acc: T,
             blocks: Vec<u64>,
@@ -2314,6 +2315,10 @@ impl Regenerate<'_> {
                     };
                     add(&mut t.acc, &ch);
                 }
+                // And after the last block: each block's values end where the next one's start.
+                for p in t.acc.col_passes() {
+                    t.starts.extend(p.collected.iter().map(Vec::len));
+                }
                 // The draws' buffers go as the task ends; only the statistics wait.
                 t
             })
@@ -2331,69 +2336,70 @@ impl Regenerate<'_> {
             return Ok(t.acc);
         }
         // Each task's collected values, taken out before the statistics are appended, then put
-        // back together block by block.
-        let taken: Vec<Vec<Vec<Vec<f64>>>> = tasks
-            .iter_mut()
-            .map(|t| {
-                t.acc
-                    .col_passes()
-                    .map(|p| std::mem::take(&mut p.collected))
-                    .collect()
-            })
+        // back together block by block, region by region.
+        let regions: Vec<usize> = tasks[0]
+            .acc
+            .col_passes()
+            .map(|p| p.collected.len())
             .collect();
+        let width: usize = regions.iter().sum();
+        let mut parts: Vec<Vec<Vec<f64>>> = (0..width)
+            .map(|_| Vec::with_capacity(tasks.len()))
+            .collect();
+        for t in &mut tasks {
+            let values = t
+                .acc
+                .col_passes()
+                .flat_map(|p| std::mem::take(&mut p.collected));
+            for (part, v) in parts.iter_mut().zip(values) {
+                part.push(v);
+            }
+        }
         let mut order: Vec<(u64, usize, usize)> = tasks
             .iter()
             .enumerate()
             .flat_map(|(i, t)| t.blocks.iter().enumerate().map(move |(k, &b)| (b, i, k)))
             .collect();
         order.sort_unstable();
-        let starts: Vec<Vec<usize>> = tasks
-            .iter_mut()
-            .map(|t| std::mem::take(&mut t.starts))
-            .collect();
-        let regions: Vec<usize> = taken[0].iter().map(Vec::len).collect();
-        let width: usize = regions.iter().sum();
-        let first_region: Vec<usize> = regions
-            .iter()
-            .scan(0, |at, &n| {
-                let here = *at;
-                *at += n;
-                Some(here)
-            })
-            .collect();
-        let collected: Vec<Vec<Vec<f64>>> = (0..regions.len())
+        let starts: Vec<&[usize]> = tasks.iter().map(|t| t.starts.as_slice()).collect();
+        let mut collected = parts
             .into_par_iter()
-            .map(|c| {
-                (0..regions[c])
-                    .map(|r| {
-                        let at = first_region[c] + r;
-                        let mut v = Vec::with_capacity(taken.iter().map(|t| t[c][r].len()).sum());
-                        for &(_, i, k) in &order {
-                            let (starts, from) = (&starts[i], &taken[i][c][r]);
-                            let lo = starts[k * width + at];
-                            let hi = starts
-                                .get((k + 1) * width + at)
-                                .copied()
-                                .unwrap_or(from.len());
-                            v.extend_from_slice(&from[lo..hi]);
-                        }
-                        v
-                    })
-                    .collect()
-            })
-            .collect();
-        drop(taken);
+            .enumerate()
+            .map(|(at, part)| collected_in_block_order(&order, &starts, width, at, part))
+            .collect::<Vec<_>>()
+            .into_iter();
         let mut accs = tasks.into_iter().map(|t| t.acc);
         let mut acc = accs.next().expect("at least one task");
         for o in accs {
             append(&mut acc, o);
         }
-        for (p, c) in acc.col_passes().zip(collected) {
-            p.collected = c;
+        for (p, n) in acc.col_passes().zip(regions) {
+            p.collected = collected.by_ref().take(n).collect();
         }
         acc.in_block_order();
         Ok(acc)
     }
+}
+
+/// The values that one region (the `at`-th of the `width` regions of every column, counted
+/// column by column) collected in the tasks of [`Regenerate::fold_blocks`], in block order:
+/// `parts[i]` is what task `i` collected there, `starts[i]` its table of lengths before each of
+/// its blocks and after the last (`width` a row), and `order` the blocks as `(block, task, k)`,
+/// sorted: block `block` was task `task`'s `k`-th. The tasks' values are freed once copied, so
+/// that at the end of a pass only the regions being copied are held twice, not all of them.
+fn collected_in_block_order(
+    order: &[(u64, usize, usize)],
+    starts: &[&[usize]],
+    width: usize,
+    at: usize,
+    parts: Vec<Vec<f64>>,
+) -> Vec<f64> {
+    let mut v = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for &(_, i, k) in order {
+        let s = starts[i];
+        v.extend_from_slice(&parts[i][s[k * width + at]..s[(k + 1) * width + at]]);
+    }
+    v
 }
 
 impl Regenerate<'_> {
