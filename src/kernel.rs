@@ -876,12 +876,9 @@ pub struct TotalBlock {
 impl TotalBlock {
     /// Sum the headline themes' `parts` (in theme order) over `m` draws of an `h`-year horizon.
     /// Each sum starts from +0 and adds the themes in order, whatever the block.
-    pub fn compute<'a>(
-        &mut self,
-        parts: impl Iterator<Item = TotalPart<'a>> + Clone,
-        m: usize,
-        h: usize,
-    ) {
+    pub fn compute<'a>(&mut self, parts: impl Iterator<Item = TotalPart<'a>>, m: usize, h: usize) {
+        // Gathered once: each draw's delay search walks them again.
+        let parts: Vec<TotalPart<'a>> = parts.collect();
         for v in [
             &mut self.discounted_net,
             &mut self.npv,
@@ -894,7 +891,7 @@ impl TotalBlock {
         self.npv.resize(m, 0.0);
         self.pv_benefits.resize(m, 0.0);
         self.pv_costs.resize(m, 0.0);
-        for p in parts.clone() {
+        for p in &parts {
             let rows = self.discounted_net.chunks_exact_mut(m);
             for (t, year) in rows.enumerate() {
                 add_each(
@@ -912,7 +909,7 @@ impl TotalBlock {
         breakeven_block(&self.discounted_net, m, &mut self.cum, &mut self.breakeven);
         self.delay.clear();
         for j in 0..m {
-            let paths = parts.clone().map(|p| DelayPath {
+            let paths = parts.iter().map(|p| DelayPath {
                 own_delay: p.own_delay[j * p.each],
                 slid: Slid::new(p.unit, p.gross[j * p.each]),
             });
