@@ -79,14 +79,20 @@ impl InputDist {
             } => {
                 let w = low.len();
                 assert_eq!(out.len(), m * w, "values_batch: {w} values per uniform");
-                // The positions first, in out[..m]; then each draw's line, from the last draw
-                // down: draw j writes only out[j·w..], at or above j, and the positions still
-                // to be read, out[..j], are below it.
-                t_dist.quantiles(u, &mut out[..m]);
-                for j in (0..m).rev() {
-                    let t = out[j].clamp(clip.0, clip.1);
-                    for (e, (l, md)) in low.iter().zip(mode).enumerate() {
-                        out[j * w + e] = l + t * (md - l);
+                if w == 0 {
+                    return;
+                }
+                // The positions of up to `STEP` draws at a time, then each draw's line.
+                const STEP: usize = 64;
+                let mut at = [0.0; STEP];
+                for (u, out) in u.chunks(STEP).zip(out.chunks_mut(STEP * w)) {
+                    let at = &mut at[..u.len()];
+                    t_dist.quantiles(u, at);
+                    for (line, &t) in out.chunks_exact_mut(w).zip(at.iter()) {
+                        let t = t.clamp(clip.0, clip.1);
+                        for (x, (l, md)) in line.iter_mut().zip(low.iter().zip(mode)) {
+                            *x = l + t * (md - l);
+                        }
                     }
                 }
             }

@@ -1264,3 +1264,35 @@ fn no_column_of_draws_holds_a_negative_zero() {
         );
     }
 }
+
+/// A schedule's values for a batch of uniforms are its values one uniform at a time, bit for bit:
+/// a batch longer than the positions computed at once (64), not a multiple of it, with a clip
+/// that binds at both ends.
+#[test]
+fn a_schedule_batch_is_its_values_one_uniform_at_a_time() {
+    let dist = npvrisk::distfile::InputDist::Between {
+        low: vec![1.0, 0.5, -2.0],
+        mode: vec![3.0, 0.25, 4.0],
+        t_dist: npvrisk::dist::Dist::pert(0.0, 0.3, 1.0, 4.0).unwrap(),
+        clip: (0.1, 0.7),
+    };
+    let u: Vec<f64> = (0..150).map(|i| (i as f64 + 0.5) / 150.0).collect();
+    let mut batch = vec![f64::NAN; 3 * u.len()];
+    dist.values_batch(&u, &mut batch);
+    let mut clipped = [false; 2];
+    for (j, &uj) in u.iter().enumerate() {
+        let mut one = [f64::NAN; 3];
+        dist.values(uj, &mut one);
+        assert_eq!(
+            batch[3 * j..3 * j + 3]
+                .iter()
+                .map(|x| x.to_bits())
+                .collect::<Vec<_>>(),
+            one.map(f64::to_bits),
+            "uniform {uj}"
+        );
+        clipped[0] |= one[0] == 1.0 + 0.1 * 2.0;
+        clipped[1] |= one[0] == 1.0 + 0.7 * 2.0;
+    }
+    assert_eq!(clipped, [true, true], "the clip must bind at both ends");
+}
