@@ -876,9 +876,12 @@ pub struct TotalBlock {
 impl TotalBlock {
     /// Sum the headline themes' `parts` (in theme order) over `m` draws of an `h`-year horizon.
     /// Each sum starts from +0 and adds the themes in order, whatever the block.
-    pub fn compute<'a>(&mut self, parts: impl Iterator<Item = TotalPart<'a>>, m: usize, h: usize) {
-        // Gathered once: each draw's delay search walks them again.
-        let parts: Vec<TotalPart<'a>> = parts.collect();
+    pub fn compute<'a>(
+        &mut self,
+        parts: impl Iterator<Item = TotalPart<'a>> + Clone,
+        m: usize,
+        h: usize,
+    ) {
         for v in [
             &mut self.discounted_net,
             &mut self.npv,
@@ -891,7 +894,7 @@ impl TotalBlock {
         self.npv.resize(m, 0.0);
         self.pv_benefits.resize(m, 0.0);
         self.pv_costs.resize(m, 0.0);
-        for p in &parts {
+        for p in parts.clone() {
             let rows = self.discounted_net.chunks_exact_mut(m);
             for (t, year) in rows.enumerate() {
                 add_each(
@@ -908,14 +911,25 @@ impl TotalBlock {
         self.cum.resize(m, 0.0);
         breakeven_block(&self.discounted_net, m, &mut self.cum, &mut self.breakeven);
         self.delay.clear();
-        for j in 0..m {
-            let paths = parts.iter().map(|p| DelayPath {
-                own_delay: p.own_delay[j * p.each],
-                slid: Slid::new(p.unit, p.gross[j * p.each]),
-            });
-            let d = delay_to_zero(paths, self.pv_costs[j], self.npv[j], h, &mut self.scratch);
-            self.delay.push(d);
+        if m == 1 {
+            self.delay_search(parts, 0, h);
+        } else {
+            // Gathered once (a block's allocation): each draw's search walks them again.
+            let parts: Vec<TotalPart<'a>> = parts.collect();
+            for j in 0..m {
+                self.delay_search(parts.iter().copied(), j, h);
+            }
         }
+    }
+
+    /// Draw `j`'s delay-to-zero, from its sums and the themes' `parts`.
+    fn delay_search<'a>(&mut self, parts: impl Iterator<Item = TotalPart<'a>>, j: usize, h: usize) {
+        let paths = parts.map(|p| DelayPath {
+            own_delay: p.own_delay[j * p.each],
+            slid: Slid::new(p.unit, p.gross[j * p.each]),
+        });
+        let d = delay_to_zero(paths, self.pv_costs[j], self.npv[j], h, &mut self.scratch);
+        self.delay.push(d);
     }
 }
 

@@ -2355,6 +2355,8 @@ impl Regenerate<'_> {
                 part.push(v);
             }
         }
+        // Every task has each column's regions (`ColPass::new` sizes them from the grid).
+        debug_assert!(parts.iter().all(|p| p.len() == tasks.len()));
         let mut order: Vec<(u64, usize, usize)> = tasks
             .iter()
             .enumerate()

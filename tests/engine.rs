@@ -1265,34 +1265,53 @@ fn no_column_of_draws_holds_a_negative_zero() {
     }
 }
 
-/// A schedule's values for a batch of uniforms are its values one uniform at a time, bit for bit:
-/// a batch longer than the positions computed at once (64), not a multiple of it, with a clip
-/// that binds at both ends.
+/// A schedule's values for a batch of uniforms are `low + t·(mode − low)` with `t` the position
+/// drawn from each uniform and clipped, and its values one uniform at a time, bit for bit: a
+/// batch longer than the positions computed at once (64), not a multiple of it, from the
+/// uniforms' ends to the middle, with a clip that binds at both ends; and a schedule of no years
+/// writes nothing.
 #[test]
 fn a_schedule_batch_is_its_values_one_uniform_at_a_time() {
-    let dist = npvrisk::distfile::InputDist::Between {
-        low: vec![1.0, 0.5, -2.0],
-        mode: vec![3.0, 0.25, 4.0],
-        t_dist: npvrisk::dist::Dist::pert(0.0, 0.3, 1.0, 4.0).unwrap(),
-        clip: (0.1, 0.7),
+    use npvrisk::dist::Dist;
+    use npvrisk::distfile::InputDist;
+    let (low, mode) = (vec![1.0, 0.5, -2.0], vec![3.0, 0.25, 4.0]);
+    let t_dist = Dist::pert(0.0, 0.3, 1.0, 4.0).unwrap();
+    let clip = (0.1, 0.7);
+    let dist = InputDist::Between {
+        low: low.clone(),
+        mode: mode.clone(),
+        t_dist: t_dist.clone(),
+        clip,
     };
-    let u: Vec<f64> = (0..150).map(|i| (i as f64 + 0.5) / 150.0).collect();
+    let mut u: Vec<f64> = (0..150).map(|i| (i as f64 + 0.5) / 150.0).collect();
+    u.extend([0.0, 1.0, 0.5]);
     let mut batch = vec![f64::NAN; 3 * u.len()];
     dist.values_batch(&u, &mut batch);
     let mut clipped = [false; 2];
     for (j, &uj) in u.iter().enumerate() {
+        let t = t_dist.quantile(uj).clamp(clip.0, clip.1);
+        let want: Vec<u64> = low
+            .iter()
+            .zip(&mode)
+            .map(|(l, md)| (l + t * (md - l)).to_bits())
+            .collect();
+        let got: Vec<u64> = batch[3 * j..3 * j + 3]
+            .iter()
+            .map(|x| x.to_bits())
+            .collect();
+        assert_eq!(got, want, "uniform {uj}");
         let mut one = [f64::NAN; 3];
         dist.values(uj, &mut one);
-        assert_eq!(
-            batch[3 * j..3 * j + 3]
-                .iter()
-                .map(|x| x.to_bits())
-                .collect::<Vec<_>>(),
-            one.map(f64::to_bits),
-            "uniform {uj}"
-        );
-        clipped[0] |= one[0] == 1.0 + 0.1 * 2.0;
-        clipped[1] |= one[0] == 1.0 + 0.7 * 2.0;
+        assert_eq!(one.map(f64::to_bits).to_vec(), want, "uniform {uj}, alone");
+        clipped[0] |= t == clip.0;
+        clipped[1] |= t == clip.1;
     }
     assert_eq!(clipped, [true, true], "the clip must bind at both ends");
+    let none = InputDist::Between {
+        low: Vec::new(),
+        mode: Vec::new(),
+        t_dist,
+        clip,
+    };
+    none.values_batch(&u, &mut []);
 }
