@@ -1181,6 +1181,20 @@ mod discounting {
         assert_eq!(reused, Padded::new(&p, 2));
     }
 
+    /// A padded profile set again with another profile of the same length and horizon is laid
+    /// out again whichever year differs: the first, the last, or every year, as in the same
+    /// profile a year later (its first year 0, which the laid-out years before the profile also
+    /// hold).
+    #[test]
+    fn a_padded_profile_is_laid_out_again_for_another_profile() {
+        let p = [0.25, 0.5, 1.0];
+        for other in [[0.5, 0.5, 1.0], [0.25, 0.5, 0.75], [0.0, 0.25, 0.5]] {
+            let mut reused = Padded::new(&p, 4);
+            reused.set(&other, 4);
+            assert_eq!(reused, Padded::new(&other, 4), "{other:?}");
+        }
+    }
+
     /// The padded profile reads, at every slide (negative ones, none, within and beyond the
     /// horizon), what `profile_at` gives for the year and the year before.
     #[test]
