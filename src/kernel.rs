@@ -1168,7 +1168,8 @@ mod discounting {
     }
 
     /// A padded profile set again is laid out again when its horizon changes, though the
-    /// profile does not, and left as it is when neither does.
+    /// profile does not, and is still the same profile's when neither changes. (Whether it was
+    /// left as it was, rather than laid out again alike, equality cannot tell.)
     #[test]
     fn a_padded_profile_is_laid_out_again_for_another_horizon() {
         let p = [0.25, 0.5, 1.0];

@@ -2303,9 +2303,7 @@ impl Regenerate<'_> {
                         break;
                     }
                     t.blocks.push(b);
-                    for p in t.acc.col_passes() {
-                        t.starts.extend(p.collected.iter().map(Vec::len));
-                    }
+                    note_lengths(&mut t.acc, &mut t.starts);
                     let ch = Chunk {
                         d: &d,
                         row0: 0,
@@ -2316,9 +2314,7 @@ impl Regenerate<'_> {
                     add(&mut t.acc, &ch);
                 }
                 // And after the last block: each block's values end where the next one's start.
-                for p in t.acc.col_passes() {
-                    t.starts.extend(p.collected.iter().map(Vec::len));
-                }
+                note_lengths(&mut t.acc, &mut t.starts);
                 // The draws' buffers go as the task ends; only the statistics wait.
                 t
             })
@@ -2380,6 +2376,14 @@ impl Regenerate<'_> {
         }
         acc.in_block_order();
         Ok(acc)
+    }
+}
+
+/// Append to `starts` how many values each region of each column of `acc` has collected
+/// (column by column, region by region): a row of [`Regenerate::fold_blocks`]'s table.
+fn note_lengths(acc: &mut impl ColPasses, starts: &mut Vec<usize>) {
+    for p in acc.col_passes() {
+        starts.extend(p.collected.iter().map(Vec::len));
     }
 }
 
