@@ -24,8 +24,11 @@
 # the commit in results/mutants/checked-through. Needs `cargo install cargo-mutants --locked`.
 # MUTANTS_OUT (default results/mutants/out) is where each module's outcome goes.
 # JOBS (default 1; parallel jobs each build in a target directory of their own, whatever
-# CARGO_TARGET_DIR says), TIMEOUT (wall-clock seconds per build or test run, default 300), CPU_LIMIT
-# (CPU seconds per process, default 60) and NICE (default 19) can be set.
+# CARGO_TARGET_DIR says), TIMEOUT (wall-clock seconds per test run, the unmutated baseline's
+# included, default 300), BUILD_TIMEOUT (wall-clock seconds per build, default 900: the stream
+# module's first build, of the library and the integration tests at optimisation level 1, took
+# 172 s on two quiet cores), CPU_LIMIT (CPU seconds per process, default 60) and NICE (default
+# 19) can be set.
 #
 # Hangs: a mutant that turns a loop into an endless one keeps its test process busy until
 # stopped. The wall-clock TIMEOUT is long so that a machine paused or crowded by other work does
@@ -43,6 +46,7 @@ case "$JOBS" in
     '' | *[!0-9]* | 0) echo "mutants.sh: JOBS must be a positive whole number, not '$JOBS'" >&2; exit 2 ;;
 esac
 TIMEOUT="${TIMEOUT:-300}"
+BUILD_TIMEOUT="${BUILD_TIMEOUT:-900}"
 CPU_LIMIT="${CPU_LIMIT:-60}"
 NICE="${NICE:-19}"
 PROFILE="${PROFILE:-dev}"
@@ -127,7 +131,7 @@ for m in "${MODULES[@]}"; do
     if [ -z "${CRATE_OPT:-}" ] && [ "$(target_args "$m")" = "--lib" ]; then
         args+=(--cargo-arg=--config=profile.dev.package.npvrisk.opt-level=0)
     fi
-    args+=(--profile "$PROFILE" --jobs "$JOBS" --timeout "$TIMEOUT" ${BASELINE:+--baseline "$BASELINE"})
+    args+=(--profile "$PROFILE" --jobs "$JOBS" --timeout "$TIMEOUT" --build-timeout "$BUILD_TIMEOUT" ${BASELINE:+--baseline "$BASELINE"})
     [ -n "$SHARD" ] && args+=(--shard "$SHARD" --sharding round-robin)
     [ -n "$IN_DIFF" ] && args+=(--in-diff "$IN_DIFF")
     if [ -n "$LIST" ]; then
