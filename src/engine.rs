@@ -162,6 +162,42 @@ const PLAIN: [ThemeField; 10] = [
     ThemeField::ScaledCost,
 ];
 
+/// The place of a theme's plain number `f` in [`PLAIN`] (and in a theme's sources of them,
+/// `Plan::plain`): `None` for a field that is not one. A `const fn`, so that the batch reads its
+/// numbers by name at constant places.
+const fn plain_slot(f: ThemeField) -> Option<usize> {
+    Some(match f {
+        ThemeField::Delay => 0,
+        ThemeField::Cohort => 1,
+        ThemeField::Volume => 2,
+        ThemeField::Engagement => 3,
+        ThemeField::GrossBenefit => 4,
+        ThemeField::Realisation => 5,
+        ThemeField::Cashability => 6,
+        ThemeField::OptimismBiasBenefit => 7,
+        ThemeField::OptimismBiasCost => 8,
+        ThemeField::ScaledCost => 9,
+        _ => return None,
+    })
+}
+
+// Checked when the crate compiles: each field of PLAIN is at its slot.
+const _: () = {
+    let mut i = 0;
+    while i < PLAIN.len() {
+        assert!(matches!(plain_slot(PLAIN[i]), Some(j) if j == i));
+        i += 1;
+    }
+};
+
+/// [`plain_slot`] of a field known to be plain, evaluated at compile time where it is used.
+const fn slot(f: ThemeField) -> usize {
+    match plain_slot(f) {
+        Some(i) => i,
+        None => panic!("not one of a theme's plain numbers"),
+    }
+}
+
 /// Draws sampled together, input by input, then evaluated together (one by one for a plan that
 /// is not batched: [`Plan::evaluate_batch`]) before their outcomes are written to the columns.
 const BATCH: usize = 64;
@@ -511,19 +547,31 @@ fn fill_amounts(
     for j in 0..m {
         let a = Amounts {
             cohort: cohort(j),
-            volume: at(2, j, th.volume),
-            engagement: at(3, j, th.engagement),
-            gross_benefit: at(4, j, th.gross_benefit),
-            realisation: at(5, j, th.realisation),
-            cashability: at(6, j, th.cashability),
-            optimism_bias_benefit: at(7, j, th.optimism_bias_benefit),
-            optimism_bias_cost: at(8, j, th.optimism_bias_cost),
-            scaled_cost: at(9, j, th.scaled_cost),
+            volume: at(const { slot(ThemeField::Volume) }, j, th.volume),
+            engagement: at(const { slot(ThemeField::Engagement) }, j, th.engagement),
+            gross_benefit: at(
+                const { slot(ThemeField::GrossBenefit) },
+                j,
+                th.gross_benefit,
+            ),
+            realisation: at(const { slot(ThemeField::Realisation) }, j, th.realisation),
+            cashability: at(const { slot(ThemeField::Cashability) }, j, th.cashability),
+            optimism_bias_benefit: at(
+                const { slot(ThemeField::OptimismBiasBenefit) },
+                j,
+                th.optimism_bias_benefit,
+            ),
+            optimism_bias_cost: at(
+                const { slot(ThemeField::OptimismBiasCost) },
+                j,
+                th.optimism_bias_cost,
+            ),
+            scaled_cost: at(const { slot(ThemeField::ScaledCost) }, j, th.scaled_cost),
         };
         b.gross[j] = a.full_gross_bn();
         b.scaled[j] = a.full_scaled_cost_bn();
         b.uplift[j] = 1.0 + a.optimism_bias_cost;
-        b.delay[j] = at(0, j, th.delay_years);
+        b.delay[j] = at(const { slot(ThemeField::Delay) }, j, th.delay_years);
     }
 }
 
@@ -679,8 +727,8 @@ impl Plan {
         let mut others = Vec::new();
         for (k, i) in set.inputs.iter().enumerate() {
             match i.param.target {
-                Target::Theme(ti, f) if batched && PLAIN.contains(&f) => {
-                    plain[ti][PLAIN.iter().position(|p| *p == f).unwrap_or_default()] = Some(k);
+                Target::Theme(ti, f) if batched && plain_slot(f).is_some() => {
+                    plain[ti][slot(f)] = Some(k);
                 }
                 _ => others.push(k),
             }
@@ -1007,7 +1055,7 @@ impl Plan {
             // the cohort product for each draw (the two arms of `Amounts::scale` selected rather
             // than branched on) took a quarter of the batches' time in a profile of the peer
             // configuration, for reasons the profile does not show.
-            match (src[1], th.cohort) {
+            match (src[const { slot(ThemeField::Cohort) }], th.cohort) {
                 (Some(c), _) => fill_amounts(b, m, th, &src, |j| Some(c[j])),
                 (None, Some(c)) => fill_amounts(b, m, th, &src, |_| Some(c)),
                 (None, None) => fill_amounts(b, m, th, &src, |_| None),
