@@ -807,12 +807,25 @@ impl ColPass {
         let mut gap_min = [f64::INFINITY; GAP_CELLS];
         let mut gap_max = [f64::NEG_INFINITY; GAP_CELLS];
         let mut inside = [0u16; PLACE_CHUNK];
+        // Up to 8 regions, each value's count over all their upper ends at once (the ends
+        // padded with +∞, which no value is above): the count stays in a register.
+        let his8 = (r <= 8).then(|| {
+            let mut his = [f64::INFINITY; 8];
+            his[..r].copy_from_slice(&g.his);
+            his
+        });
         for chunk in vals.chunks(PLACE_CHUNK) {
             let regions = &mut regions[..chunk.len()];
-            regions.fill(0);
-            for &hi in &g.his {
+            if let Some(his) = &his8 {
                 for (i, &v) in regions.iter_mut().zip(chunk) {
-                    *i += u64::from(hi < v);
+                    *i = his.iter().map(|&hi| u64::from(hi < v)).sum();
+                }
+            } else {
+                regions.fill(0);
+                for &hi in &g.his {
+                    for (i, &v) in regions.iter_mut().zip(chunk) {
+                        *i += u64::from(hi < v);
+                    }
                 }
             }
             let mut n_inside = 0;
@@ -4989,8 +5002,9 @@ mod tests {
     /// `Grid::place` puts it one at a time, into cells updated as before the chunked placement
     /// (`f64::min`/`max`): binned, collected and one-value regions, values on their ends, in the
     /// gaps and past both ends (±∞, NaN, ±0 too), over several chunks, on grids of none (one gap
-    /// cell), 4 and exactly `FAST_REGIONS` regions (the chunked path's largest), and on a grid the
-    /// chunked path does not take (more regions).
+    /// cell), 4, 8 (the most whose upper ends are counted all at once, padded with +∞), 9 and
+    /// exactly `FAST_REGIONS` regions (the chunked path's largest), and on a grid the chunked path
+    /// does not take (more regions).
     #[test]
     fn pass_one_places_values_as_one_at_a_time() {
         let few = Grid::new(vec![
@@ -5016,6 +5030,8 @@ mod tests {
         v.extend([f64::INFINITY, -f64::INFINITY, f64::NAN]);
         let grids = [
             few,
+            spaced(8),
+            spaced(9),
             spaced(FAST_REGIONS),
             spaced(FAST_REGIONS + 3),
             Grid::new(Vec::new()),
