@@ -921,6 +921,47 @@ fn discrete_cdf_support_and_mean() {
     assert!((d.mean() - want).abs() <= 2.0 * EPS, "{}", d.mean());
 }
 
+/// The quantile of a discrete distribution is the smallest value whose cumulative weight reaches
+/// `u`, whether its weights are counted (16 or fewer) or searched (more): checked against that
+/// definition summed afresh, one value at a time and in a batch, at every cumulative weight, just
+/// above and below it, and on a grid of `u`.
+#[test]
+fn discrete_quantile_is_the_first_value_whose_weight_reaches_u() {
+    for n in [1usize, 4, 16, 17, 40] {
+        let values: Vec<f64> = (0..n).map(|i| (i * i) as f64 - 3.0).collect();
+        let weights: Vec<f64> = (0..n).map(|i| (1 + i % 3) as f64).collect();
+        let total: f64 = weights.iter().sum();
+        let weights: Vec<f64> = weights.iter().map(|w| w / total).collect();
+        let d = Dist::discrete(values.clone(), weights.clone()).unwrap();
+        let mut us: Vec<f64> = (1..200).map(|k| k as f64 / 200.0).collect();
+        let mut acc = 0.0;
+        for w in &weights[..n - 1] {
+            acc += w;
+            us.extend([acc.next_down(), acc, acc.next_up()]);
+        }
+        let expect = |u: f64| {
+            let mut acc = 0.0;
+            for (i, w) in weights.iter().enumerate() {
+                acc += w;
+                if i == n - 1 || acc / weights.iter().sum::<f64>() >= u {
+                    return values[i];
+                }
+            }
+            unreachable!()
+        };
+        let mut batch = vec![0.0; us.len()];
+        d.quantiles(&us, &mut batch);
+        for (&u, &b) in us.iter().zip(&batch) {
+            assert_eq!(d.quantile(u), expect(u), "{n} values, u {u}");
+            assert_eq!(
+                b.to_bits(),
+                d.quantile(u).to_bits(),
+                "{n} values, u {u} in a batch"
+            );
+        }
+    }
+}
+
 #[test]
 fn bernoulli_edges() {
     let d = Dist::bernoulli(0.0).unwrap();
