@@ -48,15 +48,13 @@ pub fn delay_parts(delay: f64) -> (i64, f64) {
 /// instruction, so `f64::floor` is a call into the C library, once per theme and draw. A value
 /// of magnitude 2^52 or more is whole already, and NaN and ±0 are their own floors; any other
 /// is truncated by a cast (exact in that range) and taken one lower when it was negative with a
-/// fraction.
+/// fraction. Selects rather than branches: a drawn delay is 0 or not at random, and a branch on
+/// it is mispredicted about as often as not.
 #[inline]
 fn floor(x: f64) -> f64 {
-    if x.abs() < 4_503_599_627_370_496.0 && x != 0.0 {
-        let t = x as i64 as f64;
-        if t > x { t - 1.0 } else { t }
-    } else {
-        x
-    }
+    let t = x as i64 as f64;
+    let t = std::hint::select_unpredictable(t > x, t - 1.0, t);
+    std::hint::select_unpredictable(x.abs() < 4_503_599_627_370_496.0 && x != 0.0, t, x)
 }
 
 /// The value in (1-based) year `t` of a yearly series `at` (indexed by 1-based year) that slides
@@ -625,11 +623,12 @@ pub fn theme_delay_to_zero(
 /// (every such number is whole, and the table is empty from there on) as 2^53 years, so that the
 /// phase is in [0, 1) for every delay: the walks rely on it.
 fn own_parts(own_delay: f64) -> (usize, f64) {
-    let own = if own_delay > 0.0 {
-        own_delay.min(9_007_199_254_740_992.0)
-    } else {
-        0.0
-    };
+    // A select: whether a drawn delay is 0 is as good as random.
+    let own = std::hint::select_unpredictable(
+        own_delay > 0.0,
+        own_delay.min(9_007_199_254_740_992.0),
+        0.0,
+    );
     let k = index_of(own);
     (k, own - float_of(k as u64))
 }
