@@ -30,6 +30,7 @@ use std::f64::consts::FRAC_1_SQRT_2;
 use std::fmt;
 
 use crate::cast::{float_of, index_of};
+use crate::stats::prefix_len;
 
 /// Shape of the classic PERT: Beta with `a = 1 + 4 (mode - min) / (max - min)`.
 pub const PERT_DEFAULT_SHAPE: f64 = 4.0;
@@ -1896,17 +1897,14 @@ enum Kind {
 /// The left-continuous inverse of a discrete CDF with cumulative weights `cum` (the last
 /// exactly 1) over sorted `values`, at `u` in (0, 1).
 ///
-/// The weights below `u` are a prefix of `cum` (the sums rise, and the last, 1, is above `u`),
-/// so their count is the index. A few are counted without a branch: a binary search's branches
-/// go either way at random, each a mispredicted jump about half the time.
+/// The weights below `u` are a prefix of `cum`: the cumulative sums rise, and only in the tail,
+/// where rounding can put a sum a hair above the last's exact 1, can one fall, and there every
+/// entry is at least 1, above `u`. So their count is the index, counted without a branch for a
+/// few weights ([`prefix_len`]): a binary search's branches go either way at random, each a
+/// mispredicted jump about half the time.
 #[inline]
 fn discrete_quantile(values: &[f64], cum: &[f64], u: f64) -> f64 {
-    let below = if cum.len() <= 16 {
-        cum.iter().map(|&c| usize::from(c < u)).sum()
-    } else {
-        cum.partition_point(|&c| c < u)
-    };
-    values[below.min(values.len() - 1)]
+    values[prefix_len(cum, |c| c < u).min(values.len() - 1)]
 }
 
 /// A validated univariate distribution, sampled by inversion with [`Dist::quantile`].

@@ -923,43 +923,71 @@ fn discrete_cdf_support_and_mean() {
 
 /// The quantile of a discrete distribution is the smallest value whose cumulative weight reaches
 /// `u`, whether its weights are counted (16 or fewer) or searched (more): checked against that
-/// definition summed afresh, one value at a time and in a batch, at every cumulative weight, just
-/// above and below it, and on a grid of `u`.
+/// definition, the weights summed afresh, on a grid of `u`; and, at, just above and just below
+/// each of the distribution's own cumulative weights, against the index a binary search over them
+/// gives, one value at a time and in a batch. Also weights whose sums round a hair above 1 before
+/// the last (a weight far below the others' rounding, last in value order).
 #[test]
 fn discrete_quantile_is_the_first_value_whose_weight_reaches_u() {
+    let check = |values: Vec<f64>, weights: Vec<f64>| {
+        let n = values.len();
+        let d = Dist::discrete(values.clone(), weights.clone()).unwrap();
+        let (sorted, cum) = match &d.0 {
+            Kind::Discrete { values, cum, .. } => (values.to_vec(), cum.to_vec()),
+            _ => unreachable!("a discrete distribution"),
+        };
+        // The definition on a grid: the weights in value order, summed afresh.
+        let mut order: Vec<usize> = (0..n).filter(|&i| weights[i] > 0.0).collect();
+        order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+        let total: f64 = weights.iter().sum();
+        for k in 1..200 {
+            let u = k as f64 / 200.0;
+            let mut acc = 0.0;
+            let first = order
+                .iter()
+                .position(|&i| {
+                    acc += weights[i];
+                    acc / total >= u
+                })
+                .unwrap_or(order.len() - 1);
+            assert_eq!(d.quantile(u), values[order[first]], "{n} values, u {u}");
+        }
+        // At and around the distribution's own cumulative weights, inside (0, 1).
+        let us: Vec<f64> = cum
+            .iter()
+            .flat_map(|&c| [c.next_down(), c, c.next_up()])
+            .filter(|&u| u > 0.0 && u < 1.0)
+            .collect();
+        let mut batch = vec![0.0; us.len()];
+        d.quantiles(&us, &mut batch);
+        for (&u, &b) in us.iter().zip(&batch) {
+            let searched = sorted[cum.partition_point(|&c| c < u).min(n - 1)];
+            assert_eq!(
+                d.quantile(u).to_bits(),
+                searched.to_bits(),
+                "{n} values, u {u}"
+            );
+            assert_eq!(
+                b.to_bits(),
+                searched.to_bits(),
+                "{n} values, u {u} in a batch"
+            );
+        }
+        cum
+    };
     for n in [1usize, 4, 16, 17, 40] {
         let values: Vec<f64> = (0..n).map(|i| (i * i) as f64 - 3.0).collect();
         let weights: Vec<f64> = (0..n).map(|i| (1 + i % 3) as f64).collect();
         let total: f64 = weights.iter().sum();
-        let weights: Vec<f64> = weights.iter().map(|w| w / total).collect();
-        let d = Dist::discrete(values.clone(), weights.clone()).unwrap();
-        let mut us: Vec<f64> = (1..200).map(|k| k as f64 / 200.0).collect();
-        let mut acc = 0.0;
-        for w in &weights[..n - 1] {
-            acc += w;
-            us.extend([acc.next_down(), acc, acc.next_up()]);
-        }
-        let expect = |u: f64| {
-            let mut acc = 0.0;
-            for (i, w) in weights.iter().enumerate() {
-                acc += w;
-                if i == n - 1 || acc / weights.iter().sum::<f64>() >= u {
-                    return values[i];
-                }
-            }
-            unreachable!()
-        };
-        let mut batch = vec![0.0; us.len()];
-        d.quantiles(&us, &mut batch);
-        for (&u, &b) in us.iter().zip(&batch) {
-            assert_eq!(d.quantile(u), expect(u), "{n} values, u {u}");
-            assert_eq!(
-                b.to_bits(),
-                d.quantile(u).to_bits(),
-                "{n} values, u {u} in a batch"
-            );
-        }
+        check(values, weights.iter().map(|w| w / total).collect());
     }
+    // Summed in value order, the first four weights reach 1 + 2^-52 before the last, 1e-18,
+    // is added: a cumulative weight above the last's exact 1.
+    let cum = check(
+        vec![4.0, 3.0, 2.0, 1.0, 5.0],
+        vec![0.4, 0.3, 0.2, 0.1, 1e-18],
+    );
+    assert!(cum[3] > 1.0, "{cum:?}");
 }
 
 #[test]

@@ -181,7 +181,8 @@ const fn plain_slot(f: ThemeField) -> Option<usize> {
     })
 }
 
-// Checked when the crate compiles: each field of PLAIN is at its slot.
+// Checked when the crate compiles: each field of PLAIN is at its slot (that no other field has
+// one is a test, `only_the_plain_numbers_have_a_slot`).
 const _: () = {
     let mut i = 0;
     while i < PLAIN.len() {
@@ -1648,6 +1649,61 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::{Column, Layout, LocalMeasure, Measure, Plan, RunOptions, draws_before, one_zero};
+
+    /// The fields a batch reads from its inputs' values are those of PLAIN, each at its own slot,
+    /// and no other field of a theme has one (the compiler checks only the first half).
+    #[test]
+    fn only_the_plain_numbers_have_a_slot() {
+        use super::{PLAIN, plain_slot};
+        use crate::params::{OutcomeField, ThemeField as F};
+        let every = [
+            F::AddressableSpend,
+            F::Delay,
+            F::Cohort,
+            F::Volume,
+            F::Engagement,
+            F::GrossBenefit,
+            F::Realisation,
+            F::Cashability,
+            F::OptimismBiasBenefit,
+            F::OptimismBiasCost,
+            F::ScaledCost,
+            F::Profile(None),
+            F::Profile(Some(0)),
+            F::OneOff(None),
+            F::OneOff(Some(2)),
+            F::Ongoing(None),
+            F::Ongoing(Some(1)),
+            F::Share(0),
+            F::CostShare(1),
+            F::Outcome(0, OutcomeField::Cohort),
+            F::Outcome(1, OutcomeField::AgencyShare(0)),
+        ];
+        for f in every {
+            // Exhaustive: a new field of a theme does not compile here until it is listed.
+            match f {
+                F::AddressableSpend
+                | F::Delay
+                | F::Cohort
+                | F::Volume
+                | F::Engagement
+                | F::GrossBenefit
+                | F::Realisation
+                | F::Cashability
+                | F::OptimismBiasBenefit
+                | F::OptimismBiasCost
+                | F::ScaledCost
+                | F::Profile(_)
+                | F::OneOff(_)
+                | F::Ongoing(_)
+                | F::Share(_)
+                | F::CostShare(_)
+                | F::Outcome(..) => {}
+            }
+            let at = PLAIN.iter().position(|p| *p == f);
+            assert_eq!(plain_slot(f), at, "{f:?}");
+        }
+    }
 
     /// A batch of draws evaluated column by column gives every draw the bits that evaluating it
     /// alone gives: outcomes, whole-year delays and breakeven years, over inputs of every kind

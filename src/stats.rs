@@ -266,6 +266,17 @@ pub fn proportion_se(p: f64, n: usize) -> f64 {
     (p * (1.0 - p) / n as f64).sqrt()
 }
 
+/// Length of the prefix of the increasing `at` whose elements satisfy `below` (which must hold
+/// on a prefix): a branch-free count when there are few, a binary search when there are many.
+#[inline]
+pub(crate) fn prefix_len(at: &[f64], below: impl Fn(f64) -> bool) -> usize {
+    if at.len() <= 16 {
+        at.iter().map(|&t| usize::from(below(t))).sum()
+    } else {
+        at.partition_point(|&t| below(t))
+    }
+}
+
 /// Ranks (1-based, ties averaged) of a sample, in its original order.
 pub fn ranks(v: &[f64]) -> Vec<f64> {
     few_value_ranks(v).unwrap_or_else(|| sorted_ranks(v))
@@ -501,6 +512,20 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `prefix_len` counts the leading thresholds that satisfy the predicate, by a branch-free
+    /// count for up to 16 thresholds and a binary search beyond: both give the count by hand.
+    #[test]
+    fn prefix_len_counts_the_thresholds_below_by_either_method() {
+        for n in [3usize, 16, 17, 40] {
+            let at: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            for (x, below) in [(-1.0, 0), (0.0, 0), (0.5, 1), (2.0, 2), (1e9, n)] {
+                assert_eq!(prefix_len(&at, |t| t < x), below, "n {n}, x {x}");
+            }
+            // `<=`: a value equal to a threshold counts it.
+            assert_eq!(prefix_len(&at, |t| t <= 2.0), 3, "n {n}");
+        }
+    }
 
     /// `sorted_at` against a whole sort, bit for bit, on samples small enough to be sorted and
     /// large enough to be searched: repeats, both zeros, negative, subnormal, huge and infinite

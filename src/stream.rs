@@ -56,7 +56,7 @@ use crate::cast::index_of;
 use rayon::prelude::*;
 
 use crate::engine::{Draws, Layout, Measure, Plan, RunError, RunOptions, draws_before, one_zero};
-use crate::stats::{OrderStats, SortedAt, pearson_matrix, ranks};
+use crate::stats::{OrderStats, SortedAt, pearson_matrix, prefix_len, ranks};
 use crate::summary::{
     self, ColumnStats, CorrelationSummary, Metadata, ReviewPoints, Summary, SummaryOptions,
 };
@@ -534,17 +534,6 @@ fn within_budget(sizes: &[Vec<f64>], cap: f64, budget: f64) -> Vec<Vec<bool>> {
         collect[c][j] = true;
     }
     collect
-}
-
-/// Length of the prefix of the increasing `at` whose elements satisfy `below` (which must hold
-/// on a prefix): a branch-free count when there are few, a binary search when there are many.
-#[inline]
-fn prefix_len(at: &[f64], below: impl Fn(f64) -> bool) -> usize {
-    if at.len() <= 16 {
-        at.iter().map(|&t| usize::from(below(t))).sum()
-    } else {
-        at.partition_point(|&t| below(t))
-    }
 }
 
 /// Values [`ColPass::add`] places together.
@@ -2116,11 +2105,21 @@ fn add_first(plan: &Plan, cols: &[Col], grids: &[Grid], acc: &mut First, ch: &Ch
     }
 }
 
-/// Count each value `x` of `xs` into its bin, `hist[x] += 1`. The few bins (whole years) are
-/// counted one after another over runs of at most 255 values, in bytes: loops the compiler
-/// vectorises, where an increment per value is a load and a store each. Every value must have a
-/// bin (a panic otherwise, as an index past the bins would be).
+/// Most bins [`count_bins`] counts with a pass per bin.
+const COUNTED_BINS: usize = 16;
+
+/// Count each value `x` of `xs` into its bin, `hist[x] += 1`. A few bins (whole years of a
+/// short horizon) are counted one after another over runs of at most 255 values, in bytes: loops
+/// the compiler vectorises, where an increment per value is a load and a store each. With more
+/// bins (a horizon of up to 200 years has 202) a pass per bin would cost more than it saves, and
+/// each value is counted where it falls. Every value must have a bin (a panic otherwise).
 fn count_bins(hist: &mut [u64], xs: &[u8]) {
+    if hist.len() > COUNTED_BINS {
+        for &x in xs {
+            hist[usize::from(x)] += 1;
+        }
+        return;
+    }
     for run in xs.chunks(usize::from(u8::MAX)) {
         let mut counted = 0;
         for (b, h) in (0..=u8::MAX).zip(hist.iter_mut()) {
@@ -4748,8 +4747,6 @@ mod tests {
         assert_eq!(point.bin(3.0), 0);
     }
 
-    /// `prefix_len` counts the leading thresholds that satisfy the predicate, by a branch-free
-    /// count for up to 16 thresholds and a binary search beyond: both give the count by hand.
     /// The whole years' counts, bin by bin over runs of at most 255 values, are one increment per
     /// value: runs that end before, at and after 255 values, and values in every bin, the last
     /// included.
@@ -4777,6 +4774,15 @@ mod tests {
         let mut h = vec![0u64; 2];
         count_bins(&mut h, &[1; 600]);
         assert_eq!(h, [0, 600]);
+        // More bins than are counted a pass each (a long horizon): counted value by value.
+        let xs: Vec<u8> = (0..700).map(|i| (i * 7 % 41) as u8).collect();
+        let mut by_value = vec![0u64; 41];
+        for &x in &xs {
+            by_value[usize::from(x)] += 1;
+        }
+        let mut h = vec![0u64; 41];
+        count_bins(&mut h, &xs);
+        assert_eq!(h, by_value);
     }
 
     #[test]
@@ -4785,16 +4791,11 @@ mod tests {
         count_bins(&mut [0; 3], &[0, 1, 3]);
     }
 
+    /// With more bins than are counted a pass each, a value without a bin still panics.
     #[test]
-    fn prefix_len_counts_the_thresholds_below_by_either_method() {
-        for n in [3usize, 16, 17, 40] {
-            let at: Vec<f64> = (0..n).map(|i| i as f64).collect();
-            for (x, below) in [(-1.0, 0), (0.0, 0), (0.5, 1), (2.0, 2), (1e9, n)] {
-                assert_eq!(prefix_len(&at, |t| t < x), below, "n {n}, x {x}");
-            }
-            // `<=`: a value equal to a threshold counts it.
-            assert_eq!(prefix_len(&at, |t| t <= 2.0), 3, "n {n}");
-        }
+    #[should_panic(expected = "index out of bounds")]
+    fn count_bins_of_many_bins_refuses_a_value_without_a_bin() {
+        count_bins(&mut [0; COUNTED_BINS + 1], &[0, 1, COUNTED_BINS as u8 + 1]);
     }
 
     /// A cell's values resolve its ranks when they number its count and their smallest and

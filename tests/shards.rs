@@ -640,7 +640,14 @@ fn a_real_slurm_array_and_merge_give_the_single_process_summary() {
     );
     let plan = std::fs::read_to_string(cluster.join("logs/plan.log")).unwrap();
     assert!(plan.contains("no further pass is needed"), "{plan}");
-    let log = std::fs::read_to_string(cluster.join("logs/merge.log")).unwrap();
+    // The merge job's log gets its last line after the summary is in place: read it once that
+    // line is there (read at once, it was once still empty).
+    let merge_log = cluster.join("logs/merge.log");
+    let read_log = || std::fs::read_to_string(&merge_log).unwrap_or_default();
+    wait_for("the merge job's last line in its log", 60, &|| {
+        read_log().contains("merged ")
+    });
+    let log = read_log();
     assert!(!log.contains("computed here"), "{log}");
     assert!(log.contains("1 pass over them"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
