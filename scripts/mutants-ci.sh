@@ -20,7 +20,8 @@
 # scripts/mutants.sh), and the whole step to TOTAL_MINUTES (default 45); a step that runs out of
 # time fails. The unmutated baseline counts as a failure when it runs out of time, so the limits
 # leave it room: on two quiet cores the stream module's baseline took 172 s to build and 136 s
-# to test, and a limit of 180 s for both failed it once beside another build.
+# to test, and with one limit of 180 s (`--timeout`, which by cargo-mutants 27.1.0's help covers
+# every cargo command) it failed once beside another build.
 #
 # The diff is taken between the base commit and the working tree, which is what cargo-mutants
 # mutates (on a clean checkout, HEAD). cargo-mutants' outcome, logs included, is kept in
