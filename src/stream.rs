@@ -557,6 +557,9 @@ pub struct Grid {
     gaps: Vec<usize>,
     /// Each region's lower end, then NaN (no value is inside a region past the last).
     los: Vec<f64>,
+    /// With up to 8 regions, their upper ends padded with +∞ (which no value is above), for
+    /// [`ColPass::add`]'s count of each value's region over all of them at once.
+    his8: Option<[f64; 8]>,
     cells: usize,
 }
 
@@ -582,7 +585,15 @@ impl Grid {
         }
         let mut gaps: Vec<usize> = starts.iter().map(|s| s - 1).collect();
         gaps.push(at);
+        let his8 = (regions.len() <= 8).then(|| {
+            let mut his = [f64::INFINITY; 8];
+            for (h, r) in his.iter_mut().zip(&regions) {
+                *h = r.hi;
+            }
+            his
+        });
         Grid {
+            his8,
             his: regions.iter().map(|r| r.hi).collect(),
             los: regions.iter().map(|r| r.lo).chain([f64::NAN]).collect(),
             regions,
@@ -796,16 +807,11 @@ impl ColPass {
         let mut gap_min = [f64::INFINITY; GAP_CELLS];
         let mut gap_max = [f64::NEG_INFINITY; GAP_CELLS];
         let mut inside = [0u16; PLACE_CHUNK];
-        // Up to 8 regions, each value's count over all their upper ends at once (the ends
-        // padded with +∞, which no value is above): the count stays in a register.
-        let his8 = (r <= 8).then(|| {
-            let mut his = [f64::INFINITY; 8];
-            his[..r].copy_from_slice(&g.his);
-            his
-        });
         for chunk in vals.chunks(PLACE_CHUNK) {
             let regions = &mut regions[..chunk.len()];
-            if let Some(his) = &his8 {
+            // Up to 8 regions, each value's count over all their upper ends at once (the ends
+            // padded with +∞, which no value is above): the count stays in a register.
+            if let Some(his) = &g.his8 {
                 for (i, &v) in regions.iter_mut().zip(chunk) {
                     *i = his.iter().map(|&hi| u64::from(hi < v)).sum();
                 }
