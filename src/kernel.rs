@@ -1195,6 +1195,21 @@ mod discounting {
         }
     }
 
+    /// A padded profile set again with a profile of another length, on the same horizon, is
+    /// laid out again even when the years it already holds read alike: a shorter profile that
+    /// is its beginning, and a longer one that repeats its last value (which the laid-out years
+    /// after the profile also hold).
+    #[test]
+    fn a_padded_profile_is_laid_out_again_for_another_length() {
+        let p = [0.25, 0.5, 1.0];
+        let others: [&[f64]; 2] = [&[0.25, 0.5], &[0.25, 0.5, 1.0, 1.0]];
+        for other in others {
+            let mut reused = Padded::new(&p, 4);
+            reused.set(other, 4);
+            assert_eq!(reused, Padded::new(other, 4), "{other:?}");
+        }
+    }
+
     /// The padded profile reads, at every slide (negative ones, none, within and beyond the
     /// horizon), what `profile_at` gives for the year and the year before.
     #[test]
