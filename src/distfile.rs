@@ -1601,10 +1601,11 @@ fn solve_correlation(
             kept.join(", ")
         ));
     }
+    let mut memo = copula::SolveMemo::default();
     for i in 0..k {
         solved[i][i] = 1.0;
         for j in 0..i {
-            let s = copula::solve(rank[i][j], &marginals[i], &marginals[j]);
+            let s = memo.solve(rank[i][j], &marginals[i], &marginals[j]);
             if !s.reachable {
                 notes.push(format!(
                     "The target rank correlation {} of {} ~ {} is out of reach of their distributions (ties or a constant input); the closest, {:.3}, is used.",
