@@ -1019,42 +1019,26 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Fix glibc's two thresholds for large allocations, rather than leave them to move.
+/// Keep glibc's threshold for serving an allocation by its own mapping at its starting 128 KiB.
 ///
-/// - **A block of more than 2,176 KiB gets a mapping of its own** (`M_MMAP_THRESHOLD`), which is
-///   given back when freed and grown in place (`mremap`). glibc raises this threshold to the size
-///   of each mapped block freed (up to 32 MiB), so after the first large buffers of a run are
-///   freed (a pilot, a loaded checkpoint), a vector that keeps growing (a sieve's kept values)
-///   would move from block to block on the heap, leaving holes that are not given back: a shard
-///   resumed with its saved sieve peaked at 234 MB where, with the threshold fixed, it peaks near
-///   the shard made whole (`results/benchmarks/README.md`, 2026-12-06). Setting the threshold
-///   turns the raising off (mallopt(3)).
-/// - **Blocks up to that size come from the heap**, and glibc gives the top of a heap back only
-///   when more than 16 MiB is free there (`M_TRIM_THRESHOLD`; 128 KiB once the thresholds are set
-///   by hand). The threshold sits just above 2 MiB, the size of a column of the pilot's 2^18
-///   draws: such columns (the correlations' ranks, the pilot's values of a derived column) are
-///   allocated and freed again and again at the start and the end of a run. As mappings, each was
-///   faulted in page by page and unmapped when freed, and an unmapping stops the other threads
-///   to flush their address translations. From the heap they are reused: a 10^6-draw run of the
-///   peer configuration takes about 11,500 page faults instead of 26,000
-///   (`results/benchmarks/README.md`, 2026-12-07, morning).
-/// - The cost is where a vector grows through sizes below the threshold: a 2·10^6-draw shard with
-///   99 percentiles (`benches/resume_shard.sh`) peaks at 213 MB instead of 185 MB.
-///
-/// Other C libraries have no such thresholds.
+/// glibc raises the threshold to the size of each mapped block freed (up to 32 MiB), so after the
+/// first large buffers of a run are freed (a pilot, a loaded checkpoint), blocks of up to that
+/// size come from the heap instead. A vector that keeps growing there (a sieve's kept values) is
+/// moved to a larger block each time, and the holes it leaves are not given back: a shard resumed
+/// with its saved sieve peaked at 234 MB where, with the threshold fixed, it peaks at 147 MB, near
+/// the 143 MB of the same shard made whole (`results/benchmarks/README.md`, 2026-12-06). Setting the threshold
+/// turns the raising off (mallopt(3)). Large blocks then stay mappings, which glibc grows in place
+/// (`mremap`) and gives back when freed. Other C libraries have no such threshold.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn fix_mmap_threshold() {
-    const M_TRIM_THRESHOLD: std::ffi::c_int = -1;
     const M_MMAP_THRESHOLD: std::ffi::c_int = -3;
     unsafe extern "C" {
         fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
     }
     // SAFETY: mallopt only sets an allocator parameter; it is called before any thread starts.
-    // A refusal (it returns 0) leaves glibc's own behaviour, which is correct, only larger or
-    // slower.
+    // A refusal (it returns 0) leaves glibc's own behaviour, which is correct, only larger.
     unsafe {
-        mallopt(M_MMAP_THRESHOLD, 2176 * 1024);
-        mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
 
