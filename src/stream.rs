@@ -585,16 +585,15 @@ impl Grid {
         }
         let mut gaps: Vec<usize> = starts.iter().map(|s| s - 1).collect();
         gaps.push(at);
-        let his8 = (regions.len() <= 8).then(|| {
-            let mut his = [f64::INFINITY; 8];
-            for (h, r) in his.iter_mut().zip(&regions) {
-                *h = r.hi;
-            }
-            his
+        let his: Vec<f64> = regions.iter().map(|r| r.hi).collect();
+        let his8 = (his.len() <= 8).then(|| {
+            let mut padded = [f64::INFINITY; 8];
+            padded[..his.len()].copy_from_slice(&his);
+            padded
         });
         Grid {
             his8,
-            his: regions.iter().map(|r| r.hi).collect(),
+            his,
             los: regions.iter().map(|r| r.lo).chain([f64::NAN]).collect(),
             regions,
             starts,
