@@ -2,5 +2,17 @@
 # Runs a test binary under a CPU-time limit: used by scripts/mutants.sh as cargo's target runner
 # (CARGO_TARGET_<triple>_RUNNER), so the limit applies to the test processes only, never to
 # rustc or cargo. A process that spins past CPU_LIMIT CPU seconds is stopped with SIGXCPU.
-ulimit -t "${CPU_LIMIT:-60}"
+#
+# The soft limit is CPU_LIMIT and the hard limit 10 s more. With the two equal (a bare
+# `ulimit -t`), Linux checks the hard limit first and stops the process with SIGKILL, never
+# SIGXCPU, and mutants.sh would not know the limit from another kill. A test process does not
+# handle SIGXCPU, so it ends at the soft limit; the hard one is a backstop.
+limit="${CPU_LIMIT:-60}"
+case "$limit" in
+    '' | *[!0-9]* | 0) echo "cpu_limited.sh: CPU_LIMIT must be a positive whole number of seconds, not '$limit'" >&2; exit 2 ;;
+esac
+ulimit -S -t "$limit" && ulimit -H -t "$((limit + 10))" || {
+    echo "cpu_limited.sh: cannot set the CPU-time limit (soft $limit s, hard $((limit + 10)) s)" >&2
+    exit 2
+}
 exec "$@"

@@ -165,6 +165,14 @@ for m in "${mutated[@]}"; do
         printf '%s\n' "$unexplained" >&2
         status=1
     fi
+    # Caught only by being stopped (the CPU-time limit), no test seen failing: reported, not
+    # failed, as timeouts are. An equivalent mutant on a slow path can land here in one run and
+    # among the survivors in another; such a one is keyed in explained.txt.
+    hangs="$out_dir/$m/hangs.txt"
+    if [ -s "$hangs" ]; then
+        echo "mutants-ci: $m: stopped by a signal with no failing test (hangs; reported, not failed):"
+        sed 's/^/  /' "$hangs"
+    fi
     if [ -s "$out/timeout.txt" ]; then
         echo "mutants-ci: $m: timed out (reported, not failed):"
         sed 's/^/  /' "$out/timeout.txt"

@@ -36,8 +36,11 @@
 # does not use up; set through scripts/cpu_limited.sh as cargo's target runner, so it applies to
 # test processes only, not to rustc) stops a spinning test process much sooner. A module's
 # unmutated unit tests need a few CPU seconds (dist's about 2 unoptimised), far below the default
-# limit. A process stopped by the limit fails with SIGXCPU, so cargo-mutants files the mutant under "caught"; the
-# script lists those mutants in out/<module>/hangs.txt, and they are reported as hangs.
+# limit. A process stopped by the limit fails with SIGXCPU, so cargo-mutants files the mutant
+# under "caught"; the script lists the caught mutants whose test process was stopped by a signal
+# with no failing test seen (scripts/mutants_hangs.py) in out/<module>/hangs.txt, and they are
+# reported as hangs. A hang may be an endless loop or only a slower path to the same result (an
+# equivalent mutant), so each is read before it counts as caught.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -159,17 +162,13 @@ for m in "${MODULES[@]}"; do
         nice -n "$NICE" cargo mutants "${args[@]}" --output "$out" -- -- $(test_args "$m") || code=$?
     echo "$code" >"$out/exit-code"
     [ -f "$out/mutants.out/outcomes.json" ] || continue
-    # The mutants whose test process was stopped by the CPU-time limit (SIGXCPU): hangs.
-    # outcomes.json names each mutant and its log; a hang's log holds cargo's report of the signal.
-    python3 - "$out/mutants.out" >"$out/hangs.txt" <<'PY'
-import json, pathlib, sys
-root = pathlib.Path(sys.argv[1])
-for o in json.loads((root / "outcomes.json").read_text())["outcomes"]:
-    m, log = o["scenario"], o.get("log_path")
-    if isinstance(m, dict) and log and "SIGXCPU" in (root / log).read_text(errors="replace"):
-        print(m["Mutant"]["name"])
-PY
-    printf '%s hangs (stopped by the CPU limit, counted in caught): %s\n' "$m" "$(wc -l <"$out/hangs.txt")"
+    # The mutants filed under "caught" whose test process was stopped by a signal rather than
+    # ended by a failing test: the CPU-time limit (SIGXCPU; SIGKILL from its hard limit, or from
+    # a bare `ulimit -t`, which scripts/cpu_limited.sh no longer sets). Hangs, or mutants only
+    # slow enough to reach the limit: each needs a reading before it counts as caught. Listed in
+    # out/<module>/hangs.txt as `NAME  # SIGNAL, N failing tests seen before`.
+    python3 "$PWD/scripts/mutants_hangs.py" "$out/mutants.out" >"$out/hangs.txt"
+    printf '%s hangs (stopped by a signal, not a failing test; counted in caught): %s\n' "$m" "$(wc -l <"$out/hangs.txt")"
     for k in caught missed timeout unviable; do
         printf '%s %s: %s\n' "$m" "$k" "$(wc -l <"$out/mutants.out/$k.txt" 2>/dev/null || echo 0)"
     done
