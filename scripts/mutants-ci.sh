@@ -170,7 +170,7 @@ for m in "${mutated[@]}"; do
     # among the survivors in another; such a one is keyed in explained.txt.
     hangs="$out_dir/$m/hangs.txt"
     if [ -s "$hangs" ]; then
-        echo "mutants-ci: $m: stopped by a signal with no failing test (hangs; reported, not failed):"
+        echo "mutants-ci: $m: stopped by the CPU limit with no failing test (hangs; reported, not failed):"
         sed 's/^/  /' "$hangs"
     fi
     if [ -s "$out/timeout.txt" ]; then
