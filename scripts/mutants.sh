@@ -32,7 +32,7 @@
 #
 # Hangs: a mutant that turns a loop into an endless one keeps its test process busy until
 # stopped. The wall-clock TIMEOUT is long so that a machine paused or crowded by other work does
-# not turn a slow run into a "timeout"; CPU_LIMIT (`ulimit -t`, which a stopped or waiting process
+# not turn a slow run into a "timeout"; CPU_LIMIT (CPU time, which a stopped or waiting process
 # does not use up; set through scripts/cpu_limited.sh as cargo's target runner, so it applies to
 # test processes only, not to rustc) stops a spinning test process much sooner. A module's
 # unmutated unit tests need a few CPU seconds (dist's about 2 unoptimised), far below the default
@@ -51,11 +51,10 @@ esac
 TIMEOUT="${TIMEOUT:-300}"
 BUILD_TIMEOUT="${BUILD_TIMEOUT:-900}"
 CPU_LIMIT="${CPU_LIMIT:-60}"
-# Checked here as scripts/cpu_limited.sh checks it, so that a bad value fails at once rather than
-# as every test run's failure (cargo-mutants' baseline).
-case "$CPU_LIMIT" in
-    '' | *[!0-9]* | 0*) echo "mutants.sh: CPU_LIMIT must be a positive whole number of seconds without leading zeros, not '$CPU_LIMIT'" >&2; exit 2 ;;
-esac
+# Checked once here by the runner itself (its checks of the value and of the hard limit in place),
+# so that a bad value fails at once rather than as every test run's failure (cargo-mutants'
+# baseline).
+CPU_LIMIT="$CPU_LIMIT" scripts/cpu_limited.sh true || exit 2
 NICE="${NICE:-19}"
 PROFILE="${PROFILE:-dev}"
 # The dev profile at optimisation level 1 without debug information: the integration tests run
