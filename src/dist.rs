@@ -1305,23 +1305,41 @@ impl InvTable {
 #[inline]
 fn table_ys<F: Family>(fam: &F, table: &InvTable, u: &[f64], out: &mut [f64]) {
     std_normal_quantiles(u, out);
+    table_ys_at_scores(fam, table, out, |j| u[j]);
+}
+
+/// The table's y at each normal score in `out` (replaced by it), whose probability is `u_of(j)`
+/// (asked only for a score beyond the table's reach, where the exact solve takes it).
+#[inline]
+fn table_ys_at_scores<F: Family>(
+    fam: &F,
+    table: &InvTable,
+    out: &mut [f64],
+    u_of: impl Fn(usize) -> f64,
+) {
     #[cfg(target_arch = "x86_64")]
     if simd::available() {
         // SAFETY: the processor has AVX2 (checked just above).
-        unsafe { simd::table_ys(fam, table, u, out) };
+        unsafe { simd::table_ys(fam, table, &u_of, out) };
         return;
     }
-    for (o, &u) in out.iter_mut().zip(u) {
-        *o = table_y(fam, table, *o, u);
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = table_y_or(fam, table, *o, || u_of(j));
     }
 }
 
 /// The table's y at normal score `z` = Φ⁻¹(u), or the exact solve beyond the table's reach.
 #[inline(always)]
 fn table_y<F: Family>(fam: &F, table: &InvTable, z: f64, u: f64) -> f64 {
+    table_y_or(fam, table, z, || u)
+}
+
+/// [`table_y`], with the probability given by `u` only when the exact solve needs it.
+#[inline(always)]
+fn table_y_or<F: Family>(fam: &F, table: &InvTable, z: f64, u: impl FnOnce() -> f64) -> f64 {
     match table.eval(z) {
         Some(y) => y,
-        None => y_beyond_table(fam, table, u),
+        None => y_beyond_table(fam, table, u()),
     }
 }
 
@@ -1386,6 +1404,19 @@ impl ScaledBeta {
     /// single long chain of dependent operations.
     fn quantiles(&self, u: &[f64], out: &mut [f64]) {
         table_ys(&self.f, &self.table, u, out);
+        self.x_ats(out);
+    }
+
+    /// [`ScaledBeta::quantiles`] from the normal scores `z` of the probabilities (`u_of(j)`
+    /// gives draw `j`'s, asked only beyond the table's reach): its last two passes.
+    fn quantiles_at_scores(&self, z: &[f64], u_of: impl Fn(usize) -> f64, out: &mut [f64]) {
+        out.copy_from_slice(z);
+        table_ys_at_scores(&self.f, &self.table, out, u_of);
+        self.x_ats(out);
+    }
+
+    /// [`ScaledBeta::x_at`] of each table y in `out`, in place.
+    fn x_ats(&self, out: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
         if simd::available() {
             // SAFETY: the processor has AVX2 (checked just above).
@@ -1446,6 +1477,19 @@ impl ScaledGamma {
     /// slice as [`ScaledBeta::quantiles`] does.
     fn quantiles(&self, u: &[f64], out: &mut [f64]) {
         table_ys(&self.f, &self.table, u, out);
+        self.scale_ys(out);
+    }
+
+    /// [`ScaledGamma::quantiles`] from the normal scores `z` of the probabilities, as
+    /// [`ScaledBeta::quantiles_at_scores`].
+    fn quantiles_at_scores(&self, z: &[f64], u_of: impl Fn(usize) -> f64, out: &mut [f64]) {
+        out.copy_from_slice(z);
+        table_ys_at_scores(&self.f, &self.table, out, u_of);
+        self.scale_ys(out);
+    }
+
+    /// The draws at the table's ys in `out`, in place.
+    fn scale_ys(&self, out: &mut [f64]) {
         exp_samplings(out);
         for o in out.iter_mut() {
             *o *= self.scale_k;
@@ -2313,6 +2357,36 @@ impl Dist {
         }
     }
 
+    /// Whether the kind samples through the normal score of its uniform (PERT, beta, gamma):
+    /// then [`Dist::quantiles_at_scores`] takes the scores themselves.
+    pub fn samples_from_scores(&self) -> bool {
+        matches!(&self.0, Kind::Pert(_) | Kind::Beta(_) | Kind::Gamma(_))
+    }
+
+    /// [`Dist::quantiles`] of the uniforms `u_j = Φ(z_j)` given their normal scores `z`, for
+    /// a kind that [samples from scores](Dist::samples_from_scores), without the round trip
+    /// through `u` and back: the draws a Gaussian copula's scores give directly. `u_of(j)` is
+    /// draw `j`'s uniform, in (0, 1), asked only for a score beyond the inverse table's reach
+    /// (|z| > 8.5), where the exact solve takes the probability. Returns false (and writes
+    /// nothing) for the other kinds.
+    ///
+    /// # Panics
+    /// If `z` and `out` differ in length.
+    pub fn quantiles_at_scores(
+        &self,
+        z: &[f64],
+        u_of: impl Fn(usize) -> f64,
+        out: &mut [f64],
+    ) -> bool {
+        assert_eq!(z.len(), out.len(), "quantiles: one output per score");
+        match &self.0 {
+            Kind::Pert(beta) | Kind::Beta(beta) => beta.quantiles_at_scores(z, u_of, out),
+            Kind::Gamma(g) => g.quantiles_at_scores(z, u_of, out),
+            _ => return false,
+        }
+        true
+    }
+
     /// [`Dist::quantile`] of each of `u` into `out`, bit for bit. The costly kinds (PERT, beta,
     /// gamma, truncated normal) and the discrete one are matched once for the slice, so the loop
     /// runs over independent draws that the processor overlaps; PERT, beta and gamma on a slice
@@ -2775,7 +2849,7 @@ mod simd {
         CDF_TABLE_STEPS, CDF_TABLE_Z, CENTRAL_DEN, CENTRAL_NUM, EXP_C2, EXP_C3, EXP_C4, EXP_C5,
         EXP_INV, EXP_LN2_HI, EXP_LN2_LO, EXP_REACH, EXP_STEPS, Family, InvTable, NEAR_DEN,
         NEAR_NUM, ScaledBeta, Z_HI, Z_LO, cdf_table, exp_sampling, exp_table,
-        std_normal_cdf_interp, std_normal_quantile, table_y,
+        std_normal_cdf_interp, std_normal_quantile, table_y_or,
     };
     use std::arch::x86_64::*;
 
@@ -3052,7 +3126,12 @@ mod simd {
     /// The table's y at each normal score in `out` (replaced by it), for the probabilities `u`:
     /// [`table_y`] four at a time.
     #[target_feature(enable = "avx2")]
-    pub(super) fn table_ys<F: Family>(fam: &F, table: &InvTable, u: &[f64], out: &mut [f64]) {
+    pub(super) fn table_ys<F: Family>(
+        fam: &F,
+        table: &InvTable,
+        u_of: &impl Fn(usize) -> f64,
+        out: &mut [f64],
+    ) {
         let coef = table.coef.as_flattened();
         let last = table.coef.len() - 1;
         let vector = |z: __m256d| {
@@ -3078,7 +3157,7 @@ mod simd {
             );
             (y, lanes(inside))
         };
-        in_fours(out, vector, |j, z| table_y(fam, table, z, u[j]));
+        in_fours(out, vector, |j, z| table_y_or(fam, table, z, || u_of(j)));
     }
 
     /// [`ScaledBeta::x_at`] of each table y in `out`, in place.

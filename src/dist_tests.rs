@@ -2581,6 +2581,85 @@ fn staged_quantiles_of_random_probabilities_are_the_scalar_ones() {
     }
 }
 
+/// Quantiles taken at normal scores are the quantiles of the scores' probabilities, bit for
+/// bit, whenever the scores are those probabilities' own (`z = Φ⁻¹(u)`, which is what
+/// `quantiles` computes first): in the tables' range and beyond it, where the exact solve reads
+/// `u_of` (and only there), in slices of every remainder past the groups of four, on the AVX2
+/// passes and the portable loops. The kinds that do not sample from scores say so, and leave
+/// the output alone.
+#[test]
+fn quantiles_at_scores_are_the_quantiles_of_their_probabilities() {
+    let (lo, hi) = SHAPE_RANGE;
+    let scored = [
+        Dist::pert(0.0, 0.0, 0.4, PERT_DEFAULT_SHAPE).unwrap(),
+        Dist::pert(0.0, 1.0, 1.0, 0.8).unwrap(),
+        Dist::pert(-5.0, 2.0, 10.0, PERT_DEFAULT_SHAPE).unwrap(),
+        Dist::beta(0.5, 0.5).unwrap(),
+        Dist::beta(lo, hi).unwrap(),
+        Dist::gamma(2.0, 3.0).unwrap(),
+        Dist::gamma(lo, 1.0).unwrap(),
+    ];
+    let mut us = spread(5_000, 0.0, 1.0, 11);
+    // Beyond the tables' reach (|z| > 8.5, u < 9.5e-18) among values inside, and the ends
+    // the copula's uniforms are kept within.
+    us.extend([
+        1e-20,
+        0.3,
+        f64::MIN_POSITIVE,
+        0.7,
+        1e-17,
+        1.0 - f64::EPSILON / 2.0,
+    ]);
+    let zs: Vec<f64> = us.iter().map(|&u| std_normal_quantile(u)).collect();
+    on_both_paths(|| {
+        for d in &scored {
+            assert!(d.samples_from_scores(), "{d:?}");
+            for n in (0..=9).chain([us.len()]) {
+                let asked = std::cell::Cell::new(0);
+                let u_of = |j: usize| {
+                    asked.set(asked.get() + 1);
+                    assert!(
+                        zs[j].abs() > 8.5,
+                        "u asked inside the table, at z = {}",
+                        zs[j]
+                    );
+                    us[j]
+                };
+                let mut out = vec![f64::NAN; n];
+                assert!(d.quantiles_at_scores(&zs[..n], u_of, &mut out));
+                let mut want = vec![f64::NAN; n];
+                d.quantiles(&us[..n], &mut want);
+                for ((x, w), u) in out.iter().zip(&want).zip(&us) {
+                    assert_eq!(
+                        x.to_bits(),
+                        w.to_bits(),
+                        "{d:?} at u = {u:e}: {x} against {w}"
+                    );
+                }
+                let beyond = zs[..n].iter().filter(|z| z.abs() > 8.5).count();
+                assert_eq!(
+                    asked.get(),
+                    beyond,
+                    "{d:?}: u asked once per score beyond the table"
+                );
+                if n == us.len() {
+                    assert_eq!(beyond, 2, "1e-20 and the smallest normal double");
+                }
+            }
+        }
+    });
+    for d in [
+        Dist::uniform(0.0, 1.0).unwrap(),
+        Dist::normal(0.0, 1.0).unwrap(),
+        Dist::discrete(vec![0.0, 1.0], vec![0.5, 0.5]).unwrap(),
+    ] {
+        assert!(!d.samples_from_scores(), "{d:?}");
+        let mut out = [7.0; 3];
+        assert!(!d.quantiles_at_scores(&zs[..3], |_| unreachable!(), &mut out));
+        assert_eq!(out, [7.0; 3], "{d:?}");
+    }
+}
+
 /// The AVX2 pieces on their own, where a wrong vector lane would otherwise go unseen because the
 /// scalar code redoes every lane the vector code does not claim: `in_fours` hands exactly the
 /// unclaimed lanes (and the values past the last group) to the scalar code, with their index;
@@ -2734,7 +2813,7 @@ fn vector_pieces() {
     let d = ScaledBeta::new(2.0, 5.0, 0.0, 1.0);
     let mut out = [Z_LO, Z_HI, 0.0, Z_HI - 1e-9];
     let u = [0.25; 4];
-    simd::table_ys(&d.f, &d.table, &u, &mut out);
+    simd::table_ys(&d.f, &d.table, &|j| u[j], &mut out);
     for (z, y) in [Z_LO, Z_HI, 0.0, Z_HI - 1e-9].iter().zip(out) {
         assert_eq!(
             y.to_bits(),

@@ -56,6 +56,9 @@ pub enum InputDist {
     },
 }
 
+/// Draws of an input between scenarios whose positions are found together.
+const BETWEEN_STEP: usize = 64;
+
 impl InputDist {
     /// Write the values for uniform `u` into `out` (length = the parameter's width).
     pub fn values(&self, u: f64, out: &mut [f64]) {
@@ -71,30 +74,90 @@ impl InputDist {
         let m = u.len();
         match self {
             InputDist::Direct(d) => d.quantiles(u, &mut out[..m]),
-            InputDist::Between {
-                low,
-                mode,
-                t_dist,
-                clip,
-            } => {
+            InputDist::Between { low, t_dist, .. } => {
                 let w = low.len();
                 assert_eq!(out.len(), m * w, "values_batch: {w} values per uniform");
                 if w == 0 {
                     return;
                 }
-                // The positions of up to `STEP` draws at a time, then each draw's line.
-                const STEP: usize = 64;
-                let mut at = [0.0; STEP];
-                for (u, out) in u.chunks(STEP).zip(out.chunks_mut(STEP * w)) {
+                // The positions of up to `BETWEEN_STEP` draws at a time, then each draw's line.
+                let mut at = [0.0; BETWEEN_STEP];
+                for (u, out) in u.chunks(BETWEEN_STEP).zip(out.chunks_mut(BETWEEN_STEP * w)) {
                     let at = &mut at[..u.len()];
                     t_dist.quantiles(u, at);
-                    for (line, &t) in out.chunks_exact_mut(w).zip(at.iter()) {
-                        let t = t.clamp(clip.0, clip.1);
-                        for (x, (l, md)) in line.iter_mut().zip(low.iter().zip(mode)) {
-                            *x = l + t * (md - l);
-                        }
-                    }
+                    self.lines(at, out);
                 }
+            }
+        }
+    }
+
+    /// Whether the input's values come through the normal score of its uniform
+    /// ([`Dist::samples_from_scores`]): then [`InputDist::values_batch_at_scores`] takes the
+    /// scores themselves.
+    pub fn samples_from_scores(&self) -> bool {
+        match self {
+            InputDist::Direct(d) => d.samples_from_scores(),
+            InputDist::Between { t_dist, .. } => t_dist.samples_from_scores(),
+        }
+    }
+
+    /// [`InputDist::values_batch`] of the uniforms whose normal scores are `z`, for an input
+    /// that [samples from scores](InputDist::samples_from_scores) (see
+    /// [`Dist::quantiles_at_scores`]; `u_of(j)` is draw `j`'s uniform). Returns false (and
+    /// writes nothing) for any other.
+    pub fn values_batch_at_scores(
+        &self,
+        z: &[f64],
+        u_of: impl Fn(usize) -> f64,
+        out: &mut [f64],
+    ) -> bool {
+        if !self.samples_from_scores() {
+            return false;
+        }
+        let m = z.len();
+        if self.width() == 0 {
+            return true;
+        }
+        match self {
+            InputDist::Direct(d) => d.quantiles_at_scores(z, u_of, &mut out[..m]),
+            InputDist::Between { t_dist, .. } => {
+                let mut at = [0.0; BETWEEN_STEP];
+                for (c, (z, out)) in z
+                    .chunks(BETWEEN_STEP)
+                    .zip(out.chunks_mut(BETWEEN_STEP * self.width()))
+                    .enumerate()
+                {
+                    let at = &mut at[..z.len()];
+                    t_dist.quantiles_at_scores(z, |j| u_of(c * BETWEEN_STEP + j), at);
+                    self.lines(at, out);
+                }
+                true
+            }
+        }
+    }
+
+    /// The values a draw has: 1, or the line's length between scenarios.
+    fn width(&self) -> usize {
+        match self {
+            InputDist::Direct(_) => 1,
+            InputDist::Between { low, .. } => low.len(),
+        }
+    }
+
+    /// Each draw's line of an input between scenarios from its position `t` in `at`, into
+    /// `out` (`width` values a draw).
+    fn lines(&self, at: &[f64], out: &mut [f64]) {
+        let InputDist::Between {
+            low, mode, clip, ..
+        } = self
+        else {
+            unreachable!("lines: an input between scenarios");
+        };
+        let w = low.len();
+        for (line, &t) in out.chunks_exact_mut(w).zip(at.iter()) {
+            let t = t.clamp(clip.0, clip.1);
+            for (x, (l, md)) in line.iter_mut().zip(low.iter().zip(mode)) {
+                *x = l + t * (md - l);
             }
         }
     }

@@ -244,6 +244,12 @@ pub struct Plan {
     input_stream: Vec<usize>,
     /// Stream index of each correlated input (copula order).
     corr_streams: Vec<usize>,
+    /// Per input: the row of its stream in the copula when its values come through the normal
+    /// score of its uniform ([`InputDist::samples_from_scores`]), which the copula's scores then
+    /// give directly.
+    scored: Vec<Option<usize>>,
+    /// Per row of the copula: whether an input on its stream reads the uniform itself.
+    corr_uniform: Vec<bool>,
     /// Per theme: its evaluation when no uncertain input touches it (computed once).
     constant: Vec<Option<ThemeEval>>,
     /// Per theme: its slid profile PVs ([`slid_profile_pv`]) when no input moves its profile or
@@ -489,10 +495,19 @@ struct SampleScratch {
     /// One row of [`BATCH`] uniforms per stream, then one row of normal scores per correlated
     /// stream.
     u: Vec<f64>,
-    /// The copula's sums for one correlated stream.
+    /// The copula's sums (normal scores), one row of [`BATCH`] per correlated stream.
     s: Vec<f64>,
     /// Per input: `BATCH` draws of its `width` values, draw by draw.
     values: Vec<Vec<f64>>,
+}
+
+/// The uniforms `Φ(z)` of a copula's normal scores `z`, kept strictly inside (0, 1) so that
+/// every quantile function stays finite.
+fn copula_uniforms(z: &[f64], u: &mut [f64]) {
+    std_normal_cdfs_interp(z, u);
+    for u in u {
+        *u = u.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
+    }
 }
 
 /// One block's share of the output columns.
@@ -652,6 +667,19 @@ impl Plan {
                 )));
             }
         }
+        let scored: Vec<Option<usize>> = set
+            .inputs
+            .iter()
+            .zip(&input_stream)
+            .map(|(i, k)| {
+                let row = corr_streams.iter().position(|c| c == k)?;
+                i.dist.samples_from_scores().then_some(row)
+            })
+            .collect();
+        let corr_uniform = corr_streams
+            .iter()
+            .map(|k| (0..set.inputs.len()).any(|i| input_stream[i] == *k && scored[i].is_none()))
+            .collect();
         let mut entities: Vec<String> = model.themes.iter().map(|t| t.id.clone()).collect();
         entities.push("total".into());
         let touched = |ti: usize| {
@@ -749,6 +777,8 @@ impl Plan {
             dims,
             input_stream,
             corr_streams,
+            scored,
+            corr_uniform,
             constant,
             slid,
             resets,
@@ -785,7 +815,7 @@ impl Plan {
     fn sample_scratch(&self) -> SampleScratch {
         SampleScratch {
             u: vec![0.0; (self.dims.len() + self.corr_streams.len()) * BATCH],
-            s: vec![0.0; BATCH],
+            s: vec![0.0; self.corr_streams.len() * BATCH],
             values: self
                 .set
                 .inputs
@@ -796,9 +826,10 @@ impl Plan {
     }
 
     /// Sample draws `start..start + m` (`m ≤ BATCH`) up to `stage`, input by input over the
-    /// batch: each stream's uniforms, then the copula, then each input's values
-    /// (`values[k][j·w..(j + 1)·w]` for draw `start + j`, as drawn, in the input's unit). Every
-    /// value is the same, bit for bit, as sampling the draws one at a time.
+    /// batch: each stream's uniforms, then the copula (its normal scores, and their uniforms for
+    /// the inputs that read them), then each input's values (`values[k][j·w..(j + 1)·w]` for
+    /// draw `start + j`, as drawn, in the input's unit). Every value is the same, bit for bit,
+    /// as sampling the draws one at a time.
     fn sample_batch(
         &self,
         sampler: &Sampler,
@@ -821,8 +852,8 @@ impl Plan {
             for (zj, &k) in z.chunks_exact_mut(BATCH).zip(&self.corr_streams) {
                 std_normal_quantiles(&u[k * BATCH..k * BATCH + m], &mut zj[..m]);
             }
-            let acc = &mut s.s[..m];
             for (row, &k) in self.corr_streams.iter().enumerate() {
+                let acc = &mut s.s[row * BATCH..row * BATCH + m];
                 acc.fill(0.0);
                 for (f, zj) in c.factor[row].iter().zip(z.chunks_exact(BATCH)) {
                     // A zero entry (a block-diagonal correlation has many) adds ±0 to a sum that
@@ -835,28 +866,40 @@ impl Plan {
                         *a += f * z;
                     }
                 }
-                // Keep u strictly inside (0, 1) so quantile functions stay finite.
-                let uk = &mut u[k * BATCH..k * BATCH + m];
-                std_normal_cdfs_interp(acc, uk);
-                for u in uk {
-                    *u = u.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
+                // The uniforms, for the stream's inputs that read them; the others take the
+                // scores (`scored`).
+                if self.corr_uniform[row] {
+                    copula_uniforms(acc, &mut u[k * BATCH..k * BATCH + m]);
                 }
             }
         }
         if stage == Floor::Copula {
             return;
         }
-        for ((input, &k), v) in self
+        for (((input, &k), v), scored) in self
             .set
             .inputs
             .iter()
             .zip(&self.input_stream)
             .zip(&mut s.values)
+            .zip(&self.scored)
         {
             let w = input.param.width();
-            input
-                .dist
-                .values_batch(&u[k * BATCH..k * BATCH + m], &mut v[..m * w]);
+            match *scored {
+                Some(row) => {
+                    let z = &s.s[row * BATCH..row * BATCH + m];
+                    let u_of = |j: usize| {
+                        let mut u = [0.0];
+                        copula_uniforms(&z[j..=j], &mut u);
+                        u[0]
+                    };
+                    let done = input.dist.values_batch_at_scores(z, u_of, &mut v[..m * w]);
+                    debug_assert!(done, "a scored input samples from scores");
+                }
+                None => input
+                    .dist
+                    .values_batch(&u[k * BATCH..k * BATCH + m], &mut v[..m * w]),
+            }
         }
     }
 
@@ -1568,7 +1611,8 @@ impl Plan {
 pub enum Floor {
     /// One uniform per random stream, from the counter-based generator and the sampler's design.
     Uniforms,
-    /// Then the Gaussian copula of the correlated streams (nothing more without correlation).
+    /// Then the Gaussian copula of the correlated streams: their normal scores, and the
+    /// uniforms of those whose inputs read them (nothing more without correlation).
     Copula,
     /// Then every input's value through its quantile function: the RNG floor.
     Quantiles,
@@ -1604,17 +1648,42 @@ impl Plan {
     /// Evaluate with each factor at quantile position `u[k]` (no copula: factors independent),
     /// optionally overriding one input's values, in the engine's outcome layout.
     pub fn evaluate_at(&self, u: &[f64], set_input: Option<(usize, &[f64])>) -> Vec<f64> {
+        let values: Vec<Vec<f64>> = self
+            .set
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(k, input)| match set_input {
+                Some((i, v)) if i == k => v.to_vec(),
+                _ => {
+                    let mut v = vec![0.0; input.param.width()];
+                    input.dist.values(u[self.input_stream[k]], &mut v);
+                    v
+                }
+            })
+            .collect();
+        self.evaluate_values(&values)
+    }
+
+    /// Evaluate with each input at the values given, input `k` at `values[k]` (as drawn, in its
+    /// own unit: as many as its parameter has), in the engine's outcome layout.
+    ///
+    /// # Panics
+    /// If an input's values are not as many as its parameter has.
+    pub fn evaluate_values(&self, values: &[Vec<f64>]) -> Vec<f64> {
         let mut work = self.template.clone();
         let mut buf = Vec::new();
-        for (k, input) in self.set.inputs.iter().enumerate() {
-            let w = input.param.width();
-            buf.resize(w, 0.0);
-            match set_input {
-                Some((i, v)) if i == k => buf.copy_from_slice(v),
-                _ => input.dist.values(u[self.input_stream[k]], &mut buf[..w]),
-            }
-            input.param.to_engine(&mut buf[..w]);
-            apply(&mut work, input.param.target, &buf[..w]);
+        for (input, v) in self.set.inputs.iter().zip(values) {
+            assert_eq!(
+                v.len(),
+                input.param.width(),
+                "evaluate_values: {}",
+                input.param.path
+            );
+            buf.clear();
+            buf.extend_from_slice(v);
+            input.param.to_engine(&mut buf);
+            apply(&mut work, input.param.target, &buf);
         }
         let mut out = vec![0.0; self.n_outcomes()];
         let mut dw = vec![0u8; self.entities.len()];

@@ -53,8 +53,9 @@ fn draws_are_bit_identical_for_any_thread_count_and_block_size() {
 /// evaluating that draw alone gives. Here "alone" is written out with public items, one draw at a
 /// time: each stream's uniform from `Sampler::uniform`; the Gaussian copula of the correlated
 /// streams (normal scores, the factor's rows summed in order from 0, the interpolated normal
-/// CDF, clamped inside (0, 1)); each input's values from `InputDist::values`; the model from
-/// `Plan::evaluate_at`. Block size 100 puts batch boundaries at rows 64, 100, 164, …, and the
+/// CDF, clamped inside (0, 1)); each input's values from `InputDist::values`, or, for an input
+/// sampled through a normal score on a correlated stream, from the copula's score itself
+/// (`InputDist::values_batch_at_scores`); the model from `Plan::evaluate_values`. Block size 100 puts batch boundaries at rows 64, 100, 164, …, and the
 /// last block is partial. Two sets: the default (correlated, with partner shares, so each draw
 /// restores the theme's shares from the template first) and the default without its correlation
 /// and shares (each draw overwrites the previous one's inputs in place).
@@ -68,6 +69,8 @@ fn every_row_of_a_run_is_its_draw_sampled_and_evaluated_alone() {
     plain.inputs.retain(|i| !i.param.path.contains("shares"));
     assert!(plain.inputs.len() < full.inputs.len());
     let s = m.scenario_index("base").unwrap();
+    // Inputs whose values came from a copula's score: the default's correlated realisations.
+    let mut scored = 0;
     for set in [full, plain] {
         let plan = Plan::new(m.clone(), s, set).unwrap();
         let factors = plan.factors();
@@ -97,6 +100,8 @@ fn every_row_of_a_run_is_its_draw_sampled_and_evaluated_alone() {
                 .collect();
             for i in 0..o.draws {
                 let mut u: Vec<f64> = dims.iter().map(|dim| design.uniform(dim, i)).collect();
+                // Per stream, the copula's normal score when it is correlated.
+                let mut score = vec![None; dims.len()];
                 if let Some((c, streams)) = &corr {
                     let z: Vec<f64> = streams.iter().map(|&k| std_normal_quantile(u[k])).collect();
                     for (row, &k) in streams.iter().enumerate() {
@@ -104,11 +109,28 @@ fn every_row_of_a_run_is_its_draw_sampled_and_evaluated_alone() {
                         for (f, zj) in c.factor[row].iter().zip(&z) {
                             sum += f * zj;
                         }
+                        score[k] = Some(sum);
                         u[k] = std_normal_cdf_interp(sum)
                             .clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
                     }
                 }
-                let row = plan.evaluate_at(&u, None);
+                // Each input's values: from the copula's score itself for an input sampled
+                // through a normal score, from its stream's uniform otherwise.
+                let mut values: Vec<Vec<f64>> = Vec::new();
+                for (k, input) in plan.set.inputs.iter().enumerate() {
+                    let f = factors.iter().position(|f| f.inputs.contains(&k)).unwrap();
+                    let mut v = vec![0.0; input.param.width()];
+                    match score[f] {
+                        Some(z) if input.dist.samples_from_scores() => {
+                            assert!(input.dist.values_batch_at_scores(&[z], |_| u[f], &mut v));
+                            scored += 1;
+                        }
+                        _ => input.dist.values(u[f], &mut v),
+                    }
+                    assert_eq!(d.inputs[k][i as usize].to_bits(), v[0].to_bits());
+                    values.push(v);
+                }
+                let row = plan.evaluate_values(&values);
                 for (c, col) in d.outcomes.iter().enumerate() {
                     assert_eq!(
                         col[i as usize].to_bits(),
@@ -117,17 +139,10 @@ fn every_row_of_a_run_is_its_draw_sampled_and_evaluated_alone() {
                         plan.outcome_name(c)
                     );
                 }
-                for (f, factor) in factors.iter().enumerate() {
-                    for &k in &factor.inputs {
-                        let input = &plan.set.inputs[k];
-                        let mut v = vec![0.0; input.param.width()];
-                        input.dist.values(u[f], &mut v);
-                        assert_eq!(d.inputs[k][i as usize].to_bits(), v[0].to_bits());
-                    }
-                }
             }
         }
     }
+    assert!(scored > 0, "no input took a copula's score");
 }
 
 /// The RNG floor's checksum adds each draw's input values, input by input, then moves to the next
@@ -310,10 +325,13 @@ fn golden_values_are_pinned_to_a_seed() {
 // (new gross benefits, costs and shares).
 // Updated again when the recalibration with the total's fraction figures moved families' base
 // one-off cost of year 3 by £1,000 (draws 1 and 999 move in the last bits; draw 0 is unchanged).
+// Updated again when inputs sampled through a normal score came to take a correlated stream's
+// copula score directly, without the round trip through Φ and back (draws 0, 1 and 999 move by
+// 197, 48 and 10 ulp).
 const GOLDEN: [u64; 3] = [
-    4622011974224527338,
-    4623115423886841180,
-    4625393285086534078,
+    4622011974224527141,
+    4623115423886841228,
+    4625393285086534068,
 ];
 
 #[test]
@@ -1269,7 +1287,7 @@ fn no_column_of_draws_holds_a_negative_zero() {
 /// drawn from each uniform and clipped, and its values one uniform at a time, bit for bit: a
 /// batch longer than the positions computed at once (64), not a multiple of it, from the
 /// uniforms' ends to the middle, with a clip that binds at both ends; and a schedule of no years
-/// writes nothing.
+/// writes nothing. From the uniforms' normal scores (a copula's), the same values again.
 #[test]
 fn a_schedule_batch_is_its_values_one_uniform_at_a_time() {
     use npvrisk::dist::Dist;
@@ -1307,6 +1325,22 @@ fn a_schedule_batch_is_its_values_one_uniform_at_a_time() {
         clipped[1] |= t == clip.1;
     }
     assert_eq!(clipped, [true, true], "the clip must bind at both ends");
+    // From the normal scores of the uniforms inside (0, 1), as a copula gives them: the same
+    // values, bit for bit.
+    let inside: Vec<f64> = u.iter().copied().filter(|u| *u > 0.0 && *u < 1.0).collect();
+    let z: Vec<f64> = inside
+        .iter()
+        .map(|&u| npvrisk::dist::std_normal_quantile(u))
+        .collect();
+    assert!(dist.samples_from_scores());
+    let mut scored = vec![f64::NAN; 3 * z.len()];
+    assert!(dist.values_batch_at_scores(&z, |j| inside[j], &mut scored));
+    let mut want = vec![f64::NAN; 3 * z.len()];
+    dist.values_batch(&inside, &mut want);
+    assert_eq!(
+        scored.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+        want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    );
     let none = InputDist::Between {
         low: Vec::new(),
         mode: Vec::new(),
@@ -1314,4 +1348,11 @@ fn a_schedule_batch_is_its_values_one_uniform_at_a_time() {
         clip,
     };
     none.values_batch(&u, &mut []);
+    assert!(none.values_batch_at_scores(&z, |_| unreachable!(), &mut []));
+    // An input that does not sample from scores says so and writes nothing.
+    let flat = InputDist::Direct(Dist::uniform(0.0, 1.0).unwrap());
+    assert!(!flat.samples_from_scores());
+    let mut out = [7.0; 2];
+    assert!(!flat.values_batch_at_scores(&z[..2], |_| unreachable!(), &mut out));
+    assert_eq!(out, [7.0; 2]);
 }
