@@ -2,7 +2,9 @@
 //!
 //! A [`Dist`] turns a uniform `u` in (0, 1), supplied by the caller, into a draw through
 //! its quantile function (inverse CDF), so plain Monte Carlo, Latin hypercube and Sobol
-//! streams drive the same code and a Gaussian copula can feed correlated `u`s in.
+//! streams drive the same code and a Gaussian copula can feed correlated `u`s in (or, for
+//! the kinds that invert through a table in the normal score of `u`, its normal scores
+//! themselves: [`Dist::quantiles_at_scores`]).
 //! Invariants: a `Dist` exists only if its validating constructor accepted the
 //! parameters (the fields are private), so every `Dist` is a proper distribution;
 //! `quantile` is non-decreasing in `u` (for beta, PERT and gamma up to one unit in the last
@@ -1305,42 +1307,54 @@ impl InvTable {
 #[inline]
 fn table_ys<F: Family>(fam: &F, table: &InvTable, u: &[f64], out: &mut [f64]) {
     std_normal_quantiles(u, out);
-    table_ys_at_scores(fam, table, out, |j| u[j]);
+    table_ys_then(table, out, |j, z| table_y(fam, table, z, u[j]));
 }
 
-/// The table's y at each normal score in `out` (replaced by it), whose probability is `u_of(j)`
-/// (asked only for a score beyond the table's reach, where the exact solve takes it).
+/// The table's y at each normal score in `out` (replaced by it), four at a time with AVX2;
+/// `beyond(j, z)` gives draw `j`'s y where the vector code leaves it (a score beyond the table's
+/// reach, and the values past the last group of four).
 #[inline]
-fn table_ys_at_scores<F: Family>(
-    fam: &F,
-    table: &InvTable,
-    out: &mut [f64],
-    u_of: impl Fn(usize) -> f64,
-) {
+fn table_ys_then(table: &InvTable, out: &mut [f64], beyond: impl Fn(usize, f64) -> f64) {
     #[cfg(target_arch = "x86_64")]
     if simd::available() {
         // SAFETY: the processor has AVX2 (checked just above).
-        unsafe { simd::table_ys(fam, table, &u_of, out) };
+        unsafe { simd::table_ys(table, &beyond, out) };
         return;
     }
     for (j, o) in out.iter_mut().enumerate() {
-        *o = table_y_or(fam, table, *o, || u_of(j));
+        *o = beyond(j, *o);
     }
 }
 
 /// The table's y at normal score `z` = Φ⁻¹(u), or the exact solve beyond the table's reach.
 #[inline(always)]
 fn table_y<F: Family>(fam: &F, table: &InvTable, z: f64, u: f64) -> f64 {
-    table_y_or(fam, table, z, || u)
-}
-
-/// [`table_y`], with the probability given by `u` only when the exact solve needs it.
-#[inline(always)]
-fn table_y_or<F: Family>(fam: &F, table: &InvTable, z: f64, u: impl FnOnce() -> f64) -> f64 {
     match table.eval(z) {
         Some(y) => y,
-        None => y_beyond_table(fam, table, u()),
+        None => y_beyond_table(fam, table, u),
     }
+}
+
+/// The table's y at normal score `z` itself (not the score of a uniform), or the exact solve
+/// beyond the table's reach at the tail probability of `z`.
+#[inline(always)]
+fn table_y_at_score<F: Family>(fam: &F, table: &InvTable, z: f64) -> f64 {
+    match table.eval(z) {
+        Some(y) => y,
+        None => y_beyond_score(fam, table, z),
+    }
+}
+
+/// y for a normal score beyond the table (|z| > 8.5): the exact solve at the tail probability
+/// `Φ(−|z|)`, computed from `z` (through `erfc`, to full relative accuracy) rather than from
+/// `Φ(z)`, which above the table rounds to 1 and would lose the upper tail. Probabilities below
+/// the smallest normal double are taken as it, as the copula's uniforms are.
+#[cold]
+fn y_beyond_score<F: Family>(fam: &F, table: &InvTable, z: f64) -> f64 {
+    let lower = z < 0.0;
+    let p = std_normal_cdf(if lower { z } else { -z }).max(f64::MIN_POSITIVE);
+    let start = if lower { table.first_y() } else { 0.0 };
+    solve_y(fam, lower, libm::log(p), start)
 }
 
 /// y for a probability outside the table: an exact solve, slow but reached only for
@@ -1407,11 +1421,12 @@ impl ScaledBeta {
         self.x_ats(out);
     }
 
-    /// [`ScaledBeta::quantiles`] from the normal scores `z` of the probabilities (`u_of(j)`
-    /// gives draw `j`'s, asked only beyond the table's reach): its last two passes.
-    fn quantiles_at_scores(&self, z: &[f64], u_of: impl Fn(usize) -> f64, out: &mut [f64]) {
+    /// [`ScaledBeta::quantiles`] from normal scores `z` instead of uniforms: its last two
+    /// passes.
+    fn quantiles_at_scores(&self, z: &[f64], out: &mut [f64]) {
         out.copy_from_slice(z);
-        table_ys_at_scores(&self.f, &self.table, out, u_of);
+        let (f, t) = (&self.f, &self.table);
+        table_ys_then(t, out, |_, z| table_y_at_score(f, t, z));
         self.x_ats(out);
     }
 
@@ -1480,11 +1495,12 @@ impl ScaledGamma {
         self.scale_ys(out);
     }
 
-    /// [`ScaledGamma::quantiles`] from the normal scores `z` of the probabilities, as
+    /// [`ScaledGamma::quantiles`] from normal scores `z` instead of uniforms, as
     /// [`ScaledBeta::quantiles_at_scores`].
-    fn quantiles_at_scores(&self, z: &[f64], u_of: impl Fn(usize) -> f64, out: &mut [f64]) {
+    fn quantiles_at_scores(&self, z: &[f64], out: &mut [f64]) {
         out.copy_from_slice(z);
-        table_ys_at_scores(&self.f, &self.table, out, u_of);
+        let (f, t) = (&self.f, &self.table);
+        table_ys_then(t, out, |_, z| table_y_at_score(f, t, z));
         self.scale_ys(out);
     }
 
@@ -2357,31 +2373,28 @@ impl Dist {
         }
     }
 
-    /// Whether the kind samples through the normal score of its uniform (PERT, beta, gamma):
-    /// then [`Dist::quantiles_at_scores`] takes the scores themselves.
+    /// Whether the kind has a path from normal scores (PERT, beta and gamma, whose quantiles go
+    /// through a table in the normal score of their uniform): then
+    /// [`Dist::quantiles_at_scores`] takes the scores themselves.
     pub fn samples_from_scores(&self) -> bool {
         matches!(&self.0, Kind::Pert(_) | Kind::Beta(_) | Kind::Gamma(_))
     }
 
-    /// [`Dist::quantiles`] of the uniforms `u_j = Φ(z_j)` given their normal scores `z`, for
-    /// a kind that [samples from scores](Dist::samples_from_scores), without the round trip
-    /// through `u` and back: the draws a Gaussian copula's scores give directly. `u_of(j)` is
-    /// draw `j`'s uniform, in (0, 1), asked only for a score beyond the inverse table's reach
-    /// (|z| > 8.5), where the exact solve takes the probability. Returns false (and writes
-    /// nothing) for the other kinds.
+    /// The draws at normal scores `z` (the draw at `z` is the quantile at `Φ(z)`), for a kind
+    /// that [samples from scores](Dist::samples_from_scores): a Gaussian copula's scores taken
+    /// directly, without the round trip through a uniform. At `z = Φ⁻¹(u)` for `u` in (0, 1),
+    /// as [`Dist::quantiles`] computes it, the same bits as `quantiles` at `u` wherever the
+    /// table reaches (|z| ≤ 8.5); beyond it the exact solve takes the tail probability from `z`
+    /// itself, so the upper tail goes on past where `Φ(z)` rounds to 1. Non-decreasing in `z`.
+    /// Returns false (and writes nothing) for the other kinds.
     ///
     /// # Panics
     /// If `z` and `out` differ in length.
-    pub fn quantiles_at_scores(
-        &self,
-        z: &[f64],
-        u_of: impl Fn(usize) -> f64,
-        out: &mut [f64],
-    ) -> bool {
+    pub fn quantiles_at_scores(&self, z: &[f64], out: &mut [f64]) -> bool {
         assert_eq!(z.len(), out.len(), "quantiles: one output per score");
         match &self.0 {
-            Kind::Pert(beta) | Kind::Beta(beta) => beta.quantiles_at_scores(z, u_of, out),
-            Kind::Gamma(g) => g.quantiles_at_scores(z, u_of, out),
+            Kind::Pert(beta) | Kind::Beta(beta) => beta.quantiles_at_scores(z, out),
+            Kind::Gamma(g) => g.quantiles_at_scores(z, out),
             _ => return false,
         }
         true
@@ -2847,9 +2860,9 @@ fn step(b: bool) -> f64 {
 mod simd {
     use super::{
         CDF_TABLE_STEPS, CDF_TABLE_Z, CENTRAL_DEN, CENTRAL_NUM, EXP_C2, EXP_C3, EXP_C4, EXP_C5,
-        EXP_INV, EXP_LN2_HI, EXP_LN2_LO, EXP_REACH, EXP_STEPS, Family, InvTable, NEAR_DEN,
-        NEAR_NUM, ScaledBeta, Z_HI, Z_LO, cdf_table, exp_sampling, exp_table,
-        std_normal_cdf_interp, std_normal_quantile, table_y_or,
+        EXP_INV, EXP_LN2_HI, EXP_LN2_LO, EXP_REACH, EXP_STEPS, InvTable, NEAR_DEN, NEAR_NUM,
+        ScaledBeta, Z_HI, Z_LO, cdf_table, exp_sampling, exp_table, std_normal_cdf_interp,
+        std_normal_quantile,
     };
     use std::arch::x86_64::*;
 
@@ -3126,12 +3139,7 @@ mod simd {
     /// The table's y at each normal score in `out` (replaced by it), for the probabilities `u`:
     /// [`table_y`] four at a time.
     #[target_feature(enable = "avx2")]
-    pub(super) fn table_ys<F: Family>(
-        fam: &F,
-        table: &InvTable,
-        u_of: &impl Fn(usize) -> f64,
-        out: &mut [f64],
-    ) {
+    pub(super) fn table_ys(table: &InvTable, beyond: &impl Fn(usize, f64) -> f64, out: &mut [f64]) {
         let coef = table.coef.as_flattened();
         let last = table.coef.len() - 1;
         let vector = |z: __m256d| {
@@ -3157,7 +3165,7 @@ mod simd {
             );
             (y, lanes(inside))
         };
-        in_fours(out, vector, |j, z| table_y_or(fam, table, z, || u_of(j)));
+        in_fours(out, vector, beyond);
     }
 
     /// [`ScaledBeta::x_at`] of each table y in `out`, in place.

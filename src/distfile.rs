@@ -59,6 +59,17 @@ pub enum InputDist {
 /// Draws of an input between scenarios whose positions are found together.
 const BETWEEN_STEP: usize = 64;
 
+/// Each draw's line of an input between scenarios, `low + t·(mode − low)` element by element,
+/// from its position `t` in `at` clipped to `clip`, into `out` (`low.len()` values a draw).
+fn between_lines(low: &[f64], mode: &[f64], clip: (f64, f64), at: &[f64], out: &mut [f64]) {
+    for (line, &t) in out.chunks_exact_mut(low.len()).zip(at) {
+        let t = t.clamp(clip.0, clip.1);
+        for (x, (l, md)) in line.iter_mut().zip(low.iter().zip(mode)) {
+            *x = l + t * (md - l);
+        }
+    }
+}
+
 impl InputDist {
     /// Write the values for uniform `u` into `out` (length = the parameter's width).
     pub fn values(&self, u: f64, out: &mut [f64]) {
@@ -74,7 +85,12 @@ impl InputDist {
         let m = u.len();
         match self {
             InputDist::Direct(d) => d.quantiles(u, &mut out[..m]),
-            InputDist::Between { low, t_dist, .. } => {
+            InputDist::Between {
+                low,
+                mode,
+                t_dist,
+                clip,
+            } => {
                 let w = low.len();
                 assert_eq!(out.len(), m * w, "values_batch: {w} values per uniform");
                 if w == 0 {
@@ -85,13 +101,13 @@ impl InputDist {
                 for (u, out) in u.chunks(BETWEEN_STEP).zip(out.chunks_mut(BETWEEN_STEP * w)) {
                     let at = &mut at[..u.len()];
                     t_dist.quantiles(u, at);
-                    self.lines(at, out);
+                    between_lines(low, mode, *clip, at, out);
                 }
             }
         }
     }
 
-    /// Whether the input's values come through the normal score of its uniform
+    /// Whether the input's values have a path from normal scores
     /// ([`Dist::samples_from_scores`]): then [`InputDist::values_batch_at_scores`] takes the
     /// scores themselves.
     pub fn samples_from_scores(&self) -> bool {
@@ -101,63 +117,45 @@ impl InputDist {
         }
     }
 
-    /// [`InputDist::values_batch`] of the uniforms whose normal scores are `z`, for an input
-    /// that [samples from scores](InputDist::samples_from_scores) (see
-    /// [`Dist::quantiles_at_scores`]; `u_of(j)` is draw `j`'s uniform). Returns false (and
-    /// writes nothing) for any other.
-    pub fn values_batch_at_scores(
-        &self,
-        z: &[f64],
-        u_of: impl Fn(usize) -> f64,
-        out: &mut [f64],
-    ) -> bool {
-        if !self.samples_from_scores() {
-            return false;
-        }
+    /// [`InputDist::values_batch`] at normal scores `z` instead of uniforms (see
+    /// [`Dist::quantiles_at_scores`]), for an input that [samples from
+    /// scores](InputDist::samples_from_scores): the values of `z[j]` go to
+    /// `out[j·w..(j + 1)·w]`. Returns false (and writes nothing) for any other input.
+    ///
+    /// # Panics
+    /// If `out` does not hold `w` values per score.
+    pub fn values_batch_at_scores(&self, z: &[f64], out: &mut [f64]) -> bool {
         let m = z.len();
-        if self.width() == 0 {
-            return true;
-        }
         match self {
-            InputDist::Direct(d) => d.quantiles_at_scores(z, u_of, &mut out[..m]),
-            InputDist::Between { t_dist, .. } => {
+            InputDist::Direct(d) => {
+                assert_eq!(out.len(), m, "values_batch_at_scores: one value per score");
+                d.quantiles_at_scores(z, out)
+            }
+            InputDist::Between {
+                low,
+                mode,
+                t_dist,
+                clip,
+            } => {
+                let w = low.len();
+                assert_eq!(
+                    out.len(),
+                    m * w,
+                    "values_batch_at_scores: {w} values per score"
+                );
+                if !t_dist.samples_from_scores() {
+                    return false;
+                }
+                if w == 0 {
+                    return true;
+                }
                 let mut at = [0.0; BETWEEN_STEP];
-                for (c, (z, out)) in z
-                    .chunks(BETWEEN_STEP)
-                    .zip(out.chunks_mut(BETWEEN_STEP * self.width()))
-                    .enumerate()
-                {
+                for (z, out) in z.chunks(BETWEEN_STEP).zip(out.chunks_mut(BETWEEN_STEP * w)) {
                     let at = &mut at[..z.len()];
-                    t_dist.quantiles_at_scores(z, |j| u_of(c * BETWEEN_STEP + j), at);
-                    self.lines(at, out);
+                    t_dist.quantiles_at_scores(z, at);
+                    between_lines(low, mode, *clip, at, out);
                 }
                 true
-            }
-        }
-    }
-
-    /// The values a draw has: 1, or the line's length between scenarios.
-    fn width(&self) -> usize {
-        match self {
-            InputDist::Direct(_) => 1,
-            InputDist::Between { low, .. } => low.len(),
-        }
-    }
-
-    /// Each draw's line of an input between scenarios from its position `t` in `at`, into
-    /// `out` (`width` values a draw).
-    fn lines(&self, at: &[f64], out: &mut [f64]) {
-        let InputDist::Between {
-            low, mode, clip, ..
-        } = self
-        else {
-            unreachable!("lines: an input between scenarios");
-        };
-        let w = low.len();
-        for (line, &t) in out.chunks_exact_mut(w).zip(at.iter()) {
-            let t = t.clamp(clip.0, clip.1);
-            for (x, (l, md)) in line.iter_mut().zip(low.iter().zip(mode)) {
-                *x = l + t * (md - l);
             }
         }
     }

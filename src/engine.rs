@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 
 use crate::dist::{std_normal_cdfs_interp, std_normal_quantiles};
-use crate::distfile::DistSet;
+use crate::distfile::{DistSet, Input};
 use crate::error::Error;
 use crate::kernel::{
     Padded, Slid, ThemeCols, ThemeEval, ThemeFlows, TotalBlock, TotalEval, TotalPart,
@@ -888,13 +888,8 @@ impl Plan {
             match *scored {
                 Some(row) => {
                     let z = &s.s[row * BATCH..row * BATCH + m];
-                    let u_of = |j: usize| {
-                        let mut u = [0.0];
-                        copula_uniforms(&z[j..=j], &mut u);
-                        u[0]
-                    };
-                    let done = input.dist.values_batch_at_scores(z, u_of, &mut v[..m * w]);
-                    debug_assert!(done, "a scored input samples from scores");
+                    let done = input.dist.values_batch_at_scores(z, &mut v[..m * w]);
+                    assert!(done, "a scored input samples from scores");
                 }
                 None => input
                     .dist
@@ -1574,6 +1569,13 @@ impl Plan {
         let sampler = Sampler::new(opts.sampler, opts.seed, opts.draws)
             .map_err(|e| RunError::Options(e.to_string()))?;
         let blocks = opts.draws.div_ceil(opts.block_size);
+        // Per stream, the row of its normal scores where the copula stage gives no uniform.
+        let score_rows: Vec<Option<usize>> = (0..self.dims.len())
+            .map(|k| {
+                let row = self.corr_streams.iter().position(|&c| c == k)?;
+                (stage == Floor::Copula && !self.corr_uniform[row]).then_some(row)
+            })
+            .collect();
         let sums: Vec<f64> = (0..blocks)
             .into_par_iter()
             .map(|b| {
@@ -1592,9 +1594,17 @@ impl Plan {
                             }
                         }
                     } else {
-                        let u = &s.u[..self.dims.len() * BATCH];
+                        // Each stream's uniform; after the copula, its normal score instead where
+                        // that is all the copula gave (its inputs take the scores).
                         for j in 0..m {
-                            acc += u.chunks_exact(BATCH).map(|row| row[j]).sum::<f64>();
+                            acc += score_rows
+                                .iter()
+                                .enumerate()
+                                .map(|(k, row)| match row {
+                                    Some(row) => s.s[row * BATCH + j],
+                                    None => s.u[k * BATCH + j],
+                                })
+                                .sum::<f64>();
                         }
                     }
                     i0 += m as u64;
@@ -1612,7 +1622,8 @@ pub enum Floor {
     /// One uniform per random stream, from the counter-based generator and the sampler's design.
     Uniforms,
     /// Then the Gaussian copula of the correlated streams: their normal scores, and the
-    /// uniforms of those whose inputs read them (nothing more without correlation).
+    /// uniforms of those whose inputs read them (nothing more without correlation). The
+    /// checksum takes a stream's score where the copula gave it no uniform.
     Copula,
     /// Then every input's value through its quantile function: the RNG floor.
     Quantiles,
@@ -1648,42 +1659,45 @@ impl Plan {
     /// Evaluate with each factor at quantile position `u[k]` (no copula: factors independent),
     /// optionally overriding one input's values, in the engine's outcome layout.
     pub fn evaluate_at(&self, u: &[f64], set_input: Option<(usize, &[f64])>) -> Vec<f64> {
-        let values: Vec<Vec<f64>> = self
-            .set
-            .inputs
-            .iter()
-            .enumerate()
-            .map(|(k, input)| match set_input {
-                Some((i, v)) if i == k => v.to_vec(),
-                _ => {
-                    let mut v = vec![0.0; input.param.width()];
-                    input.dist.values(u[self.input_stream[k]], &mut v);
-                    v
-                }
-            })
-            .collect();
-        self.evaluate_values(&values)
+        self.evaluate_with(|k, input, buf| match set_input {
+            Some((i, v)) if i == k => buf.copy_from_slice(v),
+            _ => input.dist.values(u[self.input_stream[k]], buf),
+        })
     }
 
     /// Evaluate with each input at the values given, input `k` at `values[k]` (as drawn, in its
     /// own unit: as many as its parameter has), in the engine's outcome layout.
     ///
     /// # Panics
-    /// If an input's values are not as many as its parameter has.
+    /// If the values are not one list per input, each as long as its parameter.
     pub fn evaluate_values(&self, values: &[Vec<f64>]) -> Vec<f64> {
-        let mut work = self.template.clone();
-        let mut buf = Vec::new();
-        for (input, v) in self.set.inputs.iter().zip(values) {
+        assert_eq!(
+            values.len(),
+            self.set.inputs.len(),
+            "evaluate_values: one list per input"
+        );
+        self.evaluate_with(|k, input, buf| {
             assert_eq!(
-                v.len(),
-                input.param.width(),
+                values[k].len(),
+                buf.len(),
                 "evaluate_values: {}",
                 input.param.path
             );
-            buf.clear();
-            buf.extend_from_slice(v);
-            input.param.to_engine(&mut buf);
-            apply(&mut work, input.param.target, &buf);
+            buf.copy_from_slice(&values[k]);
+        })
+    }
+
+    /// Evaluate with each input `k` at the values `values(k, input, buf)` writes into `buf` (as
+    /// many as its parameter has, in its own unit).
+    fn evaluate_with(&self, mut values: impl FnMut(usize, &Input, &mut [f64])) -> Vec<f64> {
+        let mut work = self.template.clone();
+        let mut buf = Vec::new();
+        for (k, input) in self.set.inputs.iter().enumerate() {
+            let w = input.param.width();
+            buf.resize(w, 0.0);
+            values(k, input, &mut buf[..w]);
+            input.param.to_engine(&mut buf[..w]);
+            apply(&mut work, input.param.target, &buf[..w]);
         }
         let mut out = vec![0.0; self.n_outcomes()];
         let mut dw = vec![0u8; self.entities.len()];

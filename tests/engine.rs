@@ -55,10 +55,11 @@ fn draws_are_bit_identical_for_any_thread_count_and_block_size() {
 /// streams (normal scores, the factor's rows summed in order from 0, the interpolated normal
 /// CDF, clamped inside (0, 1)); each input's values from `InputDist::values`, or, for an input
 /// sampled through a normal score on a correlated stream, from the copula's score itself
-/// (`InputDist::values_batch_at_scores`); the model from `Plan::evaluate_values`. Block size 100 puts batch boundaries at rows 64, 100, 164, …, and the
-/// last block is partial. Two sets: the default (correlated, with partner shares, so each draw
-/// restores the theme's shares from the template first) and the default without its correlation
-/// and shares (each draw overwrites the previous one's inputs in place).
+/// (`InputDist::values_batch_at_scores`); the model from `Plan::evaluate_values`. Block size 100
+/// puts batch boundaries at rows 64, 100, 164, …, and the last block is partial. Three sets: the default (correlated, with partner shares, so each draw
+/// restores the theme's shares from the template first), the default without its correlation
+/// and shares (each draw overwrites the previous one's inputs in place), and the default with a
+/// PERT input moved onto a correlated discrete input's stream.
 #[test]
 fn every_row_of_a_run_is_its_draw_sampled_and_evaluated_alone() {
     use npvrisk::dist::{std_normal_cdf_interp, std_normal_quantile};
@@ -68,10 +69,21 @@ fn every_row_of_a_run_is_its_draw_sampled_and_evaluated_alone() {
     plain.correlation = None;
     plain.inputs.retain(|i| !i.param.path.contains("shares"));
     assert!(plain.inputs.len() < full.inputs.len());
+    // A correlated stream that carries an input reading its uniform (a discrete delay) and one
+    // taking its score (a PERT cost overrun moved onto the delay's stream).
+    let mut mixed = full.clone();
+    let path = |p: &str| mixed.inputs.iter().position(|i| i.param.path == p).unwrap();
+    let (delay, overrun) = (
+        path("themes.work_skills.delay_years"),
+        path("themes.work_skills.optimism_bias_cost"),
+    );
+    assert!(!mixed.inputs[delay].dist.samples_from_scores());
+    assert!(mixed.inputs[overrun].dist.samples_from_scores());
+    mixed.inputs[overrun].stream = mixed.inputs[delay].stream.clone();
     let s = m.scenario_index("base").unwrap();
     // Inputs whose values came from a copula's score: the default's correlated realisations.
     let mut scored = 0;
-    for set in [full, plain] {
+    for set in [full, plain, mixed] {
         let plan = Plan::new(m.clone(), s, set).unwrap();
         let factors = plan.factors();
         // A list-valued input (one value per year) exercises the batch layout of several values.
@@ -122,7 +134,7 @@ fn every_row_of_a_run_is_its_draw_sampled_and_evaluated_alone() {
                     let mut v = vec![0.0; input.param.width()];
                     match score[f] {
                         Some(z) if input.dist.samples_from_scores() => {
-                            assert!(input.dist.values_batch_at_scores(&[z], |_| u[f], &mut v));
+                            assert!(input.dist.values_batch_at_scores(&[z], &mut v));
                             scored += 1;
                         }
                         _ => input.dist.values(u[f], &mut v),
@@ -1213,6 +1225,17 @@ fn the_floor_s_copula_stage_applies_the_correlation() {
     let d = plan.run(&o, &|_| {}).unwrap();
     let inputs: f64 = d.inputs.iter().flatten().sum();
     assert!((inputs - all).abs() <= 1e-12 * all, "{inputs} vs {all}");
+    // Inputs that take the copula's scores (PERT) leave their streams' uniforms raw: the stage's
+    // checksum then takes the scores, and still differs from the raw uniforms'.
+    let pert = dists.replace(
+        "kind = \"uniform\"\nmin = 0.0\nmax = 1.0",
+        "kind = \"pert\"\nmin = 0.0\nmode = 0.3\nmax = 1.0",
+    );
+    assert_eq!(pert.matches("pert").count(), 2);
+    let plan = plan_with(&linear_model(), &pert).unwrap();
+    let raw = plan.floor(&o, Floor::Uniforms).unwrap();
+    let copula = plan.floor(&o, Floor::Copula).unwrap();
+    assert!((raw - copula).abs() > 1e-6, "{raw} vs {copula}");
 }
 
 /// The draws as `ndarray` matrices: row r, column c is draw r's outcome (or input) c, the same
@@ -1334,7 +1357,7 @@ fn a_schedule_batch_is_its_values_one_uniform_at_a_time() {
         .collect();
     assert!(dist.samples_from_scores());
     let mut scored = vec![f64::NAN; 3 * z.len()];
-    assert!(dist.values_batch_at_scores(&z, |j| inside[j], &mut scored));
+    assert!(dist.values_batch_at_scores(&z, &mut scored));
     let mut want = vec![f64::NAN; 3 * z.len()];
     dist.values_batch(&inside, &mut want);
     assert_eq!(
@@ -1348,11 +1371,11 @@ fn a_schedule_batch_is_its_values_one_uniform_at_a_time() {
         clip,
     };
     none.values_batch(&u, &mut []);
-    assert!(none.values_batch_at_scores(&z, |_| unreachable!(), &mut []));
+    assert!(none.values_batch_at_scores(&z, &mut []));
     // An input that does not sample from scores says so and writes nothing.
     let flat = InputDist::Direct(Dist::uniform(0.0, 1.0).unwrap());
     assert!(!flat.samples_from_scores());
     let mut out = [7.0; 2];
-    assert!(!flat.values_batch_at_scores(&z[..2], |_| unreachable!(), &mut out));
+    assert!(!flat.values_batch_at_scores(&z[..2], &mut out));
     assert_eq!(out, [7.0; 2]);
 }
