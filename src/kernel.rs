@@ -622,6 +622,7 @@ pub fn theme_delay_to_zero(
 /// places its kinks. A negative (or NaN) delay counts as none, and one of 2^53 years or more
 /// (every such number is whole, and the table is empty from there on) as 2^53 years, so that the
 /// phase is in [0, 1) for every delay: the walks rely on it.
+#[inline(always)]
 fn own_parts(own_delay: f64) -> (usize, f64) {
     // A select: whether a drawn delay is 0 is as good as random.
     let own = std::hint::select_unpredictable(
@@ -685,9 +686,16 @@ fn root_groups(
     h: usize,
     npv_at: impl Fn(f64) -> f64,
 ) -> (f64, [(f64, f64); 2]) {
+    // By decreasing phase: an insertion sort, inline (there are a handful of groups, and their
+    // phases are distinct, so any sort gives this order).
     order.clear();
-    order.extend(0..phases.len());
-    order.sort_unstable_by(|&a, &b| phases[b].total_cmp(&phases[a]));
+    for g in 0..phases.len() {
+        let at = order
+            .iter()
+            .position(|&o| phases[o] < phases[g])
+            .unwrap_or(order.len());
+        order.insert(at, g);
+    }
     let end = h as f64 + 1.0;
     // The last two points reached, `[(x0, v0), (x1, v1)]`: the root is on the segment between
     // them once `v1 ≤ 0`.
