@@ -94,13 +94,7 @@ fn kernel(c: &mut Criterion) {
     // the searches' branches see the variety of a run rather than one input repeated. The slid
     // tables are computed once beforehand, as the engine does for a profile no input moves, so
     // its time per element is not comparable with the bench above. Deterministic (a fixed LCG).
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = lcg(0x2545_f491_4f6c_dd1d_u64);
     let base = m.inputs(s);
     let varied: Vec<_> = (0..1024)
         .map(|_| {
@@ -113,15 +107,7 @@ fn kernel(c: &mut Criterion) {
             x
         })
         .collect();
-    let slids: Vec<Vec<f64>> = base
-        .themes
-        .iter()
-        .map(|th| {
-            let mut v = Vec::new();
-            slid_profile_pv(th, &df, &mut v);
-            v
-        })
-        .collect();
+    let slids = slid_tables(&base, &df);
     g.throughput(Throughput::Elements(varied.len() as u64));
     g.bench_function("kernel_embedded_model_varied_1024", |b| {
         b.iter(|| {
@@ -380,27 +366,13 @@ fn total_search(c: &mut Criterion) {
     let base = m.inputs(m.scenario_index("base").unwrap());
     let df = base.discount_factors.clone();
     let h = df.len();
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = lcg(0x9e37_79b9_7f4a_7c15_u64);
     const M: usize = 64;
     const DRAWS: usize = 16_384;
     let headline: Vec<usize> = (0..base.themes.len())
         .filter(|&t| base.headline[t])
         .collect();
-    let units: Vec<Vec<f64>> = base
-        .themes
-        .iter()
-        .map(|th| {
-            let mut v = Vec::new();
-            slid_profile_pv(th, &df, &mut v);
-            v
-        })
-        .collect();
+    let units = slid_tables(&base, &df);
     let profiles: Vec<Padded> = base
         .themes
         .iter()
@@ -483,6 +455,28 @@ fn total_search(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// Each theme's slid profile PVs ([`slid_profile_pv`]) under discount factors `df`.
+fn slid_tables(x: &npvrisk::model::Inputs, df: &[f64]) -> Vec<Vec<f64>> {
+    x.themes
+        .iter()
+        .map(|th| {
+            let mut v = Vec::new();
+            slid_profile_pv(th, df, &mut v);
+            v
+        })
+        .collect()
+}
+
+/// Uniforms in [0, 1) from a fixed linear congruential generator (deterministic bench inputs).
+fn lcg(mut state: u64) -> impl FnMut() -> f64 {
+    move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 criterion_group!(benches, bench, kernel, total_search, summary, samplers);

@@ -59,13 +59,32 @@ pub enum InputDist {
 /// Draws of an input between scenarios whose positions are found together.
 const BETWEEN_STEP: usize = 64;
 
-/// Each draw's line of an input between scenarios, `low + t·(mode − low)` element by element,
-/// from its position `t` in `at` clipped to `clip`, into `out` (`low.len()` values a draw).
-fn between_lines(low: &[f64], mode: &[f64], clip: (f64, f64), at: &[f64], out: &mut [f64]) {
-    for (line, &t) in out.chunks_exact_mut(low.len()).zip(at) {
-        let t = t.clamp(clip.0, clip.1);
-        for (x, (l, md)) in line.iter_mut().zip(low.iter().zip(mode)) {
-            *x = l + t * (md - l);
+/// The lines of an input between scenarios for a batch of uniforms or scores `xs`: each draw's
+/// `low + t·(mode − low)` element by element (`low.len()` values a draw, into `out`), from its
+/// position `t` clipped to `clip`, the positions of up to [`BETWEEN_STEP`] draws written at a
+/// time by `positions(xs, t)`.
+fn between_batch(
+    (low, mode, clip): (&[f64], &[f64], (f64, f64)),
+    xs: &[f64],
+    out: &mut [f64],
+    positions: impl Fn(&[f64], &mut [f64]),
+) {
+    let w = low.len();
+    if w == 0 {
+        return;
+    }
+    let mut at = [0.0; BETWEEN_STEP];
+    for (xs, out) in xs
+        .chunks(BETWEEN_STEP)
+        .zip(out.chunks_mut(BETWEEN_STEP * w))
+    {
+        let at = &mut at[..xs.len()];
+        positions(xs, at);
+        for (line, &t) in out.chunks_exact_mut(w).zip(at.iter()) {
+            let t = t.clamp(clip.0, clip.1);
+            for (x, (l, md)) in line.iter_mut().zip(low.iter().zip(mode)) {
+                *x = l + t * (md - l);
+            }
         }
     }
 }
@@ -93,16 +112,7 @@ impl InputDist {
             } => {
                 let w = low.len();
                 assert_eq!(out.len(), m * w, "values_batch: {w} values per uniform");
-                if w == 0 {
-                    return;
-                }
-                // The positions of up to `BETWEEN_STEP` draws at a time, then each draw's line.
-                let mut at = [0.0; BETWEEN_STEP];
-                for (u, out) in u.chunks(BETWEEN_STEP).zip(out.chunks_mut(BETWEEN_STEP * w)) {
-                    let at = &mut at[..u.len()];
-                    t_dist.quantiles(u, at);
-                    between_lines(low, mode, *clip, at, out);
-                }
+                between_batch((low, mode, *clip), u, out, |u, t| t_dist.quantiles(u, t));
             }
         }
     }
@@ -146,15 +156,9 @@ impl InputDist {
                 if !t_dist.samples_from_scores() {
                     return false;
                 }
-                if w == 0 {
-                    return true;
-                }
-                let mut at = [0.0; BETWEEN_STEP];
-                for (z, out) in z.chunks(BETWEEN_STEP).zip(out.chunks_mut(BETWEEN_STEP * w)) {
-                    let at = &mut at[..z.len()];
-                    t_dist.quantiles_at_scores(z, at);
-                    between_lines(low, mode, *clip, at, out);
-                }
+                between_batch((low, mode, *clip), z, out, |z, t| {
+                    t_dist.quantiles_at_scores(z, t);
+                });
                 true
             }
         }
