@@ -1313,6 +1313,15 @@ fn table_ys<F: Family>(fam: &F, table: &InvTable, u: &[f64], out: &mut [f64]) {
 /// The table's y at each normal score in `out` (replaced by it), four at a time with AVX2;
 /// `beyond(j, z)` gives draw `j`'s y where the vector code leaves it (a score beyond the table's
 /// reach, and the values past the last group of four).
+/// [`table_ys`] at normal scores `z` themselves instead of uniforms (copied into `out`, then
+/// replaced by the table's y), the exact solve beyond the table's reach taking the tail
+/// probability from each score ([`table_y_at_score`]).
+#[inline]
+fn table_ys_at_scores<F: Family>(fam: &F, table: &InvTable, z: &[f64], out: &mut [f64]) {
+    out.copy_from_slice(z);
+    table_ys_then(table, out, |_, z| table_y_at_score(fam, table, z));
+}
+
 #[inline]
 fn table_ys_then(table: &InvTable, out: &mut [f64], beyond: impl Fn(usize, f64) -> f64) {
     #[cfg(target_arch = "x86_64")]
@@ -1353,8 +1362,7 @@ fn table_y_at_score<F: Family>(fam: &F, table: &InvTable, z: f64) -> f64 {
 fn y_beyond_score<F: Family>(fam: &F, table: &InvTable, z: f64) -> f64 {
     let lower = z < 0.0;
     let p = std_normal_cdf(if lower { z } else { -z }).max(f64::MIN_POSITIVE);
-    let start = if lower { table.first_y() } else { 0.0 };
-    solve_y(fam, lower, libm::log(p), start)
+    solve_tail(fam, table, lower, libm::log(p))
 }
 
 /// y for a probability outside the table: an exact solve, slow but reached only for
@@ -1362,10 +1370,17 @@ fn y_beyond_score<F: Family>(fam: &F, table: &InvTable, z: f64) -> f64 {
 #[cold]
 fn y_beyond_table<F: Family>(fam: &F, table: &InvTable, u: f64) -> f64 {
     if u <= 0.5 {
-        solve_y(fam, true, libm::log(u), table.first_y())
+        solve_tail(fam, table, true, libm::log(u))
     } else {
-        solve_y(fam, false, libm::log(1.0 - u), 0.0)
+        solve_tail(fam, table, false, libm::log(1.0 - u))
     }
+}
+
+/// The exact solve beyond the table in the lower tail (`lower`) or the upper one, at the log of
+/// the tail probability, started from the table's first node or from 0.
+fn solve_tail<F: Family>(fam: &F, table: &InvTable, lower: bool, ln_p: f64) -> f64 {
+    let start = if lower { table.first_y() } else { 0.0 };
+    solve_y(fam, lower, ln_p, start)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1424,9 +1439,7 @@ impl ScaledBeta {
     /// [`ScaledBeta::quantiles`] from normal scores `z` instead of uniforms: its last two
     /// passes.
     fn quantiles_at_scores(&self, z: &[f64], out: &mut [f64]) {
-        out.copy_from_slice(z);
-        let (f, t) = (&self.f, &self.table);
-        table_ys_then(t, out, |_, z| table_y_at_score(f, t, z));
+        table_ys_at_scores(&self.f, &self.table, z, out);
         self.x_ats(out);
     }
 
@@ -1498,9 +1511,7 @@ impl ScaledGamma {
     /// [`ScaledGamma::quantiles`] from normal scores `z` instead of uniforms, as
     /// [`ScaledBeta::quantiles_at_scores`].
     fn quantiles_at_scores(&self, z: &[f64], out: &mut [f64]) {
-        out.copy_from_slice(z);
-        let (f, t) = (&self.f, &self.table);
-        table_ys_then(t, out, |_, z| table_y_at_score(f, t, z));
+        table_ys_at_scores(&self.f, &self.table, z, out);
         self.scale_ys(out);
     }
 

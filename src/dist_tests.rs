@@ -2654,7 +2654,7 @@ fn quantiles_at_scores_are_the_quantiles_of_their_probabilities() {
             };
             let (inside, past) = (at(8.5), at(8.5 + 1e-12));
             assert!(
-                past - inside <= 1e-8 * inside.abs().max(1e-300),
+                (past - inside).abs() <= 1e-8 * inside.abs().max(1e-300),
                 "{d:?}: {inside} then {past}"
             );
         }

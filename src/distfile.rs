@@ -101,20 +101,7 @@ impl InputDist {
     /// # Panics
     /// If `out.len()` is not a multiple of `u.len()` that matches the input's width.
     pub fn values_batch(&self, u: &[f64], out: &mut [f64]) {
-        let m = u.len();
-        match self {
-            InputDist::Direct(d) => d.quantiles(u, &mut out[..m]),
-            InputDist::Between {
-                low,
-                mode,
-                t_dist,
-                clip,
-            } => {
-                let w = low.len();
-                assert_eq!(out.len(), m * w, "values_batch: {w} values per uniform");
-                between_batch((low, mode, *clip), u, out, |u, t| t_dist.quantiles(u, t));
-            }
-        }
+        self.batch(u, out, |d, u, out| d.quantiles(u, out));
     }
 
     /// Whether the input's values have a path from normal scores
@@ -135,11 +122,23 @@ impl InputDist {
     /// # Panics
     /// If `out` does not hold `w` values per score.
     pub fn values_batch_at_scores(&self, z: &[f64], out: &mut [f64]) -> bool {
-        let m = z.len();
+        if !self.samples_from_scores() {
+            return false;
+        }
+        self.batch(z, out, |d, z, out| {
+            d.quantiles_at_scores(z, out);
+        });
+        true
+    }
+
+    /// The values of a batch of uniforms or scores `xs` (`w` values per draw into `out`), each
+    /// distribution's quantiles over a slice written by `quantiles`.
+    fn batch(&self, xs: &[f64], out: &mut [f64], quantiles: impl Fn(&Dist, &[f64], &mut [f64])) {
+        let m = xs.len();
         match self {
             InputDist::Direct(d) => {
-                assert_eq!(out.len(), m, "values_batch_at_scores: one value per score");
-                d.quantiles_at_scores(z, out)
+                assert_eq!(out.len(), m, "values_batch: one value per draw");
+                quantiles(d, xs, out);
             }
             InputDist::Between {
                 low,
@@ -148,18 +147,10 @@ impl InputDist {
                 clip,
             } => {
                 let w = low.len();
-                assert_eq!(
-                    out.len(),
-                    m * w,
-                    "values_batch_at_scores: {w} values per score"
-                );
-                if !t_dist.samples_from_scores() {
-                    return false;
-                }
-                between_batch((low, mode, *clip), z, out, |z, t| {
-                    t_dist.quantiles_at_scores(z, t);
+                assert_eq!(out.len(), m * w, "values_batch: {w} values per draw");
+                between_batch((low, mode, *clip), xs, out, |xs, t| {
+                    quantiles(t_dist, xs, t)
                 });
-                true
             }
         }
     }

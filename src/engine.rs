@@ -244,9 +244,11 @@ pub struct Plan {
     input_stream: Vec<usize>,
     /// Stream index of each correlated input (copula order).
     corr_streams: Vec<usize>,
-    /// Per input: the row of its stream in the copula when its values come through the normal
-    /// score of its uniform ([`InputDist::samples_from_scores`]), which the copula's scores then
-    /// give directly.
+    /// Per stream: its row in the copula, when it is correlated.
+    corr_row: Vec<Option<usize>>,
+    /// Per input: its stream's row in the copula when its values come through the normal score
+    /// of its uniform ([`InputDist::samples_from_scores`]), which the copula's scores then give
+    /// directly.
     scored: Vec<Option<usize>>,
     /// Per row of the copula: whether an input on its stream reads the uniform itself.
     corr_uniform: Vec<bool>,
@@ -667,14 +669,14 @@ impl Plan {
                 )));
             }
         }
+        let corr_row: Vec<Option<usize>> = (0..streams.len())
+            .map(|k| corr_streams.iter().position(|&c| c == k))
+            .collect();
         let scored: Vec<Option<usize>> = set
             .inputs
             .iter()
             .zip(&input_stream)
-            .map(|(i, k)| {
-                let row = corr_streams.iter().position(|c| c == k)?;
-                i.dist.samples_from_scores().then_some(row)
-            })
+            .map(|(i, &k)| corr_row[k].filter(|_| i.dist.samples_from_scores()))
             .collect();
         let corr_uniform = corr_streams
             .iter()
@@ -777,6 +779,7 @@ impl Plan {
             dims,
             input_stream,
             corr_streams,
+            corr_row,
             scored,
             corr_uniform,
             constant,
@@ -1570,11 +1573,10 @@ impl Plan {
             .map_err(|e| RunError::Options(e.to_string()))?;
         let blocks = opts.draws.div_ceil(opts.block_size);
         // Per stream, the row of its normal scores where the copula stage gives no uniform.
-        let score_rows: Vec<Option<usize>> = (0..self.dims.len())
-            .map(|k| {
-                let row = self.corr_streams.iter().position(|&c| c == k)?;
-                (stage == Floor::Copula && !self.corr_uniform[row]).then_some(row)
-            })
+        let score_rows: Vec<Option<usize>> = self
+            .corr_row
+            .iter()
+            .map(|row| row.filter(|&r| stage == Floor::Copula && !self.corr_uniform[r]))
             .collect();
         let sums: Vec<f64> = (0..blocks)
             .into_par_iter()

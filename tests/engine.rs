@@ -56,10 +56,11 @@ fn draws_are_bit_identical_for_any_thread_count_and_block_size() {
 /// CDF, clamped inside (0, 1)); each input's values from `InputDist::values`, or, for an input
 /// sampled through a normal score on a correlated stream, from the copula's score itself
 /// (`InputDist::values_batch_at_scores`); the model from `Plan::evaluate_values`. Block size 100
-/// puts batch boundaries at rows 64, 100, 164, …, and the last block is partial. Three sets: the default (correlated, with partner shares, so each draw
-/// restores the theme's shares from the template first), the default without its correlation
-/// and shares (each draw overwrites the previous one's inputs in place), and the default with a
-/// PERT input moved onto a correlated discrete input's stream.
+/// puts batch boundaries at rows 64, 100, 164, …, and the last block is partial. Three sets: the
+/// default (correlated, with partner shares, so each draw restores the theme's shares from the
+/// template first), the default without its correlation and shares (each draw overwrites the
+/// previous one's inputs in place), and the default with a PERT input moved onto a correlated
+/// discrete input's stream.
 #[test]
 fn every_row_of_a_run_is_its_draw_sampled_and_evaluated_alone() {
     use npvrisk::dist::{std_normal_cdf_interp, std_normal_quantile};
