@@ -111,14 +111,14 @@ pub trait OrderStats {
 /// below `v.len()`), in that order. Values equal under `total_cmp` have the same bits, so these
 /// are a sort's values bit for bit (and `radsort`'s, whose order is the same).
 ///
-/// A few positions cost a few passes over `v` rather than a sort. Each value's key is its place
-/// in that order as a `u64`. The keys' span is cut into at most 2^12 buckets of equal width; one
-/// pass counts the values of each bucket, which gives the bucket of each wanted position, and a
-/// second gathers the values of those buckets alone. A gathered bucket is sorted when it is
-/// small and searched in the same way when it is not: its keys span at least 2^11 times less, so
-/// the search ends within six rounds, and a bucket of equal keys needs no search at all. Each
-/// gathered bucket is smaller than `v`, since the least and the greatest key fall in different
-/// buckets.
+/// A few positions cost a few passes over `v` rather than a sort. The values' range is cut into
+/// 2^12 buckets of equal width (when the values are finite; else their keys' range, each value's
+/// key being its place in that order as a `u64`); one pass counts the values of each bucket,
+/// which gives the bucket of each wanted position, and a second gathers the values of those
+/// buckets alone. A gathered bucket is sorted when it is small and searched in the same way when
+/// it is not, and a bucket of equal keys needs no search at all. Each gathered bucket is smaller
+/// than `v`, since the least and the greatest value fall in different buckets, so the search
+/// ends.
 pub fn sorted_at(v: &[f64], at: &[usize]) -> Vec<f64> {
     debug_assert!(
         at.windows(2).all(|w| w[0] < w[1]),
@@ -178,6 +178,29 @@ fn sorted_at_into(v: &[f64], at: &[usize], out: &mut Vec<f64>) {
         out.extend(at.iter().map(|&p| s[p]));
         return;
     }
+    // Buckets of equal width in value when the values are finite and not all equal, with a
+    // finite span and scale: a sample's values spread over its buckets about as its
+    // distribution does, where buckets of equal width in key crowd most of them into the few
+    // that share their binade, leaving more rounds to search. `x − lo`, the product by a
+    // positive scale and the rounding to a whole number are each monotone: a value's bucket is
+    // never below a smaller value's, and values equal under `total_cmp` (same bits) share one.
+    let (lo, hi, finite) = min_max_finite(v);
+    let buckets = 1usize << SORTED_AT_BITS;
+    let span = hi - lo;
+    let scale = buckets as f64 / span;
+    // (A span of a few subnormals has no finite scale.)
+    if finite && span > 0.0 && span.is_finite() && scale.is_finite() {
+        // `(x − lo)·scale`, in [0, buckets] give or take rounding, rounded to a whole number by
+        // adding 2^52 (whose ulp is 1) and read from the sum's bits: a few instructions where
+        // `as usize`, saturating, takes a dozen. The least value falls in
+        // bucket 0 and the greatest in the last: every gathered bucket is smaller than `v`.
+        const ROUND: f64 = 4_503_599_627_370_496.0;
+        let bucket = |x: f64| {
+            let k = ((x - lo) * scale + ROUND).to_bits() - ROUND.to_bits();
+            (k as usize).min(buckets - 1)
+        };
+        return select_in_buckets(v, at, out, buckets, bucket);
+    }
     let (lo, hi) = v.iter().fold((u64::MAX, 0), |(lo, hi), &x| {
         let k = order_key(x);
         (lo.min(k), hi.max(k))
@@ -190,7 +213,51 @@ fn sorted_at_into(v: &[f64], at: &[usize], out: &mut Vec<f64>) {
     let span = hi - lo;
     let shift = (u64::BITS - span.leading_zeros()).saturating_sub(SORTED_AT_BITS);
     let bucket = |x: f64| ((order_key(x) - lo) >> shift) as usize;
-    let mut counts = vec![0usize; (span >> shift) as usize + 1];
+    select_in_buckets(v, at, out, (span >> shift) as usize + 1, bucket);
+}
+
+/// The least and the greatest of `v`'s values (±∞ when it is empty), and whether they are all
+/// finite (when not, the two are not to be read). Four lanes, side by side: a loop the compiler
+/// vectorises, where `f64::min` and `max` (which pass over a NaN) take a chain of instructions a
+/// value.
+fn min_max_finite(v: &[f64]) -> (f64, f64, bool) {
+    let (mut lo, mut hi) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+    let mut finite = [true; 4];
+    let mut quads = v.chunks_exact(4);
+    for q in &mut quads {
+        for k in 0..4 {
+            lo[k] = if q[k] < lo[k] { q[k] } else { lo[k] };
+            hi[k] = if q[k] > hi[k] { q[k] } else { hi[k] };
+            finite[k] &= q[k].is_finite();
+        }
+    }
+    for (k, &x) in quads.remainder().iter().enumerate() {
+        lo[k] = if x < lo[k] { x } else { lo[k] };
+        hi[k] = if x > hi[k] { x } else { hi[k] };
+        finite[k] &= x.is_finite();
+    }
+    let pick = |a: f64, b: f64, less: bool| if less { a } else { b };
+    (
+        lo.into_iter().fold(f64::INFINITY, |m, x| pick(x, m, x < m)),
+        hi.into_iter()
+            .fold(f64::NEG_INFINITY, |m, x| pick(x, m, x > m)),
+        finite.iter().all(|&f| f),
+    )
+}
+
+/// [`sorted_at_into`] by `bucket`, a map of the values onto `0..buckets` that never puts a value
+/// in a bucket below a smaller value's (by `total_cmp`) and puts the least and the greatest in
+/// different buckets: one pass counts each bucket's values, which gives the bucket of each wanted
+/// position, a second gathers the values of those buckets alone, and each gathered bucket is
+/// searched in turn.
+fn select_in_buckets(
+    v: &[f64],
+    at: &[usize],
+    out: &mut Vec<f64>,
+    buckets: usize,
+    bucket: impl Fn(f64) -> usize,
+) {
+    let mut counts = vec![0usize; buckets];
     for &x in v {
         counts[bucket(x)] += 1;
     }
@@ -559,15 +626,29 @@ mod tests {
             f64::NAN,
             -f64::NAN,
         ];
+        // Finite values only (the search by equal widths of value), with both zeros and spans
+        // that overflow (the greatest finite values: the search by keys instead).
+        let finite = [
+            0.0,
+            -0.0,
+            1e300,
+            -1e300,
+            5e-324,
+            -5e-324,
+            f64::MAX,
+            f64::MIN,
+        ];
         let mut checked = 0;
         for n in [1usize, 2, 3, 7, 64, 1000, 1025, 5000, 70_000] {
-            for kind in 0..4 {
+            for kind in 0..6 {
                 let mut v: Vec<f64> = (0..n)
                     .map(|_| match (kind, next() % 4) {
                         (1, 0..=2) => 0.0,
                         (2, _) => 1.0 + (next() % 100_000) as f64 * f64::EPSILON,
                         (3, _) => 7.25,
-                        (_, 0) => pool[(next() % pool.len() as u64) as usize],
+                        (4, 0) => finite[(next() % 6) as usize],
+                        (5, 0) => finite[(next() % finite.len() as u64) as usize],
+                        (0, 0) => pool[(next() % pool.len() as u64) as usize],
                         _ => (next() % 2001) as f64 / 8.0 - 125.0,
                     })
                     .collect();
