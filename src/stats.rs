@@ -188,12 +188,13 @@ fn sorted_at_into(v: &[f64], at: &[usize], out: &mut Vec<f64>) {
     let buckets = 1usize << SORTED_AT_BITS;
     let span = hi - lo;
     let scale = buckets as f64 / span;
-    // (A span of a few subnormals has no finite scale.)
-    if finite && span > 0.0 && span.is_finite() && scale.is_finite() {
+    // Equal values (span 0) and a span of a few subnormals have no finite scale; a span beyond
+    // the largest finite number is not finite. Either way the keys' buckets serve.
+    if finite && span.is_finite() && scale.is_finite() {
         // `(x − lo)·scale`, in [0, buckets] give or take rounding, rounded to a whole number by
         // adding 2^52 (whose ulp is 1) and read from the sum's bits: a few instructions where
-        // `as usize`, saturating, takes a dozen. The least value falls in
-        // bucket 0 and the greatest in the last: every gathered bucket is smaller than `v`.
+        // `as usize`, saturating, takes a dozen. The least value falls in bucket 0 and the
+        // greatest in the last: every gathered bucket is smaller than `v`.
         const ROUND: f64 = 4_503_599_627_370_496.0;
         let bucket = |x: f64| {
             let k = ((x - lo) * scale + ROUND).to_bits() - ROUND.to_bits();
