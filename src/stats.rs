@@ -628,7 +628,8 @@ mod tests {
             -f64::NAN,
         ];
         // Finite values only (the search by equal widths of value), with both zeros and spans
-        // that overflow (the greatest finite values: the search by keys instead).
+        // that overflow (the greatest finite values: the search by keys instead), and finite
+        // values with NaNs but no infinity (by keys).
         let finite = [
             0.0,
             -0.0,
@@ -641,7 +642,7 @@ mod tests {
         ];
         let mut checked = 0;
         for n in [1usize, 2, 3, 7, 64, 1000, 1025, 5000, 70_000] {
-            for kind in 0..6 {
+            for kind in 0..7 {
                 let mut v: Vec<f64> = (0..n)
                     .map(|_| match (kind, next() % 4) {
                         (1, 0..=2) => 0.0,
@@ -649,6 +650,8 @@ mod tests {
                         (3, _) => 7.25,
                         (4, 0) => finite[(next() % 6) as usize],
                         (5, 0) => finite[(next() % finite.len() as u64) as usize],
+                        // NaNs of both signs among finite values: no span of value orders them.
+                        (6, 0) => [f64::NAN, -f64::NAN, 0.0][(next() % 3) as usize],
                         (0, 0) => pool[(next() % pool.len() as u64) as usize],
                         _ => (next() % 2001) as f64 / 8.0 - 125.0,
                     })
