@@ -715,6 +715,27 @@ mod tests {
         assert!(std::panic::catch_unwind(|| s.at(8)).is_err());
     }
 
+    /// One value that is not finite, wherever it sits among 1,025 (in each of the four lanes
+    /// of `min_max_finite` and in the one left over), sends the sample to the search by keys:
+    /// by equal widths of value a NaN has no bucket of its own, and the sorted order puts −NaN
+    /// first and NaN last.
+    #[test]
+    fn sorted_at_sees_a_nan_in_any_lane() {
+        let finite: Vec<f64> = (0..1025).map(|i| ((i * 389) % 1025) as f64 / 4.0).collect();
+        for at in [0, 1, 2, 3, 1021, 1024] {
+            for nan in [-f64::NAN, f64::NAN] {
+                let mut v = finite.clone();
+                v[at] = nan;
+                let mut sorted = v.clone();
+                sorted.sort_by(f64::total_cmp);
+                let ends = sorted_at(&v, &[0, 1, 1023, 1024]);
+                for (got, want) in ends.iter().zip([0, 1, 1023, 1024].map(|p| sorted[p])) {
+                    assert_eq!(got.to_bits(), want.to_bits(), "{nan} at {at}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn pearson_matrix_has_the_bits_of_pearson_pair_by_pair() {
         let cols = vec![
