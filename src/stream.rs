@@ -2610,10 +2610,10 @@ impl Source for Keeping<'_, '_> {
 /// up to 2¹⁸ are not held whole (most of a 10^6-draw run's memory): their correlated inputs are
 /// all it needs of them.
 ///
-/// The pilot's columns of those inputs are taken over with room for every draw of the blocks;
-/// each block's rows go to its place (the blocks finish in any order), and the room a skipped
-/// draw leaves is closed when they are given back ([`Setup::add_pilot_inputs`]): no column is
-/// copied or allocated twice.
+/// Each of those inputs gets a column holding the pilot's rows of it with room for every draw of
+/// the blocks (the pilot's own column is freed); each block's rows go to its place (the blocks
+/// finish in any order), and the room a skipped draw leaves is closed when they are given back
+/// ([`Setup::add_pilot_inputs`]): the pilot's rows are copied once, the blocks' rows once.
 struct PilotInputs {
     /// The blocks whose inputs are kept.
     blocks: Range<u64>,
@@ -2635,7 +2635,7 @@ struct KeptInputs {
 
 impl PilotInputs {
     /// To keep the correlated inputs of `blocks` of the run (`opts`, blocks of `block` draws),
-    /// taking the pilot's columns of them over.
+    /// after the pilot's rows of them (its columns of them are freed).
     fn new(
         plan: &Plan,
         pilot: &mut Draws,
