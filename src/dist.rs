@@ -1310,9 +1310,6 @@ fn table_ys<F: Family>(fam: &F, table: &InvTable, u: &[f64], out: &mut [f64]) {
     table_ys_then(table, out, |j, z| table_y(fam, table, z, u[j]));
 }
 
-/// The table's y at each normal score in `out` (replaced by it), four at a time with AVX2;
-/// `beyond(j, z)` gives draw `j`'s y where the vector code leaves it (a score beyond the table's
-/// reach, and the values past the last group of four).
 /// [`table_ys`] at normal scores `z` themselves instead of uniforms (copied into `out`, then
 /// replaced by the table's y), the exact solve beyond the table's reach taking the tail
 /// probability from each score ([`table_y_at_score`]).
@@ -1322,6 +1319,9 @@ fn table_ys_at_scores<F: Family>(fam: &F, table: &InvTable, z: &[f64], out: &mut
     table_ys_then(table, out, |_, z| table_y_at_score(fam, table, z));
 }
 
+/// The table's y at each normal score in `out` (replaced by it), four at a time with AVX2;
+/// `beyond(j, z)` gives draw `j`'s y where the vector code leaves it (a score beyond the table's
+/// reach, and the values past the last group of four).
 #[inline]
 fn table_ys_then(table: &InvTable, out: &mut [f64], beyond: impl Fn(usize, f64) -> f64) {
     #[cfg(target_arch = "x86_64")]

@@ -669,6 +669,7 @@ mod tests {
                         (1, 0..=2) => 0.0,
                         (2, _) => 1.0 + (next() % 100_000) as f64 * f64::EPSILON,
                         (3, _) => 7.25,
+                        // The first six: spans that stay finite.
                         (4, 0) => finite[(next() % 6) as usize],
                         (5, 0) => finite[(next() % finite.len() as u64) as usize],
                         // NaNs of both signs among finite values: no span of value orders them.
