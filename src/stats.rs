@@ -134,8 +134,7 @@ pub fn sorted_at(v: &[f64], at: &[usize]) -> Vec<f64> {
 /// [`select_in_buckets`] over a sample or a gathered bucket).
 fn sorted_at_rounds(v: &[f64], at: &[usize]) -> (Vec<f64>, usize) {
     let mut out = Vec::with_capacity(at.len());
-    let mut rounds = 0;
-    sorted_at_into(v, at, &mut out, true, &mut rounds);
+    let rounds = sorted_at_into(v, at, &mut out, true);
     (out, rounds)
 }
 
@@ -178,16 +177,16 @@ const SORTED_AT_SMALL: usize = 1 << 10;
 const SORTED_AT_BITS: u32 = 12;
 
 /// [`sorted_at`], appending to `out`, by buckets of value where they serve when `by_value`, else
-/// by keys; each round of buckets counted in `rounds`.
-fn sorted_at_into(v: &[f64], at: &[usize], out: &mut Vec<f64>, by_value: bool, rounds: &mut usize) {
+/// by keys. Returns the number of rounds of buckets the search took.
+fn sorted_at_into(v: &[f64], at: &[usize], out: &mut Vec<f64>, by_value: bool) -> usize {
     if at.is_empty() {
-        return;
+        return 0;
     }
     if v.len() <= SORTED_AT_SMALL {
         let mut s = v.to_vec();
         s.sort_unstable_by(f64::total_cmp);
         out.extend(at.iter().map(|&p| s[p]));
-        return;
+        return 0;
     }
     // Buckets of equal width in value when the values are finite and not all equal, with a
     // finite span and scale: a sample's values spread over its buckets about as its
@@ -201,7 +200,8 @@ fn sorted_at_into(v: &[f64], at: &[usize], out: &mut Vec<f64>, by_value: bool, r
     let scale = buckets as f64 / span;
     // Equal values (span 0) and a span below about 2.3e-305 have no finite scale; a span beyond
     // the largest finite number is not finite. Either way the keys' buckets serve.
-    if by_value && finite && span.is_finite() && scale.is_finite() {
+    let of_value = by_value && finite && span.is_finite() && scale.is_finite();
+    let gathered = if of_value {
         // `(x − lo)·scale`, in [0, buckets] give or take rounding, rounded to a whole number by
         // adding 2^52 (whose ulp is 1) and read from the sum's bits: a few instructions where
         // `as usize`, saturating, takes a dozen. The least value falls in bucket 0 and the
@@ -211,27 +211,30 @@ fn sorted_at_into(v: &[f64], at: &[usize], out: &mut Vec<f64>, by_value: bool, r
             let k = ((x - lo) * scale + ROUND).to_bits() - ROUND.to_bits();
             (k as usize).min(buckets - 1)
         };
-        return select_in_buckets(v, at, out, (buckets, bucket, true), rounds);
+        select_in_buckets(v, at, buckets, bucket)
+    } else {
+        let (lo, hi) = v.iter().fold((u64::MAX, 0), |(lo, hi), &x| {
+            let k = order_key(x);
+            (lo.min(k), hi.max(k))
+        });
+        if lo == hi {
+            // Equal keys, equal bits.
+            out.extend(at.iter().map(|_| v[0]));
+            return 0;
+        }
+        let span = hi - lo;
+        let shift = (u64::BITS - span.leading_zeros()).saturating_sub(SORTED_AT_BITS);
+        let bucket = |x: f64| ((order_key(x) - lo) >> shift) as usize;
+        select_in_buckets(v, at, (span >> shift) as usize + 1, bucket)
+    };
+    // Each gathered bucket searched in turn, in order. One of value that kept more than half
+    // of `v` (values spread over many binades, crowded at one end) is searched by keys.
+    let mut rounds = 1;
+    for (values, inside) in gathered {
+        let halved = 2 * values.len() <= v.len();
+        rounds += sorted_at_into(&values, &inside, out, halved || !of_value);
     }
-    let (lo, hi) = v.iter().fold((u64::MAX, 0), |(lo, hi), &x| {
-        let k = order_key(x);
-        (lo.min(k), hi.max(k))
-    });
-    if lo == hi {
-        // Equal keys, equal bits.
-        out.extend(at.iter().map(|_| v[0]));
-        return;
-    }
-    let span = hi - lo;
-    let shift = (u64::BITS - span.leading_zeros()).saturating_sub(SORTED_AT_BITS);
-    let bucket = |x: f64| ((order_key(x) - lo) >> shift) as usize;
-    select_in_buckets(
-        v,
-        at,
-        out,
-        ((span >> shift) as usize + 1, bucket, false),
-        rounds,
-    );
+    rounds
 }
 
 /// The least and the greatest of `v`'s values (±∞ when it is empty), and whether they are all
@@ -241,18 +244,20 @@ fn sorted_at_into(v: &[f64], at: &[usize], out: &mut Vec<f64>, by_value: bool, r
 fn min_max_finite(v: &[f64]) -> (f64, f64, bool) {
     let (mut lo, mut hi) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
     let mut finite = [true; 4];
-    let mut quads = v.chunks_exact(4);
-    for q in &mut quads {
-        for k in 0..4 {
-            lo[k] = if q[k] < lo[k] { q[k] } else { lo[k] };
-            hi[k] = if q[k] > hi[k] { q[k] } else { hi[k] };
-            finite[k] &= q[k].is_finite();
-        }
-    }
-    for (k, &x) in quads.remainder().iter().enumerate() {
+    // Value `x` in lane `k`: the four lanes of each quad, then the values left over.
+    let mut step = |k: usize, x: f64| {
         lo[k] = if x < lo[k] { x } else { lo[k] };
         hi[k] = if x > hi[k] { x } else { hi[k] };
         finite[k] &= x.is_finite();
+    };
+    let mut quads = v.chunks_exact(4);
+    for q in &mut quads {
+        for (k, &x) in q.iter().enumerate() {
+            step(k, x);
+        }
+    }
+    for (k, &x) in quads.remainder().iter().enumerate() {
+        step(k, x);
     }
     let pick = |a: f64, b: f64, less: bool| if less { a } else { b };
     (
@@ -263,53 +268,45 @@ fn min_max_finite(v: &[f64]) -> (f64, f64, bool) {
     )
 }
 
-/// [`sorted_at_into`] by `bucket`, a map of the values onto `0..buckets` that never puts a value
-/// in a bucket below a smaller value's (by `total_cmp`) and puts the least and the greatest in
-/// different buckets: one pass counts each bucket's values, which gives the bucket of each wanted
-/// position, a second gathers the values of those buckets alone, and each gathered bucket is
-/// searched in turn. `of_value`: the buckets are of value; a gathered bucket of value holding
-/// more than half of `v` is then searched by keys. Each round is counted in `rounds`.
+/// One round of [`sorted_at_into`] by `bucket`, a map of the values onto `0..buckets` that never
+/// puts a value in a bucket below a smaller value's (by `total_cmp`) and puts the least and the
+/// greatest in different buckets: one pass counts each bucket's values, which gives the bucket
+/// of each wanted position, and a second gathers the values of those buckets alone. Returns the
+/// gathered buckets in order, each with its wanted positions among its own values.
 fn select_in_buckets(
     v: &[f64],
     at: &[usize],
-    out: &mut Vec<f64>,
-    (buckets, bucket, of_value): (usize, impl Fn(f64) -> usize, bool),
-    rounds: &mut usize,
-) {
-    *rounds += 1;
+    buckets: usize,
+    bucket: impl Fn(f64) -> usize,
+) -> Vec<(Vec<f64>, Vec<usize>)> {
     let mut counts = vec![0usize; buckets];
     for &x in v {
         counts[bucket(x)] += 1;
     }
-    // Each wanted bucket: its slot among the gathered ones, its first position in the sorted
-    // order, and where its wanted positions start in `at`.
+    // Each wanted bucket: its slot among the gathered ones, and its wanted positions counted
+    // from its first in the sorted order.
     const NONE: u32 = u32::MAX;
     let mut slot = vec![NONE; counts.len()];
-    let mut wanted: Vec<(usize, usize)> = Vec::new();
+    let mut gathered: Vec<(Vec<f64>, Vec<usize>)> = Vec::new();
     let (mut b, mut start) = (0, 0);
-    for (i, &p) in at.iter().enumerate() {
+    for &p in at {
         while start + counts[b] <= p {
             start += counts[b];
             b += 1;
         }
         if slot[b] == NONE {
-            slot[b] = wanted.len() as u32;
-            wanted.push((start, i));
+            slot[b] = gathered.len() as u32;
+            gathered.push((Vec::new(), Vec::new()));
         }
+        gathered[slot[b] as usize].1.push(p - start);
     }
-    let mut gathered: Vec<Vec<f64>> = vec![Vec::new(); wanted.len()];
     for &x in v {
         let s = slot[bucket(x)];
         if s != NONE {
-            gathered[s as usize].push(x);
+            gathered[s as usize].0.push(x);
         }
     }
-    for (g, &(start, first)) in wanted.iter().enumerate() {
-        let end = wanted.get(g + 1).map_or(at.len(), |w| w.1);
-        let inside: Vec<usize> = at[first..end].iter().map(|p| p - start).collect();
-        let halved = 2 * gathered[g].len() <= v.len();
-        sorted_at_into(&gathered[g], &inside, out, halved || !of_value, rounds);
-    }
+    gathered
 }
 
 /// Mean and standard deviation (Welford, in order) of a sample.
