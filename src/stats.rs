@@ -194,14 +194,21 @@ fn sorted_at_into(v: &[f64], at: &[usize], out: &mut Vec<f64>, by_value: bool) -
     // that share their binade, leaving more rounds to search. `x − lo`, the product by a
     // positive scale and the rounding to a whole number are each monotone: a value's bucket is
     // never below a smaller value's, and values equal under `total_cmp` (same bits) share one.
-    let (lo, hi, finite) = min_max_finite(v);
+    // The least and the greatest are found only for a search by value: a search by keys (of a
+    // bucket of keys, or of a crowded bucket of value) would not read them.
     let buckets = 1usize << SORTED_AT_BITS;
-    let span = hi - lo;
-    let scale = buckets as f64 / span;
-    // Equal values (span 0) and a span below about 2.3e-305 have no finite scale; a span beyond
-    // the largest finite number is not finite. Either way the keys' buckets serve.
-    let of_value = by_value && finite && span.is_finite() && scale.is_finite();
-    let gathered = if of_value {
+    let by_scale = by_value
+        .then(|| {
+            let (lo, hi, finite) = min_max_finite(v);
+            let span = hi - lo;
+            let scale = buckets as f64 / span;
+            // Equal values (span 0) and a span below about 2.3e-305 have no finite scale; a span
+            // beyond the largest finite number is not finite. Either way the keys' buckets serve.
+            (finite && span.is_finite() && scale.is_finite()).then_some((lo, scale))
+        })
+        .flatten();
+    let of_value = by_scale.is_some();
+    let gathered = if let Some((lo, scale)) = by_scale {
         // `(x − lo)·scale`, in [0, buckets] give or take rounding, rounded to a whole number by
         // adding 2^52 (whose ulp is 1) and read from the sum's bits: a few instructions where
         // `as usize`, saturating, takes a dozen. The least value falls in bucket 0 and the
