@@ -267,8 +267,8 @@ struct PlanArgs {
     /// the model has it, else its last scenario).
     #[arg(long)]
     scenario: Option<String>,
-    /// Draws per block. The draws do not depend on it; means and standard deviations, summed
-    /// block by block along a tree of blocks, can differ in their last bit.
+    /// Draws per block: how much work is handed to a thread at a time. The draws and the
+    /// summary do not depend on it.
     #[arg(long, default_value_t = npvrisk::engine::DEFAULT_BLOCK)]
     block_size: u64,
     /// Count and skip draws whose outcome is not finite instead of stopping.

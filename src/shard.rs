@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{Draws, Plan};
 use crate::error::Error;
 
-/// Version of the shard layout.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version of the shard layout (3: moments reduced over a tree of draws, not of blocks).
+pub const FORMAT_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"NPVRSHRD";
 
 /// A file a run was made from, with its contents so that a merge can rebuild the plan.

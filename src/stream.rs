@@ -5,11 +5,11 @@
 //! deviation, counts below fixed thresholds, and a few order statistics (percentiles, the ranks of
 //! their standard errors, the minimum and maximum). None of these needs the draws to be kept:
 //!
-//! - **Moments** are reduced over a fixed binary tree of blocks: each block gives (count, mean,
-//!   sum of squared deviations), computed in draw order, and sibling nodes are combined with Chan's
-//!   formula. The tree depends only on the number of blocks, so a shard can reduce the aligned
-//!   subtrees inside its own blocks and a merge completes the rest: the same bits for any
-//!   split into shards, chunks or threads.
+//! - **Moments** (count, mean, sum of squared deviations) are reduced over a fixed binary tree
+//!   whose leaves are the draws, sibling nodes combined with Chan's formula. The tree depends
+//!   only on the number of draws, so a block, a shard or an MPI rank reduces the aligned
+//!   subtrees inside its own draws and a merge completes the rest: the same bits for any block
+//!   size and any split into shards, chunks or threads.
 //! - **Counts** (values ≤ or < a threshold, whole-year outcomes) are integers, added in any order.
 //! - **Order statistics** are found exactly, not estimated. A *pilot* (the draws numbered below
 //!   [`PILOT_DRAWS`], the same whatever the split) brackets each wanted rank; pass 1 counts every
@@ -263,26 +263,7 @@ fn values<'a>(d: &'a Draws, c: Col, rows: Range<usize>, buf: &'a mut Vec<f64>) -
 }
 
 // ---------------------------------------------------------------------------------------------
-// Moments over a fixed tree of blocks.
-
-/// Σ f(x) over `v` in four interleaved partial sums (element `i` goes to sum `i mod 4`), added
-/// as `(s0 + s1) + (s2 + s3)`: a fixed order, so the same bits on every machine, and four
-/// independent additions in flight instead of one chain.
-// Always inlined, so that `tally_first_avx2` compiles it for AVX2.
-#[inline(always)]
-fn sum4(v: &[f64], f: impl Fn(f64) -> f64) -> f64 {
-    let mut s = [0.0; 4];
-    let mut quads = v.chunks_exact(4);
-    for q in &mut quads {
-        for k in 0..4 {
-            s[k] += f(q[k]);
-        }
-    }
-    for (k, &x) in quads.remainder().iter().enumerate() {
-        s[k] += f(x);
-    }
-    (s[0] + s[1]) + (s[2] + s[3])
-}
+// Moments over a fixed tree of draws.
 
 /// Count, mean and sum of squared deviations of some draws.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -293,27 +274,85 @@ pub struct Moments {
 }
 
 impl Moments {
-    /// Of one block's values, in draw order (two passes over the block).
+    /// Of draws `0..v.len()` whose values are `v`: the root of their [`Tree`].
+    pub fn of(v: &[f64]) -> Moments {
+        let mut t = Tree::default();
+        t.push_draws((0, v.len() as u64), v, &[]);
+        Tree::root(&t.nodes, v.len() as u64).unwrap_or_default()
+    }
+
+    /// Of the draws of a whole node of the tree ([`Tree`]): `v.len()` values, a power of two up
+    /// to [`WHOLE_NODE`], reduced pairwise up the node's levels. Siblings of `2^l` draws each
+    /// combine with the weights `b.n / n = 1/2` and `a.n · (b.n / n) = 2^(l-1)`, exact powers of
+    /// two, so written out level by level this is [`Moments::combine`]'s arithmetic operation for
+    /// operation: the same bits as combining the draws one node at a time.
     // Always inlined, so that `tally_first_avx2` compiles it for AVX2.
     #[inline(always)]
-    pub fn of(v: &[f64]) -> Moments {
-        if v.is_empty() {
-            return Moments::default();
-        }
-        if v.iter().all(|x| *x == v[0]) {
-            // Exactly: a sum divided by the count need not give the value back.
+    pub fn of_whole_node(v: &[f64]) -> Moments {
+        let n = v.len();
+        assert!(
+            n.is_power_of_two() && n <= WHOLE_NODE,
+            "{n} draws in a whole node"
+        );
+        if n == 1 {
             return Moments {
-                n: v.len() as u64,
+                n: 1,
                 mean: v[0],
                 m2: 0.0,
             };
         }
-        let mean = sum4(v, |x| x) / v.len() as f64;
-        let m2 = sum4(v, |x| (x - mean) * (x - mean));
+        // Levels 1 and 2 at once, from four draws: at level 1, `(0 + 0) + d·d·(1 · 1/2)` is
+        // `d·d·(1/2)` in every bit, and at level 2 the weight `2 · (2/4)` is 1.
+        let pair = |a: f64, b: f64| {
+            let d = b - a;
+            (a + d * 0.5, d * d * 0.5)
+        };
+        if n == 2 {
+            let (mean, m2) = pair(v[0], v[1]);
+            return Moments { n: 2, mean, m2 };
+        }
+        let (mut mean, mut m2) = ([0.0; WHOLE_NODE / 4], [0.0; WHOLE_NODE / 4]);
+        for ((m, q), x) in mean.iter_mut().zip(&mut m2).zip(v.chunks_exact(4)) {
+            let ((ma, qa), (mb, qb)) = (pair(x[0], x[1]), pair(x[2], x[3]));
+            let d = mb - ma;
+            *m = ma + d * 0.5;
+            *q = qa + qb + d * d;
+        }
+        // Then level by level, each from the one below, in place (node k of a level is written
+        // after nodes 2k and 2k + 1 below it are read), with the weights 2, 4, ….
+        let (mut h, mut w) = (n / 4, 2.0);
+        while h > 1 {
+            h /= 2;
+            for k in 0..h {
+                let d = mean[2 * k + 1] - mean[2 * k];
+                mean[k] = mean[2 * k] + d * 0.5;
+                m2[k] = m2[2 * k] + m2[2 * k + 1] + d * d * w;
+            }
+            w *= 2.0;
+        }
         Moments {
-            n: v.len() as u64,
-            mean,
-            m2,
+            n: n as u64,
+            mean: mean[0],
+            m2: m2[0],
+        }
+    }
+
+    /// Of `n` draws of the one value `x` (`n` of them kept in a node of the tree): what
+    /// reducing them gives, bit for bit. Two draws give `x + (x − x)/2 = x + 0`, which is `x`
+    /// but for −0 (+0 then), and every combination above leaves it; one draw is `x` itself.
+    pub fn of_constant(x: f64, n: u64) -> Moments {
+        match n {
+            0 => Moments::default(),
+            1 => Moments {
+                n,
+                mean: x,
+                m2: 0.0,
+            },
+            _ => Moments {
+                n,
+                mean: x + 0.0,
+                m2: 0.0,
+            },
         }
     }
 
@@ -346,22 +385,100 @@ impl Moments {
     }
 }
 
-/// Moments of consecutive blocks, reduced as far as the fixed tree allows: node (level l, index
-/// i) covers blocks `i·2^l .. (i+1)·2^l` and is the combination of its two children. Blocks are
-/// pushed in order; the nodes left are the maximal aligned subtrees of the blocks pushed.
+/// Most draws [`Moments::of_whole_node`] reduces at once, on the stack; a larger node is pushed
+/// to its tree in nodes of this many draws, which combine as they come.
+pub const WHOLE_NODE: usize = 256;
+
+/// Moments of consecutive draws, reduced as far as the fixed tree allows: leaf `i` is draw `i`
+/// (no draw if it was skipped), and node (level l, index i) covers draws `i·2^l .. (i+1)·2^l`
+/// and is the combination of its two children. The tree depends on nothing but the draws, so
+/// any split of them into blocks, chunks, threads, shards or MPI ranks reduces to the same bits.
+/// Draws are pushed in order; the nodes left are the maximal aligned subtrees of the draws pushed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tree {
     pub nodes: Vec<(u32, u64, Moments)>,
 }
 
 impl Tree {
-    pub fn push(&mut self, block: u64, m: Moments) {
-        self.push_node((0, block, m));
+    /// Push the draws `s..e` that follow those pushed: `v` the values of those kept, in order,
+    /// and `skipped` (sorted) the numbers of the others. Each maximal aligned node inside
+    /// `s..e` is pushed whole, its values reduced at once.
+    // Always inlined, so that `tally_first_avx2` compiles it for AVX2.
+    #[inline(always)]
+    pub fn push_draws(&mut self, (s, e): (u64, u64), v: &[f64], skipped: &[u64]) {
+        debug_assert_eq!((e - s) as usize, v.len() + skipped.len());
+        self.push_nodes((s, e), 0, skipped, |row, n| {
+            Moments::of_whole_node(&v[row..row + n])
+        });
     }
 
-    /// Push the node of an aligned subtree whose blocks come right after those pushed, combined
-    /// with the nodes before as pushing its blocks one by one would have: an aligned subtree's
-    /// blocks never combine with blocks before it until all of them are in. Pushed out of that
+    /// [`Tree::push_draws`] of draws whose kept values are all `x`, bit for bit.
+    pub fn push_constant(&mut self, (s, e): (u64, u64), x: f64, skipped: &[u64]) {
+        self.push_nodes((s, e), 0, skipped, |_, n| Moments::of_constant(x, n as u64));
+    }
+
+    /// Push the maximal aligned nodes of draws `s..e`, whose kept values start at row `row`
+    /// and whose skipped draws are `skipped`. A node without skipped draws is pushed whole,
+    /// `whole(row, n)` giving the moments of the `n` values from row `row`, in nodes of at most
+    /// [`WHOLE_NODE`] draws; a node with some is pushed as its two halves, down to the skipped
+    /// draws' leaves, which are empty.
+    #[inline(always)]
+    fn push_nodes(
+        &mut self,
+        (s, e): (u64, u64),
+        mut row: usize,
+        skipped: &[u64],
+        whole: impl Fn(usize, usize) -> Moments + Copy,
+    ) {
+        let (mut at, mut sk) = (s, 0);
+        let lw = WHOLE_NODE.trailing_zeros();
+        while at < e {
+            // The largest aligned node at `at` inside `at..e`.
+            let l = at.trailing_zeros().min(63 - (e - at).leading_zeros());
+            let end = at + (1 << l);
+            let k = skipped[sk..].partition_point(|&i| i < end);
+            if k > 0 {
+                if l == 0 {
+                    self.push_node((0, at, Moments::default()));
+                } else {
+                    let mid = at + (1 << (l - 1));
+                    let kl = skipped[sk..sk + k].partition_point(|&i| i < mid);
+                    let nl = (mid - at) as usize - kl;
+                    self.push_split((at, mid), row, &skipped[sk..sk + kl], whole);
+                    self.push_split((mid, end), row + nl, &skipped[sk + kl..sk + k], whole);
+                }
+                row += (end - at) as usize - k;
+                sk += k;
+            } else if l <= lw {
+                let n = 1 << l;
+                self.push_node((l, at >> l, whole(row, n)));
+                row += n;
+            } else {
+                for j in (at >> lw)..(end >> lw) {
+                    self.push_node((lw, j, whole(row, WHOLE_NODE)));
+                    row += WHOLE_NODE;
+                }
+            }
+            at = end;
+        }
+    }
+
+    /// [`Tree::push_nodes`] of an aligned node's half, out of line: only a node with skipped
+    /// draws comes here.
+    #[inline(never)]
+    fn push_split(
+        &mut self,
+        (s, e): (u64, u64),
+        row: usize,
+        skipped: &[u64],
+        whole: impl Fn(usize, usize) -> Moments + Copy,
+    ) {
+        self.push_nodes((s, e), row, skipped, whole);
+    }
+
+    /// Push the node of an aligned subtree whose draws come right after those pushed, combined
+    /// with the nodes before as pushing its draws one by one would have: an aligned subtree's
+    /// draws never combine with draws before it until all of them are in. Pushed out of that
     /// order, a node combines only with its sibling pushed just before it, into their parent:
     /// nodes pushed in any order never make a node one pass would not.
     fn push_node(&mut self, node: (u32, u64, Moments)) {
@@ -377,11 +494,11 @@ impl Tree {
         }
     }
 
-    /// The moments of blocks `0..blocks`, from the nodes of trees that together cover them (in
-    /// any order). `None` when a block is missing.
+    /// The moments of draws `0..draws`, from the nodes of trees that together cover them (in
+    /// any order). `None` when a draw is missing.
     pub fn root<'a>(
         nodes: impl IntoIterator<Item = &'a (u32, u64, Moments)>,
-        blocks: u64,
+        draws: u64,
     ) -> Option<Moments> {
         let map: HashMap<(u32, u64), Moments> =
             nodes.into_iter().map(|(l, i, m)| ((*l, *i), *m)).collect();
@@ -389,7 +506,7 @@ impl Tree {
             map: &HashMap<(u32, u64), Moments>,
             l: u32,
             i: u64,
-            blocks: u64,
+            draws: u64,
         ) -> Option<Moments> {
             if let Some(m) = map.get(&(l, i)) {
                 return Some(*m);
@@ -397,17 +514,14 @@ impl Tree {
             if l == 0 {
                 return None;
             }
-            let left = value(map, l - 1, 2 * i, blocks)?;
-            if ((2 * i + 1) << (l - 1)) >= blocks {
+            let left = value(map, l - 1, 2 * i, draws)?;
+            if ((2 * i + 1) << (l - 1)) >= draws {
                 return Some(left);
             }
-            Some(Moments::combine(
-                left,
-                value(map, l - 1, 2 * i + 1, blocks)?,
-            ))
+            Some(Moments::combine(left, value(map, l - 1, 2 * i + 1, draws)?))
         }
-        let top = 64 - (blocks.max(1) - 1).leading_zeros();
-        value(&map, top, 0, blocks)
+        let top = 64 - (draws.max(1) - 1).leading_zeros();
+        value(&map, top, 0, draws)
     }
 }
 
@@ -1795,6 +1909,10 @@ pub struct Chunk<'a> {
     pub first_block: u64,
     /// Kept rows of each block, in order.
     pub block_rows: Vec<usize>,
+    /// The run's draws per block and its draws: block `b` holds draws
+    /// `draws_before(b, ..)..draws_before(b + 1, ..)`.
+    pub block: u64,
+    pub draws: u64,
     /// Draws skipped (not finite) in these blocks: `d` may hold more blocks than the chunk's.
     pub skipped: u64,
 }
@@ -2162,19 +2280,32 @@ fn tally_first_avx2(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
 /// The body of [`tally_first`].
 #[inline(always)]
 fn tally_first_body(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
+    // A column no sampled input moves (a theme nothing touches, a partner with no share) has
+    // one value, in every bit, throughout: its moments are known and it is placed once.
+    let constant = match v.split_first() {
+        Some((&x, rest)) if rest.iter().all(|y| y.to_bits() == x.to_bits()) => Some(x),
+        _ => None,
+    };
     let mut at = 0;
-    for (b, &r) in ch.block_rows.iter().enumerate() {
-        a.tree
-            .push(ch.first_block + b as u64, Moments::of(&v[at..at + r]));
+    for (b, &r) in (ch.first_block..).zip(&ch.block_rows) {
+        let draws = (
+            draws_before(b, ch.block, ch.draws),
+            draws_before(b + 1, ch.block, ch.draws),
+        );
+        let skipped = &ch.d.skipped;
+        let skipped = &skipped[skipped.partition_point(|&i| i < draws.0)..];
+        let skipped = &skipped[..skipped.partition_point(|&i| i < draws.1)];
+        match constant {
+            Some(x) => a.tree.push_constant(draws, x, skipped),
+            None => a.tree.push_draws(draws, &v[at..at + r], skipped),
+        }
         at += r;
     }
     // Bucket of x: the number of thresholds below it (`le`) or at or below it (`lt`).
     let le = |t, x| t < x;
     let lt = |t, x| t <= x;
-    match v.split_first() {
-        // A column no sampled input moves (a theme nothing touches, a partner with no
-        // share) has one value, in every bit, throughout: it is placed once.
-        Some((&x, rest)) if rest.iter().all(|y| y.to_bits() == x.to_bits()) => {
+    match constant {
+        Some(x) => {
             let n = v.len() as u64;
             a.le.add_repeated(x, n, le);
             a.lt.add_repeated(x, n, lt);
@@ -2244,6 +2375,8 @@ impl Source for InMemory<'_> {
             row0: before.iter().sum(),
             first_block: first,
             block_rows: block_rows(first, end, self.block, self.draws, &self.d.skipped),
+            block: self.block,
+            draws: self.draws,
             skipped: skipped_in(&self.d.skipped, draws_to(first), draws_to(end)) as u64,
         })
     }
@@ -2338,6 +2471,8 @@ impl Regenerate<'_> {
                         row0: 0,
                         first_block: b,
                         block_rows: block_rows(b, b + 1, size, opts.draws, &d.skipped),
+                        block: size,
+                        draws: opts.draws,
                         skipped: d.skipped.len() as u64,
                     };
                     add(&mut t.acc, &ch);
@@ -2550,6 +2685,8 @@ impl Source for Regenerate<'_> {
                 row0: 0,
                 first_block: b,
                 block_rows,
+                block: size,
+                draws: self.opts.draws,
                 skipped: d.skipped.len() as u64,
             })?;
             b = e;
@@ -3372,7 +3509,6 @@ pub struct Passes<'a> {
     setup: &'a Setup,
     first: First,
     res: Resolver,
-    blocks: u64,
     meta: Metadata,
     o: &'a SummaryOptions,
     extra: &'a ReviewPoints,
@@ -3380,13 +3516,11 @@ pub struct Passes<'a> {
 }
 
 impl<'a> Passes<'a> {
-    /// Start from merged pass-1 statistics over `blocks` blocks.
-    #[allow(clippy::too_many_arguments)]
+    /// Start from merged pass-1 statistics of the whole run.
     pub fn new(
         plan: &'a Plan,
         setup: &'a Setup,
         first: First,
-        blocks: u64,
         meta: Metadata,
         o: &'a SummaryOptions,
         extra: &'a ReviewPoints,
@@ -3409,7 +3543,6 @@ impl<'a> Passes<'a> {
             setup,
             first,
             res,
-            blocks,
             meta,
             o,
             extra,
@@ -3505,7 +3638,6 @@ impl<'a> Passes<'a> {
             setup,
             first,
             res,
-            blocks,
             meta,
             o,
             extra,
@@ -3517,12 +3649,14 @@ impl<'a> Passes<'a> {
             ));
         }
         let n = first.kept;
+        // Every draw of the run, kept or skipped: the leaves of the moments' tree.
+        let draws = first.kept + first.skipped;
         let passes = res.passes();
         let mut moments = Vec::new();
         let mut resolved = Vec::new();
         for (c, ts) in first.cols.into_iter().zip(res.targets) {
-            let m = Tree::root(&c.tree.nodes, blocks).ok_or_else(|| {
-                StreamError::Inconsistent("the blocks' moments do not cover the run".into())
+            let m = Tree::root(&c.tree.nodes, draws).ok_or_else(|| {
+                StreamError::Inconsistent("the draws' moments do not cover the run".into())
             })?;
             moments.push(m.mean_sd());
             resolved.push(Resolved {
@@ -3594,8 +3728,12 @@ pub fn summarise_draws(
     let pilot = d.clone_rows(pilot_rows(d, PILOT_DRAWS));
     let setup = Setup::new(plan, meta.draws, pilot, true, o, extra, &cfg);
     let first = setup.first_pass(plan, &src, 0, blocks)?;
-    let r = Passes::new(plan, &setup, first, blocks, meta, o, extra, &cfg)?
-        .run(&mut |g| -> Result<_, StreamError> { Ok(pass(plan, &src, g, 0, blocks)?) })?;
+    let r = Passes::new(plan, &setup, first, meta, o, extra, &cfg)?.run(&mut |g| -> Result<
+        _,
+        StreamError,
+    > {
+        Ok(pass(plan, &src, g, 0, blocks)?)
+    })?;
     Ok(r.0)
 }
 
@@ -3956,7 +4094,7 @@ pub fn run_streamed(
     let first = p.blocks(0, blocks, keep)?;
     let sieve = p.take_sieve();
     let setup = p.finish()?;
-    let mut passes = Passes::new(plan, &setup, first, blocks, meta, o, extra, cfg)?;
+    let mut passes = Passes::new(plan, &setup, first, meta, o, extra, cfg)?;
     if let Some(s) = sieve {
         passes.sieved(s)?;
     }
@@ -4220,7 +4358,7 @@ impl First {
             }
             let own = &c.tree.nodes[from..];
             let values = own.iter().try_fold(0u64, |s, (_, _, m)| s.checked_add(m.n));
-            if part.is_some_and(|p| !tiles(own, p.first, p.end)) || !one_each(values) {
+            if part.is_some_and(|p| !tiles(own, p.from, p.from + p.draws)) || !one_each(values) {
                 return None;
             }
             for a in [&mut c.le, &mut c.lt] {
@@ -4246,12 +4384,14 @@ impl First {
     }
 }
 
-/// The blocks `first..end` of a part of a run (a shard's, an MPI rank's) and the number of
-/// draws in them, which its statistics must be of ([`First::add_encoded_part`]).
+/// The blocks `first..end` of a part of a run (a shard's, an MPI rank's) and the draws
+/// `from..from + draws` in them, which its statistics must be of
+/// ([`First::add_encoded_part`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Part {
     pub first: u64,
     pub end: u64,
+    pub from: u64,
     pub draws: u64,
 }
 
@@ -4261,6 +4401,7 @@ impl Part {
         Part {
             first,
             end,
+            from: opts.draws_to(first),
             draws: opts.block_draws(first, end),
         }
     }
@@ -4305,9 +4446,9 @@ pub fn add_encoded_finds(wanted: &mut [HashMap<u64, Vec<f64>>], b: &[u8]) -> Opt
     r.done().then_some(())
 }
 
-/// Whether the nodes `(level, index, _)` of a tree of blocks' moments cover blocks
-/// `first..end` exactly once: node (l, i) holds blocks `i·2^l..(i + 1)·2^l` ([`Tree::push`]
-/// combines two nodes only when both are whole).
+/// Whether the nodes `(level, index, _)` of a tree of draws' moments cover draws `first..end`
+/// exactly once: node (l, i) holds draws `i·2^l..(i + 1)·2^l` ([`Tree::push_draws`] combines
+/// two nodes only when both are whole).
 fn tiles(nodes: &[(u32, u64, Moments)], first: u64, end: u64) -> bool {
     let span = |&(l, i, _): &(u32, u64, Moments)| -> Option<(u64, u64)> {
         let w = 1u64.checked_shl(l)?;
@@ -4667,27 +4808,13 @@ mod tests {
         );
     }
 
-    /// `sum4`'s stated order, `(s0 + s1) + (s2 + s3)` with element i in sum i mod 4, shown where
-    /// order matters: 1e16 absorbs a 1 added after it (ulp 2), so a left-to-right sum of these
-    /// five values is 0, and sum4's is 3 (s0 = 1e16 − 1e16, s1 = s2 = s3 = 1).
+    /// Moments of draws by hand: 2, 4, 4, 4, 5, 5, 7, 9 has mean 5 and squared deviations
+    /// 9 + 1 + 1 + 1 + 0 + 0 + 4 + 16 = 32, so the sample sd is √(32 / 7); up the tree, the
+    /// pairs give means 3, 4, 5, 8 and squares 2, 0, 0, 2, then 3.5, 6.5 and 3, 11, then 5 and
+    /// 3 + 11 + 3²·2. Constant draws keep their value exactly (0.1 · 3 / 3 is
+    /// 0.10000000000000002 in doubles); no draws are empty.
     #[test]
-    fn sum4_adds_four_interleaved_sums_in_a_fixed_order() {
-        let v = [1e16, 1.0, 1.0, 1.0, -1e16];
-        assert_eq!(v.iter().sum::<f64>(), 0.0);
-        assert_eq!(sum4(&v, |x| x), 3.0);
-        // f applies to each element: squares 1e32 + 1 + 1 + 1 + 1e32, s0 = 2e32, total 2e32 + 3
-        // rounded (the 3 is far below 2e32's ulp).
-        assert_eq!(sum4(&v, |x| x * x), 2e32);
-        // Fewer than four values: the remainder alone.
-        assert_eq!(sum4(&[2.0, 5.0], |x| x), 7.0);
-        assert_eq!(sum4(&[], |x| x), 0.0);
-    }
-
-    /// Moments of a block by hand: 2, 4, 4, 4, 5, 5, 7, 9 has mean 5 and squared deviations
-    /// 9 + 1 + 1 + 1 + 0 + 0 + 4 + 16 = 32, so the sample sd is √(32 / 7). A constant block keeps
-    /// its value exactly (0.1 · 3 / 3 is 0.10000000000000002 in doubles); an empty one is empty.
-    #[test]
-    fn moments_of_a_block_by_hand() {
+    fn moments_of_draws_by_hand() {
         let m = Moments::of(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
         assert_eq!((m.n, m.mean, m.m2), (8, 5.0, 32.0));
         let (mean, sd) = m.mean_sd();
@@ -4718,23 +4845,155 @@ mod tests {
         assert_eq!(Moments::combine(Moments::default(), b), b);
     }
 
-    /// Pushing six blocks leaves the maximal aligned subtrees: blocks 0–3 (level 2) and 4–5
-    /// (level 1), each the combination of its children in block order.
+    /// Pushing six draws one by one leaves the maximal aligned subtrees: draws 0–3 (level 2)
+    /// and 4–5 (level 1), each the combination of its children in draw order.
     #[test]
-    fn pushed_blocks_reduce_to_their_maximal_aligned_subtrees() {
-        let m: Vec<Moments> = (0..6).map(|b| Moments::of(&block_values(b))).collect();
+    fn pushed_draws_reduce_to_their_maximal_aligned_subtrees() {
+        let x = block_values(2);
+        let m: Vec<Moments> = x[..6].iter().map(|&v| Moments::of(&[v])).collect();
         let mut t = Tree::default();
-        for (b, &mb) in m.iter().enumerate() {
-            t.push(b as u64, mb);
+        for (i, v) in (0u64..).zip(&x[..6]) {
+            t.push_draws((i, i + 1), &[*v], &[]);
         }
         let c = Moments::combine;
         let left = c(c(m[0], m[1]), c(m[2], m[3]));
         let right = c(m[4], m[5]);
         assert_eq!(t.nodes, vec![(2, 0, left), (1, 2, right)]);
         assert_eq!(Tree::root(&t.nodes, 6), Some(c(left, right)));
-        // One block is its own root; a tree not starting at block 0 is not a run's root.
+        assert_eq!(Moments::of(&x[..6]), c(left, right));
+        // One draw is its own root; a tree not starting at draw 0 is not a run's root.
         assert_eq!(Tree::root(&[(0, 0, m[3])], 1), Some(m[3]));
         assert_eq!(Tree::root(&[(1, 2, right)], 6), None);
+    }
+
+    /// Values of every sign and many magnitudes, some repeated: where the order of additions
+    /// shows in the last bits.
+    fn wide_values(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                let x = (i as f64 * 0.731).sin();
+                match i % 5 {
+                    0 => x * 1e9,
+                    1 => x * 1e-3 + 7.0,
+                    2 => 0.1,
+                    3 => -x * 1e4,
+                    _ => x,
+                }
+            })
+            .collect()
+    }
+
+    /// The tree's definition, node by node: a node's moments are its halves' combined.
+    fn by_halves(v: &[f64]) -> Moments {
+        match v.len() {
+            0 => Moments::default(),
+            1 => Moments {
+                n: 1,
+                mean: v[0],
+                m2: 0.0,
+            },
+            n => {
+                let h = n.next_power_of_two() / 2;
+                Moments::combine(by_halves(&v[..h]), by_halves(&v[h..]))
+            }
+        }
+    }
+
+    /// A whole node reduced level by level, with the powers of two written out, is
+    /// `Moments::combine` applied node by node, in every bit, for every node size it takes.
+    /// So is a larger node pushed in whole nodes, and the root of any number of draws.
+    #[test]
+    fn a_whole_node_is_its_draws_combined_node_by_node() {
+        let v = wide_values(3000);
+        let bits = |m: Moments| (m.n, m.mean.to_bits(), m.m2.to_bits());
+        for l in 0..=WHOLE_NODE.trailing_zeros() {
+            let n = 1 << l;
+            for at in [0, 5, 700] {
+                let x = &v[at..at + n];
+                assert_eq!(
+                    bits(Moments::of_whole_node(x)),
+                    bits(by_halves(x)),
+                    "{n} at {at}"
+                );
+            }
+        }
+        for n in [1, 2, 3, 255, 257, 1024, 2048, 3000] {
+            assert_eq!(bits(Moments::of(&v[..n])), bits(by_halves(&v[..n])), "{n}");
+        }
+        // And the mean of a plain sum, to its rounding (the values reach 1e9).
+        let plain = v.iter().sum::<f64>() / v.len() as f64;
+        assert!((Moments::of(&v).mean - plain).abs() <= 1e9 * 1e-13);
+    }
+
+    /// The root of the tree of draws does not depend on how the draws are pushed: one by one,
+    /// or in blocks of any size, with skipped draws anywhere (a whole node's worth of them
+    /// included), the same bits. A constant column's shortcut gives what reducing its values
+    /// would, −0 included.
+    #[test]
+    fn the_tree_of_draws_is_the_same_bits_for_any_block_size_and_skipped_draws() {
+        let draws = 1500u64;
+        let values = wide_values(draws as usize);
+        let mut skipped: Vec<u64> = vec![0, 3, 4, 5, 700, 1023, 1024, 1499];
+        skipped.extend(256..512);
+        skipped.sort_unstable();
+        let kept: Vec<(u64, f64)> = (0..draws)
+            .zip(values.iter().copied())
+            .filter(|(i, _)| !skipped.contains(i))
+            .collect();
+        let push = |t: &mut Tree, s: u64, e: u64, constant: Option<f64>| {
+            let v: Vec<f64> = kept
+                .iter()
+                .filter(|(i, _)| (s..e).contains(i))
+                .map(|&(_, x)| constant.unwrap_or(x))
+                .collect();
+            let sk: Vec<u64> = skipped
+                .iter()
+                .copied()
+                .filter(|i| (s..e).contains(i))
+                .collect();
+            match constant {
+                Some(x) => t.push_constant((s, e), x, &sk),
+                None => t.push_draws((s, e), &v, &sk),
+            }
+        };
+        let root = |block: u64, constant: Option<f64>| {
+            let mut t = Tree::default();
+            let mut s = 0;
+            while s < draws {
+                let e = (s + block).min(draws);
+                push(&mut t, s, e, constant);
+                s = e;
+            }
+            let m = Tree::root(&t.nodes, draws).expect("the draws are covered");
+            (m.n, m.mean.to_bits(), m.m2.to_bits())
+        };
+        let one_by_one = root(1, None);
+        assert_eq!(one_by_one.0, kept.len() as u64);
+        for block in [2, 3, 7, 64, 100, 256, 300, 1000, 1024, 4096] {
+            assert_eq!(root(block, None), one_by_one, "blocks of {block}");
+        }
+        for x in [0.1, -3.5, 0.0, -0.0] {
+            let reduced = {
+                let v: Vec<f64> = vec![x; kept.len()];
+                let mut t = Tree::default();
+                t.push_draws((0, draws), &v, &skipped);
+                let m = Tree::root(&t.nodes, draws).unwrap();
+                (m.n, m.mean.to_bits(), m.m2.to_bits())
+            };
+            for block in [1, 7, 1024, 4096] {
+                assert_eq!(root(block, Some(x)), reduced, "{x} in blocks of {block}");
+            }
+        }
+        // One kept draw of −0 keeps its sign; two give +0 (−0 + 0).
+        assert_eq!(
+            Moments::of_constant(-0.0, 1).mean.to_bits(),
+            (-0.0f64).to_bits()
+        );
+        assert_eq!(
+            Moments::of_constant(-0.0, 2).mean.to_bits(),
+            0.0f64.to_bits()
+        );
+        assert_eq!(Moments::of(&[-0.0, -0.0]).mean.to_bits(), 0.0f64.to_bits());
     }
 
     /// A region's bins by hand: [0, 10] in 5 bins of width 2, closed at both ends (10 is in the
@@ -4910,15 +5169,13 @@ mod tests {
         assert_eq!(read(&mut full, &[(0, 1, 0.5, 0.5)]), None);
     }
 
-    /// A part's tree of moments covers its blocks exactly once: the nodes a tree of blocks
+    /// A part's tree of moments covers its draws exactly once: the nodes a tree of draws
     /// `3..11` keeps tile `3..11` and nothing else; a node given twice, a gap, a node past the
-    /// end or one of 2^64 blocks do not.
+    /// end or one of 2^64 draws do not.
     #[test]
-    fn a_parts_tree_tiles_its_blocks_and_no_others() {
+    fn a_parts_tree_tiles_its_draws_and_no_others() {
         let mut t = Tree::default();
-        for b in 3..11 {
-            t.push(b, Moments::of(&[1.0]));
-        }
+        t.push_draws((3, 11), &[1.0; 8], &[]);
         let nodes: Vec<(u32, u64)> = t.nodes.iter().map(|&(l, i, _)| (l, i)).collect();
         assert!(nodes.len() > 1 && nodes.iter().any(|n| n.0 > 0));
         let tiles_of = |n: &[(u32, u64)], a, b| {
@@ -5074,11 +5331,13 @@ mod tests {
     /// the same bits from the code `tally_first` dispatches to on this processor (AVX2 where it
     /// has it) as from the portable code: on grids of none, 4 and 20 regions (the chunked and
     /// the one-at-a-time placement), values on the thresholds and ends, ±0, ±∞ and NaN, blocks
-    /// of unequal sizes, and a column of one value throughout.
+    /// of 300 draws from draw 900 with a last one shorter and skipped draws in some, and a
+    /// column of one value throughout.
     #[test]
     fn pass_one_tallies_are_the_same_bits_on_every_code_path() {
         let plan = default_plan();
-        let d = plan.empty_draws();
+        let mut d = plan.empty_draws();
+        d.skipped = vec![900, 1199, 1200, 1201, 1450];
         let mut v: Vec<f64> = (0..2 * PLACE_CHUNK + 91)
             .map(|i| ((i * 7919) % 1201) as f64 / 100.0 - 6.0 + i as f64 * 1e-9)
             .collect();
@@ -5101,12 +5360,15 @@ mod tests {
         let constant = vec![2.5; 700];
         for g in [Grid::new(Vec::new()), few, many] {
             for v in [&v, &constant] {
+                let draws = 900 + (v.len() + d.skipped.len()) as u64;
                 let ch = Chunk {
                     d: &d,
                     row0: 0,
                     first_block: 3,
-                    block_rows: vec![100, v.len() - 300, 200],
-                    skipped: 0,
+                    block_rows: block_rows(3, draws.div_ceil(300), 300, draws, &d.skipped),
+                    block: 300,
+                    draws,
+                    skipped: d.skipped.len() as u64,
                 };
                 let fresh = || ColFirst {
                     le: Counts::new(vec![-1.0, 0.0, 2.5]),
@@ -5153,6 +5415,8 @@ mod tests {
             row0: 0,
             first_block: 0,
             block_rows: vec![constant.len()],
+            block: constant.len() as u64,
+            draws: constant.len() as u64,
             skipped: 0,
         };
         let mut c = ColFirst {
@@ -5270,29 +5534,32 @@ mod tests {
             row0: 7,
             first_block: 1,
             block_rows: vec![8, 9, 4],
+            block: 10,
+            draws: 35,
             skipped: 0,
         };
         assert_eq!(ch.rows(), 7..28);
     }
 
-    /// Merging pass-1 statistics of two sets of blocks: counts add, tree nodes combine when the
-    /// second's blocks follow the first's (and are kept beside otherwise), collected values are
+    /// Merging pass-1 statistics of two sets of draws: counts add, tree nodes combine when the
+    /// second's draws follow the first's (and are kept beside otherwise), collected values are
     /// joined, cells merge, whole-year counts add.
     #[test]
     fn pass_one_statistics_of_two_parts_merge_field_by_field() {
         let g = Grid::new(vec![Region::new(0.0, 1.0, 0)]);
-        let part = |kept, skipped, block, vals: &[f64], le: Vec<u64>, dw: Vec<u64>| {
+        // Four draws from `from`, those of `skipped` skipped and the others `vals`.
+        let part = |from: u64, skipped: &[u64], vals: &[f64], le: Vec<u64>, dw: Vec<u64>| {
             let mut pass = ColPass::new(&g);
             pass.add(&g, vals);
             let mut c = Counts::new(vec![0.5]);
             c.buckets = le;
+            let mut tree = Tree::default();
+            tree.push_draws((from, from + 4), vals, skipped);
             First {
-                kept,
-                skipped,
+                kept: vals.len() as u64,
+                skipped: skipped.len() as u64,
                 cols: vec![ColFirst {
-                    tree: Tree {
-                        nodes: vec![(0, block, Moments::of(vals))],
-                    },
+                    tree,
                     le: c.clone(),
                     lt: c,
                     pass,
@@ -5302,20 +5569,26 @@ mod tests {
             }
         };
         let (va, vb) = ([0.25, 2.0, -1.0], [0.75, 3.0]);
-        let mut a = part(3, 1, 0, &va, vec![2, 1], vec![1, 2]);
-        let b = part(2, 4, 1, &vb, vec![1, 1], vec![0, 5]);
-        // Block 1 after block 0: one node, their parent, as one pass over both forms it.
+        let mut a = part(0, &[1], &va, vec![2, 1], vec![1, 2]);
+        let b = part(4, &[5, 7], &vb, vec![1, 1], vec![0, 5]);
+        let node = |p: &First| {
+            assert_eq!(p.cols[0].tree.nodes.len(), 1);
+            p.cols[0].tree.nodes[0]
+        };
+        let (na, nb) = (node(&a), node(&b));
+        assert_eq!(((na.0, na.1), (nb.0, nb.1)), ((2, 0), (2, 1)));
+        // Draws 4..8 after draws 0..4: one node, their parent, as one pass over both forms it.
         let mut later_first = b.clone();
         a.merge(b);
-        assert_eq!((a.kept, a.skipped), (5, 5));
+        assert_eq!((a.kept, a.skipped), (5, 3));
         let c = &a.cols[0];
-        let parent = Moments::combine(Moments::of(&va), Moments::of(&vb));
-        assert_eq!(c.tree.nodes, vec![(1, 0, parent)]);
-        // Block 0 after block 1: nothing combines, the nodes are kept beside each other.
-        later_first.merge(part(3, 1, 0, &va, vec![2, 1], vec![1, 2]));
+        let parent = Moments::combine(na.2, nb.2);
+        assert_eq!(c.tree.nodes, vec![(3, 0, parent)]);
+        // Draws 0..4 after draws 4..8: nothing combines, the nodes are kept beside each other.
+        later_first.merge(part(0, &[1], &va, vec![2, 1], vec![1, 2]));
         let nodes = &later_first.cols[0].tree.nodes;
-        assert_eq!((nodes.len(), (nodes[0].0, nodes[0].1)), (2, (0, 1)));
-        assert_eq!(Tree::root(nodes, 2), Some(parent));
+        assert_eq!((nodes.len(), (nodes[0].0, nodes[0].1)), (2, (2, 1)));
+        assert_eq!(Tree::root(nodes, 8), Some(parent));
         assert_eq!(c.le.buckets, vec![3, 2]);
         assert_eq!(c.lt.buckets, vec![3, 2]);
         assert_eq!(c.pass.collected, vec![vec![0.25, 0.75]]);
@@ -5439,18 +5712,18 @@ mod tests {
     }
 
     #[test]
-    fn the_tree_of_blocks_gives_the_same_bits_for_any_split() {
+    fn the_tree_of_draws_gives_the_same_bits_for_any_split() {
         for blocks in [1u64, 2, 5, 8, 13, 64, 100] {
             let mut whole = Tree::default();
             for b in 0..blocks {
-                whole.push(b, Moments::of(&block_values(b)));
+                whole.push_draws((7 * b, 7 * b + 7), &block_values(b), &[]);
             }
-            let one = Tree::root(&whole.nodes, blocks).unwrap();
+            let one = Tree::root(&whole.nodes, 7 * blocks).unwrap();
             let all: Vec<f64> = (0..blocks).flat_map(block_values).collect();
             let (m, sd) = moments_naive(&all);
             let (m1, sd1) = one.mean_sd();
             assert!((m - m1).abs() < 1e-12 && (sd - sd1).abs() < 1e-12);
-            // Split at every pair of cut points, merged in reverse order.
+            // Blocks of 7 draws split at every pair of cut points, merged in reverse order.
             for a in 0..blocks {
                 for c in a..=blocks {
                     let mut parts = [Tree::default(), Tree::default(), Tree::default()];
@@ -5462,10 +5735,10 @@ mod tests {
                         } else {
                             2
                         };
-                        parts[k].push(b, Moments::of(&block_values(b)));
+                        parts[k].push_draws((7 * b, 7 * b + 7), &block_values(b), &[]);
                     }
                     let nodes: Vec<_> = parts.iter().rev().flat_map(|t| t.nodes.iter()).collect();
-                    let r = Tree::root(nodes, blocks).unwrap();
+                    let r = Tree::root(nodes, 7 * blocks).unwrap();
                     assert_eq!(r.mean.to_bits(), one.mean.to_bits(), "{blocks} {a} {c}");
                     assert_eq!(r.m2.to_bits(), one.m2.to_bits(), "{blocks} {a} {c}");
                 }
@@ -5474,9 +5747,9 @@ mod tests {
                 // The last block missing is noticed.
                 let mut t = Tree::default();
                 for b in 0..blocks - 1 {
-                    t.push(b, Moments::of(&block_values(b)));
+                    t.push_draws((7 * b, 7 * b + 7), &block_values(b), &[]);
                 }
-                assert!(Tree::root(&t.nodes, blocks).is_none());
+                assert!(Tree::root(&t.nodes, 7 * blocks).is_none());
             }
         }
     }
@@ -6249,7 +6522,7 @@ mod tests {
                 draws,
                 "from {start}"
             );
-            let (s, _) = Passes::new(&plan, &setup, first, blocks, meta(), &o, &Vec::new(), cfg)
+            let (s, _) = Passes::new(&plan, &setup, first, meta(), &o, &Vec::new(), cfg)
                 .unwrap()
                 .run(&mut |g| -> Result<_, StreamError> { Ok(pass(&plan, &src(), g, 0, blocks)?) })
                 .unwrap();
@@ -6910,8 +7183,7 @@ mod tests {
             })
             .sum();
         let (o, meta, extra) = (SummaryOptions::default(), meta_of(opts), Vec::new());
-        let blocks = Plan::block_count(opts).unwrap();
-        let mut passes = Passes::new(plan, &setup, first, blocks, meta, &o, &extra, cfg);
+        let mut passes = Passes::new(plan, &setup, first, meta, &o, &extra, cfg);
         let passes = passes.as_mut().unwrap();
         let left = |p: &Passes| {
             p.res
@@ -7417,9 +7689,8 @@ mod tests {
                 pool.install(|| {
                     let (first, sieve, setup) = sieved_in_ranges(&plan, &opts, &cfg, &[7]);
                     let (o, extra, meta) = (SummaryOptions::default(), Vec::new(), meta_of(&opts));
-                    let blocks = Plan::block_count(&opts).unwrap();
                     let mut passes =
-                        Passes::new(&plan, &setup, first, blocks, meta, &o, &extra, &cfg).unwrap();
+                        Passes::new(&plan, &setup, first, meta, &o, &extra, &cfg).unwrap();
                     if let Some(take) = take {
                         take(&mut passes, sieve).unwrap();
                     }
@@ -7897,7 +8168,7 @@ mod tests {
             chunk_blocks: cfg.chunk_blocks,
             progress: &|_| {},
         };
-        let mut passes = Passes::new(&plan, &setup, first, blocks, meta, &o, &extra, &cfg).unwrap();
+        let mut passes = Passes::new(&plan, &setup, first, meta, &o, &extra, &cfg).unwrap();
         passes.sieved(sieve).unwrap();
         let (s, n) = passes
             .run(&mut |g| -> Result<_, StreamError> { Ok(pass(&plan, &src, g, 0, blocks)?) })
@@ -8103,10 +8374,11 @@ mod tests {
             setup.empty_first(&plan).add_encoded(&body, Some(whole)),
             None
         );
-        // As many draws, in other blocks (the moments cover blocks 0..2).
+        // As many draws, in other blocks (the moments cover the draws of blocks 0..2).
         let moved_on = Part {
             first: 1,
             end: 3,
+            from: opts.draws_to(1),
             ..whole
         };
         assert_eq!(
@@ -8362,7 +8634,7 @@ mod tests {
                 first.add_encoded_part(p, Part::of(opts, range)).unwrap()
             })
             .collect();
-        let mut passes = Passes::new(plan, &setup, first, blocks, meta, &o, &extra, cfg).unwrap();
+        let mut passes = Passes::new(plan, &setup, first, meta, &o, &extra, cfg).unwrap();
         assert!(passes.next().is_some(), "the cells leave ranks to find");
         let mut wanted = passes.sieve_wanted();
         assert!(wanted.iter().any(|w| !w.is_empty()));

@@ -1,8 +1,8 @@
 //! The summary of a Monte Carlo run: statistics of every outcome with their Monte Carlo standard
 //! errors, the headline review against the published scenario values, risk curves, partner risk,
 //! achieved correlations and the run's metadata. The statistics come from [`crate::stream`]:
-//! moments reduced over a fixed tree of blocks, exact order statistics and exact counts, so the
-//! summary is identical whatever the number of threads, shards or passes. Layout documented in
+//! moments reduced over a fixed tree of draws, exact order statistics and exact counts, so the
+//! summary is identical whatever the number of threads, the block size, shards or passes. Layout documented in
 //! `docs/summary-json.md`.
 
 use serde::Serialize;

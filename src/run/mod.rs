@@ -1646,8 +1646,8 @@ fn merge_unguarded(
     let sopts = summary_options(&h0.percentiles, h0.interval, &h0.thresholds);
     let extra = review_points(h0.embedded_model);
     let cfg = StreamConfig::default();
-    let mut passes = Passes::new(&r.plan, &setup, first, blocks, ctx.2, &sopts, &extra, &cfg)
-        .map_err(Error::from)?;
+    let mut passes =
+        Passes::new(&r.plan, &setup, first, ctx.2, &sopts, &extra, &cfg).map_err(Error::from)?;
     // The ranks the cells leave, from the values the shards' sieves kept of the cells holding
     // them: the bodies are read again one at a time, each giving only those cells' values.
     if finds_at.iter().any(Option::is_some) {
@@ -2481,7 +2481,6 @@ impl StreamCheckpoint<'_> {
         let cfg = sieving(StreamConfig::single_process(), a);
         let sopts = summary_options(&a.percentiles, a.interval, &a.thresholds);
         let extra = review_points(embedded);
-        let blocks = self.identity.end_block;
         let progress = |k| self.bar.inc(k);
         let src = Regenerate {
             plan,
@@ -2496,8 +2495,8 @@ impl StreamCheckpoint<'_> {
         let sieve = p.take_sieve();
         let setup = p.finish()?;
         let mut pass_no = 1u32;
-        let mut passes = Passes::new(plan, &setup, first, blocks, meta, &sopts, &extra, &cfg)
-            .map_err(Error::from)?;
+        let mut passes =
+            Passes::new(plan, &setup, first, meta, &sopts, &extra, &cfg).map_err(Error::from)?;
         if let Some(s) = sieve {
             // All or nothing: a later pass's grids must be those a resumed run (whose pass 1,
             // read back whole, has no sieve) makes again, to find that pass's saved state.
@@ -2731,7 +2730,7 @@ fn run_mpi_rank(a: &RunSpec, world: &mpi::topology::SimpleCommunicator) -> Resul
     let sopts = summary_options(&h.percentiles, h.interval, &h.thresholds);
     let extra = review_points(h.embedded_model);
     let cfg = StreamConfig::default();
-    let result = Passes::new(&r.plan, &setup, first, blocks, meta, &sopts, &extra, &cfg)
+    let result = Passes::new(&r.plan, &setup, first, meta, &sopts, &extra, &cfg)
         .map_err(Error::from)
         .and_then(|mut p| {
             // The ranks the merged cells leave, from the values every rank's sieve kept of the

@@ -3,12 +3,12 @@
 
 use crate::engine::{Plan, RunOptions};
 use crate::error::Error;
-use crate::stream::{Moments, StreamConfig, Tree};
+use crate::stream::{StreamConfig, Tree};
 
 /// Mean and sample standard deviation of the per-draw difference `plan − reference` of each
 /// outcome column in `cols`, both plans evaluated on the same draws. The draws are generated a
-/// chunk of blocks at a time and dropped; each block's moments go into a fixed binary tree of
-/// blocks, so the result is the same bits whatever the threads or chunking. A draw skipped as
+/// chunk of blocks at a time and dropped; their moments are reduced over the fixed binary tree of
+/// draws ([`Tree`]), so the result is the same bits whatever the threads, chunking or block size. A draw skipped as
 /// non-finite must be skipped by both plans (else the draws cannot be paired).
 pub fn differences(
     plan: &Plan,
@@ -37,19 +37,17 @@ pub fn differences(
             )));
         }
         // Rows of each block: its draws less the skipped ones.
-        let mut skipped = a.skipped.iter().peekable();
         let mut row = 0usize;
         for block in b..e {
-            let end_draw = opts.draws_to(block + 1);
-            let mut n = opts.block_draws(block, block + 1) as usize;
-            while skipped.next_if(|&&s| s < end_draw).is_some() {
-                n -= 1;
-            }
+            let draws = (opts.draws_to(block), opts.draws_to(block + 1));
+            let below = |d: u64| a.skipped.partition_point(|&s| s < d);
+            let skipped = &a.skipped[below(draws.0)..below(draws.1)];
+            let n = (draws.1 - draws.0) as usize - skipped.len();
             for (t, &c) in trees.iter_mut().zip(cols) {
                 let d: Vec<f64> = (row..row + n)
                     .map(|i| a.outcomes[c][i] - r.outcomes[c][i])
                     .collect();
-                t.push(block, Moments::of(&d));
+                t.push_draws(draws, &d, skipped);
             }
             row += n;
         }
@@ -58,10 +56,10 @@ pub fn differences(
     trees
         .iter()
         .map(|t| {
-            Tree::root(&t.nodes, blocks)
+            Tree::root(&t.nodes, opts.draws)
                 .map(|m| m.mean_sd())
                 .ok_or_else(|| {
-                    Error::Internal("the blocks' differences do not cover the run".into())
+                    Error::Internal("the draws' differences do not cover the run".into())
                 })
         })
         .collect()
@@ -129,5 +127,10 @@ mod tests {
         // A rate of 5% instead of 3.5% lowers the first theme's mean NPV (its benefits come later
         // than its costs).
         assert!(results.iter().all(|r| r[0].0 < 0.0));
+        // The tree of draws reduces the same draws to the same bits, whatever the block size.
+        let bits = |r: &Vec<(f64, f64)>| -> Vec<(u64, u64)> {
+            r.iter().map(|(m, s)| (m.to_bits(), s.to_bits())).collect()
+        };
+        assert!(results.iter().all(|r| bits(r) == bits(&results[0])));
     }
 }
