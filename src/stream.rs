@@ -321,7 +321,7 @@ impl Moments {
         // Then level by level, each from the one below, in place (node k of a level is written
         // after nodes 2k and 2k + 1 below it are read), with the weights 2, 4, ….
         let (mut h, mut w) = (n / 4, 2.0);
-        while h > 1 {
+        while h >= 2 {
             h /= 2;
             for k in 0..h {
                 let d = mean[2 * k + 1] - mean[2 * k];
@@ -337,22 +337,14 @@ impl Moments {
         }
     }
 
-    /// Of `n` draws of the one value `x` (`n` of them kept in a node of the tree): what
-    /// reducing them gives, bit for bit. Two draws give `x + (x − x)/2 = x + 0`, which is `x`
-    /// but for −0 (+0 then), and every combination above leaves it; one draw is `x` itself.
+    /// Of `n ≥ 1` draws of the one value `x` (kept in a node of the tree): what reducing them
+    /// gives, bit for bit. Two draws give `x + (x − x)/2 = x + 0`, which is `x` but for −0 (+0
+    /// then), and every combination above leaves it; one draw is `x` itself.
     pub fn of_constant(x: f64, n: u64) -> Moments {
-        match n {
-            0 => Moments::default(),
-            1 => Moments {
-                n,
-                mean: x,
-                m2: 0.0,
-            },
-            _ => Moments {
-                n,
-                mean: x + 0.0,
-                m2: 0.0,
-            },
+        Moments {
+            n,
+            mean: if n == 1 { x } else { x + 0.0 },
+            m2: 0.0,
         }
     }
 
@@ -4923,6 +4915,17 @@ mod tests {
         // And the mean of a plain sum, to its rounding (the values reach 1e9).
         let plain = v.iter().sum::<f64>() / v.len() as f64;
         assert!((Moments::of(&v).mean - plain).abs() <= 1e9 * 1e-13);
+    }
+
+    /// A whole node is a power of two of at most `WHOLE_NODE` draws: three draws, or twice
+    /// the most, are refused rather than reduced as some other tree would.
+    #[test]
+    fn a_whole_node_of_another_size_is_refused() {
+        for n in [3, 12, 2 * WHOLE_NODE] {
+            let v = vec![1.0; n];
+            let r = std::panic::catch_unwind(|| Moments::of_whole_node(&v));
+            assert!(r.is_err(), "{n} draws");
+        }
     }
 
     /// The root of the tree of draws does not depend on how the draws are pushed: one by one,
