@@ -268,7 +268,7 @@ struct PlanArgs {
     #[arg(long)]
     scenario: Option<String>,
     /// Draws per block: how much work is handed to a thread at a time. The draws and the
-    /// summary do not depend on it.
+    /// summary's figures do not depend on it (the summary's metadata records it).
     #[arg(long, default_value_t = npvrisk::engine::DEFAULT_BLOCK)]
     block_size: u64,
     /// Count and skip draws whose outcome is not finite instead of stopping.

@@ -6,8 +6,8 @@
 //!
 //! The same container holds three kinds of content (the header's `content`):
 //!
-//! - `stats`: a shard's pass-1 statistics ([`crate::stream::First`]: the moments of its aligned
-//!   subtrees of blocks, threshold counts, whole-year counts, and cells of count/min/max), a few
+//! - `stats`: a shard's pass-1 statistics ([`crate::stream::First`]: the moments of the aligned
+//!   subtrees of its draws, threshold counts, whole-year counts, and cells of count/min/max), a few
 //!   megabytes whatever the number of draws, then what the sieve of its pass 1 kept whole
 //!   ([`crate::stream::SieveFinds`]: the cells near each wanted rank with their values, growing
 //!   as the square root of the shard's draws, 18 MB for 10^7 draws of the embedded model; absent

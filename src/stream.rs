@@ -2246,8 +2246,8 @@ fn count_bins(hist: &mut [u64], xs: &[u8]) {
     }
 }
 
-/// Add one column's values `v` of chunk `ch` to its pass-1 statistics: each block's moments,
-/// the threshold counts and the cells.
+/// Add one column's values `v` of chunk `ch` to its pass-1 statistics: the moments of the
+/// blocks' draws, the threshold counts and the cells.
 fn tally_first(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -2632,8 +2632,8 @@ impl ColPasses for First {
         self.cols.iter_mut().map(|c| &mut c.pass)
     }
 
-    /// Each column's tree pushed again node by node in the order of their first blocks: the
-    /// nodes a pass in block order would have made (a node combines only with its sibling).
+    /// Each column's tree pushed again node by node in the order of their first draws: the
+    /// nodes a pass in draw order would have made (a node combines only with its sibling).
     fn in_block_order(&mut self) {
         for c in &mut self.cols {
             let mut nodes = std::mem::take(&mut c.tree.nodes);
@@ -4284,7 +4284,7 @@ impl First {
     ///
     /// The statistics are checked to be of the part's blocks and draws (`part`, known from
     /// elsewhere than its statistics: a shard's header, an MPI rank's number): kept and skipped
-    /// draws make up its draws, each column's moments cover each of its blocks once (`tiles`)
+    /// draws make up its draws, each column's moments cover each of its draws once (`tiles`)
     /// and count its kept draws, as do the column's threshold counts, its cells and collected
     /// values, and each entity's whole-year delays and breakeven years.
     ///
@@ -4929,12 +4929,13 @@ mod tests {
     }
 
     /// The root of the tree of draws does not depend on how the draws are pushed: one by one,
-    /// or in blocks of any size, with skipped draws anywhere (a whole node's worth of them
-    /// included), the same bits. A constant column's shortcut gives what reducing its values
+    /// or in blocks of any size, with skipped draws in places (a whole node's worth of them
+    /// included) and none in others, the same bits. A constant column's shortcut gives what reducing its values
     /// would, −0 included.
     #[test]
     fn the_tree_of_draws_is_the_same_bits_for_any_block_size_and_skipped_draws() {
-        let draws = 1500u64;
+        // Past draw 2,048 none is skipped: whole nodes of 512 draws and more are pushed there.
+        let draws = 3000u64;
         let values = wide_values(draws as usize);
         let mut skipped: Vec<u64> = vec![0, 3, 4, 5, 700, 1023, 1024, 1499];
         skipped.extend(256..512);
@@ -4972,7 +4973,7 @@ mod tests {
         };
         let one_by_one = root(1, None);
         assert_eq!(one_by_one.0, kept.len() as u64);
-        for block in [2, 3, 7, 64, 100, 256, 300, 1000, 1024, 4096] {
+        for block in [2, 3, 7, 64, 100, 256, 300, 1000, 1024, 3000, 4096] {
             assert_eq!(root(block, None), one_by_one, "blocks of {block}");
         }
         for x in [0.1, -3.5, 0.0, -0.0] {
@@ -5330,7 +5331,7 @@ mod tests {
         }
     }
 
-    /// A column's pass-1 tallies (block moments, threshold counts, cells and collections) are
+    /// A column's pass-1 tallies (moments, threshold counts, cells and collections) are
     /// the same bits from the code `tally_first` dispatches to on this processor (AVX2 where it
     /// has it) as from the portable code: on grids of none, 4 and 20 regions (the chunked and
     /// the one-at-a-time placement), values on the thresholds and ends, ±0, ±∞ and NaN, blocks
@@ -6419,6 +6420,42 @@ mod tests {
             draws: opts.draws,
             block_size: opts.block_size,
             ..dummy_meta()
+        }
+    }
+
+    /// A run that skips draws reduces the moments of its kept draws, every one of them: each
+    /// input's mean is a plain mean of its kept values to their rounding (n·ε of the largest),
+    /// in memory and streamed. A tree taken over fewer draws than the run's (a prefix) would
+    /// give the mean of other draws, or no root at all.
+    #[test]
+    fn a_skipping_runs_means_are_those_of_its_kept_draws() {
+        let (plan, opts) = (overflowing_plan(), skipping(40_003));
+        let d = plan.run(&opts, &|_| {}).unwrap();
+        assert!(d.skipped.len() > 1000, "{} skipped", d.skipped.len());
+        let o = SummaryOptions::default();
+        let mem = summarise(&plan, &d, meta_of(&opts), &o, &Vec::new());
+        let cfg = StreamConfig::single_process();
+        let (streamed, _) = run_streamed(
+            &plan,
+            &opts,
+            meta_of(&opts),
+            &o,
+            &Vec::new(),
+            &cfg,
+            &|_| {},
+            None,
+        )
+        .unwrap();
+        assert_eq!(mem.inputs.len(), d.inputs.len());
+        for (k, v) in d.inputs.iter().enumerate() {
+            let v = &v[..d.n];
+            let plain = v.iter().sum::<f64>() / v.len() as f64;
+            let big = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            let tol = v.len() as f64 * f64::EPSILON * big;
+            for s in [&mem, &streamed] {
+                let got = s.inputs[k].mean;
+                assert!((got - plain).abs() <= tol, "input {k}: {got} vs {plain}");
+            }
         }
     }
 

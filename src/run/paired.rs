@@ -78,29 +78,34 @@ mod tests {
         Plan::new(m, s, set).unwrap()
     }
 
-    /// Against the differences of the kept draws, computed here by a plain two-pass formula.
-    #[test]
-    fn paired_differences_match_the_kept_draws_and_do_not_depend_on_the_block_size() {
-        let base = crate::embedded::EY2013_DISTS;
-        let other = format!(
-            "{base}\n[[input]]\npath = \"discount_rate\"\nkind = \"fixed\"\nvalue = 0.05\nsource = \"test\"\n"
-        );
-        let (p, r) = (plan(&other), plan(base));
-        let mut results = Vec::new();
+    /// `differences` of `p` against `r` on `draws` draws in blocks of each of `block_sizes`,
+    /// checked against the differences of the kept draws computed here by a plain two-pass
+    /// formula, in every outcome column whose values stay below 1e50 (the differences of larger
+    /// ones are rounding); and the same bits for every block size. The results per block size.
+    fn checked(p: &Plan, r: &Plan, draws: u64, skip: bool) -> Vec<(usize, f64, f64)> {
+        let mut results: Vec<Vec<(usize, f64, f64)>> = Vec::new();
         for block_size in [1000, 997, 40_000] {
             let opts = RunOptions {
-                draws: 20_011,
+                draws,
                 seed: 9,
                 sampler: SamplerKind::MonteCarlo,
                 block_size,
-                skip_nonfinite: false,
+                skip_nonfinite: skip,
             };
-            let cols: Vec<usize> = (0..p.n_outcomes()).step_by(7).collect();
-            let got = differences(&p, &r, &opts, &cols).unwrap();
             let (a, b) = (
                 p.run(&opts, &|_| {}).unwrap(),
                 r.run(&opts, &|_| {}).unwrap(),
             );
+            assert_eq!(a.skipped, b.skipped);
+            let big = |c: usize| {
+                a.outcomes[c]
+                    .iter()
+                    .chain(&b.outcomes[c])
+                    .fold(0.0f64, |x, y| x.max(y.abs()))
+            };
+            let cols: Vec<usize> = (0..p.n_outcomes()).filter(|&c| big(c) < 1e50).collect();
+            assert!(!cols.is_empty());
+            let got = differences(p, r, &opts, &cols).unwrap();
             for (&c, &(mean, sd)) in cols.iter().zip(&got) {
                 let d: Vec<f64> = a.outcomes[c]
                     .iter()
@@ -111,26 +116,79 @@ mod tests {
                 let m = d.iter().sum::<f64>() / n;
                 let s = (d.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt();
                 // Rounding of differences of values up to `big` in size: n·ε·big at most.
-                let big = a.outcomes[c]
-                    .iter()
-                    .chain(&b.outcomes[c])
-                    .fold(0.0f64, |x, y| x.max(y.abs()));
-                let tol = n * f64::EPSILON * big.max(f64::MIN_POSITIVE);
+                let tol = n * f64::EPSILON * big(c).max(f64::MIN_POSITIVE);
                 assert!((mean - m).abs() <= tol, "column {c}: {mean} vs {m}");
                 assert!(
                     (sd - s).abs() <= tol.max(1e-9 * s),
                     "column {c}: {sd} vs {s}"
                 );
             }
-            results.push(got);
+            results.push(
+                cols.into_iter()
+                    .zip(got)
+                    .map(|(c, (m, s))| (c, m, s))
+                    .collect(),
+            );
         }
-        // A rate of 5% instead of 3.5% lowers the first theme's mean NPV (its benefits come later
-        // than its costs).
-        assert!(results.iter().all(|r| r[0].0 < 0.0));
         // The tree of draws reduces the same draws to the same bits, whatever the block size.
-        let bits = |r: &Vec<(f64, f64)>| -> Vec<(u64, u64)> {
-            r.iter().map(|(m, s)| (m.to_bits(), s.to_bits())).collect()
+        let bits = |r: &Vec<(usize, f64, f64)>| -> Vec<(usize, u64, u64)> {
+            r.iter()
+                .map(|&(c, m, s)| (c, m.to_bits(), s.to_bits()))
+                .collect()
         };
         assert!(results.iter().all(|r| bits(r) == bits(&results[0])));
+        results.swap_remove(0)
+    }
+
+    #[test]
+    fn paired_differences_match_the_kept_draws_and_do_not_depend_on_the_block_size() {
+        let base = crate::embedded::EY2013_DISTS;
+        let other = format!(
+            "{base}\n[[input]]\npath = \"discount_rate\"\nkind = \"fixed\"\nvalue = 0.05\nsource = \"test\"\n"
+        );
+        let got = checked(&plan(&other), &plan(base), 20_011, false);
+        // A rate of 5% instead of 3.5% lowers the first theme's mean NPV (its benefits come later
+        // than its costs).
+        assert_eq!(got[0].0, 0);
+        assert!(got[0].1 < 0.0);
+    }
+
+    /// With draws skipped (an input whose upper tail overflows about one draw in eight, skipped
+    /// by both plans alike), the differences are those of the draws both kept: each block's rows
+    /// are its draws less its own skipped ones.
+    #[test]
+    fn paired_differences_leave_out_the_skipped_draws() {
+        let read = |f: &str| {
+            let path = format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"));
+            (path.clone(), std::fs::read_to_string(&path).unwrap())
+        };
+        let (mf, ms) = read("council.toml");
+        let m = crate::format::parse_model(&mf, &ms).unwrap();
+        let s = m.scenario_index("central").unwrap();
+        let dists = vec![read("council_dists.toml"), read("overflow_dists.toml")];
+        let costlier = (
+            "costlier.toml".to_string(),
+            "[[input]]\npath = \"themes.families.optimism_bias_cost\"\nkind = \"fixed\"\nvalue = 0.25\nsource = \"test\"\n".to_string(),
+        );
+        let with = |extra: Option<(String, String)>| {
+            let files: Vec<(String, String)> = dists.iter().cloned().chain(extra).collect();
+            Plan::new(m.clone(), s, crate::distfile::load(&m, &files).unwrap()).unwrap()
+        };
+        let (p, r) = (with(Some(costlier)), with(None));
+        let opts = RunOptions {
+            draws: 20_011,
+            seed: 9,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: true,
+        };
+        assert!(r.run(&opts, &|_| {}).unwrap().skipped.len() > 1000);
+        let got = checked(&p, &r, 20_011, true);
+        // Only the delays to zero stay below 1e50 (the NPVs overflow with the benefits): with
+        // costs higher by a larger optimism bias, the NPV reaches zero after less delay.
+        assert!(
+            !got.is_empty() && got.iter().all(|&(_, m, _)| m < 0.0),
+            "{got:?}"
+        );
     }
 }
