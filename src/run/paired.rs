@@ -165,7 +165,7 @@ mod tests {
         let (mf, ms) = read("council.toml");
         let m = crate::format::parse_model(&mf, &ms).unwrap();
         let s = m.scenario_index("central").unwrap();
-        let dists = vec![read("council_dists.toml"), read("overflow_dists.toml")];
+        let dists = [read("council_dists.toml"), read("overflow_dists.toml")];
         let costlier = (
             "costlier.toml".to_string(),
             "[[input]]\npath = \"themes.families.optimism_bias_cost\"\nkind = \"fixed\"\nvalue = 0.25\nsource = \"test\"\n".to_string(),
