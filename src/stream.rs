@@ -1923,14 +1923,14 @@ fn block_rows(first: u64, end: u64, block: u64, draws: u64, skipped: &[u64]) -> 
                 draws_before(b, block, draws),
                 draws_before(b + 1, block, draws),
             );
-            (e - s) as usize - skipped_in(skipped, s, e)
+            (e - s) as usize - skipped_in(skipped, (s, e)).len()
         })
         .collect()
 }
 
-/// How many of the skipped draws (sorted) are numbered in `s..e`.
-fn skipped_in(skipped: &[u64], s: u64, e: u64) -> usize {
-    skipped.partition_point(|&i| i < e) - skipped.partition_point(|&i| i < s)
+/// The skipped draws (sorted) numbered in `s..e`.
+pub fn skipped_in(skipped: &[u64], (s, e): (u64, u64)) -> &[u64] {
+    &skipped[skipped.partition_point(|&i| i < s)..skipped.partition_point(|&i| i < e)]
 }
 
 /// What a run is summarised for: thresholds and wanted ranks of every column.
@@ -2284,9 +2284,7 @@ fn tally_first_body(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
             draws_before(b, ch.block, ch.draws),
             draws_before(b + 1, ch.block, ch.draws),
         );
-        let skipped = &ch.d.skipped;
-        let skipped = &skipped[skipped.partition_point(|&i| i < draws.0)..];
-        let skipped = &skipped[..skipped.partition_point(|&i| i < draws.1)];
+        let skipped = skipped_in(&ch.d.skipped, draws);
         match constant {
             Some(x) => a.tree.push_constant(draws, x, skipped),
             None => a.tree.push_draws(draws, &v[at..at + r], skipped),
@@ -2369,7 +2367,7 @@ impl Source for InMemory<'_> {
             block_rows: block_rows(first, end, self.block, self.draws, &self.d.skipped),
             block: self.block,
             draws: self.draws,
-            skipped: skipped_in(&self.d.skipped, draws_to(first), draws_to(end)) as u64,
+            skipped: skipped_in(&self.d.skipped, (draws_to(first), draws_to(end))).len() as u64,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::engine::{Plan, RunOptions};
 use crate::error::Error;
-use crate::stream::{StreamConfig, Tree};
+use crate::stream::{StreamConfig, Tree, skipped_in};
 
 /// Mean and sample standard deviation of the per-draw difference `plan − reference` of each
 /// outcome column in `cols`, both plans evaluated on the same draws. The draws are generated a
@@ -40,8 +40,7 @@ pub fn differences(
         let mut row = 0usize;
         for block in b..e {
             let draws = (opts.draws_to(block), opts.draws_to(block + 1));
-            let below = |d: u64| a.skipped.partition_point(|&s| s < d);
-            let skipped = &a.skipped[below(draws.0)..below(draws.1)];
+            let skipped = skipped_in(&a.skipped, draws);
             let n = (draws.1 - draws.0) as usize - skipped.len();
             for (t, &c) in trees.iter_mut().zip(cols) {
                 let d: Vec<f64> = (row..row + n)
