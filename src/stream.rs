@@ -399,6 +399,7 @@ impl Tree {
     #[inline(always)]
     pub fn push_draws(&mut self, (s, e): (u64, u64), v: &[f64], skipped: &[u64]) {
         debug_assert_eq!((e - s) as usize, v.len() + skipped.len());
+        debug_assert!(skipped.is_sorted() && skipped.iter().all(|i| (s..e).contains(i)));
         self.push_nodes((s, e), 0, skipped, |row, n| {
             Moments::of_whole_node(&v[row..row + n])
         });
@@ -1894,38 +1895,49 @@ impl First {
     }
 }
 
-/// Rows of some consecutive blocks of a run, held in `d` from row `row0`.
+/// The kept rows of blocks `first_block..end_block` of a run, held in `d` from row `row0`.
+/// Block `b` holds draws `draws_before(b, block, draws)..draws_before(b + 1, block, draws)`;
+/// those not kept are among `d.skipped`, which may hold other blocks' too.
 pub struct Chunk<'a> {
     pub d: &'a Draws,
     pub row0: usize,
     pub first_block: u64,
-    /// Kept rows of each block, in order.
-    pub block_rows: Vec<usize>,
-    /// The run's draws per block and its draws: block `b` holds draws
-    /// `draws_before(b, ..)..draws_before(b + 1, ..)`.
+    pub end_block: u64,
     pub block: u64,
     pub draws: u64,
-    /// Draws skipped (not finite) in these blocks: `d` may hold more blocks than the chunk's.
-    pub skipped: u64,
 }
 
 impl Chunk<'_> {
-    fn rows(&self) -> Range<usize> {
-        self.row0..self.row0 + self.block_rows.iter().sum::<usize>()
+    /// The draws of blocks `b..e`.
+    fn draws_of(&self, (b, e): (u64, u64)) -> (u64, u64) {
+        (
+            draws_before(b, self.block, self.draws),
+            draws_before(e, self.block, self.draws),
+        )
     }
-}
 
-/// Kept rows of blocks `first..end` of a run, given the skipped draws (sorted) among them.
-fn block_rows(first: u64, end: u64, block: u64, draws: u64, skipped: &[u64]) -> Vec<usize> {
-    (first..end)
-        .map(|b| {
-            let (s, e) = (
-                draws_before(b, block, draws),
-                draws_before(b + 1, block, draws),
-            );
-            (e - s) as usize - skipped_in(skipped, (s, e)).len()
+    /// Each block's draws, skipped draws and kept rows, in order.
+    fn blocks(&self) -> impl Iterator<Item = (u64, (u64, u64), &[u64], Range<usize>)> {
+        let mut row = self.row0;
+        (self.first_block..self.end_block).map(move |b| {
+            let (s, e) = self.draws_of((b, b + 1));
+            let skipped = skipped_in(&self.d.skipped, (s, e));
+            let rows = row..row + (e - s) as usize - skipped.len();
+            row = rows.end;
+            (b, (s, e), skipped, rows)
         })
-        .collect()
+    }
+
+    /// The draws skipped in the chunk's blocks.
+    fn skipped(&self) -> u64 {
+        let draws = self.draws_of((self.first_block, self.end_block));
+        skipped_in(&self.d.skipped, draws).len() as u64
+    }
+
+    fn rows(&self) -> Range<usize> {
+        let (s, e) = self.draws_of((self.first_block, self.end_block));
+        self.row0..self.row0 + (e - s - self.skipped()) as usize
+    }
 }
 
 /// The skipped draws (sorted) numbered in `s..e`.
@@ -2262,7 +2274,7 @@ fn tally_first(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
 /// sums take four values an instruction rather than two. The same IEEE operations in the same
 /// order (AVX2 does not bring `fma`, and Rust never contracts a multiply and an add), so the
 /// same bits as the portable code. The gain needs the helpers compiled into this function:
-/// `Moments::of`, `sum4`, `Counts::add` and `ColPass::add` are `#[inline(always)]` for it.
+/// `Tree::push_draws`, `Counts::add` and `ColPass::add` are `#[inline(always)]` for it.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn tally_first_avx2(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
@@ -2278,18 +2290,12 @@ fn tally_first_body(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
         Some((&x, rest)) if rest.iter().all(|y| y.to_bits() == x.to_bits()) => Some(x),
         _ => None,
     };
-    let mut at = 0;
-    for (b, &r) in (ch.first_block..).zip(&ch.block_rows) {
-        let draws = (
-            draws_before(b, ch.block, ch.draws),
-            draws_before(b + 1, ch.block, ch.draws),
-        );
-        let skipped = skipped_in(&ch.d.skipped, draws);
+    for (_, draws, skipped, rows) in ch.blocks() {
+        let rows = rows.start - ch.row0..rows.end - ch.row0;
         match constant {
             Some(x) => a.tree.push_constant(draws, x, skipped),
-            None => a.tree.push_draws(draws, &v[at..at + r], skipped),
+            None => a.tree.push_draws(draws, &v[rows], skipped),
         }
-        at += r;
     }
     // Bucket of x: the number of thresholds below it (`le`) or at or below it (`lt`).
     let le = |t, x| t < x;
@@ -2358,16 +2364,20 @@ impl Source for InMemory<'_> {
         end: u64,
         f: &mut dyn FnMut(&Chunk) -> Result<(), RunError>,
     ) -> Result<(), RunError> {
-        let before = block_rows(0, first, self.block, self.draws, &self.d.skipped);
-        let draws_to = |b: u64| draws_before(b, self.block, self.draws);
-        f(&Chunk {
+        // The rows of the blocks before `first`.
+        let before = Chunk {
             d: self.d,
-            row0: before.iter().sum(),
-            first_block: first,
-            block_rows: block_rows(first, end, self.block, self.draws, &self.d.skipped),
+            row0: 0,
+            first_block: 0,
+            end_block: first,
             block: self.block,
             draws: self.draws,
-            skipped: skipped_in(&self.d.skipped, (draws_to(first), draws_to(end))).len() as u64,
+        };
+        f(&Chunk {
+            row0: before.rows().end,
+            first_block: first,
+            end_block: end,
+            ..before
         })
     }
 }
@@ -2460,10 +2470,9 @@ impl Regenerate<'_> {
                         d: &d,
                         row0: 0,
                         first_block: b,
-                        block_rows: block_rows(b, b + 1, size, opts.draws, &d.skipped),
+                        end_block: b + 1,
                         block: size,
                         draws: opts.draws,
-                        skipped: d.skipped.len() as u64,
                     };
                     add(&mut t.acc, &ch);
                 }
@@ -2669,15 +2678,13 @@ impl Source for Regenerate<'_> {
             let e = (b + self.chunk_blocks.max(1)).min(end);
             self.plan
                 .run_blocks_into(self.opts, b, e, self.progress, &mut d, &mut kept)?;
-            let block_rows = block_rows(b, e, size, self.opts.draws, &d.skipped);
             f(&Chunk {
                 d: &d,
                 row0: 0,
                 first_block: b,
-                block_rows,
+                end_block: e,
                 block: size,
                 draws: self.opts.draws,
-                skipped: d.skipped.len() as u64,
             })?;
             b = e;
         }
@@ -2805,19 +2812,16 @@ impl PilotInputs {
 
     /// Keep the inputs of the chunk's blocks among those wanted, with the draws they skipped.
     fn keep(&self, ch: &Chunk) {
-        let mut row = ch.row0;
-        for (b, &n) in (ch.first_block..).zip(&ch.block_rows) {
+        for (b, _, skipped, rows) in ch.blocks() {
             if self.blocks.contains(&b) {
-                let (s, e) = (b * self.block, (b + 1) * self.block);
                 let at = self.base + ((b - self.blocks.start) * self.block) as usize;
+                let n = rows.len();
                 let mut k = self.state.lock().unwrap_or_else(|e| e.into_inner());
                 for (col, &i) in k.columns.iter_mut().zip(&self.inputs) {
-                    col[at..at + n].copy_from_slice(&ch.d.inputs[i][row..row + n]);
+                    col[at..at + n].copy_from_slice(&ch.d.inputs[i][rows.clone()]);
                 }
-                let skipped = ch.d.skipped.iter().copied().filter(|i| (s..e).contains(i));
-                k.blocks.push((b, n, skipped.collect()));
+                k.blocks.push((b, n, skipped.to_vec()));
             }
-            row += n;
         }
     }
 }
@@ -3082,7 +3086,7 @@ impl Setup {
         let mut acc = self.empty_first(plan);
         src.chunks(first, end, &mut |ch| {
             add_first(plan, &cols, &self.grids, &mut acc, ch, true);
-            acc.skipped += ch.skipped;
+            acc.skipped += ch.skipped();
             if let Some(p) = inputs {
                 p.keep(ch);
             }
@@ -3114,7 +3118,7 @@ impl Setup {
             &|shared| self.empty_first_sharing(plan, shared),
             &|acc, ch| {
                 add_first(plan, cols, &self.grids, acc, ch, false);
-                acc.skipped += ch.skipped;
+                acc.skipped += ch.skipped();
                 if let Some(p) = inputs {
                     p.keep(ch);
                 }
@@ -4919,7 +4923,9 @@ mod tests {
     /// the most, are refused rather than reduced as some other tree would.
     #[test]
     fn a_whole_node_of_another_size_is_refused() {
-        for n in [3, 12, 2 * WHOLE_NODE] {
+        // Without the check, 0 draws would give empty moments and 3 or 12 wrong ones; more
+        // than a whole node's draws would fail only on an index out of bounds.
+        for n in [0, 3, 12] {
             let v = vec![1.0; n];
             let r = std::panic::catch_unwind(|| Moments::of_whole_node(&v));
             assert!(r.is_err(), "{n} draws");
@@ -5367,10 +5373,9 @@ mod tests {
                     d: &d,
                     row0: 0,
                     first_block: 3,
-                    block_rows: block_rows(3, draws.div_ceil(300), 300, draws, &d.skipped),
+                    end_block: draws.div_ceil(300),
                     block: 300,
                     draws,
-                    skipped: d.skipped.len() as u64,
                 };
                 let fresh = || ColFirst {
                     le: Counts::new(vec![-1.0, 0.0, 2.5]),
@@ -5416,10 +5421,9 @@ mod tests {
             d: &d,
             row0: 0,
             first_block: 0,
-            block_rows: vec![constant.len()],
+            end_block: 1,
             block: constant.len() as u64,
             draws: constant.len() as u64,
-            skipped: 0,
         };
         let mut c = ColFirst {
             le: Counts::new(vec![-1.0, 0.0, 2.5]),
@@ -5521,26 +5525,39 @@ mod tests {
     }
 
     /// Kept rows per block by hand: blocks of 10 over 35 draws (the last block holds 5), draws
-    /// 12, 19, 20 and 34 skipped; blocks 1..4 keep 10 − 2 (12, 19), 10 − 1 (20), 5 − 1 (34). A
-    /// chunk's rows run from its first row over the kept rows of its blocks.
+    /// 3, 12, 19, 20 and 34 skipped; blocks 1..4 keep 10 − 2 (12, 19), 10 − 1 (20), 5 − 1 (34).
+    /// A chunk's rows run from its first row over the kept rows of its blocks.
     #[test]
     fn kept_rows_per_block_and_a_chunks_rows_by_hand() {
-        let skipped = [12, 19, 20, 34];
-        assert_eq!(block_rows(1, 4, 10, 35, &skipped), vec![8, 9, 4]);
-        assert_eq!(block_rows(0, 1, 10, 35, &skipped), vec![10]);
-        assert_eq!(block_rows(0, 4, 10, 35, &[]), vec![10, 10, 10, 5]);
         let plan = default_plan();
-        let d = plan.empty_draws();
+        let mut d = plan.empty_draws();
+        d.skipped = vec![3, 12, 19, 20, 34];
         let ch = Chunk {
             d: &d,
             row0: 7,
             first_block: 1,
-            block_rows: vec![8, 9, 4],
+            end_block: 4,
             block: 10,
             draws: 35,
-            skipped: 0,
         };
-        assert_eq!(ch.rows(), 7..28);
+        let blocks: Vec<_> = ch
+            .blocks()
+            .map(|(b, d, s, r)| (b, d, s.to_vec(), r))
+            .collect();
+        let want = vec![
+            (1, (10, 20), vec![12, 19], 7..15),
+            (2, (20, 30), vec![20], 15..24),
+            (3, (30, 35), vec![34], 24..28),
+        ];
+        assert_eq!(blocks, want);
+        assert_eq!((ch.rows(), ch.skipped()), (7..28, 4));
+        let first = Chunk {
+            row0: 0,
+            first_block: 0,
+            end_block: 1,
+            ..ch
+        };
+        assert_eq!((first.rows(), first.skipped()), (0..9, 1));
     }
 
     /// Merging pass-1 statistics of two sets of draws: counts add, tree nodes combine when the
