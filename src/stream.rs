@@ -1907,6 +1907,16 @@ pub struct Chunk<'a> {
     pub draws: u64,
 }
 
+/// A block of a [`Chunk`]: its number, its draws, those of them skipped, and its kept rows
+/// in the chunk's `d`.
+#[derive(Debug, PartialEq)]
+struct ChunkBlock<'a> {
+    b: u64,
+    draws: (u64, u64),
+    skipped: &'a [u64],
+    rows: Range<usize>,
+}
+
 impl Chunk<'_> {
     /// The draws of blocks `b..e`.
     fn draws_of(&self, (b, e): (u64, u64)) -> (u64, u64) {
@@ -1916,15 +1926,20 @@ impl Chunk<'_> {
         )
     }
 
-    /// Each block's draws, skipped draws and kept rows, in order.
-    fn blocks(&self) -> impl Iterator<Item = (u64, (u64, u64), &[u64], Range<usize>)> {
+    /// The chunk's blocks, in order.
+    fn blocks(&self) -> impl Iterator<Item = ChunkBlock<'_>> {
         let mut row = self.row0;
         (self.first_block..self.end_block).map(move |b| {
             let (s, e) = self.draws_of((b, b + 1));
             let skipped = skipped_in(&self.d.skipped, (s, e));
             let rows = row..row + (e - s) as usize - skipped.len();
             row = rows.end;
-            (b, (s, e), skipped, rows)
+            ChunkBlock {
+                b,
+                draws: (s, e),
+                skipped,
+                rows,
+            }
         })
     }
 
@@ -2290,11 +2305,11 @@ fn tally_first_body(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
         Some((&x, rest)) if rest.iter().all(|y| y.to_bits() == x.to_bits()) => Some(x),
         _ => None,
     };
-    for (_, draws, skipped, rows) in ch.blocks() {
-        let rows = rows.start - ch.row0..rows.end - ch.row0;
+    for k in ch.blocks() {
+        let rows = k.rows.start - ch.row0..k.rows.end - ch.row0;
         match constant {
-            Some(x) => a.tree.push_constant(draws, x, skipped),
-            None => a.tree.push_draws(draws, &v[rows], skipped),
+            Some(x) => a.tree.push_constant(k.draws, x, k.skipped),
+            None => a.tree.push_draws(k.draws, &v[rows], k.skipped),
         }
     }
     // Bucket of x: the number of thresholds below it (`le`) or at or below it (`lt`).
@@ -2812,15 +2827,15 @@ impl PilotInputs {
 
     /// Keep the inputs of the chunk's blocks among those wanted, with the draws they skipped.
     fn keep(&self, ch: &Chunk) {
-        for (b, _, skipped, rows) in ch.blocks() {
-            if self.blocks.contains(&b) {
-                let at = self.base + ((b - self.blocks.start) * self.block) as usize;
-                let n = rows.len();
+        for c in ch.blocks() {
+            if self.blocks.contains(&c.b) {
+                let at = self.base + ((c.b - self.blocks.start) * self.block) as usize;
+                let n = c.rows.len();
                 let mut k = self.state.lock().unwrap_or_else(|e| e.into_inner());
                 for (col, &i) in k.columns.iter_mut().zip(&self.inputs) {
-                    col[at..at + n].copy_from_slice(&ch.d.inputs[i][rows.clone()]);
+                    col[at..at + n].copy_from_slice(&ch.d.inputs[i][c.rows.clone()]);
                 }
-                k.blocks.push((b, n, skipped.to_vec()));
+                k.blocks.push((c.b, n, c.skipped.to_vec()));
             }
         }
     }
@@ -5540,16 +5555,18 @@ mod tests {
             block: 10,
             draws: 35,
         };
-        let blocks: Vec<_> = ch
-            .blocks()
-            .map(|(b, d, s, r)| (b, d, s.to_vec(), r))
-            .collect();
-        let want = vec![
-            (1, (10, 20), vec![12, 19], 7..15),
-            (2, (20, 30), vec![20], 15..24),
-            (3, (30, 35), vec![34], 24..28),
+        let block = |b, draws, skipped, rows| ChunkBlock {
+            b,
+            draws,
+            skipped,
+            rows,
+        };
+        let want = [
+            block(1, (10, 20), &[12, 19][..], 7..15),
+            block(2, (20, 30), &[20], 15..24),
+            block(3, (30, 35), &[34], 24..28),
         ];
-        assert_eq!(blocks, want);
+        assert!(ch.blocks().eq(want));
         assert_eq!((ch.rows(), ch.skipped()), (7..28, 4));
         let first = Chunk {
             row0: 0,
