@@ -337,8 +337,9 @@ impl Moments {
         }
     }
 
-    /// Of `n ≥ 1` draws of the one value `x` (kept in a node of the tree): what reducing them
-    /// gives, bit for bit. Two draws give `x + (x − x)/2 = x + 0`, which is `x` but for −0 (+0
+    /// Of `n ≥ 1` draws of the one finite value `x` (kept in a node of the tree): what reducing
+    /// them gives, bit for bit (a run's values are finite: a draw with a value past
+    /// [`crate::engine::MAX_OUTCOME`] or NaN is skipped). Two draws give `x + (x − x)/2 = x + 0`, which is `x` but for −0 (+0
     /// then), and every combination above leaves it; one draw is `x` itself.
     pub fn of_constant(x: f64, n: u64) -> Moments {
         Moments {
@@ -394,7 +395,9 @@ pub struct Tree {
 impl Tree {
     /// Push the draws `s..e` that follow those pushed: `v` the values of those kept, in order,
     /// and `skipped` (sorted) the numbers of the others. Each maximal aligned node inside
-    /// `s..e` is pushed whole, its values reduced at once.
+    /// `s..e` is pushed: one without skipped draws reduced at once (in nodes of at most
+    /// [`WHOLE_NODE`] draws), one with some as its two halves, down to the skipped
+    /// draws' leaves.
     // Always inlined, so that `tally_first_avx2` compiles it for AVX2.
     #[inline(always)]
     pub fn push_draws(&mut self, (s, e): (u64, u64), v: &[f64], skipped: &[u64]) {
@@ -2285,8 +2288,8 @@ fn tally_first(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
     tally_first_body(a, g, ch, v);
 }
 
-/// [`tally_first_body`] compiled for AVX2, where the branch-free counts and the moments' four
-/// sums take four values an instruction rather than two. The same IEEE operations in the same
+/// [`tally_first_body`] compiled for AVX2, where the branch-free counts and the first levels of
+/// the moments' tree take four values an instruction rather than two. The same IEEE operations in the same
 /// order (AVX2 does not bring `fma`, and Rust never contracts a multiply and an add), so the
 /// same bits as the portable code. The gain needs the helpers compiled into this function:
 /// `Tree::push_draws`, `Counts::add` and `ColPass::add` are `#[inline(always)]` for it.
@@ -3525,7 +3528,7 @@ pub struct Passes<'a> {
 }
 
 impl<'a> Passes<'a> {
-    /// Start from merged pass-1 statistics of the whole run.
+    /// Start from merged pass-1 statistics of the whole run: those of part of it are refused.
     pub fn new(
         plan: &'a Plan,
         setup: &'a Setup,
@@ -3535,6 +3538,12 @@ impl<'a> Passes<'a> {
         extra: &'a ReviewPoints,
         cfg: &'a StreamConfig,
     ) -> Result<Passes<'a>, StreamError> {
+        if first.kept.checked_add(first.skipped) != Some(meta.draws) {
+            return Err(StreamError::Inconsistent(format!(
+                "pass 1 counted {} kept and {} skipped draws of a run of {}",
+                first.kept, first.skipped, meta.draws
+            )));
+        }
         if first.kept == 0 {
             return Err(StreamError::NoDraws {
                 skipped: first.skipped,
@@ -3659,7 +3668,7 @@ impl<'a> Passes<'a> {
         }
         let n = first.kept;
         // Every draw of the run, kept or skipped: the leaves of the moments' tree.
-        let draws = first.kept + first.skipped;
+        let draws = meta.draws;
         let passes = res.passes();
         let mut moments = Vec::new();
         let mut resolved = Vec::new();
@@ -4393,23 +4402,18 @@ impl First {
     }
 }
 
-/// The blocks `first..end` of a part of a run (a shard's, an MPI rank's) and the draws
-/// `from..from + draws` in them, which its statistics must be of
-/// ([`First::add_encoded_part`]).
+/// The draws `from..from + draws` of a part of a run (a shard's blocks, an MPI rank's), which
+/// its statistics must be of ([`First::add_encoded_part`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Part {
-    pub first: u64,
-    pub end: u64,
     pub from: u64,
     pub draws: u64,
 }
 
 impl Part {
-    /// Blocks `first..end` of the run `opts`.
+    /// The draws of blocks `first..end` of the run `opts`.
     pub fn of(opts: &RunOptions, (first, end): (u64, u64)) -> Part {
         Part {
-            first,
-            end,
             from: opts.draws_to(first),
             draws: opts.block_draws(first, end),
         }
@@ -4949,8 +4953,8 @@ mod tests {
 
     /// The root of the tree of draws does not depend on how the draws are pushed: one by one,
     /// or in blocks of any size, with skipped draws in places (a whole node's worth of them
-    /// included) and none in others, the same bits. A constant column's shortcut gives what reducing its values
-    /// would, −0 included.
+    /// included) and none in others, the same bits. A constant column's shortcut gives what
+    /// reducing its values would, −0 included.
     #[test]
     fn the_tree_of_draws_is_the_same_bits_for_any_block_size_and_skipped_draws() {
         // Past draw 2,048 none is skipped: whole nodes of 512 draws and more are pushed there.
@@ -6394,7 +6398,7 @@ mod tests {
             run_streamed(
                 &plan,
                 &opts,
-                dummy_meta(),
+                meta_of(&opts),
                 &o,
                 &Vec::new(),
                 cfg,
@@ -6587,8 +6591,13 @@ mod tests {
             first.add_encoded(&saved, None).unwrap();
             let mid = (start + blocks) / 2;
             first.merge(p.blocks(start, mid, None).unwrap());
+            let without_the_end = first.clone();
             first.merge(p.blocks(mid, blocks, None).unwrap());
             let setup = p.finish().unwrap();
+            // Statistics missing the run's last blocks are refused, not summarised.
+            let e = Passes::new(&plan, &setup, without_the_end, meta(), &o, &Vec::new(), cfg).err();
+            let refused = matches!(e, Some(StreamError::Inconsistent(_)));
+            assert_eq!(refused, mid < blocks, "from {start}");
             assert_eq!(
                 counted.into_inner() + opts.draws_to(start),
                 draws,
@@ -6706,11 +6715,7 @@ mod tests {
         let plan = default_plan();
         let opts = monte_carlo(3001, 4);
         let o = SummaryOptions::default();
-        let meta = Metadata {
-            draws: opts.draws,
-            block_size: opts.block_size,
-            ..dummy_meta()
-        };
+        let meta = meta_of(&opts);
         let cfg = StreamConfig {
             grid_pilot: 1 << 12,
             wide_pilot: 1 << 14,
@@ -8448,8 +8453,6 @@ mod tests {
         );
         // As many draws, in other blocks (the moments cover the draws of blocks 0..2).
         let moved_on = Part {
-            first: 1,
-            end: 3,
             from: opts.draws_to(1),
             ..whole
         };

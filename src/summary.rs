@@ -2,8 +2,8 @@
 //! errors, the headline review against the published scenario values, risk curves, partner risk,
 //! achieved correlations and the run's metadata. The statistics come from [`crate::stream`]:
 //! moments reduced over a fixed tree of draws, exact order statistics and exact counts, so the
-//! summary is identical whatever the number of threads, the block size, shards or passes. Layout documented in
-//! `docs/summary-json.md`.
+//! summary is identical whatever the number of threads, the block size, shards or passes.
+//! Layout documented in `docs/summary-json.md`.
 
 use serde::Serialize;
 

@@ -8,8 +8,9 @@ use crate::stream::{StreamConfig, Tree, skipped_in};
 /// Mean and sample standard deviation of the per-draw difference `plan − reference` of each
 /// outcome column in `cols`, both plans evaluated on the same draws. The draws are generated a
 /// chunk of blocks at a time and dropped; their moments are reduced over the fixed binary tree of
-/// draws ([`Tree`]), so the result is the same bits whatever the threads, chunking or block size. A draw skipped as
-/// non-finite must be skipped by both plans (else the draws cannot be paired).
+/// draws ([`Tree`]), so the result is the same bits whatever the threads, chunking or block
+/// size. A draw skipped as non-finite must be skipped by both plans (else the draws cannot be
+/// paired).
 pub fn differences(
     plan: &Plan,
     reference: &Plan,
