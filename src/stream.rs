@@ -6393,20 +6393,7 @@ mod tests {
     fn a_small_run_in_one_process_takes_one_pass() {
         let plan = default_plan();
         let opts = monte_carlo(20_011, 5);
-        let o = SummaryOptions::default();
-        let run = |cfg: &StreamConfig| {
-            run_streamed(
-                &plan,
-                &opts,
-                meta_of(&opts),
-                &o,
-                &Vec::new(),
-                cfg,
-                &|_| {},
-                None,
-            )
-            .unwrap()
-        };
+        let run = |cfg: &StreamConfig| streamed(&plan, &opts, meta_of(&opts), cfg);
         let (one, passes) = run(&StreamConfig::single_process());
         assert_eq!(passes, 1);
         let (more, passes) = run(&StreamConfig::default());
@@ -6459,6 +6446,18 @@ mod tests {
         }
     }
 
+    /// [`run_streamed`] with the default summary options, no review points, no progress and
+    /// no sink of kept draws: the summary and the number of passes.
+    fn streamed(
+        plan: &Plan,
+        opts: &RunOptions,
+        meta: Metadata,
+        cfg: &StreamConfig,
+    ) -> (Summary, u32) {
+        let o = SummaryOptions::default();
+        run_streamed(plan, opts, meta, &o, &Vec::new(), cfg, &|_| {}, None).unwrap()
+    }
+
     /// A run that skips draws reduces the moments of its kept draws, every one of them: each
     /// input's mean is a plain mean of its kept values to their rounding (n·ε of the largest),
     /// in memory and streamed. A tree taken over fewer draws than the run's (a prefix) would
@@ -6471,17 +6470,7 @@ mod tests {
         let o = SummaryOptions::default();
         let mem = summarise(&plan, &d, meta_of(&opts), &o, &Vec::new());
         let cfg = StreamConfig::single_process();
-        let (streamed, _) = run_streamed(
-            &plan,
-            &opts,
-            meta_of(&opts),
-            &o,
-            &Vec::new(),
-            &cfg,
-            &|_| {},
-            None,
-        )
-        .unwrap();
+        let (streamed, _) = streamed(&plan, &opts, meta_of(&opts), &cfg);
         assert_eq!(mem.inputs.len(), d.inputs.len());
         for (k, v) in d.inputs.iter().enumerate() {
             let v = &v[..d.n];
@@ -6518,18 +6507,7 @@ mod tests {
                 binned(),
                 StreamConfig::default(),
             ] {
-                let (s, _) = run_streamed(
-                    &plan,
-                    &opts,
-                    meta.clone(),
-                    &o,
-                    &Vec::new(),
-                    &cfg,
-                    &|_| {},
-                    None,
-                )
-                .unwrap();
-                all.push(s);
+                all.push(streamed(&plan, &opts, meta.clone(), &cfg).0);
             }
             for s in all {
                 let json = serde_json::to_string(&s).unwrap();
