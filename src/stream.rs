@@ -339,8 +339,9 @@ impl Moments {
 
     /// Of `n ≥ 1` draws of the one finite value `x` (kept in a node of the tree): what reducing
     /// them gives, bit for bit (a run's values are finite: a draw with a value past
-    /// [`crate::engine::MAX_OUTCOME`] or NaN is skipped). Two draws give `x + (x − x)/2 = x + 0`, which is `x` but for −0 (+0
-    /// then), and every combination above leaves it; one draw is `x` itself.
+    /// [`crate::engine::MAX_OUTCOME`] or NaN is skipped). Two draws give
+    /// `x + (x − x)/2 = x + 0`, which is `x` but for −0 (+0 then), and every combination above
+    /// leaves it; one draw is `x` itself.
     pub fn of_constant(x: f64, n: u64) -> Moments {
         Moments {
             n,
@@ -2289,9 +2290,9 @@ fn tally_first(a: &mut ColFirst, g: &Grid, ch: &Chunk, v: &[f64]) {
 }
 
 /// [`tally_first_body`] compiled for AVX2, where the branch-free counts and the first levels of
-/// the moments' tree take four values an instruction rather than two. The same IEEE operations in the same
-/// order (AVX2 does not bring `fma`, and Rust never contracts a multiply and an add), so the
-/// same bits as the portable code. The gain needs the helpers compiled into this function:
+/// the moments' tree take four values an instruction rather than two. The same IEEE operations
+/// in the same order (AVX2 does not bring `fma`, and Rust never contracts a multiply and an
+/// add), so the same bits as the portable code. The gain needs the helpers compiled into this function:
 /// `Tree::push_draws`, `Counts::add` and `ColPass::add` are `#[inline(always)]` for it.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
