@@ -2421,17 +2421,21 @@ impl Regenerate<'_> {
     /// Run blocks `first..end` and fold them into statistics: each task runs a block and adds it
     /// at once (`add`), its draws still in cache and no thread waiting for another between the
     /// two, into statistics of its own (from `empty`). There is one task a thread, and each takes
-    /// the next block not yet taken, so that no thread waits for another's share at the end: a
-    /// thread that finishes early takes the blocks that are left, one at a time. The tasks'
-    /// statistics are then appended (`append`) and put in block order: the values each region
-    /// collected, block by block, and the moments' trees (`ColPasses::in_block_order`); the rest
-    /// (counts, cells, minima and maxima) does not depend on the order. So the result is a
-    /// chunked pass's in every bit, whatever the threads and whichever task ran which block
-    /// (cells shared by the tasks, `SharedCells`, are so because their tallies do not depend on
-    /// order). On failure the error is the lowest failing block's, as in the chunked pass: blocks
-    /// are taken in increasing order, a task runs no block after its first failing one, and
-    /// blocks above the lowest failure found so far are not run, so every block below it was run
-    /// by the task that took it.
+    /// the next run of blocks not yet taken ([`take_run`]: runs that shrink as the blocks left
+    /// do, down to one block), so that no thread waits for another's share at the end: a thread
+    /// that finishes early takes the blocks that are left, a few at a time. Within a run the
+    /// blocks are consecutive, so the nodes of their moments' trees combine as they come (a task
+    /// given scattered blocks would hold every block's nodes to the end: several a block when
+    /// the block size is not a power of two). The tasks' statistics are then appended
+    /// (`append`) and put in block order: the values each region collected, block by block, and
+    /// the moments' trees (`ColPasses::in_block_order`); the rest (counts, cells, minima and
+    /// maxima) does not depend on the order. So the result is a chunked pass's in every bit,
+    /// whatever the threads and whichever task ran which block (cells shared by the tasks,
+    /// `SharedCells`, are so because their tallies do not depend on order). On failure the error
+    /// is the lowest failing block's, as in the chunked pass: blocks are taken in increasing
+    /// order, a task runs no block after its first failing one, and blocks above the lowest
+    /// failure found so far are not run, so every block below it was run by the task that took
+    /// it.
     fn fold_blocks<T: Send + ColPasses>(
         &self,
         first: u64,
@@ -2470,9 +2474,12 @@ impl Regenerate<'_> {
                 };
                 let mut d = self.plan.empty_draws();
                 let mut kept = Vec::new();
-                loop {
-                    let b = next.fetch_add(1, Relaxed);
-                    if b >= end || b > failed.load(Relaxed) {
+                let mut taken = first..first;
+                while let Some(b) = taken.next().or_else(|| {
+                    taken = take_run(&next, end, n_tasks);
+                    taken.next()
+                }) {
+                    if b > failed.load(Relaxed) {
                         break;
                     }
                     if let Err(e) =
@@ -2558,6 +2565,25 @@ impl Regenerate<'_> {
         }
         acc.in_block_order();
         Ok(acc)
+    }
+}
+
+/// The next run of blocks not yet taken by the `tasks` tasks of [`Regenerate::fold_blocks`]
+/// (`next` is the first of them, `end` the pass's end): empty once every block is. A run is half
+/// of a task's fair share of the blocks left, at least one, so the runs shrink as the blocks
+/// left do, and the last ones, a block each, even out the tasks' ends.
+fn take_run(next: &std::sync::atomic::AtomicU64, end: u64, tasks: usize) -> Range<u64> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut at = next.load(Relaxed);
+    loop {
+        if at >= end {
+            return end..end;
+        }
+        let k = ((end - at) / (2 * tasks as u64).max(1)).max(1);
+        match next.compare_exchange_weak(at, at + k, Relaxed, Relaxed) {
+            Ok(_) => return at..at + k,
+            Err(now) => at = now,
+        }
     }
 }
 
@@ -4598,6 +4624,46 @@ mod tests {
     }
 
     use crate::embedded::default_plan;
+
+    /// The tasks of a pass over regenerated blocks take runs of consecutive blocks: every block
+    /// once and in order, the runs shrinking to a block each at the end, and few of them (at
+    /// most `2·tasks·(ln blocks + 1) + 1`), where one block at a time made a run of every block.
+    /// A task's moments' trees then hold a few nodes a run, not a few a block.
+    #[test]
+    fn tasks_take_runs_of_consecutive_blocks_that_shrink_to_one() {
+        use std::sync::atomic::AtomicU64;
+        for (first, end, tasks) in [
+            (0, 245, 2),
+            (3, 3003, 2),
+            (0, 1, 4),
+            (5, 9, 8),
+            (0, 1000, 1),
+        ] {
+            let next = AtomicU64::new(first);
+            let mut runs = Vec::new();
+            loop {
+                let r = take_run(&next, end, tasks);
+                if r.is_empty() {
+                    break;
+                }
+                runs.push(r);
+            }
+            let blocks: Vec<u64> = runs.iter().flat_map(|r| r.clone()).collect();
+            assert_eq!(blocks, (first..end).collect::<Vec<_>>(), "{first}..{end}");
+            let sizes: Vec<u64> = runs.iter().map(|r| r.end - r.start).collect();
+            assert!(sizes.is_sorted_by(|a, b| a >= b), "{sizes:?}");
+            assert_eq!(sizes.last(), Some(&1), "{sizes:?}");
+            let most = 2.0 * tasks as f64 * (((end - first) as f64).ln() + 1.0) + 1.0;
+            assert!(
+                (runs.len() as f64) <= most,
+                "{} runs: {sizes:?}",
+                runs.len()
+            );
+            assert!(take_run(&next, end, tasks).is_empty());
+        }
+        // Nothing to take.
+        assert!(take_run(&AtomicU64::new(7), 7, 2).is_empty());
+    }
 
     /// The summarised columns of the embedded model, named: per entity its NPV, PV of benefits,
     /// PV of costs, leakage and delay-to-zero; then each partner's NPV; then each input.
