@@ -1914,11 +1914,11 @@ pub struct Chunk<'a> {
 /// A block of a [`Chunk`]: its number, its draws, those of them skipped, and its kept rows
 /// in the chunk's `d`.
 #[derive(Debug, PartialEq)]
-struct ChunkBlock<'a> {
-    b: u64,
-    draws: (u64, u64),
-    skipped: &'a [u64],
-    rows: Range<usize>,
+pub(crate) struct ChunkBlock<'a> {
+    pub(crate) b: u64,
+    pub(crate) draws: (u64, u64),
+    pub(crate) skipped: &'a [u64],
+    pub(crate) rows: Range<usize>,
 }
 
 impl Chunk<'_> {
@@ -1931,7 +1931,7 @@ impl Chunk<'_> {
     }
 
     /// The chunk's blocks, in order.
-    fn blocks(&self) -> impl Iterator<Item = ChunkBlock<'_>> {
+    pub(crate) fn blocks(&self) -> impl Iterator<Item = ChunkBlock<'_>> {
         let mut row = self.row0;
         (self.first_block..self.end_block).map(move |b| {
             let (s, e) = self.draws_of((b, b + 1));

@@ -3,7 +3,7 @@
 
 use crate::engine::{Plan, RunOptions};
 use crate::error::Error;
-use crate::stream::{StreamConfig, Tree, skipped_in};
+use crate::stream::{Chunk, StreamConfig, Tree};
 
 /// Mean and sample standard deviation of the per-draw difference `plan − reference` of each
 /// outcome column in `cols`, both plans evaluated on the same draws. The draws are generated a
@@ -37,19 +37,23 @@ pub fn differences(
                 opts.draws_to(e)
             )));
         }
-        // Rows of each block: its draws less the skipped ones.
-        let mut row = 0usize;
-        for block in b..e {
-            let draws = (opts.draws_to(block), opts.draws_to(block + 1));
-            let skipped = skipped_in(&a.skipped, draws);
-            let n = (draws.1 - draws.0) as usize - skipped.len();
+        let ch = Chunk {
+            d: &a,
+            row0: 0,
+            first_block: b,
+            end_block: e,
+            block: opts.block_size,
+            draws: opts.draws,
+        };
+        for k in ch.blocks() {
             for (t, &c) in trees.iter_mut().zip(cols) {
-                let d: Vec<f64> = (row..row + n)
+                let d: Vec<f64> = k
+                    .rows
+                    .clone()
                     .map(|i| a.outcomes[c][i] - r.outcomes[c][i])
                     .collect();
-                t.push_draws(draws, &d, skipped);
+                t.push_draws(k.draws, &d, k.skipped);
             }
-            row += n;
         }
         b = e;
     }
