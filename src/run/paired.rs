@@ -59,12 +59,15 @@ pub fn differences(
     }
     trees
         .iter()
-        .map(|t| {
-            Tree::root(&t.nodes, opts.draws)
-                .map(|m| m.mean_sd())
-                .ok_or_else(|| {
-                    Error::Internal("the draws' differences do not cover the run".into())
-                })
+        .map(|t| match Tree::root(&t.nodes, opts.draws) {
+            None => Err(Error::Internal(
+                "the draws' differences do not cover the run".into(),
+            )),
+            Some(m) if m.n == 0 => Err(Error::Input(format!(
+                "all {} draws were skipped as non-finite: the scenario and its reference have no draw to compare",
+                opts.draws
+            ))),
+            Some(m) => Ok(m.mean_sd()),
         })
         .collect()
 }
@@ -194,5 +197,29 @@ mod tests {
             !got.is_empty() && got.iter().all(|&(_, m, _)| m < 0.0),
             "{got:?}"
         );
+    }
+
+    /// A run whose every draw is skipped (a benefit beyond any scale, in both plans) has no
+    /// difference to report: an error that says so, not a mean and deviation of 0.
+    #[test]
+    fn paired_differences_of_no_kept_draw_are_an_error() {
+        let huge = "[[input]]\npath = \"themes.health_social_care.one_off_costs_bn[0]\"\nkind = \"fixed\"\nvalue = 1e300\nsource = \"test\"\n";
+        let base = crate::embedded::EY2013_DISTS;
+        let (p, r) = (
+            plan(&format!("{base}\n{huge}")),
+            plan(&format!("{base}\n{huge}")),
+        );
+        let opts = RunOptions {
+            draws: 3_000,
+            seed: 9,
+            sampler: SamplerKind::MonteCarlo,
+            block_size: 1000,
+            skip_nonfinite: true,
+        };
+        assert_eq!(r.run(&opts, &|_| {}).unwrap().skipped.len(), 3_000);
+        match differences(&p, &r, &opts, &[0]) {
+            Err(Error::Input(m)) => assert!(m.contains("all 3000 draws were skipped"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 }
