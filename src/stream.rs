@@ -31,7 +31,8 @@
 //! 10⁹ draws, merged from shards or computed from draws in memory is the same summary.
 //!
 //! A pass over regenerated draws runs each block and tallies it at once, each task (one a
-//! thread, taking the next block not yet taken) into statistics of its own; the tasks'
+//! thread, taking the next run of consecutive blocks not yet taken, runs that shrink to one
+//! block) into statistics of its own; the tasks'
 //! statistics are appended and their collected values and moments' trees put in block order
 //! (`Regenerate::fold_blocks`), so that they are a pass in order's in every bit. When the grids
 //! have many cells ([`FOLD_CELLS`]) the tasks share one set of them instead, which each flushes
@@ -2423,7 +2424,7 @@ impl Regenerate<'_> {
     /// two, into statistics of its own (from `empty`). There is one task a thread, and each takes
     /// the next run of blocks not yet taken ([`take_run`]: runs that shrink as the blocks left
     /// do, down to one block), so that no thread waits for another's share at the end: a thread
-    /// that finishes early takes the blocks that are left, a few at a time. Within a run the
+    /// that finishes early takes the blocks that are left, in ever smaller runs. Within a run the
     /// blocks are consecutive, so the nodes of their moments' trees combine as they come (a task
     /// given scattered blocks would hold every block's nodes to the end: several a block when
     /// the block size is not a power of two). The tasks' statistics are then appended
@@ -2432,10 +2433,10 @@ impl Regenerate<'_> {
     /// maxima) does not depend on the order. So the result is a chunked pass's in every bit,
     /// whatever the threads and whichever task ran which block (cells shared by the tasks,
     /// `SharedCells`, are so because their tallies do not depend on order). On failure the error
-    /// is the lowest failing block's, as in the chunked pass: blocks are taken in increasing
-    /// order, a task runs no block after its first failing one, and blocks above the lowest
-    /// failure found so far are not run, so every block below it was run by the task that took
-    /// it.
+    /// is the lowest failing block's, as in the chunked pass: runs are taken in increasing order
+    /// and a task runs a run's blocks in order, a task runs no block after its first failing
+    /// one, and blocks above the lowest failure found so far are not run, so every block below
+    /// it was run by the task that took it.
     fn fold_blocks<T: Send + ColPasses>(
         &self,
         first: u64,
@@ -4651,6 +4652,11 @@ mod tests {
             let blocks: Vec<u64> = runs.iter().flat_map(|r| r.clone()).collect();
             assert_eq!(blocks, (first..end).collect::<Vec<_>>(), "{first}..{end}");
             let sizes: Vec<u64> = runs.iter().map(|r| r.end - r.start).collect();
+            // Each run half of a task's fair share of the blocks left, at least one.
+            for r in &runs {
+                let fair = (end - r.start) / (2 * tasks as u64);
+                assert_eq!(r.end - r.start, fair.max(1), "{first}..{end}: {sizes:?}");
+            }
             assert!(sizes.is_sorted_by(|a, b| a >= b), "{sizes:?}");
             assert_eq!(sizes.last(), Some(&1), "{sizes:?}");
             let most = 2.0 * tasks as f64 * (((end - first) as f64).ln() + 1.0) + 1.0;
@@ -4663,6 +4669,62 @@ mod tests {
         }
         // Nothing to take.
         assert!(take_run(&AtomicU64::new(7), 7, 2).is_empty());
+    }
+
+    /// Which blocks each task of a pass ran, in the order it ran them: a task's statistics are
+    /// one list, and appending tasks' statistics keeps their lists apart.
+    struct TaskBlocks(Vec<Vec<u64>>);
+
+    impl ColPasses for TaskBlocks {
+        fn col_passes(&mut self) -> impl Iterator<Item = &mut ColPass> {
+            std::iter::empty()
+        }
+    }
+
+    /// `Regenerate::fold_blocks` hands its tasks runs of consecutive blocks: in a pool of four
+    /// threads over 400 blocks, every block is run once, and the tasks' blocks fall into at most
+    /// `2·tasks·(ln blocks + 1) + 1` runs of consecutive blocks (the runs `take_run` hands out,
+    /// whatever the threads' interleaving; one block at a time, interleaved, made hundreds).
+    #[test]
+    fn a_pass_over_regenerated_blocks_gives_its_tasks_runs_of_consecutive_blocks() {
+        let plan = default_plan();
+        let opts = RunOptions {
+            draws: 20_000,
+            seed: 3,
+            sampler: crate::sampler::SamplerKind::MonteCarlo,
+            block_size: 50,
+            skip_nonfinite: false,
+        };
+        let src = Regenerate {
+            plan: &plan,
+            opts: &opts,
+            chunk_blocks: 8,
+            progress: &|_| {},
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let TaskBlocks(tasks) = pool
+            .install(|| {
+                src.fold_blocks(
+                    0,
+                    400,
+                    &|| TaskBlocks(vec![Vec::new()]),
+                    &|t, ch| t.0[0].extend(ch.first_block..ch.end_block),
+                    |a, b| a.0.extend(b.0),
+                )
+            })
+            .unwrap();
+        let mut all: Vec<u64> = tasks.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..400).collect::<Vec<_>>());
+        let runs: usize = tasks
+            .iter()
+            .map(|t| 1 + t.windows(2).filter(|w| w[1] != w[0] + 1).count())
+            .sum();
+        let most = 2.0 * tasks.len() as f64 * (400f64.ln() + 1.0) + 1.0;
+        assert!(runs as f64 <= most, "{runs} runs: {tasks:?}");
     }
 
     /// The summarised columns of the embedded model, named: per entity its NPV, PV of benefits,

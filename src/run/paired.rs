@@ -64,7 +64,8 @@ pub fn differences(
                 "the draws' differences do not cover the run".into(),
             )),
             Some(m) if m.n == 0 => Err(Error::Input(format!(
-                "all {} draws were skipped as non-finite: the scenario and its reference have no draw to compare",
+                "all {} draws were skipped as non-finite: the scenario and its reference have no \
+                 draw to compare",
                 opts.draws
             ))),
             Some(m) => Ok(m.mean_sd()),
@@ -199,7 +200,7 @@ mod tests {
         );
     }
 
-    /// A run whose every draw is skipped (a benefit beyond any scale, in both plans) has no
+    /// A run whose every draw is skipped (a one-off cost beyond any scale, in both plans) has no
     /// difference to report: an error that says so, not a mean and deviation of 0.
     #[test]
     fn paired_differences_of_no_kept_draw_are_an_error() {
