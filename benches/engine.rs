@@ -265,6 +265,15 @@ fn summary(c: &mut Criterion) {
     g.bench_function("ranks_262144_input", |b| {
         b.iter(|| npvrisk::stats::ranks(std::hint::black_box(input)))
     });
+    // And of a discrete input's: a delay of 0, ½, 1 or 2 years at random (ranked by counting
+    // the copies of each value, `stats::few_value_ranks`).
+    let mut next = lcg(7);
+    let delays: Vec<f64> = (0..1 << 18)
+        .map(|_| [0.0, 0.5, 1.0, 2.0][(next() * 4.0) as usize])
+        .collect();
+    g.bench_function("ranks_262144_four_values", |b| {
+        b.iter(|| npvrisk::stats::ranks(std::hint::black_box(&delays)))
+    });
     // The streamed summary reads a sort's values at a few positions of 2^16 pilot draws (the
     // brackets' ends) and of each collected region: found from bucket counts
     // (`stats::sorted_at`), against sorting a copy as before (`radsort`).
