@@ -337,6 +337,19 @@ fn samplers(c: &mut Criterion) {
             })
         });
     }
+    // The normal scores of the copula, in the engine's batches of 64.
+    g.throughput(Throughput::Elements(many.len() as u64));
+    g.bench_function("normal_quantiles_65536_by_64", |b| {
+        b.iter(|| {
+            for (u, z) in std::hint::black_box(&many)
+                .chunks(N)
+                .zip(many_out.chunks_mut(N))
+            {
+                npvrisk::dist::std_normal_quantiles(u, z);
+            }
+            many_out[0]
+        })
+    });
     g.throughput(Throughput::Elements(N as u64));
     g.bench_function("pert_quantile_one_at_a_time_64", |b| {
         b.iter(|| {
