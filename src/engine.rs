@@ -1103,17 +1103,22 @@ impl Plan {
                 (None, None) => fill_amounts(b, m, th, &src, |_| None),
             }
         }
-        let mut put = |c: usize, j: usize, v: f64| out[c * BATCH + j] = v;
+        /// Outcome column `c` of a batch's `m` draws.
+        fn col(out: &mut [f64], c: usize, m: usize) -> &mut [f64] {
+            &mut out[c * BATCH..c * BATCH + m]
+        }
         for (ti, b) in bs.themes.iter_mut().enumerate() {
             let [c_npv, c_pvb, c_delay] = Measure::ALL.map(|x| Layout::entity(ti, x));
+            let (dw, be) = (
+                &mut delay_whole[ti * BATCH..][..m],
+                &mut be[ti * BATCH..][..m],
+            );
             if let Some(c) = &self.constant[ti] {
-                for j in 0..m {
-                    put(c_npv, j, c.npv);
-                    put(c_pvb, j, c.pv_benefits);
-                    put(c_delay, j, c.delay.exact_years);
-                    delay_whole[ti * BATCH + j] = c.delay.whole_years as u8;
-                    be[ti * BATCH + j] = c.breakeven.unwrap_or(0) as u8;
-                }
+                col(out, c_npv, m).fill(c.npv);
+                col(out, c_pvb, m).fill(c.pv_benefits);
+                col(out, c_delay, m).fill(c.delay.exact_years);
+                dw.fill(c.delay.whole_years as u8);
+                be.fill(c.breakeven.unwrap_or(0) as u8);
                 continue;
             }
             let (Some(unit), Some(profile)) = (&self.slid[ti], &self.profiles[ti]) else {
@@ -1137,6 +1142,7 @@ impl Plan {
             theme_flows(&cols, profile, df, flows, &mut bs.slid, &mut bs.frac);
             bs.cum.resize(m, 0.0);
             breakeven_block(&b.discounted_net, m, &mut bs.cum, &mut b.breakeven);
+            let delays = col(out, c_delay, m);
             for j in 0..m {
                 let d = theme_delay_to_zero(
                     Slid::new(unit, b.gross[j]),
@@ -1145,11 +1151,13 @@ impl Plan {
                     b.npv[j],
                     h,
                 );
-                put(c_npv, j, b.npv[j]);
-                put(c_pvb, j, b.pv_benefits[j]);
-                put(c_delay, j, d.exact_years);
-                delay_whole[ti * BATCH + j] = d.whole_years as u8;
-                be[ti * BATCH + j] = b.breakeven[j] as u8;
+                delays[j] = d.exact_years;
+                dw[j] = d.whole_years as u8;
+            }
+            col(out, c_npv, m).copy_from_slice(&b.npv[..m]);
+            col(out, c_pvb, m).copy_from_slice(&b.pv_benefits[..m]);
+            for (be, &y) in be.iter_mut().zip(&b.breakeven[..m]) {
+                *be = y as u8;
             }
         }
         // The partners' NPVs: each draw's shares of the headline themes' NPVs, in theme order
@@ -1174,9 +1182,7 @@ impl Plan {
             add_partner_npvs_block(&mut bs.partners, m, shares, each, npv);
         }
         for (p, row) in bs.partners.chunks_exact(m).enumerate() {
-            for (j, v) in row.iter().enumerate() {
-                put(layout.partner_npv(p), j, *v);
-            }
+            col(out, layout.partner_npv(p), m).copy_from_slice(row);
         }
         let parts = bs
             .themes
@@ -1199,12 +1205,17 @@ impl Plan {
         let t = &mut bs.total;
         t.compute(parts, m, h);
         let [c_npv, c_pvb, c_delay] = Measure::ALL.map(|x| Layout::entity(n_t, x));
-        for j in 0..m {
-            put(c_npv, j, t.npv[j]);
-            put(c_pvb, j, t.pv_benefits[j]);
-            put(c_delay, j, t.delay[j].exact_years);
-            delay_whole[n_t * BATCH + j] = t.delay[j].whole_years as u8;
-            be[n_t * BATCH + j] = t.breakeven[j] as u8;
+        col(out, c_npv, m).copy_from_slice(&t.npv[..m]);
+        col(out, c_pvb, m).copy_from_slice(&t.pv_benefits[..m]);
+        let (dw, be) = (
+            &mut delay_whole[n_t * BATCH..][..m],
+            &mut be[n_t * BATCH..][..m],
+        );
+        let delays = col(out, c_delay, m);
+        for (j, d) in t.delay[..m].iter().enumerate() {
+            delays[j] = d.exact_years;
+            dw[j] = d.whole_years as u8;
+            be[j] = t.breakeven[j] as u8;
         }
     }
 
