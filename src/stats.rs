@@ -605,9 +605,76 @@ fn cross_sums<const L: usize>(p: [(Centred, Centred); L]) -> [f64; L] {
 /// A column and its mean.
 type Centred<'a> = (&'a [f64], f64);
 
-/// Spearman rank correlation.
+/// Spearman rank correlation: [`spearman_matrix`]'s, of the two samples' ranks.
 pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    pearson(&ranks(a), &ranks(b))
+    spearman_matrix(&[ranks(a), ranks(b)])[0][1]
+}
+
+/// Spearman rank correlations of every pair of columns (1 on the diagonal, NaN beside a
+/// constant column), given each column's [`ranks`] (fewer than 2^31 each, one length): the
+/// Pearson correlations of the ranks, computed exactly until the last step.
+///
+/// A rank is a whole number or a half (ties share the average of their places), and the ranks
+/// of `n` values sum to `n(n + 1)/2` whatever the ties, so their mean is `(n + 1)/2` exactly and
+/// twice a rank's distance from it, `2r − (n + 1)`, is a whole number below `n` in size. The sums
+/// of squares and of cross products of those whole numbers are added in integers, exactly (so in
+/// any order, and as fast as the processor adds integers, with no chain of roundings); the
+/// correlation `Σxy / √(Σx² Σy²)` is then rounded once for the sums and once for each
+/// operation. A column's sum with itself gives exactly 1.
+pub fn spearman_matrix(ranked: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let n = ranked.first().map_or(0, Vec::len);
+    assert!(
+        ranked.iter().all(|c| c.len() == n),
+        "columns of different lengths"
+    );
+    assert!(
+        i32::try_from(n).is_ok(),
+        "spearman_matrix: {n} values, more than its 32-bit ranks hold"
+    );
+    let mid = (n + 1) as f64;
+    let doubled: Vec<Vec<i32>> = ranked
+        .iter()
+        .map(|c| {
+            c.iter()
+                .map(|&r| {
+                    let d = 2.0 * r - mid;
+                    debug_assert!(d.fract() == 0.0 && d.abs() < n as f64, "not a rank: {r}");
+                    d as i32
+                })
+                .collect()
+        })
+        .collect();
+    // Products below n² each; as many added in 64 bits at a time as cannot overflow them.
+    let per_part = (u64::MAX >> 2) / (n as u64).saturating_mul(n as u64).max(1);
+    let per_part = usize::try_from(per_part).unwrap_or(usize::MAX).max(1);
+    let sum = |a: &[i32], b: &[i32]| -> i128 {
+        a.chunks(per_part)
+            .zip(b.chunks(per_part))
+            .map(|(a, b)| {
+                let part: i64 = a
+                    .iter()
+                    .zip(b)
+                    .map(|(&x, &y)| i64::from(x) * i64::from(y))
+                    .sum();
+                i128::from(part)
+            })
+            .sum()
+    };
+    let squares: Vec<f64> = doubled.iter().map(|c| sum(c, c) as f64).collect();
+    let k = ranked.len();
+    let mut m = vec![vec![f64::NAN; k]; k];
+    for a in 0..k {
+        m[a][a] = 1.0;
+        for b in a + 1..k {
+            if squares[a] == 0.0 || squares[b] == 0.0 {
+                continue;
+            }
+            let r = sum(&doubled[a], &doubled[b]) as f64 / (squares[a] * squares[b]).sqrt();
+            m[a][b] = r;
+            m[b][a] = r;
+        }
+    }
+    m
 }
 
 #[cfg(test)]
@@ -855,6 +922,60 @@ mod tests {
         let b = [10.0, 20.0, 30.0, 1000.0];
         assert!((spearman(&a, &b) - 1.0).abs() < 1e-12);
         assert_eq!(ranks(&[2.0, 1.0, 2.0]), vec![2.5, 1.0, 2.5]);
+    }
+
+    /// The Spearman matrix by hand, with ties: x = 1, 2, 2, 3 has ranks 1, 2.5, 2.5, 4 and y = 1,
+    /// 3, 2, 4 ranks 1, 3, 2, 4; twice their distances from the mean rank 2.5 are −3, 0, 0, 3 and
+    /// −3, 1, −1, 3, so Σxy = 18, Σx² = 18, Σy² = 20 and ρ = 18/√360 = 3/√10. Perfect agreement
+    /// and reversal are exactly ±1, a constant column's entries NaN. Past 2^21 values the sums
+    /// of squares pass 2^63 (a reversed order of 3·2^20 values: Σ (2r − n − 1)² ≈ n³/3 ≈ 1e19),
+    /// which the sums must carry without overflowing to be exactly −1. The rest agrees with
+    /// Pearson's correlation of the ranks in floating point to its rounding.
+    #[test]
+    fn spearman_matrix_by_hand_with_ties_and_exact_ends() {
+        let m = spearman_matrix(&[
+            ranks(&[1.0, 2.0, 2.0, 3.0]),
+            ranks(&[1.0, 3.0, 2.0, 4.0]),
+            ranks(&[4.0, 2.0, 3.0, 1.0]),
+            ranks(&[5.0, 5.0, 5.0, 5.0]),
+            ranks(&[0.5, 3.0, 2.0, 9.0]),
+        ]);
+        assert!((m[0][1] - 3.0 / 10f64.sqrt()).abs() <= 1e-15, "{}", m[0][1]);
+        assert_eq!(m[1][0].to_bits(), m[0][1].to_bits());
+        assert_eq!(m[1][4], 1.0);
+        assert_eq!(m[2][4], -1.0);
+        for (k, row) in m.iter().enumerate() {
+            assert_eq!(row[k], 1.0);
+            if k != 3 {
+                assert!(row[3].is_nan() && m[3][k].is_nan());
+            }
+        }
+        assert_eq!(
+            spearman(&[1.0, 2.0, 2.0, 3.0], &[1.0, 3.0, 2.0, 4.0]),
+            m[0][1]
+        );
+        let n = 3 << 20;
+        let up: Vec<f64> = (1..=n).map(f64::from).collect();
+        let down: Vec<f64> = up.iter().rev().copied().collect();
+        let big = spearman_matrix(&[up.clone(), down]);
+        assert_eq!(big[0][1], -1.0);
+        // A sample with ties, against floating-point Pearson on the same ranks.
+        let mut state = 7u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 1000) as f64
+        };
+        let cols: Vec<Vec<f64>> = (0..3)
+            .map(|_| ranks(&(0..5000).map(|_| next()).collect::<Vec<_>>()))
+            .collect();
+        let (exact, float) = (spearman_matrix(&cols), pearson_matrix(&cols));
+        for a in 0..3 {
+            for b in 0..3 {
+                assert!((exact[a][b] - float[a][b]).abs() < 1e-13, "{a} {b}");
+            }
+        }
     }
 
     #[test]

@@ -57,7 +57,7 @@ use crate::cast::index_of;
 use rayon::prelude::*;
 
 use crate::engine::{Draws, Layout, Measure, Plan, RunError, RunOptions, draws_before, one_zero};
-use crate::stats::{OrderStats, SortedAt, pearson_matrix, prefix_len, ranks};
+use crate::stats::{OrderStats, SortedAt, prefix_len, ranks, spearman_matrix};
 use crate::summary::{
     self, ColumnStats, CorrelationSummary, Metadata, ReviewPoints, Summary, SummaryOptions,
 };
@@ -3500,7 +3500,7 @@ fn correlation(plan: &Plan, pilot: &Draws, rows: usize) -> Option<CorrelationSum
         .with_max_len(1)
         .map(|&a| ranks(&pilot.inputs[a][..rows]))
         .collect();
-    let achieved = pearson_matrix(&ranked);
+    let achieved = spearman_matrix(&ranked);
     Some(CorrelationSummary {
         draws: rows,
         inputs: names,
