@@ -3010,7 +3010,7 @@ mod simd {
         for (p, out) in p.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
             // The places of the values outside the centre, in order: each place written, and
             // kept by moving on past it, without a branch (half the groups hold one, at random).
-            let mut tail = [0u8; CHUNK + 1];
+            let mut tail = [0u8; CHUNK];
             let mut n = 0;
             let (groups, rest) = p.as_chunks::<4>();
             let (outs, out_rest) = out.as_chunks_mut::<4>();

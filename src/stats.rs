@@ -620,7 +620,8 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
 /// of squares and of cross products of those whole numbers are added in integers, exactly (so in
 /// any order, and as fast as the processor adds integers, with no chain of roundings); the
 /// correlation `Σxy / √(Σx² Σy²)` is then rounded once for the sums and once for each
-/// operation. A column's sum with itself gives exactly 1.
+/// operation. Columns in the same order give exactly 1 (the square root of a rounded square is
+/// the number squared), and in reverse order exactly −1.
 pub fn spearman_matrix(ranked: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let n = ranked.first().map_or(0, Vec::len);
     assert!(
@@ -662,13 +663,10 @@ pub fn spearman_matrix(ranked: &[Vec<f64>]) -> Vec<Vec<f64>> {
     };
     let squares: Vec<f64> = doubled.iter().map(|c| sum(c, c) as f64).collect();
     let k = ranked.len();
-    let mut m = vec![vec![f64::NAN; k]; k];
+    let mut m = vec![vec![1.0; k]; k];
     for a in 0..k {
-        m[a][a] = 1.0;
-        for b in a + 1..k {
-            if squares[a] == 0.0 || squares[b] == 0.0 {
-                continue;
-            }
+        for b in 0..a {
+            // 0/0, NaN, beside a constant column (every distance 0).
             let r = sum(&doubled[a], &doubled[b]) as f64 / (squares[a] * squares[b]).sqrt();
             m[a][b] = r;
             m[b][a] = r;
