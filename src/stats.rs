@@ -926,9 +926,11 @@ mod tests {
     /// 3, 2, 4 ranks 1, 3, 2, 4; twice their distances from the mean rank 2.5 are −3, 0, 0, 3 and
     /// −3, 1, −1, 3, so Σxy = 18, Σx² = 18, Σy² = 20 and ρ = 18/√360 = 3/√10. Perfect agreement
     /// and reversal are exactly ±1, a constant column's entries NaN. Past 2^21 values the sums
-    /// of squares pass 2^63 (a reversed order of 3·2^20 values: Σ (2r − n − 1)² ≈ n³/3 ≈ 1e19),
-    /// which the sums must carry without overflowing to be exactly −1. The rest agrees with
-    /// Pearson's correlation of the ranks in floating point to its rounding.
+    /// of squares pass 2^63 (a reversed order of 2^22 values: Σ (2r − n − 1)² ≈ n³/3 ≈ 2.5e19),
+    /// which the sums must carry without overflowing to be exactly −1; so do the first 2^20
+    /// products (about 1e19), should the parts added in 64 bits grow from 2^18 values to four
+    /// times that. The rest agrees with Pearson's correlation of the ranks in floating point to
+    /// its rounding.
     #[test]
     fn spearman_matrix_by_hand_with_ties_and_exact_ends() {
         let m = spearman_matrix(&[
@@ -952,7 +954,7 @@ mod tests {
             spearman(&[1.0, 2.0, 2.0, 3.0], &[1.0, 3.0, 2.0, 4.0]),
             m[0][1]
         );
-        let n = 3 << 20;
+        let n = 1 << 22;
         let up: Vec<f64> = (1..=n).map(f64::from).collect();
         let down: Vec<f64> = up.iter().rev().copied().collect();
         let big = spearman_matrix(&[up.clone(), down]);
