@@ -1103,22 +1103,19 @@ impl Plan {
                 (None, None) => fill_amounts(b, m, th, &src, |_| None),
             }
         }
-        /// Outcome column `c` of a batch's `m` draws.
-        fn col(out: &mut [f64], c: usize, m: usize) -> &mut [f64] {
-            &mut out[c * BATCH..c * BATCH + m]
+        /// Column `c` of a batch's `m` draws, in a batch laid out column by column.
+        fn col<T>(batch: &mut [T], c: usize, m: usize) -> &mut [T] {
+            &mut batch[c * BATCH..c * BATCH + m]
         }
         for (ti, b) in bs.themes.iter_mut().enumerate() {
             let [c_npv, c_pvb, c_delay] = Measure::ALL.map(|x| Layout::entity(ti, x));
-            let (dw, be) = (
-                &mut delay_whole[ti * BATCH..][..m],
-                &mut be[ti * BATCH..][..m],
-            );
+            let (dw, years) = (col(delay_whole, ti, m), col(be, ti, m));
             if let Some(c) = &self.constant[ti] {
                 col(out, c_npv, m).fill(c.npv);
                 col(out, c_pvb, m).fill(c.pv_benefits);
                 col(out, c_delay, m).fill(c.delay.exact_years);
                 dw.fill(c.delay.whole_years as u8);
-                be.fill(c.breakeven.unwrap_or(0) as u8);
+                years.fill(c.breakeven.unwrap_or(0) as u8);
                 continue;
             }
             let (Some(unit), Some(profile)) = (&self.slid[ti], &self.profiles[ti]) else {
@@ -1156,8 +1153,8 @@ impl Plan {
             }
             col(out, c_npv, m).copy_from_slice(&b.npv[..m]);
             col(out, c_pvb, m).copy_from_slice(&b.pv_benefits[..m]);
-            for (be, &y) in be.iter_mut().zip(&b.breakeven[..m]) {
-                *be = y as u8;
+            for (to, &y) in years.iter_mut().zip(&b.breakeven[..m]) {
+                *to = y as u8;
             }
         }
         // The partners' NPVs: each draw's shares of the headline themes' NPVs, in theme order
@@ -1207,15 +1204,12 @@ impl Plan {
         let [c_npv, c_pvb, c_delay] = Measure::ALL.map(|x| Layout::entity(n_t, x));
         col(out, c_npv, m).copy_from_slice(&t.npv[..m]);
         col(out, c_pvb, m).copy_from_slice(&t.pv_benefits[..m]);
-        let (dw, be) = (
-            &mut delay_whole[n_t * BATCH..][..m],
-            &mut be[n_t * BATCH..][..m],
-        );
+        let (dw, years) = (col(delay_whole, n_t, m), col(be, n_t, m));
         let delays = col(out, c_delay, m);
         for (j, d) in t.delay[..m].iter().enumerate() {
             delays[j] = d.exact_years;
             dw[j] = d.whole_years as u8;
-            be[j] = t.breakeven[j] as u8;
+            years[j] = t.breakeven[j] as u8;
         }
     }
 
